@@ -1,0 +1,197 @@
+/**
+ * Contracts shared by the parts of autoresearch. Each part (runner, proposers, ledger, loop,
+ * report) depends on these types, not on each other.
+ */
+
+export type Direction = "min" | "max";
+export type Status = "keep" | "discard" | "crash";
+export const CATEGORIES = ["architecture", "hyperparameters", "optimizer", "training", "other"] as const;
+export type Category = (typeof CATEGORIES)[number];
+export const SCOPES = ["architecture", "hyperparameters", "optimizer", "training"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** One exact search/replace edit of the training script. `search` must occur exactly once. */
+export interface Edit {
+  search: string;
+  replace: string;
+}
+
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** What a proposer returns: one focused change to the training script. */
+export interface Proposal {
+  description: string;
+  category: Category;
+  /** Either edits (applied in order) or the whole new text of the training script. */
+  edits?: Edit[];
+  newText?: string;
+  rationale?: string;
+  /** What the proposer is exploring; shown as "Current direction" in progress reports. */
+  direction?: string;
+  usage?: TokenUsage;
+  costUsd?: number;
+}
+
+export interface PlatformAdjustments {
+  compile: boolean;
+  compileMode: string | null;
+  attention: "flash" | "sdpa";
+  ampDtype: "bf16" | "fp16" | "fp32";
+  /** Multiplier for the device batch size (1 = full, 0.25 = reduce 4x). */
+  batchScale: number;
+  castOptimizerStateFp32: boolean;
+  notes: string[];
+}
+
+export interface PlatformInfo {
+  kind: "cuda" | "mps" | "cpu";
+  /** As printed in the config table: "CUDA", "MPS (Apple Silicon)", "CPU". */
+  label: string;
+  device: "cuda" | "mps" | "cpu";
+  os: "linux" | "darwin" | "win32" | string;
+  /** e.g. "NVIDIA H100 80GB HBM3, 79.1 GiB, sm_90" or the CPU model. */
+  detail: string;
+  /** How it was found: "torch", "nvidia-smi", "os", "recorded". */
+  source: string;
+  adjustments: PlatformAdjustments;
+}
+
+/** The confirmed research config (Phase 0). Stored in session.json and autoresearch.config.json. */
+export interface ResearchConfig {
+  train: string;
+  readonly: string[];
+  budgetSec: number;
+  metric: string;
+  direction: Direction;
+  /** Experiments after the baseline; null = unlimited. */
+  maxIterations: number | null;
+  scope: Scope[];
+  tag: string;
+  results: string;
+  command: string;
+  /** Hard timeout per run in seconds (default 2x budget). */
+  timeoutSec: number;
+  metricPattern?: string;
+  proposer: string;
+  seed: number;
+  model?: string;
+  baseUrl?: string;
+  apiKeyEnv?: string;
+  agent?: string;
+  plan?: string;
+  hypothesis?: string;
+  stopWhen?: string;
+  maxTimeSec?: number;
+  maxCostUsd?: number;
+  reportEvery: number;
+}
+
+/** One decided experiment, as stored in .autoresearch/experiments.jsonl. Baseline is id 0. */
+export interface ExperimentRecord {
+  id: number;
+  /** Full sha of the experiment commit (the baseline's is the branch start). */
+  commit: string;
+  /** Full sha of the best commit it was built on. */
+  parent: string;
+  diffHash: string | null;
+  description: string;
+  category: Category | "baseline";
+  status: Status;
+  /** Short machine-readable reason: improved, simpler, regression, no-change, timeout, oom, exit-code, no-metric, nan, violation, invalid-proposal ... */
+  reason: string;
+  /** Human-readable detail, e.g. "exit code 1: CUDA out of memory". */
+  detail?: string;
+  metric: number | null;
+  memGb: number | null;
+  params: number | null;
+  /** Best metric before this experiment (null for the baseline). */
+  bestBefore: number | null;
+  startedAt: string;
+  finishedAt: string;
+  durationSec: number;
+  proposer: string;
+  direction?: string;
+  rationale?: string;
+  usage?: TokenUsage;
+  costUsd?: number;
+  linesChanged?: number;
+}
+
+/** One row of results.tsv. */
+export interface ResultsRow {
+  commit: string;
+  metric: number | null;
+  memGb: number | null;
+  status: Status;
+  description: string;
+}
+
+export interface MetricSpec {
+  name: string;
+  /** Regex with one capture group for the number; default `^\s*<name>:\s*(<number>)`. */
+  pattern?: string;
+}
+
+export interface RunSpec {
+  cwd: string;
+  /** Shell command line, e.g. "uv run train.py". */
+  command: string;
+  env: Record<string, string>;
+  budgetSec: number;
+  hardTimeoutSec: number;
+  /** Grace between SIGTERM and SIGKILL. */
+  graceMs: number;
+  logPath: string;
+  metric: MetricSpec;
+  /** Cap on the log file; the first and last halves are kept. */
+  maxLogBytes?: number;
+}
+
+export interface RunResult {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  durationSec: number;
+  /** Last matched metric value; NaN/Infinity kept as parsed so the decision can call it a crash. */
+  metric: number | null;
+  memGb: number | null;
+  params: number | null;
+  oom: boolean;
+  /** Last lines of output, for crash reasons and proposer context. */
+  tailLines: string[];
+}
+
+export interface Executor {
+  run(spec: RunSpec, signal?: AbortSignal): Promise<RunResult>;
+}
+
+export interface ProposalContext {
+  iteration: number;
+  trainPath: string;
+  trainText: string;
+  readonlyFiles: { path: string; text: string }[];
+  readme: string | null;
+  metric: { name: string; direction: Direction };
+  history: ExperimentRecord[];
+  baseline: ExperimentRecord;
+  best: ExperimentRecord;
+  /** Experiments in a row that were not kept. */
+  failureStreak: number;
+  platform: PlatformInfo;
+  scope: Scope[];
+  hypothesis?: string;
+  plan?: string;
+  /** Why the previous attempt in this iteration was rejected (bad edit, out of scope, repeat). */
+  feedback?: string;
+  /** Set when retrying after an out-of-memory crash (spec 2.4). */
+  oomRetry?: { experiment: ExperimentRecord; logTail: string[] };
+}
+
+export interface Proposer {
+  readonly name: string;
+  /** One proposal, or null when it has nothing more to propose (the session then ends). */
+  propose(ctx: ProposalContext, signal?: AbortSignal): Promise<Proposal | null>;
+}
