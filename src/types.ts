@@ -33,6 +33,8 @@ export interface Proposal {
   direction?: string;
   usage?: TokenUsage;
   costUsd?: number;
+  /** Position in a --plan file, when the proposal came from one. */
+  planStep?: number;
 }
 
 export interface PlatformAdjustments {
@@ -96,7 +98,8 @@ export interface ExperimentRecord {
   commit: string;
   /** Full sha of the best commit it was built on. */
   parent: string;
-  diffHash: string | null;
+  /** sha256 of the training script this experiment ran; equal hashes = the same configuration. */
+  trainHash: string;
   description: string;
   category: Category | "baseline";
   status: Status;
@@ -117,7 +120,19 @@ export interface ExperimentRecord {
   rationale?: string;
   usage?: TokenUsage;
   costUsd?: number;
-  linesChanged?: number;
+  /** Non-empty lines of the training script (the simplicity principle compares these). */
+  lines: number;
+  /** Position in a --plan file, when the proposal came from one. */
+  planStep?: number;
+}
+
+/** A proposal the loop refused (edit not found, out of scope, repeat); kept in rejected.jsonl. */
+export interface RejectedProposal {
+  iteration: number;
+  description: string;
+  reason: string;
+  planStep?: number;
+  at: string;
 }
 
 /** One row of results.tsv. */
@@ -176,6 +191,8 @@ export interface ProposalContext {
   readme: string | null;
   metric: { name: string; direction: Direction };
   history: ExperimentRecord[];
+  /** Proposals refused so far in this session, oldest first. */
+  rejected: RejectedProposal[];
   baseline: ExperimentRecord;
   best: ExperimentRecord;
   /** Experiments in a row that were not kept. */

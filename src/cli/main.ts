@@ -1,0 +1,50 @@
+import { Command, CommanderError } from "commander";
+import pc from "picocolors";
+import { AutoresearchError } from "../errors.js";
+import { registerCommands } from "./commands/index.js";
+
+/** Builds the program; every command lives in its own module under ./commands. */
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("autoresearch")
+    .description(
+      "An autonomous ML research loop: propose one change to the training script, run it on a fixed time budget,\nkeep it if the metric improved, log every experiment to results.tsv, repeat.",
+    )
+    .version(packageVersion(), "-V, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  registerCommands(program);
+  return program;
+}
+
+function packageVersion(): string {
+  return "0.1.0";
+}
+
+/** The one place where errors become exit codes: 0 ok, 1 runtime failure, 2 usage, 130 stopped. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+export function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // --help and --version also arrive here, with exit code 0; commander printed them already.
+    if (error.exitCode === 0) return 0;
+    return 2;
+  }
+  if (error instanceof AutoresearchError) {
+    process.stderr.write(`${pc.red("error:")} ${error.message}\n`);
+    if (error.hint) process.stderr.write(`${pc.dim("  fix:")} ${error.hint}\n`);
+    return error.exitCode;
+  }
+  const err = error as Error;
+  process.stderr.write(`${pc.red("internal error:")} ${err?.stack ?? String(error)}\n`);
+  return 1;
+}

@@ -1,0 +1,35 @@
+import { join } from "node:path";
+
+/** Where a session keeps its files. `.autoresearch/` is git-excluded and never reset. */
+export interface SessionPaths {
+  root: string;
+  dir: string;
+  session: string;
+  experiments: string;
+  state: string;
+  progress: string;
+  lock: string;
+  runs: string;
+  patches: string;
+  runLog(id: number): string;
+  patch(id: number): string;
+}
+
+export const STATE_DIR = ".autoresearch";
+
+export function sessionPaths(root: string): SessionPaths {
+  const dir = join(root, STATE_DIR);
+  return {
+    root,
+    dir,
+    session: join(dir, "session.json"),
+    experiments: join(dir, "experiments.jsonl"),
+    state: join(dir, "state.json"),
+    progress: join(dir, "progress.md"),
+    lock: join(dir, "lock"),
+    runs: join(dir, "runs"),
+    patches: join(dir, "patches"),
+    runLog: (id) => join(dir, "runs", `${id}.log`),
+    patch: (id) => join(dir, "patches", `${id}.patch`),
+  };
+}

@@ -1,0 +1,21 @@
+import type { ExperimentRecord, Proposal } from "../types.js";
+import type { SessionInfo } from "../ledger/ledger.js";
+
+/**
+ * Everything the loop does is announced as one of these events. The terminal reporter,
+ * `--json` NDJSON output and progress files all read this one stream.
+ */
+export type SessionEvent =
+  | { type: "session-start"; session: SessionInfo; resumed: boolean }
+  | { type: "proposal-start"; iteration: number }
+  | { type: "proposal"; iteration: number; proposal: Proposal }
+  | { type: "proposal-rejected"; iteration: number; description: string; reason: string }
+  | { type: "run-start"; iteration: number; description: string; commit: string; budgetSec: number; timeoutSec: number }
+  | { type: "run-output"; iteration: number; line: string }
+  | { type: "experiment"; record: ExperimentRecord; best: ExperimentRecord; baseline: ExperimentRecord }
+  | { type: "progress-report"; iteration: number; markdown: string }
+  | { type: "warning"; message: string }
+  | { type: "stop-requested"; mode: "graceful" | "abort" }
+  | { type: "session-end"; reason: string; experiments: number; best: ExperimentRecord | null; baseline: ExperimentRecord | null };
+
+export type EventSink = (event: SessionEvent) => void;

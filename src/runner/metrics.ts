@@ -1,0 +1,139 @@
+/**
+ * Pure parsers for what a training run prints: the metric line, the peak memory line, the
+ * parameter count line, and out-of-memory messages. Each works on one line (for streaming) and
+ * on a whole output (last match wins).
+ */
+import { UsageError } from "../errors.js";
+import type { MetricSpec } from "../types.js";
+
+/** A number as training scripts print it: sign, decimals, exponent, nan, inf, infinity. */
+export const NUMBER_SOURCE =
+  "[+-]?(?:(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][+-]?\\d+)?|[nN][aA][nN]|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)";
+
+const NUMBER_TEXT = new RegExp(`^${NUMBER_SOURCE}$`);
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+
+/** Parse a printed number; `nan` → NaN, `inf`/`-inf`/`Infinity` → ±Infinity; anything else → null. */
+export function parseNumber(text: string): number | null {
+  const t = text.trim().replace(/^\+/, "");
+  if (!NUMBER_TEXT.test(t)) return null;
+  const lower = t.toLowerCase();
+  if (lower === "nan" || lower === "-nan") return Number.NaN;
+  if (lower === "inf" || lower === "infinity") return Number.POSITIVE_INFINITY;
+  if (lower === "-inf" || lower === "-infinity") return Number.NEGATIVE_INFINITY;
+  return Number(t);
+}
+
+/**
+ * The regex used to find the metric on one line: `spec.pattern` (first capture group is the
+ * number) or the default `^\s*<name>\s*[:=]\s*<number>`. Throws UsageError on a bad pattern.
+ */
+export function metricRegExp(spec: MetricSpec): RegExp {
+  if (spec.pattern !== undefined && spec.pattern !== "") {
+    try {
+      return new RegExp(spec.pattern);
+    } catch (err) {
+      throw new UsageError(
+        `invalid metric pattern ${JSON.stringify(spec.pattern)}: ${(err as Error).message}`,
+        "Give a JavaScript regular expression with one capture group around the number.",
+      );
+    }
+  }
+  return new RegExp(`^\\s*${escapeRegExp(spec.name)}\\s*[:=]\\s*(${NUMBER_SOURCE})(?!\\w)`);
+}
+
+/** The metric on one line, or null when the line does not match. */
+export function matchMetric(line: string, re: RegExp): number | null {
+  const m = re.exec(line);
+  if (!m) return null;
+  return parseNumber(m[1] ?? m[0]);
+}
+
+const MEM_RE = new RegExp(`^\\s*peak_vram_(mb|gb|MB|GB)\\s*[:=]\\s*(${NUMBER_SOURCE})(?!\\w)`);
+
+/** `peak_vram_mb: 45060.2` → 44.0 (GB = MB / 1024); `peak_vram_gb: 44` → 44. */
+export function matchMemGb(line: string): number | null {
+  if (!line.includes("peak_vram_")) return null;
+  const m = MEM_RE.exec(line);
+  if (!m) return null;
+  const v = parseNumber(m[2] ?? "");
+  if (v === null || !Number.isFinite(v) || v < 0) return null;
+  return m[1]?.toLowerCase() === "mb" ? v / 1024 : v;
+}
+
+const SCALE: Record<string, number> = { k: 1e3, m: 1e6, b: 1e9, g: 1e9 };
+const PARAMS_RE =
+  /^\s*num_params(?:_([KMBG]))?\s*[:=]\s*([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*([KMBG])?(?!\w)/i;
+
+/** `num_params_M: 50.3` → 50300000; `num_params: 12345` → 12345; `num_params: 1.2B` → 1.2e9. */
+export function matchParams(line: string): number | null {
+  if (!line.includes("num_params")) return null;
+  const m = PARAMS_RE.exec(line);
+  if (!m) return null;
+  const v = Number((m[2] ?? "").replace(/,/g, ""));
+  const unit = (m[1] ?? m[3] ?? "").toLowerCase();
+  const scaled = v * (SCALE[unit] ?? 1);
+  return Number.isFinite(scaled) && scaled >= 0 ? Math.round(scaled) : null;
+}
+
+/**
+ * Out-of-memory messages: CUDA / ROCm / MPS allocator failures, Python MemoryError, C++
+ * bad_alloc, ENOMEM, Node heap. (A kernel OOM-killer SIGKILL leaves no message: not detectable.)
+ */
+const OOM_RE = new RegExp(
+  [
+    "CUDA out of memory",
+    "CUDA error: out of memory",
+    "OutOfMemoryError",
+    "CUBLAS_STATUS_ALLOC_FAILED",
+    "CUDNN_STATUS_ALLOC_FAILED",
+    "MPS backend out of memory",
+    "HIP out of memory",
+    "\\bMemoryError\\b",
+    "std::bad_alloc",
+    "[Cc]annot allocate memory",
+    "can't allocate memory",
+    "JavaScript heap out of memory",
+  ].join("|"),
+);
+
+export function isOomLine(line: string): boolean {
+  return OOM_RE.test(line);
+}
+
+function toLines(input: string | readonly string[]): readonly string[] {
+  return typeof input === "string" ? input.split(/\r\n|\r|\n/) : input;
+}
+
+function lastMatch<T>(input: string | readonly string[], match: (line: string) => T | null): T | null {
+  const lines = toLines(input);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const v = match(lines[i] ?? "");
+    if (v !== null) return v;
+  }
+  return null;
+}
+
+/** The last metric value in the output (NaN/±Infinity returned as such), or null. */
+export function parseMetric(input: string | readonly string[], spec: MetricSpec): number | null {
+  const re = metricRegExp(spec);
+  return lastMatch(input, (line) => matchMetric(line, re));
+}
+
+/** Peak accelerator memory in GB from the last `peak_vram_mb:` line, or null. */
+export function parseMemGb(input: string | readonly string[]): number | null {
+  return lastMatch(input, matchMemGb);
+}
+
+/** Parameter count from the last `num_params…:` line, or null. */
+export function parseParams(input: string | readonly string[]): number | null {
+  return lastMatch(input, matchParams);
+}
+
+/** True when any line reports running out of memory. */
+export function detectOom(input: string | readonly string[]): boolean {
+  return toLines(input).some(isOomLine);
+}
