@@ -124,6 +124,8 @@ export interface ExperimentRecord {
   lines: number;
   /** Position in a --plan file, when the proposal came from one. */
   planStep?: number;
+  /** The experiment whose out-of-memory crash this one retries (spec 2.4). */
+  oomRetryOf?: number;
 }
 
 /** A proposal the loop refused (edit not found, out of scope, repeat); kept in rejected.jsonl. */

@@ -12,7 +12,7 @@ import { EVAL_CONTEXT, PAD_ID, VOCAB_SIZE, evaluate, trainTokens } from "./prepa
 // Hyperparameters (edit these)
 // ---------------------------------------------------------------------------------------------
 
-const LEARNING_RATE = 0.001;
+const LEARNING_RATE = 0.03;
 const BATCH_SIZE = 32;
 const CONTEXT = 4;
 const EMBED_DIM = 12;
@@ -46,7 +46,7 @@ const batchSize = asInt(BATCH_SIZE * BATCH_SCALE);
 const context = Math.min(asInt(CONTEXT), EVAL_CONTEXT);
 const embedDim = asInt(EMBED_DIM);
 const hiddenDim = asInt(HIDDEN_DIM);
-const depth = asInt(DEPTH);
+const depth = Math.max(0, Math.round(DEPTH)); // 0 = no hidden layer (a log-linear model)
 
 console.log(`device: ${DEVICE}`);
 console.log(

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
-import type { ExperimentRecord, RejectedProposal, ResearchConfig, PlatformInfo } from "../types.js";
+import type { ExperimentRecord, PlatformInfo, Proposal, RejectedProposal, ResearchConfig, ResultsRow } from "../types.js";
 import { appendDurable, writeAtomic } from "./files.js";
 import type { SessionPaths } from "./paths.js";
 import { formatRow, parseResults, resultsHeader } from "./results-tsv.js";
@@ -24,7 +24,7 @@ export interface InFlight {
   phase: "proposed" | "committed" | "running";
   parent: string;
   commit?: string;
-  proposal: import("../types.js").Proposal;
+  proposal: Proposal;
   startedAt: string;
 }
 
@@ -109,6 +109,20 @@ export class Ledger {
     return missing.length;
   }
 
+  /** The exact text results.tsv must hold: the header and one row per recorded experiment. */
+  expectedResults(): string {
+    return resultsHeader(this.metricName) + this.experiments().map((e) => formatRow(toResultsRow(e))).join("");
+  }
+
+  /** Puts results.tsv back if something other than the ledger changed it. Returns true if it did. */
+  rewriteResultsIfTampered(): boolean {
+    const expected = this.expectedResults();
+    const actual = existsSync(this.resultsPath) ? readFileSync(this.resultsPath, "utf8") : null;
+    if (actual === expected) return false;
+    writeAtomic(this.resultsPath, expected);
+    return true;
+  }
+
   readInFlight(): InFlight | null {
     if (!existsSync(this.paths.state)) return null;
     try {
@@ -127,12 +141,14 @@ export class Ledger {
   }
 }
 
-export function toResultsRow(e: ExperimentRecord): import("../types.js").ResultsRow {
+/** The results.tsv row: the description carries the outcome, as in the spec's examples. */
+export function toResultsRow(e: ExperimentRecord): ResultsRow {
+  const outcome = e.id === 0 || !e.detail ? "" : `: ${e.detail}`;
   return {
     commit: e.commit,
     metric: e.status === "crash" ? null : e.metric,
     memGb: e.status === "crash" ? null : e.memGb,
     status: e.status,
-    description: e.description,
+    description: `${e.description}${outcome}`,
   };
 }

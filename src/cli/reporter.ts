@@ -1,0 +1,116 @@
+import pc from "picocolors";
+import { formatDuration } from "../config/duration.js";
+import type { SessionEvent } from "../loop/events.js";
+import type { ExperimentRecord } from "../types.js";
+
+/** NDJSON: one event per line on stdout, for other programs (`--json`). */
+export function jsonReporter(out: NodeJS.WritableStream = process.stdout): (event: SessionEvent) => void {
+  return (event) => {
+    if (event.type === "run-output") return;
+    out.write(`${JSON.stringify({ ...event, at: new Date().toISOString() })}\n`);
+  };
+}
+
+function fmtMetric(value: number | null): string {
+  return value === null ? "—" : value.toFixed(6);
+}
+
+function fmtDelta(record: ExperimentRecord, direction: "min" | "max"): string {
+  if (record.metric === null || record.bestBefore === null) return "";
+  const d = record.metric - record.bestBefore;
+  const better = direction === "min" ? d < 0 : d > 0;
+  const text = `${d >= 0 ? "+" : ""}${d.toFixed(6)}`;
+  return better ? pc.green(text) : pc.dim(text);
+}
+
+const STATUS_STYLE = { keep: pc.green, discard: pc.yellow, crash: pc.red } as const;
+
+/**
+ * The human view: a live line while a run or a proposal is in progress (TTY only), one line
+ * per decided experiment, and progress reports. Non-TTY output gets the same lines, no live line.
+ */
+export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (event: SessionEvent) => void {
+  const live = Boolean(out.isTTY);
+  let timer: NodeJS.Timeout | null = null;
+  let direction: "min" | "max" = "min";
+  let metricName = "metric";
+
+  const clearLive = () => {
+    if (timer) clearInterval(timer);
+    timer = null;
+    if (live) out.write("\r\x1b[2K");
+  };
+  const startLive = (render: (elapsedSec: number) => string) => {
+    clearLive();
+    if (!live) return;
+    const started = Date.now();
+    const draw = () => out.write(`\r\x1b[2K${render((Date.now() - started) / 1000)}`);
+    draw();
+    timer = setInterval(draw, 250);
+    timer.unref();
+  };
+  const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+  return (event) => {
+    switch (event.type) {
+      case "session-start": {
+        const { config, platform, branch } = event.session;
+        direction = config.direction;
+        metricName = config.metric;
+        out.write(
+          `${pc.bold(event.resumed ? "Resuming" : "Starting")} ${pc.cyan(branch)} — ${config.metric} (${config.direction}), ${formatDuration(config.budgetSec)} per run, ` +
+            `${config.maxIterations ?? "unlimited"} iterations, proposer ${config.proposer}, ${platform.label}\n`,
+        );
+        break;
+      }
+      case "proposal-start":
+        startLive((t) => `${pc.cyan(frames[Math.floor(t * 8) % frames.length] ?? "")} experiment ${event.iteration}: proposing a change… ${t.toFixed(0)}s`);
+        break;
+      case "proposal-rejected":
+        clearLive();
+        out.write(`  ${pc.yellow("rejected")} ${event.description}: ${pc.dim(event.reason)}\n`);
+        break;
+      case "run-start": {
+        const width = 20;
+        startLive((t) => {
+          const filled = Math.min(width, Math.round((t / event.budgetSec) * width));
+          const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
+          return `${pc.cyan("▶")} ${event.iteration} ${event.description.slice(0, 50)} ${bar} ${t.toFixed(0)}s/${formatDuration(event.budgetSec)}`;
+        });
+        break;
+      }
+      case "experiment": {
+        clearLive();
+        const r = event.record;
+        const status = STATUS_STYLE[r.status](r.status.padEnd(7));
+        const reason = r.status === "keep" ? "" : pc.dim(` (${r.detail ?? r.reason})`);
+        out.write(
+          `${String(r.id).padStart(3)} ${status} ${metricName} ${fmtMetric(r.metric).padStart(10)} ${fmtDelta(r, direction).padEnd(10)} ${r.commit.slice(0, 7)} ${r.description}${reason}\n`,
+        );
+        break;
+      }
+      case "progress-report":
+        clearLive();
+        out.write(`\n${event.markdown}\n`);
+        break;
+      case "warning":
+        clearLive();
+        out.write(`${pc.yellow("!")} ${event.message}\n`);
+        break;
+      case "stop-requested":
+        clearLive();
+        out.write(
+          event.mode === "graceful"
+            ? `\n${pc.yellow("Stopping after the current experiment")} (press Ctrl-C again to abort it now)\n`
+            : `\n${pc.red("Aborting the current run")}\n`,
+        );
+        break;
+      case "session-end":
+        clearLive();
+        out.write(`${pc.bold("Session ended:")} ${event.reason}\n`);
+        break;
+      default:
+        break;
+    }
+  };
+}

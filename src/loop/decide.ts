@@ -1,0 +1,55 @@
+import type { Direction, RunResult, Status } from "../types.js";
+
+export interface Decision {
+  status: Status;
+  /** improved | simpler | regression | no-change | timeout | oom | exit-code | no-metric | nan | violation */
+  reason: string;
+  detail: string;
+}
+
+export interface DecideInput {
+  run: RunResult;
+  direction: Direction;
+  bestMetric: number;
+  lines: number;
+  bestLines: number;
+  /** Tampering found after the run: the metric is not trusted. */
+  violations?: string[];
+}
+
+function lastMeaningfulLine(run: RunResult): string {
+  const line = [...run.tailLines].reverse().find((l) => l.trim() !== "") ?? "";
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line.trim();
+}
+
+/** Crash reasons first, then the comparison with the best (spec 2.4 + the simplicity principle). */
+export function decide(input: DecideInput): Decision {
+  const { run } = input;
+  if (input.violations && input.violations.length > 0) {
+    return { status: "crash", reason: "violation", detail: `violation: ${input.violations.join("; ")}` };
+  }
+  if (run.timedOut) return { status: "crash", reason: "timeout", detail: `timeout after ${run.durationSec.toFixed(0)}s` };
+  if (run.oom) return { status: "crash", reason: "oom", detail: `OOM: ${lastMeaningfulLine(run) || "out of memory"}` };
+  if (run.exitCode !== 0) {
+    const how = run.signal ? `killed by ${run.signal}` : `exit code ${run.exitCode}`;
+    const last = lastMeaningfulLine(run);
+    return { status: "crash", reason: "exit-code", detail: last ? `${how}: ${last}` : how };
+  }
+  if (run.metric === null) return { status: "crash", reason: "no-metric", detail: "no metric line in the output" };
+  if (!Number.isFinite(run.metric)) return { status: "crash", reason: "nan", detail: `metric is ${run.metric}` };
+
+  const better = input.direction === "min" ? run.metric < input.bestMetric : run.metric > input.bestMetric;
+  if (better) return { status: "keep", reason: "improved", detail: "improved" };
+  if (run.metric === input.bestMetric) {
+    if (input.lines < input.bestLines) {
+      return { status: "keep", reason: "simpler", detail: `same metric with ${input.bestLines - input.lines} fewer lines` };
+    }
+    return { status: "discard", reason: "no-change", detail: "no change" };
+  }
+  return { status: "discard", reason: "regression", detail: "regression" };
+}
+
+/** Signed change of a metric against a reference, and whether it is an improvement. */
+export function delta(metric: number, reference: number): number {
+  return metric - reference;
+}

@@ -1,0 +1,114 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { applyProposal } from "../proposers/apply.js";
+import type { ExperimentRecord, Proposal, ProposalContext, Scope } from "../types.js";
+import { RuntimeFailure } from "../errors.js";
+import { sha256 } from "./guards.js";
+import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState } from "./state.js";
+
+/** Attempts per iteration before the iteration is skipped (spec: the loop never stalls). */
+export const ATTEMPTS_PER_ITERATION = 3;
+
+export type ProposalOutcome =
+  | { kind: "proposal"; proposal: Proposal; newText: string; oomRetryOf?: number }
+  | { kind: "exhausted" }
+  | { kind: "skipped"; reason: string };
+
+function readIfExists(path: string): string | null {
+  return existsSync(path) ? readFileSync(path, "utf8") : null;
+}
+
+/** An OOM crash on a GPU platform that was not itself a retry gets one retry (spec 2.4). */
+function oomToRetry(session: SessionState): ExperimentRecord | null {
+  const last = session.history[session.history.length - 1];
+  if (!last || last.reason !== "oom" || last.oomRetryOf !== undefined || session.oomRetryDeclined === last.id) return null;
+  return session.info.platform.kind === "cpu" ? null : last;
+}
+
+function outOfScope(proposal: Proposal, scope: Scope[]): boolean {
+  if (scope.length === 4 || proposal.category === "other") return false;
+  return !(scope as string[]).includes(proposal.category);
+}
+
+export async function buildContext(session: SessionState, deps: LoopDeps, iteration: number): Promise<ProposalContext> {
+  const { config, platform } = session.info;
+  const retry = oomToRetry(session);
+  const trainText = retry
+    ? ((await deps.git.showFile(retry.commit, config.train)) ?? "")
+    : readFileSync(join(session.root, config.train), "utf8");
+  return {
+    iteration,
+    trainPath: config.train,
+    trainText,
+    readonlyFiles: config.readonly.map((path) => ({ path, text: readIfExists(join(session.root, path)) ?? "" })),
+    readme: readIfExists(join(session.root, "README.md")),
+    metric: { name: config.metric, direction: config.direction },
+    history: session.history,
+    rejected: session.ledger.rejected(),
+    baseline: baselineOf(session.history),
+    best: bestOf(session.history),
+    failureStreak: failureStreak(session.history),
+    platform,
+    scope: config.scope,
+    ...(config.hypothesis !== undefined && { hypothesis: config.hypothesis }),
+    ...(config.plan !== undefined && { plan: config.plan }),
+    ...(retry && {
+      oomRetry: { experiment: retry, logTail: (readIfExists(session.paths.runLog(retry.id)) ?? "").split("\n").slice(-30) },
+    }),
+  };
+}
+
+/**
+ * Asks the proposer for one valid proposal: it must apply to the training script, stay in
+ * scope and not repeat a configuration already run. Refusals go back to the proposer as
+ * feedback, up to ATTEMPTS_PER_ITERATION times; each is recorded in rejected.jsonl.
+ */
+export async function nextProposal(session: SessionState, deps: LoopDeps, iteration: number): Promise<ProposalOutcome> {
+  const ctx = await buildContext(session, deps, iteration);
+  const tried = new Set(session.history.map((e) => e.trainHash));
+  let lastReason = "";
+  for (let attempt = 1; attempt <= ATTEMPTS_PER_ITERATION; attempt++) {
+    if (deps.stop.stopRequested) return { kind: "skipped", reason: "stop requested" };
+    deps.emit({ type: "proposal-start", iteration });
+    let proposal: Proposal | null;
+    try {
+      proposal = await deps.proposer.propose({ ...ctx, rejected: session.ledger.rejected(), ...(lastReason && { feedback: lastReason }) }, deps.stop.signal);
+    } catch (error) {
+      // Authentication and configuration failures end the session; anything else is one failed try.
+      if (error instanceof RuntimeFailure) throw error;
+      lastReason = `the proposer failed: ${(error as Error).message}`;
+      reject(session, deps, iteration, { description: "(no proposal)", category: "other" }, lastReason);
+      continue;
+    }
+    if (proposal === null) {
+      if (!ctx.oomRetry) return { kind: "exhausted" };
+      // The proposer has no fix for the out-of-memory crash: it stays discarded (spec 2.4).
+      session.oomRetryDeclined = ctx.oomRetry.experiment.id;
+      return { kind: "skipped", reason: "no fix proposed for the out-of-memory crash" };
+    }
+    deps.emit({ type: "proposal", iteration, proposal });
+    const applied = applyProposal(ctx.trainText, proposal);
+    let reason = applied.ok ? "" : applied.reason;
+    if (applied.ok && tried.has(sha256(applied.text))) reason = "this exact training script was already run in an earlier experiment; propose something new";
+    if (!reason && outOfScope(proposal, session.info.config.scope)) {
+      reason = `category "${proposal.category}" is outside the allowed scope (${session.info.config.scope.join(", ")})`;
+    }
+    if (applied.ok && !reason) {
+      return { kind: "proposal", proposal, newText: applied.text, ...(ctx.oomRetry && { oomRetryOf: ctx.oomRetry.experiment.id }) };
+    }
+    lastReason = reason;
+    reject(session, deps, iteration, proposal, reason);
+  }
+  return { kind: "skipped", reason: lastReason };
+}
+
+function reject(session: SessionState, deps: LoopDeps, iteration: number, proposal: Pick<Proposal, "description" | "category" | "planStep">, reason: string): void {
+  session.ledger.recordRejected({
+    iteration,
+    description: proposal.description,
+    reason,
+    at: deps.now().toISOString(),
+    ...(proposal.planStep !== undefined && { planStep: proposal.planStep }),
+  });
+  deps.emit({ type: "proposal-rejected", iteration, description: proposal.description, reason });
+}

@@ -1,0 +1,49 @@
+
+import { sessionPaths } from "../ledger/paths.js";
+import type { PlatformInfo, ResearchConfig } from "../types.js";
+import { acquireLock } from "./lock.js";
+import { endSession, runLoop } from "./loop.js";
+import { resumeSession, type ResumeOverrides } from "./resume.js";
+import { startSession } from "./setup.js";
+import type { LoopDeps, SessionState } from "./state.js";
+import { mkdirSync } from "node:fs";
+
+export type ResearchMode = { kind: "new"; config: ResearchConfig; platform: PlatformInfo } | { kind: "resume"; overrides?: ResumeOverrides };
+
+export interface ResearchOutcome {
+  session: SessionState;
+  reason: string;
+  /** Report files written at the end (summary, chart). */
+  written: string[];
+  /** True when the user stopped it (exit 130). */
+  interrupted: boolean;
+}
+
+/**
+ * A whole session from start (or resume) to Phase 3: holds the repo lock, runs the loop, and
+ * writes the summary however the loop ends — max iterations, stop condition, Ctrl-C or error.
+ */
+export async function research(root: string, mode: ResearchMode, deps: LoopDeps): Promise<ResearchOutcome> {
+  const paths = sessionPaths(root);
+  mkdirSync(paths.dir, { recursive: true });
+  const lock = acquireLock(paths.lock, deps.now());
+  try {
+    if (lock.recoveredStale) {
+      deps.emit({ type: "warning", message: `recovered a stale lock left by pid ${lock.recoveredStale.pid} (${lock.recoveredStale.startedAt})` });
+    }
+    const session = mode.kind === "new" ? await startSession(root, mode.config, mode.platform, deps) : await resumeSession(root, deps, mode.overrides);
+    let reason: string;
+    try {
+      reason = await runLoop(session, deps);
+    } catch (error) {
+      await endSession(session, deps, `stopped by an error: ${(error as Error).message}`);
+      throw error;
+    }
+    const written = await endSession(session, deps, reason);
+    return { session, reason, written, interrupted: deps.stop.stopRequested };
+  } finally {
+    lock.release();
+  }
+}
+
+

@@ -1,0 +1,135 @@
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { isAbsolute, join, relative } from "node:path";
+import { RuntimeFailure, UsageError } from "../errors.js";
+import { Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
+import { sessionPaths, STATE_DIR, type SessionPaths } from "../ledger/paths.js";
+import type { PlatformInfo, ResearchConfig } from "../types.js";
+import { excludeFromGit } from "../workspace/exclude.js";
+import type { Git } from "../workspace/git.js";
+import { runBaseline } from "./experiment.js";
+import { guardedFiles, hashGuarded } from "./guards.js";
+import { readLock, isAlive } from "./lock.js";
+import type { LoopDeps, SessionState } from "./state.js";
+
+/** Files the tool writes in the repo; excluded from git so they never dirty the tree. */
+export const REPORT_FILES = ["autoresearch-summary.md", "progress.svg", "progress.png"];
+export const CONFIG_FILE_NAME = "autoresearch.config.json";
+
+/** Makes a user path relative to the repo root; refuses paths outside the repo. */
+export function repoRelative(root: string, cwd: string, path: string): string {
+  const abs = isAbsolute(path) ? path : join(cwd, path);
+  const rel = relative(root, abs);
+  if (rel.startsWith("..") || isAbsolute(rel)) {
+    throw new UsageError(`${path} is outside the repository ${root}`, "Give a path inside the repo.");
+  }
+  return rel.split("\\").join("/");
+}
+
+/** Every check that can refuse a new session, done before anything is changed. */
+export async function validateNewSession(git: Git, root: string, config: ResearchConfig): Promise<void> {
+  const trainPath = join(root, config.train);
+  if (!existsSync(trainPath) || !statSync(trainPath).isFile()) {
+    throw new UsageError(`training script ${config.train} not found in ${root}`, "Pass --train <path> to the script the tool may modify.");
+  }
+  if (!(await git.isTracked(config.train))) {
+    throw new UsageError(`training script ${config.train} is not committed`, `Commit it first: git add ${config.train} && git commit -m "add training script"`);
+  }
+  for (const file of config.readonly) {
+    if (!existsSync(join(root, file))) {
+      throw new UsageError(`read-only script ${file} not found in ${root}`, "Pass --readonly <path> (repeatable) for the scripts that must never change.");
+    }
+    if (file === config.train) throw new UsageError(`${file} is both the training script and a read-only script`, "The training script is the one file that may change; pick different paths.");
+  }
+  if (await git.isTracked(config.results)) {
+    throw new UsageError(`results file ${config.results} is tracked by git`, `Results are never committed: run \`git rm --cached ${config.results}\` and commit, or pick another --results path.`);
+  }
+  const dirty = await git.run(["status", "--porcelain=v1", "--untracked-files=no"]);
+  if (dirty.trim() !== "") {
+    throw new UsageError(`the working tree has uncommitted changes:\n${dirty}`, "Commit or stash them first (git stash), so every experiment starts from a known commit.");
+  }
+  const branch = `autoresearch/${config.tag}`;
+  if (!(await git.isValidBranchName(branch))) throw new UsageError(`invalid tag ${JSON.stringify(config.tag)}`, "Use letters, digits, '.', '_' or '-'.");
+  if (await git.branchExists(branch)) {
+    throw new UsageError(`branch ${branch} already exists`, `Continue it with \`autoresearch resume\` (from that branch), or pick another --tag.`);
+  }
+  const lock = readLock(sessionPaths(root).lock);
+  if (lock && lock.pid !== process.pid && isAlive(lock)) {
+    throw new UsageError(`another autoresearch loop (pid ${lock.pid}) is running in this repo`, "Wait for it or stop it first.");
+  }
+}
+
+/** A previous session's files move to .autoresearch/archive/<tag>/ so nothing of it is lost. */
+function archivePrevious(root: string, paths: SessionPaths, resultsPath: string): string | null {
+  const previous = readSessionInfo(paths);
+  const hasResults = existsSync(resultsPath) && statSync(resultsPath).size > 0;
+  if (!previous && !hasResults && !existsSync(paths.experiments)) return null;
+  const name = previous?.tag ?? "previous";
+  let target = join(paths.dir, "archive", name);
+  for (let n = 2; existsSync(target); n++) target = join(paths.dir, "archive", `${name}-${n}`);
+  mkdirSync(target, { recursive: true });
+  for (const entry of readdirSync(paths.dir)) {
+    if (entry === "archive" || entry === "lock") continue;
+    renameSync(join(paths.dir, entry), join(target, entry));
+  }
+  if (hasResults) renameSync(resultsPath, join(target, "results.tsv"));
+  for (const file of REPORT_FILES) if (existsSync(join(root, file))) renameSync(join(root, file), join(target, file));
+  return relative(root, target);
+}
+
+/**
+ * Phase 1.3: branch, session files, baseline. On a baseline that crashes, the repo goes back
+ * to the branch it was on and the failed attempt's files are kept for reading.
+ */
+export async function startSession(root: string, config: ResearchConfig, platform: PlatformInfo, deps: LoopDeps): Promise<SessionState> {
+  const { git } = deps;
+  const paths = sessionPaths(root);
+  const resultsPath = join(root, config.results);
+  await excludeFromGit(git, root, [`/${STATE_DIR}/`, `/${config.results}`, ...REPORT_FILES.map((f) => `/${f}`), `/${CONFIG_FILE_NAME}`]);
+  mkdirSync(paths.dir, { recursive: true });
+  const archived = archivePrevious(root, paths, resultsPath);
+  if (archived) deps.emit({ type: "warning", message: `the previous session's files were moved to ${archived}` });
+  mkdirSync(paths.runs, { recursive: true });
+  mkdirSync(paths.patches, { recursive: true });
+
+  const baseBranch = await git.currentBranch();
+  const baseCommit = await git.head();
+  const branch = `autoresearch/${config.tag}`;
+  await git.run(["checkout", "--quiet", "-b", branch]);
+
+  const info: SessionInfo = {
+    version: 1,
+    tag: config.tag,
+    branch,
+    baseBranch,
+    baseCommit,
+    startedAt: deps.now().toISOString(),
+    config,
+    platform,
+    guardedHashes: hashGuarded(root, guardedFiles(root, config.readonly)),
+  };
+  const ledger = new Ledger(paths, resultsPath, config.metric);
+  ledger.writeSession(info);
+  ledger.initResults();
+  const session: SessionState = { root, paths, info, ledger, history: [], invocationStartedAt: deps.now() };
+  deps.emit({ type: "session-start", session: info, resumed: false });
+
+  const baseline = await runBaseline(session, deps);
+  if (baseline.record.status === "crash") {
+    await git.run(["checkout", "--quiet", baseBranch ?? baseCommit]);
+    await git.run(["branch", "-D", branch]);
+    rmSync(resultsPath, { force: true });
+    const failed = join(paths.dir, "failed", `${config.tag}-${Date.now()}`);
+    mkdirSync(failed, { recursive: true });
+    for (const entry of ["session.json", "runs", "patches", "rejected.jsonl"]) {
+      if (existsSync(join(paths.dir, entry))) renameSync(join(paths.dir, entry), join(failed, entry));
+    }
+    throw new RuntimeFailure(
+      `the baseline run failed (${baseline.decision.detail}); nothing was changed`,
+      `Read its log in ${relative(root, join(failed, "runs", "0.log"))}, fix the command (--command) or the script, and run again.`,
+    );
+  }
+  ledger.record(baseline.record);
+  session.history.push(baseline.record);
+  deps.emit({ type: "experiment", record: baseline.record, best: baseline.record, baseline: baseline.record });
+  return session;
+}

@@ -1,0 +1,119 @@
+/**
+ * Phase 1.2 and the Cross-Platform Compatibility Matrix as data: what to set for CUDA, MPS and
+ * CPU. The run gets these as AUTORESEARCH_* variables; proposers get them as notes.
+ */
+import type { PlatformAdjustments, PlatformInfo } from "../types.js";
+
+export type PlatformKind = PlatformInfo["kind"];
+
+export interface AdjustmentFacts {
+  /** torch.__version__, or null when torch was not found. */
+  torchVersion?: string | null;
+  /** Whether the device supports bf16 (CUDA: compute capability >= 8.0; MPS: M2 or newer). */
+  bf16?: boolean | null;
+  /** Whether flash_attn is importable by the run's Python. */
+  flashAttn?: boolean;
+}
+
+/** "2.5.1+cu121" -> [2, 5]; null when it is not a version. */
+export function torchMajorMinor(version: string | null | undefined): [number, number] | null {
+  const match = version?.match(/^(\d+)\.(\d+)/);
+  return match ? [Number(match[1]), Number(match[2])] : null;
+}
+
+export function adjustmentsFor(kind: PlatformKind, facts: AdjustmentFacts = {}): PlatformAdjustments {
+  const version = torchMajorMinor(facts.torchVersion);
+  if (kind === "cuda") {
+    // Unknown torch (found by nvidia-smi only): the spec's rule applies once PyTorch >= 2.0 is there.
+    const compile = version === null || version[0] >= 2;
+    const flash = facts.flashAttn === true;
+    const bf16 = facts.bf16 !== false;
+    return {
+      compile,
+      compileMode: compile ? "reduce-overhead" : null,
+      attention: flash ? "flash" : "sdpa",
+      ampDtype: bf16 ? "bf16" : "fp16",
+      batchScale: 1,
+      castOptimizerStateFp32: false,
+      notes: [
+        compile
+          ? `Enable torch.compile (mode "reduce-overhead")${version === null ? " if PyTorch >= 2.0" : ""}`
+          : `Keep torch.compile off: PyTorch ${facts.torchVersion} is older than 2.0`,
+        flash
+          ? "FlashAttention is installed and may be used; sliding-window attention via FlashAttention or SDPA"
+          : "FlashAttention is not installed: use PyTorch SDPA (F.scaled_dot_product_attention); do not install packages",
+        bf16 ? "Mixed precision: bf16 autocast" : "This GPU has no bf16: use fp16 autocast with a GradScaler",
+        "Standard batch sizes apply",
+      ],
+    };
+  }
+  if (kind === "mps") {
+    const bf16 = facts.bf16 === true;
+    return {
+      compile: false,
+      compileMode: null,
+      attention: "sdpa",
+      ampDtype: bf16 ? "bf16" : "fp32",
+      batchScale: 0.5,
+      castOptimizerStateFp32: true,
+      notes: [
+        "Disable torch.compile (unsupported paths on MPS)",
+        "Replace FlashAttention with PyTorch native SDPA plus a manual sliding-window causal mask",
+        "Lower the device batch size 2-4x (batch scale 0.5); use gradient accumulation to keep the effective batch",
+        "Cast optimizer states to float32 explicitly if Metal errors appear",
+        bf16 ? "Mixed precision: bf16 (Apple M2 or newer)" : "No bf16 on this chip (M1 or older macOS): train in fp32",
+      ],
+    };
+  }
+  return {
+    compile: false,
+    compileMode: null,
+    attention: "sdpa",
+    ampDtype: "fp32",
+    batchScale: 0.25,
+    castOptimizerStateFp32: false,
+    notes: [
+      "Disable torch.compile (spec 1.2; the compatibility matrix calls it optional, mode reduce-overhead, so a proposer may try it)",
+      "Use SDPA with a manual sliding-window causal mask; no FlashAttention",
+      "No mixed precision on CPU: train in fp32",
+      "Use smaller batch sizes (reduce 4-8x, batch scale 0.25) and gradient accumulation to keep the effective batch",
+      "Expect runs 5-10x slower than on a GPU: prefer short time budgets and small models",
+    ],
+  };
+}
+
+/** One line for the config table: "torch.compile off; SDPA; fp32; batch ×0.25". */
+export function describeAdjustments(a: PlatformAdjustments): string {
+  return [
+    a.compile ? `torch.compile on (${a.compileMode ?? "default"})` : "torch.compile off",
+    a.attention === "flash" ? "FlashAttention" : "SDPA",
+    a.ampDtype,
+    `batch ×${a.batchScale}`,
+    ...(a.castOptimizerStateFp32 ? ["optimizer states fp32"] : []),
+  ].join("; ");
+}
+
+/** What proposers are told about the platform (ProposalContext carries the PlatformInfo). */
+export function platformNotes(platform: PlatformInfo): string[] {
+  return [
+    `Platform: ${platform.label} (${platform.detail}); device "${platform.device}"; OS ${platform.os}`,
+    `Applied: ${describeAdjustments(platform.adjustments)}`,
+    ...platform.adjustments.notes,
+    "The run reads AUTORESEARCH_DEVICE, AUTORESEARCH_COMPILE, AUTORESEARCH_AMP_DTYPE, AUTORESEARCH_BATCH_SCALE (and AUTORESEARCH_ATTENTION, AUTORESEARCH_COMPILE_MODE) from its environment",
+  ];
+}
+
+/** The variables DESIGN.md promises to the training command, plus the attention/compile details. */
+export function platformEnv(platform: PlatformInfo): Record<string, string> {
+  const a = platform.adjustments;
+  return {
+    AUTORESEARCH_DEVICE: platform.device,
+    AUTORESEARCH_PLATFORM: platform.label,
+    AUTORESEARCH_COMPILE: a.compile ? "1" : "0",
+    AUTORESEARCH_COMPILE_MODE: a.compile ? (a.compileMode ?? "default") : "none",
+    AUTORESEARCH_ATTENTION: a.attention,
+    AUTORESEARCH_AMP_DTYPE: a.ampDtype,
+    AUTORESEARCH_BATCH_SCALE: String(a.batchScale),
+    AUTORESEARCH_CAST_OPTIMIZER_FP32: a.castOptimizerStateFp32 ? "1" : "0",
+  };
+}

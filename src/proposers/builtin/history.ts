@@ -1,0 +1,125 @@
+/**
+ * The proposer keeps no state of its own: everything it needs is read back from the session's
+ * records. Each builtin description names its change as `KEY old -> new (tag)`, several joined
+ * with ` + `; from those and the current script the configurations of every past experiment
+ * are rebuilt.
+ */
+import type { ExperimentRecord, Status } from "../../types.js";
+import type { NumericConstant } from "./constants.js";
+import { compactLiteral, parseLiteral } from "./literals.js";
+import { classifyTag, type Dir, type Level } from "./moves.js";
+
+export interface Change {
+  key: string;
+  from: number;
+  to: number;
+  /** The literals as written in the description (`2**19`, `1e-3`). */
+  fromText: string;
+  toText: string;
+  /** The move's label (`x2`, `+1`, `1-b x0.5`, `from 0`, `halve after OOM`), if present. */
+  tag: string | null;
+}
+
+export function describeChange(key: string, fromLiteral: string, toLiteral: string, tag: string): string {
+  return `${key} ${compactLiteral(fromLiteral)} -> ${compactLiteral(toLiteral)} (${tag})`;
+}
+
+const CHANGE_RE = /([A-Za-z_$][\w$]*(?:\[\d+\])?) (\S+) -> ([^\s()]+)(?: \(([^)]*)\))?/g;
+
+/** Every `KEY old -> new (tag)` in a description whose values are numeric literals. */
+export function parseChanges(description: string): Change[] {
+  const changes: Change[] = [];
+  for (const m of description.matchAll(CHANGE_RE)) {
+    const from = parseLiteral(m[2] ?? "");
+    const to = parseLiteral(m[3] ?? "");
+    if (!m[1] || from === null || to === null) continue;
+    changes.push({ key: m[1], from: from.value, to: to.value, fromText: m[2] ?? "", toText: m[3] ?? "", tag: m[4] ?? null });
+  }
+  return changes;
+}
+
+export type State = Map<string, number>;
+
+export interface HistoryEvent {
+  record: ExperimentRecord;
+  status: Status;
+  /** Changes to constants that exist in the current script. */
+  changes: Change[];
+  /** The best configuration the experiment was built on. */
+  before: State;
+  oom: boolean;
+}
+
+export interface HistoryAnalysis {
+  /** Experiments after the baseline, oldest first. */
+  events: HistoryEvent[];
+  /** Keys of every configuration already run (baseline, kept and discarded experiments). */
+  tried: Set<string>;
+  /** Smallest value of a constant that ran out of memory when raised to it. */
+  oomCeiling: Map<string, number>;
+}
+
+/** Canonical text of a value, insensitive to float noise. */
+function canonical(value: number): string {
+  return String(Number(value.toPrecision(12)));
+}
+
+export function configKey(state: State): string {
+  return [...state.keys()]
+    .sort()
+    .map((key) => `${key}=${canonical(state.get(key) ?? Number.NaN)}`)
+    .join(";");
+}
+
+export function stateOf(constants: NumericConstant[]): State {
+  return new Map(constants.map((c) => [c.key, c.value]));
+}
+
+export function withChanges(state: State, changes: { key: string; value: number }[]): State {
+  const next = new Map(state);
+  for (const change of changes) if (next.has(change.key)) next.set(change.key, change.value);
+  return next;
+}
+
+function isOom(record: ExperimentRecord): boolean {
+  return record.reason === "oom" || /out of memory|\bOOM\b/i.test(record.detail ?? "");
+}
+
+/**
+ * Rebuilds each experiment's starting configuration by walking back from the current script:
+ * a kept experiment's changes are undone, a discarded one left the best unchanged.
+ */
+export function analyzeHistory(history: ExperimentRecord[], current: State): HistoryAnalysis {
+  const records = [...history].filter((r) => r.category !== "baseline" && r.id !== 0).sort((a, b) => a.id - b.id);
+  const tried = new Set<string>([configKey(current)]);
+  const events: HistoryEvent[] = [];
+  let state = current;
+  for (let i = records.length - 1; i >= 0; i--) {
+    const record = records[i] as ExperimentRecord;
+    const changes = parseChanges(record.description).filter((c) => current.has(c.key));
+    const before = record.status === "keep" ? withChanges(state, changes.map((c) => ({ key: c.key, value: c.from }))) : state;
+    if (changes.length > 0) tried.add(configKey(withChanges(before, changes.map((c) => ({ key: c.key, value: c.to })))));
+    events.push({ record, status: record.status, changes, before, oom: isOom(record) });
+    state = before;
+  }
+  tried.add(configKey(state));
+  events.reverse();
+  const oomCeiling = new Map<string, number>();
+  for (const event of events) {
+    if (!event.oom) continue;
+    for (const change of event.changes) {
+      if (change.to <= change.from) continue;
+      oomCeiling.set(change.key, Math.min(oomCeiling.get(change.key) ?? Number.POSITIVE_INFINITY, change.to));
+    }
+  }
+  return { events, tried, oomCeiling };
+}
+
+/** Direction and level of a single-constant event, or null for anything else. */
+export function eventMove(event: HistoryEvent): { key: string; dir: Dir; level: Level; from: number; to: number } | null {
+  if (event.changes.length !== 1) return null;
+  const change = event.changes[0] as Change;
+  if (change.tag === "halve after OOM") return null;
+  const kind = classifyTag(change.tag ?? "", change.from, change.to);
+  return kind ? { key: change.key, ...kind, from: change.from, to: change.to } : null;
+}

@@ -1,0 +1,185 @@
+/**
+ * `builtin`: an offline search over the training script's top-level numeric constants.
+ * Stateless: everything is rebuilt from ctx (history descriptions, current script), so a
+ * resumed session continues exactly where it stopped. Deterministic for a given seed.
+ *
+ * Descriptions: `LEARNING_RATE 0.01 -> 0.02 (x2)`, `ADAM_BETAS[1] 0.95 -> 0.975 (1-b x0.5)`,
+ * `TOTAL_BATCH_SIZE 2**19 -> 2**20 (x2)`, `DEVICE_BATCH_SIZE 64 -> 32 (halve after OOM)`.
+ *
+ * OOM retry: halves the batch-size constant (device/micro batch preferred), re-applying the
+ * failed experiment's own change when the script does not already contain it. When there is no
+ * batch constant, or halving would only re-run a configuration already tried, it returns null:
+ * the loop then records the out-of-memory crash and moves on.
+ */
+import type { Edit, Proposal, ProposalContext, Proposer, Scope } from "../../types.js";
+import { applyEdits, constantEdit, detectLanguage, type NumericConstant, parseConstants } from "./constants.js";
+import { analyzeHistory, configKey, describeChange, parseChanges, type State, stateOf, withChanges } from "./history.js";
+import { formatLike } from "./literals.js";
+import { halveMove, type Move } from "./moves.js";
+import { isBatchName, nameTokens } from "./names.js";
+import { type Candidate, ESCAPE_AFTER, moveId, rankCandidates } from "./strategy.js";
+
+export { parseConstants, type NumericConstant } from "./constants.js";
+export { formatLike, parseLiteral } from "./literals.js";
+export { parseChanges } from "./history.js";
+
+export interface BuiltinOptions {
+  seed: number;
+}
+
+/** Constants the scope allows: "hyperparameters" allows every numeric constant. */
+export function inScope(c: NumericConstant, scope: Scope[]): boolean {
+  if (scope.length === 0 || scope.includes("hyperparameters")) return true;
+  return (scope as string[]).includes(c.category);
+}
+
+function dirWord(move: Move): string {
+  return move.value > move.constant.value ? "upward" : "downward";
+}
+
+function explain(candidate: Candidate, failureStreak: number): { direction: string; rationale: string } {
+  const { move } = candidate;
+  const key = move.constant.key;
+  const step = `${move.constant.literal} -> ${move.literal}`;
+  switch (candidate.reason) {
+    case "continue":
+      return {
+        direction: `tuning ${key} ${dirWord(move)}`,
+        rationale: `The last step on ${key} improved the metric; continuing in the same direction (${step}).`,
+      };
+    case "refine":
+      return {
+        direction: `refining ${key} around ${move.constant.literal}`,
+        rationale: `A larger step on ${key} did not help; trying a finer step (${move.tag}) around the current best.`,
+      };
+    case "other-side":
+      return {
+        direction: `tuning ${key} ${dirWord(move)}`,
+        rationale: `The other direction on ${key} did not help; trying this side once before moving on.`,
+      };
+    case "escape":
+      return {
+        direction: `switching to ${key} (${move.constant.category}) after ${failureStreak} failures`,
+        rationale: `The last ${failureStreak} experiments all failed (>= ${ESCAPE_AFTER} in a row); trying a clearly different move: ${key} ${move.tag}.`,
+      };
+    default:
+      return {
+        direction: `tuning ${key} ${dirWord(move)}`,
+        rationale: `Next untried ${move.level === 1 || move.level === 0 ? "" : "finer "}step on ${key} (${move.constant.category}), chosen by expected impact.`,
+      };
+  }
+}
+
+/** The batch constant to halve after OOM: a per-device/micro batch before a total/global one. */
+function batchConstant(constants: NumericConstant[]): NumericConstant | undefined {
+  const batches = constants.filter((c) => !c.excluded && c.index === null && isBatchName(c.name) && c.value >= 2);
+  const rank = (c: NumericConstant): number => {
+    const t = nameTokens(c.name);
+    if (t.some((x) => ["DEVICE", "MICRO", "LOCAL", "PER", "MICROBATCH"].includes(x))) return 0;
+    if (t.some((x) => ["TOTAL", "GLOBAL", "EFFECTIVE"].includes(x))) return 2;
+    return 1;
+  };
+  return batches.sort((a, b) => rank(a) - rank(b))[0];
+}
+
+export class BuiltinProposer implements Proposer {
+  readonly name = "builtin";
+  private readonly seed: number;
+
+  constructor(options: BuiltinOptions) {
+    this.seed = options.seed;
+  }
+
+  async propose(ctx: ProposalContext, signal?: AbortSignal): Promise<Proposal | null> {
+    signal?.throwIfAborted();
+    const language = detectLanguage(ctx.trainPath, ctx.trainText);
+    const constants = parseConstants(ctx.trainText, language);
+    if (ctx.oomRetry) return this.oomRetry(ctx, constants);
+
+    const current = stateOf(constants);
+    const analysis = analyzeHistory(ctx.history, current);
+    const tunable = constants.filter((c) => !c.excluded && inScope(c, ctx.scope));
+    // Proposals refused earlier in this iteration (repeat, bad edit, out of scope): propose something else.
+    const excluded = new Set<string>();
+    const refused = [
+      ...(ctx.rejected ?? []).filter((r) => r.iteration === ctx.iteration).map((r) => r.description),
+      ...(ctx.feedback !== undefined ? [ctx.feedback] : []),
+    ];
+    for (const text of refused) for (const change of parseChanges(text)) excluded.add(moveId(change.key, change.to));
+    const skipFirst = ctx.feedback !== undefined && excluded.size === 0;
+    const ranked = rankCandidates({
+      constants: tunable,
+      current,
+      analysis,
+      failureStreak: ctx.failureStreak,
+      seed: this.seed,
+      excluded,
+    });
+    let skipped = false;
+    for (const candidate of ranked) {
+      const { move } = candidate;
+      const edit = constantEdit(ctx.trainText, move.constant, move.literal);
+      if (edit === null) continue;
+      if (skipFirst && !skipped) {
+        skipped = true;
+        continue;
+      }
+      return {
+        description: describeChange(move.constant.key, move.constant.literal, move.literal, move.tag),
+        category: move.constant.category,
+        edits: [edit],
+        ...explain(candidate, ctx.failureStreak),
+      };
+    }
+    return null;
+  }
+
+  private oomRetry(ctx: ProposalContext, constants: NumericConstant[]): Proposal | null {
+    const failed = ctx.oomRetry?.experiment;
+    if (!failed) return null;
+    const byKey = new Map(constants.map((c) => [c.key, c]));
+    const changes = parseChanges(failed.description).filter((c) => byKey.has(c.key) && c.tag !== "halve after OOM");
+    const scriptState = stateOf(constants);
+    // The best configuration: the script, minus the failed change if the script already has it.
+    const best: State = withChanges(
+      scriptState,
+      changes.filter((c) => scriptState.get(c.key) === c.to).map((c) => ({ key: c.key, value: c.from })),
+    );
+    const batch = batchConstant(constants);
+    if (!batch || changes.some((c) => c.key === batch.key)) return null;
+
+    let text = ctx.trainText;
+    const edits: Edit[] = [];
+    const parts: string[] = [];
+    const language = detectLanguage(ctx.trainPath, ctx.trainText);
+    for (const change of changes) {
+      parts.push(describeChange(change.key, change.fromText, change.toText, change.tag ?? "retry"));
+      const c = parseConstants(text, language).find((x) => x.key === change.key);
+      if (!c) return null;
+      if (c.value === change.to) continue;
+      const literal = formatLike(c.literal, c.kind, change.to);
+      const edit = constantEdit(text, c, literal);
+      const next = edit ? applyEdits(text, [edit]) : null;
+      if (!edit || next === null) return null;
+      edits.push(edit);
+      text = next;
+    }
+    const batchNow = parseConstants(text, language).find((x) => x.key === batch.key);
+    const halved = batchNow ? halveMove(batchNow) : null;
+    if (!batchNow || !halved) return null;
+    const config = withChanges(best, [...changes.map((c) => ({ key: c.key, value: c.to })), { key: batch.key, value: halved.value }]);
+    const analysis = analyzeHistory(ctx.history, best);
+    if (analysis.tried.has(configKey(config))) return null;
+    const edit = constantEdit(text, batchNow, halved.literal);
+    if (!edit) return null;
+    edits.push(edit);
+    parts.push(describeChange(batch.key, batchNow.literal, halved.literal, halved.tag));
+    return {
+      description: parts.join(" + "),
+      category: changes.length > 0 && failed.category !== "baseline" ? failed.category : "training",
+      edits,
+      direction: `retrying after out-of-memory with ${batch.key} halved`,
+      rationale: `The run ran out of memory; halving ${batch.key} (${batchNow.literal} -> ${halved.literal}) and retrying once (spec 2.4).`,
+    };
+  }
+}

@@ -1,0 +1,241 @@
+import { generateText, jsonSchema, type ModelMessage, tool } from "ai";
+import { RuntimeFailure, UsageError } from "../../errors.js";
+import type { Proposal, ProposalContext, Proposer, TokenUsage } from "../../types.js";
+import { ProposalFailed } from "../errors.js";
+import { type PriceTable, estimateCost, resolvePriceTable } from "../pricing.js";
+import { buildPrompt, PROPOSAL_TOOL_NAME } from "../prompt.js";
+import {
+  createModel,
+  LLM_PROVIDERS,
+  type LlmProvider,
+  providerLabel,
+  resolveApiKey,
+  validateBaseUrl,
+} from "./provider.js";
+import { type BackoffOptions, backoffDelay, classifyError, DEFAULT_BACKOFF, defaultSleep } from "./retry.js";
+import { PROPOSAL_JSON_SCHEMA, parseProposalReply, type ProposalReply } from "./schema.js";
+
+export { LLM_PROVIDERS, type LlmProvider, resolveApiKey } from "./provider.js";
+export { parseProposalReply, PROPOSAL_JSON_SCHEMA } from "./schema.js";
+export { retryAfterMs, classifyError, backoffDelay } from "./retry.js";
+
+export interface LlmProposerOptions {
+  provider: LlmProvider;
+  model: string;
+  /** API root including the version segment, e.g. http://localhost:11434/v1. */
+  baseUrl?: string;
+  /** Name of the env var with the key (default ANTHROPIC_API_KEY / OPENAI_API_KEY; none for openai-compatible). */
+  apiKeyEnv?: string;
+  /** Where keys are read from (default process.env). */
+  env?: Record<string, string | undefined>;
+  /** OpenAI only: Responses API (default) or Chat Completions. */
+  openaiApi?: "chat" | "responses";
+  fetch?: typeof fetch;
+  /** Injectable for tests; must reject when `signal` aborts. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Provider calls per reply, including the first, for 429/5xx/network/timeout (default 6). */
+  maxAttempts?: number;
+  /** Corrective follow-ups after an unusable reply (default 2, so at most 3 replies). */
+  maxCorrections?: number;
+  /** Overrides merged over the default price table (object or JSON file path). */
+  prices?: PriceTable | string;
+  /** Per-call timeout in ms (default 10 minutes). */
+  timeoutMs?: number;
+  /** Prompt budget in characters (default buildPrompt's). */
+  promptMaxChars?: number;
+  /** Cap on generated tokens (default 16000 for anthropic/openai; unset for openai-compatible). */
+  maxOutputTokens?: number;
+  backoff?: Partial<BackoffOptions>;
+}
+
+const DEFAULT_TIMEOUT_MS = 600_000;
+
+/** A proposer that asks a hosted or local LLM for one propose_experiment tool call. */
+export function createLlmProposer(options: LlmProposerOptions): Proposer {
+  const provider = options.provider;
+  if (!LLM_PROVIDERS.includes(provider)) {
+    throw new UsageError(`unknown LLM provider "${String(provider)}"`, `Use one of: ${LLM_PROVIDERS.join(", ")}.`);
+  }
+  const modelId = options.model?.trim();
+  if (!modelId) {
+    throw new UsageError(`--proposer ${provider} needs --model`, exampleModel(provider));
+  }
+  validateBaseUrl(options.baseUrl);
+  if (options.openaiApi !== undefined && options.openaiApi !== "chat" && options.openaiApi !== "responses") {
+    throw new UsageError(`--openai-api must be chat or responses, got "${String(options.openaiApi)}"`);
+  }
+  const key = resolveApiKey(provider, options.apiKeyEnv, options.env ?? process.env);
+  const model = createModel({
+    provider,
+    model: modelId,
+    baseUrl: options.baseUrl,
+    apiKey: key.apiKey,
+    openaiApi: options.openaiApi ?? "responses",
+    fetch: options.fetch,
+  });
+  const prices = resolvePriceTable(options.prices);
+  const sleep = options.sleep ?? defaultSleep;
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 6);
+  const maxCorrections = Math.max(0, options.maxCorrections ?? 2);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...options.backoff };
+  const maxOutputTokens = options.maxOutputTokens ?? (provider === "openai-compatible" ? undefined : 16_000);
+  const label = providerLabel(provider);
+  const redact = (text: string) => (key.apiKey ? text.split(key.apiKey).join("[redacted]") : text);
+  /** Switched off for the session when the server says it cannot do tools; replies then come as ```json. */
+  let useTools = true;
+
+  const tools = {
+    [PROPOSAL_TOOL_NAME]: tool({
+      description: "Propose exactly one experiment: one focused change to the training script, as exact search/replace edits.",
+      inputSchema: jsonSchema<unknown>(PROPOSAL_JSON_SCHEMA as never),
+    }),
+  };
+
+  interface CallResult {
+    text: string;
+    toolCalls: { toolName: string; input: unknown }[];
+    usage: { inputTokens: number | undefined; outputTokens: number | undefined };
+  }
+
+  /** One reply, retrying transient failures with backoff. Returns null for an unparsable response body. */
+  async function callOnce(messages: ModelMessage[], system: string, signal?: AbortSignal): Promise<CallResult | null> {
+    for (let attempt = 1; ; attempt++) {
+      signal?.throwIfAborted();
+      const controller = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort(new Error(`no reply within ${Math.round(timeoutMs / 1000)}s`));
+      }, timeoutMs);
+      const onAbort = () => controller.abort(signal?.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      try {
+        const result = await generateText({
+          model,
+          system,
+          messages,
+          maxRetries: 0,
+          abortSignal: controller.signal,
+          ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}),
+          ...(useTools ? { tools, toolChoice: { type: "tool" as const, toolName: PROPOSAL_TOOL_NAME } } : {}),
+        });
+        return {
+          text: result.text,
+          toolCalls: result.toolCalls.map((c) => ({ toolName: c.toolName, input: c.input })),
+          usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens },
+        };
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason ?? error;
+        const info = timedOut
+          ? ({ kind: "transient", message: `no reply within ${Math.round(timeoutMs / 1000)}s` } as const)
+          : classifyError(error);
+        const status = "status" in info && info.status !== undefined ? ` (HTTP ${info.status})` : "";
+        switch (info.kind) {
+          case "auth":
+            throw new RuntimeFailure(
+              `${label} rejected the request${status}: ${redact(info.message)}`,
+              key.envName
+                ? `Check that ${key.envName} holds a valid key with access to model "${modelId}".`
+                : "The server wants an API key: put it in a variable and pass --api-key-env NAME.",
+            );
+          case "quota":
+            throw new RuntimeFailure(`${label} refused the request${status}: ${redact(info.message)}`, "The account is out of quota or credit; top it up and resume.");
+          case "tools-unsupported":
+            if (useTools) {
+              useTools = false;
+              attempt--;
+              continue;
+            }
+            throw new RuntimeFailure(`${label} rejected the request${status}: ${redact(info.message)}`);
+          case "fatal":
+            throw new RuntimeFailure(
+              `${label} request failed${status}: ${redact(info.message)}`,
+              info.status === 404 ? `Check the model id "${modelId}" and the base URL.` : undefined,
+            );
+          case "bad-response":
+            return null;
+          case "transient": {
+            if (attempt >= maxAttempts) {
+              throw new RuntimeFailure(
+                `${label} is unavailable: ${attempt} attempts failed, the last${status}: ${redact(info.message)}`,
+                "Resume the session later (autoresearch resume).",
+              );
+            }
+            await sleep(backoffDelay(attempt, "retryAfterMs" in info ? info.retryAfterMs : undefined, backoff), signal);
+            continue;
+          }
+        }
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      }
+    }
+  }
+
+  return {
+    name: provider,
+    async propose(ctx: ProposalContext, signal?: AbortSignal): Promise<Proposal | null> {
+      const prompt = buildPrompt(ctx, { maxChars: options.promptMaxChars });
+      const messages: ModelMessage[] = [{ role: "user", content: prompt.user }];
+      const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
+      let lastError = "";
+      for (let reply = 0; reply <= maxCorrections; reply++) {
+        const result = await callOnce(messages, prompt.system, signal);
+        if (result === null) {
+          lastError = "the response could not be read";
+          continue;
+        }
+        usage.inputTokens += result.usage.inputTokens ?? 0;
+        usage.outputTokens += result.usage.outputTokens ?? 0;
+        const call = result.toolCalls.find((c) => c.toolName === PROPOSAL_TOOL_NAME) ?? result.toolCalls[0];
+        const parsed = call ? parseProposalReply({ toolInput: call.input }) : parseProposalReply({ text: result.text });
+        if (parsed.ok) return toProposal(parsed.reply, usage, modelId, prices);
+        lastError = parsed.error;
+        const echoed = call ? `${PROPOSAL_TOOL_NAME}(${stringify(call.input)})` : result.text;
+        messages.push({ role: "assistant", content: clipText(echoed || "(empty reply)", 4_000) });
+        messages.push({
+          role: "user",
+          content: `Your reply could not be used: ${lastError}. Reply again with exactly one ${PROPOSAL_TOOL_NAME} call (or, without tools, one \`\`\`json block) containing description, category, rationale, direction and edits [{search, replace}].`,
+        });
+      }
+      throw new ProposalFailed(
+        "malformed-reply",
+        `${label} gave no usable proposal after ${maxCorrections + 1} replies: ${lastError}`,
+      );
+    },
+  };
+}
+
+function toProposal(reply: ProposalReply, usage: TokenUsage, model: string, prices: PriceTable): Proposal {
+  const proposal: Proposal = {
+    description: reply.description,
+    category: reply.category,
+    edits: reply.edits,
+    usage: { ...usage },
+  };
+  if (reply.rationale) proposal.rationale = reply.rationale;
+  if (reply.direction) proposal.direction = reply.direction;
+  const cost = estimateCost(model, usage, prices);
+  if (cost !== undefined) proposal.costUsd = cost;
+  return proposal;
+}
+
+function stringify(value: unknown): string {
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function clipText(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+function exampleModel(provider: LlmProvider): string {
+  if (provider === "anthropic") return "For example --model claude-sonnet-4-5.";
+  if (provider === "openai") return "For example --model gpt-5.";
+  return "For example --model qwen2.5-coder:32b (the name your server lists).";
+}

@@ -1,0 +1,314 @@
+import type { SessionInfo } from "../ledger/ledger.js";
+import type { ParsedResults } from "../ledger/results-tsv.js";
+import { CATEGORIES, type Category, type Direction, type ExperimentRecord, type Status } from "../types.js";
+
+/**
+ * The one model every report reads. Two loaders feed it: the rich records of a session
+ * (`.autoresearch/experiments.jsonl` + session.json) or just the rows of a results file
+ * (this tool's or Karpathy's), where iteration = row index (baseline 0), categories are
+ * guessed from the description and times are unknown.
+ */
+export interface ReportExperiment {
+  /** 0 = baseline. */
+  iteration: number;
+  commit: string;
+  metric: number | null;
+  memGb: number | null;
+  status: Status;
+  description: string;
+  category: Category | "baseline";
+  /** True when the category was guessed from the description (results-file input). */
+  categoryGuessed: boolean;
+  /** improved, simpler, regression, no-change, timeout, oom, exit-code, ... (null when unknown). */
+  reason: string | null;
+  detail: string | null;
+  /** Best metric before this experiment (null for the baseline or when unknown). */
+  bestBefore: number | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationSec: number | null;
+  /** What the proposer said it was exploring. */
+  direction: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  costUsd: number | null;
+}
+
+export interface SessionData {
+  metricName: string;
+  direction: Direction;
+  /** Where `direction` came from. */
+  directionSource: "flag" | "session" | "inferred" | "default";
+  source: "records" | "results";
+  /** Results-file dialect, when read from one. */
+  format: "autoresearch" | "karpathy" | null;
+  experiments: ReportExperiment[];
+  session: SessionInfo | null;
+  /** e.g. "autoresearch/mar8", when known. */
+  branch: string | null;
+  resultsPath: string | null;
+  /** Lines of the results file that could not be read. */
+  skippedLines: number;
+}
+
+export interface LoadOptions {
+  /** Overrides the session's direction or the inferred one. */
+  direction?: Direction;
+  branch?: string | null;
+  resultsPath?: string | null;
+}
+
+export function fromRecords(records: ExperimentRecord[], session: SessionInfo | null, options: LoadOptions = {}): SessionData {
+  const experiments: ReportExperiment[] = records.map((r) => ({
+    iteration: r.id,
+    commit: r.commit,
+    metric: r.status === "crash" ? null : finiteOrNull(r.metric),
+    memGb: finiteOrNull(r.memGb),
+    status: r.status,
+    description: r.description ?? "",
+    category: r.id === 0 ? "baseline" : (r.category ?? "other"),
+    categoryGuessed: false,
+    reason: r.reason ?? null,
+    detail: r.detail ?? null,
+    bestBefore: finiteOrNull(r.bestBefore),
+    startedAt: r.startedAt ?? null,
+    finishedAt: r.finishedAt ?? null,
+    durationSec: finiteOrNull(r.durationSec),
+    direction: r.direction?.trim() ? r.direction : null,
+    inputTokens: r.usage ? r.usage.inputTokens : null,
+    outputTokens: r.usage ? r.usage.outputTokens : null,
+    costUsd: finiteOrNull(r.costUsd),
+  }));
+  const metricName = session?.config?.metric ?? "metric";
+  const direction = options.direction ?? session?.config?.direction;
+  const resolved = direction ? null : inferDirection(experiments, metricName);
+  const data: SessionData = {
+    metricName,
+    direction: direction ?? (resolved as { direction: Direction }).direction,
+    directionSource: options.direction ? "flag" : direction ? "session" : (resolved as { source: "inferred" | "default" }).source,
+    source: "records",
+    format: null,
+    experiments,
+    session,
+    branch: options.branch ?? session?.branch ?? null,
+    resultsPath: options.resultsPath ?? null,
+    skippedLines: 0,
+  };
+  fillBestBefore(data);
+  return data;
+}
+
+export function fromResults(parsed: ParsedResults, options: LoadOptions = {}): SessionData {
+  const experiments: ReportExperiment[] = parsed.rows.map((row, index) => {
+    const guessed = index === 0 ? "baseline" : guessCategory(row.description);
+    return {
+      iteration: index,
+      commit: row.commit,
+      metric: row.status === "crash" ? null : finiteOrNull(row.metric),
+      memGb: finiteOrNull(row.memGb),
+      status: row.status,
+      description: row.description,
+      category: guessed,
+      categoryGuessed: index !== 0,
+      reason: null,
+      detail: null,
+      bestBefore: null,
+      startedAt: null,
+      finishedAt: null,
+      durationSec: null,
+      direction: null,
+      inputTokens: null,
+      outputTokens: null,
+      costUsd: null,
+    };
+  });
+  const resolved = options.direction ? null : inferDirection(experiments, parsed.metricName);
+  const data: SessionData = {
+    metricName: parsed.metricName,
+    direction: options.direction ?? (resolved as { direction: Direction }).direction,
+    directionSource: options.direction ? "flag" : (resolved as { source: "inferred" | "default" }).source,
+    source: "results",
+    format: parsed.format,
+    experiments,
+    session: null,
+    branch: options.branch ?? null,
+    resultsPath: options.resultsPath ?? null,
+    skippedLines: parsed.skipped.length,
+  };
+  fillBestBefore(data);
+  return data;
+}
+
+function finiteOrNull(value: number | null | undefined): number | null {
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+/** Running best from the baseline through kept experiments; fills `bestBefore` where missing. */
+function fillBestBefore(data: SessionData): void {
+  let best: number | null = null;
+  data.experiments.forEach((e, index) => {
+    if (index === 0) {
+      e.bestBefore = null;
+      best = e.metric;
+      return;
+    }
+    if (e.bestBefore === null) e.bestBefore = best;
+    if (e.status === "keep" && e.metric !== null) best = e.metric;
+  });
+}
+
+const MAX_HINTS = /(acc|accuracy|f1|auc|bleu|rouge|score|reward|precision|recall|map|iou|dice|r2|return|win|throughput|tokens_per_s|mfu)/i;
+const MIN_HINTS = /(loss|bpb|bpc|ppl|perplexity|error|err|wer|cer|mse|mae|rmse|nll|time|latency|fid)/i;
+
+/**
+ * Direction from the data: kept experiments each beat the best before them, so the sign of
+ * their changes says which way is better. Falls back to the metric name, then to "min".
+ */
+export function inferDirection(experiments: ReportExperiment[], metricName: string): { direction: Direction; source: "inferred" | "default" } {
+  let down = 0;
+  let up = 0;
+  let previous: number | null = null;
+  for (const e of experiments) {
+    if (e.status !== "keep" || e.metric === null) continue;
+    if (previous !== null) {
+      if (e.metric < previous) down++;
+      else if (e.metric > previous) up++;
+    }
+    previous = e.metric;
+  }
+  if (down !== up) return { direction: down > up ? "min" : "max", source: "inferred" };
+  if (MIN_HINTS.test(metricName)) return { direction: "min", source: "inferred" };
+  if (MAX_HINTS.test(metricName)) return { direction: "max", source: "inferred" };
+  return { direction: "min", source: "default" };
+}
+
+const CATEGORY_KEYWORDS: Record<Exclude<Category, "other">, RegExp> = {
+  architecture:
+    /\b(layers?|n_layer|depth|deeper|shallower|width|wider|narrower|embed\w*|n_embd|d_model|dim|heads?|n_head|kv|gqa|mqa|attention|attn|window|context|seq(uence)?[ _-]?len\w*|block[ _-]?size|activation|relu\S*|gelu|silu|swiglu|geglu|mlp|ffn|expansion|residual|skip|norm|rmsnorm|layernorm|rope|rotary|alibi|positional|value[ _-]embed\w*|tie|tying|softcap|architecture|moe|experts?)\b/gi,
+  optimizer:
+    /\b(lr|learning[ _-]rate|warm[ _-]?up|cool[ _-]?down|warmdown|schedule\w*|cosine|linear decay|weight[ _-]decay|wd|adam\w*|muon|lion|sgd|momentum|nesterov|beta[12]?|betas|eps|clip\w*|grad(ient)?[ _-]clip\w*|optimi[sz]er|decay|multiplier)\b/gi,
+  training:
+    /\b(batch\w*|bs|accum\w*|micro[ _-]?batch|precision|bf16|fp16|fp32|fp8|amp|autocast|dropout|stochastic depth|droppath|curriculum|data order\w*|shuffle|compile|torch\.compile|checkpointing|steps|epochs?|tokens|ema)\b/gi,
+  hyperparameters:
+    /\b(init\w*|std|scale|scaling|temperature|seed|hyper\w*|constant|coefficient|ratio|z[ _-]?loss|label smoothing|logit\w*)\b/gi,
+};
+
+/** Category from the words of a description (results files carry no category column). */
+export function guessCategory(description: string): Category {
+  let best: Category = "other";
+  let bestHits = 0;
+  for (const category of CATEGORIES) {
+    if (category === "other") continue;
+    const hits = description.match(CATEGORY_KEYWORDS[category])?.length ?? 0;
+    if (hits > bestHits) {
+      best = category;
+      bestHits = hits;
+    }
+  }
+  return best;
+}
+
+/** Positive when `metric` is better than `reference` in this direction. */
+export function gain(metric: number | null, reference: number | null, direction: Direction): number | null {
+  if (metric === null || reference === null) return null;
+  return direction === "min" ? reference - metric : metric - reference;
+}
+
+export interface CategoryStats {
+  category: Category;
+  tries: number;
+  kept: number;
+  discarded: number;
+  crashed: number;
+  /** Sum of kept experiments' own gains (positive = better). */
+  totalGain: number;
+  bestKept: ReportExperiment | null;
+}
+
+/** Everything the reports derive from the experiments, computed in one pass. */
+export interface Analysis {
+  baseline: ReportExperiment | null;
+  /** The branch head: the last kept experiment with a metric (the baseline when none). */
+  best: ReportExperiment | null;
+  /** Kept experiments after the baseline, in order. */
+  kept: ReportExperiment[];
+  /** Experiments after the baseline. */
+  iterations: number;
+  lastIteration: number;
+  counts: Record<Status, number>;
+  /** best - baseline, signed raw. */
+  improvement: number | null;
+  improvementPct: number | null;
+  categories: CategoryStats[];
+  startedAt: string | null;
+  finishedAt: string | null;
+  tokens: { input: number; output: number } | null;
+  costUsd: number | null;
+}
+
+export function analyze(data: SessionData): Analysis {
+  const experiments = data.experiments;
+  const baseline = experiments[0] ?? null;
+  let best: ReportExperiment | null = baseline && baseline.metric !== null ? baseline : null;
+  const kept: ReportExperiment[] = [];
+  const counts: Record<Status, number> = { keep: 0, discard: 0, crash: 0 };
+  const stats = new Map<Category, CategoryStats>();
+  let startedAt: string | null = null;
+  let finishedAt: string | null = null;
+  let input = 0;
+  let output = 0;
+  let cost = 0;
+  let hasTokens = false;
+  let hasCost = false;
+  for (let i = 0; i < experiments.length; i++) {
+    const e = experiments[i] as ReportExperiment;
+    if (e.startedAt && (startedAt === null || e.startedAt < startedAt)) startedAt = e.startedAt;
+    if (e.finishedAt && (finishedAt === null || e.finishedAt > finishedAt)) finishedAt = e.finishedAt;
+    if (e.inputTokens !== null || e.outputTokens !== null) {
+      hasTokens = true;
+      input += e.inputTokens ?? 0;
+      output += e.outputTokens ?? 0;
+    }
+    if (e.costUsd !== null) {
+      hasCost = true;
+      cost += e.costUsd;
+    }
+    if (i === 0) continue;
+    counts[e.status]++;
+    const category: Category = e.category === "baseline" ? "other" : e.category;
+    let s = stats.get(category);
+    if (!s) {
+      s = { category, tries: 0, kept: 0, discarded: 0, crashed: 0, totalGain: 0, bestKept: null };
+      stats.set(category, s);
+    }
+    s.tries++;
+    if (e.status === "keep") {
+      s.kept++;
+      kept.push(e);
+      const g = gain(e.metric, e.bestBefore, data.direction) ?? 0;
+      s.totalGain += g;
+      if (!s.bestKept || g > (gain(s.bestKept.metric, s.bestKept.bestBefore, data.direction) ?? 0)) s.bestKept = e;
+      if (e.metric !== null) best = e;
+    } else if (e.status === "discard") s.discarded++;
+    else s.crashed++;
+  }
+  const improvement = best && baseline && best.metric !== null && baseline.metric !== null ? best.metric - baseline.metric : null;
+  const improvementPct =
+    improvement !== null && baseline?.metric ? (improvement / Math.abs(baseline.metric)) * 100 : null;
+  const order = (c: Category) => CATEGORIES.indexOf(c);
+  return {
+    baseline,
+    best,
+    kept,
+    iterations: Math.max(0, experiments.length - 1),
+    lastIteration: experiments.length > 0 ? (experiments[experiments.length - 1] as ReportExperiment).iteration : 0,
+    counts,
+    improvement,
+    improvementPct,
+    categories: [...stats.values()].sort((a, b) => order(a.category) - order(b.category)),
+    startedAt: data.session?.startedAt ?? startedAt,
+    finishedAt,
+    tokens: hasTokens ? { input, output } : null,
+    costUsd: hasCost ? cost : null,
+  };
+}

@@ -1,0 +1,155 @@
+import { CATEGORIES, type Category } from "../types.js";
+import { escapeMarkdown, formatDelta, formatMetric, formatPercent, shortCommit } from "./format.js";
+import type { Analysis, ReportExperiment, SessionData } from "./model.js";
+
+/**
+ * "Recommended Next Steps" drawn from the data: which directions kept paying off, which never
+ * did, near-misses within noise worth re-testing, crashes to fix, whether to continue.
+ * Always 3 to 5 bullets.
+ */
+
+export interface NextStepOptions {
+  /** A discard within this fraction of the best before it is a near-miss (default 0.002 = 0.2%). */
+  noiseRel?: number;
+}
+
+export const DEFAULT_NOISE_REL = 0.002;
+
+function quote(e: ReportExperiment): string {
+  return `"${escapeMarkdown(e.description, 60)}" (${escapeMarkdown(shortCommit(e.commit), 20)})`;
+}
+
+export function isNearMiss(e: ReportExperiment, noiseRel = DEFAULT_NOISE_REL): boolean {
+  if (e.status !== "discard" || e.metric === null || e.bestBefore === null) return false;
+  const tolerance = Math.abs(e.bestBefore) * noiseRel;
+  return Math.abs(e.metric - e.bestBefore) <= tolerance;
+}
+
+export function recommendNextSteps(data: SessionData, a: Analysis, options: NextStepOptions = {}): string[] {
+  const noiseRel = options.noiseRel ?? DEFAULT_NOISE_REL;
+  const steps: string[] = [];
+  const after = data.experiments.slice(1);
+
+  // 1. The direction that paid off most.
+  const paying = a.categories.filter((c) => c.kept > 0).sort((x, y) => y.totalGain - x.totalGain);
+  const top = paying[0];
+  if (top?.bestKept) {
+    steps.push(
+      `Keep exploring **${top.category}** changes: ${top.kept} of ${top.tries} kept, worth ${formatDelta(signedGain(top.totalGain, data))} in total; ` +
+        `variations of ${quote(top.bestKept)} are the most promising next tries.`,
+    );
+  }
+
+  // 2. Directions that never paid off.
+  const barren = a.categories.filter((c) => c.kept === 0 && c.tries >= 3).sort((x, y) => y.tries - x.tries);
+  if (barren.length > 0) {
+    const parts = barren
+      .slice(0, 3)
+      .map((c) => `**${c.category}** (0 of ${c.tries} kept: ${c.discarded} discarded, ${c.crashed} crashed)`);
+    steps.push(`Deprioritise ${parts.join(", ")}: these never beat the best so far; try them only combined with a different setup.`);
+  }
+
+  // 3. Near-misses within noise.
+  const near: ReportExperiment[] = [];
+  for (const e of after) if (isNearMiss(e, noiseRel)) near.push(e);
+  if (near.length > 0) {
+    near.sort((x, y) => Math.abs((x.metric as number) - (x.bestBefore as number)) - Math.abs((y.metric as number) - (y.bestBefore as number)));
+    const listed = near
+      .slice(0, 3)
+      .map((e) => `${quote(e)}, ${formatDelta((e.metric as number) - (e.bestBefore as number))}`)
+      .join("; ");
+    steps.push(
+      `Re-test ${near.length === 1 ? "the near-miss" : `${near.length} near-misses`} within noise (within ${(noiseRel * 100).toFixed(1)}% of the best): ${listed} — a repeat run or another seed may flip ${near.length === 1 ? "it" : "them"}.`,
+    );
+  }
+
+  // 4. Crashes.
+  const crashes = after.filter((e) => e.status === "crash");
+  if (crashes.length > 0) {
+    const oom = crashes.filter((e) => /oom|out of memory/i.test(`${e.reason ?? ""} ${e.detail ?? ""} ${e.description}`)).length;
+    const timeouts = crashes.filter((e) => /timeout|timed out/i.test(`${e.reason ?? ""} ${e.detail ?? ""}`)).length;
+    const kinds = [oom ? `${oom} out of memory` : "", timeouts ? `${timeouts} timed out` : ""].filter(Boolean).join(", ");
+    const advice = oom
+      ? "retry the memory-hungry ideas with a smaller device batch plus gradient accumulation, or gradient checkpointing"
+      : "read the run logs in .autoresearch/runs/ and fix the cause before retrying those ideas";
+    steps.push(`Fix what crashed: ${crashes.length} crash${crashes.length === 1 ? "" : "es"}${kinds ? ` (${kinds})` : ""}, e.g. ${quote(crashes[crashes.length - 1] as ReportExperiment)}; ${advice}.`);
+  }
+
+  // 5. Continue or change course.
+  const lastKept = a.kept[a.kept.length - 1];
+  if (a.kept.length === 0 && a.iterations > 0) {
+    steps.push(
+      `Nothing beat the baseline (${formatMetric(a.baseline?.metric)}) in ${a.iterations} experiment${a.iterations === 1 ? "" : "s"}: re-run the baseline 2–3 times to measure run-to-run noise, then try larger, different changes.`,
+    );
+  } else if (lastKept) {
+    const since = a.lastIteration - lastKept.iteration;
+    if (since >= Math.max(10, Math.ceil(a.iterations * 0.3))) {
+      const untried = untriedCategories(a);
+      steps.push(
+        `No improvement in the last ${since} experiments (since iteration ${lastKept.iteration}): switch to a significantly different direction${untried.length > 0 ? `, e.g. ${untried.map((c) => `**${c}**`).join(" or ")} (untried so far)` : ""}.`,
+      );
+    } else {
+      steps.push(
+        `Improvements were still coming (last kept at iteration ${lastKept.iteration} of ${a.lastIteration}): continue the session with \`autoresearch resume\`.`,
+      );
+    }
+  }
+
+  // Fillers, still from the data, until there are three.
+  const fillers: string[] = [];
+  if (a.best && a.baseline && a.best !== a.baseline) {
+    fillers.push(
+      `Confirm the result: re-run the best commit ${escapeMarkdown(shortCommit(a.best.commit), 20)} 2–3 times; its gain of ${formatDelta(a.improvement)} (${formatPercent(a.improvementPct)}) over the baseline should clearly exceed run-to-run noise.`,
+    );
+  }
+  const untried = untriedCategories(a);
+  if (untried.length > 0) fillers.push(`Try the categories not explored yet: ${untried.map((c) => `**${c}**`).join(", ")}.`);
+  if (a.kept.length >= 2) {
+    const categories = new Set(a.kept.map((e) => e.category));
+    fillers.push(
+      `Ablate the ${a.kept.length} kept changes${categories.size > 1 ? ` (${categories.size} categories)` : ""}: removing each in turn shows which ones carry the gain and which are noise.`,
+    );
+  }
+  if (a.kept.length > 0) {
+    fillers.push("Merge the best commit into the base branch once confirmed: `autoresearch merge --squash` (nothing is pushed).");
+  }
+  fillers.push("Run a longer time budget on the best configuration to check the gain holds beyond the short runs.");
+  fillers.push("Start the next session from the best commit with a hypothesis for the next direction: `autoresearch run --hypothesis \"...\"`.");
+  for (const f of fillers) {
+    if (steps.length >= 3) break;
+    steps.push(f);
+  }
+  return steps.slice(0, 5);
+}
+
+function untriedCategories(a: Analysis): Category[] {
+  const tried = new Set(a.categories.map((c) => c.category));
+  return CATEGORIES.filter((c) => c !== "other" && !tried.has(c));
+}
+
+/** A category's total gain back as a signed metric change in the metric's own direction. */
+function signedGain(total: number, data: SessionData): number {
+  return data.direction === "min" ? -total : total;
+}
+
+/** Bullets from an LLM: one line each, no HTML; 3 to 5, topped up from the data when short. */
+export function sanitizeSteps(raw: unknown, fallback: string[]): string[] {
+  const lines = Array.isArray(raw) ? raw.filter((s): s is string => typeof s === "string") : [];
+  const clean = lines
+    .map((s) => s.replace(/^\s*[-*•]\s+/, ""))
+    .map((s) => escapeMarkdownLight(s))
+    .filter((s) => s.length > 0)
+    .slice(0, 5);
+  for (const f of fallback) {
+    if (clean.length >= 3) break;
+    if (!clean.includes(f)) clean.push(f);
+  }
+  return clean.slice(0, 5);
+}
+
+/** Keeps a model's inline markdown (bold, code) but not HTML or line breaks. */
+function escapeMarkdownLight(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  const line = text.replace(/[\u0000-\u001f\u007f]+/g, " ").replace(/\s{2,}/g, " ").trim();
+  return (line.length > 400 ? `${line.slice(0, 399)}…` : line).replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}

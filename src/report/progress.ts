@@ -1,0 +1,120 @@
+import { writeAtomic } from "../ledger/files.js";
+import type { SessionPaths } from "../ledger/paths.js";
+import type { Status } from "../types.js";
+import {
+  MISSING,
+  escapeMarkdown,
+  formatDelta,
+  formatHHMM,
+  formatMetric,
+  formatPercent,
+  markdownTable,
+  shortCommit,
+} from "./format.js";
+import { analyze, type SessionData } from "./model.js";
+
+/** Spec 2.6: the progress report, every N iterations and on demand (`autoresearch status`). */
+
+export interface ProgressOptions {
+  /** Clock for "Time elapsed"; default: now. */
+  now?: Date | number;
+  /** Experiments after the baseline; null = unlimited. Default: the session's config. */
+  maxIterations?: number | null;
+  /** What the agent is exploring next; default: the latest experiment's `direction`. */
+  currentDirection?: string | null;
+  /** Start of the session; default: session.json's startedAt, else the first experiment's. */
+  startedAt?: string | null;
+}
+
+export interface ProgressSnapshot {
+  metricName: string;
+  metricDirection: "min" | "max";
+  /** Latest decided experiment (0 = only the baseline so far). */
+  iteration: number;
+  best: { metric: number | null; iteration: number; commit: string } | null;
+  baseline: { metric: number | null; commit: string } | null;
+  delta: number | null;
+  deltaPct: number | null;
+  completed: number;
+  maxIterations: number | null;
+  elapsedSec: number | null;
+  recent: { iteration: number; commit: string; metric: number | null; status: Status; description: string }[];
+  currentDirection: string | null;
+  counts: Record<Status, number>;
+}
+
+export function progressSnapshot(data: SessionData, options: ProgressOptions = {}): ProgressSnapshot {
+  const a = analyze(data);
+  const now = options.now === undefined ? Date.now() : typeof options.now === "number" ? options.now : options.now.getTime();
+  const started = options.startedAt !== undefined ? options.startedAt : a.startedAt;
+  const startMs = started ? Date.parse(started) : Number.NaN;
+  const maxIterations =
+    options.maxIterations !== undefined ? options.maxIterations : (data.session?.config?.maxIterations ?? null);
+  const latestDirection = [...data.experiments].reverse().find((e) => e.direction)?.direction ?? null;
+  return {
+    metricName: data.metricName,
+    metricDirection: data.direction,
+    iteration: a.lastIteration,
+    best: a.best ? { metric: a.best.metric, iteration: a.best.iteration, commit: a.best.commit } : null,
+    baseline: a.baseline ? { metric: a.baseline.metric, commit: a.baseline.commit } : null,
+    delta: a.improvement,
+    deltaPct: a.improvementPct,
+    completed: a.iterations,
+    maxIterations,
+    elapsedSec: Number.isFinite(startMs) ? Math.max(0, (now - startMs) / 1000) : null,
+    recent: data.experiments
+      .slice(-5)
+      .reverse()
+      .map((e) => ({ iteration: e.iteration, commit: e.commit, metric: e.metric, status: e.status, description: e.description })),
+    currentDirection: options.currentDirection !== undefined ? options.currentDirection : latestDirection,
+    counts: a.counts,
+  };
+}
+
+/** Exactly the spec's block (headings and bold labels as in 2.6), one blank line between parts. */
+export function renderProgressReport(data: SessionData, options: ProgressOptions = {}): string {
+  return renderProgressSnapshot(progressSnapshot(data, options));
+}
+
+export function renderProgressSnapshot(s: ProgressSnapshot): string {
+  const best = s.best
+    ? `${formatMetric(s.best.metric)} (iteration ${s.best.iteration}, commit ${escapeMarkdown(shortCommit(s.best.commit), 40)})`
+    : MISSING;
+  const vsBaseline = s.delta === null ? MISSING : `${formatDelta(s.delta)} (${formatPercent(s.deltaPct)})`;
+  const rows = s.recent.map((r) => [
+    String(r.iteration),
+    escapeMarkdown(shortCommit(r.commit), 40),
+    formatMetric(r.metric),
+    r.status,
+    escapeMarkdown(r.description, 80) || MISSING,
+  ]);
+  const table = markdownTable(
+    ["Iter", "Commit", "Metric", "Status", "Change"],
+    rows.length > 0 ? rows : [[MISSING, MISSING, MISSING, MISSING, "no experiments yet"]],
+    "|------|--------|--------|--------|--------|",
+  );
+  return [
+    `## AutoResearch Progress — Iteration ${s.iteration}`,
+    "",
+    `**Best so far:** ${best}`,
+    "",
+    `**vs. Baseline:** ${vsBaseline}`,
+    "",
+    `**Iterations:** ${s.completed} / ${s.maxIterations === null ? "unlimited" : s.maxIterations}`,
+    "",
+    `**Time elapsed:** ${formatHHMM(s.elapsedSec)}`,
+    "",
+    "**Recent results (last 5):**",
+    "",
+    table,
+    "",
+    `**Current direction:** ${s.currentDirection ? escapeMarkdown(s.currentDirection, 200) : MISSING}`,
+    "",
+  ].join("\n");
+}
+
+/** `.autoresearch/progress.md`, replaced atomically so `status` never reads half a report. */
+export function writeProgressReport(paths: SessionPaths, markdown: string): string {
+  writeAtomic(paths.progress, markdown.endsWith("\n") ? markdown : `${markdown}\n`);
+  return paths.progress;
+}

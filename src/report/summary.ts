@@ -1,0 +1,246 @@
+import { CATEGORIES } from "../types.js";
+import {
+  MISSING,
+  escapeMarkdown,
+  formatBudget,
+  formatDateRange,
+  formatDelta,
+  formatInteger,
+  formatMetric,
+  formatPercent,
+  markdownTable,
+  percentChange,
+  shortCommit,
+} from "./format.js";
+import { type Analysis, type ReportExperiment, type SessionData, analyze } from "./model.js";
+import { type NextStepOptions, recommendNextSteps, sanitizeSteps } from "./next-steps.js";
+
+/** Spec 3.1 (final summary, autoresearch-summary.md) and 3.2 (merge recommendation). */
+
+export interface SummaryOptions extends NextStepOptions {
+  /** Bullets for "Recommended Next Steps" (e.g. from an LLM); default: drawn from the data. */
+  nextSteps?: string[];
+  /** Chart files to link, relative to the summary; null = no chart section. */
+  chart?: { png: string | null; svg: string | null } | null;
+  /** Branch to merge into; default: session.json's baseBranch, else main. */
+  baseBranch?: string | null;
+  /** Rows per list before "…and N more" (default 10 top improvements, 8 failures per category, 50 kept commits). */
+  maxTop?: number;
+  maxFailuresPerCategory?: number;
+  maxKeptListed?: number;
+}
+
+export interface BuildSummaryOptions extends SummaryOptions {
+  /** Optional writer of the next steps (an LLM proposer); its failure falls back to the data's. */
+  writeNextSteps?: (data: SessionData) => Promise<string[]>;
+}
+
+export const DEFAULT_CHART = { png: "progress.png", svg: "progress.svg" } as const;
+
+/** renderSummary with the optional async next-steps writer. */
+export async function buildSummary(data: SessionData, options: BuildSummaryOptions = {}): Promise<string> {
+  if (!options.writeNextSteps || options.nextSteps) return renderSummary(data, options);
+  const fallback = recommendNextSteps(data, analyze(data), options);
+  let steps: string[];
+  try {
+    steps = sanitizeSteps(await options.writeNextSteps(data), fallback);
+  } catch {
+    steps = fallback;
+  }
+  return renderSummary(data, { ...options, nextSteps: steps });
+}
+
+export function renderSummary(data: SessionData, options: SummaryOptions = {}): string {
+  const a = analyze(data);
+  const chart = options.chart === undefined ? DEFAULT_CHART : options.chart;
+  const steps = options.nextSteps ? sanitizeSteps(options.nextSteps, recommendNextSteps(data, a, options)) : recommendNextSteps(data, a, options);
+  const out: string[] = [];
+  out.push("# AutoResearch Summary", "");
+  for (const line of headerLines(data, a)) out.push(line, "");
+  out.push("## Results", "", resultsTable(data, a), "");
+  out.push("## Top Improvements (kept commits)", "", ...topImprovements(data, a, options.maxTop ?? 10), "");
+  out.push("## What Didn't Work", "", ...whatDidntWork(data, options.maxFailuresPerCategory ?? 8), "");
+  out.push("## Recommended Next Steps", "", ...steps.map((s) => `- ${s}`), "");
+  if (chart && (chart.png || chart.svg)) {
+    out.push("## Progress Chart", "");
+    if (chart.png) out.push(`![progress](${chart.png})`, "");
+    if (chart.svg) out.push(`Vector version: [${chart.svg}](${chart.svg})`, "");
+  }
+  out.push(...mergeRecommendation(data, a, options), "");
+  const notes = sourceNotes(data);
+  if (notes.length > 0) out.push("---", "", ...notes.map((n) => `_${n}_`), "");
+  return out.join("\n");
+}
+
+function headerLines(data: SessionData, a: Analysis): string[] {
+  const session = data.session;
+  const platform = session?.platform
+    ? `${escapeMarkdown(session.platform.label, 60)}${session.platform.detail ? ` — ${escapeMarkdown(session.platform.detail, 100)}` : ""}`
+    : "unknown";
+  const { keep, discard, crash } = a.counts;
+  const lines = [
+    `**Research session:** ${data.branch ? escapeMarkdown(data.branch, 100) : "unknown"}`,
+    `**Platform:** ${platform}`,
+    `**Date:** ${formatDateRange(a.startedAt, a.finishedAt)}`,
+    `**Total iterations:** ${a.iterations} (${keep} kept, ${discard} discarded, ${crash} crashed)`,
+    `**Time budget / run:** ${formatBudget(session?.config?.budgetSec)}`,
+    `**Metric:** ${escapeMarkdown(data.metricName, 60)} (${data.direction === "min" ? "lower" : "higher"} is better${data.directionSource === "inferred" || data.directionSource === "default" ? `, ${data.directionSource === "inferred" ? "inferred from the results" : "assumed"}; override with --direction` : ""})`,
+  ];
+  if (a.tokens || a.costUsd !== null) {
+    const tokens = a.tokens
+      ? `${formatInteger(a.tokens.input + a.tokens.output)} tokens (${formatInteger(a.tokens.input)} in, ${formatInteger(a.tokens.output)} out)`
+      : "";
+    const cost = a.costUsd !== null ? `$${a.costUsd.toFixed(2)}` : "";
+    lines.push(`**Proposer usage:** ${[tokens, cost].filter(Boolean).join(", ")}`);
+  }
+  return lines;
+}
+
+function resultsTable(data: SessionData, a: Analysis): string {
+  const improvement = a.improvement === null ? MISSING : `${formatDelta(a.improvement)} (${formatPercent(a.improvementPct)})`;
+  return markdownTable(
+    ["Baseline metric", "Best metric", "Improvement", "Best commit"],
+    [[formatMetric(a.baseline?.metric), formatMetric(a.best?.metric), improvement, a.best ? escapeMarkdown(shortCommit(a.best.commit), 40) : MISSING]],
+    "|-----------------|-------------|-------------|-------------|",
+  );
+}
+
+function ownGain(e: ReportExperiment, data: SessionData): number {
+  if (e.metric === null || e.bestBefore === null) return Number.NEGATIVE_INFINITY;
+  return data.direction === "min" ? e.bestBefore - e.metric : e.metric - e.bestBefore;
+}
+
+function topImprovements(data: SessionData, a: Analysis, max: number): string[] {
+  const ranked = [...a.kept].sort((x, y) => ownGain(y, data) - ownGain(x, data) || x.iteration - y.iteration);
+  const rows = ranked.slice(0, max).map((e, i) => {
+    const delta = e.metric !== null && e.bestBefore !== null ? e.metric - e.bestBefore : null;
+    const change = delta === null ? "" : ` (${formatDelta(delta)}, ${formatPercent(percentChange(e.metric, e.bestBefore))}, iteration ${e.iteration})`;
+    return [String(i + 1), escapeMarkdown(shortCommit(e.commit), 40), formatMetric(e.metric), `${escapeMarkdown(e.description, 100) || MISSING}${change}`];
+  });
+  const table = markdownTable(
+    ["Rank", "Commit", "Metric", "Description"],
+    rows.length > 0 ? rows : [[MISSING, MISSING, MISSING, "no experiment beat the baseline"]],
+    "|------|--------|--------|-------------|",
+  );
+  const lines = [table];
+  if (ranked.length > max) lines.push("", `_…and ${ranked.length - max} more kept commits; all are listed under Merge Recommendation._`);
+  return lines;
+}
+
+/** Why an experiment was not kept, in words. */
+export function outcome(e: ReportExperiment, data: SessionData): string {
+  if (e.status === "crash") {
+    const why = e.detail ?? e.reason ?? guessCrashReason(e.description);
+    return `crash: ${escapeMarkdown(why, 100)}`;
+  }
+  if (e.metric === null || e.bestBefore === null) return e.reason ? `discarded: ${escapeMarkdown(e.reason, 60)}` : "discarded";
+  const delta = e.metric - e.bestBefore;
+  const worse = data.direction === "min" ? delta > 0 : delta < 0;
+  if (delta === 0) return `no change (${formatMetric(e.metric)}, equal to the best)`;
+  const pct = formatPercent(percentChange(e.metric, e.bestBefore));
+  if (worse) return `regression: ${formatDelta(delta)} (${pct}) vs best ${formatMetric(e.bestBefore)}`;
+  return `not kept: ${formatDelta(delta)} (${pct})${e.reason ? `, ${escapeMarkdown(e.reason, 60)}` : ""}`;
+}
+
+function guessCrashReason(description: string): string {
+  if (/\boom\b|out of memory/i.test(description)) return "out of memory";
+  if (/timeout|timed out/i.test(description)) return "timeout";
+  if (/\bnan\b|\binf\b/i.test(description)) return "metric was NaN/inf";
+  return "no metric (reason not recorded in the results file)";
+}
+
+function whatDidntWork(data: SessionData, maxPerCategory: number): string[] {
+  const groups = new Map<string, ReportExperiment[]>();
+  for (let i = 1; i < data.experiments.length; i++) {
+    const e = data.experiments[i] as ReportExperiment;
+    if (e.status === "keep") continue;
+    const key = e.category === "baseline" ? "other" : e.category;
+    let list = groups.get(key);
+    if (!list) {
+      list = [];
+      groups.set(key, list);
+    }
+    list.push(e);
+  }
+  const order = (c: string) => {
+    const i = (CATEGORIES as readonly string[]).indexOf(c);
+    return i < 0 ? CATEGORIES.length : i;
+  };
+  const rows: string[][] = [];
+  for (const [category, list] of [...groups.entries()].sort((x, y) => order(x[0]) - order(y[0]))) {
+    for (const e of list.slice(0, maxPerCategory)) {
+      rows.push([category, `${escapeMarkdown(e.description, 100) || MISSING} (iteration ${e.iteration}, ${escapeMarkdown(shortCommit(e.commit), 40)})`, outcome(e, data)]);
+    }
+    if (list.length > maxPerCategory) {
+      const rest = list.slice(maxPerCategory);
+      const crashed = rest.filter((e) => e.status === "crash").length;
+      rows.push([category, `…and ${rest.length} more`, `${rest.length - crashed} discarded, ${crashed} crashed`]);
+    }
+  }
+  const table = markdownTable(
+    ["Category", "Description", "Outcome"],
+    rows.length > 0 ? rows : [[MISSING, "every experiment was kept", MISSING]],
+    "|----------|-------------|---------|",
+  );
+  const lines = [table];
+  if (data.experiments.some((e) => e.categoryGuessed)) {
+    lines.push("", "_Categories were guessed from the descriptions (the results file has no category column)._");
+  }
+  return lines;
+}
+
+function mergeRecommendation(data: SessionData, a: Analysis, options: SummaryOptions): string[] {
+  const base = options.baseBranch ?? data.session?.baseBranch ?? "main";
+  const branch = data.branch;
+  const lines = ["## Merge Recommendation", ""];
+  if (a.kept.length === 0 || !a.best) {
+    lines.push(
+      `**Final metric:** ${formatMetric(a.best?.metric ?? a.baseline?.metric)} (the baseline)`,
+      "",
+      `Nothing to merge: no experiment beat the baseline${branch ? `, so ${escapeMarkdown(branch, 100)} holds no kept commits` : ""}.`,
+    );
+    return lines;
+  }
+  lines.push(
+    `**Final metric:** ${formatMetric(a.best.metric)} (iteration ${a.best.iteration}, commit ${escapeMarkdown(shortCommit(a.best.commit), 40)}; ${formatDelta(a.improvement)} / ${formatPercent(a.improvementPct)} vs baseline)`,
+    "",
+    `**Kept commits (${a.kept.length}):**`,
+    "",
+  );
+  const max = options.maxKeptListed ?? 50;
+  const rows = a.kept
+    .slice(0, max)
+    .map((e) => [String(e.iteration), escapeMarkdown(shortCommit(e.commit), 40), formatMetric(e.metric), escapeMarkdown(e.description, 100) || MISSING]);
+  lines.push(markdownTable(["Iter", "Commit", "Metric", "Description"], rows, "|------|--------|--------|-------------|"));
+  if (a.kept.length > max) lines.push("", `_…and ${a.kept.length - max} more (see results.tsv)._`);
+  const into = escapeShell(base);
+  lines.push(
+    "",
+    `To merge into \`${base.replace(/`/g, "")}\` (local only: nothing is pushed, and ${branch ? `\`${branch.replace(/`/g, "")}\`` : "the research branch"} is left as it is):`,
+    "",
+    "```sh",
+    `autoresearch merge --squash --into ${into}   # one commit that lists the kept experiments`,
+    `autoresearch merge --rebase --into ${into}   # the kept commits replayed onto ${into}`,
+    `autoresearch merge --merge --into ${into}    # a merge commit that keeps the branch history`,
+    "```",
+    "",
+    "Or keep the branch as it is and decide later.",
+  );
+  return lines;
+}
+
+function escapeShell(text: string): string {
+  return /^[\w./-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
+}
+
+function sourceNotes(data: SessionData): string[] {
+  const notes: string[] = [];
+  if (data.source === "results") {
+    const file = data.resultsPath ? data.resultsPath.split(/[\\/]/).pop() : "results.tsv";
+    notes.push(
+      `Built from ${escapeMarkdown(file ?? "results.tsv", 80)} only${data.format === "karpathy" ? " (Karpathy's format)" : ""}: iteration = row number (baseline 0); dates, categories and crash reasons were not recorded.`,
+    );
+  }
+  if (data.skippedLines > 0) notes.push(`${data.skippedLines} unreadable line${data.skippedLines === 1 ? " was" : "s were"} skipped.`);
+  return notes;
+}

@@ -1,0 +1,29 @@
+/** The runner: one execution of the experiment command under the time budget. */
+export { LocalExecutor, type LocalExecutorDeps } from "./local-executor.js";
+export { LineSplitter } from "./line-splitter.js";
+export { DEFAULT_MAX_LOG_BYTES, elisionLine, LogSink } from "./log-sink.js";
+export {
+  detectOom,
+  isOomLine,
+  matchMemGb,
+  matchMetric,
+  matchParams,
+  metricRegExp,
+  NUMBER_SOURCE,
+  parseMemGb,
+  parseMetric,
+  parseNumber,
+  parseParams,
+} from "./metrics.js";
+export { DEFAULT_TAIL_LINES, OutputScanner, type ScanResult } from "./output-scanner.js";
+export {
+  listRunPids,
+  parsePsListing,
+  type ProcEntry,
+  RUN_ID_ENV,
+  type RunTree,
+  readProcTable,
+  selectRunPids,
+} from "./process-list.js";
+export { type KillTreeOptions, type KillTreeResult, killRunTree, trySignal, windowsKillCommand } from "./process-tree.js";
+export { RssSampler, type RssSamplerOptions, readRssBytes } from "./rss.js";

@@ -1,0 +1,188 @@
+/**
+ * Runs the experiment command once on this machine: own process group, exactly the caller's
+ * environment plus the run marker, output streamed to the capped log and scanned as it comes,
+ * the whole tree killed at the hard timeout or on abort, and no process left when it returns.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { RuntimeFailure } from "../errors.js";
+import type { Executor, RunResult, RunSpec } from "../types.js";
+import { LineSplitter } from "./line-splitter.js";
+import { DEFAULT_MAX_LOG_BYTES, LogSink } from "./log-sink.js";
+import { OutputScanner } from "./output-scanner.js";
+import { listRunPids, RUN_ID_ENV, type RunTree } from "./process-list.js";
+import { killRunTree, type KillTreeResult } from "./process-tree.js";
+import { RssSampler } from "./rss.js";
+
+export interface LocalExecutorDeps {
+  platform?: NodeJS.Platform;
+  /** Monotonic clock in ms, for durationSec. */
+  now?: () => number;
+  newRunId?: () => string;
+  /** RSS sampling period (default 200 ms). */
+  rssIntervalMs?: number;
+  /** Survivor polling period while killing (default 50 ms). */
+  pollMs?: number;
+  /** How long to keep SIGKILLing survivors before giving up (default 10 s). */
+  killWaitMs?: number;
+  /** Called right after the process started (for tests and live displays). */
+  onSpawn?: (info: RunTree) => void;
+}
+
+const GB = 1024 ** 3;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  error?: Error;
+}
+
+export class LocalExecutor implements Executor {
+  private readonly platform: NodeJS.Platform;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: LocalExecutorDeps = {}) {
+    this.platform = deps.platform ?? process.platform;
+    this.now = deps.now ?? (() => performance.now());
+  }
+
+  async run(spec: RunSpec, signal?: AbortSignal): Promise<RunResult> {
+    const scanner = new OutputScanner(spec.metric); // throws on a bad pattern, before anything starts
+    let sink: LogSink;
+    try {
+      sink = new LogSink(spec.logPath, spec.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
+    } catch (err) {
+      throw new RuntimeFailure(`cannot write the run log ${spec.logPath}: ${(err as Error).message}`);
+    }
+    const note = (text: string) => {
+      sink.write(`\n[autoresearch] ${text}\n`);
+      scanner.line(`[autoresearch] ${text}`);
+    };
+    const started = this.now();
+    if (signal?.aborted) {
+      note("run aborted before it started");
+      sink.close();
+      return { ...emptyResult(), ...scanner.result() };
+    }
+
+    const runId = (this.deps.newRunId ?? randomUUID)();
+    const posix = this.platform !== "win32";
+    let child: ChildProcess;
+    let exited: Promise<Exit>;
+    try {
+      child = spawn(spec.command, {
+        shell: true,
+        cwd: spec.cwd,
+        env: { ...spec.env, [RUN_ID_ENV]: runId },
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: posix,
+        windowsHide: true,
+      });
+      exited = new Promise<Exit>((resolve) => {
+        child.once("exit", (code, sig) => resolve({ code, signal: sig }));
+        child.once("error", (error) => resolve({ code: null, signal: null, error }));
+      });
+    } catch (err) {
+      exited = Promise.resolve({ code: null, signal: null, error: err as Error });
+      child = null as unknown as ChildProcess;
+    }
+    const closed = child ? new Promise<void>((r) => child.once("close", () => r())) : Promise.resolve();
+    const splitters = [child?.stdout, child?.stderr].map((stream) => {
+      const splitter = new LineSplitter((line) => scanner.line(line));
+      stream?.on("data", (chunk: Buffer) => {
+        sink.write(chunk);
+        splitter.push(chunk);
+      });
+      return splitter;
+    });
+
+    const pid = child?.pid;
+    const tree: RunTree | null = pid ? { rootPid: pid, runId } : null;
+    if (tree) this.deps.onSpawn?.(tree);
+    let timedOut = false;
+    let killing: Promise<KillTreeResult> | null = null;
+    const kill = () => {
+      if (tree && !killing) killing = this.killTree(tree, spec.graceMs);
+      return killing;
+    };
+    const hardMs = spec.hardTimeoutSec * 1000;
+    const timer =
+      Number.isFinite(hardMs) && hardMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            note(`hard timeout (${spec.hardTimeoutSec}s) reached: killing the process tree`);
+            void kill();
+          }, Math.min(hardMs, MAX_TIMER_MS))
+        : null;
+    const onAbort = () => {
+      note("run aborted: killing the process tree");
+      void kill();
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const sampler = tree
+      ? new RssSampler(() => listRunPids(tree, this.platform), {
+          intervalMs: this.deps.rssIntervalMs,
+          platform: this.platform,
+        })
+      : null;
+    sampler?.start();
+
+    const exit = await exited;
+    const durationSec = (this.now() - started) / 1000;
+    if (timer) clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+    if (exit.error) note(`failed to start ${JSON.stringify(spec.command)}: ${exit.error.message}`);
+
+    // The main process is gone; nothing it started may outlive the run.
+    if (killing) await killing;
+    const sweep = tree ? await this.killTree(tree, spec.graceMs) : null;
+    if (sweep?.survivors.length) note(`processes still alive after SIGKILL: ${sweep.survivors.join(", ")}`);
+    // Output still in the pipes arrives before "close"; a holder we could not find must not hang us.
+    if (tree) await Promise.race([closed, sleep(1000)]);
+    child?.stdout?.destroy();
+    child?.stderr?.destroy();
+    for (const s of splitters) s.end();
+    const peakRss = sampler?.stop() ?? null;
+    sink.close();
+
+    const scan = scanner.result();
+    return {
+      exitCode: exit.code,
+      signal: exit.signal,
+      timedOut,
+      durationSec,
+      metric: scan.metric,
+      memGb: scan.memGb ?? (peakRss !== null ? peakRss / GB : null),
+      params: scan.params,
+      oom: scan.oom,
+      tailLines: scan.tailLines,
+    };
+  }
+
+  private killTree(tree: RunTree, graceMs: number): Promise<KillTreeResult> {
+    return killRunTree({
+      ...tree,
+      graceMs,
+      platform: this.platform,
+      pollMs: this.deps.pollMs,
+      killWaitMs: this.deps.killWaitMs,
+    });
+  }
+}
+
+function emptyResult(): RunResult {
+  return {
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    durationSec: 0,
+    metric: null,
+    memGb: null,
+    params: null,
+    oom: false,
+    tailLines: [],
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * Which processes belong to a run. A run is its root process's group plus every process whose
+ * environment carries the run's marker `AUTORESEARCH_RUN_ID=<id>` (this catches grandchildren
+ * that left the group with setsid and double-forked), plus all their descendants. Zombies are
+ * dead and are left out. Linux reads /proc; macOS and other POSIX systems read `ps -E`.
+ * Windows has no cheap way to read another process's environment: the list is empty there.
+ */
+import { execFile } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+
+export const RUN_ID_ENV = "AUTORESEARCH_RUN_ID";
+
+/** Identifies a run's processes: its root pid (also its process group id) and marker id. */
+export interface RunTree {
+  rootPid: number;
+  runId: string;
+}
+
+export interface ProcEntry {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  zombie: boolean;
+  /** The run id found in its environment, or null. */
+  runId: string | null;
+}
+
+/** Pure: the live pids of `tree` among `entries` (group ∪ marked ∪ their descendants). */
+export function selectRunPids(entries: readonly ProcEntry[], tree: RunTree, selfPid = process.pid): number[] {
+  const chosen = new Set<number>();
+  const children = new Map<number, number[]>();
+  for (const e of entries) {
+    if (e.zombie || e.pid <= 1 || e.pid === selfPid) continue;
+    if (e.pgid === tree.rootPid || e.pid === tree.rootPid || e.runId === tree.runId) chosen.add(e.pid);
+    const list = children.get(e.ppid);
+    if (list) list.push(e.pid);
+    else children.set(e.ppid, [e.pid]);
+  }
+  const stack = [...chosen];
+  while (stack.length > 0) {
+    const pid = stack.pop() as number;
+    for (const child of children.get(pid) ?? []) {
+      if (!chosen.has(child)) {
+        chosen.add(child);
+        stack.push(child);
+      }
+    }
+  }
+  return [...chosen].sort((a, b) => a - b);
+}
+
+const MARKER_RE = new RegExp(`(?:^|\\s)${RUN_ID_ENV}=([^\\s]+)`);
+
+/** Pure: parse `ps -E -o pid=,ppid=,pgid=,stat=,command=` output (environment after the command). */
+export function parsePsListing(text: string): ProcEntry[] {
+  const out: ProcEntry[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s?(.*)$/.exec(line);
+    if (!m) continue;
+    out.push({
+      pid: Number(m[1]),
+      ppid: Number(m[2]),
+      pgid: Number(m[3]),
+      zombie: (m[4] ?? "").startsWith("Z"),
+      runId: MARKER_RE.exec(m[5] ?? "")?.[1] ?? null,
+    });
+  }
+  return out;
+}
+
+/** Environment marker cache keyed by pid and start time, so each process's environ is read once. */
+const markerCache = new Map<string, string | null>();
+const MARKER_BYTES = Buffer.from(`${RUN_ID_ENV}=`);
+
+function readMarker(pid: number): string | null {
+  let env: Buffer;
+  try {
+    env = readFileSync(`/proc/${pid}/environ`);
+  } catch {
+    return null; // EACCES (another user's process), ENOENT (gone): not ours / nothing to do
+  }
+  let at = env.indexOf(MARKER_BYTES);
+  while (at > 0 && env[at - 1] !== 0) at = env.indexOf(MARKER_BYTES, at + 1);
+  if (at < 0) return null;
+  const start = at + MARKER_BYTES.length;
+  const end = env.indexOf(0, start);
+  return env.toString("utf8", start, end < 0 ? env.length : end);
+}
+
+/** Linux: one pass over /proc. Races (a process exiting mid-read) are skipped. */
+export function readProcTable(): ProcEntry[] {
+  const out: ProcEntry[] = [];
+  for (const name of readdirSync("/proc")) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const pid = Number(name);
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    } catch {
+      continue;
+    }
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const state = fields[0] ?? "";
+    const key = `${pid}:${fields[19] ?? ""}`;
+    let runId = markerCache.get(key);
+    if (runId === undefined) {
+      runId = readMarker(pid);
+      if (markerCache.size > 20_000) markerCache.clear();
+      if (state !== "Z" && state !== "X") markerCache.set(key, runId);
+    }
+    out.push({
+      pid,
+      ppid: Number(fields[1]),
+      pgid: Number(fields[2]),
+      zombie: state === "Z" || state === "X",
+      runId,
+    });
+  }
+  return out;
+}
+
+function readPsTable(): Promise<ProcEntry[]> {
+  return new Promise((resolve) => {
+    execFile(
+      "ps",
+      ["-a", "-x", "-ww", "-E", "-o", "pid=,ppid=,pgid=,stat=,command="],
+      { maxBuffer: 256 * 1024 * 1024, windowsHide: true },
+      (err, stdout) => resolve(err ? [] : parsePsListing(stdout)),
+    );
+  });
+}
+
+/** The live pids of a run (empty on Windows). */
+export async function listRunPids(tree: RunTree, platform: NodeJS.Platform = process.platform): Promise<number[]> {
+  if (platform === "win32") return [];
+  let entries: ProcEntry[];
+  if (platform === "linux") {
+    try {
+      entries = readProcTable();
+    } catch {
+      entries = await readPsTable();
+    }
+  } else {
+    entries = await readPsTable();
+  }
+  return selectRunPids(entries, tree);
+}

@@ -1,0 +1,137 @@
+import { describe, expect, it } from "vitest";
+import { UsageError } from "../../src/errors.js";
+import {
+  detectOom,
+  metricRegExp,
+  parseMemGb,
+  parseMetric,
+  parseNumber,
+  parseParams,
+} from "../../src/runner/metrics.js";
+
+describe("parseNumber", () => {
+  it.each([
+    ["0.9979", 0.9979],
+    ["-1.5", -1.5],
+    ["+2", 2],
+    ["3.", 3],
+    [".5", 0.5],
+    ["1e-3", 0.001],
+    ["-2.5E+2", -250],
+    ["nan", Number.NaN],
+    ["NaN", Number.NaN],
+    ["inf", Number.POSITIVE_INFINITY],
+    ["Infinity", Number.POSITIVE_INFINITY],
+    ["-inf", Number.NEGATIVE_INFINITY],
+    ["-Infinity", Number.NEGATIVE_INFINITY],
+    ["abc", null],
+    ["", null],
+    ["1.2.3", null],
+  ])("%s → %s", (text, expected) => {
+    expect(parseNumber(text)).toEqual(expected);
+  });
+});
+
+describe("parseMetric", () => {
+  const spec = { name: "val_bpb" };
+  it.each<[string, string, number | null]>([
+    ["simple", "val_bpb: 0.9979", 0.9979],
+    ["karpathy summary padding", "---\nval_bpb:          0.997900\ntraining_seconds: 300.1", 0.9979],
+    ["last match wins", "val_bpb: 1.5\nstep 2\nval_bpb: 1.2\nother: 3", 1.2],
+    ["equals sign and spaces", "  val_bpb = 2.5e-1", 0.25],
+    ["space before colon", "val_bpb : 7", 7],
+    ["negative", "val_bpb: -3.25", -3.25],
+    ["nan", "val_bpb: 1.0\nval_bpb: nan", Number.NaN],
+    ["NaN", "val_bpb: NaN", Number.NaN],
+    ["inf", "val_bpb: inf", Number.POSITIVE_INFINITY],
+    ["-inf", "val_bpb: -inf", Number.NEGATIVE_INFINITY],
+    ["Infinity", "val_bpb: Infinity", Number.POSITIVE_INFINITY],
+    ["none", "loss: 0.5\nstep 100", null],
+    ["longer name is not the metric", "val_bpb_ema: 0.5", null],
+    ["not at line start", "step 5 val_bpb: 0.5", null],
+    ["garbage value", "val_bpb: fast", null],
+    ["CRLF and \\r progress", "step 1\rstep 2\r\nval_bpb: 0.75\r\n", 0.75],
+  ])("%s", (_name, text, expected) => {
+    expect(parseMetric(text, spec)).toEqual(expected);
+  });
+
+  it("accepts an array of lines", () => {
+    expect(parseMetric(["val_bpb: 1", "val_bpb: 2"], spec)).toBe(2);
+  });
+
+  it("escapes regex characters in the metric name", () => {
+    expect(parseMetric("val/loss(x): 0.5", { name: "val/loss(x)" })).toBe(0.5);
+    expect(parseMetric("valXloss: 0.5", { name: "val.loss" })).toBeNull();
+  });
+
+  it("uses a custom pattern's capture group instead of the default", () => {
+    const custom = { name: "acc", pattern: "accuracy=([0-9.]+)%" };
+    expect(parseMetric("epoch 1 accuracy=91.5%\nepoch 2 accuracy=93.25%", custom)).toBe(93.25);
+    expect(parseMetric("acc: 0.5", custom)).toBeNull();
+    expect(parseMetric("score nan!", { name: "s", pattern: "score (\\S+)!" })).toEqual(Number.NaN);
+  });
+
+  it("rejects an invalid custom pattern with a UsageError", () => {
+    expect(() => metricRegExp({ name: "x", pattern: "(unclosed" })).toThrow(UsageError);
+  });
+});
+
+describe("parseMemGb", () => {
+  it.each<[string, number | null]>([
+    ["peak_vram_mb:    45060.2", 45060.2 / 1024],
+    ["peak_vram_mb: 1024\npeak_vram_mb: 2048", 2],
+    ["peak_vram_gb: 12.5", 12.5],
+    ["peak_vram_mb: nan", null],
+    ["memory: 3", null],
+  ])("%s", (text, expected) => {
+    const v = parseMemGb(text);
+    if (expected === null) expect(v).toBeNull();
+    else expect(v).toBeCloseTo(expected, 6);
+  });
+
+  it("45060.2 MB reads as 44.0 GB", () => {
+    expect((parseMemGb("peak_vram_mb: 45060.2") ?? 0).toFixed(1)).toBe("44.0");
+  });
+});
+
+describe("parseParams", () => {
+  it.each<[string, number | null]>([
+    ["num_params_M:     50.3", 50_300_000],
+    ["num_params: 12345", 12345],
+    ["num_params: 12,345,678", 12_345_678],
+    ["num_params_B: 1.5", 1_500_000_000],
+    ["num_params_K: 7", 7000],
+    ["num_params: 1.2M", 1_200_000],
+    ["num_params: 5\nnum_params_M: 2", 2_000_000],
+    ["params: 5", null],
+    ["", null],
+  ])("%s", (text, expected) => {
+    expect(parseParams(text)).toBe(expected);
+  });
+});
+
+describe("detectOom", () => {
+  it.each([
+    "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB",
+    "RuntimeError: CUDA out of memory. Tried to allocate 20.00 MiB",
+    "torch.cuda.OutOfMemoryError: CUDA error: out of memory",
+    "RuntimeError: CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`",
+    "RuntimeError: MPS backend out of memory (MPS allocated: 17.00 GB)",
+    "MemoryError",
+    "  File \"x.py\", line 3\nMemoryError: Unable to allocate 8.00 GiB",
+    "terminate called after throwing an instance of 'std::bad_alloc'",
+    "OSError: [Errno 12] Cannot allocate memory",
+    "RuntimeError: [enforce fail at alloc_cpu.cpp:83] DefaultCPUAllocator: can't allocate memory",
+    "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory",
+  ])("%s", (text) => {
+    expect(detectOom(text)).toBe(true);
+    expect(detectOom(text.split("\n"))).toBe(true);
+  });
+
+  it.each(["val_bpb: 0.99", "memory usage: 12 GB", "Traceback (most recent call last):\nValueError: bad shape", ""])(
+    "not OOM: %s",
+    (text) => {
+      expect(detectOom(text)).toBe(false);
+    },
+  );
+});
