@@ -9,7 +9,7 @@ export function buildProgram(): Command {
   program
     .name("autoresearch")
     .description(
-      "An autonomous ML research loop: propose one change to the training script, run it on a fixed time budget,\nkeep it if the metric improved, log every experiment to results.tsv, repeat.",
+      "An autonomous ML research loop: propose one change to the training script, run it on a fixed time budget, keep it if the metric improved, log every experiment to results.tsv, repeat.",
     )
     .version(packageVersion(), "-V, --version")
     .showHelpAfterError("(run with --help for usage)")

@@ -11,7 +11,7 @@ export { MISSING };
 export function formatMetric(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return MISSING;
   const abs = Math.abs(value);
-  if (abs !== 0 && abs < 1e-4) return value.toExponential(5);
+  if (abs !== 0 && abs < 5e-7) return value.toExponential(5);
   return value.toFixed(6);
 }
 
@@ -19,7 +19,7 @@ export function formatMetric(value: number | null | undefined): string {
 export function formatDelta(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return MISSING;
   const abs = Math.abs(value);
-  const body = abs !== 0 && abs < 1e-4 ? abs.toExponential(5) : abs.toFixed(6);
+  const body = abs !== 0 && abs < 5e-7 ? abs.toExponential(5) : abs.toFixed(6);
   return `${value < 0 ? "-" : "+"}${body}`;
 }
 
@@ -93,14 +93,13 @@ export function oneLine(text: string): string {
 
 /**
  * Text from a model or a results file made safe for a markdown table cell or inline text:
- * one line, and nothing that could close a cell, open code, emphasis or a link, or inject HTML.
+ * one line, and nothing that could close a cell, open code, emphasis or a link, or open an HTML
+ * tag (`<` becomes `&lt;`; `>` and `&` are harmless mid-line and stay readable in the raw file).
  */
 export function escapeMarkdown(text: string, max = 120): string {
   return truncate(oneLine(text), max)
     .replace(/\\/g, "\\\\")
-    .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
     .replace(/([|`*[\]~])/g, "\\$1")
     .replace(/_/g, (_m, at: number, all: string) => (isWordChar(all[at - 1]) && isWordChar(all[at + 1]) ? "_" : "\\_"));
 }

@@ -104,8 +104,18 @@ export class LocalExecutor implements Executor {
     if (tree) this.deps.onSpawn?.(tree);
     let timedOut = false;
     let killing: Promise<KillTreeResult> | null = null;
+    // If even SIGKILL cannot end the tree (a process stuck in the kernel), stop waiting for it.
+    let giveUp: (exit: Exit) => void = () => {};
+    const gaveUp = new Promise<Exit>((r) => (giveUp = r));
     const kill = () => {
-      if (tree && !killing) killing = this.killTree(tree, spec.graceMs);
+      if (tree && !killing) {
+        killing = this.killTree(tree, spec.graceMs).then((res) => {
+          if (res.survivors.length > 0) {
+            giveUp({ code: null, signal: null, error: new Error(`pids ${res.survivors.join(", ")} survived SIGKILL`) });
+          }
+          return res;
+        });
+      }
       return killing;
     };
     const hardMs = spec.hardTimeoutSec * 1000;
@@ -130,11 +140,11 @@ export class LocalExecutor implements Executor {
       : null;
     sampler?.start();
 
-    const exit = await exited;
+    const exit = await Promise.race([exited, gaveUp]);
     const durationSec = (this.now() - started) / 1000;
     if (timer) clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
-    if (exit.error) note(`failed to start ${JSON.stringify(spec.command)}: ${exit.error.message}`);
+    if (exit.error) note(`${tree ? "gave up waiting for" : "failed to start"} ${JSON.stringify(spec.command)}: ${exit.error.message}`);
 
     // The main process is gone; nothing it started may outlive the run.
     if (killing) await killing;

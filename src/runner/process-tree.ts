@@ -70,7 +70,7 @@ export async function killRunTree(opts: KillTreeOptions): Promise<KillTreeResult
   }
   const killEnd = Date.now() + (opts.killWaitMs ?? 10_000);
   while (pids.length > 0) {
-    signalAll(tree, pids, "SIGTERM");
+    signalAll(tree, pids, "SIGKILL");
     if (Date.now() >= killEnd) break;
     await sleep(Math.min(pollMs, 20));
     pids = await list(tree);

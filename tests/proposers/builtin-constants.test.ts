@@ -243,7 +243,7 @@ describe("moves", () => {
   it("steps small ints by one, large ints by factors, powers of two by exponents", () => {
     expect([lit("DEPTH", "up", 1), lit("DEPTH", "down", 1), lit("DEPTH", "up", 0)]).toEqual(["9", "7", "10"]);
     expect(lit("DEPTH", "up", 2)).toBeNull();
-    expect([lit("HEAD_DIM", "up", 1), lit("HEAD_DIM", "down", 1), lit("HEAD_DIM", "up", 2), lit("HEAD_DIM", "down", 2)]).toEqual(["256", "64", "192", "88"]);
+    expect([lit("HEAD_DIM", "up", 1), lit("HEAD_DIM", "down", 1), lit("HEAD_DIM", "up", 2), lit("HEAD_DIM", "down", 2)]).toEqual(["256", "64", "192", "96"]);
     expect([lit("STEPS", "up", 2), lit("STEPS", "down", 2)]).toEqual(["1_500", "670"]);
     expect([lit("TOTAL_BATCH_SIZE", "up", 1), lit("TOTAL_BATCH_SIZE", "down", 1), lit("TOTAL_BATCH_SIZE", "up", 0)]).toEqual(["2**20", "2**18", "2**21"]);
     expect(lit("TOTAL_BATCH_SIZE", "up", 2)).toBeNull();
@@ -294,7 +294,7 @@ describe("edits", () => {
     if (!lr) throw new Error("LR");
     expect(lr.lineIndex).toBe(4);
     const edit = constantEdit(text, lr, "0.02");
-    expect(edit).toEqual({ search: "\nLR = 0.01\n", replace: "\nLR = 0.02\n" });
+    expect(edit).toEqual({ search: "B = 2\n\nLR = 0.01\n", replace: "B = 2\n\nLR = 0.02\n" });
     expect(applyEdits(text, edit ? [edit] : [])).toBe("A = 1\nLR = 0.01\nB = 2\n\nLR = 0.02\n");
   });
 

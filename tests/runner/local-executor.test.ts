@@ -150,7 +150,9 @@ describe.skipIf(!posix)("LocalExecutor", () => {
       hardTimeoutSec: 0.5,
       graceMs: 200,
     });
+    const started = Date.now();
     const r = await ex.run(spec);
+    expect(Date.now() - started).toBeLessThan(500 + 200 + 1000);
     expect(r.timedOut).toBe(true);
     const bg = pidsFrom(r.tailLines).get("bg");
     expect(bg).toBeDefined();

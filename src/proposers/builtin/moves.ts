@@ -80,9 +80,11 @@ function roundLikeInt(x: number, original: number): number {
   const abs = Math.abs(original);
   const binaryish = Number.isInteger(abs) && abs > 0 && (isPowerOfTwo(abs) || lowBit(abs) >= 16);
   if (binaryish) {
-    const scale = 2 ** Math.floor(Math.log2(x / 8));
-    const grain = Math.max(1, Math.min(64, lowBit(abs), scale));
-    return Math.round(x / grain) * grain;
+    // The coarsest power-of-two grain that stays within 12.5% of the target (96 rather than 88).
+    for (let grain = Math.min(64, lowBit(abs)); grain >= 1; grain /= 2) {
+      const rounded = Math.round(x / grain) * grain;
+      if (rounded > 0 && Math.abs(rounded - x) <= 0.125 * x + 1e-9) return rounded;
+    }
   }
   return Math.round(Number(x.toPrecision(2)));
 }

@@ -123,24 +123,8 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
     }
   }
 
-  // Explore: constants not yet tried since the others last changed come first, coarse before fine.
-  const lastOtherKeep = new Map<string, number>();
-  const settled = new Set<string>();
-  events.forEach((event, index) => {
-    if (event.status === "keep") {
-      for (const c of constants) {
-        const only = event.changes.length === 1 && event.changes[0]?.key === c.key;
-        if (!only) lastOtherKeep.set(c.key, index);
-      }
-    }
-  });
-  events.forEach((event, index) => {
-    for (const change of event.changes) {
-      if (index > (lastOtherKeep.get(change.key) ?? -1)) settled.add(change.key);
-    }
-  });
   // Values of each constant known to be worse than another value (lost targets, replaced
-  // winners), from any state: moves that step past one come last.
+  // winners), from any state.
   const worseValues = new Map<string, number[]>();
   for (const event of events) {
     const move = eventMove(event);
@@ -153,16 +137,11 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
     const cur = m.constant.value;
     return (worseValues.get(m.constant.key) ?? []).some((w) => w !== cur && (w - cur) * (m.value - w) >= 0);
   };
-  const tiers: [boolean, boolean][] = [
-    [false, false],
-    [true, false],
-    [false, true],
-    [true, true],
-  ];
-  for (const [isSettled, isPastWorse] of tiers) {
+  // Explore: coarse steps on every constant before finer ones, big jumps last; moves past a
+  // known-worse value only after everything else.
+  for (const isPastWorse of [false, true]) {
     for (const level of LEVELS) {
       for (const c of byScore) {
-        if (settled.has(c.key) !== isSettled) continue;
         for (const dir of bothDirs(c)) add(c, dir, level, "explore", (m) => pastWorse(m) === isPastWorse);
       }
     }

@@ -1,4 +1,4 @@
-import { generateText, jsonSchema, type ModelMessage, tool } from "ai";
+import { generateText, jsonSchema, type ModelMessage, ToolChoiceViolationError, tool, wrapLanguageModel } from "ai";
 import { RuntimeFailure, UsageError } from "../../errors.js";
 import type { Proposal, ProposalContext, Proposer, TokenUsage } from "../../types.js";
 import { ProposalFailed } from "../errors.js";
@@ -65,13 +65,28 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
     throw new UsageError(`--openai-api must be chat or responses, got "${String(options.openaiApi)}"`);
   }
   const key = resolveApiKey(provider, options.apiKeyEnv, options.env ?? process.env);
-  const model = createModel({
-    provider,
-    model: modelId,
-    baseUrl: options.baseUrl,
-    apiKey: key.apiKey,
-    openaiApi: options.openaiApi ?? "responses",
-    fetch: options.fetch,
+  /** Token counts of the last HTTP reply, kept even when generateText then throws (e.g. text instead of a tool call). */
+  let lastUsage: { inputTokens: number; outputTokens: number } | null = null;
+  const model = wrapLanguageModel({
+    model: createModel({
+      provider,
+      model: modelId,
+      baseUrl: options.baseUrl,
+      apiKey: key.apiKey,
+      openaiApi: options.openaiApi ?? "responses",
+      fetch: options.fetch,
+    }),
+    middleware: {
+      specificationVersion: "v3",
+      wrapGenerate: async ({ doGenerate }) => {
+        const result = await doGenerate();
+        lastUsage = {
+          inputTokens: result.usage.inputTokens.total ?? 0,
+          outputTokens: result.usage.outputTokens.total ?? 0,
+        };
+        return result;
+      },
+    },
   });
   const prices = resolvePriceTable(options.prices);
   const sleep = options.sleep ?? defaultSleep;
@@ -95,7 +110,6 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
   interface CallResult {
     text: string;
     toolCalls: { toolName: string; input: unknown }[];
-    usage: { inputTokens: number | undefined; outputTokens: number | undefined };
   }
 
   /** One reply, retrying transient failures with backoff. Returns null for an unparsable response body. */
@@ -123,10 +137,16 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
         return {
           text: result.text,
           toolCalls: result.toolCalls.map((c) => ({ toolName: c.toolName, input: c.input })),
-          usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens },
         };
       } catch (error) {
         if (signal?.aborted) throw signal.reason ?? error;
+        // Text instead of the forced tool call: still a reply (it may hold a ```json block).
+        if (ToolChoiceViolationError.isInstance(error)) {
+          const text = error.content
+            .map((part) => (part.type === "text" ? part.text : ""))
+            .join("");
+          return { text, toolCalls: [] };
+        }
         const info = timedOut
           ? ({ kind: "transient", message: `no reply within ${Math.round(timeoutMs / 1000)}s` } as const)
           : classifyError(error);
@@ -181,13 +201,17 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
       const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
       let lastError = "";
       for (let reply = 0; reply <= maxCorrections; reply++) {
+        lastUsage = null;
         const result = await callOnce(messages, prompt.system, signal);
+        const got = lastUsage as { inputTokens: number; outputTokens: number } | null;
+        if (got) {
+          usage.inputTokens += got.inputTokens;
+          usage.outputTokens += got.outputTokens;
+        }
         if (result === null) {
           lastError = "the response could not be read";
           continue;
         }
-        usage.inputTokens += result.usage.inputTokens ?? 0;
-        usage.outputTokens += result.usage.outputTokens ?? 0;
         const call = result.toolCalls.find((c) => c.toolName === PROPOSAL_TOOL_NAME) ?? result.toolCalls[0];
         const parsed = call ? parseProposalReply({ toolInput: call.input }) : parseProposalReply({ text: result.text });
         if (parsed.ok) return toProposal(parsed.reply, usage, modelId, prices);

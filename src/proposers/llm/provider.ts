@@ -1,7 +1,7 @@
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
-import type { LanguageModel } from "ai";
+import type { wrapLanguageModel } from "ai";
 import { UsageError } from "../../errors.js";
 
 export const LLM_PROVIDERS = ["anthropic", "openai", "openai-compatible"] as const;
@@ -63,6 +63,8 @@ export function resolveApiKey(
   return { envName, apiKey };
 }
 
+export type ProviderModel = Parameters<typeof wrapLanguageModel>[0]["model"];
+
 export interface ModelOptions {
   provider: LlmProvider;
   model: string;
@@ -72,7 +74,7 @@ export interface ModelOptions {
   fetch?: typeof fetch;
 }
 
-export function createModel(opts: ModelOptions): LanguageModel {
+export function createModel(opts: ModelOptions): ProviderModel {
   switch (opts.provider) {
     case "anthropic":
       return createAnthropic({

@@ -29,6 +29,7 @@ export function classifyError(error: unknown, now: number = Date.now()): ErrorCl
     const status = error.statusCode;
     const message = serverMessage(error);
     if (status === undefined) return { kind: "transient", message };
+    if (status >= 200 && status < 300) return { kind: "bad-response", message };
     if (status === 401 || status === 403) return { kind: "auth", status, message };
     if (status === 429 && /insufficient_quota|exceeded your current quota|credit balance/i.test(`${message} ${error.responseBody ?? ""}`)) {
       return { kind: "quota", status, message };

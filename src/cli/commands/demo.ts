@@ -1,0 +1,84 @@
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+import pc from "picocolors";
+import { DURATION_HELP, parseDuration } from "../../config/duration.js";
+import { UsageError } from "../../errors.js";
+import { detectPlatform } from "../../platform/index.js";
+import { createProposer } from "../../proposers/index.js";
+import { SCOPES, type ResearchConfig } from "../../types.js";
+import { Git } from "../../workspace/git.js";
+import { runSessionCommand } from "../session-command.js";
+
+/** The embedded example, shipped in the package next to dist/. */
+export const EXAMPLE_DIR = fileURLToPath(new URL("../../../examples/tinylm/", import.meta.url));
+
+interface DemoFlags {
+  dir?: string;
+  iterations: string;
+  budget: string;
+  seed: string;
+  json?: boolean;
+}
+
+/** Copies the example into a fresh git repo: the demo never touches anything of the user's. */
+export async function createDemoRepo(dir: string | undefined): Promise<string> {
+  let root: string;
+  if (dir) {
+    root = resolve(dir);
+    if (existsSync(root) && readdirSync(root).length > 0) {
+      throw new UsageError(`${root} is not empty`, "Give --dir a new or empty directory, or leave it out to use a temp dir.");
+    }
+    mkdirSync(root, { recursive: true });
+  } else {
+    root = mkdtempSync(join(tmpdir(), "autoresearch-demo-"));
+  }
+  cpSync(EXAMPLE_DIR, root, { recursive: true });
+  const git = new Git(root);
+  await git.run(["init", "--quiet", "--initial-branch=main"]);
+  await git.run(["add", "-A"]);
+  await git.run(["commit", "--quiet", "-m", "tinylm: a tiny character-level language model"], { env: await git.commitEnv() });
+  return root;
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command("demo")
+    .description("run the whole loop on the embedded example (a tiny JavaScript language model): no GPU, Python or API key")
+    .option("--dir <dir>", "where to create the demo repo (default: a new temp dir)")
+    .option("--iterations <n>", "experiments after the baseline", "6")
+    .option("--budget <duration>", "training time per run", "3s")
+    .option("--seed <n>", "seed for the builtin search", "0")
+    .option("--json", "print NDJSON events instead of the live view")
+    .addHelpText("after", "\nExamples:\n  $ autoresearch demo\n  $ autoresearch demo --iterations 12 --budget 5s --dir ./tinylm-demo\n")
+    .action(async (flags: DemoFlags) => {
+      const budgetSec = parseDuration(flags.budget);
+      if (budgetSec === null) throw new UsageError(`invalid --budget ${JSON.stringify(flags.budget)}`, `Use ${DURATION_HELP}.`);
+      if (!/^\d+$/.test(flags.iterations)) throw new UsageError(`invalid --iterations ${JSON.stringify(flags.iterations)}`, "Use a whole number, e.g. --iterations 6.");
+      if (!/^-?\d+$/.test(flags.seed)) throw new UsageError(`invalid --seed ${JSON.stringify(flags.seed)}`, "Use a whole number.");
+      const root = await createDemoRepo(flags.dir);
+      if (!flags.json) process.stdout.write(`${pc.bold("Demo repo:")} ${root}\n`);
+      const config: ResearchConfig = {
+        train: "train.js",
+        readonly: ["prepare.js"],
+        budgetSec,
+        metric: "val_bpb",
+        direction: "min",
+        maxIterations: Number(flags.iterations),
+        scope: [...SCOPES],
+        tag: "demo",
+        results: "results.tsv",
+        command: "node train.js",
+        timeoutSec: Math.max(budgetSec * 2, budgetSec + 10),
+        proposer: "builtin",
+        seed: Number(flags.seed),
+        reportEvery: 10,
+      };
+      const proposer = await createProposer(config, { root, env: process.env });
+      const platform = await detectPlatform({ command: config.command, root });
+      const { exitCode } = await runSessionCommand({ root, git: new Git(root), proposer, mode: { kind: "new", config, platform }, json: Boolean(flags.json) });
+      process.exitCode = exitCode;
+    });
+}

@@ -1,0 +1,156 @@
+import { confirm, isCancel, select } from "@clack/prompts";
+import type { Command } from "commander";
+import { RuntimeFailure, UsageError } from "../../errors.js";
+import { sessionPaths } from "../../ledger/paths.js";
+import { isInteractive, resolveRoot } from "../../report/cli-support.js";
+import { formatMetric, formatPercent, oneLine, shortCommit, truncate } from "../../report/format.js";
+import { loopLiveness } from "../../report/liveness.js";
+import { loadReportData, readSessionReadOnly } from "../../report/load.js";
+import {
+  type MergePlan,
+  type MergeStrategy,
+  assertCleanTree,
+  conflictHint,
+  executeMerge,
+  mergeMessage,
+  planMerge,
+} from "../../report/merge.js";
+import { type SessionData, analyze } from "../../report/model.js";
+import { requireRepo } from "../../workspace/git.js";
+
+interface MergeOptions {
+  squash?: boolean;
+  rebase?: boolean;
+  merge?: boolean;
+  into?: string;
+  branch?: string;
+  yes?: boolean;
+  dir?: string;
+}
+
+function overview(plan: MergePlan, strategy: MergeStrategy | null, data: SessionData | null): string {
+  const lines = [`Merge ${plan.branch} into ${plan.base}${strategy ? ` (${strategy})` : ""}`];
+  const a = data ? analyze(data) : null;
+  if (a && data && a.best && a.baseline && a.kept.length > 0) {
+    lines.push(
+      `Final metric: ${data.metricName} ${formatMetric(a.best.metric)} (iteration ${a.best.iteration}, commit ${shortCommit(a.best.commit)}; ${formatPercent(a.improvementPct)} vs baseline ${formatMetric(a.baseline.metric)})`,
+      `Kept experiments (${a.kept.length}):`,
+      ...a.kept.map((e) => `  #${String(e.iteration).padEnd(4)} ${shortCommit(e.commit)}  ${formatMetric(e.metric)}  ${truncate(oneLine(e.description), 90)}`),
+    );
+  }
+  lines.push(`${plan.commits.length} commit${plan.commits.length === 1 ? "" : "s"} on ${plan.branch} not on ${plan.base}:`);
+  for (const c of plan.commits.slice(0, 30)) lines.push(`  ${shortCommit(c.sha)} ${truncate(oneLine(c.subject), 100)}`);
+  if (plan.commits.length > 30) lines.push(`  … and ${plan.commits.length - 30} more`);
+  if (plan.diverged) {
+    lines.push(
+      plan.conflicts === null
+        ? `${plan.base} has moved since the session started; conflicts will be checked during the merge.`
+        : plan.conflicts.length === 0
+          ? `${plan.base} has moved since the session started; its changes merge cleanly.`
+          : `${plan.base} has moved since the session started and conflicts in: ${plan.conflicts.join(", ")}.`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** `autoresearch merge`: spec 3.2, done locally after confirmation; never pushes. */
+export function registerMerge(program: Command): void {
+  program
+    .command("merge")
+    .description("merge the research branch into its base branch, locally, after confirmation (never pushes, never rewrites the research branch)")
+    .option("--squash", "one commit on the base that lists the kept experiments (default)")
+    .option("--rebase", "replay the kept commits onto the base (a copy is rebased; the research branch stays as it is)")
+    .option("--merge", "a merge commit (--no-ff) that keeps the branch history")
+    .option("--into <branch>", "branch to merge into (default: the session's base branch, else main)")
+    .option("--branch <branch>", "research branch (default: the current autoresearch/* branch, else the session's)")
+    .option("-y, --yes", "do not ask for confirmation (required without a terminal)")
+    .option("--dir <path>", "repo of the session (default: the git repo of the current directory)")
+    .addHelpText(
+      "after",
+      `
+Refuses when the working tree has uncommitted changes to tracked files, while the loop is
+running, or when the base branch moved in a way that conflicts (it then says how to resolve
+it by hand; nothing is changed). After a merge you are on the base branch; nothing is pushed.
+
+Examples:
+  $ autoresearch merge                          # asks squash / rebase / merge, then confirms
+  $ autoresearch merge --squash --into main --yes
+  $ autoresearch merge --rebase --branch autoresearch/mar8`,
+    )
+    .action(async (options: MergeOptions) => {
+      const chosen = (["squash", "rebase", "merge"] as const).filter((s) => options[s]);
+      if (chosen.length > 1) throw new UsageError(`choose one of --squash, --rebase, --merge (got ${chosen.map((s) => `--${s}`).join(" ")})`);
+      if (!options.yes && !isInteractive()) {
+        throw new UsageError("merge asks for confirmation, but there is no terminal to ask in", "Pass --yes to merge without asking.");
+      }
+      const root = await resolveRoot(process.cwd(), options.dir);
+      const git = await requireRepo(root);
+      const loop = loopLiveness(sessionPaths(root).lock);
+      if (loop.state === "running") {
+        throw new UsageError(`the research loop is still running in this repo: ${loop.text}`, `Stop it first (Ctrl-C in its terminal, or kill -INT ${loop.pid}), then merge.`);
+      }
+      const session = readSessionReadOnly(root);
+      const current = await git.currentBranch();
+      const branch = options.branch ?? (current?.startsWith("autoresearch/") ? current : (session?.branch ?? null));
+      if (!branch) {
+        throw new UsageError("no research branch to merge", "Run it on the autoresearch/<tag> branch, or pass --branch autoresearch/<tag>.");
+      }
+      let base = options.into ?? session?.baseBranch ?? null;
+      if (!base) base = (await git.branchExists("main")) || !(await git.branchExists("master")) ? "main" : "master";
+
+      await assertCleanTree(git);
+      const plan = await planMerge(git, branch, base);
+      let data: SessionData | null = null;
+      try {
+        data = loadReportData({ root });
+        if (data.session && data.session.branch !== branch) data = null; // another session's records
+      } catch {
+        data = null;
+      }
+      if (data && !data.branch) data.branch = branch;
+
+      if (plan.commits.length === 0) {
+        process.stdout.write(`Nothing to merge: ${base} already contains every commit of ${branch}.\n`);
+        return;
+      }
+      const strategy0 = chosen[0] ?? null;
+      process.stdout.write(overview(plan, strategy0, data));
+      if (plan.conflicts && plan.conflicts.length > 0) {
+        throw new RuntimeFailure(`cannot merge: ${base} and ${branch} conflict in ${plan.conflicts.join(", ")}`, conflictHint(plan, strategy0 ?? "squash", plan.conflicts));
+      }
+
+      let strategy: MergeStrategy = strategy0 ?? "squash";
+      if (!options.yes) {
+        if (!strategy0) {
+          const picked = await select<MergeStrategy>({
+            message: `How should ${branch} go into ${base}?`,
+            options: [
+              { value: "squash", label: "squash", hint: "one commit listing the kept experiments" },
+              { value: "rebase", label: "rebase", hint: "the kept commits replayed onto the base" },
+              { value: "merge", label: "merge", hint: "a merge commit keeping the branch history" },
+            ],
+            initialValue: "squash",
+          });
+          if (isCancel(picked)) {
+            process.stdout.write("Not merged.\n");
+            return;
+          }
+          strategy = picked;
+        }
+        const ok = await confirm({ message: `Merge ${branch} into ${base} (${strategy})? Nothing will be pushed.`, initialValue: false });
+        if (isCancel(ok) || !ok) {
+          process.stdout.write(`Not merged; ${branch} is kept as it is.\n`);
+          return;
+        }
+      }
+      const outcome = await executeMerge(git, plan, { strategy, message: mergeMessage(plan, strategy, data) });
+      if (!outcome.merged) {
+        process.stdout.write(`Nothing to merge: ${base} already has these changes.\n`);
+        return;
+      }
+      process.stdout.write(
+        `Merged ${branch} into ${base} (${strategy}): ${shortCommit(outcome.baseBefore)} -> ${shortCommit(outcome.baseAfter)}.\n` +
+          `You are on ${base}. Nothing was pushed; ${branch} is unchanged. Push when ready: git push origin ${base}\n`,
+      );
+    });
+}

@@ -1,0 +1,61 @@
+import { dirname, relative, resolve } from "node:path";
+import type { Command } from "commander";
+import { parseDirection, researchBranchAt, resolveRoot } from "../../report/cli-support.js";
+import { loadReportData } from "../../report/load.js";
+import { renderSummary } from "../../report/summary.js";
+import { writeCharts, writeSessionReports } from "../../report/write.js";
+
+interface ReportOptions {
+  out?: string;
+  direction?: string;
+  chart?: boolean;
+  dir?: string;
+}
+
+/** `autoresearch report`: Phase 3 on an existing session or any results file; runs nothing. */
+export function registerReport(program: Command): void {
+  program
+    .command("report")
+    .description("summarise a session or any results.tsv (Phase 3: autoresearch-summary.md + progress chart) without running anything")
+    .argument("[results]", "results file to summarise (default: the session in this repo, else ./results.tsv)")
+    .option("--out <file>", "write the summary to this file, with progress.svg/progress.png beside it (default: print it)")
+    .option("--direction <min|max>", "which way is better, when the file cannot tell (default: the session's, else inferred)")
+    .option("--chart", "also write progress.svg and progress.png (default: on with --out, off when printing)")
+    .option("--no-chart", "write no chart files")
+    .option("--dir <path>", "repo of the session (default: the git repo of the current directory)")
+    .addHelpText(
+      "after",
+      `
+Reads .autoresearch/experiments.jsonl when the session is here (iterations, categories, crash
+reasons, times), else just the rows of the results file: this tool's format or Karpathy's
+(memory_gb header, 0.000000 for crashes). Commits need not exist any more.
+
+Examples:
+  $ autoresearch report                                  # the session in this repo, to stdout
+  $ autoresearch report --out autoresearch-summary.md    # + progress.svg, progress.png
+  $ autoresearch report ~/old/results.tsv --out night1/summary.md
+  $ autoresearch report karpathy-results.tsv --direction min`,
+    )
+    .action(async (results: string | undefined, options: ReportOptions) => {
+      const cwd = process.cwd();
+      const direction = parseDirection(options.direction);
+      const root = results ? cwd : await resolveRoot(cwd, options.dir);
+      const data = loadReportData({ root, results, direction });
+      if (!data.branch) data.branch = await researchBranchAt(data.resultsPath ? dirname(data.resultsPath) : root);
+
+      if (options.out) {
+        const written = await writeSessionReports(root, null, data, { summaryPath: resolve(cwd, options.out), charts: options.chart !== false });
+        for (const warning of written.warnings) process.stderr.write(`warning: ${warning}\n`);
+        const files = [written.summaryPath, written.svgPath, written.pngPath].filter((p): p is string => p !== null);
+        process.stdout.write(`Wrote ${files.map((p) => relative(cwd, p) || p).join(", ")}\n`);
+        return;
+      }
+      let chart: { png: string | null; svg: string | null } | null = null;
+      if (options.chart === true) {
+        const charts = writeCharts(cwd, data);
+        for (const warning of charts.warnings) process.stderr.write(`warning: ${warning}\n`);
+        chart = { png: charts.pngPath ? relative(cwd, charts.pngPath) : null, svg: relative(cwd, charts.svgPath) };
+      }
+      process.stdout.write(renderSummary(data, { chart }));
+    });
+}

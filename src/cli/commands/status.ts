@@ -1,0 +1,80 @@
+import { existsSync, readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { sessionPaths } from "../../ledger/paths.js";
+import { resolveRoot } from "../../report/cli-support.js";
+import { loopLiveness } from "../../report/liveness.js";
+import { loadReportData } from "../../report/load.js";
+import { progressSnapshot, renderProgressSnapshot } from "../../report/progress.js";
+
+interface StatusOptions {
+  json?: boolean;
+  dir?: string;
+}
+
+interface InFlightView {
+  id: number;
+  phase: string;
+  description: string | null;
+  startedAt: string | null;
+}
+
+function readInFlight(path: string): InFlightView | null {
+  if (!existsSync(path)) return null;
+  try {
+    const state = JSON.parse(readFileSync(path, "utf8")) as {
+      id?: number;
+      phase?: string;
+      startedAt?: string;
+      proposal?: { description?: string };
+    } | null;
+    if (!state || typeof state.id !== "number") return null;
+    return { id: state.id, phase: state.phase ?? "unknown", description: state.proposal?.description ?? null, startedAt: state.startedAt ?? null };
+  } catch {
+    return null;
+  }
+}
+
+/** `autoresearch status`: the spec 2.6 progress report, read from the files (safe while the loop runs). */
+export function registerStatus(program: Command): void {
+  program
+    .command("status")
+    .description("show the progress report of the session in this repo (works from another terminal while the loop runs)")
+    .option("--json", "print one JSON object (progress numbers, loop liveness, the markdown) instead of the report")
+    .option("--dir <path>", "repo of the session (default: the git repo of the current directory)")
+    .addHelpText(
+      "after",
+      `
+Reads .autoresearch/ (session.json, experiments.jsonl, lock, state.json) or results.tsv; never writes.
+
+Examples:
+  $ autoresearch status                 # progress report + whether the loop is alive
+  $ autoresearch status --json | jq .progress.best
+  $ watch -n 60 autoresearch status --dir ~/nanochat`,
+    )
+    .action(async (options: StatusOptions) => {
+      const root = await resolveRoot(process.cwd(), options.dir);
+      const paths = sessionPaths(root);
+      const data = loadReportData({ root });
+      const loop = loopLiveness(paths.lock);
+      const inFlight = loop.state === "stopped" ? null : readInFlight(paths.state);
+      // While the loop runs the clock is now; afterwards the session ended with its last experiment.
+      const lastFinished = data.experiments.at(-1)?.finishedAt ?? null;
+      const now = loop.state === "stopped" && lastFinished ? Date.parse(lastFinished) : Date.now();
+      const snapshot = progressSnapshot(data, { now });
+      const markdown = renderProgressSnapshot(snapshot);
+      if (options.json) {
+        process.stdout.write(
+          `${JSON.stringify({ root, source: data.source, loop, inFlight, progress: snapshot, markdown }, null, 2)}\n`,
+        );
+        return;
+      }
+      const lines = [markdown, `**Loop:** ${loop.text}`];
+      if (inFlight) {
+        lines.push(
+          "",
+          `**Now:** experiment ${inFlight.id} (${inFlight.phase}${inFlight.startedAt ? ` since ${inFlight.startedAt}` : ""})${inFlight.description ? `: ${inFlight.description.replace(/\s+/g, " ").slice(0, 120)}` : ""}`,
+        );
+      }
+      process.stdout.write(`${lines.join("\n")}\n`);
+    });
+}

@@ -1,0 +1,84 @@
+import { readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import pc from "picocolors";
+import type { EventSink } from "../loop/events.js";
+import { research, type ResearchMode, type ResearchOutcome } from "../loop/research.js";
+import { sanitizeEnv } from "../loop/run-env.js";
+import type { LoopDeps } from "../loop/state.js";
+import { StopControl } from "../loop/stop.js";
+import { LocalExecutor } from "../runner/index.js";
+import type { Proposer } from "../types.js";
+import type { Git } from "../workspace/git.js";
+import { jsonReporter, terminalReporter } from "./reporter.js";
+import { reportHooks } from "./report-hooks.js";
+
+export interface SessionCommandOptions {
+  root: string;
+  git: Git;
+  proposer: Proposer;
+  mode: ResearchMode;
+  json: boolean;
+  /** Extra sinks (e.g. tests); the reporter for the chosen output is always added. */
+  sinks?: EventSink[];
+}
+
+/**
+ * Runs a session for `run`, `resume` and `demo`: wires the real executor, the reporter and the
+ * signal handling (first Ctrl-C/SIGTERM: finish the experiment; second: abort it). Returns the
+ * exit code: 0, or 130 when the user stopped it.
+ */
+export async function runSessionCommand(options: SessionCommandOptions): Promise<{ outcome: ResearchOutcome; exitCode: number }> {
+  const reporter = options.json ? jsonReporter() : terminalReporter();
+  const sinks = [reporter, ...(options.sinks ?? [])];
+  const emit: EventSink = (event) => {
+    for (const sink of sinks) sink(event);
+  };
+  const stop = new StopControl();
+  const onSignal = () => emit({ type: "stop-requested", mode: stop.request() });
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const deps: LoopDeps = {
+    git: options.git,
+    executor: new LocalExecutor(),
+    proposer: options.proposer,
+    emit,
+    now: () => new Date(),
+    stop,
+    baseEnv: sanitizeEnv(process.env),
+    ...reportHooks(),
+  };
+  try {
+    const outcome = await research(options.root, options.mode, deps);
+    if (!options.json) printEnding(outcome);
+    return { outcome, exitCode: outcome.interrupted ? 130 : 0 };
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+/** What the user reads when the loop stops: the results table and where everything is. */
+function printEnding(outcome: ResearchOutcome): void {
+  const { session, written } = outcome;
+  const out = process.stdout;
+  const resultsPath = join(session.root, session.info.config.results);
+  const rel = (p: string) => {
+    const r = relative(process.cwd(), p);
+    return r === "" ? "." : r.startsWith("..") ? p : r;
+  };
+  out.write(`\n${pc.bold("results.tsv")}\n${readFileSync(resultsPath, "utf8")}\n`);
+  const kept = session.history.filter((e) => e.status === "keep" && e.id > 0);
+  const best = kept[kept.length - 1] ?? session.history[0];
+  if (best) {
+    out.write(`${pc.bold("Best:")} ${session.info.config.metric} ${best.metric?.toFixed(6)} at ${best.commit.slice(0, 7)} (${kept.length} kept of ${session.history.length - 1} experiments)\n`);
+  }
+  out.write(`${pc.bold("Where everything is:")}\n`);
+  out.write(`  repo            ${session.root}\n`);
+  out.write(`  branch          ${session.info.branch} (head = best commit)\n`);
+  out.write(`  results         ${rel(resultsPath)}\n`);
+  out.write(`  experiments     ${rel(session.paths.experiments)}  (logs: ${rel(session.paths.runs)}, diffs: ${rel(session.paths.patches)})\n`);
+  for (const file of written) out.write(`  report          ${rel(file)}\n`);
+  if (kept.length > 0) {
+    out.write(`\n${pc.bold("Merge:")} review with \`git log ${session.info.baseBranch ?? session.info.baseCommit.slice(0, 7)}..${session.info.branch}\`, then \`autoresearch merge --squash\` (or --merge / --rebase). Nothing is pushed.\n`);
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The spec's "Output of Phase 0 — Research Config" block, shown before the user confirms and
+ * stored in the session. Rows and names follow the spec; the platform adjustments applied
+ * (Phase 1.2: "Log the detected platform and applied adjustments in the research config")
+ * and the experiment command follow.
+ */
+import { describeAdjustments } from "../platform/adjustments.js";
+import { type PlatformInfo, type ResearchConfig, SCOPES } from "../types.js";
+import { formatDuration } from "./duration.js";
+
+export function scopeText(scope: readonly string[]): string {
+  return SCOPES.every((s) => scope.includes(s)) ? "all" : scope.join(" / ");
+}
+
+export function platformText(platform: PlatformInfo): string {
+  return platform.detail ? `${platform.label} (${platform.detail})` : platform.label;
+}
+
+/** The rows of the table, in order: [parameter, value]. */
+export function configRows(config: ResearchConfig, platform: PlatformInfo): [string, string][] {
+  const rows: [string, string][] = [
+    ["Training script", config.train],
+    ["Read-only script", config.readonly.length > 0 ? config.readonly.join(", ") : "(none)"],
+    ["Time budget / run", formatDuration(config.budgetSec)],
+    ["Metric", `${config.metric} (${config.direction})`],
+    ["Max iterations", config.maxIterations === null ? "unlimited" : String(config.maxIterations)],
+    ["Modification scope", scopeText(config.scope)],
+    ["Branch", `autoresearch/${config.tag}`],
+    ["Results file", config.results],
+    ["Platform", platformText(platform)],
+    ["Adjustments", describeAdjustments(platform.adjustments)],
+    ["Command", `\`${config.command}\``],
+    ["Hard timeout / run", formatDuration(config.timeoutSec)],
+    ["Proposer", config.proposer === "agent" && config.agent ? `agent (${config.agent})` : config.model ? `${config.proposer} (${config.model})` : config.proposer],
+  ];
+  if (config.hypothesis) rows.push(["Hypothesis", config.hypothesis]);
+  if (config.plan) rows.push(["Plan", config.plan]);
+  if (config.stopWhen) rows.push(["Stop when", config.stopWhen]);
+  if (config.maxTimeSec !== undefined) rows.push(["Max time", formatDuration(config.maxTimeSec)]);
+  if (config.maxCostUsd !== undefined) rows.push(["Max cost", `$${config.maxCostUsd}`]);
+  return rows;
+}
+
+const cell = (text: string): string => text.replace(/\r?\n/g, " ").replace(/\|/g, "\\|");
+
+export function renderConfigTable(config: ResearchConfig, platform: PlatformInfo): string {
+  const rows = configRows(config, platform).map(([k, v]) => [cell(k), cell(v)] as const);
+  const w1 = Math.max("Parameter".length, ...rows.map(([k]) => k.length));
+  const w2 = Math.max("Value".length, ...rows.map(([, v]) => v.length));
+  const line = (a: string, b: string): string => `| ${a.padEnd(w1)} | ${b.padEnd(w2)} |`;
+  return [
+    "## AutoResearch Config",
+    "",
+    line("Parameter", "Value"),
+    `|${"-".repeat(w1 + 2)}|${"-".repeat(w2 + 2)}|`,
+    ...rows.map(([k, v]) => line(k, v)),
+    "",
+  ].join("\n");
+}
