@@ -12,7 +12,7 @@ import { EVAL_CONTEXT, PAD_ID, VOCAB_SIZE, evaluate, trainTokens } from "./prepa
 // Hyperparameters (edit these)
 // ---------------------------------------------------------------------------------------------
 
-const LEARNING_RATE = 0.03;
+const LEARNING_RATE = 0.06;
 const BATCH_SIZE = 32;
 const CONTEXT = 4;
 const EMBED_DIM = 12;

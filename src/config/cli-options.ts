@@ -1,5 +1,13 @@
+/**
+ * Commander options built from OPTION_DEFS (so flags, config keys and help cannot drift), and
+ * the merge of their sources. Precedence: flags > --config file > autoresearch.config.json in
+ * the repo > defaults (applied later by resolveConfig).
+ */
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { type ConfigInput, OPTION_DEFS, type OptionKey } from "./options.js";
+import { CONFIG_FILE, loadConfigFile, validateFlags } from "./resolve.js";
 
 /** Adds every research setting from OPTION_DEFS as a flag, so flags and config keys match. */
 export function addConfigOptions(command: Command, keys: readonly OptionKey[] = Object.keys(OPTION_DEFS) as OptionKey[]): Command {
@@ -17,4 +25,50 @@ export function flagsToInput(options: Record<string, unknown>): ConfigInput {
     if (options[key] !== undefined) input[key] = options[key];
   }
   return input;
+}
+
+/** `--config <file>` and `-y, --yes`, as init takes them (run adds its own with the same names). */
+export function addSetupOptions(command: Command): Command {
+  command.option("--config <file>", `pre-populated research config, same keys as ${CONFIG_FILE} (e.g. from a lead-researcher or experiment-design tool)`);
+  command.option("-y, --yes", "confirm the config table without asking (values the spec says to ask for must still be given)");
+  return command;
+}
+
+export type InputSource = "flag" | "config" | "repo";
+
+export interface GatheredInput {
+  input: ConfigInput;
+  /** Where each value came from. */
+  sources: Partial<Record<OptionKey, InputSource>>;
+  /** The repo's autoresearch.config.json when it exists. */
+  repoFile: string | null;
+  /** The --config file, resolved. */
+  configFile: string | null;
+}
+
+/**
+ * Validates and merges flags, the --config file and the repo's autoresearch.config.json.
+ * Every invalid value or key is a UsageError (exit 2) naming it.
+ */
+export function gatherInput(opts: Record<string, unknown>, options: { root: string; cwd?: string; readRepoFile?: boolean }): GatheredInput {
+  const repoPath = join(options.root, CONFIG_FILE);
+  const repoFile = options.readRepoFile !== false && existsSync(repoPath) ? repoPath : null;
+  const configFile = typeof opts.config === "string" ? resolve(options.cwd ?? process.cwd(), opts.config) : null;
+  const flags = validateFlags(flagsToInput(opts));
+  const fromConfig = configFile ? loadConfigFile(configFile) : {};
+  const fromRepo = repoFile && repoFile !== configFile ? loadConfigFile(repoFile) : {};
+  const input: ConfigInput = {};
+  const sources: GatheredInput["sources"] = {};
+  for (const [layer, source] of [
+    [fromRepo, "repo"],
+    [fromConfig, "config"],
+    [flags, "flag"],
+  ] as const) {
+    for (const [key, value] of Object.entries(layer)) {
+      if (value === undefined) continue;
+      input[key as OptionKey] = value;
+      sources[key as OptionKey] = source;
+    }
+  }
+  return { input, sources, repoFile, configFile };
 }

@@ -35,38 +35,42 @@ export function buildPrompt(ctx: ProposalContext, opts: PromptOptions = {}): Bui
     userPrompt(ctx, experiments, recent, readmeMax, readonlyMax);
   const fits = (user: string): boolean => system.length + user.length <= maxChars;
 
-  let user = render(experiments.length, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+  const all = experiments.length;
+  let user = render(all, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
   if (fits(user)) return { system, user };
 
-  // 1. Collapse the oldest rows: the largest number of recent rows that fits.
-  const minRecent = Math.min(MIN_RECENT_ROWS, experiments.length);
+  // 1. Soft caps on the README and the read-only files, so a huge README does not push out the history.
+  const files = Math.max(1, ctx.readonlyFiles.length);
+  let readmeMax = Math.max(2_000, Math.floor(maxChars * 0.15));
+  let readonlyMax = Math.max(4_000, Math.floor((maxChars * 0.35) / files));
+  user = render(all, readmeMax, readonlyMax);
+  if (fits(user)) return { system, user };
+
+  // 2. Collapse the oldest rows: keep the largest number of recent rows that fits.
+  const minRecent = Math.min(MIN_RECENT_ROWS, all);
   let lo = minRecent;
-  let hi = experiments.length - 1;
+  let hi = all - 1;
   let recent = minRecent;
   while (lo <= hi) {
     const mid = Math.floor((lo + hi) / 2);
-    if (fits(render(mid, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY))) {
+    if (fits(render(mid, readmeMax, readonlyMax))) {
       recent = mid;
       lo = mid + 1;
     } else {
       hi = mid - 1;
     }
   }
-  user = render(recent, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+  user = render(recent, readmeMax, readonlyMax);
   if (fits(user)) return { system, user };
 
-  // 2. Shorten the README, then the read-only files (head and tail kept).
+  // 3. Shorten the README, then the read-only files, further (head and tail kept).
   const over = (u: string) => system.length + u.length - maxChars;
-  const readmeLen = ctx.readme?.length ?? 0;
-  const readmeMax = Math.max(2_000, readmeLen - over(user) - 200);
-  user = render(recent, readmeMax, Number.POSITIVE_INFINITY);
+  readmeMax = Math.max(1_000, Math.min(readmeMax, ctx.readme?.length ?? 0) - over(user) - 200);
+  user = render(recent, readmeMax, readonlyMax);
   if (fits(user)) return { system, user };
-  const readonlyTotal = ctx.readonlyFiles.reduce((n, f) => n + f.text.length, 0);
-  const perFile = Math.max(
-    2_000,
-    Math.floor((readonlyTotal - over(user) - 200 * ctx.readonlyFiles.length) / Math.max(1, ctx.readonlyFiles.length)),
-  );
-  return { system, user: render(recent, readmeMax, perFile) };
+  const longest = Math.max(0, ...ctx.readonlyFiles.map((f) => Math.min(f.text.length, readonlyMax)));
+  readonlyMax = Math.max(1_000, longest - Math.ceil((over(user) + 200 * files) / files));
+  return { system, user: render(recent, readmeMax, readonlyMax) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -207,14 +207,23 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
   out.push("</g>");
 
   // Running best: a step line from the baseline through every kept experiment.
+  // Steps within the same pixel column collapse into one (the path stays small at any size).
   const steps: Mark[] = [];
   if (baselineMark) steps.push(baselineMark);
-  for (const m of kept) steps.push(m);
+  for (const m of kept) {
+    const previous = steps[steps.length - 1];
+    if (previous && steps.length > 1 && Math.round(previous.x) === Math.round(m.x)) steps[steps.length - 1] = m;
+    else steps.push(m);
+  }
   if (steps.length > 0) {
     const first = steps[0] as Mark;
-    let d = `M${n(first.x)} ${n(first.y)}`;
-    for (const m of steps.slice(1)) d += `H${n(m.x)}V${n(m.y)}`;
-    d += `H${n(sx(lastX))}`;
+    const parts = [`M${n(first.x)} ${n(first.y)}`];
+    for (let i = 1; i < steps.length; i++) {
+      const m = steps[i] as Mark;
+      parts.push(`H${n(m.x)}V${n(m.y)}`);
+    }
+    parts.push(`H${n(sx(lastX))}`);
+    const d = parts.join("");
     out.push(`<path class="running-best" d="${d}" fill="none" stroke="${COLORS.best}" stroke-width="2" stroke-opacity="0.8"/>`);
   }
 
@@ -231,7 +240,8 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
 
   // Kept points and the baseline on top.
   out.push(`<g class="kept" fill="${COLORS.keep}" stroke="${COLORS.keepStroke}" stroke-width="1">`);
-  for (const m of kept) out.push(point(m, "keep", 5));
+  const shownKept = kept.length > maxPoints ? thinByColumn(kept) : kept;
+  for (const m of shownKept) out.push(point(m, "keep", 5));
   out.push("</g>");
   if (baselineMark) {
     out.push(`<g fill="${COLORS.baseline}" stroke="#0d3c61" stroke-width="1">${point(baselineMark, "baseline", 5.5)}</g>`);
@@ -271,6 +281,7 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
 
   const notes: string[] = [];
   if (shownDiscarded.length < totalDiscarded) notes.push(`showing ${formatInteger(shownDiscarded.length)} of ${formatInteger(totalDiscarded)} discarded points`);
+  if (shownKept.length < kept.length) notes.push(`showing ${formatInteger(shownKept.length)} of ${formatInteger(kept.length)} kept points`);
   if (shownCrashes.length < crashed.length) notes.push(`${formatInteger(shownCrashes.length)} marks for ${formatInteger(crashed.length)} crashes`);
   const clippedCount = [...discarded, ...kept].filter((m) => m.clipped).length;
   if (clippedCount > 0) notes.push(`${formatInteger(clippedCount)} outlier${clippedCount === 1 ? "" : "s"} drawn as triangles at the edge`);

@@ -11,7 +11,7 @@
  * batch constant, or halving would only re-run a configuration already tried, it returns null:
  * the loop then records the out-of-memory crash and moves on.
  */
-import type { Edit, Proposal, ProposalContext, Proposer, Scope } from "../../types.js";
+import type { Category, Edit, Proposal, ProposalContext, Proposer, Scope } from "../../types.js";
 import { applyEdits, constantEdit, detectLanguage, type NumericConstant, parseConstants } from "./constants.js";
 import { analyzeHistory, configKey, describeChange, parseChanges, type State, stateOf, withChanges } from "./history.js";
 import { formatLike } from "./literals.js";
@@ -31,6 +31,16 @@ export interface BuiltinOptions {
 export function inScope(c: NumericConstant, scope: Scope[]): boolean {
   if (scope.length === 0 || scope.includes("hyperparameters")) return true;
   return (scope as string[]).includes(c.category);
+}
+
+/** The proposal's category: the constant's own, or "hyperparameters" when only that covers it. */
+export function proposalCategory(c: NumericConstant, scope: Scope[]): Category {
+  if (scope.length === 0 || (scope as string[]).includes(c.category)) return c.category;
+  return "hyperparameters";
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
 }
 
 function dirWord(move: Move): string {
@@ -126,7 +136,7 @@ export class BuiltinProposer implements Proposer {
       }
       return {
         description: describeChange(move.constant.key, move.constant.literal, move.literal, move.tag),
-        category: move.constant.category,
+        category: proposalCategory(move.constant, ctx.scope),
         edits: [edit],
         ...explain(candidate, ctx.failureStreak),
       };
@@ -173,10 +183,12 @@ export class BuiltinProposer implements Proposer {
     const edit = constantEdit(text, batchNow, halved.literal);
     if (!edit) return null;
     edits.push(edit);
+    // A change the builtin format does not describe (another proposer's) keeps its own words.
+    if (parts.length === 0 && oneLine(failed.description) !== "") parts.push(oneLine(failed.description));
     parts.push(describeChange(batch.key, batchNow.literal, halved.literal, halved.tag));
     return {
       description: parts.join(" + "),
-      category: changes.length > 0 && failed.category !== "baseline" ? failed.category : "training",
+      category: failed.category === "baseline" ? "training" : failed.category,
       edits,
       direction: `retrying after out-of-memory with ${batch.key} halved`,
       rationale: `The run ran out of memory; halving ${batch.key} (${batchNow.literal} -> ${halved.literal}) and retrying once (spec 2.4).`,

@@ -43,8 +43,9 @@ export function finerLevels(level: Level): Level[] {
 export function classifyTag(tag: string, from: number, to: number): { dir: Dir; level: Level } | null {
   const t = tag.trim();
   if (t === "from 0") {
+    // Every start from 0 goes up in value; the table only tells the step size.
     for (const dir of ["up", "down"] as const) {
-      for (const level of LEVELS) if (FROM_ZERO[dir][level] === to) return { dir, level };
+      for (const level of LEVELS) if (FROM_ZERO[dir][level] === to) return { dir: "up", level };
     }
     return null;
   }

@@ -65,7 +65,9 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
     if (move === null) return;
     const id = moveId(c.key, move.value);
     if (seen.has(id) || excluded.has(id)) return;
-    if (move.value > c.value && move.value >= (oomCeiling.get(c.key) ?? Number.POSITIVE_INFINITY)) return;
+    // Do not raise a constant back to a size that ran out of memory (unless it already runs there).
+    const ceiling = oomCeiling.get(c.key) ?? Number.POSITIVE_INFINITY;
+    if (move.value > c.value && c.value < ceiling && move.value >= ceiling) return;
     if (tried.has(configKey(withChanges(current, [{ key: c.key, value: move.value }])))) return;
     if (ok && !ok(move)) return;
     seen.add(id);
@@ -79,7 +81,9 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
   // Escape: the last N all failed.
   if (failureStreak >= ESCAPE_AFTER && failureStreak % ESCAPE_AFTER === 0) {
     const recent = events.slice(-failureStreak);
-    const failedCategories = new Set(recent.map((e) => e.record.category));
+    const failedCategories = new Set<string>(
+      recent.flatMap((e) => (e.changes.length > 0 ? e.changes.map((c) => byKey.get(c.key)?.category ?? e.record.category) : [e.record.category])),
+    );
     const failedKeys = new Set(recent.flatMap((e) => e.changes.map((c) => c.key)));
     const everTried = new Set(events.flatMap((e) => e.changes.map((c) => c.key)));
     const groups: ((c: NumericConstant) => boolean)[] = [
@@ -111,6 +115,10 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
     const lastWin = [...campaign].reverse().find(({ event }) => event.status === "keep");
     if (lastWin) {
       const { dir, level } = lastWin.move;
+      // Two wins in a row in one direction with a fine step: take a coarser step again.
+      const tail = campaign.slice(-2);
+      const streak = tail.length === 2 && tail.every(({ event, move }) => event.status === "keep" && move.dir === dir);
+      if (streak && (level === 2 || level === 3)) add(focus, dir, (level - 1) as Level, "continue", inside);
       add(focus, dir, level, "continue", inside);
       for (const finer of finerLevels(level)) {
         add(focus, dir, finer, "refine", inside);

@@ -1,0 +1,270 @@
+import { accessSync, constants, existsSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import type { Writable } from "node:stream";
+import type { Command } from "commander";
+import pc from "picocolors";
+import { gatherInput } from "../../config/cli-options.js";
+import type { ConfigInput } from "../../config/options.js";
+import { CONFIG_FILE, defaultCommand } from "../../config/resolve.js";
+import { UsageError } from "../../errors.js";
+import { type DetectedPlatform, detectPlatform, type Exec, execWithTimeout, parseNvidiaSmi } from "../../platform/index.js";
+import { Git } from "../../workspace/git.js";
+
+export type CheckStatus = "ok" | "missing" | "warn";
+
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  /** What to do about it (missing / warn). */
+  fix?: string;
+}
+
+export const API_KEY_VARS = ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"] as const;
+export const AGENT_CLIS: Record<string, string> = {
+  claude: "npm install -g @anthropic-ai/claude-code",
+  codex: "npm install -g @openai/codex",
+  aider: "python -m pip install aider-install && aider-install",
+  gemini: "npm install -g @google/gemini-cli",
+  opencode: "npm install -g opencode-ai",
+};
+
+export interface DoctorOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** The experiment command when given (--command), else from the config file or the default. */
+  command?: string;
+  train?: string;
+  configPath?: string;
+  exec?: Exec;
+  timeoutMs?: number;
+  os?: NodeJS.Platform;
+}
+
+/** Finds a program on PATH (PATHEXT on Windows); null when absent. */
+export function which(name: string, env: NodeJS.ProcessEnv = process.env, os: NodeJS.Platform = process.platform): string | null {
+  const dirs = (env.PATH ?? env.Path ?? "").split(os === "win32" ? ";" : delimiter).filter(Boolean);
+  const exts = os === "win32" ? ["", ...(env.PATHEXT ?? ".EXE;.CMD;.BAT;.COM").split(";").map((e) => e.toLowerCase())] : [""];
+  for (const dir of dirs) {
+    for (const ext of exts) {
+      const candidate = join(dir, name + ext);
+      try {
+        if (statSync(candidate).isFile()) {
+          if (os !== "win32") accessSync(candidate, constants.X_OK);
+          return candidate;
+        }
+      } catch {
+        // not here
+      }
+    }
+  }
+  return null;
+}
+
+async function gitChecks(cwd: string, env: NodeJS.ProcessEnv): Promise<{ checks: Check[]; root: string }> {
+  const checks: Check[] = [];
+  const git = new Git(cwd);
+  let version: string;
+  try {
+    version = (await git.run(["--version"])).replace(/^git version\s*/, "");
+  } catch {
+    checks.push({ name: "git", status: "missing", detail: "git is not on PATH", fix: "Install git (https://git-scm.com/downloads) and make sure it is on PATH." });
+    return { checks, root: cwd };
+  }
+  checks.push({ name: "git", status: "ok", detail: `git ${version}` });
+  const name = (await git.raw(["config", "user.name"])).stdout.trim();
+  const email = (await git.raw(["config", "user.email"])).stdout.trim();
+  if ((name && email) || (env.GIT_AUTHOR_NAME && env.GIT_AUTHOR_EMAIL)) {
+    checks.push({ name: "git identity", status: "ok", detail: name && email ? `${name} <${email}>` : "from GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL" });
+  } else {
+    checks.push({
+      name: "git identity",
+      status: "warn",
+      detail: "not configured: the fallback identity autoresearch <autoresearch@localhost> will be used for the tool's commits",
+      fix: 'git config --global user.name "Your Name" && git config --global user.email you@example.com',
+    });
+  }
+  if (!(await git.isRepo())) {
+    checks.push({ name: "repository", status: "missing", detail: `${cwd} is not a git repository`, fix: "Run autoresearch in your training repo, or: git init && git add -A && git commit -m init" });
+    return { checks, root: cwd };
+  }
+  const root = await git.topLevel();
+  if (!(await git.hasCommits())) {
+    checks.push({ name: "repository", status: "missing", detail: `${root} has no commits yet`, fix: "git add -A && git commit -m init" });
+    return { checks, root };
+  }
+  const branch = (await git.currentBranch()) ?? "(detached HEAD)";
+  const dirty = (await git.run(["status", "--porcelain=v1", "--untracked-files=no"])).split("\n").filter(Boolean);
+  checks.push(
+    dirty.length === 0
+      ? { name: "repository", status: "ok", detail: `${root}, on ${branch}, clean` }
+      : { name: "repository", status: "warn", detail: `${root}, on ${branch}, ${dirty.length} uncommitted change(s)`, fix: "Commit or stash them before `autoresearch run` (git stash)." },
+  );
+  return { checks, root };
+}
+
+function writeCheck(root: string): Check {
+  const probe = join(root, `.autoresearch-doctor-${process.pid}.tmp`);
+  try {
+    accessSync(root, constants.W_OK);
+    writeFileSync(probe, "");
+    rmSync(probe, { force: true });
+    return { name: "write access", status: "ok", detail: `can write in ${root}` };
+  } catch (error) {
+    return { name: "write access", status: "missing", detail: `cannot write in ${root} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, fix: "Run in a directory you own, or fix its permissions." };
+  }
+}
+
+function platformChecks(platform: DetectedPlatform, command: string): Check[] {
+  const checks: Check[] = [];
+  if (platform.python === null) {
+    checks.push({ name: "python", status: "ok", detail: `\`${command}\` runs no Python; torch is not needed` });
+  } else if (platform.pythonVersion === null) {
+    const why = platform.notes.find((n) => n.includes(platform.python as string)) ?? "the probe failed";
+    checks.push({ name: "python", status: "missing", detail: `${platform.python}: ${why}`, fix: `Make sure \`${platform.python}\` runs here (the run uses \`${command}\`), or pass --command.` });
+  } else {
+    checks.push({ name: "python", status: "ok", detail: `${platform.python} -> Python ${platform.pythonVersion}` });
+  }
+  if (platform.python !== null && platform.pythonVersion !== null) {
+    checks.push(
+      platform.torch
+        ? { name: "torch", status: "ok", detail: `torch ${platform.torch} in ${platform.python}` }
+        : {
+            name: "torch",
+            status: "missing",
+            detail: `torch is not installed in ${platform.python}`,
+            fix: platform.python.startsWith("uv ") ? "uv add torch" : `${platform.python} -m pip install torch (see https://pytorch.org/get-started/locally/)`,
+          },
+    );
+  }
+  const gpu: Check =
+    platform.kind === "cpu"
+      ? {
+          name: "gpu",
+          status: "warn",
+          detail: `none usable: CPU (${platform.detail}); runs are 5-10x slower, prefer short budgets`,
+          ...(platform.notes.some((n) => /nvidia-smi sees/.test(n)) && { fix: "Install a CUDA build of torch (https://pytorch.org/get-started/locally/)." }),
+        }
+      : { name: "gpu", status: "ok", detail: `${platform.label}: ${platform.detail} (found by ${platform.source})` };
+  checks.push(gpu);
+  return checks;
+}
+
+async function nvidiaSmiCheck(exec: Exec, root: string, timeoutMs: number, os: NodeJS.Platform): Promise<Check> {
+  if (os === "darwin") return { name: "nvidia-smi", status: "ok", detail: "not needed on macOS (Apple Silicon uses MPS)" };
+  const result = await exec(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"], { cwd: root, timeoutMs });
+  if (result.error === "ENOENT") return { name: "nvidia-smi", status: "missing", detail: "not on PATH (needed only with an NVIDIA GPU)", fix: "Install the NVIDIA driver if this machine has an NVIDIA GPU." };
+  if (result.timedOut) return { name: "nvidia-smi", status: "warn", detail: `timed out after ${timeoutMs / 1000}s`, fix: "Check the NVIDIA driver (nvidia-smi hangs)." };
+  if (result.code !== 0) return { name: "nvidia-smi", status: "warn", detail: `failed: ${(result.stderr || result.stdout).trim().split("\n")[0] ?? ""}`, fix: "Check the NVIDIA driver installation." };
+  const gpus = parseNvidiaSmi(result.stdout);
+  const driver = result.stdout.split(",")[2]?.trim();
+  return { name: "nvidia-smi", status: "ok", detail: `${gpus.map((g) => g.name).join(", ") || "no GPU listed"}${driver ? `, driver ${driver}` : ""}` };
+}
+
+export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check[]; platform: DetectedPlatform; command: string }> {
+  const { cwd, env } = options;
+  const os = options.os ?? process.platform;
+  const exec = options.exec ?? execWithTimeout;
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const checks: Check[] = [];
+  const major = Number(process.versions.node.split(".")[0]);
+  const minor = Number(process.versions.node.split(".")[1]);
+  checks.push(
+    major > 20 || (major === 20 && minor >= 19)
+      ? { name: "node", status: "ok", detail: `node ${process.version}` }
+      : { name: "node", status: "missing", detail: `node ${process.version} is older than 20.19`, fix: "Install Node.js 20.19 or newer." },
+  );
+  const { checks: gitResults, root } = await gitChecks(cwd, env);
+  checks.push(...gitResults);
+
+  // The command the run will use: flag, else config file, else the default for the training script.
+  let input: ConfigInput = {};
+  try {
+    input = gatherInput({ ...(options.configPath && { config: options.configPath }) }, { root, cwd }).input;
+    if (existsSync(join(root, CONFIG_FILE)) || options.configPath) checks.push({ name: "config", status: "ok", detail: options.configPath ?? CONFIG_FILE });
+  } catch (error) {
+    checks.push({ name: "config", status: "missing", detail: (error as Error).message.split("\n")[0] ?? "invalid", fix: `Fix ${options.configPath ?? CONFIG_FILE} (autoresearch init writes a valid one).` });
+  }
+  const train = options.train ?? (input.train as string | undefined) ?? "train.py";
+  const command = options.command ?? (input.command as string | undefined) ?? defaultCommand(root, train, os);
+  checks.push({ name: "command", status: "ok", detail: command });
+  const platform = await detectPlatform({ command, root, exec, timeoutMs, os });
+  checks.push(...platformChecks(platform, command));
+  checks.push(await nvidiaSmiCheck(exec, root, timeoutMs, os));
+
+  const keyVars = [...API_KEY_VARS, ...(typeof input.apiKeyEnv === "string" && !API_KEY_VARS.includes(input.apiKeyEnv as never) ? [input.apiKeyEnv] : [])];
+  for (const name of keyVars) {
+    // Names only: the value is never read beyond "is it non-empty".
+    const set = typeof env[name] === "string" && (env[name] as string).length > 0;
+    checks.push(
+      set
+        ? { name, status: "ok", detail: "set" }
+        : { name, status: "missing", detail: "not set (needed only for the matching --proposer)", fix: `export ${name}=... (or pass --api-key-env NAME)` },
+    );
+  }
+  for (const [cli, install] of Object.entries(AGENT_CLIS)) {
+    const path = which(cli, env, os);
+    checks.push(path ? { name: `agent ${cli}`, status: "ok", detail: path } : { name: `agent ${cli}`, status: "missing", detail: "not on PATH (needed only for --proposer agent)", fix: install });
+  }
+  checks.push(writeCheck(root));
+  return { checks, platform, command };
+}
+
+const MARK: Record<CheckStatus, (s: string) => string> = { ok: pc.green, missing: pc.red, warn: pc.yellow };
+
+export function formatChecks(checks: Check[]): string {
+  const width = Math.max(...checks.map((c) => c.name.length));
+  return checks
+    .map((c) => {
+      const line = `${MARK[c.status](c.status.padEnd(7))} ${c.name.padEnd(width)}  ${c.detail}`;
+      return c.fix && c.status !== "ok" ? `${line}\n${" ".repeat(9 + width)}${pc.dim(`fix: ${c.fix}`)}` : line;
+    })
+    .join("\n");
+}
+
+interface DoctorFlags {
+  json?: boolean;
+  command?: string;
+  train?: string;
+  config?: string;
+  probeTimeout?: string;
+}
+
+export async function doctorCommand(flags: DoctorFlags, out: Writable = process.stdout): Promise<number> {
+  let timeoutMs: number | undefined;
+  if (flags.probeTimeout !== undefined) {
+    const seconds = Number(flags.probeTimeout);
+    if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--probe-timeout ${JSON.stringify(flags.probeTimeout)}: expected a positive number of seconds`);
+    timeoutMs = seconds * 1000;
+  }
+  const { checks, platform, command } = await runDoctor({
+    cwd: process.cwd(),
+    env: process.env,
+    ...(flags.command !== undefined && { command: flags.command }),
+    ...(flags.train !== undefined && { train: flags.train }),
+    ...(flags.config !== undefined && { configPath: flags.config }),
+    ...(timeoutMs !== undefined && { timeoutMs }),
+  });
+  if (flags.json) {
+    out.write(`${JSON.stringify({ checks, command, platform }, null, 2)}\n`);
+  } else {
+    out.write(`${formatChecks(checks)}\n`);
+    const missing = checks.filter((c) => c.status === "missing").length;
+    out.write(`\n${checks.length - missing} ok or warned, ${missing} missing. Platform: ${platform.label} (${platform.detail}).\n`);
+  }
+  return 0;
+}
+
+export function registerDoctor(program: Command): void {
+  program
+    .command("doctor")
+    .description("what is installed and what is missing: git, the run's Python and torch, GPU, API keys, agent CLIs, write access")
+    .option("--command <cmd>", "the experiment command to check (default: from the config file, or the default for the training script)")
+    .option("--train <path>", "training script, used to derive the default command (default: train.py)")
+    .option("--config <file>", `config file to read the command from (default: ${CONFIG_FILE} in the repo)`)
+    .option("--probe-timeout <seconds>", "time limit for the Python probe and nvidia-smi (default: 20)")
+    .option("--json", "print the checks as JSON")
+    .action(async (flags: DoctorFlags) => {
+      process.exitCode = await doctorCommand(flags);
+    });
+}

@@ -1,0 +1,152 @@
+import { existsSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, relative } from "node:path";
+import type { Readable, Writable } from "node:stream";
+import type { Command } from "commander";
+import pc from "picocolors";
+import { addConfigOptions, addSetupOptions, type GatheredInput, gatherInput } from "../../config/cli-options.js";
+import { formatDuration } from "../../config/duration.js";
+import { type ConfigInput, configFileSchema, OPTION_DEFS, type OptionKey } from "../../config/options.js";
+import { type CollectResult, collectConfig } from "../../config/prompts.js";
+import { CONFIG_FILE } from "../../config/resolve.js";
+import { UsageError } from "../../errors.js";
+import { type DetectedPlatform, detectPlatform } from "../../platform/index.js";
+import { type PlatformInfo, type ResearchConfig, SCOPES } from "../../types.js";
+import { Git } from "../../workspace/git.js";
+
+/** Where `$schema` points in a written config: the schema published in the package. */
+export const SCHEMA_REF = "./node_modules/autoresearch/schema/autoresearch.config.schema.json";
+
+const PATH_KEYS = ["train", "readonly", "results", "plan"] as const;
+
+export interface InitFlags extends Record<string, unknown> {
+  config?: string;
+  yes?: boolean;
+}
+
+export interface InitDeps {
+  cwd?: string;
+  now?: Date;
+  interactive?: boolean;
+  input?: Readable;
+  output?: Writable;
+  detect?: (command: string, root: string) => Promise<PlatformInfo>;
+}
+
+/** Paths typed on the command line are relative to where the user is; stored ones to the repo root. */
+function toRepoPath(root: string, cwd: string, path: string, flag: string): string {
+  const abs = isAbsolute(path) ? path : join(cwd, path);
+  const rel = relative(root, abs);
+  if (rel.startsWith("..") || isAbsolute(rel)) throw new UsageError(`${flag} "${path}": outside the repository ${root}`, "Give a path inside the repo.");
+  return rel.split("\\").join("/");
+}
+
+export function normaliseFlagPaths(gathered: GatheredInput, root: string, cwd: string): ConfigInput {
+  const input = { ...gathered.input };
+  for (const key of PATH_KEYS) {
+    const value = input[key];
+    if (value === undefined || gathered.sources[key] !== "flag") continue;
+    const flag = OPTION_DEFS[key].flag.split(" ")[0] as string;
+    input[key] = Array.isArray(value) ? value.map((v) => toRepoPath(root, cwd, String(v), flag)) : toRepoPath(root, cwd, String(value), flag);
+  }
+  return input;
+}
+
+/** What init writes: the confirmed values (defaults made explicit) plus the optional keys that were given. */
+export function configFileContent(config: ResearchConfig, input: ConfigInput): Record<string, unknown> {
+  const content: Record<string, unknown> = {
+    $schema: SCHEMA_REF,
+    train: config.train,
+    readonly: config.readonly,
+    budget: formatDuration(config.budgetSec),
+    metric: config.metric,
+    direction: config.direction,
+    maxIterations: config.maxIterations ?? "unlimited",
+    scope: SCOPES.every((s) => config.scope.includes(s)) ? "all" : config.scope,
+    tag: config.tag,
+    results: config.results,
+    command: config.command,
+  };
+  for (const key of Object.keys(OPTION_DEFS) as OptionKey[]) {
+    if (!(key in content) && input[key] !== undefined) content[key] = input[key];
+  }
+  return content;
+}
+
+async function applyBudgetEdits(result: CollectResult, root: string, git: Git | null, out: Writable): Promise<void> {
+  if (result.budgetEdits.length === 0) return;
+  if (!git) throw new UsageError("not a git repository: the TIME_BUDGET update cannot be a setup commit", "Run `git init` and commit first, or keep the script's budget.");
+  // Check everything before changing anything.
+  for (const edit of result.budgetEdits) {
+    const status = await git.run(["status", "--porcelain=v1", "--", edit.path]);
+    if (status.trim() !== "") throw new UsageError(`${edit.path} has uncommitted changes: nothing was changed`, `Commit them first, then run init again.`);
+  }
+  for (const edit of result.budgetEdits) writeFileSync(join(root, edit.path), edit.after);
+  const paths = result.budgetEdits.map((e) => e.path);
+  const sha = await git.commitPaths(paths, result.budgetEdits[0]?.message ?? "autoresearch: set TIME_BUDGET");
+  out.write(`${pc.green("✓")} setup commit ${sha.slice(0, 7)}: ${result.budgetEdits[0]?.message} (${paths.join(", ")})\n`);
+}
+
+export async function initCommand(flags: InitFlags, deps: InitDeps = {}): Promise<number> {
+  const cwd = deps.cwd ?? process.cwd();
+  const out = deps.output ?? process.stdout;
+  const probe = new Git(cwd);
+  const inRepo = await probe.isRepo().catch(() => false);
+  const root = inRepo ? await probe.topLevel() : cwd;
+  const git = inRepo ? new Git(root) : null;
+  const gathered = gatherInput(flags, { root, cwd });
+  const input = normaliseFlagPaths(gathered, root, cwd);
+  const interactive = deps.interactive ?? Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  let detected: PlatformInfo | null = null;
+  const result = await collectConfig(input, {
+    root,
+    now: deps.now ?? new Date(),
+    interactive,
+    yes: Boolean(flags.yes),
+    askAll: true,
+    prefill: (Object.keys(gathered.sources) as OptionKey[]).filter((k) => gathered.sources[k] === "repo"),
+    platform: async (command) => {
+      detected = await (deps.detect ? deps.detect(command, root) : detectPlatform({ command, root }));
+      return detected;
+    },
+    confirmMessage: `Write ${CONFIG_FILE} with this config?`,
+    ...(deps.input && { input: deps.input }),
+    output: out,
+  });
+  const content = configFileContent(result.config, result.input);
+  const check = configFileSchema.safeParse(content);
+  if (!check.success) throw new UsageError(`internal: the config to write does not match the schema: ${check.error.message}`);
+  if (!inRepo) out.write(`${pc.yellow("!")} ${root} is not a git repository: \`autoresearch run\` needs one (git init && git add -A && git commit -m init)\n`);
+  await applyBudgetEdits(result, root, git, out);
+  const target = join(root, CONFIG_FILE);
+  const existed = existsSync(target);
+  writeFileSync(target, `${JSON.stringify(content, null, 2)}\n`);
+  const notes = (detected as DetectedPlatform | null)?.notes ?? [];
+  for (const note of notes) out.write(`${pc.dim(`  platform: ${note}`)}\n`);
+  out.write(`${pc.green("✓")} ${existed ? "updated" : "wrote"} ${relative(cwd, target) || CONFIG_FILE}. Start the session with: autoresearch run\n`);
+  return 0;
+}
+
+export function registerInit(program: Command): void {
+  const command = program
+    .command("init")
+    .description(`Phase 0: ask for the research config, show the config table, confirm, write ${CONFIG_FILE}`);
+  addConfigOptions(command);
+  addSetupOptions(command);
+  command
+    .addHelpText(
+      "after",
+      `
+The time budget, the metric and its direction are always asked (never assumed) unless given
+as flags or in a config file. Without a terminal, a missing one is an error (exit 2) that
+names the flag and the config key; --yes confirms the table without asking.
+Precedence: flags > --config file > ${CONFIG_FILE} in the repo > defaults.
+
+Examples:
+  $ autoresearch init
+  $ autoresearch init --budget 5m --metric val_bpb --direction min --yes
+  $ autoresearch init --config research-config.json --yes     # pre-populated by a research team`,
+    )
+    .action(async (flags: InitFlags) => {
+      process.exitCode = await initCommand(flags);
+    });
+}

@@ -1,0 +1,438 @@
+/**
+ * Phase 0: collect the research config, show the spec's config table, get explicit
+ * confirmation. The time budget and the metric with its direction are always asked (never
+ * assumed) unless given by flag or config file; without a terminal a missing one is exit 2.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { isAbsolute, join, relative } from "node:path";
+import type { Readable, Writable } from "node:stream";
+import * as p from "@clack/prompts";
+import { AutoresearchError, Interrupted, UsageError } from "../errors.js";
+import { type PlatformInfo, type ResearchConfig, SCOPES, type Scope } from "../types.js";
+import { Git } from "../workspace/git.js";
+import { DURATION_HELP, formatDuration, parseDuration } from "./duration.js";
+import { type ConfigInput, OPTION_DEFS, type OptionKey } from "./options.js";
+import { type BudgetEdit, budgetConflicts, budgetEdit, describeConflict } from "./readonly-budget.js";
+import { defaultCommand, missingMessage, missingRequired, parseScope, resolveConfig } from "./resolve.js";
+import { renderConfigTable } from "./table.js";
+import { dateTag, isValidTag } from "./tag.js";
+
+export interface CollectOptions {
+  root: string;
+  now: Date;
+  /** A person at a terminal can be asked (stdin and stdout are TTYs). */
+  interactive: boolean;
+  /** --yes: confirm the table without asking; values the spec says to ask for are still asked. */
+  yes: boolean;
+  /** The platform, or a function that detects it for the experiment command. */
+  platform: PlatformInfo | ((command: string) => Promise<PlatformInfo>);
+  /** init: also ask the optional Phase 0 values, defaults prefilled. run: ask only the required ones. */
+  askAll?: boolean;
+  /** Keys whose values came from the repo's own autoresearch.config.json: with askAll they are prefilled, not taken as given. */
+  prefill?: readonly OptionKey[];
+  /** Shown at the confirmation; default "Use this config?". */
+  confirmMessage?: string;
+  os?: NodeJS.Platform;
+  /** For tests: where prompts read keys and write. Default process.stdin / process.stdout. */
+  input?: Readable;
+  output?: Writable;
+}
+
+export interface CollectResult {
+  config: ResearchConfig;
+  platform: PlatformInfo;
+  /** The final input values (flags, files, answers), as a config file would hold them. */
+  input: ConfigInput;
+  /** Read-only TIME_BUDGET updates the user chose: apply as one setup commit before any hashes are taken. */
+  budgetEdits: BudgetEdit[];
+  /** Said to the user already; kept for session records. */
+  warnings: string[];
+  table: string;
+}
+
+// ------------------------------------------------------------------------------------------
+// Metric names found in the scripts
+// ------------------------------------------------------------------------------------------
+
+export interface MetricCandidate {
+  name: string;
+  file: string;
+}
+
+const MAX_WORDS = /^(acc|accuracy|f1|bleu|rouge\w*|auc|auroc|score|map|iou|miou|dice|reward|return|precision|recall|top1|top5|ndcg|mrr|psnr|ssim|r2)$/i;
+const MIN_WORDS = /^(loss|nll|bpb|bpc|ppl|perplexity|err|error|mse|mae|rmse|wer|cer|fid|cost)$/i;
+const NAME = String.raw`[A-Za-z_][\w.\-/]*`;
+// `val_bpb: {x}` (f-string), `val_bpb: ${x}` (template), `val_bpb: %.4f` (printf), `print("val_bpb:", x)`.
+const PRINTED = [
+  new RegExp(String.raw`(?<![\w.\-/])(${NAME}):\s*(?:\{|\$\{|%[-+ #0-9.]*[dfgeisr])`, "g"),
+  new RegExp(String.raw`["'\x60]\s*(${NAME}):\s*["'\x60]`, "g"),
+];
+
+function words(name: string): string[] {
+  return name.split(/[_.\-/]+/).filter(Boolean);
+}
+
+/** "min" for losses, bpb, perplexity, errors; "max" for accuracy, F1, scores; null if unsure. */
+export function guessDirection(metric: string): "min" | "max" | null {
+  const parts = words(metric);
+  if (parts.some((w) => MIN_WORDS.test(w))) return "min";
+  if (parts.some((w) => MAX_WORDS.test(w))) return "max";
+  return null;
+}
+
+/** Metric-like names the scripts print as `<name>: <value>`, validation/eval ones first. */
+export function findMetricNames(files: { path: string; text: string }[]): MetricCandidate[] {
+  const found = new Map<string, { file: string; order: number; score: number }>();
+  let order = 0;
+  for (const { path, text } of files) {
+    for (const pattern of PRINTED) {
+      for (const match of text.matchAll(pattern)) {
+        const name = (match[1] as string).replace(/[.\-/]+$/, "");
+        if (guessDirection(name) === null || found.has(name)) continue;
+        const score = (words(name).some((w) => /^(val|valid|validation|eval|test|dev)$/i.test(w)) ? 2 : 0) + (match.index !== undefined && /["'`]\s*$/.test(text.slice(Math.max(0, match.index - 3), match.index)) ? 1 : 0);
+        found.set(name, { file: path, order: order++, score });
+      }
+    }
+  }
+  return [...found.entries()].sort((a, b) => b[1].score - a[1].score || a[1].order - b[1].order).map(([name, v]) => ({ name, file: v.file }));
+}
+
+// ------------------------------------------------------------------------------------------
+// Paths and tags
+// ------------------------------------------------------------------------------------------
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function insideRoot(root: string, path: string): boolean {
+  const rel = relative(root, isAbsolute(path) ? path : join(root, path));
+  return !rel.startsWith("..") && !isAbsolute(rel);
+}
+
+/** Checks the paths of a resolved config; every problem names the value and the flag. */
+export function checkPaths(config: ResearchConfig, root: string, given: ConfigInput = {}): void {
+  const problems: string[] = [];
+  const defaulted = (key: OptionKey) => (given[key] === undefined ? " (the default)" : "");
+  if (!insideRoot(root, config.train)) problems.push(`--train "${config.train}": outside the repository ${root}`);
+  else if (!isFile(join(root, config.train))) problems.push(`--train "${config.train}"${defaulted("train")}: no such file in ${root}`);
+  for (const path of config.readonly) {
+    if (!insideRoot(root, path)) problems.push(`--readonly "${path}": outside the repository ${root}`);
+    else if (!isFile(join(root, path))) problems.push(`--readonly "${path}"${defaulted("readonly")}: no such file in ${root}`);
+    else if (path === config.train) problems.push(`--readonly "${path}": it is also the training script, the one file that may change`);
+  }
+  if (!insideRoot(root, config.results)) problems.push(`--results "${config.results}": outside the repository ${root}`);
+  else if (config.results === config.train || config.readonly.includes(config.results)) problems.push(`--results "${config.results}": it is a script of the session`);
+  else if (existsSync(join(root, config.results)) && !isFile(join(root, config.results))) problems.push(`--results "${config.results}": is a directory`);
+  if (problems.length > 0) {
+    throw new UsageError(problems.join("\n"), 'Paths are relative to the repository root: --train <file> (config key "train"), --readonly <file...> ("readonly", [] for none), --results <file> ("results").');
+  }
+}
+
+/** Paths given by flag or file are checked before anything is asked. */
+function checkGivenPaths(values: ConfigInput, root: string): void {
+  const problems: string[] = [];
+  if (values.train !== undefined && !isFile(join(root, String(values.train)))) problems.push(`--train "${values.train}": no such file in ${root}`);
+  if (values.readonly !== undefined) {
+    for (const path of ([] as string[]).concat(values.readonly as string | string[])) {
+      if (!isFile(join(root, path))) problems.push(`--readonly "${path}": no such file in ${root}`);
+    }
+  }
+  if (problems.length > 0) throw new UsageError(problems.join("\n"), "Paths are relative to the repository root.");
+}
+
+/** The date tag (e.g. "nov26"), or "nov26-2", "nov26-3" ... when that branch exists already. */
+export async function unusedTag(root: string, now: Date): Promise<string> {
+  const base = dateTag(now);
+  const git = new Git(root);
+  if (!(await git.isRepo().catch(() => false))) return base;
+  for (let n = 1; n < 1000; n++) {
+    const tag = n === 1 ? base : `${base}-${n}`;
+    if (!(await git.branchExists(`autoresearch/${tag}`))) return tag;
+  }
+  return base;
+}
+
+// ------------------------------------------------------------------------------------------
+// The flow
+// ------------------------------------------------------------------------------------------
+
+function cancelled<T>(value: T): Exclude<T, symbol> {
+  if (p.isCancel(value)) throw new Interrupted("cancelled at the prompt: nothing was written");
+  return value as Exclude<T, symbol>;
+}
+
+function schemaError(key: OptionKey, value: unknown): string | undefined {
+  const parsed = OPTION_DEFS[key].schema.safeParse(value);
+  return parsed.success ? undefined : `"${String(value)}": ${parsed.error.issues[0]?.message ?? "invalid"}`;
+}
+
+function readText(root: string, path: string): string {
+  try {
+    return readFileSync(join(root, path), "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function candidatesFor(root: string, pattern: RegExp): string[] {
+  try {
+    return readdirSync(root).filter((f) => pattern.test(f) && isFile(join(root, f))).sort();
+  } catch {
+    return [];
+  }
+}
+
+export async function collectConfig(given: ConfigInput, opts: CollectOptions): Promise<CollectResult> {
+  const values: ConfigInput = { ...given };
+  const io = { input: opts.input, output: opts.output };
+  const out = opts.output ?? process.stdout;
+  const os = opts.os ?? process.platform;
+  const interactive = opts.interactive;
+  const askAll = Boolean(opts.askAll) && !opts.yes;
+  const prefill = new Set(opts.prefill ?? []);
+  const warnings: string[] = [];
+  const warn = (message: string) => {
+    warnings.push(message);
+    if (interactive) p.log.warn(message, io);
+    else out.write(`warning: ${message}\n`);
+  };
+
+  // Without a terminal nothing can be asked: name every missing value and where it comes from.
+  if (!interactive) {
+    const missing = missingRequired(values);
+    if (missing.length > 0) throw missingMessage(missing);
+  }
+  if (values.scope !== undefined) parseScope(values.scope);
+  checkGivenPaths(values, opts.root);
+
+  /** Should this optional value be asked (init), with what prefilled? */
+  const shouldAsk = (key: OptionKey) => interactive && (values[key] === undefined || (askAll && prefill.has(key)));
+  const askOptional = (key: OptionKey) => interactive && askAll && (values[key] === undefined || prefill.has(key));
+
+  if (interactive) p.intro("autoresearch — research config (Phase 0)", io);
+
+  // 1. Training script: the only file that may change.
+  if (askOptional("train")) {
+    const fallback = isFile(join(opts.root, "train.py")) ? "train.py" : (candidatesFor(opts.root, /^train.*\.(py|m?js|ts)$/)[0] ?? "train.py");
+    values.train = cancelled(
+      await p.text({
+        ...io,
+        message: "Training script (the only file the agent may modify)",
+        initialValue: String(values.train ?? fallback),
+        validate: (v) => (v && isFile(join(opts.root, v.trim())) ? undefined : `"${v ?? ""}": no such file in ${opts.root}`),
+      }),
+    ).trim();
+  }
+  const train = String(values.train ?? "train.py");
+  const command = String(values.command ?? defaultCommand(opts.root, train, os));
+  const platformPromise = typeof opts.platform === "function" ? opts.platform(command) : Promise.resolve(opts.platform);
+  // Detection failures fall back inside detectPlatform; never leave a rejection unhandled.
+  platformPromise.catch(() => {});
+
+  // 2. Read-only script(s): never modified.
+  if (askOptional("readonly")) {
+    const current = values.readonly === undefined ? null : ([] as string[]).concat(values.readonly as string | string[]);
+    const fallback = isFile(join(opts.root, "prepare.py")) ? ["prepare.py"] : candidatesFor(opts.root, /^prepare.*\.(py|m?js|ts)$/);
+    const answer = cancelled(
+      await p.text({
+        ...io,
+        message: "Read-only script(s), never modified (comma-separated; empty for none)",
+        initialValue: (current ?? fallback).join(", "),
+        validate: (v) => {
+          const list = (v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+          const bad = list.find((f) => !isFile(join(opts.root, f)));
+          if (bad) return `"${bad}": no such file in ${opts.root}`;
+          if (list.includes(String(values.train ?? "train.py"))) return "the training script cannot also be read-only";
+          return undefined;
+        },
+      }),
+    );
+    values.readonly = answer.split(",").map((s) => s.trim()).filter(Boolean);
+  }
+
+  // The platform decides the budget advice (CPU: shorter budgets).
+  let platform: PlatformInfo | null = null;
+  const needPlatformNow = interactive && shouldAsk("budget");
+  if (needPlatformNow) {
+    p.log.step("Detecting the platform (the command's Python, torch, GPU) ...", io);
+    platform = await platformPromise;
+    p.log.info(`Platform: ${platform.label} (${platform.detail})`, io);
+    if (platform.kind === "cpu") p.log.warn("CPU only: runs are 5-10x slower than on a GPU, so prefer a short time budget (a few minutes) and a small model.", io);
+  }
+
+  // 3. Time budget: always asked, never assumed.
+  if (shouldAsk("budget")) {
+    const answer = cancelled(
+      await p.text({
+        ...io,
+        message: "How long should each training run be? (e.g. 3m, 10m, 30m, 90s, 1h30m)",
+        placeholder: "5m",
+        ...(values.budget !== undefined && { initialValue: String(values.budget) }),
+        validate: (v) => {
+          if (!v || !v.trim()) return `a time budget is required: ${DURATION_HELP}`;
+          return parseDuration(v) === null ? `"${v}" is not ${DURATION_HELP}` : undefined;
+        },
+      }),
+    );
+    values.budget = answer.trim();
+  }
+
+  // 4. Metric and direction: always asked, never assumed; names the scripts print are offered.
+  if (shouldAsk("metric")) {
+    const readonlyList = values.readonly === undefined ? ["prepare.py"] : ([] as string[]).concat(values.readonly as string | string[]);
+    const candidates = findMetricNames([train, ...readonlyList].map((path) => ({ path, text: readText(opts.root, path) })));
+    const OTHER = "\0other";
+    let metric: string | undefined;
+    if (candidates.length > 0) {
+      const choice = cancelled(
+        await p.select<string>({
+          ...io,
+          message: "Which metric should the loop optimize?",
+          options: [...candidates.map((c) => ({ value: c.name, label: c.name, hint: `printed by ${c.file}` })), { value: OTHER, label: "another name ..." }],
+          ...(values.metric !== undefined && candidates.some((c) => c.name === values.metric) && { initialValue: String(values.metric) }),
+        }),
+      );
+      if (choice !== OTHER) metric = choice;
+    }
+    if (metric === undefined) {
+      metric = cancelled(
+        await p.text({
+          ...io,
+          message: "Metric name (the training script prints it as `<name>: <number>`, e.g. val_bpb, val_loss, accuracy)",
+          placeholder: "val_bpb",
+          ...(values.metric !== undefined && { initialValue: String(values.metric) }),
+          validate: (v) => (!v || !v.trim() ? "a metric name is required" : schemaError("metric", v.trim())),
+        }),
+      ).trim();
+    }
+    values.metric = metric;
+  }
+  if (shouldAsk("direction")) {
+    const metric = String(values.metric);
+    const guess = (values.direction as "min" | "max" | undefined) ?? guessDirection(metric) ?? "min";
+    values.direction = cancelled(
+      await p.select<"min" | "max">({
+        ...io,
+        message: `Should ${metric} be minimized or maximized?`,
+        options: [
+          { value: "min", label: "min", hint: "lower is better (loss, bpb, perplexity, error)" },
+          { value: "max", label: "max", hint: "higher is better (accuracy, F1, score)" },
+        ],
+        initialValue: guess,
+      }),
+    );
+  }
+
+  // 5-8. The optional ones, their spec defaults prefilled (init only).
+  if (askOptional("maxIterations")) {
+    values.maxIterations = cancelled(
+      await p.text({
+        ...io,
+        message: "Max iterations (experiments after the baseline, or unlimited)",
+        initialValue: String(values.maxIterations ?? "unlimited"),
+        validate: (v) => schemaError("maxIterations", (v ?? "").trim()),
+      }),
+    ).trim();
+  }
+  if (askOptional("scope")) {
+    const current = values.scope === undefined ? [...SCOPES] : parseScope(values.scope);
+    const chosen = cancelled(
+      await p.multiselect<Scope>({
+        ...io,
+        message: "Allowed modification scope (all selected = all)",
+        options: SCOPES.map((s) => ({ value: s, label: s })),
+        initialValues: current,
+        required: true,
+      }),
+    );
+    values.scope = chosen.length === SCOPES.length ? "all" : chosen;
+  }
+  if (values.tag === undefined || askOptional("tag")) {
+    const fallback = values.tag === undefined ? await unusedTag(opts.root, opts.now) : String(values.tag);
+    if (askOptional("tag")) {
+      const git = new Git(opts.root);
+      const isRepo = await git.isRepo().catch(() => false);
+      values.tag = cancelled(
+        await p.text({
+          ...io,
+          message: "Branch tag (the session runs on autoresearch/<tag>)",
+          initialValue: fallback,
+          validate: async (v) => {
+            const tag = (v ?? "").trim();
+            if (!isValidTag(tag)) return `"${v ?? ""}": use letters, digits, '.', '_' or '-' (up to 64, starting with a letter or digit)`;
+            if (isRepo && (await git.branchExists(`autoresearch/${tag}`))) return `autoresearch/${tag} already exists: pick another tag (or continue it with \`autoresearch resume\`)`;
+            return undefined;
+          },
+        }),
+      ).trim();
+    } else {
+      values.tag = fallback;
+    }
+  }
+  if (askOptional("results")) {
+    values.results = cancelled(
+      await p.text({
+        ...io,
+        message: "Results file",
+        initialValue: String(values.results ?? "results.tsv"),
+        validate: (v) => (v && v.trim() ? undefined : "a file name is required"),
+      }),
+    ).trim();
+  }
+
+  const config = resolveConfig(values, { root: opts.root, now: opts.now, platform: os });
+  checkPaths(config, opts.root, values);
+  platform ??= await platformPromise;
+
+  // Point 7: a read-only script that fixes its own TIME_BUDGET.
+  const budgetEdits: BudgetEdit[] = [];
+  const conflicts = budgetConflicts(opts.root, config.readonly, config.budgetSec);
+  if (conflicts.length > 0) {
+    for (const c of conflicts) warn(describeConflict(c, config.budgetSec));
+    let update = false;
+    if (interactive && !opts.yes) {
+      update = cancelled(
+        await p.select<boolean>({
+          ...io,
+          message: "The read-only script keeps its own time budget. What should happen?",
+          options: [
+            { value: true, label: `Update it to ${formatDuration(config.budgetSec)} now`, hint: "one setup commit before the session starts; never changed later" },
+            { value: false, label: "Keep it", hint: "the script's own budget rules its runs" },
+          ],
+          initialValue: false,
+        }),
+      );
+    } else {
+      warn("keeping the read-only script's own time budget (it is never changed after setup; run `autoresearch init` in a terminal to update it)");
+    }
+    if (update) {
+      for (const path of [...new Set(conflicts.map((c) => c.path))]) {
+        budgetEdits.push(budgetEdit(opts.root, path, conflicts.filter((c) => c.path === path), config.budgetSec));
+      }
+    }
+  }
+
+  // The spec's config table, then explicit confirmation.
+  const table = renderConfigTable(config, platform);
+  // Printed as is (not boxed), so it is exactly the spec's markdown block and can be copied.
+  out.write(`\n${table}\n`);
+  for (const edit of budgetEdits) out.write(`Setup commit: ${edit.message} (${edit.path})\n`);
+  if (platform.kind === "cpu" && config.budgetSec > 600) {
+    warn(`CPU only: a ${formatDuration(config.budgetSec)} budget per run is long; runs are 5-10x slower than on a GPU, shorter budgets give more experiments per night`);
+  }
+
+  if (!opts.yes) {
+    if (!interactive) {
+      throw new UsageError("cannot ask for confirmation without a terminal: nothing was written", "Check the table above and pass --yes to confirm it.");
+    }
+    const ok = cancelled(await p.confirm({ ...io, message: opts.confirmMessage ?? "Use this config?", initialValue: true }));
+    if (!ok) throw new AutoresearchError("config not confirmed: nothing was written", 1, "Run again and change the values, or pass them as flags.");
+  }
+  if (interactive) p.outro("Config confirmed.", io);
+  return { config, platform, input: values, budgetEdits, warnings, table };
+}

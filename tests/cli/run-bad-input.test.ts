@@ -1,0 +1,68 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { cli, repoSnapshot } from "../helpers/cli.js";
+import { fakeProject, git } from "../helpers/repo.js";
+
+const GOOD = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--max-iterations", "0", "--yes"];
+
+function without(flag: string, args = GOOD): string[] {
+  const i = args.indexOf(flag);
+  return [...args.slice(0, i), ...args.slice(i + 2)];
+}
+
+function withValue(flag: string, value: string, args = GOOD): string[] {
+  const i = args.indexOf(flag);
+  return i === -1 ? [...args, flag, value] : [...args.slice(0, i + 1), value, ...args.slice(i + 2)];
+}
+
+describe("autoresearch run refuses bad input with exit 2 and changes nothing", () => {
+  const cases: { name: string; args: string[]; setup?: (root: string) => void; message: RegExp; fix: RegExp }[] = [
+    { name: "missing training script", args: withValue("--train", "nope.js"), message: /training script nope\.js not found/, fix: /--train/ },
+    { name: "missing read-only script", args: withValue("--readonly", "data.js"), message: /read-only script data\.js not found/, fix: /--readonly/ },
+    { name: "budget abc", args: withValue("--budget", "abc"), message: /--budget "abc": expected a positive duration/, fix: /--help/ },
+    { name: "budget -5m", args: withValue("--budget", "-5m"), message: /--budget "-5m"/, fix: /--help/ },
+    { name: "budget 0", args: withValue("--budget", "0"), message: /--budget "0"/, fix: /--help/ },
+    { name: "unknown proposer", args: withValue("--proposer", "magic"), message: /--proposer "magic"/, fix: /--help/ },
+    { name: "bad tag", args: withValue("--tag", "bad tag!"), message: /invalid tag "bad tag!"/, fix: /letters, digits/ },
+    { name: "direction up", args: withValue("--direction", "up"), message: /--direction "up"/, fix: /--help/ },
+    { name: "missing budget, metric and direction", args: without("--direction", without("--metric", without("--budget"))), message: /--budget[\s\S]*"budget"[\s\S]*--metric[\s\S]*--direction/, fix: /flags or in autoresearch\.config\.json/ },
+    { name: "unreadable plan", args: withValue("--plan", "missing.jsonl", withValue("--proposer", "plan")), message: /cannot read plan file/, fix: /--plan/ },
+    { name: "malformed plan", args: withValue("--plan", "plan.jsonl", withValue("--proposer", "plan")), setup: (root) => writeFileSync(join(root, "plan.jsonl"), '{"description": "x"}\nnot json\n'), message: /plan\.jsonl:1: edits[\s\S]*plan\.jsonl:2: not valid JSON/, fix: /Each line must be/ },
+    { name: "dirty tree", args: GOOD, setup: (root) => writeFileSync(join(root, "train.js"), "// changed\n"), message: /uncommitted changes/, fix: /git stash/ },
+    { name: "existing branch", args: withValue("--tag", "taken"), setup: (root) => git(root, "branch", "autoresearch/taken"), message: /branch autoresearch\/taken already exists/, fix: /resume|--tag/ },
+    { name: "bad config file key", args: [...GOOD, "--config", "cfg.json"], setup: (root) => writeFileSync(join(root, "cfg.json"), '{"budgett": "5m"}'), message: /unknown key\(s\) "budgett"/, fix: /Keys accepted/ },
+  ];
+
+  for (const c of cases) {
+    it(c.name, () => {
+      const root = fakeProject();
+      c.setup?.(root);
+      const before = repoSnapshot(root);
+      const result = cli(root, c.args);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(c.message);
+      expect(result.stderr).toMatch(/fix:|\(run with --help/);
+      expect(result.stderr).toMatch(c.fix);
+      expect(repoSnapshot(root)).toBe(before);
+    });
+  }
+
+  it("outside a git repository", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ar-norepo-"));
+    writeFileSync(join(dir, "train.js"), "console.log('val_loss: 1')\n");
+    const result = cli(dir, GOOD);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/is not a git repository/);
+    expect(result.stderr).toMatch(/git init/);
+  });
+
+  it("a baseline that crashes ends with exit 1 and says why", () => {
+    const root = fakeProject({ "train.js": "console.log('loading');\nprocess.exit(4);\n" });
+    const result = cli(root, GOOD);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/baseline run failed \(exit code 4: loading\)/);
+    expect(git(root, "branch", "--show-current")).toBe("main");
+  });
+});

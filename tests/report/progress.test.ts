@@ -1,0 +1,98 @@
+import { mkdirSync, readFileSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { sessionPaths } from "../../src/ledger/paths.js";
+import { parseResults } from "../../src/ledger/results-tsv.js";
+import { fromRecords, fromResults } from "../../src/report/model.js";
+import { progressSnapshot, renderProgressReport, writeProgressReport } from "../../src/report/progress.js";
+import { KARPATHY_RESULTS, REALISTIC_SPECS, buildRecords, removeDir, sessionInfo, tempDir } from "../helpers/session-fixture.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeDir(d);
+});
+
+describe("progress report (spec 2.6)", () => {
+  it("is exactly the spec's block, with best, delta, %, iterations, HH:MM, last 5 and direction", () => {
+    const records = buildRecords(1.0, [
+      { description: "Increase LR to 0.04", category: "optimizer", metric: 0.99, direction: "learning rate" },
+      { description: "Deeper MLP", category: "architecture", metric: 1.01, direction: "model size" },
+      { description: "ReLU² activation", category: "architecture", metric: 0.98, direction: "activations" },
+      { description: "Double batch", category: "training", metric: null, detail: "OOM: CUDA out of memory" },
+      { description: "Dropout | 0.1", category: "training", metric: 0.985 },
+      { description: "SwiGLU MLP", category: "architecture", metric: 0.9821, direction: "MLP variants" },
+    ]);
+    const data = fromRecords(records, sessionInfo({ startedAt: "2025-03-08T22:00:00.000Z" }, { maxIterations: 50 }));
+    const report = renderProgressReport(data, { now: new Date("2025-03-09T01:23:45Z") });
+    const c = (sha: string) => sha.slice(0, 7);
+    expect(report).toBe(
+      [
+        "## AutoResearch Progress — Iteration 6",
+        "",
+        `**Best so far:** 0.980000 (iteration 3, commit ${c(records[3]!.commit)})`,
+        "",
+        "**vs. Baseline:** -0.020000 (-2.00%)",
+        "",
+        "**Iterations:** 6 / 50",
+        "",
+        "**Time elapsed:** 03:23",
+        "",
+        "**Recent results (last 5):**",
+        "",
+        "| Iter | Commit | Metric | Status | Change |",
+        "|------|--------|--------|--------|--------|",
+        `| 6 | ${c(records[6]!.commit)} | 0.982100 | discard | SwiGLU MLP |`,
+        `| 5 | ${c(records[5]!.commit)} | 0.985000 | discard | Dropout \\| 0.1 |`,
+        `| 4 | ${c(records[4]!.commit)} | — | crash | Double batch |`,
+        `| 3 | ${c(records[3]!.commit)} | 0.980000 | keep | ReLU² activation |`,
+        `| 2 | ${c(records[2]!.commit)} | 1.010000 | discard | Deeper MLP |`,
+        "",
+        "**Current direction:** MLP variants",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("unlimited iterations, max direction, the caller's current direction", () => {
+    const records = buildRecords(0.5, [{ description: "bigger model", metric: 0.6 }, { description: "smaller", metric: 0.55 }], { direction: "max" });
+    const data = fromRecords(records, sessionInfo({}, { metric: "val_acc", direction: "max", maxIterations: null }));
+    const report = renderProgressReport(data, { now: Date.parse("2025-03-08T22:00:00Z"), currentDirection: "width sweep" });
+    expect(report).toContain("**Best so far:** 0.600000 (iteration 1, commit");
+    expect(report).toContain("**vs. Baseline:** +0.100000 (+20.00%)");
+    expect(report).toContain("**Iterations:** 2 / unlimited");
+    expect(report).toContain("**Current direction:** width sweep");
+    expect(report).toContain("**Time elapsed:** 00:02");
+  });
+
+  it("works from a bare results file (Karpathy's format): unknown time, no direction", () => {
+    const data = fromResults(parseResults(KARPATHY_RESULTS));
+    const report = renderProgressReport(data, { now: Date.now() });
+    expect(report.split("\n")[0]).toBe("## AutoResearch Progress — Iteration 9");
+    expect(report).toContain("**Best so far:** 0.985500 (iteration 6, commit a7b8c9d)");
+    expect(report).toContain("**vs. Baseline:** -0.012400 (-1.24%)");
+    expect(report).toContain("**Iterations:** 9 / unlimited");
+    expect(report).toContain("**Time elapsed:** unknown");
+    expect(report).toContain("| 8 | c9d0e1f | — | crash | fp8 matmuls (nan loss) |");
+    expect(report).toContain("**Current direction:** —");
+  });
+
+  it("before any experiment: only the baseline", () => {
+    const data = fromRecords(buildRecords(1.0, []), sessionInfo());
+    const s = progressSnapshot(data, { now: Date.parse("2025-03-08T22:10:00Z") });
+    expect(s.iteration).toBe(0);
+    expect(s.completed).toBe(0);
+    expect(s.best?.metric).toBe(1.0);
+    expect(s.delta).toBe(0);
+    expect(renderProgressReport(data)).toContain("## AutoResearch Progress — Iteration 0");
+  });
+
+  it("is written atomically to .autoresearch/progress.md", () => {
+    const root = tempDir();
+    dirs.push(root);
+    const paths = sessionPaths(root);
+    const data = fromRecords(buildRecords(1.0023, REALISTIC_SPECS), sessionInfo());
+    mkdirSync(paths.dir, { recursive: true });
+    const markdown = renderProgressReport(data, { now: Date.parse("2025-03-09T06:00:00Z") });
+    expect(writeProgressReport(paths, markdown)).toBe(paths.progress);
+    expect(readFileSync(paths.progress, "utf8")).toBe(markdown);
+  });
+});

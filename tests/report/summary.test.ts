@@ -1,0 +1,273 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { parseResults } from "../../src/ledger/results-tsv.js";
+import { loadReportData, loadResultsFile } from "../../src/report/load.js";
+import { analyze, fromRecords, fromResults } from "../../src/report/model.js";
+import { buildSummary, renderSummary } from "../../src/report/summary.js";
+import {
+  KARPATHY_RESULTS,
+  REALISTIC_SPECS,
+  buildRecords,
+  removeDir,
+  sessionInfo,
+  tempDir,
+  writeSessionFiles,
+} from "../helpers/session-fixture.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeDir(d);
+});
+
+/** The markdown between a heading and the next heading of the same or higher level. */
+function section(markdown: string, heading: string): string {
+  const lines = markdown.split("\n");
+  const start = lines.indexOf(heading);
+  expect(start, `missing heading ${heading}`).toBeGreaterThanOrEqual(0);
+  const end = lines.findIndex((l, i) => i > start && /^#{1,2} /.test(l));
+  return lines.slice(start + 1, end < 0 ? undefined : end).join("\n");
+}
+
+function tableRows(text: string): string[] {
+  return text.split("\n").filter((l) => l.startsWith("|"));
+}
+
+/** Cells of a markdown row, honouring \| escapes. */
+function cells(row: string): string[] {
+  return row
+    .slice(1, -1)
+    .split(/(?<!\\)\|/)
+    .map((c) => c.trim());
+}
+
+describe("autoresearch-summary.md (spec 3.1 + 3.2) from a real-looking session", () => {
+  const records = buildRecords(1.0023, REALISTIC_SPECS);
+  const data = fromRecords(records, sessionInfo());
+  const md = renderSummary(data);
+  const c = (id: number) => records[id]!.commit.slice(0, 7);
+
+  it("has the spec's headings, in order", () => {
+    const headings = md.split("\n").filter((l) => l.startsWith("#"));
+    expect(headings).toEqual([
+      "# AutoResearch Summary",
+      "## Results",
+      "## Top Improvements (kept commits)",
+      "## What Didn't Work",
+      "## Recommended Next Steps",
+      "## Progress Chart",
+      "## Merge Recommendation",
+    ]);
+  });
+
+  it("has the header lines with session, platform, dates, iterations and budget", () => {
+    const lines = md.split("\n");
+    expect(lines).toContain("**Research session:** autoresearch/mar8");
+    expect(lines).toContain("**Platform:** CUDA — NVIDIA H100 80GB HBM3, 79.1 GiB, sm_90");
+    expect(lines).toContain("**Date:** 2025-03-08 21:58 → 2025-03-08 23:55 UTC");
+    expect(lines).toContain("**Total iterations:** 20 (5 kept, 12 discarded, 3 crashed)");
+    expect(lines).toContain("**Time budget / run:** 5 minutes");
+    expect(lines).toContain("**Metric:** val_bpb (lower is better)");
+    expect(lines).toContain("**Proposer usage:** 39,900 tokens (37,500 in, 2,400 out), $0.16");
+    const order = ["**Research session:**", "**Platform:**", "**Date:**", "**Total iterations:**", "**Time budget / run:**"].map((label) =>
+      lines.findIndex((l) => l.startsWith(label)),
+    );
+    expect([...order].sort((x, y) => x - y)).toEqual(order);
+  });
+
+  it("Results table: baseline, best, improvement, best commit", () => {
+    expect(tableRows(section(md, "## Results"))).toEqual([
+      "| Baseline metric | Best metric | Improvement | Best commit |",
+      "|-----------------|-------------|-------------|-------------|",
+      `| 1.002300 | 0.961200 | -0.041100 (-4.10%) | ${c(14)} |`,
+    ]);
+  });
+
+  it("Top Improvements: kept commits ranked by their own gain", () => {
+    const rows = tableRows(section(md, "## Top Improvements (kept commits)"));
+    expect(rows[0]).toBe("| Rank | Commit | Metric | Description |");
+    expect(rows[1]).toBe("|------|--------|--------|-------------|");
+    const body = rows.slice(2).map(cells);
+    expect(body.map((r) => r[0])).toEqual(["1", "2", "3", "4", "5"]);
+    // Own gains: #3 -0.0111, #1 -0.0091, #12 -0.0089, #8 -0.0077, #14 -0.0043.
+    expect(body.map((r) => r[1])).toEqual([c(3), c(1), c(12), c(8), c(14)]);
+    expect(body[0]).toEqual(["1", c(3), "0.982100", "ReLU² activation instead of GELU (-0.011100, -1.12%, iteration 3)"]);
+  });
+
+  it("What Didn't Work: every discard and crash, grouped by category, with why", () => {
+    const rows = tableRows(section(md, "## What Didn't Work"));
+    expect(rows[0]).toBe("| Category | Description | Outcome |");
+    expect(rows[1]).toBe("|----------|-------------|---------|");
+    const body = rows.slice(2).map(cells);
+    expect(body).toHaveLength(15);
+    const categories = body.map((r) => r[0]);
+    expect(categories).toEqual([...categories].sort((x, y) => ["architecture", "hyperparameters", "optimizer", "training"].indexOf(x!) - ["architecture", "hyperparameters", "optimizer", "training"].indexOf(y!)));
+    expect(body).toContainEqual(["architecture", `Double model width (iteration 4, ${c(4)})`, "crash: OOM: CUDA out of memory. Tried to allocate 2.00 GiB"]);
+    expect(body).toContainEqual(["architecture", `Switch to GeLU activation (iteration 2, ${c(2)})`, "regression: +0.011800 (+1.19%) vs best 0.993200"]);
+    expect(body).toContainEqual(["training", `Curriculum: short sequences first (iteration 18, ${c(18)})`, "crash: timeout after 600s"]);
+  });
+
+  it("3 to 5 next steps drawn from the data", () => {
+    const bullets = section(md, "## Recommended Next Steps").split("\n").filter((l) => l.startsWith("- "));
+    expect(bullets.length).toBeGreaterThanOrEqual(3);
+    expect(bullets.length).toBeLessThanOrEqual(5);
+    const text = bullets.join("\n");
+    expect(text).toContain("Keep exploring **optimizer**"); // 3 kept, the largest total gain
+    expect(text).toContain("Deprioritise **training**"); // 0 of 5 kept
+    expect(text).toMatch(/near-miss/); // gradient clipping missed by 0.0001
+    expect(text).toContain("Gradient clipping at 1.0");
+    expect(text).toMatch(/3 crashes \(1 out of memory, 1 timed out\)/);
+  });
+
+  it("links the chart and ends with the merge recommendation", () => {
+    expect(section(md, "## Progress Chart")).toContain("![progress](progress.png)");
+    expect(section(md, "## Progress Chart")).toContain("[progress.svg](progress.svg)");
+    const merge = section(md, "## Merge Recommendation");
+    expect(merge).toContain(`**Final metric:** 0.961200 (iteration 14, commit ${c(14)}; -0.041100 / -4.10% vs baseline)`);
+    expect(merge).toContain("**Kept commits (5):**");
+    expect(tableRows(merge)).toHaveLength(2 + 5);
+    expect(merge).toContain("autoresearch merge --squash --into main");
+    expect(merge).toContain("autoresearch merge --rebase --into main");
+    expect(merge).toContain("autoresearch merge --merge --into main");
+    expect(merge).toContain("nothing is pushed");
+  });
+
+  it("an LLM may write the next steps; a failing one falls back to the data's", async () => {
+    const withLlm = await buildSummary(data, {
+      writeNextSteps: async () => ["Try **SwiGLU** next", "- Sweep warmup <b>100-400</b>\nnow", "Re-run the baseline"],
+    });
+    const bullets = section(withLlm, "## Recommended Next Steps").split("\n").filter((l) => l.startsWith("- "));
+    expect(bullets).toEqual(["- Try **SwiGLU** next", "- Sweep warmup &lt;b&gt;100-400&lt;/b&gt; now", "- Re-run the baseline"]);
+    const failing = await buildSummary(data, {
+      writeNextSteps: async () => {
+        throw new Error("provider down");
+      },
+    });
+    expect(failing).toBe(md);
+  });
+});
+
+describe("hostile descriptions cannot break the tables", () => {
+  it("escapes pipes, backticks, newlines and HTML everywhere", () => {
+    const hostile = "evil | `rm -rf` <img src=x onerror=alert(1)>\n## Not a heading | x";
+    const records = buildRecords(1.0, [
+      { description: hostile, category: "architecture", metric: 0.9 },
+      { description: hostile, category: "optimizer", metric: 1.2 },
+      { description: hostile, category: "training", metric: null, detail: "exit 1: | `boom`\n<b>" },
+    ]);
+    const md = renderSummary(fromRecords(records, sessionInfo()));
+    expect(md).not.toContain("<img");
+    expect(md).not.toContain("<b>");
+    expect(md.split("\n").filter((l) => l.startsWith("#"))).toHaveLength(7);
+    for (const heading of ["## Top Improvements (kept commits)", "## What Didn't Work"]) {
+      for (const row of tableRows(section(md, heading))) {
+        expect(cells(row)).toHaveLength(heading.startsWith("## Top") ? 4 : 3);
+        expect(row).not.toMatch(/(^|[^\\])`/);
+      }
+    }
+  });
+});
+
+describe("from a results file only", () => {
+  it("Karpathy's format: crashes with 0.000000 become crashes without a metric", () => {
+    const data = fromResults(parseResults(KARPATHY_RESULTS));
+    expect(data.format).toBe("karpathy");
+    expect(data.direction).toBe("min");
+    expect(data.experiments.filter((e) => e.status === "crash").map((e) => e.metric)).toEqual([null, null]);
+    const a = analyze(data);
+    expect(a.best?.metric).toBe(0.9855);
+    const md = renderSummary(data);
+    const lines = md.split("\n");
+    expect(lines).toContain("**Research session:** unknown");
+    expect(lines).toContain("**Platform:** unknown");
+    expect(lines).toContain("**Date:** unknown");
+    expect(lines).toContain("**Total iterations:** 9 (3 kept, 4 discarded, 2 crashed)");
+    expect(lines).toContain("**Time budget / run:** unknown");
+    expect(tableRows(section(md, "## Results"))[2]).toBe("| 0.997900 | 0.985500 | -0.012400 (-1.24%) | a7b8c9d |");
+    const top = tableRows(section(md, "## Top Improvements (kept commits)")).slice(2).map(cells);
+    expect(top.map((r) => r[1])).toEqual(["e5f6a7b", "b2c3d4e", "a7b8c9d"]);
+    const failed = tableRows(section(md, "## What Didn't Work")).slice(2).map(cells);
+    expect(failed).toContainEqual(["architecture", "double model width (OOM) (iteration 3, d4e5f6a)", "crash: out of memory"]);
+    expect(failed).toContainEqual(["optimizer", "Adam beta2 0.99 (iteration 7, b8c9d0e)", "regression: +0.000100 (+0.01%) vs best 0.985500"]);
+    expect(md).toContain("Categories were guessed from the descriptions");
+    expect(md).toContain("Karpathy's format");
+    const bullets = section(md, "## Recommended Next Steps").split("\n").filter((l) => l.startsWith("- "));
+    expect(bullets.length).toBeGreaterThanOrEqual(3);
+    expect(bullets.length).toBeLessThanOrEqual(5);
+  });
+
+  it("commits that no longer exist (or never did) are no problem: no git is needed", () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const path = join(dir, "results.tsv");
+    writeFileSync(
+      path,
+      [
+        "commit\tval_loss\tmem_gb\tstatus\tdescription",
+        "deadbee\t2.500000\t10.0\tkeep\tBaseline — no modifications",
+        "0000000\t2.400000\t10.1\tkeep\tlower LR",
+        "fffffff\t—\t—\tcrash\tOOM: doubled batch size",
+        "not-a-row",
+        "1234567\t2.450000\t10.0\tdiscard\tlayer norm eps 1e-6",
+        "",
+      ].join("\n"),
+    );
+    const data = loadResultsFile(path);
+    const md = renderSummary(data);
+    expect(md).toContain("| 2.500000 | 2.400000 | -0.100000 (-4.00%) | 0000000 |");
+    expect(md).toContain("1 unreadable line was skipped.");
+  });
+
+  it("--direction max overrides and flips what counts as better", () => {
+    const text = [
+      "commit\tval_acc\tmem_gb\tstatus\tdescription",
+      "aaaaaaa\t0.700000\t1.0\tkeep\tbaseline",
+      "bbbbbbb\t0.750000\t1.0\tkeep\twider MLP",
+      "ccccccc\t0.720000\t1.0\tdiscard\tdropout 0.2",
+      "",
+    ].join("\n");
+    const inferred = fromResults(parseResults(text));
+    expect(inferred.direction).toBe("max");
+    const md = renderSummary(inferred);
+    expect(md).toContain("| 0.700000 | 0.750000 | +0.050000 (+7.14%) | bbbbbbb |");
+    expect(md).toContain("regression: -0.030000 (-4.00%) vs best 0.750000");
+    expect(md).toContain("**Metric:** val_acc (higher is better, inferred from the results; override with --direction)");
+    const forced = renderSummary(fromResults(parseResults(text), { direction: "min" }));
+    expect(forced).toContain("**Metric:** val_acc (lower is better)");
+    // The file's statuses stay authoritative (the branch head is the last kept commit); a
+    // discard that is better in the forced direction is reported as such.
+    expect(forced).toContain("not kept: -0.030000 (-4.00%)");
+  });
+});
+
+describe("loading", () => {
+  it("prefers the session's records, and falls back to results.tsv", () => {
+    const root = tempDir();
+    dirs.push(root);
+    const records = buildRecords(1.0023, REALISTIC_SPECS);
+    writeSessionFiles(root, records, sessionInfo());
+    const rich = loadReportData({ root });
+    expect(rich.source).toBe("records");
+    expect(rich.experiments[4]?.detail).toContain("CUDA out of memory");
+    const viaFile = loadReportData({ root, results: join(root, "results.tsv") });
+    expect(viaFile.source).toBe("records");
+    const other = tempDir();
+    dirs.push(other);
+    writeFileSync(join(other, "results.tsv"), KARPATHY_RESULTS);
+    const bare = loadReportData({ root: other });
+    expect(bare.source).toBe("results");
+    expect(bare.experiments).toHaveLength(10);
+  });
+
+  it("skips a torn last line of experiments.jsonl without touching the file", () => {
+    const root = tempDir();
+    dirs.push(root);
+    const records = buildRecords(1.0, [{ description: "x", metric: 0.9 }]);
+    writeSessionFiles(root, records, sessionInfo());
+    const path = join(root, ".autoresearch", "experiments.jsonl");
+    const torn = `${records.map((r) => JSON.stringify(r)).join("\n")}\n{"id":2,"comm`;
+    writeFileSync(path, torn);
+    expect(loadReportData({ root }).experiments).toHaveLength(2);
+    expect(readFileSync(path, "utf8")).toBe(torn);
+  });
+});
