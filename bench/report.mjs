@@ -2,6 +2,7 @@
 // Build first: npx tsc -p tsconfig.build.json. Run: node bench/report.mjs [rows]
 // Compares the full report (parse + analysis + summary + SVG chart + PNG + writing files) with a
 // baseline of just reading the file and splitting it into cells, in the same process.
+// BENCH_KEEP=1 keeps the generated files (summary, progress.svg, progress.png) to look at.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -77,5 +78,6 @@ try {
   if (full.result.warnings.length > 0) console.log(`warnings: ${full.result.warnings.join("; ")}`);
   process.exitCode = full.ms < 2000 ? 0 : 1;
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (process.env.BENCH_KEEP) console.log(`files kept in ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 }

@@ -35,6 +35,8 @@ export interface Proposal {
   costUsd?: number;
   /** Position in a --plan file, when the proposal came from one. */
   planStep?: number;
+  /** Files a coding agent touched besides the training script (already restored or removed). */
+  violations?: string[];
 }
 
 export interface PlatformAdjustments {

@@ -69,7 +69,7 @@ interface Mark {
 export function renderChartSvg(data: SessionData, options: ChartOptions = {}): string {
   const W = options.width ?? 1200;
   const H = options.height ?? 640;
-  const maxPoints = options.maxPoints ?? 4000;
+  const maxPoints = options.maxPoints ?? 2000;
   const maxLabels = options.maxLabels ?? 30;
   const maxTooltips = options.maxTooltips ?? 2000;
   const a = analyze(data);

@@ -182,28 +182,82 @@ export function inferDirection(experiments: ReportExperiment[], metricName: stri
   return { direction: "min", source: "default" };
 }
 
-const CATEGORY_KEYWORDS: Record<Exclude<Category, "other">, RegExp> = {
-  architecture:
-    /\b(layers?|n_layer|depth|deeper|shallower|width|wider|narrower|embed\w*|n_embd|d_model|dim|heads?|n_head|kv|gqa|mqa|attention|attn|window|context|seq(uence)?[ _-]?len\w*|block[ _-]?size|activation|relu\S*|gelu|silu|swiglu|geglu|mlp|ffn|expansion|residual|skip|norm|rmsnorm|layernorm|rope|rotary|alibi|positional|value[ _-]embed\w*|tie|tying|softcap|architecture|moe|experts?)\b/gi,
-  optimizer:
-    /\b(lr|learning[ _-]rate|warm[ _-]?up|cool[ _-]?down|warmdown|schedule\w*|cosine|linear decay|weight[ _-]decay|wd|adam\w*|muon|lion|sgd|momentum|nesterov|beta[12]?|betas|eps|clip\w*|grad(ient)?[ _-]clip\w*|optimi[sz]er|decay|multiplier)\b/gi,
-  training:
-    /\b(batch\w*|bs|accum\w*|micro[ _-]?batch|precision|bf16|fp16|fp32|fp8|amp|autocast|dropout|stochastic depth|droppath|curriculum|data order\w*|shuffle|compile|torch\.compile|checkpointing|steps|epochs?|tokens|ema)\b/gi,
-  hyperparameters:
-    /\b(init\w*|std|scale|scaling|temperature|seed|hyper\w*|constant|coefficient|ratio|z[ _-]?loss|label smoothing|logit\w*)\b/gi,
-};
+type Guessable = Exclude<Category, "other">;
 
-/** Category from the words of a description (results files carry no category column). */
+/** Words (and two-word phrases) that name what a change touches; spec 2.2's candidate list. */
+const CATEGORY_WORDS: Record<Guessable, string[]> = {
+  architecture: [
+    "layer", "layers", "n_layer", "depth", "deeper", "shallower", "width", "wider", "narrower", "n_embd", "d_model", "dim",
+    "head", "heads", "n_head", "kv", "gqa", "mqa", "attention", "attn", "window", "context", "seq_len", "block_size",
+    "sequence length", "block size", "activation", "gelu", "silu", "swiglu", "geglu", "mlp", "ffn", "expansion",
+    "residual", "skip", "norm", "rmsnorm", "layernorm", "rope", "rotary", "alibi", "positional", "value embedding",
+    "tie", "tying", "softcap", "architecture", "moe", "expert", "experts", "model",
+  ],
+  optimizer: [
+    "lr", "learning_rate", "learning rate", "warmup", "warm up", "cooldown", "cool down", "warmdown", "cosine",
+    "linear decay", "weight_decay", "weight decay", "wd", "muon", "lion", "sgd", "momentum", "nesterov", "beta",
+    "beta1", "beta2", "betas", "eps", "grad_clip", "gradient clipping", "optimizer", "optimiser", "decay", "multiplier",
+    "multipliers",
+  ],
+  training: [
+    "bs", "micro batch", "microbatch", "precision", "bf16", "fp16", "fp32", "fp8", "amp", "autocast", "dropout",
+    "stochastic depth", "droppath", "curriculum", "data order", "shuffle", "compile", "checkpointing", "steps",
+    "epoch", "epochs", "tokens", "ema",
+  ],
+  hyperparameters: [
+    "std", "scale", "scaling", "temperature", "seed", "constant", "coefficient", "ratio", "z_loss", "z loss",
+    "label smoothing", "hyperparameter", "hyperparameters",
+  ],
+};
+const CATEGORY_PREFIXES: [string, Guessable][] = [
+  ["relu", "architecture"], ["embed", "architecture"], ["schedul", "optimizer"], ["adam", "optimizer"], ["clip", "optimizer"],
+  ["batch", "training"], ["accum", "training"], ["init", "hyperparameters"], ["hyperparam", "hyperparameters"], ["logit", "hyperparameters"],
+];
+const WORD_CATEGORY = new Map<string, Guessable>();
+const PHRASE_STARTS = new Set<string>();
+for (const [category, words] of Object.entries(CATEGORY_WORDS) as [Guessable, string[]][]) {
+  for (const word of words) {
+    WORD_CATEGORY.set(word, category);
+    if (word.includes(" ")) PHRASE_STARTS.add(word.split(" ")[0] as string);
+  }
+}
+const PREFIX_STARTS = new Set(CATEGORY_PREFIXES.map(([prefix]) => prefix[0] as string));
+
+/**
+ * Category from the words of a description (results files carry no category column): each
+ * known word or two-word phrase votes; the most votes win, ties in CATEGORIES order.
+ */
 export function guessCategory(description: string): Category {
-  let best: Category = "other";
-  let bestHits = 0;
-  for (const category of CATEGORIES) {
-    if (category === "other") continue;
-    const hits = description.match(CATEGORY_KEYWORDS[category])?.length ?? 0;
-    if (hits > bestHits) {
-      best = category;
-      bestHits = hits;
+  const words = description.toLowerCase().split(/[^a-z0-9_²]+/);
+  const votes: Record<Guessable, number> = { architecture: 0, hyperparameters: 0, optimizer: 0, training: 0 };
+  let any = false;
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] as string;
+    if (word === "") continue;
+    let category = WORD_CATEGORY.get(word);
+    if (!category && word.length > 3 && PREFIX_STARTS.has(word[0] as string)) {
+      for (const [prefix, c] of CATEGORY_PREFIXES) {
+        if (word.startsWith(prefix)) {
+          category = c;
+          break;
+        }
+      }
     }
+    if (category) {
+      votes[category]++;
+      any = true;
+    }
+    const next = words[i + 1];
+    const phrase = next && PHRASE_STARTS.has(word) ? WORD_CATEGORY.get(`${word} ${next}`) : undefined;
+    if (phrase) {
+      votes[phrase]++;
+      any = true;
+    }
+  }
+  if (!any) return "other";
+  let best: Guessable = "architecture";
+  for (const c of CATEGORIES) {
+    if (c !== "other" && votes[c] > votes[best]) best = c;
   }
   return best;
 }
@@ -246,7 +300,20 @@ export interface Analysis {
   costUsd: number | null;
 }
 
+const analysisCache = new WeakMap<SessionData, { experiments: ReportExperiment[]; length: number; direction: Direction; analysis: Analysis }>();
+
+/** One pass over the experiments; cached per data object while its experiments stay the same. */
 export function analyze(data: SessionData): Analysis {
+  const cached = analysisCache.get(data);
+  if (cached && cached.experiments === data.experiments && cached.length === data.experiments.length && cached.direction === data.direction) {
+    return cached.analysis;
+  }
+  const analysis = computeAnalysis(data);
+  analysisCache.set(data, { experiments: data.experiments, length: data.experiments.length, direction: data.direction, analysis });
+  return analysis;
+}
+
+function computeAnalysis(data: SessionData): Analysis {
   const experiments = data.experiments;
   const baseline = experiments[0] ?? null;
   let best: ReportExperiment | null = baseline && baseline.metric !== null ? baseline : null;

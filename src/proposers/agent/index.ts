@@ -1,0 +1,180 @@
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, normalize, relative, sep } from "node:path";
+import { z } from "zod";
+import { UsageError } from "../../errors.js";
+import type { Proposal, ProposalContext, Proposer } from "../../types.js";
+import { CATEGORIES } from "../../types.js";
+import { Git } from "../../workspace/git.js";
+import { ProposalFailed } from "../errors.js";
+import { buildPrompt } from "../prompt.js";
+import { describeChange, guessCategory } from "./describe.js";
+import { AGENT_PRESETS, type AgentPreset, isAgentPreset, presetCommand } from "./presets.js";
+import { runAgent } from "./spawn.js";
+import { restoreTree, snapshotTree } from "./workspace.js";
+
+export { AGENT_PRESETS, type AgentPreset, isAgentPreset, presetCommand, quoteArg } from "./presets.js";
+export { describeChange, guessCategory } from "./describe.js";
+
+export interface AgentProposerOptions {
+  /** A shell command line, or a preset name ("claude", "codex", "aider", "gemini", "opencode"). */
+  command?: string;
+  preset?: AgentPreset;
+  /** The repository (or a directory inside it) the agent runs in. */
+  cwd: string;
+  /** Training script, relative to cwd. */
+  trainPath: string;
+  /** Paths relative to cwd the restore never touches (".autoresearch", "results.tsv"). */
+  protectedPaths: string[];
+  /** Seconds before the agent's whole process tree is killed (default 900). */
+  timeoutSec?: number;
+  /** Seconds between SIGTERM and SIGKILL (default 5). */
+  killGraceSec?: number;
+  /** The agent's environment (default process.env): its own API keys live here. */
+  env?: Record<string, string | undefined>;
+  /** Where prompt, proposal and agent logs go (default <cwd>/.autoresearch/agent; always protected). */
+  scratchDir?: string;
+  /** Prompt budget in characters. */
+  promptMaxChars?: number;
+}
+
+/** What the agent proposer returns: a Proposal with the whole new script and what was undone. */
+export interface AgentProposal extends Proposal {
+  newText: string;
+  violations: string[];
+}
+
+const proposalFileSchema = z.object({
+  description: z.string().optional(),
+  category: z.string().optional(),
+  direction: z.string().optional(),
+  rationale: z.string().optional(),
+});
+
+/** A proposer that lets a coding-agent CLI edit the training script, then keeps only that edit. */
+export function createAgentProposer(options: AgentProposerOptions): Proposer {
+  const preset = options.preset ?? (options.command && isAgentPreset(options.command.trim()) ? (options.command.trim() as AgentPreset) : undefined);
+  if (options.preset !== undefined && !isAgentPreset(options.preset)) {
+    throw new UsageError(`unknown agent preset "${String(options.preset)}"`, `Use one of: ${AGENT_PRESETS.join(", ")}, or give a full command with --agent "<command>".`);
+  }
+  const custom = preset ? undefined : options.command?.trim();
+  if (!preset && !custom) {
+    throw new UsageError(
+      "--proposer agent needs --agent <preset|command>",
+      `Presets: ${AGENT_PRESETS.join(", ")}. Or any command that edits the training script, e.g. --agent "my-agent --auto".`,
+    );
+  }
+  if (isAbsolute(options.trainPath) || normalize(options.trainPath).startsWith("..")) {
+    throw new UsageError(`the training script must be a path inside the repository, got ${options.trainPath}`);
+  }
+  const timeoutMs = Math.round((options.timeoutSec ?? 900) * 1000);
+  const graceMs = Math.round((options.killGraceSec ?? 5) * 1000);
+  if (!(timeoutMs > 0)) throw new UsageError("the agent timeout must be a positive number of seconds");
+  const scratchDir = options.scratchDir ?? join(options.cwd, ".autoresearch", "agent");
+
+  return {
+    name: "agent",
+    async propose(ctx: ProposalContext, signal?: AbortSignal): Promise<AgentProposal> {
+      const git = new Git(options.cwd);
+      const root = await git.topLevel();
+      const prefix = (await git.run(["rev-parse", "--show-prefix"])).trim();
+      const toRepo = (p: string) => normalize(`${prefix}${p}`).split(sep).join("/").replace(/\/$/, "");
+      const train = toRepo(options.trainPath);
+      mkdirSync(scratchDir, { recursive: true });
+      const scratchRel = relative(realpathSync(root), realpathSync(scratchDir)).split(sep).join("/");
+      const protectedPaths = [...options.protectedPaths.map(toRepo), ...(scratchRel && !scratchRel.startsWith("..") ? [scratchRel] : [])];
+
+      const promptFile = join(scratchDir, "prompt.md");
+      const proposalFile = join(scratchDir, "proposal.json");
+      const logPath = join(scratchDir, `agent-${ctx.iteration}.log`);
+      rmSync(proposalFile, { force: true });
+      const prompt = buildPrompt(ctx, { replyFormat: "agent", maxChars: options.promptMaxChars });
+      const promptText = `${prompt.system}\n\nThe proposal file for this run: ${proposalFile}\n\n${prompt.user}\n`;
+      writeFileSync(promptFile, promptText);
+
+      const before = await snapshotTree(git, root, protectedPaths);
+      const command =
+        custom ??
+        presetCommand(preset as AgentPreset, { trainPath: options.trainPath, promptFile, proposalFile, scratchDir });
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(options.env ?? process.env)) if (v !== undefined) env[k] = v;
+      Object.assign(env, {
+        AUTORESEARCH_PROMPT_FILE: promptFile,
+        AUTORESEARCH_PROPOSAL_FILE: proposalFile,
+        AUTORESEARCH_TRAIN_FILE: options.trainPath,
+      });
+
+      const result = await runAgent({ command, cwd: options.cwd, env, stdin: promptText, timeoutMs, graceMs, logPath, signal });
+
+      // Whatever happened, only the training script's change survives, and only in memory.
+      const violations = await restoreTree(git, root, before, protectedPaths, train);
+      const trainAbs = join(root, train);
+      const newText = existsSync(trainAbs) ? readFileSync(trainAbs, "utf8") : null;
+      await restoreTrain(git, train, trainAbs, ctx.trainText);
+
+      const suffix = violations.length > 0 ? ` (restored: ${violations.join("; ")})` : "";
+      const tail = result.tail.length > 0 ? `; last output: ${result.tail.slice(-5).join(" | ")}` : "";
+      if (result.aborted) throw signal?.reason ?? new Error("aborted");
+      if (result.timedOut) {
+        throw new ProposalFailed("agent-timeout", `the agent did not finish within ${timeoutMs / 1000}s and was killed${suffix}`, violations);
+      }
+      if (result.exitCode !== 0) {
+        const how = result.exitCode === null ? `was killed by ${result.signal ?? "a signal"}` : `exited with code ${result.exitCode}`;
+        throw new ProposalFailed("agent-exit", `the agent ${how}${tail}${suffix}`, violations);
+      }
+      if (newText === null) {
+        throw new ProposalFailed("agent-deleted-train", `the agent deleted ${options.trainPath}${suffix}`, violations);
+      }
+      if (newText === ctx.trainText) {
+        throw new ProposalFailed("agent-no-change", `the agent did not change ${options.trainPath}${tail}${suffix}`, violations);
+      }
+
+      const file = readProposalFile(proposalFile);
+      const category = parseCategory(file?.category) ?? guessCategory(ctx.trainText, newText);
+      const description = oneLine(file?.description) || describeChange(options.trainPath, ctx.trainText, newText);
+      const proposal: AgentProposal = { description, category, newText, violations };
+      const direction = oneLine(file?.direction);
+      if (direction) proposal.direction = direction;
+      const rationale = file?.rationale?.trim() ?? "";
+      const notes = [rationale, violations.length > 0 ? `Restored after the agent: ${violations.join("; ")}.` : ""].filter(Boolean);
+      if (notes.length > 0) proposal.rationale = notes.join("\n");
+      return proposal;
+    },
+  };
+}
+
+async function restoreTrain(git: Git, train: string, trainAbs: string, fallback: string): Promise<void> {
+  if ((await git.raw(["cat-file", "-e", `HEAD:${train}`])).code === 0) {
+    await git.run(["checkout", "HEAD", "--", train]);
+  } else {
+    writeFileSync(trainAbs, fallback);
+  }
+}
+
+function readProposalFile(path: string): z.infer<typeof proposalFileSchema> | null {
+  if (!existsSync(path)) return null;
+  try {
+    const text = readFileSync(path, "utf8");
+    const match = /\{[\s\S]*\}/.exec(text);
+    const parsed = proposalFileSchema.safeParse(JSON.parse(match ? match[0] : text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  } finally {
+    rmSync(path, { force: true });
+  }
+}
+
+function parseCategory(value: string | undefined): (typeof CATEGORIES)[number] | undefined {
+  const v = value?.trim().toLowerCase();
+  if (!v) return undefined;
+  if ((CATEGORIES as readonly string[]).includes(v)) return v as (typeof CATEGORIES)[number];
+  if (v.startsWith("hyper")) return "hyperparameters";
+  if (v.startsWith("optim")) return "optimizer";
+  if (v.startsWith("arch")) return "architecture";
+  return undefined;
+}
+
+function oneLine(text: string | undefined): string {
+  const flat = (text ?? "").replace(/\s+/g, " ").trim();
+  return flat.length > 200 ? `${flat.slice(0, 199)}…` : flat;
+}

@@ -1,0 +1,34 @@
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseResults } from "../../src/ledger/results-tsv.js";
+import { cli } from "../helpers/cli.js";
+import { git } from "../helpers/repo.js";
+
+describe("autoresearch demo", () => {
+  it("runs the embedded example end to end and keeps an improvement", () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "ar-demo-")), "tinylm");
+    const result = cli(process.cwd(), ["demo", "--dir", dir, "--iterations", "3", "--budget", "2s"]);
+    expect(result.code, result.stderr).toBe(0);
+    const results = parseResults(readFileSync(join(dir, "results.tsv"), "utf8"));
+    expect(results.metricName).toBe("val_bpb");
+    expect(results.rows).toHaveLength(4);
+    expect(results.rows[0]?.status).toBe("keep");
+    // The example's defaults leave room: the builtin search finds a better learning rate quickly.
+    expect(results.rows.slice(1).some((r) => r.status === "keep")).toBe(true);
+    const best = results.rows.filter((r) => r.status === "keep").at(-1);
+    expect(git(dir, "rev-parse", "--short=7", "HEAD")).toBe(best?.commit);
+    expect(result.stdout).toContain("Where everything is:");
+    expect(result.stdout).toContain(dir);
+    expect(existsSync(join(dir, ".autoresearch/experiments.jsonl"))).toBe(true);
+  });
+
+  it("refuses a non-empty --dir and bad values with exit 2", () => {
+    const bad = cli(process.cwd(), ["demo", "--dir", process.cwd()]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/is not empty/);
+    expect(cli(process.cwd(), ["demo", "--budget", "abc"]).stderr).toMatch(/invalid --budget "abc"/);
+    expect(cli(process.cwd(), ["demo", "--iterations", "-1"]).code).toBe(2);
+  });
+});
