@@ -247,15 +247,38 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
     out.push(`<g fill="${COLORS.baseline}" stroke="#0d3c61" stroke-width="1">${point(baselineMark, "baseline", 5.5)}</g>`);
   }
 
-  // Labels for kept changes (largest own gains first when there are too many).
+  // Labels for kept changes, largest own gains first; a label that would overlap one already
+  // placed is dropped, and labels are cut to stay inside the plot.
   const labelled = [...kept]
     .sort((x, y) => (gain(y.e.metric, y.e.bestBefore, data.direction) ?? 0) - (gain(x.e.metric, x.e.bestBefore, data.direction) ?? 0))
-    .slice(0, maxLabels);
+    .slice(0, maxLabels * 4);
+  const placed: { x: number; y: number; w: number }[] = [];
+  const angle = (28 * Math.PI) / 180;
+  const ux = Math.cos(angle);
+  const uy = -Math.sin(angle);
+  const charW = 6.1;
   out.push(`<g class="labels" font-size="11" fill="${COLORS.keepStroke}">`);
   for (const m of labelled) {
-    const x = n(m.x + 6);
-    const y = n(m.y - 7);
-    out.push(`<text class="label" x="${x}" y="${y}" transform="rotate(-28 ${x} ${y})">${esc(truncate(m.e.description, 36))}</text>`);
+    if (placed.length >= maxLabels) break;
+    const x0 = m.x + 6;
+    const y0 = m.y - 7;
+    const room = Math.min((W - 8 - x0) / ux, (y0 - top) / -uy);
+    const chars = Math.min(36, Math.floor(room / charW));
+    if (chars < 8) continue;
+    const text = truncate(m.e.description.replace(/\s+/g, " ").trim(), chars);
+    const w = Array.from(text).length * charW;
+    const clash = placed.some((p) => {
+      const dx = x0 - p.x;
+      const dy = y0 - p.y;
+      const across = Math.abs(dx * -uy - dy * ux);
+      const along = dx * ux + dy * uy;
+      return across < 13 && along < p.w + 4 && along > -w - 4;
+    });
+    if (clash) continue;
+    placed.push({ x: x0, y: y0, w });
+    const x = n(x0);
+    const y = n(y0);
+    out.push(`<text class="label" x="${x}" y="${y}" transform="rotate(-28 ${x} ${y})">${esc(text)}</text>`);
   }
   if (baselineMark) {
     out.push(`<text class="label" x="${n(baselineMark.x + 8)}" y="${n(baselineMark.y + 16)}" fill="${COLORS.baseline}">baseline</text>`);
