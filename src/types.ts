@@ -167,6 +167,8 @@ export interface RunSpec {
   metric: MetricSpec;
   /** Cap on the log file; the first and last halves are kept. */
   maxLogBytes?: number;
+  /** Called with each output line as it arrives (the live view shows the last metric seen). */
+  onLine?: (line: string) => void;
 }
 
 export interface RunResult {

@@ -6,7 +6,6 @@ import type { ExperimentRecord } from "../types.js";
 /** NDJSON: one event per line on stdout, for other programs (`--json`). */
 export function jsonReporter(out: NodeJS.WritableStream = process.stdout): (event: SessionEvent) => void {
   return (event) => {
-    if (event.type === "run-output") return;
     out.write(`${JSON.stringify({ ...event, at: new Date().toISOString() })}\n`);
   };
 }
@@ -34,6 +33,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
   let timer: NodeJS.Timeout | null = null;
   let direction: "min" | "max" = "min";
   let metricName = "metric";
+  let lastMetric: number | null = null;
 
   const clearLive = () => {
     if (timer) clearInterval(timer);
@@ -72,13 +72,18 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         break;
       case "run-start": {
         const width = 20;
+        lastMetric = null;
         startLive((t) => {
           const filled = Math.min(width, Math.round((t / event.budgetSec) * width));
           const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
-          return `${pc.cyan("▶")} ${event.iteration} ${event.description.slice(0, 50)} ${bar} ${t.toFixed(0)}s/${formatDuration(event.budgetSec)}`;
+          const seen = lastMetric === null ? "" : ` ${metricName} ${lastMetric.toFixed(6)}`;
+          return `${pc.cyan("▶")} ${event.iteration} ${event.description.slice(0, 50)} ${bar} ${t.toFixed(0)}s/${formatDuration(event.budgetSec)}${seen}`;
         });
         break;
       }
+      case "run-metric":
+        lastMetric = event.value;
+        break;
       case "experiment": {
         clearLive();
         const r = event.record;

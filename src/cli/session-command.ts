@@ -57,27 +57,38 @@ export async function runSessionCommand(options: SessionCommandOptions): Promise
   }
 }
 
+/** results.tsv as an aligned table for the terminal. */
+export function resultsTable(text: string): string {
+  const rows = text.trimEnd().split("\n").map((line) => line.split("\t"));
+  const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
+  return rows
+    .map((r, i) => {
+      const cells = [0, 1, 2, 3].map((c) => (r[c] ?? "").padEnd(widths[c] as number));
+      const line = `  ${cells.join("  ")}  ${r.slice(4).join(" ")}`;
+      return i === 0 ? pc.dim(line) : line;
+    })
+    .join("\n");
+}
+
 /** What the user reads when the loop stops: the results table and where everything is. */
 function printEnding(outcome: ResearchOutcome): void {
   const { session, written } = outcome;
   const out = process.stdout;
   const resultsPath = join(session.root, session.info.config.results);
-  const rel = (p: string) => {
-    const r = relative(process.cwd(), p);
-    return r === "" ? "." : r.startsWith("..") ? p : r;
-  };
-  out.write(`\n${pc.bold("results.tsv")}\n${readFileSync(resultsPath, "utf8")}\n`);
+  const inRepo = (p: string) => relative(session.root, p) || ".";
+  out.write(`\n${pc.bold(session.info.config.results)}\n${resultsTable(readFileSync(resultsPath, "utf8"))}\n\n`);
   const kept = session.history.filter((e) => e.status === "keep" && e.id > 0);
   const best = kept[kept.length - 1] ?? session.history[0];
   if (best) {
     out.write(`${pc.bold("Best:")} ${session.info.config.metric} ${best.metric?.toFixed(6)} at ${best.commit.slice(0, 7)} (${kept.length} kept of ${session.history.length - 1} experiments)\n`);
   }
-  out.write(`${pc.bold("Where everything is:")}\n`);
-  out.write(`  repo            ${session.root}\n`);
-  out.write(`  branch          ${session.info.branch} (head = best commit)\n`);
-  out.write(`  results         ${rel(resultsPath)}\n`);
-  out.write(`  experiments     ${rel(session.paths.experiments)}  (logs: ${rel(session.paths.runs)}, diffs: ${rel(session.paths.patches)})\n`);
-  for (const file of written) out.write(`  report          ${rel(file)}\n`);
+  out.write(`${pc.bold("Where everything is")} (in ${session.root}):\n`);
+  out.write(`  branch       ${session.info.branch} — its head is the best commit\n`);
+  out.write(`  results      ${inRepo(resultsPath)}\n`);
+  out.write(`  experiments  ${inRepo(session.paths.experiments)}\n`);
+  out.write(`  run logs     ${inRepo(session.paths.runs)}/<n>.log\n`);
+  out.write(`  diffs        ${inRepo(session.paths.patches)}/<n>.patch\n`);
+  for (const file of written) out.write(`  report       ${inRepo(file)}\n`);
   if (kept.length > 0) {
     out.write(`\n${pc.bold("Merge:")} review with \`git log ${session.info.baseBranch ?? session.info.baseCommit.slice(0, 7)}..${session.info.branch}\`, then \`autoresearch merge --squash\` (or --merge / --rebase). Nothing is pushed.\n`);
   }

@@ -116,6 +116,13 @@ export function resolveConfig(input: ConfigInput, options: ResolveOptions): Rese
   if (["anthropic", "openai", "openai-compatible"].includes(proposer) && !input.model) {
     throw new UsageError(`the ${proposer} proposer needs a model id`, "Pass --model, e.g. --model claude-sonnet-4-5 or --model gpt-5.");
   }
+  if (input.metricPattern !== undefined) {
+    try {
+      new RegExp(String(input.metricPattern));
+    } catch (error) {
+      throw new UsageError(`invalid --metric-pattern: ${(error as Error).message}`, "Give a JavaScript regular expression with one capture group for the number, e.g. '^val_bpb=([0-9.]+)'.");
+    }
+  }
   const maxTimeSec = input.maxTime === undefined ? undefined : (parseDuration(input.maxTime as string) ?? undefined);
   return {
     train,

@@ -11,7 +11,7 @@ export type SessionEvent =
   | { type: "proposal"; iteration: number; proposal: Proposal }
   | { type: "proposal-rejected"; iteration: number; description: string; reason: string }
   | { type: "run-start"; iteration: number; description: string; commit: string; budgetSec: number; timeoutSec: number }
-  | { type: "run-output"; iteration: number; line: string }
+  | { type: "run-metric"; iteration: number; value: number }
   | { type: "experiment"; record: ExperimentRecord; best: ExperimentRecord; baseline: ExperimentRecord }
   | { type: "progress-report"; iteration: number; markdown: string }
   | { type: "warning"; message: string }

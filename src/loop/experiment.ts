@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { platformEnv } from "../platform/index.js";
+import { matchMetric, metricRegExp } from "../runner/index.js";
 import type { ExperimentRecord, Proposal, RunResult } from "../types.js";
 import { cleanField } from "../ledger/results-tsv.js";
 import { countLines } from "../proposers/apply.js";
@@ -14,6 +15,8 @@ export const BASELINE_DESCRIPTION = "Baseline — no modifications";
 export async function runOnce(session: SessionState, deps: LoopDeps, id: number, description: string, commit: string): Promise<RunResult> {
   const { config, platform } = session.info;
   deps.emit({ type: "run-start", iteration: id, description, commit, budgetSec: config.budgetSec, timeoutSec: config.timeoutSec });
+  const metric = { name: config.metric, ...(config.metricPattern !== undefined && { pattern: config.metricPattern }) };
+  const pattern = metricRegExp(metric);
   return deps.executor.run(
     {
       cwd: session.root,
@@ -28,7 +31,11 @@ export async function runOnce(session: SessionState, deps: LoopDeps, id: number,
       hardTimeoutSec: config.timeoutSec,
       graceMs: deps.graceMs ?? 5000,
       logPath: session.paths.runLog(id),
-      metric: { name: config.metric, ...(config.metricPattern !== undefined && { pattern: config.metricPattern }) },
+      metric,
+      onLine: (line) => {
+        const value = matchMetric(line, pattern);
+        if (value !== null) deps.emit({ type: "run-metric", iteration: id, value });
+      },
     },
     deps.stop.signal,
   );

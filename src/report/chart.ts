@@ -202,8 +202,8 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
 
   const totalDiscarded = discarded.length;
   const shownDiscarded = totalDiscarded > maxPoints ? thinByColumn(discarded) : discarded;
-  out.push(`<g class="discarded" fill="${COLORS.discard}" fill-opacity="0.45" stroke="none">`);
-  for (const m of shownDiscarded) out.push(point(m, "discard", 3));
+  out.push(`<g class="discarded" fill="${COLORS.discard}" fill-opacity="0.6" stroke="none">`);
+  for (const m of shownDiscarded) out.push(point(m, "discard", 3.5));
   out.push("</g>");
 
   // Running best: a step line from the baseline through every kept experiment.
@@ -252,33 +252,36 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
   const labelled = [...kept]
     .sort((x, y) => (gain(y.e.metric, y.e.bestBefore, data.direction) ?? 0) - (gain(x.e.metric, x.e.bestBefore, data.direction) ?? 0))
     .slice(0, maxLabels * 4);
-  const placed: { x: number; y: number; w: number }[] = [];
+  const placed: Segment[] = [];
   const angle = (28 * Math.PI) / 180;
-  const ux = Math.cos(angle);
-  const uy = -Math.sin(angle);
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
   const charW = 6.1;
   out.push(`<g class="labels" font-size="11" fill="${COLORS.keepStroke}">`);
   for (const m of labelled) {
     if (placed.length >= maxLabels) break;
-    const x0 = m.x + 6;
+    const description = m.e.description.replace(/\s+/g, " ").trim();
+    const wanted = Math.min(36, Array.from(description).length);
     const y0 = m.y - 7;
-    const room = Math.min((W - 8 - x0) / ux, (y0 - top) / -uy);
-    const chars = Math.min(36, Math.floor(room / charW));
-    if (chars < 8) continue;
-    const text = truncate(m.e.description.replace(/\s+/g, " ").trim(), chars);
+    // Up and to the right of the point; near the right edge, up and to the left instead.
+    const rightRoom = Math.min((W - 8 - (m.x + 6)) / cos, (y0 - top) / sin);
+    const leftRoom = Math.min((m.x - 6 - left) / cos, (y0 - top) / sin);
+    const toLeft = rightRoom / charW < wanted && leftRoom > rightRoom;
+    const chars = Math.min(wanted, Math.floor((toLeft ? leftRoom : rightRoom) / charW));
+    if (chars < Math.min(8, wanted)) continue;
+    const text = truncate(description, chars);
     const w = Array.from(text).length * charW;
-    const clash = placed.some((p) => {
-      const dx = x0 - p.x;
-      const dy = y0 - p.y;
-      const across = Math.abs(dx * -uy - dy * ux);
-      const along = dx * ux + dy * uy;
-      return across < 13 && along < p.w + 4 && along > -w - 4;
-    });
-    if (clash) continue;
-    placed.push({ x: x0, y: y0, w });
+    const x0 = toLeft ? m.x - 6 : m.x + 6;
+    const segment: Segment = { x1: x0, y1: y0, x2: x0 + (toLeft ? -w : w) * cos, y2: y0 - w * sin };
+    if (placed.some((p) => segmentDistance(p, segment) < 12)) continue;
+    placed.push(segment);
     const x = n(x0);
     const y = n(y0);
-    out.push(`<text class="label" x="${x}" y="${y}" transform="rotate(-28 ${x} ${y})">${esc(text)}</text>`);
+    out.push(
+      toLeft
+        ? `<text class="label" x="${x}" y="${y}" text-anchor="end" transform="rotate(28 ${x} ${y})">${esc(text)}</text>`
+        : `<text class="label" x="${x}" y="${y}" transform="rotate(-28 ${x} ${y})">${esc(text)}</text>`,
+    );
   }
   if (baselineMark) {
     out.push(`<text class="label" x="${n(baselineMark.x + 8)}" y="${n(baselineMark.y + 16)}" fill="${COLORS.baseline}">baseline</text>`);
@@ -313,6 +316,37 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
   }
   out.push("</svg>");
   return `${out.join("\n")}\n`;
+}
+
+interface Segment {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+}
+
+function pointSegmentDistance(px: number, py: number, s: Segment): number {
+  const dx = s.x2 - s.x1;
+  const dy = s.y2 - s.y1;
+  const length2 = dx * dx + dy * dy;
+  const t = length2 === 0 ? 0 : Math.max(0, Math.min(1, ((px - s.x1) * dx + (py - s.y1) * dy) / length2));
+  return Math.hypot(px - (s.x1 + t * dx), py - (s.y1 + t * dy));
+}
+
+/** Shortest distance between two line segments (labels are thin slanted strips). */
+function segmentDistance(a: Segment, b: Segment): number {
+  const cross = (ax: number, ay: number, bx: number, by: number) => ax * by - ay * bx;
+  const d1 = cross(b.x2 - b.x1, b.y2 - b.y1, a.x1 - b.x1, a.y1 - b.y1);
+  const d2 = cross(b.x2 - b.x1, b.y2 - b.y1, a.x2 - b.x1, a.y2 - b.y1);
+  const d3 = cross(a.x2 - a.x1, a.y2 - a.y1, b.x1 - a.x1, b.y1 - a.y1);
+  const d4 = cross(a.x2 - a.x1, a.y2 - a.y1, b.x2 - a.x1, b.y2 - a.y1);
+  if (d1 * d2 < 0 && d3 * d4 < 0) return 0;
+  return Math.min(
+    pointSegmentDistance(a.x1, a.y1, b),
+    pointSegmentDistance(a.x2, a.y2, b),
+    pointSegmentDistance(b.x1, b.y1, a),
+    pointSegmentDistance(b.x2, b.y2, a),
+  );
 }
 
 /** Keeps, per pixel column, the highest and lowest point: the cloud keeps its shape. */

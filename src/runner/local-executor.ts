@@ -91,7 +91,10 @@ export class LocalExecutor implements Executor {
     }
     const closed = child ? new Promise<void>((r) => child.once("close", () => r())) : Promise.resolve();
     const splitters = [child?.stdout, child?.stderr].map((stream) => {
-      const splitter = new LineSplitter((line) => scanner.line(line));
+      const splitter = new LineSplitter((line) => {
+        scanner.line(line);
+        spec.onLine?.(line);
+      });
       stream?.on("data", (chunk: Buffer) => {
         sink.write(chunk);
         splitter.push(chunk);

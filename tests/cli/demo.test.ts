@@ -19,7 +19,7 @@ describe("autoresearch demo", () => {
     expect(results.rows.slice(1).some((r) => r.status === "keep")).toBe(true);
     const best = results.rows.filter((r) => r.status === "keep").at(-1);
     expect(git(dir, "rev-parse", "--short=7", "HEAD")).toBe(best?.commit);
-    expect(result.stdout).toContain("Where everything is:");
+    expect(result.stdout).toContain("Where everything is");
     expect(result.stdout).toContain(dir);
     expect(existsSync(join(dir, ".autoresearch/experiments.jsonl"))).toBe(true);
   });

@@ -86,12 +86,18 @@ function agentCommand(mode: string): string {
   return `${quoteArg(process.execPath)} ${quoteArg(agentScript)} ${mode}`;
 }
 
+/** Whether a process exists and is not a zombie waiting for its (re)parent to reap it. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).charAt(0) !== "Z";
+  } catch {
+    return process.platform !== "linux";
   }
 }
 
@@ -226,17 +232,29 @@ describe("agent proposer", () => {
     const sub = join(repo, "exp");
     mkdirSync(sub);
     writeFileSync(join(sub, "train.py"), TRAIN_TEXT);
-    git("add", "exp/train.py");
+    writeFileSync(join(sub, "prepare.py"), PREPARE_TEXT);
+    writeFileSync(join(sub, "README.md"), "# sub\n");
+    git("add", "exp");
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "sub");
     mkdirSync(join(sub, ".autoresearch"));
-    const p = (await createAgentProposer({ command: agentCommand("rogue"), cwd: sub, trainPath: "train.py", protectedPaths: [".autoresearch"] }).propose(
-      makeContext(),
-    )) as AgentProposal;
+    const p = (await createAgentProposer({
+      command: agentCommand("rogue"),
+      cwd: sub,
+      trainPath: "train.py",
+      protectedPaths: [".autoresearch", "results.tsv"],
+    }).propose(makeContext())) as AgentProposal;
     expect(p.newText).toContain("DEPTH = 6");
-    expect(p.violations).toContain("created exp/stray.txt (removed)");
+    expect(p.violations).toEqual([
+      "deleted exp/README.md (restored)",
+      "created exp/notes/deep/idea.md (removed)",
+      "modified exp/prepare.py (restored)",
+      "created exp/staged.py (removed)",
+      "created exp/stray.txt (removed)",
+    ]);
     expect(readFileSync(join(sub, "train.py"), "utf8")).toBe(TRAIN_TEXT);
-    expect(readFileSync(join(repo, "prepare.py"), "utf8")).toBe(PREPARE_TEXT);
+    expect(readFileSync(join(sub, "prepare.py"), "utf8")).toBe(PREPARE_TEXT);
     expect(existsSync(join(sub, ".autoresearch", "agent-was-here"))).toBe(true);
+    expect(existsSync(join(sub, "results.tsv"))).toBe(true);
   });
 
   it("rejects bad settings at creation", () => {
@@ -298,7 +316,7 @@ describe("agent presets", () => {
 describe("describing a diff", () => {
   it("names changed assignments, else counts lines", () => {
     expect(describeChange("train.py", TRAIN_TEXT, TRAIN_TEXT.replace("LR = 0.01", "LR = 0.02"))).toBe("LR 0.01 -> 0.02");
-    expect(describeChange("src/train.py", TRAIN_TEXT, TRAIN_TEXT.replace("def main():", "def main():\n    import torch\n    torch.manual_seed(0)"))).toBe(
+    expect(describeChange("src/train.py", TRAIN_TEXT, TRAIN_TEXT.replace("    data = load_data()\n", "    import torch\n    torch.manual_seed(0)\n    data = load_data()[:50]\n"))).toBe(
       "edit train.py: +3 -1 lines",
     );
     expect(describeChange("train.py", TRAIN_TEXT, TRAIN_TEXT.replace('ACTIVATION = "gelu"', 'ACTIVATION = "relu2"  # squared'))).toBe('ACTIVATION "gelu" -> "relu2"');

@@ -74,9 +74,11 @@ export function createAgentProposer(options: AgentProposerOptions): Proposer {
   return {
     name: "agent",
     async propose(ctx: ProposalContext, signal?: AbortSignal): Promise<AgentProposal> {
-      const git = new Git(options.cwd);
-      const root = await git.topLevel();
-      const prefix = (await git.run(["rev-parse", "--show-prefix"])).trim();
+      const here = new Git(options.cwd);
+      const root = await here.topLevel();
+      const prefix = (await here.run(["rev-parse", "--show-prefix"])).trim();
+      // Every path below is relative to the repository root, as git status prints them.
+      const git = new Git(root);
       const toRepo = (p: string) => normalize(`${prefix}${p}`).split(sep).join("/").replace(/\/$/, "");
       const train = toRepo(options.trainPath);
       mkdirSync(scratchDir, { recursive: true });
