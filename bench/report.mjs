@@ -19,7 +19,10 @@ const DESCRIPTIONS = [
 
 function generate(rows) {
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
   const lines = ["commit\tval_bpb\tmem_gb\tstatus\tdescription", "a1b2c3d\t1.000000\t44.0\tkeep\tBaseline — no modifications"];
   let best = 1;
   for (let i = 1; i < rows; i++) {

@@ -85,12 +85,18 @@ export interface ResearchConfig {
   baseUrl?: string;
   apiKeyEnv?: string;
   agent?: string;
+  agentTimeoutSec?: number;
+  openaiApi?: "chat" | "responses";
+  /** Path of a JSON price table overriding the built-in one. */
+  prices?: string;
   plan?: string;
   hypothesis?: string;
   stopWhen?: string;
   maxTimeSec?: number;
   maxCostUsd?: number;
   reportEvery: number;
+  /** Environment variables passed to the run even though their names look like secrets. */
+  passEnv?: string[];
 }
 
 /** One decided experiment, as stored in .autoresearch/experiments.jsonl. Baseline is id 0. */
@@ -169,6 +175,11 @@ export interface RunSpec {
   maxLogBytes?: number;
   /** Called with each output line as it arrives (the live view shows the last metric seen). */
   onLine?: (line: string) => void;
+  /**
+   * The run's marker (AUTORESEARCH_RUN_ID); generated when absent. The loop picks it before the
+   * run starts and records it in state.json, so a run orphaned by a killed orchestrator can be found.
+   */
+  runId?: string;
 }
 
 export interface RunResult {

@@ -45,6 +45,8 @@ export async function runSessionCommand(options: SessionCommandOptions): Promise
     now: () => new Date(),
     stop,
     baseEnv: sanitizeEnv(process.env),
+    // Each run's environment is made from this: secrets removed, the session's passEnv kept.
+    sourceEnv: process.env,
     ...reportHooks(),
   };
   try {

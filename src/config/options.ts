@@ -30,11 +30,15 @@ export const OPTION_DEFS = {
   baseUrl: { flag: "--base-url <url>", help: "API base URL (openai-compatible servers, gateways)", schema: z.string().url() },
   apiKeyEnv: { flag: "--api-key-env <name>", help: "environment variable that holds the API key", schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name") },
   agent: { flag: "--agent <command>", help: "coding-agent CLI command or preset: claude, codex, aider, gemini, opencode", schema: z.string().min(1) },
+  openaiApi: { flag: "--openai-api <chat|responses>", help: "which OpenAI API the openai proposer calls (default: responses)", schema: z.enum(["chat", "responses"]) },
+  prices: { flag: "--prices <file>", help: "JSON price table overriding the built-in one: {\"model-prefix\": {\"input\": usd_per_M, \"output\": usd_per_M}}", schema: z.string().min(1) },
+  agentTimeout: { flag: "--agent-timeout <duration>", help: "how long a coding agent may take for one proposal (default: 15m)", schema: duration },
   plan: { flag: "--plan <file>", help: "plan.jsonl: one proposal per line, run in order (proposer 'plan')", schema: z.string().min(1) },
   hypothesis: { flag: "--hypothesis <text>", help: "direction for the first iterations", schema: z.string() },
   stopWhen: { flag: "--stop-when <condition>", help: "stop when the best metric meets it, e.g. 'val_bpb <= 0.97'", schema: z.string().regex(/^\s*[A-Za-z_][\w.\-/]*\s*(<=|>=|<|>)\s*-?[\d.]+(e-?\d+)?\s*$/i, "'<metric> <= <number>' (or >=, <, >)") },
   maxTime: { flag: "--max-time <duration>", help: "stop after this much wall time, e.g. 8h", schema: duration },
   maxCost: { flag: "--max-cost <usd>", help: "stop when the proposer has cost this many US dollars", schema: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/, "a positive number")]) },
+  passEnv: { flag: "--pass-env <name...>", help: "environment variable(s) the run gets although their names look like secrets (e.g. WANDB_API_KEY)", schema: z.union([z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name"), z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name"))]) },
   reportEvery: { flag: "--report-every <n>", help: "progress report every N experiments (default: 10)", schema: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/, "a positive whole number")]) },
 } as const;
 

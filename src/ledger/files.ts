@@ -1,29 +1,109 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync, type BigIntStats } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 /** Appends text and fsyncs it, so a row written is a row kept even if the machine dies next. */
 export function appendDurable(path: string, text: string): void {
+  const created = !existsSync(path);
   const fd = openSync(path, "a");
   try {
-    writeSync(fd, text);
+    writeAll(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+  if (created) fsyncDir(dirname(path));
 }
 
-/** Writes via temp file + fsync + rename: readers see the old or the new content, never half. */
+/**
+ * Writes via temp file + fsync + rename (+ fsync of the folder): readers see the old or the new
+ * content, never half, and a crash of the machine right after keeps the new content.
+ */
 export function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = tempName(path, process.pid);
   const fd = openSync(tmp, "w");
   try {
-    writeSync(fd, text);
+    writeAll(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, path);
+  fsyncDir(dirname(path));
+}
+
+/** The temp file writeAtomic uses for `path` in process `pid`. */
+export function tempName(path: string, pid: number): string {
+  return `${path}.${pid}.tmp`;
+}
+
+/**
+ * Removes temp files that writeAtomic left for `path` when its process was killed between the
+ * write and the rename (never this process's own). Returns the names removed.
+ */
+export function removeStaleTemps(path: string): string[] {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.`;
+  const removed: string[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of entries) {
+    if (!name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
+    const pid = name.slice(prefix.length, -".tmp".length);
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    try {
+      unlinkSync(join(dir, name));
+      removed.push(name);
+    } catch {
+      // gone already
+    }
+  }
+  return removed;
+}
+
+/** Size, inode and nanosecond mtime: enough to tell whether anyone rewrote a file since we did. */
+export interface FileStamp {
+  size: bigint;
+  ino: bigint;
+  mtimeNs: bigint;
+}
+
+export function fileStamp(path: string): FileStamp | null {
+  let st: BigIntStats;
+  try {
+    st = statSync(path, { bigint: true });
+  } catch {
+    return null;
+  }
+  return { size: st.size, ino: st.ino, mtimeNs: st.mtimeNs };
+}
+
+export function sameStamp(a: FileStamp | null, b: FileStamp | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.size === b.size && a.ino === b.ino && a.mtimeNs === b.mtimeNs;
+}
+
+/** Best effort: makes a rename or a new file's name durable. Not every platform can open a folder. */
+function fsyncDir(dir: string): void {
+  let fd: number | null = null;
+  try {
+    fd = openSync(dir, "r");
+    fsyncSync(fd);
+  } catch {
+    // Windows and some file systems: the data itself is already synced.
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, text: string): void {
+  const buf = Buffer.from(text);
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
 }
 
 export async function ensureDir(path: string): Promise<void> {

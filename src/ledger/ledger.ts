@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, truncateSync } from "node:fs";
 import type { ExperimentRecord, PlatformInfo, Proposal, RejectedProposal, ResearchConfig, ResultsRow } from "../types.js";
-import { appendDurable, writeAtomic } from "./files.js";
+import { appendDurable, type FileStamp, fileStamp, removeStaleTemps, sameStamp, writeAtomic } from "./files.js";
 import type { SessionPaths } from "./paths.js";
-import { formatRow, parseResults, resultsHeader } from "./results-tsv.js";
+import { formatRow, resultsHeader } from "./results-tsv.js";
 
 /** session.json: what was confirmed at setup and never changes during the session. */
 export interface SessionInfo {
@@ -18,30 +18,45 @@ export interface SessionInfo {
   guardedHashes: Record<string, string | null>;
 }
 
-/** state.json: the experiment in flight, so a killed orchestrator can pick it up again. */
+/**
+ * state.json: the experiment in flight, so a killed orchestrator can pick it up again. Written
+ * atomically before the commit and again before the run; "null" when nothing is in flight.
+ */
 export interface InFlight {
   id: number;
-  phase: "proposed" | "committed" | "running";
+  /** baseline: the baseline run (id 0); proposed: about to commit; running: committed and running. */
+  phase: "baseline" | "proposed" | "committed" | "running";
   parent: string;
   commit?: string;
-  proposal: Proposal;
+  /** Absent for the baseline. */
+  proposal?: Proposal;
+  /** The exact training script the experiment runs: a resumed session runs the same text again. */
+  newText?: string;
+  oomRetryOf?: number;
+  /** The run's AUTORESEARCH_RUN_ID: what is left of a run orphaned by a killed orchestrator is found by it. */
+  runId?: string;
   startedAt: string;
 }
 
-/** Reads JSON lines, dropping a torn last line left by a crash mid-append. */
+/** Reads JSON lines, dropping (and cutting off) a torn last line left by a crash mid-append. */
 export function readJsonLines<T>(path: string): T[] {
-  if (!existsSync(path)) return [];
+  return readJsonLinesRaw<T>(path).values;
+}
+
+function readJsonLinesRaw<T>(path: string): { lines: string[]; values: T[] } {
+  const lines: string[] = [];
+  const values: T[] = [];
+  if (!existsSync(path)) return { lines, values };
   const text = readFileSync(path, "utf8");
-  const out: T[] = [];
-  const lines = text.split("\n");
   let goodBytes = 0;
-  for (const line of lines) {
+  for (const line of text.split("\n")) {
     if (line.trim() === "") {
-      goodBytes += line.length + 1;
+      goodBytes += Buffer.byteLength(line) + 1;
       continue;
     }
     try {
-      out.push(JSON.parse(line) as T);
+      values.push(JSON.parse(line) as T);
+      lines.push(line);
       goodBytes += Buffer.byteLength(line) + 1;
     } catch {
       // Only the last line can be torn; cut it so the next append starts on a clean line.
@@ -49,7 +64,7 @@ export function readJsonLines<T>(path: string): T[] {
       break;
     }
   }
-  return out;
+  return { lines, values };
 }
 
 export function readSessionInfo(paths: SessionPaths): SessionInfo | null {
@@ -62,56 +77,142 @@ export function readExperiments(paths: SessionPaths): ExperimentRecord[] {
 }
 
 /**
- * The session's records. experiments.jsonl is the source of truth and is written first;
- * results.tsv is derived from it row by row, and `reconcile` re-appends any row a crash cut off.
+ * An append-only JSON-lines file owned by this process. Read from disk once, then kept in
+ * memory and extended by our own appends, so the loop never re-reads a growing file (no O(n²)
+ * over a long session). The memory copy is the truth while the session runs: `verify` puts the
+ * file back when anything else changed it.
+ */
+class JsonLinesFile<T> {
+  private lines: string[] | null = null;
+  private values: T[] = [];
+  private stamp: FileStamp | null = null;
+
+  constructor(readonly path: string) {}
+
+  all(): readonly T[] {
+    if (this.lines === null) this.load();
+    return this.values;
+  }
+
+  append(value: T): void {
+    if (this.lines === null) this.load();
+    else this.verify();
+    const line = JSON.stringify(value);
+    appendDurable(this.path, `${line}\n`);
+    (this.lines as string[]).push(line);
+    this.values.push(value);
+    this.stamp = fileStamp(this.path);
+  }
+
+  /** Rewrites the file from memory when it no longer holds exactly what we wrote. True if it did. */
+  verify(): boolean {
+    if (this.lines === null) return false;
+    const now = fileStamp(this.path);
+    if (sameStamp(now, this.stamp)) return false;
+    const expected = this.text();
+    const actual = now === null ? null : readFileSync(this.path, "utf8");
+    if (actual !== expected && !(actual === null && expected === "")) {
+      writeAtomic(this.path, expected);
+      this.stamp = fileStamp(this.path);
+      return true;
+    }
+    this.stamp = now;
+    return false;
+  }
+
+  private text(): string {
+    return (this.lines ?? []).map((l) => `${l}\n`).join("");
+  }
+
+  private load(): void {
+    const { lines, values } = readJsonLinesRaw<T>(this.path);
+    this.lines = lines;
+    this.values = values;
+    this.stamp = fileStamp(this.path);
+  }
+}
+
+/**
+ * The session's records. experiments.jsonl is the source of truth and is written first (fsync);
+ * results.tsv is derived from it, and `reconcile` makes it match again after any crash.
  */
 export class Ledger {
+  private readonly experimentsFile: JsonLinesFile<ExperimentRecord>;
+  private readonly rejectedFile: JsonLinesFile<RejectedProposal>;
+  /** results.tsv rows, one per recorded experiment (built from experimentsFile). */
+  private rows: string[] | null = null;
+  /** session.json as written or read by this process. */
+  private sessionText: string | null = null;
+
   constructor(
     readonly paths: SessionPaths,
     readonly resultsPath: string,
     readonly metricName: string,
-  ) {}
-
-  writeSession(info: SessionInfo): void {
-    writeAtomic(this.paths.session, `${JSON.stringify(info, null, 2)}\n`);
+  ) {
+    this.experimentsFile = new JsonLinesFile(paths.experiments);
+    this.rejectedFile = new JsonLinesFile(`${paths.dir}/rejected.jsonl`);
   }
 
+  writeSession(info: SessionInfo): void {
+    const text = `${JSON.stringify(info, null, 2)}\n`;
+    writeAtomic(this.paths.session, text);
+    this.sessionText = text;
+  }
+
+  /** Reads session.json and remembers it, so `verifySession` can put it back if a run changes it. */
+  loadSession(): SessionInfo | null {
+    if (!existsSync(this.paths.session)) return null;
+    const text = readFileSync(this.paths.session, "utf8");
+    this.sessionText = text;
+    return JSON.parse(text) as SessionInfo;
+  }
+
+  /** The recorded experiments, oldest first (a copy: callers may keep and extend it). */
   experiments(): ExperimentRecord[] {
-    return readExperiments(this.paths);
+    return [...this.experimentsFile.all()];
   }
 
   rejected(): RejectedProposal[] {
-    return readJsonLines<RejectedProposal>(`${this.paths.dir}/rejected.jsonl`);
+    return [...this.rejectedFile.all()];
   }
 
   recordRejected(entry: RejectedProposal): void {
-    appendDurable(`${this.paths.dir}/rejected.jsonl`, `${JSON.stringify(entry)}\n`);
+    this.rejectedFile.append(entry);
   }
 
   initResults(): void {
-    if (!existsSync(this.resultsPath)) writeFileSync(this.resultsPath, resultsHeader(this.metricName));
+    if (!existsSync(this.resultsPath)) writeAtomic(this.resultsPath, resultsHeader(this.metricName));
   }
 
+  /** Appends the decided experiment to experiments.jsonl (durably), then its row to results.tsv. */
   record(experiment: ExperimentRecord): void {
-    appendDurable(this.paths.experiments, `${JSON.stringify(experiment)}\n`);
+    this.resultRows(); // built from the file as it was, before the append
+    this.experimentsFile.append(experiment);
+    this.rows?.push(formatRow(toResultsRow(experiment)));
     this.reconcile();
   }
 
-  /** Makes results.tsv hold exactly one row per recorded experiment. Returns rows appended. */
+  /**
+   * Makes results.tsv hold exactly the header and one row per recorded experiment: appends the
+   * rows a crash cut off, and rewrites the file (atomically) when it holds anything else, such as
+   * a torn last row. Returns how many rows it had to add or rewrite.
+   */
   reconcile(): number {
-    const experiments = this.experiments();
-    this.initResults();
-    const rows = parseResults(readFileSync(this.resultsPath, "utf8")).rows.length;
-    const missing = experiments.slice(rows);
-    if (missing.length > 0) {
-      appendDurable(this.resultsPath, missing.map((e) => formatRow(toResultsRow(e))).join(""));
+    const expected = this.expectedResults();
+    const actual = existsSync(this.resultsPath) ? readFileSync(this.resultsPath, "utf8") : null;
+    if (actual === expected) return 0;
+    if (actual !== null && actual.length > 0 && actual.endsWith("\n") && expected.startsWith(actual)) {
+      const missing = expected.slice(actual.length);
+      appendDurable(this.resultsPath, missing);
+      return missing.split("\n").length - 1;
     }
-    return missing.length;
+    writeAtomic(this.resultsPath, expected);
+    return this.resultRows().length;
   }
 
   /** The exact text results.tsv must hold: the header and one row per recorded experiment. */
   expectedResults(): string {
-    return resultsHeader(this.metricName) + this.experiments().map((e) => formatRow(toResultsRow(e))).join("");
+    return resultsHeader(this.metricName) + this.resultRows().join("");
   }
 
   /** Puts results.tsv back if something other than the ledger changed it. Returns true if it did. */
@@ -123,10 +224,35 @@ export class Ledger {
     return true;
   }
 
+  /**
+   * After a run: every session file the run could have changed is put back from memory. Returns
+   * what had been changed (results.tsv, experiments.jsonl, rejected.jsonl, session.json).
+   */
+  restoreTampered(): string[] {
+    const problems: string[] = [];
+    const rel = (path: string) => path.slice(this.paths.root.length + 1);
+    if (this.experimentsFile.verify()) problems.push(`modified ${rel(this.paths.experiments)}`);
+    if (this.rejectedFile.verify()) problems.push(`modified ${rel(this.rejectedFile.path)}`);
+    if (this.sessionText !== null) {
+      const actual = existsSync(this.paths.session) ? readFileSync(this.paths.session, "utf8") : null;
+      if (actual !== this.sessionText) {
+        writeAtomic(this.paths.session, this.sessionText);
+        problems.push(`modified ${rel(this.paths.session)}`);
+      }
+    }
+    if (this.rewriteResultsIfTampered()) problems.push(`modified ${rel(this.resultsPath)}`);
+    return problems;
+  }
+
+  /** Removes temp files of atomic writes cut short by a kill (results.tsv's sits in the repo). */
+  removeStaleTemps(): string[] {
+    return [this.resultsPath, this.paths.session, this.paths.state, this.paths.progress, this.paths.experiments].flatMap(removeStaleTemps);
+  }
+
   readInFlight(): InFlight | null {
     if (!existsSync(this.paths.state)) return null;
     try {
-      return JSON.parse(readFileSync(this.paths.state, "utf8")) as InFlight;
+      return JSON.parse(readFileSync(this.paths.state, "utf8")) as InFlight | null;
     } catch {
       return null;
     }
@@ -138,6 +264,11 @@ export class Ledger {
 
   clearInFlight(): void {
     writeAtomic(this.paths.state, "null\n");
+  }
+
+  private resultRows(): string[] {
+    this.rows ??= this.experimentsFile.all().map((e) => formatRow(toResultsRow(e)));
+    return this.rows;
   }
 }
 

@@ -2,7 +2,7 @@ import type { Direction, RunResult, Status } from "../types.js";
 
 export interface Decision {
   status: Status;
-  /** improved | simpler | regression | no-change | timeout | oom | exit-code | no-metric | nan | violation */
+  /** improved | simpler | regression | no-change | interrupted | violation | timeout | oom | exit-code | no-metric | nan */
   reason: string;
   detail: string;
 }
@@ -15,6 +15,8 @@ export interface DecideInput {
   bestLines: number;
   /** Tampering found after the run: the metric is not trusted. */
   violations?: string[];
+  /** The user aborted the run (second Ctrl-C): it was killed, whatever it printed. */
+  interrupted?: boolean;
 }
 
 function lastMeaningfulLine(run: RunResult): string {
@@ -25,6 +27,10 @@ function lastMeaningfulLine(run: RunResult): string {
 /** Crash reasons first, then the comparison with the best (spec 2.4 + the simplicity principle). */
 export function decide(input: DecideInput): Decision {
   const { run } = input;
+  if (input.interrupted) {
+    const also = input.violations && input.violations.length > 0 ? `; violation: ${input.violations.join("; ")}` : "";
+    return { status: "crash", reason: "interrupted", detail: `interrupted: the run was stopped by the user after ${run.durationSec.toFixed(0)}s${also}` };
+  }
   if (input.violations && input.violations.length > 0) {
     return { status: "crash", reason: "violation", detail: `violation: ${input.violations.join("; ")}` };
   }
@@ -36,7 +42,7 @@ export function decide(input: DecideInput): Decision {
     return { status: "crash", reason: "exit-code", detail: last ? `${how}: ${last}` : how };
   }
   if (run.metric === null) return { status: "crash", reason: "no-metric", detail: "no metric line in the output" };
-  if (!Number.isFinite(run.metric)) return { status: "crash", reason: "nan", detail: `metric is ${run.metric}` };
+  if (!Number.isFinite(run.metric)) return { status: "crash", reason: "nan", detail: `metric is ${run.metric} (not a finite number)` };
 
   const better = input.direction === "min" ? run.metric < input.bestMetric : run.metric > input.bestMetric;
   if (better) return { status: "keep", reason: "improved", detail: "improved" };

@@ -1,54 +1,92 @@
+import { randomUUID } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { platformEnv } from "../platform/index.js";
 import { matchMetric, metricRegExp } from "../runner/index.js";
 import type { ExperimentRecord, Proposal, RunResult } from "../types.js";
+import type { InFlight } from "../ledger/ledger.js";
 import { cleanField } from "../ledger/results-tsv.js";
 import { countLines } from "../proposers/apply.js";
 import { decide, type Decision } from "./decide.js";
-import { restoreGuarded, restoreTracked, sha256 } from "./guards.js";
+import { restoreGuarded, restoreHead, restoreTracked, sha256 } from "./guards.js";
+import { sanitizeEnv } from "./run-env.js";
 import { baselineOf, bestOf, type LoopDeps, type SessionState } from "./state.js";
 
 export const BASELINE_DESCRIPTION = "Baseline — no modifications";
 
-/** Runs the experiment command once at the current HEAD. */
-export async function runOnce(session: SessionState, deps: LoopDeps, id: number, description: string, commit: string): Promise<RunResult> {
+/**
+ * The run's environment: the orchestrator's minus secrets (names in `passEnv` kept, the
+ * proposer's `apiKeyEnv` removed), plus the platform variables and AUTORESEARCH_TIME_BUDGET /
+ * AUTORESEARCH_EXPERIMENT. The runner adds AUTORESEARCH_RUN_ID.
+ */
+export function runEnvironment(session: SessionState, deps: LoopDeps, id: number): Record<string, string> {
   const { config, platform } = session.info;
+  const allow = config.passEnv ?? [];
+  const deny = config.apiKeyEnv !== undefined && !allow.includes(config.apiKeyEnv) ? [config.apiKeyEnv] : [];
+  const base = deps.sourceEnv ? sanitizeEnv(deps.sourceEnv, allow, deny) : { ...deps.baseEnv };
+  for (const name of deny) delete base[name];
+  return {
+    ...base,
+    ...platformEnv(platform),
+    AUTORESEARCH_TIME_BUDGET: String(config.budgetSec),
+    AUTORESEARCH_EXPERIMENT: String(id),
+  };
+}
+
+/**
+ * Runs the experiment command once at the current HEAD. `runId` is the run's marker; callers
+ * record it in state.json first, so the run can be found if this process is killed.
+ */
+export async function runOnce(
+  session: SessionState,
+  deps: LoopDeps,
+  id: number,
+  description: string,
+  commit: string,
+  runId: string = randomUUID(),
+): Promise<RunResult> {
+  const { config } = session.info;
   deps.emit({ type: "run-start", iteration: id, description, commit, budgetSec: config.budgetSec, timeoutSec: config.timeoutSec });
   const metric = { name: config.metric, ...(config.metricPattern !== undefined && { pattern: config.metricPattern }) };
   const pattern = metricRegExp(metric);
-  return deps.executor.run(
-    {
-      cwd: session.root,
-      command: config.command,
-      env: {
-        ...deps.baseEnv,
-        ...platformEnv(platform),
-        AUTORESEARCH_TIME_BUDGET: String(config.budgetSec),
-        AUTORESEARCH_EXPERIMENT: String(id),
+  const graceMs = deps.graceMs ?? 5000;
+  deps.runWatch?.running(runId, graceMs);
+  try {
+    return await deps.executor.run(
+      {
+        cwd: session.root,
+        command: config.command,
+        env: runEnvironment(session, deps, id),
+        budgetSec: config.budgetSec,
+        hardTimeoutSec: config.timeoutSec,
+        graceMs,
+        logPath: session.paths.runLog(id),
+        metric,
+        runId,
+        onLine: (line) => {
+          const value = matchMetric(line, pattern);
+          if (value !== null) deps.emit({ type: "run-metric", iteration: id, value });
+        },
       },
-      budgetSec: config.budgetSec,
-      hardTimeoutSec: config.timeoutSec,
-      graceMs: deps.graceMs ?? 5000,
-      logPath: session.paths.runLog(id),
-      metric,
-      onLine: (line) => {
-        const value = matchMetric(line, pattern);
-        if (value !== null) deps.emit({ type: "run-metric", iteration: id, value });
-      },
-    },
-    deps.stop.signal,
-  );
+      deps.stop.signal,
+    );
+  } finally {
+    deps.runWatch?.idle();
+  }
 }
 
-/** After a run: put back anything it was not allowed to change, and say what that was. */
-async function enforceGuards(session: SessionState, deps: LoopDeps): Promise<string[]> {
-  const problems = [
+/**
+ * After a run: put back anything it was not allowed to change, and say what that was: the
+ * branch and HEAD, tracked files (the training script included), read-only and dependency
+ * files, and the session's own files (results.tsv, experiments.jsonl, session.json).
+ */
+async function enforceGuards(session: SessionState, deps: LoopDeps, commit: string): Promise<string[]> {
+  return [
+    ...(await restoreHead(deps.git, session.info.branch, commit)),
     ...(await restoreTracked(deps.git)),
     ...(await restoreGuarded(session.root, deps.git, session.info.baseCommit, session.info.guardedHashes)),
+    ...session.ledger.restoreTampered(),
   ];
-  if (session.ledger.rewriteResultsIfTampered()) problems.push(`modified ${session.info.config.results}`);
-  return problems;
 }
 
 function record(
@@ -72,9 +110,12 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
   const startedAt = deps.now().toISOString();
   const commit = await deps.git.head();
   const trainText = readFileSync(join(session.root, session.info.config.train), "utf8");
-  const run = await runOnce(session, deps, 0, BASELINE_DESCRIPTION, commit);
-  const violations = await enforceGuards(session, deps);
-  const decision = decide({ run, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations });
+  const runId = randomUUID();
+  session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt });
+  const run = await runOnce(session, deps, 0, BASELINE_DESCRIPTION, commit, runId);
+  const interrupted = deps.stop.signal.aborted;
+  const violations = await enforceGuards(session, deps, commit);
+  const decision = decide({ run, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted });
   const status = decision.status === "crash" ? "crash" : "keep";
   return {
     run,
@@ -102,6 +143,14 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
   };
 }
 
+/** Records a decided baseline (keep) as experiment 0. */
+export function recordBaseline(session: SessionState, deps: LoopDeps, baseline: ExperimentRecord): void {
+  session.ledger.record(baseline);
+  session.history.push(baseline);
+  session.ledger.clearInFlight();
+  deps.emit({ type: "experiment", record: baseline, best: baseline, baseline });
+}
+
 export interface ExperimentInput {
   id: number;
   proposal: Proposal;
@@ -121,18 +170,31 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
   const startedAt = deps.now().toISOString();
   const { proposal } = input;
 
-  // Written before the commit, so a kill between the two still leaves the proposal to re-run.
-  session.ledger.writeInFlight({ id: input.id, phase: "proposed", parent: best.commit, proposal, startedAt });
+  // Written before the commit, so a kill anywhere after leaves the exact script to run again,
+  // and the run's marker, so a run orphaned by a kill can be found and stopped.
+  const inFlight: InFlight = {
+    id: input.id,
+    phase: "proposed",
+    parent: best.commit,
+    proposal,
+    newText: input.newText,
+    ...(input.oomRetryOf !== undefined && { oomRetryOf: input.oomRetryOf }),
+    runId: randomUUID(),
+    startedAt,
+  };
+  session.ledger.writeInFlight(inFlight);
   writeFileSync(join(session.root, config.train), input.newText);
   const commit = await git.commitPaths([config.train], `exp: ${cleanSubject(proposal.description)}`);
-  session.ledger.writeInFlight({ id: input.id, phase: "running", parent: best.commit, commit, proposal, startedAt });
+  session.ledger.writeInFlight({ ...inFlight, phase: "running", commit });
   await git.updateRef(`refs/autoresearch/${config.tag}/${input.id}`, commit);
   writeFileSync(session.paths.patch(input.id), `${await git.diff(best.commit, commit)}\n`);
 
-  const run = await runOnce(session, deps, input.id, proposal.description, commit);
-  const violations = [...(await enforceGuards(session, deps))];
+  const run = await runOnce(session, deps, input.id, proposal.description, commit, inFlight.runId);
+  // Aborted while it ran (second Ctrl-C): it was killed; whatever it printed is not a result.
+  const interrupted = deps.stop.signal.aborted;
+  const violations = await enforceGuards(session, deps, commit);
   const lines = countLines(input.newText);
-  const decision = decide({ run, direction: config.direction, bestMetric: best.metric as number, lines, bestLines: best.lines, violations });
+  const decision = decide({ run, direction: config.direction, bestMetric: best.metric as number, lines, bestLines: best.lines, violations, interrupted });
 
   if (decision.status !== "keep") await git.resetHard(best.commit);
 

@@ -58,3 +58,24 @@ export async function restoreTracked(git: Git): Promise<string[]> {
   if (changed.length > 0) await git.resetHard("HEAD");
   return changed;
 }
+
+/**
+ * The run may not move the session's branch or switch away from it (a `git commit`, `reset`
+ * or `checkout` in the training command): the branch goes back to the experiment's commit.
+ */
+export async function restoreHead(git: Git, branch: string, commit: string): Promise<string[]> {
+  const problems: string[] = [];
+  // One git call: the sha of HEAD, then the branch it is on ("HEAD" when detached).
+  const [sha, ref] = (await git.run(["rev-parse", "HEAD", "--symbolic-full-name", "HEAD"])).split("\n");
+  if (ref !== `refs/heads/${branch}`) {
+    problems.push(`switched to ${ref?.startsWith("refs/heads/") ? ref.slice(11) : "a detached HEAD"}`);
+    await git.run(["checkout", "--quiet", "--force", branch]);
+  } else if (sha === commit) {
+    return problems;
+  }
+  if ((await git.head()) !== commit) {
+    problems.push(`moved ${branch}`);
+    await git.resetHard(commit);
+  }
+  return problems;
+}

@@ -18,10 +18,19 @@ function readIfExists(path: string): string | null {
   return existsSync(path) ? readFileSync(path, "utf8") : null;
 }
 
-/** An OOM crash on a GPU platform that was not itself a retry gets one retry (spec 2.4). */
-function oomToRetry(session: SessionState): ExperimentRecord | null {
+/** Proposers that only replay fixed steps and cannot answer an out-of-memory retry. */
+const NO_OOM_RETRY = new Set(["plan"]);
+
+/**
+ * An OOM crash on a GPU platform (CUDA, MPS) that was not itself a retry gets one retry
+ * (spec 2.4): the proposer is asked for the failed change with a smaller batch (the builtin
+ * halves the batch constant; LLM and agent proposers are told to fix it). A second OOM stays
+ * a crash. A plan replays fixed steps, so it gets no retry.
+ */
+export function oomToRetry(session: SessionState, proposerName?: string): ExperimentRecord | null {
   const last = session.history[session.history.length - 1];
   if (!last || last.reason !== "oom" || last.oomRetryOf !== undefined || session.oomRetryDeclined === last.id) return null;
+  if (proposerName !== undefined && NO_OOM_RETRY.has(proposerName)) return null;
   return session.info.platform.kind === "cpu" ? null : last;
 }
 
@@ -32,7 +41,7 @@ function outOfScope(proposal: Proposal, scope: Scope[]): boolean {
 
 export async function buildContext(session: SessionState, deps: LoopDeps, iteration: number): Promise<ProposalContext> {
   const { config, platform } = session.info;
-  const retry = oomToRetry(session);
+  const retry = oomToRetry(session, deps.proposer.name);
   const trainText = retry
     ? ((await deps.git.showFile(retry.commit, config.train)) ?? "")
     : readFileSync(join(session.root, config.train), "utf8");

@@ -6,6 +6,7 @@ import { endSession, runLoop } from "./loop.js";
 import { resumeSession, type ResumeOverrides } from "./resume.js";
 import { startSession } from "./setup.js";
 import type { LoopDeps, SessionState } from "./state.js";
+import { startWatchdog } from "./watchdog.js";
 import { mkdirSync } from "node:fs";
 
 export type ResearchMode = { kind: "new"; config: ResearchConfig; platform: PlatformInfo } | { kind: "resume"; overrides?: ResumeOverrides };
@@ -27,6 +28,9 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
   const paths = sessionPaths(root);
   mkdirSync(paths.dir, { recursive: true });
   const lock = acquireLock(paths.lock, deps.now());
+  // Kills the run in flight if this process dies without cleaning up (SIGKILL included).
+  const watch = deps.runWatch ? null : startWatchdog();
+  if (watch) deps = { ...deps, runWatch: watch };
   try {
     if (lock.recoveredStale) {
       deps.emit({ type: "warning", message: `recovered a stale lock left by pid ${lock.recoveredStale.pid} (${lock.recoveredStale.startedAt})` });
@@ -42,6 +46,7 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
     const written = await endSession(session, deps, reason);
     return { session, reason, written, interrupted: deps.stop.stopRequested };
   } finally {
+    watch?.close();
     lock.release();
   }
 }

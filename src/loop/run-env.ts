@@ -1,23 +1,76 @@
 /**
  * The environment an experiment runs with: the user's environment minus secrets. The run is
  * code a model just wrote; it must never see the proposer's API keys or other credentials.
+ *
+ * A variable is a secret when its name
+ *  - starts with a provider or service prefix (SECRET_PREFIX: ANTHROPIC_, OPENAI_, AWS_SECRET, GH_, ...), or
+ *  - has a secret word as one of its `_`/`-`-separated parts (SECRET_WORDS: TOKEN, SECRET, PASSWORD,
+ *    KEY, AUTH, CREDENTIALS, ...), or spells a key with the parts run together (APIKEY, ACCESSKEY ...).
+ * Matching whole parts keeps TOKENIZERS_PARALLELISM, GIT_AUTHOR_NAME or KEYBOARD-like names.
+ * Names given with `passEnv` (config key / `--pass-env`) are passed through even so; the
+ * proposer's own key variable (`apiKeyEnv`) is always removed unless passed explicitly.
+ * AUTORESEARCH_* variables from the parent are dropped; the loop sets its own per run.
  */
-const SECRET_NAME = /(API[_-]?KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE[_-]?KEY|ACCESS[_-]?KEY|SESSION[_-]?KEY|AUTH)/i;
-const SECRET_PREFIX = /^(ANTHROPIC_|OPENAI_|AZURE_OPENAI_|GEMINI_|GOOGLE_API|MISTRAL_|GROQ_|COHERE_|TOGETHER_|OPENROUTER_|DEEPSEEK_|XAI_|AWS_SECRET|GH_|GITHUB_TOKEN|NPM_TOKEN|HF_TOKEN|HUGGING_FACE_HUB_TOKEN)/i;
+export const SECRET_WORDS = [
+  "TOKEN",
+  "TOKENS",
+  "SECRET",
+  "SECRETS",
+  "PASSWORD",
+  "PASSWORDS",
+  "PASSWD",
+  "PASSPHRASE",
+  "PASS",
+  "CREDENTIAL",
+  "CREDENTIALS",
+  "CREDS",
+  "KEY",
+  "KEYS",
+  "APIKEY",
+  "AUTH",
+  "COOKIE",
+  "COOKIES",
+  "PAT",
+  "DSN",
+] as const;
+
+const WORDS = new Set<string>(SECRET_WORDS);
+const JOINED_KEY = /(API|ACCESS|PRIVATE|SECRET|SESSION|SIGNING|ENCRYPTION|MASTER|CLIENT|SERVICE|DEPLOY|LICENSE)KEY/i;
+export const SECRET_PREFIX =
+  /^(ANTHROPIC_|OPENAI_|AZURE_OPENAI_|AZURE_CLIENT_|GEMINI_|GOOGLE_API|GOOGLE_APPLICATION_CREDENTIALS|MISTRAL_|GROQ_|COHERE_|TOGETHER_|OPENROUTER_|DEEPSEEK_|XAI_|FIREWORKS_|PERPLEXITY_|REPLICATE_|AWS_SECRET|AWS_SESSION|AWS_ACCESS|GH_|GITHUB_TOKEN|GITLAB_TOKEN|NPM_TOKEN|NODE_AUTH|PYPI_|TWINE_|HF_TOKEN|HUGGING_FACE_HUB_TOKEN|HUGGINGFACE_TOKEN|WANDB_API_KEY|SLACK_|DISCORD_|STRIPE_|SENTRY_DSN|DATABASE_URL|DOCKER_AUTH|CLAUDE_|CODEX_)/i;
 
 export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name) || SECRET_PREFIX.test(name);
+  if (SECRET_PREFIX.test(name) || JOINED_KEY.test(name)) return true;
+  return name
+    .toUpperCase()
+    .split(/[_\-.]+/)
+    .some((part) => WORDS.has(part));
 }
 
-/** Copies `env` without secrets; `allow` names variables the user explicitly passes through. */
-export function sanitizeEnv(env: NodeJS.ProcessEnv, allow: string[] = []): Record<string, string> {
+/**
+ * Copies `env` without secrets. `allow` names variables the user explicitly passes through;
+ * `deny` names more to remove (e.g. the proposer's configured key variable).
+ */
+export function sanitizeEnv(env: NodeJS.ProcessEnv, allow: readonly string[] = [], deny: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) continue;
-    if (isSecretName(name) && !allow.includes(name)) continue;
+    if (allow.includes(name)) {
+      out[name] = value;
+      continue;
+    }
+    if (isSecretName(name) || deny.includes(name)) continue;
     // Our own variables are set per run; a stale one from a parent session must not leak in.
-    if (name.startsWith("AUTORESEARCH_")) continue;
+    if (name.toUpperCase().startsWith("AUTORESEARCH_")) continue;
     out[name] = value;
   }
   return out;
+}
+
+/** The variable names `sanitizeEnv` would remove from `env` (for `doctor`-style reporting). */
+export function removedNames(env: NodeJS.ProcessEnv, allow: readonly string[] = [], deny: readonly string[] = []): string[] {
+  const kept = sanitizeEnv(env, allow, deny);
+  return Object.keys(env)
+    .filter((name) => env[name] !== undefined && !(name in kept))
+    .sort();
 }

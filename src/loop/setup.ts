@@ -1,12 +1,12 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { isAbsolute, join, relative } from "node:path";
-import { RuntimeFailure, UsageError } from "../errors.js";
+import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
+import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
 import { Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
 import { sessionPaths, STATE_DIR, type SessionPaths } from "../ledger/paths.js";
 import type { PlatformInfo, ResearchConfig } from "../types.js";
 import { excludeFromGit } from "../workspace/exclude.js";
 import type { Git } from "../workspace/git.js";
-import { runBaseline } from "./experiment.js";
+import { recordBaseline, runBaseline } from "./experiment.js";
 import { guardedFiles, hashGuarded } from "./guards.js";
 import { readLock, isAlive } from "./lock.js";
 import type { LoopDeps, SessionState } from "./state.js";
@@ -25,11 +25,33 @@ export function repoRelative(root: string, cwd: string, path: string): string {
   return rel.split("\\").join("/");
 }
 
+/** Whether `path` (which may not exist yet) resolves, through any symbolic links, to inside `root`. */
+export function resolvesInside(root: string, path: string): boolean {
+  let target = path;
+  while (!existsSync(target) && dirname(target) !== target) target = dirname(target);
+  const real = realpathSync(target);
+  const realRoot = realpathSync(root);
+  return real === realRoot || real.startsWith(realRoot + sep);
+}
+
 /** Every check that can refuse a new session, done before anything is changed. */
 export async function validateNewSession(git: Git, root: string, config: ResearchConfig): Promise<void> {
+  // First: while another loop runs, its tree may look dirty or its branch taken; name it instead.
+  const lock = readLock(sessionPaths(root).lock);
+  if (lock && lock.pid !== process.pid && isAlive(lock)) {
+    throw new UsageError(`another autoresearch loop (pid ${lock.pid} on ${lock.host}) is running in this repo`, `Wait for it or stop it first (kill -INT ${lock.pid}).`);
+  }
   const trainPath = join(root, config.train);
   if (!existsSync(trainPath) || !statSync(trainPath).isFile()) {
     throw new UsageError(`training script ${config.train} not found in ${root}`, "Pass --train <path> to the script the tool may modify.");
+  }
+  // The tool writes the training script and results file: neither may lead outside the repo.
+  if (lstatSync(trainPath).isSymbolicLink() || !resolvesInside(root, trainPath)) {
+    throw new UsageError(`training script ${config.train} is a symbolic link or resolves outside ${root}`, "Point --train at the real file inside the repository.");
+  }
+  const resultsPath = join(root, config.results);
+  if ((existsSync(resultsPath) && lstatSync(resultsPath).isSymbolicLink()) || !resolvesInside(root, resultsPath)) {
+    throw new UsageError(`results file ${config.results} is a symbolic link or resolves outside ${root}`, "Give --results a plain path inside the repository.");
   }
   if (!(await git.isTracked(config.train))) {
     throw new UsageError(`training script ${config.train} is not committed`, `Commit it first: git add ${config.train} && git commit -m "add training script"`);
@@ -52,10 +74,6 @@ export async function validateNewSession(git: Git, root: string, config: Researc
   if (await git.branchExists(branch)) {
     throw new UsageError(`branch ${branch} already exists`, `Continue it with \`autoresearch resume\` (from that branch), or pick another --tag.`);
   }
-  const lock = readLock(sessionPaths(root).lock);
-  if (lock && lock.pid !== process.pid && isAlive(lock)) {
-    throw new UsageError(`another autoresearch loop (pid ${lock.pid}) is running in this repo`, "Wait for it or stop it first.");
-  }
 }
 
 /** A previous session's files move to .autoresearch/archive/<tag>/ so nothing of it is lost. */
@@ -77,14 +95,22 @@ function archivePrevious(root: string, paths: SessionPaths, resultsPath: string)
 }
 
 /**
- * Phase 1.3: branch, session files, baseline. On a baseline that crashes, the repo goes back
- * to the branch it was on and the failed attempt's files are kept for reading.
+ * Phase 1.3: session files, branch, baseline. session.json is written before the branch is
+ * created, so a kill at any point leaves something `resume` can finish. On a baseline that
+ * crashes (or is aborted), the repo goes back to the branch it was on and the failed
+ * attempt's files are kept for reading.
  */
 export async function startSession(root: string, config: ResearchConfig, platform: PlatformInfo, deps: LoopDeps): Promise<SessionState> {
   const { git } = deps;
   const paths = sessionPaths(root);
   const resultsPath = join(root, config.results);
-  await excludeFromGit(git, root, [`/${STATE_DIR}/`, `/${config.results}`, ...REPORT_FILES.map((f) => `/${f}`), `/${CONFIG_FILE_NAME}`]);
+  await excludeFromGit(git, root, [
+    `/${STATE_DIR}/`,
+    `/${config.results}`,
+    `/${config.results}.*.tmp`,
+    ...REPORT_FILES.map((f) => `/${f}`),
+    `/${CONFIG_FILE_NAME}`,
+  ]);
   mkdirSync(paths.dir, { recursive: true });
   const archived = archivePrevious(root, paths, resultsPath);
   if (archived) deps.emit({ type: "warning", message: `the previous session's files were moved to ${archived}` });
@@ -94,8 +120,6 @@ export async function startSession(root: string, config: ResearchConfig, platfor
   const baseBranch = await git.currentBranch();
   const baseCommit = await git.head();
   const branch = `autoresearch/${config.tag}`;
-  await git.run(["checkout", "--quiet", "-b", branch]);
-
   const info: SessionInfo = {
     version: 1,
     tag: config.tag,
@@ -110,26 +134,41 @@ export async function startSession(root: string, config: ResearchConfig, platfor
   const ledger = new Ledger(paths, resultsPath, config.metric);
   ledger.writeSession(info);
   ledger.initResults();
+  await git.run(["checkout", "--quiet", "-b", branch]);
   const session: SessionState = { root, paths, info, ledger, history: [], invocationStartedAt: deps.now() };
   deps.emit({ type: "session-start", session: info, resumed: false });
+  await runSessionBaseline(session, deps);
+  return session;
+}
 
+/** Runs and records the baseline; a crash or an abort undoes the session (see abandonSession). */
+export async function runSessionBaseline(session: SessionState, deps: LoopDeps): Promise<void> {
   const baseline = await runBaseline(session, deps);
   if (baseline.record.status === "crash") {
-    await git.run(["checkout", "--quiet", baseBranch ?? baseCommit]);
-    await git.run(["branch", "-D", branch]);
-    rmSync(resultsPath, { force: true });
-    const failed = join(paths.dir, "failed", `${config.tag}-${Date.now()}`);
-    mkdirSync(failed, { recursive: true });
-    for (const entry of ["session.json", "runs", "patches", "rejected.jsonl"]) {
-      if (existsSync(join(paths.dir, entry))) renameSync(join(paths.dir, entry), join(failed, entry));
+    const failedDir = await abandonSession(session, deps);
+    if (baseline.decision.reason === "interrupted") {
+      throw new Interrupted("stopped during the baseline run; nothing was kept (the session was undone)");
     }
     throw new RuntimeFailure(
       `the baseline run failed (${baseline.decision.detail}); nothing was changed`,
-      `Read its log in ${relative(root, join(failed, "runs", "0.log"))}, fix the command (--command) or the script, and run again.`,
+      `Read its log in ${relative(session.root, join(failedDir, "runs", "0.log"))}, fix the command (--command) or the script, and run again.`,
     );
   }
-  ledger.record(baseline.record);
-  session.history.push(baseline.record);
-  deps.emit({ type: "experiment", record: baseline.record, best: baseline.record, baseline: baseline.record });
-  return session;
+  recordBaseline(session, deps, baseline.record);
+}
+
+/** Back to the branch the session started from; the session's files go to .autoresearch/failed/. Returns that folder. */
+async function abandonSession(session: SessionState, deps: LoopDeps): Promise<string> {
+  const { git } = deps;
+  const { info, paths } = session;
+  await git.run(["checkout", "--quiet", info.baseBranch ?? info.baseCommit]);
+  await git.run(["branch", "-D", info.branch]);
+  rmSync(join(session.root, info.config.results), { force: true });
+  const failed = join(paths.dir, "failed", `${info.tag}-${Date.now()}`);
+  mkdirSync(failed, { recursive: true });
+  for (const entry of ["session.json", "runs", "patches", "rejected.jsonl", "experiments.jsonl"]) {
+    if (existsSync(join(paths.dir, entry))) renameSync(join(paths.dir, entry), join(failed, entry));
+  }
+  session.ledger.clearInFlight();
+  return failed;
 }

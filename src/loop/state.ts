@@ -2,6 +2,7 @@ import type { Ledger, SessionInfo } from "../ledger/ledger.js";
 import type { SessionPaths } from "../ledger/paths.js";
 import type { EventSink } from "./events.js";
 import type { StopControl } from "./stop.js";
+import type { RunWatch } from "./watchdog.js";
 import type { Executor, ExperimentRecord, Proposer } from "../types.js";
 import type { Git } from "../workspace/git.js";
 
@@ -15,6 +16,13 @@ export interface LoopDeps {
   stop: StopControl;
   /** The environment runs start from (already stripped of secrets). */
   baseEnv: Record<string, string>;
+  /**
+   * The orchestrator's own environment. When given, each run's environment is made from it by
+   * `sanitizeEnv` with the session's `passEnv` allowed and its `apiKeyEnv` denied (instead of baseEnv).
+   */
+  sourceEnv?: NodeJS.ProcessEnv;
+  /** Told which run is in flight, so a run orphaned by a killed orchestrator is killed (set by research()). */
+  runWatch?: RunWatch;
   /** Grace between SIGTERM and SIGKILL when a run is killed. */
   graceMs?: number;
   /** Writes the summary and chart at the end of a session. */

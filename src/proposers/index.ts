@@ -1,6 +1,9 @@
 import { isAbsolute, join } from "node:path";
+import { STATE_DIR } from "../ledger/paths.js";
 import type { Proposer, ResearchConfig } from "../types.js";
+import { createAgentProposer } from "./agent/index.js";
 import { BuiltinProposer } from "./builtin/index.js";
+import { createLlmProposer } from "./llm/index.js";
 import { loadPlan, PlanProposer } from "./plan.js";
 
 export interface ProposerDeps {
@@ -8,16 +11,39 @@ export interface ProposerDeps {
   env: Record<string, string | undefined>;
 }
 
+function inRepo(root: string, path: string): string {
+  return isAbsolute(path) ? path : join(root, path);
+}
+
 /** The one place a proposer name becomes a Proposer; bad settings fail here, before any change. */
 export async function createProposer(config: ResearchConfig, deps: ProposerDeps): Promise<Proposer> {
   switch (config.proposer) {
     case "builtin":
       return new BuiltinProposer({ seed: config.seed });
-    case "plan": {
-      const path = config.plan as string;
-      return new PlanProposer(loadPlan(isAbsolute(path) ? path : join(deps.root, path)));
-    }
+    case "plan":
+      return new PlanProposer(loadPlan(inRepo(deps.root, config.plan as string)));
+    case "anthropic":
+    case "openai":
+    case "openai-compatible":
+      return createLlmProposer({
+        provider: config.proposer,
+        model: config.model as string,
+        env: deps.env,
+        ...(config.baseUrl !== undefined && { baseUrl: config.baseUrl }),
+        ...(config.apiKeyEnv !== undefined && { apiKeyEnv: config.apiKeyEnv }),
+        ...(config.openaiApi !== undefined && { openaiApi: config.openaiApi }),
+        ...(config.prices !== undefined && { prices: inRepo(deps.root, config.prices) }),
+      });
+    case "agent":
+      return createAgentProposer({
+        command: config.agent as string,
+        cwd: deps.root,
+        trainPath: config.train,
+        protectedPaths: [STATE_DIR, config.results],
+        env: deps.env,
+        ...(config.agentTimeoutSec !== undefined && { timeoutSec: config.agentTimeoutSec }),
+      });
     default:
-      throw new Error(`proposer ${config.proposer} is not wired yet`);
+      throw new Error(`unknown proposer ${config.proposer}`);
   }
 }

@@ -19,7 +19,7 @@ export interface ChartOptions {
   maxTooltips?: number;
 }
 
-export const CHART_FONT = "DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif";
+export const CHART_FONT = "DejaVu Sans, Liberation Sans, Noto Sans, Arial, Helvetica, sans-serif";
 
 const COLORS = {
   keep: "#2ca02c",
@@ -184,7 +184,7 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
       ? `<path class="pt ${cls}" data-iter="${m.e.iteration}" data-clipped="${m.clipped}" d="M${n(m.x)} ${n(m.clipped === "above" ? m.y - r - 1 : m.y + r + 1)}l${r} ${m.clipped === "above" ? 2 * r : -2 * r}h${-2 * r}z">${tip(m.e)}</path>`
       : `<circle class="pt ${cls}" data-iter="${m.e.iteration}" cx="${n(m.x)}" cy="${n(m.y)}" r="${r}">${tip(m.e)}</circle>`;
 
-  const discarded: Mark[] = [];
+  const discarded: ReportExperiment[] = [];
   const crashed: ReportExperiment[] = [];
   const kept: Mark[] = [];
   let baselineMark: Mark | null = null;
@@ -194,14 +194,14 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
       crashed.push(e);
       continue;
     }
-    const m = marks(e) as Mark;
-    if (i === 0) baselineMark = m;
-    else if (e.status === "keep") kept.push(m);
-    else discarded.push(m);
+    if (i === 0) baselineMark = marks(e);
+    else if (e.status === "keep") kept.push(marks(e) as Mark);
+    else discarded.push(e);
   }
 
   const totalDiscarded = discarded.length;
-  const shownDiscarded = totalDiscarded > maxPoints ? thinByColumn(discarded) : discarded;
+  // Mark objects only for what is drawn: 100k sessions stay light on memory.
+  const shownDiscarded = (totalDiscarded > maxPoints ? thinExperiments(discarded, sx) : discarded).map((e) => marks(e) as Mark);
   out.push(`<g class="discarded" fill="${COLORS.discard}" fill-opacity="0.6" stroke="none">`);
   for (const m of shownDiscarded) out.push(point(m, "discard", 3.5));
   out.push("</g>");
@@ -309,7 +309,8 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
   if (shownDiscarded.length < totalDiscarded) notes.push(`showing ${formatInteger(shownDiscarded.length)} of ${formatInteger(totalDiscarded)} discarded points`);
   if (shownKept.length < kept.length) notes.push(`showing ${formatInteger(shownKept.length)} of ${formatInteger(kept.length)} kept points`);
   if (shownCrashes.length < crashed.length) notes.push(`${formatInteger(shownCrashes.length)} marks for ${formatInteger(crashed.length)} crashes`);
-  const clippedCount = [...discarded, ...kept].filter((m) => m.clipped).length;
+  let clippedCount = kept.filter((m) => m.clipped).length;
+  for (const e of discarded) if ((e.metric as number) > yHi || (e.metric as number) < yLo) clippedCount++;
   if (clippedCount > 0) notes.push(`${formatInteger(clippedCount)} outlier${clippedCount === 1 ? "" : "s"} drawn as triangles at the edge`);
   if (notes.length > 0) {
     out.push(`<text x="${right}" y="${H - 12}" text-anchor="end" font-size="11" fill="${COLORS.muted}">${esc(notes.join(" · "))}</text>`);
@@ -347,6 +348,26 @@ function segmentDistance(a: Segment, b: Segment): number {
     pointSegmentDistance(b.x1, b.y1, a),
     pointSegmentDistance(b.x2, b.y2, a),
   );
+}
+
+/** Per pixel column, the highest and the lowest metric: the cloud keeps its shape. */
+function thinExperiments(list: ReportExperiment[], sx: (v: number) => number): ReportExperiment[] {
+  const columns = new Map<number, { lo: ReportExperiment; hi: ReportExperiment }>();
+  for (const e of list) {
+    const key = Math.round(sx(e.iteration));
+    const c = columns.get(key);
+    if (!c) columns.set(key, { lo: e, hi: e });
+    else {
+      if ((e.metric as number) < (c.lo.metric as number)) c.lo = e;
+      if ((e.metric as number) > (c.hi.metric as number)) c.hi = e;
+    }
+  }
+  const out: ReportExperiment[] = [];
+  for (const c of columns.values()) {
+    out.push(c.hi);
+    if (c.lo !== c.hi) out.push(c.lo);
+  }
+  return out;
 }
 
 /** Keeps, per pixel column, the highest and lowest point: the cloud keeps its shape. */

@@ -181,18 +181,17 @@ function toLatex(data: SessionData): string {
   ];
   for (const r of exportRows(data)) {
     const status = r.status === "keep" ? "\\textbf{keep}" : r.status;
-    lines.push(
-      [
-        String(r.iteration),
-        `\\texttt{${escapeLatex(r.commit)}}`,
-        r.metric === null ? "---" : formatMetric(r.metric),
-        r.delta === null ? "---" : `$${formatDelta(r.delta)}$`,
-        r.memGb === null ? "---" : r.memGb.toFixed(1),
-        status,
-        escapeLatex(r.category),
-        escapeLatex(r.description),
-      ].join(" & ") + " \\\\",
-    );
+    const cells = [
+      String(r.iteration),
+      `\\texttt{${escapeLatex(r.commit)}}`,
+      r.metric === null ? "---" : formatMetric(r.metric),
+      r.delta === null ? "---" : `$${formatDelta(r.delta)}$`,
+      r.memGb === null ? "---" : r.memGb.toFixed(1),
+      status,
+      escapeLatex(r.category),
+      escapeLatex(r.description),
+    ];
+    lines.push(`${cells.join(" & ")} \\\\`);
   }
   lines.push("\\end{longtable}");
   return `${lines.join("\n")}\n`;

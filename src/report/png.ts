@@ -8,11 +8,15 @@ import { createRequire } from "node:module";
  * still valid, just without text.
  */
 
+interface RenderedImage {
+  asPng(): Buffer;
+  width: number;
+  height: number;
+}
+
 interface ResvgModule {
-  Resvg: new (
-    svg: string | Buffer,
-    options?: Record<string, unknown>,
-  ) => { render(): { asPng(): Buffer; width: number; height: number } };
+  Resvg: new (svg: string | Buffer, options?: Record<string, unknown>) => { render(): RenderedImage };
+  renderAsync?: (svg: string | Buffer, options?: Record<string, unknown>) => Promise<RenderedImage>;
 }
 
 const FONT_CANDIDATES = [
@@ -59,20 +63,22 @@ export interface PngOptions {
   fontFiles?: string[];
 }
 
+function renderOptions(options: PngOptions): Record<string, unknown> {
+  const files = options.fontFiles ?? findFontFiles();
+  const font = options.fontFiles !== undefined || files.length > 0 ? { loadSystemFonts: false, fontFiles: files } : { loadSystemFonts: true };
+  return { font, fitTo: { mode: "zoom", value: options.zoom ?? 1.5 }, background: "#ffffff", logLevel: "off" };
+}
+
 export function renderPng(svg: string, options: PngOptions = {}): Buffer {
   const { Resvg } = loadResvg();
-  const files = options.fontFiles ?? findFontFiles();
-  const font =
-    options.fontFiles !== undefined || files.length > 0
-      ? { loadSystemFonts: false, fontFiles: files }
-      : { loadSystemFonts: true };
-  const resvg = new Resvg(svg, {
-    font,
-    fitTo: { mode: "zoom", value: options.zoom ?? 1.5 },
-    background: "#ffffff",
-    logLevel: "off",
-  });
-  return resvg.render().asPng();
+  return new Resvg(svg, renderOptions(options)).render().asPng();
+}
+
+/** The same, rendered on a worker thread of the native module, so other work can go on meanwhile. */
+export async function renderPngAsync(svg: string, options: PngOptions = {}): Promise<Buffer> {
+  const resvg = loadResvg();
+  if (!resvg.renderAsync) return renderPng(svg, options);
+  return (await resvg.renderAsync(svg, renderOptions(options))).asPng();
 }
 
 /** Width and height from a PNG's IHDR chunk (null when it is not a PNG). */

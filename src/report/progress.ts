@@ -50,7 +50,8 @@ export function progressSnapshot(data: SessionData, options: ProgressOptions = {
   const startMs = started ? Date.parse(started) : Number.NaN;
   const maxIterations =
     options.maxIterations !== undefined ? options.maxIterations : (data.session?.config?.maxIterations ?? null);
-  const latestDirection = [...data.experiments].reverse().find((e) => e.direction)?.direction ?? null;
+  let latestDirection: string | null = null;
+  for (let i = data.experiments.length - 1; i >= 0 && latestDirection === null; i--) latestDirection = data.experiments[i]?.direction ?? null;
   return {
     metricName: data.metricName,
     metricDirection: data.direction,

@@ -37,17 +37,21 @@ export interface BuildSummaryOptions extends SummaryOptions {
 
 export const DEFAULT_CHART = { png: "progress.png", svg: "progress.svg" } as const;
 
+/** The next steps: given, else from the writer (an LLM), else (or when it fails) from the data. */
+export async function resolveNextSteps(data: SessionData, options: BuildSummaryOptions = {}): Promise<string[]> {
+  const fallback = recommendNextSteps(data, analyze(data), options);
+  if (options.nextSteps) return sanitizeSteps(options.nextSteps, fallback);
+  if (!options.writeNextSteps) return fallback;
+  try {
+    return sanitizeSteps(await options.writeNextSteps(data), fallback);
+  } catch {
+    return fallback;
+  }
+}
+
 /** renderSummary with the optional async next-steps writer. */
 export async function buildSummary(data: SessionData, options: BuildSummaryOptions = {}): Promise<string> {
-  if (!options.writeNextSteps || options.nextSteps) return renderSummary(data, options);
-  const fallback = recommendNextSteps(data, analyze(data), options);
-  let steps: string[];
-  try {
-    steps = sanitizeSteps(await options.writeNextSteps(data), fallback);
-  } catch {
-    steps = fallback;
-  }
-  return renderSummary(data, { ...options, nextSteps: steps });
+  return renderSummary(data, { ...options, nextSteps: await resolveNextSteps(data, options) });
 }
 
 export function renderSummary(data: SessionData, options: SummaryOptions = {}): string {
@@ -57,7 +61,7 @@ export function renderSummary(data: SessionData, options: SummaryOptions = {}): 
   const out: string[] = [];
   out.push("# AutoResearch Summary", "");
   for (const line of headerLines(data, a)) out.push(line, "");
-  out.push("## Results", "", resultsTable(data, a), "");
+  out.push("## Results", "", resultsTable(a), "");
   out.push("## Top Improvements (kept commits)", "", ...topImprovements(data, a, options.maxTop ?? 10), "");
   out.push("## What Didn't Work", "", ...whatDidntWork(data, options.maxFailuresPerCategory ?? 8), "");
   out.push("## Recommended Next Steps", "", ...steps.map((s) => `- ${s}`), "");
@@ -96,7 +100,7 @@ function headerLines(data: SessionData, a: Analysis): string[] {
   return lines;
 }
 
-function resultsTable(data: SessionData, a: Analysis): string {
+function resultsTable(a: Analysis): string {
   const improvement = a.improvement === null ? MISSING : `${formatDelta(a.improvement)} (${formatPercent(a.improvementPct)})`;
   return markdownTable(
     ["Baseline metric", "Best metric", "Improvement", "Best commit"],

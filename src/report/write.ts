@@ -3,8 +3,8 @@ import { basename, dirname, join, relative } from "node:path";
 import type { SessionPaths } from "../ledger/paths.js";
 import { type ChartOptions, renderChartSvg } from "./chart.js";
 import type { SessionData } from "./model.js";
-import { type PngOptions, renderPng } from "./png.js";
-import { type BuildSummaryOptions, buildSummary } from "./summary.js";
+import { type PngOptions, renderPng, renderPngAsync } from "./png.js";
+import { type BuildSummaryOptions, renderSummary, resolveNextSteps } from "./summary.js";
 
 /**
  * Phase 3 files, written beside results.tsv: autoresearch-summary.md, progress.svg and
@@ -47,18 +47,28 @@ export async function writeSessionReports(
   const warnings: string[] = [];
   let svgPath: string | null = null;
   let pngPath: string | null = null;
+  let png: Promise<Buffer | Error> | null = null;
   if (options.charts !== false) {
-    const charts = writeCharts(dir, data, options.chartOptions, options.pngOptions);
-    svgPath = charts.svgPath;
-    pngPath = charts.pngPath;
-    warnings.push(...charts.warnings);
+    const svg = renderChartSvg(data, options.chartOptions);
+    svgPath = join(dir, CHART_SVG_FILE);
+    writeFileSync(svgPath, svg);
+    pngPath = join(dir, CHART_PNG_FILE);
+    // The PNG renders off the main thread while the summary is written.
+    png = renderPngAsync(svg, options.pngOptions).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
   }
   const link = (p: string | null) => (p ? relative(dir, p).split("\\").join("/") || basename(p) : null);
-  const markdown = await buildSummary(data, {
-    ...options,
-    chart: svgPath || pngPath ? { png: link(pngPath), svg: link(svgPath) } : null,
-  });
-  writeFileSync(summaryPath, markdown);
+  const nextSteps = await resolveNextSteps(data, options);
+  if (png && pngPath) {
+    const result = await png;
+    if (result instanceof Error) {
+      warnings.push(pngWarning(result));
+      pngPath = null;
+    } else {
+      writeFileSync(pngPath, result);
+    }
+  }
+  const chart = svgPath ? { png: link(pngPath), svg: link(svgPath) } : null;
+  writeFileSync(summaryPath, renderSummary(data, { ...options, nextSteps, chart }));
   return { summaryPath, svgPath, pngPath, warnings };
 }
 
@@ -78,8 +88,12 @@ export function writeCharts(
   try {
     writeFileSync(pngPath, renderPng(svg, pngOptions));
   } catch (error) {
-    warnings.push(`progress.png was not written (${(error as Error).message.split("\n")[0]}); progress.svg has the same chart.`);
+    warnings.push(pngWarning(error as Error));
     pngPath = null;
   }
   return { svgPath, pngPath, warnings };
+}
+
+function pngWarning(error: Error): string {
+  return `progress.png was not written (${error.message.split("\n")[0]}); progress.svg has the same chart.`;
 }

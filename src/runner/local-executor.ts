@@ -68,7 +68,7 @@ export class LocalExecutor implements Executor {
       return { ...emptyResult(), ...scanner.result() };
     }
 
-    const runId = (this.deps.newRunId ?? randomUUID)();
+    const runId = spec.runId ?? (this.deps.newRunId ?? randomUUID)();
     const posix = this.platform !== "win32";
     let child: ChildProcess;
     let exited: Promise<Exit>;

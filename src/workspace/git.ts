@@ -33,6 +33,10 @@ export class Git {
           cwd: this.cwd,
           maxBuffer: 256 * 1024 * 1024,
           env: { ...process.env, ...options.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" },
+          // Own process group: a Ctrl-C in the terminal (SIGINT to the foreground group) must
+          // not kill a commit or reset half-way; the loop decides when to stop. (execFile passes
+          // it on to spawn; its option type just does not list it.)
+          ...({ detached: process.platform !== "win32" } as object),
         },
         (error, stdout, stderr) => {
           if (error && typeof (error as NodeJS.ErrnoException).code === "string") {

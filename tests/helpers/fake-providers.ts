@@ -30,6 +30,7 @@ export interface RecordedRequest {
   method: string;
   path: string;
   headers: IncomingHttpHeaders;
+  // biome-ignore lint/suspicious/noExplicitAny: a recorded JSON body, inspected freely by tests
   body: any;
 }
 
@@ -53,6 +54,7 @@ export async function startFakeProvider(): Promise<FakeProvider> {
 
   const server = createServer(async (req, res) => {
     const raw = await readBody(req);
+    // biome-ignore lint/suspicious/noExplicitAny: parsed JSON of unknown shape
     let body: any = null;
     try {
       body = raw ? JSON.parse(raw) : null;
@@ -286,11 +288,32 @@ function streamEvents(api: Api, r: ContentReply, model: string, id: number): { e
     events.push({ data: "[DONE]" });
     return events;
   }
-  const final = successBody("responses", r, model, id) as Record<string, unknown>;
-  return [
-    { event: "response.created", data: { type: "response.created", response: { ...final, status: "in_progress", output: [], usage: null } } },
-    { event: "response.completed", data: { type: "response.completed", response: final } },
-  ];
+  const final = successBody("responses", r, model, id) as { output: Record<string, unknown>[] } & Record<string, unknown>;
+  const events: { event?: string; data: unknown }[] = [];
+  let sequence = 0;
+  const push = (type: string, data: Record<string, unknown>) => events.push({ event: type, data: { type, sequence_number: sequence++, ...data } });
+  push("response.created", { response: { ...final, status: "in_progress", output: [], usage: null } });
+  push("response.in_progress", { response: { ...final, status: "in_progress", output: [], usage: null } });
+  final.output.forEach((item, outputIndex) => {
+    const itemId = item.id as string;
+    if (item.type === "message") {
+      const part = (item.content as { text: string }[])[0] as { text: string };
+      push("response.output_item.added", { output_index: outputIndex, item: { ...item, status: "in_progress", content: [] } });
+      push("response.content_part.added", { item_id: itemId, output_index: outputIndex, content_index: 0, part: { type: "output_text", text: "", annotations: [] } });
+      push("response.output_text.delta", { item_id: itemId, output_index: outputIndex, content_index: 0, delta: part.text, logprobs: [] });
+      push("response.output_text.done", { item_id: itemId, output_index: outputIndex, content_index: 0, text: part.text, logprobs: [] });
+      push("response.content_part.done", { item_id: itemId, output_index: outputIndex, content_index: 0, part: { type: "output_text", text: part.text, annotations: [] } });
+    } else if (item.type === "function_call") {
+      push("response.output_item.added", { output_index: outputIndex, item: { ...item, status: "in_progress", arguments: "" } });
+      push("response.function_call_arguments.delta", { item_id: itemId, output_index: outputIndex, delta: item.arguments });
+      push("response.function_call_arguments.done", { item_id: itemId, output_index: outputIndex, arguments: item.arguments });
+    } else {
+      push("response.output_item.added", { output_index: outputIndex, item });
+    }
+    push("response.output_item.done", { output_index: outputIndex, item });
+  });
+  push("response.completed", { response: final });
+  return events;
 }
 
 function errorBody(api: Api, r: Extract<FakeReply, { type: "error" }>): unknown {

@@ -109,6 +109,13 @@ export function buildRecords(baseline: number, specs: ExperimentSpec[], options:
   return records;
 }
 
+/** The full sha of experiment `id` (throws when there is none, so tests fail loudly). */
+export function commitAt(records: ExperimentRecord[], id: number): string {
+  const record = records[id];
+  if (!record) throw new Error(`no experiment ${id}`);
+  return record.commit;
+}
+
 /** A night's session on val_bpb (min): wins, regressions, crashes, near-misses, directions. */
 export const REALISTIC_SPECS: ExperimentSpec[] = [
   { description: "Increase learning rate from 0.02 to 0.04", category: "optimizer", metric: 0.9932, direction: "learning-rate sweep", usage: { inputTokens: 12000, outputTokens: 800 }, costUsd: 0.05 },

@@ -189,16 +189,30 @@ describe("agent proposer", () => {
   it("kills a hung agent's whole tree at the timeout", async () => {
     const pidFile = join(toolsDir, `pids-${Date.now()}.json`);
     const started = Date.now();
-    const error = await proposer("hang", { timeoutSec: 1.5, killGraceSec: 0.5, env: { ...process.env, PID_FILE: pidFile } })
+    const error = await proposer("hang", { timeoutSec: 3, killGraceSec: 0.5, env: { ...process.env, PID_FILE: pidFile } })
       .propose(makeContext())
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProposalFailed);
     expect((error as ProposalFailed).reason).toBe("agent-timeout");
-    expect((error as ProposalFailed).message).toContain("did not finish within 1.5s and was killed");
+    expect((error as ProposalFailed).message).toContain("did not finish within 3s and was killed");
     expect(Date.now() - started).toBeLessThan(15_000);
     const pids = JSON.parse(readFileSync(pidFile, "utf8")) as number[];
     expect(pids).toHaveLength(3);
     for (const pid of pids) expect(alive(pid), `pid ${pid} still alive`).toBe(false);
+    expect(readFileSync(join(repo, "train.py"), "utf8")).toBe(TRAIN_TEXT);
+  });
+
+  it("stops the agent and restores the tree when the session is interrupted", async () => {
+    const pidFile = join(toolsDir, `pids-abort-${Date.now()}.json`);
+    const controller = new AbortController();
+    const pending = proposer("hang", { killGraceSec: 0.3, env: { ...process.env, PID_FILE: pidFile } }).propose(makeContext(), controller.signal);
+    const waitFor = async () => {
+      for (let i = 0; i < 600 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 25));
+    };
+    await waitFor();
+    controller.abort(new Error("stopped by signal"));
+    await expect(pending).rejects.toThrow("stopped by signal");
+    for (const pid of JSON.parse(readFileSync(pidFile, "utf8")) as number[]) expect(alive(pid)).toBe(false);
     expect(readFileSync(join(repo, "train.py"), "utf8")).toBe(TRAIN_TEXT);
   });
 
@@ -317,8 +331,9 @@ describe("describing a diff", () => {
   it("names changed assignments, else counts lines", () => {
     expect(describeChange("train.py", TRAIN_TEXT, TRAIN_TEXT.replace("LR = 0.01", "LR = 0.02"))).toBe("LR 0.01 -> 0.02");
     expect(describeChange("src/train.py", TRAIN_TEXT, TRAIN_TEXT.replace("    data = load_data()\n", "    import torch\n    torch.manual_seed(0)\n    data = load_data()[:50]\n"))).toBe(
-      "edit train.py: +3 -1 lines",
+      "data load_data() -> load_data()[:50] (+3 -1 lines in train.py)",
     );
+    expect(describeChange("train.py", TRAIN_TEXT, TRAIN_TEXT.replace("main()\n", "if __name__ == '__main__':\n    main()\n"))).toBe("edit train.py: +2 -1 lines");
     expect(describeChange("train.py", TRAIN_TEXT, TRAIN_TEXT.replace('ACTIVATION = "gelu"', 'ACTIVATION = "relu2"  # squared'))).toBe('ACTIVATION "gelu" -> "relu2"');
   });
 

@@ -94,3 +94,4 @@ describe("reply parsing", () => {
     expect(r).toEqual({ ok: true, reply: { description: "raise the LR", category: "hyperparameters", rationale: "", direction: "", edits: good.edits } });
   });
 });
+

@@ -1,3 +1,6 @@
+import { createAnthropic } from "@ai-sdk/anthropic";
+import { createOpenAI } from "@ai-sdk/openai";
+import { jsonSchema, streamText, tool } from "ai";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RuntimeFailure, UsageError } from "../../src/errors.js";
 import { ProposalFailed } from "../../src/proposers/errors.js";
@@ -129,8 +132,16 @@ describe.each(VARIANTS)("$label", (v) => {
     expect(sent).toContain("CUDA out of memory");
     expect(sent).toContain("hyperparameters, optimizer"); // the scope
     expect(sent).toContain("Simplicity principle");
-    // Library retries are off: one layer (ours) decides.
     expect(req.body.stream ?? false).toBe(false);
+    // The tool is forced, in each API's own shape.
+    expect(req.body.tool_choice).toEqual(
+      v.provider === "anthropic"
+        ? { type: "tool", name: "propose_experiment" }
+        : v.path === "/v1/responses"
+          ? { type: "function", name: "propose_experiment" }
+          : { type: "function", function: { name: "propose_experiment" } },
+    );
+    if (v.provider === "anthropic") expect(req.headers["anthropic-version"]).toBe("2023-06-01");
   });
 
   it("falls back to a fenced json block in text", async () => {
@@ -168,6 +179,8 @@ describe.each(VARIANTS)("$label", (v) => {
     const proposal = await make(v).propose(makeContext());
     expect(proposal?.category).toBe("hyperparameters");
     expect(sleeps).toEqual([1000, 2000]);
+    // The library's own retries are off: one layer (ours) decides, so exactly three requests.
+    expect(server.requests).toHaveLength(3);
   });
 
   it("stops with a clear RuntimeFailure on 401, without retrying", async () => {
@@ -322,22 +335,28 @@ describe("llm proposer", () => {
 });
 
 describe("streaming wire formats of the fake server", () => {
-  it("answers stream requests with SSE in each API's format", async () => {
-    server.reply({ type: "tool", args: GOOD }, { type: "tool", args: GOOD }, { type: "tool", args: GOOD });
-    const base = server.baseUrl;
-    const post = (path: string, body: unknown) =>
-      fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then(async (r) => ({
-        type: r.headers.get("content-type"),
-        text: await r.text(),
-      }));
-    const a = await post("/messages", { model: "claude", stream: true });
-    expect(a.type).toBe("text/event-stream");
-    expect(a.text).toContain("event: content_block_delta");
-    expect(a.text).toContain("input_json_delta");
-    const c = await post("/chat/completions", { model: "gpt", stream: true });
-    expect(c.text).toContain("chat.completion.chunk");
-    expect(c.text).toContain("data: [DONE]");
-    const r = await post("/responses", { model: "gpt", stream: true });
-    expect(r.text).toContain("event: response.completed");
+  // The proposers call the non-streaming endpoints; the fake's SSE variants are checked here
+  // against the SDK's own streaming parsers so they stay faithful for any future streaming use.
+  it("answers stream requests with SSE each SDK parses into the same tool call, text and usage", async () => {
+    const tools = { propose_experiment: tool({ description: "x", inputSchema: jsonSchema({ type: "object", properties: {}, additionalProperties: true } as never) }) };
+    const models = [
+      createAnthropic({ apiKey: KEY, baseURL: server.baseUrl })("claude-sonnet-4-5"),
+      createOpenAI({ apiKey: KEY, baseURL: server.baseUrl }).chat("gpt-4.1"),
+      createOpenAI({ apiKey: KEY, baseURL: server.baseUrl }).responses("gpt-5"),
+    ];
+    for (const model of models) {
+      server.reply({ type: "tool", args: GOOD, usage: [123, 45], text: "thinking aloud" });
+      const result = streamText({ model, prompt: "propose", tools, maxRetries: 0 });
+      const calls = await result.toolCalls;
+      expect(calls.map((c) => [c.toolName, c.input])).toEqual([["propose_experiment", GOOD]]);
+      expect(await result.text).toBe("thinking aloud");
+      const usage = await result.usage;
+      expect([usage.inputTokens, usage.outputTokens]).toEqual([123, 45]);
+    }
+    expect(server.requests.map((r) => [r.path, r.body.stream])).toEqual([
+      ["/v1/messages", true],
+      ["/v1/chat/completions", true],
+      ["/v1/responses", true],
+    ]);
   });
 });

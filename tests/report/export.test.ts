@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseResults } from "../../src/ledger/results-tsv.js";
 import { escapeLatex, exportTable } from "../../src/report/export.js";
 import { fromRecords, fromResults } from "../../src/report/model.js";
-import { KARPATHY_RESULTS, REALISTIC_SPECS, buildRecords, sessionInfo } from "../helpers/session-fixture.js";
+import { KARPATHY_RESULTS, REALISTIC_SPECS, buildRecords, commitAt, sessionInfo } from "../helpers/session-fixture.js";
 
 /** A small RFC 4180 reader, to prove the CSV parses back. */
 function parseCsv(text: string): string[][] {
@@ -51,7 +51,7 @@ describe("export", () => {
     expect(doc.metric).toBe("val_bpb");
     expect(doc.direction).toBe("min");
     expect(doc.experiments).toHaveLength(records.length);
-    expect(doc.best).toEqual({ iteration: 14, commit: records[14]!.commit.slice(0, 7), metric: 0.9612 });
+    expect(doc.best).toEqual({ iteration: 14, commit: commitAt(records, 14).slice(0, 7), metric: 0.9612 });
     expect(doc.improvement).toBe(-0.0411);
     expect(doc.experiments[3]).toMatchObject({ iteration: 3, status: "keep", category: "architecture", metric: 0.9821, delta: -0.0111 });
     expect(doc.experiments[4]).toMatchObject({ iteration: 4, status: "crash", metric: null, delta: null, memGb: null });
@@ -66,7 +66,7 @@ describe("export", () => {
     expect(rows[22]?.[7]).toBe('Comma, "quote" and | pipe, 100% & $x_1$ #{}~^\\');
     expect(rows[23]?.[7]).toBe("'=HYPERLINK(\"http://evil\")");
     expect(rows[5]?.slice(2, 6)).toEqual(["", "", "", "crash"]);
-    expect(rows[4]?.slice(0, 6)).toEqual(["3", records[3]!.commit.slice(0, 7), "0.982100", "-0.011100", "44.9", "keep"]);
+    expect(rows[4]?.slice(0, 6)).toEqual(["3", commitAt(records, 3).slice(0, 7), "0.982100", "-0.011100", "44.9", "keep"]);
   });
 
   it("markdown is one table row per experiment with escaped cells", () => {

@@ -4,7 +4,7 @@ import { sessionPaths } from "../../src/ledger/paths.js";
 import { parseResults } from "../../src/ledger/results-tsv.js";
 import { fromRecords, fromResults } from "../../src/report/model.js";
 import { progressSnapshot, renderProgressReport, writeProgressReport } from "../../src/report/progress.js";
-import { KARPATHY_RESULTS, REALISTIC_SPECS, buildRecords, removeDir, sessionInfo, tempDir } from "../helpers/session-fixture.js";
+import { KARPATHY_RESULTS, REALISTIC_SPECS, buildRecords, commitAt, removeDir, sessionInfo, tempDir } from "../helpers/session-fixture.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -28,7 +28,7 @@ describe("progress report (spec 2.6)", () => {
       [
         "## AutoResearch Progress — Iteration 6",
         "",
-        `**Best so far:** 0.980000 (iteration 3, commit ${c(records[3]!.commit)})`,
+        `**Best so far:** 0.980000 (iteration 3, commit ${c(commitAt(records, 3))})`,
         "",
         "**vs. Baseline:** -0.020000 (-2.00%)",
         "",
@@ -40,11 +40,11 @@ describe("progress report (spec 2.6)", () => {
         "",
         "| Iter | Commit | Metric | Status | Change |",
         "|------|--------|--------|--------|--------|",
-        `| 6 | ${c(records[6]!.commit)} | 0.982100 | discard | SwiGLU MLP |`,
-        `| 5 | ${c(records[5]!.commit)} | 0.985000 | discard | Dropout \\| 0.1 |`,
-        `| 4 | ${c(records[4]!.commit)} | — | crash | Double batch |`,
-        `| 3 | ${c(records[3]!.commit)} | 0.980000 | keep | ReLU² activation |`,
-        `| 2 | ${c(records[2]!.commit)} | 1.010000 | discard | Deeper MLP |`,
+        `| 6 | ${c(commitAt(records, 6))} | 0.982100 | discard | SwiGLU MLP |`,
+        `| 5 | ${c(commitAt(records, 5))} | 0.985000 | discard | Dropout \\| 0.1 |`,
+        `| 4 | ${c(commitAt(records, 4))} | — | crash | Double batch |`,
+        `| 3 | ${c(commitAt(records, 3))} | 0.980000 | keep | ReLU² activation |`,
+        `| 2 | ${c(commitAt(records, 2))} | 1.010000 | discard | Deeper MLP |`,
         "",
         "**Current direction:** MLP variants",
         "",

@@ -42,6 +42,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const root = await git.topLevel();
   const input = gatherInput(root, cwd, flags);
   const config = normalisePaths(resolveConfig(input, { root, now: new Date() }), root, cwd);
+  if (input.passEnv !== undefined) config.passEnv = ([] as string[]).concat(input.passEnv as string | string[]);
   await validateNewSession(git, root, config);
   const proposer = await createProposer(config, { root, env: process.env });
   const platform = await detectPlatform({ command: config.command, root });

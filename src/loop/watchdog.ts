@@ -1,0 +1,50 @@
+/**
+ * The run watchdog: a small detached process started with the session. The orchestrator tells
+ * it over a pipe which run is in flight (`run <runId> <graceMs>` / `idle`). When the pipe
+ * closes without `exit` — the orchestrator died, even by SIGKILL — it kills that run's whole
+ * tree (by its marker) and exits, so no run outlives a killed orchestrator by more than its
+ * grace. It holds no secrets: it is started with PATH only.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export interface RunWatch {
+  running(runId: string, graceMs: number): void;
+  idle(): void;
+  /** The orchestrator is ending normally: the watchdog exits without killing anything. */
+  close(): void;
+}
+
+/** Starts the watchdog, or returns null where it cannot run (sources run by a test runner, Windows). */
+export function startWatchdog(): RunWatch | null {
+  if (process.platform === "win32") return null;
+  const script = fileURLToPath(new URL("./watchdog-main.js", import.meta.url));
+  if (!existsSync(script)) return null;
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [script, String(process.pid)], {
+      detached: true,
+      stdio: ["pipe", "ignore", "ignore"],
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    });
+  } catch {
+    return null;
+  }
+  child.on("error", () => {});
+  child.stdin?.on("error", () => {});
+  child.unref();
+  // The pipe must not keep the orchestrator's event loop alive.
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  const send = (line: string) => {
+    if (child.stdin && !child.stdin.destroyed) child.stdin.write(`${line}\n`);
+  };
+  return {
+    running: (runId, graceMs) => send(`run ${runId} ${Math.max(0, Math.round(graceMs))}`),
+    idle: () => send("idle"),
+    close: () => {
+      send("exit");
+      child.stdin?.end();
+    },
+  };
+}

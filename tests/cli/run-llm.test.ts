@@ -1,0 +1,104 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { parseResults } from "../../src/ledger/results-tsv.js";
+import { cliAsync } from "../helpers/cli.js";
+import { type FakeProvider, proposalArgs, startFakeProvider } from "../helpers/fake-providers.js";
+import { createRepo, FAKE_PREPARE, FAKE_TRAIN, git } from "../helpers/repo.js";
+
+// The training script also records which variables it saw, to prove the key never reaches it.
+const TRAIN_WITH_ENV_DUMP = `import { writeFileSync } from "node:fs";
+writeFileSync("seen-env.json", JSON.stringify(Object.keys(process.env)));
+${FAKE_TRAIN}`;
+
+const ARGS = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--yes", "--tag", "llm"];
+
+let provider: FakeProvider | null = null;
+afterEach(async () => {
+  await provider?.close();
+  provider = null;
+});
+
+describe("autoresearch run with an LLM proposer (local server speaking the provider's wire format)", () => {
+  it("anthropic: proposals become experiments, bad edits go back with the reason, the key never reaches the run", async () => {
+    provider = await startFakeProvider();
+    const root = createRepo({ "train.js": TRAIN_WITH_ENV_DUMP, "prepare.js": FAKE_PREPARE, "README.md": "# tiny\n", ".gitignore": "seen-env.json\n" });
+    provider.reply(
+      { type: "tool", args: proposalArgs("const LEARNING_RATE = 0.01;", "const LEARNING_RATE = 0.02;", "LR 0.01 -> 0.02"), usage: [1000, 100] },
+      { type: "tool", args: proposalArgs("const NOT_THERE = 1;", "const NOT_THERE = 2;", "edit that does not apply"), usage: [1000, 100] },
+      { type: "tool", args: proposalArgs("const WIDTH = 16;", "const WIDTH = 32;", "WIDTH 16 -> 32"), usage: [1000, 100] },
+    );
+    const secret = "sk-ant-test-SECRET-123";
+    const result = await cliAsync(root, [...ARGS, "--proposer", "anthropic", "--model", "claude-sonnet-4-5", "--base-url", provider.baseUrl, "--max-iterations", "2"], {
+      ANTHROPIC_API_KEY: secret,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const rows = parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows;
+    expect(rows.map((r) => r.status)).toEqual(["keep", "keep", "keep"]);
+    expect(rows[1]?.description).toMatch(/^LR 0\.01 -> 0\.02: /);
+    expect(rows[2]?.description).toMatch(/^WIDTH 16 -> 32: /);
+
+    // What the model was sent: the key in the header, the training script, the history, the refusal reason.
+    expect(provider.requests).toHaveLength(3);
+    expect(provider.requests[0]?.headers["x-api-key"]).toBe(secret);
+    const second = JSON.stringify(provider.requests[1]?.body);
+    expect(second).toContain("const LEARNING_RATE = 0.02;");
+    expect(second).toContain("LR 0.01 -> 0.02");
+    const third = JSON.stringify(provider.requests[2]?.body);
+    expect(third).toContain("was not found");
+
+    // Tokens and cost are recorded per experiment; the secret appears nowhere the tool wrote.
+    const records = readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8");
+    expect(JSON.parse(records.split("\n")[1] as string).usage).toEqual({ inputTokens: 1000, outputTokens: 100 });
+    const seen = JSON.parse(readFileSync(join(root, "seen-env.json"), "utf8")) as string[];
+    expect(seen).not.toContain("ANTHROPIC_API_KEY");
+    expect(seen).toContain("AUTORESEARCH_TIME_BUDGET");
+    for (const file of ["results.tsv", ".autoresearch/experiments.jsonl", ".autoresearch/runs/1.log", ".autoresearch/session.json"]) {
+      expect(readFileSync(join(root, file), "utf8")).not.toContain(secret);
+    }
+    expect(result.stdout + result.stderr).not.toContain(secret);
+    expect(git(root, "log", "--all", "-p")).not.toContain(secret);
+  });
+
+  it("a missing key stops before anything changes, naming the variable", async () => {
+    const root = createRepo({ "train.js": FAKE_TRAIN, "prepare.js": FAKE_PREPARE });
+    const result = await cliAsync(root, [...ARGS, "--proposer", "openai", "--model", "gpt-5"], { OPENAI_API_KEY: "" });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("OPENAI_API_KEY");
+    expect(git(root, "branch", "--list", "autoresearch/*")).toBe("");
+  });
+
+  it("an auth error from the provider ends the session with exit 1 and a clear message, with the summary written", async () => {
+    provider = await startFakeProvider();
+    provider.reply({ type: "error", status: 401, message: "invalid x-api-key", errorType: "authentication_error" });
+    const root = createRepo({ "train.js": FAKE_TRAIN, "prepare.js": FAKE_PREPARE });
+    const result = await cliAsync(root, [...ARGS, "--proposer", "openai-compatible", "--model", "llama3", "--base-url", provider.baseUrl, "--api-key-env", "MY_KEY"], {
+      MY_KEY: "abc",
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/401|rejected|auth/i);
+    expect(parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows).toHaveLength(1);
+  });
+});
+
+describe("autoresearch run with a coding-agent CLI", () => {
+  it("keeps only the agent's change to the training script and puts everything else back", async () => {
+    const agent = `import { readFileSync, writeFileSync } from "node:fs";
+const train = readFileSync("train.js", "utf8");
+const n = Number(process.env.AUTORESEARCH_PROMPT_FILE ? 1 : 0);
+writeFileSync("train.js", train.replace(/const WIDTH = (\\d+);/, (_, w) => "const WIDTH = " + Number(w) * 2 + ";"));
+writeFileSync("prepare.js", "// the agent should not touch this\\n");
+writeFileSync("stray.txt", "junk" + n);
+writeFileSync(process.env.AUTORESEARCH_PROPOSAL_FILE, JSON.stringify({ description: "double WIDTH", category: "architecture", direction: "wider" }));
+`;
+    const root = createRepo({ "train.js": FAKE_TRAIN, "prepare.js": FAKE_PREPARE, "agent.mjs": agent });
+    const result = await cliAsync(root, [...ARGS, "--proposer", "agent", "--agent", "node agent.mjs", "--max-iterations", "2"]);
+    expect(result.code, result.stderr).toBe(0);
+    const rows = parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows;
+    expect(rows.slice(1).map((r) => r.description.split(":")[0])).toEqual(["double WIDTH", "double WIDTH"]);
+    expect(rows.map((r) => r.status)).toEqual(["keep", "keep", "keep"]);
+    expect(readFileSync(join(root, "train.js"), "utf8")).toContain("const WIDTH = 64;");
+    expect(readFileSync(join(root, "prepare.js"), "utf8")).toBe(FAKE_PREPARE);
+    expect(git(root, "status", "--porcelain")).toBe("");
+  });
+});

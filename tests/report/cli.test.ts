@@ -1,0 +1,217 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  KARPATHY_RESULTS,
+  REALISTIC_SPECS,
+  TRAIN_PY,
+  buildRecords,
+  createGitSession,
+  git,
+  removeDir,
+  sessionInfo,
+  tempDir,
+  writeSessionFiles,
+} from "../helpers/session-fixture.js";
+
+// The commands from the built dist (tests/global-setup.ts builds it), run as a user would.
+const HARNESS = fileURLToPath(new URL("./cli-harness.mjs", import.meta.url));
+
+function cli(cwd: string, ...args: string[]): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [HARNESS, ...args], { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeDir(d);
+});
+function dir(prefix?: string): string {
+  const d = tempDir(prefix);
+  dirs.push(d);
+  return d;
+}
+
+function sessionDir(): string {
+  const root = dir();
+  writeSessionFiles(root, buildRecords(1.0023, REALISTIC_SPECS), sessionInfo());
+  return root;
+}
+
+describe("autoresearch report", () => {
+  it("prints the summary of the session here", () => {
+    const root = sessionDir();
+    const { code, stdout } = cli(root, "report");
+    expect(code).toBe(0);
+    expect(stdout.startsWith("# AutoResearch Summary\n")).toBe(true);
+    expect(stdout).toContain("| Baseline metric | Best metric | Improvement | Best commit |");
+    expect(stdout).not.toContain("## Progress Chart"); // no chart files were written
+  });
+
+  it("--out writes the summary with progress.svg and progress.png beside it", () => {
+    const root = sessionDir();
+    const { code, stdout } = cli(root, "report", "--out", "night/summary.md");
+    expect(code).toBe(0);
+    expect(stdout).toContain("Wrote night/summary.md, night/progress.svg, night/progress.png");
+    expect(readFileSync(join(root, "night", "summary.md"), "utf8")).toContain("![progress](progress.png)");
+    expect(readFileSync(join(root, "night", "progress.png")).subarray(1, 4).toString()).toBe("PNG");
+  });
+
+  it("summarises a Karpathy-format file whose commits exist nowhere", () => {
+    const root = dir();
+    writeFileSync(join(root, "old-results.tsv"), KARPATHY_RESULTS);
+    const { code, stdout } = cli(root, "report", "old-results.tsv");
+    expect(code).toBe(0);
+    expect(stdout).toContain("| 0.997900 | 0.985500 | -0.012400 (-1.24%) | a7b8c9d |");
+    expect(stdout).toContain("**Total iterations:** 9 (3 kept, 4 discarded, 2 crashed)");
+  });
+
+  it("usage errors exit 2", () => {
+    const root = dir();
+    expect(cli(root, "report", "missing.tsv").code).toBe(2);
+    writeFileSync(join(root, "bad.tsv"), "hello\n");
+    const bad = cli(root, "report", "bad.tsv");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("not a results file");
+    expect(cli(root, "report").code).toBe(2);
+    writeFileSync(join(root, "results.tsv"), KARPATHY_RESULTS);
+    expect(cli(root, "report", "--direction", "up").code).toBe(2);
+    expect(cli(root, "report", "--direction", "max").code).toBe(0);
+  });
+});
+
+describe("autoresearch status", () => {
+  it("prints the progress report and that the loop is not running", () => {
+    const root = sessionDir();
+    const { code, stdout } = cli(root, "status");
+    expect(code).toBe(0);
+    expect(stdout).toContain("## AutoResearch Progress — Iteration 20");
+    expect(stdout).toContain("**Iterations:** 20 / 100");
+    // Finished session: elapsed runs from the start to the last experiment (21:58 -> 23:55).
+    expect(stdout).toContain("**Time elapsed:** 01:57");
+    expect(stdout).toContain("**Loop:** not running (no lock)");
+  });
+
+  it("sees a live loop from its lock, and the experiment in flight; --json too", () => {
+    const root = sessionDir();
+    writeFileSync(join(root, ".autoresearch", "lock"), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: "2025-03-08T21:58:00.000Z" }));
+    writeFileSync(
+      join(root, ".autoresearch", "state.json"),
+      JSON.stringify({ id: 21, phase: "running", parent: "x", proposal: { description: "SwiGLU MLP", category: "architecture" }, startedAt: "2025-03-08T23:56:00.000Z" }),
+    );
+    const text = cli(root, "status");
+    expect(text.stdout).toContain(`**Loop:** running (pid ${process.pid} on ${hostname()}`);
+    expect(text.stdout).toContain("**Now:** experiment 21 (running since 2025-03-08T23:56:00.000Z): SwiGLU MLP");
+    const json = JSON.parse(cli(root, "status", "--json").stdout);
+    expect(json.loop.state).toBe("running");
+    expect(json.inFlight).toMatchObject({ id: 21, description: "SwiGLU MLP" });
+    expect(json.progress).toMatchObject({ iteration: 20, completed: 20, maxIterations: 100, best: { metric: 0.9612, iteration: 14 } });
+    expect(json.markdown).toContain("## AutoResearch Progress — Iteration 20");
+  });
+
+  it("a stale lock (dead pid) is reported as not running", () => {
+    const root = sessionDir();
+    writeFileSync(join(root, ".autoresearch", "lock"), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), startedAt: "x" }));
+    expect(cli(root, "status").stdout).toContain("**Loop:** not running (stale lock of pid");
+  });
+
+  it("before the first experiment is decided: iteration 0, nothing yet", () => {
+    const root = dir();
+    writeSessionFiles(root, [], sessionInfo());
+    const { code, stdout } = cli(root, "status");
+    expect(code).toBe(0);
+    expect(stdout).toContain("## AutoResearch Progress — Iteration 0");
+    expect(stdout).toContain("**Best so far:** —");
+    expect(stdout).toContain("| — | — | — | — | no experiments yet |");
+  });
+
+  it("exits 2 where there is no session", () => {
+    expect(cli(dir(), "status").code).toBe(2);
+  });
+});
+
+describe("autoresearch export", () => {
+  it("writes each format; unknown formats exit 2", () => {
+    const root = sessionDir();
+    const csv = cli(root, "export", "--format", "csv");
+    expect(csv.code).toBe(0);
+    expect(csv.stdout.trimEnd().split("\r\n")).toHaveLength(22);
+    expect(JSON.parse(cli(root, "export", "--format", "json").stdout).experiments).toHaveLength(21);
+    expect(cli(root, "export").stdout.split("\n")[0]).toContain("| Iter | Commit |");
+    const tex = cli(root, "export", "--format", "latex", "--out", "table.tex");
+    expect(tex.stdout).toContain("Wrote table.tex (21 experiments, latex)");
+    expect(readFileSync(join(root, "table.tex"), "utf8")).toContain("\\begin{longtable}");
+    expect(cli(root, "export", "--format", "xlsx").code).toBe(2);
+  });
+});
+
+describe("autoresearch merge", () => {
+  it("needs --yes without a terminal, refuses two strategies, a dirty tree and a running loop", () => {
+    const root = dir("ar-merge-cli-");
+    const s = createGitSession(root);
+    expect(cli(root, "merge", "--squash").code).toBe(2);
+    expect(cli(root, "merge", "--squash").stderr).toContain("Pass --yes");
+    expect(cli(root, "merge", "--squash", "--rebase", "--yes").code).toBe(2);
+    writeFileSync(join(root, "train.py"), `${TRAIN_PY}# dirty\n`);
+    const dirty = cli(root, "merge", "--squash", "--yes");
+    expect(dirty.code).toBe(2);
+    expect(dirty.stderr).toContain("uncommitted changes");
+    git(root, "checkout", "--", "train.py");
+    writeFileSync(join(root, ".autoresearch", "lock"), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: "now" }));
+    const running = cli(root, "merge", "--squash", "--yes");
+    expect(running.code).toBe(2);
+    expect(running.stderr).toContain("still running");
+    expect(git(root, "rev-parse", "main")).toBe(s.baseCommit);
+  });
+
+  it("--squash --yes lists the kept commits and the final metric, merges, pushes nothing", () => {
+    const root = dir("ar-merge-cli-");
+    const s = createGitSession(root);
+    const { code, stdout } = cli(root, "merge", "--squash", "--yes");
+    expect(code).toBe(0);
+    expect(stdout).toContain("Merge autoresearch/mar8 into main (squash)");
+    expect(stdout).toContain("Final metric: val_bpb 0.965000 (iteration 4");
+    expect(stdout).toContain("Kept experiments (3):");
+    for (const sha of s.keptCommits) expect(stdout).toContain(sha.slice(0, 7));
+    expect(stdout).toContain("Nothing was pushed; autoresearch/mar8 is unchanged.");
+    expect(git(root, "rev-parse", "main^")).toBe(s.baseCommit);
+    expect(git(root, "rev-parse", s.branch)).toBe(s.keptCommits[2]);
+    // A second squash finds nothing left to change.
+    git(root, "checkout", "--quiet", s.branch);
+    expect(cli(root, "merge", "--squash", "--yes").stdout).toContain("already has these changes");
+  });
+
+  it("a conflicting base: exit 1 with how to resolve, repo restored", () => {
+    const root = dir("ar-merge-cli-");
+    const s = createGitSession(root);
+    git(root, "checkout", "--quiet", "main");
+    writeFileSync(join(root, "train.py"), TRAIN_PY.replace("ACTIVATION = 'gelu'", "ACTIVATION = 'silu'"));
+    git(root, "commit", "--quiet", "-am", "main moved");
+    const mainTip = git(root, "rev-parse", "main");
+    git(root, "checkout", "--quiet", s.branch);
+    const { code, stderr, stdout } = cli(root, "merge", "--rebase", "--yes");
+    expect(code).toBe(1);
+    expect(stdout).toContain("main has moved since the session started and conflicts in: train.py.");
+    expect(stderr).toContain("conflict in train.py");
+    expect(stderr).toContain("Resolve by hand");
+    expect(git(root, "rev-parse", "main")).toBe(mainTip);
+    expect(git(root, "rev-parse", "--abbrev-ref", "HEAD")).toBe(s.branch);
+    expect(git(root, "rev-parse", s.branch)).toBe(s.keptCommits[2]);
+  });
+});
+
+describe("--help", () => {
+  it("every command explains itself with examples", () => {
+    const root = dir();
+    for (const command of ["status", "report", "export", "merge"]) {
+      const { code, stdout } = cli(root, command, "--help");
+      expect(code).toBe(0);
+      expect(stdout).toContain(`Usage: autoresearch ${command}`);
+      expect(stdout).toContain("Examples:");
+    }
+  });
+});
+
