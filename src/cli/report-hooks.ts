@@ -1,6 +1,19 @@
-import type { LoopDeps } from "../loop/state.js";
+import type { LoopDeps, SessionState } from "../loop/state.js";
+import { fromRecords } from "../report/model.js";
+import { renderProgressReport } from "../report/progress.js";
+import { writeSessionReports } from "../report/write.js";
 
-/** The progress report and end-of-session files, plugged into the loop. */
+function dataOf(session: SessionState) {
+  return fromRecords(session.history, session.info, { resultsPath: session.ledger.resultsPath });
+}
+
+/** The progress report (spec 2.6) and the Phase 3 files, plugged into the loop. */
 export function reportHooks(): Pick<LoopDeps, "writeReports" | "renderProgress"> {
-  return {};
+  return {
+    renderProgress: (session) => renderProgressReport(dataOf(session), { maxIterations: session.info.config.maxIterations }),
+    writeReports: async (session) => {
+      const written = await writeSessionReports(session.root, session.paths, dataOf(session));
+      return [written.summaryPath, written.svgPath, written.pngPath].filter((p): p is string => p !== null);
+    },
+  };
 }

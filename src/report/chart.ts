@@ -111,8 +111,16 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
       keptHi = allHi;
     }
     const span = keptHi - keptLo || allHi - allLo || Math.abs(keptLo) * 0.01 || 1;
-    yLo = Math.max(allLo, keptLo - 3 * span);
-    yHi = Math.min(allHi, keptHi + 3 * span);
+    // Far outliers (a diverged run) are clipped; the range then fits the remaining points.
+    const limitLo = keptLo - 3 * span;
+    const limitHi = keptHi + 3 * span;
+    yLo = keptLo;
+    yHi = keptHi;
+    for (const e of experiments) {
+      if (e.metric === null || e.metric < limitLo || e.metric > limitHi) continue;
+      if (e.metric < yLo) yLo = e.metric;
+      if (e.metric > yHi) yHi = e.metric;
+    }
     if (yHi - yLo < 1e-12) {
       const pad = Math.abs(yLo) * 0.01 || 0.5;
       yLo -= pad;

@@ -151,5 +151,5 @@ export function sanitizeSteps(raw: unknown, fallback: string[]): string[] {
 function escapeMarkdownLight(text: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
   const line = text.replace(/[\u0000-\u001f\u007f]+/g, " ").replace(/\s{2,}/g, " ").trim();
-  return (line.length > 400 ? `${line.slice(0, 399)}…` : line).replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return (line.length > 400 ? `${line.slice(0, 399)}…` : line).replace(/</g, "&lt;");
 }

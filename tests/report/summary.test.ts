@@ -140,7 +140,7 @@ describe("autoresearch-summary.md (spec 3.1 + 3.2) from a real-looking session",
       writeNextSteps: async () => ["Try **SwiGLU** next", "- Sweep warmup <b>100-400</b>\nnow", "Re-run the baseline"],
     });
     const bullets = section(withLlm, "## Recommended Next Steps").split("\n").filter((l) => l.startsWith("- "));
-    expect(bullets).toEqual(["- Try **SwiGLU** next", "- Sweep warmup &lt;b&gt;100-400&lt;/b&gt; now", "- Re-run the baseline"]);
+    expect(bullets).toEqual(["- Try **SwiGLU** next", "- Sweep warmup &lt;b>100-400&lt;/b> now", "- Re-run the baseline"]);
     const failing = await buildSummary(data, {
       writeNextSteps: async () => {
         throw new Error("provider down");

@@ -1,0 +1,251 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect } from "vitest";
+import { parseResults } from "../../src/ledger/results-tsv.js";
+import { toResultsRow } from "../../src/ledger/ledger.js";
+import { formatRow, resultsHeader } from "../../src/ledger/results-tsv.js";
+import type { ExperimentRecord } from "../../src/types.js";
+import { BIN } from "../helpers/cli.js";
+import { git } from "../helpers/repo.js";
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function sha256File(path: string): string | null {
+  return existsSync(path) ? createHash("sha256").update(readFileSync(path)).digest("hex") : null;
+}
+
+export function hashes(root: string, files: string[]): Record<string, string | null> {
+  return Object.fromEntries(files.map((f) => [f, sha256File(join(root, f))]));
+}
+
+/** One NDJSON event of `--json` output. */
+export interface CliEvent {
+  type: string;
+  iteration?: number;
+  record?: ExperimentRecord;
+  reason?: string;
+  message?: string;
+  mode?: string;
+  [key: string]: unknown;
+}
+
+/** The CLI started as a user would start it, in its own process group (so a test can kill the group like a terminal). */
+export interface LiveCli {
+  child: ChildProcess;
+  pid: number;
+  events: CliEvent[];
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves with the first event (already seen or future) that matches. */
+  waitFor(match: (e: CliEvent) => boolean, timeoutMs?: number): Promise<CliEvent>;
+}
+
+export function startCli(cwd: string, args: string[], env: Record<string, string> = {}): LiveCli {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let out = "";
+  let err = "";
+  let pending = "";
+  const events: CliEvent[] = [];
+  const waiters: { match: (e: CliEvent) => boolean; resolve: (e: CliEvent) => void }[] = [];
+  child.stdout?.setEncoding("utf8");
+  child.stderr?.setEncoding("utf8");
+  child.stdout?.on("data", (chunk: string) => {
+    out += chunk;
+    pending += chunk;
+    let nl = pending.indexOf("\n");
+    while (nl >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      nl = pending.indexOf("\n");
+      if (!line.startsWith("{")) continue;
+      try {
+        const event = JSON.parse(line) as CliEvent;
+        events.push(event);
+        for (const w of [...waiters]) {
+          if (w.match(event)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(event);
+          }
+        }
+      } catch {}
+    }
+  });
+  child.stderr?.on("data", (chunk: string) => {
+    err += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("close", (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    pid: child.pid as number,
+    events,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor(match, timeoutMs = 30_000) {
+      const seen = events.find(match);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no matching event within ${timeoutMs} ms; events: ${events.map((e) => e.type).join(", ")}\nstderr: ${err}`)), timeoutMs);
+        waiters.push({
+          match,
+          resolve: (e) => {
+            clearTimeout(timer);
+            resolve(e);
+          },
+        });
+        void exited.then(() => {
+          clearTimeout(timer);
+          const late = events.find(match);
+          if (late) resolve(late);
+          else reject(new Error(`the CLI exited before a matching event; events: ${events.map((e) => e.type).join(", ")}\nstderr: ${err}`));
+        });
+      });
+    },
+  };
+}
+
+function isZombie(pid: string): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state === "Z" || state === "X";
+  } catch {
+    return true;
+  }
+}
+
+/** Live processes (not zombies) whose environment holds `NAME=value`. */
+export function processesWithEnv(name: string, value: string): { pid: number; cmd: string }[] {
+  const needle = Buffer.from(`${name}=${value}\0`);
+  const out: { pid: number; cmd: string }[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let env: Buffer;
+    try {
+      env = readFileSync(`/proc/${entry}/environ`);
+    } catch {
+      continue;
+    }
+    const at = env.indexOf(needle);
+    if (at < 0 || (at > 0 && env[at - 1] !== 0)) continue;
+    if (isZombie(entry)) continue;
+    let cmd = "";
+    try {
+      cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+    } catch {}
+    out.push({ pid: Number(entry), cmd });
+  }
+  return out;
+}
+
+/** Live processes whose command line contains `text`. */
+export function processesWithCmd(text: string): { pid: number; cmd: string }[] {
+  const out: { pid: number; cmd: string }[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+    } catch {
+      continue;
+    }
+    if (cmd.includes(text) && !isZombie(entry)) out.push({ pid: Number(entry), cmd });
+  }
+  return out;
+}
+
+/** Waits until `list()` is empty; returns what was still there after `timeoutMs`. */
+export async function waitGone<T>(list: () => T[], timeoutMs: number): Promise<T[]> {
+  const end = Date.now() + timeoutMs;
+  let left = list();
+  while (left.length > 0 && Date.now() < end) {
+    await sleep(50);
+    left = list();
+  }
+  return left;
+}
+
+export function readJsonl<T>(path: string): T[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as T);
+}
+
+export interface InvariantOptions {
+  base: string;
+  tag: string;
+  train?: string;
+  metric?: string;
+  /** Guarded files and their hashes at setup. */
+  guarded: Record<string, string | null>;
+  /** Untracked files (besides the tool's own) the test itself put in the repo. */
+  allowUntracked?: string[];
+}
+
+/**
+ * DESIGN.md's invariants on a session at rest (no experiment in flight): every experiment once
+ * in experiments.jsonl with ids 0..n-1, results.tsv exactly its rows in order, head = last
+ * kept commit, a clean tree, only the training script changed, guarded files as at setup,
+ * discarded commits reachable, no in-flight state, no lock, no temp files.
+ */
+export function checkInvariants(root: string, o: InvariantOptions): ExperimentRecord[] {
+  const train = o.train ?? "train.js";
+  const metric = o.metric ?? "val_loss";
+  const jsonl = readJsonl<ExperimentRecord>(join(root, ".autoresearch/experiments.jsonl"));
+  expect(jsonl.length).toBeGreaterThan(0);
+  expect(jsonl.map((e) => e.id)).toEqual(jsonl.map((_, i) => i));
+
+  const tsv = readFileSync(join(root, "results.tsv"), "utf8");
+  expect(tsv).toBe(resultsHeader(metric) + jsonl.map((e) => formatRow(toResultsRow(e))).join(""));
+  for (const line of tsv.trimEnd().split("\n")) expect(line.split("\t")).toHaveLength(5);
+  const rows = parseResults(tsv).rows;
+  expect(rows.map((r) => r.commit)).toEqual(jsonl.map((e) => e.commit.slice(0, 7)));
+  expect(rows.map((r) => r.status)).toEqual(jsonl.map((e) => e.status));
+
+  expect(git(root, "branch", "--show-current")).toBe(`autoresearch/${o.tag}`);
+  const kept = jsonl.filter((e) => e.status === "keep");
+  expect(git(root, "rev-parse", "HEAD")).toBe(kept[kept.length - 1]?.commit);
+  expect(git(root, "status", "--porcelain", "--untracked-files=no")).toBe("");
+  const untracked = git(root, "status", "--porcelain", "--untracked-files=all")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.slice(3));
+  expect(untracked.filter((f) => !(o.allowUntracked ?? []).includes(f))).toEqual([]);
+  const changed = git(root, "diff", "--name-only", o.base, "HEAD").split("\n").filter(Boolean);
+  expect(changed.filter((f) => f !== train)).toEqual([]);
+  expect(hashes(root, Object.keys(o.guarded))).toEqual(o.guarded);
+
+  for (const e of jsonl.slice(1)) {
+    expect(git(root, "rev-parse", `refs/autoresearch/${o.tag}/${e.id}`)).toBe(e.commit);
+    expect(existsSync(join(root, `.autoresearch/patches/${e.id}.patch`))).toBe(true);
+  }
+  for (const e of jsonl) expect(existsSync(join(root, `.autoresearch/runs/${e.id}.log`))).toBe(true);
+  const state = join(root, ".autoresearch/state.json");
+  if (existsSync(state)) expect(JSON.parse(readFileSync(state, "utf8"))).toBeNull();
+  expect(existsSync(join(root, ".autoresearch/lock"))).toBe(false);
+  const temps = [...readdirSync(root), ...readdirSync(join(root, ".autoresearch")).map((f) => `.autoresearch/${f}`)].filter((f) => f.endsWith(".tmp"));
+  expect(temps).toEqual([]);
+  return jsonl;
+}
+
+/** A small deterministic RNG (mulberry32), so a failing chaos round can be replayed from its seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
