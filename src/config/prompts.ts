@@ -89,7 +89,10 @@ export function findMetricNames(files: { path: string; text: string }[]): Metric
       for (const match of text.matchAll(pattern)) {
         const name = (match[1] as string).replace(/[.\-/]+$/, "");
         if (guessDirection(name) === null || found.has(name)) continue;
-        const score = (words(name).some((w) => /^(val|valid|validation|eval|test|dev)$/i.test(w)) ? 2 : 0) + (match.index !== undefined && /["'`]\s*$/.test(text.slice(Math.max(0, match.index - 3), match.index)) ? 1 : 0);
+        const at = (match.index ?? 0) + match[0].indexOf(match[1] as string);
+        // Names that start a printed string (a summary line like `val_bpb: 0.99`) rank higher.
+        const startsString = /["'`]\s*$/.test(text.slice(Math.max(0, at - 3), at));
+        const score = (words(name).some((w) => /^(val|valid|validation|eval|test|dev)$/i.test(w)) ? 2 : 0) + (startsString ? 1 : 0);
         found.set(name, { file: path, order: order++, score });
       }
     }
@@ -142,7 +145,7 @@ function checkGivenPaths(values: ConfigInput, root: string): void {
       if (!isFile(join(root, path))) problems.push(`--readonly "${path}": no such file in ${root}`);
     }
   }
-  if (problems.length > 0) throw new UsageError(problems.join("\n"), "Paths are relative to the repository root.");
+  if (problems.length > 0) throw new UsageError(problems.join("\n"), "Give an existing file: --train <file> is the script the tool may modify, --readonly <file...> the ones it must never touch (config-file paths are relative to the repository root).");
 }
 
 /** The date tag (e.g. "nov26"), or "nov26-2", "nov26-3" ... when that branch exists already. */
@@ -274,7 +277,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
         placeholder: "5m",
         ...(values.budget !== undefined && { initialValue: String(values.budget) }),
         validate: (v) => {
-          if (!v || !v.trim()) return `a time budget is required: ${DURATION_HELP}`;
+          if (!v?.trim()) return `a time budget is required: ${DURATION_HELP}`;
           return parseDuration(v) === null ? `"${v}" is not ${DURATION_HELP}` : undefined;
         },
       }),
@@ -306,7 +309,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
           message: "Metric name (the training script prints it as `<name>: <number>`, e.g. val_bpb, val_loss, accuracy)",
           placeholder: "val_bpb",
           ...(values.metric !== undefined && { initialValue: String(values.metric) }),
-          validate: (v) => (!v || !v.trim() ? "a metric name is required" : schemaError("metric", v.trim())),
+          validate: (v) => (!v?.trim() ? "a metric name is required" : schemaError("metric", v.trim())),
         }),
       ).trim();
     }
@@ -320,8 +323,8 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
         ...io,
         message: `Should ${metric} be minimized or maximized?`,
         options: [
-          { value: "min", label: "min", hint: "lower is better (loss, bpb, perplexity, error)" },
-          { value: "max", label: "max", hint: "higher is better (accuracy, F1, score)" },
+          { value: "min", label: "min", hint: "lower is better: loss, bpb, perplexity, error" },
+          { value: "max", label: "max", hint: "higher is better: accuracy, F1, score" },
         ],
         initialValue: guess,
       }),
@@ -380,7 +383,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
         ...io,
         message: "Results file",
         initialValue: String(values.results ?? "results.tsv"),
-        validate: (v) => (v && v.trim() ? undefined : "a file name is required"),
+        validate: (v) => (v?.trim() ? undefined : "a file name is required"),
       }),
     ).trim();
   }

@@ -4,13 +4,12 @@
  * by scripts/gen-schema.mjs; a test keeps the committed file equal to a fresh generation.
  */
 import { z } from "zod";
-import { configFileSchema, OPTION_DEFS, type OptionKey } from "./options.js";
+import { configFileSchema, OPTION_DEFS } from "./options.js";
 
 export const SCHEMA_ID = "https://unpkg.com/autoresearch/schema/autoresearch.config.schema.json";
 
 /** Durations as parseDuration accepts them: "90s", "5m", "1h30m", "300". */
 const DURATION_PATTERN = "^\\s*(\\d+(\\.\\d+)?|(\\d+(\\.\\d+)?\\s*(h|H|ms|MS|m|M|s|S)\\s*)+)$";
-const DURATION_KEYS: OptionKey[] = ["budget", "timeout", "maxTime"];
 
 export function configJsonSchema(): Record<string, unknown> {
   const generated = z.toJSONSchema(configFileSchema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
@@ -19,7 +18,7 @@ export function configJsonSchema(): Record<string, unknown> {
     const prop = properties[key];
     if (!prop) continue;
     prop.description = `${def.help} (flag ${def.flag.split(" ")[0]})`;
-    if (DURATION_KEYS.includes(key as OptionKey)) {
+    if (/<duration>/.test(def.flag)) {
       // The zod refinement (parseDuration) has no JSON Schema form; spell it out for editors.
       delete prop.type;
       prop.anyOf = [

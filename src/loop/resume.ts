@@ -58,15 +58,15 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
 
   if (history.length === 0) {
     // Killed before the baseline was recorded: run it now.
-    await git.resetHard(info.baseCommit);
     await restoreGuardedFiles(session, deps);
+    await git.resetHard(info.baseCommit);
     await runSessionBaseline(session, deps);
     return session;
   }
 
   const best = bestOf(history);
+  await restoreGuardedFiles(session, deps); // before the reset, which would put tracked ones back silently
   await git.resetHard(best.commit);
-  await restoreGuardedFiles(session, deps);
   if (inFlight && inFlight.id === history.length && inFlight.phase !== "baseline") {
     await rerunInFlight(session, deps, inFlight);
   }

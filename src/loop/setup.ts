@@ -34,6 +34,14 @@ export function resolvesInside(root: string, path: string): boolean {
   return real === realRoot || real.startsWith(realRoot + sep);
 }
 
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 /** Every check that can refuse a new session, done before anything is changed. */
 export async function validateNewSession(git: Git, root: string, config: ResearchConfig): Promise<void> {
   // First: while another loop runs, its tree may look dirty or its branch taken; name it instead.
@@ -46,11 +54,11 @@ export async function validateNewSession(git: Git, root: string, config: Researc
     throw new UsageError(`training script ${config.train} not found in ${root}`, "Pass --train <path> to the script the tool may modify.");
   }
   // The tool writes the training script and results file: neither may lead outside the repo.
-  if (lstatSync(trainPath).isSymbolicLink() || !resolvesInside(root, trainPath)) {
+  if (isSymlink(trainPath) || !resolvesInside(root, trainPath)) {
     throw new UsageError(`training script ${config.train} is a symbolic link or resolves outside ${root}`, "Point --train at the real file inside the repository.");
   }
   const resultsPath = join(root, config.results);
-  if ((existsSync(resultsPath) && lstatSync(resultsPath).isSymbolicLink()) || !resolvesInside(root, resultsPath)) {
+  if (isSymlink(resultsPath) || !resolvesInside(root, resultsPath)) {
     throw new UsageError(`results file ${config.results} is a symbolic link or resolves outside ${root}`, "Give --results a plain path inside the repository.");
   }
   if (!(await git.isTracked(config.train))) {

@@ -19,8 +19,8 @@ function withValue(flag: string, value: string, args = GOOD): string[] {
 
 describe("autoresearch run refuses bad input with exit 2 and changes nothing", () => {
   const cases: { name: string; args: string[]; setup?: (root: string) => void; message: RegExp; fix: RegExp }[] = [
-    { name: "missing training script", args: withValue("--train", "nope.js"), message: /training script nope\.js not found/, fix: /--train/ },
-    { name: "missing read-only script", args: withValue("--readonly", "data.js"), message: /read-only script data\.js not found/, fix: /--readonly/ },
+    { name: "missing training script", args: withValue("--train", "nope.js"), message: /--train "nope\.js": no such file/, fix: /--train/ },
+    { name: "missing read-only script", args: withValue("--readonly", "data.js"), message: /--readonly "data\.js": no such file/, fix: /--readonly/ },
     { name: "budget abc", args: withValue("--budget", "abc"), message: /--budget "abc": expected a positive duration/, fix: /--help/ },
     { name: "budget -5m", args: withValue("--budget", "-5m"), message: /--budget "-5m"/, fix: /--help/ },
     { name: "budget 0", args: withValue("--budget", "0"), message: /--budget "0"/, fix: /--help/ },

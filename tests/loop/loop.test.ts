@@ -4,48 +4,11 @@ import { describe, expect, it } from "vitest";
 import { parseResults } from "../../src/ledger/results-tsv.js";
 import type { SessionEvent } from "../../src/loop/events.js";
 import { research } from "../../src/loop/research.js";
-import { StopControl } from "../../src/loop/stop.js";
-import type { LoopDeps } from "../../src/loop/state.js";
 import { detectPlatform } from "../../src/platform/index.js";
 import { PlanProposer } from "../../src/proposers/plan.js";
-import { LocalExecutor } from "../../src/runner/index.js";
-import { sanitizeEnv } from "../../src/loop/run-env.js";
-import { Git } from "../../src/workspace/git.js";
-import type { Proposal, Proposer, ResearchConfig } from "../../src/types.js";
+import type { Proposal } from "../../src/types.js";
 import { fakeProject, git } from "../helpers/repo.js";
-
-export function testConfig(overrides: Partial<ResearchConfig> = {}): ResearchConfig {
-  return {
-    train: "train.js",
-    readonly: ["prepare.js"],
-    budgetSec: 5,
-    metric: "val_loss",
-    direction: "min",
-    maxIterations: null,
-    scope: ["architecture", "hyperparameters", "optimizer", "training"],
-    tag: "t1",
-    results: "results.tsv",
-    command: "node train.js",
-    timeoutSec: 10,
-    proposer: "plan",
-    seed: 0,
-    reportEvery: 10,
-    ...overrides,
-  };
-}
-
-export function testDeps(root: string, proposer: Proposer, events: SessionEvent[] = []): LoopDeps {
-  return {
-    git: new Git(root),
-    executor: new LocalExecutor(),
-    proposer,
-    emit: (e) => events.push(e),
-    now: () => new Date(),
-    stop: new StopControl(),
-    baseEnv: sanitizeEnv(process.env),
-    graceMs: 200,
-  };
-}
+import { testConfig, testDeps } from "./deps.js";
 
 const step = (description: string, search: string, replace: string, category: Proposal["category"] = "hyperparameters"): Proposal => ({
   description,

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_MAX_LOG_BYTES } from "../../src/runner/index.js";
@@ -42,7 +43,12 @@ const STEPS: Step[] = [
   { description: "floods its output (70 MB)", code: FLOOD, expect: { status: "discard", reason: "regression", row: /: regression$/ } },
   {
     description: "leaves a daemon (setsid + double fork)",
-    code: 'require("node:child_process").spawn("setsid", ["sh", "-c", "(sleep 127) & exit 0"], { stdio: "ignore", detached: true }).unref(); console.log("val_loss: 1.300000");',
+    code: [
+      'const fs = require("node:fs"); const flag = process.env.AR_DAEMON_FLAG;',
+      'require("node:child_process").spawn("setsid", ["sh", "-c", "(echo $$ > " + flag + "; sleep 127) & exit 0"], { stdio: "ignore", detached: true }).unref();',
+      "for (let i = 0; i < 200 && !fs.existsSync(flag); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);",
+      'fs.writeSync(1, "val_loss: 1.300000\\n"); process.exit(0);',
+    ].join(" "),
     expect: { status: "discard", reason: "regression", row: /: regression$/ },
   },
   { description: "edits the read-only script", code: 'require("node:fs").appendFileSync("prepare.js", "// changed\\n"); console.log("val_loss: 0.100000");', expect: { status: "crash", reason: "violation", row: /: violation: modified prepare\.js$/ } },
@@ -94,7 +100,8 @@ describe("misbehaving experiments: each recorded with the right status and reaso
     const marker = randomUUID();
     const args = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "1s", "--timeout", "4s", "--metric", "val_loss", "--direction", "min"];
     args.push("--proposer", "plan", "--plan", "plan.jsonl", "--tag", "bad", "--yes");
-    const result = cli(root, args, { AR_MISBEHAVE: marker }, 170_000);
+    const flag = join(mkdtempSync(join(tmpdir(), "ar-daemon-")), "started");
+    const result = cli(root, args, { AR_MISBEHAVE: marker, AR_DAEMON_FLAG: flag }, 170_000);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/nothing more to propose/);
 
@@ -137,6 +144,7 @@ describe("misbehaving experiments: each recorded with the right status and reaso
 
     // No process of any run survived: not the SIGTERM-ignoring child, not the daemon.
     expect(processesWithEnv("AR_MISBEHAVE", marker)).toEqual([]);
+    expect(existsSync(flag)).toBe(true); // the daemon did start
     expect(processesWithCmd("sleep 127")).toEqual([]);
     expect(processesWithCmd("sleep 61")).toEqual([]);
   }, 180_000);

@@ -217,7 +217,7 @@ export function formatChecks(checks: Check[]): string {
   return checks
     .map((c) => {
       const line = `${MARK[c.status](c.status.padEnd(7))} ${c.name.padEnd(width)}  ${c.detail}`;
-      return c.fix && c.status !== "ok" ? `${line}\n${" ".repeat(9 + width)}${pc.dim(`fix: ${c.fix}`)}` : line;
+      return c.fix && c.status !== "ok" ? `${line}\n${" ".repeat(10 + width)}${pc.dim(`fix: ${c.fix}`)}` : line;
     })
     .join("\n");
 }
@@ -249,8 +249,8 @@ export async function doctorCommand(flags: DoctorFlags, out: Writable = process.
     out.write(`${JSON.stringify({ checks, command, platform }, null, 2)}\n`);
   } else {
     out.write(`${formatChecks(checks)}\n`);
-    const missing = checks.filter((c) => c.status === "missing").length;
-    out.write(`\n${checks.length - missing} ok or warned, ${missing} missing. Platform: ${platform.label} (${platform.detail}).\n`);
+    const count = (status: CheckStatus) => checks.filter((c) => c.status === status).length;
+    out.write(`\n${count("ok")} ok, ${count("warn")} warning(s), ${count("missing")} missing. Platform: ${platform.label} (${platform.detail}).\n`);
   }
   return 0;
 }

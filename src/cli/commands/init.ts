@@ -6,7 +6,8 @@ import pc from "picocolors";
 import { addConfigOptions, addSetupOptions, type GatheredInput, gatherInput } from "../../config/cli-options.js";
 import { formatDuration } from "../../config/duration.js";
 import { type ConfigInput, configFileSchema, OPTION_DEFS, type OptionKey } from "../../config/options.js";
-import { type CollectResult, collectConfig } from "../../config/prompts.js";
+import { collectConfig } from "../../config/prompts.js";
+import type { BudgetEdit } from "../../config/readonly-budget.js";
 import { CONFIG_FILE } from "../../config/resolve.js";
 import { UsageError } from "../../errors.js";
 import { type DetectedPlatform, detectPlatform } from "../../platform/index.js";
@@ -72,18 +73,23 @@ export function configFileContent(config: ResearchConfig, input: ConfigInput): R
   return content;
 }
 
-async function applyBudgetEdits(result: CollectResult, root: string, git: Git | null, out: Writable): Promise<void> {
-  if (result.budgetEdits.length === 0) return;
+/**
+ * Applies the read-only TIME_BUDGET updates the user chose, as ONE setup commit (before any
+ * hashes are taken). Everything is checked before anything changes.
+ */
+export async function applyBudgetEdits(edits: readonly BudgetEdit[], root: string, git: Git | null, out: Writable = process.stdout): Promise<string | null> {
+  if (edits.length === 0) return null;
   if (!git) throw new UsageError("not a git repository: the TIME_BUDGET update cannot be a setup commit", "Run `git init` and commit first, or keep the script's budget.");
-  // Check everything before changing anything.
-  for (const edit of result.budgetEdits) {
+  for (const edit of edits) {
     const status = await git.run(["status", "--porcelain=v1", "--", edit.path]);
-    if (status.trim() !== "") throw new UsageError(`${edit.path} has uncommitted changes: nothing was changed`, `Commit them first, then run init again.`);
+    if (status.trim() !== "") throw new UsageError(`${edit.path} has uncommitted changes: nothing was changed`, "Commit them first, then run init again.");
   }
-  for (const edit of result.budgetEdits) writeFileSync(join(root, edit.path), edit.after);
-  const paths = result.budgetEdits.map((e) => e.path);
-  const sha = await git.commitPaths(paths, result.budgetEdits[0]?.message ?? "autoresearch: set TIME_BUDGET");
-  out.write(`${pc.green("✓")} setup commit ${sha.slice(0, 7)}: ${result.budgetEdits[0]?.message} (${paths.join(", ")})\n`);
+  for (const edit of edits) writeFileSync(join(root, edit.path), edit.after);
+  const paths = edits.map((e) => e.path);
+  const message = edits[0]?.message as string;
+  const sha = await git.commitPaths(paths, message);
+  out.write(`${pc.green("✓")} setup commit ${sha.slice(0, 7)}: ${message} (${paths.join(", ")})\n`);
+  return sha;
 }
 
 export async function initCommand(flags: InitFlags, deps: InitDeps = {}): Promise<number> {
@@ -116,7 +122,7 @@ export async function initCommand(flags: InitFlags, deps: InitDeps = {}): Promis
   const check = configFileSchema.safeParse(content);
   if (!check.success) throw new UsageError(`internal: the config to write does not match the schema: ${check.error.message}`);
   if (!inRepo) out.write(`${pc.yellow("!")} ${root} is not a git repository: \`autoresearch run\` needs one (git init && git add -A && git commit -m init)\n`);
-  await applyBudgetEdits(result, root, git, out);
+  await applyBudgetEdits(result.budgetEdits, root, git, out);
   const target = join(root, CONFIG_FILE);
   const existed = existsSync(target);
   writeFileSync(target, `${JSON.stringify(content, null, 2)}\n`);

@@ -1,15 +1,13 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import type { Command } from "commander";
-import { addConfigOptions, flagsToInput } from "../../config/cli-options.js";
-import type { ConfigInput } from "../../config/options.js";
-import { CONFIG_FILE, loadConfigFile, resolveConfig, validateFlags } from "../../config/resolve.js";
-import { repoRelative, validateNewSession } from "../../loop/setup.js";
+import { addConfigOptions, gatherInput } from "../../config/cli-options.js";
+import { collectConfig } from "../../config/prompts.js";
+import { CONFIG_FILE } from "../../config/resolve.js";
+import { validateNewSession } from "../../loop/setup.js";
 import { detectPlatform } from "../../platform/index.js";
 import { createProposer } from "../../proposers/index.js";
-import type { ResearchConfig } from "../../types.js";
 import { requireRepo } from "../../workspace/git.js";
 import { runSessionCommand } from "../session-command.js";
+import { applyBudgetEdits, normaliseFlagPaths } from "./init.js";
 
 export interface RunFlags extends Record<string, unknown> {
   config?: string;
@@ -17,36 +15,33 @@ export interface RunFlags extends Record<string, unknown> {
   json?: boolean;
 }
 
-/** Config file (given or found in the repo), then flags on top; all validated by one schema. */
-export function gatherInput(root: string, cwd: string, flags: RunFlags): ConfigInput {
-  const fromFlags = validateFlags(flagsToInput(flags));
-  const file = flags.config ? join(cwd, flags.config) : join(root, CONFIG_FILE);
-  const fromFile = flags.config || existsSync(file) ? loadConfigFile(file) : {};
-  return { ...fromFile, ...fromFlags };
-}
-
-/** Paths the user typed (relative to where they are) become repo-relative. */
-export function normalisePaths(config: ResearchConfig, root: string, cwd: string): ResearchConfig {
-  return {
-    ...config,
-    train: repoRelative(root, cwd, config.train),
-    readonly: config.readonly.map((p) => repoRelative(root, cwd, p)),
-    results: repoRelative(root, cwd, config.results),
-    ...(config.plan !== undefined && { plan: repoRelative(root, cwd, config.plan) }),
-  };
-}
-
+/**
+ * Phase 0 for `run`: settings from flags, --config and the repo's autoresearch.config.json;
+ * whatever the spec says to ask is asked (in a terminal) or named as missing (exit 2); the
+ * config table is shown and confirmed unless a config written by `init` or --yes confirms it.
+ */
 export async function runCommand(flags: RunFlags): Promise<number> {
   const cwd = process.cwd();
   const git = await requireRepo(cwd);
   const root = await git.topLevel();
-  const input = gatherInput(root, cwd, flags);
-  const config = normalisePaths(resolveConfig(input, { root, now: new Date() }), root, cwd);
-  if (input.passEnv !== undefined) config.passEnv = ([] as string[]).concat(input.passEnv as string | string[]);
+  const gathered = gatherInput(flags, { root, cwd });
+  const input = normaliseFlagPaths(gathered, root, cwd);
+  const json = Boolean(flags.json);
+  const output = json ? process.stderr : process.stdout;
+  const result = await collectConfig(input, {
+    root,
+    now: new Date(),
+    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) && !json,
+    yes: Boolean(flags.yes) || gathered.repoFile !== null,
+    platform: (command) => detectPlatform({ command, root }),
+    confirmMessage: "Start the research session with this config?",
+    output,
+  });
+  await applyBudgetEdits(result.budgetEdits, root, git, output);
+  const config = result.config;
   await validateNewSession(git, root, config);
   const proposer = await createProposer(config, { root, env: process.env });
-  const platform = await detectPlatform({ command: config.command, root });
-  const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "new", config, platform }, json: Boolean(flags.json) });
+  const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "new", config, platform: result.platform }, json });
   return exitCode;
 }
 

@@ -1,0 +1,84 @@
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { cli } from "../helpers/cli.js";
+import { createRepo } from "../helpers/repo.js";
+
+const SECRET = "sk-ant-test-DO-NOT-PRINT-4f9c2e";
+
+function fakeBin(names: string[], script = "#!/bin/sh\nexit 0\n"): string {
+  const dir = mkdtempSync(join(tmpdir(), "ar-bin-"));
+  for (const name of names) {
+    writeFileSync(join(dir, name), script);
+    chmodSync(join(dir, name), 0o755);
+  }
+  return dir;
+}
+
+describe("autoresearch doctor", () => {
+  it("reports every check for real, names API keys without their values, exits 0 with things missing", () => {
+    const root = createRepo({ "train.py": 'print("val_bpb: 1.0")\n', "prepare.py": "" });
+    const bin = fakeBin(["claude"]);
+    const env = { ANTHROPIC_API_KEY: SECRET, OPENAI_API_KEY: "", PATH: `${bin}${delimiter}${process.env.PATH}` };
+    const result = cli(root, ["doctor"], env);
+    expect(result.code, result.stderr).toBe(0);
+    const out = result.stdout;
+    expect(out).not.toContain(SECRET);
+    expect(out).toMatch(/^ok +ANTHROPIC_API_KEY +set$/m);
+    expect(out).toMatch(/^missing +OPENAI_API_KEY +not set/m);
+    expect(out).toMatch(/^ok +git +git \d/m);
+    expect(out).toMatch(/^ok +repository +.*clean/m);
+    expect(out).toMatch(/^ok +command +python3 train.py$/m);
+    expect(out).toMatch(/^ok +python +python3 -> Python 3\./m);
+    expect(out).toMatch(/^(ok|missing) +torch /m);
+    expect(out).toMatch(/^(ok|warn) +gpu /m);
+    expect(out).toMatch(/^(ok|missing|warn) +nvidia-smi /m);
+    expect(out).toMatch(new RegExp(`^ok +agent claude +${bin.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/claude$`, "m"));
+    expect(out).toMatch(/^missing +agent codex +not on PATH/m);
+    expect(out).toMatch(/^ok +write access /m);
+    // Every missing line says how to fix it.
+    const lines = out.split("\n");
+    lines.forEach((line, i) => {
+      if (/^missing /.test(line)) expect(lines[i + 1], line).toMatch(/^\s+fix: /);
+    });
+  });
+
+  it("--json gives the same checks, still without values", () => {
+    const root = createRepo({ "train.js": 'console.log("val_bpb: 1")\n' });
+    const result = cli(root, ["doctor", "--json", "--train", "train.js"], { OPENAI_API_KEY: SECRET });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).not.toContain(SECRET);
+    const report = JSON.parse(result.stdout);
+    const byName = Object.fromEntries(report.checks.map((c: { name: string }) => [c.name, c]));
+    expect(byName.OPENAI_API_KEY).toEqual({ name: "OPENAI_API_KEY", status: "ok", detail: "set" });
+    expect(byName.command.detail).toBe("node train.js");
+    expect(byName.python).toMatchObject({ status: "ok", detail: "`node train.js` runs no Python; torch is not needed" });
+    expect(report.platform.kind).toBe("cpu");
+  });
+
+  it("outside a git repo and with identity unset: says what will happen and how to fix it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ar-norepo-"));
+    const home = mkdtempSync(join(tmpdir(), "ar-home-"));
+    const result = cli(dir, ["doctor"], { HOME: home, XDG_CONFIG_HOME: home, GIT_CONFIG_NOSYSTEM: "1", GIT_AUTHOR_NAME: "", GIT_AUTHOR_EMAIL: "" });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^warn +git identity +not configured: the fallback identity autoresearch <autoresearch@localhost> will be used/m);
+    expect(result.stdout).toMatch(/^missing +repository +.* is not a git repository/m);
+  });
+
+  it.skipIf(process.platform === "win32")("a Python that hangs is timed out and reported, not waited on", () => {
+    const root = createRepo({ "train.py": "" });
+    const bin = fakeBin(["python"], "#!/bin/sh\nsleep 30\n");
+    const started = Date.now();
+    const result = cli(root, ["doctor", "--command", `${bin}/python train.py`, "--probe-timeout", "1"]);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^missing +python +.*timed out after 1s and was killed/m);
+  });
+
+  it("bad flags are exit 2", () => {
+    const root = createRepo({ "train.py": "" });
+    expect(cli(root, ["doctor", "--probe-timeout", "soon"]).code).toBe(2);
+    expect(cli(root, ["doctor", "--bogus"]).code).toBe(2);
+  });
+});

@@ -1,0 +1,169 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { BIN, repoSnapshot } from "../helpers/cli.js";
+import { createRepo, git } from "../helpers/repo.js";
+
+/**
+ * `autoresearch init` at a REAL pseudo-terminal: util-linux `script` gives the CLI a pty (so
+ * stdin/stdout are TTYs and @clack/prompts runs in raw mode); the test types keys into it.
+ */
+const hasScript = process.platform === "linux" && spawnSync("script", ["--version"]).status === 0;
+
+const TRAIN = `import time
+LR = 0.01
+print(f"step {1:05d} | loss: {2.0:.6f}")
+print("---")
+print(f"val_bpb:          {1.0:.6f}")
+print(f"val_loss:         {1.5:.6f}")
+print(f"training_seconds: {3.0:.1f}")
+`;
+
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[A-Za-z]`, "g");
+const strip = (s: string) => s.replace(ANSI, "").replace(/\r/g, "");
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+});
+
+const KEY = { enter: "\r", down: "\x1b[B", up: "\x1b[A", ctrlC: "\x03", ctrlU: "\x15", space: " " };
+
+function terminal(cwd: string, args: string[]) {
+  const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+  const child = spawn("script", ["-qfec", `stty cols 140 rows 60; exec ${quoted}`, "/dev/null"], {
+    cwd,
+    env: { ...process.env, TERM: "xterm-256color", NO_COLOR: "1", FORCE_COLOR: "0" },
+  });
+  children.push(child);
+  let screen = "";
+  child.stdout?.on("data", (d: Buffer) => (screen += d.toString("utf8")));
+  child.stderr?.on("data", (d: Buffer) => (screen += d.toString("utf8")));
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  let seen = 0;
+  return {
+    /** Waits until the text appears in the output after what was already waited for. */
+    async waitFor(text: string | RegExp, timeoutMs = 20_000): Promise<void> {
+      const started = Date.now();
+      for (;;) {
+        const rest = strip(screen).slice(seen);
+        const index = typeof text === "string" ? rest.indexOf(text) : rest.search(text);
+        if (index >= 0) {
+          seen += index + 1;
+          // Let the prompt finish rendering and start listening.
+          await new Promise((r) => setTimeout(r, 150));
+          return;
+        }
+        if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${String(text)}; screen:\n${strip(screen).slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    async type(...keys: string[]): Promise<void> {
+      for (const key of keys) {
+        child.stdin?.write(key);
+        await new Promise((r) => setTimeout(r, 40));
+      }
+    },
+    exited,
+    screen: () => strip(screen),
+  };
+}
+
+const configOf = (root: string) => JSON.parse(readFileSync(join(root, "autoresearch.config.json"), "utf8"));
+
+describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
+  it("asks the budget (validating it), offers the metrics the script prints, asks the direction, confirms, writes", async () => {
+    const root = createRepo({ "train.py": TRAIN, "prepare.py": "MAX_SEQ_LEN = 2048\n" });
+    const t = terminal(root, ["init", "--train", "train.py", "--readonly", "prepare.py", "--max-iterations", "3", "--scope", "all", "--tag", "t1", "--results", "results.tsv"]);
+    await t.waitFor("How long should each training run be?");
+    await t.type(..."abc", KEY.enter);
+    await t.waitFor('"abc" is not a positive duration like 90s, 5m, 1h30m');
+    await t.type(KEY.ctrlU, ..."5m", KEY.enter);
+    await t.waitFor("Which metric should the loop optimize?");
+    expect(t.screen()).toMatch(/val_bpb \(printed by train.py\)/);
+    expect(t.screen()).toContain("val_loss");
+    expect(t.screen()).not.toContain("training_seconds");
+    await t.type(KEY.enter);
+    await t.waitFor("Should val_bpb be minimized or maximized?");
+    await t.type(KEY.enter);
+    await t.waitFor("Write autoresearch.config.json with this config?");
+    expect(t.screen()).toContain("## AutoResearch Config");
+    expect(t.screen()).toMatch(/\| Time budget \/ run +\| 5m +\|/);
+    expect(t.screen()).toMatch(/\| Metric +\| val_bpb \(min\) +\|/);
+    expect(t.screen()).toMatch(/\| Branch +\| autoresearch\/t1 +\|/);
+    await t.type("y");
+    expect(await t.exited).toBe(0);
+    expect(configOf(root)).toMatchObject({ budget: "5m", metric: "val_bpb", direction: "min", maxIterations: 3, tag: "t1" });
+  });
+
+  it("declining the table writes nothing (exit 1)", async () => {
+    const root = createRepo({ "train.py": TRAIN, "prepare.py": "X = 1\n" });
+    const before = repoSnapshot(root);
+    const t = terminal(root, ["init", "--budget", "5m", "--metric", "val_bpb", "--direction", "min"]);
+    // init also offers the optional values, their defaults prefilled: accept each.
+    await t.waitFor("Training script");
+    await t.type(KEY.enter);
+    await t.waitFor("Read-only script(s)");
+    await t.type(KEY.enter);
+    await t.waitFor("Max iterations");
+    await t.type(KEY.enter);
+    await t.waitFor("Allowed modification scope");
+    await t.type(KEY.enter);
+    await t.waitFor("Branch tag");
+    await t.type(KEY.enter);
+    await t.waitFor("Results file");
+    await t.type(KEY.enter);
+    await t.waitFor("Write autoresearch.config.json with this config?");
+    await t.type("n");
+    expect(await t.exited).toBe(1);
+    expect(t.screen()).toContain("config not confirmed: nothing was written");
+    expect(existsSync(join(root, "autoresearch.config.json"))).toBe(false);
+    expect(repoSnapshot(root)).toBe(before);
+  });
+
+  it("the whole Phase 0 flow: another metric, max, and the read-only TIME_BUDGET updated as a setup commit", async () => {
+    const root = createRepo({ "train.py": TRAIN, "prepare.py": "TIME_BUDGET = 300        # training time budget in seconds (5 minutes)\n" });
+    const t = terminal(root, ["init"]);
+    await t.waitFor("Training script");
+    await t.type(KEY.enter);
+    await t.waitFor("Read-only script(s)");
+    await t.type(KEY.enter);
+    await t.waitFor("How long should each training run be?");
+    await t.type(..."90s", KEY.enter);
+    await t.waitFor("Which metric should the loop optimize?");
+    await t.type(KEY.down, KEY.enter); // val_loss
+    await t.waitFor("Should val_loss be minimized or maximized?");
+    await t.type(KEY.down, KEY.enter); // max (the guess was min; the user decides)
+    await t.waitFor("Max iterations");
+    await t.type(KEY.ctrlU, ..."12", KEY.enter);
+    await t.waitFor("Allowed modification scope");
+    await t.type(KEY.space, KEY.enter); // deselect architecture
+    await t.waitFor("Branch tag");
+    await t.type(KEY.ctrlU, ..."exp-attn", KEY.enter);
+    await t.waitFor("Results file");
+    await t.type(KEY.enter);
+    await t.waitFor("prepare.py:1 sets TIME_BUDGET = 300 (5m), but the chosen time budget is 1m30s");
+    await t.waitFor("What should happen?");
+    await t.type(KEY.up, KEY.enter); // Update it now
+    await t.waitFor("Write autoresearch.config.json with this config?");
+    expect(t.screen()).toMatch(/\| Modification scope +\| hyperparameters \/ optimizer \/ training +\|/);
+    await t.type("y");
+    expect(await t.exited).toBe(0);
+    expect(configOf(root)).toMatchObject({ budget: "1m30s", metric: "val_loss", direction: "max", maxIterations: 12, scope: ["hyperparameters", "optimizer", "training"], tag: "exp-attn" });
+    expect(readFileSync(join(root, "prepare.py"), "utf8")).toBe("TIME_BUDGET = 90        # training time budget in seconds (5 minutes)\n");
+    expect(git(root, "log", "-1", "--format=%s")).toBe("autoresearch: set TIME_BUDGET to 90 for this session");
+    expect(git(root, "show", "--name-only", "--format=", "HEAD")).toBe("prepare.py");
+    expect(git(root, "status", "--porcelain")).toBe("?? autoresearch.config.json");
+  });
+
+  it("Ctrl-C at a prompt stops with exit 130 and writes nothing", async () => {
+    const root = createRepo({ "train.py": TRAIN, "prepare.py": "X = 1\n" });
+    const before = repoSnapshot(root);
+    const t = terminal(root, ["init", "--yes"]);
+    await t.waitFor("How long should each training run be?");
+    await t.type(KEY.ctrlC);
+    expect(await t.exited).toBe(130);
+    expect(existsSync(join(root, "autoresearch.config.json"))).toBe(false);
+    expect(repoSnapshot(root)).toBe(before);
+  });
+});

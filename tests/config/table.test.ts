@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import { renderConfigTable } from "../../src/config/table.js";
+import { adjustmentsFor } from "../../src/platform/adjustments.js";
+import type { PlatformInfo, ResearchConfig } from "../../src/types.js";
+
+const config: ResearchConfig = {
+  train: "train.py",
+  readonly: ["prepare.py"],
+  budgetSec: 300,
+  metric: "val_bpb",
+  direction: "min",
+  maxIterations: null,
+  scope: ["architecture", "hyperparameters", "optimizer", "training"],
+  tag: "nov26",
+  results: "results.tsv",
+  command: "uv run train.py",
+  timeoutSec: 600,
+  proposer: "builtin",
+  seed: 0,
+  reportEvery: 10,
+};
+
+const cpu: PlatformInfo = { kind: "cpu", label: "CPU", device: "cpu", os: "linux", detail: "AMD EPYC, 2 cores", source: "os", adjustments: adjustmentsFor("cpu") };
+
+describe("renderConfigTable", () => {
+  it("prints the spec's block: its rows, names and order, then the adjustments and the command", () => {
+    expect(renderConfigTable(config, cpu)).toBe(
+      [
+        "## AutoResearch Config",
+        "",
+        "| Parameter          | Value                                      |",
+        "|--------------------|--------------------------------------------|",
+        "| Training script    | train.py                                   |",
+        "| Read-only script   | prepare.py                                 |",
+        "| Time budget / run  | 5m                                         |",
+        "| Metric             | val_bpb (min)                              |",
+        "| Max iterations     | unlimited                                  |",
+        "| Modification scope | all                                        |",
+        "| Branch             | autoresearch/nov26                         |",
+        "| Results file       | results.tsv                                |",
+        "| Platform           | CPU (AMD EPYC, 2 cores)                    |",
+        "| Adjustments        | torch.compile off; SDPA; fp32; batch ×0.25 |",
+        "| Command            | `uv run train.py`                          |",
+        "| Hard timeout / run | 10m                                        |",
+        "| Proposer           | builtin                                    |",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("shows limits, a partial scope, several read-only scripts, the research-team extras; escapes pipes", () => {
+    const cuda: PlatformInfo = { ...cpu, kind: "cuda", label: "CUDA", device: "cuda", detail: "NVIDIA H100 80GB HBM3, 79.2 GiB, sm_90", adjustments: adjustmentsFor("cuda", { torchVersion: "2.5.1", bf16: true }) };
+    const text = renderConfigTable(
+      {
+        ...config,
+        readonly: ["prepare.py", "eval.py"],
+        budgetSec: 5400,
+        maxIterations: 20,
+        scope: ["architecture", "hyperparameters"],
+        direction: "max",
+        metric: "val_acc",
+        command: "python3 train.py | tee log",
+        proposer: "anthropic",
+        model: "claude-sonnet-4-5",
+        hypothesis: "try hierarchical attention with a reduced context window",
+        stopWhen: "val_acc >= 0.9",
+      },
+      cuda,
+    );
+    const rows = text.split("\n").filter((l) => l.startsWith("| ") && !l.startsWith("| Parameter"));
+    const cells = Object.fromEntries(rows.map((l) => l.slice(2, -2).split(/ +\| /).map((c) => c.trim()) as [string, string]));
+    expect(cells).toMatchObject({
+      "Read-only script": "prepare.py, eval.py",
+      "Time budget / run": "1h30m",
+      Metric: "val_acc (max)",
+      "Max iterations": "20",
+      "Modification scope": "architecture / hyperparameters",
+      Platform: "CUDA (NVIDIA H100 80GB HBM3, 79.2 GiB, sm_90)",
+      Adjustments: "torch.compile on (reduce-overhead); SDPA; bf16; batch ×1",
+      Command: "`python3 train.py \\| tee log`",
+      Proposer: "anthropic (claude-sonnet-4-5)",
+      Hypothesis: "try hierarchical attention with a reduced context window",
+      "Stop when": "val_acc >= 0.9",
+    });
+  });
+});

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { adjustmentsFor, describeAdjustments, platformNotes, torchMajorMinor } from "../../src/platform/adjustments.js";
+import type { PlatformInfo } from "../../src/types.js";
+
+describe("adjustmentsFor: spec 1.2 and the compatibility matrix", () => {
+  it.each([
+    // kind, facts, compile, mode, attention, amp, batchScale, cast
+    ["cuda", { torchVersion: "2.5.1+cu124", bf16: true, flashAttn: false }, true, "reduce-overhead", "sdpa", "bf16", 1, false],
+    ["cuda", { torchVersion: "2.5.1", bf16: true, flashAttn: true }, true, "reduce-overhead", "flash", "bf16", 1, false],
+    ["cuda", { torchVersion: "1.13.1", bf16: false }, false, null, "sdpa", "fp16", 1, false],
+    ["cuda", { torchVersion: null }, true, "reduce-overhead", "sdpa", "bf16", 1, false],
+    ["mps", { torchVersion: "2.5.1", bf16: true }, false, null, "sdpa", "bf16", 0.5, true],
+    ["mps", { torchVersion: "2.2.2", bf16: false }, false, null, "sdpa", "fp32", 0.5, true],
+    ["cpu", { torchVersion: "2.5.1+cpu" }, false, null, "sdpa", "fp32", 0.25, false],
+    ["cpu", {}, false, null, "sdpa", "fp32", 0.25, false],
+  ] as const)("%s %j", (kind, facts, compile, compileMode, attention, ampDtype, batchScale, cast) => {
+    expect(adjustmentsFor(kind, facts)).toMatchObject({ compile, compileMode, attention, ampDtype, batchScale, castOptimizerStateFp32: cast });
+  });
+
+  it("notes say what the spec says", () => {
+    expect(adjustmentsFor("cuda", { torchVersion: null }).notes[0]).toBe('Enable torch.compile (mode "reduce-overhead") if PyTorch >= 2.0');
+    const mps = adjustmentsFor("mps", { bf16: true }).notes.join("\n");
+    expect(mps).toMatch(/Disable torch.compile/);
+    expect(mps).toMatch(/SDPA plus a manual sliding-window causal mask/);
+    expect(mps).toMatch(/2-4x/);
+    expect(mps).toMatch(/Cast optimizer states to float32/);
+    const cpu = adjustmentsFor("cpu").notes.join("\n");
+    expect(cpu).toMatch(/optional/);
+    expect(cpu).toMatch(/gradient accumulation/);
+    expect(cpu).toMatch(/4-8x/);
+    expect(cpu).toMatch(/prefer short time budgets/);
+  });
+
+  it("describes them in one line for the table", () => {
+    expect(describeAdjustments(adjustmentsFor("cpu"))).toBe("torch.compile off; SDPA; fp32; batch ×0.25");
+    expect(describeAdjustments(adjustmentsFor("cuda", { torchVersion: "2.4.0", flashAttn: true }))).toBe("torch.compile on (reduce-overhead); FlashAttention; bf16; batch ×1");
+    expect(describeAdjustments(adjustmentsFor("mps", { bf16: true }))).toBe("torch.compile off; SDPA; bf16; batch ×0.5; optimizer states fp32");
+  });
+
+  it("hands proposers the platform and its adjustments", () => {
+    const platform: PlatformInfo = { kind: "cpu", label: "CPU", device: "cpu", os: "linux", detail: "AMD EPYC, 2 cores", source: "os", adjustments: adjustmentsFor("cpu") };
+    const notes = platformNotes(platform);
+    expect(notes[0]).toBe('Platform: CPU (AMD EPYC, 2 cores); device "cpu"; OS linux');
+    expect(notes).toContain("No mixed precision on CPU: train in fp32");
+  });
+
+  it("reads torch versions", () => {
+    expect(torchMajorMinor("2.11.0+cu130")).toEqual([2, 11]);
+    expect(torchMajorMinor("1.13.1")).toEqual([1, 13]);
+    expect(torchMajorMinor("nightly")).toBeNull();
+  });
+});

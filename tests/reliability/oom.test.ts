@@ -1,0 +1,99 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { research } from "../../src/loop/research.js";
+import { adjustmentsFor, LABELS } from "../../src/platform/index.js";
+import { BuiltinProposer } from "../../src/proposers/builtin/index.js";
+import { PlanProposer } from "../../src/proposers/plan.js";
+import type { ExperimentRecord, PlatformInfo, Proposal, ProposalContext, Proposer } from "../../src/types.js";
+import { testConfig, testDeps } from "../loop/deps.js";
+import { createRepo, git } from "../helpers/repo.js";
+import { readJsonl } from "./helpers.js";
+
+/** Runs out of memory when BATCH_SIZE * WIDTH > 1024, with the message of the device it is told it runs on. */
+const OOM_TRAIN = `const LEARNING_RATE = 0.01;
+const WIDTH = 16;
+const BATCH_SIZE = 32;
+if (BATCH_SIZE * WIDTH > 1024) {
+  const device = process.env.AUTORESEARCH_DEVICE;
+  console.error(device === "cuda" ? "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.10 GiB total capacity)"
+    : device === "mps" ? "RuntimeError: MPS backend out of memory (MPS allocated: 17.00 GB, other allocations: 1.2 GB, max allowed: 18.13 GB)"
+    : "RuntimeError: DefaultCPUAllocator: can't allocate memory: you tried to allocate 8589934592 bytes.");
+  process.exit(1);
+}
+const loss = 1 + Math.log2(LEARNING_RATE / 0.04) ** 2 * 0.1 + Math.log2(WIDTH / 256) ** 2 * 0.05 + (32 / BATCH_SIZE) * 0.001;
+console.log("val_loss: " + loss.toFixed(6));
+`;
+
+function platform(kind: PlatformInfo["kind"]): PlatformInfo {
+  return { kind, label: LABELS[kind], device: kind, os: "linux", detail: "injected for the test", source: "test", adjustments: adjustmentsFor(kind) };
+}
+
+const step = (description: string, search: string, replace: string, planStep: number): Proposal => ({
+  description,
+  category: "architecture",
+  edits: [{ search, replace }],
+  planStep,
+});
+
+const STEPS = [
+  step("WIDTH 16 -> 64 (x4)", "const WIDTH = 16;", "const WIDTH = 64;", 0),
+  step("WIDTH 64 -> 256 (x4)", "const WIDTH = 64;", "const WIDTH = 256;", 1),
+  step("LEARNING_RATE 0.01 -> 0.04 (x4)", "const LEARNING_RATE = 0.01;", "const LEARNING_RATE = 0.04;", 2),
+];
+
+/** Fixed steps, and the builtin's answer when the loop asks for an out-of-memory retry. */
+class ScriptedWithBuiltinRetry implements Proposer {
+  readonly name = "scripted";
+  private readonly builtin = new BuiltinProposer({ seed: 0 });
+  private readonly plan = new PlanProposer(STEPS);
+  propose(ctx: ProposalContext, signal?: AbortSignal): Promise<Proposal | null> {
+    return ctx.oomRetry ? this.builtin.propose(ctx, signal) : this.plan.propose(ctx);
+  }
+}
+
+async function session(kind: PlatformInfo["kind"], proposer: Proposer): Promise<{ root: string; records: ExperimentRecord[] }> {
+  const root = createRepo({ "train.js": OOM_TRAIN, "prepare.js": "// read-only\n" });
+  await research(root, { kind: "new", config: testConfig({ proposer: proposer.name }), platform: platform(kind) }, testDeps(root, proposer));
+  return { root, records: readJsonl<ExperimentRecord>(join(root, ".autoresearch/experiments.jsonl")) };
+}
+
+const summary = (records: ExperimentRecord[]) => records.map((r) => `${r.status}:${r.reason}:${r.description}${r.oomRetryOf !== undefined ? ` [retry of ${r.oomRetryOf}]` : ""}`);
+
+describe("out of memory (spec 2.4)", () => {
+  for (const kind of ["cuda", "mps"] as const) {
+    it(`on ${kind}: retries once with the batch halved; a second OOM discards`, async () => {
+      const { root, records } = await session(kind, new ScriptedWithBuiltinRetry());
+      expect(summary(records)).toEqual([
+        "keep:baseline:Baseline — no modifications",
+        "crash:oom:WIDTH 16 -> 64 (x4)",
+        "keep:improved:WIDTH 16 -> 64 (x4) + BATCH_SIZE 32 -> 16 (halve after OOM) [retry of 1]",
+        "crash:oom:WIDTH 64 -> 256 (x4)",
+        "crash:oom:WIDTH 64 -> 256 (x4) + BATCH_SIZE 16 -> 8 (halve after OOM) [retry of 3]",
+        "keep:improved:LEARNING_RATE 0.01 -> 0.04 (x4)",
+      ]);
+      expect(records[1]?.detail).toMatch(kind === "cuda" ? /^OOM: torch\.OutOfMemoryError: CUDA out of memory/ : /^OOM: RuntimeError: MPS backend out of memory/);
+      // The kept retry is built on the best commit and runs the failed change with the smaller batch.
+      const head = readFileSync(join(root, "train.js"), "utf8");
+      expect(head).toContain("const WIDTH = 64;");
+      expect(head).toContain("const BATCH_SIZE = 16;");
+      expect(records[2]?.parent).toBe(records[0]?.commit);
+      expect(git(root, "rev-parse", "HEAD")).toBe(records[5]?.commit);
+      const rows = readFileSync(join(root, "results.tsv"), "utf8").trimEnd().split("\n");
+      expect(rows[2]).toMatch(/\t—\t—\tcrash\tWIDTH 16 -> 64 \(x4\): OOM: torch\.OutOfMemoryError|\t—\t—\tcrash\tWIDTH 16 -> 64 \(x4\): OOM: RuntimeError: MPS/);
+    });
+  }
+
+  it("on CPU: an out-of-memory crash is recorded and not retried", async () => {
+    const { root, records } = await session("cpu", new ScriptedWithBuiltinRetry());
+    expect(summary(records)).toEqual(["keep:baseline:Baseline — no modifications", "crash:oom:WIDTH 16 -> 64 (x4)", "keep:improved:LEARNING_RATE 0.01 -> 0.04 (x4)"]);
+    expect(records[1]?.detail).toMatch(/can't allocate memory/);
+    // Step 2 was built for the retried script; on the best one it does not apply and is refused.
+    expect(readFileSync(join(root, ".autoresearch/rejected.jsonl"), "utf8")).toContain("was not found");
+  });
+
+  it("a plan replays fixed steps: no retry even on CUDA", async () => {
+    const { records } = await session("cuda", new PlanProposer(STEPS));
+    expect(summary(records)).toEqual(["keep:baseline:Baseline — no modifications", "crash:oom:WIDTH 16 -> 64 (x4)", "keep:improved:LEARNING_RATE 0.01 -> 0.04 (x4)"]);
+  });
+});

@@ -1,0 +1,213 @@
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { type InFlight, Ledger, readJsonLines, toResultsRow } from "../../src/ledger/ledger.js";
+import { sessionPaths } from "../../src/ledger/paths.js";
+import { formatRow, resultsHeader } from "../../src/ledger/results-tsv.js";
+import type { SessionEvent } from "../../src/loop/events.js";
+import { research } from "../../src/loop/research.js";
+import { adjustmentsFor } from "../../src/platform/index.js";
+import { PlanProposer } from "../../src/proposers/plan.js";
+import { RUN_ID_ENV } from "../../src/runner/index.js";
+import type { ExperimentRecord, PlatformInfo, Proposal } from "../../src/types.js";
+import { testConfig, testDeps } from "../loop/deps.js";
+import { FAKE_TRAIN, fakeProject, git } from "../helpers/repo.js";
+import { checkInvariants, hashes, processesWithEnv, readJsonl, waitGone } from "./helpers.js";
+
+const CPU: PlatformInfo = { kind: "cpu", label: "CPU", device: "cpu", os: "linux", detail: "test", source: "test", adjustments: adjustmentsFor("cpu") };
+
+const LR_UP: Proposal = { description: "LEARNING_RATE 0.01 -> 0.02", category: "optimizer", edits: [{ search: "const LEARNING_RATE = 0.01;", replace: "const LEARNING_RATE = 0.02;" }], planStep: 0 };
+
+function record(id: number, over: Partial<ExperimentRecord> = {}): ExperimentRecord {
+  return {
+    id,
+    commit: `${String(id).padStart(2, "0")}${"a".repeat(38)}`,
+    parent: "a".repeat(40),
+    trainHash: `h${id}`,
+    description: id === 0 ? "Baseline — no modifications" : `exp ${id}`,
+    category: id === 0 ? "baseline" : "other",
+    status: "keep",
+    reason: id === 0 ? "baseline" : "improved",
+    metric: 1 - id / 100,
+    memGb: 1,
+    params: null,
+    bestBefore: null,
+    startedAt: "2026-01-01T00:00:00Z",
+    finishedAt: "2026-01-01T00:00:01Z",
+    durationSec: 1,
+    proposer: "test",
+    lines: 3,
+    ...over,
+  };
+}
+
+function ledgerIn(): { ledger: Ledger; dir: string; results: string } {
+  const root = fakeProject();
+  const paths = sessionPaths(root);
+  mkdirSync(paths.dir, { recursive: true });
+  const results = join(root, "results.tsv");
+  return { ledger: new Ledger(paths, results, "val_loss"), dir: paths.dir, results };
+}
+
+const expectedTsv = (records: ExperimentRecord[]) => resultsHeader("val_loss") + records.map((e) => formatRow(toResultsRow(e))).join("");
+
+describe("the ledger after a crash at any byte", () => {
+  it("cuts a torn experiments.jsonl line and appends after it cleanly", () => {
+    const { ledger, dir } = ledgerIn();
+    ledger.record(record(0));
+    writeFileSync(join(dir, "experiments.jsonl"), `${readFileSync(join(dir, "experiments.jsonl"), "utf8")}{"id":1,"comm`);
+    const fresh = new Ledger(ledger.paths, ledger.resultsPath, "val_loss");
+    expect(fresh.experiments().map((e) => e.id)).toEqual([0]);
+    fresh.record(record(1));
+    expect(readJsonLines<ExperimentRecord>(join(dir, "experiments.jsonl")).map((e) => e.id)).toEqual([0, 1]);
+  });
+
+  const damage: { name: string; apply: (tsv: string, path: string) => void }[] = [
+    { name: "a torn last row", apply: (tsv, path) => writeFileSync(path, tsv.slice(0, -9)) },
+    { name: "a missing last row", apply: (tsv, path) => writeFileSync(path, tsv.slice(0, tsv.lastIndexOf("\n", tsv.length - 2) + 1)) },
+    { name: "only half a header", apply: (_tsv, path) => writeFileSync(path, "commit\tval_") },
+    { name: "an empty file", apply: (_tsv, path) => writeFileSync(path, "") },
+    { name: "no file", apply: (_tsv, path) => unlinkSync(path) },
+    { name: "a forged row", apply: (tsv, path) => writeFileSync(path, `${tsv}deadbee\t0.1\t0.0\tkeep\tforged\n`) },
+  ];
+  for (const d of damage) {
+    it(`reconcile rebuilds results.tsv from experiments.jsonl after ${d.name}`, () => {
+      const { ledger, results } = ledgerIn();
+      const records = [record(0), record(1, { status: "discard", reason: "regression", detail: "regression" }), record(2, { status: "crash", reason: "oom", detail: "OOM: x" })];
+      for (const r of records) ledger.record(r);
+      const good = readFileSync(results, "utf8");
+      expect(good).toBe(expectedTsv(records));
+      d.apply(good, results);
+      const fresh = new Ledger(ledger.paths, ledger.resultsPath, "val_loss");
+      fresh.reconcile();
+      expect(readFileSync(results, "utf8")).toBe(good);
+      fresh.record(record(3));
+      expect(readFileSync(results, "utf8")).toBe(expectedTsv([...records, record(3)]));
+    });
+  }
+
+  it("puts back session files a run changed, from memory", () => {
+    const { ledger, dir, results } = ledgerIn();
+    ledger.writeSession({ tag: "t" } as never);
+    ledger.record(record(0));
+    ledger.recordRejected({ iteration: 1, description: "x", reason: "y", at: "now" });
+    const before = ["experiments.jsonl", "rejected.jsonl", "session.json"].map((f) => readFileSync(join(dir, f), "utf8"));
+    const tsv = readFileSync(results, "utf8");
+    writeFileSync(join(dir, "experiments.jsonl"), "");
+    writeFileSync(join(dir, "rejected.jsonl"), '{"forged":true}\n');
+    writeFileSync(join(dir, "session.json"), "{}");
+    writeFileSync(results, "garbage");
+    expect(ledger.restoreTampered()).toEqual(["modified .autoresearch/experiments.jsonl", "modified .autoresearch/rejected.jsonl", "modified .autoresearch/session.json", "modified results.tsv"]);
+    expect(["experiments.jsonl", "rejected.jsonl", "session.json"].map((f) => readFileSync(join(dir, f), "utf8"))).toEqual(before);
+    expect(readFileSync(results, "utf8")).toBe(tsv);
+    expect(ledger.restoreTampered()).toEqual([]);
+  });
+
+  it("removes temp files of writes cut short by a kill, not a live process's own", () => {
+    const { ledger, dir, results } = ledgerIn();
+    writeFileSync(`${results}.999999.tmp`, "x");
+    writeFileSync(join(dir, "state.json.424242.tmp"), "x");
+    writeFileSync(`${results}.${process.pid}.tmp`, "mine");
+    expect(ledger.removeStaleTemps().sort()).toEqual(["results.tsv.999999.tmp", "state.json.424242.tmp"]);
+    expect(existsSync(`${results}.${process.pid}.tmp`)).toBe(true);
+  });
+});
+
+/** A session with its baseline recorded, ready to be "killed" at a chosen point by crafting what a kill leaves. */
+async function sessionWithBaseline(steps: Proposal[] = [LR_UP], maxIterations = 0) {
+  const root = fakeProject({ "package.json": '{ "name": "p" }\n' });
+  const base = git(root, "rev-parse", "HEAD");
+  const guarded = hashes(root, ["prepare.js", "package.json"]);
+  await research(root, { kind: "new", config: testConfig({ maxIterations }), platform: CPU }, testDeps(root, new PlanProposer(steps)));
+  const paths = sessionPaths(root);
+  const baseline = readJsonl<ExperimentRecord>(paths.experiments)[0] as ExperimentRecord;
+  return { root, base, guarded, paths, baseline };
+}
+
+async function resume(root: string, steps: Proposal[] = [LR_UP], maxIterations = 1): Promise<SessionEvent[]> {
+  const events: SessionEvent[] = [];
+  await research(root, { kind: "resume", overrides: { maxIterations } }, testDeps(root, new PlanProposer(steps), events));
+  return events;
+}
+
+const warnings = (events: SessionEvent[]) => events.flatMap((e) => (e.type === "warning" ? [e.message] : []));
+
+describe("resume after a kill at each point of an experiment", () => {
+  it("killed after writing the script, before the commit: runs the exact in-flight script once, keeping its OOM link", async () => {
+    const { root, base, guarded, paths, baseline } = await sessionWithBaseline();
+    const newText = FAKE_TRAIN.replace("const WIDTH = 16;", "const WIDTH = 32;");
+    const state: InFlight = { id: 1, phase: "proposed", parent: baseline.commit, proposal: { ...LR_UP, description: "WIDTH retry" }, newText, oomRetryOf: 0, runId: randomUUID(), startedAt: "x" };
+    writeFileSync(paths.state, JSON.stringify(state));
+    writeFileSync(join(root, "train.js"), newText); // written, not committed
+    const events = await resume(root);
+    expect(warnings(events)).toContain("experiment 1 was interrupted; running it again");
+    const records = checkInvariants(root, { base, tag: "t1", guarded });
+    expect(records.map((r) => [r.id, r.description, r.oomRetryOf])).toEqual([
+      [0, "Baseline — no modifications", undefined],
+      [1, "WIDTH retry", 0],
+    ]);
+    expect(git(root, "show", `${records[1]?.commit}:train.js`)).toBe(newText.trim());
+  });
+
+  it("killed after the commit, during the run: the branch goes back to the best commit and the experiment runs again", async () => {
+    const { root, base, guarded, paths, baseline } = await sessionWithBaseline();
+    const newText = FAKE_TRAIN.replace("const LEARNING_RATE = 0.01;", "const LEARNING_RATE = 0.02;");
+    writeFileSync(join(root, "train.js"), newText);
+    git(root, "commit", "-qam", "exp: LR up");
+    const orphanCommit = git(root, "rev-parse", "HEAD");
+    const runId = randomUUID();
+    // What is left of the run: a process carrying its marker, in its own session (as a daemonised grandchild would be).
+    const orphan = spawn("setsid", ["sleep", "60"], { env: { ...process.env, [RUN_ID_ENV]: runId }, stdio: "ignore", detached: true });
+    orphan.unref();
+    await waitGone(() => (processesWithEnv(RUN_ID_ENV, runId).length > 0 ? [] : [1]), 3000);
+    expect(processesWithEnv(RUN_ID_ENV, runId)).toHaveLength(1);
+    // ...and a read-only file it had changed before the kill.
+    writeFileSync(join(root, "prepare.js"), "// tampered\n");
+    writeFileSync(paths.state, JSON.stringify({ id: 1, phase: "running", parent: baseline.commit, commit: orphanCommit, proposal: LR_UP, newText, runId, startedAt: "x" } satisfies InFlight));
+    const events = await resume(root);
+    expect(processesWithEnv(RUN_ID_ENV, runId)).toEqual([]);
+    expect(warnings(events).some((w) => /killed 1 leftover process\(es\) of the interrupted run of experiment 1/.test(w))).toBe(true);
+    expect(warnings(events).some((w) => /restored files the interrupted run had changed: modified prepare\.js/.test(w))).toBe(true);
+    const records = checkInvariants(root, { base, tag: "t1", guarded });
+    expect(records.map((r) => [r.id, r.status])).toEqual([
+      [0, "keep"],
+      [1, "keep"],
+    ]);
+  });
+
+  it("killed after the record, before state.json was cleared: nothing runs twice", async () => {
+    const { root, base, guarded, paths, baseline } = await sessionWithBaseline([LR_UP], 1);
+    const first = readJsonl<ExperimentRecord>(paths.experiments)[1] as ExperimentRecord;
+    writeFileSync(paths.state, JSON.stringify({ id: 1, phase: "running", parent: baseline.commit, commit: first.commit, proposal: LR_UP, runId: randomUUID(), startedAt: "x" } satisfies InFlight));
+    const events = await resume(root, [LR_UP], 1);
+    expect(warnings(events)).toEqual([]);
+    expect(checkInvariants(root, { base, tag: "t1", guarded })).toEqual(readJsonl(paths.experiments));
+    expect(readJsonl(paths.experiments)).toHaveLength(2);
+  });
+
+  it("killed during setup after session.json, before the branch existed: resume creates it and runs the baseline", async () => {
+    const root = fakeProject();
+    const base = git(root, "rev-parse", "HEAD");
+    const guarded = hashes(root, ["prepare.js"]);
+    await research(root, { kind: "new", config: testConfig({ maxIterations: 0 }), platform: CPU }, testDeps(root, new PlanProposer([LR_UP])));
+    // Roll the repo back to the moment before `git checkout -b`: the session files exist, nothing else.
+    git(root, "checkout", "-q", "main");
+    git(root, "branch", "-D", "autoresearch/t1");
+    const paths = sessionPaths(root);
+    rmSync(paths.experiments);
+    rmSync(join(root, "results.tsv"));
+    await resume(root);
+    const records = checkInvariants(root, { base, tag: "t1", guarded });
+    expect(records.map((r) => r.description)).toEqual(["Baseline — no modifications", "LEARNING_RATE 0.01 -> 0.02"]);
+  });
+
+  it("a git command killed with the loop left .git/index.lock: resume removes it", async () => {
+    const { root, base, guarded } = await sessionWithBaseline();
+    writeFileSync(join(root, ".git/index.lock"), "");
+    const events = await resume(root);
+    expect(warnings(events).some((w) => /index\.lock, left by a git command/.test(w))).toBe(true);
+    expect(checkInvariants(root, { base, tag: "t1", guarded })).toHaveLength(2);
+  });
+});
