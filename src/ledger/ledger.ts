@@ -167,6 +167,15 @@ export class Ledger {
     return JSON.parse(text) as SessionInfo;
   }
 
+  /**
+   * Reads the session's JSON-lines files now. From here on the memory copy is the truth: a run
+   * that writes to them (even before anything was recorded) is undone by `restoreTampered`.
+   */
+  load(): void {
+    this.experimentsFile.all();
+    this.rejectedFile.all();
+  }
+
   /** The recorded experiments, oldest first (a copy: callers may keep and extend it). */
   experiments(): ExperimentRecord[] {
     return [...this.experimentsFile.all()];
@@ -246,7 +255,7 @@ export class Ledger {
 
   /** Removes temp files of atomic writes cut short by a kill (results.tsv's sits in the repo). */
   removeStaleTemps(): string[] {
-    return [this.resultsPath, this.paths.session, this.paths.state, this.paths.progress, this.paths.experiments].flatMap(removeStaleTemps);
+    return [this.resultsPath, this.paths.session, this.paths.state, this.paths.progress, this.paths.experiments, this.paths.lock].flatMap(removeStaleTemps);
   }
 
   readInFlight(): InFlight | null {

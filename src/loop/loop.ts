@@ -79,6 +79,8 @@ export async function runLoop(session: SessionState, deps: LoopDeps): Promise<st
       continue;
     }
     skipped = 0;
+    // Aborted (second Ctrl-C) while the proposal was made: no run is started.
+    if (deps.stop.signal.aborted) return "stopped by the user";
     await runExperiment(session, deps, {
       id: iteration,
       proposal: outcome.proposal,

@@ -24,6 +24,7 @@ export function loadSession(root: string): { info: SessionInfo; ledger: Ledger }
   }
   const ledger = new Ledger(paths, join(root, info.config.results), info.config.metric);
   ledger.loadSession();
+  ledger.load();
   return { info, ledger };
 }
 

@@ -140,6 +140,7 @@ export async function startSession(root: string, config: ResearchConfig, platfor
     guardedHashes: hashGuarded(root, guardedFiles(root, config.readonly)),
   };
   const ledger = new Ledger(paths, resultsPath, config.metric);
+  ledger.load();
   ledger.writeSession(info);
   ledger.initResults();
   await git.run(["checkout", "--quiet", "-b", branch]);

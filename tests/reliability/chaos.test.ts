@@ -11,7 +11,7 @@ import { checkInvariants, hashes, processesWithCmd, processesWithEnv, readJsonl,
  * A trainer slow enough to be killed mid-run (50-300 ms), with a grandchild that leaves the
  * process group (setsid) so an orphaned run really has something that escapes a group kill.
  */
-export const CHAOS_TRAIN = `const LEARNING_RATE = 0.01;
+const CHAOS_TRAIN = `const LEARNING_RATE = 0.01;
 const WIDTH = 16;
 const DEPTH = 2;
 const DROPOUT = 0.1;
@@ -60,7 +60,9 @@ describe("SIGKILL chaos: the orchestrator killed at random moments, then resumed
       }
       const exit = await live.exited;
       const ids = readJsonl<ExperimentRecord>(join(root, ".autoresearch/experiments.jsonl")).map((e) => e.id);
-      log.push(`round ${round}: ${resuming ? "resume" : "run"}, ${ended ? `exited ${exit.code}` : `SIGKILL ${group ? "group" : "pid"} after ${delay} ms`}, ${ids.length} recorded`);
+      const state = existsSync(join(root, ".autoresearch/state.json")) ? JSON.parse(readFileSync(join(root, ".autoresearch/state.json"), "utf8") || "null") : null;
+      const inFlight = state ? `experiment ${state.id} ${state.phase}` : "nothing in flight";
+      log.push(`round ${round}: ${resuming ? "resume" : "run"}, ${ended ? `exited ${exit.code}` : `SIGKILL ${group ? "group" : "pid"} after ${delay} ms`} (${inFlight}), ${ids.length} recorded`);
       if (ended) expect(exit.code, `${log.join("\n")}\n${live.stderr()}`).toBe(0);
 
       // Nothing of the killed loop's run outlives it: the watchdog kills the tree (grandchild included) and exits.

@@ -10,7 +10,7 @@ import { createRepo, git } from "../helpers/repo.js";
 import { checkInvariants, hashes, processesWithCmd, processesWithEnv, readJsonl } from "./helpers.js";
 
 /** The training script every step edits: its `// HOOK` line becomes the misbehaviour. */
-export const HOOK_TRAIN = `const LEARNING_RATE = 0.01;
+const HOOK_TRAIN = `const LEARNING_RATE = 0.01;
 // HOOK
 const loss = 1 + Math.abs(Math.log2(LEARNING_RATE / 0.04)) * 0.1;
 console.log("val_loss: " + loss.toFixed(6));

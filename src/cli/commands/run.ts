@@ -39,6 +39,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   });
   await applyBudgetEdits(result.budgetEdits, root, git, output);
   const config = result.config;
+  // Variables the user passes to the run on purpose (kept in session.json for resume).
+  if (input.passEnv !== undefined && config.passEnv === undefined) config.passEnv = ([] as string[]).concat(input.passEnv as string | string[]);
   await validateNewSession(git, root, config);
   const proposer = await createProposer(config, { root, env: process.env });
   const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "new", config, platform: result.platform }, json });
