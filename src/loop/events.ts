@@ -1,5 +1,5 @@
-import type { ExperimentRecord, Proposal } from "../types.js";
 import type { SessionInfo } from "../ledger/ledger.js";
+import type { ExperimentRecord, Proposal } from "../types.js";
 
 /**
  * Everything the loop does is announced as one of these events. The terminal reporter,

@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { platformEnv } from "../platform/index.js";
-import { matchMetric, metricRegExp } from "../runner/index.js";
-import type { ExperimentRecord, Proposal, RunResult } from "../types.js";
 import type { InFlight } from "../ledger/ledger.js";
 import { cleanField } from "../ledger/results-tsv.js";
+import { platformEnv } from "../platform/index.js";
 import { countLines } from "../proposers/apply.js";
-import { decide, type Decision } from "./decide.js";
+import { matchMetric, metricRegExp } from "../runner/index.js";
+import type { ExperimentRecord, Proposal, RunResult } from "../types.js";
+import { type Decision, decide } from "./decide.js";
 import { restoreGuarded, restoreHead, restoreTracked, sha256 } from "./guards.js";
 import { sanitizeEnv } from "./run-env.js";
 import { baselineOf, bestOf, type LoopDeps, type SessionState } from "./state.js";
@@ -90,7 +90,6 @@ async function enforceGuards(session: SessionState, deps: LoopDeps, commit: stri
 }
 
 function record(
-  session: SessionState,
   fields: Omit<ExperimentRecord, "finishedAt" | "durationSec" | "memGb" | "params" | "metric"> & { run: RunResult },
   deps: LoopDeps,
 ): ExperimentRecord {
@@ -121,7 +120,6 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
     run,
     decision,
     record: record(
-      session,
       {
         id: 0,
         commit,
@@ -200,7 +198,6 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
 
   const detail = decision.status === "keep" && decision.reason === "improved" ? describeGain(run.metric as number, best.metric as number) : decision.detail;
   const experiment = record(
-    session,
     {
       id: input.id,
       commit,

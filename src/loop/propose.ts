@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { RuntimeFailure } from "../errors.js";
 import { applyProposal } from "../proposers/apply.js";
 import type { ExperimentRecord, Proposal, ProposalContext, Scope } from "../types.js";
-import { RuntimeFailure } from "../errors.js";
 import { sha256 } from "./guards.js";
 import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState } from "./state.js";
 
@@ -29,7 +29,7 @@ const NO_OOM_RETRY = new Set(["plan"]);
  */
 export function oomToRetry(session: SessionState, proposerName?: string): ExperimentRecord | null {
   const last = session.history[session.history.length - 1];
-  if (!last || last.reason !== "oom" || last.oomRetryOf !== undefined || session.oomRetryDeclined === last.id) return null;
+  if (last?.reason !== "oom" || last.oomRetryOf !== undefined || session.oomRetryDeclined === last.id) return null;
   if (proposerName !== undefined && NO_OOM_RETRY.has(proposerName)) return null;
   return session.info.platform.kind === "cpu" ? null : last;
 }

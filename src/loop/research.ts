@@ -1,13 +1,13 @@
 
+import { mkdirSync } from "node:fs";
 import { sessionPaths } from "../ledger/paths.js";
 import type { PlatformInfo, ResearchConfig } from "../types.js";
 import { acquireLock } from "./lock.js";
 import { endSession, runLoop } from "./loop.js";
-import { resumeSession, type ResumeOverrides } from "./resume.js";
+import { type ResumeOverrides, resumeSession } from "./resume.js";
 import { startSession } from "./setup.js";
 import type { LoopDeps, SessionState } from "./state.js";
 import { startWatchdog } from "./watchdog.js";
-import { mkdirSync } from "node:fs";
 
 export type ResearchMode = { kind: "new"; config: ResearchConfig; platform: PlatformInfo } | { kind: "resume"; overrides?: ResumeOverrides };
 

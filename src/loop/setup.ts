@@ -2,13 +2,13 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
 import { Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
-import { sessionPaths, STATE_DIR, type SessionPaths } from "../ledger/paths.js";
+import { type SessionPaths, STATE_DIR, sessionPaths } from "../ledger/paths.js";
 import type { PlatformInfo, ResearchConfig } from "../types.js";
 import { excludeFromGit } from "../workspace/exclude.js";
 import type { Git } from "../workspace/git.js";
 import { recordBaseline, runBaseline } from "./experiment.js";
 import { guardedFiles, hashGuarded } from "./guards.js";
-import { readLock, isAlive } from "./lock.js";
+import { isAlive, readLock } from "./lock.js";
 import type { LoopDeps, SessionState } from "./state.js";
 
 /** Files the tool writes in the repo; excluded from git so they never dirty the tree. */

@@ -1,10 +1,10 @@
 import type { Ledger, SessionInfo } from "../ledger/ledger.js";
 import type { SessionPaths } from "../ledger/paths.js";
+import type { Executor, ExperimentRecord, Proposer } from "../types.js";
+import type { Git } from "../workspace/git.js";
 import type { EventSink } from "./events.js";
 import type { StopControl } from "./stop.js";
 import type { RunWatch } from "./watchdog.js";
-import type { Executor, ExperimentRecord, Proposer } from "../types.js";
-import type { Git } from "../workspace/git.js";
 
 /** What the loop is given: every outside effect comes in through here, so tests can swap it. */
 export interface LoopDeps {

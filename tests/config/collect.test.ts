@@ -33,7 +33,10 @@ const base = (root: string) => ({ root, now: new Date(2026, 10, 26), interactive
 describe("collectConfig without a terminal", () => {
   it("missing required values are a UsageError naming flags and keys; the platform is not even detected", async () => {
     let detected = false;
-    const error = await collectConfig({ budget: "5m" }, { ...base(project()), platform: async () => ((detected = true), cpu) }).catch((e) => e);
+    const error = await collectConfig({ budget: "5m" }, { ...base(project()), platform: async () => {
+      detected = true;
+      return cpu;
+    } }).catch((e) => e);
     expect(error).toBeInstanceOf(UsageError);
     expect(error.exitCode).toBe(2);
     expect(error.message).toContain('--metric <name>          (config key "metric")');
@@ -47,7 +50,10 @@ describe("collectConfig without a terminal", () => {
     const commands: string[] = [];
     const result = await collectConfig(
       { budget: "5m", metric: "val_bpb", direction: "min" },
-      { ...base(project()), output: out.stream, platform: async (command) => (commands.push(command), cpu) },
+      { ...base(project()), output: out.stream, platform: async (command) => {
+        commands.push(command);
+        return cpu;
+      } },
     );
     expect(commands).toEqual(["python3 train.py"]);
     expect(result.config).toMatchObject({ train: "train.py", readonly: ["prepare.py"], budgetSec: 300, metric: "val_bpb", direction: "min", maxIterations: null, tag: "nov26", results: "results.tsv", timeoutSec: 600 });

@@ -6,8 +6,8 @@ import { adjustmentsFor, LABELS } from "../../src/platform/index.js";
 import { BuiltinProposer } from "../../src/proposers/builtin/index.js";
 import { PlanProposer } from "../../src/proposers/plan.js";
 import type { ExperimentRecord, PlatformInfo, Proposal, ProposalContext, Proposer } from "../../src/types.js";
-import { testConfig, testDeps } from "../loop/deps.js";
 import { createRepo, git } from "../helpers/repo.js";
+import { testConfig, testDeps } from "../loop/deps.js";
 import { readJsonl } from "./helpers.js";
 
 /** Runs out of memory when BATCH_SIZE * WIDTH > 1024, with the message of the device it is told it runs on. */

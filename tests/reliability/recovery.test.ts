@@ -12,8 +12,8 @@ import { adjustmentsFor } from "../../src/platform/index.js";
 import { PlanProposer } from "../../src/proposers/plan.js";
 import { RUN_ID_ENV } from "../../src/runner/index.js";
 import type { ExperimentRecord, PlatformInfo, Proposal } from "../../src/types.js";
-import { testConfig, testDeps } from "../loop/deps.js";
 import { FAKE_TRAIN, fakeProject, git } from "../helpers/repo.js";
+import { testConfig, testDeps } from "../loop/deps.js";
 import { checkInvariants, hashes, processesWithEnv, readJsonl, waitGone } from "./helpers.js";
 
 const CPU: PlatformInfo = { kind: "cpu", label: "CPU", device: "cpu", os: "linux", detail: "test", source: "test", adjustments: adjustmentsFor("cpu") };

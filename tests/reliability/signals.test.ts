@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createRepo, git } from "../helpers/repo.js";
 import { checkInvariants, hashes, processesWithEnv, startCli, waitGone } from "./helpers.js";
@@ -48,6 +50,7 @@ describe("signals through the real CLI", () => {
       ]);
       const end = live.events.find((e) => e.type === "session-end");
       expect(end?.reason).toBe("stopped by the user");
+      expect(existsSync(join(root, "autoresearch-summary.md"))).toBe(true);
       const records = checkInvariants(root, { base, tag: "sig", guarded });
       expect(records).toHaveLength(2);
       expect(await waitGone(() => processesWithEnv("AR_SIGNALS", marker), 3000)).toEqual([]);
@@ -75,6 +78,7 @@ describe("signals through the real CLI", () => {
     expect(records[1]?.detail).toMatch(/^interrupted: the run was stopped by the user/);
     expect(git(root, "rev-parse", "HEAD")).toBe(records[0]?.commit);
     expect(live.events.find((e) => e.type === "session-end")?.reason).toBe("stopped by the user");
+    expect(readFileSync(join(root, "autoresearch-summary.md"), "utf8")).toMatch(/interrupted/);
     // The run and its child are gone: nothing outlives the abort.
     expect(await waitGone(() => processesWithEnv("AR_SIGNALS", marker), 3000)).toEqual([]);
   }, 60_000);
