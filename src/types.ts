@@ -134,6 +134,8 @@ export interface ExperimentRecord {
   planStep?: number;
   /** The experiment whose out-of-memory crash this one retries (spec 2.4). */
   oomRetryOf?: number;
+  /** Files a coding agent changed besides the training script; put back before the run. */
+  agentViolations?: string[];
 }
 
 /** A proposal the loop refused (edit not found, out of scope, repeat); kept in rejected.jsonl. */
@@ -226,6 +228,8 @@ export interface ProposalContext {
 
 export interface Proposer {
   readonly name: string;
+  /** False for proposers that replay fixed steps (a plan): they cannot fix an out-of-memory crash. */
+  readonly canRetryOom?: boolean;
   /** One proposal, or null when it has nothing more to propose (the session then ends). */
   propose(ctx: ProposalContext, signal?: AbortSignal): Promise<Proposal | null>;
 }

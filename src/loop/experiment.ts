@@ -219,6 +219,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
       ...(proposal.costUsd !== undefined && { costUsd: proposal.costUsd }),
       ...(proposal.planStep !== undefined && { planStep: proposal.planStep }),
       ...(input.oomRetryOf !== undefined && { oomRetryOf: input.oomRetryOf }),
+      ...(proposal.violations?.length && { agentViolations: proposal.violations }),
     },
     deps,
   );

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { RuntimeFailure } from "../errors.js";
 import { applyProposal } from "../proposers/apply.js";
-import type { ExperimentRecord, Proposal, ProposalContext, Scope } from "../types.js";
+import type { ExperimentRecord, Proposal, ProposalContext, Proposer, Scope } from "../types.js";
 import { sha256 } from "./guards.js";
 import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState } from "./state.js";
 
@@ -18,19 +18,16 @@ function readIfExists(path: string): string | null {
   return existsSync(path) ? readFileSync(path, "utf8") : null;
 }
 
-/** Proposers that only replay fixed steps and cannot answer an out-of-memory retry. */
-const NO_OOM_RETRY = new Set(["plan"]);
-
 /**
  * An OOM crash on a GPU platform (CUDA, MPS) that was not itself a retry gets one retry
  * (spec 2.4): the proposer is asked for the failed change with a smaller batch (the builtin
  * halves the batch constant; LLM and agent proposers are told to fix it). A second OOM stays
  * a crash. A plan replays fixed steps, so it gets no retry.
  */
-export function oomToRetry(session: SessionState, proposerName?: string): ExperimentRecord | null {
+export function oomToRetry(session: SessionState, proposer?: Pick<Proposer, "canRetryOom">): ExperimentRecord | null {
   const last = session.history[session.history.length - 1];
   if (last?.reason !== "oom" || last.oomRetryOf !== undefined || session.oomRetryDeclined === last.id) return null;
-  if (proposerName !== undefined && NO_OOM_RETRY.has(proposerName)) return null;
+  if (proposer?.canRetryOom === false) return null;
   return session.info.platform.kind === "cpu" ? null : last;
 }
 
@@ -41,7 +38,7 @@ function outOfScope(proposal: Proposal, scope: Scope[]): boolean {
 
 export async function buildContext(session: SessionState, deps: LoopDeps, iteration: number): Promise<ProposalContext> {
   const { config, platform } = session.info;
-  const retry = oomToRetry(session, deps.proposer.name);
+  const retry = oomToRetry(session, deps.proposer);
   const trainText = retry
     ? ((await deps.git.showFile(retry.commit, config.train)) ?? "")
     : readFileSync(join(session.root, config.train), "utf8");

@@ -53,6 +53,7 @@ export function loadPlan(path: string): Proposal[] {
  */
 export class PlanProposer implements Proposer {
   readonly name = "plan";
+  readonly canRetryOom = false;
 
   constructor(private readonly steps: Proposal[]) {}
 

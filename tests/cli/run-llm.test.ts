@@ -100,5 +100,9 @@ writeFileSync(process.env.AUTORESEARCH_PROPOSAL_FILE, JSON.stringify({ descripti
     expect(readFileSync(join(root, "train.js"), "utf8")).toContain("const WIDTH = 64;");
     expect(readFileSync(join(root, "prepare.js"), "utf8")).toBe(FAKE_PREPARE);
     expect(git(root, "status", "--porcelain")).toBe("");
+    // What the agent touched besides the training script is recorded with the experiment.
+    const first = JSON.parse(readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8").split("\n")[1] as string);
+    expect(first.agentViolations.join(" ")).toMatch(/prepare\.js/);
+    expect(first.agentViolations.join(" ")).toMatch(/stray\.txt/);
   });
 });

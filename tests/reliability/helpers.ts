@@ -8,6 +8,7 @@ import { formatRow, parseResults, resultsHeader } from "../../src/ledger/results
 import type { ExperimentRecord } from "../../src/types.js";
 import { BIN } from "../helpers/cli.js";
 import { git } from "../helpers/repo.js";
+import { mulberry32 } from "../../src/proposers/builtin/random.js";
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -237,14 +238,5 @@ export function checkInvariants(root: string, o: InvariantOptions): ExperimentRe
   return jsonl;
 }
 
-/** A small deterministic RNG (mulberry32), so a failing chaos round can be replayed from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic RNG, so a failing chaos round can be replayed from its seed. */
+export const rng = mulberry32;
