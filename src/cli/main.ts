@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import { AutoresearchError } from "../errors.js";
@@ -18,8 +20,10 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** The version in package.json (two levels up from both src/cli and dist/cli). */
 function packageVersion(): string {
-  return "0.1.0";
+  const path = fileURLToPath(new URL("../../package.json", import.meta.url));
+  return (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
 }
 
 /** The one place where errors become exit codes: 0 ok, 1 runtime failure, 2 usage, 130 stopped. */

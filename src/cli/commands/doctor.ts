@@ -264,6 +264,16 @@ export function registerDoctor(program: Command): void {
     .option("--config <file>", `config file to read the command from (default: ${CONFIG_FILE} in the repo)`)
     .option("--probe-timeout <seconds>", "time limit for the Python probe and nvidia-smi (default: 20)")
     .option("--json", "print the checks as JSON")
+    .addHelpText(
+      "after",
+      `
+Each line is ok, warn or missing, with the fix. API keys are named, never shown. It changes nothing and
+exits 0 even when something is missing (it is a report); 2 only for bad flags.
+
+Examples:
+  $ autoresearch doctor
+  $ autoresearch doctor --command "uv run train.py" --json`,
+    )
     .action(async (flags: DoctorFlags) => {
       process.exitCode = await doctorCommand(flags);
     });
