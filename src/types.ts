@@ -177,6 +177,8 @@ export interface RunSpec {
   maxLogBytes?: number;
   /** Called with each output line as it arrives (the live view shows the last metric seen). */
   onLine?: (line: string) => void;
+  /** Called once the command has been started (in its own process group). */
+  onStart?: () => void;
   /**
    * The run's marker (AUTORESEARCH_RUN_ID); generated when absent. The loop picks it before the
    * run starts and records it in state.json, so a run orphaned by a killed orchestrator can be found.

@@ -46,7 +46,6 @@ export async function runOnce(
   runId: string = randomUUID(),
 ): Promise<RunResult> {
   const { config } = session.info;
-  deps.emit({ type: "run-start", iteration: id, description, commit, budgetSec: config.budgetSec, timeoutSec: config.timeoutSec });
   const metric = { name: config.metric, ...(config.metricPattern !== undefined && { pattern: config.metricPattern }) };
   const pattern = metricRegExp(metric);
   const graceMs = deps.graceMs ?? 5000;
@@ -63,6 +62,8 @@ export async function runOnce(
         logPath: session.paths.runLog(id),
         metric,
         runId,
+        // Announced once the run exists, so whoever reacts to it (a person, a test) sees a live run.
+        onStart: () => deps.emit({ type: "run-start", iteration: id, description, commit, budgetSec: config.budgetSec, timeoutSec: config.timeoutSec }),
         onLine: (line) => {
           const value = matchMetric(line, pattern);
           if (value !== null) deps.emit({ type: "run-metric", iteration: id, value });

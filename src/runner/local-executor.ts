@@ -81,6 +81,9 @@ export class LocalExecutor implements Executor {
         detached: posix,
         windowsHide: true,
       });
+      // spawn() returns once the child has exec'd in its own process group: from here on a
+      // Ctrl-C sent to the terminal's group cannot reach the run.
+      spec.onStart?.();
       exited = new Promise<Exit>((resolve) => {
         child.once("exit", (code, sig) => resolve({ code, signal: sig }));
         child.once("error", (error) => resolve({ code: null, signal: null, error }));
