@@ -145,6 +145,9 @@ export interface RejectedProposal {
   reason: string;
   planStep?: number;
   at: string;
+  /** What the refused proposal cost: it counts towards --max-cost like any other. */
+  usage?: TokenUsage;
+  costUsd?: number;
 }
 
 /** One row of results.tsv. */

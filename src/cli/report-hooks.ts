@@ -8,11 +8,12 @@ function dataOf(session: SessionState) {
 }
 
 /** The progress report (spec 2.6) and the Phase 3 files, plugged into the loop. */
-export function reportHooks(): Pick<LoopDeps, "writeReports" | "renderProgress"> {
+export function reportHooks(warn: (message: string) => void = () => {}): Pick<LoopDeps, "writeReports" | "renderProgress"> {
   return {
     renderProgress: (session) => renderProgressReport(dataOf(session), { maxIterations: session.info.config.maxIterations }),
     writeReports: async (session) => {
       const written = await writeSessionReports(session.root, session.paths, dataOf(session));
+      for (const warning of written.warnings) warn(warning);
       return [written.summaryPath, written.svgPath, written.pngPath].filter((p): p is string => p !== null);
     },
   };

@@ -1,6 +1,7 @@
 import pc from "picocolors";
 import { formatDuration } from "../config/duration.js";
 import type { SessionEvent } from "../loop/events.js";
+import { cleanField } from "../ledger/results-tsv.js";
 import type { ExperimentRecord } from "../types.js";
 
 /** NDJSON: one event per line on stdout, for other programs (`--json`). */
@@ -68,7 +69,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         break;
       case "proposal-rejected":
         clearLive();
-        out.write(`  ${pc.yellow("rejected")} ${event.description}: ${pc.dim(event.reason)}\n`);
+        out.write(`  ${pc.yellow("rejected")} ${cleanField(event.description)}: ${pc.dim(cleanField(event.reason))}\n`);
         break;
       case "run-start": {
         const width = 20;
@@ -77,7 +78,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
           const filled = Math.min(width, Math.round((t / event.budgetSec) * width));
           const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
           const seen = lastMetric === null ? "" : ` ${metricName} ${lastMetric.toFixed(6)}`;
-          return `${pc.cyan("▶")} ${event.iteration} ${event.description.slice(0, 50)} ${bar} ${t.toFixed(0)}s/${formatDuration(event.budgetSec)}${seen}`;
+          return `${pc.cyan("▶")} ${event.iteration} ${cleanField(event.description).slice(0, 50)} ${bar} ${t.toFixed(0)}s/${formatDuration(event.budgetSec)}${seen}`;
         });
         break;
       }
@@ -88,9 +89,9 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         clearLive();
         const r = event.record;
         const status = STATUS_STYLE[r.status](r.status.padEnd(7));
-        const reason = r.status === "keep" ? "" : pc.dim(` (${r.detail ?? r.reason})`);
+        const reason = r.status === "keep" ? "" : pc.dim(` (${cleanField(r.detail ?? r.reason)})`);
         out.write(
-          `${String(r.id).padStart(3)} ${status} ${metricName} ${fmtMetric(r.metric).padStart(10)} ${fmtDelta(r, direction).padEnd(10)} ${r.commit.slice(0, 7)} ${r.description}${reason}\n`,
+          `${String(r.id).padStart(3)} ${status} ${metricName} ${fmtMetric(r.metric).padStart(10)} ${fmtDelta(r, direction).padEnd(10)} ${r.commit.slice(0, 7)} ${cleanField(r.description)}${reason}\n`,
         );
         break;
       }

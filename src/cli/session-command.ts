@@ -47,7 +47,7 @@ export async function runSessionCommand(options: SessionCommandOptions): Promise
     baseEnv: sanitizeEnv(process.env),
     // Each run's environment is made from this: secrets removed, the session's passEnv kept.
     sourceEnv: process.env,
-    ...reportHooks(),
+    ...reportHooks((message) => emit({ type: "warning", message })),
   };
   try {
     const outcome = await research(options.root, options.mode, deps);

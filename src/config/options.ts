@@ -23,7 +23,7 @@ export const OPTION_DEFS = {
   results: { flag: "--results <path>", help: "results file (default: results.tsv)", schema: z.string().min(1) },
   command: { flag: "--command <cmd>", help: "command that runs one experiment (default: from the repo, e.g. `uv run train.py`)", schema: z.string().min(1) },
   timeout: { flag: "--timeout <duration>", help: "hard timeout per run; the whole process tree is killed (default: 2x budget)", schema: duration },
-  metricPattern: { flag: "--metric-pattern <regex>", help: "regex with one capture group to read the metric (default: `^<metric>: <number>`)", schema: z.string() },
+  metricPattern: { flag: "--metric-pattern <regex>", help: "regex with one capture group to read the metric (default: a line `<metric>: <number>` or `<metric>=<number>`)", schema: z.string() },
   proposer: { flag: "--proposer <name>", help: "builtin | plan | anthropic | openai | openai-compatible | agent (default: builtin)", schema: z.enum(["builtin", "plan", "anthropic", "openai", "openai-compatible", "agent"]) },
   seed: { flag: "--seed <n>", help: "seed for the builtin search (default: 0)", schema: z.union([z.number().int(), z.string().regex(/^-?\d+$/, "a whole number")]) },
   model: { flag: "--model <id>", help: "model id for an LLM proposer", schema: z.string().min(1) },

@@ -123,6 +123,15 @@ export function resolveConfig(input: ConfigInput, options: ResolveOptions): Rese
       throw new UsageError(`invalid --metric-pattern: ${(error as Error).message}`, "Give a JavaScript regular expression with one capture group for the number, e.g. '^val_bpb=([0-9.]+)'.");
     }
   }
+  if (input.stopWhen !== undefined) {
+    const named = /^\s*([A-Za-z_][\w.\-/]*)/.exec(String(input.stopWhen))?.[1];
+    if (named !== input.metric) {
+      throw new UsageError(
+        `the stop condition ${JSON.stringify(input.stopWhen)} names ${named}, but the session optimises ${input.metric}`,
+        `Write it with the session's metric, e.g. --stop-when "${input.metric} ${input.direction === "max" ? ">=" : "<="} <value>".`,
+      );
+    }
+  }
   const maxTimeSec = input.maxTime === undefined ? undefined : (parseDuration(input.maxTime as string) ?? undefined);
   return {
     train,

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, truncateSync } from "node:fs";
+import { RuntimeFailure } from "../errors.js";
 import type { ExperimentRecord, PlatformInfo, Proposal, RejectedProposal, ResearchConfig, ResultsRow } from "../types.js";
 import { appendDurable, type FileStamp, fileStamp, removeStaleTemps, sameStamp, writeAtomic } from "./files.js";
 import type { SessionPaths } from "./paths.js";
@@ -49,7 +50,8 @@ function readJsonLinesRaw<T>(path: string): { lines: string[]; values: T[] } {
   if (!existsSync(path)) return { lines, values };
   const text = readFileSync(path, "utf8");
   let goodBytes = 0;
-  for (const line of text.split("\n")) {
+  const all = text.split("\n");
+  for (const [index, line] of all.entries()) {
     if (line.trim() === "") {
       goodBytes += Buffer.byteLength(line) + 1;
       continue;
@@ -59,7 +61,11 @@ function readJsonLinesRaw<T>(path: string): { lines: string[]; values: T[] } {
       lines.push(line);
       goodBytes += Buffer.byteLength(line) + 1;
     } catch {
-      // Only the last line can be torn; cut it so the next append starts on a clean line.
+      // A crash mid-append can only tear the last line: cut it so the next append starts clean.
+      // A bad line with records after it is damage from elsewhere: stop rather than drop them.
+      if (all.slice(index + 1).some((later) => later.trim() !== "")) {
+        throw new RuntimeFailure(`${path} has an unreadable line followed by more records`, "Repair or remove that line by hand (a backup is wise); nothing was changed.");
+      }
       truncateSync(path, Math.min(goodBytes, Buffer.byteLength(text)));
       break;
     }
@@ -70,10 +76,6 @@ function readJsonLinesRaw<T>(path: string): { lines: string[]; values: T[] } {
 export function readSessionInfo(paths: SessionPaths): SessionInfo | null {
   if (!existsSync(paths.session)) return null;
   return JSON.parse(readFileSync(paths.session, "utf8")) as SessionInfo;
-}
-
-export function readExperiments(paths: SessionPaths): ExperimentRecord[] {
-  return readJsonLines<ExperimentRecord>(paths.experiments);
 }
 
 /**

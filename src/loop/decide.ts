@@ -54,8 +54,3 @@ export function decide(input: DecideInput): Decision {
   }
   return { status: "discard", reason: "regression", detail: "regression" };
 }
-
-/** Signed change of a metric against a reference, and whether it is an improvement. */
-export function delta(metric: number, reference: number): number {
-  return metric - reference;
-}

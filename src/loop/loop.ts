@@ -47,7 +47,8 @@ export function stopReason(session: SessionState, deps: LoopDeps): string | null
     if (elapsed >= config.maxTimeSec) return `reached max time (${config.maxTimeSec}s)`;
   }
   if (config.maxCostUsd !== undefined) {
-    const cost = session.history.reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
+    const spent = [...session.history, ...session.ledger.rejected()];
+    const cost = spent.reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
     if (cost >= config.maxCostUsd) return `reached max cost ($${cost.toFixed(2)} of $${config.maxCostUsd})`;
   }
   return null;

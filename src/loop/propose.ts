@@ -57,7 +57,7 @@ export async function buildContext(session: SessionState, deps: LoopDeps, iterat
     platform,
     scope: config.scope,
     ...(config.hypothesis !== undefined && { hypothesis: config.hypothesis }),
-    ...(config.plan !== undefined && { plan: config.plan }),
+    ...(config.plan !== undefined && { plan: readIfExists(join(session.root, config.plan)) ?? config.plan }),
     ...(retry && {
       oomRetry: { experiment: retry, logTail: (readIfExists(session.paths.runLog(retry.id)) ?? "").split("\n").slice(-30) },
     }),
@@ -108,13 +108,21 @@ export async function nextProposal(session: SessionState, deps: LoopDeps, iterat
   return { kind: "skipped", reason: lastReason };
 }
 
-function reject(session: SessionState, deps: LoopDeps, iteration: number, proposal: Pick<Proposal, "description" | "category" | "planStep">, reason: string): void {
+function reject(
+  session: SessionState,
+  deps: LoopDeps,
+  iteration: number,
+  proposal: Pick<Proposal, "description" | "category" | "planStep" | "usage" | "costUsd">,
+  reason: string,
+): void {
   session.ledger.recordRejected({
     iteration,
     description: proposal.description,
     reason,
     at: deps.now().toISOString(),
     ...(proposal.planStep !== undefined && { planStep: proposal.planStep }),
+    ...(proposal.usage !== undefined && { usage: proposal.usage }),
+    ...(proposal.costUsd !== undefined && { costUsd: proposal.costUsd }),
   });
   deps.emit({ type: "proposal-rejected", iteration, description: proposal.description, reason });
 }

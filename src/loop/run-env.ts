@@ -67,11 +67,3 @@ export function sanitizeEnv(env: NodeJS.ProcessEnv, allow: readonly string[] = [
   }
   return out;
 }
-
-/** The variable names `sanitizeEnv` would remove from `env` (for `doctor`-style reporting). */
-export function removedNames(env: NodeJS.ProcessEnv, allow: readonly string[] = [], deny: readonly string[] = []): string[] {
-  const kept = sanitizeEnv(env, allow, deny);
-  return Object.keys(env)
-    .filter((name) => env[name] !== undefined && !(name in kept))
-    .sort();
-}

@@ -1,5 +1,5 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname, isAbsolute, join, relative, sep } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
 import { Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
 import { type SessionPaths, STATE_DIR, sessionPaths } from "../ledger/paths.js";
@@ -14,16 +14,6 @@ import type { LoopDeps, SessionState } from "./state.js";
 /** Files the tool writes in the repo; excluded from git so they never dirty the tree. */
 export const REPORT_FILES = ["autoresearch-summary.md", "progress.svg", "progress.png"];
 export const CONFIG_FILE_NAME = "autoresearch.config.json";
-
-/** Makes a user path relative to the repo root; refuses paths outside the repo. */
-export function repoRelative(root: string, cwd: string, path: string): string {
-  const abs = isAbsolute(path) ? path : join(cwd, path);
-  const rel = relative(root, abs);
-  if (rel.startsWith("..") || isAbsolute(rel)) {
-    throw new UsageError(`${path} is outside the repository ${root}`, "Give a path inside the repo.");
-  }
-  return rel.split("\\").join("/");
-}
 
 /** Whether `path` (which may not exist yet) resolves, through any symbolic links, to inside `root`. */
 export function resolvesInside(root: string, path: string): boolean {
@@ -69,6 +59,10 @@ export async function validateNewSession(git: Git, root: string, config: Researc
       throw new UsageError(`read-only script ${file} not found in ${root}`, "Pass --readonly <path> (repeatable) for the scripts that must never change.");
     }
     if (file === config.train) throw new UsageError(`${file} is both the training script and a read-only script`, "The training script is the one file that may change; pick different paths.");
+    // A run that changes it is put back from the base commit, so it must be in that commit.
+    if (!(await git.isTracked(file))) {
+      throw new UsageError(`read-only script ${file} is not committed`, `Commit it first: git add ${file} && git commit -m "add ${file}"`);
+    }
   }
   if (await git.isTracked(config.results)) {
     throw new UsageError(`results file ${config.results} is tracked by git`, `Results are never committed: run \`git rm --cached ${config.results}\` and commit, or pick another --results path.`);

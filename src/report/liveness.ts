@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { isAlive } from "../loop/lock.js";
 
 /**
  * Whether the loop of a session is alive, from `.autoresearch/lock` ({pid, host, startedAt}):
@@ -17,7 +18,7 @@ export interface LoopLiveness {
 
 export function loopLiveness(lockPath: string, thisHost = hostname()): LoopLiveness {
   if (!existsSync(lockPath)) return { state: "stopped", pid: null, host: null, startedAt: null, text: "not running (no lock)" };
-  let lock: { pid?: unknown; host?: unknown; startedAt?: unknown };
+  let lock: { pid?: unknown; host?: unknown; startedAt?: unknown; procStart?: unknown };
   try {
     lock = JSON.parse(readFileSync(lockPath, "utf8"));
   } catch {
@@ -31,13 +32,7 @@ export function loopLiveness(lockPath: string, thisHost = hostname()): LoopLiven
   if (host !== null && host !== thisHost) {
     return { state: "unknown", pid, host, startedAt, text: `unknown: the lock belongs to pid ${pid} on ${host}${since} (another machine)` };
   }
-  let alive: boolean;
-  try {
-    process.kill(pid, 0);
-    alive = true;
-  } catch (error) {
-    alive = (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+  const alive = isAlive({ pid, host: host ?? thisHost, startedAt: startedAt ?? "", ...(typeof lock.procStart === "string" && { procStart: lock.procStart }) });
   return alive
     ? { state: "running", pid, host, startedAt, text: `running (pid ${pid}${host ? ` on ${host}` : ""}${since})` }
     : { state: "stopped", pid, host, startedAt, text: `not running (stale lock of pid ${pid}${since})` };

@@ -7,7 +7,7 @@ import { type PngOptions, renderPng, renderPngAsync } from "./png.js";
 import { type BuildSummaryOptions, renderSummary, resolveNextSteps } from "./summary.js";
 
 /**
- * Phase 3 files, written beside results.tsv: autoresearch-summary.md, progress.svg and
+ * Phase 3 files, written in the repository root: autoresearch-summary.md, progress.svg and
  * progress.png. They are outputs for people and are never committed.
  */
 

@@ -1,5 +1,13 @@
 import { execFile } from "node:child_process";
+import { devNull } from "node:os";
 import { RuntimeFailure, UsageError } from "../errors.js";
+import { sanitizeEnv } from "../loop/run-env.js";
+
+/**
+ * Git runs without the user's secrets and without hooks: a run (code a model wrote) could plant
+ * a hook in .git/, and the tool must run no command but the configured experiment command.
+ */
+const NO_HOOKS = ["-c", `core.hooksPath=${devNull}`, "-c", "core.fsmonitor=false"];
 
 /**
  * The real `git` binary, run in one repo. The tool's own commits use a fallback identity when
@@ -28,11 +36,11 @@ export class Git {
     return new Promise((resolve, reject) => {
       const child = execFile(
         "git",
-        args,
+        [...NO_HOOKS, ...args],
         {
           cwd: this.cwd,
           maxBuffer: 256 * 1024 * 1024,
-          env: { ...process.env, ...options.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" },
+          env: { ...sanitizeEnv(process.env), ...options.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" },
           // Own process group: a Ctrl-C in the terminal (SIGINT to the foreground group) must
           // not kill a commit or reset half-way; the loop decides when to stop. (execFile passes
           // it on to spawn; its option type just does not list it.)
@@ -164,13 +172,14 @@ export class Git {
   }
 }
 
+/** The repo that holds `cwd`, as a Git working at its top level (all paths are repo-relative). */
 export async function requireRepo(cwd: string): Promise<Git> {
-  const git = new Git(cwd);
-  if (!(await git.isRepo())) {
+  const here = new Git(cwd);
+  if (!(await here.isRepo())) {
     throw new UsageError(`${cwd} is not a git repository`, "Run autoresearch inside your training repo, or create one with `git init && git add -A && git commit -m init`.");
   }
-  if (!(await git.hasCommits())) {
+  if (!(await here.hasCommits())) {
     throw new UsageError("the repository has no commits yet", "Commit your training code first: `git add -A && git commit -m init`.");
   }
-  return git;
+  return new Git(await here.topLevel());
 }

@@ -32,6 +32,8 @@ describe("autoresearch run refuses bad input with exit 2 and changes nothing", (
     { name: "malformed plan", args: withValue("--plan", "plan.jsonl", withValue("--proposer", "plan")), setup: (root) => writeFileSync(join(root, "plan.jsonl"), '{"description": "x"}\nnot json\n'), message: /plan\.jsonl:1: edits[\s\S]*plan\.jsonl:2: not valid JSON/, fix: /Each line must be/ },
     { name: "dirty tree", args: GOOD, setup: (root) => writeFileSync(join(root, "train.js"), "// changed\n"), message: /uncommitted changes/, fix: /git stash/ },
     { name: "existing branch", args: withValue("--tag", "taken"), setup: (root) => git(root, "branch", "autoresearch/taken"), message: /branch autoresearch\/taken already exists/, fix: /resume|--tag/ },
+    { name: "stop condition on another metric", args: withValue("--stop-when", "val_bpb <= 1"), message: /names val_bpb, but the session optimises val_loss/, fix: /--stop-when "val_loss <= <value>"/ },
+    { name: "read-only script not committed", args: withValue("--readonly", "data.js"), setup: (root) => writeFileSync(join(root, "data.js"), "// new\n"), message: /read-only script data\.js is not committed/, fix: /git add data\.js/ },
     { name: "bad config file key", args: [...GOOD, "--config", "cfg.json"], setup: (root) => writeFileSync(join(root, "cfg.json"), '{"budgett": "5m"}'), message: /unknown key\(s\) "budgett"/, fix: /Keys accepted/ },
   ];
 

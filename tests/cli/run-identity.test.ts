@@ -22,4 +22,14 @@ describe("autoresearch run with the builtin proposer", () => {
     expect(git(root, "ls-files")).not.toMatch(/results\.tsv|\.autoresearch/);
     expect(git(root, "status", "--porcelain")).toBe("");
   });
+
+  it("works when started from a subdirectory, with paths relative to where the user is", () => {
+    const root = createRepo({ "train.js": FAKE_TRAIN, "prepare.js": FAKE_PREPARE, "sub/notes.md": "notes\n" });
+    const args = ["run", "--train", "../train.js", "--readonly", "../prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--max-iterations", "1", "--yes", "--tag", "sub"];
+    const result = cli(join(root, "sub"), args);
+    expect(result.code, result.stderr).toBe(0);
+    expect(parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows).toHaveLength(2);
+    expect(readFileSync(join(root, ".git/info/exclude"), "utf8")).toContain("/.autoresearch/");
+    expect(git(root, "status", "--porcelain")).toBe("");
+  });
 });

@@ -17,7 +17,7 @@ import { Git } from "../../workspace/git.js";
 /** Where `$schema` points in a written config: the schema published in the package. */
 export const SCHEMA_REF = "./node_modules/autoresearch/schema/autoresearch.config.schema.json";
 
-const PATH_KEYS = ["train", "readonly", "results", "plan"] as const;
+const PATH_KEYS = ["train", "readonly", "results", "plan", "prices"] as const;
 
 export interface InitFlags extends Record<string, unknown> {
   config?: string;

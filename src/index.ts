@@ -1,0 +1,35 @@
+/**
+ * autoresearch as a library: the same core the CLI drives. A caller builds a ResearchConfig,
+ * a Proposer and LoopDeps (git, executor, clock, event sink, stop control) and calls research().
+ */
+export { AutoresearchError, Interrupted, RuntimeFailure, UsageError } from "./errors.js";
+export type * from "./types.js";
+export { CATEGORIES, SCOPES } from "./types.js";
+
+export { parseDuration, formatDuration } from "./config/duration.js";
+export { loadConfigFile, resolveConfig, validateFlags } from "./config/resolve.js";
+export { configFileSchema, OPTION_DEFS } from "./config/options.js";
+export { renderConfigTable } from "./config/table.js";
+
+export { detectPlatform, platformEnv } from "./platform/index.js";
+export { Git } from "./workspace/git.js";
+export { LocalExecutor } from "./runner/index.js";
+
+export { createProposer } from "./proposers/index.js";
+export { BuiltinProposer } from "./proposers/builtin/index.js";
+export { loadPlan, PlanProposer } from "./proposers/plan.js";
+export { createLlmProposer } from "./proposers/llm/index.js";
+export { createAgentProposer } from "./proposers/agent/index.js";
+export { applyProposal } from "./proposers/apply.js";
+
+export { research, type ResearchMode, type ResearchOutcome } from "./loop/research.js";
+export type { SessionEvent, EventSink } from "./loop/events.js";
+export type { LoopDeps, SessionState } from "./loop/state.js";
+export { StopControl } from "./loop/stop.js";
+export { sanitizeEnv } from "./loop/run-env.js";
+
+export { formatRow, parseResults, resultsHeader } from "./ledger/results-tsv.js";
+export { Ledger, type SessionInfo } from "./ledger/ledger.js";
+export { sessionPaths } from "./ledger/paths.js";
+
+export * from "./report/index.js";
