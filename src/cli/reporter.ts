@@ -2,6 +2,7 @@ import pc from "picocolors";
 import { formatDuration } from "../config/duration.js";
 import type { SessionEvent } from "../loop/events.js";
 import { cleanField } from "../ledger/results-tsv.js";
+import { formatDelta, formatMetric } from "../report/format.js";
 import type { ExperimentRecord } from "../types.js";
 
 /** NDJSON: one event per line on stdout, for other programs (`--json`). */
@@ -11,16 +12,11 @@ export function jsonReporter(out: NodeJS.WritableStream = process.stdout): (even
   };
 }
 
-function fmtMetric(value: number | null): string {
-  return value === null ? "—" : value.toFixed(6);
-}
-
 function fmtDelta(record: ExperimentRecord, direction: "min" | "max"): string {
   if (record.metric === null || record.bestBefore === null) return "";
   const d = record.metric - record.bestBefore;
   const better = direction === "min" ? d < 0 : d > 0;
-  const text = `${d >= 0 ? "+" : ""}${d.toFixed(6)}`;
-  return better ? pc.green(text) : pc.dim(text);
+  return better ? pc.green(formatDelta(d)) : pc.dim(formatDelta(d));
 }
 
 const STATUS_STYLE = { keep: pc.green, discard: pc.yellow, crash: pc.red } as const;
@@ -77,7 +73,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         startLive((t) => {
           const filled = Math.min(width, Math.round((t / event.budgetSec) * width));
           const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
-          const seen = lastMetric === null ? "" : ` ${metricName} ${lastMetric.toFixed(6)}`;
+          const seen = lastMetric === null ? "" : ` ${metricName} ${formatMetric(lastMetric)}`;
           return `${pc.cyan("▶")} ${event.iteration} ${cleanField(event.description).slice(0, 50)} ${bar} ${t.toFixed(0)}s/${formatDuration(event.budgetSec)}${seen}`;
         });
         break;
@@ -91,7 +87,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         const status = STATUS_STYLE[r.status](r.status.padEnd(7));
         const reason = r.status === "keep" ? "" : pc.dim(` (${cleanField(r.detail ?? r.reason)})`);
         out.write(
-          `${String(r.id).padStart(3)} ${status} ${metricName} ${fmtMetric(r.metric).padStart(10)} ${fmtDelta(r, direction).padEnd(10)} ${r.commit.slice(0, 7)} ${cleanField(r.description)}${reason}\n`,
+          `${String(r.id).padStart(3)} ${status} ${metricName} ${formatMetric(r.metric).padStart(10)} ${fmtDelta(r, direction).padEnd(10)} ${r.commit.slice(0, 7)} ${cleanField(r.description)}${reason}\n`,
         );
         break;
       }

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { InFlight } from "../ledger/ledger.js";
 import { cleanField } from "../ledger/results-tsv.js";
+import { formatDelta } from "../report/format.js";
 import { platformEnv } from "../platform/index.js";
 import { countLines } from "../proposers/apply.js";
 import { matchMetric, metricRegExp } from "../runner/index.js";
@@ -232,8 +233,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
 }
 
 function describeGain(metric: number, best: number): string {
-  const d = metric - best;
-  return `${d >= 0 ? "+" : ""}${d.toFixed(6)} improvement`;
+  return `${formatDelta(metric - best)} improvement`;
 }
 
 /** A commit subject is one line; a model's description may not be. */
