@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { createTwoFilesPatch } from "diff";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { InFlight } from "../ledger/ledger.js";
@@ -183,11 +184,14 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
     startedAt,
   };
   session.ledger.writeInFlight(inFlight);
-  writeFileSync(join(session.root, config.train), input.newText);
+  const trainPath = join(session.root, config.train);
+  const bestText = readFileSync(trainPath, "utf8");
+  writeFileSync(trainPath, input.newText);
   const commit = await git.commitPaths([config.train], `exp: ${cleanSubject(proposal.description)}`);
   session.ledger.writeInFlight({ ...inFlight, phase: "running", commit });
   await git.updateRef(`refs/autoresearch/${config.tag}/${input.id}`, commit);
-  writeFileSync(session.paths.patch(input.id), `${await git.diff(best.commit, commit)}\n`);
+  // The experiment's diff against the best it was built on (only the training script can differ).
+  writeFileSync(session.paths.patch(input.id), createTwoFilesPatch(`a/${config.train}`, `b/${config.train}`, bestText, input.newText));
 
   const run = await runOnce(session, deps, input.id, proposal.description, commit, inFlight.runId);
   // Aborted while it ran (second Ctrl-C): it was killed; whatever it printed is not a result.

@@ -149,10 +149,6 @@ export class Git {
     await this.run(["update-ref", ref, sha]);
   }
 
-  async diff(from: string, to: string, paths: string[] = []): Promise<string> {
-    return this.run(["diff", "--no-color", from, to, "--", ...paths]);
-  }
-
   async changedFiles(from: string, to: string): Promise<string[]> {
     const out = await this.run(["diff", "--name-only", "-z", from, to]);
     return out.split("\0").filter(Boolean);
