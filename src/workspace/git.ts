@@ -104,25 +104,6 @@ export class Git {
     return out.split("\n").filter((line) => line.length > 0);
   }
 
-  /** Paths (relative to the top level) that differ from HEAD or are untracked. */
-  async dirtyPaths(): Promise<string[]> {
-    const out = await this.run(["status", "--porcelain=v1", "-z", "--untracked-files=all"]);
-    const entries = out.split("\0").filter(Boolean);
-    const paths: string[] = [];
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i] as string;
-      const status = entry.slice(0, 2);
-      paths.push(entry.slice(3));
-      // Renames and copies carry the source path as the next entry.
-      if (status.startsWith("R") || status.startsWith("C")) i++;
-    }
-    return paths;
-  }
-
-  async shortSha(ref = "HEAD"): Promise<string> {
-    return this.run(["rev-parse", "--short=7", ref]);
-  }
-
   /** Commit identity env: the user's when configured, else the fallback. Cached per instance. */
   async commitEnv(): Promise<Record<string, string>> {
     if (this.identityEnv) return this.identityEnv;
@@ -149,11 +130,6 @@ export class Git {
     await this.run(["update-ref", ref, sha]);
   }
 
-  async changedFiles(from: string, to: string): Promise<string[]> {
-    const out = await this.run(["diff", "--name-only", "-z", from, to]);
-    return out.split("\0").filter(Boolean);
-  }
-
   async showFile(ref: string, path: string): Promise<string | null> {
     const result = await this.raw(["show", `${ref}:${path}`]);
     return result.code === 0 ? result.stdout : null;
@@ -163,9 +139,6 @@ export class Git {
     return (await this.raw(["ls-files", "--error-unmatch", "--", path])).code === 0;
   }
 
-  async isIgnored(path: string): Promise<boolean> {
-    return (await this.raw(["check-ignore", "-q", "--no-index", "--", path])).code === 0;
-  }
 }
 
 /** The repo that holds `cwd`, as a Git working at its top level (all paths are repo-relative). */
