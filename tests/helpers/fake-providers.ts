@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ExperimentRecord, PlatformInfo, ProposalContext } from "../../src/types.js";
+import { cpuPlatform } from "./platforms.js";
 
 /**
  * A local HTTP server on 127.0.0.1 that speaks the providers' real wire formats:
@@ -411,23 +412,7 @@ export function makeRecord(id: number, overrides: Partial<ExperimentRecord> = {}
   };
 }
 
-export const CPU_PLATFORM: PlatformInfo = {
-  kind: "cpu",
-  label: "CPU",
-  device: "cpu",
-  os: "linux",
-  detail: "AMD EPYC test CPU, 2 cores",
-  source: "os",
-  adjustments: {
-    compile: false,
-    compileMode: null,
-    attention: "sdpa",
-    ampDtype: "fp32",
-    batchScale: 0.25,
-    castOptimizerStateFp32: false,
-    notes: ["Use smaller batch sizes; expect slower iteration."],
-  },
-};
+export const CPU_PLATFORM: PlatformInfo = cpuPlatform();
 
 export function makeContext(overrides: Partial<ProposalContext> = {}): ProposalContext {
   const baseline = makeRecord(0, { status: "keep", reason: "baseline", metric: 1.0 });

@@ -6,20 +6,13 @@ import { parseResults } from "../../src/ledger/results-tsv.js";
 import type { SessionEvent } from "../../src/loop/events.js";
 import { research } from "../../src/loop/research.js";
 import { BuiltinProposer } from "../../src/proposers/builtin/index.js";
-import type { PlatformInfo, Proposal, ProposalContext, Proposer, ResearchConfig } from "../../src/types.js";
+import type { Proposal, ProposalContext, Proposer, ResearchConfig } from "../../src/types.js";
 import { cli } from "../helpers/cli.js";
 import { fakeProject } from "../helpers/repo.js";
 import { testConfig, testDeps } from "./deps.js";
+import { cpuPlatform } from "../helpers/platforms.js";
 
-const CPU: PlatformInfo = {
-  kind: "cpu",
-  label: "CPU",
-  device: "cpu",
-  os: "linux",
-  detail: "test cpu",
-  source: "os",
-  adjustments: { compile: false, compileMode: null, attention: "sdpa", ampDtype: "fp32", batchScale: 1, castOptimizerStateFp32: false, notes: [] },
-};
+const CPU = cpuPlatform("test cpu");
 
 /** The builtin search, with each proposal taking an hour of a fake clock and costing $0.40. */
 class TimedProposer implements Proposer {

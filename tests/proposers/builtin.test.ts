@@ -2,25 +2,10 @@ import { describe, expect, it } from "vitest";
 import { BuiltinProposer } from "../../src/proposers/builtin/index.js";
 import { applyEdits, parseConstants } from "../../src/proposers/builtin/constants.js";
 import { describeChange, parseChanges } from "../../src/proposers/builtin/history.js";
-import type { Category, ExperimentRecord, PlatformInfo, Proposal, ProposalContext, RejectedProposal, Scope, Status } from "../../src/types.js";
+import { cpuPlatform } from "../helpers/platforms.js";
+import type { Category, ExperimentRecord, Proposal, ProposalContext, RejectedProposal, Scope, Status } from "../../src/types.js";
 
-const PLATFORM: PlatformInfo = {
-  kind: "cpu",
-  label: "CPU",
-  device: "cpu",
-  os: "linux",
-  detail: "test",
-  source: "os",
-  adjustments: {
-    compile: false,
-    compileMode: null,
-    attention: "sdpa",
-    ampDtype: "fp32",
-    batchScale: 1,
-    castOptimizerStateFp32: false,
-    notes: [],
-  },
-};
+const PLATFORM = cpuPlatform("test");
 
 function record(id: number, description: string, status: Status, category: Category | "baseline", metric: number | null, reason = ""): ExperimentRecord {
   return {
