@@ -97,6 +97,11 @@ export interface ResearchConfig {
   reportEvery: number;
   /** Environment variables passed to the run even though their names look like secrets. */
   passEnv?: string[];
+  /**
+   * Untracked paths of the user's checkout linked into the experiment clone besides the default
+   * ones (.venv, venv, data, node_modules); false shares nothing (--no-share).
+   */
+  share?: string[] | false;
 }
 
 /** One decided experiment, as stored in .autoresearch/experiments.jsonl. Baseline is id 0. */
@@ -229,12 +234,20 @@ export interface ProposalContext {
   feedback?: string;
   /** Set when retrying after an out-of-memory crash (spec 2.4). */
   oomRetry?: { experiment: ExperimentRecord; logTail: string[] };
+  /**
+   * A throwaway checkout at the best commit that a proposer which edits files (a coding agent)
+   * works in, and a folder for its scratch files. The loop inspects and resets the checkout
+   * afterwards, so the proposer need not restore anything there itself.
+   */
+  workspace?: { dir: string; scratchDir: string };
 }
 
 export interface Proposer {
   readonly name: string;
   /** False for proposers that replay fixed steps (a plan): they cannot fix an out-of-memory crash. */
   readonly canRetryOom?: boolean;
+  /** True for proposers that edit files (a coding agent): they get the clone in `ctx.workspace`. */
+  readonly editsWorkspace?: boolean;
   /** One proposal, or null when it has nothing more to propose (the session then ends). */
   propose(ctx: ProposalContext, signal?: AbortSignal): Promise<Proposal | null>;
 }

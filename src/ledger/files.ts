@@ -1,10 +1,12 @@
-import { type BigIntStats, closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { type BigIntStats, closeSync, existsSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { CREATE_NEW, openNoFollow } from "../safe-fs.js";
+
 
 /** Appends text and fsyncs it, so a row written is a row kept even if the machine dies next. */
 export function appendDurable(path: string, text: string): void {
   const created = !existsSync(path);
-  const fd = openSync(path, "a");
+  const fd = openNoFollow(path, "append");
   try {
     writeAll(fd, text);
     fsyncSync(fd);
@@ -20,7 +22,11 @@ export function appendDurable(path: string, text: string): void {
  */
 export function writeAtomic(path: string, text: string): void {
   const tmp = tempName(path, process.pid);
-  const fd = openSync(tmp, "w");
+  // A leftover (or planted) file or link at the temp name is removed; O_EXCL then refuses anything raced in.
+  try {
+    unlinkSync(tmp);
+  } catch {}
+  const fd = openSync(tmp, CREATE_NEW, 0o644);
   try {
     writeAll(fd, text);
     fsyncSync(fd);
@@ -74,7 +80,7 @@ export interface FileStamp {
 export function fileStamp(path: string): FileStamp | null {
   let st: BigIntStats;
   try {
-    st = statSync(path, { bigint: true });
+    st = lstatSync(path, { bigint: true });
   } catch {
     return null;
   }

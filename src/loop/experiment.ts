@@ -1,7 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { createTwoFilesPatch } from "diff";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { InFlight } from "../ledger/ledger.js";
 import { cleanField } from "../ledger/results-tsv.js";
 import { formatDelta } from "../report/format.js";
@@ -10,7 +8,7 @@ import { countLines } from "../proposers/apply.js";
 import { matchMetric, metricRegExp } from "../runner/index.js";
 import type { ExperimentRecord, Proposal, RunResult } from "../types.js";
 import { type Decision, decide } from "./decide.js";
-import { restoreGuarded, restoreHead, restoreTracked, sha256 } from "./guards.js";
+import { sha256 } from "./guards.js";
 import { sanitizeEnv } from "./run-env.js";
 import { baselineOf, bestOf, type LoopDeps, type SessionState } from "./state.js";
 
@@ -55,7 +53,7 @@ export async function runOnce(
   try {
     return await deps.executor.run(
       {
-        cwd: session.root,
+        cwd: session.clone.dir,
         command: config.command,
         env: runEnvironment(session, deps, id),
         budgetSec: config.budgetSec,
@@ -79,17 +77,13 @@ export async function runOnce(
 }
 
 /**
- * After a run: put back anything it was not allowed to change, and say what that was: the
- * branch and HEAD, tracked files (the training script included), read-only and dependency
- * files, and the session's own files (results.tsv, experiments.jsonl, session.json).
+ * After a run: what it did that it was not allowed to (the clone's git state, tracked files,
+ * read-only and dependency files, shared data), then the clone back to exactly `target` (the
+ * best commit after the decision): reset and cleaned, or recreated when its git state changed.
  */
-async function enforceGuards(session: SessionState, deps: LoopDeps, commit: string): Promise<string[]> {
-  return [
-    ...(await restoreHead(deps.git, session.info.branch, commit)),
-    ...(await restoreTracked(deps.git)),
-    ...(await restoreGuarded(session.root, deps.git, session.info.baseCommit, session.info.guardedHashes)),
-    ...session.ledger.restoreTampered(),
-  ];
+async function inspectClone(session: SessionState): Promise<{ violations: string[]; resetTo: (target: string) => Promise<void> }> {
+  const inspection = await session.clone.inspect(session.info.guardedHashes);
+  return { violations: inspection.violations, resetTo: (target) => session.clone.reset(target, inspection) };
 }
 
 function record(
@@ -110,13 +104,16 @@ function record(
 /** Phase 1.3: the unmodified training script, run once. */
 export async function runBaseline(session: SessionState, deps: LoopDeps): Promise<{ record: ExperimentRecord; decision: Decision; run: RunResult }> {
   const startedAt = deps.now().toISOString();
-  const commit = await deps.git.head();
-  const trainText = readFileSync(join(session.root, session.info.config.train), "utf8");
+  const commit = session.info.baseCommit;
+  const trainText = (await deps.git.showFile(commit, session.info.config.train)) ?? "";
   const runId = randomUUID();
   session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt });
+  await session.clone.moveTo(commit);
+  session.clone.beforeRun();
   const run = await runOnce(session, deps, 0, BASELINE_DESCRIPTION, commit, runId);
   const interrupted = deps.stop.signal.aborted;
-  const violations = await enforceGuards(session, deps, commit);
+  const { violations, resetTo } = await inspectClone(session);
+  await resetTo(commit);
   const decision = decide({ run, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted });
   const status = decision.status === "crash" ? "crash" : "keep";
   return {
@@ -184,23 +181,29 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
     startedAt,
   };
   session.ledger.writeInFlight(inFlight);
-  const trainPath = join(session.root, config.train);
-  const bestText = readFileSync(trainPath, "utf8");
-  writeFileSync(trainPath, input.newText);
-  const commit = await git.commitPaths([config.train], `exp: ${cleanSubject(proposal.description)}`);
+  const bestText = (await git.showFile(best.commit, config.train)) ?? "";
+  // Made in the user's repository without touching its checkout, and kept reachable under
+  // refs/autoresearch/<tag>/<n> whatever the decision.
+  const commit = await session.repo.commitExperiment(input.id, best.commit, config.train, session.trainMode, input.newText, `exp: ${cleanSubject(proposal.description)}`, deps.now());
   session.ledger.writeInFlight({ ...inFlight, phase: "running", commit });
-  await git.updateRef(`refs/autoresearch/${config.tag}/${input.id}`, commit);
   // The experiment's diff against the best it was built on (only the training script can differ).
-  writeFileSync(session.paths.patch(input.id), createTwoFilesPatch(`a/${config.train}`, `b/${config.train}`, bestText, input.newText));
+  session.ledger.writePatch(input.id, createTwoFilesPatch(`a/${config.train}`, `b/${config.train}`, bestText, input.newText));
 
+  await session.clone.moveTo(commit);
+  session.clone.beforeRun();
   const run = await runOnce(session, deps, input.id, proposal.description, commit, inFlight.runId);
   // Aborted while it ran (second Ctrl-C): it was killed; whatever it printed is not a result.
   const interrupted = deps.stop.signal.aborted;
-  const violations = await enforceGuards(session, deps, commit);
+  const { violations, resetTo } = await inspectClone(session);
   const lines = countLines(input.newText);
   const decision = decide({ run, direction: config.direction, bestMetric: best.metric as number, lines, bestLines: best.lines, violations, interrupted });
 
-  if (decision.status !== "keep") await git.resetHard(best.commit);
+  const newBest = decision.status === "keep" ? commit : best.commit;
+  await resetTo(newBest);
+  if (decision.status === "keep") {
+    const warning = await session.repo.moveBranch(commit);
+    if (warning) deps.emit({ type: "warning", message: warning });
+  }
 
   const detail = decision.status === "keep" && decision.reason === "improved" ? describeGain(run.metric as number, best.metric as number) : decision.detail;
   const experiment = record(

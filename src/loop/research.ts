@@ -1,6 +1,8 @@
 
 import { mkdirSync } from "node:fs";
-import { sessionPaths } from "../ledger/paths.js";
+import { dirname } from "node:path";
+import { AutoresearchError, RuntimeFailure, UsageError } from "../errors.js";
+import { lockPath } from "../ledger/paths.js";
 import type { PlatformInfo, ResearchConfig } from "../types.js";
 import { acquireLock } from "./lock.js";
 import { endSession, runLoop } from "./loop.js";
@@ -9,7 +11,7 @@ import { startSession } from "./setup.js";
 import type { LoopDeps, SessionState } from "./state.js";
 import { startWatchdog } from "./watchdog.js";
 
-export type ResearchMode = { kind: "new"; config: ResearchConfig; platform: PlatformInfo } | { kind: "resume"; overrides?: ResumeOverrides };
+export type ResearchMode = { kind: "new"; config: ResearchConfig; platform: PlatformInfo } | { kind: "resume"; overrides?: ResumeOverrides; tag?: string };
 
 export interface ResearchOutcome {
   session: SessionState;
@@ -25,9 +27,10 @@ export interface ResearchOutcome {
  * writes the summary however the loop ends — max iterations, stop condition, Ctrl-C or error.
  */
 export async function research(root: string, mode: ResearchMode, deps: LoopDeps): Promise<ResearchOutcome> {
-  const paths = sessionPaths(root);
-  mkdirSync(paths.dir, { recursive: true });
-  const lock = acquireLock(paths.lock, deps.now());
+  const lockFile = lockPath(root);
+  if (!lockFile) throw new UsageError(`${root} is not the top of a git checkout`, "Run autoresearch in your training repo.");
+  mkdirSync(dirname(lockFile), { recursive: true });
+  const lock = acquireLock(lockFile, deps.now());
   // Kills the run in flight if this process dies without cleaning up (SIGKILL included).
   const watch = deps.runWatch ? null : startWatchdog();
   if (watch) deps = { ...deps, runWatch: watch };
@@ -35,16 +38,24 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
     if (lock.recoveredStale) {
       deps.emit({ type: "warning", message: `recovered a stale lock left by pid ${lock.recoveredStale.pid} (${lock.recoveredStale.startedAt})` });
     }
-    const session = mode.kind === "new" ? await startSession(root, mode.config, mode.platform, deps) : await resumeSession(root, deps, mode.overrides);
+    const session = mode.kind === "new" ? await startSession(root, mode.config, mode.platform, deps) : await resumeSession(root, deps, mode.overrides, mode.tag);
     let reason: string;
     try {
       reason = await runLoop(session, deps);
     } catch (error) {
-      await endSession(session, deps, `stopped by an error: ${(error as Error).message}`);
-      throw error;
+      const failure = asFailure(error);
+      await endSession(session, deps, `stopped by an error: ${(failure as Error).message}`).catch(() => []);
+      throw failure;
+    } finally {
+      // The clone is throwaway: resume makes it again. Its outputs were cleaned after each run.
+      try {
+        session.clone.remove();
+      } catch {}
     }
     const written = await endSession(session, deps, reason);
     return { session, reason, written, interrupted: deps.stop.stopRequested };
+  } catch (error) {
+    throw asFailure(error);
   } finally {
     watch?.close();
     lock.release();
@@ -52,3 +63,28 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
 }
 
 
+
+/** Codes of a file system that cannot take more writes: the session stops cleanly and `resume` continues once fixed. */
+const STORAGE_ERRORS: Record<string, string> = {
+  ENOSPC: "no space left on the device",
+  EDQUOT: "the disk quota is exceeded",
+  EROFS: "the file system is read-only",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EIO: "an input/output error",
+  EMFILE: "too many open files",
+};
+
+/** A write that failed for want of space or permission becomes a clear runtime failure (exit 1), not a stack trace. */
+export function asFailure(error: unknown): unknown {
+  if (error instanceof AutoresearchError) return error;
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (typeof code === "string" && code in STORAGE_ERRORS) {
+    const path = (error as NodeJS.ErrnoException).path;
+    return new RuntimeFailure(
+      `could not write${path ? ` ${path}` : ""}: ${STORAGE_ERRORS[code]} (${code})`,
+      "Free space (or fix the permissions), then run `autoresearch resume`: everything recorded so far is kept and the experiment in flight runs again.",
+    );
+  }
+  return error;
+}

@@ -1,13 +1,16 @@
 import type { Ledger, SessionInfo } from "../ledger/ledger.js";
 import type { SessionPaths } from "../ledger/paths.js";
 import type { Executor, ExperimentRecord, Proposer } from "../types.js";
+import type { WorkerClone } from "../workspace/clone.js";
 import type { Git } from "../workspace/git.js";
+import type { ResearchRepo } from "../workspace/research-repo.js";
 import type { EventSink } from "./events.js";
 import type { StopControl } from "./stop.js";
 import type { RunWatch } from "./watchdog.js";
 
 /** What the loop is given: every outside effect comes in through here, so tests can swap it. */
 export interface LoopDeps {
+  /** The user's repository (commits and refs are made here; its checkout is never touched). */
   git: Git;
   executor: Executor;
   proposer: Proposer;
@@ -32,11 +35,18 @@ export interface LoopDeps {
 }
 
 export interface SessionState {
+  /** The user's checkout. */
   root: string;
   paths: SessionPaths;
   info: SessionInfo;
   ledger: Ledger;
   history: ExperimentRecord[];
+  /** The research branch and experiment refs in the user's repository. */
+  repo: ResearchRepo;
+  /** Worker 0's experiment clone: every run (and a coding agent) works there. */
+  clone: WorkerClone;
+  /** Mode of the training script in git ("100644" / "100755"): experiment commits keep it. */
+  trainMode: string;
   /** When this process started working on the session (for --max-time). */
   invocationStartedAt: Date;
   /** An OOM crash whose retry the proposer declined; not offered again. */

@@ -1,5 +1,4 @@
 import { isAbsolute, join } from "node:path";
-import { STATE_DIR } from "../ledger/paths.js";
 import type { Proposer, ResearchConfig } from "../types.js";
 import { createAgentProposer } from "./agent/index.js";
 import { BuiltinProposer } from "./builtin/index.js";
@@ -39,7 +38,7 @@ export async function createProposer(config: ResearchConfig, deps: ProposerDeps)
         command: config.agent as string,
         cwd: deps.root,
         trainPath: config.train,
-        protectedPaths: [STATE_DIR, config.results],
+        protectedPaths: [config.results],
         env: deps.env,
         ...(config.agentTimeoutSec !== undefined && { timeoutSec: config.agentTimeoutSec }),
       });

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import type { SessionInfo } from "../ledger/ledger.js";
-import { sessionPaths } from "../ledger/paths.js";
+import { locateSession } from "../ledger/paths.js";
 import { parseResults } from "../ledger/results-tsv.js";
 import type { Direction, ExperimentRecord } from "../types.js";
 import { fromRecords, fromResults, type SessionData } from "./model.js";
@@ -26,9 +26,10 @@ export function readRecordsReadOnly(path: string): ExperimentRecord[] {
   return out;
 }
 
-export function readSessionReadOnly(root: string): SessionInfo | null {
-  const path = sessionPaths(root).session;
-  if (!existsSync(path)) return null;
+/** session.json of the session at `root` (the current one, or `tag`), read where it is (the old layout too). */
+export function readSessionReadOnly(root: string, tag?: string): SessionInfo | null {
+  const path = locateSession(root, tag)?.session;
+  if (!path || !existsSync(path)) return null;
   try {
     return JSON.parse(readFileSync(path, "utf8")) as SessionInfo;
   } catch {
@@ -52,8 +53,10 @@ export function loadResultsFile(path: string, options: { direction?: Direction; 
 }
 
 export interface LocateOptions {
-  /** Repo root (or any directory holding `.autoresearch/` or results.tsv). */
+  /** Repo root (or any directory holding results.tsv). */
   root: string;
+  /** The session's tag (default: the current session). */
+  tag?: string;
   /** An explicit results file; the rich records are used only when they belong to it. */
   results?: string;
   direction?: Direction;
@@ -67,18 +70,19 @@ export interface LocateOptions {
 export function loadReportData(options: LocateOptions): SessionData {
   if (options.results) {
     const resultsPath = resolve(options.root, options.results);
-    const root = dirname(resultsPath);
-    const session = readSessionReadOnly(root);
-    const own = session ? resolve(root, session.config?.results ?? "results.tsv") === resultsPath : false;
-    const records = own ? readRecordsReadOnly(sessionPaths(root).experiments) : [];
+    const paths = locateSession(options.root, options.tag) ?? locateSession(dirname(resultsPath), options.tag);
+    const session = paths ? readSessionReadOnly(paths.root, options.tag) : null;
+    const own = paths && session ? resolve(paths.root, session.config?.results ?? "results.tsv") === resultsPath : false;
+    const records = own && paths ? readRecordsReadOnly(paths.experiments) : [];
     if (records.length > 0) {
       return fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath });
     }
     return loadResultsFile(resultsPath, { direction: options.direction, branch: options.branch });
   }
   const root = resolve(options.root);
-  const session = readSessionReadOnly(root);
-  const records = readRecordsReadOnly(sessionPaths(root).experiments);
+  const paths = locateSession(root, options.tag);
+  const session = readSessionReadOnly(root, options.tag);
+  const records = paths ? readRecordsReadOnly(paths.experiments) : [];
   const resultsPath = resolve(root, session?.config?.results ?? "results.tsv");
   if (records.length > 0) {
     return fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath });

@@ -1,7 +1,7 @@
 import { confirm, isCancel, select } from "@clack/prompts";
 import type { Command } from "commander";
 import { RuntimeFailure, UsageError } from "../../errors.js";
-import { sessionPaths } from "../../ledger/paths.js";
+import { lockPath } from "../../ledger/paths.js";
 import { isInteractive, resolveRoot } from "../../report/cli-support.js";
 import { formatMetric, formatPercent, oneLine, shortCommit, truncate } from "../../report/format.js";
 import { loopLiveness } from "../../report/liveness.js";
@@ -85,8 +85,9 @@ Examples:
       }
       const root = await resolveRoot(process.cwd(), options.dir);
       const git = await requireRepo(root);
-      const loop = loopLiveness(sessionPaths(root).lock);
-      if (loop.state === "running") {
+      const lock = lockPath(root);
+      const loop = lock ? loopLiveness(lock) : null;
+      if (loop?.state === "running") {
         throw new UsageError(`the research loop is still running in this repo: ${loop.text}`, `Stop it first (Ctrl-C in its terminal, or kill -INT ${loop.pid}), then merge.`);
       }
       const session = readSessionReadOnly(root);

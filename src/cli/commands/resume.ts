@@ -12,6 +12,7 @@ interface ResumeFlags {
   stopWhen?: string;
   maxCost?: string;
   json?: boolean;
+  tag?: string;
 }
 
 export function registerResume(program: Command): void {
@@ -23,13 +24,17 @@ export function registerResume(program: Command): void {
     .option("--stop-when <condition>", "stop when the best metric meets it, e.g. 'val_bpb <= 0.97'")
     .option("--max-cost <usd>", "stop when the proposer has cost this many US dollars")
     .option("--json", "print NDJSON events instead of the live view")
-    .addHelpText("after", "\nExample:\n  $ autoresearch resume --max-iterations 50\n")
+    .option("--tag <tag>", "which session (default: the latest one)")
+    .addHelpText(
+      "after",
+      "\nThe session's records are in <git dir>/autoresearch/<tag>/records; an old-layout session (.autoresearch/ in the checkout) is moved there first.\n\nExample:\n  $ autoresearch resume --max-iterations 50\n",
+    )
     .action(async (flags: ResumeFlags) => {
       const cwd = process.cwd();
       const git = await requireRepo(cwd);
       const root = await git.topLevel();
       validateFlags({ maxIterations: flags.maxIterations, maxTime: flags.maxTime, stopWhen: flags.stopWhen, maxCost: flags.maxCost });
-      const { info } = loadSession(root);
+      const { info } = loadSession(root, flags.tag === undefined ? {} : { tag: flags.tag });
       const overrides: ResumeOverrides = {
         ...(flags.maxIterations !== undefined && { maxIterations: flags.maxIterations === "unlimited" ? null : Number(flags.maxIterations) }),
         ...(flags.maxTime !== undefined && { maxTimeSec: parseDuration(flags.maxTime) as number }),
@@ -37,7 +42,7 @@ export function registerResume(program: Command): void {
         ...(flags.maxCost !== undefined && { maxCostUsd: Number(flags.maxCost) }),
       };
       const proposer = await createProposer(info.config, { root, env: process.env });
-      const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "resume", overrides }, json: Boolean(flags.json) });
+      const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "resume", overrides, ...(flags.tag !== undefined && { tag: flags.tag }) }, json: Boolean(flags.json) });
       process.exitCode = exitCode;
     });
 }
