@@ -66,7 +66,8 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   await ensureBranch(workspace.repo, deps, target, history.length === 0);
   ledger.reconcile();
   // A clone left by the killed process (a lock file, a half-done run's outputs) is made again.
-  await workspace.clone.prepare(target);
+  const remade = await workspace.clone.prepare(target);
+  if (remade) deps.emit({ type: "warning", message: `the experiment clone was made again (${remade})` });
   const session: SessionState = { root, paths: ledger.paths, info, ledger, history, invocationStartedAt: deps.now(), ...workspace };
   deps.emit({ type: "session-start", session: info, resumed: true });
 

@@ -91,7 +91,7 @@ export class WorkerClone {
   /** The clone at `commit`, created when missing or unusable. Returns why it had to be (re)made, or null. */
   async prepare(commit: string): Promise<string | null> {
     let why: string | null = null;
-    if (!existsSync(join(this.gitDir, "HEAD"))) why = existsSync(this.dir) ? "the clone was damaged" : null;
+    if (!existsSync(join(this.gitDir, "HEAD"))) why = existsSync(this.dir) ? "a damaged clone was left by an earlier run of the tool" : null;
     else if (!this.gitState) {
       // A clone left by an earlier process: its git dir cannot be vouched for, so it is made again.
       why = "a clone from an earlier run of the tool is replaced";
@@ -154,6 +154,7 @@ export class WorkerClone {
       else if (was !== stamp) gitChanges.push(`changed .git/${path}`);
     }
     for (const path of before.keys()) if (!now.has(path)) gitChanges.push(`deleted .git/${path}`);
+    gitChanges.sort();
     if (gitChanges.length > 0) {
       violations.push(`changed the clone's git state (${summarise(gitChanges)}); the clone was recreated`);
     }

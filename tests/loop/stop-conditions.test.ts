@@ -8,7 +8,7 @@ import { research } from "../../src/loop/research.js";
 import { BuiltinProposer } from "../../src/proposers/builtin/index.js";
 import type { Proposal, ProposalContext, Proposer, ResearchConfig } from "../../src/types.js";
 import { cli } from "../helpers/cli.js";
-import { fakeProject } from "../helpers/repo.js";
+import { fakeProject, recordPath } from "../helpers/repo.js";
 import { testConfig, testDeps } from "./deps.js";
 import { cpuPlatform } from "../helpers/platforms.js";
 
@@ -58,7 +58,7 @@ describe("stopping (Phase 3)", () => {
     const { outcome, rows, root } = await session({ maxCostUsd: 1 });
     expect(outcome.reason).toBe("reached max cost ($1.20 of $1)");
     expect(rows).toHaveLength(4);
-    const records = readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8").trim().split("\n");
+    const records = readFileSync(recordPath(root, "experiments.jsonl"), "utf8").trim().split("\n");
     expect(JSON.parse(records[3] as string).costUsd).toBe(0.4);
   });
 
@@ -66,7 +66,7 @@ describe("stopping (Phase 3)", () => {
     const { events, root } = await session({ maxIterations: 4, reportEvery: 2 }, true);
     const reports = events.filter((e) => e.type === "progress-report");
     expect(reports.map((e) => (e.type === "progress-report" ? e.iteration : -1))).toEqual([2, 4]);
-    const progress = readFileSync(join(root, ".autoresearch/progress.md"), "utf8");
+    const progress = readFileSync(recordPath(root, "progress.md"), "utf8");
     expect(progress).toContain("## AutoResearch Progress — Iteration 4");
     expect(progress).toContain("**Iterations:** 4 / 4");
     expect(existsSync(join(root, "autoresearch-summary.md"))).toBe(true);

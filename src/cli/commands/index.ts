@@ -7,6 +7,7 @@ import { registerMerge } from "./merge.js";
 import { registerReport } from "./report.js";
 import { registerResume } from "./resume.js";
 import { registerRun } from "./run.js";
+import { registerShow } from "./show.js";
 import { registerStatus } from "./status.js";
 
 /** Each command module exports register(program). Order here is the order in --help. */
@@ -15,6 +16,7 @@ export function registerCommands(program: Command): void {
   registerRun(program);
   registerResume(program);
   registerStatus(program);
+  registerShow(program);
   registerReport(program);
   registerExport(program);
   registerMerge(program);
