@@ -10,7 +10,7 @@ import type { ExperimentRecord, Proposal, RunResult } from "../types.js";
 import { type Decision, decide } from "./decide.js";
 import { sha256 } from "./guards.js";
 import { sanitizeEnv } from "./run-env.js";
-import { baselineOf, bestOf, type LoopDeps, type SessionState } from "./state.js";
+import { baselineOf, bestOf, type LoopDeps, type SessionState, trainTextAt } from "./state.js";
 
 export const BASELINE_DESCRIPTION = "Baseline — no modifications";
 
@@ -105,7 +105,7 @@ function record(
 export async function runBaseline(session: SessionState, deps: LoopDeps): Promise<{ record: ExperimentRecord; decision: Decision; run: RunResult }> {
   const startedAt = deps.now().toISOString();
   const commit = session.info.baseCommit;
-  const trainText = (await deps.git.showFile(commit, session.info.config.train)) ?? "";
+  const trainText = await trainTextAt(session, deps.git, commit);
   const runId = randomUUID();
   session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt });
   await session.clone.moveTo(commit);
@@ -181,10 +181,11 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
     startedAt,
   };
   session.ledger.writeInFlight(inFlight);
-  const bestText = (await git.showFile(best.commit, config.train)) ?? "";
+  const bestText = await trainTextAt(session, git, best.commit);
   // Made in the user's repository without touching its checkout, and kept reachable under
   // refs/autoresearch/<tag>/<n> whatever the decision.
   const commit = await session.repo.commitExperiment(input.id, best.commit, config.train, session.trainMode, input.newText, `exp: ${cleanSubject(proposal.description)}`, deps.now());
+  session.trainTexts.set(commit, input.newText);
   session.ledger.writeInFlight({ ...inFlight, phase: "running", commit });
   // The experiment's diff against the best it was built on (only the training script can differ).
   session.ledger.writePatch(input.id, createTwoFilesPatch(`a/${config.train}`, `b/${config.train}`, bestText, input.newText));

@@ -4,7 +4,7 @@ import { RuntimeFailure } from "../errors.js";
 import { applyProposal } from "../proposers/apply.js";
 import type { ExperimentRecord, Proposal, ProposalContext, Proposer, Scope } from "../types.js";
 import { sha256 } from "./guards.js";
-import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState } from "./state.js";
+import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState, trainTextAt } from "./state.js";
 
 /** Attempts per iteration before the iteration is skipped (spec: the loop never stalls). */
 export const ATTEMPTS_PER_ITERATION = 3;
@@ -40,7 +40,7 @@ export async function buildContext(session: SessionState, deps: LoopDeps, iterat
   const { config, platform } = session.info;
   const retry = oomToRetry(session, deps.proposer);
   const best = bestOf(session.history);
-  const trainText = (await deps.git.showFile(retry ? retry.commit : best.commit, config.train)) ?? "";
+  const trainText = await trainTextAt(session, deps.git, retry ? retry.commit : best.commit);
   // The clone sits at the best commit between experiments: the read-only files and README come from there.
   const work = session.clone.dir;
   return {

@@ -8,7 +8,7 @@ import type { ResearchRepo } from "../workspace/research-repo.js";
 import { runExperiment } from "./experiment.js";
 import { killOrphanedRun } from "./orphans.js";
 import { openWorkspace, runSessionBaseline } from "./setup.js";
-import { bestOf, type LoopDeps, type SessionState } from "./state.js";
+import { bestOf, type LoopDeps, type SessionState, trainTextAt } from "./state.js";
 
 /** Settings a resumed session may change; everything else stays as confirmed at setup. */
 export type ResumeOverrides = Partial<Pick<ResearchConfig, "maxIterations" | "maxTimeSec" | "maxCostUsd" | "stopWhen" | "reportEvery">>;
@@ -68,7 +68,7 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   // A clone left by the killed process (a lock file, a half-done run's outputs) is made again.
   const remade = await workspace.clone.prepare(target);
   if (remade) deps.emit({ type: "warning", message: `the experiment clone was made again (${remade})` });
-  const session: SessionState = { root, paths: ledger.paths, info, ledger, history, invocationStartedAt: deps.now(), ...workspace };
+  const session: SessionState = { root, paths: ledger.paths, info, ledger, history, invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
   deps.emit({ type: "session-start", session: info, resumed: true });
 
   if (history.length === 0) {
@@ -89,7 +89,7 @@ async function rerunInFlight(session: SessionState, deps: LoopDeps, inFlight: In
   if (config.maxIterations !== null && inFlight.id > config.maxIterations) return;
   let newText = inFlight.newText;
   if (newText === undefined && inFlight.proposal) {
-    const bestText = (await deps.git.showFile(bestOf(session.history).commit, config.train)) ?? "";
+    const bestText = await trainTextAt(session, deps.git, bestOf(session.history).commit);
     const applied = applyProposal(bestText, inFlight.proposal);
     if (applied.ok) newText = applied.text;
   }

@@ -163,7 +163,7 @@ export async function startSession(root: string, config: ResearchConfig, platfor
   const workspace = await openWorkspace(root, info, paths, deps);
   await workspace.repo.createBranch(baseCommit);
   await workspace.clone.prepare(baseCommit);
-  const session: SessionState = { root, paths, info, ledger, history: [], invocationStartedAt: deps.now(), ...workspace };
+  const session: SessionState = { root, paths, info, ledger, history: [], invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
   deps.emit({ type: "session-start", session: info, resumed: false });
   await runSessionBaseline(session, deps);
   return session;

@@ -47,6 +47,8 @@ export interface SessionState {
   clone: WorkerClone;
   /** Mode of the training script in git ("100644" / "100755"): experiment commits keep it. */
   trainMode: string;
+  /** Training script text per commit, as read from git (the best's is read every iteration). */
+  trainTexts: Map<string, string>;
   /** When this process started working on the session (for --max-time). */
   invocationStartedAt: Date;
   /** An OOM crash whose retry the proposer declined; not offered again. */
@@ -71,4 +73,13 @@ export function failureStreak(history: ExperimentRecord[]): number {
   let streak = 0;
   for (let i = history.length - 1; i > 0 && history[i]?.status !== "keep"; i--) streak++;
   return streak;
+}
+
+/** The training script at `commit` (cached: commits never change). */
+export async function trainTextAt(session: SessionState, git: Git, commit: string): Promise<string> {
+  const cached = session.trainTexts.get(commit);
+  if (cached !== undefined) return cached;
+  const text = (await git.showFile(commit, session.info.config.train)) ?? "";
+  session.trainTexts.set(commit, text);
+  return text;
 }

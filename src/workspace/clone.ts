@@ -70,6 +70,8 @@ const GIT_CONTROL_FILE = /(^|\/)(\.gitattributes|\.gitmodules|\.git)(\/|$)/;
 export class WorkerClone {
   readonly git: Git;
   private gitState: Map<string, string> | null = null;
+  /** The commit the tool last put the clone at. */
+  private head: string | null = null;
   private sharedBefore: Manifest | null = null;
 
   constructor(
@@ -116,19 +118,25 @@ export class WorkerClone {
     writeFileSync(join(this.gitDir, "info", "exclude"), this.shared.map((e) => `/${e.rel}\n`).join(""));
     const result = await this.git.checkout(commit, { detach: true, force: true });
     if (result.code !== 0) throw new RuntimeFailure(`could not check out ${commit.slice(0, 7)} in the experiment clone ${this.dir}: ${result.stderr.trim()}`);
-    this.settle();
+    this.settle(commit);
   }
 
   /** Tracked files to exactly `commit` (HEAD detached there); untracked files are left alone. */
   async moveTo(commit: string): Promise<void> {
+    // A proposer (a coding agent) may have worked here since: a changed git state is never run git in.
+    if (!this.gitState || !sameState(this.gitState, gitDirManifest(this.gitDir))) {
+      await this.recreate(commit);
+      return;
+    }
     await this.git.run(["reset", "--quiet", "--hard", commit]);
-    this.settle();
+    this.settle(commit);
   }
 
   /** Remembers the clone's git state and the shared data as they are now: what the next run is compared with. */
-  private settle(): void {
+  private settle(commit: string): void {
     linkShared(this.dir, this.shared);
     this.gitState = gitDirManifest(this.gitDir);
+    this.head = commit;
   }
 
   /** Takes the shared data's manifest right before a run. */
@@ -197,11 +205,16 @@ export class WorkerClone {
       await this.recreate(commit);
       return;
     }
+    // Nothing to undo and already there (a kept experiment that left no files): no git call.
+    if (inspection.violations.length === 0 && inspection.outputs === 0 && this.head === commit) {
+      linkShared(this.dir, this.shared); // a `git clean -X` may have removed a link (never what it points to)
+      return;
+    }
     await this.git.run(["reset", "--quiet", "--hard", commit]);
     if (inspection.outputs > 0) {
       await this.git.run(["clean", "-ffdxq", ...this.shared.flatMap((e) => ["-e", `/${e.rel}`])]);
     }
-    this.settle();
+    this.settle(commit);
   }
 
   /** Removes the clone (end of a session that cannot be resumed). */
@@ -213,6 +226,12 @@ export class WorkerClone {
   get sourceRepo(): Git {
     return this.source;
   }
+}
+
+function sameState(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
 }
 
 function summarise(lines: string[]): string {

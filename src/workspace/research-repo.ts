@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { commitFile } from "./commit.js";
 import type { Git } from "./git.js";
 
@@ -9,6 +10,7 @@ import type { Git } from "./git.js";
  */
 export class ResearchRepo {
   private ident: string | null = null;
+  private headFile: string | null = null;
 
   constructor(
     readonly git: Git,
@@ -44,7 +46,13 @@ export class ResearchRepo {
 
   /** Whether the user has the research branch checked out in their own checkout. */
   async checkedOut(): Promise<boolean> {
-    return (await this.git.currentBranch()) === this.branch;
+    // Read from the checkout's HEAD file (one git call per session, not per decision).
+    this.headFile ??= await this.git.gitPath("HEAD");
+    try {
+      return readFileSync(this.headFile, "utf8").trim() === `ref: ${this.branchRef}`;
+    } catch {
+      return (await this.git.currentBranch()) === this.branch;
+    }
   }
 
   /**
