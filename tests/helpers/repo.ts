@@ -54,6 +54,9 @@ export function fakeProject(extra: Record<string, string> = {}): string {
 
 /** A path in the current session's records (<repo>/.git/autoresearch/<tag>/records/<file>). */
 export function recordPath(root: string, file = ""): string {
-  const tag = readFileSync(join(root, ".git", "autoresearch", "current"), "utf8").trim();
+  let tag = "(no session yet)";
+  try {
+    tag = readFileSync(join(root, ".git", "autoresearch", "current"), "utf8").trim();
+  } catch {}
   return join(root, ".git", "autoresearch", tag, "records", file);
 }
