@@ -8,7 +8,7 @@ import { createRepo, FAKE_PREPARE, FAKE_TRAIN, git, recordPath } from "../helper
 
 // The training script also records which variables it saw, to prove the key never reaches it.
 const TRAIN_WITH_ENV_DUMP = `import { writeFileSync } from "node:fs";
-writeFileSync("seen-env.json", JSON.stringify(Object.keys(process.env)));
+writeFileSync(process.env.AR_SEEN_ENV, JSON.stringify(Object.keys(process.env)));
 ${FAKE_TRAIN}`;
 
 const ARGS = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--yes", "--tag", "llm"];
@@ -31,6 +31,7 @@ describe("autoresearch run with an LLM proposer (local server speaking the provi
     const secret = "sk-ant-test-SECRET-123";
     const result = await cliAsync(root, [...ARGS, "--proposer", "anthropic", "--model", "claude-sonnet-4-5", "--base-url", provider.baseUrl, "--max-iterations", "2"], {
       ANTHROPIC_API_KEY: secret,
+      AR_SEEN_ENV: join(root, "seen-env.json"),
     });
     expect(result.code, result.stderr).toBe(0);
     const rows = parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows;
@@ -97,7 +98,8 @@ writeFileSync(process.env.AUTORESEARCH_PROPOSAL_FILE, JSON.stringify({ descripti
     const rows = parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows;
     expect(rows.slice(1).map((r) => r.description.split(":")[0])).toEqual(["double WIDTH", "double WIDTH"]);
     expect(rows.map((r) => r.status)).toEqual(["keep", "keep", "keep"]);
-    expect(readFileSync(join(root, "train.js"), "utf8")).toContain("const WIDTH = 64;");
+    expect(git(root, "show", "autoresearch/llm:train.js")).toContain("const WIDTH = 64;");
+    expect(readFileSync(join(root, "train.js"), "utf8")).toBe(FAKE_TRAIN);
     expect(readFileSync(join(root, "prepare.js"), "utf8")).toBe(FAKE_PREPARE);
     expect(git(root, "status", "--porcelain")).toBe("");
     // What the agent touched besides the training script is recorded with the experiment.

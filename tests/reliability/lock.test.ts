@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { acquireLock, isAlive, processStartTime, readLock } from "../../src/loop/lock.js";
 import { cli } from "../helpers/cli.js";
-import { createRepo, git, recordPath } from "../helpers/repo.js";
+import { createRepo, git } from "../helpers/repo.js";
 import { checkInvariants, hashes, processesWithEnv, startCli, waitGone } from "./helpers.js";
 
 const SLOW_TRAIN = `const LEARNING_RATE = 0.01;
@@ -35,7 +35,7 @@ describe("one loop per repo", () => {
     // Killed without a chance to clean up: the lock stays behind, stale.
     process.kill(first.pid, "SIGKILL");
     await first.exited;
-    expect(readLock(recordPath(root, "lock"))?.pid).toBe(first.pid);
+    expect(readLock(join(root, ".git/autoresearch/lock"))?.pid).toBe(first.pid);
     expect(await waitGone(() => processesWithEnv("AR_LOCK", marker), 8000)).toEqual([]);
 
     const recovered = cli(root, ["resume", "--max-iterations", "1"], { AR_SLEEP_MS: "0" });

@@ -56,13 +56,13 @@ const STEPS: Step[] = [
   { description: "deletes the lock file", code: 'require("node:fs").unlinkSync("package-lock.json"); console.log("val_loss: 0.100000");', expect: { status: "crash", reason: "violation", row: /: violation: deleted package-lock\.json$/ } },
   {
     description: "forges a row in results.tsv",
-    code: 'require("node:fs").writeFileSync("results.tsv", "deadbee\\t0.000001\\t0.0\\tkeep\\tforged\\n"); console.log("val_loss: 1.400000");',
+    code: 'require("node:fs").writeFileSync("results.tsv", "deadbee\\t0.000001\\t0.0\\tkeep\\tforged\\n"); console.log("val_loss: 1.400000"); process.exit(0);',
     expect: { status: "discard", reason: "regression", row: /: regression$/ },
   },
   { description: "deletes the training script", code: 'require("node:fs").unlinkSync("train.js"); console.log("val_loss: 0.100000");', expect: { status: "crash", reason: "violation", row: /: violation: deleted train\.js$/ } },
   {
     description: "clears caches with git clean -fdX",
-    code: 'require("node:child_process").execSync("git clean -fdqX"); console.log("val_loss: 1.450000");',
+    code: 'require("node:child_process").execSync("git clean -fdqX"); console.log("val_loss: 1.450000"); process.exit(0);',
     expect: { status: "discard", reason: "regression", row: /: regression$/ },
   },
   {
@@ -89,7 +89,7 @@ const STEPS: Step[] = [
     description: "plants a clean/smudge filter, commit signing, a hooks path and a hook",
     code: [
       'const cp = require("node:child_process"); const fs = require("node:fs"); const flag = process.env.AR_FILTER_FLAG;',
-      'cp.execSync(`git config filter.evil.clean "touch ${flag}; cat" && git config filter.evil.smudge "touch ${flag}; cat" && git config commit.gpgsign true && git config core.hooksPath .git/hooks`);',
+      'cp.execSync("git config filter.evil.clean \\"touch " + flag + "; cat\\" && git config filter.evil.smudge \\"touch " + flag + "; cat\\" && git config commit.gpgsign true && git config core.hooksPath .git/hooks");',
       'fs.writeFileSync(".gitattributes", "* filter=evil\\n"); fs.mkdirSync(".git/hooks", { recursive: true });',
       'for (const h of ["post-checkout", "pre-commit", "reference-transaction"]) { fs.writeFileSync(".git/hooks/" + h, "#!/bin/sh\\ntouch " + flag + "\\n"); fs.chmodSync(".git/hooks/" + h, 0o755); }',
       'console.log("val_loss: 0.100000");',
@@ -106,7 +106,7 @@ const STEPS: Step[] = [
     code: [
       'const fs = require("node:fs"); const next = Number(process.env.AUTORESEARCH_EXPERIMENT) + 1; const rec = process.env.AR_RECORDS;',
       'fs.symlinkSync(process.env.AR_VICTIM, rec + "/runs/" + next + ".log"); fs.symlinkSync(process.env.AR_VICTIM, rec + "/patches/" + next + ".patch");',
-      'console.log("val_loss: 1.460000");',
+      'console.log("val_loss: 1.460000"); process.exit(0);',
     ].join(" "),
     expect: { status: "discard", reason: "regression", row: /: regression$/ },
   },

@@ -74,11 +74,11 @@ describe("out of memory (spec 2.4)", () => {
       ]);
       expect(records[1]?.detail).toMatch(kind === "cuda" ? /^OOM: torch\.OutOfMemoryError: CUDA out of memory/ : /^OOM: RuntimeError: MPS backend out of memory/);
       // The kept retry is built on the best commit and runs the failed change with the smaller batch.
-      const head = readFileSync(join(root, "train.js"), "utf8");
+      const head = git(root, "show", "autoresearch/t1:train.js");
       expect(head).toContain("const WIDTH = 64;");
       expect(head).toContain("const BATCH_SIZE = 16;");
       expect(records[2]?.parent).toBe(records[0]?.commit);
-      expect(git(root, "rev-parse", "HEAD")).toBe(records[5]?.commit);
+      expect(git(root, "rev-parse", "autoresearch/t1")).toBe(records[5]?.commit);
       const rows = readFileSync(join(root, "results.tsv"), "utf8").trimEnd().split("\n");
       expect(rows[2]).toMatch(/\t—\t—\tcrash\tWIDTH 16 -> 64 \(x4\): OOM: torch\.OutOfMemoryError|\t—\t—\tcrash\tWIDTH 16 -> 64 \(x4\): OOM: RuntimeError: MPS/);
     });
