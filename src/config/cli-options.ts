@@ -14,6 +14,8 @@ export function addConfigOptions(command: Command, keys: readonly OptionKey[] = 
   for (const key of keys) {
     const def = OPTION_DEFS[key];
     command.addOption(new Option(def.flag, def.help));
+    // The one negatable setting: --no-share turns the default shared paths off.
+    if (key === "share") command.addOption(new Option("--no-share", "link nothing of your checkout into the experiment clone"));
   }
   return command;
 }

@@ -39,6 +39,11 @@ export const OPTION_DEFS = {
   maxTime: { flag: "--max-time <duration>", help: "stop after this much wall time, e.g. 8h", schema: duration },
   maxCost: { flag: "--max-cost <usd>", help: "stop when the proposer has cost this many US dollars", schema: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/, "a positive number")]) },
   passEnv: { flag: "--pass-env <name...>", help: "environment variable(s) the run gets although their names look like secrets (e.g. WANDB_API_KEY)", schema: z.union([z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name"), z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name"))]) },
+  share: {
+    flag: "--share <path...>",
+    help: "untracked path(s) of your checkout to link (never copy) into the experiment clone, besides .venv, venv, data, node_modules; --no-share links nothing",
+    schema: z.union([z.literal(false), z.string().min(1), z.array(z.string().min(1))]),
+  },
   reportEvery: { flag: "--report-every <n>", help: "progress report every N experiments (default: 10)", schema: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/, "a positive whole number")]) },
 } as const;
 

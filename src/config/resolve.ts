@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { UsageError } from "../errors.js";
 import { SCOPES, type ResearchConfig, type Scope } from "../types.js";
 import { DURATION_HELP, parseDuration } from "./duration.js";
@@ -133,6 +133,12 @@ export function resolveConfig(input: ConfigInput, options: ResolveOptions): Rese
     }
   }
   const maxTimeSec = input.maxTime === undefined ? undefined : (parseDuration(input.maxTime as string) ?? undefined);
+  const share = input.share === undefined || input.share === false ? input.share : ([] as string[]).concat(input.share as string | string[]);
+  for (const path of share || []) {
+    if (isAbsolute(path) || path.split(/[\\/]/).includes("..") || path.split(/[\\/]/)[0] === ".git") {
+      throw new UsageError(`--share ${path}: a shared path must be inside the repository`, "Give a path relative to the repository root, e.g. --share checkpoints/pretrained.");
+    }
+  }
   return {
     train,
     readonly,
@@ -161,5 +167,6 @@ export function resolveConfig(input: ConfigInput, options: ResolveOptions): Rese
     ...(input.stopWhen !== undefined && { stopWhen: String(input.stopWhen) }),
     ...(maxTimeSec !== undefined && { maxTimeSec }),
     ...(input.maxCost !== undefined && { maxCostUsd: Number(input.maxCost) }),
+    ...(share !== undefined && { share }),
   };
 }

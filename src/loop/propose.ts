@@ -140,5 +140,7 @@ async function cleanWorkspace(session: SessionState): Promise<string[]> {
   const train = session.info.config.train;
   const inspection = await session.clone.inspect(session.info.guardedHashes);
   await session.clone.reset(bestOf(session.history).commit, inspection);
-  return inspection.violations.filter((v) => v !== `modified ${train}`).map((v) => `${v} (undone)`);
+  // An agent, unlike a run, has no business leaving files: each one it created is named too.
+  const created = inspection.created.map((path) => `created ${path}`);
+  return [...inspection.violations.filter((v) => v !== `modified ${train}`), ...created].map((v) => `${v} (undone)`);
 }

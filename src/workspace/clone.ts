@@ -23,6 +23,8 @@ export interface CloneInspection {
   broken: boolean;
   /** Untracked or ignored files the run left (outputs): removed on reset, not a violation. */
   outputs: number;
+  /** The first few of them, by path. */
+  created: string[];
 }
 
 /** Files in the clone's git dir that never count: objects (a commit made there is caught by HEAD), logs, the index (checked by status). */
@@ -173,6 +175,7 @@ export class WorkerClone {
     }
 
     let outputs = 0;
+    const created: string[] = [];
     if (gitChanges.length === 0) {
       const status = parsePorcelainZ(await this.git.run(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=traditional"]));
       const sharedNames = new Set(this.shared.map((e) => e.rel));
@@ -181,6 +184,7 @@ export class WorkerClone {
         if (sharedNames.has(path.replace(/\/$/, ""))) continue;
         if (xy === "??" || xy === "!!") {
           outputs++;
+          if (created.length < 10) created.push(path);
           if (GIT_CONTROL_FILE.test(path)) violations.push(`created ${path}`);
           continue;
         }
@@ -193,7 +197,7 @@ export class WorkerClone {
       const present = existsSync(abs);
       if (hash === null && present) violations.push(`created ${file}`);
     }
-    return { violations: [...new Set(violations)], broken: gitChanges.length > 0, outputs };
+    return { violations: [...new Set(violations)], broken: gitChanges.length > 0, outputs, created };
   }
 
   /**
