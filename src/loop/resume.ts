@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import { type InFlight, Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
-import { locateSession, migrateLegacy, writeCurrent } from "../ledger/paths.js";
+import { locateSession, migrateLegacy, sessionsHome, writeCurrent } from "../ledger/paths.js";
 import { applyProposal } from "../proposers/apply.js";
 import type { ResearchConfig } from "../types.js";
 import type { ResearchRepo } from "../workspace/research-repo.js";
@@ -19,7 +19,8 @@ export type ResumeOverrides = Partial<Pick<ResearchConfig, "maxIterations" | "ma
  */
 export function loadSession(root: string, options: { tag?: string; migrate?: boolean } = {}): { info: SessionInfo; ledger: Ledger } {
   let paths = locateSession(root, options.tag);
-  if (paths?.legacy && options.migrate !== false) {
+  // (Outside a git checkout there is nowhere to move it: it is read where it is.)
+  if (paths?.legacy && options.migrate !== false && sessionsHome(root)) {
     const legacyInfo = readSessionInfo(paths);
     if (legacyInfo) paths = migrateLegacy(root, legacyInfo.tag);
   }

@@ -1,7 +1,8 @@
 import { confirm, isCancel, select } from "@clack/prompts";
 import type { Command } from "commander";
 import { RuntimeFailure, UsageError } from "../../errors.js";
-import { lockPath } from "../../ledger/paths.js";
+import { join } from "node:path";
+import { LEGACY_DIR, lockPath } from "../../ledger/paths.js";
 import { isInteractive, resolveRoot } from "../../report/cli-support.js";
 import { formatMetric, formatPercent, oneLine, shortCommit, truncate } from "../../report/format.js";
 import { loopLiveness } from "../../report/liveness.js";
@@ -85,8 +86,9 @@ Examples:
       }
       const root = await resolveRoot(process.cwd(), options.dir);
       const git = await requireRepo(root);
-      const lock = lockPath(root);
-      const loop = lock ? loopLiveness(lock) : null;
+      // The loop's lock, or an old-layout session's in the checkout.
+      const locks = [lockPath(root), join(root, LEGACY_DIR, "lock")].filter((p): p is string => p !== null);
+      const loop = locks.map((p) => loopLiveness(p)).find((l) => l.state === "running") ?? null;
       if (loop?.state === "running") {
         throw new UsageError(`the research loop is still running in this repo: ${loop.text}`, `Stop it first (Ctrl-C in its terminal, or kill -INT ${loop.pid}), then merge.`);
       }
