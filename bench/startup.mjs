@@ -49,7 +49,9 @@ const median = (xs) => {
 
 for (const [, args] of cases) once(args); // warm the file cache
 const times = cases.map(() => []);
-for (let i = 0; i < N; i++) cases.forEach(([, args], c) => times[c].push(once(args)));
+for (let i = 0; i < N; i++) {
+  for (const [c, [, args]] of cases.entries()) times[c].push(once(args));
+}
 
 const base = median(times[0]);
 console.log(`startup, median of ${N} runs (${BIN}):`);
