@@ -21,7 +21,11 @@ export { defaultCommand, parseScope } from "./options.js";
 export const CONFIG_FILE = "autoresearch.config.json";
 
 /** Values the spec says to ask for, never assume. */
-export const REQUIRED_KEYS = ["budget", "metric", "direction"] as const;
+export const REQUIRED_KEYS: readonly OptionKey[] = (Object.keys(OPTION_DEFS) as OptionKey[]).filter((key) => {
+  const def = OPTION_DEFS[key];
+  // No default and no way to leave it out: budget, metric, direction.
+  return def.fallback === undefined && !def.config.safeParse(undefined).success;
+});
 
 /** Reads and validates a config file; every problem names its key. */
 export function loadConfigFile(path: string): ConfigInput {

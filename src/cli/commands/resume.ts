@@ -13,7 +13,7 @@ interface ResumeFlags extends Record<string, unknown> {
 export function registerResume(program: Command): void {
   const command = program.command("resume").description("continue this repo's session after a stop or a crash: nothing lost, nothing run twice");
   // The settings a resumed session may change, declared from the same table as run's flags.
-  addConfigOptions(command, RESUME_KEYS);
+  addConfigOptions(command, RESUME_KEYS, { defaults: false });
   command
     .option("--json", "print NDJSON events instead of the live view")
     .addHelpText(
@@ -22,7 +22,7 @@ export function registerResume(program: Command): void {
 Every other setting stays as confirmed when the session started; the new values are checked as
 \`run\` checks them (e.g. --stop-when must name the session's metric).
 
-Example:
+Examples:
   $ autoresearch resume --max-iterations 50
   $ autoresearch resume --stop-when "val_bpb <= 0.97" --max-time 8h`,
     )
