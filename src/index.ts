@@ -26,7 +26,7 @@ export { research, type ResearchMode, type ResearchOutcome } from "./loop/resear
 export type { SessionEvent, EventSink } from "./loop/events.js";
 export type { LoopDeps, SessionState } from "./loop/state.js";
 export { StopControl } from "./loop/stop.js";
-export { sanitizeEnv } from "./loop/run-env.js";
+export { sanitizeEnv } from "./runner/run-env.js";
 
 export { formatRow, parseResults, resultsHeader } from "./ledger/results-tsv.js";
 export { Ledger, type SessionInfo } from "./ledger/ledger.js";

@@ -3,7 +3,7 @@ import { join, relative } from "node:path";
 import pc from "picocolors";
 import type { EventSink } from "../loop/events.js";
 import { research, type ResearchMode, type ResearchOutcome } from "../loop/research.js";
-import { sanitizeEnv } from "../loop/run-env.js";
+import { sanitizeEnv } from "../runner/run-env.js";
 import type { LoopDeps } from "../loop/state.js";
 import { StopControl } from "../loop/stop.js";
 import { LocalExecutor } from "../runner/index.js";

@@ -11,7 +11,7 @@ import { matchMetric, metricRegExp } from "../runner/index.js";
 import type { ExperimentRecord, Proposal, RunResult } from "../types.js";
 import { type Decision, decide } from "./decide.js";
 import { restoreGuarded, restoreHead, restoreTracked, sha256 } from "./guards.js";
-import { sanitizeEnv } from "./run-env.js";
+import { sanitizeEnv } from "../runner/run-env.js";
 import { baselineOf, bestOf, type LoopDeps, type SessionState } from "./state.js";
 
 export const BASELINE_DESCRIPTION = "Baseline — no modifications";

@@ -17,7 +17,7 @@ export {
   mergeMessage,
   planMerge,
 } from "./merge.js";
-export { type Analysis, type ReportExperiment, type SessionData, analyze, fromRecords, fromResults, guessCategory, inferDirection } from "./model.js";
+export { type Analysis, type ReportExperiment, type SessionData, analyze, fromRecords, fromResults, guessCategory } from "./model.js";
 export { recommendNextSteps } from "./next-steps.js";
 export { findFontFiles, pngSize, renderPng } from "./png.js";
 export { type ProgressOptions, type ProgressSnapshot, progressSnapshot, renderProgressReport, writeProgressReport } from "./progress.js";
