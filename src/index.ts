@@ -31,5 +31,8 @@ export { sanitizeEnv } from "./runner/run-env.js";
 export { formatRow, parseResults, resultsHeader } from "./ledger/results-tsv.js";
 export { Ledger, type SessionInfo } from "./ledger/ledger.js";
 export { sessionPaths } from "./ledger/paths.js";
+export { type LoopLiveness, loopLiveness } from "./ledger/liveness.js";
+export { readInFlightReadOnly, readRecordsReadOnly, readResultsFile, readSessionReadOnly } from "./ledger/read.js";
+export * from "./metric/index.js";
 
 export * from "./report/index.js";

@@ -6,8 +6,7 @@
  */
 export { type ChartOptions, renderChartSvg } from "./chart.js";
 export { EXPORT_FORMATS, type ExportFormat, exportRows, exportTable } from "./export.js";
-export { type LoopLiveness, loopLiveness } from "./liveness.js";
-export { loadReportData, loadResultsFile, readRecordsReadOnly, readSessionReadOnly } from "./load.js";
+export { loadReportData, loadResultsFile } from "./load.js";
 export {
   MERGE_STRATEGIES,
   type MergePlan,
