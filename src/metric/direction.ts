@@ -7,8 +7,6 @@ import type { Direction, Status } from "../types.js";
 
 export type { Direction };
 
-export const DIRECTIONS: readonly Direction[] = ["min", "max"];
-
 /**
  * What a name's words say. `quality` words name what research optimises (loss, accuracy);
  * `resource` words name costs and speeds (time, throughput) that are metrics too, but are not

@@ -3,4 +3,4 @@
  * decision, the terminal, the reports and the proposers' prompts cannot disagree.
  */
 export { better, delta, gain, isBetter, isWorse, orient, percentChange } from "./compare.js";
-export { DIRECTIONS, type Direction, describeDirection, guessDirection, inferDirection, isDirection, isQualityMetricName } from "./direction.js";
+export { type Direction, describeDirection, guessDirection, inferDirection, isDirection, isQualityMetricName } from "./direction.js";
