@@ -48,10 +48,3 @@ export function percentChange(value: number | null | undefined, reference: numbe
   if (d === null || reference === 0) return null;
   return (d / Math.abs(reference as number)) * 100;
 }
-
-/** The better of two values (the first on a tie); null values lose to any value. */
-export function better(a: number | null, b: number | null, direction: Direction): number | null {
-  if (a === null) return b;
-  if (b === null) return a;
-  return isBetter(b, a, direction) ? b : a;
-}

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import {
-  better,
   delta,
   describeDirection,
   gain,
@@ -51,14 +50,6 @@ describe("metric comparisons", () => {
     expect(percentChange(-1.1, -1)).toBeCloseTo(-10);
     expect(percentChange(1, 0)).toBeNull();
     expect(percentChange(null, 1)).toBeNull();
-  });
-
-  it("better() picks the better value; null loses", () => {
-    expect(better(1, 0.9, "min")).toBe(0.9);
-    expect(better(1, 0.9, "max")).toBe(1);
-    expect(better(null, 0.9, "max")).toBe(0.9);
-    expect(better(1, null, "max")).toBe(1);
-    expect(better(1, 1, "min")).toBe(1);
   });
 
   it("describes the direction in words", () => {
