@@ -2,8 +2,9 @@
 import { mkdirSync } from "node:fs";
 import { type CheckedConfig, validateConfig } from "../config/resolve.js";
 import { sessionPaths } from "../ledger/paths.js";
-import type { PlatformInfo, ResearchConfig } from "../types.js";
-import { acquireLock } from "./lock.js";
+import type { PlatformInfo } from "../types.js";
+import type { ResearchConfig } from "../config/options.js";
+import { acquireLock } from "../ledger/lock.js";
 import { endSession, runLoop } from "./loop.js";
 import { type ResumeOverrides, resumeSession } from "./resume.js";
 import { startSession, validateNewSession } from "./setup.js";

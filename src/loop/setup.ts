@@ -4,12 +4,13 @@ import type { CheckedConfig } from "../config/resolve.js";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
 import { Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
 import { type SessionPaths, STATE_DIR, sessionPaths } from "../ledger/paths.js";
-import type { PlatformInfo, ResearchConfig } from "../types.js";
+import type { PlatformInfo } from "../types.js";
+import type { ResearchConfig } from "../config/options.js";
 import { excludeFromGit } from "../workspace/exclude.js";
 import type { Git } from "../workspace/git.js";
 import { recordBaseline, runBaseline } from "./experiment.js";
 import { guardedFiles, hashGuarded } from "./guards.js";
-import { isAlive, readLock } from "./lock.js";
+import { isAlive, readLock } from "../ledger/lock.js";
 import type { LoopDeps, SessionState } from "./state.js";
 
 /** Files the tool writes in the repo; excluded from git so they never dirty the tree. */

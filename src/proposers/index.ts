@@ -1,6 +1,7 @@
 import { isAbsolute, join } from "node:path";
 import { STATE_DIR } from "../ledger/paths.js";
-import type { Proposer, ResearchConfig } from "../types.js";
+import type { Proposer } from "../types.js";
+import type { ResearchConfig } from "../config/options.js";
 import { BuiltinProposer } from "./builtin/index.js";
 import { loadPlan, PlanProposer } from "./plan.js";
 

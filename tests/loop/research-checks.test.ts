@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
 import { research } from "../../src/loop/research.js";
 import { PlanProposer } from "../../src/proposers/plan.js";
-import type { ResearchConfig } from "../../src/types.js";
+import type { ResearchConfig } from "../../src/config/options.js";
 import { repoSnapshot } from "../helpers/cli.js";
 import { cpuPlatform } from "../helpers/platforms.js";
 import { fakeProject } from "../helpers/repo.js";
