@@ -68,7 +68,7 @@ export async function runOnce(
         onStart: () => deps.emit({ type: "run-start", iteration: id, description, commit, budgetSec: config.budgetSec, timeoutSec: config.timeoutSec }),
         onLine: (line) => {
           const value = matchMetric(line, pattern);
-          if (value !== null) deps.emit({ type: "run-metric", iteration: id, value });
+          if (value !== null && value !== undefined) deps.emit({ type: "run-metric", iteration: id, value });
         },
       },
       deps.stop.signal,

@@ -69,6 +69,9 @@ describe("parseMetric", () => {
     expect(parseMetric("epoch 1 accuracy=91.5%\nepoch 2 accuracy=93.25%", custom)).toBe(93.25);
     expect(parseMetric("acc: 0.5", custom)).toBeNull();
     expect(parseMetric("score nan!", { name: "s", pattern: "score (\\S+)!" })).toEqual(Number.NaN);
+    // A custom capture that stops inside a longer number is not read either.
+    expect(parseMetric("acc=1,2768", { name: "acc", pattern: "acc=(\\d+)" })).toBeNull();
+    expect(parseMetric("acc=0.98abc", { name: "acc", pattern: "acc=([\\d.]+)" })).toBeNull();
   });
 
   it("rejects an invalid custom pattern with a UsageError", () => {
