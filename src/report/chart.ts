@@ -1,3 +1,4 @@
+import { oneLine } from "../text.js";
 import { formatInteger, formatMetric, formatPercent, shortCommit, truncate } from "./format.js";
 import { type ReportExperiment, type SessionData, analyze, gain } from "./model.js";
 
@@ -34,8 +35,9 @@ const COLORS = {
   muted: "#666666",
 };
 
+/** Escaped for XML text and attributes; characters XML cannot hold at all are removed first. */
 function esc(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  return oneLine(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 }
 
 function n(value: number): string {
@@ -268,7 +270,7 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
   out.push(`<g class="labels" font-size="11" fill="${COLORS.keepStroke}">`);
   for (const m of labelled) {
     if (placed.length >= maxLabels) break;
-    const description = m.e.description.replace(/\s+/g, " ").trim();
+    const description = oneLine(m.e.description);
     const wanted = Math.min(36, Array.from(description).length);
     const y0 = m.y - 7;
     // Up and to the right of the point; near the right edge, up and to the left instead.
