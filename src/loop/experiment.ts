@@ -51,7 +51,7 @@ export async function runOnce(
   const metric = { name: config.metric, ...(config.metricPattern !== undefined && { pattern: config.metricPattern }) };
   const pattern = metricRegExp(metric);
   const graceMs = deps.graceMs ?? 5000;
-  deps.runWatch?.running(runId, graceMs);
+  deps.runWatch?.running(runId, graceMs, Date.now() + config.timeoutSec * 1000);
   try {
     return await deps.executor.run(
       {

@@ -148,6 +148,12 @@ export class LocalExecutor implements Executor {
 
     const exit = await Promise.race([exited, gaveUp]);
     const durationSec = (this.now() - started) / 1000;
+    // Killed by a signal after its hard timeout had passed, though not by us: our timer could not
+    // fire (this process was stopped) and the watchdog enforced the deadline instead.
+    if (!timedOut && exit.signal && Number.isFinite(hardMs) && hardMs > 0 && durationSec * 1000 >= hardMs) {
+      timedOut = true;
+      note(`hard timeout (${spec.hardTimeoutSec}s) passed while this process was stopped: the run was killed by the watchdog`);
+    }
     if (timer) clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
     if (exit.error) note(`${tree ? "gave up waiting for" : "failed to start"} ${JSON.stringify(spec.command)}: ${exit.error.message}`);
