@@ -19,7 +19,7 @@ export function parseCgroup2Mount(mountinfo: string): string | null {
   for (const line of mountinfo.split("\n")) {
     // <id> <parent> <maj:min> <root> <mount point> <options> [optional...] - <fstype> <source> <super options>
     const [left, right] = line.split(" - ");
-    if (!left || !right || !right.startsWith("cgroup2 ")) continue;
+    if (!left || !right?.startsWith("cgroup2 ")) continue;
     const mountPoint = left.split(" ")[4];
     if (mountPoint) return mountPoint.replace(/\\040/g, " ");
   }
