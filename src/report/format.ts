@@ -79,11 +79,9 @@ export function truncate(text: string, max: number): string {
   return chars.length <= max ? text : `${chars.slice(0, Math.max(1, max - 1)).join("").trimEnd()}…`;
 }
 
-/** One line, no control characters. */
-export function oneLine(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f]+/g, " ").replace(/\s{2,}/g, " ").trim();
-}
+export { oneLine } from "../text.js";
+
+import { oneLine } from "../text.js";
 
 /**
  * Text from a model or a results file made safe for a markdown table cell or inline text:
