@@ -2,7 +2,8 @@ import { existsSync, readFileSync, truncateSync } from "node:fs";
 import { relative } from "node:path";
 import { ensureRealDir } from "../safe-fs.js";
 import { RuntimeFailure } from "../errors.js";
-import type { ExperimentRecord, PlatformInfo, Proposal, RejectedProposal, ResearchConfig, ResultsRow } from "../types.js";
+import type { ExperimentRecord, PlatformInfo, Proposal, RejectedProposal, ResultsRow } from "../types.js";
+import type { ResearchConfig } from "../config/options.js";
 import { appendDurable, type FileStamp, fileStamp, removeStaleTemps, sameStamp, writeAtomic } from "./files.js";
 import type { SessionPaths } from "./paths.js";
 import { formatRow, resultsHeader } from "./results-tsv.js";
@@ -28,7 +29,7 @@ export interface SessionInfo {
 export interface InFlight {
   id: number;
   /** baseline: the baseline run (id 0); proposed: about to commit; running: committed and running. */
-  phase: "baseline" | "proposed" | "committed" | "running";
+  phase: "baseline" | "proposed" | "running";
   parent: string;
   commit?: string;
   /** Absent for the baseline. */
@@ -42,10 +43,6 @@ export interface InFlight {
 }
 
 /** Reads JSON lines, dropping (and cutting off) a torn last line left by a crash mid-append. */
-export function readJsonLines<T>(path: string): T[] {
-  return readJsonLinesRaw<T>(path).values;
-}
-
 function readJsonLinesRaw<T>(path: string): { lines: string[]; values: T[] } {
   const lines: string[] = [];
   const values: T[] = [];

@@ -1,13 +1,15 @@
 
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import type { ResearchConfig } from "../config/options.js";
+import { type CheckedConfig, validateConfig } from "../config/resolve.js";
 import { AutoresearchError, RuntimeFailure, UsageError } from "../errors.js";
+import { acquireLock } from "../ledger/lock.js";
 import { lockPath } from "../ledger/paths.js";
-import type { PlatformInfo, ResearchConfig } from "../types.js";
-import { acquireLock } from "./lock.js";
+import type { PlatformInfo } from "../types.js";
 import { endSession, runLoop } from "./loop.js";
 import { type ResumeOverrides, resumeSession } from "./resume.js";
-import { startSession } from "./setup.js";
+import { startSession, validateNewSession } from "./setup.js";
 import type { LoopDeps, SessionState } from "./state.js";
 import { startWatchdog } from "./watchdog.js";
 
@@ -27,6 +29,10 @@ export interface ResearchOutcome {
  * writes the summary however the loop ends — max iterations, stop condition, Ctrl-C or error.
  */
 export async function research(root: string, mode: ResearchMode, deps: LoopDeps): Promise<ResearchOutcome> {
+  // A library caller gets the CLI's checks: a session `run` would refuse is refused here, before
+  // anything is written (resume checks its overrides the same way once it has read the session).
+  const checked = mode.kind === "new" ? validateConfig(mode.config, root) : null;
+  if (checked) await validateNewSession(deps.git, root, checked.config);
   const lockFile = lockPath(root);
   if (!lockFile) throw new UsageError(`${root} is not the top of a git checkout`, "Run autoresearch in your training repo.");
   mkdirSync(dirname(lockFile), { recursive: true });
@@ -38,7 +44,7 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
     if (lock.recoveredStale) {
       deps.emit({ type: "warning", message: `recovered a stale lock left by pid ${lock.recoveredStale.pid} (${lock.recoveredStale.startedAt})` });
     }
-    const session = mode.kind === "new" ? await startSession(root, mode.config, mode.platform, deps) : await resumeSession(root, deps, mode.overrides, mode.tag);
+    const session = mode.kind === "new" ? await startSession(root, checked as CheckedConfig, mode.platform, deps) : await resumeSession(root, deps, mode.overrides, mode.tag);
     let reason: string;
     try {
       reason = await runLoop(session, deps);

@@ -1,17 +1,16 @@
 import { join } from "node:path";
+import { applyOverrides, type ResumeOverrides } from "../config/resolve.js";
 import { UsageError } from "../errors.js";
 import { type InFlight, Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
 import { locateSession, migrateLegacy, sessionsHome, writeCurrent } from "../ledger/paths.js";
 import { applyProposal } from "../proposers/apply.js";
-import type { ResearchConfig } from "../types.js";
 import type { ResearchRepo } from "../workspace/research-repo.js";
 import { runExperiment } from "./experiment.js";
 import { killOrphanedRun } from "./orphans.js";
 import { openWorkspace, runSessionBaseline } from "./setup.js";
 import { bestOf, type LoopDeps, type SessionState, trainTextAt } from "./state.js";
 
-/** Settings a resumed session may change; everything else stays as confirmed at setup. */
-export type ResumeOverrides = Partial<Pick<ResearchConfig, "maxIterations" | "maxTimeSec" | "maxCostUsd" | "stopWhen" | "reportEvery">>;
+export type { ResumeOverrides };
 
 /**
  * Finds the session `resume`, `show` and `report` work on: the current one (or `tag`), an
@@ -47,7 +46,9 @@ export function loadSession(root: string, options: { tag?: string; migrate?: boo
  */
 export async function resumeSession(root: string, deps: LoopDeps, overrides: ResumeOverrides = {}, tag?: string): Promise<SessionState> {
   const { info, ledger } = loadSession(root, tag === undefined ? {} : { tag });
-  Object.assign(info.config, Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)));
+  // The overrides go through the same checks as a new session's config, before anything changes.
+  const checked = applyOverrides(info.config, overrides, root);
+  info.config = checked.config;
   const inFlight = ledger.readInFlight();
 
   // Nothing of the killed orchestrator's run may still be running (or writing) while we restore.
@@ -69,7 +70,7 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   // A clone left by the killed process (a lock file, a half-done run's outputs) is made again.
   const remade = await workspace.clone.prepare(target);
   if (remade) deps.emit({ type: "warning", message: `the experiment clone was made again (${remade})` });
-  const session: SessionState = { root, paths: ledger.paths, info, ledger, history, invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
+  const session: SessionState = { root, paths: ledger.paths, info, ledger, history, stopCondition: checked.stopCondition, invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
   deps.emit({ type: "session-start", session: info, resumed: true });
 
   if (history.length === 0) {

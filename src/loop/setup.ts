@@ -1,9 +1,11 @@
 import { existsSync, lstatSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, sep } from "node:path";
+import type { ResearchConfig } from "../config/options.js";
+import type { CheckedConfig } from "../config/resolve.js";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
 import { Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
 import { currentTag, hasLegacySession, legacyPaths, lockPath, migrateLegacy, type SessionPaths, sessionPaths, writeCurrent } from "../ledger/paths.js";
-import type { PlatformInfo, ResearchConfig } from "../types.js";
+import type { PlatformInfo } from "../types.js";
 import { WorkerClone } from "../workspace/clone.js";
 import { excludeFromGit } from "../workspace/exclude.js";
 import type { Git } from "../workspace/git.js";
@@ -11,7 +13,7 @@ import { ResearchRepo } from "../workspace/research-repo.js";
 import { DEFAULT_SHARE, resolveShared } from "../workspace/shared.js";
 import { recordBaseline, runBaseline } from "./experiment.js";
 import { guardedFiles, hashGuarded } from "./guards.js";
-import { isAlive, readLock } from "./lock.js";
+import { isAlive, readLock } from "../ledger/lock.js";
 import type { LoopDeps, SessionState } from "./state.js";
 
 /** Files the tool writes in the repo; excluded from git so they never dirty the tree. */
@@ -125,8 +127,9 @@ export async function openWorkspace(root: string, info: SessionInfo, paths: Sess
  * On a baseline that crashes (or is aborted) the branch is deleted again and the failed
  * attempt's records are kept for reading.
  */
-export async function startSession(root: string, config: ResearchConfig, platform: PlatformInfo, deps: LoopDeps): Promise<SessionState> {
+export async function startSession(root: string, checked: CheckedConfig, platform: PlatformInfo, deps: LoopDeps): Promise<SessionState> {
   const { git } = deps;
+  const { config } = checked;
   if (hasLegacySession(root)) {
     const legacy = readSessionInfo(legacyPaths(root));
     const moved = migrateLegacy(root, legacy?.tag ?? `legacy-${Date.now()}`);
@@ -163,7 +166,7 @@ export async function startSession(root: string, config: ResearchConfig, platfor
   const workspace = await openWorkspace(root, info, paths, deps);
   await workspace.repo.createBranch(baseCommit);
   await workspace.clone.prepare(baseCommit);
-  const session: SessionState = { root, paths, info, ledger, history: [], invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
+  const session: SessionState = { root, paths, info, ledger, history: [], stopCondition: checked.stopCondition, invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
   deps.emit({ type: "session-start", session: info, resumed: false });
   await runSessionBaseline(session, deps);
   return session;

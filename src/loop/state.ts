@@ -1,4 +1,5 @@
 import type { Ledger, SessionInfo } from "../ledger/ledger.js";
+import type { StopCondition } from "../metric/stop-condition.js";
 import type { SessionPaths } from "../ledger/paths.js";
 import type { Executor, ExperimentRecord, Proposer } from "../types.js";
 import type { WorkerClone } from "../workspace/clone.js";
@@ -49,6 +50,8 @@ export interface SessionState {
   trainMode: string;
   /** Training script text per commit, as read from git (the best's is read every iteration). */
   trainTexts: Map<string, string>;
+  /** The session's --stop-when, parsed when its config was checked. */
+  stopCondition: StopCondition | null;
   /** When this process started working on the session (for --max-time). */
   invocationStartedAt: Date;
   /** An OOM crash whose retry the proposer declined; not offered again. */

@@ -1,8 +1,7 @@
 import { isAbsolute, join } from "node:path";
-import type { Proposer, ResearchConfig } from "../types.js";
-import { createAgentProposer } from "./agent/index.js";
+import type { ResearchConfig } from "../config/options.js";
+import type { Proposer } from "../types.js";
 import { BuiltinProposer } from "./builtin/index.js";
-import { createLlmProposer } from "./llm/index.js";
 import { loadPlan, PlanProposer } from "./plan.js";
 
 export interface ProposerDeps {
@@ -23,7 +22,9 @@ export async function createProposer(config: ResearchConfig, deps: ProposerDeps)
       return new PlanProposer(loadPlan(inRepo(deps.root, config.plan as string)));
     case "anthropic":
     case "openai":
-    case "openai-compatible":
+    case "openai-compatible": {
+      // The AI SDK is loaded only when an LLM proposes.
+      const { createLlmProposer } = await import("./llm/index.js");
       return createLlmProposer({
         provider: config.proposer,
         model: config.model as string,
@@ -33,7 +34,9 @@ export async function createProposer(config: ResearchConfig, deps: ProposerDeps)
         ...(config.openaiApi !== undefined && { openaiApi: config.openaiApi }),
         ...(config.prices !== undefined && { prices: inRepo(deps.root, config.prices) }),
       });
-    case "agent":
+    }
+    case "agent": {
+      const { createAgentProposer } = await import("./agent/index.js");
       return createAgentProposer({
         command: config.agent as string,
         cwd: deps.root,
@@ -42,6 +45,7 @@ export async function createProposer(config: ResearchConfig, deps: ProposerDeps)
         env: deps.env,
         ...(config.agentTimeoutSec !== undefined && { timeoutSec: config.agentTimeoutSec }),
       });
+    }
     default:
       throw new Error(`unknown proposer ${config.proposer}`);
   }

@@ -114,7 +114,7 @@ export function renderProgressSnapshot(s: ProgressSnapshot): string {
   ].join("\n");
 }
 
-/** `.autoresearch/progress.md`, replaced atomically so `status` never reads half a report. */
+/** The records' `progress.md`, replaced atomically so `status` never reads half a report. */
 export function writeProgressReport(paths: SessionPaths, markdown: string): string {
   writeAtomic(paths.progress, markdown.endsWith("\n") ? markdown : `${markdown}\n`);
   return paths.progress;

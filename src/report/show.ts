@@ -3,7 +3,7 @@ import { UsageError } from "../errors.js";
 import type { SessionPaths } from "../ledger/paths.js";
 import type { ExperimentRecord } from "../types.js";
 import { formatMetric } from "./format.js";
-import { readRecordsReadOnly } from "./load.js";
+import { readRecordsReadOnly } from "../ledger/read.js";
 
 export interface ShownExperiment {
   record: ExperimentRecord;
@@ -17,7 +17,7 @@ export interface ShownExperiment {
 
 /** Experiment `id` of the session at `paths`, with its diff and the tail of its log (read-only). */
 export function loadExperiment(paths: SessionPaths, id: number, tailLines = 30): ShownExperiment {
-  const records = readRecordsReadOnly(paths.experiments);
+  const records = readRecordsReadOnly(paths);
   const record = records.find((e) => e.id === id);
   if (!record) {
     const last = records.at(-1)?.id;

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { devNull } from "node:os";
 import { RuntimeFailure, UsageError } from "../errors.js";
-import { sanitizeEnv } from "../loop/run-env.js";
+import { sanitizeEnv } from "../runner/run-env.js";
 
 /**
  * The real `git` binary, run in one repo, with a configuration the experiments cannot influence:

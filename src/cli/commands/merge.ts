@@ -2,11 +2,12 @@ import { confirm, isCancel, select } from "@clack/prompts";
 import type { Command } from "commander";
 import { RuntimeFailure, UsageError } from "../../errors.js";
 import { join } from "node:path";
-import { LEGACY_DIR, lockPath } from "../../ledger/paths.js";
+import { LEGACY_DIR, locateSession, lockPath } from "../../ledger/paths.js";
 import { isInteractive, resolveRoot } from "../../report/cli-support.js";
 import { formatMetric, formatPercent, oneLine, shortCommit, truncate } from "../../report/format.js";
-import { loopLiveness } from "../../report/liveness.js";
-import { loadReportData, readSessionReadOnly } from "../../report/load.js";
+import { loadReportData } from "../../report/load.js";
+import { loopLiveness } from "../../ledger/liveness.js";
+import { readSessionReadOnly } from "../../ledger/read.js";
 import {
   type MergePlan,
   type MergeStrategy,
@@ -92,7 +93,8 @@ Examples:
       if (loop?.state === "running") {
         throw new UsageError(`the research loop is still running in this repo: ${loop.text}`, `Stop it first (Ctrl-C in its terminal, or kill -INT ${loop.pid}), then merge.`);
       }
-      const session = readSessionReadOnly(root);
+      const located = locateSession(root);
+      const session = located ? readSessionReadOnly(located) : null;
       const current = await git.currentBranch();
       const branch = options.branch ?? (current?.startsWith("autoresearch/") ? current : (session?.branch ?? null));
       if (!branch) {

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
 import { locateSession } from "../../ledger/paths.js";
 import { resolveRoot } from "../../report/cli-support.js";
-import { readSessionReadOnly } from "../../report/load.js";
+import { readSessionReadOnly } from "../../ledger/read.js";
 import { loadExperiment, renderExperiment } from "../../report/show.js";
 
 interface ShowOptions {
@@ -29,7 +29,7 @@ export function registerShow(program: Command): void {
       if (!Number.isInteger(tail) || tail < 0) throw new UsageError(`--tail must be a whole number, not ${JSON.stringify(options.tail)}`);
       const root = await resolveRoot(process.cwd(), options.dir);
       const paths = locateSession(root, options.tag);
-      const session = readSessionReadOnly(root, options.tag);
+      const session = paths ? readSessionReadOnly(paths) : null;
       if (!paths || !session) throw new UsageError(`no autoresearch session in ${root}`, "Start one with `autoresearch run`, or pass --dir / --tag.");
       const shown = loadExperiment(paths, Number(n), tail);
       process.stdout.write(options.json ? `${JSON.stringify(shown, null, 2)}\n` : renderExperiment(shown, session.config.metric));
