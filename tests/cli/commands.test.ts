@@ -74,7 +74,7 @@ describe("the command table", () => {
   it("lists every command in --help and still runs `help <command>`", () => {
     const help = cli(process.cwd(), ["--help"]);
     expect(help.code).toBe(0);
-    for (const entry of COMMANDS) expect(help.stdout).toMatch(new RegExp(`^  ${entry.name} \\[options\\]${entry.args ? ` \\${entry.args.slice(0, -1)}\\]` : ""}`, "m"));
+    for (const entry of COMMANDS) expect(help.stdout).toMatch(new RegExp(`^  ${entry.name} \\[options\\]${entry.args ? ` ${entry.args.replace(/[[\]<>]/g, "\\$&")}` : ""}`, "m"));
     const report = cli(process.cwd(), ["help", "report"]);
     expect(report.code).toBe(0);
     expect(report.stdout).toMatch(/--no-chart/);

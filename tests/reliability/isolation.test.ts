@@ -93,6 +93,22 @@ describe("the session never touches the user's checkout", () => {
     expect(readFileSync(join(root, "data", "train.bin"), "utf8")).toBe("0123456789!");
   }, 90_000);
 
+  it("--no-share links nothing (the run then lacks the data); --share adds a path of the user's choosing", () => {
+    const root = dataProject();
+    const bare = cli(root, [...RUN, "--proposer", "builtin", "--max-iterations", "0", "--tag", "bare", "--no-share"], {}, 60_000);
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toMatch(/baseline run failed .*ENOENT|baseline run failed/);
+    expect(JSON.parse(readFileSync(join(root, ".git/autoresearch/failed", readdirSync(join(root, ".git/autoresearch/failed"))[0] as string, "session.json"), "utf8")).config.share).toBe(false);
+    // The data moved to a folder only --share names.
+    renameSync(join(root, "data"), join(root, "corpus"));
+    writeFileSync(join(root, "train.js"), DATA_TRAIN.replace('"data/train.bin"', '"corpus/train.bin"'));
+    writeFileSync(join(root, ".gitignore"), "data/\ncorpus/\n");
+    git(root, "commit", "-qam", "data in corpus/");
+    const shared = cli(root, [...RUN, "--proposer", "builtin", "--max-iterations", "0", "--tag", "corpus", "--share", "corpus"], {}, 60_000);
+    expect(shared.code, shared.stderr).toBe(0);
+    expect(readJsonl<ExperimentRecord>(recordPath(root, "experiments.jsonl"))[0]?.status).toBe("keep");
+  }, 90_000);
+
   it("an unwritable run log ends the session with exit 1 and a clear message; resume after the fix runs that experiment", () => {
     const root = dataProject();
     const base = git(root, "rev-parse", "HEAD");

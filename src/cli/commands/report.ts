@@ -1,7 +1,6 @@
 import { dirname, relative, resolve } from "node:path";
 import type { Command } from "commander";
 import { locateSession } from "../../ledger/paths.js";
-import { loadSession } from "../../loop/resume.js";
 import { parseDirection, researchBranchAt, resolveRoot } from "../../report/cli-support.js";
 import { loadReportData } from "../../report/load.js";
 import { renderSummary } from "../../report/summary.js";
@@ -46,6 +45,8 @@ Examples:
       if (!results && locateSession(root)) {
         // results.tsv is a projection of the records: rebuilt here when missing or damaged (an
         // old-layout session is first moved out of the checkout).
+        // Imported here: `report --help` and reports of plain results files must not load the loop (and zod).
+        const { loadSession } = await import("../../loop/resume.js");
         const { ledger } = loadSession(root);
         if (ledger.reconcile() > 0) process.stderr.write(`rebuilt ${relative(cwd, ledger.resultsPath) || ledger.resultsPath} from the session's records\n`);
       }
