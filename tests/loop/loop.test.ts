@@ -97,10 +97,10 @@ describe("the research loop on a real repo", () => {
     const proposer = { name: "builtin", propose: async () => proposals.shift() ?? null };
     const platform = await detectPlatform({ command: "node train.js", root });
     await research(root, { kind: "new", config: testConfig({ proposer: "builtin" }), platform }, testDeps(root, proposer));
-    const jsonl = readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const jsonl = readFileSync(recordPath(root, "experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(jsonl[0].changes).toBeUndefined();
     expect(jsonl[1].changes).toEqual([lr]);
-    const rejected = readFileSync(join(root, ".autoresearch/rejected.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const rejected = readFileSync(recordPath(root, "rejected.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(rejected[0].changes).toEqual([{ ...lr, to: 0.5, toText: "0.5" }]);
   });
 

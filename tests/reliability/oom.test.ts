@@ -105,7 +105,7 @@ describe("out of memory (spec 2.4)", () => {
     const root = createRepo({ "train.js": handled, "prepare.js": "// read-only\n" });
     const steps = [step("LEARNING_RATE 0.01 -> 0.04 (x4)", "const LEARNING_RATE = 0.01;", "const LEARNING_RATE = 0.04;", 0)];
     await research(root, { kind: "new", config: testConfig({ proposer: "plan" }), platform: platform("cuda") }, testDeps(root, new PlanProposer(steps)));
-    const records = readJsonl<ExperimentRecord>(join(root, ".autoresearch/experiments.jsonl"));
+    const records = readJsonl<ExperimentRecord>(recordPath(root, "experiments.jsonl"));
     expect(summary(records)).toEqual(["keep:baseline:Baseline — no modifications", "keep:improved:LEARNING_RATE 0.01 -> 0.04 (x4)"]);
   });
 });
