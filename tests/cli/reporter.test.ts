@@ -15,7 +15,11 @@ function render(record: Partial<ExperimentRecord>): string {
 
 /** A terminal of `columns` that hands every write to `sink` at once (no stream buffering). */
 function fakeTerminal(columns: number, sink: (text: string) => void): NodeJS.WriteStream {
-  return { isTTY: true, columns, write: (chunk: string) => (sink(String(chunk)), true) } as unknown as NodeJS.WriteStream;
+  const write = (chunk: string): boolean => {
+    sink(String(chunk));
+    return true;
+  };
+  return { isTTY: true, columns, write } as unknown as NodeJS.WriteStream;
 }
 
 describe("terminal reporter", () => {
