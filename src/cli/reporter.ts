@@ -1,6 +1,7 @@
 import cliTruncate from "cli-truncate";
 import pc from "picocolors";
 import { formatDuration } from "../config/duration.js";
+import { redactConfig } from "../config/redact.js";
 import type { SessionEvent } from "../loop/events.js";
 import { cleanField, MISSING } from "../ledger/results-tsv.js";
 import { type Direction, delta, isBetter } from "../metric/index.js";
@@ -10,7 +11,9 @@ import type { ExperimentRecord } from "../types.js";
 /** NDJSON: one event per line on stdout, for other programs (`--json`). */
 export function jsonReporter(out: NodeJS.WritableStream = process.stdout): (event: SessionEvent) => void {
   return (event) => {
-    out.write(`${JSON.stringify({ ...event, at: new Date().toISOString() })}\n`);
+    // The session's config holds the --notify URL, a credential: printed redacted.
+    const shown = event.type === "session-start" ? { ...event, session: { ...event.session, config: redactConfig(event.session.config) } } : event;
+    out.write(`${JSON.stringify({ ...shown, at: new Date().toISOString() })}\n`);
   };
 }
 

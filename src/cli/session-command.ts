@@ -8,6 +8,7 @@ import { StopControl } from "../loop/stop.js";
 import { LocalExecutor } from "../runner/index.js";
 import type { Proposer } from "../types.js";
 import type { Git } from "../workspace/git.js";
+import { createNotifier } from "./notifier.js";
 import { jsonReporter, terminalReporter } from "./reporter.js";
 import { reportHooks } from "./report-hooks.js";
 
@@ -28,7 +29,8 @@ export interface SessionCommandOptions {
  */
 export async function runSessionCommand(options: SessionCommandOptions): Promise<{ outcome: ResearchOutcome; exitCode: number }> {
   const reporter = options.json ? jsonReporter() : terminalReporter();
-  const sinks = [reporter, ...(options.sinks ?? [])];
+  const notifier = createNotifier({ warn: (message) => emit({ type: "warning", message }) });
+  const sinks = [reporter, notifier.sink, ...(options.sinks ?? [])];
   const emit: EventSink = (event) => {
     for (const sink of sinks) sink(event);
   };
@@ -53,6 +55,7 @@ export async function runSessionCommand(options: SessionCommandOptions): Promise
     if (!options.json) printEnding(outcome);
     return { outcome, exitCode: outcome.interrupted ? 130 : 0 };
   } finally {
+    await notifier.flush();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
