@@ -2,7 +2,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { RuntimeFailure } from "../errors.js";
 import { applyProposal } from "../proposers/apply.js";
-import type { ExperimentRecord, Proposal, ProposalContext, Proposer, Scope } from "../types.js";
+import { readMemory } from "../ledger/memory.js";
+import { DEFAULT_KEEP_RULE } from "../proposers/prompt.js";
+import type { ExperimentRecord, Proposal, ProposalContext, Proposer, ResearchConfig, RunFacts, Scope } from "../types.js";
 import { sha256 } from "./guards.js";
 import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState } from "./state.js";
 
@@ -36,6 +38,31 @@ function outOfScope(proposal: Proposal, scope: Scope[]): boolean {
   return !(scope as string[]).includes(proposal.category);
 }
 
+/** The session's limits as the brief states them: budget, iterations, time and cost left, keep rule. */
+export function runFacts(session: SessionState, deps: Pick<LoopDeps, "now">): RunFacts {
+  const { config } = session.info;
+  const spentUsd = [...session.history, ...session.ledger.rejected()].reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
+  const elapsed = (deps.now().getTime() - session.invocationStartedAt.getTime()) / 1000;
+  return {
+    budgetSec: config.budgetSec,
+    timeoutSec: config.timeoutSec,
+    maxIterations: config.maxIterations,
+    ...(config.maxTimeSec !== undefined && { maxTimeSec: config.maxTimeSec, timeLeftSec: Math.max(0, config.maxTimeSec - elapsed) }),
+    spentUsd,
+    ...(config.maxCostUsd !== undefined && { maxCostUsd: config.maxCostUsd }),
+    keepRule: keepRuleText(config),
+  };
+}
+
+/**
+ * The keep rule in force, in the brief's words. It states what decide() does; a new rule (a
+ * threshold, confirmation runs) must be described here too, or the model is told a rule the
+ * loop does not apply.
+ */
+export function keepRuleText(_config: ResearchConfig): string {
+  return DEFAULT_KEEP_RULE;
+}
+
 export async function buildContext(session: SessionState, deps: LoopDeps, iteration: number): Promise<ProposalContext> {
   const { config, platform } = session.info;
   const retry = oomToRetry(session, deps.proposer);
@@ -58,6 +85,8 @@ export async function buildContext(session: SessionState, deps: LoopDeps, iterat
     scope: config.scope,
     ...(config.hypothesis !== undefined && { hypothesis: config.hypothesis }),
     ...(config.plan !== undefined && { plan: readIfExists(join(session.root, config.plan)) ?? config.plan }),
+    run: runFacts(session, deps),
+    memory: readMemory(session.paths.memory),
     ...(retry && {
       oomRetry: { experiment: retry, logTail: (readIfExists(session.paths.runLog(retry.id)) ?? "").split("\n").slice(-30) },
     }),

@@ -8,6 +8,8 @@ export {
   matchMemGb,
   matchMetric,
   matchParams,
+  matchSteps,
+  matchTrainingSec,
   metricRegExp,
   NUMBER_SOURCE,
   parseMemGb,

@@ -4,6 +4,7 @@ import { registerDoctor } from "./doctor.js";
 import { registerExport } from "./export.js";
 import { registerInit } from "./init.js";
 import { registerMerge } from "./merge.js";
+import { registerNote } from "./note.js";
 import { registerReport } from "./report.js";
 import { registerResume } from "./resume.js";
 import { registerRun } from "./run.js";
@@ -15,6 +16,7 @@ export function registerCommands(program: Command): void {
   registerRun(program);
   registerResume(program);
   registerStatus(program);
+  registerNote(program);
   registerReport(program);
   registerExport(program);
   registerMerge(program);
