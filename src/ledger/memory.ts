@@ -102,9 +102,9 @@ export function memoryView(entries: readonly MemoryEntry[], iteration: number, l
 }
 
 /** The notes as markdown lines (progress report, summary); empty when there are none. */
-export function memoryMarkdown(view: MemoryView): string[] {
+export function memoryMarkdown(view: MemoryView, escape: (text: string) => string = (t) => t): string[] {
   const out: string[] = [];
-  const item = (e: MemoryEntry) => `- ${e.source === "user" ? "[user] " : e.experiment !== undefined && e.kind !== "idea" ? `#${e.experiment}: ` : ""}${e.text}`;
+  const item = (e: MemoryEntry) => `- ${e.source === "user" ? "[user] " : e.experiment !== undefined && e.kind !== "idea" ? `#${e.experiment}: ` : ""}${escape(e.text)}`;
   if (view.findings.length > 0) out.push("**Findings:**", "", ...view.findings.map(item), "");
   if (view.deadEnds.length > 0) out.push("**Dead ends:**", "", ...view.deadEnds.map(item), "");
   if (view.ideas.length > 0) {

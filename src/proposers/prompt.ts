@@ -1,3 +1,4 @@
+import { calibrate, describeCalibration } from "../ledger/calibration.js";
 import { memoryView } from "../ledger/memory.js";
 import type { Direction, ExperimentRecord, MemoryEntry, PlatformInfo, ProposalContext } from "../types.js";
 import { CATEGORIES } from "../types.js";
@@ -168,6 +169,8 @@ function userPrompt(
   } else if (last && last.status === "keep") {
     out.push(`The last experiment (#${last.id}) improved the metric: consider nearby variations of it.`);
   }
+  const calibration = calibrate(experiments, dir);
+  if (calibration) out.push(`Your predictions so far: ${describeCalibration(calibration)}`);
   const stuck = categoryStreak(experiments);
   if (stuck && stuck.count >= CATEGORY_STREAK) {
     const others = ctx.scope.filter((c) => c !== stuck.category);
@@ -399,7 +402,7 @@ function platformLines(ctx: ProposalContext): string[] {
     );
     for (const note of a.notes) out.push(`- ${oneLine(note, 300)}`);
   } else {
-    out.push(`The script does not use PyTorch: PyTorch settings (torch.compile, attention kernels, mixed precision) do not apply to it.${p.kind === "cpu" ? " It runs on the CPU." : ""}`);
+    out.push(`The script does not use PyTorch, so no PyTorch settings apply to it.${p.kind === "cpu" ? " It runs on the CPU." : ""}`);
   }
   return out;
 }

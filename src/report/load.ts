@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import type { SessionInfo } from "../ledger/ledger.js";
+import { readMemory } from "../ledger/memory.js";
 import { sessionPaths } from "../ledger/paths.js";
 import { parseResults } from "../ledger/results-tsv.js";
 import type { Direction, ExperimentRecord } from "../types.js";
@@ -34,6 +35,12 @@ export function readSessionReadOnly(root: string): SessionInfo | null {
   } catch {
     return null;
   }
+}
+
+/** The session's research notes, read-only (the loop and `note` may be appending). */
+function withMemory(data: SessionData, root: string): SessionData {
+  data.memory = readMemory(sessionPaths(root).memory);
+  return data;
 }
 
 /** Reads a results file (this tool's format or Karpathy's) into the report model. */
@@ -72,7 +79,7 @@ export function loadReportData(options: LocateOptions): SessionData {
     const own = session ? resolve(root, session.config?.results ?? "results.tsv") === resultsPath : false;
     const records = own ? readRecordsReadOnly(sessionPaths(root).experiments) : [];
     if (records.length > 0) {
-      return fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath });
+      return withMemory(fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath }), root);
     }
     return loadResultsFile(resultsPath, { direction: options.direction, branch: options.branch });
   }
@@ -81,7 +88,7 @@ export function loadReportData(options: LocateOptions): SessionData {
   const records = readRecordsReadOnly(sessionPaths(root).experiments);
   const resultsPath = resolve(root, session?.config?.results ?? "results.tsv");
   if (records.length > 0) {
-    return fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath });
+    return withMemory(fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath }), root);
   }
   if (existsSync(resultsPath)) {
     const data = loadResultsFile(resultsPath, { direction: options.direction ?? session?.config?.direction, branch: options.branch ?? session?.branch ?? null });
@@ -92,7 +99,7 @@ export function loadReportData(options: LocateOptions): SessionData {
     }
     return data;
   }
-  if (session) return fromRecords([], session, { direction: options.direction, branch: options.branch, resultsPath });
+  if (session) return withMemory(fromRecords([], session, { direction: options.direction, branch: options.branch, resultsPath }), root);
   throw new UsageError(
     `no autoresearch session or results file in ${root}`,
     "Run it in the repo where `autoresearch run` ran, or pass a results file: `autoresearch report path/to/results.tsv`.",

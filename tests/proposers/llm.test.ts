@@ -131,7 +131,7 @@ describe.each(VARIANTS)("$label", (v) => {
     expect(sent).toContain("deeper MLP"); // the history
     expect(sent).toContain("CUDA out of memory");
     expect(sent).toContain("hyperparameters, optimizer"); // the scope
-    expect(sent).toContain("Simplicity principle");
+    expect(sent).toContain("Simplicity: only an exactly equal metric");
     expect(req.body.stream ?? false).toBe(false);
     // The tool is forced, in each API's own shape.
     expect(req.body.tool_choice).toEqual(
