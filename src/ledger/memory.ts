@@ -26,7 +26,10 @@ export interface MemoryView {
   backlog: number;
 }
 
-/** Reads the notes; a line still being written (or torn by a crash) ends the read, nothing is cut. */
+/**
+ * Reads the notes. A line still being written, or torn by a crash, is skipped (never cut: another
+ * process may be appending); appends always start on a fresh line, so the notes after it count.
+ */
 export function readMemory(path: string): MemoryEntry[] {
   if (!existsSync(path)) return [];
   const out: MemoryEntry[] = [];
@@ -36,7 +39,7 @@ export function readMemory(path: string): MemoryEntry[] {
       const entry = JSON.parse(line) as MemoryEntry;
       if (isEntry(entry)) out.push(entry);
     } catch {
-      break;
+      // torn or half-written: not a note (yet)
     }
   }
   return out;
@@ -102,9 +105,9 @@ export function memoryView(entries: readonly MemoryEntry[], iteration: number, l
 }
 
 /** The notes as markdown lines (progress report, summary); empty when there are none. */
-export function memoryMarkdown(view: MemoryView, escape: (text: string) => string = (t) => t): string[] {
+export function memoryMarkdown(view: MemoryView, escapeText: (text: string) => string = (t) => t): string[] {
   const out: string[] = [];
-  const item = (e: MemoryEntry) => `- ${e.source === "user" ? "[user] " : e.experiment !== undefined && e.kind !== "idea" ? `#${e.experiment}: ` : ""}${escape(e.text)}`;
+  const item = (e: MemoryEntry) => `- ${e.source === "user" ? "[user] " : e.experiment !== undefined && e.kind !== "idea" ? `#${e.experiment}: ` : ""}${escapeText(e.text)}`;
   if (view.findings.length > 0) out.push("**Findings:**", "", ...view.findings.map(item), "");
   if (view.deadEnds.length > 0) out.push("**Dead ends:**", "", ...view.deadEnds.map(item), "");
   if (view.ideas.length > 0) {

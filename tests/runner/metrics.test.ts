@@ -7,6 +7,8 @@ import {
   parseMetric,
   parseNumber,
   parseParams,
+  matchSteps,
+  matchTrainingSec,
 } from "../../src/runner/metrics.js";
 
 describe("parseNumber", () => {
@@ -107,6 +109,29 @@ describe("parseParams", () => {
     ["", null],
   ])("%s", (text, expected) => {
     expect(parseParams(text)).toBe(expected);
+  });
+});
+
+describe("matchSteps / matchTrainingSec", () => {
+  it.each<[string, number | null]>([
+    ["num_steps:        953", 953],
+    ["total_steps = 12000", 12000],
+    ["steps: 40", 40],
+    ["step 100 loss 2.1", null],
+    ["num_steps: 9.5", null],
+    ["warmup_steps: 10", null],
+  ])("steps %s", (line, expected) => {
+    expect(matchSteps(line)).toBe(expected);
+  });
+  it.each<[string, number | null]>([
+    ["training_seconds: 300.1", 300.1],
+    ["training_time_s = 2.5", 2.5],
+    ["train_seconds: 3", 3],
+    ["total_seconds:    325.9", null],
+    ["training_seconds: nan", null],
+    ["training_seconds: -1", null],
+  ])("training seconds %s", (line, expected) => {
+    expect(matchTrainingSec(line)).toBe(expected);
   });
 });
 
