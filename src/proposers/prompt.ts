@@ -27,6 +27,8 @@ export const PROPOSAL_TOOL_NAME = "propose_experiment";
 const MIN_RECENT_ROWS = 8;
 const MAX_REJECTED_SHOWN = 10;
 const MAX_KEPT_LISTED = 30;
+/** The most rows the history table shows; older experiments are summarised by category. */
+export const MAX_TABLE_ROWS = 200;
 /** Experiments shown with their rationale and run numbers. */
 const DETAILED_ROWS = 5;
 /** Failures in a row in one category before the brief asks for another. */
@@ -44,7 +46,9 @@ export function buildPrompt(ctx: ProposalContext, opts: PromptOptions = {}): Bui
     userPrompt(ctx, experiments, recent, readmeMax, readonlyMax);
   const fits = (user: string): boolean => system.length + user.length <= maxChars;
 
-  const all = experiments.length;
+  // Rows beyond the last MAX_TABLE_ROWS go into the per-category summary even when they would fit:
+  // hundreds of old failures cost tokens every iteration and say less than the summary does.
+  const all = Math.min(experiments.length, MAX_TABLE_ROWS);
   let user = render(all, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
   if (fits(user)) return { system, user };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildPrompt } from "../../src/proposers/prompt.js";
+import { buildPrompt, MAX_TABLE_ROWS } from "../../src/proposers/prompt.js";
 import type { ExperimentRecord } from "../../src/types.js";
 import { CPU_PLATFORM, makeContext, makeRecord, TRAIN_TEXT } from "../helpers/fake-providers.js";
 
@@ -98,9 +98,14 @@ describe("buildPrompt", () => {
   it("summarises a 500-row history to fit the budget, keeping recent rows and the script", () => {
     const history = longHistory(500);
     const ctx = makeContext({ history, iteration: 501, failureStreak: 4 });
+    // However large the budget, the table holds the last MAX_TABLE_ROWS; older rows are summarised.
     const full = buildPrompt(ctx, { maxChars: 10_000_000 });
-    expect(full.user).toContain("\n1 | discard |");
-    expect(full.user).not.toContain("summarised by category");
+    expect(full.user).toContain(`\n${500 - MAX_TABLE_ROWS + 1} | `);
+    expect(full.user).not.toContain(`\n${500 - MAX_TABLE_ROWS} | `);
+    expect(full.user).toContain(`Experiments #1–#${500 - MAX_TABLE_ROWS} (${500 - MAX_TABLE_ROWS}), summarised by category:`);
+    const short = buildPrompt(makeContext({ history: longHistory(MAX_TABLE_ROWS) }), { maxChars: 10_000_000 });
+    expect(short.user).toContain("\n1 | discard |");
+    expect(short.user).not.toContain("summarised by category");
 
     const maxChars = 24_000;
     const { system, user } = buildPrompt(ctx, { maxChars });
