@@ -3,7 +3,7 @@
 //
 //   node bench/brief.mjs                 sizes at 12, 100 and 1,000 experiments (and any given: node bench/brief.mjs 12 5000)
 //   node bench/brief.mjs --from <repo>   the brief the next proposal of the session in <repo> would get, printed in full
-//   node bench/brief.mjs --real <dir>    a real 12-experiment run on the demo project (a scripted coding agent), then --from it
+//   node bench/brief.mjs --real <dir>    a real 12-experiment run on the demo project (a scripted coding agent); prints the last brief it was sent
 //
 // Sizes use the demo project's real files (examples/tinylm) and synthetic records shaped like a real
 // night: a rationale, a prediction, run numbers and one learned line + one idea per experiment. Time to
@@ -25,16 +25,6 @@ const HERE = fileURLToPath(new URL(".", import.meta.url));
 const EXAMPLE = join(HERE, "..", "examples", "tinylm");
 const BIN = join(HERE, "..", "bin", "autoresearch.js");
 
-const args = process.argv.slice(2);
-if (args[0] === "--from") {
-  process.stdout.write(await briefFrom(resolve(args[1] ?? ".")));
-} else if (args[0] === "--real") {
-  const dir = resolve(args[1] ?? "brief-demo");
-  await realRun(dir);
-  process.stdout.write(await briefFrom(dir));
-} else {
-  sizes(args.length > 0 ? args.map(Number) : [12, 100, 1000]);
-}
 
 // --- sizes -----------------------------------------------------------------------------------
 
@@ -188,4 +178,18 @@ function run(cmd, argv, cwd, env = {}) {
     const child = spawn(cmd, argv, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
     child.on("close", (code) => (code === 0 ? resolvePromise() : reject(new Error(`${cmd} ${argv.join(" ")} exited ${code}`))));
   });
+}
+
+// --- main (last: the scripted agent above must be defined first) -----------------------------
+
+const args = process.argv.slice(2);
+if (args[0] === "--from") {
+  process.stdout.write(await briefFrom(resolve(args[1] ?? ".")));
+} else if (args[0] === "--real") {
+  const dir = resolve(args[1] ?? "brief-demo");
+  await realRun(dir);
+  // The brief the agent was actually sent for the last experiment.
+  process.stdout.write(readFileSync(join(dir, ".autoresearch", "agent", "prompt.md"), "utf8"));
+} else {
+  sizes(args.length > 0 ? args.map(Number) : [12, 100, 1000]);
 }

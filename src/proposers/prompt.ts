@@ -31,6 +31,8 @@ const MAX_KEPT_LISTED = 30;
 export const MAX_TABLE_ROWS = 200;
 /** Experiments shown with their rationale and run numbers. */
 const DETAILED_ROWS = 5;
+/** Recent runs whose step counts show how much the machine's speed varies. */
+const SPREAD_RUNS = 20;
 /** Failures in a row in one category before the brief asks for another. */
 export const CATEGORY_STREAK = 3;
 /** The keep rule when the loop does not say otherwise (the decision in src/loop/decide.ts). */
@@ -172,6 +174,12 @@ function userPrompt(
     out.push(`Failure streak: the last ${ctx.failureStreak} experiment(s) were not kept.${advice}`);
   } else if (last && last.status === "keep") {
     out.push(`The last experiment (#${last.id}) improved the metric: consider nearby variations of it.`);
+  }
+  const spread = stepSpread(experiments);
+  if (spread) {
+    out.push(
+      `Run-to-run speed: the last ${spread.runs} runs that printed a step count did ${spread.min} to ${spread.max} steps in the same budget, so part of any small delta is the machine's speed, not the change.`,
+    );
   }
   const calibration = calibrate(experiments, dir);
   if (calibration) out.push(`Your predictions so far: ${describeCalibration(calibration)}`);
@@ -324,7 +332,8 @@ function historyLines(experiments: ExperimentRecord[], recent: number, dir: Dire
   out.push(`delta = metric - best before it (${better(dir)}); predicted = your expected_delta; run = what the run printed (steps, training seconds, memory, parameters).`);
   out.push("id | status | metric | delta | predicted | category | description | reason | run");
   for (const r of shown) {
-    const reason = r.detail ? `${r.reason}: ${oneLine(r.detail, 80)}` : r.reason;
+    // A kept row's detail repeats its delta, a regression's its reason: only a crash's says more.
+    const reason = r.detail && r.status === "crash" && r.detail !== r.reason ? `${r.reason}: ${oneLine(r.detail, 80)}` : r.reason;
     out.push(
       [
         r.id,
@@ -436,6 +445,18 @@ function oomAdvice(p: PlatformInfo): string {
 }
 
 // --- formatting helpers ------------------------------------------------------------------------
+
+/** Min and max steps over recent runs, when they differ enough to matter (over 20%). */
+function stepSpread(experiments: ExperimentRecord[]): { runs: number; min: number; max: number } | null {
+  const steps = experiments
+    .filter((r) => r.steps !== undefined && r.steps > 0)
+    .slice(-SPREAD_RUNS)
+    .map((r) => r.steps as number);
+  if (steps.length < 3) return null;
+  const min = Math.min(...steps);
+  const max = Math.max(...steps);
+  return max > min * 1.2 ? { runs: steps.length, min, max } : null;
+}
 
 /** The current category streak: the same category, none kept, most recent first. */
 function categoryStreak(experiments: ExperimentRecord[]): { category: string; count: number } | null {

@@ -60,6 +60,14 @@ describe("the brief: the run's realities", () => {
     expect(unlimited).not.toContain("Proposal cost");
   });
 
+  it("says how much the step count varies between runs, when the runs print it", () => {
+    const varied = history(4, (i) => ({ steps: [3500, 5900, 4100, 4000][i - 1] }));
+    expect(buildPrompt(ctxWith({ history: varied })).user).toContain("the last 4 runs that printed a step count did 3500 to 5900 steps in the same budget");
+    const steady = history(4, (i) => ({ steps: 4000 + i * 10 }));
+    expect(buildPrompt(ctxWith({ history: steady })).user).not.toContain("Run-to-run speed");
+    expect(buildPrompt(ctxWith({ history: history(4) })).user).not.toContain("Run-to-run speed");
+  });
+
   it("says what batch the script really runs when it reads the batch scale", () => {
     const js = buildPrompt(ctxWith({ trainPath: "train.js", trainText: JS_TRAIN })).user;
     expect(js).toContain("its batch size is multiplied by 0.25 (BATCH_SIZE = 32 runs as 8)");
