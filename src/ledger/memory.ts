@@ -104,10 +104,16 @@ export function memoryView(entries: readonly MemoryEntry[], iteration: number, l
   return { findings, deadEnds, ideas: [...users, ...window], backlog: backlog.length };
 }
 
+/** One note as shown everywhere: "[user] text", "#4: what experiment 4 taught", or an idea's text. */
+export function noteLine(e: MemoryEntry, escapeText: (text: string) => string = (t) => t): string {
+  const who = e.source === "user" ? "[user] " : e.kind !== "idea" && e.experiment !== undefined ? `#${e.experiment}: ` : "";
+  return `${who}${escapeText(e.text)}`;
+}
+
 /** The notes as markdown lines (progress report, summary); empty when there are none. */
 export function memoryMarkdown(view: MemoryView, escapeText: (text: string) => string = (t) => t): string[] {
   const out: string[] = [];
-  const item = (e: MemoryEntry) => `- ${e.source === "user" ? "[user] " : e.experiment !== undefined && e.kind !== "idea" ? `#${e.experiment}: ` : ""}${escapeText(e.text)}`;
+  const item = (e: MemoryEntry) => `- ${noteLine(e, escapeText)}`;
   if (view.findings.length > 0) out.push("**Findings:**", "", ...view.findings.map(item), "");
   if (view.deadEnds.length > 0) out.push("**Dead ends:**", "", ...view.deadEnds.map(item), "");
   if (view.ideas.length > 0) {

@@ -1,5 +1,5 @@
 import { calibrate, describeCalibration } from "../ledger/calibration.js";
-import { memoryView } from "../ledger/memory.js";
+import { memoryView, noteLine } from "../ledger/memory.js";
 import type { Direction, ExperimentRecord, MemoryEntry, PlatformInfo, ProposalContext } from "../types.js";
 import { CATEGORIES } from "../types.js";
 
@@ -232,7 +232,8 @@ function userPrompt(
   }
 
   out.push("", ...notesLines(ctx));
-  out.push("", ...recentDetailLines(experiments, dir));
+  const detail = recentDetailLines(experiments, dir);
+  if (detail.length > 0) out.push("", ...detail);
   out.push("", ...historyLines(experiments, recent, dir));
 
   if (ctx.rejected.length > 0) {
@@ -291,8 +292,7 @@ function notesLines(ctx: ProposalContext): string[] {
     out.push("None yet: your `learned` lines and `ideas` start them.");
     return out;
   }
-  const item = (e: MemoryEntry) =>
-    `- ${e.source === "user" ? "[user] " : e.kind !== "idea" && e.experiment !== undefined ? `#${e.experiment}: ` : ""}${oneLine(e.text, 300)}`;
+  const item = (e: MemoryEntry) => `- ${noteLine(e, (text) => oneLine(text, 300))}`;
   if (view.findings.length > 0) out.push(`Findings (last ${view.findings.length}):`, ...view.findings.map(item));
   if (view.deadEnds.length > 0) out.push(`Dead ends (last ${view.deadEnds.length}):`, ...view.deadEnds.map(item));
   if (view.ideas.length > 0) {
@@ -305,12 +305,12 @@ function notesLines(ctx: ProposalContext): string[] {
 /** The last few experiments with their rationale, the run's own numbers and the prediction. */
 function recentDetailLines(experiments: ExperimentRecord[], dir: Direction): string[] {
   const shown = experiments.slice(-DETAILED_ROWS);
-  if (shown.length === 0) return ["## Recent experiments in detail", "None yet."];
+  if (shown.length === 0) return [];
   const out = [`## Recent experiments in detail (last ${shown.length})`];
   for (const r of shown) {
     const outcome = r.status === "keep" ? `kept (${r.reason})` : r.status === "crash" ? `crashed (${r.detail ? oneLine(r.detail, 160) : r.reason})` : `discarded (${r.reason})`;
     out.push(`#${r.id} [${r.category}] ${oneLine(r.description, 120)} — ${outcome}`);
-    const parts = [`${ctxMetric(r)}`, `delta ${delta(r.metric, r.bestBefore)} (${better(dir)})`];
+    const parts = [`metric ${fmt(r.metric)}`, `delta ${delta(r.metric, r.bestBefore)} (${better(dir)})`];
     if (r.expectedDelta !== undefined) parts.push(`you predicted ${signed(r.expectedDelta)}`);
     const numbers = runNumbers(r);
     if (numbers) parts.push(`run: ${numbers}`);
@@ -486,10 +486,6 @@ function compact(n: number): string {
   if (n >= 1e6) return `${Number((n / 1e6).toPrecision(3))}M`;
   if (n >= 1e3) return `${Number((n / 1e3).toPrecision(3))}k`;
   return String(n);
-}
-
-function ctxMetric(r: ExperimentRecord): string {
-  return `metric ${fmt(r.metric)}`;
 }
 
 function signed(n: number): string {
