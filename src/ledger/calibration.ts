@@ -1,3 +1,4 @@
+import { delta, orient } from "../metric/index.js";
 import type { Direction } from "../types.js";
 
 /** One experiment as calibration sees it: the proposer's prediction and what happened. */
@@ -22,7 +23,7 @@ export interface Calibration {
 
 /** How well the proposer's expected_delta matched the real deltas; null when it never predicted. */
 export function calibrate(samples: readonly PredictionSample[], direction: Direction): Calibration | null {
-  const gain = (d: number) => (direction === "min" ? -d : d);
+  const gain = (d: number) => orient(d, direction);
   let predicted = 0;
   let scored = 0;
   let rightWay = 0;
@@ -31,8 +32,8 @@ export function calibrate(samples: readonly PredictionSample[], direction: Direc
   for (const s of samples) {
     if (typeof s.expectedDelta !== "number" || !Number.isFinite(s.expectedDelta)) continue;
     predicted++;
-    if (s.metric === null || s.bestBefore === null || !Number.isFinite(s.metric) || !Number.isFinite(s.bestBefore)) continue;
-    const actual = s.metric - s.bestBefore;
+    const actual = delta(s.metric, s.bestBefore);
+    if (actual === null) continue;
     scored++;
     if (gain(s.expectedDelta) > 0 === gain(actual) > 0) rightWay++;
     absError += Math.abs(s.expectedDelta - actual);

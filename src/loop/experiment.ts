@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { InFlight } from "../ledger/ledger.js";
 import { appendMemory, proposalMemory } from "../ledger/memory.js";
 import { cleanField } from "../ledger/results-tsv.js";
+import { delta } from "../metric/index.js";
 import { formatDelta } from "../report/format.js";
 import { platformEnv } from "../platform/index.js";
 import { countLines } from "../proposers/apply.js";
@@ -12,7 +13,7 @@ import { matchMetric, metricRegExp } from "../runner/index.js";
 import type { ExperimentRecord, Proposal, RunResult } from "../types.js";
 import { type Decision, decide } from "./decide.js";
 import { restoreGuarded, restoreHead, restoreTracked, sha256 } from "./guards.js";
-import { sanitizeEnv } from "./run-env.js";
+import { sanitizeEnv } from "../runner/run-env.js";
 import { baselineOf, bestOf, type LoopDeps, type SessionState } from "./state.js";
 
 export const BASELINE_DESCRIPTION = "Baseline — no modifications";
@@ -52,7 +53,7 @@ export async function runOnce(
   const metric = { name: config.metric, ...(config.metricPattern !== undefined && { pattern: config.metricPattern }) };
   const pattern = metricRegExp(metric);
   const graceMs = deps.graceMs ?? 5000;
-  deps.runWatch?.running(runId, graceMs);
+  deps.runWatch?.running(runId, graceMs, Date.now() + config.timeoutSec * 1000);
   try {
     return await deps.executor.run(
       {
@@ -69,7 +70,7 @@ export async function runOnce(
         onStart: () => deps.emit({ type: "run-start", iteration: id, description, commit, budgetSec: config.budgetSec, timeoutSec: config.timeoutSec }),
         onLine: (line) => {
           const value = matchMetric(line, pattern);
-          if (value !== null) deps.emit({ type: "run-metric", iteration: id, value });
+          if (value !== null && value !== undefined) deps.emit({ type: "run-metric", iteration: id, value });
         },
       },
       deps.stop.signal,
@@ -230,6 +231,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
       ...(proposal.planStep !== undefined && { planStep: proposal.planStep }),
       ...(input.oomRetryOf !== undefined && { oomRetryOf: input.oomRetryOf }),
       ...(proposal.violations?.length && { agentViolations: proposal.violations }),
+      ...(proposal.changes !== undefined && { changes: proposal.changes }),
     },
     deps,
   );
@@ -247,7 +249,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
 }
 
 function describeGain(metric: number, best: number): string {
-  return `${formatDelta(metric - best)} improvement`;
+  return `${formatDelta(delta(metric, best))} improvement`;
 }
 
 /** A commit subject is one line; a model's description may not be. */

@@ -1,5 +1,6 @@
 import { calibrate, describeCalibration } from "../ledger/calibration.js";
 import { memoryView, noteLine } from "../ledger/memory.js";
+import { describeDirection, gain, delta as metricDelta, percentChange } from "../metric/index.js";
 import type { Direction, ExperimentRecord, MemoryEntry, PlatformInfo, ProposalContext } from "../types.js";
 import { CATEGORIES } from "../types.js";
 
@@ -98,7 +99,7 @@ function systemPrompt(ctx: ProposalContext, replyFormat: "tool" | "agent"): stri
   const keepRule = ctx.run?.keepRule ?? DEFAULT_KEEP_RULE;
   const lines = [
     "You are an autonomous ML researcher running a fixed-budget experiment loop (autoresearch).",
-    `Each iteration you propose ONE focused modification to the training script \`${train}\`. The loop applies it, commits it, trains for a fixed time budget, measures \`${metric}\` (${better(ctx.metric.direction)}) and decides whether to keep it.`,
+    `Each iteration you propose ONE focused modification to the training script \`${train}\`. The loop applies it, commits it, trains for a fixed time budget, measures \`${metric}\` (${describeDirection(ctx.metric.direction)}) and decides whether to keep it.`,
     "",
     "How the loop decides (these are the rules it applies, not suggestions):",
     `- Keep rule: ${keepRule}`,
@@ -157,7 +158,7 @@ function userPrompt(
   const { baseline, best } = ctx;
 
   out.push("## Session");
-  out.push(`Metric: ${ctx.metric.name} (${better(dir)})`);
+  out.push(`Metric: ${ctx.metric.name} (${describeDirection(dir)})`);
   out.push(...realityLines(ctx));
   out.push(`Baseline: ${fmt(baseline.metric)} (experiment ${baseline.id}, commit ${short(baseline.commit)})`);
   if (best.id === baseline.id) {
@@ -310,7 +311,7 @@ function recentDetailLines(experiments: ExperimentRecord[], dir: Direction): str
   for (const r of shown) {
     const outcome = r.status === "keep" ? `kept (${r.reason})` : r.status === "crash" ? `crashed (${r.detail ? oneLine(r.detail, 160) : r.reason})` : `discarded (${r.reason})`;
     out.push(`#${r.id} [${r.category}] ${oneLine(r.description, 120)} — ${outcome}`);
-    const parts = [`metric ${fmt(r.metric)}`, `delta ${delta(r.metric, r.bestBefore)} (${better(dir)})`];
+    const parts = [`metric ${fmt(r.metric)}`, `delta ${delta(r.metric, r.bestBefore)} (${describeDirection(dir)})`];
     if (r.expectedDelta !== undefined) parts.push(`you predicted ${signed(r.expectedDelta)}`);
     const numbers = runNumbers(r);
     if (numbers) parts.push(`run: ${numbers}`);
@@ -329,7 +330,7 @@ function historyLines(experiments: ExperimentRecord[], recent: number, dir: Dire
   const older = experiments.slice(0, experiments.length - recent);
   const shown = experiments.slice(experiments.length - recent);
   if (older.length > 0) out.push(...summaryLines(older, dir), "");
-  out.push(`delta = metric - best before it (${better(dir)}); predicted = your expected_delta; run = what the run printed (steps, training seconds, memory, parameters).`);
+  out.push(`delta = metric - best before it (${describeDirection(dir)}); predicted = your expected_delta; run = what the run printed (steps, training seconds, memory, parameters).`);
   out.push("id | status | metric | delta | predicted | category | description | reason | run");
   for (const r of shown) {
     // A kept row's detail repeats its delta, a regression's its reason: only a crash's says more.
@@ -363,7 +364,7 @@ function summaryLines(older: ExperimentRecord[], dir: Direction): string[] {
     let bestRow: ExperimentRecord | undefined;
     for (const r of rows) {
       if (r.metric === null || r.bestBefore === null || !Number.isFinite(r.metric)) continue;
-      if (!bestRow || gain(r, dir) > gain(bestRow, dir)) bestRow = r;
+      if (!bestRow || (gain(r.metric, r.bestBefore, dir) ?? 0) > (gain(bestRow.metric, bestRow.bestBefore, dir) ?? 0)) bestRow = r;
     }
     const count = (s: string) => rows.filter((r) => r.status === s).length;
     const bestText = bestRow ? `${delta(bestRow.metric, bestRow.bestBefore)} (#${bestRow.id} ${oneLine(bestRow.description, 60)})` : "—";
@@ -501,14 +502,6 @@ function seconds(sec: number): string {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-function better(dir: Direction): string {
-  return dir === "min" ? "lower is better" : "higher is better";
-}
-
-function gain(r: ExperimentRecord, dir: Direction): number {
-  const d = (r.metric as number) - (r.bestBefore as number);
-  return dir === "min" ? -d : d;
-}
 
 export function fmt(n: number | null): string {
   if (n === null) return "—";
@@ -516,16 +509,17 @@ export function fmt(n: number | null): string {
   return String(Number(n.toPrecision(6)));
 }
 
+/** A model reads short numbers better than results.tsv's 6 fixed decimals. */
 function delta(metric: number | null, before: number | null): string {
-  if (metric === null || before === null || !Number.isFinite(metric)) return "—";
-  const d = Number((metric - before).toPrecision(4));
+  const raw = metricDelta(metric, before);
+  if (raw === null) return "—";
+  const d = Number(raw.toPrecision(4));
   return d > 0 ? `+${d}` : String(d);
 }
 
 function pct(metric: number | null, base: number | null): string {
-  if (metric === null || base === null || base === 0 || !Number.isFinite(metric)) return "";
-  const p = ((metric - base) / Math.abs(base)) * 100;
-  return ` = ${p > 0 ? "+" : ""}${p.toFixed(2)}%`;
+  const p = percentChange(metric, base);
+  return p === null ? "" : ` = ${p > 0 ? "+" : ""}${p.toFixed(2)}%`;
 }
 
 function short(sha: string): string {

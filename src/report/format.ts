@@ -30,12 +30,6 @@ export function formatPercent(value: number | null | undefined): string {
   return `${rounded < 0 ? "-" : "+"}${Math.abs(rounded).toFixed(2)}%`;
 }
 
-/** Percent change of `value` against `reference`, or null when it cannot be computed. */
-export function percentChange(value: number | null, reference: number | null): number | null {
-  if (value === null || reference === null || !Number.isFinite(value) || !Number.isFinite(reference) || reference === 0) return null;
-  return ((value - reference) / Math.abs(reference)) * 100;
-}
-
 /** Git shas become 7 chars; anything else ("baseline") is kept as written. */
 export function shortCommit(commit: string | null | undefined): string {
   if (!commit) return MISSING;
@@ -85,11 +79,9 @@ export function truncate(text: string, max: number): string {
   return chars.length <= max ? text : `${chars.slice(0, Math.max(1, max - 1)).join("").trimEnd()}…`;
 }
 
-/** One line, no control characters. */
-export function oneLine(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f]+/g, " ").replace(/\s{2,}/g, " ").trim();
-}
+export { oneLine } from "../text.js";
+
+import { oneLine } from "../text.js";
 
 /**
  * Text from a model or a results file made safe for a markdown table cell or inline text:

@@ -1,57 +1,31 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { UsageError } from "../errors.js";
-import type { SessionInfo } from "../ledger/ledger.js";
 import { readMemory } from "../ledger/memory.js";
-import { sessionPaths } from "../ledger/paths.js";
-import { parseResults } from "../ledger/results-tsv.js";
-import type { Direction, ExperimentRecord } from "../types.js";
+import { type SessionPaths, sessionPaths } from "../ledger/paths.js";
+import { isResultsFile, readRecordsReadOnly, readResultsFile, readSessionReadOnly } from "../ledger/read.js";
+import type { Direction } from "../types.js";
 import { fromRecords, fromResults, type SessionData } from "./model.js";
 
 /**
- * Reading a session for a report. Strictly read-only: another process (the loop) may be
- * appending at the same moment, so a torn last line is skipped here, never truncated.
+ * Finding the data of a report. The files are read through the ledger's read-only readers:
+ * another process (the loop) may be appending at the same moment.
  */
 
-export function readRecordsReadOnly(path: string): ExperimentRecord[] {
-  if (!existsSync(path)) return [];
-  const out: ExperimentRecord[] = [];
-  for (const line of readFileSync(path, "utf8").split("\n")) {
-    if (line.trim() === "") continue;
-    try {
-      out.push(JSON.parse(line) as ExperimentRecord);
-    } catch {
-      break; // a line still being written: everything after it is not there yet
-    }
-  }
-  return out;
-}
-
-export function readSessionReadOnly(root: string): SessionInfo | null {
-  const path = sessionPaths(root).session;
-  if (!existsSync(path)) return null;
-  try {
-    return JSON.parse(readFileSync(path, "utf8")) as SessionInfo;
-  } catch {
-    return null;
-  }
-}
-
 /** The session's research notes, read-only (the loop and `note` may be appending). */
-function withMemory(data: SessionData, root: string): SessionData {
-  data.memory = readMemory(sessionPaths(root).memory);
+function withMemory(data: SessionData, paths: SessionPaths): SessionData {
+  data.memory = readMemory(paths.memory);
   return data;
 }
 
 /** Reads a results file (this tool's format or Karpathy's) into the report model. */
 export function loadResultsFile(path: string, options: { direction?: Direction; branch?: string | null } = {}): SessionData {
   const absolute = resolve(path);
-  if (!existsSync(absolute) || !statSync(absolute).isFile()) {
+  if (!isResultsFile(absolute)) {
     throw new UsageError(`results file not found: ${path}`, "Pass the path of a results.tsv, e.g. `autoresearch report results.tsv`.");
   }
-  let parsed: ReturnType<typeof parseResults>;
+  let parsed: ReturnType<typeof readResultsFile>;
   try {
-    parsed = parseResults(readFileSync(absolute, "utf8"));
+    parsed = readResultsFile(absolute);
   } catch (error) {
     throw new UsageError(`${path}: ${(error as Error).message}`);
   }
@@ -74,23 +48,24 @@ export interface LocateOptions {
 export function loadReportData(options: LocateOptions): SessionData {
   if (options.results) {
     const resultsPath = resolve(options.root, options.results);
-    const root = dirname(resultsPath);
-    const session = readSessionReadOnly(root);
-    const own = session ? resolve(root, session.config?.results ?? "results.tsv") === resultsPath : false;
-    const records = own ? readRecordsReadOnly(sessionPaths(root).experiments) : [];
+    const paths = sessionPaths(dirname(resultsPath));
+    const session = readSessionReadOnly(paths);
+    const own = session ? resolve(paths.root, session.config?.results ?? "results.tsv") === resultsPath : false;
+    const records = own ? readRecordsReadOnly(paths) : [];
     if (records.length > 0) {
-      return withMemory(fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath }), root);
+      return withMemory(fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath }), paths);
     }
     return loadResultsFile(resultsPath, { direction: options.direction, branch: options.branch });
   }
   const root = resolve(options.root);
-  const session = readSessionReadOnly(root);
-  const records = readRecordsReadOnly(sessionPaths(root).experiments);
+  const paths = sessionPaths(root);
+  const session = readSessionReadOnly(paths);
+  const records = readRecordsReadOnly(paths);
   const resultsPath = resolve(root, session?.config?.results ?? "results.tsv");
   if (records.length > 0) {
-    return withMemory(fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath }), root);
+    return withMemory(fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath }), paths);
   }
-  if (existsSync(resultsPath)) {
+  if (isResultsFile(resultsPath)) {
     const data = loadResultsFile(resultsPath, { direction: options.direction ?? session?.config?.direction, branch: options.branch ?? session?.branch ?? null });
     if (session) {
       data.session = session;
@@ -99,7 +74,7 @@ export function loadReportData(options: LocateOptions): SessionData {
     }
     return data;
   }
-  if (session) return withMemory(fromRecords([], session, { direction: options.direction, branch: options.branch, resultsPath }), root);
+  if (session) return withMemory(fromRecords([], session, { direction: options.direction, branch: options.branch, resultsPath }), paths);
   throw new UsageError(
     `no autoresearch session or results file in ${root}`,
     "Run it in the repo where `autoresearch run` ran, or pass a results file: `autoresearch report path/to/results.tsv`.",
