@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { RuntimeFailure } from "../errors.js";
 import { applyProposal } from "../proposers/apply.js";
 import { readMemory } from "../ledger/memory.js";
-import { DEFAULT_KEEP_RULE } from "../proposers/prompt.js";
-import type { ExperimentRecord, Proposal, ProposalContext, Proposer, ResearchConfig, RunFacts, Scope } from "../types.js";
+import type { ExperimentRecord, Proposal, ProposalContext, Proposer, RunFacts, Scope } from "../types.js";
+import { KEEP_RULE } from "./decide.js";
 import { sha256 } from "./guards.js";
 import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState } from "./state.js";
 
@@ -50,17 +50,8 @@ export function runFacts(session: SessionState, deps: Pick<LoopDeps, "now">): Ru
     ...(config.maxTimeSec !== undefined && { maxTimeSec: config.maxTimeSec, timeLeftSec: Math.max(0, config.maxTimeSec - elapsed) }),
     spentUsd,
     ...(config.maxCostUsd !== undefined && { maxCostUsd: config.maxCostUsd }),
-    keepRule: keepRuleText(config),
+    keepRule: KEEP_RULE,
   };
-}
-
-/**
- * The keep rule in force, in the brief's words. It states what decide() does; a new rule (a
- * threshold, confirmation runs) must be described here too, or the model is told a rule the
- * loop does not apply.
- */
-export function keepRuleText(_config: ResearchConfig): string {
-  return DEFAULT_KEEP_RULE;
 }
 
 export async function buildContext(session: SessionState, deps: LoopDeps, iteration: number): Promise<ProposalContext> {

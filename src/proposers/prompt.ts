@@ -36,9 +36,8 @@ const DETAILED_ROWS = 5;
 const SPREAD_RUNS = 20;
 /** Failures in a row in one category before the brief asks for another. */
 export const CATEGORY_STREAK = 3;
-/** The keep rule when the loop does not say otherwise (the decision in src/loop/decide.ts). */
-export const DEFAULT_KEEP_RULE =
-  "a change is kept when its one run's metric is better than the best so far by any margin; otherwise the branch is reset to the best.";
+/** Without the loop's facts (a caller building a brief by hand), the keep rule is stated generally. */
+const GENERIC_KEEP_RULE = "a change is kept when its metric is better than the best so far; otherwise the branch is reset to the best.";
 
 export function buildPrompt(ctx: ProposalContext, opts: PromptOptions = {}): BuiltPrompt {
   const maxChars = opts.maxChars ?? DEFAULT_PROMPT_MAX_CHARS;
@@ -96,7 +95,7 @@ function systemPrompt(ctx: ProposalContext, replyFormat: "tool" | "agent"): stri
   const metric = ctx.metric.name;
   const readonly = ctx.readonlyFiles.map((f) => `\`${f.path}\``).join(", ") || "(none)";
   const scope = ctx.scope.join(", ");
-  const keepRule = ctx.run?.keepRule ?? DEFAULT_KEEP_RULE;
+  const keepRule = ctx.run?.keepRule ?? GENERIC_KEEP_RULE;
   const lines = [
     "You are an autonomous ML researcher running a fixed-budget experiment loop (autoresearch).",
     `Each iteration you propose ONE focused modification to the training script \`${train}\`. The loop applies it, commits it, trains for a fixed time budget, measures \`${metric}\` (${describeDirection(ctx.metric.direction)}) and decides whether to keep it.`,
