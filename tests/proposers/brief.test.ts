@@ -85,6 +85,9 @@ describe("the brief: platform notes that fit the script", () => {
     const torchCpu = buildPrompt(ctxWith({ trainText: TORCH_TRAIN, platform: CPU_PLATFORM })).user;
     expect(torchCpu).toContain("torch.compile off");
     expect(torchCpu).toContain("BATCH_SIZE = 64 runs as 16");
+    // Adjustments as facts of this run, without the project's internal references.
+    expect(torchCpu).toContain("- torch.compile is off (optional on CPU");
+    expect(torchCpu).not.toMatch(/spec \d|reduce 4-8x/);
 
     const js = buildPrompt(ctxWith({ trainPath: "train.js", trainText: JS_TRAIN }));
     const all = js.system + js.user;
