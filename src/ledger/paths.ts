@@ -6,6 +6,8 @@ export interface SessionPaths {
   dir: string;
   session: string;
   experiments: string;
+  /** Research notes: findings, dead ends, ideas (src/ledger/memory.ts). */
+  memory: string;
   state: string;
   progress: string;
   lock: string;
@@ -24,6 +26,7 @@ export function sessionPaths(root: string): SessionPaths {
     dir,
     session: join(dir, "session.json"),
     experiments: join(dir, "experiments.jsonl"),
+    memory: join(dir, "memory.jsonl"),
     state: join(dir, "state.json"),
     progress: join(dir, "progress.md"),
     lock: join(dir, "lock"),

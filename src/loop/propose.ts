@@ -2,7 +2,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { RuntimeFailure } from "../errors.js";
 import { applyProposal } from "../proposers/apply.js";
-import type { ExperimentRecord, Proposal, ProposalContext, Proposer, Scope } from "../types.js";
+import { readMemory } from "../ledger/memory.js";
+import type { ExperimentRecord, Proposal, ProposalContext, Proposer, RunFacts, Scope } from "../types.js";
+import { KEEP_RULE } from "./decide.js";
 import { sha256 } from "./guards.js";
 import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState } from "./state.js";
 
@@ -36,6 +38,22 @@ function outOfScope(proposal: Proposal, scope: Scope[]): boolean {
   return !(scope as string[]).includes(proposal.category);
 }
 
+/** The session's limits as the brief states them: budget, iterations, time and cost left, keep rule. */
+export function runFacts(session: SessionState, deps: Pick<LoopDeps, "now">): RunFacts {
+  const { config } = session.info;
+  const spentUsd = [...session.history, ...session.ledger.rejected()].reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
+  const elapsed = (deps.now().getTime() - session.invocationStartedAt.getTime()) / 1000;
+  return {
+    budgetSec: config.budgetSec,
+    timeoutSec: config.timeoutSec,
+    maxIterations: config.maxIterations,
+    ...(config.maxTimeSec !== undefined && { maxTimeSec: config.maxTimeSec, timeLeftSec: Math.max(0, config.maxTimeSec - elapsed) }),
+    spentUsd,
+    ...(config.maxCostUsd !== undefined && { maxCostUsd: config.maxCostUsd }),
+    keepRule: KEEP_RULE,
+  };
+}
+
 export async function buildContext(session: SessionState, deps: LoopDeps, iteration: number): Promise<ProposalContext> {
   const { config, platform } = session.info;
   const retry = oomToRetry(session, deps.proposer);
@@ -58,6 +76,8 @@ export async function buildContext(session: SessionState, deps: LoopDeps, iterat
     scope: config.scope,
     ...(config.hypothesis !== undefined && { hypothesis: config.hypothesis }),
     ...(config.plan !== undefined && { plan: readIfExists(join(session.root, config.plan)) ?? config.plan }),
+    run: runFacts(session, deps),
+    memory: readMemory(session.paths.memory),
     ...(retry && {
       oomRetry: { experiment: retry, logTail: (readIfExists(session.paths.runLog(retry.id)) ?? "").split("\n").slice(-30) },
     }),

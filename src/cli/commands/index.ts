@@ -37,6 +37,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./status.js")).registerStatus,
   },
   {
+    name: "note",
+    args: "<text...>",
+    description: "add your note to the session's research notes (ideas backlog by default); the next proposal sees it",
+    load: async () => (await import("./note.js")).registerNote,
+  },
+  {
     name: "report",
     args: "[results]",
     description: "summarise a session or any results.tsv (Phase 3: autoresearch-summary.md + progress chart) without running anything",

@@ -48,6 +48,9 @@ const proposalFileSchema = z.object({
   category: z.string().optional(),
   direction: z.string().optional(),
   rationale: z.string().optional(),
+  learned: z.string().optional().catch(undefined),
+  ideas: z.preprocess((v) => (typeof v === "string" ? [v] : v), z.array(z.string()).max(50).optional()).catch(undefined),
+  expected_delta: z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v), z.number().finite().nullable().optional()).catch(undefined),
 });
 
 /** A proposer that lets a coding-agent CLI edit the training script, then keeps only that edit. */
@@ -136,6 +139,11 @@ export function createAgentProposer(options: AgentProposerOptions): Proposer {
       const proposal: AgentProposal = { description, category, newText, violations };
       const direction = oneLine(file?.direction);
       if (direction) proposal.direction = direction;
+      const learned = oneLine(file?.learned);
+      if (learned) proposal.learned = learned;
+      const ideas = (file?.ideas ?? []).map(oneLine).filter(Boolean);
+      if (ideas.length > 0) proposal.ideas = ideas;
+      if (typeof file?.expected_delta === "number") proposal.expectedDelta = file.expected_delta;
       const rationale = file?.rationale?.trim() ?? "";
       const notes = [rationale, violations.length > 0 ? `Restored after the agent: ${violations.join("; ")}.` : ""].filter(Boolean);
       if (notes.length > 0) proposal.rationale = notes.join("\n");
