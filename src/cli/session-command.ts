@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import pc from "picocolors";
+import { sessionPaths } from "../ledger/paths.js";
 import type { EventSink } from "../loop/events.js";
+import { eventsFileSink } from "../loop/events-file.js";
 import { research, type ResearchMode, type ResearchOutcome } from "../loop/research.js";
 import { sanitizeEnv } from "../loop/run-env.js";
 import type { LoopDeps } from "../loop/state.js";
@@ -29,7 +31,9 @@ export interface SessionCommandOptions {
  */
 export async function runSessionCommand(options: SessionCommandOptions): Promise<{ outcome: ResearchOutcome; exitCode: number }> {
   const reporter = options.json ? jsonReporter() : terminalReporter();
-  const sinks = [reporter, ...(options.sinks ?? [])];
+  // events.jsonl lets other processes (the dashboard, status) follow the session live.
+  const eventsFile = eventsFileSink(() => sessionPaths(options.root).dir);
+  const sinks = [reporter, eventsFile, ...(options.sinks ?? [])];
   const emit: EventSink = (event) => {
     for (const sink of sinks) sink(event);
   };
@@ -56,6 +60,7 @@ export async function runSessionCommand(options: SessionCommandOptions): Promise
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    eventsFile.close();
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerDashboard } from "./dashboard.js";
 import { registerDemo } from "./demo.js";
 import { registerDoctor } from "./doctor.js";
 import { registerExport } from "./export.js";
@@ -18,6 +19,7 @@ export function registerCommands(program: Command): void {
   registerReport(program);
   registerExport(program);
   registerMerge(program);
+  registerDashboard(program);
   registerDemo(program);
   registerDoctor(program);
 }
