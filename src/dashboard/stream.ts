@@ -97,6 +97,8 @@ export class SessionStream {
     for (const line of chunk.subarray(0, end).toString("utf8").split("\n")) {
       const event = parseEvent(line);
       if (!event) continue;
+      // The run's last output is sent before the event that ends it.
+      if (event.type === "experiment" && this.logOffsets.has(event.record.id)) this.readLog(event.record.id);
       this.live = foldLive(this.live, event);
       // The line as written: JSON has no raw newlines, so it is one SSE data line.
       this.res.write(`event: session\ndata: ${line}\n\n`);
@@ -107,32 +109,34 @@ export class SessionStream {
   private readLogs(): void {
     const running = new Set(this.live.runs.map((r) => r.iteration));
     for (const id of [...this.logOffsets.keys()]) if (!running.has(id)) this.logOffsets.delete(id);
-    for (const id of running) {
-      const path = logPath(this.location, id);
-      const size = fileSize(path);
-      let from = this.logOffsets.get(id);
-      if (from === undefined) {
-        from = Math.max(0, size - (this.options.logBacklogBytes ?? 16 * 1024));
-        this.logOffsets.set(id, from);
-        if (from > 0) this.cutHead.add(id);
-      }
-      if (size < from) {
-        // Truncated (the run started again after a resume): follow it from its start.
-        this.logOffsets.set(id, 0);
-        from = 0;
-      }
-      if (size <= from) continue;
-      const chunk = readBytes(path, from, Math.min(size, from + MAX_CHUNK));
-      // Whole lines only, so a multi-byte character is never split (unless a line is huge).
-      const end = chunk.lastIndexOf(0x0a);
-      const take = end === -1 ? (chunk.length >= MAX_CHUNK ? chunk.length : 0) : end + 1;
-      if (take === 0) continue;
-      this.logOffsets.set(id, from + take);
-      let text = chunk.subarray(0, take).toString("utf8");
-      // A backlog cut mid-file starts at its first whole line.
-      if (this.cutHead.delete(id)) text = text.slice(text.indexOf("\n") + 1);
-      this.send("log", { id, text });
+    for (const id of running) this.readLog(id);
+  }
+
+  private readLog(id: number): void {
+    const path = logPath(this.location, id);
+    const size = fileSize(path);
+    let from = this.logOffsets.get(id);
+    if (from === undefined) {
+      from = Math.max(0, size - (this.options.logBacklogBytes ?? 16 * 1024));
+      this.logOffsets.set(id, from);
+      if (from > 0) this.cutHead.add(id);
     }
+    if (size < from) {
+      // Truncated (the run started again after a resume): follow it from its start.
+      this.logOffsets.set(id, 0);
+      from = 0;
+    }
+    if (size <= from) return;
+    const chunk = readBytes(path, from, Math.min(size, from + MAX_CHUNK));
+    // Whole lines only, so a multi-byte character is never split (unless a line is huge).
+    const end = chunk.lastIndexOf(0x0a);
+    const take = end === -1 ? (chunk.length >= MAX_CHUNK ? chunk.length : 0) : end + 1;
+    if (take === 0) return;
+    this.logOffsets.set(id, from + take);
+    let text = chunk.subarray(0, take).toString("utf8");
+    // A backlog cut mid-file starts at its first whole line.
+    if (this.cutHead.delete(id)) text = text.slice(text.indexOf("\n") + 1);
+    this.send("log", { id, text });
   }
 
   private checkLoop(): void {
