@@ -211,7 +211,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 }
 
 function closeServer(server: Server, sockets: Set<Socket>, streams: Set<SessionStream>): Promise<void> {
-  for (const stream of streams) stream.stop();
+  // The last events (a session's end, when `run --dashboard` stops) still reach the pages.
+  for (const stream of streams) stream.finish();
   return new Promise((resolve) => {
     server.close(() => resolve());
     // Live feeds never end by themselves.

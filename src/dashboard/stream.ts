@@ -63,6 +63,14 @@ export class SessionStream {
     this.heartbeat = null;
   }
 
+  /** Sends what was written since the last poll, then ends the feed (the server is closing). */
+  finish(): void {
+    if (this.timer === null) return;
+    this.tick();
+    this.stop();
+    this.res.end();
+  }
+
   private send(name: string, data: unknown): void {
     this.res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
   }

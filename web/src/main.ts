@@ -275,7 +275,9 @@ class App {
     }
     if (event.type === "session-start" && this.snapshot) this.snapshot.loop = { ...this.snapshot.loop, state: "running" };
     if (event.type === "session-end" && this.snapshot) {
-      // The summary is written after the last event: fetch it once the loop had time to write it.
+      this.snapshot.loop = { ...this.snapshot.loop, state: "stopped", text: `session ended: ${event.reason}` };
+      // The summary is written after the last event: fetch it once the loop had time to write it
+      // (with `run --dashboard` the server may be gone by then; the page keeps what it has).
       window.setTimeout(() => void this.reload(), 1500);
     }
     this.refresh();
