@@ -93,6 +93,9 @@ export class ProgressChart {
   }
 
   private wire(u: uPlot): void {
+    // The band's lower edge needs no legend entry of its own.
+    const lower = u.root.querySelectorAll<HTMLElement>(".u-legend .u-series")[7];
+    if (this.hasBand && lower) lower.hidden = true;
     u.over.addEventListener("dblclick", () => (this.zoomed = false));
     u.over.addEventListener("mousedown", (e) => (this.downX = e.clientX));
     u.over.addEventListener("click", (e) => {
@@ -162,7 +165,8 @@ export class ProgressChart {
 }
 
 function bandEdge(label: string): uPlot.Series {
-  return { label, stroke: COLORS.band, fill: COLORS.band, width: 0, points: { show: false } };
+  // No fill of its own (that would fill down to the axis): the band fills between the two edges.
+  return { label, stroke: COLORS.band, width: 1, paths: uPlot.paths.stepped?.({ align: 1 }), points: { show: false } };
 }
 
 function pointSeries(label: string, color: string, size: number): uPlot.Series {
