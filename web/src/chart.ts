@@ -95,7 +95,7 @@ export class ProgressChart {
   private wire(u: uPlot): void {
     // The band's lower edge needs no legend entry of its own.
     const lower = u.root.querySelectorAll<HTMLElement>(".u-legend .u-series")[7];
-    if (this.hasBand && lower) lower.hidden = true;
+    if (this.hasBand && lower) lower.style.display = "none";
     u.over.addEventListener("dblclick", () => (this.zoomed = false));
     u.over.addEventListener("mousedown", (e) => (this.downX = e.clientX));
     u.over.addEventListener("click", (e) => {
