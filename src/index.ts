@@ -26,10 +26,13 @@ export { research, type ResearchMode, type ResearchOutcome } from "./loop/resear
 export type { SessionEvent, EventSink } from "./loop/events.js";
 export type { LoopDeps, SessionState } from "./loop/state.js";
 export { StopControl } from "./loop/stop.js";
-export { sanitizeEnv } from "./loop/run-env.js";
+export { sanitizeEnv } from "./runner/run-env.js";
 
 export { formatRow, parseResults, resultsHeader } from "./ledger/results-tsv.js";
 export { Ledger, type SessionInfo } from "./ledger/ledger.js";
 export { sessionPaths } from "./ledger/paths.js";
+export { type LoopLiveness, loopLiveness } from "./ledger/liveness.js";
+export { readInFlightReadOnly, readRecordsReadOnly, readResultsFile, readSessionReadOnly } from "./ledger/read.js";
+export * from "./metric/index.js";
 
 export * from "./report/index.js";

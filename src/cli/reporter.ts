@@ -2,6 +2,7 @@ import pc from "picocolors";
 import { formatDuration } from "../config/duration.js";
 import type { SessionEvent } from "../loop/events.js";
 import { cleanField } from "../ledger/results-tsv.js";
+import { type Direction, delta, isBetter } from "../metric/index.js";
 import { formatDelta, formatMetric } from "../report/format.js";
 import type { ExperimentRecord } from "../types.js";
 
@@ -12,11 +13,10 @@ export function jsonReporter(out: NodeJS.WritableStream = process.stdout): (even
   };
 }
 
-function fmtDelta(record: ExperimentRecord, direction: "min" | "max"): string {
-  if (record.metric === null || record.bestBefore === null) return "";
-  const d = record.metric - record.bestBefore;
-  const better = direction === "min" ? d < 0 : d > 0;
-  return better ? pc.green(formatDelta(d)) : pc.dim(formatDelta(d));
+function fmtDelta(record: ExperimentRecord, direction: Direction): string {
+  const d = delta(record.metric, record.bestBefore);
+  if (d === null) return "";
+  return isBetter(record.metric as number, record.bestBefore as number, direction) ? pc.green(formatDelta(d)) : pc.dim(formatDelta(d));
 }
 
 const STATUS_STYLE = { keep: pc.green, discard: pc.yellow, crash: pc.red } as const;
@@ -28,7 +28,7 @@ const STATUS_STYLE = { keep: pc.green, discard: pc.yellow, crash: pc.red } as co
 export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (event: SessionEvent) => void {
   const live = Boolean(out.isTTY);
   let timer: NodeJS.Timeout | null = null;
-  let direction: "min" | "max" = "min";
+  let direction: Direction = "min";
   let metricName = "metric";
   let lastMetric: number | null = null;
 

@@ -8,6 +8,7 @@ import { isAbsolute, join, relative } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import * as p from "@clack/prompts";
 import { AutoresearchError, Interrupted, UsageError } from "../errors.js";
+import { guessDirection, isQualityMetricName } from "../metric/index.js";
 import { type PlatformInfo, type ResearchConfig, SCOPES, type Scope } from "../types.js";
 import { Git } from "../workspace/git.js";
 import { DURATION_HELP, formatDuration, parseDuration } from "./duration.js";
@@ -59,8 +60,6 @@ export interface MetricCandidate {
   file: string;
 }
 
-const MAX_WORDS = /^(acc|accuracy|f1|bleu|rouge\w*|auc|auroc|score|map|iou|miou|dice|reward|return|precision|recall|top1|top5|ndcg|mrr|psnr|ssim|r2)$/i;
-const MIN_WORDS = /^(loss|nll|bpb|bpc|ppl|perplexity|err|error|mse|mae|rmse|wer|cer|fid|cost)$/i;
 const NAME = String.raw`[A-Za-z_][\w.\-/]*`;
 // `val_bpb: {x}` (f-string), `val_bpb: ${x}` (template), `val_bpb: %.4f` (printf), `print("val_bpb:", x)`.
 const PRINTED = [
@@ -72,14 +71,6 @@ function words(name: string): string[] {
   return name.split(/[_.\-/]+/).filter(Boolean);
 }
 
-/** "min" for losses, bpb, perplexity, errors; "max" for accuracy, F1, scores; null if unsure. */
-export function guessDirection(metric: string): "min" | "max" | null {
-  const parts = words(metric);
-  if (parts.some((w) => MIN_WORDS.test(w))) return "min";
-  if (parts.some((w) => MAX_WORDS.test(w))) return "max";
-  return null;
-}
-
 /** Metric-like names the scripts print as `<name>: <value>`, validation/eval ones first. */
 export function findMetricNames(files: { path: string; text: string }[]): MetricCandidate[] {
   const found = new Map<string, { file: string; order: number; score: number }>();
@@ -88,7 +79,7 @@ export function findMetricNames(files: { path: string; text: string }[]): Metric
     for (const pattern of PRINTED) {
       for (const match of text.matchAll(pattern)) {
         const name = (match[1] as string).replace(/[.\-/]+$/, "");
-        if (guessDirection(name) === null || found.has(name)) continue;
+        if (!isQualityMetricName(name) || found.has(name)) continue;
         const at = (match.index ?? 0) + match[0].indexOf(match[1] as string);
         // Names that start a printed string (a summary line like `val_bpb: 0.99`) rank higher.
         const startsString = /["'`]\s*$/.test(text.slice(Math.max(0, at - 3), at));

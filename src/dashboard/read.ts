@@ -2,9 +2,9 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, sta
 import { join } from "node:path";
 import type { SessionInfo } from "../ledger/ledger.js";
 import { eventsPath } from "../loop/events-file.js";
-import { type LoopLiveness, loopLiveness } from "../report/liveness.js";
-import { readRecordsReadOnly } from "../report/load.js";
-import type { ExperimentRecord, RejectedProposal } from "../types.js";
+import { type LoopLiveness, loopLiveness } from "../ledger/liveness.js";
+import { readRecordsReadOnly, readRejectedReadOnly } from "../ledger/read.js";
+import type { ExperimentRecord } from "../types.js";
 import { type ExperimentSummary, pooledNoise, summarize } from "./model.js";
 import { emptyLive, foldLive, type LiveState, type StampedEvent } from "./live.js";
 import { readSessionFile, type SessionLocation } from "./sessions.js";
@@ -41,8 +41,8 @@ export function sessionSnapshot(location: SessionLocation): SessionSnapshot {
   const events = eventsPath(location.dir);
   const eventsOffset = fileSize(events);
   const info = readSessionFile(location);
-  const records = readRecordsReadOnly(join(location.dir, "experiments.jsonl"));
-  const rejected = readRejected(join(location.dir, "rejected.jsonl"));
+  const records = readRecordsReadOnly(location.paths);
+  const rejected = readRejectedReadOnly(location.paths);
   const loop: LoopLiveness = location.lock
     ? loopLiveness(location.lock)
     : { state: "stopped", pid: null, host: null, startedAt: null, text: "archived session" };
@@ -70,16 +70,16 @@ export function sessionSnapshot(location: SessionLocation): SessionSnapshot {
 
 /** The full record of experiment `id` and its diff, or null when there is no such experiment. */
 export function experimentDetail(location: SessionLocation, id: number): { record: ExperimentRecord; patch: string | null; logBytes: number } | null {
-  const records = readRecordsReadOnly(join(location.dir, "experiments.jsonl"));
+  const records = readRecordsReadOnly(location.paths);
   const record = records.find((r) => r.id === id);
   if (!record) return null;
-  const patchPath = join(location.dir, "patches", `${id}.patch`);
+  const patchPath = location.paths.patch(id);
   const patch = existsSync(patchPath) ? readFileSync(patchPath, "utf8") : null;
   return { record, patch, logBytes: fileSize(logPath(location, id)) };
 }
 
 export function logPath(location: SessionLocation, id: number): string {
-  return join(location.dir, "runs", `${id}.log`);
+  return location.paths.runLog(id);
 }
 
 export function fileSize(path: string): number {
@@ -150,21 +150,6 @@ export function liveFromTail(path: string, end: number): LiveState {
     if (event) live = foldLive(live, event);
   }
   return live;
-}
-
-/** rejected.jsonl, read-only (a line still being written ends the list). */
-function readRejected(path: string): RejectedProposal[] {
-  if (!existsSync(path)) return [];
-  const out: RejectedProposal[] = [];
-  for (const line of readFileSync(path, "utf8").split("\n")) {
-    if (line.trim() === "") continue;
-    try {
-      out.push(JSON.parse(line) as RejectedProposal);
-    } catch {
-      break;
-    }
-  }
-  return out;
 }
 
 export function parseEvent(line: string): StampedEvent | null {

@@ -130,7 +130,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       sendMaybeGzip(req, res, 200, TYPES[extname(name)] ?? "application/octet-stream", body, { "Cache-Control": "no-cache" });
       return;
     }
-    if (path === "/api/sessions") return json(req, res, { sessions: listSessions(options.root).map(({ dir: _d, lock: _l, reportDir: _r, ...rest }) => rest) });
+    if (path === "/api/sessions") return json(req, res, { sessions: listSessions(options.root).map(({ dir: _d, paths: _p, lock: _l, reportDir: _r, ...rest }) => rest) });
     const session = url.searchParams.get("s") ?? "current";
     const location = findSession(options.root, session);
     if (path.startsWith("/api/") && !location) return notFound(res, `no session ${JSON.stringify(session)}`);

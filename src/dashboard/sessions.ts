@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { SessionInfo } from "../ledger/ledger.js";
-import { sessionPaths } from "../ledger/paths.js";
+import { recordsPaths, type SessionPaths, sessionPaths } from "../ledger/paths.js";
+import { readSessionReadOnly } from "../ledger/read.js";
 
 /**
  * Where the dashboard finds sessions. This is the only place that knows the layout on disk
@@ -13,6 +14,8 @@ export interface SessionLocation {
   id: string;
   /** The folder holding session.json, experiments.jsonl, events.jsonl, runs/, patches/. */
   dir: string;
+  /** Its files, as the ledger names them. */
+  paths: SessionPaths;
   /** The session's lock (only the current session can have a live loop). */
   lock: string | null;
   /** Files the session wrote into the repo (results, summary) live here. */
@@ -34,7 +37,7 @@ export function locateSessions(root: string): SessionLocation[] {
   const paths = sessionPaths(root);
   const found: SessionLocation[] = [];
   if (existsSync(paths.session) || existsSync(paths.experiments)) {
-    found.push({ id: "current", dir: paths.dir, lock: paths.lock, reportDir: root, archived: false });
+    found.push({ id: "current", dir: paths.dir, paths, lock: paths.lock, reportDir: root, archived: false });
   }
   const archive = join(paths.dir, ARCHIVE);
   let names: string[] = [];
@@ -45,7 +48,7 @@ export function locateSessions(root: string): SessionLocation[] {
   }
   for (const name of names.sort()) {
     const dir = join(archive, name);
-    found.push({ id: `${ARCHIVE}/${name}`, dir, lock: null, reportDir: dir, archived: true });
+    found.push({ id: `${ARCHIVE}/${name}`, dir, paths: recordsPaths(root, dir), lock: null, reportDir: dir, archived: true });
   }
   return found;
 }
@@ -56,11 +59,7 @@ export function findSession(root: string, id: string): SessionLocation | null {
 }
 
 export function readSessionFile(location: SessionLocation): SessionInfo | null {
-  try {
-    return JSON.parse(readFileSync(join(location.dir, "session.json"), "utf8")) as SessionInfo;
-  } catch {
-    return null;
-  }
+  return readSessionReadOnly(location.paths);
 }
 
 export function listSessions(root: string): SessionListing[] {

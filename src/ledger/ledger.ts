@@ -26,7 +26,7 @@ export interface SessionInfo {
 export interface InFlight {
   id: number;
   /** baseline: the baseline run (id 0); proposed: about to commit; running: committed and running. */
-  phase: "baseline" | "proposed" | "committed" | "running";
+  phase: "baseline" | "proposed" | "running";
   parent: string;
   commit?: string;
   /** Absent for the baseline. */
@@ -40,10 +40,6 @@ export interface InFlight {
 }
 
 /** Reads JSON lines, dropping (and cutting off) a torn last line left by a crash mid-append. */
-export function readJsonLines<T>(path: string): T[] {
-  return readJsonLinesRaw<T>(path).values;
-}
-
 function readJsonLinesRaw<T>(path: string): { lines: string[]; values: T[] } {
   const lines: string[] = [];
   const values: T[] = [];

@@ -1,3 +1,4 @@
+import { isBetter } from "../metric/index.js";
 import type { Direction, RunResult, Status } from "../types.js";
 
 export interface Decision {
@@ -44,8 +45,7 @@ export function decide(input: DecideInput): Decision {
   if (run.metric === null) return { status: "crash", reason: "no-metric", detail: "no metric line in the output" };
   if (!Number.isFinite(run.metric)) return { status: "crash", reason: "nan", detail: `metric is ${run.metric} (not a finite number)` };
 
-  const better = input.direction === "min" ? run.metric < input.bestMetric : run.metric > input.bestMetric;
-  if (better) return { status: "keep", reason: "improved", detail: "improved" };
+  if (isBetter(run.metric, input.bestMetric, input.direction)) return { status: "keep", reason: "improved", detail: "improved" };
   if (run.metric === input.bestMetric) {
     if (input.lines < input.bestLines) {
       return { status: "keep", reason: "simpler", detail: `same metric with ${input.bestLines - input.lines} fewer lines` };

@@ -1,4 +1,4 @@
-import { writeAtomic } from "../ledger/files.js";
+import { writeProgressReport } from "../report/progress.js";
 import { runExperiment } from "./experiment.js";
 import { nextProposal } from "./propose.js";
 import { baselineOf, bestOf, type LoopDeps, type SessionState } from "./state.js";
@@ -58,7 +58,7 @@ function maybeReport(session: SessionState, deps: LoopDeps): void {
   const done = session.history.length - 1;
   if (!deps.renderProgress) return;
   const markdown = deps.renderProgress(session);
-  writeAtomic(session.paths.progress, markdown);
+  writeProgressReport(session.paths, markdown);
   if (done > 0 && done % session.info.config.reportEvery === 0) deps.emit({ type: "progress-report", iteration: done, markdown });
 }
 

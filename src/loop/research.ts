@@ -2,7 +2,7 @@
 import { mkdirSync } from "node:fs";
 import { sessionPaths } from "../ledger/paths.js";
 import type { PlatformInfo, ResearchConfig } from "../types.js";
-import { acquireLock } from "./lock.js";
+import { acquireLock } from "../ledger/lock.js";
 import { endSession, runLoop } from "./loop.js";
 import { type ResumeOverrides, resumeSession } from "./resume.js";
 import { startSession } from "./setup.js";

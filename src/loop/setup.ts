@@ -8,7 +8,7 @@ import { excludeFromGit } from "../workspace/exclude.js";
 import type { Git } from "../workspace/git.js";
 import { recordBaseline, runBaseline } from "./experiment.js";
 import { guardedFiles, hashGuarded } from "./guards.js";
-import { isAlive, readLock } from "./lock.js";
+import { isAlive, readLock } from "../ledger/lock.js";
 import type { LoopDeps, SessionState } from "./state.js";
 
 /** Files the tool writes in the repo; excluded from git so they never dirty the tree. */

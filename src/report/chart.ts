@@ -1,5 +1,6 @@
 import { formatInteger, formatMetric, formatPercent, shortCommit, truncate } from "./format.js";
-import { type ReportExperiment, type SessionData, analyze, gain } from "./model.js";
+import { describeDirection, gain } from "../metric/index.js";
+import { type ReportExperiment, type SessionData, analyze } from "./model.js";
 
 /**
  * The progress chart, like Karpathy's progress.png: every experiment a point (kept highlighted
@@ -140,7 +141,7 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
 
   // Title and subtitle.
   const title = `AutoResearch Progress: ${formatInteger(a.iterations)} Experiment${a.iterations === 1 ? "" : "s"}, ${formatInteger(a.kept.length)} Kept Improvement${a.kept.length === 1 ? "" : "s"}`;
-  const better = data.direction === "min" ? "lower is better" : "higher is better";
+  const better = describeDirection(data.direction);
   const subtitleParts = [`${data.metricName} (${better})`];
   if (a.best && a.baseline) {
     subtitleParts.push(`baseline ${formatMetric(a.baseline.metric)}`);

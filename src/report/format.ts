@@ -30,12 +30,6 @@ export function formatPercent(value: number | null | undefined): string {
   return `${rounded < 0 ? "-" : "+"}${Math.abs(rounded).toFixed(2)}%`;
 }
 
-/** Percent change of `value` against `reference`, or null when it cannot be computed. */
-export function percentChange(value: number | null, reference: number | null): number | null {
-  if (value === null || reference === null || !Number.isFinite(value) || !Number.isFinite(reference) || reference === 0) return null;
-  return ((value - reference) / Math.abs(reference)) * 100;
-}
-
 /** Git shas become 7 chars; anything else ("baseline") is kept as written. */
 export function shortCommit(commit: string | null | undefined): string {
   if (!commit) return MISSING;

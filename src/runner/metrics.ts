@@ -103,37 +103,3 @@ const OOM_RE = new RegExp(
 export function isOomLine(line: string): boolean {
   return OOM_RE.test(line);
 }
-
-function toLines(input: string | readonly string[]): readonly string[] {
-  return typeof input === "string" ? input.split(/\r\n|\r|\n/) : input;
-}
-
-function lastMatch<T>(input: string | readonly string[], match: (line: string) => T | null): T | null {
-  const lines = toLines(input);
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const v = match(lines[i] ?? "");
-    if (v !== null) return v;
-  }
-  return null;
-}
-
-/** The last metric value in the output (NaN/±Infinity returned as such), or null. */
-export function parseMetric(input: string | readonly string[], spec: MetricSpec): number | null {
-  const re = metricRegExp(spec);
-  return lastMatch(input, (line) => matchMetric(line, re));
-}
-
-/** Peak accelerator memory in GB from the last `peak_vram_mb:` line, or null. */
-export function parseMemGb(input: string | readonly string[]): number | null {
-  return lastMatch(input, matchMemGb);
-}
-
-/** Parameter count from the last `num_params…:` line, or null. */
-export function parseParams(input: string | readonly string[]): number | null {
-  return lastMatch(input, matchParams);
-}
-
-/** True when any line reports running out of memory. */
-export function detectOom(input: string | readonly string[]): boolean {
-  return toLines(input).some(isOomLine);
-}

@@ -1,5 +1,5 @@
 import type { SessionEvent } from "../../src/loop/events.js";
-import { sanitizeEnv } from "../../src/loop/run-env.js";
+import { sanitizeEnv } from "../../src/runner/run-env.js";
 import type { LoopDeps } from "../../src/loop/state.js";
 import { StopControl } from "../../src/loop/stop.js";
 import { LocalExecutor } from "../../src/runner/index.js";

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isSecretName, sanitizeEnv } from "../../src/loop/run-env.js";
+import { isSecretName, sanitizeEnv } from "../../src/runner/run-env.js";
 import type { ExperimentRecord } from "../../src/types.js";
 import { cli, repoSnapshot } from "../helpers/cli.js";
 import { createRepo, FAKE_PREPARE, FAKE_TRAIN, fakeProject, git } from "../helpers/repo.js";

@@ -8,7 +8,7 @@ import {
   formatPercent,
   shortCommit,
 } from "../../src/report/format.js";
-import { guessCategory, inferDirection } from "../../src/report/model.js";
+import { guessCategory } from "../../src/report/model.js";
 
 describe("formatting", () => {
   it("metrics with 6 decimals, signed deltas, percent with 2 decimals", () => {
@@ -72,15 +72,5 @@ describe("guessing from a bare results file", () => {
     expect(guessCategory("init std 0.01")).toBe("hyperparameters");
     expect(guessCategory("weight decay 0.2")).toBe("optimizer");
     expect(guessCategory("something unrelated")).toBe("other");
-  });
-
-  it("direction from the kept rows, then from the metric name", () => {
-    const row = (metric: number, status: "keep" | "discard") =>
-      ({ metric, status }) as Parameters<typeof inferDirection>[0][number];
-    expect(inferDirection([row(1, "keep"), row(0.9, "keep"), row(1.2, "discard")], "score").direction).toBe("min");
-    expect(inferDirection([row(0.5, "keep"), row(0.6, "keep"), row(0.1, "discard")], "val_loss").direction).toBe("max");
-    expect(inferDirection([row(0.5, "keep"), row(0.4, "discard")], "val_acc")).toEqual({ direction: "max", source: "inferred" });
-    expect(inferDirection([row(0.5, "keep")], "val_bpb")).toEqual({ direction: "min", source: "inferred" });
-    expect(inferDirection([row(0.5, "keep")], "zzz")).toEqual({ direction: "min", source: "default" });
   });
 });

@@ -10,7 +10,7 @@ import { LivePanel } from "./live.js";
 import { ResultsTable } from "./table.js";
 import "./style.css";
 
-type PublicListing = Omit<SessionListing, "dir" | "lock" | "reportDir">;
+type PublicListing = Omit<SessionListing, "dir" | "paths" | "lock" | "reportDir">;
 
 const params = new URLSearchParams(location.search);
 const sessionId = params.get("s") ?? "current";
