@@ -235,6 +235,20 @@ describe("dashboard server (real HTTP on loopback)", () => {
     expect((await reset).map((e) => e.name)).toContain("reset");
   });
 
+  it("closing (run --dashboard at the session's end) still delivers what was written since the last poll", async () => {
+    const root = sessionRoot();
+    const events = join(sessionPaths(root).dir, "events.jsonl");
+    writeFileSync(events, "");
+    // Polls so rarely that only the final flush can deliver the event.
+    const d = await startDashboard({ root, host: "127.0.0.1", port: 0, pollMs: 60_000 });
+    const feed = collectEvents(d.port, "/api/events?from=0", () => false);
+    await new Promise((r) => setTimeout(r, 300));
+    appendFileSync(events, `${JSON.stringify({ type: "session-end", reason: "max iterations", experiments: 3, best: null, baseline: null })}\n`);
+    await d.close();
+    const got = await feed;
+    expect(got.map((e) => [e.name, JSON.parse(e.data).type])).toEqual([["session", "session-end"]]);
+  });
+
   it("refuses a port in use with a usage error naming the fix", async () => {
     const d = await serve(sessionRoot());
     await expect(startDashboard({ root: sessionRoot(), host: "127.0.0.1", port: d.port })).rejects.toMatchObject({ exitCode: 2, hint: expect.stringContaining("--port") });

@@ -37,7 +37,9 @@ export async function dashboardCommand(flags: DashboardFlags): Promise<number> {
   }
   const dashboard = await startDashboard({ root, host: flags.host, port, token });
   process.stdout.write(`${pc.bold("Dashboard:")} ${dashboard.url}\n`);
-  if (dashboard.token !== null && flags.token === undefined) process.stdout.write(`${pc.dim("  (listening beyond loopback: every request needs this token)")}\n`);
+  if (dashboard.token !== null && flags.token === undefined) {
+    process.stdout.write(`${pc.dim("  (listening beyond loopback: every request needs this token; from another machine, use this machine's address)")}\n`);
+  }
   process.stdout.write(`${pc.dim("  read-only · Ctrl-C to stop")}\n`);
   if (flags.open && !(await openInBrowser(dashboard.url))) process.stdout.write(`${pc.yellow("!")} could not open a browser; open the URL above yourself\n`);
   await new Promise<void>((resolve) => {
