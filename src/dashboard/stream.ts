@@ -33,6 +33,7 @@ export class SessionStream {
   private timer: NodeJS.Timeout | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private lastLoopCheck = 0;
+  private readonly replaced: boolean;
 
   constructor(
     private readonly location: SessionLocation,
@@ -42,6 +43,8 @@ export class SessionStream {
   ) {
     this.events = eventsPath(location.dir);
     const size = fileSize(this.events);
+    // An offset past the end belongs to records that have since been replaced.
+    this.replaced = from > size;
     this.offset = Math.min(Math.max(0, from), size);
     this.ino = inode(this.events);
     this.live = liveFromTail(this.events, this.offset);
@@ -50,6 +53,11 @@ export class SessionStream {
   start(): void {
     this.res.writeHead(200, { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store", Connection: "keep-alive" });
     this.res.write("retry: 1000\n\n");
+    if (this.replaced) {
+      this.send("reset", {});
+      this.res.end();
+      return;
+    }
     this.tick();
     this.timer = setInterval(() => this.tick(), this.options.pollMs);
     this.heartbeat = setInterval(() => this.res.write(": ping\n\n"), this.options.heartbeatMs ?? 15_000);

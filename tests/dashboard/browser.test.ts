@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Dashboard, startDashboard } from "../../src/dashboard/server.js";
@@ -162,6 +163,60 @@ describe.skipIf(!enabled)("dashboard in a real browser (headless chromium)", () 
     await page.waitForTimeout(300);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: string }).__pwned)).toBeUndefined();
     expect(dialogs).toEqual([]);
+    await page.close();
+  });
+
+  it("the table sorts and filters; the chart shows an experiment on hover", async () => {
+    const root = tempDir("ar-dash-table-");
+    dirs.push(root);
+    writeSessionFiles(root, buildRecords(1.0, REALISTIC_SPECS), sessionInfo());
+    const d = await startDashboard({ root, host: "127.0.0.1", port: 0 });
+    servers.push(d);
+    const page = await browser.context.newPage();
+    await page.goto(d.url);
+    await rows(page).first().waitFor();
+    const firstCells = async () => (await rows(page).first().locator("td").allTextContents()).map((t) => t.trim());
+    expect((await firstCells())[0]).toBe(String(REALISTIC_SPECS.length)); // newest first
+    await page.getByRole("button", { name: "metric" }).click();
+    expect((await firstCells()).slice(0, 3)).toEqual(["14", "keep", "0.961200"]); // the best first (direction min)
+    await page.getByLabel("status").selectOption("crash");
+    expect(await rows(page).count()).toBe(REALISTIC_SPECS.filter((s) => s.metric === null).length);
+    await page.getByLabel("status").selectOption("");
+    await page.getByLabel("category").selectOption("architecture");
+    expect(await rows(page).count()).toBe(REALISTIC_SPECS.filter((s) => s.category === "architecture").length);
+    await page.getByLabel("filter text").fill("attention");
+    expect(await rows(page).count()).toBe(1);
+    expect(await rows(page).first().textContent()).toContain("Sliding window attention (1024)");
+
+    const over = await page.locator(".u-over").boundingBox();
+    if (!over) throw new Error("no chart");
+    // Experiments 0..20 span the plot's width: the middle is experiment 10.
+    await page.mouse.move(over.x + over.width / 2, over.y + over.height / 2);
+    const tip = page.locator(".chart-tip");
+    await tip.waitFor();
+    expect(await tip.textContent()).toContain("#10");
+    expect(await tip.textContent()).toContain("Dropout 0.1");
+    await page.close();
+  });
+
+  it("the session picker opens an archived session", async () => {
+    const root = tempDir("ar-dash-picker-");
+    dirs.push(root);
+    writeSessionFiles(root, buildRecords(1.0, REALISTIC_SPECS), sessionInfo());
+    const archived = join(sessionPaths(root).dir, "archive", "feb1");
+    mkdirSync(archived, { recursive: true });
+    writeFileSync(join(archived, "session.json"), JSON.stringify(sessionInfo({ tag: "feb1", branch: "autoresearch/feb1" })));
+    writeFileSync(join(archived, "experiments.jsonl"), `${buildRecords(2.0, REALISTIC_SPECS.slice(0, 2)).map((r) => JSON.stringify(r)).join("\n")}\n`);
+    const d = await startDashboard({ root, host: "127.0.0.1", port: 0 });
+    servers.push(d);
+    const page = await browser.context.newPage();
+    await page.goto(d.url);
+    await rows(page).first().waitFor();
+    expect(await rows(page).count()).toBe(REALISTIC_SPECS.length + 1);
+    await page.getByLabel("session").selectOption("archive/feb1");
+    await page.locator("h2", { hasText: "autoresearch/feb1" }).waitFor();
+    expect(await rows(page).count()).toBe(3);
+    expect(await page.locator(".badge").textContent()).toBe("archived");
     await page.close();
   });
 

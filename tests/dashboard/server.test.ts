@@ -233,6 +233,9 @@ describe("dashboard server (real HTTP on loopback)", () => {
     renameSync(events, `${events}.old`);
     writeFileSync(events, line({ type: "session-start", session: sessionInfo(), resumed: false }));
     expect((await reset).map((e) => e.name)).toContain("reset");
+    // A page that connects with an offset from the old records is told too.
+    const late = await collectEvents(d.port, `/api/events?from=${snap2.eventsOffset}`, (ev) => ev.some((e) => e.name === "reset"));
+    expect(late.map((e) => e.name)).toEqual(["reset"]);
   });
 
   it("closing (run --dashboard at the session's end) still delivers what was written since the last poll", async () => {

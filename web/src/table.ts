@@ -76,7 +76,8 @@ export class ResultsTable {
     if (this.sortKey === key) this.sortDesc = !this.sortDesc;
     else {
       this.sortKey = key;
-      this.sortDesc = key === "id";
+      // Newest first, and for metric and delta the best first, whichever the direction.
+      this.sortDesc = key === "id" || key === "metric" || key === "delta";
     }
     this.page = 0;
     this.render();
