@@ -10,6 +10,7 @@ import { StopControl } from "../loop/stop.js";
 import { LocalExecutor } from "../runner/index.js";
 import type { Proposer } from "../types.js";
 import type { Git } from "../workspace/git.js";
+import { DEFAULT_DASHBOARD_PORT } from "./commands/dashboard.js";
 import { jsonReporter, terminalReporter } from "./reporter.js";
 import { reportHooks } from "./report-hooks.js";
 
@@ -21,6 +22,8 @@ export interface SessionCommandOptions {
   json: boolean;
   /** Extra sinks (e.g. tests); the reporter for the chosen output is always added. */
   sinks?: EventSink[];
+  /** Serve the dashboard while the session runs (`--dashboard`). */
+  dashboard?: boolean;
 }
 
 /**
@@ -29,6 +32,7 @@ export interface SessionCommandOptions {
  * exit code: 0, or 130 when the user stopped it.
  */
 export async function runSessionCommand(options: SessionCommandOptions): Promise<{ outcome: ResearchOutcome; exitCode: number }> {
+  const dashboard = options.dashboard ? await serveDashboard(options.root, options.json ? process.stderr : process.stdout) : null;
   const reporter = options.json ? jsonReporter() : terminalReporter();
   // events.jsonl lets other processes (the dashboard, status) follow the session live.
   const eventsFile = eventsFileSink(() => sessionPaths(options.root).dir);
@@ -60,7 +64,21 @@ export async function runSessionCommand(options: SessionCommandOptions): Promise
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     eventsFile.close();
+    await dashboard?.close();
   }
+}
+
+/** `--dashboard`: on loopback, at the usual port when it is free, else at any free one. */
+async function serveDashboard(root: string, output: NodeJS.WritableStream): Promise<{ close(): Promise<void> }> {
+  const { startDashboard } = await import("../dashboard/index.js");
+  let dashboard: Awaited<ReturnType<typeof startDashboard>>;
+  try {
+    dashboard = await startDashboard({ root, host: "127.0.0.1", port: DEFAULT_DASHBOARD_PORT });
+  } catch {
+    dashboard = await startDashboard({ root, host: "127.0.0.1", port: 0 });
+  }
+  output.write(`Dashboard: ${dashboard.url}\n`);
+  return dashboard;
 }
 
 /** results.tsv as an aligned table for the terminal. */

@@ -21,6 +21,7 @@ interface DemoFlags {
   budget: string;
   seed: string;
   json?: boolean;
+  dashboard?: boolean;
 }
 
 /** Copies the example into a fresh git repo: the demo never touches anything of the user's. */
@@ -52,7 +53,8 @@ export function registerDemo(program: Command): void {
     .option("--budget <duration>", "training time per run", "3s")
     .option("--seed <n>", "seed for the builtin search", "0")
     .option("--json", "print NDJSON events instead of the live view")
-    .addHelpText("after", "\nExamples:\n  $ autoresearch demo\n  $ autoresearch demo --iterations 12 --budget 5s --dir ./tinylm-demo\n")
+    .option("--dashboard", "watch it in the browser: serve the live dashboard while the demo runs, and print its URL")
+    .addHelpText("after", "\nExamples:\n  $ autoresearch demo\n  $ autoresearch demo --dashboard --iterations 20\n  $ autoresearch demo --iterations 12 --budget 5s --dir ./tinylm-demo\n")
     .action(async (flags: DemoFlags) => {
       const budgetSec = parseDuration(flags.budget);
       if (budgetSec === null) throw new UsageError(`invalid --budget ${JSON.stringify(flags.budget)}`, `Use ${DURATION_HELP}.`);
@@ -78,7 +80,7 @@ export function registerDemo(program: Command): void {
       };
       const proposer = await createProposer(config, { root, env: process.env });
       const platform = await detectPlatform({ command: config.command, root });
-      const { exitCode } = await runSessionCommand({ root, git: new Git(root), proposer, mode: { kind: "new", config, platform }, json: Boolean(flags.json) });
+      const { exitCode } = await runSessionCommand({ root, git: new Git(root), proposer, mode: { kind: "new", config, platform }, json: Boolean(flags.json), dashboard: Boolean(flags.dashboard) });
       process.exitCode = exitCode;
     });
 }

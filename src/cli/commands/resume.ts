@@ -12,6 +12,7 @@ interface ResumeFlags {
   stopWhen?: string;
   maxCost?: string;
   json?: boolean;
+  dashboard?: boolean;
 }
 
 export function registerResume(program: Command): void {
@@ -23,6 +24,7 @@ export function registerResume(program: Command): void {
     .option("--stop-when <condition>", "stop when the best metric meets it, e.g. 'val_bpb <= 0.97'")
     .option("--max-cost <usd>", "stop when the proposer has cost this many US dollars")
     .option("--json", "print NDJSON events instead of the live view")
+    .option("--dashboard", "serve the live dashboard (on 127.0.0.1) while the session runs, and print its URL")
     .addHelpText("after", "\nExample:\n  $ autoresearch resume --max-iterations 50\n")
     .action(async (flags: ResumeFlags) => {
       const cwd = process.cwd();
@@ -37,7 +39,7 @@ export function registerResume(program: Command): void {
         ...(flags.maxCost !== undefined && { maxCostUsd: Number(flags.maxCost) }),
       };
       const proposer = await createProposer(info.config, { root, env: process.env });
-      const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "resume", overrides }, json: Boolean(flags.json) });
+      const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "resume", overrides }, json: Boolean(flags.json), dashboard: Boolean(flags.dashboard) });
       process.exitCode = exitCode;
     });
 }

@@ -7,7 +7,6 @@ import { detectPlatform } from "../../platform/index.js";
 import { createProposer } from "../../proposers/index.js";
 import { requireRepo } from "../../workspace/git.js";
 import { runSessionCommand } from "../session-command.js";
-import { DEFAULT_DASHBOARD_PORT } from "./dashboard.js";
 import { applyBudgetEdits, normaliseFlagPaths } from "./init.js";
 
 export interface RunFlags extends Record<string, unknown> {
@@ -45,26 +44,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   if (input.passEnv !== undefined && config.passEnv === undefined) config.passEnv = ([] as string[]).concat(input.passEnv as string | string[]);
   await validateNewSession(git, root, config);
   const proposer = await createProposer(config, { root, env: process.env });
-  const dashboard = flags.dashboard ? await serveDashboard(root, output) : null;
-  try {
-    const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "new", config, platform: result.platform }, json });
-    return exitCode;
-  } finally {
-    await dashboard?.close();
-  }
-}
-
-/** `run --dashboard`: on loopback, at the usual port when it is free, else at any free one. */
-async function serveDashboard(root: string, output: NodeJS.WritableStream): Promise<{ close(): Promise<void> }> {
-  const { startDashboard } = await import("../../dashboard/index.js");
-  let dashboard: Awaited<ReturnType<typeof startDashboard>>;
-  try {
-    dashboard = await startDashboard({ root, host: "127.0.0.1", port: DEFAULT_DASHBOARD_PORT });
-  } catch {
-    dashboard = await startDashboard({ root, host: "127.0.0.1", port: 0 });
-  }
-  output.write(`Dashboard: ${dashboard.url}\n`);
-  return dashboard;
+  const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "new", config, platform: result.platform }, json, dashboard: Boolean(flags.dashboard) });
+  return exitCode;
 }
 
 export function registerRun(program: Command): void {
