@@ -1,14 +1,16 @@
 /**
  * autoresearch as a library: the same core the CLI drives. A caller builds a ResearchConfig,
- * a Proposer and LoopDeps (git, executor, clock, event sink, stop control) and calls research().
+ * a Proposer and LoopDeps (git, executor, clock, event sink, stop control) and calls research(),
+ * which checks the config as the CLI does (validateConfig) and refuses what `run` would refuse.
  */
 export { AutoresearchError, Interrupted, RuntimeFailure, UsageError } from "./errors.js";
 export type * from "./types.js";
 export { CATEGORIES, SCOPES } from "./types.js";
 
 export { parseDuration, formatDuration } from "./config/duration.js";
-export { loadConfigFile, resolveConfig, validateFlags } from "./config/resolve.js";
-export { configFileSchema, OPTION_DEFS } from "./config/options.js";
+export { applyOverrides, type CheckedConfig, loadConfigFile, resolveConfig, type ResumeOverrides, validateConfig, validateFlags } from "./config/resolve.js";
+export { configFileSchema, OPTION_DEFS, type ResearchConfig, researchConfigSchema } from "./config/options.js";
+export { parseStopCondition, type StopCondition, stopConditionMet } from "./metric/stop-condition.js";
 export { renderConfigTable } from "./config/table.js";
 
 export { detectPlatform, platformEnv } from "./platform/index.js";

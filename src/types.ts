@@ -82,41 +82,6 @@ export interface PlatformInfo {
   adjustments: PlatformAdjustments;
 }
 
-/** The confirmed research config (Phase 0). Stored in session.json and autoresearch.config.json. */
-export interface ResearchConfig {
-  train: string;
-  readonly: string[];
-  budgetSec: number;
-  metric: string;
-  direction: Direction;
-  /** Experiments after the baseline; null = unlimited. */
-  maxIterations: number | null;
-  scope: Scope[];
-  tag: string;
-  results: string;
-  command: string;
-  /** Hard timeout per run in seconds (default 2x budget). */
-  timeoutSec: number;
-  metricPattern?: string;
-  proposer: string;
-  seed: number;
-  model?: string;
-  baseUrl?: string;
-  apiKeyEnv?: string;
-  agent?: string;
-  agentTimeoutSec?: number;
-  openaiApi?: "chat" | "responses";
-  /** Path of a JSON price table overriding the built-in one. */
-  prices?: string;
-  plan?: string;
-  hypothesis?: string;
-  stopWhen?: string;
-  maxTimeSec?: number;
-  maxCostUsd?: number;
-  reportEvery: number;
-  /** Environment variables passed to the run even though their names look like secrets. */
-  passEnv?: string[];
-}
 
 /** One decided experiment, as stored in .autoresearch/experiments.jsonl. Baseline is id 0. */
 export interface ExperimentRecord {

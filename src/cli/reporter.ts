@@ -1,7 +1,7 @@
 import pc from "picocolors";
 import { formatDuration } from "../config/duration.js";
 import type { SessionEvent } from "../loop/events.js";
-import { cleanField } from "../ledger/results-tsv.js";
+import { cleanField, MISSING } from "../ledger/results-tsv.js";
 import { type Direction, delta, isBetter } from "../metric/index.js";
 import { formatDelta, formatMetric } from "../report/format.js";
 import type { ExperimentRecord } from "../types.js";
@@ -14,7 +14,8 @@ export function jsonReporter(out: NodeJS.WritableStream = process.stdout): (even
 }
 
 function fmtDelta(record: ExperimentRecord, direction: Direction): string {
-  const d = delta(record.metric, record.bestBefore);
+  // A crashed run's number (printed before a violation, an OOM, a timeout) is not a result.
+  const d = record.status === "crash" ? null : delta(record.metric, record.bestBefore);
   if (d === null) return "";
   return isBetter(record.metric as number, record.bestBefore as number, direction) ? pc.green(formatDelta(d)) : pc.dim(formatDelta(d));
 }
@@ -87,7 +88,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         const status = STATUS_STYLE[r.status](r.status.padEnd(7));
         const reason = r.status === "keep" ? "" : pc.dim(` (${cleanField(r.detail ?? r.reason)})`);
         out.write(
-          `${String(r.id).padStart(3)} ${status} ${metricName} ${formatMetric(r.metric).padStart(10)} ${fmtDelta(r, direction).padEnd(10)} ${r.commit.slice(0, 7)} ${cleanField(r.description)}${reason}\n`,
+          `${String(r.id).padStart(3)} ${status} ${metricName} ${(r.status === "crash" ? MISSING : formatMetric(r.metric)).padStart(10)} ${fmtDelta(r, direction).padEnd(10)} ${r.commit.slice(0, 7)} ${cleanField(r.description)}${reason}\n`,
         );
         break;
       }

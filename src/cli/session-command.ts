@@ -10,7 +10,6 @@ import { StopControl } from "../loop/stop.js";
 import { LocalExecutor } from "../runner/index.js";
 import type { Proposer } from "../types.js";
 import type { Git } from "../workspace/git.js";
-import { DEFAULT_DASHBOARD_PORT } from "./commands/dashboard.js";
 import { jsonReporter, terminalReporter } from "./reporter.js";
 import { reportHooks } from "./report-hooks.js";
 
@@ -70,7 +69,7 @@ export async function runSessionCommand(options: SessionCommandOptions): Promise
 
 /** `--dashboard`: on loopback, at the usual port when it is free, else at any free one. */
 async function serveDashboard(root: string, output: NodeJS.WritableStream): Promise<{ close(): Promise<void> }> {
-  const { startDashboard } = await import("../dashboard/index.js");
+  const { DEFAULT_DASHBOARD_PORT, startDashboard } = await import("../dashboard/index.js");
   let dashboard: Awaited<ReturnType<typeof startDashboard>>;
   try {
     dashboard = await startDashboard({ root, host: "127.0.0.1", port: DEFAULT_DASHBOARD_PORT });

@@ -65,6 +65,9 @@ const TYPES: Record<string, string> = {
 
 const DEFAULT_LOG_TAIL = 64 * 1024;
 
+/** Where `dashboard` and `--dashboard` listen unless told otherwise. */
+export const DEFAULT_DASHBOARD_PORT = 8765;
+
 /** The page as built by `npm run build`: dist/web next to dist/dashboard (or, from src/, in dist/). */
 export function defaultAssetsDir(): string {
   const beside = fileURLToPath(new URL("../web/", import.meta.url));

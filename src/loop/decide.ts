@@ -36,7 +36,10 @@ export function decide(input: DecideInput): Decision {
     return { status: "crash", reason: "violation", detail: `violation: ${input.violations.join("; ")}` };
   }
   if (run.timedOut) return { status: "crash", reason: "timeout", detail: `timeout after ${run.durationSec.toFixed(0)}s` };
-  if (run.oom) return { status: "crash", reason: "oom", detail: `OOM: ${lastMeaningfulLine(run) || "out of memory"}` };
+  // OOM is a cause of failure, not a failure by itself: a script that caught an OOM, recovered
+  // (smaller batch, CPU fallback) and printed its metric with exit code 0 is measured as usual.
+  const failed = run.exitCode !== 0 || run.metric === null;
+  if (run.oom && failed) return { status: "crash", reason: "oom", detail: `OOM: ${lastMeaningfulLine(run) || "out of memory"}` };
   if (run.exitCode !== 0) {
     const how = run.signal ? `killed by ${run.signal}` : `exit code ${run.exitCode}`;
     const last = lastMeaningfulLine(run);

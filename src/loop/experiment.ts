@@ -52,7 +52,7 @@ export async function runOnce(
   const metric = { name: config.metric, ...(config.metricPattern !== undefined && { pattern: config.metricPattern }) };
   const pattern = metricRegExp(metric);
   const graceMs = deps.graceMs ?? 5000;
-  deps.runWatch?.running(runId, graceMs);
+  deps.runWatch?.running(runId, graceMs, Date.now() + config.timeoutSec * 1000);
   try {
     return await deps.executor.run(
       {
@@ -69,7 +69,7 @@ export async function runOnce(
         onStart: () => deps.emit({ type: "run-start", iteration: id, description, commit, budgetSec: config.budgetSec, timeoutSec: config.timeoutSec }),
         onLine: (line) => {
           const value = matchMetric(line, pattern);
-          if (value !== null) deps.emit({ type: "run-metric", iteration: id, value });
+          if (value !== null && value !== undefined) deps.emit({ type: "run-metric", iteration: id, value });
         },
       },
       deps.stop.signal,

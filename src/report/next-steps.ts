@@ -1,5 +1,6 @@
 import { delta, orient } from "../metric/index.js";
 import { CATEGORIES, type Category } from "../types.js";
+import { oneLine } from "../text.js";
 import { escapeMarkdown, formatDelta, formatMetric, formatPercent, shortCommit } from "./format.js";
 import type { Analysis, ReportExperiment, SessionData } from "./model.js";
 
@@ -146,7 +147,6 @@ export function sanitizeSteps(raw: unknown, fallback: string[]): string[] {
 
 /** Keeps a model's inline markdown (bold, code) but not HTML or line breaks. */
 function escapeMarkdownLight(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  const line = text.replace(/[\u0000-\u001f\u007f]+/g, " ").replace(/\s{2,}/g, " ").trim();
+  const line = oneLine(text);
   return (line.length > 400 ? `${line.slice(0, 399)}…` : line).replace(/</g, "&lt;");
 }

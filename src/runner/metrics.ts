@@ -28,13 +28,20 @@ export function parseNumber(text: string): number | null {
 }
 
 /**
- * The regex used to find the metric on one line: `spec.pattern` (first capture group is the
- * number) or the default `^\s*<name>\s*[:=]\s*<number>`. Throws UsageError on a bad pattern.
+ * A number "runs on" when it is followed by more of something number-like: a letter, digit,
+ * `_` or `.`, or a comma and a digit (`1,2768` with a decimal comma, `1.5e`, `0.98abc`, `0.9.8`).
+ */
+const RUNS_ON = /^(?:[\w.]|,\d)/;
+
+/**
+ * The regex that finds a metric line: `spec.pattern` (its first capture group is the number) or
+ * the default `^\s*<name>\s*[:=]` with the number, if any, captured. Throws UsageError on a bad
+ * pattern. Compiled with indices (`d`) so the text after the captured number can be checked.
  */
 export function metricRegExp(spec: MetricSpec): RegExp {
   if (spec.pattern !== undefined && spec.pattern !== "") {
     try {
-      return new RegExp(spec.pattern);
+      return new RegExp(spec.pattern, "d");
     } catch (err) {
       throw new UsageError(
         `invalid metric pattern ${JSON.stringify(spec.pattern)}: ${(err as Error).message}`,
@@ -42,14 +49,22 @@ export function metricRegExp(spec: MetricSpec): RegExp {
       );
     }
   }
-  return new RegExp(`^\\s*${escapeRegExp(spec.name)}\\s*[:=]\\s*(${NUMBER_SOURCE})(?!\\w)`);
+  return new RegExp(`^\\s*${escapeRegExp(spec.name)}\\s*[:=]\\s*(${NUMBER_SOURCE})?`, "d");
 }
 
-/** The metric on one line, or null when the line does not match. */
-export function matchMetric(line: string, re: RegExp): number | null {
+/**
+ * Reads one line. `undefined`: not a metric line. `null`: a metric line whose number is missing,
+ * malformed or runs on — read as "no metric" (fail closed) rather than as the part of it that
+ * looks like a number, so `1,2768` can never become 1 and be compared with the best.
+ */
+export function matchMetric(line: string, re: RegExp): number | null | undefined {
   const m = re.exec(line);
-  if (!m) return null;
-  return parseNumber(m[1] ?? m[0]);
+  if (!m) return undefined;
+  const text = m.length > 1 ? m[1] : m[0];
+  if (text === undefined) return null;
+  const end = m.indices?.[m.length > 1 ? 1 : 0]?.[1];
+  if (end !== undefined && RUNS_ON.test(line.slice(end))) return null;
+  return parseNumber(text);
 }
 
 const MEM_RE = new RegExp(`^\\s*peak_vram_(mb|gb|MB|GB)\\s*[:=]\\s*(${NUMBER_SOURCE})(?!\\w)`);

@@ -56,6 +56,17 @@ describe("the metric line (last match wins)", () => {
     ["not at line start", "step 5 val_bpb: 0.5", null],
     ["garbage value", "val_bpb: fast", null],
     ["CRLF and \\r progress", "step 1\rstep 2\r\nval_bpb: 0.75\r\n", 0.75],
+    // Fail closed: a number that is not whole and well formed is not read at all.
+    ["decimal comma", "val_bpb: 1,2768", null],
+    ["cut exponent", "val_bpb: 1.5e", null],
+    ["trailing letters", "val_bpb: 0.98abc", null],
+    ["two dots", "val_bpb: 0.9.8", null],
+    ["malformed last line hides an earlier value", "val_bpb: 1.5\nval_bpb: 1,2768", null],
+    ["a metric line without a number after a good one", "val_bpb: 1.5\nval_bpb: fast", null],
+    ["a separator after the number", "val_bpb=0.5, acc=0.9", 0.5],
+    ["a bracket after the number", "val_bpb: 0.5)", 0.5],
+    ["text after white space", "val_bpb: 0.5 (ema)", 0.5],
+    ["a percent sign", "val_bpb: 93.5%", 93.5],
   ])("%s", (_name, text, expected) => {
     expect(scan(text, spec).metric).toEqual(expected);
   });
@@ -74,6 +85,9 @@ describe("the metric line (last match wins)", () => {
     expect(scan("epoch 1 accuracy=91.5%\nepoch 2 accuracy=93.25%", custom).metric).toBe(93.25);
     expect(scan("acc: 0.5", custom).metric).toBeNull();
     expect(scan("score nan!", { name: "s", pattern: "score (\\S+)!" }).metric).toEqual(Number.NaN);
+    // A custom capture that stops inside a longer number is not read either.
+    expect(scan("acc=1,2768", { name: "acc", pattern: "acc=(\\d+)" }).metric).toBeNull();
+    expect(scan("acc=0.98abc", { name: "acc", pattern: "acc=([\\d.]+)" }).metric).toBeNull();
   });
 
   it("rejects an invalid custom pattern with a UsageError", () => {

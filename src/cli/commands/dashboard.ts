@@ -1,9 +1,8 @@
 import type { Command } from "commander";
 import pc from "picocolors";
 import { UsageError } from "../../errors.js";
+import { DEFAULT_DASHBOARD_PORT } from "../../dashboard/server.js";
 import { resolveRoot } from "../../report/cli-support.js";
-
-export const DEFAULT_DASHBOARD_PORT = 8765;
 
 interface DashboardFlags {
   port: string;
