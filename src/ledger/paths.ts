@@ -20,7 +20,11 @@ export interface SessionPaths {
 export const STATE_DIR = ".autoresearch";
 
 export function sessionPaths(root: string): SessionPaths {
-  const dir = join(root, STATE_DIR);
+  return recordsPaths(root, join(root, STATE_DIR));
+}
+
+/** The files of a session whose records are in `dir` (the current one, or an archived one). */
+export function recordsPaths(root: string, dir: string): SessionPaths {
   return {
     root,
     dir,

@@ -60,6 +60,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./merge.js")).registerMerge,
   },
   {
+    name: "dashboard",
+    description: "serve a live, read-only dashboard of this repo's research sessions in the browser",
+    load: async () => (await import("./dashboard.js")).registerDashboard,
+  },
+  {
     name: "demo",
     description: "run the whole loop on the embedded example (a tiny JavaScript language model): no GPU, Python or API key",
     load: async () => (await import("./demo.js")).registerDemo,
