@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { RuntimeFailure } from "../errors.js";
 import { applyProposal } from "../proposers/apply.js";
+import { ProposalFailed } from "../proposers/errors.js";
 import type { ExperimentRecord, Proposal, ProposalContext, Proposer, Scope } from "../types.js";
 import { sha256 } from "./guards.js";
 import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState } from "./state.js";
@@ -83,7 +84,9 @@ export async function nextProposal(session: SessionState, deps: LoopDeps, iterat
       // Authentication and configuration failures end the session; anything else is one failed try.
       if (error instanceof RuntimeFailure) throw error;
       lastReason = `the proposer failed: ${(error as Error).message}`;
-      reject(session, deps, iteration, { description: "(no proposal)", category: "other" }, lastReason);
+      // A failed agent run still cost tokens: they count towards --max-cost like any refusal.
+      const spent = error instanceof ProposalFailed ? error.spent : {};
+      reject(session, deps, iteration, { description: "(no proposal)", category: "other", ...spent }, lastReason);
       continue;
     }
     if (proposal === null) {

@@ -104,6 +104,9 @@ function archivePrevious(root: string, paths: SessionPaths, resultsPath: string)
  */
 export async function startSession(root: string, config: ResearchConfig, platform: PlatformInfo, deps: LoopDeps): Promise<SessionState> {
   const { git } = deps;
+  // First, before anything is changed: a proposer that cannot work at all (an agent CLI that is
+  // not installed) stops here with the fix.
+  const checked = (await deps.proposer.check?.()) ?? {};
   const paths = sessionPaths(root);
   const resultsPath = join(root, config.results);
   await excludeFromGit(git, root, [
@@ -132,6 +135,7 @@ export async function startSession(root: string, config: ResearchConfig, platfor
     config,
     platform,
     guardedHashes: hashGuarded(root, guardedFiles(root, config.readonly)),
+    ...(checked.agent && { agent: checked.agent }),
   };
   const ledger = new Ledger(paths, resultsPath, config.metric);
   ledger.load();
