@@ -146,6 +146,12 @@ describe.skipIf(process.platform === "win32")("each preset against its CLI's rec
     });
   }
 
+  it("opencode 1.14: an unreachable API is recognised in the older error-log format too", async () => {
+    const error = await failure(presetProposer("opencode", { FAKE_AGENT_MODE: "offline", FAKE_CLI_VERSION: "1.14.34" }, 60).propose(makeContext()));
+    expect(error, error.message).toBeInstanceOf(RuntimeFailure);
+    expect(error.message).toMatch(/^opencode cannot reach its API \(AI_APICallError: FailedToOpenSocket\)/);
+  });
+
   it("a custom gemini command without the trust variable stops on the untrusted-folder exit (55) with the fix", async () => {
     // The preset's own flags, but run as a custom command: no GEMINI_CLI_TRUST_WORKSPACE is added.
     const command = presetCommand("gemini", { trainPath: "train.py", promptFile: join(repo, "prompt.md"), proposalFile: join(repo, "p.json"), scratchDir: repo });

@@ -65,11 +65,14 @@ const RULES: Record<AgentPreset, Rule[]> = {
     { kind: "unreachable", times: 2, test: (l) => /Attempt \d+ failed.*fetch failed/.test(l) },
   ],
   opencode: [
-    // {"type":"error","error":{"name":"ProviderAuthError",...}} on stdout, or its error log on stderr:
-    // level=ERROR message="stream error" ... error.error="AI_APICallError: Cannot connect to API: ..."
+    // {"type":"error","error":{"name":"ProviderAuthError",...}} on stdout, or its error log on
+    // stderr, one line per retry (it retries forever): current releases
+    //   level=ERROR ... message="stream error" ... error.error="AI_APICallError: Cannot connect to API: ..."
+    // and older ones (1.14)
+    //   ERROR ... service=llm ... error={"error":{"name":"AI_APICallError","cause":{"code":"FailedToOpenSocket",...
     { kind: "auth", test: event((e) => e.type === "error" && /ProviderAuthError|\b401\b|unauthori[sz]ed|api key/i.test(text(e.error))) },
-    { kind: "auth", test: (l) => /stream error.*(?:\b401\b|Unauthorized|invalid.{0,20}api key|authentication)/i.test(l) },
-    { kind: "unreachable", times: 3, test: (l) => /Cannot connect to API/.test(l) },
+    { kind: "auth", test: (l) => /(?:stream error|service=llm).*(?:\b401\b|Unauthorized|invalid.{0,20}api key|AuthenticationError)/i.test(l) },
+    { kind: "unreachable", times: 3, test: (l) => /(?:stream error|service=llm).*(?:Cannot connect to API|FailedToOpenSocket|ConnectionRefused|ECONNREFUSED|ENOTFOUND)/.test(l) },
   ],
   aider: [
     // With no key aider offers an OpenRouter login, which --yes-always accepts and then waits for a browser.
@@ -78,6 +81,18 @@ const RULES: Record<AgentPreset, Rule[]> = {
     { kind: "unreachable", times: 3, test: (l) => /APIConnectionError|Connection error|Cannot connect/i.test(l) },
   ],
 };
+
+/** What a person needs from the line: a JSON event's message, else the line, kept short. */
+function evidenceOf(line: string): string {
+  const e = json(line);
+  const error = e ? (e.error && typeof e.error === "object" ? (e.error as Json) : null) : null;
+  const retry = e?.subtype === "api_retry" ? `API retry ${String(e.attempt)}: ${e.error_status === null ? "no connection" : `HTTP ${String(e.error_status)}`}` : undefined;
+  const message = e ? [retry, e.result, e.message, error?.message, e.error].find((v) => typeof v === "string" && v !== "") : undefined;
+  // OpenCode's log lines: the error itself, not the session ids before it.
+  const logged = /error\.error="([^"]+)"/.exec(line)?.[1] ?? /"name":"(\w+)".*?"code":"(\w+)"/.exec(line)?.slice(1, 3).join(": ");
+  const text = typeof message === "string" ? message : (logged ?? line.trim());
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}
 
 /** Shell messages for a command it cannot find (sh, bash, dash, zsh, cmd.exe). */
 const NOT_FOUND = /(?:command not found|: not found|No such file or directory|is not recognized as an internal or external command)/;
@@ -99,7 +114,7 @@ export class FailureWatch {
       if (!rule.test(line)) continue;
       const n = (this.counts.get(rule) ?? 0) + 1;
       this.counts.set(rule, n);
-      if (n >= (rule.times ?? 1)) return { kind: rule.kind, evidence: line.trim().slice(0, 300) };
+      if (n >= (rule.times ?? 1)) return { kind: rule.kind, evidence: evidenceOf(line) };
     }
     return null;
   }

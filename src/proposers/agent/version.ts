@@ -3,19 +3,20 @@ import { RuntimeFailure } from "../../errors.js";
 import { describeFatal } from "./failures.js";
 import { type AgentPreset, PRESET_INFO } from "./presets.js";
 
-const VERSION_TIMEOUT_MS = 20_000;
+/** Generous: Gemini CLI alone takes seconds to start, many times that on a loaded machine. */
+const VERSION_TIMEOUT_MS = 60_000;
 
 /**
  * `<cli> --version` for a preset, before the session starts: a missing CLI fails here (exit 1,
  * with how to install it) instead of at the first proposal, and the version goes into
- * session.json. Through the shell, as the agent itself runs (npm's .cmd shims on Windows).
- * Null when the CLI answered but not with a version (or not in time): that is not fatal.
+ * session.json. Run directly (so a hung one is killed for sure), through the shell only on
+ * Windows, where npm installs CLIs as .cmd shims. Null when the CLI answered but not with a
+ * version (or not in time): that is not fatal.
  */
 export async function presetVersion(preset: AgentPreset, cwd: string, env: Record<string, string>): Promise<string | null> {
   const cli = PRESET_INFO[preset].cli;
-  const { code, output } = await runShort(`${cli} --version`, cwd, env);
-  const notFound = /command not found|: not found|is not recognized as an internal or external command/.test(output);
-  if (code === 127 || notFound) {
+  const { code, output, missing } = await runShort(cli, cwd, env);
+  if (missing || code === 127 || /is not recognized as an internal or external command/.test(output)) {
     const { message, hint } = describeFatal({ kind: "missing", evidence: output.trim().split(/\r?\n/).pop() || `exit code ${code}` }, preset, cli);
     throw new RuntimeFailure(message, hint);
   }
@@ -24,23 +25,23 @@ export async function presetVersion(preset: AgentPreset, cwd: string, env: Recor
   return line ? line.trim().slice(0, 120) : null;
 }
 
-function runShort(command: string, cwd: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+function runShort(cli: string, cwd: string, env: Record<string, string>): Promise<{ code: number | null; output: string; missing: boolean }> {
   return new Promise((resolve) => {
     let output = "";
-    const child = spawn(command, { cwd, env, shell: true, windowsHide: true, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cli, ["--version"], { cwd, env, shell: process.platform === "win32", windowsHide: true, stdio: ["ignore", "pipe", "pipe"] });
     const timer = setTimeout(() => child.kill("SIGKILL"), VERSION_TIMEOUT_MS);
     const add = (chunk: Buffer) => {
       output = (output + chunk.toString("utf8")).slice(-4_000);
     };
     child.stdout.on("data", add);
     child.stderr.on("data", add);
-    child.once("error", (error) => {
+    child.once("error", (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      resolve({ code: null, output: `${output}\n${error.message}` });
+      resolve({ code: null, output: `${output}\n${error.message}`, missing: error.code === "ENOENT" });
     });
     child.once("close", (code) => {
       clearTimeout(timer);
-      resolve({ code, output });
+      resolve({ code, output, missing: false });
     });
   });
 }
