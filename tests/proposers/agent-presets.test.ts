@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { RuntimeFailure } from "../../src/errors.js";
 import { AGENT_PRESETS, type AgentPreset, type AgentProposal, createAgentProposer, PRESET_INFO, presetCommand, presetEnv, readUsage } from "../../src/proposers/agent/index.js";
+import { FailureWatch } from "../../src/proposers/agent/failures.js";
 import { makeContext, PREPARE_TEXT, TRAIN_TEXT } from "../helpers/fake-providers.js";
 
 // Stand-ins for the real CLIs: flags parsed from each release's recorded --help, unknown flags
@@ -180,5 +181,39 @@ describe("reading usage from agent output", () => {
   it("aider: sums every message's tokens, takes the session cost, reads 950 / 2.3k / 12k", () => {
     const out = "Tokens: 950 sent, 1.1k cache write, 2.0k cache hit, 12 received.\nTokens: 12k sent, 1.5k received. Cost: $0.03 message, $0.0421 session.\n";
     expect(readUsage("aider", out)).toEqual({ usage: { inputTokens: 12950, outputTokens: 1512 }, costUsd: 0.0421, turns: 2 });
+  });
+});
+
+describe("recognising a failure from the real CLIs' output (lines recorded offline and against a local 401 server)", () => {
+  const firstFatal = (preset: AgentPreset, lines: string[]) => {
+    const watch = new FailureWatch(preset, preset);
+    for (const line of lines) {
+      const found = watch.line(line);
+      if (found) return found;
+    }
+    return null;
+  };
+  it("tells a refused key, a lost connection and a transient retry apart", () => {
+    const retry = (attempt: number, status: number | null) => JSON.stringify({ type: "system", subtype: "api_retry", attempt, max_retries: 10, retry_delay_ms: 595, error_status: status, error: status ? "authentication_failed" : "unknown" });
+    // Claude Code 2.1.332 with a bad key: it would retry 10 times over minutes.
+    expect(firstFatal("claude", [retry(1, 401)])).toEqual({ kind: "auth", evidence: "API retry 1: HTTP 401" });
+    // Without a connection: two retries may be a blip, the third is not.
+    expect(firstFatal("claude", [retry(1, null), retry(2, null)])).toBeNull();
+    expect(firstFatal("claude", [retry(1, null), retry(2, null), retry(3, null)])?.kind).toBe("unreachable");
+    expect(firstFatal("claude", [retry(1, 529), retry(2, 529), retry(3, 529)])).toBeNull();
+    // Codex 0.171: reconnects are allowed, "waiting for network" is not (it waits forever).
+    const reconnect = JSON.stringify({ type: "error", message: "Reconnecting... 2/5 (stream disconnected before completion: failed to lookup address information: Name does not resolve)" });
+    const waiting = JSON.stringify({ type: "error", message: "Reconnecting... waiting for network (Connection failed: error sending request)" });
+    expect(firstFatal("codex", [reconnect, reconnect])).toBeNull();
+    expect(firstFatal("codex", [reconnect, waiting])).toEqual({ kind: "unreachable", evidence: "Reconnecting... waiting for network (Connection failed: error sending request)" });
+    // Codex 0.120 gives up on its own.
+    const failed = JSON.stringify({ type: "turn.failed", error: { message: "stream disconnected before completion: error sending request for url (https://api.openai.com/v1/responses)" } });
+    expect(firstFatal("codex", [failed])?.kind).toBe("unreachable");
+    // Gemini CLI 0.61 retrying: the second failed fetch.
+    const attempt = (n: number) => `Attempt ${n} failed. Retrying with backoff... Error: exception TypeError: fetch failed sending request`;
+    expect(firstFatal("gemini", [attempt(1)])).toBeNull();
+    expect(firstFatal("gemini", [attempt(1), "    at async Models.generateContent (file:///x.js:1:1)", attempt(2)])?.kind).toBe("unreachable");
+    // An agent's own words about keys are not evidence.
+    expect(firstFatal("aider", ["I set the learning rate from the key hyperparameters; no API changes."])).toBeNull();
   });
 });
