@@ -1,14 +1,16 @@
 /**
  * autoresearch as a library: the same core the CLI drives. A caller builds a ResearchConfig,
- * a Proposer and LoopDeps (git, executor, clock, event sink, stop control) and calls research().
+ * a Proposer and LoopDeps (git, executor, clock, event sink, stop control) and calls research(),
+ * which checks the config as the CLI does (validateConfig) and refuses what `run` would refuse.
  */
 export { AutoresearchError, Interrupted, RuntimeFailure, UsageError } from "./errors.js";
 export type * from "./types.js";
 export { CATEGORIES, SCOPES } from "./types.js";
 
 export { parseDuration, formatDuration } from "./config/duration.js";
-export { loadConfigFile, resolveConfig, validateFlags } from "./config/resolve.js";
-export { configFileSchema, OPTION_DEFS } from "./config/options.js";
+export { applyOverrides, type CheckedConfig, loadConfigFile, resolveConfig, type ResumeOverrides, validateConfig, validateFlags } from "./config/resolve.js";
+export { configFileSchema, OPTION_DEFS, type ResearchConfig, researchConfigSchema } from "./config/options.js";
+export { parseStopCondition, type StopCondition, stopConditionMet } from "./metric/stop-condition.js";
 export { renderConfigTable } from "./config/table.js";
 
 export { detectPlatform, platformEnv } from "./platform/index.js";
@@ -26,10 +28,13 @@ export { research, type ResearchMode, type ResearchOutcome } from "./loop/resear
 export type { SessionEvent, EventSink } from "./loop/events.js";
 export type { LoopDeps, SessionState } from "./loop/state.js";
 export { StopControl } from "./loop/stop.js";
-export { sanitizeEnv } from "./loop/run-env.js";
+export { sanitizeEnv } from "./runner/run-env.js";
 
 export { formatRow, parseResults, resultsHeader } from "./ledger/results-tsv.js";
 export { Ledger, type SessionInfo } from "./ledger/ledger.js";
 export { sessionPaths } from "./ledger/paths.js";
+export { type LoopLiveness, loopLiveness } from "./ledger/liveness.js";
+export { readInFlightReadOnly, readRecordsReadOnly, readResultsFile, readSessionReadOnly } from "./ledger/read.js";
+export * from "./metric/index.js";
 
 export * from "./report/index.js";

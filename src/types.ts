@@ -21,6 +21,23 @@ export interface TokenUsage {
   outputTokens: number;
 }
 
+/**
+ * One numeric constant a proposal changes, as data: the builtin search's memory of what it
+ * tried is read back from these (stored in experiments.jsonl and rejected.jsonl), never from
+ * the description, which any proposer (or model) may word the same way.
+ */
+export interface ConstantChange {
+  /** The constant's name in the script; a tuple element is `NAME[i]`. */
+  key: string;
+  from: number;
+  to: number;
+  /** The literals as written in the script (`2**19`, `1e-3`). */
+  fromText: string;
+  toText: string;
+  /** The move's label (`x2`, `+1`, `1-b x0.5`, `from 0`, `halve after OOM`), if any. */
+  tag: string | null;
+}
+
 /** What a proposer returns: one focused change to the training script. */
 export interface Proposal {
   description: string;
@@ -37,6 +54,8 @@ export interface Proposal {
   planStep?: number;
   /** Files a coding agent touched besides the training script (already restored or removed). */
   violations?: string[];
+  /** The constants it changes, when the proposer knows them exactly (the builtin search). */
+  changes?: ConstantChange[];
 }
 
 export interface PlatformAdjustments {
@@ -63,41 +82,6 @@ export interface PlatformInfo {
   adjustments: PlatformAdjustments;
 }
 
-/** The confirmed research config (Phase 0). Stored in session.json and autoresearch.config.json. */
-export interface ResearchConfig {
-  train: string;
-  readonly: string[];
-  budgetSec: number;
-  metric: string;
-  direction: Direction;
-  /** Experiments after the baseline; null = unlimited. */
-  maxIterations: number | null;
-  scope: Scope[];
-  tag: string;
-  results: string;
-  command: string;
-  /** Hard timeout per run in seconds (default 2x budget). */
-  timeoutSec: number;
-  metricPattern?: string;
-  proposer: string;
-  seed: number;
-  model?: string;
-  baseUrl?: string;
-  apiKeyEnv?: string;
-  agent?: string;
-  agentTimeoutSec?: number;
-  openaiApi?: "chat" | "responses";
-  /** Path of a JSON price table overriding the built-in one. */
-  prices?: string;
-  plan?: string;
-  hypothesis?: string;
-  stopWhen?: string;
-  maxTimeSec?: number;
-  maxCostUsd?: number;
-  reportEvery: number;
-  /** Environment variables passed to the run even though their names look like secrets. */
-  passEnv?: string[];
-}
 
 /** One decided experiment, as stored in .autoresearch/experiments.jsonl. Baseline is id 0. */
 export interface ExperimentRecord {
@@ -136,6 +120,8 @@ export interface ExperimentRecord {
   oomRetryOf?: number;
   /** Files a coding agent changed besides the training script; put back before the run. */
   agentViolations?: string[];
+  /** The proposal's constant changes (builtin proposals; absent from records written before this field). */
+  changes?: ConstantChange[];
 }
 
 /** A proposal the loop refused (edit not found, out of scope, repeat); kept in rejected.jsonl. */
@@ -148,6 +134,8 @@ export interface RejectedProposal {
   /** What the refused proposal cost: it counts towards --max-cost like any other. */
   usage?: TokenUsage;
   costUsd?: number;
+  /** The refused proposal's constant changes, so the builtin search does not offer them again. */
+  changes?: ConstantChange[];
 }
 
 /** One row of results.tsv. */

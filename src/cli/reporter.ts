@@ -1,7 +1,8 @@
 import pc from "picocolors";
 import { formatDuration } from "../config/duration.js";
 import type { SessionEvent } from "../loop/events.js";
-import { cleanField } from "../ledger/results-tsv.js";
+import { cleanField, MISSING } from "../ledger/results-tsv.js";
+import { type Direction, delta, isBetter } from "../metric/index.js";
 import { formatDelta, formatMetric } from "../report/format.js";
 import type { ExperimentRecord } from "../types.js";
 
@@ -12,11 +13,11 @@ export function jsonReporter(out: NodeJS.WritableStream = process.stdout): (even
   };
 }
 
-function fmtDelta(record: ExperimentRecord, direction: "min" | "max"): string {
-  if (record.metric === null || record.bestBefore === null) return "";
-  const d = record.metric - record.bestBefore;
-  const better = direction === "min" ? d < 0 : d > 0;
-  return better ? pc.green(formatDelta(d)) : pc.dim(formatDelta(d));
+function fmtDelta(record: ExperimentRecord, direction: Direction): string {
+  // A crashed run's number (printed before a violation, an OOM, a timeout) is not a result.
+  const d = record.status === "crash" ? null : delta(record.metric, record.bestBefore);
+  if (d === null) return "";
+  return isBetter(record.metric as number, record.bestBefore as number, direction) ? pc.green(formatDelta(d)) : pc.dim(formatDelta(d));
 }
 
 const STATUS_STYLE = { keep: pc.green, discard: pc.yellow, crash: pc.red } as const;
@@ -28,7 +29,7 @@ const STATUS_STYLE = { keep: pc.green, discard: pc.yellow, crash: pc.red } as co
 export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (event: SessionEvent) => void {
   const live = Boolean(out.isTTY);
   let timer: NodeJS.Timeout | null = null;
-  let direction: "min" | "max" = "min";
+  let direction: Direction = "min";
   let metricName = "metric";
   let lastMetric: number | null = null;
 
@@ -87,7 +88,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         const status = STATUS_STYLE[r.status](r.status.padEnd(7));
         const reason = r.status === "keep" ? "" : pc.dim(` (${cleanField(r.detail ?? r.reason)})`);
         out.write(
-          `${String(r.id).padStart(3)} ${status} ${metricName} ${formatMetric(r.metric).padStart(10)} ${fmtDelta(r, direction).padEnd(10)} ${r.commit.slice(0, 7)} ${cleanField(r.description)}${reason}\n`,
+          `${String(r.id).padStart(3)} ${status} ${metricName} ${(r.status === "crash" ? MISSING : formatMetric(r.metric)).padStart(10)} ${fmtDelta(r, direction).padEnd(10)} ${r.commit.slice(0, 7)} ${cleanField(r.description)}${reason}\n`,
         );
         break;
       }

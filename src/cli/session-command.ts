@@ -1,9 +1,8 @@
-import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import pc from "picocolors";
 import type { EventSink } from "../loop/events.js";
 import { research, type ResearchMode, type ResearchOutcome } from "../loop/research.js";
-import { sanitizeEnv } from "../loop/run-env.js";
+import { sanitizeEnv } from "../runner/run-env.js";
 import type { LoopDeps } from "../loop/state.js";
 import { StopControl } from "../loop/stop.js";
 import { LocalExecutor } from "../runner/index.js";
@@ -78,7 +77,7 @@ function printEnding(outcome: ResearchOutcome): void {
   const out = process.stdout;
   const resultsPath = join(session.root, session.info.config.results);
   const inRepo = (p: string) => relative(session.root, p) || ".";
-  out.write(`\n${pc.bold(session.info.config.results)}\n${resultsTable(readFileSync(resultsPath, "utf8"))}\n\n`);
+  out.write(`\n${pc.bold(session.info.config.results)}\n${resultsTable(session.ledger.expectedResults())}\n\n`);
   const kept = session.history.filter((e) => e.status === "keep" && e.id > 0);
   const best = kept[kept.length - 1] ?? session.history[0];
   if (best) {

@@ -1,3 +1,4 @@
+import { oneLine } from "../text.js";
 import type { ResultsRow, Status } from "../types.js";
 
 /**
@@ -15,8 +16,7 @@ export function resultsHeader(metricName: string): string {
 
 /** Tabs and newlines would break the table; control characters would break terminals. */
 export function cleanField(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  return text.replace(/[\t\r\n\u0000-\u001f\u007f]+/g, " ").replace(/ {2,}/g, " ").trim();
+  return oneLine(text);
 }
 
 export function formatRow(row: ResultsRow): string {

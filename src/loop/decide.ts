@@ -1,3 +1,4 @@
+import { isBetter } from "../metric/index.js";
 import type { Direction, RunResult, Status } from "../types.js";
 
 export interface Decision {
@@ -35,7 +36,10 @@ export function decide(input: DecideInput): Decision {
     return { status: "crash", reason: "violation", detail: `violation: ${input.violations.join("; ")}` };
   }
   if (run.timedOut) return { status: "crash", reason: "timeout", detail: `timeout after ${run.durationSec.toFixed(0)}s` };
-  if (run.oom) return { status: "crash", reason: "oom", detail: `OOM: ${lastMeaningfulLine(run) || "out of memory"}` };
+  // OOM is a cause of failure, not a failure by itself: a script that caught an OOM, recovered
+  // (smaller batch, CPU fallback) and printed its metric with exit code 0 is measured as usual.
+  const failed = run.exitCode !== 0 || run.metric === null;
+  if (run.oom && failed) return { status: "crash", reason: "oom", detail: `OOM: ${lastMeaningfulLine(run) || "out of memory"}` };
   if (run.exitCode !== 0) {
     const how = run.signal ? `killed by ${run.signal}` : `exit code ${run.exitCode}`;
     const last = lastMeaningfulLine(run);
@@ -44,8 +48,7 @@ export function decide(input: DecideInput): Decision {
   if (run.metric === null) return { status: "crash", reason: "no-metric", detail: "no metric line in the output" };
   if (!Number.isFinite(run.metric)) return { status: "crash", reason: "nan", detail: `metric is ${run.metric} (not a finite number)` };
 
-  const better = input.direction === "min" ? run.metric < input.bestMetric : run.metric > input.bestMetric;
-  if (better) return { status: "keep", reason: "improved", detail: "improved" };
+  if (isBetter(run.metric, input.bestMetric, input.direction)) return { status: "keep", reason: "improved", detail: "improved" };
   if (run.metric === input.bestMetric) {
     if (input.lines < input.bestLines) {
       return { status: "keep", reason: "simpler", detail: `same metric with ${input.bestLines - input.lines} fewer lines` };

@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { InFlight } from "../ledger/ledger.js";
 import { cleanField } from "../ledger/results-tsv.js";
+import { delta } from "../metric/index.js";
 import { formatDelta } from "../report/format.js";
 import { platformEnv } from "../platform/index.js";
 import { countLines } from "../proposers/apply.js";
@@ -11,7 +12,7 @@ import { matchMetric, metricRegExp } from "../runner/index.js";
 import type { ExperimentRecord, Proposal, RunResult } from "../types.js";
 import { type Decision, decide } from "./decide.js";
 import { restoreGuarded, restoreHead, restoreTracked, sha256 } from "./guards.js";
-import { sanitizeEnv } from "./run-env.js";
+import { sanitizeEnv } from "../runner/run-env.js";
 import { baselineOf, bestOf, type LoopDeps, type SessionState } from "./state.js";
 
 export const BASELINE_DESCRIPTION = "Baseline — no modifications";
@@ -51,7 +52,7 @@ export async function runOnce(
   const metric = { name: config.metric, ...(config.metricPattern !== undefined && { pattern: config.metricPattern }) };
   const pattern = metricRegExp(metric);
   const graceMs = deps.graceMs ?? 5000;
-  deps.runWatch?.running(runId, graceMs);
+  deps.runWatch?.running(runId, graceMs, Date.now() + config.timeoutSec * 1000);
   try {
     return await deps.executor.run(
       {
@@ -68,7 +69,7 @@ export async function runOnce(
         onStart: () => deps.emit({ type: "run-start", iteration: id, description, commit, budgetSec: config.budgetSec, timeoutSec: config.timeoutSec }),
         onLine: (line) => {
           const value = matchMetric(line, pattern);
-          if (value !== null) deps.emit({ type: "run-metric", iteration: id, value });
+          if (value !== null && value !== undefined) deps.emit({ type: "run-metric", iteration: id, value });
         },
       },
       deps.stop.signal,
@@ -226,6 +227,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
       ...(proposal.planStep !== undefined && { planStep: proposal.planStep }),
       ...(input.oomRetryOf !== undefined && { oomRetryOf: input.oomRetryOf }),
       ...(proposal.violations?.length && { agentViolations: proposal.violations }),
+      ...(proposal.changes !== undefined && { changes: proposal.changes }),
     },
     deps,
   );
@@ -237,7 +239,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
 }
 
 function describeGain(metric: number, best: number): string {
-  return `${formatDelta(metric - best)} improvement`;
+  return `${formatDelta(delta(metric, best))} improvement`;
 }
 
 /** A commit subject is one line; a model's description may not be. */

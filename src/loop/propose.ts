@@ -115,7 +115,7 @@ function reject(
   session: SessionState,
   deps: LoopDeps,
   iteration: number,
-  proposal: Pick<Proposal, "description" | "category" | "planStep" | "usage" | "costUsd">,
+  proposal: Pick<Proposal, "description" | "category" | "planStep" | "usage" | "costUsd" | "changes">,
   reason: string,
 ): void {
   session.ledger.recordRejected({
@@ -126,6 +126,7 @@ function reject(
     ...(proposal.planStep !== undefined && { planStep: proposal.planStep }),
     ...(proposal.usage !== undefined && { usage: proposal.usage }),
     ...(proposal.costUsd !== undefined && { costUsd: proposal.costUsd }),
+    ...(proposal.changes !== undefined && { changes: proposal.changes }),
   });
   deps.emit({ type: "proposal-rejected", iteration, description: proposal.description, reason });
 }

@@ -3,14 +3,17 @@
  * it over a pipe which run is in flight (`run <runId> <graceMs>` / `idle`). When the pipe
  * closes without `exit` — the orchestrator died, even by SIGKILL — it kills that run's whole
  * tree (by its marker) and exits, so no run outlives a killed orchestrator by more than its
- * grace. It holds no secrets: it is started with PATH only.
+ * grace. It also enforces each run's hard timeout by itself (a little after the orchestrator
+ * would), so a stopped orchestrator (Ctrl-Z, SIGSTOP, a debugger) cannot let a run go on past it.
+ * It holds no secrets: it is started with PATH only.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export interface RunWatch {
-  running(runId: string, graceMs: number): void;
+  /** `deadline`: wall-clock ms (Date.now()) of the run's hard timeout, if it has one. */
+  running(runId: string, graceMs: number, deadline?: number): void;
   idle(): void;
   /** The orchestrator is ending normally: the watchdog exits without killing anything. */
   close(): void;
@@ -40,7 +43,8 @@ export function startWatchdog(): RunWatch | null {
     if (child.stdin && !child.stdin.destroyed) child.stdin.write(`${line}\n`);
   };
   return {
-    running: (runId, graceMs) => send(`run ${runId} ${Math.max(0, Math.round(graceMs))}`),
+    running: (runId, graceMs, deadline) =>
+      send(`run ${runId} ${Math.max(0, Math.round(graceMs))}${deadline !== undefined && Number.isFinite(deadline) ? ` ${Math.round(deadline)}` : ""}`),
     idle: () => send("idle"),
     close: () => {
       send("exit");

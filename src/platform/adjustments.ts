@@ -93,16 +93,6 @@ export function describeAdjustments(a: PlatformAdjustments): string {
   ].join("; ");
 }
 
-/** What proposers are told about the platform (ProposalContext carries the PlatformInfo). */
-export function platformNotes(platform: PlatformInfo): string[] {
-  return [
-    `Platform: ${platform.label} (${platform.detail}); device "${platform.device}"; OS ${platform.os}`,
-    `Applied: ${describeAdjustments(platform.adjustments)}`,
-    ...platform.adjustments.notes,
-    "The run reads AUTORESEARCH_DEVICE, AUTORESEARCH_COMPILE, AUTORESEARCH_AMP_DTYPE, AUTORESEARCH_BATCH_SCALE (and AUTORESEARCH_ATTENTION, AUTORESEARCH_COMPILE_MODE) from its environment",
-  ];
-}
-
 /** The variables DESIGN.md promises to the training command, plus the attention/compile details. */
 export function platformEnv(platform: PlatformInfo): Record<string, string> {
   const a = platform.adjustments;

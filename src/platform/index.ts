@@ -1,9 +1,9 @@
 /**
  * Platform detection (spec Phase 1.1) and adjustments (Phase 1.2, compatibility matrix).
  * `detectPlatform` probes the experiment's Python; `platformEnv` is what the run gets;
- * `platformNotes` is what proposers get.
+ * proposers get the PlatformInfo itself (its adjustments and notes) in their context.
  */
-export { adjustmentsFor, describeAdjustments, platformEnv, platformNotes, torchMajorMinor, type AdjustmentFacts, type PlatformKind } from "./adjustments.js";
+export { adjustmentsFor, describeAdjustments, platformEnv, torchMajorMinor, type AdjustmentFacts, type PlatformKind } from "./adjustments.js";
 export { defaultPython, type PythonCommand, pythonForCommand, splitCommand } from "./command.js";
 export { DEFAULT_PROBE_TIMEOUT_MS, type DetectedPlatform, type DetectOptions, detectPlatform, LABELS } from "./detect.js";
 export { type Exec, type ExecOptions, type ExecResult, execWithTimeout } from "./exec.js";

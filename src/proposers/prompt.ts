@@ -1,3 +1,4 @@
+import { describeDirection, gain, delta as metricDelta, percentChange } from "../metric/index.js";
 import type { Direction, ExperimentRecord, PlatformInfo, ProposalContext } from "../types.js";
 import { CATEGORIES } from "../types.js";
 
@@ -82,7 +83,7 @@ function systemPrompt(ctx: ProposalContext, replyFormat: "tool" | "agent"): stri
   const scope = ctx.scope.join(", ");
   const lines = [
     "You are an autonomous ML researcher running a fixed-budget experiment loop (autoresearch).",
-    `Each iteration you propose ONE focused modification to the training script \`${train}\`. The loop applies it, commits it, trains for a fixed time budget, measures \`${metric}\` (${better(ctx.metric.direction)}), keeps the change if the metric improved and discards it otherwise.`,
+    `Each iteration you propose ONE focused modification to the training script \`${train}\`. The loop applies it, commits it, trains for a fixed time budget, measures \`${metric}\` (${describeDirection(ctx.metric.direction)}), keeps the change if the metric improved and discards it otherwise.`,
     "",
     "Rules:",
     "1. One change at a time. Never bundle several independent modifications into one proposal.",
@@ -133,7 +134,7 @@ function userPrompt(
   const { baseline, best } = ctx;
 
   out.push("## Session");
-  out.push(`Metric: ${ctx.metric.name} (${better(dir)})`);
+  out.push(`Metric: ${ctx.metric.name} (${describeDirection(dir)})`);
   out.push(`Iteration: ${ctx.iteration}`);
   out.push(`Baseline: ${fmt(baseline.metric)} (experiment ${baseline.id}, commit ${short(baseline.commit)})`);
   if (best.id === baseline.id) {
@@ -223,7 +224,7 @@ function historyLines(experiments: ExperimentRecord[], recent: number, dir: Dire
   const older = experiments.slice(0, experiments.length - recent);
   const shown = experiments.slice(experiments.length - recent);
   if (older.length > 0) out.push(...summaryLines(older, dir), "");
-  out.push(`delta = metric - best before it (${better(dir)}).`);
+  out.push(`delta = metric - best before it (${describeDirection(dir)}).`);
   out.push("id | status | metric | delta | category | description | reason");
   for (const r of shown) {
     const reason = r.detail ? `${r.reason}: ${oneLine(r.detail, 80)}` : r.reason;
@@ -246,7 +247,7 @@ function summaryLines(older: ExperimentRecord[], dir: Direction): string[] {
     let bestRow: ExperimentRecord | undefined;
     for (const r of rows) {
       if (r.metric === null || r.bestBefore === null || !Number.isFinite(r.metric)) continue;
-      if (!bestRow || gain(r, dir) > gain(bestRow, dir)) bestRow = r;
+      if (!bestRow || (gain(r.metric, r.bestBefore, dir) ?? 0) > (gain(bestRow.metric, bestRow.bestBefore, dir) ?? 0)) bestRow = r;
     }
     const count = (s: string) => rows.filter((r) => r.status === s).length;
     const bestText = bestRow ? `${delta(bestRow.metric, bestRow.bestBefore)} (#${bestRow.id} ${oneLine(bestRow.description, 60)})` : "—";
@@ -287,14 +288,6 @@ function oomAdvice(p: PlatformInfo): string {
 
 // --- formatting helpers ------------------------------------------------------------------------
 
-function better(dir: Direction): string {
-  return dir === "min" ? "lower is better" : "higher is better";
-}
-
-function gain(r: ExperimentRecord, dir: Direction): number {
-  const d = (r.metric as number) - (r.bestBefore as number);
-  return dir === "min" ? -d : d;
-}
 
 export function fmt(n: number | null): string {
   if (n === null) return "—";
@@ -302,16 +295,17 @@ export function fmt(n: number | null): string {
   return String(Number(n.toPrecision(6)));
 }
 
+/** A model reads short numbers better than results.tsv's 6 fixed decimals. */
 function delta(metric: number | null, before: number | null): string {
-  if (metric === null || before === null || !Number.isFinite(metric)) return "—";
-  const d = Number((metric - before).toPrecision(4));
+  const raw = metricDelta(metric, before);
+  if (raw === null) return "—";
+  const d = Number(raw.toPrecision(4));
   return d > 0 ? `+${d}` : String(d);
 }
 
 function pct(metric: number | null, base: number | null): string {
-  if (metric === null || base === null || base === 0 || !Number.isFinite(metric)) return "";
-  const p = ((metric - base) / Math.abs(base)) * 100;
-  return ` = ${p > 0 ? "+" : ""}${p.toFixed(2)}%`;
+  const p = percentChange(metric, base);
+  return p === null ? "" : ` = ${p > 0 ? "+" : ""}${p.toFixed(2)}%`;
 }
 
 function short(sha: string): string {

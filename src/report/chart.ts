@@ -1,5 +1,7 @@
+import { oneLine } from "../text.js";
 import { formatInteger, formatMetric, formatPercent, shortCommit, truncate } from "./format.js";
-import { type ReportExperiment, type SessionData, analyze, gain } from "./model.js";
+import { describeDirection, gain } from "../metric/index.js";
+import { type ReportExperiment, type SessionData, analyze } from "./model.js";
 
 /**
  * The progress chart, like Karpathy's progress.png: every experiment a point (kept highlighted
@@ -24,7 +26,7 @@ export const CHART_FONT = "DejaVu Sans, Liberation Sans, Noto Sans, Arial, Helve
 const COLORS = {
   keep: "#2ca02c",
   keepStroke: "#1b5e20",
-  discard: "#9aa0a6",
+  discard: "#7d858d",
   crash: "#d62728",
   best: "#2ca02c",
   baseline: "#1f77b4",
@@ -34,12 +36,39 @@ const COLORS = {
   muted: "#666666",
 };
 
+/** Escaped for XML text and attributes; characters XML cannot hold at all are removed first. */
 function esc(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  return oneLine(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 }
 
 function n(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toFixed(1);
+}
+
+/**
+ * Width in px of 11 px DejaVu Sans text (the chart's first font), rounded up per character
+ * class from measured advances: a label placed with this width stays inside the picture.
+ */
+export function labelWidth(text: string): number {
+  let w = 0;
+  for (const ch of text) {
+    if (/[MWmw@%…]/.test(ch)) w += 11;
+    else if (/[ .,:;'!|ijlI()[\]]/.test(ch)) w += 4;
+    else if (/[a-z]/.test(ch)) w += 6.5;
+    else if (/[0-9]/.test(ch)) w += 7.1;
+    else w += 7.7; // capitals, symbols and anything else: as wide as a capital
+  }
+  return w;
+}
+
+/** The longest cut of `text` (with an ellipsis) whose width fits `room`, or null below 8 characters. */
+function fitLabel(text: string, room: number): string | null {
+  const length = Array.from(text).length;
+  for (let chars = length; chars >= Math.min(8, length); chars--) {
+    const cut = truncate(text, chars);
+    if (labelWidth(cut) <= room) return cut;
+  }
+  return null;
 }
 
 /** "Nice" ticks (1, 2, 5 × 10^k) covering [lo, hi]. */
@@ -140,7 +169,7 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
 
   // Title and subtitle.
   const title = `AutoResearch Progress: ${formatInteger(a.iterations)} Experiment${a.iterations === 1 ? "" : "s"}, ${formatInteger(a.kept.length)} Kept Improvement${a.kept.length === 1 ? "" : "s"}`;
-  const better = data.direction === "min" ? "lower is better" : "higher is better";
+  const better = describeDirection(data.direction);
   const subtitleParts = [`${data.metricName} (${better})`];
   if (a.best && a.baseline) {
     subtitleParts.push(`baseline ${formatMetric(a.baseline.metric)}`);
@@ -210,8 +239,9 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
   const totalDiscarded = discarded.length;
   // Mark objects only for what is drawn: 100k sessions stay light on memory.
   const shownDiscarded = (totalDiscarded > maxPoints ? thinExperiments(discarded, sx) : discarded).map((e) => marks(e) as Mark);
-  out.push(`<g class="discarded" fill="${COLORS.discard}" fill-opacity="0.6" stroke="none">`);
-  for (const m of shownDiscarded) out.push(point(m, "discard", 3.5));
+  // Grey but solid, with a white ring: visible on the grid and where points overlap.
+  out.push(`<g class="discarded" fill="${COLORS.discard}" stroke="#ffffff" stroke-width="0.75">`);
+  for (const m of shownDiscarded) out.push(point(m, "discard", 4));
   out.push("</g>");
 
   // Running best: a step line from the baseline through every kept experiment.
@@ -264,21 +294,19 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
   const angle = (28 * Math.PI) / 180;
   const cos = Math.cos(angle);
   const sin = Math.sin(angle);
-  const charW = 6.1;
   out.push(`<g class="labels" font-size="11" fill="${COLORS.keepStroke}">`);
   for (const m of labelled) {
     if (placed.length >= maxLabels) break;
-    const description = m.e.description.replace(/\s+/g, " ").trim();
-    const wanted = Math.min(36, Array.from(description).length);
+    const description = oneLine(m.e.description);
+    const wanted = truncate(description, 36);
     const y0 = m.y - 7;
     // Up and to the right of the point; near the right edge, up and to the left instead.
     const rightRoom = Math.min((W - 8 - (m.x + 6)) / cos, (y0 - top) / sin);
     const leftRoom = Math.min((m.x - 6 - left) / cos, (y0 - top) / sin);
-    const toLeft = rightRoom / charW < wanted && leftRoom > rightRoom;
-    const chars = Math.min(wanted, Math.floor((toLeft ? leftRoom : rightRoom) / charW));
-    if (chars < Math.min(8, wanted)) continue;
-    const text = truncate(description, chars);
-    const w = Array.from(text).length * charW;
+    const toLeft = labelWidth(wanted) > rightRoom && leftRoom > rightRoom;
+    const text = fitLabel(wanted, toLeft ? leftRoom : rightRoom);
+    if (text === null) continue;
+    const w = labelWidth(text);
     const x0 = toLeft ? m.x - 6 : m.x + 6;
     const segment: Segment = { x1: x0, y1: y0, x2: x0 + (toLeft ? -w : w) * cos, y2: y0 - w * sin };
     if (placed.some((p) => segmentDistance(p, segment) < 12)) continue;
@@ -292,7 +320,9 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
     );
   }
   if (baselineMark) {
-    out.push(`<text class="label" x="${n(baselineMark.x + 8)}" y="${n(baselineMark.y + 16)}" fill="${COLORS.baseline}">baseline</text>`);
+    // Below the point, or above it when the point sits at the bottom of the picture.
+    const y = baselineMark.y + 16 <= H - 4 ? baselineMark.y + 16 : baselineMark.y - 10;
+    out.push(`<text class="label" x="${n(baselineMark.x + 8)}" y="${n(y)}" fill="${COLORS.baseline}">baseline</text>`);
   }
   out.push("</g>");
 
@@ -303,9 +333,12 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
   legend.push(`<circle cx="${lx}" cy="${ly - 4}" r="5" fill="${COLORS.keep}" stroke="${COLORS.keepStroke}"/>`);
   legend.push(`<text x="${lx + 10}" y="${ly}">kept</text>`);
   lx += 56;
-  legend.push(`<circle cx="${lx}" cy="${ly - 4}" r="3" fill="${COLORS.discard}" fill-opacity="0.6"/>`);
+  legend.push(`<circle cx="${lx}" cy="${ly - 4}" r="4" fill="${COLORS.discard}"/>`);
   legend.push(`<text x="${lx + 10}" y="${ly}">discarded</text>`);
   lx += 86;
+  legend.push(`<circle cx="${lx}" cy="${ly - 4}" r="5" fill="${COLORS.baseline}" stroke="${COLORS.text}" stroke-width="0.75"/>`);
+  legend.push(`<text x="${lx + 10}" y="${ly}">baseline</text>`);
+  lx += 78;
   legend.push(`<path d="M${lx - 4} ${ly - 8}l8 8m-8 0l8 -8" stroke="${COLORS.crash}" stroke-width="2"/>`);
   legend.push(`<text x="${lx + 10}" y="${ly}">crash (no metric)</text>`);
   lx += 130;

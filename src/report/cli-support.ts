@@ -1,7 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { UsageError } from "../errors.js";
-import type { Direction } from "../types.js";
+import { type Direction, isDirection } from "../metric/index.js";
 import { Git } from "../workspace/git.js";
 
 /** Small helpers shared by the status, report, export and merge commands. */
@@ -24,7 +24,7 @@ export async function resolveRoot(cwd: string, dir?: string): Promise<string> {
 
 export function parseDirection(value: unknown): Direction | undefined {
   if (value === undefined) return undefined;
-  if (value === "min" || value === "max") return value;
+  if (isDirection(value)) return value;
   throw new UsageError(`--direction must be min or max, not ${JSON.stringify(value)}`, "min: lower is better (loss, bpb); max: higher is better (accuracy).");
 }
 

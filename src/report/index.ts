@@ -6,8 +6,7 @@
  */
 export { type ChartOptions, renderChartSvg } from "./chart.js";
 export { EXPORT_FORMATS, type ExportFormat, exportRows, exportTable } from "./export.js";
-export { type LoopLiveness, loopLiveness } from "./liveness.js";
-export { loadReportData, loadResultsFile, readRecordsReadOnly, readSessionReadOnly } from "./load.js";
+export { loadReportData, loadResultsFile } from "./load.js";
 export {
   MERGE_STRATEGIES,
   type MergePlan,
@@ -17,7 +16,7 @@ export {
   mergeMessage,
   planMerge,
 } from "./merge.js";
-export { type Analysis, type ReportExperiment, type SessionData, analyze, fromRecords, fromResults, guessCategory, inferDirection } from "./model.js";
+export { type Analysis, type ReportExperiment, type SessionData, analyze, fromRecords, fromResults, guessCategory } from "./model.js";
 export { recommendNextSteps } from "./next-steps.js";
 export { findFontFiles, pngSize, renderPng } from "./png.js";
 export { type ProgressOptions, type ProgressSnapshot, progressSnapshot, renderProgressReport, writeProgressReport } from "./progress.js";

@@ -1,50 +1,24 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { UsageError } from "../errors.js";
-import type { SessionInfo } from "../ledger/ledger.js";
 import { sessionPaths } from "../ledger/paths.js";
-import { parseResults } from "../ledger/results-tsv.js";
-import type { Direction, ExperimentRecord } from "../types.js";
+import { isResultsFile, readRecordsReadOnly, readResultsFile, readSessionReadOnly } from "../ledger/read.js";
+import type { Direction } from "../types.js";
 import { fromRecords, fromResults, type SessionData } from "./model.js";
 
 /**
- * Reading a session for a report. Strictly read-only: another process (the loop) may be
- * appending at the same moment, so a torn last line is skipped here, never truncated.
+ * Finding the data of a report. The files are read through the ledger's read-only readers:
+ * another process (the loop) may be appending at the same moment.
  */
-
-export function readRecordsReadOnly(path: string): ExperimentRecord[] {
-  if (!existsSync(path)) return [];
-  const out: ExperimentRecord[] = [];
-  for (const line of readFileSync(path, "utf8").split("\n")) {
-    if (line.trim() === "") continue;
-    try {
-      out.push(JSON.parse(line) as ExperimentRecord);
-    } catch {
-      break; // a line still being written: everything after it is not there yet
-    }
-  }
-  return out;
-}
-
-export function readSessionReadOnly(root: string): SessionInfo | null {
-  const path = sessionPaths(root).session;
-  if (!existsSync(path)) return null;
-  try {
-    return JSON.parse(readFileSync(path, "utf8")) as SessionInfo;
-  } catch {
-    return null;
-  }
-}
 
 /** Reads a results file (this tool's format or Karpathy's) into the report model. */
 export function loadResultsFile(path: string, options: { direction?: Direction; branch?: string | null } = {}): SessionData {
   const absolute = resolve(path);
-  if (!existsSync(absolute) || !statSync(absolute).isFile()) {
+  if (!isResultsFile(absolute)) {
     throw new UsageError(`results file not found: ${path}`, "Pass the path of a results.tsv, e.g. `autoresearch report results.tsv`.");
   }
-  let parsed: ReturnType<typeof parseResults>;
+  let parsed: ReturnType<typeof readResultsFile>;
   try {
-    parsed = parseResults(readFileSync(absolute, "utf8"));
+    parsed = readResultsFile(absolute);
   } catch (error) {
     throw new UsageError(`${path}: ${(error as Error).message}`);
   }
@@ -67,23 +41,24 @@ export interface LocateOptions {
 export function loadReportData(options: LocateOptions): SessionData {
   if (options.results) {
     const resultsPath = resolve(options.root, options.results);
-    const root = dirname(resultsPath);
-    const session = readSessionReadOnly(root);
-    const own = session ? resolve(root, session.config?.results ?? "results.tsv") === resultsPath : false;
-    const records = own ? readRecordsReadOnly(sessionPaths(root).experiments) : [];
+    const paths = sessionPaths(dirname(resultsPath));
+    const session = readSessionReadOnly(paths);
+    const own = session ? resolve(paths.root, session.config?.results ?? "results.tsv") === resultsPath : false;
+    const records = own ? readRecordsReadOnly(paths) : [];
     if (records.length > 0) {
       return fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath });
     }
     return loadResultsFile(resultsPath, { direction: options.direction, branch: options.branch });
   }
   const root = resolve(options.root);
-  const session = readSessionReadOnly(root);
-  const records = readRecordsReadOnly(sessionPaths(root).experiments);
+  const paths = sessionPaths(root);
+  const session = readSessionReadOnly(paths);
+  const records = readRecordsReadOnly(paths);
   const resultsPath = resolve(root, session?.config?.results ?? "results.tsv");
   if (records.length > 0) {
     return fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath });
   }
-  if (existsSync(resultsPath)) {
+  if (isResultsFile(resultsPath)) {
     const data = loadResultsFile(resultsPath, { direction: options.direction ?? session?.config?.direction, branch: options.branch ?? session?.branch ?? null });
     if (session) {
       data.session = session;

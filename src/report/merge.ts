@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { RuntimeFailure, UsageError } from "../errors.js";
+import { delta } from "../metric/index.js";
 import type { Git } from "../workspace/git.js";
 import { formatDelta, formatMetric, formatPercent, oneLine, shortCommit, truncate } from "./format.js";
 import { type SessionData, analyze } from "./model.js";
@@ -118,8 +119,9 @@ export function mergeMessage(plan: MergePlan, strategy: MergeStrategy, data: Ses
   if (a && data && a.kept.length > 0) {
     lines.push("Kept experiments:");
     for (const e of a.kept) {
-      const delta = e.metric !== null && e.bestBefore !== null ? ` (${formatDelta(e.metric - e.bestBefore)})` : "";
-      lines.push(`- #${e.iteration} ${shortCommit(e.commit)} ${data.metricName} ${formatMetric(e.metric)}${delta}: ${truncate(oneLine(e.description), 100)}`);
+      const d = delta(e.metric, e.bestBefore);
+      const change = d === null ? "" : ` (${formatDelta(d)})`;
+      lines.push(`- #${e.iteration} ${shortCommit(e.commit)} ${data.metricName} ${formatMetric(e.metric)}${change}: ${truncate(oneLine(e.description), 100)}`);
     }
   } else {
     lines.push("Commits:");

@@ -1,4 +1,5 @@
 import type { SessionInfo } from "../ledger/ledger.js";
+import { delta, gain, inferDirection, percentChange } from "../metric/index.js";
 import type { ParsedResults } from "../ledger/results-tsv.js";
 import { CATEGORIES, type Category, type Direction, type ExperimentRecord, type Status } from "../types.js";
 
@@ -157,31 +158,6 @@ function fillBestBefore(data: SessionData): void {
   });
 }
 
-const MAX_HINTS = /(acc|accuracy|f1|auc|bleu|rouge|score|reward|precision|recall|map|iou|dice|r2|return|win|throughput|tokens_per_s|mfu)/i;
-const MIN_HINTS = /(loss|bpb|bpc|ppl|perplexity|error|err|wer|cer|mse|mae|rmse|nll|time|latency|fid)/i;
-
-/**
- * Direction from the data: kept experiments each beat the best before them, so the sign of
- * their changes says which way is better. Falls back to the metric name, then to "min".
- */
-export function inferDirection(experiments: ReportExperiment[], metricName: string): { direction: Direction; source: "inferred" | "default" } {
-  let down = 0;
-  let up = 0;
-  let previous: number | null = null;
-  for (const e of experiments) {
-    if (e.status !== "keep" || e.metric === null) continue;
-    if (previous !== null) {
-      if (e.metric < previous) down++;
-      else if (e.metric > previous) up++;
-    }
-    previous = e.metric;
-  }
-  if (down !== up) return { direction: down > up ? "min" : "max", source: "inferred" };
-  if (MIN_HINTS.test(metricName)) return { direction: "min", source: "inferred" };
-  if (MAX_HINTS.test(metricName)) return { direction: "max", source: "inferred" };
-  return { direction: "min", source: "default" };
-}
-
 type Guessable = Exclude<Category, "other">;
 
 /** Words (and two-word phrases) that name what a change touches; spec 2.2's candidate list. */
@@ -260,12 +236,6 @@ export function guessCategory(description: string): Category {
     if (c !== "other" && votes[c] > votes[best]) best = c;
   }
   return best;
-}
-
-/** Positive when `metric` is better than `reference` in this direction. */
-export function gain(metric: number | null, reference: number | null, direction: Direction): number | null {
-  if (metric === null || reference === null) return null;
-  return direction === "min" ? reference - metric : metric - reference;
 }
 
 export interface CategoryStats {
@@ -359,9 +329,8 @@ function computeAnalysis(data: SessionData): Analysis {
     } else if (e.status === "discard") s.discarded++;
     else s.crashed++;
   }
-  const improvement = best && baseline && best.metric !== null && baseline.metric !== null ? best.metric - baseline.metric : null;
-  const improvementPct =
-    improvement !== null && baseline?.metric ? (improvement / Math.abs(baseline.metric)) * 100 : null;
+  const improvement = delta(best?.metric, baseline?.metric);
+  const improvementPct = percentChange(best?.metric, baseline?.metric);
   const order = (c: Category) => CATEGORIES.indexOf(c);
   return {
     baseline,

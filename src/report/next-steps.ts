@@ -1,4 +1,6 @@
+import { delta, orient } from "../metric/index.js";
 import { CATEGORIES, type Category } from "../types.js";
+import { oneLine } from "../text.js";
 import { escapeMarkdown, formatDelta, formatMetric, formatPercent, shortCommit } from "./format.js";
 import type { Analysis, ReportExperiment, SessionData } from "./model.js";
 
@@ -20,9 +22,9 @@ function quote(e: ReportExperiment): string {
 }
 
 export function isNearMiss(e: ReportExperiment, noiseRel = DEFAULT_NOISE_REL): boolean {
-  if (e.status !== "discard" || e.metric === null || e.bestBefore === null) return false;
-  const tolerance = Math.abs(e.bestBefore) * noiseRel;
-  return Math.abs(e.metric - e.bestBefore) <= tolerance;
+  const d = delta(e.metric, e.bestBefore);
+  if (e.status !== "discard" || d === null) return false;
+  return Math.abs(d) <= Math.abs(e.bestBefore as number) * noiseRel;
 }
 
 export function recommendNextSteps(data: SessionData, a: Analysis, options: NextStepOptions = {}): string[] {
@@ -35,7 +37,7 @@ export function recommendNextSteps(data: SessionData, a: Analysis, options: Next
   const top = paying[0];
   if (top?.bestKept) {
     steps.push(
-      `Keep exploring **${top.category}** changes: ${top.kept} of ${top.tries} kept, worth ${formatDelta(signedGain(top.totalGain, data))} in total; ` +
+      `Keep exploring **${top.category}** changes: ${top.kept} of ${top.tries} kept, worth ${formatDelta(orient(top.totalGain, data.direction))} in total; ` +
         `variations of ${quote(top.bestKept)} are the most promising next tries.`,
     );
   }
@@ -53,10 +55,10 @@ export function recommendNextSteps(data: SessionData, a: Analysis, options: Next
   const near: ReportExperiment[] = [];
   for (const e of after) if (isNearMiss(e, noiseRel)) near.push(e);
   if (near.length > 0) {
-    near.sort((x, y) => Math.abs((x.metric as number) - (x.bestBefore as number)) - Math.abs((y.metric as number) - (y.bestBefore as number)));
+    near.sort((x, y) => Math.abs(delta(x.metric, x.bestBefore) ?? 0) - Math.abs(delta(y.metric, y.bestBefore) ?? 0));
     const listed = near
       .slice(0, 3)
-      .map((e) => `${quote(e)}, ${formatDelta((e.metric as number) - (e.bestBefore as number))}`)
+      .map((e) => `${quote(e)}, ${formatDelta(delta(e.metric, e.bestBefore))}`)
       .join("; ");
     steps.push(
       `Re-test ${near.length === 1 ? "the near-miss" : `${near.length} near-misses`} within noise (within ${(noiseRel * 100).toFixed(1)}% of the best): ${listed} — a repeat run or another seed may flip ${near.length === 1 ? "it" : "them"}.`,
@@ -127,10 +129,6 @@ function untriedCategories(a: Analysis): Category[] {
   return CATEGORIES.filter((c) => c !== "other" && !tried.has(c));
 }
 
-/** A category's total gain back as a signed metric change in the metric's own direction. */
-function signedGain(total: number, data: SessionData): number {
-  return data.direction === "min" ? -total : total;
-}
 
 /** Bullets from an LLM: one line each, no HTML; 3 to 5, topped up from the data when short. */
 export function sanitizeSteps(raw: unknown, fallback: string[]): string[] {
@@ -149,7 +147,6 @@ export function sanitizeSteps(raw: unknown, fallback: string[]): string[] {
 
 /** Keeps a model's inline markdown (bold, code) but not HTML or line breaks. */
 function escapeMarkdownLight(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  const line = text.replace(/[\u0000-\u001f\u007f]+/g, " ").replace(/\s{2,}/g, " ").trim();
+  const line = oneLine(text);
   return (line.length > 400 ? `${line.slice(0, 399)}…` : line).replace(/</g, "&lt;");
 }

@@ -1,3 +1,4 @@
+import { delta, describeDirection, gain, isWorse, percentChange } from "../metric/index.js";
 import { CATEGORIES } from "../types.js";
 import {
   MISSING,
@@ -9,7 +10,6 @@ import {
   formatMetric,
   formatPercent,
   markdownTable,
-  percentChange,
   shortCommit,
 } from "./format.js";
 import { type Analysis, type ReportExperiment, type SessionData, analyze } from "./model.js";
@@ -88,7 +88,7 @@ function headerLines(data: SessionData, a: Analysis): string[] {
     `**Date:** ${formatDateRange(a.startedAt, a.finishedAt)}`,
     `**Total iterations:** ${a.iterations} (${keep} kept, ${discard} discarded, ${crash} crashed)`,
     `**Time budget / run:** ${formatBudget(session?.config?.budgetSec)}`,
-    `**Metric:** ${escapeMarkdown(data.metricName, 60)} (${data.direction === "min" ? "lower" : "higher"} is better${data.directionSource === "inferred" || data.directionSource === "default" ? `, ${data.directionSource === "inferred" ? "inferred from the results" : "assumed"}; override with --direction` : ""})`,
+    `**Metric:** ${escapeMarkdown(data.metricName, 60)} (${describeDirection(data.direction)}${data.directionSource === "inferred" || data.directionSource === "default" ? `, ${data.directionSource === "inferred" ? "inferred from the results" : "assumed"}; override with --direction` : ""})`,
   ];
   if (a.tokens || a.costUsd !== null) {
     const tokens = a.tokens
@@ -110,15 +110,14 @@ function resultsTable(a: Analysis): string {
 }
 
 function ownGain(e: ReportExperiment, data: SessionData): number {
-  if (e.metric === null || e.bestBefore === null) return Number.NEGATIVE_INFINITY;
-  return data.direction === "min" ? e.bestBefore - e.metric : e.metric - e.bestBefore;
+  return gain(e.metric, e.bestBefore, data.direction) ?? Number.NEGATIVE_INFINITY;
 }
 
 function topImprovements(data: SessionData, a: Analysis, max: number): string[] {
   const ranked = [...a.kept].sort((x, y) => ownGain(y, data) - ownGain(x, data) || x.iteration - y.iteration);
   const rows = ranked.slice(0, max).map((e, i) => {
-    const delta = e.metric !== null && e.bestBefore !== null ? e.metric - e.bestBefore : null;
-    const change = delta === null ? "" : ` (${formatDelta(delta)}, ${formatPercent(percentChange(e.metric, e.bestBefore))}, iteration ${e.iteration})`;
+    const d = delta(e.metric, e.bestBefore);
+    const change = d === null ? "" : ` (${formatDelta(d)}, ${formatPercent(percentChange(e.metric, e.bestBefore))}, iteration ${e.iteration})`;
     return [String(i + 1), escapeMarkdown(shortCommit(e.commit), 40), formatMetric(e.metric), `${escapeMarkdown(e.description, 100) || MISSING}${change}`];
   });
   const table = markdownTable(
@@ -137,13 +136,12 @@ export function outcome(e: ReportExperiment, data: SessionData): string {
     const why = e.detail ?? e.reason ?? guessCrashReason(e.description);
     return `crash: ${escapeMarkdown(why, 100)}`;
   }
-  if (e.metric === null || e.bestBefore === null) return e.reason ? `discarded: ${escapeMarkdown(e.reason, 60)}` : "discarded";
-  const delta = e.metric - e.bestBefore;
-  const worse = data.direction === "min" ? delta > 0 : delta < 0;
-  if (delta === 0) return `no change (${formatMetric(e.metric)}, equal to the best)`;
+  const d = delta(e.metric, e.bestBefore);
+  if (d === null) return e.reason ? `discarded: ${escapeMarkdown(e.reason, 60)}` : "discarded";
+  if (d === 0) return `no change (${formatMetric(e.metric)}, equal to the best)`;
   const pct = formatPercent(percentChange(e.metric, e.bestBefore));
-  if (worse) return `regression: ${formatDelta(delta)} (${pct}) vs best ${formatMetric(e.bestBefore)}`;
-  return `not kept: ${formatDelta(delta)} (${pct})${e.reason ? `, ${escapeMarkdown(e.reason, 60)}` : ""}`;
+  if (isWorse(e.metric as number, e.bestBefore as number, data.direction)) return `regression: ${formatDelta(d)} (${pct}) vs best ${formatMetric(e.bestBefore)}`;
+  return `not kept: ${formatDelta(d)} (${pct})${e.reason ? `, ${escapeMarkdown(e.reason, 60)}` : ""}`;
 }
 
 function guessCrashReason(description: string): string {

@@ -2,19 +2,7 @@
 export { LocalExecutor, type LocalExecutorDeps } from "./local-executor.js";
 export { LineSplitter } from "./line-splitter.js";
 export { DEFAULT_MAX_LOG_BYTES, elisionLine, LogSink } from "./log-sink.js";
-export {
-  detectOom,
-  isOomLine,
-  matchMemGb,
-  matchMetric,
-  matchParams,
-  metricRegExp,
-  NUMBER_SOURCE,
-  parseMemGb,
-  parseMetric,
-  parseNumber,
-  parseParams,
-} from "./metrics.js";
+export { isOomLine, matchMemGb, matchMetric, matchParams, metricRegExp, NUMBER_SOURCE, parseNumber } from "./metrics.js";
 export { DEFAULT_TAIL_LINES, OutputScanner, type ScanResult } from "./output-scanner.js";
 export {
   listRunPids,
@@ -25,5 +13,6 @@ export {
   readProcTable,
   selectRunPids,
 } from "./process-list.js";
+export { cgroupShellArgs, createRunCgroup, removeRunCgroup, runCgroupDir } from "./cgroup.js";
 export { type KillTreeOptions, type KillTreeResult, killRunTree, trySignal, windowsKillCommand } from "./process-tree.js";
 export { RssSampler, type RssSamplerOptions, readRssBytes } from "./rss.js";

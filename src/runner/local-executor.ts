@@ -9,6 +9,7 @@ import { performance } from "node:perf_hooks";
 import { RuntimeFailure } from "../errors.js";
 import type { Executor, RunResult, RunSpec } from "../types.js";
 import { LineSplitter } from "./line-splitter.js";
+import { cgroupShellArgs, createRunCgroup, removeRunCgroup } from "./cgroup.js";
 import { DEFAULT_MAX_LOG_BYTES, LogSink } from "./log-sink.js";
 import { OutputScanner } from "./output-scanner.js";
 import { listRunPids, RUN_ID_ENV, type RunTree } from "./process-list.js";
@@ -72,9 +73,12 @@ export class LocalExecutor implements Executor {
     const posix = this.platform !== "win32";
     let child: ChildProcess;
     let exited: Promise<Exit>;
+    // Linux with a writable cgroup v2: the run gets its own cgroup, which nothing it starts can leave.
+    const cgroup = posix ? createRunCgroup(runId, this.platform) : null;
+    const launch = cgroup ? cgroupShellArgs(cgroup.procsFile, spec.command) : null;
     try {
-      child = spawn(spec.command, {
-        shell: true,
+      child = spawn(launch?.file ?? spec.command, launch?.args ?? [], {
+        shell: launch === null,
         cwd: spec.cwd,
         env: { ...spec.env, [RUN_ID_ENV]: runId },
         stdio: ["ignore", "pipe", "pipe"],
@@ -106,7 +110,7 @@ export class LocalExecutor implements Executor {
     });
 
     const pid = child?.pid;
-    const tree: RunTree | null = pid ? { rootPid: pid, runId } : null;
+    const tree: RunTree | null = pid ? { rootPid: pid, runId, ...(cgroup && { cgroupDir: cgroup.dir }) } : null;
     if (tree) this.deps.onSpawn?.(tree);
     let timedOut = false;
     let killing: Promise<KillTreeResult> | null = null;
@@ -148,6 +152,12 @@ export class LocalExecutor implements Executor {
 
     const exit = await Promise.race([exited, gaveUp]);
     const durationSec = (this.now() - started) / 1000;
+    // Killed by a signal after its hard timeout had passed, though not by us: our timer could not
+    // fire (this process was stopped) and the watchdog enforced the deadline instead.
+    if (!timedOut && exit.signal && Number.isFinite(hardMs) && hardMs > 0 && durationSec * 1000 >= hardMs) {
+      timedOut = true;
+      note(`hard timeout (${spec.hardTimeoutSec}s) passed while this process was stopped: the run was killed by the watchdog`);
+    }
     if (timer) clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
     if (exit.error) note(`${tree ? "gave up waiting for" : "failed to start"} ${JSON.stringify(spec.command)}: ${exit.error.message}`);
@@ -162,6 +172,7 @@ export class LocalExecutor implements Executor {
     child?.stderr?.destroy();
     for (const s of splitters) s.end();
     const peakRss = sampler?.stop() ?? null;
+    if (cgroup && !removeRunCgroup(cgroup.dir)) note(`could not remove the run's cgroup ${cgroup.dir}: processes may still be in it`);
     sink.close();
 
     const scan = scanner.result();

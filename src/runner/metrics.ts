@@ -28,13 +28,20 @@ export function parseNumber(text: string): number | null {
 }
 
 /**
- * The regex used to find the metric on one line: `spec.pattern` (first capture group is the
- * number) or the default `^\s*<name>\s*[:=]\s*<number>`. Throws UsageError on a bad pattern.
+ * A number "runs on" when it is followed by more of something number-like: a letter, digit,
+ * `_` or `.`, or a comma and a digit (`1,2768` with a decimal comma, `1.5e`, `0.98abc`, `0.9.8`).
+ */
+const RUNS_ON = /^(?:[\w.]|,\d)/;
+
+/**
+ * The regex that finds a metric line: `spec.pattern` (its first capture group is the number) or
+ * the default `^\s*<name>\s*[:=]` with the number, if any, captured. Throws UsageError on a bad
+ * pattern. Compiled with indices (`d`) so the text after the captured number can be checked.
  */
 export function metricRegExp(spec: MetricSpec): RegExp {
   if (spec.pattern !== undefined && spec.pattern !== "") {
     try {
-      return new RegExp(spec.pattern);
+      return new RegExp(spec.pattern, "d");
     } catch (err) {
       throw new UsageError(
         `invalid metric pattern ${JSON.stringify(spec.pattern)}: ${(err as Error).message}`,
@@ -42,14 +49,22 @@ export function metricRegExp(spec: MetricSpec): RegExp {
       );
     }
   }
-  return new RegExp(`^\\s*${escapeRegExp(spec.name)}\\s*[:=]\\s*(${NUMBER_SOURCE})(?!\\w)`);
+  return new RegExp(`^\\s*${escapeRegExp(spec.name)}\\s*[:=]\\s*(${NUMBER_SOURCE})?`, "d");
 }
 
-/** The metric on one line, or null when the line does not match. */
-export function matchMetric(line: string, re: RegExp): number | null {
+/**
+ * Reads one line. `undefined`: not a metric line. `null`: a metric line whose number is missing,
+ * malformed or runs on — read as "no metric" (fail closed) rather than as the part of it that
+ * looks like a number, so `1,2768` can never become 1 and be compared with the best.
+ */
+export function matchMetric(line: string, re: RegExp): number | null | undefined {
   const m = re.exec(line);
-  if (!m) return null;
-  return parseNumber(m[1] ?? m[0]);
+  if (!m) return undefined;
+  const text = m.length > 1 ? m[1] : m[0];
+  if (text === undefined) return null;
+  const end = m.indices?.[m.length > 1 ? 1 : 0]?.[1];
+  if (end !== undefined && RUNS_ON.test(line.slice(end))) return null;
+  return parseNumber(text);
 }
 
 const MEM_RE = new RegExp(`^\\s*peak_vram_(mb|gb|MB|GB)\\s*[:=]\\s*(${NUMBER_SOURCE})(?!\\w)`);
@@ -102,38 +117,4 @@ const OOM_RE = new RegExp(
 
 export function isOomLine(line: string): boolean {
   return OOM_RE.test(line);
-}
-
-function toLines(input: string | readonly string[]): readonly string[] {
-  return typeof input === "string" ? input.split(/\r\n|\r|\n/) : input;
-}
-
-function lastMatch<T>(input: string | readonly string[], match: (line: string) => T | null): T | null {
-  const lines = toLines(input);
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const v = match(lines[i] ?? "");
-    if (v !== null) return v;
-  }
-  return null;
-}
-
-/** The last metric value in the output (NaN/±Infinity returned as such), or null. */
-export function parseMetric(input: string | readonly string[], spec: MetricSpec): number | null {
-  const re = metricRegExp(spec);
-  return lastMatch(input, (line) => matchMetric(line, re));
-}
-
-/** Peak accelerator memory in GB from the last `peak_vram_mb:` line, or null. */
-export function parseMemGb(input: string | readonly string[]): number | null {
-  return lastMatch(input, matchMemGb);
-}
-
-/** Parameter count from the last `num_params…:` line, or null. */
-export function parseParams(input: string | readonly string[]): number | null {
-  return lastMatch(input, matchParams);
-}
-
-/** True when any line reports running out of memory. */
-export function detectOom(input: string | readonly string[]): boolean {
-  return toLines(input).some(isOomLine);
 }

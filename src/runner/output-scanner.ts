@@ -37,8 +37,9 @@ export class OutputScanner {
 
   line(line: string): void {
     if (this.needle === null || line.includes(this.needle)) {
+      // A malformed last metric line leaves no metric (fail closed), not the previous value.
       const v = matchMetric(line, this.re);
-      if (v !== null) this.metric = v;
+      if (v !== undefined) this.metric = v;
     }
     const mem = matchMemGb(line);
     if (mem !== null) this.memGb = mem;

@@ -1,12 +1,15 @@
 /**
  * Which processes belong to a run. A run is its root process's group plus every process whose
  * environment carries the run's marker `AUTORESEARCH_RUN_ID=<id>` (this catches grandchildren
- * that left the group with setsid and double-forked), plus all their descendants. Zombies are
- * dead and are left out. Linux reads /proc; macOS and other POSIX systems read `ps -E`.
+ * that left the group with setsid and double-forked), plus, on Linux with cgroup v2, every member
+ * of the run's cgroup (this catches those that also hid or dropped the marker), plus all their
+ * descendants. Zombies are dead and are left out. Linux reads /proc; macOS and other POSIX
+ * systems read `ps -E`.
  * Windows has no cheap way to read another process's environment: the list is empty there.
  */
 import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { cgroupMembers, parseCgroup2Path, runIdOfCgroup } from "./cgroup.js";
 
 export const RUN_ID_ENV = "AUTORESEARCH_RUN_ID";
 
@@ -14,6 +17,8 @@ export const RUN_ID_ENV = "AUTORESEARCH_RUN_ID";
 export interface RunTree {
   rootPid: number;
   runId: string;
+  /** Directory of the run's own cgroup (Linux, cgroup v2), when it has one. */
+  cgroupDir?: string;
 }
 
 export interface ProcEntry {
@@ -23,15 +28,21 @@ export interface ProcEntry {
   zombie: boolean;
   /** The run id found in its environment, or null. */
   runId: string | null;
+  /** The run id of the run cgroup it is in, when that was read; null or absent otherwise. */
+  cgroupRunId?: string | null;
 }
 
-/** Pure: the live pids of `tree` among `entries` (group ∪ marked ∪ their descendants). */
-export function selectRunPids(entries: readonly ProcEntry[], tree: RunTree, selfPid = process.pid): number[] {
+/**
+ * Pure: the live pids of `tree` among `entries` (group ∪ marked ∪ cgroup members ∪ their
+ * descendants). `members` are the pids listed in the run's cgroup.
+ */
+export function selectRunPids(entries: readonly ProcEntry[], tree: RunTree, selfPid = process.pid, members: readonly number[] = []): number[] {
   const chosen = new Set<number>();
   const children = new Map<number, number[]>();
+  const inCgroup = new Set(members);
   for (const e of entries) {
     if (e.zombie || e.pid <= 1 || e.pid === selfPid) continue;
-    if (e.pgid === tree.rootPid || e.pid === tree.rootPid || e.runId === tree.runId) chosen.add(e.pid);
+    if (e.pgid === tree.rootPid || e.pid === tree.rootPid || e.runId === tree.runId || e.cgroupRunId === tree.runId || inCgroup.has(e.pid)) chosen.add(e.pid);
     const list = children.get(e.ppid);
     if (list) list.push(e.pid);
     else children.set(e.ppid, [e.pid]);
@@ -87,8 +98,20 @@ function readMarker(pid: number): string | null {
   return env.toString("utf8", start, end < 0 ? env.length : end);
 }
 
-/** Linux: one pass over /proc. Races (a process exiting mid-read) are skipped. */
-export function readProcTable(): ProcEntry[] {
+function readCgroupRunId(pid: number): string | null {
+  try {
+    const path = parseCgroup2Path(readFileSync(`/proc/${pid}/cgroup`, "utf8"));
+    return path ? runIdOfCgroup(path) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Linux: one pass over /proc. Races (a process exiting mid-read) are skipped. `withCgroups`
+ * also reads each process's cgroup (for finding an orphaned run whose cgroup path is unknown).
+ */
+export function readProcTable(withCgroups = false): ProcEntry[] {
   const out: ProcEntry[] = [];
   for (const name of readdirSync("/proc")) {
     const c = name.charCodeAt(0);
@@ -115,6 +138,7 @@ export function readProcTable(): ProcEntry[] {
       pgid: Number(fields[2]),
       zombie: state === "Z" || state === "X",
       runId,
+      ...(withCgroups && { cgroupRunId: readCgroupRunId(pid) }),
     });
   }
   return out;
@@ -131,18 +155,22 @@ function readPsTable(): Promise<ProcEntry[]> {
   });
 }
 
-/** The live pids of a run (empty on Windows). */
+/**
+ * The live pids of a run (empty on Windows). A tree with a known root pid reads its cgroup's
+ * member list (one file); an orphan search (rootPid -1: only the id is known) reads each
+ * process's cgroup instead.
+ */
 export async function listRunPids(tree: RunTree, platform: NodeJS.Platform = process.platform): Promise<number[]> {
   if (platform === "win32") return [];
   let entries: ProcEntry[];
   if (platform === "linux") {
     try {
-      entries = readProcTable();
+      entries = readProcTable(tree.rootPid < 0);
     } catch {
       entries = await readPsTable();
     }
   } else {
     entries = await readPsTable();
   }
-  return selectRunPids(entries, tree);
+  return selectRunPids(entries, tree, process.pid, tree.cgroupDir ? cgroupMembers(tree.cgroupDir) : []);
 }

@@ -56,7 +56,7 @@ function signalAll(tree: RunTree, pids: readonly number[], sig: NodeJS.Signals):
 export async function killRunTree(opts: KillTreeOptions): Promise<KillTreeResult> {
   const platform = opts.platform ?? process.platform;
   if (platform === "win32") return killWindowsTree(opts.rootPid);
-  const tree: RunTree = { rootPid: opts.rootPid, runId: opts.runId };
+  const tree: RunTree = { rootPid: opts.rootPid, runId: opts.runId, ...(opts.cgroupDir !== undefined && { cgroupDir: opts.cgroupDir }) };
   const list = opts.list ?? ((t: RunTree) => listRunPids(t, platform));
   const pollMs = opts.pollMs ?? 50;
   let pids = await list(tree);

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { devNull } from "node:os";
 import { RuntimeFailure, UsageError } from "../errors.js";
-import { sanitizeEnv } from "../loop/run-env.js";
+import { sanitizeEnv } from "../runner/run-env.js";
 
 /**
  * Git runs without the user's secrets and without hooks: a run (code a model wrote) could plant

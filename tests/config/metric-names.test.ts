@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { findMetricNames, guessDirection } from "../../src/config/prompts.js";
+import { findMetricNames } from "../../src/config/prompts.js";
+import { guessDirection } from "../../src/metric/index.js";
 
 describe("findMetricNames: metrics the scripts print", () => {
   it("Karpathy's train.py summary block: val_bpb first, no timings or counts", () => {

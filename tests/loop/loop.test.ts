@@ -83,6 +83,24 @@ describe("the research loop on a real repo", () => {
     ]);
   });
 
+  it("stores a proposal's constant changes as data with the experiment and with a refusal", async () => {
+    const root = fakeProject();
+    const lr = { key: "LEARNING_RATE", from: 0.01, to: 0.02, fromText: "0.01", toText: "0.02", tag: "x2" };
+    const proposals: Proposal[] = [
+      // Refused: its edit does not apply. The description is worded like nothing at all.
+      { description: "refused", category: "optimizer", edits: [{ search: "const NOPE = 1;", replace: "const NOPE = 2;" }], changes: [{ ...lr, to: 0.5, toText: "0.5" }] },
+      { description: "raise the learning rate", category: "optimizer", edits: [{ search: "const LEARNING_RATE = 0.01;", replace: "const LEARNING_RATE = 0.02;" }], changes: [lr] },
+    ];
+    const proposer = { name: "builtin", propose: async () => proposals.shift() ?? null };
+    const platform = await detectPlatform({ command: "node train.js", root });
+    await research(root, { kind: "new", config: testConfig({ proposer: "builtin" }), platform }, testDeps(root, proposer));
+    const jsonl = readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(jsonl[0].changes).toBeUndefined();
+    expect(jsonl[1].changes).toEqual([lr]);
+    const rejected = readFileSync(join(root, ".autoresearch/rejected.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(rejected[0].changes).toEqual([{ ...lr, to: 0.5, toText: "0.5" }]);
+  });
+
   it("counts --max-iterations after the baseline; 0 runs the baseline only", async () => {
     const root = fakeProject();
     const plan = new PlanProposer([step("LR up", "const LEARNING_RATE = 0.01;", "const LEARNING_RATE = 0.02;")].map((p) => ({ ...p, planStep: 0 })));

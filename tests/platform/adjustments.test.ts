@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { adjustmentsFor, describeAdjustments, platformNotes, torchMajorMinor } from "../../src/platform/adjustments.js";
-import type { PlatformInfo } from "../../src/types.js";
+import { adjustmentsFor, describeAdjustments, torchMajorMinor } from "../../src/platform/adjustments.js";
 
 describe("adjustmentsFor: spec 1.2 and the compatibility matrix", () => {
   it.each([
@@ -35,13 +34,6 @@ describe("adjustmentsFor: spec 1.2 and the compatibility matrix", () => {
     expect(describeAdjustments(adjustmentsFor("cpu"))).toBe("torch.compile off; SDPA; fp32; batch ×0.25");
     expect(describeAdjustments(adjustmentsFor("cuda", { torchVersion: "2.4.0", flashAttn: true }))).toBe("torch.compile on (reduce-overhead); FlashAttention; bf16; batch ×1");
     expect(describeAdjustments(adjustmentsFor("mps", { bf16: true }))).toBe("torch.compile off; SDPA; bf16; batch ×0.5; optimizer states fp32");
-  });
-
-  it("hands proposers the platform and its adjustments", () => {
-    const platform: PlatformInfo = { kind: "cpu", label: "CPU", device: "cpu", os: "linux", detail: "AMD EPYC, 2 cores", source: "os", adjustments: adjustmentsFor("cpu") };
-    const notes = platformNotes(platform);
-    expect(notes[0]).toBe('Platform: CPU (AMD EPYC, 2 cores); device "cpu"; OS linux');
-    expect(notes).toContain("No mixed precision on CPU: train in fp32");
   });
 
   it("reads torch versions", () => {

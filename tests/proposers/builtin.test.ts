@@ -7,6 +7,15 @@ import type { Category, ExperimentRecord, Proposal, ProposalContext, RejectedPro
 
 const PLATFORM = cpuPlatform("test");
 
+/**
+ * A builtin experiment as the loop records it today: with the proposal's `changes`. Records
+ * built with `record` alone carry only a description, as builtin records written before the
+ * field did (their descriptions are still read).
+ */
+function fromProposal(id: number, proposal: Proposal, status: Status, metric: number | null, description = proposal.description): ExperimentRecord {
+  return { ...record(id, description, status, proposal.category, metric), ...(proposal.changes && { changes: proposal.changes }) };
+}
+
 function record(id: number, description: string, status: Status, category: Category | "baseline", metric: number | null, reason = ""): ExperimentRecord {
   return {
     id,
@@ -112,7 +121,7 @@ function configOf(text: string): string {
 }
 
 function keyOf(proposal: Proposal | null): string | undefined {
-  return proposal ? parseChanges(proposal.description)[0]?.key : undefined;
+  return proposal?.changes?.[0]?.key;
 }
 
 /** Runs the proposer until null (or `limit`), every experiment discarded. Returns the proposals. */
@@ -124,7 +133,7 @@ async function exhaust(text: string, options: CtxOptions & { seed?: number; limi
     const proposal = await proposer.propose(context(text, { ...options, history }));
     if (proposal === null) return out;
     out.push(proposal);
-    history.push(record(history.length, proposal.description, "discard", proposal.category, 11));
+    history.push(fromProposal(history.length, proposal, "discard", 11));
   }
   return out;
 }
@@ -267,7 +276,8 @@ describe("hypothesis discipline", () => {
 });
 
 describe("builtin proposer: simulated session", () => {
-  async function simulate(seed: number, iterations: number, freshProposerEachTime = false) {
+  /** `opaqueDescriptions`: records say only "experiment N", so the search can only use their `changes`. */
+  async function simulate(seed: number, iterations: number, freshProposerEachTime = false, opaqueDescriptions = false) {
     let proposer = new BuiltinProposer({ seed });
     let best = START;
     let bestScore = objective(START);
@@ -287,7 +297,7 @@ describe("builtin proposer: simulated session", () => {
       const score = objective(text);
       scores.push(score);
       const status: Status = score < bestScore ? "keep" : "discard";
-      history.push(record(i, proposal.description, status, proposal.category, score));
+      history.push(fromProposal(i, proposal, status, score, opaqueDescriptions ? `experiment ${i}` : proposal.description));
       if (status === "keep") {
         best = text;
         bestScore = score;
@@ -309,6 +319,13 @@ describe("builtin proposer: simulated session", () => {
     const a = await simulate(5, 25);
     const b = await simulate(5, 25, true);
     expect(b.descriptions).toEqual(a.descriptions);
+  });
+
+  it("remembers what it tried from the recorded changes, not from the descriptions", async () => {
+    const worded = await simulate(3, 25);
+    const opaque = await simulate(3, 25, false, true);
+    expect(opaque.descriptions).toEqual(worded.descriptions);
+    expect(new Set(opaque.configs).size).toBe(opaque.configs.length);
   });
 
   it("breaks ties differently across seeds", async () => {
@@ -378,12 +395,15 @@ describe("scope, exhaustion, feedback", () => {
   it("proposes something else after a rejection in the same iteration", async () => {
     const proposer = new BuiltinProposer({ seed: 7 });
     const first = await proposer.propose(context(SCRIPT));
-    const rejected: RejectedProposal = { iteration: 1, description: first?.description ?? "", reason: "repeat", at: "2024-01-01T00:00:00Z" };
+    const rejected: RejectedProposal = { iteration: 1, description: first?.description ?? "", reason: "repeat", at: "2024-01-01T00:00:00Z", ...(first?.changes && { changes: first.changes }) };
     const second = await proposer.propose(context(SCRIPT, { feedback: `rejected: ${first?.description} is a repeat`, rejected: [rejected] }));
     expect(second).not.toBeNull();
     expect(second?.description).not.toBe(first?.description);
     const third = await proposer.propose(context(SCRIPT, { feedback: "the edit did not apply" }));
     expect(third?.description).not.toBe(first?.description);
+    // Without feedback, the refused entry's recorded changes alone keep the move out.
+    const fourth = await proposer.propose(context(SCRIPT, { rejected: [rejected] }));
+    expect(fourth?.changes?.[0]).not.toEqual(first?.changes?.[0]);
     // A rejection from an earlier iteration does not block the move now.
     const later = await proposer.propose(context(SCRIPT, { rejected: [{ ...rejected, iteration: 0 }] }));
     expect(later?.description).toBe(first?.description);
@@ -396,7 +416,7 @@ describe("scope, exhaustion, feedback", () => {
     for (const p of proposals) {
       const after = applyEdits(text, p.edits ?? []) ?? "";
       const [b1, b2] = parseConstants(after, "python");
-      const change = parseChanges(p.description)[0];
+      const change = p.changes?.[0];
       expect(b1?.value).toBe(change?.key === "ADAM_BETAS[0]" ? change.to : 0.9);
       expect(b2?.value).toBe(change?.key === "ADAM_BETAS[1]" ? change.to : 0.95);
       expect(after.endsWith("  # beta1, beta2\n")).toBe(true);
@@ -415,6 +435,49 @@ describe("scope, exhaustion, feedback", () => {
     }
     expect(proposals.map((p) => p.description)).toContain("BATCH_SIZE 2**6 -> 2**5 (x0.5)");
     expect(proposals.map((p) => p.description)).toContain("LEARNING_RATE 3e-4 -> 6e-4 (x2)");
+  });
+});
+
+describe("memory of other proposers' experiments", () => {
+  // A model may word its change exactly like the builtin search does; that says nothing reliable.
+  const llm = (id: number, description: string, status: Status): ExperimentRecord => ({ ...record(id, description, status, "optimizer", 11), proposer: "anthropic" });
+
+  it("an LLM description shaped like `KEY a -> b (x2)` is not taken for a tried move", async () => {
+    for (const seed of [1, 2, 3, 4, 5, 6, 7]) {
+      const proposer = new BuiltinProposer({ seed });
+      const fresh = await proposer.propose(context(SCRIPT));
+      const change = fresh?.changes?.[0];
+      expect(change).toBeDefined();
+      if (!change) continue;
+      // The model said it made the very move the search would make first (and it lost).
+      const lookalike = llm(1, `${change.key} ${change.fromText} -> ${change.toText} (${change.tag})`, "discard");
+      const p = await proposer.propose(context(SCRIPT, { history: [BASELINE, lookalike] }));
+      expect(p?.changes).toEqual(fresh?.changes);
+    }
+  });
+
+  it("an LLM experiment that ran out of memory is retried with its own words, its description not re-applied", async () => {
+    const text = "LEARNING_RATE = 0.01\nDEVICE_BATCH_SIZE = 64\n";
+    const failed = { ...llm(1, "LEARNING_RATE 0.01 -> 0.02 (x2)", "crash"), reason: "oom" };
+    const p = await new BuiltinProposer({ seed: 1 }).propose(context(text, { history: [BASELINE, failed], oomRetry: { experiment: failed, logTail: [] } }));
+    expect(p?.edits).toEqual([{ search: "DEVICE_BATCH_SIZE = 64", replace: "DEVICE_BATCH_SIZE = 32" }]);
+    expect(p?.changes?.map((c) => c.key)).toEqual(["DEVICE_BATCH_SIZE"]);
+    expect(p?.description).toBe("LEARNING_RATE 0.01 -> 0.02 (x2) + DEVICE_BATCH_SIZE 64 -> 32 (halve after OOM)");
+  });
+
+  it("builtin records from before the `changes` field are still read from their descriptions", async () => {
+    const old = record(1, "LEARNING_RATE 0.01 -> 0.02 (x2)", "discard", "optimizer", 11);
+    expect(old.changes).toBeUndefined();
+    const p = await new BuiltinProposer({ seed: 7 }).propose(context(SCRIPT, { history: [BASELINE, old] }));
+    expect(p?.description).toBe("LEARNING_RATE 0.01 -> 0.005 (x0.5)");
+  });
+
+  it("proposals carry their changes as data, matching the description", async () => {
+    const p = await new BuiltinProposer({ seed: 7 }).propose(context(SCRIPT));
+    const change = p?.changes?.[0];
+    expect(p?.changes).toHaveLength(1);
+    expect(p?.description).toBe(`${change?.key} ${change?.fromText} -> ${change?.toText} (${change?.tag})`);
+    expect(applyEdits(SCRIPT, p?.edits ?? [])).toContain(`${change?.key} = ${change?.toText}`);
   });
 });
 
@@ -464,7 +527,7 @@ describe("out-of-memory retry", () => {
   it("does not raise a constant back to a size that ran out of memory", async () => {
     const history = [BASELINE, oom("N_EMBD 512 -> 1024 (x2)")];
     const proposals = await exhaust(text, { history });
-    const embd = proposals.filter((p) => keyOf(p) === "N_EMBD").map((p) => parseChanges(p.description)[0]?.to ?? 0);
+    const embd = proposals.filter((p) => keyOf(p) === "N_EMBD").map((p) => p.changes?.[0]?.to ?? 0);
     expect(embd.length).toBeGreaterThan(0);
     expect(Math.max(...embd)).toBeLessThan(1024);
   });

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { acquireLock, isAlive, processStartTime, readLock } from "../../src/loop/lock.js";
+import { acquireLock, isAlive, processStartTime, readLock } from "../../src/ledger/lock.js";
 import { cli } from "../helpers/cli.js";
 import { createRepo, git } from "../helpers/repo.js";
 import { checkInvariants, hashes, processesWithEnv, startCli, waitGone } from "./helpers.js";

@@ -96,4 +96,16 @@ describe("out of memory (spec 2.4)", () => {
     const { records } = await session("cuda", new PlanProposer(STEPS));
     expect(summary(records)).toEqual(["keep:baseline:Baseline — no modifications", "crash:oom:WIDTH 16 -> 64 (x4)", "keep:improved:LEARNING_RATE 0.01 -> 0.04 (x4)"]);
   });
+
+  it("a handled OOM (message in the log, metric printed, exit 0) is measured, not a crash", async () => {
+    const handled = OOM_TRAIN.replace(
+      "const loss =",
+      'console.error("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB; retrying with a smaller chunk");\nconst loss =',
+    );
+    const root = createRepo({ "train.js": handled, "prepare.js": "// read-only\n" });
+    const steps = [step("LEARNING_RATE 0.01 -> 0.04 (x4)", "const LEARNING_RATE = 0.01;", "const LEARNING_RATE = 0.04;", 0)];
+    await research(root, { kind: "new", config: testConfig({ proposer: "plan" }), platform: platform("cuda") }, testDeps(root, new PlanProposer(steps)));
+    const records = readJsonl<ExperimentRecord>(join(root, ".autoresearch/experiments.jsonl"));
+    expect(summary(records)).toEqual(["keep:baseline:Baseline — no modifications", "keep:improved:LEARNING_RATE 0.01 -> 0.04 (x4)"]);
+  });
 });

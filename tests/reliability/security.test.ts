@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isSecretName, sanitizeEnv } from "../../src/loop/run-env.js";
+import { isSecretName, isSecretValue, sanitizeEnv } from "../../src/runner/run-env.js";
 import type { ExperimentRecord } from "../../src/types.js";
 import { cli, repoSnapshot } from "../helpers/cli.js";
 import { createRepo, FAKE_PREPARE, FAKE_TRAIN, fakeProject, git } from "../helpers/repo.js";
@@ -26,9 +26,17 @@ const SECRETS = {
   MY_SERVICE_APIKEY: "joined-key",
   STRIPE_KEY: "sk_live_x",
   LLM_GATEWAY_CRED: "named-by-api-key-env",
+  // Credentials inside values, under names that say nothing of secrets.
+  REDIS_URL: "redis://default:s3cr3t-pw@cache.internal:6379/0",
+  HTTPS_PROXY: "http://ada:proxy-pw@proxy.internal:3128",
+  STORAGE_CONNECTION_STRING: "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0a2V5;EndpointSuffix=core.windows.net",
+  ANALYTICS_SINK: "Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=c2FzLWtleQ==",
+  SERVICE_JWT: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJl",
+  UPSTREAM_CLAIMS: "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiYWRtaW4ifQ.c2lnbmF0dXJlMg",
+  WEB_SESSION_ID: "s%3Aabc123.sig",
   AUTORESEARCH_EXPERIMENT: "stale-from-a-parent-session",
 };
-const KEPT = { TOKENIZERS_PARALLELISM: "false", GIT_AUTHOR_NAME: "Ada", CUDA_VISIBLE_DEVICES: "0", KEYBOARD_LAYOUT_HINT: "us", WANDB_API_KEY: "passed-on-purpose" };
+const KEPT = { DATA_URL: "https://data.example/shards/", PUBLIC_MIRROR: "https://user@mirror.example/x", TOKENIZERS_PARALLELISM: "false", GIT_AUTHOR_NAME: "Ada", CUDA_VISIBLE_DEVICES: "0", KEYBOARD_LAYOUT_HINT: "us", WANDB_API_KEY: "passed-on-purpose" };
 
 describe("security: the run's environment", () => {
   it("holds no secret of the orchestrator, except those passed with --pass-env", () => {
@@ -63,6 +71,16 @@ describe("security: the run's environment", () => {
     }
     expect(sanitizeEnv({ A_TOKEN: "x", B: "y", AUTORESEARCH_X: "z" }, ["A_TOKEN"])).toEqual({ A_TOKEN: "x", B: "y" });
     expect(sanitizeEnv({ MY_LLM: "x", B: "y" }, [], ["MY_LLM"])).toEqual({ B: "y" });
+    expect(sanitizeEnv({ DATABASE_MIRROR: "postgres://ro:pw@db/x", B: "y" }, ["DATABASE_MIRROR"])).toEqual({ DATABASE_MIRROR: "postgres://ro:pw@db/x", B: "y" });
+  });
+
+  it("recognises credentials by value: URLs with passwords, connection-string keys, JWTs", () => {
+    for (const value of ["postgresql://app:pw@db:5432/x", "mongodb+srv://u:p@cluster/db", "AccountName=a;AccountKey=k", "Server=x;Password=p;", "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.sig"]) {
+      expect(isSecretValue(value), value).toBe(true);
+    }
+    for (const value of ["https://example.com/a:b", "ssh://git@github.com/x", "/usr/bin:/bin", "a=b;c=d", "eyJ not a token"]) {
+      expect(isSecretValue(value), value).toBe(false);
+    }
   });
 });
 

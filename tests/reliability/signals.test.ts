@@ -97,4 +97,30 @@ describe("signals through the real CLI", () => {
     expect(git(root, "branch", "--list", "autoresearch/*")).toBe("");
     expect(git(root, "status", "--porcelain")).toBe("");
   }, 60_000);
+
+  it("Ctrl-Z of the orchestrator during a run: the watchdog still kills the run at its hard timeout; after SIGCONT it is a timeout crash", async () => {
+    const { root, base, guarded } = project();
+    const marker = randomUUID();
+    const args = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "1s", "--timeout", "2s", "--metric", "val_loss", "--direction", "min"];
+    args.push("--max-iterations", "1", "--proposer", "builtin", "--tag", "stopped", "--json", "--yes");
+    const live = startCli(root, args, { AR_SLEEP_MS: "60000", AR_SIGNALS: marker });
+    await live.waitFor((e) => e.type === "run-start" && e.iteration === 1);
+    // The orchestrator carries the variable too; the run's processes are the others.
+    const runProcesses = () => processesWithEnv("AR_SIGNALS", marker).filter((p) => p.pid !== live.pid);
+    expect(runProcesses().length).toBeGreaterThan(0);
+    process.kill(live.pid, "SIGSTOP");
+    try {
+      // Deadline 2 s + grace 5 s + the watchdog's slack 2 s, then SIGTERM ends both processes.
+      expect(await waitGone(runProcesses, 20_000)).toEqual([]);
+    } finally {
+      process.kill(live.pid, "SIGCONT");
+    }
+    const exit = await live.exited;
+    expect(exit.code, live.stderr()).toBe(0);
+    const records = checkInvariants(root, { base, tag: "stopped", guarded });
+    expect(records.map((r) => [r.id, r.status, r.reason])).toEqual([
+      [0, "keep", "baseline"],
+      [1, "crash", "timeout"],
+    ]);
+  }, 60_000);
 });

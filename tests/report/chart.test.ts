@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parseResults } from "../../src/ledger/results-tsv.js";
 import { renderChartSvg } from "../../src/report/chart.js";
 import { fromRecords, fromResults } from "../../src/report/model.js";
+import { createRequire } from "node:module";
 import { findFontFiles, pngSize, renderPng } from "../../src/report/png.js";
 import { writeSessionReports } from "../../src/report/write.js";
 import { KARPATHY_RESULTS, REALISTIC_SPECS, buildRecords, removeDir, sessionInfo, tempDir } from "../helpers/session-fixture.js";
@@ -136,5 +137,42 @@ describe("progress chart", () => {
     expect(noCharts.svgPath).toBeNull();
     expect(existsSync(join(root, "out", "progress.svg"))).toBe(false);
     expect(readFileSync(noCharts.summaryPath, "utf8")).not.toContain("## Progress Chart");
+  });
+});
+
+describe("progress chart: labels and legend stay readable", () => {
+  // Kept changes with wide capitals at the right edge, at the top, and a baseline at the bottom.
+  const wide = (i: number) => `${i % 2 ? "MWMWMWMWMW" : "LEARNING_RATE"} WARMUP_MAXIMUM_MWMWMW ${i} -> ${i + 1} (x2)`;
+  const specs = Array.from({ length: 30 }, (_, i) => ({
+    description: wide(i),
+    category: "optimizer" as const,
+    metric: i % 4 === 3 ? 1.0 - (i + 1) * 0.01 : 1.1,
+  }));
+  const records = buildRecords(1.0, specs).map((r, i) => (i === 0 ? r : { ...r, status: r.metric !== null && r.metric < 1 ? ("keep" as const) : r.status }));
+
+  it("every label is drawn inside the picture (no ink on the picture's edges, rendered for real)", () => {
+    const svg = renderChartSvg(fromRecords(records, sessionInfo()));
+    type Rendered = { width: number; height: number; pixels: Buffer };
+    const { Resvg } = createRequire(import.meta.url)("@resvg/resvg-js") as { Resvg: new (svg: string, o: object) => { render(): Rendered } };
+    const image = new Resvg(svg, { background: "#ffffff", font: { loadSystemFonts: false, fontFiles: findFontFiles() } }).render();
+    const pixels = image.pixels; // a getter that copies: read it once
+    const inked = (x: number, y: number) => {
+      const at = (y * image.width + x) * 4;
+      return (pixels[at] ?? 255) < 200 || (pixels[at + 1] ?? 255) < 200 || (pixels[at + 2] ?? 255) < 200;
+    };
+    const edge: string[] = [];
+    for (let y = 0; y < image.height; y++) for (const x of [0, 1, image.width - 2, image.width - 1]) if (inked(x, y)) edge.push(`${x},${y}`);
+    for (let x = 0; x < image.width; x++) for (const y of [0, 1]) if (inked(x, y)) edge.push(`${x},${y}`);
+    expect(edge).toEqual([]);
+    expect(count(svg, /class="label"/g)).toBeGreaterThan(2);
+  });
+
+  it("the legend shows the baseline, and discarded points are solid", () => {
+    const svg = renderChartSvg(fromRecords(records, sessionInfo()));
+    const legend = svg.match(/<g class="legend"[\s\S]*?<\/g>/)?.[0] ?? "";
+    expect(legend).toContain(">baseline<");
+    expect(legend).toContain(">discarded<");
+    expect(svg).toMatch(/<g class="discarded" fill="#7d858d" stroke="#ffffff"/);
+    expect(svg).not.toMatch(/class="discarded"[^>]*fill-opacity/);
   });
 });

@@ -3,12 +3,12 @@ import {
   escapeMarkdown,
   formatBudget,
   formatDelta,
-  formatHHMM,
+  formatElapsed,
   formatMetric,
   formatPercent,
   shortCommit,
 } from "../../src/report/format.js";
-import { guessCategory, inferDirection } from "../../src/report/model.js";
+import { guessCategory } from "../../src/report/model.js";
 
 describe("formatting", () => {
   it("metrics with 6 decimals, signed deltas, percent with 2 decimals", () => {
@@ -24,11 +24,11 @@ describe("formatting", () => {
   });
 
   it("HH:MM elapsed, also past a day", () => {
-    expect(formatHHMM(0)).toBe("00:00");
-    expect(formatHHMM(59)).toBe("00:00");
-    expect(formatHHMM(3600 + 23 * 60 + 59)).toBe("01:23");
-    expect(formatHHMM(27 * 3600 + 5 * 60)).toBe("27:05");
-    expect(formatHHMM(null)).toBe("unknown");
+    expect(formatElapsed(0)).toBe("00:00:00");
+    expect(formatElapsed(59.9)).toBe("00:00:59");
+    expect(formatElapsed(3600 + 23 * 60 + 59)).toBe("01:23:59");
+    expect(formatElapsed(27 * 3600 + 5 * 60)).toBe("27:05:00");
+    expect(formatElapsed(null)).toBe("unknown");
   });
 
   it("budgets and commits", () => {
@@ -72,15 +72,5 @@ describe("guessing from a bare results file", () => {
     expect(guessCategory("init std 0.01")).toBe("hyperparameters");
     expect(guessCategory("weight decay 0.2")).toBe("optimizer");
     expect(guessCategory("something unrelated")).toBe("other");
-  });
-
-  it("direction from the kept rows, then from the metric name", () => {
-    const row = (metric: number, status: "keep" | "discard") =>
-      ({ metric, status }) as Parameters<typeof inferDirection>[0][number];
-    expect(inferDirection([row(1, "keep"), row(0.9, "keep"), row(1.2, "discard")], "score").direction).toBe("min");
-    expect(inferDirection([row(0.5, "keep"), row(0.6, "keep"), row(0.1, "discard")], "val_loss").direction).toBe("max");
-    expect(inferDirection([row(0.5, "keep"), row(0.4, "discard")], "val_acc")).toEqual({ direction: "max", source: "inferred" });
-    expect(inferDirection([row(0.5, "keep")], "val_bpb")).toEqual({ direction: "min", source: "inferred" });
-    expect(inferDirection([row(0.5, "keep")], "zzz")).toEqual({ direction: "min", source: "default" });
   });
 });

@@ -1,13 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
-import {
-  detectOom,
-  metricRegExp,
-  parseMemGb,
-  parseMetric,
-  parseNumber,
-  parseParams,
-} from "../../src/runner/metrics.js";
+import { LineSplitter } from "../../src/runner/line-splitter.js";
+import { metricRegExp, parseNumber } from "../../src/runner/metrics.js";
+import { OutputScanner, type ScanResult } from "../../src/runner/output-scanner.js";
+import type { MetricSpec } from "../../src/types.js";
+
+/** A run's output read as the executor reads it: split into lines as it streams, then scanned. */
+function scan(output: string | string[], spec: MetricSpec = { name: "val_bpb" }): ScanResult {
+  const scanner = new OutputScanner(spec);
+  const splitter = new LineSplitter((line) => scanner.line(line));
+  for (const chunk of Array.isArray(output) ? output.map((l) => `${l}\n`) : [output]) splitter.push(chunk);
+  splitter.end();
+  return scanner.result();
+}
 
 describe("parseNumber", () => {
   it.each([
@@ -32,7 +37,7 @@ describe("parseNumber", () => {
   });
 });
 
-describe("parseMetric", () => {
+describe("the metric line (last match wins)", () => {
   const spec = { name: "val_bpb" };
   it.each<[string, string, number | null]>([
     ["simple", "val_bpb: 0.9979", 0.9979],
@@ -51,24 +56,38 @@ describe("parseMetric", () => {
     ["not at line start", "step 5 val_bpb: 0.5", null],
     ["garbage value", "val_bpb: fast", null],
     ["CRLF and \\r progress", "step 1\rstep 2\r\nval_bpb: 0.75\r\n", 0.75],
+    // Fail closed: a number that is not whole and well formed is not read at all.
+    ["decimal comma", "val_bpb: 1,2768", null],
+    ["cut exponent", "val_bpb: 1.5e", null],
+    ["trailing letters", "val_bpb: 0.98abc", null],
+    ["two dots", "val_bpb: 0.9.8", null],
+    ["malformed last line hides an earlier value", "val_bpb: 1.5\nval_bpb: 1,2768", null],
+    ["a metric line without a number after a good one", "val_bpb: 1.5\nval_bpb: fast", null],
+    ["a separator after the number", "val_bpb=0.5, acc=0.9", 0.5],
+    ["a bracket after the number", "val_bpb: 0.5)", 0.5],
+    ["text after white space", "val_bpb: 0.5 (ema)", 0.5],
+    ["a percent sign", "val_bpb: 93.5%", 93.5],
   ])("%s", (_name, text, expected) => {
-    expect(parseMetric(text, spec)).toEqual(expected);
+    expect(scan(text, spec).metric).toEqual(expected);
   });
 
   it("accepts an array of lines", () => {
-    expect(parseMetric(["val_bpb: 1", "val_bpb: 2"], spec)).toBe(2);
+    expect(scan(["val_bpb: 1", "val_bpb: 2"], spec).metric).toBe(2);
   });
 
   it("escapes regex characters in the metric name", () => {
-    expect(parseMetric("val/loss(x): 0.5", { name: "val/loss(x)" })).toBe(0.5);
-    expect(parseMetric("valXloss: 0.5", { name: "val.loss" })).toBeNull();
+    expect(scan("val/loss(x): 0.5", { name: "val/loss(x)" }).metric).toBe(0.5);
+    expect(scan("valXloss: 0.5", { name: "val.loss" }).metric).toBeNull();
   });
 
   it("uses a custom pattern's capture group instead of the default", () => {
     const custom = { name: "acc", pattern: "accuracy=([0-9.]+)%" };
-    expect(parseMetric("epoch 1 accuracy=91.5%\nepoch 2 accuracy=93.25%", custom)).toBe(93.25);
-    expect(parseMetric("acc: 0.5", custom)).toBeNull();
-    expect(parseMetric("score nan!", { name: "s", pattern: "score (\\S+)!" })).toEqual(Number.NaN);
+    expect(scan("epoch 1 accuracy=91.5%\nepoch 2 accuracy=93.25%", custom).metric).toBe(93.25);
+    expect(scan("acc: 0.5", custom).metric).toBeNull();
+    expect(scan("score nan!", { name: "s", pattern: "score (\\S+)!" }).metric).toEqual(Number.NaN);
+    // A custom capture that stops inside a longer number is not read either.
+    expect(scan("acc=1,2768", { name: "acc", pattern: "acc=(\\d+)" }).metric).toBeNull();
+    expect(scan("acc=0.98abc", { name: "acc", pattern: "acc=([\\d.]+)" }).metric).toBeNull();
   });
 
   it("rejects an invalid custom pattern with a UsageError", () => {
@@ -76,7 +95,7 @@ describe("parseMetric", () => {
   });
 });
 
-describe("parseMemGb", () => {
+describe("peak memory", () => {
   it.each<[string, number | null]>([
     ["peak_vram_mb:    45060.2", 45060.2 / 1024],
     ["peak_vram_mb: 1024\npeak_vram_mb: 2048", 2],
@@ -84,17 +103,17 @@ describe("parseMemGb", () => {
     ["peak_vram_mb: nan", null],
     ["memory: 3", null],
   ])("%s", (text, expected) => {
-    const v = parseMemGb(text);
+    const v = scan(text).memGb;
     if (expected === null) expect(v).toBeNull();
     else expect(v).toBeCloseTo(expected, 6);
   });
 
   it("45060.2 MB reads as 44.0 GB", () => {
-    expect((parseMemGb("peak_vram_mb: 45060.2") ?? 0).toFixed(1)).toBe("44.0");
+    expect((scan("peak_vram_mb: 45060.2").memGb ?? 0).toFixed(1)).toBe("44.0");
   });
 });
 
-describe("parseParams", () => {
+describe("parameter count", () => {
   it.each<[string, number | null]>([
     ["num_params_M:     50.3", 50_300_000],
     ["num_params: 12345", 12345],
@@ -106,11 +125,11 @@ describe("parseParams", () => {
     ["params: 5", null],
     ["", null],
   ])("%s", (text, expected) => {
-    expect(parseParams(text)).toBe(expected);
+    expect(scan(text).params).toBe(expected);
   });
 });
 
-describe("detectOom", () => {
+describe("out-of-memory messages", () => {
   it.each([
     "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB",
     "RuntimeError: CUDA out of memory. Tried to allocate 20.00 MiB",
@@ -124,14 +143,14 @@ describe("detectOom", () => {
     "RuntimeError: [enforce fail at alloc_cpu.cpp:83] DefaultCPUAllocator: can't allocate memory",
     "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory",
   ])("%s", (text) => {
-    expect(detectOom(text)).toBe(true);
-    expect(detectOom(text.split("\n"))).toBe(true);
+    expect(scan(text).oom).toBe(true);
+    expect(scan(text.split("\n")).oom).toBe(true);
   });
 
   it.each(["val_bpb: 0.99", "memory usage: 12 GB", "Traceback (most recent call last):\nValueError: bad shape", ""])(
     "not OOM: %s",
     (text) => {
-      expect(detectOom(text)).toBe(false);
+      expect(scan(text).oom).toBe(false);
     },
   );
 });

@@ -4,8 +4,9 @@ import { RuntimeFailure, UsageError } from "../../errors.js";
 import { sessionPaths } from "../../ledger/paths.js";
 import { isInteractive, resolveRoot } from "../../report/cli-support.js";
 import { formatMetric, formatPercent, oneLine, shortCommit, truncate } from "../../report/format.js";
-import { loopLiveness } from "../../report/liveness.js";
-import { loadReportData, readSessionReadOnly } from "../../report/load.js";
+import { loadReportData } from "../../report/load.js";
+import { loopLiveness } from "../../ledger/liveness.js";
+import { readSessionReadOnly } from "../../ledger/read.js";
 import {
   type MergePlan,
   type MergeStrategy,
@@ -89,7 +90,7 @@ Examples:
       if (loop.state === "running") {
         throw new UsageError(`the research loop is still running in this repo: ${loop.text}`, `Stop it first (Ctrl-C in its terminal, or kill -INT ${loop.pid}), then merge.`);
       }
-      const session = readSessionReadOnly(root);
+      const session = readSessionReadOnly(sessionPaths(root));
       const current = await git.currentBranch();
       const branch = options.branch ?? (current?.startsWith("autoresearch/") ? current : (session?.branch ?? null));
       if (!branch) {

@@ -2,7 +2,6 @@ import type { Command } from "commander";
 import { addConfigOptions, gatherInput } from "../../config/cli-options.js";
 import { collectConfig } from "../../config/prompts.js";
 import { CONFIG_FILE } from "../../config/resolve.js";
-import { validateNewSession } from "../../loop/setup.js";
 import { detectPlatform } from "../../platform/index.js";
 import { createProposer } from "../../proposers/index.js";
 import { requireRepo } from "../../workspace/git.js";
@@ -39,9 +38,6 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   });
   await applyBudgetEdits(result.budgetEdits, root, git, output);
   const config = result.config;
-  // Variables the user passes to the run on purpose (kept in session.json for resume).
-  if (input.passEnv !== undefined && config.passEnv === undefined) config.passEnv = ([] as string[]).concat(input.passEnv as string | string[]);
-  await validateNewSession(git, root, config);
   const proposer = await createProposer(config, { root, env: process.env });
   const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "new", config, platform: result.platform }, json });
   return exitCode;

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { loopLiveness } from "../../ledger/liveness.js";
 import { sessionPaths } from "../../ledger/paths.js";
+import { readInFlightReadOnly } from "../../ledger/read.js";
 import { resolveRoot } from "../../report/cli-support.js";
-import { loopLiveness } from "../../report/liveness.js";
 import { loadReportData } from "../../report/load.js";
 import { progressSnapshot, renderProgressSnapshot } from "../../report/progress.js";
 
@@ -18,20 +18,10 @@ interface InFlightView {
   startedAt: string | null;
 }
 
-function readInFlight(path: string): InFlightView | null {
-  if (!existsSync(path)) return null;
-  try {
-    const state = JSON.parse(readFileSync(path, "utf8")) as {
-      id?: number;
-      phase?: string;
-      startedAt?: string;
-      proposal?: { description?: string };
-    } | null;
-    if (!state || typeof state.id !== "number") return null;
-    return { id: state.id, phase: state.phase ?? "unknown", description: state.proposal?.description ?? null, startedAt: state.startedAt ?? null };
-  } catch {
-    return null;
-  }
+function inFlightView(paths: ReturnType<typeof sessionPaths>): InFlightView | null {
+  const state = readInFlightReadOnly(paths);
+  if (!state) return null;
+  return { id: state.id, phase: state.phase ?? "unknown", description: state.proposal?.description ?? null, startedAt: state.startedAt ?? null };
 }
 
 /** `autoresearch status`: the spec 2.6 progress report, read from the files (safe while the loop runs). */
@@ -56,7 +46,7 @@ Examples:
       const paths = sessionPaths(root);
       const data = loadReportData({ root });
       const loop = loopLiveness(paths.lock);
-      const inFlight = loop.state === "stopped" ? null : readInFlight(paths.state);
+      const inFlight = loop.state === "stopped" ? null : inFlightView(paths);
       // While the loop runs the clock is now; afterwards the session ended with its last experiment.
       const lastFinished = data.experiments.at(-1)?.finishedAt ?? null;
       const now = loop.state === "stopped" && lastFinished ? Date.parse(lastFinished) : Date.now();

@@ -1,24 +1,16 @@
 /**
  * The proposer keeps no state of its own: everything it needs is read back from the session's
- * records. Each builtin description names its change as `KEY old -> new (tag)`, several joined
- * with ` + `; from those and the current script the configurations of every past experiment
- * are rebuilt.
+ * records. Each builtin proposal carries its changes as data (`changes`, stored with the
+ * experiment); from those and the current script the configurations of every past experiment
+ * are rebuilt. Descriptions (`KEY old -> new (tag)`, several joined with ` + `) are for people:
+ * they are parsed only for builtin records written before `changes` existed.
  */
-import type { ExperimentRecord, Status } from "../../types.js";
+import type { ConstantChange, ExperimentRecord, RejectedProposal, Status } from "../../types.js";
 import type { NumericConstant } from "./constants.js";
 import { compactLiteral, parseLiteral } from "./literals.js";
 import { classifyTag, type Dir, type Level } from "./moves.js";
 
-export interface Change {
-  key: string;
-  from: number;
-  to: number;
-  /** The literals as written in the description (`2**19`, `1e-3`). */
-  fromText: string;
-  toText: string;
-  /** The move's label (`x2`, `+1`, `1-b x0.5`, `from 0`, `halve after OOM`), if present. */
-  tag: string | null;
-}
+export type Change = ConstantChange;
 
 export function describeChange(key: string, fromLiteral: string, toLiteral: string, tag: string): string {
   return `${key} ${compactLiteral(fromLiteral)} -> ${compactLiteral(toLiteral)} (${tag})`;
@@ -26,7 +18,35 @@ export function describeChange(key: string, fromLiteral: string, toLiteral: stri
 
 const CHANGE_RE = /([A-Za-z_$][\w$]*(?:\[\d+\])?) (\S+) -> ([^\s()]+)(?: \(([^)]*)\))?/g;
 
-/** Every `KEY old -> new (tag)` in a description whose values are numeric literals. */
+/** The proposal's change as data: the description is made from the same values. */
+export function constantChange(key: string, fromLiteral: string, toLiteral: string, from: number, to: number, tag: string): Change {
+  return { key, from, to, fromText: compactLiteral(fromLiteral), toText: compactLiteral(toLiteral), tag };
+}
+
+export function describeChanges(changes: readonly Change[]): string {
+  return changes.map((c) => describeChange(c.key, c.fromText, c.toText, c.tag ?? "retry")).join(" + ");
+}
+
+/**
+ * What an experiment changed: its stored `changes`. A builtin record from before that field
+ * existed is read from its own description (the builtin wrote it in its format); any other
+ * record without the field changed nothing the search knows of (a model's description shaped
+ * like `X 1 -> 2` says nothing reliable).
+ */
+export function changesOf(record: Pick<ExperimentRecord, "changes" | "proposer" | "description">): Change[] {
+  if (record.changes) return record.changes;
+  return record.proposer === BUILTIN_NAME ? parseChanges(record.description) : [];
+}
+
+/** A refused proposal's changes (none known for entries written before the field). */
+export function rejectedChanges(entry: RejectedProposal): Change[] {
+  return entry.changes ?? [];
+}
+
+/** The builtin proposer's name, as recorded in each experiment's `proposer`. */
+export const BUILTIN_NAME = "builtin";
+
+/** Every `KEY old -> new (tag)` in a description whose values are numeric literals (old records only). */
 export function parseChanges(description: string): Change[] {
   const changes: Change[] = [];
   for (const m of description.matchAll(CHANGE_RE)) {
@@ -96,7 +116,7 @@ export function analyzeHistory(history: ExperimentRecord[], current: State): His
   let state = current;
   for (let i = records.length - 1; i >= 0; i--) {
     const record = records[i] as ExperimentRecord;
-    const changes = parseChanges(record.description).filter((c) => current.has(c.key));
+    const changes = changesOf(record).filter((c) => current.has(c.key));
     const before = record.status === "keep" ? withChanges(state, changes.map((c) => ({ key: c.key, value: c.from }))) : state;
     if (changes.length > 0) tried.add(configKey(withChanges(before, changes.map((c) => ({ key: c.key, value: c.to })))));
     events.push({ record, status: record.status, changes, before, oom: isOom(record) });

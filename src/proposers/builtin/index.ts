@@ -1,7 +1,8 @@
 /**
  * `builtin`: an offline search over the training script's top-level numeric constants.
- * Stateless: everything is rebuilt from ctx (history descriptions, current script), so a
- * resumed session continues exactly where it stopped. Deterministic for a given seed.
+ * Stateless: everything is rebuilt from ctx (the changes recorded with each experiment, the
+ * current script), so a resumed session continues exactly where it stopped. Deterministic for
+ * a given seed.
  *
  * Descriptions: `LEARNING_RATE 0.01 -> 0.02 (x2)`, `ADAM_BETAS[1] 0.95 -> 0.975 (1-b x0.5)`,
  * `TOTAL_BATCH_SIZE 2**19 -> 2**20 (x2)`, `DEVICE_BATCH_SIZE 64 -> 32 (halve after OOM)`.
@@ -13,7 +14,7 @@
  */
 import type { Category, Edit, Proposal, ProposalContext, Proposer, Scope } from "../../types.js";
 import { applyEdits, constantEdit, detectLanguage, type NumericConstant, parseConstants } from "./constants.js";
-import { analyzeHistory, configKey, describeChange, parseChanges, type State, stateOf, withChanges } from "./history.js";
+import { analyzeHistory, BUILTIN_NAME, type Change, changesOf, configKey, constantChange, describeChanges, rejectedChanges, type State, stateOf, withChanges } from "./history.js";
 import { formatLike } from "./literals.js";
 import { halveMove, type Move } from "./moves.js";
 import { isBatchName, nameTokens } from "./names.js";
@@ -21,7 +22,6 @@ import { type Candidate, ESCAPE_AFTER, moveId, rankCandidates } from "./strategy
 
 export { parseConstants, type NumericConstant } from "./constants.js";
 export { formatLike, parseLiteral } from "./literals.js";
-export { parseChanges } from "./history.js";
 
 export interface BuiltinOptions {
   seed: number;
@@ -93,7 +93,7 @@ function batchConstant(constants: NumericConstant[]): NumericConstant | undefine
 }
 
 export class BuiltinProposer implements Proposer {
-  readonly name = "builtin";
+  readonly name = BUILTIN_NAME;
   private readonly seed: number;
 
   constructor(options: BuiltinOptions) {
@@ -111,11 +111,10 @@ export class BuiltinProposer implements Proposer {
     const tunable = constants.filter((c) => !c.excluded && inScope(c, ctx.scope));
     // Proposals refused earlier in this iteration (repeat, bad edit, out of scope): propose something else.
     const excluded = new Set<string>();
-    const refused = [
-      ...(ctx.rejected ?? []).filter((r) => r.iteration === ctx.iteration).map((r) => r.description),
-      ...(ctx.feedback !== undefined ? [ctx.feedback] : []),
-    ];
-    for (const text of refused) for (const change of parseChanges(text)) excluded.add(moveId(change.key, change.to));
+    for (const entry of ctx.rejected ?? []) {
+      if (entry.iteration !== ctx.iteration) continue;
+      for (const change of rejectedChanges(entry)) excluded.add(moveId(change.key, change.to));
+    }
     const skipFirst = ctx.feedback !== undefined && excluded.size === 0;
     const ranked = rankCandidates({
       constants: tunable,
@@ -134,10 +133,12 @@ export class BuiltinProposer implements Proposer {
         skipped = true;
         continue;
       }
+      const change = constantChange(move.constant.key, move.constant.literal, move.literal, move.constant.value, move.value, move.tag);
       return {
-        description: describeChange(move.constant.key, move.constant.literal, move.literal, move.tag),
+        description: describeChanges([change]),
         category: proposalCategory(move.constant, ctx.scope),
         edits: [edit],
+        changes: [change],
         ...explain(candidate, ctx.failureStreak),
       };
     }
@@ -148,7 +149,7 @@ export class BuiltinProposer implements Proposer {
     const failed = ctx.oomRetry?.experiment;
     if (!failed) return null;
     const byKey = new Map(constants.map((c) => [c.key, c]));
-    const changes = parseChanges(failed.description).filter((c) => byKey.has(c.key) && c.tag !== "halve after OOM");
+    const changes = changesOf(failed).filter((c) => byKey.has(c.key) && c.tag !== "halve after OOM");
     const scriptState = stateOf(constants);
     // The best configuration: the script, minus the failed change if the script already has it.
     const best: State = withChanges(
@@ -160,10 +161,8 @@ export class BuiltinProposer implements Proposer {
 
     let text = ctx.trainText;
     const edits: Edit[] = [];
-    const parts: string[] = [];
     const language = detectLanguage(ctx.trainPath, ctx.trainText);
     for (const change of changes) {
-      parts.push(describeChange(change.key, change.fromText, change.toText, change.tag ?? "retry"));
       const c = parseConstants(text, language).find((x) => x.key === change.key);
       if (!c) return null;
       if (c.value === change.to) continue;
@@ -183,11 +182,13 @@ export class BuiltinProposer implements Proposer {
     const edit = constantEdit(text, batchNow, halved.literal);
     if (!edit) return null;
     edits.push(edit);
-    // A change the builtin format does not describe (another proposer's) keeps its own words.
-    if (parts.length === 0 && oneLine(failed.description) !== "") parts.push(oneLine(failed.description));
-    parts.push(describeChange(batch.key, batchNow.literal, halved.literal, halved.tag));
+    const halving = constantChange(batch.key, batchNow.literal, halved.literal, batchNow.value, halved.value, halved.tag);
+    const retried: Change[] = [...changes.map((c) => ({ ...c, tag: c.tag ?? "retry" })), halving];
+    // A change the search does not know (another proposer's) keeps its own words.
+    const own = changes.length === 0 && oneLine(failed.description) !== "" ? [oneLine(failed.description)] : [];
     return {
-      description: parts.join(" + "),
+      description: [...own, describeChanges(retried)].join(" + "),
+      changes: retried,
       category: failed.category === "baseline" ? "training" : failed.category,
       edits,
       direction: `retrying after out-of-memory with ${batch.key} halved`,

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { isAlive } from "../loop/lock.js";
+import { isAlive } from "./lock.js";
 
 /**
  * Whether the loop of a session is alive, from `.autoresearch/lock` ({pid, host, startedAt}):

@@ -1,0 +1,56 @@
+/**
+ * Reading a session's records from another process (`status`, `report`, `merge`, exports)
+ * while the loop may be appending to them. Strictly read-only: a torn last line is skipped
+ * here, never cut off (only the loop's own Ledger repairs its files).
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import type { ExperimentRecord } from "../types.js";
+import type { InFlight, SessionInfo } from "./ledger.js";
+import type { SessionPaths } from "./paths.js";
+import { type ParsedResults, parseResults } from "./results-tsv.js";
+
+/** experiments.jsonl up to its first unreadable line (one still being written). */
+export function readRecordsReadOnly(paths: SessionPaths): ExperimentRecord[] {
+  if (!existsSync(paths.experiments)) return [];
+  const out: ExperimentRecord[] = [];
+  for (const line of readFileSync(paths.experiments, "utf8").split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      out.push(JSON.parse(line) as ExperimentRecord);
+    } catch {
+      break; // a line still being written: everything after it is not there yet
+    }
+  }
+  return out;
+}
+
+/** session.json, or null when there is none or it cannot be read. */
+export function readSessionReadOnly(paths: SessionPaths): SessionInfo | null {
+  if (!existsSync(paths.session)) return null;
+  try {
+    return JSON.parse(readFileSync(paths.session, "utf8")) as SessionInfo;
+  } catch {
+    return null;
+  }
+}
+
+/** state.json: the experiment in flight, or null when none (or the file is being replaced). */
+export function readInFlightReadOnly(paths: SessionPaths): InFlight | null {
+  if (!existsSync(paths.state)) return null;
+  try {
+    const state = JSON.parse(readFileSync(paths.state, "utf8")) as InFlight | null;
+    return state && typeof state.id === "number" ? state : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether `path` is an existing regular file (a results file to read). */
+export function isResultsFile(path: string): boolean {
+  return existsSync(path) && statSync(path).isFile();
+}
+
+/** A results file, this tool's format or Karpathy's. Throws when it is not one. */
+export function readResultsFile(path: string): ParsedResults {
+  return parseResults(readFileSync(path, "utf8"));
+}

@@ -1,0 +1,6 @@
+/**
+ * The metric: which way is better, comparisons, deltas and gains. One module so the loop's
+ * decision, the terminal, the reports and the proposers' prompts cannot disagree.
+ */
+export { delta, gain, isBetter, isWorse, orient, percentChange } from "./compare.js";
+export { type Direction, describeDirection, guessDirection, inferDirection, isDirection, isQualityMetricName } from "./direction.js";

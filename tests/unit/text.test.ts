@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { cleanField, formatRow } from "../../src/ledger/results-tsv.js";
+import { renderChartSvg } from "../../src/report/chart.js";
+import { fromRecords } from "../../src/report/model.js";
+import { pngSize, renderPng } from "../../src/report/png.js";
+import { oneLine } from "../../src/text.js";
+import { REALISTIC_SPECS, buildRecords, sessionInfo } from "../helpers/session-fixture.js";
+
+/** Every kind of character a model or a script may put in a description that breaks a reader. */
+const HOSTILE = "a\u0001b\u0007c\u001bd\u0085e\u009bf\u2028g\u2029h\u202ei\u2066j\ufeffk\ufffel\ud800m\tn\r\no";
+
+describe("text from models and scripts", () => {
+  it("keeps one line with no C0/C1 controls, separators, bidi overrides or XML-invalid characters", () => {
+    expect(oneLine(HOSTILE)).toBe("a b c d e f g h i j k l m n o");
+    expect(oneLine("emoji 🙂 and ünïcödé stay")).toBe("emoji 🙂 and ünïcödé stay");
+  });
+
+  it("results.tsv rows stay five tab-separated fields on one line", () => {
+    const row = formatRow({ commit: "abcdef1234", metric: 1, memGb: null, status: "keep", description: HOSTILE });
+    expect(row.endsWith("\n")).toBe(true);
+    const fields = row.slice(0, -1).split("\t");
+    expect(fields).toHaveLength(5);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
+    expect(fields[4]).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202e]/);
+    expect(cleanField("x\u0085y")).toBe("x y");
+  });
+
+  it("a description with control characters still gives a valid chart and a PNG", () => {
+    const records = buildRecords(1.0023, REALISTIC_SPECS).map((r) => (r.status === "keep" ? { ...r, description: `${HOSTILE} ${r.description}` } : r));
+    const svg = renderChartSvg(fromRecords(records, sessionInfo()), { maxTooltips: 1000 });
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
+    expect(svg).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/);
+    const png = renderPng(svg);
+    expect(pngSize(png)?.width).toBeGreaterThan(100);
+  });
+});
