@@ -103,7 +103,7 @@ export class FailureWatch {
   private readonly rules: Rule[];
 
   constructor(
-    preset: AgentPreset | undefined,
+    private readonly preset: AgentPreset | undefined,
     private readonly program: string,
   ) {
     this.rules = preset ? RULES[preset] : [];
@@ -120,7 +120,8 @@ export class FailureWatch {
   }
 
   /** After the exit: the shell's "not found" (127), or exit codes a CLI documents. */
-  exit(code: number | null, tail: string[], preset: AgentPreset | undefined): FatalFailure | null {
+  exit(code: number | null, tail: string[]): FatalFailure | null {
+    const preset = this.preset;
     const shellMissing = tail.find((l) => NOT_FOUND.test(l) && l.includes(this.program));
     if (code === 127 || (code === 9009 && process.platform === "win32") || (code !== 0 && shellMissing)) {
       return { kind: "missing", evidence: shellMissing ?? `exit code ${code}` };

@@ -152,7 +152,7 @@ export function createAgentProposer(options: AgentProposerOptions): Proposer {
       const tail = result.tail.length > 0 ? `; last output: ${result.tail.slice(-5).join(" | ")}` : "";
       if (result.aborted) throw signal?.reason ?? new Error("aborted");
       // Missing CLI, no login, no network: every further attempt would fail the same way.
-      const stopped = seen.fatal ?? (result.timedOut ? null : watch.exit(result.exitCode, result.tail, family));
+      const stopped = seen.fatal ?? (result.timedOut ? null : watch.exit(result.exitCode, result.tail));
       if (stopped) {
         const { message, hint } = describeFatal(stopped, family, program);
         throw new RuntimeFailure(`${message}; the agent's output is in ${logPath}`, hint);
