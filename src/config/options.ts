@@ -309,9 +309,19 @@ export function flagName(key: OptionKey): string {
   return OPTION_DEFS[key].flag.split(" ")[0] as string;
 }
 
+/**
+ * One word for the shell that runs the command: POSIX sh single quotes (a `'` inside becomes
+ * `'\''`), cmd.exe double quotes on Windows. Plain names stay as they are.
+ */
+export function shellQuote(word: string, platform: NodeJS.Platform = process.platform): string {
+  if (/^[A-Za-z0-9_./:@%+=,-]+$/.test(word)) return word;
+  if (platform === "win32") return `"${word.replace(/"/g, '""')}"`;
+  return `'${word.replace(/'/g, "'\\''")}'`;
+}
+
 export function defaultCommand(root: string, train: string, platform: NodeJS.Platform = process.platform): string {
   const python = platform === "win32" ? "python" : "python3";
-  const quoted = /\s/.test(train) ? `"${train}"` : train;
+  const quoted = shellQuote(train, platform);
   if (/\.(m?js|cjs)$/.test(train)) return `node ${quoted}`;
   if (/\.(m?ts)$/.test(train)) return `npx tsx ${quoted}`;
   if (existsSync(join(root, "uv.lock")) || existsSync(join(root, "pyproject.toml"))) return `uv run ${quoted}`;
