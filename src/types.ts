@@ -264,8 +264,26 @@ export interface MemoryEntry {
   experiment?: number;
 }
 
+/** The coding agent a session uses, as recorded in session.json. */
+export interface AgentInfo {
+  /** The preset name, or the custom command line. */
+  command: string;
+  /** `<cli> --version` of a preset at the start; null for custom commands or no answer. */
+  version: string | null;
+}
+
+/** What a proposer's start-up check found (recorded in session.json). */
+export interface ProposerCheck {
+  agent?: AgentInfo;
+}
+
 export interface Proposer {
   readonly name: string;
+  /**
+   * Runs before a session starts, before anything is changed: throws (RuntimeFailure, exit 1,
+   * with the fix) when the proposer cannot work at all, e.g. its CLI is not installed.
+   */
+  check?(): Promise<ProposerCheck>;
   /** False for proposers that replay fixed steps (a plan): they cannot fix an out-of-memory crash. */
   readonly canRetryOom?: boolean;
   /** One proposal, or null when it has nothing more to propose (the session then ends). */

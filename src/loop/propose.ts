@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { RuntimeFailure } from "../errors.js";
 import { applyProposal } from "../proposers/apply.js";
 import { readMemory } from "../ledger/memory.js";
+import { ProposalFailed } from "../proposers/errors.js";
 import type { ExperimentRecord, Proposal, ProposalContext, Proposer, RunFacts, Scope } from "../types.js";
 import { KEEP_RULE } from "./decide.js";
 import { sha256 } from "./guards.js";
@@ -103,7 +104,9 @@ export async function nextProposal(session: SessionState, deps: LoopDeps, iterat
       // Authentication and configuration failures end the session; anything else is one failed try.
       if (error instanceof RuntimeFailure) throw error;
       lastReason = `the proposer failed: ${(error as Error).message}`;
-      reject(session, deps, iteration, { description: "(no proposal)", category: "other" }, lastReason);
+      // A failed agent run still cost tokens: they count towards --max-cost like any refusal.
+      const spent = error instanceof ProposalFailed ? error.spent : {};
+      reject(session, deps, iteration, { description: "(no proposal)", category: "other", ...spent }, lastReason);
       continue;
     }
     if (proposal === null) {
