@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, truncateSync } from "node:fs";
 import { RuntimeFailure } from "../errors.js";
-import type { ExperimentRecord, PlatformInfo, Proposal, RejectedProposal, ResultsRow } from "../types.js";
+import type { AgentInfo, ExperimentRecord, PlatformInfo, Proposal, RejectedProposal, ResultsRow } from "../types.js";
 import type { ResearchConfig } from "../config/options.js";
 import { appendDurable, removeStaleTemps, writeAtomic } from "./files.js";
 import type { SessionPaths } from "./paths.js";
@@ -18,6 +18,8 @@ export interface SessionInfo {
   platform: PlatformInfo;
   /** sha256 of every guarded file (read-only scripts, dependency files) at setup; null = absent. */
   guardedHashes: Record<string, string | null>;
+  /** The coding agent (--proposer agent) and its version at the start. */
+  agent?: AgentInfo;
 }
 
 /**

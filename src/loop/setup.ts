@@ -107,6 +107,9 @@ function archivePrevious(root: string, paths: SessionPaths, resultsPath: string)
 export async function startSession(root: string, checked: CheckedConfig, platform: PlatformInfo, deps: LoopDeps): Promise<SessionState> {
   const { git } = deps;
   const { config } = checked;
+  // First, before anything is changed: a proposer that cannot work at all (an agent CLI that is
+  // not installed) stops here with the fix.
+  const proposerCheck = (await deps.proposer.check?.()) ?? {};
   const paths = sessionPaths(root);
   const resultsPath = join(root, config.results);
   await excludeFromGit(git, root, [
@@ -135,6 +138,7 @@ export async function startSession(root: string, checked: CheckedConfig, platfor
     config,
     platform,
     guardedHashes: hashGuarded(root, guardedFiles(root, config.readonly)),
+    ...(proposerCheck.agent && { agent: proposerCheck.agent }),
   };
   const ledger = new Ledger(paths, resultsPath, config.metric);
   ledger.load();

@@ -13,6 +13,7 @@ export interface RunFlags extends Record<string, unknown> {
   config?: string;
   yes?: boolean;
   json?: boolean;
+  dashboard?: boolean;
 }
 
 /**
@@ -43,7 +44,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   await applyBudgetEdits(result.budgetEdits, root, git, output);
   const config = result.config;
   const proposer = await createProposer(config, { root, env: process.env });
-  const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "new", config, platform: result.platform }, json });
+  const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "new", config, platform: result.platform }, json, dashboard: Boolean(flags.dashboard) });
   return exitCode;
 }
 
@@ -56,6 +57,7 @@ export function registerRun(program: Command): void {
     .option("--config <file>", `settings file (default: ${CONFIG_FILE} in the repo, if present)`)
     .option("-y, --yes", "confirm the research config without asking")
     .option("--json", "print NDJSON events instead of the live view")
+    .option("--dashboard", "serve the live dashboard (on 127.0.0.1) while the session runs, and print its URL")
     .addHelpText(
       "after",
       `
