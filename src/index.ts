@@ -23,6 +23,7 @@ export { loadPlan, PlanProposer } from "./proposers/plan.js";
 export { createLlmProposer } from "./proposers/llm/index.js";
 export { createAgentProposer } from "./proposers/agent/index.js";
 export { applyProposal } from "./proposers/apply.js";
+export { buildPrompt, type BuiltPrompt, type PromptOptions } from "./proposers/prompt.js";
 
 export { research, type ResearchMode, type ResearchOutcome } from "./loop/research.js";
 export type { SessionEvent, EventSink } from "./loop/events.js";
@@ -33,6 +34,8 @@ export { sanitizeEnv } from "./runner/run-env.js";
 export { formatRow, parseResults, resultsHeader } from "./ledger/results-tsv.js";
 export { Ledger, type SessionInfo } from "./ledger/ledger.js";
 export { sessionPaths } from "./ledger/paths.js";
+export { addUserNote, memoryView, readMemory } from "./ledger/memory.js";
+export { calibrate, describeCalibration } from "./ledger/calibration.js";
 export { type LoopLiveness, loopLiveness } from "./ledger/liveness.js";
 export { readInFlightReadOnly, readRecordsReadOnly, readResultsFile, readSessionReadOnly } from "./ledger/read.js";
 export * from "./metric/index.js";

@@ -1,6 +1,8 @@
 import { join, relative } from "node:path";
 import pc from "picocolors";
+import { sessionPaths } from "../ledger/paths.js";
 import type { EventSink } from "../loop/events.js";
+import { eventsFileSink } from "../loop/events-file.js";
 import { research, type ResearchMode, type ResearchOutcome } from "../loop/research.js";
 import { sanitizeEnv } from "../runner/run-env.js";
 import type { LoopDeps } from "../loop/state.js";
@@ -8,6 +10,7 @@ import { StopControl } from "../loop/stop.js";
 import { LocalExecutor } from "../runner/index.js";
 import type { Proposer } from "../types.js";
 import type { Git } from "../workspace/git.js";
+import { createNotifier } from "./notifier.js";
 import { jsonReporter, terminalReporter } from "./reporter.js";
 import { reportHooks } from "./report-hooks.js";
 
@@ -19,6 +22,8 @@ export interface SessionCommandOptions {
   json: boolean;
   /** Extra sinks (e.g. tests); the reporter for the chosen output is always added. */
   sinks?: EventSink[];
+  /** Serve the dashboard while the session runs (`--dashboard`). */
+  dashboard?: boolean;
 }
 
 /**
@@ -27,8 +32,12 @@ export interface SessionCommandOptions {
  * exit code: 0, or 130 when the user stopped it.
  */
 export async function runSessionCommand(options: SessionCommandOptions): Promise<{ outcome: ResearchOutcome; exitCode: number }> {
+  const dashboard = options.dashboard ? await serveDashboard(options.root, options.json ? process.stderr : process.stdout) : null;
   const reporter = options.json ? jsonReporter() : terminalReporter();
-  const sinks = [reporter, ...(options.sinks ?? [])];
+  const notifier = createNotifier({ warn: (message) => emit({ type: "warning", message }) });
+  // events.jsonl lets other processes (the dashboard, status) follow the session live.
+  const eventsFile = eventsFileSink((info) => sessionPaths(options.root, info.tag).dir);
+  const sinks = [reporter, eventsFile, notifier.sink, ...(options.sinks ?? [])];
   const emit: EventSink = (event) => {
     for (const sink of sinks) sink(event);
   };
@@ -53,9 +62,25 @@ export async function runSessionCommand(options: SessionCommandOptions): Promise
     if (!options.json) printEnding(outcome);
     return { outcome, exitCode: outcome.interrupted ? 130 : 0 };
   } finally {
+    await notifier.flush();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    eventsFile.close();
+    await dashboard?.close();
   }
+}
+
+/** `--dashboard`: on loopback, at the usual port when it is free, else at any free one. */
+async function serveDashboard(root: string, output: NodeJS.WritableStream): Promise<{ close(): Promise<void> }> {
+  const { DEFAULT_DASHBOARD_PORT, startDashboard } = await import("../dashboard/index.js");
+  let dashboard: Awaited<ReturnType<typeof startDashboard>>;
+  try {
+    dashboard = await startDashboard({ root, host: "127.0.0.1", port: DEFAULT_DASHBOARD_PORT });
+  } catch {
+    dashboard = await startDashboard({ root, host: "127.0.0.1", port: 0 });
+  }
+  output.write(`Dashboard: ${dashboard.url}\n`);
+  return dashboard;
 }
 
 /** results.tsv as an aligned table for the terminal. */

@@ -271,6 +271,17 @@ export const OPTION_DEFS = {
     config: z.union([z.literal(false), z.array(z.string().min(1))]).optional(),
     from: (v) => (v === false ? false : toList(v)),
   }),
+  notify: option({
+    flag: "--notify <url>",
+    help: "POST a JSON message (Slack-compatible `text`) on a new best, a crash streak and at the end; the URL is a credential, shown redacted",
+    schema: z
+      .string()
+      .url()
+      .refine((url) => /^https?:\/\//i.test(url), "an http(s) URL"),
+    field: "notify",
+    config: z.string().optional(),
+    from: text,
+  }),
   reportEvery: option({
     flag: "--report-every <n>",
     help: "progress report every N experiments (default: 10)",
@@ -322,9 +333,19 @@ export function flagName(key: OptionKey): string {
   return OPTION_DEFS[key].flag.split(" ")[0] as string;
 }
 
+/**
+ * One word for the shell that runs the command: POSIX sh single quotes (a `'` inside becomes
+ * `'\''`), cmd.exe double quotes on Windows. Plain names stay as they are.
+ */
+export function shellQuote(word: string, platform: NodeJS.Platform = process.platform): string {
+  if (/^[A-Za-z0-9_./:@%+=,-]+$/.test(word)) return word;
+  if (platform === "win32") return `"${word.replace(/"/g, '""')}"`;
+  return `'${word.replace(/'/g, "'\\''")}'`;
+}
+
 export function defaultCommand(root: string, train: string, platform: NodeJS.Platform = process.platform): string {
   const python = platform === "win32" ? "python" : "python3";
-  const quoted = /\s/.test(train) ? `"${train}"` : train;
+  const quoted = shellQuote(train, platform);
   if (/\.(m?js|cjs)$/.test(train)) return `node ${quoted}`;
   if (/\.(m?ts)$/.test(train)) return `npx tsx ${quoted}`;
   if (existsSync(join(root, "uv.lock")) || existsSync(join(root, "pyproject.toml"))) return `uv run ${quoted}`;

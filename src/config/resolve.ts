@@ -14,6 +14,7 @@ import {
   type ResearchConfig,
   researchConfigSchema,
 } from "./options.js";
+import { pathProblems } from "./repo-paths.js";
 import { isValidTag } from "./tag.js";
 
 export { defaultCommand, parseScope } from "./options.js";
@@ -150,6 +151,8 @@ export function validateConfig(config: ResearchConfig, root: string): CheckedCon
       }
     }
   }
+  const paths = pathProblems(checked, root);
+  if (paths.length > 0) throw new UsageError(paths.join("\n"), "Paths are relative to the repository root; fix the ones named above.");
   if (checked.metricPattern !== undefined) checkMetricPattern(checked.metricPattern);
   let stopCondition: StopCondition | null = null;
   if (checked.stopWhen !== undefined) {

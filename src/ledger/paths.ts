@@ -26,6 +26,8 @@ export interface SessionPaths {
   session: string;
   experiments: string;
   rejected: string;
+  /** Research notes: findings, dead ends, ideas (src/ledger/memory.ts). */
+  memory: string;
   state: string;
   progress: string;
   /** The repo's loop lock (one loop per repo). */
@@ -77,6 +79,11 @@ export function sessionsHome(root: string): string | null {
   return common ? join(common, HOME_DIR) : null;
 }
 
+/** The files of a session whose records are in `dir` (an old layout's archived session), read where they are. */
+export function recordsPaths(root: string, dir: string): SessionPaths {
+  return build(root, sessionsHome(root) ?? dir, dir, root, join(dir, "lock"), true);
+}
+
 function build(root: string, home: string, dir: string, workdir: string, lock: string, legacy: boolean): SessionPaths {
   return {
     root,
@@ -85,6 +92,7 @@ function build(root: string, home: string, dir: string, workdir: string, lock: s
     session: join(dir, "session.json"),
     experiments: join(dir, "experiments.jsonl"),
     rejected: join(dir, "rejected.jsonl"),
+    memory: join(dir, "memory.jsonl"),
     state: join(dir, "state.json"),
     progress: join(dir, "progress.md"),
     lock,

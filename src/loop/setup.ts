@@ -130,6 +130,9 @@ export async function openWorkspace(root: string, info: SessionInfo, paths: Sess
 export async function startSession(root: string, checked: CheckedConfig, platform: PlatformInfo, deps: LoopDeps): Promise<SessionState> {
   const { git } = deps;
   const { config } = checked;
+  // First, before anything is changed: a proposer that cannot work at all (an agent CLI that is
+  // not installed) stops here with the fix.
+  const proposerCheck = (await deps.proposer.check?.()) ?? {};
   if (hasLegacySession(root)) {
     const legacy = readSessionInfo(legacyPaths(root));
     const moved = migrateLegacy(root, legacy?.tag ?? `legacy-${Date.now()}`);
@@ -156,6 +159,7 @@ export async function startSession(root: string, checked: CheckedConfig, platfor
     config,
     platform,
     guardedHashes: hashGuarded(root, guardedFiles(root, config.readonly)),
+    ...(proposerCheck.agent && { agent: proposerCheck.agent }),
   };
   const ledger = new Ledger(paths, resultsPath, config.metric);
   ledger.ensureDirs();

@@ -58,7 +58,13 @@ describe("the command table", () => {
       const command = program.commands.find((c) => c.name() === entry.name);
       expect(command, entry.name).toBeDefined();
       expect(command?.description()).toBe(entry.description);
-      const args = command?.registeredArguments.map((a) => (a.required ? `<${a.name()}>` : `[${a.name()}]`)).join(" ") ?? "";
+      const args =
+        command?.registeredArguments
+          .map((a) => {
+            const name = `${a.name()}${a.variadic ? "..." : ""}`;
+            return a.required ? `<${name}>` : `[${name}]`;
+          })
+          .join(" ") ?? "";
       expect(args, entry.name).toBe(entry.args ?? "");
       expect(command?.options.length, entry.name).toBeGreaterThan(0);
     }
@@ -74,7 +80,8 @@ describe("the command table", () => {
   it("lists every command in --help and still runs `help <command>`", () => {
     const help = cli(process.cwd(), ["--help"]);
     expect(help.code).toBe(0);
-    for (const entry of COMMANDS) expect(help.stdout).toMatch(new RegExp(`^  ${entry.name} \\[options\\]${entry.args ? ` ${entry.args.replace(/[[\]<>]/g, "\\$&")}` : ""}`, "m"));
+    const escapeRe = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    for (const entry of COMMANDS) expect(help.stdout).toMatch(new RegExp(`^  ${entry.name} \\[options\\]${entry.args ? ` ${escapeRe(entry.args)}` : ""}`, "m"));
     const report = cli(process.cwd(), ["help", "report"]);
     expect(report.code).toBe(0);
     expect(report.stdout).toMatch(/--no-chart/);

@@ -44,6 +44,7 @@ describe("the option table is the one source of the config", () => {
       maxCost: "2.5",
       passEnv: "WANDB_API_KEY",
       share: ["checkpoints/pretrained", "tokenizer.pkl"],
+      notify: "https://hooks.example/services/T0/B0/secret",
       reportEvery: "4",
     };
     expect(Object.keys(input).sort()).toEqual([...KEYS].sort());
@@ -77,6 +78,7 @@ describe("the option table is the one source of the config", () => {
       maxCostUsd: 2.5,
       passEnv: ["WANDB_API_KEY"],
       share: ["checkpoints/pretrained", "tokenizer.pkl"],
+      notify: "https://hooks.example/services/T0/B0/secret",
       reportEvery: 4,
     });
   });

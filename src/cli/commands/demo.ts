@@ -22,6 +22,7 @@ interface DemoFlags {
   budget: string;
   seed: string;
   json?: boolean;
+  dashboard?: boolean;
 }
 
 /** Copies the example into a fresh git repo: the demo never touches anything of the user's. */
@@ -51,7 +52,8 @@ export function registerDemo(program: Command): void {
     .option(OPTION_DEFS.budget.flag, "training time per run", "3s")
     .option(OPTION_DEFS.seed.flag, OPTION_DEFS.seed.help.replace(/ \(default: .*\)$/, ""), "0")
     .option("--json", "print NDJSON events instead of the live view")
-    .addHelpText("after", "\nExamples:\n  $ autoresearch demo\n  $ autoresearch demo --iterations 12 --budget 5s --dir ./tinylm-demo\n")
+    .option("--dashboard", "watch it in the browser: serve the live dashboard while the demo runs, and print its URL")
+    .addHelpText("after", "\nExamples:\n  $ autoresearch demo\n  $ autoresearch demo --dashboard --iterations 20\n  $ autoresearch demo --iterations 12 --budget 5s --dir ./tinylm-demo\n")
     .action(async (flags: DemoFlags) => {
       if (!/^\d+$/.test(flags.iterations)) throw new UsageError(`invalid --iterations ${JSON.stringify(flags.iterations)}`, "Use a whole number, e.g. --iterations 6.");
       const checked = { ...validateFlags({ budget: flags.budget, seed: flags.seed }), maxIterations: flags.iterations };
@@ -74,7 +76,7 @@ export function registerDemo(program: Command): void {
       );
       const proposer = await createProposer(config, { root, env: process.env });
       const platform = await detectPlatform({ command: config.command, root });
-      const { exitCode } = await runSessionCommand({ root, git: new Git(root), proposer, mode: { kind: "new", config, platform }, json: Boolean(flags.json) });
+      const { exitCode } = await runSessionCommand({ root, git: new Git(root), proposer, mode: { kind: "new", config, platform }, json: Boolean(flags.json), dashboard: Boolean(flags.dashboard) });
       process.exitCode = exitCode;
     });
 }

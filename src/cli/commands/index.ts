@@ -43,6 +43,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./show.js")).registerShow,
   },
   {
+    name: "note",
+    args: "<text...>",
+    description: "add your note to the session's research notes (ideas backlog by default); the next proposal sees it",
+    load: async () => (await import("./note.js")).registerNote,
+  },
+  {
     name: "report",
     args: "[results]",
     description: "summarise a session or any results.tsv (Phase 3: autoresearch-summary.md + progress chart) without running anything",
@@ -58,6 +64,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: "merge",
     description: "merge the research branch into its base branch, locally, after confirmation (never pushes, never rewrites the research branch)",
     load: async () => (await import("./merge.js")).registerMerge,
+  },
+  {
+    name: "dashboard",
+    description: "serve a live, read-only dashboard of this repo's research sessions in the browser",
+    load: async () => (await import("./dashboard.js")).registerDashboard,
   },
   {
     name: "demo",

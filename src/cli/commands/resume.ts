@@ -9,6 +9,7 @@ import { runSessionCommand } from "../session-command.js";
 interface ResumeFlags extends Record<string, unknown> {
   json?: boolean;
   tag?: string;
+  dashboard?: boolean;
 }
 
 export function registerResume(program: Command): void {
@@ -18,6 +19,7 @@ export function registerResume(program: Command): void {
   command
     .option("--json", "print NDJSON events instead of the live view")
     .option("--tag <tag>", "which session (default: the latest one)")
+    .option("--dashboard", "serve the live dashboard (on 127.0.0.1) while the session runs, and print its URL")
     .addHelpText(
       "after",
       `
@@ -39,7 +41,7 @@ Examples:
       // Refused here, before a proposer is made; research() checks them again for library callers.
       applyOverrides(info.config, overrides, root);
       const proposer = await createProposer(info.config, { root, env: process.env });
-      const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "resume", overrides, ...(flags.tag !== undefined && { tag: flags.tag }) }, json: Boolean(flags.json) });
+      const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "resume", overrides, ...(flags.tag !== undefined && { tag: flags.tag }) }, json: Boolean(flags.json), dashboard: Boolean(flags.dashboard) });
       process.exitCode = exitCode;
     });
 }
