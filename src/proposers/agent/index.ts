@@ -136,7 +136,7 @@ export function createAgentProposer(options: AgentProposerOptions): Proposer {
       const seen: { fatal: FatalFailure | null } = { fatal: null };
       const result = await runAgent({
         command,
-        cwd: options.cwd,
+        cwd,
         env,
         stdin: promptText,
         timeoutMs,
