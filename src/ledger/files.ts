@@ -2,7 +2,6 @@ import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, un
 import { basename, dirname, join } from "node:path";
 import { CREATE_NEW, openNoFollow } from "../safe-fs.js";
 
-
 /** Appends text and fsyncs it, so a row written is a row kept even if the machine dies next. */
 export function appendDurable(path: string, text: string): void {
   const created = !existsSync(path);

@@ -85,7 +85,12 @@ export async function runOnce(
  */
 async function inspectClone(session: SessionState): Promise<{ violations: string[]; resetTo: (target: string) => Promise<void> }> {
   const inspection = await session.clone.inspect(session.info.guardedHashes);
-  return { violations: inspection.violations, resetTo: (target) => session.clone.reset(target, inspection) };
+  // The records are out of the run's reach; a run that went looking for them anyway is caught here
+  // (their content is compared with what the loop wrote, and put back).
+  // results.tsv sits in the user's checkout: an edit there is the user's, rewritten but not blamed on the run.
+  const results = `modified ${session.info.config.results}`;
+  const tampered = session.ledger.restoreTampered().filter((problem) => problem !== results);
+  return { violations: [...inspection.violations, ...tampered], resetTo: (target) => session.clone.reset(target, inspection) };
 }
 
 function record(

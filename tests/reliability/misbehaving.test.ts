@@ -102,6 +102,11 @@ const STEPS: Step[] = [
     expect: { status: "crash", reason: "violation", row: /: violation: changed the clone's git state \(.*refs\/heads\/main/ },
   },
   {
+    description: "goes looking for the records and empties experiments.jsonl",
+    code: 'require("node:fs").writeFileSync(process.env.AR_RECORDS + "/experiments.jsonl", ""); console.log("val_loss: 0.100000");',
+    expect: { status: "crash", reason: "violation", row: /: violation: modified experiments\.jsonl$/ },
+  },
+  {
     description: "plants links where the tool writes the next log and patch",
     code: [
       'const fs = require("node:fs"); const next = Number(process.env.AUTORESEARCH_EXPERIMENT) + 1; const rec = process.env.AR_RECORDS;',
