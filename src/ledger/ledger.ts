@@ -199,8 +199,9 @@ export class Ledger {
     this.resultRows(); // built from the file as it was, before the append
     this.experimentsFile.append(experiment);
     this.rows?.push(formatRow(toResultsRow(experiment)));
-    // A projection of the records in the user's checkout: replaced whole, atomically.
-    writeAtomic(this.resultsPath, this.expectedResults());
+    // A projection of the records in the user's checkout: replaced whole, atomically; no fsync
+    // (experiments.jsonl, just fsynced, is what resume rebuilds it from).
+    writeAtomic(this.resultsPath, this.expectedResults(), { durable: false });
   }
 
   /**
@@ -263,7 +264,8 @@ export class Ledger {
   /** Experiment `id`'s diff, written atomically and never through a link. */
   writePatch(id: number, text: string): void {
     ensureRealDir(this.paths.patches);
-    writeAtomic(this.paths.patch(id), text);
+    // The diff is also in git (the experiment's commit): no fsync needed.
+    writeAtomic(this.paths.patch(id), text, { durable: false });
   }
 
   /** Creates the records folders (a link planted in their place is replaced, never followed). */
