@@ -33,7 +33,7 @@ const NOT_A_METRIC =
 const METRIC_LIKE = /loss|acc|bpb|bpc|ppl|perplex|score|f1|auc|err|bleu|rouge|reward|mse|mae|rmse|top1|top5|metric|nll/i;
 
 /** A plain number as most scripts print it, in a form that is easy to read and to quote in a shell. */
-const SIMPLE_NUMBER = "[-+]?[0-9]*\\.?[0-9]+(?:[eE][-+]?[0-9]+)?";
+const SIMPLE_NUMBER = "[-+]?\\d*\\.?\\d+(?:[eE][-+]?\\d+)?";
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -57,7 +57,7 @@ export function readMetric(lines: readonly string[], spec: MetricSpec): number |
 function flagsFor(lines: readonly string[], name: string, value: number): string[] | null {
   const candidates: MetricSpec[] = [{ name }];
   // The pattern matches the name only as a whole word, followed by `:`, `=` or spaces and the number.
-  candidates.push({ name, pattern: `(?:^|[^\\w.\\-/])${escapeRegExp(name)}(?:\\s*[:=]\\s*|\\s+)(${SIMPLE_NUMBER})(?![\\w.])` });
+  candidates.push({ name, pattern: `(?<![\\w./-])${escapeRegExp(name)}[\\s:=]+(${SIMPLE_NUMBER})` });
   for (const spec of candidates) {
     if (!/^[A-Za-z_][\w.\-/]*$/.test(spec.name)) return null;
     const read = readMetric(lines, spec);
@@ -108,7 +108,7 @@ function clip(text: string, max = 80): string {
 
 /** The hint for a baseline with no metric line. */
 export function noMetricHint(log: string, metric: MetricSpec, logPath: string): string {
-  const expected = metric.pattern ? `no line of its log matches --metric-pattern ${shellFlags([metric.pattern])}` : `no line of its log reads \`${metric.name}: <number>\``;
+  const expected = metric.pattern ? `No line of its log matches --metric-pattern ${shellFlags([metric.pattern])}` : `No line of its log reads \`${metric.name}: <number>\``;
   const found = findMetricCandidates(log);
   if (found.length === 0) {
     return `${expected}, and none looks like a metric. Make the script print \`${metric.name}: <number>\` at the end (log: ${logPath}).`;

@@ -76,7 +76,7 @@ describe("metric candidates in a log without the metric line", () => {
 describe("the hints", () => {
   it("no metric: names the expected line, lists the candidates with their line numbers and shell-quoted flags", () => {
     const hint = noMetricHint(LOG, { name: "val_bpb" }, ".autoresearch/failed/x/runs/0.log");
-    expect(hint).toMatch(/no line of its log reads `val_bpb: <number>`/);
+    expect(hint).toMatch(/No line of its log reads `val_bpb: <number>`/);
     expect(hint).toMatch(/line 6: epoch 1 val_loss 0\.5\n\s+read it with: --metric val_loss --metric-pattern '.+'/);
     expect(hint).toMatch(/line 7: accuracy=0\.91\n\s+read it with: --metric accuracy\n/);
     expect(hint).toContain(".autoresearch/failed/x/runs/0.log");
@@ -84,7 +84,7 @@ describe("the hints", () => {
 
   it("no metric and nothing like one: says what to print", () => {
     const hint = noMetricHint("starting\n", { name: "val_bpb", pattern: "bpb=(\\d+)" }, "0.log");
-    expect(hint).toMatch(/no line of its log matches --metric-pattern 'bpb=\(\\d\+\)', and none looks like a metric/);
+    expect(hint).toMatch(/No line of its log matches --metric-pattern 'bpb=\(\\d\+\)', and none looks like a metric/);
     expect(hint).toMatch(/print `val_bpb: <number>`/);
   });
 
