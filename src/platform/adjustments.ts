@@ -82,6 +82,14 @@ export function adjustmentsFor(kind: PlatformKind, facts: AdjustmentFacts = {}):
   };
 }
 
+/**
+ * Whether a training script uses PyTorch (`import torch`, `from torch.nn import ...`,
+ * `import numpy as np, torch`): the adjustments are torch settings, meaningless for any other script.
+ */
+export function usesTorch(scriptText: string): boolean {
+  return /^[ \t]*(?:from[ \t]+torch\b|import[ \t]+(?:[\w.]+(?:[ \t]+as[ \t]+\w+)?[ \t]*,[ \t]*)*torch\b)/m.test(scriptText);
+}
+
 /** One line for the config table: "torch.compile off; SDPA; fp32; batch ×0.25". */
 export function describeAdjustments(a: PlatformAdjustments): string {
   return [

@@ -84,4 +84,11 @@ describe("renderConfigTable", () => {
       "Stop when": "val_acc >= 0.9",
     });
   });
+
+  it("leaves out the torch adjustments for a script that does not use torch, keeps the platform", () => {
+    const text = renderConfigTable(config, cpu, { torch: false });
+    expect(text).not.toContain("Adjustments");
+    expect(text).toMatch(/\| Platform +\| CPU \(AMD EPYC, 2 cores\) +\|/);
+    expect(renderConfigTable(config, cpu, { torch: true })).toMatch(/\| Adjustments +\| torch\.compile off/);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { adjustmentsFor, describeAdjustments, torchMajorMinor } from "../../src/platform/adjustments.js";
+import { adjustmentsFor, describeAdjustments, torchMajorMinor, usesTorch } from "../../src/platform/adjustments.js";
 
 describe("adjustmentsFor: the platform settings and the compatibility matrix", () => {
   it.each([
@@ -40,5 +40,21 @@ describe("adjustmentsFor: the platform settings and the compatibility matrix", (
     expect(torchMajorMinor("2.11.0+cu130")).toEqual([2, 11]);
     expect(torchMajorMinor("1.13.1")).toEqual([1, 13]);
     expect(torchMajorMinor("nightly")).toBeNull();
+  });
+});
+
+describe("usesTorch: whether the torch adjustments mean anything for a script", () => {
+  it.each([
+    ["import torch\n", true],
+    ["import os\nimport torch.nn as nn\n", true],
+    ["from torch import nn\n", true],
+    ["    from torch.utils.data import DataLoader\n", true],
+    ["import numpy as np, torch\n", true],
+    ["import numpy as np\n# we could import torch later\n", false],
+    ["import torchvision_like_name_only\n", false],
+    ["const torch = require('x');\nconsole.log('val_loss: 1')\n", false],
+    ["print('import torch')\n", false],
+  ])("%j -> %s", (text, expected) => {
+    expect(usesTorch(text)).toBe(expected);
   });
 });
