@@ -43,7 +43,7 @@ function escapeRegExp(text: string): string {
  * The value the runner reads from `lines` with `spec`: the last matching line wins, as in
  * OutputScanner. Undefined when no line matches.
  */
-export function readMetric(lines: readonly string[], spec: MetricSpec): number | null | undefined {
+function readMetric(lines: readonly string[], spec: MetricSpec): number | null | undefined {
   const re = metricRegExp(spec);
   let value: number | null | undefined;
   for (const line of lines) {
@@ -59,7 +59,6 @@ function flagsFor(lines: readonly string[], name: string, value: number): string
   // The pattern matches the name only as a whole word, followed by `:`, `=` or spaces and the number.
   candidates.push({ name, pattern: `(?<![\\w./-])${escapeRegExp(name)}[\\s:=]+(${SIMPLE_NUMBER})` });
   for (const spec of candidates) {
-    if (!/^[A-Za-z_][\w.\-/]*$/.test(spec.name)) return null;
     const read = readMetric(lines, spec);
     if (read === value || (Number.isNaN(value) && read !== undefined && read !== null && Number.isNaN(read))) {
       return spec.pattern === undefined ? ["--metric", name] : ["--metric", name, "--metric-pattern", spec.pattern];
