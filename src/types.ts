@@ -79,6 +79,8 @@ export interface PlatformInfo {
   detail: string;
   /** How it was found: "torch", "nvidia-smi", "os", "recorded". */
   source: string;
+  /** torch.__version__ as the run's own Python reports it; null when torch is missing, absent in older sessions. */
+  torch?: string | null;
   adjustments: PlatformAdjustments;
 }
 

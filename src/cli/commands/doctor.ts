@@ -6,6 +6,7 @@ import pc from "picocolors";
 import { gatherInput } from "../../config/cli-options.js";
 import type { ConfigInput } from "../../config/options.js";
 import { CONFIG_FILE, defaultCommand } from "../../config/resolve.js";
+import { platformText } from "../../config/table.js";
 import { UsageError } from "../../errors.js";
 import { type DetectedPlatform, detectPlatform, type Exec, execWithTimeout, parseNvidiaSmi } from "../../platform/index.js";
 import { Git } from "../../workspace/git.js";
@@ -128,7 +129,7 @@ function platformChecks(platform: DetectedPlatform, command: string): Check[] {
   if (platform.python !== null && platform.pythonVersion !== null) {
     checks.push(
       platform.torch
-        ? { name: "torch", status: "ok", detail: `torch ${platform.torch} in ${platform.python}` }
+        ? { name: "torch", status: "ok", detail: `torch ${platform.torch} in ${platform.python}, device ${platform.device}` }
         : {
             name: "torch",
             status: "missing",
@@ -250,7 +251,7 @@ export async function doctorCommand(flags: DoctorFlags, out: Writable = process.
   } else {
     out.write(`${formatChecks(checks)}\n`);
     const count = (status: CheckStatus) => checks.filter((c) => c.status === status).length;
-    out.write(`\n${count("ok")} ok, ${count("warn")} warning(s), ${count("missing")} missing. Platform: ${platform.label} (${platform.detail}).\n`);
+    out.write(`\n${count("ok")} ok, ${count("warn")} warning(s), ${count("missing")} missing. Platform: ${platformText(platform)}.\n`);
   }
   return 0;
 }
