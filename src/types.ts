@@ -61,7 +61,8 @@ export interface Proposal {
 export interface PlatformAdjustments {
   compile: boolean;
   compileMode: string | null;
-  attention: "flash" | "sdpa";
+  /** "manual": PyTorch older than 2.0 has no F.scaled_dot_product_attention. */
+  attention: "flash" | "sdpa" | "manual";
   ampDtype: "bf16" | "fp16" | "fp32";
   /** Multiplier for the device batch size (1 = full, 0.25 = reduce 4x). */
   batchScale: number;

@@ -1,6 +1,7 @@
 import { describeDirection, gain, delta as metricDelta, percentChange } from "../metric/index.js";
 import type { Direction, ExperimentRecord, PlatformInfo, ProposalContext } from "../types.js";
 import { CATEGORIES } from "../types.js";
+import { attentionText } from "../platform/index.js";
 
 /**
  * The prompt every model-backed proposer sends: the rules (system) and everything known about
@@ -272,8 +273,8 @@ function platformLines(p: PlatformInfo): string[] {
   const a = p.adjustments;
   const compile = a.compile ? `on${a.compileMode ? ` (mode ${a.compileMode})` : ""}` : "off";
   const out = [
-    `${p.label} (device ${p.device}, OS ${p.os}): ${p.detail}`,
-    `Adjustments: torch.compile ${compile}; attention ${a.attention === "flash" ? "FlashAttention" : "SDPA"}; mixed precision ${a.ampDtype}; device batch size x${a.batchScale}; optimizer state fp32 cast ${a.castOptimizerStateFp32 ? "yes" : "no"}.`,
+    `${p.label} (device ${p.device}, OS ${p.os}): ${p.detail}${p.torch ? `; PyTorch ${p.torch}` : ""}`,
+    `Adjustments: torch.compile ${compile}; attention ${attentionText(a.attention)}; mixed precision ${a.ampDtype}; device batch size x${a.batchScale}; optimizer state fp32 cast ${a.castOptimizerStateFp32 ? "yes" : "no"}.`,
     "The training process reads these from AUTORESEARCH_DEVICE, AUTORESEARCH_COMPILE, AUTORESEARCH_AMP_DTYPE and AUTORESEARCH_BATCH_SCALE.",
   ];
   for (const note of a.notes) out.push(`- ${oneLine(note, 300)}`);
