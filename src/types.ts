@@ -48,6 +48,12 @@ export interface Proposal {
   rationale?: string;
   /** What the proposer is exploring; shown as "Current direction" in progress reports. */
   direction?: string;
+  /** One line: what the last result taught (kept in the session's research notes). */
+  learned?: string;
+  /** Backlog items for later experiments (kept in the session's research notes). */
+  ideas?: string[];
+  /** The change in the metric the proposer expects (metric - best; signed like the metric). */
+  expectedDelta?: number;
   usage?: TokenUsage;
   costUsd?: number;
   /** Position in a --plan file, when the proposal came from one. */
@@ -85,41 +91,6 @@ export interface PlatformInfo {
   adjustments: PlatformAdjustments;
 }
 
-/** The confirmed research config (Phase 0). Stored in session.json and autoresearch.config.json. */
-export interface ResearchConfig {
-  train: string;
-  readonly: string[];
-  budgetSec: number;
-  metric: string;
-  direction: Direction;
-  /** Experiments after the baseline; null = unlimited. */
-  maxIterations: number | null;
-  scope: Scope[];
-  tag: string;
-  results: string;
-  command: string;
-  /** Hard timeout per run in seconds (default 2x budget). */
-  timeoutSec: number;
-  metricPattern?: string;
-  proposer: string;
-  seed: number;
-  model?: string;
-  baseUrl?: string;
-  apiKeyEnv?: string;
-  agent?: string;
-  agentTimeoutSec?: number;
-  openaiApi?: "chat" | "responses";
-  /** Path of a JSON price table overriding the built-in one. */
-  prices?: string;
-  plan?: string;
-  hypothesis?: string;
-  stopWhen?: string;
-  maxTimeSec?: number;
-  maxCostUsd?: number;
-  reportEvery: number;
-  /** Environment variables passed to the run even though their names look like secrets. */
-  passEnv?: string[];
-}
 
 /** One decided experiment, as stored in .autoresearch/experiments.jsonl. Baseline is id 0. */
 export interface ExperimentRecord {
@@ -148,6 +119,11 @@ export interface ExperimentRecord {
   proposer: string;
   direction?: string;
   rationale?: string;
+  /** The proposer's prediction of metric - bestBefore, when it gave one. */
+  expectedDelta?: number;
+  /** Optimizer steps and seconds of training the run reported, when it printed them. */
+  steps?: number;
+  trainingSec?: number;
   usage?: TokenUsage;
   costUsd?: number;
   /** Non-empty lines of the training script (the simplicity principle compares these). */
@@ -224,6 +200,9 @@ export interface RunResult {
   metric: number | null;
   memGb: number | null;
   params: number | null;
+  /** From the script's own summary lines (`num_steps:`, `training_seconds:`), when printed. */
+  steps?: number;
+  trainingSec?: number;
   oom: boolean;
   /** Last lines of output, for crash reasons and proposer context. */
   tailLines: string[];
@@ -255,10 +234,59 @@ export interface ProposalContext {
   feedback?: string;
   /** Set when retrying after an out-of-memory crash (spec 2.4). */
   oomRetry?: { experiment: ExperimentRecord; logTail: string[] };
+  /** The run's realities: budget, iterations, time and cost left, the keep rule in force. */
+  run?: RunFacts;
+  /** The session's research notes (findings, dead ends, ideas backlog), oldest first. */
+  memory?: MemoryEntry[];
+}
+
+/** What the loop knows about the session's limits, for the brief. */
+export interface RunFacts {
+  budgetSec: number;
+  timeoutSec: number;
+  /** Experiments after the baseline; null = unlimited. */
+  maxIterations: number | null;
+  /** Seconds this invocation may still run (--max-time), when set. */
+  timeLeftSec?: number;
+  maxTimeSec?: number;
+  /** Dollars spent on proposals so far and the cap (--max-cost), when set. */
+  spentUsd: number;
+  maxCostUsd?: number;
+  /** The keep rule in force, in words. */
+  keepRule: string;
+}
+
+/** One line of the session's research notes (memory.jsonl). */
+export interface MemoryEntry {
+  at: string;
+  kind: "finding" | "dead-end" | "idea";
+  text: string;
+  /** The model (a proposal's learned / ideas) or the user (`autoresearch note`). */
+  source: "model" | "user";
+  /** For a model's finding or dead end: the experiment it is about; for an idea: the one that proposed it. */
+  experiment?: number;
+}
+
+/** The coding agent a session uses, as recorded in session.json. */
+export interface AgentInfo {
+  /** The preset name, or the custom command line. */
+  command: string;
+  /** `<cli> --version` of a preset at the start; null for custom commands or no answer. */
+  version: string | null;
+}
+
+/** What a proposer's start-up check found (recorded in session.json). */
+export interface ProposerCheck {
+  agent?: AgentInfo;
 }
 
 export interface Proposer {
   readonly name: string;
+  /**
+   * Runs before a session starts, before anything is changed: throws (RuntimeFailure, exit 1,
+   * with the fix) when the proposer cannot work at all, e.g. its CLI is not installed.
+   */
+  check?(): Promise<ProposerCheck>;
   /** False for proposers that replay fixed steps (a plan): they cannot fix an out-of-memory crash. */
   readonly canRetryOom?: boolean;
   /** One proposal, or null when it has nothing more to propose (the session then ends). */

@@ -8,4 +8,6 @@ export default function setup(): void {
     cwd: root,
     stdio: "inherit",
   });
+  // The dashboard's page, bundled into dist/web as `npm run build` does.
+  execFileSync(process.execPath, [`${root}/scripts/build-web.mjs`], { cwd: root, stdio: "inherit" });
 }

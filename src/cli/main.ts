@@ -5,8 +5,11 @@ import pc from "picocolors";
 import { AutoresearchError } from "../errors.js";
 import { registerCommands } from "./commands/index.js";
 
-/** Builds the program; every command lives in its own module under ./commands. */
-export function buildProgram(): Command {
+/**
+ * Builds the program for these arguments (process.argv without node and the script); only the
+ * command they name is imported (see ./commands/index.ts).
+ */
+export async function buildProgram(args: readonly string[]): Promise<Command> {
   const program = new Command();
   program
     .name("autoresearch")
@@ -16,7 +19,7 @@ export function buildProgram(): Command {
     .version(packageVersion(), "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  registerCommands(program);
+  await registerCommands(program, args);
   return program;
 }
 
@@ -28,8 +31,8 @@ function packageVersion(): string {
 
 /** The one place where errors become exit codes: 0 ok, 1 runtime failure, 2 usage, 130 stopped. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv.slice(2));
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {

@@ -1,10 +1,13 @@
+import { readMemory } from "../ledger/memory.js";
 import type { LoopDeps, SessionState } from "../loop/state.js";
 import { fromRecords } from "../report/model.js";
 import { renderProgressReport } from "../report/progress.js";
 import { writeSessionReports } from "../report/write.js";
 
 function dataOf(session: SessionState) {
-  return fromRecords(session.history, session.info, { resultsPath: session.ledger.resultsPath });
+  const data = fromRecords(session.history, session.info, { resultsPath: session.ledger.resultsPath });
+  data.memory = readMemory(session.paths.memory);
+  return data;
 }
 
 /** The progress report (spec 2.6) and the Phase 3 files, plugged into the loop. */

@@ -1,3 +1,4 @@
+import cliTruncate from "cli-truncate";
 import pc from "picocolors";
 import { formatDuration } from "../config/duration.js";
 import type { SessionEvent } from "../loop/events.js";
@@ -32,6 +33,12 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
   let direction: Direction = "min";
   let metricName = "metric";
   let lastMetric: number | null = null;
+  // For `k/N` and the ETA: the session's limits and how long experiments take here.
+  let maxIterations: number | null = null;
+  let maxTimeSec: number | null = null;
+  let sessionStarted = Date.now();
+  let lastDecided: number | null = null;
+  const durations: number[] = [];
 
   const clearLive = () => {
     if (timer) clearInterval(timer);
@@ -42,12 +49,26 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
     clearLive();
     if (!live) return;
     const started = Date.now();
-    const draw = () => out.write(`\r\x1b[2K${render((Date.now() - started) / 1000)}`);
+    // Cut to the terminal's width: a wrapped live line cannot be erased by \r and leaves residue.
+    const draw = () => out.write(`\r\x1b[2K${cliTruncate(render((Date.now() - started) / 1000), Math.max(10, (out.columns || 80) - 1))}`);
     draw();
     timer = setInterval(draw, 250);
     timer.unref();
   };
   const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+  /** `k/N` when the session has an iteration limit, else `k`. */
+  const progressText = (iteration: number) => (maxIterations !== null ? `${iteration}/${maxIterations}` : String(iteration));
+  /** Time left until the first limit is reached, from the mean experiment time so far. */
+  const etaText = (iteration: number): string => {
+    const left: number[] = [];
+    if (maxIterations !== null && durations.length > 0) {
+      const mean = durations.reduce((a, b) => a + b, 0) / durations.length;
+      left.push(Math.max(0, maxIterations - iteration + 1) * mean);
+    }
+    if (maxTimeSec !== null) left.push(Math.max(0, maxTimeSec - (Date.now() - sessionStarted) / 1000));
+    return left.length === 0 ? "" : ` · ETA ${formatDuration(Math.max(1, Math.round(Math.min(...left))))}`;
+  };
 
   return (event) => {
     switch (event.type) {
@@ -55,6 +76,10 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         const { config, platform, branch } = event.session;
         direction = config.direction;
         metricName = config.metric;
+        maxIterations = config.maxIterations;
+        maxTimeSec = config.maxTimeSec ?? null;
+        sessionStarted = Date.now();
+        lastDecided = null;
         out.write(
           `${pc.bold(event.resumed ? "Resuming" : "Starting")} ${pc.cyan(branch)} — ${config.metric} (${config.direction}), ${formatDuration(config.budgetSec)} per run, ` +
             `${config.maxIterations ?? "unlimited"} iterations, proposer ${config.proposer}, ${platform.label}\n`,
@@ -75,7 +100,8 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
           const filled = Math.min(width, Math.round((t / event.budgetSec) * width));
           const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
           const seen = lastMetric === null ? "" : ` ${metricName} ${formatMetric(lastMetric)}`;
-          return `${pc.cyan("▶")} ${event.iteration} ${cleanField(event.description).slice(0, 50)} ${bar} ${t.toFixed(0)}s/${formatDuration(event.budgetSec)}${seen}`;
+          const eta = etaText(event.iteration);
+          return `${pc.cyan("▶")} ${progressText(event.iteration)} ${cleanField(event.description).slice(0, 50)} ${bar} ${t.toFixed(0)}s/${formatDuration(event.budgetSec)}${seen}${eta}`;
         });
         break;
       }
@@ -84,6 +110,9 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         break;
       case "experiment": {
         clearLive();
+        const now = Date.now();
+        if (lastDecided !== null) durations.push((now - lastDecided) / 1000);
+        lastDecided = now;
         const r = event.record;
         const status = STATUS_STYLE[r.status](r.status.padEnd(7));
         const reason = r.status === "keep" ? "" : pc.dim(` (${cleanField(r.detail ?? r.reason)})`);

@@ -1,6 +1,8 @@
 import { join, relative } from "node:path";
 import pc from "picocolors";
+import { sessionPaths } from "../ledger/paths.js";
 import type { EventSink } from "../loop/events.js";
+import { eventsFileSink } from "../loop/events-file.js";
 import { research, type ResearchMode, type ResearchOutcome } from "../loop/research.js";
 import { sanitizeEnv } from "../runner/run-env.js";
 import type { LoopDeps } from "../loop/state.js";
@@ -19,6 +21,8 @@ export interface SessionCommandOptions {
   json: boolean;
   /** Extra sinks (e.g. tests); the reporter for the chosen output is always added. */
   sinks?: EventSink[];
+  /** Serve the dashboard while the session runs (`--dashboard`). */
+  dashboard?: boolean;
 }
 
 /**
@@ -27,8 +31,11 @@ export interface SessionCommandOptions {
  * exit code: 0, or 130 when the user stopped it.
  */
 export async function runSessionCommand(options: SessionCommandOptions): Promise<{ outcome: ResearchOutcome; exitCode: number }> {
+  const dashboard = options.dashboard ? await serveDashboard(options.root, options.json ? process.stderr : process.stdout) : null;
   const reporter = options.json ? jsonReporter() : terminalReporter();
-  const sinks = [reporter, ...(options.sinks ?? [])];
+  // events.jsonl lets other processes (the dashboard, status) follow the session live.
+  const eventsFile = eventsFileSink(() => sessionPaths(options.root).dir);
+  const sinks = [reporter, eventsFile, ...(options.sinks ?? [])];
   const emit: EventSink = (event) => {
     for (const sink of sinks) sink(event);
   };
@@ -55,7 +62,22 @@ export async function runSessionCommand(options: SessionCommandOptions): Promise
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    eventsFile.close();
+    await dashboard?.close();
   }
+}
+
+/** `--dashboard`: on loopback, at the usual port when it is free, else at any free one. */
+async function serveDashboard(root: string, output: NodeJS.WritableStream): Promise<{ close(): Promise<void> }> {
+  const { DEFAULT_DASHBOARD_PORT, startDashboard } = await import("../dashboard/index.js");
+  let dashboard: Awaited<ReturnType<typeof startDashboard>>;
+  try {
+    dashboard = await startDashboard({ root, host: "127.0.0.1", port: DEFAULT_DASHBOARD_PORT });
+  } catch {
+    dashboard = await startDashboard({ root, host: "127.0.0.1", port: 0 });
+  }
+  output.write(`Dashboard: ${dashboard.url}\n`);
+  return dashboard;
 }
 
 /** results.tsv as an aligned table for the terminal. */

@@ -9,11 +9,15 @@ import { type Command, Option } from "commander";
 import { type ConfigInput, OPTION_DEFS, type OptionKey } from "./options.js";
 import { CONFIG_FILE, loadConfigFile, validateFlags } from "./resolve.js";
 
-/** Adds every research setting from OPTION_DEFS as a flag, so flags and config keys match. */
-export function addConfigOptions(command: Command, keys: readonly OptionKey[] = Object.keys(OPTION_DEFS) as OptionKey[]): Command {
+/**
+ * Adds research settings from OPTION_DEFS as flags, so flags and config keys match. `resume`
+ * passes `defaults: false`: there a setting left out keeps the session's value, not the default.
+ */
+export function addConfigOptions(command: Command, keys: readonly OptionKey[] = Object.keys(OPTION_DEFS) as OptionKey[], options: { defaults?: boolean } = {}): Command {
   for (const key of keys) {
     const def = OPTION_DEFS[key];
-    command.addOption(new Option(def.flag, def.help));
+    const help = options.defaults === false ? def.help.replace(/ \(default: [^)]*\)$/, "") : def.help;
+    command.addOption(new Option(def.flag, help));
   }
   return command;
 }

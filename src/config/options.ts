@@ -1,58 +1,295 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
+import { UsageError } from "../errors.js";
+import { STOP_CONDITION } from "../metric/stop-condition.js";
+import { type Direction, SCOPES, type Scope } from "../types.js";
 import { DURATION_HELP, parseDuration } from "./duration.js";
+import { dateTag } from "./tag.js";
 
 /**
- * The single source of truth for research settings: each entry is a config-file key, a CLI
- * flag and its help text. The config-file schema and the commander options are both built
- * from this table so they cannot drift.
+ * The single source of truth for research settings. Each entry is one setting: its config-file
+ * key (the entry's name), CLI flag, help, the schema of the value as typed (flag or file), the
+ * key and schema of the resolved value stored in session.json, how a typed value becomes the
+ * resolved one, its default, and the prompt that asks for it. The config-file schema, the
+ * published JSON schema, the commander options, the prompts and the `ResearchConfig` type are
+ * all derived from this table, so a new option is added here and nowhere else.
  */
-const duration = z
-  .union([z.string(), z.number()])
-  .refine((v) => parseDuration(v) !== null, { message: `expected ${DURATION_HELP}` });
+
+/** What a default may depend on: the repo, the clock, the OS and the settings resolved before it. */
+export interface DefaultContext {
+  root: string;
+  now: Date;
+  platform: NodeJS.Platform;
+  /** The typed values (flags and files merged), by config key. */
+  input: Readonly<Record<string, unknown>>;
+  /** The settings resolved so far, in table order. */
+  config: Record<string, unknown>;
+}
+
+export interface OptionDef<F extends string, O extends z.ZodType> {
+  flag: string;
+  help: string;
+  /** The value as typed in a flag or the config file. */
+  schema: z.ZodType;
+  /** Its key in the resolved config (session.json). */
+  field: F;
+  /** The resolved value. */
+  config: O;
+  /** A typed value (already accepted by `schema`) to the resolved value. */
+  from: (value: unknown) => Exclude<z.output<O>, undefined>;
+  /** The value when none is given; absent: required (asked) or optional (left out). */
+  fallback?: (ctx: DefaultContext) => Exclude<z.output<O>, undefined>;
+  /** The question `init`/`run` ask for it in a terminal. */
+  prompt?: string;
+}
+
+function option<const F extends string, O extends z.ZodType>(def: OptionDef<F, O>): OptionDef<F, O> {
+  return def;
+}
+
+export const PROPOSERS = ["builtin", "plan", "anthropic", "openai", "openai-compatible", "agent"] as const;
+export const LLM_PROPOSERS: readonly string[] = ["anthropic", "openai", "openai-compatible"];
+
+/** Metric names as the training script prints them: `val_bpb`, `eval/loss`, `top1.acc`. */
+export const METRIC_NAME = /^[A-Za-z_][\w.\-/]*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const duration = z.union([z.string(), z.number()]).refine((v) => parseDuration(v) !== null, { message: `expected ${DURATION_HELP}` });
+const seconds = (v: unknown) => parseDuration(v as string | number) as number;
 const stringList = z.union([z.string(), z.array(z.string())]);
+const toList = (v: unknown) => ([] as string[]).concat(v as string | string[]);
+const envName = z.string().regex(ENV_NAME, "an environment variable name");
+const text = (v: unknown) => String(v);
 
 export const OPTION_DEFS = {
-  train: { flag: "--train <path>", help: "training script, the only file that may change (default: train.py)", schema: z.string().min(1) },
-  readonly: { flag: "--readonly <path...>", help: "read-only script(s) never modified (default: prepare.py)", schema: stringList },
-  budget: { flag: "--budget <duration>", help: "time budget per run: 90s, 5m, 1h30m or seconds (asked, never assumed)", schema: duration },
-  metric: { flag: "--metric <name>", help: "metric the training script prints as `<name>: <number>` (asked)", schema: z.string().regex(/^[A-Za-z_][\w.\-/]*$/, "letters, digits, _ . - / only") },
-  direction: { flag: "--direction <min|max>", help: "whether lower (min) or higher (max) is better (asked)", schema: z.enum(["min", "max"]) },
-  maxIterations: { flag: "--max-iterations <n>", help: "experiments after the baseline, or 'unlimited' (default: unlimited)", schema: z.union([z.number().int().min(0), z.literal("unlimited"), z.string().regex(/^(\d+|unlimited)$/, "a whole number or 'unlimited'")]) },
-  scope: { flag: "--scope <list>", help: "what may change: architecture,hyperparameters,optimizer,training or all (default: all)", schema: stringList },
-  tag: { flag: "--tag <tag>", help: "branch tag: the session runs on autoresearch/<tag> (default: date, e.g. nov26)", schema: z.string() },
-  results: { flag: "--results <path>", help: "results file (default: results.tsv)", schema: z.string().min(1) },
-  command: { flag: "--command <cmd>", help: "command that runs one experiment (default: from the repo, e.g. `uv run train.py`)", schema: z.string().min(1) },
-  timeout: { flag: "--timeout <duration>", help: "hard timeout per run; the whole process tree is killed (default: 2x budget)", schema: duration },
-  metricPattern: { flag: "--metric-pattern <regex>", help: "regex with one capture group to read the metric (default: a line `<metric>: <number>` or `<metric>=<number>`)", schema: z.string() },
-  proposer: { flag: "--proposer <name>", help: "builtin | plan | anthropic | openai | openai-compatible | agent (default: builtin)", schema: z.enum(["builtin", "plan", "anthropic", "openai", "openai-compatible", "agent"]) },
-  seed: { flag: "--seed <n>", help: "seed for the builtin search (default: 0)", schema: z.union([z.number().int(), z.string().regex(/^-?\d+$/, "a whole number")]) },
-  model: { flag: "--model <id>", help: "model id for an LLM proposer", schema: z.string().min(1) },
-  baseUrl: { flag: "--base-url <url>", help: "API base URL (openai-compatible servers, gateways)", schema: z.string().url() },
-  apiKeyEnv: { flag: "--api-key-env <name>", help: "environment variable that holds the API key", schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name") },
-  agent: { flag: "--agent <command>", help: "coding-agent CLI command or preset: claude, codex, aider, gemini, opencode", schema: z.string().min(1) },
-  openaiApi: { flag: "--openai-api <chat|responses>", help: "which OpenAI API the openai proposer calls (default: responses)", schema: z.enum(["chat", "responses"]) },
-  prices: { flag: "--prices <file>", help: "JSON price table overriding the built-in one: {\"model-prefix\": {\"input\": usd_per_M, \"output\": usd_per_M}}", schema: z.string().min(1) },
-  agentTimeout: { flag: "--agent-timeout <duration>", help: "how long a coding agent may take for one proposal (default: 15m)", schema: duration },
-  plan: { flag: "--plan <file>", help: "plan.jsonl: one proposal per line, run in order (proposer 'plan')", schema: z.string().min(1) },
-  hypothesis: { flag: "--hypothesis <text>", help: "direction for the first iterations", schema: z.string() },
-  stopWhen: { flag: "--stop-when <condition>", help: "stop when the best metric meets it, e.g. 'val_bpb <= 0.97'", schema: z.string().regex(/^\s*[A-Za-z_][\w.\-/]*\s*(<=|>=|<|>)\s*-?[\d.]+(e-?\d+)?\s*$/i, "'<metric> <= <number>' (or >=, <, >)") },
-  maxTime: { flag: "--max-time <duration>", help: "stop after this much wall time, e.g. 8h", schema: duration },
-  maxCost: { flag: "--max-cost <usd>", help: "stop when the proposer has cost this many US dollars", schema: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/, "a positive number")]) },
-  passEnv: { flag: "--pass-env <name...>", help: "environment variable(s) the run gets although their names look like secrets (e.g. WANDB_API_KEY)", schema: z.union([z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name"), z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name"))]) },
-  reportEvery: { flag: "--report-every <n>", help: "progress report every N experiments (default: 10)", schema: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/, "a positive whole number")]) },
-} as const;
+  train: option({
+    flag: "--train <path>",
+    help: "training script, the only file that may change (default: train.py)",
+    schema: z.string().min(1),
+    field: "train",
+    config: z.string().min(1),
+    from: text,
+    fallback: () => "train.py",
+    prompt: "Training script (the only file the agent may modify)",
+  }),
+  readonly: option({
+    flag: "--readonly <path...>",
+    help: "read-only script(s) never modified (default: prepare.py)",
+    schema: stringList,
+    field: "readonly",
+    config: z.array(z.string().min(1)),
+    from: toList,
+    fallback: () => ["prepare.py"],
+    prompt: "Read-only script(s), never modified (comma-separated; empty for none)",
+  }),
+  budget: option({
+    flag: "--budget <duration>",
+    help: "time budget per run: 90s, 5m, 1h30m or seconds (asked, never assumed)",
+    schema: duration,
+    field: "budgetSec",
+    config: z.number().positive(),
+    from: seconds,
+    prompt: "How long should each training run be? (e.g. 3m, 10m, 30m, 90s, 1h30m)",
+  }),
+  metric: option({
+    flag: "--metric <name>",
+    help: "metric the training script prints as `<name>: <number>` (asked)",
+    schema: z.string().regex(METRIC_NAME, "letters, digits, _ . - / only"),
+    field: "metric",
+    config: z.string().regex(METRIC_NAME, "letters, digits, _ . - / only"),
+    from: text,
+    prompt: "Metric name (the training script prints it as `<name>: <number>`, e.g. val_bpb, val_loss, accuracy)",
+  }),
+  direction: option({
+    flag: "--direction <min|max>",
+    help: "whether lower (min) or higher (max) is better (asked)",
+    schema: z.enum(["min", "max"]),
+    field: "direction",
+    config: z.enum(["min", "max"]),
+    from: (v) => v as Direction,
+    prompt: "Should {metric} be minimized or maximized?",
+  }),
+  maxIterations: option({
+    flag: "--max-iterations <n>",
+    help: "experiments after the baseline, or 'unlimited' (default: unlimited)",
+    schema: z.union([z.number().int().min(0), z.literal("unlimited"), z.string().regex(/^(\d+|unlimited)$/, "a whole number or 'unlimited'")]),
+    field: "maxIterations",
+    config: z.number().int().min(0).nullable(),
+    from: (v) => (v === "unlimited" ? null : Number(v)),
+    fallback: () => null,
+    prompt: "Max iterations (experiments after the baseline, or unlimited)",
+  }),
+  scope: option({
+    flag: "--scope <list>",
+    help: "what may change: architecture,hyperparameters,optimizer,training or all (default: all)",
+    schema: stringList,
+    field: "scope",
+    config: z.array(z.enum(SCOPES)),
+    from: (v) => parseScope(v),
+    fallback: () => [...SCOPES],
+    prompt: "Allowed modification scope (all selected = all)",
+  }),
+  tag: option({
+    flag: "--tag <tag>",
+    help: "branch tag: the session runs on autoresearch/<tag> (default: date, e.g. nov26)",
+    schema: z.string(),
+    field: "tag",
+    // Checked by validateConfig, with a message that names the flag and the rule.
+    config: z.string().min(1),
+    from: text,
+    fallback: (ctx) => dateTag(ctx.now),
+    prompt: "Branch tag (the session runs on autoresearch/<tag>)",
+  }),
+  results: option({
+    flag: "--results <path>",
+    help: "results file (default: results.tsv)",
+    schema: z.string().min(1),
+    field: "results",
+    config: z.string().min(1),
+    from: text,
+    fallback: () => "results.tsv",
+    prompt: "Results file",
+  }),
+  command: option({
+    flag: "--command <cmd>",
+    help: "command that runs one experiment (default: from the repo, e.g. `uv run train.py`)",
+    schema: z.string().min(1),
+    field: "command",
+    config: z.string().min(1),
+    from: text,
+    fallback: (ctx) => defaultCommand(ctx.root, String(ctx.config.train), ctx.platform),
+  }),
+  timeout: option({
+    flag: "--timeout <duration>",
+    help: "hard timeout per run; the whole process tree is killed (default: 2x budget)",
+    schema: duration,
+    field: "timeoutSec",
+    config: z.number().positive(),
+    from: seconds,
+    fallback: (ctx) => Number(ctx.config.budgetSec) * 2,
+  }),
+  metricPattern: option({
+    flag: "--metric-pattern <regex>",
+    help: "regex with one capture group to read the metric (default: a line `<metric>: <number>` or `<metric>=<number>`)",
+    schema: z.string(),
+    field: "metricPattern",
+    config: z.string().optional(),
+    from: text,
+  }),
+  proposer: option({
+    flag: "--proposer <name>",
+    help: `${PROPOSERS.join(" | ")} (default: builtin)`,
+    schema: z.enum(PROPOSERS),
+    field: "proposer",
+    // A library caller may bring its own Proposer and name it here; the CLI takes only PROPOSERS.
+    config: z.string().min(1),
+    from: text,
+    fallback: (ctx) => (ctx.input.plan ? "plan" : "builtin"),
+  }),
+  seed: option({
+    flag: "--seed <n>",
+    help: "seed for the builtin search (default: 0)",
+    schema: z.union([z.number().int(), z.string().regex(/^-?\d+$/, "a whole number")]),
+    field: "seed",
+    config: z.number().int(),
+    from: Number,
+    fallback: () => 0,
+  }),
+  model: option({ flag: "--model <id>", help: "model id for an LLM proposer", schema: z.string().min(1), field: "model", config: z.string().min(1).optional(), from: text }),
+  baseUrl: option({ flag: "--base-url <url>", help: "API base URL (openai-compatible servers, gateways)", schema: z.string().url(), field: "baseUrl", config: z.string().optional(), from: text }),
+  apiKeyEnv: option({ flag: "--api-key-env <name>", help: "environment variable that holds the API key", schema: envName, field: "apiKeyEnv", config: envName.optional(), from: text }),
+  agent: option({
+    flag: "--agent <command>",
+    help: "coding-agent CLI command or preset: claude, codex, aider, gemini, opencode",
+    schema: z.string().min(1),
+    field: "agent",
+    config: z.string().min(1).optional(),
+    from: text,
+  }),
+  openaiApi: option({
+    flag: "--openai-api <chat|responses>",
+    help: "which OpenAI API the openai proposer calls (default: responses)",
+    schema: z.enum(["chat", "responses"]),
+    field: "openaiApi",
+    config: z.enum(["chat", "responses"]).optional(),
+    from: (v) => v as "chat" | "responses",
+  }),
+  prices: option({
+    flag: "--prices <file>",
+    help: 'JSON price table overriding the built-in one: {"model-prefix": {"input": usd_per_M, "output": usd_per_M}}',
+    schema: z.string().min(1),
+    field: "prices",
+    config: z.string().min(1).optional(),
+    from: text,
+  }),
+  agentTimeout: option({
+    flag: "--agent-timeout <duration>",
+    help: "how long a coding agent may take for one proposal (default: 15m)",
+    schema: duration,
+    field: "agentTimeoutSec",
+    config: z.number().positive().optional(),
+    from: seconds,
+  }),
+  plan: option({ flag: "--plan <file>", help: "plan.jsonl: one proposal per line, run in order (proposer 'plan')", schema: z.string().min(1), field: "plan", config: z.string().min(1).optional(), from: text }),
+  hypothesis: option({ flag: "--hypothesis <text>", help: "direction for the first iterations", schema: z.string(), field: "hypothesis", config: z.string().optional(), from: text }),
+  stopWhen: option({
+    flag: "--stop-when <condition>",
+    help: "stop when the best metric meets it, e.g. 'val_bpb <= 0.97'",
+    schema: z.string().regex(STOP_CONDITION, "'<metric> <= <number>' (or >=, <, >)"),
+    field: "stopWhen",
+    config: z.string().optional(),
+    from: text,
+  }),
+  maxTime: option({ flag: "--max-time <duration>", help: "stop after this much wall time, e.g. 8h", schema: duration, field: "maxTimeSec", config: z.number().positive().optional(), from: seconds }),
+  maxCost: option({
+    flag: "--max-cost <usd>",
+    help: "stop when the proposer has cost this many US dollars",
+    schema: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/, "a positive number")]),
+    field: "maxCostUsd",
+    config: z.number().positive().optional(),
+    from: Number,
+  }),
+  passEnv: option({
+    flag: "--pass-env <name...>",
+    help: "environment variable(s) the run gets although their names look like secrets (e.g. WANDB_API_KEY)",
+    schema: z.union([envName, z.array(envName)]),
+    field: "passEnv",
+    config: z.array(envName).optional(),
+    from: toList,
+  }),
+  reportEvery: option({
+    flag: "--report-every <n>",
+    help: "progress report every N experiments (default: 10)",
+    schema: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/, "a positive whole number")]),
+    field: "reportEvery",
+    config: z.number().int().positive(),
+    from: Number,
+    fallback: () => 10,
+  }),
+};
 
 export type OptionKey = keyof typeof OPTION_DEFS;
+type Defs = typeof OPTION_DEFS;
 
 /** autoresearch.config.json: the same keys as the flags; unknown keys are errors. */
 export const configFileSchema = z
   .object({
     $schema: z.string().optional(),
     ...(Object.fromEntries(Object.entries(OPTION_DEFS).map(([key, def]) => [key, def.schema.optional()])) as {
-      [K in OptionKey]: z.ZodOptional<(typeof OPTION_DEFS)[K]["schema"]>;
+      [K in OptionKey]: z.ZodOptional<Defs[K]["schema"]>;
     }),
   })
   .strict();
+
+/** The confirmed research config (Phase 0), as stored in session.json: one field per option. */
+export const researchConfigSchema = z.object(
+  Object.fromEntries(Object.values(OPTION_DEFS).map((def) => [def.field, def.config])) as {
+    [K in OptionKey as Defs[K]["field"]]: Defs[K]["config"];
+  },
+);
+
+export type ResearchConfig = z.output<typeof researchConfigSchema>;
 
 export type ConfigInput = Partial<Record<OptionKey, unknown>>;
 
@@ -65,4 +302,41 @@ export function describeIssues(error: z.ZodError, source: string): string {
       return `${source}: "${key}": ${issue.message}`;
     })
     .join("\n");
+}
+
+/** The flag as typed, e.g. "--stop-when". */
+export function flagName(key: OptionKey): string {
+  return OPTION_DEFS[key].flag.split(" ")[0] as string;
+}
+
+/**
+ * One word for the shell that runs the command: POSIX sh single quotes (a `'` inside becomes
+ * `'\''`), cmd.exe double quotes on Windows. Plain names stay as they are.
+ */
+export function shellQuote(word: string, platform: NodeJS.Platform = process.platform): string {
+  if (/^[A-Za-z0-9_./:@%+=,-]+$/.test(word)) return word;
+  if (platform === "win32") return `"${word.replace(/"/g, '""')}"`;
+  return `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+export function defaultCommand(root: string, train: string, platform: NodeJS.Platform = process.platform): string {
+  const python = platform === "win32" ? "python" : "python3";
+  const quoted = shellQuote(train, platform);
+  if (/\.(m?js|cjs)$/.test(train)) return `node ${quoted}`;
+  if (/\.(m?ts)$/.test(train)) return `npx tsx ${quoted}`;
+  if (existsSync(join(root, "uv.lock")) || existsSync(join(root, "pyproject.toml"))) return `uv run ${quoted}`;
+  return `${python} ${quoted}`;
+}
+
+export function parseScope(value: unknown): Scope[] {
+  const items = (Array.isArray(value) ? value : String(value).split(","))
+    .map((s) => String(s).trim().toLowerCase())
+    .filter(Boolean)
+    .map((s) => (s === "hyper" ? "hyperparameters" : s));
+  if (items.length === 0 || items.includes("all")) return [...SCOPES];
+  const bad = items.filter((s) => !(SCOPES as readonly string[]).includes(s));
+  if (bad.length > 0) {
+    throw new UsageError(`unknown scope ${bad.map((b) => `"${b}"`).join(", ")}`, `Use a comma-separated list of ${SCOPES.join(", ")}, or all.`);
+  }
+  return [...new Set(items)] as Scope[];
 }

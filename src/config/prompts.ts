@@ -4,15 +4,15 @@
  * assumed) unless given by flag or config file; without a terminal a missing one is exit 2.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { isAbsolute, join, relative } from "node:path";
+import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import * as p from "@clack/prompts";
 import { AutoresearchError, Interrupted, UsageError } from "../errors.js";
 import { guessDirection, isQualityMetricName } from "../metric/index.js";
-import { type PlatformInfo, type ResearchConfig, SCOPES, type Scope } from "../types.js";
+import { type PlatformInfo, SCOPES, type Scope } from "../types.js";
 import { Git } from "../workspace/git.js";
 import { DURATION_HELP, formatDuration, parseDuration } from "./duration.js";
-import { type ConfigInput, OPTION_DEFS, type OptionKey } from "./options.js";
+import { type ConfigInput, OPTION_DEFS, type OptionKey, type ResearchConfig } from "./options.js";
 import { type BudgetEdit, budgetConflicts, budgetEdit, describeConflict } from "./readonly-budget.js";
 import { defaultCommand, missingMessage, missingRequired, parseScope, resolveConfig } from "./resolve.js";
 import { platformText, renderConfigTable } from "./table.js";
@@ -103,24 +103,17 @@ function isFile(path: string): boolean {
   }
 }
 
-function insideRoot(root: string, path: string): boolean {
-  const rel = relative(root, isAbsolute(path) ? path : join(root, path));
-  return !rel.startsWith("..") && !isAbsolute(rel);
-}
-
 /** Checks the paths of a resolved config; every problem names the value and the flag. */
 export function checkPaths(config: ResearchConfig, root: string, given: ConfigInput = {}): void {
   const problems: string[] = [];
   const defaulted = (key: OptionKey) => (given[key] === undefined ? " (the default)" : "");
-  if (!insideRoot(root, config.train)) problems.push(`--train "${config.train}": outside the repository ${root}`);
-  else if (!isFile(join(root, config.train))) problems.push(`--train "${config.train}"${defaulted("train")}: no such file in ${root}`);
+  // Paths outside the repository were refused by validateConfig already.
+  if (!isFile(join(root, config.train))) problems.push(`--train "${config.train}"${defaulted("train")}: no such file in ${root}`);
   for (const path of config.readonly) {
-    if (!insideRoot(root, path)) problems.push(`--readonly "${path}": outside the repository ${root}`);
-    else if (!isFile(join(root, path))) problems.push(`--readonly "${path}"${defaulted("readonly")}: no such file in ${root}`);
+    if (!isFile(join(root, path))) problems.push(`--readonly "${path}"${defaulted("readonly")}: no such file in ${root}`);
     else if (path === config.train) problems.push(`--readonly "${path}": it is also the training script, the one file that may change`);
   }
-  if (!insideRoot(root, config.results)) problems.push(`--results "${config.results}": outside the repository ${root}`);
-  else if (config.results === config.train || config.readonly.includes(config.results)) problems.push(`--results "${config.results}": it is a script of the session`);
+  if (config.results === config.train || config.readonly.includes(config.results)) problems.push(`--results "${config.results}": it is a script of the session`);
   else if (existsSync(join(root, config.results)) && !isFile(join(root, config.results))) problems.push(`--results "${config.results}": is a directory`);
   if (problems.length > 0) {
     throw new UsageError(problems.join("\n"), 'Paths are relative to the repository root: --train <file> (config key "train"), --readonly <file...> ("readonly", [] for none), --results <file> ("results").');
@@ -160,6 +153,11 @@ function cancelled<T>(value: T): Exclude<T, symbol> {
   return value as Exclude<T, symbol>;
 }
 
+/** The question for a setting, from the option table. */
+function prompt(key: OptionKey): string {
+  return OPTION_DEFS[key].prompt ?? OPTION_DEFS[key].help;
+}
+
 function schemaError(key: OptionKey, value: unknown): string | undefined {
   const parsed = OPTION_DEFS[key].schema.safeParse(value);
   return parsed.success ? undefined : `"${String(value)}": ${parsed.error.issues[0]?.message ?? "invalid"}`;
@@ -189,6 +187,13 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   const interactive = opts.interactive;
   const askAll = Boolean(opts.askAll) && !opts.yes;
   const prefill = new Set(opts.prefill ?? []);
+  // Defaults shown in the prompts are the option table's, as resolveConfig would apply them.
+  const preset = (key: "train" | "readonly" | "results"): string[] => {
+    const value = OPTION_DEFS[key].fallback?.({ root: opts.root, now: opts.now, platform: os, input: values, config: {} }) ?? [];
+    return ([] as string[]).concat(value);
+  };
+  const [defaultTrain] = preset("train") as [string];
+  const defaultReadonly = preset("readonly");
   const warnings: string[] = [];
   const warn = (message: string) => {
     warnings.push(message);
@@ -212,17 +217,17 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
 
   // 1. Training script: the only file that may change.
   if (askOptional("train")) {
-    const fallback = isFile(join(opts.root, "train.py")) ? "train.py" : (candidatesFor(opts.root, /^train.*\.(py|m?js|ts)$/)[0] ?? "train.py");
+    const fallback = isFile(join(opts.root, defaultTrain)) ? defaultTrain : (candidatesFor(opts.root, /^train.*\.(py|m?js|ts)$/)[0] ?? defaultTrain);
     values.train = cancelled(
       await p.text({
         ...io,
-        message: "Training script (the only file the agent may modify)",
+        message: prompt("train"),
         initialValue: String(values.train ?? fallback),
         validate: (v) => (v && isFile(join(opts.root, v.trim())) ? undefined : `"${v ?? ""}": no such file in ${opts.root}`),
       }),
     ).trim();
   }
-  const train = String(values.train ?? "train.py");
+  const train = String(values.train ?? defaultTrain);
   const command = String(values.command ?? defaultCommand(opts.root, train, os));
   const platformPromise = typeof opts.platform === "function" ? opts.platform(command) : Promise.resolve(opts.platform);
   // Detection failures fall back inside detectPlatform; never leave a rejection unhandled.
@@ -231,17 +236,17 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   // 2. Read-only script(s): never modified.
   if (askOptional("readonly")) {
     const current = values.readonly === undefined ? null : ([] as string[]).concat(values.readonly as string | string[]);
-    const fallback = isFile(join(opts.root, "prepare.py")) ? ["prepare.py"] : candidatesFor(opts.root, /^prepare.*\.(py|m?js|ts)$/);
+    const fallback = defaultReadonly.every((f) => isFile(join(opts.root, f))) ? defaultReadonly : candidatesFor(opts.root, /^prepare.*\.(py|m?js|ts)$/);
     const answer = cancelled(
       await p.text({
         ...io,
-        message: "Read-only script(s), never modified (comma-separated; empty for none)",
+        message: prompt("readonly"),
         initialValue: (current ?? fallback).join(", "),
         validate: (v) => {
           const list = (v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
           const bad = list.find((f) => !isFile(join(opts.root, f)));
           if (bad) return `"${bad}": no such file in ${opts.root}`;
-          if (list.includes(String(values.train ?? "train.py"))) return "the training script cannot also be read-only";
+          if (list.includes(train)) return "the training script cannot also be read-only";
           return undefined;
         },
       }),
@@ -264,7 +269,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
     const answer = cancelled(
       await p.text({
         ...io,
-        message: "How long should each training run be? (e.g. 3m, 10m, 30m, 90s, 1h30m)",
+        message: prompt("budget"),
         placeholder: "5m",
         ...(values.budget !== undefined && { initialValue: String(values.budget) }),
         validate: (v) => {
@@ -278,7 +283,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
 
   // 4. Metric and direction: always asked, never assumed; names the scripts print are offered.
   if (shouldAsk("metric")) {
-    const readonlyList = values.readonly === undefined ? ["prepare.py"] : ([] as string[]).concat(values.readonly as string | string[]);
+    const readonlyList = values.readonly === undefined ? defaultReadonly : ([] as string[]).concat(values.readonly as string | string[]);
     const candidates = findMetricNames([train, ...readonlyList].map((path) => ({ path, text: readText(opts.root, path) })));
     const OTHER = "\0other";
     let metric: string | undefined;
@@ -297,7 +302,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
       metric = cancelled(
         await p.text({
           ...io,
-          message: "Metric name (the training script prints it as `<name>: <number>`, e.g. val_bpb, val_loss, accuracy)",
+          message: prompt("metric"),
           placeholder: "val_bpb",
           ...(values.metric !== undefined && { initialValue: String(values.metric) }),
           validate: (v) => (!v?.trim() ? "a metric name is required" : schemaError("metric", v.trim())),
@@ -312,7 +317,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
     values.direction = cancelled(
       await p.select<"min" | "max">({
         ...io,
-        message: `Should ${metric} be minimized or maximized?`,
+        message: prompt("direction").replace("{metric}", metric),
         options: [
           { value: "min", label: "min", hint: "lower is better: loss, bpb, perplexity, error" },
           { value: "max", label: "max", hint: "higher is better: accuracy, F1, score" },
@@ -327,7 +332,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
     values.maxIterations = cancelled(
       await p.text({
         ...io,
-        message: "Max iterations (experiments after the baseline, or unlimited)",
+        message: prompt("maxIterations"),
         initialValue: String(values.maxIterations ?? "unlimited"),
         validate: (v) => schemaError("maxIterations", (v ?? "").trim()),
       }),
@@ -338,7 +343,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
     const chosen = cancelled(
       await p.multiselect<Scope>({
         ...io,
-        message: "Allowed modification scope (all selected = all)",
+        message: prompt("scope"),
         options: SCOPES.map((s) => ({ value: s, label: s })),
         initialValues: current,
         required: true,
@@ -354,7 +359,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
       values.tag = cancelled(
         await p.text({
           ...io,
-          message: "Branch tag (the session runs on autoresearch/<tag>)",
+          message: prompt("tag"),
           initialValue: fallback,
           validate: async (v) => {
             const tag = (v ?? "").trim();
@@ -372,8 +377,8 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
     values.results = cancelled(
       await p.text({
         ...io,
-        message: "Results file",
-        initialValue: String(values.results ?? "results.tsv"),
+        message: prompt("results"),
+        initialValue: String(values.results ?? preset("results")[0]),
         validate: (v) => (v?.trim() ? undefined : "a file name is required"),
       }),
     ).trim();

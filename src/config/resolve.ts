@@ -1,15 +1,32 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { isAbsolute, join, relative } from "node:path";
 import { UsageError } from "../errors.js";
-import { SCOPES, type ResearchConfig, type Scope } from "../types.js";
-import { DURATION_HELP, parseDuration } from "./duration.js";
-import { configFileSchema, type ConfigInput, describeIssues, OPTION_DEFS, type OptionKey } from "./options.js";
-import { dateTag, isValidTag } from "./tag.js";
+import { parseStopCondition, type StopCondition } from "../metric/stop-condition.js";
+import {
+  type ConfigInput,
+  configFileSchema,
+  type DefaultContext,
+  describeIssues,
+  flagName,
+  LLM_PROPOSERS,
+  OPTION_DEFS,
+  type OptionKey,
+  type ResearchConfig,
+  researchConfigSchema,
+} from "./options.js";
+import { pathProblems } from "./repo-paths.js";
+import { isValidTag } from "./tag.js";
+
+export { defaultCommand, parseScope } from "./options.js";
 
 export const CONFIG_FILE = "autoresearch.config.json";
 
 /** Values the spec says to ask for, never assume. */
-export const REQUIRED_KEYS = ["budget", "metric", "direction"] as const;
+export const REQUIRED_KEYS: readonly OptionKey[] = (Object.keys(OPTION_DEFS) as OptionKey[]).filter((key) => {
+  const def = OPTION_DEFS[key];
+  // No default and no way to leave it out: budget, metric, direction.
+  return def.fallback === undefined && !def.config.safeParse(undefined).success;
+});
 
 /** Reads and validates a config file; every problem names its key. */
 export function loadConfigFile(path: string): ConfigInput {
@@ -40,35 +57,12 @@ export function validateFlags(flags: ConfigInput): ConfigInput {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? "");
-      const def = OPTION_DEFS[key as OptionKey];
-      const flag = def ? def.flag.split(" ")[0] : key;
+      const flag = key in OPTION_DEFS ? flagName(key as OptionKey) : key;
       return `${flag} ${JSON.stringify((flags as Record<string, unknown>)[key])}: ${issue.message}`;
     });
     throw new UsageError(lines.join("\n"), "Run with --help to see accepted values.");
   }
   return defined as ConfigInput;
-}
-
-export function defaultCommand(root: string, train: string, platform: NodeJS.Platform = process.platform): string {
-  const python = platform === "win32" ? "python" : "python3";
-  const quoted = /\s/.test(train) ? `"${train}"` : train;
-  if (/\.(m?js|cjs)$/.test(train)) return `node ${quoted}`;
-  if (/\.(m?ts)$/.test(train)) return `npx tsx ${quoted}`;
-  if (existsSync(join(root, "uv.lock")) || existsSync(join(root, "pyproject.toml"))) return `uv run ${quoted}`;
-  return `${python} ${quoted}`;
-}
-
-export function parseScope(value: unknown): Scope[] {
-  const items = (Array.isArray(value) ? value : String(value).split(","))
-    .map((s) => String(s).trim().toLowerCase())
-    .filter(Boolean)
-    .map((s) => (s === "hyper" ? "hyperparameters" : s));
-  if (items.length === 0 || items.includes("all")) return [...SCOPES];
-  const bad = items.filter((s) => !(SCOPES as readonly string[]).includes(s));
-  if (bad.length > 0) {
-    throw new UsageError(`unknown scope ${bad.map((b) => `"${b}"`).join(", ")}`, `Use a comma-separated list of ${SCOPES.join(", ")}, or all.`);
-  }
-  return [...new Set(items)] as Scope[];
 }
 
 export interface ResolveOptions {
@@ -89,77 +83,129 @@ export function missingMessage(missing: OptionKey[]): UsageError {
   );
 }
 
-/** Builds the full config from validated input (file values overridden by flags). */
+/**
+ * The one resolve-and-validate step of every entry point (`run`, `init`, `resume`, `demo` and the
+ * library's research()): typed values to the resolved config, defaults from the option table,
+ * then every rule that spans settings (validateConfig).
+ */
 export function resolveConfig(input: ConfigInput, options: ResolveOptions): ResearchConfig {
   const missing = missingRequired(input);
   if (missing.length > 0) throw missingMessage(missing);
+  const config: Record<string, unknown> = {};
+  const ctx: DefaultContext = { root: options.root, now: options.now, platform: options.platform ?? process.platform, input, config };
+  for (const [key, def] of Object.entries(OPTION_DEFS) as [OptionKey, (typeof OPTION_DEFS)[OptionKey]][]) {
+    const value = input[key] === undefined ? def.fallback?.(ctx) : def.from(input[key]);
+    if (value !== undefined) config[def.field] = value;
+  }
+  const checked = validateConfig(config as ResearchConfig, options.root).config;
+  checkProposerSettings(checked);
+  return checked;
+}
 
-  const budgetSec = parseDuration(input.budget as string | number);
-  if (budgetSec === null) throw new UsageError(`invalid budget ${JSON.stringify(input.budget)}`, `Use ${DURATION_HELP}.`);
-  const timeoutSec = input.timeout === undefined ? budgetSec * 2 : parseDuration(input.timeout as string);
-  if (timeoutSec === null) throw new UsageError(`invalid timeout ${JSON.stringify(input.timeout)}`, `Use ${DURATION_HELP}.`);
-  if (timeoutSec < budgetSec) {
-    throw new UsageError(`the timeout (${timeoutSec}s) is shorter than the budget (${budgetSec}s)`, "Give --timeout at least the budget, or leave it out (default: 2x budget).");
-  }
-  const maxIterations = input.maxIterations === undefined || input.maxIterations === "unlimited" ? null : Number(input.maxIterations);
-  const tag = (input.tag as string | undefined) ?? dateTag(options.now);
-  if (!isValidTag(tag)) {
-    throw new UsageError(`invalid tag ${JSON.stringify(tag)}`, "Use letters, digits, '.', '_' or '-' (up to 64, starting with a letter or digit), e.g. --tag nov26-lr.");
-  }
-  const train = (input.train as string | undefined) ?? "train.py";
-  const readonly = input.readonly === undefined ? ["prepare.py"] : ([] as string[]).concat(input.readonly as string | string[]);
-  const proposer = (input.proposer as string | undefined) ?? (input.plan ? "plan" : "builtin");
-  if (proposer === "plan" && !input.plan) throw new UsageError("the plan proposer needs a plan file", "Pass --plan plan.jsonl.");
-  if (proposer === "agent" && !input.agent) {
+/**
+ * What building the proposer from the config needs. Only where the proposer is made from the
+ * config (the CLI): a library caller hands research() a Proposer of its own.
+ */
+function checkProposerSettings(config: ResearchConfig): void {
+  if (config.proposer === "plan" && !config.plan) throw new UsageError("the plan proposer needs a plan file", "Pass --plan plan.jsonl.");
+  if (config.proposer === "agent" && !config.agent) {
     throw new UsageError("the agent proposer needs an agent command", "Pass --agent claude (or codex, aider, gemini, opencode, or a full command).");
   }
-  if (["anthropic", "openai", "openai-compatible"].includes(proposer) && !input.model) {
-    throw new UsageError(`the ${proposer} proposer needs a model id`, "Pass --model, e.g. --model claude-sonnet-4-5 or --model gpt-5.");
+  if (LLM_PROPOSERS.includes(config.proposer) && !config.model) {
+    throw new UsageError(`the ${config.proposer} proposer needs a model id`, "Pass --model, e.g. --model claude-sonnet-4-5 or --model gpt-5.");
   }
-  if (input.metricPattern !== undefined) {
-    try {
-      new RegExp(String(input.metricPattern));
-    } catch (error) {
-      throw new UsageError(`invalid --metric-pattern: ${(error as Error).message}`, "Give a JavaScript regular expression with one capture group for the number, e.g. '^val_bpb=([0-9.]+)'.");
+}
+
+export interface CheckedConfig {
+  config: ResearchConfig;
+  /** The parsed --stop-when, for the loop. */
+  stopCondition: StopCondition | null;
+}
+
+const REPO_PATHS = [
+  ["train", "train"],
+  ["readonly", "readonly"],
+  ["results", "results"],
+] as const;
+
+/**
+ * Every check of a resolved config, the same for every entry point: each value against its
+ * schema, then the rules between settings. Returns the config and its parsed stop condition.
+ */
+export function validateConfig(config: ResearchConfig, root: string): CheckedConfig {
+  const parsed = researchConfigSchema.safeParse(config);
+  if (!parsed.success) {
+    throw new UsageError(describeIssues(parsed.error, "research config"), "Run with --help to see accepted values.");
+  }
+  const checked = parsed.data;
+  if (checked.timeoutSec < checked.budgetSec) {
+    throw new UsageError(`the timeout (${checked.timeoutSec}s) is shorter than the budget (${checked.budgetSec}s)`, "Give --timeout at least the budget, or leave it out (default: 2x budget).");
+  }
+  if (!isValidTag(checked.tag)) {
+    throw new UsageError(`invalid tag ${JSON.stringify(checked.tag)}`, "Use letters, digits, '.', '_' or '-' (up to 64, starting with a letter or digit), e.g. --tag nov26-lr.");
+  }
+  for (const [key, field] of REPO_PATHS) {
+    for (const path of ([] as string[]).concat(checked[field])) {
+      if (!insideRoot(root, path)) {
+        throw new UsageError(`${flagName(key)} "${path}": outside the repository ${root}`, "Give a path inside the repo (paths are relative to the repository root).");
+      }
     }
   }
-  if (input.stopWhen !== undefined) {
-    const named = /^\s*([A-Za-z_][\w.\-/]*)/.exec(String(input.stopWhen))?.[1];
-    if (named !== input.metric) {
+  const paths = pathProblems(checked, root);
+  if (paths.length > 0) throw new UsageError(paths.join("\n"), "Paths are relative to the repository root; fix the ones named above.");
+  if (checked.metricPattern !== undefined) checkMetricPattern(checked.metricPattern);
+  let stopCondition: StopCondition | null = null;
+  if (checked.stopWhen !== undefined) {
+    stopCondition = parseStopCondition(checked.stopWhen);
+    if (!stopCondition) {
+      throw new UsageError(`--stop-when ${JSON.stringify(checked.stopWhen)}: '<metric> <= <number>' (or >=, <, >)`, `Write it as --stop-when "${checked.metric} ${checked.direction === "max" ? ">=" : "<="} <value>".`);
+    }
+    if (stopCondition.metric !== checked.metric) {
       throw new UsageError(
-        `the stop condition ${JSON.stringify(input.stopWhen)} names ${named}, but the session optimises ${input.metric}`,
-        `Write it with the session's metric, e.g. --stop-when "${input.metric} ${input.direction === "max" ? ">=" : "<="} <value>".`,
+        `the stop condition ${JSON.stringify(checked.stopWhen)} names ${stopCondition.metric}, but the session optimises ${checked.metric}`,
+        `Write it with the session's metric, e.g. --stop-when "${checked.metric} ${checked.direction === "max" ? ">=" : "<="} <value>".`,
       );
     }
   }
-  const maxTimeSec = input.maxTime === undefined ? undefined : (parseDuration(input.maxTime as string) ?? undefined);
-  return {
-    train,
-    readonly,
-    budgetSec,
-    metric: input.metric as string,
-    direction: input.direction as "min" | "max",
-    maxIterations,
-    scope: parseScope(input.scope ?? "all"),
-    tag,
-    results: (input.results as string | undefined) ?? "results.tsv",
-    command: (input.command as string | undefined) ?? defaultCommand(options.root, train, options.platform),
-    timeoutSec,
-    proposer,
-    seed: input.seed === undefined ? 0 : Number(input.seed),
-    reportEvery: input.reportEvery === undefined ? 10 : Number(input.reportEvery),
-    ...(input.metricPattern !== undefined && { metricPattern: String(input.metricPattern) }),
-    ...(input.model !== undefined && { model: String(input.model) }),
-    ...(input.baseUrl !== undefined && { baseUrl: String(input.baseUrl) }),
-    ...(input.apiKeyEnv !== undefined && { apiKeyEnv: String(input.apiKeyEnv) }),
-    ...(input.agent !== undefined && { agent: String(input.agent) }),
-    ...(input.agentTimeout !== undefined && { agentTimeoutSec: parseDuration(input.agentTimeout as string) as number }),
-    ...(input.openaiApi !== undefined && { openaiApi: input.openaiApi as "chat" | "responses" }),
-    ...(input.prices !== undefined && { prices: String(input.prices) }),
-    ...(input.plan !== undefined && { plan: String(input.plan) }),
-    ...(input.hypothesis !== undefined && { hypothesis: String(input.hypothesis) }),
-    ...(input.stopWhen !== undefined && { stopWhen: String(input.stopWhen) }),
-    ...(maxTimeSec !== undefined && { maxTimeSec }),
-    ...(input.maxCost !== undefined && { maxCostUsd: Number(input.maxCost) }),
-  };
+  return { config: checked, stopCondition };
+}
+
+function checkMetricPattern(pattern: string): void {
+  let regex: RegExp;
+  try {
+    regex = new RegExp(pattern);
+  } catch (error) {
+    throw new UsageError(`invalid --metric-pattern: ${(error as Error).message}`, "Give a JavaScript regular expression with one capture group for the number, e.g. '^val_bpb=([0-9.]+)'.");
+  }
+  // An alternation with the empty pattern always matches and yields one slot per capture group.
+  const groups = (new RegExp(`${regex.source}|`).exec("")?.length ?? 1) - 1;
+  if (groups < 1) {
+    throw new UsageError(`--metric-pattern ${JSON.stringify(pattern)} has no capture group for the number`, "Put the number in parentheses, e.g. '^val_bpb=([0-9.]+)'.");
+  }
+}
+
+function insideRoot(root: string, path: string): boolean {
+  const rel = relative(root, isAbsolute(path) ? path : join(root, path));
+  return !rel.startsWith("..") && !isAbsolute(rel);
+}
+
+/** Settings a resumed session may change; everything else stays as confirmed at setup. */
+export const RESUME_KEYS = ["maxIterations", "maxTime", "stopWhen", "maxCost", "reportEvery"] as const;
+export type ResumeKey = (typeof RESUME_KEYS)[number];
+export type ResumeOverrides = Partial<Pick<ResearchConfig, (typeof OPTION_DEFS)[ResumeKey]["field"]>>;
+
+/** Typed resume flags (checked like run's) to resolved overrides. */
+export function resolveOverrides(flags: ConfigInput): ResumeOverrides {
+  const typed = validateFlags(Object.fromEntries(RESUME_KEYS.map((key) => [key, flags[key]])));
+  const overrides: Record<string, unknown> = {};
+  for (const key of RESUME_KEYS) {
+    if (typed[key] !== undefined) overrides[OPTION_DEFS[key].field] = OPTION_DEFS[key].from(typed[key]);
+  }
+  return overrides as ResumeOverrides;
+}
+
+/** A stored config with resume overrides, through the same checks as a new session's. */
+export function applyOverrides(config: ResearchConfig, overrides: ResumeOverrides, root: string): CheckedConfig {
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  return validateConfig({ ...config, ...defined }, root);
 }

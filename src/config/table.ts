@@ -5,7 +5,8 @@
  * and the experiment command follow.
  */
 import { describeAdjustments } from "../platform/adjustments.js";
-import { type PlatformInfo, type ResearchConfig, SCOPES } from "../types.js";
+import { type PlatformInfo, SCOPES } from "../types.js";
+import type { ResearchConfig } from "./options.js";
 import { formatDuration } from "./duration.js";
 
 export function scopeText(scope: readonly string[]): string {

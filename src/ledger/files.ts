@@ -1,4 +1,4 @@
-import { type BigIntStats, closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 /** Appends text and fsyncs it, so a row written is a row kept even if the machine dies next. */
@@ -65,27 +65,6 @@ export function removeStaleTemps(path: string): string[] {
 }
 
 /** Size, inode and nanosecond mtime: enough to tell whether anyone rewrote a file since we did. */
-export interface FileStamp {
-  size: bigint;
-  ino: bigint;
-  mtimeNs: bigint;
-}
-
-export function fileStamp(path: string): FileStamp | null {
-  let st: BigIntStats;
-  try {
-    st = statSync(path, { bigint: true });
-  } catch {
-    return null;
-  }
-  return { size: st.size, ino: st.ino, mtimeNs: st.mtimeNs };
-}
-
-export function sameStamp(a: FileStamp | null, b: FileStamp | null): boolean {
-  if (a === null || b === null) return a === b;
-  return a.size === b.size && a.ino === b.ino && a.mtimeNs === b.mtimeNs;
-}
-
 /** Best effort: makes a rename or a new file's name durable. Not every platform can open a folder. */
 function fsyncDir(dir: string): void {
   let fd: number | null = null;

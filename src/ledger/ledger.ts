@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, truncateSync } from "node:fs";
 import { RuntimeFailure } from "../errors.js";
-import type { ExperimentRecord, PlatformInfo, Proposal, RejectedProposal, ResearchConfig, ResultsRow } from "../types.js";
-import { appendDurable, type FileStamp, fileStamp, removeStaleTemps, sameStamp, writeAtomic } from "./files.js";
+import type { AgentInfo, ExperimentRecord, PlatformInfo, Proposal, RejectedProposal, ResultsRow } from "../types.js";
+import type { ResearchConfig } from "../config/options.js";
+import { appendDurable, removeStaleTemps, writeAtomic } from "./files.js";
 import type { SessionPaths } from "./paths.js";
 import { formatRow, resultsHeader } from "./results-tsv.js";
 
@@ -17,6 +18,8 @@ export interface SessionInfo {
   platform: PlatformInfo;
   /** sha256 of every guarded file (read-only scripts, dependency files) at setup; null = absent. */
   guardedHashes: Record<string, string | null>;
+  /** The coding agent (--proposer agent) and its version at the start. */
+  agent?: AgentInfo;
 }
 
 /**
@@ -83,7 +86,6 @@ export function readSessionInfo(paths: SessionPaths): SessionInfo | null {
 class JsonLinesFile<T> {
   private lines: string[] | null = null;
   private values: T[] = [];
-  private stamp: FileStamp | null = null;
 
   constructor(readonly path: string) {}
 
@@ -99,22 +101,22 @@ class JsonLinesFile<T> {
     appendDurable(this.path, `${line}\n`);
     (this.lines as string[]).push(line);
     this.values.push(value);
-    this.stamp = fileStamp(this.path);
   }
 
-  /** Rewrites the file from memory when it no longer holds exactly what we wrote. True if it did. */
+  /**
+   * Rewrites the file from memory when it no longer holds exactly what we wrote. True if it did.
+   * Compared by content, never by size and time stamps: an edit in place that keeps both (and
+   * sets the mtime back) must not pass. Reading the file once per experiment costs a few ms
+   * even for tens of thousands of records.
+   */
   verify(): boolean {
     if (this.lines === null) return false;
-    const now = fileStamp(this.path);
-    if (sameStamp(now, this.stamp)) return false;
     const expected = this.text();
-    const actual = now === null ? null : readFileSync(this.path, "utf8");
+    const actual = existsSync(this.path) ? readFileSync(this.path, "utf8") : null;
     if (actual !== expected && !(actual === null && expected === "")) {
       writeAtomic(this.path, expected);
-      this.stamp = fileStamp(this.path);
       return true;
     }
-    this.stamp = now;
     return false;
   }
 
@@ -126,7 +128,6 @@ class JsonLinesFile<T> {
     const { lines, values } = readJsonLinesRaw<T>(this.path);
     this.lines = lines;
     this.values = values;
-    this.stamp = fileStamp(this.path);
   }
 }
 

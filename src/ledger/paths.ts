@@ -6,6 +6,8 @@ export interface SessionPaths {
   dir: string;
   session: string;
   experiments: string;
+  /** Research notes: findings, dead ends, ideas (src/ledger/memory.ts). */
+  memory: string;
   state: string;
   progress: string;
   lock: string;
@@ -18,12 +20,17 @@ export interface SessionPaths {
 export const STATE_DIR = ".autoresearch";
 
 export function sessionPaths(root: string): SessionPaths {
-  const dir = join(root, STATE_DIR);
+  return recordsPaths(root, join(root, STATE_DIR));
+}
+
+/** The files of a session whose records are in `dir` (the current one, or an archived one). */
+export function recordsPaths(root: string, dir: string): SessionPaths {
   return {
     root,
     dir,
     session: join(dir, "session.json"),
     experiments: join(dir, "experiments.jsonl"),
+    memory: join(dir, "memory.jsonl"),
     state: join(dir, "state.json"),
     progress: join(dir, "progress.md"),
     lock: join(dir, "lock"),

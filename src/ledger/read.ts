@@ -4,19 +4,29 @@
  * here, never cut off (only the loop's own Ledger repairs its files).
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import type { ExperimentRecord } from "../types.js";
+import { join } from "node:path";
+import type { ExperimentRecord, RejectedProposal } from "../types.js";
 import type { InFlight, SessionInfo } from "./ledger.js";
 import type { SessionPaths } from "./paths.js";
 import { type ParsedResults, parseResults } from "./results-tsv.js";
 
 /** experiments.jsonl up to its first unreadable line (one still being written). */
 export function readRecordsReadOnly(paths: SessionPaths): ExperimentRecord[] {
-  if (!existsSync(paths.experiments)) return [];
-  const out: ExperimentRecord[] = [];
-  for (const line of readFileSync(paths.experiments, "utf8").split("\n")) {
+  return readLinesReadOnly<ExperimentRecord>(paths.experiments);
+}
+
+/** rejected.jsonl (refused proposals), read the same way. */
+export function readRejectedReadOnly(paths: SessionPaths): RejectedProposal[] {
+  return readLinesReadOnly<RejectedProposal>(join(paths.dir, "rejected.jsonl"));
+}
+
+function readLinesReadOnly<T>(path: string): T[] {
+  if (!existsSync(path)) return [];
+  const out: T[] = [];
+  for (const line of readFileSync(path, "utf8").split("\n")) {
     if (line.trim() === "") continue;
     try {
-      out.push(JSON.parse(line) as ExperimentRecord);
+      out.push(JSON.parse(line) as T);
     } catch {
       break; // a line still being written: everything after it is not there yet
     }

@@ -3,6 +3,7 @@ import { createTwoFilesPatch } from "diff";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { InFlight } from "../ledger/ledger.js";
+import { appendMemory, proposalMemory } from "../ledger/memory.js";
 import { cleanField } from "../ledger/results-tsv.js";
 import { delta } from "../metric/index.js";
 import { formatDelta } from "../report/format.js";
@@ -104,6 +105,8 @@ function record(
     memGb: run.memGb,
     params: run.params,
     durationSec: Number(run.durationSec.toFixed(3)),
+    ...(run.steps !== undefined && { steps: run.steps }),
+    ...(run.trainingSec !== undefined && { trainingSec: run.trainingSec }),
     finishedAt: deps.now().toISOString(),
   };
 }
@@ -222,6 +225,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
       run,
       ...(proposal.direction !== undefined && { direction: proposal.direction }),
       ...(proposal.rationale !== undefined && { rationale: proposal.rationale }),
+      ...(proposal.expectedDelta !== undefined && Number.isFinite(proposal.expectedDelta) && { expectedDelta: proposal.expectedDelta }),
       ...(proposal.usage !== undefined && { usage: proposal.usage }),
       ...(proposal.costUsd !== undefined && { costUsd: proposal.costUsd }),
       ...(proposal.planStep !== undefined && { planStep: proposal.planStep }),
@@ -231,8 +235,14 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
     },
     deps,
   );
+  // What the proposal says the previous result taught, and its ideas, join the research notes.
+  const previous = session.history[session.history.length - 1];
   session.ledger.record(experiment);
   session.history.push(experiment);
+  appendMemory(
+    session.paths.memory,
+    proposalMemory(proposal, previous ? { id: previous.id, kept: previous.status === "keep" } : null, input.id, experiment.finishedAt),
+  );
   session.ledger.clearInFlight();
   deps.emit({ type: "experiment", record: experiment, best: bestOf(session.history), baseline: baselineOf(session.history) });
   return experiment;

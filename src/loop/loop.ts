@@ -1,3 +1,4 @@
+import { stopConditionMet } from "../metric/stop-condition.js";
 import { writeProgressReport } from "../report/progress.js";
 import { runExperiment } from "./experiment.js";
 import { nextProposal } from "./propose.js";
@@ -6,41 +7,15 @@ import { baselineOf, bestOf, type LoopDeps, type SessionState } from "./state.js
 /** Iterations in a row with no valid proposal before the session gives up. */
 const MAX_SKIPPED_ITERATIONS = 5;
 
-export interface StopCondition {
-  metric: string;
-  op: "<=" | ">=" | "<" | ">";
-  value: number;
-}
-
-export function parseStopWhen(text: string): StopCondition | null {
-  const match = /^\s*([A-Za-z_][\w.\-/]*)\s*(<=|>=|<|>)\s*(-?[\d.]+(?:e-?\d+)?)\s*$/i.exec(text);
-  if (!match) return null;
-  return { metric: match[1] as string, op: match[2] as StopCondition["op"], value: Number(match[3]) };
-}
-
-function met(condition: StopCondition, value: number): boolean {
-  switch (condition.op) {
-    case "<=":
-      return value <= condition.value;
-    case ">=":
-      return value >= condition.value;
-    case "<":
-      return value < condition.value;
-    case ">":
-      return value > condition.value;
-  }
-}
-
 /** Why the session should stop now, or null to keep going. Checked between experiments. */
 export function stopReason(session: SessionState, deps: LoopDeps): string | null {
   const { config } = session.info;
   const done = session.history.length - 1;
   if (deps.stop.stopRequested) return "stopped by the user";
   if (config.maxIterations !== null && done >= config.maxIterations) return `reached max iterations (${config.maxIterations})`;
-  if (config.stopWhen) {
-    const condition = parseStopWhen(config.stopWhen);
+  if (session.stopCondition) {
     const best = bestOf(session.history).metric;
-    if (condition && best !== null && met(condition, best)) return `stop condition met: ${config.stopWhen} (best ${best})`;
+    if (best !== null && stopConditionMet(session.stopCondition, best)) return `stop condition met: ${config.stopWhen} (best ${best})`;
   }
   if (config.maxTimeSec !== undefined) {
     const elapsed = (deps.now().getTime() - session.invocationStartedAt.getTime()) / 1000;

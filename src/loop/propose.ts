@@ -2,7 +2,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { RuntimeFailure } from "../errors.js";
 import { applyProposal } from "../proposers/apply.js";
-import type { ExperimentRecord, Proposal, ProposalContext, Proposer, Scope } from "../types.js";
+import { readMemory } from "../ledger/memory.js";
+import { ProposalFailed } from "../proposers/errors.js";
+import type { ExperimentRecord, Proposal, ProposalContext, Proposer, RunFacts, Scope } from "../types.js";
+import { KEEP_RULE } from "./decide.js";
 import { sha256 } from "./guards.js";
 import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState } from "./state.js";
 
@@ -36,6 +39,22 @@ function outOfScope(proposal: Proposal, scope: Scope[]): boolean {
   return !(scope as string[]).includes(proposal.category);
 }
 
+/** The session's limits as the brief states them: budget, iterations, time and cost left, keep rule. */
+export function runFacts(session: SessionState, deps: Pick<LoopDeps, "now">): RunFacts {
+  const { config } = session.info;
+  const spentUsd = [...session.history, ...session.ledger.rejected()].reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
+  const elapsed = (deps.now().getTime() - session.invocationStartedAt.getTime()) / 1000;
+  return {
+    budgetSec: config.budgetSec,
+    timeoutSec: config.timeoutSec,
+    maxIterations: config.maxIterations,
+    ...(config.maxTimeSec !== undefined && { maxTimeSec: config.maxTimeSec, timeLeftSec: Math.max(0, config.maxTimeSec - elapsed) }),
+    spentUsd,
+    ...(config.maxCostUsd !== undefined && { maxCostUsd: config.maxCostUsd }),
+    keepRule: KEEP_RULE,
+  };
+}
+
 export async function buildContext(session: SessionState, deps: LoopDeps, iteration: number): Promise<ProposalContext> {
   const { config, platform } = session.info;
   const retry = oomToRetry(session, deps.proposer);
@@ -58,6 +77,8 @@ export async function buildContext(session: SessionState, deps: LoopDeps, iterat
     scope: config.scope,
     ...(config.hypothesis !== undefined && { hypothesis: config.hypothesis }),
     ...(config.plan !== undefined && { plan: readIfExists(join(session.root, config.plan)) ?? config.plan }),
+    run: runFacts(session, deps),
+    memory: readMemory(session.paths.memory),
     ...(retry && {
       oomRetry: { experiment: retry, logTail: (readIfExists(session.paths.runLog(retry.id)) ?? "").split("\n").slice(-30) },
     }),
@@ -83,7 +104,9 @@ export async function nextProposal(session: SessionState, deps: LoopDeps, iterat
       // Authentication and configuration failures end the session; anything else is one failed try.
       if (error instanceof RuntimeFailure) throw error;
       lastReason = `the proposer failed: ${(error as Error).message}`;
-      reject(session, deps, iteration, { description: "(no proposal)", category: "other" }, lastReason);
+      // A failed agent run still cost tokens: they count towards --max-cost like any refusal.
+      const spent = error instanceof ProposalFailed ? error.spent : {};
+      reject(session, deps, iteration, { description: "(no proposal)", category: "other", ...spent }, lastReason);
       continue;
     }
     if (proposal === null) {

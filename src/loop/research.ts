@@ -1,11 +1,13 @@
 
 import { mkdirSync } from "node:fs";
+import { type CheckedConfig, validateConfig } from "../config/resolve.js";
 import { sessionPaths } from "../ledger/paths.js";
-import type { PlatformInfo, ResearchConfig } from "../types.js";
+import type { PlatformInfo } from "../types.js";
+import type { ResearchConfig } from "../config/options.js";
 import { acquireLock } from "../ledger/lock.js";
 import { endSession, runLoop } from "./loop.js";
 import { type ResumeOverrides, resumeSession } from "./resume.js";
-import { startSession } from "./setup.js";
+import { startSession, validateNewSession } from "./setup.js";
 import type { LoopDeps, SessionState } from "./state.js";
 import { startWatchdog } from "./watchdog.js";
 
@@ -25,6 +27,10 @@ export interface ResearchOutcome {
  * writes the summary however the loop ends — max iterations, stop condition, Ctrl-C or error.
  */
 export async function research(root: string, mode: ResearchMode, deps: LoopDeps): Promise<ResearchOutcome> {
+  // A library caller gets the CLI's checks: a session `run` would refuse is refused here, before
+  // anything is written (resume checks its overrides the same way once it has read the session).
+  const checked = mode.kind === "new" ? validateConfig(mode.config, root) : null;
+  if (checked) await validateNewSession(deps.git, root, checked.config);
   const paths = sessionPaths(root);
   mkdirSync(paths.dir, { recursive: true });
   const lock = acquireLock(paths.lock, deps.now());
@@ -35,7 +41,7 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
     if (lock.recoveredStale) {
       deps.emit({ type: "warning", message: `recovered a stale lock left by pid ${lock.recoveredStale.pid} (${lock.recoveredStale.startedAt})` });
     }
-    const session = mode.kind === "new" ? await startSession(root, mode.config, mode.platform, deps) : await resumeSession(root, deps, mode.overrides);
+    const session = mode.kind === "new" ? await startSession(root, checked as CheckedConfig, mode.platform, deps) : await resumeSession(root, deps, mode.overrides);
     let reason: string;
     try {
       reason = await runLoop(session, deps);

@@ -1,18 +1,17 @@
 import { existsSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
+import { applyOverrides, type ResumeOverrides } from "../config/resolve.js";
 import { UsageError } from "../errors.js";
 import { type InFlight, Ledger, type SessionInfo } from "../ledger/ledger.js";
 import { sessionPaths } from "../ledger/paths.js";
 import { applyProposal } from "../proposers/apply.js";
-import type { ResearchConfig } from "../types.js";
 import { runExperiment } from "./experiment.js";
 import { restoreGuarded } from "./guards.js";
 import { killOrphanedRun } from "./orphans.js";
 import { runSessionBaseline } from "./setup.js";
 import { bestOf, type LoopDeps, type SessionState } from "./state.js";
 
-/** Settings a resumed session may change; everything else stays as confirmed at setup. */
-export type ResumeOverrides = Partial<Pick<ResearchConfig, "maxIterations" | "maxTimeSec" | "maxCostUsd" | "stopWhen" | "reportEvery">>;
+export type { ResumeOverrides };
 
 /** Loads the session in this repo for `resume` and `status`; refuses with how to start one. */
 export function loadSession(root: string): { info: SessionInfo; ledger: Ledger } {
@@ -38,7 +37,9 @@ export function loadSession(root: string): { info: SessionInfo; ledger: Ledger }
 export async function resumeSession(root: string, deps: LoopDeps, overrides: ResumeOverrides = {}): Promise<SessionState> {
   const { git } = deps;
   const { info, ledger } = loadSession(root);
-  Object.assign(info.config, Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)));
+  // The overrides go through the same checks as a new session's config, before anything changes.
+  const checked = applyOverrides(info.config, overrides, root);
+  info.config = checked.config;
   const inFlight = ledger.readInFlight();
 
   // Nothing of the killed orchestrator's run may still be running (or writing) while we restore.
@@ -54,7 +55,7 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   const history = ledger.experiments();
   await checkoutSessionBranch(deps, info.branch, info.baseCommit, history.length === 0);
   ledger.reconcile();
-  const session: SessionState = { root, paths: ledger.paths, info, ledger, history, invocationStartedAt: deps.now() };
+  const session: SessionState = { root, paths: ledger.paths, info, ledger, history, stopCondition: checked.stopCondition, invocationStartedAt: deps.now() };
   deps.emit({ type: "session-start", session: info, resumed: true });
 
   if (history.length === 0) {

@@ -1,9 +1,11 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
+import type { CheckedConfig } from "../config/resolve.js";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
 import { Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
 import { type SessionPaths, STATE_DIR, sessionPaths } from "../ledger/paths.js";
-import type { PlatformInfo, ResearchConfig } from "../types.js";
+import type { PlatformInfo } from "../types.js";
+import type { ResearchConfig } from "../config/options.js";
 import { excludeFromGit } from "../workspace/exclude.js";
 import type { Git } from "../workspace/git.js";
 import { recordBaseline, runBaseline } from "./experiment.js";
@@ -102,8 +104,12 @@ function archivePrevious(root: string, paths: SessionPaths, resultsPath: string)
  * crashes (or is aborted), the repo goes back to the branch it was on and the failed
  * attempt's files are kept for reading.
  */
-export async function startSession(root: string, config: ResearchConfig, platform: PlatformInfo, deps: LoopDeps): Promise<SessionState> {
+export async function startSession(root: string, checked: CheckedConfig, platform: PlatformInfo, deps: LoopDeps): Promise<SessionState> {
   const { git } = deps;
+  const { config } = checked;
+  // First, before anything is changed: a proposer that cannot work at all (an agent CLI that is
+  // not installed) stops here with the fix.
+  const proposerCheck = (await deps.proposer.check?.()) ?? {};
   const paths = sessionPaths(root);
   const resultsPath = join(root, config.results);
   await excludeFromGit(git, root, [
@@ -132,13 +138,14 @@ export async function startSession(root: string, config: ResearchConfig, platfor
     config,
     platform,
     guardedHashes: hashGuarded(root, guardedFiles(root, config.readonly)),
+    ...(proposerCheck.agent && { agent: proposerCheck.agent }),
   };
   const ledger = new Ledger(paths, resultsPath, config.metric);
   ledger.load();
   ledger.writeSession(info);
   ledger.initResults();
   await git.run(["checkout", "--quiet", "-b", branch]);
-  const session: SessionState = { root, paths, info, ledger, history: [], invocationStartedAt: deps.now() };
+  const session: SessionState = { root, paths, info, ledger, history: [], stopCondition: checked.stopCondition, invocationStartedAt: deps.now() };
   deps.emit({ type: "session-start", session: info, resumed: false });
   await runSessionBaseline(session, deps);
   return session;

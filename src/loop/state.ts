@@ -1,4 +1,5 @@
 import type { Ledger, SessionInfo } from "../ledger/ledger.js";
+import type { StopCondition } from "../metric/stop-condition.js";
 import type { SessionPaths } from "../ledger/paths.js";
 import type { Executor, ExperimentRecord, Proposer } from "../types.js";
 import type { Git } from "../workspace/git.js";
@@ -37,6 +38,8 @@ export interface SessionState {
   info: SessionInfo;
   ledger: Ledger;
   history: ExperimentRecord[];
+  /** The session's --stop-when, parsed when its config was checked. */
+  stopCondition: StopCondition | null;
   /** When this process started working on the session (for --max-time). */
   invocationStartedAt: Date;
   /** An OOM crash whose retry the proposer declined; not offered again. */

@@ -70,7 +70,7 @@ export function adjustmentsFor(kind: PlatformKind, facts: AdjustmentFacts = {}):
       notes: [
         "Disable torch.compile (unsupported paths on MPS)",
         sdpa ? "Replace FlashAttention with PyTorch native SDPA plus a manual sliding-window causal mask" : MANUAL_ATTENTION(facts.torchVersion),
-        "Lower the device batch size 2-4x (batch scale 0.5); use gradient accumulation to keep the effective batch",
+        "MPS wants a 2-4x lower device batch size: the loop sets batch scale 0.5, which scripts that read AUTORESEARCH_BATCH_SCALE apply; use gradient accumulation to keep the effective batch",
         "Cast optimizer states to float32 explicitly if Metal errors appear",
         bf16 ? "Mixed precision: bf16 (Apple M2 or newer)" : "No bf16 on this chip (M1 or older macOS): train in fp32",
       ],
@@ -84,10 +84,10 @@ export function adjustmentsFor(kind: PlatformKind, facts: AdjustmentFacts = {}):
     batchScale: 0.25,
     castOptimizerStateFp32: false,
     notes: [
-      "Disable torch.compile (spec 1.2; the compatibility matrix calls it optional, mode reduce-overhead, so a proposer may try it)",
+      "torch.compile is off (optional on CPU, mode reduce-overhead, so it may be tried)",
       sdpa ? "Use SDPA with a manual sliding-window causal mask; no FlashAttention" : MANUAL_ATTENTION(facts.torchVersion),
       "No mixed precision on CPU: train in fp32",
-      "Use smaller batch sizes (reduce 4-8x, batch scale 0.25) and gradient accumulation to keep the effective batch",
+      "CPU wants 4-8x smaller batches: the loop sets batch scale 0.25, which scripts that read AUTORESEARCH_BATCH_SCALE apply to their batch size; use gradient accumulation to keep the effective batch",
       "Expect runs 5-10x slower than on a GPU: prefer short time budgets and small models",
     ],
   };

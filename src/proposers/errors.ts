@@ -1,4 +1,5 @@
 import { AutoresearchError } from "../errors.js";
+import type { TokenUsage } from "../types.js";
 
 /**
  * One proposal attempt failed, but the session can go on: the agent exited non-zero, hung,
@@ -13,6 +14,8 @@ export class ProposalFailed extends AutoresearchError {
     message: string,
     /** Files the agent touched outside the training script (already restored). */
     readonly violations: string[] = [],
+    /** What the failed attempt cost, where the agent said: it counts towards --max-cost. */
+    readonly spent: { usage?: TokenUsage; costUsd?: number } = {},
   ) {
     super(message, 1);
   }

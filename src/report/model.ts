@@ -1,7 +1,7 @@
 import type { SessionInfo } from "../ledger/ledger.js";
 import { delta, gain, inferDirection, percentChange } from "../metric/index.js";
 import type { ParsedResults } from "../ledger/results-tsv.js";
-import { CATEGORIES, type Category, type Direction, type ExperimentRecord, type Status } from "../types.js";
+import { CATEGORIES, type Category, type Direction, type ExperimentRecord, type MemoryEntry, type Status } from "../types.js";
 
 /**
  * The one model every report reads. Two loaders feed it: the rich records of a session
@@ -30,6 +30,8 @@ export interface ReportExperiment {
   durationSec: number | null;
   /** What the proposer said it was exploring. */
   direction: string | null;
+  /** The proposer's predicted metric - bestBefore, when it gave one. */
+  expectedDelta?: number | null;
   inputTokens: number | null;
   outputTokens: number | null;
   costUsd: number | null;
@@ -50,6 +52,8 @@ export interface SessionData {
   resultsPath: string | null;
   /** Lines of the results file that could not be read. */
   skippedLines: number;
+  /** The session's research notes (memory.jsonl), oldest first; empty for a results file. */
+  memory?: MemoryEntry[];
 }
 
 export interface LoadOptions {
@@ -76,6 +80,7 @@ export function fromRecords(records: ExperimentRecord[], session: SessionInfo | 
     finishedAt: r.finishedAt ?? null,
     durationSec: finiteOrNull(r.durationSec),
     direction: r.direction?.trim() ? r.direction : null,
+    expectedDelta: finiteOrNull(r.expectedDelta),
     inputTokens: r.usage ? r.usage.inputTokens : null,
     outputTokens: r.usage ? r.usage.outputTokens : null,
     costUsd: finiteOrNull(r.costUsd),

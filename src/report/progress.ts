@@ -1,11 +1,12 @@
 import { writeAtomic } from "../ledger/files.js";
 import type { SessionPaths } from "../ledger/paths.js";
+import { type MemoryView, memoryMarkdown, memoryView } from "../ledger/memory.js";
 import type { Status } from "../types.js";
 import {
   MISSING,
   escapeMarkdown,
   formatDelta,
-  formatHHMM,
+  formatElapsed,
   formatMetric,
   formatPercent,
   markdownTable,
@@ -41,6 +42,8 @@ export interface ProgressSnapshot {
   recent: { iteration: number; commit: string; metric: number | null; status: Status; description: string }[];
   currentDirection: string | null;
   counts: Record<Status, number>;
+  /** The research notes shown now (findings, dead ends, a window of the ideas backlog). */
+  notes: MemoryView;
 }
 
 export function progressSnapshot(data: SessionData, options: ProgressOptions = {}): ProgressSnapshot {
@@ -69,6 +72,7 @@ export function progressSnapshot(data: SessionData, options: ProgressOptions = {
       .map((e) => ({ iteration: e.iteration, commit: e.commit, metric: e.metric, status: e.status, description: e.description })),
     currentDirection: options.currentDirection !== undefined ? options.currentDirection : latestDirection,
     counts: a.counts,
+    notes: memoryView(data.memory ?? [], a.lastIteration),
   };
 }
 
@@ -103,7 +107,7 @@ export function renderProgressSnapshot(s: ProgressSnapshot): string {
     "",
     `**Iterations:** ${s.completed} / ${s.maxIterations === null ? "unlimited" : s.maxIterations}`,
     "",
-    `**Time elapsed:** ${formatHHMM(s.elapsedSec)}`,
+    `**Time elapsed:** ${formatElapsed(s.elapsedSec)}`,
     "",
     "**Recent results (last 5):**",
     "",
@@ -111,7 +115,15 @@ export function renderProgressSnapshot(s: ProgressSnapshot): string {
     "",
     `**Current direction:** ${s.currentDirection ? escapeMarkdown(s.currentDirection, 200) : MISSING}`,
     "",
+    ...notesMarkdown(s.notes),
   ].join("\n");
+}
+
+/** The research notes under the spec's block; nothing when there are none. */
+function notesMarkdown(view: MemoryView | undefined): string[] {
+  if (!view) return [];
+  const lines = memoryMarkdown(view, (text) => escapeMarkdown(text, 300));
+  return lines.length > 0 ? ["### Research notes", "", ...lines] : [];
 }
 
 /** `.autoresearch/progress.md`, replaced atomically so `status` never reads half a report. */

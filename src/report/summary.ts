@@ -1,3 +1,5 @@
+import { calibrate, describeCalibration } from "../ledger/calibration.js";
+import { memoryMarkdown, memoryView } from "../ledger/memory.js";
 import { delta, describeDirection, gain, isWorse, percentChange } from "../metric/index.js";
 import { CATEGORIES } from "../types.js";
 import {
@@ -64,6 +66,8 @@ export function renderSummary(data: SessionData, options: SummaryOptions = {}): 
   out.push("## Results", "", resultsTable(a), "");
   out.push("## Top Improvements (kept commits)", "", ...topImprovements(data, a, options.maxTop ?? 10), "");
   out.push("## What Didn't Work", "", ...whatDidntWork(data, options.maxFailuresPerCategory ?? 8), "");
+  const research = memoryMarkdown(memoryView(data.memory ?? [], a.lastIteration), (text) => escapeMarkdown(text, 300));
+  if (research.length > 0) out.push("## Research Notes", "", ...research);
   out.push("## Recommended Next Steps", "", ...steps.map((s) => `- ${s}`), "");
   if (chart && (chart.png || chart.svg)) {
     out.push("## Progress Chart", "");
@@ -97,6 +101,8 @@ function headerLines(data: SessionData, a: Analysis): string[] {
     const cost = a.costUsd !== null ? `$${a.costUsd.toFixed(2)}` : "";
     lines.push(`**Proposer usage:** ${[tokens, cost].filter(Boolean).join(", ")}`);
   }
+  const calibration = calibrate(data.experiments.slice(1), data.direction);
+  if (calibration) lines.push(`**Prediction calibration:** ${escapeMarkdown(describeCalibration(calibration), 300)}`);
   return lines;
 }
 

@@ -2,7 +2,7 @@
 export { LocalExecutor, type LocalExecutorDeps } from "./local-executor.js";
 export { LineSplitter } from "./line-splitter.js";
 export { DEFAULT_MAX_LOG_BYTES, elisionLine, LogSink } from "./log-sink.js";
-export { isOomLine, matchMemGb, matchMetric, matchParams, metricRegExp, NUMBER_SOURCE, parseNumber } from "./metrics.js";
+export { isOomLine, matchMemGb, matchMetric, matchParams, matchSteps, matchTrainingSec, metricRegExp, NUMBER_SOURCE, parseNumber } from "./metrics.js";
 export { DEFAULT_TAIL_LINES, OutputScanner, type ScanResult } from "./output-scanner.js";
 export {
   listRunPids,

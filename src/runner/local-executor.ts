@@ -184,6 +184,8 @@ export class LocalExecutor implements Executor {
       metric: scan.metric,
       memGb: scan.memGb ?? (peakRss !== null ? peakRss / GB : null),
       params: scan.params,
+      ...(scan.steps !== undefined && { steps: scan.steps }),
+      ...(scan.trainingSec !== undefined && { trainingSec: scan.trainingSec }),
       oom: scan.oom,
       tailLines: scan.tailLines,
     };

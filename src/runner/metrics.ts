@@ -94,6 +94,26 @@ export function matchParams(line: string): number | null {
   return Number.isFinite(scaled) && scaled >= 0 ? Math.round(scaled) : null;
 }
 
+const STEPS_RE = /^\s*(?:num_steps|total_steps|steps)\s*[:=]\s*(\d{1,15})(?![\w.])/;
+
+/** `num_steps: 953` (Karpathy's summary block), `total_steps: 953` or `steps: 953` → 953. */
+export function matchSteps(line: string): number | null {
+  if (!line.includes("steps")) return null;
+  const m = STEPS_RE.exec(line);
+  return m ? Number(m[1]) : null;
+}
+
+const TRAINING_SEC_RE = new RegExp(`^\\s*(?:training_seconds|training_time_s|train_seconds)\\s*[:=]\\s*(${NUMBER_SOURCE})(?!\\w)`);
+
+/** `training_seconds: 300.1` → 300.1: the seconds the script says it trained (not counting start-up and evaluation). */
+export function matchTrainingSec(line: string): number | null {
+  if (!line.includes("_s")) return null;
+  const m = TRAINING_SEC_RE.exec(line);
+  if (!m) return null;
+  const v = parseNumber(m[1] ?? "");
+  return v !== null && Number.isFinite(v) && v >= 0 ? v : null;
+}
+
 /**
  * Out-of-memory messages: CUDA / ROCm / MPS allocator failures, Python MemoryError, C++
  * bad_alloc, ENOMEM, Node heap. (A kernel OOM-killer SIGKILL leaves no message: not detectable.)

@@ -4,12 +4,15 @@
  * stream (not the capped log file) means a flood cannot hide the final metric line.
  */
 import type { MetricSpec } from "../types.js";
-import { isOomLine, matchMemGb, matchMetric, matchParams, metricRegExp } from "./metrics.js";
+import { isOomLine, matchMemGb, matchMetric, matchParams, matchSteps, matchTrainingSec, metricRegExp } from "./metrics.js";
 
 export interface ScanResult {
   metric: number | null;
   memGb: number | null;
   params: number | null;
+  /** Optimizer steps and seconds of training the script reported in its summary, when printed. */
+  steps?: number;
+  trainingSec?: number;
   oom: boolean;
   tailLines: string[];
 }
@@ -24,6 +27,8 @@ export class OutputScanner {
   private metric: number | null = null;
   private memGb: number | null = null;
   private params: number | null = null;
+  private steps: number | null = null;
+  private trainingSec: number | null = null;
   private oom = false;
   private readonly tail: string[] = [];
 
@@ -45,6 +50,10 @@ export class OutputScanner {
     if (mem !== null) this.memGb = mem;
     const params = matchParams(line);
     if (params !== null) this.params = params;
+    const steps = matchSteps(line);
+    if (steps !== null) this.steps = steps;
+    const trainingSec = matchTrainingSec(line);
+    if (trainingSec !== null) this.trainingSec = trainingSec;
     if (!this.oom && isOomLine(line)) this.oom = true;
     this.tail.push(line.length > MAX_TAIL_LINE_CHARS ? `${line.slice(0, MAX_TAIL_LINE_CHARS)}…` : line);
     if (this.tail.length > this.tailSize) this.tail.shift();
@@ -55,6 +64,8 @@ export class OutputScanner {
       metric: this.metric,
       memGb: this.memGb,
       params: this.params,
+      ...(this.steps !== null && { steps: this.steps }),
+      ...(this.trainingSec !== null && { trainingSec: this.trainingSec }),
       oom: this.oom,
       tailLines: [...this.tail],
     };

@@ -28,7 +28,7 @@ describe("autoresearch demo", () => {
     const bad = cli(process.cwd(), ["demo", "--dir", process.cwd()]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/is not empty/);
-    expect(cli(process.cwd(), ["demo", "--budget", "abc"]).stderr).toMatch(/invalid --budget "abc"/);
+    expect(cli(process.cwd(), ["demo", "--budget", "abc"]).stderr).toMatch(/--budget "abc": expected a positive duration/);
     expect(cli(process.cwd(), ["demo", "--iterations", "-1"]).code).toBe(2);
   });
 });

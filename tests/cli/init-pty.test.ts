@@ -156,6 +156,22 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     expect(git(root, "status", "--porcelain")).toBe("?? autoresearch.config.json");
   });
 
+  it("run with a taken branch refuses before it makes the TIME_BUDGET setup commit (exit 2, repo unchanged)", async () => {
+    const root = createRepo({ "train.py": TRAIN, "prepare.py": "TIME_BUDGET = 300\n" });
+    git(root, "branch", "autoresearch/taken");
+    const before = repoSnapshot(root);
+    const head = git(root, "rev-parse", "HEAD");
+    const t = terminal(root, ["run", "--train", "train.py", "--readonly", "prepare.py", "--budget", "90s", "--metric", "val_bpb", "--direction", "min", "--tag", "taken", "--command", "python3 train.py"]);
+    await t.waitFor("What should happen?");
+    await t.type(KEY.up, KEY.enter); // Update it now
+    await t.waitFor("Start the research session with this config?");
+    await t.type("y");
+    expect(await t.exited).toBe(2);
+    expect(t.screen()).toMatch(/branch autoresearch\/taken already exists/);
+    expect(git(root, "rev-parse", "HEAD")).toBe(head);
+    expect(repoSnapshot(root)).toBe(before);
+  });
+
   it("Ctrl-C at a prompt stops with exit 130 and writes nothing", async () => {
     const root = createRepo({ "train.py": TRAIN, "prepare.py": "X = 1\n" });
     const before = repoSnapshot(root);

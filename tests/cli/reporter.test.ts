@@ -1,5 +1,5 @@
 import { PassThrough } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { terminalReporter } from "../../src/cli/reporter.js";
 import type { ExperimentRecord } from "../../src/types.js";
 
@@ -11,6 +11,15 @@ function render(record: Partial<ExperimentRecord>): string {
   const full = { id: 3, commit: "abcdef0123456789", description: "WIDTH 16 -> 64", reason: "violation", detail: "violation: prepare.js changed", bestBefore: 1.0, ...record } as ExperimentRecord;
   report({ type: "experiment", record: full } as Parameters<typeof report>[0]);
   return text;
+}
+
+/** A terminal of `columns` that hands every write to `sink` at once (no stream buffering). */
+function fakeTerminal(columns: number, sink: (text: string) => void): NodeJS.WriteStream {
+  const write = (chunk: string): boolean => {
+    sink(String(chunk));
+    return true;
+  };
+  return { isTTY: true, columns, write } as unknown as NodeJS.WriteStream;
 }
 
 describe("terminal reporter", () => {
@@ -26,5 +35,36 @@ describe("terminal reporter", () => {
     const line = render({ status: "discard", metric: 1.25, reason: "regression", detail: "regression" });
     expect(line).toContain("1.250000");
     expect(line).toContain("+0.250000");
+  });
+
+  afterEach(() => vi.useRealTimers());
+
+  it("the live line fits a narrow terminal and shows k/N and an ETA", () => {
+    vi.useFakeTimers({ now: new Date("2026-11-27T22:00:00Z") });
+    let text = "";
+    const report = terminalReporter(fakeTerminal(40, (s) => (text += s)));
+    const config = { metric: "val_bpb", direction: "min", budgetSec: 5, maxIterations: 5, proposer: "builtin" };
+    report({ type: "session-start", resumed: false, session: { config, branch: "autoresearch/t", platform: { label: "CPU" } } } as unknown as Parameters<typeof report>[0]);
+    const decided = (id: number) => ({ type: "experiment", record: { id, commit: "abcdef0123", description: "x", status: "keep", metric: 1, bestBefore: 1.1 } }) as unknown as Parameters<typeof report>[0];
+    report(decided(0));
+    vi.setSystemTime(new Date("2026-11-27T22:00:10Z"));
+    report(decided(1));
+    text = "";
+    report({ type: "run-start", iteration: 2, description: "a very long description of a change that would wrap a narrow terminal", commit: "c", budgetSec: 5, timeoutSec: 10 });
+    const drawn = text.split("\r\x1b[2K").filter((s) => s !== "");
+    expect(drawn.length).toBeGreaterThan(0);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing colour codes to measure
+    for (const line of drawn) expect(Array.from(line.replace(/\x1b\[[0-9;]*m/g, "")).length).toBeLessThanOrEqual(39);
+    let wideText = "";
+    const full = terminalReporter(fakeTerminal(200, (s) => (wideText += s)));
+    full({ type: "session-start", resumed: false, session: { config, branch: "autoresearch/t", platform: { label: "CPU" } } } as unknown as Parameters<typeof report>[0]);
+    full(decided(0));
+    vi.setSystemTime(new Date("2026-11-27T22:00:20Z"));
+    full(decided(1));
+    full({ type: "run-start", iteration: 2, description: "LR 0.01 -> 0.02", commit: "c", budgetSec: 5, timeoutSec: 10 });
+    // 4 experiments left (2..5) at 10 s each (decided at 22:00:10 and 22:00:20).
+    expect(wideText).toMatch(/▶ 2\/5 LR 0\.01 -> 0\.02 .* · ETA 40s/);
+    report({ type: "session-end", reason: "done" } as unknown as Parameters<typeof report>[0]);
+    full({ type: "session-end", reason: "done" } as unknown as Parameters<typeof report>[0]);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -34,6 +34,41 @@ describe("autoresearch run refuses bad input with exit 2 and changes nothing", (
     { name: "existing branch", args: withValue("--tag", "taken"), setup: (root) => git(root, "branch", "autoresearch/taken"), message: /branch autoresearch\/taken already exists/, fix: /resume|--tag/ },
     { name: "stop condition on another metric", args: withValue("--stop-when", "val_bpb <= 1"), message: /names val_bpb, but the session optimises val_loss/, fix: /--stop-when "val_loss <= <value>"/ },
     { name: "read-only script not committed", args: withValue("--readonly", "data.js"), setup: (root) => writeFileSync(join(root, "data.js"), "// new\n"), message: /read-only script data\.js is not committed/, fix: /git add data\.js/ },
+    { name: "results in a folder that does not exist", args: withValue("--results", "out/results.tsv"), message: /--results "out\/results\.tsv": the folder out does not exist/, fix: /paths are relative/i },
+    { name: "results inside the tool's own folder", args: withValue("--results", ".autoresearch/results.tsv"), setup: (root) => mkdirSync(join(root, ".autoresearch")), message: /is inside \.autoresearch\//, fix: /paths are relative/i },
+    { name: "results equal to the summary file", args: withValue("--results", "autoresearch-summary.md"), message: /is a file the tool writes itself/, fix: /paths are relative/i },
+    {
+      name: "a config file whose read-only path normalises to the training script",
+      args: [...without("--readonly"), "--config", "cfg.json"],
+      setup: (root) => writeFileSync(join(root, "cfg.json"), '{"readonly": ["./sub/../train.js"]}'),
+      message: /--readonly "\.\/sub\/\.\.\/train\.js" is the training script train\.js/,
+      fix: /paths are relative/i,
+    },
+    {
+      name: "a read-only script that is a symbolic link out of the repo",
+      args: withValue("--readonly", "data.js"),
+      setup: (root) => {
+        const outside = join(mkdtempSync(join(tmpdir(), "ar-outside-")), "data.js");
+        writeFileSync(outside, "// outside\n");
+        symlinkSync(outside, join(root, "data.js"));
+        git(root, "add", "data.js");
+        git(root, "commit", "-qm", "link");
+      },
+      message: /--readonly "data\.js" is a symbolic link or leads outside the repository/,
+      fix: /paths are relative/i,
+    },
+    {
+      name: "a read-only script inside a submodule",
+      args: withValue("--readonly", "vendor/eval.js"),
+      setup: (root) => {
+        mkdirSync(join(root, "vendor"));
+        git(join(root, "vendor"), "init", "-q");
+        writeFileSync(join(root, "vendor", "eval.js"), "// evaluation\n");
+      },
+      message: /inside the submodule or nested repository vendor\//,
+      fix: /paths are relative/i,
+    },
+    { name: "a metric pattern without a capture group", args: withValue("--metric-pattern", "^val_loss: [0-9.]+"), message: /has no capture group/, fix: /parentheses/ },
     { name: "bad config file key", args: [...GOOD, "--config", "cfg.json"], setup: (root) => writeFileSync(join(root, "cfg.json"), '{"budgett": "5m"}'), message: /unknown key\(s\) "budgett"/, fix: /Keys accepted/ },
   ];
 
@@ -66,5 +101,25 @@ describe("autoresearch run refuses bad input with exit 2 and changes nothing", (
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/baseline run failed \(exit code 4: loading\)/);
     expect(git(root, "branch", "--show-current")).toBe("main");
+  });
+
+  it("a training script whose name needs shell quoting runs under the default command", () => {
+    const name = "my train's $v2 (copy).js";
+    const root = fakeProject();
+    git(root, "mv", "train.js", name);
+    git(root, "commit", "-qm", "rename");
+    const result = cli(root, withValue("--train", name));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/Baseline/);
+  });
+
+  it("plan and config files may live anywhere: given by absolute path", () => {
+    const root = fakeProject();
+    const dir = mkdtempSync(join(tmpdir(), "ar-team-"));
+    writeFileSync(join(dir, "plan.jsonl"), `${JSON.stringify({ description: "DROPOUT 0.1 -> 0.2", category: "training", edits: [{ search: "const DROPOUT = 0.1;", replace: "const DROPOUT = 0.2;" }] })}\n`);
+    writeFileSync(join(dir, "team.json"), JSON.stringify({ proposer: "plan", plan: join(dir, "plan.jsonl"), maxIterations: 1 }));
+    const result = cli(root, [...without("--max-iterations"), "--config", join(dir, "team.json")]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/DROPOUT 0\.1 -> 0\.2/);
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { renderConfigTable } from "../../src/config/table.js";
 import { adjustmentsFor } from "../../src/platform/adjustments.js";
-import type { PlatformInfo, ResearchConfig } from "../../src/types.js";
+import type { PlatformInfo } from "../../src/types.js";
+import type { ResearchConfig } from "../../src/config/options.js";
 
 const config: ResearchConfig = {
   train: "train.py",

@@ -40,6 +40,8 @@ export interface FakeProvider {
   baseUrl: string;
   requests: RecordedRequest[];
   reply(...replies: FakeReply[]): void;
+  /** Awaited before request `index` (0-based) is answered: lets a test act while the client waits. */
+  beforeReply(hook: (index: number) => Promise<void> | void): void;
   /** Replies not yet used. */
   pending(): number;
   close(): Promise<void>;
@@ -52,6 +54,7 @@ export async function startFakeProvider(): Promise<FakeProvider> {
   const requests: RecordedRequest[] = [];
   const hanging = new Set<ServerResponse>();
   let seq = 0;
+  let hook: ((index: number) => Promise<void> | void) | null = null;
 
   const server = createServer(async (req, res) => {
     const raw = await readBody(req);
@@ -64,6 +67,7 @@ export async function startFakeProvider(): Promise<FakeProvider> {
     }
     const path = (req.url ?? "").split("?")[0] ?? "";
     requests.push({ method: req.method ?? "", path, headers: req.headers, body });
+    if (hook) await hook(requests.length - 1);
     const api: Api | null =
       path === "/v1/messages" ? "anthropic" : path === "/v1/chat/completions" ? "chat" : path === "/v1/responses" ? "responses" : null;
     if (req.method !== "POST" || api === null) {
@@ -104,6 +108,9 @@ export async function startFakeProvider(): Promise<FakeProvider> {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests,
     reply: (...replies) => queue.push(...replies),
+    beforeReply: (fn) => {
+      hook = fn;
+    },
     pending: () => queue.length,
     close: () =>
       new Promise<void>((resolve) => {

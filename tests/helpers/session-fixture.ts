@@ -7,7 +7,8 @@ import type { SessionInfo } from "../../src/ledger/ledger.js";
 import { toResultsRow } from "../../src/ledger/ledger.js";
 import { sessionPaths } from "../../src/ledger/paths.js";
 import { formatRow, resultsHeader } from "../../src/ledger/results-tsv.js";
-import type { Category, Direction, ExperimentRecord, ResearchConfig, Status, TokenUsage } from "../../src/types.js";
+import type { Category, Direction, ExperimentRecord, Status, TokenUsage } from "../../src/types.js";
+import type { ResearchConfig } from "../../src/config/options.js";
 
 /**
  * Realistic sessions for report tests: experiment records, results.tsv and session.json as the

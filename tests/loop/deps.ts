@@ -3,7 +3,8 @@ import { sanitizeEnv } from "../../src/runner/run-env.js";
 import type { LoopDeps } from "../../src/loop/state.js";
 import { StopControl } from "../../src/loop/stop.js";
 import { LocalExecutor } from "../../src/runner/index.js";
-import type { Proposer, ResearchConfig } from "../../src/types.js";
+import type { Proposer } from "../../src/types.js";
+import type { ResearchConfig } from "../../src/config/options.js";
 import { Git } from "../../src/workspace/git.js";
 
 /** A research config for tests on the fake projects of tests/helpers/repo.ts. */

@@ -6,7 +6,9 @@ import { parseResults } from "../../src/ledger/results-tsv.js";
 import type { SessionEvent } from "../../src/loop/events.js";
 import { research } from "../../src/loop/research.js";
 import { BuiltinProposer } from "../../src/proposers/builtin/index.js";
-import type { Proposal, ProposalContext, Proposer, ResearchConfig } from "../../src/types.js";
+import { ProposalFailed } from "../../src/proposers/errors.js";
+import type { Proposal, ProposalContext, Proposer } from "../../src/types.js";
+import type { ResearchConfig } from "../../src/config/options.js";
 import { cli } from "../helpers/cli.js";
 import { fakeProject } from "../helpers/repo.js";
 import { testConfig, testDeps } from "./deps.js";
@@ -60,6 +62,22 @@ describe("stopping (Phase 3)", () => {
     expect(rows).toHaveLength(4);
     const records = readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8").trim().split("\n");
     expect(JSON.parse(records[3] as string).costUsd).toBe(0.4);
+  });
+
+  it("--max-cost counts what failed agent attempts cost (read from the agent's output)", async () => {
+    const root = fakeProject();
+    const failing: Proposer = {
+      name: "agent",
+      async propose() {
+        throw new ProposalFailed("agent-no-change", "the agent did not change train.js", [], { costUsd: 0.3, usage: { inputTokens: 900, outputTokens: 40 } });
+      },
+    };
+    const outcome = await research(root, { kind: "new", config: testConfig({ proposer: "agent", maxCostUsd: 1, maxIterations: 10 }), platform: CPU }, testDeps(root, failing, []));
+    // Three attempts per iteration, checked between iterations: 0.9 goes on, 1.8 stops.
+    expect(outcome.reason).toBe("reached max cost ($1.80 of $1)");
+    const rejected = readFileSync(join(root, ".autoresearch/rejected.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(rejected).toHaveLength(6);
+    expect(rejected[0]).toMatchObject({ costUsd: 0.3, usage: { inputTokens: 900, outputTokens: 40 } });
   });
 
   it("--report-every N emits the spec's progress report every N experiments and keeps progress.md current", async () => {

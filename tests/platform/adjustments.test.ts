@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { adjustmentsFor, describeAdjustments, torchMajorMinor } from "../../src/platform/adjustments.js";
 
-describe("adjustmentsFor: spec 1.2 and the compatibility matrix", () => {
+describe("adjustmentsFor: the platform settings and the compatibility matrix", () => {
   it.each([
     // kind, facts, compile, mode, attention, amp, batchScale, cast
     ["cuda", { torchVersion: "2.5.1+cu124", bf16: true, flashAttn: false }, true, "reduce-overhead", "sdpa", "bf16", 1, false],

@@ -293,13 +293,13 @@ describe("agent presets", () => {
     "'Follow the instructions given on standard input; they are also in the file /repo/.autoresearch/agent/prompt.md. Edit only train.py, then write your proposal JSON to /repo/.autoresearch/agent/proposal.json.'";
 
   it("builds each CLI's non-interactive command line", () => {
-    expect(presetCommand("claude", input)).toBe("claude -p --permission-mode acceptEdits --output-format text");
-    expect(presetCommand("codex", input)).toBe("codex exec --full-auto -");
+    expect(presetCommand("claude", input)).toBe("claude -p --tools Read,Edit,Write,Glob,Grep --permission-mode acceptEdits --output-format stream-json --verbose");
+    expect(presetCommand("codex", input)).toBe("codex exec --sandbox workspace-write --json -");
     expect(presetCommand("aider", input)).toBe(
-      "aider --yes-always --no-auto-commits --no-dirty-commits --no-gitignore --no-check-update --no-show-model-warnings --no-pretty --no-stream --analytics-disable --map-tokens 0 --chat-history-file /repo/.autoresearch/agent/aider.chat.history.md --input-history-file /repo/.autoresearch/agent/aider.input.history --message-file /repo/.autoresearch/agent/prompt.md train.py",
+      "aider --yes-always --no-git --no-detect-urls --disable-playwright --no-suggest-shell-commands --no-auto-lint --no-check-update --no-show-model-warnings --no-analytics --no-pretty --no-stream --map-tokens 0 --chat-history-file /repo/.autoresearch/agent/aider.chat.history.md --input-history-file /repo/.autoresearch/agent/aider.input.history --message-file /repo/.autoresearch/agent/prompt.md train.py",
     );
-    expect(presetCommand("gemini", input)).toBe(`gemini --yolo -p ${pointer}`);
-    expect(presetCommand("opencode", input)).toBe(`opencode run ${pointer}`);
+    expect(presetCommand("gemini", input)).toBe(`gemini --approval-mode auto_edit --output-format json -p ${pointer}`);
+    expect(presetCommand("opencode", input)).toBe(`opencode run --format json --print-logs --log-level ERROR ${pointer}`);
   });
 
   it("quotes paths for the platform's shell", () => {

@@ -89,9 +89,12 @@ describe("reply parsing", () => {
     expect(!empty.ok && empty.error).toContain("empty");
   });
 
-  it("flattens a multi-line description and tolerates missing rationale and direction", () => {
+  it("flattens a multi-line description and tolerates missing rationale, direction, learned, ideas and expected_delta", () => {
     const r = parseProposalReply({ toolInput: { description: "  raise\nthe LR  ", category: "hyperparameters", edits: good.edits } });
-    expect(r).toEqual({ ok: true, reply: { description: "raise the LR", category: "hyperparameters", rationale: "", direction: "", edits: good.edits } });
+    expect(r).toEqual({
+      ok: true,
+      reply: { description: "raise the LR", category: "hyperparameters", rationale: "", direction: "", learned: "", ideas: [], expectedDelta: null, edits: good.edits },
+    });
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildPrompt } from "../../src/proposers/prompt.js";
+import { buildPrompt, MAX_TABLE_ROWS } from "../../src/proposers/prompt.js";
 import type { ExperimentRecord } from "../../src/types.js";
 import { CPU_PLATFORM, makeContext, makeRecord, TRAIN_TEXT } from "../helpers/fake-providers.js";
 
@@ -56,9 +56,9 @@ describe("buildPrompt", () => {
     expect(system).toContain("Stay inside the allowed scope: architecture, hyperparameters");
     expect(system).toContain("Never install packages");
     expect(system).toContain("`val_bpb: <number>`");
-    expect(system).toContain("Simplicity principle");
-    expect(system).toContain("fewer lines of code");
-    expect(system).toContain("significantly different direction");
+    expect(system).toContain("Simplicity: only an exactly equal metric");
+    expect(system).toContain("fewer non-empty lines");
+    expect(system).toContain("change direction");
     // Reply shape.
     expect(system).toContain("propose_experiment");
     expect(system).toMatch(/"edits": \[\{"search"/);
@@ -71,8 +71,8 @@ describe("buildPrompt", () => {
     expect(user).toContain("-0.02 = -2.00% vs baseline");
     expect(user).toContain("Failure streak: the last 1 experiment(s) were not kept.");
     expect(user).toContain("CPU (device cpu, OS linux): AMD EPYC test CPU");
-    expect(user).toContain("device batch size x0.25");
-    expect(user).toContain("- Use smaller batch sizes");
+    expect(user).toContain("AUTORESEARCH_BATCH_SCALE=0.25");
+    expect(user).toContain("The script does not use PyTorch");
     expect(user).toContain("## Allowed scope\narchitecture, hyperparameters");
     expect(user).toContain("Test this first");
     expect(user).toContain("hierarchical attention");
@@ -82,8 +82,8 @@ describe("buildPrompt", () => {
     expect(user).toContain('Experiment #2 ("double the batch") ran out of memory on CPU');
     expect(user).toContain("torch.OutOfMemoryError");
     // History table.
-    expect(user).toContain("1 | keep | 0.98 | -0.02 | architecture | ReLU² activation | improved");
-    expect(user).toContain("2 | crash | — | — | hyperparameters | double the batch | oom: CUDA out of memory");
+    expect(user).toContain("1 | keep | 0.98 | -0.02 | — | architecture | ReLU² activation | improved | 1.5 GB, 1k params");
+    expect(user).toContain("2 | crash | — | — | — | hyperparameters | double the batch | oom: CUDA out of memory | 1.5 GB, 1k params");
     // Files, the training script in full.
     expect(user).toContain("# Tiny project");
     expect(user).toContain("## Read-only file: prepare.py (never modify)\n```python\ndef load_data():");
@@ -98,9 +98,14 @@ describe("buildPrompt", () => {
   it("summarises a 500-row history to fit the budget, keeping recent rows and the script", () => {
     const history = longHistory(500);
     const ctx = makeContext({ history, iteration: 501, failureStreak: 4 });
+    // However large the budget, the table holds the last MAX_TABLE_ROWS; older rows are summarised.
     const full = buildPrompt(ctx, { maxChars: 10_000_000 });
-    expect(full.user).toContain("\n1 | discard |");
-    expect(full.user).not.toContain("summarised by category");
+    expect(full.user).toContain(`\n${500 - MAX_TABLE_ROWS + 1} | `);
+    expect(full.user).not.toContain(`\n${500 - MAX_TABLE_ROWS} | `);
+    expect(full.user).toContain(`Experiments #1–#${500 - MAX_TABLE_ROWS} (${500 - MAX_TABLE_ROWS}), summarised by category:`);
+    const short = buildPrompt(makeContext({ history: longHistory(MAX_TABLE_ROWS) }), { maxChars: 10_000_000 });
+    expect(short.user).toContain("\n1 | discard |");
+    expect(short.user).not.toContain("summarised by category");
 
     const maxChars = 24_000;
     const { system, user } = buildPrompt(ctx, { maxChars });
@@ -159,7 +164,7 @@ describe("buildPrompt", () => {
     const kept = makeRecord(1, { status: "keep", metric: 0.6, bestBefore: 0.5 });
     const after = buildPrompt(makeContext({ metric: { name: "val_acc", direction: "max" }, baseline, best: kept, history: [baseline, kept] }));
     expect(after.user).toContain("The last experiment (#1) improved the metric");
-    expect(after.user).toContain("1 | keep | 0.6 | +0.1 |");
+    expect(after.user).toContain("1 | keep | 0.6 | +0.1 | — |");
   });
 
   it("tells an agent to edit the file and write the proposal file", () => {

@@ -131,7 +131,7 @@ describe.each(VARIANTS)("$label", (v) => {
     expect(sent).toContain("deeper MLP"); // the history
     expect(sent).toContain("CUDA out of memory");
     expect(sent).toContain("hyperparameters, optimizer"); // the scope
-    expect(sent).toContain("Simplicity principle");
+    expect(sent).toContain("Simplicity: only an exactly equal metric");
     expect(req.body.stream ?? false).toBe(false);
     // The tool is forced, in each API's own shape.
     expect(req.body.tool_choice).toEqual(
@@ -324,6 +324,25 @@ describe("llm proposer", () => {
     const pending = make(chat).propose(makeContext(), controller.signal);
     setTimeout(() => controller.abort(new Error("stopped")), 100);
     await expect(pending).rejects.toThrow("stopped");
+  });
+
+  it("reads learned, ideas and expected_delta, and still proposes when they are missing or malformed", async () => {
+    server.reply(
+      { type: "tool", args: { ...GOOD, learned: "  the last\nchange helped ", ideas: ["try rope", " "], expected_delta: "-0.02" } },
+      { type: "tool", args: { ...GOOD, learned: 42, ideas: "one idea", expected_delta: "soon" } },
+      { type: "tool", args: { ...GOOD, expected_delta: null } },
+    );
+    const p = make(chat);
+    expect(await p.propose(makeContext())).toMatchObject({ learned: "the last change helped", ideas: ["try rope"], expectedDelta: -0.02 });
+    const malformed = await p.propose(makeContext());
+    expect(malformed).toMatchObject({ ideas: ["one idea"], edits: GOOD.edits });
+    expect(malformed).not.toHaveProperty("learned");
+    expect(malformed).not.toHaveProperty("expectedDelta");
+    expect(await p.propose(makeContext())).not.toHaveProperty("expectedDelta");
+    // The schema asks for them (all required, as OpenAI's strict mode wants).
+    const tool = server.requests[0]?.body.tools[0].function;
+    expect(tool.parameters.required).toEqual(expect.arrayContaining(["learned", "ideas", "expected_delta"]));
+    expect(tool.parameters.properties.expected_delta.type).toEqual(["number", "null"]);
   });
 
   it("accepts category aliases and double-encoded edits", async () => {

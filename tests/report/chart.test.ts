@@ -169,7 +169,7 @@ describe("progress chart: labels and legend stay readable", () => {
 
   it("the legend shows the baseline, and discarded points are solid", () => {
     const svg = renderChartSvg(fromRecords(records, sessionInfo()));
-    const legend = svg.match(/<g class="legend"[^]*?<\/g>/)?.[0] ?? "";
+    const legend = svg.match(/<g class="legend"[\s\S]*?<\/g>/)?.[0] ?? "";
     expect(legend).toContain(">baseline<");
     expect(legend).toContain(">discarded<");
     expect(svg).toMatch(/<g class="discarded" fill="#7d858d" stroke="#ffffff"/);

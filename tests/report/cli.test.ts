@@ -91,7 +91,7 @@ describe("autoresearch status", () => {
     expect(stdout).toContain("## AutoResearch Progress — Iteration 20");
     expect(stdout).toContain("**Iterations:** 20 / 100");
     // Finished session: elapsed runs from the start to the last experiment (21:58 -> 23:55).
-    expect(stdout).toContain("**Time elapsed:** 01:57");
+    expect(stdout).toContain("**Time elapsed:** 01:57:30");
     expect(stdout).toContain("**Loop:** not running (no lock)");
   });
 

@@ -3,7 +3,7 @@ import {
   escapeMarkdown,
   formatBudget,
   formatDelta,
-  formatHHMM,
+  formatElapsed,
   formatMetric,
   formatPercent,
   shortCommit,
@@ -24,11 +24,11 @@ describe("formatting", () => {
   });
 
   it("HH:MM elapsed, also past a day", () => {
-    expect(formatHHMM(0)).toBe("00:00");
-    expect(formatHHMM(59)).toBe("00:00");
-    expect(formatHHMM(3600 + 23 * 60 + 59)).toBe("01:23");
-    expect(formatHHMM(27 * 3600 + 5 * 60)).toBe("27:05");
-    expect(formatHHMM(null)).toBe("unknown");
+    expect(formatElapsed(0)).toBe("00:00:00");
+    expect(formatElapsed(59.9)).toBe("00:00:59");
+    expect(formatElapsed(3600 + 23 * 60 + 59)).toBe("01:23:59");
+    expect(formatElapsed(27 * 3600 + 5 * 60)).toBe("27:05:00");
+    expect(formatElapsed(null)).toBe("unknown");
   });
 
   it("budgets and commits", () => {

@@ -34,7 +34,7 @@ describe("progress report (spec 2.6)", () => {
         "",
         "**Iterations:** 6 / 50",
         "",
-        "**Time elapsed:** 03:23",
+        "**Time elapsed:** 03:23:45",
         "",
         "**Recent results (last 5):**",
         "",
@@ -60,7 +60,7 @@ describe("progress report (spec 2.6)", () => {
     expect(report).toContain("**vs. Baseline:** +0.100000 (+20.00%)");
     expect(report).toContain("**Iterations:** 2 / unlimited");
     expect(report).toContain("**Current direction:** width sweep");
-    expect(report).toContain("**Time elapsed:** 00:02");
+    expect(report).toContain("**Time elapsed:** 00:02:00");
   });
 
   it("works from a bare results file (Karpathy's format): unknown time, no direction", () => {

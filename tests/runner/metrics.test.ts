@@ -129,6 +129,30 @@ describe("parameter count", () => {
   });
 });
 
+describe("steps and training seconds (the summary block)", () => {
+  it.each<[string, number | undefined]>([
+    ["num_steps:        953", 953],
+    ["total_steps = 12000", 12000],
+    ["steps: 40", 40],
+    ["num_steps: 10\nnum_steps: 20", 20],
+    ["step 100 loss 2.1", undefined],
+    ["num_steps: 9.5", undefined],
+    ["warmup_steps: 10", undefined],
+  ])("steps %s", (text, expected) => {
+    expect(scan(text).steps).toBe(expected);
+  });
+  it.each<[string, number | undefined]>([
+    ["training_seconds: 300.1", 300.1],
+    ["training_time_s = 2.5", 2.5],
+    ["train_seconds: 3", 3],
+    ["total_seconds:    325.9", undefined],
+    ["training_seconds: nan", undefined],
+    ["training_seconds: -1", undefined],
+  ])("training seconds %s", (text, expected) => {
+    expect(scan(text).trainingSec).toBe(expected);
+  });
+});
+
 describe("out-of-memory messages", () => {
   it.each([
     "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB",

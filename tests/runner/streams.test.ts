@@ -43,6 +43,20 @@ describe("OutputScanner", () => {
     expect(r.tailLines).toHaveLength(50);
     expect(r.tailLines.at(-1)).toBe("num_params_M: 1.5");
     expect(r.tailLines[0]).toBe("step 53");
+    // No summary block: no steps or training seconds (absent, not zero).
+    expect(r).not.toHaveProperty("steps");
+    expect(r).not.toHaveProperty("trainingSec");
+  });
+
+  it("reads the steps and training seconds of Karpathy's summary block", () => {
+    const s = new OutputScanner({ name: "val_bpb" });
+    s.line("step 100 loss 2.1");
+    s.line("---");
+    s.line("val_bpb:          0.997900");
+    s.line("training_seconds: 300.1");
+    s.line("total_seconds:    325.9");
+    s.line("num_steps:        953");
+    expect(s.result()).toMatchObject({ metric: 0.9979, steps: 953, trainingSec: 300.1 });
   });
 });
 

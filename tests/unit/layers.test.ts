@@ -18,6 +18,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["proposers"],
   ["report"],
   ["loop"],
+  ["dashboard"],
   ["cli"],
   // The library entry point re-exports every layer.
   ["index.ts"],

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -35,5 +36,28 @@ describe("experiments.jsonl reading", () => {
     const { path, paths } = session(text);
     expect(readRecordsReadOnly(paths).map((r) => r.id)).toEqual([0, 1]);
     expect(readFileSync(path, "utf8")).toBe(text);
+  });
+});
+
+describe("experiments.jsonl tampering", () => {
+  it("an edit in place that keeps the size and sets the mtime back is found by content and undone", () => {
+    const { ledger, path } = session("");
+    ledger.load();
+    const record = { id: 0, commit: "a".repeat(40), description: "x", memGb: null, status: "discard", reason: "regression", metric: 1.5 } as unknown as Parameters<Ledger["record"]>[0];
+    ledger.record(record);
+    const original = readFileSync(path, "utf8");
+    const before = statSync(path, { bigint: true });
+    // Remember the exact timestamps (to the nanosecond) on a reference file, as `touch -r` would.
+    execFileSync("touch", ["-r", path, `${path}.ref`]);
+    // Same length: "discard" -> "keep   " would break JSON; swap the reason's letters instead.
+    const forged = original.replace('"status":"discard","reason":"regression"', '"status":"keep","reason":"regression___"');
+    expect(forged.length).toBe(original.length);
+    writeFileSync(path, forged);
+    execFileSync("touch", ["-r", `${path}.ref`, path]);
+    const after = statSync(path, { bigint: true });
+    expect([after.size, after.mtimeNs, after.ino]).toEqual([before.size, before.mtimeNs, before.ino]);
+    expect(ledger.restoreTampered()).toEqual([expect.stringMatching(/^modified .*experiments\.jsonl$/)]);
+    expect(readFileSync(path, "utf8")).toBe(original);
+    expect(ledger.restoreTampered()).toEqual([]);
   });
 });

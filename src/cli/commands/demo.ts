@@ -4,11 +4,12 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import pc from "picocolors";
-import { DURATION_HELP, parseDuration } from "../../config/duration.js";
+import { parseDuration } from "../../config/duration.js";
+import { flagName, OPTION_DEFS } from "../../config/options.js";
+import { resolveConfig, validateFlags } from "../../config/resolve.js";
 import { UsageError } from "../../errors.js";
 import { detectPlatform } from "../../platform/index.js";
 import { createProposer } from "../../proposers/index.js";
-import { SCOPES, type ResearchConfig } from "../../types.js";
 import { Git } from "../../workspace/git.js";
 import { runSessionCommand } from "../session-command.js";
 
@@ -21,6 +22,7 @@ interface DemoFlags {
   budget: string;
   seed: string;
   json?: boolean;
+  dashboard?: boolean;
 }
 
 /** Copies the example into a fresh git repo: the demo never touches anything of the user's. */
@@ -48,37 +50,35 @@ export function registerDemo(program: Command): void {
     .command("demo")
     .description("run the whole loop on the embedded example (a tiny JavaScript language model): no GPU, Python or API key")
     .option("--dir <dir>", "where to create the demo repo (default: a new temp dir)")
-    .option("--iterations <n>", "experiments after the baseline", "6")
-    .option("--budget <duration>", "training time per run", "3s")
-    .option("--seed <n>", "seed for the builtin search", "0")
+    .option("--iterations <n>", `experiments after the baseline (run's ${flagName("maxIterations")})`, "6")
+    .option(OPTION_DEFS.budget.flag, "training time per run", "3s")
+    .option(OPTION_DEFS.seed.flag, OPTION_DEFS.seed.help.replace(/ \(default: .*\)$/, ""), "0")
     .option("--json", "print NDJSON events instead of the live view")
-    .addHelpText("after", "\nExamples:\n  $ autoresearch demo\n  $ autoresearch demo --iterations 12 --budget 5s --dir ./tinylm-demo\n")
+    .option("--dashboard", "watch it in the browser: serve the live dashboard while the demo runs, and print its URL")
+    .addHelpText("after", "\nExamples:\n  $ autoresearch demo\n  $ autoresearch demo --dashboard --iterations 20\n  $ autoresearch demo --iterations 12 --budget 5s --dir ./tinylm-demo\n")
     .action(async (flags: DemoFlags) => {
-      const budgetSec = parseDuration(flags.budget);
-      if (budgetSec === null) throw new UsageError(`invalid --budget ${JSON.stringify(flags.budget)}`, `Use ${DURATION_HELP}.`);
       if (!/^\d+$/.test(flags.iterations)) throw new UsageError(`invalid --iterations ${JSON.stringify(flags.iterations)}`, "Use a whole number, e.g. --iterations 6.");
-      if (!/^-?\d+$/.test(flags.seed)) throw new UsageError(`invalid --seed ${JSON.stringify(flags.seed)}`, "Use a whole number.");
+      const checked = { ...validateFlags({ budget: flags.budget, seed: flags.seed }), maxIterations: flags.iterations };
+      const budgetSec = parseDuration(checked.budget as string) as number;
       const root = await createDemoRepo(flags.dir);
       if (!flags.json) process.stdout.write(`${pc.bold("Demo repo:")} ${root}\n`);
-      const config: ResearchConfig = {
-        train: "train.js",
-        readonly: ["prepare.js"],
-        budgetSec,
-        metric: "val_bpb",
-        direction: "min",
-        maxIterations: Number(flags.iterations),
-        scope: [...SCOPES],
-        tag: "demo",
-        results: "results.tsv",
-        command: "node train.js",
-        timeoutSec: Math.max(budgetSec * 2, budgetSec + 10),
-        proposer: "builtin",
-        seed: Number(flags.seed),
-        reportEvery: 10,
-      };
+      // The embedded example's settings, through the same resolve-and-validate as `run`.
+      const config = resolveConfig(
+        {
+          ...checked,
+          train: "train.js",
+          readonly: ["prepare.js"],
+          metric: "val_bpb",
+          direction: "min",
+          tag: "demo",
+          command: "node train.js",
+          timeout: Math.max(budgetSec * 2, budgetSec + 10),
+        },
+        { root, now: new Date() },
+      );
       const proposer = await createProposer(config, { root, env: process.env });
       const platform = await detectPlatform({ command: config.command, root });
-      const { exitCode } = await runSessionCommand({ root, git: new Git(root), proposer, mode: { kind: "new", config, platform }, json: Boolean(flags.json) });
+      const { exitCode } = await runSessionCommand({ root, git: new Git(root), proposer, mode: { kind: "new", config, platform }, json: Boolean(flags.json), dashboard: Boolean(flags.dashboard) });
       process.exitCode = exitCode;
     });
 }

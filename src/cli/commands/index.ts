@@ -1,23 +1,103 @@
 import type { Command } from "commander";
-import { registerDemo } from "./demo.js";
-import { registerDoctor } from "./doctor.js";
-import { registerExport } from "./export.js";
-import { registerInit } from "./init.js";
-import { registerMerge } from "./merge.js";
-import { registerReport } from "./report.js";
-import { registerResume } from "./resume.js";
-import { registerRun } from "./run.js";
-import { registerStatus } from "./status.js";
 
-/** Each command module exports register(program). Order here is the order in --help. */
-export function registerCommands(program: Command): void {
-  registerInit(program);
-  registerRun(program);
-  registerResume(program);
-  registerStatus(program);
-  registerReport(program);
-  registerExport(program);
-  registerMerge(program);
-  registerDemo(program);
-  registerDoctor(program);
+/**
+ * The command table. Only the command that runs is imported (its module may load zod, the AI
+ * SDK, the chart renderer ...); the others appear in `--help` from this table alone, so
+ * `--version` and `status` start fast. Order here is the order in --help. tests/cli/commands.test.ts
+ * keeps each entry equal to what its module registers.
+ */
+export interface CommandEntry {
+  name: string;
+  /** Its arguments as --help lists them, e.g. "[results]". */
+  args?: string;
+  description: string;
+  /** Imports the module and returns its register(program). */
+  load: () => Promise<(program: Command) => void>;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: "init",
+    description: "Phase 0: ask for the research config, show the config table, confirm, write autoresearch.config.json",
+    load: async () => (await import("./init.js")).registerInit,
+  },
+  {
+    name: "run",
+    description: "start a research session: baseline, then propose / commit / run / keep-or-reset until stopped (Phases 1-3)",
+    load: async () => (await import("./run.js")).registerRun,
+  },
+  {
+    name: "resume",
+    description: "continue this repo's session after a stop or a crash: nothing lost, nothing run twice",
+    load: async () => (await import("./resume.js")).registerResume,
+  },
+  {
+    name: "status",
+    description: "show the progress report of the session in this repo (works from another terminal while the loop runs)",
+    load: async () => (await import("./status.js")).registerStatus,
+  },
+  {
+    name: "note",
+    args: "<text...>",
+    description: "add your note to the session's research notes (ideas backlog by default); the next proposal sees it",
+    load: async () => (await import("./note.js")).registerNote,
+  },
+  {
+    name: "report",
+    args: "[results]",
+    description: "summarise a session or any results.tsv (Phase 3: autoresearch-summary.md + progress chart) without running anything",
+    load: async () => (await import("./report.js")).registerReport,
+  },
+  {
+    name: "export",
+    args: "[results]",
+    description: "export the experiment table (iteration, commit, metric, delta, memory, status, category, description) for a paper or a notebook",
+    load: async () => (await import("./export.js")).registerExport,
+  },
+  {
+    name: "merge",
+    description: "merge the research branch into its base branch, locally, after confirmation (never pushes, never rewrites the research branch)",
+    load: async () => (await import("./merge.js")).registerMerge,
+  },
+  {
+    name: "dashboard",
+    description: "serve a live, read-only dashboard of this repo's research sessions in the browser",
+    load: async () => (await import("./dashboard.js")).registerDashboard,
+  },
+  {
+    name: "demo",
+    description: "run the whole loop on the embedded example (a tiny JavaScript language model): no GPU, Python or API key",
+    load: async () => (await import("./demo.js")).registerDemo,
+  },
+  {
+    name: "doctor",
+    description: "what is installed and what is missing: git, the run's Python and torch, GPU, API keys, agent CLIs, write access",
+    load: async () => (await import("./doctor.js")).registerDoctor,
+  },
+];
+
+/** The command named on the command line (`autoresearch help <name>` included), if any. */
+export function commandFor(args: readonly string[]): CommandEntry | undefined {
+  const words = args.filter((a) => !a.startsWith("-"));
+  const name = words[0] === "help" ? words[1] : words[0];
+  return COMMANDS.find((c) => c.name === name);
+}
+
+/**
+ * Registers the command that runs from its module, and every other one as a stub with its name
+ * and description, which is all `--help` shows of it.
+ */
+export async function registerCommands(program: Command, args: readonly string[]): Promise<void> {
+  const chosen = commandFor(args);
+  program.configureHelp({
+    // As commander writes it for a loaded command: "report [options] [results]".
+    subcommandTerm: (cmd) => {
+      const entry = COMMANDS.find((c) => c.name === cmd.name());
+      return entry ? `${entry.name} [options]${entry.args ? ` ${entry.args}` : ""}` : `${cmd.name()} [command]`;
+    },
+  });
+  for (const entry of COMMANDS) {
+    if (entry === chosen) (await entry.load())(program);
+    else program.command(entry.name).description(entry.description);
+  }
 }

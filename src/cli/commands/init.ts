@@ -11,7 +11,8 @@ import type { BudgetEdit } from "../../config/readonly-budget.js";
 import { CONFIG_FILE } from "../../config/resolve.js";
 import { UsageError } from "../../errors.js";
 import { type DetectedPlatform, detectPlatform } from "../../platform/index.js";
-import { type PlatformInfo, type ResearchConfig, SCOPES } from "../../types.js";
+import { type PlatformInfo, SCOPES } from "../../types.js";
+import type { ResearchConfig } from "../../config/options.js";
 import { Git } from "../../workspace/git.js";
 
 /** Where `$schema` points in a written config: the schema published in the package. */

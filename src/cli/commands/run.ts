@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { addConfigOptions, gatherInput } from "../../config/cli-options.js";
 import { collectConfig } from "../../config/prompts.js";
-import { CONFIG_FILE } from "../../config/resolve.js";
+import { CONFIG_FILE, validateConfig } from "../../config/resolve.js";
 import { validateNewSession } from "../../loop/setup.js";
 import { detectPlatform } from "../../platform/index.js";
 import { createProposer } from "../../proposers/index.js";
@@ -13,6 +13,7 @@ export interface RunFlags extends Record<string, unknown> {
   config?: string;
   yes?: boolean;
   json?: boolean;
+  dashboard?: boolean;
 }
 
 /**
@@ -37,13 +38,13 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     confirmMessage: "Start the research session with this config?",
     output,
   });
+  // The setup commit is the one change made before research() checks the session: everything
+  // that could refuse it (the branch taken, a dirty tree, another loop) is checked first.
+  if (result.budgetEdits.length > 0) await validateNewSession(git, root, validateConfig(result.config, root).config);
   await applyBudgetEdits(result.budgetEdits, root, git, output);
   const config = result.config;
-  // Variables the user passes to the run on purpose (kept in session.json for resume).
-  if (input.passEnv !== undefined && config.passEnv === undefined) config.passEnv = ([] as string[]).concat(input.passEnv as string | string[]);
-  await validateNewSession(git, root, config);
   const proposer = await createProposer(config, { root, env: process.env });
-  const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "new", config, platform: result.platform }, json });
+  const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "new", config, platform: result.platform }, json, dashboard: Boolean(flags.dashboard) });
   return exitCode;
 }
 
@@ -56,6 +57,7 @@ export function registerRun(program: Command): void {
     .option("--config <file>", `settings file (default: ${CONFIG_FILE} in the repo, if present)`)
     .option("-y, --yes", "confirm the research config without asking")
     .option("--json", "print NDJSON events instead of the live view")
+    .option("--dashboard", "serve the live dashboard (on 127.0.0.1) while the session runs, and print its URL")
     .addHelpText(
       "after",
       `

@@ -1,19 +1,23 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { isAbsolute, join, normalize, relative, sep } from "node:path";
+import { basename, isAbsolute, join, normalize, relative, sep } from "node:path";
 import { z } from "zod";
-import { UsageError } from "../../errors.js";
-import type { Proposal, ProposalContext, Proposer } from "../../types.js";
+import { RuntimeFailure, UsageError } from "../../errors.js";
+import type { AgentInfo, Proposal, ProposalContext, Proposer } from "../../types.js";
 import { CATEGORIES } from "../../types.js";
 import { Git } from "../../workspace/git.js";
 import { ProposalFailed } from "../errors.js";
 import { buildPrompt } from "../prompt.js";
 import { describeChange, guessCategory } from "./describe.js";
-import { AGENT_PRESETS, type AgentPreset, isAgentPreset, presetCommand } from "./presets.js";
+import { describeFatal, type FatalFailure, FailureWatch } from "./failures.js";
+import { AGENT_PRESETS, type AgentPreset, isAgentPreset, PRESET_INFO, presetCommand, presetEnv } from "./presets.js";
 import { runAgent } from "./spawn.js";
+import { type AgentUsage, readUsage } from "./usage.js";
+import { presetVersion } from "./version.js";
 import { restoreTree, snapshotTree } from "./workspace.js";
 
-export { AGENT_PRESETS, type AgentPreset, isAgentPreset, presetCommand, quoteArg } from "./presets.js";
+export { AGENT_PRESETS, type AgentPreset, isAgentPreset, PRESET_INFO, presetCommand, presetEnv, quoteArg } from "./presets.js";
 export { describeChange, guessCategory } from "./describe.js";
+export { readUsage } from "./usage.js";
 
 export interface AgentProposerOptions {
   /** A shell command line, or a preset name ("claude", "codex", "aider", "gemini", "opencode"). */
@@ -41,6 +45,8 @@ export interface AgentProposerOptions {
 export interface AgentProposal extends Proposal {
   newText: string;
   violations: string[];
+  /** Model turns the agent took, where its output says. */
+  turns?: number;
 }
 
 const proposalFileSchema = z.object({
@@ -48,6 +54,9 @@ const proposalFileSchema = z.object({
   category: z.string().optional(),
   direction: z.string().optional(),
   rationale: z.string().optional(),
+  learned: z.string().optional().catch(undefined),
+  ideas: z.preprocess((v) => (typeof v === "string" ? [v] : v), z.array(z.string()).max(50).optional()).catch(undefined),
+  expected_delta: z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v), z.number().finite().nullable().optional()).catch(undefined),
 });
 
 /** A proposer that lets a coding-agent CLI edit the training script, then keeps only that edit. */
@@ -70,9 +79,24 @@ export function createAgentProposer(options: AgentProposerOptions): Proposer {
   const graceMs = Math.round((options.killGraceSec ?? 5) * 1000);
   if (!(timeoutMs > 0)) throw new UsageError("the agent timeout must be a positive number of seconds");
   const scratchDir = options.scratchDir ?? join(options.cwd, ".autoresearch", "agent");
+  const program = preset ?? programOf(custom as string);
+  // A custom command that runs a known CLI (its own flags) still gets that CLI's failure
+  // detection and usage reading.
+  const family = preset ?? presetOf(program);
+  const agentEnv = (): Record<string, string> => {
+    const source = options.env ?? process.env;
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(source)) if (v !== undefined) env[k] = v;
+    return preset ? Object.assign(env, presetEnv(preset, source)) : env;
+  };
 
   return {
     name: "agent",
+    async check() {
+      const agent: AgentInfo = { command: preset ?? (custom as string), version: null };
+      if (preset) agent.version = await presetVersion(preset, options.cwd, agentEnv());
+      return { agent };
+    },
     async propose(ctx: ProposalContext, signal?: AbortSignal): Promise<AgentProposal> {
       const here = new Git(options.cwd);
       const root = await here.topLevel();
@@ -97,15 +121,29 @@ export function createAgentProposer(options: AgentProposerOptions): Proposer {
       const command =
         custom ??
         presetCommand(preset as AgentPreset, { trainPath: options.trainPath, promptFile, proposalFile, scratchDir });
-      const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries(options.env ?? process.env)) if (v !== undefined) env[k] = v;
+      const env = agentEnv();
       Object.assign(env, {
         AUTORESEARCH_PROMPT_FILE: promptFile,
         AUTORESEARCH_PROPOSAL_FILE: proposalFile,
         AUTORESEARCH_TRAIN_FILE: options.trainPath,
       });
 
-      const result = await runAgent({ command, cwd: options.cwd, env, stdin: promptText, timeoutMs, graceMs, logPath, signal });
+      const watch = new FailureWatch(family, program);
+      const seen: { fatal: FatalFailure | null } = { fatal: null };
+      const result = await runAgent({
+        command,
+        cwd: options.cwd,
+        env,
+        stdin: promptText,
+        timeoutMs,
+        graceMs,
+        logPath,
+        ...(signal && { signal }),
+        watch: (line) => {
+          seen.fatal = watch.line(line);
+          return seen.fatal?.kind ?? null;
+        },
+      });
 
       // Whatever happened, only the training script's change survives, and only in memory.
       const violations = await restoreTree(git, root, before, protectedPaths, train);
@@ -116,32 +154,60 @@ export function createAgentProposer(options: AgentProposerOptions): Proposer {
       const suffix = violations.length > 0 ? ` (restored: ${violations.join("; ")})` : "";
       const tail = result.tail.length > 0 ? `; last output: ${result.tail.slice(-5).join(" | ")}` : "";
       if (result.aborted) throw signal?.reason ?? new Error("aborted");
+      // Missing CLI, no login, no network: every further attempt would fail the same way.
+      const stopped = seen.fatal ?? (result.timedOut ? null : watch.exit(result.exitCode, result.tail));
+      if (stopped) {
+        const { message, hint } = describeFatal(stopped, family, program);
+        throw new RuntimeFailure(`${message}; the agent's output is in ${logPath}`, hint);
+      }
+      const spent: AgentUsage = (family ? readUsage(family, result.stdout) : null) ?? {};
+      const failed = (reason: string, message: string) => new ProposalFailed(reason, message, violations, spent);
       if (result.timedOut) {
-        throw new ProposalFailed("agent-timeout", `the agent did not finish within ${timeoutMs / 1000}s and was killed${suffix}`, violations);
+        throw failed("agent-timeout", `the agent did not finish within ${timeoutMs / 1000}s and was killed${suffix}`);
       }
       if (result.exitCode !== 0) {
         const how = result.exitCode === null ? `was killed by ${result.signal ?? "a signal"}` : `exited with code ${result.exitCode}`;
-        throw new ProposalFailed("agent-exit", `the agent ${how}${tail}${suffix}`, violations);
+        throw failed("agent-exit", `the agent ${how}${tail}${suffix}`);
       }
       if (newText === null) {
-        throw new ProposalFailed("agent-deleted-train", `the agent deleted ${options.trainPath}${suffix}`, violations);
+        throw failed("agent-deleted-train", `the agent deleted ${options.trainPath}${suffix}`);
       }
       if (newText === ctx.trainText) {
-        throw new ProposalFailed("agent-no-change", `the agent did not change ${options.trainPath}${tail}${suffix}`, violations);
+        throw failed("agent-no-change", `the agent did not change ${options.trainPath}${tail}${suffix}`);
       }
 
       const file = readProposalFile(proposalFile);
       const category = parseCategory(file?.category) ?? guessCategory(ctx.trainText, newText);
       const description = oneLine(file?.description) || describeChange(options.trainPath, ctx.trainText, newText);
       const proposal: AgentProposal = { description, category, newText, violations };
+      if (spent.usage) proposal.usage = spent.usage;
+      if (spent.costUsd !== undefined) proposal.costUsd = spent.costUsd;
+      if (spent.turns !== undefined) proposal.turns = spent.turns;
       const direction = oneLine(file?.direction);
       if (direction) proposal.direction = direction;
+      const learned = oneLine(file?.learned);
+      if (learned) proposal.learned = learned;
+      const ideas = (file?.ideas ?? []).map(oneLine).filter(Boolean);
+      if (ideas.length > 0) proposal.ideas = ideas;
+      if (typeof file?.expected_delta === "number") proposal.expectedDelta = file.expected_delta;
       const rationale = file?.rationale?.trim() ?? "";
       const notes = [rationale, violations.length > 0 ? `Restored after the agent: ${violations.join("; ")}.` : ""].filter(Boolean);
       if (notes.length > 0) proposal.rationale = notes.join("\n");
       return proposal;
     },
   };
+}
+
+/** The program a custom command runs (its first word), for error messages. */
+function programOf(command: string): string {
+  const first = /^\s*(?:"([^"]+)"|'([^']+)'|(\S+))/.exec(command);
+  return first?.[1] ?? first?.[2] ?? first?.[3] ?? command;
+}
+
+/** The preset whose CLI a program is (`gemini`, `/usr/local/bin/claude`, `codex.cmd`), if any. */
+function presetOf(program: string): AgentPreset | undefined {
+  const name = basename(program.replace(/\\/g, "/")).replace(/\.(cmd|exe|bat|ps1)$/i, "");
+  return AGENT_PRESETS.find((p) => PRESET_INFO[p].cli === name);
 }
 
 async function restoreTrain(git: Git, train: string, trainAbs: string, fallback: string): Promise<void> {

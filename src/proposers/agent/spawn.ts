@@ -12,6 +12,11 @@ export interface AgentRunSpec {
   graceMs: number;
   logPath: string;
   signal?: AbortSignal;
+  /**
+   * Sees every complete output line (stdout and stderr) as it arrives; a string returned stops
+   * the agent at once (its tree is killed) and comes back as `stoppedFor`.
+   */
+  watch?: (line: string) => string | null;
 }
 
 export interface AgentRunResult {
@@ -19,12 +24,17 @@ export interface AgentRunResult {
   signal: string | null;
   timedOut: boolean;
   aborted: boolean;
+  /** What `watch` stopped the agent for, if it did. */
+  stoppedFor: string | null;
+  /** Everything the agent wrote to stdout (its structured output), up to the last 4 MB. */
+  stdout: string;
   /** Last lines of stdout and stderr together. */
   tail: string[];
   durationSec: number;
 }
 
 const TAIL_LINES = 20;
+const STDOUT_KEEP = 4 * 1024 * 1024;
 
 /**
  * Runs the agent through the shell in its own process group (POSIX) with a marker in its
@@ -37,9 +47,30 @@ export function runAgent(spec: AgentRunSpec): Promise<AgentRunResult> {
   const runId = `agent-${process.pid}-${randomBytes(6).toString("hex")}`;
   const log = createWriteStream(spec.logPath, { flags: "w" });
   let tailText = "";
-  const keep = (chunk: Buffer) => {
+  let stdoutText = "";
+  let stoppedFor: string | null = null;
+  let onStop: (() => void) | null = null;
+  // Partial lines per stream, so a line split across chunks is watched whole.
+  const pending = { out: "", err: "" };
+  const watchLines = (stream: "out" | "err", text: string, flush = false) => {
+    if (!spec.watch || stoppedFor !== null) return;
+    const lines = (pending[stream] + text).split(/\r?\n/);
+    pending[stream] = flush ? "" : (lines.pop() ?? "");
+    for (const line of lines) {
+      const reason = line.trim() ? spec.watch(line) : null;
+      if (reason !== null) {
+        stoppedFor = reason;
+        onStop?.();
+        return;
+      }
+    }
+  };
+  const keep = (stream: "out" | "err") => (chunk: Buffer) => {
     log.write(chunk);
-    tailText = (tailText + chunk.toString("utf8")).slice(-8_000);
+    const text = chunk.toString("utf8");
+    tailText = (tailText + text).slice(-8_000);
+    if (stream === "out") stdoutText = (stdoutText + text).slice(-STDOUT_KEEP);
+    watchLines(stream, text);
   };
 
   return new Promise<AgentRunResult>((resolve) => {
@@ -70,9 +101,10 @@ export function runAgent(spec: AgentRunSpec): Promise<AgentRunResult> {
     };
     if (spec.signal?.aborted) onAbort();
     else spec.signal?.addEventListener("abort", onAbort, { once: true });
+    onStop = () => void killTree();
 
-    child.stdout?.on("data", keep);
-    child.stderr?.on("data", keep);
+    child.stdout?.on("data", keep("out"));
+    child.stderr?.on("data", keep("err"));
     child.stdin?.on("error", () => {
       // The agent may exit without reading its stdin (EPIPE): not an error of ours.
     });
@@ -103,8 +135,11 @@ export function runAgent(spec: AgentRunSpec): Promise<AgentRunResult> {
       child.stdout?.destroy();
       child.stderr?.destroy();
       await new Promise<void>((r) => log.end(r));
+      // A last line without a newline is still evidence.
+      watchLines("out", "", true);
+      watchLines("err", "", true);
       const tail = tailText.split(/\r?\n/).filter((l) => l.trim().length > 0).slice(-TAIL_LINES);
-      resolve({ exitCode, signal, timedOut, aborted, tail, durationSec: (Date.now() - started) / 1000 });
+      resolve({ exitCode, signal, timedOut, aborted, stoppedFor, stdout: stdoutText, tail, durationSec: (Date.now() - started) / 1000 });
     };
     child.once("error", (error) => {
       tailText += `\n${error.message}`;

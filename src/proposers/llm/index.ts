@@ -220,7 +220,7 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
         messages.push({ role: "assistant", content: clipText(echoed || "(empty reply)", 4_000) });
         messages.push({
           role: "user",
-          content: `Your reply could not be used: ${lastError}. Reply again with exactly one ${PROPOSAL_TOOL_NAME} call (or, without tools, one \`\`\`json block) containing description, category, rationale, direction and edits [{search, replace}].`,
+          content: `Your reply could not be used: ${lastError}. Reply again with exactly one ${PROPOSAL_TOOL_NAME} call (or, without tools, one \`\`\`json block) containing description, category, rationale, direction, learned, ideas, expected_delta and edits [{search, replace}].`,
         });
       }
       throw new ProposalFailed(
@@ -240,6 +240,9 @@ function toProposal(reply: ProposalReply, usage: TokenUsage, model: string, pric
   };
   if (reply.rationale) proposal.rationale = reply.rationale;
   if (reply.direction) proposal.direction = reply.direction;
+  if (reply.learned) proposal.learned = reply.learned;
+  if (reply.ideas.length > 0) proposal.ideas = reply.ideas;
+  if (reply.expectedDelta !== null) proposal.expectedDelta = reply.expectedDelta;
   const cost = estimateCost(model, usage, prices);
   if (cost !== undefined) proposal.costUsd = cost;
   return proposal;

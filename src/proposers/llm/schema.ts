@@ -8,6 +8,10 @@ export interface ProposalReply {
   category: Category;
   rationale: string;
   direction: string;
+  learned: string;
+  ideas: string[];
+  /** null when the model gave no usable number. */
+  expectedDelta: number | null;
   edits: Edit[];
 }
 
@@ -19,6 +23,12 @@ export const PROPOSAL_JSON_SCHEMA = {
     category: { type: "string", enum: [...CATEGORIES], description: "The kind of change; must be inside the allowed scope." },
     rationale: { type: "string", description: "Why this is expected to improve the metric." },
     direction: { type: "string", description: "What you are exploring over the next iterations." },
+    learned: { type: "string", description: "One line: what the last experiment's result taught (empty before the first)." },
+    ideas: { type: "array", items: { type: "string" }, description: "Backlog ideas worth trying later (may be empty)." },
+    expected_delta: {
+      type: ["number", "null"],
+      description: "Expected change in the metric versus the best so far (new minus best; negative = lower), or null.",
+    },
     edits: {
       type: "array",
       minItems: 1,
@@ -34,7 +44,7 @@ export const PROPOSAL_JSON_SCHEMA = {
       },
     },
   },
-  required: ["description", "category", "rationale", "direction", "edits"],
+  required: ["description", "category", "rationale", "direction", "learned", "ideas", "expected_delta", "edits"],
   additionalProperties: false,
 } as const;
 
@@ -80,6 +90,11 @@ export const proposalReplySchema = z.object({
   category: categorySchema,
   rationale: z.string().optional().default(""),
   direction: z.string().optional().default(""),
+  // The research notes and the prediction are helpful, never required: a reply without them (or
+  // with a malformed one) still makes an experiment.
+  learned: z.string().optional().catch(undefined),
+  ideas: z.preprocess((v) => (typeof v === "string" ? [v] : v), z.array(z.string()).max(50).optional()).catch(undefined),
+  expected_delta: z.preprocess((v) => (typeof v === "string" && v.trim() !== "" ? Number(v) : v), z.number().finite().nullable().optional()).catch(undefined),
   edits: editsSchema,
 });
 
@@ -128,6 +143,9 @@ export function parseProposalReply(source: { toolInput?: unknown; text?: string 
       category: parsed.data.category,
       rationale: parsed.data.rationale.trim(),
       direction: parsed.data.direction.replace(/\s+/g, " ").trim(),
+      learned: (parsed.data.learned ?? "").replace(/\s+/g, " ").trim(),
+      ideas: (parsed.data.ideas ?? []).map((i) => i.replace(/\s+/g, " ").trim()).filter((i) => i.length > 0),
+      expectedDelta: parsed.data.expected_delta ?? null,
       edits,
     },
   };

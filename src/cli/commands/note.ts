@@ -1,0 +1,41 @@
+import type { Command } from "commander";
+import { addUserNote, type NoteKind } from "../../ledger/memory.js";
+import { sessionPaths } from "../../ledger/paths.js";
+import { UsageError } from "../../errors.js";
+import { resolveRoot } from "../../report/cli-support.js";
+
+interface NoteOptions {
+  finding?: boolean;
+  deadEnd?: boolean;
+  dir?: string;
+}
+
+/** `autoresearch note "<text>"`: steer a running (or paused) session through its research notes. */
+export function registerNote(program: Command): void {
+  program
+    .command("note")
+    .description("add your note to the session's research notes (ideas backlog by default); the next proposal sees it")
+    .argument("<text...>", "the note, e.g. \"try rotary embeddings\"")
+    .option("--finding", "record it as a finding (something known) instead of an idea to try")
+    .option("--dead-end", "record it as a dead end (something not to try again)")
+    .option("--dir <path>", "repo of the session (default: the git repo of the current directory)")
+    .addHelpText(
+      "after",
+      `
+Works while the loop runs (from another terminal) or between runs: the note is read before the
+next proposal, marked as yours, and shown in the brief, the progress report and the summary.
+
+Examples:
+  $ autoresearch note "try rotary embeddings"
+  $ autoresearch note --finding "the loss is still falling at the end of the budget"
+  $ autoresearch note --dead-end "depth above 8 does not fit in the budget"`,
+    )
+    .action(async (words: string[], options: NoteOptions) => {
+      if (options.finding && options.deadEnd) throw new UsageError("--finding and --dead-end exclude each other", "Pick one, or neither for an idea.");
+      const kind: NoteKind = options.finding ? "finding" : options.deadEnd ? "dead-end" : "idea";
+      const root = await resolveRoot(process.cwd(), options.dir);
+      const entry = addUserNote(sessionPaths(root), words.join(" "), kind, new Date());
+      const where = kind === "idea" ? "the ideas backlog" : kind === "finding" ? "the findings" : "the dead ends";
+      process.stdout.write(`Added to ${where}: ${entry.text}\nThe next proposal sees it.\n`);
+    });
+}

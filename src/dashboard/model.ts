@@ -1,0 +1,76 @@
+import type { ExperimentRecord } from "../types.js";
+
+/**
+ * One row of the table / point of the chart: what the overview needs of a record, not all of
+ * it. Pure, so the page (which gets whole records from the live feed) shares it.
+ */
+export interface ExperimentSummary {
+  id: number;
+  commit: string;
+  status: ExperimentRecord["status"];
+  metric: number | null;
+  bestBefore: number | null;
+  category: string;
+  description: string;
+  reason: string;
+  detail: string | null;
+  memGb: number | null;
+  durationSec: number | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  costUsd: number | null;
+  tokens: number | null;
+  /** What the proposer said it was exploring. */
+  direction: string | null;
+}
+
+export function summarize(r: ExperimentRecord): ExperimentSummary {
+  const tokens = r.usage ? r.usage.inputTokens + r.usage.outputTokens : null;
+  return {
+    id: r.id,
+    commit: r.commit,
+    status: r.status,
+    metric: r.status === "crash" ? null : finite(r.metric),
+    bestBefore: finite(r.bestBefore),
+    category: r.category,
+    description: r.description ?? "",
+    reason: r.reason ?? "",
+    detail: r.detail ?? null,
+    memGb: finite(r.memGb),
+    durationSec: finite(r.durationSec),
+    startedAt: r.startedAt ?? null,
+    finishedAt: r.finishedAt ?? null,
+    costUsd: finite(r.costUsd),
+    tokens,
+    direction: r.direction?.trim() ? r.direction : null,
+  };
+}
+
+function finite(value: number | null | undefined): number | null {
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+/**
+ * Run-to-run noise: the standard deviation of single runs, pooled over every group of runs of
+ * identical code (same training-script hash). Null until some code has run at least twice.
+ */
+export function pooledNoise(records: readonly ExperimentRecord[]): number | null {
+  const groups = new Map<string, number[]>();
+  for (const r of records) {
+    if (r.status === "crash" || !r.trainHash) continue;
+    const m = finite(r.metric);
+    if (m === null) continue;
+    const list = groups.get(r.trainHash) ?? [];
+    list.push(m);
+    groups.set(r.trainHash, list);
+  }
+  let sumSq = 0;
+  let dof = 0;
+  for (const values of groups.values()) {
+    if (values.length < 2) continue;
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    sumSq += values.reduce((a, v) => a + (v - mean) ** 2, 0);
+    dof += values.length - 1;
+  }
+  return dof === 0 ? null : Math.sqrt(sumSq / dof);
+}

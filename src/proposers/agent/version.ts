@@ -1,0 +1,47 @@
+import { spawn } from "node:child_process";
+import { RuntimeFailure } from "../../errors.js";
+import { describeFatal } from "./failures.js";
+import { type AgentPreset, PRESET_INFO } from "./presets.js";
+
+/** Generous: Gemini CLI alone takes seconds to start, many times that on a loaded machine. */
+const VERSION_TIMEOUT_MS = 60_000;
+
+/**
+ * `<cli> --version` for a preset, before the session starts: a missing CLI fails here (exit 1,
+ * with how to install it) instead of at the first proposal, and the version goes into
+ * session.json. Run directly (so a hung one is killed for sure), through the shell only on
+ * Windows, where npm installs CLIs as .cmd shims. Null when the CLI answered but not with a
+ * version (or not in time): that is not fatal.
+ */
+export async function presetVersion(preset: AgentPreset, cwd: string, env: Record<string, string>): Promise<string | null> {
+  const cli = PRESET_INFO[preset].cli;
+  const { code, output, missing } = await runShort(cli, cwd, env);
+  if (missing || code === 127 || /is not recognized as an internal or external command/.test(output)) {
+    const { message, hint } = describeFatal({ kind: "missing", evidence: output.trim().split(/\r?\n/).pop() || `exit code ${code}` }, preset, cli);
+    throw new RuntimeFailure(message, hint);
+  }
+  if (code !== 0) return null;
+  const line = output.split(/\r?\n/).find((l) => /\d+\.\d+/.test(l));
+  return line ? line.trim().slice(0, 120) : null;
+}
+
+function runShort(cli: string, cwd: string, env: Record<string, string>): Promise<{ code: number | null; output: string; missing: boolean }> {
+  return new Promise((resolve) => {
+    let output = "";
+    const child = spawn(cli, ["--version"], { cwd, env, shell: process.platform === "win32", windowsHide: true, stdio: ["ignore", "pipe", "pipe"] });
+    const timer = setTimeout(() => child.kill("SIGKILL"), VERSION_TIMEOUT_MS);
+    const add = (chunk: Buffer) => {
+      output = (output + chunk.toString("utf8")).slice(-4_000);
+    };
+    child.stdout.on("data", add);
+    child.stderr.on("data", add);
+    child.once("error", (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({ code: null, output: `${output}\n${error.message}`, missing: error.code === "ENOENT" });
+    });
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output, missing: false });
+    });
+  });
+}

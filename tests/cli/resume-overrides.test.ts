@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { cli, repoSnapshot } from "../helpers/cli.js";
+import { fakeProject } from "../helpers/repo.js";
+
+const RUN = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--max-iterations", "0", "--yes"];
+
+/** A repo with a finished val_loss session (baseline only), ready to resume. */
+function finishedSession(): string {
+  const root = fakeProject();
+  const result = cli(root, RUN);
+  expect(result.code, result.stderr).toBe(0);
+  return root;
+}
+
+describe("autoresearch resume checks its overrides as run checks its flags", () => {
+  it("refuses a stop condition on another metric with exit 2 and changes nothing", () => {
+    const root = finishedSession();
+    const refusedByRun = cli(root, [...RUN, "--tag", "other", "--stop-when", "accuracy <= 100"]);
+    expect(refusedByRun.code).toBe(2);
+    const before = repoSnapshot(root);
+    const result = cli(root, ["resume", "--max-iterations", "3", "--stop-when", "accuracy <= 100"]);
+    expect(result.code, result.stdout).toBe(2);
+    expect(result.stderr).toMatch(/names accuracy, but the session optimises val_loss/);
+    expect(result.stderr).toMatch(/fix:.*--stop-when "val_loss <= <value>"/);
+    expect(result.stdout).not.toMatch(/stop condition met/);
+    expect(repoSnapshot(root)).toBe(before);
+  });
+
+  it("refuses a malformed override value with exit 2, naming the flag", () => {
+    const root = finishedSession();
+    const before = repoSnapshot(root);
+    const result = cli(root, ["resume", "--max-iterations", "lots"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--max-iterations "lots"/);
+    expect(repoSnapshot(root)).toBe(before);
+  });
+
+  it("accepts a stop condition on the session's metric and stops on it", () => {
+    const root = finishedSession();
+    const result = cli(root, ["resume", "--max-iterations", "3", "--stop-when", "val_loss <= 100", "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/stop condition met: val_loss <= 100/);
+  });
+});

@@ -1,0 +1,90 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { OPTION_DEFS, type OptionKey, researchConfigSchema } from "../../src/config/options.js";
+import { resolveConfig } from "../../src/config/resolve.js";
+
+const KEYS = Object.keys(OPTION_DEFS) as OptionKey[];
+
+describe("the option table is the one source of the config", () => {
+  it("gives every option a resolved field of the config schema, and every field an option", () => {
+    const fields = KEYS.map((key) => OPTION_DEFS[key].field).sort();
+    expect(Object.keys(researchConfigSchema.shape).sort()).toEqual(fields);
+  });
+
+  it("resolves every option it declares (none is dropped on the way to session.json)", () => {
+    const root = mkdtempSync(join(tmpdir(), "ar-opts-"));
+    const input = {
+      train: "t.py",
+      readonly: ["p.py"],
+      budget: "2m",
+      metric: "val_loss",
+      direction: "min",
+      maxIterations: "7",
+      scope: "optimizer",
+      tag: "x1",
+      results: "r.tsv",
+      command: "python3 t.py",
+      timeout: "5m",
+      metricPattern: "^val_loss=([0-9.]+)",
+      proposer: "openai",
+      seed: "3",
+      model: "gpt-5",
+      baseUrl: "http://127.0.0.1:1/v1",
+      apiKeyEnv: "MY_KEY",
+      agent: "claude",
+      openaiApi: "chat",
+      prices: "prices.json",
+      agentTimeout: "10m",
+      plan: "plan.jsonl",
+      hypothesis: "smaller batches",
+      stopWhen: "val_loss <= 0.5",
+      maxTime: "8h",
+      maxCost: "2.5",
+      passEnv: "WANDB_API_KEY",
+      reportEvery: "4",
+    };
+    expect(Object.keys(input).sort()).toEqual([...KEYS].sort());
+    const config = resolveConfig(input, { root, now: new Date(2026, 10, 27), platform: "linux" });
+    expect(config).toEqual({
+      train: "t.py",
+      readonly: ["p.py"],
+      budgetSec: 120,
+      metric: "val_loss",
+      direction: "min",
+      maxIterations: 7,
+      scope: ["optimizer"],
+      tag: "x1",
+      results: "r.tsv",
+      command: "python3 t.py",
+      timeoutSec: 300,
+      metricPattern: "^val_loss=([0-9.]+)",
+      proposer: "openai",
+      seed: 3,
+      model: "gpt-5",
+      baseUrl: "http://127.0.0.1:1/v1",
+      apiKeyEnv: "MY_KEY",
+      agent: "claude",
+      openaiApi: "chat",
+      prices: "prices.json",
+      agentTimeoutSec: 600,
+      plan: "plan.jsonl",
+      hypothesis: "smaller batches",
+      stopWhen: "val_loss <= 0.5",
+      maxTimeSec: 28800,
+      maxCostUsd: 2.5,
+      passEnv: ["WANDB_API_KEY"],
+      reportEvery: 4,
+    });
+  });
+
+  it("is what docs/config.md lists, key by key", () => {
+    const doc = readFileSync(new URL("../../docs/config.md", import.meta.url), "utf8");
+    const cell = (text: string) => text.replace(/\|/g, "\\|");
+    for (const key of KEYS) {
+      const def = OPTION_DEFS[key];
+      expect(doc, key).toContain(`| \`${key}\` | \`${cell(def.flag)}\` | ${cell(def.help)} |`);
+    }
+  });
+});

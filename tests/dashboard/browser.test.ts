@@ -1,0 +1,243 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type Dashboard, startDashboard } from "../../src/dashboard/server.js";
+import { sessionPaths } from "../../src/ledger/paths.js";
+import { type Browser, browserAvailable, launchBrowser } from "../helpers/browser.js";
+import { BIN } from "../helpers/cli.js";
+import { createRepo, FAKE_PREPARE } from "../helpers/repo.js";
+import { buildRecords, REALISTIC_SPECS, removeDir, sessionInfo, tempDir, writeSessionFiles } from "../helpers/session-fixture.js";
+
+// A training script that takes about 1.5 s and prints as it goes, so a page can watch it run.
+const SLOW_TRAIN = `const LEARNING_RATE = 0.01;
+const WIDTH = 16;
+const DROPOUT = 0.1;
+
+const loss = 1 + Math.log2(LEARNING_RATE / 0.04) ** 2 * 0.1 + Math.log2(WIDTH / 64) ** 2 * 0.05 + DROPOUT * 0.2;
+let step = 0;
+const timer = setInterval(() => {
+  console.log("step " + step + " loss " + (loss + 1 / (step + 1)).toFixed(4));
+  if (++step === 8) {
+    clearInterval(timer);
+    console.log("---");
+    console.log("val_loss: " + loss.toFixed(6));
+  }
+}, 180);
+`;
+
+const RUN_ARGS = ["run", "--train", "train.js", "--readonly", "prepare.js", "--command", "node train.js", "--budget", "2s", "--metric", "val_loss", "--direction", "min", "--proposer", "builtin", "--yes", "--tag", "web"];
+
+/** Starts the CLI and resolves with the dashboard URL it prints. */
+function startCli(cwd: string, args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string; exit: Promise<number | null> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: "1" } });
+    let out = "";
+    const exit = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+    const onData = (d: Buffer) => {
+      out += d;
+      const url = /Dashboard: (http:\/\/\S+)/.exec(out)?.[1];
+      if (url) resolve({ child, url, output: () => out, exit });
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    void exit.then((code) => reject(new Error(`exited ${code} before printing the URL:\n${out}`)));
+  });
+}
+
+const rows = (page: Page) => page.locator("table.results tbody tr");
+
+const enabled = browserAvailable("dashboard browser tests");
+
+describe.skipIf(!enabled)("dashboard in a real browser (headless chromium)", () => {
+  let browser: Browser;
+  const dirs: string[] = [];
+  const servers: Dashboard[] = [];
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+    for (const s of servers.splice(0)) await s.close();
+    for (const d of dirs.splice(0)) removeDir(d);
+  });
+
+  it("follows a running session live: a newly decided experiment and the run's log appear without reloading", async () => {
+    const root = createRepo({ "train.js": SLOW_TRAIN, "prepare.js": FAKE_PREPARE, "README.md": "# slow\n" });
+    dirs.push(root);
+    const run = await startCli(root, [...RUN_ARGS, "--max-iterations", "4", "--dashboard"]);
+    children.push(run.child);
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(run.url);
+    await page.locator("h2", { hasText: "autoresearch/web" }).waitFor({ timeout: 30_000 });
+    // Marks this document: a reload would lose it.
+    await page.evaluate(() => {
+      (window as unknown as { __sameDocument: boolean }).__sameDocument = true;
+    });
+    const before = await rows(page).count();
+    // The run in flight streams its log into the page.
+    await page.locator(".live .live-log", { hasText: "step 3" }).first().waitFor({ timeout: 30_000 });
+    await expect.poll(() => rows(page).count(), { timeout: 30_000, interval: 100 }).toBeGreaterThan(before);
+    await page.locator(".summary", { hasText: "Session ended" }).waitFor({ timeout: 60_000 });
+    expect(await rows(page).count()).toBe(5);
+    expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+    expect(errors).toEqual([]);
+    expect(await run.exit).toBe(0);
+    await page.close();
+  }, 120_000);
+
+  it("the experiment page shows the diff and the log, and the log is searchable (served by `autoresearch dashboard`)", async () => {
+    const root = createRepo({ "train.js": SLOW_TRAIN, "prepare.js": FAKE_PREPARE, "README.md": "# slow\n" });
+    dirs.push(root);
+    const done = spawn(process.execPath, [BIN, ...RUN_ARGS, "--max-iterations", "2"], { cwd: root, stdio: "ignore" });
+    expect(await new Promise((r) => done.on("close", r))).toBe(0);
+    const served = await startCli(root, ["dashboard", "--port", "0"]);
+    children.push(served.child);
+    const page = await browser.context.newPage();
+    await page.goto(`${served.url}#/exp/1`);
+    const diff = page.locator("pre.diff");
+    await diff.waitFor();
+    expect(await diff.locator(".line.add").count()).toBeGreaterThan(0);
+    expect(await diff.locator(".line.del").count()).toBeGreaterThan(0);
+    expect(await diff.textContent()).toMatch(/\+const (LEARNING_RATE|WIDTH|DROPOUT) = /);
+    const log = page.locator("pre.log");
+    await expect.poll(() => log.textContent()).toContain("val_loss:");
+    expect(await log.textContent()).toContain("step 7 loss");
+    await page.getByLabel("search the log").fill("val_loss");
+    await expect.poll(() => log.locator(".hit").count()).toBe(1);
+    // Back to the overview: chart and table.
+    await page.getByText("← all experiments").click();
+    await rows(page).first().waitFor();
+    expect(await page.locator(".chart-card canvas").count()).toBeGreaterThan(0);
+    expect(await rows(page).count()).toBe(3);
+    served.child.kill("SIGINT");
+    expect(await served.exit).toBe(0);
+    await page.close();
+  });
+
+  it("renders hostile text from a model or a training script as text: no script runs", async () => {
+    const root = tempDir("ar-dash-xss-");
+    dirs.push(root);
+    const hostile = ['<script>window.__pwned = "script"</script>', '<img src=x onerror="window.__pwned = \'img\'">', "<svg onload=\"window.__pwned='svg'\"></svg>"];
+    const records = buildRecords(1.0, [
+      { description: hostile[0] as string, metric: 0.99, direction: hostile[2] },
+      { description: hostile[1] as string, metric: null, detail: hostile[2] },
+      ...REALISTIC_SPECS.slice(0, 3),
+    ]);
+    const first = records[1];
+    if (first) first.rationale = hostile[1];
+    writeSessionFiles(root, records, sessionInfo());
+    const paths = sessionPaths(root);
+    mkdirSync(paths.runs, { recursive: true });
+    mkdirSync(paths.patches, { recursive: true });
+    writeFileSync(paths.runLog(1), `loading ${hostile[1]}\nval_bpb: 0.99\n`);
+    writeFileSync(paths.patch(1), `--- a/train.py\n+++ b/train.py\n@@ -1 +1 @@\n-x = 1\n+x = "${hostile[0]}"\n`);
+    const d = await startDashboard({ root, host: "127.0.0.1", port: 0 });
+    servers.push(d);
+    const page = await browser.context.newPage();
+    const dialogs: string[] = [];
+    page.on("dialog", (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await page.goto(d.url);
+    await rows(page).first().waitFor();
+    const table = await page.locator("table.results").textContent();
+    expect(table).toContain(hostile[0]);
+    expect(table).toContain(hostile[1]);
+    expect(await page.locator("#app img, #app script, #app svg").count()).toBe(0);
+    await page.goto(`${d.url}#/exp/1`);
+    await page.locator("pre.diff").waitFor();
+    await expect.poll(() => page.locator("pre.log").textContent()).toContain(hostile[1]);
+    expect(await page.locator(".desc-title").textContent()).toBe(hostile[0]);
+    expect(await page.locator("pre.diff").textContent()).toContain(hostile[0]);
+    expect(await page.locator("#app img, #app script, #app svg").count()).toBe(0);
+    await page.waitForTimeout(300);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: string }).__pwned)).toBeUndefined();
+    expect(dialogs).toEqual([]);
+    await page.close();
+  });
+
+  it("the table sorts and filters; the chart shows an experiment on hover", async () => {
+    const root = tempDir("ar-dash-table-");
+    dirs.push(root);
+    writeSessionFiles(root, buildRecords(1.0, REALISTIC_SPECS), sessionInfo());
+    const d = await startDashboard({ root, host: "127.0.0.1", port: 0 });
+    servers.push(d);
+    const page = await browser.context.newPage();
+    await page.goto(d.url);
+    await rows(page).first().waitFor();
+    const firstCells = async () => (await rows(page).first().locator("td").allTextContents()).map((t) => t.trim());
+    expect((await firstCells())[0]).toBe(String(REALISTIC_SPECS.length)); // newest first
+    await page.getByRole("button", { name: "metric" }).click();
+    expect((await firstCells()).slice(0, 3)).toEqual(["14", "keep", "0.961200"]); // the best first (direction min)
+    await page.getByLabel("status").selectOption("crash");
+    expect(await rows(page).count()).toBe(REALISTIC_SPECS.filter((s) => s.metric === null).length);
+    await page.getByLabel("status").selectOption("");
+    await page.getByLabel("category").selectOption("architecture");
+    expect(await rows(page).count()).toBe(REALISTIC_SPECS.filter((s) => s.category === "architecture").length);
+    await page.getByLabel("filter text").fill("attention");
+    expect(await rows(page).count()).toBe(1);
+    expect(await rows(page).first().textContent()).toContain("Sliding window attention (1024)");
+
+    const over = await page.locator(".u-over").boundingBox();
+    if (!over) throw new Error("no chart");
+    // Experiments 0..20 span the plot's width: the middle is experiment 10.
+    await page.mouse.move(over.x + over.width / 2, over.y + over.height / 2);
+    const tip = page.locator(".chart-tip");
+    await tip.waitFor();
+    expect(await tip.textContent()).toContain("#10");
+    expect(await tip.textContent()).toContain("Dropout 0.1");
+    await page.close();
+  });
+
+  it("the session picker opens an archived session", async () => {
+    const root = tempDir("ar-dash-picker-");
+    dirs.push(root);
+    writeSessionFiles(root, buildRecords(1.0, REALISTIC_SPECS), sessionInfo());
+    const archived = join(sessionPaths(root).dir, "archive", "feb1");
+    mkdirSync(archived, { recursive: true });
+    writeFileSync(join(archived, "session.json"), JSON.stringify(sessionInfo({ tag: "feb1", branch: "autoresearch/feb1" })));
+    writeFileSync(join(archived, "experiments.jsonl"), `${buildRecords(2.0, REALISTIC_SPECS.slice(0, 2)).map((r) => JSON.stringify(r)).join("\n")}\n`);
+    const d = await startDashboard({ root, host: "127.0.0.1", port: 0 });
+    servers.push(d);
+    const page = await browser.context.newPage();
+    await page.goto(d.url);
+    await rows(page).first().waitFor();
+    expect(await rows(page).count()).toBe(REALISTIC_SPECS.length + 1);
+    await page.getByLabel("session").selectOption("archive/feb1");
+    await page.locator("h2", { hasText: "autoresearch/feb1" }).waitFor();
+    expect(await rows(page).count()).toBe(3);
+    expect(await page.locator(".badge").textContent()).toBe("archived");
+    await page.close();
+  });
+
+  it("bound beyond loopback without a token in the URL, the page is refused; with it, it works", async () => {
+    const root = tempDir("ar-dash-token-");
+    dirs.push(root);
+    writeSessionFiles(root, buildRecords(1.0, REALISTIC_SPECS), sessionInfo());
+    const d = await startDashboard({ root, host: "0.0.0.0", port: 0 });
+    servers.push(d);
+    expect(d.token).not.toBeNull();
+    const page = await browser.context.newPage();
+    const refused = await page.goto(`http://127.0.0.1:${d.port}/`);
+    expect(refused?.status()).toBe(401);
+    expect(await page.locator("table").count()).toBe(0);
+    const api = await page.goto(`http://127.0.0.1:${d.port}/api/session`);
+    expect(api?.status()).toBe(401);
+    const ok = await page.goto(d.url);
+    expect(ok?.status()).toBe(200);
+    await rows(page).first().waitFor();
+    expect(await rows(page).count()).toBe(REALISTIC_SPECS.length + 1);
+    await page.close();
+  });
+});
+
