@@ -30,12 +30,13 @@ GRAD_CLIP = 1.0
 # Run settings: autoresearch passes these in; the defaults suit a plain `python train.py`.
 TIME_BUDGET = float(os.environ.get("AUTORESEARCH_TIME_BUDGET", "10"))
 DEVICE = os.environ.get("AUTORESEARCH_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
-COMPILE = os.environ.get("AUTORESEARCH_COMPILE", "0") == "1"
+COMPILE = os.environ.get("AUTORESEARCH_COMPILE", "0") == "1" and hasattr(torch, "compile")
 AMP_DTYPE = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(os.environ.get("AUTORESEARCH_AMP_DTYPE", "fp32"))
 BATCH_SCALE = float(os.environ.get("AUTORESEARCH_BATCH_SCALE", "1"))
 # A fixed seed makes two runs of one configuration differ only by how many steps fit the budget.
 SEED = int(os.environ.get("AUTORESEARCH_SEED", "1337"))
-# CPU threads: OMP_NUM_THREADS when set, else at most 2, so a run leaves the machine usable.
+# CPU threads: OMP_NUM_THREADS when set, else one. On a shared machine more threads mostly wait
+# on each other (a step got up to 10x slower with two on a busy 2-core box); one also leaves it usable.
 THREADS = int(os.environ.get("OMP_NUM_THREADS") or 1)
 # torch < 2.0 (Debian 12's python3-torch is 1.13) has no fused attention: fall back to the manual form.
 HAS_SDPA = hasattr(F, "scaled_dot_product_attention")
