@@ -101,6 +101,33 @@ describe.skipIf(torch === null)(`examples/torch-charlm with ${PYTHON} (torch ${t
     expect(git(root, "status", "--porcelain")).toBe("");
   }, 300_000);
 
+  it("the hand-written attention (torch < 2.0) is causal, and equals SDPA where torch has it", () => {
+    const script = `
+import json, torch, train
+torch.manual_seed(0)
+train.HAS_SDPA = False  # build and run the manual path whatever this torch has
+m = train.CharLM().eval()
+x = torch.randint(0, train.VOCAB_SIZE, (2, train.BLOCK_SIZE))
+y = x.clone()
+y[:, 40:] = (y[:, 40:] + 1) % train.VOCAB_SIZE
+with torch.no_grad():
+    a, b = m(x), m(y)
+    same = None
+    if hasattr(torch.nn.functional, "scaled_dot_product_attention"):
+        train.HAS_SDPA = True
+        same = bool(torch.allclose(m(x), a, atol=1e-5))
+print(json.dumps({"prefix": bool(torch.allclose(a[:, :40], b[:, :40], atol=1e-6)), "suffix": bool(torch.allclose(a[:, 40:], b[:, 40:])), "same": same}))
+`;
+    // -B: no __pycache__ left in the example.
+    const r = spawnSync(PYTHON, ["-B", "-c", script], { cwd: EXAMPLE_DIR, encoding: "utf8", timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split("\n").pop() as string);
+    // Changing later characters leaves earlier predictions alone, and does change the later ones.
+    expect(out.prefix).toBe(true);
+    expect(out.suffix).toBe(false);
+    if (out.same !== null) expect(out.same).toBe(true);
+  }, 120_000);
+
   it("doctor reports the torch version and the device for that interpreter", () => {
     const dir = mkdtempSync(join(tmpdir(), "ar-torch-doctor-"));
     dirs.push(dir);
