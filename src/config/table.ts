@@ -8,6 +8,7 @@ import { describeAdjustments } from "../platform/adjustments.js";
 import { type PlatformInfo, SCOPES } from "../types.js";
 import type { ResearchConfig } from "./options.js";
 import { formatDuration } from "./duration.js";
+import { redactUrl } from "./redact.js";
 
 export function scopeText(scope: readonly string[]): string {
   return SCOPES.every((s) => scope.includes(s)) ? "all" : scope.join(" / ");
@@ -41,6 +42,7 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo): [str
   if (config.stopWhen) rows.push(["Stop when", config.stopWhen]);
   if (config.maxTimeSec !== undefined) rows.push(["Max time", formatDuration(config.maxTimeSec)]);
   if (config.maxCostUsd !== undefined) rows.push(["Max cost", `$${config.maxCostUsd}`]);
+  if (config.notify !== undefined) rows.push(["Notify", redactUrl(config.notify)]);
   return rows;
 }
 
