@@ -16,7 +16,7 @@ import { DURATION_HELP, formatDuration, parseDuration } from "./duration.js";
 import { type ConfigInput, OPTION_DEFS, type OptionKey, type ResearchConfig } from "./options.js";
 import { type BudgetEdit, budgetConflicts, budgetEdit, describeConflict } from "./readonly-budget.js";
 import { defaultCommand, missingMessage, missingRequired, parseScope, resolveConfig } from "./resolve.js";
-import { renderConfigTable } from "./table.js";
+import { platformText, renderConfigTable } from "./table.js";
 import { dateTag, isValidTag } from "./tag.js";
 
 export interface CollectOptions {
@@ -265,7 +265,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   if (needPlatformNow) {
     p.log.step("Detecting the platform (the command's Python, torch, GPU) ...", io);
     platform = await platformPromise;
-    p.log.info(`Platform: ${platform.label} (${platform.detail})`, io);
+    p.log.info(`Platform: ${platformText(platform)}`, io);
     if (platform.kind === "cpu") p.log.warn("CPU only: runs are 5-10x slower than on a GPU, so prefer a short time budget (a few minutes) and a small model.", io);
   }
 

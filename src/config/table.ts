@@ -14,8 +14,10 @@ export function scopeText(scope: readonly string[]): string {
   return SCOPES.every((s) => scope.includes(s)) ? "all" : scope.join(" / ");
 }
 
+/** "CPU (Intel Xeon, 2 cores) with torch 1.13.1": the device and the torch the runs really get. */
 export function platformText(platform: PlatformInfo): string {
-  return platform.detail ? `${platform.label} (${platform.detail})` : platform.label;
+  const device = platform.detail ? `${platform.label} (${platform.detail})` : platform.label;
+  return platform.torch ? `${device} with torch ${platform.torch}` : device;
 }
 
 export interface TableOptions {

@@ -6,6 +6,7 @@ import pc from "picocolors";
 import { gatherInput } from "../../config/cli-options.js";
 import { type ConfigInput, LLM_PROPOSERS } from "../../config/options.js";
 import { CONFIG_FILE, defaultCommand } from "../../config/resolve.js";
+import { platformText } from "../../config/table.js";
 import { UsageError } from "../../errors.js";
 import { type DetectedPlatform, detectPlatform, type Exec, execWithTimeout, parseNvidiaSmi, usesTorch } from "../../platform/index.js";
 import { keyEnvName, type LlmProvider } from "../../proposers/llm/provider.js";
@@ -149,7 +150,7 @@ function platformChecks(platform: DetectedPlatform, command: string, torchNeeded
   if (platform.python !== null && platform.pythonVersion !== null) {
     checks.push(
       platform.torch
-        ? { name: "torch", status: "ok", required: torchNeeded, detail: `torch ${platform.torch} in ${platform.python}` }
+        ? { name: "torch", status: "ok", required: torchNeeded, detail: `torch ${platform.torch} in ${platform.python}, device ${platform.device}` }
         : {
             name: "torch",
             status: torchNeeded ? "missing" : "absent",
@@ -307,7 +308,7 @@ export async function doctorCommand(flags: DoctorFlags, out: Writable = process.
     out.write(`${JSON.stringify({ checks, command, platform }, null, 2)}\n`);
   } else {
     out.write(`${formatChecks(checks)}\n`);
-    out.write(`\n${summarizeChecks(checks)} Platform: ${platform.label} (${platform.detail}).\n`);
+    out.write(`\n${summarizeChecks(checks)} Platform: ${platformText(platform)}.\n`);
   }
   return 0;
 }
