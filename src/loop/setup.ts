@@ -1,5 +1,5 @@
-import { existsSync, lstatSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
-import { basename, dirname, join, sep } from "node:path";
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { basename, dirname, join, relative, sep } from "node:path";
 import type { ResearchConfig } from "../config/options.js";
 import type { CheckedConfig } from "../config/resolve.js";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
@@ -11,6 +11,7 @@ import { excludeFromGit } from "../workspace/exclude.js";
 import type { Git } from "../workspace/git.js";
 import { ResearchRepo } from "../workspace/research-repo.js";
 import { DEFAULT_SHARE, resolveShared } from "../workspace/shared.js";
+import { baselineFailureHint } from "../report/hints.js";
 import { recordBaseline, runBaseline } from "./experiment.js";
 import { guardedFiles, hashGuarded } from "./guards.js";
 import { isAlive, readLock } from "../ledger/lock.js";
@@ -184,9 +185,14 @@ export async function runSessionBaseline(session: SessionState, deps: LoopDeps):
     if (baseline.decision.reason === "interrupted") {
       throw new Interrupted("stopped during the baseline run; nothing was kept (the session was undone)");
     }
+    const logPath = relative(session.root, join(failedDir, "runs", "0.log"));
+    const { config } = session.info;
+    const log = existsSync(join(session.root, logPath)) ? readFileSync(join(session.root, logPath), "utf8") : "";
+    const metric = { name: config.metric, ...(config.metricPattern !== undefined && { pattern: config.metricPattern }) };
+    const hint = baselineFailureHint({ reason: baseline.decision.reason, durationSec: baseline.run.durationSec, budgetSec: config.budgetSec, timeoutSec: config.timeoutSec, metric, log, logPath });
     throw new RuntimeFailure(
       `the baseline run failed (${baseline.decision.detail}); nothing was changed`,
-      `Read its log in ${join(failedDir, "runs", "0.log")}, fix the command (--command) or the script, and run again.`,
+      hint ?? `Read its log in ${logPath}, fix the command (--command) or the script, and run again.`,
     );
   }
   recordBaseline(session, deps, baseline.record);

@@ -5,6 +5,27 @@ import type { MergePlan, MergeStrategy } from "../workspace/merge.js";
 
 export { assertCleanTree, conflictHint, executeMerge, type ExecuteOptions, MERGE_STRATEGIES, type MergeOutcome, type MergePlan, type MergeStrategy, planMerge } from "../workspace/merge.js";
 
+/**
+ * Which research branch goes into which base, as `merge --help` says: --branch, else the current
+ * autoresearch/* branch, else the recorded session's; --into, else the base recorded for THAT
+ * branch's session (never another session's), else main (master when only master exists).
+ */
+export function mergeTargets(input: {
+  branch?: string | undefined;
+  into?: string | undefined;
+  current: string | null;
+  session: { branch: string; baseBranch?: string | null } | null;
+  hasMain: boolean;
+  hasMaster: boolean;
+}): { branch: string | null; base: string } {
+  const { session } = input;
+  const branch = input.branch ?? (input.current?.startsWith("autoresearch/") ? input.current : (session?.branch ?? null));
+  const recorded = session && session.branch === branch ? (session.baseBranch ?? null) : null;
+  const base = input.into ?? recorded ?? (input.hasMain || !input.hasMaster ? "main" : "master");
+  return { branch, base };
+}
+
+
 /** The commit message: the kept experiments and the metric change. */
 export function mergeMessage(plan: MergePlan, strategy: MergeStrategy, data: SessionData | null): string {
   const a = data ? analyze(data) : null;
