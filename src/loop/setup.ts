@@ -85,23 +85,44 @@ export async function validateNewSession(git: Git, root: string, config: Researc
   }
 }
 
+/** What a new session set aside of the previous one, so a start that fails can put it back. */
+interface SetAside {
+  previousTag: string | null;
+  moved: { from: string; to: string }[];
+}
+
 /**
  * Before a new session writes its projections in the checkout: a results file or report left by
  * an earlier session (or the old in-checkout layout) is moved into that session's records, or
  * into <git dir>/autoresearch/archive when no session owns it, so nothing of it is lost.
  */
-function setAsidePrevious(root: string, home: string, resultsPath: string): string | null {
-  const previous = currentTag(home);
-  const owner = previous ? sessionPaths(root, previous, home).dir : null;
+function setAsidePrevious(root: string, home: string, resultsPath: string): SetAside {
+  const previousTag = currentTag(home);
+  const owner = previousTag ? sessionPaths(root, previousTag, home).dir : null;
   const target = owner && existsSync(owner) ? owner : join(home, "archive", `${Date.now()}`);
-  const moved: string[] = [];
+  const moved: SetAside["moved"] = [];
   for (const file of [resultsPath, ...REPORT_FILES.map((f) => join(root, f))]) {
     if (!existsSync(file)) continue;
     mkdirSync(target, { recursive: true });
-    renameSync(file, uniquePath(join(target, basename(file))));
-    moved.push(basename(file));
+    const to = uniquePath(join(target, basename(file)));
+    renameSync(file, to);
+    moved.push({ from: file, to });
   }
-  return moved.length > 0 ? `${moved.join(", ")} of the previous session moved to ${target}` : null;
+  return { previousTag, moved };
+}
+
+/**
+ * A new session that did not really start (its baseline failed, it was stopped, setup broke):
+ * the previous session is current again and its projections are back in the checkout, as if
+ * this `run` had never happened. Best effort: a file the user has since written is not replaced.
+ */
+function restorePrevious(home: string, aside: SetAside): void {
+  for (const { from, to } of aside.moved) {
+    try {
+      if (!existsSync(from) && existsSync(to)) renameSync(to, from);
+    } catch {}
+  }
+  if (aside.previousTag && existsSync(join(home, aside.previousTag, "records", "session.json"))) writeCurrent(home, aside.previousTag);
 }
 
 function uniquePath(path: string): string {
@@ -142,8 +163,23 @@ export async function startSession(root: string, checked: CheckedConfig, platfor
   const paths = sessionPaths(root, config.tag);
   const resultsPath = join(root, config.results);
   await excludeFromGit(git, [`/${config.results}`, `/${config.results}.*.tmp`, ...REPORT_FILES.map((f) => `/${f}`), `/${CONFIG_FILE_NAME}`]);
-  const asideMessage = setAsidePrevious(root, paths.home, resultsPath);
-  if (asideMessage) deps.emit({ type: "warning", message: asideMessage });
+  const aside = setAsidePrevious(root, paths.home, resultsPath);
+  if (aside.moved.length > 0) {
+    deps.emit({ type: "warning", message: `${aside.moved.map((m) => basename(m.from)).join(", ")} of the previous session moved to ${dirname(aside.moved[0]?.to ?? "")}` });
+  }
+  try {
+    return await setUpSession(root, checked, platform, deps, paths, proposerCheck);
+  } catch (error) {
+    restorePrevious(paths.home, aside);
+    throw error;
+  }
+}
+
+/** startSession after the previous session's projections were set aside. */
+async function setUpSession(root: string, checked: CheckedConfig, platform: PlatformInfo, deps: LoopDeps, paths: SessionPaths, proposerCheck: { agent?: SessionInfo["agent"] }): Promise<SessionState> {
+  const { git } = deps;
+  const { config } = checked;
+  const resultsPath = join(root, config.results);
   // A folder of this tag without its branch (deleted by hand): kept, under another name.
   const tagDir = dirname(paths.dir);
   if (existsSync(tagDir)) renameSync(tagDir, uniquePath(`${tagDir}.old-${Date.now()}`));

@@ -2,6 +2,7 @@ import { dirname, resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import { readMemory } from "../ledger/memory.js";
 import { locateSession, type SessionPaths } from "../ledger/paths.js";
+import { locateAnySession } from "../ledger/sessions.js";
 import { isResultsFile, readRecordsReadOnly, readResultsFile, readSessionReadOnly } from "../ledger/read.js";
 import type { Direction } from "../types.js";
 import { fromRecords, fromResults, type SessionData } from "./model.js";
@@ -60,14 +61,17 @@ export function loadReportData(options: LocateOptions): SessionData {
     return loadResultsFile(resultsPath, { direction: options.direction, branch: options.branch });
   }
   const root = resolve(options.root);
-  const paths = locateSession(root, options.tag);
+  const paths = locateAnySession(root, options.tag);
   const session = paths ? readSessionReadOnly(paths) : null;
   const records = paths ? readRecordsReadOnly(paths) : [];
   const resultsPath = resolve(root, session?.config?.results ?? "results.tsv");
   if (records.length > 0) {
     return withMemory(fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath }), paths as SessionPaths);
   }
-  if (isResultsFile(resultsPath)) {
+  // The results file in the checkout is the current session's projection: another session's
+  // report never falls back to it.
+  const ownsResults = !options.tag || locateSession(root)?.dir === paths?.dir;
+  if (ownsResults && isResultsFile(resultsPath)) {
     const data = loadResultsFile(resultsPath, { direction: options.direction ?? session?.config?.direction, branch: options.branch ?? session?.branch ?? null });
     if (session) {
       data.session = session;

@@ -43,6 +43,22 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./show.js")).registerShow,
   },
   {
+    name: "compare",
+    args: "<a> <b>",
+    description: "compare two experiments (N, or tag:N for another session): both metrics and the delta, the training-script diff, differing session settings",
+    load: async () => (await import("./compare.js")).registerCompare,
+  },
+  {
+    name: "sessions",
+    description: "list this repo's research sessions (tag, state, branch, experiments, best vs baseline, start), archived ones included",
+    load: async () => (await import("./sessions.js")).registerSessions,
+  },
+  {
+    name: "clean",
+    description: "remove sessions you no longer want: their research branch, refs/autoresearch/<tag>/*, clone and records (lists them, asks first)",
+    load: async () => (await import("./clean.js")).registerClean,
+  },
+  {
     name: "note",
     args: "<text...>",
     description: "add your note to the session's research notes (ideas backlog by default); the next proposal sees it",

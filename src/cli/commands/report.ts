@@ -1,6 +1,8 @@
 import { dirname, relative, resolve } from "node:path";
 import type { Command } from "commander";
+import { UsageError } from "../../errors.js";
 import { locateSession } from "../../ledger/paths.js";
+import { locateAnySession } from "../../ledger/sessions.js";
 import { parseDirection, researchBranchAt, resolveRoot } from "../../report/cli-support.js";
 import { loadReportData } from "../../report/load.js";
 import { renderSummary } from "../../report/summary.js";
@@ -11,6 +13,7 @@ interface ReportOptions {
   direction?: string;
   chart?: boolean;
   dir?: string;
+  tag?: string;
 }
 
 /** `autoresearch report`: Phase 3 on an existing session or any results file; runs nothing. */
@@ -24,6 +27,7 @@ export function registerReport(program: Command): void {
     .option("--chart", "also write progress.svg and progress.png (default: on with --out, off when printing)")
     .option("--no-chart", "write no chart files")
     .option("--dir <path>", "repo of the session (default: the git repo of the current directory)")
+    .option("--tag <tag>", "which session, as `autoresearch sessions` lists it (default: the current one)")
     .addHelpText(
       "after",
       `
@@ -35,6 +39,7 @@ damaged; else just the rows of the results file: this tool's format or Karpathy'
 Examples:
   $ autoresearch report                                  # the session in this repo, to stdout
   $ autoresearch report --out autoresearch-summary.md    # + progress.svg, progress.png
+  $ autoresearch report --tag mar5                       # an earlier session (see autoresearch sessions)
   $ autoresearch report ~/old/results.tsv --out night1/summary.md
   $ autoresearch report karpathy-results.tsv --direction min`,
     )
@@ -42,7 +47,14 @@ Examples:
       const cwd = process.cwd();
       const direction = parseDirection(options.direction);
       const root = results ? cwd : await resolveRoot(cwd, options.dir);
-      if (!results && locateSession(root)) {
+      const current = locateSession(root);
+      if (options.tag !== undefined && results) throw new UsageError("--tag and a results file are two different sources", "Pass one of them.");
+      if (options.tag !== undefined && !locateAnySession(root, options.tag)) {
+        throw new UsageError(`no autoresearch session ${JSON.stringify(options.tag)} in ${root}`, "`autoresearch sessions` lists the sessions of this repo and their tags.");
+      }
+      // Only the current session owns the results file in the checkout: another one is read, never projected.
+      const isCurrent = options.tag === undefined || locateSession(root, options.tag)?.dir === current?.dir;
+      if (!results && current && isCurrent) {
         // results.tsv is a projection of the records: rebuilt here when missing or damaged (an
         // old-layout session is first moved out of the checkout).
         // Imported here: `report --help` and reports of plain results files must not load the loop (and zod).
@@ -50,7 +62,7 @@ Examples:
         const { ledger } = loadSession(root);
         if (ledger.reconcile() > 0) process.stderr.write(`rebuilt ${relative(cwd, ledger.resultsPath) || ledger.resultsPath} from the session's records\n`);
       }
-      const data = loadReportData({ root, results, direction });
+      const data = loadReportData({ root, results, direction, ...(options.tag !== undefined && { tag: options.tag }) });
       if (!data.branch) data.branch = await researchBranchAt(data.resultsPath ? dirname(data.resultsPath) : root);
 
       if (options.out) {

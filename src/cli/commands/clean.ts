@@ -1,0 +1,80 @@
+import { confirm, isCancel } from "@clack/prompts";
+import type { Command } from "commander";
+import { UsageError } from "../../errors.js";
+import { isInteractive, resolveRoot } from "../../report/cli-support.js";
+import { type CleanPlan, executeClean, planClean } from "../../workspace/clean.js";
+import { requireRepo } from "../../workspace/git.js";
+
+interface CleanOptions {
+  tag?: string[];
+  allFinished?: boolean;
+  yes?: boolean;
+  dir?: string;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function renderPlan(plan: CleanPlan, withKeptWork: boolean): string {
+  const lines: string[] = [];
+  for (const item of plan.items) {
+    const skipped = item.unmergedKept > 0 && !withKeptWork;
+    lines.push(`${skipped ? "keep  " : "remove"} ${item.session.id} (${item.session.state}, ${item.session.experiments} experiments)`);
+    if (item.branch) lines.push(`         branch ${item.branch}`);
+    if (item.refs.length > 0) lines.push(`         ${item.refs.length} ref(s) refs/autoresearch/${item.session.tag}/* (its discarded and crashed experiments)`);
+    for (const dir of item.dirs) lines.push(`         folder ${dir} (records, run logs, patches, experiment clone)`);
+    if (item.unmergedKept > 0) {
+      lines.push(
+        `         ${item.unmergedKept} kept commit(s) on ${item.branch} are in no other branch: this is kept work${skipped ? "; left alone without --yes (merge it first: autoresearch merge)" : " and will be lost"}`,
+      );
+    }
+  }
+  for (const refused of plan.refused) lines.push(`keep   ${refused.id}: ${refused.reason}`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** `autoresearch clean`: removes finished sessions' branches, refs, clones and records, after showing exactly what. */
+export function registerClean(program: Command): void {
+  program
+    .command("clean")
+    .description("remove sessions you no longer want: their research branch, refs/autoresearch/<tag>/*, clone and records (lists them, asks first)")
+    .option("--tag <tag>", "a session to remove, as `autoresearch sessions` lists it (repeatable)", collect)
+    .option("--all-finished", "every finished session (and every failed start)")
+    .option("-y, --yes", "do not ask, and also remove sessions whose kept work is in no other branch (required without a terminal)")
+    .option("--dir <path>", "repo of the sessions (default: the git repo of the current directory)")
+    .addHelpText(
+      "after",
+      `
+Never removes a running session, nor a session whose branch is checked out. A session with kept
+commits that no other branch contains (not merged) is kept work: it is removed only with --yes.
+Without a terminal and without --yes it prints the plan and exits 2. Your checkout is not touched.
+
+Examples:
+  $ autoresearch clean --all-finished
+  $ autoresearch clean --tag mar5 --tag mar6 --yes`,
+    )
+    .action(async (options: CleanOptions) => {
+      const root = await resolveRoot(process.cwd(), options.dir);
+      const git = await requireRepo(root);
+      const plan = await planClean(git, root, { tags: options.tag ?? [], allFinished: Boolean(options.allFinished) });
+      const withKeptWork = Boolean(options.yes);
+      const removable = plan.items.filter((i) => withKeptWork || i.unmergedKept === 0);
+      process.stdout.write(renderPlan(plan, withKeptWork));
+      if (removable.length === 0) {
+        process.stdout.write("Nothing to remove.\n");
+        if (plan.refused.length > 0 || plan.items.length > 0) process.exitCode = 2;
+        return;
+      }
+      if (!options.yes) {
+        if (!isInteractive()) throw new UsageError("clean asks before it removes anything, but there is no terminal to ask in", "Review the plan above, then run it again with --yes.");
+        const ok = await confirm({ message: `Remove ${removable.length} session(s) as listed? This cannot be undone.`, initialValue: false });
+        if (isCancel(ok) || !ok) {
+          process.stdout.write("Nothing removed.\n");
+          return;
+        }
+      }
+      const removed = await executeClean(git, root, plan, withKeptWork);
+      process.stdout.write(`Removed ${removed.join(", ")}.\n`);
+    });
+}

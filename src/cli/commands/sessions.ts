@@ -1,0 +1,65 @@
+import type { Command } from "commander";
+import { listSessions, type SessionSummary } from "../../ledger/sessions.js";
+import { resolveRoot } from "../../report/cli-support.js";
+
+interface SessionsOptions {
+  json?: boolean;
+  dir?: string;
+}
+
+function value(v: number | null): string {
+  return v === null ? "—" : v.toFixed(6);
+}
+
+/** "0.912000 (baseline 1.002300, -0.090300)" or "—". */
+function bestText(s: SessionSummary): string {
+  if (s.best === null) return "—";
+  if (s.baseline === null || s.bestId === 0) return `${value(s.best)} (baseline)`;
+  const delta = s.best - s.baseline;
+  return `${value(s.best)} (baseline ${value(s.baseline)}, ${delta >= 0 ? "+" : ""}${delta.toFixed(6)})`;
+}
+
+export function renderSessions(sessions: SessionSummary[]): string {
+  if (sessions.length === 0) return "No autoresearch sessions in this repo. Start one with `autoresearch run`.\n";
+  const rows = [
+    ["TAG", "STATE", "BRANCH", "EXPERIMENTS", "BEST", "STARTED"],
+    ...sessions.map((s) => [
+      `${s.current ? "* " : "  "}${s.id}`,
+      s.state,
+      s.branch,
+      `${s.experiments} (${s.kept} kept)`,
+      `${s.metric} ${bestText(s)}`,
+      s.startedAt.replace("T", " ").replace(/\.\d+Z$/, "Z"),
+    ]),
+  ];
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length))) ?? [];
+  const lines = rows.map((r, i) => (i === 0 ? "  " : "") + r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join("  ").trimEnd());
+  return `${lines.join("\n")}\n\n* = current (what resume, status, report and show use without --tag)\n`;
+}
+
+/** `autoresearch sessions`: every session of this repo, archived and old-layout ones included. */
+export function registerSessions(program: Command): void {
+  program
+    .command("sessions")
+    .description("list this repo's research sessions (tag, state, branch, experiments, best vs baseline, start), archived ones included")
+    .option("--json", "print a JSON array instead")
+    .option("--dir <path>", "repo of the sessions (default: the git repo of the current directory)")
+    .addHelpText(
+      "after",
+      `
+States: running (its loop holds the repo's lock), stopped (by you, an error or a kill; resume
+continues it), finished (it reached its limit or stop condition; resume with a higher limit
+continues it), failed (its baseline failed; records kept for reading), archived (kept by an
+older layout). The first column is what --tag takes in resume, report, status, show and clean.
+
+Examples:
+  $ autoresearch sessions
+  $ autoresearch report --tag mar5
+  $ autoresearch resume --tag mar5 --max-iterations 50`,
+    )
+    .action(async (options: SessionsOptions) => {
+      const root = await resolveRoot(process.cwd(), options.dir);
+      const sessions = listSessions(root);
+      process.stdout.write(options.json ? `${JSON.stringify(sessions, null, 2)}\n` : renderSessions(sessions));
+    });
+}
