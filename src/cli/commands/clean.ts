@@ -62,9 +62,8 @@ Examples:
       const removable = plan.items.filter((i) => withKeptWork || i.unmergedKept === 0);
       process.stdout.write(renderPlan(plan, withKeptWork));
       if (removable.length === 0) {
-        process.stdout.write("Nothing to remove.\n");
-        if (plan.refused.length > 0 || plan.items.length > 0) process.exitCode = 2;
-        return;
+        if (plan.items.length > 0) throw new UsageError("nothing removed: the sessions asked for hold kept work that no other branch contains", "Merge it first (autoresearch merge), or pass --yes to remove it anyway.");
+        throw new UsageError("nothing to remove", plan.refused.length > 0 ? "See why each session is kept above." : "No session matches; `autoresearch sessions` lists them.");
       }
       if (!options.yes) {
         if (!isInteractive()) throw new UsageError("clean asks before it removes anything, but there is no terminal to ask in", "Review the plan above, then run it again with --yes.");

@@ -1,0 +1,203 @@
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { cli, repoSnapshot } from "../helpers/cli.js";
+import { fakeProject, git } from "../helpers/repo.js";
+
+const RUN = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--yes"];
+
+interface Listed {
+  id: string;
+  tag: string;
+  state: string;
+  current: boolean;
+  experiments: number;
+  kept: number;
+  baseline: number | null;
+  best: number | null;
+  resumable: boolean;
+}
+
+function sessions(root: string): Listed[] {
+  const result = cli(root, ["sessions", "--json"]);
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as Listed[];
+}
+
+function home(root: string, ...parts: string[]): string {
+  return join(root, ".git", "autoresearch", ...parts);
+}
+
+/** A repo with session `a` (3 experiments, the builtin proposer keeps some) and session `b` (baseline only, current). */
+function twoSessions(): string {
+  const root = fakeProject();
+  const a = cli(root, [...RUN, "--tag", "a", "--max-iterations", "3"]);
+  expect(a.code, a.stderr).toBe(0);
+  const b = cli(root, [...RUN, "--tag", "b", "--max-iterations", "0", "--budget", "7s"]);
+  expect(b.code, b.stderr).toBe(0);
+  return root;
+}
+
+describe("sessions you can find again", () => {
+  it("lists every session with its state, experiments and best vs baseline, and report/show/compare reach an earlier one", () => {
+    const root = twoSessions();
+    const listed = sessions(root);
+    expect(listed.map((s) => [s.id, s.state, s.current])).toEqual([
+      ["a", "finished", false],
+      ["b", "finished", true],
+    ]);
+    const a = listed[0] as Listed;
+    expect(a.experiments).toBe(3);
+    expect(a.kept).toBeGreaterThan(0);
+    expect(a.best).toBeLessThan(a.baseline as number);
+    const text = cli(root, ["sessions"]);
+    expect(text.stdout).toMatch(/^\* b\s+finished\s+autoresearch\/b\s+0 \(0 kept\)/m);
+    expect(text.stdout).toMatch(/^ {2}a\s+finished\s+autoresearch\/a\s+3 \(\d kept\)\s+val_loss \d\.\d{6} \(baseline 1\.\d{6}, -0\.\d{6}\)/m);
+
+    // report --tag a summarises a's records, not the current session's; the checkout's results.tsv (b's) is untouched.
+    const resultsBefore = readFileSync(join(root, "results.tsv"), "utf8");
+    const report = cli(root, ["report", "--tag", "a"]);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout).toMatch(/autoresearch\/a/);
+    expect(report.stdout).not.toMatch(/autoresearch\/b/);
+    expect(readFileSync(join(root, "results.tsv"), "utf8")).toBe(resultsBefore);
+    const missing = cli(root, ["report", "--tag", "nope"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no autoresearch session "nope"/);
+
+    const show = cli(root, ["show", "3", "--tag", "a", "--json"]);
+    expect(show.code, show.stderr).toBe(0);
+    expect(JSON.parse(show.stdout).record.id).toBe(3);
+
+    // compare within a session: the script diff and the delta; across sessions: the differing settings.
+    const within = cli(root, ["compare", "a:0", "a:1", "--json"]);
+    expect(within.code, within.stderr).toBe(0);
+    const w = JSON.parse(within.stdout);
+    expect(w.diff).toMatch(/^-.*\n\+/m);
+    expect(w.delta).toBeCloseTo(w.b.record.metric - w.a.record.metric, 9);
+    expect(w.configDiff).toEqual([]);
+    const across = cli(root, ["compare", "a:0", "0"]);
+    expect(across.code, across.stderr).toBe(0);
+    expect(across.stdout).toMatch(/delta \(B - A\): \+0\.000000/);
+    expect(across.stdout).toMatch(/budgetSec: 5 -> 7/);
+    expect(across.stdout).toMatch(/The training scripts are identical/);
+    const bad = cli(root, ["compare", "a:x", "1"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/is not an experiment/);
+  });
+
+  it("a failed new run (typo in the metric name) leaves the previous session current, resumable and reported", () => {
+    const root = fakeProject();
+    expect(cli(root, [...RUN, "--tag", "good", "--max-iterations", "1"]).code).toBe(0);
+    const resultsBefore = readFileSync(join(root, "results.tsv"), "utf8");
+    const failed = cli(root, [...RUN, "--tag", "typo", "--max-iterations", "1", "--metric", "val_los"]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/--metric val_loss/);
+    expect(readFileSync(home(root, "current"), "utf8").trim()).toBe("good");
+    expect(readFileSync(join(root, "results.tsv"), "utf8")).toBe(resultsBefore);
+    expect(git(root, "branch", "--list", "autoresearch/*")).toBe("autoresearch/good");
+    const listed = sessions(root);
+    expect(listed.map((s) => [s.tag, s.state, s.current])).toEqual([
+      ["good", "finished", true],
+      ["typo", "failed", false],
+    ]);
+    expect(cli(root, ["report"]).stdout).toMatch(/autoresearch\/good/);
+    const resumed = cli(root, ["resume", "--max-iterations", "2", "--json"]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(sessions(root).find((s) => s.tag === "good")?.experiments).toBe(2);
+  });
+
+  it("resume never touches the checkout: an uncommitted edit and an untracked file survive it", () => {
+    const root = fakeProject();
+    expect(cli(root, [...RUN, "--tag", "r", "--max-iterations", "1"]).code).toBe(0);
+    writeFileSync(join(root, "train.js"), `${readFileSync(join(root, "train.js"), "utf8")}// my own edit, not committed\n`);
+    writeFileSync(join(root, "notes.txt"), "mine\n");
+    git(root, "add", "notes.txt");
+    const before = repoSnapshot(root);
+    const edited = readFileSync(join(root, "train.js"), "utf8");
+    const resumed = cli(root, ["resume", "--max-iterations", "3", "--json"]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(sessions(root)[0]?.experiments).toBe(3);
+    expect(readFileSync(join(root, "train.js"), "utf8")).toBe(edited);
+    // Only the projections (results.tsv, summary, chart: ignored files) and the research refs may differ.
+    const strip = (snapshot: string) => {
+      const s = JSON.parse(snapshot);
+      s.files = s.files.filter((f: string) => !/^(results\.tsv|autoresearch-summary\.md|progress\.(svg|png)):/.test(f));
+      s.refs = s.refs.split("\n").filter((r: string) => !/refs\/(heads\/autoresearch|autoresearch)\//.test(r));
+      s.status = s.status.split("\n").filter((l: string) => !/results\.tsv|autoresearch-summary|progress\./.test(l));
+      return s;
+    };
+    expect(strip(repoSnapshot(root))).toEqual(strip(before));
+    expect(git(root, "status", "--porcelain")).toBe("A  notes.txt\n M train.js");
+  });
+
+  it("clean: prints the plan and exits 2 without a terminal, refuses a running session, keeps unmerged kept work without --yes", () => {
+    const root = twoSessions();
+    expect(git(root, "for-each-ref", "refs/autoresearch/a/")).not.toBe("");
+    const before = repoSnapshot(root);
+    const noTty = cli(root, ["clean", "--tag", "a"]);
+    expect(noTty.code).toBe(2);
+    expect(noTty.stdout).toMatch(/branch autoresearch\/a/);
+    expect(noTty.stdout).toMatch(/ref\(s\) refs\/autoresearch\/a\/\*/);
+    expect(noTty.stdout).toMatch(/kept commit\(s\) on autoresearch\/a are in no other branch: this is kept work/);
+    expect(noTty.stderr).toMatch(/kept work that no other branch contains/);
+    expect(noTty.stderr).toMatch(/pass --yes/);
+    expect(repoSnapshot(root)).toBe(before);
+    expect(existsSync(home(root, "a"))).toBe(true);
+
+    // b is "running": a live loop (this test process) holds the repo's lock.
+    writeFileSync(home(root, "lock"), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString() }));
+    expect(sessions(root).find((s) => s.id === "b")?.state).toBe("running");
+    const running = cli(root, ["clean", "--tag", "b", "--yes"]);
+    expect(running.code).toBe(2);
+    expect(running.stdout).toMatch(/keep {3}b: it is running/);
+    expect(git(root, "branch", "--list", "autoresearch/b")).not.toBe("");
+
+    // --all-finished --yes removes a (b is running): its branch, refs and folder; nothing else.
+    const cleaned = cli(root, ["clean", "--all-finished", "--yes"]);
+    expect(cleaned.code, cleaned.stderr).toBe(0);
+    expect(cleaned.stdout).toMatch(/Removed a\./);
+    expect(git(root, "branch", "--list", "autoresearch/a")).toBe("");
+    expect(git(root, "for-each-ref", "refs/autoresearch/a/")).toBe("");
+    expect(existsSync(home(root, "a"))).toBe(false);
+    expect(existsSync(home(root, "b", "records", "session.json"))).toBe(true);
+    expect(git(root, "rev-parse", "--abbrev-ref", "HEAD")).toBe("main");
+    expect(sessions(root).map((s) => s.id)).toEqual(["b"]);
+  });
+
+  it("clean removes a finished session whose work is merged without --yes being needed for kept work", () => {
+    const root = fakeProject();
+    expect(cli(root, [...RUN, "--tag", "m", "--max-iterations", "2"]).code).toBe(0);
+    git(root, "merge", "--quiet", "--ff-only", "autoresearch/m");
+    const plan = cli(root, ["clean", "--tag", "m"]);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toMatch(/^remove m \(finished, 2 experiments\)/m);
+    expect(plan.stdout).not.toMatch(/kept work/);
+    expect(cli(root, ["clean"]).stderr).toMatch(/--tag <tag>.*or --all-finished/);
+    expect(cli(root, ["clean", "--tag", "zz", "--yes"]).code).toBe(2);
+  });
+
+  it("lists an old-layout session in the checkout and the archive it kept, and reports the archived one by its id", () => {
+    const root = fakeProject();
+    expect(cli(root, [...RUN, "--tag", "old", "--max-iterations", "1"]).code).toBe(0);
+    // The layout before records moved into the git dir: .autoresearch/ in the checkout, with archive/<name>/.
+    renameSync(home(root, "old", "records"), join(root, ".autoresearch"));
+    rmSync(home(root), { recursive: true });
+    const archived = join(root, ".autoresearch", "archive", "night1");
+    mkdirSync(archived, { recursive: true });
+    cpSync(join(root, ".autoresearch", "experiments.jsonl"), join(archived, "experiments.jsonl"));
+    const info = JSON.parse(readFileSync(join(root, ".autoresearch", "session.json"), "utf8"));
+    writeFileSync(join(archived, "session.json"), JSON.stringify({ ...info, tag: "night1", branch: "autoresearch/night1", startedAt: "2020-01-01T00:00:00.000Z" }));
+    const listed = sessions(root);
+    expect(listed.map((s) => [s.id, s.state, s.current, s.resumable])).toEqual([
+      ["archive/night1", "archived", false, false],
+      [".autoresearch", "finished", true, true],
+    ]);
+    const report = cli(root, ["report", "--tag", "archive/night1"]);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout).toMatch(/autoresearch\/night1/);
+    // Reading moved nothing: the old layout stays where it is until resume or report of the current session.
+    expect(existsSync(join(root, ".autoresearch", "session.json"))).toBe(true);
+  });
+});
