@@ -18,7 +18,7 @@ export function registerResume(program: Command): void {
   addConfigOptions(command, RESUME_KEYS, { defaults: false });
   command
     .option("--json", "print NDJSON events instead of the live view")
-    .option("--tag <tag>", "which session (default: the latest one)")
+    .option("--tag <tag>", "which session, as `autoresearch sessions` lists it (default: the current one)")
     .option("--dashboard", "serve the live dashboard (on 127.0.0.1) while the session runs, and print its URL")
     .addHelpText(
       "after",
@@ -26,7 +26,7 @@ export function registerResume(program: Command): void {
 Every other setting stays as confirmed when the session started; the new values are checked as
 \`run\` checks them (e.g. --stop-when must name the session's metric). The session's records are
 in <git dir>/autoresearch/<tag>/records; an old-layout session (.autoresearch/ in the checkout) is
-moved there first.
+moved there first. Your checkout is not touched: uncommitted edits and untracked files stay as they are.
 
 Examples:
   $ autoresearch resume --max-iterations 50
