@@ -12,7 +12,7 @@ import { guessDirection, isQualityMetricName } from "../metric/index.js";
 import { type PlatformInfo, SCOPES, type Scope } from "../types.js";
 import { Git } from "../workspace/git.js";
 import { DURATION_HELP, formatDuration, parseDuration } from "./duration.js";
-import { type ConfigInput, OPTION_DEFS, type OptionKey, type ResearchConfig } from "./options.js";
+import { type ConfigInput, type KeepRule, OPTION_DEFS, type OptionKey, type ResearchConfig } from "./options.js";
 import { type BudgetEdit, budgetConflicts, budgetEdit, describeConflict } from "./readonly-budget.js";
 import { defaultCommand, missingMessage, missingRequired, parseScope, resolveConfig } from "./resolve.js";
 import { renderConfigTable } from "./table.js";
@@ -382,6 +382,32 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
         validate: (v) => (v?.trim() ? undefined : "a file name is required"),
       }),
     ).trim();
+  }
+
+  // 9-10. How honest a keep must be (issue 14): repeated baseline runs measure the noise.
+  if (askOptional("baselineRuns")) {
+    values.baselineRuns = cancelled(
+      await p.text({
+        ...io,
+        message: prompt("baselineRuns"),
+        initialValue: String(values.baselineRuns ?? 1),
+        validate: (v) => schemaError("baselineRuns", (v ?? "").trim()),
+      }),
+    ).trim();
+  }
+  if (askOptional("keepRule")) {
+    values.keepRule = cancelled(
+      await p.select<KeepRule>({
+        ...io,
+        message: prompt("keepRule"),
+        options: [
+          { value: "any", label: "any", hint: "better by any amount (the spec's rule; keeps noise wins)" },
+          { value: "threshold", label: "threshold", hint: "better by more than --min-delta" },
+          { value: "confirm", label: "confirm", hint: "re-run a would-be keep; keep it only if the mean beats the best by more than the noise" },
+        ],
+        initialValue: (values.keepRule as KeepRule | undefined) ?? "any",
+      }),
+    );
   }
 
   const config = resolveConfig(values, { root: opts.root, now: opts.now, platform: os });

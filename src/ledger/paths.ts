@@ -13,7 +13,8 @@ export interface SessionPaths {
   lock: string;
   runs: string;
   patches: string;
-  runLog(id: number): string;
+  /** The log of an experiment's run; `run` > 1 for its repeats (confirmation or baseline runs). */
+  runLog(id: number, run?: number): string;
   patch(id: number): string;
 }
 
@@ -36,7 +37,7 @@ export function recordsPaths(root: string, dir: string): SessionPaths {
     lock: join(dir, "lock"),
     runs: join(dir, "runs"),
     patches: join(dir, "patches"),
-    runLog: (id) => join(dir, "runs", `${id}.log`),
+    runLog: (id, run = 1) => join(dir, "runs", run > 1 ? `${id}.run${run}.log` : `${id}.log`),
     patch: (id) => join(dir, "patches", `${id}.patch`),
   };
 }

@@ -5,13 +5,15 @@ import { join } from "node:path";
 import type { InFlight } from "../ledger/ledger.js";
 import { appendMemory, proposalMemory } from "../ledger/memory.js";
 import { cleanField } from "../ledger/results-tsv.js";
-import { delta } from "../metric/index.js";
+import { delta, mean, noiseOfRecords } from "../metric/index.js";
 import { formatDelta } from "../report/format.js";
 import { platformEnv } from "../platform/index.js";
 import { countLines } from "../proposers/apply.js";
 import { matchMetric, metricRegExp } from "../runner/index.js";
-import type { ExperimentRecord, Proposal, RunResult } from "../types.js";
+import type { ExperimentRecord, Proposal, RunResult, RunSample } from "../types.js";
+import { applyKeepRule, sampleOf } from "./confirm.js";
 import { type Decision, decide } from "./decide.js";
+import { keepPolicy, seedOf } from "./keep-rule.js";
 import { restoreGuarded, restoreHead, restoreTracked, sha256 } from "./guards.js";
 import { sanitizeEnv } from "../runner/run-env.js";
 import { baselineOf, bestOf, type LoopDeps, type SessionState } from "./state.js";
@@ -21,9 +23,10 @@ export const BASELINE_DESCRIPTION = "Baseline — no modifications";
 /**
  * The run's environment: the orchestrator's minus secrets (names in `passEnv` kept, the
  * proposer's `apiKeyEnv` removed), plus the platform variables and AUTORESEARCH_TIME_BUDGET /
- * AUTORESEARCH_EXPERIMENT. The runner adds AUTORESEARCH_RUN_ID.
+ * AUTORESEARCH_EXPERIMENT / AUTORESEARCH_SEED (run `runIndex` of the experiment: the first run of
+ * every experiment gets the same seed, so comparisons are paired). The runner adds AUTORESEARCH_RUN_ID.
  */
-export function runEnvironment(session: SessionState, deps: LoopDeps, id: number): Record<string, string> {
+export function runEnvironment(session: SessionState, deps: LoopDeps, id: number, runIndex = 0): Record<string, string> {
   const { config, platform } = session.info;
   const allow = config.passEnv ?? [];
   const deny = config.apiKeyEnv !== undefined && !allow.includes(config.apiKeyEnv) ? [config.apiKeyEnv] : [];
@@ -34,12 +37,14 @@ export function runEnvironment(session: SessionState, deps: LoopDeps, id: number
     ...platformEnv(platform),
     AUTORESEARCH_TIME_BUDGET: String(config.budgetSec),
     AUTORESEARCH_EXPERIMENT: String(id),
+    AUTORESEARCH_SEED: String(seedOf(keepPolicy(config), runIndex)),
   };
 }
 
 /**
  * Runs the experiment command once at the current HEAD. `runId` is the run's marker; callers
- * record it in state.json first, so the run can be found if this process is killed.
+ * record it in state.json first, so the run can be found if this process is killed. `runIndex`
+ * > 0 is a repeat of the same code (its own seed and log).
  */
 export async function runOnce(
   session: SessionState,
@@ -48,6 +53,7 @@ export async function runOnce(
   description: string,
   commit: string,
   runId: string = randomUUID(),
+  runIndex = 0,
 ): Promise<RunResult> {
   const { config } = session.info;
   const metric = { name: config.metric, ...(config.metricPattern !== undefined && { pattern: config.metricPattern }) };
@@ -59,11 +65,11 @@ export async function runOnce(
       {
         cwd: session.root,
         command: config.command,
-        env: runEnvironment(session, deps, id),
+        env: runEnvironment(session, deps, id, runIndex),
         budgetSec: config.budgetSec,
         hardTimeoutSec: config.timeoutSec,
         graceMs,
-        logPath: session.paths.runLog(id),
+        logPath: session.paths.runLog(id, runIndex + 1),
         metric,
         runId,
         // Announced once the run exists, so whoever reacts to it (a person, a test) sees a live run.
@@ -118,10 +124,14 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
   const trainText = readFileSync(join(session.root, session.info.config.train), "utf8");
   const runId = randomUUID();
   session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt });
-  const run = await runOnce(session, deps, 0, BASELINE_DESCRIPTION, commit, runId);
+  const first = await runOnce(session, deps, 0, BASELINE_DESCRIPTION, commit, runId);
   const interrupted = deps.stop.signal.aborted;
   const violations = await enforceGuards(session, deps, commit);
-  const decision = decide({ run, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted });
+  let decision = decide({ run: first, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted });
+  // --baseline-runs K: the same code K times; their spread is the session's first noise estimate.
+  const repeated = decision.status === "crash" ? null : await repeatBaseline(session, deps, commit, first);
+  if (repeated?.failed) decision = repeated.failed;
+  const run = repeated?.run ?? first;
   const status = decision.status === "crash" ? "crash" : "keep";
   return {
     run,
@@ -142,10 +152,45 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
         proposer: "baseline",
         lines: countLines(trainText),
         run,
+        ...(repeated && repeated.runs.length > 1 && { runs: repeated.runs }),
       },
       deps,
     ),
   };
+}
+
+/**
+ * The baseline's runs after its first: each one in turn (the lead's scheduler may run them side
+ * by side later). Returns the first run with the mean as its metric, every run, and a crash
+ * decision if any repeat failed (a baseline that fails one time in K is not a baseline).
+ */
+async function repeatBaseline(
+  session: SessionState,
+  deps: LoopDeps,
+  commit: string,
+  first: RunResult,
+): Promise<{ run: RunResult; runs: RunSample[]; failed: Decision | null }> {
+  const policy = keepPolicy(session.info.config);
+  const runs = [sampleOf(first, seedOf(policy, 0))];
+  if (policy.baselineRuns < 2) return { run: first, runs, failed: null };
+  if (policy.baselineRaised) {
+    deps.emit({ type: "warning", message: "--keep-rule confirm needs a noise floor from the start: the baseline runs twice (--baseline-runs 2)" });
+  }
+  let durationSec = first.durationSec;
+  for (let index = 1; index < policy.baselineRuns; index++) {
+    const runId = randomUUID();
+    session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt: deps.now().toISOString() });
+    const run = await runOnce(session, deps, 0, `${BASELINE_DESCRIPTION} (run ${index + 1} of ${policy.baselineRuns})`, commit, runId, index);
+    durationSec += run.durationSec;
+    runs.push(sampleOf(run, seedOf(policy, index)));
+    const violations = await enforceGuards(session, deps, commit);
+    const decision = decide({ run, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted: deps.stop.signal.aborted });
+    if (decision.status === "crash") {
+      return { run, runs, failed: { ...decision, detail: `baseline run ${index + 1} of ${policy.baselineRuns}: ${decision.detail}` } };
+    }
+  }
+  const metric = Number(mean(runs.map((r) => r.metric as number)).toPrecision(12));
+  return { run: { ...first, metric, durationSec }, runs, failed: null };
 }
 
 /** Records a decided baseline (keep) as experiment 0. */
@@ -153,7 +198,7 @@ export function recordBaseline(session: SessionState, deps: LoopDeps, baseline: 
   session.ledger.record(baseline);
   session.history.push(baseline);
   session.ledger.clearInFlight();
-  deps.emit({ type: "experiment", record: baseline, best: baseline, baseline });
+  deps.emit({ type: "experiment", record: baseline, best: baseline, baseline, noise: noiseOfRecords(session.history)?.sd ?? null });
 }
 
 export interface ExperimentInput {
@@ -202,17 +247,34 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
   const interrupted = deps.stop.signal.aborted;
   const violations = await enforceGuards(session, deps, commit);
   const lines = countLines(input.newText);
-  const decision = decide({ run, direction: config.direction, bestMetric: best.metric as number, lines, bestLines: best.lines, violations, interrupted });
+  const trainHash = sha256(input.newText);
+  // The keep rule in force: threshold, --check commands, confirmation runs (src/loop/confirm.ts).
+  const kept = await applyKeepRule(session, deps, {
+    id: input.id,
+    decision: decide({ run, direction: config.direction, bestMetric: best.metric as number, lines, bestLines: best.lines, violations, interrupted }),
+    run,
+    best,
+    trainHash,
+    cwd: session.root,
+    env: runEnvironment(session, deps, input.id),
+    runAgain: (index) => {
+      const runId = randomUUID();
+      session.ledger.writeInFlight({ ...inFlight, phase: "running", commit, runId });
+      return runOnce(session, deps, input.id, `${proposal.description} (confirmation run ${index + 1})`, commit, runId, index);
+    },
+    guard: () => enforceGuards(session, deps, commit),
+  });
+  const { decision } = kept;
 
   if (decision.status !== "keep") await git.resetHard(best.commit);
 
-  const detail = decision.status === "keep" && decision.reason === "improved" ? describeGain(run.metric as number, best.metric as number) : decision.detail;
+  const detail = decision.status === "keep" && decision.reason === "improved" ? describeGain(kept.metric as number, best.metric as number, kept.runs ? decision.detail : null) : decision.detail;
   const experiment = record(
     {
       id: input.id,
       commit,
       parent: best.commit,
-      trainHash: sha256(input.newText),
+      trainHash,
       description: proposal.description,
       category: proposal.category,
       status: decision.status,
@@ -222,7 +284,9 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
       startedAt,
       proposer: deps.proposer.name,
       lines,
-      run,
+      run: { ...run, metric: kept.metric, durationSec: kept.durationSec },
+      ...(kept.runs && { runs: kept.runs }),
+      ...(kept.checks && { checks: kept.checks }),
       ...(proposal.direction !== undefined && { direction: proposal.direction }),
       ...(proposal.rationale !== undefined && { rationale: proposal.rationale }),
       ...(proposal.expectedDelta !== undefined && Number.isFinite(proposal.expectedDelta) && { expectedDelta: proposal.expectedDelta }),
@@ -244,12 +308,12 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
     proposalMemory(proposal, previous ? { id: previous.id, kept: previous.status === "keep" } : null, input.id, experiment.finishedAt),
   );
   session.ledger.clearInFlight();
-  deps.emit({ type: "experiment", record: experiment, best: bestOf(session.history), baseline: baselineOf(session.history) });
+  deps.emit({ type: "experiment", record: experiment, best: bestOf(session.history), baseline: baselineOf(session.history), noise: noiseOfRecords(session.history)?.sd ?? null });
   return experiment;
 }
 
-function describeGain(metric: number, best: number): string {
-  return `${formatDelta(delta(metric, best))} improvement`;
+function describeGain(metric: number, best: number, confirmed: string | null): string {
+  return `${formatDelta(delta(metric, best))} improvement${confirmed ? ` (${confirmed})` : ""}`;
 }
 
 /** A commit subject is one line; a model's description may not be. */
