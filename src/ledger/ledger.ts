@@ -283,11 +283,13 @@ export class Ledger {
 /** The results.tsv row: the description carries the outcome, as in the spec's examples. */
 export function toResultsRow(e: ExperimentRecord): ResultsRow {
   const outcome = e.id === 0 || !e.detail ? "" : `: ${e.detail}`;
+  // Repeats of the same code are runs, not experiments: one row, their mean, and how many.
+  const runs = e.runs && e.runs.length > 1 ? ` (mean of ${e.runs.length} runs)` : "";
   return {
     commit: e.commit,
     metric: e.status === "crash" ? null : e.metric,
     memGb: e.status === "crash" ? null : e.memGb,
     status: e.status,
-    description: `${e.description}${outcome}`,
+    description: `${e.description}${runs}${outcome}`,
   };
 }

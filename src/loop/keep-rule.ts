@@ -102,19 +102,19 @@ export interface ConfirmVerdict {
 export function confirmVerdict(input: ConfirmInput): ConfirmVerdict {
   const m = mean(input.runs);
   const g = gain(m, input.best, input.direction) ?? Number.NEGATIVE_INFINITY;
-  const n = input.runs.length;
   const change = formatDelta(m - input.best);
   if (input.noise === null || !(input.noise > 0)) {
     const keep = g > 0;
-    return { keep, mean: m, confidence: null, detail: `mean of ${n} runs ${change} vs the best; noise unknown, so ${keep ? "kept on the mean" : "not better on the mean"}` };
+    return { keep, mean: m, confidence: null, detail: `mean ${change} vs the best; noise unknown, so ${keep ? "kept on the mean" : "not better on the mean"}` };
   }
   const confidence = g / input.noise;
   const keep = confidence > input.confidence;
-  const words = keep ? "above" : "within";
   return {
     keep,
     mean: m,
     confidence,
-    detail: `mean of ${n} runs ${change} vs the best: ${confidence.toFixed(1)}× the noise floor ${input.noise.toPrecision(3)}, ${words} the ${input.confidence}× needed`,
+    detail: keep
+      ? `${confidence.toFixed(1)}× the noise floor ${input.noise.toPrecision(3)}, more than the ${input.confidence}× needed`
+      : `mean ${change} vs the best is ${confidence.toFixed(1)}× the noise floor ${input.noise.toPrecision(3)}, not more than the ${input.confidence}× needed`,
   };
 }

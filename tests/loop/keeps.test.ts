@@ -1,0 +1,121 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseResults } from "../../src/ledger/results-tsv.js";
+import type { SessionEvent } from "../../src/loop/events.js";
+import { research } from "../../src/loop/research.js";
+import { detectPlatform } from "../../src/platform/index.js";
+import { PlanProposer } from "../../src/proposers/plan.js";
+import type { ExperimentRecord, Proposal } from "../../src/types.js";
+import { createRepo, FAKE_PREPARE, git } from "../helpers/repo.js";
+import { testConfig, testDeps } from "./deps.js";
+
+/**
+ * A trainer with a known true metric (best at LEARNING_RATE = 0.04) plus noise of about ±0.05
+ * drawn from AUTORESEARCH_SEED and NUDGE, a constant with no true effect. With seeds 0, 1, 2:
+ * NUDGE 0 gives 1.376643 1.419010 1.437350 (the baseline), NUDGE 1 gives 1.357573 1.390630
+ * 1.428301: its first run beats the baseline's first run by luck, its mean is within noise.
+ */
+const NOISY_TRAIN = `const LEARNING_RATE = 0.01;
+const NUDGE = 0;
+
+function unit(a) {
+  a = (a + 0x6d2b79f5) | 0;
+  let t = Math.imul(a ^ (a >>> 15), 1 | a);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);
+const truth = 1 + Math.log2(LEARNING_RATE / 0.04) ** 2 * 0.1;
+const noise = (unit(seed * 7919 + NUDGE * 104729) - 0.5) * 0.1;
+console.log("seed: " + seed);
+console.log("val_loss: " + (truth + noise).toFixed(6));
+`;
+
+const CHECK = `const text = require("node:fs").readFileSync("train.js", "utf8");
+if (text.includes("LEARNING_RATE = 0.04")) { console.log("sanity: learning rate 0.04 is banned"); process.exit(3); }
+console.log("sanity ok");
+`;
+
+const step = (description: string, search: string, replace: string): Proposal => ({ description, category: "hyperparameters", edits: [{ search, replace }] });
+const NOISE_WIN = step("NUDGE 0 -> 1", "const NUDGE = 0;", "const NUDGE = 1;");
+const REAL_WIN = step("LEARNING_RATE 0.01 -> 0.04", "const LEARNING_RATE = 0.01;", "const LEARNING_RATE = 0.04;");
+
+async function session(plan: Proposal[], overrides: Parameters<typeof testConfig>[0], events: SessionEvent[] = []) {
+  const root = createRepo({ "train.js": NOISY_TRAIN, "prepare.js": FAKE_PREPARE, "check.cjs": CHECK });
+  const platform = await detectPlatform({ command: "node train.js", root });
+  const proposer = new PlanProposer(plan.map((p, i) => ({ ...p, planStep: i })));
+  await research(root, { kind: "new", config: testConfig(overrides), platform }, testDeps(root, proposer, events));
+  const records = readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as ExperimentRecord);
+  const rows = parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows;
+  return { root, records, rows };
+}
+
+describe("keep rules on a noisy trainer (real runs)", () => {
+  it("any keeps a noise win on one run", async () => {
+    const { records, rows } = await session([NOISE_WIN], { keepRule: "any" });
+    expect(records[0]?.metric).toBe(1.376643);
+    expect(records[1]?.metric).toBe(1.357573);
+    expect(rows.map((r) => r.status)).toEqual(["keep", "keep"]);
+  });
+
+  it("confirm re-runs it with other seeds and discards it, and keeps the real win", async () => {
+    const events: SessionEvent[] = [];
+    const { root, records, rows } = await session([NOISE_WIN, REAL_WIN], { keepRule: "confirm", baselineRuns: 3 }, events);
+    // The baseline: three runs, seeds 0 1 2, one row with their mean.
+    expect(records[0]?.runs?.map((r) => r.seed)).toEqual([0, 1, 2]);
+    expect(records[0]?.runs?.map((r) => r.metric)).toEqual([1.376643, 1.41901, 1.43735]);
+    expect(records[0]?.metric).toBeCloseTo((1.376643 + 1.41901 + 1.43735) / 3, 9);
+    expect(rows[0]?.description).toBe("Baseline — no modifications (mean of 3 runs)");
+    // The noise win: first run better than the baseline's mean, confirmed runs say otherwise.
+    const noise = records[1] as ExperimentRecord;
+    expect(noise.status).toBe("discard");
+    expect(noise.reason).toBe("not-confirmed");
+    expect(noise.runs?.map((r) => r.metric)).toEqual([1.357573, 1.39063, 1.428301]);
+    expect(noise.metric).toBeCloseTo((1.357573 + 1.39063 + 1.428301) / 3, 9);
+    expect(noise.detail).toMatch(/not more than the 2× needed/);
+    expect(rows[1]?.description).toMatch(/^NUDGE 0 -> 1 \(mean of 3 runs\): mean -0\.0\d+ vs the best is 0\.\d× the noise floor/);
+    // Each repeat has its own log and its own seed.
+    expect(readFileSync(join(root, ".autoresearch/runs/1.run3.log"), "utf8")).toContain("seed: 2");
+    expect(readFileSync(join(root, ".autoresearch/runs/1.log"), "utf8")).toContain("seed: 0");
+    // The real win stands far above the noise.
+    expect(records[2]?.status).toBe("keep");
+    expect(records[2]?.runs).toHaveLength(3);
+    expect(records[2]?.detail).toMatch(/improvement \(\d+\.\d× the noise floor .*, more than the 2× needed\)/);
+    expect(git(root, "show", "HEAD:train.js")).toContain("LEARNING_RATE = 0.04");
+    const kept = events.filter((e) => e.type === "experiment").at(-1);
+    expect(kept?.type === "experiment" && kept.noise).toBeGreaterThan(0.01);
+  });
+
+  it("confirm with one baseline run raises it to two and says so", async () => {
+    const events: SessionEvent[] = [];
+    const { records } = await session([], { keepRule: "confirm" }, events);
+    expect(records[0]?.runs).toHaveLength(2);
+    expect(events.some((e) => e.type === "warning" && /baseline runs twice/.test(e.message))).toBe(true);
+  });
+
+  it("threshold discards a better run below --min-delta and keeps one above it", async () => {
+    const { records } = await session([NOISE_WIN, REAL_WIN], { keepRule: "threshold", minDelta: "5%" });
+    expect(records.map((r) => `${r.status}:${r.reason}`)).toEqual(["keep:baseline", "discard:below-threshold", "keep:improved"]);
+    expect(records[1]?.detail).toMatch(/is not more than --min-delta 5% \(0\.0688\)/);
+  });
+
+  it("a failing --check blocks a keep; its output is in the experiment's log", async () => {
+    const events: SessionEvent[] = [];
+    const { root, records, rows } = await session([REAL_WIN, NOISE_WIN], { checks: ["node check.cjs"] }, events);
+    expect(records[1]?.status).toBe("discard");
+    expect(records[1]?.reason).toBe("check-failed");
+    expect(records[1]?.detail).toBe("check failed: node check.cjs: exit code 3: sanity: learning rate 0.04 is banned");
+    expect(records[1]?.checks).toEqual([{ command: "node check.cjs", ok: false }]);
+    expect(rows[1]?.status).toBe("discard");
+    const log = readFileSync(join(root, ".autoresearch/runs/1.log"), "utf8");
+    expect(log).toContain("--- autoresearch check 1: node check.cjs (exit code 3) ---\nsanity: learning rate 0.04 is banned");
+    expect(existsSync(join(root, ".autoresearch/runs/1.log.check1"))).toBe(false);
+    // The branch was reset: the rejected learning rate is not on it.
+    expect(readFileSync(join(root, "train.js"), "utf8")).toContain("LEARNING_RATE = 0.01;");
+    // A passing check lets the (noise) win through under `any`.
+    expect(records[2]?.status).toBe("keep");
+    expect(records[2]?.checks).toEqual([{ command: "node check.cjs", ok: true }]);
+    expect(events.filter((e) => e.type === "check").map((e) => e.type === "check" && e.ok)).toEqual([false, true]);
+  });
+});
