@@ -172,7 +172,7 @@ export function validateConfig(config: ResearchConfig, root: string): CheckedCon
   return { config: checked, stopCondition };
 }
 
-/** The keep rule's settings belong together: a threshold needs its minimum, the others have none. */
+/** A threshold needs its minimum, and a minimum without the threshold rule is a mistake worth naming. */
 function checkKeepRule(config: ResearchConfig): void {
   const rule = config.keepRule ?? "any";
   if (config.minDelta !== undefined && parseMinDelta(config.minDelta) === null) {
@@ -183,9 +183,6 @@ function checkKeepRule(config: ResearchConfig): void {
   }
   if (rule !== "threshold" && config.minDelta !== undefined) {
     throw new UsageError(`--min-delta is used by --keep-rule threshold, but the keep rule is ${rule}`, "Add --keep-rule threshold, or leave --min-delta out.");
-  }
-  if (rule !== "confirm" && (config.confirmRuns !== undefined || config.confidence !== undefined)) {
-    throw new UsageError(`--confirm-runs and --confidence are used by --keep-rule confirm, but the keep rule is ${rule}`, "Add --keep-rule confirm, or leave them out.");
   }
 }
 

@@ -39,6 +39,13 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo): [str
   if (config.stopWhen) rows.push(["Stop when", config.stopWhen]);
   if (config.maxTimeSec !== undefined) rows.push(["Max time", formatDuration(config.maxTimeSec)]);
   if (config.maxCostUsd !== undefined) rows.push(["Max cost", `$${config.maxCostUsd}`]);
+  // Shown when they differ from the spec's one run and "better by any amount".
+  if ((config.baselineRuns ?? 1) > 1) rows.push(["Baseline runs", String(config.baselineRuns)]);
+  if (config.keepRule === "threshold") rows.push(["Keep rule", `threshold (better by more than ${config.minDelta})`]);
+  if (config.keepRule === "confirm") {
+    rows.push(["Keep rule", `confirm (${config.confirmRuns ?? 2} more runs, mean better by > ${config.confidence ?? 2}× the noise floor)`]);
+  }
+  if (config.checks?.length) rows.push(["Checks", config.checks.join("; ")]);
   return rows;
 }
 
