@@ -6,7 +6,7 @@
  */
 import { describeAdjustments } from "../platform/adjustments.js";
 import { type PlatformInfo, SCOPES } from "../types.js";
-import type { ResearchConfig } from "./options.js";
+import { DEFAULT_CONFIDENCE, DEFAULT_CONFIRM_RUNS, type ResearchConfig } from "./options.js";
 import { formatDuration } from "./duration.js";
 
 export function scopeText(scope: readonly string[]): string {
@@ -43,7 +43,7 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo): [str
   if ((config.baselineRuns ?? 1) > 1) rows.push(["Baseline runs", String(config.baselineRuns)]);
   if (config.keepRule === "threshold") rows.push(["Keep rule", `threshold (better by more than ${config.minDelta})`]);
   if (config.keepRule === "confirm") {
-    rows.push(["Keep rule", `confirm (${config.confirmRuns ?? 2} more runs, mean better by > ${config.confidence ?? 2}× the noise floor)`]);
+    rows.push(["Keep rule", `confirm (${config.confirmRuns ?? DEFAULT_CONFIRM_RUNS} more runs, mean better by > ${config.confidence ?? DEFAULT_CONFIDENCE}× the noise floor)`]);
   }
   if (config.checks?.length) rows.push(["Checks", config.checks.join("; ")]);
   return rows;

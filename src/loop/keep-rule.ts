@@ -3,13 +3,10 @@
  * confirm.ts; decide.ts still says what one run is (crash, better, worse) and this module says
  * whether "better" is enough.
  */
-import type { KeepRule, ResearchConfig } from "../config/options.js";
+import { DEFAULT_CONFIDENCE, DEFAULT_CONFIRM_RUNS, type KeepRule, type ResearchConfig } from "../config/options.js";
 import { type Direction, formatMinDelta, gain, type MinDelta, mean, parseMinDelta, requiredGain } from "../metric/index.js";
 import { formatDelta } from "../report/format.js";
 import type { Decision } from "./decide.js";
-
-export const DEFAULT_CONFIRM_RUNS = 2;
-export const DEFAULT_CONFIDENCE = 2;
 
 export interface KeepPolicy {
   rule: KeepRule;
