@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../errors.js";
 import { MIN_DELTA } from "../metric/noise.js";
+import { KEEP_RULES, type KeepRule } from "./keep-rules.js";
 import { STOP_CONDITION } from "../metric/stop-condition.js";
 import { type Direction, SCOPES, type Scope } from "../types.js";
 import { DURATION_HELP, parseDuration } from "./duration.js";
@@ -50,11 +51,6 @@ function option<const F extends string, O extends z.ZodType>(def: OptionDef<F, O
 }
 
 export const PROPOSERS = ["builtin", "plan", "anthropic", "openai", "openai-compatible", "agent"] as const;
-export const KEEP_RULES = ["any", "threshold", "confirm"] as const;
-export type KeepRule = (typeof KEEP_RULES)[number];
-/** `--confirm-runs` and `--confidence` when not given (the loop and the config table read these). */
-export const DEFAULT_CONFIRM_RUNS = 2;
-export const DEFAULT_CONFIDENCE = 2;
 export const LLM_PROPOSERS: readonly string[] = ["anthropic", "openai", "openai-compatible"];
 
 /** Metric names as the training script prints them: `val_bpb`, `eval/loss`, `top1.acc`. */

@@ -6,7 +6,8 @@
  */
 import { describeAdjustments } from "../platform/adjustments.js";
 import { type PlatformInfo, SCOPES } from "../types.js";
-import { DEFAULT_CONFIDENCE, DEFAULT_CONFIRM_RUNS, type ResearchConfig } from "./options.js";
+import { DEFAULT_CONFIDENCE, DEFAULT_CONFIRM_RUNS } from "./keep-rules.js";
+import type { ResearchConfig } from "./options.js";
 import { formatDuration } from "./duration.js";
 
 export function scopeText(scope: readonly string[]): string {

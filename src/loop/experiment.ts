@@ -7,7 +7,6 @@ import { appendMemory, proposalMemory } from "../ledger/memory.js";
 import { cleanField } from "../ledger/results-tsv.js";
 import { delta, mean, noiseOfRecords } from "../metric/index.js";
 import { formatDelta } from "../report/format.js";
-import { platformEnv } from "../platform/index.js";
 import { countLines } from "../proposers/apply.js";
 import { matchMetric, metricRegExp } from "../runner/index.js";
 import type { ExperimentRecord, Proposal, RunResult, RunSample } from "../types.js";
@@ -15,30 +14,17 @@ import { applyKeepRule, sampleOf } from "./confirm.js";
 import { type Decision, decide } from "./decide.js";
 import { keepPolicy, seedOf } from "./keep-rule.js";
 import { restoreGuarded, restoreHead, restoreTracked, sha256 } from "./guards.js";
-import { sanitizeEnv } from "../runner/run-env.js";
+import { sessionRunEnv } from "./run-environment.js";
 import { baselineOf, bestOf, type LoopDeps, type SessionState } from "./state.js";
 
 export const BASELINE_DESCRIPTION = "Baseline — no modifications";
 
 /**
- * The run's environment: the orchestrator's minus secrets (names in `passEnv` kept, the
- * proposer's `apiKeyEnv` removed), plus the platform variables and AUTORESEARCH_TIME_BUDGET /
- * AUTORESEARCH_EXPERIMENT / AUTORESEARCH_SEED (run `runIndex` of the experiment: the first run of
- * every experiment gets the same seed, so comparisons are paired). The runner adds AUTORESEARCH_RUN_ID.
+ * The run's environment (see sessionRunEnv); run `runIndex` of an experiment gets its own
+ * AUTORESEARCH_SEED, and the first run of every experiment the same one, so comparisons are paired.
  */
 export function runEnvironment(session: SessionState, deps: LoopDeps, id: number, runIndex = 0): Record<string, string> {
-  const { config, platform } = session.info;
-  const allow = config.passEnv ?? [];
-  const deny = config.apiKeyEnv !== undefined && !allow.includes(config.apiKeyEnv) ? [config.apiKeyEnv] : [];
-  const base = deps.sourceEnv ? sanitizeEnv(deps.sourceEnv, allow, deny) : { ...deps.baseEnv };
-  for (const name of deny) delete base[name];
-  return {
-    ...base,
-    ...platformEnv(platform),
-    AUTORESEARCH_TIME_BUDGET: String(config.budgetSec),
-    AUTORESEARCH_EXPERIMENT: String(id),
-    AUTORESEARCH_SEED: String(seedOf(keepPolicy(config), runIndex)),
-  };
+  return sessionRunEnv(session.info, deps, id, seedOf(keepPolicy(session.info.config), runIndex));
 }
 
 /**

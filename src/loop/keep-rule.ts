@@ -3,7 +3,8 @@
  * confirm.ts; decide.ts still says what one run is (crash, better, worse) and this module says
  * whether "better" is enough.
  */
-import { DEFAULT_CONFIDENCE, DEFAULT_CONFIRM_RUNS, type KeepRule, type ResearchConfig } from "../config/options.js";
+import { DEFAULT_CONFIDENCE, DEFAULT_CONFIRM_RUNS, type KeepRule } from "../config/keep-rules.js";
+import type { ResearchConfig } from "../config/options.js";
 import { type Direction, formatMinDelta, gain, type MinDelta, mean, parseMinDelta, requiredGain } from "../metric/index.js";
 import { formatDelta } from "../report/format.js";
 import type { Decision } from "./decide.js";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { confidence, describeConfidence, noiseOfRecords, parseMinDelta, pooledNoise, requiredGain, sampleSd } from "../../src/metric/index.js";
+import { verdictText } from "../../src/loop/confirm-commit.js";
 import { confirmVerdict, keepPolicy, keepRuleText } from "../../src/loop/keep-rule.js";
 import { testConfig } from "../loop/deps.js";
 
@@ -61,5 +62,15 @@ describe("noise floor statistics on known values", () => {
     const confirm = keepPolicy(testConfig({ keepRule: "confirm", confirmRuns: 4, confidence: 3, checks: ["pytest -q"] }));
     expect(confirm).toMatchObject({ baselineRuns: 2, baselineRaised: true, confirmRuns: 4, confidence: 3 });
     expect(keepRuleText(confirm)).toMatch(/re-run 4 more time\(s\) .* more than 3 × the noise floor.*Seed changes are never improvements. A would-be keep must also pass the correctness check\(s\) \(pytest -q\)/);
+  });
+
+  it("says the confirm verdict in plain words for each case", () => {
+    const target = { label: "best", commit: "abc", record: null };
+    const summary = { mean: 1, sd: 0.1, runs: 3 };
+    expect(verdictText(target, 3.2, 0.01, summary)).toBe("a real improvement: the mean is 3.2× the noise floor better than the baseline");
+    expect(verdictText(target, 1.2, 0.01, summary)).toMatch(/^within noise: the mean is only 1\.2× the noise floor better than the baseline, which luck can explain/);
+    expect(verdictText(target, -0.5, 0.01, summary)).toBe("not better than the baseline: the mean is 0.5× the noise floor worse");
+    expect(verdictText(target, null, null, summary)).toMatch(/^the noise floor is unknown/);
+    expect(verdictText(target, null, null, null)).toMatch(/^no run printed the metric/);
   });
 });
