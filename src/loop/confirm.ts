@@ -6,7 +6,7 @@
  */
 import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { noiseOfRecords } from "../metric/index.js";
+import { gain, noiseOfRecords } from "../metric/index.js";
 import type { ExperimentRecord, RunResult, RunSample } from "../types.js";
 import { type Decision, decide } from "./decide.js";
 import { confirmVerdict, keepPolicy, type KeepPolicy, seedOf, thresholdVerdict } from "./keep-rule.js";
@@ -75,6 +75,8 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
 
   const runs: RunSample[] = [first];
   const total = policy.confirmRuns + 1;
+  const early = hopeless(session, first.metric as number, bestMetric, policy);
+  if (early) return plain(early, { checks });
   for (let index = 1; index < total; index++) {
     if (deps.stop.signal.aborted) return plain(interrupted("its confirmation runs"), { runs, checks });
     const run = await input.runAgain(index);
@@ -95,6 +97,21 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
     ? { status: "keep", reason: "improved", detail: verdict.detail }
     : { status: "discard", reason: "not-confirmed", detail: verdict.detail };
   return { decision, metric: Number(verdict.mean.toPrecision(12)), runs, durationSec, ...(checks && { checks }) };
+}
+
+/**
+ * Under `confirm`, a first run that beats the best by less than (Z - 1) × the noise floor is
+ * not worth confirming: for its mean to clear Z × noise, the other runs would have to beat its
+ * own gain by a full noise floor on average. Discarding it here saves the confirmation runs of
+ * most changes that do nothing (half of which beat the best on one run by luck).
+ */
+function hopeless(session: SessionState, metric: number, best: number, policy: KeepPolicy): Decision | null {
+  const noise = noiseOfRecords(session.history)?.sd ?? null;
+  if (noise === null || !(noise > 0)) return null;
+  const c = (gain(metric, best, session.info.config.direction) ?? 0) / noise;
+  const need = Math.max(0, policy.confidence - 1);
+  if (c > need) return null;
+  return { status: "discard", reason: "within-noise", detail: `one run ${c.toFixed(1)}× the noise floor ${noise.toPrecision(3)} better: not more than the ${need}× worth confirming` };
 }
 
 /**

@@ -57,7 +57,7 @@ export function keepRuleText(policy: KeepPolicy): string {
     case "threshold":
       return `a change is kept when its one run's metric beats the best so far by more than ${formatMinDelta(policy.minDelta ?? { value: 0, percent: false })}${policy.minDelta?.percent ? " of the best" : ""}; ${reset}${checks}`;
     case "confirm":
-      return `a change whose first run beats the best is re-run ${policy.confirmRuns} more time(s) with other seeds, and kept only when the mean of its runs beats the best's mean by more than ${policy.confidence} × the noise floor (the spread of repeated runs of the same code); ${reset} Seed changes are never improvements.${checks}`;
+      return `a change whose first run beats the best by more than ${Math.max(0, policy.confidence - 1)} × the noise floor (the spread of repeated runs of the same code) is re-run ${policy.confirmRuns} more time(s) with other seeds, and kept only when the mean of its runs beats the best's mean by more than ${policy.confidence} × the noise floor; ${reset} Seed changes are never improvements.${checks}`;
   }
 }
 

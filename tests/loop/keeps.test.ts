@@ -14,6 +14,8 @@ import { testConfig, testDeps } from "./deps.js";
 const step = (description: string, search: string, replace: string): Proposal => ({ description, category: "hyperparameters", edits: [{ search, replace }] });
 const NOISE_WIN = step("NUDGE 0 -> 1", "const NUDGE = 0;", "const NUDGE = 1;");
 const REAL_WIN = step("LEARNING_RATE 0.01 -> 0.04", "const LEARNING_RATE = 0.01;", "const LEARNING_RATE = 0.04;");
+// On top of the real win, NUDGE 3's first run (seed 0) is 0.0108 better than the best's mean: a third of the noise.
+const SMALL_LUCK = step("NUDGE 0 -> 3", "const NUDGE = 0;", "const NUDGE = 3;");
 
 async function session(plan: Proposal[], overrides: Parameters<typeof testConfig>[0], events: SessionEvent[] = []) {
   const root = createRepo({ "train.js": NOISY_TRAIN, "prepare.js": FAKE_PREPARE, "check.cjs": CHECK });
@@ -35,7 +37,7 @@ describe("keep rules on a noisy trainer (real runs)", () => {
 
   it("confirm re-runs it with other seeds and discards it, and keeps the real win", async () => {
     const events: SessionEvent[] = [];
-    const { root, records, rows } = await session([NOISE_WIN, REAL_WIN], { keepRule: "confirm", baselineRuns: 3 }, events);
+    const { root, records, rows } = await session([NOISE_WIN, REAL_WIN, SMALL_LUCK], { keepRule: "confirm", baselineRuns: 3 }, events);
     // The baseline: three runs, seeds 0 1 2, one row with their mean.
     expect(records[0]?.runs?.map((r) => r.seed)).toEqual([0, 1, 2]);
     expect(records[0]?.runs?.map((r) => r.metric)).toEqual([1.376643, 1.41901, 1.43735]);
@@ -57,7 +59,11 @@ describe("keep rules on a noisy trainer (real runs)", () => {
     expect(records[2]?.runs).toHaveLength(3);
     expect(records[2]?.detail).toMatch(/improvement \(\d+\.\d× the noise floor .*, more than the 2× needed\)/);
     expect(git(root, "show", "HEAD:train.js")).toContain("LEARNING_RATE = 0.04");
-    const kept = events.filter((e) => e.type === "experiment").at(-1);
+    // A first run better by less than (Z - 1) × noise is not worth confirming: one run, discarded.
+    expect(records[3]).toMatchObject({ status: "discard", reason: "within-noise", metric: 1.000236 });
+    expect(records[3]?.runs).toBeUndefined();
+    expect(records[3]?.detail).toMatch(/^one run 0\.\d× the noise floor 0\.0\d+ better: not more than the 1× worth confirming$/);
+    const kept = events.filter((e) => e.type === "experiment").at(-2);
     expect(kept?.type === "experiment" && kept.noise).toBeGreaterThan(0.01);
   });
 

@@ -61,7 +61,7 @@ describe("noise floor statistics on known values", () => {
     expect(keepRuleText(keepPolicy(testConfig({ keepRule: "threshold", minDelta: "1%" })))).toMatch(/by more than 1% of the best/);
     const confirm = keepPolicy(testConfig({ keepRule: "confirm", confirmRuns: 4, confidence: 3, checks: ["pytest -q"] }));
     expect(confirm).toMatchObject({ baselineRuns: 2, baselineRaised: true, confirmRuns: 4, confidence: 3 });
-    expect(keepRuleText(confirm)).toMatch(/re-run 4 more time\(s\) .* more than 3 × the noise floor.*Seed changes are never improvements. A would-be keep must also pass the correctness check\(s\) \(pytest -q\)/);
+    expect(keepRuleText(confirm)).toMatch(/first run beats the best by more than 2 × the noise floor .* is re-run 4 more time\(s\) .* more than 3 × the noise floor.*Seed changes are never improvements. A would-be keep must also pass the correctness check\(s\) \(pytest -q\)/);
   });
 
   it("says the confirm verdict in plain words for each case", () => {
