@@ -27,6 +27,8 @@ export interface KeepInput {
   runAgain: (index: number) => Promise<RunResult>;
   /** After a run or a check: puts back what it was not allowed to change; what that was. */
   guard: () => Promise<string[]>;
+  /** Records a check's run marker (state.json) before it starts, so a kill leaves it findable. */
+  track: (runId: string) => void;
 }
 
 export interface KeepOutcome {
@@ -132,6 +134,10 @@ async function runChecks(
   for (const [index, command] of policy.checks.entries()) {
     if (deps.stop.signal.aborted) return { results, failed: interrupted("its checks"), durationSec };
     const checkLog = `${log}.check${index + 1}`;
+    const runId = randomUUID();
+    input.track(runId);
+    // Watched like a run: if this process dies, the watchdog kills the check's process tree.
+    deps.runWatch?.running(runId, deps.graceMs ?? 5000, Date.now() + config.timeoutSec * 1000);
     const run = await deps.executor.run(
       {
         cwd: input.cwd,
@@ -142,10 +148,10 @@ async function runChecks(
         graceMs: deps.graceMs ?? 5000,
         logPath: checkLog,
         metric: { name: config.metric },
-        runId: randomUUID(),
+        runId,
       },
       deps.stop.signal,
-    );
+    ).finally(() => deps.runWatch?.idle());
     durationSec += run.durationSec;
     const ok = run.exitCode === 0 && !run.timedOut && run.signal === null;
     const how = run.timedOut ? `timed out after ${run.durationSec.toFixed(0)}s` : run.signal ? `killed by ${run.signal}` : `exit code ${run.exitCode}`;

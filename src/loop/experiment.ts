@@ -249,6 +249,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
       return runOnce(session, deps, input.id, `${proposal.description} (confirmation run ${index + 1})`, commit, runId, index);
     },
     guard: () => enforceGuards(session, deps, commit),
+    track: (runId) => session.ledger.writeInFlight({ ...inFlight, phase: "running", commit, runId }),
   });
   const { decision } = kept;
 

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseResults } from "../../src/ledger/results-tsv.js";
@@ -9,6 +10,7 @@ import { PlanProposer } from "../../src/proposers/plan.js";
 import type { ExperimentRecord, Proposal } from "../../src/types.js";
 import { NOISY_CHECK as CHECK, NOISY_TRAIN } from "../helpers/noisy.js";
 import { createRepo, FAKE_PREPARE, git } from "../helpers/repo.js";
+import { isRunning } from "../runner/helpers.js";
 import { testConfig, testDeps } from "./deps.js";
 
 const step = (description: string, search: string, replace: string): Proposal => ({ description, category: "hyperparameters", edits: [{ search, replace }] });
@@ -17,11 +19,14 @@ const REAL_WIN = step("LEARNING_RATE 0.01 -> 0.04", "const LEARNING_RATE = 0.01;
 // On top of the real win, NUDGE 3's first run (seed 0) is 0.0108 better than the best's mean: a third of the noise.
 const SMALL_LUCK = step("NUDGE 0 -> 3", "const NUDGE = 0;", "const NUDGE = 3;");
 
-async function session(plan: Proposal[], overrides: Parameters<typeof testConfig>[0], events: SessionEvent[] = []) {
+async function session(plan: Proposal[], overrides: Parameters<typeof testConfig>[0], events: SessionEvent[] = [], fromProcessEnv = false) {
   const root = createRepo({ "train.js": NOISY_TRAIN, "prepare.js": FAKE_PREPARE, "check.cjs": CHECK });
   const platform = await detectPlatform({ command: "node train.js", root });
   const proposer = new PlanProposer(plan.map((p, i) => ({ ...p, planStep: i })));
-  await research(root, { kind: "new", config: testConfig(overrides), platform }, testDeps(root, proposer, events));
+  const deps = testDeps(root, proposer, events);
+  // As the CLI does: each run's environment is made from this process's, secrets removed.
+  if (fromProcessEnv) deps.sourceEnv = process.env;
+  await research(root, { kind: "new", config: testConfig(overrides), platform }, deps);
   const records = readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as ExperimentRecord);
   const rows = parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows;
   return { root, records, rows };
@@ -97,5 +102,33 @@ describe("keep rules on a noisy trainer (real runs)", () => {
     expect(records[2]?.status).toBe("keep");
     expect(records[2]?.checks).toEqual([{ command: "node check.cjs", ok: true }]);
     expect(events.filter((e) => e.type === "check").map((e) => e.type === "check" && e.ok)).toEqual([false, true]);
+  });
+
+  it("a check gets the run's environment and the hard timeout kills its whole process tree", async () => {
+    const out = mkdtempSync(join(tmpdir(), "ar-check-"));
+    const script = join(out, "slow-check.cjs");
+    writeFileSync(
+      script,
+      `const fs = require("node:fs");
+const { spawn } = require("node:child_process");
+fs.writeFileSync(${JSON.stringify(join(out, "env.json"))}, JSON.stringify({ seed: process.env.AUTORESEARCH_SEED, id: process.env.AUTORESEARCH_EXPERIMENT, budget: process.env.AUTORESEARCH_TIME_BUDGET, secret: process.env.MY_API_KEY ?? null }));
+const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+fs.writeFileSync(${JSON.stringify(join(out, "grandchild.pid"))}, String(child.pid));
+setTimeout(() => {}, 60000);
+`,
+    );
+    const previous = process.env.MY_API_KEY;
+    process.env.MY_API_KEY = "sk-should-not-leak";
+    try {
+      const { records } = await session([REAL_WIN], { checks: [`node ${JSON.stringify(script)}`], budgetSec: 1, timeoutSec: 1, runSeed: 5 }, [], true);
+      expect(records[1]).toMatchObject({ status: "discard", reason: "check-failed" });
+      expect(records[1]?.detail).toMatch(/^check failed: node .*slow-check\.cjs.*: timed out after 1s: \[autoresearch\] hard timeout \(1s\) reached/);
+      expect(JSON.parse(readFileSync(join(out, "env.json"), "utf8"))).toEqual({ seed: "5", id: "1", budget: "1", secret: null });
+      const pid = Number(readFileSync(join(out, "grandchild.pid"), "utf8"));
+      expect(isRunning(pid)).toBe(false);
+    } finally {
+      if (previous === undefined) delete process.env.MY_API_KEY;
+      else process.env.MY_API_KEY = previous;
+    }
   });
 });
