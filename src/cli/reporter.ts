@@ -1,7 +1,7 @@
 import cliTruncate from "cli-truncate";
 import pc from "picocolors";
 import { formatDuration } from "../config/duration.js";
-import type { SessionEvent } from "../loop/events.js";
+import { publicEvent, type SessionEvent } from "../loop/events.js";
 import { cleanField, MISSING } from "../ledger/results-tsv.js";
 import { confidence, type Direction, delta, describeConfidence, isBetter } from "../metric/index.js";
 import { formatDelta, formatMetric } from "../report/format.js";
@@ -10,7 +10,7 @@ import type { ExperimentRecord } from "../types.js";
 /** NDJSON: one event per line on stdout, for other programs (`--json`). */
 export function jsonReporter(out: NodeJS.WritableStream = process.stdout): (event: SessionEvent) => void {
   return (event) => {
-    out.write(`${JSON.stringify({ ...event, at: new Date().toISOString() })}\n`);
+    out.write(`${JSON.stringify({ ...publicEvent(event), at: new Date().toISOString() })}\n`);
   };
 }
 

@@ -10,6 +10,7 @@ import { StopControl } from "../loop/stop.js";
 import { LocalExecutor } from "../runner/index.js";
 import type { Proposer } from "../types.js";
 import type { Git } from "../workspace/git.js";
+import { createNotifier } from "./notifier.js";
 import { jsonReporter, terminalReporter } from "./reporter.js";
 import { reportHooks } from "./report-hooks.js";
 
@@ -33,9 +34,10 @@ export interface SessionCommandOptions {
 export async function runSessionCommand(options: SessionCommandOptions): Promise<{ outcome: ResearchOutcome; exitCode: number }> {
   const dashboard = options.dashboard ? await serveDashboard(options.root, options.json ? process.stderr : process.stdout) : null;
   const reporter = options.json ? jsonReporter() : terminalReporter();
+  const notifier = createNotifier({ warn: (message) => emit({ type: "warning", message }) });
   // events.jsonl lets other processes (the dashboard, status) follow the session live.
   const eventsFile = eventsFileSink(() => sessionPaths(options.root).dir);
-  const sinks = [reporter, eventsFile, ...(options.sinks ?? [])];
+  const sinks = [reporter, eventsFile, notifier.sink, ...(options.sinks ?? [])];
   const emit: EventSink = (event) => {
     for (const sink of sinks) sink(event);
   };
@@ -60,6 +62,7 @@ export async function runSessionCommand(options: SessionCommandOptions): Promise
     if (!options.json) printEnding(outcome);
     return { outcome, exitCode: outcome.interrupted ? 130 : 0 };
   } finally {
+    await notifier.flush();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     eventsFile.close();

@@ -321,6 +321,17 @@ export const OPTION_DEFS = {
     config: z.array(envName).optional(),
     from: toList,
   }),
+  notify: option({
+    flag: "--notify <url>",
+    help: "POST a JSON message (Slack-compatible `text`) on a new best, a crash streak and at the end; the URL is a credential, shown redacted",
+    schema: z
+      .string()
+      .url()
+      .refine((url) => /^https?:\/\//i.test(url), "an http(s) URL"),
+    field: "notify",
+    config: z.string().optional(),
+    from: text,
+  }),
   reportEvery: option({
     flag: "--report-every <n>",
     help: "progress report every N experiments (default: 10)",

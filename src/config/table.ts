@@ -9,6 +9,7 @@ import { type PlatformInfo, SCOPES } from "../types.js";
 import { DEFAULT_CONFIDENCE, DEFAULT_CONFIRM_RUNS } from "./keep-rules.js";
 import type { ResearchConfig } from "./options.js";
 import { formatDuration } from "./duration.js";
+import { redactUrl } from "./redact.js";
 
 export function scopeText(scope: readonly string[]): string {
   return SCOPES.every((s) => scope.includes(s)) ? "all" : scope.join(" / ");
@@ -47,6 +48,7 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo): [str
     rows.push(["Keep rule", `confirm (${config.confirmRuns ?? DEFAULT_CONFIRM_RUNS} more runs, mean better by > ${config.confidence ?? DEFAULT_CONFIDENCE}× the noise floor)`]);
   }
   if (config.checks?.length) rows.push(["Checks", config.checks.join("; ")]);
+  if (config.notify !== undefined) rows.push(["Notify", redactUrl(config.notify)]);
   return rows;
 }
 

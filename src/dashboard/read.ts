@@ -1,3 +1,4 @@
+import { redactConfig } from "../config/redact.js";
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { SessionInfo } from "../ledger/ledger.js";
@@ -52,7 +53,7 @@ export function sessionSnapshot(location: SessionLocation): SessionSnapshot {
   let publicInfo: SessionSnapshot["info"] = null;
   if (info) {
     const { guardedHashes: _hashes, ...rest } = info;
-    publicInfo = rest;
+    publicInfo = { ...rest, config: redactConfig(rest.config) };
   }
   return {
     id: location.id,

@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { SessionInfo } from "../ledger/ledger.js";
-import type { EventSink, SessionEvent } from "./events.js";
+import { type EventSink, publicEvent, type SessionEvent } from "./events.js";
 
 /** The event stream persisted beside the session's other records (one JSON object per line). */
 export const EVENTS_FILE = "events.jsonl";
@@ -34,7 +34,7 @@ export function eventsFileSink(recordsDir: (session: SessionInfo) => string, now
     }
   };
   const sink = ((event: SessionEvent) => {
-    const line = `${JSON.stringify({ ...event, at: now().toISOString() })}\n`;
+    const line = `${JSON.stringify({ ...publicEvent(event), at: now().toISOString() })}\n`;
     if (fd === null && event.type === "session-start") {
       try {
         const dir = recordsDir(event.session);

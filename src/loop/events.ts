@@ -1,3 +1,4 @@
+import { redactConfig } from "../config/redact.js";
 import type { SessionInfo } from "../ledger/ledger.js";
 import type { ExperimentRecord, Proposal } from "../types.js";
 
@@ -21,3 +22,11 @@ export type SessionEvent =
   | { type: "session-end"; reason: string; experiments: number; best: ExperimentRecord | null; baseline: ExperimentRecord | null };
 
 export type EventSink = (event: SessionEvent) => void;
+
+/**
+ * An event as it may leave the process (NDJSON on stdout, events.jsonl for watchers): the
+ * session's config holds the --notify URL, a credential, which is shown redacted.
+ */
+export function publicEvent(event: SessionEvent): SessionEvent {
+  return event.type === "session-start" ? { ...event, session: { ...event.session, config: redactConfig(event.session.config) } } : event;
+}

@@ -50,6 +50,7 @@ describe("the option table is the one source of the config", () => {
       maxTime: "8h",
       maxCost: "2.5",
       passEnv: "WANDB_API_KEY",
+      notify: "https://hooks.example/services/T0/B0/secret",
       reportEvery: "4",
     };
     expect(Object.keys(input).sort()).toEqual([...KEYS].sort());
@@ -89,6 +90,7 @@ describe("the option table is the one source of the config", () => {
       maxTimeSec: 28800,
       maxCostUsd: 2.5,
       passEnv: ["WANDB_API_KEY"],
+      notify: "https://hooks.example/services/T0/B0/secret",
       reportEvery: 4,
     });
   });

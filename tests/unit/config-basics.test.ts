@@ -33,7 +33,9 @@ describe("defaults from the repo", () => {
     expect(defaultCommand(plain, "train.py", "linux")).toBe("python3 train.py");
     expect(defaultCommand(plain, "train.py", "win32")).toBe("python train.py");
     expect(defaultCommand(plain, "train.js", "linux")).toBe("node train.js");
-    expect(defaultCommand(plain, "my train.py", "linux")).toBe('python3 "my train.py"');
+    expect(defaultCommand(plain, "my train.py", "linux")).toBe("python3 'my train.py'");
+    expect(defaultCommand(plain, "it's $1.py", "linux")).toBe("python3 'it'\\''s $1.py'");
+    expect(defaultCommand(plain, "my train.py", "win32")).toBe('python "my train.py"');
     const uv = mkdtempSync(join(tmpdir(), "ar-cmd-"));
     writeFileSync(join(uv, "uv.lock"), "");
     expect(defaultCommand(uv, "train.py", "linux")).toBe("uv run train.py");

@@ -19,6 +19,8 @@ import { Git } from "../../workspace/git.js";
 export const SCHEMA_REF = "./node_modules/autoresearch/schema/autoresearch.config.schema.json";
 
 const PATH_KEYS = ["train", "readonly", "results", "plan", "prices"] as const;
+/** Inputs the session only reads: a research-team tool may keep them anywhere (kept absolute there). */
+const ANYWHERE_KEYS: readonly string[] = ["plan", "prices"];
 
 export interface InitFlags extends Record<string, unknown> {
   config?: string;
@@ -34,11 +36,17 @@ export interface InitDeps {
   detect?: (command: string, root: string) => Promise<PlatformInfo>;
 }
 
-/** Paths typed on the command line are relative to where the user is; stored ones to the repo root. */
-function toRepoPath(root: string, cwd: string, path: string, flag: string): string {
+/**
+ * Paths typed on the command line are relative to where the user is; stored ones to the repo
+ * root. A plan or price file outside the repo stays an absolute path.
+ */
+function toRepoPath(root: string, cwd: string, path: string, flag: string, anywhere: boolean): string {
   const abs = isAbsolute(path) ? path : join(cwd, path);
   const rel = relative(root, abs);
-  if (rel.startsWith("..") || isAbsolute(rel)) throw new UsageError(`${flag} "${path}": outside the repository ${root}`, "Give a path inside the repo.");
+  if (rel.startsWith("..") || isAbsolute(rel)) {
+    if (anywhere) return abs;
+    throw new UsageError(`${flag} "${path}": outside the repository ${root}`, "Give a path inside the repo.");
+  }
   return rel.split("\\").join("/");
 }
 
@@ -48,7 +56,8 @@ export function normaliseFlagPaths(gathered: GatheredInput, root: string, cwd: s
     const value = input[key];
     if (value === undefined || gathered.sources[key] !== "flag") continue;
     const flag = OPTION_DEFS[key].flag.split(" ")[0] as string;
-    input[key] = Array.isArray(value) ? value.map((v) => toRepoPath(root, cwd, String(v), flag)) : toRepoPath(root, cwd, String(value), flag);
+    const anywhere = ANYWHERE_KEYS.includes(key);
+    input[key] = Array.isArray(value) ? value.map((v) => toRepoPath(root, cwd, String(v), flag, anywhere)) : toRepoPath(root, cwd, String(value), flag, anywhere);
   }
   return input;
 }
