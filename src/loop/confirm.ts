@@ -65,6 +65,11 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
     if (below) return plain(below);
   }
 
+  // Under confirm, a first run too close to the best is not a would-be keep: no checks, no repeats.
+  const confirming = improved && policy.rule === "confirm";
+  const early = confirming ? hopeless(session, first.metric as number, bestMetric, policy) : null;
+  if (early) return plain(early);
+
   let checks: KeepOutcome["checks"];
   if (policy.checks.length > 0) {
     const outcome = await runChecks(session, deps, input, policy);
@@ -73,12 +78,10 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
     if (outcome.failed) return plain(outcome.failed, { checks });
   }
 
-  if (!(improved && policy.rule === "confirm")) return plain(input.decision, checks ? { checks } : {});
+  if (!confirming) return plain(input.decision, checks ? { checks } : {});
 
   const runs: RunSample[] = [first];
   const total = policy.confirmRuns + 1;
-  const early = hopeless(session, first.metric as number, bestMetric, policy);
-  if (early) return plain(early, { checks });
   for (let index = 1; index < total; index++) {
     if (deps.stop.signal.aborted) return plain(interrupted("its confirmation runs"), { runs, checks });
     const run = await input.runAgain(index);
