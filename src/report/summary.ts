@@ -153,8 +153,18 @@ export function outcome(e: ReportExperiment, data: SessionData): string {
   if (d === 0) return `no change (${formatMetric(e.metric)}, equal to the best)`;
   const pct = formatPercent(percentChange(e.metric, e.bestBefore));
   if (isWorse(e.metric as number, e.bestBefore as number, data.direction)) return `regression: ${formatDelta(d)} (${pct}) vs best ${formatMetric(e.bestBefore)}`;
-  return `not kept: ${formatDelta(d)} (${pct})${e.reason ? `, ${escapeMarkdown(e.reason, 60)}` : ""}`;
+  const why = e.reason ? (KEEP_RULE_WORDS[e.reason] ?? e.reason) : null;
+  const detail = e.reason === "check-failed" && e.detail ? `: ${e.detail.replace(/^check failed: /, "")}` : "";
+  return `not kept: ${formatDelta(d)} (${pct})${why ? `, ${escapeMarkdown(`${why}${detail}`, 160)}` : ""}`;
 }
+
+/** Why a better run was not kept, by the keep rule's reasons (src/loop/confirm.ts). */
+const KEEP_RULE_WORDS: Record<string, string> = {
+  "within-noise": "within noise on one run (not worth confirming)",
+  "not-confirmed": "not confirmed: the mean of its re-runs was within noise",
+  "below-threshold": "gain below --min-delta",
+  "check-failed": "a check failed",
+};
 
 function guessCrashReason(description: string): string {
   if (/\boom\b|out of memory/i.test(description)) return "out of memory";

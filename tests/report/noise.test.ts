@@ -62,4 +62,17 @@ describe("noise floor and confidence in the reports", () => {
     expect(md).toContain("**Noise floor:** unknown (cannot be estimated from this file: no two rows re-ran the same commit;");
     expect(section(md, "## Noise and Confidence")).toContain("no kept change can be told apart from luck. To measure it, run `autoresearch confirm baseline --runs 3`");
   });
+
+  it("says in words why a better run was not kept under a keep rule", () => {
+    const records = buildRecords(1.0, [
+      { description: "A", metric: 0.999, status: "discard", reason: "within-noise" },
+      { description: "B", metric: 0.99, status: "discard", reason: "not-confirmed" },
+      { description: "C", metric: 0.9, status: "discard", reason: "check-failed", detail: "check failed: pytest -q: exit code 1: 2 failed" },
+    ]);
+    const md = renderSummary(fromRecords(records, sessionInfo()));
+    const failed = section(md, "## What Didn't Work");
+    expect(failed).toContain("not kept: -0.001000 (-0.10%), within noise on one run (not worth confirming)");
+    expect(failed).toContain("not kept: -0.010000 (-1.00%), not confirmed: the mean of its re-runs was within noise");
+    expect(failed).toContain("not kept: -0.100000 (-10.00%), a check failed: pytest -q: exit code 1: 2 failed");
+  });
 });
