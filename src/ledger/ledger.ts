@@ -284,7 +284,8 @@ export class Ledger {
 export function toResultsRow(e: ExperimentRecord): ResultsRow {
   const outcome = e.id === 0 || !e.detail ? "" : `: ${e.detail}`;
   // Repeats of the same code are runs, not experiments: one row, their mean, and how many.
-  const runs = e.runs && e.runs.length > 1 ? ` (mean of ${e.runs.length} runs)` : "";
+  const measured = e.runs?.filter((r) => r.metric !== null).length ?? 0;
+  const runs = measured > 1 ? ` (mean of ${measured} runs)` : "";
   return {
     commit: e.commit,
     metric: e.status === "crash" ? null : e.metric,

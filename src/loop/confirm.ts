@@ -6,7 +6,7 @@
  */
 import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { gain, noiseOfRecords } from "../metric/index.js";
+import { gain, mean, noiseOfRecords } from "../metric/index.js";
 import type { ExperimentRecord, RunResult, RunSample } from "../types.js";
 import { type Decision, decide } from "./decide.js";
 import { confirmVerdict, keepPolicy, type KeepPolicy, seedOf, thresholdVerdict } from "./keep-rule.js";
@@ -55,7 +55,11 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
   const policy = keepPolicy(config);
   const first = sampleOf(input.run, seedOf(policy, 0));
   let durationSec = input.run.durationSec;
-  const plain = (decision: Decision, extra: Partial<KeepOutcome> = {}): KeepOutcome => ({ decision, metric: first.metric, durationSec, ...extra });
+  // With several runs the experiment's metric is the mean of those that printed one.
+  const plain = (decision: Decision, extra: Partial<KeepOutcome> = {}): KeepOutcome => {
+    const measured = (extra.runs ?? [first]).map((r) => r.metric).filter((m): m is number => m !== null);
+    return { decision, metric: measured.length > 1 ? Number(mean(measured).toPrecision(12)) : first.metric, durationSec, ...extra };
+  };
   if (input.decision.status !== "keep") return plain(input.decision);
   const improved = input.decision.reason === "improved";
   const bestMetric = input.best.metric as number;

@@ -72,6 +72,23 @@ describe("keep rules on a noisy trainer (real runs)", () => {
     expect(kept?.type === "experiment" && kept.noise).toBeGreaterThan(0.01);
   });
 
+  it("confirm: a confirmation run that crashes leaves the candidate not confirmed, its metric the runs that printed one", async () => {
+    const flaky: Proposal = {
+      description: "LR 0.04, flaky on seed 1",
+      category: "optimizer",
+      edits: [
+        { search: "const LEARNING_RATE = 0.01;", replace: "const LEARNING_RATE = 0.04;" },
+        { search: "const NUDGE = 0;", replace: 'const NUDGE = 0;\nif (process.env.AUTORESEARCH_SEED === "1") throw new Error("flaky on seed 1");' },
+      ],
+    };
+    const { root, records, rows } = await session([flaky], { keepRule: "confirm", baselineRuns: 3 });
+    expect(records[1]).toMatchObject({ status: "discard", reason: "not-confirmed", metric: 0.976643 });
+    expect(records[1]?.detail).toMatch(/^confirmation run 2 of 3 failed: exit code 1/);
+    expect(readFileSync(join(root, ".autoresearch/runs/1.run2.log"), "utf8")).toContain("flaky on seed 1");
+    expect(records[1]?.runs?.map((r) => r.metric)).toEqual([0.976643, null]);
+    expect(rows[1]?.description).toMatch(/^LR 0\.04, flaky on seed 1: confirmation run 2 of 3 failed/);
+  });
+
   it("confirm with one baseline run raises it to two and says so", async () => {
     const events: SessionEvent[] = [];
     const { records } = await session([], { keepRule: "confirm" }, events);
