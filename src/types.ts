@@ -67,7 +67,8 @@ export interface Proposal {
 export interface PlatformAdjustments {
   compile: boolean;
   compileMode: string | null;
-  attention: "flash" | "sdpa";
+  /** "manual": PyTorch older than 2.0 has no F.scaled_dot_product_attention. */
+  attention: "flash" | "sdpa" | "manual";
   ampDtype: "bf16" | "fp16" | "fp32";
   /** Multiplier for the device batch size (1 = full, 0.25 = reduce 4x). */
   batchScale: number;
@@ -85,6 +86,8 @@ export interface PlatformInfo {
   detail: string;
   /** How it was found: "torch", "nvidia-smi", "os", "recorded". */
   source: string;
+  /** torch.__version__ as the run's own Python reports it; null when torch is missing, absent in older sessions. */
+  torch?: string | null;
   adjustments: PlatformAdjustments;
 }
 

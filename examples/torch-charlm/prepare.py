@@ -30,13 +30,13 @@ def get_batch(split, batch_size, block_size, device, generator=None):
 
 
 @torch.no_grad()
-def evaluate_bpb(model, block_size, device, batches=20, batch_size=32):
-    """Bits per byte on the validation split (characters are ASCII: one byte each)."""
+def evaluate_bpb(model, block_size, device, split="val", batches=20, batch_size=32):
+    """Bits per byte on a split (characters are ASCII: one byte each). The batches are fixed."""
     g = torch.Generator().manual_seed(0)
     model.eval()
     total = 0.0
     for _ in range(batches):
-        x, y = get_batch("val", batch_size, block_size, device, g)
+        x, y = get_batch(split, batch_size, block_size, device, g)
         logits = model(x)
         loss = torch.nn.functional.cross_entropy(logits.float().view(-1, VOCAB_SIZE), y.view(-1))
         total += loss.item()

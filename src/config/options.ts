@@ -83,7 +83,7 @@ export const OPTION_DEFS = {
     config: z.array(z.string().min(1)),
     from: toList,
     fallback: () => ["prepare.py"],
-    prompt: "Read-only script(s), never modified (comma-separated; empty for none)",
+    prompt: "Read-only script(s), never modified (comma-separated, or none)",
   }),
   budget: option({
     flag: "--budget <duration>",

@@ -9,6 +9,7 @@ import type { Readable, Writable } from "node:stream";
 import * as p from "@clack/prompts";
 import { AutoresearchError, Interrupted, UsageError } from "../errors.js";
 import { guessDirection, isQualityMetricName } from "../metric/index.js";
+import { usesTorch } from "../platform/adjustments.js";
 import { type PlatformInfo, SCOPES, type Scope } from "../types.js";
 import { Git } from "../workspace/git.js";
 import { DURATION_HELP, formatDuration, parseDuration } from "./duration.js";
@@ -16,7 +17,7 @@ import type { KeepRule } from "./keep-rules.js";
 import { type ConfigInput, OPTION_DEFS, type OptionKey, type ResearchConfig } from "./options.js";
 import { type BudgetEdit, budgetConflicts, budgetEdit, describeConflict } from "./readonly-budget.js";
 import { defaultCommand, missingMessage, missingRequired, parseScope, resolveConfig } from "./resolve.js";
-import { renderConfigTable } from "./table.js";
+import { platformText, renderConfigTable } from "./table.js";
 import { dateTag, isValidTag } from "./tag.js";
 
 export interface CollectOptions {
@@ -154,6 +155,22 @@ function cancelled<T>(value: T): Exclude<T, symbol> {
   return value as Exclude<T, symbol>;
 }
 
+type Io = { input: Readable | undefined; output: Writable | undefined };
+
+/**
+ * A text prompt whose default is shown as a default (dimmed, as a placeholder): typing replaces
+ * it and Enter on an empty line keeps it. Validated as submitted, the default when empty.
+ */
+async function textWithDefault(io: Io, message: string, fallback: string | undefined, validate: (value: string) => string | undefined | Promise<string | undefined>): Promise<string> {
+  const answer = await p.text({
+    ...io,
+    message,
+    ...(fallback && { placeholder: fallback, defaultValue: fallback }),
+    validate: (v) => validate((v ?? "").trim() || (fallback ?? "")),
+  });
+  return cancelled(answer).trim() || (fallback ?? "");
+}
+
 /** The question for a setting, from the option table. */
 function prompt(key: OptionKey): string {
   return OPTION_DEFS[key].prompt ?? OPTION_DEFS[key].help;
@@ -219,14 +236,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   // 1. Training script: the only file that may change.
   if (askOptional("train")) {
     const fallback = isFile(join(opts.root, defaultTrain)) ? defaultTrain : (candidatesFor(opts.root, /^train.*\.(py|m?js|ts)$/)[0] ?? defaultTrain);
-    values.train = cancelled(
-      await p.text({
-        ...io,
-        message: prompt("train"),
-        initialValue: String(values.train ?? fallback),
-        validate: (v) => (v && isFile(join(opts.root, v.trim())) ? undefined : `"${v ?? ""}": no such file in ${opts.root}`),
-      }),
-    ).trim();
+    values.train = await textWithDefault(io, prompt("train"), String(values.train ?? fallback), (v) => (v && isFile(join(opts.root, v)) ? undefined : `"${v}": no such file in ${opts.root}`));
   }
   const train = String(values.train ?? defaultTrain);
   const command = String(values.command ?? defaultCommand(opts.root, train, os));
@@ -238,21 +248,16 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   if (askOptional("readonly")) {
     const current = values.readonly === undefined ? null : ([] as string[]).concat(values.readonly as string | string[]);
     const fallback = defaultReadonly.every((f) => isFile(join(opts.root, f))) ? defaultReadonly : candidatesFor(opts.root, /^prepare.*\.(py|m?js|ts)$/);
-    const answer = cancelled(
-      await p.text({
-        ...io,
-        message: prompt("readonly"),
-        initialValue: (current ?? fallback).join(", "),
-        validate: (v) => {
-          const list = (v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-          const bad = list.find((f) => !isFile(join(opts.root, f)));
-          if (bad) return `"${bad}": no such file in ${opts.root}`;
-          if (list.includes(train)) return "the training script cannot also be read-only";
-          return undefined;
-        },
-      }),
-    );
-    values.readonly = answer.split(",").map((s) => s.trim()).filter(Boolean);
+    // Enter keeps the default, so "none" is how to say none when there is a default.
+    const toList = (v: string) => (/^none$/i.test(v) ? [] : v.split(",").map((s) => s.trim()).filter(Boolean));
+    const answer = await textWithDefault(io, prompt("readonly"), (current ?? fallback).join(", "), (v) => {
+      const list = toList(v);
+      const bad = list.find((f) => !isFile(join(opts.root, f)));
+      if (bad) return `"${bad}": no such file in ${opts.root}`;
+      if (list.includes(train)) return "the training script cannot also be read-only";
+      return undefined;
+    });
+    values.readonly = toList(answer);
   }
 
   // The platform decides the budget advice (CPU: shorter budgets).
@@ -261,25 +266,19 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   if (needPlatformNow) {
     p.log.step("Detecting the platform (the command's Python, torch, GPU) ...", io);
     platform = await platformPromise;
-    p.log.info(`Platform: ${platform.label} (${platform.detail})`, io);
+    p.log.info(`Platform: ${platformText(platform)}`, io);
     if (platform.kind === "cpu") p.log.warn("CPU only: runs are 5-10x slower than on a GPU, so prefer a short time budget (a few minutes) and a small model.", io);
   }
 
   // 3. Time budget: always asked, never assumed.
   if (shouldAsk("budget")) {
-    const answer = cancelled(
-      await p.text({
-        ...io,
-        message: prompt("budget"),
-        placeholder: "5m",
-        ...(values.budget !== undefined && { initialValue: String(values.budget) }),
-        validate: (v) => {
-          if (!v?.trim()) return `a time budget is required: ${DURATION_HELP}`;
-          return parseDuration(v) === null ? `"${v}" is not ${DURATION_HELP}` : undefined;
-        },
-      }),
-    );
-    values.budget = answer.trim();
+    // No example as a placeholder: it would look like a default that Enter then refuses. Only
+    // the repo's own config offers one, and only a value that is accepted.
+    const given = values.budget !== undefined && parseDuration(values.budget as string | number) !== null ? String(values.budget) : undefined;
+    values.budget = await textWithDefault(io, prompt("budget"), given, (v) => {
+      if (!v) return `a time budget is required: ${DURATION_HELP}`;
+      return parseDuration(v) === null ? `"${v}" is not ${DURATION_HELP}` : undefined;
+    });
   }
 
   // 4. Metric and direction: always asked, never assumed; names the scripts print are offered.
@@ -300,15 +299,8 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
       if (choice !== OTHER) metric = choice;
     }
     if (metric === undefined) {
-      metric = cancelled(
-        await p.text({
-          ...io,
-          message: prompt("metric"),
-          placeholder: "val_bpb",
-          ...(values.metric !== undefined && { initialValue: String(values.metric) }),
-          validate: (v) => (!v?.trim() ? "a metric name is required" : schemaError("metric", v.trim())),
-        }),
-      ).trim();
+      const given = values.metric !== undefined && schemaError("metric", values.metric) === undefined ? String(values.metric) : undefined;
+      metric = await textWithDefault(io, prompt("metric"), given, (v) => (!v ? "a metric name is required" : schemaError("metric", v)));
     }
     values.metric = metric;
   }
@@ -330,14 +322,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
 
   // 5-8. The optional ones, their spec defaults prefilled (init only).
   if (askOptional("maxIterations")) {
-    values.maxIterations = cancelled(
-      await p.text({
-        ...io,
-        message: prompt("maxIterations"),
-        initialValue: String(values.maxIterations ?? "unlimited"),
-        validate: (v) => schemaError("maxIterations", (v ?? "").trim()),
-      }),
-    ).trim();
+    values.maxIterations = await textWithDefault(io, prompt("maxIterations"), String(values.maxIterations ?? "unlimited"), (v) => schemaError("maxIterations", v));
   }
   if (askOptional("scope")) {
     const current = values.scope === undefined ? [...SCOPES] : parseScope(values.scope);
@@ -357,32 +342,17 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
     if (askOptional("tag")) {
       const git = new Git(opts.root);
       const isRepo = await git.isRepo().catch(() => false);
-      values.tag = cancelled(
-        await p.text({
-          ...io,
-          message: prompt("tag"),
-          initialValue: fallback,
-          validate: async (v) => {
-            const tag = (v ?? "").trim();
-            if (!isValidTag(tag)) return `"${v ?? ""}": use letters, digits, '.', '_' or '-' (up to 64, starting with a letter or digit)`;
-            if (isRepo && (await git.branchExists(`autoresearch/${tag}`))) return `autoresearch/${tag} already exists: pick another tag (or continue it with \`autoresearch resume\`)`;
-            return undefined;
-          },
-        }),
-      ).trim();
+      values.tag = await textWithDefault(io, prompt("tag"), fallback, async (tag) => {
+        if (!isValidTag(tag)) return `"${tag}": use letters, digits, '.', '_' or '-' (up to 64, starting with a letter or digit)`;
+        if (isRepo && (await git.branchExists(`autoresearch/${tag}`))) return `autoresearch/${tag} already exists: pick another tag (or continue it with \`autoresearch resume\`)`;
+        return undefined;
+      });
     } else {
       values.tag = fallback;
     }
   }
   if (askOptional("results")) {
-    values.results = cancelled(
-      await p.text({
-        ...io,
-        message: prompt("results"),
-        initialValue: String(values.results ?? preset("results")[0]),
-        validate: (v) => (v?.trim() ? undefined : "a file name is required"),
-      }),
-    ).trim();
+    values.results = await textWithDefault(io, prompt("results"), String(values.results ?? preset("results")[0]), (v) => (v ? undefined : "a file name is required"));
   }
 
   // 9-10. How honest a keep must be (issue 14): repeated baseline runs measure the noise.
@@ -446,7 +416,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   }
 
   // The spec's config table, then explicit confirmation.
-  const table = renderConfigTable(config, platform);
+  const table = renderConfigTable(config, platform, { torch: usesTorch(readText(opts.root, config.train)) });
   // Printed as is (not boxed), so it is exactly the spec's markdown block and can be copied.
   out.write(`\n${table}\n`);
   for (const edit of budgetEdits) out.write(`Setup commit: ${edit.message} (${edit.path})\n`);

@@ -1,8 +1,8 @@
 /**
  * The spec's "Output of Phase 0 — Research Config" block, shown before the user confirms and
  * stored in the session. Rows and names follow the spec; the platform adjustments applied
- * (Phase 1.2: "Log the detected platform and applied adjustments in the research config")
- * and the experiment command follow.
+ * (Phase 1.2: "Log the detected platform and applied adjustments in the research config";
+ * torch settings, so only for a script that uses torch) and the experiment command follow.
  */
 import { describeAdjustments } from "../platform/adjustments.js";
 import { type PlatformInfo, SCOPES } from "../types.js";
@@ -15,12 +15,19 @@ export function scopeText(scope: readonly string[]): string {
   return SCOPES.every((s) => scope.includes(s)) ? "all" : scope.join(" / ");
 }
 
+/** "CPU (Intel Xeon, 2 cores) with torch 1.13.1": the device and the torch the runs really get. */
 export function platformText(platform: PlatformInfo): string {
-  return platform.detail ? `${platform.label} (${platform.detail})` : platform.label;
+  const device = platform.detail ? `${platform.label} (${platform.detail})` : platform.label;
+  return platform.torch ? `${device} with torch ${platform.torch}` : device;
+}
+
+export interface TableOptions {
+  /** Whether the training script uses torch; the adjustments row is shown only then (default true). */
+  torch?: boolean;
 }
 
 /** The rows of the table, in order: [parameter, value]. */
-export function configRows(config: ResearchConfig, platform: PlatformInfo): [string, string][] {
+export function configRows(config: ResearchConfig, platform: PlatformInfo, options: TableOptions = {}): [string, string][] {
   const rows: [string, string][] = [
     ["Training script", config.train],
     ["Read-only script", config.readonly.length > 0 ? config.readonly.join(", ") : "(none)"],
@@ -31,7 +38,7 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo): [str
     ["Branch", `autoresearch/${config.tag}`],
     ["Results file", config.results],
     ["Platform", platformText(platform)],
-    ["Adjustments", describeAdjustments(platform.adjustments)],
+    ...(options.torch !== false ? [["Adjustments", describeAdjustments(platform.adjustments)] as [string, string]] : []),
     ["Command", `\`${config.command}\``],
     ["Hard timeout / run", formatDuration(config.timeoutSec)],
     ["Proposer", config.proposer === "agent" && config.agent ? `agent (${config.agent})` : config.model ? `${config.proposer} (${config.model})` : config.proposer],
@@ -54,8 +61,8 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo): [str
 
 const cell = (text: string): string => text.replace(/\r?\n/g, " ").replace(/\|/g, "\\|");
 
-export function renderConfigTable(config: ResearchConfig, platform: PlatformInfo): string {
-  const rows = configRows(config, platform).map(([k, v]) => [cell(k), cell(v)] as const);
+export function renderConfigTable(config: ResearchConfig, platform: PlatformInfo, options: TableOptions = {}): string {
+  const rows = configRows(config, platform, options).map(([k, v]) => [cell(k), cell(v)] as const);
   const w1 = Math.max("Parameter".length, ...rows.map(([k]) => k.length));
   const w2 = Math.max("Value".length, ...rows.map(([, v]) => v.length));
   const line = (a: string, b: string): string => `| ${a.padEnd(w1)} | ${b.padEnd(w2)} |`;

@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import type { CheckedConfig } from "../config/resolve.js";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
@@ -8,6 +8,7 @@ import type { PlatformInfo } from "../types.js";
 import type { ResearchConfig } from "../config/options.js";
 import { excludeFromGit } from "../workspace/exclude.js";
 import type { Git } from "../workspace/git.js";
+import { baselineFailureHint } from "../report/hints.js";
 import { recordBaseline, runBaseline } from "./experiment.js";
 import { guardedFiles, hashGuarded } from "./guards.js";
 import { isAlive, readLock } from "../ledger/lock.js";
@@ -159,9 +160,14 @@ export async function runSessionBaseline(session: SessionState, deps: LoopDeps):
     if (baseline.decision.reason === "interrupted") {
       throw new Interrupted("stopped during the baseline run; nothing was kept (the session was undone)");
     }
+    const logPath = relative(session.root, join(failedDir, "runs", "0.log"));
+    const { config } = session.info;
+    const log = existsSync(join(session.root, logPath)) ? readFileSync(join(session.root, logPath), "utf8") : "";
+    const metric = { name: config.metric, ...(config.metricPattern !== undefined && { pattern: config.metricPattern }) };
+    const hint = baselineFailureHint({ reason: baseline.decision.reason, durationSec: baseline.run.durationSec, budgetSec: config.budgetSec, timeoutSec: config.timeoutSec, metric, log, logPath });
     throw new RuntimeFailure(
       `the baseline run failed (${baseline.decision.detail}); nothing was changed`,
-      `Read its log in ${relative(session.root, join(failedDir, "runs", "0.log"))}, fix the command (--command) or the script, and run again.`,
+      hint ?? `Read its log in ${logPath}, fix the command (--command) or the script, and run again.`,
     );
   }
   recordBaseline(session, deps, baseline.record);

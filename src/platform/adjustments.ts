@@ -21,8 +21,17 @@ export function torchMajorMinor(version: string | null | undefined): [number, nu
   return match ? [Number(match[1]), Number(match[2])] : null;
 }
 
+/** PyTorch 2.0 added F.scaled_dot_product_attention; an unknown version is assumed recent. */
+function hasSdpa(version: [number, number] | null): boolean {
+  return version === null || version[0] >= 2;
+}
+
+const MANUAL_ATTENTION = (torch: string | null | undefined): string =>
+  `PyTorch ${torch} has no F.scaled_dot_product_attention (added in 2.0): compute causal attention by hand (softmax of masked QK^T/sqrt(d)); do not upgrade packages`;
+
 export function adjustmentsFor(kind: PlatformKind, facts: AdjustmentFacts = {}): PlatformAdjustments {
   const version = torchMajorMinor(facts.torchVersion);
+  const sdpa = hasSdpa(version);
   if (kind === "cuda") {
     // Unknown torch (found by nvidia-smi only): the spec's rule applies once PyTorch >= 2.0 is there.
     const compile = version === null || version[0] >= 2;
@@ -31,7 +40,7 @@ export function adjustmentsFor(kind: PlatformKind, facts: AdjustmentFacts = {}):
     return {
       compile,
       compileMode: compile ? "reduce-overhead" : null,
-      attention: flash ? "flash" : "sdpa",
+      attention: flash ? "flash" : sdpa ? "sdpa" : "manual",
       ampDtype: bf16 ? "bf16" : "fp16",
       batchScale: 1,
       castOptimizerStateFp32: false,
@@ -41,7 +50,9 @@ export function adjustmentsFor(kind: PlatformKind, facts: AdjustmentFacts = {}):
           : `Keep torch.compile off: PyTorch ${facts.torchVersion} is older than 2.0`,
         flash
           ? "FlashAttention is installed and may be used; sliding-window attention via FlashAttention or SDPA"
-          : "FlashAttention is not installed: use PyTorch SDPA (F.scaled_dot_product_attention); do not install packages",
+          : sdpa
+            ? "FlashAttention is not installed: use PyTorch SDPA (F.scaled_dot_product_attention); do not install packages"
+            : MANUAL_ATTENTION(facts.torchVersion),
         bf16 ? "Mixed precision: bf16 autocast" : "This GPU has no bf16: use fp16 autocast with a GradScaler",
         "Standard batch sizes apply",
       ],
@@ -52,13 +63,13 @@ export function adjustmentsFor(kind: PlatformKind, facts: AdjustmentFacts = {}):
     return {
       compile: false,
       compileMode: null,
-      attention: "sdpa",
+      attention: sdpa ? "sdpa" : "manual",
       ampDtype: bf16 ? "bf16" : "fp32",
       batchScale: 0.5,
       castOptimizerStateFp32: true,
       notes: [
         "Disable torch.compile (unsupported paths on MPS)",
-        "Replace FlashAttention with PyTorch native SDPA plus a manual sliding-window causal mask",
+        sdpa ? "Replace FlashAttention with PyTorch native SDPA plus a manual sliding-window causal mask" : MANUAL_ATTENTION(facts.torchVersion),
         "MPS wants a 2-4x lower device batch size: the loop sets batch scale 0.5, which scripts that read AUTORESEARCH_BATCH_SCALE apply; use gradient accumulation to keep the effective batch",
         "Cast optimizer states to float32 explicitly if Metal errors appear",
         bf16 ? "Mixed precision: bf16 (Apple M2 or newer)" : "No bf16 on this chip (M1 or older macOS): train in fp32",
@@ -68,13 +79,13 @@ export function adjustmentsFor(kind: PlatformKind, facts: AdjustmentFacts = {}):
   return {
     compile: false,
     compileMode: null,
-    attention: "sdpa",
+    attention: sdpa ? "sdpa" : "manual",
     ampDtype: "fp32",
     batchScale: 0.25,
     castOptimizerStateFp32: false,
     notes: [
       "torch.compile is off (optional on CPU, mode reduce-overhead, so it may be tried)",
-      "Use SDPA with a manual sliding-window causal mask; no FlashAttention",
+      sdpa ? "Use SDPA with a manual sliding-window causal mask; no FlashAttention" : MANUAL_ATTENTION(facts.torchVersion),
       "No mixed precision on CPU: train in fp32",
       "CPU wants 4-8x smaller batches: the loop sets batch scale 0.25, which scripts that read AUTORESEARCH_BATCH_SCALE apply to their batch size; use gradient accumulation to keep the effective batch",
       "Expect runs 5-10x slower than on a GPU: prefer short time budgets and small models",
@@ -82,11 +93,25 @@ export function adjustmentsFor(kind: PlatformKind, facts: AdjustmentFacts = {}):
   };
 }
 
+/**
+ * Whether a training script uses PyTorch (`import torch`, `from torch.nn import ...`,
+ * `import numpy as np, torch`): the adjustments are torch settings, meaningless for any other script.
+ */
+export function usesTorch(scriptText: string): boolean {
+  return /^[ \t]*(?:from[ \t]+torch\b|import[ \t]+(?:[\w.]+(?:[ \t]+as[ \t]+\w+)?[ \t]*,[ \t]*)*torch\b)/m.test(scriptText);
+}
+
+const ATTENTION_TEXT: Record<PlatformAdjustments["attention"], string> = { flash: "FlashAttention", sdpa: "SDPA", manual: "manual attention (no SDPA)" };
+
+export function attentionText(attention: PlatformAdjustments["attention"]): string {
+  return ATTENTION_TEXT[attention];
+}
+
 /** One line for the config table: "torch.compile off; SDPA; fp32; batch ×0.25". */
 export function describeAdjustments(a: PlatformAdjustments): string {
   return [
     a.compile ? `torch.compile on (${a.compileMode ?? "default"})` : "torch.compile off",
-    a.attention === "flash" ? "FlashAttention" : "SDPA",
+    attentionText(a.attention),
     a.ampDtype,
     `batch ×${a.batchScale}`,
     ...(a.castOptimizerStateFp32 ? ["optimizer states fp32"] : []),

@@ -3,7 +3,7 @@
  * `detectPlatform` probes the experiment's Python; `platformEnv` is what the run gets;
  * proposers get the PlatformInfo itself (its adjustments and notes) in their context.
  */
-export { adjustmentsFor, describeAdjustments, platformEnv, torchMajorMinor, type AdjustmentFacts, type PlatformKind } from "./adjustments.js";
+export { adjustmentsFor, attentionText, describeAdjustments, platformEnv, torchMajorMinor, usesTorch, type AdjustmentFacts, type PlatformKind } from "./adjustments.js";
 export { defaultPython, type PythonCommand, pythonForCommand, splitCommand } from "./command.js";
 export { DEFAULT_PROBE_TIMEOUT_MS, type DetectedPlatform, type DetectOptions, detectPlatform, LABELS } from "./detect.js";
 export { type Exec, type ExecOptions, type ExecResult, execWithTimeout } from "./exec.js";

@@ -3,6 +3,7 @@ import { memoryView, noteLine } from "../ledger/memory.js";
 import { describeDirection, gain, delta as metricDelta, percentChange } from "../metric/index.js";
 import type { Direction, ExperimentRecord, MemoryEntry, PlatformInfo, ProposalContext } from "../types.js";
 import { CATEGORIES } from "../types.js";
+import { attentionText } from "../platform/index.js";
 
 /**
  * The prompt every model-backed proposer sends: the rules (system) and everything known about
@@ -393,7 +394,7 @@ function platformLines(ctx: ProposalContext): string[] {
   const p = ctx.platform;
   const a = p.adjustments;
   const out = [
-    `${p.label} (device ${p.device}, OS ${p.os}): ${p.detail}`,
+    `${p.label} (device ${p.device}, OS ${p.os}): ${p.detail}${p.torch ? `; PyTorch ${p.torch}` : ""}`,
     `Each run's environment: AUTORESEARCH_DEVICE=${p.device}, AUTORESEARCH_COMPILE=${a.compile ? 1 : 0}, AUTORESEARCH_AMP_DTYPE=${a.ampDtype}, AUTORESEARCH_BATCH_SCALE=${a.batchScale}.`,
   ];
   const readsScale = ctx.trainText.includes("AUTORESEARCH_BATCH_SCALE");
@@ -411,7 +412,7 @@ function platformLines(ctx: ProposalContext): string[] {
   if (usesPyTorch(ctx.trainText)) {
     const compile = a.compile ? `on${a.compileMode ? ` (mode ${a.compileMode})` : ""}` : "off";
     out.push(
-      `PyTorch settings for this platform: torch.compile ${compile}; attention ${a.attention === "flash" ? "FlashAttention" : "SDPA"}; mixed precision ${a.ampDtype}; optimizer state fp32 cast ${a.castOptimizerStateFp32 ? "yes" : "no"}.`,
+      `PyTorch settings for this platform: torch.compile ${compile}; attention ${attentionText(a.attention)}; mixed precision ${a.ampDtype}; optimizer state fp32 cast ${a.castOptimizerStateFp32 ? "yes" : "no"}.`,
     );
     for (const note of a.notes) out.push(`- ${oneLine(note, 300)}`);
   } else {

@@ -38,6 +38,26 @@ export interface MergeOutcome {
   merged: boolean;
 }
 
+/**
+ * Which research branch goes into which base, as `merge --help` says: --branch, else the current
+ * autoresearch/* branch, else the recorded session's; --into, else the base recorded for THAT
+ * branch's session (never another session's), else main (master when only master exists).
+ */
+export function mergeTargets(input: {
+  branch?: string | undefined;
+  into?: string | undefined;
+  current: string | null;
+  session: { branch: string; baseBranch?: string | null } | null;
+  hasMain: boolean;
+  hasMaster: boolean;
+}): { branch: string | null; base: string } {
+  const { session } = input;
+  const branch = input.branch ?? (input.current?.startsWith("autoresearch/") ? input.current : (session?.branch ?? null));
+  const recorded = session && session.branch === branch ? (session.baseBranch ?? null) : null;
+  const base = input.into ?? recorded ?? (input.hasMain || !input.hasMaster ? "main" : "master");
+  return { branch, base };
+}
+
 /** What a merge of `branch` into `base` would bring, and whether it would conflict. */
 export async function planMerge(git: Git, branch: string, base: string): Promise<MergePlan> {
   if (!(await git.branchExists(branch))) {

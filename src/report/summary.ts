@@ -85,7 +85,7 @@ export function renderSummary(data: SessionData, options: SummaryOptions = {}): 
 function headerLines(data: SessionData, a: Analysis): string[] {
   const session = data.session;
   const platform = session?.platform
-    ? `${escapeMarkdown(session.platform.label, 60)}${session.platform.detail ? ` — ${escapeMarkdown(session.platform.detail, 100)}` : ""}`
+    ? `${escapeMarkdown(session.platform.label, 60)}${session.platform.detail ? ` — ${escapeMarkdown(session.platform.detail, 100)}` : ""}${session.platform.torch ? `, torch ${escapeMarkdown(session.platform.torch, 40)}` : ""}`
     : "unknown";
   const { keep, discard, crash } = a.counts;
   const lines = [

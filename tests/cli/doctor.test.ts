@@ -1,4 +1,5 @@
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -26,22 +27,31 @@ describe("autoresearch doctor", () => {
     const out = result.stdout;
     expect(out).not.toContain(SECRET);
     expect(out).toMatch(/^ok +ANTHROPIC_API_KEY +set$/m);
-    expect(out).toMatch(/^missing +OPENAI_API_KEY +not set/m);
+    // Not needed by this config (builtin proposer): absent and optional, not missing.
+    expect(out).toMatch(/^absent +OPENAI_API_KEY +not set/m);
     expect(out).toMatch(/^ok +git +git \d/m);
     expect(out).toMatch(/^ok +repository +.*clean/m);
     expect(out).toMatch(/^ok +command +python3 train.py$/m);
     expect(out).toMatch(/^ok +python +python3 -> Python 3\./m);
-    expect(out).toMatch(/^(ok|missing) +torch /m);
+    // train.py does not import torch: optional.
+    expect(out).toMatch(/^(ok|absent) +torch /m);
     expect(out).toMatch(/^(ok|warn) +gpu /m);
-    expect(out).toMatch(/^(ok|missing|warn) +nvidia-smi /m);
+    expect(out).toMatch(/^(ok|absent|warn) +nvidia-smi /m);
     expect(out).toMatch(new RegExp(`^ok +agent claude +${bin.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/claude$`, "m"));
-    expect(out).toMatch(/^missing +agent codex +not on PATH/m);
+    expect(out).toMatch(/^absent +agent codex +not on PATH/m);
     expect(out).toMatch(/^ok +write access /m);
-    // Every missing line says how to fix it.
+    // Every missing or absent line says how to fix it.
     const lines = out.split("\n");
     lines.forEach((line, i) => {
-      if (/^missing /.test(line)) expect(lines[i + 1], line).toMatch(/^\s+fix: /);
+      if (/^(missing|absent) /.test(line)) expect(lines[i + 1], line).toMatch(/^\s+fix: /);
     });
+    // Two groups: what a run needs, then what is optional; nothing optional is called missing.
+    const [required, optional] = out.split(/^Optional.*$/m) as [string, string];
+    expect(required).toMatch(/^Required/);
+    for (const name of ["node", "git", "repository", "command", "python", "write access"]) expect(required).toMatch(new RegExp(`^ok +${name} `, "m"));
+    for (const name of ["git identity", "torch", "gpu", "nvidia-smi", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "agent claude", "agent codex"]) expect(optional).toMatch(new RegExp(`^\\w+ +${name} `, "m"));
+    expect(optional).not.toMatch(/^missing /m);
+    expect(out).toMatch(/Required: \d+ ok, 0 missing\. Optional: \d+ ok, \d+ absent/);
   });
 
   it("--json gives the same checks, still without values", () => {
@@ -51,10 +61,33 @@ describe("autoresearch doctor", () => {
     expect(result.stdout).not.toContain(SECRET);
     const report = JSON.parse(result.stdout);
     const byName = Object.fromEntries(report.checks.map((c: { name: string }) => [c.name, c]));
-    expect(byName.OPENAI_API_KEY).toEqual({ name: "OPENAI_API_KEY", status: "ok", detail: "set" });
+    expect(byName.OPENAI_API_KEY).toEqual({ name: "OPENAI_API_KEY", status: "ok", required: false, detail: "set" });
+    expect(byName.git.required).toBe(true);
     expect(byName.command.detail).toBe("node train.js");
     expect(byName.python).toMatchObject({ status: "ok", detail: "`node train.js` runs no Python; torch is not needed" });
     expect(report.platform.kind).toBe("cpu");
+  });
+
+  it.skipIf(process.platform === "win32")("what the config's proposer and training script use is required: its API key, its agent CLI, torch", () => {
+    const root = createRepo({ "train.py": "import torch\nprint('val_bpb: 1.0')\n" });
+    writeFileSync(join(root, "llm.json"), JSON.stringify({ proposer: "anthropic" }));
+    writeFileSync(join(root, "agent.json"), JSON.stringify({ proposer: "agent", agent: "codex" }));
+    // A PATH with only git: no agent CLI can be found by chance on this machine.
+    const bin = fakeBin([]);
+    for (const tool of ["git"]) symlinkSync(execFileSync("which", [tool], { encoding: "utf8" }).trim(), join(bin, tool));
+    const llm = JSON.parse(cli(root, ["doctor", "--json", "--config", "llm.json"], { ANTHROPIC_API_KEY: "" }).stdout);
+    const llmBy = Object.fromEntries(llm.checks.map((c: { name: string }) => [c.name, c]));
+    expect(llmBy.ANTHROPIC_API_KEY).toMatchObject({ status: "missing", required: true });
+    expect(llmBy.OPENAI_API_KEY).toMatchObject({ status: "absent", required: false });
+    // The script imports torch: without it the run fails, so torch is required.
+    expect(llmBy.torch).toMatchObject({ required: true });
+    expect(["ok", "missing"]).toContain(llmBy.torch.status);
+    const agent = cli(root, ["doctor", "--config", "agent.json"], { ANTHROPIC_API_KEY: "", PATH: bin });
+    expect(agent.code, agent.stderr).toBe(0);
+    const [required, optional] = agent.stdout.split(/^Optional.*$/m) as [string, string];
+    expect(required).toMatch(/^missing +agent codex +not on PATH, and the config's proposer uses it/m);
+    expect(optional).toMatch(/^absent +agent claude /m);
+    expect(optional).toMatch(/^absent +ANTHROPIC_API_KEY /m);
   });
 
   it("outside a git repo and with identity unset: says what will happen and how to fix it", () => {

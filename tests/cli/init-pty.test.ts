@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BIN, repoSnapshot } from "../helpers/cli.js";
@@ -98,6 +98,63 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     await t.type("y");
     expect(await t.exited).toBe(0);
     expect(configOf(root)).toMatchObject({ budget: "5m", metric: "val_bpb", direction: "min", maxIterations: 3, tag: "t1" });
+  });
+
+  it("shows defaults as defaults: Enter keeps one, typing replaces it; the budget has none to accept", async () => {
+    const root = createRepo({ "train.py": TRAIN, "prepare.py": "X = 1\n" });
+    const t = terminal(root, ["init"]);
+    await t.waitFor("Training script");
+    await t.waitFor("train.py");
+    await t.type(KEY.enter);
+    await t.waitFor("Read-only script(s), never modified (comma-separated, or none)");
+    await t.waitFor("prepare.py");
+    await t.type(..."none", KEY.enter);
+    await t.waitFor("How long should each training run be?");
+    // Nothing is pre-filled that Enter would then refuse: an empty answer is asked again.
+    await t.type(KEY.enter);
+    await t.waitFor("a time budget is required");
+    await t.type(..."2m", KEY.enter);
+    await t.waitFor("Which metric should the loop optimize?");
+    await t.type(KEY.enter);
+    await t.waitFor("Should val_bpb be minimized or maximized?");
+    await t.type(KEY.enter);
+    await t.waitFor("Max iterations");
+    await t.waitFor("unlimited");
+    // Typed over the default, not appended to it ("unlimited7" would be refused).
+    await t.type(..."7", KEY.enter);
+    await t.waitFor("Allowed modification scope");
+    await t.type(KEY.enter);
+    await t.waitFor("Branch tag");
+    await t.type(..."mine", KEY.enter);
+    await t.waitFor("Results file");
+    await t.type(KEY.enter);
+    await t.waitFor("Write autoresearch.config.json with this config?");
+    expect(t.screen()).toMatch(/\| Read-only script +\| \(none\) +\|/);
+    // train.py does not import torch: no torch adjustments.
+    expect(t.screen()).not.toContain("Adjustments");
+    await t.type("y");
+    expect(await t.exited).toBe(0);
+    expect(configOf(root)).toMatchObject({ train: "train.py", readonly: [], budget: "2m", maxIterations: 7, tag: "mine", results: "results.tsv" });
+  });
+
+  it("a budget from the repo's own config is offered as the default, and Enter keeps it", async () => {
+    const root = createRepo({ "train.py": `import torch\n${TRAIN}`, "prepare.py": "X = 1\n" });
+    writeFileSync(join(root, "autoresearch.config.json"), JSON.stringify({ budget: "3m", metric: "val_loss", direction: "min" }));
+    const t = terminal(root, ["init", "--train", "train.py", "--readonly", "prepare.py", "--max-iterations", "1", "--scope", "all", "--tag", "t2", "--results", "r.tsv"]);
+    await t.waitFor("How long should each training run be?");
+    await t.waitFor("3m");
+    await t.type(KEY.enter);
+    await t.waitFor("Which metric should the loop optimize?");
+    await t.type(KEY.enter); // val_loss, the file's value, is the one selected
+    await t.waitFor("Should val_loss be minimized or maximized?");
+    await t.type(KEY.enter);
+    await t.waitFor("Write autoresearch.config.json with this config?");
+    expect(t.screen()).toMatch(/\| Time budget \/ run +\| 3m +\|/);
+    // train.py imports torch: its adjustments are shown.
+    expect(t.screen()).toMatch(/\| Adjustments +\| torch\.compile off/);
+    await t.type("y");
+    expect(await t.exited).toBe(0);
+    expect(configOf(root)).toMatchObject({ budget: "3m", metric: "val_loss" });
   });
 
   it("declining the table writes nothing (exit 1)", async () => {

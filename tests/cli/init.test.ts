@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { configFileSchema } from "../../src/config/options.js";
 import { loadConfigFile } from "../../src/config/resolve.js";
 import { dateTag } from "../../src/config/tag.js";
+import { schemaRef } from "../../src/cli/commands/init.js";
 import { cli, repoSnapshot } from "../helpers/cli.js";
 import { createRepo, git } from "../helpers/repo.js";
 
@@ -88,12 +89,13 @@ describe("autoresearch init without a terminal", () => {
     expect(result.stdout).toContain("## AutoResearch Config");
     expect(result.stdout).toMatch(/\| Metric +\| val_bpb \(min\) +\|/);
     expect(result.stdout).toMatch(/\| Platform +\| CPU \(/);
-    expect(result.stdout).toMatch(/\| Adjustments +\| torch.compile off; SDPA; fp32; batch ×0.25 +\|/);
+    // The script does not import torch: no torch adjustments are shown for it.
+    expect(result.stdout).not.toContain("Adjustments");
     const file = join(root, "autoresearch.config.json");
     const written = JSON.parse(readFileSync(file, "utf8"));
     expect(configFileSchema.safeParse(written).success).toBe(true);
+    // No local install of the package: no `$schema` that would point at nothing.
     expect(written).toEqual({
-      $schema: "./node_modules/autoresearch/schema/autoresearch.config.schema.json",
       train: "train.py",
       readonly: ["prepare.py"],
       budget: "5m",
@@ -109,6 +111,38 @@ describe("autoresearch init without a terminal", () => {
     // Only the config file was added; no commit was made.
     expect(git(root, "status", "--porcelain")).toBe("?? autoresearch.config.json");
     expect(git(root, "rev-list", "--count", "HEAD")).toBe("1");
+  });
+
+  it("shows the torch adjustments for a script that imports torch", () => {
+    const root = project({ "train.py": `import numpy as np, torch\n${TRAIN}` });
+    const result = cli(root, ["init", ...REQUIRED, "--yes"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/\| Adjustments +\| torch.compile off; SDPA; fp32; batch ×0.25 +\|/);
+  });
+
+  it("`$schema` points into node_modules only when the package is installed there, and the path resolves", () => {
+    const root = project();
+    const local = join(root, "node_modules/autoresearch/schema");
+    mkdirSync(local, { recursive: true });
+    copyFileSync(new URL("../../schema/autoresearch.config.schema.json", import.meta.url), join(local, "autoresearch.config.schema.json"));
+    expect(cli(root, ["init", ...REQUIRED, "--yes"]).code).toBe(0);
+    const written = JSON.parse(readFileSync(join(root, "autoresearch.config.json"), "utf8"));
+    expect(written.$schema).toBe("./node_modules/autoresearch/schema/autoresearch.config.schema.json");
+    expect(JSON.parse(readFileSync(join(root, written.$schema), "utf8")).title).toBe("autoresearch research config");
+  });
+
+  it("`$schema` is the package's own copy, relative, when the repo contains the package; none when it lies outside", () => {
+    const root = project();
+    const vendored = join(root, "vendor/autoresearch/schema/autoresearch.config.schema.json");
+    mkdirSync(dirname(vendored), { recursive: true });
+    writeFileSync(vendored, "{}\n");
+    expect(schemaRef(root, vendored)).toBe("./vendor/autoresearch/schema/autoresearch.config.schema.json");
+    expect(schemaRef(join(root, "vendor"), vendored)).toBe("./autoresearch/schema/autoresearch.config.schema.json");
+    // A global install, outside the repo: a path out of it would break for anyone else who clones it.
+    expect(schemaRef(join(root, "vendor/autoresearch/schema/sub"), vendored)).toBeNull();
+    expect(schemaRef(root, join(root, "missing.json"))).toBeNull();
+    // This checkout's own copy, from its root.
+    expect(schemaRef(join(import.meta.dirname, "../.."))).toBe("./schema/autoresearch.config.schema.json");
   });
 
   it("takes a research team's pre-populated config: hypothesis, plan, stopWhen", () => {

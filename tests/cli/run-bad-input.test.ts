@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -100,6 +100,30 @@ describe("autoresearch run refuses bad input with exit 2 and changes nothing", (
     const result = cli(root, GOOD);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/baseline run failed \(exit code 4: loading\)/);
+    expect(git(root, "branch", "--show-current")).toBe("main");
+  });
+
+  it("a baseline with no metric line lists the lines that look like one, and the suggested flags really read it", () => {
+    const root = fakeProject({ "train.js": "console.log('step 1 | loss 2.5');\nconsole.log('epoch 1 val_loss 0.5');\nconsole.log('accuracy=0.9');\n" });
+    const result = cli(root, withValue("--metric", "val_bpb"));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/baseline run failed \(no metric line in the output\)/);
+    expect(result.stderr).toMatch(/line 2: epoch 1 val_loss 0\.5/);
+    expect(result.stderr).toMatch(/read it with: --metric accuracy\n/);
+    const suggested = /read it with: --metric val_loss --metric-pattern '([^']+)'/.exec(result.stderr)?.[1];
+    expect(suggested, result.stderr).toBeDefined();
+    // The same run again with the suggested flags: the runner reads 0.5 as the baseline.
+    const again = cli(root, [...withValue("--metric", "val_loss"), "--metric-pattern", suggested as string, "--tag", "again"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(readFileSync(join(root, "results.tsv"), "utf8")).toMatch(/\t0\.5(00000)?\t/);
+  });
+
+  it("a baseline killed at the hard timeout says how long it ran, the budget and the timeout, and what to pass", () => {
+    const root = fakeProject({ "train.js": "setTimeout(() => console.log('val_loss: 1'), 60000);\n" });
+    const result = cli(root, [...withValue("--budget", "1s"), "--timeout", "2s"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/It ran 2s and was killed at the hard timeout of 2s \(2x the budget of 1s\)/);
+    expect(result.stderr).toMatch(/--timeout 3s/);
     expect(git(root, "branch", "--show-current")).toBe("main");
   });
 

@@ -50,7 +50,7 @@ describe("renderConfigTable", () => {
   });
 
   it("shows limits, a partial scope, several read-only scripts, the research-team extras; escapes pipes", () => {
-    const cuda: PlatformInfo = { ...cpu, kind: "cuda", label: "CUDA", device: "cuda", detail: "NVIDIA H100 80GB HBM3, 79.2 GiB, sm_90", adjustments: adjustmentsFor("cuda", { torchVersion: "2.5.1", bf16: true }) };
+    const cuda: PlatformInfo = { ...cpu, kind: "cuda", label: "CUDA", device: "cuda", detail: "NVIDIA H100 80GB HBM3, 79.2 GiB, sm_90", torch: "2.5.1", adjustments: adjustmentsFor("cuda", { torchVersion: "2.5.1", bf16: true }) };
     const text = renderConfigTable(
       {
         ...config,
@@ -76,12 +76,20 @@ describe("renderConfigTable", () => {
       Metric: "val_acc (max)",
       "Max iterations": "20",
       "Modification scope": "architecture / hyperparameters",
-      Platform: "CUDA (NVIDIA H100 80GB HBM3, 79.2 GiB, sm_90)",
+      // The torch the runs' own Python imports, next to the device it sees.
+      Platform: "CUDA (NVIDIA H100 80GB HBM3, 79.2 GiB, sm_90) with torch 2.5.1",
       Adjustments: "torch.compile on (reduce-overhead); SDPA; bf16; batch ×1",
       Command: "`python3 train.py \\| tee log`",
       Proposer: "anthropic (claude-sonnet-4-5)",
       Hypothesis: "try hierarchical attention with a reduced context window",
       "Stop when": "val_acc >= 0.9",
     });
+  });
+
+  it("leaves out the torch adjustments for a script that does not use torch, keeps the platform", () => {
+    const text = renderConfigTable(config, cpu, { torch: false });
+    expect(text).not.toContain("Adjustments");
+    expect(text).toMatch(/\| Platform +\| CPU \(AMD EPYC, 2 cores\) +\|/);
+    expect(renderConfigTable(config, cpu, { torch: true })).toMatch(/\| Adjustments +\| torch\.compile off/);
   });
 });

@@ -62,7 +62,16 @@ describe("detectPlatform with recorded probe outputs", () => {
   it("old torch on V100s: no torch.compile (torch < 2.0), fp16", async () => {
     const p = await detectPlatform({ ...base, command: "python3 train.py", exec: replay(ok(fixture("cuda-v100-torch1.txt"))), os: "linux" });
     expect(p.detail).toBe("8× Tesla V100-SXM2-32GB, 31.7 GiB, sm_70");
-    expect(p.adjustments).toMatchObject({ compile: false, compileMode: null, ampDtype: "fp16" });
+    expect(p.adjustments).toMatchObject({ compile: false, compileMode: null, attention: "manual", ampDtype: "fp16" });
+  });
+
+  it("Debian 12's python3-torch on CPU: the version torch reports, manual attention (no SDPA before 2.0)", async () => {
+    const exec = replay(ok(fixture("cpu-debian12-torch113.txt")));
+    const p = await detectPlatform({ ...base, command: "/usr/bin/python3 train.py", exec, os: "linux", arch: "x64" });
+    expect(exec.calls[0]?.[0]).toBe("/usr/bin/python3");
+    expect(p).toMatchObject({ kind: "cpu", device: "cpu", source: "torch", torch: "1.13.0a0", python: "/usr/bin/python3", pythonVersion: "3.11.2" });
+    expect(p.adjustments).toMatchObject({ compile: false, attention: "manual", ampDtype: "fp32", batchScale: 0.25 });
+    expect(platformEnv(p).AUTORESEARCH_ATTENTION).toBe("manual");
   });
 
   it("no torch: falls back to nvidia-smi", async () => {

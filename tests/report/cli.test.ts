@@ -203,6 +203,37 @@ describe("autoresearch merge", () => {
   });
 });
 
+describe("autoresearch merge, as its --help says", () => {
+  it("--into defaults to the base recorded for THAT branch's session, never another session's; else main", () => {
+    const root = dir("ar-merge-cli-");
+    const s = createGitSession(root);
+    // The recorded session (mar8) started from dev; autoresearch/other, from main, is another session.
+    git(root, "branch", "dev", "main");
+    const sessionFile = join(root, ".autoresearch", "session.json");
+    writeFileSync(sessionFile, JSON.stringify({ ...JSON.parse(readFileSync(sessionFile, "utf8")), baseBranch: "dev" }));
+    git(root, "checkout", "--quiet", "-b", "autoresearch/other", "main");
+    writeFileSync(join(root, "README.md"), "# other\n");
+    git(root, "commit", "--quiet", "-am", "other: docs");
+    const other = cli(root, "merge", "--merge", "--yes");
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stdout).toContain("Merged autoresearch/other into main (merge)");
+    expect(git(root, "rev-parse", "dev")).toBe(s.baseCommit);
+    // The recorded session's own branch goes into its recorded base.
+    const own = cli(root, "merge", "--squash", "--yes", "--branch", s.branch);
+    expect(own.code, own.stderr).toBe(0);
+    expect(own.stdout).toContain(`Merged ${s.branch} into dev (squash)`);
+  });
+
+  it("--help describes the defaults and refusals the command has", () => {
+    const { stdout } = cli(dir(), "merge", "--help");
+    const help = stdout.replace(/\s+/g, " ");
+    expect(help).toContain("the default with --yes; asked otherwise");
+    expect(help).toContain("the base branch recorded for that research branch's session, else main, or master when only master exists");
+    expect(help).toContain("a git merge or rebase is in progress");
+    expect(help).toContain("nothing is pushed");
+  });
+});
+
 describe("--help", () => {
   it("every command explains itself with examples", () => {
     const root = dir();

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RuntimeFailure, UsageError } from "../../src/errors.js";
 import { loadReportData } from "../../src/report/load.js";
-import { type MergeStrategy, executeMerge, mergeMessage, planMerge } from "../../src/report/merge.js";
+import { type MergeStrategy, executeMerge, mergeMessage, mergeTargets, planMerge } from "../../src/report/merge.js";
 import { Git } from "../../src/workspace/git.js";
 import { type GitSession, TRAIN_PY, createGitSession, git, removeDir, tempDir } from "../helpers/session-fixture.js";
 
@@ -137,5 +137,23 @@ describe("merge into the base branch (spec 3.2) on real repos", () => {
     await expect(planMerge(repo, "autoresearch/nope", "main")).rejects.toThrow(/does not exist/);
     await expect(planMerge(repo, session.branch, "develop")).rejects.toThrow(/base branch develop does not exist/);
     await expect(planMerge(repo, "main", "main")).rejects.toThrow(/into itself/);
+  });
+});
+
+describe("mergeTargets: which branch goes into which base", () => {
+  const session = { branch: "autoresearch/mar8", baseBranch: "dev" };
+  const none = { current: null, session: null, hasMain: true, hasMaster: false };
+  it.each([
+    ["the recorded session's branch and base", { ...none, session }, "autoresearch/mar8", "dev"],
+    ["the current autoresearch branch first", { ...none, current: "autoresearch/mar9", session }, "autoresearch/mar9", "main"],
+    ["--branch of another session: not the recorded base", { ...none, branch: "autoresearch/old", session }, "autoresearch/old", "main"],
+    ["--branch of the recorded session: its base", { ...none, branch: "autoresearch/mar8", session }, "autoresearch/mar8", "dev"],
+    ["--into wins", { ...none, into: "release", session }, "autoresearch/mar8", "release"],
+    ["master when only master exists", { ...none, branch: "autoresearch/x", hasMain: false, hasMaster: true }, "autoresearch/x", "master"],
+    ["main when neither exists (planMerge then names it)", { ...none, branch: "autoresearch/x", hasMain: false }, "autoresearch/x", "main"],
+    ["a session started detached records no base", { ...none, session: { branch: "autoresearch/mar8", baseBranch: null } }, "autoresearch/mar8", "main"],
+    ["no branch at all", { ...none, current: "feature" }, null, "main"],
+  ])("%s", (_name, input, branch, base) => {
+    expect(mergeTargets(input)).toEqual({ branch, base });
   });
 });

@@ -66,6 +66,10 @@ describe("autoresearch-summary.md (spec 3.1 + 3.2) from a real-looking session",
     const lines = md.split("\n");
     expect(lines).toContain("**Research session:** autoresearch/mar8");
     expect(lines).toContain("**Platform:** CUDA — NVIDIA H100 80GB HBM3, 79.1 GiB, sm_90");
+    // The torch version the probe saw, when the session recorded one.
+    const base = sessionInfo();
+    const withTorch = renderSummary(fromRecords(records, sessionInfo({ platform: { ...base.platform, kind: "cpu", label: "CPU", device: "cpu", detail: "Intel Xeon, 2 cores", torch: "1.13.0a0" } })));
+    expect(withTorch.split("\n")).toContain("**Platform:** CPU — Intel Xeon, 2 cores, torch 1.13.0a0");
     expect(lines).toContain("**Date:** 2025-03-08 21:58 → 2025-03-08 23:55 UTC");
     expect(lines).toContain("**Total iterations:** 20 (5 kept, 12 discarded, 3 crashed)");
     expect(lines).toContain("**Time budget / run:** 5 minutes");

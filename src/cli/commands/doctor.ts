@@ -1,20 +1,25 @@
-import { accessSync, constants, existsSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { Writable } from "node:stream";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { gatherInput } from "../../config/cli-options.js";
-import type { ConfigInput } from "../../config/options.js";
+import { type ConfigInput, LLM_PROPOSERS } from "../../config/options.js";
 import { CONFIG_FILE, defaultCommand } from "../../config/resolve.js";
+import { platformText } from "../../config/table.js";
 import { UsageError } from "../../errors.js";
-import { type DetectedPlatform, detectPlatform, type Exec, execWithTimeout, parseNvidiaSmi } from "../../platform/index.js";
+import { type DetectedPlatform, detectPlatform, type Exec, execWithTimeout, parseNvidiaSmi, usesTorch } from "../../platform/index.js";
+import { keyEnvName, type LlmProvider } from "../../proposers/llm/provider.js";
 import { Git } from "../../workspace/git.js";
 
-export type CheckStatus = "ok" | "missing" | "warn";
+/** ok; missing: required and not there (or broken); absent: optional and not there; warn: works, with a caveat. */
+export type CheckStatus = "ok" | "missing" | "absent" | "warn";
 
 export interface Check {
   name: string;
   status: CheckStatus;
+  /** Needed for `autoresearch run` with this repo and config; the others serve some options only. */
+  required: boolean;
   detail: string;
   /** What to do about it (missing / warn). */
   fix?: string;
@@ -61,6 +66,21 @@ export function which(name: string, env: NodeJS.ProcessEnv = process.env, os: No
   return null;
 }
 
+/** The key variable the config's LLM proposer will read, if it needs one. */
+function requiredKeyVar(input: ConfigInput): string | undefined {
+  const proposer = input.proposer;
+  if (typeof proposer !== "string" || !LLM_PROPOSERS.includes(proposer)) return undefined;
+  return keyEnvName(proposer as LlmProvider, typeof input.apiKeyEnv === "string" ? input.apiKeyEnv : undefined);
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
 async function gitChecks(cwd: string, env: NodeJS.ProcessEnv): Promise<{ checks: Check[]; root: string }> {
   const checks: Check[] = [];
   const git = new Git(cwd);
@@ -68,37 +88,38 @@ async function gitChecks(cwd: string, env: NodeJS.ProcessEnv): Promise<{ checks:
   try {
     version = (await git.run(["--version"])).replace(/^git version\s*/, "");
   } catch {
-    checks.push({ name: "git", status: "missing", detail: "git is not on PATH", fix: "Install git (https://git-scm.com/downloads) and make sure it is on PATH." });
+    checks.push({ name: "git", status: "missing", required: true, detail: "git is not on PATH", fix: "Install git (https://git-scm.com/downloads) and make sure it is on PATH." });
     return { checks, root: cwd };
   }
-  checks.push({ name: "git", status: "ok", detail: `git ${version}` });
+  checks.push({ name: "git", status: "ok", required: true, detail: `git ${version}` });
   const name = (await git.raw(["config", "user.name"])).stdout.trim();
   const email = (await git.raw(["config", "user.email"])).stdout.trim();
   if ((name && email) || (env.GIT_AUTHOR_NAME && env.GIT_AUTHOR_EMAIL)) {
-    checks.push({ name: "git identity", status: "ok", detail: name && email ? `${name} <${email}>` : "from GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL" });
+    checks.push({ name: "git identity", status: "ok", required: false, detail: name && email ? `${name} <${email}>` : "from GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL" });
   } else {
     checks.push({
       name: "git identity",
       status: "warn",
+      required: false,
       detail: "not configured: the fallback identity autoresearch <autoresearch@localhost> will be used for the tool's commits",
       fix: 'git config --global user.name "Your Name" && git config --global user.email you@example.com',
     });
   }
   if (!(await git.isRepo())) {
-    checks.push({ name: "repository", status: "missing", detail: `${cwd} is not a git repository`, fix: "Run autoresearch in your training repo, or: git init && git add -A && git commit -m init" });
+    checks.push({ name: "repository", status: "missing", required: true, detail: `${cwd} is not a git repository`, fix: "Run autoresearch in your training repo, or: git init && git add -A && git commit -m init" });
     return { checks, root: cwd };
   }
   const root = await git.topLevel();
   if (!(await git.hasCommits())) {
-    checks.push({ name: "repository", status: "missing", detail: `${root} has no commits yet`, fix: "git add -A && git commit -m init" });
+    checks.push({ name: "repository", status: "missing", required: true, detail: `${root} has no commits yet`, fix: "git add -A && git commit -m init" });
     return { checks, root };
   }
   const branch = (await git.currentBranch()) ?? "(detached HEAD)";
   const dirty = (await git.run(["status", "--porcelain=v1", "--untracked-files=no"])).split("\n").filter(Boolean);
   checks.push(
     dirty.length === 0
-      ? { name: "repository", status: "ok", detail: `${root}, on ${branch}, clean` }
-      : { name: "repository", status: "warn", detail: `${root}, on ${branch}, ${dirty.length} uncommitted change(s)`, fix: "Commit or stash them before `autoresearch run` (git stash)." },
+      ? { name: "repository", status: "ok", required: true, detail: `${root}, on ${branch}, clean` }
+      : { name: "repository", status: "warn", required: true, detail: `${root}, on ${branch}, ${dirty.length} uncommitted change(s)`, fix: "Commit or stash them before `autoresearch run` (git stash)." },
   );
   return { checks, root };
 }
@@ -109,30 +130,32 @@ function writeCheck(root: string): Check {
     accessSync(root, constants.W_OK);
     writeFileSync(probe, "");
     rmSync(probe, { force: true });
-    return { name: "write access", status: "ok", detail: `can write in ${root}` };
+    return { name: "write access", status: "ok", required: true, detail: `can write in ${root}` };
   } catch (error) {
-    return { name: "write access", status: "missing", detail: `cannot write in ${root} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, fix: "Run in a directory you own, or fix its permissions." };
+    return { name: "write access", status: "missing", required: true, detail: `cannot write in ${root} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, fix: "Run in a directory you own, or fix its permissions." };
   }
 }
 
-function platformChecks(platform: DetectedPlatform, command: string): Check[] {
+/** `torchNeeded`: the training script imports torch, so a run without it fails. */
+function platformChecks(platform: DetectedPlatform, command: string, torchNeeded: boolean): Check[] {
   const checks: Check[] = [];
   if (platform.python === null) {
-    checks.push({ name: "python", status: "ok", detail: `\`${command}\` runs no Python; torch is not needed` });
+    checks.push({ name: "python", status: "ok", required: true, detail: `\`${command}\` runs no Python; torch is not needed` });
   } else if (platform.pythonVersion === null) {
     const why = platform.notes.find((n) => n.includes(platform.python as string)) ?? "the probe failed";
-    checks.push({ name: "python", status: "missing", detail: `${platform.python}: ${why}`, fix: `Make sure \`${platform.python}\` runs here (the run uses \`${command}\`), or pass --command.` });
+    checks.push({ name: "python", status: "missing", required: true, detail: `${platform.python}: ${why}`, fix: `Make sure \`${platform.python}\` runs here (the run uses \`${command}\`), or pass --command.` });
   } else {
-    checks.push({ name: "python", status: "ok", detail: `${platform.python} -> Python ${platform.pythonVersion}` });
+    checks.push({ name: "python", status: "ok", required: true, detail: `${platform.python} -> Python ${platform.pythonVersion}` });
   }
   if (platform.python !== null && platform.pythonVersion !== null) {
     checks.push(
       platform.torch
-        ? { name: "torch", status: "ok", detail: `torch ${platform.torch} in ${platform.python}` }
+        ? { name: "torch", status: "ok", required: torchNeeded, detail: `torch ${platform.torch} in ${platform.python}, device ${platform.device}` }
         : {
             name: "torch",
-            status: "missing",
-            detail: `torch is not installed in ${platform.python}`,
+            status: torchNeeded ? "missing" : "absent",
+            required: torchNeeded,
+            detail: `torch is not installed in ${platform.python}${torchNeeded ? " (the training script imports it)" : ""}`,
             fix: platform.python.startsWith("uv ") ? "uv add torch" : `${platform.python} -m pip install torch (see https://pytorch.org/get-started/locally/)`,
           },
     );
@@ -142,23 +165,24 @@ function platformChecks(platform: DetectedPlatform, command: string): Check[] {
       ? {
           name: "gpu",
           status: "warn",
+          required: false,
           detail: `none usable: CPU (${platform.detail}); runs are 5-10x slower, prefer short budgets`,
           ...(platform.notes.some((n) => /nvidia-smi sees/.test(n)) && { fix: "Install a CUDA build of torch (https://pytorch.org/get-started/locally/)." }),
         }
-      : { name: "gpu", status: "ok", detail: `${platform.label}: ${platform.detail} (found by ${platform.source})` };
+      : { name: "gpu", status: "ok", required: false, detail: `${platform.label}: ${platform.detail} (found by ${platform.source})` };
   checks.push(gpu);
   return checks;
 }
 
 async function nvidiaSmiCheck(exec: Exec, root: string, timeoutMs: number, os: NodeJS.Platform): Promise<Check> {
-  if (os === "darwin") return { name: "nvidia-smi", status: "ok", detail: "not needed on macOS (Apple Silicon uses MPS)" };
+  if (os === "darwin") return { name: "nvidia-smi", status: "ok", required: false, detail: "not needed on macOS (Apple Silicon uses MPS)" };
   const result = await exec(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"], { cwd: root, timeoutMs });
-  if (result.error === "ENOENT") return { name: "nvidia-smi", status: "missing", detail: "not on PATH (needed only with an NVIDIA GPU)", fix: "Install the NVIDIA driver if this machine has an NVIDIA GPU." };
-  if (result.timedOut) return { name: "nvidia-smi", status: "warn", detail: `timed out after ${timeoutMs / 1000}s`, fix: "Check the NVIDIA driver (nvidia-smi hangs)." };
-  if (result.code !== 0) return { name: "nvidia-smi", status: "warn", detail: `failed: ${(result.stderr || result.stdout).trim().split("\n")[0] ?? ""}`, fix: "Check the NVIDIA driver installation." };
+  if (result.error === "ENOENT") return { name: "nvidia-smi", status: "absent", required: false, detail: "not on PATH (needed only with an NVIDIA GPU)", fix: "Install the NVIDIA driver if this machine has an NVIDIA GPU." };
+  if (result.timedOut) return { name: "nvidia-smi", status: "warn", required: false, detail: `timed out after ${timeoutMs / 1000}s`, fix: "Check the NVIDIA driver (nvidia-smi hangs)." };
+  if (result.code !== 0) return { name: "nvidia-smi", status: "warn", required: false, detail: `failed: ${(result.stderr || result.stdout).trim().split("\n")[0] ?? ""}`, fix: "Check the NVIDIA driver installation." };
   const gpus = parseNvidiaSmi(result.stdout);
   const driver = result.stdout.split(",")[2]?.trim();
-  return { name: "nvidia-smi", status: "ok", detail: `${gpus.map((g) => g.name).join(", ") || "no GPU listed"}${driver ? `, driver ${driver}` : ""}` };
+  return { name: "nvidia-smi", status: "ok", required: false, detail: `${gpus.map((g) => g.name).join(", ") || "no GPU listed"}${driver ? `, driver ${driver}` : ""}` };
 }
 
 export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check[]; platform: DetectedPlatform; command: string }> {
@@ -171,8 +195,8 @@ export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check
   const minor = Number(process.versions.node.split(".")[1]);
   checks.push(
     major > 20 || (major === 20 && minor >= 19)
-      ? { name: "node", status: "ok", detail: `node ${process.version}` }
-      : { name: "node", status: "missing", detail: `node ${process.version} is older than 20.19`, fix: "Install Node.js 20.19 or newer." },
+      ? { name: "node", status: "ok", required: true, detail: `node ${process.version}` }
+      : { name: "node", status: "missing", required: true, detail: `node ${process.version} is older than 20.19`, fix: "Install Node.js 20.19 or newer." },
   );
   const { checks: gitResults, root } = await gitChecks(cwd, env);
   checks.push(...gitResults);
@@ -181,45 +205,80 @@ export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check
   let input: ConfigInput = {};
   try {
     input = gatherInput({ ...(options.configPath && { config: options.configPath }) }, { root, cwd }).input;
-    if (existsSync(join(root, CONFIG_FILE)) || options.configPath) checks.push({ name: "config", status: "ok", detail: options.configPath ?? CONFIG_FILE });
+    if (existsSync(join(root, CONFIG_FILE)) || options.configPath) checks.push({ name: "config", status: "ok", required: true, detail: options.configPath ?? CONFIG_FILE });
   } catch (error) {
-    checks.push({ name: "config", status: "missing", detail: (error as Error).message.split("\n")[0] ?? "invalid", fix: `Fix ${options.configPath ?? CONFIG_FILE} (autoresearch init writes a valid one).` });
+    checks.push({ name: "config", status: "missing", required: true, detail: (error as Error).message.split("\n")[0] ?? "invalid", fix: `Fix ${options.configPath ?? CONFIG_FILE} (autoresearch init writes a valid one).` });
   }
   const train = options.train ?? (input.train as string | undefined) ?? "train.py";
   const command = options.command ?? (input.command as string | undefined) ?? defaultCommand(root, train, os);
-  checks.push({ name: "command", status: "ok", detail: command });
+  checks.push({ name: "command", status: "ok", required: true, detail: command });
   const platform = await detectPlatform({ command, root, exec, timeoutMs, os });
-  checks.push(...platformChecks(platform, command));
+  checks.push(...platformChecks(platform, command, usesTorch(readText(join(root, train)))));
   checks.push(await nvidiaSmiCheck(exec, root, timeoutMs, os));
 
   const keyVars = [...API_KEY_VARS, ...(typeof input.apiKeyEnv === "string" && !API_KEY_VARS.includes(input.apiKeyEnv as never) ? [input.apiKeyEnv] : [])];
+  const neededKey = requiredKeyVar(input);
   for (const name of keyVars) {
     // Names only: the value is never read beyond "is it non-empty".
     const set = typeof env[name] === "string" && (env[name] as string).length > 0;
+    const required = name === neededKey;
     checks.push(
       set
-        ? { name, status: "ok", detail: "set" }
-        : { name, status: "missing", detail: "not set (needed only for the matching --proposer)", fix: `export ${name}=... (or pass --api-key-env NAME)` },
+        ? { name, status: "ok", required, detail: "set" }
+        : required
+          ? { name, status: "missing", required, detail: `not set, and the config's proposer ${String(input.proposer)} needs it`, fix: `export ${name}=...` }
+          : { name, status: "absent", required, detail: "not set (needed only for the matching --proposer)", fix: `export ${name}=... (or pass --api-key-env NAME)` },
     );
   }
+  const neededAgent = input.proposer === "agent" && typeof input.agent === "string" ? input.agent : null;
   for (const [cli, install] of Object.entries(AGENT_CLIS)) {
     const path = which(cli, env, os);
-    checks.push(path ? { name: `agent ${cli}`, status: "ok", detail: path } : { name: `agent ${cli}`, status: "missing", detail: "not on PATH (needed only for --proposer agent)", fix: install });
+    const required = cli === neededAgent;
+    checks.push(
+      path
+        ? { name: `agent ${cli}`, status: "ok", required, detail: path }
+        : required
+          ? { name: `agent ${cli}`, status: "missing", required, detail: "not on PATH, and the config's proposer uses it", fix: install }
+          : { name: `agent ${cli}`, status: "absent", required, detail: "not on PATH (needed only for --proposer agent)", fix: install },
+    );
   }
   checks.push(writeCheck(root));
   return { checks, platform, command };
 }
 
-const MARK: Record<CheckStatus, (s: string) => string> = { ok: pc.green, missing: pc.red, warn: pc.yellow };
+const MARK: Record<CheckStatus, (s: string) => string> = { ok: pc.green, missing: pc.red, absent: pc.dim, warn: pc.yellow };
 
+function formatGroup(checks: Check[], width: number): string[] {
+  return checks.map((c) => {
+    const line = `${MARK[c.status](c.status.padEnd(7))} ${c.name.padEnd(width)}  ${c.detail}`;
+    return c.fix && c.status !== "ok" ? `${line}\n${" ".repeat(10 + width)}${pc.dim(`fix: ${c.fix}`)}` : line;
+  });
+}
+
+/** Two groups: what `run` needs here (missing = it will fail), then what only some options need (absent = fine unless you use them). */
 export function formatChecks(checks: Check[]): string {
   const width = Math.max(...checks.map((c) => c.name.length));
-  return checks
-    .map((c) => {
-      const line = `${MARK[c.status](c.status.padEnd(7))} ${c.name.padEnd(width)}  ${c.detail}`;
-      return c.fix && c.status !== "ok" ? `${line}\n${" ".repeat(10 + width)}${pc.dim(`fix: ${c.fix}`)}` : line;
-    })
-    .join("\n");
+  const required = checks.filter((c) => c.required);
+  const optional = checks.filter((c) => !c.required);
+  return [
+    pc.bold("Required (autoresearch run needs these here):"),
+    ...formatGroup(required, width),
+    "",
+    pc.bold("Optional (only some options use these):"),
+    ...formatGroup(optional, width),
+  ].join("\n");
+}
+
+/** "Required: 7 ok, 1 missing. Optional: 3 ok, 6 absent, 1 warning." */
+export function summarizeChecks(checks: Check[]): string {
+  const count = (required: boolean, status: CheckStatus) => checks.filter((c) => c.required === required && c.status === status).length;
+  const part = (required: boolean, statuses: CheckStatus[]) =>
+    statuses
+      .map((s) => [count(required, s), s] as const)
+      .filter(([n, s]) => n > 0 || s === "ok" || (required && s === "missing"))
+      .map(([n, s]) => `${n} ${s === "warn" ? (n === 1 ? "warning" : "warnings") : s}`)
+      .join(", ");
+  return `Required: ${part(true, ["ok", "missing", "warn"])}. Optional: ${part(false, ["ok", "absent", "warn"])}.`;
 }
 
 interface DoctorFlags {
@@ -249,8 +308,7 @@ export async function doctorCommand(flags: DoctorFlags, out: Writable = process.
     out.write(`${JSON.stringify({ checks, command, platform }, null, 2)}\n`);
   } else {
     out.write(`${formatChecks(checks)}\n`);
-    const count = (status: CheckStatus) => checks.filter((c) => c.status === status).length;
-    out.write(`\n${count("ok")} ok, ${count("warn")} warning(s), ${count("missing")} missing. Platform: ${platform.label} (${platform.detail}).\n`);
+    out.write(`\n${summarizeChecks(checks)} Platform: ${platformText(platform)}.\n`);
   }
   return 0;
 }
@@ -258,7 +316,7 @@ export async function doctorCommand(flags: DoctorFlags, out: Writable = process.
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .description("what is installed and what is missing: git, the run's Python and torch, GPU, API keys, agent CLIs, write access")
+    .description("what a run needs and what is missing (git, the repository, the run's Python and torch), then what is optional (GPU, nvidia-smi, API keys, agent CLIs)")
     .option("--command <cmd>", "the experiment command to check (default: from the config file, or the default for the training script)")
     .option("--train <path>", "training script, used to derive the default command (default: train.py)")
     .option("--config <file>", `config file to read the command from (default: ${CONFIG_FILE} in the repo)`)
@@ -267,8 +325,13 @@ export function registerDoctor(program: Command): void {
     .addHelpText(
       "after",
       `
-Each line is ok, warn or missing, with the fix. API keys are named, never shown. It changes nothing and
-exits 0 even when something is missing (it is a report); 2 only for bad flags.
+Two groups. Required: what \`autoresearch run\` needs with this repo and config (node, git, the
+repository, write access, the command's Python, torch when the training script imports it, the
+API key or agent CLI the config's proposer uses); "missing" there means a run will fail. Optional:
+what only some options use (GPU, nvidia-smi, other API keys and agent CLIs); "absent" there is
+fine unless you use them. Each line that is not ok says how to fix it. API keys are named, never
+shown. It changes nothing and exits 0 even when something is missing (it is a report); 2 only
+for bad flags.
 
 Examples:
   $ autoresearch doctor

@@ -77,7 +77,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "doctor",
-    description: "what is installed and what is missing: git, the run's Python and torch, GPU, API keys, agent CLIs, write access",
+    description: "what a run needs and what is missing (git, the repository, the run's Python and torch), then what is optional (GPU, nvidia-smi, API keys, agent CLIs)",
     load: async () => (await import("./doctor.js")).registerDoctor,
   },
 ];

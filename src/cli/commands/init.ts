@@ -1,5 +1,6 @@
 import { existsSync, writeFileSync } from "node:fs";
-import { isAbsolute, join, relative } from "node:path";
+import { isAbsolute, join, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Readable, Writable } from "node:stream";
 import type { Command } from "commander";
 import pc from "picocolors";
@@ -15,8 +16,22 @@ import { type PlatformInfo, SCOPES } from "../../types.js";
 import type { ResearchConfig } from "../../config/options.js";
 import { Git } from "../../workspace/git.js";
 
-/** Where `$schema` points in a written config: the schema published in the package. */
+/** Where the schema is in a repo that installed the package locally. */
 export const SCHEMA_REF = "./node_modules/autoresearch/schema/autoresearch.config.schema.json";
+/** This package's own copy (dist/cli/commands and src/cli/commands are both three levels down). */
+const PACKAGE_SCHEMA = fileURLToPath(new URL("../../../schema/autoresearch.config.schema.json", import.meta.url));
+
+/**
+ * A `$schema` that resolves from the user's repo, so editors find it: the locally installed
+ * package's copy, else this package's copy when it lies inside the repo (a checkout, an example),
+ * else none. A path out of the repo (a global install) would break for anyone else who clones it.
+ */
+export function schemaRef(root: string, packageSchema = PACKAGE_SCHEMA): string | null {
+  if (existsSync(join(root, SCHEMA_REF))) return SCHEMA_REF;
+  const rel = relative(root, packageSchema);
+  if (existsSync(packageSchema) && !rel.startsWith("..") && !isAbsolute(rel)) return `./${rel.split(sep).join("/")}`;
+  return null;
+}
 
 const PATH_KEYS = ["train", "readonly", "results", "plan", "prices"] as const;
 /** Inputs the session only reads: a research-team tool may keep them anywhere (kept absolute there). */
@@ -63,9 +78,9 @@ export function normaliseFlagPaths(gathered: GatheredInput, root: string, cwd: s
 }
 
 /** What init writes: the confirmed values (defaults made explicit) plus the optional keys that were given. */
-export function configFileContent(config: ResearchConfig, input: ConfigInput): Record<string, unknown> {
+export function configFileContent(config: ResearchConfig, input: ConfigInput, schema: string | null = null): Record<string, unknown> {
   const content: Record<string, unknown> = {
-    $schema: SCHEMA_REF,
+    ...(schema !== null && { $schema: schema }),
     train: config.train,
     readonly: config.readonly,
     budget: formatDuration(config.budgetSec),
@@ -128,7 +143,7 @@ export async function initCommand(flags: InitFlags, deps: InitDeps = {}): Promis
     ...(deps.input && { input: deps.input }),
     output: out,
   });
-  const content = configFileContent(result.config, result.input);
+  const content = configFileContent(result.config, result.input, schemaRef(root));
   const check = configFileSchema.safeParse(content);
   if (!check.success) throw new UsageError(`internal: the config to write does not match the schema: ${check.error.message}`);
   if (!inRepo) out.write(`${pc.yellow("!")} ${root} is not a git repository: \`autoresearch run\` needs one (git init && git add -A && git commit -m init)\n`);

@@ -14,6 +14,7 @@ import {
   conflictHint,
   executeMerge,
   mergeMessage,
+  mergeTargets,
   planMerge,
 } from "../../report/merge.js";
 import { type SessionData, analyze } from "../../report/model.js";
@@ -59,19 +60,22 @@ export function registerMerge(program: Command): void {
   program
     .command("merge")
     .description("merge the research branch into its base branch, locally, after confirmation (never pushes, never rewrites the research branch)")
-    .option("--squash", "one commit on the base that lists the kept experiments (default)")
-    .option("--rebase", "replay the kept commits onto the base (a copy is rebased; the research branch stays as it is)")
+    .option("--squash", "one commit on the base that lists the kept experiments (the default with --yes; asked otherwise)")
+    .option("--rebase", "replay the kept commits onto the base, then fast-forward it (a copy is rebased; the research branch stays as it is)")
     .option("--merge", "a merge commit (--no-ff) that keeps the branch history")
-    .option("--into <branch>", "branch to merge into (default: the session's base branch, else main)")
-    .option("--branch <branch>", "research branch (default: the current autoresearch/* branch, else the session's)")
+    .option("--into <branch>", "branch to merge into (default: the base branch recorded for that research branch's session, else main, or master when only master exists)")
+    .option("--branch <branch>", "research branch (default: the current autoresearch/* branch, else the recorded session's)")
     .option("-y, --yes", "do not ask for confirmation (required without a terminal)")
     .option("--dir <path>", "repo of the session (default: the git repo of the current directory)")
     .addHelpText(
       "after",
       `
-Refuses when the working tree has uncommitted changes to tracked files, while the loop is
-running, or when the base branch moved in a way that conflicts (it then says how to resolve
-it by hand; nothing is changed). After a merge you are on the base branch; nothing is pushed.
+Shows the kept commits and the final metric first. Without a strategy flag it asks squash /
+rebase / merge, then asks to confirm (--yes skips both and squashes). Refuses (exit 2) when the
+working tree has uncommitted changes to tracked files, a git merge or rebase is in progress, or
+the loop is running; when the base branch moved in a way that conflicts it exits 1 and says how
+to resolve it by hand, with nothing changed. When the base already has every commit it says so
+and changes nothing. After a merge you are on the base branch; nothing is pushed.
 
 Examples:
   $ autoresearch merge                          # asks squash / rebase / merge, then confirms
@@ -92,12 +96,17 @@ Examples:
       }
       const session = readSessionReadOnly(sessionPaths(root));
       const current = await git.currentBranch();
-      const branch = options.branch ?? (current?.startsWith("autoresearch/") ? current : (session?.branch ?? null));
+      const { branch, base } = mergeTargets({
+        branch: options.branch,
+        into: options.into,
+        current,
+        session,
+        hasMain: await git.branchExists("main"),
+        hasMaster: await git.branchExists("master"),
+      });
       if (!branch) {
         throw new UsageError("no research branch to merge", "Run it on the autoresearch/<tag> branch, or pass --branch autoresearch/<tag>.");
       }
-      let base = options.into ?? session?.baseBranch ?? null;
-      if (!base) base = (await git.branchExists("main")) || !(await git.branchExists("master")) ? "main" : "master";
 
       await assertCleanTree(git);
       const plan = await planMerge(git, branch, base);

@@ -29,6 +29,11 @@ export function providerLabel(provider: LlmProvider): string {
   return PROVIDER_LABEL[provider];
 }
 
+/** The variable that holds the provider's key: --api-key-env, else the provider's own (none for local servers). */
+export function keyEnvName(provider: LlmProvider, apiKeyEnv: string | undefined): string | undefined {
+  return apiKeyEnv ?? DEFAULT_KEY_ENV[provider];
+}
+
 /** The env var holding the key, and its value (undefined when none is needed). */
 export interface ResolvedKey {
   envName: string | undefined;
@@ -50,7 +55,7 @@ export function resolveApiKey(
       "Put the key in a variable (export MY_KEY=...) and pass --api-key-env MY_KEY; never pass the key itself.",
     );
   }
-  const envName = apiKeyEnv ?? DEFAULT_KEY_ENV[provider];
+  const envName = keyEnvName(provider, apiKeyEnv);
   if (envName === undefined) return { envName: undefined, apiKey: undefined };
   const apiKey = env[envName]?.trim();
   if (!apiKey) {
