@@ -357,16 +357,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
 
   // 9-10. How honest a keep must be (issue 14): repeated baseline runs measure the noise.
   if (askOptional("baselineRuns")) {
-    values.baselineRuns = Number(
-      cancelled(
-        await p.text({
-          ...io,
-          message: prompt("baselineRuns"),
-          initialValue: String(values.baselineRuns ?? 1),
-          validate: (v) => schemaError("baselineRuns", (v ?? "").trim()),
-        }),
-      ).trim(),
-    );
+    values.baselineRuns = Number(await textWithDefault(io, prompt("baselineRuns"), String(values.baselineRuns ?? 1), (v) => schemaError("baselineRuns", v)));
   }
   if (askOptional("keepRule")) {
     values.keepRule = cancelled(

@@ -128,13 +128,17 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     await t.type(..."mine", KEY.enter);
     await t.waitFor("Results file");
     await t.type(KEY.enter);
+    await t.waitFor("Baseline runs");
+    await t.type(..."3", KEY.enter);
+    await t.waitFor("Keep rule");
+    await t.type(KEY.enter);
     await t.waitFor("Write autoresearch.config.json with this config?");
     expect(t.screen()).toMatch(/\| Read-only script +\| \(none\) +\|/);
     // train.py does not import torch: no torch adjustments.
     expect(t.screen()).not.toContain("Adjustments");
     await t.type("y");
     expect(await t.exited).toBe(0);
-    expect(configOf(root)).toMatchObject({ train: "train.py", readonly: [], budget: "2m", maxIterations: 7, tag: "mine", results: "results.tsv" });
+    expect(configOf(root)).toMatchObject({ train: "train.py", readonly: [], budget: "2m", maxIterations: 7, tag: "mine", results: "results.tsv", baselineRuns: 3, keepRule: "any" });
   });
 
   it("a budget from the repo's own config is offered as the default, and Enter keeps it", async () => {
@@ -147,6 +151,10 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     await t.waitFor("Which metric should the loop optimize?");
     await t.type(KEY.enter); // val_loss, the file's value, is the one selected
     await t.waitFor("Should val_loss be minimized or maximized?");
+    await t.type(KEY.enter);
+    await t.waitFor("Baseline runs");
+    await t.type(KEY.enter);
+    await t.waitFor("Keep rule");
     await t.type(KEY.enter);
     await t.waitFor("Write autoresearch.config.json with this config?");
     expect(t.screen()).toMatch(/\| Time budget \/ run +\| 3m +\|/);
