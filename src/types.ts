@@ -251,6 +251,12 @@ export interface ProposalContext {
   feedback?: string;
   /** Set when retrying after an out-of-memory crash (spec 2.4). */
   oomRetry?: { experiment: ExperimentRecord; logTail: string[] };
+  /**
+   * A throwaway checkout at the best commit that a proposer which edits files (a coding agent)
+   * works in, and a folder for its scratch files. The loop inspects and resets the checkout
+   * afterwards, so the proposer need not restore anything there itself.
+   */
+  workspace?: { dir: string; scratchDir: string };
   /** The run's realities: budget, iterations, time and cost left, the keep rule in force. */
   run?: RunFacts;
   /** The session's research notes (findings, dead ends, ideas backlog), oldest first. */
@@ -308,6 +314,8 @@ export interface Proposer {
   check?(): Promise<ProposerCheck>;
   /** False for proposers that replay fixed steps (a plan): they cannot fix an out-of-memory crash. */
   readonly canRetryOom?: boolean;
+  /** True for proposers that edit files (a coding agent): they get the clone in `ctx.workspace`. */
+  readonly editsWorkspace?: boolean;
   /** One proposal, or null when it has nothing more to propose (the session then ends). */
   propose(ctx: ProposalContext, signal?: AbortSignal): Promise<Proposal | null>;
 }

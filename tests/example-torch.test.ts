@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseResults } from "../src/ledger/results-tsv.js";
 import { cli } from "./helpers/cli.js";
-import { createRepo, git } from "./helpers/repo.js";
+import { createRepo, git, recordPath } from "./helpers/repo.js";
 
 const EXAMPLE_DIR = fileURLToPath(new URL("../examples/torch-charlm/", import.meta.url));
 const FILES = ["train.py", "prepare.py", "corpus.txt", "README.md"];
@@ -74,7 +74,7 @@ describe.skipIf(torch === null)(`examples/torch-charlm with ${PYTHON} (torch ${t
 
     // The config table names the device and the torch the probe found in that interpreter.
     expect(result.stdout).toMatch(new RegExp(`\\| Platform +\\| CPU \\(.*\\) with torch ${torch?.replace(/[.+]/g, "\\$&")} +\\|`));
-    const session = JSON.parse(readFileSync(join(root, ".autoresearch/session.json"), "utf8"));
+    const session = JSON.parse(readFileSync(recordPath(root, "session.json"), "utf8"));
     expect(session.platform).toMatchObject({ kind: "cpu", device: "cpu", source: "torch", torch, python: PYTHON });
 
     const rows = parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows;
@@ -92,7 +92,7 @@ describe.skipIf(torch === null)(`examples/torch-charlm with ${PYTHON} (torch ${t
     expect(baseline - best).toBeGreaterThan(0.1);
 
     // The run itself: the attention path matches the installed torch, and no memorising.
-    const log = readFileSync(join(root, ".autoresearch/runs/0.log"), "utf8");
+    const log = readFileSync(recordPath(root, "runs/0.log"), "utf8");
     const major = Number(torch?.split(".")[0]);
     expect(log).toContain(`sdpa: ${major >= 2 ? "True" : "False"}`);
     const trainBpb = Number(log.match(/^train_bpb:\s+(\S+)/m)?.[1]);

@@ -36,7 +36,7 @@ export async function runSessionCommand(options: SessionCommandOptions): Promise
   const reporter = options.json ? jsonReporter() : terminalReporter();
   const notifier = createNotifier({ warn: (message) => emit({ type: "warning", message }) });
   // events.jsonl lets other processes (the dashboard, status) follow the session live.
-  const eventsFile = eventsFileSink(() => sessionPaths(options.root).dir);
+  const eventsFile = eventsFileSink((info) => sessionPaths(options.root, info.tag).dir);
   const sinks = [reporter, eventsFile, notifier.sink, ...(options.sinks ?? [])];
   const emit: EventSink = (event) => {
     for (const sink of sinks) sink(event);
@@ -108,13 +108,12 @@ function printEnding(outcome: ResearchOutcome): void {
   if (best) {
     out.write(`${pc.bold("Best:")} ${session.info.config.metric} ${best.metric?.toFixed(6)} at ${best.commit.slice(0, 7)} (${kept.length} kept of ${session.history.length - 1} experiments)\n`);
   }
-  out.write(`${pc.bold("Where everything is")} (in ${session.root}):\n`);
+  out.write(`${pc.bold("Where everything is")} (your checkout ${session.root} was not touched but for these reports):\n`);
   out.write(`  branch       ${session.info.branch} — its head is the best commit\n`);
   out.write(`  results      ${inRepo(resultsPath)}\n`);
-  out.write(`  experiments  ${inRepo(session.paths.experiments)}\n`);
-  out.write(`  run logs     ${inRepo(session.paths.runs)}/<n>.log\n`);
-  out.write(`  diffs        ${inRepo(session.paths.patches)}/<n>.patch\n`);
   for (const file of written) out.write(`  report       ${inRepo(file)}\n`);
+  out.write(`  records      ${session.paths.dir}\n`);
+  out.write(`               (experiments.jsonl, runs/<n>.log, patches/<n>.patch; \`autoresearch show <n>\` prints one)\n`);
   if (kept.length > 0) {
     out.write(`\n${pc.bold("Merge:")} review with \`git log ${session.info.baseBranch ?? session.info.baseCommit.slice(0, 7)}..${session.info.branch}\`, then \`autoresearch merge --squash\` (or --merge / --rebase). Nothing is pushed.\n`);
   }

@@ -18,6 +18,8 @@ export function addConfigOptions(command: Command, keys: readonly OptionKey[] = 
     const def = OPTION_DEFS[key];
     const help = options.defaults === false ? def.help.replace(/ \(default: [^)]*\)$/, "") : def.help;
     command.addOption(new Option(def.flag, help));
+    // The one negatable setting: --no-share turns the default shared paths off.
+    if (key === "share") command.addOption(new Option("--no-share", "link nothing of your checkout into the experiment clone"));
   }
   return command;
 }

@@ -63,6 +63,11 @@ const stringList = z.union([z.string(), z.array(z.string())]);
 const toList = (v: unknown) => ([] as string[]).concat(v as string | string[]);
 const envName = z.string().regex(ENV_NAME, "an environment variable name");
 const text = (v: unknown) => String(v);
+/** A path inside the repository (shared into the experiment clone): relative, no `..`, not in `.git`. */
+const sharePath = z
+  .string()
+  .min(1)
+  .refine((p) => !/^([\\/]|[A-Za-z]:)/.test(p) && !p.split(/[\\/]/).includes("..") && p.split(/[\\/]/)[0] !== ".git", { message: "a path inside the repository, relative to its root" });
 
 export const OPTION_DEFS = {
   train: option({
@@ -320,6 +325,14 @@ export const OPTION_DEFS = {
     field: "passEnv",
     config: z.array(envName).optional(),
     from: toList,
+  }),
+  share: option({
+    flag: "--share <path...>",
+    help: "untracked path(s) of your checkout to link (never copy) into the experiment clone, besides .venv, venv, data, node_modules; --no-share links nothing",
+    schema: z.union([z.literal(false), sharePath, z.array(sharePath)]),
+    field: "share",
+    config: z.union([z.literal(false), z.array(z.string().min(1))]).optional(),
+    from: (v) => (v === false ? false : toList(v)),
   }),
   notify: option({
     flag: "--notify <url>",

@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { SessionInfo } from "../ledger/ledger.js";
-import { recordsPaths, type SessionPaths, sessionPaths } from "../ledger/paths.js";
+import { locateSession, recordsPaths, type SessionPaths, sessionPaths, sessionsHome, sessionTags } from "../ledger/paths.js";
 import { readSessionReadOnly } from "../ledger/read.js";
 
 /**
  * Where the dashboard finds sessions. This is the only place that knows the layout on disk
- * (today: the current session in `.autoresearch/`, earlier ones in `.autoresearch/archive/<name>/`),
+ * (the records under `<git dir>/autoresearch/<tag>/records`, see ledger/paths.ts),
  * so a move of the records is one change here.
  */
 export interface SessionLocation {
@@ -33,22 +33,35 @@ export interface SessionListing extends SessionLocation {
 const ARCHIVE = "archive";
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
+/**
+ * The current session (the tag `<git dir>/autoresearch/current` names, or an old-layout one still
+ * in `.autoresearch/`), then every other session kept under `<git dir>/autoresearch/<tag>/records`.
+ */
 export function locateSessions(root: string): SessionLocation[] {
-  const paths = sessionPaths(root);
   const found: SessionLocation[] = [];
-  if (existsSync(paths.session) || existsSync(paths.experiments)) {
-    found.push({ id: "current", dir: paths.dir, paths, lock: paths.lock, reportDir: root, archived: false });
+  const current = locateSession(root);
+  if (current && (existsSync(current.session) || existsSync(current.experiments))) {
+    found.push({ id: "current", dir: current.dir, paths: current, lock: current.lock, reportDir: root, archived: false });
   }
-  const archive = join(paths.dir, ARCHIVE);
-  let names: string[] = [];
-  try {
-    names = readdirSync(archive).filter((n) => SAFE_NAME.test(n) && statSync(join(archive, n)).isDirectory());
-  } catch {
-    // no archive yet
+  // An old-layout session's archive (`.autoresearch/archive/<name>/`), read where it is.
+  if (current?.legacy) {
+    const archive = join(current.dir, ARCHIVE);
+    let names: string[] = [];
+    try {
+      names = readdirSync(archive).filter((n) => SAFE_NAME.test(n) && statSync(join(archive, n)).isDirectory());
+    } catch {
+      // no archive
+    }
+    for (const name of names.sort()) {
+      const dir = join(archive, name);
+      found.push({ id: `${ARCHIVE}/${name}`, dir, paths: recordsPaths(root, dir), lock: null, reportDir: dir, archived: true });
+    }
   }
-  for (const name of names.sort()) {
-    const dir = join(archive, name);
-    found.push({ id: `${ARCHIVE}/${name}`, dir, paths: recordsPaths(root, dir), lock: null, reportDir: dir, archived: true });
+  const home = sessionsHome(root);
+  for (const tag of home ? sessionTags(home).sort() : []) {
+    const paths = sessionPaths(root, tag, home);
+    if (current && paths.dir === current.dir) continue;
+    found.push({ id: `${ARCHIVE}/${tag}`, dir: paths.dir, paths, lock: null, reportDir: paths.dir, archived: true });
   }
   return found;
 }

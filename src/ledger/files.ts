@@ -1,10 +1,11 @@
 import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { CREATE_NEW, openNoFollow } from "../safe-fs.js";
 
 /** Appends text and fsyncs it, so a row written is a row kept even if the machine dies next. */
 export function appendDurable(path: string, text: string): void {
   const created = !existsSync(path);
-  const fd = openSync(path, "a");
+  const fd = openNoFollow(path, "append");
   try {
     writeAll(fd, text);
     fsyncSync(fd);
@@ -16,19 +17,26 @@ export function appendDurable(path: string, text: string): void {
 
 /**
  * Writes via temp file + fsync + rename (+ fsync of the folder): readers see the old or the new
- * content, never half, and a crash of the machine right after keeps the new content.
+ * content, never half, and a crash of the machine right after keeps the new content. With
+ * `durable: false` (projections rebuilt from the records, such as results.tsv and patches) the
+ * fsyncs are skipped: still never half a file, but a machine crash may keep the old one.
  */
-export function writeAtomic(path: string, text: string): void {
+export function writeAtomic(path: string, text: string, options: { durable?: boolean } = {}): void {
+  const durable = options.durable ?? true;
   const tmp = tempName(path, process.pid);
-  const fd = openSync(tmp, "w");
+  // A leftover (or planted) file or link at the temp name is removed; O_EXCL then refuses anything raced in.
+  try {
+    unlinkSync(tmp);
+  } catch {}
+  const fd = openSync(tmp, CREATE_NEW, 0o644);
   try {
     writeAll(fd, text);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, path);
-  fsyncDir(dirname(path));
+  if (durable) fsyncDir(dirname(path));
 }
 
 /** The temp file writeAtomic uses for `path` in process `pid`. */

@@ -1,4 +1,6 @@
 import { existsSync, readFileSync, truncateSync } from "node:fs";
+import { relative } from "node:path";
+import { ensureRealDir } from "../safe-fs.js";
 import { RuntimeFailure } from "../errors.js";
 import type { AgentInfo, ExperimentRecord, PlatformInfo, Proposal, RejectedProposal, ResultsRow } from "../types.js";
 import type { ResearchConfig } from "../config/options.js";
@@ -149,7 +151,7 @@ export class Ledger {
     readonly metricName: string,
   ) {
     this.experimentsFile = new JsonLinesFile(paths.experiments);
-    this.rejectedFile = new JsonLinesFile(`${paths.dir}/rejected.jsonl`);
+    this.rejectedFile = new JsonLinesFile(paths.rejected);
   }
 
   writeSession(info: SessionInfo): void {
@@ -197,7 +199,9 @@ export class Ledger {
     this.resultRows(); // built from the file as it was, before the append
     this.experimentsFile.append(experiment);
     this.rows?.push(formatRow(toResultsRow(experiment)));
-    this.reconcile();
+    // A projection of the records in the user's checkout: replaced whole, atomically; no fsync
+    // (experiments.jsonl, just fsynced, is what resume rebuilds it from).
+    writeAtomic(this.resultsPath, this.expectedResults(), { durable: false });
   }
 
   /**
@@ -238,7 +242,7 @@ export class Ledger {
    */
   restoreTampered(): string[] {
     const problems: string[] = [];
-    const rel = (path: string) => path.slice(this.paths.root.length + 1);
+    const rel = (path: string) => relative(this.paths.dir, path);
     if (this.experimentsFile.verify()) problems.push(`modified ${rel(this.paths.experiments)}`);
     if (this.rejectedFile.verify()) problems.push(`modified ${rel(this.rejectedFile.path)}`);
     if (this.sessionText !== null) {
@@ -248,13 +252,27 @@ export class Ledger {
         problems.push(`modified ${rel(this.paths.session)}`);
       }
     }
-    if (this.rewriteResultsIfTampered()) problems.push(`modified ${rel(this.resultsPath)}`);
+    if (this.rewriteResultsIfTampered()) problems.push(`modified ${relative(this.paths.root, this.resultsPath)}`);
     return problems;
   }
 
   /** Removes temp files of atomic writes cut short by a kill (results.tsv's sits in the repo). */
   removeStaleTemps(): string[] {
-    return [this.resultsPath, this.paths.session, this.paths.state, this.paths.progress, this.paths.experiments, this.paths.lock].flatMap(removeStaleTemps);
+    return [this.resultsPath, this.paths.session, this.paths.state, this.paths.progress, this.paths.experiments, this.paths.rejected].flatMap(removeStaleTemps);
+  }
+
+  /** Experiment `id`'s diff, written atomically and never through a link. */
+  writePatch(id: number, text: string): void {
+    ensureRealDir(this.paths.patches);
+    // The diff is also in git (the experiment's commit): no fsync needed.
+    writeAtomic(this.paths.patch(id), text, { durable: false });
+  }
+
+  /** Creates the records folders (a link planted in their place is replaced, never followed). */
+  ensureDirs(): void {
+    ensureRealDir(this.paths.dir);
+    ensureRealDir(this.paths.runs);
+    ensureRealDir(this.paths.patches);
   }
 
   readInFlight(): InFlight | null {

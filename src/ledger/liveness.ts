@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { isAlive } from "./lock.js";
 
 /**
- * Whether the loop of a session is alive, from `.autoresearch/lock` ({pid, host, startedAt}):
+ * Whether the loop of a session is alive, from the loop lock (`<git dir>/autoresearch/lock`: {pid, host, startedAt, procStart}):
  * alive when the lock names this host and the pid answers signal 0. A lock from another host
  * cannot be checked from here.
  */

@@ -2,7 +2,7 @@ import { linkSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync
 import { hostname } from "node:os";
 import { UsageError } from "../errors.js";
 
-/** `.autoresearch/lock`: which process runs the loop of this repo. */
+/** `<git dir>/autoresearch/lock`: which process runs the loop of this repo. */
 export interface LockInfo {
   pid: number;
   host: string;

@@ -3,7 +3,7 @@
  * throwaway worktree, and compares the mean with the baseline's runs in units of the noise
  * floor. The core of the command; the executor, git and the output come in as arguments.
  */
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { UsageError } from "../errors.js";
 import type { SessionInfo } from "../ledger/ledger.js";
@@ -14,6 +14,7 @@ import type { Git } from "../workspace/git.js";
 import { sha256 } from "./guards.js";
 import { keepPolicy, seedOf } from "./keep-rule.js";
 import { sessionRunEnv } from "./run-environment.js";
+import { cloneFor } from "./setup.js";
 
 export interface ConfirmTarget {
   /** What was asked: best, baseline, or a commit. */
@@ -105,7 +106,9 @@ export async function confirmCommit(
   const logDir = join(paths.dir, "confirm", stamp);
   const tree = join(paths.dir, "confirm", `${stamp}.tree`);
   mkdirSync(logDir, { recursive: true });
-  await deps.git.run(["worktree", "add", "--detach", "--quiet", tree, target.commit]);
+  // A throwaway clone like the loop's: the runs never touch the user's checkout or repo config.
+  const clone = await cloneFor(deps.git, root, config, tree);
+  await clone.recreate(target.commit);
   const done: ConfirmReport["runs"] = [];
   try {
     for (let index = 0; index < runs; index++) {
@@ -114,7 +117,7 @@ export async function confirmCommit(
       const log = join(logDir, `run${index + 1}.log`);
       const run = await deps.executor.run(
         {
-          cwd: tree,
+          cwd: clone.dir,
           command: config.command,
           env: sessionRunEnv(info, { sourceEnv: deps.sourceEnv, baseEnv: {} }, target.record?.id ?? 0, seed),
           budgetSec: config.budgetSec,
@@ -130,8 +133,7 @@ export async function confirmCommit(
       deps.onRun?.(index, runs, run);
     }
   } finally {
-    await deps.git.raw(["worktree", "remove", "--force", tree]);
-    rmSync(tree, { recursive: true, force: true });
+    clone.remove();
   }
 
   const metrics = done.map((r) => r.metric).filter((m): m is number => m !== null);

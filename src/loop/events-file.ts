@@ -1,4 +1,5 @@
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { openNoFollow } from "../safe-fs.js";
+import { closeSync, mkdirSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { SessionInfo } from "../ledger/ledger.js";
 import { type EventSink, publicEvent, type SessionEvent } from "./events.js";
@@ -39,7 +40,7 @@ export function eventsFileSink(recordsDir: (session: SessionInfo) => string, now
       try {
         const dir = recordsDir(event.session);
         mkdirSync(dir, { recursive: true });
-        fd = openSync(eventsPath(dir), "a");
+        fd = openNoFollow(eventsPath(dir), "append");
       } catch {
         held = [];
         return;

@@ -1,7 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { createTwoFilesPatch } from "diff";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { InFlight } from "../ledger/ledger.js";
 import { appendMemory, proposalMemory } from "../ledger/memory.js";
 import { cleanField } from "../ledger/results-tsv.js";
@@ -12,10 +10,10 @@ import { matchMetric, metricRegExp } from "../runner/index.js";
 import type { ExperimentRecord, Proposal, RunResult, RunSample } from "../types.js";
 import { applyKeepRule, sampleOf } from "./confirm.js";
 import { type Decision, decide } from "./decide.js";
+import { sha256 } from "./guards.js";
 import { keepPolicy, seedOf } from "./keep-rule.js";
-import { restoreGuarded, restoreHead, restoreTracked, sha256 } from "./guards.js";
 import { sessionRunEnv } from "./run-environment.js";
-import { baselineOf, bestOf, type LoopDeps, type SessionState } from "./state.js";
+import { baselineOf, bestOf, type LoopDeps, type SessionState, trainTextAt } from "./state.js";
 
 export const BASELINE_DESCRIPTION = "Baseline — no modifications";
 
@@ -49,7 +47,7 @@ export async function runOnce(
   try {
     return await deps.executor.run(
       {
-        cwd: session.root,
+        cwd: session.clone.dir,
         command: config.command,
         env: runEnvironment(session, deps, id, runIndex),
         budgetSec: config.budgetSec,
@@ -73,17 +71,30 @@ export async function runOnce(
 }
 
 /**
- * After a run: put back anything it was not allowed to change, and say what that was: the
- * branch and HEAD, tracked files (the training script included), read-only and dependency
- * files, and the session's own files (results.tsv, experiments.jsonl, session.json).
+ * After a run: what it did that it was not allowed to (the clone's git state, tracked files,
+ * read-only and dependency files, shared data), then the clone back to exactly `target` (the
+ * best commit after the decision): reset and cleaned, or recreated when its git state changed.
  */
-async function enforceGuards(session: SessionState, deps: LoopDeps, commit: string): Promise<string[]> {
-  return [
-    ...(await restoreHead(deps.git, session.info.branch, commit)),
-    ...(await restoreTracked(deps.git)),
-    ...(await restoreGuarded(session.root, deps.git, session.info.baseCommit, session.info.guardedHashes)),
-    ...session.ledger.restoreTampered(),
-  ];
+async function inspectClone(session: SessionState): Promise<{ violations: string[]; resetTo: (target: string) => Promise<void> }> {
+  const inspection = await session.clone.inspect(session.info.guardedHashes);
+  // The records are out of the run's reach; a run that went looking for them anyway is caught here
+  // (their content is compared with what the loop wrote, and put back).
+  // results.tsv sits in the user's checkout: an edit there is the user's, rewritten but not blamed on the run.
+  const results = `modified ${session.info.config.results}`;
+  const tampered = session.ledger.restoreTampered().filter((problem) => problem !== results);
+  return { violations: [...inspection.violations, ...tampered], resetTo: (target) => session.clone.reset(target, inspection) };
+}
+
+/**
+ * After a run or a check that is followed by more of the same code (repeats, checks,
+ * confirmation runs): what it did wrong, then the clone back at exactly `commit` and its state
+ * remembered for the next one.
+ */
+async function guardRun(session: SessionState, commit: string): Promise<string[]> {
+  const { violations, resetTo } = await inspectClone(session);
+  await resetTo(commit);
+  session.clone.beforeRun();
+  return violations;
 }
 
 function record(
@@ -106,13 +117,15 @@ function record(
 /** Phase 1.3: the unmodified training script, run once. */
 export async function runBaseline(session: SessionState, deps: LoopDeps): Promise<{ record: ExperimentRecord; decision: Decision; run: RunResult }> {
   const startedAt = deps.now().toISOString();
-  const commit = await deps.git.head();
-  const trainText = readFileSync(join(session.root, session.info.config.train), "utf8");
+  const commit = session.info.baseCommit;
+  const trainText = await trainTextAt(session, deps.git, commit);
   const runId = randomUUID();
   session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt });
+  await session.clone.moveTo(commit);
+  session.clone.beforeRun();
   const first = await runOnce(session, deps, 0, BASELINE_DESCRIPTION, commit, runId);
   const interrupted = deps.stop.signal.aborted;
-  const violations = await enforceGuards(session, deps, commit);
+  const violations = await guardRun(session, commit);
   let decision = decide({ run: first, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted });
   // --baseline-runs K: the same code K times; their spread is the session's first noise estimate.
   const repeated = decision.status === "crash" ? null : await repeatBaseline(session, deps, commit, first);
@@ -166,10 +179,11 @@ async function repeatBaseline(
   for (let index = 1; index < policy.baselineRuns; index++) {
     const runId = randomUUID();
     session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt: deps.now().toISOString() });
+    session.clone.beforeRun();
     const run = await runOnce(session, deps, 0, `${BASELINE_DESCRIPTION} (run ${index + 1} of ${policy.baselineRuns})`, commit, runId, index);
     durationSec += run.durationSec;
     runs.push(sampleOf(run, seedOf(policy, index)));
-    const violations = await enforceGuards(session, deps, commit);
+    const violations = await guardRun(session, commit);
     const decision = decide({ run, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted: deps.stop.signal.aborted });
     if (decision.status === "crash") {
       return { run, runs, failed: { ...decision, detail: `baseline run ${index + 1} of ${policy.baselineRuns}: ${decision.detail}` } };
@@ -219,19 +233,22 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
     startedAt,
   };
   session.ledger.writeInFlight(inFlight);
-  const trainPath = join(session.root, config.train);
-  const bestText = readFileSync(trainPath, "utf8");
-  writeFileSync(trainPath, input.newText);
-  const commit = await git.commitPaths([config.train], `exp: ${cleanSubject(proposal.description)}`);
+  const bestText = await trainTextAt(session, git, best.commit);
+  // Made in the user's repository without touching its checkout, and kept reachable under
+  // refs/autoresearch/<tag>/<n> whatever the decision.
+  const commit = await session.repo.commitExperiment(input.id, best.commit, config.train, session.trainMode, input.newText, `exp: ${cleanSubject(proposal.description)}`, deps.now());
+  session.trainTexts.set(commit, input.newText);
   session.ledger.writeInFlight({ ...inFlight, phase: "running", commit });
-  await git.updateRef(`refs/autoresearch/${config.tag}/${input.id}`, commit);
   // The experiment's diff against the best it was built on (only the training script can differ).
-  writeFileSync(session.paths.patch(input.id), createTwoFilesPatch(`a/${config.train}`, `b/${config.train}`, bestText, input.newText));
+  session.ledger.writePatch(input.id, createTwoFilesPatch(`a/${config.train}`, `b/${config.train}`, bestText, input.newText));
 
+  await session.clone.moveTo(commit);
+  session.clone.beforeRun();
   const run = await runOnce(session, deps, input.id, proposal.description, commit, inFlight.runId);
   // Aborted while it ran (second Ctrl-C): it was killed; whatever it printed is not a result.
   const interrupted = deps.stop.signal.aborted;
-  const violations = await enforceGuards(session, deps, commit);
+  // Checks and confirmation runs then see the candidate exactly as committed, in a clean clone.
+  const violations = await guardRun(session, commit);
   const lines = countLines(input.newText);
   const trainHash = sha256(input.newText);
   // The keep rule in force: threshold, --check commands, confirmation runs (src/loop/confirm.ts).
@@ -241,19 +258,24 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
     run,
     best,
     trainHash,
-    cwd: session.root,
+    cwd: session.clone.dir,
     env: runEnvironment(session, deps, input.id),
     runAgain: (index) => {
       const runId = randomUUID();
       session.ledger.writeInFlight({ ...inFlight, phase: "running", commit, runId });
       return runOnce(session, deps, input.id, `${proposal.description} (confirmation run ${index + 1})`, commit, runId, index);
     },
-    guard: () => enforceGuards(session, deps, commit),
+    guard: () => guardRun(session, commit),
     track: (runId) => session.ledger.writeInFlight({ ...inFlight, phase: "running", commit, runId }),
   });
   const { decision } = kept;
 
-  if (decision.status !== "keep") await git.resetHard(best.commit);
+  const newBest = decision.status === "keep" ? commit : best.commit;
+  if (newBest !== commit) await guardRun(session, newBest);
+  if (decision.status === "keep") {
+    const warning = await session.repo.moveBranch(commit);
+    if (warning) deps.emit({ type: "warning", message: warning });
+  }
 
   const detail = decision.status === "keep" && decision.reason === "improved" ? describeGain(kept.metric as number, best.metric as number, kept.runs ? decision.detail : null) : decision.detail;
   const experiment = record(

@@ -8,7 +8,7 @@ import type { ExperimentRecord, Proposal, ProposalContext, Proposer, RunFacts, S
 import { keepPolicy, keepRuleText } from "./keep-rule.js";
 import { noiseOfRecords } from "../metric/index.js";
 import { sha256 } from "./guards.js";
-import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState } from "./state.js";
+import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState, trainTextAt } from "./state.js";
 
 /** Attempts per iteration before the iteration is skipped (spec: the loop never stalls). */
 export const ATTEMPTS_PER_ITERATION = 3;
@@ -61,25 +61,27 @@ export function runFacts(session: SessionState, deps: Pick<LoopDeps, "now">): Ru
 export async function buildContext(session: SessionState, deps: LoopDeps, iteration: number): Promise<ProposalContext> {
   const { config, platform } = session.info;
   const retry = oomToRetry(session, deps.proposer);
-  const trainText = retry
-    ? ((await deps.git.showFile(retry.commit, config.train)) ?? "")
-    : readFileSync(join(session.root, config.train), "utf8");
+  const best = bestOf(session.history);
+  const trainText = await trainTextAt(session, deps.git, retry ? retry.commit : best.commit);
+  // The clone sits at the best commit between experiments: the read-only files and README come from there.
+  const work = session.clone.dir;
   return {
     iteration,
     trainPath: config.train,
     trainText,
-    readonlyFiles: config.readonly.map((path) => ({ path, text: readIfExists(join(session.root, path)) ?? "" })),
-    readme: readIfExists(join(session.root, "README.md")),
+    readonlyFiles: config.readonly.map((path) => ({ path, text: readIfExists(join(work, path)) ?? "" })),
+    readme: readIfExists(join(work, "README.md")),
     metric: { name: config.metric, direction: config.direction },
     history: session.history,
     rejected: session.ledger.rejected(),
     baseline: baselineOf(session.history),
-    best: bestOf(session.history),
+    best,
     failureStreak: failureStreak(session.history),
     platform,
     scope: config.scope,
     ...(config.hypothesis !== undefined && { hypothesis: config.hypothesis }),
     ...(config.plan !== undefined && { plan: readIfExists(join(session.root, config.plan)) ?? config.plan }),
+    ...(deps.proposer.editsWorkspace && { workspace: { dir: work, scratchDir: session.paths.agent } }),
     run: runFacts(session, deps),
     memory: readMemory(session.paths.memory),
     ...(retry && {
@@ -104,6 +106,7 @@ export async function nextProposal(session: SessionState, deps: LoopDeps, iterat
     try {
       proposal = await deps.proposer.propose({ ...ctx, rejected: session.ledger.rejected(), ...(lastReason && { feedback: lastReason }) }, deps.stop.signal);
     } catch (error) {
+      if (ctx.workspace) await cleanWorkspace(session);
       // Authentication and configuration failures end the session; anything else is one failed try.
       if (error instanceof RuntimeFailure) throw error;
       lastReason = `the proposer failed: ${(error as Error).message}`;
@@ -111,6 +114,11 @@ export async function nextProposal(session: SessionState, deps: LoopDeps, iterat
       const spent = error instanceof ProposalFailed ? error.spent : {};
       reject(session, deps, iteration, { description: "(no proposal)", category: "other", ...spent }, lastReason);
       continue;
+    }
+    if (ctx.workspace) {
+      // Whatever the agent did in the clone besides the training script is undone and named.
+      const extra = await cleanWorkspace(session);
+      if (proposal && extra.length > 0) proposal = { ...proposal, violations: [...(proposal.violations ?? []), ...extra] };
     }
     if (proposal === null) {
       if (!ctx.oomRetry) return { kind: "exhausted" };
@@ -152,4 +160,14 @@ function reject(
     ...(proposal.changes !== undefined && { changes: proposal.changes }),
   });
   deps.emit({ type: "proposal-rejected", iteration, description: proposal.description, reason });
+}
+
+/** The clone back at the best commit after a proposer worked in it; returns what it had done besides editing the training script. */
+async function cleanWorkspace(session: SessionState): Promise<string[]> {
+  const train = session.info.config.train;
+  const inspection = await session.clone.inspect(session.info.guardedHashes);
+  await session.clone.reset(bestOf(session.history).commit, inspection);
+  // An agent, unlike a run, has no business leaving files: each one it created is named too.
+  const created = inspection.created.map((path) => `created ${path}`);
+  return [...inspection.violations.filter((v) => v !== `modified ${train}`), ...created].map((v) => `${v} (undone)`);
 }

@@ -1,17 +1,19 @@
 
 import { mkdirSync } from "node:fs";
-import { type CheckedConfig, validateConfig } from "../config/resolve.js";
-import { sessionPaths } from "../ledger/paths.js";
-import type { PlatformInfo } from "../types.js";
+import { dirname } from "node:path";
 import type { ResearchConfig } from "../config/options.js";
+import { type CheckedConfig, validateConfig } from "../config/resolve.js";
+import { AutoresearchError, RuntimeFailure, UsageError } from "../errors.js";
 import { acquireLock } from "../ledger/lock.js";
+import { lockPath } from "../ledger/paths.js";
+import type { PlatformInfo } from "../types.js";
 import { endSession, runLoop } from "./loop.js";
 import { type ResumeOverrides, resumeSession } from "./resume.js";
 import { startSession, validateNewSession } from "./setup.js";
 import type { LoopDeps, SessionState } from "./state.js";
 import { startWatchdog } from "./watchdog.js";
 
-export type ResearchMode = { kind: "new"; config: ResearchConfig; platform: PlatformInfo } | { kind: "resume"; overrides?: ResumeOverrides };
+export type ResearchMode = { kind: "new"; config: ResearchConfig; platform: PlatformInfo } | { kind: "resume"; overrides?: ResumeOverrides; tag?: string };
 
 export interface ResearchOutcome {
   session: SessionState;
@@ -31,9 +33,10 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
   // anything is written (resume checks its overrides the same way once it has read the session).
   const checked = mode.kind === "new" ? validateConfig(mode.config, root) : null;
   if (checked) await validateNewSession(deps.git, root, checked.config);
-  const paths = sessionPaths(root);
-  mkdirSync(paths.dir, { recursive: true });
-  const lock = acquireLock(paths.lock, deps.now());
+  const lockFile = lockPath(root);
+  if (!lockFile) throw new UsageError(`${root} is not the top of a git checkout`, "Run autoresearch in your training repo.");
+  mkdirSync(dirname(lockFile), { recursive: true });
+  const lock = acquireLock(lockFile, deps.now());
   // Kills the run in flight if this process dies without cleaning up (SIGKILL included).
   const watch = deps.runWatch ? null : startWatchdog();
   if (watch) deps = { ...deps, runWatch: watch };
@@ -41,16 +44,24 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
     if (lock.recoveredStale) {
       deps.emit({ type: "warning", message: `recovered a stale lock left by pid ${lock.recoveredStale.pid} (${lock.recoveredStale.startedAt})` });
     }
-    const session = mode.kind === "new" ? await startSession(root, checked as CheckedConfig, mode.platform, deps) : await resumeSession(root, deps, mode.overrides);
+    const session = mode.kind === "new" ? await startSession(root, checked as CheckedConfig, mode.platform, deps) : await resumeSession(root, deps, mode.overrides, mode.tag);
     let reason: string;
     try {
       reason = await runLoop(session, deps);
     } catch (error) {
-      await endSession(session, deps, `stopped by an error: ${(error as Error).message}`);
-      throw error;
+      const failure = asFailure(error);
+      await endSession(session, deps, `stopped by an error: ${(failure as Error).message}`).catch(() => []);
+      throw failure;
+    } finally {
+      // The clone is throwaway: resume makes it again. Its outputs were cleaned after each run.
+      try {
+        session.clone.remove();
+      } catch {}
     }
     const written = await endSession(session, deps, reason);
     return { session, reason, written, interrupted: deps.stop.stopRequested };
+  } catch (error) {
+    throw asFailure(error);
   } finally {
     watch?.close();
     lock.release();
@@ -58,3 +69,28 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
 }
 
 
+
+/** Codes of a file system that cannot take more writes: the session stops cleanly and `resume` continues once fixed. */
+const STORAGE_ERRORS: Record<string, string> = {
+  ENOSPC: "no space left on the device",
+  EDQUOT: "the disk quota is exceeded",
+  EROFS: "the file system is read-only",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EIO: "an input/output error",
+  EMFILE: "too many open files",
+};
+
+/** A write that failed for want of space or permission becomes a clear runtime failure (exit 1), not a stack trace. */
+export function asFailure(error: unknown): unknown {
+  if (error instanceof AutoresearchError) return error;
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (typeof code === "string" && code in STORAGE_ERRORS) {
+    const path = (error as NodeJS.ErrnoException).path;
+    return new RuntimeFailure(
+      `could not write${path ? ` ${path}` : ""}: ${STORAGE_ERRORS[code]} (${code})`,
+      "Free space (or fix the permissions), then run `autoresearch resume`: everything recorded so far is kept and the experiment in flight runs again.",
+    );
+  }
+  return error;
+}

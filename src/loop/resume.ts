@@ -1,25 +1,34 @@
-import { existsSync, readFileSync, statSync, unlinkSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { join } from "node:path";
 import { applyOverrides, type ResumeOverrides } from "../config/resolve.js";
 import { UsageError } from "../errors.js";
-import { type InFlight, Ledger, type SessionInfo } from "../ledger/ledger.js";
-import { sessionPaths } from "../ledger/paths.js";
+import { type InFlight, Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
+import { locateSession, migrateLegacy, sessionsHome, writeCurrent } from "../ledger/paths.js";
 import { applyProposal } from "../proposers/apply.js";
+import type { ResearchRepo } from "../workspace/research-repo.js";
 import { runExperiment } from "./experiment.js";
-import { restoreGuarded } from "./guards.js";
 import { killOrphanedRun } from "./orphans.js";
-import { runSessionBaseline } from "./setup.js";
-import { bestOf, type LoopDeps, type SessionState } from "./state.js";
+import { openWorkspace, runSessionBaseline } from "./setup.js";
+import { bestOf, type LoopDeps, type SessionState, trainTextAt } from "./state.js";
 
 export type { ResumeOverrides };
 
-/** Loads the session in this repo for `resume` and `status`; refuses with how to start one. */
-export function loadSession(root: string): { info: SessionInfo; ledger: Ledger } {
-  const paths = sessionPaths(root);
-  const probe = new Ledger(paths, "", "");
-  const info = probe.loadSession();
-  if (!info) {
-    throw new UsageError(`no autoresearch session in ${root}`, "Start one with `autoresearch run` (or `autoresearch init` first).");
+/**
+ * Finds the session `resume`, `show` and `report` work on: the current one (or `tag`), an
+ * old-layout session in the checkout moved out of it first. Refuses with how to start one.
+ */
+export function loadSession(root: string, options: { tag?: string; migrate?: boolean } = {}): { info: SessionInfo; ledger: Ledger } {
+  let paths = locateSession(root, options.tag);
+  // (Outside a git checkout there is nowhere to move it: it is read where it is.)
+  if (paths?.legacy && options.migrate !== false && sessionsHome(root)) {
+    const legacyInfo = readSessionInfo(paths);
+    if (legacyInfo) paths = migrateLegacy(root, legacyInfo.tag);
+  }
+  const info = paths ? new Ledger(paths, "", "").loadSession() : null;
+  if (!paths || !info) {
+    throw new UsageError(
+      options.tag ? `no autoresearch session with tag ${options.tag} in ${root}` : `no autoresearch session in ${root}`,
+      "Start one with `autoresearch run` (or `autoresearch init` first).",
+    );
   }
   const ledger = new Ledger(paths, join(root, info.config.results), info.config.metric);
   ledger.loadSession();
@@ -30,13 +39,13 @@ export function loadSession(root: string): { info: SessionInfo; ledger: Ledger }
 /**
  * Brings a session back to a consistent state after any stop, including SIGKILL at any point:
  * what is left of an orphaned run is killed, results.tsv is made to match experiments.jsonl,
- * guarded files are put back, the branch head goes back to the best kept commit, and an
+ * the research branch goes back to the best kept commit, the clone is made again at it, and an
  * experiment that was in flight is run again under its own number with the exact script it
  * had (it was never recorded). A session killed before its baseline was recorded runs it now.
+ * The user's checkout is not touched.
  */
-export async function resumeSession(root: string, deps: LoopDeps, overrides: ResumeOverrides = {}): Promise<SessionState> {
-  const { git } = deps;
-  const { info, ledger } = loadSession(root);
+export async function resumeSession(root: string, deps: LoopDeps, overrides: ResumeOverrides = {}, tag?: string): Promise<SessionState> {
+  const { info, ledger } = loadSession(root, tag === undefined ? {} : { tag });
   // The overrides go through the same checks as a new session's config, before anything changes.
   const checked = applyOverrides(info.config, overrides, root);
   info.config = checked.config;
@@ -50,25 +59,25 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
     }
   }
   for (const name of ledger.removeStaleTemps()) deps.emit({ type: "warning", message: `removed ${name}, left by an interrupted write` });
-  await clearStaleGitLock(root, deps);
+  ledger.ensureDirs();
+  writeCurrent(ledger.paths.home, info.tag);
 
   const history = ledger.experiments();
-  await checkoutSessionBranch(deps, info.branch, info.baseCommit, history.length === 0);
+  const workspace = await openWorkspace(root, info, ledger.paths, deps);
+  const target = history.length === 0 ? info.baseCommit : bestOf(history).commit;
+  await ensureBranch(workspace.repo, deps, target, history.length === 0);
   ledger.reconcile();
-  const session: SessionState = { root, paths: ledger.paths, info, ledger, history, stopCondition: checked.stopCondition, invocationStartedAt: deps.now() };
+  // A clone left by the killed process (a lock file, a half-done run's outputs) is made again.
+  const remade = await workspace.clone.prepare(target);
+  if (remade) deps.emit({ type: "warning", message: `the experiment clone was made again (${remade})` });
+  const session: SessionState = { root, paths: ledger.paths, info, ledger, history, stopCondition: checked.stopCondition, invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
   deps.emit({ type: "session-start", session: info, resumed: true });
 
   if (history.length === 0) {
     // Killed before the baseline was recorded: run it now.
-    await restoreGuardedFiles(session, deps);
-    await git.resetHard(info.baseCommit);
     await runSessionBaseline(session, deps);
     return session;
   }
-
-  const best = bestOf(history);
-  await restoreGuardedFiles(session, deps); // before the reset, which would put tracked ones back silently
-  await git.resetHard(best.commit);
   if (inFlight && inFlight.id === history.length && inFlight.phase !== "baseline") {
     await rerunInFlight(session, deps, inFlight);
   }
@@ -82,7 +91,8 @@ async function rerunInFlight(session: SessionState, deps: LoopDeps, inFlight: In
   if (config.maxIterations !== null && inFlight.id > config.maxIterations) return;
   let newText = inFlight.newText;
   if (newText === undefined && inFlight.proposal) {
-    const applied = applyProposal(readFileSync(join(session.root, config.train), "utf8"), inFlight.proposal);
+    const bestText = await trainTextAt(session, deps.git, bestOf(session.history).commit);
+    const applied = applyProposal(bestText, inFlight.proposal);
     if (applied.ok) newText = applied.text;
   }
   if (newText === undefined || !inFlight.proposal) {
@@ -98,54 +108,26 @@ async function rerunInFlight(session: SessionState, deps: LoopDeps, inFlight: In
   });
 }
 
-/** Onto the session's branch; created at the base commit when a kill came before setup made it. */
-async function checkoutSessionBranch(deps: LoopDeps, branch: string, baseCommit: string, noBaselineYet: boolean): Promise<void> {
-  const { git } = deps;
-  const current = await git.currentBranch();
-  if (current === branch) return;
-  const exists = await git.branchExists(branch);
-  const dirty = await git.run(["status", "--porcelain=v1", "--untracked-files=no"]);
-  if (dirty.trim() !== "") {
-    throw new UsageError(`you are on ${current ?? "a detached HEAD"} with uncommitted changes`, `Commit or stash them, then resume (the session's branch is ${branch}).`);
-  }
-  if (exists) {
-    await git.run(["checkout", "--quiet", branch]);
+/**
+ * The research branch at the best commit: created at the base when a kill came before setup
+ * made it; refused when it was deleted after experiments were kept. An old-layout session's
+ * branch may still be checked out in the user's checkout: it is not moved then (that would
+ * change what the user's checkout shows); the user is told to switch away.
+ */
+async function ensureBranch(repo: ResearchRepo, deps: LoopDeps, best: string, noBaselineYet: boolean): Promise<void> {
+  const head = await repo.branchHead();
+  if (head === null) {
+    if (!noBaselineYet) throw new UsageError(`the session's branch ${repo.branch} no longer exists`, "Start a new session with `autoresearch run`.");
+    await repo.createBranch(best);
     return;
   }
-  if (!noBaselineYet) {
-    throw new UsageError(`the session's branch ${branch} no longer exists`, "Start a new session with `autoresearch run`.");
+  if (head === best) return;
+  if (await repo.checkedOut()) {
+    throw new UsageError(
+      `the session's branch ${repo.branch} is checked out in your checkout, at a commit that is not the session's best`,
+      `Experiments now run in their own clone and your checkout is never changed: switch to your own branch first (git switch main, or git switch -), then resume.`,
+    );
   }
-  await git.run(["checkout", "--quiet", "-b", branch, baseCommit]);
-}
-
-async function restoreGuardedFiles(session: SessionState, deps: LoopDeps): Promise<void> {
-  const problems = await restoreGuarded(session.root, deps.git, session.info.baseCommit, session.info.guardedHashes);
-  if (problems.length > 0) deps.emit({ type: "warning", message: `restored files the interrupted run had changed: ${problems.join("; ")}` });
-}
-
-/**
- * A git command killed with the orchestrator (a whole process group killed) leaves
- * `.git/index.lock` and every later git command fails. Resume holds the session lock, so a git
- * lock that stays for a few seconds is that leftover: it is removed, with a warning.
- */
-async function clearStaleGitLock(root: string, deps: LoopDeps): Promise<void> {
-  const rel = await deps.git.run(["rev-parse", "--git-path", "index.lock"]);
-  const path = isAbsolute(rel) ? rel : join(root, rel);
-  for (let i = 0; i < 30 && existsSync(path); i++) {
-    if (Date.now() - mtimeMs(path) > 3000) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  if (!existsSync(path)) return;
-  try {
-    unlinkSync(path);
-    deps.emit({ type: "warning", message: `removed ${path}, left by a git command killed with the previous run` });
-  } catch {}
-}
-
-function mtimeMs(path: string): number {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return 0;
-  }
+  await repo.moveBranch(best);
+  void deps;
 }

@@ -1,13 +1,16 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { basename, dirname, join, relative, sep } from "node:path";
+import type { ResearchConfig } from "../config/options.js";
 import type { CheckedConfig } from "../config/resolve.js";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
 import { Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
-import { type SessionPaths, STATE_DIR, sessionPaths } from "../ledger/paths.js";
+import { currentTag, hasLegacySession, legacyPaths, lockPath, migrateLegacy, type SessionPaths, sessionPaths, writeCurrent } from "../ledger/paths.js";
 import type { PlatformInfo } from "../types.js";
-import type { ResearchConfig } from "../config/options.js";
+import { WorkerClone } from "../workspace/clone.js";
 import { excludeFromGit } from "../workspace/exclude.js";
 import type { Git } from "../workspace/git.js";
+import { ResearchRepo } from "../workspace/research-repo.js";
+import { DEFAULT_SHARE, resolveShared } from "../workspace/shared.js";
 import { baselineFailureHint } from "../report/hints.js";
 import { recordBaseline, runBaseline } from "./experiment.js";
 import { guardedFiles, hashGuarded } from "./guards.js";
@@ -38,7 +41,8 @@ function isSymlink(path: string): boolean {
 /** Every check that can refuse a new session, done before anything is changed. */
 export async function validateNewSession(git: Git, root: string, config: ResearchConfig): Promise<void> {
   // First: while another loop runs, its tree may look dirty or its branch taken; name it instead.
-  const lock = readLock(sessionPaths(root).lock);
+  const lockFile = lockPath(root);
+  const lock = lockFile ? readLock(lockFile) : null;
   if (lock && lock.pid !== process.pid && isAlive(lock)) {
     throw new UsageError(`another autoresearch loop (pid ${lock.pid} on ${lock.host}) is running in this repo`, `Wait for it or stop it first (kill -INT ${lock.pid}).`);
   }
@@ -70,9 +74,9 @@ export async function validateNewSession(git: Git, root: string, config: Researc
   if (await git.isTracked(config.results)) {
     throw new UsageError(`results file ${config.results} is tracked by git`, `Results are never committed: run \`git rm --cached ${config.results}\` and commit, or pick another --results path.`);
   }
-  const dirty = await git.run(["status", "--porcelain=v1", "--untracked-files=no"]);
-  if (dirty.trim() !== "") {
-    throw new UsageError(`the working tree has uncommitted changes:\n${dirty}`, "Commit or stash them first (git stash), so every experiment starts from a known commit.");
+  const dirty = await git.trackedChanges();
+  if (dirty.length > 0) {
+    throw new UsageError(`the working tree has uncommitted changes:\n${dirty.join("\n")}`, "Commit or stash them first (git stash), so every experiment starts from a known commit.");
   }
   const branch = `autoresearch/${config.tag}`;
   if (!(await git.isValidBranchName(branch))) throw new UsageError(`invalid tag ${JSON.stringify(config.tag)}`, "Use letters, digits, '.', '_' or '-'.");
@@ -81,29 +85,53 @@ export async function validateNewSession(git: Git, root: string, config: Researc
   }
 }
 
-/** A previous session's files move to .autoresearch/archive/<tag>/ so nothing of it is lost. */
-function archivePrevious(root: string, paths: SessionPaths, resultsPath: string): string | null {
-  const previous = readSessionInfo(paths);
-  const hasResults = existsSync(resultsPath) && statSync(resultsPath).size > 0;
-  if (!previous && !hasResults && !existsSync(paths.experiments)) return null;
-  const name = previous?.tag ?? "previous";
-  let target = join(paths.dir, "archive", name);
-  for (let n = 2; existsSync(target); n++) target = join(paths.dir, "archive", `${name}-${n}`);
-  mkdirSync(target, { recursive: true });
-  for (const entry of readdirSync(paths.dir)) {
-    if (entry === "archive" || entry === "lock") continue;
-    renameSync(join(paths.dir, entry), join(target, entry));
+/**
+ * Before a new session writes its projections in the checkout: a results file or report left by
+ * an earlier session (or the old in-checkout layout) is moved into that session's records, or
+ * into <git dir>/autoresearch/archive when no session owns it, so nothing of it is lost.
+ */
+function setAsidePrevious(root: string, home: string, resultsPath: string): string | null {
+  const previous = currentTag(home);
+  const owner = previous ? sessionPaths(root, previous, home).dir : null;
+  const target = owner && existsSync(owner) ? owner : join(home, "archive", `${Date.now()}`);
+  const moved: string[] = [];
+  for (const file of [resultsPath, ...REPORT_FILES.map((f) => join(root, f))]) {
+    if (!existsSync(file)) continue;
+    mkdirSync(target, { recursive: true });
+    renameSync(file, uniquePath(join(target, basename(file))));
+    moved.push(basename(file));
   }
-  if (hasResults) renameSync(resultsPath, join(target, "results.tsv"));
-  for (const file of REPORT_FILES) if (existsSync(join(root, file))) renameSync(join(root, file), join(target, file));
-  return relative(root, target);
+  return moved.length > 0 ? `${moved.join(", ")} of the previous session moved to ${target}` : null;
+}
+
+function uniquePath(path: string): string {
+  let candidate = path;
+  for (let n = 2; existsSync(candidate); n++) candidate = `${path}.${n}`;
+  return candidate;
+}
+
+/** The clone, the research branch in the user's repo and the shared paths, for a session. */
+export async function openWorkspace(root: string, info: SessionInfo, paths: SessionPaths, deps: LoopDeps): Promise<{ clone: WorkerClone; repo: ResearchRepo; trainMode: string }> {
+  const { git } = deps;
+  const clone = await cloneFor(git, root, info.config, paths.workdir);
+  if (clone.shared.length > 0) deps.emit({ type: "warning", message: `linked into the experiment clone (not copied; a run must not change them): ${clone.shared.map((e) => e.rel).join(", ")}` });
+  const trainMode = (await git.fileMode(info.baseCommit, info.config.train)) ?? "100644";
+  return { clone, repo: new ResearchRepo(git, info.tag), trainMode };
+}
+
+/** A clone of the session's repository at `dir` (not created yet), with the session's shared paths. */
+export async function cloneFor(git: Git, root: string, config: ResearchConfig, dir: string): Promise<WorkerClone> {
+  const objects = await git.gitPath("objects");
+  const shareRoots = config.share === false ? [] : [...DEFAULT_SHARE, ...(config.share ?? [])];
+  return new WorkerClone(dir, git, objects, await resolveShared(git, root, shareRoots));
 }
 
 /**
- * Phase 1.3: session files, branch, baseline. session.json is written before the branch is
- * created, so a kill at any point leaves something `resume` can finish. On a baseline that
- * crashes (or is aborted), the repo goes back to the branch it was on and the failed
- * attempt's files are kept for reading.
+ * Phase 1.3: session records, branch, clone, baseline. session.json is written before the
+ * branch is created, so a kill at any point leaves something `resume` can finish. Nothing in
+ * the user's checkout changes but the projections (results.tsv; summary and chart at the end).
+ * On a baseline that crashes (or is aborted) the branch is deleted again and the failed
+ * attempt's records are kept for reading.
  */
 export async function startSession(root: string, checked: CheckedConfig, platform: PlatformInfo, deps: LoopDeps): Promise<SessionState> {
   const { git } = deps;
@@ -111,28 +139,26 @@ export async function startSession(root: string, checked: CheckedConfig, platfor
   // First, before anything is changed: a proposer that cannot work at all (an agent CLI that is
   // not installed) stops here with the fix.
   const proposerCheck = (await deps.proposer.check?.()) ?? {};
-  const paths = sessionPaths(root);
+  if (hasLegacySession(root)) {
+    const legacy = readSessionInfo(legacyPaths(root));
+    const moved = migrateLegacy(root, legacy?.tag ?? `legacy-${Date.now()}`);
+    deps.emit({ type: "warning", message: `the previous session's records were moved out of the checkout to ${moved.dir}` });
+  }
+  const paths = sessionPaths(root, config.tag);
   const resultsPath = join(root, config.results);
-  await excludeFromGit(git, root, [
-    `/${STATE_DIR}/`,
-    `/${config.results}`,
-    `/${config.results}.*.tmp`,
-    ...REPORT_FILES.map((f) => `/${f}`),
-    `/${CONFIG_FILE_NAME}`,
-  ]);
-  mkdirSync(paths.dir, { recursive: true });
-  const archived = archivePrevious(root, paths, resultsPath);
-  if (archived) deps.emit({ type: "warning", message: `the previous session's files were moved to ${archived}` });
-  mkdirSync(paths.runs, { recursive: true });
-  mkdirSync(paths.patches, { recursive: true });
+  await excludeFromGit(git, [`/${config.results}`, `/${config.results}.*.tmp`, ...REPORT_FILES.map((f) => `/${f}`), `/${CONFIG_FILE_NAME}`]);
+  const asideMessage = setAsidePrevious(root, paths.home, resultsPath);
+  if (asideMessage) deps.emit({ type: "warning", message: asideMessage });
+  // A folder of this tag without its branch (deleted by hand): kept, under another name.
+  const tagDir = dirname(paths.dir);
+  if (existsSync(tagDir)) renameSync(tagDir, uniquePath(`${tagDir}.old-${Date.now()}`));
 
   const baseBranch = await git.currentBranch();
   const baseCommit = await git.head();
-  const branch = `autoresearch/${config.tag}`;
   const info: SessionInfo = {
     version: 1,
     tag: config.tag,
-    branch,
+    branch: `autoresearch/${config.tag}`,
     baseBranch,
     baseCommit,
     startedAt: deps.now().toISOString(),
@@ -142,11 +168,15 @@ export async function startSession(root: string, checked: CheckedConfig, platfor
     ...(proposerCheck.agent && { agent: proposerCheck.agent }),
   };
   const ledger = new Ledger(paths, resultsPath, config.metric);
+  ledger.ensureDirs();
   ledger.load();
   ledger.writeSession(info);
-  ledger.initResults();
-  await git.run(["checkout", "--quiet", "-b", branch]);
-  const session: SessionState = { root, paths, info, ledger, history: [], stopCondition: checked.stopCondition, invocationStartedAt: deps.now() };
+  writeCurrent(paths.home, config.tag);
+  ledger.reconcile();
+  const workspace = await openWorkspace(root, info, paths, deps);
+  await workspace.repo.createBranch(baseCommit);
+  await workspace.clone.prepare(baseCommit);
+  const session: SessionState = { root, paths, info, ledger, history: [], stopCondition: checked.stopCondition, invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
   deps.emit({ type: "session-start", session: info, resumed: false });
   await runSessionBaseline(session, deps);
   return session;
@@ -173,18 +203,18 @@ export async function runSessionBaseline(session: SessionState, deps: LoopDeps):
   recordBaseline(session, deps, baseline.record);
 }
 
-/** Back to the branch the session started from; the session's files go to .autoresearch/failed/. Returns that folder. */
+/** The research branch is deleted again; the session's records go to <home>/failed/<tag>-<time>/. Returns that folder. */
 async function abandonSession(session: SessionState, deps: LoopDeps): Promise<string> {
-  const { git } = deps;
   const { info, paths } = session;
-  await git.run(["checkout", "--quiet", info.baseBranch ?? info.baseCommit]);
-  await git.run(["branch", "-D", info.branch]);
-  rmSync(join(session.root, info.config.results), { force: true });
-  const failed = join(paths.dir, "failed", `${info.tag}-${Date.now()}`);
-  mkdirSync(failed, { recursive: true });
-  for (const entry of ["session.json", "runs", "patches", "rejected.jsonl", "experiments.jsonl"]) {
-    if (existsSync(join(paths.dir, entry))) renameSync(join(paths.dir, entry), join(failed, entry));
-  }
   session.ledger.clearInFlight();
+  if ((await session.repo.branchHead()) !== null) await session.repo.deleteBranch();
+  rmSync(join(session.root, info.config.results), { force: true });
+  session.clone.remove();
+  const failed = join(paths.home, "failed", `${info.tag}-${Date.now()}`);
+  mkdirSync(dirname(failed), { recursive: true });
+  renameSync(paths.dir, failed);
+  rmSync(dirname(paths.dir), { recursive: true, force: true });
+  if (currentTag(paths.home) === info.tag) rmSync(join(paths.home, "current"), { force: true });
+  void deps;
   return failed;
 }

@@ -2,13 +2,16 @@ import type { Ledger, SessionInfo } from "../ledger/ledger.js";
 import type { StopCondition } from "../metric/stop-condition.js";
 import type { SessionPaths } from "../ledger/paths.js";
 import type { Executor, ExperimentRecord, Proposer } from "../types.js";
+import type { WorkerClone } from "../workspace/clone.js";
 import type { Git } from "../workspace/git.js";
+import type { ResearchRepo } from "../workspace/research-repo.js";
 import type { EventSink } from "./events.js";
 import type { StopControl } from "./stop.js";
 import type { RunWatch } from "./watchdog.js";
 
 /** What the loop is given: every outside effect comes in through here, so tests can swap it. */
 export interface LoopDeps {
+  /** The user's repository (commits and refs are made here; its checkout is never touched). */
   git: Git;
   executor: Executor;
   proposer: Proposer;
@@ -33,11 +36,20 @@ export interface LoopDeps {
 }
 
 export interface SessionState {
+  /** The user's checkout. */
   root: string;
   paths: SessionPaths;
   info: SessionInfo;
   ledger: Ledger;
   history: ExperimentRecord[];
+  /** The research branch and experiment refs in the user's repository. */
+  repo: ResearchRepo;
+  /** Worker 0's experiment clone: every run (and a coding agent) works there. */
+  clone: WorkerClone;
+  /** Mode of the training script in git ("100644" / "100755"): experiment commits keep it. */
+  trainMode: string;
+  /** Training script text per commit, as read from git (the best's is read every iteration). */
+  trainTexts: Map<string, string>;
   /** The session's --stop-when, parsed when its config was checked. */
   stopCondition: StopCondition | null;
   /** When this process started working on the session (for --max-time). */
@@ -64,4 +76,13 @@ export function failureStreak(history: ExperimentRecord[]): number {
   let streak = 0;
   for (let i = history.length - 1; i > 0 && history[i]?.status !== "keep"; i--) streak++;
   return streak;
+}
+
+/** The training script at `commit` (cached: commits never change). */
+export async function trainTextAt(session: SessionState, git: Git, commit: string): Promise<string> {
+  const cached = session.trainTexts.get(commit);
+  if (cached !== undefined) return cached;
+  const text = (await git.showFile(commit, session.info.config.train)) ?? "";
+  session.trainTexts.set(commit, text);
+  return text;
 }

@@ -1,7 +1,6 @@
 import { isAbsolute, join } from "node:path";
-import { STATE_DIR } from "../ledger/paths.js";
-import type { Proposer } from "../types.js";
 import type { ResearchConfig } from "../config/options.js";
+import type { Proposer } from "../types.js";
 import { BuiltinProposer } from "./builtin/index.js";
 import { loadPlan, PlanProposer } from "./plan.js";
 
@@ -42,7 +41,7 @@ export async function createProposer(config: ResearchConfig, deps: ProposerDeps)
         command: config.agent as string,
         cwd: deps.root,
         trainPath: config.train,
-        protectedPaths: [STATE_DIR, config.results],
+        protectedPaths: [config.results],
         env: deps.env,
         ...(config.agentTimeoutSec !== undefined && { timeoutSec: config.agentTimeoutSec }),
       });

@@ -1,7 +1,7 @@
 import { dirname, resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import { readMemory } from "../ledger/memory.js";
-import { type SessionPaths, sessionPaths } from "../ledger/paths.js";
+import { locateSession, type SessionPaths } from "../ledger/paths.js";
 import { isResultsFile, readRecordsReadOnly, readResultsFile, readSessionReadOnly } from "../ledger/read.js";
 import type { Direction } from "../types.js";
 import { fromRecords, fromResults, type SessionData } from "./model.js";
@@ -33,8 +33,10 @@ export function loadResultsFile(path: string, options: { direction?: Direction; 
 }
 
 export interface LocateOptions {
-  /** Repo root (or any directory holding `.autoresearch/` or results.tsv). */
+  /** Repo root (or any directory holding results.tsv). */
   root: string;
+  /** The session's tag (default: the current session). */
+  tag?: string;
   /** An explicit results file; the rich records are used only when they belong to it. */
   results?: string;
   direction?: Direction;
@@ -48,22 +50,22 @@ export interface LocateOptions {
 export function loadReportData(options: LocateOptions): SessionData {
   if (options.results) {
     const resultsPath = resolve(options.root, options.results);
-    const paths = sessionPaths(dirname(resultsPath));
-    const session = readSessionReadOnly(paths);
-    const own = session ? resolve(paths.root, session.config?.results ?? "results.tsv") === resultsPath : false;
-    const records = own ? readRecordsReadOnly(paths) : [];
+    const paths = locateSession(options.root, options.tag) ?? locateSession(dirname(resultsPath), options.tag);
+    const session = paths ? readSessionReadOnly(paths) : null;
+    const own = paths && session ? resolve(paths.root, session.config?.results ?? "results.tsv") === resultsPath : false;
+    const records = own && paths ? readRecordsReadOnly(paths) : [];
     if (records.length > 0) {
-      return withMemory(fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath }), paths);
+      return withMemory(fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath }), paths as SessionPaths);
     }
     return loadResultsFile(resultsPath, { direction: options.direction, branch: options.branch });
   }
   const root = resolve(options.root);
-  const paths = sessionPaths(root);
-  const session = readSessionReadOnly(paths);
-  const records = readRecordsReadOnly(paths);
+  const paths = locateSession(root, options.tag);
+  const session = paths ? readSessionReadOnly(paths) : null;
+  const records = paths ? readRecordsReadOnly(paths) : [];
   const resultsPath = resolve(root, session?.config?.results ?? "results.tsv");
   if (records.length > 0) {
-    return withMemory(fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath }), paths);
+    return withMemory(fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath }), paths as SessionPaths);
   }
   if (isResultsFile(resultsPath)) {
     const data = loadResultsFile(resultsPath, { direction: options.direction ?? session?.config?.direction, branch: options.branch ?? session?.branch ?? null });
@@ -74,7 +76,7 @@ export function loadReportData(options: LocateOptions): SessionData {
     }
     return data;
   }
-  if (session) return withMemory(fromRecords([], session, { direction: options.direction, branch: options.branch, resultsPath }), paths);
+  if (session) return withMemory(fromRecords([], session, { direction: options.direction, branch: options.branch, resultsPath }), paths as SessionPaths);
   throw new UsageError(
     `no autoresearch session or results file in ${root}`,
     "Run it in the repo where `autoresearch run` ran, or pass a results file: `autoresearch report path/to/results.tsv`.",

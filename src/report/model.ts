@@ -5,7 +5,7 @@ import { CATEGORIES, type Category, type Direction, type ExperimentRecord, type 
 
 /**
  * The one model every report reads. Two loaders feed it: the rich records of a session
- * (`.autoresearch/experiments.jsonl` + session.json) or just the rows of a results file
+ * (the records' experiments.jsonl + session.json) or just the rows of a results file
  * (this tool's or Karpathy's), where iteration = row index (baseline 0), categories are
  * guessed from the description and times are unknown.
  */

@@ -73,7 +73,7 @@ export function recommendNextSteps(data: SessionData, a: Analysis, options: Next
     const kinds = [oom ? `${oom} out of memory` : "", timeouts ? `${timeouts} timed out` : ""].filter(Boolean).join(", ");
     const advice = oom
       ? "retry the memory-hungry ideas with a smaller device batch plus gradient accumulation, or gradient checkpointing"
-      : "read the run logs in .autoresearch/runs/ and fix the cause before retrying those ideas";
+      : "read the run logs (`autoresearch show <n>`) and fix the cause before retrying those ideas";
     steps.push(`Fix what crashed: ${crashes.length} crash${crashes.length === 1 ? "" : "es"}${kinds ? ` (${kinds})` : ""}, e.g. ${quote(crashes[crashes.length - 1] as ReportExperiment)}; ${advice}.`);
   }
 

@@ -138,7 +138,7 @@ function notesMarkdown(view: MemoryView | undefined): string[] {
   return lines.length > 0 ? ["### Research notes", "", ...lines] : [];
 }
 
-/** `.autoresearch/progress.md`, replaced atomically so `status` never reads half a report. */
+/** The records' `progress.md`, replaced atomically so `status` never reads half a report. */
 export function writeProgressReport(paths: SessionPaths, markdown: string): string {
   writeAtomic(paths.progress, markdown.endsWith("\n") ? markdown : `${markdown}\n`);
   return paths.progress;

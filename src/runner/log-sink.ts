@@ -3,8 +3,9 @@
  * is kept in a ring buffer and written on close, with one `[... N bytes elided ...]` line
  * between them when anything was dropped. The file never exceeds the cap by more than that line.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+import { ensureRealDir, openNoFollow } from "../safe-fs.js";
 
 export const DEFAULT_MAX_LOG_BYTES = 64 * 1024 * 1024;
 
@@ -23,7 +24,7 @@ export class LogSink {
   private dropped = 0;
   private total = 0;
 
-  /** Opens (truncates) `path`, creating its folder. */
+  /** Opens (truncates) `path`, creating its folder; a symbolic link at either is replaced, never followed. */
   constructor(
     readonly path: string,
     maxBytes = DEFAULT_MAX_LOG_BYTES,
@@ -31,8 +32,8 @@ export class LogSink {
     const cap = Math.max(2, Math.floor(maxBytes));
     this.headCap = Math.floor(cap / 2);
     this.tailCap = cap - this.headCap;
-    mkdirSync(dirname(path), { recursive: true });
-    this.fd = openSync(path, "w");
+    ensureRealDir(dirname(path));
+    this.fd = openNoFollow(path);
   }
 
   /** Bytes written to the sink so far (before capping). */

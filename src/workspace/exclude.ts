@@ -1,5 +1,5 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname } from "node:path";
 import type { Git } from "./git.js";
 
 /**
@@ -7,9 +7,8 @@ import type { Git } from "./git.js";
  * git then neither shows them as untracked nor lets `add` pick them up, and a reset leaves
  * them alone because they are never tracked.
  */
-export async function excludeFromGit(git: Git, root: string, patterns: string[]): Promise<void> {
-  const rel = await git.run(["rev-parse", "--git-path", "info/exclude"]);
-  const path = isAbsolute(rel) ? rel : join(root, rel);
+export async function excludeFromGit(git: Git, patterns: string[]): Promise<void> {
+  const path = await git.gitPath("info/exclude");
   const current = existsSync(path) ? readFileSync(path, "utf8") : "";
   const have = new Set(current.split(/\r?\n/).map((line) => line.trim()));
   const missing = patterns.filter((p) => !have.has(p));

@@ -1,22 +1,45 @@
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { devNull } from "node:os";
 import { RuntimeFailure, UsageError } from "../errors.js";
 import { sanitizeEnv } from "../runner/run-env.js";
 
 /**
- * Git runs without the user's secrets and without hooks: a run (code a model wrote) could plant
- * a hook in .git/, and the tool must run no command but the configured experiment command.
+ * The real `git` binary, run in one repo, with a configuration the experiments cannot influence:
+ * no hooks, no fsmonitor, no signing, no global attributes file, no system config; in the
+ * tool's own clones (`isolated`) not even the user's global config, so no filter, alias or
+ * include planted anywhere a run can write is ever executed by the tool. Children run in their
+ * own process group (spawn with `detached`; execFile ignores that option), so the terminal's
+ * Ctrl-C never kills a commit or a reset half-way: the loop decides when to stop.
  */
-const NO_HOOKS = ["-c", `core.hooksPath=${devNull}`, "-c", "core.fsmonitor=false"];
+export const HARDENING = [
+  "-c",
+  `core.hooksPath=${devNull}`,
+  "-c",
+  "core.fsmonitor=false",
+  "-c",
+  "commit.gpgsign=false",
+  "-c",
+  "tag.gpgsign=false",
+  "-c",
+  `core.attributesFile=${devNull}`,
+  "-c",
+  "core.untrackedCache=false",
+  "-c",
+  "gc.auto=0",
+  "-c",
+  "maintenance.auto=false",
+] as const;
 
-/**
- * The real `git` binary, run in one repo. The tool's own commits use a fallback identity when
- * the user has none configured, so a fresh machine or CI can still run a session.
- */
 export interface GitResult {
   stdout: string;
   stderr: string;
   code: number;
+}
+
+export interface GitOptions {
+  input?: string;
+  env?: Record<string, string>;
 }
 
 const FALLBACK_IDENTITY = {
@@ -26,41 +49,64 @@ const FALLBACK_IDENTITY = {
   GIT_COMMITTER_EMAIL: "autoresearch@localhost",
 };
 
+/** The environment every tool git call gets (exported for tests). */
+export function gitEnv(isolated: boolean, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...sanitizeEnv(process.env),
+    ...extra,
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_CONFIG_NOSYSTEM: "1",
+    ...(isolated && { GIT_CONFIG_GLOBAL: devNull }),
+    // The run's environment must never redirect the tool's git to another repo or index.
+    LC_ALL: "C",
+  };
+}
+
+/** Variables that would point git elsewhere than the repo we name: never inherited. */
+const REDIRECTING = ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES", "GIT_CONFIG", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_EXEC_PATH"];
+
 export class Git {
   private identityEnv: Record<string, string> | null = null;
 
-  constructor(readonly cwd: string) {}
+  /**
+   * @param cwd the working tree (or git dir) git runs in
+   * @param isolated the tool's own clone: the user's global config is not read either
+   */
+  constructor(
+    readonly cwd: string,
+    readonly isolated = false,
+  ) {}
 
   /** Runs git; resolves with the exit code instead of throwing. */
-  raw(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<GitResult> {
+  raw(args: string[], options: GitOptions = {}): Promise<GitResult> {
     return new Promise((resolve, reject) => {
-      const child = execFile(
-        "git",
-        [...NO_HOOKS, ...args],
-        {
-          cwd: this.cwd,
-          maxBuffer: 256 * 1024 * 1024,
-          env: { ...sanitizeEnv(process.env), ...options.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" },
-          // Own process group: a Ctrl-C in the terminal (SIGINT to the foreground group) must
-          // not kill a commit or reset half-way; the loop decides when to stop. (execFile passes
-          // it on to spawn; its option type just does not list it.)
-          ...({ detached: process.platform !== "win32" } as object),
-        },
-        (error, stdout, stderr) => {
-          if (error && typeof (error as NodeJS.ErrnoException).code === "string") {
-            reject(new RuntimeFailure(`could not run git: ${error.message}`, "Install git and make sure it is on PATH."));
-            return;
-          }
-          const code = error ? Number((error as { code?: number }).code ?? 1) : 0;
-          resolve({ stdout, stderr, code });
-        },
-      );
-      if (options.input !== undefined) child.stdin?.end(options.input);
+      const env = gitEnv(this.isolated, options.env);
+      for (const name of REDIRECTING) if (!options.env || !(name in options.env)) delete env[name];
+      const child = spawn("git", [...HARDENING, ...args], {
+        cwd: this.cwd,
+        env,
+        stdio: ["pipe", "pipe", "pipe"],
+        windowsHide: true,
+        detached: process.platform !== "win32",
+      });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+      child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+      child.on("error", (error) => {
+        reject(new RuntimeFailure(`could not run git: ${error.message}`, "Install git and make sure it is on PATH."));
+      });
+      child.on("close", (code, signal) => {
+        const stderr = Buffer.concat(err).toString("utf8");
+        resolve({ stdout: Buffer.concat(out).toString("utf8"), stderr: signal ? `${stderr}killed by ${signal}` : stderr, code: code ?? 1 });
+      });
+      child.stdin.on("error", () => {}); // git may exit before reading its input
+      child.stdin.end(options.input ?? "");
     });
   }
 
   /** Runs git and returns trimmed stdout; a non-zero exit is a RuntimeFailure naming the command. */
-  async run(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<string> {
+  async run(args: string[], options: GitOptions = {}): Promise<string> {
     const result = await this.raw(args, options);
     if (result.code !== 0) {
       throw new RuntimeFailure(`git ${args.join(" ")} failed: ${result.stderr.trim() || result.stdout.trim()}`);
@@ -73,8 +119,27 @@ export class Git {
     return result.code === 0 && result.stdout.trim() === "true";
   }
 
+  async version(): Promise<string> {
+    return (await this.run(["--version"])).replace(/^git version\s*/, "");
+  }
+
   async topLevel(): Promise<string> {
     return this.run(["rev-parse", "--show-toplevel"]);
+  }
+
+  /** Path of `cwd` below the top level, with a trailing slash ("" at the top). */
+  async prefix(): Promise<string> {
+    return (await this.run(["rev-parse", "--show-prefix"])).trim();
+  }
+
+  /** An absolute path inside the git dir (`git rev-parse --git-path`), shared across worktrees where git shares it. */
+  async gitPath(name: string): Promise<string> {
+    return this.run(["rev-parse", "--path-format=absolute", "--git-path", name]);
+  }
+
+  /** The repository's common git dir (the main `.git` even from a linked worktree), absolute. */
+  async commonDir(): Promise<string> {
+    return this.run(["rev-parse", "--path-format=absolute", "--git-common-dir"]);
   }
 
   async currentBranch(): Promise<string | null> {
@@ -84,6 +149,12 @@ export class Git {
 
   async head(): Promise<string> {
     return this.run(["rev-parse", "HEAD"]);
+  }
+
+  /** The full sha a revision names, or null when it names nothing. */
+  async resolve(rev: string): Promise<string | null> {
+    const result = await this.raw(["rev-parse", "--verify", "--quiet", `${rev}^{commit}`]);
+    return result.code === 0 ? result.stdout.trim() : null;
   }
 
   async hasCommits(): Promise<boolean> {
@@ -104,30 +175,100 @@ export class Git {
     return out.split("\n").filter((line) => line.length > 0);
   }
 
+  /**
+   * Tracked files with changes (staged or not), as porcelain lines: the one "is the tree clean"
+   * check. With `paths`, only those (untracked ones included).
+   */
+  async trackedChanges(paths: string[] = []): Promise<string[]> {
+    const out = await this.run(["status", "--porcelain=v1", paths.length > 0 ? "--untracked-files=all" : "--untracked-files=no", "--", ...paths]);
+    return out.split("\n").filter((line) => line.length > 0);
+  }
+
+  /** A new repository here with every file committed (the demo's copy of the example). */
+  async initWithEverything(message: string): Promise<void> {
+    await this.run(["init", "--quiet", "--initial-branch=main"]);
+    await this.run(["add", "-A"]);
+    await this.commit(message);
+  }
+
+  /** A merge, rebase, cherry-pick or revert in progress (named), or null. */
+  async operationInProgress(): Promise<string | null> {
+    for (const marker of ["MERGE_HEAD", "rebase-merge", "rebase-apply", "CHERRY_PICK_HEAD", "REVERT_HEAD"]) {
+      if (existsSync(await this.gitPath(marker))) return marker.startsWith("rebase") ? "rebase" : marker === "MERGE_HEAD" ? "merge" : marker === "CHERRY_PICK_HEAD" ? "cherry-pick" : "revert";
+    }
+    return null;
+  }
+
+  /** A configured value, or null. */
+  async config(key: string): Promise<string | null> {
+    const result = await this.raw(["config", "--get", key]);
+    return result.code === 0 ? result.stdout.trim() : null;
+  }
+
   /** Commit identity env: the user's when configured, else the fallback. Cached per instance. */
   async commitEnv(): Promise<Record<string, string>> {
     if (this.identityEnv) return this.identityEnv;
-    const name = await this.raw(["config", "user.name"]);
-    const email = await this.raw(["config", "user.email"]);
-    const configured = name.code === 0 && email.code === 0 && name.stdout.trim() && email.stdout.trim();
+    const name = await this.config("user.name");
+    const email = await this.config("user.email");
     const hasEnv = process.env.GIT_AUTHOR_NAME && process.env.GIT_AUTHOR_EMAIL;
-    this.identityEnv = configured || hasEnv ? {} : { ...FALLBACK_IDENTITY };
+    this.identityEnv = (name && email) || hasEnv ? {} : { ...FALLBACK_IDENTITY };
     return this.identityEnv;
   }
 
-  /** Commits exactly the given paths (already written), returns the new full sha. */
+  /** The committer line git would write now ("Name <email> <time> <tz>"), with the fallback identity when none is configured. */
+  async committerIdent(): Promise<string> {
+    return this.run(["var", "GIT_COMMITTER_IDENT"], { env: await this.commitEnv() });
+  }
+
+  /** Commits exactly the given paths (already written) on the checked-out branch, returns the new full sha. */
   async commitPaths(paths: string[], message: string): Promise<string> {
     await this.run(["add", "--", ...paths]);
-    await this.run(["commit", "--quiet", "--no-verify", "-m", message, "--", ...paths], { env: await this.commitEnv() });
+    await this.run(["commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message, "--", ...paths], { env: await this.commitEnv() });
     return this.head();
+  }
+
+  async commit(message: string): Promise<void> {
+    await this.run(["commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message], { env: await this.commitEnv() });
   }
 
   async resetHard(ref: string): Promise<void> {
     await this.run(["reset", "--quiet", "--hard", ref]);
   }
 
-  async updateRef(ref: string, sha: string): Promise<void> {
-    await this.run(["update-ref", ref, sha]);
+  async checkout(ref: string, options: { create?: boolean; detach?: boolean; force?: boolean } = {}): Promise<GitResult> {
+    const args = ["checkout", "--quiet", ...(options.force ? ["--force"] : []), ...(options.detach ? ["--detach"] : []), ...(options.create ? ["-b"] : []), ref];
+    return this.raw(args);
+  }
+
+  async deleteBranch(name: string): Promise<void> {
+    await this.run(["branch", "-D", name]);
+  }
+
+  async createBranch(name: string, at: string): Promise<void> {
+    await this.run(["branch", name, at]);
+  }
+
+  /**
+   * Points `ref` at `sha`. With `expected` (a sha, or "" for "must not exist yet") the update
+   * only happens when the ref is still there: nobody else's move is ever overwritten.
+   */
+  async updateRef(ref: string, sha: string, expected?: string): Promise<void> {
+    await this.run(["update-ref", "-m", "autoresearch", ref, sha, ...(expected !== undefined ? [expected || "0".repeat(40)] : [])]);
+  }
+
+  async deleteRef(ref: string): Promise<void> {
+    await this.run(["update-ref", "-d", ref]);
+  }
+
+  /** Every ref under `prefix` with the sha it names. */
+  async refs(prefix: string): Promise<Map<string, string>> {
+    const out = await this.run(["for-each-ref", "--format=%(refname) %(objectname)", prefix]);
+    return new Map(
+      out
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => line.split(" ") as [string, string]),
+    );
   }
 
   async showFile(ref: string, path: string): Promise<string | null> {
@@ -135,10 +276,58 @@ export class Git {
     return result.code === 0 ? result.stdout : null;
   }
 
+  async hasPath(ref: string, path: string): Promise<boolean> {
+    return (await this.raw(["cat-file", "-e", `${ref}:${path}`])).code === 0;
+  }
+
+  /** The file mode git records for `path` at `ref` ("100644", "100755"), or null. */
+  async fileMode(ref: string, path: string): Promise<string | null> {
+    const out = (await this.raw(["ls-tree", ref, "--", path])).stdout.trim();
+    return out ? (out.split(" ")[0] ?? null) : null;
+  }
+
   async isTracked(path: string): Promise<boolean> {
     return (await this.raw(["ls-files", "--error-unmatch", "--", path])).code === 0;
   }
 
+  /** Tracked files at or below `path` (empty when none). */
+  async trackedUnder(path: string): Promise<string[]> {
+    return (await this.run(["ls-files", "-z", "--", path])).split("\0").filter(Boolean);
+  }
+
+  async mergeBase(a: string, b: string): Promise<string | null> {
+    return (await this.raw(["merge-base", a, b])).stdout.trim() || null;
+  }
+
+  /** Commits in `range` oldest first: sha and subject. */
+  async log(range: string): Promise<{ sha: string; subject: string }[]> {
+    const out = await this.run(["log", "--reverse", "--format=%H%x09%s", range]);
+    return out
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => {
+        const [sha, ...subject] = line.split("\t");
+        return { sha: sha as string, subject: subject.join("\t") };
+      });
+  }
+
+  /** Files a three-way merge of `a` and `b` would conflict in ([] = clean), or null when git cannot tell. */
+  async mergeConflicts(a: string, b: string): Promise<string[] | null> {
+    // git >= 2.38: a real three-way merge in memory; exit 1 = conflicts, names listed after the tree.
+    const result = await this.raw(["merge-tree", "--write-tree", "--name-only", "--no-messages", a, b]);
+    if (result.code === 0) return [];
+    if (result.code === 1) return result.stdout.split("\n").slice(1).map((s) => s.trim()).filter(Boolean);
+    return null;
+  }
+
+  /** Files with unresolved conflicts in the index. */
+  async unmerged(): Promise<string[]> {
+    return (await this.raw(["diff", "--name-only", "--diff-filter=U"])).stdout.split("\n").filter(Boolean);
+  }
+
+  async hasStagedChanges(): Promise<boolean> {
+    return (await this.raw(["diff", "--cached", "--quiet"])).code !== 0;
+  }
 }
 
 /** The repo that holds `cwd`, as a Git working at its top level (all paths are repo-relative). */

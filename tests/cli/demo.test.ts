@@ -18,10 +18,11 @@ describe("autoresearch demo", () => {
     // The example's defaults leave room: the builtin search finds a better learning rate quickly.
     expect(results.rows.slice(1).some((r) => r.status === "keep")).toBe(true);
     const best = results.rows.filter((r) => r.status === "keep").at(-1);
-    expect(git(dir, "rev-parse", "--short=7", "HEAD")).toBe(best?.commit);
+    expect(git(dir, "rev-parse", "--short=7", "autoresearch/demo")).toBe(best?.commit);
+    expect(git(dir, "branch", "--show-current")).toBe("main");
     expect(result.stdout).toContain("Where everything is");
     expect(result.stdout).toContain(dir);
-    expect(existsSync(join(dir, ".autoresearch/experiments.jsonl"))).toBe(true);
+    expect(existsSync(join(dir, ".git/autoresearch/demo/records/experiments.jsonl"))).toBe(true);
   });
 
   it("refuses a non-empty --dir and bad values with exit 2", () => {

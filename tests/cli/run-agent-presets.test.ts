@@ -4,7 +4,7 @@ import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliAsync, repoSnapshot } from "../helpers/cli.js";
-import { createRepo, FAKE_PREPARE, FAKE_TRAIN } from "../helpers/repo.js";
+import { createRepo, FAKE_PREPARE, FAKE_TRAIN, recordPath } from "../helpers/repo.js";
 
 // `claude` on PATH is the stand-in built from Claude Code's recorded --help (tests/fixtures/agent-clis).
 const FAKE_CLI = fileURLToPath(new URL("../fixtures/agent-clis/fake-cli.mjs", import.meta.url));
@@ -24,9 +24,9 @@ describe.skipIf(process.platform === "win32")("autoresearch run --proposer agent
     const root = createRepo({ "train.js": FAKE_TRAIN, "prepare.js": FAKE_PREPARE });
     const result = await cliAsync(root, [...ARGS, "--proposer", "agent", "--agent", "claude", "--max-iterations", "1"], withClaude());
     expect(result.code, result.stderr).toBe(0);
-    const session = JSON.parse(readFileSync(join(root, ".autoresearch/session.json"), "utf8"));
+    const session = JSON.parse(readFileSync(recordPath(root, "session.json"), "utf8"));
     expect(session.agent).toEqual({ command: "claude", version: "2.1.332 (Claude Code)" });
-    const experiment = JSON.parse(readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8").split("\n")[1] as string);
+    const experiment = JSON.parse(readFileSync(recordPath(root, "experiments.jsonl"), "utf8").split("\n")[1] as string);
     expect(experiment.description).toBe("Double the learning rate");
     expect(experiment.costUsd).toBe(0.0421);
     expect(experiment.usage).toEqual({ inputTokens: 12012, outputTokens: 450 });
@@ -39,8 +39,8 @@ describe.skipIf(process.platform === "win32")("autoresearch run --proposer agent
     expect(result.stderr).toMatch(/claude is not logged in or its API key was refused \(.*Not logged in/);
     expect(result.stderr).toContain("/login, or set ANTHROPIC_API_KEY");
     // Only the baseline ran; no attempt was retried.
-    expect(readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8").trim().split("\n")).toHaveLength(1);
-    expect(existsSync(join(root, ".autoresearch/agent/agent-1.log"))).toBe(true);
+    expect(readFileSync(recordPath(root, "experiments.jsonl"), "utf8").trim().split("\n")).toHaveLength(1);
+    expect(existsSync(recordPath(root, "agent/agent-1.log"))).toBe(true);
   });
 
   it("a CLI that is not installed stops before anything changes (exit 1, how to install it)", async () => {

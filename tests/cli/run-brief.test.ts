@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cli, cliAsync, repoSnapshot } from "../helpers/cli.js";
 import { type FakeProvider, startFakeProvider } from "../helpers/fake-providers.js";
-import { createRepo, FAKE_PREPARE } from "../helpers/repo.js";
+import { createRepo, FAKE_PREPARE, recordPath } from "../helpers/repo.js";
 
 // A script that reads the batch scale like the examples do and prints Karpathy's summary block.
 const TRAIN = `const LEARNING_RATE = 0.01;
@@ -103,9 +103,9 @@ describe("the brief the model is sent, checked in the requests a real run makes"
     expect(third).toMatch(/Your predictions so far: 2 predictions: the right way \(better or not\) 2 of 2 times/);
 
     // The records: numbers and the prediction on the experiment, the notes in memory.jsonl.
-    const records = readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const records = readFileSync(recordPath(root, "experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(records[1]).toMatchObject({ steps: 800, trainingSec: 0.1, expectedDelta: -0.05, params: 500_000 });
-    const memory = readFileSync(join(root, ".autoresearch/memory.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const memory = readFileSync(recordPath(root, "memory.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(memory).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ kind: "idea", source: "user", text: "try rotary embeddings" }),

@@ -29,7 +29,7 @@ describe("autoresearch run with the builtin proposer", () => {
     const result = cli(join(root, "sub"), args);
     expect(result.code, result.stderr).toBe(0);
     expect(parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows).toHaveLength(2);
-    expect(readFileSync(join(root, ".git/info/exclude"), "utf8")).toContain("/.autoresearch/");
+    expect(readFileSync(join(root, ".git/info/exclude"), "utf8")).toContain("/results.tsv");
     expect(git(root, "status", "--porcelain")).toBe("");
   });
 });

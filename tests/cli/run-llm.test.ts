@@ -4,11 +4,11 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parseResults } from "../../src/ledger/results-tsv.js";
 import { cliAsync } from "../helpers/cli.js";
 import { type FakeProvider, proposalArgs, startFakeProvider } from "../helpers/fake-providers.js";
-import { createRepo, FAKE_PREPARE, FAKE_TRAIN, git } from "../helpers/repo.js";
+import { createRepo, FAKE_PREPARE, FAKE_TRAIN, git, recordPath } from "../helpers/repo.js";
 
 // The training script also records which variables it saw, to prove the key never reaches it.
 const TRAIN_WITH_ENV_DUMP = `import { writeFileSync } from "node:fs";
-writeFileSync("seen-env.json", JSON.stringify(Object.keys(process.env)));
+writeFileSync(process.env.AR_SEEN_ENV, JSON.stringify(Object.keys(process.env)));
 ${FAKE_TRAIN}`;
 
 const ARGS = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--yes", "--tag", "llm"];
@@ -31,6 +31,7 @@ describe("autoresearch run with an LLM proposer (local server speaking the provi
     const secret = "sk-ant-test-SECRET-123";
     const result = await cliAsync(root, [...ARGS, "--proposer", "anthropic", "--model", "claude-sonnet-4-5", "--base-url", provider.baseUrl, "--max-iterations", "2"], {
       ANTHROPIC_API_KEY: secret,
+      AR_SEEN_ENV: join(root, "seen-env.json"),
     });
     expect(result.code, result.stderr).toBe(0);
     const rows = parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows;
@@ -48,13 +49,13 @@ describe("autoresearch run with an LLM proposer (local server speaking the provi
     expect(third).toContain("was not found");
 
     // Tokens and cost are recorded per experiment; the secret appears nowhere the tool wrote.
-    const records = readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8");
-    expect(JSON.parse(records.split("\n")[1] as string).usage).toEqual({ inputTokens: 1000, outputTokens: 100 });
+    const lines = readFileSync(recordPath(root, "experiments.jsonl"), "utf8");
+    expect(JSON.parse(lines.split("\n")[1] as string).usage).toEqual({ inputTokens: 1000, outputTokens: 100 });
     const seen = JSON.parse(readFileSync(join(root, "seen-env.json"), "utf8")) as string[];
     expect(seen).not.toContain("ANTHROPIC_API_KEY");
     expect(seen).toContain("AUTORESEARCH_TIME_BUDGET");
-    for (const file of ["results.tsv", ".autoresearch/experiments.jsonl", ".autoresearch/runs/1.log", ".autoresearch/session.json"]) {
-      expect(readFileSync(join(root, file), "utf8")).not.toContain(secret);
+    for (const file of ["results.tsv", recordPath(root, "experiments.jsonl"), recordPath(root, "runs/1.log"), recordPath(root, "session.json")]) {
+      expect(readFileSync(file.startsWith("/") ? file : join(root, file), "utf8")).not.toContain(secret);
     }
     expect(result.stdout + result.stderr).not.toContain(secret);
     expect(git(root, "log", "--all", "-p")).not.toContain(secret);
@@ -97,11 +98,12 @@ writeFileSync(process.env.AUTORESEARCH_PROPOSAL_FILE, JSON.stringify({ descripti
     const rows = parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows;
     expect(rows.slice(1).map((r) => r.description.split(":")[0])).toEqual(["double WIDTH", "double WIDTH"]);
     expect(rows.map((r) => r.status)).toEqual(["keep", "keep", "keep"]);
-    expect(readFileSync(join(root, "train.js"), "utf8")).toContain("const WIDTH = 64;");
+    expect(git(root, "show", "autoresearch/llm:train.js")).toContain("const WIDTH = 64;");
+    expect(readFileSync(join(root, "train.js"), "utf8")).toBe(FAKE_TRAIN);
     expect(readFileSync(join(root, "prepare.js"), "utf8")).toBe(FAKE_PREPARE);
     expect(git(root, "status", "--porcelain")).toBe("");
     // What the agent touched besides the training script is recorded with the experiment.
-    const first = JSON.parse(readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8").split("\n")[1] as string);
+    const first = JSON.parse(readFileSync(recordPath(root, "experiments.jsonl"), "utf8").split("\n")[1] as string);
     expect(first.agentViolations.join(" ")).toMatch(/prepare\.js/);
     expect(first.agentViolations.join(" ")).toMatch(/stray\.txt/);
   });

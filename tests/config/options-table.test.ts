@@ -50,6 +50,7 @@ describe("the option table is the one source of the config", () => {
       maxTime: "8h",
       maxCost: "2.5",
       passEnv: "WANDB_API_KEY",
+      share: ["checkpoints/pretrained", "tokenizer.pkl"],
       notify: "https://hooks.example/services/T0/B0/secret",
       reportEvery: "4",
     };
@@ -90,6 +91,7 @@ describe("the option table is the one source of the config", () => {
       maxTimeSec: 28800,
       maxCostUsd: 2.5,
       passEnv: ["WANDB_API_KEY"],
+      share: ["checkpoints/pretrained", "tokenizer.pkl"],
       notify: "https://hooks.example/services/T0/B0/secret",
       reportEvery: 4,
     });

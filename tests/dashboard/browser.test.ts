@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Dashboard, startDashboard } from "../../src/dashboard/server.js";
-import { sessionPaths } from "../../src/ledger/paths.js";
+import { legacyPaths } from "../../src/ledger/paths.js";
 import { type Browser, browserAvailable, launchBrowser } from "../helpers/browser.js";
 import { BIN } from "../helpers/cli.js";
 import { createRepo, FAKE_PREPARE } from "../helpers/repo.js";
@@ -135,7 +135,7 @@ describe.skipIf(!enabled)("dashboard in a real browser (headless chromium)", () 
     const first = records[1];
     if (first) first.rationale = hostile[1];
     writeSessionFiles(root, records, sessionInfo());
-    const paths = sessionPaths(root);
+    const paths = legacyPaths(root);
     mkdirSync(paths.runs, { recursive: true });
     mkdirSync(paths.patches, { recursive: true });
     writeFileSync(paths.runLog(1), `loading ${hostile[1]}\nval_bpb: 0.99\n`);
@@ -203,7 +203,7 @@ describe.skipIf(!enabled)("dashboard in a real browser (headless chromium)", () 
     const root = tempDir("ar-dash-picker-");
     dirs.push(root);
     writeSessionFiles(root, buildRecords(1.0, REALISTIC_SPECS), sessionInfo());
-    const archived = join(sessionPaths(root).dir, "archive", "feb1");
+    const archived = join(legacyPaths(root).dir, "archive", "feb1");
     mkdirSync(archived, { recursive: true });
     writeFileSync(join(archived, "session.json"), JSON.stringify(sessionInfo({ tag: "feb1", branch: "autoresearch/feb1" })));
     writeFileSync(join(archived, "experiments.jsonl"), `${buildRecords(2.0, REALISTIC_SPECS.slice(0, 2)).map((r) => JSON.stringify(r)).join("\n")}\n`);

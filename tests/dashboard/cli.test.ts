@@ -38,10 +38,10 @@ describe("autoresearch dashboard (the built CLI)", () => {
     expect(none.stderr).toContain("run --dashboard");
   });
 
-  it("a session persists its event stream in events.jsonl; a new session's stream starts clean and the old one is archived with it", () => {
+  it("a session persists its event stream in events.jsonl; a new session's stream starts clean and the old one stays with its records", () => {
     const root = project();
     expect(cli(root, [...RUN, "--tag", "one"]).code).toBe(0);
-    const first = eventTypes(join(root, ".autoresearch/events.jsonl"));
+    const first = eventTypes(join(root, ".git/autoresearch/one/records/events.jsonl"));
     expect(first[0]).toBe("session-start");
     expect(first).toContain("run-start");
     expect(first).toContain("run-metric");
@@ -49,11 +49,11 @@ describe("autoresearch dashboard (the built CLI)", () => {
     expect(first.at(-1)).toBe("session-end");
 
     expect(cli(root, [...RUN, "--tag", "two"], {}).code, "second session").toBe(0);
-    expect(eventTypes(join(root, ".autoresearch/archive/one/events.jsonl"))).toEqual(first);
-    const second = readFileSync(join(root, ".autoresearch/events.jsonl"), "utf8").trimEnd().split("\n").map((l) => JSON.parse(l));
-    // The warning about the archive was held back until the new session's records existed.
-    expect(second[0]).toMatchObject({ type: "warning", message: expect.stringContaining("archive/one") });
-    expect(second[1]).toMatchObject({ type: "session-start", session: { tag: "two" } });
+    expect(eventTypes(join(root, ".git/autoresearch/one/records/events.jsonl"))).toEqual(first);
+    const second = readFileSync(join(root, ".git/autoresearch/two/records/events.jsonl"), "utf8").trimEnd().split("\n").map((l) => JSON.parse(l));
+    // The warning about the previous session's results was held back until the new session's records existed.
+    expect(second[0]).toMatchObject({ type: "warning", message: expect.stringContaining("one/records") });
+    expect(second.find((e) => e.type === "session-start")).toMatchObject({ session: { tag: "two" } });
     expect(second.filter((e) => e.type === "session-start")).toHaveLength(1);
   });
 

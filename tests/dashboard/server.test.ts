@@ -8,7 +8,7 @@ import { pooledNoise } from "../../src/dashboard/model.js";
 import { openCommand } from "../../src/dashboard/open.js";
 import { type Dashboard, startDashboard } from "../../src/dashboard/server.js";
 import { listSessions } from "../../src/dashboard/sessions.js";
-import { sessionPaths } from "../../src/ledger/paths.js";
+import { legacyPaths } from "../../src/ledger/paths.js";
 import { eventsFileSink } from "../../src/loop/events-file.js";
 import { buildRecords, fakeSha, REALISTIC_SPECS, removeDir, sessionInfo, tempDir, writeSessionFiles } from "../helpers/session-fixture.js";
 
@@ -84,7 +84,7 @@ function sessionRoot(): string {
   dirs.push(root);
   const records = buildRecords(1.0, REALISTIC_SPECS);
   writeSessionFiles(root, records, sessionInfo());
-  const paths = sessionPaths(root);
+  const paths = legacyPaths(root);
   mkdirSync(paths.runs, { recursive: true });
   mkdirSync(paths.patches, { recursive: true });
   writeFileSync(paths.runLog(3), `${Array.from({ length: 5000 }, (_, i) => `step ${i} loss ${(5 - i / 1000).toFixed(3)}`).join("\n")}\nval_bpb: 0.982100\n`);
@@ -101,7 +101,7 @@ async function serve(root: string, options: { host?: string; token?: string | nu
 describe("dashboard server (real HTTP on loopback)", () => {
   it("serves the bundled page with a CSP and the session's data; only reads", async () => {
     const root = sessionRoot();
-    const before = readFileSync(sessionPaths(root).experiments, "utf8");
+    const before = readFileSync(legacyPaths(root).experiments, "utf8");
     const d = await serve(root);
     expect(d.token).toBeNull();
     expect(d.url).toBe(`http://127.0.0.1:${d.port}/`);
@@ -134,14 +134,14 @@ describe("dashboard server (real HTTP on loopback)", () => {
     expect(tail.body.endsWith("val_bpb: 0.982100\n")).toBe(true);
     expect(tail.body.startsWith("step ")).toBe(true); // cut at a whole line
     const full = await get(d.port, "/api/log?id=3&tail=all");
-    expect(full.body).toBe(readFileSync(sessionPaths(root).runLog(3), "utf8"));
+    expect(full.body).toBe(readFileSync(legacyPaths(root).runLog(3), "utf8"));
 
     expect((await get(d.port, "/api/experiment?id=999")).status).toBe(404);
     expect((await get(d.port, "/api/log?id=1")).status).toBe(404);
     expect((await get(d.port, "/api/session?s=../../etc")).status).toBe(404);
     expect((await get(d.port, "/assets/../../package.json")).status).toBe(404);
     for (const method of ["POST", "PUT", "DELETE"]) expect((await get(d.port, "/api/session", {}, method)).status).toBe(405);
-    expect(readFileSync(sessionPaths(root).experiments, "utf8")).toBe(before);
+    expect(readFileSync(legacyPaths(root).experiments, "utf8")).toBe(before);
   });
 
   it("on loopback, refuses a request whose Host is not a loopback name (DNS rebinding)", async () => {
@@ -180,7 +180,7 @@ describe("dashboard server (real HTTP on loopback)", () => {
 
   it("lists the current and archived sessions, and serves each", async () => {
     const root = sessionRoot();
-    const archived = join(sessionPaths(root).dir, "archive", "feb1");
+    const archived = join(legacyPaths(root).dir, "archive", "feb1");
     mkdirSync(archived, { recursive: true });
     writeFileSync(join(archived, "session.json"), JSON.stringify(sessionInfo({ tag: "feb1", branch: "autoresearch/feb1" })));
     writeFileSync(join(archived, "experiments.jsonl"), `${buildRecords(2.0, REALISTIC_SPECS.slice(0, 3)).map((r) => JSON.stringify(r)).join("\n")}\n`);
@@ -200,7 +200,7 @@ describe("dashboard server (real HTTP on loopback)", () => {
 
   it("streams new events and the running experiment's log as they are written, and says when the records were replaced", async () => {
     const root = sessionRoot();
-    const paths = sessionPaths(root);
+    const paths = legacyPaths(root);
     const events = join(paths.dir, "events.jsonl");
     const line = (e: StampedEvent) => `${JSON.stringify(e)}\n`;
     writeFileSync(events, line({ type: "proposal-start", iteration: 21, at: new Date().toISOString() }));
@@ -240,7 +240,7 @@ describe("dashboard server (real HTTP on loopback)", () => {
 
   it("closing (run --dashboard at the session's end) still delivers what was written since the last poll", async () => {
     const root = sessionRoot();
-    const events = join(sessionPaths(root).dir, "events.jsonl");
+    const events = join(legacyPaths(root).dir, "events.jsonl");
     writeFileSync(events, "");
     // Polls so rarely that only the final flush can deliver the event.
     const d = await startDashboard({ root, host: "127.0.0.1", port: 0, pollMs: 60_000 });

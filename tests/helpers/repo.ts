@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -50,4 +50,13 @@ export const TIME_BUDGET = 300;
 
 export function fakeProject(extra: Record<string, string> = {}): string {
   return createRepo({ "train.js": FAKE_TRAIN, "prepare.js": FAKE_PREPARE, "README.md": "# fake project\n", ...extra });
+}
+
+/** A path in the current session's records (<repo>/.git/autoresearch/<tag>/records/<file>). */
+export function recordPath(root: string, file = ""): string {
+  let tag = "(no session yet)";
+  try {
+    tag = readFileSync(join(root, ".git", "autoresearch", "current"), "utf8").trim();
+  } catch {}
+  return join(root, ".git", "autoresearch", tag, "records", file);
 }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SessionInfo } from "../../src/ledger/ledger.js";
 import { toResultsRow } from "../../src/ledger/ledger.js";
-import { sessionPaths } from "../../src/ledger/paths.js";
+import { legacyPaths } from "../../src/ledger/paths.js";
 import { formatRow, resultsHeader } from "../../src/ledger/results-tsv.js";
 import type { Category, Direction, ExperimentRecord, Status, TokenUsage } from "../../src/types.js";
 import type { ResearchConfig } from "../../src/config/options.js";
@@ -195,7 +195,7 @@ export function removeDir(dir: string): void {
 
 /** Writes .autoresearch/session.json, experiments.jsonl and results.tsv as the loop would. */
 export function writeSessionFiles(root: string, records: ExperimentRecord[], session: SessionInfo | null): { resultsPath: string } {
-  const paths = sessionPaths(root);
+  const paths = legacyPaths(root);
   mkdirSync(paths.dir, { recursive: true });
   if (session) writeFileSync(paths.session, `${JSON.stringify(session, null, 2)}\n`);
   writeFileSync(paths.experiments, records.map((r) => `${JSON.stringify(r)}\n`).join(""));

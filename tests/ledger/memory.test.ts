@@ -5,14 +5,14 @@ import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
 import { calibrate, describeCalibration } from "../../src/ledger/calibration.js";
 import { addUserNote, appendMemory, memoryMarkdown, memoryView, proposalMemory, readMemory } from "../../src/ledger/memory.js";
-import { sessionPaths } from "../../src/ledger/paths.js";
+import { legacyPaths } from "../../src/ledger/paths.js";
 import type { MemoryEntry } from "../../src/types.js";
 
 const AT = "2025-01-01T00:00:00.000Z";
 
-function session(): ReturnType<typeof sessionPaths> {
+function session(): ReturnType<typeof legacyPaths> {
   const root = mkdtempSync(join(tmpdir(), "ar-memory-"));
-  const paths = sessionPaths(root);
+  const paths = legacyPaths(root);
   mkdirSync(paths.dir, { recursive: true });
   writeFileSync(paths.session, "{}\n");
   return paths;
@@ -20,7 +20,7 @@ function session(): ReturnType<typeof sessionPaths> {
 
 describe("research notes (memory.jsonl)", () => {
   it("lives beside the other records, found through the session paths", () => {
-    const paths = sessionPaths("/repo");
+    const paths = legacyPaths("/repo");
     expect(paths.memory).toBe(join(paths.dir, "memory.jsonl"));
   });
 
@@ -75,7 +75,7 @@ describe("research notes (memory.jsonl)", () => {
     expect(entry).toEqual({ at: AT, kind: "idea", text: "try rotary embeddings", source: "user" });
     expect(readMemory(paths.memory)).toEqual([entry]);
     expect(() => addUserNote(paths, " \n ", "idea", new Date(AT))).toThrow(UsageError);
-    const none = sessionPaths(mkdtempSync(join(tmpdir(), "ar-nosession-")));
+    const none = legacyPaths(mkdtempSync(join(tmpdir(), "ar-nosession-")));
     expect(() => addUserNote(none, "x", "finding", new Date(AT))).toThrow(/no autoresearch session/);
     expect(existsSync(none.memory)).toBe(false);
   });

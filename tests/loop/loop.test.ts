@@ -7,7 +7,7 @@ import { research } from "../../src/loop/research.js";
 import { detectPlatform } from "../../src/platform/index.js";
 import { PlanProposer } from "../../src/proposers/plan.js";
 import type { Proposal } from "../../src/types.js";
-import { fakeProject, git } from "../helpers/repo.js";
+import { FAKE_TRAIN, fakeProject, git, recordPath } from "../helpers/repo.js";
 import { testConfig, testDeps } from "./deps.js";
 
 const step = (description: string, search: string, replace: string, category: Proposal["category"] = "hyperparameters"): Proposal => ({
@@ -42,25 +42,28 @@ describe("the research loop on a real repo", () => {
     expect(readFileSync(join(root, "results.tsv"), "utf8").split("\n")[4]).toMatch(/^[0-9a-f]{7}\t—\t—\tcrash\t/);
 
     // The branch head is the best kept commit; only the training script differs from the base.
-    expect(git(root, "branch", "--show-current")).toBe("autoresearch/t1");
-    const jsonl = readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    // The user's checkout never moved: still main at the base, its files as they were.
+    expect(git(root, "branch", "--show-current")).toBe("main");
+    expect(git(root, "rev-parse", "HEAD")).toBe(base);
+    const jsonl = readFileSync(recordPath(root, "experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(jsonl).toHaveLength(5);
-    expect(git(root, "rev-parse", "HEAD")).toBe(jsonl[4].commit);
-    expect(git(root, "diff", "--name-only", base, "HEAD")).toBe("train.js");
-    expect(readFileSync(join(root, "train.js"), "utf8")).toContain("const LEARNING_RATE = 0.02;");
-    expect(readFileSync(join(root, "train.js"), "utf8")).toContain("const WIDTH = 16;");
+    expect(git(root, "rev-parse", "autoresearch/t1")).toBe(jsonl[4].commit);
+    expect(git(root, "diff", "--name-only", base, "autoresearch/t1")).toBe("train.js");
+    expect(git(root, "show", "autoresearch/t1:train.js")).toContain("const LEARNING_RATE = 0.02;");
+    expect(git(root, "show", "autoresearch/t1:train.js")).toContain("const WIDTH = 16;");
+    expect(readFileSync(join(root, "train.js"), "utf8")).toBe(FAKE_TRAIN);
     expect(git(root, "status", "--porcelain")).toBe("");
 
     // Discarded and crashed commits stay resolvable; their diffs and logs are kept.
     for (const id of [2, 3]) {
       expect(git(root, "rev-parse", `refs/autoresearch/t1/${id}`)).toBe(jsonl[id].commit);
-      expect(readFileSync(join(root, `.autoresearch/patches/${id}.patch`), "utf8")).toContain("+");
-      expect(existsSync(join(root, `.autoresearch/runs/${id}.log`))).toBe(true);
+      expect(readFileSync(recordPath(root, `patches/${id}.patch`), "utf8")).toContain("+");
+      expect(existsSync(recordPath(root, `runs/${id}.log`))).toBe(true);
     }
     expect(git(root, "log", "-1", "--format=%s", jsonl[2].commit)).toBe("exp: WIDTH 16 -> 8");
 
     // The bad edit was refused with a reason and did not count as an experiment.
-    const rejected = readFileSync(join(root, ".autoresearch/rejected.jsonl"), "utf8");
+    const rejected = readFileSync(recordPath(root, "rejected.jsonl"), "utf8");
     expect(rejected).toContain("was not found");
     expect(events.some((e) => e.type === "proposal-rejected")).toBe(true);
     expect(jsonl[1].params).toBe(500000);
@@ -94,10 +97,10 @@ describe("the research loop on a real repo", () => {
     const proposer = { name: "builtin", propose: async () => proposals.shift() ?? null };
     const platform = await detectPlatform({ command: "node train.js", root });
     await research(root, { kind: "new", config: testConfig({ proposer: "builtin" }), platform }, testDeps(root, proposer));
-    const jsonl = readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const jsonl = readFileSync(recordPath(root, "experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(jsonl[0].changes).toBeUndefined();
     expect(jsonl[1].changes).toEqual([lr]);
-    const rejected = readFileSync(join(root, ".autoresearch/rejected.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const rejected = readFileSync(recordPath(root, "rejected.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(rejected[0].changes).toEqual([{ ...lr, to: 0.5, toText: "0.5" }]);
   });
 

@@ -10,7 +10,7 @@ import { ProposalFailed } from "../../src/proposers/errors.js";
 import type { Proposal, ProposalContext, Proposer } from "../../src/types.js";
 import type { ResearchConfig } from "../../src/config/options.js";
 import { cli } from "../helpers/cli.js";
-import { fakeProject } from "../helpers/repo.js";
+import { fakeProject, recordPath } from "../helpers/repo.js";
 import { testConfig, testDeps } from "./deps.js";
 import { cpuPlatform } from "../helpers/platforms.js";
 
@@ -60,7 +60,7 @@ describe("stopping (Phase 3)", () => {
     const { outcome, rows, root } = await session({ maxCostUsd: 1 });
     expect(outcome.reason).toBe("reached max cost ($1.20 of $1)");
     expect(rows).toHaveLength(4);
-    const records = readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8").trim().split("\n");
+    const records = readFileSync(recordPath(root, "experiments.jsonl"), "utf8").trim().split("\n");
     expect(JSON.parse(records[3] as string).costUsd).toBe(0.4);
   });
 
@@ -75,7 +75,7 @@ describe("stopping (Phase 3)", () => {
     const outcome = await research(root, { kind: "new", config: testConfig({ proposer: "agent", maxCostUsd: 1, maxIterations: 10 }), platform: CPU }, testDeps(root, failing, []));
     // Three attempts per iteration, checked between iterations: 0.9 goes on, 1.8 stops.
     expect(outcome.reason).toBe("reached max cost ($1.80 of $1)");
-    const rejected = readFileSync(join(root, ".autoresearch/rejected.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const rejected = readFileSync(recordPath(root, "rejected.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(rejected).toHaveLength(6);
     expect(rejected[0]).toMatchObject({ costUsd: 0.3, usage: { inputTokens: 900, outputTokens: 40 } });
   });
@@ -84,7 +84,7 @@ describe("stopping (Phase 3)", () => {
     const { events, root } = await session({ maxIterations: 4, reportEvery: 2 }, true);
     const reports = events.filter((e) => e.type === "progress-report");
     expect(reports.map((e) => (e.type === "progress-report" ? e.iteration : -1))).toEqual([2, 4]);
-    const progress = readFileSync(join(root, ".autoresearch/progress.md"), "utf8");
+    const progress = readFileSync(recordPath(root, "progress.md"), "utf8");
     expect(progress).toContain("## AutoResearch Progress — Iteration 4");
     expect(progress).toContain("**Iterations:** 4 / 4");
     expect(existsSync(join(root, "autoresearch-summary.md"))).toBe(true);

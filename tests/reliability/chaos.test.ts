@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ExperimentRecord } from "../../src/types.js";
 import { cli } from "../helpers/cli.js";
-import { createRepo, git } from "../helpers/repo.js";
+import { createRepo, git, recordPath } from "../helpers/repo.js";
 import { checkInvariants, hashes, processesWithCmd, processesWithEnv, readJsonl, rng, sleep, startCli, waitGone } from "./helpers.js";
 
 /**
@@ -48,7 +48,7 @@ describe("SIGKILL chaos: the orchestrator killed at random moments, then resumed
     let lastIds = 0;
 
     for (let round = 0; round < ROUNDS; round++) {
-      const resuming = existsSync(join(root, ".autoresearch/session.json"));
+      const resuming = existsSync(recordPath(root, "session.json"));
       const live = startCli(root, resuming ? ["resume", "--json"] : runArgs, env);
       const delay = Math.round(150 + random() * 2350);
       const group = random() < 0.3;
@@ -59,8 +59,8 @@ describe("SIGKILL chaos: the orchestrator killed at random moments, then resumed
         } catch {}
       }
       const exit = await live.exited;
-      const ids = readJsonl<ExperimentRecord>(join(root, ".autoresearch/experiments.jsonl")).map((e) => e.id);
-      const state = existsSync(join(root, ".autoresearch/state.json")) ? JSON.parse(readFileSync(join(root, ".autoresearch/state.json"), "utf8") || "null") : null;
+      const ids = readJsonl<ExperimentRecord>(recordPath(root, "experiments.jsonl")).map((e) => e.id);
+      const state = existsSync(recordPath(root, "state.json")) ? JSON.parse(readFileSync(recordPath(root, "state.json"), "utf8") || "null") : null;
       const inFlight = state ? `experiment ${state.id} ${state.phase}` : "nothing in flight";
       log.push(`round ${round}: ${resuming ? "resume" : "run"}, ${ended ? `exited ${exit.code}` : `SIGKILL ${group ? "group" : "pid"} after ${delay} ms`} (${inFlight}), ${ids.length} recorded`);
       if (ended) expect(exit.code, `${log.join("\n")}\n${live.stderr()}`).toBe(0);
@@ -77,8 +77,8 @@ describe("SIGKILL chaos: the orchestrator killed at random moments, then resumed
     }
 
     // Finish: resume to completion, then every invariant holds.
-    const done = readJsonl<ExperimentRecord>(join(root, ".autoresearch/experiments.jsonl")).length;
-    const args = existsSync(join(root, ".autoresearch/session.json")) ? ["resume", "--max-iterations", String(done + 1)] : [...setup, "--max-iterations", "2"];
+    const done = readJsonl<ExperimentRecord>(recordPath(root, "experiments.jsonl")).length;
+    const args = existsSync(recordPath(root, "session.json")) ? ["resume", "--max-iterations", String(done + 1)] : [...setup, "--max-iterations", "2"];
     const final = cli(root, args, env);
     expect(final.code, `${log.join("\n")}\n${final.stdout}\n${final.stderr}`).toBe(0);
     const records = checkInvariants(root, { base, tag: "chaos", guarded });
@@ -87,7 +87,9 @@ describe("SIGKILL chaos: the orchestrator killed at random moments, then resumed
     // The same script never ran twice under two numbers (a re-run in-flight experiment is not a new one).
     const hashesRun = records.map((e) => e.trainHash);
     expect(new Set(hashesRun).size).toBe(hashesRun.length);
-    expect(readFileSync(join(root, "train.js"), "utf8").trim()).toBe(git(root, "show", `${records.filter((e) => e.status === "keep").at(-1)?.commit}:train.js`));
+    // The best script is on the research branch; the user's checkout still has theirs.
+    expect(git(root, "show", "autoresearch/chaos:train.js")).toBe(git(root, "show", `${records.filter((e) => e.status === "keep").at(-1)?.commit}:train.js`));
+    expect(readFileSync(join(root, "train.js"), "utf8")).toBe(CHAOS_TRAIN);
     console.log(`chaos seed ${SEED}: ${records.length} experiments after ${log.length} rounds\n${log.join("\n")}`);
   }, 240_000);
 });

@@ -7,7 +7,7 @@ import { toResultsRow } from "../../src/ledger/ledger.js";
 import { formatRow, parseResults, resultsHeader } from "../../src/ledger/results-tsv.js";
 import type { ExperimentRecord } from "../../src/types.js";
 import { BIN } from "../helpers/cli.js";
-import { git } from "../helpers/repo.js";
+import { git, recordPath } from "../helpers/repo.js";
 import { mulberry32 } from "../../src/proposers/builtin/random.js";
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -190,6 +190,11 @@ export interface InvariantOptions {
   guarded: Record<string, string | null>;
   /** Untracked files (besides the tool's own) the test itself put in the repo. */
   allowUntracked?: string[];
+  /** The user's branch and head (default: main at `base`). */
+  userBranch?: string;
+  userHead?: string;
+  /** userRefs() before the session: the user's branches and tags must be exactly these after it. */
+  refsBefore?: string[];
 }
 
 /**
@@ -201,7 +206,8 @@ export interface InvariantOptions {
 export function checkInvariants(root: string, o: InvariantOptions): ExperimentRecord[] {
   const train = o.train ?? "train.js";
   const metric = o.metric ?? "val_loss";
-  const jsonl = readJsonl<ExperimentRecord>(join(root, ".autoresearch/experiments.jsonl"));
+  const branch = `autoresearch/${o.tag}`;
+  const jsonl = readJsonl<ExperimentRecord>(recordPath(root, "experiments.jsonl"));
   expect(jsonl.length).toBeGreaterThan(0);
   expect(jsonl.map((e) => e.id)).toEqual(jsonl.map((_, i) => i));
 
@@ -212,30 +218,44 @@ export function checkInvariants(root: string, o: InvariantOptions): ExperimentRe
   expect(rows.map((r) => r.commit)).toEqual(jsonl.map((e) => e.commit.slice(0, 7)));
   expect(rows.map((r) => r.status)).toEqual(jsonl.map((e) => e.status));
 
-  expect(git(root, "branch", "--show-current")).toBe(`autoresearch/${o.tag}`);
+  // The user's checkout stays on its own branch at its own commit, clean; the research branch is the best.
+  expect(git(root, "branch", "--show-current")).toBe(o.userBranch ?? "main");
+  expect(git(root, "rev-parse", "HEAD")).toBe(o.userHead ?? o.base);
   const kept = jsonl.filter((e) => e.status === "keep");
-  expect(git(root, "rev-parse", "HEAD")).toBe(kept[kept.length - 1]?.commit);
+  expect(git(root, "rev-parse", branch)).toBe(kept[kept.length - 1]?.commit);
   expect(git(root, "status", "--porcelain", "--untracked-files=no")).toBe("");
   const untracked = git(root, "status", "--porcelain", "--untracked-files=all")
     .split("\n")
     .filter(Boolean)
     .map((l) => l.slice(3));
   expect(untracked.filter((f) => !(o.allowUntracked ?? []).includes(f))).toEqual([]);
-  const changed = git(root, "diff", "--name-only", o.base, "HEAD").split("\n").filter(Boolean);
+  const changed = git(root, "diff", "--name-only", o.base, branch).split("\n").filter(Boolean);
   expect(changed.filter((f) => f !== train)).toEqual([]);
   expect(hashes(root, Object.keys(o.guarded))).toEqual(o.guarded);
+  // No other branch or tag of the user's moved or appeared.
+  if (o.refsBefore) {
+    const now = git(root, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads", "refs/tags").split("\n").filter((l) => l && !l.startsWith(`refs/heads/${branch} `));
+    expect(now).toEqual(o.refsBefore);
+  }
 
   for (const e of jsonl.slice(1)) {
     expect(git(root, "rev-parse", `refs/autoresearch/${o.tag}/${e.id}`)).toBe(e.commit);
-    expect(existsSync(join(root, `.autoresearch/patches/${e.id}.patch`))).toBe(true);
+    expect(existsSync(recordPath(root, `patches/${e.id}.patch`))).toBe(true);
   }
-  for (const e of jsonl) expect(existsSync(join(root, `.autoresearch/runs/${e.id}.log`))).toBe(true);
-  const state = join(root, ".autoresearch/state.json");
+  for (const e of jsonl) expect(existsSync(recordPath(root, `runs/${e.id}.log`))).toBe(true);
+  const state = recordPath(root, "state.json");
   if (existsSync(state)) expect(JSON.parse(readFileSync(state, "utf8"))).toBeNull();
-  expect(existsSync(join(root, ".autoresearch/lock"))).toBe(false);
-  const temps = [...readdirSync(root), ...readdirSync(join(root, ".autoresearch")).map((f) => `.autoresearch/${f}`)].filter((f) => f.endsWith(".tmp"));
+  expect(existsSync(join(root, ".git/autoresearch/lock"))).toBe(false);
+  // The clone is removed when the loop ends (resume makes it again).
+  expect(existsSync(join(root, ".git/autoresearch", o.tag, "w0"))).toBe(false);
+  const temps = [...readdirSync(root), ...readdirSync(recordPath(root)).map((f) => `records/${f}`)].filter((f) => f.endsWith(".tmp"));
   expect(temps).toEqual([]);
   return jsonl;
+}
+
+/** The user's branches and tags as checkInvariants compares them (the research branch left out). */
+export function userRefs(root: string): string[] {
+  return git(root, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads", "refs/tags").split("\n").filter((l) => l && !l.startsWith("refs/heads/autoresearch/"));
 }
 
 /** A small deterministic RNG, so a failing chaos round can be replayed from its seed. */

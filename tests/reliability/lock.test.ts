@@ -35,7 +35,7 @@ describe("one loop per repo", () => {
     // Killed without a chance to clean up: the lock stays behind, stale.
     process.kill(first.pid, "SIGKILL");
     await first.exited;
-    expect(readLock(join(root, ".autoresearch/lock"))?.pid).toBe(first.pid);
+    expect(readLock(join(root, ".git/autoresearch/lock"))?.pid).toBe(first.pid);
     expect(await waitGone(() => processesWithEnv("AR_LOCK", marker), 8000)).toEqual([]);
 
     const recovered = cli(root, ["resume", "--max-iterations", "1"], { AR_SLEEP_MS: "0" });

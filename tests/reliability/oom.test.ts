@@ -6,7 +6,7 @@ import { adjustmentsFor, LABELS } from "../../src/platform/index.js";
 import { BuiltinProposer } from "../../src/proposers/builtin/index.js";
 import { PlanProposer } from "../../src/proposers/plan.js";
 import type { ExperimentRecord, PlatformInfo, Proposal, ProposalContext, Proposer } from "../../src/types.js";
-import { createRepo, git } from "../helpers/repo.js";
+import { createRepo, git, recordPath } from "../helpers/repo.js";
 import { testConfig, testDeps } from "../loop/deps.js";
 import { readJsonl } from "./helpers.js";
 
@@ -55,7 +55,7 @@ class ScriptedWithBuiltinRetry implements Proposer {
 async function session(kind: PlatformInfo["kind"], proposer: Proposer): Promise<{ root: string; records: ExperimentRecord[] }> {
   const root = createRepo({ "train.js": OOM_TRAIN, "prepare.js": "// read-only\n" });
   await research(root, { kind: "new", config: testConfig({ proposer: proposer.name }), platform: platform(kind) }, testDeps(root, proposer));
-  return { root, records: readJsonl<ExperimentRecord>(join(root, ".autoresearch/experiments.jsonl")) };
+  return { root, records: readJsonl<ExperimentRecord>(recordPath(root, "experiments.jsonl")) };
 }
 
 const summary = (records: ExperimentRecord[]) => records.map((r) => `${r.status}:${r.reason}:${r.description}${r.oomRetryOf !== undefined ? ` [retry of ${r.oomRetryOf}]` : ""}`);
@@ -74,11 +74,11 @@ describe("out of memory (spec 2.4)", () => {
       ]);
       expect(records[1]?.detail).toMatch(kind === "cuda" ? /^OOM: torch\.OutOfMemoryError: CUDA out of memory/ : /^OOM: RuntimeError: MPS backend out of memory/);
       // The kept retry is built on the best commit and runs the failed change with the smaller batch.
-      const head = readFileSync(join(root, "train.js"), "utf8");
+      const head = git(root, "show", "autoresearch/t1:train.js");
       expect(head).toContain("const WIDTH = 64;");
       expect(head).toContain("const BATCH_SIZE = 16;");
       expect(records[2]?.parent).toBe(records[0]?.commit);
-      expect(git(root, "rev-parse", "HEAD")).toBe(records[5]?.commit);
+      expect(git(root, "rev-parse", "autoresearch/t1")).toBe(records[5]?.commit);
       const rows = readFileSync(join(root, "results.tsv"), "utf8").trimEnd().split("\n");
       expect(rows[2]).toMatch(/\t—\t—\tcrash\tWIDTH 16 -> 64 \(x4\): OOM: torch\.OutOfMemoryError|\t—\t—\tcrash\tWIDTH 16 -> 64 \(x4\): OOM: RuntimeError: MPS/);
     });
@@ -89,7 +89,7 @@ describe("out of memory (spec 2.4)", () => {
     expect(summary(records)).toEqual(["keep:baseline:Baseline — no modifications", "crash:oom:WIDTH 16 -> 64 (x4)", "keep:improved:LEARNING_RATE 0.01 -> 0.04 (x4)"]);
     expect(records[1]?.detail).toMatch(/can't allocate memory/);
     // Step 2 was built for the retried script; on the best one it does not apply and is refused.
-    expect(readFileSync(join(root, ".autoresearch/rejected.jsonl"), "utf8")).toContain("was not found");
+    expect(readFileSync(recordPath(root, "rejected.jsonl"), "utf8")).toContain("was not found");
   });
 
   it("a plan replays fixed steps: no retry even on CUDA", async () => {
@@ -105,7 +105,7 @@ describe("out of memory (spec 2.4)", () => {
     const root = createRepo({ "train.js": handled, "prepare.js": "// read-only\n" });
     const steps = [step("LEARNING_RATE 0.01 -> 0.04 (x4)", "const LEARNING_RATE = 0.01;", "const LEARNING_RATE = 0.04;", 0)];
     await research(root, { kind: "new", config: testConfig({ proposer: "plan" }), platform: platform("cuda") }, testDeps(root, new PlanProposer(steps)));
-    const records = readJsonl<ExperimentRecord>(join(root, ".autoresearch/experiments.jsonl"));
+    const records = readJsonl<ExperimentRecord>(recordPath(root, "experiments.jsonl"));
     expect(summary(records)).toEqual(["keep:baseline:Baseline — no modifications", "keep:improved:LEARNING_RATE 0.01 -> 0.04 (x4)"]);
   });
 });

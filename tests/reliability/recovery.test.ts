@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type InFlight, Ledger, toResultsRow } from "../../src/ledger/ledger.js";
 import { sessionPaths } from "../../src/ledger/paths.js";
+import { commitFile } from "../../src/workspace/commit.js";
+import { Git } from "../../src/workspace/git.js";
 import { formatRow, resultsHeader } from "../../src/ledger/results-tsv.js";
 import type { SessionEvent } from "../../src/loop/events.js";
 import { research } from "../../src/loop/research.js";
@@ -45,7 +47,7 @@ function record(id: number, over: Partial<ExperimentRecord> = {}): ExperimentRec
 
 function ledgerIn(): { ledger: Ledger; dir: string; results: string } {
   const root = fakeProject();
-  const paths = sessionPaths(root);
+  const paths = sessionPaths(root, "t1");
   mkdirSync(paths.dir, { recursive: true });
   const results = join(root, "results.tsv");
   return { ledger: new Ledger(paths, results, "val_loss"), dir: paths.dir, results };
@@ -99,7 +101,7 @@ describe("the ledger after a crash at any byte", () => {
     writeFileSync(join(dir, "rejected.jsonl"), '{"forged":true}\n');
     writeFileSync(join(dir, "session.json"), "{}");
     writeFileSync(results, "garbage");
-    expect(ledger.restoreTampered()).toEqual(["modified .autoresearch/experiments.jsonl", "modified .autoresearch/rejected.jsonl", "modified .autoresearch/session.json", "modified results.tsv"]);
+    expect(ledger.restoreTampered()).toEqual(["modified experiments.jsonl", "modified rejected.jsonl", "modified session.json", "modified results.tsv"]);
     expect(["experiments.jsonl", "rejected.jsonl", "session.json"].map((f) => readFileSync(join(dir, f), "utf8"))).toEqual(before);
     expect(readFileSync(results, "utf8")).toBe(tsv);
     expect(ledger.restoreTampered()).toEqual([]);
@@ -121,7 +123,7 @@ async function sessionWithBaseline(steps: Proposal[] = [LR_UP], maxIterations = 
   const base = git(root, "rev-parse", "HEAD");
   const guarded = hashes(root, ["prepare.js", "package.json"]);
   await research(root, { kind: "new", config: testConfig({ maxIterations }), platform: CPU }, testDeps(root, new PlanProposer(steps)));
-  const paths = sessionPaths(root);
+  const paths = sessionPaths(root, "t1");
   const baseline = readJsonl<ExperimentRecord>(paths.experiments)[0] as ExperimentRecord;
   return { root, base, guarded, paths, baseline };
 }
@@ -140,7 +142,6 @@ describe("resume after a kill at each point of an experiment", () => {
     const newText = FAKE_TRAIN.replace("const WIDTH = 16;", "const WIDTH = 32;");
     const state: InFlight = { id: 1, phase: "proposed", parent: baseline.commit, proposal: { ...LR_UP, description: "WIDTH retry" }, newText, oomRetryOf: 0, runId: randomUUID(), startedAt: "x" };
     writeFileSync(paths.state, JSON.stringify(state));
-    writeFileSync(join(root, "train.js"), newText); // written, not committed
     const events = await resume(root);
     expect(warnings(events)).toContain("experiment 1 was interrupted; running it again");
     const records = checkInvariants(root, { base, tag: "t1", guarded });
@@ -154,22 +155,24 @@ describe("resume after a kill at each point of an experiment", () => {
   it("killed after the commit, during the run: the branch goes back to the best commit and the experiment runs again", async () => {
     const { root, base, guarded, paths, baseline } = await sessionWithBaseline();
     const newText = FAKE_TRAIN.replace("const LEARNING_RATE = 0.01;", "const LEARNING_RATE = 0.02;");
-    writeFileSync(join(root, "train.js"), newText);
-    git(root, "commit", "-qam", "exp: LR up");
-    const orphanCommit = git(root, "rev-parse", "HEAD");
+    // The experiment's commit as the loop makes it (in the repo, not the checkout), and the clone mid-run.
+    const ident = `${git(root, "var", "GIT_COMMITTER_IDENT")}`;
+    const orphanCommit = await commitFile(new Git(root), { parent: baseline.commit, path: "train.js", mode: "100644", text: newText, message: "exp: LR up", ref: "refs/autoresearch/t1/1", ident });
     const runId = randomUUID();
     // What is left of the run: a process carrying its marker, in its own session (as a daemonised grandchild would be).
     const orphan = spawn("setsid", ["sleep", "60"], { env: { ...process.env, [RUN_ID_ENV]: runId }, stdio: "ignore", detached: true });
     orphan.unref();
     await waitGone(() => (processesWithEnv(RUN_ID_ENV, runId).length > 0 ? [] : [1]), 3000);
     expect(processesWithEnv(RUN_ID_ENV, runId)).toHaveLength(1);
-    // ...and a read-only file it had changed before the kill.
-    writeFileSync(join(root, "prepare.js"), "// tampered\n");
+    // ...and a clone it left with a changed read-only file and a git lock.
+    mkdirSync(join(paths.workdir, ".git"), { recursive: true });
+    writeFileSync(join(paths.workdir, ".git", "index.lock"), "");
+    writeFileSync(join(paths.workdir, "prepare.js"), "// tampered\n");
     writeFileSync(paths.state, JSON.stringify({ id: 1, phase: "running", parent: baseline.commit, commit: orphanCommit, proposal: LR_UP, newText, runId, startedAt: "x" } satisfies InFlight));
     const events = await resume(root);
     expect(processesWithEnv(RUN_ID_ENV, runId)).toEqual([]);
     expect(warnings(events).some((w) => /killed 1 leftover process\(es\) of the interrupted run of experiment 1/.test(w))).toBe(true);
-    expect(warnings(events).some((w) => /restored files the interrupted run had changed: modified prepare\.js/.test(w))).toBe(true);
+    expect(warnings(events).some((w) => /the experiment clone was made again/.test(w))).toBe(true);
     const records = checkInvariants(root, { base, tag: "t1", guarded });
     expect(records.map((r) => [r.id, r.status])).toEqual([
       [0, "keep"],
@@ -192,10 +195,9 @@ describe("resume after a kill at each point of an experiment", () => {
     const base = git(root, "rev-parse", "HEAD");
     const guarded = hashes(root, ["prepare.js"]);
     await research(root, { kind: "new", config: testConfig({ maxIterations: 0 }), platform: CPU }, testDeps(root, new PlanProposer([LR_UP])));
-    // Roll the repo back to the moment before `git checkout -b`: the session files exist, nothing else.
-    git(root, "checkout", "-q", "main");
+    // Roll the repo back to the moment before the branch was created: the session files exist, nothing else.
     git(root, "branch", "-D", "autoresearch/t1");
-    const paths = sessionPaths(root);
+    const paths = sessionPaths(root, "t1");
     rmSync(paths.experiments);
     rmSync(join(root, "results.tsv"));
     await resume(root);
@@ -203,11 +205,12 @@ describe("resume after a kill at each point of an experiment", () => {
     expect(records.map((r) => r.description)).toEqual(["Baseline — no modifications", "LEARNING_RATE 0.01 -> 0.02"]);
   });
 
-  it("a git command killed with the loop left .git/index.lock: resume removes it", async () => {
+  it("an index.lock of the user's own git in their repo does not stop the session, and stays theirs", async () => {
     const { root, base, guarded } = await sessionWithBaseline();
     writeFileSync(join(root, ".git/index.lock"), "");
-    const events = await resume(root);
-    expect(warnings(events).some((w) => /index\.lock, left by a git command/.test(w))).toBe(true);
+    await resume(root);
+    expect(existsSync(join(root, ".git/index.lock"))).toBe(true);
+    rmSync(join(root, ".git/index.lock"));
     expect(checkInvariants(root, { base, tag: "t1", guarded })).toHaveLength(2);
   });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { isSecretName, isSecretValue, sanitizeEnv } from "../../src/runner/run-env.js";
 import type { ExperimentRecord } from "../../src/types.js";
 import { cli, repoSnapshot } from "../helpers/cli.js";
-import { createRepo, FAKE_PREPARE, FAKE_TRAIN, fakeProject, git } from "../helpers/repo.js";
+import { createRepo, FAKE_PREPARE, FAKE_TRAIN, fakeProject, git, recordPath } from "../helpers/repo.js";
 import { checkInvariants, hashes, readJsonl } from "./helpers.js";
 
 const BASE = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--yes"];
@@ -59,7 +59,7 @@ describe("security: the run's environment", () => {
     for (const name of ["AUTORESEARCH_DEVICE", "AUTORESEARCH_PLATFORM", "AUTORESEARCH_COMPILE", "AUTORESEARCH_AMP_DTYPE", "AUTORESEARCH_BATCH_SCALE"]) expect(env[name], name).toBeDefined();
     expect(env.PATH).toBe(process.env.PATH);
     // The choice is kept for resume.
-    expect(JSON.parse(readFileSync(join(root, ".autoresearch/session.json"), "utf8")).config.passEnv).toEqual(["WANDB_API_KEY"]);
+    expect(JSON.parse(readFileSync(recordPath(root, "session.json"), "utf8")).config.passEnv).toEqual(["WANDB_API_KEY"]);
   });
 
   it("classifies names by whole parts, so ordinary variables stay", () => {
@@ -143,8 +143,8 @@ describe("security: what a proposal can reach", () => {
     const result = cli(root, [...BASE, "--proposer", "plan", "--plan", "plan.jsonl", "--tag", "aim"]);
     expect(result.code, result.stderr).toBe(0);
     expect(readFileSync(join(root, "prepare.js"), "utf8")).toBe(FAKE_PREPARE);
-    expect(readFileSync(join(root, ".autoresearch/rejected.jsonl"), "utf8")).toMatch(/TIME_BUDGET = 300;.*was not found/);
-    expect(readJsonl<ExperimentRecord>(join(root, ".autoresearch/experiments.jsonl")).map((r) => r.description)).toEqual(["Baseline — no modifications", "LR up"]);
+    expect(readFileSync(recordPath(root, "rejected.jsonl"), "utf8")).toMatch(/TIME_BUDGET = 300;.*was not found/);
+    expect(readJsonl<ExperimentRecord>(recordPath(root, "experiments.jsonl")).map((r) => r.description)).toEqual(["Baseline — no modifications", "LR up"]);
 
     // A plan line naming another file is not a valid plan at all.
     writeFileSync(join(root, "plan2.jsonl"), `${JSON.stringify({ description: "x", file: "prepare.js", edits: [{ search: "a", replace: "b" }] })}\n`);

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { sessionPaths } from "../../src/ledger/paths.js";
+import { legacyPaths } from "../../src/ledger/paths.js";
 import { parseResults } from "../../src/ledger/results-tsv.js";
 import { fromRecords, fromResults } from "../../src/report/model.js";
 import { progressSnapshot, renderProgressReport, writeProgressReport } from "../../src/report/progress.js";
@@ -90,7 +90,7 @@ describe("progress report (spec 2.6)", () => {
   it("is written atomically to .autoresearch/progress.md", () => {
     const root = tempDir();
     dirs.push(root);
-    const paths = sessionPaths(root);
+    const paths = legacyPaths(root);
     const data = fromRecords(buildRecords(1.0023, REALISTIC_SPECS), sessionInfo());
     mkdirSync(paths.dir, { recursive: true });
     const markdown = renderProgressReport(data, { now: Date.parse("2025-03-09T06:00:00Z") });

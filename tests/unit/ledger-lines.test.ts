@@ -5,13 +5,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RuntimeFailure } from "../../src/errors.js";
 import { Ledger } from "../../src/ledger/ledger.js";
-import { sessionPaths } from "../../src/ledger/paths.js";
+import { legacyPaths } from "../../src/ledger/paths.js";
 import { readRecordsReadOnly } from "../../src/ledger/read.js";
 
 /** A session directory whose experiments.jsonl holds `text`. */
-function session(text: string): { ledger: Ledger; path: string; paths: ReturnType<typeof sessionPaths> } {
+function session(text: string): { ledger: Ledger; path: string; paths: ReturnType<typeof legacyPaths> } {
   const root = mkdtempSync(join(tmpdir(), "ar-jsonl-"));
-  const paths = sessionPaths(root);
+  const paths = legacyPaths(root);
   mkdirSync(paths.dir, { recursive: true });
   writeFileSync(paths.experiments, text);
   return { ledger: new Ledger(paths, join(root, "results.tsv"), "val_loss"), path: paths.experiments, paths };

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
 import { loopLiveness } from "../../ledger/liveness.js";
-import { sessionPaths } from "../../ledger/paths.js";
+import { locateSession } from "../../ledger/paths.js";
 import { readRecordsReadOnly, readSessionReadOnly } from "../../ledger/read.js";
 import { type ConfirmReport, confirmCommit, resolveTarget, type Summary } from "../../loop/confirm-commit.js";
 import { resolveRoot } from "../../report/cli-support.js";
@@ -13,6 +13,7 @@ interface ConfirmOptions {
   runs?: string;
   json?: boolean;
   dir?: string;
+  tag?: string;
 }
 
 function line(name: string, s: Summary | null): string {
@@ -42,10 +43,11 @@ export function registerConfirm(program: Command): void {
     .option("--runs <n>", "how many runs (default: 3)", "3")
     .option("--json", "print the result as one JSON object")
     .option("--dir <path>", "repo of the session (default: the git repo of the current directory)")
+    .option("--tag <tag>", "the session with this tag (default: the current one)")
     .addHelpText(
       "after",
       `
-Runs happen one after another in a temporary worktree (.autoresearch/confirm/), with the session's
+Runs happen one after another in a throwaway clone beside the session's records, with the session's
 command, environment and hard timeout; the logs stay in .autoresearch/confirm/. Nothing of the
 session is changed. Refused while the session's loop runs (the runs would compete for the machine).
 
@@ -58,9 +60,9 @@ Examples:
       const runs = Number(options.runs);
       if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new UsageError(`--runs ${JSON.stringify(options.runs)}: not a whole number from 1 to 1000`, "Pass e.g. --runs 3.");
       const root = await resolveRoot(process.cwd(), options.dir);
-      const paths = sessionPaths(root);
-      const info = readSessionReadOnly(paths);
-      if (!info) throw new UsageError(`no session in ${root} (no .autoresearch/session.json)`, "Run it in the repository of a session started with `autoresearch run`.");
+      const paths = locateSession(root, options.tag);
+      const info = paths ? readSessionReadOnly(paths) : null;
+      if (!paths || !info) throw new UsageError(`no session${options.tag ? ` tagged ${options.tag}` : ""} in ${root}`, "Run it in the repository of a session started with `autoresearch run` (or give --tag).");
       const loop = loopLiveness(paths.lock);
       if (loop.state === "running") throw new UsageError(`the session's loop is running (${loop.text})`, "Wait for it to end or stop it first (Ctrl-C in its terminal), then confirm.");
       const records = readRecordsReadOnly(paths);

@@ -39,9 +39,7 @@ export async function createDemoRepo(dir: string | undefined): Promise<string> {
   }
   cpSync(EXAMPLE_DIR, root, { recursive: true });
   const git = new Git(root);
-  await git.run(["init", "--quiet", "--initial-branch=main"]);
-  await git.run(["add", "-A"]);
-  await git.run(["commit", "--quiet", "-m", "tinylm: a tiny character-level language model"], { env: await git.commitEnv() });
+  await git.initWithEverything("tinylm: a tiny character-level language model");
   return root;
 }
 

@@ -86,14 +86,14 @@ async function gitChecks(cwd: string, env: NodeJS.ProcessEnv): Promise<{ checks:
   const git = new Git(cwd);
   let version: string;
   try {
-    version = (await git.run(["--version"])).replace(/^git version\s*/, "");
+    version = await git.version();
   } catch {
     checks.push({ name: "git", status: "missing", required: true, detail: "git is not on PATH", fix: "Install git (https://git-scm.com/downloads) and make sure it is on PATH." });
     return { checks, root: cwd };
   }
   checks.push({ name: "git", status: "ok", required: true, detail: `git ${version}` });
-  const name = (await git.raw(["config", "user.name"])).stdout.trim();
-  const email = (await git.raw(["config", "user.email"])).stdout.trim();
+  const name = (await git.config("user.name")) ?? "";
+  const email = (await git.config("user.email")) ?? "";
   if ((name && email) || (env.GIT_AUTHOR_NAME && env.GIT_AUTHOR_EMAIL)) {
     checks.push({ name: "git identity", status: "ok", required: false, detail: name && email ? `${name} <${email}>` : "from GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL" });
   } else {
@@ -115,7 +115,7 @@ async function gitChecks(cwd: string, env: NodeJS.ProcessEnv): Promise<{ checks:
     return { checks, root };
   }
   const branch = (await git.currentBranch()) ?? "(detached HEAD)";
-  const dirty = (await git.run(["status", "--porcelain=v1", "--untracked-files=no"])).split("\n").filter(Boolean);
+  const dirty = await git.trackedChanges();
   checks.push(
     dirty.length === 0
       ? { name: "repository", status: "ok", required: true, detail: `${root}, on ${branch}, clean` }

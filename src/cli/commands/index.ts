@@ -37,6 +37,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./status.js")).registerStatus,
   },
   {
+    name: "show",
+    args: "<n>",
+    description: "print experiment N: description, decision, diff and the tail of its log",
+    load: async () => (await import("./show.js")).registerShow,
+  },
+  {
     name: "note",
     args: "<text...>",
     description: "add your note to the session's research notes (ideas backlog by default); the next proposal sees it",

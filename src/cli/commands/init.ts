@@ -106,8 +106,7 @@ export async function applyBudgetEdits(edits: readonly BudgetEdit[], root: strin
   if (edits.length === 0) return null;
   if (!git) throw new UsageError("not a git repository: the TIME_BUDGET update cannot be a setup commit", "Run `git init` and commit first, or keep the script's budget.");
   for (const edit of edits) {
-    const status = await git.run(["status", "--porcelain=v1", "--", edit.path]);
-    if (status.trim() !== "") throw new UsageError(`${edit.path} has uncommitted changes: nothing was changed`, "Commit them first, then run init again.");
+    if ((await git.trackedChanges([edit.path])).length > 0) throw new UsageError(`${edit.path} has uncommitted changes: nothing was changed`, "Commit them first, then run init again.");
   }
   for (const edit of edits) writeFileSync(join(root, edit.path), edit.after);
   const paths = edits.map((e) => e.path);

@@ -1,7 +1,8 @@
 import { confirm, isCancel, select } from "@clack/prompts";
 import type { Command } from "commander";
 import { RuntimeFailure, UsageError } from "../../errors.js";
-import { sessionPaths } from "../../ledger/paths.js";
+import { join } from "node:path";
+import { LEGACY_DIR, locateSession, lockPath } from "../../ledger/paths.js";
 import { isInteractive, resolveRoot } from "../../report/cli-support.js";
 import { formatMetric, formatPercent, oneLine, shortCommit, truncate } from "../../report/format.js";
 import { loadReportData } from "../../report/load.js";
@@ -90,11 +91,14 @@ Examples:
       }
       const root = await resolveRoot(process.cwd(), options.dir);
       const git = await requireRepo(root);
-      const loop = loopLiveness(sessionPaths(root).lock);
-      if (loop.state === "running") {
+      // The loop's lock, or an old-layout session's in the checkout.
+      const locks = [lockPath(root), join(root, LEGACY_DIR, "lock")].filter((p): p is string => p !== null);
+      const loop = locks.map((p) => loopLiveness(p)).find((l) => l.state === "running") ?? null;
+      if (loop?.state === "running") {
         throw new UsageError(`the research loop is still running in this repo: ${loop.text}`, `Stop it first (Ctrl-C in its terminal, or kill -INT ${loop.pid}), then merge.`);
       }
-      const session = readSessionReadOnly(sessionPaths(root));
+      const located = locateSession(root);
+      const session = located ? readSessionReadOnly(located) : null;
       const current = await git.currentBranch();
       const { branch, base } = mergeTargets({
         branch: options.branch,

@@ -1,10 +1,11 @@
 import type { Command } from "commander";
 import { addUserNote, type NoteKind } from "../../ledger/memory.js";
-import { sessionPaths } from "../../ledger/paths.js";
+import { locateSession } from "../../ledger/paths.js";
 import { UsageError } from "../../errors.js";
 import { resolveRoot } from "../../report/cli-support.js";
 
 interface NoteOptions {
+  tag?: string;
   finding?: boolean;
   deadEnd?: boolean;
   dir?: string;
@@ -19,6 +20,7 @@ export function registerNote(program: Command): void {
     .option("--finding", "record it as a finding (something known) instead of an idea to try")
     .option("--dead-end", "record it as a dead end (something not to try again)")
     .option("--dir <path>", "repo of the session (default: the git repo of the current directory)")
+    .option("--tag <tag>", "which session (default: the latest one)")
     .addHelpText(
       "after",
       `
@@ -34,7 +36,9 @@ Examples:
       if (options.finding && options.deadEnd) throw new UsageError("--finding and --dead-end exclude each other", "Pick one, or neither for an idea.");
       const kind: NoteKind = options.finding ? "finding" : options.deadEnd ? "dead-end" : "idea";
       const root = await resolveRoot(process.cwd(), options.dir);
-      const entry = addUserNote(sessionPaths(root), words.join(" "), kind, new Date());
+      const paths = locateSession(root, options.tag);
+      if (!paths) throw new UsageError(`no autoresearch session in ${root}`, "Start one with `autoresearch run`, or pass --dir / --tag.");
+      const entry = addUserNote(paths, words.join(" "), kind, new Date());
       const where = kind === "idea" ? "the ideas backlog" : kind === "finding" ? "the findings" : "the dead ends";
       process.stdout.write(`Added to ${where}: ${entry.text}\nThe next proposal sees it.\n`);
     });

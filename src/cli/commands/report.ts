@@ -1,5 +1,6 @@
 import { dirname, relative, resolve } from "node:path";
 import type { Command } from "commander";
+import { locateSession } from "../../ledger/paths.js";
 import { parseDirection, researchBranchAt, resolveRoot } from "../../report/cli-support.js";
 import { loadReportData } from "../../report/load.js";
 import { renderSummary } from "../../report/summary.js";
@@ -26,8 +27,9 @@ export function registerReport(program: Command): void {
     .addHelpText(
       "after",
       `
-Reads .autoresearch/experiments.jsonl when the session is here (iterations, categories, crash
-reasons, times), else just the rows of the results file: this tool's format or Karpathy's
+Reads the session's records (<git dir>/autoresearch/<tag>/records/experiments.jsonl: iterations,
+categories, crash reasons, times) and rebuilds results.tsv from them when it is missing or
+damaged; else just the rows of the results file: this tool's format or Karpathy's
 (memory_gb header, 0.000000 for crashes). Commits need not exist any more.
 
 Examples:
@@ -40,6 +42,14 @@ Examples:
       const cwd = process.cwd();
       const direction = parseDirection(options.direction);
       const root = results ? cwd : await resolveRoot(cwd, options.dir);
+      if (!results && locateSession(root)) {
+        // results.tsv is a projection of the records: rebuilt here when missing or damaged (an
+        // old-layout session is first moved out of the checkout).
+        // Imported here: `report --help` and reports of plain results files must not load the loop (and zod).
+        const { loadSession } = await import("../../loop/resume.js");
+        const { ledger } = loadSession(root);
+        if (ledger.reconcile() > 0) process.stderr.write(`rebuilt ${relative(cwd, ledger.resultsPath) || ledger.resultsPath} from the session's records\n`);
+      }
       const data = loadReportData({ root, results, direction });
       if (!data.branch) data.branch = await researchBranchAt(data.resultsPath ? dirname(data.resultsPath) : root);
 

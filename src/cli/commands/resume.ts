@@ -8,6 +8,7 @@ import { runSessionCommand } from "../session-command.js";
 
 interface ResumeFlags extends Record<string, unknown> {
   json?: boolean;
+  tag?: string;
   dashboard?: boolean;
 }
 
@@ -17,12 +18,15 @@ export function registerResume(program: Command): void {
   addConfigOptions(command, RESUME_KEYS, { defaults: false });
   command
     .option("--json", "print NDJSON events instead of the live view")
+    .option("--tag <tag>", "which session (default: the latest one)")
     .option("--dashboard", "serve the live dashboard (on 127.0.0.1) while the session runs, and print its URL")
     .addHelpText(
       "after",
       `
 Every other setting stays as confirmed when the session started; the new values are checked as
-\`run\` checks them (e.g. --stop-when must name the session's metric).
+\`run\` checks them (e.g. --stop-when must name the session's metric). The session's records are
+in <git dir>/autoresearch/<tag>/records; an old-layout session (.autoresearch/ in the checkout) is
+moved there first.
 
 Examples:
   $ autoresearch resume --max-iterations 50
@@ -33,11 +37,11 @@ Examples:
       const git = await requireRepo(cwd);
       const root = await git.topLevel();
       const overrides = resolveOverrides(flagsToInput(flags));
-      const { info } = loadSession(root);
+      const { info } = loadSession(root, flags.tag === undefined ? {} : { tag: flags.tag });
       // Refused here, before a proposer is made; research() checks them again for library callers.
       applyOverrides(info.config, overrides, root);
       const proposer = await createProposer(info.config, { root, env: process.env });
-      const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "resume", overrides }, json: Boolean(flags.json), dashboard: Boolean(flags.dashboard) });
+      const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "resume", overrides, ...(flags.tag !== undefined && { tag: flags.tag }) }, json: Boolean(flags.json), dashboard: Boolean(flags.dashboard) });
       process.exitCode = exitCode;
     });
 }

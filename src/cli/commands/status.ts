@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { loopLiveness } from "../../ledger/liveness.js";
-import { sessionPaths } from "../../ledger/paths.js";
+import { locateSession, lockPath, type SessionPaths } from "../../ledger/paths.js";
 import { readInFlightReadOnly } from "../../ledger/read.js";
 import { resolveRoot } from "../../report/cli-support.js";
 import { loadReportData } from "../../report/load.js";
@@ -9,6 +9,7 @@ import { progressSnapshot, renderProgressSnapshot } from "../../report/progress.
 interface StatusOptions {
   json?: boolean;
   dir?: string;
+  tag?: string;
 }
 
 interface InFlightView {
@@ -18,7 +19,7 @@ interface InFlightView {
   startedAt: string | null;
 }
 
-function inFlightView(paths: ReturnType<typeof sessionPaths>): InFlightView | null {
+function inFlightView(paths: SessionPaths): InFlightView | null {
   const state = readInFlightReadOnly(paths);
   if (!state) return null;
   return { id: state.id, phase: state.phase ?? "unknown", description: state.proposal?.description ?? null, startedAt: state.startedAt ?? null };
@@ -31,10 +32,13 @@ export function registerStatus(program: Command): void {
     .description("show the progress report of the session in this repo (works from another terminal while the loop runs)")
     .option("--json", "print one JSON object (progress numbers, loop liveness, the markdown) instead of the report")
     .option("--dir <path>", "repo of the session (default: the git repo of the current directory)")
+    .option("--tag <tag>", "which session (default: the latest one)")
     .addHelpText(
       "after",
       `
-Reads .autoresearch/ (session.json, experiments.jsonl, lock, state.json) or results.tsv; never writes.
+Reads the session's records in <git dir>/autoresearch/<tag>/records/ (session.json,
+experiments.jsonl, state.json), the loop's lock <git dir>/autoresearch/lock, or results.tsv;
+never writes (an old-layout session in .autoresearch/ is read where it is).
 
 Examples:
   $ autoresearch status                 # progress report + whether the loop is alive
@@ -43,10 +47,10 @@ Examples:
     )
     .action(async (options: StatusOptions) => {
       const root = await resolveRoot(process.cwd(), options.dir);
-      const paths = sessionPaths(root);
-      const data = loadReportData({ root });
-      const loop = loopLiveness(paths.lock);
-      const inFlight = loop.state === "stopped" ? null : inFlightView(paths);
+      const paths = locateSession(root, options.tag);
+      const data = loadReportData({ root, ...(options.tag !== undefined && { tag: options.tag }) });
+      const loop = loopLiveness(paths?.lock ?? lockPath(root) ?? "");
+      const inFlight = loop.state === "stopped" || !paths ? null : inFlightView(paths);
       // While the loop runs the clock is now; afterwards the session ended with its last experiment.
       const lastFinished = data.experiments.at(-1)?.finishedAt ?? null;
       const now = loop.state === "stopped" && lastFinished ? Date.parse(lastFinished) : Date.now();
@@ -54,11 +58,12 @@ Examples:
       const markdown = renderProgressSnapshot(snapshot);
       if (options.json) {
         process.stdout.write(
-          `${JSON.stringify({ root, source: data.source, loop, inFlight, progress: snapshot, markdown }, null, 2)}\n`,
+          `${JSON.stringify({ root, records: paths?.dir ?? null, source: data.source, loop, inFlight, progress: snapshot, markdown }, null, 2)}\n`,
         );
         return;
       }
       const lines = [markdown, `**Loop:** ${loop.text}`];
+      if (paths) lines.push(`**Records:** ${paths.dir}${paths.legacy ? " (old layout: moved out of the checkout on the next resume or report)" : ""}`);
       if (inFlight) {
         lines.push(
           "",

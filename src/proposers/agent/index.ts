@@ -11,9 +11,9 @@ import { describeChange, guessCategory } from "./describe.js";
 import { describeFatal, type FatalFailure, FailureWatch } from "./failures.js";
 import { AGENT_PRESETS, type AgentPreset, isAgentPreset, PRESET_INFO, presetCommand, presetEnv } from "./presets.js";
 import { runAgent } from "./spawn.js";
+import { restorePath, restoreTree, snapshotTree } from "../../workspace/tree.js";
 import { type AgentUsage, readUsage } from "./usage.js";
 import { presetVersion } from "./version.js";
-import { restoreTree, snapshotTree } from "./workspace.js";
 
 export { AGENT_PRESETS, type AgentPreset, isAgentPreset, PRESET_INFO, presetCommand, presetEnv, quoteArg } from "./presets.js";
 export { describeChange, guessCategory } from "./describe.js";
@@ -78,7 +78,6 @@ export function createAgentProposer(options: AgentProposerOptions): Proposer {
   const timeoutMs = Math.round((options.timeoutSec ?? 900) * 1000);
   const graceMs = Math.round((options.killGraceSec ?? 5) * 1000);
   if (!(timeoutMs > 0)) throw new UsageError("the agent timeout must be a positive number of seconds");
-  const scratchDir = options.scratchDir ?? join(options.cwd, ".autoresearch", "agent");
   const program = preset ?? programOf(custom as string);
   // A custom command that runs a known CLI (its own flags) still gets that CLI's failure
   // detection and usage reading.
@@ -92,17 +91,22 @@ export function createAgentProposer(options: AgentProposerOptions): Proposer {
 
   return {
     name: "agent",
+    editsWorkspace: true,
     async check() {
       const agent: AgentInfo = { command: preset ?? (custom as string), version: null };
       if (preset) agent.version = await presetVersion(preset, options.cwd, agentEnv());
       return { agent };
     },
     async propose(ctx: ProposalContext, signal?: AbortSignal): Promise<AgentProposal> {
-      const here = new Git(options.cwd);
+      // In the loop the agent works in the session's throwaway clone, which the loop inspects and
+      // resets afterwards; a library caller's own checkout is snapshotted and restored here.
+      const cwd = ctx.workspace?.dir ?? options.cwd;
+      const scratchDir = ctx.workspace?.scratchDir ?? options.scratchDir ?? join(options.cwd, ".autoresearch", "agent");
+      const here = new Git(cwd, ctx.workspace !== undefined);
       const root = await here.topLevel();
-      const prefix = (await here.run(["rev-parse", "--show-prefix"])).trim();
+      const prefix = await here.prefix();
       // Every path below is relative to the repository root, as git status prints them.
-      const git = new Git(root);
+      const git = new Git(root, ctx.workspace !== undefined);
       const toRepo = (p: string) => normalize(`${prefix}${p}`).split(sep).join("/").replace(/\/$/, "");
       const train = toRepo(options.trainPath);
       mkdirSync(scratchDir, { recursive: true });
@@ -117,7 +121,7 @@ export function createAgentProposer(options: AgentProposerOptions): Proposer {
       const promptText = `${prompt.system}\n\nThe proposal file for this run: ${proposalFile}\n\n${prompt.user}\n`;
       writeFileSync(promptFile, promptText);
 
-      const before = await snapshotTree(git, root, protectedPaths);
+      const before = ctx.workspace ? null : await snapshotTree(git, root, protectedPaths);
       const command =
         custom ??
         presetCommand(preset as AgentPreset, { trainPath: options.trainPath, promptFile, proposalFile, scratchDir });
@@ -132,7 +136,7 @@ export function createAgentProposer(options: AgentProposerOptions): Proposer {
       const seen: { fatal: FatalFailure | null } = { fatal: null };
       const result = await runAgent({
         command,
-        cwd: options.cwd,
+        cwd,
         env,
         stdin: promptText,
         timeoutMs,
@@ -146,10 +150,10 @@ export function createAgentProposer(options: AgentProposerOptions): Proposer {
       });
 
       // Whatever happened, only the training script's change survives, and only in memory.
-      const violations = await restoreTree(git, root, before, protectedPaths, train);
       const trainAbs = join(root, train);
+      const violations = before ? await restoreTree(git, root, before, protectedPaths, train) : [];
       const newText = existsSync(trainAbs) ? readFileSync(trainAbs, "utf8") : null;
-      await restoreTrain(git, train, trainAbs, ctx.trainText);
+      if (before) await restorePath(git, root, train, ctx.trainText);
 
       const suffix = violations.length > 0 ? ` (restored: ${violations.join("; ")})` : "";
       const tail = result.tail.length > 0 ? `; last output: ${result.tail.slice(-5).join(" | ")}` : "";
@@ -208,14 +212,6 @@ function programOf(command: string): string {
 function presetOf(program: string): AgentPreset | undefined {
   const name = basename(program.replace(/\\/g, "/")).replace(/\.(cmd|exe|bat|ps1)$/i, "");
   return AGENT_PRESETS.find((p) => PRESET_INFO[p].cli === name);
-}
-
-async function restoreTrain(git: Git, train: string, trainAbs: string, fallback: string): Promise<void> {
-  if ((await git.raw(["cat-file", "-e", `HEAD:${train}`])).code === 0) {
-    await git.run(["checkout", "HEAD", "--", train]);
-  } else {
-    writeFileSync(trainAbs, fallback);
-  }
 }
 
 function readProposalFile(path: string): z.infer<typeof proposalFileSchema> | null {

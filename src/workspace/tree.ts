@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { Git } from "../../workspace/git.js";
+import type { Git } from "./git.js";
 
 /**
  * What the working tree looked like before the agent ran, and how to put everything but the
@@ -107,7 +107,7 @@ export async function restoreTree(
       continue;
     }
     const xy = after.get(path) ?? "";
-    const inHead = (await git.raw(["cat-file", "-e", `HEAD:${path}`])).code === 0;
+    const inHead = await git.hasPath("HEAD", path);
     if (inHead) {
       await git.run(["checkout", "HEAD", "--", path]);
       violations.push(`${xy.includes("D") ? "deleted" : "modified"} ${path} (restored)`);
@@ -134,4 +134,10 @@ function removeFile(abs: string, root: string): void {
       break;
     }
   }
+}
+
+/** Puts `path` back as it is at HEAD (or writes `fallback` when HEAD does not have it). */
+export async function restorePath(git: Git, root: string, path: string, fallback: string): Promise<void> {
+  if (await git.hasPath("HEAD", path)) await git.run(["checkout", "HEAD", "--", path]);
+  else writeFileSync(join(root, path), fallback);
 }

@@ -1,0 +1,37 @@
+import type { Command } from "commander";
+import { UsageError } from "../../errors.js";
+import { locateSession } from "../../ledger/paths.js";
+import { resolveRoot } from "../../report/cli-support.js";
+import { readSessionReadOnly } from "../../ledger/read.js";
+import { loadExperiment, renderExperiment } from "../../report/show.js";
+
+interface ShowOptions {
+  dir?: string;
+  tag?: string;
+  json?: boolean;
+  tail?: string;
+}
+
+/** `autoresearch show N`: one experiment's description, decision, diff and log tail. */
+export function registerShow(program: Command): void {
+  program
+    .command("show")
+    .description("print experiment N: description, decision, diff and the tail of its log")
+    .argument("<n>", "experiment number (0 is the baseline)")
+    .option("--tail <lines>", "log lines to print (default: 30)")
+    .option("--json", "print one JSON object instead")
+    .option("--tag <tag>", "which session (default: the latest one)")
+    .option("--dir <path>", "repo of the session (default: the git repo of the current directory)")
+    .addHelpText("after", "\nExamples:\n  $ autoresearch show 12\n  $ autoresearch show 0 --tail 100\n")
+    .action(async (n: string, options: ShowOptions) => {
+      if (!/^\d+$/.test(n)) throw new UsageError(`experiment number must be a whole number, not ${JSON.stringify(n)}`, "For example: autoresearch show 3");
+      const tail = options.tail === undefined ? 30 : Number(options.tail);
+      if (!Number.isInteger(tail) || tail < 0) throw new UsageError(`--tail must be a whole number, not ${JSON.stringify(options.tail)}`);
+      const root = await resolveRoot(process.cwd(), options.dir);
+      const paths = locateSession(root, options.tag);
+      const session = paths ? readSessionReadOnly(paths) : null;
+      if (!paths || !session) throw new UsageError(`no autoresearch session in ${root}`, "Start one with `autoresearch run`, or pass --dir / --tag.");
+      const shown = loadExperiment(paths, Number(n), tail);
+      process.stdout.write(options.json ? `${JSON.stringify(shown, null, 2)}\n` : renderExperiment(shown, session.config.metric));
+    });
+}

@@ -1,0 +1,243 @@
+import { createHash } from "node:crypto";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, sep } from "node:path";
+import { RuntimeFailure } from "../errors.js";
+import { Git } from "./git.js";
+import { parsePorcelainZ } from "./tree.js";
+import { linkShared, type Manifest, manifest, manifestChanges, type SharedEntry } from "./shared.js";
+
+/**
+ * A worker's checkout: a throwaway clone the tool owns, outside the user's working tree
+ * (`<git-common-dir>/autoresearch/<tag>/w<k>`). It borrows the user's objects (an alternates
+ * file, like `git clone --shared`), has no remote, no refs, no hooks and no config but git's
+ * defaults, and always sits on a detached HEAD. The run may do anything in it; afterwards the
+ * tool compares the clone's git dir with what it left there, without running git first, and a
+ * clone whose git state changed (config, attributes, hooks, HEAD, refs, lock files) is
+ * recreated rather than trusted. The orchestrator alone creates commits and moves refs, in the
+ * user's repository.
+ */
+export interface CloneInspection {
+  /** Everything the run was not allowed to do, for the experiment's record. Empty when clean. */
+  violations: string[];
+  /** The clone's git state was changed: it is recreated instead of reset. */
+  broken: boolean;
+  /** Untracked or ignored files the run left (outputs): removed on reset, not a violation. */
+  outputs: number;
+  /** The first few of them, by path. */
+  created: string[];
+}
+
+/** Files in the clone's git dir that never count: objects (a commit made there is caught by HEAD), logs, the index (checked by status). */
+function ignoredGitPath(rel: string): boolean {
+  return (rel.startsWith("objects/") && !rel.startsWith("objects/info")) || rel === "objects" || rel.startsWith("logs/") || rel === "logs" || rel === "index";
+}
+
+/** name -> content stamp of every file in the git dir that decides how git behaves. */
+function gitDirManifest(gitDir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (abs: string, rel: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(abs);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const childRel = rel ? `${rel}/${name}` : name;
+      if (ignoredGitPath(childRel)) continue;
+      const child = abs + sep + name;
+      let st: ReturnType<typeof lstatSync>;
+      try {
+        st = lstatSync(child);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) {
+        out.set(childRel, "dir");
+        walk(child, childRel);
+      } else if (st.isFile() && st.size <= 1 << 16) {
+        out.set(childRel, createHash("sha1").update(readFileSync(child)).digest("hex"));
+      } else {
+        out.set(childRel, `${st.isSymbolicLink() ? "link" : "file"} ${st.size} ${st.mtimeMs}`);
+      }
+    }
+  };
+  walk(gitDir, "");
+  return out;
+}
+
+/** Names whose appearance in the tree changes how git itself behaves there. */
+const GIT_CONTROL_FILE = /(^|\/)(\.gitattributes|\.gitmodules|\.git)(\/|$)/;
+
+export class WorkerClone {
+  readonly git: Git;
+  private gitState: Map<string, string> | null = null;
+  /** The commit the tool last put the clone at. */
+  private head: string | null = null;
+  private sharedBefore: Manifest | null = null;
+
+  constructor(
+    /** The clone's folder. */
+    readonly dir: string,
+    /** The user's repository (where commits are made and refs moved). */
+    private readonly source: Git,
+    /** Absolute path of the user's object store. */
+    private readonly objects: string,
+    readonly shared: readonly SharedEntry[],
+  ) {
+    this.git = new Git(dir, true);
+  }
+
+  get gitDir(): string {
+    return join(this.dir, ".git");
+  }
+
+  /** The clone at `commit`, created when missing or unusable. Returns why it had to be (re)made, or null. */
+  async prepare(commit: string): Promise<string | null> {
+    let why: string | null = null;
+    if (!existsSync(join(this.gitDir, "HEAD"))) why = existsSync(this.dir) ? "a damaged clone was left by an earlier run of the tool" : null;
+    else if (!this.gitState) {
+      // A clone left by an earlier process: its git dir cannot be vouched for, so it is made again.
+      why = "a clone from an earlier run of the tool is replaced";
+    }
+    if (!existsSync(join(this.gitDir, "HEAD")) || !this.gitState) await this.recreate(commit);
+    else await this.moveTo(commit);
+    return why;
+  }
+
+  /** Deletes and re-creates the clone at `commit` (a link is removed, never followed). */
+  async recreate(commit: string): Promise<void> {
+    rmSync(this.dir, { recursive: true, force: true });
+    mkdirSync(this.dir, { recursive: true });
+    const empty = join(this.dir, ".git-template");
+    mkdirSync(empty);
+    await this.git.run(["init", "--quiet", `--template=${empty}`]);
+    rmSync(empty, { recursive: true, force: true });
+    mkdirSync(join(this.gitDir, "objects", "info"), { recursive: true });
+    writeFileSync(join(this.gitDir, "objects", "info", "alternates"), `${this.objects}\n`);
+    mkdirSync(join(this.gitDir, "info"), { recursive: true });
+    // The links to shared data are the tool's, not the run's: git must neither list nor clean them.
+    writeFileSync(join(this.gitDir, "info", "exclude"), this.shared.map((e) => `/${e.rel}\n`).join(""));
+    const result = await this.git.checkout(commit, { detach: true, force: true });
+    if (result.code !== 0) throw new RuntimeFailure(`could not check out ${commit.slice(0, 7)} in the experiment clone ${this.dir}: ${result.stderr.trim()}`);
+    this.settle(commit);
+  }
+
+  /** Tracked files to exactly `commit` (HEAD detached there); untracked files are left alone. */
+  async moveTo(commit: string): Promise<void> {
+    // A proposer (a coding agent) may have worked here since: a changed git state is never run git in.
+    if (!this.gitState || !sameState(this.gitState, gitDirManifest(this.gitDir))) {
+      await this.recreate(commit);
+      return;
+    }
+    await this.git.run(["reset", "--quiet", "--hard", commit]);
+    this.settle(commit);
+  }
+
+  /** Remembers the clone's git state and the shared data as they are now: what the next run is compared with. */
+  private settle(commit: string): void {
+    linkShared(this.dir, this.shared);
+    this.gitState = gitDirManifest(this.gitDir);
+    this.head = commit;
+  }
+
+  /** Takes the shared data's manifest right before a run. */
+  beforeRun(): void {
+    this.sharedBefore = this.shared.length > 0 ? manifest(this.shared) : null;
+  }
+
+  /**
+   * What the run did to the clone and the shared data, found without trusting the clone's git:
+   * its git dir is compared file by file first (a commit, checkout or reset shows in HEAD; a
+   * planted filter or hook in config, info/ or hooks/), and git runs in it only when that is unchanged.
+   * `guarded` are repo-relative files that must not appear, change or vanish (read-only and
+   * dependency files), with the sha256 they had at setup (null: absent).
+   */
+  async inspect(guarded: Record<string, string | null>): Promise<CloneInspection> {
+    const violations: string[] = [];
+    const now = gitDirManifest(this.gitDir);
+    const before = this.gitState ?? new Map<string, string>();
+    const gitChanges: string[] = [];
+    for (const [path, stamp] of now) {
+      const was = before.get(path);
+      if (was === undefined) gitChanges.push(`created .git/${path}`);
+      else if (was !== stamp) gitChanges.push(`changed .git/${path}`);
+    }
+    for (const path of before.keys()) if (!now.has(path)) gitChanges.push(`deleted .git/${path}`);
+    gitChanges.sort();
+    if (gitChanges.length > 0) {
+      violations.push(`changed the clone's git state (${summarise(gitChanges)}); the clone was recreated`);
+    }
+
+    if (this.sharedBefore) {
+      const changes = manifestChanges(this.sharedBefore, manifest(this.shared));
+      if (changes.length > 0) violations.push(`changed shared data: ${changes.join(", ")}`);
+    }
+
+    let outputs = 0;
+    const created: string[] = [];
+    if (gitChanges.length === 0) {
+      const status = parsePorcelainZ(await this.git.run(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=traditional"]));
+      const sharedNames = new Set(this.shared.map((e) => e.rel));
+      const tracked: string[] = [];
+      for (const [path, xy] of status) {
+        if (sharedNames.has(path.replace(/\/$/, ""))) continue;
+        if (xy === "??" || xy === "!!") {
+          outputs++;
+          if (created.length < 10) created.push(path);
+          if (GIT_CONTROL_FILE.test(path)) violations.push(`created ${path}`);
+          continue;
+        }
+        tracked.push(`${xy.includes("D") ? "deleted" : xy[0] !== " " ? "staged" : "modified"} ${path}`);
+      }
+      if (tracked.length > 0) violations.push(...tracked);
+    }
+    for (const [file, hash] of Object.entries(guarded)) {
+      const abs = join(this.dir, ...file.split("/"));
+      const present = existsSync(abs);
+      if (hash === null && present) violations.push(`created ${file}`);
+    }
+    return { violations: [...new Set(violations)], broken: gitChanges.length > 0, outputs, created };
+  }
+
+  /**
+   * Back to exactly `commit`: tracked files, index, untracked and ignored files (the shared
+   * links aside); a clone whose git state was changed is recreated instead.
+   */
+  async reset(commit: string, inspection: CloneInspection): Promise<void> {
+    if (inspection.broken) {
+      await this.recreate(commit);
+      return;
+    }
+    // Nothing to undo and already there (a kept experiment that left no files): no git call.
+    if (inspection.violations.length === 0 && inspection.outputs === 0 && this.head === commit) {
+      linkShared(this.dir, this.shared); // a `git clean -X` may have removed a link (never what it points to)
+      return;
+    }
+    await this.git.run(["reset", "--quiet", "--hard", commit]);
+    if (inspection.outputs > 0) {
+      await this.git.run(["clean", "-ffdxq", ...this.shared.flatMap((e) => ["-e", `/${e.rel}`])]);
+    }
+    this.settle(commit);
+  }
+
+  /** Removes the clone (end of a session that cannot be resumed). */
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The source repository this clone borrows its objects from. */
+  get sourceRepo(): Git {
+    return this.source;
+  }
+}
+
+function sameState(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
+function summarise(lines: string[]): string {
+  return lines.length > 4 ? `${lines.slice(0, 4).join(", ")}, … ${lines.length - 4} more` : lines.join(", ");
+}

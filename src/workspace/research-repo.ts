@@ -1,0 +1,91 @@
+import { readFileSync } from "node:fs";
+import { commitFile } from "./commit.js";
+import type { Git } from "./git.js";
+
+/**
+ * The orchestrator's side of a session in the user's repository: it alone creates the
+ * experiment commits and moves `autoresearch/<tag>` and `refs/autoresearch/<tag>/*`, all without
+ * touching the user's checkout (branch, index, files). Runs never see this repository's path
+ * as a remote: their clone has none.
+ */
+export class ResearchRepo {
+  private ident: string | null = null;
+  private headFile: string | null = null;
+
+  constructor(
+    readonly git: Git,
+    readonly tag: string,
+  ) {}
+
+  get branch(): string {
+    return `autoresearch/${this.tag}`;
+  }
+
+  get branchRef(): string {
+    return `refs/heads/${this.branch}`;
+  }
+
+  experimentRef(id: number): string {
+    return `refs/autoresearch/${this.tag}/${id}`;
+  }
+
+  /** "Name <email>" of the committer, read once (the user's identity, else a fallback). */
+  private async identity(): Promise<string> {
+    if (this.ident === null) {
+      const line = await this.git.committerIdent();
+      this.ident = line.slice(0, line.lastIndexOf(">") + 1);
+    }
+    return this.ident;
+  }
+
+  /** Experiment `id`'s commit: `parent` with `path` replaced by `text`, kept under refs/autoresearch/<tag>/<id>. */
+  async commitExperiment(id: number, parent: string, path: string, mode: string, text: string, message: string, now: Date): Promise<string> {
+    const ident = `${await this.identity()} ${Math.floor(now.getTime() / 1000)} ${timezone(now)}`;
+    return commitFile(this.git, { parent, path, mode, text, message, ref: this.experimentRef(id), ident });
+  }
+
+  /** Whether the user has the research branch checked out in their own checkout. */
+  async checkedOut(): Promise<boolean> {
+    // Read from the checkout's HEAD file (one git call per session, not per decision).
+    this.headFile ??= await this.git.gitPath("HEAD");
+    try {
+      return readFileSync(this.headFile, "utf8").trim() === `ref: ${this.branchRef}`;
+    } catch {
+      return (await this.git.currentBranch()) === this.branch;
+    }
+  }
+
+  /**
+   * Moves the research branch to `sha`. It is never moved under the user's feet: while their
+   * checkout has it checked out, it stays and a warning says so (the best commit is in the
+   * records and the branch catches up at the next decision or on resume).
+   */
+  async moveBranch(sha: string): Promise<string | null> {
+    if (await this.checkedOut()) {
+      return `${this.branch} is checked out in your checkout, so it was not moved to ${sha.slice(0, 7)}; switch to another branch (git switch -) and it catches up`;
+    }
+    await this.git.updateRef(this.branchRef, sha);
+    return null;
+  }
+
+  async branchHead(): Promise<string | null> {
+    return this.git.resolve(this.branchRef);
+  }
+
+  /** Creates the research branch at `sha` (it must not exist). */
+  async createBranch(sha: string): Promise<void> {
+    await this.git.updateRef(this.branchRef, sha, "");
+  }
+
+  async deleteBranch(): Promise<void> {
+    await this.git.deleteRef(this.branchRef);
+  }
+}
+
+/** "+0100" / "-0500" for a date, as git writes it. */
+export function timezone(date: Date): string {
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "-";
+  const abs = Math.abs(offset);
+  return `${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}${String(abs % 60).padStart(2, "0")}`;
+}
