@@ -7,7 +7,7 @@ import { PlanProposer } from "../../src/proposers/plan.js";
 import { testConfig, testDeps } from "../loop/deps.js";
 import { cli } from "../helpers/cli.js";
 import { NOISY_TRAIN } from "../helpers/noisy.js";
-import { createRepo, FAKE_PREPARE, git } from "../helpers/repo.js";
+import { createRepo, FAKE_PREPARE, git, recordPath } from "../helpers/repo.js";
 
 // Seeds 0, 1, 2 of the noisy trainer: the baseline (LR 0.01, true 1.4) prints 1.376643 1.419010
 // 1.437350; LR 0.04 (true 1.0) prints the same noise 0.4 lower.
@@ -38,9 +38,9 @@ describe("autoresearch confirm (real session, real runs)", async () => {
     expect(report.verdict).toMatch(/^a real improvement: the mean is \d+\.\d× the noise floor better than the baseline$/);
     // The temporary worktree is gone; the logs stay.
     expect(git(root, "worktree", "list").split("\n")).toHaveLength(1);
-    const dirs = readdirSync(join(root, ".autoresearch/confirm"));
+    const dirs = readdirSync(recordPath(root, "confirm"));
     expect(dirs).toHaveLength(1);
-    expect(existsSync(join(root, ".autoresearch/confirm", dirs[0] as string, "run3.log"))).toBe(true);
+    expect(existsSync(join(recordPath(root, "confirm"), dirs[0] as string, "run3.log"))).toBe(true);
     expect(git(root, "status", "--porcelain")).toBe("");
   });
 
@@ -60,6 +60,6 @@ describe("autoresearch confirm (real session, real runs)", async () => {
     const runs = cli(root, ["confirm", "--runs", "0"]);
     expect(runs.code).toBe(2);
     expect(runs.stderr).toContain("--runs");
-    expect(readdirSync(join(root, ".autoresearch/confirm"))).toHaveLength(2);
+    expect(readdirSync(recordPath(root, "confirm"))).toHaveLength(2);
   });
 });

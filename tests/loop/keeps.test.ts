@@ -9,7 +9,7 @@ import { detectPlatform } from "../../src/platform/index.js";
 import { PlanProposer } from "../../src/proposers/plan.js";
 import type { ExperimentRecord, Proposal } from "../../src/types.js";
 import { NOISY_CHECK as CHECK, NOISY_TRAIN } from "../helpers/noisy.js";
-import { createRepo, FAKE_PREPARE, git } from "../helpers/repo.js";
+import { createRepo, FAKE_PREPARE, git, recordPath } from "../helpers/repo.js";
 import { isRunning } from "../runner/helpers.js";
 import { testConfig, testDeps } from "./deps.js";
 
@@ -27,7 +27,7 @@ async function session(plan: Proposal[], overrides: Parameters<typeof testConfig
   // As the CLI does: each run's environment is made from this process's, secrets removed.
   if (fromProcessEnv) deps.sourceEnv = process.env;
   await research(root, { kind: "new", config: testConfig(overrides), platform }, deps);
-  const records = readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as ExperimentRecord);
+  const records = readFileSync(recordPath(root, "experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as ExperimentRecord);
   const rows = parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows;
   return { root, records, rows };
 }
@@ -57,13 +57,13 @@ describe("keep rules on a noisy trainer (real runs)", () => {
     expect(noise.detail).toMatch(/not more than the 2× needed/);
     expect(rows[1]?.description).toMatch(/^NUDGE 0 -> 1 \(mean of 3 runs\): mean -0\.0\d+ vs the best is 0\.\d× the noise floor/);
     // Each repeat has its own log and its own seed.
-    expect(readFileSync(join(root, ".autoresearch/runs/1.run3.log"), "utf8")).toContain("seed: 2");
-    expect(readFileSync(join(root, ".autoresearch/runs/1.log"), "utf8")).toContain("seed: 0");
+    expect(readFileSync(recordPath(root, "runs/1.run3.log"), "utf8")).toContain("seed: 2");
+    expect(readFileSync(recordPath(root, "runs/1.log"), "utf8")).toContain("seed: 0");
     // The real win stands far above the noise.
     expect(records[2]?.status).toBe("keep");
     expect(records[2]?.runs).toHaveLength(3);
     expect(records[2]?.detail).toMatch(/improvement \(\d+\.\d× the noise floor .*, more than the 2× needed\)/);
-    expect(git(root, "show", "HEAD:train.js")).toContain("LEARNING_RATE = 0.04");
+    expect(git(root, "show", "autoresearch/t1:train.js")).toContain("LEARNING_RATE = 0.04");
     // A first run better by less than (Z - 1) × noise is not worth confirming: one run, discarded.
     expect(records[3]).toMatchObject({ status: "discard", reason: "within-noise", metric: 1.000236 });
     expect(records[3]?.runs).toBeUndefined();
@@ -84,7 +84,7 @@ describe("keep rules on a noisy trainer (real runs)", () => {
     const { root, records, rows } = await session([flaky], { keepRule: "confirm", baselineRuns: 3 });
     expect(records[1]).toMatchObject({ status: "discard", reason: "not-confirmed", metric: 0.976643 });
     expect(records[1]?.detail).toMatch(/^confirmation run 2 of 3 failed: exit code 1/);
-    expect(readFileSync(join(root, ".autoresearch/runs/1.run2.log"), "utf8")).toContain("flaky on seed 1");
+    expect(readFileSync(recordPath(root, "runs/1.run2.log"), "utf8")).toContain("flaky on seed 1");
     expect(records[1]?.runs?.map((r) => r.metric)).toEqual([0.976643, null]);
     expect(rows[1]?.description).toMatch(/^LR 0\.04, flaky on seed 1: confirmation run 2 of 3 failed/);
   });
@@ -110,9 +110,9 @@ describe("keep rules on a noisy trainer (real runs)", () => {
     expect(records[1]?.detail).toBe("check failed: node check.cjs: exit code 3: sanity: learning rate 0.04 is banned");
     expect(records[1]?.checks).toEqual([{ command: "node check.cjs", ok: false }]);
     expect(rows[1]?.status).toBe("discard");
-    const log = readFileSync(join(root, ".autoresearch/runs/1.log"), "utf8");
+    const log = readFileSync(recordPath(root, "runs/1.log"), "utf8");
     expect(log).toContain("--- autoresearch check 1: node check.cjs (exit code 3) ---\nsanity: learning rate 0.04 is banned");
-    expect(existsSync(join(root, ".autoresearch/runs/1.log.check1"))).toBe(false);
+    expect(existsSync(recordPath(root, "runs/1.log.check1"))).toBe(false);
     // The branch was reset: the rejected learning rate is not on it.
     expect(readFileSync(join(root, "train.js"), "utf8")).toContain("LEARNING_RATE = 0.01;");
     // A passing check lets the (noise) win through under `any`.
