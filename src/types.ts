@@ -136,6 +136,23 @@ export interface ExperimentRecord {
   agentViolations?: string[];
   /** The proposal's constant changes (builtin proposals; absent from records written before this field). */
   changes?: ConstantChange[];
+  /** Every run of this code when there was more than one (the metric is then their mean). */
+  runs?: RunSample[];
+  /** The --check commands that ran on it (a would-be keep) and whether each passed. */
+  checks?: { command: string; ok: boolean }[];
+}
+
+/**
+ * One run of an experiment's code. An experiment runs once, unless it is the baseline of a
+ * session with --baseline-runs > 1 or a candidate under --keep-rule confirm: then every run is
+ * kept here, and the record's metric is their mean.
+ */
+export interface RunSample {
+  /** Its AUTORESEARCH_SEED. */
+  seed: number;
+  /** The metric it printed; null when it failed. */
+  metric: number | null;
+  durationSec: number;
 }
 
 /** A proposal the loop refused (edit not found, out of scope, repeat); kept in rejected.jsonl. */
@@ -260,6 +277,8 @@ export interface RunFacts {
   maxCostUsd?: number;
   /** The keep rule in force, in words. */
   keepRule: string;
+  /** The measured noise floor (pooled sd of repeated runs of the same code), once known. */
+  noiseFloor?: number;
 }
 
 /** One line of the session's research notes (memory.jsonl). */

@@ -40,6 +40,9 @@ function envNumber(name, fallback) {
 const TIME_BUDGET = envNumber("AUTORESEARCH_TIME_BUDGET", 5);
 const BATCH_SCALE = envNumber("AUTORESEARCH_BATCH_SCALE", 1);
 const DEVICE = "cpu"; // plain JavaScript runs on one CPU core whatever AUTORESEARCH_DEVICE says
+// The run's seed: autoresearch gives every experiment's first run the same one and repeats
+// (confirmation runs, --baseline-runs) other ones, so run-to-run noise can be measured.
+const RUN_SEED = Number.parseInt(process.env.AUTORESEARCH_SEED ?? "0", 10) || 0;
 
 const asInt = (x) => Math.max(1, Math.round(x));
 const batchSize = asInt(BATCH_SIZE * BATCH_SCALE);
@@ -68,7 +71,7 @@ function mulberry32(seed) {
   };
 }
 
-const rand = mulberry32(Math.round(SEED));
+const rand = mulberry32(Math.round(SEED) + RUN_SEED);
 function randn() {
   const u = Math.max(rand(), 1e-12);
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());

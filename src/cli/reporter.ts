@@ -3,7 +3,7 @@ import pc from "picocolors";
 import { formatDuration } from "../config/duration.js";
 import { publicEvent, type SessionEvent } from "../loop/events.js";
 import { cleanField, MISSING } from "../ledger/results-tsv.js";
-import { type Direction, delta, isBetter } from "../metric/index.js";
+import { confidence, type Direction, delta, describeConfidence, isBetter } from "../metric/index.js";
 import { formatDelta, formatMetric } from "../report/format.js";
 import type { ExperimentRecord } from "../types.js";
 
@@ -19,6 +19,19 @@ function fmtDelta(record: ExperimentRecord, direction: Direction): string {
   const d = record.status === "crash" ? null : delta(record.metric, record.bestBefore);
   if (d === null) return "";
   return isBetter(record.metric as number, record.bestBefore as number, direction) ? pc.green(formatDelta(d)) : pc.dim(formatDelta(d));
+}
+
+/**
+ * After a keep: how many runs it stands on and its confidence (gain / noise floor), flagged when
+ * it is within noise; after the baseline, the noise floor its runs measured.
+ */
+function keepNote(record: ExperimentRecord, noise: number | null, direction: Direction): string {
+  const runs = record.runs && record.runs.length > 1 ? `mean of ${record.runs.length} runs` : "";
+  if (record.id === 0) return pc.dim(runs ? ` (${runs}${noise !== null ? `, noise floor ${formatMetric(noise)}` : ""})` : "");
+  const c = describeConfidence(confidence(record.metric, record.bestBefore, direction, noise));
+  const parts = [runs, c ?? ""].filter(Boolean).join(", ");
+  if (!parts) return "";
+  return c?.includes("within noise") ? pc.yellow(` (${parts})`) : pc.dim(` (${parts})`);
 }
 
 const STATUS_STYLE = { keep: pc.green, discard: pc.yellow, crash: pc.red } as const;
@@ -115,7 +128,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         lastDecided = now;
         const r = event.record;
         const status = STATUS_STYLE[r.status](r.status.padEnd(7));
-        const reason = r.status === "keep" ? "" : pc.dim(` (${cleanField(r.detail ?? r.reason)})`);
+        const reason = r.status === "keep" ? keepNote(r, event.noise ?? null, direction) : pc.dim(` (${cleanField(r.detail ?? r.reason)})`);
         out.write(
           `${String(r.id).padStart(3)} ${status} ${metricName} ${(r.status === "crash" ? MISSING : formatMetric(r.metric)).padStart(10)} ${fmtDelta(r, direction).padEnd(10)} ${r.commit.slice(0, 7)} ${cleanField(r.description)}${reason}\n`,
         );
@@ -124,6 +137,10 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
       case "progress-report":
         clearLive();
         out.write(`\n${event.markdown}\n`);
+        break;
+      case "check":
+        clearLive();
+        out.write(`  ${event.ok ? pc.green("check passed") : pc.red("check failed")} ${cleanField(event.command)}${event.ok ? "" : pc.dim(`: ${cleanField(event.detail)}`)}\n`);
         break;
       case "warning":
         clearLive();

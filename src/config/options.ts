@@ -2,6 +2,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../errors.js";
+import { MIN_DELTA } from "../metric/noise.js";
+import { KEEP_RULES, type KeepRule } from "./keep-rules.js";
 import { STOP_CONDITION } from "../metric/stop-condition.js";
 import { type Direction, SCOPES, type Scope } from "../types.js";
 import { DURATION_HELP, parseDuration } from "./duration.js";
@@ -200,6 +202,67 @@ export const OPTION_DEFS = {
     config: z.number().int(),
     from: Number,
     fallback: () => 0,
+  }),
+  runSeed: option({
+    flag: "--run-seed <n>",
+    help: "AUTORESEARCH_SEED of each experiment's first run; repeats use the next ones (default: 0)",
+    schema: z.union([z.number().int(), z.string().regex(/^-?\d+$/, "a whole number")]),
+    field: "runSeed",
+    config: z.number().int().optional(),
+    from: Number,
+    fallback: () => 0,
+  }),
+  baselineRuns: option({
+    flag: "--baseline-runs <k>",
+    help: "runs of the unmodified baseline; their spread is the noise floor (default: 1, recommended: 3)",
+    schema: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/, "a positive whole number")]),
+    field: "baselineRuns",
+    config: z.number().int().positive().optional(),
+    from: Number,
+    fallback: () => 1,
+    prompt: "Baseline runs (the spread of repeated runs is the noise floor; 3 recommended, 1 = spec)",
+  }),
+  keepRule: option({
+    flag: "--keep-rule <any|threshold|confirm>",
+    help: "any: better by any amount (default); threshold: by more than --min-delta; confirm: re-run and keep only a win above the noise",
+    schema: z.enum(KEEP_RULES),
+    field: "keepRule",
+    config: z.enum(KEEP_RULES).optional(),
+    from: (v) => v as KeepRule,
+    fallback: () => "any" as const,
+    prompt: "Keep rule: any (better by any amount), threshold (by more than a minimum), confirm (re-run, keep wins above the noise)",
+  }),
+  minDelta: option({
+    flag: "--min-delta <x>",
+    help: "with --keep-rule threshold: the smallest gain kept, absolute or a percent of the best (0.01, 0.5%)",
+    schema: z.union([z.number().nonnegative(), z.string().regex(MIN_DELTA, "a number, or a percent such as 0.5%")]),
+    field: "minDelta",
+    config: z.union([z.number().nonnegative(), z.string()]).optional(),
+    from: (v) => (typeof v === "number" ? v : String(v).trim()),
+  }),
+  confirmRuns: option({
+    flag: "--confirm-runs <r>",
+    help: "with --keep-rule confirm: extra runs of a would-be keep, with other seeds (default: 2)",
+    schema: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/, "a positive whole number")]),
+    field: "confirmRuns",
+    config: z.number().int().positive().optional(),
+    from: Number,
+  }),
+  confidence: option({
+    flag: "--confidence <z>",
+    help: "with --keep-rule confirm: keep when the mean beats the best by more than Z × the noise floor (default: 2)",
+    schema: z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?$/, "a number such as 2")]),
+    field: "confidence",
+    config: z.number().nonnegative().optional(),
+    from: Number,
+  }),
+  check: option({
+    flag: "--check <command...>",
+    help: "correctness check(s) run on a would-be keep (tests, a held-out eval); a failure discards it (repeatable)",
+    schema: stringList,
+    field: "checks",
+    config: z.array(z.string().min(1)).optional(),
+    from: toList,
   }),
   model: option({ flag: "--model <id>", help: "model id for an LLM proposer", schema: z.string().min(1), field: "model", config: z.string().min(1).optional(), from: text }),
   baseUrl: option({ flag: "--base-url <url>", help: "API base URL (openai-compatible servers, gateways)", schema: z.string().url(), field: "baseUrl", config: z.string().optional(), from: text }),

@@ -13,6 +13,7 @@ import { usesTorch } from "../platform/adjustments.js";
 import { type PlatformInfo, SCOPES, type Scope } from "../types.js";
 import { Git } from "../workspace/git.js";
 import { DURATION_HELP, formatDuration, parseDuration } from "./duration.js";
+import type { KeepRule } from "./keep-rules.js";
 import { type ConfigInput, OPTION_DEFS, type OptionKey, type ResearchConfig } from "./options.js";
 import { type BudgetEdit, budgetConflicts, budgetEdit, describeConflict } from "./readonly-budget.js";
 import { defaultCommand, missingMessage, missingRequired, parseScope, resolveConfig } from "./resolve.js";
@@ -352,6 +353,25 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   }
   if (askOptional("results")) {
     values.results = await textWithDefault(io, prompt("results"), String(values.results ?? preset("results")[0]), (v) => (v ? undefined : "a file name is required"));
+  }
+
+  // 9-10. How honest a keep must be (issue 14): repeated baseline runs measure the noise.
+  if (askOptional("baselineRuns")) {
+    values.baselineRuns = Number(await textWithDefault(io, prompt("baselineRuns"), String(values.baselineRuns ?? 1), (v) => schemaError("baselineRuns", v)));
+  }
+  if (askOptional("keepRule")) {
+    values.keepRule = cancelled(
+      await p.select<KeepRule>({
+        ...io,
+        message: prompt("keepRule"),
+        options: [
+          { value: "any", label: "any", hint: "better by any amount (the spec's rule; keeps noise wins)" },
+          { value: "threshold", label: "threshold", hint: "better by more than --min-delta" },
+          { value: "confirm", label: "confirm", hint: "re-run a would-be keep; keep it only if the mean beats the best by more than the noise" },
+        ],
+        initialValue: (values.keepRule as KeepRule | undefined) ?? "any",
+      }),
+    );
   }
 
   const config = resolveConfig(values, { root: opts.root, now: opts.now, platform: os });

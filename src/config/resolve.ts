@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, join, relative } from "node:path";
 import { UsageError } from "../errors.js";
+import { parseMinDelta } from "../metric/noise.js";
 import { parseStopCondition, type StopCondition } from "../metric/stop-condition.js";
 import {
   type ConfigInput,
@@ -167,7 +168,22 @@ export function validateConfig(config: ResearchConfig, root: string): CheckedCon
       );
     }
   }
+  checkKeepRule(checked);
   return { config: checked, stopCondition };
+}
+
+/** A threshold needs its minimum, and a minimum without the threshold rule is a mistake worth naming. */
+function checkKeepRule(config: ResearchConfig): void {
+  const rule = config.keepRule ?? "any";
+  if (config.minDelta !== undefined && parseMinDelta(config.minDelta) === null) {
+    throw new UsageError(`--min-delta ${JSON.stringify(config.minDelta)}: not a non-negative number or percent`, "Give an amount of the metric (0.01) or a percent of the best (0.5%).");
+  }
+  if (rule === "threshold" && config.minDelta === undefined) {
+    throw new UsageError("--keep-rule threshold needs --min-delta", "Pass the smallest gain worth keeping, e.g. --min-delta 0.01 or --min-delta 0.5%.");
+  }
+  if (rule !== "threshold" && config.minDelta !== undefined) {
+    throw new UsageError(`--min-delta is used by --keep-rule threshold, but the keep rule is ${rule}`, "Add --keep-rule threshold, or leave --min-delta out.");
+  }
 }
 
 function checkMetricPattern(pattern: string): void {

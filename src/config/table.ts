@@ -6,6 +6,7 @@
  */
 import { describeAdjustments } from "../platform/adjustments.js";
 import { type PlatformInfo, SCOPES } from "../types.js";
+import { DEFAULT_CONFIDENCE, DEFAULT_CONFIRM_RUNS } from "./keep-rules.js";
 import type { ResearchConfig } from "./options.js";
 import { formatDuration } from "./duration.js";
 import { redactUrl } from "./redact.js";
@@ -47,6 +48,13 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo, optio
   if (config.stopWhen) rows.push(["Stop when", config.stopWhen]);
   if (config.maxTimeSec !== undefined) rows.push(["Max time", formatDuration(config.maxTimeSec)]);
   if (config.maxCostUsd !== undefined) rows.push(["Max cost", `$${config.maxCostUsd}`]);
+  // Shown when they differ from the spec's one run and "better by any amount".
+  if ((config.baselineRuns ?? 1) > 1) rows.push(["Baseline runs", String(config.baselineRuns)]);
+  if (config.keepRule === "threshold") rows.push(["Keep rule", `threshold (better by more than ${config.minDelta})`]);
+  if (config.keepRule === "confirm") {
+    rows.push(["Keep rule", `confirm (${config.confirmRuns ?? DEFAULT_CONFIRM_RUNS} more runs, mean better by > ${config.confidence ?? DEFAULT_CONFIDENCE}× the noise floor)`]);
+  }
+  if (config.checks?.length) rows.push(["Checks", config.checks.join("; ")]);
   if (config.notify !== undefined) rows.push(["Notify", redactUrl(config.notify)]);
   return rows;
 }

@@ -1,4 +1,5 @@
 import type { ExperimentRecord } from "../types.js";
+import { noiseOfRecords } from "../metric/index.js";
 
 /**
  * One row of the table / point of the chart: what the overview needs of a record, not all of
@@ -51,26 +52,9 @@ function finite(value: number | null | undefined): number | null {
 }
 
 /**
- * Run-to-run noise: the standard deviation of single runs, pooled over every group of runs of
- * identical code (same training-script hash). Null until some code has run at least twice.
+ * Run-to-run noise: the metric module's noise floor (every run of identical code pooled,
+ * confirmation and baseline repeats included). Null until some code has run at least twice.
  */
 export function pooledNoise(records: readonly ExperimentRecord[]): number | null {
-  const groups = new Map<string, number[]>();
-  for (const r of records) {
-    if (r.status === "crash" || !r.trainHash) continue;
-    const m = finite(r.metric);
-    if (m === null) continue;
-    const list = groups.get(r.trainHash) ?? [];
-    list.push(m);
-    groups.set(r.trainHash, list);
-  }
-  let sumSq = 0;
-  let dof = 0;
-  for (const values of groups.values()) {
-    if (values.length < 2) continue;
-    const mean = values.reduce((a, b) => a + b, 0) / values.length;
-    sumSq += values.reduce((a, v) => a + (v - mean) ** 2, 0);
-    dof += values.length - 1;
-  }
-  return dof === 0 ? null : Math.sqrt(sumSq / dof);
+  return noiseOfRecords(records)?.sd ?? null;
 }

@@ -301,11 +301,14 @@ export class Ledger {
 /** The results.tsv row: the description carries the outcome, as in the spec's examples. */
 export function toResultsRow(e: ExperimentRecord): ResultsRow {
   const outcome = e.id === 0 || !e.detail ? "" : `: ${e.detail}`;
+  // Repeats of the same code are runs, not experiments: one row, their mean, and how many.
+  const measured = e.runs?.filter((r) => r.metric !== null).length ?? 0;
+  const runs = measured > 1 ? ` (mean of ${measured} runs)` : "";
   return {
     commit: e.commit,
     metric: e.status === "crash" ? null : e.metric,
     memGb: e.status === "crash" ? null : e.memGb,
     status: e.status,
-    description: `${e.description}${outcome}`,
+    description: `${e.description}${runs}${outcome}`,
   };
 }

@@ -40,7 +40,8 @@ export interface SessionPaths {
   workdir: string;
   /** True for a session still in the old in-checkout layout (read-only until migrated). */
   legacy: boolean;
-  runLog(id: number): string;
+  /** The log of an experiment's run; `run` > 1 for its repeats (confirmation or baseline runs). */
+  runLog(id: number, run?: number): string;
   patch(id: number): string;
 }
 
@@ -101,7 +102,7 @@ function build(root: string, home: string, dir: string, workdir: string, lock: s
     agent: join(dir, "agent"),
     workdir,
     legacy,
-    runLog: (id) => join(dir, "runs", `${id}.log`),
+    runLog: (id, run = 1) => join(dir, "runs", run > 1 ? `${id}.run${run}.log` : `${id}.log`),
     patch: (id) => join(dir, "patches", `${id}.patch`),
   };
 }

@@ -25,13 +25,6 @@ function lastMeaningfulLine(run: RunResult): string {
   return line.length > 120 ? `${line.slice(0, 117)}...` : line.trim();
 }
 
-/**
- * The keep rule below in words, for the proposers' brief: the model is told the rule this
- * function applies. Change the two together (a test reads the brief of a real run).
- */
-export const KEEP_RULE =
-  "a change is kept when its one run's metric is better than the best so far by any margin; otherwise the branch is reset to the best.";
-
 /** Crash reasons first, then the comparison with the best (spec 2.4 + the simplicity principle). */
 export function decide(input: DecideInput): Decision {
   const { run } = input;

@@ -13,7 +13,9 @@ export type SessionEvent =
   | { type: "proposal-rejected"; iteration: number; description: string; reason: string }
   | { type: "run-start"; iteration: number; description: string; commit: string; budgetSec: number; timeoutSec: number }
   | { type: "run-metric"; iteration: number; value: number }
-  | { type: "experiment"; record: ExperimentRecord; best: ExperimentRecord; baseline: ExperimentRecord }
+  | { type: "check"; iteration: number; command: string; ok: boolean; detail: string }
+  /** `noise`: the session's noise floor after this experiment (pooled sd of repeated runs), null until measured. */
+  | { type: "experiment"; record: ExperimentRecord; best: ExperimentRecord; baseline: ExperimentRecord; noise?: number | null }
   | { type: "progress-report"; iteration: number; markdown: string }
   | { type: "warning"; message: string }
   | { type: "stop-requested"; mode: "graceful" | "abort" }

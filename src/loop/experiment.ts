@@ -3,41 +3,32 @@ import { createTwoFilesPatch } from "diff";
 import type { InFlight } from "../ledger/ledger.js";
 import { appendMemory, proposalMemory } from "../ledger/memory.js";
 import { cleanField } from "../ledger/results-tsv.js";
-import { delta } from "../metric/index.js";
+import { delta, mean, noiseOfRecords } from "../metric/index.js";
 import { formatDelta } from "../report/format.js";
-import { platformEnv } from "../platform/index.js";
 import { countLines } from "../proposers/apply.js";
 import { matchMetric, metricRegExp } from "../runner/index.js";
-import type { ExperimentRecord, Proposal, RunResult } from "../types.js";
+import type { ExperimentRecord, Proposal, RunResult, RunSample } from "../types.js";
+import { applyKeepRule, sampleOf } from "./confirm.js";
 import { type Decision, decide } from "./decide.js";
 import { sha256 } from "./guards.js";
-import { sanitizeEnv } from "../runner/run-env.js";
+import { keepPolicy, seedOf } from "./keep-rule.js";
+import { sessionRunEnv } from "./run-environment.js";
 import { baselineOf, bestOf, type LoopDeps, type SessionState, trainTextAt } from "./state.js";
 
 export const BASELINE_DESCRIPTION = "Baseline — no modifications";
 
 /**
- * The run's environment: the orchestrator's minus secrets (names in `passEnv` kept, the
- * proposer's `apiKeyEnv` removed), plus the platform variables and AUTORESEARCH_TIME_BUDGET /
- * AUTORESEARCH_EXPERIMENT. The runner adds AUTORESEARCH_RUN_ID.
+ * The run's environment (see sessionRunEnv); run `runIndex` of an experiment gets its own
+ * AUTORESEARCH_SEED, and the first run of every experiment the same one, so comparisons are paired.
  */
-export function runEnvironment(session: SessionState, deps: LoopDeps, id: number): Record<string, string> {
-  const { config, platform } = session.info;
-  const allow = config.passEnv ?? [];
-  const deny = config.apiKeyEnv !== undefined && !allow.includes(config.apiKeyEnv) ? [config.apiKeyEnv] : [];
-  const base = deps.sourceEnv ? sanitizeEnv(deps.sourceEnv, allow, deny) : { ...deps.baseEnv };
-  for (const name of deny) delete base[name];
-  return {
-    ...base,
-    ...platformEnv(platform),
-    AUTORESEARCH_TIME_BUDGET: String(config.budgetSec),
-    AUTORESEARCH_EXPERIMENT: String(id),
-  };
+export function runEnvironment(session: SessionState, deps: LoopDeps, id: number, runIndex = 0): Record<string, string> {
+  return sessionRunEnv(session.info, deps, id, seedOf(keepPolicy(session.info.config), runIndex));
 }
 
 /**
  * Runs the experiment command once at the current HEAD. `runId` is the run's marker; callers
- * record it in state.json first, so the run can be found if this process is killed.
+ * record it in state.json first, so the run can be found if this process is killed. `runIndex`
+ * > 0 is a repeat of the same code (its own seed and log).
  */
 export async function runOnce(
   session: SessionState,
@@ -46,6 +37,7 @@ export async function runOnce(
   description: string,
   commit: string,
   runId: string = randomUUID(),
+  runIndex = 0,
 ): Promise<RunResult> {
   const { config } = session.info;
   const metric = { name: config.metric, ...(config.metricPattern !== undefined && { pattern: config.metricPattern }) };
@@ -57,11 +49,11 @@ export async function runOnce(
       {
         cwd: session.clone.dir,
         command: config.command,
-        env: runEnvironment(session, deps, id),
+        env: runEnvironment(session, deps, id, runIndex),
         budgetSec: config.budgetSec,
         hardTimeoutSec: config.timeoutSec,
         graceMs,
-        logPath: session.paths.runLog(id),
+        logPath: session.paths.runLog(id, runIndex + 1),
         metric,
         runId,
         // Announced once the run exists, so whoever reacts to it (a person, a test) sees a live run.
@@ -93,6 +85,18 @@ async function inspectClone(session: SessionState): Promise<{ violations: string
   return { violations: [...inspection.violations, ...tampered], resetTo: (target) => session.clone.reset(target, inspection) };
 }
 
+/**
+ * After a run or a check that is followed by more of the same code (repeats, checks,
+ * confirmation runs): what it did wrong, then the clone back at exactly `commit` and its state
+ * remembered for the next one.
+ */
+async function guardRun(session: SessionState, commit: string): Promise<string[]> {
+  const { violations, resetTo } = await inspectClone(session);
+  await resetTo(commit);
+  session.clone.beforeRun();
+  return violations;
+}
+
 function record(
   fields: Omit<ExperimentRecord, "finishedAt" | "durationSec" | "memGb" | "params" | "metric"> & { run: RunResult },
   deps: LoopDeps,
@@ -119,11 +123,14 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
   session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt });
   await session.clone.moveTo(commit);
   session.clone.beforeRun();
-  const run = await runOnce(session, deps, 0, BASELINE_DESCRIPTION, commit, runId);
+  const first = await runOnce(session, deps, 0, BASELINE_DESCRIPTION, commit, runId);
   const interrupted = deps.stop.signal.aborted;
-  const { violations, resetTo } = await inspectClone(session);
-  await resetTo(commit);
-  const decision = decide({ run, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted });
+  const violations = await guardRun(session, commit);
+  let decision = decide({ run: first, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted });
+  // --baseline-runs K: the same code K times; their spread is the session's first noise estimate.
+  const repeated = decision.status === "crash" ? null : await repeatBaseline(session, deps, commit, first);
+  if (repeated?.failed) decision = repeated.failed;
+  const run = repeated?.run ?? first;
   const status = decision.status === "crash" ? "crash" : "keep";
   return {
     run,
@@ -144,10 +151,46 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
         proposer: "baseline",
         lines: countLines(trainText),
         run,
+        ...(repeated && repeated.runs.length > 1 && { runs: repeated.runs }),
       },
       deps,
     ),
   };
+}
+
+/**
+ * The baseline's runs after its first: each one in turn (the lead's scheduler may run them side
+ * by side later). Returns the first run with the mean as its metric, every run, and a crash
+ * decision if any repeat failed (a baseline that fails one time in K is not a baseline).
+ */
+async function repeatBaseline(
+  session: SessionState,
+  deps: LoopDeps,
+  commit: string,
+  first: RunResult,
+): Promise<{ run: RunResult; runs: RunSample[]; failed: Decision | null }> {
+  const policy = keepPolicy(session.info.config);
+  const runs = [sampleOf(first, seedOf(policy, 0))];
+  if (policy.baselineRuns < 2) return { run: first, runs, failed: null };
+  if (policy.baselineRaised) {
+    deps.emit({ type: "warning", message: "--keep-rule confirm needs a noise floor from the start: the baseline runs twice (--baseline-runs 2)" });
+  }
+  let durationSec = first.durationSec;
+  for (let index = 1; index < policy.baselineRuns; index++) {
+    const runId = randomUUID();
+    session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt: deps.now().toISOString() });
+    session.clone.beforeRun();
+    const run = await runOnce(session, deps, 0, `${BASELINE_DESCRIPTION} (run ${index + 1} of ${policy.baselineRuns})`, commit, runId, index);
+    durationSec += run.durationSec;
+    runs.push(sampleOf(run, seedOf(policy, index)));
+    const violations = await guardRun(session, commit);
+    const decision = decide({ run, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted: deps.stop.signal.aborted });
+    if (decision.status === "crash") {
+      return { run, runs, failed: { ...decision, detail: `baseline run ${index + 1} of ${policy.baselineRuns}: ${decision.detail}` } };
+    }
+  }
+  const metric = Number(mean(runs.map((r) => r.metric as number)).toPrecision(12));
+  return { run: { ...first, metric, durationSec }, runs, failed: null };
 }
 
 /** Records a decided baseline (keep) as experiment 0. */
@@ -155,7 +198,7 @@ export function recordBaseline(session: SessionState, deps: LoopDeps, baseline: 
   session.ledger.record(baseline);
   session.history.push(baseline);
   session.ledger.clearInFlight();
-  deps.emit({ type: "experiment", record: baseline, best: baseline, baseline });
+  deps.emit({ type: "experiment", record: baseline, best: baseline, baseline, noise: noiseOfRecords(session.history)?.sd ?? null });
 }
 
 export interface ExperimentInput {
@@ -204,24 +247,43 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
   const run = await runOnce(session, deps, input.id, proposal.description, commit, inFlight.runId);
   // Aborted while it ran (second Ctrl-C): it was killed; whatever it printed is not a result.
   const interrupted = deps.stop.signal.aborted;
-  const { violations, resetTo } = await inspectClone(session);
+  // Checks and confirmation runs then see the candidate exactly as committed, in a clean clone.
+  const violations = await guardRun(session, commit);
   const lines = countLines(input.newText);
-  const decision = decide({ run, direction: config.direction, bestMetric: best.metric as number, lines, bestLines: best.lines, violations, interrupted });
+  const trainHash = sha256(input.newText);
+  // The keep rule in force: threshold, --check commands, confirmation runs (src/loop/confirm.ts).
+  const kept = await applyKeepRule(session, deps, {
+    id: input.id,
+    decision: decide({ run, direction: config.direction, bestMetric: best.metric as number, lines, bestLines: best.lines, violations, interrupted }),
+    run,
+    best,
+    trainHash,
+    cwd: session.clone.dir,
+    env: runEnvironment(session, deps, input.id),
+    runAgain: (index) => {
+      const runId = randomUUID();
+      session.ledger.writeInFlight({ ...inFlight, phase: "running", commit, runId });
+      return runOnce(session, deps, input.id, `${proposal.description} (confirmation run ${index + 1})`, commit, runId, index);
+    },
+    guard: () => guardRun(session, commit),
+    track: (runId) => session.ledger.writeInFlight({ ...inFlight, phase: "running", commit, runId }),
+  });
+  const { decision } = kept;
 
   const newBest = decision.status === "keep" ? commit : best.commit;
-  await resetTo(newBest);
+  if (newBest !== commit) await guardRun(session, newBest);
   if (decision.status === "keep") {
     const warning = await session.repo.moveBranch(commit);
     if (warning) deps.emit({ type: "warning", message: warning });
   }
 
-  const detail = decision.status === "keep" && decision.reason === "improved" ? describeGain(run.metric as number, best.metric as number) : decision.detail;
+  const detail = decision.status === "keep" && decision.reason === "improved" ? describeGain(kept.metric as number, best.metric as number, kept.runs ? decision.detail : null) : decision.detail;
   const experiment = record(
     {
       id: input.id,
       commit,
       parent: best.commit,
-      trainHash: sha256(input.newText),
+      trainHash,
       description: proposal.description,
       category: proposal.category,
       status: decision.status,
@@ -231,7 +293,9 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
       startedAt,
       proposer: deps.proposer.name,
       lines,
-      run,
+      run: { ...run, metric: kept.metric, durationSec: kept.durationSec },
+      ...(kept.runs && { runs: kept.runs }),
+      ...(kept.checks && { checks: kept.checks }),
       ...(proposal.direction !== undefined && { direction: proposal.direction }),
       ...(proposal.rationale !== undefined && { rationale: proposal.rationale }),
       ...(proposal.expectedDelta !== undefined && Number.isFinite(proposal.expectedDelta) && { expectedDelta: proposal.expectedDelta }),
@@ -253,12 +317,12 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
     proposalMemory(proposal, previous ? { id: previous.id, kept: previous.status === "keep" } : null, input.id, experiment.finishedAt),
   );
   session.ledger.clearInFlight();
-  deps.emit({ type: "experiment", record: experiment, best: bestOf(session.history), baseline: baselineOf(session.history) });
+  deps.emit({ type: "experiment", record: experiment, best: bestOf(session.history), baseline: baselineOf(session.history), noise: noiseOfRecords(session.history)?.sd ?? null });
   return experiment;
 }
 
-function describeGain(metric: number, best: number): string {
-  return `${formatDelta(delta(metric, best))} improvement`;
+function describeGain(metric: number, best: number, confirmed: string | null): string {
+  return `${formatDelta(delta(metric, best))} improvement${confirmed ? ` (${confirmed})` : ""}`;
 }
 
 /** A commit subject is one line; a model's description may not be. */

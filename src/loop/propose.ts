@@ -5,7 +5,8 @@ import { applyProposal } from "../proposers/apply.js";
 import { readMemory } from "../ledger/memory.js";
 import { ProposalFailed } from "../proposers/errors.js";
 import type { ExperimentRecord, Proposal, ProposalContext, Proposer, RunFacts, Scope } from "../types.js";
-import { KEEP_RULE } from "./decide.js";
+import { keepPolicy, keepRuleText } from "./keep-rule.js";
+import { noiseOfRecords } from "../metric/index.js";
 import { sha256 } from "./guards.js";
 import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState, trainTextAt } from "./state.js";
 
@@ -44,6 +45,7 @@ export function runFacts(session: SessionState, deps: Pick<LoopDeps, "now">): Ru
   const { config } = session.info;
   const spentUsd = [...session.history, ...session.ledger.rejected()].reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
   const elapsed = (deps.now().getTime() - session.invocationStartedAt.getTime()) / 1000;
+  const noise = noiseOfRecords(session.history);
   return {
     budgetSec: config.budgetSec,
     timeoutSec: config.timeoutSec,
@@ -51,7 +53,8 @@ export function runFacts(session: SessionState, deps: Pick<LoopDeps, "now">): Ru
     ...(config.maxTimeSec !== undefined && { maxTimeSec: config.maxTimeSec, timeLeftSec: Math.max(0, config.maxTimeSec - elapsed) }),
     spentUsd,
     ...(config.maxCostUsd !== undefined && { maxCostUsd: config.maxCostUsd }),
-    keepRule: KEEP_RULE,
+    keepRule: keepRuleText(keepPolicy(config)),
+    ...(noise && { noiseFloor: noise.sd }),
   };
 }
 

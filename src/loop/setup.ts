@@ -134,12 +134,17 @@ function uniquePath(path: string): string {
 /** The clone, the research branch in the user's repo and the shared paths, for a session. */
 export async function openWorkspace(root: string, info: SessionInfo, paths: SessionPaths, deps: LoopDeps): Promise<{ clone: WorkerClone; repo: ResearchRepo; trainMode: string }> {
   const { git } = deps;
-  const objects = await git.gitPath("objects");
-  const shareRoots = info.config.share === false ? [] : [...DEFAULT_SHARE, ...(info.config.share ?? [])];
-  const shared = await resolveShared(git, root, shareRoots);
-  if (shared.length > 0) deps.emit({ type: "warning", message: `linked into the experiment clone (not copied; a run must not change them): ${shared.map((e) => e.rel).join(", ")}` });
+  const clone = await cloneFor(git, root, info.config, paths.workdir);
+  if (clone.shared.length > 0) deps.emit({ type: "warning", message: `linked into the experiment clone (not copied; a run must not change them): ${clone.shared.map((e) => e.rel).join(", ")}` });
   const trainMode = (await git.fileMode(info.baseCommit, info.config.train)) ?? "100644";
-  return { clone: new WorkerClone(paths.workdir, git, objects, shared), repo: new ResearchRepo(git, info.tag), trainMode };
+  return { clone, repo: new ResearchRepo(git, info.tag), trainMode };
+}
+
+/** A clone of the session's repository at `dir` (not created yet), with the session's shared paths. */
+export async function cloneFor(git: Git, root: string, config: ResearchConfig, dir: string): Promise<WorkerClone> {
+  const objects = await git.gitPath("objects");
+  const shareRoots = config.share === false ? [] : [...DEFAULT_SHARE, ...(config.share ?? [])];
+  return new WorkerClone(dir, git, objects, await resolveShared(git, root, shareRoots));
 }
 
 /**

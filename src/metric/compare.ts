@@ -8,7 +8,7 @@
  *    that went down shows as "-0.0158");
  *  - `gain`: the same change oriented so that positive means better in the metric's direction
  *    (what rankings and "improvement" sums use).
- * The noise floor and confidence of a change (a later issue) will live beside these.
+ * The noise floor and confidence of a change live beside these, in noise.ts.
  */
 import type { Direction } from "../types.js";
 

@@ -4,3 +4,21 @@
  */
 export { delta, gain, isBetter, isWorse, orient, percentChange } from "./compare.js";
 export { type Direction, describeDirection, guessDirection, inferDirection, isDirection, isQualityMetricName } from "./direction.js";
+export {
+  confidence,
+  describeConfidence,
+  formatMinDelta,
+  type MinDelta,
+  type MeasuredRecord,
+  mean,
+  type NoiseEstimate,
+  noiseFromRuns,
+  noiseOfRecords,
+  parseMinDelta,
+  pooledNoise,
+  requiredGain,
+  runMetrics,
+  type RunsOfCode,
+  sampleSd,
+  WITHIN_NOISE,
+} from "./noise.js";

@@ -1,5 +1,5 @@
 import type { SessionInfo } from "../ledger/ledger.js";
-import { delta, gain, inferDirection, percentChange } from "../metric/index.js";
+import { delta, gain, inferDirection, noiseOfRecords, percentChange, pooledNoise } from "../metric/index.js";
 import type { ParsedResults } from "../ledger/results-tsv.js";
 import { CATEGORIES, type Category, type Direction, type ExperimentRecord, type MemoryEntry, type Status } from "../types.js";
 
@@ -35,6 +35,15 @@ export interface ReportExperiment {
   inputTokens: number | null;
   outputTokens: number | null;
   costUsd: number | null;
+  /** Runs behind the metric (their mean) when more than one. */
+  runs?: number;
+}
+
+/** The session's noise floor for the reports: the number, and how it was found (or why not) in words. */
+export interface NoiseInfo {
+  /** Pooled standard deviation of repeated runs of the same code; null when it cannot be estimated. */
+  sd: number | null;
+  basis: string;
 }
 
 export interface SessionData {
@@ -54,6 +63,34 @@ export interface SessionData {
   skippedLines: number;
   /** The session's research notes (memory.jsonl), oldest first; empty for a results file. */
   memory?: MemoryEntry[];
+  /** Absent where the caller built the data by hand. */
+  noise?: NoiseInfo;
+}
+
+const CONFIRM_HINT = "run `autoresearch confirm baseline --runs 3` in the session's repository to measure it";
+
+/** The noise floor of a session's records: every run of identical code pooled. */
+export function recordsNoise(records: readonly ExperimentRecord[]): NoiseInfo {
+  const estimate = noiseOfRecords(records);
+  if (!estimate) return { sd: null, basis: `not measured: no code ran twice (one baseline run, no confirmation runs); ${CONFIRM_HINT}` };
+  const runs = estimate.dof + estimate.groups;
+  return { sd: estimate.sd, basis: `the standard deviation of single runs, pooled over ${runs} runs of ${estimate.groups} identical script${estimate.groups > 1 ? "s" : ""}` };
+}
+
+/**
+ * A results file has no script hashes: rows of the same commit are the only runs known to be of
+ * identical code (a re-run baseline, a re-tested commit). Says so when there are none.
+ */
+export function rowsNoise(rows: readonly { commit: string; metric: number | null; status: Status }[]): NoiseInfo {
+  const groups = new Map<string, number[]>();
+  for (const row of rows) {
+    if (row.status === "crash" || row.metric === null || !Number.isFinite(row.metric) || !row.commit) continue;
+    const key = row.commit.slice(0, 7);
+    groups.set(key, [...(groups.get(key) ?? []), row.metric]);
+  }
+  const estimate = pooledNoise(groups.values());
+  if (!estimate) return { sd: null, basis: `cannot be estimated from this file: no two rows re-ran the same commit; ${CONFIRM_HINT}` };
+  return { sd: estimate.sd, basis: `estimated from ${estimate.dof + estimate.groups} rows that re-ran ${estimate.groups} commit${estimate.groups > 1 ? "s" : ""} (rows of the same commit are identical code)` };
 }
 
 export interface LoadOptions {
@@ -84,6 +121,7 @@ export function fromRecords(records: ExperimentRecord[], session: SessionInfo | 
     inputTokens: r.usage ? r.usage.inputTokens : null,
     outputTokens: r.usage ? r.usage.outputTokens : null,
     costUsd: finiteOrNull(r.costUsd),
+    ...(r.runs && r.runs.length > 1 && { runs: r.runs.length }),
   }));
   const metricName = session?.config?.metric ?? "metric";
   const direction = options.direction ?? session?.config?.direction;
@@ -99,6 +137,7 @@ export function fromRecords(records: ExperimentRecord[], session: SessionInfo | 
     branch: options.branch ?? session?.branch ?? null,
     resultsPath: options.resultsPath ?? null,
     skippedLines: 0,
+    noise: recordsNoise(records),
   };
   fillBestBefore(data);
   return data;
@@ -140,6 +179,7 @@ export function fromResults(parsed: ParsedResults, options: LoadOptions = {}): S
     branch: options.branch ?? null,
     resultsPath: options.resultsPath ?? null,
     skippedLines: parsed.skipped.length,
+    noise: rowsNoise(parsed.rows),
   };
   fillBestBefore(data);
   return data;

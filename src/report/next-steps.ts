@@ -101,7 +101,7 @@ export function recommendNextSteps(data: SessionData, a: Analysis, options: Next
   const fillers: string[] = [];
   if (a.best && a.baseline && a.best !== a.baseline) {
     fillers.push(
-      `Confirm the result: re-run the best commit ${escapeMarkdown(shortCommit(a.best.commit), 20)} 2–3 times; its gain of ${formatDelta(a.improvement)} (${formatPercent(a.improvementPct)}) over the baseline should clearly exceed run-to-run noise.`,
+      `Confirm the result: \`autoresearch confirm best --runs 3\` re-runs the best commit ${escapeMarkdown(shortCommit(a.best.commit), 20)} with other seeds and says whether its gain of ${formatDelta(a.improvement)} (${formatPercent(a.improvementPct)}) over the baseline clearly exceeds run-to-run noise.`,
     );
   }
   const untried = untriedCategories(a);

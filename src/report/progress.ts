@@ -13,6 +13,7 @@ import {
   shortCommit,
 } from "./format.js";
 import { analyze, type SessionData } from "./model.js";
+import { keepsWithinNoise, noiseLine } from "./noise.js";
 
 /** Spec 2.6: the progress report, every N iterations and on demand (`autoresearch status`). */
 
@@ -44,6 +45,8 @@ export interface ProgressSnapshot {
   counts: Record<Status, number>;
   /** The research notes shown now (findings, dead ends, a window of the ideas backlog). */
   notes: MemoryView;
+  /** The noise floor line and the kept changes within noise (absent when the data has no noise info). */
+  noise?: { line: string; withinNoise: number[] };
 }
 
 export function progressSnapshot(data: SessionData, options: ProgressOptions = {}): ProgressSnapshot {
@@ -73,6 +76,7 @@ export function progressSnapshot(data: SessionData, options: ProgressOptions = {
     currentDirection: options.currentDirection !== undefined ? options.currentDirection : latestDirection,
     counts: a.counts,
     notes: memoryView(data.memory ?? [], a.lastIteration),
+    ...(data.noise && { noise: { line: noiseLine(data) as string, withinNoise: keepsWithinNoise(data, a).map((e) => e.iteration) } }),
   };
 }
 
@@ -105,6 +109,7 @@ export function renderProgressSnapshot(s: ProgressSnapshot): string {
     "",
     `**vs. Baseline:** ${vsBaseline}`,
     "",
+    ...noiseMarkdown(s.noise),
     `**Iterations:** ${s.completed} / ${s.maxIterations === null ? "unlimited" : s.maxIterations}`,
     "",
     `**Time elapsed:** ${formatElapsed(s.elapsedSec)}`,
@@ -117,6 +122,13 @@ export function renderProgressSnapshot(s: ProgressSnapshot): string {
     "",
     ...notesMarkdown(s.notes),
   ].join("\n");
+}
+
+/** The noise floor, and the keeps that could be luck; nothing when unknown to the caller. */
+function noiseMarkdown(noise: ProgressSnapshot["noise"]): string[] {
+  if (!noise) return [];
+  const weak = noise.withinNoise.length > 0 ? ` Kept changes within noise (could be luck): iteration${noise.withinNoise.length > 1 ? "s" : ""} ${noise.withinNoise.join(", ")}.` : "";
+  return [`${noise.line}${weak}`, ""];
 }
 
 /** The research notes under the spec's block; nothing when there are none. */

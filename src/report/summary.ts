@@ -16,6 +16,7 @@ import {
 } from "./format.js";
 import { type Analysis, type ReportExperiment, type SessionData, analyze } from "./model.js";
 import { type NextStepOptions, recommendNextSteps, sanitizeSteps } from "./next-steps.js";
+import { confidenceNote, noiseLine, noiseParagraph } from "./noise.js";
 
 /** Spec 3.1 (final summary, autoresearch-summary.md) and 3.2 (merge recommendation). */
 
@@ -66,6 +67,7 @@ export function renderSummary(data: SessionData, options: SummaryOptions = {}): 
   out.push("## Results", "", resultsTable(a), "");
   out.push("## Top Improvements (kept commits)", "", ...topImprovements(data, a, options.maxTop ?? 10), "");
   out.push("## What Didn't Work", "", ...whatDidntWork(data, options.maxFailuresPerCategory ?? 8), "");
+  if (data.noise) out.push("## Noise and Confidence", "", ...noiseParagraph(data, a), "");
   const research = memoryMarkdown(memoryView(data.memory ?? [], a.lastIteration), (text) => escapeMarkdown(text, 300));
   if (research.length > 0) out.push("## Research Notes", "", ...research);
   out.push("## Recommended Next Steps", "", ...steps.map((s) => `- ${s}`), "");
@@ -101,6 +103,8 @@ function headerLines(data: SessionData, a: Analysis): string[] {
     const cost = a.costUsd !== null ? `$${a.costUsd.toFixed(2)}` : "";
     lines.push(`**Proposer usage:** ${[tokens, cost].filter(Boolean).join(", ")}`);
   }
+  const noise = noiseLine(data);
+  if (noise) lines.push(noise);
   const calibration = calibrate(data.experiments.slice(1), data.direction);
   if (calibration) lines.push(`**Prediction calibration:** ${escapeMarkdown(describeCalibration(calibration), 300)}`);
   return lines;
@@ -123,7 +127,9 @@ function topImprovements(data: SessionData, a: Analysis, max: number): string[] 
   const ranked = [...a.kept].sort((x, y) => ownGain(y, data) - ownGain(x, data) || x.iteration - y.iteration);
   const rows = ranked.slice(0, max).map((e, i) => {
     const d = delta(e.metric, e.bestBefore);
-    const change = d === null ? "" : ` (${formatDelta(d)}, ${formatPercent(percentChange(e.metric, e.bestBefore))}, iteration ${e.iteration})`;
+    const sure = confidenceNote(e, data);
+    const runs = e.runs ? `, mean of ${e.runs} runs` : "";
+    const change = d === null ? "" : ` (${formatDelta(d)}, ${formatPercent(percentChange(e.metric, e.bestBefore))}, iteration ${e.iteration}${runs}${sure ? `, ${sure}` : ""})`;
     return [String(i + 1), escapeMarkdown(shortCommit(e.commit), 40), formatMetric(e.metric), `${escapeMarkdown(e.description, 100) || MISSING}${change}`];
   });
   const table = markdownTable(
@@ -147,8 +153,18 @@ export function outcome(e: ReportExperiment, data: SessionData): string {
   if (d === 0) return `no change (${formatMetric(e.metric)}, equal to the best)`;
   const pct = formatPercent(percentChange(e.metric, e.bestBefore));
   if (isWorse(e.metric as number, e.bestBefore as number, data.direction)) return `regression: ${formatDelta(d)} (${pct}) vs best ${formatMetric(e.bestBefore)}`;
-  return `not kept: ${formatDelta(d)} (${pct})${e.reason ? `, ${escapeMarkdown(e.reason, 60)}` : ""}`;
+  const why = e.reason ? (KEEP_RULE_WORDS[e.reason] ?? e.reason) : null;
+  const detail = e.reason === "check-failed" && e.detail ? `: ${e.detail.replace(/^check failed: /, "")}` : "";
+  return `not kept: ${formatDelta(d)} (${pct})${why ? `, ${escapeMarkdown(`${why}${detail}`, 160)}` : ""}`;
 }
+
+/** Why a better run was not kept, by the keep rule's reasons (src/loop/confirm.ts). */
+const KEEP_RULE_WORDS: Record<string, string> = {
+  "within-noise": "within noise on one run (not worth confirming)",
+  "not-confirmed": "not confirmed: the mean of its re-runs was within noise",
+  "below-threshold": "gain below --min-delta",
+  "check-failed": "a check failed",
+};
 
 function guessCrashReason(description: string): string {
   if (/\boom\b|out of memory/i.test(description)) return "out of memory";

@@ -86,6 +86,10 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     await t.type(KEY.enter);
     await t.waitFor("Should val_bpb be minimized or maximized?");
     await t.type(KEY.enter);
+    await t.waitFor("Baseline runs");
+    await t.type(KEY.enter);
+    await t.waitFor("Keep rule");
+    await t.type(KEY.enter);
     await t.waitFor("Write autoresearch.config.json with this config?");
     expect(t.screen()).toContain("## AutoResearch Config");
     expect(t.screen()).toMatch(/\| Time budget \/ run +\| 5m +\|/);
@@ -124,13 +128,17 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     await t.type(..."mine", KEY.enter);
     await t.waitFor("Results file");
     await t.type(KEY.enter);
+    await t.waitFor("Baseline runs");
+    await t.type(..."3", KEY.enter);
+    await t.waitFor("Keep rule");
+    await t.type(KEY.enter);
     await t.waitFor("Write autoresearch.config.json with this config?");
     expect(t.screen()).toMatch(/\| Read-only script +\| \(none\) +\|/);
     // train.py does not import torch: no torch adjustments.
     expect(t.screen()).not.toContain("Adjustments");
     await t.type("y");
     expect(await t.exited).toBe(0);
-    expect(configOf(root)).toMatchObject({ train: "train.py", readonly: [], budget: "2m", maxIterations: 7, tag: "mine", results: "results.tsv" });
+    expect(configOf(root)).toMatchObject({ train: "train.py", readonly: [], budget: "2m", maxIterations: 7, tag: "mine", results: "results.tsv", baselineRuns: 3, keepRule: "any" });
   });
 
   it("a budget from the repo's own config is offered as the default, and Enter keeps it", async () => {
@@ -143,6 +151,10 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     await t.waitFor("Which metric should the loop optimize?");
     await t.type(KEY.enter); // val_loss, the file's value, is the one selected
     await t.waitFor("Should val_loss be minimized or maximized?");
+    await t.type(KEY.enter);
+    await t.waitFor("Baseline runs");
+    await t.type(KEY.enter);
+    await t.waitFor("Keep rule");
     await t.type(KEY.enter);
     await t.waitFor("Write autoresearch.config.json with this config?");
     expect(t.screen()).toMatch(/\| Time budget \/ run +\| 3m +\|/);
@@ -169,6 +181,10 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     await t.waitFor("Branch tag");
     await t.type(KEY.enter);
     await t.waitFor("Results file");
+    await t.type(KEY.enter);
+    await t.waitFor("Baseline runs");
+    await t.type(KEY.enter);
+    await t.waitFor("Keep rule");
     await t.type(KEY.enter);
     await t.waitFor("Write autoresearch.config.json with this config?");
     await t.type("n");
@@ -199,14 +215,20 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     await t.type(KEY.ctrlU, ..."exp-attn", KEY.enter);
     await t.waitFor("Results file");
     await t.type(KEY.enter);
+    await t.waitFor("Baseline runs");
+    await t.type(KEY.ctrlU, ..."3", KEY.enter);
+    await t.waitFor("Keep rule");
+    await t.type(KEY.down, KEY.down, KEY.enter); // confirm
     await t.waitFor("prepare.py:1 sets TIME_BUDGET = 300 (5m), but the chosen time budget is 1m30s");
     await t.waitFor("What should happen?");
     await t.type(KEY.up, KEY.enter); // Update it now
     await t.waitFor("Write autoresearch.config.json with this config?");
     expect(t.screen()).toMatch(/\| Modification scope +\| hyperparameters \/ optimizer \/ training +\|/);
+    expect(t.screen()).toMatch(/\| Baseline runs +\| 3 +\|/);
+    expect(t.screen()).toMatch(/\| Keep rule +\| confirm \(2 more runs, mean better by > 2× the noise floor\) +\|/);
     await t.type("y");
     expect(await t.exited).toBe(0);
-    expect(configOf(root)).toMatchObject({ budget: "1m30s", metric: "val_loss", direction: "max", maxIterations: 12, scope: ["hyperparameters", "optimizer", "training"], tag: "exp-attn" });
+    expect(configOf(root)).toMatchObject({ budget: "1m30s", metric: "val_loss", direction: "max", maxIterations: 12, scope: ["hyperparameters", "optimizer", "training"], tag: "exp-attn", baselineRuns: 3, keepRule: "confirm" });
     expect(readFileSync(join(root, "prepare.py"), "utf8")).toBe("TIME_BUDGET = 90        # training time budget in seconds (5 minutes)\n");
     expect(git(root, "log", "-1", "--format=%s")).toBe("autoresearch: set TIME_BUDGET to 90 for this session");
     expect(git(root, "show", "--name-only", "--format=", "HEAD")).toBe("prepare.py");

@@ -37,6 +37,26 @@ describe("terminal reporter", () => {
     expect(line).toContain("+0.250000");
   });
 
+  it("shows a keep's confidence against the noise floor, flags one within noise, and each check", () => {
+    const out = new PassThrough();
+    let text = "";
+    out.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    const report = terminalReporter(out as unknown as NodeJS.WriteStream);
+    const keep = (metric: number, runs?: number) =>
+      ({
+        type: "experiment",
+        noise: 0.01,
+        record: { id: 2, commit: "abcdef0123", description: "x", status: "keep", reason: "improved", metric, bestBefore: 1.0, ...(runs && { runs: Array.from({ length: runs }, () => ({ seed: 0, metric, durationSec: 1 })) }) },
+      }) as unknown as Parameters<typeof report>[0];
+    report(keep(0.97, 3));
+    report(keep(0.995));
+    report({ type: "check", iteration: 3, command: "pytest -q", ok: false, detail: "exit code 1" });
+    const lines = text.trim().split("\n");
+    expect(lines[0]).toContain("(mean of 3 runs, 3.0× noise)");
+    expect(lines[1]).toContain("(0.5× noise, within noise)");
+    expect(lines[2]).toBe("  check failed pytest -q: exit code 1");
+  });
+
   afterEach(() => vi.useRealTimers());
 
   it("the live line fits a narrow terminal and shows k/N and an ETA", () => {

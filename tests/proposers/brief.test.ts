@@ -107,6 +107,14 @@ describe("the brief: rules as the loop applies them", () => {
     expect(system).not.toContain("never retry a change that crashed");
     expect(system).not.toContain("A deletion that keeps performance is better than an addition");
   });
+
+  it("never treats a seed as a hyperparameter, and gives the measured noise once known", () => {
+    const plain = buildPrompt(ctxWith({ run: RUN })).system;
+    expect(plain).toContain("Never change a random seed: each run's seed is set by the loop (AUTORESEARCH_SEED)");
+    expect(plain).not.toContain("measured:");
+    const measured = buildPrompt(ctxWith({ run: { ...RUN, noiseFloor: 0.0123 } })).system;
+    expect(measured).toContain("run-to-run spread (measured: 0.0123, the standard deviation of repeated runs of the same code)");
+  });
 });
 
 describe("the brief: memory", () => {

@@ -32,6 +32,8 @@ describe("progress report (spec 2.6)", () => {
         "",
         "**vs. Baseline:** -0.020000 (-2.00%)",
         "",
+        "**Noise floor:** unknown (not measured: no code ran twice (one baseline run, no confirmation runs); run `autoresearch confirm baseline --runs 3` in the session's repository to measure it)",
+        "",
         "**Iterations:** 6 / 50",
         "",
         "**Time elapsed:** 03:23:45",

@@ -55,6 +55,7 @@ describe("autoresearch-summary.md (spec 3.1 + 3.2) from a real-looking session",
       "## Results",
       "## Top Improvements (kept commits)",
       "## What Didn't Work",
+      "## Noise and Confidence",
       "## Recommended Next Steps",
       "## Progress Chart",
       "## Merge Recommendation",
@@ -165,7 +166,7 @@ describe("hostile descriptions cannot break the tables", () => {
     const md = renderSummary(fromRecords(records, sessionInfo()));
     expect(md).not.toContain("<img");
     expect(md).not.toContain("<b>");
-    expect(md.split("\n").filter((l) => l.startsWith("#"))).toHaveLength(7);
+    expect(md.split("\n").filter((l) => l.startsWith("#"))).toHaveLength(8);
     for (const heading of ["## Top Improvements (kept commits)", "## What Didn't Work"]) {
       for (const row of tableRows(section(md, heading))) {
         expect(cells(row)).toHaveLength(heading.startsWith("## Top") ? 4 : 3);

@@ -71,6 +71,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./report.js")).registerReport,
   },
   {
+    name: "confirm",
+    args: "[target]",
+    description: "re-run a commit N times with other seeds and say whether it beats the baseline by more than the noise",
+    load: async () => (await import("./confirm.js")).registerConfirm,
+  },
+  {
     name: "export",
     args: "[results]",
     description: "export the experiment table (iteration, commit, metric, delta, memory, status, category, description) for a paper or a notebook",

@@ -1,0 +1,179 @@
+/**
+ * What a would-be keep must still pass (issue 14): the keep rule's threshold, the --check
+ * commands, then (under `confirm`) its confirmation runs. Called by the experiment flow with
+ * the first run's decision; how a run is started and guarded comes in as functions, so this
+ * module knows nothing of worktrees or commits.
+ */
+import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { gain, mean, noiseOfRecords } from "../metric/index.js";
+import type { ExperimentRecord, RunResult, RunSample } from "../types.js";
+import { type Decision, decide } from "./decide.js";
+import { confirmVerdict, keepPolicy, type KeepPolicy, seedOf, thresholdVerdict } from "./keep-rule.js";
+import type { LoopDeps, SessionState } from "./state.js";
+
+export interface KeepInput {
+  id: number;
+  /** decide()'s verdict on the first run. */
+  decision: Decision;
+  run: RunResult;
+  best: ExperimentRecord;
+  trainHash: string;
+  /** Where the candidate's code is checked out (checks run there). */
+  cwd: string;
+  /** The first run's environment; checks get the same. */
+  env: Record<string, string>;
+  /** Runs the candidate again as run `index` (1, 2, ...): its own seed and log. */
+  runAgain: (index: number) => Promise<RunResult>;
+  /** After a run or a check: puts back what it was not allowed to change; what that was. */
+  guard: () => Promise<string[]>;
+  /** Records a check's run marker (state.json) before it starts, so a kill leaves it findable. */
+  track: (runId: string) => void;
+}
+
+export interface KeepOutcome {
+  decision: Decision;
+  /** The experiment's metric: the first run's, or the mean of its runs. */
+  metric: number | null;
+  /** Every run, when there was more than one. */
+  runs?: RunSample[];
+  checks?: { command: string; ok: boolean }[];
+  /** Total seconds of its runs and checks. */
+  durationSec: number;
+}
+
+export function sampleOf(run: RunResult, seed: number): RunSample {
+  return { seed, metric: run.metric !== null && Number.isFinite(run.metric) ? run.metric : null, durationSec: Number(run.durationSec.toFixed(3)) };
+}
+
+const interrupted = (what: string): Decision => ({ status: "crash", reason: "interrupted", detail: `interrupted: stopped by the user during ${what}` });
+const violation = (found: string[]): Decision => ({ status: "crash", reason: "violation", detail: `violation: ${found.join("; ")}` });
+
+/** The keep rule in force applied to a decided first run. A decision other than keep passes through. */
+export async function applyKeepRule(session: SessionState, deps: LoopDeps, input: KeepInput): Promise<KeepOutcome> {
+  const { config } = session.info;
+  const policy = keepPolicy(config);
+  const first = sampleOf(input.run, seedOf(policy, 0));
+  let durationSec = input.run.durationSec;
+  // With several runs the experiment's metric is the mean of those that printed one.
+  const plain = (decision: Decision, extra: Partial<KeepOutcome> = {}): KeepOutcome => {
+    const measured = (extra.runs ?? [first]).map((r) => r.metric).filter((m): m is number => m !== null);
+    return { decision, metric: measured.length > 1 ? Number(mean(measured).toPrecision(12)) : first.metric, durationSec, ...extra };
+  };
+  if (input.decision.status !== "keep") return plain(input.decision);
+  const improved = input.decision.reason === "improved";
+  const bestMetric = input.best.metric as number;
+
+  if (improved && policy.rule === "threshold" && policy.minDelta) {
+    const below = thresholdVerdict(first.metric as number, bestMetric, config.direction, policy.minDelta);
+    if (below) return plain(below);
+  }
+
+  // Under confirm, a first run too close to the best is not a would-be keep: no checks, no repeats.
+  const confirming = improved && policy.rule === "confirm";
+  const early = confirming ? hopeless(session, first.metric as number, bestMetric, policy) : null;
+  if (early) return plain(early);
+
+  let checks: KeepOutcome["checks"];
+  if (policy.checks.length > 0) {
+    const outcome = await runChecks(session, deps, input, policy);
+    checks = outcome.results;
+    durationSec += outcome.durationSec;
+    if (outcome.failed) return plain(outcome.failed, { checks });
+  }
+
+  if (!confirming) return plain(input.decision, checks ? { checks } : {});
+
+  const runs: RunSample[] = [first];
+  const total = policy.confirmRuns + 1;
+  for (let index = 1; index < total; index++) {
+    if (deps.stop.signal.aborted) return plain(interrupted("its confirmation runs"), { runs, checks });
+    const run = await input.runAgain(index);
+    durationSec += run.durationSec;
+    runs.push(sampleOf(run, seedOf(policy, index)));
+    const found = await input.guard();
+    const repeat = decide({ run, direction: config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations: found, interrupted: deps.stop.signal.aborted });
+    if (repeat.reason === "violation" || repeat.reason === "interrupted") return plain(repeat, { runs, checks });
+    if (repeat.status === "crash") {
+      return plain({ status: "discard", reason: "not-confirmed", detail: `confirmation run ${index + 1} of ${total} failed: ${repeat.detail}` }, { runs, checks });
+    }
+  }
+  const metrics = runs.map((r) => r.metric as number);
+  const candidate = { status: "keep" as const, trainHash: input.trainHash, metric: null, runs };
+  const noise = noiseOfRecords([...session.history, candidate])?.sd ?? null;
+  const verdict = confirmVerdict({ runs: metrics, best: bestMetric, direction: config.direction, noise, confidence: policy.confidence });
+  const decision: Decision = verdict.keep
+    ? { status: "keep", reason: "improved", detail: verdict.detail }
+    : { status: "discard", reason: "not-confirmed", detail: verdict.detail };
+  return { decision, metric: Number(verdict.mean.toPrecision(12)), runs, durationSec, ...(checks && { checks }) };
+}
+
+/**
+ * Under `confirm`, a first run that beats the best by less than (Z - 1) × the noise floor is
+ * not worth confirming: for its mean to clear Z × noise, the other runs would have to beat its
+ * own gain by a full noise floor on average. Discarding it here saves the confirmation runs of
+ * most changes that do nothing (half of which beat the best on one run by luck).
+ */
+function hopeless(session: SessionState, metric: number, best: number, policy: KeepPolicy): Decision | null {
+  const noise = noiseOfRecords(session.history)?.sd ?? null;
+  if (noise === null || !(noise > 0)) return null;
+  const c = (gain(metric, best, session.info.config.direction) ?? 0) / noise;
+  const need = Math.max(0, policy.confidence - 1);
+  if (c > need) return null;
+  return { status: "discard", reason: "within-noise", detail: `one run ${c.toFixed(1)}× the noise floor ${noise.toPrecision(3)} better: not more than the ${need}× worth confirming` };
+}
+
+/**
+ * Runs each --check in the candidate's tree with the run's environment, its process-tree kill
+ * and the hard timeout; stops at the first failure. Each check's output is appended to the
+ * experiment's log, so the reason for a check-failed discard is where the run's output is.
+ */
+async function runChecks(
+  session: SessionState,
+  deps: LoopDeps,
+  input: KeepInput,
+  policy: KeepPolicy,
+): Promise<{ results: { command: string; ok: boolean }[]; failed: Decision | null; durationSec: number }> {
+  const { config } = session.info;
+  const results: { command: string; ok: boolean }[] = [];
+  const log = session.paths.runLog(input.id);
+  let durationSec = 0;
+  for (const [index, command] of policy.checks.entries()) {
+    if (deps.stop.signal.aborted) return { results, failed: interrupted("its checks"), durationSec };
+    const checkLog = `${log}.check${index + 1}`;
+    const runId = randomUUID();
+    input.track(runId);
+    // Watched like a run: if this process dies, the watchdog kills the check's process tree.
+    deps.runWatch?.running(runId, deps.graceMs ?? 5000, Date.now() + config.timeoutSec * 1000);
+    const run = await deps.executor.run(
+      {
+        cwd: input.cwd,
+        command,
+        env: input.env,
+        budgetSec: config.budgetSec,
+        hardTimeoutSec: config.timeoutSec,
+        graceMs: deps.graceMs ?? 5000,
+        logPath: checkLog,
+        metric: { name: config.metric },
+        runId,
+      },
+      deps.stop.signal,
+    ).finally(() => deps.runWatch?.idle());
+    durationSec += run.durationSec;
+    const ok = run.exitCode === 0 && !run.timedOut && run.signal === null;
+    const how = run.timedOut ? `timed out after ${run.durationSec.toFixed(0)}s` : run.signal ? `killed by ${run.signal}` : `exit code ${run.exitCode}`;
+    appendFileSync(log, `\n--- autoresearch check ${index + 1}: ${command} (${ok ? "passed" : how}) ---\n${existsSync(checkLog) ? readFileSync(checkLog, "utf8") : ""}`);
+    rmSync(checkLog, { force: true });
+    results.push({ command, ok });
+    deps.emit({ type: "check", iteration: input.id, command, ok, detail: ok ? "passed" : how });
+    const found = await input.guard();
+    if (deps.stop.signal.aborted) return { results, failed: interrupted("its checks"), durationSec };
+    if (found.length > 0) return { results, failed: violation(found), durationSec };
+    if (!ok) {
+      const last = [...run.tailLines].reverse().find((l) => l.trim() !== "")?.trim() ?? "";
+      const detail = `check failed: ${command}: ${how}${last ? `: ${last.slice(0, 120)}` : ""}`;
+      return { results, failed: { status: "discard", reason: "check-failed", detail }, durationSec };
+    }
+  }
+  return { results, failed: null, durationSec };
+}

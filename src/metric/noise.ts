@@ -1,0 +1,139 @@
+/**
+ * How much a metric moves between runs of the same code, and how far a change stands above
+ * that. The noise floor is the standard deviation of single runs, pooled over every group of
+ * runs of identical code (DESIGN: "Noise floor"); a change's confidence is its gain divided by
+ * the noise floor. One place, so the keep rule, the terminal, the reports and the dashboard agree.
+ */
+import { gain } from "./compare.js";
+import type { Direction, Status } from "../types.js";
+
+export function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** Sample standard deviation (n - 1); null for fewer than two values. */
+export function sampleSd(values: readonly number[]): number | null {
+  if (values.length < 2) return null;
+  const m = mean(values);
+  return Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1));
+}
+
+export interface NoiseEstimate {
+  /** Pooled standard deviation of single runs. */
+  sd: number;
+  /** Degrees of freedom behind it: runs minus groups (more is surer). */
+  dof: number;
+  /** Groups of identical code that ran at least twice. */
+  groups: number;
+}
+
+/**
+ * The pooled standard deviation over groups of runs of identical code: sqrt(Σ squared
+ * deviations from each group's mean / Σ (n - 1)). Groups of one run say nothing about noise and
+ * are skipped. Null until some code has run twice.
+ */
+export function pooledNoise(groups: Iterable<readonly number[]>): NoiseEstimate | null {
+  let sumSq = 0;
+  let dof = 0;
+  let count = 0;
+  for (const values of groups) {
+    const finite = values.filter(Number.isFinite);
+    if (finite.length < 2) continue;
+    const m = mean(finite);
+    sumSq += finite.reduce((a, v) => a + (v - m) ** 2, 0);
+    dof += finite.length - 1;
+    count++;
+  }
+  return dof === 0 ? null : { sd: Math.sqrt(sumSq / dof), dof, groups: count };
+}
+
+/** What the noise floor is estimated from: each experiment's code and the metric of each of its runs. */
+export interface RunsOfCode {
+  /** Identifies the code (the training script's hash, or a commit). */
+  code: string;
+  metrics: readonly number[];
+}
+
+/** Groups every run of the same code together, across experiments (a re-run of old code adds to its group). */
+export function noiseFromRuns(items: Iterable<RunsOfCode>): NoiseEstimate | null {
+  const groups = new Map<string, number[]>();
+  for (const item of items) {
+    const list = groups.get(item.code) ?? [];
+    list.push(...item.metrics.filter(Number.isFinite));
+    groups.set(item.code, list);
+  }
+  return pooledNoise(groups.values());
+}
+
+/**
+ * A change's confidence: its gain (positive = better, in the metric's direction) in units of
+ * the noise floor. Null when either is unknown or the noise is zero.
+ */
+export function confidence(metric: number | null | undefined, reference: number | null | undefined, direction: Direction, noise: number | null): number | null {
+  const g = gain(metric, reference, direction);
+  if (g === null || noise === null || !(noise > 0)) return null;
+  return g / noise;
+}
+
+/** Below this confidence a gain is called "within noise" everywhere it is shown. */
+export const WITHIN_NOISE = 2;
+
+/** "3.1× noise" or "0.8× noise, within noise". */
+export function describeConfidence(value: number | null): string | null {
+  if (value === null) return null;
+  const x = `${value.toFixed(1)}× noise`;
+  return value < WITHIN_NOISE ? `${x}, within noise` : x;
+}
+
+/** `--min-delta`: an absolute amount of the metric, or a percent of the best when it ends in `%`. */
+export interface MinDelta {
+  value: number;
+  percent: boolean;
+}
+
+export const MIN_DELTA = /^\s*(\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*(%?)\s*$/;
+
+export function parseMinDelta(text: string | number): MinDelta | null {
+  if (typeof text === "number") return Number.isFinite(text) && text >= 0 ? { value: text, percent: false } : null;
+  if (!MIN_DELTA.test(text)) return null;
+  const percent = text.trim().endsWith("%");
+  const value = Number(text.trim().replace(/%$/, ""));
+  return Number.isFinite(value) && value >= 0 ? { value, percent } : null;
+}
+
+/** The smallest gain `minDelta` asks for against `best` (a percent of |best|, or the amount itself). */
+export function requiredGain(minDelta: MinDelta, best: number): number {
+  return minDelta.percent ? (Math.abs(best) * minDelta.value) / 100 : minDelta.value;
+}
+
+export function formatMinDelta(minDelta: MinDelta): string {
+  return minDelta.percent ? `${minDelta.value}%` : String(minDelta.value);
+}
+
+/** What `noiseOfRecords` reads of an experiment record. */
+export interface MeasuredRecord {
+  status: Status;
+  trainHash?: string;
+  metric: number | null;
+  runs?: readonly { metric: number | null }[];
+}
+
+/** The single-run metrics of a record: each of its runs, or its one metric. */
+export function runMetrics(record: MeasuredRecord): number[] {
+  const values = record.runs && record.runs.length > 0 ? record.runs.map((r) => r.metric) : [record.metric];
+  return values.filter((v): v is number => v !== null && Number.isFinite(v));
+}
+
+/**
+ * A session's noise floor: every run of every experiment that did not crash, grouped by the
+ * training script's hash (identical code), so repeats within an experiment and re-runs of old
+ * code across experiments both count.
+ */
+export function noiseOfRecords(records: Iterable<MeasuredRecord>): NoiseEstimate | null {
+  const items: RunsOfCode[] = [];
+  for (const r of records) {
+    if (r.status === "crash" || !r.trainHash) continue;
+    items.push({ code: r.trainHash, metrics: runMetrics(r) });
+  }
+  return noiseFromRuns(items);
+}

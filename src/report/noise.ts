@@ -1,0 +1,59 @@
+/**
+ * Noise and confidence in the reports' words (issue 14): the noise floor, each kept change's
+ * confidence (its gain over the best before it, in units of the noise floor), and which keeps
+ * are within noise. The numbers come from the metric module; this is only how they read.
+ */
+import { confidence, describeConfidence, WITHIN_NOISE } from "../metric/index.js";
+import { formatMetric } from "./format.js";
+import type { Analysis, ReportExperiment, SessionData } from "./model.js";
+
+/** A kept change's confidence, or null when the noise floor is unknown. */
+export function keepConfidence(e: ReportExperiment, data: SessionData): number | null {
+  return confidence(e.metric, e.bestBefore, data.direction, data.noise?.sd ?? null);
+}
+
+/** The kept changes (after the baseline) whose gain is smaller than WITHIN_NOISE × the noise floor. */
+export function keepsWithinNoise(data: SessionData, a: Analysis): ReportExperiment[] {
+  return a.kept.filter((e) => {
+    const c = keepConfidence(e, data);
+    return c !== null && c < WITHIN_NOISE;
+  });
+}
+
+/** "3.1× noise" after a kept change's numbers, "" when unknown. */
+export function confidenceNote(e: ReportExperiment, data: SessionData): string {
+  const text = describeConfidence(keepConfidence(e, data));
+  return text === null ? "" : text.includes("within noise") ? `${text} ⚠` : text;
+}
+
+/** The header's noise line: the number and its basis, or why there is none. */
+export function noiseLine(data: SessionData): string | null {
+  if (!data.noise) return null;
+  const value = data.noise.sd === null ? "unknown" : formatMetric(data.noise.sd);
+  // The basis is the tool's own words (no user text), so its backticks stay code.
+  return `**Noise floor:** ${value} (${data.noise.basis})`;
+}
+
+/**
+ * What the noise means for these results, in plain words: how far the best stands above the
+ * baseline in noise units, and how many keeps could be luck.
+ */
+export function noiseParagraph(data: SessionData, a: Analysis): string[] {
+  const sd = data.noise?.sd ?? null;
+  const lines = [
+    "Two runs of the same code rarely give the same metric: data order, initialisation and timing move it a little. The noise floor is how much it moves (the standard deviation of repeated runs of identical code). A change's confidence is its gain divided by the noise floor: below 2× it could be luck.",
+  ];
+  if (sd === null) {
+    lines.push("", `The noise floor of this session is unknown, so no kept change can be told apart from luck. To measure it, ${data.noise ? data.noise.basis.replace(/^.*?; /, "") : "run `autoresearch confirm baseline --runs 3`"}.`);
+    return lines;
+  }
+  const overall = a.best && a.baseline && a.best !== a.baseline ? confidence(a.best.metric, a.baseline.metric, data.direction, sd) : null;
+  if (overall !== null) lines.push("", `The best result is ${overall.toFixed(1)}× the noise floor away from the baseline${overall < WITHIN_NOISE ? ": that could be luck; confirm it before trusting it" : ""}.`);
+  const weak = keepsWithinNoise(data, a);
+  if (weak.length > 0) {
+    lines.push("", `${weak.length} of the ${a.kept.length} kept change${a.kept.length > 1 ? "s are" : " is"} within noise (marked ⚠): iteration${weak.length > 1 ? "s" : ""} ${weak.map((e) => e.iteration).join(", ")}. Re-run them before building on them.`);
+  } else if (a.kept.length > 0) {
+    lines.push("", `Every kept change stands at least ${WITHIN_NOISE}× the noise floor above the best before it.`);
+  }
+  return lines;
+}

@@ -1,0 +1,28 @@
+/**
+ * A trainer with a known true metric (best at LEARNING_RATE = 0.04) plus noise of about ±0.05
+ * drawn from AUTORESEARCH_SEED and NUDGE, a constant with no true effect. With seeds 0, 1, 2:
+ * NUDGE 0 gives 1.376643 1.419010 1.437350 (the baseline), NUDGE 1 gives 1.357573 1.390630
+ * 1.428301: its first run beats the baseline's first run by luck, its mean is within noise.
+ */
+export const NOISY_TRAIN = `const LEARNING_RATE = 0.01;
+const NUDGE = 0;
+
+function unit(a) {
+  a = (a + 0x6d2b79f5) | 0;
+  let t = Math.imul(a ^ (a >>> 15), 1 | a);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);
+const truth = 1 + Math.log2(LEARNING_RATE / 0.04) ** 2 * 0.1;
+const noise = (unit(seed * 7919 + NUDGE * 104729) - 0.5) * 0.1;
+console.log("seed: " + seed);
+console.log("val_loss: " + (truth + noise).toFixed(6));
+`;
+
+/** A correctness check that refuses one learning rate (and says why on its output). */
+export const NOISY_CHECK = `const text = require("node:fs").readFileSync("train.js", "utf8");
+if (text.includes("LEARNING_RATE = 0.04")) { console.log("sanity: learning rate 0.04 is banned"); process.exit(3); }
+console.log("sanity ok");
+`;
+

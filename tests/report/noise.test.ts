@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { parseResults } from "../../src/ledger/results-tsv.js";
+import { fromRecords, fromResults } from "../../src/report/model.js";
+import { renderProgressReport } from "../../src/report/progress.js";
+import { renderSummary } from "../../src/report/summary.js";
+import { buildRecords, sessionInfo } from "../helpers/session-fixture.js";
+
+function section(markdown: string, heading: string): string {
+  const lines = markdown.split("\n");
+  const start = lines.indexOf(heading);
+  expect(start, `missing heading ${heading}`).toBeGreaterThanOrEqual(0);
+  const end = lines.findIndex((l, i) => i > start && /^#{1,2} /.test(l));
+  return lines.slice(start + 1, end < 0 ? undefined : end).join("\n");
+}
+
+describe("noise floor and confidence in the reports", () => {
+  // Baseline 1.0 from three runs with sd 0.01; a keep of -0.03 (3×) and one of -0.005 (0.5×).
+  const records = buildRecords(1.0, [
+    { description: "LR 0.01 -> 0.04", category: "optimizer", metric: 0.97 },
+    { description: "WD 0.1 -> 0.2", category: "optimizer", metric: 0.965 },
+  ]);
+  (records[0] as (typeof records)[0]).runs = [
+    { seed: 0, metric: 0.99, durationSec: 1 },
+    { seed: 1, metric: 1.0, durationSec: 1 },
+    { seed: 2, metric: 1.01, durationSec: 1 },
+  ];
+  const data = fromRecords(records, sessionInfo());
+
+  it("summary: the noise floor, each keep's confidence, keeps within noise flagged, in plain words", () => {
+    expect(data.noise?.sd).toBeCloseTo(0.01, 12);
+    const md = renderSummary(data);
+    expect(md).toContain("**Noise floor:** 0.010000 (the standard deviation of single runs, pooled over 3 runs of 1 identical script)");
+    expect(md).toMatch(/LR 0\.01 -> 0\.04 \(-0\.030000, -3\.00%, iteration 1, 3\.0× noise\)/);
+    expect(md).toMatch(/WD 0\.1 -> 0\.2 \(-0\.005000, -0\.52%, iteration 2, 0\.5× noise, within noise ⚠\)/);
+    const words = section(md, "## Noise and Confidence");
+    expect(words).toContain("The best result is 3.5× the noise floor away from the baseline.");
+    expect(words).toContain("1 of the 2 kept changes are within noise (marked ⚠): iteration 2.");
+    expect(section(md, "## Recommended Next Steps")).toContain("`autoresearch confirm best --runs 3`");
+  });
+
+  it("progress report: the noise floor and the keeps that could be luck", () => {
+    const report = renderProgressReport(data, { now: Date.parse("2025-03-09T00:00:00Z") });
+    expect(report).toContain("**Noise floor:** 0.010000 (the standard deviation of single runs, pooled over 3 runs of 1 identical script) Kept changes within noise (could be luck): iteration 2.");
+  });
+
+  it("a results file: estimated from rows that re-ran the same commit, or says it cannot be", () => {
+    const rerun = parseResults(
+      [
+        "commit\tval_bpb\tmemory_gb\tstatus\tdescription",
+        "a1b2c3d\t1.000000\t44.0\tkeep\tbaseline",
+        "a1b2c3d\t1.020000\t44.0\tkeep\tbaseline (rerun)",
+        "b2c3d4e\t0.990000\t44.0\tkeep\tlower LR",
+        "",
+      ].join("\n"),
+    );
+    const noisy = fromResults(rerun);
+    expect(noisy.noise?.sd).toBeCloseTo(Math.sqrt(0.0002), 12);
+    expect(renderSummary(noisy)).toContain("(estimated from 2 rows that re-ran 1 commit (rows of the same commit are identical code))");
+    const plain = fromResults(parseResults("commit\tval_bpb\tmemory_gb\tstatus\tdescription\na1b2c3d\t1.0\t44.0\tkeep\tbaseline\nb2c3d4e\t0.99\t44.0\tkeep\tlower LR\n"));
+    expect(plain.noise?.sd).toBeNull();
+    const md = renderSummary(plain);
+    expect(md).toContain("**Noise floor:** unknown (cannot be estimated from this file: no two rows re-ran the same commit;");
+    expect(section(md, "## Noise and Confidence")).toContain("no kept change can be told apart from luck. To measure it, run `autoresearch confirm baseline --runs 3`");
+  });
+
+  it("says in words why a better run was not kept under a keep rule", () => {
+    const records = buildRecords(1.0, [
+      { description: "A", metric: 0.999, status: "discard", reason: "within-noise" },
+      { description: "B", metric: 0.99, status: "discard", reason: "not-confirmed" },
+      { description: "C", metric: 0.9, status: "discard", reason: "check-failed", detail: "check failed: pytest -q: exit code 1: 2 failed" },
+    ]);
+    const md = renderSummary(fromRecords(records, sessionInfo()));
+    const failed = section(md, "## What Didn't Work");
+    expect(failed).toContain("not kept: -0.001000 (-0.10%), within noise on one run (not worth confirming)");
+    expect(failed).toContain("not kept: -0.010000 (-1.00%), not confirmed: the mean of its re-runs was within noise");
+    expect(failed).toContain("not kept: -0.100000 (-10.00%), a check failed: pytest -q: exit code 1: 2 failed");
+  });
+});
