@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli, repoSnapshot } from "../helpers/cli.js";
 import { fakeProject, git } from "../helpers/repo.js";
+import { hasScript, KEY, terminal } from "../helpers/terminal.js";
 
 const RUN = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--yes"];
 
@@ -199,5 +200,26 @@ describe("sessions you can find again", () => {
     expect(report.stdout).toMatch(/autoresearch\/night1/);
     // Reading moved nothing: the old layout stays where it is until resume or report of the current session.
     expect(existsSync(join(root, ".autoresearch", "session.json"))).toBe(true);
+  });
+
+  it.skipIf(!hasScript)("clean in a terminal lists the plan and asks; no keeps everything, yes removes it", async () => {
+    const root = fakeProject();
+    expect(cli(root, [...RUN, "--tag", "t", "--max-iterations", "1"]).code).toBe(0);
+    git(root, "merge", "--quiet", "--ff-only", "autoresearch/t"); // its kept work is merged: the prompt alone decides
+    const before = repoSnapshot(root);
+    const declined = terminal(root, ["clean", "--tag", "t"]);
+    await declined.waitFor("Remove 1 session(s) as listed?");
+    expect(declined.screen()).toMatch(/remove t \(finished, 1 experiments\)/);
+    await declined.type(KEY.enter);
+    expect(await declined.exited).toBe(0);
+    expect(declined.screen()).toMatch(/Nothing removed/);
+    expect(repoSnapshot(root)).toBe(before);
+    const accepted = terminal(root, ["clean", "--tag", "t"]);
+    await accepted.waitFor("Remove 1 session(s) as listed?");
+    await accepted.type(KEY.up, KEY.enter);
+    expect(await accepted.exited).toBe(0);
+    expect(accepted.screen()).toMatch(/Removed t\./);
+    expect(git(root, "branch", "--list", "autoresearch/t")).toBe("");
+    expect(existsSync(home(root, "t"))).toBe(false);
   });
 });
