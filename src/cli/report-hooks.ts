@@ -10,13 +10,61 @@ function dataOf(session: SessionState) {
   return data;
 }
 
-/** The progress report (spec 2.6) and the Phase 3 files, plugged into the loop. */
-export function reportHooks(warn: (message: string) => void = () => {}): Pick<LoopDeps, "writeReports" | "renderProgress"> {
+/** At most one projection of the summary and chart starts in this many ms (the last one is never dropped). */
+export const PROJECTION_INTERVAL_MS = 2000;
+
+/**
+ * The progress report (spec 2.6) and the Phase 3 files, plugged into the loop. The summary and
+ * chart are projections of the ledger: made again after each decision (coalesced, at most one
+ * writer at a time and one start per PROJECTION_INTERVAL_MS, the PNG rendered off the main
+ * thread) and once more, awaited, when the session ends.
+ */
+export function reportHooks(warn: (message: string) => void = () => {}): Pick<LoopDeps, "writeReports" | "renderProgress" | "projectReports"> {
+  let writing: Promise<unknown> | null = null;
+  let pending: SessionState | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let lastStart = 0;
+  const warned = new Set<string>();
+  const write = async (session: SessionState) => {
+    const written = await writeSessionReports(session.root, session.paths, dataOf(session));
+    for (const warning of written.warnings) {
+      if (!warned.has(warning)) warn(warning);
+      warned.add(warning);
+    }
+    return written;
+  };
+  const pump = () => {
+    timer = null;
+    if (writing || !pending) return;
+    const wait = lastStart + PROJECTION_INTERVAL_MS - Date.now();
+    if (wait > 0) {
+      timer = setTimeout(pump, wait);
+      timer.unref();
+      return;
+    }
+    const session = pending;
+    pending = null;
+    lastStart = Date.now();
+    writing = write(session)
+      .catch((error: unknown) => warn(`the summary and chart were not updated: ${(error as Error).message}`))
+      .finally(() => {
+        writing = null;
+        pump();
+      });
+  };
   return {
     renderProgress: (session) => renderProgressReport(dataOf(session), { maxIterations: session.info.config.maxIterations }),
+    projectReports: (session) => {
+      pending = session;
+      if (!timer) pump();
+    },
     writeReports: async (session) => {
-      const written = await writeSessionReports(session.root, session.paths, dataOf(session));
-      for (const warning of written.warnings) warn(warning);
+      // The final write wins: a projection still queued is dropped, one in progress finishes first.
+      pending = null;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      while (writing) await writing;
+      const written = await write(session);
       return [written.summaryPath, written.svgPath, written.pngPath].filter((p): p is string => p !== null);
     },
   };

@@ -21,7 +21,7 @@ export function appendDurable(path: string, text: string): void {
  * `durable: false` (projections rebuilt from the records, such as results.tsv and patches) the
  * fsyncs are skipped: still never half a file, but a machine crash may keep the old one.
  */
-export function writeAtomic(path: string, text: string, options: { durable?: boolean } = {}): void {
+export function writeAtomic(path: string, text: string | Uint8Array, options: { durable?: boolean } = {}): void {
   const durable = options.durable ?? true;
   const tmp = tempName(path, process.pid);
   // A leftover (or planted) file or link at the temp name is removed; O_EXCL then refuses anything raced in.
@@ -86,8 +86,8 @@ function fsyncDir(dir: string): void {
   }
 }
 
-function writeAll(fd: number, text: string): void {
-  const buf = Buffer.from(text);
+function writeAll(fd: number, text: string | Uint8Array): void {
+  const buf = typeof text === "string" ? Buffer.from(text) : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
   let off = 0;
   while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
 }

@@ -35,6 +35,7 @@ function maybeReport(session: SessionState, deps: LoopDeps): void {
   const markdown = deps.renderProgress(session);
   writeProgressReport(session.paths, markdown);
   if (done > 0 && done % session.info.config.reportEvery === 0) deps.emit({ type: "progress-report", iteration: done, markdown });
+  deps.projectReports?.(session);
 }
 
 /** Phase 2: propose, run, decide, log, repeat until a stop condition holds. Returns why it stopped. */

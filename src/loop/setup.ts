@@ -15,6 +15,7 @@ import { baselineFailureHint } from "../report/hints.js";
 import { recordBaseline, runBaseline } from "./experiment.js";
 import { guardedFiles, hashGuarded } from "./guards.js";
 import { isAlive, readLock } from "../ledger/lock.js";
+import { readInFlightReadOnly } from "../ledger/read.js";
 import type { LoopDeps, SessionState } from "./state.js";
 
 /** Files the tool writes in the repo; excluded from git so they never dirty the tree. */
@@ -89,6 +90,22 @@ export async function validateNewSession(git: Git, root: string, config: Researc
 interface SetAside {
   previousTag: string | null;
   moved: { from: string; to: string }[];
+}
+
+/**
+ * A new session after the previous one was killed mid-experiment: that experiment's commit is
+ * not the new baseline (the baseline is always the user's checkout, which no session changes),
+ * and the old session is left exactly as it was, resumable. Says which, or null.
+ */
+function interruptedPrevious(root: string, home: string, tag: string, head: string): string | null {
+  const previous = currentTag(home);
+  if (!previous || previous === tag) return null;
+  const inFlight = readInFlightReadOnly(sessionPaths(root, previous, home));
+  if (!inFlight || inFlight.id === 0) return null;
+  return (
+    `session ${previous} was stopped during experiment ${inFlight.id}, before it was decided: it is kept as it was, ` +
+    `and \`autoresearch resume --tag ${previous}\` runs that experiment again. This session starts from your checkout's commit ${head.slice(0, 7)}, not from that experiment.`
+  );
 }
 
 /**
@@ -168,6 +185,8 @@ export async function startSession(root: string, checked: CheckedConfig, platfor
   const paths = sessionPaths(root, config.tag);
   const resultsPath = join(root, config.results);
   await excludeFromGit(git, [`/${config.results}`, `/${config.results}.*.tmp`, ...REPORT_FILES.map((f) => `/${f}`), `/${CONFIG_FILE_NAME}`]);
+  const interrupted = interruptedPrevious(root, paths.home, config.tag, await git.head());
+  if (interrupted) deps.emit({ type: "warning", message: interrupted });
   const aside = setAsidePrevious(root, paths.home, resultsPath);
   if (aside.moved.length > 0) {
     deps.emit({ type: "warning", message: `${aside.moved.map((m) => basename(m.from)).join(", ")} of the previous session moved to ${dirname(aside.moved[0]?.to ?? "")}` });

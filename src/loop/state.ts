@@ -31,6 +31,8 @@ export interface LoopDeps {
   graceMs?: number;
   /** Writes the summary and chart at the end of a session. */
   writeReports?: (session: SessionState) => Promise<string[]>;
+  /** After each decision: the summary and chart in the checkout made again, without holding up the loop. */
+  projectReports?: (session: SessionState) => void;
   /** Renders the progress report (spec 2.6). */
   renderProgress?: (session: SessionState) => string;
 }

@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
+import { writeAtomic } from "../ledger/files.js";
 import { basename, dirname, join, relative } from "node:path";
 import type { SessionPaths } from "../ledger/paths.js";
 import { type ChartOptions, renderChartSvg } from "./chart.js";
@@ -8,8 +9,13 @@ import { type BuildSummaryOptions, renderSummary, resolveNextSteps } from "./sum
 
 /**
  * Phase 3 files, written in the repository root: autoresearch-summary.md, progress.svg and
- * progress.png. They are outputs for people and are never committed.
+ * progress.png. They are outputs for people and are never committed: projections of the ledger,
+ * each replaced atomically (a reader sees the old or the new file; a link planted at the name is
+ * replaced, never followed), and `autoresearch report` makes them again from the records.
  */
+
+/** Not fsynced: a projection lost in a crash is made again from the durable ledger. */
+const project = (path: string, content: string | Uint8Array) => writeAtomic(path, content, { durable: false });
 
 export const SUMMARY_FILE = "autoresearch-summary.md";
 export const CHART_SVG_FILE = "progress.svg";
@@ -51,7 +57,7 @@ export async function writeSessionReports(
   if (options.charts !== false) {
     const svg = renderChartSvg(data, options.chartOptions);
     svgPath = join(dir, CHART_SVG_FILE);
-    writeFileSync(svgPath, svg);
+    project(svgPath, svg);
     pngPath = join(dir, CHART_PNG_FILE);
     // The PNG renders off the main thread while the summary is written.
     png = renderPngAsync(svg, options.pngOptions).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
@@ -64,11 +70,11 @@ export async function writeSessionReports(
       warnings.push(pngWarning(result));
       pngPath = null;
     } else {
-      writeFileSync(pngPath, result);
+      project(pngPath, result);
     }
   }
   const chart = svgPath ? { png: link(pngPath), svg: link(svgPath) } : null;
-  writeFileSync(summaryPath, renderSummary(data, { ...options, nextSteps, chart }));
+  project(summaryPath, renderSummary(data, { ...options, nextSteps, chart }));
   return { summaryPath, svgPath, pngPath, warnings };
 }
 
@@ -82,11 +88,11 @@ export function writeCharts(
   mkdirSync(dir, { recursive: true });
   const svg = renderChartSvg(data, chartOptions);
   const svgPath = join(dir, CHART_SVG_FILE);
-  writeFileSync(svgPath, svg);
+  project(svgPath, svg);
   const warnings: string[] = [];
   let pngPath: string | null = join(dir, CHART_PNG_FILE);
   try {
-    writeFileSync(pngPath, renderPng(svg, pngOptions));
+    project(pngPath, renderPng(svg, pngOptions));
   } catch (error) {
     warnings.push(pngWarning(error as Error));
     pngPath = null;

@@ -69,6 +69,18 @@ function gitDirManifest(gitDir: string): Map<string, string> {
 /** Names whose appearance in the tree changes how git itself behaves there. */
 const GIT_CONTROL_FILE = /(^|\/)(\.gitattributes|\.gitmodules|\.git)(\/|$)/;
 
+/**
+ * New code a run leaves in the tree can change what the read-only scripts import or run: a
+ * `prepare/` package or a `numpy.py` beside `prepare.py` shadows the real module, a `.pth` or
+ * `sitecustomize.py` runs at interpreter start. Such a file makes the experiment untrusted (a
+ * violation) and is removed with the other outputs. Python's own bytecode caches are not code
+ * the run wrote and stay outputs.
+ */
+const SHADOWING_CODE = /\.(py|pyi|pth|so|pyd|js|mjs|cjs|ts|mts|cts|node)$/i;
+function shadowsCode(path: string): boolean {
+  return SHADOWING_CODE.test(path) && !/(^|\/)__pycache__\//.test(path);
+}
+
 export class WorkerClone {
   readonly git: Git;
   private gitState: Map<string, string> | null = null;
@@ -186,6 +198,7 @@ export class WorkerClone {
           outputs++;
           if (created.length < 10) created.push(path);
           if (GIT_CONTROL_FILE.test(path)) violations.push(`created ${path}`);
+          else if (shadowsCode(path)) violations.push(`created ${path} (new code in the tree can change what the read-only scripts import)`);
           continue;
         }
         tracked.push(`${xy.includes("D") ? "deleted" : xy[0] !== " " ? "staged" : "modified"} ${path}`);

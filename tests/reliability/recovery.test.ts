@@ -180,6 +180,25 @@ describe("resume after a kill at each point of an experiment", () => {
     ]);
   });
 
+  it("a new run after a kill mid-experiment starts from the user's commit, not the undecided experiment, and says the old session can be resumed", async () => {
+    const { root, base, paths, baseline } = await sessionWithBaseline();
+    const newText = FAKE_TRAIN.replace("const LEARNING_RATE = 0.01;", "const LEARNING_RATE = 0.02;");
+    const ident = `${git(root, "var", "GIT_COMMITTER_IDENT")}`;
+    const undecided = await commitFile(new Git(root), { parent: baseline.commit, path: "train.js", mode: "100644", text: newText, message: "exp: LR up", ref: "refs/autoresearch/t1/1", ident });
+    const inFlight = JSON.stringify({ id: 1, phase: "running", parent: baseline.commit, commit: undecided, proposal: LR_UP, newText, runId: randomUUID(), startedAt: "x" } satisfies InFlight);
+    writeFileSync(paths.state, inFlight);
+    const events: SessionEvent[] = [];
+    await research(root, { kind: "new", config: testConfig({ tag: "t2", maxIterations: 0 }), platform: CPU }, testDeps(root, new PlanProposer([]), events));
+    const fresh = readJsonl<ExperimentRecord>(sessionPaths(root, "t2").experiments);
+    expect(fresh[0]?.commit).toBe(base);
+    expect(fresh[0]?.commit).not.toBe(undecided);
+    expect(git(root, "rev-parse", "autoresearch/t2")).toBe(base);
+    expect(warnings(events).some((w) => /session t1 was stopped during experiment 1.*`autoresearch resume --tag t1` runs that experiment again.*starts from your checkout's commit/.test(w))).toBe(true);
+    // The old session is exactly as it was: still in flight, still resumable.
+    expect(readFileSync(paths.state, "utf8")).toBe(inFlight);
+    expect(readJsonl<ExperimentRecord>(paths.experiments)).toHaveLength(1);
+  });
+
   it("killed after the record, before state.json was cleared: nothing runs twice", async () => {
     const { root, base, guarded, paths, baseline } = await sessionWithBaseline([LR_UP], 1);
     const first = readJsonl<ExperimentRecord>(paths.experiments)[1] as ExperimentRecord;
