@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import { currentTag, sessionsHome } from "../ledger/paths.js";
 import { listSessions, type SessionSummary } from "../ledger/sessions.js";
-import type { Git } from "./git.js";
+import type { Git } from "../workspace/git.js";
 
 /**
  * `autoresearch clean`: what a finished session leaves in the repository (its research branch,
