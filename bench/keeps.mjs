@@ -9,7 +9,7 @@
 // Real git repos and the real loop; the runs themselves are evaluated in-process (node:vm) to
 // keep 600 experiments affordable on a shared machine: the decision logic is what is measured.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import vm from "node:vm";
@@ -18,6 +18,7 @@ import { StopControl } from "../dist/loop/stop.js";
 import { BuiltinProposer } from "../dist/proposers/builtin/index.js";
 import { Git } from "../dist/workspace/git.js";
 import { detectPlatform } from "../dist/platform/index.js";
+import { benchRepo } from "./repo.mjs";
 
 const EXPERIMENTS = Number(process.env.BENCH_EXPERIMENTS ?? 100);
 const SEEDS = (process.env.BENCH_SEEDS ?? "1,2,3").split(",").map(Number);
@@ -90,16 +91,7 @@ class VmExecutor {
 }
 
 function repo() {
-  const dir = mkdtempSync(join(tmpdir(), "ar-keeps-"));
-  writeFileSync(join(dir, "train.js"), TRAIN);
-  writeFileSync(join(dir, "prepare.js"), "// read-only\n");
-  const git = (...args) => execFileSync("git", args, { cwd: dir });
-  git("init", "-q", "-b", "main");
-  git("config", "user.name", "bench");
-  git("config", "user.email", "bench@localhost");
-  git("add", "-A");
-  git("commit", "-qm", "init");
-  return dir;
+  return benchRepo("ar-keeps-", { "train.js": TRAIN, "prepare.js": "// read-only\n" });
 }
 
 function trueMetric(root, commit) {

@@ -2,11 +2,11 @@
 // Harness overhead per iteration: `autoresearch run` against a minimal shell loop doing the same
 // steps (edit, commit, run, grep, decide, reset, append) on the same ~30 ms training command.
 // Both run in this process's machine, one after the other, so the ratio is what matters.
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchRepo } from "./repo.mjs";
 
 const N = Number(process.env.BENCH_ITERATIONS ?? 40);
 const BIN = fileURLToPath(new URL("../bin/autoresearch.js", import.meta.url));
@@ -19,16 +19,7 @@ print("val_loss: %.6f" % (LR / 100.0 + NOISE * 0.01))
 `;
 
 function repo() {
-  const dir = mkdtempSync(join(tmpdir(), "ar-bench-"));
-  writeFileSync(join(dir, "train.py"), TRAIN);
-  writeFileSync(join(dir, "prepare.py"), "# read-only\n");
-  const git = (...args) => execFileSync("git", args, { cwd: dir });
-  git("init", "-q", "-b", "main");
-  git("config", "user.name", "bench");
-  git("config", "user.email", "bench@localhost");
-  git("add", "-A");
-  git("commit", "-qm", "init");
-  return dir;
+  return benchRepo("ar-bench-", { "train.py": TRAIN, "prepare.py": "# read-only\n" });
 }
 
 // Even steps lower LR (kept), odd steps raise NOISE (discarded, so the branch is reset).

@@ -5,12 +5,12 @@
 // iteration ~50 and at the end, the time per iteration at the start and at the end (a ledger
 // that re-reads its growing files would show up here), and processes left behind.
 // Needs a build (`npm run build`). Usage: SOAK_ITERATIONS=1000 node bench/soak.mjs
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchRepo } from "./repo.mjs";
 
 const N = Number(process.env.SOAK_ITERATIONS ?? 1000);
 const EARLY = Math.min(50, Math.max(1, Math.floor(N / 2)));
@@ -18,15 +18,7 @@ const BIN = fileURLToPath(new URL("../bin/autoresearch.js", import.meta.url));
 const MARKER = randomUUID();
 
 function repo() {
-  const dir = mkdtempSync(join(tmpdir(), "ar-soak-"));
-  writeFileSync(join(dir, "train.sh"), 'LR=100000\nNOISE=0\necho "val_loss: $((LR * 100000 + NOISE))"\n');
-  writeFileSync(join(dir, "prepare.sh"), "# read-only\n");
-  const git = (...args) => execFileSync("git", args, { cwd: dir });
-  git("init", "-q", "-b", "main");
-  git("config", "user.name", "soak");
-  git("config", "user.email", "soak@localhost");
-  git("add", "-A");
-  git("commit", "-qm", "init");
+  const dir = benchRepo("ar-soak-", { "train.sh": 'LR=100000\nNOISE=0\necho "val_loss: $((LR * 100000 + NOISE))"\n', "prepare.sh": "# read-only\n" });
   // Even steps lower LR (kept); odd steps raise NOISE (discarded, so the branch is reset).
   const steps = [];
   let lr = 100000;

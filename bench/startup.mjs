@@ -3,27 +3,18 @@
 // budget"): `--version`, `status` and `report --help`, each against a bare `node -e 0` measured in
 // the same run, interleaved, so the ratio is what matters on a noisy shared machine.
 // Target: every ratio within 2x. AUTORESEARCH_BIN points it at another build (e.g. the main branch).
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { benchRepo } from "./repo.mjs";
 
 const N = Number(process.argv[2] ?? process.env.BENCH_RUNS ?? 15);
 const BIN = process.env.AUTORESEARCH_BIN ?? fileURLToPath(new URL("../bin/autoresearch.js", import.meta.url));
 
 /** A repo with a results file, so `status` has a report to show. */
 function repo() {
-  const dir = mkdtempSync(join(tmpdir(), "ar-bench-startup-"));
-  writeFileSync(
-    join(dir, "results.tsv"),
-    "commit\tval_bpb\tmemory_gb\tstatus\tdescription\nabc1234\t1.000000\t0.0\tkeep\tbaseline\nabc1235\t0.990000\t0.0\tkeep\tlower lr\n",
-  );
-  const git = (...args) => execFileSync("git", args, { cwd: dir });
-  git("init", "-q", "-b", "main");
-  git("add", "-A");
-  git("-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "init");
-  return dir;
+  return benchRepo("ar-bench-startup-", {
+    "results.tsv": "commit\tval_bpb\tmemory_gb\tstatus\tdescription\nabc1234\t1.000000\t0.0\tkeep\tbaseline\nabc1235\t0.990000\t0.0\tkeep\tlower lr\n",
+  });
 }
 
 const cwd = repo();

@@ -1,0 +1,18 @@
+// The git repository every benchmark starts from: the given files, committed on `main`.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A new repo in a temp dir holding `files` (name -> text) in one commit. Returns its path. */
+export function benchRepo(prefix, files) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const git = (...args) => execFileSync("git", args, { cwd: dir });
+  git("init", "-q", "-b", "main");
+  git("config", "user.name", "bench");
+  git("config", "user.email", "bench@localhost");
+  git("add", "-A");
+  git("commit", "-qm", "init");
+  return dir;
+}
