@@ -11,7 +11,7 @@ function dataOf(session: SessionState) {
 }
 
 /** At most one projection of the summary and chart starts in this many ms (the last one is never dropped). */
-export const PROJECTION_INTERVAL_MS = 2000;
+export const PROJECTION_INTERVAL_MS = 5000;
 
 /**
  * The progress report (spec 2.6) and the Phase 3 files, plugged into the loop. The summary and

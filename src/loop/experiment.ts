@@ -247,14 +247,23 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
   const run = await runOnce(session, deps, input.id, proposal.description, commit, inFlight.runId);
   // Aborted while it ran (second Ctrl-C): it was killed; whatever it printed is not a result.
   const interrupted = deps.stop.signal.aborted;
-  // Checks and confirmation runs then see the candidate exactly as committed, in a clean clone.
-  const violations = await guardRun(session, commit);
+  const inspection = await inspectClone(session);
+  const { violations } = inspection;
   const lines = countLines(input.newText);
   const trainHash = sha256(input.newText);
+  const first = decide({ run, direction: config.direction, bestMetric: best.metric as number, lines, bestLines: best.lines, violations, interrupted });
+  // A would-be keep that still faces checks or confirmation runs needs the candidate exactly as
+  // committed in a clean clone; anything else goes straight back to the best (one reset, no more).
+  const policy = keepPolicy(config);
+  const moreRuns = first.status === "keep" && (policy.checks.length > 0 || policy.rule === "confirm");
+  if (moreRuns) {
+    await inspection.resetTo(commit);
+    session.clone.beforeRun();
+  }
   // The keep rule in force: threshold, --check commands, confirmation runs (src/loop/confirm.ts).
   const kept = await applyKeepRule(session, deps, {
     id: input.id,
-    decision: decide({ run, direction: config.direction, bestMetric: best.metric as number, lines, bestLines: best.lines, violations, interrupted }),
+    decision: first,
     run,
     best,
     trainHash,
@@ -271,7 +280,8 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, input
   const { decision } = kept;
 
   const newBest = decision.status === "keep" ? commit : best.commit;
-  if (newBest !== commit) await guardRun(session, newBest);
+  if (!moreRuns) await inspection.resetTo(newBest);
+  else if (newBest !== commit) await guardRun(session, newBest);
   if (decision.status === "keep") {
     const warning = await session.repo.moveBranch(commit);
     if (warning) deps.emit({ type: "warning", message: warning });

@@ -81,8 +81,9 @@ const available = probe !== null;
 if (!available && !process.env.CI) console.warn("skipping cgroup tracking tests: no writable cgroup v2 here (Linux with cgroup v2 delegation needed)");
 
 describe.skipIf(!available && !process.env.CI)("a run's own cgroup (Linux, cgroup v2)", () => {
-  it("is available where CI runs", () => {
+  it("is available where CI runs, and AUTORESEARCH_CGROUP=off turns it off", () => {
     expect(available).toBe(true);
+    expect(createRunCgroup(`off-${process.pid}`, "linux", { AUTORESEARCH_CGROUP: "off" })).toBeNull();
   });
 
   it("kills a process that double-forked, called setsid, became non-dumpable and dropped the marker", async () => {
