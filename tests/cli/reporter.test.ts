@@ -3,6 +3,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { terminalReporter } from "../../src/cli/reporter.js";
 import type { ExperimentRecord } from "../../src/types.js";
 
+/** The text a person reads: colour codes removed (picocolors colours output when CI is set). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching terminal escape codes
+const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "");
+
 function render(record: Partial<ExperimentRecord>): string {
   const out = new PassThrough();
   let text = "";
@@ -10,7 +14,7 @@ function render(record: Partial<ExperimentRecord>): string {
   const report = terminalReporter(out as unknown as NodeJS.WriteStream);
   const full = { id: 3, commit: "abcdef0123456789", description: "WIDTH 16 -> 64", reason: "violation", detail: "violation: prepare.js changed", bestBefore: 1.0, ...record } as ExperimentRecord;
   report({ type: "experiment", record: full } as Parameters<typeof report>[0]);
-  return text;
+  return plain(text);
 }
 
 /** A terminal of `columns` that hands every write to `sink` at once (no stream buffering). */
@@ -51,7 +55,7 @@ describe("terminal reporter", () => {
     report(keep(0.97, 3));
     report(keep(0.995));
     report({ type: "check", iteration: 3, command: "pytest -q", ok: false, detail: "exit code 1" });
-    const lines = text.trim().split("\n");
+    const lines = plain(text).trim().split("\n");
     expect(lines[0]).toContain("(mean of 3 runs, 3.0× noise)");
     expect(lines[1]).toContain("(0.5× noise, within noise)");
     expect(lines[2]).toBe("  check failed pytest -q: exit code 1");
@@ -83,7 +87,7 @@ describe("terminal reporter", () => {
     full(decided(1));
     full({ type: "run-start", iteration: 2, description: "LR 0.01 -> 0.02", commit: "c", budgetSec: 5, timeoutSec: 10 });
     // 4 experiments left (2..5) at 10 s each (decided at 22:00:10 and 22:00:20).
-    expect(wideText).toMatch(/▶ 2\/5 LR 0\.01 -> 0\.02 .* · ETA 40s/);
+    expect(plain(wideText)).toMatch(/▶ 2\/5 LR 0\.01 -> 0\.02 .* · ETA 40s/);
     report({ type: "session-end", reason: "done" } as unknown as Parameters<typeof report>[0]);
     full({ type: "session-end", reason: "done" } as unknown as Parameters<typeof report>[0]);
   });
