@@ -20,6 +20,7 @@ import { buildContext } from "../dist/loop/propose.js";
 import { adjustmentsFor } from "../dist/platform/adjustments.js";
 import { buildPrompt, DEFAULT_PROMPT_MAX_CHARS } from "../dist/proposers/prompt.js";
 import { Git } from "../dist/workspace/git.js";
+import { recordsDir } from "./repo.mjs";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const EXAMPLE = join(HERE, "..", "examples", "tinylm");
@@ -169,7 +170,7 @@ async function realRun(dir) {
   let noted = false;
   while (!noted) {
     await new Promise((r) => setTimeout(r, 500));
-    const records = existsSync(join(dir, ".autoresearch/experiments.jsonl")) ? readFileSync(join(dir, ".autoresearch/experiments.jsonl"), "utf8").trim().split("\n").length : 0;
+    const records = existsSync(join(dir, ".git/autoresearch/current")) && existsSync(join(recordsDir(dir), "experiments.jsonl")) ? readFileSync(join(recordsDir(dir), "experiments.jsonl"), "utf8").trim().split("\n").length : 0;
     if (records >= 5) {
       await run(process.execPath, [BIN, "note", "try a learning-rate warmup together with the larger batch"], dir);
       noted = true;
@@ -194,7 +195,7 @@ if (args[0] === "--from") {
   const dir = resolve(args[1] ?? "brief-demo");
   await realRun(dir);
   // The brief the agent was actually sent for the last experiment.
-  process.stdout.write(readFileSync(join(dir, ".autoresearch", "agent", "prompt.md"), "utf8"));
+  process.stdout.write(readFileSync(join(recordsDir(dir), "agent", "prompt.md"), "utf8"));
 } else {
   sizes(args.length > 0 ? args.map(Number) : [12, 100, 1000]);
 }

@@ -18,7 +18,7 @@ import { StopControl } from "../dist/loop/stop.js";
 import { BuiltinProposer } from "../dist/proposers/builtin/index.js";
 import { Git } from "../dist/workspace/git.js";
 import { detectPlatform } from "../dist/platform/index.js";
-import { benchRepo } from "./repo.mjs";
+import { benchRepo, recordsDir } from "./repo.mjs";
 
 const EXPERIMENTS = Number(process.env.BENCH_EXPERIMENTS ?? 100);
 const SEEDS = (process.env.BENCH_SEEDS ?? "1,2,3").split(",").map(Number);
@@ -133,7 +133,7 @@ async function session(rule, seed, platform) {
     graceMs: 100,
   };
   await research(root, { kind: "new", config, platform }, deps);
-  const records = readFileSync(join(root, ".autoresearch/experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const records = readFileSync(join(recordsDir(root), "experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
   let bestTrue = trueMetric(root, records[0].commit);
   let falseKeeps = 0;
   let keeps = 0;

@@ -1,6 +1,6 @@
 // The git repository every benchmark starts from: the given files, committed on `main`.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -15,4 +15,10 @@ export function benchRepo(prefix, files) {
   git("add", "-A");
   git("commit", "-qm", "init");
   return dir;
+}
+
+/** The records folder of the repo's current session (`<repo>/.git/autoresearch/<tag>/records`). */
+export function recordsDir(root) {
+  const tag = readFileSync(join(root, ".git", "autoresearch", "current"), "utf8").trim();
+  return join(root, ".git", "autoresearch", tag, "records");
 }

@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchRepo } from "./repo.mjs";
+import { benchRepo, recordsDir } from "./repo.mjs";
 
 const N = Number(process.env.SOAK_ITERATIONS ?? 1000);
 const EARLY = Math.min(50, Math.max(1, Math.floor(N / 2)));
@@ -122,7 +122,7 @@ const wallSec = (Date.now() - started) / 1000;
 await new Promise((r) => setTimeout(r, 500));
 
 const tsv = readFileSync(join(dir, "results.tsv"), "utf8").trimEnd().split("\n");
-const jsonl = readFileSync(join(dir, ".autoresearch/experiments.jsonl"), "utf8").trimEnd().split("\n");
+const jsonl = readFileSync(join(recordsDir(dir), "experiments.jsonl"), "utf8").trimEnd().split("\n");
 const perIter = (from, to) => (to - from > 0 ? (times[to] - times[from]) / (to - from) : Number.NaN);
 const window = Math.min(100, Math.floor(N / 4));
 const result = {

@@ -4,7 +4,7 @@
  * found by its marker AUTORESEARCH_RUN_ID (recorded in state.json before the run starts, and
  * announced to the watchdog) and killed: SIGTERM, a grace, then SIGKILL until none is left.
  */
-import { listRunPids, removeRunCgroup, runCgroupDir, trySignal } from "../runner/index.js";
+import { listRunPids, removeRunCgroupWhenEmpty, runCgroupDir, trySignal } from "../runner/index.js";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -34,6 +34,6 @@ export async function killOrphanedRun(runId: string, graceMs: number, killWaitMs
   for (const pid of pids) if (!found.includes(pid)) found.push(pid);
   // The run's cgroup, when the orchestrator that made it shared this process's cgroup (the watchdog does).
   const cgroup = runCgroupDir(runId);
-  if (cgroup && pids.length === 0) removeRunCgroup(cgroup);
+  if (cgroup && pids.length === 0) await removeRunCgroupWhenEmpty(cgroup);
   return found;
 }

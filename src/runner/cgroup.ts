@@ -9,8 +9,8 @@
  * hosts, unprivileged containers, macOS, Windows) this returns null and the process group plus
  * the marker are what track the run (docs/guarantees.md says what each platform guarantees).
  */
-import { mkdirSync, readFileSync, rmdirSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 export const CGROUP_PREFIX = "autoresearch-run-";
 
@@ -86,6 +86,7 @@ export function createRunCgroup(runId: string, platform: NodeJS.Platform = proce
   if (env.AUTORESEARCH_CGROUP === "off") return null;
   const dir = runCgroupDir(runId, platform);
   if (!dir) return null;
+  sweepStaleRunCgroups(dirname(dir));
   try {
     mkdirSync(dir);
     return { dir, procsFile: join(dir, "cgroup.procs") };
@@ -114,6 +115,39 @@ export function removeRunCgroup(dir: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Removes a run cgroup once its last member is gone: processes that were just killed leave it
+ * a moment later than their parent sees them exit, so the removal is retried for up to `waitMs`.
+ */
+export async function removeRunCgroupWhenEmpty(dir: string, waitMs = 2000): Promise<boolean> {
+  const end = Date.now() + waitMs;
+  for (;;) {
+    if (removeRunCgroup(dir)) return true;
+    if (Date.now() >= end) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A run cgroup this old and empty belongs to no run (its orchestrator was killed before removing it). */
+const STALE_MS = 10 * 60 * 1000;
+const swept = new Set<string>();
+
+/** Once per process and parent: removes empty run cgroups left by orchestrators that were killed. */
+function sweepStaleRunCgroups(parent: string): void {
+  if (swept.has(parent)) return;
+  swept.add(parent);
+  try {
+    for (const name of readdirSync(parent)) {
+      if (!name.startsWith(CGROUP_PREFIX)) continue;
+      const dir = join(parent, name);
+      // Old enough that it is no run starting right now; rmdir refuses one that still has members.
+      if (Date.now() - statSync(dir).mtimeMs > STALE_MS) removeRunCgroup(dir);
+    }
+  } catch {
+    // not readable: nothing to sweep
   }
 }
 

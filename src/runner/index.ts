@@ -13,6 +13,6 @@ export {
   readProcTable,
   selectRunPids,
 } from "./process-list.js";
-export { cgroupShellArgs, createRunCgroup, removeRunCgroup, runCgroupDir } from "./cgroup.js";
+export { cgroupShellArgs, createRunCgroup, removeRunCgroup, removeRunCgroupWhenEmpty, runCgroupDir } from "./cgroup.js";
 export { type KillTreeOptions, type KillTreeResult, killRunTree, trySignal, windowsKillCommand } from "./process-tree.js";
 export { RssSampler, type RssSamplerOptions, readRssBytes } from "./rss.js";
