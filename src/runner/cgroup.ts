@@ -127,7 +127,7 @@ export async function removeRunCgroupWhenEmpty(dir: string, waitMs = 2000): Prom
   for (;;) {
     if (removeRunCgroup(dir)) return true;
     if (Date.now() >= end) return false;
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 20).unref());
   }
 }
 

@@ -9,7 +9,7 @@ import { performance } from "node:perf_hooks";
 import { RuntimeFailure } from "../errors.js";
 import type { Executor, RunResult, RunSpec } from "../types.js";
 import { LineSplitter } from "./line-splitter.js";
-import { cgroupShellArgs, createRunCgroup, removeRunCgroupWhenEmpty } from "./cgroup.js";
+import { cgroupShellArgs, createRunCgroup, removeRunCgroup, removeRunCgroupWhenEmpty } from "./cgroup.js";
 import { DEFAULT_MAX_LOG_BYTES, LogSink } from "./log-sink.js";
 import { OutputScanner } from "./output-scanner.js";
 import { listRunPids, RUN_ID_ENV, type RunTree } from "./process-list.js";
@@ -172,7 +172,9 @@ export class LocalExecutor implements Executor {
     child?.stderr?.destroy();
     for (const s of splitters) s.end();
     const peakRss = sampler?.stop() ?? null;
-    if (cgroup && !(await removeRunCgroupWhenEmpty(cgroup.dir))) note(`could not remove the run's cgroup ${cgroup.dir}: processes may still be in it`);
+    // Usually empty by now; when the last members are still leaving, it is removed in the background
+    // (and any left by a killed orchestrator is swept later), so the next experiment need not wait.
+    if (cgroup && !removeRunCgroup(cgroup.dir)) void removeRunCgroupWhenEmpty(cgroup.dir);
     sink.close();
 
     const scan = scanner.result();
