@@ -8,7 +8,11 @@
 // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
-/** One line: every unsafe character becomes a space, runs of white space one space, trimmed. */
-export function oneLine(text: string): string {
-  return text.replace(UNSAFE, " ").replace(/\s{2,}/g, " ").trim();
+/**
+ * One line: every unsafe character becomes a space, runs of white space one space, trimmed;
+ * with `max`, cut to that many characters with an ellipsis.
+ */
+export function oneLine(text: string, max = Number.POSITIVE_INFINITY): string {
+  const flat = text.replace(UNSAFE, " ").replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

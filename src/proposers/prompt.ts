@@ -4,6 +4,7 @@ import { describeDirection, gain, delta as metricDelta, percentChange } from "..
 import type { Direction, ExperimentRecord, MemoryEntry, PlatformInfo, ProposalContext } from "../types.js";
 import { CATEGORIES } from "../types.js";
 import { attentionText } from "../platform/index.js";
+import { oneLine } from "../text.js";
 
 /**
  * The prompt every model-backed proposer sends: the rules (system) and everything known about
@@ -524,11 +525,6 @@ function pct(metric: number | null, base: number | null): string {
 
 function short(sha: string): string {
   return sha.slice(0, 7);
-}
-
-function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 function nonEmptyLines(text: string): number {

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSyn
 import { basename, isAbsolute, join, normalize, relative, sep } from "node:path";
 import { z } from "zod";
 import { RuntimeFailure, UsageError } from "../../errors.js";
+import { oneLine } from "../../text.js";
 import type { AgentInfo, Proposal, ProposalContext, Proposer } from "../../types.js";
 import { CATEGORIES } from "../../types.js";
 import { Git } from "../../workspace/git.js";
@@ -182,16 +183,16 @@ export function createAgentProposer(options: AgentProposerOptions): Proposer {
 
       const file = readProposalFile(proposalFile);
       const category = parseCategory(file?.category) ?? guessCategory(ctx.trainText, newText);
-      const description = oneLine(file?.description) || describeChange(options.trainPath, ctx.trainText, newText);
+      const description = shortLine(file?.description) || describeChange(options.trainPath, ctx.trainText, newText);
       const proposal: AgentProposal = { description, category, newText, violations };
       if (spent.usage) proposal.usage = spent.usage;
       if (spent.costUsd !== undefined) proposal.costUsd = spent.costUsd;
       if (spent.turns !== undefined) proposal.turns = spent.turns;
-      const direction = oneLine(file?.direction);
+      const direction = shortLine(file?.direction);
       if (direction) proposal.direction = direction;
-      const learned = oneLine(file?.learned);
+      const learned = shortLine(file?.learned);
       if (learned) proposal.learned = learned;
-      const ideas = (file?.ideas ?? []).map(oneLine).filter(Boolean);
+      const ideas = (file?.ideas ?? []).map((idea) => shortLine(idea)).filter(Boolean);
       if (ideas.length > 0) proposal.ideas = ideas;
       if (typeof file?.expected_delta === "number") proposal.expectedDelta = file.expected_delta;
       const rationale = file?.rationale?.trim() ?? "";
@@ -238,7 +239,6 @@ function parseCategory(value: string | undefined): (typeof CATEGORIES)[number] |
   return undefined;
 }
 
-function oneLine(text: string | undefined): string {
-  const flat = (text ?? "").replace(/\s+/g, " ").trim();
-  return flat.length > 200 ? `${flat.slice(0, 199)}…` : flat;
+function shortLine(text: string | undefined): string {
+  return oneLine(text ?? "", 200);
 }

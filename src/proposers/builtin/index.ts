@@ -12,6 +12,7 @@
  * batch constant, or halving would only re-run a configuration already tried, it returns null:
  * the loop then records the out-of-memory crash and moves on.
  */
+import { oneLine } from "../../text.js";
 import type { Category, Edit, Proposal, ProposalContext, Proposer, Scope } from "../../types.js";
 import { applyEdits, constantEdit, detectLanguage, type NumericConstant, parseConstants } from "./constants.js";
 import { analyzeHistory, BUILTIN_NAME, type Change, changesOf, configKey, constantChange, describeChanges, rejectedChanges, type State, stateOf, withChanges } from "./history.js";
@@ -37,10 +38,6 @@ export function inScope(c: NumericConstant, scope: Scope[]): boolean {
 export function proposalCategory(c: NumericConstant, scope: Scope[]): Category {
   if (scope.length === 0 || (scope as string[]).includes(c.category)) return c.category;
   return "hyperparameters";
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, " ").trim();
 }
 
 function dirWord(move: Move): string {
