@@ -160,9 +160,10 @@ describe("resume after a kill at each point of an experiment", () => {
     const orphanCommit = await commitFile(new Git(root), { parent: baseline.commit, path: "train.js", mode: "100644", text: newText, message: "exp: LR up", ref: "refs/autoresearch/t1/1", ident });
     const runId = randomUUID();
     // What is left of the run: a process carrying its marker, in its own session (as a daemonised grandchild would be).
-    const orphan = spawn("setsid", ["sleep", "60"], { env: { ...process.env, [RUN_ID_ENV]: runId }, stdio: "ignore", detached: true });
+    // detached: node itself calls setsid() in the child, so no forking setsid(1) wrapper races the lookup.
+    const orphan = spawn("sleep", ["60"], { env: { ...process.env, [RUN_ID_ENV]: runId }, stdio: "ignore", detached: true });
     orphan.unref();
-    await waitGone(() => (processesWithEnv(RUN_ID_ENV, runId).length > 0 ? [] : [1]), 3000);
+    await waitGone(() => (processesWithEnv(RUN_ID_ENV, runId).length > 0 ? [] : [1]), 10_000);
     expect(processesWithEnv(RUN_ID_ENV, runId)).toHaveLength(1);
     // ...and a clone it left with a changed read-only file and a git lock.
     mkdirSync(join(paths.workdir, ".git"), { recursive: true });
