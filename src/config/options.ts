@@ -50,6 +50,8 @@ function option<const F extends string, O extends z.ZodType>(def: OptionDef<F, O
   return def;
 }
 
+export const EXECUTORS = ["local", "slurm", "ssh"] as const;
+export type ExecutorKind = (typeof EXECUTORS)[number];
 export const PROPOSERS = ["builtin", "plan", "anthropic", "openai", "openai-compatible", "agent"] as const;
 export const LLM_PROPOSERS: readonly string[] = ["anthropic", "openai", "openai-compatible"];
 
@@ -344,6 +346,72 @@ export const OPTION_DEFS = {
     field: "notify",
     config: z.string().optional(),
     from: text,
+  }),
+  workers: option({
+    flag: "--workers <n>",
+    help: "experiments run at the same time, each in its own clone on its own device; 'auto': one per visible GPU (default: 1)",
+    schema: z.union([z.number().int().positive(), z.literal("auto"), z.string().regex(/^([1-9]\d*|auto)$/, "a positive whole number or 'auto'")]),
+    field: "workers",
+    config: z.union([z.number().int().positive(), z.literal("auto")]).optional(),
+    from: (v) => (v === "auto" ? ("auto" as const) : Number(v)),
+    fallback: () => 1,
+  }),
+  devices: option({
+    flag: "--devices <list>",
+    help: "devices the workers use, one per worker, e.g. 0,1,2,3 (exported as CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES; default: the visible GPUs)",
+    schema: stringList,
+    field: "devices",
+    config: z.array(z.string().regex(/^[\w.:+-]+$/, "a device id such as 0 or GPU-uuid")).min(1).optional(),
+    from: (v) => toList(v).flatMap((item) => item.split(",")).map((item) => item.trim()).filter(Boolean),
+  }),
+  lookahead: option({
+    flag: "--lookahead <n>",
+    help: "proposals made ahead while runs train, 0 = none (default: the number of workers)",
+    schema: z.union([z.number().int().min(0), z.string().regex(/^\d+$/, "a whole number")]),
+    field: "lookahead",
+    config: z.number().int().min(0).optional(),
+    from: Number,
+  }),
+  executor: option({
+    flag: "--executor <kind>",
+    help: "where runs happen: local, slurm (sbatch from the clone) or ssh (--hosts) (default: local)",
+    schema: z.enum(EXECUTORS),
+    field: "executor",
+    config: z.enum(EXECUTORS).optional(),
+    from: (v) => v as ExecutorKind,
+    fallback: () => "local" as const,
+  }),
+  slurmArgs: option({
+    flag: "--slurm-args <args>",
+    help: "sbatch options for every job, e.g. \"--partition=gpu --gres=gpu:1 --account=x\" (executor slurm)",
+    schema: z.string(),
+    field: "slurmArgs",
+    config: z.string().optional(),
+    from: text,
+  }),
+  hosts: option({
+    flag: "--hosts <list>",
+    help: "ssh hosts for executor ssh, with the devices to use on each joined by +, e.g. gpu1,gpu2:0+1 (names from your ssh config work)",
+    schema: stringList,
+    field: "hosts",
+    config: z.array(z.string().min(1)).min(1).optional(),
+    from: (v) => toList(v).flatMap((item) => item.split(",")).map((item) => item.trim()).filter(Boolean),
+  }),
+  remoteDir: option({
+    flag: "--remote-dir <path>",
+    help: "folder on each ssh host where experiment trees live (default: ~/.cache/autoresearch)",
+    schema: z.string().min(1),
+    field: "remoteDir",
+    config: z.string().min(1).optional(),
+    from: text,
+  }),
+  maxPending: option({
+    flag: "--max-pending <duration>",
+    help: "a SLURM job still queued after this long is cancelled and recorded as a crash (default: wait; queue time never counts against the timeout)",
+    schema: duration,
+    field: "maxPendingSec",
+    config: z.number().positive().optional(),
+    from: seconds,
   }),
   reportEvery: option({
     flag: "--report-every <n>",

@@ -53,6 +53,14 @@ describe("the option table is the one source of the config", () => {
       share: ["checkpoints/pretrained", "tokenizer.pkl"],
       notify: "https://hooks.example/services/T0/B0/secret",
       reportEvery: "4",
+      workers: "2",
+      devices: "0,1",
+      lookahead: "3",
+      executor: "ssh",
+      slurmArgs: "--partition=gpu --gres=gpu:1",
+      hosts: "gpu1,gpu2:0+1",
+      remoteDir: "/scratch/ar",
+      maxPending: "30m",
     };
     expect(Object.keys(input).sort()).toEqual([...KEYS].sort());
     const config = resolveConfig(input, { root, now: new Date(2026, 10, 27), platform: "linux" });
@@ -94,6 +102,14 @@ describe("the option table is the one source of the config", () => {
       share: ["checkpoints/pretrained", "tokenizer.pkl"],
       notify: "https://hooks.example/services/T0/B0/secret",
       reportEvery: 4,
+      workers: 2,
+      devices: ["0", "1"],
+      lookahead: 3,
+      executor: "ssh",
+      slurmArgs: "--partition=gpu --gres=gpu:1",
+      hosts: ["gpu1", "gpu2:0+1"],
+      remoteDir: "/scratch/ar",
+      maxPendingSec: 1800,
     });
   });
 
