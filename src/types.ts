@@ -140,6 +140,18 @@ export interface ExperimentRecord {
   runs?: RunSample[];
   /** The --check commands that ran on it (a would-be keep) and whether each passed. */
   checks?: { command: string; ok: boolean }[];
+  /** Which worker ran it (0-based) and on which device / host, when the session has workers. */
+  worker?: number;
+  device?: string | null;
+  host?: string;
+  /** When its proposal was ready (before startedAt when it waited for a free worker). */
+  queuedAt?: string;
+  /** When its run began on the device (after any time in a scheduler's queue). */
+  runStartedAt?: string;
+  /** Seconds it waited in a cluster queue before running (never counted against the timeout). */
+  pendingSec?: number;
+  /** This experiment re-runs experiment n's change on the current best (n's parent stopped being the best while it ran). */
+  rebaseOf?: number;
 }
 
 /**
@@ -206,6 +218,23 @@ export interface RunSpec {
    * run starts and records it in state.json, so a run orphaned by a killed orchestrator can be found.
    */
   runId?: string;
+  /** The worker this run belongs to, and the ssh host it runs on (executor ssh). */
+  worker?: number;
+  host?: string;
+  /**
+   * Called once the executor knows how to find this run again from another process (a SLURM job
+   * id, a remote host and its process group); the loop stores it in state.json for `resume`.
+   */
+  onHandle?: (handle: RunHandle) => void;
+}
+
+/** What `resume` needs to re-attach to a run an earlier process started (see Executor.attach). */
+export interface RunHandle {
+  /** The executor kind that made it: "local", "slurm", "ssh". */
+  kind: string;
+  /** The job id (slurm), the remote run's id (ssh). */
+  id: string;
+  host?: string;
 }
 
 export interface RunResult {
@@ -223,10 +252,26 @@ export interface RunResult {
   oom: boolean;
   /** Last lines of output, for crash reasons and proposer context. */
   tailLines: string[];
+  /** Seconds the run waited in a cluster queue before it started (not part of durationSec). */
+  pendingSec?: number;
+  /**
+   * The executor's own reason the run failed, when it is not the command's doing: the scheduler
+   * killed the job (`node-fail`, `preempted`, `time-limit`, `cancelled`, `oom`), the host could not
+   * be reached (`host-unreachable`), the job waited longer than --max-pending (`pending-too-long`).
+   * The decision records it as a crash with this reason and detail.
+   */
+  failure?: { reason: string; detail: string };
 }
 
 export interface Executor {
+  /** "local", "slurm", "ssh". */
+  readonly kind?: string;
   run(spec: RunSpec, signal?: AbortSignal): Promise<RunResult>;
+  /**
+   * Follows a run an earlier (killed) orchestrator started, to its end, as run() would have; null
+   * when the run cannot be found or followed (the loop then runs the experiment again).
+   */
+  attach?(handle: RunHandle, spec: RunSpec, signal?: AbortSignal): Promise<RunResult | null>;
 }
 
 export interface ProposalContext {

@@ -3,7 +3,7 @@ import type { Direction, RunResult, Status } from "../types.js";
 
 export interface Decision {
   status: Status;
-  /** improved | simpler | regression | no-change | interrupted | violation | timeout | oom | exit-code | no-metric | nan */
+  /** improved | simpler | regression | no-change | interrupted | violation | timeout | oom | exit-code | no-metric | nan, or an executor's failure reason (host-unreachable, node-fail, preempted ...) */
   reason: string;
   detail: string;
 }
@@ -35,6 +35,7 @@ export function decide(input: DecideInput): Decision {
   if (input.violations && input.violations.length > 0) {
     return { status: "crash", reason: "violation", detail: `violation: ${input.violations.join("; ")}` };
   }
+  if (run.failure) return { status: "crash", reason: run.failure.reason, detail: run.failure.detail };
   if (run.timedOut) return { status: "crash", reason: "timeout", detail: `timeout after ${run.durationSec.toFixed(0)}s` };
   // OOM is a cause of failure, not a failure by itself: a script that caught an OOM, recovered
   // (smaller batch, CPU fallback) and printed its metric with exit code 0 is measured as usual.

@@ -10,10 +10,15 @@ export type SessionEvent =
   | { type: "session-start"; session: SessionInfo; resumed: boolean }
   | { type: "proposal-start"; iteration: number }
   | { type: "proposal"; iteration: number; proposal: Proposal }
+  /** The proposal pipeline: proposals being made, ready and waiting for a worker, runs in flight (sessions with workers). */
+  | { type: "pipeline"; proposing: number; ready: number; running: number; workers: number }
   | { type: "proposal-rejected"; iteration: number; description: string; reason: string }
-  | { type: "run-start"; iteration: number; description: string; commit: string; budgetSec: number; timeoutSec: number }
-  | { type: "run-metric"; iteration: number; value: number }
-  | { type: "check"; iteration: number; command: string; ok: boolean; detail: string }
+  /** `worker`, `device`, `host`: where it runs (absent in a one-worker session's older event files). */
+  | { type: "run-start"; iteration: number; description: string; commit: string; budgetSec: number; timeoutSec: number; worker?: number; device?: string | null; host?: string }
+  /** A run submitted to a cluster queue and waiting there (executor slurm). */
+  | { type: "run-pending"; iteration: number; worker?: number; job: string }
+  | { type: "run-metric"; iteration: number; value: number; worker?: number }
+  | { type: "check"; iteration: number; command: string; ok: boolean; detail: string; worker?: number }
   /** `noise`: the session's noise floor after this experiment (pooled sd of repeated runs), null until measured. */
   | { type: "experiment"; record: ExperimentRecord; best: ExperimentRecord; baseline: ExperimentRecord; noise?: number | null }
   | { type: "progress-report"; iteration: number; markdown: string }
