@@ -172,6 +172,7 @@ export class Scheduler {
       category: i.proposal.category,
       trainHash: sha256(i.newText),
       ...(i.proposal.changes !== undefined && { changes: i.proposal.changes }),
+      ...(i.proposal.planStep !== undefined && { planStep: i.proposal.planStep }),
     }));
   }
 
