@@ -109,8 +109,9 @@ export class Scheduler {
   async run(): Promise<string> {
     for (;;) {
       const reason = this.fatal ? "error" : stopReason(this.session, this.deps, this.counted());
-      // At --max-iterations every experiment already proposed still runs; any other stop starts nothing new.
-      const noStarts = this.fatal !== null || this.deps.stop.signal.aborted || (reason !== null && !reason.startsWith("reached max iterations"));
+      // At --max-iterations, --max-time or --max-cost nothing more is proposed, but what was proposed
+      // (and paid for) still runs; Ctrl-C or a met --stop-when starts nothing new.
+      const noStarts = this.fatal !== null || this.deps.stop.stopRequested || this.deps.stop.signal.aborted || (reason?.startsWith("stop condition met") ?? false);
       if (!noStarts) await this.startReady();
       if (reason === null && this.endReason === null && this.proposing === null && this.wantsProposal()) this.propose();
       this.pipeline();
@@ -127,9 +128,9 @@ export class Scheduler {
   }
 
   /** Experiments in flight that count towards --max-iterations (re-runs of stale candidates do not). */
-  private counted(): number {
-    const items = [...this.ready, ...this.running.values()];
-    return items.filter((i) => i.rebaseOf === undefined).length + (this.proposing ? 1 : 0);
+  private counted(): { count: number; costUsd: number } {
+    const items = [...this.ready, ...this.running.values()].filter((i) => i.rebaseOf === undefined);
+    return { count: items.length + (this.proposing ? 1 : 0), costUsd: items.reduce((sum, i) => sum + (i.proposal.costUsd ?? 0), 0) };
   }
 
   private freeWorkers(now = Date.now()): Worker[] {
