@@ -1,3 +1,5 @@
+import { setMaxListeners } from "node:events";
+
 /**
  * How a session is asked to stop. First request: finish the current experiment, then stop.
  * Second request: abort the run in flight (its process tree is killed), record it, stop.
@@ -5,6 +7,11 @@
 export class StopControl {
   private readonly controller = new AbortController();
   private requests = 0;
+
+  constructor() {
+    // Every run, check and proposal in flight listens to it: with many workers that is more than Node's default 10.
+    setMaxListeners(1000, this.controller.signal);
+  }
 
   get stopRequested(): boolean {
     return this.requests > 0;
