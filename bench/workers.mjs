@@ -87,7 +87,7 @@ for (const n of [2, 4, 8, 16]) {
 }
 // (b) runs of 10× the proposal time (shortened: 3 s runs, 0.3 s proposals; the ratio is what matters).
 const busyRun = 3000;
-const on = await session({ workers: 1, experiments: 5, runMs: busyRun, proposeMs: busyRun / 10 });
+const on = await session({ workers: 1, experiments: 5, runMs: busyRun, proposeMs: busyRun / 10, lookahead: 1 });
 const off = await session({ workers: 1, experiments: 5, runMs: busyRun, proposeMs: busyRun / 10, lookahead: 0 });
 console.log(`busy share, 1 worker, proposal = 10% of a run: lookahead on ${(on.busyShare * 100).toFixed(1)}% (target ≥ 95%), off ${(off.busyShare * 100).toFixed(1)}%`);
 console.log(`orchestrator CPU per experiment: N=1 ${cpuByN[1].toFixed(0)} ms, N=16 ${cpuByN[16].toFixed(0)} ms, ratio ${(cpuByN[16] / cpuByN[1]).toFixed(2)} (flat ≈ 1)`);

@@ -59,9 +59,13 @@ export function readyEntry(item: ReadyItem): InFlight {
   };
 }
 
-/** The lookahead in force: the config's, or one per worker. */
+/**
+ * The lookahead in force: the config's, or one per worker with several workers. A one-worker
+ * session keeps the serial order unless asked (--lookahead 1): its proposer sees every result
+ * before the next proposal (an out-of-memory retry comes right after its crash).
+ */
 export function lookaheadOf(session: SessionState): number {
-  return session.info.config.lookahead ?? session.workers.length;
+  return session.info.config.lookahead ?? (session.workers.length > 1 ? session.workers.length : 0);
 }
 
 /** The first experiment id not used yet by a record, an entry in flight or a refused proposal's iteration. */
