@@ -126,7 +126,7 @@ export function renderProgressSnapshot(s: ProgressSnapshot): string {
     "",
     `**Current direction:** ${s.currentDirection ? escapeMarkdown(s.currentDirection, 200) : MISSING}`,
     "",
-    ...(s.workers ? ["**Workers** (experiments decided per hour, share of the session's wall time each had a run going):", "", ...workersTable(s.workers, (t) => escapeMarkdown(t, 60)), ""] : []),
+    ...(s.workers ? ["**Workers** (experiments decided per hour, share of the session's wall time each had a run going):", "", ...workersTable(s.workers), ""] : []),
     ...notesMarkdown(s.notes),
   ].join("\n");
 }

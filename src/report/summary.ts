@@ -77,7 +77,7 @@ export function renderSummary(data: SessionData, options: SummaryOptions = {}): 
       "",
       `${workers.workers.length} workers ran experiments at the same time. Per hour: experiments decided per hour of the session's wall time (${formatElapsed(workers.wallSec)}); utilisation: the share of that time the worker had a run going (time waiting in a cluster queue not counted).`,
       "",
-      ...workersTable(workers, (t) => escapeMarkdown(t, 60)),
+      ...workersTable(workers),
       "",
     );
   }

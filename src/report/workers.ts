@@ -1,4 +1,4 @@
-import { formatElapsed } from "./format.js";
+import { escapeMarkdown, formatElapsed } from "./format.js";
 import type { ReportExperiment } from "./model.js";
 
 /**
@@ -123,14 +123,15 @@ export function workerPlace(w: Pick<WorkerStats, "device" | "host">): string {
   return w.host ? `${w.host}:${w.device}` : w.device;
 }
 
-/** The markdown table the progress report and the summary show; cells already safe (numbers, device names escaped by the caller). */
-export function workersTable(view: WorkersView, escape: (text: string) => string): string[] {
-  const rows = view.workers.map((w) => `| w${w.worker} | ${escape(workerPlace(w))} | ${w.decided} | ${formatRate(w.perHour)} | ${formatElapsed(w.busySec)} | ${formatShare(w.utilisation)} |`);
+/** The markdown table the progress report and the summary show. */
+export function workersTable(view: WorkersView): string[] {
+  const cell = (text: string) => escapeMarkdown(text, 60);
+  const rows = view.workers.map((w) => `| w${w.worker} | ${cell(workerPlace(w))} | ${w.decided} | ${formatRate(w.perHour)} | ${formatElapsed(w.busySec)} | ${formatShare(w.utilisation)} |`);
   const lines = ["| Worker | Device | Decided | Per hour | Busy | Utilisation |", "|--------|--------|---------|----------|------|-------------|", ...rows];
   // Devices shared by several workers (or a worker that moved) are worth their own line.
   const shared = view.devices.filter((d) => d.workers.length > 1);
   if (shared.length > 0) {
-    lines.push("", `Devices shared by several workers: ${shared.map((d) => `${escape(d.device)} ${formatShare(d.utilisation)} busy (w${d.workers.join(", w")})`).join("; ")}.`);
+    lines.push("", `Devices shared by several workers: ${shared.map((d) => `${cell(d.device)} ${formatShare(d.utilisation)} busy (w${d.workers.join(", w")})`).join("; ")}.`);
   }
   return lines;
 }

@@ -86,7 +86,7 @@ describe("worker throughput and utilisation", () => {
       { device: "gpu1:0", workers: [0, 1], busySec: 75, utilisation: 0.75 },
       { device: "gpu2:0", workers: [2], busySec: 100, utilisation: 1 },
     ]);
-    const table = workersTable(view as NonNullable<typeof view>, (t) => t).join("\n");
+    const table = workersTable(view as NonNullable<typeof view>).join("\n");
     expect(table).toContain("| w2 | gpu2:0 | 1 |");
     expect(table).toContain("Devices shared by several workers: gpu1:0 75% busy (w0, w1).");
   });
