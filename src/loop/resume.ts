@@ -49,15 +49,19 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   // The overrides go through the same checks as a new session's config, before anything changes.
   const checked = applyOverrides(info.config, overrides, root);
   info.config = checked.config;
-  const inFlight = ledger.readInFlight();
+  const inFlightAll = ledger.readInFlight();
+  const inFlight = inFlightAll[0] ?? null;
 
-  // Nothing of the killed orchestrator's run may still be running (or writing) while we restore.
-  if (inFlight?.runId) {
-    const killed = await killOrphanedRun(inFlight.runId, deps.graceMs ?? 5000);
-    if (killed.length > 0) {
-      deps.emit({ type: "warning", message: `killed ${killed.length} leftover process(es) of the interrupted run of experiment ${inFlight.id}: ${killed.join(", ")}` });
-    }
-  }
+  // Nothing of the killed orchestrator's runs may still be running (or writing) while we restore.
+  await Promise.all(
+    inFlightAll.map(async (entry) => {
+      if (!entry.runId) return;
+      const killed = await killOrphanedRun(entry.runId, deps.graceMs ?? 5000);
+      if (killed.length > 0) {
+        deps.emit({ type: "warning", message: `killed ${killed.length} leftover process(es) of the interrupted run of experiment ${entry.id}: ${killed.join(", ")}` });
+      }
+    }),
+  );
   for (const name of ledger.removeStaleTemps()) deps.emit({ type: "warning", message: `removed ${name}, left by an interrupted write` });
   ledger.ensureDirs();
   writeCurrent(ledger.paths.home, info.tag);

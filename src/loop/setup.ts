@@ -100,11 +100,12 @@ interface SetAside {
 function interruptedPrevious(root: string, home: string, tag: string, head: string): string | null {
   const previous = currentTag(home);
   if (!previous || previous === tag) return null;
-  const inFlight = readInFlightReadOnly(sessionPaths(root, previous, home));
-  if (!inFlight || inFlight.id === 0) return null;
+  const inFlight = readInFlightReadOnly(sessionPaths(root, previous, home)).filter((e) => e.id !== 0 && e.phase !== "ready");
+  if (inFlight.length === 0) return null;
+  const ids = inFlight.map((e) => e.id).join(", ");
   return (
-    `session ${previous} was stopped during experiment ${inFlight.id}, before it was decided: it is kept as it was, ` +
-    `and \`autoresearch resume --tag ${previous}\` runs that experiment again. This session starts from your checkout's commit ${head.slice(0, 7)}, not from that experiment.`
+    `session ${previous} was stopped during experiment${inFlight.length > 1 ? "s" : ""} ${ids}, before ${inFlight.length > 1 ? "they were" : "it was"} decided: it is kept as it was, ` +
+    `and \`autoresearch resume --tag ${previous}\` runs ${inFlight.length > 1 ? "them" : "that experiment"} again. This session starts from your checkout's commit ${head.slice(0, 7)}, not from that experiment.`
   );
 }
 
