@@ -58,6 +58,8 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
   let sessionStarted = Date.now();
   let lastDecided: number | null = null;
   const durations: number[] = [];
+  /** The highest experiment started (several workers: the board's progress and ETA). */
+  let latestIteration: number | null = null;
 
   const width = () => Math.max(10, (out.columns || 80) - 1);
   /** Erasing the board: back to its first line, then clear to the end of the screen. */
@@ -73,7 +75,8 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
   };
   // One write per frame (erase and draw together), each line cut to the width so none wraps.
   const drawBoard = () => {
-    const lines = board.lines(Date.now(), metricName).map((line) => cliTruncate(line, width()));
+    const progress = latestIteration === null ? "" : pc.dim(` · experiment ${progressText(latestIteration)}${etaText(latestIteration)}`);
+    const lines = board.lines(Date.now(), metricName, progress).map((line) => cliTruncate(line, width()));
     out.write(`${boardDrawn > 0 ? eraseBoard() : "\r\x1b[2K"}${lines.join("\n")}`);
     boardDrawn = lines.length;
   };
@@ -136,6 +139,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         maxTimeSec = config.maxTimeSec ?? null;
         sessionStarted = Date.now();
         lastDecided = null;
+        latestIteration = null;
         const workers = board.multi ? `, ${board.workers} workers` : "";
         out.write(
           `${pc.bold(event.resumed ? "Resuming" : "Starting")} ${pc.cyan(branch)} — ${config.metric} (${config.direction}), ${formatDuration(config.budgetSec)} per run, ` +
@@ -154,6 +158,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         print(`  ${pc.yellow("rejected")} ${cleanField(event.description)}: ${pc.dim(cleanField(event.reason))}\n`);
         break;
       case "run-start": {
+        latestIteration = Math.max(latestIteration ?? 0, event.iteration);
         if (board.multi) {
           // A log (no TTY) gets a line per start; a terminal sees it on the board.
           if (live) showBoard();
@@ -175,6 +180,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         break;
       }
       case "run-pending":
+        latestIteration = Math.max(latestIteration ?? 0, event.iteration);
         if (live) showBoard();
         else out.write(`${tag(event.worker ?? 0)}  ${progressText(event.iteration)} pending in queue (job ${cleanField(event.job)})\n`);
         break;

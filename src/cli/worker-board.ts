@@ -121,11 +121,11 @@ export class WorkerBoard {
     }
   }
 
-  /** The lines to draw now: one per worker, then the pipeline. */
-  lines(nowMs: number, metricName: string): string[] {
+  /** The lines to draw now: one per worker, then the pipeline (followed by `suffix`: progress, ETA). */
+  lines(nowMs: number, metricName: string, suffix = ""): string[] {
     const ids = new Set<number>([...Array.from({ length: this.workers }, (_, k) => k), ...this.slots.keys()]);
     const out = [...ids].sort((a, b) => a - b).map((k) => this.workerLine(k, nowMs, metricName));
-    out.push(this.pipelineLine(nowMs));
+    out.push(`${this.pipelineLine(nowMs)}${suffix}`);
     return out;
   }
 

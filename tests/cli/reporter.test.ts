@@ -143,7 +143,7 @@ describe("terminal reporter with several workers", () => {
     expect(screen[1]).toMatch(/^w0 \[0\] #1 LR 0\.01 -> 0\.02 █+░+ 5s\/10s$/);
     expect(screen[2]).toMatch(/^w1 \[1\] #2 WIDTH 64 -> 128 █+░+ 5s\/10s val_bpb 1\.234567$/);
     expect(screen[3]).toMatch(/^w2 \[gpu7:2\] #3 DEPTH 4 -> 6 /);
-    expect(screen[4]).toMatch(/proposing 1 · ready 2 · running 3\/3$/);
+    expect(screen[4]).toMatch(/proposing 1 · ready 2 · running 3\/3 · experiment 3\/20$/);
 
     report(decided(2, 1, { status: "keep", reason: "improved", metric: 1.05, rebaseOf: 1 }));
     report({ type: "run-pending", iteration: 4, worker: 1, job: "123" });
@@ -160,7 +160,8 @@ describe("terminal reporter with several workers", () => {
     report(decided(4, 1));
     report({ type: "pipeline", proposing: 0, ready: 0, running: 0, workers: 3 });
     screen = screenOf(text);
-    expect(screen.slice(-4)).toEqual(["w0 idle", "w1 idle", "w2 idle", "  proposing 0 · ready 0 · running 0/3"]);
+    expect(screen.slice(-4, -1)).toEqual(["w0 idle", "w1 idle", "w2 idle"]);
+    expect(screen.at(-1)).toMatch(/^ {2}proposing 0 · ready 0 · running 0\/3 · experiment 4\/20 · ETA \d+s$/);
     report({ type: "session-end", reason: "done" } as unknown as Event);
     screen = screenOf(text);
     expect(screen.at(-2)).toBe("Session ended: done");
