@@ -83,28 +83,51 @@ function deviceKey(e: Timed): string {
  * the last finish; `now` while it runs).
  */
 export function workersView(experiments: readonly Timed[], session: { startedAt?: string | null; endMs?: number } = {}): WorkersView | null {
-  const withWorker = experiments.filter((e): e is Timed & { worker: number } => typeof e.worker === "number");
-  const ids = [...new Set(withWorker.map((e) => e.worker))].sort((a, b) => a - b);
-  if (ids.length < 2) return null;
-  const times = (pick: (e: Timed) => string | null) => experiments.map((e) => Date.parse(pick(e) ?? "")).filter((t) => !Number.isNaN(t));
-  const lo = session.startedAt ? Date.parse(session.startedAt) : Math.min(...times((e) => e.startedAt));
-  const hi = session.endMs ?? Math.max(...times((e) => e.finishedAt));
+  // One pass: each worker's and each device's run intervals (parsed once), and the session's span.
+  const workers = new Map<number, { device: string | null; host: string | null; decided: number; intervals: [number, number][] }>();
+  const devices = new Map<string, { workers: Set<number>; intervals: [number, number][] }>();
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const e of experiments) {
+    const s = e.startedAt ? Date.parse(e.startedAt) : Number.NaN;
+    const f = e.finishedAt ? Date.parse(e.finishedAt) : Number.NaN;
+    if (s < first) first = s;
+    if (f > last) last = f;
+    if (typeof e.worker !== "number") continue;
+    let w = workers.get(e.worker);
+    if (!w) workers.set(e.worker, (w = { device: null, host: null, decided: 0, intervals: [] }));
+    w.device = e.device ?? null;
+    w.host = e.host ?? null;
+    if (e.iteration > 0) w.decided++;
+    const key = deviceKey(e);
+    let d = devices.get(key);
+    if (!d) devices.set(key, (d = { workers: new Set(), intervals: [] }));
+    d.workers.add(e.worker);
+    const interval = runInterval(e);
+    if (interval) {
+      w.intervals.push(interval);
+      d.intervals.push(interval);
+    }
+  }
+  if (workers.size < 2) return null;
+  const lo = session.startedAt ? Date.parse(session.startedAt) : first;
+  const hi = session.endMs ?? last;
   if (!Number.isFinite(lo) || !Number.isFinite(hi) || hi <= lo) return null;
   const wallSec = (hi - lo) / 1000;
-  const workers: WorkerStats[] = ids.map((worker) => {
-    const mine = withWorker.filter((e) => e.worker === worker);
-    const last = mine.at(-1) as Timed;
-    const busySec = unionSec(mine.map(runInterval).filter((i) => i !== null), lo, hi);
-    const decided = mine.filter((e) => e.iteration > 0).length;
-    return { worker, device: last.device ?? null, host: last.host ?? null, decided, perHour: decided / (wallSec / 3600), busySec, utilisation: Math.min(1, busySec / wallSec) };
-  });
-  const byDevice = new Map<string, (Timed & { worker: number })[]>();
-  for (const e of withWorker) byDevice.set(deviceKey(e), [...(byDevice.get(deviceKey(e)) ?? []), e]);
-  const devices: DeviceStats[] = [...byDevice.entries()].map(([device, list]) => {
-    const busySec = unionSec(list.map(runInterval).filter((i) => i !== null), lo, hi);
-    return { device, workers: [...new Set(list.map((e) => e.worker))].sort((a, b) => a - b), busySec, utilisation: Math.min(1, busySec / wallSec) };
-  });
-  return { wallSec, workers, devices };
+  const share = (busySec: number) => Math.min(1, busySec / wallSec);
+  return {
+    wallSec,
+    workers: [...workers.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([worker, w]) => {
+        const busySec = unionSec(w.intervals, lo, hi);
+        return { worker, device: w.device, host: w.host, decided: w.decided, perHour: w.decided / (wallSec / 3600), busySec, utilisation: share(busySec) };
+      }),
+    devices: [...devices.entries()].map(([device, d]) => {
+      const busySec = unionSec(d.intervals, lo, hi);
+      return { device, workers: [...d.workers].sort((a, b) => a - b), busySec, utilisation: share(busySec) };
+    }),
+  };
 }
 
 /** "87%". */
