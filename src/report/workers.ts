@@ -95,13 +95,19 @@ export function workersView(experiments: readonly Timed[], session: { startedAt?
     if (f > last) last = f;
     if (typeof e.worker !== "number") continue;
     let w = workers.get(e.worker);
-    if (!w) workers.set(e.worker, (w = { device: null, host: null, decided: 0, intervals: [] }));
+    if (!w) {
+      w = { device: null, host: null, decided: 0, intervals: [] };
+      workers.set(e.worker, w);
+    }
     w.device = e.device ?? null;
     w.host = e.host ?? null;
     if (e.iteration > 0) w.decided++;
     const key = deviceKey(e);
     let d = devices.get(key);
-    if (!d) devices.set(key, (d = { workers: new Set(), intervals: [] }));
+    if (!d) {
+      d = { workers: new Set(), intervals: [] };
+      devices.set(key, d);
+    }
     d.workers.add(e.worker);
     const interval = runInterval(e);
     if (interval) {
