@@ -83,6 +83,9 @@ function deviceKey(e: Timed): string {
  * the last finish; `now` while it runs).
  */
 export function workersView(experiments: readonly Timed[], session: { startedAt?: string | null; endMs?: number } = {}): WorkersView | null {
+  // Most sessions have one worker (or none recorded): nothing to parse.
+  const firstWorker = experiments.find((e) => typeof e.worker === "number")?.worker;
+  if (firstWorker === undefined || !experiments.some((e) => typeof e.worker === "number" && e.worker !== firstWorker)) return null;
   // One pass: each worker's and each device's run intervals (parsed once), and the session's span.
   const workers = new Map<number, { device: string | null; host: string | null; decided: number; intervals: [number, number][] }>();
   const devices = new Map<string, { workers: Set<number>; intervals: [number, number][] }>();
