@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -148,6 +148,11 @@ describe("autoresearch status", () => {
       expect.objectContaining({ worker: 2, device: "0", host: "gpu2", experiment: 5, state: "running" }),
       { worker: 3, device: "1", host: "gpu2", experiment: null, state: "idle", forSec: null },
     ]);
+    // Once the loop has stopped, nothing is in flight and no worker is listed as idle.
+    rmSync(join(root, ".autoresearch", "lock"));
+    const stopped = cli(root, "status").stdout;
+    expect(stopped).not.toContain("In flight");
+    expect(stopped).not.toContain("**Idle:**");
   });
 
   it("a stale lock (dead pid) is reported as not running", () => {

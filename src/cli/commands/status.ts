@@ -63,7 +63,7 @@ Examples:
       }
       const lines = [markdown, `**Loop:** ${loop.text}`];
       if (paths) lines.push(`**Records:** ${paths.dir}${paths.legacy ? " (old layout: moved out of the checkout on the next resume or report)" : ""}`);
-      if (several) {
+      if (several && loop.state !== "stopped") {
         const idle = workers.filter((w) => w.state === "idle").map((w) => `w${w.worker}`);
         lines.push("", ...renderInFlight(inFlightAll));
         if (idle.length > 0) lines.push("", `**Idle:** ${idle.join(", ")}`);
