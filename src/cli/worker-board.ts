@@ -145,7 +145,8 @@ export class WorkerBoard {
   }
 
   private pipelineLine(nowMs: number): string {
-    const running = this.pipeline?.running ?? this.slots.size;
+    // Runs are counted here, not taken from the last pipeline event: a run that just ended leaves at once.
+    const running = this.slots.size;
     const workers = Math.max(this.workers, this.pipeline?.workers ?? 0);
     const proposing = this.pipeline?.proposing ?? (this.proposing === null ? 0 : 1);
     const ready = this.pipeline?.ready ?? 0;

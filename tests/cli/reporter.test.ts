@@ -156,6 +156,8 @@ describe("terminal reporter with several workers", () => {
     expect(screen.filter((l) => l.includes("WIDTH 64"))).toHaveLength(0);
 
     report(decided(1, 0));
+    // The pipeline line counts what runs now, not what the last pipeline event said.
+    expect(screenOf(text).at(-1)).toContain("running 2/3");
     report(decided(3, 2));
     report(decided(4, 1));
     report({ type: "pipeline", proposing: 0, ready: 0, running: 0, workers: 3 });
