@@ -6,6 +6,7 @@ import { cleanField, MISSING } from "../ledger/results-tsv.js";
 import { confidence, type Direction, delta, describeConfidence, isBetter } from "../metric/index.js";
 import { formatDelta, formatMetric } from "../report/format.js";
 import type { ExperimentRecord } from "../types.js";
+import { WorkerBoard } from "./worker-board.js";
 
 /** NDJSON: one event per line on stdout, for other programs (`--json`). */
 export function jsonReporter(out: NodeJS.WritableStream = process.stdout): (event: SessionEvent) => void {
@@ -39,9 +40,14 @@ const STATUS_STYLE = { keep: pc.green, discard: pc.yellow, crash: pc.red } as co
 /**
  * The human view: a live line while a run or a proposal is in progress (TTY only), one line
  * per decided experiment, and progress reports. Non-TTY output gets the same lines, no live line.
+ * With several workers the live line becomes a board (one line per worker and one for the
+ * proposal pipeline, redrawn in place) and every line names its worker (`[w1]`).
  */
 export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (event: SessionEvent) => void {
   const live = Boolean(out.isTTY);
+  const board = new WorkerBoard();
+  /** Lines of the board on the screen now (the cursor is at the end of the last one). */
+  let boardDrawn = 0;
   let timer: NodeJS.Timeout | null = null;
   let direction: Direction = "min";
   let metricName = "metric";
@@ -52,18 +58,54 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
   let sessionStarted = Date.now();
   let lastDecided: number | null = null;
   const durations: number[] = [];
+  /** The highest experiment started (several workers: the board's progress and ETA). */
+  let latestIteration: number | null = null;
 
+  const width = () => Math.max(10, (out.columns || 80) - 1);
+  /** Erasing the board: back to its first line, then clear to the end of the screen. */
+  const eraseBoard = () => {
+    const text = boardDrawn > 1 ? `\r\x1b[${boardDrawn - 1}A\x1b[J` : "\r\x1b[2K";
+    boardDrawn = 0;
+    return text;
+  };
   const clearLive = () => {
     if (timer) clearInterval(timer);
     timer = null;
-    if (live) out.write("\r\x1b[2K");
+    if (live) out.write(boardDrawn > 0 ? eraseBoard() : "\r\x1b[2K");
   };
+  // One write per frame (erase and draw together), each line cut to the width so none wraps.
+  const drawBoard = () => {
+    const progress = latestIteration === null ? "" : pc.dim(` · experiment ${progressText(latestIteration)}${etaText(latestIteration)}`);
+    const lines = board.lines(Date.now(), metricName, progress).map((line) => cliTruncate(line, width()));
+    out.write(`${boardDrawn > 0 ? eraseBoard() : "\r\x1b[2K"}${lines.join("\n")}`);
+    boardDrawn = lines.length;
+  };
+  /** Redraws the board while something on it moves; leaves it drawn (idle lines and all) otherwise. */
+  const showBoard = () => {
+    if (!live) return;
+    drawBoard();
+    if (board.active && !timer) {
+      timer = setInterval(drawBoard, 250);
+      timer.unref();
+    } else if (!board.active && timer) {
+      clearInterval(timer);
+      timer = null;
+    }
+  };
+  /** A permanent line: above the board when there is one. */
+  const print = (text: string) => {
+    clearLive();
+    out.write(text);
+    if (board.multi) showBoard();
+  };
+  /** `[w1] ` before a line about worker 1, in sessions with several workers. */
+  const tag = (worker: number | undefined) => (board.multi && worker !== undefined ? `${pc.cyan(`[w${worker}]`)} ` : "");
   const startLive = (render: (elapsedSec: number) => string) => {
     clearLive();
     if (!live) return;
     const started = Date.now();
     // Cut to the terminal's width: a wrapped live line cannot be erased by \r and leaves residue.
-    const draw = () => out.write(`\r\x1b[2K${cliTruncate(render((Date.now() - started) / 1000), Math.max(10, (out.columns || 80) - 1))}`);
+    const draw = () => out.write(`\r\x1b[2K${cliTruncate(render((Date.now() - started) / 1000), width())}`);
     draw();
     timer = setInterval(draw, 250);
     timer.unref();
@@ -84,6 +126,10 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
   };
 
   return (event) => {
+    const wasMulti = board.multi;
+    board.apply(event, Date.now());
+    // A session that turns out to have several workers ("auto"): the single live line gives way to the board.
+    if (board.multi && !wasMulti) clearLive();
     switch (event.type) {
       case "session-start": {
         const { config, platform, branch } = event.session;
@@ -93,20 +139,35 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         maxTimeSec = config.maxTimeSec ?? null;
         sessionStarted = Date.now();
         lastDecided = null;
+        latestIteration = null;
+        const workers = board.multi ? `, ${board.workers} workers` : "";
         out.write(
           `${pc.bold(event.resumed ? "Resuming" : "Starting")} ${pc.cyan(branch)} — ${config.metric} (${config.direction}), ${formatDuration(config.budgetSec)} per run, ` +
-            `${config.maxIterations ?? "unlimited"} iterations, proposer ${config.proposer}, ${platform.label}\n`,
+            `${config.maxIterations ?? "unlimited"} iterations, proposer ${config.proposer}${workers}, ${platform.label}\n`,
         );
         break;
       }
+      case "pipeline":
+        if (board.multi) showBoard();
+        break;
       case "proposal-start":
-        startLive((t) => `${pc.cyan(frames[Math.floor(t * 8) % frames.length] ?? "")} experiment ${event.iteration}: proposing a change… ${t.toFixed(0)}s`);
+        if (board.multi) showBoard();
+        else startLive((t) => `${pc.cyan(frames[Math.floor(t * 8) % frames.length] ?? "")} experiment ${event.iteration}: proposing a change… ${t.toFixed(0)}s`);
         break;
       case "proposal-rejected":
-        clearLive();
-        out.write(`  ${pc.yellow("rejected")} ${cleanField(event.description)}: ${pc.dim(cleanField(event.reason))}\n`);
+        print(`  ${pc.yellow("rejected")} ${cleanField(event.description)}: ${pc.dim(cleanField(event.reason))}\n`);
         break;
       case "run-start": {
+        latestIteration = Math.max(latestIteration ?? 0, event.iteration);
+        if (board.multi) {
+          // A log (no TTY) gets a line per start; a terminal sees it on the board.
+          if (live) showBoard();
+          else {
+            const where = [event.host, event.device].filter((p) => p !== undefined && p !== null && p !== "").join(":");
+            out.write(`${tag(event.worker ?? 0)}${pc.cyan("▶")} ${progressText(event.iteration)} ${cleanField(event.description).slice(0, 80)}${where ? pc.dim(` (device ${cleanField(where)})`) : ""}\n`);
+          }
+          break;
+        }
         const width = 20;
         lastMetric = null;
         startLive((t) => {
@@ -118,40 +179,41 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         });
         break;
       }
+      case "run-pending":
+        latestIteration = Math.max(latestIteration ?? 0, event.iteration);
+        if (live) showBoard();
+        else out.write(`${tag(event.worker ?? 0)}  ${progressText(event.iteration)} pending in queue (job ${cleanField(event.job)})\n`);
+        break;
       case "run-metric":
         lastMetric = event.value;
         break;
       case "experiment": {
-        clearLive();
         const now = Date.now();
         if (lastDecided !== null) durations.push((now - lastDecided) / 1000);
         lastDecided = now;
         const r = event.record;
         const status = STATUS_STYLE[r.status](r.status.padEnd(7));
         const reason = r.status === "keep" ? keepNote(r, event.noise ?? null, direction) : pc.dim(` (${cleanField(r.detail ?? r.reason)})`);
-        out.write(
-          `${String(r.id).padStart(3)} ${status} ${metricName} ${(r.status === "crash" ? MISSING : formatMetric(r.metric)).padStart(10)} ${fmtDelta(r, direction).padEnd(10)} ${r.commit.slice(0, 7)} ${cleanField(r.description)}${reason}\n`,
+        const rerun = r.rebaseOf !== undefined ? pc.dim(` (re-run of #${r.rebaseOf})`) : "";
+        print(
+          `${tag(r.worker)}${String(r.id).padStart(3)} ${status} ${metricName} ${(r.status === "crash" ? MISSING : formatMetric(r.metric)).padStart(10)} ${fmtDelta(r, direction).padEnd(10)} ${r.commit.slice(0, 7)} ${cleanField(r.description)}${rerun}${reason}\n`,
         );
         break;
       }
       case "progress-report":
-        clearLive();
-        out.write(`\n${event.markdown}\n`);
+        print(`\n${event.markdown}\n`);
         break;
       case "check":
-        clearLive();
-        out.write(`  ${event.ok ? pc.green("check passed") : pc.red("check failed")} ${cleanField(event.command)}${event.ok ? "" : pc.dim(`: ${cleanField(event.detail)}`)}\n`);
+        print(`${tag(event.worker)}  ${event.ok ? pc.green("check passed") : pc.red("check failed")} ${cleanField(event.command)}${event.ok ? "" : pc.dim(`: ${cleanField(event.detail)}`)}\n`);
         break;
       case "warning":
-        clearLive();
-        out.write(`${pc.yellow("!")} ${event.message}\n`);
+        print(`${pc.yellow("!")} ${event.message}\n`);
         break;
       case "stop-requested":
-        clearLive();
-        out.write(
+        print(
           event.mode === "graceful"
-            ? `\n${pc.yellow("Stopping after the current experiment")} (press Ctrl-C again to abort it now)\n`
-            : `\n${pc.red("Aborting the current run")}\n`,
+            ? `\n${pc.yellow(board.multi ? "Stopping after the experiments in flight" : "Stopping after the current experiment")} (press Ctrl-C again to abort ${board.multi ? "them" : "it"} now)\n`
+            : `\n${pc.red(board.multi ? "Aborting every run in flight" : "Aborting the current run")}\n`,
         );
         break;
       case "session-end":

@@ -14,6 +14,12 @@ export interface LiveRun {
   timeoutSec: number;
   since: string | null;
   lastMetric: number | null;
+  /** Where it runs (sessions with workers). */
+  worker: number | null;
+  device: string | null;
+  host: string | null;
+  /** The cluster job it waits for in the queue; null once it runs (or on a local executor). */
+  pendingJob: string | null;
 }
 
 export interface LiveProposal {
@@ -32,10 +38,12 @@ export interface LiveState {
   direction: string | null;
   ended: { reason: string; at: string | null } | null;
   warnings: string[];
+  /** The proposal pipeline of a session with workers (absent before its first pipeline event). */
+  pipeline: { proposing: number; ready: number; running: number; workers: number } | null;
 }
 
 export function emptyLive(): LiveState {
-  return { runs: [], proposal: null, direction: null, ended: null, warnings: [] };
+  return { runs: [], proposal: null, direction: null, ended: null, warnings: [], pipeline: null };
 }
 
 const MAX_WARNINGS = 5;
@@ -64,12 +72,23 @@ export function foldLive(state: LiveState, event: StampedEvent): LiveState {
         timeoutSec: event.timeoutSec,
         since: at,
         lastMetric: null,
+        worker: event.worker ?? null,
+        device: event.device ?? null,
+        host: event.host ?? null,
+        pendingJob: null,
       };
       const proposal = state.proposal?.iteration === event.iteration ? null : state.proposal;
       return { ...state, proposal, runs: [...state.runs.filter((r) => r.iteration !== event.iteration), run] };
     }
+    case "run-pending":
+      return { ...state, runs: state.runs.map((r) => (r.iteration === event.iteration ? { ...r, pendingJob: event.job } : r)) };
     case "run-metric":
-      return { ...state, runs: state.runs.map((r) => (r.iteration === event.iteration ? { ...r, lastMetric: event.value } : r)) };
+      // Output means the job left the queue.
+      return { ...state, runs: state.runs.map((r) => (r.iteration === event.iteration ? { ...r, lastMetric: event.value, pendingJob: null } : r)) };
+    case "pipeline": {
+      const { proposing, ready, running, workers } = event;
+      return { ...state, pipeline: { proposing, ready, running, workers } };
+    }
     case "experiment": {
       const id = event.record.id;
       const proposal = state.proposal?.iteration === id ? null : state.proposal;
@@ -79,7 +98,7 @@ export function foldLive(state: LiveState, event: StampedEvent): LiveState {
     case "warning":
       return { ...state, warnings: [...state.warnings, event.message].slice(-MAX_WARNINGS) };
     case "session-end":
-      return { ...state, runs: [], proposal: null, ended: { reason: event.reason, at } };
+      return { ...state, runs: [], proposal: null, pipeline: null, ended: { reason: event.reason, at } };
     default:
       return state;
   }

@@ -2,6 +2,7 @@ import { oneLine } from "../text.js";
 import { formatInteger, formatMetric, formatPercent, shortCommit, truncate } from "./format.js";
 import { describeDirection, gain } from "../metric/index.js";
 import { type ReportExperiment, type SessionData, analyze } from "./model.js";
+import { formatRate, formatShare, workersView } from "./workers.js";
 
 /**
  * The progress chart, like Karpathy's progress.png: every experiment a point (kept highlighted
@@ -215,7 +216,7 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
   };
   const tooltips = experiments.length <= maxTooltips;
   const tip = (e: ReportExperiment) =>
-    tooltips ? `<title>${esc(`#${e.iteration} ${shortCommit(e.commit)} ${formatMetric(e.metric)} ${e.status}: ${truncate(e.description, 120)}`)}</title>` : "";
+    tooltips ? `<title>${esc(`#${e.iteration}${e.worker !== undefined ? ` (w${e.worker})` : ""} ${shortCommit(e.commit)} ${formatMetric(e.metric)} ${e.status}: ${truncate(e.description, 120)}`)}</title>` : "";
   const point = (m: Mark, cls: string, r: number) =>
     m.clipped
       ? `<path class="pt ${cls}" data-iter="${m.e.iteration}" data-clipped="${m.clipped}" d="M${n(m.x)} ${n(m.clipped === "above" ? m.y - r - 1 : m.y + r + 1)}l${r} ${m.clipped === "above" ? 2 * r : -2 * r}h${-2 * r}z">${tip(m.e)}</path>`
@@ -355,6 +356,13 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
   if (clippedCount > 0) notes.push(`${formatInteger(clippedCount)} outlier${clippedCount === 1 ? "" : "s"} drawn as triangles at the edge`);
   if (notes.length > 0) {
     out.push(`<text x="${right}" y="${H - 12}" text-anchor="end" font-size="11" fill="${COLORS.muted}">${esc(notes.join(" · "))}</text>`);
+  }
+  // Several workers: one note line, not a colour per worker (colour already says kept/discarded);
+  // each point's tooltip names its worker.
+  const workers = workersView(experiments, { startedAt: a.startedAt });
+  if (workers) {
+    const text = `workers (experiments/hour, busy): ${workers.workers.map((w) => `w${w.worker} ${formatRate(w.perHour)}/h ${formatShare(w.utilisation)}`).join(" · ")}`;
+    out.push(`<text class="workers" x="${left}" y="${H - 12}" font-size="11" fill="${COLORS.muted}">${esc(truncate(text, notes.length > 0 ? 80 : 160))}</text>`);
   }
   out.push("</svg>");
   return `${out.join("\n")}\n`;

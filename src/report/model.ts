@@ -37,6 +37,16 @@ export interface ReportExperiment {
   costUsd: number | null;
   /** Runs behind the metric (their mean) when more than one. */
   runs?: number;
+  /** Which worker ran it and where (sessions with workers; absent in results files and older records). */
+  worker?: number;
+  device?: string | null;
+  host?: string;
+  /** When its run began on the device, after any wait in a cluster queue. */
+  runStartedAt?: string;
+  /** Seconds it waited in a cluster queue (not device time). */
+  pendingSec?: number;
+  /** The experiment whose change this one re-ran on the current best. */
+  rebaseOf?: number;
 }
 
 /** The session's noise floor for the reports: the number, and how it was found (or why not) in words. */
@@ -122,6 +132,12 @@ export function fromRecords(records: ExperimentRecord[], session: SessionInfo | 
     outputTokens: r.usage ? r.usage.outputTokens : null,
     costUsd: finiteOrNull(r.costUsd),
     ...(r.runs && r.runs.length > 1 && { runs: r.runs.length }),
+    ...(typeof r.worker === "number" && { worker: r.worker }),
+    ...(r.device !== undefined && { device: r.device }),
+    ...(r.host && { host: r.host }),
+    ...(r.runStartedAt && { runStartedAt: r.runStartedAt }),
+    ...(Number.isFinite(r.pendingSec) && { pendingSec: r.pendingSec }),
+    ...(typeof r.rebaseOf === "number" && { rebaseOf: r.rebaseOf }),
   }));
   const metricName = session?.config?.metric ?? "metric";
   const direction = options.direction ?? session?.config?.direction;
@@ -183,6 +199,11 @@ export function fromResults(parsed: ParsedResults, options: LoadOptions = {}): S
   };
   fillBestBefore(data);
   return data;
+}
+
+/** " (re-run of #n)" for an experiment that re-ran n's change on the current best, else "". */
+export function reRunNote(e: Pick<ReportExperiment, "rebaseOf">): string {
+  return e.rebaseOf === undefined ? "" : ` (re-run of #${e.rebaseOf})`;
 }
 
 function finiteOrNull(value: number | null | undefined): number | null {

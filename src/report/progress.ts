@@ -12,8 +12,9 @@ import {
   markdownTable,
   shortCommit,
 } from "./format.js";
-import { analyze, type SessionData } from "./model.js";
+import { analyze, reRunNote, type SessionData } from "./model.js";
 import { keepsWithinNoise, noiseLine } from "./noise.js";
+import { type WorkersView, workersTable, workersView } from "./workers.js";
 
 /** Spec 2.6: the progress report, every N iterations and on demand (`autoresearch status`). */
 
@@ -47,6 +48,8 @@ export interface ProgressSnapshot {
   notes: MemoryView;
   /** The noise floor line and the kept changes within noise (absent when the data has no noise info). */
   noise?: { line: string; withinNoise: number[] };
+  /** Per-worker throughput and device utilisation, when more than one worker ran experiments. */
+  workers?: WorkersView;
 }
 
 export function progressSnapshot(data: SessionData, options: ProgressOptions = {}): ProgressSnapshot {
@@ -58,6 +61,8 @@ export function progressSnapshot(data: SessionData, options: ProgressOptions = {
     options.maxIterations !== undefined ? options.maxIterations : (data.session?.config?.maxIterations ?? null);
   let latestDirection: string | null = null;
   for (let i = data.experiments.length - 1; i >= 0 && latestDirection === null; i--) latestDirection = data.experiments[i]?.direction ?? null;
+  // Shares of the time from the session's start to its latest decision: runs still going are not in the records yet.
+  const workers = workersView(data.experiments, { startedAt: started });
   return {
     metricName: data.metricName,
     metricDirection: data.direction,
@@ -72,11 +77,12 @@ export function progressSnapshot(data: SessionData, options: ProgressOptions = {
     recent: data.experiments
       .slice(-5)
       .reverse()
-      .map((e) => ({ iteration: e.iteration, commit: e.commit, metric: e.metric, status: e.status, description: e.description })),
+      .map((e) => ({ iteration: e.iteration, commit: e.commit, metric: e.metric, status: e.status, description: `${e.description}${reRunNote(e)}` })),
     currentDirection: options.currentDirection !== undefined ? options.currentDirection : latestDirection,
     counts: a.counts,
     notes: memoryView(data.memory ?? [], a.lastIteration),
     ...(data.noise && { noise: { line: noiseLine(data) as string, withinNoise: keepsWithinNoise(data, a).map((e) => e.iteration) } }),
+    ...(workers && { workers }),
   };
 }
 
@@ -120,6 +126,7 @@ export function renderProgressSnapshot(s: ProgressSnapshot): string {
     "",
     `**Current direction:** ${s.currentDirection ? escapeMarkdown(s.currentDirection, 200) : MISSING}`,
     "",
+    ...(s.workers ? ["**Workers** (experiments decided per hour, share of the session's wall time each had a run going):", "", ...workersTable(s.workers), ""] : []),
     ...notesMarkdown(s.notes),
   ].join("\n");
 }

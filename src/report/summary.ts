@@ -8,15 +8,17 @@ import {
   formatBudget,
   formatDateRange,
   formatDelta,
+  formatElapsed,
   formatInteger,
   formatMetric,
   formatPercent,
   markdownTable,
   shortCommit,
 } from "./format.js";
-import { type Analysis, type ReportExperiment, type SessionData, analyze } from "./model.js";
+import { type Analysis, type ReportExperiment, type SessionData, analyze, reRunNote } from "./model.js";
 import { type NextStepOptions, recommendNextSteps, sanitizeSteps } from "./next-steps.js";
 import { confidenceNote, noiseLine, noiseParagraph } from "./noise.js";
+import { workersTable, workersView } from "./workers.js";
 
 /** Spec 3.1 (final summary, autoresearch-summary.md) and 3.2 (merge recommendation). */
 
@@ -68,6 +70,17 @@ export function renderSummary(data: SessionData, options: SummaryOptions = {}): 
   out.push("## Top Improvements (kept commits)", "", ...topImprovements(data, a, options.maxTop ?? 10), "");
   out.push("## What Didn't Work", "", ...whatDidntWork(data, options.maxFailuresPerCategory ?? 8), "");
   if (data.noise) out.push("## Noise and Confidence", "", ...noiseParagraph(data, a), "");
+  const workers = workersView(data.experiments, { startedAt: a.startedAt });
+  if (workers) {
+    out.push(
+      "## Workers",
+      "",
+      `${workers.workers.length} workers ran experiments at the same time. Per hour: experiments decided per hour of the session's wall time (${formatElapsed(workers.wallSec)}); utilisation: the share of that time the worker had a run going (time waiting in a cluster queue not counted).`,
+      "",
+      ...workersTable(workers),
+      "",
+    );
+  }
   const research = memoryMarkdown(memoryView(data.memory ?? [], a.lastIteration), (text) => escapeMarkdown(text, 300));
   if (research.length > 0) out.push("## Research Notes", "", ...research);
   out.push("## Recommended Next Steps", "", ...steps.map((s) => `- ${s}`), "");
@@ -130,7 +143,7 @@ function topImprovements(data: SessionData, a: Analysis, max: number): string[] 
     const sure = confidenceNote(e, data);
     const runs = e.runs ? `, mean of ${e.runs} runs` : "";
     const change = d === null ? "" : ` (${formatDelta(d)}, ${formatPercent(percentChange(e.metric, e.bestBefore))}, iteration ${e.iteration}${runs}${sure ? `, ${sure}` : ""})`;
-    return [String(i + 1), escapeMarkdown(shortCommit(e.commit), 40), formatMetric(e.metric), `${escapeMarkdown(e.description, 100) || MISSING}${change}`];
+    return [String(i + 1), escapeMarkdown(shortCommit(e.commit), 40), formatMetric(e.metric), `${escapeMarkdown(e.description, 100) || MISSING}${reRunNote(e)}${change}`];
   });
   const table = markdownTable(
     ["Rank", "Commit", "Metric", "Description"],
@@ -193,7 +206,7 @@ function whatDidntWork(data: SessionData, maxPerCategory: number): string[] {
   const rows: string[][] = [];
   for (const [category, list] of [...groups.entries()].sort((x, y) => order(x[0]) - order(y[0]))) {
     for (const e of list.slice(0, maxPerCategory)) {
-      rows.push([category, `${escapeMarkdown(e.description, 100) || MISSING} (iteration ${e.iteration}, ${escapeMarkdown(shortCommit(e.commit), 40)})`, outcome(e, data)]);
+      rows.push([category, `${escapeMarkdown(e.description, 100) || MISSING} (iteration ${e.iteration}, ${escapeMarkdown(shortCommit(e.commit), 40)})${reRunNote(e)}`, outcome(e, data)]);
     }
     if (list.length > maxPerCategory) {
       const rest = list.slice(maxPerCategory);
@@ -234,7 +247,7 @@ function mergeRecommendation(data: SessionData, a: Analysis, options: SummaryOpt
   const max = options.maxKeptListed ?? 50;
   const rows = a.kept
     .slice(0, max)
-    .map((e) => [String(e.iteration), escapeMarkdown(shortCommit(e.commit), 40), formatMetric(e.metric), escapeMarkdown(e.description, 100) || MISSING]);
+    .map((e) => [String(e.iteration), escapeMarkdown(shortCommit(e.commit), 40), formatMetric(e.metric), `${escapeMarkdown(e.description, 100) || MISSING}${reRunNote(e)}`]);
   lines.push(markdownTable(["Iter", "Commit", "Metric", "Description"], rows, "|------|--------|--------|-------------|"));
   if (a.kept.length > max) lines.push("", `_…and ${a.kept.length - max} more (see results.tsv)._`);
   const into = escapeShell(base);

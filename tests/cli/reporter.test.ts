@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { terminalReporter } from "../../src/cli/reporter.js";
+import { jsonReporter, terminalReporter } from "../../src/cli/reporter.js";
 import type { ExperimentRecord } from "../../src/types.js";
 
 /** The text a person reads: colour codes removed (picocolors colours output when CI is set). */
@@ -90,5 +90,154 @@ describe("terminal reporter", () => {
     expect(plain(wideText)).toMatch(/▶ 2\/5 LR 0\.01 -> 0\.02 .* · ETA 40s/);
     report({ type: "session-end", reason: "done" } as unknown as Parameters<typeof report>[0]);
     full({ type: "session-end", reason: "done" } as unknown as Parameters<typeof report>[0]);
+  });
+});
+
+/**
+ * The screen a terminal would show after these writes: enough of a VT100 for what the reporter
+ * sends (\r, \n, erase line, cursor up, erase to the end of the screen), colours removed.
+ */
+function screenOf(text: string): string[] {
+  const lines: string[] = [""];
+  let row = 0;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: parsing terminal escape codes
+  const tokens = plain(text).split(/(\x1b\[\d*[AKJ]|\r|\n)/);
+  for (const token of tokens) {
+    if (token === "") continue;
+    if (token === "\r") continue; // every write the reporter makes after \r starts a whole line
+    if (token === "\n") {
+      row++;
+      if (lines.length <= row) lines.push("");
+    } else if (!token.startsWith("\x1b")) lines[row] = (lines[row] ?? "") + token;
+    else if (token.endsWith("K")) lines[row] = "";
+    else if (token.endsWith("J")) lines.splice(row, lines.length - row, "");
+    else row = Math.max(0, row - Number(token.slice(2, -1) || "1"));
+  }
+  return lines;
+}
+
+describe("terminal reporter with several workers", () => {
+  afterEach(() => vi.useRealTimers());
+  type Event = Parameters<ReturnType<typeof terminalReporter>>[0];
+  const config = { metric: "val_bpb", direction: "min", budgetSec: 10, maxIterations: 20, proposer: "builtin", workers: 3 };
+  const start = { type: "session-start", resumed: false, session: { config, branch: "autoresearch/t", platform: { label: "CUDA" } } } as unknown as Event;
+  const runStart = (iteration: number, worker: number, description: string): Event => ({ type: "run-start", iteration, description, commit: "c", budgetSec: 10, timeoutSec: 20, worker, device: String(worker) });
+  const decided = (id: number, worker: number, extra: Partial<ExperimentRecord> = {}): Event =>
+    ({ type: "experiment", record: { id, worker, commit: "abcdef0123", description: `exp ${id}`, status: "discard", reason: "regression", metric: 1.2, bestBefore: 1.1, ...extra } }) as unknown as Event;
+
+  it("on a terminal: one live line per worker and a pipeline line, redrawn in place; finished runs leave their line", () => {
+    vi.useFakeTimers({ now: new Date("2026-11-27T22:00:00Z") });
+    let text = "";
+    const report = terminalReporter(fakeTerminal(120, (s) => (text += s)));
+    report(start);
+    report(runStart(1, 0, "LR 0.01 -> 0.02"));
+    report(runStart(2, 1, "WIDTH 64 -> 128"));
+    report({ type: "run-start", iteration: 3, description: "DEPTH 4 -> 6", commit: "c", budgetSec: 10, timeoutSec: 20, worker: 2, device: "2", host: "gpu7" });
+    report({ type: "pipeline", proposing: 1, ready: 2, running: 3, workers: 3 });
+    vi.setSystemTime(new Date("2026-11-27T22:00:05Z"));
+    report({ type: "run-metric", iteration: 2, value: 1.234567, worker: 1 });
+    vi.advanceTimersByTime(300);
+    let screen = screenOf(text);
+    expect(screen).toHaveLength(5);
+    expect(screen[0]).toMatch(/^Starting autoresearch\/t .*3 workers/);
+    expect(screen[1]).toMatch(/^w0 \[0\] #1 LR 0\.01 -> 0\.02 █+░+ 5s\/10s$/);
+    expect(screen[2]).toMatch(/^w1 \[1\] #2 WIDTH 64 -> 128 █+░+ 5s\/10s val_bpb 1\.234567$/);
+    expect(screen[3]).toMatch(/^w2 \[gpu7:2\] #3 DEPTH 4 -> 6 /);
+    expect(screen[4]).toMatch(/proposing 1 · ready 2 · running 3\/3 · experiment 3\/20$/);
+
+    report(decided(2, 1, { status: "keep", reason: "improved", metric: 1.05, rebaseOf: 1 }));
+    report({ type: "run-pending", iteration: 4, worker: 1, job: "123" });
+    vi.advanceTimersByTime(300);
+    screen = screenOf(text);
+    // The decided line stays above the board; worker 1's line now shows its queued job.
+    expect(screen).toHaveLength(6);
+    expect(screen[1]).toMatch(/^\[w1\]\s+2 keep\s+val_bpb\s+1\.050000 -0\.050000\s+abcdef0 exp 2 \(re-run of #1\)/);
+    expect(screen[3]).toMatch(/^w1 #4 pending in queue \(job 123\)/);
+    expect(screen.filter((l) => l.includes("WIDTH 64"))).toHaveLength(0);
+
+    report(decided(1, 0));
+    // The pipeline line counts what runs now, not what the last pipeline event said.
+    expect(screenOf(text).at(-1)).toContain("running 2/3");
+    report(decided(3, 2));
+    report(decided(4, 1));
+    report({ type: "pipeline", proposing: 0, ready: 0, running: 0, workers: 3 });
+    screen = screenOf(text);
+    expect(screen.slice(-4, -1)).toEqual(["w0 idle", "w1 idle", "w2 idle"]);
+    expect(screen.at(-1)).toMatch(/^ {2}proposing 0 · ready 0 · running 0\/3 · experiment 4\/20 · ETA \d+s$/);
+    report({ type: "session-end", reason: "done" } as unknown as Event);
+    screen = screenOf(text);
+    expect(screen.at(-2)).toBe("Session ended: done");
+    expect(screen.filter((l) => l.includes("idle"))).toHaveLength(0);
+  });
+
+  it("every board line is cut to a narrow terminal's width", () => {
+    vi.useFakeTimers({ now: new Date("2026-11-27T22:00:00Z") });
+    let text = "";
+    const report = terminalReporter(fakeTerminal(30, (s) => (text += s)));
+    report(start);
+    for (const k of [0, 1, 2]) report(runStart(k + 1, k, "a description long enough to wrap a narrow terminal"));
+    vi.advanceTimersByTime(600);
+    const screen = screenOf(text);
+    expect(screen.slice(1)).toHaveLength(4);
+    for (const line of screen.slice(1)) expect(Array.from(line).length).toBeLessThanOrEqual(29);
+    report({ type: "session-end", reason: "done" } as unknown as Event);
+  });
+
+  it("without a terminal: no redraws, the usual lines with [w<k>], starts and queue waits included", () => {
+    const out = new PassThrough();
+    let text = "";
+    out.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    const report = terminalReporter(out as unknown as NodeJS.WriteStream);
+    report(start);
+    report(runStart(1, 0, "LR up"));
+    report({ type: "run-pending", iteration: 2, worker: 1, job: "4242" });
+    report({ type: "check", iteration: 1, command: "pytest", ok: true, detail: "", worker: 0 });
+    report(decided(1, 0));
+    report({ type: "session-end", reason: "done" } as unknown as Event);
+    const lines = plain(text).trim().split("\n");
+    expect(text).not.toContain("\x1b[2K");
+    expect(text).not.toContain("\x1b[J");
+    expect(lines.slice(1)).toEqual([
+      "[w0] ▶ 1/20 LR up (device 0)",
+      "[w1]   2/20 pending in queue (job 4242)",
+      "[w0]   check passed pytest",
+      expect.stringMatching(/^\[w0\]\s+1 discard val_bpb\s+1\.200000 \+0\.100000\s+abcdef0 exp 1 \(regression\)$/),
+      "Session ended: done",
+    ]);
+  });
+
+  it("a one-worker session shows no board and no worker tags", () => {
+    const out = new PassThrough();
+    let text = "";
+    out.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    const report = terminalReporter(out as unknown as NodeJS.WriteStream);
+    report({ ...start, session: { ...(start as { session: object }).session, config: { ...config, workers: 1 } } } as unknown as Event);
+    report(runStart(1, 0, "LR up"));
+    report(decided(1, 0));
+    expect(plain(text)).not.toContain("[w0]");
+    expect(plain(text)).not.toContain("▶");
+    expect(plain(text)).not.toContain("workers");
+  });
+});
+
+describe("--json with several workers", () => {
+  it("run-start, run-metric, run-pending, pipeline and experiment events carry the worker as NDJSON", () => {
+    const out = new PassThrough();
+    let text = "";
+    out.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    const report = jsonReporter(out);
+    report({ type: "pipeline", proposing: 1, ready: 0, running: 2, workers: 2 });
+    report({ type: "run-start", iteration: 3, description: "x", commit: "c", budgetSec: 5, timeoutSec: 10, worker: 1, device: "1", host: "gpu2" });
+    report({ type: "run-pending", iteration: 4, worker: 0, job: "77" });
+    report({ type: "run-metric", iteration: 3, value: 0.5, worker: 1 });
+    report({ type: "experiment", record: { id: 3, worker: 1, device: "1" } } as unknown as Parameters<typeof report>[0]);
+    const events = text.trim().split("\n").map((line) => JSON.parse(line));
+    expect(events.map((e) => e.type)).toEqual(["pipeline", "run-start", "run-pending", "run-metric", "experiment"]);
+    expect(events[0]).toMatchObject({ proposing: 1, running: 2, workers: 2 });
+    expect(events[1]).toMatchObject({ worker: 1, device: "1", host: "gpu2" });
+    expect(events[2]).toMatchObject({ worker: 0, job: "77" });
+    expect(events[3]).toMatchObject({ worker: 1 });
+    expect(events[4].record).toMatchObject({ worker: 1, device: "1" });
+    for (const e of events) expect(typeof e.at).toBe("string");
   });
 });

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -196,6 +197,50 @@ describe.skipIf(!enabled)("dashboard in a real browser (headless chromium)", () 
     await tip.waitFor();
     expect(await tip.textContent()).toContain("#10");
     expect(await tip.textContent()).toContain("Dropout 0.1");
+    await page.close();
+  });
+
+  it("several workers: the live panel shows every run with its worker (one queued), the pipeline; an experiment page where it ran", async () => {
+    const root = tempDir("ar-dash-workers-");
+    dirs.push(root);
+    const records = buildRecords(1.0, REALISTIC_SPECS.slice(0, 2)).map((r) => ({ ...r, worker: r.id % 2, device: String(r.id % 2), host: "gpu2" }));
+    Object.assign(records[2] as object, { rebaseOf: 1, pendingSec: 75 });
+    writeSessionFiles(root, records, sessionInfo());
+    const paths = legacyPaths(root);
+    // A live loop (this process holds the lock) with two runs in flight, one still in the cluster's queue.
+    writeFileSync(paths.lock, JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString() }));
+    const at = new Date().toISOString();
+    const events = [
+      { type: "run-start", iteration: 3, description: "Wider MLP", commit: "abcdef1", budgetSec: 300, timeoutSec: 600, worker: 0, device: "0", host: "gpu2", at },
+      { type: "run-start", iteration: 4, description: "Lower LR", commit: "abcdef2", budgetSec: 300, timeoutSec: 600, worker: 1, device: "1", host: "gpu2", at },
+      { type: "run-pending", iteration: 4, worker: 1, job: "4242", at },
+      { type: "run-metric", iteration: 3, value: 0.987654, worker: 0, at },
+      { type: "pipeline", proposing: 1, ready: 1, running: 2, workers: 2, at },
+    ];
+    writeFileSync(join(paths.dir, "events.jsonl"), events.map((e) => `${JSON.stringify(e)}\n`).join(""));
+    const d = await startDashboard({ root, host: "127.0.0.1", port: 0 });
+    servers.push(d);
+    const page = await browser.context.newPage();
+    await page.goto(d.url);
+    const runs = page.locator(".live .run");
+    await runs.first().waitFor();
+    expect(await runs.count()).toBe(2);
+    expect(await page.locator(".live .run[data-worker='0'] .run-head").textContent()).toMatch(/^w0 \[gpu2:0\] #3 Wider MLP/);
+    expect(await page.locator(".live .run[data-worker='0']").textContent()).toContain("0.987654");
+    expect(await page.locator(".live .run[data-worker='1'] .run-head").textContent()).toMatch(/^w1 \[gpu2:1\] #4 Lower LR/);
+    expect(await page.locator(".live .run[data-worker='1'] .pending").textContent()).toContain("pending in queue (job 4242)");
+    expect(await page.locator(".live .run[data-worker='1'] .bar").count()).toBe(0);
+    expect(await page.locator(".live .pipeline").textContent()).toBe("proposing 1 · ready 1 · running 2/2");
+    await page.goto(`${d.url}#/exp/2`);
+    const fields = page.locator("article.experiment dl.fields");
+    await fields.waitFor();
+    const text = await fields.textContent();
+    expect(text).toContain("workerw0");
+    expect(text).toContain("device0");
+    expect(text).toContain("hostgpu2");
+    expect(text).toContain("pending in queue1m15s");
+    await fields.locator("a", { hasText: "#1" }).click();
+    await page.locator(".desc-title", { hasText: REALISTIC_SPECS[0]?.description as string }).waitFor();
     await page.close();
   });
 

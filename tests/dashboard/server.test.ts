@@ -287,12 +287,34 @@ describe("live state folded from the event stream", () => {
     const live = events.reduce(foldLive, emptyLive());
     expect(live.proposal).toBeNull();
     expect(live.direction).toBe("learning rate");
-    expect(live.runs).toEqual([{ iteration: 1, description: "LR up", commit: "abc", budgetSec: 5, timeoutSec: 10, since: "t2", lastMetric: 0.9 }]);
+    expect(live.runs).toEqual([
+      { iteration: 1, description: "LR up", commit: "abc", budgetSec: 5, timeoutSec: 10, since: "t2", lastMetric: 0.9, worker: null, device: null, host: null, pendingJob: null },
+    ]);
     const record = buildRecords(1, [{ description: "LR up", metric: 0.9 }])[1] as never;
     const after = foldLive(live, { type: "experiment", record, best: record, baseline: record });
     expect(after.runs).toEqual([]);
     const ended = foldLive(foldLive(after, { type: "proposal-start", iteration: 2 }), { type: "session-end", reason: "max iterations", experiments: 1, best: null, baseline: null, at: "t9" });
     expect(ended).toMatchObject({ proposal: null, runs: [], ended: { reason: "max iterations", at: "t9" } });
+  });
+
+  it("with workers: each run keeps its worker and device, a queued job until output arrives, and the pipeline", () => {
+    const events: StampedEvent[] = [
+      { type: "run-start", iteration: 3, description: "a", commit: "c3", budgetSec: 5, timeoutSec: 10, worker: 0, device: "0", at: "t1" },
+      { type: "run-start", iteration: 4, description: "b", commit: "c4", budgetSec: 5, timeoutSec: 10, worker: 1, device: "1", host: "gpu2", at: "t2" },
+      { type: "run-pending", iteration: 4, worker: 1, job: "77" },
+      { type: "pipeline", proposing: 1, ready: 0, running: 2, workers: 2 },
+    ];
+    const live = events.reduce(foldLive, emptyLive());
+    expect(live.runs.map((r) => [r.iteration, r.worker, r.device, r.host, r.pendingJob])).toEqual([
+      [3, 0, "0", null, null],
+      [4, 1, "1", "gpu2", "77"],
+    ]);
+    expect(live.pipeline).toEqual({ proposing: 1, ready: 0, running: 2, workers: 2 });
+    const running = foldLive(live, { type: "run-metric", iteration: 4, value: 0.5, worker: 1 });
+    expect(running.runs[1]).toMatchObject({ pendingJob: null, lastMetric: 0.5 });
+    const record = { ...(buildRecords(1, [{ description: "a", metric: 0.9 }])[1] as object), id: 3, worker: 0 } as never;
+    expect(foldLive(running, { type: "experiment", record, best: record, baseline: record }).runs.map((r) => r.iteration)).toEqual([4]);
+    expect(foldLive(running, { type: "session-end", reason: "done", experiments: 4, best: null, baseline: null }).pipeline).toBeNull();
   });
 
   it("pools the noise over runs of identical code only", () => {

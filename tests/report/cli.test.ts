@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -110,6 +110,49 @@ describe("autoresearch status", () => {
     expect(json.inFlight).toMatchObject({ id: 21, description: "SwiGLU MLP" });
     expect(json.progress).toMatchObject({ iteration: 20, completed: 20, maxIterations: 100, best: { metric: 0.9612, iteration: 14 } });
     expect(json.markdown).toContain("## AutoResearch Progress — Iteration 20");
+  });
+
+  it("with several workers: every run in flight with its worker, device, state and time; idle workers; --json per worker", () => {
+    const root = dir();
+    const slots = [{ worker: 0, device: "0" }, { worker: 1, device: "1" }, { worker: 2, device: "0", host: "gpu2" }, { worker: 3, device: "1", host: "gpu2" }];
+    writeSessionFiles(root, buildRecords(1.0023, REALISTIC_SPECS.slice(0, 3)), sessionInfo({ slots }));
+    writeFileSync(join(root, ".autoresearch", "lock"), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: "2025-03-08T21:58:00.000Z" }));
+    const ago = (sec: number) => new Date(Date.now() - sec * 1000).toISOString();
+    const proposal = (description: string) => ({ description, category: "architecture" });
+    const runs = [
+      { id: 4, phase: "running", parent: "x", worker: 0, device: "0", proposal: proposal("SwiGLU MLP"), startedAt: ago(4000), runStartedAt: ago(3725) },
+      { id: 5, phase: "running", parent: "x", worker: 2, device: "0", host: "gpu2", proposal: proposal("Wider | MLP"), rebaseOf: 3, startedAt: ago(30) },
+      { id: 6, phase: "running", parent: "x", worker: 1, device: "1", proposal: proposal("Queued job"), handle: { kind: "slurm", id: "4242" }, startedAt: ago(65) },
+      { id: 7, phase: "ready", parent: "x", proposal: proposal("Next idea"), queuedAt: ago(5), startedAt: ago(5) },
+    ];
+    writeFileSync(join(root, ".autoresearch", "state.json"), JSON.stringify({ runs }));
+    const text = cli(root, "status").stdout;
+    expect(text).toContain("**In flight (4):**");
+    expect(text).toMatch(/\| w0 \| 0 \| #4 \| running for 01:02:0[5-9] \| SwiGLU MLP \|/);
+    expect(text).toMatch(/\| w2 \| gpu2:0 \| #5 \| running for 00:00:[3-4]\d \| Wider \\\| MLP \(re-run of #3\) \|/);
+    expect(text).toMatch(/\| w1 \| 1 \| #6 \| pending in queue for 00:01:\d\d \(job 4242\) \| Queued job \|/);
+    expect(text).toMatch(/\| — \| — \| #7 \| ready, waiting for a worker for 00:00:\d\d \| Next idea \|/);
+    expect(text).toContain("**Idle:** w3");
+    expect(text).not.toContain("**Now:**");
+    const json = JSON.parse(cli(root, "status", "--json").stdout);
+    expect(json.inFlight).toMatchObject({ id: 4, worker: 0 });
+    expect(json.inFlightAll.map((r: { id: number; state: string }) => [r.id, r.state])).toEqual([
+      [4, "running"],
+      [5, "running"],
+      [6, "pending"],
+      [7, "ready"],
+    ]);
+    expect(json.workers).toEqual([
+      expect.objectContaining({ worker: 0, device: "0", experiment: 4, state: "running" }),
+      expect.objectContaining({ worker: 1, device: "1", experiment: 6, state: "pending" }),
+      expect.objectContaining({ worker: 2, device: "0", host: "gpu2", experiment: 5, state: "running" }),
+      { worker: 3, device: "1", host: "gpu2", experiment: null, state: "idle", forSec: null },
+    ]);
+    // Once the loop has stopped, nothing is in flight and no worker is listed as idle.
+    rmSync(join(root, ".autoresearch", "lock"));
+    const stopped = cli(root, "status").stdout;
+    expect(stopped).not.toContain("In flight");
+    expect(stopped).not.toContain("**Idle:**");
   });
 
   it("a stale lock (dead pid) is reported as not running", () => {

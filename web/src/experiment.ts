@@ -15,6 +15,8 @@ export interface ExperimentPageDeps {
   fetchText: (path: string) => Promise<{ text: string; truncated: boolean }>;
   logUrl: (id: number, tail: string) => string;
   backHref: string;
+  /** Link to another experiment's page (a re-run's original). */
+  experimentHref: (id: number) => string;
 }
 
 const TAIL_BYTES = 64 * 1024;
@@ -39,6 +41,11 @@ export function experimentPage(detail: ExperimentDetail, deps: ExperimentPageDep
     ["tokens", r.usage ? `${r.usage.inputTokens.toLocaleString()} in / ${r.usage.outputTokens.toLocaleString()} out` : "—"],
     ["cost", typeof r.costUsd === "number" ? fmtCost(r.costUsd) : "—"],
   ];
+  if (r.worker !== undefined) fields.push(["worker", `w${r.worker}`]);
+  if (r.device !== undefined && r.device !== null) fields.push(["device", r.device]);
+  if (r.host !== undefined) fields.push(["host", r.host]);
+  if (r.pendingSec !== undefined) fields.push(["pending in queue", fmtDuration(r.pendingSec)]);
+  if (r.rebaseOf !== undefined) fields.push(["re-run of", h("a", { href: deps.experimentHref(r.rebaseOf) }, `#${r.rebaseOf}`)]);
   if (r.oomRetryOf !== undefined) fields.push(["retry of", `#${r.oomRetryOf} (out of memory)`]);
   if (r.planStep !== undefined) fields.push(["plan step", String(r.planStep)]);
   if (r.agentViolations?.length) fields.push(["agent touched", r.agentViolations.join(", ")]);

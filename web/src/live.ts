@@ -48,13 +48,17 @@ export class LivePanel {
   private render(): void {
     const s = this.state;
     this.logEls.clear();
-    if (!s || !this.running || (s.runs.length === 0 && !s.proposal)) {
+    if (!s || !this.running || (s.runs.length === 0 && !s.proposal && !s.pipeline)) {
       this.root.hidden = true;
       this.root.replaceChildren();
       return;
     }
     this.root.hidden = false;
     const children: HTMLElement[] = [h("h2", {}, "Now")];
+    if (s.pipeline) {
+      const p = s.pipeline;
+      children.push(h("div", { class: "pipeline muted" }, `proposing ${p.proposing} · ready ${p.ready} · running ${p.running}/${p.workers}`));
+    }
     if (s.proposal) {
       const p = s.proposal;
       children.push(
@@ -69,16 +73,23 @@ export class LivePanel {
         ),
       );
     }
-    for (const run of s.runs) {
+    // By worker when the session has several, so each keeps its place as runs come and go.
+    const runs = [...s.runs].sort((a, b) => (a.worker ?? 0) - (b.worker ?? 0) || a.iteration - b.iteration);
+    for (const run of runs) {
       const log = h("pre", { class: "code log live-log" }, this.logs.get(run.iteration) ?? "");
       this.logEls.set(run.iteration, log);
+      const where = [run.host, run.device].filter((p) => p !== null && p !== "").join(":");
+      const worker = run.worker === null ? null : h("span", { class: "worker" }, `w${run.worker}${where ? ` [${where}]` : ""}`);
+      const progress = run.pendingJob
+        ? h("div", { class: "pending" }, `pending in queue (job ${run.pendingJob})`, h("span", { class: "muted clock", "data-since": run.since ?? "" }))
+        : h("div", { class: "bar" }, h("div", { class: "fill", "data-since": run.since ?? "", "data-budget": run.budgetSec }));
       children.push(
         h(
           "div",
-          { class: "run", "data-iteration": run.iteration },
-          h("div", { class: "run-head" }, h("strong", {}, `#${run.iteration}`), " ", h("span", {}, run.description), " ", h("code", {}, run.commit.slice(0, 7))),
-          h("div", { class: "bar" }, h("div", { class: "fill", "data-since": run.since ?? "", "data-budget": run.budgetSec })),
-          h("div", { class: "muted" }, h("span", { class: "clock", "data-since": run.since ?? "", "data-budget": run.budgetSec }), ` · last ${this.metricName}: ${fmtMetric(run.lastMetric)}`),
+          { class: "run", "data-iteration": run.iteration, ...(run.worker !== null && { "data-worker": run.worker }) },
+          h("div", { class: "run-head" }, worker, worker ? " " : null, h("strong", {}, `#${run.iteration}`), " ", h("span", {}, run.description), " ", h("code", {}, run.commit.slice(0, 7))),
+          progress,
+          h("div", { class: "muted" }, run.pendingJob ? null : h("span", { class: "clock", "data-since": run.since ?? "", "data-budget": run.budgetSec }), ` · last ${this.metricName}: ${fmtMetric(run.lastMetric)}`),
           log,
         ),
       );

@@ -139,6 +139,7 @@ class App {
           fetchText: getText,
           logUrl: (n, tail) => api("/api/log", { id: String(n), tail }),
           backHref: "#/",
+          experimentHref: (n) => `#/exp/${n}`,
         }),
       );
     } catch (error) {

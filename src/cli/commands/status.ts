@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { loopLiveness } from "../../ledger/liveness.js";
-import { locateSession, lockPath, type SessionPaths } from "../../ledger/paths.js";
+import { locateSession, lockPath } from "../../ledger/paths.js";
 import { readInFlightReadOnly } from "../../ledger/read.js";
 import { resolveRoot } from "../../report/cli-support.js";
+import { inFlightRuns, renderInFlight, workersNow } from "../../report/in-flight.js";
 import { loadReportData } from "../../report/load.js";
 import { progressSnapshot, renderProgressSnapshot } from "../../report/progress.js";
 
@@ -10,28 +11,6 @@ interface StatusOptions {
   json?: boolean;
   dir?: string;
   tag?: string;
-}
-
-interface InFlightView {
-  id: number;
-  phase: string;
-  description: string | null;
-  startedAt: string | null;
-  worker: number | null;
-  device: string | null;
-  host: string | null;
-}
-
-function inFlightViews(paths: SessionPaths): InFlightView[] {
-  return readInFlightReadOnly(paths).map((state) => ({
-    id: state.id,
-    phase: state.phase ?? "unknown",
-    description: state.proposal?.description ?? null,
-    startedAt: state.startedAt ?? null,
-    worker: state.worker ?? null,
-    device: state.device ?? null,
-    host: state.host ?? null,
-  }));
 }
 
 /** `autoresearch status`: the spec 2.6 progress report, read from the files (safe while the loop runs). */
@@ -47,11 +26,14 @@ export function registerStatus(program: Command): void {
       `
 Reads the session's records in <git dir>/autoresearch/<tag>/records/ (session.json,
 experiments.jsonl, state.json), the loop's lock <git dir>/autoresearch/lock, or results.tsv;
-never writes (an old-layout session in .autoresearch/ is read where it is).
+never writes (an old-layout session in .autoresearch/ is read where it is). With several
+workers it lists every experiment in flight (worker, device, state and for how long) and the
+progress report gains a Workers table (experiments per hour, utilisation).
 
 Examples:
   $ autoresearch status                 # progress report + whether the loop is alive
   $ autoresearch status --json | jq .progress.best
+  $ autoresearch status --json | jq '.workers[] | [.worker, .state, .experiment]'
   $ watch -n 60 autoresearch status --dir ~/nanochat`,
     )
     .action(async (options: StatusOptions) => {
@@ -59,9 +41,15 @@ Examples:
       const paths = locateSession(root, options.tag);
       const data = loadReportData({ root, ...(options.tag !== undefined && { tag: options.tag }) });
       const loop = loopLiveness(paths?.lock ?? lockPath(root) ?? "");
-      const inFlightAll = loop.state === "stopped" || !paths ? [] : inFlightViews(paths);
+      const entries = loop.state === "stopped" || !paths ? [] : readInFlightReadOnly(paths);
+      const inFlightAll = inFlightRuns(entries, Date.now());
+      const workers = workersNow(inFlightAll, data.session?.slots);
+      const several = workers.length > 1 || inFlightAll.length > 1;
       // `inFlight`: the oldest experiment in flight (as before workers); `inFlightAll`: every one.
-      const inFlight = inFlightAll[0] ?? null;
+      const first = entries[0];
+      const inFlight = first
+        ? { id: first.id, phase: first.phase ?? "unknown", description: first.proposal?.description ?? null, startedAt: first.startedAt ?? null, worker: first.worker ?? null }
+        : null;
       // While the loop runs the clock is now; afterwards the session ended with its last experiment.
       const lastFinished = data.experiments.at(-1)?.finishedAt ?? null;
       const now = loop.state === "stopped" && lastFinished ? Date.parse(lastFinished) : Date.now();
@@ -69,17 +57,21 @@ Examples:
       const markdown = renderProgressSnapshot(snapshot);
       if (options.json) {
         process.stdout.write(
-          `${JSON.stringify({ root, records: paths?.dir ?? null, source: data.source, loop, inFlight, inFlightAll, progress: snapshot, markdown }, null, 2)}\n`,
+          `${JSON.stringify({ root, records: paths?.dir ?? null, source: data.source, loop, inFlight, inFlightAll, workers, progress: snapshot, markdown }, null, 2)}\n`,
         );
         return;
       }
       const lines = [markdown, `**Loop:** ${loop.text}`];
       if (paths) lines.push(`**Records:** ${paths.dir}${paths.legacy ? " (old layout: moved out of the checkout on the next resume or report)" : ""}`);
-      if (inFlightAll.length > 0) lines.push("");
-      for (const entry of inFlightAll) {
-        const where = entry.worker !== null && inFlightAll.length > 1 ? `worker ${entry.worker}, ` : "";
+      if (several && loop.state !== "stopped") {
+        const idle = workers.filter((w) => w.state === "idle").map((w) => `w${w.worker}`);
+        lines.push("", ...renderInFlight(inFlightAll));
+        if (idle.length > 0) lines.push("", `**Idle:** ${idle.join(", ")}`);
+      } else if (inFlight) {
+        // One worker: the one line it always was.
         lines.push(
-          `**Now:** experiment ${entry.id} (${where}${entry.phase}${entry.startedAt ? ` since ${entry.startedAt}` : ""})${entry.description ? `: ${entry.description.replace(/\s+/g, " ").slice(0, 120)}` : ""}`,
+          "",
+          `**Now:** experiment ${inFlight.id} (${inFlight.phase}${inFlight.startedAt ? ` since ${inFlight.startedAt}` : ""})${inFlight.description ? `: ${inFlight.description.replace(/\s+/g, " ").slice(0, 120)}` : ""}`,
         );
       }
       process.stdout.write(`${lines.join("\n")}\n`);
