@@ -13,6 +13,8 @@ export interface SlurmCliOptions {
   timeoutMs?: number;
   /** Folder the commands run in (default the process's). */
   cwd?: string;
+  /** Environment of the commands (default the process's: SLURM_CONF, PATH). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A query's answer: the job (null when this source does not know it), or the command failed. */
@@ -32,6 +34,7 @@ export class SlurmCli {
   private readonly exec: Exec;
   private readonly timeoutMs: number;
   private readonly cwd: string;
+  private readonly env: NodeJS.ProcessEnv | undefined;
   /** Learned from the first sacct answer: on clusters without accounting, sacct is not asked again. */
   private accounting: boolean | null = null;
 
@@ -39,10 +42,11 @@ export class SlurmCli {
     this.exec = options.exec ?? execWithTimeout;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.cwd = options.cwd ?? process.cwd();
+    this.env = options.env;
   }
 
   run(argv: string[]): Promise<ExecResult> {
-    return this.exec(argv, { cwd: this.cwd, timeoutMs: this.timeoutMs });
+    return this.exec(argv, { cwd: this.cwd, timeoutMs: this.timeoutMs, ...(this.env && { env: this.env }) });
   }
 
   /** Submits a batch script; returns the job id. */
