@@ -11,7 +11,8 @@
 # SLURM_CI_PORT (slurmctld's port, default 6817; slurmd uses the next one).
 #
 # Why these choices: containers have no systemd and no writable cgroup hierarchy, so processes are
-# tracked by process group/parent (proctrack/linuxproc) and tasks are not bound (task/none). Accounting
+# tracked by process group (proctrack/pgid; linuxproc loses a process whose parent died, e.g. a
+# child that ignored the SIGTERM its shell did not) and tasks are not bound (task/none). Accounting
 # is off, as on many small clusters: `scontrol show job` is then the only record of a finished job, so
 # MinJobAge keeps finished jobs visible for an hour. Run as root (SlurmUser=root); the munge socket
 # and key live in the folder, so a system munged, if any, is left alone.
@@ -48,7 +49,7 @@ SlurmdPidFile=$DIR/run/slurmd.pid
 SlurmctldLogFile=$DIR/log/slurmctld.log
 SlurmdLogFile=$DIR/log/slurmd.log
 PlugStackConfig=$DIR/etc/plugstack.conf
-ProctrackType=proctrack/linuxproc
+ProctrackType=proctrack/pgid
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
