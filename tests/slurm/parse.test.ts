@@ -92,7 +92,7 @@ describe("--slurm-args", () => {
 describe("the batch script", () => {
   it("exports the run's variables exactly (quotes, newlines, dollars survive sh), skips SLURM_* and names it cannot export", () => {
     const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", TRICKY: "it's $HOME `id` \"q\"\nline2", EMPTY: "", SLURM_JOB_ID: "123", "BAD-NAME": "x" };
-    const { text, skipped } = buildBatchScript({ cwd: "/tmp", command: "echo \"$TRICKY\"; printf '%s' \"${SLURM_JOB_ID-unset}\"", env });
+    const { text, skipped } = buildBatchScript({ cwd: "/tmp", command: "echo \"$TRICKY\"; printf '%s' \"$" + "{SLURM_JOB_ID-unset}\"", env });
     expect(skipped).toEqual(["BAD-NAME (not a shell variable name)"]);
     expect(text).not.toContain("SLURM_JOB_ID=");
     // The real shell reads it back: the command sees the value byte for byte.
