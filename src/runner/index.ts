@@ -18,7 +18,6 @@ export { type KillTreeOptions, type KillTreeResult, killRunTree, trySignal, wind
 export { RssSampler, type RssSamplerOptions, readRssBytes } from "./rss.js";
 export {
   checkSlurm,
-  type CheckSlurmOptions,
   SlurmCli,
   SlurmExecutor,
   type SlurmExecutorOptions,

@@ -8,21 +8,15 @@ import { randomUUID } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { UsageError } from "../../errors.js";
-import type { SlurmCli } from "./commands.js";
-import { SlurmExecutor } from "./executor.js";
+import type { Executor } from "../../types.js";
 
-export interface CheckSlurmOptions {
+export interface ProbeOptions {
   /** The checkout runs start in (a worker's clone). */
   cwd: string;
   /** The folder the run logs (and so the jobs' output files) go to. */
   logDir: string;
-  slurmArgs?: string;
-  /** How long the probe may wait in the queue before the check gives up with a warning (default 600 s). */
-  maxPendingSec?: number;
   /** The environment of the probe (PATH at least); default: PATH and HOME of this process. */
   env?: Record<string, string>;
-  cli?: SlurmCli;
-  pollMs?: number;
 }
 
 export interface CheckSlurmResult {
@@ -35,19 +29,16 @@ export interface CheckSlurmResult {
 const SHARED_FS_HINT =
   "Executor slurm needs the repository and its .git folder on a filesystem the compute nodes mount at the same path (a home or project directory on NFS, Lustre, GPFS): clone it there and run autoresearch from that clone.";
 
-/** Throws UsageError (exit 2) when sbatch is missing or the compute nodes cannot see the clone. */
-export async function checkSlurm(options: CheckSlurmOptions): Promise<CheckSlurmResult> {
+/**
+ * Runs the probe through `executor` (a SlurmExecutor with the session's --slurm-args and a
+ * --max-pending). Throws UsageError (exit 2) when sbatch is missing or the nodes cannot see the clone.
+ */
+export async function probeSharedFilesystem(executor: Pick<Executor, "run">, options: ProbeOptions, signal?: AbortSignal): Promise<CheckSlurmResult> {
   const token = randomUUID();
   const probe = join(options.cwd, `.autoresearch-slurm-probe-${token.slice(0, 8)}`);
   writeFileSync(probe, `${token}\n`);
   let seen = false;
   try {
-    const executor = new SlurmExecutor({
-      ...(options.slurmArgs !== undefined && { slurmArgs: options.slurmArgs }),
-      maxPendingSec: options.maxPendingSec ?? 600,
-      ...(options.cli && { cli: options.cli }),
-      ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
-    });
     const env = options.env ?? Object.fromEntries(["PATH", "HOME"].flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : [])));
     const result = await executor.run({
       cwd: options.cwd,
@@ -61,7 +52,7 @@ export async function checkSlurm(options: CheckSlurmOptions): Promise<CheckSlurm
       onLine: (line) => {
         if (line.includes(token)) seen = true;
       },
-    });
+    }, signal);
     if (seen) return { ok: true, warnings: [] };
     if (result.failure?.reason === "pending-too-long") {
       return { ok: false, warnings: [`could not check that the compute nodes see ${options.cwd}: the probe job stayed queued (${result.failure.detail})`] };

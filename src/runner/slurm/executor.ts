@@ -15,6 +15,7 @@ import { LineSplitter } from "../line-splitter.js";
 import { DEFAULT_MAX_LOG_BYTES, LogSink } from "../log-sink.js";
 import { OutputScanner } from "../output-scanner.js";
 import { RUN_ID_ENV } from "../process-list.js";
+import { type CheckSlurmResult, type ProbeOptions, probeSharedFilesystem } from "./check.js";
 import { SlurmCli } from "./commands.js";
 import { buildBatchScript, parseSlurmArgs, sbatchArgs } from "./script.js";
 import { isFinal, isPending, type JobInfo, jobOutcome } from "./state.js";
@@ -65,6 +66,11 @@ export class SlurmExecutor implements Executor {
     this.cli = options.cli ?? new SlurmCli();
     this.pollMs = options.pollMs ?? 500;
     this.now = options.now ?? Date.now;
+  }
+
+  /** Before a session's baseline: a probe job must see a file written in the clone (see check.ts); the warnings when it could not tell. */
+  async check(where: { cwd: string; logDir: string }, signal?: AbortSignal): Promise<string[]> {
+    return (await checkSlurm({ ...this.options, cli: this.cli, ...where }, signal)).warnings;
   }
 
   async run(spec: RunSpec, signal?: AbortSignal): Promise<RunResult> {
@@ -267,6 +273,15 @@ export class SlurmExecutor implements Executor {
       ...(failure && { failure }),
     };
   }
+}
+
+/**
+ * The shared-filesystem check on its own (a probe job with these options). The probe waits at most
+ * --max-pending, or 10 minutes, in the queue; then the check gives up with a warning.
+ */
+export function checkSlurm(options: SlurmExecutorOptions & ProbeOptions, signal?: AbortSignal): Promise<CheckSlurmResult> {
+  const probe = new SlurmExecutor({ ...options, maxPendingSec: options.maxPendingSec ?? 600 });
+  return probeSharedFilesystem(probe, options, signal);
 }
 
 function openLog(spec: RunSpec): LogSink {
