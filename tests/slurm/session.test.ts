@@ -1,7 +1,10 @@
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import type { ExperimentRecord } from "../../src/types.js";
+import { cli } from "../helpers/cli.js";
 import { createRepo, git, recordPath } from "../helpers/repo.js";
 import { checkInvariants, hashes, processesWithCmd, startCli, userRefs, waitGone } from "../reliability/helpers.js";
 import { describeSlurm, queuedJobs } from "./cluster.js";
@@ -49,4 +52,22 @@ describeSlurm("a session on the SLURM cluster", () => {
     expect(queuedJobs(jobs)).toEqual([]);
     expect(await waitGone(() => processesWithCmd(join(root, ".git")), 2000)).toEqual([]);
   }, 240_000);
+});
+
+it("--executor slurm where sbatch is missing: exit 2 before the baseline, naming it and the fix; nothing kept", () => {
+  const root = createRepo({ "train.js": TRAIN, "prepare.js": "// read-only\n" });
+  const base = git(root, "rev-parse", "HEAD");
+  // git and node only: this machine's SLURM commands cannot be found by chance.
+  const bin = mkdtempSync(join(tmpdir(), "ar-bin-"));
+  symlinkSync(execFileSync("which", ["git"], { encoding: "utf8" }).trim(), join(bin, "git"));
+  symlinkSync(process.execPath, join(bin, "node"));
+  const args = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min"];
+  args.push("--proposer", "builtin", "--tag", "nosbatch", "--yes", "--executor", "slurm", "--max-iterations", "1");
+  const result = cli(root, args, { PATH: bin });
+  expect(result.code, result.stderr).toBe(2);
+  expect(result.stderr).toMatch(/sbatch is not on PATH/);
+  expect(result.stderr).toMatch(/install the SLURM client commands/);
+  expect(git(root, "branch", "--list", "autoresearch/*")).toBe("");
+  expect(git(root, "rev-parse", "HEAD")).toBe(base);
+  expect(existsSync(join(root, "results.tsv"))).toBe(false);
 });
