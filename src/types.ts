@@ -328,6 +328,8 @@ export interface InFlightSummary {
   category: Category;
   /** Its constant changes, when known (the builtin search skips them). */
   changes?: ConstantChange[];
+  /** Its position in a --plan file (the plan goes on after it). */
+  planStep?: number;
 }
 
 /** What the loop knows about the session's limits, for the brief. */

@@ -109,8 +109,9 @@ export class Scheduler {
   async run(): Promise<string> {
     for (;;) {
       const reason = this.fatal ? "error" : stopReason(this.session, this.deps, this.counted());
-      // At --max-iterations every experiment already proposed still runs; any other stop starts nothing new.
-      const noStarts = this.fatal !== null || this.deps.stop.signal.aborted || (reason !== null && !reason.startsWith("reached max iterations"));
+      // At --max-iterations, --max-time or --max-cost nothing more is proposed, but what was proposed
+      // (and paid for) still runs; Ctrl-C or a met --stop-when starts nothing new.
+      const noStarts = this.fatal !== null || this.deps.stop.stopRequested || this.deps.stop.signal.aborted || (reason?.startsWith("stop condition met") ?? false);
       if (!noStarts) await this.startReady();
       if (reason === null && this.endReason === null && this.proposing === null && this.wantsProposal()) this.propose();
       this.pipeline();
@@ -127,9 +128,9 @@ export class Scheduler {
   }
 
   /** Experiments in flight that count towards --max-iterations (re-runs of stale candidates do not). */
-  private counted(): number {
-    const items = [...this.ready, ...this.running.values()];
-    return items.filter((i) => i.rebaseOf === undefined).length + (this.proposing ? 1 : 0);
+  private counted(): { count: number; costUsd: number } {
+    const items = [...this.ready, ...this.running.values()].filter((i) => i.rebaseOf === undefined);
+    return { count: items.length + (this.proposing ? 1 : 0), costUsd: items.reduce((sum, i) => sum + (i.proposal.costUsd ?? 0), 0) };
   }
 
   private freeWorkers(now = Date.now()): Worker[] {
@@ -172,6 +173,7 @@ export class Scheduler {
       category: i.proposal.category,
       trainHash: sha256(i.newText),
       ...(i.proposal.changes !== undefined && { changes: i.proposal.changes }),
+      ...(i.proposal.planStep !== undefined && { planStep: i.proposal.planStep }),
     }));
   }
 
@@ -287,7 +289,9 @@ export class Scheduler {
 
   /** A stale candidate that beat its parent: its change on the current best runs next, as a new experiment. */
   private rerun(make: (id: number) => Rerun): number {
-    const id = this.nextId++;
+    // The number a declined proposal left unused, if any: ids stay consecutive where they can.
+    const id = this.spareId ?? this.nextId++;
+    this.spareId = null;
     const rerun = make(id);
     this.enqueue(
       {

@@ -9,11 +9,11 @@ export function countedExperiments(history: readonly Pick<ExperimentRecord, "id"
 
 /**
  * Why the session should stop taking new work now, or null to keep going. `inFlight`: experiments
- * proposed or running that count towards --max-iterations.
+ * proposed or running that count towards --max-iterations, and what their proposals cost.
  */
-export function stopReason(session: SessionState, deps: LoopDeps, inFlight = 0): string | null {
+export function stopReason(session: SessionState, deps: LoopDeps, inFlight: { count: number; costUsd: number } = { count: 0, costUsd: 0 }): string | null {
   const { config } = session.info;
-  const done = countedExperiments(session.history) + inFlight;
+  const done = countedExperiments(session.history) + inFlight.count;
   if (deps.stop.stopRequested) return "stopped by the user";
   if (config.maxIterations !== null && done >= config.maxIterations) return `reached max iterations (${config.maxIterations})`;
   if (session.stopCondition) {
@@ -26,7 +26,8 @@ export function stopReason(session: SessionState, deps: LoopDeps, inFlight = 0):
   }
   if (config.maxCostUsd !== undefined) {
     const spent = [...session.history, ...session.ledger.rejected()];
-    const cost = spent.reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
+    // Proposals made and not decided yet were paid for too.
+    const cost = spent.reduce((sum, e) => sum + (e.costUsd ?? 0), inFlight.costUsd);
     if (cost >= config.maxCostUsd) return `reached max cost ($${cost.toFixed(2)} of $${config.maxCostUsd})`;
   }
   return null;
