@@ -274,6 +274,12 @@ export interface Executor {
    * when the run cannot be found or followed (the loop then runs the experiment again).
    */
   attach?(handle: RunHandle, spec: RunSpec, signal?: AbortSignal): Promise<RunResult | null>;
+  /**
+   * Once a new session's first clone exists, before its baseline: can runs work from there
+   * (executor slurm: do the compute nodes see the clone and the run logs' folder)? Throws a
+   * UsageError naming the problem and the fix when they cannot; returns warnings to show otherwise.
+   */
+  check?(where: { cwd: string; logDir: string }, signal?: AbortSignal): Promise<string[]>;
 }
 
 export interface ProposalContext {

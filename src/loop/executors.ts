@@ -4,7 +4,7 @@
  */
 import type { ResearchConfig } from "../config/options.js";
 import { UsageError } from "../errors.js";
-import { LocalExecutor } from "../runner/index.js";
+import { LocalExecutor, SlurmExecutor } from "../runner/index.js";
 import type { Executor } from "../types.js";
 
 export interface ExecutorDeps {
@@ -12,12 +12,17 @@ export interface ExecutorDeps {
   env?: NodeJS.ProcessEnv;
 }
 
-export function createExecutor(config: Pick<ResearchConfig, "executor">, deps: ExecutorDeps = {}): Executor {
+export function createExecutor(config: Pick<ResearchConfig, "executor" | "slurmArgs" | "maxPendingSec">, deps: ExecutorDeps = {}): Executor {
   void deps;
   switch (config.executor ?? "local") {
     case "local":
       return new LocalExecutor();
-    // The slurm and ssh executors (src/runner/slurm/, src/runner/ssh/) add their cases here.
+    case "slurm":
+      return new SlurmExecutor({
+        ...(config.slurmArgs !== undefined && { slurmArgs: config.slurmArgs }),
+        ...(config.maxPendingSec !== undefined && { maxPendingSec: config.maxPendingSec }),
+      });
+    // The ssh executor (src/runner/ssh/) adds its case here.
     default:
       throw new UsageError(`executor ${config.executor} is not available in this build`, "Use --executor local.");
   }

@@ -193,6 +193,7 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
         lines: countLines(trainText),
         run,
         ...(repeated && repeated.runs.length > 1 && { runs: repeated.runs }),
+        ...(first.pendingSec !== undefined && { pendingSec: first.pendingSec }),
         ...placeOf(worker),
       },
       deps,

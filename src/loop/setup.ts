@@ -249,6 +249,13 @@ async function setUpSession(root: string, checked: CheckedConfig, platform: Plat
   await workspace.repo.createBranch(baseCommit);
   await workspace.clone.prepare(baseCommit);
   const session: SessionState = { root, paths, info, ledger, history: [], stopCondition: checked.stopCondition, invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
+  try {
+    // A cluster whose nodes cannot see the clone would crash every experiment: refuse now.
+    for (const message of (await deps.executor.check?.({ cwd: workspace.clone.dir, logDir: paths.runs }, deps.stop.signal)) ?? []) deps.emit({ type: "warning", message });
+  } catch (error) {
+    await abandonSession(session, deps);
+    throw error;
+  }
   deps.emit({ type: "session-start", session: info, resumed: false });
   await runSessionBaseline(session, deps);
   return session;

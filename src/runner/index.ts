@@ -16,3 +16,9 @@ export {
 export { cgroupShellArgs, createRunCgroup, removeRunCgroup, removeRunCgroupWhenEmpty, runCgroupDir } from "./cgroup.js";
 export { type KillTreeOptions, type KillTreeResult, killRunTree, trySignal, windowsKillCommand } from "./process-tree.js";
 export { RssSampler, type RssSamplerOptions, readRssBytes } from "./rss.js";
+export {
+  checkSlurm,
+  SlurmCli,
+  SlurmExecutor,
+  type SlurmExecutorOptions,
+} from "./slurm/index.js";

@@ -10,6 +10,7 @@ import { platformText } from "../../config/table.js";
 import { UsageError } from "../../errors.js";
 import { type DetectedPlatform, detectPlatform, type Exec, execWithTimeout, parseNvidiaSmi, usesTorch } from "../../platform/index.js";
 import { keyEnvName, type LlmProvider } from "../../proposers/llm/provider.js";
+import { SLURM_MISSING_HINT } from "../../runner/slurm/commands.js";
 import { Git } from "../../workspace/git.js";
 
 /** ok; missing: required and not there (or broken); absent: optional and not there; warn: works, with a caveat. */
@@ -185,6 +186,44 @@ async function nvidiaSmiCheck(exec: Exec, root: string, timeoutMs: number, os: N
   return { name: "nvidia-smi", status: "ok", required: false, detail: `${gpus.map((g) => g.name).join(", ") || "no GPU listed"}${driver ? `, driver ${driver}` : ""}` };
 }
 
+/** Executor slurm: the client commands present, and the controller answering (squeue, sinfo). */
+async function slurmChecks(exec: Exec, root: string, env: NodeJS.ProcessEnv, os: NodeJS.Platform, timeoutMs: number): Promise<Check[]> {
+  const checks: Check[] = [];
+  const missing: string[] = [];
+  for (const cli of ["sbatch", "squeue", "scancel", "sinfo"]) {
+    const path = which(cli, env, os);
+    if (path) checks.push({ name: cli, status: "ok", required: true, detail: path });
+    else {
+      missing.push(cli);
+      checks.push({ name: cli, status: "missing", required: true, detail: "not on PATH, and the config's executor is slurm", fix: SLURM_MISSING_HINT });
+    }
+  }
+  if (missing.length > 0) return checks;
+  const firstLine = (text: string) => text.trim().split("\n")[0] ?? "";
+  const version = await exec(["squeue", "--version"], { cwd: root, timeoutMs, env });
+  const cluster = await exec(["sinfo", "-h", "-o", "%P %a %D %T"], { cwd: root, timeoutMs, env });
+  const answered = version.code === 0 && cluster.code === 0 && !cluster.timedOut;
+  const partitions = cluster.stdout
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => {
+      const [partition, avail, nodes, state] = l.trim().split(/\s+/);
+      return `${partition} (${avail}, ${nodes} ${state})`;
+    });
+  checks.push(
+    answered
+      ? { name: "slurm cluster", status: "ok", required: true, detail: `${firstLine(version.stdout)}; partitions: ${partitions.join(", ") || "none listed"}` }
+      : {
+          name: "slurm cluster",
+          status: "missing",
+          required: true,
+          detail: `the controller does not answer: ${cluster.timedOut ? `sinfo timed out after ${timeoutMs / 1000}s` : firstLine(cluster.stderr || version.stderr || cluster.stdout) || `sinfo exit code ${cluster.code}`}`,
+          fix: "Check that slurmctld runs and this machine can reach it (scontrol ping; SLURM_CONF points at the cluster's slurm.conf).",
+        },
+  );
+  return checks;
+}
+
 export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check[]; platform: DetectedPlatform; command: string }> {
   const { cwd, env } = options;
   const os = options.os ?? process.platform;
@@ -242,6 +281,7 @@ export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check
           : { name: `agent ${cli}`, status: "absent", required, detail: "not on PATH (needed only for --proposer agent)", fix: install },
     );
   }
+  if (input.executor === "slurm") checks.push(...(await slurmChecks(exec, root, env, os, timeoutMs)));
   checks.push(writeCheck(root));
   return { checks, platform, command };
 }
@@ -327,7 +367,8 @@ export function registerDoctor(program: Command): void {
       `
 Two groups. Required: what \`autoresearch run\` needs with this repo and config (node, git, the
 repository, write access, the command's Python, torch when the training script imports it, the
-API key or agent CLI the config's proposer uses); "missing" there means a run will fail. Optional:
+API key or agent CLI the config's proposer uses, and with executor slurm sbatch, squeue, scancel,
+sinfo and a controller that answers); "missing" there means a run will fail. Optional:
 what only some options use (GPU, nvidia-smi, other API keys and agent CLIs); "absent" there is
 fine unless you use them. Each line that is not ok says how to fix it. API keys are named, never
 shown. It changes nothing and exits 0 even when something is missing (it is a report); 2 only
