@@ -2,7 +2,7 @@
  * The ssh executor against real sshd's on loopback ports (tests/helpers/sshd.ts): the "hosts"
  * are this machine, so every check of what is left running looks at the real process table.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -152,7 +152,7 @@ describe.skipIf(!available)("ssh executor (real sshd on loopback)", () => {
     const remoteRepo = join(remoteDir, "repo-1234", "t1", "w2");
     expect((await executor().run(spec(clone.dir, { worker: 2, command: "echo out > output.bin; sh train.sh" }))).exitCode).toBe(0);
     mkdirSync(join(remoteRepo, "data"), { recursive: true });
-    writeFileSync(join(remoteRepo, "data", "shard.bin"), "tokens");
+    writeFileSync(join(remoteRepo, "data", "shard.bin"), "tokens\n");
     const result = await executor().run(spec(clone.dir, { worker: 2, command: "test ! -e output.bin && cat data/shard.bin && sh train.sh" }));
     expect(result.exitCode).toBe(0);
     expect(result.tailLines).toContain("tokens");
@@ -203,6 +203,27 @@ describe.skipIf(!available)("ssh executor (real sshd on loopback)", () => {
     expect(result.failure?.reason).toBe("host-unreachable");
     expect(result.failure?.detail).toMatch(/refused/i);
     expect(result.metric).toBeNull();
+  });
+
+  it("an orchestrator killed with -9 leaves nothing running on the host, and attach declines (the run is re-run)", async () => {
+    const { clone } = await cloneAt(6);
+    const runId = `run-kill9-${Date.now()}`;
+    const dist = join(import.meta.dirname, "..", "..", "dist");
+    const script = join(work, "orchestrator.mjs");
+    writeFileSync(
+      script,
+      `import { SshExecutor } from ${JSON.stringify(join(dist, "runner/ssh/executor.js"))};
+import { cloneHead, pushHead } from ${JSON.stringify(join(dist, "workspace/push.js"))};
+const ex = new SshExecutor({ remoteDir: process.argv[2], repoKey: "repo-1234", tag: "t1", push: pushHead, head: cloneHead, connectTimeoutSec: 3 });
+await ex.run({ cwd: process.argv[3], command: "sleep 300 & sleep 300", env: {}, budgetSec: 5, hardTimeoutSec: 600, graceMs: 500,
+  logPath: process.argv[4], metric: { name: "val_bpb" }, host: "h1", worker: 6, runId: process.argv[5] });
+`,
+    );
+    const child = spawn(process.execPath, [script, remoteDir, clone.dir, join(work, "kill9.log"), runId], { env: { ...process.env, AUTORESEARCH_SSH: sshd.sshCommand }, stdio: "ignore" });
+    await waitFor(() => pidsWithEnv(RUN_ID_ENV, runId).length >= 2, 20_000, "the remote run's processes");
+    child.kill("SIGKILL");
+    await waitFor(() => pidsWithEnv(RUN_ID_ENV, runId).length === 0, 10_000, "the wrapper to kill the run once the dead orchestrator's connection closed");
+    expect(await executor().attach({ kind: "ssh", id: runId, host: "h1" }, spec(clone.dir))).toBeNull();
   });
 
   it("two hosts are two servers: runs at the same time land on each", async () => {

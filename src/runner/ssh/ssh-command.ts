@@ -4,6 +4,7 @@
  * never a password prompt (BatchMode), a bounded connect, and keep-alives so a dead connection
  * ends within about a minute instead of hanging a run forever.
  */
+import { UsageError } from "../../errors.js";
 import { splitCommand } from "../../platform/command.js";
 
 /** Overrides the ssh command, e.g. `ssh -F /path/to/config`; also used as git's GIT_SSH_COMMAND. */
@@ -24,6 +25,8 @@ export function sshCommandLine(env: NodeJS.ProcessEnv): string {
 
 /** argv that runs `remoteCommand` (a line for the remote login shell) on `host`, without a terminal. */
 export function sshArgv(host: string, remoteCommand: string, env: NodeJS.ProcessEnv, connectTimeoutSec?: number): string[] {
+  // Config validation refuses these already; a library caller must not turn a host into an option either.
+  if (host.startsWith("-") || /\s/.test(host)) throw new UsageError(`ssh host ${JSON.stringify(host)} is not a host name`, "Give host names or aliases from your ssh config, e.g. --hosts gpu1,gpu2.");
   return [...splitCommand(sshCommandLine(env)), ...sshOptions(connectTimeoutSec), "-T", host, remoteCommand];
 }
 
