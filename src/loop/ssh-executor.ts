@@ -8,10 +8,9 @@ import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import type { ResearchConfig } from "../config/options.js";
 import { SshExecutor } from "../runner/ssh/executor.js";
+import { DEFAULT_REMOTE_DIR } from "../runner/ssh/remote-repo.js";
 import { cloneHead, pushHead } from "../workspace/push.js";
 import { DEFAULT_SHARE } from "../workspace/shared.js";
-
-export const DEFAULT_REMOTE_DIR = "~/.cache/autoresearch";
 
 /** `<repo name>-<8 hex of its absolute path>`: readable on the host, distinct for two checkouts of one project. */
 export function remoteRepoKey(root: string): string {

@@ -5,6 +5,9 @@
  */
 import { shQuote } from "./ssh-command.js";
 
+/** Where trees live on a host unless --remote-dir says otherwise (the remote user's home). */
+export const DEFAULT_REMOTE_DIR = "~/.cache/autoresearch";
+
 export interface RemoteLayout {
   /** The user's setting (`~/...` allowed: expanded by the remote shell). */
   remoteDir: string;
@@ -30,7 +33,7 @@ export function prepareCommand(layout: RemoteLayout): string {
     `mkdir -p "$d/runs" "$d"/${shQuote(sub)} || exit 4`,
     `cd "$d"/${shQuote(sub)} || exit 4`,
     "[ -d .git ] || git init -q || exit 4",
-    'cd "$d" && pwd -P && cd ' + shQuote(sub) + " && pwd -P",
+    `cd "$d" && pwd -P && cd ${shQuote(sub)} && pwd -P`,
   ].join("\n");
   return `exec sh -c ${shQuote(script)}`;
 }
