@@ -88,6 +88,8 @@ export interface PlatformInfo {
   source: string;
   /** torch.__version__ as the run's own Python reports it; null when torch is missing, absent in older sessions. */
   torch?: string | null;
+  /** GPUs visible to the run (torch.cuda.device_count, else nvidia-smi's list); absent when none or unknown. */
+  gpuCount?: number;
   adjustments: PlatformAdjustments;
 }
 
@@ -306,6 +308,22 @@ export interface ProposalContext {
   run?: RunFacts;
   /** The session's research notes (findings, dead ends, ideas backlog), oldest first. */
   memory?: MemoryEntry[];
+  /**
+   * Experiments proposed already and not decided yet (waiting for a worker or running): not to be
+   * proposed again. Empty or absent when nothing is in flight.
+   */
+  inFlight?: InFlightSummary[];
+}
+
+/** An experiment in flight, as a proposer is told of it. */
+export interface InFlightSummary {
+  id: number;
+  description: string;
+  category: Category;
+  /** Its constant changes, when known (the builtin search skips them). */
+  changes?: ConstantChange[];
+  /** Its position in a --plan file (the plan goes on after it). */
+  planStep?: number;
 }
 
 /** What the loop knows about the session's limits, for the brief. */

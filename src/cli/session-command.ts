@@ -7,6 +7,7 @@ import { research, type ResearchMode, type ResearchOutcome } from "../loop/resea
 import { sanitizeEnv } from "../runner/run-env.js";
 import type { LoopDeps } from "../loop/state.js";
 import { StopControl } from "../loop/stop.js";
+import { createExecutor } from "../loop/executors.js";
 import { LocalExecutor } from "../runner/index.js";
 import type { Proposer } from "../types.js";
 import type { Git } from "../workspace/git.js";
@@ -48,6 +49,8 @@ export async function runSessionCommand(options: SessionCommandOptions): Promise
   const deps: LoopDeps = {
     git: options.git,
     executor: new LocalExecutor(),
+    // The session's own executor (local, slurm, ssh), made once its config is known.
+    executorFor: (config) => createExecutor(config),
     proposer: options.proposer,
     emit,
     now: () => new Date(),

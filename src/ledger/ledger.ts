@@ -2,10 +2,11 @@ import { existsSync, readFileSync, truncateSync } from "node:fs";
 import { relative } from "node:path";
 import { ensureRealDir } from "../safe-fs.js";
 import { RuntimeFailure } from "../errors.js";
-import type { AgentInfo, ExperimentRecord, PlatformInfo, Proposal, RejectedProposal, ResultsRow } from "../types.js";
+import type { AgentInfo, ExperimentRecord, PlatformInfo, Proposal, RejectedProposal, ResultsRow, RunHandle } from "../types.js";
 import type { ResearchConfig } from "../config/options.js";
 import { appendDurable, removeStaleTemps, writeAtomic } from "./files.js";
 import type { SessionPaths } from "./paths.js";
+import { parseInFlight } from "./read.js";
 import { formatRow, resultsHeader } from "./results-tsv.js";
 
 /** session.json: what was confirmed at setup and never changes during the session. */
@@ -22,26 +23,61 @@ export interface SessionInfo {
   guardedHashes: Record<string, string | null>;
   /** The coding agent (--proposer agent) and its version at the start. */
   agent?: AgentInfo;
+  /**
+   * The worker slots resolved at setup from workers / devices / hosts (src/loop/slots.ts), so
+   * resume and status use the same ones. Absent in sessions from before workers: one slot, no device.
+   */
+  slots?: WorkerSlot[];
+}
+
+/** One worker: where its runs happen. Worker k works in its own clone `<tag>/w<k>`. */
+export interface WorkerSlot {
+  worker: number;
+  /** CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES for its runs; null = not pinned (CPU, MPS, SLURM assigns). */
+  device: string | null;
+  /** The ssh host its runs go to (executor ssh). */
+  host?: string;
 }
 
 /**
- * state.json: the experiment in flight, so a killed orchestrator can pick it up again. Written
- * atomically before the commit and again before the run; "null" when nothing is in flight.
+ * One entry of state.json: an experiment proposed (ready, waiting for a worker) or running, so a
+ * killed orchestrator can pick it up again. Written atomically before the commit, again before
+ * the run and whenever the executor hands back a handle; removed once the experiment is recorded.
  */
 export interface InFlight {
   id: number;
-  /** baseline: the baseline run (id 0); proposed: about to commit; running: committed and running. */
-  phase: "baseline" | "proposed" | "running";
+  /**
+   * baseline: the baseline run (id 0); ready: proposed, waiting for a free worker (applied to the
+   * best when it starts); proposed: about to commit; running: committed and running.
+   */
+  phase: "baseline" | "ready" | "proposed" | "running";
+  /** The best it was (or is being) built on. */
   parent: string;
   commit?: string;
   /** Absent for the baseline. */
   proposal?: Proposal;
-  /** The exact training script the experiment runs: a resumed session runs the same text again. */
+  /** The exact training script the experiment runs (built on `parent`): a resumed session runs the same text again while `parent` is still the best. */
   newText?: string;
   oomRetryOf?: number;
+  /** The experiment whose change this one re-runs on the current best. */
+  rebaseOf?: number;
   /** The run's AUTORESEARCH_RUN_ID: what is left of a run orphaned by a killed orchestrator is found by it. */
   runId?: string;
+  /** Where it runs. */
+  worker?: number;
+  device?: string | null;
+  host?: string;
+  /** What the executor gave back to find the run again (a SLURM job id ...): resume attaches to it. */
+  handle?: RunHandle;
+  /** When the proposal was ready. */
+  queuedAt?: string;
   startedAt: string;
+  runStartedAt?: string;
+}
+
+/** state.json: every experiment proposed or running. */
+export interface StateFile {
+  runs: InFlight[];
 }
 
 /** Reads JSON lines, dropping (and cutting off) a torn last line left by a crash mid-append. */
@@ -144,6 +180,8 @@ export class Ledger {
   private rows: string[] | null = null;
   /** session.json as written or read by this process. */
   private sessionText: string | null = null;
+  /** state.json's entries as this process last wrote them. */
+  private readonly inFlight = new Map<number, InFlight>();
 
   constructor(
     readonly paths: SessionPaths,
@@ -275,21 +313,37 @@ export class Ledger {
     ensureRealDir(this.paths.patches);
   }
 
-  readInFlight(): InFlight | null {
-    if (!existsSync(this.paths.state)) return null;
-    try {
-      return JSON.parse(readFileSync(this.paths.state, "utf8")) as InFlight | null;
-    } catch {
-      return null;
-    }
+  /** The experiments in flight state.json lists (the old one-object format read too). */
+  readInFlight(): InFlight[] {
+    if (!existsSync(this.paths.state)) return [];
+    return parseInFlight(readFileSync(this.paths.state, "utf8"));
   }
 
-  writeInFlight(state: InFlight): void {
-    writeAtomic(this.paths.state, `${JSON.stringify(state)}\n`);
+  /** Adds or replaces (by id) one experiment in flight, and rewrites state.json atomically. */
+  writeInFlight(entry: InFlight): void {
+    this.inFlight.set(entry.id, entry);
+    this.writeState();
+  }
+
+  /** The experiment is recorded (or dropped): it leaves state.json. */
+  removeInFlight(id: number): void {
+    if (!this.inFlight.delete(id) && existsSync(this.paths.state)) return;
+    this.writeState();
   }
 
   clearInFlight(): void {
-    writeAtomic(this.paths.state, "null\n");
+    this.inFlight.clear();
+    this.writeState();
+  }
+
+  /** What this process has in flight now (ordered by id). */
+  inFlightNow(): InFlight[] {
+    return [...this.inFlight.values()].sort((a, b) => a.id - b.id);
+  }
+
+  private writeState(): void {
+    const state: StateFile = { runs: this.inFlightNow() };
+    writeAtomic(this.paths.state, `${JSON.stringify(state)}\n`);
   }
 
   private resultRows(): string[] {

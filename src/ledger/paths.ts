@@ -38,6 +38,9 @@ export interface SessionPaths {
   agent: string;
   /** Worker 0's experiment clone. */
   workdir: string;
+  /** Worker k's experiment clone (`w<k>` beside w0), and the coding agent's (`p`). */
+  workerDir(worker: number): string;
+  proposalDir: string;
   /** True for a session still in the old in-checkout layout (read-only until migrated). */
   legacy: boolean;
   /** The log of an experiment's run; `run` > 1 for its repeats (confirmation or baseline runs). */
@@ -101,6 +104,8 @@ function build(root: string, home: string, dir: string, workdir: string, lock: s
     patches: join(dir, "patches"),
     agent: join(dir, "agent"),
     workdir,
+    workerDir: (worker) => join(dirname(workdir), `w${worker}`),
+    proposalDir: join(dirname(workdir), "p"),
     legacy,
     runLog: (id, run = 1) => join(dir, "runs", run > 1 ? `${id}.run${run}.log` : `${id}.log`),
     patch: (id) => join(dir, "patches", `${id}.patch`),

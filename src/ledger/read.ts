@@ -44,14 +44,28 @@ export function readSessionReadOnly(paths: SessionPaths): SessionInfo | null {
   }
 }
 
-/** state.json: the experiment in flight, or null when none (or the file is being replaced). */
-export function readInFlightReadOnly(paths: SessionPaths): InFlight | null {
-  if (!existsSync(paths.state)) return null;
+/**
+ * state.json's text as the experiments in flight: `{"runs": [...]}`, or the one-object (or
+ * `null`) format of sessions from before workers. Unreadable text (a file being replaced) is none.
+ */
+export function parseInFlight(text: string): InFlight[] {
+  let value: unknown;
   try {
-    const state = JSON.parse(readFileSync(paths.state, "utf8")) as InFlight | null;
-    return state && typeof state.id === "number" ? state : null;
+    value = JSON.parse(text);
   } catch {
-    return null;
+    return [];
+  }
+  const entries = value && typeof value === "object" && Array.isArray((value as { runs?: unknown }).runs) ? (value as { runs: unknown[] }).runs : [value];
+  return entries.filter((e): e is InFlight => !!e && typeof e === "object" && typeof (e as InFlight).id === "number");
+}
+
+/** state.json: the experiments in flight (proposed or running), oldest id first; empty when none. */
+export function readInFlightReadOnly(paths: SessionPaths): InFlight[] {
+  if (!existsSync(paths.state)) return [];
+  try {
+    return parseInFlight(readFileSync(paths.state, "utf8")).sort((a, b) => a.id - b.id);
+  } catch {
+    return [];
   }
 }
 

@@ -29,6 +29,8 @@ export interface KeepInput {
   guard: () => Promise<string[]>;
   /** Records a check's run marker (state.json) before it starts, so a kill leaves it findable. */
   track: (runId: string) => void;
+  /** The worker whose clone it is checked in (for the events). */
+  worker?: number;
 }
 
 export interface KeepOutcome {
@@ -156,16 +158,17 @@ async function runChecks(
         logPath: checkLog,
         metric: { name: config.metric },
         runId,
+        ...(input.worker !== undefined && { worker: input.worker }),
       },
       deps.stop.signal,
-    ).finally(() => deps.runWatch?.idle());
+    ).finally(() => deps.runWatch?.done(runId));
     durationSec += run.durationSec;
     const ok = run.exitCode === 0 && !run.timedOut && run.signal === null;
     const how = run.timedOut ? `timed out after ${run.durationSec.toFixed(0)}s` : run.signal ? `killed by ${run.signal}` : `exit code ${run.exitCode}`;
     appendFileSync(log, `\n--- autoresearch check ${index + 1}: ${command} (${ok ? "passed" : how}) ---\n${existsSync(checkLog) ? readFileSync(checkLog, "utf8") : ""}`);
     rmSync(checkLog, { force: true });
     results.push({ command, ok });
-    deps.emit({ type: "check", iteration: input.id, command, ok, detail: ok ? "passed" : how });
+    deps.emit({ type: "check", iteration: input.id, command, ok, detail: ok ? "passed" : how, ...(input.worker !== undefined && { worker: input.worker }) });
     const found = await input.guard();
     if (deps.stop.signal.aborted) return { results, failed: interrupted("its checks"), durationSec };
     if (found.length > 0) return { results, failed: violation(found), durationSec };

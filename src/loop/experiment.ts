@@ -7,66 +7,105 @@ import { delta, mean, noiseOfRecords } from "../metric/index.js";
 import { formatDelta } from "../report/format.js";
 import { countLines } from "../proposers/apply.js";
 import { matchMetric, metricRegExp } from "../runner/index.js";
-import type { ExperimentRecord, Proposal, RunResult, RunSample } from "../types.js";
+import type { ExperimentRecord, Proposal, RunHandle, RunResult, RunSample, RunSpec } from "../types.js";
 import { applyKeepRule, sampleOf } from "./confirm.js";
+import type { WorkerClone } from "../workspace/clone.js";
+import { rebaseChange } from "./rebase.js";
+import type { Serial } from "./serial.js";
+import { slotEnv } from "./slots.js";
 import { type Decision, decide } from "./decide.js";
 import { sha256 } from "./guards.js";
-import { keepPolicy, seedOf } from "./keep-rule.js";
+import { keepPolicy, seedOf, thresholdVerdict } from "./keep-rule.js";
 import { sessionRunEnv } from "./run-environment.js";
-import { baselineOf, bestOf, type LoopDeps, type SessionState, trainTextAt } from "./state.js";
+import { baselineOf, bestOf, type LoopDeps, type SessionState, trainTextAt, type Worker } from "./state.js";
 
 export const BASELINE_DESCRIPTION = "Baseline — no modifications";
 
 /**
- * The run's environment (see sessionRunEnv); run `runIndex` of an experiment gets its own
+ * The run's environment (see sessionRunEnv) on `worker` (AUTORESEARCH_WORKER, and its device as
+ * CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES); run `runIndex` of an experiment gets its own
  * AUTORESEARCH_SEED, and the first run of every experiment the same one, so comparisons are paired.
  */
-export function runEnvironment(session: SessionState, deps: LoopDeps, id: number, runIndex = 0): Record<string, string> {
-  return sessionRunEnv(session.info, deps, id, seedOf(keepPolicy(session.info.config), runIndex));
+export function runEnvironment(session: SessionState, deps: LoopDeps, id: number, runIndex = 0, worker?: Worker): Record<string, string> {
+  const env = sessionRunEnv(session.info, deps, id, seedOf(keepPolicy(session.info.config), runIndex));
+  return worker ? { ...env, ...slotEnv(worker.slot) } : env;
+}
+
+/** What a run reports back besides its result: when it really started, and the executor's handle. */
+export interface RunHooks {
+  onStarted?: (at: string) => void;
+  onHandle?: (handle: RunHandle) => void;
+  /** Follow this run (an earlier orchestrator's) with Executor.attach; started afresh when it cannot be. */
+  attach?: RunHandle;
 }
 
 /**
- * Runs the experiment command once at the current HEAD. `runId` is the run's marker; callers
- * record it in state.json first, so the run can be found if this process is killed. `runIndex`
- * > 0 is a repeat of the same code (its own seed and log).
+ * Runs the experiment command once in `worker`'s clone at its current HEAD. `runId` is the
+ * run's marker; callers record it in state.json first, so the run can be found if this process
+ * is killed. `runIndex` > 0 is a repeat of the same code (its own seed and log).
  */
 export async function runOnce(
   session: SessionState,
   deps: LoopDeps,
+  worker: Worker,
   id: number,
   description: string,
   commit: string,
   runId: string = randomUUID(),
   runIndex = 0,
+  hooks: RunHooks = {},
 ): Promise<RunResult> {
   const { config } = session.info;
   const metric = { name: config.metric, ...(config.metricPattern !== undefined && { pattern: config.metricPattern }) };
   const pattern = metricRegExp(metric);
   const graceMs = deps.graceMs ?? 5000;
+  const { slot } = worker;
   deps.runWatch?.running(runId, graceMs, Date.now() + config.timeoutSec * 1000);
   try {
-    return await deps.executor.run(
-      {
-        cwd: session.clone.dir,
+    const spec: RunSpec = {
+        cwd: worker.clone.dir,
         command: config.command,
-        env: runEnvironment(session, deps, id, runIndex),
+        env: runEnvironment(session, deps, id, runIndex, worker),
         budgetSec: config.budgetSec,
         hardTimeoutSec: config.timeoutSec,
         graceMs,
         logPath: session.paths.runLog(id, runIndex + 1),
         metric,
         runId,
+        worker: slot.worker,
+        ...(slot.host !== undefined && { host: slot.host }),
         // Announced once the run exists, so whoever reacts to it (a person, a test) sees a live run.
-        onStart: () => deps.emit({ type: "run-start", iteration: id, description, commit, budgetSec: config.budgetSec, timeoutSec: config.timeoutSec }),
+        onStart: () => {
+          hooks.onStarted?.(deps.now().toISOString());
+          deps.emit({
+            type: "run-start",
+            iteration: id,
+            description,
+            commit,
+            budgetSec: config.budgetSec,
+            timeoutSec: config.timeoutSec,
+            worker: slot.worker,
+            device: slot.device,
+            ...(slot.host !== undefined && { host: slot.host }),
+          });
+        },
         onLine: (line) => {
           const value = matchMetric(line, pattern);
-          if (value !== null && value !== undefined) deps.emit({ type: "run-metric", iteration: id, value });
+          if (value !== null && value !== undefined) deps.emit({ type: "run-metric", iteration: id, value, worker: slot.worker });
         },
-      },
-      deps.stop.signal,
-    );
+        onHandle: (handle) => {
+          hooks.onHandle?.(handle);
+          // A job waiting in a cluster's queue: announced, so the live view can say so.
+          if (handle.kind === "slurm") deps.emit({ type: "run-pending", iteration: id, worker: slot.worker, job: handle.id });
+        },
+    };
+    if (hooks.attach && deps.executor.attach) {
+      const followed = await deps.executor.attach(hooks.attach, spec, deps.stop.signal);
+      if (followed) return followed;
+    }
+    return await deps.executor.run(spec, deps.stop.signal);
   } finally {
-    deps.runWatch?.idle();
+    deps.runWatch?.done(runId);
   }
 }
 
@@ -75,14 +114,14 @@ export async function runOnce(
  * read-only and dependency files, shared data), then the clone back to exactly `target` (the
  * best commit after the decision): reset and cleaned, or recreated when its git state changed.
  */
-async function inspectClone(session: SessionState): Promise<{ violations: string[]; resetTo: (target: string) => Promise<void> }> {
-  const inspection = await session.clone.inspect(session.info.guardedHashes);
+async function inspectClone(session: SessionState, clone: WorkerClone): Promise<{ violations: string[]; resetTo: (target: string) => Promise<void> }> {
+  const inspection = await clone.inspect(session.info.guardedHashes);
   // The records are out of the run's reach; a run that went looking for them anyway is caught here
   // (their content is compared with what the loop wrote, and put back).
   // results.tsv sits in the user's checkout: an edit there is the user's, rewritten but not blamed on the run.
   const results = `modified ${session.info.config.results}`;
   const tampered = session.ledger.restoreTampered().filter((problem) => problem !== results);
-  return { violations: [...inspection.violations, ...tampered], resetTo: (target) => session.clone.reset(target, inspection) };
+  return { violations: [...inspection.violations, ...tampered], resetTo: (target) => clone.reset(target, inspection) };
 }
 
 /**
@@ -90,10 +129,10 @@ async function inspectClone(session: SessionState): Promise<{ violations: string
  * confirmation runs): what it did wrong, then the clone back at exactly `commit` and its state
  * remembered for the next one.
  */
-async function guardRun(session: SessionState, commit: string): Promise<string[]> {
-  const { violations, resetTo } = await inspectClone(session);
+async function guardRun(session: SessionState, clone: WorkerClone, commit: string): Promise<string[]> {
+  const { violations, resetTo } = await inspectClone(session, clone);
   await resetTo(commit);
-  session.clone.beforeRun();
+  clone.beforeRun();
   return violations;
 }
 
@@ -121,11 +160,13 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
   const trainText = await trainTextAt(session, deps.git, commit);
   const runId = randomUUID();
   session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt });
-  await session.clone.moveTo(commit);
-  session.clone.beforeRun();
-  const first = await runOnce(session, deps, 0, BASELINE_DESCRIPTION, commit, runId);
+  // The baseline runs on worker 0 (its device, its clone).
+  const worker = baselineWorker(session);
+  await worker.clone.moveTo(commit);
+  worker.clone.beforeRun();
+  const first = await runOnce(session, deps, worker, 0, BASELINE_DESCRIPTION, commit, runId);
   const interrupted = deps.stop.signal.aborted;
-  const violations = await guardRun(session, commit);
+  const violations = await guardRun(session, worker.clone, commit);
   let decision = decide({ run: first, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted });
   // --baseline-runs K: the same code K times; their spread is the session's first noise estimate.
   const repeated = decision.status === "crash" ? null : await repeatBaseline(session, deps, commit, first);
@@ -152,6 +193,7 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
         lines: countLines(trainText),
         run,
         ...(repeated && repeated.runs.length > 1 && { runs: repeated.runs }),
+        ...placeOf(worker),
       },
       deps,
     ),
@@ -170,6 +212,7 @@ async function repeatBaseline(
   first: RunResult,
 ): Promise<{ run: RunResult; runs: RunSample[]; failed: Decision | null }> {
   const policy = keepPolicy(session.info.config);
+  const worker = baselineWorker(session);
   const runs = [sampleOf(first, seedOf(policy, 0))];
   if (policy.baselineRuns < 2) return { run: first, runs, failed: null };
   if (policy.baselineRaised) {
@@ -179,11 +222,11 @@ async function repeatBaseline(
   for (let index = 1; index < policy.baselineRuns; index++) {
     const runId = randomUUID();
     session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt: deps.now().toISOString() });
-    session.clone.beforeRun();
-    const run = await runOnce(session, deps, 0, `${BASELINE_DESCRIPTION} (run ${index + 1} of ${policy.baselineRuns})`, commit, runId, index);
+    worker.clone.beforeRun();
+    const run = await runOnce(session, deps, worker, 0, `${BASELINE_DESCRIPTION} (run ${index + 1} of ${policy.baselineRuns})`, commit, runId, index);
     durationSec += run.durationSec;
     runs.push(sampleOf(run, seedOf(policy, index)));
-    const violations = await guardRun(session, commit);
+    const violations = await guardRun(session, worker.clone, commit);
     const decision = decide({ run, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted: deps.stop.signal.aborted });
     if (decision.status === "crash") {
       return { run, runs, failed: { ...decision, detail: `baseline run ${index + 1} of ${policy.baselineRuns}: ${decision.detail}` } };
@@ -197,136 +240,264 @@ async function repeatBaseline(
 export function recordBaseline(session: SessionState, deps: LoopDeps, baseline: ExperimentRecord): void {
   session.ledger.record(baseline);
   session.history.push(baseline);
-  session.ledger.clearInFlight();
+  session.ledger.removeInFlight(0);
   deps.emit({ type: "experiment", record: baseline, best: baseline, baseline, noise: noiseOfRecords(session.history)?.sd ?? null });
 }
 
 export interface ExperimentInput {
   id: number;
   proposal: Proposal;
+  /** The training script to run: the proposal applied to `parent`'s script. */
   newText: string;
+  /** The best it is built on (the best when it started). */
+  parent: ExperimentRecord;
   /** Set when this experiment retries an out-of-memory crash. */
+  oomRetryOf?: number;
+  /** Set when this experiment re-runs experiment n's change on the current best. */
+  rebaseOf?: number;
+  /** When its proposal was ready. */
+  queuedAt?: string;
+  /** Resume: its commit exists and its run (started by a killed orchestrator) is followed instead of started. */
+  attach?: { handle: RunHandle; commit: string; runId: string };
+}
+
+/** What a decision may hand back to the scheduler: a change to run again on the current best. */
+export interface Rerun {
+  id: number;
+  proposal: Proposal;
+  newText: string;
+  /** The best the rebased text is built on. */
+  base: string;
+  rebaseOf: number;
   oomRetryOf?: number;
 }
 
+export interface ExperimentControl {
+  /** Decisions happen one at a time (the research branch moves only there). */
+  decisions: Serial;
+  /** A stale candidate that beat its parent: the scheduler queues its re-run first. The id is taken when this is called. */
+  rerun?: (make: (id: number) => Rerun) => number;
+}
+
+/** The record's fields that say where it ran. */
+function placeOf(worker: Worker): Pick<ExperimentRecord, "worker" | "device" | "host"> {
+  return { worker: worker.slot.worker, device: worker.slot.device, ...(worker.slot.host !== undefined && { host: worker.slot.host }) };
+}
+
+/** Worker 0: the baseline's. */
+function baselineWorker(session: SessionState): Worker {
+  return session.workers[0] ?? { slot: { worker: 0, device: null }, clone: session.clone };
+}
+
 /**
- * Spec 2.3-2.5 for one proposal: commit it, run it, decide, keep or reset (the commit stays
- * reachable under refs/autoresearch/<tag>/<n>), record it. Returns the decided record.
+ * Spec 2.3-2.5 for one proposal on one worker: commit it on its parent (the best when it
+ * starts), run it in the worker's clone, then, one decision at a time, decide it against the
+ * best at that moment: keep or reset (the commit stays reachable under refs/autoresearch/<tag>/<n>),
+ * record it. A candidate whose parent stopped being the best while it ran is never kept: when it
+ * beat its parent, its change is re-applied on the current best and handed back to run again.
  */
-export async function runExperiment(session: SessionState, deps: LoopDeps, input: ExperimentInput): Promise<ExperimentRecord> {
+export async function runExperiment(session: SessionState, deps: LoopDeps, worker: Worker, input: ExperimentInput, control: ExperimentControl): Promise<ExperimentRecord> {
   const { config } = session.info;
   const { git } = deps;
-  const best = bestOf(session.history);
+  const parent = input.parent;
   const startedAt = deps.now().toISOString();
   const { proposal } = input;
+  const { clone } = worker;
 
   // Written before the commit, so a kill anywhere after leaves the exact script to run again,
   // and the run's marker, so a run orphaned by a kill can be found and stopped.
-  const inFlight: InFlight = {
+  let inFlight: InFlight = {
     id: input.id,
     phase: "proposed",
-    parent: best.commit,
+    parent: parent.commit,
     proposal,
     newText: input.newText,
     ...(input.oomRetryOf !== undefined && { oomRetryOf: input.oomRetryOf }),
-    runId: randomUUID(),
+    ...(input.rebaseOf !== undefined && { rebaseOf: input.rebaseOf }),
+    runId: input.attach?.runId ?? randomUUID(),
+    worker: worker.slot.worker,
+    device: worker.slot.device,
+    ...(worker.slot.host !== undefined && { host: worker.slot.host }),
+    ...(input.queuedAt !== undefined && { queuedAt: input.queuedAt }),
     startedAt,
   };
-  session.ledger.writeInFlight(inFlight);
-  const bestText = await trainTextAt(session, git, best.commit);
+  const track = (change: Partial<InFlight>) => {
+    inFlight = { ...inFlight, ...change };
+    session.ledger.writeInFlight(inFlight);
+  };
+  track({});
+  const parentText = await trainTextAt(session, git, parent.commit);
   // Made in the user's repository without touching its checkout, and kept reachable under
   // refs/autoresearch/<tag>/<n> whatever the decision.
-  const commit = await session.repo.commitExperiment(input.id, best.commit, config.train, session.trainMode, input.newText, `exp: ${cleanSubject(proposal.description)}`, deps.now());
+  const commit = input.attach?.commit ?? (await session.repo.commitExperiment(input.id, parent.commit, config.train, session.trainMode, input.newText, `exp: ${cleanSubject(proposal.description)}`, deps.now()));
   session.trainTexts.set(commit, input.newText);
-  session.ledger.writeInFlight({ ...inFlight, phase: "running", commit });
+  track({ phase: "running", commit, ...(input.attach && { handle: input.attach.handle }) });
   // The experiment's diff against the best it was built on (only the training script can differ).
-  session.ledger.writePatch(input.id, createTwoFilesPatch(`a/${config.train}`, `b/${config.train}`, bestText, input.newText));
+  session.ledger.writePatch(input.id, createTwoFilesPatch(`a/${config.train}`, `b/${config.train}`, parentText, input.newText));
 
-  await session.clone.moveTo(commit);
-  session.clone.beforeRun();
-  const run = await runOnce(session, deps, input.id, proposal.description, commit, inFlight.runId);
+  await clone.moveTo(commit);
+  clone.beforeRun();
+  let runStartedAt: string | undefined;
+  const hooks: RunHooks = {
+    onStarted: (at) => {
+      runStartedAt ??= at;
+      track({ runStartedAt: runStartedAt });
+    },
+    onHandle: (handle) => track({ handle }),
+  };
+  const run = await runOnce(session, deps, worker, input.id, proposal.description, commit, inFlight.runId, 0, { ...hooks, ...(input.attach && { attach: input.attach.handle }) });
   // Aborted while it ran (second Ctrl-C): it was killed; whatever it printed is not a result.
   const interrupted = deps.stop.signal.aborted;
-  const inspection = await inspectClone(session);
+  const inspection = await inspectClone(session, clone);
   const { violations } = inspection;
   const lines = countLines(input.newText);
   const trainHash = sha256(input.newText);
-  const first = decide({ run, direction: config.direction, bestMetric: best.metric as number, lines, bestLines: best.lines, violations, interrupted });
-  // A would-be keep that still faces checks or confirmation runs needs the candidate exactly as
-  // committed in a clean clone; anything else goes straight back to the best (one reset, no more).
-  const policy = keepPolicy(config);
-  const moreRuns = first.status === "keep" && (policy.checks.length > 0 || policy.rule === "confirm");
-  if (moreRuns) {
-    await inspection.resetTo(commit);
-    session.clone.beforeRun();
-  }
-  // The keep rule in force: threshold, --check commands, confirmation runs (src/loop/confirm.ts).
-  const kept = await applyKeepRule(session, deps, {
+  const common = {
     id: input.id,
-    decision: first,
-    run,
-    best,
+    commit,
+    parent: parent.commit,
     trainHash,
-    cwd: session.clone.dir,
-    env: runEnvironment(session, deps, input.id),
-    runAgain: (index) => {
-      const runId = randomUUID();
-      session.ledger.writeInFlight({ ...inFlight, phase: "running", commit, runId });
-      return runOnce(session, deps, input.id, `${proposal.description} (confirmation run ${index + 1})`, commit, runId, index);
-    },
-    guard: () => guardRun(session, commit),
-    track: (runId) => session.ledger.writeInFlight({ ...inFlight, phase: "running", commit, runId }),
-  });
-  const { decision } = kept;
+    description: proposal.description,
+    category: proposal.category,
+    startedAt,
+    proposer: deps.proposer.name,
+    lines,
+    ...placeOf(worker),
+    ...(input.queuedAt !== undefined && { queuedAt: input.queuedAt }),
+    ...(runStartedAt !== undefined && { runStartedAt }),
+    ...(run.pendingSec !== undefined && { pendingSec: run.pendingSec }),
+    ...(input.rebaseOf !== undefined && { rebaseOf: input.rebaseOf }),
+    ...(proposal.direction !== undefined && { direction: proposal.direction }),
+    ...(proposal.rationale !== undefined && { rationale: proposal.rationale }),
+    ...(proposal.expectedDelta !== undefined && Number.isFinite(proposal.expectedDelta) && { expectedDelta: proposal.expectedDelta }),
+    ...(proposal.usage !== undefined && { usage: proposal.usage }),
+    ...(proposal.costUsd !== undefined && { costUsd: proposal.costUsd }),
+    ...(proposal.planStep !== undefined && { planStep: proposal.planStep }),
+    ...(input.oomRetryOf !== undefined && { oomRetryOf: input.oomRetryOf }),
+    ...(proposal.violations?.length && { agentViolations: proposal.violations }),
+    ...(proposal.changes !== undefined && { changes: proposal.changes }),
+  };
 
-  const newBest = decision.status === "keep" ? commit : best.commit;
-  if (!moreRuns) await inspection.resetTo(newBest);
-  else if (newBest !== commit) await guardRun(session, newBest);
-  if (decision.status === "keep") {
-    const warning = await session.repo.moveBranch(commit);
-    if (warning) deps.emit({ type: "warning", message: warning });
-  }
-
-  const detail = decision.status === "keep" && decision.reason === "improved" ? describeGain(kept.metric as number, best.metric as number, kept.runs ? decision.detail : null) : decision.detail;
-  const experiment = record(
-    {
+  return control.decisions.run(async () => {
+    // Decided against the best at this moment, one experiment at a time.
+    const best = bestOf(session.history);
+    const stale = best.commit !== parent.commit;
+    const first = decide({ run, direction: config.direction, bestMetric: parent.metric as number, lines, bestLines: parent.lines, violations, interrupted });
+    if (stale) {
+      const verdict = await staleVerdict(session, deps, input, first, run, parentText, best, control);
+      await inspection.resetTo(best.commit);
+      return finish(session, deps, record({ ...common, ...verdict, bestBefore: parent.metric, run }, deps), proposal);
+    }
+    // A would-be keep that still faces checks or confirmation runs needs the candidate exactly as
+    // committed in a clean clone; anything else goes straight back to the best (one reset, no more).
+    const policy = keepPolicy(config);
+    const moreRuns = first.status === "keep" && (policy.checks.length > 0 || policy.rule === "confirm");
+    if (moreRuns) {
+      await inspection.resetTo(commit);
+      clone.beforeRun();
+    }
+    // The keep rule in force: threshold, --check commands, confirmation runs (src/loop/confirm.ts).
+    const kept = await applyKeepRule(session, deps, {
       id: input.id,
-      commit,
-      parent: best.commit,
+      decision: first,
+      run,
+      best,
       trainHash,
-      description: proposal.description,
-      category: proposal.category,
-      status: decision.status,
-      reason: decision.reason,
-      detail,
-      bestBefore: best.metric,
-      startedAt,
-      proposer: deps.proposer.name,
-      lines,
-      run: { ...run, metric: kept.metric, durationSec: kept.durationSec },
-      ...(kept.runs && { runs: kept.runs }),
-      ...(kept.checks && { checks: kept.checks }),
-      ...(proposal.direction !== undefined && { direction: proposal.direction }),
-      ...(proposal.rationale !== undefined && { rationale: proposal.rationale }),
-      ...(proposal.expectedDelta !== undefined && Number.isFinite(proposal.expectedDelta) && { expectedDelta: proposal.expectedDelta }),
-      ...(proposal.usage !== undefined && { usage: proposal.usage }),
-      ...(proposal.costUsd !== undefined && { costUsd: proposal.costUsd }),
-      ...(proposal.planStep !== undefined && { planStep: proposal.planStep }),
-      ...(input.oomRetryOf !== undefined && { oomRetryOf: input.oomRetryOf }),
-      ...(proposal.violations?.length && { agentViolations: proposal.violations }),
-      ...(proposal.changes !== undefined && { changes: proposal.changes }),
-    },
-    deps,
-  );
+      cwd: clone.dir,
+      env: runEnvironment(session, deps, input.id, 0, worker),
+      worker: worker.slot.worker,
+      runAgain: (index) => {
+        const runId = randomUUID();
+        track({ runId });
+        return runOnce(session, deps, worker, input.id, `${proposal.description} (confirmation run ${index + 1})`, commit, runId, index);
+      },
+      guard: () => guardRun(session, clone, commit),
+      track: (runId) => track({ runId }),
+    });
+    const { decision } = kept;
+
+    const newBest = decision.status === "keep" ? commit : best.commit;
+    if (!moreRuns) await inspection.resetTo(newBest);
+    else if (newBest !== commit) await guardRun(session, clone, newBest);
+    if (decision.status === "keep") {
+      const warning = await session.repo.moveBranch(commit);
+      if (warning) deps.emit({ type: "warning", message: warning });
+    }
+
+    const detail = decision.status === "keep" && decision.reason === "improved" ? describeGain(kept.metric as number, best.metric as number, kept.runs ? decision.detail : null) : decision.detail;
+    const experiment = record(
+      {
+        ...common,
+        status: decision.status,
+        reason: decision.reason,
+        detail,
+        bestBefore: best.metric,
+        run: { ...run, metric: kept.metric, durationSec: kept.durationSec },
+        ...(kept.runs && { runs: kept.runs }),
+        ...(kept.checks && { checks: kept.checks }),
+      },
+      deps,
+    );
+    return finish(session, deps, experiment, proposal);
+  });
+}
+
+/**
+ * A candidate whose parent stopped being the best while it ran (another experiment was kept):
+ * its measurement is of code that is not the current best plus its change, so it is never kept.
+ * If it beat its parent (the plain comparison and the threshold), its change is re-applied on the
+ * current best and run again as a new experiment (`rebaseOf`); if the change no longer applies
+ * there, it is discarded saying so (the proposer reads that in the history). Otherwise it is
+ * decided as usual against its parent: a regression or a crash.
+ */
+async function staleVerdict(
+  session: SessionState,
+  deps: LoopDeps,
+  input: ExperimentInput,
+  first: Decision,
+  run: RunResult,
+  parentText: string,
+  best: ExperimentRecord,
+  control: ExperimentControl,
+): Promise<Pick<ExperimentRecord, "status" | "reason" | "detail">> {
+  const { config } = session.info;
+  if (first.status !== "keep") return { status: first.status, reason: first.reason, detail: first.detail };
+  const policy = keepPolicy(config);
+  if (first.reason === "improved" && policy.rule === "threshold" && policy.minDelta) {
+    const below = thresholdVerdict(run.metric as number, input.parent.metric as number, config.direction, policy.minDelta);
+    if (below) return below;
+  }
+  const gainText = first.reason === "improved" ? `beat its parent #${input.parent.id} (${formatDelta(delta(run.metric as number, input.parent.metric as number))})` : `matched its parent #${input.parent.id} with fewer lines`;
+  const bestText = await trainTextAt(session, deps.git, best.commit);
+  const rebased = rebaseChange(parentText, input.newText, bestText, input.proposal);
+  const tried = new Set(session.history.map((e) => e.trainHash));
+  if (!rebased.ok || tried.has(sha256(rebased.text)) || !control.rerun) {
+    const why = !rebased.ok ? `its change no longer applies on the current best #${best.id} (${rebased.reason})` : !control.rerun ? "no re-run is possible now" : `on the current best #${best.id} it is a script already run`;
+    return { status: "discard", reason: "stale", detail: `${gainText} while #${best.id} was kept, but ${why}; not kept` };
+  }
+  const text = rebased.text;
+  const m = control.rerun((id) => ({
+    id,
+    proposal: input.proposal,
+    newText: text,
+    base: best.commit,
+    rebaseOf: input.id,
+    ...(input.oomRetryOf !== undefined && { oomRetryOf: input.oomRetryOf }),
+  }));
+  return { status: "discard", reason: "rebased", detail: `${gainText} while #${best.id} was kept: re-run as #${m} on the current best` };
+}
+
+/** Records a decided experiment (experiments.jsonl, results.tsv, research notes), takes it out of state.json and announces it. */
+function finish(session: SessionState, deps: LoopDeps, experiment: ExperimentRecord, proposal: Proposal): ExperimentRecord {
   // What the proposal says the previous result taught, and its ideas, join the research notes.
   const previous = session.history[session.history.length - 1];
   session.ledger.record(experiment);
   session.history.push(experiment);
   appendMemory(
     session.paths.memory,
-    proposalMemory(proposal, previous ? { id: previous.id, kept: previous.status === "keep" } : null, input.id, experiment.finishedAt),
+    proposalMemory(proposal, previous ? { id: previous.id, kept: previous.status === "keep" } : null, experiment.id, experiment.finishedAt),
   );
-  session.ledger.clearInFlight();
+  session.ledger.removeInFlight(experiment.id);
   deps.emit({ type: "experiment", record: experiment, best: bestOf(session.history), baseline: baselineOf(session.history), noise: noiseOfRecords(session.history)?.sd ?? null });
   return experiment;
 }

@@ -4,7 +4,9 @@ import { RuntimeFailure } from "../errors.js";
 import { applyProposal } from "../proposers/apply.js";
 import { readMemory } from "../ledger/memory.js";
 import { ProposalFailed } from "../proposers/errors.js";
-import type { ExperimentRecord, Proposal, ProposalContext, Proposer, RunFacts, Scope } from "../types.js";
+import type { ExperimentRecord, InFlightSummary, Proposal, ProposalContext, Proposer, RunFacts, Scope } from "../types.js";
+import type { WorkerClone } from "../workspace/clone.js";
+import { cloneFor } from "./setup.js";
 import { keepPolicy, keepRuleText } from "./keep-rule.js";
 import { noiseOfRecords } from "../metric/index.js";
 import { sha256 } from "./guards.js";
@@ -14,7 +16,8 @@ import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState, tr
 export const ATTEMPTS_PER_ITERATION = 3;
 
 export type ProposalOutcome =
-  | { kind: "proposal"; proposal: Proposal; newText: string; oomRetryOf?: number }
+  /** `base`: the commit `newText` is built on (the best when it was made; an OOM retry's: the crashed experiment's parent). */
+  | { kind: "proposal"; proposal: Proposal; newText: string; base: string; oomRetryOf?: number }
   | { kind: "exhausted" }
   | { kind: "skipped"; reason: string };
 
@@ -30,7 +33,7 @@ function readIfExists(path: string): string | null {
  */
 export function oomToRetry(session: SessionState, proposer?: Pick<Proposer, "canRetryOom">): ExperimentRecord | null {
   const last = session.history[session.history.length - 1];
-  if (last?.reason !== "oom" || last.oomRetryOf !== undefined || session.oomRetryDeclined === last.id) return null;
+  if (last?.reason !== "oom" || last.oomRetryOf !== undefined || session.oomRetryDeclined === last.id || session.oomRetried?.has(last.id)) return null;
   if (proposer?.canRetryOom === false) return null;
   return session.info.platform.kind === "cpu" ? null : last;
 }
@@ -58,19 +61,23 @@ export function runFacts(session: SessionState, deps: Pick<LoopDeps, "now">): Ru
   };
 }
 
-export async function buildContext(session: SessionState, deps: LoopDeps, iteration: number): Promise<ProposalContext> {
+/** A file of the best commit (the read-only scripts and README are read there, not from a clone a run may be using). */
+function fileAt(deps: LoopDeps, commit: string, path: string): Promise<string | null> {
+  return deps.git.showFile(commit, path);
+}
+
+export async function buildContext(session: SessionState, deps: LoopDeps, iteration: number, inFlight: InFlightSummary[] = []): Promise<ProposalContext> {
   const { config, platform } = session.info;
   const retry = oomToRetry(session, deps.proposer);
   const best = bestOf(session.history);
   const trainText = await trainTextAt(session, deps.git, retry ? retry.commit : best.commit);
-  // The clone sits at the best commit between experiments: the read-only files and README come from there.
-  const work = session.clone.dir;
+  const workspace = deps.proposer.editsWorkspace ? await proposalWorkspace(session, deps, best.commit) : null;
   return {
     iteration,
     trainPath: config.train,
     trainText,
-    readonlyFiles: config.readonly.map((path) => ({ path, text: readIfExists(join(work, path)) ?? "" })),
-    readme: readIfExists(join(work, "README.md")),
+    readonlyFiles: await Promise.all(config.readonly.map(async (path) => ({ path, text: (await fileAt(deps, best.commit, path)) ?? "" }))),
+    readme: await fileAt(deps, best.commit, "README.md"),
     metric: { name: config.metric, direction: config.direction },
     history: session.history,
     rejected: session.ledger.rejected(),
@@ -81,13 +88,21 @@ export async function buildContext(session: SessionState, deps: LoopDeps, iterat
     scope: config.scope,
     ...(config.hypothesis !== undefined && { hypothesis: config.hypothesis }),
     ...(config.plan !== undefined && { plan: readIfExists(join(session.root, config.plan)) ?? config.plan }),
-    ...(deps.proposer.editsWorkspace && { workspace: { dir: work, scratchDir: session.paths.agent } }),
+    ...(workspace && { workspace: { dir: workspace.dir, scratchDir: session.paths.agent } }),
     run: runFacts(session, deps),
     memory: readMemory(session.paths.memory),
+    ...(inFlight.length > 0 && { inFlight }),
     ...(retry && {
       oomRetry: { experiment: retry, logTail: (readIfExists(session.paths.runLog(retry.id)) ?? "").split("\n").slice(-30) },
     }),
   };
+}
+
+/** The coding agent's own clone at the best commit (never a clone a run is using), made when first needed. */
+async function proposalWorkspace(session: SessionState, deps: LoopDeps, best: string): Promise<WorkerClone> {
+  session.proposalClone ??= await cloneFor(deps.git, session.root, session.info.config, session.paths.proposalDir);
+  await session.proposalClone.moveTo(best);
+  return session.proposalClone;
 }
 
 /**
@@ -95,9 +110,15 @@ export async function buildContext(session: SessionState, deps: LoopDeps, iterat
  * scope and not repeat a configuration already run. Refusals go back to the proposer as
  * feedback, up to ATTEMPTS_PER_ITERATION times; each is recorded in rejected.jsonl.
  */
-export async function nextProposal(session: SessionState, deps: LoopDeps, iteration: number): Promise<ProposalOutcome> {
-  const ctx = await buildContext(session, deps, iteration);
-  const tried = new Set(session.history.map((e) => e.trainHash));
+export async function nextProposal(session: SessionState, deps: LoopDeps, iteration: number, inFlight: (InFlightSummary & { trainHash: string })[] = []): Promise<ProposalOutcome> {
+  const ctx = await buildContext(
+    session,
+    deps,
+    iteration,
+    inFlight.map(({ trainHash: _, ...summary }) => summary),
+  );
+  // Scripts run already, and those waiting or running, are not proposed again.
+  const tried = new Set([...session.history.map((e) => e.trainHash), ...inFlight.map((e) => e.trainHash)]);
   let lastReason = "";
   for (let attempt = 1; attempt <= ATTEMPTS_PER_ITERATION; attempt++) {
     if (deps.stop.stopRequested) return { kind: "skipped", reason: "stop requested" };
@@ -129,12 +150,17 @@ export async function nextProposal(session: SessionState, deps: LoopDeps, iterat
     deps.emit({ type: "proposal", iteration, proposal });
     const applied = applyProposal(ctx.trainText, proposal);
     let reason = applied.ok ? "" : applied.reason;
-    if (applied.ok && tried.has(sha256(applied.text))) reason = "this exact training script was already run in an earlier experiment; propose something new";
+    if (applied.ok && tried.has(sha256(applied.text))) {
+      reason = inFlight.some((e) => e.trainHash === sha256(applied.text))
+        ? "this exact training script is already proposed and waiting or running (see the experiments in flight); propose something new"
+        : "this exact training script was already run in an earlier experiment; propose something new";
+    }
     if (!reason && outOfScope(proposal, session.info.config.scope)) {
       reason = `category "${proposal.category}" is outside the allowed scope (${session.info.config.scope.join(", ")})`;
     }
     if (applied.ok && !reason) {
-      return { kind: "proposal", proposal, newText: applied.text, ...(ctx.oomRetry && { oomRetryOf: ctx.oomRetry.experiment.id }) };
+      const base = ctx.oomRetry ? ctx.oomRetry.experiment.parent : ctx.best.commit;
+      return { kind: "proposal", proposal, newText: applied.text, base, ...(ctx.oomRetry && { oomRetryOf: ctx.oomRetry.experiment.id }) };
     }
     lastReason = reason;
     reject(session, deps, iteration, proposal, reason);
@@ -165,8 +191,10 @@ function reject(
 /** The clone back at the best commit after a proposer worked in it; returns what it had done besides editing the training script. */
 async function cleanWorkspace(session: SessionState): Promise<string[]> {
   const train = session.info.config.train;
-  const inspection = await session.clone.inspect(session.info.guardedHashes);
-  await session.clone.reset(bestOf(session.history).commit, inspection);
+  const clone = session.proposalClone;
+  if (!clone) return [];
+  const inspection = await clone.inspect(session.info.guardedHashes);
+  await clone.reset(bestOf(session.history).commit, inspection);
   // An agent, unlike a run, has no business leaving files: each one it created is named too.
   const created = inspection.created.map((path) => `created ${path}`);
   return [...inspection.violations.filter((v) => v !== `modified ${train}`), ...created].map((v) => `${v} (undone)`);

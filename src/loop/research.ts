@@ -9,7 +9,8 @@ import { lockPath } from "../ledger/paths.js";
 import type { PlatformInfo } from "../types.js";
 import { endSession, runLoop } from "./loop.js";
 import { type ResumeOverrides, resumeSession } from "./resume.js";
-import { startSession, validateNewSession } from "./setup.js";
+import { removeClones, startSession, validateNewSession } from "./setup.js";
+import { resolveSlots } from "./slots.js";
 import type { LoopDeps, SessionState } from "./state.js";
 import { startWatchdog } from "./watchdog.js";
 
@@ -33,6 +34,11 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
   // anything is written (resume checks its overrides the same way once it has read the session).
   const checked = mode.kind === "new" ? validateConfig(mode.config, root) : null;
   if (checked) await validateNewSession(deps.git, root, checked.config);
+  // Workers, devices and hosts that cannot work together are refused here too (exit 2).
+  if (checked && mode.kind === "new") resolveSlots(checked.config, mode.platform);
+  // The session's own executor, once its config is known (resume reads it from session.json).
+  deps = { ...deps };
+  if (checked && deps.executorFor) deps.executor = deps.executorFor(checked.config);
   const lockFile = lockPath(root);
   if (!lockFile) throw new UsageError(`${root} is not the top of a git checkout`, "Run autoresearch in your training repo.");
   mkdirSync(dirname(lockFile), { recursive: true });
@@ -53,10 +59,8 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
       await endSession(session, deps, `stopped by an error: ${(failure as Error).message}`).catch(() => []);
       throw failure;
     } finally {
-      // The clone is throwaway: resume makes it again. Its outputs were cleaned after each run.
-      try {
-        session.clone.remove();
-      } catch {}
+      // The clones are throwaway: resume makes them again. Their outputs were cleaned after each run.
+      removeClones(session);
     }
     const written = await endSession(session, deps, reason);
     return { session, reason, written, interrupted: deps.stop.stopRequested };

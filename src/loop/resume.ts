@@ -5,7 +5,8 @@ import { type InFlight, Ledger, readSessionInfo, type SessionInfo } from "../led
 import { locateSession, migrateLegacy, sessionsHome, writeCurrent } from "../ledger/paths.js";
 import { applyProposal } from "../proposers/apply.js";
 import type { ResearchRepo } from "../workspace/research-repo.js";
-import { runExperiment } from "./experiment.js";
+import { readyEntry, type ReadyItem } from "./scheduler.js";
+import type { RunHandle } from "../types.js";
 import { killOrphanedRun } from "./orphans.js";
 import { openWorkspace, runSessionBaseline } from "./setup.js";
 import { bestOf, type LoopDeps, type SessionState, trainTextAt } from "./state.js";
@@ -49,15 +50,19 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   // The overrides go through the same checks as a new session's config, before anything changes.
   const checked = applyOverrides(info.config, overrides, root);
   info.config = checked.config;
-  const inFlight = ledger.readInFlight();
+  if (deps.executorFor) deps.executor = deps.executorFor(info.config);
+  const inFlightAll = ledger.readInFlight();
 
-  // Nothing of the killed orchestrator's run may still be running (or writing) while we restore.
-  if (inFlight?.runId) {
-    const killed = await killOrphanedRun(inFlight.runId, deps.graceMs ?? 5000);
-    if (killed.length > 0) {
-      deps.emit({ type: "warning", message: `killed ${killed.length} leftover process(es) of the interrupted run of experiment ${inFlight.id}: ${killed.join(", ")}` });
-    }
-  }
+  // Nothing of the killed orchestrator's runs may still be running (or writing) while we restore.
+  await Promise.all(
+    inFlightAll.map(async (entry) => {
+      if (!entry.runId) return;
+      const killed = await killOrphanedRun(entry.runId, deps.graceMs ?? 5000);
+      if (killed.length > 0) {
+        deps.emit({ type: "warning", message: `killed ${killed.length} leftover process(es) of the interrupted run of experiment ${entry.id}: ${killed.join(", ")}` });
+      }
+    }),
+  );
   for (const name of ledger.removeStaleTemps()) deps.emit({ type: "warning", message: `removed ${name}, left by an interrupted write` });
   ledger.ensureDirs();
   writeCurrent(ledger.paths.home, info.tag);
@@ -78,34 +83,46 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
     await runSessionBaseline(session, deps);
     return session;
   }
-  if (inFlight && inFlight.id === history.length && inFlight.phase !== "baseline") {
-    await rerunInFlight(session, deps, inFlight);
-  }
+  // Every experiment the killed orchestrator had proposed or running runs again once, first
+  // (its run followed to its end instead when the executor can attach to it).
+  session.resumeQueue = await resumeQueue(session, deps, inFlightAll);
   ledger.clearInFlight();
+  for (const item of session.resumeQueue) ledger.writeInFlight(readyEntry(item));
   return session;
 }
 
-/** The in-flight experiment again, with the exact script it had (older state files: its proposal re-applied). */
-async function rerunInFlight(session: SessionState, deps: LoopDeps, inFlight: InFlight): Promise<void> {
-  const { config } = session.info;
-  if (config.maxIterations !== null && inFlight.id > config.maxIterations) return;
-  let newText = inFlight.newText;
-  if (newText === undefined && inFlight.proposal) {
-    const bestText = await trainTextAt(session, deps.git, bestOf(session.history).commit);
-    const applied = applyProposal(bestText, inFlight.proposal);
-    if (applied.ok) newText = applied.text;
+/** state.json's entries as the scheduler's first items, in id order; ones already recorded or that cannot be rebuilt are dropped (said). */
+async function resumeQueue(session: SessionState, deps: LoopDeps, entries: InFlight[]): Promise<ReadyItem[]> {
+  const recorded = new Set(session.history.map((e) => e.id));
+  const items: ReadyItem[] = [];
+  for (const entry of entries) {
+    if (entry.phase === "baseline" || entry.id === 0 || recorded.has(entry.id)) continue;
+    let newText = entry.newText;
+    let base = entry.parent;
+    if (newText === undefined && entry.proposal) {
+      // Older state files: the proposal re-applied on the best.
+      base = bestOf(session.history).commit;
+      const applied = applyProposal(await trainTextAt(session, deps.git, base), entry.proposal);
+      if (applied.ok) newText = applied.text;
+    }
+    if (newText === undefined || !entry.proposal) {
+      deps.emit({ type: "warning", message: `experiment ${entry.id} was interrupted and cannot be rebuilt; it is dropped` });
+      continue;
+    }
+    const follow = entry.handle && entry.commit && entry.runId && entry.handle.kind === (deps.executor.kind ?? "local") && deps.executor.attach;
+    if (entry.phase !== "ready") deps.emit({ type: "warning", message: `experiment ${entry.id} was interrupted; ${follow ? "following its run again" : "running it again"}` });
+    items.push({
+      id: entry.id,
+      proposal: entry.proposal,
+      newText,
+      base,
+      queuedAt: entry.queuedAt ?? entry.startedAt,
+      ...(entry.oomRetryOf !== undefined && { oomRetryOf: entry.oomRetryOf }),
+      ...(entry.rebaseOf !== undefined && { rebaseOf: entry.rebaseOf }),
+      ...(follow && { attach: { handle: entry.handle as RunHandle, commit: entry.commit as string, runId: entry.runId as string } }),
+    });
   }
-  if (newText === undefined || !inFlight.proposal) {
-    deps.emit({ type: "warning", message: `experiment ${inFlight.id} was interrupted and cannot be rebuilt; it is dropped` });
-    return;
-  }
-  deps.emit({ type: "warning", message: `experiment ${inFlight.id} was interrupted; running it again` });
-  await runExperiment(session, deps, {
-    id: inFlight.id,
-    proposal: inFlight.proposal,
-    newText,
-    ...(inFlight.oomRetryOf !== undefined && { oomRetryOf: inFlight.oomRetryOf }),
-  });
+  return items;
 }
 
 /**

@@ -16,7 +16,8 @@ import { recordBaseline, runBaseline } from "./experiment.js";
 import { guardedFiles, hashGuarded } from "./guards.js";
 import { isAlive, readLock } from "../ledger/lock.js";
 import { readInFlightReadOnly } from "../ledger/read.js";
-import type { LoopDeps, SessionState } from "./state.js";
+import type { LoopDeps, SessionState, Worker } from "./state.js";
+import { resolveSlots, sessionSlots } from "./slots.js";
 
 /** Files the tool writes in the repo; excluded from git so they never dirty the tree. */
 export const REPORT_FILES = ["autoresearch-summary.md", "progress.svg", "progress.png"];
@@ -100,11 +101,12 @@ interface SetAside {
 function interruptedPrevious(root: string, home: string, tag: string, head: string): string | null {
   const previous = currentTag(home);
   if (!previous || previous === tag) return null;
-  const inFlight = readInFlightReadOnly(sessionPaths(root, previous, home));
-  if (!inFlight || inFlight.id === 0) return null;
+  const inFlight = readInFlightReadOnly(sessionPaths(root, previous, home)).filter((e) => e.id !== 0 && e.phase !== "ready");
+  if (inFlight.length === 0) return null;
+  const ids = inFlight.map((e) => e.id).join(", ");
   return (
-    `session ${previous} was stopped during experiment ${inFlight.id}, before it was decided: it is kept as it was, ` +
-    `and \`autoresearch resume --tag ${previous}\` runs that experiment again. This session starts from your checkout's commit ${head.slice(0, 7)}, not from that experiment.`
+    `session ${previous} was stopped during experiment${inFlight.length > 1 ? "s" : ""} ${ids}, before ${inFlight.length > 1 ? "they were" : "it was"} decided: it is kept as it was, ` +
+    `and \`autoresearch resume --tag ${previous}\` runs ${inFlight.length > 1 ? "them" : "that experiment"} again. This session starts from your checkout's commit ${head.slice(0, 7)}, not from that experiment.`
   );
 }
 
@@ -148,13 +150,25 @@ function uniquePath(path: string): string {
   return candidate;
 }
 
-/** The clone, the research branch in the user's repo and the shared paths, for a session. */
-export async function openWorkspace(root: string, info: SessionInfo, paths: SessionPaths, deps: LoopDeps): Promise<{ clone: WorkerClone; repo: ResearchRepo; trainMode: string }> {
+/**
+ * The workers' clones (one per slot; made on first use), the research branch in the user's repo
+ * and the shared paths, for a session.
+ */
+export async function openWorkspace(
+  root: string,
+  info: SessionInfo,
+  paths: SessionPaths,
+  deps: LoopDeps,
+): Promise<{ clone: WorkerClone; workers: Worker[]; repo: ResearchRepo; trainMode: string }> {
   const { git } = deps;
   const clone = await cloneFor(git, root, info.config, paths.workdir);
   if (clone.shared.length > 0) deps.emit({ type: "warning", message: `linked into the experiment clone (not copied; a run must not change them): ${clone.shared.map((e) => e.rel).join(", ")}` });
+  const workers: Worker[] = [];
+  for (const slot of sessionSlots(info)) {
+    workers.push({ slot, clone: slot.worker === 0 ? clone : await cloneFor(git, root, info.config, paths.workerDir(slot.worker)) });
+  }
   const trainMode = (await git.fileMode(info.baseCommit, info.config.train)) ?? "100644";
-  return { clone, repo: new ResearchRepo(git, info.tag), trainMode };
+  return { clone, workers, repo: new ResearchRepo(git, info.tag), trainMode };
 }
 
 /** A clone of the session's repository at `dir` (not created yet), with the session's shared paths. */
@@ -210,6 +224,8 @@ async function setUpSession(root: string, checked: CheckedConfig, platform: Plat
 
   const baseBranch = await git.currentBranch();
   const baseCommit = await git.head();
+  const resolved = resolveSlots(config, platform);
+  for (const message of resolved.warnings) deps.emit({ type: "warning", message });
   const info: SessionInfo = {
     version: 1,
     tag: config.tag,
@@ -221,6 +237,7 @@ async function setUpSession(root: string, checked: CheckedConfig, platform: Plat
     platform,
     guardedHashes: hashGuarded(root, guardedFiles(root, config.readonly)),
     ...(proposerCheck.agent && { agent: proposerCheck.agent }),
+    slots: resolved.slots,
   };
   const ledger = new Ledger(paths, resultsPath, config.metric);
   ledger.ensureDirs();
@@ -258,13 +275,22 @@ export async function runSessionBaseline(session: SessionState, deps: LoopDeps):
   recordBaseline(session, deps, baseline.record);
 }
 
+/** Every clone of the session (the workers', the proposer's): throwaway, made again on resume. */
+export function removeClones(session: Pick<SessionState, "clone" | "workers" | "proposalClone">): void {
+  for (const clone of new Set([session.clone, ...session.workers.map((w) => w.clone), ...(session.proposalClone ? [session.proposalClone] : [])])) {
+    try {
+      clone.remove();
+    } catch {}
+  }
+}
+
 /** The research branch is deleted again; the session's records go to <home>/failed/<tag>-<time>/. Returns that folder. */
 async function abandonSession(session: SessionState, deps: LoopDeps): Promise<string> {
   const { info, paths } = session;
   session.ledger.clearInFlight();
   if ((await session.repo.branchHead()) !== null) await session.repo.deleteBranch();
   rmSync(join(session.root, info.config.results), { force: true });
-  session.clone.remove();
+  removeClones(session);
   const failed = join(paths.home, "failed", `${info.tag}-${Date.now()}`);
   mkdirSync(dirname(failed), { recursive: true });
   renameSync(paths.dir, failed);

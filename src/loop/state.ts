@@ -1,4 +1,5 @@
-import type { Ledger, SessionInfo } from "../ledger/ledger.js";
+import type { Ledger, SessionInfo, WorkerSlot } from "../ledger/ledger.js";
+import type { ResearchConfig } from "../config/options.js";
 import type { StopCondition } from "../metric/stop-condition.js";
 import type { SessionPaths } from "../ledger/paths.js";
 import type { Executor, ExperimentRecord, Proposer } from "../types.js";
@@ -6,6 +7,7 @@ import type { WorkerClone } from "../workspace/clone.js";
 import type { Git } from "../workspace/git.js";
 import type { ResearchRepo } from "../workspace/research-repo.js";
 import type { EventSink } from "./events.js";
+import type { ReadyItem } from "./scheduler.js";
 import type { StopControl } from "./stop.js";
 import type { RunWatch } from "./watchdog.js";
 
@@ -16,6 +18,11 @@ export interface LoopDeps {
   executor: Executor;
   proposer: Proposer;
   emit: EventSink;
+  /**
+   * Builds the session's executor from its config once that is known (the CLI passes
+   * createExecutor); when absent, `executor` is used as given (tests inject theirs).
+   */
+  executorFor?: (config: ResearchConfig) => Executor;
   now: () => Date;
   stop: StopControl;
   /** The environment runs start from (already stripped of secrets). */
@@ -46,8 +53,12 @@ export interface SessionState {
   history: ExperimentRecord[];
   /** The research branch and experiment refs in the user's repository. */
   repo: ResearchRepo;
-  /** Worker 0's experiment clone: every run (and a coding agent) works there. */
+  /** Worker 0's experiment clone (the baseline runs there). */
   clone: WorkerClone;
+  /** Every worker: its slot and its own clone (worker 0's is `clone`). */
+  workers: Worker[];
+  /** Where a proposer that edits files (a coding agent) works: never a clone a run is using. Made when first needed. */
+  proposalClone?: WorkerClone;
   /** Mode of the training script in git ("100644" / "100755"): experiment commits keep it. */
   trainMode: string;
   /** Training script text per commit, as read from git (the best's is read every iteration). */
@@ -58,6 +69,16 @@ export interface SessionState {
   invocationStartedAt: Date;
   /** An OOM crash whose retry the proposer declined; not offered again. */
   oomRetryDeclined?: number;
+  /** Set by resume: the experiments a killed orchestrator had in flight, run first. */
+  resumeQueue?: ReadyItem[];
+  /** OOM crashes whose retry was proposed already (it may still be waiting or running). */
+  oomRetried?: Set<number>;
+}
+
+/** One worker: its slot (device, host) and its own clone, where its runs (and only its runs) happen. */
+export interface Worker {
+  slot: WorkerSlot;
+  clone: WorkerClone;
 }
 
 export function bestOf(history: ExperimentRecord[]): ExperimentRecord {

@@ -1,17 +1,18 @@
 /**
  * Entry point of the run watchdog (see watchdog.ts): `node watchdog-main.js <orchestrator pid>`.
- * Reads `run <runId> <graceMs> [<deadline ms>]`, `idle` and `exit` lines on stdin. On end of
- * input without `exit`, kills the announced run's processes and exits. At a run's deadline plus
- * its grace plus DEADLINE_SLACK_MS, kills it if it is still the run in flight: the orchestrator
- * kills at the deadline itself, so this only acts when the orchestrator could not (stopped).
+ * Reads `run <runId> <graceMs> [<deadline ms>]` (a run started), `done <runId>` (it ended),
+ * `idle` (none in flight) and `exit` lines on stdin. On end of input without `exit`, kills every
+ * announced run's processes and exits. At a run's deadline plus its grace plus
+ * DEADLINE_SLACK_MS, kills it if it is still in flight: the orchestrator kills at the deadline
+ * itself, so this only acts when the orchestrator could not (stopped).
  */
 import { killOrphanedRun } from "./orphans.js";
 
 const DEADLINE_SLACK_MS = 2000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-let current: { runId: string; graceMs: number } | null = null;
-let deadlineTimer: NodeJS.Timeout | null = null;
+/** Every run in flight (several with workers), each with its own deadline. */
+const current = new Map<string, { graceMs: number; timer: NodeJS.Timeout | null }>();
 let exiting = false;
 let pending = "";
 
@@ -19,10 +20,16 @@ let pending = "";
 process.on("SIGINT", () => {});
 process.on("SIGHUP", () => {});
 
-function watchDeadline(runId: string, graceMs: number, deadline: number): void {
+function forget(runId: string): void {
+  const entry = current.get(runId);
+  if (entry?.timer) clearTimeout(entry.timer);
+  current.delete(runId);
+}
+
+function watchDeadline(runId: string, graceMs: number, deadline: number): NodeJS.Timeout {
   const wait = Math.min(MAX_TIMER_MS, Math.max(0, deadline - Date.now()) + graceMs + DEADLINE_SLACK_MS);
-  deadlineTimer = setTimeout(() => {
-    if (current?.runId !== runId) return;
+  return setTimeout(() => {
+    if (!current.has(runId)) return;
     void killOrphanedRun(runId, graceMs).catch(() => {});
   }, wait);
 }
@@ -35,27 +42,24 @@ process.stdin.on("data", (chunk: string) => {
     const line = pending.slice(0, nl).trim();
     pending = pending.slice(nl + 1);
     const [word, runId, grace, deadline] = line.split(" ");
-    if (word === "run" || word === "idle") {
-      if (deadlineTimer) clearTimeout(deadlineTimer);
-      deadlineTimer = null;
-    }
     if (word === "run" && runId) {
-      current = { runId, graceMs: Number(grace) || 0 };
-      if (deadline !== undefined && Number.isFinite(Number(deadline))) watchDeadline(runId, current.graceMs, Number(deadline));
-    } else if (word === "idle") current = null;
+      forget(runId);
+      const graceMs = Number(grace) || 0;
+      const timer = deadline !== undefined && Number.isFinite(Number(deadline)) ? watchDeadline(runId, graceMs, Number(deadline)) : null;
+      current.set(runId, { graceMs, timer });
+    } else if (word === "done" && runId) forget(runId);
+    else if (word === "idle") for (const id of [...current.keys()]) forget(id);
     else if (word === "exit") exiting = true;
     nl = pending.indexOf("\n");
   }
 });
 
 const finish = async () => {
-  if (deadlineTimer) clearTimeout(deadlineTimer);
-  if (!exiting && current) {
-    try {
-      await killOrphanedRun(current.runId, current.graceMs);
-    } catch {
-      // nothing more this process can do
-    }
+  const runs = [...current.entries()];
+  for (const [, entry] of runs) if (entry.timer) clearTimeout(entry.timer);
+  if (!exiting && runs.length > 0) {
+    // Every run in flight at once: each gets its grace, none waits for another's.
+    await Promise.all(runs.map(([runId, entry]) => killOrphanedRun(runId, entry.graceMs).catch(() => [])));
   }
   process.exit(0);
 };

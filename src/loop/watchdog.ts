@@ -1,8 +1,8 @@
 /**
  * The run watchdog: a small detached process started with the session. The orchestrator tells
- * it over a pipe which run is in flight (`run <runId> <graceMs>` / `idle`). When the pipe
- * closes without `exit` — the orchestrator died, even by SIGKILL — it kills that run's whole
- * tree (by its marker) and exits, so no run outlives a killed orchestrator by more than its
+ * it over a pipe which runs are in flight (`run <runId> <graceMs> [deadline]` / `done <runId>`).
+ * When the pipe closes without `exit` — the orchestrator died, even by SIGKILL — it kills every
+ * such run's whole tree (by its marker) and exits, so no run outlives a killed orchestrator by more than its
  * grace. It also enforces each run's hard timeout by itself (a little after the orchestrator
  * would), so a stopped orchestrator (Ctrl-Z, SIGSTOP, a debugger) cannot let a run go on past it.
  * It holds no secrets: it is started with PATH only.
@@ -14,7 +14,8 @@ import { fileURLToPath } from "node:url";
 export interface RunWatch {
   /** `deadline`: wall-clock ms (Date.now()) of the run's hard timeout, if it has one. */
   running(runId: string, graceMs: number, deadline?: number): void;
-  idle(): void;
+  /** That run ended (the others in flight stay watched). */
+  done(runId: string): void;
   /** The orchestrator is ending normally: the watchdog exits without killing anything. */
   close(): void;
 }
@@ -45,7 +46,7 @@ export function startWatchdog(): RunWatch | null {
   return {
     running: (runId, graceMs, deadline) =>
       send(`run ${runId} ${Math.max(0, Math.round(graceMs))}${deadline !== undefined && Number.isFinite(deadline) ? ` ${Math.round(deadline)}` : ""}`),
-    idle: () => send("idle"),
+    done: (runId) => send(`done ${runId}`),
     close: () => {
       send("exit");
       child.stdin?.end();

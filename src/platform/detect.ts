@@ -131,7 +131,7 @@ export async function detectPlatform(options: DetectOptions): Promise<DetectedPl
   if (py === null) notes.push(`"${options.command}" runs no Python: torch not probed`);
   else probe = await probePython(py, { root: options.root, exec, timeoutMs }, notes);
 
-  const result = (kind: PlatformKind, source: string, detail: string, facts: Parameters<typeof adjustmentsFor>[1]): DetectedPlatform => ({
+  const result = (kind: PlatformKind, source: string, detail: string, facts: Parameters<typeof adjustmentsFor>[1], gpuCount?: number): DetectedPlatform => ({
     kind,
     label: LABELS[kind],
     device: kind,
@@ -142,6 +142,7 @@ export async function detectPlatform(options: DetectOptions): Promise<DetectedPl
     python: py?.display ?? null,
     pythonVersion: probe?.python ?? null,
     torch: probe?.torch ?? null,
+    ...(gpuCount !== undefined && gpuCount > 0 && { gpuCount }),
     notes,
   });
 
@@ -152,7 +153,7 @@ export async function detectPlatform(options: DetectOptions): Promise<DetectedPl
       if (probe.totalMemoryBytes) parts.push(gib(probe.totalMemoryBytes));
       if (probe.capability) parts.push(`sm_${probe.capability[0]}${probe.capability[1]}`);
       if (probe.hip) notes.push(`ROCm build (HIP ${probe.hip}): torch reports the GPU through the CUDA API`);
-      return result("cuda", "torch", parts.join(", "), facts);
+      return result("cuda", "torch", parts.join(", "), facts, probe.deviceCount);
     }
     if (probe.mps) {
       const chip = probe.deviceName ?? "Apple Silicon";
@@ -170,7 +171,7 @@ export async function detectPlatform(options: DetectOptions): Promise<DetectedPl
   const gpus = await queryNvidiaSmi(exec, options.root, timeoutMs, os, notes);
   if (gpus.length > 0) {
     const cap = gpus[0]?.computeCap ? Number(gpus[0].computeCap) : null;
-    return result("cuda", "nvidia-smi", smiDetail(gpus), { torchVersion: null, bf16: cap === null ? null : cap >= 8 });
+    return result("cuda", "nvidia-smi", smiDetail(gpus), { torchVersion: null, bf16: cap === null ? null : cap >= 8 }, gpus.length);
   }
   if (os === "darwin" && arch === "arm64") {
     notes.push(py ? `Apple Silicon: MPS is possible, but torch is missing in ${py.display}` : "Apple Silicon: MPS is possible for a PyTorch command");

@@ -58,7 +58,8 @@ export class PlanProposer implements Proposer {
   constructor(private readonly steps: Proposal[]) {}
 
   async propose(ctx: ProposalContext): Promise<Proposal | null> {
-    const done = [...ctx.history, ...ctx.rejected]
+    // Steps waiting or running count as done: the next proposal is the step after them.
+    const done = [...ctx.history, ...ctx.rejected, ...(ctx.inFlight ?? [])]
       .map((entry) => entry.planStep)
       .filter((step): step is number => typeof step === "number");
     const next = done.length === 0 ? 0 : Math.max(...done) + 1;

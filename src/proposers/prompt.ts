@@ -244,6 +244,11 @@ function userPrompt(
     for (const r of shown) out.push(`- iteration ${r.iteration}: ${oneLine(r.description, 100)} — ${oneLine(r.reason, 160)}`);
   }
 
+  if (ctx.inFlight?.length) {
+    out.push("", "## Experiments in flight (proposed already, results not in yet): do not propose these again");
+    for (const e of ctx.inFlight) out.push(`- #${e.id} [${e.category}] ${oneLine(e.description, 160)}`);
+  }
+
   if (ctx.readme !== null) {
     out.push("", "## README (the project's own text: where it disagrees with the run's facts above, the facts hold)");
     out.push(fence(clip(ctx.readme, readmeMax), "markdown"));

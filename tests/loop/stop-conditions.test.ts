@@ -51,9 +51,15 @@ describe("stopping (Phase 3)", () => {
   });
 
   it("--max-time stops between experiments once the wall time is used", async () => {
-    const { outcome, rows } = await session({ maxTimeSec: 2.5 * 3600 });
+    // Serial (no proposal made ahead): checked before each proposal.
+    const { outcome, rows } = await session({ maxTimeSec: 2.5 * 3600, lookahead: 0 });
     expect(outcome.reason).toBe(`reached max time (${2.5 * 3600}s)`);
     expect(rows).toHaveLength(4); // baseline + the three proposals made at 1h, 2h, 3h
+    // Made ahead: the proposal made at 3h (while the one made at 2h ran) was paid for and still runs; nothing more is proposed.
+    const ahead = await session({ maxTimeSec: 2.5 * 3600, lookahead: 1 });
+    expect(ahead.outcome.reason).toBe(`reached max time (${2.5 * 3600}s)`);
+    expect(ahead.rows).toHaveLength(4);
+    expect(JSON.parse(readFileSync(recordPath(ahead.root, "state.json"), "utf8"))).toEqual({ runs: [] });
   });
 
   it("--max-cost stops when the proposer's spending reaches the limit", async () => {

@@ -17,12 +17,21 @@ interface InFlightView {
   phase: string;
   description: string | null;
   startedAt: string | null;
+  worker: number | null;
+  device: string | null;
+  host: string | null;
 }
 
-function inFlightView(paths: SessionPaths): InFlightView | null {
-  const state = readInFlightReadOnly(paths);
-  if (!state) return null;
-  return { id: state.id, phase: state.phase ?? "unknown", description: state.proposal?.description ?? null, startedAt: state.startedAt ?? null };
+function inFlightViews(paths: SessionPaths): InFlightView[] {
+  return readInFlightReadOnly(paths).map((state) => ({
+    id: state.id,
+    phase: state.phase ?? "unknown",
+    description: state.proposal?.description ?? null,
+    startedAt: state.startedAt ?? null,
+    worker: state.worker ?? null,
+    device: state.device ?? null,
+    host: state.host ?? null,
+  }));
 }
 
 /** `autoresearch status`: the spec 2.6 progress report, read from the files (safe while the loop runs). */
@@ -50,7 +59,9 @@ Examples:
       const paths = locateSession(root, options.tag);
       const data = loadReportData({ root, ...(options.tag !== undefined && { tag: options.tag }) });
       const loop = loopLiveness(paths?.lock ?? lockPath(root) ?? "");
-      const inFlight = loop.state === "stopped" || !paths ? null : inFlightView(paths);
+      const inFlightAll = loop.state === "stopped" || !paths ? [] : inFlightViews(paths);
+      // `inFlight`: the oldest experiment in flight (as before workers); `inFlightAll`: every one.
+      const inFlight = inFlightAll[0] ?? null;
       // While the loop runs the clock is now; afterwards the session ended with its last experiment.
       const lastFinished = data.experiments.at(-1)?.finishedAt ?? null;
       const now = loop.state === "stopped" && lastFinished ? Date.parse(lastFinished) : Date.now();
@@ -58,16 +69,17 @@ Examples:
       const markdown = renderProgressSnapshot(snapshot);
       if (options.json) {
         process.stdout.write(
-          `${JSON.stringify({ root, records: paths?.dir ?? null, source: data.source, loop, inFlight, progress: snapshot, markdown }, null, 2)}\n`,
+          `${JSON.stringify({ root, records: paths?.dir ?? null, source: data.source, loop, inFlight, inFlightAll, progress: snapshot, markdown }, null, 2)}\n`,
         );
         return;
       }
       const lines = [markdown, `**Loop:** ${loop.text}`];
       if (paths) lines.push(`**Records:** ${paths.dir}${paths.legacy ? " (old layout: moved out of the checkout on the next resume or report)" : ""}`);
-      if (inFlight) {
+      if (inFlightAll.length > 0) lines.push("");
+      for (const entry of inFlightAll) {
+        const where = entry.worker !== null && inFlightAll.length > 1 ? `worker ${entry.worker}, ` : "";
         lines.push(
-          "",
-          `**Now:** experiment ${inFlight.id} (${inFlight.phase}${inFlight.startedAt ? ` since ${inFlight.startedAt}` : ""})${inFlight.description ? `: ${inFlight.description.replace(/\s+/g, " ").slice(0, 120)}` : ""}`,
+          `**Now:** experiment ${entry.id} (${where}${entry.phase}${entry.startedAt ? ` since ${entry.startedAt}` : ""})${entry.description ? `: ${entry.description.replace(/\s+/g, " ").slice(0, 120)}` : ""}`,
         );
       }
       process.stdout.write(`${lines.join("\n")}\n`);

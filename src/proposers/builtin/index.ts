@@ -113,6 +113,8 @@ export class BuiltinProposer implements Proposer {
       for (const change of rejectedChanges(entry)) excluded.add(moveId(change.key, change.to));
     }
     const skipFirst = ctx.feedback !== undefined && excluded.size === 0;
+    // Changes proposed already and still waiting or running count as tried: never the same one twice at once.
+    for (const entry of ctx.inFlight ?? []) for (const change of entry.changes ?? []) excluded.add(moveId(change.key, change.to));
     const ranked = rankCandidates({
       constants: tunable,
       current,

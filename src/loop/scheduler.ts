@@ -1,0 +1,339 @@
+/**
+ * The scheduler: N workers (one clone and slot each), up to `lookahead` proposals made ahead
+ * while runs train, and decisions one at a time in the order runs finish. Every session runs
+ * through it; one worker with lookahead 0 is the plain serial loop.
+ *
+ * - The proposer is called one proposal at a time (proposers are not assumed re-entrant), told
+ *   what is in flight so it does not propose it again.
+ * - A proposal waits in `ready` until a worker is free; when it starts it is applied to the best
+ *   at that moment (re-applied when the best moved since it was made; if it no longer applies it
+ *   is a rejected proposal, not a run).
+ * - Decisions go through one Serial queue (src/loop/experiment.ts): the research branch moves
+ *   only there, so its head is the best kept commit whenever nothing is being decided.
+ * - A worker whose run failed with `host-unreachable` rests (30 s, doubling, at most 10 min)
+ *   before taking work again; the others go on.
+ */
+import type { InFlight } from "../ledger/ledger.js";
+import type { InFlightSummary, Proposal, RunHandle } from "../types.js";
+import { runExperiment, type Rerun } from "./experiment.js";
+import { stopReason } from "./stop-reason.js";
+import { nextProposal } from "./propose.js";
+import { rebaseChange } from "./rebase.js";
+import { sha256 } from "./guards.js";
+import { Serial } from "./serial.js";
+import { bestOf, type LoopDeps, type SessionState, trainTextAt, type Worker } from "./state.js";
+
+/** Iterations in a row with no valid proposal before the session gives up. */
+export const MAX_SKIPPED_ITERATIONS = 5;
+
+const BACKOFF_START_MS = 30_000;
+const BACKOFF_MAX_MS = 10 * 60_000;
+
+/** A proposal ready to run (or an experiment to run again after a kill, or a stale candidate's re-run). */
+export interface ReadyItem {
+  id: number;
+  proposal: Proposal;
+  /** The training script built on `base`. */
+  newText: string;
+  base: string;
+  queuedAt: string;
+  oomRetryOf?: number;
+  rebaseOf?: number;
+  /** Resume: the run an earlier orchestrator started, to follow to its end (Executor.attach) instead of running again. */
+  attach?: { handle: RunHandle; commit: string; runId: string };
+}
+
+/** The state.json entry of an experiment waiting for a worker. */
+export function readyEntry(item: ReadyItem): InFlight {
+  return {
+    id: item.id,
+    phase: "ready",
+    parent: item.base,
+    proposal: item.proposal,
+    newText: item.newText,
+    queuedAt: item.queuedAt,
+    startedAt: item.queuedAt,
+    ...(item.oomRetryOf !== undefined && { oomRetryOf: item.oomRetryOf }),
+    ...(item.rebaseOf !== undefined && { rebaseOf: item.rebaseOf }),
+    ...(item.attach && { commit: item.attach.commit, runId: item.attach.runId, handle: item.attach.handle }),
+  };
+}
+
+/** The lookahead in force: the config's, or one per worker. */
+export function lookaheadOf(session: SessionState): number {
+  return session.info.config.lookahead ?? session.workers.length;
+}
+
+/** The first experiment id not used yet by a record, an entry in flight or a refused proposal's iteration. */
+export function nextFreeId(session: SessionState, inFlight: readonly { id: number }[] = []): number {
+  const ids = [...session.history.map((e) => e.id), ...inFlight.map((e) => e.id)];
+  return ids.length ? Math.max(...ids) + 1 : 1;
+}
+
+export class Scheduler {
+  private readonly ready: ReadyItem[] = [];
+  private readonly running = new Map<number, ReadyItem>();
+  private readonly backoff = new Map<number, { until: number; ms: number }>();
+  private readonly decisions = new Serial();
+  private proposing: { id: number } | null = null;
+  private nextId: number;
+  private spareId: number | null = null;
+  private skipped = 0;
+  private endReason: string | null = null;
+  private fatal: { error: unknown } | null = null;
+  private wake: () => void = () => {};
+  private changed: Promise<void>;
+  private lastPipeline = "";
+
+  constructor(
+    private readonly session: SessionState,
+    private readonly deps: LoopDeps,
+    private readonly afterDecision: () => void,
+    /** Experiments to start first (resume: those a killed orchestrator had in flight). */
+    initial: ReadyItem[] = session.resumeQueue ?? [],
+  ) {
+    this.ready.push(...initial);
+    session.resumeQueue = undefined;
+    this.nextId = nextFreeId(session, initial);
+    this.changed = this.armed();
+    deps.stop.signal.addEventListener("abort", () => this.wake(), { once: true });
+  }
+
+  private armed(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  /** Runs until a stop condition holds and nothing is in flight. Returns why it stopped. */
+  async run(): Promise<string> {
+    for (;;) {
+      const reason = this.fatal ? "error" : stopReason(this.session, this.deps, this.counted());
+      // At --max-iterations, --max-time or --max-cost nothing more is proposed, but what was proposed
+      // (and paid for) still runs; Ctrl-C or a met --stop-when starts nothing new.
+      const noStarts = this.fatal !== null || this.deps.stop.stopRequested || this.deps.stop.signal.aborted || (reason?.startsWith("stop condition met") ?? false);
+      if (!noStarts) await this.startReady();
+      if (reason === null && this.endReason === null && this.proposing === null && this.wantsProposal()) this.propose();
+      this.pipeline();
+      const busy = this.running.size > 0 || this.proposing !== null;
+      if (!busy && (noStarts || this.ready.length === 0) && (reason !== null || this.endReason !== null || this.deps.stop.signal.aborted)) {
+        this.dropReady();
+        this.pipeline();
+        if (this.fatal) throw this.fatal.error;
+        if (this.deps.stop.signal.aborted) return "stopped by the user";
+        return reason ?? (this.endReason as string);
+      }
+      await this.waitForChange();
+    }
+  }
+
+  /** Experiments in flight that count towards --max-iterations (re-runs of stale candidates do not). */
+  private counted(): { count: number; costUsd: number } {
+    const items = [...this.ready, ...this.running.values()].filter((i) => i.rebaseOf === undefined);
+    return { count: items.length + (this.proposing ? 1 : 0), costUsd: items.reduce((sum, i) => sum + (i.proposal.costUsd ?? 0), 0) };
+  }
+
+  private freeWorkers(now = Date.now()): Worker[] {
+    return this.session.workers.filter((w) => !this.running.has(w.slot.worker) && (this.backoff.get(w.slot.worker)?.until ?? 0) <= now);
+  }
+
+  /** Propose while there are fewer proposals waiting than free workers plus the lookahead. */
+  private wantsProposal(): boolean {
+    if (this.deps.stop.stopRequested || this.deps.stop.signal.aborted) return false;
+    const idle = this.session.workers.length - this.running.size;
+    return this.ready.length < idle + lookaheadOf(this.session);
+  }
+
+  private async waitForChange(): Promise<void> {
+    // A worker resting after an unreachable host is woken when its rest ends.
+    const rests = [...this.backoff.values()].map((b) => b.until - Date.now()).filter((ms) => ms > 0);
+    const timer = rests.length ? setTimeout(() => this.wake(), Math.min(...rests) + 5) : null;
+    await this.changed;
+    if (timer) clearTimeout(timer);
+    this.changed = this.armed();
+  }
+
+  private pipeline(): void {
+    const event = { type: "pipeline" as const, proposing: this.proposing ? 1 : 0, ready: this.ready.length, running: this.running.size, workers: this.session.workers.length };
+    const key = `${event.proposing}/${event.ready}/${event.running}`;
+    if (key === this.lastPipeline) return;
+    this.lastPipeline = key;
+    this.deps.emit(event);
+  }
+
+  /** Proposals never started (a stop came first) leave state.json: they were never experiments. */
+  private dropReady(): void {
+    for (const item of this.ready.splice(0)) this.session.ledger.removeInFlight(item.id);
+  }
+
+  private summaries(): (InFlightSummary & { trainHash: string })[] {
+    return [...this.running.values(), ...this.ready].map((i) => ({
+      id: i.id,
+      description: i.proposal.description,
+      category: i.proposal.category,
+      trainHash: sha256(i.newText),
+      ...(i.proposal.changes !== undefined && { changes: i.proposal.changes }),
+      ...(i.proposal.planStep !== undefined && { planStep: i.proposal.planStep }),
+    }));
+  }
+
+  private enqueue(item: ReadyItem, first = false): void {
+    if (first) this.ready.unshift(item);
+    else this.ready.push(item);
+    this.session.ledger.writeInFlight(readyEntry(item));
+  }
+
+  private propose(): void {
+    const id = this.spareId ?? this.nextId++;
+    this.spareId = null;
+    this.proposing = { id };
+    const { session, deps } = this;
+    void (async () => {
+      const outcome = await nextProposal(session, deps, id, this.summaries());
+      if (outcome.kind !== "proposal") this.spareId = id;
+      if (outcome.kind === "exhausted") {
+        this.endReason = `the ${deps.proposer.name} proposer has nothing more to propose`;
+        return;
+      }
+      if (outcome.kind === "skipped") {
+        if (deps.stop.stopRequested) return;
+        this.skipped++;
+        deps.emit({ type: "warning", message: `iteration ${id} skipped: no valid proposal (${outcome.reason})` });
+        if (this.skipped >= MAX_SKIPPED_ITERATIONS) this.endReason = `no valid proposal in ${MAX_SKIPPED_ITERATIONS} iterations in a row`;
+        return;
+      }
+      this.skipped = 0;
+      // Aborted (second Ctrl-C) while the proposal was made: no run is started.
+      if (deps.stop.signal.aborted) {
+        this.spareId = id;
+        return;
+      }
+      if (outcome.oomRetryOf !== undefined) {
+        session.oomRetried ??= new Set();
+        session.oomRetried.add(outcome.oomRetryOf);
+      }
+      this.enqueue({
+        id,
+        proposal: outcome.proposal,
+        newText: outcome.newText,
+        base: outcome.base,
+        queuedAt: deps.now().toISOString(),
+        ...(outcome.oomRetryOf !== undefined && { oomRetryOf: outcome.oomRetryOf }),
+      });
+    })()
+      .catch((error: unknown) => {
+        this.fatal ??= { error };
+      })
+      .finally(() => {
+        this.proposing = null;
+        this.wake();
+      });
+  }
+
+  /** Each free worker takes the next ready proposal. */
+  private async startReady(): Promise<void> {
+    for (const worker of this.freeWorkers()) {
+      const item = this.ready.shift();
+      if (!item) return;
+      this.running.set(worker.slot.worker, item);
+      void this.work(worker, item);
+    }
+  }
+
+  private async work(worker: Worker, item: ReadyItem): Promise<void> {
+    const { session, deps } = this;
+    try {
+      const best = bestOf(session.history);
+      // A run being followed measures the code it was started with: its parent stays its own (decided stale if the best moved).
+      const parent = item.attach ? (session.history.find((e) => e.commit === item.base) ?? best) : best;
+      let newText = item.newText;
+      if (!item.attach && item.base !== parent.commit) {
+        // Made (or re-run) on a best that has moved since: applied to the best as it is now.
+        const rebased = rebaseChange(await trainTextAt(session, deps.git, item.base), item.newText, await trainTextAt(session, deps.git, parent.commit), item.proposal);
+        const reason = !rebased.ok
+          ? `it was made on an earlier best and no longer applies on the current best #${parent.id}: ${rebased.reason}`
+          : session.history.some((e) => e.trainHash === sha256(rebased.text))
+            ? `applied on the current best #${parent.id} it is a training script already run`
+            : null;
+        if (reason || !rebased.ok) {
+          this.reject(item, reason ?? "");
+          return;
+        }
+        newText = rebased.text;
+      }
+      const record = await runExperiment(
+        session,
+        deps,
+        worker,
+        {
+          id: item.id,
+          proposal: item.proposal,
+          newText,
+          parent,
+          queuedAt: item.queuedAt,
+          ...(item.oomRetryOf !== undefined && { oomRetryOf: item.oomRetryOf }),
+          ...(item.rebaseOf !== undefined && { rebaseOf: item.rebaseOf }),
+          ...(item.attach && { attach: item.attach }),
+        },
+        { decisions: this.decisions, rerun: (make) => this.rerun(make) },
+      );
+      this.rest(worker, record.reason === "host-unreachable");
+      this.afterDecision();
+    } catch (error) {
+      this.fatal ??= { error };
+    } finally {
+      this.running.delete(worker.slot.worker);
+      this.wake();
+    }
+  }
+
+  /** A stale candidate that beat its parent: its change on the current best runs next, as a new experiment. */
+  private rerun(make: (id: number) => Rerun): number {
+    const id = this.nextId++;
+    const rerun = make(id);
+    this.enqueue(
+      {
+        id,
+        proposal: rerun.proposal,
+        newText: rerun.newText,
+        base: rerun.base,
+        queuedAt: this.deps.now().toISOString(),
+        rebaseOf: rerun.rebaseOf,
+        ...(rerun.oomRetryOf !== undefined && { oomRetryOf: rerun.oomRetryOf }),
+      },
+      true,
+    );
+    return id;
+  }
+
+  /** A proposal that no longer applies when its turn comes: refused (the proposer reads why), not run. */
+  private reject(item: ReadyItem, reason: string): void {
+    const { session, deps } = this;
+    const { proposal } = item;
+    session.ledger.recordRejected({
+      iteration: item.id,
+      description: proposal.description,
+      reason,
+      at: deps.now().toISOString(),
+      ...(proposal.planStep !== undefined && { planStep: proposal.planStep }),
+      ...(proposal.usage !== undefined && { usage: proposal.usage }),
+      ...(proposal.costUsd !== undefined && { costUsd: proposal.costUsd }),
+      ...(proposal.changes !== undefined && { changes: proposal.changes }),
+    });
+    session.ledger.removeInFlight(item.id);
+    deps.emit({ type: "proposal-rejected", iteration: item.id, description: proposal.description, reason });
+  }
+
+  /** After an unreachable host the worker rests, doubling each time in a row; any other outcome ends its rest. */
+  private rest(worker: Worker, unreachable: boolean): void {
+    if (!unreachable) {
+      this.backoff.delete(worker.slot.worker);
+      return;
+    }
+    const start = Number(process.env.AUTORESEARCH_HOST_BACKOFF_MS) || BACKOFF_START_MS;
+    const previous = this.backoff.get(worker.slot.worker);
+    const ms = previous ? Math.min(previous.ms * 2, BACKOFF_MAX_MS) : start;
+    this.backoff.set(worker.slot.worker, { until: Date.now() + ms, ms });
+    this.deps.emit({ type: "warning", message: `worker ${worker.slot.worker}${worker.slot.host ? ` (${worker.slot.host})` : ""}: host unreachable; it rests ${Math.round(ms / 1000)}s before taking work again` });
+  }
+}
