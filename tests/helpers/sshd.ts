@@ -70,7 +70,10 @@ export interface SshdFixture {
 export async function startSshd(count = 1): Promise<SshdFixture> {
   const dir = mkdtempSync(join(tmpdir(), "ar-sshd-"));
   // sshd refuses to start without its privilege-separation directory.
-  mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+  // (Only root can make it; sshd started by an ordinary user does without it.)
+  try {
+    mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+  } catch {}
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "host_key")]);
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "client_key")]);
   writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")), { mode: 0o600 });

@@ -239,7 +239,8 @@ export class SshExecutor implements Executor {
       return finish({ durationSec, failure: { reason: "host-unreachable", detail: `could not start ssh: ${exit.error.message}` } });
     }
     if (final === null) {
-      if (timedOut || aborted) return finish({ durationSec, timedOut, signal: "SIGKILL" });
+      // Killed by us and the connection closed before the status line: a timeout or an abort, not the host.
+      if (timedOut || aborted) return finish({ durationSec, timedOut });
       const detail = `the connection to ${host} ended before the run did (ssh exit ${exit.code ?? exit.signal})`;
       note(detail);
       return finish({ durationSec, failure: { reason: "host-unreachable", detail } });
