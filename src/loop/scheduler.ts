@@ -289,7 +289,9 @@ export class Scheduler {
 
   /** A stale candidate that beat its parent: its change on the current best runs next, as a new experiment. */
   private rerun(make: (id: number) => Rerun): number {
-    const id = this.nextId++;
+    // The number a declined proposal left unused, if any: ids stay consecutive where they can.
+    const id = this.spareId ?? this.nextId++;
+    this.spareId = null;
     const rerun = make(id);
     this.enqueue(
       {

@@ -1,0 +1,124 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { SessionEvent } from "../../src/loop/events.js";
+import { research } from "../../src/loop/research.js";
+import { PlanProposer } from "../../src/proposers/plan.js";
+import type { ExperimentRecord, Proposal } from "../../src/types.js";
+import { cpuPlatform } from "../helpers/platforms.js";
+import { createRepo, FAKE_PREPARE, git, recordPath } from "../helpers/repo.js";
+import { testConfig, testDeps } from "./deps.js";
+
+/** A trainer whose run time and metric come from its constants, and that prints where it ran. */
+const TRAIN = `const SLOW = 0;
+const GAIN = 0;
+const OTHER = 0;
+const A1 = 0;
+const A2 = 0;
+const A3 = 0;
+const A4 = 0;
+const A5 = 0;
+const A6 = 0;
+const A7 = 0;
+const A8 = 0;
+Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SLOW ? 1500 : 300);
+console.log("where: worker=" + process.env.AUTORESEARCH_WORKER + " cuda=" + process.env.CUDA_VISIBLE_DEVICES + " hip=" + process.env.HIP_VISIBLE_DEVICES + " cwd=" + process.cwd());
+const loss = 1 - 0.1 * GAIN - 0.05 * OTHER + 0.01 * (A1 + A2 + A3 + A4 + A5 + A6 + A7 + A8);
+console.log("val_loss: " + loss.toFixed(6));
+`;
+
+const project = () => createRepo({ "train.js": TRAIN, "prepare.js": FAKE_PREPARE, "README.md": "# workers\n" });
+const step = (description: string, search: string, replace: string, planStep: number): Proposal => ({ description, category: "hyperparameters", edits: [{ search, replace }], planStep });
+const records = (root: string): ExperimentRecord[] =>
+  readFileSync(recordPath(root, "experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as ExperimentRecord);
+const ms = (iso: string | undefined) => Date.parse(iso as string);
+
+describe("several workers", () => {
+  it("4 workers run 8 experiments side by side, each in its own clone on its own device", async () => {
+    const root = project();
+    // Regressions only: nothing is kept, so no candidate goes stale and every run is one experiment.
+    const plan = new PlanProposer(Array.from({ length: 8 }, (_, i) => step(`A${i + 1} 0 -> 1`, `const A${i + 1} = 0;`, `const A${i + 1} = 1;`, i)));
+    const events: SessionEvent[] = [];
+    const config = testConfig({ workers: 4, devices: ["0", "1", "2", "3"] });
+    const outcome = await research(root, { kind: "new", config, platform: cpuPlatform() }, testDeps(root, plan, events));
+    expect(outcome.reason).toMatch(/nothing more to propose/);
+    const all = records(root);
+    const experiments = all.filter((e) => e.id !== 0);
+    expect(experiments.map((e) => e.id).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(experiments.every((e) => e.status === "discard" && e.reason === "regression")).toBe(true);
+    // Real overlap: some run started before another had finished.
+    const overlapping = experiments.filter((a) => experiments.some((b) => a !== b && ms(a.runStartedAt) < ms(b.finishedAt) && ms(b.runStartedAt) < ms(a.finishedAt)));
+    expect(overlapping.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(experiments.map((e) => e.worker))).toEqual(new Set([0, 1, 2, 3]));
+    for (const e of experiments) {
+      expect(e.device).toBe(String(e.worker));
+      const where = readFileSync(recordPath(root, `runs/${e.id}.log`), "utf8");
+      expect(where).toContain(`where: worker=${e.worker} cuda=${e.worker} hip=${e.worker} cwd=`);
+      expect(where).toMatch(new RegExp(`cwd=.*[/\\\\]w${e.worker}\\s`));
+      expect(ms(e.queuedAt)).toBeLessThanOrEqual(ms(e.startedAt));
+    }
+    // One row per experiment, in decision order (the order of experiments.jsonl); the branch stayed at the baseline.
+    const rows = readFileSync(join(root, "results.tsv"), "utf8").trim().split("\n").slice(1);
+    expect(rows.map((r) => r.split("\t")[0])).toEqual(all.map((e) => e.commit.slice(0, 7)));
+    expect(git(root, "rev-parse", "autoresearch/t1")).toBe(all[0]?.commit);
+    const starts = events.filter((e) => e.type === "run-start");
+    expect(starts.every((e) => e.type === "run-start" && e.worker !== undefined && e.device === String(e.worker))).toBe(true);
+    expect(events.some((e) => e.type === "pipeline" && e.running === 4)).toBe(true);
+    expect(JSON.parse(readFileSync(recordPath(root, "state.json"), "utf8"))).toEqual({ runs: [] });
+  });
+
+  it("lookahead: the next proposal is made while a run trains (one worker)", async () => {
+    const root = project();
+    const plan = new PlanProposer([step("A1", "const A1 = 0;", "const A1 = 1;", 0), step("A2", "const A2 = 0;", "const A2 = 1;", 1), step("A3", "const A3 = 0;", "const A3 = 1;", 2)]);
+    const events: SessionEvent[] = [];
+    await research(root, { kind: "new", config: testConfig({ lookahead: 1 }), platform: cpuPlatform() }, testDeps(root, plan, events));
+    const order = events.map((e) => (e.type === "run-start" ? `start ${e.iteration}` : e.type === "proposal" ? `proposal ${e.iteration}` : e.type === "experiment" ? `done ${e.record.id}` : null)).filter(Boolean);
+    // Proposal 2 is made while experiment 1 is in flight, before it was decided (serially it comes after).
+    expect(order.indexOf("proposal 2")).toBeGreaterThan(order.indexOf("proposal 1"));
+    expect(order.indexOf("proposal 2")).toBeLessThan(order.indexOf("done 1"));
+    expect(order.indexOf("proposal 3")).toBeLessThan(order.indexOf("done 2"));
+    expect(records(root).map((e) => e.id)).toEqual([0, 1, 2, 3]);
+  });
+
+  it("a stale candidate that beat its parent is re-run on the current best; the branch stays linear", async () => {
+    const root = project();
+    const base = git(root, "rev-parse", "HEAD");
+    // A: slow and better; B: fast and better. Both start on the baseline; B is kept while A runs.
+    const plan = new PlanProposer([
+      step("A: slow gain", "const SLOW = 0;\nconst GAIN = 0;", "const SLOW = 1;\nconst GAIN = 1;", 0),
+      step("B: other gain", "const OTHER = 0;", "const OTHER = 1;", 1),
+    ]);
+    const outcome = await research(root, { kind: "new", config: testConfig({ workers: 2, devices: ["0", "1"] }), platform: cpuPlatform() }, testDeps(root, plan));
+    expect(outcome.reason).toMatch(/nothing more to propose/);
+    const [baseline, b, a, rerun] = records(root);
+    expect([b?.id, b?.status, a?.id, a?.status, a?.reason, rerun?.id]).toEqual([2, "keep", 1, "discard", "rebased", 3]);
+    expect(a?.detail).toMatch(/re-run as #3/);
+    expect(a?.parent).toBe(baseline?.commit);
+    expect(rerun?.rebaseOf).toBe(1);
+    expect(rerun?.parent).toBe(b?.commit);
+    expect(rerun?.status).toBe("keep");
+    expect(git(root, "show", `${rerun?.commit}:train.js`)).toMatch(/const SLOW = 1;\nconst GAIN = 1;\nconst OTHER = 1;/);
+    // Linear: base -> B -> re-run of A; the head is the best.
+    expect(git(root, "rev-parse", "autoresearch/t1")).toBe(rerun?.commit);
+    expect(git(root, "rev-list", "--parents", "-n", "1", rerun?.commit as string).split(" ")[1]).toBe(b?.commit);
+    expect(git(root, "rev-list", "--parents", "-n", "1", b?.commit as string).split(" ")[1]).toBe(base);
+    expect(git(root, "rev-list", "--count", "--merges", "autoresearch/t1")).toBe("0");
+  });
+
+  it("a stale candidate whose change no longer applies on the current best is discarded saying so", async () => {
+    const root = project();
+    const plan = new PlanProposer([
+      step("A: GAIN 2, slow", "const SLOW = 0;\nconst GAIN = 0;", "const SLOW = 1;\nconst GAIN = 2;", 0),
+      step("B: GAIN 1", "const GAIN = 0;", "const GAIN = 1;", 1),
+    ]);
+    await research(root, { kind: "new", config: testConfig({ workers: 2, devices: ["0", "1"] }), platform: cpuPlatform() }, testDeps(root, plan));
+    const all = records(root);
+    expect(all.map((e) => [e.id, e.status, e.reason])).toEqual([
+      [0, "keep", "baseline"],
+      [2, "keep", "improved"],
+      [1, "discard", "stale"],
+    ]);
+    expect(all[2]?.detail).toMatch(/beat its parent #0 .* no longer applies on the current best #2/);
+    expect(git(root, "rev-parse", "autoresearch/t1")).toBe(all[1]?.commit);
+  });
+});

@@ -1,0 +1,105 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { sessionPaths } from "../../src/ledger/paths.js";
+import { readInFlightReadOnly } from "../../src/ledger/read.js";
+import type { ExperimentRecord } from "../../src/types.js";
+import { createRepo, git } from "../helpers/repo.js";
+import { checkInvariants, hashes, processesWithEnv, startCli, waitGone } from "./helpers.js";
+
+/**
+ * Every experiment but the baseline runs for AR_SLEEP_MS with a child process of its own (a
+ * process tree). The metric never changes, so nothing is kept and no candidate goes stale:
+ * each experiment is exactly one run.
+ */
+const SLOW_TRAIN = `const LEARNING_RATE = 0.01;
+const WIDTH = 16;
+if (process.env.AUTORESEARCH_EXPERIMENT !== "0") {
+  require("node:child_process").spawn("sleep", ["31"], { stdio: "ignore" }).unref();
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(process.env.AR_SLEEP_MS));
+}
+console.log("val_loss: 1.000000");
+`;
+
+function project() {
+  const root = createRepo({ "train.js": SLOW_TRAIN, "prepare.js": "// read-only\n" });
+  return { root, base: git(root, "rev-parse", "HEAD"), guarded: hashes(root, ["prepare.js"]) };
+}
+
+const ARGS = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "30s", "--metric", "val_loss", "--direction", "min"];
+ARGS.push("--workers", "4", "--devices", "0,1,2,3", "--max-iterations", "8", "--proposer", "builtin", "--tag", "w4", "--json", "--yes");
+
+type Live = ReturnType<typeof startCli>;
+
+/** Resolves once `n` experiments (not the baseline) have started runs. */
+async function fourRunning(live: Live): Promise<number[]> {
+  const started = new Set<number>();
+  await live.waitFor((e) => {
+    if (e.type === "run-start" && typeof e.iteration === "number" && e.iteration > 0) started.add(e.iteration);
+    return started.size >= 4;
+  });
+  return [...started].sort((a, b) => a - b);
+}
+
+describe("four workers through the real CLI", () => {
+  it("Ctrl-C once with 4 runs in flight: nothing new starts, the 4 finish and are recorded, exit 130", async () => {
+    const { root, base, guarded } = project();
+    const marker = randomUUID();
+    const live = startCli(root, ARGS, { AR_SLEEP_MS: "2000", AR_SIGNALS: marker });
+    const running = await fourRunning(live);
+    process.kill(-live.pid, "SIGINT");
+    const exit = await live.exited;
+    expect(exit.code, live.stderr()).toBe(130);
+    const records = checkInvariants(root, { base, tag: "w4", guarded });
+    const experiments = records.filter((r) => r.id !== 0);
+    expect(experiments.map((r) => r.id).sort((a, b) => a - b)).toEqual(running);
+    expect(experiments.every((r) => r.status === "discard" && r.reason === "no-change")).toBe(true);
+    expect(new Set(experiments.map((r) => r.worker)).size).toBe(4);
+    expect(live.events.filter((e) => e.type === "run-start").map((e) => e.iteration)).toEqual([0, ...running]);
+    expect(await waitGone(() => processesWithEnv("AR_SIGNALS", marker), 3000)).toEqual([]);
+  }, 90_000);
+
+  it("Ctrl-C twice with 4 runs in flight: every run tree is killed and recorded as interrupted, exit 130", async () => {
+    const { root, base, guarded } = project();
+    const marker = randomUUID();
+    const live = startCli(root, ARGS, { AR_SLEEP_MS: "60000", AR_SIGNALS: marker });
+    const running = await fourRunning(live);
+    process.kill(-live.pid, "SIGINT");
+    await live.waitFor((e) => e.type === "stop-requested");
+    process.kill(-live.pid, "SIGINT");
+    const exit = await live.exited;
+    expect(exit.code, live.stderr()).toBe(130);
+    const records = checkInvariants(root, { base, tag: "w4", guarded });
+    expect(records.filter((r) => r.id !== 0).map((r) => [r.id, r.status, r.reason]).sort((a, b) => (a[0] as number) - (b[0] as number))).toEqual(running.map((id) => [id, "crash", "interrupted"]));
+    expect(await waitGone(() => processesWithEnv("AR_SIGNALS", marker), 5000)).toEqual([]);
+  }, 90_000);
+
+  it("kill -9 of the orchestrator with 4 runs in flight, then resume: no process left, no row lost or doubled, each re-run once", async () => {
+    const { root, base, guarded } = project();
+    const marker = randomUUID();
+    const live = startCli(root, ARGS, { AR_SLEEP_MS: "60000", AR_SIGNALS: marker });
+    const running = await fourRunning(live);
+    process.kill(live.pid, "SIGKILL");
+    await live.exited;
+    // The watchdog kills every run in flight (whole trees), not only one.
+    expect(await waitGone(() => processesWithEnv("AR_SIGNALS", marker), 15_000)).toEqual([]);
+
+    // state.json names the 4 running and the proposals made ahead (waiting for a worker).
+    const inFlight = readInFlightReadOnly(sessionPaths(root, "w4"));
+    expect(inFlight.filter((e) => e.phase === "running").map((e) => e.id)).toEqual(running);
+    expect(new Set(inFlight.filter((e) => e.phase === "running").map((e) => e.worker)).size).toBe(4);
+    const waiting = inFlight.filter((e) => e.phase === "ready").map((e) => e.id);
+    const again = randomUUID();
+    const resumed = startCli(root, ["resume", "--json", "--max-iterations", "4"], { AR_SLEEP_MS: "200", AR_SIGNALS: again });
+    const exit = await resumed.exited;
+    expect(exit.code, resumed.stderr()).toBe(0);
+    const records: ExperimentRecord[] = checkInvariants(root, { base, tag: "w4", guarded });
+    const ids = records.map((r) => r.id).sort((a, b) => a - b);
+    // Each interrupted experiment once, under its own number, and the proposals that were waiting; nothing new (max 4).
+    expect(ids).toEqual([0, ...running, ...waiting]);
+    const reran = resumed.events.filter((e) => e.type === "run-start").map((e) => e.iteration as number).sort((a, b) => a - b);
+    expect(reran).toEqual([...running, ...waiting]);
+    expect(resumed.events.filter((e) => e.type === "proposal").map((e) => e.iteration), resumed.events.map((e) => `${e.type}:${e.iteration ?? ""}:${e.reason ?? e.message ?? ""}`).join("\n")).toEqual([]);
+    expect(resumed.events.filter((e) => e.type === "warning" && /was interrupted; running it again/.test(String(e.message)))).toHaveLength(4);
+    expect(await waitGone(() => processesWithEnv("AR_SIGNALS", again), 3000)).toEqual([]);
+  }, 120_000);
+});
