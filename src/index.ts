@@ -16,6 +16,8 @@ export { renderConfigTable } from "./config/table.js";
 export { detectPlatform, platformEnv } from "./platform/index.js";
 export { Git } from "./workspace/git.js";
 export { LocalExecutor } from "./runner/index.js";
+export { SshExecutor, type SshExecutorOptions } from "./runner/ssh/executor.js";
+export { createSshExecutor } from "./loop/ssh-executor.js";
 
 export { createProposer } from "./proposers/index.js";
 export { BuiltinProposer } from "./proposers/builtin/index.js";

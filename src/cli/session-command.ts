@@ -50,7 +50,7 @@ export async function runSessionCommand(options: SessionCommandOptions): Promise
     git: options.git,
     executor: new LocalExecutor(),
     // The session's own executor (local, slurm, ssh), made once its config is known.
-    executorFor: (config) => createExecutor(config),
+    executorFor: (config) => createExecutor(config, { root: options.root, env: process.env }),
     proposer: options.proposer,
     emit,
     now: () => new Date(),

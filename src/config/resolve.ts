@@ -15,6 +15,7 @@ import {
   type ResearchConfig,
   researchConfigSchema,
 } from "./options.js";
+import { parseHosts } from "./hosts.js";
 import { pathProblems } from "./repo-paths.js";
 import { isValidTag } from "./tag.js";
 
@@ -169,7 +170,19 @@ export function validateConfig(config: ResearchConfig, root: string): CheckedCon
     }
   }
   checkKeepRule(checked);
+  checkExecutor(checked);
   return { config: checked, stopCondition };
+}
+
+/** executor ssh needs its hosts, each well-formed; hosts without executor ssh would be ignored silently. */
+function checkExecutor(config: ResearchConfig): void {
+  if (config.executor === "ssh" && (config.hosts ?? []).length === 0) {
+    throw new UsageError("--executor ssh needs the hosts to run on", "Pass --hosts gpu1,gpu2 (names from your ssh config; devices joined by +, e.g. gpu2:0+1).");
+  }
+  if (config.hosts !== undefined && config.executor !== "ssh") {
+    throw new UsageError(`--hosts is used by --executor ssh, but the executor is ${config.executor ?? "local"}`, "Add --executor ssh, or leave --hosts out.");
+  }
+  if (config.hosts !== undefined) parseHosts(config.hosts);
 }
 
 /** A threshold needs its minimum, and a minimum without the threshold rule is a mistake worth naming. */

@@ -6,14 +6,16 @@ import type { ResearchConfig } from "../config/options.js";
 import { UsageError } from "../errors.js";
 import { LocalExecutor, SlurmExecutor } from "../runner/index.js";
 import type { Executor } from "../types.js";
+import { createSshExecutor } from "./ssh-executor.js";
 
 export interface ExecutorDeps {
-  /** Whether runs get a cgroup of their own where the system allows (local). */
+  /** The orchestrator's environment (ssh: AUTORESEARCH_SSH and the ssh agent's socket). */
   env?: NodeJS.ProcessEnv;
+  /** The user's repository (ssh: names the worker repos on the hosts). */
+  root?: string;
 }
 
-export function createExecutor(config: Pick<ResearchConfig, "executor" | "slurmArgs" | "maxPendingSec">, deps: ExecutorDeps = {}): Executor {
-  void deps;
+export function createExecutor(config: ResearchConfig, deps: ExecutorDeps = {}): Executor {
   switch (config.executor ?? "local") {
     case "local":
       return new LocalExecutor();
@@ -22,7 +24,8 @@ export function createExecutor(config: Pick<ResearchConfig, "executor" | "slurmA
         ...(config.slurmArgs !== undefined && { slurmArgs: config.slurmArgs }),
         ...(config.maxPendingSec !== undefined && { maxPendingSec: config.maxPendingSec }),
       });
-    // The ssh executor (src/runner/ssh/) adds its case here.
+    case "ssh":
+      return createSshExecutor(config, deps.root ?? process.cwd(), deps.env ?? process.env);
     default:
       throw new UsageError(`executor ${config.executor} is not available in this build`, "Use --executor local.");
   }

@@ -4,13 +4,16 @@ import type { Writable } from "node:stream";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { gatherInput } from "../../config/cli-options.js";
-import { type ConfigInput, LLM_PROPOSERS } from "../../config/options.js";
+import { parseHosts } from "../../config/hosts.js";
+import { type ConfigInput, LLM_PROPOSERS, OPTION_DEFS } from "../../config/options.js";
 import { CONFIG_FILE, defaultCommand } from "../../config/resolve.js";
 import { platformText } from "../../config/table.js";
 import { UsageError } from "../../errors.js";
 import { type DetectedPlatform, detectPlatform, type Exec, execWithTimeout, parseNvidiaSmi, usesTorch } from "../../platform/index.js";
 import { keyEnvName, type LlmProvider } from "../../proposers/llm/provider.js";
 import { SLURM_MISSING_HINT } from "../../runner/slurm/commands.js";
+import { checkSshHost } from "../../runner/ssh/host-check.js";
+import { DEFAULT_REMOTE_DIR } from "../../runner/ssh/remote-repo.js";
 import { Git } from "../../workspace/git.js";
 
 /** ok; missing: required and not there (or broken); absent: optional and not there; warn: works, with a caveat. */
@@ -45,6 +48,10 @@ export interface DoctorOptions {
   exec?: Exec;
   timeoutMs?: number;
   os?: NodeJS.Platform;
+  /** Where runs happen (flags over the config file); with ssh, each host is checked. */
+  executor?: string;
+  hosts?: string;
+  remoteDir?: string;
 }
 
 /** Finds a program on PATH (PATHEXT on Windows); null when absent. */
@@ -243,7 +250,8 @@ export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check
   // The command the run will use: flag, else config file, else the default for the training script.
   let input: ConfigInput = {};
   try {
-    input = gatherInput({ ...(options.configPath && { config: options.configPath }) }, { root, cwd }).input;
+    const where = { ...(options.executor && { executor: options.executor }), ...(options.hosts && { hosts: options.hosts }), ...(options.remoteDir && { remoteDir: options.remoteDir }) };
+    input = gatherInput({ ...(options.configPath && { config: options.configPath }), ...where }, { root, cwd }).input;
     if (existsSync(join(root, CONFIG_FILE)) || options.configPath) checks.push({ name: "config", status: "ok", required: true, detail: options.configPath ?? CONFIG_FILE });
   } catch (error) {
     checks.push({ name: "config", status: "missing", required: true, detail: (error as Error).message.split("\n")[0] ?? "invalid", fix: `Fix ${options.configPath ?? CONFIG_FILE} (autoresearch init writes a valid one).` });
@@ -283,7 +291,24 @@ export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check
   }
   if (input.executor === "slurm") checks.push(...(await slurmChecks(exec, root, env, os, timeoutMs)));
   checks.push(writeCheck(root));
+  if (input.executor === "ssh") checks.push(...(await sshChecks(input, { env, exec, cwd: root, timeoutMs })));
   return { checks, platform, command };
+}
+
+/** executor ssh: every host reachable with BatchMode, with git, python3, a writable remote dir and a way to make process groups. */
+async function sshChecks(input: ConfigInput, options: { env: NodeJS.ProcessEnv; exec: Exec; cwd: string; timeoutMs: number }): Promise<Check[]> {
+  // A flag's comma list or the config file's array, read the way `run` reads it.
+  const entries = input.hosts === undefined ? [] : OPTION_DEFS.hosts.from(input.hosts as never);
+  if (entries.length === 0) return [{ name: "ssh hosts", status: "missing", required: true, detail: "executor ssh, but no hosts are given", fix: "Pass --hosts gpu1,gpu2 (names from your ssh config)." }];
+  let hosts: string[];
+  try {
+    hosts = parseHosts(entries).map((h) => h.host);
+  } catch (error) {
+    return [{ name: "ssh hosts", status: "missing", required: true, detail: (error as Error).message, fix: "Write them as gpu1,gpu2:0+1." }];
+  }
+  const remoteDir = typeof input.remoteDir === "string" ? input.remoteDir : DEFAULT_REMOTE_DIR;
+  const perHost = await Promise.all(hosts.map((host) => checkSshHost(host, { ...options, remoteDir })));
+  return perHost.flat();
 }
 
 const MARK: Record<CheckStatus, (s: string) => string> = { ok: pc.green, missing: pc.red, absent: pc.dim, warn: pc.yellow };
@@ -327,6 +352,9 @@ interface DoctorFlags {
   train?: string;
   config?: string;
   probeTimeout?: string;
+  executor?: string;
+  hosts?: string;
+  remoteDir?: string;
 }
 
 export async function doctorCommand(flags: DoctorFlags, out: Writable = process.stdout): Promise<number> {
@@ -343,6 +371,9 @@ export async function doctorCommand(flags: DoctorFlags, out: Writable = process.
     ...(flags.train !== undefined && { train: flags.train }),
     ...(flags.config !== undefined && { configPath: flags.config }),
     ...(timeoutMs !== undefined && { timeoutMs }),
+    ...(flags.executor !== undefined && { executor: flags.executor }),
+    ...(flags.hosts !== undefined && { hosts: flags.hosts }),
+    ...(flags.remoteDir !== undefined && { remoteDir: flags.remoteDir }),
   });
   if (flags.json) {
     out.write(`${JSON.stringify({ checks, command, platform }, null, 2)}\n`);
@@ -360,6 +391,9 @@ export function registerDoctor(program: Command): void {
     .option("--command <cmd>", "the experiment command to check (default: from the config file, or the default for the training script)")
     .option("--train <path>", "training script, used to derive the default command (default: train.py)")
     .option("--config <file>", `config file to read the command from (default: ${CONFIG_FILE} in the repo)`)
+    .option("--executor <kind>", "check where runs will happen: local or ssh (default: from the config file)")
+    .option("--hosts <list>", "with --executor ssh: the hosts to check, e.g. gpu1,gpu2:0+1")
+    .option("--remote-dir <path>", "with --executor ssh: the folder on the hosts (default: ~/.cache/autoresearch)")
     .option("--probe-timeout <seconds>", "time limit for the Python probe and nvidia-smi (default: 20)")
     .option("--json", "print the checks as JSON")
     .addHelpText(
@@ -370,13 +404,16 @@ repository, write access, the command's Python, torch when the training script i
 API key or agent CLI the config's proposer uses, and with executor slurm sbatch, squeue, scancel,
 sinfo and a controller that answers); "missing" there means a run will fail. Optional:
 what only some options use (GPU, nvidia-smi, other API keys and agent CLIs); "absent" there is
-fine unless you use them. Each line that is not ok says how to fix it. API keys are named, never
+fine unless you use them. With --executor ssh (flag or config file) each host is checked too:
+reachable with \`ssh -o BatchMode=yes\` (no prompt), git and python3 there, the remote dir
+writable, setsid or perl for the run's process group. Each line that is not ok says how to fix it. API keys are named, never
 shown. It changes nothing and exits 0 even when something is missing (it is a report); 2 only
 for bad flags.
 
 Examples:
   $ autoresearch doctor
-  $ autoresearch doctor --command "uv run train.py" --json`,
+  $ autoresearch doctor --command "uv run train.py" --json
+  $ autoresearch doctor --executor ssh --hosts gpu1,gpu2:0+1`,
     )
     .action(async (flags: DoctorFlags) => {
       process.exitCode = await doctorCommand(flags);

@@ -1,0 +1,313 @@
+/**
+ * Runs the experiment on an ssh host (RunSpec.host): the worker clone's commit is pushed into a
+ * persistent repo per worker on the host, the remote wrapper checks it out and runs the command
+ * in its own process group there, and its output streams back line by line into the run log,
+ * the scanner and the live view. The hard timeout and Ctrl-C kill the remote group over a second
+ * connection and close the first (the wrapper kills on its input closing too). A connection that
+ * fails or drops before the wrapper's status line arrived is the host's fault, not the
+ * experiment's: the result carries `failure: host-unreachable` and the scheduler retries later.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { RuntimeFailure } from "../../errors.js";
+import { type Exec, execWithTimeout } from "../../platform/exec.js";
+import type { Executor, RunHandle, RunResult, RunSpec } from "../../types.js";
+import { LineSplitter } from "../line-splitter.js";
+import { DEFAULT_MAX_LOG_BYTES, LogSink } from "../log-sink.js";
+import { OutputScanner } from "../output-scanner.js";
+import { RUN_ID_ENV } from "../process-list.js";
+import { sanitizeEnv } from "../run-env.js";
+import { remoteEnv } from "./remote-env.js";
+import { NO_GIT, type PreparedRepo, parsePrepared, prepareCommand, PUSH_REF, pushUrl } from "./remote-repo.js";
+import { DEFAULT_CONNECT_TIMEOUT_SEC, gitSshCommand, SSH_CONNECTION_FAILED, sshArgv } from "./ssh-command.js";
+import { type ExitStatus, killCommand, parseExitLine, wrapperCommand } from "./wrapper.js";
+
+export interface SshExecutorOptions {
+  /** Folder on each host for the trees (`~/...` is the remote home). */
+  remoteDir: string;
+  /** Names the user's repository on the hosts: `<name>-<hash of its path>`. */
+  repoKey: string;
+  tag: string;
+  /** Repo-relative paths the user prepared on the hosts (data/, .venv): never cleaned away. */
+  keep?: readonly string[];
+  /** Variables the user passes to runs even though they look machine-local or secret. */
+  passEnv?: readonly string[];
+  /** The orchestrator's environment: AUTORESEARCH_SSH and what the ssh client needs (agent socket). */
+  env?: NodeJS.ProcessEnv;
+  connectTimeoutSec?: number;
+  /** The wrapper kills the run by itself this long after the hard timeout (default 60 s). */
+  deadlineMarginSec?: number;
+  /** git lives in the workspace layer: the caller hands in the push and the clone's HEAD. */
+  push: (cloneDir: string, url: string, ref: string, env: Record<string, string>) => Promise<{ code: number; stderr: string }>;
+  head: (cloneDir: string) => Promise<string>;
+  exec?: Exec;
+  now?: () => number;
+  newRunId?: () => string;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How long to wait for ssh to end after the kill, before killing the local client itself. */
+const CLIENT_EXIT_WAIT_MS = 5000;
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  error?: Error;
+}
+
+/** ssh's stderr when the connection itself failed (git reports those with its own exit status). */
+const CONNECTION_TROUBLE = /ssh: |Connection (refused|closed|reset|timed out)|Could not resolve|No route to host|Network is unreachable|Host key verification failed|Permission denied \(|Broken pipe|Could not read from remote repository/i;
+
+export class SshExecutor implements Executor {
+  readonly kind = "ssh";
+  private readonly prepared = new Map<string, PreparedRepo>();
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly exec: Exec;
+  private readonly now: () => number;
+  private readonly connectTimeoutSec: number;
+
+  constructor(private readonly options: SshExecutorOptions) {
+    this.env = options.env ?? process.env;
+    this.exec = options.exec ?? execWithTimeout;
+    this.now = options.now ?? (() => performance.now());
+    this.connectTimeoutSec = options.connectTimeoutSec ?? DEFAULT_CONNECT_TIMEOUT_SEC;
+  }
+
+  /**
+   * Runs in flight when an orchestrator was killed cannot be followed: their wrapper killed them
+   * when the dead orchestrator's connection closed. The loop runs the experiment again (DESIGN).
+   */
+  async attach(_handle: RunHandle, _spec: RunSpec, _signal?: AbortSignal): Promise<RunResult | null> {
+    return null;
+  }
+
+  async run(spec: RunSpec, signal?: AbortSignal): Promise<RunResult> {
+    const host = spec.host;
+    if (!host) throw new RuntimeFailure("the ssh executor got a run without a host", "Give the hosts with --hosts gpu1,gpu2 (names from your ssh config).");
+    const scanner = new OutputScanner(spec.metric);
+    let sink: LogSink;
+    try {
+      sink = new LogSink(spec.logPath, spec.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
+    } catch (err) {
+      throw new RuntimeFailure(`cannot write the run log ${spec.logPath}: ${(err as Error).message}`);
+    }
+    const note = (text: string) => {
+      sink.write(`\n[autoresearch] ${text}\n`);
+      scanner.line(`[autoresearch] ${text}`);
+    };
+    const finish = (fields: Partial<RunResult>): RunResult => {
+      sink.close();
+      return { ...emptyResult(), ...scanner.result(), ...fields };
+    };
+    if (signal?.aborted) {
+      note("run aborted before it started");
+      return finish({});
+    }
+
+    const started = this.now();
+    // 1. The worker's repo on the host, and the commit pushed into it.
+    const worker = spec.worker ?? 0;
+    const ready = await this.prepare(host, worker);
+    if ("failure" in ready) {
+      note(ready.failure.detail);
+      return finish({ durationSec: (this.now() - started) / 1000, failure: ready.failure });
+    }
+    const sha = await this.options.head(spec.cwd);
+    const pushed = await this.options.push(spec.cwd, pushUrl(host, ready.repoDir), PUSH_REF, this.pushEnv());
+    if (pushed.code !== 0) {
+      const detail = `pushing ${sha.slice(0, 12)} to ${host}:${ready.repoDir} failed: ${lastLine(pushed.stderr)}`;
+      note(detail);
+      const reason = CONNECTION_TROUBLE.test(pushed.stderr) ? "host-unreachable" : "host-setup";
+      // A repo the host lost or broke is made again next time.
+      this.prepared.delete(`${host}\0${worker}`);
+      return finish({ durationSec: (this.now() - started) / 1000, failure: { reason, detail } });
+    }
+    if (signal?.aborted) {
+      note("run aborted before it started");
+      return finish({ durationSec: (this.now() - started) / 1000 });
+    }
+
+    // 2. The run, under the wrapper.
+    const runId = spec.runId ?? (this.options.newRunId ?? randomUUID)();
+    const nonce = randomBytes(12).toString("hex");
+    const pidFile = `${ready.remoteDir}/runs/${runId}.pgid`;
+    const graceSec = spec.graceMs / 1000;
+    const hardMs = spec.hardTimeoutSec * 1000;
+    const remote = wrapperCommand({
+      dir: ready.repoDir,
+      sha,
+      command: spec.command,
+      env: { ...remoteEnv(spec.env, this.options.passEnv), [RUN_ID_ENV]: runId },
+      runId,
+      pidFile,
+      deadlineSec: Number.isFinite(hardMs) && hardMs > 0 ? spec.hardTimeoutSec + (this.options.deadlineMarginSec ?? 60) : 7 * 24 * 3600,
+      graceSec,
+      nonce,
+      keep: this.options.keep ?? [],
+    });
+    const runStarted = this.now();
+    const [file, ...args] = sshArgv(host, remote, this.env, this.connectTimeoutSec) as [string, ...string[]];
+    let child: ChildProcess | null = null;
+    let exited: Promise<Exit>;
+    try {
+      // Its own process group: the terminal's Ctrl-C reaches the orchestrator, which decides.
+      child = spawn(file, args, { env: this.clientEnv(), stdio: ["pipe", "pipe", "pipe"], detached: process.platform !== "win32", windowsHide: true });
+      const proc = child;
+      exited = new Promise<Exit>((resolve) => {
+        proc.once("exit", (code, sig) => resolve({ code, signal: sig }));
+        proc.once("error", (error) => resolve({ code: null, signal: null, error }));
+      });
+      proc.stdin?.on("error", () => {}); // the connection may be gone when we close it
+    } catch (err) {
+      exited = Promise.resolve({ code: null, signal: null, error: err as Error });
+    }
+    spec.onStart?.();
+    spec.onHandle?.({ kind: "ssh", id: runId, host });
+
+    let status: ExitStatus | null = null;
+    const onLine = (line: string) => {
+      scanner.line(line);
+      spec.onLine?.(line);
+    };
+    const closed = child ? new Promise<void>((r) => child?.once("close", () => r())) : Promise.resolve();
+    const outSplitter = new LineSplitter(onLine);
+    child?.stdout?.on("data", (chunk: Buffer) => {
+      sink.write(chunk);
+      outSplitter.push(chunk);
+    });
+    // stderr line by line: the wrapper's status line is taken out of it, never logged or scanned.
+    const errSplitter = new LineSplitter((line) => {
+      const parsed = parseExitLine(line, nonce);
+      if (parsed) {
+        status = parsed;
+        return;
+      }
+      sink.write(`${line}\n`);
+      onLine(line);
+    });
+    child?.stderr?.on("data", (chunk: Buffer) => errSplitter.push(chunk));
+
+    let timedOut = false;
+    let killing: Promise<void> | null = null;
+    const kill = (): Promise<void> => {
+      if (!killing) {
+        killing = (async () => {
+          const second = this.exec(sshArgv(host, killCommand(pidFile, graceSec), this.env, this.connectTimeoutSec), {
+            cwd: spec.cwd,
+            timeoutMs: (graceSec + this.connectTimeoutSec + 5) * 1000,
+            env: this.clientEnv(),
+          });
+          child?.stdin?.end();
+          await second;
+          // A connection that hangs is not waited for: the wrapper's own deadline is the backstop.
+          const gone = await Promise.race([exited.then(() => true), sleep(CLIENT_EXIT_WAIT_MS).then(() => false)]);
+          if (!gone && child?.pid) trySignal(child.pid, "SIGKILL");
+        })();
+      }
+      return killing;
+    };
+    const timer =
+      Number.isFinite(hardMs) && hardMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            note(`hard timeout (${spec.hardTimeoutSec}s) reached: killing the process tree on ${host}`);
+            void kill();
+          }, Math.min(hardMs, MAX_TIMER_MS))
+        : null;
+    let aborted = false;
+    const onAbort = () => {
+      aborted = true;
+      note(`run aborted: killing the process tree on ${host}`);
+      void kill();
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+
+    const exit = await exited;
+    if (timer) clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+    await Promise.race([closed, sleep(1000)]);
+    outSplitter.end();
+    errSplitter.end();
+    if (killing) await killing;
+    child?.stdin?.destroy();
+    const durationSec = (this.now() - runStarted) / 1000;
+    const final = status as ExitStatus | null;
+
+    if (exit.error) {
+      note(`could not start ssh (${file}): ${exit.error.message}`);
+      return finish({ durationSec, failure: { reason: "host-unreachable", detail: `could not start ssh: ${exit.error.message}` } });
+    }
+    if (final === null) {
+      // Killed by us and the connection closed before the status line: a timeout or an abort, not the host.
+      if (timedOut || aborted) return finish({ durationSec, timedOut });
+      const detail = `the connection to ${host} ended before the run did (ssh exit ${exit.code ?? exit.signal})`;
+      note(detail);
+      return finish({ durationSec, failure: { reason: "host-unreachable", detail } });
+    }
+    if (final.setup) {
+      return finish({ durationSec, exitCode: final.code, failure: { reason: "host-setup", detail: `could not prepare the tree on ${host} (see the run log)` } });
+    }
+    return finish({
+      durationSec,
+      timedOut,
+      exitCode: final.signal ? null : final.code,
+      signal: final.signal ? `SIG${final.signal}` : null,
+    });
+  }
+
+  /** The worker's repo on `host`, made once per process (cached); a failure says whose fault it is. */
+  private async prepare(host: string, worker: number): Promise<PreparedRepo | { failure: { reason: string; detail: string } }> {
+    const key = `${host}\0${worker}`;
+    const known = this.prepared.get(key);
+    if (known) return known;
+    const { remoteDir, repoKey, tag } = this.options;
+    const result = await this.exec(sshArgv(host, prepareCommand({ remoteDir, repoKey, tag, worker }), this.env, this.connectTimeoutSec), {
+      cwd: process.cwd(),
+      timeoutMs: (this.connectTimeoutSec + 60) * 1000,
+      env: this.clientEnv(),
+    });
+    const repo = result.code === 0 ? parsePrepared(result.stdout) : null;
+    if (repo) {
+      this.prepared.set(key, repo);
+      return repo;
+    }
+    const why = lastLine(result.stderr) || result.error || (result.timedOut ? "timed out" : `exit ${result.code}`);
+    if (result.code === SSH_CONNECTION_FAILED || result.timedOut || result.error) {
+      return { failure: { reason: "host-unreachable", detail: `cannot reach ${host} over ssh: ${why}` } };
+    }
+    const fix = result.code === NO_GIT ? "install git on the host" : `make ${remoteDir} writable on the host or choose another --remote-dir`;
+    return { failure: { reason: "host-setup", detail: `cannot prepare ${remoteDir} on ${host}: ${why} (${fix}; autoresearch doctor checks this)` } };
+  }
+
+  /**
+   * The local ssh client's environment: the orchestrator's without secrets (so no SendEnv in an
+   * ssh config can forward an API key), but with the agent socket ssh authenticates through.
+   */
+  private clientEnv(): Record<string, string> {
+    return sanitizeEnv(this.env, ["SSH_AUTH_SOCK", "SSH_AGENT_PID", "AUTORESEARCH_SSH"]);
+  }
+
+  private pushEnv(): Record<string, string> {
+    const auth = this.env.SSH_AUTH_SOCK;
+    return { GIT_SSH_COMMAND: gitSshCommand(this.env, this.connectTimeoutSec), ...(auth && { SSH_AUTH_SOCK: auth }) };
+  }
+}
+
+function lastLine(text: string): string {
+  return text.trim().split("\n").filter(Boolean).slice(-1)[0]?.trim() ?? "";
+}
+
+function trySignal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function emptyResult(): RunResult {
+  return { exitCode: null, signal: null, timedOut: false, durationSec: 0, metric: null, memGb: null, params: null, oom: false, tailLines: [] };
+}

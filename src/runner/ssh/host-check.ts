@@ -1,0 +1,72 @@
+/**
+ * What `autoresearch doctor` checks on each ssh host, in one connection: that ssh reaches it
+ * without a prompt (BatchMode: a run at 3 a.m. cannot type a password), that git and python3
+ * are there, that the remote dir can be written, and how the wrapper will make a process group.
+ */
+import type { Exec } from "../../platform/exec.js";
+import { shQuote, SSH_CONNECTION_FAILED, sshArgv } from "./ssh-command.js";
+
+export interface HostCheck {
+  name: string;
+  status: "ok" | "missing" | "warn";
+  required: boolean;
+  detail: string;
+  fix?: string;
+}
+
+function probeCommand(remoteDir: string): string {
+  const script = [
+    `d=${shQuote(remoteDir)}`,
+    `case $d in "~") d=$HOME;; "~/"*) d=$HOME/\${d#"~/"};; esac`,
+    'echo "git=$(git --version 2>/dev/null)"',
+    'echo "python3=$(python3 --version 2>&1 | grep -i "^python")"',
+    'if mkdir -p "$d" 2>/dev/null && t="$d/.autoresearch-doctor-$$" && : >"$t" 2>/dev/null && rm -f "$t"; then echo "dir=$(cd "$d" && pwd -P)"; else echo "dir="; fi',
+    'if command -v setsid >/dev/null 2>&1; then echo group=setsid; elif command -v perl >/dev/null 2>&1; then echo group=perl; else echo group=; fi',
+  ].join("\n");
+  return `exec sh -c ${shQuote(script)}`;
+}
+
+export async function checkSshHost(host: string, options: { remoteDir: string; env: NodeJS.ProcessEnv; exec: Exec; cwd: string; timeoutMs: number }): Promise<HostCheck[]> {
+  const result = await options.exec(sshArgv(host, probeCommand(options.remoteDir), options.env), { cwd: options.cwd, timeoutMs: options.timeoutMs, env: options.env });
+  const values = new Map(
+    result.stdout
+      .split("\n")
+      .map((line) => line.split("=", 2) as [string, string?])
+      .filter(([k, v]) => v !== undefined && /^(git|python3|dir|group)$/.test(k))
+      .map(([k, v]) => [k, (v as string).trim()]),
+  );
+  if (result.error || result.timedOut || result.code === SSH_CONNECTION_FAILED || !values.has("git")) {
+    const why = result.error ? `ssh could not be started (${result.error})` : result.timedOut ? "timed out" : (result.stderr.trim().split("\n").pop() ?? `exit ${result.code}`);
+    return [
+      {
+        name: `ssh ${host}`,
+        status: "missing",
+        required: true,
+        detail: `not reachable without a prompt (ssh -o BatchMode=yes ${host} true): ${why}`,
+        fix: `Make \`ssh -o BatchMode=yes ${host} true\` work: a key in your agent or ~/.ssh/config (ssh-copy-id ${host}); for a SkyPilot cluster, \`sky status\` and use its name. AUTORESEARCH_SSH overrides the ssh command.`,
+      },
+    ];
+  }
+  const checks: HostCheck[] = [{ name: `ssh ${host}`, status: "ok", required: true, detail: "reachable with BatchMode" }];
+  const git = values.get("git") ?? "";
+  checks.push(git ? { name: `${host} git`, status: "ok", required: true, detail: git } : { name: `${host} git`, status: "missing", required: true, detail: "git is not on the remote PATH", fix: `Install git on ${host} (e.g. sudo apt-get install -y git).` });
+  const python = values.get("python3") ?? "";
+  checks.push(
+    python
+      ? { name: `${host} python3`, status: "ok", required: true, detail: python }
+      : { name: `${host} python3`, status: "missing", required: true, detail: "python3 is not on the remote PATH", fix: `Install Python 3 on ${host}, or make the experiment command name the interpreter it uses.` },
+  );
+  const dir = values.get("dir") ?? "";
+  checks.push(
+    dir
+      ? { name: `${host} remote dir`, status: "ok", required: true, detail: `${dir} is writable` }
+      : { name: `${host} remote dir`, status: "missing", required: true, detail: `cannot write in ${options.remoteDir}`, fix: `Fix its permissions on ${host}, or pass --remote-dir with a folder you own there.` },
+  );
+  const group = values.get("group") ?? "";
+  checks.push(
+    group
+      ? { name: `${host} process groups`, status: "ok", required: true, detail: `runs get their own process group with ${group}` }
+      : { name: `${host} process groups`, status: "missing", required: true, detail: "neither setsid nor perl is on the remote PATH", fix: `Install util-linux (setsid) or perl on ${host}.` },
+  );
+  return checks;
+}

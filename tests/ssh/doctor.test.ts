@@ -1,0 +1,57 @@
+/** `autoresearch doctor --executor ssh` against real sshd's: each host's reachability, git, python3, remote dir. */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli } from "../helpers/cli.js";
+import { fakeProject } from "../helpers/repo.js";
+import { type SshdFixture, sshdAvailable, startSshd } from "../helpers/sshd.js";
+
+const available = sshdAvailable();
+
+interface Check {
+  name: string;
+  status: string;
+  required: boolean;
+  detail: string;
+  fix?: string;
+}
+
+describe.skipIf(!available)("doctor with executor ssh", () => {
+  let sshd: SshdFixture;
+  let remote: string;
+  beforeAll(async () => {
+    sshd = await startSshd(1);
+    remote = mkdtempSync(join(tmpdir(), "ar-doctor-remote-"));
+  });
+  afterAll(() => {
+    sshd?.stop();
+    if (remote) rmSync(remote, { recursive: true, force: true });
+  });
+
+  it("checks each host and says what is missing and the fix", () => {
+    const root = fakeProject();
+    const result = cli(root, ["doctor", "--json", "--executor", "ssh", "--hosts", `h1:0,${sshd.refusedAlias}`, "--remote-dir", remote], { AUTORESEARCH_SSH: sshd.sshCommand });
+    expect(result.code, result.stderr).toBe(0);
+    const checks = JSON.parse(result.stdout).checks as Check[];
+    const byName = new Map(checks.map((c) => [c.name, c]));
+    for (const name of ["ssh h1", "h1 git", "h1 python3", "h1 remote dir", "h1 process groups"]) expect(byName.get(name)?.status, name).toBe("ok");
+    expect(byName.get("h1 remote dir")?.detail).toContain(remote);
+    const refused = byName.get(`ssh ${sshd.refusedAlias}`);
+    expect(refused).toMatchObject({ status: "missing", required: true });
+    expect(refused?.detail).toMatch(/refused/i);
+    expect(refused?.fix).toMatch(/BatchMode=yes/);
+  });
+
+  it("a remote dir that cannot be written is missing, with the fix", () => {
+    const root = fakeProject();
+    const file = join(remote, "a-file");
+    writeFileSync(file, "");
+    const result = cli(root, ["doctor", "--json", "--executor", "ssh", "--hosts", "h1", "--remote-dir", join(file, "sub")], { AUTORESEARCH_SSH: sshd.sshCommand });
+    const dir = (JSON.parse(result.stdout).checks as Check[]).find((c) => c.name === "h1 remote dir");
+    expect(dir).toMatchObject({ status: "missing" });
+    expect(dir?.fix).toMatch(/--remote-dir/);
+    const text = cli(root, ["doctor", "--executor", "ssh", "--hosts", "h1", "--remote-dir", join(file, "sub")], { AUTORESEARCH_SSH: sshd.sshCommand, NO_COLOR: "1" });
+    expect(text.stdout).toMatch(/missing\s+h1 remote dir/);
+  });
+});
