@@ -30,12 +30,22 @@ function readIfExists(path: string): string | null {
  * (spec 2.4): the proposer is asked for the failed change with a smaller batch (the builtin
  * halves the batch constant; LLM and agent proposers are told to fix it). A second OOM stays
  * a crash. A plan replays fixed steps, so it gets no retry.
+ *
+ * Proposals are made while runs train, so the crash is not always the last record: another
+ * experiment (one proposed before the crash was known, or another worker's) may have been
+ * decided since. The latest OOM crash whose retry was neither proposed (recorded, waiting or
+ * running) nor declined is offered at the next proposal.
  */
 export function oomToRetry(session: SessionState, proposer?: Pick<Proposer, "canRetryOom">): ExperimentRecord | null {
-  const last = session.history[session.history.length - 1];
-  if (last?.reason !== "oom" || last.oomRetryOf !== undefined || session.oomRetryDeclined === last.id || session.oomRetried?.has(last.id)) return null;
-  if (proposer?.canRetryOom === false) return null;
-  return session.info.platform.kind === "cpu" ? null : last;
+  if (proposer?.canRetryOom === false || session.info.platform.kind === "cpu") return null;
+  const retried = new Set(session.history.flatMap((e) => (e.oomRetryOf === undefined ? [] : [e.oomRetryOf])));
+  for (let i = session.history.length - 1; i >= 0; i--) {
+    const e = session.history[i] as ExperimentRecord;
+    if (e.reason !== "oom" || e.oomRetryOf !== undefined) continue;
+    if (retried.has(e.id) || session.oomRetried?.has(e.id) || session.oomRetryDeclined?.has(e.id)) continue;
+    return e;
+  }
+  return null;
 }
 
 function outOfScope(proposal: Proposal, scope: Scope[]): boolean {
@@ -144,7 +154,7 @@ export async function nextProposal(session: SessionState, deps: LoopDeps, iterat
     if (proposal === null) {
       if (!ctx.oomRetry) return { kind: "exhausted" };
       // The proposer has no fix for the out-of-memory crash: it stays discarded (spec 2.4).
-      session.oomRetryDeclined = ctx.oomRetry.experiment.id;
+      (session.oomRetryDeclined ??= new Set()).add(ctx.oomRetry.experiment.id);
       return { kind: "skipped", reason: "no fix proposed for the out-of-memory crash" };
     }
     deps.emit({ type: "proposal", iteration, proposal });

@@ -60,12 +60,13 @@ export function readyEntry(item: ReadyItem): InFlight {
 }
 
 /**
- * The lookahead in force: the config's, or one per worker with several workers. A one-worker
- * session keeps the serial order unless asked (--lookahead 1): its proposer sees every result
- * before the next proposal (an out-of-memory retry comes right after its crash).
+ * The lookahead in force: the config's, or one proposal made ahead per worker, one worker
+ * included (its device would otherwise wait for every proposal). What the proposer has not seen
+ * yet when it proposes ahead (the runs in flight) it is told; an out-of-memory crash decided
+ * meanwhile is offered for its retry at the next proposal.
  */
 export function lookaheadOf(session: SessionState): number {
-  return session.info.config.lookahead ?? (session.workers.length > 1 ? session.workers.length : 0);
+  return session.info.config.lookahead ?? session.workers.length;
 }
 
 /** The first experiment id not used yet by a record, an entry in flight or a refused proposal's iteration. */
@@ -98,6 +99,8 @@ export class Scheduler {
   ) {
     this.ready.push(...initial);
     session.resumeQueue = undefined;
+    // A retry a killed orchestrator had proposed is not offered again.
+    for (const item of initial) if (item.oomRetryOf !== undefined) (session.oomRetried ??= new Set()).add(item.oomRetryOf);
     this.nextId = nextFreeId(session, initial);
     this.changed = this.armed();
     deps.stop.signal.addEventListener("abort", () => this.wake(), { once: true });

@@ -67,8 +67,8 @@ export interface SessionState {
   stopCondition: StopCondition | null;
   /** When this process started working on the session (for --max-time). */
   invocationStartedAt: Date;
-  /** An OOM crash whose retry the proposer declined; not offered again. */
-  oomRetryDeclined?: number;
+  /** OOM crashes whose retry the proposer declined; not offered again. */
+  oomRetryDeclined?: Set<number>;
   /** Set by resume: the experiments a killed orchestrator had in flight, run first. */
   resumeQueue?: ReadyItem[];
   /** OOM crashes whose retry was proposed already (it may still be waiting or running). */
