@@ -1,6 +1,6 @@
 /**
  * An experiment's change moved onto another best: what a proposal that waited (or a stale
- * candidate) runs once the best it was built on is no longer the best.
+ * candidate, or an out-of-memory retry) runs once the best it was built on is no longer the best.
  */
 import { applyPatch, structuredPatch } from "diff";
 import { type ApplyResult, applyProposal } from "../proposers/apply.js";
@@ -8,18 +8,61 @@ import type { Proposal } from "../types.js";
 
 /**
  * `from` -> `to` (the proposal applied to its parent's script) applied to `onto` (the current
- * best's script). A proposal given as edits is applied again as edits (exact search/replace);
- * otherwise (a whole new text: a model, an agent) its diff is applied as a patch, with its context
- * lines exact: a change that touched lines the best has changed since does not apply.
+ * best's script), tried in this order:
+ * 1. a proposal given as edits that are the whole change (they turn `from` into `to`) is applied
+ *    again as edits (exact search/replace);
+ * 2. its diff as a patch with its context lines exact;
+ * 3. each block of lines it changes replaced where that block occurs, unchanged, exactly once in
+ *    `onto` (and once in `from`): a change next to lines the best changed since (two constants on
+ *    neighbouring lines) still applies; one that touches lines the best changed, or that only
+ *    inserts lines (nothing to anchor it), does not.
+ * (An out-of-memory retry's edits apply to the crashed script, not to `from`: it takes 2 or 3.)
  */
 export function rebaseChange(from: string, to: string, onto: string, proposal: Pick<Proposal, "edits">): ApplyResult {
   if (from === onto) return { ok: true, text: to };
-  if (proposal.edits?.length) {
+  if (proposal.edits?.length && editsOf(from, proposal.edits) === to) {
     const again = applyProposal(onto, { description: "", category: "other", edits: proposal.edits });
     if (again.ok) return again;
   }
-  const patch = structuredPatch("a", "b", from, to);
-  const text = applyPatch(onto, patch);
-  if (text === false) return { ok: false, reason: "the lines it changes (or their neighbours) were changed by the experiment kept since" };
-  return { ok: true, text };
+  const patched = applyPatch(onto, structuredPatch("a", "b", from, to));
+  if (patched !== false) return { ok: true, text: patched };
+  const replaced = replaceChangedLines(from, to, onto);
+  if (replaced !== null) return { ok: true, text: replaced };
+  return { ok: false, reason: "the lines it changes were changed by the experiment kept since" };
+}
+
+/** `text` with `edits` applied, or null when they do not apply. */
+function editsOf(text: string, edits: NonNullable<Proposal["edits"]>): string | null {
+  const applied = applyProposal(text, { description: "", category: "other", edits });
+  return applied.ok ? applied.text : null;
+}
+
+const bare = (line: string) => line.replace(/\r$/, "");
+
+/** Where `block` occurs in `lines` (compared without line ends), when it occurs exactly once. */
+function uniqueAt(lines: readonly string[], block: readonly string[]): number | null {
+  let found: number | null = null;
+  for (let at = 0; at + block.length <= lines.length; at++) {
+    if (block.every((line, i) => bare(lines[at + i] as string) === bare(line))) {
+      if (found !== null) return null;
+      found = at;
+    }
+  }
+  return found;
+}
+
+/** Step 3 of rebaseChange: the change's blocks of lines (a diff without context) replaced by content, not position. */
+function replaceChangedLines(from: string, to: string, onto: string): string | null {
+  const { hunks } = structuredPatch("a", "b", from, to, undefined, undefined, { context: 0 });
+  const fromLines = from.split("\n");
+  const lines = onto.split("\n");
+  for (const hunk of hunks) {
+    const removed = hunk.lines.filter((l) => l.startsWith("-")).map((l) => l.slice(1));
+    const added = hunk.lines.filter((l) => l.startsWith("+")).map((l) => l.slice(1));
+    if (removed.length === 0 || uniqueAt(fromLines, removed) === null) return null;
+    const at = uniqueAt(lines, removed);
+    if (at === null) return null;
+    lines.splice(at, removed.length, ...added);
+  }
+  return lines.join("\n");
 }

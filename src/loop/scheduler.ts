@@ -17,7 +17,7 @@ import type { InFlight } from "../ledger/ledger.js";
 import type { InFlightSummary, Proposal, RunHandle } from "../types.js";
 import { runExperiment, type Rerun } from "./experiment.js";
 import { stopReason } from "./stop-reason.js";
-import { nextProposal } from "./propose.js";
+import { nextProposal, oomToRetry } from "./propose.js";
 import { rebaseChange } from "./rebase.js";
 import { sha256 } from "./guards.js";
 import { Serial } from "./serial.js";
@@ -85,6 +85,8 @@ export class Scheduler {
   private spareId: number | null = null;
   private skipped = 0;
   private endReason: string | null = null;
+  /** The proposer said it has nothing more (it may still owe an out-of-memory retry). */
+  private exhausted = false;
   private fatal: { error: unknown } | null = null;
   private wake: () => void = () => {};
   private changed: Promise<void>;
@@ -120,18 +122,30 @@ export class Scheduler {
       // (and paid for) still runs; Ctrl-C or a met --stop-when starts nothing new.
       const noStarts = this.fatal !== null || this.deps.stop.stopRequested || this.deps.stop.signal.aborted || (reason?.startsWith("stop condition met") ?? false);
       if (!noStarts) await this.startReady();
-      if (reason === null && this.endReason === null && this.proposing === null && this.wantsProposal()) this.propose();
+      if (reason === null && this.ended() === null && this.proposing === null && this.wantsProposal()) this.propose();
       this.pipeline();
       const busy = this.running.size > 0 || this.proposing !== null;
-      if (!busy && (noStarts || this.ready.length === 0) && (reason !== null || this.endReason !== null || this.deps.stop.signal.aborted)) {
+      const ended = this.ended();
+      if (!busy && (noStarts || this.ready.length === 0) && (reason !== null || ended !== null || this.deps.stop.signal.aborted)) {
         this.dropReady();
         this.pipeline();
         if (this.fatal) throw this.fatal.error;
         if (this.deps.stop.signal.aborted) return "stopped by the user";
-        return reason ?? (this.endReason as string);
+        return reason ?? (ended as string);
       }
       await this.waitForChange();
     }
+  }
+
+  /**
+   * Why the proposer has ended the session, or null. A proposer out of ideas still owes the retry
+   * of an out-of-memory crash decided after it said so (a run it proposed earlier): it is asked
+   * for that first.
+   */
+  private ended(): string | null {
+    if (this.endReason !== null) return this.endReason;
+    if (this.exhausted && oomToRetry(this.session, this.deps.proposer) === null) return `the ${this.deps.proposer.name} proposer has nothing more to propose`;
+    return null;
   }
 
   /** Experiments in flight that count towards --max-iterations (re-runs of stale candidates do not). */
@@ -199,7 +213,7 @@ export class Scheduler {
       const outcome = await nextProposal(session, deps, id, this.summaries());
       if (outcome.kind !== "proposal") this.spareId = id;
       if (outcome.kind === "exhausted") {
-        this.endReason = `the ${deps.proposer.name} proposer has nothing more to propose`;
+        this.exhausted = true;
         return;
       }
       if (outcome.kind === "skipped") {

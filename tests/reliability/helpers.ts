@@ -6,7 +6,7 @@ import { expect } from "vitest";
 import { toResultsRow } from "../../src/ledger/ledger.js";
 import { parseInFlight } from "../../src/ledger/read.js";
 import { formatRow, parseResults, resultsHeader } from "../../src/ledger/results-tsv.js";
-import type { ExperimentRecord } from "../../src/types.js";
+import type { ExperimentRecord, RejectedProposal } from "../../src/types.js";
 import { BIN } from "../helpers/cli.js";
 import { git, recordPath } from "../helpers/repo.js";
 import { mulberry32 } from "../../src/proposers/builtin/random.js";
@@ -211,7 +211,25 @@ export function checkInvariants(root: string, o: InvariantOptions): ExperimentRe
   const jsonl = readJsonl<ExperimentRecord>(recordPath(root, "experiments.jsonl"));
   expect(jsonl.length).toBeGreaterThan(0);
   // Ids are given when proposals are made; the file is in decision order (several workers finish out of order).
-  expect(jsonl.map((e) => e.id).sort((a, b) => a - b)).toEqual(jsonl.map((_, i) => i));
+  // A number missing is a proposal made ahead that never became an experiment: refused when its
+  // turn came (it no longer applied; in rejected.jsonl under the number) or dropped by a first
+  // Ctrl-C before it started (its proposal event is in events.jsonl).
+  const ids = jsonl.map((e) => e.id).sort((a, b) => a - b);
+  expect(new Set(ids).size).toBe(ids.length);
+  const rejectedPath = recordPath(root, "rejected.jsonl");
+  const eventsFile = recordPath(root, "events.jsonl");
+  const explained = new Set([
+    ...(existsSync(rejectedPath) ? readJsonl<RejectedProposal>(rejectedPath).map((r) => r.iteration) : []),
+    ...(existsSync(eventsFile) ? readJsonl<{ type: string; iteration?: number }>(eventsFile).flatMap((e) => (e.type === "proposal" && e.iteration !== undefined ? [e.iteration] : [])) : []),
+  ]);
+  const gaps = Array.from({ length: (ids[ids.length - 1] ?? 0) + 1 }, (_, i) => i).filter((i) => !ids.includes(i));
+  expect(gaps.filter((i) => !explained.has(i))).toEqual([]);
+  // Every "re-run as #m" points at a recorded experiment m that says it re-runs this one.
+  for (const e of jsonl) {
+    const m = /re-run as #(\d+)/.exec(e.detail ?? "")?.[1];
+    if (m === undefined) continue;
+    expect(jsonl.find((r) => r.id === Number(m))?.rebaseOf, `#${e.id}: ${e.detail}`).toBe(e.id);
+  }
 
   const tsv = readFileSync(join(root, "results.tsv"), "utf8");
   expect(tsv).toBe(resultsHeader(metric) + jsonl.map((e) => formatRow(toResultsRow(e))).join(""));
