@@ -119,15 +119,19 @@ export class Scheduler {
     for (;;) {
       const reason = this.fatal ? "error" : stopReason(this.session, this.deps, this.counted());
       // At --max-iterations, --max-time or --max-cost nothing more is proposed, but what was proposed
-      // (and paid for) still runs; Ctrl-C or a met --stop-when starts nothing new.
-      const noStarts = this.fatal !== null || this.deps.stop.stopRequested || this.deps.stop.signal.aborted || (reason?.startsWith("stop condition met") ?? false);
-      if (!noStarts) await this.startReady();
+      // (and paid for) still runs. A first Ctrl-C or a met --stop-when starts no new proposal, but a
+      // queued re-run of a stale candidate still runs: it finishes a decision already recorded
+      // ("re-run as #m"). A second Ctrl-C or an error starts nothing.
+      const halted = this.fatal !== null || this.deps.stop.signal.aborted;
+      const stopping = halted || this.deps.stop.stopRequested || (reason?.startsWith("stop condition met") ?? false);
+      const startable = (item: ReadyItem) => !halted && (!stopping || item.rebaseOf !== undefined);
+      await this.startReady(startable);
       if (reason === null && this.ended() === null && this.proposing === null && this.wantsProposal()) this.propose();
       this.pipeline();
       const busy = this.running.size > 0 || this.proposing !== null;
       const ended = this.ended();
-      if (!busy && (noStarts || this.ready.length === 0) && (reason !== null || ended !== null || this.deps.stop.signal.aborted)) {
-        this.dropReady();
+      if (!busy && !this.ready.some(startable) && (reason !== null || ended !== null || this.deps.stop.signal.aborted)) {
+        this.dropReady(halted);
         this.pipeline();
         if (this.fatal) throw this.fatal.error;
         if (this.deps.stop.signal.aborted) return "stopped by the user";
@@ -182,9 +186,19 @@ export class Scheduler {
     this.deps.emit(event);
   }
 
-  /** Proposals never started (a stop came first) leave state.json: they were never experiments. */
-  private dropReady(): void {
-    for (const item of this.ready.splice(0)) this.session.ledger.removeInFlight(item.id);
+  /**
+   * Proposals never started (a stop came first) leave state.json: they were never experiments.
+   * A re-run a second Ctrl-C or an error kept from starting stays there: `resume` runs it, so the
+   * "re-run as #m" already recorded comes true.
+   */
+  private dropReady(keepReruns: boolean): void {
+    for (const item of this.ready.splice(0)) {
+      if (keepReruns && item.rebaseOf !== undefined) {
+        this.deps.emit({ type: "warning", message: `re-run #${item.id} of experiment ${item.rebaseOf} was not started; \`autoresearch resume\` runs it` });
+        continue;
+      }
+      this.session.ledger.removeInFlight(item.id);
+    }
   }
 
   private summaries(): (InFlightSummary & { trainHash: string })[] {
@@ -251,11 +265,12 @@ export class Scheduler {
       });
   }
 
-  /** Each free worker takes the next ready proposal. */
-  private async startReady(): Promise<void> {
+  /** Each free worker takes the next ready proposal that may start now. */
+  private async startReady(startable: (item: ReadyItem) => boolean): Promise<void> {
     for (const worker of this.freeWorkers()) {
-      const item = this.ready.shift();
-      if (!item) return;
+      const index = this.ready.findIndex(startable);
+      if (index < 0) return;
+      const item = this.ready.splice(index, 1)[0] as ReadyItem;
       this.running.set(worker.slot.worker, item);
       void this.work(worker, item);
     }
