@@ -1,8 +1,11 @@
 import { randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sessionPaths } from "../../src/ledger/paths.js";
 import { readInFlightReadOnly } from "../../src/ledger/read.js";
 import type { ExperimentRecord } from "../../src/types.js";
+import { cli } from "../helpers/cli.js";
 import { createRepo, git } from "../helpers/repo.js";
 import { checkInvariants, hashes, processesWithEnv, startCli, waitGone } from "./helpers.js";
 
@@ -103,4 +106,55 @@ describe("four workers through the real CLI", () => {
     expect(resumed.events.filter((e) => e.type === "warning" && /was interrupted; running it again/.test(String(e.message)))).toHaveLength(4);
     expect(await waitGone(() => processesWithEnv("AR_SIGNALS", again), 3000)).toEqual([]);
   }, 120_000);
+
+  it("Ctrl-C once while a stale candidate runs: its re-run on the current best still runs and is recorded; waiting proposals are dropped", async () => {
+    // A is slow and better, B fast and better: B is kept while A runs, so A goes stale and is re-run on B.
+    const train = `const SLOW = 0;
+const GAIN = 0;
+const OTHER = 0;
+const A1 = 0;
+const A2 = 0;
+Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SLOW ? 2500 : 300);
+console.log("val_loss: " + (1 - 0.1 * GAIN - 0.05 * OTHER + 0.01 * (A1 + A2)).toFixed(6));
+`;
+    const root = createRepo({ "train.js": train, "prepare.js": "// read-only\n" });
+    const base = git(root, "rev-parse", "HEAD");
+    const guarded = hashes(root, ["prepare.js"]);
+    const edit = (description: string, search: string, replace: string) => JSON.stringify({ description, category: "hyperparameters", edits: [{ search, replace }] });
+    const steps = [
+      edit("A: slow gain", "const SLOW = 0;\nconst GAIN = 0;", "const SLOW = 1;\nconst GAIN = 1;"),
+      edit("B: other gain", "const OTHER = 0;", "const OTHER = 1;"),
+      edit("C: A1 up", "const A1 = 0;", "const A1 = 1;"),
+      edit("D: A2 up", "const A2 = 0;", "const A2 = 1;"),
+    ];
+    writeFileSync(join(root, "plan.jsonl"), `${steps.join("\n")}\n`);
+    const args = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "30s", "--metric", "val_loss", "--direction", "min"];
+    args.push("--workers", "2", "--devices", "0,1", "--proposer", "plan", "--plan", "plan.jsonl", "--tag", "rerun", "--json", "--yes");
+    const live = startCli(root, args);
+    // B decided (kept) while A still runs: the first Ctrl-C comes now.
+    await live.waitFor((e) => e.type === "experiment" && e.record?.id === 2);
+    process.kill(-live.pid, "SIGINT");
+    const exit = await live.exited;
+    expect(exit.code, live.stderr()).toBe(130);
+
+    const records = checkInvariants(root, { base, tag: "rerun", guarded, allowUntracked: ["plan.jsonl"] });
+    const a = records.find((r) => r.id === 1);
+    const b = records.find((r) => r.id === 2);
+    expect([a?.status, a?.reason, b?.status]).toEqual(["discard", "rebased", "keep"]);
+    const m = Number(/re-run as #(\d+)/.exec(a?.detail ?? "")?.[1]);
+    const rerun = records.find((r) => r.id === m);
+    // The re-run ran after the Ctrl-C, on B, and is the best now.
+    expect([rerun?.rebaseOf, rerun?.parent, rerun?.status]).toEqual([1, b?.commit, "keep"]);
+    expect(git(root, "rev-parse", "autoresearch/rerun")).toBe(rerun?.commit);
+    // C ran only if it had started before the Ctrl-C (it starts as B is decided); D was waiting and is dropped, not recorded.
+    const others = records.filter((r) => ![0, 1, 2, m].includes(r.id)).map((r) => r.description);
+    expect(others.filter((d) => d !== "C: A1 up")).toEqual([]);
+    expect(live.events.filter((e) => e.type === "proposal").map((e) => (e.proposal as { description?: string } | undefined)?.description)).toContain("D: A2 up");
+
+    // A dropped proposal was never an experiment: resume runs what the plan has left (D among it).
+    const resumed = cli(root, ["resume"], {}, 60_000);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const after = checkInvariants(root, { base, tag: "rerun", guarded, allowUntracked: ["plan.jsonl"] });
+    expect(after.map((r) => r.description)).toContain("D: A2 up");
+  }, 90_000);
 });
