@@ -350,6 +350,7 @@ export const OPTION_DEFS = {
   workers: option({
     flag: "--workers <n>",
     help: "experiments run at the same time, each in its own clone on its own device; 'auto': one per visible GPU (default: 1)",
+    prompt: "Workers: experiments run at the same time, one GPU each ({gpus} GPUs detected; 1 = one at a time)",
     schema: z.union([z.number().int().positive(), z.literal("auto"), z.string().regex(/^([1-9]\d*|auto)$/, "a positive whole number or 'auto'")]),
     field: "workers",
     config: z.union([z.number().int().positive(), z.literal("auto")]).optional(),

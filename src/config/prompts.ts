@@ -374,6 +374,24 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
     );
   }
 
+  // 11. Workers (init only), when several GPUs are detected: one per GPU unless the person says
+  // otherwise. --yes (or a repo config / flag that gives it) takes it without asking.
+  if (opts.askAll && (values.workers === undefined || askOptional("workers"))) {
+    platform ??= await platformPromise;
+    const gpus = platform.kind === "cuda" ? (platform.gpuCount ?? 1) : 0;
+    if (gpus > 1) {
+      const fallback = String(values.workers ?? gpus);
+      if (askOptional("workers")) {
+        const answer = await textWithDefault(io, prompt("workers").replace("{gpus}", String(gpus)), fallback, (v) => {
+          const invalid = schemaError("workers", v);
+          if (invalid) return invalid;
+          return v !== "auto" && Number(v) > gpus ? `${v} workers but ${gpus} GPUs: at most ${gpus} (or auto)` : undefined;
+        });
+        values.workers = answer === "auto" ? "auto" : Number(answer);
+      } else values.workers = gpus;
+    }
+  }
+
   const config = resolveConfig(values, { root: opts.root, now: opts.now, platform: os });
   checkPaths(config, opts.root, values);
   platform ??= await platformPromise;

@@ -43,6 +43,7 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo, optio
     ["Hard timeout / run", formatDuration(config.timeoutSec)],
     ["Proposer", config.proposer === "agent" && config.agent ? `agent (${config.agent})` : config.model ? `${config.proposer} (${config.model})` : config.proposer],
   ];
+  if (config.workers !== undefined && config.workers !== 1) rows.push(["Workers", config.devices?.length ? `${config.workers} (devices ${config.devices.join(", ")})` : String(config.workers)]);
   if (config.hypothesis) rows.push(["Hypothesis", config.hypothesis]);
   if (config.plan) rows.push(["Plan", config.plan]);
   if (config.stopWhen) rows.push(["Stop when", config.stopWhen]);

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { repoSnapshot } from "../helpers/cli.js";
@@ -84,6 +85,28 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     await t.type("y");
     expect(await t.exited).toBe(0);
     expect(configOf(root)).toMatchObject({ train: "train.py", readonly: [], budget: "2m", maxIterations: 7, tag: "mine", results: "results.tsv", baselineRuns: 3, keepRule: "any" });
+  });
+
+  it("with several GPUs it asks how many workers, one per GPU by default (detection sees a fake nvidia-smi)", async () => {
+    const root = createRepo({ "train.py": TRAIN, "prepare.py": "X = 1\n" });
+    // The command runs no Python, so detection asks nvidia-smi, found first on PATH: 4 H100s.
+    const bin = mkdtempSync(join(tmpdir(), "ar-smi-"));
+    writeFileSync(join(bin, "nvidia-smi"), `#!/bin/sh\nfor i in 1 2 3 4; do echo "NVIDIA H100 80GB HBM3, 81559 MiB, 9.0"; done\n`);
+    chmodSync(join(bin, "nvidia-smi"), 0o755);
+    const args = ["init", "--train", "train.py", "--readonly", "prepare.py", "--command", "node train.js", "--budget", "5m", "--metric", "val_bpb", "--direction", "min"];
+    args.push("--max-iterations", "3", "--scope", "all", "--tag", "t4", "--results", "results.tsv", "--baseline-runs", "1", "--keep-rule", "any");
+    const t = terminal(root, args, { PATH: `${bin}:${process.env.PATH}` });
+    await t.waitFor("Workers: experiments run at the same time, one GPU each (4 GPUs detected");
+    await t.waitFor("4");
+    await t.type(KEY.ctrlU, ..."5", KEY.enter);
+    await t.waitFor("5 workers but 4 GPUs: at most 4 (or auto)");
+    await t.type(KEY.ctrlU, ..."2", KEY.enter);
+    await t.waitFor("Write autoresearch.config.json with this config?");
+    expect(t.screen()).toMatch(/\| Platform +\| CUDA \(4× NVIDIA H100 80GB HBM3/);
+    expect(t.screen()).toMatch(/\| Workers +\| 2 +\|/);
+    await t.type("y");
+    expect(await t.exited).toBe(0);
+    expect(configOf(root)).toMatchObject({ workers: 2 });
   });
 
   it("a budget from the repo's own config is offered as the default, and Enter keeps it", async () => {

@@ -7,6 +7,7 @@ import { gatherInput } from "../../src/config/cli-options.js";
 import { collectConfig } from "../../src/config/prompts.js";
 import { UsageError } from "../../src/errors.js";
 import { adjustmentsFor } from "../../src/platform/adjustments.js";
+import { detectPlatform, type Exec } from "../../src/platform/index.js";
 import type { PlatformInfo } from "../../src/types.js";
 
 const cpu: PlatformInfo = { kind: "cpu", label: "CPU", device: "cpu", os: "linux", detail: "test CPU", source: "os", adjustments: adjustmentsFor("cpu") };
@@ -107,3 +108,42 @@ describe("gatherInput: flags > --config > the repo's autoresearch.config.json", 
     expect(() => gatherInput({}, { root, cwd: root })).toThrow(/unknown key\(s\) "budgett"/);
   });
 });
+
+describe("init and the number of workers", () => {
+  /** The real detection with its processes faked: no torch in the command's Python, nvidia-smi listing `gpus` H100s. */
+  const detected = (gpus: number) => {
+    const exec: Exec = async (argv) =>
+      /nvidia-smi/.test(argv[0] as string)
+        ? { code: 0, signal: null, stdout: "NVIDIA H100 80GB HBM3, 81559 MiB, 9.0\n".repeat(gpus), stderr: "", timedOut: false }
+        : { code: null, signal: null, stdout: "", stderr: "", timedOut: false, error: "ENOENT" };
+    return (command: string) => detectPlatform({ command, root: tmpdir(), exec, os: "linux" });
+  };
+  const given = { budget: "5m", metric: "val_bpb", direction: "min" };
+
+  it("with several GPUs and --yes: one worker per GPU, without asking", async () => {
+    const out = sink();
+    const result = await collectConfig(given, { ...base(project()), askAll: true, output: out.stream, platform: detected(4) });
+    expect(result.platform.gpuCount).toBe(4);
+    expect(result.input.workers).toBe(4);
+    expect(result.config.workers).toBe(4);
+    expect(result.table).toMatch(/\| Workers +\| 4 +\|/);
+    expect(out.text()).not.toContain("Workers:");
+  });
+
+  it("one GPU (or none): workers stay at the default and the table has no Workers row", async () => {
+    for (const gpus of [1, 0]) {
+      const result = await collectConfig(given, { ...base(project()), askAll: true, output: sink().stream, platform: detected(gpus) });
+      expect(result.input.workers).toBeUndefined();
+      expect(result.config.workers).toBe(1);
+      expect(result.table).not.toContain("Workers");
+    }
+  });
+
+  it("a number given by flag or config stays; run (not init) never sets it", async () => {
+    const flag = await collectConfig({ ...given, workers: 2 }, { ...base(project()), askAll: true, output: sink().stream, platform: detected(4) });
+    expect(flag.config.workers).toBe(2);
+    const run = await collectConfig(given, { ...base(project()), output: sink().stream, platform: detected(4) });
+    expect(run.config.workers).toBe(1);
+  });
+});
+

@@ -17,11 +17,11 @@ afterEach(() => {
 
 export const KEY = { enter: "\r", down: "\x1b[B", up: "\x1b[A", ctrlC: "\x03", ctrlU: "\x15", space: " " };
 
-export function terminal(cwd: string, args: string[]) {
+export function terminal(cwd: string, args: string[], extraEnv: Record<string, string> = {}) {
   const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
   const child = spawn("script", ["-qfec", `stty cols 140 rows 60; exec ${quoted}`, "/dev/null"], {
     cwd,
-    env: { ...process.env, TERM: "xterm-256color", NO_COLOR: "1", FORCE_COLOR: "0" },
+    env: { ...process.env, TERM: "xterm-256color", NO_COLOR: "1", FORCE_COLOR: "0", ...extraEnv },
   });
   children.push(child);
   let screen = "";
