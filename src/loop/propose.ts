@@ -154,7 +154,8 @@ export async function nextProposal(session: SessionState, deps: LoopDeps, iterat
     if (proposal === null) {
       if (!ctx.oomRetry) return { kind: "exhausted" };
       // The proposer has no fix for the out-of-memory crash: it stays discarded (spec 2.4).
-      (session.oomRetryDeclined ??= new Set()).add(ctx.oomRetry.experiment.id);
+      session.oomRetryDeclined ??= new Set();
+      session.oomRetryDeclined.add(ctx.oomRetry.experiment.id);
       return { kind: "skipped", reason: "no fix proposed for the out-of-memory crash" };
     }
     deps.emit({ type: "proposal", iteration, proposal });

@@ -102,7 +102,8 @@ export class Scheduler {
     this.ready.push(...initial);
     session.resumeQueue = undefined;
     // A retry a killed orchestrator had proposed is not offered again.
-    for (const item of initial) if (item.oomRetryOf !== undefined) (session.oomRetried ??= new Set()).add(item.oomRetryOf);
+    const retried = initial.flatMap((item) => (item.oomRetryOf === undefined ? [] : [item.oomRetryOf]));
+    if (retried.length) session.oomRetried = new Set([...(session.oomRetried ?? []), ...retried]);
     this.nextId = nextFreeId(session, initial);
     this.changed = this.armed();
     deps.stop.signal.addEventListener("abort", () => this.wake(), { once: true });
