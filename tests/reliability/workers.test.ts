@@ -92,6 +92,9 @@ describe("four workers through the real CLI", () => {
     expect(inFlight.filter((e) => e.phase === "running").map((e) => e.id)).toEqual(running);
     expect(new Set(inFlight.filter((e) => e.phase === "running").map((e) => e.worker)).size).toBe(4);
     const waiting = inFlight.filter((e) => e.phase === "ready").map((e) => e.id);
+    // Nothing else was in flight: the 4 runs and the proposals made ahead (ids after theirs).
+    expect(inFlight.map((e) => e.id)).toEqual([...running, ...waiting]);
+    const stateText = JSON.stringify(inFlight.map((e) => [e.id, e.phase]));
     const again = randomUUID();
     const resumed = startCli(root, ["resume", "--json", "--max-iterations", "4"], { AR_SLEEP_MS: "200", AR_SIGNALS: again });
     const exit = await resumed.exited;
@@ -100,9 +103,12 @@ describe("four workers through the real CLI", () => {
     const ids = records.map((r) => r.id).sort((a, b) => a - b);
     // Each interrupted experiment once, under its own number, and the proposals that were waiting; nothing new (max 4).
     expect(ids).toEqual([0, ...running, ...waiting]);
-    const reran = resumed.events.filter((e) => e.type === "run-start").map((e) => e.iteration as number).sort((a, b) => a - b);
-    expect(reran).toEqual([...running, ...waiting]);
-    expect(resumed.events.filter((e) => e.type === "proposal").map((e) => e.iteration), resumed.events.map((e) => `${e.type}:${e.iteration ?? ""}:${e.reason ?? e.message ?? ""}`).join("\n")).toEqual([]);
+    // Exactly the ids state.json named ran, each once; no new proposal was made (max 4 is reached by them).
+    const trace = `state.json: ${stateText}\n${resumed.events.map((e) => `${e.type}:${e.iteration ?? ""}:${e.reason ?? e.message ?? ""}`).join("\n")}`;
+    const reran = resumed.events.filter((e) => e.type === "run-start").map((e) => e.iteration as number);
+    expect([...reran].sort((a, b) => a - b), trace).toEqual([...running, ...waiting]);
+    expect(resumed.events.filter((e) => e.type === "proposal").map((e) => e.iteration), trace).toEqual([]);
+    expect(records.filter((r) => r.id !== 0).every((r) => r.status === "discard" && r.reason === "no-change"), trace).toBe(true);
     expect(resumed.events.filter((e) => e.type === "warning" && /was interrupted; running it again/.test(String(e.message)))).toHaveLength(4);
     expect(await waitGone(() => processesWithEnv("AR_SIGNALS", again), 3000)).toEqual([]);
   }, 120_000);
