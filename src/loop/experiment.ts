@@ -37,6 +37,8 @@ export interface RunHooks {
   onHandle?: (handle: RunHandle) => void;
   /** Follow this run (an earlier orchestrator's) with Executor.attach; started afresh when it cannot be. */
   attach?: RunHandle;
+  /** Right before the run is started afresh (not when it is followed): the clone made ready for it. */
+  beforeFreshRun?: () => Promise<void>;
 }
 
 /**
@@ -60,7 +62,9 @@ export async function runOnce(
   const pattern = metricRegExp(metric);
   const graceMs = deps.graceMs ?? 5000;
   const { slot } = worker;
-  deps.runWatch?.running(runId, graceMs, Date.now() + config.timeoutSec * 1000);
+  // An experiment's first run (the one whose handle state.json records) that outlives this process
+  // (a SLURM job) is left to resume, which follows it; repeats and checks are run again instead.
+  deps.runWatch?.running(runId, graceMs, Date.now() + config.timeoutSec * 1000, deps.executor.reattachable === true && hooks.onHandle !== undefined);
   try {
     const spec: RunSpec = {
         cwd: worker.clone.dir,
@@ -102,7 +106,9 @@ export async function runOnce(
     if (hooks.attach && deps.executor.attach) {
       const followed = await deps.executor.attach(hooks.attach, spec, deps.stop.signal);
       if (followed) return followed;
+      deps.emit({ type: "warning", message: `experiment ${id}: its ${hooks.attach.kind} run ${hooks.attach.id} is gone; running it again` });
     }
+    await hooks.beforeFreshRun?.();
     return await deps.executor.run(spec, deps.stop.signal);
   } finally {
     deps.runWatch?.done(runId);
@@ -114,8 +120,9 @@ export async function runOnce(
  * read-only and dependency files, shared data), then the clone back to exactly `target` (the
  * best commit after the decision): reset and cleaned, or recreated when its git state changed.
  */
-async function inspectClone(session: SessionState, clone: WorkerClone): Promise<{ violations: string[]; resetTo: (target: string) => Promise<void> }> {
-  const inspection = await clone.inspect(session.info.guardedHashes);
+async function inspectClone(session: SessionState, clone: WorkerClone, adoptedAt?: string): Promise<{ violations: string[]; resetTo: (target: string) => Promise<void> }> {
+  // A run followed after a kill ran in a clone this process never vouched for: checked by content.
+  const inspection = adoptedAt ? await clone.inspectByContent(adoptedAt, session.info.guardedHashes) : await clone.inspect(session.info.guardedHashes);
   // The records are out of the run's reach; a run that went looking for them anyway is caught here
   // (their content is compared with what the loop wrote, and put back).
   // results.tsv sits in the user's checkout: an edit there is the user's, rewritten but not blamed on the run.
@@ -336,8 +343,10 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   // The experiment's diff against the best it was built on (only the training script can differ).
   session.ledger.writePatch(input.id, createTwoFilesPatch(`a/${config.train}`, `b/${config.train}`, parentText, input.newText));
 
-  await clone.moveTo(commit);
-  clone.beforeRun();
+  // A run being followed is still running in this clone: nothing in it may move (no git, no
+  // reset) until it has ended. Only a run started afresh gets the clone put at its commit first.
+  let fresh = false;
+  if (input.attach) clone.beforeRun();
   let runStartedAt: string | undefined;
   const hooks: RunHooks = {
     onStarted: (at) => {
@@ -345,11 +354,18 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       track({ runStartedAt: runStartedAt });
     },
     onHandle: (handle) => track({ handle }),
+    beforeFreshRun: async () => {
+      fresh = true;
+      await clone.moveTo(commit);
+      clone.beforeRun();
+    },
   };
   const run = await runOnce(session, deps, worker, input.id, proposal.description, commit, inFlight.runId, 0, { ...hooks, ...(input.attach && { attach: input.attach.handle }) });
+  // The run has ended: a resume after this must run it again, not follow a finished job whose output was consumed.
+  if (inFlight.handle) track({ handle: undefined });
   // Aborted while it ran (second Ctrl-C): it was killed; whatever it printed is not a result.
   const interrupted = deps.stop.signal.aborted;
-  const inspection = await inspectClone(session, clone);
+  const inspection = await inspectClone(session, clone, fresh ? undefined : commit);
   const { violations } = inspection;
   const lines = countLines(input.newText);
   const trainHash = sha256(input.newText);

@@ -39,8 +39,11 @@ export interface ReadyItem {
   queuedAt: string;
   oomRetryOf?: number;
   rebaseOf?: number;
-  /** Resume: the run an earlier orchestrator started, to follow to its end (Executor.attach) instead of running again. */
-  attach?: { handle: RunHandle; commit: string; runId: string };
+  /**
+   * Resume: the run an earlier orchestrator started, to follow to its end (Executor.attach) instead
+   * of running again, on the worker whose clone it runs in.
+   */
+  attach?: { handle: RunHandle; commit: string; runId: string; worker?: number };
 }
 
 /** The state.json entry of an experiment waiting for a worker. */
@@ -55,7 +58,7 @@ export function readyEntry(item: ReadyItem): InFlight {
     startedAt: item.queuedAt,
     ...(item.oomRetryOf !== undefined && { oomRetryOf: item.oomRetryOf }),
     ...(item.rebaseOf !== undefined && { rebaseOf: item.rebaseOf }),
-    ...(item.attach && { commit: item.attach.commit, runId: item.attach.runId, handle: item.attach.handle }),
+    ...(item.attach && { commit: item.attach.commit, runId: item.attach.runId, handle: item.attach.handle, ...(item.attach.worker !== undefined && { worker: item.attach.worker }) }),
   };
 }
 
@@ -237,7 +240,10 @@ export class Scheduler {
   /** Each free worker takes the next ready proposal. */
   private async startReady(): Promise<void> {
     for (const worker of this.freeWorkers()) {
-      const item = this.ready.shift();
+      // A run being followed is taken by the worker whose clone it runs in, and by no other.
+      const index = this.ready.findIndex((it) => it.attach?.worker === undefined || it.attach.worker === worker.slot.worker);
+      if (index < 0) continue;
+      const [item] = this.ready.splice(index, 1);
       if (!item) return;
       this.running.set(worker.slot.worker, item);
       void this.work(worker, item);

@@ -56,6 +56,8 @@ interface FollowStart {
 
 export class SlurmExecutor implements Executor {
   readonly kind = "slurm";
+  /** A job does not die with the orchestrator: --time bounds it, resume follows it by its id. */
+  readonly reattachable = true;
   private readonly args: string[];
   private readonly cli: SlurmCli;
   private readonly pollMs: number;
