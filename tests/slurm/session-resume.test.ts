@@ -7,6 +7,7 @@ import { sessionPaths } from "../../src/ledger/paths.js";
 import { readInFlightReadOnly } from "../../src/ledger/read.js";
 import type { InFlight } from "../../src/ledger/ledger.js";
 import type { ExperimentRecord } from "../../src/types.js";
+import { cli } from "../helpers/cli.js";
 import { createRepo, git, recordPath } from "../helpers/repo.js";
 import { type CliEvent, checkInvariants, hashes, processesWithEnv, sleep, startCli, userRefs, waitGone } from "../reliability/helpers.js";
 import { describeSlurm, queuedJobs } from "./cluster.js";
@@ -95,7 +96,7 @@ describeSlurm("SLURM sessions: kill -9 and resume, faults", () => {
       { description: "waits in the queue", search: 'const MODE = "ok";', replace: 'const MODE = "ok, later";' },
     ]);
     const mark = randomUUID();
-    const args = ["run", ...COMMON, "--budget", "2s", "--timeout", "4s", "--max-pending", "3s", "--proposer", "plan", "--plan", "plan.jsonl", "--tag", "faults", "--max-iterations", "4"];
+    const args = ["run", ...COMMON, "--budget", "2s", "--timeout", "4s", "--max-pending", "3s", "--proposer", "plan", "--plan", "plan.jsonl", "--check", 'echo "check job=$SLURM_JOB_ID"', "--tag", "faults", "--max-iterations", "4"];
     const live = startCli(root, args, { AR_MARK: mark, AR_SLEEP_MS: "500" });
     let blocker = "";
     try {
@@ -130,6 +131,20 @@ describeSlurm("SLURM sessions: kill -9 and resume, faults", () => {
     expect(byId(4).durationSec).toBe(0);
     const tsv = readFileSync(join(root, "results.tsv"), "utf8");
     expect(tsv).toMatch(/\tcrash\thangs: /);
+    // The would-be keep's --check ran through the same executor: as a job of its own.
+    expect(byId(1).checks).toEqual([{ command: 'echo "check job=$SLURM_JOB_ID"', ok: true }]);
+    const check = readFileSync(recordPath(root, "runs/1.log"), "utf8").split("--- autoresearch check 1:")[1] ?? "";
+    const checkJob = /submitted as SLURM job (\d+)/.exec(check)?.[1];
+    expect(checkJob).toMatch(/^\d+$/);
+    expect(check).toContain(`check job=${checkJob}`);
+    expect(jobsOf(live.events, 1)).not.toContain(checkJob);
+
+    // `confirm` runs through the session's executor too.
+    const confirmed = cli(root, ["confirm", "--runs", "1", "--json"]);
+    expect(confirmed.code, confirmed.stderr).toBe(0);
+    const report = JSON.parse(confirmed.stdout) as { runs: { metric: number | null; log: string }[] };
+    expect(report.runs[0]?.metric).toEqual(expect.any(Number));
+    expect(readFileSync(join(root, report.runs[0]?.log as string), "utf8")).toMatch(/submitted as SLURM job \d+/);
     expect(queuedJobs(jobsOf(live.events))).toEqual([]);
     expect(await waitGone(() => processesWithEnv("AR_MARK", mark), 3000)).toEqual([]);
   }, 150_000);
