@@ -54,7 +54,11 @@ const CPU = { kind: "cpu", label: "CPU", device: "cpu", os: process.platform, de
 
 /** A proposer that takes `delayMs` per proposal (an LLM's round trip). */
 function slow(inner, delayMs) {
-  return { name: inner.name, propose: async (ctx, signal) => (await new Promise((r) => setTimeout(r, delayMs)), inner.propose(ctx, signal)) };
+  const propose = async (ctx, signal) => {
+    await new Promise((r) => setTimeout(r, delayMs));
+    return inner.propose(ctx, signal);
+  };
+  return { name: inner.name, propose };
 }
 
 /** Busy and total jiffies of the whole machine (Linux), or null. */

@@ -305,8 +305,9 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   const { proposal } = input;
   const { clone } = worker;
 
-  // Written before the commit, so a kill anywhere after leaves the exact script to run again,
-  // and the run's marker, so a run orphaned by a kill can be found and stopped.
+  // state.json holds the experiment as ready already (the script to run, its base): a kill before
+  // the run starts runs that again on the best, which is what this does. It is rewritten as
+  // running, with the run's marker (a run orphaned by a kill is found by it), before the run starts.
   let inFlight: InFlight = {
     id: input.id,
     phase: "proposed",
@@ -328,7 +329,6 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     inFlight = { ...inFlight, ...change };
     session.ledger.writeInFlight(inFlight, { durable: change.handle !== undefined });
   };
-  track({});
   const parentText = await trainTextAt(session, git, parent.commit);
   // Made in the user's repository without touching its checkout, and kept reachable under
   // refs/autoresearch/<tag>/<n> whatever the decision.

@@ -70,8 +70,8 @@ const filesAt = new WeakMap<SessionState, Map<string, Promise<string | null>>>()
  * start each on the orchestrator's one thread.
  */
 function fileAt(session: SessionState, deps: LoopDeps, commit: string, path: string): Promise<string | null> {
-  let cache = filesAt.get(session);
-  if (!cache) filesAt.set(session, (cache = new Map()));
+  const cache = filesAt.get(session) ?? new Map<string, Promise<string | null>>();
+  filesAt.set(session, cache);
   const key = `${commit}:${path}`;
   let text = cache.get(key);
   if (text === undefined) {
