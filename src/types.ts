@@ -268,6 +268,12 @@ export interface RunResult {
 export interface Executor {
   /** "local", "slurm", "ssh". */
   readonly kind?: string;
+  /**
+   * Its runs outlive the orchestrator and attach() can follow them again (slurm: the job stays in
+   * the cluster's queue). A killed orchestrator's watchdog leaves them running, and resume follows
+   * them instead of killing them as orphans; the executor's own backstop bounds them (sbatch --time).
+   */
+  readonly reattachable?: boolean;
   run(spec: RunSpec, signal?: AbortSignal): Promise<RunResult>;
   /**
    * Follows a run an earlier (killed) orchestrator started, to its end, as run() would have; null

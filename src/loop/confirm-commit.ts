@@ -14,6 +14,7 @@ import type { Git } from "../workspace/git.js";
 import { sha256 } from "./guards.js";
 import { keepPolicy, seedOf } from "./keep-rule.js";
 import { sessionRunEnv } from "./run-environment.js";
+import { sessionSlots } from "./slots.js";
 import { cloneFor } from "./setup.js";
 
 export interface ConfirmTarget {
@@ -110,6 +111,8 @@ export async function confirmCommit(
   const clone = await cloneFor(deps.git, root, config, tree);
   await clone.recreate(target.commit);
   const done: ConfirmReport["runs"] = [];
+  // Where the session's first worker runs (executor ssh: its host): the runs go through the session's executor.
+  const slot = sessionSlots(info)[0];
   try {
     for (let index = 0; index < runs; index++) {
       if (deps.signal?.aborted) break;
@@ -125,6 +128,7 @@ export async function confirmCommit(
           graceMs: deps.graceMs ?? 5000,
           logPath: log,
           metric: { name: config.metric, ...(config.metricPattern !== undefined && { pattern: config.metricPattern }) },
+          ...(slot && { worker: slot.worker, ...(slot.host !== undefined && { host: slot.host }) }),
         },
         deps.signal,
       );

@@ -37,6 +37,8 @@ export interface RunHooks {
   onHandle?: (handle: RunHandle) => void;
   /** Follow this run (an earlier orchestrator's) with Executor.attach; started afresh when it cannot be. */
   attach?: RunHandle;
+  /** Right before the run is started afresh (not when it is followed): the clone made ready for it. */
+  beforeFreshRun?: () => Promise<void>;
 }
 
 /**
@@ -60,7 +62,9 @@ export async function runOnce(
   const pattern = metricRegExp(metric);
   const graceMs = deps.graceMs ?? 5000;
   const { slot } = worker;
-  deps.runWatch?.running(runId, graceMs, Date.now() + config.timeoutSec * 1000);
+  // An experiment's first run (the one whose handle state.json records) that outlives this process
+  // (a SLURM job) is left to resume, which follows it; repeats and checks are run again instead.
+  deps.runWatch?.running(runId, graceMs, Date.now() + config.timeoutSec * 1000, deps.executor.reattachable === true && hooks.onHandle !== undefined);
   try {
     const spec: RunSpec = {
         cwd: worker.clone.dir,
@@ -102,7 +106,9 @@ export async function runOnce(
     if (hooks.attach && deps.executor.attach) {
       const followed = await deps.executor.attach(hooks.attach, spec, deps.stop.signal);
       if (followed) return followed;
+      deps.emit({ type: "warning", message: `experiment ${id}: its ${hooks.attach.kind} run ${hooks.attach.id} is gone; running it again` });
     }
+    await hooks.beforeFreshRun?.();
     return await deps.executor.run(spec, deps.stop.signal);
   } finally {
     deps.runWatch?.done(runId);
@@ -112,10 +118,11 @@ export async function runOnce(
 /**
  * After a run: what it did that it was not allowed to (the clone's git state, tracked files,
  * read-only and dependency files, shared data), then the clone back to exactly `target` (the
- * best commit after the decision): reset and cleaned, or recreated when its git state changed.
+ * commit it ran): reset and cleaned, or recreated when its git state changed.
  */
-async function inspectClone(session: SessionState, clone: WorkerClone): Promise<{ violations: string[]; resetTo: (target: string) => Promise<void> }> {
-  const inspection = await clone.inspect(session.info.guardedHashes);
+async function inspectClone(session: SessionState, clone: WorkerClone, adoptedAt?: string): Promise<{ violations: string[]; resetTo: (target: string) => Promise<void> }> {
+  // A run followed after a kill ran in a clone this process never vouched for: checked by content.
+  const inspection = adoptedAt ? await clone.inspectByContent(adoptedAt, session.info.guardedHashes) : await clone.inspect(session.info.guardedHashes);
   // The records are out of the run's reach; a run that went looking for them anyway is caught here
   // (their content is compared with what the loop wrote, and put back).
   // results.tsv sits in the user's checkout: an edit there is the user's, rewritten but not blamed on the run.
@@ -305,8 +312,9 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   const { proposal } = input;
   const { clone } = worker;
 
-  // Written before the commit, so a kill anywhere after leaves the exact script to run again,
-  // and the run's marker, so a run orphaned by a kill can be found and stopped.
+  // state.json holds the experiment as ready already (the script to run, its base): a kill before
+  // the run starts runs that again on the best, which is what this does. It is rewritten as
+  // running, with the run's marker (a run orphaned by a kill is found by it), before the run starts.
   let inFlight: InFlight = {
     id: input.id,
     phase: "proposed",
@@ -322,11 +330,12 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     ...(input.queuedAt !== undefined && { queuedAt: input.queuedAt }),
     startedAt,
   };
+  // Not fsynced (see Ledger.writeInFlight): the entry it replaces was, and a machine crash ends the
+  // run too. A cluster job's handle is: that job outlives the crash and resume re-attaches to it.
   const track = (change: Partial<InFlight>) => {
     inFlight = { ...inFlight, ...change };
-    session.ledger.writeInFlight(inFlight);
+    session.ledger.writeInFlight(inFlight, { durable: change.handle !== undefined });
   };
-  track({});
   const parentText = await trainTextAt(session, git, parent.commit);
   // Made in the user's repository without touching its checkout, and kept reachable under
   // refs/autoresearch/<tag>/<n> whatever the decision.
@@ -336,8 +345,10 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   // The experiment's diff against the best it was built on (only the training script can differ).
   session.ledger.writePatch(input.id, createTwoFilesPatch(`a/${config.train}`, `b/${config.train}`, parentText, input.newText));
 
-  await clone.moveTo(commit);
-  clone.beforeRun();
+  // A run being followed is still running in this clone: nothing in it may move (no git, no
+  // reset) until it has ended. Only a run started afresh gets the clone put at its commit first.
+  let fresh = false;
+  if (input.attach) clone.beforeRun();
   let runStartedAt: string | undefined;
   const hooks: RunHooks = {
     onStarted: (at) => {
@@ -345,12 +356,23 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       track({ runStartedAt: runStartedAt });
     },
     onHandle: (handle) => track({ handle }),
+    beforeFreshRun: async () => {
+      fresh = true;
+      await clone.moveTo(commit);
+      clone.beforeRun();
+    },
   };
   const run = await runOnce(session, deps, worker, input.id, proposal.description, commit, inFlight.runId, 0, { ...hooks, ...(input.attach && { attach: input.attach.handle }) });
+  // The run has ended: a resume after this must run it again, not follow a finished job whose output was consumed.
+  if (inFlight.handle) track({ handle: undefined });
   // Aborted while it ran (second Ctrl-C): it was killed; whatever it printed is not a result.
   const interrupted = deps.stop.signal.aborted;
-  const inspection = await inspectClone(session, clone);
+  const inspection = await inspectClone(session, clone, fresh ? undefined : commit);
   const { violations } = inspection;
+  // Back to exactly its own commit (outputs removed; no git call when the run left nothing), and
+  // outside the decisions' queue: each decision is made while the others wait, so it does no
+  // clone work. A clone between experiments sits at its last commit; the next one moves it.
+  await inspection.resetTo(commit);
   const lines = countLines(input.newText);
   const trainHash = sha256(input.newText);
   const common = {
@@ -386,17 +408,13 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     const first = decide({ run, direction: config.direction, bestMetric: parent.metric as number, lines, bestLines: parent.lines, violations, interrupted });
     if (stale) {
       const verdict = await staleVerdict(session, deps, input, first, run, parentText, best, control);
-      await inspection.resetTo(best.commit);
       return finish(session, deps, record({ ...common, ...verdict, bestBefore: parent.metric, run }, deps), proposal);
     }
-    // A would-be keep that still faces checks or confirmation runs needs the candidate exactly as
-    // committed in a clean clone; anything else goes straight back to the best (one reset, no more).
+    // A would-be keep that still faces checks or confirmation runs runs again in the clone, which
+    // is at the candidate's commit already (reset above), its shared data's manifest taken afresh.
     const policy = keepPolicy(config);
     const moreRuns = first.status === "keep" && (policy.checks.length > 0 || policy.rule === "confirm");
-    if (moreRuns) {
-      await inspection.resetTo(commit);
-      clone.beforeRun();
-    }
+    if (moreRuns) clone.beforeRun();
     // The keep rule in force: threshold, --check commands, confirmation runs (src/loop/confirm.ts).
     const kept = await applyKeepRule(session, deps, {
       id: input.id,
@@ -417,9 +435,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     });
     const { decision } = kept;
 
-    const newBest = decision.status === "keep" ? commit : best.commit;
-    if (!moreRuns) await inspection.resetTo(newBest);
-    else if (newBest !== commit) await guardRun(session, clone, newBest);
+    // Each check and confirmation run was guarded (the clone is back at the commit after each).
     if (decision.status === "keep") {
       const warning = await session.repo.moveBranch(commit);
       if (warning) deps.emit({ type: "warning", message: warning });
@@ -498,7 +514,8 @@ function finish(session: SessionState, deps: LoopDeps, experiment: ExperimentRec
     session.paths.memory,
     proposalMemory(proposal, previous ? { id: previous.id, kept: previous.status === "keep" } : null, experiment.id, experiment.finishedAt),
   );
-  session.ledger.removeInFlight(experiment.id);
+  // experiments.jsonl (just fsynced) is what says it is done: resume skips a recorded id.
+  session.ledger.removeInFlight(experiment.id, { durable: false });
   deps.emit({ type: "experiment", record: experiment, best: bestOf(session.history), baseline: baselineOf(session.history), noise: noiseOfRecords(session.history)?.sd ?? null });
   return experiment;
 }

@@ -7,8 +7,10 @@ import { applyProposal } from "../proposers/apply.js";
 import type { ResearchRepo } from "../workspace/research-repo.js";
 import { readyEntry, type ReadyItem } from "./scheduler.js";
 import type { RunHandle } from "../types.js";
+import type { Executor } from "../types.js";
 import { killOrphanedRun } from "./orphans.js";
 import { openWorkspace, runSessionBaseline } from "./setup.js";
+import { sessionSlots } from "./slots.js";
 import { bestOf, type LoopDeps, type SessionState, trainTextAt } from "./state.js";
 
 export type { ResumeOverrides };
@@ -52,11 +54,15 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   info.config = checked.config;
   if (deps.executorFor) deps.executor = deps.executorFor(info.config);
   const inFlightAll = ledger.readInFlight();
+  const workerIds = new Set(sessionSlots(info).map((s) => s.worker));
+  const recorded = new Set(ledger.experiments().map((e) => e.id));
+  const followed = (entry: InFlight) => !recorded.has(entry.id) && followable(entry, deps.executor, workerIds);
 
-  // Nothing of the killed orchestrator's runs may still be running (or writing) while we restore.
+  // Nothing of the killed orchestrator's runs may still be running (or writing) while we restore,
+  // but the runs resume follows (SLURM jobs): they go on, and are followed to their end.
   await Promise.all(
     inFlightAll.map(async (entry) => {
-      if (!entry.runId) return;
+      if (!entry.runId || followed(entry)) return;
       const killed = await killOrphanedRun(entry.runId, deps.graceMs ?? 5000);
       if (killed.length > 0) {
         deps.emit({ type: "warning", message: `killed ${killed.length} leftover process(es) of the interrupted run of experiment ${entry.id}: ${killed.join(", ")}` });
@@ -72,8 +78,10 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   const target = history.length === 0 ? info.baseCommit : bestOf(history).commit;
   await ensureBranch(workspace.repo, deps, target, history.length === 0);
   ledger.reconcile();
-  // A clone left by the killed process (a lock file, a half-done run's outputs) is made again.
-  const remade = await workspace.clone.prepare(target);
+  // A clone left by the killed process (a lock file, a half-done run's outputs) is made again;
+  // not while a run resume follows still runs in it (it is made again once that run has ended).
+  const busy = new Set(inFlightAll.filter(followed).map((e) => e.worker ?? 0));
+  const remade = busy.has(0) ? null : await workspace.clone.prepare(target);
   if (remade) deps.emit({ type: "warning", message: `the experiment clone was made again (${remade})` });
   const session: SessionState = { root, paths: ledger.paths, info, ledger, history, stopCondition: checked.stopCondition, invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
   deps.emit({ type: "session-start", session: info, resumed: true });
@@ -85,17 +93,17 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   }
   // Every experiment the killed orchestrator had proposed or running runs again once, first
   // (its run followed to its end instead when the executor can attach to it).
-  session.resumeQueue = await resumeQueue(session, deps, inFlightAll);
+  session.resumeQueue = await resumeQueue(session, deps, inFlightAll.map((e) => ({ entry: e, follow: followed(e) })));
   ledger.clearInFlight();
   for (const item of session.resumeQueue) ledger.writeInFlight(readyEntry(item));
   return session;
 }
 
 /** state.json's entries as the scheduler's first items, in id order; ones already recorded or that cannot be rebuilt are dropped (said). */
-async function resumeQueue(session: SessionState, deps: LoopDeps, entries: InFlight[]): Promise<ReadyItem[]> {
+async function resumeQueue(session: SessionState, deps: LoopDeps, entries: { entry: InFlight; follow: boolean }[]): Promise<ReadyItem[]> {
   const recorded = new Set(session.history.map((e) => e.id));
   const items: ReadyItem[] = [];
-  for (const entry of entries) {
+  for (const { entry, follow } of entries) {
     if (entry.phase === "baseline" || entry.id === 0 || recorded.has(entry.id)) continue;
     let newText = entry.newText;
     let base = entry.parent;
@@ -109,7 +117,6 @@ async function resumeQueue(session: SessionState, deps: LoopDeps, entries: InFli
       deps.emit({ type: "warning", message: `experiment ${entry.id} was interrupted and cannot be rebuilt; it is dropped` });
       continue;
     }
-    const follow = entry.handle && entry.commit && entry.runId && entry.handle.kind === (deps.executor.kind ?? "local") && deps.executor.attach;
     if (entry.phase !== "ready") deps.emit({ type: "warning", message: `experiment ${entry.id} was interrupted; ${follow ? "following its run again" : "running it again"}` });
     items.push({
       id: entry.id,
@@ -119,10 +126,28 @@ async function resumeQueue(session: SessionState, deps: LoopDeps, entries: InFli
       queuedAt: entry.queuedAt ?? entry.startedAt,
       ...(entry.oomRetryOf !== undefined && { oomRetryOf: entry.oomRetryOf }),
       ...(entry.rebaseOf !== undefined && { rebaseOf: entry.rebaseOf }),
-      ...(follow && { attach: { handle: entry.handle as RunHandle, commit: entry.commit as string, runId: entry.runId as string } }),
+      ...(follow && { attach: { handle: entry.handle as RunHandle, commit: entry.commit as string, runId: entry.runId as string, worker: entry.worker ?? 0 } }),
     });
   }
   return items;
+}
+
+/**
+ * Whether resume follows the run of this state.json entry instead of running it again: a run of
+ * an executor whose runs outlive the orchestrator (a SLURM job, by its id), on a worker this
+ * session still has (it runs in that worker's clone). A run that has vanished by then is run
+ * again (attach answers null).
+ */
+function followable(entry: InFlight, executor: Executor, workers: Set<number>): boolean {
+  return (
+    entry.handle !== undefined &&
+    entry.commit !== undefined &&
+    entry.runId !== undefined &&
+    entry.handle.kind === (executor.kind ?? "local") &&
+    executor.reattachable === true &&
+    executor.attach !== undefined &&
+    workers.has(entry.worker ?? 0)
+  );
 }
 
 /**

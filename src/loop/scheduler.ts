@@ -39,8 +39,11 @@ export interface ReadyItem {
   queuedAt: string;
   oomRetryOf?: number;
   rebaseOf?: number;
-  /** Resume: the run an earlier orchestrator started, to follow to its end (Executor.attach) instead of running again. */
-  attach?: { handle: RunHandle; commit: string; runId: string };
+  /**
+   * Resume: the run an earlier orchestrator started, to follow to its end (Executor.attach) instead
+   * of running again, on the worker whose clone it runs in.
+   */
+  attach?: { handle: RunHandle; commit: string; runId: string; worker?: number };
 }
 
 /** The state.json entry of an experiment waiting for a worker. */
@@ -55,7 +58,7 @@ export function readyEntry(item: ReadyItem): InFlight {
     startedAt: item.queuedAt,
     ...(item.oomRetryOf !== undefined && { oomRetryOf: item.oomRetryOf }),
     ...(item.rebaseOf !== undefined && { rebaseOf: item.rebaseOf }),
-    ...(item.attach && { commit: item.attach.commit, runId: item.attach.runId, handle: item.attach.handle }),
+    ...(item.attach && { commit: item.attach.commit, runId: item.attach.runId, handle: item.attach.handle, ...(item.attach.worker !== undefined && { worker: item.attach.worker }) }),
   };
 }
 
@@ -122,10 +125,11 @@ export class Scheduler {
       // At --max-iterations, --max-time or --max-cost nothing more is proposed, but what was proposed
       // (and paid for) still runs. A first Ctrl-C or a met --stop-when starts no new proposal, but a
       // queued re-run of a stale candidate still runs: it finishes a decision already recorded
-      // ("re-run as #m"). A second Ctrl-C or an error starts nothing.
+      // ("re-run as #m"); so is a run an earlier orchestrator started that resume follows (it runs
+      // already). A second Ctrl-C or an error starts nothing.
       const halted = this.fatal !== null || this.deps.stop.signal.aborted;
       const stopping = halted || this.deps.stop.stopRequested || (reason?.startsWith("stop condition met") ?? false);
-      const startable = (item: ReadyItem) => !halted && (!stopping || item.rebaseOf !== undefined);
+      const startable = (item: ReadyItem) => !halted && (!stopping || item.rebaseOf !== undefined || item.attach !== undefined);
       await this.startReady(startable);
       if (reason === null && this.ended() === null && this.proposing === null && this.wantsProposal()) this.propose();
       this.pipeline();
@@ -190,7 +194,7 @@ export class Scheduler {
   /**
    * Proposals never started (a stop came first) leave state.json: they were never experiments.
    * A re-run a second Ctrl-C or an error kept from starting stays there: `resume` runs it, so the
-   * "re-run as #m" already recorded comes true.
+   * "re-run as #m" already recorded comes true; so does a run to follow (resume follows it again).
    */
   private dropReady(keepReruns: boolean): void {
     for (const item of this.ready.splice(0)) {
@@ -198,6 +202,7 @@ export class Scheduler {
         this.deps.emit({ type: "warning", message: `re-run #${item.id} of experiment ${item.rebaseOf} was not started; \`autoresearch resume\` runs it` });
         continue;
       }
+      if (keepReruns && item.attach) continue;
       this.session.ledger.removeInFlight(item.id);
     }
   }
@@ -269,9 +274,11 @@ export class Scheduler {
   /** Each free worker takes the next ready proposal that may start now. */
   private async startReady(startable: (item: ReadyItem) => boolean): Promise<void> {
     for (const worker of this.freeWorkers()) {
-      const index = this.ready.findIndex(startable);
-      if (index < 0) return;
-      const item = this.ready.splice(index, 1)[0] as ReadyItem;
+      // A run being followed is taken by the worker whose clone it runs in, and by no other.
+      const index = this.ready.findIndex((it) => startable(it) && (it.attach?.worker === undefined || it.attach.worker === worker.slot.worker));
+      if (index < 0) continue;
+      const [item] = this.ready.splice(index, 1);
+      if (!item) return;
       this.running.set(worker.slot.worker, item);
       void this.work(worker, item);
     }

@@ -2,7 +2,8 @@
  * The run watchdog: a small detached process started with the session. The orchestrator tells
  * it over a pipe which runs are in flight (`run <runId> <graceMs> [deadline]` / `done <runId>`).
  * When the pipe closes without `exit` — the orchestrator died, even by SIGKILL — it kills every
- * such run's whole tree (by its marker) and exits, so no run outlives a killed orchestrator by more than its
+ * such run's whole tree (by its marker) and exits (runs announced as `survives`, SLURM jobs, are
+ * left to their own time limit and to `resume`, which follows them by job id), so no run outlives a killed orchestrator by more than its
  * grace. It also enforces each run's hard timeout by itself (a little after the orchestrator
  * would), so a stopped orchestrator (Ctrl-Z, SIGSTOP, a debugger) cannot let a run go on past it.
  * It holds no secrets: it is started with PATH only.
@@ -12,8 +13,12 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export interface RunWatch {
-  /** `deadline`: wall-clock ms (Date.now()) of the run's hard timeout, if it has one. */
-  running(runId: string, graceMs: number, deadline?: number): void;
+  /**
+   * `deadline`: wall-clock ms (Date.now()) of the run's hard timeout, if it has one. `survives`: a
+   * run of a re-attachable executor (a SLURM job): left running when the orchestrator dies, for
+   * `resume` to follow; its deadline is still enforced while the orchestrator lives.
+   */
+  running(runId: string, graceMs: number, deadline?: number, survives?: boolean): void;
   /** That run ended (the others in flight stay watched). */
   done(runId: string): void;
   /** The orchestrator is ending normally: the watchdog exits without killing anything. */
@@ -44,8 +49,8 @@ export function startWatchdog(): RunWatch | null {
     if (child.stdin && !child.stdin.destroyed) child.stdin.write(`${line}\n`);
   };
   return {
-    running: (runId, graceMs, deadline) =>
-      send(`run ${runId} ${Math.max(0, Math.round(graceMs))}${deadline !== undefined && Number.isFinite(deadline) ? ` ${Math.round(deadline)}` : ""}`),
+    running: (runId, graceMs, deadline, survives) =>
+      send(`run ${runId} ${Math.max(0, Math.round(graceMs))} ${deadline !== undefined && Number.isFinite(deadline) ? Math.round(deadline) : "-"}${survives ? " survives" : ""}`),
     done: (runId) => send(`done ${runId}`),
     close: () => {
       send("exit");

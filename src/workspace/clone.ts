@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join, sep } from "node:path";
 import { RuntimeFailure } from "../errors.js";
 import { Git } from "./git.js";
@@ -211,6 +211,73 @@ export class WorkerClone {
       if (hash === null && present) violations.push(`created ${file}`);
     }
     return { violations: [...new Set(violations)], broken: gitChanges.length > 0, outputs, created };
+  }
+
+  /**
+   * What a run followed again after a killed orchestrator (a SLURM job) did to a clone this process
+   * never vouched for: its git dir is neither trusted nor compared (the run may have changed it
+   * before this process took over; the clone is recreated afterwards), so no git runs in it. The
+   * tracked files are compared by content with `commit`'s blobs, read from the user's repository;
+   * every other file is an output, new code and git control files among them violations as in
+   * inspect(). Shared data is compared with its manifest at beforeRun().
+   */
+  async inspectByContent(commit: string, guarded: Record<string, string | null>): Promise<CloneInspection> {
+    const violations: string[] = [];
+    const tree = new Map<string, { mode: string; sha: string }>();
+    for (const entry of (await this.source.run(["ls-tree", "-r", "-z", "--full-tree", commit])).split("\0")) {
+      const m = /^(\d+) (\w+) ([0-9a-f]+)\t(.+)$/s.exec(entry);
+      if (m?.[2] === "blob") tree.set(m[4] as string, { mode: m[1] as string, sha: m[3] as string });
+    }
+    const sharedNames = new Set(this.shared.map((e) => e.rel));
+    for (const [path, blob] of tree) {
+      if (sharedNames.has(path)) continue;
+      const abs = join(this.dir, ...path.split("/"));
+      let content: Buffer;
+      try {
+        content = blob.mode === "120000" ? Buffer.from(readlinkSync(abs)) : readFileSync(abs);
+      } catch {
+        violations.push(`deleted ${path}`);
+        continue;
+      }
+      const sha = createHash(blob.sha.length === 64 ? "sha256" : "sha1").update(`blob ${content.length}\0`).update(content).digest("hex");
+      if (sha !== blob.sha) violations.push(`modified ${path}`);
+    }
+    let outputs = 0;
+    const created: string[] = [];
+    const walk = (abs: string, rel: string): void => {
+      let names: string[];
+      try {
+        names = readdirSync(abs);
+      } catch {
+        return;
+      }
+      for (const name of names) {
+        const childRel = rel ? `${rel}/${name}` : name;
+        if (childRel === ".git" || sharedNames.has(childRel)) continue;
+        const child = abs + sep + name;
+        const st = lstatSync(child, { throwIfNoEntry: false });
+        if (!st) continue;
+        if (st.isDirectory()) {
+          walk(child, childRel);
+          continue;
+        }
+        if (tree.has(childRel)) continue;
+        outputs++;
+        if (created.length < 10) created.push(childRel);
+        if (GIT_CONTROL_FILE.test(childRel)) violations.push(`created ${childRel}`);
+        else if (shadowsCode(childRel)) violations.push(`created ${childRel} (new code in the tree can change what the read-only scripts import)`);
+      }
+    };
+    walk(this.dir, "");
+    if (this.sharedBefore) {
+      const changes = manifestChanges(this.sharedBefore, manifest(this.shared));
+      if (changes.length > 0) violations.push(`changed shared data: ${changes.join(", ")}`);
+    }
+    for (const [file, hash] of Object.entries(guarded)) {
+      if (hash === null && existsSync(join(this.dir, ...file.split("/")))) violations.push(`created ${file}`);
+    }
+    // broken: the clone is recreated rather than reset (its git dir was never vouched for).
+    return { violations: [...new Set(violations)], broken: true, outputs, created };
   }
 
   /**

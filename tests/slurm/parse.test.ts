@@ -9,6 +9,9 @@ const SCONTROL_FAILED =
   "JobId=1 JobName=wrap UserId=root(0) GroupId=root(0) MCS_label=N/A Priority=4294901759 Nice=0 Account=(null) QOS=(null) JobState=FAILED Reason=NonZeroExitCode Dependency=(null) Requeue=1 Restarts=0 BatchFlag=1 Reboot=0 ExitCode=3:0 RunTime=00:00:02 TimeLimit=UNLIMITED TimeMin=N/A SubmitTime=2026-11-27T18:52:30 EligibleTime=2026-11-27T18:52:30 AccrueTime=2026-11-27T18:52:30 StartTime=2026-11-27T18:52:31 EndTime=2026-11-27T18:52:32 Deadline=N/A SuspendTime=None SecsPreSuspend=0 LastSchedEval=2026-11-27T18:52:30 Scheduler=Main Partition=debug AllocNode:Sid=localhost:10004 ReqNodeList=(null) ExcNodeList=(null) NodeList=vm BatchHost=vm NumNodes=1 NumCPUs=1 NumTasks=1 CPUs/Task=1 ReqB:S:C:T=0:0:*:* TRES=cpu=1,node=1,billing=1 Socks/Node=* NtasksPerN:B:S:C=0:0:*:* CoreSpec=* MinCPUsNode=1 MinMemoryNode=0 MinTmpDiskNode=0 Features=(null) DelayBoot=00:00:00 OverSubscribe=OK Contiguous=0 Licenses=(null) Network=(null) Command=(null) WorkDir=/tmp StdErr=/tmp/j.out StdIn=/dev/null StdOut=/tmp/j.out Power= \n";
 const SCONTROL_CANCELLED =
   "JobId=2 JobName=wrap UserId=root(0) GroupId=root(0) MCS_label=N/A Priority=4294901758 Nice=0 Account=(null) QOS=(null) JobState=CANCELLED Reason=None Dependency=(null) Requeue=1 Restarts=0 BatchFlag=1 Reboot=0 ExitCode=0:9 RunTime=00:00:01 TimeLimit=365-00:00:00 TimeMin=N/A SubmitTime=2026-11-27T18:55:27 EligibleTime=2026-11-27T18:55:27 StartTime=2026-11-27T18:55:28 EndTime=2026-11-27T18:55:29 Deadline=N/A Partition=debug NodeList=vm WorkDir=/tmp/dir with spaces StdOut=/tmp/j2.out Power= \n";
+// Cancelled while pending: StartTime is the cancel time, but no node was ever given.
+const SCONTROL_CANCELLED_PENDING =
+  "JobId=40 JobName=wrap UserId=root(0) GroupId=root(0) JobState=CANCELLED Reason=BeginTime Dependency=(null) ExitCode=0:0 RunTime=00:00:00 TimeLimit=UNLIMITED TimeMin=N/A SubmitTime=2026-11-27T19:31:26 EligibleTime=2026-11-27T20:31:26 AccrueTime=2026-11-27T20:31:26 StartTime=2026-11-27T19:31:27 EndTime=2026-11-27T19:31:27 Deadline=N/A Partition=debug ReqNodeList=(null) ExcNodeList=(null) NodeList= NumNodes=1 WorkDir=/tmp\n";
 const SCONTROL_TIMEOUT = "JobId=7 JobName=autoresearch-3 JobState=TIMEOUT Reason=TimeLimit Dependency=(null) ExitCode=0:15 SubmitTime=2026-11-27T19:00:00 StartTime=2026-11-27T19:00:01 WorkDir=/shared/repo\n";
 
 describe("parsing what SLURM prints", () => {
@@ -18,7 +21,11 @@ describe("parsing what SLURM prints", () => {
     expect(failed?.startMs).toBe(new Date("2026-11-27T18:52:31").getTime());
     expect(failed?.submitMs).toBe(new Date("2026-11-27T18:52:30").getTime());
     expect(parseScontrol(SCONTROL_CANCELLED)).toMatchObject({ state: "CANCELLED", exitCode: 0, signal: 9, reason: null });
-    expect(parseScontrol(SCONTROL_TIMEOUT)).toMatchObject({ state: "TIMEOUT", reason: "TimeLimit", signal: 15 });
+    expect(parseScontrol(SCONTROL_TIMEOUT)).toMatchObject({ state: "TIMEOUT", reason: "TimeLimit", signal: 15, ran: null });
+    // Whether it ever ran: a node assigned (BatchHost / NodeList), not the StartTime a cancel sets.
+    expect(failed?.ran).toBe(true);
+    expect(parseScontrol(SCONTROL_CANCELLED)?.ran).toBe(true);
+    expect(parseScontrol(SCONTROL_CANCELLED_PENDING)).toMatchObject({ state: "CANCELLED", reason: "BeginTime", ran: false });
     expect(parseScontrol("slurm_load_jobs error: Invalid job id specified\n")).toBeNull();
     expect(unknownJob("slurm_load_jobs error: Invalid job id specified")).toBe(true);
   });
@@ -29,13 +36,15 @@ describe("parsing what SLURM prints", () => {
     expect(running).toMatchObject({ state: "RUNNING", reason: null, startMs: new Date("2026-11-27T18:55:28").getTime() });
     expect(parseSqueue("PENDING|N/A|2026-11-27T18:55:33|Priority\n")?.startMs).toBeNull();
     expect(parseSqueue("COMPLETING|2026-11-27T18:55:28|2026-11-27T18:55:27|None")?.state).toBe("COMPLETING");
+    expect([parseSqueue("PENDING|N/A|2026-11-27T18:55:33|Priority\n")?.ran, running?.ran]).toEqual([false, true]);
     expect(parseSqueue("")).toBeNull();
     expect(parseSqueue("\n\n")).toBeNull();
   });
 
   it("sacct -n -P -X: 'CANCELLED by 0' is CANCELLED; accounting off is recognised", () => {
     expect(parseSacct("CANCELLED by 0|0:15|None|2026-11-27T18:55:27|2026-11-27T18:55:28\n")).toMatchObject({ state: "CANCELLED", exitCode: 0, signal: 15 });
-    expect(parseSacct("OUT_OF_MEMORY|0:125|None|2026-11-27T18:55:27|2026-11-27T18:55:28\n")).toMatchObject({ state: "OUT_OF_MEMORY" });
+    expect(parseSacct("OUT_OF_MEMORY|0:125|None|2026-11-27T18:55:27|2026-11-27T18:55:28|gpu01\n")).toMatchObject({ state: "OUT_OF_MEMORY", ran: true });
+    expect(parseSacct("CANCELLED by 0|0:0|BeginTime|2026-11-27T18:55:27|2026-11-27T18:55:30|None assigned\n")?.ran).toBe(false);
     expect(parseSacct("")).toBeNull();
     expect(accountingDisabled("Slurm accounting storage is disabled\n")).toBe(true);
     expect(accountingDisabled("CANCELLED|0:0")).toBe(false);
@@ -49,7 +58,7 @@ describe("parsing what SLURM prints", () => {
 });
 
 describe("final state -> run result", () => {
-  const info = (state: string, exitCode = 0, signal = 0) => ({ state, exitCode, signal, reason: null, submitMs: null, startMs: null });
+  const info = (state: string, exitCode = 0, signal = 0) => ({ state, exitCode, signal, reason: null, submitMs: null, startMs: null, ran: true });
 
   it("COMPLETED and FAILED carry the command's exit code; a signal is named", () => {
     expect(jobOutcome("5", info("COMPLETED"), false)).toEqual({ exitCode: 0, signal: null, oom: false });

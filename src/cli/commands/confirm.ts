@@ -4,9 +4,9 @@ import { loopLiveness } from "../../ledger/liveness.js";
 import { locateSession } from "../../ledger/paths.js";
 import { readRecordsReadOnly, readSessionReadOnly } from "../../ledger/read.js";
 import { type ConfirmReport, confirmCommit, resolveTarget, type Summary } from "../../loop/confirm-commit.js";
+import { createExecutor } from "../../loop/executors.js";
 import { resolveRoot } from "../../report/cli-support.js";
 import { formatMetric, shortCommit } from "../../report/format.js";
-import { LocalExecutor } from "../../runner/index.js";
 import { Git } from "../../workspace/git.js";
 
 interface ConfirmOptions {
@@ -48,7 +48,8 @@ export function registerConfirm(program: Command): void {
       "after",
       `
 Runs happen one after another in a throwaway clone beside the session's records, with the session's
-command, environment and hard timeout; the logs stay in .autoresearch/confirm/. Nothing of the
+command, environment, hard timeout and executor (--executor slurm: each run is a job; ssh: on its
+first host); the logs stay in .autoresearch/confirm/. Nothing of the
 session is changed. Refused while the session's loop runs (the runs would compete for the machine).
 
 Examples:
@@ -75,7 +76,8 @@ Examples:
       try {
         const report = await confirmCommit(root, paths, info, records, target, runs, {
           git,
-          executor: new LocalExecutor(),
+          // The session's executor (local, slurm, ssh): the runs happen where its experiments ran.
+          executor: createExecutor(info.config, { root, env: process.env }),
           sourceEnv: process.env,
           signal: abort.signal,
           onRun: (index, of, run) => {

@@ -56,6 +56,8 @@ interface FollowStart {
 
 export class SlurmExecutor implements Executor {
   readonly kind = "slurm";
+  /** A job does not die with the orchestrator: --time bounds it, resume follows it by its id. */
+  readonly reattachable = true;
   private readonly args: string[];
   private readonly cli: SlurmCli;
   private readonly pollMs: number;
@@ -141,6 +143,8 @@ export class SlurmExecutor implements Executor {
     let final: JobInfo | null = null;
     let lost: string | null = null;
     let pendingReason: string | null = null;
+    /** SLURM's own submit and start times of a job that ran: its queue time, whatever the polls saw. */
+    let slurmTimes: { submitMs: number; startMs: number } | null = null;
 
     const cancel = async (why: "timeout" | "abort" | "pending", detail: string) => {
       cancelled = { why, at: this.now(), detail };
@@ -171,8 +175,14 @@ export class SlurmExecutor implements Executor {
           failingSince = null;
           missing = 0;
           const job = res.job;
+          if (job.ran && job.submitMs !== null && job.startMs !== null && job.startMs >= job.submitMs) slurmTimes = { submitMs: job.submitMs, startMs: job.startMs };
           if (isFinal(job.state)) {
             final = job;
+            // A short job may go from PENDING to its end between two polls: it ran all the same.
+            if (startedAt === null && (job.ran || tail.bytes > 0)) {
+              startedAt = job.startMs !== null && job.startMs <= t ? job.startMs : t;
+              spec.onStart?.();
+            }
             break;
           }
           if (isPending(job.state) && startedAt === null) {
@@ -228,7 +238,9 @@ export class SlurmExecutor implements Executor {
     rmSync(paths.output, { force: true }); // the capped log holds it now
 
     const scan = scanner.result();
-    const pendingSec = Math.max(0, ((startedAt ?? endedAt) - queuedAt) / 1000);
+    // Queue time: SLURM's StartTime - SubmitTime once the job ran (whole seconds, but not tied to
+    // when the polls happened); until then (never started), from submission to the end of following.
+    const pendingSec = slurmTimes && startedAt !== null ? (slurmTimes.startMs - slurmTimes.submitMs) / 1000 : Math.max(0, ((startedAt ?? endedAt) - queuedAt) / 1000);
     return {
       exitCode: outcome.exitCode,
       signal: outcome.signal,

@@ -15,6 +15,11 @@ export interface JobInfo {
   reason: string | null;
   submitMs: number | null;
   startMs: number | null;
+  /**
+   * Whether the job was ever given a node (it ran, however briefly), null when the source does not
+   * say. A job cancelled while pending has a StartTime (the cancel time) but no node.
+   */
+  ran: boolean | null;
 }
 
 /** States in which the job has not started: time here is queue time, never run time. */
@@ -59,7 +64,8 @@ export function parseSqueue(stdout: string): JobInfo | null {
   const line = stdout.split("\n").find((l) => l.trim() !== "");
   if (!line) return null;
   const [state = "", start, submit, ...reason] = line.trim().split("|");
-  return { state: normalizeState(state), exitCode: null, signal: null, reason: reasonOf(reason.join("|")), submitMs: parseSlurmTime(submit), startMs: parseSlurmTime(start) };
+  const normalized = normalizeState(state);
+  return { state: normalized, exitCode: null, signal: null, reason: reasonOf(reason.join("|")), submitMs: parseSlurmTime(submit), startMs: parseSlurmTime(start), ran: !isPending(normalized) };
 }
 
 /**
@@ -79,18 +85,24 @@ export function parseScontrol(stdout: string): JobInfo | null {
     reason: reasonOf(field("Reason")),
     submitMs: parseSlurmTime(field("SubmitTime")),
     startMs: parseSlurmTime(field("StartTime")),
+    ran: field("BatchHost") === undefined && field("NodeList") === undefined ? null : nodeAssigned(field("BatchHost")) || nodeAssigned(field("NodeList")),
   };
 }
 
-/** The sacct columns this module reads (`sacct -n -P -X -j ID -o ...`). */
-export const SACCT_FORMAT = "State,ExitCode,Reason,Submit,Start";
+/** A node list naming a node: scontrol prints an empty one, sacct `None assigned`, for a job never started. */
+function nodeAssigned(text: string | undefined): boolean {
+  return text !== undefined && text !== "" && text !== "(null)" && !/^None/i.test(text);
+}
 
-/** `sacct -n -P -X -o State,ExitCode,Reason,Submit,Start -j ID`: the allocation's line; null when sacct does not know it. */
+/** The sacct columns this module reads (`sacct -n -P -X -j ID -o ...`). */
+export const SACCT_FORMAT = "State,ExitCode,Reason,Submit,Start,NodeList";
+
+/** `sacct -n -P -X -o State,ExitCode,Reason,Submit,Start,NodeList -j ID`: the allocation's line; null when sacct does not know it. */
 export function parseSacct(stdout: string): JobInfo | null {
   const line = stdout.split("\n").find((l) => l.includes("|"));
   if (!line) return null;
-  const [state = "", exit, reason, submit, start] = line.trim().split("|");
-  return { state: normalizeState(state), ...parseExitCode(exit), reason: reasonOf(reason), submitMs: parseSlurmTime(submit), startMs: parseSlurmTime(start) };
+  const [state = "", exit, reason, submit, start, nodes] = line.trim().split("|");
+  return { state: normalizeState(state), ...parseExitCode(exit), reason: reasonOf(reason), submitMs: parseSlurmTime(submit), startMs: parseSlurmTime(start), ran: nodes === undefined ? null : nodeAssigned(nodes) };
 }
 
 /** sacct's answer when the cluster keeps no accounting: then scontrol is the only source. */
