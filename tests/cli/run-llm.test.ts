@@ -42,9 +42,13 @@ describe("autoresearch run with an LLM proposer (local server speaking the provi
     // What the model was sent: the key in the header, the training script, the history, the refusal reason.
     expect(provider.requests).toHaveLength(3);
     expect(provider.requests[0]?.headers["x-api-key"]).toBe(secret);
+    // Request 2 is made while experiment 1 runs (lookahead): the brief names it as in flight, its result not in yet.
     const second = JSON.stringify(provider.requests[1]?.body);
-    expect(second).toContain("const LEARNING_RATE = 0.02;");
-    expect(second).toContain("LR 0.01 -> 0.02");
+    expect(second).toContain("## Experiments in flight (proposed already, results not in yet): do not propose these again");
+    expect(second).toContain("- #1 [hyperparameters] LR 0.01 -> 0.02");
+    expect(second).toContain("const LEARNING_RATE = 0.01;");
+    // Made on the baseline, the WIDTH change is applied to the best when it starts: both changes are on the branch.
+    expect(git(root, "show", "autoresearch/llm:train.js")).toMatch(/const LEARNING_RATE = 0\.02;[\s\S]*const WIDTH = 32;/);
     const third = JSON.stringify(provider.requests[2]?.body);
     expect(third).toContain("was not found");
 
