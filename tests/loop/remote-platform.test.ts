@@ -82,7 +82,13 @@ describe("the platform probed where runs run", () => {
   it("the local executor probes nothing more", async () => {
     const executor = new LocalExecutor();
     const specs: RunSpec[] = [];
-    const spying: Executor = { kind: "local", run: (spec, signal) => (specs.push(spec), executor.run(spec, signal)) };
+    const spying: Executor = {
+      kind: "local",
+      run: (spec, signal) => {
+        specs.push(spec);
+        return executor.run(spec, signal);
+      },
+    };
     const { platform } = await start(spying);
     expect(specs.map((s) => s.command)).toEqual(["node train.js"]);
     expect(platform.detail).toBe("Orchestrator GPU");
