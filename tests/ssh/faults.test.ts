@@ -69,13 +69,14 @@ describe.skipIf(!available)("ssh session faults (CLI, real sshd)", () => {
     args.push("--executor", "ssh", "--hosts", "h1,h2", "--workers", "2", "--remote-dir", remote, "--max-iterations", String(maxIterations), "--tag", tag, "--json", "--yes");
     return { root, args, base: git(root, "rev-parse", "HEAD"), guarded: hashes(root, ["prepare.js"]) };
   }
-  const env = (marker: string, sleepMs: number) => ({ AUTORESEARCH_SSH: sshd.sshCommand, AUTORESEARCH_HOST_BACKOFF_MS: "300", AR_SIGNALS: marker, AR_SLEEP_MS: String(sleepMs) });
+  const env = (marker: string, sleepMs: number, backoffMs = 300) => ({ AUTORESEARCH_SSH: sshd.sshCommand, AUTORESEARCH_HOST_BACKOFF_MS: String(backoffMs), AR_SIGNALS: marker, AR_SLEEP_MS: String(sleepMs) });
 
   it("a host that refuses connections: its experiments are host-unreachable crashes, its worker rests and is retried, h1 goes on", async () => {
     const { root, args, base, guarded } = project("refused", 8);
     const marker = randomUUID();
     h2.stop();
-    const live = startCli(root, args, env(marker, 300));
+    // A first rest long enough for the host to be back before its worker's next try.
+    const live = startCli(root, args, env(marker, 300, 1500));
     const refused = await live.waitFor((e) => e.type === "experiment" && e.record?.host === "h2", 60_000);
     expect(refused.record).toMatchObject({ status: "crash", reason: "host-unreachable" });
     // The host comes back: the resting worker takes work there again.
