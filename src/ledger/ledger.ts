@@ -319,16 +319,21 @@ export class Ledger {
     return parseInFlight(readFileSync(this.paths.state, "utf8"));
   }
 
-  /** Adds or replaces (by id) one experiment in flight, and rewrites state.json atomically. */
-  writeInFlight(entry: InFlight): void {
+  /**
+   * Adds or replaces (by id) one experiment in flight, and rewrites state.json atomically.
+   * `durable: false` skips the fsyncs: for an entry whose loss in a machine crash costs nothing
+   * (the runs die with the machine, and the durable entry written before it, or the record
+   * after it, says what to run again). A killed process loses nothing either way.
+   */
+  writeInFlight(entry: InFlight, options: { durable?: boolean } = {}): void {
     this.inFlight.set(entry.id, entry);
-    this.writeState();
+    this.writeState(options.durable);
   }
 
-  /** The experiment is recorded (or dropped): it leaves state.json. */
-  removeInFlight(id: number): void {
+  /** The experiment is recorded (or dropped): it leaves state.json (see writeInFlight for `durable`). */
+  removeInFlight(id: number, options: { durable?: boolean } = {}): void {
     if (!this.inFlight.delete(id) && existsSync(this.paths.state)) return;
-    this.writeState();
+    this.writeState(options.durable);
   }
 
   clearInFlight(): void {
@@ -341,9 +346,9 @@ export class Ledger {
     return [...this.inFlight.values()].sort((a, b) => a.id - b.id);
   }
 
-  private writeState(): void {
+  private writeState(durable = true): void {
     const state: StateFile = { runs: this.inFlightNow() };
-    writeAtomic(this.paths.state, `${JSON.stringify(state)}\n`);
+    writeAtomic(this.paths.state, `${JSON.stringify(state)}\n`, { durable });
   }
 
   private resultRows(): string[] {

@@ -112,7 +112,7 @@ export async function runOnce(
 /**
  * After a run: what it did that it was not allowed to (the clone's git state, tracked files,
  * read-only and dependency files, shared data), then the clone back to exactly `target` (the
- * best commit after the decision): reset and cleaned, or recreated when its git state changed.
+ * commit it ran): reset and cleaned, or recreated when its git state changed.
  */
 async function inspectClone(session: SessionState, clone: WorkerClone): Promise<{ violations: string[]; resetTo: (target: string) => Promise<void> }> {
   const inspection = await clone.inspect(session.info.guardedHashes);
@@ -305,8 +305,9 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   const { proposal } = input;
   const { clone } = worker;
 
-  // Written before the commit, so a kill anywhere after leaves the exact script to run again,
-  // and the run's marker, so a run orphaned by a kill can be found and stopped.
+  // state.json holds the experiment as ready already (the script to run, its base): a kill before
+  // the run starts runs that again on the best, which is what this does. It is rewritten as
+  // running, with the run's marker (a run orphaned by a kill is found by it), before the run starts.
   let inFlight: InFlight = {
     id: input.id,
     phase: "proposed",
@@ -322,11 +323,12 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     ...(input.queuedAt !== undefined && { queuedAt: input.queuedAt }),
     startedAt,
   };
+  // Not fsynced (see Ledger.writeInFlight): the entry it replaces was, and a machine crash ends the
+  // run too. A cluster job's handle is: that job outlives the crash and resume re-attaches to it.
   const track = (change: Partial<InFlight>) => {
     inFlight = { ...inFlight, ...change };
-    session.ledger.writeInFlight(inFlight);
+    session.ledger.writeInFlight(inFlight, { durable: change.handle !== undefined });
   };
-  track({});
   const parentText = await trainTextAt(session, git, parent.commit);
   // Made in the user's repository without touching its checkout, and kept reachable under
   // refs/autoresearch/<tag>/<n> whatever the decision.
@@ -351,6 +353,10 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   const interrupted = deps.stop.signal.aborted;
   const inspection = await inspectClone(session, clone);
   const { violations } = inspection;
+  // Back to exactly its own commit (outputs removed; no git call when the run left nothing), and
+  // outside the decisions' queue: each decision is made while the others wait, so it does no
+  // clone work. A clone between experiments sits at its last commit; the next one moves it.
+  await inspection.resetTo(commit);
   const lines = countLines(input.newText);
   const trainHash = sha256(input.newText);
   const common = {
@@ -386,17 +392,13 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     const first = decide({ run, direction: config.direction, bestMetric: parent.metric as number, lines, bestLines: parent.lines, violations, interrupted });
     if (stale) {
       const verdict = await staleVerdict(session, deps, input, first, run, parentText, best, control);
-      await inspection.resetTo(best.commit);
       return finish(session, deps, record({ ...common, ...verdict, bestBefore: parent.metric, run }, deps), proposal);
     }
-    // A would-be keep that still faces checks or confirmation runs needs the candidate exactly as
-    // committed in a clean clone; anything else goes straight back to the best (one reset, no more).
+    // A would-be keep that still faces checks or confirmation runs runs again in the clone, which
+    // is at the candidate's commit already (reset above), its shared data's manifest taken afresh.
     const policy = keepPolicy(config);
     const moreRuns = first.status === "keep" && (policy.checks.length > 0 || policy.rule === "confirm");
-    if (moreRuns) {
-      await inspection.resetTo(commit);
-      clone.beforeRun();
-    }
+    if (moreRuns) clone.beforeRun();
     // The keep rule in force: threshold, --check commands, confirmation runs (src/loop/confirm.ts).
     const kept = await applyKeepRule(session, deps, {
       id: input.id,
@@ -417,9 +419,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     });
     const { decision } = kept;
 
-    const newBest = decision.status === "keep" ? commit : best.commit;
-    if (!moreRuns) await inspection.resetTo(newBest);
-    else if (newBest !== commit) await guardRun(session, clone, newBest);
+    // Each check and confirmation run was guarded (the clone is back at the commit after each).
     if (decision.status === "keep") {
       const warning = await session.repo.moveBranch(commit);
       if (warning) deps.emit({ type: "warning", message: warning });
@@ -498,7 +498,8 @@ function finish(session: SessionState, deps: LoopDeps, experiment: ExperimentRec
     session.paths.memory,
     proposalMemory(proposal, previous ? { id: previous.id, kept: previous.status === "keep" } : null, experiment.id, experiment.finishedAt),
   );
-  session.ledger.removeInFlight(experiment.id);
+  // experiments.jsonl (just fsynced) is what says it is done: resume skips a recorded id.
+  session.ledger.removeInFlight(experiment.id, { durable: false });
   deps.emit({ type: "experiment", record: experiment, best: bestOf(session.history), baseline: baselineOf(session.history), noise: noiseOfRecords(session.history)?.sd ?? null });
   return experiment;
 }

@@ -61,9 +61,26 @@ export function runFacts(session: SessionState, deps: Pick<LoopDeps, "now">): Ru
   };
 }
 
-/** A file of the best commit (the read-only scripts and README are read there, not from a clone a run may be using). */
-function fileAt(deps: LoopDeps, commit: string, path: string): Promise<string | null> {
-  return deps.git.showFile(commit, path);
+/** Files read at a commit, per session: commits never change, and the best changes only on a keep. */
+const filesAt = new WeakMap<SessionState, Map<string, Promise<string | null>>>();
+
+/**
+ * A file of the best commit (the read-only scripts and README are read there, not from a clone a
+ * run may be using). Read once per commit: a `git show` per file per proposal was a process
+ * start each on the orchestrator's one thread.
+ */
+function fileAt(session: SessionState, deps: LoopDeps, commit: string, path: string): Promise<string | null> {
+  const cache = filesAt.get(session) ?? new Map<string, Promise<string | null>>();
+  filesAt.set(session, cache);
+  const key = `${commit}:${path}`;
+  let text = cache.get(key);
+  if (text === undefined) {
+    text = deps.git.showFile(commit, path);
+    cache.set(key, text);
+    // A failed read is not remembered: the next proposal tries again.
+    text.catch(() => cache.delete(key));
+  }
+  return text;
 }
 
 export async function buildContext(session: SessionState, deps: LoopDeps, iteration: number, inFlight: InFlightSummary[] = []): Promise<ProposalContext> {
@@ -76,8 +93,8 @@ export async function buildContext(session: SessionState, deps: LoopDeps, iterat
     iteration,
     trainPath: config.train,
     trainText,
-    readonlyFiles: await Promise.all(config.readonly.map(async (path) => ({ path, text: (await fileAt(deps, best.commit, path)) ?? "" }))),
-    readme: await fileAt(deps, best.commit, "README.md"),
+    readonlyFiles: await Promise.all(config.readonly.map(async (path) => ({ path, text: (await fileAt(session, deps, best.commit, path)) ?? "" }))),
+    readme: await fileAt(session, deps, best.commit, "README.md"),
     metric: { name: config.metric, direction: config.direction },
     history: session.history,
     rejected: session.ledger.rejected(),

@@ -147,6 +147,7 @@ function notesMarkdown(view: MemoryView | undefined): string[] {
 
 /** The records' `progress.md`, replaced atomically so `status` never reads half a report. */
 export function writeProgressReport(paths: SessionPaths, markdown: string): string {
-  writeAtomic(paths.progress, markdown.endsWith("\n") ? markdown : `${markdown}\n`);
+  // A projection of the records, rewritten after every decision: atomic, not fsynced.
+  writeAtomic(paths.progress, markdown.endsWith("\n") ? markdown : `${markdown}\n`, { durable: false });
   return paths.progress;
 }

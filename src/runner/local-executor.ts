@@ -142,9 +142,11 @@ export class LocalExecutor implements Executor {
       void kill();
     };
     signal?.addEventListener("abort", onAbort, { once: true });
+    // The samplers of concurrent runs share one read of the process table per half period.
+    const rssIntervalMs = this.deps.rssIntervalMs ?? 200;
     const sampler = tree
-      ? new RssSampler(() => listRunPids(tree, this.platform), {
-          intervalMs: this.deps.rssIntervalMs,
+      ? new RssSampler(() => listRunPids(tree, this.platform, { maxAgeMs: rssIntervalMs / 2 }), {
+          intervalMs: rssIntervalMs,
           platform: this.platform,
         })
       : null;
