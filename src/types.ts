@@ -90,6 +90,8 @@ export interface PlatformInfo {
   torch?: string | null;
   /** GPUs visible to the run (torch.cuda.device_count, else nvidia-smi's list); absent when none or unknown. */
   gpuCount?: number;
+  /** Where it was probed when that is not this machine: the ssh host or the SLURM node the runs run on. */
+  host?: string;
   adjustments: PlatformAdjustments;
 }
 

@@ -143,7 +143,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         const workers = board.multi ? `, ${board.workers} workers` : "";
         out.write(
           `${pc.bold(event.resumed ? "Resuming" : "Starting")} ${pc.cyan(branch)} — ${config.metric} (${config.direction}), ${formatDuration(config.budgetSec)} per run, ` +
-            `${config.maxIterations ?? "unlimited"} iterations, proposer ${config.proposer}${workers}, ${platform.label}\n`,
+            `${config.maxIterations ?? "unlimited"} iterations, proposer ${config.proposer}${workers}, ${platform.label}${platform.host ? ` on ${platform.host}` : ""}\n`,
         );
         break;
       }

@@ -18,6 +18,7 @@ import { isAlive, readLock } from "../ledger/lock.js";
 import { readInFlightReadOnly } from "../ledger/read.js";
 import type { LoopDeps, SessionState, Worker } from "./state.js";
 import { resolveSlots, sessionSlots } from "./slots.js";
+import { probeRemotePlatform } from "./remote-platform.js";
 
 /** Files the tool writes in the repo; excluded from git so they never dirty the tree. */
 export const REPORT_FILES = ["autoresearch-summary.md", "progress.svg", "progress.png"];
@@ -255,6 +256,12 @@ async function setUpSession(root: string, checked: CheckedConfig, platform: Plat
   } catch (error) {
     await abandonSession(session, deps);
     throw error;
+  }
+  // Runs on another machine (ssh host, SLURM node): the platform is that machine's.
+  const remote = await probeRemotePlatform(session, deps, workspace.workers[0] as Worker);
+  if (remote) {
+    info.platform = remote;
+    ledger.writeSession(info);
   }
   deps.emit({ type: "session-start", session: info, resumed: false });
   await runSessionBaseline(session, deps);

@@ -5,7 +5,7 @@
  * a user points it at their own config. The remote user is the test's own user, and "the host"
  * is this machine, so tests can look for a run's processes here.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
@@ -47,9 +47,12 @@ export async function freePort(): Promise<number> {
 export interface SshHost {
   alias: string;
   port: number;
-  /** The listening sshd (its children are the per-connection sessions). */
+  /** The listening sshd (its children are the per-connection sessions); a new one after start(). */
   pid: number;
+  /** Stops the listener: new connections are refused (sessions already open go on). */
   stop(): void;
+  /** Starts the listener again on the same port (a host that comes back); resolves once it accepts connections. */
+  start(): Promise<void>;
 }
 
 export interface SshdFixture {
@@ -69,6 +72,7 @@ export interface SshdFixture {
 /** Starts `count` real sshd's (aliases h1..hN) and writes an ssh config for them. */
 export async function startSshd(count = 1): Promise<SshdFixture> {
   const dir = mkdtempSync(join(tmpdir(), "ar-sshd-"));
+  const config = join(dir, "ssh_config");
   // sshd refuses to start without its privilege-separation directory.
   // (Only root can make it; sshd started by an ordinary user does without it.)
   try {
@@ -79,7 +83,6 @@ export async function startSshd(count = 1): Promise<SshdFixture> {
   writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")), { mode: 0o600 });
   const user = userInfo().username;
   const hosts: SshHost[] = [];
-  const children: ChildProcess[] = [];
   const entries: string[] = [];
   for (let i = 1; i <= count; i++) {
     const port = await freePort();
@@ -103,22 +106,29 @@ export async function startSshd(count = 1): Promise<SshdFixture> {
         "",
       ].join("\n"),
     );
-    const child = spawn(SSHD, ["-D", "-f", conf, "-E", join(dir, `sshd_${i}.log`)], { stdio: "ignore" });
-    children.push(child);
+    const listen = () => spawn(SSHD, ["-D", "-f", conf, "-E", join(dir, `sshd_${i}.log`)], { stdio: "ignore" });
+    let child = listen();
     const alias = `h${i}`;
     entries.push(hostEntry(alias, port, dir));
-    hosts.push({
+    const host: SshHost = {
       alias,
       port,
       pid: child.pid as number,
       stop: () => {
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       },
-    });
+      start: async () => {
+        host.stop();
+        if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once("exit", r));
+        child = listen();
+        host.pid = child.pid as number;
+        await waitUntilAccepting(config, alias, fixture);
+      },
+    };
+    hosts.push(host);
   }
   const refusedAlias = "refused";
   entries.push(hostEntry(refusedAlias, await freePort(), dir));
-  const config = join(dir, "ssh_config");
   writeFileSync(config, entries.join("\n"), { mode: 0o600 });
   const fixture: SshdFixture = {
     dir,

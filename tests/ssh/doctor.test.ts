@@ -1,7 +1,7 @@
 /** `autoresearch doctor --executor ssh` against real sshd's: each host's reachability, git, python3, remote dir. */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli } from "../helpers/cli.js";
 import { fakeProject } from "../helpers/repo.js";
@@ -41,6 +41,28 @@ describe.skipIf(!available)("doctor with executor ssh", () => {
     expect(refused).toMatchObject({ status: "missing", required: true });
     expect(refused?.detail).toMatch(/refused/i);
     expect(refused?.fix).toMatch(/BatchMode=yes/);
+  });
+
+  it("shows each host's platform line: the command's Python, torch and device as the host's probe reports them", () => {
+    const root = fakeProject();
+    // An interpreter that says which connection ran it: the answer must come from the host.
+    const python = join(remote, "host-bin", "python3");
+    mkdirSync(dirname(python), { recursive: true });
+    writeFileSync(
+      python,
+      `#!/bin/sh\necho '{"autoresearch_probe": 1, "python": "3.12.1", "torch": "'"2.5.0+port\${SSH_CONNECTION##* }"'", "cuda": false, "mps": false, "mps_built": false, "flash_attn": false}'\n`,
+      { mode: 0o755 },
+    );
+    const args = ["doctor", "--json", "--executor", "ssh", "--hosts", `h1,${sshd.refusedAlias}`, "--remote-dir", remote, "--command", `${python} train.py`];
+    const result = cli(root, args, { AUTORESEARCH_SSH: sshd.sshCommand });
+    expect(result.code, result.stderr).toBe(0);
+    const checks = JSON.parse(result.stdout).checks as Check[];
+    const line = checks.find((c) => c.name === "h1 platform");
+    expect(line).toMatchObject({ status: "ok", required: false });
+    expect(line?.detail).toContain(`${python} -> Python 3.12.1, torch 2.5.0+port${sshd.hosts[0]?.port}`);
+    expect(line?.detail).toMatch(/^CPU: /);
+    // A host that cannot be reached has no platform line, only the reason.
+    expect(checks.some((c) => c.name === `${sshd.refusedAlias} platform`)).toBe(false);
   });
 
   it("a remote dir that cannot be written is missing, with the fix", () => {

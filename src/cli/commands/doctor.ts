@@ -291,12 +291,12 @@ export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check
   }
   if (input.executor === "slurm") checks.push(...(await slurmChecks(exec, root, env, os, timeoutMs)));
   checks.push(writeCheck(root));
-  if (input.executor === "ssh") checks.push(...(await sshChecks(input, { env, exec, cwd: root, timeoutMs })));
+  if (input.executor === "ssh") checks.push(...(await sshChecks(input, { env, exec, cwd: root, timeoutMs, command })));
   return { checks, platform, command };
 }
 
-/** executor ssh: every host reachable with BatchMode, with git, python3, a writable remote dir and a way to make process groups. */
-async function sshChecks(input: ConfigInput, options: { env: NodeJS.ProcessEnv; exec: Exec; cwd: string; timeoutMs: number }): Promise<Check[]> {
+/** executor ssh: every host reachable with BatchMode, with git, python3, a writable remote dir, a way to make process groups, and its platform line. */
+async function sshChecks(input: ConfigInput, options: { env: NodeJS.ProcessEnv; exec: Exec; cwd: string; timeoutMs: number; command: string }): Promise<Check[]> {
   // A flag's comma list or the config file's array, read the way `run` reads it.
   const entries = input.hosts === undefined ? [] : OPTION_DEFS.hosts.from(input.hosts as never);
   if (entries.length === 0) return [{ name: "ssh hosts", status: "missing", required: true, detail: "executor ssh, but no hosts are given", fix: "Pass --hosts gpu1,gpu2 (names from your ssh config)." }];
@@ -406,7 +406,8 @@ sinfo and a controller that answers); "missing" there means a run will fail. Opt
 what only some options use (GPU, nvidia-smi, other API keys and agent CLIs); "absent" there is
 fine unless you use them. With --executor ssh (flag or config file) each host is checked too:
 reachable with \`ssh -o BatchMode=yes\` (no prompt), git and python3 there, the remote dir
-writable, setsid or perl for the run's process group. Each line that is not ok says how to fix it. API keys are named, never
+writable, setsid or perl for the run's process group, and the host's platform as the command's
+Python sees it there (python, torch, CUDA). Each line that is not ok says how to fix it. API keys are named, never
 shown. It changes nothing and exits 0 even when something is missing (it is a report); 2 only
 for bad flags.
 

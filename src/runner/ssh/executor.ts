@@ -12,7 +12,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { RuntimeFailure } from "../../errors.js";
 import { type Exec, execWithTimeout } from "../../platform/exec.js";
-import type { Executor, RunHandle, RunResult, RunSpec } from "../../types.js";
+import type { Executor, RunResult, RunSpec } from "../../types.js";
 import { LineSplitter } from "../line-splitter.js";
 import { DEFAULT_MAX_LOG_BYTES, LogSink } from "../log-sink.js";
 import { OutputScanner } from "../output-scanner.js";
@@ -74,13 +74,8 @@ export class SshExecutor implements Executor {
     this.connectTimeoutSec = options.connectTimeoutSec ?? DEFAULT_CONNECT_TIMEOUT_SEC;
   }
 
-  /**
-   * Runs in flight when an orchestrator was killed cannot be followed: their wrapper killed them
-   * when the dead orchestrator's connection closed. The loop runs the experiment again (DESIGN).
-   */
-  async attach(_handle: RunHandle, _spec: RunSpec, _signal?: AbortSignal): Promise<RunResult | null> {
-    return null;
-  }
+  // No attach(): a run in flight when the orchestrator was killed cannot be followed (its wrapper
+  // killed it when the dead orchestrator's connection closed), so resume runs it again (DESIGN).
 
   async run(spec: RunSpec, signal?: AbortSignal): Promise<RunResult> {
     const host = spec.host;

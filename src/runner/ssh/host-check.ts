@@ -4,6 +4,7 @@
  * are there, that the remote dir can be written, and how the wrapper will make a process group.
  */
 import type { Exec } from "../../platform/exec.js";
+import { parseRemoteProbe, platformFromRemoteProbe, remoteProbeCommand } from "../../platform/remote.js";
 import { shQuote, SSH_CONNECTION_FAILED, sshArgv } from "./ssh-command.js";
 
 export interface HostCheck {
@@ -26,7 +27,7 @@ function probeCommand(remoteDir: string): string {
   return `exec sh -c ${shQuote(script)}`;
 }
 
-export async function checkSshHost(host: string, options: { remoteDir: string; env: NodeJS.ProcessEnv; exec: Exec; cwd: string; timeoutMs: number }): Promise<HostCheck[]> {
+export async function checkSshHost(host: string, options: { remoteDir: string; env: NodeJS.ProcessEnv; exec: Exec; cwd: string; timeoutMs: number; command?: string }): Promise<HostCheck[]> {
   const result = await options.exec(sshArgv(host, probeCommand(options.remoteDir), options.env), { cwd: options.cwd, timeoutMs: options.timeoutMs, env: options.env });
   const values = new Map(
     result.stdout
@@ -68,5 +69,31 @@ export async function checkSshHost(host: string, options: { remoteDir: string; e
       ? { name: `${host} process groups`, status: "ok", required: true, detail: `runs get their own process group with ${group}` }
       : { name: `${host} process groups`, status: "missing", required: true, detail: "neither setsid nor perl is on the remote PATH", fix: `Install util-linux (setsid) or perl on ${host}.` },
   );
+  if (options.command !== undefined) checks.push(await checkSshPlatform(host, options.command, options));
   return checks;
+}
+
+/**
+ * The host's platform line (its Python, torch, device) from the same probe a session runs there
+ * at setup, over a second connection so a slow interpreter (a first `uv run`) cannot make the
+ * host look unreachable. It runs in the remote home: a relative interpreter (.venv/bin/python)
+ * lives in the worker's tree, which only a session makes, so it is only a warning here.
+ */
+export async function checkSshPlatform(host: string, command: string, options: { env: NodeJS.ProcessEnv; exec: Exec; cwd: string; timeoutMs: number }): Promise<HostCheck> {
+  const name = `${host} platform`;
+  const result = await options.exec(sshArgv(host, `exec sh -c ${shQuote(remoteProbeCommand(command))}`, options.env), { cwd: options.cwd, timeoutMs: options.timeoutMs, env: options.env });
+  const probe = parseRemoteProbe(result.stdout);
+  if (!probe) {
+    const why = result.timedOut ? "timed out" : (result.stderr.trim().split("\n").pop() ?? `exit ${result.code}`);
+    return { name, status: "warn", required: false, detail: `the platform probe did not finish: ${why}`, fix: `Run \`ssh ${host} ${command.split(" ")[0] ?? "python3"} --version\` to see what the host says.` };
+  }
+  const platform = await platformFromRemoteProbe(command, probe, options.cwd);
+  const device = `${platform.label}: ${platform.detail}`;
+  if (platform.python === null) return { name, status: "ok", required: false, detail: `${device}; \`${command}\` runs no Python` };
+  if (platform.pythonVersion === null) {
+    const why = platform.notes.find((n) => n.includes(platform.python as string)) ?? "the Python probe failed";
+    return { name, status: "warn", required: false, detail: `${device}; ${why}`, fix: `Install the interpreter the command uses on ${host} (\`${platform.python}\`; a relative one is looked up in the session's tree there).` };
+  }
+  const torch = platform.torch ? `torch ${platform.torch}` : "torch not installed";
+  return { name, status: "ok", required: false, detail: `${device}; ${platform.python} -> Python ${platform.pythonVersion}, ${torch}` };
 }
