@@ -374,8 +374,8 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
     );
   }
 
-  // 11. Workers (init only), when several GPUs are detected: one per GPU unless the person says
-  // otherwise. --yes (or a repo config / flag that gives it) takes it without asking.
+  // 11. Workers (init only), when several GPUs are detected: the question suggests one per GPU.
+  // Without the question (--yes, no terminal) the key keeps its default, 1, and the note says how to use them all.
   if (opts.askAll && (values.workers === undefined || askOptional("workers"))) {
     platform ??= await platformPromise;
     const gpus = platform.kind === "cuda" ? (platform.gpuCount ?? 1) : 0;
@@ -388,7 +388,9 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
           return v !== "auto" && Number(v) > gpus ? `${v} workers but ${gpus} GPUs: at most ${gpus} (or auto)` : undefined;
         });
         values.workers = answer === "auto" ? "auto" : Number(answer);
-      } else values.workers = gpus;
+      } else if (values.workers === undefined) {
+        warn(`${gpus} GPUs detected; this session uses 1 worker (--workers ${gpus} or --workers auto runs one experiment per GPU)`);
+      }
     }
   }
 

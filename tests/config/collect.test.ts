@@ -120,14 +120,14 @@ describe("init and the number of workers", () => {
   };
   const given = { budget: "5m", metric: "val_bpb", direction: "min" };
 
-  it("with several GPUs and --yes: one worker per GPU, without asking", async () => {
+  it("with several GPUs and --yes: nothing asked, the default of one worker kept, and how to use them all said", async () => {
     const out = sink();
     const result = await collectConfig(given, { ...base(project()), askAll: true, output: out.stream, platform: detected(4) });
     expect(result.platform.gpuCount).toBe(4);
-    expect(result.input.workers).toBe(4);
-    expect(result.config.workers).toBe(4);
-    expect(result.table).toMatch(/\| Workers +\| 4 +\|/);
+    expect(result.input.workers).toBeUndefined();
+    expect(result.config.workers).toBe(1);
     expect(out.text()).not.toContain("Workers:");
+    expect(result.warnings.join("\n")).toContain("4 GPUs detected; this session uses 1 worker (--workers 4 or --workers auto");
   });
 
   it("one GPU (or none): workers stay at the default and the table has no Workers row", async () => {
