@@ -10,7 +10,8 @@ export function slurmReachable(): { ok: boolean; why: string } {
   const r = spawnSync("sinfo", ["-h", "-o", "%T"], { encoding: "utf8", timeout: 15_000 });
   if (r.error) return { ok: false, why: `sinfo: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}` };
   if (r.status !== 0) return { ok: false, why: `sinfo: ${(r.stderr || r.stdout).trim().split("\n")[0]}` };
-  if (!/idle|mixed|allocated/.test(r.stdout)) return { ok: false, why: `no node is up (sinfo: ${r.stdout.trim() || "nothing"})` };
+  // A node finishing another test file's job is "completing" (or mixed/allocated while it runs one): it is up.
+  if (!/idle|mix|alloc|completing/.test(r.stdout)) return { ok: false, why: `no node is up (sinfo: ${r.stdout.trim() || "nothing"})` };
   return { ok: true, why: "" };
 }
 
