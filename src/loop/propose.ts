@@ -196,7 +196,8 @@ export async function nextProposal(session: SessionState, deps: LoopDeps, iterat
   return { kind: "skipped", reason: lastReason };
 }
 
-function reject(
+/** A refused proposal: in rejected.jsonl (it counts towards --max-cost, the proposer reads why) and announced. */
+export function reject(
   session: SessionState,
   deps: LoopDeps,
   iteration: number,

@@ -17,7 +17,7 @@ import type { InFlight } from "../ledger/ledger.js";
 import type { InFlightSummary, Proposal, RunHandle } from "../types.js";
 import { runExperiment, type Rerun } from "./experiment.js";
 import { stopReason } from "./stop-reason.js";
-import { nextProposal, oomToRetry } from "./propose.js";
+import { nextProposal, oomToRetry, reject as rejectProposal } from "./propose.js";
 import { rebaseChange } from "./rebase.js";
 import { sha256 } from "./guards.js";
 import { Serial } from "./serial.js";
@@ -354,20 +354,9 @@ export class Scheduler {
 
   /** A proposal that no longer applies when its turn comes: refused (the proposer reads why), not run. */
   private reject(item: ReadyItem, reason: string): void {
-    const { session, deps } = this;
-    const { proposal } = item;
-    session.ledger.recordRejected({
-      iteration: item.id,
-      description: proposal.description,
-      reason,
-      at: deps.now().toISOString(),
-      ...(proposal.planStep !== undefined && { planStep: proposal.planStep }),
-      ...(proposal.usage !== undefined && { usage: proposal.usage }),
-      ...(proposal.costUsd !== undefined && { costUsd: proposal.costUsd }),
-      ...(proposal.changes !== undefined && { changes: proposal.changes }),
-    });
-    session.ledger.removeInFlight(item.id);
-    deps.emit({ type: "proposal-rejected", iteration: item.id, description: proposal.description, reason });
+    // Recorded before it leaves state.json: a kill in between leaves its id explained either way.
+    rejectProposal(this.session, this.deps, item.id, item.proposal, reason);
+    this.session.ledger.removeInFlight(item.id);
   }
 
   /** After an unreachable host the worker rests, doubling each time in a row; any other outcome ends its rest. */

@@ -6,11 +6,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { RuntimeFailure } from "../errors.js";
 import type { Executor, RunResult, RunSpec } from "../types.js";
-import { LineSplitter } from "./line-splitter.js";
 import { cgroupShellArgs, createRunCgroup, removeRunCgroup, removeRunCgroupWhenEmpty } from "./cgroup.js";
-import { DEFAULT_MAX_LOG_BYTES, LogSink } from "./log-sink.js";
+import { openRunLog } from "./run-log.js";
 import { OutputScanner } from "./output-scanner.js";
 import { listRunPids, RUN_ID_ENV, type RunTree } from "./process-list.js";
 import { killRunTree, type KillTreeResult } from "./process-tree.js";
@@ -52,16 +50,7 @@ export class LocalExecutor implements Executor {
 
   async run(spec: RunSpec, signal?: AbortSignal): Promise<RunResult> {
     const scanner = new OutputScanner(spec.metric); // throws on a bad pattern, before anything starts
-    let sink: LogSink;
-    try {
-      sink = new LogSink(spec.logPath, spec.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
-    } catch (err) {
-      throw new RuntimeFailure(`cannot write the run log ${spec.logPath}: ${(err as Error).message}`);
-    }
-    const note = (text: string) => {
-      sink.write(`\n[autoresearch] ${text}\n`);
-      scanner.line(`[autoresearch] ${text}`);
-    };
+    const { sink, note, lines } = openRunLog(spec, scanner);
     const started = this.now();
     if (signal?.aborted) {
       note("run aborted before it started");
@@ -98,10 +87,7 @@ export class LocalExecutor implements Executor {
     }
     const closed = child ? new Promise<void>((r) => child.once("close", () => r())) : Promise.resolve();
     const splitters = [child?.stdout, child?.stderr].map((stream) => {
-      const splitter = new LineSplitter((line) => {
-        scanner.line(line);
-        spec.onLine?.(line);
-      });
+      const splitter = lines();
       stream?.on("data", (chunk: Buffer) => {
         sink.write(chunk);
         splitter.push(chunk);

@@ -11,8 +11,7 @@ import { dirname } from "node:path";
 import { RuntimeFailure } from "../../errors.js";
 import { ensureRealDir } from "../../safe-fs.js";
 import type { Executor, RunHandle, RunResult, RunSpec } from "../../types.js";
-import { LineSplitter } from "../line-splitter.js";
-import { DEFAULT_MAX_LOG_BYTES, LogSink } from "../log-sink.js";
+import { openRunLog } from "../run-log.js";
 import { OutputScanner } from "../output-scanner.js";
 import { RUN_ID_ENV } from "../process-list.js";
 import { type CheckSlurmResult, type ProbeOptions, probeSharedFilesystem } from "./check.js";
@@ -116,15 +115,8 @@ export class SlurmExecutor implements Executor {
 
   private async follow(jobId: string, spec: RunSpec, scanner: OutputScanner, signal: AbortSignal | undefined, start: FollowStart, first: string): Promise<RunResult> {
     const paths = slurmPaths(spec.logPath);
-    const sink = openLog(spec);
-    const note = (text: string) => {
-      sink.write(`[autoresearch] ${text}\n`);
-      scanner.line(`[autoresearch] ${text}`);
-    };
-    const splitter = new LineSplitter((line) => {
-      scanner.line(line);
-      spec.onLine?.(line);
-    });
+    const { sink, note, lines } = openRunLog(spec, scanner);
+    const splitter = lines();
     const tail = new FileTail(paths.output, (chunk) => {
       sink.write(chunk);
       splitter.push(chunk);
@@ -266,9 +258,8 @@ export class SlurmExecutor implements Executor {
   }
 
   private finishEarly(spec: RunSpec, scanner: OutputScanner, text: string, failure?: { reason: string; detail: string }): RunResult {
-    const sink = openLog(spec);
-    sink.write(`[autoresearch] ${text}\n`);
-    scanner.line(`[autoresearch] ${text}`);
+    const { sink, note } = openRunLog(spec, scanner);
+    note(text);
     sink.close();
     const scan = scanner.result();
     return {
@@ -294,14 +285,6 @@ export class SlurmExecutor implements Executor {
 export function checkSlurm(options: SlurmExecutorOptions & ProbeOptions, signal?: AbortSignal): Promise<CheckSlurmResult> {
   const probe = new SlurmExecutor({ ...options, maxPendingSec: options.maxPendingSec ?? 600 });
   return probeSharedFilesystem(probe, options, signal);
-}
-
-function openLog(spec: RunSpec): LogSink {
-  try {
-    return new LogSink(spec.logPath, spec.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
-  } catch (err) {
-    throw new RuntimeFailure(`cannot write the run log ${spec.logPath}: ${(err as Error).message}`);
-  }
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -14,7 +14,7 @@ import { RuntimeFailure } from "../../errors.js";
 import { type Exec, execWithTimeout } from "../../platform/exec.js";
 import type { Executor, RunResult, RunSpec } from "../../types.js";
 import { LineSplitter } from "../line-splitter.js";
-import { DEFAULT_MAX_LOG_BYTES, LogSink } from "../log-sink.js";
+import { openRunLog } from "../run-log.js";
 import { OutputScanner } from "../output-scanner.js";
 import { RUN_ID_ENV } from "../process-list.js";
 import { sanitizeEnv } from "../run-env.js";
@@ -81,16 +81,7 @@ export class SshExecutor implements Executor {
     const host = spec.host;
     if (!host) throw new RuntimeFailure("the ssh executor got a run without a host", "Give the hosts with --hosts gpu1,gpu2 (names from your ssh config).");
     const scanner = new OutputScanner(spec.metric);
-    let sink: LogSink;
-    try {
-      sink = new LogSink(spec.logPath, spec.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
-    } catch (err) {
-      throw new RuntimeFailure(`cannot write the run log ${spec.logPath}: ${(err as Error).message}`);
-    }
-    const note = (text: string) => {
-      sink.write(`\n[autoresearch] ${text}\n`);
-      scanner.line(`[autoresearch] ${text}`);
-    };
+    const { sink, note, lines } = openRunLog(spec, scanner);
     const finish = (fields: Partial<RunResult>): RunResult => {
       sink.close();
       return { ...emptyResult(), ...scanner.result(), ...fields };
@@ -161,12 +152,8 @@ export class SshExecutor implements Executor {
     spec.onHandle?.({ kind: "ssh", id: runId, host });
 
     let status: ExitStatus | null = null;
-    const onLine = (line: string) => {
-      scanner.line(line);
-      spec.onLine?.(line);
-    };
     const closed = child ? new Promise<void>((r) => child?.once("close", () => r())) : Promise.resolve();
-    const outSplitter = new LineSplitter(onLine);
+    const outSplitter = lines();
     child?.stdout?.on("data", (chunk: Buffer) => {
       sink.write(chunk);
       outSplitter.push(chunk);
@@ -179,7 +166,8 @@ export class SshExecutor implements Executor {
         return;
       }
       sink.write(`${line}\n`);
-      onLine(line);
+      scanner.line(line);
+      spec.onLine?.(line);
     });
     child?.stderr?.on("data", (chunk: Buffer) => errSplitter.push(chunk));
 
