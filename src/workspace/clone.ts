@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, type Stats, writeFileSync } from "node:fs";
 import { join, sep } from "node:path";
 import { RuntimeFailure } from "../errors.js";
 import { Git } from "./git.js";
-import { parsePorcelainZ } from "./tree.js";
 import { linkShared, type Manifest, manifest, manifestChanges, type SharedEntry } from "./shared.js";
+import { parsePorcelainZ } from "./tree.js";
 
 /**
  * A worker's checkout: a throwaway clone the tool owns, outside the user's working tree
@@ -32,37 +32,36 @@ function ignoredGitPath(rel: string): boolean {
   return (rel.startsWith("objects/") && !rel.startsWith("objects/info")) || rel === "objects" || rel.startsWith("logs/") || rel === "logs" || rel === "index";
 }
 
+/**
+ * Every entry under `abs` (depth first, symbolic links not followed): `visit` gets its path
+ * relative to the walk's root and its lstat; it returns true to go into a directory. Entries that
+ * vanish while walked are skipped.
+ */
+function walkEntries(abs: string, rel: string, visit: (path: string, childRel: string, st: Stats) => boolean): void {
+  let names: string[];
+  try {
+    names = readdirSync(abs);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const childRel = rel ? `${rel}/${name}` : name;
+    const child = abs + sep + name;
+    const st = lstatSync(child, { throwIfNoEntry: false });
+    if (st && visit(child, childRel, st) && st.isDirectory()) walkEntries(child, childRel, visit);
+  }
+}
+
 /** name -> content stamp of every file in the git dir that decides how git behaves. */
 function gitDirManifest(gitDir: string): Map<string, string> {
   const out = new Map<string, string>();
-  const walk = (abs: string, rel: string): void => {
-    let names: string[];
-    try {
-      names = readdirSync(abs);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const childRel = rel ? `${rel}/${name}` : name;
-      if (ignoredGitPath(childRel)) continue;
-      const child = abs + sep + name;
-      let st: ReturnType<typeof lstatSync>;
-      try {
-        st = lstatSync(child);
-      } catch {
-        continue;
-      }
-      if (st.isDirectory()) {
-        out.set(childRel, "dir");
-        walk(child, childRel);
-      } else if (st.isFile() && st.size <= 1 << 16) {
-        out.set(childRel, createHash("sha1").update(readFileSync(child)).digest("hex"));
-      } else {
-        out.set(childRel, `${st.isSymbolicLink() ? "link" : "file"} ${st.size} ${st.mtimeMs}`);
-      }
-    }
-  };
-  walk(gitDir, "");
+  walkEntries(gitDir, "", (child, childRel, st) => {
+    if (ignoredGitPath(childRel)) return false;
+    if (st.isDirectory()) out.set(childRel, "dir");
+    else if (st.isFile() && st.size <= 1 << 16) out.set(childRel, createHash("sha1").update(readFileSync(child)).digest("hex"));
+    else out.set(childRel, `${st.isSymbolicLink() ? "link" : "file"} ${st.size} ${st.mtimeMs}`);
+    return true;
+  });
   return out;
 }
 
@@ -244,31 +243,16 @@ export class WorkerClone {
     }
     let outputs = 0;
     const created: string[] = [];
-    const walk = (abs: string, rel: string): void => {
-      let names: string[];
-      try {
-        names = readdirSync(abs);
-      } catch {
-        return;
-      }
-      for (const name of names) {
-        const childRel = rel ? `${rel}/${name}` : name;
-        if (childRel === ".git" || sharedNames.has(childRel)) continue;
-        const child = abs + sep + name;
-        const st = lstatSync(child, { throwIfNoEntry: false });
-        if (!st) continue;
-        if (st.isDirectory()) {
-          walk(child, childRel);
-          continue;
-        }
-        if (tree.has(childRel)) continue;
-        outputs++;
-        if (created.length < 10) created.push(childRel);
-        if (GIT_CONTROL_FILE.test(childRel)) violations.push(`created ${childRel}`);
-        else if (shadowsCode(childRel)) violations.push(`created ${childRel} (new code in the tree can change what the read-only scripts import)`);
-      }
-    };
-    walk(this.dir, "");
+    walkEntries(this.dir, "", (_child, childRel, st) => {
+      if (childRel === ".git" || sharedNames.has(childRel)) return false;
+      if (st.isDirectory()) return true;
+      if (tree.has(childRel)) return false;
+      outputs++;
+      if (created.length < 10) created.push(childRel);
+      if (GIT_CONTROL_FILE.test(childRel)) violations.push(`created ${childRel}`);
+      else if (shadowsCode(childRel)) violations.push(`created ${childRel} (new code in the tree can change what the read-only scripts import)`);
+      return false;
+    });
     if (this.sharedBefore) {
       const changes = manifestChanges(this.sharedBefore, manifest(this.shared));
       if (changes.length > 0) violations.push(`changed shared data: ${changes.join(", ")}`);

@@ -7,6 +7,7 @@ import { readInFlightReadOnly } from "../../src/ledger/read.js";
 import type { ExperimentRecord } from "../../src/types.js";
 import { cli } from "../helpers/cli.js";
 import { createRepo, git } from "../helpers/repo.js";
+import { SLOW_TRAIN } from "../helpers/trainers.js";
 import { checkInvariants, hashes, processesWithEnv, startCli, waitGone } from "./helpers.js";
 
 /**
@@ -14,14 +15,6 @@ import { checkInvariants, hashes, processesWithEnv, startCli, waitGone } from ".
  * process tree). The metric never changes, so nothing is kept and no candidate goes stale:
  * each experiment is exactly one run.
  */
-const SLOW_TRAIN = `const LEARNING_RATE = 0.01;
-const WIDTH = 16;
-if (process.env.AUTORESEARCH_EXPERIMENT !== "0") {
-  require("node:child_process").spawn("sleep", ["31"], { stdio: "ignore" }).unref();
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(process.env.AR_SLEEP_MS));
-}
-console.log("val_loss: 1.000000");
-`;
 
 function project() {
   const root = createRepo({ "train.js": SLOW_TRAIN, "prepare.js": "// read-only\n" });

@@ -3,17 +3,11 @@ import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
+import type { Check } from "../../src/cli/commands/doctor.js";
 import { cli } from "../helpers/cli.js";
 import { createRepo } from "../helpers/repo.js";
 import { describeSlurm } from "./cluster.js";
 
-interface Check {
-  name: string;
-  status: string;
-  required: boolean;
-  detail: string;
-  fix?: string;
-}
 
 function doctor(env: Record<string, string>, extra: string[] = []): Record<string, Check> {
   const root = createRepo({ "train.js": 'console.log("val_bpb: 1")\n' });

@@ -3,19 +3,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Check } from "../../src/cli/commands/doctor.js";
 import { cli } from "../helpers/cli.js";
 import { fakeProject } from "../helpers/repo.js";
 import { type SshdFixture, sshdAvailable, startSshd } from "../helpers/sshd.js";
 
 const available = sshdAvailable();
 
-interface Check {
-  name: string;
-  status: string;
-  required: boolean;
-  detail: string;
-  fix?: string;
-}
 
 describe.skipIf(!available)("doctor with executor ssh", () => {
   let sshd: SshdFixture;

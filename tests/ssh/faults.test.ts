@@ -15,6 +15,7 @@ import { readInFlightReadOnly } from "../../src/ledger/read.js";
 import type { ExperimentRecord } from "../../src/types.js";
 import { createRepo, git } from "../helpers/repo.js";
 import { type SshdFixture, type SshHost, sessionPids, sshdAvailable, startSshd, waitFor } from "../helpers/sshd.js";
+import { SLOW_TRAIN } from "../helpers/trainers.js";
 import { type CliEvent, checkInvariants, hashes, processesWithEnv, startCli, waitGone } from "../reliability/helpers.js";
 
 const available = sshdAvailable();
@@ -24,14 +25,6 @@ const available = sshdAvailable();
  * on the host). The metric never changes: nothing is kept, no candidate goes stale, so each
  * experiment is exactly one row.
  */
-const SLOW_TRAIN = `const LEARNING_RATE = 0.01;
-const WIDTH = 16;
-if (process.env.AUTORESEARCH_EXPERIMENT !== "0") {
-  require("node:child_process").spawn("sleep", ["31"], { stdio: "ignore" }).unref();
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(process.env.AR_SLEEP_MS));
-}
-console.log("val_loss: 1.000000");
-`;
 
 /** Run processes on "the hosts" that carry `marker` and sit in worker `w`'s tree under `remote`. */
 function hostRuns(marker: string, remote: string, worker?: number): number[] {
