@@ -252,6 +252,19 @@ describe.skipIf(!posix)("LocalExecutor", () => {
     expect(r.memGb as number).toBeLessThan(2);
   });
 
+  it("counts the memory of the run's children too (with a cgroup: its members, read from the kernel)", async () => {
+    const child = tmp.write("child.cjs", `const b = Buffer.alloc(128 * 1024 * 1024, 1); setTimeout(() => process.exit(b[3] - 1), 900);`);
+    const script = tmp.write(
+      "parent.cjs",
+      `const c = require("node:child_process").spawn(process.execPath, [${JSON.stringify(child)}], { stdio: "ignore", detached: true });
+c.on("exit", (code) => console.log("val_bpb: " + (1 + code)));`,
+    );
+    const r = await new LocalExecutor({ rssIntervalMs: 100 }).run(baseSpec(tmp.dir, `${NODE} ${JSON.stringify(script)}`));
+    expect(r.exitCode).toBe(0);
+    expect(r.metric).toBe(1);
+    expect(r.memGb as number).toBeGreaterThan(128 / 1024);
+  });
+
   it("reports a command that cannot start (missing cwd) without hanging", async () => {
     const r = await new LocalExecutor().run(baseSpec(join(tmp.dir, "missing"), "echo hi", { logPath: join(tmp.dir, "m.log") }));
     expect(r.exitCode).toBeNull();
