@@ -1,10 +1,10 @@
 import cliTruncate from "cli-truncate";
 import pc from "picocolors";
 import { formatDuration } from "../config/duration.js";
-import { publicEvent, type SessionEvent } from "../loop/events.js";
 import { cleanField, MISSING } from "../ledger/results-tsv.js";
+import { publicEvent, type SessionEvent } from "../loop/events.js";
 import { confidence, type Direction, delta, describeConfidence, isBetter } from "../metric/index.js";
-import { formatDelta, formatMetric } from "../report/format.js";
+import { budgetProgress, formatDelta, formatMetric, formatPlace } from "../report/format.js";
 import type { ExperimentRecord } from "../types.js";
 import { WorkerBoard } from "./worker-board.js";
 
@@ -163,7 +163,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
           // A log (no TTY) gets a line per start; a terminal sees it on the board.
           if (live) showBoard();
           else {
-            const where = [event.host, event.device].filter((p) => p !== undefined && p !== null && p !== "").join(":");
+            const where = formatPlace(event.host, event.device);
             out.write(`${tag(event.worker ?? 0)}${pc.cyan("▶")} ${progressText(event.iteration)} ${cleanField(event.description).slice(0, 80)}${where ? pc.dim(` (device ${cleanField(where)})`) : ""}\n`);
           }
           break;
@@ -171,11 +171,9 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         const width = 20;
         lastMetric = null;
         startLive((t) => {
-          const filled = Math.min(width, Math.round((t / event.budgetSec) * width));
-          const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
           const seen = lastMetric === null ? "" : ` ${metricName} ${formatMetric(lastMetric)}`;
           const eta = etaText(event.iteration);
-          return `${pc.cyan("▶")} ${progressText(event.iteration)} ${cleanField(event.description).slice(0, 50)} ${bar} ${t.toFixed(0)}s/${formatDuration(event.budgetSec)}${seen}${eta}`;
+          return `${pc.cyan("▶")} ${progressText(event.iteration)} ${cleanField(event.description).slice(0, 50)} ${budgetProgress(t, event.budgetSec, width, formatDuration)}${seen}${eta}`;
         });
         break;
       }

@@ -2,7 +2,7 @@ import pc from "picocolors";
 import { formatDuration } from "../config/duration.js";
 import { cleanField } from "../ledger/results-tsv.js";
 import type { SessionEvent } from "../loop/events.js";
-import { formatMetric } from "../report/format.js";
+import { budgetProgress, formatMetric, formatPlace } from "../report/format.js";
 
 /**
  * What the terminal shows of a session with several workers: one line per worker (its
@@ -133,15 +133,13 @@ export class WorkerBoard {
     const slot = this.slots.get(k);
     const name = pc.cyan(`w${k}`);
     if (!slot) return `${name} ${pc.dim("idle")}`;
-    const where = slot.host || slot.device !== null ? ` ${pc.dim(`[${cleanField([slot.host, slot.device].filter((p) => p !== null && p !== "").join(":"))}]`)}` : "";
+    const where = slot.host || slot.device !== null ? ` ${pc.dim(`[${cleanField(formatPlace(slot.host, slot.device))}]`)}` : "";
     const description = cleanField(slot.description).slice(0, 40);
     const head = `${name}${where} #${slot.iteration}${description ? ` ${description}` : ""}`;
     const t = Math.max(0, (nowMs - slot.startedMs) / 1000);
     if (slot.pendingJob !== null) return `${head} ${pc.yellow(`pending in queue (job ${cleanField(slot.pendingJob)})`)} ${t.toFixed(0)}s`;
-    const filled = slot.budgetSec > 0 ? Math.min(BAR_WIDTH, Math.round((t / slot.budgetSec) * BAR_WIDTH)) : 0;
-    const bar = `${"█".repeat(filled)}${"░".repeat(BAR_WIDTH - filled)}`;
     const seen = slot.lastMetric === null ? "" : ` ${metricName} ${formatMetric(slot.lastMetric)}`;
-    return `${head} ${bar} ${t.toFixed(0)}s/${formatDuration(slot.budgetSec)}${seen}`;
+    return `${head} ${budgetProgress(t, slot.budgetSec, BAR_WIDTH, formatDuration)}${seen}`;
   }
 
   private pipelineLine(nowMs: number): string {

@@ -108,3 +108,14 @@ export function markdownTable(header: string[], rows: string[][], separator?: st
   const sep = separator ?? `|${header.map((h) => "-".repeat(h.length + 2)).join("|")}|`;
   return [line(header), sep, ...rows.map(line)].join("\n");
 }
+
+/** Where a run runs, as `host:device`, `host`, `device` or "" (local, no device). */
+export function formatPlace(host: string | null | undefined, device: string | null | undefined): string {
+  return [host, device].filter((p) => p !== undefined && p !== null && p !== "").join(":");
+}
+
+/** A run's progress through its budget: `███░░░ 12s/5m`, the bar `width` cells wide. */
+export function budgetProgress(elapsedSec: number, budgetSec: number, width: number, formatBudget: (sec: number) => string): string {
+  const filled = budgetSec > 0 ? Math.min(width, Math.round((elapsedSec / budgetSec) * width)) : 0;
+  return `${"█".repeat(filled)}${"░".repeat(width - filled)} ${elapsedSec.toFixed(0)}s/${formatBudget(budgetSec)}`;
+}

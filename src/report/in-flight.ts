@@ -1,5 +1,5 @@
 import type { InFlight, WorkerSlot } from "../ledger/ledger.js";
-import { escapeMarkdown, formatElapsed, markdownTable, MISSING } from "./format.js";
+import { escapeMarkdown, formatElapsed, formatPlace, MISSING, markdownTable } from "./format.js";
 
 /**
  * What `status` shows of the experiments in flight (state.json), from another terminal: each
@@ -95,7 +95,7 @@ const STATE_WORDS: Record<InFlightRun["state"], string> = {
 export function renderInFlight(runs: readonly InFlightRun[]): string[] {
   if (runs.length === 0) return [];
   const rows = runs.map((r) => {
-    const where = [r.host, r.device].filter((p) => p !== null && p !== "").join(":");
+    const where = formatPlace(r.host, r.device);
     const state = `${STATE_WORDS[r.state]} ${formatElapsed(r.forSec)}${r.job !== null ? ` (job ${escapeMarkdown(r.job, 40)})` : ""}`;
     const description = `${r.description ? escapeMarkdown(r.description, 100) : MISSING}${r.rebaseOf !== null ? ` (re-run of #${r.rebaseOf})` : ""}`;
     return [r.worker === null ? MISSING : `w${r.worker}`, where ? escapeMarkdown(where, 40) : MISSING, `#${r.id}`, state, description];
