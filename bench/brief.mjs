@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { Ledger } from "../dist/ledger/ledger.js";
 import { readMemory } from "../dist/ledger/memory.js";
 import { sessionPaths } from "../dist/ledger/paths.js";
-import { buildContext } from "../dist/loop/propose.js";
+import { buildContext } from "../dist/search/propose.js";
 import { adjustmentsFor } from "../dist/platform/adjustments.js";
 import { buildPrompt, DEFAULT_PROMPT_MAX_CHARS } from "../dist/proposers/prompt.js";
 import { Git } from "../dist/workspace/git.js";

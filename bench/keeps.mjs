@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import vm from "node:vm";
 import { research } from "../dist/loop/research.js";
-import { StopControl } from "../dist/loop/stop.js";
+import { StopControl } from "../dist/search/stop.js";
 import { BuiltinProposer } from "../dist/proposers/builtin/index.js";
 import { Git } from "../dist/workspace/git.js";
 import { detectPlatform } from "../dist/platform/index.js";

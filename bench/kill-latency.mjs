@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { LocalExecutor, listRunPids } from "../dist/runner/index.js";
+import { LocalExecutor } from "../dist/executors/index.js";
+import { listRunPids } from "../dist/runner/index.js";
 
 const RUNS = Number(process.argv[2] ?? 5);
 const HARD_TIMEOUT_SEC = 1;

@@ -30,12 +30,12 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { reportHooks } from "../dist/cli/report-hooks.js";
 import { sessionPaths } from "../dist/ledger/paths.js";
-import { eventsFileSink } from "../dist/loop/events-file.js";
+import { eventsFileSink } from "../dist/ledger/events-file.js";
 import { research } from "../dist/loop/research.js";
-import { StopControl } from "../dist/loop/stop.js";
+import { StopControl } from "../dist/search/stop.js";
 import { BuiltinProposer } from "../dist/proposers/builtin/index.js";
 import { sanitizeEnv } from "../dist/runner/run-env.js";
-import { LocalExecutor } from "../dist/runner/index.js";
+import { LocalExecutor } from "../dist/executors/index.js";
 import { Git } from "../dist/workspace/git.js";
 import { benchRepo, recordsDir } from "./repo.mjs";
 

@@ -15,9 +15,9 @@ export { renderConfigTable } from "./config/table.js";
 
 export { detectPlatform, platformEnv } from "./platform/index.js";
 export { Git } from "./workspace/git.js";
-export { LocalExecutor } from "./runner/index.js";
-export { SshExecutor, type SshExecutorOptions } from "./runner/ssh/executor.js";
-export { createSshExecutor } from "./loop/ssh-executor.js";
+export { LocalExecutor } from "./executors/index.js";
+export { SshExecutor, type SshExecutorOptions } from "./executors/ssh/executor.js";
+export { createSshExecutor } from "./executors/ssh/from-config.js";
 
 export { createProposer } from "./proposers/index.js";
 export { BuiltinProposer } from "./proposers/builtin/index.js";
@@ -28,9 +28,9 @@ export { applyProposal } from "./proposers/apply.js";
 export { buildPrompt, type BuiltPrompt, type PromptOptions } from "./proposers/prompt.js";
 
 export { research, type ResearchMode, type ResearchOutcome } from "./loop/research.js";
-export type { SessionEvent, EventSink } from "./loop/events.js";
-export type { LoopDeps, SessionState } from "./loop/state.js";
-export { StopControl } from "./loop/stop.js";
+export type { SessionEvent, EventSink } from "./ledger/events.js";
+export type { LoopDeps, SessionState } from "./search/session.js";
+export { StopControl } from "./search/stop.js";
 export { sanitizeEnv } from "./runner/run-env.js";
 
 export { formatRow, parseResults, resultsHeader } from "./ledger/results-tsv.js";

@@ -5,7 +5,7 @@
  * programs. Posting never blocks or fails the loop: a failed post becomes one warning.
  */
 import { redactUrl } from "../config/redact.js";
-import type { EventSink, SessionEvent } from "../loop/events.js";
+import type { EventSink, SessionEvent } from "../ledger/events.js";
 import { delta, percentChange } from "../metric/index.js";
 import { formatDelta, formatMetric, formatPercent } from "../report/format.js";
 import { oneLine } from "../text.js";

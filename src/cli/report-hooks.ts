@@ -1,5 +1,5 @@
 import { readMemory } from "../ledger/memory.js";
-import type { LoopDeps, SessionState } from "../loop/state.js";
+import type { LoopDeps, SessionState } from "../search/session.js";
 import { fromRecords } from "../report/model.js";
 import { renderProgressReport } from "../report/progress.js";
 import { writeSessionReports } from "../report/write.js";

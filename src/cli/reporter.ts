@@ -2,7 +2,7 @@ import cliTruncate from "cli-truncate";
 import pc from "picocolors";
 import { formatDuration } from "../config/duration.js";
 import { cleanField, MISSING } from "../ledger/results-tsv.js";
-import { publicEvent, type SessionEvent } from "../loop/events.js";
+import { publicEvent, type SessionEvent } from "../ledger/events.js";
 import { confidence, type Direction, delta, describeConfidence, isBetter } from "../metric/index.js";
 import { budgetProgress, formatDelta, formatMetric, formatPlace } from "../report/format.js";
 import type { ExperimentRecord } from "../types.js";

@@ -1,7 +1,7 @@
 import pc from "picocolors";
 import { formatDuration } from "../config/duration.js";
 import { cleanField } from "../ledger/results-tsv.js";
-import type { SessionEvent } from "../loop/events.js";
+import type { SessionEvent } from "../ledger/events.js";
 import { budgetProgress, formatMetric, formatPlace } from "../report/format.js";
 
 /**

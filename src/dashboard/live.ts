@@ -1,4 +1,4 @@
-import type { SessionEvent } from "../loop/events.js";
+import type { SessionEvent } from "../ledger/events.js";
 
 /**
  * What is happening right now, folded from the event stream. Pure and shared: the server folds

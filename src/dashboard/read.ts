@@ -2,7 +2,7 @@ import { redactConfig } from "../config/redact.js";
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { SessionInfo } from "../ledger/ledger.js";
-import { eventsPath } from "../loop/events-file.js";
+import { eventsPath } from "../ledger/events-file.js";
 import { type LoopLiveness, loopLiveness } from "../ledger/liveness.js";
 import { readRecordsReadOnly, readRejectedReadOnly } from "../ledger/read.js";
 import type { ExperimentRecord } from "../types.js";

@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
 import type { ServerResponse } from "node:http";
-import { eventsPath } from "../loop/events-file.js";
+import { eventsPath } from "../ledger/events-file.js";
 import { loopLiveness } from "../ledger/liveness.js";
 import { foldLive, type LiveState } from "./live.js";
 import { fileSize, liveFromTail, logPath, parseEvent, readBytes } from "./read.js";

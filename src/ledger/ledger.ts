@@ -24,7 +24,7 @@ export interface SessionInfo {
   /** The coding agent (--proposer agent) and its version at the start. */
   agent?: AgentInfo;
   /**
-   * The worker slots resolved at setup from workers / devices / hosts (src/loop/slots.ts), so
+   * The worker slots resolved at setup from workers / devices / hosts (src/search/slots.ts), so
    * resume and status use the same ones. Absent in sessions from before workers: one slot, no device.
    */
   slots?: WorkerSlot[];

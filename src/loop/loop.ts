@@ -1,7 +1,7 @@
 import { writeProgressReport } from "../report/progress.js";
-import { Scheduler } from "./scheduler.js";
-import { baselineOf, bestOf, type LoopDeps, type SessionState } from "./state.js";
-export { countedExperiments, stopReason } from "./stop-reason.js";
+import { Scheduler } from "../search/scheduler.js";
+import { baselineOf, bestOf, type LoopDeps, type SessionState } from "../search/session.js";
+export { countedExperiments, stopReason } from "../search/stop-reason.js";
 
 /** After each decision: progress.md, the report every N experiments, the summary and chart. */
 export function maybeReport(session: SessionState, deps: LoopDeps): void {

@@ -11,8 +11,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseRemoteProbe, platformFromRemoteProbe, remoteProbeCommand } from "../platform/remote.js";
 import type { PlatformInfo } from "../types.js";
-import { sessionRunEnv } from "./run-environment.js";
-import type { LoopDeps, SessionState, Worker } from "./state.js";
+import { sessionRunEnv } from "../search/run-environment.js";
+import type { LoopDeps, SessionState, Worker } from "../search/session.js";
 
 /** The probe's hard timeout: a first `uv run` on a fresh host may have to build its environment. */
 export const REMOTE_PROBE_TIMEOUT_SEC = 180;

@@ -10,9 +10,9 @@ import type { PlatformInfo } from "../types.js";
 import { endSession, runLoop } from "./loop.js";
 import { type ResumeOverrides, resumeSession } from "./resume.js";
 import { removeClones, startSession, validateNewSession } from "./setup.js";
-import { resolveSlots } from "./slots.js";
-import type { LoopDeps, SessionState } from "./state.js";
-import { startWatchdog } from "./watchdog.js";
+import { resolveSlots } from "../search/slots.js";
+import type { LoopDeps, SessionState } from "../search/session.js";
+import { startWatchdog } from "../runner/watchdog.js";
 
 export type ResearchMode = { kind: "new"; config: ResearchConfig; platform: PlatformInfo } | { kind: "resume"; overrides?: ResumeOverrides; tag?: string };
 

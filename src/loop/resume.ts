@@ -5,13 +5,13 @@ import { type InFlight, Ledger, readSessionInfo, type SessionInfo } from "../led
 import { locateSession, migrateLegacy, sessionsHome, writeCurrent } from "../ledger/paths.js";
 import { applyProposal } from "../proposers/apply.js";
 import type { ResearchRepo } from "../workspace/research-repo.js";
-import { readyEntry, type ReadyItem } from "./scheduler.js";
+import { readyEntry, type ReadyItem } from "../search/scheduler.js";
 import type { RunHandle } from "../types.js";
 import type { Executor } from "../types.js";
-import { killOrphanedRun } from "./orphans.js";
+import { killOrphanedRun } from "../runner/orphans.js";
 import { openWorkspace, runSessionBaseline } from "./setup.js";
-import { sessionSlots } from "./slots.js";
-import { bestOf, type LoopDeps, type SessionState, trainTextAt } from "./state.js";
+import { sessionSlots } from "../search/slots.js";
+import { bestOf, type LoopDeps, type SessionState, trainTextAt } from "../search/session.js";
 
 export type { ResumeOverrides };
 

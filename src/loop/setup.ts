@@ -10,14 +10,13 @@ import { WorkerClone } from "../workspace/clone.js";
 import { excludeFromGit } from "../workspace/exclude.js";
 import type { Git } from "../workspace/git.js";
 import { ResearchRepo } from "../workspace/research-repo.js";
-import { DEFAULT_SHARE, resolveShared } from "../workspace/shared.js";
 import { baselineFailureHint } from "../report/hints.js";
-import { recordBaseline, runBaseline } from "./experiment.js";
-import { guardedFiles, hashGuarded } from "./guards.js";
+import { recordBaseline, runBaseline } from "../search/experiment.js";
+import { guardedFiles, hashGuarded } from "../search/guards.js";
 import { isAlive, readLock } from "../ledger/lock.js";
 import { readInFlightReadOnly } from "../ledger/read.js";
-import type { LoopDeps, SessionState, Worker } from "./state.js";
-import { resolveSlots, sessionSlots } from "./slots.js";
+import type { LoopDeps, SessionState, Worker } from "../search/session.js";
+import { cloneFor, resolveSlots, sessionSlots } from "../search/slots.js";
 import { probeRemotePlatform } from "./remote-platform.js";
 
 /** Files the tool writes in the repo; excluded from git so they never dirty the tree. */
@@ -173,11 +172,6 @@ export async function openWorkspace(
 }
 
 /** A clone of the session's repository at `dir` (not created yet), with the session's shared paths. */
-export async function cloneFor(git: Git, root: string, config: ResearchConfig, dir: string): Promise<WorkerClone> {
-  const objects = await git.gitPath("objects");
-  const shareRoots = config.share === false ? [] : [...DEFAULT_SHARE, ...(config.share ?? [])];
-  return new WorkerClone(dir, git, objects, await resolveShared(git, root, shareRoots));
-}
 
 /**
  * Phase 1.3: session records, branch, clone, baseline. session.json is written before the

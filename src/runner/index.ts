@@ -1,5 +1,4 @@
 /** The runner: one execution of the experiment command under the time budget. */
-export { LocalExecutor, type LocalExecutorDeps } from "./local-executor.js";
 export { LineSplitter } from "./line-splitter.js";
 export { DEFAULT_MAX_LOG_BYTES, elisionLine, LogSink } from "./log-sink.js";
 export { isOomLine, matchMemGb, matchMetric, matchParams, matchSteps, matchTrainingSec, metricRegExp, NUMBER_SOURCE, parseNumber } from "./metrics.js";
@@ -16,9 +15,3 @@ export {
 export { cgroupShellArgs, createRunCgroup, removeRunCgroup, removeRunCgroupWhenEmpty, runCgroupDir } from "./cgroup.js";
 export { type KillTreeOptions, type KillTreeResult, killRunTree, trySignal, windowsKillCommand } from "./process-tree.js";
 export { RssSampler, type RssSamplerOptions, readRssBytes } from "./rss.js";
-export {
-  checkSlurm,
-  SlurmCli,
-  SlurmExecutor,
-  type SlurmExecutorOptions,
-} from "./slurm/index.js";

@@ -9,7 +9,7 @@ import { openCommand } from "../../src/dashboard/open.js";
 import { type Dashboard, startDashboard } from "../../src/dashboard/server.js";
 import { listSessions } from "../../src/dashboard/sessions.js";
 import { legacyPaths } from "../../src/ledger/paths.js";
-import { eventsFileSink } from "../../src/loop/events-file.js";
+import { eventsFileSink } from "../../src/ledger/events-file.js";
 import { buildRecords, fakeSha, REALISTIC_SPECS, removeDir, sessionInfo, tempDir, writeSessionFiles } from "../helpers/session-fixture.js";
 
 interface Reply {

@@ -1,8 +1,8 @@
-import type { SessionEvent } from "../../src/loop/events.js";
+import type { SessionEvent } from "../../src/ledger/events.js";
 import { sanitizeEnv } from "../../src/runner/run-env.js";
-import type { LoopDeps } from "../../src/loop/state.js";
-import { StopControl } from "../../src/loop/stop.js";
-import { LocalExecutor } from "../../src/runner/index.js";
+import type { LoopDeps } from "../../src/search/session.js";
+import { StopControl } from "../../src/search/stop.js";
+import { LocalExecutor } from "../../src/executors/index.js";
 import type { Proposer } from "../../src/types.js";
 import type { ResearchConfig } from "../../src/config/options.js";
 import { Git } from "../../src/workspace/git.js";

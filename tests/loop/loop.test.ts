@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseResults } from "../../src/ledger/results-tsv.js";
-import type { SessionEvent } from "../../src/loop/events.js";
+import type { SessionEvent } from "../../src/ledger/events.js";
 import { research } from "../../src/loop/research.js";
 import { detectPlatform } from "../../src/platform/index.js";
 import { PlanProposer } from "../../src/proposers/plan.js";

@@ -7,12 +7,12 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
-import type { SessionEvent } from "../../src/loop/events.js";
+import type { SessionEvent } from "../../src/ledger/events.js";
 import { PROBE_LOG } from "../../src/loop/remote-platform.js";
 import { research } from "../../src/loop/research.js";
 import { REMOTE_PROBE_MARK } from "../../src/platform/remote.js";
 import { PlanProposer } from "../../src/proposers/plan.js";
-import { LocalExecutor } from "../../src/runner/index.js";
+import { LocalExecutor } from "../../src/executors/index.js";
 import type { Executor, PlatformInfo, RunResult, RunSpec } from "../../src/types.js";
 import { fakeProject, recordPath } from "../helpers/repo.js";
 import { testConfig, testDeps } from "./deps.js";

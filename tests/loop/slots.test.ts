@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
-import { hostSlots, resolveSlots, slotEnv } from "../../src/loop/slots.js";
+import { hostSlots, resolveSlots, slotEnv } from "../../src/search/slots.js";
 
 const cuda = (gpuCount: number) => ({ kind: "cuda" as const, gpuCount });
 const cpu = { kind: "cpu" as const };

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { reportHooks } from "../../src/cli/report-hooks.js";
 import { parseResults } from "../../src/ledger/results-tsv.js";
-import type { SessionEvent } from "../../src/loop/events.js";
+import type { SessionEvent } from "../../src/ledger/events.js";
 import { research } from "../../src/loop/research.js";
 import { BuiltinProposer } from "../../src/proposers/builtin/index.js";
 import { ProposalFailed } from "../../src/proposers/errors.js";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { SessionEvent } from "../../src/loop/events.js";
+import type { SessionEvent } from "../../src/ledger/events.js";
 import { research } from "../../src/loop/research.js";
 import { PlanProposer } from "../../src/proposers/plan.js";
 import type { ExperimentRecord, Proposal } from "../../src/types.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { confidence, describeConfidence, noiseOfRecords, parseMinDelta, pooledNoise, requiredGain, sampleSd } from "../../src/metric/index.js";
-import { verdictText } from "../../src/loop/confirm-commit.js";
-import { confirmVerdict, keepPolicy, keepRuleText } from "../../src/loop/keep-rule.js";
+import { verdictText } from "../../src/loop/confirm-command.js";
+import { confirmVerdict, keepPolicy, keepRuleText } from "../../src/search/keep-rule.js";
 import { testConfig } from "../loop/deps.js";
 
 describe("noise floor statistics on known values", () => {

@@ -8,7 +8,7 @@ import { sessionPaths } from "../../src/ledger/paths.js";
 import { commitFile } from "../../src/workspace/commit.js";
 import { Git } from "../../src/workspace/git.js";
 import { formatRow, resultsHeader } from "../../src/ledger/results-tsv.js";
-import type { SessionEvent } from "../../src/loop/events.js";
+import type { SessionEvent } from "../../src/ledger/events.js";
 import { research } from "../../src/loop/research.js";
 import { adjustmentsFor } from "../../src/platform/index.js";
 import { PlanProposer } from "../../src/proposers/plan.js";

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { cgroupShellArgs, createRunCgroup, parseCgroup2Mount, parseCgroup2Path, removeRunCgroup, runIdOfCgroup } from "../../src/runner/cgroup.js";
-import { LocalExecutor } from "../../src/runner/local-executor.js";
+import { LocalExecutor } from "../../src/executors/local.js";
 import { type RunTree, selectRunPids } from "../../src/runner/process-list.js";
 import { baseSpec, isRunning, makeTmp, NODE } from "./helpers.js";
 

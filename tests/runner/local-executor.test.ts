@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { LocalExecutor } from "../../src/runner/local-executor.js";
+import { LocalExecutor } from "../../src/executors/local.js";
 import { listRunPids, type RunTree } from "../../src/runner/process-list.js";
 import { baseSpec, isRunning, makeTmp, NODE, pgidOf, pidsFrom } from "./helpers.js";
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
 import { RUN_ID_ENV } from "../../src/runner/process-list.js";
-import { checkSlurm, SlurmCli, SlurmExecutor, slurmPaths } from "../../src/runner/slurm/index.js";
+import { checkSlurm, SlurmCli, SlurmExecutor, slurmPaths } from "../../src/executors/slurm/index.js";
 import type { RunHandle, RunSpec } from "../../src/types.js";
 import { processesWithEnv, sleep, waitGone } from "../reliability/helpers.js";
 import { baseSpec, makeTmp, NODE } from "../runner/helpers.js";

@@ -1,8 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type Lookup, SlurmCli, SlurmExecutor } from "../../src/runner/slurm/index.js";
-import type { JobInfo } from "../../src/runner/slurm/state.js";
+import { type Lookup, SlurmCli, SlurmExecutor } from "../../src/executors/slurm/index.js";
+import type { JobInfo } from "../../src/executors/slurm/state.js";
 import { baseSpec, makeTmp } from "../runner/helpers.js";
 
 const tmp = makeTmp("ar-slurm-follow-");

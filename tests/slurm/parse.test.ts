@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
-import { buildBatchScript, jobOutcome, parseSacct, parseScontrol, parseSlurmArgs, parseSqueue, sbatchArgs, slurmPaths, timeLimitMinutes } from "../../src/runner/slurm/index.js";
-import { accountingDisabled, isFinal, isPending, unknownJob } from "../../src/runner/slurm/state.js";
+import { buildBatchScript, jobOutcome, parseSacct, parseScontrol, parseSlurmArgs, parseSqueue, sbatchArgs, slurmPaths, timeLimitMinutes } from "../../src/executors/slurm/index.js";
+import { accountingDisabled, isFinal, isPending, unknownJob } from "../../src/executors/slurm/state.js";
 
 // Recorded from Debian's slurm-wlm 22.05 (the one-node cluster of scripts/ci/slurm.sh).
 const SCONTROL_FAILED =

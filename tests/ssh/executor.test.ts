@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RUN_ID_ENV } from "../../src/runner/process-list.js";
-import { SshExecutor } from "../../src/runner/ssh/executor.js";
+import { SshExecutor } from "../../src/executors/ssh/executor.js";
 import type { Executor, RunSpec } from "../../src/types.js";
 import { WorkerClone } from "../../src/workspace/clone.js";
 import { Git } from "../../src/workspace/git.js";
@@ -212,7 +212,7 @@ describe.skipIf(!available)("ssh executor (real sshd on loopback)", () => {
     const script = join(work, "orchestrator.mjs");
     writeFileSync(
       script,
-      `import { SshExecutor } from ${JSON.stringify(join(dist, "runner/ssh/executor.js"))};
+      `import { SshExecutor } from ${JSON.stringify(join(dist, "executors/ssh/executor.js"))};
 import { cloneHead, pushHead } from ${JSON.stringify(join(dist, "workspace/push.js"))};
 const ex = new SshExecutor({ remoteDir: process.argv[2], repoKey: "repo-1234", tag: "t1", push: pushHead, head: cloneHead, connectTimeoutSec: 3 });
 await ex.run({ cwd: process.argv[3], command: "sleep 300 & sleep 300", env: {}, budgetSec: 5, hardTimeoutSec: 600, graceMs: 500,

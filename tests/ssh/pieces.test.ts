@@ -1,9 +1,9 @@
 /** The ssh executor's pure parts: what travels to the host, how ssh is called, the wrapper's status line. */
 import { describe, expect, it } from "vitest";
-import { remoteEnv } from "../../src/runner/ssh/remote-env.js";
-import { parsePrepared, prepareCommand } from "../../src/runner/ssh/remote-repo.js";
-import { gitSshCommand, shQuote, sshArgv } from "../../src/runner/ssh/ssh-command.js";
-import { parseExitLine, wrapperScript } from "../../src/runner/ssh/wrapper.js";
+import { remoteEnv } from "../../src/executors/ssh/remote-env.js";
+import { parsePrepared, prepareCommand } from "../../src/executors/ssh/remote-repo.js";
+import { gitSshCommand, shQuote, sshArgv } from "../../src/executors/ssh/ssh-command.js";
+import { parseExitLine, wrapperScript } from "../../src/executors/ssh/wrapper.js";
 
 describe("remoteEnv", () => {
   it("drops machine-local variables and secrets, keeps the run's own and passed ones", () => {

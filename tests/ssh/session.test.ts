@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseResults } from "../../src/ledger/results-tsv.js";
-import { remoteRepoKey } from "../../src/loop/ssh-executor.js";
+import { remoteRepoKey } from "../../src/executors/ssh/from-config.js";
 import { cliAsync } from "../helpers/cli.js";
 import { createRepo, FAKE_PREPARE, FAKE_TRAIN, git, recordPath } from "../helpers/repo.js";
 import { type SshdFixture, sshdAvailable, startSshd } from "../helpers/sshd.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { rebaseChange } from "../../src/loop/rebase.js";
+import { rebaseChange } from "../../src/search/rebase.js";
 
 const script = (lr: string, width: string, batch: string) => `const LEARNING_RATE = ${lr};\nconst WIDTH = ${width};\nconst BATCH_SIZE = ${batch};\nrun();\n`;
 

@@ -11,9 +11,9 @@ import { platformText } from "../../config/table.js";
 import { UsageError } from "../../errors.js";
 import { type DetectedPlatform, detectPlatform, type Exec, execWithTimeout, parseNvidiaSmi, usesTorch } from "../../platform/index.js";
 import { keyEnvName, type LlmProvider } from "../../proposers/llm/provider.js";
-import { SLURM_MISSING_HINT } from "../../runner/slurm/commands.js";
-import { checkSshHost } from "../../runner/ssh/host-check.js";
-import { DEFAULT_REMOTE_DIR } from "../../runner/ssh/remote-repo.js";
+import { SLURM_MISSING_HINT } from "../../executors/slurm/commands.js";
+import { checkSshHost } from "../../executors/ssh/host-check.js";
+import { DEFAULT_REMOTE_DIR } from "../../executors/ssh/remote-repo.js";
 import { Git } from "../../workspace/git.js";
 
 /** ok; missing: required and not there (or broken); absent: optional and not there; warn: works, with a caveat. */

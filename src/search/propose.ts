@@ -6,11 +6,11 @@ import { readMemory } from "../ledger/memory.js";
 import { ProposalFailed } from "../proposers/errors.js";
 import type { ExperimentRecord, InFlightSummary, Proposal, ProposalContext, Proposer, RunFacts, Scope } from "../types.js";
 import type { WorkerClone } from "../workspace/clone.js";
-import { cloneFor } from "./setup.js";
+import { cloneFor } from "./slots.js";
 import { keepPolicy, keepRuleText } from "./keep-rule.js";
 import { noiseOfRecords } from "../metric/index.js";
 import { sha256 } from "./guards.js";
-import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState, trainTextAt } from "./state.js";
+import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState, trainTextAt } from "./session.js";
 
 /** Attempts per iteration before the iteration is skipped (spec: the loop never stalls). */
 export const ATTEMPTS_PER_ITERATION = 3;

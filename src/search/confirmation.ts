@@ -10,7 +10,7 @@ import { gain, mean, noiseOfRecords } from "../metric/index.js";
 import type { ExperimentRecord, RunResult, RunSample } from "../types.js";
 import { type Decision, decide } from "./decide.js";
 import { confirmVerdict, keepPolicy, type KeepPolicy, seedOf, thresholdVerdict } from "./keep-rule.js";
-import type { LoopDeps, SessionState } from "./state.js";
+import type { LoopDeps, SessionState } from "./session.js";
 
 export interface KeepInput {
   id: number;

@@ -11,11 +11,11 @@ import type { SessionPaths } from "../ledger/paths.js";
 import { confidence, type Direction, mean, noiseOfRecords, runMetrics, sampleSd, WITHIN_NOISE } from "../metric/index.js";
 import type { Executor, ExperimentRecord, RunResult } from "../types.js";
 import type { Git } from "../workspace/git.js";
-import { sha256 } from "./guards.js";
-import { keepPolicy, seedOf } from "./keep-rule.js";
-import { sessionRunEnv } from "./run-environment.js";
-import { sessionSlots } from "./slots.js";
-import { cloneFor } from "./setup.js";
+import { sha256 } from "../search/guards.js";
+import { keepPolicy, seedOf } from "../search/keep-rule.js";
+import { sessionRunEnv } from "../search/run-environment.js";
+import { sessionSlots } from "../search/slots.js";
+import { cloneFor } from "../search/slots.js";
 
 export interface ConfirmTarget {
   /** What was asked: best, baseline, or a commit. */

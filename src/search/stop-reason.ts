@@ -1,6 +1,6 @@
 import { stopConditionMet } from "../metric/stop-condition.js";
 import type { ExperimentRecord } from "../types.js";
-import { bestOf, type LoopDeps, type SessionState } from "./state.js";
+import { bestOf, type LoopDeps, type SessionState } from "./session.js";
 
 /** Experiments after the baseline that count towards --max-iterations: a re-run of a stale candidate's change does not (its original did). */
 export function countedExperiments(history: readonly Pick<ExperimentRecord, "id" | "rebaseOf" | "category">[]): number {

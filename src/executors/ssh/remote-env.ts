@@ -7,7 +7,7 @@
  * Secrets are removed again at this boundary (invariant 10: they never reach the cluster), even
  * when the caller already did.
  */
-import { isSecretName, isSecretValue } from "../run-env.js";
+import { isSecretName, isSecretValue } from "../../runner/run-env.js";
 
 const MACHINE_LOCAL = new Set([
   "PATH",

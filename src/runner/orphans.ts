@@ -4,7 +4,7 @@
  * found by its marker AUTORESEARCH_RUN_ID (recorded in state.json before the run starts, and
  * announced to the watchdog) and killed: SIGTERM, a grace, then SIGKILL until none is left.
  */
-import { listRunPids, removeRunCgroupWhenEmpty, runCgroupDir, trySignal } from "../runner/index.js";
+import { listRunPids, removeRunCgroupWhenEmpty, runCgroupDir, trySignal } from "./index.js";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

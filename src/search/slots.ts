@@ -8,6 +8,9 @@ import type { ResearchConfig } from "../config/options.js";
 import { UsageError } from "../errors.js";
 import type { WorkerSlot } from "../ledger/ledger.js";
 import type { PlatformInfo } from "../types.js";
+import { WorkerClone } from "../workspace/clone.js";
+import type { Git } from "../workspace/git.js";
+import { DEFAULT_SHARE, resolveShared } from "../workspace/shared.js";
 
 export interface ResolvedSlots {
   slots: WorkerSlot[];
@@ -91,4 +94,11 @@ export function slotEnv(slot: WorkerSlot): Record<string, string> {
 /** The slots a session records; sessions from before workers have one, without a device. */
 export function sessionSlots(info: { slots?: WorkerSlot[] }): WorkerSlot[] {
   return info.slots?.length ? info.slots : [{ worker: 0, device: null }];
+}
+
+/** A throwaway clone at `dir` for runs or proposals, with the user's shared paths (data, .venv) made available in it. */
+export async function cloneFor(git: Git, root: string, config: ResearchConfig, dir: string): Promise<WorkerClone> {
+  const objects = await git.gitPath("objects");
+  const shareRoots = config.share === false ? [] : [...DEFAULT_SHARE, ...(config.share ?? [])];
+  return new WorkerClone(dir, git, objects, await resolveShared(git, root, shareRoots));
 }

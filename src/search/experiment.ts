@@ -8,7 +8,7 @@ import { formatDelta } from "../report/format.js";
 import { countLines } from "../proposers/apply.js";
 import { matchMetric, metricRegExp } from "../runner/index.js";
 import type { ExperimentRecord, Proposal, RunHandle, RunResult, RunSample, RunSpec } from "../types.js";
-import { applyKeepRule, sampleOf } from "./confirm.js";
+import { applyKeepRule, sampleOf } from "./confirmation.js";
 import type { WorkerClone } from "../workspace/clone.js";
 import { rebaseChange } from "./rebase.js";
 import type { Serial } from "./serial.js";
@@ -17,7 +17,7 @@ import { type Decision, decide } from "./decide.js";
 import { sha256 } from "./guards.js";
 import { keepPolicy, seedOf, thresholdVerdict } from "./keep-rule.js";
 import { sessionRunEnv } from "./run-environment.js";
-import { baselineOf, bestOf, type LoopDeps, type SessionState, trainTextAt, type Worker } from "./state.js";
+import { baselineOf, bestOf, type LoopDeps, type SessionState, trainTextAt, type Worker } from "./session.js";
 
 export const BASELINE_DESCRIPTION = "Baseline — no modifications";
 
@@ -415,7 +415,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     const policy = keepPolicy(config);
     const moreRuns = first.status === "keep" && (policy.checks.length > 0 || policy.rule === "confirm");
     if (moreRuns) clone.beforeRun();
-    // The keep rule in force: threshold, --check commands, confirmation runs (src/loop/confirm.ts).
+    // The keep rule in force: threshold, --check commands, confirmation runs (src/search/confirmation.ts).
     const kept = await applyKeepRule(session, deps, {
       id: input.id,
       decision: first,

@@ -8,7 +8,7 @@
  * - A proposal waits in `ready` until a worker is free; when it starts it is applied to the best
  *   at that moment (re-applied when the best moved since it was made; if it no longer applies it
  *   is a rejected proposal, not a run).
- * - Decisions go through one Serial queue (src/loop/experiment.ts): the research branch moves
+ * - Decisions go through one Serial queue (src/search/experiment.ts): the research branch moves
  *   only there, so its head is the best kept commit whenever nothing is being decided.
  * - A worker whose run failed with `host-unreachable` rests (30 s, doubling, at most 10 min)
  *   before taking work again; the others go on.
@@ -21,7 +21,7 @@ import { nextProposal, oomToRetry, reject as rejectProposal } from "./propose.js
 import { rebaseChange } from "./rebase.js";
 import { sha256 } from "./guards.js";
 import { Serial } from "./serial.js";
-import { bestOf, type LoopDeps, type SessionState, trainTextAt, type Worker } from "./state.js";
+import { bestOf, type LoopDeps, type SessionState, trainTextAt, type Worker } from "./session.js";
 
 /** Iterations in a row with no valid proposal before the session gives up. */
 export const MAX_SKIPPED_ITERATIONS = 5;

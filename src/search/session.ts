@@ -6,10 +6,10 @@ import type { Executor, ExperimentRecord, Proposer } from "../types.js";
 import type { WorkerClone } from "../workspace/clone.js";
 import type { Git } from "../workspace/git.js";
 import type { ResearchRepo } from "../workspace/research-repo.js";
-import type { EventSink } from "./events.js";
+import type { EventSink } from "../ledger/events.js";
 import type { ReadyItem } from "./scheduler.js";
 import type { StopControl } from "./stop.js";
-import type { RunWatch } from "./watchdog.js";
+import type { RunWatch } from "../runner/watchdog.js";
 
 /** What the loop is given: every outside effect comes in through here, so tests can swap it. */
 export interface LoopDeps {

@@ -7,12 +7,12 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Executor, RunResult, RunSpec } from "../types.js";
-import { cgroupMembers, cgroupShellArgs, createRunCgroup, removeRunCgroup, removeRunCgroupWhenEmpty } from "./cgroup.js";
-import { openRunLog } from "./run-log.js";
-import { OutputScanner } from "./output-scanner.js";
-import { listRunPids, RUN_ID_ENV, type RunTree } from "./process-list.js";
-import { killRunTree, type KillTreeResult } from "./process-tree.js";
-import { RssSampler } from "./rss.js";
+import { cgroupMembers, cgroupShellArgs, createRunCgroup, removeRunCgroup, removeRunCgroupWhenEmpty } from "../runner/cgroup.js";
+import { openRunLog } from "../runner/run-log.js";
+import { OutputScanner } from "../runner/output-scanner.js";
+import { listRunPids, RUN_ID_ENV, type RunTree } from "../runner/process-list.js";
+import { killRunTree, type KillTreeResult } from "../runner/process-tree.js";
+import { RssSampler } from "../runner/rss.js";
 
 export interface LocalExecutorDeps {
   platform?: NodeJS.Platform;

@@ -6,11 +6,11 @@
  */
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
-import type { ResearchConfig } from "../config/options.js";
-import { SshExecutor } from "../runner/ssh/executor.js";
-import { DEFAULT_REMOTE_DIR } from "../runner/ssh/remote-repo.js";
-import { cloneHead, pushHead } from "../workspace/push.js";
-import { DEFAULT_SHARE } from "../workspace/shared.js";
+import type { ResearchConfig } from "../../config/options.js";
+import { SshExecutor } from "./executor.js";
+import { DEFAULT_REMOTE_DIR } from "./remote-repo.js";
+import { cloneHead, pushHead } from "../../workspace/push.js";
+import { DEFAULT_SHARE } from "../../workspace/shared.js";
 
 /** `<repo name>-<8 hex of its absolute path>`: readable on the host, distinct for two checkouts of one project. */
 export function remoteRepoKey(root: string): string {

@@ -1,7 +1,7 @@
 import { openNoFollow } from "../safe-fs.js";
 import { closeSync, mkdirSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import type { SessionInfo } from "../ledger/ledger.js";
+import type { SessionInfo } from "./ledger.js";
 import { type EventSink, publicEvent, type SessionEvent } from "./events.js";
 
 /** The event stream persisted beside the session's other records (one JSON object per line). */

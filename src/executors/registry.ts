@@ -4,9 +4,10 @@
  */
 import type { ResearchConfig } from "../config/options.js";
 import { UsageError } from "../errors.js";
-import { LocalExecutor, SlurmExecutor } from "../runner/index.js";
+import { LocalExecutor } from "./local.js";
+import { SlurmExecutor } from "./slurm/index.js";
 import type { Executor } from "../types.js";
-import { createSshExecutor } from "./ssh-executor.js";
+import { createSshExecutor } from "./ssh/from-config.js";
 
 export interface ExecutorDeps {
   /** The orchestrator's environment (ssh: AUTORESEARCH_SSH and the ssh agent's socket). */

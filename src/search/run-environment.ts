@@ -1,7 +1,7 @@
 import type { SessionInfo } from "../ledger/ledger.js";
 import { platformEnv } from "../platform/index.js";
 import { sanitizeEnv } from "../runner/run-env.js";
-import type { LoopDeps } from "./state.js";
+import type { LoopDeps } from "./session.js";
 
 /**
  * The environment of every run and check of a session (the loop's and `autoresearch confirm`'s):

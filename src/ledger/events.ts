@@ -1,5 +1,5 @@
 import { redactConfig } from "../config/redact.js";
-import type { SessionInfo } from "../ledger/ledger.js";
+import type { SessionInfo } from "./ledger.js";
 import type { ExperimentRecord, Proposal } from "../types.js";
 
 /**
