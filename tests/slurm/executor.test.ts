@@ -177,7 +177,7 @@ describeSlurm("SlurmExecutor on a real cluster", () => {
     `);
     // The first orchestrator: a separate process following the job, killed with SIGKILL once the job runs.
     const { onHandle: _h, onStart: _s, handles: _x, started: _y, ...plain } = spec;
-    const dist = join(process.cwd(), "dist", "runner", "index.js");
+    const dist = join(process.cwd(), "dist", "executors", "index.js");
     const child = spawn(
       process.execPath,
       ["--input-type=module", "-e", `const m = await import(${JSON.stringify(dist)}); const spec = ${JSON.stringify(plain)}; spec.onHandle = (h) => console.log("HANDLE " + JSON.stringify(h)); spec.onStart = () => console.log("STARTED"); await new m.SlurmExecutor({ pollMs: 200 }).run(spec);`],
