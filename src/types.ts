@@ -156,6 +156,8 @@ export interface ExperimentRecord {
   pendingSec?: number;
   /** This experiment re-runs experiment n's change on the current best (n's parent stopped being the best while it ran). */
   rebaseOf?: number;
+  /** The kept experiments whose changes this node applies onto its parent (a combination of winners). */
+  combines?: number[];
 }
 
 /**
@@ -327,6 +329,8 @@ export interface ProposalContext {
    * proposed again. Empty or absent when nothing is in flight.
    */
   inFlight?: InFlightSummary[];
+  /** Set when the proposal builds on a node other than the best (the best stagnating): which, and why. `best` is that node then. */
+  buildsOn?: { id: number; why: string };
 }
 
 /** An experiment in flight, as a proposer is told of it. */

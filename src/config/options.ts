@@ -51,6 +51,9 @@ function option<const F extends string, O extends z.ZodType>(def: OptionDef<F, O
 }
 
 export const EXECUTORS = ["local", "slurm", "ssh"] as const;
+/** How experiments relate: a tree of nodes (each decided against its parent) or one chain of keeps. */
+export const SEARCH_MODES = ["tree", "chain"] as const;
+export type SearchMode = (typeof SEARCH_MODES)[number];
 export type ExecutorKind = (typeof EXECUTORS)[number];
 export const PROPOSERS = ["builtin", "plan", "anthropic", "openai", "openai-compatible", "agent"] as const;
 export const LLM_PROPOSERS: readonly string[] = ["anthropic", "openai", "openai-compatible"];
@@ -371,6 +374,23 @@ export const OPTION_DEFS = {
     schema: z.union([z.number().int().min(0), z.string().regex(/^\d+$/, "a whole number")]),
     field: "lookahead",
     config: z.number().int().min(0).optional(),
+    from: Number,
+  }),
+  search: option({
+    flag: "--search <tree|chain>",
+    help: "tree: every run is a node decided against its parent, winners combine (default); chain: one chain of keeps, a stale winner re-run on the new best",
+    schema: z.enum(SEARCH_MODES),
+    field: "search",
+    config: z.enum(SEARCH_MODES).optional(),
+    from: (v) => v as SearchMode,
+    fallback: () => "tree" as const,
+  }),
+  stagnation: option({
+    flag: "--stagnation <n>",
+    help: "children of the best in a row without a keep before proposals may build on other strong nodes (default: 2 x workers, at least 2)",
+    schema: z.union([z.number().int().min(1), z.string().regex(/^\d+$/, "a whole number")]),
+    field: "stagnation",
+    config: z.number().int().min(1).optional(),
     from: Number,
   }),
   executor: option({

@@ -61,6 +61,7 @@ export interface InFlight {
   oomRetryOf?: number;
   /** The experiment whose change this one re-runs on the current best. */
   rebaseOf?: number;
+  combines?: number[];
   /** The run's AUTORESEARCH_RUN_ID: what is left of a run orphaned by a killed orchestrator is found by it. */
   runId?: string;
   /** Where it runs. */

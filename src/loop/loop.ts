@@ -30,7 +30,7 @@ export async function endSession(session: SessionState, deps: LoopDeps, reason: 
     type: "session-end",
     reason,
     experiments: session.history.length - 1,
-    best: session.history.length ? bestOf(session.history) : null,
+    best: session.history.length ? bestOf(session) : null,
     baseline: session.history.length ? baselineOf(session.history) : null,
   });
   return written;

@@ -5,6 +5,7 @@ import { type InFlight, Ledger, readSessionInfo, type SessionInfo } from "../led
 import { locateSession, migrateLegacy, sessionsHome, writeCurrent } from "../ledger/paths.js";
 import { applyProposal } from "../proposers/apply.js";
 import type { ResearchRepo } from "../workspace/research-repo.js";
+import { headOf } from "../ledger/tree.js";
 import { readyEntry, type ReadyItem } from "../search/scheduler.js";
 import type { RunHandle } from "../types.js";
 import type { Executor } from "../types.js";
@@ -75,7 +76,7 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
 
   const history = ledger.experiments();
   const workspace = await openWorkspace(root, info, ledger.paths, deps);
-  const target = history.length === 0 ? info.baseCommit : bestOf(history).commit;
+  const target = history.length === 0 ? info.baseCommit : headOf(history, info.config.direction).commit;
   await ensureBranch(workspace.repo, deps, target, history.length === 0);
   ledger.reconcile();
   // A clone left by the killed process (a lock file, a half-done run's outputs) is made again;
@@ -109,7 +110,7 @@ async function resumeQueue(session: SessionState, deps: LoopDeps, entries: { ent
     let base = entry.parent;
     if (newText === undefined && entry.proposal) {
       // Older state files: the proposal re-applied on the best.
-      base = bestOf(session.history).commit;
+      base = bestOf(session).commit;
       const applied = applyProposal(await trainTextAt(session, deps.git, base), entry.proposal);
       if (applied.ok) newText = applied.text;
     }
@@ -126,6 +127,7 @@ async function resumeQueue(session: SessionState, deps: LoopDeps, entries: { ent
       queuedAt: entry.queuedAt ?? entry.startedAt,
       ...(entry.oomRetryOf !== undefined && { oomRetryOf: entry.oomRetryOf }),
       ...(entry.rebaseOf !== undefined && { rebaseOf: entry.rebaseOf }),
+      ...(entry.combines !== undefined && { combines: entry.combines }),
       ...(follow && { attach: { handle: entry.handle as RunHandle, commit: entry.commit as string, runId: entry.runId as string, worker: entry.worker ?? 0 } }),
     });
   }

@@ -7,6 +7,7 @@ import { delta, mean, noiseOfRecords } from "../metric/index.js";
 import { formatDelta } from "../report/format.js";
 import { countLines } from "../proposers/apply.js";
 import { matchMetric, metricRegExp } from "../runner/index.js";
+import { headOf } from "../ledger/tree.js";
 import type { ExperimentRecord, Proposal, RunHandle, RunResult, RunSample, RunSpec } from "../types.js";
 import { applyKeepRule, sampleOf } from "./confirmation.js";
 import type { WorkerClone } from "../workspace/clone.js";
@@ -263,6 +264,8 @@ export interface ExperimentInput {
   oomRetryOf?: number;
   /** Set when this experiment re-runs experiment n's change on the current best. */
   rebaseOf?: number;
+  /** Set when this experiment applies the changes of kept nodes off the head's lineage onto the head. */
+  combines?: number[];
   /** When its proposal was ready. */
   queuedAt?: string;
   /** Resume: its commit exists and its run (started by a killed orchestrator) is followed instead of started. */
@@ -323,6 +326,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     newText: input.newText,
     ...(input.oomRetryOf !== undefined && { oomRetryOf: input.oomRetryOf }),
     ...(input.rebaseOf !== undefined && { rebaseOf: input.rebaseOf }),
+    ...(input.combines !== undefined && { combines: input.combines }),
     runId: input.attach?.runId ?? randomUUID(),
     worker: worker.slot.worker,
     device: worker.slot.device,
@@ -390,6 +394,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     ...(runStartedAt !== undefined && { runStartedAt }),
     ...(run.pendingSec !== undefined && { pendingSec: run.pendingSec }),
     ...(input.rebaseOf !== undefined && { rebaseOf: input.rebaseOf }),
+    ...(input.combines !== undefined && { combines: input.combines }),
     ...(proposal.direction !== undefined && { direction: proposal.direction }),
     ...(proposal.rationale !== undefined && { rationale: proposal.rationale }),
     ...(proposal.expectedDelta !== undefined && Number.isFinite(proposal.expectedDelta) && { expectedDelta: proposal.expectedDelta }),
@@ -402,9 +407,12 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   };
 
   return control.decisions.run(async () => {
-    // Decided against the best at this moment, one experiment at a time.
-    const best = bestOf(session.history);
-    const stale = best.commit !== parent.commit;
+    // One experiment at a time. In the tree every node is decided against its own parent, whatever
+    // the head is now; in a chain a candidate whose parent stopped being the best is stale.
+    const head = bestOf(session);
+    const tree = config.search !== "chain";
+    const best = tree ? parent : head;
+    const stale = !tree && head.commit !== parent.commit;
     const first = decide({ run, direction: config.direction, bestMetric: parent.metric as number, lines, bestLines: parent.lines, violations, interrupted });
     if (stale) {
       const verdict = await staleVerdict(session, deps, input, first, run, parentText, best, control);
@@ -436,7 +444,9 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     const { decision } = kept;
 
     // Each check and confirmation run was guarded (the clone is back at the commit after each).
-    if (decision.status === "keep") {
+    // The research branch follows the head: this node when it is the best kept one now (in a
+    // chain every keep is; in the tree a keep may beat its parent and still trail the head).
+    if (decision.status === "keep" && (!tree || becomesHead(session, { id: input.id, commit, parent: parent.commit, status: "keep", metric: kept.metric, lines }))) {
       const warning = await session.repo.moveBranch(commit);
       if (warning) deps.emit({ type: "warning", message: warning });
     }
@@ -516,8 +526,13 @@ function finish(session: SessionState, deps: LoopDeps, experiment: ExperimentRec
   );
   // experiments.jsonl (just fsynced) is what says it is done: resume skips a recorded id.
   session.ledger.removeInFlight(experiment.id, { durable: false });
-  deps.emit({ type: "experiment", record: experiment, best: bestOf(session.history), baseline: baselineOf(session.history), noise: noiseOfRecords(session.history)?.sd ?? null });
+  deps.emit({ type: "experiment", record: experiment, best: bestOf(session), baseline: baselineOf(session.history), noise: noiseOfRecords(session.history)?.sd ?? null });
   return experiment;
+}
+
+/** Whether a node just kept is the new head (the best kept node, see ledger/tree.ts). */
+function becomesHead(session: SessionState, node: Pick<ExperimentRecord, "id" | "commit" | "parent" | "status" | "metric" | "lines">): boolean {
+  return headOf([...session.history, node], session.info.config.direction).id === node.id;
 }
 
 function describeGain(metric: number, best: number, confirmed: string | null): string {

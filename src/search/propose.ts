@@ -93,10 +93,21 @@ function fileAt(session: SessionState, deps: LoopDeps, commit: string, path: str
   return text;
 }
 
-export async function buildContext(session: SessionState, deps: LoopDeps, iteration: number, inFlight: InFlightSummary[] = []): Promise<ProposalContext> {
+/**
+ * What the proposer is shown. `on` is the node the proposal builds on when it is not the head
+ * (the head stagnating; see tree-moves.ts): the context's script and `best` are that node's, and
+ * `buildsOn` says why.
+ */
+export async function buildContext(
+  session: SessionState,
+  deps: LoopDeps,
+  iteration: number,
+  inFlight: InFlightSummary[] = [],
+  on?: { node: ExperimentRecord; why: string },
+): Promise<ProposalContext> {
   const { config, platform } = session.info;
   const retry = oomToRetry(session, deps.proposer);
-  const best = bestOf(session.history);
+  const best = on?.node ?? bestOf(session);
   const trainText = await trainTextAt(session, deps.git, retry ? retry.commit : best.commit);
   const workspace = deps.proposer.editsWorkspace ? await proposalWorkspace(session, deps, best.commit) : null;
   return {
@@ -119,6 +130,7 @@ export async function buildContext(session: SessionState, deps: LoopDeps, iterat
     run: runFacts(session, deps),
     memory: readMemory(session.paths.memory),
     ...(inFlight.length > 0 && { inFlight }),
+    ...(on && !retry && { buildsOn: { id: on.node.id, why: on.why } }),
     ...(retry && {
       oomRetry: { experiment: retry, logTail: (readIfExists(session.paths.runLog(retry.id)) ?? "").split("\n").slice(-30) },
     }),
@@ -137,12 +149,19 @@ async function proposalWorkspace(session: SessionState, deps: LoopDeps, best: st
  * scope and not repeat a configuration already run. Refusals go back to the proposer as
  * feedback, up to ATTEMPTS_PER_ITERATION times; each is recorded in rejected.jsonl.
  */
-export async function nextProposal(session: SessionState, deps: LoopDeps, iteration: number, inFlight: (InFlightSummary & { trainHash: string })[] = []): Promise<ProposalOutcome> {
+export async function nextProposal(
+  session: SessionState,
+  deps: LoopDeps,
+  iteration: number,
+  inFlight: (InFlightSummary & { trainHash: string })[] = [],
+  on?: { node: ExperimentRecord; why: string },
+): Promise<ProposalOutcome> {
   const ctx = await buildContext(
     session,
     deps,
     iteration,
     inFlight.map(({ trainHash: _, ...summary }) => summary),
+    on,
   );
   // Scripts run already, and those waiting or running, are not proposed again.
   const tried = new Set([...session.history.map((e) => e.trainHash), ...inFlight.map((e) => e.trainHash)]);
@@ -223,7 +242,7 @@ async function cleanWorkspace(session: SessionState): Promise<string[]> {
   const clone = session.proposalClone;
   if (!clone) return [];
   const inspection = await clone.inspect(session.info.guardedHashes);
-  await clone.reset(bestOf(session.history).commit, inspection);
+  await clone.reset(bestOf(session).commit, inspection);
   // An agent, unlike a run, has no business leaving files: each one it created is named too.
   const created = inspection.created.map((path) => `created ${path}`);
   return [...inspection.violations.filter((v) => v !== `modified ${train}`), ...created].map((v) => `${v} (undone)`);

@@ -21,6 +21,7 @@ import { nextProposal, oomToRetry, reject as rejectProposal } from "./propose.js
 import { rebaseChange } from "./rebase.js";
 import { sha256 } from "./guards.js";
 import { Serial } from "./serial.js";
+import { nextCombination, proposalBase } from "./tree-moves.js";
 import { bestOf, type LoopDeps, type SessionState, trainTextAt, type Worker } from "./session.js";
 
 /** Iterations in a row with no valid proposal before the session gives up. */
@@ -39,6 +40,8 @@ export interface ReadyItem {
   queuedAt: string;
   oomRetryOf?: number;
   rebaseOf?: number;
+  /** A combination: the kept nodes whose changes it applies onto `base` (the head when it was made). */
+  combines?: number[];
   /**
    * Resume: the run an earlier orchestrator started, to follow to its end (Executor.attach) instead
    * of running again, on the worker whose clone it runs in.
@@ -58,6 +61,7 @@ export function readyEntry(item: ReadyItem): InFlight {
     startedAt: item.queuedAt,
     ...(item.oomRetryOf !== undefined && { oomRetryOf: item.oomRetryOf }),
     ...(item.rebaseOf !== undefined && { rebaseOf: item.rebaseOf }),
+    ...(item.combines !== undefined && { combines: item.combines }),
     ...(item.attach && { commit: item.attach.commit, runId: item.attach.runId, handle: item.attach.handle, ...(item.attach.worker !== undefined && { worker: item.attach.worker }) }),
   };
 }
@@ -94,6 +98,10 @@ export class Scheduler {
   private wake: () => void = () => {};
   private changed: Promise<void>;
   private lastPipeline = "";
+  /** Combinations (node@head) already tried or dropped, so each is offered once per head. */
+  private readonly combinationsSeen = new Set<string>();
+  /** Proposals made away from a stagnating head so far (the rotation over strong nodes). */
+  private awayTurns = 0;
 
   constructor(
     private readonly session: SessionState,
@@ -230,7 +238,11 @@ export class Scheduler {
     this.proposing = { id };
     const { session, deps } = this;
     void (async () => {
-      const outcome = await nextProposal(session, deps, id, this.summaries());
+      // In the tree, a winner off the head's lineage is combined into the head before anything new is asked for.
+      if (session.info.config.search !== "chain" && (await this.combine(id))) return;
+      const base = proposalBase(session, this.awayTurns);
+      if (base.why) this.awayTurns++;
+      const outcome = await nextProposal(session, deps, id, this.summaries(), base.why ? { node: base.node, why: base.why } : undefined);
       if (outcome.kind !== "proposal") this.spareId = id;
       if (outcome.kind === "exhausted") {
         this.exhausted = true;
@@ -271,6 +283,22 @@ export class Scheduler {
       });
   }
 
+  /** Queues the next combination as experiment `id`; false when there is none to run. */
+  private async combine(id: number): Promise<boolean> {
+    const { session, deps } = this;
+    for (;;) {
+      const next = await nextCombination(session, deps.git, [...this.ready, ...this.running.values()], this.combinationsSeen);
+      if (next === null) return false;
+      if (next.kind === "dropped") {
+        deps.emit({ type: "warning", message: `combination dropped: ${next.reason}` });
+        continue;
+      }
+      deps.emit({ type: "proposal", iteration: id, proposal: next.proposal });
+      this.enqueue({ id, proposal: next.proposal, newText: next.newText, base: next.base, combines: next.combines, queuedAt: deps.now().toISOString() });
+      return true;
+    }
+  }
+
   /** Each free worker takes the next ready proposal that may start now. */
   private async startReady(startable: (item: ReadyItem) => boolean): Promise<void> {
     for (const worker of this.freeWorkers()) {
@@ -287,9 +315,13 @@ export class Scheduler {
   private async work(worker: Worker, item: ReadyItem): Promise<void> {
     const { session, deps } = this;
     try {
-      const best = bestOf(session.history);
-      // A run being followed measures the code it was started with: its parent stays its own (decided stale if the best moved).
-      const parent = item.attach ? (session.history.find((e) => e.commit === item.base) ?? best) : best;
+      const best = bestOf(session);
+      // In the tree a proposal runs on the node it was made on, whatever the head is now. In a
+      // chain it runs on the best (re-applied there when the best moved since it was made); a run
+      // being followed measures the code it was started with: its parent stays its own.
+      const tree = session.info.config.search !== "chain";
+      const own = session.history.find((e) => e.commit === item.base);
+      const parent = (tree || item.attach ? own : undefined) ?? best;
       let newText = item.newText;
       if (!item.attach && item.base !== parent.commit) {
         // Made (or re-run) on a best that has moved since: applied to the best as it is now.
@@ -317,6 +349,7 @@ export class Scheduler {
           queuedAt: item.queuedAt,
           ...(item.oomRetryOf !== undefined && { oomRetryOf: item.oomRetryOf }),
           ...(item.rebaseOf !== undefined && { rebaseOf: item.rebaseOf }),
+          ...(item.combines !== undefined && { combines: item.combines }),
           ...(item.attach && { attach: item.attach }),
         },
         { decisions: this.decisions, rerun: (make) => this.rerun(make) },

@@ -1,4 +1,5 @@
 import type { Ledger, SessionInfo, WorkerSlot } from "../ledger/ledger.js";
+import { headOf } from "../ledger/tree.js";
 import type { ResearchConfig } from "../config/options.js";
 import type { StopCondition } from "../metric/stop-condition.js";
 import type { SessionPaths } from "../ledger/paths.js";
@@ -81,11 +82,9 @@ export interface Worker {
   clone: WorkerClone;
 }
 
-export function bestOf(history: ExperimentRecord[]): ExperimentRecord {
-  const kept = history.filter((e) => e.status === "keep");
-  const best = kept[kept.length - 1];
-  if (!best) throw new Error("session has no baseline");
-  return best;
+/** The head of the session's tree: its best kept node (see ledger/tree.ts). */
+export function bestOf(session: Pick<SessionState, "history" | "info">): ExperimentRecord {
+  return headOf(session.history, session.info.config.direction);
 }
 
 export function baselineOf(history: ExperimentRecord[]): ExperimentRecord {

@@ -17,7 +17,7 @@ export function stopReason(session: SessionState, deps: LoopDeps, inFlight: { co
   if (deps.stop.stopRequested) return "stopped by the user";
   if (config.maxIterations !== null && done >= config.maxIterations) return `reached max iterations (${config.maxIterations})`;
   if (session.stopCondition) {
-    const best = bestOf(session.history).metric;
+    const best = bestOf(session).metric;
     if (best !== null && stopConditionMet(session.stopCondition, best)) return `stop condition met: ${config.stopWhen} (best ${best})`;
   }
   if (config.maxTimeSec !== undefined) {

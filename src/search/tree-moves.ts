@@ -1,0 +1,112 @@
+/**
+ * What the scheduler builds next in the research tree (src/ledger/tree.ts reads the tree):
+ *
+ * - **Combinations first.** A kept node off the head's lineage (a sibling that also beat the
+ *   parent, or a branch the head has overtaken) holds a change the head does not have: its change
+ *   (its parent -> it) is applied onto the head with the rebase machinery and run as a new node
+ *   whose parent is the head and whose `combines` names it. Each node's change is tried on a
+ *   given head once, and at most MAX_COMBINATION_TRIES times in a session; a change that no
+ *   longer applies is dropped with its reason. Combinations need no proposer call, so they go
+ *   ahead of new proposals: they are the cheapest runs most likely to move the head.
+ * - **New proposals on the head**, until it stagnates: after K children of the head in a row
+ *   without a keep (K = `stagnation`, default 2 x workers, at least 2), proposals are made on
+ *   other strong nodes in turn with the head itself: kept nodes within the noise floor of the
+ *   head (its ancestors included), and the best kept node of every other branch, best first. The rotation is by a counter, so the choice is
+ *   deterministic for a given history. A node there that beats the head becomes the head.
+ */
+import { childrenSinceKeep, combinationCandidates, headOf, lineageOf } from "../ledger/tree.js";
+import { gain, noiseOfRecords } from "../metric/index.js";
+import type { ExperimentRecord, Proposal } from "../types.js";
+import { sha256 } from "./guards.js";
+import { rebaseChange } from "./rebase.js";
+import { type SessionState, trainTextAt } from "./session.js";
+import type { Git } from "../workspace/git.js";
+
+/** A combination ready to run, or a candidate dropped (its change no longer applies on the head). */
+export type Combination =
+  | { kind: "run"; proposal: Proposal; newText: string; base: string; combines: number[] }
+  | { kind: "dropped"; node: ExperimentRecord; reason: string };
+
+/** The next combination to try on the head, or null when there is none. */
+export async function nextCombination(
+  session: SessionState,
+  git: Git,
+  inFlight: readonly { base: string; newText: string; combines?: number[] }[],
+  dropped: Set<string>,
+): Promise<Combination | null> {
+  const head = headOf(session.history, session.info.config.direction);
+  const candidates = combinationCandidates(session.history, head, inFlight.map((i) => ({ parent: i.base, ...(i.combines && { combines: i.combines }) })));
+  const tried = new Set([...session.history.map((e) => e.trainHash), ...inFlight.map((i) => sha256(i.newText))]);
+  for (const node of candidates) {
+    const key = `${node.id}@${head.commit}`;
+    if (dropped.has(key)) continue;
+    dropped.add(key);
+    const [from, to, onto] = await Promise.all([trainTextAt(session, git, node.parent), trainTextAt(session, git, node.commit), trainTextAt(session, git, head.commit)]);
+    const moved = rebaseChange(from, to, onto, {});
+    if (!moved.ok) return { kind: "dropped", node, reason: `#${node.id}'s change does not apply on the best #${head.id}: ${moved.reason}` };
+    if (tried.has(sha256(moved.text))) return { kind: "dropped", node, reason: `#${node.id}'s change on the best #${head.id} is a training script already run` };
+    dropped.delete(key);
+    const parent = session.history.find((e) => e.commit === node.parent);
+    const won = parent && node.metric !== null && parent.metric !== null ? ` (it beat its parent #${parent.id} by ${Math.abs(node.metric - parent.metric).toPrecision(3)})` : "";
+    return {
+      kind: "run",
+      proposal: {
+        description: `combine #${node.id} into #${head.id}: ${node.description}`,
+        category: node.category === "baseline" ? "other" : node.category,
+        rationale: `#${node.id} was kept off the best's lineage${won}; its change applied onto the best #${head.id}.`,
+      },
+      newText: moved.text,
+      base: head.commit,
+      combines: [node.id],
+    };
+  }
+  return null;
+}
+
+/** K: children of the head in a row without a keep before proposals may build elsewhere. */
+export function stagnationLimit(session: SessionState): number {
+  return session.info.config.stagnation ?? Math.max(2, 2 * session.workers.length);
+}
+
+/**
+ * The node a new proposal builds on: the head, or (the head stagnating) the next strong node in
+ * rotation. `turn` counts the proposals made away from the head so far.
+ */
+export function proposalBase(session: SessionState, turn: number): { node: ExperimentRecord; why: string | null } {
+  const { direction } = session.info.config;
+  const head = headOf(session.history, direction);
+  const limit = stagnationLimit(session);
+  const stalled = childrenSinceKeep(session.history, head);
+  if (session.info.config.search === "chain" || stalled < limit) return { node: head, why: null };
+  const others = strongNodes(session.history, head, direction).filter((n) => childrenSinceKeep(session.history, n) < limit);
+  // Every few proposals go back to the head, so it keeps being tried too.
+  const pick = turn % (others.length + 1);
+  const node = others[pick];
+  if (!node) return { node: head, why: null };
+  return { node, why: `the best #${head.id} has had ${stalled} children in a row without a keep, so this builds on #${node.id}, another strong node` };
+}
+
+/**
+ * Nodes worth building on besides the head, best first: kept nodes within the noise floor of the
+ * head (the same result, as far as the runs can tell), and the best kept node of each other branch
+ * (a kept child of a node on the head's lineage that is not on it, and its kept descendants).
+ */
+function strongNodes(history: readonly ExperimentRecord[], head: ExperimentRecord, direction: "min" | "max"): ExperimentRecord[] {
+  const kept = history.filter((n) => n.status === "keep" && n.metric !== null && n.id !== head.id);
+  const onPath = new Set(lineageOf(history, head).map((n) => n.commit));
+  const noise = noiseOfRecords([...history])?.sd ?? 0;
+  // Within the noise floor of the head, on its lineage or not: as good as the head, as far as the runs can tell.
+  const near = kept.filter((n) => Math.abs(gain(n.metric, head.metric, direction) ?? Number.POSITIVE_INFINITY) <= noise);
+  // The best of each branch leaving the head's lineage.
+  const branchRoot = (n: ExperimentRecord) => lineageOf(history, n).find((a) => !onPath.has(a.commit));
+  const bestOfBranch = new Map<string, ExperimentRecord>();
+  for (const n of kept) {
+    const root = branchRoot(n);
+    if (!root) continue;
+    const current = bestOfBranch.get(root.commit);
+    if (!current || (gain(n.metric, current.metric, direction) ?? 0) > 0) bestOfBranch.set(root.commit, n);
+  }
+  const chosen = new Map<number, ExperimentRecord>();
+  for (const n of [...near, ...bestOfBranch.values()]) chosen.set(n.id, n);
+  return [...chosen.values()].sort((a, b) => (gain(a.metric, b.metric, direction) ?? 0) > 0 ? -1 : (gain(b.metric, a.metric, direction) ?? 0) > 0 ? 1 : a.id - b.id);
+}
