@@ -42,6 +42,8 @@ export interface ReadyItem {
   rebaseOf?: number;
   /** A combination: the kept nodes whose changes it applies onto `base` (the head when it was made). */
   combines?: number[];
+  /** Made on the head (not on a node chosen on purpose): moved onto the head if the head moved before it starts. */
+  followHead?: boolean;
   /**
    * Resume: the run an earlier orchestrator started, to follow to its end (Executor.attach) instead
    * of running again, on the worker whose clone it runs in.
@@ -271,6 +273,7 @@ export class Scheduler {
         newText: outcome.newText,
         base: outcome.base,
         queuedAt: deps.now().toISOString(),
+        followHead: base.why === null && outcome.oomRetryOf === undefined,
         ...(outcome.oomRetryOf !== undefined && { oomRetryOf: outcome.oomRetryOf }),
       });
     })()
@@ -294,7 +297,7 @@ export class Scheduler {
         continue;
       }
       deps.emit({ type: "proposal", iteration: id, proposal: next.proposal });
-      this.enqueue({ id, proposal: next.proposal, newText: next.newText, base: next.base, combines: next.combines, queuedAt: deps.now().toISOString() });
+      this.enqueue({ id, proposal: next.proposal, newText: next.newText, base: next.base, combines: next.combines, followHead: true, queuedAt: deps.now().toISOString() });
       return true;
     }
   }
@@ -321,7 +324,17 @@ export class Scheduler {
       // being followed measures the code it was started with: its parent stays its own.
       const tree = session.info.config.search !== "chain";
       const own = session.history.find((e) => e.commit === item.base);
-      const parent = (tree || item.attach ? own : undefined) ?? best;
+      if (tree && !item.attach && own && item.followHead && own.commit !== best.commit) {
+        // Made on the head, which has moved while it waited: it runs on the head as it is now when
+        // its change applies there (and is new), else on the node it was made on, as a sibling.
+        const moved = rebaseChange(await trainTextAt(session, deps.git, item.base), item.newText, await trainTextAt(session, deps.git, best.commit), item.proposal);
+        const fresh = moved.ok && !session.history.some((e) => e.trainHash === sha256(moved.text)) && ![...this.running.values()].some((r) => r !== item && sha256(r.newText) === sha256(moved.text));
+        if (moved.ok && fresh) {
+          item.base = best.commit;
+          item.newText = moved.text;
+        }
+      }
+      const parent = (tree || item.attach ? session.history.find((e) => e.commit === item.base) : undefined) ?? best;
       let newText = item.newText;
       if (!item.attach && item.base !== parent.commit) {
         // Made (or re-run) on a best that has moved since: applied to the best as it is now.
