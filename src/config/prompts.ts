@@ -16,7 +16,7 @@ import { DURATION_HELP, formatDuration, parseDuration } from "./duration.js";
 import type { KeepRule } from "./keep-rules.js";
 import { type ConfigInput, OPTION_DEFS, type OptionKey, type ResearchConfig } from "./options.js";
 import { type BudgetEdit, budgetConflicts, budgetEdit, describeConflict } from "./readonly-budget.js";
-import { defaultCommand, missingMessage, missingRequired, parseScope, resolveConfig } from "./resolve.js";
+import { type CheckedConfig, defaultCommand, missingMessage, missingRequired, parseScope, resolveChecked } from "./resolve.js";
 import { platformText, renderConfigTable } from "./table.js";
 import { dateTag, isValidTag } from "./tag.js";
 
@@ -43,6 +43,8 @@ export interface CollectOptions {
 
 export interface CollectResult {
   config: ResearchConfig;
+  /** The config with the result of its one check, to pass down to research() unchanged. */
+  checked: CheckedConfig;
   platform: PlatformInfo;
   /** The final input values (flags, files, answers), as a config file would hold them. */
   input: ConfigInput;
@@ -394,7 +396,8 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
     }
   }
 
-  const config = resolveConfig(values, { root: opts.root, now: opts.now, platform: os });
+  const checked = resolveChecked(values, { root: opts.root, now: opts.now, platform: os });
+  const { config } = checked;
   checkPaths(config, opts.root, values);
   platform ??= await platformPromise;
 
@@ -443,5 +446,5 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
     if (!ok) throw new AutoresearchError("config not confirmed: nothing was written", 1, "Run again and change the values, or pass them as flags.");
   }
   if (interactive) p.outro("Config confirmed.", io);
-  return { config, platform, input: values, budgetEdits, warnings, table };
+  return { config, checked, platform, input: values, budgetEdits, warnings, table };
 }
