@@ -91,6 +91,14 @@ export function missingMessage(missing: OptionKey[]): UsageError {
  * then every rule that spans settings (validateConfig).
  */
 export function resolveConfig(input: ConfigInput, options: ResolveOptions): ResearchConfig {
+  return resolveChecked(input, options).config;
+}
+
+/**
+ * resolveConfig with the result of its checks (the parsed stop condition): what a caller that
+ * starts a session passes down, so the config is not checked again on the way.
+ */
+export function resolveChecked(input: ConfigInput, options: ResolveOptions): CheckedConfig {
   const missing = missingRequired(input);
   if (missing.length > 0) throw missingMessage(missing);
   const config: Record<string, unknown> = {};
@@ -99,8 +107,8 @@ export function resolveConfig(input: ConfigInput, options: ResolveOptions): Rese
     const value = input[key] === undefined ? def.fallback?.(ctx) : def.from(input[key]);
     if (value !== undefined) config[def.field] = value;
   }
-  const checked = validateConfig(config as ResearchConfig, options.root).config;
-  checkProposerSettings(checked);
+  const checked = validateConfig(config as ResearchConfig, options.root);
+  checkProposerSettings(checked.config);
   return checked;
 }
 

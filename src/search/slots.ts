@@ -5,6 +5,7 @@
  * CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES set to it.
  */
 import type { ResearchConfig } from "../config/options.js";
+import type { CheckedConfig } from "../config/resolve.js";
 import { UsageError } from "../errors.js";
 import type { WorkerSlot } from "../ledger/ledger.js";
 import type { PlatformInfo } from "../types.js";
@@ -16,6 +17,19 @@ export interface ResolvedSlots {
   slots: WorkerSlot[];
   /** Said once at the start (runs that will compete for one device). */
   warnings: string[];
+}
+
+/**
+ * A new session's settings after the one resolve-and-check: the checked config and its worker
+ * slots. research() makes it once and hands it to setup, which checks nothing again.
+ */
+export interface ResolvedSession extends CheckedConfig {
+  slots: ResolvedSlots;
+}
+
+/** The checked config with its slots; throws UsageError for workers, devices and hosts that cannot work together. */
+export function resolveSession(checked: CheckedConfig, platform: Pick<PlatformInfo, "kind" | "gpuCount">): ResolvedSession {
+  return { ...checked, slots: resolveSlots(checked.config, platform) };
 }
 
 /** `gpu1,gpu2:0+1` (already split on commas): gpu1 one slot with no device, gpu2 slots on devices 0 and 1. */
