@@ -15,7 +15,7 @@ describe("init asks from the option table", () => {
 
   it("fails an option that says neither how it is asked nor why not (self-check)", () => {
     const { ask: _ask, ...unmarkedOption } = OPTION_DEFS.seed;
-    const withUnmarked = { ...OPTION_DEFS, brandNew: unmarkedOption };
+    const withUnmarked = { ...OPTION_DEFS, brandNew: { ...unmarkedOption, ask: undefined } };
     expect(planQuestions(withUnmarked).unmarked).toEqual(["brandNew"]);
     // A reason must say something, and a way of asking must be one the init driver knows.
     expect(planQuestions({ ...OPTION_DEFS, brandNew: { ...OPTION_DEFS.seed, ask: { notAsked: " " } } }).unmarked).toEqual(["brandNew"]);
