@@ -2,8 +2,14 @@
  * The remote wrapper: a POSIX sh script sent inline over ssh that runs one experiment on the
  * host. Killing sshd's session does not kill a command that has no terminal, so the wrapper owns
  * the run's lifetime there:
- *  - it checks the pushed commit out (detached) and cleans the tree, keeping the paths the user
- *    prepared on the host (data/, .venv ...);
+ *  - it reads the commit's file list (blob ids) from its input, checks the repo's git state is the
+ *    tool's, checks the pushed commit out (detached, no index kept) and cleans the tree, keeping
+ *    the paths the user prepared on the host (data/, .venv ...), with git's hooks, fsmonitor,
+ *    filters and system/global config off, and compares the tree with the commit by content;
+ *  - the command runs in bubblewrap when the host can run it (system and .git read-only, its
+ *    own pid namespace: a daemon dies with the run); the rules are the local sandbox's, in sh;
+ *  - after the run it compares the tree and the git state again and prints one violation line
+ *    per difference (a changed repo is made again);
  *  - it starts the command in a process group of its own (setsid on Linux; perl's setpgrp where
  *    there is no setsid, e.g. macOS: dash and sh without a terminal refuse `set -m`), with the
  *    run's variables exported in that process only, and writes the group id to a file so a
