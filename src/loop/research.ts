@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ResearchConfig } from "../config/options.js";
 import { type CheckedConfig, validateConfig } from "../config/resolve.js";
+import { checkExecutorConfig } from "../executors/registry.js";
 import { AutoresearchError, RuntimeFailure, UsageError } from "../errors.js";
 import { acquireLock } from "../ledger/lock.js";
 import { lockPath } from "../ledger/paths.js";
@@ -41,6 +42,7 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
   // A library caller gets the CLI's checks: a session `run` would refuse is refused here, before
   // anything is written (resume checks its overrides the same way once it has read the session).
   const checked = mode.kind !== "new" ? null : "checked" in mode ? mode.checked : validateConfig(mode.config, root);
+  if (checked) checkExecutorConfig(checked.config);
   if (checked) await validateNewSession(deps.git, root, checked.config);
   // Workers, devices and hosts that cannot work together are refused here too (exit 2); setup
   // takes the slots resolved here.

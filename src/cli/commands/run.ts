@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { addConfigOptions, gatherInput } from "../../config/cli-options.js";
 import { collectConfig } from "../../config/prompts.js";
 import { CONFIG_FILE } from "../../config/resolve.js";
+import { checkExecutorConfig } from "../../executors/registry.js";
 import { validateNewSession } from "../../loop/setup.js";
 import { detectPlatform } from "../../platform/index.js";
 import { createProposer } from "../../proposers/index.js";
@@ -40,7 +41,10 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   });
   // The setup commit is the one change made before research() checks the session: everything
   // that could refuse it (the branch taken, a dirty tree, another loop) is checked first.
-  if (result.budgetEdits.length > 0) await validateNewSession(git, root, result.config);
+  if (result.budgetEdits.length > 0) {
+    checkExecutorConfig(result.config);
+    await validateNewSession(git, root, result.config);
+  }
   await applyBudgetEdits(result.budgetEdits, root, git, output);
   const config = result.config;
   const proposer = await createProposer(config, { root, env: process.env });
