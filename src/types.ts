@@ -234,6 +234,15 @@ export interface RunSpec {
   onHandle?: (handle: RunHandle) => void;
 }
 
+/** One worker: where its runs happen. Worker k works in its own clone `<tag>/w<k>`. */
+export interface WorkerSlot {
+  worker: number;
+  /** CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES for its runs; null = not pinned (CPU, MPS, SLURM assigns). */
+  device: string | null;
+  /** The ssh host its runs go to (executor ssh). */
+  host?: string;
+}
+
 /** What `resume` needs to re-attach to a run an earlier process started (see Executor.attach). */
 export interface RunHandle {
   /** The executor kind that made it: "local", "slurm", "ssh". */

@@ -13,7 +13,7 @@ import { dateTag } from "./tag.js";
  * The single source of truth for research settings. Each entry is one setting: its config-file
  * key (the entry's name), CLI flag, help, the schema of the value as typed (flag or file), the
  * key and schema of the resolved value stored in session.json, how a typed value becomes the
- * resolved one, its default, and the prompt that asks for it. The config-file schema, the
+ * resolved one, its default, and whether and how `init` asks for it. The config-file schema, the
  * published JSON schema, the commander options, the prompts and the `ResearchConfig` type are
  * all derived from this table, so a new option is added here and nowhere else.
  */
@@ -42,9 +42,49 @@ export interface OptionDef<F extends string, O extends z.ZodType> {
   from: (value: unknown) => Exclude<z.output<O>, undefined>;
   /** The value when none is given; absent: required (asked) or optional (left out). */
   fallback?: (ctx: DefaultContext) => Exclude<z.output<O>, undefined>;
-  /** The question `init`/`run` ask for it in a terminal. */
-  prompt?: string;
+  /** Whether and how `init` asks for it (config/prompts.ts generates its questions from this), or why it is not asked. */
+  ask: Ask;
 }
+
+/** One answer of a choice question: the value (also its label) and a hint. */
+export interface Choice {
+  value: string;
+  hint: string;
+}
+
+/**
+ * The questions of the init driver (config/prompts.ts), one per way of asking: a plain text
+ * checked by the option's schema (`text`, `number` for a whole number), one of `choices`
+ * (`choice`), and the ones with a behaviour of their own: a script of the repo (`script`,
+ * `scripts`), the time budget (`duration`, after the platform is detected), the metric (`metric`,
+ * names the scripts print offered), its `direction` (guessed from the name), the `scope`, the
+ * branch `tag` (an unused one by default) and the `workers` (asked only when several GPUs are
+ * detected).
+ */
+export type AskAs = "script" | "scripts" | "duration" | "metric" | "direction" | "text" | "number" | "choice" | "scope" | "tag" | "workers";
+
+export type Ask =
+  | {
+      /** missing: asked whenever no value is given (init and run), never assumed. init: asked by init, its default prefilled. */
+      when: "missing" | "init";
+      as: AskAs;
+      /** The question; `{metric}` and `{gpus}` are filled in when asked. */
+      question: string;
+      choices?: readonly Choice[];
+      /** The default shown when the table's default does not read as an answer (null: "unlimited"). */
+      prefill?: string;
+      /** Said when the answer is empty and there is no default. */
+      empty?: string;
+    }
+  | {
+      /** Why init does not ask it (a flag or the config file sets it). */
+      notAsked: string;
+    };
+
+const PROPOSER_SETTING: Ask = { notAsked: "a setting of the LLM or agent proposer, given with --proposer" };
+const STOP_SETTING: Ask = { notAsked: "a stop condition beside max iterations, given by flag when wanted" };
+const EXECUTOR_SETTING: Ask = { notAsked: "where runs happen besides this machine (slurm, ssh), given by flag or config file" };
+const KEEP_TUNING: Ask = { notAsked: "tuning of the keep rule; given with the rule it tunes" };
 
 function option<const F extends string, O extends z.ZodType>(def: OptionDef<F, O>): OptionDef<F, O> {
   return def;
@@ -78,94 +118,103 @@ export const OPTION_DEFS = {
   train: option({
     flag: "--train <path>",
     help: "training script, the only file that may change (default: train.py)",
+    ask: { when: "init", as: "script", question: "Training script (the only file the agent may modify)" },
     schema: z.string().min(1),
     field: "train",
     config: z.string().min(1),
     from: text,
     fallback: () => "train.py",
-    prompt: "Training script (the only file the agent may modify)",
   }),
   readonly: option({
     flag: "--readonly <path...>",
     help: "read-only script(s) never modified (default: prepare.py)",
+    ask: { when: "init", as: "scripts", question: "Read-only script(s), never modified (comma-separated, or none)" },
     schema: stringList,
     field: "readonly",
     config: z.array(z.string().min(1)),
     from: toList,
     fallback: () => ["prepare.py"],
-    prompt: "Read-only script(s), never modified (comma-separated, or none)",
   }),
   budget: option({
     flag: "--budget <duration>",
     help: "time budget per run: 90s, 5m, 1h30m or seconds (asked, never assumed)",
+    ask: { when: "missing", as: "duration", question: "How long should each training run be? (e.g. 3m, 10m, 30m, 90s, 1h30m)" },
     schema: duration,
     field: "budgetSec",
     config: z.number().positive(),
     from: seconds,
-    prompt: "How long should each training run be? (e.g. 3m, 10m, 30m, 90s, 1h30m)",
   }),
   metric: option({
     flag: "--metric <name>",
     help: "metric the training script prints as `<name>: <number>` (asked)",
+    ask: { when: "missing", as: "metric", question: "Metric name (the training script prints it as `<name>: <number>`, e.g. val_bpb, val_loss, accuracy)" },
     schema: z.string().regex(METRIC_NAME, "letters, digits, _ . - / only"),
     field: "metric",
     config: z.string().regex(METRIC_NAME, "letters, digits, _ . - / only"),
     from: text,
-    prompt: "Metric name (the training script prints it as `<name>: <number>`, e.g. val_bpb, val_loss, accuracy)",
   }),
   direction: option({
     flag: "--direction <min|max>",
     help: "whether lower (min) or higher (max) is better (asked)",
+    ask: {
+      when: "missing",
+      as: "direction",
+      question: "Should {metric} be minimized or maximized?",
+      choices: [
+        { value: "min", hint: "lower is better: loss, bpb, perplexity, error" },
+        { value: "max", hint: "higher is better: accuracy, F1, score" },
+      ],
+    },
     schema: z.enum(["min", "max"]),
     field: "direction",
     config: z.enum(["min", "max"]),
     from: (v) => v as Direction,
-    prompt: "Should {metric} be minimized or maximized?",
   }),
   maxIterations: option({
     flag: "--max-iterations <n>",
     help: "experiments after the baseline, or 'unlimited' (default: unlimited)",
+    ask: { when: "init", as: "text", question: "Max iterations (experiments after the baseline, or unlimited)", prefill: "unlimited" },
     schema: z.union([z.number().int().min(0), z.literal("unlimited"), z.string().regex(/^(\d+|unlimited)$/, "a whole number or 'unlimited'")]),
     field: "maxIterations",
     config: z.number().int().min(0).nullable(),
     from: (v) => (v === "unlimited" ? null : Number(v)),
     fallback: () => null,
-    prompt: "Max iterations (experiments after the baseline, or unlimited)",
   }),
   scope: option({
     flag: "--scope <list>",
     help: "what may change: architecture,hyperparameters,optimizer,training or all (default: all)",
+    ask: { when: "init", as: "scope", question: "Allowed modification scope (all selected = all)" },
     schema: stringList,
     field: "scope",
     config: z.array(z.enum(SCOPES)),
     from: (v) => parseScope(v),
     fallback: () => [...SCOPES],
-    prompt: "Allowed modification scope (all selected = all)",
   }),
   tag: option({
     flag: "--tag <tag>",
     help: "branch tag: the session runs on autoresearch/<tag> (default: date, e.g. nov26)",
+    ask: { when: "init", as: "tag", question: "Branch tag (the session runs on autoresearch/<tag>)" },
     schema: z.string(),
     field: "tag",
     // Checked by validateConfig, with a message that names the flag and the rule.
     config: z.string().min(1),
     from: text,
     fallback: (ctx) => dateTag(ctx.now),
-    prompt: "Branch tag (the session runs on autoresearch/<tag>)",
   }),
   results: option({
     flag: "--results <path>",
     help: "results file (default: results.tsv)",
+    ask: { when: "init", as: "text", question: "Results file", empty: "a file name is required" },
     schema: z.string().min(1),
     field: "results",
     config: z.string().min(1),
     from: text,
     fallback: () => "results.tsv",
-    prompt: "Results file",
   }),
   command: option({
     flag: "--command <cmd>",
     help: "command that runs one experiment (default: from the repo, e.g. `uv run train.py`)",
+    ask: { notAsked: "follows from the training script (uv run, python3, node); shown in the table" },
     schema: z.string().min(1),
     field: "command",
     config: z.string().min(1),
@@ -175,6 +224,7 @@ export const OPTION_DEFS = {
   timeout: option({
     flag: "--timeout <duration>",
     help: "hard timeout per run; the whole process tree is killed (default: 2x budget)",
+    ask: { notAsked: "twice the budget unless given" },
     schema: duration,
     field: "timeoutSec",
     config: z.number().positive(),
@@ -184,6 +234,7 @@ export const OPTION_DEFS = {
   metricPattern: option({
     flag: "--metric-pattern <regex>",
     help: "regex with one capture group to read the metric (default: a line `<metric>: <number>` or `<metric>=<number>`)",
+    ask: { notAsked: "only for scripts that do not print `<metric>: <number>`" },
     schema: z.string(),
     field: "metricPattern",
     config: z.string().optional(),
@@ -192,6 +243,7 @@ export const OPTION_DEFS = {
   proposer: option({
     flag: "--proposer <name>",
     help: `${PROPOSERS.join(" | ")} (default: builtin)`,
+    ask: { notAsked: "the builtin search (plan with --plan) unless given; shown in the table" },
     schema: z.enum(PROPOSERS),
     field: "proposer",
     // A library caller may bring its own Proposer and name it here; the CLI takes only PROPOSERS.
@@ -202,6 +254,7 @@ export const OPTION_DEFS = {
   seed: option({
     flag: "--seed <n>",
     help: "seed for the builtin search (default: 0)",
+    ask: { notAsked: "a reproducibility setting, 0 unless given" },
     schema: z.union([z.number().int(), z.string().regex(/^-?\d+$/, "a whole number")]),
     field: "seed",
     config: z.number().int(),
@@ -211,6 +264,7 @@ export const OPTION_DEFS = {
   runSeed: option({
     flag: "--run-seed <n>",
     help: "AUTORESEARCH_SEED of each experiment's first run; repeats use the next ones (default: 0)",
+    ask: { notAsked: "a reproducibility setting, 0 unless given" },
     schema: z.union([z.number().int(), z.string().regex(/^-?\d+$/, "a whole number")]),
     field: "runSeed",
     config: z.number().int().optional(),
@@ -220,26 +274,36 @@ export const OPTION_DEFS = {
   baselineRuns: option({
     flag: "--baseline-runs <k>",
     help: "runs of the unmodified baseline; their spread is the noise floor (default: 1, recommended: 3)",
+    ask: { when: "init", as: "number", question: "Baseline runs (the spread of repeated runs is the noise floor; 3 recommended, 1 = spec)" },
     schema: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/, "a positive whole number")]),
     field: "baselineRuns",
     config: z.number().int().positive().optional(),
     from: Number,
     fallback: () => 1,
-    prompt: "Baseline runs (the spread of repeated runs is the noise floor; 3 recommended, 1 = spec)",
   }),
   keepRule: option({
     flag: "--keep-rule <any|threshold|confirm>",
     help: "any: better by any amount (default); threshold: by more than --min-delta; confirm: re-run and keep only a win above the noise",
+    ask: {
+      when: "init",
+      as: "choice",
+      question: "Keep rule: any (better by any amount), threshold (by more than a minimum), confirm (re-run, keep wins above the noise)",
+      choices: [
+        { value: "any", hint: "better by any amount (the spec's rule; keeps noise wins)" },
+        { value: "threshold", hint: "better by more than --min-delta" },
+        { value: "confirm", hint: "re-run a would-be keep; keep it only if the mean beats the best by more than the noise" },
+      ],
+    },
     schema: z.enum(KEEP_RULES),
     field: "keepRule",
     config: z.enum(KEEP_RULES).optional(),
     from: (v) => v as KeepRule,
     fallback: () => "any" as const,
-    prompt: "Keep rule: any (better by any amount), threshold (by more than a minimum), confirm (re-run, keep wins above the noise)",
   }),
   minDelta: option({
     flag: "--min-delta <x>",
     help: "with --keep-rule threshold: the smallest gain kept, absolute or a percent of the best (0.01, 0.5%)",
+    ask: KEEP_TUNING,
     schema: z.union([z.number().nonnegative(), z.string().regex(MIN_DELTA, "a number, or a percent such as 0.5%")]),
     field: "minDelta",
     config: z.union([z.number().nonnegative(), z.string()]).optional(),
@@ -248,6 +312,7 @@ export const OPTION_DEFS = {
   confirmRuns: option({
     flag: "--confirm-runs <r>",
     help: "with --keep-rule confirm: extra runs of a would-be keep, with other seeds (default: 2)",
+    ask: KEEP_TUNING,
     schema: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/, "a positive whole number")]),
     field: "confirmRuns",
     config: z.number().int().positive().optional(),
@@ -256,6 +321,7 @@ export const OPTION_DEFS = {
   confidence: option({
     flag: "--confidence <z>",
     help: "with --keep-rule confirm: keep when the mean beats the best by more than Z × the noise floor (default: 2)",
+    ask: KEEP_TUNING,
     schema: z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?$/, "a number such as 2")]),
     field: "confidence",
     config: z.number().nonnegative().optional(),
@@ -264,17 +330,19 @@ export const OPTION_DEFS = {
   check: option({
     flag: "--check <command...>",
     help: "correctness check(s) run on a would-be keep (tests, a held-out eval); a failure discards it (repeatable)",
+    ask: { notAsked: "commands of the user's own, given by flag or config file" },
     schema: stringList,
     field: "checks",
     config: z.array(z.string().min(1)).optional(),
     from: toList,
   }),
-  model: option({ flag: "--model <id>", help: "model id for an LLM proposer", schema: z.string().min(1), field: "model", config: z.string().min(1).optional(), from: text }),
-  baseUrl: option({ flag: "--base-url <url>", help: "API base URL (openai-compatible servers, gateways)", schema: z.string().url(), field: "baseUrl", config: z.string().optional(), from: text }),
-  apiKeyEnv: option({ flag: "--api-key-env <name>", help: "environment variable that holds the API key", schema: envName, field: "apiKeyEnv", config: envName.optional(), from: text }),
+  model: option({ flag: "--model <id>", help: "model id for an LLM proposer", schema: z.string().min(1), field: "model", config: z.string().min(1).optional(), from: text, ask: PROPOSER_SETTING }),
+  baseUrl: option({ flag: "--base-url <url>", help: "API base URL (openai-compatible servers, gateways)", schema: z.string().url(), field: "baseUrl", config: z.string().optional(), from: text, ask: PROPOSER_SETTING }),
+  apiKeyEnv: option({ flag: "--api-key-env <name>", help: "environment variable that holds the API key", schema: envName, field: "apiKeyEnv", config: envName.optional(), from: text, ask: PROPOSER_SETTING }),
   agent: option({
     flag: "--agent <command>",
     help: "coding-agent CLI command or preset: claude, codex, aider, gemini, opencode",
+    ask: PROPOSER_SETTING,
     schema: z.string().min(1),
     field: "agent",
     config: z.string().min(1).optional(),
@@ -283,6 +351,7 @@ export const OPTION_DEFS = {
   openaiApi: option({
     flag: "--openai-api <chat|responses>",
     help: "which OpenAI API the openai proposer calls (default: responses)",
+    ask: PROPOSER_SETTING,
     schema: z.enum(["chat", "responses"]),
     field: "openaiApi",
     config: z.enum(["chat", "responses"]).optional(),
@@ -291,6 +360,7 @@ export const OPTION_DEFS = {
   prices: option({
     flag: "--prices <file>",
     help: 'JSON price table overriding the built-in one: {"model-prefix": {"input": usd_per_M, "output": usd_per_M}}',
+    ask: PROPOSER_SETTING,
     schema: z.string().min(1),
     field: "prices",
     config: z.string().min(1).optional(),
@@ -299,25 +369,28 @@ export const OPTION_DEFS = {
   agentTimeout: option({
     flag: "--agent-timeout <duration>",
     help: "how long a coding agent may take for one proposal (default: 15m)",
+    ask: PROPOSER_SETTING,
     schema: duration,
     field: "agentTimeoutSec",
     config: z.number().positive().optional(),
     from: seconds,
   }),
-  plan: option({ flag: "--plan <file>", help: "plan.jsonl: one proposal per line, run in order (proposer 'plan')", schema: z.string().min(1), field: "plan", config: z.string().min(1).optional(), from: text }),
-  hypothesis: option({ flag: "--hypothesis <text>", help: "direction for the first iterations", schema: z.string(), field: "hypothesis", config: z.string().optional(), from: text }),
+  plan: option({ flag: "--plan <file>", help: "plan.jsonl: one proposal per line, run in order (proposer 'plan')", schema: z.string().min(1), field: "plan", config: z.string().min(1).optional(), from: text, ask: { notAsked: "given with --proposer plan" } }),
+  hypothesis: option({ flag: "--hypothesis <text>", help: "direction for the first iterations", schema: z.string(), field: "hypothesis", config: z.string().optional(), from: text, ask: { notAsked: "free text for the first iterations, given by flag when wanted" } }),
   stopWhen: option({
     flag: "--stop-when <condition>",
     help: "stop when the best metric meets it, e.g. 'val_bpb <= 0.97'",
+    ask: STOP_SETTING,
     schema: z.string().regex(STOP_CONDITION, "'<metric> <= <number>' (or >=, <, >)"),
     field: "stopWhen",
     config: z.string().optional(),
     from: text,
   }),
-  maxTime: option({ flag: "--max-time <duration>", help: "stop after this much wall time, e.g. 8h", schema: duration, field: "maxTimeSec", config: z.number().positive().optional(), from: seconds }),
+  maxTime: option({ flag: "--max-time <duration>", help: "stop after this much wall time, e.g. 8h", schema: duration, field: "maxTimeSec", config: z.number().positive().optional(), from: seconds, ask: STOP_SETTING }),
   maxCost: option({
     flag: "--max-cost <usd>",
     help: "stop when the proposer has cost this many US dollars",
+    ask: STOP_SETTING,
     schema: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/, "a positive number")]),
     field: "maxCostUsd",
     config: z.number().positive().optional(),
@@ -326,6 +399,7 @@ export const OPTION_DEFS = {
   passEnv: option({
     flag: "--pass-env <name...>",
     help: "environment variable(s) the run gets although their names look like secrets (e.g. WANDB_API_KEY)",
+    ask: { notAsked: "an exception to the secret filter, given explicitly" },
     schema: z.union([envName, z.array(envName)]),
     field: "passEnv",
     config: z.array(envName).optional(),
@@ -334,6 +408,7 @@ export const OPTION_DEFS = {
   share: option({
     flag: "--share <path...>",
     help: "untracked path(s) of your checkout to link (never copy) into the experiment clone, besides .venv, venv, data, node_modules; --no-share links nothing",
+    ask: { notAsked: "the usual paths (.venv, data, ...) are shared by default; more by flag or config file" },
     schema: z.union([z.literal(false), sharePath, z.array(sharePath)]),
     field: "share",
     config: z.union([z.literal(false), z.array(z.string().min(1))]).optional(),
@@ -342,6 +417,7 @@ export const OPTION_DEFS = {
   notify: option({
     flag: "--notify <url>",
     help: "POST a JSON message (Slack-compatible `text`) on a new best, a crash streak and at the end; the URL is a credential, shown redacted",
+    ask: { notAsked: "a webhook URL is a credential, given explicitly" },
     schema: z
       .string()
       .url()
@@ -353,7 +429,7 @@ export const OPTION_DEFS = {
   workers: option({
     flag: "--workers <n>",
     help: "experiments run at the same time, each in its own clone on its own device; 'auto': one per visible GPU (default: 1)",
-    prompt: "Workers: experiments run at the same time, one GPU each ({gpus} GPUs detected; 1 = one at a time)",
+    ask: { when: "init", as: "workers", question: "Workers: experiments run at the same time, one GPU each ({gpus} GPUs detected; 1 = one at a time)" },
     schema: z.union([z.number().int().positive(), z.literal("auto"), z.string().regex(/^([1-9]\d*|auto)$/, "a positive whole number or 'auto'")]),
     field: "workers",
     config: z.union([z.number().int().positive(), z.literal("auto")]).optional(),
@@ -363,6 +439,7 @@ export const OPTION_DEFS = {
   devices: option({
     flag: "--devices <list>",
     help: "devices the workers use, one per worker, e.g. 0,1,2,3 (exported as CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES; default: the visible GPUs)",
+    ask: { notAsked: "the visible GPUs unless given; init asks the workers instead" },
     schema: stringList,
     field: "devices",
     config: z.array(z.string().regex(/^[\w.:+-]+$/, "a device id such as 0 or GPU-uuid")).min(1).optional(),
@@ -371,6 +448,7 @@ export const OPTION_DEFS = {
   lookahead: option({
     flag: "--lookahead <n>",
     help: "proposals made ahead while runs train, 0 = none (default: the number of workers)",
+    ask: { notAsked: "the number of workers unless given" },
     schema: z.union([z.number().int().min(0), z.string().regex(/^\d+$/, "a whole number")]),
     field: "lookahead",
     config: z.number().int().min(0).optional(),
@@ -396,6 +474,7 @@ export const OPTION_DEFS = {
   executor: option({
     flag: "--executor <kind>",
     help: "where runs happen: local, slurm (sbatch from the clone) or ssh (--hosts) (default: local)",
+    ask: EXECUTOR_SETTING,
     schema: z.enum(EXECUTORS),
     field: "executor",
     config: z.enum(EXECUTORS).optional(),
@@ -405,6 +484,7 @@ export const OPTION_DEFS = {
   slurmArgs: option({
     flag: "--slurm-args <args>",
     help: "sbatch options for every job, e.g. \"--partition=gpu --gres=gpu:1 --account=x\" (executor slurm)",
+    ask: EXECUTOR_SETTING,
     schema: z.string(),
     field: "slurmArgs",
     config: z.string().optional(),
@@ -413,6 +493,7 @@ export const OPTION_DEFS = {
   hosts: option({
     flag: "--hosts <list>",
     help: "ssh hosts for executor ssh, with the devices to use on each joined by +, e.g. gpu1,gpu2:0+1 (names from your ssh config work)",
+    ask: EXECUTOR_SETTING,
     schema: stringList,
     field: "hosts",
     config: z.array(z.string().min(1)).min(1).optional(),
@@ -421,6 +502,7 @@ export const OPTION_DEFS = {
   remoteDir: option({
     flag: "--remote-dir <path>",
     help: "folder on each ssh host where experiment trees live (default: ~/.cache/autoresearch)",
+    ask: EXECUTOR_SETTING,
     schema: z.string().min(1),
     field: "remoteDir",
     config: z.string().min(1).optional(),
@@ -429,6 +511,7 @@ export const OPTION_DEFS = {
   maxPending: option({
     flag: "--max-pending <duration>",
     help: "a SLURM job still queued after this long is cancelled and recorded as a crash (default: wait; queue time never counts against the timeout)",
+    ask: EXECUTOR_SETTING,
     schema: duration,
     field: "maxPendingSec",
     config: z.number().positive().optional(),
@@ -437,6 +520,7 @@ export const OPTION_DEFS = {
   reportEvery: option({
     flag: "--report-every <n>",
     help: "progress report every N experiments (default: 10)",
+    ask: { notAsked: "10 unless given; resume may change it" },
     schema: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/, "a positive whole number")]),
     field: "reportEvery",
     config: z.number().int().positive(),

@@ -13,10 +13,9 @@ import { usesTorch } from "../platform/adjustments.js";
 import { type PlatformInfo, SCOPES, type Scope } from "../types.js";
 import { Git } from "../workspace/git.js";
 import { DURATION_HELP, formatDuration, parseDuration } from "./duration.js";
-import type { KeepRule } from "./keep-rules.js";
-import { type ConfigInput, OPTION_DEFS, type OptionKey, type ResearchConfig } from "./options.js";
+import { type Ask, type AskAs, type ConfigInput, OPTION_DEFS, type OptionKey, type ResearchConfig } from "./options.js";
 import { type BudgetEdit, budgetConflicts, budgetEdit, describeConflict } from "./readonly-budget.js";
-import { defaultCommand, missingMessage, missingRequired, parseScope, resolveConfig } from "./resolve.js";
+import { type CheckedConfig, defaultCommand, missingMessage, missingRequired, parseScope, resolveChecked } from "./resolve.js";
 import { platformText, renderConfigTable } from "./table.js";
 import { dateTag, isValidTag } from "./tag.js";
 
@@ -43,6 +42,8 @@ export interface CollectOptions {
 
 export interface CollectResult {
   config: ResearchConfig;
+  /** The config with the result of its one check, to pass down to research() unchanged. */
+  checked: CheckedConfig;
   platform: PlatformInfo;
   /** The final input values (flags, files, answers), as a config file would hold them. */
   input: ConfigInput;
@@ -171,11 +172,6 @@ async function textWithDefault(io: Io, message: string, fallback: string | undef
   return cancelled(answer).trim() || (fallback ?? "");
 }
 
-/** The question for a setting, from the option table. */
-function prompt(key: OptionKey): string {
-  return OPTION_DEFS[key].prompt ?? OPTION_DEFS[key].help;
-}
-
 function schemaError(key: OptionKey, value: unknown): string | undefined {
   const parsed = OPTION_DEFS[key].schema.safeParse(value);
   return parsed.success ? undefined : `"${String(value)}": ${parsed.error.issues[0]?.message ?? "invalid"}`;
@@ -197,6 +193,205 @@ function candidatesFor(root: string, pattern: RegExp): string[] {
   }
 }
 
+// ------------------------------------------------------------------------------------------
+// The questions, generated from the option table
+// ------------------------------------------------------------------------------------------
+
+type Asked = Extract<Ask, { as: AskAs }>;
+
+/** One init question: an option of the table and how it is asked. */
+export interface Question {
+  key: OptionKey;
+  ask: Asked;
+}
+
+/** What the questions share while the config is collected. */
+interface Asking {
+  values: ConfigInput;
+  opts: CollectOptions;
+  io: Io;
+  /** The option's default from the table, as resolveConfig would apply it (a list for list options). */
+  preset: (key: OptionKey) => unknown[];
+  /** The platform of the experiment command; detection starts on the first call and runs once. */
+  platform: () => Promise<PlatformInfo>;
+  warn: (message: string) => void;
+}
+
+/** Asks one question (when `asking`); a few also act when not asked: the tag gets its default, the workers their note. */
+type Asker = (question: Question, asking: boolean, at: Asking) => Promise<void>;
+
+const ASKERS: Record<AskAs, Asker> = {
+  async script({ key, ask }, asking, { values, opts, io, preset, platform }) {
+    if (asking) {
+      const preferred = String(preset(key)[0]);
+      const fallback = isFile(join(opts.root, preferred)) ? preferred : (candidatesFor(opts.root, /^train.*\.(py|m?js|ts)$/)[0] ?? preferred);
+      values[key] = await textWithDefault(io, ask.question, String(values[key] ?? fallback), (v) => (v && isFile(join(opts.root, v)) ? undefined : `"${v}": no such file in ${opts.root}`));
+    }
+    // The command, hence the platform, follows from the training script: detection starts now
+    // and runs while the next questions are answered. Its failures fall back inside detectPlatform.
+    platform().catch(() => {});
+  },
+
+  async scripts({ key, ask }, asking, { values, opts, io, preset }) {
+    if (!asking) return;
+    const train = String(values.train ?? preset("train")[0]);
+    const defaults = preset(key).map(String);
+    const current = values[key] === undefined ? null : ([] as string[]).concat(values[key] as string | string[]);
+    const fallback = defaults.every((f) => isFile(join(opts.root, f))) ? defaults : candidatesFor(opts.root, /^prepare.*\.(py|m?js|ts)$/);
+    // Enter keeps the default, so "none" is how to say none when there is a default.
+    const toList = (v: string) => (/^none$/i.test(v) ? [] : v.split(",").map((s) => s.trim()).filter(Boolean));
+    const answer = await textWithDefault(io, ask.question, (current ?? fallback).join(", "), (v) => {
+      const list = toList(v);
+      const bad = list.find((f) => !isFile(join(opts.root, f)));
+      if (bad) return `"${bad}": no such file in ${opts.root}`;
+      if (list.includes(train)) return "the training script cannot also be read-only";
+      return undefined;
+    });
+    values[key] = toList(answer);
+  },
+
+  async duration({ key, ask }, asking, { values, io, platform }) {
+    if (!asking) return;
+    // The platform decides the budget advice (CPU: shorter budgets).
+    p.log.step("Detecting the platform (the command's Python, torch, GPU) ...", io);
+    const detected = await platform();
+    p.log.info(`Platform: ${platformText(detected)}`, io);
+    if (detected.kind === "cpu") p.log.warn("CPU only: runs are 5-10x slower than on a GPU, so prefer a short time budget (a few minutes) and a small model.", io);
+    // No example as a placeholder: it would look like a default that Enter then refuses. Only
+    // the repo's own config offers one, and only a value that is accepted.
+    const given = values[key] !== undefined && parseDuration(values[key] as string | number) !== null ? String(values[key]) : undefined;
+    values[key] = await textWithDefault(io, ask.question, given, (v) => {
+      if (!v) return `a time budget is required: ${DURATION_HELP}`;
+      return parseDuration(v) === null ? `"${v}" is not ${DURATION_HELP}` : undefined;
+    });
+  },
+
+  // Names the scripts print are offered.
+  async metric({ key, ask }, asking, { values, opts, io, preset }) {
+    if (!asking) return;
+    const train = String(values.train ?? preset("train")[0]);
+    const readonlyList = values.readonly === undefined ? preset("readonly").map(String) : ([] as string[]).concat(values.readonly as string | string[]);
+    const candidates = findMetricNames([train, ...readonlyList].map((path) => ({ path, text: readText(opts.root, path) })));
+    const OTHER = "\0other";
+    let metric: string | undefined;
+    if (candidates.length > 0) {
+      const choice = cancelled(
+        await p.select<string>({
+          ...io,
+          message: "Which metric should the loop optimize?",
+          options: [...candidates.map((c) => ({ value: c.name, label: c.name, hint: `printed by ${c.file}` })), { value: OTHER, label: "another name ..." }],
+          ...(values[key] !== undefined && candidates.some((c) => c.name === values[key]) && { initialValue: String(values[key]) }),
+        }),
+      );
+      if (choice !== OTHER) metric = choice;
+    }
+    if (metric === undefined) {
+      const given = values[key] !== undefined && schemaError(key, values[key]) === undefined ? String(values[key]) : undefined;
+      metric = await textWithDefault(io, ask.question, given, (v) => (!v ? "a metric name is required" : schemaError(key, v)));
+    }
+    values[key] = metric;
+  },
+
+  // Guessed from the metric's name.
+  async direction({ key, ask }, asking, { values, io }) {
+    if (!asking) return;
+    const metric = String(values.metric);
+    const guess = (values[key] as "min" | "max" | undefined) ?? guessDirection(metric) ?? "min";
+    values[key] = cancelled(await p.select<string>({ ...io, message: ask.question.replace("{metric}", metric), options: choiceOptions(ask), initialValue: guess }));
+  },
+
+  async text({ key, ask }, asking, at) {
+    if (asking) at.values[key] = await askText({ key, ask }, at);
+  },
+
+  async number({ key, ask }, asking, at) {
+    if (asking) at.values[key] = Number(await askText({ key, ask }, at));
+  },
+
+  async choice({ key, ask }, asking, { values, io, preset }) {
+    if (!asking) return;
+    values[key] = cancelled(await p.select<string>({ ...io, message: ask.question, options: choiceOptions(ask), initialValue: String(values[key] ?? preset(key)[0]) }));
+  },
+
+  async scope({ key, ask }, asking, { values, io }) {
+    if (!asking) return;
+    const current = values[key] === undefined ? [...SCOPES] : parseScope(values[key]);
+    const chosen = cancelled(
+      await p.multiselect<Scope>({
+        ...io,
+        message: ask.question,
+        options: SCOPES.map((s) => ({ value: s, label: s })),
+        initialValues: current,
+        required: true,
+      }),
+    );
+    values[key] = chosen.length === SCOPES.length ? "all" : chosen;
+  },
+
+  // Not asked, it is still chosen here: the date tag, or the next one free when its branch exists.
+  async tag({ key, ask }, asking, { values, opts, io }) {
+    if (values[key] !== undefined && !asking) return;
+    const fallback = values[key] === undefined ? await unusedTag(opts.root, opts.now) : String(values[key]);
+    if (!asking) {
+      values[key] = fallback;
+      return;
+    }
+    const git = new Git(opts.root);
+    const isRepo = await git.isRepo().catch(() => false);
+    values[key] = await textWithDefault(io, ask.question, fallback, async (tag) => {
+      if (!isValidTag(tag)) return `"${tag}": use letters, digits, '.', '_' or '-' (up to 64, starting with a letter or digit)`;
+      if (isRepo && (await git.branchExists(`autoresearch/${tag}`))) return `autoresearch/${tag} already exists: pick another tag (or continue it with \`autoresearch resume\`)`;
+      return undefined;
+    });
+  },
+
+  // Init only, when several GPUs are detected: the question suggests one per GPU. Without the
+  // question (--yes, no terminal) the key keeps its default, 1, and the note says how to use them all.
+  async workers({ key, ask }, asking, { values, opts, io, platform, warn }) {
+    if (!opts.askAll || (values[key] !== undefined && !asking)) return;
+    const detected = await platform();
+    const gpus = detected.kind === "cuda" ? (detected.gpuCount ?? 1) : 0;
+    if (gpus <= 1) return;
+    if (asking) {
+      const answer = await textWithDefault(io, ask.question.replace("{gpus}", String(gpus)), String(values[key] ?? gpus), (v) => {
+        const invalid = schemaError(key, v);
+        if (invalid) return invalid;
+        return v !== "auto" && Number(v) > gpus ? `${v} workers but ${gpus} GPUs: at most ${gpus} (or auto)` : undefined;
+      });
+      values[key] = answer === "auto" ? "auto" : Number(answer);
+    } else if (values[key] === undefined) {
+      warn(`${gpus} GPUs detected; this session uses 1 worker (--workers ${gpus} or --workers auto runs one experiment per GPU)`);
+    }
+  },
+};
+
+/** A text answer checked by the option's schema; its default prefilled. */
+function askText({ key, ask }: Question, { values, io, preset }: Asking): Promise<string> {
+  const shown = String(values[key] ?? ask.prefill ?? preset(key)[0]);
+  return textWithDefault(io, ask.question, shown, (v) => (v || ask.empty === undefined ? schemaError(key, v) : ask.empty));
+}
+
+function choiceOptions(ask: Asked): { value: string; label: string; hint: string }[] {
+  return (ask.choices ?? []).map((c) => ({ value: c.value, label: c.value, hint: c.hint }));
+}
+
+/**
+ * The init questions in table order, and the options of a table that say neither how init asks
+ * them nor why it does not (a test keeps that list empty, so no new option is forgotten in init).
+ */
+export function planQuestions(defs: Readonly<Record<string, { ask?: Ask }>> = OPTION_DEFS): { questions: Question[]; unmarked: string[] } {
+  const questions: Question[] = [];
+  const unmarked: string[] = [];
+  for (const [key, { ask }] of Object.entries(defs)) {
+    if (ask && "notAsked" in ask && ask.notAsked.trim() !== "") continue;
+    if (ask && "as" in ask && Object.hasOwn(ASKERS, ask.as) && ask.question.trim() !== "") questions.push({ key: key as OptionKey, ask });
+    else unmarked.push(key);
+  }
+  return { questions, unmarked };
+}
+
+const QUESTIONS = planQuestions().questions;
+
 export async function collectConfig(given: ConfigInput, opts: CollectOptions): Promise<CollectResult> {
   const values: ConfigInput = { ...given };
   const io = { input: opts.input, output: opts.output };
@@ -206,17 +401,23 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   const askAll = Boolean(opts.askAll) && !opts.yes;
   const prefill = new Set(opts.prefill ?? []);
   // Defaults shown in the prompts are the option table's, as resolveConfig would apply them.
-  const preset = (key: "train" | "readonly" | "results"): string[] => {
+  const preset = (key: OptionKey): unknown[] => {
     const value = OPTION_DEFS[key].fallback?.({ root: opts.root, now: opts.now, platform: os, input: values, config: {} }) ?? [];
-    return ([] as string[]).concat(value);
+    return ([] as unknown[]).concat(value);
   };
-  const [defaultTrain] = preset("train") as [string];
-  const defaultReadonly = preset("readonly");
   const warnings: string[] = [];
   const warn = (message: string) => {
     warnings.push(message);
     if (interactive) p.log.warn(message, io);
     else out.write(`warning: ${message}\n`);
+  };
+  let detection: Promise<PlatformInfo> | null = null;
+  const platform = (): Promise<PlatformInfo> => {
+    if (!detection) {
+      const command = String(values.command ?? defaultCommand(opts.root, String(values.train ?? preset("train")[0]), os));
+      detection = typeof opts.platform === "function" ? opts.platform(command) : Promise.resolve(opts.platform);
+    }
+    return detection;
   };
 
   // Without a terminal nothing can be asked: name every missing value and where it comes from.
@@ -227,176 +428,22 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   if (values.scope !== undefined) parseScope(values.scope);
   checkGivenPaths(values, opts.root);
 
-  /** Should this optional value be asked (init), with what prefilled? */
+  /** Should this value be asked: a required one when missing (or, with init, prefilled from the repo's config); an optional one by init. */
   const shouldAsk = (key: OptionKey) => interactive && (values[key] === undefined || (askAll && prefill.has(key)));
   const askOptional = (key: OptionKey) => interactive && askAll && (values[key] === undefined || prefill.has(key));
 
   if (interactive) p.intro("autoresearch — research config (Phase 0)", io);
 
-  // 1. Training script: the only file that may change.
-  if (askOptional("train")) {
-    const fallback = isFile(join(opts.root, defaultTrain)) ? defaultTrain : (candidatesFor(opts.root, /^train.*\.(py|m?js|ts)$/)[0] ?? defaultTrain);
-    values.train = await textWithDefault(io, prompt("train"), String(values.train ?? fallback), (v) => (v && isFile(join(opts.root, v)) ? undefined : `"${v}": no such file in ${opts.root}`));
-  }
-  const train = String(values.train ?? defaultTrain);
-  const command = String(values.command ?? defaultCommand(opts.root, train, os));
-  const platformPromise = typeof opts.platform === "function" ? opts.platform(command) : Promise.resolve(opts.platform);
-  // Detection failures fall back inside detectPlatform; never leave a rejection unhandled.
-  platformPromise.catch(() => {});
-
-  // 2. Read-only script(s): never modified.
-  if (askOptional("readonly")) {
-    const current = values.readonly === undefined ? null : ([] as string[]).concat(values.readonly as string | string[]);
-    const fallback = defaultReadonly.every((f) => isFile(join(opts.root, f))) ? defaultReadonly : candidatesFor(opts.root, /^prepare.*\.(py|m?js|ts)$/);
-    // Enter keeps the default, so "none" is how to say none when there is a default.
-    const toList = (v: string) => (/^none$/i.test(v) ? [] : v.split(",").map((s) => s.trim()).filter(Boolean));
-    const answer = await textWithDefault(io, prompt("readonly"), (current ?? fallback).join(", "), (v) => {
-      const list = toList(v);
-      const bad = list.find((f) => !isFile(join(opts.root, f)));
-      if (bad) return `"${bad}": no such file in ${opts.root}`;
-      if (list.includes(train)) return "the training script cannot also be read-only";
-      return undefined;
-    });
-    values.readonly = toList(answer);
+  const at: Asking = { values, opts, io, preset, platform, warn };
+  for (const question of QUESTIONS) {
+    const asking = question.ask.when === "missing" ? shouldAsk(question.key) : askOptional(question.key);
+    await ASKERS[question.ask.as](question, asking, at);
   }
 
-  // The platform decides the budget advice (CPU: shorter budgets).
-  let platform: PlatformInfo | null = null;
-  const needPlatformNow = interactive && shouldAsk("budget");
-  if (needPlatformNow) {
-    p.log.step("Detecting the platform (the command's Python, torch, GPU) ...", io);
-    platform = await platformPromise;
-    p.log.info(`Platform: ${platformText(platform)}`, io);
-    if (platform.kind === "cpu") p.log.warn("CPU only: runs are 5-10x slower than on a GPU, so prefer a short time budget (a few minutes) and a small model.", io);
-  }
-
-  // 3. Time budget: always asked, never assumed.
-  if (shouldAsk("budget")) {
-    // No example as a placeholder: it would look like a default that Enter then refuses. Only
-    // the repo's own config offers one, and only a value that is accepted.
-    const given = values.budget !== undefined && parseDuration(values.budget as string | number) !== null ? String(values.budget) : undefined;
-    values.budget = await textWithDefault(io, prompt("budget"), given, (v) => {
-      if (!v) return `a time budget is required: ${DURATION_HELP}`;
-      return parseDuration(v) === null ? `"${v}" is not ${DURATION_HELP}` : undefined;
-    });
-  }
-
-  // 4. Metric and direction: always asked, never assumed; names the scripts print are offered.
-  if (shouldAsk("metric")) {
-    const readonlyList = values.readonly === undefined ? defaultReadonly : ([] as string[]).concat(values.readonly as string | string[]);
-    const candidates = findMetricNames([train, ...readonlyList].map((path) => ({ path, text: readText(opts.root, path) })));
-    const OTHER = "\0other";
-    let metric: string | undefined;
-    if (candidates.length > 0) {
-      const choice = cancelled(
-        await p.select<string>({
-          ...io,
-          message: "Which metric should the loop optimize?",
-          options: [...candidates.map((c) => ({ value: c.name, label: c.name, hint: `printed by ${c.file}` })), { value: OTHER, label: "another name ..." }],
-          ...(values.metric !== undefined && candidates.some((c) => c.name === values.metric) && { initialValue: String(values.metric) }),
-        }),
-      );
-      if (choice !== OTHER) metric = choice;
-    }
-    if (metric === undefined) {
-      const given = values.metric !== undefined && schemaError("metric", values.metric) === undefined ? String(values.metric) : undefined;
-      metric = await textWithDefault(io, prompt("metric"), given, (v) => (!v ? "a metric name is required" : schemaError("metric", v)));
-    }
-    values.metric = metric;
-  }
-  if (shouldAsk("direction")) {
-    const metric = String(values.metric);
-    const guess = (values.direction as "min" | "max" | undefined) ?? guessDirection(metric) ?? "min";
-    values.direction = cancelled(
-      await p.select<"min" | "max">({
-        ...io,
-        message: prompt("direction").replace("{metric}", metric),
-        options: [
-          { value: "min", label: "min", hint: "lower is better: loss, bpb, perplexity, error" },
-          { value: "max", label: "max", hint: "higher is better: accuracy, F1, score" },
-        ],
-        initialValue: guess,
-      }),
-    );
-  }
-
-  // 5-8. The optional ones, their spec defaults prefilled (init only).
-  if (askOptional("maxIterations")) {
-    values.maxIterations = await textWithDefault(io, prompt("maxIterations"), String(values.maxIterations ?? "unlimited"), (v) => schemaError("maxIterations", v));
-  }
-  if (askOptional("scope")) {
-    const current = values.scope === undefined ? [...SCOPES] : parseScope(values.scope);
-    const chosen = cancelled(
-      await p.multiselect<Scope>({
-        ...io,
-        message: prompt("scope"),
-        options: SCOPES.map((s) => ({ value: s, label: s })),
-        initialValues: current,
-        required: true,
-      }),
-    );
-    values.scope = chosen.length === SCOPES.length ? "all" : chosen;
-  }
-  if (values.tag === undefined || askOptional("tag")) {
-    const fallback = values.tag === undefined ? await unusedTag(opts.root, opts.now) : String(values.tag);
-    if (askOptional("tag")) {
-      const git = new Git(opts.root);
-      const isRepo = await git.isRepo().catch(() => false);
-      values.tag = await textWithDefault(io, prompt("tag"), fallback, async (tag) => {
-        if (!isValidTag(tag)) return `"${tag}": use letters, digits, '.', '_' or '-' (up to 64, starting with a letter or digit)`;
-        if (isRepo && (await git.branchExists(`autoresearch/${tag}`))) return `autoresearch/${tag} already exists: pick another tag (or continue it with \`autoresearch resume\`)`;
-        return undefined;
-      });
-    } else {
-      values.tag = fallback;
-    }
-  }
-  if (askOptional("results")) {
-    values.results = await textWithDefault(io, prompt("results"), String(values.results ?? preset("results")[0]), (v) => (v ? undefined : "a file name is required"));
-  }
-
-  // 9-10. How honest a keep must be (issue 14): repeated baseline runs measure the noise.
-  if (askOptional("baselineRuns")) {
-    values.baselineRuns = Number(await textWithDefault(io, prompt("baselineRuns"), String(values.baselineRuns ?? 1), (v) => schemaError("baselineRuns", v)));
-  }
-  if (askOptional("keepRule")) {
-    values.keepRule = cancelled(
-      await p.select<KeepRule>({
-        ...io,
-        message: prompt("keepRule"),
-        options: [
-          { value: "any", label: "any", hint: "better by any amount (the spec's rule; keeps noise wins)" },
-          { value: "threshold", label: "threshold", hint: "better by more than --min-delta" },
-          { value: "confirm", label: "confirm", hint: "re-run a would-be keep; keep it only if the mean beats the best by more than the noise" },
-        ],
-        initialValue: (values.keepRule as KeepRule | undefined) ?? "any",
-      }),
-    );
-  }
-
-  // 11. Workers (init only), when several GPUs are detected: the question suggests one per GPU.
-  // Without the question (--yes, no terminal) the key keeps its default, 1, and the note says how to use them all.
-  if (opts.askAll && (values.workers === undefined || askOptional("workers"))) {
-    platform ??= await platformPromise;
-    const gpus = platform.kind === "cuda" ? (platform.gpuCount ?? 1) : 0;
-    if (gpus > 1) {
-      const fallback = String(values.workers ?? gpus);
-      if (askOptional("workers")) {
-        const answer = await textWithDefault(io, prompt("workers").replace("{gpus}", String(gpus)), fallback, (v) => {
-          const invalid = schemaError("workers", v);
-          if (invalid) return invalid;
-          return v !== "auto" && Number(v) > gpus ? `${v} workers but ${gpus} GPUs: at most ${gpus} (or auto)` : undefined;
-        });
-        values.workers = answer === "auto" ? "auto" : Number(answer);
-      } else if (values.workers === undefined) {
-        warn(`${gpus} GPUs detected; this session uses 1 worker (--workers ${gpus} or --workers auto runs one experiment per GPU)`);
-      }
-    }
-  }
-
-  const config = resolveConfig(values, { root: opts.root, now: opts.now, platform: os });
+  const checked = resolveChecked(values, { root: opts.root, now: opts.now, platform: os });
+  const { config } = checked;
   checkPaths(config, opts.root, values);
-  platform ??= await platformPromise;
+  const detected = await platform();
 
   // Point 7: a read-only script that fixes its own TIME_BUDGET.
   const budgetEdits: BudgetEdit[] = [];
@@ -427,11 +474,11 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   }
 
   // The spec's config table, then explicit confirmation.
-  const table = renderConfigTable(config, platform, { torch: usesTorch(readText(opts.root, config.train)) });
+  const table = renderConfigTable(config, detected, { torch: usesTorch(readText(opts.root, config.train)) });
   // Printed as is (not boxed), so it is exactly the spec's markdown block and can be copied.
   out.write(`\n${table}\n`);
   for (const edit of budgetEdits) out.write(`Setup commit: ${edit.message} (${edit.path})\n`);
-  if (platform.kind === "cpu" && config.budgetSec > 600) {
+  if (detected.kind === "cpu" && config.budgetSec > 600) {
     warn(`CPU only: a ${formatDuration(config.budgetSec)} budget per run is long; runs are 5-10x slower than on a GPU, shorter budgets give more experiments per night`);
   }
 
@@ -443,5 +490,5 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
     if (!ok) throw new AutoresearchError("config not confirmed: nothing was written", 1, "Run again and change the values, or pass them as flags.");
   }
   if (interactive) p.outro("Config confirmed.", io);
-  return { config, platform, input: values, budgetEdits, warnings, table };
+  return { config, checked, platform: detected, input: values, budgetEdits, warnings, table };
 }

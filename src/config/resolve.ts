@@ -15,7 +15,6 @@ import {
   type ResearchConfig,
   researchConfigSchema,
 } from "./options.js";
-import { parseHosts } from "./hosts.js";
 import { pathProblems } from "./repo-paths.js";
 import { isValidTag } from "./tag.js";
 
@@ -91,6 +90,14 @@ export function missingMessage(missing: OptionKey[]): UsageError {
  * then every rule that spans settings (validateConfig).
  */
 export function resolveConfig(input: ConfigInput, options: ResolveOptions): ResearchConfig {
+  return resolveChecked(input, options).config;
+}
+
+/**
+ * resolveConfig with the result of its checks (the parsed stop condition): what a caller that
+ * starts a session passes down, so the config is not checked again on the way.
+ */
+export function resolveChecked(input: ConfigInput, options: ResolveOptions): CheckedConfig {
   const missing = missingRequired(input);
   if (missing.length > 0) throw missingMessage(missing);
   const config: Record<string, unknown> = {};
@@ -99,8 +106,8 @@ export function resolveConfig(input: ConfigInput, options: ResolveOptions): Rese
     const value = input[key] === undefined ? def.fallback?.(ctx) : def.from(input[key]);
     if (value !== undefined) config[def.field] = value;
   }
-  const checked = validateConfig(config as ResearchConfig, options.root).config;
-  checkProposerSettings(checked);
+  const checked = validateConfig(config as ResearchConfig, options.root);
+  checkProposerSettings(checked.config);
   return checked;
 }
 
@@ -133,6 +140,8 @@ const REPO_PATHS = [
 /**
  * Every check of a resolved config, the same for every entry point: each value against its
  * schema, then the rules between settings. Returns the config and its parsed stop condition.
+ * The executor's own settings (--hosts ...) are its own to check: checkExecutorConfig in
+ * src/executors/registry.ts, called beside this by whoever starts a session.
  */
 export function validateConfig(config: ResearchConfig, root: string): CheckedConfig {
   const parsed = researchConfigSchema.safeParse(config);
@@ -170,19 +179,7 @@ export function validateConfig(config: ResearchConfig, root: string): CheckedCon
     }
   }
   checkKeepRule(checked);
-  checkExecutor(checked);
   return { config: checked, stopCondition };
-}
-
-/** executor ssh needs its hosts, each well-formed; hosts without executor ssh would be ignored silently. */
-function checkExecutor(config: ResearchConfig): void {
-  if (config.executor === "ssh" && (config.hosts ?? []).length === 0) {
-    throw new UsageError("--executor ssh needs the hosts to run on", "Pass --hosts gpu1,gpu2 (names from your ssh config; devices joined by +, e.g. gpu2:0+1).");
-  }
-  if (config.hosts !== undefined && config.executor !== "ssh") {
-    throw new UsageError(`--hosts is used by --executor ssh, but the executor is ${config.executor ?? "local"}`, "Add --executor ssh, or leave --hosts out.");
-  }
-  if (config.hosts !== undefined) parseHosts(config.hosts);
 }
 
 /** A threshold needs its minimum, and a minimum without the threshold rule is a mistake worth naming. */

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, truncateSync } from "node:fs";
 import { relative } from "node:path";
 import { ensureRealDir } from "../safe-fs.js";
 import { RuntimeFailure } from "../errors.js";
-import type { AgentInfo, ExperimentRecord, PlatformInfo, Proposal, RejectedProposal, ResultsRow, RunHandle } from "../types.js";
+import type { AgentInfo, ExperimentRecord, PlatformInfo, Proposal, RejectedProposal, ResultsRow, RunHandle, WorkerSlot } from "../types.js";
 import type { ResearchConfig } from "../config/options.js";
 import { appendDurable, removeStaleTemps, writeAtomic } from "./files.js";
 import type { SessionPaths } from "./paths.js";
@@ -30,14 +30,8 @@ export interface SessionInfo {
   slots?: WorkerSlot[];
 }
 
-/** One worker: where its runs happen. Worker k works in its own clone `<tag>/w<k>`. */
-export interface WorkerSlot {
-  worker: number;
-  /** CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES for its runs; null = not pinned (CPU, MPS, SLURM assigns). */
-  device: string | null;
-  /** The ssh host its runs go to (executor ssh). */
-  host?: string;
-}
+// Defined below the executors, which resolve the slots; the records keep them in session.json.
+export type { WorkerSlot } from "../types.js";
 
 /**
  * One entry of state.json: an experiment proposed (ready, waiting for a worker) or running, so a

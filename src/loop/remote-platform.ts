@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { kindOf, probesRemotePlatform } from "../executors/registry.js";
 import { parseRemoteProbe, platformFromRemoteProbe, remoteProbeCommand } from "../platform/remote.js";
 import type { PlatformInfo } from "../types.js";
 import { sessionRunEnv } from "../search/run-environment.js";
@@ -25,8 +26,8 @@ export const PROBE_LOG = "platform-probe.log";
  * executor (its platform was probed here already) or when the probe failed (a warning says why).
  */
 export async function probeRemotePlatform(session: SessionState, deps: LoopDeps, worker: Worker): Promise<PlatformInfo | null> {
-  const kind = deps.executor.kind ?? "local";
-  if (kind === "local") return null;
+  if (!probesRemotePlatform(deps.executor)) return null;
+  const kind = kindOf(deps.executor);
   const { config } = session.info;
   const where = worker.slot.host ?? `a ${kind} node`;
   const logPath = join(session.paths.runs, PROBE_LOG);

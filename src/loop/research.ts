@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ResearchConfig } from "../config/options.js";
 import { type CheckedConfig, validateConfig } from "../config/resolve.js";
+import { checkExecutorConfig } from "../executors/registry.js";
 import { AutoresearchError, RuntimeFailure, UsageError } from "../errors.js";
 import { acquireLock } from "../ledger/lock.js";
 import { lockPath } from "../ledger/paths.js";
@@ -10,11 +11,19 @@ import type { PlatformInfo } from "../types.js";
 import { endSession, runLoop } from "./loop.js";
 import { type ResumeOverrides, resumeSession } from "./resume.js";
 import { removeClones, startSession, validateNewSession } from "./setup.js";
-import { resolveSlots } from "../search/slots.js";
+import { type ResolvedSession, resolveSession } from "../search/slots.js";
 import type { LoopDeps, SessionState } from "../search/session.js";
 import { startWatchdog } from "../runner/watchdog.js";
 
-export type ResearchMode = { kind: "new"; config: ResearchConfig; platform: PlatformInfo } | { kind: "resume"; overrides?: ResumeOverrides; tag?: string };
+/**
+ * A new session takes its config as typed by a library caller (checked here, as the CLI checks
+ * it) or already checked by the one resolve-and-check of the CLI (resolveChecked), which is not
+ * repeated.
+ */
+export type ResearchMode =
+  | { kind: "new"; config: ResearchConfig; platform: PlatformInfo }
+  | { kind: "new"; checked: CheckedConfig; platform: PlatformInfo }
+  | { kind: "resume"; overrides?: ResumeOverrides; tag?: string };
 
 export interface ResearchOutcome {
   session: SessionState;
@@ -32,10 +41,12 @@ export interface ResearchOutcome {
 export async function research(root: string, mode: ResearchMode, deps: LoopDeps): Promise<ResearchOutcome> {
   // A library caller gets the CLI's checks: a session `run` would refuse is refused here, before
   // anything is written (resume checks its overrides the same way once it has read the session).
-  const checked = mode.kind === "new" ? validateConfig(mode.config, root) : null;
+  const checked = mode.kind !== "new" ? null : "checked" in mode ? mode.checked : validateConfig(mode.config, root);
+  if (checked) checkExecutorConfig(checked.config);
   if (checked) await validateNewSession(deps.git, root, checked.config);
-  // Workers, devices and hosts that cannot work together are refused here too (exit 2).
-  if (checked && mode.kind === "new") resolveSlots(checked.config, mode.platform);
+  // Workers, devices and hosts that cannot work together are refused here too (exit 2); setup
+  // takes the slots resolved here.
+  const resolved = checked && mode.kind === "new" ? resolveSession(checked, mode.platform) : null;
   // The session's own executor, once its config is known (resume reads it from session.json).
   deps = { ...deps };
   if (checked && deps.executorFor) deps.executor = deps.executorFor(checked.config);
@@ -50,7 +61,7 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
     if (lock.recoveredStale) {
       deps.emit({ type: "warning", message: `recovered a stale lock left by pid ${lock.recoveredStale.pid} (${lock.recoveredStale.startedAt})` });
     }
-    const session = mode.kind === "new" ? await startSession(root, checked as CheckedConfig, mode.platform, deps) : await resumeSession(root, deps, mode.overrides, mode.tag);
+    const session = mode.kind === "new" ? await startSession(root, resolved as ResolvedSession, mode.platform, deps) : await resumeSession(root, deps, mode.overrides, mode.tag);
     let reason: string;
     try {
       reason = await runLoop(session, deps);

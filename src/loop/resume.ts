@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { applyOverrides, type ResumeOverrides } from "../config/resolve.js";
 import { UsageError } from "../errors.js";
+import { kindOf } from "../executors/registry.js";
 import { type InFlight, Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
 import { locateSession, migrateLegacy, sessionsHome, writeCurrent } from "../ledger/paths.js";
 import { applyProposal } from "../proposers/apply.js";
@@ -145,7 +146,7 @@ function followable(entry: InFlight, executor: Executor, workers: Set<number>): 
     entry.handle !== undefined &&
     entry.commit !== undefined &&
     entry.runId !== undefined &&
-    entry.handle.kind === (executor.kind ?? "local") &&
+    entry.handle.kind === kindOf(executor) &&
     executor.reattachable === true &&
     executor.attach !== undefined &&
     workers.has(entry.worker ?? 0)

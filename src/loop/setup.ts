@@ -1,7 +1,6 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { ResearchConfig } from "../config/options.js";
-import type { CheckedConfig } from "../config/resolve.js";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
 import { Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
 import { currentTag, hasLegacySession, legacyPaths, lockPath, migrateLegacy, type SessionPaths, sessionPaths, writeCurrent } from "../ledger/paths.js";
@@ -16,7 +15,7 @@ import { guardedFiles, hashGuarded } from "../search/guards.js";
 import { isAlive, readLock } from "../ledger/lock.js";
 import { readInFlightReadOnly } from "../ledger/read.js";
 import type { LoopDeps, SessionState, Worker } from "../search/session.js";
-import { cloneFor, resolveSlots, sessionSlots } from "../search/slots.js";
+import { cloneFor, type ResolvedSession, sessionSlots } from "../search/slots.js";
 import { probeRemotePlatform } from "./remote-platform.js";
 
 /** Files the tool writes in the repo; excluded from git so they never dirty the tree. */
@@ -180,7 +179,7 @@ export async function openWorkspace(
  * On a baseline that crashes (or is aborted) the branch is deleted again and the failed
  * attempt's records are kept for reading.
  */
-export async function startSession(root: string, checked: CheckedConfig, platform: PlatformInfo, deps: LoopDeps): Promise<SessionState> {
+export async function startSession(root: string, checked: ResolvedSession, platform: PlatformInfo, deps: LoopDeps): Promise<SessionState> {
   const { git } = deps;
   const { config } = checked;
   // First, before anything is changed: a proposer that cannot work at all (an agent CLI that is
@@ -209,7 +208,7 @@ export async function startSession(root: string, checked: CheckedConfig, platfor
 }
 
 /** startSession after the previous session's projections were set aside. */
-async function setUpSession(root: string, checked: CheckedConfig, platform: PlatformInfo, deps: LoopDeps, paths: SessionPaths, proposerCheck: { agent?: SessionInfo["agent"] }): Promise<SessionState> {
+async function setUpSession(root: string, checked: ResolvedSession, platform: PlatformInfo, deps: LoopDeps, paths: SessionPaths, proposerCheck: { agent?: SessionInfo["agent"] }): Promise<SessionState> {
   const { git } = deps;
   const { config } = checked;
   const resultsPath = join(root, config.results);
@@ -219,7 +218,8 @@ async function setUpSession(root: string, checked: CheckedConfig, platform: Plat
 
   const baseBranch = await git.currentBranch();
   const baseCommit = await git.head();
-  const resolved = resolveSlots(config, platform);
+  // Resolved (and refused when they cannot work) with the config, before anything was written.
+  const resolved = checked.slots;
   for (const message of resolved.warnings) deps.emit({ type: "warning", message });
   const info: SessionInfo = {
     version: 1,

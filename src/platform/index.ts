@@ -8,3 +8,4 @@ export { defaultPython, type PythonCommand, pythonForCommand, splitCommand } fro
 export { DEFAULT_PROBE_TIMEOUT_MS, type DetectedPlatform, type DetectOptions, detectPlatform, LABELS } from "./detect.js";
 export { type Exec, type ExecOptions, type ExecResult, execWithTimeout } from "./exec.js";
 export { type GpuInfo, parseNvidiaSmi, parseProbeOutput, PROBE_SCRIPT, type ProbeData, type ProbeOutcome } from "./probe.js";
+export { which } from "./which.js";

@@ -1,3 +1,4 @@
+import { handleView } from "../executors/registry.js";
 import type { InFlight, WorkerSlot } from "../ledger/ledger.js";
 import { escapeMarkdown, formatElapsed, formatPlace, MISSING, markdownTable } from "./format.js";
 
@@ -39,14 +40,15 @@ function seconds(nowMs: number, iso: string | undefined): number | null {
 
 export function inFlightRuns(entries: readonly InFlight[], nowMs: number): InFlightRun[] {
   return entries.map((e) => {
-    const job = e.handle && e.handle.kind !== "local" ? e.handle.id : null;
+    const view = e.handle ? handleView(e.handle) : null;
+    const job = view?.job ?? null;
     let state: InFlightRun["state"];
     let since: string | undefined;
     if (e.phase === "baseline") [state, since] = ["baseline", e.runStartedAt ?? e.startedAt];
     else if (e.phase === "ready") [state, since] = ["ready", e.queuedAt ?? e.startedAt];
     else if (e.phase === "proposed") [state, since] = ["starting", e.startedAt];
     // A cluster job with no run start yet is still waiting in the queue.
-    else if (e.handle?.kind === "slurm" && !e.runStartedAt) [state, since] = ["pending", e.startedAt];
+    else if (view?.queues && !e.runStartedAt) [state, since] = ["pending", e.startedAt];
     else [state, since] = ["running", e.runStartedAt ?? e.startedAt];
     return {
       id: e.id,

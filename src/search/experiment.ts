@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createTwoFilesPatch } from "diff";
+import { handleView } from "../executors/registry.js";
 import type { InFlight } from "../ledger/ledger.js";
 import { appendMemory, proposalMemory } from "../ledger/memory.js";
 import { cleanField } from "../ledger/results-tsv.js";
@@ -101,7 +102,7 @@ export async function runOnce(
         onHandle: (handle) => {
           hooks.onHandle?.(handle);
           // A job waiting in a cluster's queue: announced, so the live view can say so.
-          if (handle.kind === "slurm") deps.emit({ type: "run-pending", iteration: id, worker: slot.worker, job: handle.id });
+          if (handleView(handle).queues) deps.emit({ type: "run-pending", iteration: id, worker: slot.worker, job: handle.id });
         },
     };
     if (hooks.attach && deps.executor.attach) {

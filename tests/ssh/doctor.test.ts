@@ -1,5 +1,5 @@
 /** `autoresearch doctor --executor ssh` against real sshd's: each host's reachability, git, python3, remote dir. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -35,6 +35,14 @@ describe.skipIf(!available)("doctor with executor ssh", () => {
     expect(refused).toMatchObject({ status: "missing", required: true });
     expect(refused?.detail).toMatch(/refused/i);
     expect(refused?.fix).toMatch(/BatchMode=yes/);
+  });
+
+  it.skipIf(!existsSync("/usr/bin/bwrap"))("says per host whether its runs are sandboxed", () => {
+    const root = fakeProject();
+    const result = cli(root, ["doctor", "--json", "--executor", "ssh", "--hosts", "h1", "--remote-dir", remote], { AUTORESEARCH_SSH: sshd.sshCommand });
+    const sandbox = (JSON.parse(result.stdout).checks as Check[]).find((c) => c.name === "h1 sandbox");
+    expect(sandbox).toMatchObject({ status: "ok" });
+    expect(sandbox?.detail).toMatch(/bubblewrap/);
   });
 
   it("shows each host's platform line: the command's Python, torch and device as the host's probe reports them", () => {

@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import pc from "picocolors";
 import { parseDuration } from "../../config/duration.js";
 import { flagName, OPTION_DEFS } from "../../config/options.js";
-import { resolveConfig, validateFlags } from "../../config/resolve.js";
+import { resolveChecked, validateFlags } from "../../config/resolve.js";
 import { UsageError } from "../../errors.js";
 import { detectPlatform } from "../../platform/index.js";
 import { createProposer } from "../../proposers/index.js";
@@ -61,7 +61,7 @@ export function registerDemo(program: Command): void {
       const root = await createDemoRepo(flags.dir);
       if (!flags.json) process.stdout.write(`${pc.bold("Demo repo:")} ${root}\n`);
       // The embedded example's settings, through the same resolve-and-validate as `run`.
-      const config = resolveConfig(
+      const resolved = resolveChecked(
         {
           ...checked,
           train: "train.js",
@@ -74,9 +74,10 @@ export function registerDemo(program: Command): void {
         },
         { root, now: new Date() },
       );
+      const { config } = resolved;
       const proposer = await createProposer(config, { root, env: process.env });
       const platform = await detectPlatform({ command: config.command, root });
-      const { exitCode } = await runSessionCommand({ root, git: new Git(root), proposer, mode: { kind: "new", config, platform }, json: Boolean(flags.json), dashboard: Boolean(flags.dashboard) });
+      const { exitCode } = await runSessionCommand({ root, git: new Git(root), proposer, mode: { kind: "new", checked: resolved, platform }, json: Boolean(flags.json), dashboard: Boolean(flags.dashboard) });
       process.exitCode = exitCode;
     });
 }

@@ -1,33 +1,23 @@
-import { accessSync, constants, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { gatherInput } from "../../config/cli-options.js";
-import { parseHosts } from "../../config/hosts.js";
-import { type ConfigInput, LLM_PROPOSERS, OPTION_DEFS } from "../../config/options.js";
+import { type ConfigInput, LLM_PROPOSERS } from "../../config/options.js";
 import { CONFIG_FILE, defaultCommand } from "../../config/resolve.js";
 import { platformText } from "../../config/table.js";
 import { UsageError } from "../../errors.js";
 import { type DetectedPlatform, detectPlatform, type Exec, execWithTimeout, parseNvidiaSmi, usesTorch } from "../../platform/index.js";
 import { keyEnvName, type LlmProvider } from "../../proposers/llm/provider.js";
-import { SLURM_MISSING_HINT } from "../../executors/slurm/commands.js";
-import { checkSshHost } from "../../executors/ssh/host-check.js";
-import { DEFAULT_REMOTE_DIR } from "../../executors/ssh/remote-repo.js";
+import type { Check, CheckStatus } from "../../executors/descriptor.js";
+import { findExecutor } from "../../executors/registry.js";
+import { which } from "../../platform/which.js";
 import { Git } from "../../workspace/git.js";
 
-/** ok; missing: required and not there (or broken); absent: optional and not there; warn: works, with a caveat. */
-export type CheckStatus = "ok" | "missing" | "absent" | "warn";
-
-export interface Check {
-  name: string;
-  status: CheckStatus;
-  /** Needed for `autoresearch run` with this repo and config; the others serve some options only. */
-  required: boolean;
-  detail: string;
-  /** What to do about it (missing / warn). */
-  fix?: string;
-}
+// One line of the report; the executors' own checks (src/executors/<kind>/doctor.ts) make them too.
+export type { Check, CheckStatus } from "../../executors/descriptor.js";
+export { which } from "../../platform/which.js";
 
 export const API_KEY_VARS = ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"] as const;
 export const AGENT_CLIS: Record<string, string> = {
@@ -52,26 +42,6 @@ export interface DoctorOptions {
   executor?: string;
   hosts?: string;
   remoteDir?: string;
-}
-
-/** Finds a program on PATH (PATHEXT on Windows); null when absent. */
-export function which(name: string, env: NodeJS.ProcessEnv = process.env, os: NodeJS.Platform = process.platform): string | null {
-  const dirs = (env.PATH ?? env.Path ?? "").split(os === "win32" ? ";" : delimiter).filter(Boolean);
-  const exts = os === "win32" ? ["", ...(env.PATHEXT ?? ".EXE;.CMD;.BAT;.COM").split(";").map((e) => e.toLowerCase())] : [""];
-  for (const dir of dirs) {
-    for (const ext of exts) {
-      const candidate = join(dir, name + ext);
-      try {
-        if (statSync(candidate).isFile()) {
-          if (os !== "win32") accessSync(candidate, constants.X_OK);
-          return candidate;
-        }
-      } catch {
-        // not here
-      }
-    }
-  }
-  return null;
 }
 
 /** The key variable the config's LLM proposer will read, if it needs one. */
@@ -193,44 +163,6 @@ async function nvidiaSmiCheck(exec: Exec, root: string, timeoutMs: number, os: N
   return { name: "nvidia-smi", status: "ok", required: false, detail: `${gpus.map((g) => g.name).join(", ") || "no GPU listed"}${driver ? `, driver ${driver}` : ""}` };
 }
 
-/** Executor slurm: the client commands present, and the controller answering (squeue, sinfo). */
-async function slurmChecks(exec: Exec, root: string, env: NodeJS.ProcessEnv, os: NodeJS.Platform, timeoutMs: number): Promise<Check[]> {
-  const checks: Check[] = [];
-  const missing: string[] = [];
-  for (const cli of ["sbatch", "squeue", "scancel", "sinfo"]) {
-    const path = which(cli, env, os);
-    if (path) checks.push({ name: cli, status: "ok", required: true, detail: path });
-    else {
-      missing.push(cli);
-      checks.push({ name: cli, status: "missing", required: true, detail: "not on PATH, and the config's executor is slurm", fix: SLURM_MISSING_HINT });
-    }
-  }
-  if (missing.length > 0) return checks;
-  const firstLine = (text: string) => text.trim().split("\n")[0] ?? "";
-  const version = await exec(["squeue", "--version"], { cwd: root, timeoutMs, env });
-  const cluster = await exec(["sinfo", "-h", "-o", "%P %a %D %T"], { cwd: root, timeoutMs, env });
-  const answered = version.code === 0 && cluster.code === 0 && !cluster.timedOut;
-  const partitions = cluster.stdout
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => {
-      const [partition, avail, nodes, state] = l.trim().split(/\s+/);
-      return `${partition} (${avail}, ${nodes} ${state})`;
-    });
-  checks.push(
-    answered
-      ? { name: "slurm cluster", status: "ok", required: true, detail: `${firstLine(version.stdout)}; partitions: ${partitions.join(", ") || "none listed"}` }
-      : {
-          name: "slurm cluster",
-          status: "missing",
-          required: true,
-          detail: `the controller does not answer: ${cluster.timedOut ? `sinfo timed out after ${timeoutMs / 1000}s` : firstLine(cluster.stderr || version.stderr || cluster.stdout) || `sinfo exit code ${cluster.code}`}`,
-          fix: "Check that slurmctld runs and this machine can reach it (scontrol ping; SLURM_CONF points at the cluster's slurm.conf).",
-        },
-  );
-  return checks;
-}
-
 export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check[]; platform: DetectedPlatform; command: string }> {
   const { cwd, env } = options;
   const os = options.os ?? process.platform;
@@ -289,26 +221,11 @@ export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check
           : { name: `agent ${cli}`, status: "absent", required, detail: "not on PATH (needed only for --proposer agent)", fix: install },
     );
   }
-  if (input.executor === "slurm") checks.push(...(await slurmChecks(exec, root, env, os, timeoutMs)));
   checks.push(writeCheck(root));
-  if (input.executor === "ssh") checks.push(...(await sshChecks(input, { env, exec, cwd: root, timeoutMs, command })));
+  // The executor's own checks (an executor this build does not have has none: the config line says why).
+  const executor = typeof input.executor === "string" ? findExecutor(input.executor) : undefined;
+  if (executor?.doctorChecks) checks.push(...(await executor.doctorChecks({ input, root, env, exec, os, timeoutMs, command })));
   return { checks, platform, command };
-}
-
-/** executor ssh: every host reachable with BatchMode, with git, python3, a writable remote dir, a way to make process groups, and its platform line. */
-async function sshChecks(input: ConfigInput, options: { env: NodeJS.ProcessEnv; exec: Exec; cwd: string; timeoutMs: number; command: string }): Promise<Check[]> {
-  // A flag's comma list or the config file's array, read the way `run` reads it.
-  const entries = input.hosts === undefined ? [] : OPTION_DEFS.hosts.from(input.hosts as never);
-  if (entries.length === 0) return [{ name: "ssh hosts", status: "missing", required: true, detail: "executor ssh, but no hosts are given", fix: "Pass --hosts gpu1,gpu2 (names from your ssh config)." }];
-  let hosts: string[];
-  try {
-    hosts = parseHosts(entries).map((h) => h.host);
-  } catch (error) {
-    return [{ name: "ssh hosts", status: "missing", required: true, detail: (error as Error).message, fix: "Write them as gpu1,gpu2:0+1." }];
-  }
-  const remoteDir = typeof input.remoteDir === "string" ? input.remoteDir : DEFAULT_REMOTE_DIR;
-  const perHost = await Promise.all(hosts.map((host) => checkSshHost(host, { ...options, remoteDir })));
-  return perHost.flat();
 }
 
 const MARK: Record<CheckStatus, (s: string) => string> = { ok: pc.green, missing: pc.red, absent: pc.dim, warn: pc.yellow };

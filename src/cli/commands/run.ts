@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { addConfigOptions, gatherInput } from "../../config/cli-options.js";
 import { collectConfig } from "../../config/prompts.js";
-import { CONFIG_FILE, validateConfig } from "../../config/resolve.js";
+import { CONFIG_FILE } from "../../config/resolve.js";
+import { checkExecutorConfig } from "../../executors/registry.js";
 import { validateNewSession } from "../../loop/setup.js";
 import { detectPlatform } from "../../platform/index.js";
 import { createProposer } from "../../proposers/index.js";
@@ -40,11 +41,14 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   });
   // The setup commit is the one change made before research() checks the session: everything
   // that could refuse it (the branch taken, a dirty tree, another loop) is checked first.
-  if (result.budgetEdits.length > 0) await validateNewSession(git, root, validateConfig(result.config, root).config);
+  if (result.budgetEdits.length > 0) {
+    checkExecutorConfig(result.config);
+    await validateNewSession(git, root, result.config);
+  }
   await applyBudgetEdits(result.budgetEdits, root, git, output);
   const config = result.config;
   const proposer = await createProposer(config, { root, env: process.env });
-  const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "new", config, platform: result.platform }, json, dashboard: Boolean(flags.dashboard) });
+  const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "new", checked: result.checked, platform: result.platform }, json, dashboard: Boolean(flags.dashboard) });
   return exitCode;
 }
 

@@ -6,6 +6,12 @@
  * connection and close the first (the wrapper kills on its input closing too). A connection that
  * fails or drops before the wrapper's status line arrived is the host's fault, not the
  * experiment's: the result carries `failure: host-unreachable` and the scheduler retries later.
+ *
+ * The host gets the local guarantees: the tool's git there runs without hooks, fsmonitor, filters
+ * or system/global config (the push included); the commit's tracked files are compared by content
+ * after every run (the read-only files and the training script among them) and a change is a
+ * violation; a repo whose git state changed is made again; the run is sandboxed with bubblewrap
+ * when the host has it (see wrapper.ts).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -21,7 +27,8 @@ import { sanitizeEnv } from "../../runner/run-env.js";
 import { remoteEnv } from "./remote-env.js";
 import { NO_GIT, type PreparedRepo, parsePrepared, prepareCommand, PUSH_REF, pushUrl } from "./remote-repo.js";
 import { DEFAULT_CONNECT_TIMEOUT_SEC, gitSshCommand, SSH_CONNECTION_FAILED, sshArgv } from "./ssh-command.js";
-import { type ExitStatus, killCommand, parseExitLine, wrapperCommand } from "./wrapper.js";
+import { trackedBlobs } from "../../workspace/push.js";
+import { type ExitStatus, killCommand, parseExitLine, parseViolationLine, treeManifest, wrapperCommand } from "./wrapper.js";
 
 export interface SshExecutorOptions {
   /** Folder on each host for the trees (`~/...` is the remote home). */
@@ -39,8 +46,12 @@ export interface SshExecutorOptions {
   /** The wrapper kills the run by itself this long after the hard timeout (default 60 s). */
   deadlineMarginSec?: number;
   /** git lives in the workspace layer: the caller hands in the push and the clone's HEAD. */
-  push: (cloneDir: string, url: string, ref: string, env: Record<string, string>) => Promise<{ code: number; stderr: string }>;
+  push: (cloneDir: string, url: string, ref: string, env: Record<string, string>, receivePack?: string) => Promise<{ code: number; stderr: string }>;
   head: (cloneDir: string) => Promise<string>;
+  /** The clone's tracked files and blob ids (default: read with git from the clone). */
+  tree?: (cloneDir: string) => Promise<{ blob: string; path: string }[]>;
+  /** auto: runs in bubblewrap on hosts that can run it (the default); off: never. */
+  sandbox?: "auto" | "off";
   exec?: Exec;
   now?: () => number;
   newRunId?: () => string;
@@ -57,6 +68,12 @@ interface Exit {
 }
 
 /** ssh's stderr when the connection itself failed (git reports those with its own exit status). */
+/**
+ * The program the push starts on the host: git without hooks (post-receive, proc-receive ...),
+ * without system or global config, and without an automatic gc after the objects arrive.
+ */
+export const RECEIVE_PACK = "env GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent git -c core.hooksPath=/dev/null -c core.fsmonitor=false -c receive.autogc=false -c receive.denyCurrentBranch=refuse receive-pack";
+
 const CONNECTION_TROUBLE = /ssh: |Connection (refused|closed|reset|timed out)|Could not resolve|No route to host|Network is unreachable|Host key verification failed|Permission denied \(|Broken pipe|Could not read from remote repository/i;
 
 export class SshExecutor implements Executor {
@@ -100,7 +117,8 @@ export class SshExecutor implements Executor {
       return finish({ durationSec: (this.now() - started) / 1000, failure: ready.failure });
     }
     const sha = await this.options.head(spec.cwd);
-    const pushed = await this.options.push(spec.cwd, pushUrl(host, ready.repoDir), PUSH_REF, this.pushEnv());
+    const files = (await (this.options.tree ?? trackedBlobs)(spec.cwd)).filter((f) => !this.kept(f.path));
+    const pushed = await this.options.push(spec.cwd, pushUrl(host, ready.repoDir), PUSH_REF, this.pushEnv(), RECEIVE_PACK);
     if (pushed.code !== 0) {
       const detail = `pushing ${sha.slice(0, 12)} to ${host}:${ready.repoDir} failed: ${lastLine(pushed.stderr)}`;
       note(detail);
@@ -131,6 +149,7 @@ export class SshExecutor implements Executor {
       graceSec,
       nonce,
       keep: this.options.keep ?? [],
+      sandbox: this.options.sandbox ?? "auto",
     });
     const runStarted = this.now();
     const [file, ...args] = sshArgv(host, remote, this.env, this.connectTimeoutSec) as [string, ...string[]];
@@ -145,6 +164,8 @@ export class SshExecutor implements Executor {
         proc.once("error", (error) => resolve({ code: null, signal: null, error }));
       });
       proc.stdin?.on("error", () => {}); // the connection may be gone when we close it
+      // The commit's file list comes first on the wrapper's input; the input then stays open (its end kills the run).
+      proc.stdin?.write(treeManifest(files, nonce));
     } catch (err) {
       exited = Promise.resolve({ code: null, signal: null, error: err as Error });
     }
@@ -152,6 +173,7 @@ export class SshExecutor implements Executor {
     spec.onHandle?.({ kind: "ssh", id: runId, host });
 
     let status: ExitStatus | null = null;
+    const violations: string[] = [];
     const closed = child ? new Promise<void>((r) => child?.once("close", () => r())) : Promise.resolve();
     const outSplitter = lines();
     child?.stdout?.on("data", (chunk: Buffer) => {
@@ -163,6 +185,11 @@ export class SshExecutor implements Executor {
       const parsed = parseExitLine(line, nonce);
       if (parsed) {
         status = parsed;
+        return;
+      }
+      const violation = parseViolationLine(line, nonce);
+      if (violation !== null) {
+        violations.push(violation);
         return;
       }
       sink.write(`${line}\n`);
@@ -216,6 +243,9 @@ export class SshExecutor implements Executor {
     child?.stdin?.destroy();
     const durationSec = (this.now() - runStarted) / 1000;
     const final = status as ExitStatus | null;
+    // A run whose wrapper did not finish its checks, or could not set up, leaves a repo the next
+    // run must not trust: prepare() checks it again (and makes it again when it changed).
+    if (final === null || final.setup) this.prepared.delete(`${host}\0${worker}`);
 
     if (exit.error) {
       note(`could not start ssh (${file}): ${exit.error.message}`);
@@ -227,6 +257,11 @@ export class SshExecutor implements Executor {
       const detail = `the connection to ${host} ended before the run did (ssh exit ${exit.code ?? exit.signal})`;
       note(detail);
       return finish({ durationSec, failure: { reason: "host-unreachable", detail } });
+    }
+    if (violations.length > 0) {
+      const detail = `violation: ${violations.join("; ")} (on ${host})`;
+      note(detail);
+      return finish({ durationSec, timedOut, exitCode: final.signal ? null : final.code, signal: final.signal ? `SIG${final.signal}` : null, failure: { reason: "violation", detail } });
     }
     if (final.setup) {
       return finish({ durationSec, exitCode: final.code, failure: { reason: "host-setup", detail: `could not prepare the tree on ${host} (see the run log)` } });
@@ -261,6 +296,14 @@ export class SshExecutor implements Executor {
     }
     const fix = result.code === NO_GIT ? "install git on the host" : `make ${remoteDir} writable on the host or choose another --remote-dir`;
     return { failure: { reason: "host-setup", detail: `cannot prepare ${remoteDir} on ${host}: ${why} (${fix}; autoresearch doctor checks this)` } };
+  }
+
+  /** A path under one the user prepared on the host (data/, .venv): not part of the commit's check. */
+  private kept(path: string): boolean {
+    return (this.options.keep ?? []).some((k) => {
+      const dir = k.replace(/^\/+|\/+$/g, "");
+      return path === dir || path.startsWith(`${dir}/`);
+    });
   }
 
   /**

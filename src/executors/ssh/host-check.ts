@@ -1,11 +1,13 @@
 /**
  * What `autoresearch doctor` checks on each ssh host, in one connection: that ssh reaches it
  * without a prompt (BatchMode: a run at 3 a.m. cannot type a password), that git and python3
- * are there, that the remote dir can be written, and how the wrapper will make a process group.
+ * are there, that the remote dir can be written, how the wrapper will make a process group, and
+ * whether runs there are sandboxed (bubblewrap installed and able to run).
  */
 import type { Exec } from "../../platform/exec.js";
 import { parseRemoteProbe, platformFromRemoteProbe, remoteProbeCommand } from "../../platform/remote.js";
 import { shQuote, SSH_CONNECTION_FAILED, sshArgv } from "./ssh-command.js";
+import { BWRAP_PROBE } from "./wrapper.js";
 
 export interface HostCheck {
   name: string;
@@ -23,6 +25,7 @@ function probeCommand(remoteDir: string): string {
     'echo "python3=$(python3 --version 2>&1 | grep -i "^python")"',
     'if mkdir -p "$d" 2>/dev/null && t="$d/.autoresearch-doctor-$$" && : >"$t" 2>/dev/null && rm -f "$t"; then echo "dir=$(cd "$d" && pwd -P)"; else echo "dir="; fi',
     'if command -v setsid >/dev/null 2>&1; then echo group=setsid; elif command -v perl >/dev/null 2>&1; then echo group=perl; else echo group=; fi',
+    `if ${BWRAP_PROBE}; then echo sandbox=bwrap; elif command -v bwrap >/dev/null 2>&1; then echo sandbox=broken; else echo sandbox=; fi`,
   ].join("\n");
   return `exec sh -c ${shQuote(script)}`;
 }
@@ -33,7 +36,7 @@ export async function checkSshHost(host: string, options: { remoteDir: string; e
     result.stdout
       .split("\n")
       .map((line) => line.split("=", 2) as [string, string?])
-      .filter(([k, v]) => v !== undefined && /^(git|python3|dir|group)$/.test(k))
+      .filter(([k, v]) => v !== undefined && /^(git|python3|dir|group|sandbox)$/.test(k))
       .map(([k, v]) => [k, (v as string).trim()]),
   );
   if (result.error || result.timedOut || result.code === SSH_CONNECTION_FAILED || !values.has("git")) {
@@ -69,6 +72,7 @@ export async function checkSshHost(host: string, options: { remoteDir: string; e
       ? { name: `${host} process groups`, status: "ok", required: true, detail: `runs get their own process group with ${group}` }
       : { name: `${host} process groups`, status: "missing", required: true, detail: "neither setsid nor perl is on the remote PATH", fix: `Install util-linux (setsid) or perl on ${host}.` },
   );
+  checks.push(sandboxCheck(host, values.get("sandbox") ?? ""));
   if (options.command !== undefined) checks.push(await checkSshPlatform(host, options.command, options));
   return checks;
 }
@@ -96,4 +100,18 @@ export async function checkSshPlatform(host: string, command: string, options: {
   }
   const torch = platform.torch ? `torch ${platform.torch}` : "torch not installed";
   return { name, status: "ok", required: false, detail: `${device}; ${platform.python} -> Python ${platform.pythonVersion}, ${torch}` };
+}
+
+/** Whether runs on the host are sandboxed: not required (a host without it still runs, with fewer guarantees). */
+function sandboxCheck(host: string, sandbox: string): HostCheck {
+  const name = `${host} sandbox`;
+  if (sandbox === "bwrap") return { name, status: "ok", required: false, detail: "runs are sandboxed with bubblewrap: the system and the repo's git dir read-only, a daemon dies with its run" };
+  const why = sandbox === "broken" ? "bubblewrap is installed but cannot make its namespaces there" : "bubblewrap is not installed";
+  return {
+    name,
+    status: "warn",
+    required: false,
+    detail: `${why}: runs there can write wherever the remote user can (changes to the commit's files and to the repo's git state are still found after each run), and a daemon that drops the run's marker outlives it`,
+    fix: sandbox === "broken" ? `Allow unprivileged user namespaces on ${host} (sysctl kernel.unprivileged_userns_clone=1).` : `Install bubblewrap on ${host} (sudo apt-get install -y bubblewrap).`,
+  };
 }

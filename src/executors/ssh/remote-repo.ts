@@ -2,8 +2,11 @@
  * Where a worker's tree lives on an ssh host: a persistent git repository per worker,
  * `<remoteDir>/<repo-key>/<tag>/w<k>`, made with `git init` the first time. Each experiment's
  * commit is pushed into it (only objects the host lacks travel), then checked out by the wrapper.
+ * A repo whose git state is not exactly what the tool makes (a run planted a hook, an fsmonitor,
+ * a filter, a ref ...) is made again before anything is pushed into it.
  */
 import { shQuote } from "./ssh-command.js";
+import { gitSafetyFunctions } from "./wrapper.js";
 
 /** Where trees live on a host unless --remote-dir says otherwise (the remote user's home). */
 export const DEFAULT_REMOTE_DIR = "~/.cache/autoresearch";
@@ -21,7 +24,8 @@ export interface RemoteLayout {
 export const NO_GIT = 3;
 
 /**
- * A remote command that creates the worker's repo if needed and prints two lines: the absolute
+ * A remote command that creates the worker's repo if needed (or again, when its git state is not
+ * the tool's: see gitSafetyFunctions) and prints two lines: the absolute
  * remoteDir and the absolute repo path (the push and the wrapper need absolute paths).
  */
 export function prepareCommand(layout: RemoteLayout): string {
@@ -32,7 +36,8 @@ export function prepareCommand(layout: RemoteLayout): string {
     `command -v git >/dev/null 2>&1 || { echo "git is not installed on $(hostname)" >&2; exit ${NO_GIT}; }`,
     `mkdir -p "$d/runs" "$d"/${shQuote(sub)} || exit 4`,
     `cd "$d"/${shQuote(sub)} || exit 4`,
-    "[ -d .git ] || git init -q || exit 4",
+    gitSafetyFunctions(),
+    "if [ -e .git ] || [ -L .git ]; then canonical >/dev/null || recreate || exit 4; else recreate || exit 4; fi",
     `cd "$d" && pwd -P && cd ${shQuote(sub)} && pwd -P`,
   ].join("\n");
   return `exec sh -c ${shQuote(script)}`;

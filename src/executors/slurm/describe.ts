@@ -1,0 +1,29 @@
+/**
+ * Executor slurm: each run one sbatch job. SLURM assigns each job its GPU, so the slots carry no
+ * device; a job waits in the queue before it starts, and outlives the orchestrator (resume follows it).
+ */
+import { UsageError } from "../../errors.js";
+import type { ExecutorDescriptor } from "../descriptor.js";
+import { numbered } from "../slots.js";
+import { slurmChecks } from "./doctor.js";
+import { SlurmExecutor } from "./executor.js";
+
+export const SLURM: ExecutorDescriptor = {
+  kind: "slurm",
+  create: (config) =>
+    new SlurmExecutor({
+      ...(config.slurmArgs !== undefined && { slurmArgs: config.slurmArgs }),
+      ...(config.maxPendingSec !== undefined && { maxPendingSec: config.maxPendingSec }),
+    }),
+  ownOptions: [],
+  slots(config) {
+    const asked = config.workers ?? 1;
+    if (asked === "auto") throw new UsageError("--workers auto counts this machine's GPUs, not the cluster's", "Give the number of jobs to keep running at once, e.g. --workers 4.");
+    return { slots: numbered(Array.from({ length: asked }, () => null)), warnings: [] };
+  },
+  doctorChecks: slurmChecks,
+  reattachable: true,
+  remotePlatform: true,
+  queues: true,
+  showsHandle: true,
+};

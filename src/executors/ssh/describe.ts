@@ -1,0 +1,28 @@
+/**
+ * Executor ssh: runs on the hosts of --hosts, one slot per host (or per device listed there); the
+ * platform is the hosts'; a run dies with its connection, so resume runs it again.
+ */
+import { parseHosts } from "../../config/hosts.js";
+import { UsageError } from "../../errors.js";
+import type { ExecutorDescriptor } from "../descriptor.js";
+import { sshChecks } from "./doctor.js";
+import { createSshExecutor } from "./from-config.js";
+import { sshSlots } from "./slots.js";
+
+export const SSH: ExecutorDescriptor = {
+  kind: "ssh",
+  create: (config, deps) => createSshExecutor(config, deps.root ?? process.cwd(), deps.env ?? process.env),
+  ownOptions: ["hosts"],
+  checkConfig(config) {
+    if ((config.hosts ?? []).length === 0) {
+      throw new UsageError("--executor ssh needs the hosts to run on", "Pass --hosts gpu1,gpu2 (names from your ssh config; devices joined by +, e.g. gpu2:0+1).");
+    }
+    if (config.hosts !== undefined) parseHosts(config.hosts);
+  },
+  slots: sshSlots,
+  doctorChecks: sshChecks,
+  reattachable: false,
+  remotePlatform: true,
+  queues: false,
+  showsHandle: true,
+};
