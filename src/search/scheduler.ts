@@ -22,6 +22,7 @@ import { rebaseChange } from "./rebase.js";
 import { sha256 } from "./guards.js";
 import { Serial } from "./serial.js";
 import { nextCombination, proposalBase } from "./tree-moves.js";
+import { combinationCandidates } from "../ledger/tree.js";
 import { bestOf, type LoopDeps, type SessionState, trainTextAt, type Worker } from "./session.js";
 
 /** Iterations in a row with no valid proposal before the session gives up. */
@@ -163,7 +164,8 @@ export class Scheduler {
    */
   private ended(): string | null {
     if (this.endReason !== null) return this.endReason;
-    if (this.exhausted && oomToRetry(this.session, this.deps.proposer) === null) return `the ${this.deps.proposer.name} proposer has nothing more to propose`;
+    // A proposer out of ideas still leaves the combinations of the winners it found to run.
+    if (this.exhausted && oomToRetry(this.session, this.deps.proposer) === null && !this.combinationPending()) return `the ${this.deps.proposer.name} proposer has nothing more to propose`;
     return null;
   }
 
@@ -242,6 +244,10 @@ export class Scheduler {
     void (async () => {
       // In the tree, a winner off the head's lineage is combined into the head before anything new is asked for.
       if (session.info.config.search !== "chain" && (await this.combine(id))) return;
+      if (this.exhausted && oomToRetry(session, deps.proposer) === null) {
+        this.spareId = id;
+        return;
+      }
       const base = proposalBase(session, this.awayTurns);
       if (base.why) this.awayTurns++;
       const outcome = await nextProposal(session, deps, id, this.summaries(), base.why ? { node: base.node, why: base.why } : undefined);
@@ -284,6 +290,14 @@ export class Scheduler {
         this.proposing = null;
         this.wake();
       });
+  }
+
+  /** Whether a combination may still be offered on the head (tried and dropped ones left out). */
+  private combinationPending(): boolean {
+    if (this.session.info.config.search === "chain") return false;
+    const head = bestOf(this.session);
+    const inFlight = [...this.ready, ...this.running.values()].map((i) => ({ parent: i.base, ...(i.combines && { combines: i.combines }) }));
+    return combinationCandidates(this.session.history, head, inFlight).some((n) => !this.combinationsSeen.has(`${n.id}@${head.commit}`));
   }
 
   /** Queues the next combination as experiment `id`; false when there is none to run. */

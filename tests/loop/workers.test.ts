@@ -80,7 +80,7 @@ describe("several workers", () => {
     expect(records(root).map((e) => e.id)).toEqual([0, 1, 2, 3]);
   });
 
-  it("a stale candidate that beat its parent is re-run on the current best; the branch stays linear", async () => {
+  it("chain: a stale candidate that beat its parent is re-run on the current best; the branch stays linear", async () => {
     const root = project();
     const base = git(root, "rev-parse", "HEAD");
     // A: slow and better; B: fast and better. Both start on the baseline; B is kept while A runs.
@@ -88,7 +88,7 @@ describe("several workers", () => {
       step("A: slow gain", "const SLOW = 0;\nconst GAIN = 0;", "const SLOW = 1;\nconst GAIN = 1;", 0),
       step("B: other gain", "const OTHER = 0;", "const OTHER = 1;", 1),
     ]);
-    const outcome = await research(root, { kind: "new", config: testConfig({ workers: 2, devices: ["0", "1"] }), platform: cpuPlatform() }, testDeps(root, plan));
+    const outcome = await research(root, { kind: "new", config: testConfig({ workers: 2, devices: ["0", "1"], search: "chain" }), platform: cpuPlatform() }, testDeps(root, plan));
     expect(outcome.reason).toMatch(/nothing more to propose/);
     const [baseline, b, a, rerun] = records(root);
     expect([b?.id, b?.status, a?.id, a?.status, a?.reason, rerun?.id]).toEqual([2, "keep", 1, "discard", "rebased", 3]);
@@ -105,13 +105,13 @@ describe("several workers", () => {
     expect(git(root, "rev-list", "--count", "--merges", "autoresearch/t1")).toBe("0");
   });
 
-  it("a stale candidate whose change no longer applies on the current best is discarded saying so", async () => {
+  it("chain: a stale candidate whose change no longer applies on the current best is discarded saying so", async () => {
     const root = project();
     const plan = new PlanProposer([
       step("A: GAIN 2, slow", "const SLOW = 0;\nconst GAIN = 0;", "const SLOW = 1;\nconst GAIN = 2;", 0),
       step("B: GAIN 1", "const GAIN = 0;", "const GAIN = 1;", 1),
     ]);
-    await research(root, { kind: "new", config: testConfig({ workers: 2, devices: ["0", "1"] }), platform: cpuPlatform() }, testDeps(root, plan));
+    await research(root, { kind: "new", config: testConfig({ workers: 2, devices: ["0", "1"], search: "chain" }), platform: cpuPlatform() }, testDeps(root, plan));
     const all = records(root);
     expect(all.map((e) => [e.id, e.status, e.reason])).toEqual([
       [0, "keep", "baseline"],
@@ -120,5 +120,61 @@ describe("several workers", () => {
     ]);
     expect(all[2]?.detail).toMatch(/beat its parent #0 .* no longer applies on the current best #2/);
     expect(git(root, "rev-parse", "autoresearch/t1")).toBe(all[1]?.commit);
+  });
+
+  it("tree: siblings that both beat their parent are kept, the branch moves to the better one, and the other's change is combined into it", async () => {
+    const root = project();
+    const base = git(root, "rev-parse", "HEAD");
+    // A: slow and better (-0.1); B: fast and better (-0.05). Both are built on the baseline; B is decided first.
+    const plan = new PlanProposer([
+      step("A: slow gain", "const SLOW = 0;\nconst GAIN = 0;", "const SLOW = 1;\nconst GAIN = 1;", 0),
+      step("B: other gain", "const OTHER = 0;", "const OTHER = 1;", 1),
+    ]);
+    const events: SessionEvent[] = [];
+    const deps = testDeps(root, plan);
+    const emit = deps.emit;
+    deps.emit = (e) => {
+      events.push(e);
+      emit(e);
+    };
+    const outcome = await research(root, { kind: "new", config: testConfig({ workers: 2, devices: ["0", "1"] }), platform: cpuPlatform() }, deps);
+    expect(outcome.reason).toMatch(/nothing more to propose/);
+    const [baseline, b, a, combined, ...rest] = records(root);
+    expect(rest).toEqual([]);
+    // Each decided against its own parent (the baseline): both kept, nothing re-run.
+    expect([b?.id, b?.status, b?.parent, a?.id, a?.status, a?.parent]).toEqual([2, "keep", baseline?.commit, 1, "keep", baseline?.commit]);
+    expect(records(root).some((r) => r.rebaseOf !== undefined)).toBe(false);
+    // The branch went to B, then moved to A (another branch of the tree, not a fast-forward) when A measured better.
+    const moves = events.filter((e) => e.type === "experiment").map((e) => (e.type === "experiment" ? e.best.id : -1));
+    expect(moves.slice(0, 3)).toEqual([0, 2, 1]);
+    // Then B's change was combined into A: a new node whose parent is the best (A) and whose change set is both.
+    expect(combined?.combines).toEqual([2]);
+    expect(combined?.parent).toBe(a?.commit);
+    expect(combined?.description).toMatch(/^combine #2 into #1: B: other gain/);
+    expect(combined?.status).toBe("keep");
+    expect(git(root, "show", `${combined?.commit}:train.js`)).toMatch(/const SLOW = 1;\nconst GAIN = 1;\nconst OTHER = 1;/);
+    // The research branch is the best node; its history is that node's lineage: base -> A -> combination.
+    expect(git(root, "rev-parse", "autoresearch/t1")).toBe(combined?.commit);
+    expect(git(root, "rev-list", "--first-parent", "autoresearch/t1").split("\n").slice(0, 3)).toEqual([combined?.commit, a?.commit, base]);
+    // Every experiment's commit stays reachable, B's included (it is off the lineage).
+    for (const r of records(root).filter((e) => e.id > 0)) expect(git(root, "rev-parse", `refs/autoresearch/t1/${r.id}`)).toBe(r.commit);
+    expect(git(root, "rev-list", "autoresearch/t1").split("\n")).not.toContain(b?.commit);
+  });
+
+  it("tree: a run is never thrown away or re-run because the head moved while it ran", async () => {
+    const root = project();
+    const plan = new PlanProposer([
+      step("A: GAIN 2, slow", "const SLOW = 0;\nconst GAIN = 0;", "const SLOW = 1;\nconst GAIN = 2;", 0),
+      step("B: GAIN 1", "const GAIN = 0;", "const GAIN = 1;", 1),
+    ]);
+    await research(root, { kind: "new", config: testConfig({ workers: 2, devices: ["0", "1"] }), platform: cpuPlatform() }, testDeps(root, plan));
+    const all = records(root);
+    // A and B touch the same line: both beat the baseline and are kept; A (better) is the head; B's change cannot combine into A.
+    expect(all.map((e) => [e.id, e.status, e.reason])).toEqual([
+      [0, "keep", "baseline"],
+      [2, "keep", "improved"],
+      [1, "keep", "improved"],
+    ]);
+    expect(git(root, "rev-parse", "autoresearch/t1")).toBe(all[2]?.commit);
   });
 });
