@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { addConfigOptions, gatherInput } from "../../config/cli-options.js";
 import { collectConfig } from "../../config/prompts.js";
-import { CONFIG_FILE, validateConfig } from "../../config/resolve.js";
+import { validateConfig } from "../../config/resolve.js";
+import { CONFIG_FILE } from "../../file-names.js";
 import { validateNewSession } from "../../loop/setup.js";
 import { detectPlatform } from "../../platform/index.js";
 import { createProposer } from "../../proposers/index.js";
@@ -51,7 +52,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
 export function registerRun(program: Command): void {
   const command = program
     .command("run")
-    .description("start a research session: baseline, then propose / commit / run / keep-or-reset until stopped (Phases 1-3)");
+    .description("start a research session: set up and run the baseline, then the loop (propose / commit / run / keep or reset) until it stops, then the summary");
   addConfigOptions(command);
   command
     .option("--config <file>", `settings file (default: ${CONFIG_FILE} in the repo, if present)`)
