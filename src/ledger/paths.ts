@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { PROGRESS_FILE } from "../file-names.js";
 
@@ -188,6 +188,11 @@ export function migrateLegacy(root: string, tag: string): SessionPaths {
   }
   writeCurrent(paths.home, tag);
   return paths;
+}
+
+/** Leaves no session current (the one `current` named was removed). */
+export function forgetCurrent(home: string): void {
+  rmSync(join(home, "current"), { force: true });
 }
 
 /** Points `current` at `tag` (atomic: write then rename). */
