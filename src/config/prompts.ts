@@ -231,7 +231,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   const shouldAsk = (key: OptionKey) => interactive && (values[key] === undefined || (askAll && prefill.has(key)));
   const askOptional = (key: OptionKey) => interactive && askAll && (values[key] === undefined || prefill.has(key));
 
-  if (interactive) p.intro("autoresearch — research config (Phase 0)", io);
+  if (interactive) p.intro("autoresearch — research config", io);
 
   // 1. Training script: the only file that may change.
   if (askOptional("train")) {
@@ -355,7 +355,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
     values.results = await textWithDefault(io, prompt("results"), String(values.results ?? preset("results")[0]), (v) => (v ? undefined : "a file name is required"));
   }
 
-  // 9-10. How honest a keep must be (issue 14): repeated baseline runs measure the noise.
+  // 9-10. How honest a keep must be: a change within the run-to-run noise is not a gain, and repeated baseline runs measure that noise.
   if (askOptional("baselineRuns")) {
     values.baselineRuns = Number(await textWithDefault(io, prompt("baselineRuns"), String(values.baselineRuns ?? 1), (v) => schemaError("baselineRuns", v)));
   }
