@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { resolveRoot } from "../../report/cli-support.js";
+import { resolveRoot } from "../cli-support.js";
 import { compareExperiments, parseExperimentRef, renderComparison } from "../../report/compare.js";
 import { requireRepo } from "../../workspace/git.js";
 

@@ -4,7 +4,7 @@ import { UsageError } from "../../errors.js";
 import { CHART_PNG_FILE, CHART_SVG_FILE, DEFAULT_RESULTS_FILE, SUMMARY_FILE } from "../../file-names.js";
 import { locateSession } from "../../ledger/paths.js";
 import { locateAnySession } from "../../ledger/sessions.js";
-import { parseDirection, researchBranchAt, resolveRoot } from "../../report/cli-support.js";
+import { parseDirection, researchBranchAt, resolveRoot } from "../cli-support.js";
 import { loadReportData } from "../../report/load.js";
 import { renderSummary } from "../../report/summary.js";
 import { writeCharts, writeSessionReports } from "../../report/write.js";
