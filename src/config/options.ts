@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../errors.js";
+import { DEFAULT_RESULTS_FILE } from "../file-names.js";
 import { MIN_DELTA } from "../metric/noise.js";
 import { KEEP_RULES, type KeepRule } from "./keep-rules.js";
 import { STOP_CONDITION } from "../metric/stop-condition.js";
@@ -200,13 +201,13 @@ export const OPTION_DEFS = {
   }),
   results: option({
     flag: "--results <path>",
-    help: "results file (default: results.tsv)",
+    help: `results file (default: ${DEFAULT_RESULTS_FILE})`,
     ask: { when: "init", as: "text", question: "Results file", empty: "a file name is required" },
     schema: z.string().min(1),
     field: "results",
     config: z.string().min(1),
     from: text,
-    fallback: () => "results.tsv",
+    fallback: () => DEFAULT_RESULTS_FILE,
   }),
   command: option({
     flag: "--command <cmd>",

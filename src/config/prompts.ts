@@ -1,5 +1,5 @@
 /**
- * Phase 0: collect the research config, show the spec's config table, get explicit
+ * Setting up: collect the research config, show the spec's config table, get explicit
  * confirmation. The time budget and the metric with its direction are always asked (never
  * assumed) unless given by flag or config file; without a terminal a missing one is exit 2.
  */
@@ -28,7 +28,7 @@ export interface CollectOptions {
   yes: boolean;
   /** The platform, or a function that detects it for the experiment command. */
   platform: PlatformInfo | ((command: string) => Promise<PlatformInfo>);
-  /** init: also ask the optional Phase 0 values, defaults prefilled. run: ask only the required ones. */
+  /** init: also ask the optional settings, defaults prefilled. run: ask only the required ones. */
   askAll?: boolean;
   /** Keys whose values came from the repo's own autoresearch.config.json: with askAll they are prefilled, not taken as given. */
   prefill?: readonly OptionKey[];
@@ -432,7 +432,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   const shouldAsk = (key: OptionKey) => interactive && (values[key] === undefined || (askAll && prefill.has(key)));
   const askOptional = (key: OptionKey) => interactive && askAll && (values[key] === undefined || prefill.has(key));
 
-  if (interactive) p.intro("autoresearch — research config (Phase 0)", io);
+  if (interactive) p.intro("autoresearch — research config", io);
 
   const at: Asking = { values, opts, io, preset, platform, warn };
   for (const question of QUESTIONS) {

@@ -17,10 +17,9 @@ import {
 } from "./options.js";
 import { pathProblems } from "./repo-paths.js";
 import { isValidTag } from "./tag.js";
+import { CONFIG_FILE } from "../file-names.js";
 
 export { defaultCommand, parseScope } from "./options.js";
-
-export const CONFIG_FILE = "autoresearch.config.json";
 
 /** Values the spec says to ask for, never assume. */
 export const REQUIRED_KEYS: readonly OptionKey[] = (Object.keys(OPTION_DEFS) as OptionKey[]).filter((key) => {
@@ -80,7 +79,7 @@ export function missingMessage(missing: OptionKey[]): UsageError {
   const lines = missing.map((key) => `  ${OPTION_DEFS[key].flag.padEnd(24)} (config key "${key}"): ${OPTION_DEFS[key].help}`);
   return new UsageError(
     `missing required setting${missing.length > 1 ? "s" : ""}, which autoresearch asks for and never assumes:\n${lines.join("\n")}`,
-    "Pass them as flags or in autoresearch.config.json, or run in a terminal to be asked.",
+    `Pass them as flags or in ${CONFIG_FILE}, or run in a terminal to be asked.`,
   );
 }
 

@@ -1,4 +1,5 @@
 import { redactConfig } from "../config/redact.js";
+import { SUMMARY_FILE } from "../file-names.js";
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { SessionInfo } from "../ledger/ledger.js";
@@ -31,7 +32,6 @@ export interface SessionSnapshot {
   summary: string | null;
 }
 
-const SUMMARY_FILE = "autoresearch-summary.md";
 const MAX_SUMMARY_BYTES = 256 * 1024;
 /** How much of events.jsonl's end is folded for the live view of a page that just opened. */
 const LIVE_TAIL_BYTES = 512 * 1024;

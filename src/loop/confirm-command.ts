@@ -53,9 +53,8 @@ export async function resolveTarget(git: Git, records: readonly ExperimentRecord
     if (!record) throw new UsageError("the session has no recorded baseline yet", "Run `autoresearch run` first, or name a commit.");
     return { label: what, commit: record.commit, record };
   }
-  const resolved = await git.raw(["rev-parse", "--verify", "--quiet", `${what}^{commit}`]);
-  if (resolved.code !== 0) throw new UsageError(`no commit ${JSON.stringify(what)} in this repository`, "Name a commit (sha or ref), or best, or baseline.");
-  const commit = resolved.stdout.trim();
+  const commit = await git.resolve(what);
+  if (commit === null) throw new UsageError(`no commit ${JSON.stringify(what)} in this repository`, "Name a commit (sha or ref), or best, or baseline.");
   return { label: what, commit, record: records.find((r) => r.commit === commit) ?? null };
 }
 

@@ -2,6 +2,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSyn
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { ResearchConfig } from "../config/options.js";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
+import { CONFIG_FILE, REPORT_FILES } from "../file-names.js";
 import { Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
 import { currentTag, hasLegacySession, legacyPaths, lockPath, migrateLegacy, type SessionPaths, sessionPaths, writeCurrent } from "../ledger/paths.js";
 import type { PlatformInfo } from "../types.js";
@@ -17,10 +18,6 @@ import { readInFlightReadOnly } from "../ledger/read.js";
 import type { LoopDeps, SessionState, Worker } from "../search/session.js";
 import { cloneFor, type ResolvedSession, sessionSlots } from "../search/slots.js";
 import { probeRemotePlatform } from "./remote-platform.js";
-
-/** Files the tool writes in the repo; excluded from git so they never dirty the tree. */
-export const REPORT_FILES = ["autoresearch-summary.md", "progress.svg", "progress.png"];
-export const CONFIG_FILE_NAME = "autoresearch.config.json";
 
 /** Whether `path` (which may not exist yet) resolves, through any symbolic links, to inside `root`. */
 export function resolvesInside(root: string, path: string): boolean {
@@ -192,7 +189,7 @@ export async function startSession(root: string, checked: ResolvedSession, platf
   }
   const paths = sessionPaths(root, config.tag);
   const resultsPath = join(root, config.results);
-  await excludeFromGit(git, [`/${config.results}`, `/${config.results}.*.tmp`, ...REPORT_FILES.map((f) => `/${f}`), `/${CONFIG_FILE_NAME}`]);
+  await excludeFromGit(git, [`/${config.results}`, `/${config.results}.*.tmp`, ...REPORT_FILES.map((f) => `/${f}`), `/${CONFIG_FILE}`]);
   const interrupted = interruptedPrevious(root, paths.home, config.tag, await git.head());
   if (interrupted) deps.emit({ type: "warning", message: interrupted });
   const aside = setAsidePrevious(root, paths.home, resultsPath);

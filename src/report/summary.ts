@@ -1,6 +1,7 @@
 import { calibrate, describeCalibration } from "../ledger/calibration.js";
 import { memoryMarkdown, memoryView } from "../ledger/memory.js";
 import { delta, describeDirection, gain, isWorse, percentChange } from "../metric/index.js";
+import { CHART_PNG_FILE, CHART_SVG_FILE, DEFAULT_RESULTS_FILE } from "../file-names.js";
 import { CATEGORIES } from "../types.js";
 import {
   MISSING,
@@ -40,7 +41,7 @@ export interface BuildSummaryOptions extends SummaryOptions {
   writeNextSteps?: (data: SessionData) => Promise<string[]>;
 }
 
-export const DEFAULT_CHART = { png: "progress.png", svg: "progress.svg" } as const;
+const DEFAULT_CHART = { png: CHART_PNG_FILE, svg: CHART_SVG_FILE } as const;
 
 /** The next steps: given, else from the writer (an LLM), else (or when it fails) from the data. */
 export async function resolveNextSteps(data: SessionData, options: BuildSummaryOptions = {}): Promise<string[]> {
@@ -273,9 +274,9 @@ function escapeShell(text: string): string {
 function sourceNotes(data: SessionData): string[] {
   const notes: string[] = [];
   if (data.source === "results") {
-    const file = data.resultsPath ? data.resultsPath.split(/[\\/]/).pop() : "results.tsv";
+    const file = data.resultsPath ? data.resultsPath.split(/[\\/]/).pop() : DEFAULT_RESULTS_FILE;
     notes.push(
-      `Built from ${escapeMarkdown(file ?? "results.tsv", 80)} only${data.format === "karpathy" ? " (Karpathy's format)" : ""}: iteration = row number (baseline 0); dates, categories and crash reasons were not recorded.`,
+      `Built from ${escapeMarkdown(file ?? DEFAULT_RESULTS_FILE, 80)} only${data.format === "karpathy" ? " (Karpathy's format)" : ""}: iteration = row number (baseline 0); dates, categories and crash reasons were not recorded.`,
     );
   }
   if (data.skippedLines > 0) notes.push(`${data.skippedLines} unreadable line${data.skippedLines === 1 ? " was" : "s were"} skipped.`);

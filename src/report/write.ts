@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import { CHART_PNG_FILE, CHART_SVG_FILE, SUMMARY_FILE } from "../file-names.js";
 import { writeAtomic } from "../ledger/files.js";
 import { basename, dirname, join, relative } from "node:path";
 import type { SessionPaths } from "../ledger/paths.js";
@@ -16,10 +17,6 @@ import { type BuildSummaryOptions, renderSummary, resolveNextSteps } from "./sum
 
 /** Not fsynced: a projection lost in a crash is made again from the durable ledger. */
 const project = (path: string, content: string | Uint8Array) => writeAtomic(path, content, { durable: false });
-
-export const SUMMARY_FILE = "autoresearch-summary.md";
-export const CHART_SVG_FILE = "progress.svg";
-export const CHART_PNG_FILE = "progress.png";
 
 export interface WriteReportsOptions extends BuildSummaryOptions {
   /** Directory for the files; default: the repo root. */
@@ -101,5 +98,5 @@ export function writeCharts(
 }
 
 function pngWarning(error: Error): string {
-  return `progress.png was not written (${error.message.split("\n")[0]}); progress.svg has the same chart.`;
+  return `${CHART_PNG_FILE} was not written (${error.message.split("\n")[0]}); ${CHART_SVG_FILE} has the same chart.`;
 }

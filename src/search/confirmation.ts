@@ -1,5 +1,5 @@
 /**
- * What a would-be keep must still pass (issue 14): the keep rule's threshold, the --check
+ * What a would-be keep must still pass, so that run-to-run noise is not kept as a gain: the keep rule's threshold, the --check
  * commands, then (under `confirm`) its confirmation runs. Called by the experiment flow with
  * the first run's decision; how a run is started and guarded comes in as functions, so this
  * module knows nothing of worktrees or commits.

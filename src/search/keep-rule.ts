@@ -1,5 +1,5 @@
 /**
- * The keep rule in force (issue 14), as data and as words. Pure: the runs it needs are made by
+ * The keep rule in force (how sure a gain must be before it is kept), as data and as words. Pure: the runs it needs are made by
  * confirm.ts; decide.ts still says what one run is (crash, better, worse) and this module says
  * whether "better" is enough.
  */

@@ -1,8 +1,8 @@
 import { confirm, isCancel } from "@clack/prompts";
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { isInteractive, resolveRoot } from "../../report/cli-support.js";
-import { type CleanPlan, executeClean, planClean } from "../../report/clean.js";
+import { isInteractive, resolveRoot } from "../cli-support.js";
+import { type CleanPlan, executeClean, planClean } from "../../loop/clean.js";
 import { requireRepo } from "../../workspace/git.js";
 
 interface CleanOptions {

@@ -5,7 +5,7 @@ import { locateSession } from "../../ledger/paths.js";
 import { readRecordsReadOnly, readSessionReadOnly } from "../../ledger/read.js";
 import { type ConfirmReport, confirmCommit, resolveTarget, type Summary } from "../../loop/confirm-command.js";
 import { createExecutor } from "../../executors/index.js";
-import { resolveRoot } from "../../report/cli-support.js";
+import { resolveRoot } from "../cli-support.js";
 import { formatMetric, shortCommit } from "../../report/format.js";
 import { Git } from "../../workspace/git.js";
 

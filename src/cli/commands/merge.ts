@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { RuntimeFailure, UsageError } from "../../errors.js";
 import { join } from "node:path";
 import { LEGACY_DIR, locateSession, lockPath } from "../../ledger/paths.js";
-import { isInteractive, resolveRoot } from "../../report/cli-support.js";
+import { isInteractive, resolveRoot } from "../cli-support.js";
 import { formatMetric, formatPercent, oneLine, shortCommit, truncate } from "../../report/format.js";
 import { loadReportData } from "../../report/load.js";
 import { loopLiveness } from "../../ledger/liveness.js";

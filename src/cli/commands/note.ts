@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { addUserNote, type NoteKind } from "../../ledger/memory.js";
 import { locateSession } from "../../ledger/paths.js";
 import { UsageError } from "../../errors.js";
-import { resolveRoot } from "../../report/cli-support.js";
+import { resolveRoot } from "../cli-support.js";
 
 interface NoteOptions {
   tag?: string;

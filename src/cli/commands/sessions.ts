@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { listSessions, type SessionSummary } from "../../ledger/sessions.js";
-import { resolveRoot } from "../../report/cli-support.js";
+import { resolveRoot } from "../cli-support.js";
 
 interface SessionsOptions {
   json?: boolean;

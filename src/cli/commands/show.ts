@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { resolveRoot } from "../../report/cli-support.js";
+import { resolveRoot } from "../cli-support.js";
 import { readSessionReadOnly } from "../../ledger/read.js";
 import { locateAnySession } from "../../ledger/sessions.js";
 import { loadExperiment, renderExperiment } from "../../report/show.js";

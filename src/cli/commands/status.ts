@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { loopLiveness } from "../../ledger/liveness.js";
 import { locateSession, lockPath } from "../../ledger/paths.js";
 import { readInFlightReadOnly } from "../../ledger/read.js";
-import { resolveRoot } from "../../report/cli-support.js";
+import { resolveRoot } from "../cli-support.js";
 import { inFlightRuns, renderInFlight, workersNow } from "../../report/in-flight.js";
 import { loadReportData } from "../../report/load.js";
 import { progressSnapshot, renderProgressSnapshot } from "../../report/progress.js";
