@@ -5,7 +5,7 @@ import { type InFlight, Ledger, readSessionInfo, type SessionInfo } from "../led
 import { locateSession, migrateLegacy, sessionsHome, writeCurrent } from "../ledger/paths.js";
 import { applyProposal } from "../proposers/apply.js";
 import type { ResearchRepo } from "../workspace/research-repo.js";
-import { readyEntry, type ReadyItem } from "../search/scheduler.js";
+import { readyEntry, type ReadyItem } from "../search/ready.js";
 import type { RunHandle } from "../types.js";
 import type { Executor } from "../types.js";
 import { killOrphanedRun } from "../runner/orphans.js";

@@ -7,7 +7,7 @@ import type { WorkerClone } from "../workspace/clone.js";
 import type { Git } from "../workspace/git.js";
 import type { ResearchRepo } from "../workspace/research-repo.js";
 import type { EventSink } from "../ledger/events.js";
-import type { ReadyItem } from "./scheduler.js";
+import type { ReadyItem } from "./ready.js";
 import type { StopControl } from "./stop.js";
 import type { RunWatch } from "../runner/watchdog.js";
 
