@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../errors.js";
 import { MIN_DELTA } from "../metric/noise.js";
-import { KEEP_RULES, type KeepRule } from "./keep-rules.js";
+import { DEFAULT_CONFIDENCE, DEFAULT_CONFIRM_RUNS, KEEP_RULES, type KeepRuleName } from "./keep-rules.js";
 import { STOP_CONDITION } from "../metric/stop-condition.js";
 import { type Direction, SCOPES, type Scope } from "../types.js";
 import { DURATION_HELP, parseDuration } from "./duration.js";
@@ -230,7 +230,7 @@ export const OPTION_DEFS = {
     schema: z.enum(KEEP_RULES),
     field: "keepRule",
     config: z.enum(KEEP_RULES).optional(),
-    from: (v) => v as KeepRule,
+    from: (v) => v as KeepRuleName,
     fallback: () => "any" as const,
     prompt: "Keep rule: any (better by any amount), threshold (by more than a minimum), confirm (re-run, keep wins above the noise)",
   }),
@@ -249,6 +249,7 @@ export const OPTION_DEFS = {
     field: "confirmRuns",
     config: z.number().int().positive().optional(),
     from: Number,
+    fallback: () => DEFAULT_CONFIRM_RUNS,
   }),
   confidence: option({
     flag: "--confidence <z>",
@@ -257,6 +258,7 @@ export const OPTION_DEFS = {
     field: "confidence",
     config: z.number().nonnegative().optional(),
     from: Number,
+    fallback: () => DEFAULT_CONFIDENCE,
   }),
   check: option({
     flag: "--check <command...>",

@@ -13,7 +13,7 @@ import { usesTorch } from "../platform/adjustments.js";
 import { type PlatformInfo, SCOPES, type Scope } from "../types.js";
 import { Git } from "../workspace/git.js";
 import { DURATION_HELP, formatDuration, parseDuration } from "./duration.js";
-import type { KeepRule } from "./keep-rules.js";
+import type { KeepRuleName } from "./keep-rules.js";
 import { type ConfigInput, OPTION_DEFS, type OptionKey, type ResearchConfig } from "./options.js";
 import { type BudgetEdit, budgetConflicts, budgetEdit, describeConflict } from "./readonly-budget.js";
 import { defaultCommand, missingMessage, missingRequired, parseScope, resolveConfig } from "./resolve.js";
@@ -361,7 +361,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   }
   if (askOptional("keepRule")) {
     values.keepRule = cancelled(
-      await p.select<KeepRule>({
+      await p.select<KeepRuleName>({
         ...io,
         message: prompt("keepRule"),
         options: [
@@ -369,7 +369,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
           { value: "threshold", label: "threshold", hint: "better by more than --min-delta" },
           { value: "confirm", label: "confirm", hint: "re-run a would-be keep; keep it only if the mean beats the best by more than the noise" },
         ],
-        initialValue: (values.keepRule as KeepRule | undefined) ?? "any",
+        initialValue: (values.keepRule as KeepRuleName | undefined) ?? "any",
       }),
     );
   }
