@@ -174,7 +174,7 @@ export function outcome(e: ReportExperiment, data: SessionData): string {
   return `not kept: ${formatDelta(d)} (${pct})${why ? `, ${escapeMarkdown(`${why}${detail}`, 160)}` : ""}`;
 }
 
-/** Why a better run was not kept, by the keep rule's reasons (src/search/confirmation.ts). */
+/** Why a better run was not kept, by the keep rule's reasons (src/search/apply-keep-rule.ts, src/search/keep-rule.ts). */
 const KEEP_RULE_WORDS: Record<string, string> = {
   "within-noise": "within noise on one run (not worth confirming)",
   "not-confirmed": "not confirmed: the mean of its re-runs was within noise",

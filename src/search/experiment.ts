@@ -8,7 +8,7 @@ import { formatDelta } from "../report/format.js";
 import { countLines } from "../proposers/apply.js";
 import { matchMetric, metricRegExp } from "../runner/index.js";
 import type { ExperimentRecord, Proposal, RunHandle, RunResult, RunSample, RunSpec } from "../types.js";
-import { applyKeepRule, sampleOf } from "./confirmation.js";
+import { applyKeepRule, sampleOf } from "./apply-keep-rule.js";
 import type { WorkerClone } from "../workspace/clone.js";
 import { rebaseChange } from "./rebase.js";
 import type { Serial } from "./serial.js";
@@ -412,7 +412,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     // A would-be keep that still faces checks or confirmation runs runs again in the clone, which
     // is at the candidate's commit already (reset above), its shared data's manifest taken afresh.
     if (first.status === "keep" && session.keepRule.runsMore) clone.beforeRun();
-    // The keep rule in force: threshold, --check commands, confirmation runs (src/search/confirmation.ts).
+    // The keep rule in force: threshold, --check commands, confirmation runs (src/search/apply-keep-rule.ts).
     const kept = await applyKeepRule(session, deps, {
       id: input.id,
       decision: first,
