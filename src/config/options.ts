@@ -4,7 +4,7 @@ import { z } from "zod";
 import { UsageError } from "../errors.js";
 import { DEFAULT_RESULTS_FILE } from "../file-names.js";
 import { MIN_DELTA } from "../metric/noise.js";
-import { KEEP_RULES, type KeepRule } from "./keep-rules.js";
+import { DEFAULT_CONFIDENCE, DEFAULT_CONFIRM_RUNS, KEEP_RULES, type KeepRuleName } from "./keep-rules.js";
 import { STOP_CONDITION } from "../metric/stop-condition.js";
 import { type Direction, SCOPES, type Scope } from "../types.js";
 import { DURATION_HELP, parseDuration } from "./duration.js";
@@ -295,7 +295,7 @@ export const OPTION_DEFS = {
     schema: z.enum(KEEP_RULES),
     field: "keepRule",
     config: z.enum(KEEP_RULES).optional(),
-    from: (v) => v as KeepRule,
+    from: (v) => v as KeepRuleName,
     fallback: () => "any" as const,
   }),
   minDelta: option({
@@ -315,6 +315,7 @@ export const OPTION_DEFS = {
     field: "confirmRuns",
     config: z.number().int().positive().optional(),
     from: Number,
+    fallback: () => DEFAULT_CONFIRM_RUNS,
   }),
   confidence: option({
     flag: "--confidence <z>",
@@ -324,6 +325,7 @@ export const OPTION_DEFS = {
     field: "confidence",
     config: z.number().nonnegative().optional(),
     from: Number,
+    fallback: () => DEFAULT_CONFIDENCE,
   }),
   check: option({
     flag: "--check <command...>",

@@ -6,7 +6,7 @@
  */
 import { describeAdjustments } from "../platform/adjustments.js";
 import { type PlatformInfo, SCOPES } from "../types.js";
-import { DEFAULT_CONFIDENCE, DEFAULT_CONFIRM_RUNS } from "./keep-rules.js";
+import { keepRuleSettings } from "./keep-rules.js";
 import type { ResearchConfig } from "./options.js";
 import { formatDuration } from "./duration.js";
 import { redactUrl } from "./redact.js";
@@ -53,7 +53,8 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo, optio
   if ((config.baselineRuns ?? 1) > 1) rows.push(["Baseline runs", String(config.baselineRuns)]);
   if (config.keepRule === "threshold") rows.push(["Keep rule", `threshold (better by more than ${config.minDelta})`]);
   if (config.keepRule === "confirm") {
-    rows.push(["Keep rule", `confirm (${config.confirmRuns ?? DEFAULT_CONFIRM_RUNS} more runs, mean better by > ${config.confidence ?? DEFAULT_CONFIDENCE}× the noise floor)`]);
+    const rule = keepRuleSettings(config);
+    rows.push(["Keep rule", `confirm (${rule.confirmRuns} more runs, mean better by > ${rule.confidence}× the noise floor)`]);
   }
   if (config.checks?.length) rows.push(["Checks", config.checks.join("; ")]);
   if (config.notify !== undefined) rows.push(["Notify", redactUrl(config.notify)]);

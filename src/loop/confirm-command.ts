@@ -12,7 +12,7 @@ import { confidence, type Direction, mean, noiseOfRecords, runMetrics, sampleSd,
 import type { Executor, ExperimentRecord, RunResult } from "../types.js";
 import type { Git } from "../workspace/git.js";
 import { sha256 } from "../search/guards.js";
-import { keepPolicy, seedOf } from "../search/keep-rule.js";
+import { keepRuleOf } from "../search/keep-rule.js";
 import { sessionRunEnv } from "../search/run-environment.js";
 import { sessionSlots } from "../search/slots.js";
 import { cloneFor } from "../search/slots.js";
@@ -101,7 +101,7 @@ export async function confirmCommit(
   deps: ConfirmDeps,
 ): Promise<ConfirmReport> {
   const { config } = info;
-  const policy = keepPolicy(config);
+  const rule = keepRuleOf(config);
   const stamp = `${target.commit.slice(0, 7)}-${Date.now()}`;
   const logDir = join(paths.dir, "confirm", stamp);
   const tree = join(paths.dir, "confirm", `${stamp}.tree`);
@@ -115,7 +115,7 @@ export async function confirmCommit(
   try {
     for (let index = 0; index < runs; index++) {
       if (deps.signal?.aborted) break;
-      const seed = seedOf(policy, index);
+      const seed = rule.seedOf(index);
       const log = join(logDir, `run${index + 1}.log`);
       const run = await deps.executor.run(
         {

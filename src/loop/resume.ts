@@ -6,7 +6,8 @@ import { type InFlight, Ledger, readSessionInfo, type SessionInfo } from "../led
 import { locateSession, migrateLegacy, sessionsHome, writeCurrent } from "../ledger/paths.js";
 import { applyProposal } from "../proposers/apply.js";
 import type { ResearchRepo } from "../workspace/research-repo.js";
-import { readyEntry, type ReadyItem } from "../search/scheduler.js";
+import { keepRuleOf } from "../search/keep-rule.js";
+import { readyEntry, type ReadyItem } from "../search/ready.js";
 import type { RunHandle } from "../types.js";
 import type { Executor } from "../types.js";
 import { killOrphanedRun } from "../runner/orphans.js";
@@ -84,7 +85,7 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   const busy = new Set(inFlightAll.filter(followed).map((e) => e.worker ?? 0));
   const remade = busy.has(0) ? null : await workspace.clone.prepare(target);
   if (remade) deps.emit({ type: "warning", message: `the experiment clone was made again (${remade})` });
-  const session: SessionState = { root, paths: ledger.paths, info, ledger, history, stopCondition: checked.stopCondition, invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
+  const session: SessionState = { root, paths: ledger.paths, info, ledger, history, keepRule: keepRuleOf(info.config), stopCondition: checked.stopCondition, invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
   deps.emit({ type: "session-start", session: info, resumed: true });
 
   if (history.length === 0) {

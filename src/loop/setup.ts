@@ -13,6 +13,7 @@ import { ResearchRepo } from "../workspace/research-repo.js";
 import { baselineFailureHint } from "../report/hints.js";
 import { recordBaseline, runBaseline } from "../search/experiment.js";
 import { guardedFiles, hashGuarded } from "../search/guards.js";
+import { keepRuleOf } from "../search/keep-rule.js";
 import { isAlive, readLock } from "../ledger/lock.js";
 import { readInFlightReadOnly } from "../ledger/read.js";
 import type { LoopDeps, SessionState, Worker } from "../search/session.js";
@@ -240,7 +241,7 @@ async function setUpSession(root: string, checked: ResolvedSession, platform: Pl
   const workspace = await openWorkspace(root, info, paths, deps);
   await workspace.repo.createBranch(baseCommit);
   await workspace.clone.prepare(baseCommit);
-  const session: SessionState = { root, paths, info, ledger, history: [], stopCondition: checked.stopCondition, invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
+  const session: SessionState = { root, paths, info, ledger, history: [], keepRule: keepRuleOf(config), stopCondition: checked.stopCondition, invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
   try {
     // A cluster whose nodes cannot see the clone would crash every experiment: refuse now.
     for (const message of (await deps.executor.check?.({ cwd: workspace.clone.dir, logDir: paths.runs }, deps.stop.signal)) ?? []) deps.emit({ type: "warning", message });

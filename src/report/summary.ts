@@ -1,3 +1,4 @@
+import { describeKeepRule, keepRuleSettings } from "../config/keep-rules.js";
 import { calibrate, describeCalibration } from "../ledger/calibration.js";
 import { memoryMarkdown, memoryView } from "../ledger/memory.js";
 import { delta, describeDirection, gain, isWorse, percentChange } from "../metric/index.js";
@@ -110,6 +111,8 @@ function headerLines(data: SessionData, a: Analysis): string[] {
     `**Time budget / run:** ${formatBudget(session?.config?.budgetSec)}`,
     `**Metric:** ${escapeMarkdown(data.metricName, 60)} (${describeDirection(data.direction)}${data.directionSource === "inferred" || data.directionSource === "default" ? `, ${data.directionSource === "inferred" ? "inferred from the results" : "assumed"}; override with --direction` : ""})`,
   ];
+  // The rule the decisions were made under, in the words the proposers were given.
+  if (session?.config) lines.push(`**Keep rule:** ${escapeMarkdown(describeKeepRule(keepRuleSettings(session.config)), 600)}`);
   if (a.tokens || a.costUsd !== null) {
     const tokens = a.tokens
       ? `${formatInteger(a.tokens.input + a.tokens.output)} tokens (${formatInteger(a.tokens.input)} in, ${formatInteger(a.tokens.output)} out)`
@@ -172,7 +175,7 @@ export function outcome(e: ReportExperiment, data: SessionData): string {
   return `not kept: ${formatDelta(d)} (${pct})${why ? `, ${escapeMarkdown(`${why}${detail}`, 160)}` : ""}`;
 }
 
-/** Why a better run was not kept, by the keep rule's reasons (src/search/confirmation.ts). */
+/** Why a better run was not kept, by the keep rule's reasons (src/search/apply-keep-rule.ts, src/search/keep-rule.ts). */
 const KEEP_RULE_WORDS: Record<string, string> = {
   "within-noise": "within noise on one run (not worth confirming)",
   "not-confirmed": "not confirmed: the mean of its re-runs was within noise",
