@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, truncateSync } from "node:fs";
+import type { Protection } from "../sandbox/mode.js";
 import { relative } from "node:path";
 import { ensureRealDir } from "../safe-fs.js";
 import { RuntimeFailure } from "../errors.js";
@@ -28,6 +29,11 @@ export interface SessionInfo {
    * resume and status use the same ones. Absent in sessions from before workers: one slot, no device.
    */
   slots?: WorkerSlot[];
+  /**
+   * What protects the user's data from the runs (src/sandbox/): a sandbox, or the manifest check
+   * after each run. Resolved at setup and again on resume (the machine may have changed).
+   */
+  protection?: Protection;
 }
 
 /** One worker: where its runs happen. Worker k works in its own clone `<tag>/w<k>`. */

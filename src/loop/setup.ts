@@ -1,4 +1,5 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { protectionFor, sandboxAvailability } from "../sandbox/index.js";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { ResearchConfig } from "../config/options.js";
 import type { CheckedConfig } from "../config/resolve.js";
@@ -233,6 +234,7 @@ async function setUpSession(root: string, checked: CheckedConfig, platform: Plat
     guardedHashes: hashGuarded(root, guardedFiles(root, config.readonly)),
     ...(proposerCheck.agent && { agent: proposerCheck.agent }),
     slots: resolved.slots,
+    protection: protectionFor(config, sandboxAvailability),
   };
   const ledger = new Ledger(paths, resultsPath, config.metric);
   ledger.ensureDirs();
