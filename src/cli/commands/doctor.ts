@@ -1,4 +1,5 @@
 import { accessSync, constants, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { protectionText, resolveProtection, sandboxAvailability } from "../../sandbox/index.js";
 import { delimiter, join } from "node:path";
 import type { Writable } from "node:stream";
 import type { Command } from "commander";
@@ -130,6 +131,21 @@ async function gitChecks(cwd: string, env: NodeJS.ProcessEnv): Promise<{ checks:
       : { name: "repository", status: "warn", required: true, detail: `${root}, on ${branch}, ${dirty.length} uncommitted change(s)`, fix: "Commit or stash them before `autoresearch run` (git stash)." },
   );
   return { checks, root };
+}
+
+/** Which protection the runs would get (see src/sandbox/): a sandbox, or the manifest check. */
+function sandboxCheck(executor: string | undefined, os: NodeJS.Platform): Check {
+  if ((executor ?? "local") !== "local") return { name: "sandbox", status: "absent", required: false, detail: `runs on another machine (${executor}) are checked by the manifest, not confined here` };
+  const available = sandboxAvailability(os);
+  const protection = resolveProtection("auto", available);
+  if (protection !== "manifest") return { name: "sandbox", status: "ok", required: false, detail: protectionText(protection) };
+  return {
+    name: "sandbox",
+    status: "warn",
+    required: false,
+    detail: `${protectionText(protection)}${available.bwrap ? ` (${available.bwrap.why})` : ""}`,
+    ...(os === "linux" && { fix: "Install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) so runs cannot change your data." }),
+  };
 }
 
 function writeCheck(root: string): Check {
@@ -291,6 +307,7 @@ export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check
   }
   if (input.executor === "slurm") checks.push(...(await slurmChecks(exec, root, env, os, timeoutMs)));
   checks.push(writeCheck(root));
+  checks.push(sandboxCheck(typeof input.executor === "string" ? input.executor : undefined, os));
   if (input.executor === "ssh") checks.push(...(await sshChecks(input, { env, exec, cwd: root, timeoutMs, command })));
   return { checks, platform, command };
 }
