@@ -9,6 +9,7 @@ import { STOP_CONDITION } from "../metric/stop-condition.js";
 import { type Direction, SCOPES, type Scope } from "../types.js";
 import { DURATION_HELP, parseDuration } from "./duration.js";
 import { dateTag } from "./tag.js";
+import { SANDBOX_MODES, type SandboxMode } from "../sandbox/mode.js";
 
 /**
  * The single source of truth for research settings. Each entry is one setting: its config-file
@@ -413,6 +414,17 @@ export const OPTION_DEFS = {
     field: "share",
     config: z.union([z.literal(false), z.array(z.string().min(1))]).optional(),
     from: (v) => (v === false ? false : toList(v)),
+  }),
+  // Not asked: auto is right wherever a sandbox runs; off is for a run that must write outside its clone.
+  sandbox: option({
+    flag: "--sandbox <mode>",
+    help: "confine each run so it can write only its working tree: auto (bubblewrap on Linux, sandbox-exec on macOS, where they run), bwrap (required), off (default: auto)",
+    schema: z.enum(SANDBOX_MODES),
+    field: "sandbox",
+    ask: { notAsked: "auto is right wherever a sandbox runs; the table shows the protection in force" },
+    config: z.enum(SANDBOX_MODES).optional(),
+    from: (v) => v as SandboxMode,
+    fallback: () => "auto" as const,
   }),
   notify: option({
     flag: "--notify <url>",

@@ -10,6 +10,7 @@ import { keepRuleSettings } from "./keep-rules.js";
 import type { ResearchConfig } from "./options.js";
 import { formatDuration } from "./duration.js";
 import { redactUrl } from "./redact.js";
+import { type Protection, protectionText } from "../sandbox/mode.js";
 
 export function scopeText(scope: readonly string[]): string {
   return SCOPES.every((s) => scope.includes(s)) ? "all" : scope.join(" / ");
@@ -24,6 +25,8 @@ export function platformText(platform: PlatformInfo): string {
 export interface TableOptions {
   /** Whether the training script uses torch; the adjustments row is shown only then (default true). */
   torch?: boolean;
+  /** What protects the user's data from the runs (src/sandbox/); the row is shown when given. */
+  protection?: Protection;
 }
 
 /** The rows of the table, in order: [parameter, value]. */
@@ -41,6 +44,7 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo, optio
     ...(options.torch !== false ? [["Adjustments", describeAdjustments(platform.adjustments)] as [string, string]] : []),
     ["Command", `\`${config.command}\``],
     ["Hard timeout / run", formatDuration(config.timeoutSec)],
+    ...(options.protection ? [["Sandbox", protectionText(options.protection)] as [string, string]] : []),
     ["Proposer", config.proposer === "agent" && config.agent ? `agent (${config.agent})` : config.model ? `${config.proposer} (${config.model})` : config.proposer],
   ];
   if (config.workers !== undefined && config.workers !== 1) rows.push(["Workers", config.devices?.length ? `${config.workers} (devices ${config.devices.join(", ")})` : String(config.workers)]);

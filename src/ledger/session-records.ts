@@ -3,6 +3,7 @@
  * readers (read.ts) and the writer depend on them without depending on each other.
  */
 import type { ResearchConfig } from "../config/options.js";
+import type { Protection } from "../sandbox/mode.js";
 import type { AgentInfo, PlatformInfo, Proposal, RunHandle, WorkerSlot } from "../types.js";
 
 /** session.json: what was confirmed at setup and never changes during the session. */
@@ -24,6 +25,11 @@ export interface SessionInfo {
    * resume and status use the same ones. Absent in sessions from before workers: one slot, no device.
    */
   slots?: WorkerSlot[];
+  /**
+   * What protects the user's data from the runs (src/sandbox/): a sandbox, or the manifest check
+   * after each run. Resolved at setup and again on resume (the machine may have changed).
+   */
+  protection?: Protection;
 }
 
 // Defined below the executors, which resolve the slots; session.json keeps them.

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { protectionFor, sandboxAvailability } from "../sandbox/index.js";
 import { applyOverrides, type ResumeOverrides } from "../config/resolve.js";
 import { UsageError } from "../errors.js";
 import { kindOf } from "../executors/registry.js";
@@ -54,6 +55,8 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   // The overrides go through the same checks as a new session's config, before anything changes.
   const checked = applyOverrides(info.config, overrides, root);
   info.config = checked.config;
+  // This machine's sandbox, which may not be the one the session started on.
+  info.protection = protectionFor(info.config, sandboxAvailability);
   if (deps.executorFor) deps.executor = deps.executorFor(info.config);
   const inFlightAll = ledger.readInFlight();
   const workerIds = new Set(sessionSlots(info).map((s) => s.worker));

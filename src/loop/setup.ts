@@ -1,4 +1,5 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { protectionFor, sandboxAvailability } from "../sandbox/index.js";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { ResearchConfig } from "../config/options.js";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
@@ -6,7 +7,7 @@ import { CONFIG_FILE, REPORT_FILES } from "../file-names.js";
 import { Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
 import { currentTag, hasLegacySession, legacyPaths, lockPath, migrateLegacy, type SessionPaths, sessionPaths, writeCurrent } from "../ledger/paths.js";
 import type { PlatformInfo } from "../types.js";
-import { WorkerClone } from "../workspace/clone.js";
+import type { WorkerClone } from "../workspace/clone.js";
 import { excludeFromGit } from "../workspace/exclude.js";
 import type { Git } from "../workspace/git.js";
 import { ResearchRepo } from "../workspace/research-repo.js";
@@ -231,6 +232,7 @@ async function setUpSession(root: string, checked: ResolvedSession, platform: Pl
     guardedHashes: hashGuarded(root, guardedFiles(root, config.readonly)),
     ...(proposerCheck.agent && { agent: proposerCheck.agent }),
     slots: resolved.slots,
+    protection: protectionFor(config, sandboxAvailability),
   };
   const ledger = new Ledger(paths, resultsPath, config.metric);
   ledger.ensureDirs();

@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { handleView } from "../executors/registry.js";
 import type { InFlight } from "../ledger/ledger.js";
@@ -8,7 +10,8 @@ import { delta, mean, noiseOfRecords } from "../metric/index.js";
 import { formatDelta } from "../report/format.js";
 import { countLines } from "../proposers/apply.js";
 import { matchMetric, metricRegExp } from "../runner/index.js";
-import type { ExperimentRecord, Proposal, RunHandle, RunResult, RunSample, RunSpec } from "../types.js";
+import { PYCACHE_DIR } from "../sandbox/index.js";
+import type { ExperimentRecord, Proposal, RunHandle, RunResult, RunSample, RunSandbox, RunSpec } from "../types.js";
 import { applyKeepRule, sampleOf } from "./apply-keep-rule.js";
 import type { WorkerClone } from "../workspace/clone.js";
 import { rebaseChange } from "./rebase.js";
@@ -28,7 +31,24 @@ export const BASELINE_DESCRIPTION = "Baseline — no modifications";
  */
 export function runEnvironment(session: SessionState, deps: LoopDeps, id: number, runIndex = 0, worker?: Worker): Record<string, string> {
   const env = sessionRunEnv(session.info, deps, id, session.keepRule.seedOf(runIndex));
-  return worker ? { ...env, ...slotEnv(worker.slot) } : env;
+  if (!worker) return env;
+  // Python's bytecode goes into the clone (an output, removed after the run), never beside the
+  // modules of a shared environment: a first import is not a change to shared data. (A path of
+  // this machine: not for a run on an ssh host.)
+  const pycache: Record<string, string> = worker.slot.host === undefined ? { PYTHONPYCACHEPREFIX: join(worker.clone.dir, PYCACHE_DIR) } : {};
+  return { ...env, ...pycache, ...slotEnv(worker.slot) };
+}
+
+/**
+ * The sandbox of a run in `worker`'s clone, when the session's runs are confined: the clone and its
+ * scratch folder writable, the folder of every session of the repo (records, the lock, the other
+ * workers' clones) hidden, all else read-only.
+ */
+export function runSandbox(session: SessionState, worker: Worker): RunSandbox | undefined {
+  const kind = session.info.protection;
+  if ((kind !== "bwrap" && kind !== "sandbox-exec") || worker.slot.host !== undefined) return undefined;
+  const dir = worker.clone.dir;
+  return { kind, writable: [dir], hidden: existsSync(session.paths.home) ? [session.paths.home] : [], scratch: `${dir}.scratch` };
 }
 
 /** What a run reports back besides its result: when it really started, and the executor's handle. */
@@ -70,6 +90,7 @@ export async function runOnce(
         cwd: worker.clone.dir,
         command: config.command,
         env: runEnvironment(session, deps, id, runIndex, worker),
+        ...(runSandbox(session, worker) && { sandbox: runSandbox(session, worker) }),
         budgetSec: config.budgetSec,
         hardTimeoutSec: config.timeoutSec,
         graceMs,

@@ -21,6 +21,7 @@ import { rebaseChange } from "./rebase.js";
 import { sha256 } from "./guards.js";
 import { Serial } from "./serial.js";
 import { type ReadyItem, readyEntry } from "./ready.js";
+import { sharedDataChange, sharedDataStop } from "./shared-change.js";
 import { bestOf, type LoopDeps, type SessionState, trainTextAt, type Worker } from "./session.js";
 
 /** Iterations in a row with no valid proposal before the session gives up. */
@@ -290,6 +291,10 @@ export class Scheduler {
       );
       this.rest(worker, record.reason === "host-unreachable");
       this.afterDecision();
+      // Shared data changed under the session: whatever is measured from here on is measured on
+      // other data than the baseline and the best, so nothing more is started.
+      const changed = sharedDataChange(record);
+      if (changed) this.fatal ??= { error: sharedDataStop(record.id, changed) };
     } catch (error) {
       this.fatal ??= { error };
     } finally {

@@ -12,6 +12,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["metric"],
   ["platform"],
   ["runner"],
+  ["sandbox"],
   ["workspace"],
   ["config"],
   ["executors"],
