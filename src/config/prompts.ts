@@ -18,7 +18,7 @@ import { type ConfigInput, OPTION_DEFS, type OptionKey, type ResearchConfig } fr
 import { type BudgetEdit, budgetConflicts, budgetEdit, describeConflict } from "./readonly-budget.js";
 import { defaultCommand, missingMessage, missingRequired, parseScope, resolveConfig } from "./resolve.js";
 import { platformText, renderConfigTable } from "./table.js";
-import { dateTag, isValidTag } from "./tag.js";
+import { dateTag, tagProblem } from "./tag.js";
 
 export interface CollectOptions {
   root: string;
@@ -343,7 +343,8 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
       const git = new Git(opts.root);
       const isRepo = await git.isRepo().catch(() => false);
       values.tag = await textWithDefault(io, prompt("tag"), fallback, async (tag) => {
-        if (!isValidTag(tag)) return `"${tag}": use letters, digits, '.', '_' or '-' (up to 64, starting with a letter or digit)`;
+        const problem = tagProblem(tag);
+        if (problem) return `"${tag}": ${problem}`;
         if (isRepo && (await git.branchExists(`autoresearch/${tag}`))) return `autoresearch/${tag} already exists: pick another tag (or continue it with \`autoresearch resume\`)`;
         return undefined;
       });
