@@ -269,7 +269,10 @@ export class WorkerClone {
       const changes = manifestChanges(this.sharedBefore, manifest(this.shared));
       if (changes.length > 0) violations.push(`changed shared data: ${changes.join(", ")}`);
     }
-    violations.push(...guardedByContent(this.dir, guarded));
+    // Tracked guarded files were compared with the commit's blobs above; one that must not exist is named.
+    for (const [file, hash] of Object.entries(guarded)) {
+      if (hash === null && existsSync(join(this.dir, ...file.split("/")))) violations.push(`created ${file}`);
+    }
     // broken: the clone is recreated rather than reset (its git dir was never vouched for).
     return { violations: [...new Set(violations)], broken: true, outputs, created };
   }
