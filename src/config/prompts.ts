@@ -18,7 +18,7 @@ import { type Ask, type AskAs, type ConfigInput, OPTION_DEFS, type OptionKey, ty
 import { type BudgetEdit, budgetConflicts, budgetEdit, describeConflict } from "./readonly-budget.js";
 import { type CheckedConfig, defaultCommand, missingMessage, missingRequired, parseScope, resolveChecked } from "./resolve.js";
 import { platformText, renderConfigTable } from "./table.js";
-import { dateTag, isValidTag } from "./tag.js";
+import { dateTag, tagProblem } from "./tag.js";
 
 export interface CollectOptions {
   root: string;
@@ -340,7 +340,8 @@ const ASKERS: Record<AskAs, Asker> = {
     const git = new Git(opts.root);
     const isRepo = await git.isRepo().catch(() => false);
     values[key] = await textWithDefault(io, ask.question, fallback, async (tag) => {
-      if (!isValidTag(tag)) return `"${tag}": use letters, digits, '.', '_' or '-' (up to 64, starting with a letter or digit)`;
+      const problem = tagProblem(tag);
+      if (problem) return `"${tag}": ${problem}`;
       if (isRepo && (await git.branchExists(`autoresearch/${tag}`))) return `autoresearch/${tag} already exists: pick another tag (or continue it with \`autoresearch resume\`)`;
       return undefined;
     });

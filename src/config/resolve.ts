@@ -16,7 +16,7 @@ import {
   researchConfigSchema,
 } from "./options.js";
 import { pathProblems } from "./repo-paths.js";
-import { isValidTag } from "./tag.js";
+import { isReservedTag, isValidTag, RESERVED_TAGS } from "./tag.js";
 import { CONFIG_FILE } from "../file-names.js";
 
 export { defaultCommand, parseScope } from "./options.js";
@@ -153,6 +153,12 @@ export function validateConfig(config: ResearchConfig, root: string): CheckedCon
   }
   if (!isValidTag(checked.tag)) {
     throw new UsageError(`invalid tag ${JSON.stringify(checked.tag)}`, "Use letters, digits, '.', '_' or '-' (up to 64, starting with a letter or digit), e.g. --tag nov26-lr.");
+  }
+  if (isReservedTag(checked.tag)) {
+    throw new UsageError(
+      `tag ${JSON.stringify(checked.tag)} is a name the tool uses for its own files in .git/autoresearch/ (${RESERVED_TAGS.join(", ")})`,
+      `Pick another tag, e.g. --tag ${checked.tag.replace(/[^A-Za-z0-9]/g, "")}-1.`,
+    );
   }
   for (const [key, field] of REPO_PATHS) {
     for (const path of ([] as string[]).concat(checked[field])) {

@@ -113,6 +113,10 @@ export class Ledger {
   private sessionText: string | null = null;
   /** state.json's entries as this process last wrote them. */
   private readonly inFlight = new Map<number, InFlight>();
+  /** The diffs this process wrote, to put back when a run deletes them. */
+  private readonly patchTexts = new Map<number, string>();
+  /** Set once a run deleted the logs folder: logs of runs decided since are replaced by a note when missing. */
+  private logsLost = false;
 
   constructor(
     readonly paths: SessionPaths,
@@ -167,6 +171,7 @@ export class Ledger {
   record(experiment: ExperimentRecord): void {
     this.resultRows(); // built from the file as it was, before the append
     this.experimentsFile.append(experiment);
+    if (this.logsLost) this.refillFiles([experiment.id]);
     this.rows?.push(formatRow(toResultsRow(experiment)));
     // A projection of the records in the user's checkout: replaced whole, atomically; no fsync
     // (experiments.jsonl, just fsynced, is what resume rebuilds it from).
@@ -212,6 +217,17 @@ export class Ledger {
   restoreTampered(): string[] {
     const problems: string[] = [];
     const rel = (path: string) => relative(this.paths.dir, path);
+    // Without a sandbox a run can delete the records folder itself: it is made again and refilled
+    // from what the loop holds in memory (experiments, rejected proposals, session.json); the logs
+    // and patches of earlier experiments are gone (the commits keep the changes).
+    for (const dir of [this.paths.dir, this.paths.runs, this.paths.patches]) {
+      if (!existsSync(dir)) problems.push(`deleted ${dir === this.paths.dir ? "the session's records" : `${rel(dir)}/`}`);
+    }
+    if (problems.length > 0) {
+      this.ensureDirs();
+      this.logsLost = true;
+    }
+    problems.push(...this.refillFiles(this.experimentsFile.all().map((e) => e.id)));
     if (this.experimentsFile.verify()) problems.push(`modified ${rel(this.paths.experiments)}`);
     if (this.rejectedFile.verify()) problems.push(`modified ${rel(this.rejectedFile.path)}`);
     if (this.sessionText !== null) {
@@ -235,6 +251,24 @@ export class Ledger {
     ensureRealDir(this.paths.patches);
     // The diff is also in git (the experiment's commit): no fsync needed.
     writeAtomic(this.paths.patch(id), text, { durable: false });
+    this.patchTexts.set(id, text);
+  }
+
+  /** After a run deleted records: each diff this process wrote is put back, and a run log that is gone is replaced by a note saying so. */
+  private refillFiles(ids: readonly number[]): string[] {
+    const problems: string[] = [];
+    for (const [id, text] of this.patchTexts) {
+      if (existsSync(this.paths.patch(id))) continue;
+      writeAtomic(this.paths.patch(id), text, { durable: false });
+      problems.push(`deleted patches/${id}.patch`);
+    }
+    if (this.logsLost) {
+      for (const id of ids) {
+        if (existsSync(this.paths.runLog(id))) continue;
+        writeAtomic(this.paths.runLog(id), "(this log was deleted by a run that could write to the session's records; nothing of it survived)\n", { durable: false });
+      }
+    }
+    return problems;
   }
 
   /** Creates the records folders (a link planted in their place is replaced, never followed). */

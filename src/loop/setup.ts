@@ -9,6 +9,7 @@ import { currentTag, hasLegacySession, legacyPaths, lockPath, migrateLegacy, typ
 import type { PlatformInfo } from "../types.js";
 import type { WorkerClone } from "../workspace/clone.js";
 import { excludeFromGit } from "../workspace/exclude.js";
+import { checkShareRoots } from "../workspace/shared.js";
 import type { Git } from "../workspace/git.js";
 import { ResearchRepo } from "../workspace/research-repo.js";
 import { baselineFailureHint } from "../report/hints.js";
@@ -61,6 +62,8 @@ export async function validateNewSession(git: Git, root: string, config: Researc
   if (!(await git.isTracked(config.train))) {
     throw new UsageError(`training script ${config.train} is not committed`, `Commit it first: git add ${config.train} && git commit -m "add training script"`);
   }
+  // Shared paths the user named: inside the checkout, untracked, not through a link (nothing of theirs is ever replaced by a link).
+  if (Array.isArray(config.share)) await checkShareRoots(git, root, config.share);
   for (const file of config.readonly) {
     if (!existsSync(join(root, file))) {
       throw new UsageError(`read-only script ${file} not found in ${root}`, "Pass --readonly <path> (repeatable) for the scripts that must never change.");
