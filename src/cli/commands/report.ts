@@ -7,6 +7,7 @@ import { parseDirection, researchBranchAt, resolveRoot } from "../../report/cli-
 import { loadReportData } from "../../report/load.js";
 import { renderSummary } from "../../report/summary.js";
 import { writeCharts, writeSessionReports } from "../../report/write.js";
+import { printText } from "../print.js";
 
 interface ReportOptions {
   out?: string;
@@ -69,7 +70,7 @@ Examples:
         const written = await writeSessionReports(root, null, data, { summaryPath: resolve(cwd, options.out), charts: options.chart !== false });
         for (const warning of written.warnings) process.stderr.write(`warning: ${warning}\n`);
         const files = [written.summaryPath, written.svgPath, written.pngPath].filter((p): p is string => p !== null);
-        process.stdout.write(`Wrote ${files.map((p) => relative(cwd, p) || p).join(", ")}\n`);
+        printText(`Wrote ${files.map((p) => relative(cwd, p) || p).join(", ")}\n`);
         return;
       }
       let chart: { png: string | null; svg: string | null } | null = null;
@@ -78,6 +79,6 @@ Examples:
         for (const warning of charts.warnings) process.stderr.write(`warning: ${warning}\n`);
         chart = { png: charts.pngPath ? relative(cwd, charts.pngPath) : null, svg: relative(cwd, charts.svgPath) };
       }
-      process.stdout.write(renderSummary(data, { chart }));
+      printText(renderSummary(data, { chart }));
     });
 }
