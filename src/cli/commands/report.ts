@@ -6,7 +6,7 @@ import { locateAnySession } from "../../ledger/sessions.js";
 import { parseDirection, researchBranchAt, resolveRoot } from "../../report/cli-support.js";
 import { loadReportData } from "../../report/load.js";
 import { renderSummary } from "../../report/summary.js";
-import { writeCharts, writeSessionReports } from "../../report/write.js";
+import { projectionNamesIn, trackedNotice, writeCharts, writeSessionReports } from "../../report/write.js";
 import { printText } from "../print.js";
 
 interface ReportOptions {
@@ -75,7 +75,9 @@ Examples:
       }
       let chart: { png: string | null; svg: string | null } | null = null;
       if (options.chart === true) {
-        const charts = writeCharts(cwd, data);
+        const { names, tracked } = await projectionNamesIn(cwd);
+        for (const name of tracked) process.stderr.write(`note: ${trackedNotice(name)}\n`);
+        const charts = writeCharts(cwd, data, undefined, undefined, names);
         for (const warning of charts.warnings) process.stderr.write(`warning: ${warning}\n`);
         chart = { png: charts.pngPath ? relative(cwd, charts.pngPath) : null, svg: relative(cwd, charts.svgPath) };
       }
