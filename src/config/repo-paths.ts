@@ -9,8 +9,20 @@ import { existsSync, lstatSync, realpathSync } from "node:fs";
 import { dirname, isAbsolute, join, normalize, relative, sep } from "node:path";
 import type { ResearchConfig } from "./options.js";
 
-/** Files the tool itself writes in the repo: a results file must not be one of them. */
-export const TOOL_FILES = ["autoresearch-summary.md", "progress.svg", "progress.png", "progress.md", "autoresearch.config.json"];
+/**
+ * Files the tool itself writes in the repo: a results file must not be one of them. The
+ * `.autoresearch.` names are where a projection goes when the user tracks a file of its name.
+ */
+export const TOOL_FILES = [
+  "autoresearch-summary.md",
+  "progress.svg",
+  "progress.png",
+  "progress.md",
+  "autoresearch.config.json",
+  "autoresearch-summary.autoresearch.md",
+  "progress.autoresearch.svg",
+  "progress.autoresearch.png",
+];
 /** Folders the tool keeps its own records in (old layout) and git's own. */
 const TOOL_DIRS = [".autoresearch", ".git"];
 
