@@ -19,5 +19,12 @@ export const PROGRESS_FILE = "progress.md";
 
 /** The summary and the chart: projections of the records, written beside each other. */
 export const REPORT_FILES: readonly string[] = [SUMMARY_FILE, CHART_SVG_FILE, CHART_PNG_FILE];
+
+/** `progress.png` -> `progress.autoresearch.png`: where a projection goes when the user tracks a file of its name. */
+export function alternateName(name: string): string {
+  const dot = name.lastIndexOf(".");
+  return dot > 0 ? `${name.slice(0, dot)}.autoresearch${name.slice(dot)}` : `${name}.autoresearch`;
+}
+
 /** Every file the tool writes in the checkout besides the results file: a results file must not be one of them. */
-export const TOOL_FILES: readonly string[] = [...REPORT_FILES, PROGRESS_FILE, CONFIG_FILE];
+export const TOOL_FILES: readonly string[] = [...REPORT_FILES, PROGRESS_FILE, CONFIG_FILE, ...REPORT_FILES.map(alternateName)];

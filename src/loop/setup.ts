@@ -3,7 +3,7 @@ import { protectionFor, sandboxAvailability } from "../sandbox/index.js";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { ResearchConfig } from "../config/options.js";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
-import { CONFIG_FILE, REPORT_FILES } from "../file-names.js";
+import { alternateName, CONFIG_FILE, REPORT_FILES } from "../file-names.js";
 import { Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
 import { currentTag, hasLegacySession, legacyPaths, lockPath, migrateLegacy, type SessionPaths, sessionPaths, writeCurrent } from "../ledger/paths.js";
 import type { PlatformInfo } from "../types.js";
@@ -114,14 +114,17 @@ function interruptedPrevious(root: string, home: string, tag: string, head: stri
 /**
  * Before a new session writes its projections in the checkout: a results file or report left by
  * an earlier session (or the old in-checkout layout) is moved into that session's records, or
- * into <git dir>/autoresearch/archive when no session owns it, so nothing of it is lost.
+ * into <git dir>/autoresearch/archive when no session owns it, so nothing of it is lost. The
+ * alternate names (`progress.autoresearch.png`, used when the user tracks `progress.png`) too.
  */
-function setAsidePrevious(root: string, home: string, resultsPath: string): SetAside {
+function setAsidePrevious(root: string, home: string, resultsPath: string, projections: string[]): SetAside {
   const previousTag = currentTag(home);
   const owner = previousTag ? sessionPaths(root, previousTag, home).dir : null;
   const target = owner && existsSync(owner) ? owner : join(home, "archive", `${Date.now()}`);
   const moved: SetAside["moved"] = [];
-  for (const file of [resultsPath, ...REPORT_FILES.map((f) => join(root, f))]) {
+  // `projections` has the names this session writes: a file the user tracks under a projection's
+  // name is theirs and stays where it is.
+  for (const file of [resultsPath, ...projections.map((f) => join(root, f))]) {
     if (!existsSync(file)) continue;
     mkdirSync(target, { recursive: true });
     const to = uniquePath(join(target, basename(file)));
@@ -194,10 +197,13 @@ export async function startSession(root: string, checked: ResolvedSession, platf
   }
   const paths = sessionPaths(root, config.tag);
   const resultsPath = join(root, config.results);
-  await excludeFromGit(git, [`/${config.results}`, `/${config.results}.*.tmp`, ...REPORT_FILES.map((f) => `/${f}`), `/${CONFIG_FILE}`]);
+  const tracked = new Set<string>();
+  for (const name of REPORT_FILES) if (await git.isTracked(name)) tracked.add(name);
+  const projections = REPORT_FILES.map((f) => (tracked.has(f) ? alternateName(f) : f));
+  await excludeFromGit(git, [`/${config.results}`, `/${config.results}.*.tmp`, ...projections.map((f) => `/${f}`), `/${CONFIG_FILE}`]);
   const interrupted = interruptedPrevious(root, paths.home, config.tag, await git.head());
   if (interrupted) deps.emit({ type: "warning", message: interrupted });
-  const aside = setAsidePrevious(root, paths.home, resultsPath);
+  const aside = setAsidePrevious(root, paths.home, resultsPath, projections);
   if (aside.moved.length > 0) {
     deps.emit({ type: "warning", message: `${aside.moved.map((m) => basename(m.from)).join(", ")} of the previous session moved to ${dirname(aside.moved[0]?.to ?? "")}` });
   }

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { resolveRoot } from "../cli-support.js";
 import { compareExperiments, parseExperimentRef, renderComparison } from "../../report/compare.js";
 import { requireRepo } from "../../workspace/git.js";
+import { printText } from "../print.js";
 
 interface CompareOptions {
   json?: boolean;
@@ -34,6 +35,7 @@ Examples:
       const root = await resolveRoot(process.cwd(), options.dir);
       const git = await requireRepo(root);
       const comparison = await compareExperiments(root, left, right, (x, y, paths) => git.diffCommits(x, y, paths));
-      process.stdout.write(options.json ? `${JSON.stringify(comparison, null, 2)}\n` : renderComparison(comparison));
+      if (options.json) process.stdout.write(`${JSON.stringify(comparison, null, 2)}\n`);
+      else printText(renderComparison(comparison));
     });
 }

@@ -7,7 +7,8 @@ import { locateAnySession } from "../../ledger/sessions.js";
 import { parseDirection, researchBranchAt, resolveRoot } from "../cli-support.js";
 import { loadReportData } from "../../report/load.js";
 import { renderSummary } from "../../report/summary.js";
-import { writeCharts, writeSessionReports } from "../../report/write.js";
+import { projectionNamesIn, trackedNotice, writeCharts, writeSessionReports } from "../../report/write.js";
+import { printText } from "../print.js";
 
 interface ReportOptions {
   out?: string;
@@ -70,15 +71,17 @@ Examples:
         const written = await writeSessionReports(root, null, data, { summaryPath: resolve(cwd, options.out), charts: options.chart !== false });
         for (const warning of written.warnings) process.stderr.write(`warning: ${warning}\n`);
         const files = [written.summaryPath, written.svgPath, written.pngPath].filter((p): p is string => p !== null);
-        process.stdout.write(`Wrote ${files.map((p) => relative(cwd, p) || p).join(", ")}\n`);
+        printText(`Wrote ${files.map((p) => relative(cwd, p) || p).join(", ")}\n`);
         return;
       }
       let chart: { png: string | null; svg: string | null } | null = null;
       if (options.chart === true) {
-        const charts = writeCharts(cwd, data);
+        const { names, tracked } = await projectionNamesIn(cwd);
+        for (const name of tracked) process.stderr.write(`note: ${trackedNotice(name)}\n`);
+        const charts = writeCharts(cwd, data, undefined, undefined, names);
         for (const warning of charts.warnings) process.stderr.write(`warning: ${warning}\n`);
         chart = { png: charts.pngPath ? relative(cwd, charts.pngPath) : null, svg: relative(cwd, charts.svgPath) };
       }
-      process.stdout.write(renderSummary(data, { chart }));
+      printText(renderSummary(data, { chart }));
     });
 }
