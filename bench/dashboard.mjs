@@ -1,8 +1,13 @@
 // Benchmark: the dashboard's first paint on a 10,000-experiment session with 100 MB of logs
 // (target: under 2 s), against a 10-experiment session served and loaded the same way in the
 // same run. Drives the real page in headless chromium (Debian's, via playwright-core).
+// Then the live feed's backpressure: the dashboard's memory while a session writes 12 runs of
+// logs, with 10 pages that connect and never read against none (target: within 50 MB).
 // Build first: npm run build. Run: node bench/dashboard.mjs [experiments] [log MB]
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+// (`node bench/dashboard.mjs feed`: the backpressure part alone).
+import { spawn } from "node:child_process";
+import { connect } from "node:net";
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -10,7 +15,8 @@ import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import { startDashboard } from "../dist/dashboard/index.js";
 
-const EXPERIMENTS = Number(process.argv[2] ?? 10_000);
+const FEED_ONLY = process.argv[2] === "feed";
+const EXPERIMENTS = FEED_ONLY ? 10 : Number(process.argv[2] ?? 10_000);
 const LOG_MB = Number(process.argv[3] ?? 100);
 const REPEATS = 5;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -108,12 +114,98 @@ async function measure(context, root, label) {
   }
 }
 
+/**
+ * The dashboard in a process of its own (as in `run --dashboard`, the orchestrator's memory is
+ * what grows), sampling its RSS; 12 runs of `mbPerRun` MB of log each are written while `clients`
+ * pages that never read are connected. Returns the peak RSS in MB.
+ */
+async function feedMemory(root, clients, mbPerRun) {
+  const module = new URL("../dist/dashboard/index.js", import.meta.url).href;
+  const code = `
+    const { startDashboard } = await import(${JSON.stringify(module)});
+    const d = await startDashboard({ root: process.argv[1], host: "127.0.0.1", port: 0 });
+    let peak = 0;
+    setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 50);
+    console.log(d.port);
+    process.stdin.on("data", () => { peak = Math.max(peak, process.memoryUsage().rss); console.log(JSON.stringify({ peak, feeds: d.feeds() })); });
+  `;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", code, root], { stdio: ["pipe", "pipe", "inherit"] });
+  const lines = [];
+  let waiting = null;
+  let buffer = "";
+  child.stdout.on("data", (chunk) => {
+    buffer += chunk;
+    let end = buffer.indexOf("\n");
+    while (end !== -1) {
+      lines.push(buffer.slice(0, end));
+      buffer = buffer.slice(end + 1);
+      end = buffer.indexOf("\n");
+    }
+    waiting?.();
+  });
+  const nextLine = async () => {
+    while (lines.length === 0) await new Promise((r) => (waiting = r));
+    return lines.shift();
+  };
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const port = Number(await nextLine());
+  const sockets = [];
+  for (let i = 0; i < clients; i++) {
+    const socket = connect(port, "127.0.0.1");
+    socket.on("error", () => undefined);
+    socket.write("GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    socket.pause();
+    sockets.push(socket);
+  }
+  await sleep(500);
+  const dir = join(root, ".autoresearch");
+  const events = join(dir, "events.jsonl");
+  const line = "step 00123 | loss 3.141593 | lr 1.00e-3 | dt 123ms | tok/sec 123,456 | mfu 42.0% | epoch 1 |\n";
+  const block = line.repeat(Math.ceil((256 * 1024) / line.length));
+  for (let id = 1000; id < 1012; id++) {
+    appendFileSync(events, `${JSON.stringify({ type: "run-start", iteration: id, description: `run ${id}`, commit: sha(id), budgetSec: 300, timeoutSec: 600, at: new Date().toISOString() })}\n`);
+    const log = join(dir, "runs", `${id}.log`);
+    writeFileSync(log, "");
+    await sleep(300);
+    // Training output arrives as it is printed; the feed polls every 250 ms.
+    for (let written = 0; written < mbPerRun * 1024 * 1024; written += block.length) {
+      appendFileSync(log, block);
+      await sleep(10);
+    }
+    await sleep(300);
+    appendFileSync(events, `${JSON.stringify({ type: "warning", message: `run ${id} done`, at: new Date().toISOString() })}\n`);
+  }
+  await sleep(1000);
+  child.stdin.write("\n");
+  const report = JSON.parse(await nextLine());
+  for (const socket of sockets) socket.destroy();
+  child.kill();
+  return { peakMb: report.peak / 1024 / 1024, dropped: report.feeds.dropped };
+}
+
 function logBytes(root) {
   const runs = join(root, ".autoresearch", "runs");
   return readdirSync(runs).reduce((total, name) => total + statSync(join(runs, name)).size, 0);
 }
 
+async function feedBench(root) {
+  const mbPerRun = Number(process.env.FEED_MB_PER_RUN ?? 16);
+  const none = await feedMemory(root, 0, mbPerRun);
+  const stuck = await feedMemory(root, 10, mbPerRun);
+  const diff = stuck.peakMb - none.peakMb;
+  console.log(`live feed, 12 runs x ${mbPerRun} MB of log: peak RSS ${none.peakMb.toFixed(0)} MB with no page, ${stuck.peakMb.toFixed(0)} MB with 10 pages that never read (${stuck.dropped} dropped)`);
+  console.log(`difference ${diff.toFixed(0)} MB   target: within 50 MB -> ${diff < 50 ? "met" : "NOT met"}`);
+}
+
 const small = makeSession(10, 100 * 1024);
+if (FEED_ONLY) {
+  try {
+    await feedBench(small);
+  } finally {
+    rmSync(small, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
 const large = makeSession(EXPERIMENTS, LOG_MB * 1024 * 1024);
 const profile = mkdtempSync(join(tmpdir(), "ar-bench-chromium-"));
 const context = await chromium.launchPersistentContext(profile, {
@@ -132,6 +224,7 @@ try {
     const bytes = readFileSync(new URL(name, web));
     console.log(`bundle ${name.padEnd(10)} ${String(bytes.length).padStart(7)} bytes   ${String(gzipSync(bytes).length).padStart(6)} gzipped`);
   }
+  await feedBench(small);
 } finally {
   await context.close();
   rmSync(profile, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Honest keeps (issue 14): the builtin search for 100 experiments under --keep-rule any and
+// Honest keeps (no change kept on noise alone): the builtin search for 100 experiments under --keep-rule any and
 // --keep-rule confirm, on a synthetic trainer whose true metric is a known function of its
 // constants plus Gaussian noise drawn from AUTORESEARCH_SEED and the code (a different script
 // gets different noise, as a real one does). Reported per rule, over several seeds:

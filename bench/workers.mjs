@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Several workers (issue 13), measured in one run and printed as ratios:
+// Several workers, measured in one run and printed as ratios:
 //  (a) throughput scaling: steady-state experiments per minute with N workers ÷ (N × the 1-worker
 //      rate), with a trainer that sleeps a fixed time (target ≥ 0.95 up to 16);
 //  (b) device busy share with 1 worker and a proposer that takes 10% of a run, lookahead on vs off

@@ -13,6 +13,38 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u206
  * with `max`, cut to that many characters with an ellipsis.
  */
 export function oneLine(text: string, max = Number.POSITIVE_INFINITY): string {
-  const flat = text.replace(UNSAFE, " ").replace(/\s+/g, " ").trim();
+  const flat = stripSequences(text).replace(UNSAFE, " ").replace(/\s+/g, " ").trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/**
+ * Terminal control sequences removed whole, so that what they carry (a window title, text for
+ * the clipboard, a colour) does not show as stray text: CSI (`ESC [` … final byte), and OSC, DCS,
+ * SOS, PM and APC strings up to their terminator (BEL or ST). What this leaves of an incomplete
+ * sequence has lost its ESC or C1 introducer to UNSAFE, so a terminal prints it as plain text.
+ */
+const SEQUENCES =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching terminal control sequences is the point
+  /\u001b\[[\u0030-\u003f]*[\u0020-\u002f]*[\u0040-\u007e]|(?:\u001b[\]PX^_]|[\u0090\u0098\u009d\u009e\u009f])[^\u0007\u001b\u009c]*(?:\u0007|\u001b\\|\u009c)/g;
+
+function stripSequences(text: string): string {
+  return text.replace(SEQUENCES, "");
+}
+
+/**
+ * Text from a model, a script or a run's log made safe for a terminal, keeping its lines: the
+ * same characters as `oneLine` are removed (escape sequences whole, then every other control
+ * character but newline and tab), and a carriage return keeps what a terminal would end up
+ * showing of its line (the text after the last one). Every command's plain-text output goes
+ * through this, so a description, a rationale or a log cannot set the window title, write the
+ * clipboard (OSC 52) or clear the screen.
+ */
+export function terminalText(text: string): string {
+  return stripSequences(text)
+    .split("\n")
+    .map((line) => {
+      const shown = line.endsWith("\r") ? line.slice(0, -1) : line;
+      return shown.slice(shown.lastIndexOf("\r") + 1).replace(UNSAFE, (ch) => (ch === "\t" ? ch : " "));
+    })
+    .join("\n");
 }

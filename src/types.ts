@@ -232,6 +232,23 @@ export interface RunSpec {
    * id, a remote host and its process group); the loop stores it in state.json for `resume`.
    */
   onHandle?: (handle: RunHandle) => void;
+  /** Confine the run (src/sandbox/): absent, it can write wherever the user can. */
+  sandbox?: RunSandbox;
+}
+
+/**
+ * How a run is confined: everything read-only but `writable` (its clone) and `scratch` (its
+ * private temp dir and caches), `hidden` folders replaced by an empty one (the session records,
+ * the lock, other workers' clones), the devices, the network and every path's content as the user has them.
+ */
+export interface RunSandbox {
+  kind: "bwrap" | "sandbox-exec";
+  /** Absolute paths the run may write (its clone); all else is read-only. */
+  writable: string[];
+  /** Absolute folders the run sees empty (bwrap) or cannot read (sandbox-exec); each bound writable path inside one stays visible. */
+  hidden: string[];
+  /** The run's private folder: TMPDIR and compiler caches live there. */
+  scratch: string;
 }
 
 /** One worker: where its runs happen. Worker k works in its own clone `<tag>/w<k>`. */

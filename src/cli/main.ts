@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import { AutoresearchError } from "../errors.js";
 import { registerCommands } from "./commands/index.js";
+import { guardUnfinished } from "./unfinished.js";
 
 /**
  * Builds the program for these arguments (process.argv without node and the script); only the
@@ -32,8 +33,13 @@ function packageVersion(): string {
 /** The one place where errors become exit codes: 0 ok, 1 runtime failure, 2 usage, 130 stopped. */
 export async function main(argv: string[]): Promise<number> {
   try {
-    const program = await buildProgram(argv.slice(2));
-    await program.parseAsync(argv);
+    // A command is never done just because the event loop ran dry: that is an error (exit 1), not a success.
+    await guardUnfinished(
+      (async () => {
+        const program = await buildProgram(argv.slice(2));
+        await program.parseAsync(argv);
+      })(),
+    );
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
     return reportError(error);

@@ -2,7 +2,14 @@ import { readMemory } from "../ledger/memory.js";
 import type { LoopDeps, SessionState } from "../search/session.js";
 import { fromRecords } from "../report/model.js";
 import { renderProgressReport } from "../report/progress.js";
-import { writeSessionReports } from "../report/write.js";
+import { type ProjectionNames, projectionNamesIn, trackedNotice, writeSessionReports } from "../report/write.js";
+
+/** The projections' names in this session's checkout; each tracked name said once, as a warning. */
+async function namesFor(root: string, warn: (message: string) => void): Promise<ProjectionNames> {
+  const { names, tracked } = await projectionNamesIn(root);
+  for (const name of tracked) warn(trackedNotice(name));
+  return names;
+}
 
 function dataOf(session: SessionState) {
   const data = fromRecords(session.history, session.info, { resultsPath: session.ledger.resultsPath });
@@ -25,8 +32,10 @@ export function reportHooks(warn: (message: string) => void = () => {}): Pick<Lo
   let timer: NodeJS.Timeout | null = null;
   let lastStart = 0;
   const warned = new Set<string>();
+  let names: Promise<ProjectionNames> | null = null;
   const write = async (session: SessionState) => {
-    const written = await writeSessionReports(session.root, session.paths, dataOf(session));
+    names ??= namesFor(session.root, warn);
+    const written = await writeSessionReports(session.root, session.paths, dataOf(session), { names: await names });
     for (const warning of written.warnings) {
       if (!warned.has(warning)) warn(warning);
       warned.add(warning);

@@ -7,7 +7,8 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { type ConfigInput, OPTION_DEFS, type OptionKey } from "./options.js";
-import { CONFIG_FILE, loadConfigFile, validateFlags } from "./resolve.js";
+import { CONFIG_FILE } from "../file-names.js";
+import { loadConfigFile, validateFlags } from "./resolve.js";
 
 /**
  * Adds research settings from OPTION_DEFS as flags, so flags and config keys match. `resume`

@@ -1,6 +1,74 @@
-/** The keep rules and their defaults, apart from the option table so readers need not load zod. */
+/**
+ * The keep rules: their names, their settings as a session holds them, and their text. Apart from
+ * the option table so readers need not load zod, and below the search (src/search/keep-rule.ts
+ * builds the session's rule from this) so the reports can state the rule of a recorded session.
+ */
+import { formatMinDelta, type MinDelta, parseMinDelta } from "../metric/index.js";
+
 export const KEEP_RULES = ["any", "threshold", "confirm"] as const;
-export type KeepRule = (typeof KEEP_RULES)[number];
-/** `--confirm-runs` and `--confidence` when not given (the loop and the config table read these). */
+export type KeepRuleName = (typeof KEEP_RULES)[number];
+/** `--confirm-runs` and `--confidence` when not given: the option table's defaults (also read for sessions recorded before them). */
 export const DEFAULT_CONFIRM_RUNS = 2;
 export const DEFAULT_CONFIDENCE = 2;
+
+/** The settings of the keep rule in force, every default applied. */
+export interface KeepRuleSettings {
+  readonly name: KeepRuleName;
+  readonly minDelta: MinDelta | null;
+  /** Extra runs of a would-be keep under `confirm`. */
+  readonly confirmRuns: number;
+  /** Z: the mean must beat the best by more than Z × the noise floor. */
+  readonly confidence: number;
+  readonly checks: readonly string[];
+  /** AUTORESEARCH_SEED of every experiment's first run; repeat k gets runSeed + k. */
+  readonly runSeed: number;
+  /** Runs of the baseline, after `confirm` raised a single one to two. */
+  readonly baselineRuns: number;
+  /** True when `confirm` raised --baseline-runs 1 to 2 (it needs a noise floor from the start). */
+  readonly baselineRaised: boolean;
+}
+
+/**
+ * The keep rule's fields of a resolved config (ResearchConfig), written out here because the
+ * option table imports this module: optional, as sessions recorded before them lack them.
+ */
+export interface KeepRuleConfig {
+  keepRule?: KeepRuleName;
+  minDelta?: number | string;
+  confirmRuns?: number;
+  confidence?: number;
+  checks?: string[];
+  runSeed?: number;
+  baselineRuns?: number;
+}
+
+/** The settings of a resolved config; sessions recorded before these keys existed get the spec's rule. */
+export function keepRuleSettings(config: KeepRuleConfig): KeepRuleSettings {
+  const name = config.keepRule ?? "any";
+  const asked = config.baselineRuns ?? 1;
+  const baselineRaised = name === "confirm" && asked < 2;
+  return {
+    name,
+    minDelta: config.minDelta === undefined ? null : parseMinDelta(config.minDelta),
+    confirmRuns: config.confirmRuns ?? DEFAULT_CONFIRM_RUNS,
+    confidence: config.confidence ?? DEFAULT_CONFIDENCE,
+    checks: config.checks ?? [],
+    runSeed: config.runSeed ?? 0,
+    baselineRuns: baselineRaised ? 2 : asked,
+    baselineRaised,
+  };
+}
+
+/** The keep rule in words, for the proposers' brief and the summary (a test reads the brief of a real run). */
+export function describeKeepRule(rule: KeepRuleSettings): string {
+  const reset = "otherwise the branch is reset to the best.";
+  const checks = rule.checks.length > 0 ? ` A would-be keep must also pass the correctness check(s) (${rule.checks.join("; ")}), or it is discarded as check-failed.` : "";
+  switch (rule.name) {
+    case "any":
+      return `a change is kept when its one run's metric is better than the best so far by any margin; ${reset}${checks}`;
+    case "threshold":
+      return `a change is kept when its one run's metric beats the best so far by more than ${formatMinDelta(rule.minDelta ?? { value: 0, percent: false })}${rule.minDelta?.percent ? " of the best" : ""}; ${reset}${checks}`;
+    case "confirm":
+      return `a change whose first run beats the best by more than ${Math.max(0, rule.confidence - 1)} × the noise floor (the spread of repeated runs of the same code) is re-run ${rule.confirmRuns} more time(s) with other seeds, and kept only when the mean of its runs beats the best's mean by more than ${rule.confidence} × the noise floor; ${reset} Seed changes are never improvements.${checks}`;
+  }
+}

@@ -2,12 +2,14 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../errors.js";
+import { DEFAULT_RESULTS_FILE } from "../file-names.js";
 import { MIN_DELTA } from "../metric/noise.js";
-import { KEEP_RULES, type KeepRule } from "./keep-rules.js";
+import { DEFAULT_CONFIDENCE, DEFAULT_CONFIRM_RUNS, KEEP_RULES, type KeepRuleName } from "./keep-rules.js";
 import { STOP_CONDITION } from "../metric/stop-condition.js";
 import { type Direction, SCOPES, type Scope } from "../types.js";
 import { DURATION_HELP, parseDuration } from "./duration.js";
 import { dateTag } from "./tag.js";
+import { SANDBOX_MODES, type SandboxMode } from "../sandbox/mode.js";
 
 /**
  * The single source of truth for research settings. Each entry is one setting: its config-file
@@ -203,13 +205,13 @@ export const OPTION_DEFS = {
   }),
   results: option({
     flag: "--results <path>",
-    help: "results file (default: results.tsv)",
+    help: `results file (default: ${DEFAULT_RESULTS_FILE})`,
     ask: { when: "init", as: "text", question: "Results file", empty: "a file name is required" },
     schema: z.string().min(1),
     field: "results",
     config: z.string().min(1),
     from: text,
-    fallback: () => "results.tsv",
+    fallback: () => DEFAULT_RESULTS_FILE,
   }),
   command: option({
     flag: "--command <cmd>",
@@ -297,7 +299,7 @@ export const OPTION_DEFS = {
     schema: z.enum(KEEP_RULES),
     field: "keepRule",
     config: z.enum(KEEP_RULES).optional(),
-    from: (v) => v as KeepRule,
+    from: (v) => v as KeepRuleName,
     fallback: () => "any" as const,
   }),
   minDelta: option({
@@ -317,6 +319,7 @@ export const OPTION_DEFS = {
     field: "confirmRuns",
     config: z.number().int().positive().optional(),
     from: Number,
+    fallback: () => DEFAULT_CONFIRM_RUNS,
   }),
   confidence: option({
     flag: "--confidence <z>",
@@ -326,6 +329,7 @@ export const OPTION_DEFS = {
     field: "confidence",
     config: z.number().nonnegative().optional(),
     from: Number,
+    fallback: () => DEFAULT_CONFIDENCE,
   }),
   check: option({
     flag: "--check <command...>",
@@ -413,6 +417,17 @@ export const OPTION_DEFS = {
     field: "share",
     config: z.union([z.literal(false), z.array(z.string().min(1))]).optional(),
     from: (v) => (v === false ? false : toList(v)),
+  }),
+  // Not asked: auto is right wherever a sandbox runs; off is for a run that must write outside its clone.
+  sandbox: option({
+    flag: "--sandbox <mode>",
+    help: "confine each run so it can write only its working tree: auto (bubblewrap on Linux, sandbox-exec on macOS, where they run), bwrap (required), off (default: auto)",
+    schema: z.enum(SANDBOX_MODES),
+    field: "sandbox",
+    ask: { notAsked: "auto is right wherever a sandbox runs; the table shows the protection in force" },
+    config: z.enum(SANDBOX_MODES).optional(),
+    from: (v) => v as SandboxMode,
+    fallback: () => "auto" as const,
   }),
   notify: option({
     flag: "--notify <url>",

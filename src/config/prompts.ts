@@ -1,8 +1,9 @@
 /**
- * Phase 0: collect the research config, show the spec's config table, get explicit
+ * Setting up: collect the research config, show the spec's config table, get explicit
  * confirmation. The time budget and the metric with its direction are always asked (never
  * assumed) unless given by flag or config file; without a terminal a missing one is exit 2.
  */
+import { protectionFor, sandboxAvailability } from "../sandbox/index.js";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -17,7 +18,7 @@ import { type Ask, type AskAs, type ConfigInput, OPTION_DEFS, type OptionKey, ty
 import { type BudgetEdit, budgetConflicts, budgetEdit, describeConflict } from "./readonly-budget.js";
 import { type CheckedConfig, defaultCommand, missingMessage, missingRequired, parseScope, resolveChecked } from "./resolve.js";
 import { platformText, renderConfigTable } from "./table.js";
-import { dateTag, isValidTag } from "./tag.js";
+import { dateTag, tagProblem } from "./tag.js";
 
 export interface CollectOptions {
   root: string;
@@ -28,7 +29,7 @@ export interface CollectOptions {
   yes: boolean;
   /** The platform, or a function that detects it for the experiment command. */
   platform: PlatformInfo | ((command: string) => Promise<PlatformInfo>);
-  /** init: also ask the optional Phase 0 values, defaults prefilled. run: ask only the required ones. */
+  /** init: also ask the optional settings, defaults prefilled. run: ask only the required ones. */
   askAll?: boolean;
   /** Keys whose values came from the repo's own autoresearch.config.json: with askAll they are prefilled, not taken as given. */
   prefill?: readonly OptionKey[];
@@ -339,7 +340,8 @@ const ASKERS: Record<AskAs, Asker> = {
     const git = new Git(opts.root);
     const isRepo = await git.isRepo().catch(() => false);
     values[key] = await textWithDefault(io, ask.question, fallback, async (tag) => {
-      if (!isValidTag(tag)) return `"${tag}": use letters, digits, '.', '_' or '-' (up to 64, starting with a letter or digit)`;
+      const problem = tagProblem(tag);
+      if (problem) return `"${tag}": ${problem}`;
       if (isRepo && (await git.branchExists(`autoresearch/${tag}`))) return `autoresearch/${tag} already exists: pick another tag (or continue it with \`autoresearch resume\`)`;
       return undefined;
     });
@@ -432,7 +434,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   const shouldAsk = (key: OptionKey) => interactive && (values[key] === undefined || (askAll && prefill.has(key)));
   const askOptional = (key: OptionKey) => interactive && askAll && (values[key] === undefined || prefill.has(key));
 
-  if (interactive) p.intro("autoresearch — research config (Phase 0)", io);
+  if (interactive) p.intro("autoresearch — research config", io);
 
   const at: Asking = { values, opts, io, preset, platform, warn };
   for (const question of QUESTIONS) {
@@ -474,7 +476,8 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   }
 
   // The spec's config table, then explicit confirmation.
-  const table = renderConfigTable(config, detected, { torch: usesTorch(readText(opts.root, config.train)) });
+  const protection = protectionFor(config, sandboxAvailability);
+  const table = renderConfigTable(config, detected, { torch: usesTorch(readText(opts.root, config.train)), protection });
   // Printed as is (not boxed), so it is exactly the spec's markdown block and can be copied.
   out.write(`\n${table}\n`);
   for (const edit of budgetEdits) out.write(`Setup commit: ${edit.message} (${edit.path})\n`);

@@ -7,10 +7,9 @@
  */
 import { existsSync, lstatSync, realpathSync } from "node:fs";
 import { dirname, isAbsolute, join, normalize, relative, sep } from "node:path";
+import { DEFAULT_RESULTS_FILE, TOOL_FILES } from "../file-names.js";
 import type { ResearchConfig } from "./options.js";
 
-/** Files the tool itself writes in the repo: a results file must not be one of them. */
-export const TOOL_FILES = ["autoresearch-summary.md", "progress.svg", "progress.png", "progress.md", "autoresearch.config.json"];
 /** Folders the tool keeps its own records in (old layout) and git's own. */
 const TOOL_DIRS = [".autoresearch", ".git"];
 
@@ -67,8 +66,8 @@ export function pathProblems(config: Pick<ResearchConfig, "train" | "readonly" |
   if (!existsSync(resultsDir)) problems.push(`--results "${config.results}": the folder ${relative(root, resultsDir) || "."} does not exist: create it first (mkdir -p) or pick another path`);
   const top = results.split("/")[0] ?? "";
   if (TOOL_DIRS.includes(top)) problems.push(`--results "${config.results}" is inside ${top}/, the tool's or git's own folder: pick a path elsewhere in the repository`);
-  if (TOOL_FILES.includes(results)) problems.push(`--results "${config.results}" is a file the tool writes itself: pick another name, e.g. results.tsv`);
-  if (results === train || config.readonly.some((p) => repoPath(p) === results)) problems.push(`--results "${config.results}" is a script of the session: pick another name, e.g. results.tsv`);
+  if (TOOL_FILES.includes(results)) problems.push(`--results "${config.results}" is a file the tool writes itself: pick another name, e.g. ${DEFAULT_RESULTS_FILE}`);
+  if (results === train || config.readonly.some((p) => repoPath(p) === results)) problems.push(`--results "${config.results}" is a script of the session: pick another name, e.g. ${DEFAULT_RESULTS_FILE}`);
   if (isSymlink(join(root, config.results)) || (existsSync(resultsDir) && leadsOutside(root, config.results))) {
     problems.push(`--results "${config.results}" is a symbolic link or leads outside the repository: give a plain path inside it`);
   }

@@ -16,11 +16,10 @@ import {
   researchConfigSchema,
 } from "./options.js";
 import { pathProblems } from "./repo-paths.js";
-import { isValidTag } from "./tag.js";
+import { isReservedTag, isValidTag, RESERVED_TAGS } from "./tag.js";
+import { CONFIG_FILE } from "../file-names.js";
 
 export { defaultCommand, parseScope } from "./options.js";
-
-export const CONFIG_FILE = "autoresearch.config.json";
 
 /** Values the spec says to ask for, never assume. */
 export const REQUIRED_KEYS: readonly OptionKey[] = (Object.keys(OPTION_DEFS) as OptionKey[]).filter((key) => {
@@ -80,7 +79,7 @@ export function missingMessage(missing: OptionKey[]): UsageError {
   const lines = missing.map((key) => `  ${OPTION_DEFS[key].flag.padEnd(24)} (config key "${key}"): ${OPTION_DEFS[key].help}`);
   return new UsageError(
     `missing required setting${missing.length > 1 ? "s" : ""}, which autoresearch asks for and never assumes:\n${lines.join("\n")}`,
-    "Pass them as flags or in autoresearch.config.json, or run in a terminal to be asked.",
+    `Pass them as flags or in ${CONFIG_FILE}, or run in a terminal to be asked.`,
   );
 }
 
@@ -154,6 +153,12 @@ export function validateConfig(config: ResearchConfig, root: string): CheckedCon
   }
   if (!isValidTag(checked.tag)) {
     throw new UsageError(`invalid tag ${JSON.stringify(checked.tag)}`, "Use letters, digits, '.', '_' or '-' (up to 64, starting with a letter or digit), e.g. --tag nov26-lr.");
+  }
+  if (isReservedTag(checked.tag)) {
+    throw new UsageError(
+      `tag ${JSON.stringify(checked.tag)} is a name the tool uses for its own files in .git/autoresearch/ (${RESERVED_TAGS.join(", ")})`,
+      `Pick another tag, e.g. --tag ${checked.tag.replace(/[^A-Za-z0-9]/g, "")}-1.`,
+    );
   }
   for (const [key, field] of REPO_PATHS) {
     for (const path of ([] as string[]).concat(checked[field])) {

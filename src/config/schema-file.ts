@@ -4,6 +4,7 @@
  * by scripts/gen-schema.mjs; a test keeps the committed file equal to a fresh generation.
  */
 import { z } from "zod";
+import { CONFIG_FILE } from "../file-names.js";
 import { configFileSchema, OPTION_DEFS } from "./options.js";
 
 export const SCHEMA_ID = "https://unpkg.com/autoresearch/schema/autoresearch.config.schema.json";
@@ -34,7 +35,7 @@ export function configJsonSchema(): Record<string, unknown> {
     $id: SCHEMA_ID,
     title: "autoresearch research config",
     description:
-      "autoresearch.config.json: the research config of Phase 0 (same keys as the CLI flags). budget, metric and direction are required by `autoresearch run` and asked by `autoresearch init`.",
+      `${CONFIG_FILE}: the research config (same keys as the CLI flags). budget, metric and direction are required by \`autoresearch run\` and asked by \`autoresearch init\`.`,
     ...rest,
   };
 }

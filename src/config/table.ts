@@ -6,10 +6,11 @@
  */
 import { describeAdjustments } from "../platform/adjustments.js";
 import { type PlatformInfo, SCOPES } from "../types.js";
-import { DEFAULT_CONFIDENCE, DEFAULT_CONFIRM_RUNS } from "./keep-rules.js";
+import { keepRuleSettings } from "./keep-rules.js";
 import type { ResearchConfig } from "./options.js";
 import { formatDuration } from "./duration.js";
 import { redactUrl } from "./redact.js";
+import { type Protection, protectionText } from "../sandbox/mode.js";
 
 export function scopeText(scope: readonly string[]): string {
   return SCOPES.every((s) => scope.includes(s)) ? "all" : scope.join(" / ");
@@ -24,6 +25,8 @@ export function platformText(platform: PlatformInfo): string {
 export interface TableOptions {
   /** Whether the training script uses torch; the adjustments row is shown only then (default true). */
   torch?: boolean;
+  /** What protects the user's data from the runs (src/sandbox/); the row is shown when given. */
+  protection?: Protection;
 }
 
 /** The rows of the table, in order: [parameter, value]. */
@@ -41,6 +44,7 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo, optio
     ...(options.torch !== false ? [["Adjustments", describeAdjustments(platform.adjustments)] as [string, string]] : []),
     ["Command", `\`${config.command}\``],
     ["Hard timeout / run", formatDuration(config.timeoutSec)],
+    ...(options.protection ? [["Sandbox", protectionText(options.protection)] as [string, string]] : []),
     ["Proposer", config.proposer === "agent" && config.agent ? `agent (${config.agent})` : config.model ? `${config.proposer} (${config.model})` : config.proposer],
   ];
   if (config.workers !== undefined && config.workers !== 1) rows.push(["Workers", config.devices?.length ? `${config.workers} (devices ${config.devices.join(", ")})` : String(config.workers)]);
@@ -53,7 +57,8 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo, optio
   if ((config.baselineRuns ?? 1) > 1) rows.push(["Baseline runs", String(config.baselineRuns)]);
   if (config.keepRule === "threshold") rows.push(["Keep rule", `threshold (better by more than ${config.minDelta})`]);
   if (config.keepRule === "confirm") {
-    rows.push(["Keep rule", `confirm (${config.confirmRuns ?? DEFAULT_CONFIRM_RUNS} more runs, mean better by > ${config.confidence ?? DEFAULT_CONFIDENCE}× the noise floor)`]);
+    const rule = keepRuleSettings(config);
+    rows.push(["Keep rule", `confirm (${rule.confirmRuns} more runs, mean better by > ${rule.confidence}× the noise floor)`]);
   }
   if (config.checks?.length) rows.push(["Checks", config.checks.join("; ")]);
   if (config.notify !== undefined) rows.push(["Notify", redactUrl(config.notify)]);

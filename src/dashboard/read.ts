@@ -1,4 +1,5 @@
 import { redactConfig } from "../config/redact.js";
+import { alternateName, SUMMARY_FILE } from "../file-names.js";
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { SessionInfo } from "../ledger/ledger.js";
@@ -31,7 +32,6 @@ export interface SessionSnapshot {
   summary: string | null;
 }
 
-const SUMMARY_FILE = "autoresearch-summary.md";
 const MAX_SUMMARY_BYTES = 256 * 1024;
 /** How much of events.jsonl's end is folded for the live view of a page that just opened. */
 const LIVE_TAIL_BYTES = 512 * 1024;
@@ -48,7 +48,9 @@ export function sessionSnapshot(location: SessionLocation): SessionSnapshot {
     ? loopLiveness(location.lock)
     : { state: "stopped", pid: null, host: null, startedAt: null, text: "archived session" };
   let summary: string | null = null;
-  const summaryPath = join(location.reportDir, SUMMARY_FILE);
+  // The alternate name is the session's when the user tracks a file of the usual name.
+  const alternate = join(location.reportDir, alternateName(SUMMARY_FILE));
+  const summaryPath = existsSync(alternate) ? alternate : join(location.reportDir, SUMMARY_FILE);
   if (loop.state !== "running" && existsSync(summaryPath)) summary = readTail(summaryPath, MAX_SUMMARY_BYTES).text;
   let publicInfo: SessionSnapshot["info"] = null;
   if (info) {

@@ -22,6 +22,8 @@ export interface DashboardOptions {
   assetsDir?: string;
   /** How often the live feed looks at the files. */
   pollMs?: number;
+  /** Backpressure on each live feed (see StreamOptions); the defaults suit browsers. */
+  feedLimits?: { maxBufferedBytes?: number; stallMs?: number };
 }
 
 export interface Dashboard {
@@ -29,6 +31,8 @@ export interface Dashboard {
   url: string;
   port: number;
   token: string | null;
+  /** The live feeds open now and the bytes queued for them (what backpressure bounds). */
+  feeds(): { open: number; bufferedBytes: number; dropped: number };
   close(): Promise<void>;
 }
 
@@ -84,6 +88,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const pollMs = options.pollMs ?? 250;
   const sockets = new Set<Socket>();
   const streams = new Set<SessionStream>();
+  let dropped = 0;
   let cookieName = "";
 
   const server = createServer((req, res) => {
@@ -174,9 +179,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (path === "/api/events") {
       const from = Number(url.searchParams.get("from") ?? "0");
       for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
-      const stream = new SessionStream(location, res, Number.isFinite(from) ? from : 0, { pollMs });
+      const stream = new SessionStream(location, res, Number.isFinite(from) ? from : 0, { pollMs, ...options.feedLimits });
       streams.add(stream);
-      res.on("close", () => streams.delete(stream));
+      res.on("close", () => {
+        streams.delete(stream);
+        if (stream.wasDropped) dropped++;
+      });
       stream.start();
       return;
     }
@@ -209,6 +217,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     url,
     port,
     token,
+    feeds: () => ({ open: streams.size, bufferedBytes: [...streams].reduce((sum, s) => sum + s.bufferedBytes, 0), dropped }),
     close: () => closeServer(server, sockets, streams),
   };
 }

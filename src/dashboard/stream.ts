@@ -18,9 +18,21 @@ export interface StreamOptions {
   /** How much of a run's log a page that starts watching it gets first. */
   logBacklogBytes?: number;
   heartbeatMs?: number;
+  /**
+   * Backpressure: while more than this is queued for the page (it reads slower than the session
+   * writes, or not at all), nothing more is read for it; the files keep the rest, so a page that
+   * catches up misses nothing. Default 256 KiB.
+   */
+  maxBufferedBytes?: number;
+  /** A page whose queue stays over the bound this long is dropped (its socket closed). Default 10 s. */
+  stallMs?: number;
 }
 
+const DEFAULT_MAX_BUFFERED = 256 * 1024;
+const DEFAULT_STALL_MS = 10_000;
+
 const MAX_CHUNK = 1024 * 1024;
+const MIN_READ = 64 * 1024;
 
 export class SessionStream {
   private readonly events: string;
@@ -34,6 +46,8 @@ export class SessionStream {
   private heartbeat: NodeJS.Timeout | null = null;
   private lastLoopCheck = 0;
   private readonly replaced: boolean;
+  private stalledSince: number | null = null;
+  private dropped = false;
 
   constructor(
     private readonly location: SessionLocation,
@@ -60,7 +74,10 @@ export class SessionStream {
     }
     this.tick();
     this.timer = setInterval(() => this.tick(), this.options.pollMs);
-    this.heartbeat = setInterval(() => this.res.write(": ping\n\n"), this.options.heartbeatMs ?? 15_000);
+    // A ping is only needed when nothing else is on its way to the page.
+    this.heartbeat = setInterval(() => {
+      if (this.res.writableLength === 0) this.res.write(": ping\n\n");
+    }, this.options.heartbeatMs ?? 15_000);
     this.res.on("close", () => this.stop());
   }
 
@@ -71,10 +88,20 @@ export class SessionStream {
     this.heartbeat = null;
   }
 
+  /** Bytes queued for this page and not yet taken by its socket (what backpressure bounds). */
+  get bufferedBytes(): number {
+    return this.res.writableLength;
+  }
+
+  /** Whether this page was dropped for not reading its feed. */
+  get wasDropped(): boolean {
+    return this.dropped;
+  }
+
   /** Sends what was written since the last poll, then ends the feed (the server is closing). */
   finish(): void {
     if (this.timer === null) return;
-    this.tick();
+    if (!this.backedUp()) this.tick();
     this.stop();
     this.res.end();
   }
@@ -83,7 +110,29 @@ export class SessionStream {
     this.res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
+  /**
+   * True while the page's queue is over the bound (then nothing more is read for it). Drops the
+   * page once it has stayed so for `stallMs`: a page that never reads would otherwise hold its
+   * socket, and the orchestrator's memory, for the life of the session. The page reloads its
+   * snapshot when its feed ends, so a dropped page that comes back misses nothing.
+   */
+  private backedUp(): boolean {
+    if (this.res.writableLength <= (this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED)) {
+      this.stalledSince = null;
+      return false;
+    }
+    const now = Date.now();
+    this.stalledSince ??= now;
+    if (now - this.stalledSince >= (this.options.stallMs ?? DEFAULT_STALL_MS)) {
+      this.dropped = true;
+      this.stop();
+      this.res.destroy();
+    }
+    return true;
+  }
+
   private tick(): void {
+    if (this.backedUp()) return;
     try {
       this.readEvents();
       this.readLogs();
@@ -107,7 +156,7 @@ export class SessionStream {
     }
     this.ino = ino;
     if (size <= this.offset) return;
-    const chunk = readBytes(this.events, this.offset, Math.min(size, this.offset + MAX_CHUNK));
+    const chunk = this.readForPage(this.events, this.offset, size);
     const end = chunk.lastIndexOf(0x0a);
     if (end === -1) return; // a line still being written
     for (const line of chunk.subarray(0, end).toString("utf8").split("\n")) {
@@ -143,7 +192,7 @@ export class SessionStream {
       from = 0;
     }
     if (size <= from) return;
-    const chunk = readBytes(path, from, Math.min(size, from + MAX_CHUNK));
+    const chunk = this.readForPage(path, from, size);
     // Whole lines only, so a multi-byte character is never split (unless a line is huge).
     const end = chunk.lastIndexOf(0x0a);
     const take = end === -1 ? (chunk.length >= MAX_CHUNK ? chunk.length : 0) : end + 1;
@@ -153,6 +202,18 @@ export class SessionStream {
     // A backlog cut mid-file starts at its first whole line.
     if (this.cutHead.delete(id)) text = text.slice(text.indexOf("\n") + 1);
     this.send("log", { id, text });
+  }
+
+  /**
+   * The bytes of `path` from `from`, no more than the page has room for: each page reads on its
+   * own, so what it reads per poll is what a page costs in memory (ten pages reading a chunk per
+   * run each took tens of MB). A line that does not end within the room is read up to a chunk.
+   */
+  private readForPage(path: string, from: number, size: number): Buffer {
+    const room = Math.min(MAX_CHUNK, Math.max(MIN_READ, (this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED) - this.res.writableLength));
+    const chunk = readBytes(path, from, Math.min(size, from + room));
+    if (chunk.length === room && room < MAX_CHUNK && chunk.lastIndexOf(0x0a) === -1) return readBytes(path, from, Math.min(size, from + MAX_CHUNK));
+    return chunk;
   }
 
   private checkLoop(): void {

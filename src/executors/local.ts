@@ -13,6 +13,7 @@ import { OutputScanner } from "../runner/output-scanner.js";
 import { listRunPids, RUN_ID_ENV, type RunTree } from "../runner/process-list.js";
 import { killRunTree, type KillTreeResult } from "../runner/process-tree.js";
 import { RssSampler } from "../runner/rss.js";
+import { confine, readOnlyFailure } from "../sandbox/index.js";
 
 export interface LocalExecutorDeps {
   platform?: NodeJS.Platform;
@@ -64,12 +65,15 @@ export class LocalExecutor implements Executor {
     let exited: Promise<Exit>;
     // Linux with a writable cgroup v2: the run gets its own cgroup, which nothing it starts can leave.
     const cgroup = posix ? createRunCgroup(runId, this.platform) : null;
-    const launch = cgroup ? cgroupShellArgs(cgroup.procsFile, spec.command) : null;
+    // A confined run (src/sandbox/): the same shell command, started inside the sandbox.
+    const confined = spec.sandbox ? confine(spec.sandbox, spec.cwd, spec.command) : null;
+    const command = confined?.command ?? spec.command;
+    const launch = cgroup ? cgroupShellArgs(cgroup.procsFile, command) : null;
     try {
-      child = spawn(launch?.file ?? spec.command, launch?.args ?? [], {
+      child = spawn(launch?.file ?? command, launch?.args ?? [], {
         shell: launch === null,
         cwd: spec.cwd,
-        env: { ...spec.env, [RUN_ID_ENV]: runId },
+        env: { ...spec.env, ...confined?.env, [RUN_ID_ENV]: runId },
         stdio: ["ignore", "pipe", "pipe"],
         detached: posix,
         windowsHide: true,
@@ -168,7 +172,10 @@ export class LocalExecutor implements Executor {
     sink.close();
 
     const scan = scanner.result();
+    // A write the sandbox refused: the crash names the path and the fix.
+    const refused = spec.sandbox && exit.code !== 0 && !timedOut ? readOnlyFailure(scan.tailLines) : null;
     return {
+      ...(refused && { failure: refused }),
       exitCode: exit.code,
       signal: exit.signal,
       timedOut,

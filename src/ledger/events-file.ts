@@ -1,6 +1,6 @@
 import { openNoFollow } from "../safe-fs.js";
-import { closeSync, mkdirSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, fstatSync, mkdirSync, statSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { SessionInfo } from "./ledger.js";
 import { type EventSink, publicEvent, type SessionEvent } from "./events.js";
 
@@ -25,14 +25,28 @@ export interface EventsFileSink extends EventSink {
  */
 export function eventsFileSink(recordsDir: (session: SessionInfo) => string, now: () => Date = () => new Date()): EventsFileSink {
   let fd: number | null = null;
+  let path: string | null = null;
   let held: string[] = [];
   const write = (line: string) => {
     if (fd === null) return;
     try {
+      reopenIfReplaced();
       writeSync(fd, line);
     } catch {
       // A watcher's copy: losing it must never stop the session.
     }
+  };
+  // A run that deleted or replaced the records (without a sandbox it can reach them) must not
+  // leave the stream going to a file nobody can read: a new file is opened where it was.
+  const reopenIfReplaced = () => {
+    if (fd === null || path === null) return;
+    const open = fstatSync(fd);
+    const there = statSync(path, { throwIfNoEntry: false });
+    if (there && there.ino === open.ino && there.dev === open.dev) return;
+    closeSync(fd);
+    fd = null;
+    mkdirSync(dirname(path), { recursive: true });
+    fd = openNoFollow(path, "append");
   };
   const sink = ((event: SessionEvent) => {
     const line = `${JSON.stringify({ ...publicEvent(event), at: now().toISOString() })}\n`;
@@ -40,7 +54,8 @@ export function eventsFileSink(recordsDir: (session: SessionInfo) => string, now
       try {
         const dir = recordsDir(event.session);
         mkdirSync(dir, { recursive: true });
-        fd = openNoFollow(eventsPath(dir), "append");
+        path = eventsPath(dir);
+        fd = openNoFollow(path, "append");
       } catch {
         held = [];
         return;

@@ -2,78 +2,14 @@ import { existsSync, readFileSync, truncateSync } from "node:fs";
 import { relative } from "node:path";
 import { ensureRealDir } from "../safe-fs.js";
 import { RuntimeFailure } from "../errors.js";
-import type { AgentInfo, ExperimentRecord, PlatformInfo, Proposal, RejectedProposal, ResultsRow, RunHandle, WorkerSlot } from "../types.js";
-import type { ResearchConfig } from "../config/options.js";
+import type { ExperimentRecord, RejectedProposal, ResultsRow } from "../types.js";
 import { appendDurable, removeStaleTemps, writeAtomic } from "./files.js";
 import type { SessionPaths } from "./paths.js";
 import { parseInFlight } from "./read.js";
 import { formatRow, resultsHeader } from "./results-tsv.js";
+import type { InFlight, SessionInfo, StateFile } from "./session-records.js";
 
-/** session.json: what was confirmed at setup and never changes during the session. */
-export interface SessionInfo {
-  version: 1;
-  tag: string;
-  branch: string;
-  baseBranch: string | null;
-  baseCommit: string;
-  startedAt: string;
-  config: ResearchConfig;
-  platform: PlatformInfo;
-  /** sha256 of every guarded file (read-only scripts, dependency files) at setup; null = absent. */
-  guardedHashes: Record<string, string | null>;
-  /** The coding agent (--proposer agent) and its version at the start. */
-  agent?: AgentInfo;
-  /**
-   * The worker slots resolved at setup from workers / devices / hosts (src/search/slots.ts), so
-   * resume and status use the same ones. Absent in sessions from before workers: one slot, no device.
-   */
-  slots?: WorkerSlot[];
-}
-
-// Defined below the executors, which resolve the slots; the records keep them in session.json.
-export type { WorkerSlot } from "../types.js";
-
-/**
- * One entry of state.json: an experiment proposed (ready, waiting for a worker) or running, so a
- * killed orchestrator can pick it up again. Written atomically before the commit, again before
- * the run and whenever the executor hands back a handle; removed once the experiment is recorded.
- */
-export interface InFlight {
-  id: number;
-  /**
-   * baseline: the baseline run (id 0); ready: proposed, waiting for a free worker (applied to the
-   * best when it starts); proposed: about to commit; running: committed and running.
-   */
-  phase: "baseline" | "ready" | "proposed" | "running";
-  /** The best it was (or is being) built on. */
-  parent: string;
-  commit?: string;
-  /** Absent for the baseline. */
-  proposal?: Proposal;
-  /** The exact training script the experiment runs (built on `parent`): a resumed session runs the same text again while `parent` is still the best. */
-  newText?: string;
-  oomRetryOf?: number;
-  /** The experiment whose change this one re-runs on the current best. */
-  rebaseOf?: number;
-  combines?: number[];
-  /** The run's AUTORESEARCH_RUN_ID: what is left of a run orphaned by a killed orchestrator is found by it. */
-  runId?: string;
-  /** Where it runs. */
-  worker?: number;
-  device?: string | null;
-  host?: string;
-  /** What the executor gave back to find the run again (a SLURM job id ...): resume attaches to it. */
-  handle?: RunHandle;
-  /** When the proposal was ready. */
-  queuedAt?: string;
-  startedAt: string;
-  runStartedAt?: string;
-}
-
-/** state.json: every experiment proposed or running. */
-export interface StateFile {
-  runs: InFlight[];
-}
+export type { InFlight, SessionInfo, StateFile, WorkerSlot } from "./session-records.js";
 
 /** Reads JSON lines, dropping (and cutting off) a torn last line left by a crash mid-append. */
 function readJsonLinesRaw<T>(path: string): { lines: string[]; values: T[] } {
@@ -177,6 +113,10 @@ export class Ledger {
   private sessionText: string | null = null;
   /** state.json's entries as this process last wrote them. */
   private readonly inFlight = new Map<number, InFlight>();
+  /** The diffs this process wrote, to put back when a run deletes them. */
+  private readonly patchTexts = new Map<number, string>();
+  /** Set once a run deleted the logs folder: logs of runs decided since are replaced by a note when missing. */
+  private logsLost = false;
 
   constructor(
     readonly paths: SessionPaths,
@@ -231,6 +171,7 @@ export class Ledger {
   record(experiment: ExperimentRecord): void {
     this.resultRows(); // built from the file as it was, before the append
     this.experimentsFile.append(experiment);
+    if (this.logsLost) this.refillFiles([experiment.id]);
     this.rows?.push(formatRow(toResultsRow(experiment)));
     // A projection of the records in the user's checkout: replaced whole, atomically; no fsync
     // (experiments.jsonl, just fsynced, is what resume rebuilds it from).
@@ -276,6 +217,17 @@ export class Ledger {
   restoreTampered(): string[] {
     const problems: string[] = [];
     const rel = (path: string) => relative(this.paths.dir, path);
+    // Without a sandbox a run can delete the records folder itself: it is made again and refilled
+    // from what the loop holds in memory (experiments, rejected proposals, session.json); the logs
+    // and patches of earlier experiments are gone (the commits keep the changes).
+    for (const dir of [this.paths.dir, this.paths.runs, this.paths.patches]) {
+      if (!existsSync(dir)) problems.push(`deleted ${dir === this.paths.dir ? "the session's records" : `${rel(dir)}/`}`);
+    }
+    if (problems.length > 0) {
+      this.ensureDirs();
+      this.logsLost = true;
+    }
+    problems.push(...this.refillFiles(this.experimentsFile.all().map((e) => e.id)));
     if (this.experimentsFile.verify()) problems.push(`modified ${rel(this.paths.experiments)}`);
     if (this.rejectedFile.verify()) problems.push(`modified ${rel(this.rejectedFile.path)}`);
     if (this.sessionText !== null) {
@@ -299,6 +251,24 @@ export class Ledger {
     ensureRealDir(this.paths.patches);
     // The diff is also in git (the experiment's commit): no fsync needed.
     writeAtomic(this.paths.patch(id), text, { durable: false });
+    this.patchTexts.set(id, text);
+  }
+
+  /** After a run deleted records: each diff this process wrote is put back, and a run log that is gone is replaced by a note saying so. */
+  private refillFiles(ids: readonly number[]): string[] {
+    const problems: string[] = [];
+    for (const [id, text] of this.patchTexts) {
+      if (existsSync(this.paths.patch(id))) continue;
+      writeAtomic(this.paths.patch(id), text, { durable: false });
+      problems.push(`deleted patches/${id}.patch`);
+    }
+    if (this.logsLost) {
+      for (const id of ids) {
+        if (existsSync(this.paths.runLog(id))) continue;
+        writeAtomic(this.paths.runLog(id), "(this log was deleted by a run that could write to the session's records; nothing of it survived)\n", { durable: false });
+      }
+    }
+    return problems;
   }
 
   /** Creates the records folders (a link planted in their place is replaced, never followed). */

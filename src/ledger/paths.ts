@@ -1,5 +1,6 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { PROGRESS_FILE } from "../file-names.js";
 
 /**
  * Where a session keeps its files: in the repository's git dir, where no git command run in a
@@ -98,7 +99,7 @@ function build(root: string, home: string, dir: string, workdir: string, lock: s
     rejected: join(dir, "rejected.jsonl"),
     memory: join(dir, "memory.jsonl"),
     state: join(dir, "state.json"),
-    progress: join(dir, "progress.md"),
+    progress: join(dir, PROGRESS_FILE),
     lock,
     runs: join(dir, "runs"),
     patches: join(dir, "patches"),
@@ -187,6 +188,11 @@ export function migrateLegacy(root: string, tag: string): SessionPaths {
   }
   writeCurrent(paths.home, tag);
   return paths;
+}
+
+/** Leaves no session current (the one `current` named was removed). */
+export function forgetCurrent(home: string): void {
+  rmSync(join(home, "current"), { force: true });
 }
 
 /** Points `current` at `tag` (atomic: write then rename). */

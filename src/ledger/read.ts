@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ExperimentRecord, RejectedProposal } from "../types.js";
-import type { InFlight, SessionInfo } from "./ledger.js";
+import type { InFlight, SessionInfo } from "./session-records.js";
 import type { SessionPaths } from "./paths.js";
 import { type ParsedResults, parseResults } from "./results-tsv.js";
 

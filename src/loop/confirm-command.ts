@@ -12,7 +12,7 @@ import { confidence, type Direction, mean, noiseOfRecords, runMetrics, sampleSd,
 import type { Executor, ExperimentRecord, RunResult } from "../types.js";
 import type { Git } from "../workspace/git.js";
 import { sha256 } from "../search/guards.js";
-import { keepPolicy, seedOf } from "../search/keep-rule.js";
+import { keepRuleOf } from "../search/keep-rule.js";
 import { sessionRunEnv } from "../search/run-environment.js";
 import { sessionSlots } from "../search/slots.js";
 import { cloneFor } from "../search/slots.js";
@@ -53,9 +53,8 @@ export async function resolveTarget(git: Git, records: readonly ExperimentRecord
     if (!record) throw new UsageError("the session has no recorded baseline yet", "Run `autoresearch run` first, or name a commit.");
     return { label: what, commit: record.commit, record };
   }
-  const resolved = await git.raw(["rev-parse", "--verify", "--quiet", `${what}^{commit}`]);
-  if (resolved.code !== 0) throw new UsageError(`no commit ${JSON.stringify(what)} in this repository`, "Name a commit (sha or ref), or best, or baseline.");
-  const commit = resolved.stdout.trim();
+  const commit = await git.resolve(what);
+  if (commit === null) throw new UsageError(`no commit ${JSON.stringify(what)} in this repository`, "Name a commit (sha or ref), or best, or baseline.");
   return { label: what, commit, record: records.find((r) => r.commit === commit) ?? null };
 }
 
@@ -102,7 +101,7 @@ export async function confirmCommit(
   deps: ConfirmDeps,
 ): Promise<ConfirmReport> {
   const { config } = info;
-  const policy = keepPolicy(config);
+  const rule = keepRuleOf(config);
   const stamp = `${target.commit.slice(0, 7)}-${Date.now()}`;
   const logDir = join(paths.dir, "confirm", stamp);
   const tree = join(paths.dir, "confirm", `${stamp}.tree`);
@@ -116,7 +115,7 @@ export async function confirmCommit(
   try {
     for (let index = 0; index < runs; index++) {
       if (deps.signal?.aborted) break;
-      const seed = seedOf(policy, index);
+      const seed = rule.seedOf(index);
       const log = join(logDir, `run${index + 1}.log`);
       const run = await deps.executor.run(
         {

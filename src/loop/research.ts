@@ -5,7 +5,8 @@ import type { ResearchConfig } from "../config/options.js";
 import { type CheckedConfig, validateConfig } from "../config/resolve.js";
 import { checkExecutorConfig } from "../executors/registry.js";
 import { AutoresearchError, RuntimeFailure, UsageError } from "../errors.js";
-import { acquireLock } from "../ledger/lock.js";
+import { takeKernelLock } from "../ledger/kernel-lock.js";
+import { acquireLock, isAlive, readLock } from "../ledger/lock.js";
 import { lockPath } from "../ledger/paths.js";
 import type { PlatformInfo } from "../types.js";
 import { endSession, runLoop } from "./loop.js";
@@ -53,7 +54,16 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
   const lockFile = lockPath(root);
   if (!lockFile) throw new UsageError(`${root} is not the top of a git checkout`, "Run autoresearch in your training repo.");
   mkdirSync(dirname(lockFile), { recursive: true });
-  const lock = acquireLock(lockFile, deps.now());
+  // The kernel's lock first: a run that deleted the lock file does not let a second loop in.
+  const kernel = await takeKernelLock(dirname(lockFile));
+  if (!kernel) throw loopRunning(lockFile);
+  let lock: ReturnType<typeof acquireLock>;
+  try {
+    lock = acquireLock(lockFile, deps.now());
+  } catch (error) {
+    kernel.release();
+    throw error;
+  }
   // Kills the run in flight if this process dies without cleaning up (SIGKILL included).
   const watch = deps.runWatch ? null : startWatchdog();
   if (watch) deps = { ...deps, runWatch: watch };
@@ -80,7 +90,23 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
   } finally {
     watch?.close();
     lock.release();
+    kernel.release();
   }
+}
+
+/** Another process holds the repository's loop lock: named from the lock file when it is still there. */
+function loopRunning(lockFile: string): UsageError {
+  const existing = readLock(lockFile);
+  if (existing && existing.pid !== process.pid && isAlive(existing)) {
+    return new UsageError(
+      `another autoresearch loop (pid ${existing.pid} on ${existing.host}, started ${existing.startedAt}) is running in this repo`,
+      `Watch it with \`autoresearch status\`, or stop it (kill -INT ${existing.pid}) before starting another.`,
+    );
+  }
+  return new UsageError(
+    `another autoresearch loop is running in this repo (its lock file ${lockFile} was removed or replaced, but the loop still holds the repository's lock)`,
+    "Watch it with `autoresearch status` or find it with `ps`, and stop it (kill -INT <pid>) before starting another.",
+  );
 }
 
 

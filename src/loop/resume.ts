@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { protectionFor, sandboxAvailability } from "../sandbox/index.js";
 import { applyOverrides, type ResumeOverrides } from "../config/resolve.js";
 import { UsageError } from "../errors.js";
 import { kindOf } from "../executors/registry.js";
@@ -7,7 +8,8 @@ import { locateSession, migrateLegacy, sessionsHome, writeCurrent } from "../led
 import { applyProposal } from "../proposers/apply.js";
 import type { ResearchRepo } from "../workspace/research-repo.js";
 import { headOf } from "../ledger/tree.js";
-import { readyEntry, type ReadyItem } from "../search/scheduler.js";
+import { keepRuleOf } from "../search/keep-rule.js";
+import { readyEntry, type ReadyItem } from "../search/ready.js";
 import type { RunHandle } from "../types.js";
 import type { Executor } from "../types.js";
 import { killOrphanedRun } from "../runner/orphans.js";
@@ -54,6 +56,8 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   // The overrides go through the same checks as a new session's config, before anything changes.
   const checked = applyOverrides(info.config, overrides, root);
   info.config = checked.config;
+  // This machine's sandbox, which may not be the one the session started on.
+  info.protection = protectionFor(info.config, sandboxAvailability);
   if (deps.executorFor) deps.executor = deps.executorFor(info.config);
   const inFlightAll = ledger.readInFlight();
   const workerIds = new Set(sessionSlots(info).map((s) => s.worker));
@@ -85,7 +89,7 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   const busy = new Set(inFlightAll.filter(followed).map((e) => e.worker ?? 0));
   const remade = busy.has(0) ? null : await workspace.clone.prepare(target);
   if (remade) deps.emit({ type: "warning", message: `the experiment clone was made again (${remade})` });
-  const session: SessionState = { root, paths: ledger.paths, info, ledger, history, stopCondition: checked.stopCondition, invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
+  const session: SessionState = { root, paths: ledger.paths, info, ledger, history, keepRule: keepRuleOf(info.config), stopCondition: checked.stopCondition, invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
   deps.emit({ type: "session-start", session: info, resumed: true });
 
   if (history.length === 0) {

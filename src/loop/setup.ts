@@ -1,26 +1,26 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { protectionFor, sandboxAvailability } from "../sandbox/index.js";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { ResearchConfig } from "../config/options.js";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
+import { alternateName, CONFIG_FILE, REPORT_FILES } from "../file-names.js";
 import { Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
 import { currentTag, hasLegacySession, legacyPaths, lockPath, migrateLegacy, type SessionPaths, sessionPaths, writeCurrent } from "../ledger/paths.js";
 import type { PlatformInfo } from "../types.js";
-import { WorkerClone } from "../workspace/clone.js";
+import type { WorkerClone } from "../workspace/clone.js";
 import { excludeFromGit } from "../workspace/exclude.js";
+import { checkShareRoots } from "../workspace/shared.js";
 import type { Git } from "../workspace/git.js";
 import { ResearchRepo } from "../workspace/research-repo.js";
 import { baselineFailureHint } from "../report/hints.js";
 import { recordBaseline, runBaseline } from "../search/experiment.js";
 import { guardedFiles, hashGuarded } from "../search/guards.js";
+import { keepRuleOf } from "../search/keep-rule.js";
 import { isAlive, readLock } from "../ledger/lock.js";
 import { readInFlightReadOnly } from "../ledger/read.js";
 import type { LoopDeps, SessionState, Worker } from "../search/session.js";
 import { cloneFor, type ResolvedSession, sessionSlots } from "../search/slots.js";
 import { probeRemotePlatform } from "./remote-platform.js";
-
-/** Files the tool writes in the repo; excluded from git so they never dirty the tree. */
-export const REPORT_FILES = ["autoresearch-summary.md", "progress.svg", "progress.png"];
-export const CONFIG_FILE_NAME = "autoresearch.config.json";
 
 /** Whether `path` (which may not exist yet) resolves, through any symbolic links, to inside `root`. */
 export function resolvesInside(root: string, path: string): boolean {
@@ -62,6 +62,8 @@ export async function validateNewSession(git: Git, root: string, config: Researc
   if (!(await git.isTracked(config.train))) {
     throw new UsageError(`training script ${config.train} is not committed`, `Commit it first: git add ${config.train} && git commit -m "add training script"`);
   }
+  // Shared paths the user named: inside the checkout, untracked, not through a link (nothing of theirs is ever replaced by a link).
+  if (Array.isArray(config.share)) await checkShareRoots(git, root, config.share);
   for (const file of config.readonly) {
     if (!existsSync(join(root, file))) {
       throw new UsageError(`read-only script ${file} not found in ${root}`, "Pass --readonly <path> (repeatable) for the scripts that must never change.");
@@ -112,14 +114,17 @@ function interruptedPrevious(root: string, home: string, tag: string, head: stri
 /**
  * Before a new session writes its projections in the checkout: a results file or report left by
  * an earlier session (or the old in-checkout layout) is moved into that session's records, or
- * into <git dir>/autoresearch/archive when no session owns it, so nothing of it is lost.
+ * into <git dir>/autoresearch/archive when no session owns it, so nothing of it is lost. The
+ * alternate names (`progress.autoresearch.png`, used when the user tracks `progress.png`) too.
  */
-function setAsidePrevious(root: string, home: string, resultsPath: string): SetAside {
+function setAsidePrevious(root: string, home: string, resultsPath: string, projections: string[]): SetAside {
   const previousTag = currentTag(home);
   const owner = previousTag ? sessionPaths(root, previousTag, home).dir : null;
   const target = owner && existsSync(owner) ? owner : join(home, "archive", `${Date.now()}`);
   const moved: SetAside["moved"] = [];
-  for (const file of [resultsPath, ...REPORT_FILES.map((f) => join(root, f))]) {
+  // `projections` has the names this session writes: a file the user tracks under a projection's
+  // name is theirs and stays where it is.
+  for (const file of [resultsPath, ...projections.map((f) => join(root, f))]) {
     if (!existsSync(file)) continue;
     mkdirSync(target, { recursive: true });
     const to = uniquePath(join(target, basename(file)));
@@ -192,10 +197,13 @@ export async function startSession(root: string, checked: ResolvedSession, platf
   }
   const paths = sessionPaths(root, config.tag);
   const resultsPath = join(root, config.results);
-  await excludeFromGit(git, [`/${config.results}`, `/${config.results}.*.tmp`, ...REPORT_FILES.map((f) => `/${f}`), `/${CONFIG_FILE_NAME}`]);
+  const tracked = new Set<string>();
+  for (const name of REPORT_FILES) if (await git.isTracked(name)) tracked.add(name);
+  const projections = REPORT_FILES.map((f) => (tracked.has(f) ? alternateName(f) : f));
+  await excludeFromGit(git, [`/${config.results}`, `/${config.results}.*.tmp`, ...projections.map((f) => `/${f}`), `/${CONFIG_FILE}`]);
   const interrupted = interruptedPrevious(root, paths.home, config.tag, await git.head());
   if (interrupted) deps.emit({ type: "warning", message: interrupted });
-  const aside = setAsidePrevious(root, paths.home, resultsPath);
+  const aside = setAsidePrevious(root, paths.home, resultsPath, projections);
   if (aside.moved.length > 0) {
     deps.emit({ type: "warning", message: `${aside.moved.map((m) => basename(m.from)).join(", ")} of the previous session moved to ${dirname(aside.moved[0]?.to ?? "")}` });
   }
@@ -233,6 +241,7 @@ async function setUpSession(root: string, checked: ResolvedSession, platform: Pl
     guardedHashes: hashGuarded(root, guardedFiles(root, config.readonly)),
     ...(proposerCheck.agent && { agent: proposerCheck.agent }),
     slots: resolved.slots,
+    protection: protectionFor(config, sandboxAvailability),
   };
   const ledger = new Ledger(paths, resultsPath, config.metric);
   ledger.ensureDirs();
@@ -243,7 +252,7 @@ async function setUpSession(root: string, checked: ResolvedSession, platform: Pl
   const workspace = await openWorkspace(root, info, paths, deps);
   await workspace.repo.createBranch(baseCommit);
   await workspace.clone.prepare(baseCommit);
-  const session: SessionState = { root, paths, info, ledger, history: [], stopCondition: checked.stopCondition, invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
+  const session: SessionState = { root, paths, info, ledger, history: [], keepRule: keepRuleOf(config), stopCondition: checked.stopCondition, invocationStartedAt: deps.now(), trainTexts: new Map(), ...workspace };
   try {
     // A cluster whose nodes cannot see the clone would crash every experiment: refuse now.
     for (const message of (await deps.executor.check?.({ cwd: workspace.clone.dir, logDir: paths.runs }, deps.stop.signal)) ?? []) deps.emit({ type: "warning", message });

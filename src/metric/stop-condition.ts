@@ -23,10 +23,6 @@ export function parseStopCondition(text: string): StopCondition | null {
   return { metric: match[1] as string, op: match[2] as StopOperator, value };
 }
 
-export function formatStopCondition(condition: StopCondition): string {
-  return `${condition.metric} ${condition.op} ${condition.value}`;
-}
-
 /** Whether a best metric value meets the condition. */
 export function stopConditionMet(condition: StopCondition, best: number): boolean {
   switch (condition.op) {

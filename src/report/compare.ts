@@ -3,7 +3,6 @@ import type { SessionInfo } from "../ledger/ledger.js";
 import { readSessionReadOnly } from "../ledger/read.js";
 import { locateAnySession } from "../ledger/sessions.js";
 import type { ExperimentRecord } from "../types.js";
-import type { Git } from "../workspace/git.js";
 import { formatMetric } from "./format.js";
 import { loadExperiment } from "./show.js";
 
@@ -56,15 +55,21 @@ function configDiff(a: SessionInfo, b: SessionInfo): [string, unknown, unknown][
   return keys.filter((k) => JSON.stringify(left[k]) !== JSON.stringify(right[k])).map((k) => [k, left[k] ?? null, right[k] ?? null]);
 }
 
+/**
+ * The diff of two commits limited to `paths`, or why it cannot be made. Given by the caller (the
+ * `compare` command passes git's, from src/workspace/): a report reads records, it runs no git.
+ */
+export type DiffCommits = (a: string, b: string, paths: readonly string[]) => Promise<{ diff: string } | { error: string }>;
+
 /** Two experiments side by side: what changed in the script (and the session settings) and what it did to the metric. */
-export async function compareExperiments(git: Git, root: string, a: ExperimentRef, b: ExperimentRef): Promise<Comparison> {
+export async function compareExperiments(root: string, a: ExperimentRef, b: ExperimentRef, diffCommits: DiffCommits): Promise<Comparison> {
   const left = side(root, a);
   const right = side(root, b);
   const paths = [...new Set([left.info.config.train, right.info.config.train])];
   // Every experiment commit stays resolvable (kept on the branch or under refs/autoresearch/<tag>/<n>).
-  const result = await git.raw(["diff", "--no-color", left.side.record.commit, right.side.record.commit, "--", ...paths]);
-  if (result.code !== 0) {
-    throw new UsageError(`cannot diff ${left.side.record.commit.slice(0, 7)} and ${right.side.record.commit.slice(0, 7)}: ${result.stderr.trim()}`, "Their commits are gone from this repository (deleted by `autoresearch clean` or by hand).");
+  const result = await diffCommits(left.side.record.commit, right.side.record.commit, paths);
+  if ("error" in result) {
+    throw new UsageError(`cannot diff ${left.side.record.commit.slice(0, 7)} and ${right.side.record.commit.slice(0, 7)}: ${result.error}`, "Their commits are gone from this repository (deleted by `autoresearch clean` or by hand).");
   }
   const ma = left.side.record.metric;
   const mb = right.side.record.metric;
@@ -73,7 +78,7 @@ export async function compareExperiments(git: Git, root: string, a: ExperimentRe
     a: left.side,
     b: right.side,
     delta: sameMetric && ma !== null && mb !== null ? mb - ma : null,
-    diff: result.stdout,
+    diff: result.diff,
     configDiff: left.info.tag === right.info.tag ? [] : configDiff(left.info, right.info),
   };
 }

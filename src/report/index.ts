@@ -21,4 +21,5 @@ export { recommendNextSteps } from "./next-steps.js";
 export { findFontFiles, pngSize, renderPng } from "./png.js";
 export { type ProgressOptions, type ProgressSnapshot, progressSnapshot, renderProgressReport, writeProgressReport } from "./progress.js";
 export { type BuildSummaryOptions, type SummaryOptions, buildSummary, renderSummary, resolveNextSteps } from "./summary.js";
-export { CHART_PNG_FILE, CHART_SVG_FILE, SUMMARY_FILE, type WriteReportsOptions, type WrittenReports, writeCharts, writeSessionReports } from "./write.js";
+export { CHART_PNG_FILE, CHART_SVG_FILE, SUMMARY_FILE } from "../file-names.js";
+export { type WriteReportsOptions, type WrittenReports, writeCharts, writeSessionReports } from "./write.js";

@@ -1,5 +1,6 @@
 import { dirname, resolve } from "node:path";
 import { UsageError } from "../errors.js";
+import { DEFAULT_RESULTS_FILE } from "../file-names.js";
 import { readMemory } from "../ledger/memory.js";
 import { locateSession, type SessionPaths } from "../ledger/paths.js";
 import { locateAnySession } from "../ledger/sessions.js";
@@ -53,7 +54,7 @@ export function loadReportData(options: LocateOptions): SessionData {
     const resultsPath = resolve(options.root, options.results);
     const paths = locateSession(options.root, options.tag) ?? locateSession(dirname(resultsPath), options.tag);
     const session = paths ? readSessionReadOnly(paths) : null;
-    const own = paths && session ? resolve(paths.root, session.config?.results ?? "results.tsv") === resultsPath : false;
+    const own = paths && session ? resolve(paths.root, session.config?.results ?? DEFAULT_RESULTS_FILE) === resultsPath : false;
     const records = own && paths ? readRecordsReadOnly(paths) : [];
     if (records.length > 0) {
       return withMemory(fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath }), paths as SessionPaths);
@@ -64,7 +65,7 @@ export function loadReportData(options: LocateOptions): SessionData {
   const paths = locateAnySession(root, options.tag);
   const session = paths ? readSessionReadOnly(paths) : null;
   const records = paths ? readRecordsReadOnly(paths) : [];
-  const resultsPath = resolve(root, session?.config?.results ?? "results.tsv");
+  const resultsPath = resolve(root, session?.config?.results ?? DEFAULT_RESULTS_FILE);
   if (records.length > 0) {
     return withMemory(fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath }), paths as SessionPaths);
   }

@@ -1,5 +1,5 @@
 /**
- * Noise and confidence in the reports' words (issue 14): the noise floor, each kept change's
+ * Noise and confidence in the reports' words, so a reader can tell a gain from luck: the noise floor, each kept change's
  * confidence (its gain over the best before it, in units of the noise floor), and which keeps
  * are within noise. The numbers come from the metric module; this is only how they read.
  */

@@ -1,6 +1,8 @@
+import { describeKeepRule, keepRuleSettings } from "../config/keep-rules.js";
 import { calibrate, describeCalibration } from "../ledger/calibration.js";
 import { memoryMarkdown, memoryView } from "../ledger/memory.js";
 import { delta, describeDirection, gain, isWorse, percentChange } from "../metric/index.js";
+import { CHART_PNG_FILE, CHART_SVG_FILE, DEFAULT_RESULTS_FILE } from "../file-names.js";
 import { CATEGORIES } from "../types.js";
 import {
   MISSING,
@@ -40,7 +42,7 @@ export interface BuildSummaryOptions extends SummaryOptions {
   writeNextSteps?: (data: SessionData) => Promise<string[]>;
 }
 
-export const DEFAULT_CHART = { png: "progress.png", svg: "progress.svg" } as const;
+const DEFAULT_CHART = { png: CHART_PNG_FILE, svg: CHART_SVG_FILE } as const;
 
 /** The next steps: given, else from the writer (an LLM), else (or when it fails) from the data. */
 export async function resolveNextSteps(data: SessionData, options: BuildSummaryOptions = {}): Promise<string[]> {
@@ -109,6 +111,8 @@ function headerLines(data: SessionData, a: Analysis): string[] {
     `**Time budget / run:** ${formatBudget(session?.config?.budgetSec)}`,
     `**Metric:** ${escapeMarkdown(data.metricName, 60)} (${describeDirection(data.direction)}${data.directionSource === "inferred" || data.directionSource === "default" ? `, ${data.directionSource === "inferred" ? "inferred from the results" : "assumed"}; override with --direction` : ""})`,
   ];
+  // The rule the decisions were made under, in the words the proposers were given.
+  if (session?.config) lines.push(`**Keep rule:** ${escapeMarkdown(describeKeepRule(keepRuleSettings(session.config)), 600)}`);
   if (a.tokens || a.costUsd !== null) {
     const tokens = a.tokens
       ? `${formatInteger(a.tokens.input + a.tokens.output)} tokens (${formatInteger(a.tokens.input)} in, ${formatInteger(a.tokens.output)} out)`
@@ -171,7 +175,7 @@ export function outcome(e: ReportExperiment, data: SessionData): string {
   return `not kept: ${formatDelta(d)} (${pct})${why ? `, ${escapeMarkdown(`${why}${detail}`, 160)}` : ""}`;
 }
 
-/** Why a better run was not kept, by the keep rule's reasons (src/search/confirmation.ts). */
+/** Why a better run was not kept, by the keep rule's reasons (src/search/apply-keep-rule.ts, src/search/keep-rule.ts). */
 const KEEP_RULE_WORDS: Record<string, string> = {
   "within-noise": "within noise on one run (not worth confirming)",
   "not-confirmed": "not confirmed: the mean of its re-runs was within noise",
@@ -273,9 +277,9 @@ function escapeShell(text: string): string {
 function sourceNotes(data: SessionData): string[] {
   const notes: string[] = [];
   if (data.source === "results") {
-    const file = data.resultsPath ? data.resultsPath.split(/[\\/]/).pop() : "results.tsv";
+    const file = data.resultsPath ? data.resultsPath.split(/[\\/]/).pop() : DEFAULT_RESULTS_FILE;
     notes.push(
-      `Built from ${escapeMarkdown(file ?? "results.tsv", 80)} only${data.format === "karpathy" ? " (Karpathy's format)" : ""}: iteration = row number (baseline 0); dates, categories and crash reasons were not recorded.`,
+      `Built from ${escapeMarkdown(file ?? DEFAULT_RESULTS_FILE, 80)} only${data.format === "karpathy" ? " (Karpathy's format)" : ""}: iteration = row number (baseline 0); dates, categories and crash reasons were not recorded.`,
     );
   }
   if (data.skippedLines > 0) notes.push(`${data.skippedLines} unreadable line${data.skippedLines === 1 ? " was" : "s were"} skipped.`);

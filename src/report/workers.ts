@@ -2,7 +2,7 @@ import { escapeMarkdown, formatElapsed } from "./format.js";
 import type { ReportExperiment } from "./model.js";
 
 /**
- * Per-worker throughput and device utilisation of a session with several workers (issue 13):
+ * Per-worker throughput and device utilisation of a session with several workers (idle devices are wasted budget):
  * pure functions of the records, shared by the progress report, the summary, the chart and
  * `status`. A device is busy while one of its experiments runs: from `runStartedAt` (after any
  * wait in a cluster queue; the record's `startedAt` when the run start was not recorded) to

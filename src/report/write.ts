@@ -1,7 +1,10 @@
 import { mkdirSync } from "node:fs";
+import { alternateName, CHART_PNG_FILE, CHART_SVG_FILE, SUMMARY_FILE } from "../file-names.js";
+export { alternateName } from "../file-names.js";
 import { writeAtomic } from "../ledger/files.js";
 import { basename, dirname, join, relative } from "node:path";
 import type { SessionPaths } from "../ledger/paths.js";
+import { Git } from "../workspace/git.js";
 import { type ChartOptions, renderChartSvg } from "./chart.js";
 import type { SessionData } from "./model.js";
 import { type PngOptions, renderPng, renderPngAsync } from "./png.js";
@@ -17,9 +20,36 @@ import { type BuildSummaryOptions, renderSummary, resolveNextSteps } from "./sum
 /** Not fsynced: a projection lost in a crash is made again from the durable ledger. */
 const project = (path: string, content: string | Uint8Array) => writeAtomic(path, content, { durable: false });
 
-export const SUMMARY_FILE = "autoresearch-summary.md";
-export const CHART_SVG_FILE = "progress.svg";
-export const CHART_PNG_FILE = "progress.png";
+/** The file names the projections are written under, in the directory of the summary. */
+export interface ProjectionNames {
+  summary: string;
+  svg: string;
+  png: string;
+}
+
+export const DEFAULT_PROJECTION_NAMES: ProjectionNames = { summary: SUMMARY_FILE, svg: CHART_SVG_FILE, png: CHART_PNG_FILE };
+
+/**
+ * The projections' names, each one the user tracks in git replaced by its alternate name: a
+ * projection never replaces a file of the user's (it would show as modified in their checkout).
+ */
+export function projectionNames(isTracked: (name: string) => boolean): ProjectionNames {
+  const pick = (name: string) => (isTracked(name) ? alternateName(name) : name);
+  return { summary: pick(SUMMARY_FILE), svg: pick(CHART_SVG_FILE), png: pick(CHART_PNG_FILE) };
+}
+
+/** The projections' names in `dir` as git there sees them, and the usual names it tracks (none outside a repository). */
+export async function projectionNamesIn(dir: string): Promise<{ names: ProjectionNames; tracked: string[] }> {
+  const git = new Git(dir);
+  const tracked: string[] = [];
+  for (const name of [SUMMARY_FILE, CHART_SVG_FILE, CHART_PNG_FILE]) if (await git.isTracked(name)) tracked.push(name);
+  return { names: projectionNames((name) => tracked.includes(name)), tracked };
+}
+
+/** What a run says, once, for each projection written under its alternate name. */
+export function trackedNotice(name: string): string {
+  return `${name} is tracked by git: it is left alone, and autoresearch writes ${alternateName(name)} instead`;
+}
 
 export interface WriteReportsOptions extends BuildSummaryOptions {
   /** Directory for the files; default: the repo root. */
@@ -28,6 +58,8 @@ export interface WriteReportsOptions extends BuildSummaryOptions {
   summaryPath?: string;
   /** false = no chart files (and no chart section). */
   charts?: boolean;
+  /** The files' names (default: autoresearch-summary.md, progress.svg, progress.png). */
+  names?: ProjectionNames;
   chartOptions?: ChartOptions;
   pngOptions?: PngOptions;
 }
@@ -47,7 +79,8 @@ export async function writeSessionReports(
   data: SessionData,
   options: WriteReportsOptions = {},
 ): Promise<WrittenReports> {
-  const summaryPath = options.summaryPath ?? join(options.outDir ?? root, SUMMARY_FILE);
+  const names = options.names ?? DEFAULT_PROJECTION_NAMES;
+  const summaryPath = options.summaryPath ?? join(options.outDir ?? root, names.summary);
   const dir = dirname(summaryPath);
   mkdirSync(dir, { recursive: true });
   const warnings: string[] = [];
@@ -56,9 +89,9 @@ export async function writeSessionReports(
   let png: Promise<Buffer | Error> | null = null;
   if (options.charts !== false) {
     const svg = renderChartSvg(data, options.chartOptions);
-    svgPath = join(dir, CHART_SVG_FILE);
+    svgPath = join(dir, names.svg);
     project(svgPath, svg);
-    pngPath = join(dir, CHART_PNG_FILE);
+    pngPath = join(dir, names.png);
     // The PNG renders off the main thread while the summary is written.
     png = renderPngAsync(svg, options.pngOptions).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
   }
@@ -84,13 +117,14 @@ export function writeCharts(
   data: SessionData,
   chartOptions?: ChartOptions,
   pngOptions?: PngOptions,
+  names: ProjectionNames = DEFAULT_PROJECTION_NAMES,
 ): { svgPath: string; pngPath: string | null; warnings: string[] } {
   mkdirSync(dir, { recursive: true });
   const svg = renderChartSvg(data, chartOptions);
-  const svgPath = join(dir, CHART_SVG_FILE);
+  const svgPath = join(dir, names.svg);
   project(svgPath, svg);
   const warnings: string[] = [];
-  let pngPath: string | null = join(dir, CHART_PNG_FILE);
+  let pngPath: string | null = join(dir, names.png);
   try {
     project(pngPath, renderPng(svg, pngOptions));
   } catch (error) {
@@ -101,5 +135,5 @@ export function writeCharts(
 }
 
 function pngWarning(error: Error): string {
-  return `progress.png was not written (${error.message.split("\n")[0]}); progress.svg has the same chart.`;
+  return `${CHART_PNG_FILE} was not written (${error.message.split("\n")[0]}); ${CHART_SVG_FILE} has the same chart.`;
 }

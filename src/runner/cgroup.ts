@@ -127,7 +127,8 @@ export async function removeRunCgroupWhenEmpty(dir: string, waitMs = 2000): Prom
   for (;;) {
     if (removeRunCgroup(dir)) return true;
     if (Date.now() >= end) return false;
-    await new Promise((r) => setTimeout(r, 20).unref());
+    // A timer that keeps the process alive: an unref'd one let the process end mid-await with exit 0.
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { handleView } from "../executors/registry.js";
 import type { InFlight } from "../ledger/ledger.js";
@@ -9,15 +11,15 @@ import { formatDelta } from "../report/format.js";
 import { countLines } from "../proposers/apply.js";
 import { matchMetric, metricRegExp } from "../runner/index.js";
 import { headOf } from "../ledger/tree.js";
-import type { ExperimentRecord, Proposal, RunHandle, RunResult, RunSample, RunSpec } from "../types.js";
-import { applyKeepRule, sampleOf } from "./confirmation.js";
+import { PYCACHE_DIR } from "../sandbox/index.js";
+import type { ExperimentRecord, Proposal, RunHandle, RunResult, RunSample, RunSandbox, RunSpec } from "../types.js";
+import { applyKeepRule, sampleOf } from "./apply-keep-rule.js";
 import type { WorkerClone } from "../workspace/clone.js";
 import { rebaseChange } from "./rebase.js";
 import type { Serial } from "./serial.js";
 import { slotEnv } from "./slots.js";
 import { type Decision, decide } from "./decide.js";
 import { sha256 } from "./guards.js";
-import { keepPolicy, seedOf, thresholdVerdict } from "./keep-rule.js";
 import { sessionRunEnv } from "./run-environment.js";
 import { baselineOf, bestOf, type LoopDeps, type SessionState, trainTextAt, type Worker } from "./session.js";
 
@@ -29,8 +31,25 @@ export const BASELINE_DESCRIPTION = "Baseline — no modifications";
  * AUTORESEARCH_SEED, and the first run of every experiment the same one, so comparisons are paired.
  */
 export function runEnvironment(session: SessionState, deps: LoopDeps, id: number, runIndex = 0, worker?: Worker): Record<string, string> {
-  const env = sessionRunEnv(session.info, deps, id, seedOf(keepPolicy(session.info.config), runIndex));
-  return worker ? { ...env, ...slotEnv(worker.slot) } : env;
+  const env = sessionRunEnv(session.info, deps, id, session.keepRule.seedOf(runIndex));
+  if (!worker) return env;
+  // Python's bytecode goes into the clone (an output, removed after the run), never beside the
+  // modules of a shared environment: a first import is not a change to shared data. (A path of
+  // this machine: not for a run on an ssh host.)
+  const pycache: Record<string, string> = worker.slot.host === undefined ? { PYTHONPYCACHEPREFIX: join(worker.clone.dir, PYCACHE_DIR) } : {};
+  return { ...env, ...pycache, ...slotEnv(worker.slot) };
+}
+
+/**
+ * The sandbox of a run in `worker`'s clone, when the session's runs are confined: the clone and its
+ * scratch folder writable, the folder of every session of the repo (records, the lock, the other
+ * workers' clones) hidden, all else read-only.
+ */
+export function runSandbox(session: SessionState, worker: Worker): RunSandbox | undefined {
+  const kind = session.info.protection;
+  if ((kind !== "bwrap" && kind !== "sandbox-exec") || worker.slot.host !== undefined) return undefined;
+  const dir = worker.clone.dir;
+  return { kind, writable: [dir], hidden: existsSync(session.paths.home) ? [session.paths.home] : [], scratch: `${dir}.scratch` };
 }
 
 /** What a run reports back besides its result: when it really started, and the executor's handle. */
@@ -72,6 +91,7 @@ export async function runOnce(
         cwd: worker.clone.dir,
         command: config.command,
         env: runEnvironment(session, deps, id, runIndex, worker),
+        ...(runSandbox(session, worker) && { sandbox: runSandbox(session, worker) }),
         budgetSec: config.budgetSec,
         hardTimeoutSec: config.timeoutSec,
         graceMs,
@@ -221,25 +241,25 @@ async function repeatBaseline(
   commit: string,
   first: RunResult,
 ): Promise<{ run: RunResult; runs: RunSample[]; failed: Decision | null }> {
-  const policy = keepPolicy(session.info.config);
+  const rule = session.keepRule;
   const worker = baselineWorker(session);
-  const runs = [sampleOf(first, seedOf(policy, 0))];
-  if (policy.baselineRuns < 2) return { run: first, runs, failed: null };
-  if (policy.baselineRaised) {
+  const runs = [sampleOf(first, rule.seedOf(0))];
+  if (rule.baselineRuns < 2) return { run: first, runs, failed: null };
+  if (rule.baselineRaised) {
     deps.emit({ type: "warning", message: "--keep-rule confirm needs a noise floor from the start: the baseline runs twice (--baseline-runs 2)" });
   }
   let durationSec = first.durationSec;
-  for (let index = 1; index < policy.baselineRuns; index++) {
+  for (let index = 1; index < rule.baselineRuns; index++) {
     const runId = randomUUID();
     session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt: deps.now().toISOString() });
     worker.clone.beforeRun();
-    const run = await runOnce(session, deps, worker, 0, `${BASELINE_DESCRIPTION} (run ${index + 1} of ${policy.baselineRuns})`, commit, runId, index);
+    const run = await runOnce(session, deps, worker, 0, `${BASELINE_DESCRIPTION} (run ${index + 1} of ${rule.baselineRuns})`, commit, runId, index);
     durationSec += run.durationSec;
-    runs.push(sampleOf(run, seedOf(policy, index)));
+    runs.push(sampleOf(run, rule.seedOf(index)));
     const violations = await guardRun(session, worker.clone, commit);
     const decision = decide({ run, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted: deps.stop.signal.aborted });
     if (decision.status === "crash") {
-      return { run, runs, failed: { ...decision, detail: `baseline run ${index + 1} of ${policy.baselineRuns}: ${decision.detail}` } };
+      return { run, runs, failed: { ...decision, detail: `baseline run ${index + 1} of ${rule.baselineRuns}: ${decision.detail}` } };
     }
   }
   const metric = Number(mean(runs.map((r) => r.metric as number)).toPrecision(12));
@@ -421,10 +441,8 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     }
     // A would-be keep that still faces checks or confirmation runs runs again in the clone, which
     // is at the candidate's commit already (reset above), its shared data's manifest taken afresh.
-    const policy = keepPolicy(config);
-    const moreRuns = first.status === "keep" && (policy.checks.length > 0 || policy.rule === "confirm");
-    if (moreRuns) clone.beforeRun();
-    // The keep rule in force: threshold, --check commands, confirmation runs (src/search/confirmation.ts).
+    if (first.status === "keep" && session.keepRule.runsMore) clone.beforeRun();
+    // The keep rule in force: threshold, --check commands, confirmation runs (src/search/apply-keep-rule.ts).
     const kept = await applyKeepRule(session, deps, {
       id: input.id,
       decision: first,
@@ -490,11 +508,9 @@ async function staleVerdict(
 ): Promise<Pick<ExperimentRecord, "status" | "reason" | "detail">> {
   const { config } = session.info;
   if (first.status !== "keep") return { status: first.status, reason: first.reason, detail: first.detail };
-  const policy = keepPolicy(config);
-  if (first.reason === "improved" && policy.rule === "threshold" && policy.minDelta) {
-    const below = thresholdVerdict(run.metric as number, input.parent.metric as number, config.direction, policy.minDelta);
-    if (below) return below;
-  }
+  // Its parent is what it was measured against: the threshold applies to that gain.
+  const below = session.keepRule.belowThreshold(first, run.metric as number, input.parent.metric as number, config.direction);
+  if (below) return below;
   const gainText = first.reason === "improved" ? `beat its parent #${input.parent.id} (${formatDelta(delta(run.metric as number, input.parent.metric as number))})` : `matched its parent #${input.parent.id} with fewer lines`;
   const bestText = await trainTextAt(session, deps.git, best.commit);
   const rebased = rebaseChange(parentText, input.newText, bestText, input.proposal);

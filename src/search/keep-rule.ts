@@ -1,64 +1,69 @@
 /**
- * The keep rule in force (issue 14), as data and as words. Pure: the runs it needs are made by
- * confirm.ts; decide.ts still says what one run is (crash, better, worse) and this module says
- * whether "better" is enough.
+ * The session's keep rule: one object, built once when the session is set up or resumed (and by
+ * the `confirm` command from the session's config), held on the session and asked by every
+ * decision, the stale check, the brief and `confirm`. Pure: the runs it asks for are made by
+ * apply-keep-rule.ts; decide.ts says what one run is (crash, better, worse) and this says whether
+ * "better" is enough. Its settings and text come from src/config/keep-rules.ts, where the reports
+ * read them too.
  */
-import { DEFAULT_CONFIDENCE, DEFAULT_CONFIRM_RUNS, type KeepRule } from "../config/keep-rules.js";
+import { describeKeepRule, type KeepRuleSettings, keepRuleSettings } from "../config/keep-rules.js";
 import type { ResearchConfig } from "../config/options.js";
-import { type Direction, formatMinDelta, gain, type MinDelta, mean, parseMinDelta, requiredGain } from "../metric/index.js";
+import { type Direction, formatMinDelta, gain, type MinDelta, mean, requiredGain } from "../metric/index.js";
 import { formatDelta } from "../report/format.js";
 import type { Decision } from "./decide.js";
 
-export interface KeepPolicy {
-  rule: KeepRule;
-  minDelta: MinDelta | null;
-  /** Extra runs of a would-be keep under `confirm`. */
-  confirmRuns: number;
-  /** Z: the mean must beat the best by more than Z × the noise floor. */
-  confidence: number;
-  checks: string[];
-  /** AUTORESEARCH_SEED of every experiment's first run; repeat k gets runSeed + k. */
-  runSeed: number;
-  /** Runs of the baseline, after `confirm` raised a single one to two. */
-  baselineRuns: number;
-  /** True when `confirm` raised --baseline-runs 1 to 2 (it needs a noise floor from the start). */
-  baselineRaised: boolean;
+export interface KeepRule extends KeepRuleSettings {
+  /** The rule in words, for the proposers' brief and the summary. */
+  readonly text: string;
+  /** Runs a would-be keep gets after its first: the confirmation runs under `confirm`, else none. */
+  readonly extraRuns: number;
+  /** Whether a would-be keep runs anything more in its clone (checks or confirmation runs). */
+  readonly runsMore: boolean;
+  /** AUTORESEARCH_SEED of an experiment's run `index` (0 = the first run, the same for every experiment, so comparisons are paired). */
+  seedOf(index: number): number;
+  /**
+   * Under `threshold`: a discard when a first run better than `against` does not beat it by
+   * --min-delta; null when the rule has nothing to say (another rule, or not an improvement).
+   */
+  belowThreshold(first: Decision, metric: number, against: number, direction: Direction): Decision | null;
+  /**
+   * Under `confirm`: a discard when a first run better than the best beats it by no more than
+   * (Z - 1) × the noise floor, so its confirmation runs are not worth making; null otherwise.
+   */
+  notWorthConfirming(first: Decision, metric: number, best: number, direction: Direction, noise: number | null): Decision | null;
+  /** Under `confirm`: the verdict on a would-be keep's runs (its first included). */
+  verdict(input: Omit<ConfirmInput, "confidence">): ConfirmVerdict;
 }
 
-/** The policy of a resolved config; sessions recorded before these keys existed get the spec's rule. */
-export function keepPolicy(config: ResearchConfig): KeepPolicy {
-  const rule = config.keepRule ?? "any";
-  const asked = config.baselineRuns ?? 1;
-  const baselineRaised = rule === "confirm" && asked < 2;
+/** The keep rule of a resolved config (a session's: built once, see SessionState.keepRule). */
+export function keepRuleOf(config: ResearchConfig): KeepRule {
+  const settings = keepRuleSettings(config);
+  const confirming = settings.name === "confirm";
   return {
-    rule,
-    minDelta: config.minDelta === undefined ? null : parseMinDelta(config.minDelta),
-    confirmRuns: config.confirmRuns ?? DEFAULT_CONFIRM_RUNS,
-    confidence: config.confidence ?? DEFAULT_CONFIDENCE,
-    checks: config.checks ?? [],
-    runSeed: config.runSeed ?? 0,
-    baselineRuns: baselineRaised ? 2 : asked,
-    baselineRaised,
+    ...settings,
+    text: describeKeepRule(settings),
+    extraRuns: confirming ? settings.confirmRuns : 0,
+    runsMore: confirming || settings.checks.length > 0,
+    seedOf: (index) => settings.runSeed + index,
+    belowThreshold: (first, metric, against, direction) =>
+      first.reason === "improved" && settings.name === "threshold" && settings.minDelta ? thresholdVerdict(metric, against, direction, settings.minDelta) : null,
+    notWorthConfirming: (first, metric, best, direction, noise) => (first.reason === "improved" && confirming ? hopeless(metric, best, direction, noise, settings.confidence) : null),
+    verdict: (input) => confirmVerdict({ ...input, confidence: settings.confidence }),
   };
 }
 
-/** The seed of an experiment's run `index` (0 = the first run, the same for every experiment, so comparisons are paired). */
-export function seedOf(policy: Pick<KeepPolicy, "runSeed">, index: number): number {
-  return policy.runSeed + index;
-}
-
-/** The keep rule in words, for the proposers' brief (a test reads the brief of a real run). */
-export function keepRuleText(policy: KeepPolicy): string {
-  const reset = "otherwise the branch is reset to the best.";
-  const checks = policy.checks.length > 0 ? ` A would-be keep must also pass the correctness check(s) (${policy.checks.join("; ")}), or it is discarded as check-failed.` : "";
-  switch (policy.rule) {
-    case "any":
-      return `a change is kept when its one run's metric is better than the best so far by any margin; ${reset}${checks}`;
-    case "threshold":
-      return `a change is kept when its one run's metric beats the best so far by more than ${formatMinDelta(policy.minDelta ?? { value: 0, percent: false })}${policy.minDelta?.percent ? " of the best" : ""}; ${reset}${checks}`;
-    case "confirm":
-      return `a change whose first run beats the best by more than ${Math.max(0, policy.confidence - 1)} × the noise floor (the spread of repeated runs of the same code) is re-run ${policy.confirmRuns} more time(s) with other seeds, and kept only when the mean of its runs beats the best's mean by more than ${policy.confidence} × the noise floor; ${reset} Seed changes are never improvements.${checks}`;
-  }
+/**
+ * A first run that beats the best by less than (Z - 1) × the noise floor is not worth
+ * confirming: for its mean to clear Z × noise, the other runs would have to beat its own gain by
+ * a full noise floor on average. Discarding it here saves the confirmation runs of most changes
+ * that do nothing (half of which beat the best on one run by luck).
+ */
+function hopeless(metric: number, best: number, direction: Direction, noise: number | null, confidence: number): Decision | null {
+  if (noise === null || !(noise > 0)) return null;
+  const c = (gain(metric, best, direction) ?? 0) / noise;
+  const need = Math.max(0, confidence - 1);
+  if (c > need) return null;
+  return { status: "discard", reason: "within-noise", detail: `one run ${c.toFixed(1)}× the noise floor ${noise.toPrecision(3)} better: not more than the ${need}× worth confirming` };
 }
 
 /** Under `threshold`: a discard when a better first run does not beat the best by --min-delta, else null. */

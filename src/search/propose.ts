@@ -7,7 +7,6 @@ import { ProposalFailed } from "../proposers/errors.js";
 import type { ExperimentRecord, InFlightSummary, Proposal, ProposalContext, Proposer, RunFacts, Scope } from "../types.js";
 import type { WorkerClone } from "../workspace/clone.js";
 import { cloneFor } from "./slots.js";
-import { keepPolicy, keepRuleText } from "./keep-rule.js";
 import { noiseOfRecords } from "../metric/index.js";
 import { sha256 } from "./guards.js";
 import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState, trainTextAt } from "./session.js";
@@ -66,7 +65,7 @@ export function runFacts(session: SessionState, deps: Pick<LoopDeps, "now">): Ru
     ...(config.maxTimeSec !== undefined && { maxTimeSec: config.maxTimeSec, timeLeftSec: Math.max(0, config.maxTimeSec - elapsed) }),
     spentUsd,
     ...(config.maxCostUsd !== undefined && { maxCostUsd: config.maxCostUsd }),
-    keepRule: keepRuleText(keepPolicy(config)),
+    keepRule: session.keepRule.text,
     ...(noise && { noiseFloor: noise.sd }),
   };
 }

@@ -13,8 +13,7 @@
  * - A worker whose run failed with `host-unreachable` rests (30 s, doubling, at most 10 min)
  *   before taking work again; the others go on.
  */
-import type { InFlight } from "../ledger/ledger.js";
-import type { InFlightSummary, Proposal, RunHandle } from "../types.js";
+import type { InFlightSummary } from "../types.js";
 import { runExperiment, type Rerun } from "./experiment.js";
 import { stopReason } from "./stop-reason.js";
 import { nextProposal, oomToRetry, reject as rejectProposal } from "./propose.js";
@@ -23,6 +22,8 @@ import { sha256 } from "./guards.js";
 import { Serial } from "./serial.js";
 import { nextCombination, proposalBase } from "./tree-moves.js";
 import { combinationCandidates } from "../ledger/tree.js";
+import { type ReadyItem, readyEntry } from "./ready.js";
+import { sharedDataChange, sharedDataStop } from "./shared-change.js";
 import { bestOf, type LoopDeps, type SessionState, trainTextAt, type Worker } from "./session.js";
 
 /** Iterations in a row with no valid proposal before the session gives up. */
@@ -30,44 +31,6 @@ export const MAX_SKIPPED_ITERATIONS = 5;
 
 const BACKOFF_START_MS = 30_000;
 const BACKOFF_MAX_MS = 10 * 60_000;
-
-/** A proposal ready to run (or an experiment to run again after a kill, or a stale candidate's re-run). */
-export interface ReadyItem {
-  id: number;
-  proposal: Proposal;
-  /** The training script built on `base`. */
-  newText: string;
-  base: string;
-  queuedAt: string;
-  oomRetryOf?: number;
-  rebaseOf?: number;
-  /** A combination: the kept nodes whose changes it applies onto `base` (the head when it was made). */
-  combines?: number[];
-  /** Made on the head (not on a node chosen on purpose): moved onto the head if the head moved before it starts. */
-  followHead?: boolean;
-  /**
-   * Resume: the run an earlier orchestrator started, to follow to its end (Executor.attach) instead
-   * of running again, on the worker whose clone it runs in.
-   */
-  attach?: { handle: RunHandle; commit: string; runId: string; worker?: number };
-}
-
-/** The state.json entry of an experiment waiting for a worker. */
-export function readyEntry(item: ReadyItem): InFlight {
-  return {
-    id: item.id,
-    phase: "ready",
-    parent: item.base,
-    proposal: item.proposal,
-    newText: item.newText,
-    queuedAt: item.queuedAt,
-    startedAt: item.queuedAt,
-    ...(item.oomRetryOf !== undefined && { oomRetryOf: item.oomRetryOf }),
-    ...(item.rebaseOf !== undefined && { rebaseOf: item.rebaseOf }),
-    ...(item.combines !== undefined && { combines: item.combines }),
-    ...(item.attach && { commit: item.attach.commit, runId: item.attach.runId, handle: item.attach.handle, ...(item.attach.worker !== undefined && { worker: item.attach.worker }) }),
-  };
-}
 
 /**
  * The lookahead in force: the config's, or one proposal made ahead per worker, one worker
@@ -383,6 +346,10 @@ export class Scheduler {
       );
       this.rest(worker, record.reason === "host-unreachable");
       this.afterDecision();
+      // Shared data changed under the session: whatever is measured from here on is measured on
+      // other data than the baseline and the best, so nothing more is started.
+      const changed = sharedDataChange(record);
+      if (changed) this.fatal ??= { error: sharedDataStop(record.id, changed) };
     } catch (error) {
       this.fatal ??= { error };
     } finally {

@@ -8,7 +8,8 @@ import type { WorkerClone } from "../workspace/clone.js";
 import type { Git } from "../workspace/git.js";
 import type { ResearchRepo } from "../workspace/research-repo.js";
 import type { EventSink } from "../ledger/events.js";
-import type { ReadyItem } from "./scheduler.js";
+import type { ReadyItem } from "./ready.js";
+import type { KeepRule } from "./keep-rule.js";
 import type { StopControl } from "./stop.js";
 import type { RunWatch } from "../runner/watchdog.js";
 
@@ -64,6 +65,8 @@ export interface SessionState {
   trainMode: string;
   /** Training script text per commit, as read from git (the best's is read every iteration). */
   trainTexts: Map<string, string>;
+  /** The keep rule in force, built once from the config when the session was set up or resumed. */
+  keepRule: KeepRule;
   /** The session's --stop-when, parsed when its config was checked. */
   stopCondition: StopCondition | null;
   /** When this process started working on the session (for --max-time). */

@@ -204,12 +204,24 @@ export class WorkerClone {
       }
       if (tracked.length > 0) violations.push(...tracked);
     }
-    for (const [file, hash] of Object.entries(guarded)) {
-      const abs = join(this.dir, ...file.split("/"));
-      const present = existsSync(abs);
-      if (hash === null && present) violations.push(`created ${file}`);
+    // Git can be told not to look (assume-unchanged, skip-worktree in the index, which the git-dir
+    // comparison leaves out): the guarded files are compared by content, and a hidden file is named.
+    const hidden = gitChanges.length === 0 ? await this.hiddenFromGit() : [];
+    for (const path of hidden) violations.push(`hid changes to ${path} from git (assume-unchanged or skip-worktree)`);
+    const poisoned = guardedByContent(this.dir, guarded);
+    violations.push(...poisoned);
+    // A clone whose index hides files, or whose guarded files changed, is made again: a reset might leave them as the run made them.
+    const broken = gitChanges.length > 0 || hidden.length > 0 || poisoned.length > 0;
+    return { violations: [...new Set(violations)], broken, outputs, created };
+  }
+
+  /** Tracked files the index marks as not to be looked at (`git ls-files -v`: lower case = assume-unchanged, S = skip-worktree). */
+  private async hiddenFromGit(): Promise<string[]> {
+    const out: string[] = [];
+    for (const line of (await this.git.run(["ls-files", "-v", "-z"])).split("\0")) {
+      if (line.length > 2 && (/^[a-z]/.test(line) || line.startsWith("S "))) out.push(line.slice(2));
     }
-    return { violations: [...new Set(violations)], broken: gitChanges.length > 0, outputs, created };
+    return out;
   }
 
   /**
@@ -257,6 +269,7 @@ export class WorkerClone {
       const changes = manifestChanges(this.sharedBefore, manifest(this.shared));
       if (changes.length > 0) violations.push(`changed shared data: ${changes.join(", ")}`);
     }
+    // Tracked guarded files were compared with the commit's blobs above; one that must not exist is named.
     for (const [file, hash] of Object.entries(guarded)) {
       if (hash === null && existsSync(join(this.dir, ...file.split("/")))) violations.push(`created ${file}`);
     }
@@ -294,6 +307,27 @@ export class WorkerClone {
   get sourceRepo(): Git {
     return this.source;
   }
+}
+
+/**
+ * The guarded files (read-only scripts, dependency files) in `dir` compared by content with the
+ * sha256 they had at setup (null: absent then): whatever git says, a changed byte is a violation.
+ * A guarded file missing from the clone is left to git's status and the tree comparison (an
+ * untracked dependency file of the user's checkout is never in a clone).
+ */
+function guardedByContent(dir: string, guarded: Record<string, string | null>): string[] {
+  const out: string[] = [];
+  for (const [file, hash] of Object.entries(guarded)) {
+    let content: Buffer;
+    try {
+      content = readFileSync(join(dir, ...file.split("/")));
+    } catch {
+      continue;
+    }
+    if (hash === null) out.push(`created ${file}`);
+    else if (createHash("sha256").update(content).digest("hex") !== hash) out.push(`modified ${file}`);
+  }
+  return out;
 }
 
 function sameState(a: Map<string, string>, b: Map<string, string>): boolean {

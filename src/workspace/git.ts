@@ -328,6 +328,19 @@ export class Git {
   async hasStagedChanges(): Promise<boolean> {
     return (await this.raw(["diff", "--cached", "--quiet"])).code !== 0;
   }
+
+  /** How many commits of the local branch `branch` no other local branch contains. */
+  async commitsOnlyOn(branch: string): Promise<number> {
+    const others = (await this.run(["for-each-ref", "--format=%(refname)", "refs/heads/"])).split("\n").filter((r) => r !== "" && r !== `refs/heads/${branch}`);
+    const count = await this.run(["rev-list", "--count", `refs/heads/${branch}`, ...(others.length > 0 ? ["--not", ...others] : [])]);
+    return Number(count) || 0;
+  }
+
+  /** `git diff a b -- paths` without colour, or why git could not diff them (a commit is gone). */
+  async diffCommits(a: string, b: string, paths: readonly string[]): Promise<{ diff: string } | { error: string }> {
+    const result = await this.raw(["diff", "--no-color", a, b, "--", ...paths]);
+    return result.code === 0 ? { diff: result.stdout } : { error: result.stderr.trim() };
+  }
 }
 
 /** The repo that holds `cwd`, as a Git working at its top level (all paths are repo-relative). */

@@ -13,6 +13,11 @@ describe("keep-rule settings are checked together (bad input names the fix)", ()
     expect(resolve({})).toMatchObject({ keepRule: "any", baselineRuns: 1, runSeed: 0 });
   });
 
+  it("--confirm-runs and --confidence default in the option table: the resolved config holds them, a flag overrides them", () => {
+    expect(resolve({ keepRule: "confirm" })).toMatchObject({ confirmRuns: 2, confidence: 2 });
+    expect(resolve({ keepRule: "confirm", confirmRuns: "4", confidence: "2.5" })).toMatchObject({ confirmRuns: 4, confidence: 2.5 });
+  });
+
   it("threshold needs --min-delta; --min-delta needs threshold", () => {
     expect(() => resolve({ keepRule: "threshold" })).toThrow("--keep-rule threshold needs --min-delta");
     expect(() => resolve({ minDelta: "0.01" })).toThrow("--min-delta is used by --keep-rule threshold, but the keep rule is any");

@@ -1,5 +1,6 @@
 import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isLoopbackHost } from "../../src/dashboard/access.js";
@@ -65,6 +66,40 @@ function collectEvents(port: number, path: string, until: (events: { name: strin
         resolve(events);
       });
     });
+    req.on("error", () => undefined);
+    req.end();
+  });
+}
+
+/** Reads the live feed as a page does, keeping only each `session` event's message, until `last`. */
+function readMessages(port: number, last: string, timeoutMs = 60_000): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const messages: string[] = [];
+    const req = request({ host: "127.0.0.1", port, path: "/api/events?from=0" }, (res) => {
+      let buffer = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => {
+        buffer += chunk;
+        let end = buffer.indexOf("\n\n");
+        let start = 0;
+        while (end !== -1) {
+          const data = /^data: (.*)$/m.exec(buffer.slice(start, end))?.[1];
+          if (data !== undefined) messages.push(String(JSON.parse(data).message));
+          start = end + 2;
+          end = buffer.indexOf("\n\n", start);
+        }
+        buffer = buffer.slice(start);
+        if (messages.at(-1) === last) {
+          clearTimeout(timer);
+          req.destroy();
+          resolve(messages);
+        }
+      });
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new Error(`timed out after ${messages.length} events, the last ${messages.at(-1)}`));
+    }, timeoutMs);
     req.on("error", () => undefined);
     req.end();
   });
@@ -251,6 +286,57 @@ describe("dashboard server (real HTTP on loopback)", () => {
     const got = await feed;
     expect(got.map((e) => [e.name, JSON.parse(e.data).type])).toEqual([["session", "session-end"]]);
   });
+
+  it("drops a page that does not read its feed, keeps what is queued for it bounded, and still feeds the others", async () => {
+    const root = sessionRoot();
+    const events = join(legacyPaths(root).dir, "events.jsonl");
+    writeFileSync(events, "");
+    const bound = 256 * 1024;
+    const d = await startDashboard({ root, host: "127.0.0.1", port: 0, pollMs: 20, feedLimits: { maxBufferedBytes: bound, stallMs: 1000 } });
+    servers.push(d);
+    // Real sockets that ask for the feed and then never read from it.
+    const slow: { socket: Socket; closed: Promise<void>; received: number }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const socket = connect(d.port, "127.0.0.1");
+      const entry = { socket, closed: new Promise<void>((resolve) => socket.on("close", () => resolve())), received: 0 };
+      socket.on("error", () => undefined);
+      socket.write("GET /api/events?from=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+      socket.pause();
+      slow.push(entry);
+    }
+    const fast = readMessages(d.port, "last");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(d.feeds().open).toBe(4);
+
+    // Write far more than the sockets' kernel buffers hold, until the slow pages are dropped.
+    const pad = "x".repeat(4000);
+    let written = 0;
+    let maxBuffered = 0;
+    for (let batch = 0; batch < 64 && d.feeds().dropped < 3; batch++) {
+      appendFileSync(events, Array.from({ length: 256 }, (_, i) => `${JSON.stringify({ type: "warning", message: `w${written + i}`, pad })}\n`).join(""));
+      written += 256;
+      await new Promise((r) => setTimeout(r, 60));
+      maxBuffered = Math.max(maxBuffered, d.feeds().bufferedBytes);
+    }
+    for (let i = 0; i < 50 && d.feeds().dropped < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    appendFileSync(events, `${JSON.stringify({ type: "warning", message: "last" })}\n`);
+    const messages = await fast;
+
+    expect(d.feeds()).toMatchObject({ open: 1, dropped: 3 });
+    // The slow pages, reading at last, find their feed closed after a part of the stream.
+    for (const s of slow) {
+      s.socket.on("data", (chunk: Buffer) => (s.received += chunk.length));
+      s.socket.resume();
+      await s.closed;
+      expect(s.received).toBeLessThan((written * 4000) / 2);
+    }
+    // Per page: the bound plus what one poll reads (at most 1 MiB of events); never the whole stream.
+    expect(written * 4000).toBeGreaterThan(8 * 1024 * 1024);
+    expect(maxBuffered).toBeLessThan(3 * (bound + 1024 * 1024 + 64 * 1024));
+    // The page that reads got every event, in order.
+    expect(messages.length).toBe(written + 1);
+    expect(messages).toEqual([...Array.from({ length: written }, (_, i) => `w${i}`), "last"]);
+  }, 90_000);
 
   it("refuses a port in use with a usage error naming the fix", async () => {
     const d = await serve(sessionRoot());

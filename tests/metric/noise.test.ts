@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { confidence, describeConfidence, noiseOfRecords, parseMinDelta, pooledNoise, requiredGain, sampleSd } from "../../src/metric/index.js";
 import { verdictText } from "../../src/loop/confirm-command.js";
-import { confirmVerdict, keepPolicy, keepRuleText } from "../../src/search/keep-rule.js";
+import { confirmVerdict, keepRuleOf } from "../../src/search/keep-rule.js";
 import { testConfig } from "../loop/deps.js";
 
 describe("noise floor statistics on known values", () => {
@@ -57,11 +57,11 @@ describe("noise floor statistics on known values", () => {
   });
 
   it("states the rule in force for the brief", () => {
-    expect(keepRuleText(keepPolicy(testConfig()))).toMatch(/^a change is kept when its one run's metric is better than the best so far by any margin/);
-    expect(keepRuleText(keepPolicy(testConfig({ keepRule: "threshold", minDelta: "1%" })))).toMatch(/by more than 1% of the best/);
-    const confirm = keepPolicy(testConfig({ keepRule: "confirm", confirmRuns: 4, confidence: 3, checks: ["pytest -q"] }));
+    expect(keepRuleOf(testConfig()).text).toMatch(/^a change is kept when its one run's metric is better than the best so far by any margin/);
+    expect(keepRuleOf(testConfig({ keepRule: "threshold", minDelta: "1%" })).text).toMatch(/by more than 1% of the best/);
+    const confirm = keepRuleOf(testConfig({ keepRule: "confirm", confirmRuns: 4, confidence: 3, checks: ["pytest -q"] }));
     expect(confirm).toMatchObject({ baselineRuns: 2, baselineRaised: true, confirmRuns: 4, confidence: 3 });
-    expect(keepRuleText(confirm)).toMatch(/first run beats the best by more than 2 × the noise floor .* is re-run 4 more time\(s\) .* more than 3 × the noise floor.*Seed changes are never improvements. A would-be keep must also pass the correctness check\(s\) \(pytest -q\)/);
+    expect(confirm.text).toMatch(/first run beats the best by more than 2 × the noise floor .* is re-run 4 more time\(s\) .* more than 3 × the noise floor.*Seed changes are never improvements. A would-be keep must also pass the correctness check\(s\) \(pytest -q\)/);
   });
 
   it("says the confirm verdict in plain words for each case", () => {

@@ -67,7 +67,7 @@ describe("the session never touches the user's checkout", () => {
     expect(readFileSync(join(root, "train.js"), "utf8")).toBe(userTrain);
   }, 120_000);
 
-  it("shared data is linked, not copied: a run that changes it is a violation, and git clean in the clone never reaches it", () => {
+  it("shared data is linked, not copied: without a sandbox a run that changes it stops the session (exit 1, what changed, how to go on); git clean in the clone never reaches it", () => {
     const root = dataProject();
     const base = git(root, "rev-parse", "HEAD");
     const guarded = hashes(root, ["prepare.js"]);
@@ -78,8 +78,11 @@ describe("the session never touches the user's checkout", () => {
       { description: "LEARNING_RATE 0.01 -> 0.04", category: "hyperparameters", edits: [{ search: "const LEARNING_RATE = 0.01;", replace: "const LEARNING_RATE = 0.04;" }] },
     ];
     writeFileSync(join(root, "plan.jsonl"), `${steps.map((s) => JSON.stringify(s)).join("\n")}\n`);
-    const result = cli(root, [...RUN, "--proposer", "plan", "--plan", "plan.jsonl", "--tag", "shared"], {}, 60_000);
-    expect(result.code, result.stderr).toBe(0);
+    const result = cli(root, [...RUN, "--proposer", "plan", "--plan", "plan.jsonl", "--tag", "shared", "--sandbox", "off"], {}, 60_000);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/experiment 2 changed the shared data \(modified data\/train\.bin\); the session stopped/);
+    expect(result.stderr).toMatch(/autoresearch resume/);
+    expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
     const records = checkInvariants(root, { base, tag: "shared", guarded, refsBefore, allowUntracked: ["plan.jsonl"] });
     expect(records.map((r) => [r.status, r.reason])).toEqual([
       ["keep", "baseline"],
@@ -87,10 +90,21 @@ describe("the session never touches the user's checkout", () => {
       // the next run had it again.
       ["crash", "exit-code"],
       ["crash", "violation"],
-      ["keep", "improved"],
     ]);
     expect(records[2]?.detail).toMatch(/changed shared data: modified data\/train\.bin/);
     expect(readFileSync(join(root, "data", "train.bin"), "utf8")).toBe("0123456789!");
+    expect(JSON.parse(readFileSync(recordPath(root, "session.json"), "utf8")).protection).toBe("manifest");
+    // The user restores the data and resumes: the plan goes on from where it stopped.
+    writeFileSync(join(root, "data", "train.bin"), "0123456789");
+    const resumed = cli(root, ["resume"], {}, 60_000);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const after = checkInvariants(root, { base, tag: "shared", guarded, refsBefore, allowUntracked: ["plan.jsonl"] });
+    expect(after.map((r) => [r.status, r.reason])).toEqual([
+      ["keep", "baseline"],
+      ["crash", "exit-code"],
+      ["crash", "violation"],
+      ["keep", "improved"],
+    ]);
   }, 90_000);
 
   it("--no-share links nothing (the run then lacks the data); --share adds a path of the user's choosing", () => {

@@ -139,7 +139,9 @@ describe("misbehaving experiments: each recorded with the right status and reaso
     const guarded = hashes(root, ["prepare.js", "requirements.txt", "package.json", "package-lock.json"]);
     const marker = randomUUID();
     const args = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "1s", "--timeout", "4s", "--metric", "val_loss", "--direction", "min"];
-    args.push("--proposer", "plan", "--plan", "plan.jsonl", "--tag", "bad", "--yes");
+    // Unconfined: these runs write their flags outside the clone and go looking for the records,
+    // which is what the after-run checks (not the sandbox) are tested against here.
+    args.push("--proposer", "plan", "--plan", "plan.jsonl", "--tag", "bad", "--yes", "--sandbox", "off");
     const scratch = mkdtempSync(join(tmpdir(), "ar-daemon-"));
     const flag = join(scratch, "started");
     const filterFlag = join(scratch, "filter-ran");

@@ -29,7 +29,7 @@ const COMMON = ["--train", "train.js", "--readonly", "prepare.js", "--metric", "
 function project(steps: { description: string; search: string; replace: string }[] = []) {
   const root = createRepo({ "train.js": TRAIN, "prepare.js": "// read-only\n" });
   if (steps.length > 0) {
-    writeFileSync(join(root, "plan.jsonl"), steps.map((s) => JSON.stringify({ description: s.description, category: "other", edits: [{ search: s.search, replace: s.replace }] })).join("\n") + "\n");
+    writeFileSync(join(root, "plan.jsonl"), `${steps.map((s) => JSON.stringify({ description: s.description, category: "other", edits: [{ search: s.search, replace: s.replace }] })).join("\n")}\n`);
     git(root, "add", "plan.jsonl");
     git(root, "commit", "-qm", "plan");
   }

@@ -1,5 +1,5 @@
 /**
- * Session-level faults on two loopback ssh hosts, through the real CLI (issue 15): a host that
+ * Session-level faults on two loopback ssh hosts, through the real CLI: a host that
  * refuses connections and comes back, a connection dropped mid-run, and `kill -9` of the
  * orchestrator with two runs in flight followed by `resume`. Each time: the fault is recorded
  * with the right status and reason, the loop goes on, nothing is left running on "the hosts"

@@ -8,10 +8,11 @@ import { describe, expect, it } from "vitest";
  * never from one above. This list is the one place the order is written.
  */
 const LAYERS: readonly (readonly string[])[] = [
-  ["types.ts", "errors.ts", "text.ts", "safe-fs.ts"],
+  ["types.ts", "errors.ts", "text.ts", "safe-fs.ts", "file-names.ts"],
   ["metric"],
   ["platform"],
   ["runner"],
+  ["sandbox"],
   ["workspace"],
   ["config"],
   ["executors"],
@@ -74,10 +75,110 @@ function layerViolations(srcDir: string): Violation[] {
   return out;
 }
 
+/** The graph of relative imports (type-only ones too) between the files of src/, by path relative to src/. */
+function importGraph(srcDir: string): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of sourceFiles(srcDir)) {
+    const rel = relative(srcDir, file).split("\\").join("/");
+    const targets = importsOf(readFileSync(file, "utf8")).map((spec) => relative(srcDir, resolve(dirname(file), spec)).split("\\").join("/").replace(/\.js$/, ".ts"));
+    graph.set(rel, [...new Set(targets)].sort());
+  }
+  return graph;
+}
+
+/**
+ * Every import circle, one per strongly connected group of files (Tarjan), each written as one
+ * path around it from its first file in sort order, so the failure names the edge to cut.
+ */
+function importCircles(srcDir: string): string[] {
+  const graph = importGraph(srcDir);
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const groups: string[][] = [];
+  let next = 0;
+  const visit = (v: string) => {
+    index.set(v, next);
+    low.set(v, next);
+    next++;
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v) as number, low.get(w) as number));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v) as number, index.get(w) as number));
+    }
+    if (low.get(v) === index.get(v)) {
+      const group: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop() as string;
+        onStack.delete(w);
+        group.push(w);
+      } while (w !== v);
+      const selfLoop = (graph.get(v) ?? []).includes(v);
+      if (group.length > 1 || selfLoop) groups.push(group.sort());
+    }
+  };
+  for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v);
+  return groups.map((group) => {
+    // One circle through the group's first file: a shortest way back to it inside the group.
+    const members = new Set(group);
+    const start = group[0] as string;
+    const previous = new Map<string, string>();
+    const queue = [start];
+    let end: string | null = null;
+    while (queue.length > 0 && end === null) {
+      const v = queue.shift() as string;
+      for (const w of graph.get(v) ?? []) {
+        if (!members.has(w)) continue;
+        if (w === start) {
+          end = v;
+          break;
+        }
+        if (!previous.has(w)) {
+          previous.set(w, v);
+          queue.push(w);
+        }
+      }
+    }
+    const path = [start];
+    for (let v = end; v !== null && v !== start; v = previous.get(v) ?? null) path.splice(1, 0, v);
+    return `${[...path, start].join(" -> ")}${group.length > path.length ? ` (${group.length} files in the circle: ${group.join(", ")})` : ""}`;
+  });
+}
+
 describe("layering of src/", () => {
   it("no module imports from a layer above its own", () => {
     const violations = layerViolations(join(import.meta.dirname, "../../src"));
     expect(violations.map((v) => `${v.file} -> ${v.imports}: ${v.reason}`)).toEqual([]);
+  });
+
+  it("no import circle, type-only imports included", () => {
+    expect(importCircles(join(import.meta.dirname, "../../src"))).toEqual([]);
+  });
+
+  it("the circle check finds a type-only circle and a longer one, and passes a tree without", () => {
+    const src = mkdtempSync(join(tmpdir(), "ar-circles-"));
+    const write = (path: string, text: string) => {
+      mkdirSync(dirname(join(src, path)), { recursive: true });
+      writeFileSync(join(src, path), text);
+    };
+    write("ledger/ledger.ts", 'import { read } from "./read.js";\nexport interface Info { a: 1 }\n');
+    write("ledger/read.ts", 'import type { Info } from "./ledger.js";\nexport const read = 1;\n');
+    write("search/a.ts", 'import { b } from "./b.js";\n');
+    write("search/b.ts", 'export { c as b } from "./c.js";\n');
+    write("search/c.ts", 'const m = await import("./a.js");\n');
+    write("search/d.ts", 'import { b } from "./b.js";\nimport type { Info } from "../ledger/ledger.js";\n');
+    expect(importCircles(src)).toEqual(["ledger/ledger.ts -> ledger/read.ts -> ledger/ledger.ts", "search/a.ts -> search/b.ts -> search/c.ts -> search/a.ts"]);
+    const clean = mkdtempSync(join(tmpdir(), "ar-circles-"));
+    mkdirSync(join(clean, "ledger"));
+    writeFileSync(join(clean, "ledger/ledger.ts"), 'import type { Info } from "./info.js";\n');
+    writeFileSync(join(clean, "ledger/info.ts"), "export interface Info { a: 1 }\n");
+    expect(importCircles(clean)).toEqual([]);
   });
 
   it("the check finds upward imports of every form, and files outside every layer", () => {

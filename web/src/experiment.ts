@@ -1,6 +1,7 @@
 import type { ExperimentRecord } from "../../src/types.js";
 import { h } from "./dom.js";
-import { type Direction, fmtCost, fmtDelta, fmtDuration, fmtMetric, fmtTime, isBetter } from "./format.js";
+import { isBetter } from "../../src/metric/compare.js";
+import { type Direction, fmtCost, fmtDelta, fmtDuration, fmtMetric, fmtTime } from "./format.js";
 
 export interface ExperimentDetail {
   record: ExperimentRecord & Record<string, unknown>;
@@ -29,7 +30,7 @@ export function experimentPage(detail: ExperimentDetail, deps: ExperimentPageDep
     ["status", h("span", { class: `status ${r.status}` }, r.status)],
     ["decision", `${r.reason}${r.detail && r.detail !== r.reason ? ` — ${r.detail}` : ""}`],
     [deps.metricName, r.status === "crash" ? "—" : fmtMetric(r.metric)],
-    ["Δ vs best before", d === null ? "—" : h("span", { class: isBetter(d, deps.direction) ? "better" : "worse" }, `${fmtDelta(d)} (best before ${fmtMetric(r.bestBefore)})`)],
+    ["Δ vs best before", d === null ? "—" : h("span", { class: isBetter(d, 0, deps.direction) ? "better" : "worse" }, `${fmtDelta(d)} (best before ${fmtMetric(r.bestBefore)})`)],
     ["category", r.category],
     ["memory", r.memGb === null ? "—" : `${r.memGb.toFixed(1)} GB`],
     ["params", r.params === null ? "—" : r.params.toLocaleString()],

@@ -1,6 +1,8 @@
 import type { ExperimentSummary } from "../../src/dashboard/model.js";
 
-export type Direction = "min" | "max";
+// The page judges a change with the comparison the loop decides with (src/metric/compare.ts):
+// a delta d is shown as better when isBetter(d, 0, direction), better than no change at all.
+export type { Direction } from "../../src/types.js";
 
 export function fmtMetric(value: number | null | undefined): string {
   return value === null || value === undefined ? "—" : value.toFixed(6);
@@ -13,10 +15,6 @@ export function fmtDelta(value: number | null): string {
 
 export function delta(e: ExperimentSummary): number | null {
   return e.metric === null || e.bestBefore === null ? null : e.metric - e.bestBefore;
-}
-
-export function isBetter(d: number, direction: Direction): boolean {
-  return direction === "min" ? d < 0 : d > 0;
 }
 
 export function fmtDuration(sec: number | null | undefined): string {

@@ -5,7 +5,8 @@ import type { SessionListing } from "../../src/dashboard/sessions.js";
 import { ProgressChart } from "./chart.js";
 import { clear, fill, h } from "./dom.js";
 import { type ExperimentDetail, experimentPage } from "./experiment.js";
-import { type Direction, fmtCost, fmtDelta, fmtMetric, fmtTime, isBetter } from "./format.js";
+import { isBetter } from "../../src/metric/compare.js";
+import { type Direction, fmtCost, fmtDelta, fmtMetric, fmtTime } from "./format.js";
 import { LivePanel } from "./live.js";
 import { ResultsTable } from "./table.js";
 import "./style.css";
@@ -203,7 +204,7 @@ class App {
         stat(
           "vs baseline",
           improvement === null ? "—" : `${fmtDelta(improvement)}${pct === null ? "" : ` (${pct >= 0 ? "+" : ""}${pct.toFixed(2)}%)`}`,
-          improvement !== null && isBetter(improvement, this.direction) ? "better" : "",
+          improvement !== null && isBetter(improvement, 0, this.direction) ? "better" : "",
         ),
         stat("experiments", `${done} · ${counts.keep} kept · ${counts.discard} discarded · ${counts.crash} crashed`),
         stat("per hour", perHour),

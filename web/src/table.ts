@@ -1,6 +1,7 @@
 import type { ExperimentSummary } from "../../src/dashboard/model.js";
 import { h } from "./dom.js";
-import { type Direction, delta, fmtDelta, fmtDuration, fmtMetric, isBetter } from "./format.js";
+import { isBetter } from "../../src/metric/compare.js";
+import { type Direction, delta, fmtDelta, fmtDuration, fmtMetric } from "./format.js";
 
 type SortKey = "id" | "status" | "metric" | "delta" | "category" | "description" | "duration";
 
@@ -157,7 +158,7 @@ export class ResultsTable {
 
   private row(e: ExperimentSummary): HTMLTableRowElement {
     const d = delta(e);
-    const deltaClass = d === null ? "" : isBetter(d, this.direction) ? "better" : d === 0 ? "" : "worse";
+    const deltaClass = d === null ? "" : isBetter(d, 0, this.direction) ? "better" : d === 0 ? "" : "worse";
     return h(
       "tr",
       { "data-id": e.id },

@@ -1,9 +1,10 @@
 import { confirm, isCancel } from "@clack/prompts";
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { isInteractive, resolveRoot } from "../../report/cli-support.js";
-import { type CleanPlan, executeClean, planClean } from "../../report/clean.js";
+import { isInteractive, resolveRoot } from "../cli-support.js";
+import { type CleanPlan, executeClean, planClean } from "../../loop/clean.js";
 import { requireRepo } from "../../workspace/git.js";
+import { printText } from "../print.js";
 
 interface CleanOptions {
   tag?: string[];
@@ -60,7 +61,7 @@ Examples:
       const plan = await planClean(git, root, { tags: options.tag ?? [], allFinished: Boolean(options.allFinished) });
       const withKeptWork = Boolean(options.yes);
       const removable = plan.items.filter((i) => withKeptWork || i.unmergedKept === 0);
-      process.stdout.write(renderPlan(plan, withKeptWork));
+      printText(renderPlan(plan, withKeptWork));
       if (removable.length === 0) {
         if (plan.items.length > 0) throw new UsageError("nothing removed: the sessions asked for hold kept work that no other branch contains", "Merge it first (autoresearch merge), or pass --yes to remove it anyway.");
         throw new UsageError("nothing to remove", plan.refused.length > 0 ? "See why each session is kept above." : "No session matches; `autoresearch sessions` lists them.");
@@ -69,11 +70,11 @@ Examples:
         if (!isInteractive()) throw new UsageError("clean asks before it removes anything, but there is no terminal to ask in", "Review the plan above, then run it again with --yes.");
         const ok = await confirm({ message: `Remove ${removable.length} session(s) as listed? This cannot be undone.`, initialValue: false });
         if (isCancel(ok) || !ok) {
-          process.stdout.write("Nothing removed.\n");
+          printText("Nothing removed.\n");
           return;
         }
       }
       const removed = await executeClean(git, root, plan, withKeptWork);
-      process.stdout.write(`Removed ${removed.join(", ")}.\n`);
+      printText(`Removed ${removed.join(", ")}.\n`);
     });
 }

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
-import { resolveRoot } from "../../report/cli-support.js";
+import { resolveRoot } from "../cli-support.js";
 import { compareExperiments, parseExperimentRef, renderComparison } from "../../report/compare.js";
 import { requireRepo } from "../../workspace/git.js";
+import { printText } from "../print.js";
 
 interface CompareOptions {
   json?: boolean;
@@ -33,7 +34,8 @@ Examples:
       const right = parseExperimentRef(b);
       const root = await resolveRoot(process.cwd(), options.dir);
       const git = await requireRepo(root);
-      const comparison = await compareExperiments(git, root, left, right);
-      process.stdout.write(options.json ? `${JSON.stringify(comparison, null, 2)}\n` : renderComparison(comparison));
+      const comparison = await compareExperiments(root, left, right, (x, y, paths) => git.diffCommits(x, y, paths));
+      if (options.json) process.stdout.write(`${JSON.stringify(comparison, null, 2)}\n`);
+      else printText(renderComparison(comparison));
     });
 }

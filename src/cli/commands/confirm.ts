@@ -5,9 +5,10 @@ import { locateSession } from "../../ledger/paths.js";
 import { readRecordsReadOnly, readSessionReadOnly } from "../../ledger/read.js";
 import { type ConfirmReport, confirmCommit, resolveTarget, type Summary } from "../../loop/confirm-command.js";
 import { createExecutor } from "../../executors/index.js";
-import { resolveRoot } from "../../report/cli-support.js";
+import { resolveRoot } from "../cli-support.js";
 import { formatMetric, shortCommit } from "../../report/format.js";
 import { Git } from "../../workspace/git.js";
+import { printText } from "../print.js";
 
 interface ConfirmOptions {
   runs?: string;
@@ -84,7 +85,8 @@ Examples:
             if (!options.json) process.stderr.write(`  run ${index + 1}/${of}: ${run.metric === null ? "no metric" : `${info.config.metric} ${formatMetric(run.metric)}`}${run.exitCode !== 0 ? ` (exit ${run.exitCode ?? run.signal})` : ""}\n`);
           },
         });
-        process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderConfirm(report));
+        if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        else printText(renderConfirm(report));
       } finally {
         process.off("SIGINT", onSigint);
       }

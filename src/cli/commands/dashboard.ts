@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import pc from "picocolors";
 import { UsageError } from "../../errors.js";
 import { DEFAULT_DASHBOARD_PORT } from "../../dashboard/server.js";
-import { resolveRoot } from "../../report/cli-support.js";
+import { resolveRoot } from "../cli-support.js";
 
 interface DashboardFlags {
   port: string;

@@ -1,11 +1,13 @@
 import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { protectionText, resolveProtection, sandboxAvailability } from "../../sandbox/index.js";
 import type { Writable } from "node:stream";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { gatherInput } from "../../config/cli-options.js";
 import { type ConfigInput, LLM_PROPOSERS } from "../../config/options.js";
-import { CONFIG_FILE, defaultCommand } from "../../config/resolve.js";
+import { defaultCommand } from "../../config/resolve.js";
+import { CONFIG_FILE } from "../../file-names.js";
 import { platformText } from "../../config/table.js";
 import { UsageError } from "../../errors.js";
 import { type DetectedPlatform, detectPlatform, type Exec, execWithTimeout, parseNvidiaSmi, usesTorch } from "../../platform/index.js";
@@ -100,6 +102,21 @@ async function gitChecks(cwd: string, env: NodeJS.ProcessEnv): Promise<{ checks:
       : { name: "repository", status: "warn", required: true, detail: `${root}, on ${branch}, ${dirty.length} uncommitted change(s)`, fix: "Commit or stash them before `autoresearch run` (git stash)." },
   );
   return { checks, root };
+}
+
+/** Which protection the runs would get (see src/sandbox/): a sandbox, or the manifest check. */
+function sandboxCheck(executor: string | undefined, os: NodeJS.Platform): Check {
+  if ((executor ?? "local") !== "local") return { name: "sandbox", status: "absent", required: false, detail: `runs on another machine (${executor}) are checked by the manifest, not confined here` };
+  const available = sandboxAvailability(os);
+  const protection = resolveProtection("auto", available);
+  if (protection !== "manifest") return { name: "sandbox", status: "ok", required: false, detail: protectionText(protection) };
+  return {
+    name: "sandbox",
+    status: "warn",
+    required: false,
+    detail: `${protectionText(protection)}${available.bwrap ? ` (${available.bwrap.why})` : ""}`,
+    ...(os === "linux" && { fix: "Install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) so runs cannot change your data." }),
+  };
 }
 
 function writeCheck(root: string): Check {
@@ -225,6 +242,7 @@ export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check
   // The executor's own checks (an executor this build does not have has none: the config line says why).
   const executor = typeof input.executor === "string" ? findExecutor(input.executor) : undefined;
   if (executor?.doctorChecks) checks.push(...(await executor.doctorChecks({ input, root, env, exec, os, timeoutMs, command })));
+  checks.push(sandboxCheck(typeof input.executor === "string" ? input.executor : undefined, os));
   return { checks, platform, command };
 }
 

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { parseDirection, researchBranchAt, resolveRoot } from "../../report/cli-support.js";
+import { parseDirection, researchBranchAt, resolveRoot } from "../cli-support.js";
 import { EXPORT_FORMATS, type ExportFormat, exportTable } from "../../report/export.js";
 import { loadReportData } from "../../report/load.js";
 

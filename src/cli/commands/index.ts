@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { CONFIG_FILE, SUMMARY_FILE } from "../../file-names.js";
 
 /**
  * The command table. Only the command that runs is imported (its module may load zod, the AI
@@ -18,12 +19,12 @@ export interface CommandEntry {
 export const COMMANDS: readonly CommandEntry[] = [
   {
     name: "init",
-    description: "Phase 0: ask for the research config, show the config table, confirm, write autoresearch.config.json",
+    description: `ask for the research config, show it as a table, confirm, write ${CONFIG_FILE}`,
     load: async () => (await import("./init.js")).registerInit,
   },
   {
     name: "run",
-    description: "start a research session: baseline, then propose / commit / run / keep-or-reset until stopped (Phases 1-3)",
+    description: "start a research session: set up and run the baseline, then the loop (propose / commit / run / keep or reset) until it stops, then the summary",
     load: async () => (await import("./run.js")).registerRun,
   },
   {
@@ -67,7 +68,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: "report",
     args: "[results]",
-    description: "summarise a session or any results.tsv (Phase 3: autoresearch-summary.md + progress chart) without running anything",
+    description: `write the summary (${SUMMARY_FILE} and the progress chart) of a session or of any results file, without running anything`,
     load: async () => (await import("./report.js")).registerReport,
   },
   {

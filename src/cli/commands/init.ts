@@ -8,8 +8,8 @@ import { addConfigOptions, addSetupOptions, type GatheredInput, gatherInput } fr
 import { formatDuration } from "../../config/duration.js";
 import { type ConfigInput, configFileSchema, OPTION_DEFS, type OptionKey } from "../../config/options.js";
 import { collectConfig } from "../../config/prompts.js";
+import { CONFIG_FILE } from "../../file-names.js";
 import type { BudgetEdit } from "../../config/readonly-budget.js";
-import { CONFIG_FILE } from "../../config/resolve.js";
 import { UsageError } from "../../errors.js";
 import { type DetectedPlatform, detectPlatform } from "../../platform/index.js";
 import { type PlatformInfo, SCOPES } from "../../types.js";
@@ -159,7 +159,7 @@ export async function initCommand(flags: InitFlags, deps: InitDeps = {}): Promis
 export function registerInit(program: Command): void {
   const command = program
     .command("init")
-    .description(`Phase 0: ask for the research config, show the config table, confirm, write ${CONFIG_FILE}`);
+    .description(`ask for the research config, show it as a table, confirm, write ${CONFIG_FILE}`);
   addConfigOptions(command);
   addSetupOptions(command);
   command

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { RuntimeFailure, UsageError } from "../../errors.js";
 import { join } from "node:path";
 import { LEGACY_DIR, locateSession, lockPath } from "../../ledger/paths.js";
-import { isInteractive, resolveRoot } from "../../report/cli-support.js";
+import { isInteractive, resolveRoot } from "../cli-support.js";
 import { formatMetric, formatPercent, oneLine, shortCommit, truncate } from "../../report/format.js";
 import { loadReportData } from "../../report/load.js";
 import { loopLiveness } from "../../ledger/liveness.js";
@@ -20,6 +20,7 @@ import {
 } from "../../report/merge.js";
 import { type SessionData, analyze } from "../../report/model.js";
 import { requireRepo } from "../../workspace/git.js";
+import { printText } from "../print.js";
 
 interface MergeOptions {
   squash?: boolean;
@@ -124,11 +125,11 @@ Examples:
       if (data && !data.branch) data.branch = branch;
 
       if (plan.commits.length === 0) {
-        process.stdout.write(`Nothing to merge: ${base} already contains every commit of ${branch}.\n`);
+        printText(`Nothing to merge: ${base} already contains every commit of ${branch}.\n`);
         return;
       }
       const strategy0 = chosen[0] ?? null;
-      process.stdout.write(overview(plan, strategy0, data));
+      printText(overview(plan, strategy0, data));
       if (plan.conflicts && plan.conflicts.length > 0) {
         throw new RuntimeFailure(`cannot merge: ${base} and ${branch} conflict in ${plan.conflicts.join(", ")}`, conflictHint(plan, strategy0 ?? "squash", plan.conflicts));
       }
@@ -146,23 +147,23 @@ Examples:
             initialValue: "squash",
           });
           if (isCancel(picked)) {
-            process.stdout.write("Not merged.\n");
+            printText("Not merged.\n");
             return;
           }
           strategy = picked;
         }
         const ok = await confirm({ message: `Merge ${branch} into ${base} (${strategy})? Nothing will be pushed.`, initialValue: false });
         if (isCancel(ok) || !ok) {
-          process.stdout.write(`Not merged; ${branch} is kept as it is.\n`);
+          printText(`Not merged; ${branch} is kept as it is.\n`);
           return;
         }
       }
       const outcome = await executeMerge(git, plan, { strategy, message: mergeMessage(plan, strategy, data) });
       if (!outcome.merged) {
-        process.stdout.write(`Nothing to merge: ${base} already has these changes.\n`);
+        printText(`Nothing to merge: ${base} already has these changes.\n`);
         return;
       }
-      process.stdout.write(
+      printText(
         `Merged ${branch} into ${base} (${strategy}): ${shortCommit(outcome.baseBefore)} -> ${shortCommit(outcome.baseAfter)}.\n` +
           `You are on ${base}. Nothing was pushed; ${branch} is unchanged. Push when ready: git push origin ${base}\n`,
       );

@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { addUserNote, type NoteKind } from "../../ledger/memory.js";
 import { locateSession } from "../../ledger/paths.js";
 import { UsageError } from "../../errors.js";
-import { resolveRoot } from "../../report/cli-support.js";
+import { resolveRoot } from "../cli-support.js";
+import { printText } from "../print.js";
 
 interface NoteOptions {
   tag?: string;
@@ -40,6 +41,6 @@ Examples:
       if (!paths) throw new UsageError(`no autoresearch session in ${root}`, "Start one with `autoresearch run`, or pass --dir / --tag.");
       const entry = addUserNote(paths, words.join(" "), kind, new Date());
       const where = kind === "idea" ? "the ideas backlog" : kind === "finding" ? "the findings" : "the dead ends";
-      process.stdout.write(`Added to ${where}: ${entry.text}\nThe next proposal sees it.\n`);
+      printText(`Added to ${where}: ${entry.text}\nThe next proposal sees it.\n`);
     });
 }

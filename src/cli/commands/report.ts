@@ -1,12 +1,14 @@
 import { dirname, relative, resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
+import { CHART_PNG_FILE, CHART_SVG_FILE, DEFAULT_RESULTS_FILE, SUMMARY_FILE } from "../../file-names.js";
 import { locateSession } from "../../ledger/paths.js";
 import { locateAnySession } from "../../ledger/sessions.js";
-import { parseDirection, researchBranchAt, resolveRoot } from "../../report/cli-support.js";
+import { parseDirection, researchBranchAt, resolveRoot } from "../cli-support.js";
 import { loadReportData } from "../../report/load.js";
 import { renderSummary } from "../../report/summary.js";
-import { writeCharts, writeSessionReports } from "../../report/write.js";
+import { projectionNamesIn, trackedNotice, writeCharts, writeSessionReports } from "../../report/write.js";
+import { printText } from "../print.js";
 
 interface ReportOptions {
   out?: string;
@@ -16,15 +18,15 @@ interface ReportOptions {
   tag?: string;
 }
 
-/** `autoresearch report`: Phase 3 on an existing session or any results file; runs nothing. */
+/** `autoresearch report`: the summary and chart of an existing session or any results file; runs nothing. */
 export function registerReport(program: Command): void {
   program
     .command("report")
-    .description("summarise a session or any results.tsv (Phase 3: autoresearch-summary.md + progress chart) without running anything")
-    .argument("[results]", "results file to summarise (default: the session in this repo, else ./results.tsv)")
-    .option("--out <file>", "write the summary to this file, with progress.svg/progress.png beside it (default: print it)")
+    .description(`write the summary (${SUMMARY_FILE} and the progress chart) of a session or of any results file, without running anything`)
+    .argument("[results]", `results file to summarise (default: the session in this repo, else ./${DEFAULT_RESULTS_FILE})`)
+    .option("--out <file>", `write the summary to this file, with ${CHART_SVG_FILE}/${CHART_PNG_FILE} beside it (default: print it)`)
     .option("--direction <min|max>", "which way is better, when the file cannot tell (default: the session's, else inferred)")
-    .option("--chart", "also write progress.svg and progress.png (default: on with --out, off when printing)")
+    .option("--chart", `also write ${CHART_SVG_FILE} and ${CHART_PNG_FILE} (default: on with --out, off when printing)`)
     .option("--no-chart", "write no chart files")
     .option("--dir <path>", "repo of the session (default: the git repo of the current directory)")
     .option("--tag <tag>", "which session, as `autoresearch sessions` lists it (default: the current one)")
@@ -38,7 +40,7 @@ damaged; else just the rows of the results file: this tool's format or Karpathy'
 
 Examples:
   $ autoresearch report                                  # the session in this repo, to stdout
-  $ autoresearch report --out autoresearch-summary.md    # + progress.svg, progress.png
+  $ autoresearch report --out ${SUMMARY_FILE}    # + ${CHART_SVG_FILE}, ${CHART_PNG_FILE}
   $ autoresearch report --tag mar5                       # an earlier session (see autoresearch sessions)
   $ autoresearch report ~/old/results.tsv --out night1/summary.md
   $ autoresearch report karpathy-results.tsv --direction min`,
@@ -69,15 +71,17 @@ Examples:
         const written = await writeSessionReports(root, null, data, { summaryPath: resolve(cwd, options.out), charts: options.chart !== false });
         for (const warning of written.warnings) process.stderr.write(`warning: ${warning}\n`);
         const files = [written.summaryPath, written.svgPath, written.pngPath].filter((p): p is string => p !== null);
-        process.stdout.write(`Wrote ${files.map((p) => relative(cwd, p) || p).join(", ")}\n`);
+        printText(`Wrote ${files.map((p) => relative(cwd, p) || p).join(", ")}\n`);
         return;
       }
       let chart: { png: string | null; svg: string | null } | null = null;
       if (options.chart === true) {
-        const charts = writeCharts(cwd, data);
+        const { names, tracked } = await projectionNamesIn(cwd);
+        for (const name of tracked) process.stderr.write(`note: ${trackedNotice(name)}\n`);
+        const charts = writeCharts(cwd, data, undefined, undefined, names);
         for (const warning of charts.warnings) process.stderr.write(`warning: ${warning}\n`);
         chart = { png: charts.pngPath ? relative(cwd, charts.pngPath) : null, svg: relative(cwd, charts.svgPath) };
       }
-      process.stdout.write(renderSummary(data, { chart }));
+      printText(renderSummary(data, { chart }));
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { addConfigOptions, gatherInput } from "../../config/cli-options.js";
 import { collectConfig } from "../../config/prompts.js";
-import { CONFIG_FILE } from "../../config/resolve.js";
+import { CONFIG_FILE } from "../../file-names.js";
 import { checkExecutorConfig } from "../../executors/registry.js";
 import { validateNewSession } from "../../loop/setup.js";
 import { detectPlatform } from "../../platform/index.js";
@@ -18,7 +18,7 @@ export interface RunFlags extends Record<string, unknown> {
 }
 
 /**
- * Phase 0 for `run`: settings from flags, --config and the repo's autoresearch.config.json;
+ * Setting up `run`: settings from flags, --config and the repo's autoresearch.config.json;
  * whatever the spec says to ask is asked (in a terminal) or named as missing (exit 2); the
  * config table is shown and confirmed unless a config written by `init` or --yes confirms it.
  */
@@ -55,7 +55,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
 export function registerRun(program: Command): void {
   const command = program
     .command("run")
-    .description("start a research session: baseline, then propose / commit / run / keep-or-reset until stopped (Phases 1-3)");
+    .description("start a research session: set up and run the baseline, then the loop (propose / commit / run / keep or reset) until it stops, then the summary");
   addConfigOptions(command);
   command
     .option("--config <file>", `settings file (default: ${CONFIG_FILE} in the repo, if present)`)

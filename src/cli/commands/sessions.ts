@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { listSessions, type SessionSummary } from "../../ledger/sessions.js";
-import { resolveRoot } from "../../report/cli-support.js";
+import { resolveRoot } from "../cli-support.js";
+import { printText } from "../print.js";
 
 interface SessionsOptions {
   json?: boolean;
@@ -60,6 +61,7 @@ Examples:
     .action(async (options: SessionsOptions) => {
       const root = await resolveRoot(process.cwd(), options.dir);
       const sessions = listSessions(root);
-      process.stdout.write(options.json ? `${JSON.stringify(sessions, null, 2)}\n` : renderSessions(sessions));
+      if (options.json) process.stdout.write(`${JSON.stringify(sessions, null, 2)}\n`);
+      else printText(renderSessions(sessions));
     });
 }

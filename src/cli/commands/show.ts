@@ -1,9 +1,10 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { resolveRoot } from "../../report/cli-support.js";
+import { resolveRoot } from "../cli-support.js";
 import { readSessionReadOnly } from "../../ledger/read.js";
 import { locateAnySession } from "../../ledger/sessions.js";
 import { loadExperiment, renderExperiment } from "../../report/show.js";
+import { printText } from "../print.js";
 
 interface ShowOptions {
   dir?: string;
@@ -32,6 +33,7 @@ export function registerShow(program: Command): void {
       const session = paths ? readSessionReadOnly(paths) : null;
       if (!paths || !session) throw new UsageError(`no autoresearch session in ${root}`, "Start one with `autoresearch run`, or pass --dir / --tag.");
       const shown = loadExperiment(paths, Number(n), tail);
-      process.stdout.write(options.json ? `${JSON.stringify(shown, null, 2)}\n` : renderExperiment(shown, session.config.metric));
+      if (options.json) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+      else printText(renderExperiment(shown, session.config.metric));
     });
 }

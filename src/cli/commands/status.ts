@@ -2,10 +2,11 @@ import type { Command } from "commander";
 import { loopLiveness } from "../../ledger/liveness.js";
 import { locateSession, lockPath } from "../../ledger/paths.js";
 import { readInFlightReadOnly } from "../../ledger/read.js";
-import { resolveRoot } from "../../report/cli-support.js";
+import { resolveRoot } from "../cli-support.js";
 import { inFlightRuns, renderInFlight, workersNow } from "../../report/in-flight.js";
 import { loadReportData } from "../../report/load.js";
 import { progressSnapshot, renderProgressSnapshot } from "../../report/progress.js";
+import { printText } from "../print.js";
 
 interface StatusOptions {
   json?: boolean;
@@ -74,6 +75,6 @@ Examples:
           `**Now:** experiment ${inFlight.id} (${inFlight.phase}${inFlight.startedAt ? ` since ${inFlight.startedAt}` : ""})${inFlight.description ? `: ${inFlight.description.replace(/\s+/g, " ").slice(0, 120)}` : ""}`,
         );
       }
-      process.stdout.write(`${lines.join("\n")}\n`);
+      printText(`${lines.join("\n")}\n`);
     });
 }

@@ -1,15 +1,14 @@
 /**
- * What a would-be keep must still pass (issue 14): the keep rule's threshold, the --check
+ * What a would-be keep must still pass, so that run-to-run noise is not kept as a gain: the keep rule's threshold, the --check
  * commands, then (under `confirm`) its confirmation runs. Called by the experiment flow with
  * the first run's decision; how a run is started and guarded comes in as functions, so this
  * module knows nothing of worktrees or commits.
  */
 import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { gain, mean, noiseOfRecords } from "../metric/index.js";
+import { mean, noiseOfRecords } from "../metric/index.js";
 import type { ExperimentRecord, RunResult, RunSample } from "../types.js";
 import { type Decision, decide } from "./decide.js";
-import { confirmVerdict, keepPolicy, type KeepPolicy, seedOf, thresholdVerdict } from "./keep-rule.js";
 import type { LoopDeps, SessionState } from "./session.js";
 
 export interface KeepInput {
@@ -54,8 +53,8 @@ const violation = (found: string[]): Decision => ({ status: "crash", reason: "vi
 /** The keep rule in force applied to a decided first run. A decision other than keep passes through. */
 export async function applyKeepRule(session: SessionState, deps: LoopDeps, input: KeepInput): Promise<KeepOutcome> {
   const { config } = session.info;
-  const policy = keepPolicy(config);
-  const first = sampleOf(input.run, seedOf(policy, 0));
+  const rule = session.keepRule;
+  const first = sampleOf(input.run, rule.seedOf(0));
   let durationSec = input.run.durationSec;
   // With several runs the experiment's metric is the mean of those that printed one.
   const plain = (decision: Decision, extra: Partial<KeepOutcome> = {}): KeepOutcome => {
@@ -63,36 +62,33 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
     return { decision, metric: measured.length > 1 ? Number(mean(measured).toPrecision(12)) : first.metric, durationSec, ...extra };
   };
   if (input.decision.status !== "keep") return plain(input.decision);
-  const improved = input.decision.reason === "improved";
   const bestMetric = input.best.metric as number;
 
-  if (improved && policy.rule === "threshold" && policy.minDelta) {
-    const below = thresholdVerdict(first.metric as number, bestMetric, config.direction, policy.minDelta);
-    if (below) return plain(below);
-  }
+  const below = rule.belowThreshold(input.decision, first.metric as number, bestMetric, config.direction);
+  if (below) return plain(below);
 
   // Under confirm, a first run too close to the best is not a would-be keep: no checks, no repeats.
-  const confirming = improved && policy.rule === "confirm";
-  const early = confirming ? hopeless(session, first.metric as number, bestMetric, policy) : null;
+  const early = rule.notWorthConfirming(input.decision, first.metric as number, bestMetric, config.direction, noiseOfRecords(session.history)?.sd ?? null);
   if (early) return plain(early);
 
   let checks: KeepOutcome["checks"];
-  if (policy.checks.length > 0) {
-    const outcome = await runChecks(session, deps, input, policy);
+  if (rule.checks.length > 0) {
+    const outcome = await runChecks(session, deps, input, rule.checks);
     checks = outcome.results;
     durationSec += outcome.durationSec;
     if (outcome.failed) return plain(outcome.failed, { checks });
   }
 
-  if (!confirming) return plain(input.decision, checks ? { checks } : {});
+  // Only an improvement is confirmed (a keep for fewer lines at the same metric is not).
+  if (input.decision.reason !== "improved" || rule.extraRuns === 0) return plain(input.decision, checks ? { checks } : {});
 
   const runs: RunSample[] = [first];
-  const total = policy.confirmRuns + 1;
+  const total = rule.extraRuns + 1;
   for (let index = 1; index < total; index++) {
     if (deps.stop.signal.aborted) return plain(interrupted("its confirmation runs"), { runs, checks });
     const run = await input.runAgain(index);
     durationSec += run.durationSec;
-    runs.push(sampleOf(run, seedOf(policy, index)));
+    runs.push(sampleOf(run, rule.seedOf(index)));
     const found = await input.guard();
     const repeat = decide({ run, direction: config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations: found, interrupted: deps.stop.signal.aborted });
     if (repeat.reason === "violation" || repeat.reason === "interrupted") return plain(repeat, { runs, checks });
@@ -103,26 +99,11 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
   const metrics = runs.map((r) => r.metric as number);
   const candidate = { status: "keep" as const, trainHash: input.trainHash, metric: null, runs };
   const noise = noiseOfRecords([...session.history, candidate])?.sd ?? null;
-  const verdict = confirmVerdict({ runs: metrics, best: bestMetric, direction: config.direction, noise, confidence: policy.confidence });
+  const verdict = rule.verdict({ runs: metrics, best: bestMetric, direction: config.direction, noise });
   const decision: Decision = verdict.keep
     ? { status: "keep", reason: "improved", detail: verdict.detail }
     : { status: "discard", reason: "not-confirmed", detail: verdict.detail };
   return { decision, metric: Number(verdict.mean.toPrecision(12)), runs, durationSec, ...(checks && { checks }) };
-}
-
-/**
- * Under `confirm`, a first run that beats the best by less than (Z - 1) × the noise floor is
- * not worth confirming: for its mean to clear Z × noise, the other runs would have to beat its
- * own gain by a full noise floor on average. Discarding it here saves the confirmation runs of
- * most changes that do nothing (half of which beat the best on one run by luck).
- */
-function hopeless(session: SessionState, metric: number, best: number, policy: KeepPolicy): Decision | null {
-  const noise = noiseOfRecords(session.history)?.sd ?? null;
-  if (noise === null || !(noise > 0)) return null;
-  const c = (gain(metric, best, session.info.config.direction) ?? 0) / noise;
-  const need = Math.max(0, policy.confidence - 1);
-  if (c > need) return null;
-  return { status: "discard", reason: "within-noise", detail: `one run ${c.toFixed(1)}× the noise floor ${noise.toPrecision(3)} better: not more than the ${need}× worth confirming` };
 }
 
 /**
@@ -134,13 +115,13 @@ async function runChecks(
   session: SessionState,
   deps: LoopDeps,
   input: KeepInput,
-  policy: KeepPolicy,
+  commands: readonly string[],
 ): Promise<{ results: { command: string; ok: boolean }[]; failed: Decision | null; durationSec: number }> {
   const { config } = session.info;
   const results: { command: string; ok: boolean }[] = [];
   const log = session.paths.runLog(input.id);
   let durationSec = 0;
-  for (const [index, command] of policy.checks.entries()) {
+  for (const [index, command] of commands.entries()) {
     if (deps.stop.signal.aborted) return { results, failed: interrupted("its checks"), durationSec };
     const checkLog = `${log}.check${index + 1}`;
     const runId = randomUUID();

@@ -4,7 +4,7 @@ import { UsageError } from "../errors.js";
 import { type Direction, isDirection } from "../metric/index.js";
 import { Git } from "../workspace/git.js";
 
-/** Small helpers shared by the status, report, export and merge commands. */
+/** Small helpers shared by the commands (status, report, export, merge, clean ...): where the repo is, flag parsing. */
 
 /** --dir, else the top level of the git repo at cwd, else cwd. */
 export async function resolveRoot(cwd: string, dir?: string): Promise<string> {

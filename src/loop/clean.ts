@@ -1,20 +1,19 @@
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
-import { currentTag, sessionsHome } from "../ledger/paths.js";
+import { currentTag, forgetCurrent, sessionsHome } from "../ledger/paths.js";
 import { listSessions, type SessionSummary } from "../ledger/sessions.js";
 import type { Git } from "../workspace/git.js";
+import { removeSessionTraces, type SessionTraces } from "../workspace/remove-session.js";
 
 /**
  * `autoresearch clean`: what a finished session leaves in the repository (its research branch,
  * `refs/autoresearch/<tag>/*` keeping every experiment commit, its experiment clone and its
- * records), planned first and removed only as planned.
+ * records), planned first and removed only as planned. The git and the deleting are
+ * src/workspace/remove-session.ts's; this module decides what goes.
  */
-export interface CleanItem {
+export interface CleanItem extends SessionTraces {
   session: SessionSummary;
-  /** The research branch, when it still exists. */
-  branch: string | null;
-  /** refs/autoresearch/<tag>/* (discarded and crashed experiments' commits). */
   refs: string[];
   /** Folders removed: the session's folder under <git dir>/autoresearch (records and clone). */
   dirs: string[];
@@ -63,16 +62,9 @@ export async function planClean(git: Git, root: string, request: CleanRequest): 
       continue;
     }
     const dir = owner && home ? join(home, owner) : session.dir;
-    plan.items.push({ session, branch, refs, dirs: existsSync(dir) ? [dir] : [], unmergedKept: branch ? await unmergedCommits(git, branch) : 0 });
+    plan.items.push({ session, branch, refs, dirs: existsSync(dir) ? [dir] : [], unmergedKept: branch ? await git.commitsOnlyOn(branch) : 0 });
   }
   return plan;
-}
-
-/** Commits on `branch` that no other local branch contains. */
-async function unmergedCommits(git: Git, branch: string): Promise<number> {
-  const others = (await git.run(["for-each-ref", "--format=%(refname)", "refs/heads/"])).split("\n").filter((r) => r !== "" && r !== `refs/heads/${branch}`);
-  const count = await git.run(["rev-list", "--count", `refs/heads/${branch}`, ...(others.length > 0 ? ["--not", ...others] : [])]);
-  return Number(count) || 0;
 }
 
 /** Removes what `plan` lists (items with unmerged kept work only when `withKeptWork`). Returns the ids removed. */
@@ -81,11 +73,9 @@ export async function executeClean(git: Git, root: string, plan: CleanPlan, with
   const removed: string[] = [];
   for (const item of plan.items) {
     if (item.unmergedKept > 0 && !withKeptWork) continue;
-    for (const ref of item.refs) await git.deleteRef(ref);
-    if (item.branch) await git.run(["branch", "-D", item.branch]);
-    for (const dir of item.dirs) rmSync(dir, { recursive: true, force: true });
+    await removeSessionTraces(git, item);
     // `current` never names a session that is gone.
-    if (home && currentTag(home) === item.session.tag && item.session.current) rmSync(join(home, "current"), { force: true });
+    if (home && currentTag(home) === item.session.tag && item.session.current) forgetCurrent(home);
     removed.push(item.session.id);
   }
   return removed;

@@ -1,0 +1,37 @@
+/**
+ * The bubblewrap (`bwrap`) command line that confines one run on Linux. Pure: the same sandbox
+ * gives the same argv, so the rules are unit-tested here and run for real in tests/sandbox.
+ *
+ * Mounts are applied in order, later ones on top of earlier ones, so the order is the policy:
+ *   1. `/` read-only: the user's checkout, shared data (through the clone's links or not), the
+ *      user's `.git` and every environment can be read and not changed;
+ *   2. `/dev` bound as it is (GPU device nodes, /dev/shm for data loaders), a fresh `/proc`;
+ *   3. each hidden folder (the session records, the lock, other workers' clones) replaced by an
+ *      empty tmpfs, shallowest first;
+ *   4. the run's own clone and scratch folder bound writable on top, deepest last, so a clone that
+ *      lives inside a hidden folder is visible again.
+ * The network, the pid namespace and the process group stay the user's: the run is killed, listed
+ * and measured as any other (`--die-with-parent` ends it if bwrap itself is killed).
+ */
+import type { RunSandbox } from "../types.js";
+
+const depth = (path: string): number => path.split("/").filter(Boolean).length;
+const byDepth = (paths: readonly string[]): string[] => [...new Set(paths)].sort((a, b) => depth(a) - depth(b) || a.localeCompare(b));
+
+export function bwrapArgs(sandbox: Pick<RunSandbox, "writable" | "hidden" | "scratch">, cwd: string): string[] {
+  const args = ["--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc"];
+  for (const dir of byDepth(sandbox.hidden)) args.push("--tmpfs", dir);
+  for (const dir of byDepth([...sandbox.writable, sandbox.scratch])) args.push("--bind", dir, dir);
+  args.push("--die-with-parent", "--chdir", cwd);
+  return args;
+}
+
+/** `bwrap <args> -- /bin/sh -c <command>` as one shell command line (the executor runs it through a shell). */
+export function bwrapCommand(bwrap: string, sandbox: Pick<RunSandbox, "writable" | "hidden" | "scratch">, cwd: string, command: string): string {
+  return [bwrap, ...bwrapArgs(sandbox, cwd), "--", "/bin/sh", "-c", command].map(shellQuote).join(" ");
+}
+
+/** POSIX single-quoting; words made of safe characters stay bare (readable in logs). */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,37 @@
+/**
+ * What the local executor does with a run's sandbox: the command line that starts it confined,
+ * the run's scratch folder made ready, and the variables that send temp files and compiler caches
+ * there (the rest of the file system is read-only to the run).
+ */
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { RunSandbox } from "../types.js";
+import { bwrapCommand } from "./bwrap.js";
+import { bwrapPath } from "./probe.js";
+import { sandboxExecCommand } from "./sandbox-exec.js";
+
+export interface ConfinedRun {
+  command: string;
+  env: Record<string, string>;
+}
+
+/**
+ * The scratch folder keeps `cache/` (Triton, Inductor and CUDA kernels compiled by earlier runs of
+ * this worker: recompiling them every run would cost minutes) and gets an empty `tmp/` each run.
+ */
+export function confine(sandbox: RunSandbox, cwd: string, command: string, env: NodeJS.ProcessEnv = process.env): ConfinedRun {
+  const tmp = join(sandbox.scratch, "tmp");
+  const cache = join(sandbox.scratch, "cache");
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  mkdirSync(cache, { recursive: true });
+  const vars = {
+    TMPDIR: tmp,
+    TRITON_CACHE_DIR: join(cache, "triton"),
+    TORCHINDUCTOR_CACHE_DIR: join(cache, "inductor"),
+    CUDA_CACHE_PATH: join(cache, "cuda"),
+    MPLCONFIGDIR: join(cache, "matplotlib"),
+  };
+  const line = sandbox.kind === "bwrap" ? bwrapCommand(bwrapPath(env), sandbox, cwd, command) : sandboxExecCommand(sandbox, command);
+  return { command: line, env: vars };
+}
