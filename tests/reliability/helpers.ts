@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { toResultsRow } from "../../src/ledger/ledger.js";
+import { headOf } from "../../src/ledger/tree.js";
 import { parseInFlight } from "../../src/ledger/read.js";
 import { formatRow, parseResults, resultsHeader } from "../../src/ledger/results-tsv.js";
 import type { ExperimentRecord, RejectedProposal } from "../../src/types.js";
@@ -187,6 +188,8 @@ export interface InvariantOptions {
   tag: string;
   train?: string;
   metric?: string;
+  /** The metric's direction (default min): which kept node is the head. */
+  direction?: "min" | "max";
   /** Guarded files and their hashes at setup. */
   guarded: Record<string, string | null>;
   /** Untracked files (besides the tool's own) the test itself put in the repo. */
@@ -241,8 +244,11 @@ export function checkInvariants(root: string, o: InvariantOptions): ExperimentRe
   // The user's checkout stays on its own branch at its own commit, clean; the research branch is the best.
   expect(git(root, "branch", "--show-current")).toBe(o.userBranch ?? "main");
   expect(git(root, "rev-parse", "HEAD")).toBe(o.userHead ?? o.base);
-  const kept = jsonl.filter((e) => e.status === "keep");
-  expect(git(root, "rev-parse", branch)).toBe(kept[kept.length - 1]?.commit);
+  // The research branch is the head: the best kept node (the last kept one in a chain).
+  expect(git(root, "rev-parse", branch)).toBe(headOf(jsonl, o.direction ?? "min").commit);
+  // No node is kept on a measurement of code other than its parent plus its change: each
+  // experiment's commit is a child of the commit it was decided against.
+  for (const e of jsonl.filter((r) => r.id !== 0)) expect(git(root, "rev-parse", `${e.commit}^`), `#${e.id}`).toBe(e.parent);
   expect(git(root, "status", "--porcelain", "--untracked-files=no")).toBe("");
   const untracked = git(root, "status", "--porcelain", "--untracked-files=all")
     .split("\n")

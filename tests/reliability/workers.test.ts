@@ -106,7 +106,7 @@ describe("four workers through the real CLI", () => {
     expect(await waitGone(() => processesWithEnv("AR_SIGNALS", again), 3000)).toEqual([]);
   }, 120_000);
 
-  it("Ctrl-C once while a stale candidate runs: its re-run on the current best still runs and is recorded; waiting proposals are dropped", async () => {
+  it("chain: Ctrl-C once while a stale candidate runs: its re-run on the current best still runs and is recorded; waiting proposals are dropped", async () => {
     // A is slow and better, B fast and better: B is kept while A runs, so A goes stale and is re-run on B.
     const train = `const SLOW = 0;
 const GAIN = 0;
@@ -128,7 +128,7 @@ console.log("val_loss: " + (1 - 0.1 * GAIN - 0.05 * OTHER + 0.01 * (A1 + A2)).to
     ];
     writeFileSync(join(root, "plan.jsonl"), `${steps.join("\n")}\n`);
     const args = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "30s", "--metric", "val_loss", "--direction", "min"];
-    args.push("--workers", "2", "--devices", "0,1", "--proposer", "plan", "--plan", "plan.jsonl", "--tag", "rerun", "--json", "--yes");
+    args.push("--workers", "2", "--devices", "0,1", "--proposer", "plan", "--plan", "plan.jsonl", "--tag", "rerun", "--json", "--yes", "--search", "chain");
     const live = startCli(root, args);
     // B decided (kept) while A still runs: the first Ctrl-C comes now.
     await live.waitFor((e) => e.type === "experiment" && e.record?.id === 2);
