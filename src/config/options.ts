@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { hostList } from "./hosts.js";
 import { UsageError } from "../errors.js";
 import { DEFAULT_RESULTS_FILE } from "../file-names.js";
 import { MIN_DELTA } from "../metric/noise.js";
@@ -458,7 +459,7 @@ export const OPTION_DEFS = {
     schema: stringList,
     field: "devices",
     config: z.array(z.string().regex(/^[\w.:+-]+$/, "a device id such as 0 or GPU-uuid")).min(1).optional(),
-    from: (v) => toList(v).flatMap((item) => item.split(",")).map((item) => item.trim()).filter(Boolean),
+    from: hostList,
   }),
   lookahead: option({
     flag: "--lookahead <n>",
@@ -514,7 +515,7 @@ export const OPTION_DEFS = {
     schema: stringList,
     field: "hosts",
     config: z.array(z.string().min(1)).min(1).optional(),
-    from: (v) => toList(v).flatMap((item) => item.split(",")).map((item) => item.trim()).filter(Boolean),
+    from: hostList,
   }),
   remoteDir: option({
     flag: "--remote-dir <path>",

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { protectionFor, sandboxAvailability } from "../sandbox/index.js";
+import { sessionProtection } from "../executors/registry.js";
 import { applyOverrides, type ResumeOverrides } from "../config/resolve.js";
 import { UsageError } from "../errors.js";
 import { kindOf } from "../executors/registry.js";
@@ -57,7 +57,7 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   const checked = applyOverrides(info.config, overrides, root);
   info.config = checked.config;
   // This machine's sandbox, which may not be the one the session started on.
-  info.protection = protectionFor(info.config, sandboxAvailability);
+  info.protection = sessionProtection(info.config);
   if (deps.executorFor) deps.executor = deps.executorFor(info.config);
   const inFlightAll = ledger.readInFlight();
   const workerIds = new Set(sessionSlots(info).map((s) => s.worker));

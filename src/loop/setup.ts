@@ -1,5 +1,5 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
-import { protectionFor, sandboxAvailability } from "../sandbox/index.js";
+import { sessionProtection } from "../executors/registry.js";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { ResearchConfig } from "../config/options.js";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
@@ -241,7 +241,7 @@ async function setUpSession(root: string, checked: ResolvedSession, platform: Pl
     guardedHashes: hashGuarded(root, guardedFiles(root, config.readonly)),
     ...(proposerCheck.agent && { agent: proposerCheck.agent }),
     slots: resolved.slots,
-    protection: protectionFor(config, sandboxAvailability),
+    protection: sessionProtection(config),
   };
   const ledger = new Ledger(paths, resultsPath, config.metric);
   ledger.ensureDirs();

@@ -13,7 +13,7 @@ import { UsageError } from "../../errors.js";
 import { type DetectedPlatform, detectPlatform, type Exec, execWithTimeout, parseNvidiaSmi, usesTorch } from "../../platform/index.js";
 import { keyEnvName, type LlmProvider } from "../../proposers/llm/provider.js";
 import type { Check, CheckStatus } from "../../executors/descriptor.js";
-import { findExecutor } from "../../executors/registry.js";
+import { findExecutor, runsOnThisMachine } from "../../executors/registry.js";
 import { which } from "../../platform/which.js";
 import { Git } from "../../workspace/git.js";
 
@@ -106,7 +106,7 @@ async function gitChecks(cwd: string, env: NodeJS.ProcessEnv): Promise<{ checks:
 
 /** Which protection the runs would get (see src/sandbox/): a sandbox, or the manifest check. */
 function sandboxCheck(executor: string | undefined, os: NodeJS.Platform): Check {
-  if ((executor ?? "local") !== "local") return { name: "sandbox", status: "absent", required: false, detail: `runs on another machine (${executor}) are checked by the manifest, not confined here` };
+  if (!runsOnThisMachine(executor)) return { name: "sandbox", status: "absent", required: false, detail: `runs on another machine (${executor}) are checked by the manifest, not confined here` };
   const available = sandboxAvailability(os);
   const protection = resolveProtection("auto", available);
   if (protection !== "manifest") return { name: "sandbox", status: "ok", required: false, detail: protectionText(protection) };
