@@ -242,7 +242,7 @@ export class Scheduler {
         newText: outcome.newText,
         base: outcome.base,
         queuedAt: deps.now().toISOString(),
-        followHead: base.why === null && outcome.oomRetryOf === undefined,
+        followHead: base.why === null,
         ...(outcome.oomRetryOf !== undefined && { oomRetryOf: outcome.oomRetryOf }),
       });
     })()
