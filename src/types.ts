@@ -62,6 +62,8 @@ export interface Proposal {
   violations?: string[];
   /** The constants it changes, when the proposer knows them exactly (the builtin search). */
   changes?: ConstantChange[];
+  /** Part of a batch reply that the proposer could not use (e.g. it did not match the schema): refused with this reason, never run. */
+  refused?: string;
 }
 
 export interface PlatformAdjustments {
@@ -357,6 +359,22 @@ export interface ProposalContext {
   inFlight?: InFlightSummary[];
   /** Set when the proposal builds on a node other than the best (the best stagnating): which, and why. `best` is that node then. */
   buildsOn?: { id: number; why: string };
+  /** Workers the session runs side by side (absent: one). */
+  workers?: number;
+  /**
+   * The decided children of the node this proposal builds on (`best`), oldest first: what each
+   * sibling of the coming experiment gave, so the proposer does not repeat a change that lost there.
+   */
+  siblings?: SiblingSummary[];
+}
+
+/** A decided child of the node a proposal builds on, as the brief shows it. */
+export interface SiblingSummary {
+  id: number;
+  description: string;
+  status: Status;
+  /** Its metric minus its parent's (signed like the metric); null for a crash. */
+  delta: number | null;
 }
 
 /** An experiment in flight, as a proposer is told of it. */
@@ -368,6 +386,8 @@ export interface InFlightSummary {
   changes?: ConstantChange[];
   /** Its position in a --plan file (the plan goes on after it). */
   planStep?: number;
+  /** The experiment id of the node it is built on (0 = the baseline), when known. */
+  parent?: number;
 }
 
 /** What the loop knows about the session's limits, for the brief. */
@@ -425,4 +445,11 @@ export interface Proposer {
   readonly editsWorkspace?: boolean;
   /** One proposal, or null when it has nothing more to propose (the session then ends). */
   propose(ctx: ProposalContext, signal?: AbortSignal): Promise<Proposal | null>;
+  /**
+   * Up to `k` distinct proposals at once, for proposers that do better than k single calls (the
+   * builtin search: k different moves; an LLM: one request for k diverse experiments). Each is
+   * validated on its own; one carrying `refused` is recorded as refused with that reason. An empty
+   * list means nothing more to propose. Absent: the scheduler calls `propose` once per proposal.
+   */
+  proposeMany?(ctx: ProposalContext, k: number, signal?: AbortSignal): Promise<Proposal[]>;
 }
