@@ -104,7 +104,8 @@ export class BuiltinProposer implements Proposer {
     if (ctx.oomRetry) return this.oomRetry(ctx, constants);
 
     const current = stateOf(constants);
-    const analysis = analyzeHistory(ctx.history, current);
+    // The tree: the history as seen from the node this proposal builds on.
+    const analysis = analyzeHistory(ctx.history, current, ctx.best.commit);
     const tunable = constants.filter((c) => !c.excluded && inScope(c, ctx.scope));
     // Proposals refused earlier in this iteration (repeat, bad edit, out of scope): propose something else.
     const excluded = new Set<string>();
