@@ -336,7 +336,9 @@ export class Scheduler {
         continue;
       }
       deps.emit({ type: "proposal", iteration: id, proposal: next.proposal });
-      this.enqueue({ id, proposal: next.proposal, newText: next.newText, base: next.base, combines: next.combines, followHead: true, queuedAt: deps.now().toISOString() });
+      // Ahead of the proposals made ahead: those were made before this winner was known, and a
+      // combination of winners is the run most likely to move the head.
+      this.enqueue({ id, proposal: next.proposal, newText: next.newText, base: next.base, combines: next.combines, followHead: true, queuedAt: deps.now().toISOString() }, true);
       return true;
     }
   }

@@ -124,7 +124,8 @@ export class BuiltinProposer implements Proposer {
   /** The first `k` ranked moves as proposals (k > 1: one per constant and direction first). */
   private moves(ctx: ProposalContext, constants: NumericConstant[], k: number): Proposal[] {
     const current = stateOf(constants);
-    const analysis = analyzeHistory(ctx.history, current);
+    // The tree: the history as seen from the node this proposal builds on.
+    const analysis = analyzeHistory(ctx.history, current, ctx.best.commit);
     const tunable = constants.filter((c) => !c.excluded && inScope(c, ctx.scope));
     // Proposals refused earlier in this iteration (repeat, bad edit, out of scope): propose something else.
     const excluded = new Set<string>();
