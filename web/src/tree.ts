@@ -49,7 +49,9 @@ export class TreeView {
     const svg = s("svg", { class: "tree", width, height, viewBox: `0 0 ${width} ${height}`, role: "tree", "aria-label": "research tree" });
     const byId = new Map(layout.nodes.map((n) => [n.id, n]));
     const edges = s("g", { class: "edges" });
-    for (const n of layout.nodes) {
+    // Lineage edges last, so the thick line is drawn over the thin ones that share its column.
+    const order = [...layout.nodes].sort((a, b) => Number(a.onLineage) - Number(b.onLineage));
+    for (const n of order) {
       const parent = n.parentId === null ? undefined : byId.get(n.parentId);
       if (!parent) continue;
       // An elbow: down from the parent, then across to the child.
