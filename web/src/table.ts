@@ -167,7 +167,7 @@ export class ResultsTable {
       "tr",
       { "data-id": e.id, class: e.id === this.headId ? "head" : null },
       h("td", { class: "num" }, h("a", { href: this.href(e.id) }, String(e.id))),
-      h("td", {}, h("span", { class: `status ${e.status}` }, e.status), e.id === this.headId ? h("span", { class: "best-mark", title: "the best kept node: the research branch points here" }, "best") : null),
+      h("td", {}, h("span", { class: `status ${e.status}` }, e.status), e.id === this.headId ? [" ", h("span", { class: "best-mark", title: "the best kept node: the research branch points here" }, "best")] : null),
       h("td", { class: "num" }, fmtMetric(e.metric)),
       h("td", { class: `num ${deltaClass}` }, fmtDelta(d)),
       h("td", {}, e.category),
