@@ -23,6 +23,12 @@ export interface ExperimentSummary {
   tokens: number | null;
   /** What the proposer said it was exploring. */
   direction: string | null;
+  /** The commit of the node it was built on (the research tree; the baseline's is its own). */
+  parent: string;
+  /** Non-empty lines of its script: the head's tie-break (src/ledger/tree.ts). */
+  lines: number;
+  /** The kept experiments whose changes it combined onto its parent. */
+  combines?: number[];
 }
 
 export function summarize(r: ExperimentRecord): ExperimentSummary {
@@ -44,6 +50,9 @@ export function summarize(r: ExperimentRecord): ExperimentSummary {
     costUsd: finite(r.costUsd),
     tokens,
     direction: r.direction?.trim() ? r.direction : null,
+    parent: r.parent || r.commit,
+    lines: Number.isFinite(r.lines) ? r.lines : 0,
+    ...(r.combines && r.combines.length > 0 && { combines: [...r.combines] }),
   };
 }
 

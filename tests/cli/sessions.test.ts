@@ -69,7 +69,11 @@ describe("sessions you can find again", () => {
 
     const show = cli(root, ["show", "3", "--tag", "a", "--json"]);
     expect(show.code, show.stderr).toBe(0);
-    expect(JSON.parse(show.stdout).record.id).toBe(3);
+    const shown = JSON.parse(show.stdout);
+    expect(shown.record.id).toBe(3);
+    // Its place in the research tree travels with it.
+    expect(shown.parent.commit).toBe(shown.record.parent);
+    expect(Array.isArray(shown.children)).toBe(true);
 
     // compare within a session: the script diff and the delta; across sessions: the differing settings.
     const within = cli(root, ["compare", "a:0", "a:1", "--json"]);

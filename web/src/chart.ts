@@ -2,6 +2,7 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { ExperimentSummary } from "../../src/dashboard/model.js";
 import { fill, h } from "./dom.js";
+import { isBetter } from "../../src/metric/compare.js";
 import { type Direction, delta, fmtDelta, fmtMetric } from "./format.js";
 
 const COLORS = { keep: "#1a9850", discard: "#9e9e9e", crash: "#d73027", best: "#2166ac", baseline: "#7f7f7f", band: "rgba(33,102,172,0.10)" };
@@ -148,8 +149,9 @@ export class ProgressChart {
       const e = sorted[i] as ExperimentSummary;
       x[i] = e.id;
       if (e.status === "keep" && e.metric !== null) {
-        // The branch head is the latest kept commit, so its metric is the best so far.
-        running = e.metric;
+        // The best so far is the research tree's head: a keep beat its own parent, which is not
+        // always the best (a node in another branch can be better).
+        if (running === null || isBetter(e.metric, running, this.input.direction)) running = e.metric;
         kept[i] = e.metric;
       } else if (e.status === "discard") discarded[i] = e.metric;
       else if (e.status === "crash") crashed[i] = running ?? base;

@@ -9,6 +9,8 @@ import { isBetter } from "../../src/metric/compare.js";
 import { type Direction, fmtCost, fmtDelta, fmtMetric, fmtTime } from "./format.js";
 import { LivePanel } from "./live.js";
 import { ResultsTable } from "./table.js";
+import { TreeView } from "./tree.js";
+import { headSummary } from "../../src/dashboard/tree-layout.js";
 import "./style.css";
 
 type PublicListing = Omit<SessionListing, "dir" | "paths" | "lock" | "reportDir">;
@@ -44,6 +46,7 @@ class App {
   private events: EventSource | null = null;
   private chart: ProgressChart | null = null;
   private table: ResultsTable | null = null;
+  private tree: TreeView | null = null;
   private readonly livePanel = new LivePanel();
   private readonly headerEl = h("section", { class: "card session-head" });
   private readonly summaryEl = h("section", { class: "card summary", hidden: true });
@@ -104,7 +107,8 @@ class App {
     const top = h("header", { class: "top" }, h("h1", {}, "autoresearch"), picker, this.loopBadge);
     this.chart = new ProgressChart(this.chartInput());
     this.table = new ResultsTable(this.direction, (id) => `#/exp/${id}`);
-    this.overview.replaceChildren(this.chart.root, this.table.root);
+    this.tree = new TreeView((id) => (location.hash = `#/exp/${id}`));
+    this.overview.replaceChildren(h("div", { class: "charts" }, this.chart.root, this.tree.root), this.table.root);
     this.root.replaceChildren(top, this.headerEl, this.summaryEl, this.livePanel.root, this.overview, this.detailEl);
     this.chart.mount();
     this.refresh();
@@ -156,6 +160,7 @@ class App {
       this.pending = false;
       this.renderHeader();
       this.chart?.update(this.chartInput());
+      this.tree?.update(this.experiments, this.direction);
       this.table?.setData(this.experiments, this.direction);
       const running = this.snapshot?.loop.state === "running";
       this.livePanel.set(this.live, running, this.metricName);
@@ -172,8 +177,8 @@ class App {
     this.loopBadge.title = loop.text;
     const exps = this.experiments;
     const baseline = exps.find((e) => e.id === 0) ?? null;
-    const kept = exps.filter((e) => e.status === "keep");
-    const best = kept.reduce<ExperimentSummary | null>((a, e) => (a === null || e.id > a.id ? e : a), null);
+    // The best is the research tree's head (where the branch points), not the last keep.
+    const best = headSummary(exps, this.direction);
     const counts = { keep: 0, discard: 0, crash: 0 };
     for (const e of exps) if (e.id > 0) counts[e.status]++;
     const done = exps.length - (baseline ? 1 : 0);
