@@ -1,5 +1,5 @@
 import type { ExperimentRecord } from "../types.js";
-import { noiseOfRecords } from "../metric/index.js";
+import { noiseOfRecords, stepsPerSec } from "../metric/index.js";
 
 /**
  * One row of the table / point of the chart: what the overview needs of a record, not all of
@@ -23,6 +23,10 @@ export interface ExperimentSummary {
   tokens: number | null;
   /** What the proposer said it was exploring. */
   direction: string | null;
+  /** Steps per second of training of its (first decided) run, when the script printed steps. */
+  stepsPerSec: number | null;
+  /** Its runs re-run because the machine was busy. */
+  contendedRuns: number;
 }
 
 export function summarize(r: ExperimentRecord): ExperimentSummary {
@@ -44,6 +48,8 @@ export function summarize(r: ExperimentRecord): ExperimentSummary {
     costUsd: finite(r.costUsd),
     tokens,
     direction: r.direction?.trim() ? r.direction : null,
+    stepsPerSec: stepsPerSec(r),
+    contendedRuns: r.contendedRuns?.length ?? 0,
   };
 }
 
