@@ -144,6 +144,13 @@ export interface ExperimentRecord {
   changes?: ConstantChange[];
   /** Every run of this code when there was more than one (the metric is then their mean). */
   runs?: RunSample[];
+  /**
+   * Runs of this code slowed by a busy machine (steps/s far below the same code's other runs)
+   * and run again: shown and counted, never part of its metric or the noise floor.
+   */
+  contendedRuns?: RunSample[];
+  /** The machine's load around its first run, where the platform can tell. */
+  load?: RunLoad;
   /** The --check commands that ran on it (a would-be keep) and whether each passed. */
   checks?: { command: string; ok: boolean }[];
   /** Which worker ran it (0-based) and on which device / host, when the session has workers. */
@@ -173,6 +180,24 @@ export interface RunSample {
   /** The metric it printed; null when it failed. */
   metric: number | null;
   durationSec: number;
+  /** Its optimizer steps and seconds of training, when the script printed them. */
+  steps?: number;
+  trainingSec?: number;
+  /** Slowed by a busy machine and run again (only in a record's contendedRuns). */
+  contended?: boolean;
+  load?: RunLoad;
+}
+
+/**
+ * What else ran on the machine around a run (src/platform/load.ts): the 1-minute load average
+ * at its start and end, and GPU compute processes that were not the run's (nvidia-smi, when
+ * there is one).
+ */
+export interface RunLoad {
+  loadStart: number;
+  loadEnd: number;
+  cores: number;
+  otherGpuProcesses?: number;
 }
 
 /** A proposal the loop refused (edit not found, out of scope, repeat); kept in rejected.jsonl. */
@@ -283,6 +308,8 @@ export interface RunResult {
   /** From the script's own summary lines (`num_steps:`, `training_seconds:`), when printed. */
   steps?: number;
   trainingSec?: number;
+  /** The machine's load around the run (added by the loop, not the executor). */
+  load?: RunLoad;
   oom: boolean;
   /** Last lines of output, for crash reasons and proposer context. */
   tailLines: string[];

@@ -479,7 +479,8 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
 
   // The spec's config table, then explicit confirmation.
   const protection = opts.protectionOf?.(config);
-  const table = renderConfigTable(config, detected, { torch: usesTorch(readText(opts.root, config.train)), ...(protection && { protection }) });
+  const script = readText(opts.root, config.train);
+  const table = renderConfigTable(config, detected, { torch: usesTorch(script), script, ...(protection && { protection }) });
   // Printed as is (not boxed), so it is exactly the spec's markdown block and can be copied.
   out.write(`\n${table}\n`);
   for (const edit of budgetEdits) out.write(`Setup commit: ${edit.message} (${edit.path})\n`);

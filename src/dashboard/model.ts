@@ -1,5 +1,5 @@
 import type { ExperimentRecord } from "../types.js";
-import { noiseOfRecords } from "../metric/index.js";
+import { noiseOfRecords, stepsPerSec } from "../metric/index.js";
 
 /**
  * One row of the table / point of the chart: what the overview needs of a record, not all of
@@ -29,6 +29,10 @@ export interface ExperimentSummary {
   lines: number;
   /** The kept experiments whose changes it combined onto its parent. */
   combines?: number[];
+  /** Steps per second of training of its (first decided) run, when the script printed steps. */
+  stepsPerSec: number | null;
+  /** Its runs re-run because the machine was busy. */
+  contendedRuns: number;
 }
 
 export function summarize(r: ExperimentRecord): ExperimentSummary {
@@ -53,6 +57,8 @@ export function summarize(r: ExperimentRecord): ExperimentSummary {
     parent: r.parent || r.commit,
     lines: Number.isFinite(r.lines) ? r.lines : 0,
     ...(r.combines && r.combines.length > 0 && { combines: [...r.combines] }),
+    stepsPerSec: stepsPerSec(r),
+    contendedRuns: r.contendedRuns?.length ?? 0,
   };
 }
 

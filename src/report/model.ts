@@ -1,5 +1,5 @@
 import type { SessionInfo } from "../ledger/ledger.js";
-import { delta, gain, inferDirection, noiseOfRecords, percentChange, pooledNoise } from "../metric/index.js";
+import { contentionText, delta, gain, inferDirection, noiseOfRecords, percentChange, pooledNoise } from "../metric/index.js";
 import type { ParsedResults } from "../ledger/results-tsv.js";
 import { headOf, lineageOf } from "../ledger/tree.js";
 import { CATEGORIES, type Category, type Direction, type ExperimentRecord, type MemoryEntry, type Status } from "../types.js";
@@ -54,6 +54,11 @@ export interface ReportExperiment {
   combines?: number[];
   /** Non-empty lines of its training script (absent when unknown: results files). */
   lines?: number;
+  /** Its (first decided) run's optimizer steps and seconds of training, when the script printed them. */
+  steps?: number;
+  trainingSec?: number;
+  /** Runs of it re-run because the machine was busy (src/metric/throughput.ts). */
+  contendedRuns?: number;
 }
 
 /** The session's noise floor for the reports: the number, and how it was found (or why not) in words. */
@@ -82,6 +87,8 @@ export interface SessionData {
   memory?: MemoryEntry[];
   /** Absent where the caller built the data by hand. */
   noise?: NoiseInfo;
+  /** "7 of 40 runs were re-run for contention (...)"; absent when no run was. */
+  contention?: string;
 }
 
 const CONFIRM_HINT = "run `autoresearch confirm baseline --runs 3` in the session's repository to measure it";
@@ -149,7 +156,11 @@ export function fromRecords(records: ExperimentRecord[], session: SessionInfo | 
     parent: r.parent || r.commit,
     ...(r.combines && r.combines.length > 0 && { combines: [...r.combines] }),
     lines: Number.isFinite(r.lines) ? r.lines : 0,
+    ...(r.steps !== undefined && { steps: r.steps }),
+    ...(r.trainingSec !== undefined && { trainingSec: r.trainingSec }),
+    ...(r.contendedRuns?.length && { contendedRuns: r.contendedRuns.length }),
   }));
+  const contention = contentionText(records);
   const metricName = session?.config?.metric ?? "metric";
   const direction = options.direction ?? session?.config?.direction;
   const resolved = direction ? null : inferDirection(experiments, metricName);
@@ -165,6 +176,7 @@ export function fromRecords(records: ExperimentRecord[], session: SessionInfo | 
     resultsPath: options.resultsPath ?? null,
     skippedLines: 0,
     noise: recordsNoise(records),
+    ...(contention !== null && { contention }),
   };
   fillBestBefore(data);
   return data;

@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
 import type { SessionPaths } from "../ledger/paths.js";
 import type { ExperimentRecord } from "../types.js";
+import { describeThroughput } from "../metric/index.js";
+import { describeLoad } from "../platform/load.js";
 import { formatDelta, formatMetric } from "./format.js";
 import { readRecordsReadOnly } from "../ledger/read.js";
 import { childrenOf, nodeAt } from "../ledger/tree.js";
@@ -85,6 +87,17 @@ export function renderExperiment(shown: ShownExperiment, metricName: string): st
   ];
   if (shown.combines.length > 0) lines.push(`Combines:   ${shown.combines.map((c) => `#${c.id} (${c.description})`).join(", ")}: their changes applied onto the parent`);
   lines.push(`Children:   ${shown.children.length > 0 ? shown.children.map(nodeLabel).join(", ") : "none yet"}`);
+  const throughput = describeThroughput(e);
+  if (throughput || e.load) lines.push(`Throughput: ${[throughput ?? "steps not printed", e.load && describeLoad(e.load)].filter(Boolean).join("; ")}`);
+  // Every run behind the metric, and those re-run because the machine was busy (never in the metric).
+  const runs = [...(e.runs ?? []).map((r) => ({ ...r, contended: false })), ...(e.contendedRuns ?? []).map((r) => ({ ...r, contended: true }))];
+  if (runs.length > 1 || e.contendedRuns?.length) {
+    lines.push(`Runs:       ${e.runs?.length ?? 1} decided${e.contendedRuns?.length ? `, ${e.contendedRuns.length} re-run for contention` : ""}`);
+    for (const r of runs) {
+      const rate = describeThroughput(r);
+      lines.push(`  seed ${r.seed}: ${formatMetric(r.metric)}${rate ? `, ${rate}` : ""}${r.load ? `, ${describeLoad(r.load)}` : ""}${r.contended ? " — contended, re-run" : ""}`);
+    }
+  }
   if (e.rationale) lines.push(`Rationale:  ${e.rationale.replace(/\s+/g, " ").slice(0, 400)}`);
   lines.push("", `Diff${shown.patchPath ? ` (${shown.patchPath})` : ""}:`, shown.patch ? shown.patch.trimEnd() : e.id === 0 ? "  (the baseline: no change)" : "  (no diff recorded)");
   lines.push("", `Log tail (${shown.logPath}):`, ...(shown.logTail.length > 0 ? shown.logTail : ["  (empty or missing)"]));

@@ -1,7 +1,7 @@
 import { describeKeepRule, keepRuleSettings } from "../config/keep-rules.js";
 import { calibrate, describeCalibration } from "../ledger/calibration.js";
 import { memoryMarkdown, memoryView } from "../ledger/memory.js";
-import { delta, describeDirection, gain, isWorse, percentChange } from "../metric/index.js";
+import { delta, describeDirection, describeThroughput, gain, isWorse, percentChange } from "../metric/index.js";
 import { CHART_PNG_FILE, CHART_SVG_FILE, DEFAULT_RESULTS_FILE } from "../file-names.js";
 import { CATEGORIES } from "../types.js";
 import {
@@ -122,9 +122,23 @@ function headerLines(data: SessionData, a: Analysis): string[] {
   }
   const noise = noiseLine(data);
   if (noise) lines.push(noise);
+  if (data.contention) lines.push(`**Contention:** ${data.contention}`);
+  const throughput = throughputLine(a);
+  if (throughput) lines.push(throughput);
   const calibration = calibrate(data.experiments.slice(1), data.direction);
   if (calibration) lines.push(`**Prediction calibration:** ${escapeMarkdown(describeCalibration(calibration), 300)}`);
   return lines;
+}
+
+/**
+ * Steps/s of the baseline and the best, so a reader sees whether the best trains faster (more
+ * steps in the same budget) or learns more per step. Null when the script printed no steps.
+ */
+function throughputLine(a: Analysis): string | null {
+  const { baseline, best } = a;
+  const text = (e: ReportExperiment | null): string | null => (e ? describeThroughput(e) : null);
+  const parts = [text(baseline) && `baseline ${text(baseline)}`, best && best !== baseline && text(best) && `best (iteration ${best.iteration}) ${text(best)}`].filter((p): p is string => typeof p === "string");
+  return parts.length > 0 ? `**Throughput:** ${parts.join("; ")}` : null;
 }
 
 function resultsTable(a: Analysis): string {
