@@ -21,4 +21,13 @@ describe("what a new user hit on the first night (issue 26, section 5)", () => {
     expect(started.code, started.stderr).toBe(0);
     expect(`${started.stdout}${started.stderr}`).toMatch(/results\.tsv.* of the previous session moved to /);
   });
+
+  it("note with the builtin proposer says the builtin search does not read notes", () => {
+    const root = fakeProject();
+    expect(cli(root, [...RUN, "--max-iterations", "0"]).code).toBe(0);
+    const note = cli(root, ["note", "try rotary embeddings"]);
+    expect(note.code, note.stderr).toBe(0);
+    expect(note.stdout).toMatch(/The builtin search does not read notes/);
+    expect(note.stdout).not.toMatch(/The next proposal sees it/);
+  });
 });

@@ -1,4 +1,4 @@
-import type { ExperimentSummary } from "../../src/dashboard/model.js";
+import { type ExperimentSummary, keepWithinNoise } from "../../src/dashboard/model.js";
 import { h } from "./dom.js";
 import { isBetter } from "../../src/metric/compare.js";
 import { type Direction, delta, fmtDelta, fmtDuration, fmtMetric } from "./format.js";
@@ -34,6 +34,8 @@ export class ResultsTable {
   private sortKey: SortKey = "id";
   private sortDesc = true;
   private page = 0;
+  /** The session's noise floor, to mark keeps within it. */
+  private noise: number | null = null;
 
   constructor(
     private direction: Direction,
@@ -55,9 +57,10 @@ export class ResultsTable {
     );
   }
 
-  setData(experiments: ExperimentSummary[], direction: Direction): void {
+  setData(experiments: ExperimentSummary[], direction: Direction, noise: number | null = null): void {
     this.experiments = experiments;
     this.direction = direction;
+    this.noise = noise;
     const categories = [...new Set(experiments.map((e) => e.category))].sort();
     const current = this.categoryFilter.value;
     const known = [...this.categoryFilter.options].slice(1).map((o) => o.value);
@@ -163,7 +166,12 @@ export class ResultsTable {
       "tr",
       { "data-id": e.id },
       h("td", { class: "num" }, h("a", { href: this.href(e.id) }, String(e.id))),
-      h("td", {}, h("span", { class: `status ${e.status}` }, e.status)),
+      h(
+        "td",
+        {},
+        h("span", { class: `status ${e.status}` }, e.status),
+        keepWithinNoise(e, this.direction, this.noise) ? h("span", { class: "within-noise", title: "its gain is under 2x the noise floor: it could be luck" }, " ⚠ within noise") : null,
+      ),
       h("td", { class: "num" }, fmtMetric(e.metric)),
       h("td", { class: `num ${deltaClass}` }, fmtDelta(d)),
       h("td", {}, e.category),
