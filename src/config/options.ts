@@ -100,6 +100,8 @@ export type SearchMode = (typeof SEARCH_MODES)[number];
 export type ExecutorKind = (typeof EXECUTORS)[number];
 export const PROPOSERS = ["builtin", "plan", "anthropic", "openai", "openai-compatible", "agent"] as const;
 export const LLM_PROPOSERS: readonly string[] = ["anthropic", "openai", "openai-compatible"];
+/** Coding-agent presets (src/proposers/agent/presets.ts): `--proposer claude` means `--proposer agent --agent claude`. */
+export const AGENT_PRESET_NAMES: readonly string[] = ["claude", "codex", "aider", "gemini", "opencode"];
 
 /** Metric names as the training script prints them: `val_bpb`, `eval/loss`, `top1.acc`. */
 export const METRIC_NAME = /^[A-Za-z_][\w.\-/]*$/;
@@ -245,7 +247,7 @@ export const OPTION_DEFS = {
   }),
   proposer: option({
     flag: "--proposer <name>",
-    help: `${PROPOSERS.join(" | ")} (default: builtin)`,
+    help: `${PROPOSERS.join(" | ")} (default: builtin); ${AGENT_PRESET_NAMES.join(", ")} stand for agent with that --agent`,
     ask: { notAsked: "the builtin search (plan with --plan) unless given; shown in the table" },
     schema: z.enum(PROPOSERS),
     field: "proposer",

@@ -204,15 +204,18 @@ export async function startSession(root: string, checked: ResolvedSession, platf
   const interrupted = interruptedPrevious(root, paths.home, config.tag, await git.head());
   if (interrupted) deps.emit({ type: "warning", message: interrupted });
   const aside = setAsidePrevious(root, paths.home, resultsPath, projections);
-  if (aside.moved.length > 0) {
-    deps.emit({ type: "warning", message: `${aside.moved.map((m) => basename(m.from)).join(", ")} of the previous session moved to ${dirname(aside.moved[0]?.to ?? "")}` });
-  }
+  let session: SessionState;
   try {
-    return await setUpSession(root, checked, platform, deps, paths, proposerCheck);
+    session = await setUpSession(root, checked, platform, deps, paths, proposerCheck);
   } catch (error) {
     restorePrevious(paths.home, aside);
     throw error;
   }
+  // Said once it is so: a start that fails puts the files back.
+  if (aside.moved.length > 0) {
+    deps.emit({ type: "warning", message: `${aside.moved.map((m) => basename(m.from)).join(", ")} of the previous session moved to ${dirname(aside.moved[0]?.to ?? "")}` });
+  }
+  return session;
 }
 
 /** startSession after the previous session's projections were set aside. */

@@ -192,6 +192,12 @@ describe.skipIf(!enabled)("dashboard in a real browser (headless chromium)", () 
     expect(await rows(page).count()).toBe(1);
     expect(await rows(page).first().textContent()).toContain("Sliding window attention (1024)");
 
+    // Every legend entry that shows has a name (an unnamed series reads "Value").
+    const legend = (await page.locator(".u-legend .u-series:visible .u-label").allTextContents()).map((t) => t.trim());
+    expect(legend).toContain("kept");
+    expect(legend).not.toContain("Value");
+    expect(legend).not.toContain("");
+
     const over = await page.locator(".u-over").boundingBox();
     if (!over) throw new Error("no chart");
     // Experiments 0..20 span the plot's width: the middle is experiment 10.

@@ -1,5 +1,5 @@
 import { emptyLive, foldLive, type LiveState, type StampedEvent } from "../../src/dashboard/live.js";
-import { type ExperimentSummary, summarize } from "../../src/dashboard/model.js";
+import { type ExperimentSummary, showsCost, summarize } from "../../src/dashboard/model.js";
 import type { SessionSnapshot } from "../../src/dashboard/read.js";
 import type { SessionListing } from "../../src/dashboard/sessions.js";
 import { ProgressChart } from "./chart.js";
@@ -161,7 +161,7 @@ class App {
       this.renderHeader();
       this.chart?.update(this.chartInput());
       this.tree?.update(this.experiments, this.direction);
-      this.table?.setData(this.experiments, this.direction);
+      this.table?.setData(this.experiments, this.direction, this.snapshot?.noise ?? null);
       const running = this.snapshot?.loop.state === "running";
       this.livePanel.set(this.live, running, this.metricName);
     });
@@ -213,7 +213,8 @@ class App {
         ),
         stat("experiments", `${done} · ${counts.keep} kept · ${counts.discard} discarded · ${counts.crash} crashed`),
         stat("per hour", perHour),
-        stat("cost so far", fmtCost(cost)),
+        // A proposer that costs nothing (builtin, plan) has no cost to show.
+        showsCost(cfg?.proposer, cost) ? stat("cost so far", fmtCost(cost)) : null,
         stat("platform", info?.platform ? `${info.platform.label}${info.platform.detail ? ` — ${info.platform.detail}` : ""}` : "—", "wide"),
       ),
       direction ? h("p", {}, h("strong", {}, "Current direction: "), direction) : null,

@@ -1,4 +1,4 @@
-import type { ExperimentSummary } from "../../src/dashboard/model.js";
+import { type ExperimentSummary, keepWithinNoise } from "../../src/dashboard/model.js";
 import { h } from "./dom.js";
 import { headSummary } from "../../src/dashboard/tree-layout.js";
 import { isBetter } from "../../src/metric/compare.js";
@@ -37,6 +37,8 @@ export class ResultsTable {
   private page = 0;
   /** The research tree's head: the row marked "best". */
   private headId: number | null = null;
+  /** The session's noise floor, to mark keeps within it. */
+  private noise: number | null = null;
 
   constructor(
     private direction: Direction,
@@ -58,10 +60,11 @@ export class ResultsTable {
     );
   }
 
-  setData(experiments: ExperimentSummary[], direction: Direction): void {
+  setData(experiments: ExperimentSummary[], direction: Direction, noise: number | null = null): void {
     this.experiments = experiments;
     this.direction = direction;
     this.headId = headSummary(experiments, direction)?.id ?? null;
+    this.noise = noise;
     const categories = [...new Set(experiments.map((e) => e.category))].sort();
     const current = this.categoryFilter.value;
     const known = [...this.categoryFilter.options].slice(1).map((o) => o.value);
@@ -167,7 +170,13 @@ export class ResultsTable {
       "tr",
       { "data-id": e.id, class: e.id === this.headId ? "head" : null },
       h("td", { class: "num" }, h("a", { href: this.href(e.id) }, String(e.id))),
-      h("td", {}, h("span", { class: `status ${e.status}` }, e.status), e.id === this.headId ? [" ", h("span", { class: "best-mark", title: "the best kept node: the research branch points here" }, "best")] : null),
+      h(
+        "td",
+        {},
+        h("span", { class: `status ${e.status}` }, e.status),
+        e.id === this.headId ? [" ", h("span", { class: "best-mark", title: "the best kept node: the research branch points here" }, "best")] : null,
+        keepWithinNoise(e, this.direction, this.noise) ? h("span", { class: "within-noise", title: "its gain is under 2x the noise floor: it could be luck" }, " ⚠ within noise") : null,
+      ),
       h("td", { class: "num" }, fmtMetric(e.metric)),
       h("td", { class: `num ${deltaClass}` }, fmtDelta(d)),
       h("td", {}, e.category),

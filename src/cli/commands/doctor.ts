@@ -316,7 +316,8 @@ export async function doctorCommand(flags: DoctorFlags, out: Writable = process.
     out.write(`${formatChecks(checks)}\n`);
     out.write(`\n${summarizeChecks(checks)} Platform: ${platformText(platform)}.\n`);
   }
-  return 0;
+  // Scripts (and CI) can rely on it: 1 when `run` would fail here for want of something.
+  return checks.some((c) => c.required && c.status === "missing") ? 1 : 0;
 }
 
 export function registerDoctor(program: Command): void {
@@ -343,8 +344,8 @@ fine unless you use them. With --executor ssh (flag or config file) each host is
 reachable with \`ssh -o BatchMode=yes\` (no prompt), git and python3 there, the remote dir
 writable, setsid or perl for the run's process group, and the host's platform as the command's
 Python sees it there (python, torch, CUDA). Each line that is not ok says how to fix it. API keys are named, never
-shown. It changes nothing and exits 0 even when something is missing (it is a report); 2 only
-for bad flags.
+shown. It changes nothing. Exit status: 0 when everything required is there (warnings and
+absent optional things included), 1 when something required is missing, 2 for bad flags.
 
 Examples:
   $ autoresearch doctor
