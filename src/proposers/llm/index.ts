@@ -204,36 +204,18 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
     name: provider,
     async propose(ctx: ProposalContext, signal?: AbortSignal): Promise<Proposal | null> {
       const prompt = buildPrompt(ctx, { maxChars: options.promptMaxChars });
-      const messages: ModelMessage[] = [{ role: "user", content: prompt.user }];
-      const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
-      let lastError = "";
-      for (let reply = 0; reply <= maxCorrections; reply++) {
-        lastUsage = null;
-        const result = await callOnce(messages, prompt.system, signal);
-        const got = lastUsage as { inputTokens: number; outputTokens: number } | null;
-        if (got) {
-          usage.inputTokens += got.inputTokens;
-          usage.outputTokens += got.outputTokens;
-        }
-        if (result === null) {
-          lastError = "the response could not be read";
-          continue;
-        }
-        const call = result.toolCalls.find((c) => c.toolName === PROPOSAL_TOOL_NAME) ?? result.toolCalls[0];
-        const parsed = call ? parseProposalReply({ toolInput: call.input }) : parseProposalReply({ text: result.text });
-        if (parsed.ok) return toProposal(parsed.reply, usage, modelId, prices);
-        lastError = parsed.error;
-        const echoed = call ? `${PROPOSAL_TOOL_NAME}(${stringify(call.input)})` : result.text;
-        messages.push({ role: "assistant", content: clipText(echoed || "(empty reply)", 4_000) });
-        messages.push({
-          role: "user",
-          content: `Your reply could not be used: ${lastError}. Reply again with exactly one ${PROPOSAL_TOOL_NAME} call (or, without tools, one \`\`\`json block) containing description, category, rationale, direction, learned, ideas, expected_delta and edits [{search, replace}].`,
-        });
-      }
-      throw new ProposalFailed(
-        "malformed-reply",
-        `${label} gave no usable proposal after ${maxCorrections + 1} replies: ${lastError}`,
-      );
+      return askUntilUsable<Proposal>({
+        prompt,
+        signal,
+        batch: false,
+        tool: PROPOSAL_TOOL_NAME,
+        what: "proposal",
+        read: (reply, usage) => {
+          const parsed = parseProposalReply(reply);
+          return parsed.ok ? { ok: true, value: toProposal(parsed.reply, usage, modelId, prices) } : { ok: false, error: parsed.error };
+        },
+        again: "exactly one %TOOL% call (or, without tools, one ```json block) containing description, category, rationale, direction, learned, ideas, expected_delta and edits [{search, replace}]",
+      });
     },
 
     /**
@@ -245,24 +227,16 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
      */
     async proposeMany(ctx: ProposalContext, k: number, signal?: AbortSignal): Promise<Proposal[]> {
       const prompt = buildPrompt(ctx, { maxChars: options.promptMaxChars, batch: k });
-      const messages: ModelMessage[] = [{ role: "user", content: prompt.user }];
-      const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
-      let lastError = "";
-      for (let reply = 0; reply <= maxCorrections; reply++) {
-        lastUsage = null;
-        const result = await callOnce(messages, prompt.system, signal, true);
-        const got = lastUsage as { inputTokens: number; outputTokens: number } | null;
-        if (got) {
-          usage.inputTokens += got.inputTokens;
-          usage.outputTokens += got.outputTokens;
-        }
-        if (result === null) {
-          lastError = "the response could not be read";
-          continue;
-        }
-        const call = result.toolCalls.find((c) => c.toolName === PROPOSALS_TOOL_NAME) ?? result.toolCalls[0];
-        const parsed = call ? parseProposalBatch({ toolInput: call.input }) : parseProposalBatch({ text: result.text });
-        if (parsed.ok && parsed.items.some((i) => i.ok)) {
+      return askUntilUsable<Proposal[]>({
+        prompt,
+        signal,
+        batch: true,
+        tool: PROPOSALS_TOOL_NAME,
+        what: "batch of proposals",
+        read: (reply, usage) => {
+          const parsed = parseProposalBatch(reply);
+          if (!parsed.ok) return { ok: false, error: parsed.error };
+          if (!parsed.items.some((i) => i.ok)) return { ok: false, error: `no experiment of the batch was usable: ${parsed.items.map((i) => (i.ok ? "" : i.error)).join("; ")}` };
           const proposals = parsed.items.slice(0, k).map((item): Proposal =>
             item.ok ? toProposal(item.reply, { inputTokens: 0, outputTokens: 0 }, modelId, prices) : { description: item.description, category: "other", refused: item.error },
           );
@@ -275,19 +249,51 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
             delete p.usage;
             delete p.costUsd;
           }
-          return proposals;
-        }
-        lastError = parsed.ok ? `no experiment of the batch was usable: ${parsed.items.map((i) => (i.ok ? "" : i.error)).join("; ")}` : parsed.error;
-        const echoed = call ? `${PROPOSALS_TOOL_NAME}(${stringify(call.input)})` : result.text;
-        messages.push({ role: "assistant", content: clipText(echoed || "(empty reply)", 4_000) });
-        messages.push({
-          role: "user",
-          content: `Your reply could not be used: ${lastError}. Reply again with exactly one ${PROPOSALS_TOOL_NAME} call (or, without tools, one \`\`\`json block) holding {"experiments": [...]}, each experiment with description, category, rationale, direction, learned, ideas, expected_delta and edits [{search, replace}].`,
-        });
-      }
-      throw new ProposalFailed("malformed-reply", `${label} gave no usable batch of proposals after ${maxCorrections + 1} replies: ${lastError}`);
+          return { ok: true, value: proposals };
+        },
+        again: 'exactly one %TOOL% call (or, without tools, one ```json block) holding {"experiments": [...]}, each experiment with description, category, rationale, direction, learned, ideas, expected_delta and edits [{search, replace}]',
+      });
     },
   };
+
+  /**
+   * Asks until a reply can be used: each unusable reply is shown back to the model with why, up
+   * to maxCorrections times; the tokens of every reply count.
+   */
+  async function askUntilUsable<T>(request: {
+    prompt: { system: string; user: string };
+    signal: AbortSignal | undefined;
+    batch: boolean;
+    tool: string;
+    what: string;
+    read: (reply: { toolInput: unknown } | { text: string }, usage: TokenUsage) => { ok: true; value: T } | { ok: false; error: string };
+    again: string;
+  }): Promise<T> {
+    const messages: ModelMessage[] = [{ role: "user", content: request.prompt.user }];
+    const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
+    let lastError = "";
+    for (let reply = 0; reply <= maxCorrections; reply++) {
+      lastUsage = null;
+      const result = await callOnce(messages, request.prompt.system, request.signal, request.batch);
+      const got = lastUsage as { inputTokens: number; outputTokens: number } | null;
+      if (got) {
+        usage.inputTokens += got.inputTokens;
+        usage.outputTokens += got.outputTokens;
+      }
+      if (result === null) {
+        lastError = "the response could not be read";
+        continue;
+      }
+      const call = result.toolCalls.find((c) => c.toolName === request.tool) ?? result.toolCalls[0];
+      const read = request.read(call ? { toolInput: call.input } : { text: result.text }, usage);
+      if (read.ok) return read.value;
+      lastError = read.error;
+      const echoed = call ? `${request.tool}(${stringify(call.input)})` : result.text;
+      messages.push({ role: "assistant", content: clipText(echoed || "(empty reply)", 4_000) });
+      messages.push({ role: "user", content: `Your reply could not be used: ${lastError}. Reply again with ${request.again.replace("%TOOL%", request.tool)}.` });
+    }
+    throw new ProposalFailed("malformed-reply", `${label} gave no usable ${request.what} after ${maxCorrections + 1} replies: ${lastError}`);
+  }
 }
 
 function toProposal(reply: ProposalReply, usage: TokenUsage, model: string, prices: PriceTable): Proposal {
