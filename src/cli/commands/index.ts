@@ -62,7 +62,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: "note",
     args: "<text...>",
-    description: "add your note to the session's research notes (ideas backlog by default); the next proposal sees it",
+    description: "add your note to the session's research notes (ideas backlog by default); the next LLM or agent proposal sees it",
     load: async () => (await import("./note.js")).registerNote,
   },
   {
