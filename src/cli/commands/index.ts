@@ -74,7 +74,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: "confirm",
     args: "[target]",
-    description: "re-run a commit N times with other seeds and say whether it beats the baseline by more than the noise",
+    description: "re-run a commit N times with seeds the session never used and say whether it beats the baseline by more than the noise",
     load: async () => (await import("./confirm.js")).registerConfirm,
   },
   {
