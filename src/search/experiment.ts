@@ -86,12 +86,13 @@ export async function runOnce(
   // An experiment's first run (the one whose handle state.json records) that outlives this process
   // (a SLURM job) is left to resume, which follows it; repeats and checks are run again instead.
   deps.runWatch?.running(runId, graceMs, Date.now() + config.timeoutSec * 1000, deps.executor.reattachable === true && hooks.onHandle !== undefined);
+  const sandbox = runSandbox(session, worker);
   try {
     const spec: RunSpec = {
         cwd: worker.clone.dir,
         command: config.command,
         env: runEnvironment(session, deps, id, runIndex, worker),
-        ...(runSandbox(session, worker) && { sandbox: runSandbox(session, worker) }),
+        ...(sandbox && { sandbox }),
         budgetSec: config.budgetSec,
         hardTimeoutSec: config.timeoutSec,
         graceMs,
@@ -125,12 +126,16 @@ export async function runOnce(
           if (handleView(handle).queues) deps.emit({ type: "run-pending", iteration: id, worker: slot.worker, job: handle.id });
         },
     };
+    // The shared data is looked at before an unconfined run only (a confined one cannot write it);
+    // a followed run (a cluster job, never confined) was started by an earlier process: looked at now.
     if (hooks.attach && deps.executor.attach) {
+      worker.clone.beforeRun(false);
       const followed = await deps.executor.attach(hooks.attach, spec, deps.stop.signal);
       if (followed) return followed;
       deps.emit({ type: "warning", message: `experiment ${id}: its ${hooks.attach.kind} run ${hooks.attach.id} is gone; running it again` });
     }
     await hooks.beforeFreshRun?.();
+    worker.clone.beforeRun(sandbox !== undefined);
     return await deps.executor.run(spec, deps.stop.signal);
   } finally {
     deps.runWatch?.done(runId);
@@ -155,13 +160,12 @@ async function inspectClone(session: SessionState, clone: WorkerClone, adoptedAt
 
 /**
  * After a run or a check that is followed by more of the same code (repeats, checks,
- * confirmation runs): what it did wrong, then the clone back at exactly `commit` and its state
- * remembered for the next one.
+ * confirmation runs): what it did wrong, then the clone back at exactly `commit` (the next run
+ * or check looks at the shared data itself, see WorkerClone.beforeRun).
  */
 async function guardRun(session: SessionState, clone: WorkerClone, commit: string): Promise<string[]> {
   const { violations, resetTo } = await inspectClone(session, clone);
   await resetTo(commit);
-  clone.beforeRun();
   return violations;
 }
 
@@ -192,7 +196,6 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
   // The baseline runs on worker 0 (its device, its clone).
   const worker = baselineWorker(session);
   await worker.clone.moveTo(commit);
-  worker.clone.beforeRun();
   const first = await runOnce(session, deps, worker, 0, BASELINE_DESCRIPTION, commit, runId);
   const interrupted = deps.stop.signal.aborted;
   const violations = await guardRun(session, worker.clone, commit);
@@ -252,7 +255,6 @@ async function repeatBaseline(
   for (let index = 1; index < rule.baselineRuns; index++) {
     const runId = randomUUID();
     session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt: deps.now().toISOString() });
-    worker.clone.beforeRun();
     const run = await runOnce(session, deps, worker, 0, `${BASELINE_DESCRIPTION} (run ${index + 1} of ${rule.baselineRuns})`, commit, runId, index);
     durationSec += run.durationSec;
     runs.push(sampleOf(run, rule.seedOf(index)));
@@ -373,7 +375,6 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   // A run being followed is still running in this clone: nothing in it may move (no git, no
   // reset) until it has ended. Only a run started afresh gets the clone put at its commit first.
   let fresh = false;
-  if (input.attach) clone.beforeRun();
   let runStartedAt: string | undefined;
   const hooks: RunHooks = {
     onStarted: (at) => {
@@ -384,7 +385,6 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     beforeFreshRun: async () => {
       fresh = true;
       await clone.moveTo(commit);
-      clone.beforeRun();
     },
   };
   const run = await runOnce(session, deps, worker, input.id, proposal.description, commit, inFlight.runId, 0, { ...hooks, ...(input.attach && { attach: input.attach.handle }) });
@@ -440,8 +440,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       return finish(session, deps, record({ ...common, ...verdict, bestBefore: parent.metric, run }, deps), proposal);
     }
     // A would-be keep that still faces checks or confirmation runs runs again in the clone, which
-    // is at the candidate's commit already (reset above), its shared data's manifest taken afresh.
-    if (first.status === "keep" && session.keepRule.runsMore) clone.beforeRun();
+    // is at the candidate's commit already (reset above); each run or check looks at the shared data itself.
     // The keep rule in force: threshold, --check commands, confirmation runs (src/search/apply-keep-rule.ts).
     const kept = await applyKeepRule(session, deps, {
       id: input.id,
@@ -458,6 +457,8 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
         return runOnce(session, deps, worker, input.id, `${proposal.description} (confirmation run ${index + 1})`, commit, runId, index);
       },
       guard: () => guardRun(session, clone, commit),
+      // Checks run unconfined (src/search/apply-keep-rule.ts): the shared data is looked at around each.
+      beforeCheck: () => clone.beforeRun(false),
       track: (runId) => track({ runId }),
     });
     const { decision } = kept;
