@@ -147,7 +147,13 @@ export async function runOnce(
  * read-only and dependency files, shared data), then the clone back to exactly `target` (the
  * commit it ran): reset and cleaned, or recreated when its git state changed.
  */
-async function inspectClone(session: SessionState, clone: WorkerClone, adoptedAt?: string): Promise<{ violations: string[]; resetTo: (target: string) => Promise<void> }> {
+async function inspectClone(
+  session: SessionState,
+  deps: LoopDeps,
+  clone: WorkerClone,
+  id: number,
+  adoptedAt?: string,
+): Promise<{ violations: string[]; resetTo: (target: string) => Promise<void> }> {
   // A run followed after a kill ran in a clone this process never vouched for: checked by content.
   const inspection = adoptedAt ? await clone.inspectByContent(adoptedAt, session.info.guardedHashes) : await clone.inspect(session.info.guardedHashes);
   // The records are out of the run's reach; a run that went looking for them anyway is caught here
@@ -155,6 +161,13 @@ async function inspectClone(session: SessionState, clone: WorkerClone, adoptedAt
   // results.tsv sits in the user's checkout: an edit there is the user's, rewritten but not blamed on the run.
   const results = `modified ${session.info.config.results}`;
   const tampered = session.ledger.restoreTampered().filter((problem) => problem !== results);
+  // Recorded on the experiment's violation, and said now: a deleted log or patch is not coming back.
+  if (tampered.length > 0) {
+    deps.emit({
+      type: "warning",
+      message: `experiment ${id}: a run changed the session's records (${tampered.join(", ")}); they were put back from what the loop holds${tampered.some((p) => p.startsWith("deleted")) ? " (a deleted run log is gone for good, a note stands in its place; the commits keep every change)" : ""}`,
+    });
+  }
   return { violations: [...inspection.violations, ...tampered], resetTo: (target) => clone.reset(target, inspection) };
 }
 
@@ -163,8 +176,8 @@ async function inspectClone(session: SessionState, clone: WorkerClone, adoptedAt
  * confirmation runs): what it did wrong, then the clone back at exactly `commit` (the next run
  * or check looks at the shared data itself, see WorkerClone.beforeRun).
  */
-async function guardRun(session: SessionState, clone: WorkerClone, commit: string): Promise<string[]> {
-  const { violations, resetTo } = await inspectClone(session, clone);
+async function guardRun(session: SessionState, deps: LoopDeps, clone: WorkerClone, id: number, commit: string): Promise<string[]> {
+  const { violations, resetTo } = await inspectClone(session, deps, clone, id);
   await resetTo(commit);
   return violations;
 }
@@ -198,7 +211,7 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
   await worker.clone.moveTo(commit);
   const first = await runOnce(session, deps, worker, 0, BASELINE_DESCRIPTION, commit, runId);
   const interrupted = deps.stop.signal.aborted;
-  const violations = await guardRun(session, worker.clone, commit);
+  const violations = await guardRun(session, deps, worker.clone, 0, commit);
   let decision = decide({ run: first, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted });
   // --baseline-runs K: the same code K times; their spread is the session's first noise estimate.
   const repeated = decision.status === "crash" ? null : await repeatBaseline(session, deps, commit, first);
@@ -258,7 +271,7 @@ async function repeatBaseline(
     const run = await runOnce(session, deps, worker, 0, `${BASELINE_DESCRIPTION} (run ${index + 1} of ${rule.baselineRuns})`, commit, runId, index);
     durationSec += run.durationSec;
     runs.push(sampleOf(run, rule.seedOf(index)));
-    const violations = await guardRun(session, worker.clone, commit);
+    const violations = await guardRun(session, deps, worker.clone, 0, commit);
     const decision = decide({ run, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted: deps.stop.signal.aborted });
     if (decision.status === "crash") {
       return { run, runs, failed: { ...decision, detail: `baseline run ${index + 1} of ${rule.baselineRuns}: ${decision.detail}` } };
@@ -392,7 +405,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   if (inFlight.handle) track({ handle: undefined });
   // Aborted while it ran (second Ctrl-C): it was killed; whatever it printed is not a result.
   const interrupted = deps.stop.signal.aborted;
-  const inspection = await inspectClone(session, clone, fresh ? undefined : commit);
+  const inspection = await inspectClone(session, deps, clone, input.id, fresh ? undefined : commit);
   const { violations } = inspection;
   // Back to exactly its own commit (outputs removed; no git call when the run left nothing), and
   // outside the decisions' queue: each decision is made while the others wait, so it does no
@@ -456,7 +469,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
         track({ runId });
         return runOnce(session, deps, worker, input.id, `${proposal.description} (confirmation run ${index + 1})`, commit, runId, index);
       },
-      guard: () => guardRun(session, clone, commit),
+      guard: () => guardRun(session, deps, clone, input.id, commit),
       // Checks run unconfined (src/search/apply-keep-rule.ts): the shared data is looked at around each.
       beforeCheck: () => clone.beforeRun(false),
       track: (runId) => track({ runId }),
