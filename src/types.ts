@@ -62,6 +62,8 @@ export interface Proposal {
   violations?: string[];
   /** The constants it changes, when the proposer knows them exactly (the builtin search). */
   changes?: ConstantChange[];
+  /** Part of a batch reply that the proposer could not use (e.g. it did not match the schema): refused with this reason, never run. */
+  refused?: string;
 }
 
 export interface PlatformAdjustments {
@@ -142,6 +144,13 @@ export interface ExperimentRecord {
   changes?: ConstantChange[];
   /** Every run of this code when there was more than one (the metric is then their mean). */
   runs?: RunSample[];
+  /**
+   * Runs of this code slowed by a busy machine (steps/s far below the same code's other runs)
+   * and run again: shown and counted, never part of its metric or the noise floor.
+   */
+  contendedRuns?: RunSample[];
+  /** The machine's load around its first run, where the platform can tell. */
+  load?: RunLoad;
   /** The --check commands that ran on it (a would-be keep) and whether each passed. */
   checks?: { command: string; ok: boolean }[];
   /** Which worker ran it (0-based) and on which device / host, when the session has workers. */
@@ -171,6 +180,24 @@ export interface RunSample {
   /** The metric it printed; null when it failed. */
   metric: number | null;
   durationSec: number;
+  /** Its optimizer steps and seconds of training, when the script printed them. */
+  steps?: number;
+  trainingSec?: number;
+  /** Slowed by a busy machine and run again (only in a record's contendedRuns). */
+  contended?: boolean;
+  load?: RunLoad;
+}
+
+/**
+ * What else ran on the machine around a run (src/platform/load.ts): the 1-minute load average
+ * at its start and end, and GPU compute processes that were not the run's (nvidia-smi, when
+ * there is one).
+ */
+export interface RunLoad {
+  loadStart: number;
+  loadEnd: number;
+  cores: number;
+  otherGpuProcesses?: number;
 }
 
 /** A proposal the loop refused (edit not found, out of scope, repeat); kept in rejected.jsonl. */
@@ -281,6 +308,8 @@ export interface RunResult {
   /** From the script's own summary lines (`num_steps:`, `training_seconds:`), when printed. */
   steps?: number;
   trainingSec?: number;
+  /** The machine's load around the run (added by the loop, not the executor). */
+  load?: RunLoad;
   oom: boolean;
   /** Last lines of output, for crash reasons and proposer context. */
   tailLines: string[];
@@ -357,6 +386,22 @@ export interface ProposalContext {
   inFlight?: InFlightSummary[];
   /** Set when the proposal builds on a node other than the best (the best stagnating): which, and why. `best` is that node then. */
   buildsOn?: { id: number; why: string };
+  /** Workers the session runs side by side (absent: one). */
+  workers?: number;
+  /**
+   * The decided children of the node this proposal builds on (`best`), oldest first: what each
+   * sibling of the coming experiment gave, so the proposer does not repeat a change that lost there.
+   */
+  siblings?: SiblingSummary[];
+}
+
+/** A decided child of the node a proposal builds on, as the brief shows it. */
+export interface SiblingSummary {
+  id: number;
+  description: string;
+  status: Status;
+  /** Its metric minus its parent's (signed like the metric); null for a crash. */
+  delta: number | null;
 }
 
 /** An experiment in flight, as a proposer is told of it. */
@@ -368,6 +413,8 @@ export interface InFlightSummary {
   changes?: ConstantChange[];
   /** Its position in a --plan file (the plan goes on after it). */
   planStep?: number;
+  /** The experiment id of the node it is built on (0 = the baseline), when known. */
+  parent?: number;
 }
 
 /** What the loop knows about the session's limits, for the brief. */
@@ -425,4 +472,11 @@ export interface Proposer {
   readonly editsWorkspace?: boolean;
   /** One proposal, or null when it has nothing more to propose (the session then ends). */
   propose(ctx: ProposalContext, signal?: AbortSignal): Promise<Proposal | null>;
+  /**
+   * Up to `k` distinct proposals at once, for proposers that do better than k single calls (the
+   * builtin search: k different moves; an LLM: one request for k diverse experiments). Each is
+   * validated on its own; one carrying `refused` is recorded as refused with that reason. An empty
+   * list means nothing more to propose. Absent: the scheduler calls `propose` once per proposal.
+   */
+  proposeMany?(ctx: ProposalContext, k: number, signal?: AbortSignal): Promise<Proposal[]>;
 }

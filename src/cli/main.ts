@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import { AutoresearchError } from "../errors.js";
 import { registerCommands } from "./commands/index.js";
+import { dropOutputToClosedPipes } from "./broken-pipe.js";
 import { guardUnfinished } from "./unfinished.js";
 
 /**
@@ -32,6 +33,7 @@ function packageVersion(): string {
 
 /** The one place where errors become exit codes: 0 ok, 1 runtime failure, 2 usage, 130 stopped. */
 export async function main(argv: string[]): Promise<number> {
+  dropOutputToClosedPipes();
   try {
     // A command is never done just because the event loop ran dry: that is an error (exit 1), not a success.
     await guardUnfinished(

@@ -1,6 +1,7 @@
 import { join, relative } from "node:path";
 import pc from "picocolors";
 import { sessionPaths } from "../ledger/paths.js";
+import { headOf } from "../ledger/tree.js";
 import type { EventSink } from "../ledger/events.js";
 import { eventsFileSink } from "../ledger/events-file.js";
 import { research, type ResearchMode, type ResearchOutcome } from "../loop/research.js";
@@ -106,9 +107,10 @@ function printEnding(outcome: ResearchOutcome): void {
   const inRepo = (p: string) => relative(session.root, p) || ".";
   out.write(`\n${pc.bold(session.info.config.results)}\n${resultsTable(session.ledger.expectedResults())}\n\n`);
   const kept = session.history.filter((e) => e.status === "keep" && e.id > 0);
-  const best = kept[kept.length - 1] ?? session.history[0];
+  // The head of the research tree: the best kept node, where the branch points (not the last keep).
+  const best = session.history.some((e) => e.status === "keep" && e.metric !== null) ? headOf(session.history, session.info.config.direction) : session.history[0];
   if (best) {
-    out.write(`${pc.bold("Best:")} ${session.info.config.metric} ${best.metric?.toFixed(6)} at ${best.commit.slice(0, 7)} (${kept.length} kept of ${session.history.length - 1} experiments)\n`);
+    out.write(`${pc.bold("Best:")} ${session.info.config.metric} ${best.metric?.toFixed(6)} at ${best.commit.slice(0, 7)}, experiment #${best.id} (${kept.length} kept of ${session.history.length - 1} experiments)\n`);
   }
   out.write(`${pc.bold("Where everything is")} (your checkout ${session.root} was not touched but for these reports):\n`);
   out.write(`  branch       ${session.info.branch} — its head is the best commit\n`);

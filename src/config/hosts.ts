@@ -42,3 +42,12 @@ export function parseHosts(entries: readonly string[]): HostEntry[] {
   }
   return parsed;
 }
+
+/** `--hosts` as given (a string or a list, each item comma-separated) to one list of host entries' text. */
+export function hostList(value: unknown): string[] {
+  return ([] as string[])
+    .concat(value as string | string[])
+    .flatMap((item) => item.split(","))
+    .map((item) => item.trim())
+    .filter(Boolean);
+}

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { hostList } from "./hosts.js";
 import { UsageError } from "../errors.js";
 import { DEFAULT_RESULTS_FILE } from "../file-names.js";
 import { MIN_DELTA } from "../metric/noise.js";
@@ -99,6 +100,8 @@ export type SearchMode = (typeof SEARCH_MODES)[number];
 export type ExecutorKind = (typeof EXECUTORS)[number];
 export const PROPOSERS = ["builtin", "plan", "anthropic", "openai", "openai-compatible", "agent"] as const;
 export const LLM_PROPOSERS: readonly string[] = ["anthropic", "openai", "openai-compatible"];
+/** Coding-agent presets (src/proposers/agent/presets.ts): `--proposer claude` means `--proposer agent --agent claude`. */
+export const AGENT_PRESET_NAMES: readonly string[] = ["claude", "codex", "aider", "gemini", "opencode"];
 
 /** Metric names as the training script prints them: `val_bpb`, `eval/loss`, `top1.acc`. */
 export const METRIC_NAME = /^[A-Za-z_][\w.\-/]*$/;
@@ -244,7 +247,7 @@ export const OPTION_DEFS = {
   }),
   proposer: option({
     flag: "--proposer <name>",
-    help: `${PROPOSERS.join(" | ")} (default: builtin)`,
+    help: `${PROPOSERS.join(" | ")} (default: builtin); ${AGENT_PRESET_NAMES.join(", ")} stand for agent with that --agent`,
     ask: { notAsked: "the builtin search (plan with --plan) unless given; shown in the table" },
     schema: z.enum(PROPOSERS),
     field: "proposer",
@@ -458,7 +461,7 @@ export const OPTION_DEFS = {
     schema: stringList,
     field: "devices",
     config: z.array(z.string().regex(/^[\w.:+-]+$/, "a device id such as 0 or GPU-uuid")).min(1).optional(),
-    from: (v) => toList(v).flatMap((item) => item.split(",")).map((item) => item.trim()).filter(Boolean),
+    from: hostList,
   }),
   lookahead: option({
     flag: "--lookahead <n>",
@@ -514,7 +517,7 @@ export const OPTION_DEFS = {
     schema: stringList,
     field: "hosts",
     config: z.array(z.string().min(1)).min(1).optional(),
-    from: (v) => toList(v).flatMap((item) => item.split(",")).map((item) => item.trim()).filter(Boolean),
+    from: hostList,
   }),
   remoteDir: option({
     flag: "--remote-dir <path>",

@@ -3,7 +3,7 @@
  * confirmation. The time budget and the metric with its direction are always asked (never
  * assumed) unless given by flag or config file; without a terminal a missing one is exit 2.
  */
-import { protectionFor, sandboxAvailability } from "../sandbox/index.js";
+import type { Protection } from "../sandbox/index.js";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -36,6 +36,8 @@ export interface CollectOptions {
   /** Shown at the confirmation; default "Use this config?". */
   confirmMessage?: string;
   os?: NodeJS.Platform;
+  /** The protection the config's runs would get (the executors know; the config table shows it). */
+  protectionOf?: (config: ResearchConfig) => Protection;
   /** For tests: where prompts read keys and write. Default process.stdin / process.stdout. */
   input?: Readable;
   output?: Writable;
@@ -476,8 +478,9 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   }
 
   // The spec's config table, then explicit confirmation.
-  const protection = protectionFor(config, sandboxAvailability);
-  const table = renderConfigTable(config, detected, { torch: usesTorch(readText(opts.root, config.train)), protection });
+  const protection = opts.protectionOf?.(config);
+  const script = readText(opts.root, config.train);
+  const table = renderConfigTable(config, detected, { torch: usesTorch(script), script, ...(protection && { protection }) });
   // Printed as is (not boxed), so it is exactly the spec's markdown block and can be copied.
   out.write(`\n${table}\n`);
   for (const edit of budgetEdits) out.write(`Setup commit: ${edit.message} (${edit.path})\n`);

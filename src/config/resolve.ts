@@ -4,6 +4,7 @@ import { UsageError } from "../errors.js";
 import { parseMinDelta } from "../metric/noise.js";
 import { parseStopCondition, type StopCondition } from "../metric/stop-condition.js";
 import {
+  AGENT_PRESET_NAMES,
   type ConfigInput,
   configFileSchema,
   type DefaultContext,
@@ -47,12 +48,25 @@ export function loadConfigFile(path: string): ConfigInput {
     throw new UsageError(describeIssues(parsed.error, path), `Keys accepted: ${Object.keys(OPTION_DEFS).join(", ")}.`);
   }
   const { $schema: _schema, ...rest } = parsed.data;
-  return rest as ConfigInput;
+  return agentAlias(rest as ConfigInput, `"proposer" in ${path}`);
+}
+
+/**
+ * `--proposer claude` (codex, aider, gemini, opencode) is the obvious spelling of `--proposer
+ * agent --agent claude`: taken as that. With another --agent it is a contradiction, refused.
+ */
+export function agentAlias(input: ConfigInput, where: string): ConfigInput {
+  const name = input.proposer;
+  if (typeof name !== "string" || !AGENT_PRESET_NAMES.includes(name)) return input;
+  if (input.agent !== undefined && input.agent !== name) {
+    throw new UsageError(`${where} ${name} names a coding agent, but --agent is ${JSON.stringify(input.agent)}`, `Use \`--proposer agent --agent ${JSON.stringify(input.agent)}\`, or \`--proposer ${name}\` alone.`);
+  }
+  return { ...input, proposer: "agent", agent: name };
 }
 
 /** Validates flag values with the same schema the config file uses. */
 export function validateFlags(flags: ConfigInput): ConfigInput {
-  const defined = Object.fromEntries(Object.entries(flags).filter(([key, v]) => v !== undefined && key in OPTION_DEFS));
+  const defined = agentAlias(Object.fromEntries(Object.entries(flags).filter(([key, v]) => v !== undefined && key in OPTION_DEFS)) as ConfigInput, "--proposer");
   const parsed = configFileSchema.safeParse(defined);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {

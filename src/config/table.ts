@@ -4,7 +4,7 @@
  * (Phase 1.2: "Log the detected platform and applied adjustments in the research config";
  * torch settings, so only for a script that uses torch) and the experiment command follow.
  */
-import { describeAdjustments } from "../platform/adjustments.js";
+import { offeredText } from "../platform/adjustments.js";
 import { type PlatformInfo, SCOPES } from "../types.js";
 import { keepRuleSettings } from "./keep-rules.js";
 import type { ResearchConfig } from "./options.js";
@@ -25,6 +25,8 @@ export function platformText(platform: PlatformInfo): string {
 export interface TableOptions {
   /** Whether the training script uses torch; the adjustments row is shown only then (default true). */
   torch?: boolean;
+  /** The training script's text: the adjustments row says which of their variables it reads. */
+  script?: string;
   /** What protects the user's data from the runs (src/sandbox/); the row is shown when given. */
   protection?: Protection;
 }
@@ -41,7 +43,7 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo, optio
     ["Branch", `autoresearch/${config.tag}`],
     ["Results file", config.results],
     ["Platform", platformText(platform)],
-    ...(options.torch !== false ? [["Adjustments", describeAdjustments(platform.adjustments)] as [string, string]] : []),
+    ...(options.torch !== false ? [["Adjustments", offeredText(platform.adjustments, options.script)] as [string, string]] : []),
     ["Command", `\`${config.command}\``],
     ["Hard timeout / run", formatDuration(config.timeoutSec)],
     ...(options.protection ? [["Sandbox", protectionText(options.protection)] as [string, string]] : []),

@@ -1,5 +1,6 @@
-import type { ExperimentRecord } from "../types.js";
-import { noiseOfRecords } from "../metric/index.js";
+import type { Direction, ExperimentRecord } from "../types.js";
+import { noiseOfRecords, stepsPerSec } from "../metric/index.js";
+import { confidence, WITHIN_NOISE } from "../metric/noise.js";
 
 /**
  * One row of the table / point of the chart: what the overview needs of a record, not all of
@@ -23,6 +24,16 @@ export interface ExperimentSummary {
   tokens: number | null;
   /** What the proposer said it was exploring. */
   direction: string | null;
+  /** The commit of the node it was built on (the research tree; the baseline's is its own). */
+  parent: string;
+  /** Non-empty lines of its script: the head's tie-break (src/ledger/tree.ts). */
+  lines: number;
+  /** The kept experiments whose changes it combined onto its parent. */
+  combines?: number[];
+  /** Steps per second of training of its (first decided) run, when the script printed steps. */
+  stepsPerSec: number | null;
+  /** Its runs re-run because the machine was busy. */
+  contendedRuns: number;
 }
 
 export function summarize(r: ExperimentRecord): ExperimentSummary {
@@ -44,6 +55,11 @@ export function summarize(r: ExperimentRecord): ExperimentSummary {
     costUsd: finite(r.costUsd),
     tokens,
     direction: r.direction?.trim() ? r.direction : null,
+    parent: r.parent || r.commit,
+    lines: Number.isFinite(r.lines) ? r.lines : 0,
+    ...(r.combines && r.combines.length > 0 && { combines: [...r.combines] }),
+    stepsPerSec: stepsPerSec(r),
+    contendedRuns: r.contendedRuns?.length ?? 0,
   };
 }
 
@@ -57,4 +73,20 @@ function finite(value: number | null | undefined): number | null {
  */
 export function pooledNoise(records: readonly ExperimentRecord[]): number | null {
   return noiseOfRecords(records)?.sd ?? null;
+}
+
+/**
+ * A keep whose gain over the node it was decided against is under WITHIN_NOISE × the noise
+ * floor: shown marked, as the reports mark it, so it is not read as a result. False while the
+ * noise is unknown.
+ */
+export function keepWithinNoise(e: Pick<ExperimentSummary, "id" | "status" | "metric" | "bestBefore">, direction: Direction, noise: number | null): boolean {
+  if (e.status !== "keep" || e.id === 0) return false;
+  const c = confidence(e.metric, e.bestBefore, direction, noise);
+  return c !== null && c < WITHIN_NOISE;
+}
+
+/** Whether the header shows a cost: proposers that pay per call (LLM APIs), or any cost recorded. */
+export function showsCost(proposer: string | undefined, costUsd: number): boolean {
+  return costUsd > 0 || (proposer !== undefined && !["builtin", "plan", "agent"].includes(proposer));
 }

@@ -4,8 +4,9 @@
  * LoopDeps.executor (tests inject their own) and the CLI builds it here. Nothing outside
  * src/executors/ compares an executor's kind by name; it asks here.
  */
-import { flagName, OPTION_DEFS, type ResearchConfig } from "../config/options.js";
+import type { ResearchConfig } from "../config/options.js";
 import { UsageError } from "../errors.js";
+import { type Protection, protectionFor, type SandboxAvailability, sandboxAvailability } from "../sandbox/index.js";
 import type { Executor, RunHandle } from "../types.js";
 import type { ExecutorDeps, ExecutorDescriptor, ResolvedSlots, SlotsConfig, SlotsPlatform } from "./descriptor.js";
 import { LOCAL } from "./local-describe.js";
@@ -42,22 +43,6 @@ export function createExecutor(config: ResearchConfig, deps: ExecutorDeps = {}):
   return executorOf(config).create(config, deps);
 }
 
-/**
- * The executor settings of a config, checked before anything changes: the chosen executor's own
- * checks, and no setting that only another executor reads (it would be ignored silently).
- */
-export function checkExecutorConfig(config: ResearchConfig): void {
-  const chosen = executorOf(config);
-  chosen.checkConfig?.(config);
-  for (const other of EXECUTOR_DESCRIPTORS) {
-    if (other === chosen) continue;
-    for (const key of other.ownOptions) {
-      if (config[OPTION_DEFS[key].field as keyof ResearchConfig] === undefined) continue;
-      const flag = flagName(key);
-      throw new UsageError(`${flag} is used by --executor ${other.kind}, but the executor is ${chosen.kind}`, `Add --executor ${other.kind}, or leave ${flag} out.`);
-    }
-  }
-}
 
 /** The worker slots of a new session, as its executor lays them out. */
 export function executorSlots(config: SlotsConfig, platform: SlotsPlatform): ResolvedSlots {
@@ -77,4 +62,14 @@ export function probesRemotePlatform(executor: Pick<Executor, "kind">): boolean 
 export function handleView(handle: RunHandle): { job: string | null; queues: boolean } {
   const descriptor = findExecutor(handle.kind);
   return { job: (descriptor?.showsHandle ?? true) ? handle.id : null, queues: descriptor?.queues ?? false };
+}
+
+/** Whether a kind's runs happen on this machine (so a sandbox here can confine them). */
+export function runsOnThisMachine(kind: string | undefined): boolean {
+  return findExecutor(kind)?.remotePlatform === false;
+}
+
+/** The protection a config's runs get: a sandbox for runs on this machine, where one runs; else the manifest check. */
+export function sessionProtection(config: Pick<ResearchConfig, "executor" | "sandbox">, available: () => SandboxAvailability = sandboxAvailability): Protection {
+  return protectionFor(config, runsOnThisMachine(config.executor), available);
 }

@@ -5,6 +5,7 @@ import type { SessionInfo } from "./ledger.js";
 import { loopLiveness } from "./liveness.js";
 import { currentTag, hasLegacySession, LEGACY_DIR, legacyPaths, locateSession, recordsPaths, type SessionPaths, sessionPaths, sessionsHome, sessionTags } from "./paths.js";
 import { readRecordsReadOnly, readSessionReadOnly } from "./read.js";
+import { headOf } from "./tree.js";
 
 /**
  * Every session of a repository, wherever its records are: `<git dir>/autoresearch/<tag>/records`
@@ -116,7 +117,8 @@ function endReason(dir: string): string | null {
 function summarize(found: Found, info: SessionInfo, current: string | null, home: string | null): SessionSummary {
   const records: ExperimentRecord[] = readRecordsReadOnly(found.paths);
   const kept = records.filter((r) => r.status === "keep");
-  const best = kept[kept.length - 1] ?? null;
+  // The best is the tree's head (the best kept node), which the research branch points at.
+  const best = kept.some((r) => r.metric !== null) ? headOf(records, info.config.direction) : null;
   const baseline = records[0] ?? null;
   const isCurrent = found.kind === "home" ? current === info.tag : found.kind === "legacy" && current === null;
   const reason = endReason(found.paths.dir);

@@ -4,6 +4,7 @@ import { UsageError } from "../errors.js";
 import { currentTag, forgetCurrent, sessionsHome } from "../ledger/paths.js";
 import { listSessions, type SessionSummary } from "../ledger/sessions.js";
 import type { Git } from "../workspace/git.js";
+import { squashMergedInto } from "../workspace/squash-merged.js";
 import { removeSessionTraces, type SessionTraces } from "../workspace/remove-session.js";
 
 /**
@@ -19,6 +20,8 @@ export interface CleanItem extends SessionTraces {
   dirs: string[];
   /** Kept commits on the research branch that no other branch contains: work that would be lost. */
   unmergedKept: number;
+  /** The branch that holds the session's work as a copy (`merge --squash`): nothing would be lost. */
+  squashedInto?: string;
 }
 
 export interface CleanPlan {
@@ -62,7 +65,12 @@ export async function planClean(git: Git, root: string, request: CleanRequest): 
       continue;
     }
     const dir = owner && home ? join(home, owner) : session.dir;
-    plan.items.push({ session, branch, refs, dirs: existsSync(dir) ? [dir] : [], unmergedKept: branch ? await git.commitsOnlyOn(branch) : 0 });
+    const onlyHere = branch ? await git.commitsOnlyOn(branch) : 0;
+    // A squash merge copies the work without the commits: that is merged too.
+    const squashedInto = branch && onlyHere > 0 ? await squashMergedInto(git, branch) : null;
+    const item: CleanItem = { session, branch, refs, dirs: existsSync(dir) ? [dir] : [], unmergedKept: squashedInto ? 0 : onlyHere };
+    if (squashedInto) item.squashedInto = squashedInto;
+    plan.items.push(item);
   }
   return plan;
 }

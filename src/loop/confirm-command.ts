@@ -91,6 +91,16 @@ export interface ConfirmDeps {
  * environment contract and hard timeout. Seeds are the session's run seeds 0..runs-1, as the
  * loop gives an experiment's runs.
  */
+/**
+ * The first seed no run of the session used: confirm's runs are new draws of the noise, not
+ * replays of runs already in the records (seed 0 of the best is its first run, which it was kept on).
+ */
+export function firstFreshSeed(records: readonly ExperimentRecord[], firstSeed: number): number {
+  let highest = firstSeed;
+  for (const r of records) for (const run of [...(r.runs ?? []), ...(r.contendedRuns ?? [])]) highest = Math.max(highest, run.seed);
+  return highest + 1;
+}
+
 export async function confirmCommit(
   root: string,
   paths: SessionPaths,
@@ -112,10 +122,11 @@ export async function confirmCommit(
   const done: ConfirmReport["runs"] = [];
   // Where the session's first worker runs (executor ssh: its host): the runs go through the session's executor.
   const slot = sessionSlots(info)[0];
+  const fresh = firstFreshSeed(records, rule.seedOf(0));
   try {
     for (let index = 0; index < runs; index++) {
       if (deps.signal?.aborted) break;
-      const seed = rule.seedOf(index);
+      const seed = fresh + index;
       const log = join(logDir, `run${index + 1}.log`);
       const run = await deps.executor.run(
         {

@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ResearchConfig } from "../config/options.js";
 import { type CheckedConfig, validateConfig } from "../config/resolve.js";
-import { checkExecutorConfig } from "../executors/registry.js";
+import { checkExecutorConfig } from "../executors/check-config.js";
 import { AutoresearchError, RuntimeFailure, UsageError } from "../errors.js";
 import { takeKernelLock } from "../ledger/kernel-lock.js";
 import { acquireLock, isAlive, readLock } from "../ledger/lock.js";

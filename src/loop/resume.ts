@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { protectionFor, sandboxAvailability } from "../sandbox/index.js";
+import { sessionProtection } from "../executors/registry.js";
 import { applyOverrides, type ResumeOverrides } from "../config/resolve.js";
 import { UsageError } from "../errors.js";
 import { kindOf } from "../executors/registry.js";
@@ -9,6 +9,7 @@ import { applyProposal } from "../proposers/apply.js";
 import type { ResearchRepo } from "../workspace/research-repo.js";
 import { headOf } from "../ledger/tree.js";
 import { keepRuleOf } from "../search/keep-rule.js";
+import { countedExperiments } from "../search/stop-reason.js";
 import { readyEntry, type ReadyItem } from "../search/ready.js";
 import type { RunHandle } from "../types.js";
 import type { Executor } from "../types.js";
@@ -44,6 +45,33 @@ export function loadSession(root: string, options: { tag?: string; migrate?: boo
 }
 
 /**
+ * A session that already did all it was allowed to (its --max-iterations, or its --max-cost
+ * spent) and has nothing in flight would stop at once: say how to give it more instead of
+ * "resuming" it to the same end. `config` is the session's config with the resume's overrides.
+ */
+export function refuseFinished(config: SessionInfo["config"], ledger: Ledger): void {
+  if (ledger.readInFlight().length > 0) return;
+  const history = ledger.experiments();
+  if (history.length === 0) return;
+  const done = countedExperiments(history);
+  if (config.maxIterations !== null && done >= config.maxIterations) {
+    throw new UsageError(
+      `the session already ran ${done} of its ${config.maxIterations} iteration(s) (max iterations ${config.maxIterations}): nothing is left to resume`,
+      `Give it more, e.g. \`autoresearch resume --max-iterations ${done + 10}\` (or --max-iterations unlimited).`,
+    );
+  }
+  if (config.maxCostUsd !== undefined) {
+    const cost = [...history, ...ledger.rejected()].reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
+    if (cost >= config.maxCostUsd) {
+      throw new UsageError(
+        `the session already spent $${cost.toFixed(2)} of its $${config.maxCostUsd} (max cost): nothing is left to resume`,
+        `Give it more, e.g. \`autoresearch resume --max-cost ${Math.ceil(cost + config.maxCostUsd)}\`.`,
+      );
+    }
+  }
+}
+
+/**
  * Brings a session back to a consistent state after any stop, including SIGKILL at any point:
  * what is left of an orphaned run is killed, results.tsv is made to match experiments.jsonl,
  * the research branch goes back to the best kept commit, the clone is made again at it, and an
@@ -55,10 +83,11 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   const { info, ledger } = loadSession(root, tag === undefined ? {} : { tag });
   // The overrides go through the same checks as a new session's config, before anything changes.
   const checked = applyOverrides(info.config, overrides, root);
+  refuseFinished(checked.config, ledger);
   const stored = { ...info };
   info.config = checked.config;
   // This machine's sandbox, which may not be the one the session started on.
-  info.protection = protectionFor(info.config, sandboxAvailability);
+  info.protection = sessionProtection(info.config);
   if (deps.executorFor) deps.executor = deps.executorFor(info.config);
   const inFlightAll = ledger.readInFlight();
   const workerIds = new Set(sessionSlots(info).map((s) => s.worker));

@@ -1,5 +1,5 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
-import { protectionFor, sandboxAvailability } from "../sandbox/index.js";
+import { sessionProtection } from "../executors/registry.js";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { ResearchConfig } from "../config/options.js";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
@@ -204,15 +204,18 @@ export async function startSession(root: string, checked: ResolvedSession, platf
   const interrupted = interruptedPrevious(root, paths.home, config.tag, await git.head());
   if (interrupted) deps.emit({ type: "warning", message: interrupted });
   const aside = setAsidePrevious(root, paths.home, resultsPath, projections);
-  if (aside.moved.length > 0) {
-    deps.emit({ type: "warning", message: `${aside.moved.map((m) => basename(m.from)).join(", ")} of the previous session moved to ${dirname(aside.moved[0]?.to ?? "")}` });
-  }
+  let session: SessionState;
   try {
-    return await setUpSession(root, checked, platform, deps, paths, proposerCheck);
+    session = await setUpSession(root, checked, platform, deps, paths, proposerCheck);
   } catch (error) {
     restorePrevious(paths.home, aside);
     throw error;
   }
+  // Said once it is so: a start that fails puts the files back.
+  if (aside.moved.length > 0) {
+    deps.emit({ type: "warning", message: `${aside.moved.map((m) => basename(m.from)).join(", ")} of the previous session moved to ${dirname(aside.moved[0]?.to ?? "")}` });
+  }
+  return session;
 }
 
 /** startSession after the previous session's projections were set aside. */
@@ -241,7 +244,7 @@ async function setUpSession(root: string, checked: ResolvedSession, platform: Pl
     guardedHashes: hashGuarded(root, guardedFiles(root, config.readonly)),
     ...(proposerCheck.agent && { agent: proposerCheck.agent }),
     slots: resolved.slots,
-    protection: protectionFor(config, sandboxAvailability),
+    protection: sessionProtection(config),
   };
   const ledger = new Ledger(paths, resultsPath, config.metric);
   ledger.ensureDirs();

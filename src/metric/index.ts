@@ -22,3 +22,18 @@ export {
   sampleSd,
   WITHIN_NOISE,
 } from "./noise.js";
+export {
+  type ContentionVerdict,
+  contentionCount,
+  contentionOf,
+  contentionText,
+  decidedRuns,
+  describeThroughput,
+  formatRate,
+  rateNoise,
+  ratesByCode,
+  stepsPerSec,
+  type Throughput,
+  throughputOf,
+  type ThroughputRecord,
+} from "./throughput.js";

@@ -118,6 +118,33 @@ export function describeAdjustments(a: PlatformAdjustments): string {
   ].join("; ");
 }
 
+/** The variables that carry the adjustments (the rest of platformEnv describes the platform). */
+export const ADJUSTMENT_VARIABLES = [
+  "AUTORESEARCH_COMPILE",
+  "AUTORESEARCH_COMPILE_MODE",
+  "AUTORESEARCH_ATTENTION",
+  "AUTORESEARCH_AMP_DTYPE",
+  "AUTORESEARCH_BATCH_SCALE",
+  "AUTORESEARCH_CAST_OPTIMIZER_FP32",
+] as const;
+
+/** The adjustment variables a script names (`os.environ["AUTORESEARCH_BATCH_SCALE"]`), in table order. */
+export function adjustmentVariablesRead(scriptText: string): string[] {
+  return ADJUSTMENT_VARIABLES.filter((name) => new RegExp(`\\b${name}\\b`).test(scriptText));
+}
+
+/**
+ * The loop applies none of the adjustments itself: they are variables offered to the script
+ * (and notes for proposers). The table says so, and which of them this script reads, so
+ * "batch ×0.25" is not taken for a change the runs got when the script ignores it.
+ */
+export function offeredText(a: PlatformAdjustments, scriptText?: string): string {
+  const base = `${describeAdjustments(a)} (offered to the script as AUTORESEARCH_* variables`;
+  if (scriptText === undefined) return `${base})`;
+  const read = adjustmentVariablesRead(scriptText);
+  return `${base}; ${read.length === 0 ? "it reads none of them" : `it reads ${read.join(", ")}`})`;
+}
+
 /** The variables DESIGN.md promises to the training command, plus the attention/compile details. */
 export function platformEnv(platform: PlatformInfo): Record<string, string> {
   const a = platform.adjustments;

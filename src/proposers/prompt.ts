@@ -17,6 +17,8 @@ export interface PromptOptions {
   maxChars?: number;
   /** "tool": reply with a propose_experiment call (LLM). "agent": edit the file directly. */
   replyFormat?: "tool" | "agent";
+  /** Ask for this many experiments in one reply (a propose_experiments call; "tool" format only). */
+  batch?: number;
 }
 
 export interface BuiltPrompt {
@@ -26,10 +28,14 @@ export interface BuiltPrompt {
 
 export const DEFAULT_PROMPT_MAX_CHARS = 150_000;
 export const PROPOSAL_TOOL_NAME = "propose_experiment";
+/** The batch tool: several experiments in one call, when several workers are free. */
+export const PROPOSALS_TOOL_NAME = "propose_experiments";
 /** Rows always shown in full, however long the history. */
 const MIN_RECENT_ROWS = 8;
 const MAX_REJECTED_SHOWN = 10;
 const MAX_KEPT_LISTED = 30;
+/** Children of the node a proposal builds on, shown with what each gave (the most recent). */
+const MAX_SIBLINGS_SHOWN = 20;
 /** The most rows the history table shows; older experiments are summarised by category. */
 export const MAX_TABLE_ROWS = 200;
 /** Experiments shown with their rationale and run numbers. */
@@ -43,11 +49,12 @@ const GENERIC_KEEP_RULE = "a change is kept when its metric is better than the b
 
 export function buildPrompt(ctx: ProposalContext, opts: PromptOptions = {}): BuiltPrompt {
   const maxChars = opts.maxChars ?? DEFAULT_PROMPT_MAX_CHARS;
-  const system = systemPrompt(ctx, opts.replyFormat ?? "tool");
+  const batch = opts.replyFormat !== "agent" && (opts.batch ?? 1) > 1 ? (opts.batch as number) : 1;
+  const system = systemPrompt(ctx, opts.replyFormat ?? "tool", batch);
   const experiments = ctx.history.filter((r) => r.id !== 0 && r.category !== "baseline");
 
   const render = (recent: number, readmeMax: number, readonlyMax: number): string =>
-    userPrompt(ctx, experiments, recent, readmeMax, readonlyMax);
+    userPrompt(ctx, experiments, recent, readmeMax, readonlyMax, batch);
   const fits = (user: string): boolean => system.length + user.length <= maxChars;
 
   // Rows beyond the last MAX_TABLE_ROWS go into the per-category summary even when they would fit:
@@ -92,7 +99,7 @@ export function buildPrompt(ctx: ProposalContext, opts: PromptOptions = {}): Bui
 
 // ---------------------------------------------------------------------------------------------
 
-function systemPrompt(ctx: ProposalContext, replyFormat: "tool" | "agent"): string {
+function systemPrompt(ctx: ProposalContext, replyFormat: "tool" | "agent", batch: number): string {
   const train = ctx.trainPath;
   const metric = ctx.metric.name;
   const readonly = ctx.readonlyFiles.map((f) => `\`${f.path}\``).join(", ") || "(none)";
@@ -119,7 +126,27 @@ function systemPrompt(ctx: ProposalContext, replyFormat: "tool" | "agent"): stri
     "8. Keep the research notes going: say in `learned` what the last result taught (one line), add `ideas` worth trying later, and predict the change in the metric as `expected_delta` (new metric minus best so far; negative means lower).",
     "",
   ];
-  if (replyFormat === "tool") {
+  if (replyFormat === "tool" && batch > 1) {
+    lines.push(
+      `This time several workers are free: propose ${batch} experiments at once, in one reply. They run side by side, each applied on its own to the current training script (never on top of each other), so each must make sense alone.`,
+      "Make them diverse, so the batch teaches more than one guess repeated: spread them over different categories and ideas, or lay out a small factorial (two or three settings, each at a level or two), not the same change at several nearby values. No two may give the same script, and none may repeat an experiment in flight. Each still holds one focused change, with its own rationale and expected_delta.",
+      "",
+      "Reply format:",
+      `Call the tool \`${PROPOSALS_TOOL_NAME}\` exactly once with {"experiments": [...]}, ${batch} objects of this shape:`,
+      "{",
+      '  "description": "one line, under 100 characters, e.g. ReLU² activation instead of GELU",',
+      `  "category": one of ${CATEGORIES.map((c) => `"${c}"`).join(" | ")},`,
+      '  "rationale": "why you expect this to improve the metric",',
+      '  "direction": "what you are exploring over the next iterations",',
+      '  "learned": "one line: what the last experiment\'s result taught (empty before the first)",',
+      '  "ideas": ["backlog items worth trying later (may be empty)"],',
+      '  "expected_delta": the change in the metric you expect versus the best so far, a number (or null),',
+      `  "edits": [{"search": "exact text from the current ${train}", "replace": "its replacement"}]`,
+      "}",
+      `Each \`search\` must be copied verbatim (whitespace and indentation included) from the current training script and must occur exactly once in it. Each experiment is checked on its own: one that does not apply is refused and the others still run.`,
+      `If you cannot call tools, reply with only {"experiments": [...]} inside one \`\`\`json fenced block.`,
+    );
+  } else if (replyFormat === "tool") {
     lines.push(
       "Reply format:",
       `Call the tool \`${PROPOSAL_TOOL_NAME}\` exactly once with this JSON object:`,
@@ -153,6 +180,7 @@ function userPrompt(
   recent: number,
   readmeMax: number,
   readonlyMax: number,
+  batch: number,
 ): string {
   const out: string[] = [];
   const dir = ctx.metric.direction;
@@ -170,6 +198,10 @@ function userPrompt(
     );
   }
   out.push(`Training script: ${ctx.trainPath}, ${nonEmptyLines(ctx.trainText)} non-empty lines`);
+  if ((ctx.workers ?? 1) > 1) {
+    const running = ctx.inFlight?.length ?? 0;
+    out.push(`Workers: ${ctx.workers} run experiments side by side; ${running === 0 ? "none is" : `${running} ${running === 1 ? "is" : "are"}`} in flight now (listed below), their results not in yet.`);
+  }
   const last = experiments[experiments.length - 1];
   if (ctx.failureStreak > 0) {
     const advice = ctx.failureStreak >= 3 ? " Try a significantly different direction." : "";
@@ -233,6 +265,19 @@ function userPrompt(
     out.push("Propose a corrected or different change.");
   }
 
+  if (ctx.buildsOn) {
+    out.push("", "## The node this experiment builds on");
+    out.push(
+      `It builds on experiment #${ctx.buildsOn.id}, not on the best: ${oneLine(ctx.buildsOn.why, 300)}. The training script below is #${ctx.buildsOn.id}'s; a result that beats the best makes it the new best.`,
+    );
+  }
+  if (ctx.siblings?.length) {
+    const on = ctx.buildsOn?.id ?? best.id;
+    out.push("", `## Earlier experiments built on #${on} (the same code as yours): what each gave`);
+    out.push(`delta = its metric - #${on}'s (${describeDirection(dir)}).`);
+    for (const s of ctx.siblings.slice(-MAX_SIBLINGS_SHOWN)) out.push(`- #${s.id} ${s.status} ${s.delta === null ? "—" : signed(s.delta)}: ${oneLine(s.description, 120)}`);
+  }
+
   out.push("", ...notesLines(ctx));
   const detail = recentDetailLines(experiments, dir);
   if (detail.length > 0) out.push("", ...detail);
@@ -246,7 +291,7 @@ function userPrompt(
 
   if (ctx.inFlight?.length) {
     out.push("", "## Experiments in flight (proposed already, results not in yet): do not propose these again");
-    for (const e of ctx.inFlight) out.push(`- #${e.id} [${e.category}] ${oneLine(e.description, 160)}`);
+    for (const e of ctx.inFlight) out.push(`- #${e.id} [${e.category}] ${oneLine(e.description, 160)}${e.parent === undefined ? "" : ` (on #${e.parent})`}`);
   }
 
   if (ctx.readme !== null) {
@@ -259,7 +304,7 @@ function userPrompt(
   }
   out.push("", `## Training script: ${ctx.trainPath} (the only file you may change; current version, in full)`);
   out.push(fence(ctx.trainText, langOf(ctx.trainPath)));
-  out.push("", "Propose the next experiment.");
+  out.push("", batch > 1 ? `Propose the next ${batch} experiments.` : "Propose the next experiment.");
   return out.join("\n");
 }
 

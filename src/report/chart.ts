@@ -225,6 +225,10 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
   const discarded: ReportExperiment[] = [];
   const crashed: ReportExperiment[] = [];
   const kept: Mark[] = [];
+  // Kept nodes in another branch of the research tree: they beat their own parent but the
+  // research branch does not hold them, so they are drawn hollow and off the best's line.
+  const keptOff: Mark[] = [];
+  const onLineage = new Set(a.lineage.map((e) => e.iteration));
   let baselineMark: Mark | null = null;
   for (let i = 0; i < experiments.length; i++) {
     const e = experiments[i] as ReportExperiment;
@@ -233,7 +237,7 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
       continue;
     }
     if (i === 0) baselineMark = marks(e);
-    else if (e.status === "keep") kept.push(marks(e) as Mark);
+    else if (e.status === "keep") (onLineage.has(e.iteration) ? kept : keptOff).push(marks(e) as Mark);
     else discarded.push(e);
   }
 
@@ -245,7 +249,8 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
   for (const m of shownDiscarded) out.push(point(m, "discard", 4));
   out.push("</g>");
 
-  // Running best: a step line from the baseline through every kept experiment.
+  // The best's lineage: a step line from the baseline through every step of the research
+  // branch (root to head); with one chain of keeps that is every kept experiment.
   // Steps within the same pixel column collapse into one (the path stays small at any size).
   const steps: Mark[] = [];
   if (baselineMark) steps.push(baselineMark);
@@ -278,6 +283,11 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
   out.push("</g>");
 
   // Kept points and the baseline on top.
+  if (keptOff.length > 0) {
+    out.push(`<g class="kept-off-lineage" fill="#ffffff" stroke="${COLORS.keepStroke}" stroke-width="1.5">`);
+    for (const m of keptOff.length > maxPoints ? thinByColumn(keptOff) : keptOff) out.push(point(m, "keep off-lineage", 4.5));
+    out.push("</g>");
+  }
   out.push(`<g class="kept" fill="${COLORS.keep}" stroke="${COLORS.keepStroke}" stroke-width="1">`);
   const shownKept = kept.length > maxPoints ? thinByColumn(kept) : kept;
   for (const m of shownKept) out.push(point(m, "keep", 5));
@@ -334,6 +344,11 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
   legend.push(`<circle cx="${lx}" cy="${ly - 4}" r="5" fill="${COLORS.keep}" stroke="${COLORS.keepStroke}"/>`);
   legend.push(`<text x="${lx + 10}" y="${ly}">kept</text>`);
   lx += 56;
+  if (keptOff.length > 0) {
+    legend.push(`<circle cx="${lx}" cy="${ly - 4}" r="4.5" fill="#ffffff" stroke="${COLORS.keepStroke}" stroke-width="1.5"/>`);
+    legend.push(`<text x="${lx + 10}" y="${ly}">kept, another branch</text>`);
+    lx += 150;
+  }
   legend.push(`<circle cx="${lx}" cy="${ly - 4}" r="4" fill="${COLORS.discard}"/>`);
   legend.push(`<text x="${lx + 10}" y="${ly}">discarded</text>`);
   lx += 86;
@@ -344,7 +359,7 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
   legend.push(`<text x="${lx + 10}" y="${ly}">crash (no metric)</text>`);
   lx += 130;
   legend.push(`<line x1="${lx - 6}" x2="${lx + 14}" y1="${ly - 4}" y2="${ly - 4}" stroke="${COLORS.best}" stroke-width="2"/>`);
-  legend.push(`<text x="${lx + 20}" y="${ly}">running best</text>`);
+  legend.push(`<text x="${lx + 20}" y="${ly}">${keptOff.length > 0 ? "best's lineage" : "running best"}</text>`);
   out.push(`<g class="legend" font-size="12" fill="${COLORS.text}">${legend.join("")}</g>`);
 
   const notes: string[] = [];

@@ -3,7 +3,7 @@ import { formatDelta, formatMetric, formatPercent, oneLine, shortCommit, truncat
 import { type SessionData, analyze } from "./model.js";
 import type { MergePlan, MergeStrategy } from "../workspace/merge.js";
 
-export { assertCleanTree, conflictHint, executeMerge, type ExecuteOptions, MERGE_STRATEGIES, type MergeOutcome, type MergePlan, type MergeStrategy, planMerge } from "../workspace/merge.js";
+export { assertCleanTree, conflictHint, executeMerge, type ExecuteOptions, MERGE_STRATEGIES, type MergeOutcome, type MergePlan, type MergeStrategy, planMerge, pushAdvice } from "../workspace/merge.js";
 
 /**
  * Which research branch goes into which base, as `merge --help` says: --branch, else the current

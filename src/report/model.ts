@@ -1,6 +1,7 @@
 import type { SessionInfo } from "../ledger/ledger.js";
-import { delta, gain, inferDirection, noiseOfRecords, percentChange, pooledNoise } from "../metric/index.js";
+import { contentionText, delta, gain, inferDirection, noiseOfRecords, percentChange, pooledNoise } from "../metric/index.js";
 import type { ParsedResults } from "../ledger/results-tsv.js";
+import { headOf, lineageOf } from "../ledger/tree.js";
 import { CATEGORIES, type Category, type Direction, type ExperimentRecord, type MemoryEntry, type Status } from "../types.js";
 
 /**
@@ -47,6 +48,17 @@ export interface ReportExperiment {
   pendingSec?: number;
   /** The experiment whose change this one re-ran on the current best. */
   rebaseOf?: number;
+  /** The commit of the node it was built on (the baseline's is its own commit); absent: the last kept before it (the chain). */
+  parent?: string;
+  /** The kept experiments whose changes this node applied onto its parent (a combination). */
+  combines?: number[];
+  /** Non-empty lines of its training script (absent when unknown: results files). */
+  lines?: number;
+  /** Its (first decided) run's optimizer steps and seconds of training, when the script printed them. */
+  steps?: number;
+  trainingSec?: number;
+  /** Runs of it re-run because the machine was busy (src/metric/throughput.ts). */
+  contendedRuns?: number;
 }
 
 /** The session's noise floor for the reports: the number, and how it was found (or why not) in words. */
@@ -75,6 +87,8 @@ export interface SessionData {
   memory?: MemoryEntry[];
   /** Absent where the caller built the data by hand. */
   noise?: NoiseInfo;
+  /** "7 of 40 runs were re-run for contention (...)"; absent when no run was. */
+  contention?: string;
 }
 
 const CONFIRM_HINT = "run `autoresearch confirm baseline --runs 3` in the session's repository to measure it";
@@ -138,7 +152,15 @@ export function fromRecords(records: ExperimentRecord[], session: SessionInfo | 
     ...(r.runStartedAt && { runStartedAt: r.runStartedAt }),
     ...(Number.isFinite(r.pendingSec) && { pendingSec: r.pendingSec }),
     ...(typeof r.rebaseOf === "number" && { rebaseOf: r.rebaseOf }),
+    // Records written before the tree lack nothing here: every record has always had its parent.
+    parent: r.parent || r.commit,
+    ...(r.combines && r.combines.length > 0 && { combines: [...r.combines] }),
+    lines: Number.isFinite(r.lines) ? r.lines : 0,
+    ...(r.steps !== undefined && { steps: r.steps }),
+    ...(r.trainingSec !== undefined && { trainingSec: r.trainingSec }),
+    ...(r.contendedRuns?.length && { contendedRuns: r.contendedRuns.length }),
   }));
+  const contention = contentionText(records);
   const metricName = session?.config?.metric ?? "metric";
   const direction = options.direction ?? session?.config?.direction;
   const resolved = direction ? null : inferDirection(experiments, metricName);
@@ -154,6 +176,7 @@ export function fromRecords(records: ExperimentRecord[], session: SessionInfo | 
     resultsPath: options.resultsPath ?? null,
     skippedLines: 0,
     noise: recordsNoise(records),
+    ...(contention !== null && { contention }),
   };
   fillBestBefore(data);
   return data;
@@ -318,8 +341,12 @@ export interface CategoryStats {
 /** Everything the reports derive from the experiments, computed in one pass. */
 export interface Analysis {
   baseline: ReportExperiment | null;
-  /** The branch head: the last kept experiment with a metric (the baseline when none). */
+  /** The head (src/ledger/tree.ts headOf): the best kept node, which the research branch points at (the baseline when none beat it). */
   best: ReportExperiment | null;
+  /** The head's lineage, root (the baseline) to head: the research branch's history. */
+  lineage: ReportExperiment[];
+  /** Kept experiments off the head's lineage, in order (combined into the head or not: see combinedInto). */
+  offLineage: ReportExperiment[];
   /** Kept experiments after the baseline, in order. */
   kept: ReportExperiment[];
   /** Experiments after the baseline. */
@@ -395,12 +422,18 @@ function computeAnalysis(data: SessionData): Analysis {
     } else if (e.status === "discard") s.discarded++;
     else s.crashed++;
   }
+  // The best is the tree's head, not the last keep: under the tree a later keep can beat only its
+  // own parent while a better node sits in another branch.
+  const tree = treeOf(experiments, data.direction);
+  if (tree) best = tree.head;
   const improvement = delta(best?.metric, baseline?.metric);
   const improvementPct = percentChange(best?.metric, baseline?.metric);
   const order = (c: Category) => CATEGORIES.indexOf(c);
   return {
     baseline,
     best,
+    lineage: tree?.lineage ?? (baseline ? [baseline] : []),
+    offLineage: tree ? kept.filter((e) => !tree.onLineage.has(e.iteration)) : [],
     kept,
     iterations: Math.max(0, experiments.length - 1),
     lastIteration: experiments.length > 0 ? (experiments[experiments.length - 1] as ReportExperiment).iteration : 0,
@@ -413,4 +446,25 @@ function computeAnalysis(data: SessionData): Analysis {
     tokens: hasTokens ? { input, output } : null,
     costUsd: hasCost ? cost : null,
   };
+}
+
+/** The tree's head and its lineage over report experiments; null when no node has a kept metric. */
+function treeOf(experiments: readonly ReportExperiment[], direction: Direction): { head: ReportExperiment; lineage: ReportExperiment[]; onLineage: Set<number> } | null {
+  // A results file has no parent column: it reads as the spec's single chain, each row built on
+  // the last kept row before it (the baseline on itself).
+  let chainHead: string | null = null;
+  const nodes = experiments.map((e, i) => {
+    const parent = e.parent ?? chainHead ?? e.commit;
+    if (i === 0 || (e.status === "keep" && e.metric !== null)) chainHead = e.commit;
+    return { id: e.iteration, commit: e.commit, parent, status: e.status, metric: e.metric, lines: e.lines ?? 0, combines: e.combines, e };
+  });
+  if (!nodes.some((n) => n.status === "keep" && n.metric !== null)) return null;
+  const head = headOf(nodes, direction);
+  const lineage = lineageOf(nodes, head).map((n) => n.e);
+  return { head: head.e, lineage, onLineage: new Set(lineage.map((e) => e.iteration)) };
+}
+
+/** The lineage node whose `combines` took in `e`'s change, if any (so the summary can say "combined into the head as #n"). */
+export function combinedInto(a: Pick<Analysis, "lineage">, e: Pick<ReportExperiment, "iteration">): ReportExperiment | null {
+  return a.lineage.find((n) => n.combines?.includes(e.iteration)) ?? null;
 }

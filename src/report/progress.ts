@@ -48,6 +48,8 @@ export interface ProgressSnapshot {
   notes: MemoryView;
   /** The noise floor line and the kept changes within noise (absent when the data has no noise info). */
   noise?: { line: string; withinNoise: number[] };
+  /** "7 of 40 runs were re-run for contention (...)", when any was. */
+  contention?: string;
   /** Per-worker throughput and device utilisation, when more than one worker ran experiments. */
   workers?: WorkersView;
 }
@@ -82,6 +84,7 @@ export function progressSnapshot(data: SessionData, options: ProgressOptions = {
     counts: a.counts,
     notes: memoryView(data.memory ?? [], a.lastIteration),
     ...(data.noise && { noise: { line: noiseLine(data) as string, withinNoise: keepsWithinNoise(data, a).map((e) => e.iteration) } }),
+    ...(data.contention && { contention: data.contention }),
     ...(workers && { workers }),
   };
 }
@@ -116,6 +119,7 @@ export function renderProgressSnapshot(s: ProgressSnapshot): string {
     `**vs. Baseline:** ${vsBaseline}`,
     "",
     ...noiseMarkdown(s.noise),
+    ...(s.contention ? [`**Contention:** ${s.contention}`, ""] : []),
     `**Iterations:** ${s.completed} / ${s.maxIterations === null ? "unlimited" : s.maxIterations}`,
     "",
     `**Time elapsed:** ${formatElapsed(s.elapsedSec)}`,

@@ -2,11 +2,29 @@ import { existsSync, readFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
 import type { SessionPaths } from "../ledger/paths.js";
 import type { ExperimentRecord } from "../types.js";
-import { formatMetric } from "./format.js";
+import { describeThroughput } from "../metric/index.js";
+import { describeLoad } from "../platform/load.js";
+import { formatDelta, formatMetric } from "./format.js";
 import { readRecordsReadOnly } from "../ledger/read.js";
+import { childrenOf, nodeAt } from "../ledger/tree.js";
+
+/** A neighbour in the research tree, as `show` names it. */
+export interface TreeNeighbour {
+  id: number;
+  commit: string;
+  status: ExperimentRecord["status"];
+  metric: number | null;
+  description: string;
+}
 
 export interface ShownExperiment {
   record: ExperimentRecord;
+  /** The node it was built on and decided against (null for the baseline, the root). */
+  parent: TreeNeighbour | null;
+  /** The experiments built on it, in decision order. */
+  children: TreeNeighbour[];
+  /** The kept experiments whose changes it applied onto its parent (a combination; empty otherwise). */
+  combines: TreeNeighbour[];
   /** The experiment's diff against the best it was built on (none for the baseline). */
   patch: string | null;
   /** The last lines of its run log. */
@@ -28,7 +46,32 @@ export function loadExperiment(paths: SessionPaths, id: number, tailLines = 30):
   const logPath = paths.runLog(id);
   const log = existsSync(logPath) ? readFileSync(logPath, "utf8") : "";
   const logTail = log.replace(/\n$/, "").split("\n").slice(-tailLines);
-  return { record, patch, logTail: log === "" ? [] : logTail, logPath, patchPath };
+  const parentNode = id === 0 ? undefined : nodeAt(records, record.parent);
+  const byId = new Map(records.map((r) => [r.id, r]));
+  return {
+    record,
+    parent: parentNode ? neighbour(parentNode) : null,
+    children: childrenOf(records, record).map(neighbour),
+    combines: (record.combines ?? []).flatMap((c) => (byId.has(c) ? [neighbour(byId.get(c) as ExperimentRecord)] : [])),
+    patch,
+    logTail: log === "" ? [] : logTail,
+    logPath,
+    patchPath,
+  };
+}
+
+function neighbour(r: ExperimentRecord): TreeNeighbour {
+  return { id: r.id, commit: r.commit, status: r.status, metric: r.status === "crash" ? null : r.metric, description: r.description };
+}
+
+/** " (-0.010000 vs its parent)": the change the keep rule decided on. */
+function againstParent(e: ExperimentRecord, parent: TreeNeighbour | null): string {
+  if (e.status === "crash" || e.metric === null || !parent || parent.metric === null) return "";
+  return ` (${formatDelta(e.metric - parent.metric)} vs its parent)`;
+}
+
+function nodeLabel(n: TreeNeighbour): string {
+  return `#${n.id} ${n.status === "crash" ? "crash" : `${n.status} ${formatMetric(n.metric)}`}`;
 }
 
 /** The text `autoresearch show N` prints. */
@@ -37,10 +80,24 @@ export function renderExperiment(shown: ShownExperiment, metricName: string): st
   const lines = [
     `Experiment ${e.id}: ${e.description}`,
     `Decision:   ${e.status}${e.reason ? ` (${e.reason})` : ""}${e.detail && e.detail !== e.reason ? ` — ${e.detail}` : ""}`,
-    `Metric:     ${metricName} ${e.status === "crash" ? "—" : formatMetric(e.metric)}${e.bestBefore !== null && e.bestBefore !== undefined ? ` (best before: ${formatMetric(e.bestBefore)})` : ""}`,
+    `Metric:     ${metricName} ${e.status === "crash" ? "—" : formatMetric(e.metric)}${againstParent(e, shown.parent)}`,
     `Commit:     ${e.commit}${e.parent && e.parent !== e.commit ? ` (on ${e.parent.slice(0, 7)})` : ""}`,
     `Category:   ${e.category}; proposer ${e.proposer}; ${e.durationSec}s`,
+    `Parent:     ${shown.parent ? `#${shown.parent.id} ${formatMetric(shown.parent.metric)} (${shown.parent.commit.slice(0, 7)}, ${shown.parent.description})` : "none (the baseline is the root of the research tree)"}`,
   ];
+  if (shown.combines.length > 0) lines.push(`Combines:   ${shown.combines.map((c) => `#${c.id} (${c.description})`).join(", ")}: their changes applied onto the parent`);
+  lines.push(`Children:   ${shown.children.length > 0 ? shown.children.map(nodeLabel).join(", ") : "none yet"}`);
+  const throughput = describeThroughput(e);
+  if (throughput || e.load) lines.push(`Throughput: ${[throughput ?? "steps not printed", e.load && describeLoad(e.load)].filter(Boolean).join("; ")}`);
+  // Every run behind the metric, and those re-run because the machine was busy (never in the metric).
+  const runs = [...(e.runs ?? []).map((r) => ({ ...r, contended: false })), ...(e.contendedRuns ?? []).map((r) => ({ ...r, contended: true }))];
+  if (runs.length > 1 || e.contendedRuns?.length) {
+    lines.push(`Runs:       ${e.runs?.length ?? 1} decided${e.contendedRuns?.length ? `, ${e.contendedRuns.length} re-run for contention` : ""}`);
+    for (const r of runs) {
+      const rate = describeThroughput(r);
+      lines.push(`  seed ${r.seed}: ${formatMetric(r.metric)}${rate ? `, ${rate}` : ""}${r.load ? `, ${describeLoad(r.load)}` : ""}${r.contended ? " — contended, re-run" : ""}`);
+    }
+  }
   if (e.rationale) lines.push(`Rationale:  ${e.rationale.replace(/\s+/g, " ").slice(0, 400)}`);
   lines.push("", `Diff${shown.patchPath ? ` (${shown.patchPath})` : ""}:`, shown.patch ? shown.patch.trimEnd() : e.id === 0 ? "  (the baseline: no change)" : "  (no diff recorded)");
   lines.push("", `Log tail (${shown.logPath}):`, ...(shown.logTail.length > 0 ? shown.logTail : ["  (empty or missing)"]));

@@ -1,7 +1,7 @@
 import { describeKeepRule, keepRuleSettings } from "../config/keep-rules.js";
 import { calibrate, describeCalibration } from "../ledger/calibration.js";
 import { memoryMarkdown, memoryView } from "../ledger/memory.js";
-import { delta, describeDirection, gain, isWorse, percentChange } from "../metric/index.js";
+import { delta, describeDirection, describeThroughput, gain, isWorse, percentChange } from "../metric/index.js";
 import { CHART_PNG_FILE, CHART_SVG_FILE, DEFAULT_RESULTS_FILE } from "../file-names.js";
 import { CATEGORIES } from "../types.js";
 import {
@@ -17,7 +17,7 @@ import {
   markdownTable,
   shortCommit,
 } from "./format.js";
-import { type Analysis, type ReportExperiment, type SessionData, analyze, reRunNote } from "./model.js";
+import { type Analysis, type ReportExperiment, type SessionData, analyze, combinedInto, reRunNote } from "./model.js";
 import { type NextStepOptions, recommendNextSteps, sanitizeSteps } from "./next-steps.js";
 import { confidenceNote, noiseLine, noiseParagraph } from "./noise.js";
 import { workersTable, workersView } from "./workers.js";
@@ -122,9 +122,23 @@ function headerLines(data: SessionData, a: Analysis): string[] {
   }
   const noise = noiseLine(data);
   if (noise) lines.push(noise);
+  if (data.contention) lines.push(`**Contention:** ${data.contention}`);
+  const throughput = throughputLine(a);
+  if (throughput) lines.push(throughput);
   const calibration = calibrate(data.experiments.slice(1), data.direction);
   if (calibration) lines.push(`**Prediction calibration:** ${escapeMarkdown(describeCalibration(calibration), 300)}`);
   return lines;
+}
+
+/**
+ * Steps/s of the baseline and the best, so a reader sees whether the best trains faster (more
+ * steps in the same budget) or learns more per step. Null when the script printed no steps.
+ */
+function throughputLine(a: Analysis): string | null {
+  const { baseline, best } = a;
+  const text = (e: ReportExperiment | null): string | null => (e ? describeThroughput(e) : null);
+  const parts = [text(baseline) && `baseline ${text(baseline)}`, best && best !== baseline && text(best) && `best (iteration ${best.iteration}) ${text(best)}`].filter((p): p is string => typeof p === "string");
+  return parts.length > 0 ? `**Throughput:** ${parts.join("; ")}` : null;
 }
 
 function resultsTable(a: Analysis): string {
@@ -136,18 +150,32 @@ function resultsTable(a: Analysis): string {
   );
 }
 
-function ownGain(e: ReportExperiment, data: SessionData): number {
-  return gain(e.metric, e.bestBefore, data.direction) ?? Number.NEGATIVE_INFINITY;
+/** A lineage step's change against its parent, the lineage node before it. */
+interface Step {
+  e: ReportExperiment;
+  parentMetric: number | null;
+  gain: number;
 }
 
+function lineageSteps(data: SessionData, a: Analysis): Step[] {
+  return a.lineage.slice(1).map((e, i) => {
+    const parentMetric = (a.lineage[i] as ReportExperiment).metric;
+    return { e, parentMetric, gain: gain(e.metric, parentMetric, data.direction) ?? Number.NEGATIVE_INFINITY };
+  });
+}
+
+/**
+ * The best node's lineage (the research branch's commits), each step with its delta against its
+ * parent, ranked by that gain; then the kept nodes off the lineage, which the branch does not hold.
+ */
 function topImprovements(data: SessionData, a: Analysis, max: number): string[] {
-  const ranked = [...a.kept].sort((x, y) => ownGain(y, data) - ownGain(x, data) || x.iteration - y.iteration);
-  const rows = ranked.slice(0, max).map((e, i) => {
-    const d = delta(e.metric, e.bestBefore);
+  const ranked = lineageSteps(data, a).sort((x, y) => y.gain - x.gain || x.e.iteration - y.e.iteration);
+  const rows = ranked.slice(0, max).map(({ e, parentMetric }, i) => {
+    const d = delta(e.metric, parentMetric);
     const sure = confidenceNote(e, data);
     const runs = e.runs ? `, mean of ${e.runs} runs` : "";
-    const change = d === null ? "" : ` (${formatDelta(d)}, ${formatPercent(percentChange(e.metric, e.bestBefore))}, iteration ${e.iteration}${runs}${sure ? `, ${sure}` : ""})`;
-    return [String(i + 1), escapeMarkdown(shortCommit(e.commit), 40), formatMetric(e.metric), `${escapeMarkdown(e.description, 100) || MISSING}${reRunNote(e)}${change}`];
+    const change = d === null ? "" : ` (${formatDelta(d)}, ${formatPercent(percentChange(e.metric, parentMetric))}, iteration ${e.iteration}${runs}${sure ? `, ${sure}` : ""})`;
+    return [String(i + 1), escapeMarkdown(shortCommit(e.commit), 40), formatMetric(e.metric), `${escapeMarkdown(e.description, 100) || MISSING}${reRunNote(e)}${combinesNote(e)}${change}`];
   });
   const table = markdownTable(
     ["Rank", "Commit", "Metric", "Description"],
@@ -155,8 +183,34 @@ function topImprovements(data: SessionData, a: Analysis, max: number): string[] 
     "|------|--------|--------|-------------|",
   );
   const lines = [table];
-  if (ranked.length > max) lines.push("", `_…and ${ranked.length - max} more kept commits; all are listed under Merge Recommendation._`);
+  if (ranked.length > max) lines.push("", `_…and ${ranked.length - max} more steps of the best's lineage; all are listed under Merge Recommendation._`);
+  if (rows.length > 0) lines.push("", "_The steps from the baseline to the best node (the research branch's commits), each against the node it was built on._");
+  lines.push(...offLineage(data, a));
   return lines;
+}
+
+function combinesNote(e: ReportExperiment): string {
+  return e.combines && e.combines.length > 0 ? ` (combines ${e.combines.map((c) => `#${c}`).join(", ")})` : "";
+}
+
+/** Kept nodes the research branch does not hold: each beat its own parent, in another branch of the tree. */
+function offLineage(data: SessionData, a: Analysis): string[] {
+  if (a.offLineage.length === 0) return [];
+  const byCommit = new Map(data.experiments.map((e) => [e.commit, e]));
+  const rows = a.offLineage.map((e) => {
+    const parent = e.parent ? byCommit.get(e.parent) : undefined;
+    const d = parent ? delta(e.metric, parent.metric) : null;
+    const against = parent ? ` (${formatDelta(d)} vs its parent #${parent.iteration})` : "";
+    const into = combinedInto(a, e);
+    const fate = into ? `combined into the best's lineage as #${into.iteration}` : "not in the best's code";
+    return [String(e.iteration), escapeMarkdown(shortCommit(e.commit), 40), formatMetric(e.metric), `${escapeMarkdown(e.description, 100) || MISSING}${against}`, fate];
+  });
+  return [
+    "",
+    `**Kept off the best's lineage (${rows.length}):** experiments that beat the node they were built on, in another branch of the research tree.`,
+    "",
+    markdownTable(["Iter", "Commit", "Metric", "Description", "In the best?"], rows, "|------|--------|--------|-------------|--------------|"),
+  ];
 }
 
 /** Why an experiment was not kept, in words. */
@@ -234,7 +288,8 @@ function mergeRecommendation(data: SessionData, a: Analysis, options: SummaryOpt
   const base = options.baseBranch ?? data.session?.baseBranch ?? "main";
   const branch = data.branch;
   const lines = ["## Merge Recommendation", ""];
-  if (a.kept.length === 0 || !a.best) {
+  const onBranch = a.lineage.slice(1);
+  if (onBranch.length === 0 || !a.best) {
     lines.push(
       `**Final metric:** ${formatMetric(a.best?.metric ?? a.baseline?.metric)} (the baseline)`,
       "",
@@ -245,15 +300,15 @@ function mergeRecommendation(data: SessionData, a: Analysis, options: SummaryOpt
   lines.push(
     `**Final metric:** ${formatMetric(a.best.metric)} (iteration ${a.best.iteration}, commit ${escapeMarkdown(shortCommit(a.best.commit), 40)}; ${formatDelta(a.improvement)} / ${formatPercent(a.improvementPct)} vs baseline)`,
     "",
-    `**Kept commits (${a.kept.length}):**`,
+    `**Kept commits (${onBranch.length}):** the best's lineage, the commits ${branch ? escapeMarkdown(branch, 100) : "the research branch"} holds`,
     "",
   );
   const max = options.maxKeptListed ?? 50;
-  const rows = a.kept
+  const rows = onBranch
     .slice(0, max)
-    .map((e) => [String(e.iteration), escapeMarkdown(shortCommit(e.commit), 40), formatMetric(e.metric), `${escapeMarkdown(e.description, 100) || MISSING}${reRunNote(e)}`]);
+    .map((e) => [String(e.iteration), escapeMarkdown(shortCommit(e.commit), 40), formatMetric(e.metric), `${escapeMarkdown(e.description, 100) || MISSING}${reRunNote(e)}${combinesNote(e)}`]);
   lines.push(markdownTable(["Iter", "Commit", "Metric", "Description"], rows, "|------|--------|--------|-------------|"));
-  if (a.kept.length > max) lines.push("", `_…and ${a.kept.length - max} more (see results.tsv)._`);
+  if (onBranch.length > max) lines.push("", `_…and ${onBranch.length - max} more (see results.tsv)._`);
   const into = escapeShell(base);
   lines.push(
     "",

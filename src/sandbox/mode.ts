@@ -45,10 +45,11 @@ export function protectionText(protection: Protection): string {
 }
 
 /**
- * The protection a session's runs get. Only runs on this machine are confined here: an ssh host or
- * a SLURM node is another machine (its runs are checked by the manifest).
+ * The protection a session's runs get. Only runs on this machine are confined here (`runsHere`):
+ * an ssh host or a SLURM node is another machine, whose runs are checked by the manifest. The
+ * executor's descriptor says which (src/executors/registry.ts sessionProtection).
  */
-export function protectionFor(settings: { sandbox?: SandboxMode; executor?: string }, available: () => SandboxAvailability): Protection {
-  if ((settings.executor ?? "local") !== "local" || settings.sandbox === "off") return "manifest";
+export function protectionFor(settings: { sandbox?: SandboxMode }, runsHere: boolean, available: () => SandboxAvailability): Protection {
+  if (!runsHere || settings.sandbox === "off") return "manifest";
   return resolveProtection(settings.sandbox ?? "auto", available());
 }

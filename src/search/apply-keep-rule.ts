@@ -8,6 +8,7 @@ import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { mean, noiseOfRecords } from "../metric/index.js";
 import type { ExperimentRecord, RunResult, RunSample } from "../types.js";
+import { sampleWithThroughput } from "./contention.js";
 import { type Decision, decide } from "./decide.js";
 import type { LoopDeps, SessionState } from "./session.js";
 
@@ -46,7 +47,7 @@ export interface KeepOutcome {
 }
 
 export function sampleOf(run: RunResult, seed: number): RunSample {
-  return { seed, metric: run.metric !== null && Number.isFinite(run.metric) ? run.metric : null, durationSec: Number(run.durationSec.toFixed(3)) };
+  return sampleWithThroughput(run, seed);
 }
 
 const interrupted = (what: string): Decision => ({ status: "crash", reason: "interrupted", detail: `interrupted: stopped by the user during ${what}` });

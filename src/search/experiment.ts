@@ -14,6 +14,7 @@ import { headOf } from "../ledger/tree.js";
 import { PYCACHE_DIR } from "../sandbox/index.js";
 import type { ExperimentRecord, Proposal, RunHandle, RunResult, RunSample, RunSandbox, RunSpec } from "../types.js";
 import { applyKeepRule, sampleOf } from "./apply-keep-rule.js";
+import { rerunWhileContended, withLoad } from "./contention.js";
 import type { WorkerClone } from "../workspace/clone.js";
 import { rebaseChange } from "./rebase.js";
 import type { Serial } from "./serial.js";
@@ -136,7 +137,8 @@ export async function runOnce(
     }
     await hooks.beforeFreshRun?.();
     worker.clone.beforeRun(sandbox !== undefined);
-    return await deps.executor.run(spec, deps.stop.signal);
+    // The machine's load around the run, when it runs on this machine (src/search/contention.ts).
+    return await withLoad(slot.host === undefined && deps.executor.reattachable !== true, () => deps.executor.run(spec, deps.stop.signal));
   } finally {
     deps.runWatch?.done(runId);
   }
@@ -195,6 +197,7 @@ function record(
     durationSec: Number(run.durationSec.toFixed(3)),
     ...(run.steps !== undefined && { steps: run.steps }),
     ...(run.trainingSec !== undefined && { trainingSec: run.trainingSec }),
+    ...(run.load && { load: run.load }),
     finishedAt: deps.now().toISOString(),
   };
 }
@@ -214,7 +217,8 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
   const violations = await guardRun(session, deps, worker.clone, 0, commit);
   let decision = decide({ run: first, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted });
   // --baseline-runs K: the same code K times; their spread is the session's first noise estimate.
-  const repeated = decision.status === "crash" ? null : await repeatBaseline(session, deps, commit, first);
+  const trainHash = sha256(trainText);
+  const repeated = decision.status === "crash" ? null : await repeatBaseline(session, deps, commit, first, trainHash);
   if (repeated?.failed) decision = repeated.failed;
   const run = repeated?.run ?? first;
   const status = decision.status === "crash" ? "crash" : "keep";
@@ -226,7 +230,7 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
         id: 0,
         commit,
         parent: commit,
-        trainHash: sha256(trainText),
+        trainHash,
         description: BASELINE_DESCRIPTION,
         category: "baseline",
         status,
@@ -238,6 +242,7 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
         lines: countLines(trainText),
         run,
         ...(repeated && repeated.runs.length > 1 && { runs: repeated.runs }),
+        ...(repeated && repeated.contended.length > 0 && { contendedRuns: repeated.contended }),
         ...(first.pendingSec !== undefined && { pendingSec: first.pendingSec }),
         ...placeOf(worker),
       },
@@ -256,29 +261,38 @@ async function repeatBaseline(
   deps: LoopDeps,
   commit: string,
   first: RunResult,
-): Promise<{ run: RunResult; runs: RunSample[]; failed: Decision | null }> {
+  trainHash: string,
+): Promise<{ run: RunResult; runs: RunSample[]; contended: RunSample[]; failed: Decision | null }> {
   const rule = session.keepRule;
   const worker = baselineWorker(session);
   const runs = [sampleOf(first, rule.seedOf(0))];
-  if (rule.baselineRuns < 2) return { run: first, runs, failed: null };
+  const contended: RunSample[] = [];
+  if (rule.baselineRuns < 2) return { run: first, runs, contended, failed: null };
   if (rule.baselineRaised) {
     deps.emit({ type: "warning", message: "--keep-rule confirm needs a noise floor from the start: the baseline runs twice (--baseline-runs 2)" });
   }
   let durationSec = first.durationSec;
   for (let index = 1; index < rule.baselineRuns; index++) {
-    const runId = randomUUID();
-    session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt: deps.now().toISOString() });
-    const run = await runOnce(session, deps, worker, 0, `${BASELINE_DESCRIPTION} (run ${index + 1} of ${rule.baselineRuns})`, commit, runId, index);
-    durationSec += run.durationSec;
+    const what = `${BASELINE_DESCRIPTION} (run ${index + 1} of ${rule.baselineRuns})`;
+    const again = (): Promise<RunResult> => {
+      const runId = randomUUID();
+      session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt: deps.now().toISOString() });
+      return runOnce(session, deps, worker, 0, what, commit, runId, index);
+    };
+    // A repeat slowed by a busy machine (steps/s far below the earlier runs) is run again.
+    const checked = await rerunWhileContended({ deps, history: session.history, trainHash, earlier: runs, id: 0, run: await again(), seed: rule.seedOf(index), logPath: session.paths.runLog(0, index + 1), guard: () => guardRun(session, deps, worker.clone, 0, commit), again, what: `baseline run ${index + 1}` });
+    const { run } = checked;
+    contended.push(...checked.contended);
+    durationSec += run.durationSec + checked.contended.reduce((a, r) => a + r.durationSec, 0);
     runs.push(sampleOf(run, rule.seedOf(index)));
-    const violations = await guardRun(session, deps, worker.clone, 0, commit);
+    const violations = [...checked.violations, ...(await guardRun(session, deps, worker.clone, 0, commit))];
     const decision = decide({ run, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted: deps.stop.signal.aborted });
     if (decision.status === "crash") {
-      return { run, runs, failed: { ...decision, detail: `baseline run ${index + 1} of ${rule.baselineRuns}: ${decision.detail}` } };
+      return { run, runs, contended, failed: { ...decision, detail: `baseline run ${index + 1} of ${rule.baselineRuns}: ${decision.detail}` } };
     }
   }
   const metric = Number(mean(runs.map((r) => r.metric as number)).toPrecision(12));
-  return { run: { ...first, metric, durationSec }, runs, failed: null };
+  return { run: { ...first, metric, durationSec }, runs, contended, failed: null };
 }
 
 /** Records a decided baseline (keep) as experiment 0. */
@@ -400,7 +414,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       await clone.moveTo(commit);
     },
   };
-  const run = await runOnce(session, deps, worker, input.id, proposal.description, commit, inFlight.runId, 0, { ...hooks, ...(input.attach && { attach: input.attach.handle }) });
+  let run = await runOnce(session, deps, worker, input.id, proposal.description, commit, inFlight.runId, 0, { ...hooks, ...(input.attach && { attach: input.attach.handle }) });
   // The run has ended: a resume after this must run it again, not follow a finished job whose output was consumed.
   if (inFlight.handle) track({ handle: undefined });
   // Aborted while it ran (second Ctrl-C): it was killed; whatever it printed is not a result.
@@ -413,6 +427,25 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   await inspection.resetTo(commit);
   const lines = countLines(input.newText);
   const trainHash = sha256(input.newText);
+  // Runs of code that ran before (here, or as confirmation runs below) slowed by a busy machine are
+  // run again rather than decided (src/search/contention.ts); a followed run is taken as it is.
+  const contention = { deps, history: session.history, trainHash, id: input.id, guard: () => guardRun(session, deps, clone, input.id, commit) };
+  const contendedRuns: RunSample[] = [];
+  const pendingViolations: string[] = [];
+  if (fresh && violations.length === 0 && !interrupted) {
+    const again = (): Promise<RunResult> => {
+      const runId = randomUUID();
+      track({ runId });
+      return runOnce(session, deps, worker, input.id, proposal.description, commit, runId, 0);
+    };
+    const checked = await rerunWhileContended({ ...contention, run, seed: session.keepRule.seedOf(0), logPath: session.paths.runLog(input.id), again, what: "its run" });
+    if (checked.contended.length > 0) {
+      run = checked.run;
+      contendedRuns.push(...checked.contended);
+      violations.push(...checked.violations, ...(await guardRun(session, deps, clone, input.id, commit)));
+    }
+  }
+  const confirmations: RunSample[] = [sampleOf(run, session.keepRule.seedOf(0))];
   const common = {
     id: input.id,
     commit,
@@ -464,12 +497,20 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       cwd: clone.dir,
       env: runEnvironment(session, deps, input.id, 0, worker),
       worker: worker.slot.worker,
-      runAgain: (index) => {
-        const runId = randomUUID();
-        track({ runId });
-        return runOnce(session, deps, worker, input.id, `${proposal.description} (confirmation run ${index + 1})`, commit, runId, index);
+      runAgain: async (index) => {
+        const again = (): Promise<RunResult> => {
+          const runId = randomUUID();
+          track({ runId });
+          return runOnce(session, deps, worker, input.id, `${proposal.description} (confirmation run ${index + 1})`, commit, runId, index);
+        };
+        // A confirmation run slowed by a busy machine is run again (src/search/contention.ts).
+        const checked = await rerunWhileContended({ ...contention, earlier: confirmations, run: await again(), seed: session.keepRule.seedOf(index), logPath: session.paths.runLog(input.id, index + 1), again, what: `confirmation run ${index + 1}` });
+        contendedRuns.push(...checked.contended);
+        pendingViolations.push(...checked.violations);
+        confirmations.push(sampleOf(checked.run, session.keepRule.seedOf(index)));
+        return checked.run;
       },
-      guard: () => guardRun(session, deps, clone, input.id, commit),
+      guard: async () => [...pendingViolations.splice(0), ...(await guardRun(session, deps, clone, input.id, commit))],
       // Checks run unconfined (src/search/apply-keep-rule.ts): the shared data is looked at around each.
       beforeCheck: () => clone.beforeRun(false),
       track: (runId) => track({ runId }),
@@ -495,6 +536,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
         run: { ...run, metric: kept.metric, durationSec: kept.durationSec },
         ...(kept.runs && { runs: kept.runs }),
         ...(kept.checks && { checks: kept.checks }),
+        ...(contendedRuns.length > 0 && { contendedRuns }),
       },
       deps,
     );

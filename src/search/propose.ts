@@ -3,11 +3,12 @@ import { join } from "node:path";
 import { RuntimeFailure } from "../errors.js";
 import { applyProposal } from "../proposers/apply.js";
 import { readMemory } from "../ledger/memory.js";
+import { childrenOf } from "../ledger/tree.js";
 import { ProposalFailed } from "../proposers/errors.js";
-import type { ExperimentRecord, InFlightSummary, Proposal, ProposalContext, Proposer, RunFacts, Scope } from "../types.js";
+import type { ExperimentRecord, InFlightSummary, Proposal, ProposalContext, Proposer, RunFacts, Scope, SiblingSummary } from "../types.js";
 import type { WorkerClone } from "../workspace/clone.js";
 import { cloneFor } from "./slots.js";
-import { noiseOfRecords } from "../metric/index.js";
+import { delta, noiseOfRecords } from "../metric/index.js";
 import { sha256 } from "./guards.js";
 import { baselineOf, bestOf, failureStreak, type LoopDeps, type SessionState, trainTextAt } from "./session.js";
 
@@ -129,11 +130,18 @@ export async function buildContext(
     run: runFacts(session, deps),
     memory: readMemory(session.paths.memory),
     ...(inFlight.length > 0 && { inFlight }),
+    ...(session.workers.length > 1 && { workers: session.workers.length }),
+    ...(!retry && siblingsOf(session, best).length > 0 && { siblings: siblingsOf(session, best) }),
     ...(on && !retry && { buildsOn: { id: on.node.id, why: on.why } }),
     ...(retry && {
       oomRetry: { experiment: retry, logTail: (readIfExists(session.paths.runLog(retry.id)) ?? "").split("\n").slice(-30) },
     }),
   };
+}
+
+/** The decided children of `node`: what each sibling of a proposal built on it gave. */
+function siblingsOf(session: SessionState, node: ExperimentRecord): SiblingSummary[] {
+  return childrenOf(session.history, node).map((c) => ({ id: c.id, description: c.description, status: c.status, delta: delta(c.metric, node.metric) }));
 }
 
 /** The coding agent's own clone at the best commit (never a clone a run is using), made when first needed. */
@@ -212,6 +220,80 @@ export async function nextProposal(
     reject(session, deps, iteration, proposal, reason);
   }
   return { kind: "skipped", reason: lastReason };
+}
+
+/** The proposals a batch request gave that may run, each with the experiment id it takes. */
+export type BatchOutcome =
+  | { kind: "batch"; items: { id: number; proposal: Proposal; newText: string; base: string }[] }
+  | { kind: "exhausted" }
+  /** No usable proposal came back (or an out-of-memory retry is owed): ask one at a time instead. */
+  | { kind: "none" };
+
+/**
+ * Asks the proposer for up to `k` proposals in one call (Proposer.proposeMany) and validates
+ * each on its own, as nextProposal validates one: a proposal that does not apply, repeats a script
+ * run, in flight or earlier in the same batch, or leaves the scope is refused and recorded; the
+ * others are kept. `takeId` gives each kept proposal its experiment id, in order. An
+ * out-of-memory retry is always asked for alone (it has its own base and brief).
+ */
+export async function nextProposals(
+  session: SessionState,
+  deps: LoopDeps,
+  iteration: number,
+  k: number,
+  takeId: () => number,
+  inFlight: (InFlightSummary & { trainHash: string })[] = [],
+  on?: { node: ExperimentRecord; why: string },
+): Promise<BatchOutcome> {
+  const proposer = deps.proposer;
+  if (!proposer.proposeMany || oomToRetry(session, proposer) !== null) return { kind: "none" };
+  const ctx = await buildContext(
+    session,
+    deps,
+    iteration,
+    inFlight.map(({ trainHash: _, ...summary }) => summary),
+    on,
+  );
+  if (deps.stop.stopRequested) return { kind: "none" };
+  deps.emit({ type: "proposal-start", iteration });
+  let proposals: Proposal[];
+  try {
+    proposals = await proposer.proposeMany(ctx, k, deps.stop.signal);
+  } catch (error) {
+    if (error instanceof RuntimeFailure) throw error;
+    // One failed try, as for a single proposal; the single path then asks again with the reason.
+    const spent = error instanceof ProposalFailed ? error.spent : {};
+    reject(session, deps, iteration, { description: "(no proposal)", category: "other", ...spent }, `the proposer failed: ${(error as Error).message}`);
+    return { kind: "none" };
+  }
+  if (proposals.length === 0) return { kind: "exhausted" };
+  const tried = new Set([...session.history.map((e) => e.trainHash), ...inFlight.map((e) => e.trainHash)]);
+  const inBatch = new Set<string>();
+  const items: { id: number; proposal: Proposal; newText: string; base: string }[] = [];
+  for (const proposal of proposals.slice(0, k)) {
+    const applied = proposal.refused === undefined ? applyProposal(ctx.trainText, proposal) : ({ ok: false, reason: proposal.refused } as const);
+    const hash = applied.ok ? sha256(applied.text) : "";
+    let reason = applied.ok ? "" : applied.reason;
+    if (applied.ok && inBatch.has(hash)) reason = "it gives the same training script as another experiment of the same batch; propose something new";
+    else if (applied.ok && tried.has(hash)) {
+      reason = inFlight.some((e) => e.trainHash === hash)
+        ? "this exact training script is already proposed and waiting or running (see the experiments in flight); propose something new"
+        : "this exact training script was already run in an earlier experiment; propose something new";
+    }
+    if (!reason && outOfScope(proposal, session.info.config.scope)) {
+      reason = `category "${proposal.category}" is outside the allowed scope (${session.info.config.scope.join(", ")})`;
+    }
+    if (!applied.ok || reason) {
+      deps.emit({ type: "proposal", iteration, proposal });
+      reject(session, deps, iteration, proposal, reason);
+      continue;
+    }
+    inBatch.add(hash);
+    const id = takeId();
+    deps.emit({ type: "proposal", iteration: id, proposal });
+    items.push({ id, proposal, newText: applied.text, base: ctx.best.commit });
+  }
+  return items.length > 0 ? { kind: "batch", items } : { kind: "none" };
 }
 
 /** A refused proposal: in rejected.jsonl (it counts towards --max-cost, the proposer reads why) and announced. */

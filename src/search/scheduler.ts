@@ -3,8 +3,10 @@
  * while runs train, and decisions one at a time in the order runs finish. Every session runs
  * through it; one worker with lookahead 0 is the plain serial loop.
  *
- * - The proposer is called one proposal at a time (proposers are not assumed re-entrant), told
- *   what is in flight so it does not propose it again.
+ * - The proposer is called one request at a time (proposers are not assumed re-entrant), told
+ *   what is in flight so it does not propose it again. When several proposals are wanted (workers
+ *   free) and the proposer can make them together (Proposer.proposeMany), one request asks for
+ *   them all: k = the proposals wanted, at most one per worker and the --max-iterations left.
  * - A proposal waits in `ready` until a worker is free; when it starts it is applied to the best
  *   at that moment (re-applied when the best moved since it was made; if it no longer applies it
  *   is a rejected proposal, not a run).
@@ -16,7 +18,8 @@
 import type { InFlightSummary } from "../types.js";
 import { runExperiment, type Rerun } from "./experiment.js";
 import { stopReason } from "./stop-reason.js";
-import { nextProposal, oomToRetry, reject as rejectProposal } from "./propose.js";
+import { nextProposal, nextProposals, oomToRetry, reject as rejectProposal } from "./propose.js";
+import { countedExperiments } from "./stop-reason.js";
 import { rebaseChange } from "./rebase.js";
 import { sha256 } from "./guards.js";
 import { Serial } from "./serial.js";
@@ -25,6 +28,9 @@ import { combinationCandidates } from "../ledger/tree.js";
 import { type ReadyItem, readyEntry } from "./ready.js";
 import { sharedDataChange, sharedDataStop } from "./shared-change.js";
 import { bestOf, type LoopDeps, type SessionState, trainTextAt, type Worker } from "./session.js";
+
+/** The most proposals one batch request asks for, however many workers there are. */
+export const MAX_BATCH = 16;
 
 /** Iterations in a row with no valid proposal before the session gives up. */
 export const MAX_SKIPPED_ITERATIONS = 5;
@@ -46,6 +52,12 @@ export function lookaheadOf(session: SessionState): number {
 export function nextFreeId(session: SessionState, inFlight: readonly { id: number }[] = []): number {
   const ids = [...session.history.map((e) => e.id), ...inFlight.map((e) => e.id)];
   return ids.length ? Math.max(...ids) + 1 : 1;
+}
+
+/** The experiment id of the node at `commit`, for the brief's list of runs in flight. */
+function parentOf(session: SessionState, commit: string): { parent?: number } {
+  const node = session.history.find((e) => e.commit === commit);
+  return node ? { parent: node.id } : {};
 }
 
 export class Scheduler {
@@ -145,8 +157,25 @@ export class Scheduler {
   /** Propose while there are fewer proposals waiting than free workers plus the lookahead. */
   private wantsProposal(): boolean {
     if (this.deps.stop.stopRequested || this.deps.stop.signal.aborted) return false;
+    return this.wanted() > 0;
+  }
+
+  /** Proposals wanted now: free workers plus the lookahead, less those waiting. */
+  private wanted(): number {
     const idle = this.session.workers.length - this.running.size;
-    return this.ready.length < idle + lookaheadOf(this.session);
+    return idle + lookaheadOf(this.session) - this.ready.length;
+  }
+
+  /**
+   * How many proposals one request asks for: those wanted, at most one per worker (a batch larger
+   * than that would only queue proposals made without the results about to come in), MAX_BATCH,
+   * and the --max-iterations left (the proposal being asked for is counted in flight already).
+   */
+  private batchSize(): number {
+    let k = Math.min(this.wanted(), this.session.workers.length, MAX_BATCH);
+    const max = this.session.info.config.maxIterations;
+    if (max !== null) k = Math.min(k, max - countedExperiments(this.session.history) - this.counted().count + 1);
+    return Math.max(1, k);
   }
 
   private async waitForChange(): Promise<void> {
@@ -188,6 +217,7 @@ export class Scheduler {
       description: i.proposal.description,
       category: i.proposal.category,
       trainHash: sha256(i.newText),
+      ...parentOf(this.session, i.base),
       ...(i.proposal.changes !== undefined && { changes: i.proposal.changes }),
       ...(i.proposal.planStep !== undefined && { planStep: i.proposal.planStep }),
     }));
@@ -212,8 +242,40 @@ export class Scheduler {
         return;
       }
       const base = proposalBase(session, this.awayTurns);
-      if (base.why) this.awayTurns++;
-      const outcome = await nextProposal(session, deps, id, this.summaries(), base.why ? { node: base.node, why: base.why } : undefined);
+      if (base.rotating) this.awayTurns++;
+      const on = base.why ? { node: base.node, why: base.why } : undefined;
+      const k = this.batchSize();
+      if (k > 1 && deps.proposer.proposeMany) {
+        // The first proposal kept takes the id reserved for this request, the others the next ones.
+        let first: number | null = id;
+        const takeId = () => {
+          if (first !== null) {
+            const taken = first;
+            first = null;
+            return taken;
+          }
+          return this.nextId++;
+        };
+        const batch = await nextProposals(session, deps, id, k, takeId, this.summaries(), on);
+        if (batch.kind === "exhausted") {
+          this.exhausted = true;
+          this.spareId = id;
+          return;
+        }
+        if (batch.kind === "batch") {
+          this.skipped = 0;
+          if (deps.stop.signal.aborted) {
+            // Aborted (second Ctrl-C) while they were made: none runs, and nothing more is proposed.
+            this.spareId = id;
+            return;
+          }
+          const queuedAt = deps.now().toISOString();
+          for (const item of batch.items) this.enqueue({ ...item, queuedAt, followHead: base.why === null });
+          return;
+        }
+        // Nothing usable came back: asked one at a time below, with the refusals as feedback.
+      }
+      const outcome = await nextProposal(session, deps, id, this.summaries(), on);
       if (outcome.kind !== "proposal") this.spareId = id;
       if (outcome.kind === "exhausted") {
         this.exhausted = true;
@@ -242,7 +304,7 @@ export class Scheduler {
         newText: outcome.newText,
         base: outcome.base,
         queuedAt: deps.now().toISOString(),
-        followHead: base.why === null && outcome.oomRetryOf === undefined,
+        followHead: base.why === null,
         ...(outcome.oomRetryOf !== undefined && { oomRetryOf: outcome.oomRetryOf }),
       });
     })()
@@ -274,7 +336,9 @@ export class Scheduler {
         continue;
       }
       deps.emit({ type: "proposal", iteration: id, proposal: next.proposal });
-      this.enqueue({ id, proposal: next.proposal, newText: next.newText, base: next.base, combines: next.combines, followHead: true, queuedAt: deps.now().toISOString() });
+      // Ahead of the proposals made ahead: those were made before this winner was known, and a
+      // combination of winners is the run most likely to move the head.
+      this.enqueue({ id, proposal: next.proposal, newText: next.newText, base: next.base, combines: next.combines, followHead: true, queuedAt: deps.now().toISOString() }, true);
       return true;
     }
   }

@@ -72,18 +72,19 @@ export function stagnationLimit(session: SessionState): number {
  * The node a new proposal builds on: the head, or (the head stagnating) the next strong node in
  * rotation. `turn` counts the proposals made away from the head so far.
  */
-export function proposalBase(session: SessionState, turn: number): { node: ExperimentRecord; why: string | null } {
+export function proposalBase(session: SessionState, turn: number): { node: ExperimentRecord; why: string | null; rotating: boolean } {
   const { direction } = session.info.config;
   const head = headOf(session.history, direction);
   const limit = stagnationLimit(session);
   const stalled = childrenSinceKeep(session.history, head);
-  if (session.info.config.search === "chain" || stalled < limit) return { node: head, why: null };
+  if (session.info.config.search === "chain" || stalled < limit) return { node: head, why: null, rotating: false };
   const others = strongNodes(session.history, head, direction).filter((n) => childrenSinceKeep(session.history, n) < limit);
   // Every few proposals go back to the head, so it keeps being tried too.
   const pick = turn % (others.length + 1);
   const node = others[pick];
-  if (!node) return { node: head, why: null };
-  return { node, why: `the best #${head.id} has had ${stalled} children in a row without a keep, so this builds on #${node.id}, another strong node` };
+  // The head's own turn in the rotation still counts as a turn, so the rotation moves on past it.
+  if (!node) return { node: head, why: null, rotating: others.length > 0 };
+  return { node, why: `the best #${head.id} has had ${stalled} children in a row without a keep, so this builds on #${node.id}, another strong node`, rotating: true };
 }
 
 /**

@@ -174,3 +174,15 @@ export async function executeMerge(git: Git, plan: MergePlan, options: ExecuteOp
   outcome.merged = true;
   return outcome;
 }
+
+/**
+ * What to say about pushing `base` after a merge: the remote it tracks (or the only one, or
+ * origin), or that there is no remote at all (then no push command is suggested).
+ */
+export async function pushAdvice(git: Git, base: string): Promise<string> {
+  const remotes = (await git.run(["remote"])).split("\n").filter(Boolean);
+  if (remotes.length === 0) return "This repository has no remote: there is nothing to push to.";
+  const tracked = await git.config(`branch.${base}.remote`);
+  const remote = tracked && remotes.includes(tracked) ? tracked : remotes.includes("origin") ? "origin" : remotes.length === 1 ? remotes[0] : null;
+  return remote ? `Push when ready: git push ${remote} ${base}` : `Push when ready: git push <remote> ${base} (remotes: ${remotes.join(", ")})`;
+}

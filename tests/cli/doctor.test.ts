@@ -18,7 +18,7 @@ function fakeBin(names: string[], script = "#!/bin/sh\nexit 0\n"): string {
 }
 
 describe("autoresearch doctor", () => {
-  it("reports every check for real, names API keys without their values, exits 0 with things missing", () => {
+  it("reports every check for real, names API keys without their values, exits 0 with only optional things absent", () => {
     const root = createRepo({ "train.py": 'print("val_bpb: 1.0")\n', "prepare.py": "" });
     const bin = fakeBin(["claude"]);
     const env = { ANTHROPIC_API_KEY: SECRET, OPENAI_API_KEY: "", PATH: `${bin}${delimiter}${process.env.PATH}` };
@@ -83,7 +83,9 @@ describe("autoresearch doctor", () => {
     expect(llmBy.torch).toMatchObject({ required: true });
     expect(["ok", "missing"]).toContain(llmBy.torch.status);
     const agent = cli(root, ["doctor", "--config", "agent.json"], { ANTHROPIC_API_KEY: "", PATH: bin });
-    expect(agent.code, agent.stderr).toBe(0);
+    // Something required is missing: a run would fail, and the exit status says so.
+    expect(agent.code, agent.stderr).toBe(1);
+    expect(agent.stdout).toMatch(/Required: \d+ ok, [1-9]\d* missing/);
     const [required, optional] = agent.stdout.split(/^Optional.*$/m) as [string, string];
     expect(required).toMatch(/^missing +agent codex +not on PATH, and the config's proposer uses it/m);
     expect(optional).toMatch(/^absent +agent claude /m);
@@ -94,7 +96,7 @@ describe("autoresearch doctor", () => {
     const dir = mkdtempSync(join(tmpdir(), "ar-norepo-"));
     const home = mkdtempSync(join(tmpdir(), "ar-home-"));
     const result = cli(dir, ["doctor"], { HOME: home, XDG_CONFIG_HOME: home, GIT_CONFIG_NOSYSTEM: "1", GIT_AUTHOR_NAME: "", GIT_AUTHOR_EMAIL: "" });
-    expect(result.code, result.stderr).toBe(0);
+    expect(result.code, result.stderr).toBe(1);
     expect(result.stdout).toMatch(/^warn +git identity +not configured: the fallback identity autoresearch <autoresearch@localhost> will be used/m);
     expect(result.stdout).toMatch(/^missing +repository +.* is not a git repository/m);
   });
@@ -105,7 +107,7 @@ describe("autoresearch doctor", () => {
     const started = Date.now();
     const result = cli(root, ["doctor", "--command", `${bin}/python train.py`, "--probe-timeout", "1"]);
     expect(Date.now() - started).toBeLessThan(15_000);
-    expect(result.code, result.stderr).toBe(0);
+    expect(result.code, result.stderr).toBe(1);
     expect(result.stdout).toMatch(/^missing +python +.*timed out after 1s and was killed/m);
   });
 

@@ -117,7 +117,7 @@ describe("autoresearch init without a terminal", () => {
     const root = project({ "train.py": `import numpy as np, torch\n${TRAIN}` });
     const result = cli(root, ["init", ...REQUIRED, "--yes"]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/\| Adjustments +\| torch.compile off; SDPA; fp32; batch ×0.25 +\|/);
+    expect(result.stdout).toMatch(/\| Adjustments +\| torch.compile off; SDPA; fp32; batch ×0.25 \(offered to the script as AUTORESEARCH_\* variables; it reads none of them\) +\|/);
   });
 
   it("`$schema` points into node_modules only when the package is installed there, and the path resolves", () => {

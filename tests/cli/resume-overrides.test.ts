@@ -41,4 +41,15 @@ describe("autoresearch resume checks its overrides as run checks its flags", () 
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/stop condition met: val_loss <= 100/);
   });
+
+  it("refuses to resume a session that ran all its iterations, saying how to give it more", () => {
+    const root = finishedSession();
+    const before = repoSnapshot(root);
+    const result = cli(root, ["resume"]);
+    expect(result.code, result.stdout).toBe(2);
+    expect(result.stdout).not.toMatch(/reached max iterations/);
+    expect(result.stderr).toMatch(/already ran 0 of its 0 iteration/);
+    expect(result.stderr).toMatch(/fix:.*autoresearch resume --max-iterations 10/);
+    expect(repoSnapshot(root)).toBe(before);
+  });
 });

@@ -52,4 +52,32 @@ describe.skipIf(process.platform === "win32")("autoresearch run --proposer agent
     expect(result.stderr).toContain("npm install -g @anthropic-ai/claude-code");
     expect(repoSnapshot(root)).toBe(before);
   });
+
+  it("--proposer claude is --proposer agent --agent claude; with another --agent it is refused (exit 2)", async () => {
+    const root = createRepo({ "train.js": FAKE_TRAIN, "prepare.js": FAKE_PREPARE });
+    const result = await cliAsync(root, [...ARGS, "--proposer", "claude", "--max-iterations", "0"], withClaude());
+    expect(result.code, result.stderr).toBe(0);
+    const session = JSON.parse(readFileSync(recordPath(root, "session.json"), "utf8"));
+    expect([session.config.proposer, session.config.agent, session.agent.command]).toEqual(["agent", "claude", "claude"]);
+    const other = createRepo({ "train.js": FAKE_TRAIN, "prepare.js": FAKE_PREPARE });
+    const before = repoSnapshot(other);
+    const both = await cliAsync(other, [...ARGS, "--proposer", "claude", "--agent", "codex", "--max-iterations", "0"], withClaude());
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--proposer claude names a coding agent, but --agent is "codex"/);
+    expect(repoSnapshot(other)).toBe(before);
+  });
+
+  it("a release older than the supported range stops before the baseline (exit 1, how to update), nothing changed", async () => {
+    const root = createRepo({ "train.js": FAKE_TRAIN, "prepare.js": FAKE_PREPARE });
+    const old = mkdtempSync(join(tmpdir(), "agent-old-"));
+    writeFileSync(join(old, "claude"), "#!/bin/sh\necho '2.1.197 (Claude Code)'\n", { mode: 0o755 });
+    const before = repoSnapshot(root);
+    const result = await cliAsync(root, [...ARGS, "--proposer", "claude", "--max-iterations", "3"], { PATH: `${old}${delimiter}${process.env.PATH}` });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/claude 2\.1\.197 is older than 2\.1\.200, the oldest release autoresearch supports/);
+    expect(result.stderr).toMatch(/fix: Update it \(npm install -g @anthropic-ai\/claude-code\)/);
+    expect(result.stdout).not.toMatch(/Baseline/);
+    expect(repoSnapshot(root)).toBe(before);
+    rmSync(old, { recursive: true, force: true });
+  });
 });

@@ -29,7 +29,9 @@ describe("autoresearch run with an LLM proposer (local server speaking the provi
       { type: "tool", args: proposalArgs("const WIDTH = 16;", "const WIDTH = 32;", "WIDTH 16 -> 32"), usage: [1000, 100] },
     );
     const secret = "sk-ant-test-SECRET-123";
-    const result = await cliAsync(root, [...ARGS, "--proposer", "anthropic", "--model", "claude-sonnet-4-5", "--base-url", provider.baseUrl, "--max-iterations", "2"], {
+    // The trainer reports the environment it got in a file outside its working tree, which the
+    // sandbox would refuse (tests/sandbox/ covers that): this test is about what reaches the run.
+    const result = await cliAsync(root, [...ARGS, "--proposer", "anthropic", "--model", "claude-sonnet-4-5", "--base-url", provider.baseUrl, "--max-iterations", "2", "--sandbox", "off"], {
       ANTHROPIC_API_KEY: secret,
       AR_SEEN_ENV: join(root, "seen-env.json"),
     });

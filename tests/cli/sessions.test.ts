@@ -69,7 +69,11 @@ describe("sessions you can find again", () => {
 
     const show = cli(root, ["show", "3", "--tag", "a", "--json"]);
     expect(show.code, show.stderr).toBe(0);
-    expect(JSON.parse(show.stdout).record.id).toBe(3);
+    const shown = JSON.parse(show.stdout);
+    expect(shown.record.id).toBe(3);
+    // Its place in the research tree travels with it.
+    expect(shown.parent.commit).toBe(shown.record.parent);
+    expect(Array.isArray(shown.children)).toBe(true);
 
     // compare within a session: the script diff and the delta; across sessions: the differing settings.
     const within = cli(root, ["compare", "a:0", "a:1", "--json"]);
@@ -177,6 +181,32 @@ describe("sessions you can find again", () => {
     expect(plan.stdout).not.toMatch(/kept work/);
     expect(cli(root, ["clean"]).stderr).toMatch(/--tag <tag>.*or --all-finished/);
     expect(cli(root, ["clean", "--tag", "zz", "--yes"]).code).toBe(2);
+  });
+
+  it("clean calls a session merged with --squash merged, also when the target moved on after it", () => {
+    const root = fakeProject();
+    // The fake trainer improves with LEARNING_RATE: the session keeps work.
+    expect(cli(root, [...RUN, "--tag", "sq", "--max-iterations", "2", "--keep-rule", "any", "--baseline-runs", "1"]).code).toBe(0);
+    expect(git(root, "rev-list", "--count", "main..autoresearch/sq")).not.toBe("0");
+    const merged = cli(root, ["merge", "--squash", "--yes"]);
+    expect(merged.code, merged.stderr).toBe(0);
+    writeFileSync(join(root, "README.md"), "# moved on\n");
+    git(root, "commit", "--quiet", "-am", "later work");
+    const plan = cli(root, ["clean", "--tag", "sq"]);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toMatch(/^remove sq /m);
+    expect(plan.stdout).toMatch(/its work is in main: merged with --squash/);
+    expect(plan.stdout).not.toMatch(/kept work/);
+    // A later change to the same file on main: the squash commit still carries the session's patch.
+    writeFileSync(join(root, "train.js"), `${readFileSync(join(root, "train.js"), "utf8")}// later\n`);
+    git(root, "commit", "--quiet", "-am", "later change to train.js");
+    expect(cli(root, ["clean", "--tag", "sq"]).stdout).toMatch(/its work is in main: merged with --squash/);
+  });
+
+  it("clean keeps a session whose work is in no branch, even as a copy", () => {
+    const root = fakeProject();
+    expect(cli(root, [...RUN, "--tag", "un", "--max-iterations", "2", "--keep-rule", "any", "--baseline-runs", "1"]).code).toBe(0);
+    expect(cli(root, ["clean", "--tag", "un"]).stdout).toMatch(/this is kept work/);
   });
 
   it("lists an old-layout session in the checkout and the archive it kept, and reports the archived one by its id", () => {

@@ -29,21 +29,21 @@ describe("renderConfigTable", () => {
       [
         "## AutoResearch Config",
         "",
-        "| Parameter          | Value                                      |",
-        "|--------------------|--------------------------------------------|",
-        "| Training script    | train.py                                   |",
-        "| Read-only script   | prepare.py                                 |",
-        "| Time budget / run  | 5m                                         |",
-        "| Metric             | val_bpb (min)                              |",
-        "| Max iterations     | unlimited                                  |",
-        "| Modification scope | all                                        |",
-        "| Branch             | autoresearch/nov26                         |",
-        "| Results file       | results.tsv                                |",
-        "| Platform           | CPU (AMD EPYC, 2 cores)                    |",
-        "| Adjustments        | torch.compile off; SDPA; fp32; batch ×0.25 |",
-        "| Command            | `uv run train.py`                          |",
-        "| Hard timeout / run | 10m                                        |",
-        "| Proposer           | builtin                                    |",
+        "| Parameter          | Value                                                                                          |",
+        "|--------------------|------------------------------------------------------------------------------------------------|",
+        "| Training script    | train.py                                                                                       |",
+        "| Read-only script   | prepare.py                                                                                     |",
+        "| Time budget / run  | 5m                                                                                             |",
+        "| Metric             | val_bpb (min)                                                                                  |",
+        "| Max iterations     | unlimited                                                                                      |",
+        "| Modification scope | all                                                                                            |",
+        "| Branch             | autoresearch/nov26                                                                             |",
+        "| Results file       | results.tsv                                                                                    |",
+        "| Platform           | CPU (AMD EPYC, 2 cores)                                                                        |",
+        "| Adjustments        | torch.compile off; SDPA; fp32; batch ×0.25 (offered to the script as AUTORESEARCH_* variables) |",
+        "| Command            | `uv run train.py`                                                                              |",
+        "| Hard timeout / run | 10m                                                                                            |",
+        "| Proposer           | builtin                                                                                        |",
         "",
       ].join("\n"),
     );
@@ -78,7 +78,7 @@ describe("renderConfigTable", () => {
       "Modification scope": "architecture / hyperparameters",
       // The torch the runs' own Python imports, next to the device it sees.
       Platform: "CUDA (NVIDIA H100 80GB HBM3, 79.2 GiB, sm_90) with torch 2.5.1",
-      Adjustments: "torch.compile on (reduce-overhead); SDPA; bf16; batch ×1",
+      Adjustments: "torch.compile on (reduce-overhead); SDPA; bf16; batch ×1 (offered to the script as AUTORESEARCH_* variables)",
       Command: "`python3 train.py \\| tee log`",
       Proposer: "anthropic (claude-sonnet-4-5)",
       Hypothesis: "try hierarchical attention with a reduced context window",
@@ -91,5 +91,12 @@ describe("renderConfigTable", () => {
     expect(text).not.toContain("Adjustments");
     expect(text).toMatch(/\| Platform +\| CPU \(AMD EPYC, 2 cores\) +\|/);
     expect(renderConfigTable(config, cpu, { torch: true })).toMatch(/\| Adjustments +\| torch\.compile off/);
+  });
+
+  it("says the adjustments are only offered to the script, and which of their variables it reads", () => {
+    const ignores = renderConfigTable(config, cpu, { script: "import torch\nbatch_size = 8\n" });
+    expect(ignores).toMatch(/\| Adjustments +\| torch\.compile off; SDPA; fp32; batch ×0\.25 \(offered to the script as AUTORESEARCH_\* variables; it reads none of them\) +\|/);
+    const reads = renderConfigTable(config, cpu, { script: 'import os, torch\nbatch_size = int(8 * float(os.environ.get("AUTORESEARCH_BATCH_SCALE", "1")))\ndtype = os.environ["AUTORESEARCH_AMP_DTYPE"]\n' });
+    expect(reads).toContain("(offered to the script as AUTORESEARCH_* variables; it reads AUTORESEARCH_AMP_DTYPE, AUTORESEARCH_BATCH_SCALE)");
   });
 });

@@ -10,6 +10,7 @@ import { type Browser, browserAvailable, launchBrowser } from "../helpers/browse
 import { BIN } from "../helpers/cli.js";
 import { createRepo, FAKE_PREPARE } from "../helpers/repo.js";
 import { buildRecords, REALISTIC_SPECS, removeDir, sessionInfo, tempDir, writeSessionFiles } from "../helpers/session-fixture.js";
+import { treeRecords } from "../helpers/tree-fixture.js";
 
 // A training script that takes about 1.5 s and prints as it goes, so a page can watch it run.
 const SLOW_TRAIN = `const LEARNING_RATE = 0.01;
@@ -154,13 +155,15 @@ describe.skipIf(!enabled)("dashboard in a real browser (headless chromium)", () 
     const table = await page.locator("table.results").textContent();
     expect(table).toContain(hostile[0]);
     expect(table).toContain(hostile[1]);
-    expect(await page.locator("#app img, #app script, #app svg").count()).toBe(0);
+    // The only svg is the page's own research tree (drawn from text nodes, never parsed markup).
+    expect(await page.locator("#app img, #app script, #app svg:not(.tree)").count()).toBe(0);
     await page.goto(`${d.url}#/exp/1`);
     await page.locator("pre.diff").waitFor();
     await expect.poll(() => page.locator("pre.log").textContent()).toContain(hostile[1]);
     expect(await page.locator(".desc-title").textContent()).toBe(hostile[0]);
     expect(await page.locator("pre.diff").textContent()).toContain(hostile[0]);
-    expect(await page.locator("#app img, #app script, #app svg").count()).toBe(0);
+    // The only svg is the page's own research tree (drawn from text nodes, never parsed markup).
+    expect(await page.locator("#app img, #app script, #app svg:not(.tree)").count()).toBe(0);
     await page.waitForTimeout(300);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: string }).__pwned)).toBeUndefined();
     expect(dialogs).toEqual([]);
@@ -179,7 +182,7 @@ describe.skipIf(!enabled)("dashboard in a real browser (headless chromium)", () 
     const firstCells = async () => (await rows(page).first().locator("td").allTextContents()).map((t) => t.trim());
     expect((await firstCells())[0]).toBe(String(REALISTIC_SPECS.length)); // newest first
     await page.getByRole("button", { name: "metric" }).click();
-    expect((await firstCells()).slice(0, 3)).toEqual(["14", "keep", "0.961200"]); // the best first (direction min)
+    expect((await firstCells()).slice(0, 3)).toEqual(["14", "keep best", "0.961200"]); // the best first (direction min), marked as the head
     await page.getByLabel("status").selectOption("crash");
     expect(await rows(page).count()).toBe(REALISTIC_SPECS.filter((s) => s.metric === null).length);
     await page.getByLabel("status").selectOption("");
@@ -188,6 +191,12 @@ describe.skipIf(!enabled)("dashboard in a real browser (headless chromium)", () 
     await page.getByLabel("filter text").fill("attention");
     expect(await rows(page).count()).toBe(1);
     expect(await rows(page).first().textContent()).toContain("Sliding window attention (1024)");
+
+    // Every legend entry that shows has a name (an unnamed series reads "Value").
+    const legend = (await page.locator(".u-legend .u-series:visible .u-label").allTextContents()).map((t) => t.trim());
+    expect(legend).toContain("kept");
+    expect(legend).not.toContain("Value");
+    expect(legend).not.toContain("");
 
     const over = await page.locator(".u-over").boundingBox();
     if (!over) throw new Error("no chart");
@@ -241,6 +250,45 @@ describe.skipIf(!enabled)("dashboard in a real browser (headless chromium)", () 
     expect(text).toContain("pending in queue1m15s");
     await fields.locator("a", { hasText: "#1" }).click();
     await page.locator(".desc-title", { hasText: REALISTIC_SPECS[0]?.description as string }).waitFor();
+    await page.close();
+  });
+
+  it("the research tree: every node, coloured by status, the best's lineage marked, a click opens the experiment; header and table name the head", async () => {
+    const root = tempDir("ar-dash-tree-");
+    dirs.push(root);
+    writeSessionFiles(root, treeRecords(), sessionInfo());
+    const d = await startDashboard({ root, host: "127.0.0.1", port: 0 });
+    servers.push(d);
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(d.url);
+    const nodes = page.locator(".tree-card svg.tree g.node");
+    await nodes.first().waitFor();
+    const ids = async (selector: string) => (await page.locator(selector).evaluateAll((els) => els.map((el) => Number(el.getAttribute("data-id"))))).sort((a, b) => a - b);
+    expect(await ids(".tree-card g.node")).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(await ids(".tree-card g.node.keep")).toEqual([0, 1, 2, 4, 5]);
+    expect(await ids(".tree-card g.node.discard")).toEqual([3]);
+    expect(await ids(".tree-card g.node.crash")).toEqual([6]);
+    // The best's lineage #0 -> #2 -> #4, its edges drawn thick; the head ringed.
+    expect(await ids(".tree-card g.node.lineage")).toEqual([0, 2, 4]);
+    expect(await ids(".tree-card g.node.head")).toEqual([4]);
+    expect((await page.locator(".tree-card path.edge.lineage").evaluateAll((els) => els.map((el) => Number(el.getAttribute("data-to"))))).sort()).toEqual([2, 4]);
+    // Different colours by status, as the browser computes them.
+    const fillOf = (id: number) => page.locator(`.tree-card g.node[data-id="${id}"] .dot`).evaluate((el) => getComputedStyle(el).fill);
+    expect(new Set([await fillOf(1), await fillOf(3), await fillOf(6)]).size).toBe(3);
+    // Children sit under their parent: #3 and #4 below #2, #5 below #1.
+    const rowOf = async (id: number) => (await page.locator(`.tree-card g.node[data-id="${id}"]`).boundingBox())?.y ?? -1;
+    expect(await rowOf(5)).toBeGreaterThan(await rowOf(1));
+    expect(await rowOf(2)).toBeGreaterThan(await rowOf(5));
+    // Header and table: the best is the head #4, not the last keep #5.
+    expect(await page.locator(".stat", { hasText: "best val_bpb" }).locator(".value").textContent()).toBe("0.960000 (#4)");
+    expect(await page.locator("table.results tbody tr.head").getAttribute("data-id")).toBe("4");
+    // A click on a node opens its experiment.
+    await page.locator('.tree-card g.node[data-id="5"]').click();
+    await page.locator(".desc-title", { hasText: "warmup 200 steps" }).waitFor();
+    expect(page.url()).toMatch(/#\/exp\/5$/);
+    expect(errors).toEqual([]);
     await page.close();
   });
 

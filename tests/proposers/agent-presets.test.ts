@@ -135,7 +135,9 @@ describe.skipIf(process.platform === "win32")("each preset against its CLI's rec
       const error = await failure(presetProposer(preset, { FAKE_AGENT_MODE: "nologin" }, 60).propose(makeContext()));
       expect(error, error.message).toBeInstanceOf(RuntimeFailure);
       expect(error.message).toMatch(new RegExp(`^${preset} is not logged in or its API key was refused`));
-      expect((error as RuntimeFailure).hint).toContain(PRESET_INFO[preset].login);
+      expect((error as RuntimeFailure).hint).toContain(PRESET_INFO[preset].login.slice(1));
+      // Printed after "fix:": no second "To fix:".
+      expect((error as RuntimeFailure).hint).not.toMatch(/to fix/i);
       expect(git("status", "--porcelain")).toBe("?? .autoresearch/\n");
     });
 

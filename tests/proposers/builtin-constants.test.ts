@@ -110,6 +110,54 @@ describe("parseConstants (Python)", () => {
   });
 });
 
+/** nanoGPT's train.py, abridged: config globals, then counters and state the loop changes. */
+const NANO = `out_dir = 'out'
+eval_interval = 2000
+iter_num = 0
+best_val_loss = 1e9
+step = 0
+i = 0
+learning_rate = 6e-4 # max learning rate
+min_lr = 6e-5
+n_layer = 12
+dropout = 0.0
+batch_size = 12
+max_iters = 5000
+num_epochs = 3
+model_args = dict(n_layer=n_layer, n_head=12,
+                  dropout=dropout, lr=learning_rate)  # keyword arguments are no assignments
+if init_from == 'resume':
+    iter_num = checkpoint['iter_num']
+    best_val_loss = checkpoint['best_val_loss']
+for step in range(max_iters):
+    lr = get_lr(iter_num) if decay_lr else learning_rate  # iter_num = 3 in a comment is nothing
+    iter_num += 1
+    i = i + 1
+`;
+
+describe("parseConstants: loop counters and state are never tuned", () => {
+  const byKey = new Map(parseConstants(NANO, "python").map((c) => [c.key, c]));
+
+  it("marks counters and names the script assigns again, increments or loops over", () => {
+    for (const key of ["iter_num", "best_val_loss", "step", "i"]) expect(byKey.get(key)?.excluded, key).toBe(true);
+  });
+
+  it("leaves hyperparameters used as keyword arguments, lengths and rates tunable", () => {
+    for (const key of ["learning_rate", "min_lr", "n_layer", "dropout", "batch_size", "max_iters", "num_epochs"]) expect(byKey.get(key)?.excluded, key).toBe(false);
+  });
+
+  it("catches ++, augmented assignments, for-of targets and later statements in JS", () => {
+    const js = "let step = 0;\nlet total = 0;\nconst LR = 0.1;\nlet DECAY = 0.5;\nfor (const x of xs) { step++; total += x; }\nfunction later() {\n  DECAY = 0.9;\n}\n";
+    const cs = new Map(parseConstants(js, "js").map((c) => [c.key, c.excluded]));
+    expect(Object.fromEntries(cs)).toEqual({ step: true, total: true, LR: false, DECAY: true });
+  });
+
+  it("a name re-assigned at top level with another number keeps the last value, still a constant", () => {
+    const cs = parseConstants("LR = 0.1\nLR = 0.2\n", "python");
+    expect(cs.map((c) => [c.key, c.value, c.excluded])).toEqual([["LR", 0.2, false]]);
+  });
+});
+
 const JS = `import { train } from "./lib.js";
 
 const LEARNING_RATE = 0.04;
@@ -336,6 +384,18 @@ describe("names", () => {
     expect(namePriority("BATCH_SIZE")).toBeGreaterThan(namePriority("DEPTH"));
     expect(namePriority("DEPTH")).toBeGreaterThan(namePriority("LOGIT_SOFTCAP"));
     expect(namePriority("LOGIT_SOFTCAP")).toBeGreaterThan(namePriority("ADAM_EPS"));
+  });
+
+  it("ranks schedule end points (min_lr, final_lr, lr_end) below the learning rate itself", () => {
+    for (const name of ["min_lr", "MIN_LR", "final_lr", "lr_end", "warmup_end_lr", "minLr"]) {
+      expect(namePriority(name), name).toBeLessThan(namePriority("learning_rate"));
+      expect(namePriority(name), name).toBeLessThan(namePriority("batch_size"));
+    }
+  });
+
+  it("skips loop counters by name, keeps lengths", () => {
+    for (const name of ["iter_num", "step", "epoch", "i", "global_step", "cur_epoch", "iteration"]) expect(isExcludedName(name), name).toBe(true);
+    for (const name of ["max_iters", "num_epochs", "STEPS", "warmup_steps", "n_layer"]) expect(isExcludedName(name), name).toBe(false);
   });
 
   it("skips non-hyperparameters", () => {

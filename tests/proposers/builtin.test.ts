@@ -350,6 +350,43 @@ describe("builtin proposer: simulated session", () => {
   });
 });
 
+describe("hyperparameters only", () => {
+  // nanoGPT's shape: config globals, a resumable counter, a loop variable that is also a global.
+  const NANO = `import torch
+iter_num = 0
+step = 0
+best_val_loss = 1e9
+learning_rate = 1e-3
+min_lr = 1e-4
+batch_size = 8
+n_layer = 4
+max_iters = 5000
+if init_from == 'resume':
+    iter_num = checkpoint['iter_num']
+for step in range(max_iters):
+    lr = learning_rate if iter_num < 100 else min_lr
+    iter_num += 1
+`;
+
+  it("a whole builtin session never edits iter_num, step or best_val_loss", async () => {
+    const proposals = await exhaust(NANO);
+    expect(proposals.length).toBeGreaterThan(10);
+    const keys = new Set(proposals.flatMap((p) => (p.changes ?? []).map((c) => c.key)));
+    expect(keys).toEqual(new Set(["learning_rate", "min_lr", "batch_size", "n_layer", "max_iters"]));
+    for (const p of proposals) {
+      const after = applyEdits(NANO, p.edits ?? []) ?? "";
+      for (const line of ["iter_num = 0", "step = 0", "best_val_loss = 1e9", "    iter_num += 1", "for step in range(max_iters):"]) expect(after.split("\n"), p.description).toContain(line);
+    }
+  });
+
+  it("opens with the learning rate itself, not min_lr", async () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const first = await new BuiltinProposer({ seed }).propose(context(NANO));
+      expect(keyOf(first), `seed ${seed}`).toBe("learning_rate");
+    }
+  });
+});
+
 describe("scope, exhaustion, feedback", () => {
   it("only tunes constants in scope", async () => {
     for (const scope of [["architecture"], ["optimizer"], ["training"], ["architecture", "training"]] as Scope[][]) {

@@ -75,7 +75,8 @@ describe("guards a run cannot get around", () => {
         edits: [{ search: "// HOOK", replace: 'fs.rmSync("../../lock", { force: true }); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20000);' }],
       },
     ]);
-    const first = startCli(root, [...RUN, "--budget", "30s", "--proposer", "plan", "--plan", "plan.jsonl", "--tag", "one", "--json"]);
+    // Without a sandbox, where a run can reach the lock file (with one, it cannot: tests/sandbox/).
+    const first = startCli(root, [...RUN, "--budget", "30s", "--proposer", "plan", "--plan", "plan.jsonl", "--tag", "one", "--json", "--sandbox", "off"]);
     try {
       await first.waitFor((e) => e.type === "run-start" && e.iteration === 1, 60_000);
       for (let i = 0; i < 100 && existsSync(lock); i++) await sleep(100);

@@ -46,7 +46,8 @@ describe("security: the run's environment", () => {
     writeFileSync(join(root, "dump-env.js"), `require("node:fs").writeFileSync(process.env.AR_DUMP, JSON.stringify(process.env));\n`);
     git(root, "add", "dump-env.js");
     git(root, "commit", "-qm", "dump");
-    const args = [...BASE, "--command", "node dump-env.js && node train.js", "--max-iterations", "0", "--pass-env", "WANDB_API_KEY", "--api-key-env", "LLM_GATEWAY_CRED"];
+    // The run writes what it got outside its working tree (the sandbox would refuse that; tests/sandbox/ covers it).
+    const args = [...BASE, "--command", "node dump-env.js && node train.js", "--max-iterations", "0", "--pass-env", "WANDB_API_KEY", "--api-key-env", "LLM_GATEWAY_CRED", "--sandbox", "off"];
     const result = cli(root, args, { ...SECRETS, ...KEPT, AR_DUMP: dump });
     expect(result.code, result.stderr).toBe(0);
     const env = JSON.parse(readFileSync(dump, "utf8")) as Record<string, string>;

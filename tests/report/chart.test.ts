@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import { findFontFiles, pngSize, renderPng } from "../../src/report/png.js";
 import { writeSessionReports } from "../../src/report/write.js";
 import { KARPATHY_RESULTS, REALISTIC_SPECS, buildRecords, removeDir, sessionInfo, tempDir } from "../helpers/session-fixture.js";
+import { treeRecords } from "../helpers/tree-fixture.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -174,5 +175,21 @@ describe("progress chart: labels and legend stay readable", () => {
     expect(legend).toContain(">discarded<");
     expect(svg).toMatch(/<g class="discarded" fill="#7d858d" stroke="#ffffff"/);
     expect(svg).not.toMatch(/class="discarded"[^>]*fill-opacity/);
+  });
+});
+
+describe("progress chart of a research tree", () => {
+  it("the best's line follows the head's lineage; kept nodes in other branches are hollow and off it", () => {
+    const svg = renderChartSvg(fromRecords(treeRecords(), sessionInfo()));
+    // Lineage #0 -> #2 -> #4: two steps down; #1 and #5 (kept elsewhere) do not move the line.
+    const best = svg.match(/class="running-best" d="([^"]+)"/)?.[1] ?? "";
+    expect(count(best, /V/g)).toBe(2);
+    expect([...svg.matchAll(/class="pt keep" data-iter="(\d+)"/g)].map((m) => m[1])).toEqual(["2", "4"]);
+    expect([...svg.matchAll(/class="pt keep off-lineage" data-iter="(\d+)"/g)].map((m) => m[1])).toEqual(["1", "5"]);
+    expect(svg).toMatch(/<g class="kept-off-lineage" fill="#ffffff"/);
+    const legend = svg.match(/<g class="legend"[\s\S]*?<\/g>/)?.[0] ?? "";
+    expect(legend).toContain(">best's lineage<");
+    expect(legend).toContain(">kept, another branch<");
+    expect(svg).toContain("best 0.960000 at #4");
   });
 });

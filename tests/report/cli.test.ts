@@ -220,6 +220,9 @@ describe("autoresearch merge", () => {
     expect(stdout).toContain("Kept experiments (3):");
     for (const sha of s.keptCommits) expect(stdout).toContain(sha.slice(0, 7));
     expect(stdout).toContain("Nothing was pushed; autoresearch/mar8 is unchanged.");
+    // No remote: no push command to a remote that is not there.
+    expect(stdout).not.toContain("git push");
+    expect(stdout).toContain("no remote");
     expect(git(root, "rev-parse", "main^")).toBe(s.baseCommit);
     expect(git(root, "rev-parse", s.branch)).toBe(s.keptCommits[2]);
     // A second squash finds nothing left to change.
@@ -257,8 +260,10 @@ describe("autoresearch merge, as its --help says", () => {
     git(root, "checkout", "--quiet", "-b", "autoresearch/other", "main");
     writeFileSync(join(root, "README.md"), "# other\n");
     git(root, "commit", "--quiet", "-am", "other: docs");
+    git(root, "remote", "add", "upstream", root);
     const other = cli(root, "merge", "--merge", "--yes");
     expect(other.code, other.stderr).toBe(0);
+    expect(other.stdout).toContain("Push when ready: git push upstream main");
     expect(other.stdout).toContain("Merged autoresearch/other into main (merge)");
     expect(git(root, "rev-parse", "dev")).toBe(s.baseCommit);
     // The recorded session's own branch goes into its recorded base.

@@ -15,6 +15,7 @@ import {
   tempDir,
   writeSessionFiles,
 } from "../helpers/session-fixture.js";
+import { treeRecords } from "../helpers/tree-fixture.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -285,5 +286,41 @@ describe("loading", () => {
     writeFileSync(path, torn);
     expect(loadReportData({ root }).experiments).toHaveLength(2);
     expect(readFileSync(path, "utf8")).toBe(torn);
+  });
+});
+
+describe("the summary of a research tree", () => {
+  const records = treeRecords();
+  const data = fromRecords(records, sessionInfo());
+  const md = renderSummary(data);
+  const c = (id: number) => commitAt(records, id).slice(0, 7);
+
+  it("the best is the head (the best kept node), not the last keep", () => {
+    const a = analyze(data);
+    expect(a.best?.iteration).toBe(4);
+    expect(a.lineage.map((e) => e.iteration)).toEqual([0, 2, 4]);
+    expect(a.offLineage.map((e) => e.iteration)).toEqual([1, 5]);
+    expect(tableRows(section(md, "## Results"))[2]).toBe(`| 1.000000 | 0.960000 | -0.040000 (-4.00%) | ${c(4)} |`);
+  });
+
+  it("Top Improvements: the lineage's steps, each against its parent; then the kept nodes off the lineage", () => {
+    const top = section(md, "## Top Improvements (kept commits)");
+    const [steps, off] = top.split("**Kept off the best's lineage (2):**");
+    const rows = tableRows(steps ?? "").slice(2).map(cells);
+    expect(rows).toEqual([
+      ["1", c(2), "0.970000", "ReLU² activation (-0.030000, -3.00%, iteration 2)"],
+      ["2", c(4), "0.960000", "lower LR on ReLU² (combines #1) (-0.010000, -1.03%, iteration 4)"],
+    ]);
+    expect(tableRows(off ?? "").slice(2).map(cells)).toEqual([
+      ["1", c(1), "0.980000", "lower LR (-0.020000 vs its parent #0)", "combined into the best's lineage as #4"],
+      ["5", c(5), "0.975000", "warmup 200 steps (-0.005000 vs its parent #1)", "not in the best's code"],
+    ]);
+  });
+
+  it("Merge Recommendation lists the branch's commits: the lineage", () => {
+    const merge = section(md, "## Merge Recommendation");
+    expect(merge).toContain("**Kept commits (2):**");
+    expect(tableRows(merge).slice(2).map((r) => cells(r)[0])).toEqual(["2", "4"]);
+    expect(merge).toContain(`**Final metric:** 0.960000 (iteration 4, commit ${c(4)};`);
   });
 });

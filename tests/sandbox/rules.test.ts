@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { sessionProtection } from "../../src/executors/registry.js";
 import { UsageError } from "../../src/errors.js";
 import { bwrapArgs, bwrapCommand } from "../../src/sandbox/bwrap.js";
 import { readOnlyFailure, readOnlyPath } from "../../src/sandbox/failure.js";
@@ -95,9 +96,11 @@ describe("which protection a session gets", () => {
     const never = () => {
       throw new Error("probed");
     };
-    expect(protectionFor({ executor: "ssh", sandbox: "auto" }, never)).toBe("manifest");
-    expect(protectionFor({ executor: "slurm" }, never)).toBe("manifest");
-    expect(protectionFor({ sandbox: "off" }, never)).toBe("manifest");
-    expect(protectionFor({}, () => linux(true))).toBe("bwrap");
+    expect(sessionProtection({ executor: "ssh", sandbox: "auto" }, never)).toBe("manifest");
+    expect(sessionProtection({ executor: "slurm" }, never)).toBe("manifest");
+    expect(sessionProtection({ sandbox: "off" }, never)).toBe("manifest");
+    expect(sessionProtection({}, () => linux(true))).toBe("bwrap");
+    expect(protectionFor({ sandbox: "auto" }, false, never)).toBe("manifest");
+    expect(protectionFor({}, true, () => linux(true))).toBe("bwrap");
   });
 });

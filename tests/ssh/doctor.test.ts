@@ -26,7 +26,8 @@ describe.skipIf(!available)("doctor with executor ssh", () => {
   it("checks each host and says what is missing and the fix", () => {
     const root = fakeProject();
     const result = cli(root, ["doctor", "--json", "--executor", "ssh", "--hosts", `h1:0,${sshd.refusedAlias}`, "--remote-dir", remote], { AUTORESEARCH_SSH: sshd.sshCommand });
-    expect(result.code, result.stderr).toBe(0);
+    // The refused host is required and missing.
+    expect(result.code, result.stderr).toBe(1);
     const checks = JSON.parse(result.stdout).checks as Check[];
     const byName = new Map(checks.map((c) => [c.name, c]));
     for (const name of ["ssh h1", "h1 git", "h1 python3", "h1 remote dir", "h1 process groups"]) expect(byName.get(name)?.status, name).toBe("ok");
@@ -57,7 +58,7 @@ describe.skipIf(!available)("doctor with executor ssh", () => {
     );
     const args = ["doctor", "--json", "--executor", "ssh", "--hosts", `h1,${sshd.refusedAlias}`, "--remote-dir", remote, "--command", `${python} train.py`];
     const result = cli(root, args, { AUTORESEARCH_SSH: sshd.sshCommand });
-    expect(result.code, result.stderr).toBe(0);
+    expect(result.code, result.stderr).toBe(1); // the refused host is missing
     const checks = JSON.parse(result.stdout).checks as Check[];
     const line = checks.find((c) => c.name === "h1 platform");
     expect(line).toMatchObject({ status: "ok", required: false });

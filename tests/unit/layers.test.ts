@@ -200,4 +200,11 @@ describe("layering of src/", () => {
       ["newlayer/thing.ts -> ", "report/dynamic.ts -> ../loop/state.js", "report/reexport.ts -> ../loop/state.js", "report/static.ts -> ../loop/state.js", "report/type-only.ts -> ../loop/state.js"].sort(),
     );
   });
+
+  it("README's layer list names the layers in this order", () => {
+    const readme = readFileSync(join(import.meta.dirname, "../../README.md"), "utf8");
+    const listed = [...readme.matchAll(/^- `src\/([a-z-]+)`/gm)].map((m) => m[1] as string);
+    const folders = LAYERS.flat().filter((name) => !name.endsWith(".ts"));
+    expect(listed).toEqual(folders);
+  });
 });

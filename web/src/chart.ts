@@ -1,8 +1,12 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import type { ExperimentSummary } from "../../src/dashboard/model.js";
+import { type ExperimentSummary, keepWithinNoise } from "../../src/dashboard/model.js";
 import { fill, h } from "./dom.js";
+import { isBetter } from "../../src/metric/compare.js";
 import { type Direction, delta, fmtDelta, fmtMetric } from "./format.js";
+
+/** The noise band's lower edge: a series of its own, with no legend entry (an empty label would read "Value"). */
+const LOWER_EDGE = "noise band, lower edge";
 
 const COLORS = { keep: "#1a9850", discard: "#9e9e9e", crash: "#d73027", best: "#2166ac", baseline: "#7f7f7f", band: "rgba(33,102,172,0.10)" };
 
@@ -57,7 +61,7 @@ export class ProgressChart {
         pointSeries("crashed", COLORS.crash, 8),
         { label: "running best", stroke: COLORS.best, width: 2, paths: uPlot.paths.stepped?.({ align: 1 }), points: { show: false } },
         { label: "baseline", stroke: COLORS.baseline, dash: [6, 4], width: 1, points: { show: false } },
-        ...(this.hasBand ? [bandEdge("noise band (±1σ)"), bandEdge("")] : []),
+        ...(this.hasBand ? [bandEdge("noise band (±1σ)"), bandEdge(LOWER_EDGE)] : []),
       ],
       bands: this.hasBand ? [{ series: [6, 7], fill: COLORS.band }] : [],
       hooks: {
@@ -93,9 +97,11 @@ export class ProgressChart {
   }
 
   private wire(u: uPlot): void {
-    // The band's lower edge needs no legend entry of its own.
-    const lower = u.root.querySelectorAll<HTMLElement>(".u-legend .u-series")[7];
-    if (this.hasBand && lower) lower.style.display = "none";
+    // The band's lower edge needs no legend entry of its own. Found by its label: the legend has
+    // no row for the x series when it is not live, so a position would name another entry.
+    for (const row of u.root.querySelectorAll<HTMLElement>(".u-legend .u-series")) {
+      if (row.querySelector(".u-label")?.textContent === LOWER_EDGE) row.style.display = "none";
+    }
     u.over.addEventListener("dblclick", () => (this.zoomed = false));
     u.over.addEventListener("mousedown", (e) => (this.downX = e.clientX));
     u.over.addEventListener("click", (e) => {
@@ -120,6 +126,7 @@ export class ProgressChart {
       h("div", { class: "tip-desc" }, exp.description),
       h("div", {}, `${this.input.metricName} ${fmtMetric(exp.metric)}${d === null ? "" : `  (${fmtDelta(d)} vs best)`}`),
       exp.status === "keep" ? null : h("div", { class: "muted" }, exp.detail ?? exp.reason),
+      keepWithinNoise(exp, this.input.direction, this.input.noise) ? h("div", { class: "within-noise" }, "⚠ within noise: could be luck") : null,
     );
     this.tip.hidden = false;
     const left = (u.cursor.left ?? 0) + u.over.offsetLeft;
@@ -148,8 +155,9 @@ export class ProgressChart {
       const e = sorted[i] as ExperimentSummary;
       x[i] = e.id;
       if (e.status === "keep" && e.metric !== null) {
-        // The branch head is the latest kept commit, so its metric is the best so far.
-        running = e.metric;
+        // The best so far is the research tree's head: a keep beat its own parent, which is not
+        // always the best (a node in another branch can be better).
+        if (running === null || isBetter(e.metric, running, this.input.direction)) running = e.metric;
         kept[i] = e.metric;
       } else if (e.status === "discard") discarded[i] = e.metric;
       else if (e.status === "crash") crashed[i] = running ?? base;

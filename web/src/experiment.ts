@@ -1,6 +1,7 @@
 import type { ExperimentRecord } from "../../src/types.js";
 import { h } from "./dom.js";
 import { isBetter } from "../../src/metric/compare.js";
+import { describeThroughput } from "../../src/metric/throughput.js";
 import { type Direction, fmtCost, fmtDelta, fmtDuration, fmtMetric, fmtTime } from "./format.js";
 
 export interface ExperimentDetail {
@@ -35,6 +36,7 @@ export function experimentPage(detail: ExperimentDetail, deps: ExperimentPageDep
     ["memory", r.memGb === null ? "—" : `${r.memGb.toFixed(1)} GB`],
     ["params", r.params === null ? "—" : r.params.toLocaleString()],
     ["duration", fmtDuration(r.durationSec)],
+    ["throughput", describeThroughput(r) ?? "—"],
     ["started", fmtTime(r.startedAt)],
     ["commit", r.commit],
     ["parent", r.parent],
@@ -50,9 +52,11 @@ export function experimentPage(detail: ExperimentDetail, deps: ExperimentPageDep
   if (r.oomRetryOf !== undefined) fields.push(["retry of", `#${r.oomRetryOf} (out of memory)`]);
   if (r.planStep !== undefined) fields.push(["plan step", String(r.planStep)]);
   if (r.agentViolations?.length) fields.push(["agent touched", r.agentViolations.join(", ")]);
+  if (r.load) fields.push(["load", `${r.load.loadStart} → ${r.load.loadEnd} on ${r.load.cores} cores${r.load.otherGpuProcesses !== undefined ? `; ${r.load.otherGpuProcesses} other GPU processes` : ""}`]);
+  if (r.contendedRuns?.length) fields.push(["re-run for contention", r.contendedRuns.map((c) => `seed ${c.seed}: ${fmtMetric(c.metric)}, ${describeThroughput(c) ?? "no steps"}`).join("; ")]);
 
   // Confirmation runs and checks, when the session recorded any (their shape belongs to the loop).
-  const extras = (["runs", "checks", "confirmations"] as const).filter((k) => r[k] !== undefined && r[k] !== null);
+  const extras = (["runs", "contendedRuns", "checks", "confirmations"] as const).filter((k) => r[k] !== undefined && r[k] !== null);
 
   return h(
     "article",

@@ -1,5 +1,5 @@
 import { emptyLive, foldLive, type LiveState, type StampedEvent } from "../../src/dashboard/live.js";
-import { type ExperimentSummary, summarize } from "../../src/dashboard/model.js";
+import { type ExperimentSummary, showsCost, summarize } from "../../src/dashboard/model.js";
 import type { SessionSnapshot } from "../../src/dashboard/read.js";
 import type { SessionListing } from "../../src/dashboard/sessions.js";
 import { ProgressChart } from "./chart.js";
@@ -9,6 +9,8 @@ import { isBetter } from "../../src/metric/compare.js";
 import { type Direction, fmtCost, fmtDelta, fmtMetric, fmtTime } from "./format.js";
 import { LivePanel } from "./live.js";
 import { ResultsTable } from "./table.js";
+import { TreeView } from "./tree.js";
+import { headSummary } from "../../src/dashboard/tree-layout.js";
 import "./style.css";
 
 type PublicListing = Omit<SessionListing, "dir" | "paths" | "lock" | "reportDir">;
@@ -44,6 +46,7 @@ class App {
   private events: EventSource | null = null;
   private chart: ProgressChart | null = null;
   private table: ResultsTable | null = null;
+  private tree: TreeView | null = null;
   private readonly livePanel = new LivePanel();
   private readonly headerEl = h("section", { class: "card session-head" });
   private readonly summaryEl = h("section", { class: "card summary", hidden: true });
@@ -104,7 +107,8 @@ class App {
     const top = h("header", { class: "top" }, h("h1", {}, "autoresearch"), picker, this.loopBadge);
     this.chart = new ProgressChart(this.chartInput());
     this.table = new ResultsTable(this.direction, (id) => `#/exp/${id}`);
-    this.overview.replaceChildren(this.chart.root, this.table.root);
+    this.tree = new TreeView((id) => (location.hash = `#/exp/${id}`));
+    this.overview.replaceChildren(h("div", { class: "charts" }, this.chart.root, this.tree.root), this.table.root);
     this.root.replaceChildren(top, this.headerEl, this.summaryEl, this.livePanel.root, this.overview, this.detailEl);
     this.chart.mount();
     this.refresh();
@@ -156,7 +160,8 @@ class App {
       this.pending = false;
       this.renderHeader();
       this.chart?.update(this.chartInput());
-      this.table?.setData(this.experiments, this.direction);
+      this.tree?.update(this.experiments, this.direction);
+      this.table?.setData(this.experiments, this.direction, this.snapshot?.noise ?? null);
       const running = this.snapshot?.loop.state === "running";
       this.livePanel.set(this.live, running, this.metricName);
     });
@@ -172,8 +177,8 @@ class App {
     this.loopBadge.title = loop.text;
     const exps = this.experiments;
     const baseline = exps.find((e) => e.id === 0) ?? null;
-    const kept = exps.filter((e) => e.status === "keep");
-    const best = kept.reduce<ExperimentSummary | null>((a, e) => (a === null || e.id > a.id ? e : a), null);
+    // The best is the research tree's head (where the branch points), not the last keep.
+    const best = headSummary(exps, this.direction);
     const counts = { keep: 0, discard: 0, crash: 0 };
     for (const e of exps) if (e.id > 0) counts[e.status]++;
     const done = exps.length - (baseline ? 1 : 0);
@@ -208,7 +213,8 @@ class App {
         ),
         stat("experiments", `${done} · ${counts.keep} kept · ${counts.discard} discarded · ${counts.crash} crashed`),
         stat("per hour", perHour),
-        stat("cost so far", fmtCost(cost)),
+        // A proposer that costs nothing (builtin, plan) has no cost to show.
+        showsCost(cfg?.proposer, cost) ? stat("cost so far", fmtCost(cost)) : null,
         stat("platform", info?.platform ? `${info.platform.label}${info.platform.detail ? ` — ${info.platform.detail}` : ""}` : "—", "wide"),
       ),
       direction ? h("p", {}, h("strong", {}, "Current direction: "), direction) : null,

@@ -1,5 +1,6 @@
-import type { ExperimentSummary } from "../../src/dashboard/model.js";
+import { type ExperimentSummary, keepWithinNoise } from "../../src/dashboard/model.js";
 import { h } from "./dom.js";
+import { headSummary } from "../../src/dashboard/tree-layout.js";
 import { isBetter } from "../../src/metric/compare.js";
 import { type Direction, delta, fmtDelta, fmtDuration, fmtMetric } from "./format.js";
 
@@ -9,7 +10,7 @@ const COLUMNS: { key: SortKey; label: string; title?: string }[] = [
   { key: "id", label: "#" },
   { key: "status", label: "status" },
   { key: "metric", label: "metric" },
-  { key: "delta", label: "Δ vs best", title: "metric minus the best before this experiment" },
+  { key: "delta", label: "Δ vs parent", title: "metric minus its parent's: the node it was built on and decided against" },
   { key: "category", label: "category" },
   { key: "duration", label: "duration" },
   { key: "description", label: "description" },
@@ -34,6 +35,10 @@ export class ResultsTable {
   private sortKey: SortKey = "id";
   private sortDesc = true;
   private page = 0;
+  /** The research tree's head: the row marked "best". */
+  private headId: number | null = null;
+  /** The session's noise floor, to mark keeps within it. */
+  private noise: number | null = null;
 
   constructor(
     private direction: Direction,
@@ -55,9 +60,11 @@ export class ResultsTable {
     );
   }
 
-  setData(experiments: ExperimentSummary[], direction: Direction): void {
+  setData(experiments: ExperimentSummary[], direction: Direction, noise: number | null = null): void {
     this.experiments = experiments;
     this.direction = direction;
+    this.headId = headSummary(experiments, direction)?.id ?? null;
+    this.noise = noise;
     const categories = [...new Set(experiments.map((e) => e.category))].sort();
     const current = this.categoryFilter.value;
     const known = [...this.categoryFilter.options].slice(1).map((o) => o.value);
@@ -161,9 +168,15 @@ export class ResultsTable {
     const deltaClass = d === null ? "" : isBetter(d, 0, this.direction) ? "better" : d === 0 ? "" : "worse";
     return h(
       "tr",
-      { "data-id": e.id },
+      { "data-id": e.id, class: e.id === this.headId ? "head" : null },
       h("td", { class: "num" }, h("a", { href: this.href(e.id) }, String(e.id))),
-      h("td", {}, h("span", { class: `status ${e.status}` }, e.status)),
+      h(
+        "td",
+        {},
+        h("span", { class: `status ${e.status}` }, e.status),
+        e.id === this.headId ? [" ", h("span", { class: "best-mark", title: "the best kept node: the research branch points here" }, "best")] : null,
+        keepWithinNoise(e, this.direction, this.noise) ? h("span", { class: "within-noise", title: "its gain is under 2x the noise floor: it could be luck" }, " ⚠ within noise") : null,
+      ),
       h("td", { class: "num" }, fmtMetric(e.metric)),
       h("td", { class: `num ${deltaClass}` }, fmtDelta(d)),
       h("td", {}, e.category),

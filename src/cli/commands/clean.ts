@@ -22,7 +22,7 @@ export function renderPlan(plan: CleanPlan, withKeptWork: boolean): string {
   for (const item of plan.items) {
     const skipped = item.unmergedKept > 0 && !withKeptWork;
     lines.push(`${skipped ? "keep  " : "remove"} ${item.session.id} (${item.session.state}, ${item.session.experiments} experiments)`);
-    if (item.branch) lines.push(`         branch ${item.branch}`);
+    if (item.branch) lines.push(`         branch ${item.branch}${item.squashedInto ? ` (its work is in ${item.squashedInto}: merged with --squash)` : ""}`);
     if (item.refs.length > 0) lines.push(`         ${item.refs.length} ref(s) refs/autoresearch/${item.session.tag}/* (its discarded and crashed experiments)`);
     for (const dir of item.dirs) lines.push(`         folder ${dir} (records, run logs, patches, experiment clone)`);
     if (item.unmergedKept > 0) {

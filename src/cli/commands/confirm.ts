@@ -40,7 +40,7 @@ export function registerConfirm(program: Command): void {
   program
     .command("confirm")
     .argument("[target]", "best (default), baseline, or a commit of the session", "best")
-    .description("re-run a commit N times with other seeds and say whether it beats the baseline by more than the noise")
+    .description("re-run a commit N times with seeds the session never used and say whether it beats the baseline by more than the noise")
     .option("--runs <n>", "how many runs (default: 3)", "3")
     .option("--json", "print the result as one JSON object")
     .option("--dir <path>", "repo of the session (default: the git repo of the current directory)")
@@ -48,6 +48,9 @@ export function registerConfirm(program: Command): void {
     .addHelpText(
       "after",
       `
+Seeds: the runs get AUTORESEARCH_SEED values after every seed the session's runs used (a session
+with --baseline-runs 3 used 0, 1 and 2: confirm uses 3, 4, 5...), so they are new draws of the noise,
+not replays of runs already recorded.
 Runs happen one after another in a throwaway clone beside the session's records, with the session's
 command, environment, hard timeout and executor (--executor slurm: each run is a job; ssh: on its
 first host); the logs stay in .autoresearch/confirm/. Nothing of the

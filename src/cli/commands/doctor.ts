@@ -13,7 +13,7 @@ import { UsageError } from "../../errors.js";
 import { type DetectedPlatform, detectPlatform, type Exec, execWithTimeout, parseNvidiaSmi, usesTorch } from "../../platform/index.js";
 import { keyEnvName, type LlmProvider } from "../../proposers/llm/provider.js";
 import type { Check, CheckStatus } from "../../executors/descriptor.js";
-import { findExecutor } from "../../executors/registry.js";
+import { findExecutor, runsOnThisMachine } from "../../executors/registry.js";
 import { which } from "../../platform/which.js";
 import { Git } from "../../workspace/git.js";
 
@@ -106,7 +106,7 @@ async function gitChecks(cwd: string, env: NodeJS.ProcessEnv): Promise<{ checks:
 
 /** Which protection the runs would get (see src/sandbox/): a sandbox, or the manifest check. */
 function sandboxCheck(executor: string | undefined, os: NodeJS.Platform): Check {
-  if ((executor ?? "local") !== "local") return { name: "sandbox", status: "absent", required: false, detail: `runs on another machine (${executor}) are checked by the manifest, not confined here` };
+  if (!runsOnThisMachine(executor)) return { name: "sandbox", status: "absent", required: false, detail: `runs on another machine (${executor}) are checked by the manifest, not confined here` };
   const available = sandboxAvailability(os);
   const protection = resolveProtection("auto", available);
   if (protection !== "manifest") return { name: "sandbox", status: "ok", required: false, detail: protectionText(protection) };
@@ -316,7 +316,8 @@ export async function doctorCommand(flags: DoctorFlags, out: Writable = process.
     out.write(`${formatChecks(checks)}\n`);
     out.write(`\n${summarizeChecks(checks)} Platform: ${platformText(platform)}.\n`);
   }
-  return 0;
+  // Scripts (and CI) can rely on it: 1 when `run` would fail here for want of something.
+  return checks.some((c) => c.required && c.status === "missing") ? 1 : 0;
 }
 
 export function registerDoctor(program: Command): void {
@@ -343,8 +344,8 @@ fine unless you use them. With --executor ssh (flag or config file) each host is
 reachable with \`ssh -o BatchMode=yes\` (no prompt), git and python3 there, the remote dir
 writable, setsid or perl for the run's process group, and the host's platform as the command's
 Python sees it there (python, torch, CUDA). Each line that is not ok says how to fix it. API keys are named, never
-shown. It changes nothing and exits 0 even when something is missing (it is a report); 2 only
-for bad flags.
+shown. It changes nothing. Exit status: 0 when everything required is there (warnings and
+absent optional things included), 1 when something required is missing, 2 for bad flags.
 
 Examples:
   $ autoresearch doctor

@@ -3,6 +3,7 @@ import { isAbsolute, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Readable, Writable } from "node:stream";
 import type { Command } from "commander";
+import { sessionProtection } from "../../executors/registry.js";
 import pc from "picocolors";
 import { addConfigOptions, addSetupOptions, type GatheredInput, gatherInput } from "../../config/cli-options.js";
 import { formatDuration } from "../../config/duration.js";
@@ -129,6 +130,7 @@ export async function initCommand(flags: InitFlags, deps: InitDeps = {}): Promis
   let detected: PlatformInfo | null = null;
   const result = await collectConfig(input, {
     root,
+    protectionOf: (config) => sessionProtection(config),
     now: deps.now ?? new Date(),
     interactive,
     yes: Boolean(flags.yes),

@@ -17,6 +17,7 @@ import {
   mergeMessage,
   mergeTargets,
   planMerge,
+  pushAdvice,
 } from "../../report/merge.js";
 import { type SessionData, analyze } from "../../report/model.js";
 import { requireRepo } from "../../workspace/git.js";
@@ -165,7 +166,7 @@ Examples:
       }
       printText(
         `Merged ${branch} into ${base} (${strategy}): ${shortCommit(outcome.baseBefore)} -> ${shortCommit(outcome.baseAfter)}.\n` +
-          `You are on ${base}. Nothing was pushed; ${branch} is unchanged. Push when ready: git push origin ${base}\n`,
+          `You are on ${base}. Nothing was pushed; ${branch} is unchanged. ${await pushAdvice(git, base)}\n`,
       );
     });
 }

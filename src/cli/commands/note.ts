@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { addUserNote, type NoteKind } from "../../ledger/memory.js";
+import { readSessionInfo } from "../../ledger/ledger.js";
 import { locateSession } from "../../ledger/paths.js";
 import { UsageError } from "../../errors.js";
 import { resolveRoot } from "../cli-support.js";
@@ -12,11 +13,18 @@ interface NoteOptions {
   dir?: string;
 }
 
+/** What becomes of a note with this proposer: only the LLM and coding-agent proposers read them. */
+function whoReads(proposer: string | undefined): string {
+  if (proposer === "builtin") return "The builtin search does not read notes: it is kept for you, in the progress report and the summary.";
+  if (proposer === "plan") return "The plan proposer follows its plan and does not read notes: it is kept for you, in the progress report and the summary.";
+  return "The next proposal sees it.";
+}
+
 /** `autoresearch note "<text>"`: steer a running (or paused) session through its research notes. */
 export function registerNote(program: Command): void {
   program
     .command("note")
-    .description("add your note to the session's research notes (ideas backlog by default); the next proposal sees it")
+    .description("add your note to the session's research notes (ideas backlog by default); the next LLM or agent proposal sees it")
     .argument("<text...>", "the note, e.g. \"try rotary embeddings\"")
     .option("--finding", "record it as a finding (something known) instead of an idea to try")
     .option("--dead-end", "record it as a dead end (something not to try again)")
@@ -27,6 +35,8 @@ export function registerNote(program: Command): void {
       `
 Works while the loop runs (from another terminal) or between runs: the note is read before the
 next proposal, marked as yours, and shown in the brief, the progress report and the summary.
+The LLM and coding-agent proposers read it; the builtin search and a plan do not (the note is
+then kept for you, in the progress report and the summary).
 
 Examples:
   $ autoresearch note "try rotary embeddings"
@@ -41,6 +51,6 @@ Examples:
       if (!paths) throw new UsageError(`no autoresearch session in ${root}`, "Start one with `autoresearch run`, or pass --dir / --tag.");
       const entry = addUserNote(paths, words.join(" "), kind, new Date());
       const where = kind === "idea" ? "the ideas backlog" : kind === "finding" ? "the findings" : "the dead ends";
-      printText(`Added to ${where}: ${entry.text}\nThe next proposal sees it.\n`);
+      printText(`Added to ${where}: ${entry.text}\n${whoReads(readSessionInfo(paths)?.config.proposer)}\n`);
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { addConfigOptions, flagsToInput } from "../../config/cli-options.js";
 import { applyOverrides, RESUME_KEYS, resolveOverrides } from "../../config/resolve.js";
-import { loadSession } from "../../loop/resume.js";
+import { loadSession, refuseFinished } from "../../loop/resume.js";
 import { createProposer } from "../../proposers/index.js";
 import { requireRepo } from "../../workspace/git.js";
 import { runSessionCommand } from "../session-command.js";
@@ -37,9 +37,10 @@ Examples:
       const git = await requireRepo(cwd);
       const root = await git.topLevel();
       const overrides = resolveOverrides(flagsToInput(flags));
-      const { info } = loadSession(root, flags.tag === undefined ? {} : { tag: flags.tag });
+      const { info, ledger } = loadSession(root, flags.tag === undefined ? {} : { tag: flags.tag });
       // Refused here, before a proposer is made; research() checks them again for library callers.
-      applyOverrides(info.config, overrides, root);
+      const { config } = applyOverrides(info.config, overrides, root);
+      refuseFinished(config, ledger);
       const proposer = await createProposer(info.config, { root, env: process.env });
       const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "resume", overrides, ...(flags.tag !== undefined && { tag: flags.tag }) }, json: Boolean(flags.json), dashboard: Boolean(flags.dashboard) });
       process.exitCode = exitCode;

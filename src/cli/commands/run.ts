@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { addConfigOptions, gatherInput } from "../../config/cli-options.js";
 import { collectConfig } from "../../config/prompts.js";
 import { CONFIG_FILE } from "../../file-names.js";
-import { checkExecutorConfig } from "../../executors/registry.js";
+import { checkExecutorConfig } from "../../executors/check-config.js";
+import { sessionProtection } from "../../executors/registry.js";
 import { validateNewSession } from "../../loop/setup.js";
 import { detectPlatform } from "../../platform/index.js";
 import { createProposer } from "../../proposers/index.js";
@@ -32,6 +33,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const output = json ? process.stderr : process.stdout;
   const result = await collectConfig(input, {
     root,
+    protectionOf: (config) => sessionProtection(config),
     now: new Date(),
     interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) && !json,
     yes: Boolean(flags.yes) || gathered.repoFile !== null,

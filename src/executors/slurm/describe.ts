@@ -5,7 +5,6 @@
 import { UsageError } from "../../errors.js";
 import type { ExecutorDescriptor } from "../descriptor.js";
 import { numbered } from "../slots.js";
-import { slurmChecks } from "./doctor.js";
 import { SlurmExecutor } from "./executor.js";
 
 export const SLURM: ExecutorDescriptor = {
@@ -21,7 +20,8 @@ export const SLURM: ExecutorDescriptor = {
     if (asked === "auto") throw new UsageError("--workers auto counts this machine's GPUs, not the cluster's", "Give the number of jobs to keep running at once, e.g. --workers 4.");
     return { slots: numbered(Array.from({ length: asked }, () => null)), warnings: [] };
   },
-  doctorChecks: slurmChecks,
+  // Loaded when doctor asks: what only reads the registry (status) stays light.
+  doctorChecks: async (context) => (await import("./doctor.js")).slurmChecks(context),
   reattachable: true,
   remotePlatform: true,
   queues: true,

@@ -5,7 +5,6 @@
 import { parseHosts } from "../../config/hosts.js";
 import { UsageError } from "../../errors.js";
 import type { ExecutorDescriptor } from "../descriptor.js";
-import { sshChecks } from "./doctor.js";
 import { createSshExecutor } from "./from-config.js";
 import { sshSlots } from "./slots.js";
 
@@ -20,7 +19,8 @@ export const SSH: ExecutorDescriptor = {
     if (config.hosts !== undefined) parseHosts(config.hosts);
   },
   slots: sshSlots,
-  doctorChecks: sshChecks,
+  // Loaded when doctor asks: what only reads the registry (status) stays light.
+  doctorChecks: async (context) => (await import("./doctor.js")).sshChecks(context),
   reattachable: false,
   remotePlatform: true,
   queues: false,

@@ -1,13 +1,12 @@
 /** What `doctor` checks for executor ssh: every host reachable with BatchMode, with git, python3, a writable remote dir, a way to make process groups, and its platform line. */
-import { parseHosts } from "../../config/hosts.js";
-import { OPTION_DEFS } from "../../config/options.js";
+import { hostList, parseHosts } from "../../config/hosts.js";
 import type { Check, DoctorContext } from "../descriptor.js";
 import { checkSshHost } from "./host-check.js";
 import { DEFAULT_REMOTE_DIR } from "./remote-repo.js";
 
 export async function sshChecks({ input, env, exec, root, timeoutMs, command }: DoctorContext): Promise<Check[]> {
   // A flag's comma list or the config file's array, read the way `run` reads it.
-  const entries = input.hosts === undefined ? [] : OPTION_DEFS.hosts.from(input.hosts as never);
+  const entries = input.hosts === undefined ? [] : hostList(input.hosts);
   if (entries.length === 0) return [{ name: "ssh hosts", status: "missing", required: true, detail: "executor ssh, but no hosts are given", fix: "Pass --hosts gpu1,gpu2 (names from your ssh config)." }];
   let hosts: string[];
   try {

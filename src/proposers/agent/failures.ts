@@ -148,7 +148,8 @@ export function describeFatal(failure: FatalFailure, preset: AgentPreset | undef
     case "auth":
       return {
         message: `${who} is not logged in or its API key was refused (${failure.evidence})`,
-        hint: info ? `To fix: ${info.login}. Then resume with \`autoresearch resume\`.` : `Log ${who} in or set its API key, then resume with \`autoresearch resume\`.`,
+        // The hint is printed after "fix:": it starts with what to do, not "To fix:" again.
+        hint: info ? `${info.login[0]?.toUpperCase()}${info.login.slice(1)}. Then resume with \`autoresearch resume\`.` : `Log ${who} in or set its API key, then resume with \`autoresearch resume\`.`,
       };
     case "unreachable":
       return {

@@ -22,7 +22,28 @@ export async function presetVersion(preset: AgentPreset, cwd: string, env: Recor
   }
   if (code !== 0) return null;
   const line = output.split(/\r?\n/).find((l) => /\d+\.\d+/.test(l));
-  return line ? line.trim().slice(0, 120) : null;
+  const version = line ? line.trim().slice(0, 120) : null;
+  // Older releases lack flags the preset passes: every proposal would fail after the baseline.
+  const [oldest] = PRESET_INFO[preset].checked;
+  const found = version ? /\d+\.\d+(?:\.\d+)?/.exec(version)?.[0] : undefined;
+  if (found && compareVersions(found, oldest) < 0) {
+    throw new RuntimeFailure(
+      `${cli} ${found} is older than ${oldest}, the oldest release autoresearch supports; nothing was changed`,
+      `Update it (${PRESET_INFO[preset].install}), check \`${cli} --version\`, and run again.`,
+    );
+  }
+  return version;
+}
+
+/** Dotted release numbers compared part by part (missing parts are 0): <0, 0 or >0. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 function runShort(cli: string, cwd: string, env: Record<string, string>): Promise<{ code: number | null; output: string; missing: boolean }> {

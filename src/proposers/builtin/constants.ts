@@ -25,8 +25,45 @@ export interface NumericConstant {
   /** Where the literal starts in `line`. */
   column: number;
   category: ConstantCategory;
-  /** Seeds, logging, evaluation settings...: parsed but never tuned. */
+  /** Seeds, logging, evaluation settings, loop counters and state: parsed but never tuned. */
   excluded: boolean;
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** A line without its comment and the contents of its one-line strings (rough, for name searches). */
+function codeOf(line: string, language: Language): string {
+  const blanked = line.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""');
+  const comment = language === "python" ? blanked.indexOf("#") : blanked.indexOf("//");
+  return comment === -1 ? blanked : blanked.slice(0, comment);
+}
+
+/**
+ * Whether the script changes `name` while it runs: assigned again by a statement other than its
+ * numeric top-level constant lines (`iter_num = checkpoint["iter_num"]`, an indented
+ * `best_val_loss = loss`), incremented (`iter_num += 1`, `step++`), a `for` target
+ * (`for step in range(...)`), a walrus target or declared `global`. Such a name is state, not a
+ * hyperparameter: its start value is no experiment. Keyword arguments (`dict(lr=lr)`) are not
+ * assignments.
+ */
+function isReassigned(lines: string[], statementStarts: boolean[], name: string, constantLines: Set<number>, language: Language): boolean {
+  const n = escapeRegExp(name);
+  // A statement that assigns the name (also in a tuple target, or after `;`). In Python only on
+  // lines that start a statement, so a keyword argument on a continuation line is not one.
+  const assignment = new RegExp(`(?:^|${language === "js" ? "[;(]" : ";"})\\s*(?:[\\w.\\[\\]]+\\s*,\\s*)*${n}\\s*(?:,\\s*[\\w.\\[\\]]+\\s*)*(?::[^=]*)?=(?!=)`);
+  const patterns = [
+    new RegExp(`(?<![\\w.$])${n}\\s*(?:\\*\\*|//|<<|>>|[-+*/%@&|^])=`),
+    new RegExp(`(?<![\\w.$])${n}\\s*(?:\\+\\+|--|:=)|(?:\\+\\+|--)\\s*${n}(?![\\w$])`),
+    new RegExp(`\\bfor\\s*\\(?\\s*(?:(?:let|var|const)\\s+)?(?:[\\w\\s,()]*[\\s,(])?${n}(?![\\w$])[\\w\\s,()]*\\b(?:in|of)\\b`),
+    new RegExp(`\\b(?:global|nonlocal)\\s+(?:\\w+\\s*,\\s*)*${n}\\b`),
+  ];
+  return lines.some((line, index) => {
+    if (constantLines.has(index)) return false;
+    const code = codeOf(line, language);
+    if (!code.includes(name)) return false;
+    if ((language === "js" || statementStarts[index]) && assignment.test(code)) return true;
+    return patterns.some((p) => p.test(code));
+  });
 }
 
 const JS_EXTENSIONS = /\.(?:[cm]?[jt]sx?)$/i;
@@ -168,6 +205,7 @@ export function parseConstants(text: string, language: Language = detectLanguage
   const flags = topLevelFlags(lines, language);
   const found: NumericConstant[] = [];
   const seen = new Set<string>();
+  const numericLines = new Map<string, Set<number>>();
   lines.forEach((rawLine, lineIndex) => {
     if (!flags[lineIndex]) return;
     const line = rawLine.endsWith("\r") ? rawLine.slice(0, -1) : rawLine;
@@ -178,6 +216,7 @@ export function parseConstants(text: string, language: Language = detectLanguage
     if (rhs === null) return;
     const parsed = rhs.elements.map((e) => parseLiteral(e.text));
     if (parsed.some((p) => p === null)) return;
+    numericLines.set(name, (numericLines.get(name) ?? new Set()).add(lineIndex));
     const category = guessCategory(name);
     const excluded = isExcludedName(name);
     // A later assignment of the same name wins at run time; keep only the last one.
@@ -204,6 +243,10 @@ export function parseConstants(text: string, language: Language = detectLanguage
       });
     }
   });
+  // Loop counters and state are parsed (their lines still count for edit windows) but never tuned.
+  for (const [name, at] of numericLines) {
+    if (isReassigned(lines, flags, name, at, language)) for (const c of found) if (c.name === name) c.excluded = true;
+  }
   return found;
 }
 

@@ -106,10 +106,29 @@ function isOom(record: ExperimentRecord): boolean {
 }
 
 /**
- * Rebuilds each experiment's starting configuration by walking back from the current script:
- * a kept experiment's changes are undone, a discarded one left the best unchanged.
+ * Rebuilds each experiment's starting configuration. `at` is the commit of the node the current
+ * script is (the node a proposal builds on): in a research tree every node's configuration is its
+ * parent's plus its own changes, and the root's is the current script with the changes of `at`'s
+ * lineage undone; the events are the experiments built on that lineage (siblings on other
+ * branches are another search's campaign), every node's configuration counts as tried. Without
+ * `at`, or for records without parents in the history, the single chain: walking back from the
+ * current script, a kept experiment's changes are undone, a discarded one left the best unchanged.
  */
-export function analyzeHistory(history: ExperimentRecord[], current: State): HistoryAnalysis {
+export function analyzeHistory(history: ExperimentRecord[], current: State, at?: string): HistoryAnalysis {
+  const tree = at === undefined ? null : treeAnalysis(history, current, at);
+  const { events, tried } = tree ?? chainAnalysis(history, current);
+  const oomCeiling = new Map<string, number>();
+  for (const event of events) {
+    if (!event.oom) continue;
+    for (const change of event.changes) {
+      if (change.to <= change.from) continue;
+      oomCeiling.set(change.key, Math.min(oomCeiling.get(change.key) ?? Number.POSITIVE_INFINITY, change.to));
+    }
+  }
+  return { events, tried, oomCeiling };
+}
+
+function chainAnalysis(history: ExperimentRecord[], current: State): Pick<HistoryAnalysis, "events" | "tried"> {
   const records = [...history].filter((r) => r.category !== "baseline" && r.id !== 0).sort((a, b) => a.id - b.id);
   const tried = new Set<string>([configKey(current)]);
   const events: HistoryEvent[] = [];
@@ -124,15 +143,49 @@ export function analyzeHistory(history: ExperimentRecord[], current: State): His
   }
   tried.add(configKey(state));
   events.reverse();
-  const oomCeiling = new Map<string, number>();
-  for (const event of events) {
-    if (!event.oom) continue;
-    for (const change of event.changes) {
-      if (change.to <= change.from) continue;
-      oomCeiling.set(change.key, Math.min(oomCeiling.get(change.key) ?? Number.POSITIVE_INFINITY, change.to));
-    }
+  return { events, tried };
+}
+
+/** The tree's reading (see analyzeHistory), or null when `at` or a parent is not in the history. */
+function treeAnalysis(history: ExperimentRecord[], current: State, at: string): Pick<HistoryAnalysis, "events" | "tried"> | null {
+  const byCommit = new Map<string, ExperimentRecord>();
+  for (const r of history) if (!byCommit.has(r.commit)) byCommit.set(r.commit, r);
+  const root = history.find((r) => r.id === 0);
+  const anchor = byCommit.get(at);
+  if (!root || !anchor) return null;
+  const changesIn = (r: ExperimentRecord) => changesOf(r).filter((c) => current.has(c.key));
+  // The lineage of `at`, root first; its changes undone from the current script give the root's configuration.
+  const lineage: ExperimentRecord[] = [];
+  for (let node: ExperimentRecord | undefined = anchor; node && node.id !== 0; node = byCommit.get(node.parent)) {
+    if (lineage.includes(node)) return null;
+    lineage.unshift(node);
   }
-  return { events, tried, oomCeiling };
+  if (lineage.length > 0 && byCommit.get((lineage[0] as ExperimentRecord).parent)?.id !== 0) return null;
+  let rootState = current;
+  for (const node of [...lineage].reverse()) rootState = withChanges(rootState, changesIn(node).map((c) => ({ key: c.key, value: c.from })));
+  const states = new Map<string, State>([[root.commit, rootState]]);
+  const stateOfNode = (r: ExperimentRecord): State | null => {
+    const known = states.get(r.commit);
+    if (known) return known;
+    const parent = byCommit.get(r.parent);
+    const before = parent && parent !== r ? stateOfNode(parent) : null;
+    if (!before) return null;
+    const state = withChanges(before, changesIn(r).map((c) => ({ key: c.key, value: c.to })));
+    states.set(r.commit, state);
+    return state;
+  };
+  const onLineage = new Set([root.commit, ...lineage.map((n) => n.commit)]);
+  const tried = new Set<string>([configKey(current), configKey(rootState)]);
+  const events: HistoryEvent[] = [];
+  for (const record of [...history].filter((r) => r.id !== 0 && r.category !== "baseline").sort((a, b) => a.id - b.id)) {
+    const parent = byCommit.get(record.parent);
+    const before = parent ? stateOfNode(parent) : null;
+    if (!before) return null;
+    const changes = changesIn(record);
+    if (changes.length > 0) tried.add(configKey(withChanges(before, changes.map((c) => ({ key: c.key, value: c.to })))));
+    if (onLineage.has(record.parent)) events.push({ record, status: record.status, changes, before, oom: isOom(record) });
+  }
+  return { events, tried };
 }
 
 /** Direction and level of a single-constant event, or null for anything else. */

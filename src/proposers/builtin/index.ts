@@ -102,9 +102,30 @@ export class BuiltinProposer implements Proposer {
     const language = detectLanguage(ctx.trainPath, ctx.trainText);
     const constants = parseConstants(ctx.trainText, language);
     if (ctx.oomRetry) return this.oomRetry(ctx, constants);
+    return this.moves(ctx, constants, 1)[0] ?? null;
+  }
 
+  /**
+   * k different moves at once (several workers free): distinct (constant, direction) pairs first,
+   * so the batch spreads over the constants and both sides of each rather than k step sizes of one
+   * move; only when there are fewer such pairs than k do other steps fill the batch.
+   */
+  async proposeMany(ctx: ProposalContext, k: number, signal?: AbortSignal): Promise<Proposal[]> {
+    signal?.throwIfAborted();
+    const language = detectLanguage(ctx.trainPath, ctx.trainText);
+    const constants = parseConstants(ctx.trainText, language);
+    if (ctx.oomRetry) {
+      const retry = this.oomRetry(ctx, constants);
+      return retry ? [retry] : [];
+    }
+    return this.moves(ctx, constants, k);
+  }
+
+  /** The first `k` ranked moves as proposals (k > 1: one per constant and direction first). */
+  private moves(ctx: ProposalContext, constants: NumericConstant[], k: number): Proposal[] {
     const current = stateOf(constants);
-    const analysis = analyzeHistory(ctx.history, current);
+    // The tree: the history as seen from the node this proposal builds on.
+    const analysis = analyzeHistory(ctx.history, current, ctx.best.commit);
     const tunable = constants.filter((c) => !c.excluded && inScope(c, ctx.scope));
     // Proposals refused earlier in this iteration (repeat, bad edit, out of scope): propose something else.
     const excluded = new Set<string>();
@@ -123,15 +144,27 @@ export class BuiltinProposer implements Proposer {
       seed: this.seed,
       excluded,
     });
-    let skipped = false;
+    const usable: { candidate: Candidate; edit: Edit }[] = [];
     for (const candidate of ranked) {
-      const { move } = candidate;
-      const edit = constantEdit(ctx.trainText, move.constant, move.literal);
-      if (edit === null) continue;
-      if (skipFirst && !skipped) {
-        skipped = true;
-        continue;
+      const edit = constantEdit(ctx.trainText, candidate.move.constant, candidate.move.literal);
+      if (edit !== null) usable.push({ candidate, edit });
+    }
+    if (skipFirst) usable.shift();
+    const chosen: typeof usable = [];
+    if (k > 1) {
+      const pairs = new Set<string>();
+      for (const item of usable) {
+        const pair = `${item.candidate.move.constant.key}:${item.candidate.move.dir}`;
+        if (pairs.has(pair) || chosen.length >= k) continue;
+        pairs.add(pair);
+        chosen.push(item);
       }
+    }
+    for (const item of usable) if (chosen.length < k && !chosen.includes(item)) chosen.push(item);
+    // In rank order, so the batch's first proposal is the one a single call would have made.
+    chosen.sort((a, b) => usable.indexOf(a) - usable.indexOf(b));
+    return chosen.map(({ candidate, edit }) => {
+      const { move } = candidate;
       const change = constantChange(move.constant.key, move.constant.literal, move.literal, move.constant.value, move.value, move.tag);
       return {
         description: describeChanges([change]),
@@ -140,8 +173,7 @@ export class BuiltinProposer implements Proposer {
         changes: [change],
         ...explain(candidate, ctx.failureStreak),
       };
-    }
-    return null;
+    });
   }
 
   private oomRetry(ctx: ProposalContext, constants: NumericConstant[]): Proposal | null {

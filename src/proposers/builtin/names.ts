@@ -64,10 +64,35 @@ const EXCLUDED = [
   "GPUS",
   "INTERVAL",
   "VERBOSITY",
+  // Running records of the training (best_val_loss), not settings.
+  "BEST",
 ];
 
+/**
+ * Loop counters and training state (`iter_num`, `step`, `epoch`, `i`, `global_step`): names made
+ * only of these words count something while the script runs; changing their start value is no
+ * experiment (nanoGPT's `iter_num 0 -> 1` only shifted the schedule). `num_epochs`, `max_iters`
+ * and `steps` are lengths, not counters, and stay tunable.
+ */
+const COUNTER_WORDS = new Set(["I", "J", "K", "IT", "ITER", "ITERATION", "NUM", "STEP", "EPOCH", "GLOBAL", "CUR", "CURRENT", "COUNT", "COUNTER", "IDX", "INDEX", "START", "BEST", "LOCAL"]);
+const COUNTER_CORE = new Set(["I", "J", "K", "IT", "ITER", "ITERATION", "STEP", "EPOCH", "COUNT", "COUNTER", "IDX", "INDEX"]);
+
+export function isCounterName(name: string): boolean {
+  const t = nameTokens(name);
+  return t.length > 0 && t.every((w) => COUNTER_WORDS.has(w)) && t.some((w) => COUNTER_CORE.has(w));
+}
+
 export function isExcludedName(name: string): boolean {
-  return hasToken(nameTokens(name), ...EXCLUDED);
+  return hasToken(nameTokens(name), ...EXCLUDED) || isCounterName(name);
+}
+
+/**
+ * A learning rate that is an end point of the schedule (`min_lr`, `final_lr`, `lr_end`,
+ * `warmup_end_lr`) matters less than the rate itself: nanoGPT's `min_lr` was tried first as if
+ * it were the learning rate.
+ */
+function isScheduleEndRate(tokens: string[]): boolean {
+  return isLearningRate(tokens) && hasToken(tokens, "MIN", "FINAL", "END", "FLOOR", "LAST", "MINIMUM");
 }
 
 export function guessCategory(name: string): ConstantCategory {
@@ -93,6 +118,7 @@ export function guessCategory(name: string): ConstantCategory {
 /** Higher = likely more impact, tried first (learning rates, then batch/size, then the rest). */
 export function namePriority(name: string): number {
   const t = nameTokens(name);
+  if (isScheduleEndRate(t)) return 6;
   if (isLearningRate(t)) return 10;
   if (isBatch(t)) return 8;
   if (hasPrefix(t, "DEPTH", "LAYER", "DIM", "EMBD", "EMBED", "WIDTH", "HIDDEN", "ASPECT") || hasToken(t, "NLAYER", "NEMBD")) return 7;

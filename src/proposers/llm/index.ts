@@ -3,7 +3,7 @@ import { RuntimeFailure, UsageError } from "../../errors.js";
 import type { Proposal, ProposalContext, Proposer, TokenUsage } from "../../types.js";
 import { ProposalFailed } from "../errors.js";
 import { type PriceTable, estimateCost, resolvePriceTable } from "../pricing.js";
-import { buildPrompt, PROPOSAL_TOOL_NAME } from "../prompt.js";
+import { buildPrompt, PROPOSAL_TOOL_NAME, PROPOSALS_TOOL_NAME } from "../prompt.js";
 import {
   createModel,
   LLM_PROVIDERS,
@@ -13,7 +13,7 @@ import {
   validateBaseUrl,
 } from "./provider.js";
 import { type BackoffOptions, backoffDelay, classifyError, DEFAULT_BACKOFF, defaultSleep } from "./retry.js";
-import { PROPOSAL_JSON_SCHEMA, parseProposalReply, type ProposalReply } from "./schema.js";
+import { PROPOSAL_JSON_SCHEMA, PROPOSALS_JSON_SCHEMA, parseProposalBatch, parseProposalReply, type ProposalReply } from "./schema.js";
 
 export { LLM_PROVIDERS, type LlmProvider, resolveApiKey } from "./provider.js";
 export { parseProposalReply, PROPOSAL_JSON_SCHEMA } from "./schema.js";
@@ -106,6 +106,12 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
       inputSchema: jsonSchema<unknown>(PROPOSAL_JSON_SCHEMA as never),
     }),
   };
+  const batchTools = {
+    [PROPOSALS_TOOL_NAME]: tool({
+      description: "Propose several diverse experiments at once, one per free worker: each one focused change to the training script, as exact search/replace edits.",
+      inputSchema: jsonSchema<unknown>(PROPOSALS_JSON_SCHEMA as never),
+    }),
+  };
 
   interface CallResult {
     text: string;
@@ -113,7 +119,8 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
   }
 
   /** One reply, retrying transient failures with backoff. Returns null for an unparsable response body. */
-  async function callOnce(messages: ModelMessage[], system: string, signal?: AbortSignal): Promise<CallResult | null> {
+  async function callOnce(messages: ModelMessage[], system: string, signal?: AbortSignal, batch = false): Promise<CallResult | null> {
+    const toolset: Record<string, (typeof tools)[typeof PROPOSAL_TOOL_NAME]> = batch ? batchTools : tools;
     for (let attempt = 1; ; attempt++) {
       signal?.throwIfAborted();
       const controller = new AbortController();
@@ -132,7 +139,7 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
           maxRetries: 0,
           abortSignal: controller.signal,
           ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}),
-          ...(useTools ? { tools, toolChoice: { type: "tool" as const, toolName: PROPOSAL_TOOL_NAME } } : {}),
+          ...(useTools ? { tools: toolset, toolChoice: { type: "tool" as const, toolName: batch ? PROPOSALS_TOOL_NAME : PROPOSAL_TOOL_NAME } } : {}),
         });
         return {
           text: result.text,
@@ -197,38 +204,96 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
     name: provider,
     async propose(ctx: ProposalContext, signal?: AbortSignal): Promise<Proposal | null> {
       const prompt = buildPrompt(ctx, { maxChars: options.promptMaxChars });
-      const messages: ModelMessage[] = [{ role: "user", content: prompt.user }];
-      const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
-      let lastError = "";
-      for (let reply = 0; reply <= maxCorrections; reply++) {
-        lastUsage = null;
-        const result = await callOnce(messages, prompt.system, signal);
-        const got = lastUsage as { inputTokens: number; outputTokens: number } | null;
-        if (got) {
-          usage.inputTokens += got.inputTokens;
-          usage.outputTokens += got.outputTokens;
-        }
-        if (result === null) {
-          lastError = "the response could not be read";
-          continue;
-        }
-        const call = result.toolCalls.find((c) => c.toolName === PROPOSAL_TOOL_NAME) ?? result.toolCalls[0];
-        const parsed = call ? parseProposalReply({ toolInput: call.input }) : parseProposalReply({ text: result.text });
-        if (parsed.ok) return toProposal(parsed.reply, usage, modelId, prices);
-        lastError = parsed.error;
-        const echoed = call ? `${PROPOSAL_TOOL_NAME}(${stringify(call.input)})` : result.text;
-        messages.push({ role: "assistant", content: clipText(echoed || "(empty reply)", 4_000) });
-        messages.push({
-          role: "user",
-          content: `Your reply could not be used: ${lastError}. Reply again with exactly one ${PROPOSAL_TOOL_NAME} call (or, without tools, one \`\`\`json block) containing description, category, rationale, direction, learned, ideas, expected_delta and edits [{search, replace}].`,
-        });
-      }
-      throw new ProposalFailed(
-        "malformed-reply",
-        `${label} gave no usable proposal after ${maxCorrections + 1} replies: ${lastError}`,
-      );
+      return askUntilUsable<Proposal>({
+        prompt,
+        signal,
+        batch: false,
+        tool: PROPOSAL_TOOL_NAME,
+        what: "proposal",
+        read: (reply, usage) => {
+          const parsed = parseProposalReply(reply);
+          return parsed.ok ? { ok: true, value: toProposal(parsed.reply, usage, modelId, prices) } : { ok: false, error: parsed.error };
+        },
+        again: "exactly one %TOOL% call (or, without tools, one ```json block) containing description, category, rationale, direction, learned, ideas, expected_delta and edits [{search, replace}]",
+      });
+    },
+
+    /**
+     * One request for k diverse experiments (several workers free). Each experiment of the reply
+     * is validated on its own: one that does not match the schema comes back marked `refused`
+     * (recorded like any refused proposal), the others are kept. A reply with no usable experiment
+     * at all gets the same corrective follow-ups as a single proposal. The request's tokens and
+     * cost are carried by the first experiment, so totals and --max-cost count them once.
+     */
+    async proposeMany(ctx: ProposalContext, k: number, signal?: AbortSignal): Promise<Proposal[]> {
+      const prompt = buildPrompt(ctx, { maxChars: options.promptMaxChars, batch: k });
+      return askUntilUsable<Proposal[]>({
+        prompt,
+        signal,
+        batch: true,
+        tool: PROPOSALS_TOOL_NAME,
+        what: "batch of proposals",
+        read: (reply, usage) => {
+          const parsed = parseProposalBatch(reply);
+          if (!parsed.ok) return { ok: false, error: parsed.error };
+          if (!parsed.items.some((i) => i.ok)) return { ok: false, error: `no experiment of the batch was usable: ${parsed.items.map((i) => (i.ok ? "" : i.error)).join("; ")}` };
+          const proposals = parsed.items.slice(0, k).map((item): Proposal =>
+            item.ok ? toProposal(item.reply, { inputTokens: 0, outputTokens: 0 }, modelId, prices) : { description: item.description, category: "other", refused: item.error },
+          );
+          const first = proposals[0] as Proposal;
+          first.usage = { ...usage };
+          const cost = estimateCost(modelId, usage, prices);
+          if (cost === undefined) delete first.costUsd;
+          else first.costUsd = cost;
+          for (const p of proposals.slice(1)) {
+            delete p.usage;
+            delete p.costUsd;
+          }
+          return { ok: true, value: proposals };
+        },
+        again: 'exactly one %TOOL% call (or, without tools, one ```json block) holding {"experiments": [...]}, each experiment with description, category, rationale, direction, learned, ideas, expected_delta and edits [{search, replace}]',
+      });
     },
   };
+
+  /**
+   * Asks until a reply can be used: each unusable reply is shown back to the model with why, up
+   * to maxCorrections times; the tokens of every reply count.
+   */
+  async function askUntilUsable<T>(request: {
+    prompt: { system: string; user: string };
+    signal: AbortSignal | undefined;
+    batch: boolean;
+    tool: string;
+    what: string;
+    read: (reply: { toolInput: unknown } | { text: string }, usage: TokenUsage) => { ok: true; value: T } | { ok: false; error: string };
+    again: string;
+  }): Promise<T> {
+    const messages: ModelMessage[] = [{ role: "user", content: request.prompt.user }];
+    const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
+    let lastError = "";
+    for (let reply = 0; reply <= maxCorrections; reply++) {
+      lastUsage = null;
+      const result = await callOnce(messages, request.prompt.system, request.signal, request.batch);
+      const got = lastUsage as { inputTokens: number; outputTokens: number } | null;
+      if (got) {
+        usage.inputTokens += got.inputTokens;
+        usage.outputTokens += got.outputTokens;
+      }
+      if (result === null) {
+        lastError = "the response could not be read";
+        continue;
+      }
+      const call = result.toolCalls.find((c) => c.toolName === request.tool) ?? result.toolCalls[0];
+      const read = request.read(call ? { toolInput: call.input } : { text: result.text }, usage);
+      if (read.ok) return read.value;
+      lastError = read.error;
+      const echoed = call ? `${request.tool}(${stringify(call.input)})` : result.text;
+      messages.push({ role: "assistant", content: clipText(echoed || "(empty reply)", 4_000) });
+      messages.push({ role: "user", content: `Your reply could not be used: ${lastError}. Reply again with ${request.again.replace("%TOOL%", request.tool)}.` });
+    }
+    throw new ProposalFailed("malformed-reply", `${label} gave no usable ${request.what} after ${maxCorrections + 1} replies: ${lastError}`);
+  }
 }
 
 function toProposal(reply: ProposalReply, usage: TokenUsage, model: string, prices: PriceTable): Proposal {

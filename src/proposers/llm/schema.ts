@@ -184,3 +184,55 @@ function extractJson(text: string): { ok: true; value: unknown } | { ok: false; 
       : "the reply had no propose_experiment call and no ```json block",
   };
 }
+
+/** The batch tool's arguments: several experiments, each shaped like one propose_experiment call. */
+export const PROPOSALS_JSON_SCHEMA = {
+  type: "object",
+  properties: {
+    experiments: {
+      type: "array",
+      minItems: 1,
+      description: "The experiments, each one focused change applied on its own to the current training script.",
+      items: PROPOSAL_JSON_SCHEMA,
+    },
+  },
+  required: ["experiments"],
+  additionalProperties: false,
+} as const;
+
+/** One experiment of a batch reply: usable, or why not (with its description when it had one). */
+export type BatchItem = { ok: true; reply: ProposalReply } | { ok: false; error: string; description: string };
+
+/**
+ * Validates a batch reply (a propose_experiments call, or a text reply with a ```json block): the
+ * envelope as a whole, then each experiment on its own, so one bad experiment does not cost the
+ * others. A bare array, or a single experiment object, is accepted as a batch of its items.
+ */
+export function parseProposalBatch(source: { toolInput?: unknown; text?: string }): { ok: true; items: BatchItem[] } | { ok: false; error: string } {
+  let candidate: unknown = source.toolInput;
+  if (source.toolInput === undefined) {
+    const found = extractJson(source.text ?? "");
+    if (!found.ok) return found;
+    candidate = found.value;
+  }
+  if (typeof candidate === "string") {
+    candidate = safeJson(candidate);
+    if (candidate === undefined) return { ok: false, error: "the propose_experiments arguments were not valid JSON" };
+  }
+  let list: unknown = candidate;
+  if (candidate && typeof candidate === "object" && !Array.isArray(candidate)) {
+    const obj = candidate as Record<string, unknown>;
+    const inner = obj.experiments ?? (obj.arguments as Record<string, unknown> | undefined)?.experiments;
+    list = inner === undefined ? ("edits" in obj ? [obj] : undefined) : typeof inner === "string" ? safeJson(inner) : inner;
+  }
+  if (!Array.isArray(list) || list.length === 0) return { ok: false, error: "the reply had no `experiments` array with at least one experiment" };
+  return {
+    ok: true,
+    items: list.map((item): BatchItem => {
+      const parsed = parseProposalReply({ toolInput: item });
+      if (parsed.ok) return parsed;
+      const raw = item && typeof item === "object" ? (item as Record<string, unknown>).description : undefined;
+      return { ok: false, error: parsed.error, description: typeof raw === "string" && raw.trim() ? raw.replace(/\s+/g, " ").trim().slice(0, 200) : "(an experiment of the batch without a description)" };
+    }),
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Runs of identical code slowed by a busy machine are run again instead of decided: their
+ * steps/s fell far below the same code's other runs (src/metric/throughput.ts), so their metric
+ * measured the load, not the code. Used where the same code runs again: the baseline's repeats,
+ * confirmation runs, and a candidate whose script ran before. Each contended run is kept in the
+ * record's `contendedRuns` (shown and counted, never in its metric or the noise floor).
+ */
+import { renameSync } from "node:fs";
+import { contentionOf, formatRate, rateNoise, ratesByCode, type ThroughputRecord, throughputOf } from "../metric/index.js";
+import { localLoadReader, runLoad } from "../platform/load.js";
+import type { RunResult, RunSample } from "../types.js";
+import type { LoopDeps } from "./session.js";
+
+/** A run slowed again and again is decided after this many re-runs (the machine stays busy). */
+export const MAX_CONTENTION_RERUNS = 2;
+
+export interface ContentionInput {
+  deps: LoopDeps;
+  /** The session's records: every earlier run of the same code, and the spread of steps/s. */
+  history: readonly ThroughputRecord[];
+  trainHash: string;
+  /** This experiment's runs of the same code so far (not yet in the history). */
+  earlier?: readonly RunSample[];
+  id: number;
+  /** The run just made, not yet guarded. */
+  run: RunResult;
+  seed: number;
+  /** Where that run's output went: moved aside to `<log>.contended<k>.log` before it is run again. */
+  logPath: string;
+  /** Before a re-run: what the run did wrong (its clone put back); anything found stops re-running. */
+  guard: () => Promise<string[]>;
+  /** Runs the same code with the same seed again, writing to the same log path. */
+  again: () => Promise<RunResult>;
+  /** "baseline run 2 of 3" for the warning. */
+  what: string;
+}
+
+export interface ContentionOutcome {
+  run: RunResult;
+  contended: RunSample[];
+  /** Found by `guard` before a re-run (the caller's own guard after this would see a clean clone). */
+  violations: string[];
+}
+
+export function sampleWithThroughput(run: RunResult, seed: number): RunSample {
+  return {
+    seed,
+    metric: run.metric !== null && Number.isFinite(run.metric) ? run.metric : null,
+    durationSec: Number(run.durationSec.toFixed(3)),
+    ...throughputOf(run),
+    ...(run.load && { load: run.load }),
+  };
+}
+
+const ok = (run: RunResult): boolean => run.exitCode === 0 && !run.timedOut && run.signal === null && run.metric !== null && Number.isFinite(run.metric);
+
+/** The run, or the first of its re-runs that was not slowed by the machine (at most MAX_CONTENTION_RERUNS). */
+export async function rerunWhileContended(input: ContentionInput): Promise<ContentionOutcome> {
+  const { deps } = input;
+  const contended: RunSample[] = [];
+  let run = input.run;
+  const groups = ratesByCode([...input.history, { status: "keep", trainHash: input.trainHash, runs: input.earlier ?? [] }]);
+  const earlier = groups.get(input.trainHash) ?? [];
+  const sd = rateNoise(groups);
+  for (let attempt = 1; attempt <= MAX_CONTENTION_RERUNS; attempt++) {
+    if (deps.stop.signal.aborted || !ok(run)) break;
+    const verdict = contentionOf(run, earlier, sd);
+    if (!verdict?.contended) break;
+    const violations = await input.guard();
+    if (violations.length > 0) return { run, contended, violations };
+    contended.push({ ...sampleWithThroughput(run, input.seed), contended: true });
+    try {
+      renameSync(input.logPath, input.logPath.replace(/(\.log)?$/, `.contended${attempt}.log`));
+    } catch {
+      // No log to keep (an executor that wrote none): the re-run's is the one that counts.
+    }
+    deps.emit({
+      type: "warning",
+      message: `experiment ${input.id}: ${input.what} ran at ${formatRate(verdict.rate)} steps/s, the same code ${formatRate(verdict.expected)}: the machine was busy (contention); running it again`,
+    });
+    run = await input.again();
+  }
+  return { run, contended, violations: [] };
+}
+
+const reader = localLoadReader();
+
+/**
+ * The load around a run on this machine, added to its result. Runs on another host (ssh) or in
+ * a cluster's queue (a re-attachable executor) are not measured: this machine's load says
+ * nothing about theirs.
+ */
+export async function withLoad(local: boolean, run: () => Promise<RunResult>): Promise<RunResult> {
+  if (!local) return run();
+  const start = await reader.sample();
+  const result = await run();
+  return { ...result, load: runLoad(start, await reader.sample()) };
+}

@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { legacyPaths } from "../../src/ledger/paths.js";
+import { listSessions } from "../../src/ledger/sessions.js";
+import { loadExperiment, renderExperiment } from "../../src/report/show.js";
+import { commitAt, removeDir, sessionInfo, tempDir, writeSessionFiles } from "../helpers/session-fixture.js";
+import { treeRecords } from "../helpers/tree-fixture.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeDir(d);
+});
+
+describe("show N: the experiment's place in the research tree", () => {
+  function session() {
+    const root = tempDir();
+    dirs.push(root);
+    const records = treeRecords();
+    writeSessionFiles(root, records, sessionInfo());
+    return { paths: legacyPaths(root), records };
+  }
+
+  it("names the parent (id, metric), the children (id, status, metric) and what a combination combines", () => {
+    const { paths, records } = session();
+    const two = loadExperiment(paths, 2);
+    expect(two.parent).toMatchObject({ id: 0, metric: 1.0 });
+    expect(two.children.map((c) => [c.id, c.status, c.metric])).toEqual([
+      [3, "discard", 0.99],
+      [4, "keep", 0.96],
+    ]);
+    const text = renderExperiment(two, "val_bpb").split("\n");
+    expect(text).toContain(`Parent:     #0 1.000000 (${commitAt(records, 0).slice(0, 7)}, Baseline — no modifications)`);
+    expect(text).toContain("Children:   #3 discard 0.990000, #4 keep 0.960000");
+    expect(text).toContain("Metric:     val_bpb 0.970000 (-0.030000 vs its parent)");
+
+    const four = loadExperiment(paths, 4);
+    expect(four.combines.map((c) => c.id)).toEqual([1]);
+    expect(renderExperiment(four, "val_bpb")).toMatch(/^Combines: {3}#1 \(lower LR\): their changes applied onto the parent$/m);
+    expect(renderExperiment(four, "val_bpb")).toMatch(/^Children: {3}none yet$/m);
+    // --json prints the same object: parent, children and combines travel with the record.
+    const json = JSON.parse(JSON.stringify(four));
+    expect(json.parent.id).toBe(2);
+    expect(json.combines[0].id).toBe(1);
+  });
+
+  it("the baseline is the root; a crash's children list is empty and its metric has no delta", () => {
+    const { paths } = session();
+    const root = loadExperiment(paths, 0);
+    expect(root.parent).toBeNull();
+    expect(root.children.map((c) => c.id)).toEqual([1, 2, 6]);
+    expect(renderExperiment(root, "val_bpb")).toMatch(/^Parent: {5}none \(the baseline is the root of the research tree\)$/m);
+    expect(renderExperiment(root, "val_bpb")).toMatch(/^Children: {3}#1 keep 0\.980000, #2 keep 0\.970000, #6 crash$/m);
+    expect(renderExperiment(loadExperiment(paths, 6), "val_bpb")).toMatch(/^Metric: {5}val_bpb —$/m);
+  });
+});
+
+describe("sessions: the best is the head", () => {
+  it("lists the best kept node (#4), not the last keep (#5)", () => {
+    const root = tempDir();
+    dirs.push(root);
+    writeSessionFiles(root, treeRecords(), sessionInfo());
+    const [only] = listSessions(root);
+    expect(only?.bestId).toBe(4);
+    expect(only?.best).toBe(0.96);
+  });
+});
