@@ -117,6 +117,8 @@ export class Ledger {
   private readonly patchTexts = new Map<number, string>();
   /** Set once a run deleted the logs folder: logs of runs decided since are replaced by a note when missing. */
   private logsLost = false;
+  /** The records' folders were made (or found) by ensureDirs: only then can a run have deleted them. */
+  private dirsMade = false;
 
   constructor(
     readonly paths: SessionPaths,
@@ -220,7 +222,7 @@ export class Ledger {
     // Without a sandbox a run can delete the records folder itself: it is made again and refilled
     // from what the loop holds in memory (experiments, rejected proposals, session.json); the logs
     // and patches of earlier experiments are gone (the commits keep the changes).
-    for (const dir of [this.paths.dir, this.paths.runs, this.paths.patches]) {
+    for (const dir of this.dirsMade ? [this.paths.dir, this.paths.runs, this.paths.patches] : []) {
       if (!existsSync(dir)) problems.push(`deleted ${dir === this.paths.dir ? "the session's records" : `${rel(dir)}/`}`);
     }
     if (problems.length > 0) {
@@ -276,6 +278,7 @@ export class Ledger {
     ensureRealDir(this.paths.dir);
     ensureRealDir(this.paths.runs);
     ensureRealDir(this.paths.patches);
+    this.dirsMade = true;
   }
 
   /** The experiments in flight state.json lists (the old one-object format read too). */

@@ -84,6 +84,7 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   // The overrides go through the same checks as a new session's config, before anything changes.
   const checked = applyOverrides(info.config, overrides, root);
   refuseFinished(checked.config, ledger);
+  const stored = { ...info };
   info.config = checked.config;
   // This machine's sandbox, which may not be the one the session started on.
   info.protection = sessionProtection(info.config);
@@ -106,6 +107,9 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   );
   for (const name of ledger.removeStaleTemps()) deps.emit({ type: "warning", message: `removed ${name}, left by an interrupted write` });
   ledger.ensureDirs();
+  // session.json says which protection is in force now (the dashboard and `status` read it); the
+  // overrides stay this invocation's, as before.
+  if (stored.protection !== info.protection) ledger.writeSession({ ...stored, protection: info.protection });
   writeCurrent(ledger.paths.home, info.tag);
 
   const history = ledger.experiments();

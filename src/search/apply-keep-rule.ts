@@ -27,6 +27,8 @@ export interface KeepInput {
   runAgain: (index: number) => Promise<RunResult>;
   /** After a run or a check: puts back what it was not allowed to change; what that was. */
   guard: () => Promise<string[]>;
+  /** Right before a check: it runs unconfined, so the shared data is looked at (compared by the guard after it). */
+  beforeCheck?: () => void;
   /** Records a check's run marker (state.json) before it starts, so a kill leaves it findable. */
   track: (runId: string) => void;
   /** The worker whose clone it is checked in (for the events). */
@@ -129,6 +131,7 @@ async function runChecks(
     input.track(runId);
     // Watched like a run: if this process dies, the watchdog kills the check's process tree.
     deps.runWatch?.running(runId, deps.graceMs ?? 5000, Date.now() + config.timeoutSec * 1000);
+    input.beforeCheck?.();
     const run = await deps.executor.run(
       {
         cwd: input.cwd,

@@ -87,12 +87,13 @@ export async function runOnce(
   // An experiment's first run (the one whose handle state.json records) that outlives this process
   // (a SLURM job) is left to resume, which follows it; repeats and checks are run again instead.
   deps.runWatch?.running(runId, graceMs, Date.now() + config.timeoutSec * 1000, deps.executor.reattachable === true && hooks.onHandle !== undefined);
+  const sandbox = runSandbox(session, worker);
   try {
     const spec: RunSpec = {
         cwd: worker.clone.dir,
         command: config.command,
         env: runEnvironment(session, deps, id, runIndex, worker),
-        ...(runSandbox(session, worker) && { sandbox: runSandbox(session, worker) }),
+        ...(sandbox && { sandbox }),
         budgetSec: config.budgetSec,
         hardTimeoutSec: config.timeoutSec,
         graceMs,
@@ -126,12 +127,16 @@ export async function runOnce(
           if (handleView(handle).queues) deps.emit({ type: "run-pending", iteration: id, worker: slot.worker, job: handle.id });
         },
     };
+    // The shared data is looked at before an unconfined run only (a confined one cannot write it);
+    // a followed run (a cluster job, never confined) was started by an earlier process: looked at now.
     if (hooks.attach && deps.executor.attach) {
+      worker.clone.beforeRun(false);
       const followed = await deps.executor.attach(hooks.attach, spec, deps.stop.signal);
       if (followed) return followed;
       deps.emit({ type: "warning", message: `experiment ${id}: its ${hooks.attach.kind} run ${hooks.attach.id} is gone; running it again` });
     }
     await hooks.beforeFreshRun?.();
+    worker.clone.beforeRun(sandbox !== undefined);
     // The machine's load around the run, when it runs on this machine (src/search/contention.ts).
     return await withLoad(slot.host === undefined && deps.executor.reattachable !== true, () => deps.executor.run(spec, deps.stop.signal));
   } finally {
@@ -144,7 +149,13 @@ export async function runOnce(
  * read-only and dependency files, shared data), then the clone back to exactly `target` (the
  * commit it ran): reset and cleaned, or recreated when its git state changed.
  */
-async function inspectClone(session: SessionState, clone: WorkerClone, adoptedAt?: string): Promise<{ violations: string[]; resetTo: (target: string) => Promise<void> }> {
+async function inspectClone(
+  session: SessionState,
+  deps: LoopDeps,
+  clone: WorkerClone,
+  id: number,
+  adoptedAt?: string,
+): Promise<{ violations: string[]; resetTo: (target: string) => Promise<void> }> {
   // A run followed after a kill ran in a clone this process never vouched for: checked by content.
   const inspection = adoptedAt ? await clone.inspectByContent(adoptedAt, session.info.guardedHashes) : await clone.inspect(session.info.guardedHashes);
   // The records are out of the run's reach; a run that went looking for them anyway is caught here
@@ -152,18 +163,24 @@ async function inspectClone(session: SessionState, clone: WorkerClone, adoptedAt
   // results.tsv sits in the user's checkout: an edit there is the user's, rewritten but not blamed on the run.
   const results = `modified ${session.info.config.results}`;
   const tampered = session.ledger.restoreTampered().filter((problem) => problem !== results);
+  // Recorded on the experiment's violation, and said now: a deleted log or patch is not coming back.
+  if (tampered.length > 0) {
+    deps.emit({
+      type: "warning",
+      message: `experiment ${id}: a run changed the session's records (${tampered.join(", ")}); they were put back from what the loop holds${tampered.some((p) => p.startsWith("deleted")) ? " (a deleted run log is gone for good, a note stands in its place; the commits keep every change)" : ""}`,
+    });
+  }
   return { violations: [...inspection.violations, ...tampered], resetTo: (target) => clone.reset(target, inspection) };
 }
 
 /**
  * After a run or a check that is followed by more of the same code (repeats, checks,
- * confirmation runs): what it did wrong, then the clone back at exactly `commit` and its state
- * remembered for the next one.
+ * confirmation runs): what it did wrong, then the clone back at exactly `commit` (the next run
+ * or check looks at the shared data itself, see WorkerClone.beforeRun).
  */
-async function guardRun(session: SessionState, clone: WorkerClone, commit: string): Promise<string[]> {
-  const { violations, resetTo } = await inspectClone(session, clone);
+async function guardRun(session: SessionState, deps: LoopDeps, clone: WorkerClone, id: number, commit: string): Promise<string[]> {
+  const { violations, resetTo } = await inspectClone(session, deps, clone, id);
   await resetTo(commit);
-  clone.beforeRun();
   return violations;
 }
 
@@ -195,10 +212,9 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
   // The baseline runs on worker 0 (its device, its clone).
   const worker = baselineWorker(session);
   await worker.clone.moveTo(commit);
-  worker.clone.beforeRun();
   const first = await runOnce(session, deps, worker, 0, BASELINE_DESCRIPTION, commit, runId);
   const interrupted = deps.stop.signal.aborted;
-  const violations = await guardRun(session, worker.clone, commit);
+  const violations = await guardRun(session, deps, worker.clone, 0, commit);
   let decision = decide({ run: first, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted });
   // --baseline-runs K: the same code K times; their spread is the session's first noise estimate.
   const trainHash = sha256(trainText);
@@ -261,16 +277,15 @@ async function repeatBaseline(
     const again = (): Promise<RunResult> => {
       const runId = randomUUID();
       session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt: deps.now().toISOString() });
-      worker.clone.beforeRun();
       return runOnce(session, deps, worker, 0, what, commit, runId, index);
     };
     // A repeat slowed by a busy machine (steps/s far below the earlier runs) is run again.
-    const checked = await rerunWhileContended({ deps, history: session.history, trainHash, earlier: runs, id: 0, run: await again(), seed: rule.seedOf(index), logPath: session.paths.runLog(0, index + 1), guard: () => guardRun(session, worker.clone, commit), again, what: `baseline run ${index + 1}` });
+    const checked = await rerunWhileContended({ deps, history: session.history, trainHash, earlier: runs, id: 0, run: await again(), seed: rule.seedOf(index), logPath: session.paths.runLog(0, index + 1), guard: () => guardRun(session, deps, worker.clone, 0, commit), again, what: `baseline run ${index + 1}` });
     const { run } = checked;
     contended.push(...checked.contended);
     durationSec += run.durationSec + checked.contended.reduce((a, r) => a + r.durationSec, 0);
     runs.push(sampleOf(run, rule.seedOf(index)));
-    const violations = [...checked.violations, ...(await guardRun(session, worker.clone, commit))];
+    const violations = [...checked.violations, ...(await guardRun(session, deps, worker.clone, 0, commit))];
     const decision = decide({ run, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted: deps.stop.signal.aborted });
     if (decision.status === "crash") {
       return { run, runs, contended, failed: { ...decision, detail: `baseline run ${index + 1} of ${rule.baselineRuns}: ${decision.detail}` } };
@@ -387,7 +402,6 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   // A run being followed is still running in this clone: nothing in it may move (no git, no
   // reset) until it has ended. Only a run started afresh gets the clone put at its commit first.
   let fresh = false;
-  if (input.attach) clone.beforeRun();
   let runStartedAt: string | undefined;
   const hooks: RunHooks = {
     onStarted: (at) => {
@@ -398,7 +412,6 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     beforeFreshRun: async () => {
       fresh = true;
       await clone.moveTo(commit);
-      clone.beforeRun();
     },
   };
   let run = await runOnce(session, deps, worker, input.id, proposal.description, commit, inFlight.runId, 0, { ...hooks, ...(input.attach && { attach: input.attach.handle }) });
@@ -406,7 +419,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   if (inFlight.handle) track({ handle: undefined });
   // Aborted while it ran (second Ctrl-C): it was killed; whatever it printed is not a result.
   const interrupted = deps.stop.signal.aborted;
-  const inspection = await inspectClone(session, clone, fresh ? undefined : commit);
+  const inspection = await inspectClone(session, deps, clone, input.id, fresh ? undefined : commit);
   const { violations } = inspection;
   // Back to exactly its own commit (outputs removed; no git call when the run left nothing), and
   // outside the decisions' queue: each decision is made while the others wait, so it does no
@@ -416,7 +429,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   const trainHash = sha256(input.newText);
   // Runs of code that ran before (here, or as confirmation runs below) slowed by a busy machine are
   // run again rather than decided (src/search/contention.ts); a followed run is taken as it is.
-  const contention = { deps, history: session.history, trainHash, id: input.id, guard: () => guardRun(session, clone, commit) };
+  const contention = { deps, history: session.history, trainHash, id: input.id, guard: () => guardRun(session, deps, clone, input.id, commit) };
   const contendedRuns: RunSample[] = [];
   const pendingViolations: string[] = [];
   if (fresh && violations.length === 0 && !interrupted) {
@@ -429,7 +442,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     if (checked.contended.length > 0) {
       run = checked.run;
       contendedRuns.push(...checked.contended);
-      violations.push(...checked.violations, ...(await guardRun(session, clone, commit)));
+      violations.push(...checked.violations, ...(await guardRun(session, deps, clone, input.id, commit)));
     }
   }
   const confirmations: RunSample[] = [sampleOf(run, session.keepRule.seedOf(0))];
@@ -473,8 +486,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       return finish(session, deps, record({ ...common, ...verdict, bestBefore: parent.metric, run }, deps), proposal);
     }
     // A would-be keep that still faces checks or confirmation runs runs again in the clone, which
-    // is at the candidate's commit already (reset above), its shared data's manifest taken afresh.
-    if (first.status === "keep" && session.keepRule.runsMore) clone.beforeRun();
+    // is at the candidate's commit already (reset above); each run or check looks at the shared data itself.
     // The keep rule in force: threshold, --check commands, confirmation runs (src/search/apply-keep-rule.ts).
     const kept = await applyKeepRule(session, deps, {
       id: input.id,
@@ -498,7 +510,9 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
         confirmations.push(sampleOf(checked.run, session.keepRule.seedOf(index)));
         return checked.run;
       },
-      guard: async () => [...pendingViolations.splice(0), ...(await guardRun(session, clone, commit))],
+      guard: async () => [...pendingViolations.splice(0), ...(await guardRun(session, deps, clone, input.id, commit))],
+      // Checks run unconfined (src/search/apply-keep-rule.ts): the shared data is looked at around each.
+      beforeCheck: () => clone.beforeRun(false),
       track: (runId) => track({ runId }),
     });
     const { decision } = kept;

@@ -3,7 +3,8 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSy
 import { join, sep } from "node:path";
 import { RuntimeFailure } from "../errors.js";
 import { Git } from "./git.js";
-import { linkShared, type Manifest, manifest, manifestChanges, type SharedEntry } from "./shared.js";
+import { linkShared, type SharedEntry } from "./shared.js";
+import { SharedManifest, summariseChanges } from "./shared-manifest.js";
 import { parsePorcelainZ } from "./tree.js";
 
 /**
@@ -85,7 +86,12 @@ export class WorkerClone {
   private gitState: Map<string, string> | null = null;
   /** The commit the tool last put the clone at. */
   private head: string | null = null;
-  private sharedBefore: Manifest | null = null;
+  /** What the shared data looked like (src/workspace/shared-manifest.ts): one per clone, updated incrementally. */
+  private readonly sharedLook: SharedManifest;
+  /** The run now in this clone is unconfined: the look after it is compared with the one before. */
+  private guardShared = false;
+  /** The shared data's last look was taken right after this clone's last unconfined run: it serves as the next run's look before. */
+  private sharedCurrent = false;
 
   constructor(
     /** The clone's folder. */
@@ -97,6 +103,7 @@ export class WorkerClone {
     readonly shared: readonly SharedEntry[],
   ) {
     this.git = new Git(dir, true);
+    this.sharedLook = new SharedManifest(shared);
   }
 
   get gitDir(): string {
@@ -152,9 +159,31 @@ export class WorkerClone {
     this.head = commit;
   }
 
-  /** Takes the shared data's manifest right before a run. */
-  beforeRun(): void {
-    this.sharedBefore = this.shared.length > 0 ? manifest(this.shared) : null;
+  /**
+   * Right before a run or a check in this clone. A `confined` run (bwrap, sandbox-exec) sees the
+   * shared paths read-only, enforced by the kernel: nothing is looked at, before or after. An
+   * unconfined one has the shared data looked at now, unless the look taken after this clone's
+   * previous unconfined run is still the latest (then that one is the look before: a change since
+   * is blamed on this run, never missed).
+   */
+  beforeRun(confined = false): void {
+    if (this.shared.length === 0) return;
+    if (confined) {
+      this.guardShared = false;
+      this.sharedCurrent = false;
+      return;
+    }
+    if (!this.sharedCurrent) this.sharedLook.look();
+    this.guardShared = true;
+  }
+
+  /** What an unconfined run changed in the shared data, for its violation; null when it needs no look. */
+  private sharedChanges(): string | null {
+    if (!this.guardShared) return null;
+    this.guardShared = false;
+    const changes = this.sharedLook.look();
+    this.sharedCurrent = true;
+    return changes.length > 0 ? `changed shared data: ${summariseChanges(changes).join(", ")}` : null;
   }
 
   /**
@@ -180,10 +209,8 @@ export class WorkerClone {
       violations.push(`changed the clone's git state (${summarise(gitChanges)}); the clone was recreated`);
     }
 
-    if (this.sharedBefore) {
-      const changes = manifestChanges(this.sharedBefore, manifest(this.shared));
-      if (changes.length > 0) violations.push(`changed shared data: ${changes.join(", ")}`);
-    }
+    const shared = this.sharedChanges();
+    if (shared) violations.push(shared);
 
     let outputs = 0;
     const created: string[] = [];
@@ -230,7 +257,7 @@ export class WorkerClone {
    * before this process took over; the clone is recreated afterwards), so no git runs in it. The
    * tracked files are compared by content with `commit`'s blobs, read from the user's repository;
    * every other file is an output, new code and git control files among them violations as in
-   * inspect(). Shared data is compared with its manifest at beforeRun().
+   * inspect(). Shared data is compared with its look at beforeRun().
    */
   async inspectByContent(commit: string, guarded: Record<string, string | null>): Promise<CloneInspection> {
     const violations: string[] = [];
@@ -265,10 +292,8 @@ export class WorkerClone {
       else if (shadowsCode(childRel)) violations.push(`created ${childRel} (new code in the tree can change what the read-only scripts import)`);
       return false;
     });
-    if (this.sharedBefore) {
-      const changes = manifestChanges(this.sharedBefore, manifest(this.shared));
-      if (changes.length > 0) violations.push(`changed shared data: ${changes.join(", ")}`);
-    }
+    const shared = this.sharedChanges();
+    if (shared) violations.push(shared);
     // Tracked guarded files were compared with the commit's blobs above; one that must not exist is named.
     for (const [file, hash] of Object.entries(guarded)) {
       if (hash === null && existsSync(join(this.dir, ...file.split("/")))) violations.push(`created ${file}`);

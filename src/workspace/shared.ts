@@ -1,4 +1,4 @@
-import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { existsSync, linkSync, lstatSync, mkdirSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { RuntimeFailure, UsageError } from "../errors.js";
 import type { Git } from "./git.js";
@@ -8,9 +8,9 @@ import type { Git } from "./git.js";
  * are linked into the experiment clone, never copied: a uv `.venv`, `node_modules`, `data/`.
  * A share root with no tracked file in it is linked whole; one that holds tracked files too
  * (nanoGPT's `data/<name>/prepare.py` beside its ignored `train.bin`) has each ignored entry
- * linked. A cheap manifest (names, sizes, mtimes) of everything shared is taken before and
- * after each run: any change is a violation of that experiment (a run must not clobber the
- * data the next run reads).
+ * linked. Where runs are not confined by a sandbox, the shared data is looked at after each
+ * run (src/workspace/shared-manifest.ts): any change is a violation of that experiment (a run
+ * must not clobber the data the next run reads).
  */
 export const DEFAULT_SHARE = [".venv", "venv", "data", "node_modules"] as const;
 
@@ -157,46 +157,4 @@ function pointsTo(link: string, target: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** name -> "kind size mtime" for every entry under each shared target (links inside are not followed). */
-export type Manifest = Map<string, string>;
-
-export function manifest(entries: readonly SharedEntry[]): Manifest {
-  const out: Manifest = new Map();
-  const walk = (abs: string, rel: string): void => {
-    let st: ReturnType<typeof lstatSync>;
-    try {
-      st = lstatSync(abs);
-    } catch {
-      return;
-    }
-    if (st.isDirectory()) {
-      out.set(rel, "dir");
-      let names: string[];
-      try {
-        names = readdirSync(abs);
-      } catch {
-        return;
-      }
-      for (const name of names) walk(abs + sep + name, `${rel}/${name}`);
-      return;
-    }
-    out.set(rel, `${st.isSymbolicLink() ? "link" : "file"} ${st.size} ${st.mtimeMs}`);
-  };
-  for (const entry of entries) walk(entry.target, entry.rel);
-  return out;
-}
-
-/** What differs between two manifests, one line per path (at most `limit`, then a count). */
-export function manifestChanges(before: Manifest, after: Manifest, limit = 5): string[] {
-  const lines: string[] = [];
-  for (const [path, stamp] of after) {
-    const was = before.get(path);
-    if (was === undefined) lines.push(`created ${path}`);
-    else if (was !== stamp) lines.push(`modified ${path}`);
-  }
-  for (const path of before.keys()) if (!after.has(path)) lines.push(`deleted ${path}`);
-  if (lines.length > limit) return [...lines.slice(0, limit), `… and ${lines.length - limit} more`];
-  return lines;
 }

@@ -11,7 +11,8 @@ const LEARNING_RATE = 0.01;
 console.log("val_loss: " + (1 + Math.abs(Math.log2(LEARNING_RATE / 0.04)) * 0.1).toFixed(6));
 `;
 
-const RUN = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--command", "node train.js", "--yes"];
+// Without a sandbox: under bwrap the records are hidden from the run (tests/sandbox/runs.test.ts).
+const RUN = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--command", "node train.js", "--yes", "--sandbox", "off"];
 
 describe("a run that deletes the session's records", () => {
   it("does not make the session unresumable: the records are re-created from what the loop holds, and the damage is reported", () => {
@@ -40,6 +41,11 @@ describe("a run that deletes the session's records", () => {
     expect(existsSync(recordPath(root, "session.json"))).toBe(true);
     const events = recordPath(root, "events.jsonl");
     expect(existsSync(events)).toBe(true);
+    // Reported as it happened, not only on the experiment's record: a warning on the terminal and in the event stream.
+    const said = /experiment 1: a run changed the session's records \(deleted (the session's records|runs\/).*experiments\.jsonl.*\); they were put back from what the loop holds/;
+    expect(result.stdout + result.stderr).toMatch(said);
+    const warnings = readFileSync(events, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === "warning");
+    expect(warnings.map((e) => e.message)).toContainEqual(expect.stringMatching(said));
     // Resumable: one more experiment on top of what survived.
     const resumed = cli(root, ["resume", "--max-iterations", "3"], {}, 60_000);
     expect(resumed.code, resumed.stderr).toBe(0);

@@ -107,6 +107,22 @@ describe("the ledger after a crash at any byte", () => {
     expect(ledger.restoreTampered()).toEqual([]);
   });
 
+  // (The test above: a ledger that never made the folders does not call them deleted.)
+  it("re-creates the records' folders a run deleted, refilled from memory, and says so", () => {
+    const { ledger, dir, results } = ledgerIn();
+    ledger.ensureDirs();
+    ledger.writeSession({ tag: "t" } as never);
+    ledger.record(record(0));
+    const before = ["experiments.jsonl", "session.json"].map((f) => readFileSync(join(dir, f), "utf8"));
+    const tsv = readFileSync(results, "utf8");
+    rmSync(dir, { recursive: true, force: true });
+    expect(ledger.restoreTampered()).toEqual(["deleted the session's records", "deleted runs/", "deleted patches/", "modified experiments.jsonl", "modified session.json"]);
+    expect(["experiments.jsonl", "session.json"].map((f) => readFileSync(join(dir, f), "utf8"))).toEqual(before);
+    expect(readFileSync(join(dir, "runs", "0.log"), "utf8")).toMatch(/deleted by a run/);
+    expect(readFileSync(results, "utf8")).toBe(tsv);
+    expect(ledger.restoreTampered()).toEqual([]);
+  });
+
   it("removes temp files of writes cut short by a kill, not a live process's own", () => {
     const { ledger, dir, results } = ledgerIn();
     writeFileSync(`${results}.999999.tmp`, "x");

@@ -91,4 +91,19 @@ describeBwrap("runs in the bubblewrap sandbox", () => {
     expect(crashed.map((r) => [r.description, r.reason])).toEqual([["append to a shard", "read-only"]]);
     expect(readFileSync(join(root, "data", "shard1.bin"), "utf8")).toBe("shard 1\n");
   }, 120_000);
+
+  it("resume says in session.json which protection is in force on this machine (a session started where none was)", () => {
+    const root = project([BETTER, hook("nothing", "// nothing")]);
+    const first = cli(root, [...RUN, "--tag", "moved", "--max-iterations", "1"], {}, 90_000);
+    expect(first.code, first.stderr).toBe(0);
+    // As if the session had started on a machine without bubblewrap.
+    const file = recordPath(root, "session.json");
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), protection: "manifest" }, null, 2));
+    const resumed = cli(root, ["resume", "--max-iterations", "2"], {}, 90_000);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const session = JSON.parse(readFileSync(file, "utf8"));
+    expect(session.protection).toBe("bwrap");
+    // The override was this invocation's: the stored config is as the session started.
+    expect(session.config.maxIterations).toBe(1);
+  }, 120_000);
 });
