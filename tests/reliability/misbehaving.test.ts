@@ -199,7 +199,8 @@ describe("misbehaving experiments: each recorded with the right status and reaso
     expect(readFileSync(recordsPath(root, `runs/${links.id + 1}.log`), "utf8")).toContain("val_loss");
 
     // resume after all this continues (the clone is made again) and the invariants still hold.
-    const resumed = cli(root, ["resume", "--max-iterations", String(records.length - 1)], {}, 60_000);
+    // One more iteration than it ran (a finished session is refused with how to continue); the plan has no step left, so none runs.
+    const resumed = cli(root, ["resume", "--max-iterations", String(records.length)], {}, 60_000);
     expect(resumed.code, resumed.stderr).toBe(0);
     checkInvariants(root, { base, tag: "bad", guarded, refsBefore, allowUntracked: ["plan.jsonl"] });
 
