@@ -142,6 +142,13 @@ export interface ExperimentRecord {
   changes?: ConstantChange[];
   /** Every run of this code when there was more than one (the metric is then their mean). */
   runs?: RunSample[];
+  /**
+   * Runs of its parent's code made beside its own in a paired decision (--keep-rule confirm): pair
+   * i is (runs[i], parentRuns[i]), run on the same worker in ABBA order. Recorded here because the
+   * parent's record is never rewritten; they count as the parent's runs (its measured mean, the
+   * noise floor).
+   */
+  parentRuns?: RunSample[];
   /** The --check commands that ran on it (a would-be keep) and whether each passed. */
   checks?: { command: string; ok: boolean }[];
   /** Which worker ran it (0-based) and on which device / host, when the session has workers. */

@@ -11,14 +11,18 @@ export {
   type MinDelta,
   type MeasuredRecord,
   mean,
+  measuredMeans,
+  measuredMetric,
   type NoiseEstimate,
   noiseFromRuns,
   noiseOfRecords,
   parseMinDelta,
   pooledNoise,
   requiredGain,
+  robustNoise,
   runMetrics,
   type RunsOfCode,
   sampleSd,
   WITHIN_NOISE,
 } from "./noise.js";
+export { type PairedInput, type PairedVerdict, pairedNoise, pairedVerdict } from "./paired.js";

@@ -1,0 +1,77 @@
+/**
+ * Paired decisions: a candidate and its parent run in turn on the same worker (ABBA order), and
+ * the candidate is judged on the differences of the pairs. A slow drift of the machine's speed
+ * (load, thermals) moves both runs of a pair alike, so it cancels in the difference, where it
+ * would decide a comparison of a run now with a mean measured minutes ago. A sequential rule
+ * stops as soon as the answer is clear. Pure: src/search/apply-keep-rule.ts makes the runs.
+ */
+import { mean } from "./noise.js";
+import type { NoiseEstimate } from "./noise.js";
+
+/**
+ * The spread of a paired difference, pooled over paired decisions (each a list of gains, one a
+ * pair): sqrt(Σ squared deviations from each decision's mean / Σ (k - 1)). Null until some
+ * decision has two pairs.
+ */
+export function pairedNoise(decisions: Iterable<readonly number[]>): NoiseEstimate | null {
+  let sumSq = 0;
+  let dof = 0;
+  let groups = 0;
+  for (const gains of decisions) {
+    const finite = gains.filter(Number.isFinite);
+    if (finite.length < 2) continue;
+    const m = mean(finite);
+    sumSq += finite.reduce((a, v) => a + (v - m) ** 2, 0);
+    dof += finite.length - 1;
+    groups++;
+  }
+  return dof === 0 ? null : { sd: Math.sqrt(sumSq / dof), dof, groups };
+}
+
+export interface PairedInput {
+  /** Each pair's gain of the candidate over its parent (positive = better, in the metric's direction). */
+  gains: readonly number[];
+  /** The spread of a pair's difference from the session's earlier paired decisions, null when none. */
+  prior: NoiseEstimate | null;
+  /** Used while fewer than two degrees of freedom are known: √2 × the noise floor of single runs. */
+  fallbackSd: number;
+  /** Z: keep when the mean gain is more than Z standard errors above zero. */
+  confidence: number;
+  /** At most this many pairs. */
+  maxPairs: number;
+}
+
+export interface PairedVerdict {
+  state: "keep" | "discard" | "continue";
+  /** Mean gain over the pairs. */
+  gain: number;
+  /** Its standard error. */
+  se: number;
+  /** gain / se. */
+  z: number;
+  detail: string;
+}
+
+/**
+ * The sequential rule after each pair: keep as soon as the mean gain is more than Z standard
+ * errors above zero; stop and discard as soon as it is not above zero at all (clearly not
+ * better); otherwise run another pair, and at the last pair keep only above Z standard errors.
+ * The spread of a difference is pooled with the session's earlier pairs, so one pair can decide
+ * once the session knows how much pairs vary.
+ */
+export function pairedVerdict(input: PairedInput): PairedVerdict {
+  const k = input.gains.length;
+  const m = mean(input.gains);
+  const own = k >= 2 ? input.gains.reduce((a, v) => a + (v - m) ** 2, 0) : 0;
+  const dof = (input.prior?.dof ?? 0) + Math.max(0, k - 1);
+  const sumSq = (input.prior ? input.prior.sd ** 2 * input.prior.dof : 0) + own;
+  const sd = dof >= 2 && sumSq > 0 ? Math.sqrt(sumSq / dof) : input.fallbackSd;
+  const se = sd / Math.sqrt(k);
+  const z = se > 0 ? m / se : m > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+  const pairs = `${k} pair${k === 1 ? "" : "s"}`;
+  const gainText = `${m >= 0 ? "+" : ""}${m.toPrecision(3)}`;
+  if (z > input.confidence) return { state: "keep", gain: m, se, z, detail: `better than its parent on ${pairs}: mean gain ${gainText}, ${z.toFixed(1)} standard errors, more than the ${input.confidence} needed` };
+  if (!(m > 0)) return { state: "discard", gain: m, se, z, detail: `not better than its parent on ${pairs} (mean gain ${gainText})` };
+  if (k >= input.maxPairs) return { state: "discard", gain: m, se, z, detail: `mean gain ${gainText} on ${pairs} is ${z.toFixed(1)} standard errors, not more than the ${input.confidence} needed` };
+  return { state: "continue", gain: m, se, z, detail: `${pairs}: mean gain ${gainText}, ${z.toFixed(1)} standard errors` };
+}
