@@ -25,4 +25,4 @@ export {
   sampleSd,
   WITHIN_NOISE,
 } from "./noise.js";
-export { type PairedInput, type PairedVerdict, pairedNoise, pairedVerdict } from "./paired.js";
+export { DRIFT_WINDOW, driftSpread, type PairedInput, type PairedRecord, type PairedVerdict, pairedNoise, pairedVerdict } from "./paired.js";

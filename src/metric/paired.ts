@@ -75,3 +75,40 @@ export function pairedVerdict(input: PairedInput): PairedVerdict {
   if (k >= input.maxPairs) return { state: "discard", gain: m, se, z, detail: `mean gain ${gainText} on ${pairs} is ${z.toFixed(1)} standard errors, not more than the ${input.confidence} needed` };
   return { state: "continue", gain: m, se, z, detail: `${pairs}: mean gain ${gainText}, ${z.toFixed(1)} standard errors` };
 }
+
+/** What driftSpread reads of a record: its first run, its parent's runs in pairs, and the parent's measured metric then. */
+export interface PairedRecord {
+  status: string;
+  metric: number | null;
+  runs?: readonly { metric: number | null }[];
+  parentRuns?: readonly { metric: number | null }[];
+  bestBefore?: number | null;
+}
+
+/** How many of the latest decisions driftSpread reads: a drift that moved long ago is over. */
+export const DRIFT_WINDOW = 8;
+
+/**
+ * How far a run lands from the measured metric it is compared with, lately: over the latest
+ * decisions, each first run and each of the parent's paired runs against the parent's measured
+ * metric at the time (bestBefore), as a robust scale (the median distance / 0.674, which is the
+ * standard deviation for normal noise). On a quiet machine this is about the noise floor; under
+ * a slow drift (load, thermals) it is larger, because a number measured earlier is compared with
+ * a run now, and a change's own effect counts only when most changes have a large one. The band
+ * of the paired rule widens with it, so a first run the drift moved is paired rather than
+ * decided alone. Null until three such runs are recorded.
+ */
+export function driftSpread(records: readonly PairedRecord[]): number | null {
+  const distances: number[] = [];
+  const decided = records.filter((r) => r.status !== "crash" && typeof r.bestBefore === "number" && Number.isFinite(r.bestBefore));
+  for (const r of decided.slice(-DRIFT_WINDOW)) {
+    const reference = r.bestBefore as number;
+    const first = r.runs?.[0]?.metric ?? (r.parentRuns?.length ? null : r.metric);
+    for (const v of [first, ...(r.parentRuns ?? []).map((a) => a.metric)]) if (v !== null && Number.isFinite(v)) distances.push(Math.abs(v - reference));
+  }
+  if (distances.length < 3) return null;
+  distances.sort((x, y) => x - y);
+  const mid = distances.length / 2;
+  const median = distances.length % 2 ? (distances[Math.floor(mid)] as number) : ((distances[mid - 1] as number) + (distances[mid] as number)) / 2;
+  return median / 0.674;
+}

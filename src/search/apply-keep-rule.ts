@@ -6,7 +6,7 @@
  */
 import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { gain, mean, noiseOfRecords, pairedNoise, pairedVerdict } from "../metric/index.js";
+import { driftSpread, gain, mean, noiseOfRecords, pairedNoise, pairedVerdict } from "../metric/index.js";
 import type { ExperimentRecord, RunResult, RunSample } from "../types.js";
 import { type Decision, decide } from "./decide.js";
 import type { LoopDeps, SessionState } from "./session.js";
@@ -73,13 +73,18 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
   // Paired confirm: a first run near its parent, on either side, is decided on pairs; one far
   // worse is a regression and one far better a keep on that run (its checks still to pass).
   const noise = noiseOfRecords(session.history)?.sd ?? null;
+  // The band's unit: the noise floor, or how far runs have lately landed from their code's
+  // measured metric when that is more (a drifting machine), so a drift does not decide alone.
+  // Until that is known (the first experiments), every measured first run is paired.
+  const drift = driftSpread(session.history);
+  const spread = noise === null ? null : drift === null ? Number.POSITIVE_INFINITY : Math.max(noise, drift);
   const measurable = input.decision.status === "keep" || input.decision.reason === "regression" || input.decision.reason === "no-change";
-  const place = measurable && input.runParent ? rule.placeOf(first.metric as number, bestMetric, config.direction, noise) : null;
+  const place = measurable && input.runParent ? rule.placeOf(first.metric as number, bestMetric, config.direction, spread) : null;
   if (place === "pair") return pairedDecision(session, deps, input, first, noise as number, durationSec);
   if (input.decision.status !== "keep") return plain(input.decision);
   if (place === "better") {
-    const c = (gain(first.metric as number, bestMetric, config.direction) ?? 0) / (noise as number);
-    const far: Decision = { ...input.decision, detail: `one run ${c.toFixed(1)}× the noise floor ${(noise as number).toPrecision(3)} better than its parent: outside the ${rule.pairBand}× band, decided on that run` };
+    const c = (gain(first.metric as number, bestMetric, config.direction) ?? 0) / (spread as number);
+    const far: Decision = { ...input.decision, detail: `one run ${c.toFixed(1)}× the noise floor ${(spread as number).toPrecision(3)} better than its parent: outside the ${rule.pairBand}× band, decided on that run` };
     if (rule.checks.length === 0) return plain(far);
     const outcome = await runChecks(session, deps, input, rule.checks);
     durationSec += outcome.durationSec;
