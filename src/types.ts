@@ -144,7 +144,8 @@ export interface ExperimentRecord {
   runs?: RunSample[];
   /**
    * Runs of its parent's code made beside its own in a paired decision (--keep-rule confirm): pair
-   * i is (runs[i], parentRuns[i]), run on the same worker in ABBA order. Recorded here because the
+   * i is (runs[i + 1], parentRuns[i]), run on the same worker in ABBA order (its first run, made
+   * alone, is in no pair). Recorded here because the
    * parent's record is never rewritten; they count as the parent's runs (its measured mean, the
    * noise floor).
    */

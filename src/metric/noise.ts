@@ -134,7 +134,7 @@ const finiteMetrics = (runs: readonly { metric: number | null }[] | undefined): 
 
 /**
  * Every node's measured metric, by commit (records in decision order, parents before children):
- * - a node decided on pairs (it has parentRuns, aligned with its runs) sits on its parent's
+ * - a node decided on pairs (it has parentRuns; pair i is its runs[i + 1] and parentRuns[i]) sits on its parent's
  *   scale: the parent's measured metric plus the mean difference of its pairs. Its runs and the
  *   parent's ran side by side, so a drift of the machine between then and the parent's own runs
  *   does not move it;
@@ -154,7 +154,7 @@ export function measuredMeans(records: readonly (MeasuredRecord & { commit: stri
     const diffs: number[] = [];
     if (base !== undefined) {
       for (const [i, a] of (r.parentRuns ?? []).entries()) {
-        const b = r.runs?.[i]?.metric;
+        const b = r.runs?.[i + 1]?.metric;
         if (a.metric !== null && b !== null && b !== undefined && Number.isFinite(a.metric) && Number.isFinite(b)) diffs.push(b - a.metric);
       }
     }

@@ -56,8 +56,8 @@ export interface PairedVerdict {
  * The sequential rule after each pair: keep as soon as the mean gain is more than Z standard
  * errors above zero; stop and discard as soon as it is not above zero at all (clearly not
  * better); otherwise run another pair, and at the last pair keep only above Z standard errors.
- * The spread of a difference is pooled with the session's earlier pairs, so one pair can decide
- * once the session knows how much pairs vary.
+ * The spread of a difference is pooled with the session's earlier pairs, so one pair can keep
+ * once the session knows how much pairs vary (two degrees of freedom at least).
  */
 export function pairedVerdict(input: PairedInput): PairedVerdict {
   const k = input.gains.length;
@@ -70,10 +70,23 @@ export function pairedVerdict(input: PairedInput): PairedVerdict {
   const z = se > 0 ? m / se : m > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
   const pairs = `${k} pair${k === 1 ? "" : "s"}`;
   const gainText = `${m >= 0 ? "+" : ""}${m.toPrecision(3)}`;
-  if (z > input.confidence) return { state: "keep", gain: m, se, z, detail: `better than its parent on ${pairs}: mean gain ${gainText}, ${z.toFixed(1)} standard errors, more than the ${input.confidence} needed` };
+  // A keep needs the spread of a pair known from pairs (this decision's or earlier ones), not only
+  // guessed from single runs, and more standard errors while that spread rests on few pairs.
+  const need = dof >= 2 ? studentCritical(input.confidence, dof) : Number.POSITIVE_INFINITY;
+  const needText = need.toFixed(1);
+  if (z > need) return { state: "keep", gain: m, se, z, detail: `better than its parent on ${pairs}: mean gain ${gainText}, ${z.toFixed(1)} standard errors, more than the ${needText} needed` };
   if (!(m > 0)) return { state: "discard", gain: m, se, z, detail: `not better than its parent on ${pairs} (mean gain ${gainText})` };
-  if (k >= input.maxPairs) return { state: "discard", gain: m, se, z, detail: `mean gain ${gainText} on ${pairs} is ${z.toFixed(1)} standard errors, not more than the ${input.confidence} needed` };
+  if (k >= input.maxPairs) return { state: "discard", gain: m, se, z, detail: `mean gain ${gainText} on ${pairs} is ${z.toFixed(1)} standard errors, not more than the ${Number.isFinite(need) ? needText : input.confidence} needed` };
   return { state: "continue", gain: m, se, z, detail: `${pairs}: mean gain ${gainText}, ${z.toFixed(1)} standard errors` };
+}
+
+/**
+ * The Student t value with `dof` degrees of freedom that is as rare as the normal value `z`
+ * (Cornish-Fisher expansion; within 7% at 2 degrees of freedom, exact in the limit): a spread
+ * estimated from few pairs is itself uncertain, so a keep needs more standard errors.
+ */
+export function studentCritical(z: number, dof: number): number {
+  return z + (z ** 3 + z) / (4 * dof) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * dof ** 2);
 }
 
 /** What driftSpread reads of a record: its first run, its parent's runs in pairs, and the parent's measured metric then. */

@@ -44,7 +44,7 @@ export interface KeepOutcome {
   metric: number | null;
   /** Every run, when there was more than one. */
   runs?: RunSample[];
-  /** The parent's runs of a paired decision, pair i being (runs[i], parentRuns[i]). */
+  /** The parent's runs of a paired decision, pair i being (runs[i + 1], parentRuns[i]). */
   parentRuns?: RunSample[];
   checks?: { command: string; ok: boolean }[];
   /** Total seconds of its runs and checks. */
@@ -134,8 +134,8 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
 }
 
 /**
- * A paired decision: candidate (B) and parent (A) run in turns in the same clone, in ABBA order
- * with the first run as the first B (B A, A B, B A, ...), so a drift of the machine's speed moves
+ * A paired decision: parent (A) and candidate (B) run in turns in the same clone, in ABBA order
+ * (A B, B A, A B, ...), so a drift of the machine's speed moves
  * both runs of a pair alike; after each pair the sequential rule (src/metric/paired.ts) keeps,
  * discards or asks for another pair. Every run is guarded like a confirmation run; the parent's
  * runs are recorded with the candidate (parentRuns) and count as the parent's.
@@ -151,7 +151,7 @@ async function pairedDecision(session: SessionState, deps: LoopDeps, input: Keep
   // difference (as src/metric/noise.ts measuredMeans reads it back), not the mean of its own runs,
   // which a drift since the parent's runs would move.
   const metricOf = (): number | null => {
-    const diffs = parentRuns.map((a, i) => (runs[i]?.metric ?? Number.NaN) - (a.metric ?? Number.NaN)).filter(Number.isFinite);
+    const diffs = parentRuns.map((a, i) => (runs[i + 1]?.metric ?? Number.NaN) - (a.metric ?? Number.NaN)).filter(Number.isFinite);
     return diffs.length > 0 ? Number(((input.best.metric as number) + mean(diffs)).toPrecision(12)) : first.metric;
   };
   const done = (decision: Decision, extra: Partial<KeepOutcome> = {}): KeepOutcome => ({ decision, metric: metricOf(), runs, parentRuns, durationSec, ...extra });
@@ -165,9 +165,9 @@ async function pairedDecision(session: SessionState, deps: LoopDeps, input: Keep
     return d.status === "crash" ? { status: "discard", reason: "not-confirmed", detail: `${what} failed: ${d.detail}` } : null;
   };
   const candidateRun = async (pair: number): Promise<Decision | null> => {
-    const run = await input.runAgain(pair);
+    const run = await input.runAgain(pair + 1);
     durationSec += run.durationSec;
-    runs.push(sampleOf(run, rule.seedOf(pair)));
+    runs.push(sampleOf(run, rule.seedOf(pair + 1)));
     return failed(run, await input.guard(), `its run in pair ${pair + 1}`);
   };
   const parentRun = async (pair: number): Promise<Decision | null> => {
@@ -179,10 +179,10 @@ async function pairedDecision(session: SessionState, deps: LoopDeps, input: Keep
   };
   for (let pair = 0; pair < rule.maxPairs; pair++) {
     if (deps.stop.signal.aborted) return done(interrupted("its paired runs"));
-    // B A, then A B: the candidate's runs and the parent's alternate in ABBA order.
-    const order = pair % 2 === 0 ? [pair > 0 ? candidateRun : null, parentRun] : [parentRun, candidateRun];
-    for (const step of order) {
-      const problem = step ? await step(pair) : null;
+    // A B, then B A: the parent's runs and the candidate's alternate in ABBA order. The first run
+    // is in no pair: it was made alone (maybe slow, maybe after a wait), which is why it is re-run.
+    for (const step of pair % 2 === 0 ? [parentRun, candidateRun] : [candidateRun, parentRun]) {
+      const problem = await step(pair);
       if (problem) return done(problem);
     }
     const verdict = pairedVerdict({ gains: pairGains(runs, parentRuns, config.direction), prior, fallbackSd: Math.SQRT2 * noise, confidence: rule.confidence, maxPairs: rule.maxPairs });
@@ -197,11 +197,11 @@ async function pairedDecision(session: SessionState, deps: LoopDeps, input: Keep
   return done({ status: "discard", reason: "not-confirmed", detail: "paired: no pairs were run" });
 }
 
-/** Each pair's gain of the candidate over its parent (positive = better), pair i being (runs[i], parentRuns[i]). */
+/** Each pair's gain of the candidate over its parent (positive = better), pair i being (runs[i + 1], parentRuns[i]). */
 export function pairGains(runs: readonly RunSample[], parentRuns: readonly RunSample[], direction: "min" | "max"): number[] {
   const gains: number[] = [];
   for (const [i, a] of parentRuns.entries()) {
-    const g = gain(runs[i]?.metric ?? null, a.metric, direction);
+    const g = gain(runs[i + 1]?.metric ?? null, a.metric, direction);
     if (g !== null && Number.isFinite(g)) gains.push(g);
   }
   return gains;
