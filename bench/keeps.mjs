@@ -235,9 +235,17 @@ console.log("val_loss: " + (truth + Number(process.env.BENCH_DRIFT) + Number(pro
   class Scripted {
     constructor(seed) {
       this.name = "scripted";
+      // A Fisher-Yates shuffle drawn from the seed (a small LCG: the order only needs to differ by seed).
       let s = seed * 9301 + 49297;
-      const rand = () => ((s = (s * 233280 + 49297) % 2147483647) / 2147483647);
-      this.order = effects.map((_, i) => i).sort(() => rand() - 0.5);
+      const rand = () => {
+        s = (s * 48271) % 2147483647;
+        return s / 2147483647;
+      };
+      this.order = effects.map((_, i) => i);
+      for (let i = this.order.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [this.order[i], this.order[j]] = [this.order[j], this.order[i]];
+      }
     }
     async propose(ctx) {
       const text = ctx.trainText ?? ctx.train ?? "";
