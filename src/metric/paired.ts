@@ -9,9 +9,26 @@ import { mean } from "./noise.js";
 import type { NoiseEstimate } from "./noise.js";
 
 /**
+ * A decision's pairs alternate in order (A B, then B A, ...): a drift within a pair favours one
+ * order and penalises the other by the same amount. So a decision's gain is the mean of the two
+ * orders' means, and its spread is measured around each order's own mean: a linear drift cancels
+ * in both. Pair i is in order i % 2.
+ */
+function orderSplit(gains: readonly number[]): { gain: number; sumSq: number; dof: number; seFactor: number } {
+  const groups = [gains.filter((_, i) => i % 2 === 0), gains.filter((_, i) => i % 2 === 1)].filter((g) => g.length > 0);
+  const means = groups.map(mean);
+  let sumSq = 0;
+  for (const [j, g] of groups.entries()) sumSq += g.reduce((a, v) => a + (v - (means[j] as number)) ** 2, 0);
+  const dof = gains.length - groups.length;
+  // The gain's variance in units of one pair's: (1/n0 + 1/n1) / 4 for both orders, 1/n for one.
+  const seFactor = groups.length === 2 ? Math.sqrt((1 / (groups[0] as number[]).length + 1 / (groups[1] as number[]).length) / 4) : 1 / Math.sqrt(gains.length);
+  return { gain: mean(means), sumSq, dof, seFactor };
+}
+
+/**
  * The spread of a paired difference, pooled over paired decisions (each a list of gains, one a
- * pair): sqrt(Σ squared deviations from each decision's mean / Σ (k - 1)). Null until some
- * decision has two pairs.
+ * pair, in the order they ran), each measured around its order's mean (orderSplit). Null until
+ * some decision has a degree of freedom.
  */
 export function pairedNoise(decisions: Iterable<readonly number[]>): NoiseEstimate | null {
   let sumSq = 0;
@@ -19,17 +36,17 @@ export function pairedNoise(decisions: Iterable<readonly number[]>): NoiseEstima
   let groups = 0;
   for (const gains of decisions) {
     const finite = gains.filter(Number.isFinite);
-    if (finite.length < 2) continue;
-    const m = mean(finite);
-    sumSq += finite.reduce((a, v) => a + (v - m) ** 2, 0);
-    dof += finite.length - 1;
+    const split = orderSplit(finite);
+    if (split.dof < 1) continue;
+    sumSq += split.sumSq;
+    dof += split.dof;
     groups++;
   }
   return dof === 0 ? null : { sd: Math.sqrt(sumSq / dof), dof, groups };
 }
 
 export interface PairedInput {
-  /** Each pair's gain of the candidate over its parent (positive = better, in the metric's direction). */
+  /** Each pair's gain of the candidate over its parent (positive = better, in the metric's direction), in the order they ran. */
   gains: readonly number[];
   /** The spread of a pair's difference from the session's earlier paired decisions, null when none. */
   prior: NoiseEstimate | null;
@@ -43,7 +60,7 @@ export interface PairedInput {
 
 export interface PairedVerdict {
   state: "keep" | "discard" | "continue";
-  /** Mean gain over the pairs. */
+  /** Mean gain over the pairs (the mean of the two orders' means). */
   gain: number;
   /** Its standard error. */
   se: number;
@@ -53,20 +70,21 @@ export interface PairedVerdict {
 }
 
 /**
- * The sequential rule after each pair: keep as soon as the mean gain is more than Z standard
- * errors above zero; stop and discard as soon as it is not above zero at all (clearly not
- * better); otherwise run another pair, and at the last pair keep only above Z standard errors.
- * The spread of a difference is pooled with the session's earlier pairs, so one pair can keep
- * once the session knows how much pairs vary (two degrees of freedom at least).
+ * The sequential rule after each pair: keep as soon as the gain is more than Z standard errors
+ * above zero (Student-t while the spread rests on few pairs); after a full block of both orders,
+ * stop and discard as soon as it is not above zero at all (clearly not better: one pair alone
+ * can be bent by a drift); otherwise run another pair, and at the last pair keep only above the
+ * bar. The spread of a difference is pooled with the session's earlier pairs, so one pair can
+ * keep once the session knows how much pairs vary (two degrees of freedom at least).
  */
 export function pairedVerdict(input: PairedInput): PairedVerdict {
   const k = input.gains.length;
-  const m = mean(input.gains);
-  const own = k >= 2 ? input.gains.reduce((a, v) => a + (v - m) ** 2, 0) : 0;
-  const dof = (input.prior?.dof ?? 0) + Math.max(0, k - 1);
-  const sumSq = (input.prior ? input.prior.sd ** 2 * input.prior.dof : 0) + own;
+  const split = orderSplit(input.gains);
+  const m = split.gain;
+  const dof = (input.prior?.dof ?? 0) + split.dof;
+  const sumSq = (input.prior ? input.prior.sd ** 2 * input.prior.dof : 0) + split.sumSq;
   const sd = dof >= 2 && sumSq > 0 ? Math.sqrt(sumSq / dof) : input.fallbackSd;
-  const se = sd / Math.sqrt(k);
+  const se = sd * split.seFactor;
   const z = se > 0 ? m / se : m > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
   const pairs = `${k} pair${k === 1 ? "" : "s"}`;
   const gainText = `${m >= 0 ? "+" : ""}${m.toPrecision(3)}`;
@@ -75,7 +93,7 @@ export function pairedVerdict(input: PairedInput): PairedVerdict {
   const need = dof >= 2 ? studentCritical(input.confidence, dof) : Number.POSITIVE_INFINITY;
   const needText = need.toFixed(1);
   if (z > need) return { state: "keep", gain: m, se, z, detail: `better than its parent on ${pairs}: mean gain ${gainText}, ${z.toFixed(1)} standard errors, more than the ${needText} needed` };
-  if (!(m > 0)) return { state: "discard", gain: m, se, z, detail: `not better than its parent on ${pairs} (mean gain ${gainText})` };
+  if (k >= 2 && !(m > 0)) return { state: "discard", gain: m, se, z, detail: `not better than its parent on ${pairs} (mean gain ${gainText})` };
   if (k >= input.maxPairs) return { state: "discard", gain: m, se, z, detail: `mean gain ${gainText} on ${pairs} is ${z.toFixed(1)} standard errors, not more than the ${Number.isFinite(need) ? needText : input.confidence} needed` };
   return { state: "continue", gain: m, se, z, detail: `${pairs}: mean gain ${gainText}, ${z.toFixed(1)} standard errors` };
 }
