@@ -95,5 +95,5 @@ function pairedText(rule: KeepRuleSettings): string {
 /** The band and the cost of the paired rule, for the config table: null when pairing is off. */
 export function describePairing(rule: KeepRuleSettings): string | null {
   if (rule.name !== "confirm" || rule.pairBand <= 0) return null;
-  return `first runs within ${rule.pairBand}× the noise floor of the parent, better or worse, are decided on up to ${rule.maxPairs} parent/change pairs (2 to ${2 * rule.maxPairs - 1} more runs; most stop after 1 or 2 pairs)`;
+  return `first runs within ${rule.pairBand}× the noise floor of the parent, better or worse, are decided on up to ${rule.maxPairs} parent/change pairs (2 runs a pair, 2 to ${2 * rule.maxPairs} more runs: a clear gain stops after 1 pair, a change that is not better after 2)`;
 }
