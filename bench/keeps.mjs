@@ -120,7 +120,9 @@ async function session(rule, seed, platform) {
 }
 
 const platform = await detectPlatform({ command: "node train.js", root: tmpdir() });
+const PARTS = (process.env.BENCH_KEEPS ?? "search,drift").split(",");
 const totals = {};
+if (PARTS.includes("search")) {
 const started = performance.now();
 for (const rule of ["any", "confirm"]) {
   const t = { experiments: 0, keeps: 0, falseKeeps: 0, finalTrue: [], runs: 0 };
@@ -150,3 +152,157 @@ const rate = confirm.keeps === 0 ? 0 : confirm.falseKeeps / confirm.keeps;
 console.log(
   `keeps: targets for confirm: false-keep rate < 5%: ${rate < 0.05 ? "met" : "NOT met"}; final true metric <= any's: ${mean(confirm.finalTrue) <= mean(any.finalTrue) ? "met" : "NOT met"}; runs <= 1.3x: ${confirm.runs <= 1.3 * any.runs ? "met" : `NOT met (costs ${(confirm.runs / any.runs).toFixed(2)}x)`}`,
 );
+}
+if (PARTS.includes("drift")) await driftBench();
+
+// ---------------------------------------------------------------------------------------------
+// Under a slow load drift: the machine's speed moves the metric by up to ±DRIFT (a sine of period
+// 2 × DRIFT_SEC on a clock that advances RUN_SEC per run, its phase drawn from the seed), beside
+// NOISE of per-run noise. A scripted proposer offers changes of known true effect: 1, 2 and 4
+// noise sd better, and no-ops, shuffled by the seed. Per rule: false keeps (kept nodes not truly
+// better than their parent, of all such nodes), lost real improvements (nodes >= 2 sd truly
+// better than their parent, discarded), runs spent, and the true metric of the head at the end.
+// "confirm (old)" is the confirm rule with pairing off (--pair-band 0), measured in the same run.
+async function driftBench() {
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const NOISE = Number(process.env.BENCH_DRIFT_NOISE ?? 0.005);
+  const DRIFT = Number(process.env.BENCH_DRIFT ?? 0.04);
+  const DRIFT_SEC = Number(process.env.BENCH_DRIFT_SEC ?? 12);
+  const RUN_SEC = Number(process.env.BENCH_RUN_SEC ?? 0.5);
+  const CHANGES = Number(process.env.BENCH_DRIFT_CHANGES ?? 24);
+  const DSEEDS = (process.env.BENCH_DRIFT_SEEDS ?? "1,2,3").split(",").map(Number);
+  const kinds = [1, 2, 4, 0];
+  const effects = Array.from({ length: CHANGES }, (_, i) => kinds[i % kinds.length] * NOISE);
+  const flags = effects.map((_, i) => `const C${String(i).padStart(2, "0")} = 0;`).join("\n");
+  const script = `${flags}
+const EFFECTS = [${effects.join(", ")}];
+const FLAGS = [${effects.map((_, i) => `C${String(i).padStart(2, "0")}`).join(", ")}];
+const truth = 1 - FLAGS.reduce((a, f, i) => a + f * EFFECTS[i], 0);
+function unit(a) {
+  a = (a + 0x6d2b79f5) | 0;
+  let t = Math.imul(a ^ (a >>> 15), 1 | a);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+let h = Number(process.env.AUTORESEARCH_SEED) * 7919 + Number(process.env.BENCH_RUN) * 104729;
+for (const f of FLAGS) h = Math.imul(h ^ (f + 1), 16777619);
+const gauss = Math.sqrt(-2 * Math.log(Math.max(unit(h), 1e-12))) * Math.cos(2 * Math.PI * unit(h + 1));
+console.log("true_loss: " + truth.toFixed(6));
+console.log("val_loss: " + (truth + Number(process.env.BENCH_DRIFT) + Number(process.env.BENCH_NOISE) * gauss).toFixed(6));
+`;
+  /** The VM executor on a virtual clock: each run takes RUN_SEC and sees the drift of its time. */
+  class DriftExecutor extends VmExecutor {
+    constructor(seed) {
+      super();
+      this.phase = seed * 2.39996;
+    }
+    async run(spec) {
+      const t = this.runs * RUN_SEC;
+      const drift = DRIFT * Math.sin((Math.PI * t) / DRIFT_SEC + this.phase);
+      return super.run({ ...spec, env: { ...spec.env, BENCH_DRIFT: String(drift), BENCH_RUN: String(this.runs) } });
+    }
+  }
+  class Scripted {
+    constructor(seed) {
+      this.name = "scripted";
+      // A Fisher-Yates shuffle drawn from the seed (a small LCG: the order only needs to differ by seed).
+      let s = seed * 9301 + 49297;
+      const rand = () => {
+        s = (s * 48271) % 2147483647;
+        return s / 2147483647;
+      };
+      this.order = effects.map((_, i) => i);
+      for (let i = this.order.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [this.order[i], this.order[j]] = [this.order[j], this.order[i]];
+      }
+    }
+    async propose(ctx) {
+      const text = ctx.trainText ?? ctx.train ?? "";
+      while (this.order.length > 0) {
+        const i = this.order.shift();
+        const name = `C${String(i).padStart(2, "0")}`;
+        if (typeof text === "string" && text.length > 0 && !text.includes(`const ${name} = 0;`)) continue;
+        return { description: `${name} 0 -> 1`, category: "hyperparameters", edits: [{ search: `const ${name} = 0;`, replace: `const ${name} = 1;` }] };
+      }
+      return null;
+    }
+  }
+  const truthOf = (root, commit) => {
+    const code = execFileSync("git", ["show", `${commit}:train.js`], { cwd: root, encoding: "utf8" });
+    const lines = [];
+    vm.runInNewContext(code, { console: { log: (s) => lines.push(String(s)) }, process: { env: { AUTORESEARCH_SEED: "0", BENCH_RUN: "0", BENCH_NOISE: "0", BENCH_DRIFT: "0" } }, Math, Number });
+    return Number(/^true_loss: (.*)$/.exec(lines[0])[1]);
+  };
+  const rules = [
+    ["any", { keepRule: "any" }],
+    ["threshold", { keepRule: "threshold", minDelta: 2 * NOISE }],
+    ["confirm (old)", { keepRule: "confirm", pairBand: 0 }],
+    ["confirm (paired)", { keepRule: "confirm" }],
+  ];
+  const rows = [];
+  const started = performance.now();
+  for (const [name, rule] of rules) {
+    const t = { noops: 0, falseKeeps: 0, real: 0, lost: 0, runs: 0, finalTrue: [] };
+    for (const seed of DSEEDS) {
+      const root = benchRepo("ar-drift-", { "train.js": script, "prepare.js": "// read-only\n" });
+      const executor = new DriftExecutor(seed);
+      const config = {
+        train: "train.js",
+        readonly: ["prepare.js"],
+        budgetSec: 1,
+        metric: "val_loss",
+        direction: "min",
+        maxIterations: CHANGES * 2,
+        scope: ["hyperparameters"],
+        tag: `d${seed}`,
+        results: "results.tsv",
+        command: "node train.js",
+        timeoutSec: 10,
+        proposer: "builtin",
+        seed,
+        runSeed: seed * 100,
+        reportEvery: 1000,
+        ...rule,
+      };
+      const deps = { git: new Git(root), executor, proposer: new Scripted(seed), emit: () => {}, now: () => new Date(), stop: new StopControl(), baseEnv: { BENCH_NOISE: String(NOISE) }, graceMs: 100 };
+      await research(root, { kind: "new", config, platform }, deps);
+      const records = readFileSync(join(recordsDir(root), "experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      const truth = new Map();
+      const trueAt = (c) => truth.get(c) ?? truth.set(c, truthOf(root, c)).get(c);
+      for (const r of records.slice(1)) {
+        if (r.status === "crash") continue;
+        const g = trueAt(r.parent) - trueAt(r.commit);
+        if (g <= 1e-9) {
+          t.noops++;
+          if (r.status === "keep") t.falseKeeps++;
+        } else if (g >= 2 * NOISE - 1e-9) {
+          t.real++;
+          if (r.status !== "keep") t.lost++;
+        }
+      }
+      if (process.env.BENCH_DRIFT_TRACE) {
+        for (const r of records) console.log(`  ${name} #${r.id} ${r.status} ${r.reason} true gain ${r.id ? ((trueAt(r.parent) - trueAt(r.commit)) / NOISE).toFixed(1) : "-"} sd, metric ${r.metric?.toFixed(4)} vs ${r.bestBefore?.toFixed(4)}, runs ${(r.runs ?? []).map((x) => x.metric.toFixed(4)).join(" ")} | parent ${(r.parentRuns ?? []).map((x) => x.metric.toFixed(4)).join(" ")}: ${r.detail ?? ""}`);
+      }
+      const head = execFileSync("git", ["rev-parse", `autoresearch/d${seed}`], { cwd: root, encoding: "utf8" }).trim();
+      t.finalTrue.push(trueAt(head));
+      t.runs += executor.runs;
+      rmSync(root, { recursive: true, force: true });
+    }
+    rows.push([name, t]);
+  }
+  const anyRuns = rows[0][1].runs;
+  const best = Math.min(...rows.map(([, t]) => mean(t.finalTrue)));
+  console.log(`keeps under drift: ±${DRIFT} over ${DRIFT_SEC}s (${RUN_SEC}s a run), noise sd ${NOISE}, ${CHANGES} changes (1, 2, 4 sd and no-ops) x seeds ${DSEEDS.join(",")}, ${((performance.now() - started) / 1000).toFixed(0)}s`);
+  console.log("keeps under drift: | rule | false keeps | lost real (>= 2 sd) | runs | vs any | final true metric |");
+  const pct = (a, b) => (b === 0 ? "-" : `${((100 * a) / b).toFixed(0)}% (${a}/${b})`);
+  for (const [name, t] of rows) {
+    console.log(`keeps under drift: | ${name} | ${pct(t.falseKeeps, t.noops)} | ${pct(t.lost, t.real)} | ${t.runs} | ${(t.runs / anyRuns).toFixed(2)}x | ${mean(t.finalTrue).toFixed(4)} |`);
+  }
+  const paired = rows.at(-1)[1];
+  const fk = paired.noops ? paired.falseKeeps / paired.noops : 0;
+  const lost = paired.real ? paired.lost / paired.real : 0;
+  console.log(
+    `keeps under drift: targets for confirm (paired): false keeps < 5%: ${fk < 0.05 ? "met" : "NOT met"}; lost real < 20%: ${lost < 0.2 ? "met" : "NOT met"}; runs <= 1.4x any's: ${paired.runs <= 1.4 * anyRuns ? "met" : `NOT met (${(paired.runs / anyRuns).toFixed(2)}x)`}; final true metric the best of all rules: ${mean(paired.finalTrue) <= best + 1e-12 ? "met" : "NOT met"}`,
+  );
+}

@@ -151,6 +151,14 @@ export interface ExperimentRecord {
   contendedRuns?: RunSample[];
   /** The machine's load around its first run, where the platform can tell. */
   load?: RunLoad;
+  /**
+   * Runs of its parent's code made beside its own in a paired decision (--keep-rule confirm): pair
+   * i is (runs[i + 1], parentRuns[i]), run on the same worker in ABBA order (its first run, made
+   * alone, is in no pair). Recorded here because the
+   * parent's record is never rewritten; they count as the parent's runs (its measured mean, the
+   * noise floor).
+   */
+  parentRuns?: RunSample[];
   /** The --check commands that ran on it (a would-be keep) and whether each passed. */
   checks?: { command: string; ok: boolean }[];
   /** Which worker ran it (0-based) and on which device / host, when the session has workers. */

@@ -10,6 +10,8 @@ export type KeepRuleName = (typeof KEEP_RULES)[number];
 /** `--confirm-runs` and `--confidence` when not given: the option table's defaults (also read for sessions recorded before them). */
 export const DEFAULT_CONFIRM_RUNS = 2;
 export const DEFAULT_CONFIDENCE = 2;
+/** Under `confirm`, the most pairs of a paired decision when --confirm-runs is not given. */
+export const DEFAULT_PAIRS = 4;
 
 /** The settings of the keep rule in force, every default applied. */
 export interface KeepRuleSettings {
@@ -19,6 +21,14 @@ export interface KeepRuleSettings {
   readonly confirmRuns: number;
   /** Z: the mean must beat the best by more than Z × the noise floor. */
   readonly confidence: number;
+  /**
+   * Under `confirm`: a first run within pairBand × the noise floor of its parent, better or worse,
+   * is decided on interleaved parent/candidate pairs; 0 turns pairing off (confirmation runs of a
+   * better first run only, as before). Default: the confidence Z.
+   */
+  readonly pairBand: number;
+  /** The most pairs of a paired decision: --confirm-runs, else DEFAULT_PAIRS. */
+  readonly maxPairs: number;
   readonly checks: readonly string[];
   /** AUTORESEARCH_SEED of every experiment's first run; repeat k gets runSeed + k. */
   readonly runSeed: number;
@@ -37,6 +47,7 @@ export interface KeepRuleConfig {
   minDelta?: number | string;
   confirmRuns?: number;
   confidence?: number;
+  pairBand?: number;
   checks?: string[];
   runSeed?: number;
   baselineRuns?: number;
@@ -52,6 +63,8 @@ export function keepRuleSettings(config: KeepRuleConfig): KeepRuleSettings {
     minDelta: config.minDelta === undefined ? null : parseMinDelta(config.minDelta),
     confirmRuns: config.confirmRuns ?? DEFAULT_CONFIRM_RUNS,
     confidence: config.confidence ?? DEFAULT_CONFIDENCE,
+    pairBand: config.pairBand ?? config.confidence ?? DEFAULT_CONFIDENCE,
+    maxPairs: config.confirmRuns ?? DEFAULT_PAIRS,
     checks: config.checks ?? [],
     runSeed: config.runSeed ?? 0,
     baselineRuns: baselineRaised ? 2 : asked,
@@ -69,6 +82,18 @@ export function describeKeepRule(rule: KeepRuleSettings): string {
     case "threshold":
       return `a change is kept when its one run's metric beats the best so far by more than ${formatMinDelta(rule.minDelta ?? { value: 0, percent: false })}${rule.minDelta?.percent ? " of the best" : ""}; ${reset}${checks}`;
     case "confirm":
+      if (rule.pairBand > 0) return `${pairedText(rule)} ${reset} Seed changes are never improvements.${checks}`;
       return `a change whose first run beats the best by more than ${Math.max(0, rule.confidence - 1)} × the noise floor (the spread of repeated runs of the same code) is re-run ${rule.confirmRuns} more time(s) with other seeds, and kept only when the mean of its runs beats the best's mean by more than ${rule.confidence} × the noise floor; ${reset} Seed changes are never improvements.${checks}`;
   }
+}
+
+/** The paired confirm rule in words (the brief, the summary, the docs). */
+function pairedText(rule: KeepRuleSettings): string {
+  return `a change whose first run is within ${rule.pairBand} × the noise floor (the spread of repeated runs of the same code) of its parent's measured metric, better or worse, is run again in turns with its parent on the same worker (parent and change, up to ${rule.maxPairs} pairs, stopping as soon as the answer is clear) and kept only when it beats the parent on the pairs by more than ${rule.confidence} standard errors; a first run further out is decided on that run alone;`;
+}
+
+/** The band and the cost of the paired rule, for the config table: null when pairing is off. */
+export function describePairing(rule: KeepRuleSettings): string | null {
+  if (rule.name !== "confirm" || rule.pairBand <= 0) return null;
+  return `first runs within ${rule.pairBand}× the noise floor of the parent, better or worse, are decided on up to ${rule.maxPairs} parent/change pairs (2 runs a pair, 2 to ${2 * rule.maxPairs} more runs: a clear gain stops after 1 pair, a change that is not better after 2)`;
 }

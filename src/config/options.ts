@@ -334,6 +334,15 @@ export const OPTION_DEFS = {
     from: Number,
     fallback: () => DEFAULT_CONFIDENCE,
   }),
+  pairBand: option({
+    flag: "--pair-band <z>",
+    help: "with --keep-rule confirm: a first run within Z × the noise floor of its parent, better or worse, is decided on interleaved parent/change runs (default: --confidence; 0: off)",
+    ask: KEEP_TUNING,
+    schema: z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?$/, "a number such as 2, or 0 to turn pairing off")]),
+    field: "pairBand",
+    config: z.number().nonnegative().optional(),
+    from: Number,
+  }),
   check: option({
     flag: "--check <command...>",
     help: "correctness check(s) run on a would-be keep (tests, a held-out eval); a failure discards it (repeatable)",

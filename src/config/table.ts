@@ -6,7 +6,7 @@
  */
 import { offeredText } from "../platform/adjustments.js";
 import { type PlatformInfo, SCOPES } from "../types.js";
-import { keepRuleSettings } from "./keep-rules.js";
+import { describePairing, keepRuleSettings } from "./keep-rules.js";
 import type { ResearchConfig } from "./options.js";
 import { formatDuration } from "./duration.js";
 import { redactUrl } from "./redact.js";
@@ -60,7 +60,9 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo, optio
   if (config.keepRule === "threshold") rows.push(["Keep rule", `threshold (better by more than ${config.minDelta})`]);
   if (config.keepRule === "confirm") {
     const rule = keepRuleSettings(config);
-    rows.push(["Keep rule", `confirm (${rule.confirmRuns} more runs, mean better by > ${rule.confidence}× the noise floor)`]);
+    const pairing = describePairing(rule);
+    rows.push(["Keep rule", pairing ? `confirm (paired: kept when better than its parent by > ${rule.confidence} standard errors)` : `confirm (${rule.confirmRuns} more runs, mean better by > ${rule.confidence}× the noise floor)`]);
+    if (pairing) rows.push(["Paired band", pairing]);
   }
   if (config.checks?.length) rows.push(["Checks", config.checks.join("; ")]);
   if (config.notify !== undefined) rows.push(["Notify", redactUrl(config.notify)]);

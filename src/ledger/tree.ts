@@ -7,28 +7,35 @@
  * tree through these functions, so they all agree on which node is the best.
  */
 import { isBetter } from "../metric/compare.js";
+import { measuredMeans } from "../metric/noise.js";
 import type { Direction, ExperimentRecord } from "../types.js";
 
-type Node = Pick<ExperimentRecord, "id" | "commit" | "parent" | "status" | "metric" | "lines"> & { combines?: number[] };
+type Node = Pick<ExperimentRecord, "id" | "commit" | "parent" | "status" | "metric" | "lines"> & Partial<Pick<ExperimentRecord, "runs" | "parentRuns" | "trainHash" | "combines">>;
 
 /**
- * The head: the kept node with the best metric; between equal metrics the one with fewer lines
- * (the simplicity rule: the same result from less code is better), then the older node.
+ * The head: the kept node with the best measured metric (measuredOf: the mean of its runs, or
+ * its parent's plus its pairs' difference); between equal metrics the one with fewer lines (the
+ * simplicity rule: the same result from less code is better), then the older node.
  */
 export function headOf<T extends Node>(history: readonly T[], direction: Direction): T {
+  const means = measuredMeans(history);
   let head: T | undefined;
+  let best = Number.NaN;
   for (const node of history) {
     if (node.status !== "keep" || node.metric === null) continue;
-    if (!head || beats(node, head, direction)) head = node;
+    const value = means.get(node.commit) ?? node.metric;
+    if (!head || isBetter(value, best, direction) || (value === best && node.lines < head.lines)) {
+      head = node;
+      best = value;
+    }
   }
   if (!head) throw new Error("session has no baseline");
   return head;
 }
 
-function beats(a: Node, b: Node, direction: Direction): boolean {
-  const [x, y] = [a.metric as number, b.metric as number];
-  if (isBetter(x, y, direction)) return true;
-  return x === y && a.lines < b.lines;
+/** A node's measured metric: what every "vs best" and every decision compares with (src/metric/noise.ts measuredMeans). */
+export function measuredOf(history: readonly Node[], node: Node): number | null {
+  return measuredMeans(history).get(node.commit) ?? node.metric;
 }
 
 /** The node whose commit is `commit` (the first recorded one: the baseline's parent is itself). */

@@ -11,12 +11,15 @@ export {
   type MinDelta,
   type MeasuredRecord,
   mean,
+  measuredMeans,
+  measuredMetric,
   type NoiseEstimate,
   noiseFromRuns,
   noiseOfRecords,
   parseMinDelta,
   pooledNoise,
   requiredGain,
+  robustNoise,
   runMetrics,
   type RunsOfCode,
   sampleSd,
@@ -37,3 +40,4 @@ export {
   throughputOf,
   type ThroughputRecord,
 } from "./throughput.js";
+export { DRIFT_WINDOW, driftSpread, type PairedInput, type PairedRecord, type PairedVerdict, pairedNoise, pairedVerdict } from "./paired.js";

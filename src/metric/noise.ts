@@ -116,6 +116,11 @@ export interface MeasuredRecord {
   trainHash?: string;
   metric: number | null;
   runs?: readonly { metric: number | null }[];
+  /** Its commit and its parent's, so re-runs of the parent recorded with it (parentRuns) join the parent's code. */
+  commit?: string;
+  parent?: string;
+  /** Runs of its parent's code made beside it (paired decisions, src/search/apply-keep-rule.ts). */
+  parentRuns?: readonly { metric: number | null }[];
 }
 
 /** The single-run metrics of a record: each of its runs, or its one metric. */
@@ -124,16 +129,85 @@ export function runMetrics(record: MeasuredRecord): number[] {
   return values.filter((v): v is number => v !== null && Number.isFinite(v));
 }
 
+const finiteMetrics = (runs: readonly { metric: number | null }[] | undefined): number[] =>
+  (runs ?? []).map((r) => r.metric).filter((v): v is number => v !== null && Number.isFinite(v));
+
+/**
+ * Every node's measured metric, by commit (records in decision order, parents before children):
+ * - a node decided on pairs (it has parentRuns; pair i is its runs[i + 1] and parentRuns[i]) sits on its parent's
+ *   scale: the parent's measured metric plus the mean difference of its pairs. Its runs and the
+ *   parent's ran side by side, so a drift of the machine between then and the parent's own runs
+ *   does not move it;
+ * - any other node: the mean of all its runs (its own, its confirmation runs, and its runs as
+ *   the parent in later pairs), so a lucky first run is diluted as the node is run again.
+ * Crashed nodes have none.
+ */
+export function measuredMeans(records: readonly (MeasuredRecord & { commit: string; parent: string })[]): Map<string, number> {
+  const asParent = new Map<string, number[]>();
+  for (const r of records) {
+    if (r.parent !== r.commit && r.parentRuns) asParent.set(r.parent, [...(asParent.get(r.parent) ?? []), ...finiteMetrics(r.parentRuns)]);
+  }
+  const means = new Map<string, number>();
+  for (const r of records) {
+    if (r.status === "crash" || means.has(r.commit)) continue;
+    const base = r.parentRuns && r.parentRuns.length > 0 ? means.get(r.parent) : undefined;
+    const diffs: number[] = [];
+    if (base !== undefined) {
+      for (const [i, a] of (r.parentRuns ?? []).entries()) {
+        const b = r.runs?.[i + 1]?.metric;
+        if (a.metric !== null && b !== null && b !== undefined && Number.isFinite(a.metric) && Number.isFinite(b)) diffs.push(b - a.metric);
+      }
+    }
+    if (base !== undefined && diffs.length > 0) {
+      means.set(r.commit, base + mean(diffs));
+      continue;
+    }
+    const values = [...runMetrics(r), ...(asParent.get(r.commit) ?? [])];
+    if (values.length > 0) means.set(r.commit, mean(values));
+  }
+  return means;
+}
+
+/** One node's measured metric (measuredMeans); its recorded metric when it has none. */
+export function measuredMetric(records: readonly (MeasuredRecord & { commit: string; parent: string })[], node: MeasuredRecord & { commit: string }): number | null {
+  return measuredMeans(records).get(node.commit) ?? node.metric;
+}
+
 /**
  * A session's noise floor: every run of every experiment that did not crash, grouped by the
- * training script's hash (identical code), so repeats within an experiment and re-runs of old
- * code across experiments both count.
+ * training script's hash (identical code), so repeats within an experiment, re-runs of old
+ * code across experiments and a parent's runs in paired decisions all count. Robust: a run
+ * further than 4 × the first estimate from its group's mean (a stalled machine, a stray
+ * failure that still printed a number) is left out and the floor estimated again.
  */
 export function noiseOfRecords(records: Iterable<MeasuredRecord>): NoiseEstimate | null {
+  const list = [...records];
+  const hashOf = new Map<string, string>();
+  for (const r of list) if (r.commit && r.trainHash && !hashOf.has(r.commit)) hashOf.set(r.commit, r.trainHash);
   const items: RunsOfCode[] = [];
-  for (const r of records) {
-    if (r.status === "crash" || !r.trainHash) continue;
-    items.push({ code: r.trainHash, metrics: runMetrics(r) });
+  for (const r of list) {
+    if (r.status !== "crash" && r.trainHash) items.push({ code: r.trainHash, metrics: runMetrics(r) });
+    const parentHash = r.parent !== undefined ? hashOf.get(r.parent) : undefined;
+    if (parentHash && r.parentRuns) items.push({ code: parentHash, metrics: finiteMetrics(r.parentRuns) });
   }
-  return noiseFromRuns(items);
+  return robustNoise(items);
+}
+
+/** noiseFromRuns, then again without the runs beyond 4 × that estimate from their group's mean. */
+export function robustNoise(items: readonly RunsOfCode[]): NoiseEstimate | null {
+  const first = noiseFromRuns(items);
+  if (!first || !(first.sd > 0)) return first;
+  const groups = new Map<string, number[]>();
+  for (const item of items) groups.set(item.code, [...(groups.get(item.code) ?? []), ...item.metrics.filter(Number.isFinite)]);
+  const kept: RunsOfCode[] = [];
+  for (const [code, values] of groups) {
+    // A group of two cannot say which of its runs is the odd one: kept whole.
+    if (values.length < 3) {
+      kept.push({ code, metrics: values });
+      continue;
+    }
+    const m = mean(values);
+    kept.push({ code, metrics: values.filter((v) => Math.abs(v - m) <= 4 * first.sd) });
+  }
+  return noiseFromRuns(kept) ?? first;
 }

@@ -6,7 +6,7 @@
  */
 import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { mean, noiseOfRecords } from "../metric/index.js";
+import { driftSpread, gain, mean, noiseOfRecords, pairedNoise, pairedVerdict } from "../metric/index.js";
 import type { ExperimentRecord, RunResult, RunSample } from "../types.js";
 import { sampleWithThroughput } from "./contention.js";
 import { type Decision, decide } from "./decide.js";
@@ -25,6 +25,12 @@ export interface KeepInput {
   env: Record<string, string>;
   /** Runs the candidate again as run `index` (1, 2, ...): its own seed and log. */
   runAgain: (index: number) => Promise<RunResult>;
+  /**
+   * Runs the parent's code once in the same clone with `seed` (a paired decision's parent run
+   * `n`): the clone moved to the parent's commit, the run guarded, the clone back at the
+   * candidate's commit. Absent where the parent cannot be run (then no pairs).
+   */
+  runParent?: (n: number, seed: number) => Promise<{ run: RunResult; violations: string[] }>;
   /** After a run or a check: puts back what it was not allowed to change; what that was. */
   guard: () => Promise<string[]>;
   /** Right before a check: it runs unconfined, so the shared data is looked at (compared by the guard after it). */
@@ -41,6 +47,8 @@ export interface KeepOutcome {
   metric: number | null;
   /** Every run, when there was more than one. */
   runs?: RunSample[];
+  /** The parent's runs of a paired decision, pair i being (runs[i + 1], parentRuns[i]). */
+  parentRuns?: RunSample[];
   checks?: { command: string; ok: boolean }[];
   /** Total seconds of its runs and checks. */
   durationSec: number;
@@ -64,14 +72,33 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
     const measured = (extra.runs ?? [first]).map((r) => r.metric).filter((m): m is number => m !== null);
     return { decision, metric: measured.length > 1 ? Number(mean(measured).toPrecision(12)) : first.metric, durationSec, ...extra };
   };
-  if (input.decision.status !== "keep") return plain(input.decision);
   const bestMetric = input.best.metric as number;
+  // Paired confirm: a first run near its parent, on either side, is decided on pairs; one far
+  // worse is a regression and one far better a keep on that run (its checks still to pass).
+  const noise = noiseOfRecords(session.history)?.sd ?? null;
+  // The band's unit: the noise floor, or how far runs have lately landed from their code's
+  // measured metric when that is more (a drifting machine), so a drift does not decide alone.
+  // Until that is known (the first experiments), every measured first run is paired.
+  const drift = driftSpread(session.history);
+  const spread = noise === null ? null : drift === null ? Number.POSITIVE_INFINITY : Math.max(noise, drift);
+  const measurable = input.decision.status === "keep" || input.decision.reason === "regression" || input.decision.reason === "no-change";
+  const place = measurable && input.runParent ? rule.placeOf(first.metric as number, bestMetric, config.direction, spread) : null;
+  if (place === "pair") return pairedDecision(session, deps, input, first, noise as number, durationSec);
+  if (input.decision.status !== "keep") return plain(input.decision);
+  if (place === "better") {
+    const c = (gain(first.metric as number, bestMetric, config.direction) ?? 0) / (spread as number);
+    const far: Decision = { ...input.decision, detail: `one run ${c.toFixed(1)}× the noise floor ${(spread as number).toPrecision(3)} better than its parent: outside the ${rule.pairBand}× band, decided on that run` };
+    if (rule.checks.length === 0) return plain(far);
+    const outcome = await runChecks(session, deps, input, rule.checks);
+    durationSec += outcome.durationSec;
+    return plain(outcome.failed ?? far, { checks: outcome.results });
+  }
 
   const below = rule.belowThreshold(input.decision, first.metric as number, bestMetric, config.direction);
   if (below) return plain(below);
 
   // Under confirm, a first run too close to the best is not a would-be keep: no checks, no repeats.
-  const early = rule.notWorthConfirming(input.decision, first.metric as number, bestMetric, config.direction, noiseOfRecords(session.history)?.sd ?? null);
+  const early = rule.notWorthConfirming(input.decision, first.metric as number, bestMetric, config.direction, noise);
   if (early) return plain(early);
 
   let checks: KeepOutcome["checks"];
@@ -101,12 +128,86 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
   }
   const metrics = runs.map((r) => r.metric as number);
   const candidate = { status: "keep" as const, trainHash: input.trainHash, metric: null, runs };
-  const noise = noiseOfRecords([...session.history, candidate])?.sd ?? null;
-  const verdict = rule.verdict({ runs: metrics, best: bestMetric, direction: config.direction, noise });
+  const pooled = noiseOfRecords([...session.history, candidate])?.sd ?? null;
+  const verdict = rule.verdict({ runs: metrics, best: bestMetric, direction: config.direction, noise: pooled });
   const decision: Decision = verdict.keep
     ? { status: "keep", reason: "improved", detail: verdict.detail }
     : { status: "discard", reason: "not-confirmed", detail: verdict.detail };
   return { decision, metric: Number(verdict.mean.toPrecision(12)), runs, durationSec, ...(checks && { checks }) };
+}
+
+/**
+ * A paired decision: parent (A) and candidate (B) run in turns in the same clone, in ABBA order
+ * (A B, B A, A B, ...), so a drift of the machine's speed moves
+ * both runs of a pair alike; after each pair the sequential rule (src/metric/paired.ts) keeps,
+ * discards or asks for another pair. Every run is guarded like a confirmation run; the parent's
+ * runs are recorded with the candidate (parentRuns) and count as the parent's.
+ */
+async function pairedDecision(session: SessionState, deps: LoopDeps, input: KeepInput, first: RunSample, noise: number, started: number): Promise<KeepOutcome> {
+  const { config } = session.info;
+  const rule = session.keepRule;
+  const runParent = input.runParent as NonNullable<KeepInput["runParent"]>;
+  const runs: RunSample[] = [first];
+  const parentRuns: RunSample[] = [];
+  let durationSec = started;
+  // Its metric sits on its parent's scale: the parent's measured metric plus the pairs' mean
+  // difference (as src/metric/noise.ts measuredMeans reads it back), not the mean of its own runs,
+  // which a drift since the parent's runs would move.
+  const metricOf = (): number | null => {
+    const diffs = parentRuns.map((a, i) => (runs[i + 1]?.metric ?? Number.NaN) - (a.metric ?? Number.NaN)).filter(Number.isFinite);
+    return diffs.length > 0 ? Number(((input.best.metric as number) + mean(diffs)).toPrecision(12)) : first.metric;
+  };
+  const done = (decision: Decision, extra: Partial<KeepOutcome> = {}): KeepOutcome => ({ decision, metric: metricOf(), runs, parentRuns, durationSec, ...extra });
+  // Earlier pairs of the session say how much a pair's difference varies; the parent's earlier
+  // paired runs say which seeds its next runs take.
+  const prior = pairedNoise(session.history.filter((r) => r.parentRuns?.length).map((r) => pairGains(r.runs ?? [], r.parentRuns ?? [], config.direction)));
+  const seedBase = session.history.filter((r) => r.parent === input.best.commit).reduce((n, r) => n + (r.parentRuns?.length ?? 0), 0);
+  const failed = (run: RunResult, violations: string[], what: string): Decision | null => {
+    const d = decide({ run, direction: config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted: deps.stop.signal.aborted });
+    if (d.reason === "violation" || d.reason === "interrupted") return d;
+    return d.status === "crash" ? { status: "discard", reason: "not-confirmed", detail: `${what} failed: ${d.detail}` } : null;
+  };
+  const candidateRun = async (pair: number): Promise<Decision | null> => {
+    const run = await input.runAgain(pair + 1);
+    durationSec += run.durationSec;
+    runs.push(sampleOf(run, rule.seedOf(pair + 1)));
+    return failed(run, await input.guard(), `its run in pair ${pair + 1}`);
+  };
+  const parentRun = async (pair: number): Promise<Decision | null> => {
+    const seed = rule.parentSeedOf(seedBase + pair);
+    const { run, violations } = await runParent(pair, seed);
+    durationSec += run.durationSec;
+    parentRuns.push(sampleOf(run, seed));
+    return failed(run, violations, `its parent's run in pair ${pair + 1}`);
+  };
+  for (let pair = 0; pair < rule.maxPairs; pair++) {
+    if (deps.stop.signal.aborted) return done(interrupted("its paired runs"));
+    // A B, then B A: the parent's runs and the candidate's alternate in ABBA order. The first run
+    // is in no pair: it was made alone (maybe slow, maybe after a wait), which is why it is re-run.
+    for (const step of pair % 2 === 0 ? [parentRun, candidateRun] : [candidateRun, parentRun]) {
+      const problem = await step(pair);
+      if (problem) return done(problem);
+    }
+    const verdict = pairedVerdict({ gains: pairGains(runs, parentRuns, config.direction), prior, fallbackSd: Math.SQRT2 * noise, confidence: rule.confidence, maxPairs: rule.maxPairs });
+    if (verdict.state === "continue") continue;
+    if (verdict.state === "discard") return done({ status: "discard", reason: "not-confirmed", detail: `paired: ${verdict.detail}` });
+    const keep: Decision = { status: "keep", reason: "improved", detail: `paired: ${verdict.detail}` };
+    if (rule.checks.length === 0) return done(keep);
+    const outcome = await runChecks(session, deps, input, rule.checks);
+    durationSec += outcome.durationSec;
+    return done(outcome.failed ?? keep, { checks: outcome.results });
+  }
+  return done({ status: "discard", reason: "not-confirmed", detail: "paired: no pairs were run" });
+}
+
+/** Each pair's gain of the candidate over its parent (positive = better), pair i being (runs[i + 1], parentRuns[i]). */
+export function pairGains(runs: readonly RunSample[], parentRuns: readonly RunSample[], direction: "min" | "max"): number[] {
+  const gains: number[] = [];
+  for (const [i, a] of parentRuns.entries()) {
+    const g = gain(runs[i + 1]?.metric ?? null, a.metric, direction);
+    if (g !== null && Number.isFinite(g)) gains.push(g);
+  }
+  return gains;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { handleView } from "../executors/registry.js";
 import type { InFlight } from "../ledger/ledger.js";
@@ -22,7 +22,7 @@ import { slotEnv } from "./slots.js";
 import { type Decision, decide } from "./decide.js";
 import { sha256 } from "./guards.js";
 import { sessionRunEnv } from "./run-environment.js";
-import { baselineOf, bestOf, type LoopDeps, type SessionState, trainTextAt, type Worker } from "./session.js";
+import { baselineOf, bestOf, type LoopDeps, measuredNode, type SessionState, trainTextAt, type Worker } from "./session.js";
 
 export const BASELINE_DESCRIPTION = "Baseline — no modifications";
 
@@ -61,6 +61,9 @@ export interface RunHooks {
   attach?: RunHandle;
   /** Right before the run is started afresh (not when it is followed): the clone made ready for it. */
   beforeFreshRun?: () => Promise<void>;
+  /** Its AUTORESEARCH_SEED and log when not those of run `runIndex` (a parent's run in a paired decision). */
+  seed?: number;
+  logPath?: string;
 }
 
 /**
@@ -92,12 +95,12 @@ export async function runOnce(
     const spec: RunSpec = {
         cwd: worker.clone.dir,
         command: config.command,
-        env: runEnvironment(session, deps, id, runIndex, worker),
+        env: { ...runEnvironment(session, deps, id, runIndex, worker), ...(hooks.seed !== undefined && { AUTORESEARCH_SEED: String(hooks.seed) }) },
         ...(sandbox && { sandbox }),
         budgetSec: config.budgetSec,
         hardTimeoutSec: config.timeoutSec,
         graceMs,
-        logPath: session.paths.runLog(id, runIndex + 1),
+        logPath: hooks.logPath ?? session.paths.runLog(id, runIndex + 1),
         metric,
         runId,
         worker: slot.worker,
@@ -478,16 +481,19 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     // the head is now; in a chain a candidate whose parent stopped being the best is stale.
     const head = bestOf(session);
     const tree = config.search !== "chain";
-    const best = tree ? parent : head;
+    // Decided against its parent's measured metric now (the mean of all its runs so far, see
+    // ledger/tree.ts measuredOf), not the number it had when this experiment started.
+    const best = tree ? measuredNode(session.history, parent) : head;
     const stale = !tree && head.commit !== parent.commit;
-    const first = decide({ run, direction: config.direction, bestMetric: parent.metric as number, lines, bestLines: parent.lines, violations, interrupted });
+    const first = decide({ run, direction: config.direction, bestMetric: best.metric as number, lines, bestLines: parent.lines, violations, interrupted });
     if (stale) {
       const verdict = await staleVerdict(session, deps, input, first, run, parentText, best, control);
       return finish(session, deps, record({ ...common, ...verdict, bestBefore: parent.metric, run }, deps), proposal);
     }
-    // A would-be keep that still faces checks or confirmation runs runs again in the clone, which
-    // is at the candidate's commit already (reset above); each run or check looks at the shared data itself.
-    // The keep rule in force: threshold, --check commands, confirmation runs (src/search/apply-keep-rule.ts).
+    // A would-be keep that still faces checks or confirmation runs (or any measured first run
+    // under a paired rule) runs again in the clone, which is at the candidate's commit already
+    // (reset above); each run or check looks at the shared data itself.
+    // The keep rule in force: threshold, --check commands, confirmation runs, pairs (src/search/apply-keep-rule.ts).
     const kept = await applyKeepRule(session, deps, {
       id: input.id,
       decision: first,
@@ -510,20 +516,25 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
         confirmations.push(sampleOf(checked.run, session.keepRule.seedOf(index)));
         return checked.run;
       },
+      // Only a node decided against its own parent is paired (a chain's stale candidates are not decided here).
+      ...(tree && {
+        runParent: async (n: number, seed: number) => {
+          const runId = randomUUID();
+          track({ runId });
+          await clone.moveTo(parent.commit);
+          const logPath = join(dirname(session.paths.runLog(input.id)), `${input.id}.parent${n + 1}.log`);
+          const result = await runOnce(session, deps, worker, input.id, `${proposal.description} (its parent #${parent.id}, pair ${n + 1})`, parent.commit, runId, 0, { seed, logPath });
+          const found = await guardRun(session, deps, clone, input.id, parent.commit);
+          await clone.moveTo(commit);
+          return { run: result, violations: found };
+        },
+      }),
       guard: async () => [...pendingViolations.splice(0), ...(await guardRun(session, deps, clone, input.id, commit))],
       // Checks run unconfined (src/search/apply-keep-rule.ts): the shared data is looked at around each.
       beforeCheck: () => clone.beforeRun(false),
       track: (runId) => track({ runId }),
     });
     const { decision } = kept;
-
-    // Each check and confirmation run was guarded (the clone is back at the commit after each).
-    // The research branch follows the head: this node when it is the best kept one now (in a
-    // chain every keep is; in the tree a keep may beat its parent and still trail the head).
-    if (decision.status === "keep" && (!tree || becomesHead(session, { id: input.id, commit, parent: parent.commit, status: "keep", metric: kept.metric, lines }))) {
-      const warning = await session.repo.moveBranch(commit);
-      if (warning) deps.emit({ type: "warning", message: warning });
-    }
 
     const detail = decision.status === "keep" && decision.reason === "improved" ? describeGain(kept.metric as number, best.metric as number, kept.runs ? decision.detail : null) : decision.detail;
     const experiment = record(
@@ -535,11 +546,19 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
         bestBefore: best.metric,
         run: { ...run, metric: kept.metric, durationSec: kept.durationSec },
         ...(kept.runs && { runs: kept.runs }),
+        ...(kept.parentRuns?.length && { parentRuns: kept.parentRuns }),
         ...(kept.checks && { checks: kept.checks }),
         ...(contendedRuns.length > 0 && { contendedRuns }),
       },
       deps,
     );
+    // Each check, confirmation and paired run was guarded (the clone is back at the commit after
+    // each). The research branch follows the head: this node when it is the best kept one now (in
+    // a chain every keep is; in the tree a keep may beat its parent and still trail the head).
+    if (decision.status === "keep" && (!tree || becomesHead(session, experiment))) {
+      const warning = await session.repo.moveBranch(commit);
+      if (warning) deps.emit({ type: "warning", message: warning });
+    }
     return finish(session, deps, experiment, proposal);
   });
 }
@@ -604,7 +623,7 @@ function finish(session: SessionState, deps: LoopDeps, experiment: ExperimentRec
 }
 
 /** Whether a node just kept is the new head (the best kept node, see ledger/tree.ts). */
-function becomesHead(session: SessionState, node: Pick<ExperimentRecord, "id" | "commit" | "parent" | "status" | "metric" | "lines">): boolean {
+function becomesHead(session: SessionState, node: ExperimentRecord): boolean {
   return headOf([...session.history, node], session.info.config.direction).id === node.id;
 }
 

@@ -31,6 +31,16 @@ export interface KeepRule extends KeepRuleSettings {
    * (Z - 1) × the noise floor, so its confirmation runs are not worth making; null otherwise.
    */
   notWorthConfirming(first: Decision, metric: number, best: number, direction: Direction, noise: number | null): Decision | null;
+  /** Under `confirm` with a band: first runs within it of their parent are decided on pairs. */
+  readonly paired: boolean;
+  /**
+   * Under paired `confirm`: where a first run stands against its parent's measured metric, in
+   * noise floors: "pair" inside the band (either side), "better"/"worse" outside it; null when the
+   * rule does not pair or the noise floor is not known yet.
+   */
+  placeOf(metric: number, parent: number, direction: Direction, noise: number | null): "pair" | "better" | "worse" | null;
+  /** AUTORESEARCH_SEED of the n-th run of a parent made in paired decisions (apart from its own runs' seeds). */
+  parentSeedOf(n: number): number;
   /** Under `confirm`: the verdict on a would-be keep's runs (its first included). */
   verdict(input: Omit<ConfirmInput, "confidence">): ConfirmVerdict;
 }
@@ -49,8 +59,18 @@ export function keepRuleOf(config: ResearchConfig): KeepRule {
       first.reason === "improved" && settings.name === "threshold" && settings.minDelta ? thresholdVerdict(metric, against, direction, settings.minDelta) : null,
     notWorthConfirming: (first, metric, best, direction, noise) => (first.reason === "improved" && confirming ? hopeless(metric, best, direction, noise, settings.confidence) : null),
     verdict: (input) => confirmVerdict({ ...input, confidence: settings.confidence }),
+    paired: confirming && settings.pairBand > 0,
+    placeOf: (metric, parent, direction, noise) => {
+      if (!confirming || !(settings.pairBand > 0) || noise === null || !(noise > 0)) return null;
+      const c = (gain(metric, parent, direction) ?? 0) / noise;
+      return Math.abs(c) <= settings.pairBand ? "pair" : c > 0 ? "better" : "worse";
+    },
+    parentSeedOf: (n) => settings.runSeed + PARENT_SEEDS + n,
   };
 }
+
+/** Seeds of a parent's runs in pairs start here, so they repeat none of its own runs' seeds. */
+const PARENT_SEEDS = 1000;
 
 /**
  * A first run that beats the best by less than (Z - 1) × the noise floor is not worth

@@ -1,5 +1,5 @@
 import type { Ledger, SessionInfo, WorkerSlot } from "../ledger/ledger.js";
-import { headOf } from "../ledger/tree.js";
+import { headOf, measuredOf } from "../ledger/tree.js";
 import type { ResearchConfig } from "../config/options.js";
 import type { StopCondition } from "../metric/stop-condition.js";
 import type { SessionPaths } from "../ledger/paths.js";
@@ -86,8 +86,19 @@ export interface Worker {
 }
 
 /** The head of the session's tree: its best kept node (see ledger/tree.ts). */
+/**
+ * The head (the best kept node), its metric the measured one (the mean of its runs, re-runs as a
+ * parent included): what every "vs best" compares with. A copy when that differs from its record's.
+ */
 export function bestOf(session: Pick<SessionState, "history" | "info">): ExperimentRecord {
-  return headOf(session.history, session.info.config.direction);
+  const head = headOf(session.history, session.info.config.direction);
+  return measuredNode(session.history, head);
+}
+
+/** `node` with its measured metric (see ledger/tree.ts measuredOf). */
+export function measuredNode(history: readonly ExperimentRecord[], node: ExperimentRecord): ExperimentRecord {
+  const measured = measuredOf(history, node);
+  return measured === null || measured === node.metric ? node : { ...node, metric: measured };
 }
 
 export function baselineOf(history: ExperimentRecord[]): ExperimentRecord {

@@ -26,3 +26,30 @@ if (text.includes("LEARNING_RATE = 0.04")) { console.log("sanity: learning rate 
 console.log("sanity ok");
 `;
 
+
+/**
+ * A trainer on a drifting machine: a run counter kept in DRIFT_FILE (outside the repository; the
+ * load's clock) moves the metric by up to ±0.04 over 24 runs, beside about 0.005 of per-run noise
+ * drawn from the seed, the code and the run. BOOST = 1 is a real change (0.03 better, 6 × the
+ * noise); NUDGE is a no-op that only changes the noise. With SLOW_FIRST=1 the first run (seed 0)
+ * of BOOST = 1 is slow by 0.035: it looks worse than its parent, as a run on a loaded machine does.
+ */
+export const DRIFT_TRAIN = `const BOOST = 0;
+const NUDGE = 0;
+const fs = require("node:fs");
+
+function unit(a) {
+  a = (a + 0x6d2b79f5) | 0;
+  let t = Math.imul(a ^ (a >>> 15), 1 | a);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);
+const file = process.env.DRIFT_FILE;
+const n = file && fs.existsSync(file) ? Number(fs.readFileSync(file, "utf8")) : 0;
+if (file) fs.writeFileSync(file, String(n + 1));
+const drift = 0.04 * Math.sin((n * Math.PI) / 12 + Number(process.env.DRIFT_PHASE ?? 0));
+const noise = (unit(seed * 7919 + NUDGE * 104729 + BOOST * 15485863 + n * 31) - 0.5) * 0.0173;
+const slow = process.env.SLOW_FIRST === "1" && BOOST === 1 && seed === 0 ? 0.035 : 0;
+console.log("val_loss: " + (1 - 0.03 * BOOST + drift + noise + slow).toFixed(6));
+`;

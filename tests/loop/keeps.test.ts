@@ -40,9 +40,9 @@ describe("keep rules on a noisy trainer (real runs)", () => {
     expect(rows.map((r) => r.status)).toEqual(["keep", "keep"]);
   });
 
-  it("confirm re-runs it with other seeds and discards it, and keeps the real win", async () => {
+  it("confirm without pairs (--pair-band 0) re-runs it with other seeds and discards it, and keeps the real win", async () => {
     const events: SessionEvent[] = [];
-    const { root, records, rows } = await session([NOISE_WIN, REAL_WIN, SMALL_LUCK], { keepRule: "confirm", baselineRuns: 3 }, events);
+    const { root, records, rows } = await session([NOISE_WIN, REAL_WIN, SMALL_LUCK], { keepRule: "confirm", baselineRuns: 3, pairBand: 0 }, events);
     // The baseline: three runs, seeds 0 1 2, one row with their mean.
     expect(records[0]?.runs?.map((r) => r.seed)).toEqual([0, 1, 2]);
     expect(records[0]?.runs?.map((r) => r.metric)).toEqual([1.376643, 1.41901, 1.43735]);
@@ -81,7 +81,7 @@ describe("keep rules on a noisy trainer (real runs)", () => {
         { search: "const NUDGE = 0;", replace: 'const NUDGE = 0;\nif (process.env.AUTORESEARCH_SEED === "1") throw new Error("flaky on seed 1");' },
       ],
     };
-    const { root, records, rows } = await session([flaky], { keepRule: "confirm", baselineRuns: 3 });
+    const { root, records, rows } = await session([flaky], { keepRule: "confirm", baselineRuns: 3, pairBand: 0 });
     expect(records[1]).toMatchObject({ status: "discard", reason: "not-confirmed", metric: 0.976643 });
     expect(records[1]?.detail).toMatch(/^confirmation run 2 of 3 failed: exit code 1/);
     expect(readFileSync(recordPath(root, "runs/1.run2.log"), "utf8")).toContain("flaky on seed 1");

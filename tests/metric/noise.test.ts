@@ -59,7 +59,11 @@ describe("noise floor statistics on known values", () => {
   it("states the rule in force for the brief", () => {
     expect(keepRuleOf(testConfig()).text).toMatch(/^a change is kept when its one run's metric is better than the best so far by any margin/);
     expect(keepRuleOf(testConfig({ keepRule: "threshold", minDelta: "1%" })).text).toMatch(/by more than 1% of the best/);
-    const confirm = keepRuleOf(testConfig({ keepRule: "confirm", confirmRuns: 4, confidence: 3, checks: ["pytest -q"] }));
+    const paired = keepRuleOf(testConfig({ keepRule: "confirm", confirmRuns: 5, confidence: 3, checks: ["pytest -q"] }));
+    expect(paired).toMatchObject({ paired: true, pairBand: 3, maxPairs: 5 });
+    expect(paired.text).toMatch(/first run is within 3 × the noise floor .* of its parent's measured metric, better or worse, is run again in turns with its parent .* up to 5 pairs.* more than 3 standard errors.*Seed changes are never improvements. A would-be keep must also pass the correctness check\(s\) \(pytest -q\)/);
+    const confirm = keepRuleOf(testConfig({ keepRule: "confirm", confirmRuns: 4, confidence: 3, checks: ["pytest -q"], pairBand: 0 }));
+    expect(confirm.paired).toBe(false);
     expect(confirm).toMatchObject({ baselineRuns: 2, baselineRaised: true, confirmRuns: 4, confidence: 3 });
     expect(confirm.text).toMatch(/first run beats the best by more than 2 × the noise floor .* is re-run 4 more time\(s\) .* more than 3 × the noise floor.*Seed changes are never improvements. A would-be keep must also pass the correctness check\(s\) \(pytest -q\)/);
   });
