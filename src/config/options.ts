@@ -64,7 +64,7 @@ export interface Choice {
  * branch `tag` (an unused one by default) and the `workers` (asked only when several GPUs are
  * detected).
  */
-export type AskAs = "script" | "scripts" | "duration" | "metric" | "direction" | "text" | "number" | "choice" | "scope" | "tag" | "workers";
+export type AskAs = "script" | "scripts" | "command" | "duration" | "metric" | "direction" | "text" | "number" | "choice" | "scope" | "tag" | "workers";
 
 export type Ask =
   | {
@@ -78,6 +78,8 @@ export type Ask =
       prefill?: string;
       /** Said when the answer is empty and there is no default. */
       empty?: string;
+      /** Asked before this option's question instead of in table order (the command before the budget: the platform advice follows from it). */
+      before?: string;
     }
   | {
       /** Why init does not ask it (a flag or the config file sets it). */
@@ -219,7 +221,7 @@ export const OPTION_DEFS = {
   command: option({
     flag: "--command <cmd>",
     help: "command that runs one experiment (default: from the repo, e.g. `uv run train.py`)",
-    ask: { notAsked: "follows from the training script (uv run, python3, node); shown in the table" },
+    ask: { when: "init", as: "command", before: "budget", question: "Command that runs one experiment (its Python must have what the script imports)" },
     schema: z.string().min(1),
     field: "command",
     config: z.string().min(1),

@@ -11,6 +11,8 @@ import * as p from "@clack/prompts";
 import { AutoresearchError, Interrupted, UsageError } from "../errors.js";
 import { guessDirection, isQualityMetricName } from "../metric/index.js";
 import { usesTorch } from "../platform/adjustments.js";
+import { pythonForCommand } from "../platform/command.js";
+import { type CommandCandidate, suggestCommand } from "../platform/suggest-command.js";
 import { type PlatformInfo, SCOPES, type Scope } from "../types.js";
 import { Git } from "../workspace/git.js";
 import { DURATION_HELP, formatDuration, parseDuration } from "./duration.js";
@@ -38,6 +40,8 @@ export interface CollectOptions {
   os?: NodeJS.Platform;
   /** The protection the config's runs would get (the executors know; the config table shows it). */
   protectionOf?: (config: ResearchConfig) => Protection;
+  /** Finds the commands to suggest (default suggestCommand: probes the repo's interpreters). */
+  suggestCommand?: typeof suggestCommand;
   /** For tests: where prompts read keys and write. Default process.stdin / process.stdout. */
   input?: Readable;
   output?: Writable;
@@ -253,6 +257,45 @@ const ASKERS: Record<AskAs, Asker> = {
     values[key] = toList(answer);
   },
 
+  // What the repo suggests (a .venv, uv, the interpreter that imports torch), then the platform
+  // probed with the answer: a command whose Python lacks the torch the script imports is said
+  // to fail, and asked again unless the user keeps it.
+  async command({ key, ask }, asking, { values, opts, io, preset, platform, warn }) {
+    if (!asking) return;
+    const train = String(values.train ?? preset("train")[0]);
+    const torch = usesTorch(readText(opts.root, train));
+    let suggestion = String(values[key] ?? defaultCommand(opts.root, train, opts.os ?? process.platform));
+    if (values[key] === undefined && /\.py$/.test(train)) {
+      p.log.step(torch ? "Looking for the project's Python (and which one imports torch) ..." : "Looking for the project's Python ...", io);
+      const found = await (opts.suggestCommand ?? suggestCommand)({ root: opts.root, train, fallback: suggestion, torch, os: opts.os ?? process.platform });
+      suggestion = found.suggested.command;
+      const torchText = (c: CommandCandidate) => (c.torch === undefined ? "" : c.torch === null ? ", no torch" : `, torch ${c.torch}`);
+      p.log.info(`Found: ${found.candidates.map((c) => `${c.command} (${c.why}${torchText(c)})`).join("; ")}`, io);
+    }
+    for (;;) {
+      const answer = await textWithDefault(io, ask.question, suggestion, (v) => (v ? undefined : "a command is required"));
+      values[key] = answer;
+      if (!torch) return;
+      const detected = await platform();
+      const python = pythonForCommand(answer, opts.os ?? process.platform);
+      if (python === null || detected.torch !== null) return;
+      warn(`torch is not installed in ${python.display}, but ${train} imports it: every run of \`${answer}\` would fail`);
+      const retry = cancelled(
+        await p.select<boolean>({
+          ...io,
+          message: "What should happen?",
+          options: [
+            { value: true, label: "Enter another command", hint: "the project's own environment, e.g. .venv/bin/python or uv run" },
+            { value: false, label: "Keep it", hint: "torch gets installed there before the session starts" },
+          ],
+          initialValue: true,
+        }),
+      );
+      if (!retry) return;
+      suggestion = answer;
+    }
+  },
+
   async duration({ key, ask }, asking, { values, io, platform }) {
     if (!asking) return;
     // The platform decides the budget advice (CPU: shorter budgets).
@@ -391,6 +434,12 @@ export function planQuestions(defs: Readonly<Record<string, { ask?: Ask }>> = OP
     if (ask && "as" in ask && Object.hasOwn(ASKERS, ask.as) && ask.question.trim() !== "") questions.push({ key: key as OptionKey, ask });
     else unmarked.push(key);
   }
+  // A question marked `before` moves ahead of the one it names.
+  for (const question of questions.filter((q) => q.ask.before !== undefined)) {
+    if (!questions.some((q) => q.key === question.ask.before)) continue;
+    questions.splice(questions.indexOf(question), 1);
+    questions.splice(questions.findIndex((q) => q.key === question.ask.before), 0, question);
+  }
   return { questions, unmarked };
 }
 
@@ -415,11 +464,14 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
     if (interactive) p.log.warn(message, io);
     else out.write(`warning: ${message}\n`);
   };
-  let detection: Promise<PlatformInfo> | null = null;
+  // One detection per command: the command question may change it after detection started.
+  const detections = new Map<string, Promise<PlatformInfo>>();
   const platform = (): Promise<PlatformInfo> => {
+    const command = String(values.command ?? defaultCommand(opts.root, String(values.train ?? preset("train")[0]), os));
+    let detection = detections.get(command);
     if (!detection) {
-      const command = String(values.command ?? defaultCommand(opts.root, String(values.train ?? preset("train")[0]), os));
       detection = typeof opts.platform === "function" ? opts.platform(command) : Promise.resolve(opts.platform);
+      detections.set(command, detection);
     }
     return detection;
   };
@@ -480,7 +532,13 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   // The spec's config table, then explicit confirmation.
   const protection = opts.protectionOf?.(config);
   const script = readText(opts.root, config.train);
-  const table = renderConfigTable(config, detected, { torch: usesTorch(script), script, ...(protection && { protection }) });
+  const scriptUsesTorch = usesTorch(script);
+  const python = pythonForCommand(config.command, os);
+  // Said before the table (and so also with --yes): the runs would fail, whatever the table says.
+  if (scriptUsesTorch && detected.torch === null && python !== null && !warnings.some((w) => w.startsWith("torch is not installed"))) {
+    warn(`torch is not installed in ${python.display}, but ${config.train} imports it: every run of \`${config.command}\` would fail (give the command of the project's own Python with --command, e.g. ".venv/bin/python ${config.train}" or "uv run ${config.train}")`);
+  }
+  const table = renderConfigTable(config, detected, { torch: scriptUsesTorch, script, ...(protection && { protection }) });
   // Printed as is (not boxed), so it is exactly the spec's markdown block and can be copied.
   out.write(`\n${table}\n`);
   for (const edit of budgetEdits) out.write(`Setup commit: ${edit.message} (${edit.path})\n`);

@@ -43,7 +43,8 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo, optio
     ["Branch", `autoresearch/${config.tag}`],
     ["Results file", config.results],
     ["Platform", platformText(platform)],
-    ...(options.torch !== false ? [["Adjustments", offeredText(platform.adjustments, options.script)] as [string, string]] : []),
+    // Torch settings: none apply where the command's Python has no torch (null: probed, not found).
+    ...(options.torch !== false ? [["Adjustments", platform.torch === null ? "none (torch is not installed in the command's Python)" : offeredText(platform.adjustments, options.script)] as [string, string]] : []),
     ["Command", `\`${config.command}\``],
     ["Hard timeout / run", formatDuration(config.timeoutSec)],
     ...(options.protection ? [["Sandbox", protectionText(options.protection)] as [string, string]] : []),

@@ -92,6 +92,26 @@ describe("autoresearch doctor", () => {
     expect(optional).toMatch(/^absent +ANTHROPIC_API_KEY /m);
   });
 
+  it.skipIf(process.platform === "win32")("the config's agent CLI: its release against the supported range and its login, as run checks them", () => {
+    const root = createRepo({ "train.py": "print('val_bpb: 1.0')\n" });
+    writeFileSync(join(root, "agent.json"), JSON.stringify({ proposer: "agent", agent: "codex" }));
+    const fake = new URL("../fixtures/agent-clis/fake-cli.mjs", import.meta.url).pathname;
+    const bin = fakeBin(["codex"], `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(fake)} codex "$@"\n`);
+    const env = { PATH: `${bin}${delimiter}${process.env.PATH}`, CODEX_API_KEY: "" };
+    const good = cli(root, ["doctor", "--config", "agent.json"], env);
+    expect(good.stdout).toMatch(/^ok +agent codex version +codex-cli 0\.171\.0 \(supported from 0\.120\.0, checked up to 0\.171\.0\)$/m);
+    expect(good.stdout).toMatch(/^ok +agent codex login +Logged in using ChatGPT$/m);
+    const loggedOut = cli(root, ["doctor", "--config", "agent.json"], { ...env, FAKE_AGENT_LOGIN: "no" });
+    expect(loggedOut.code).toBe(1);
+    expect(loggedOut.stdout).toMatch(/^missing +agent codex login +not logged in: `codex login status`: Not logged in$/m);
+    expect(loggedOut.stdout).toMatch(/fix: Run `codex login`/);
+    const old = fakeBin(["codex"], "#!/bin/sh\necho 'codex-cli 0.99.0'\n");
+    const tooOld = cli(root, ["doctor", "--config", "agent.json"], { ...env, PATH: `${old}${delimiter}${process.env.PATH}` });
+    expect(tooOld.code).toBe(1);
+    expect(tooOld.stdout).toMatch(/^missing +agent codex version +codex 0\.99\.0 is older than 0\.120\.0, the oldest release autoresearch supports$/m);
+    expect(tooOld.stdout).toMatch(/fix: Update it \(npm install -g @openai\/codex\), check `codex --version`\.$/m);
+  });
+
   it("outside a git repo and with identity unset: says what will happen and how to fix it", () => {
     const dir = mkdtempSync(join(tmpdir(), "ar-norepo-"));
     const home = mkdtempSync(join(tmpdir(), "ar-home-"));

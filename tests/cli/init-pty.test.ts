@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -15,12 +16,27 @@ print(f"val_loss:         {1.5:.6f}")
 print(f"training_seconds: {3.0:.1f}")
 `;
 
+const realPython = () => execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
+
+/** A .venv in the repo whose torch is a stand-in module (2.5.1, CPU only), committed. */
+function venvWithTorch(root: string): void {
+  const site = mkdtempSync(join(tmpdir(), "ar-site-"));
+  mkdirSync(join(site, "torch"));
+  writeFileSync(join(site, "torch", "__init__.py"), "__version__ = '2.5.1'\nclass version:\n    cuda = None\n    hip = None\nclass cuda:\n    @staticmethod\n    def is_available():\n        return False\nclass backends:\n    mps = None\n");
+  mkdirSync(join(root, ".venv", "bin"), { recursive: true });
+  writeFileSync(join(root, ".venv", "bin", "python"), `#!/bin/sh\nPYTHONPATH=${site} exec ${realPython()} "$@"\n`, { mode: 0o755 });
+  git(root, "add", "-A");
+  git(root, "commit", "-qm", "venv");
+}
+
 const configOf = (root: string) => JSON.parse(readFileSync(join(root, "autoresearch.config.json"), "utf8"));
 
 describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
   it("asks the budget (validating it), offers the metrics the script prints, asks the direction, confirms, writes", async () => {
     const root = createRepo({ "train.py": TRAIN, "prepare.py": "MAX_SEQ_LEN = 2048\n" });
     const t = terminal(root, ["init", "--train", "train.py", "--readonly", "prepare.py", "--max-iterations", "3", "--scope", "all", "--tag", "t1", "--results", "results.tsv"]);
+    await t.waitFor("Command that runs one experiment");
+    await t.type(KEY.enter);
     await t.waitFor("How long should each training run be?");
     await t.type(..."abc", KEY.enter);
     await t.waitFor('"abc" is not a positive duration like 90s, 5m, 1h30m');
@@ -55,6 +71,8 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     await t.waitFor("Read-only script(s), never modified (comma-separated, or none)");
     await t.waitFor("prepare.py");
     await t.type(..."none", KEY.enter);
+    await t.waitFor("Command that runs one experiment");
+    await t.type(KEY.enter);
     await t.waitFor("How long should each training run be?");
     // Nothing is pre-filled that Enter would then refuse: an empty answer is asked again.
     await t.type(KEY.enter);
@@ -111,8 +129,11 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
 
   it("a budget from the repo's own config is offered as the default, and Enter keeps it", async () => {
     const root = createRepo({ "train.py": `import torch\n${TRAIN}`, "prepare.py": "X = 1\n" });
+    venvWithTorch(root);
     writeFileSync(join(root, "autoresearch.config.json"), JSON.stringify({ budget: "3m", metric: "val_loss", direction: "min" }));
     const t = terminal(root, ["init", "--train", "train.py", "--readonly", "prepare.py", "--max-iterations", "1", "--scope", "all", "--tag", "t2", "--results", "r.tsv"]);
+    await t.waitFor("Command that runs one experiment");
+    await t.type(KEY.enter);
     await t.waitFor("How long should each training run be?");
     await t.waitFor("3m");
     await t.type(KEY.enter);
@@ -142,6 +163,8 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     await t.type(KEY.enter);
     await t.waitFor("Read-only script(s)");
     await t.type(KEY.enter);
+    await t.waitFor("Command that runs one experiment");
+    await t.type(KEY.enter);
     await t.waitFor("Max iterations");
     await t.type(KEY.enter);
     await t.waitFor("Allowed modification scope");
@@ -168,6 +191,8 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     await t.waitFor("Training script");
     await t.type(KEY.enter);
     await t.waitFor("Read-only script(s)");
+    await t.type(KEY.enter);
+    await t.waitFor("Command that runs one experiment");
     await t.type(KEY.enter);
     await t.waitFor("How long should each training run be?");
     await t.type(..."90s", KEY.enter);
@@ -217,6 +242,41 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     expect(t.screen()).toMatch(/branch autoresearch\/taken already exists/);
     expect(git(root, "rev-parse", "HEAD")).toBe(head);
     expect(repoSnapshot(root)).toBe(before);
+  });
+
+  it("asks the command, suggesting the interpreter that imports torch; a command without torch is said to fail and asked again", async () => {
+    const root = createRepo({ "train.py": `import torch\n${TRAIN}`, "prepare.py": "X = 1\n" });
+    // The repo's .venv has torch (a stand-in module); python3 and python on this PATH have none (-S: no site-packages).
+    venvWithTorch(root);
+    const bin = mkdtempSync(join(tmpdir(), "ar-py-"));
+    for (const name of ["python3", "python"]) writeFileSync(join(bin, name), `#!/bin/sh\nexec ${realPython()} -S "$@"\n`, { mode: 0o755 });
+    const t = terminal(root, ["init", "--train", "train.py", "--readonly", "prepare.py", "--max-iterations", "1", "--scope", "all", "--tag", "t5", "--results", "r.tsv"], { PATH: `${bin}:${process.env.PATH}` });
+    await t.waitFor("Command that runs one experiment");
+    expect(t.screen()).toContain("Found: .venv/bin/python train.py (the repo's .venv, torch 2.5.1); python3 train.py (the default, no torch); python train.py (python on PATH, no torch)");
+    await t.waitFor(".venv/bin/python train.py");
+    await t.type(KEY.ctrlU, ..."python3 train.py", KEY.enter);
+    await t.waitFor("torch is not installed in python3, but train.py imports it: every run of `python3 train.py` would fail");
+    await t.waitFor("Enter another command");
+    await t.type(KEY.enter);
+    await t.waitFor("Command that runs one experiment");
+    await t.type(KEY.ctrlU, ..."  .venv/bin/python train.py", KEY.enter);
+    await t.waitFor("How long should each training run be?");
+    expect(t.screen()).toMatch(/Platform: CPU \(.*\) with torch 2\.5\.1/);
+    await t.type(..."1m", KEY.enter);
+    await t.waitFor("Which metric should the loop optimize?");
+    await t.type(KEY.enter);
+    await t.waitFor("Should val_bpb be minimized or maximized?");
+    await t.type(KEY.enter);
+    await t.waitFor("Baseline runs");
+    await t.type(KEY.enter);
+    await t.waitFor("Keep rule");
+    await t.type(KEY.enter);
+    await t.waitFor("Write autoresearch.config.json with this config?");
+    expect(t.screen()).toMatch(/\| Command +\| `\.venv\/bin\/python train\.py` +\|/);
+    expect(t.screen()).toMatch(/\| Adjustments +\| torch\.compile off/);
+    await t.type("y");
+    expect(await t.exited).toBe(0);
+    expect(configOf(root)).toMatchObject({ command: ".venv/bin/python train.py" });
   });
 
   it("Ctrl-C at a prompt stops with exit 130 and writes nothing", async () => {

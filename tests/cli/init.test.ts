@@ -1,5 +1,7 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { configFileSchema } from "../../src/config/options.js";
 import { loadConfigFile } from "../../src/config/resolve.js";
@@ -12,6 +14,17 @@ const TRAIN = `import time\nLR = 0.01\nprint("---")\nprint(f"val_bpb:          {
 const PREPARE = "# read-only: data and evaluation\nMAX_SEQ_LEN = 2048\n";
 const project = (extra: Record<string, string> = {}) => createRepo({ "train.py": TRAIN, "prepare.py": PREPARE, ...extra });
 const REQUIRED = ["--budget", "5m", "--metric", "val_bpb", "--direction", "min"];
+
+const realPython = () => execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
+
+/** An interpreter whose torch is a stand-in module (2.5.1, CPU only): the probe sees torch without it installed. */
+function torchPython(): string {
+  const dir = mkdtempSync(join(tmpdir(), "ar-torch-"));
+  mkdirSync(join(dir, "site", "torch"), { recursive: true });
+  writeFileSync(join(dir, "site", "torch", "__init__.py"), "__version__ = '2.5.1'\nclass version:\n    cuda = None\n    hip = None\nclass cuda:\n    @staticmethod\n    def is_available():\n        return False\nclass backends:\n    mps = None\n");
+  writeFileSync(join(dir, "python"), `#!/bin/sh\nPYTHONPATH=${JSON.stringify(join(dir, "site"))} exec ${JSON.stringify(realPython())} "$@"\n`, { mode: 0o755 });
+  return join(dir, "python");
+}
 
 function refused(root: string, args: string[]): string {
   const before = repoSnapshot(root);
@@ -113,11 +126,38 @@ describe("autoresearch init without a terminal", () => {
     expect(git(root, "rev-list", "--count", "HEAD")).toBe("1");
   });
 
-  it("shows the torch adjustments for a script that imports torch", () => {
+  it.skipIf(process.platform === "win32")("shows the torch adjustments for a script that imports torch, when the command's Python has torch", () => {
     const root = project({ "train.py": `import numpy as np, torch\n${TRAIN}` });
-    const result = cli(root, ["init", ...REQUIRED, "--yes"]);
+    const result = cli(root, ["init", ...REQUIRED, "--command", `${torchPython()} train.py`, "--yes"]);
     expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/\| Platform +\| CPU \(.*\) with torch 2\.5\.1 +\|/);
     expect(result.stdout).toMatch(/\| Adjustments +\| torch.compile off; SDPA; fp32; batch ×0.25 \(offered to the script as AUTORESEARCH_\* variables; it reads none of them\) +\|/);
+  });
+
+  it.skipIf(process.platform === "win32")("a command whose Python lacks the torch the script imports: said before the table (with --yes too), and the table claims no adjustments", () => {
+    const root = project({ "train.py": `import torch\n${TRAIN}` });
+    // python3 without its site-packages: no torch, whatever this machine has installed.
+    const bin = mkdtempSync(join(tmpdir(), "ar-py-"));
+    writeFileSync(join(bin, "python3"), `#!/bin/sh\nexec ${JSON.stringify(realPython())} -S "$@"\n`, { mode: 0o755 });
+    const result = cli(root, ["init", ...REQUIRED, "--yes"], { PATH: `${bin}${delimiter}${process.env.PATH}` });
+    expect(result.code, result.stderr).toBe(0);
+    const warning = result.stdout.indexOf("warning: torch is not installed in python3, but train.py imports it: every run of `python3 train.py` would fail");
+    expect(warning).toBeGreaterThanOrEqual(0);
+    expect(warning).toBeLessThan(result.stdout.indexOf("## AutoResearch Config"));
+    expect(result.stdout).toContain('--command, e.g. ".venv/bin/python train.py" or "uv run train.py"');
+    expect(result.stdout).toMatch(/\| Adjustments +\| none \(torch is not installed in the command's Python\) +\|/);
+    expect(result.stdout).not.toMatch(/batch ×0\.25/);
+  });
+
+  it("outside a git repository init stops before asking anything (exit 2), nothing written", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ar-norepo-"));
+    writeFileSync(join(dir, "train.py"), TRAIN);
+    const result = cli(dir, ["init", ...REQUIRED, "--yes"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${dir} is not a git repository: nothing was asked or written`);
+    expect(result.stderr).toContain("git init && git add -A && git commit -m init");
+    expect(result.stdout).not.toContain("AutoResearch Config");
+    expect(existsSync(join(dir, "autoresearch.config.json"))).toBe(false);
   });
 
   it("`$schema` points into node_modules only when the package is installed there, and the path resolves", () => {

@@ -80,4 +80,16 @@ describe.skipIf(process.platform === "win32")("autoresearch run --proposer agent
     expect(repoSnapshot(root)).toBe(before);
     rmSync(old, { recursive: true, force: true });
   });
+
+  it("an installed CLI that is not logged in stops before the baseline (exit 1, how to log in), nothing changed", async () => {
+    const root = createRepo({ "train.js": FAKE_TRAIN, "prepare.js": FAKE_PREPARE });
+    const before = repoSnapshot(root);
+    const noKeys = { ANTHROPIC_API_KEY: "", ANTHROPIC_AUTH_TOKEN: "", CLAUDE_CODE_OAUTH_TOKEN: "", CLAUDE_CODE_USE_BEDROCK: "", CLAUDE_CODE_USE_VERTEX: "" };
+    const result = await cliAsync(root, [...ARGS, "--proposer", "claude", "--max-iterations", "3"], withClaude({ ...noKeys, FAKE_AGENT_LOGIN: "no" }));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/claude is not logged in \(`claude auth status`: not logged in\); nothing was changed/);
+    expect(result.stderr).toContain("/login, or set ANTHROPIC_API_KEY");
+    expect(result.stdout).not.toMatch(/Baseline/);
+    expect(repoSnapshot(root)).toBe(before);
+  });
 });

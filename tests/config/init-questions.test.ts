@@ -23,8 +23,8 @@ describe("init asks from the option table", () => {
     expect(planQuestions({ ...OPTION_DEFS, brandNew: { ...OPTION_DEFS.seed, ask: unknownWay } }).unmarked).toEqual(["brandNew"]);
   });
 
-  it("asks in the table's order: scripts, budget, metric and direction, then the optional settings", () => {
-    expect(planQuestions().questions.map((q) => q.key)).toEqual(["train", "readonly", "budget", "metric", "direction", "maxIterations", "scope", "tag", "results", "baselineRuns", "keepRule", "workers"]);
+  it("asks in the table's order: scripts, the command (before the budget: the platform follows from it), budget, metric and direction, then the optional settings", () => {
+    expect(planQuestions().questions.map((q) => q.key)).toEqual(["train", "readonly", "command", "budget", "metric", "direction", "maxIterations", "scope", "tag", "results", "baselineRuns", "keepRule", "workers"]);
     // The required settings (no default, never assumed) are asked whenever they are missing, by run too.
     const missing = planQuestions().questions.filter((q) => q.ask.when === "missing").map((q) => q.key);
     expect(missing).toEqual([...REQUIRED_KEYS]);

@@ -9,7 +9,8 @@ import { type ConfigInput, LLM_PROPOSERS } from "../../config/options.js";
 import { defaultCommand } from "../../config/resolve.js";
 import { CONFIG_FILE } from "../../file-names.js";
 import { platformText } from "../../config/table.js";
-import { UsageError } from "../../errors.js";
+import { AutoresearchError, UsageError } from "../../errors.js";
+import { type AgentPreset, isAgentPreset, PRESET_INFO, presetLogin, presetVersion } from "../../proposers/agent/index.js";
 import { type DetectedPlatform, detectPlatform, type Exec, execWithTimeout, parseNvidiaSmi, usesTorch } from "../../platform/index.js";
 import { keyEnvName, type LlmProvider } from "../../proposers/llm/provider.js";
 import type { Check, CheckStatus } from "../../executors/descriptor.js";
@@ -238,12 +239,43 @@ export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check
           : { name: `agent ${cli}`, status: "absent", required, detail: "not on PATH (needed only for --proposer agent)", fix: install },
     );
   }
+  if (neededAgent && isAgentPreset(neededAgent) && which(neededAgent, env, os)) checks.push(...(await agentChecks(neededAgent, root, env)));
   checks.push(writeCheck(root));
   // The executor's own checks (an executor this build does not have has none: the config line says why).
   const executor = typeof input.executor === "string" ? findExecutor(input.executor) : undefined;
   if (executor?.doctorChecks) checks.push(...(await executor.doctorChecks({ input, root, env, exec, os, timeoutMs, command })));
   checks.push(sandboxCheck(typeof input.executor === "string" ? input.executor : undefined, os));
   return { checks, platform, command };
+}
+
+/**
+ * The config's agent CLI, found on PATH: its release against the supported range and its login,
+ * the same checks `run` makes before the baseline (so doctor says what run would refuse).
+ */
+async function agentChecks(preset: AgentPreset, root: string, env: NodeJS.ProcessEnv): Promise<Check[]> {
+  const clean = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+  const checks: Check[] = [];
+  const failed = (name: string, error: unknown): Check => {
+    if (!(error instanceof AutoresearchError)) throw error;
+    return { name, status: "missing", required: true, detail: error.message.replace(/; nothing was changed$/, ""), ...(error.hint && { fix: error.hint.replace(/,? and run again\.$|, then run again\.$/, ".") }) };
+  };
+  try {
+    const version = await presetVersion(preset, root, clean);
+    const [oldest, newest] = PRESET_INFO[preset].checked;
+    checks.push({ name: `agent ${preset} version`, status: "ok", required: true, detail: `${version ?? "no version printed"} (supported from ${oldest}, checked up to ${newest})` });
+  } catch (error) {
+    checks.push(failed(`agent ${preset} version`, error));
+  }
+  const login = await presetLogin(preset, { cwd: root, env });
+  const how = PRESET_INFO[preset].login;
+  checks.push(
+    login.state === "ok"
+      ? { name: `agent ${preset} login`, status: "ok", required: true, detail: login.detail }
+      : login.state === "missing"
+        ? { name: `agent ${preset} login`, status: "missing", required: true, detail: `not logged in: ${login.detail}`, fix: `${how[0]?.toUpperCase()}${how.slice(1)}.` }
+        : { name: `agent ${preset} login`, status: "warn", required: true, detail: login.detail },
+  );
+  return checks;
 }
 
 const MARK: Record<CheckStatus, (s: string) => string> = { ok: pc.green, missing: pc.red, absent: pc.dim, warn: pc.yellow };

@@ -121,9 +121,12 @@ export async function initCommand(flags: InitFlags, deps: InitDeps = {}): Promis
   const cwd = deps.cwd ?? process.cwd();
   const out = deps.output ?? process.stdout;
   const probe = new Git(cwd);
-  const inRepo = await probe.isRepo().catch(() => false);
-  const root = inRepo ? await probe.topLevel() : cwd;
-  const git = inRepo ? new Git(root) : null;
+  // Before any question: the answers would be lost, `run` cannot start outside a repository.
+  if (!(await probe.isRepo().catch(() => false))) {
+    throw new UsageError(`${cwd} is not a git repository: nothing was asked or written`, "Run init in the repository of the training script, or make one first: git init && git add -A && git commit -m init");
+  }
+  const root = await probe.topLevel();
+  const git = new Git(root);
   const gathered = gatherInput(flags, { root, cwd });
   const input = normaliseFlagPaths(gathered, root, cwd);
   const interactive = deps.interactive ?? Boolean(process.stdin.isTTY && process.stdout.isTTY);
@@ -147,7 +150,6 @@ export async function initCommand(flags: InitFlags, deps: InitDeps = {}): Promis
   const content = configFileContent(result.config, result.input, schemaRef(root));
   const check = configFileSchema.safeParse(content);
   if (!check.success) throw new UsageError(`internal: the config to write does not match the schema: ${check.error.message}`);
-  if (!inRepo) out.write(`${pc.yellow("!")} ${root} is not a git repository: \`autoresearch run\` needs one (git init && git add -A && git commit -m init)\n`);
   await applyBudgetEdits(result.budgetEdits, root, git, out);
   const target = join(root, CONFIG_FILE);
   const existed = existsSync(target);

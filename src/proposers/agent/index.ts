@@ -14,11 +14,14 @@ import { AGENT_PRESETS, type AgentPreset, isAgentPreset, PRESET_INFO, presetComm
 import { runAgent } from "./spawn.js";
 import { restorePath, restoreTree, snapshotTree } from "../../workspace/tree.js";
 import { type AgentUsage, readUsage } from "./usage.js";
+import { requireLogin } from "./login.js";
 import { presetVersion } from "./version.js";
 
 export { AGENT_PRESETS, type AgentPreset, isAgentPreset, PRESET_INFO, presetCommand, presetEnv, quoteArg } from "./presets.js";
 export { describeChange, guessCategory } from "./describe.js";
 export { readUsage } from "./usage.js";
+export { type LoginCheck, presetLogin } from "./login.js";
+export { presetVersion } from "./version.js";
 
 export interface AgentProposerOptions {
   /** A shell command line, or a preset name ("claude", "codex", "aider", "gemini", "opencode"). */
@@ -95,7 +98,11 @@ export function createAgentProposer(options: AgentProposerOptions): Proposer {
     editsWorkspace: true,
     async check() {
       const agent: AgentInfo = { command: preset ?? (custom as string), version: null };
-      if (preset) agent.version = await presetVersion(preset, options.cwd, agentEnv());
+      if (preset) {
+        agent.version = await presetVersion(preset, options.cwd, agentEnv());
+        // Before the baseline: a CLI that is not logged in would fail the first proposal, a full run later.
+        await requireLogin(preset, { cwd: options.cwd, env: agentEnv() });
+      }
       return { agent };
     },
     async propose(ctx: ProposalContext, signal?: AbortSignal): Promise<AgentProposal> {

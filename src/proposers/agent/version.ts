@@ -15,7 +15,7 @@ const VERSION_TIMEOUT_MS = 60_000;
  */
 export async function presetVersion(preset: AgentPreset, cwd: string, env: Record<string, string>): Promise<string | null> {
   const cli = PRESET_INFO[preset].cli;
-  const { code, output, missing } = await runShort(cli, cwd, env);
+  const { code, output, missing } = await runCli(cli, ["--version"], cwd, env, VERSION_TIMEOUT_MS);
   if (missing || code === 127 || /is not recognized as an internal or external command/.test(output)) {
     const { message, hint } = describeFatal({ kind: "missing", evidence: output.trim().split(/\r?\n/).pop() || `exit code ${code}` }, preset, cli);
     throw new RuntimeFailure(message, hint);
@@ -46,23 +46,37 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-function runShort(cli: string, cwd: string, env: Record<string, string>): Promise<{ code: number | null; output: string; missing: boolean }> {
+export interface CliAnswer {
+  /** Null when it did not start or was killed at the timeout. */
+  code: number | null;
+  stdout: string;
+  /** stdout and stderr as they came, the last 4,000 characters. */
+  output: string;
+  missing: boolean;
+}
+
+/** One short command of an agent CLI (`--version`, `auth status`), killed at the timeout. */
+export function runCli(cli: string, args: string[], cwd: string, env: Record<string, string>, timeoutMs: number): Promise<CliAnswer> {
   return new Promise((resolve) => {
     let output = "";
-    const child = spawn(cli, ["--version"], { cwd, env, shell: process.platform === "win32", windowsHide: true, stdio: ["ignore", "pipe", "pipe"] });
-    const timer = setTimeout(() => child.kill("SIGKILL"), VERSION_TIMEOUT_MS);
+    let stdout = "";
+    const child = spawn(cli, args, { cwd, env, shell: process.platform === "win32", windowsHide: true, stdio: ["ignore", "pipe", "pipe"] });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     const add = (chunk: Buffer) => {
       output = (output + chunk.toString("utf8")).slice(-4_000);
     };
-    child.stdout.on("data", add);
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout = (stdout + chunk.toString("utf8")).slice(-16_000);
+      add(chunk);
+    });
     child.stderr.on("data", add);
     child.once("error", (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      resolve({ code: null, output: `${output}\n${error.message}`, missing: error.code === "ENOENT" });
+      resolve({ code: null, stdout, output: `${output}\n${error.message}`, missing: error.code === "ENOENT" });
     });
     child.once("close", (code) => {
       clearTimeout(timer);
-      resolve({ code, output, missing: false });
+      resolve({ code, stdout, output, missing: false });
     });
   });
 }
