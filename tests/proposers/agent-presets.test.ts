@@ -109,7 +109,10 @@ describe.skipIf(process.platform === "win32")("each preset against its CLI's rec
 
   it("records each preset's version from `<cli> --version`", async () => {
     const seen: Record<string, string | null> = {};
-    for (const preset of AGENT_PRESETS) seen[preset] = (await presetProposer(preset).check?.())?.agent?.version ?? null;
+    // aider and gemini have no status command: they read a key from the environment, which the
+    // login check looks for (the other fake CLIs answer their status commands as logged in).
+    const keys = { OPENAI_API_KEY: "sk-test-not-a-key", GEMINI_API_KEY: "test-not-a-key" };
+    for (const preset of AGENT_PRESETS) seen[preset] = (await presetProposer(preset, keys).check?.())?.agent?.version ?? null;
     expect(seen).toEqual({ claude: "2.1.332 (Claude Code)", codex: "codex-cli 0.171.0", aider: "aider 0.86.2", gemini: "0.61.0", opencode: "1.18.33" });
   });
 
