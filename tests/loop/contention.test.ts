@@ -76,7 +76,8 @@ describe("runs slowed by a busy machine are re-run (real runs)", () => {
       ],
     };
     // Machine runs: 1-2 the baseline, 3 the candidate's first run, 4 (busy) its second, re-run as 5, then 6.
-    const { records, events } = await session([4], [slower], { keepRule: "confirm", baselineRuns: 2, confirmRuns: 2 });
+    // Confirmation runs without pairs (--pair-band 0): the counting above is of the candidate's own runs.
+    const { records, events } = await session([4], [slower], { keepRule: "confirm", baselineRuns: 2, confirmRuns: 2, pairBand: 0 });
     expect(records[0]?.contendedRuns).toBeUndefined();
     const candidate = records[1] as ExperimentRecord;
     expect(candidate.status).toBe("keep");
