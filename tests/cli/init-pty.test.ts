@@ -218,7 +218,8 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     await t.waitFor("Write autoresearch.config.json with this config?");
     expect(t.screen()).toMatch(/\| Modification scope +\| hyperparameters \/ optimizer \/ training +\|/);
     expect(t.screen()).toMatch(/\| Baseline runs +\| 3 +\|/);
-    expect(t.screen()).toMatch(/\| Keep rule +\| confirm \(2 more runs, mean better by > 2× the noise floor\) +\|/);
+    expect(t.screen()).toMatch(/\| Keep rule +\| confirm \(paired: kept when better than its parent by > 2 standard errors\) +\|/);
+    expect(t.screen()).toMatch(/\| Paired band +\| first runs within 2× the noise floor of the parent/);
     await t.type("y");
     expect(await t.exited).toBe(0);
     expect(configOf(root)).toMatchObject({ budget: "1m30s", metric: "val_loss", direction: "max", maxIterations: 12, scope: ["hyperparameters", "optimizer", "training"], tag: "exp-attn", baselineRuns: 3, keepRule: "confirm" });
