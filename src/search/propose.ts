@@ -163,13 +163,7 @@ export async function nextProposal(
   inFlight: (InFlightSummary & { trainHash: string })[] = [],
   on?: { node: ExperimentRecord; why: string },
 ): Promise<ProposalOutcome> {
-  const ctx = await buildContext(
-    session,
-    deps,
-    iteration,
-    inFlight.map(({ trainHash: _, ...summary }) => summary),
-    on,
-  );
+  const ctx = await buildContext(session, deps, iteration, summariesOf(inFlight), on);
   // Scripts run already, and those waiting or running, are not proposed again.
   const tried = new Set([...session.history.map((e) => e.trainHash), ...inFlight.map((e) => e.trainHash)]);
   let lastReason = "";
@@ -247,13 +241,7 @@ export async function nextProposals(
 ): Promise<BatchOutcome> {
   const proposer = deps.proposer;
   if (!proposer.proposeMany || oomToRetry(session, proposer) !== null) return { kind: "none" };
-  const ctx = await buildContext(
-    session,
-    deps,
-    iteration,
-    inFlight.map(({ trainHash: _, ...summary }) => summary),
-    on,
-  );
+  const ctx = await buildContext(session, deps, iteration, summariesOf(inFlight), on);
   if (deps.stop.stopRequested) return { kind: "none" };
   deps.emit({ type: "proposal-start", iteration });
   let proposals: Proposal[];
@@ -327,4 +315,9 @@ async function cleanWorkspace(session: SessionState): Promise<string[]> {
   // An agent, unlike a run, has no business leaving files: each one it created is named too.
   const created = inspection.created.map((path) => `created ${path}`);
   return [...inspection.violations.filter((v) => v !== `modified ${train}`), ...created].map((v) => `${v} (undone)`);
+}
+
+/** What the proposer is told of the experiments in flight (their scripts' hashes are the scheduler's). */
+function summariesOf(inFlight: readonly (InFlightSummary & { trainHash: string })[]): InFlightSummary[] {
+  return inFlight.map(({ trainHash: _, ...summary }) => summary);
 }
