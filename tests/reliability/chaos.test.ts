@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { headOf } from "../../src/ledger/tree.js";
 import { describe, expect, it } from "vitest";
 import type { ExperimentRecord } from "../../src/types.js";
 import { cli } from "../helpers/cli.js";
@@ -90,8 +91,8 @@ describe("SIGKILL chaos: the orchestrator killed at random moments, then resumed
     // The same script never ran twice under two numbers (a re-run in-flight experiment is not a new one).
     const hashesRun = records.map((e) => e.trainHash);
     expect(new Set(hashesRun).size).toBe(hashesRun.length);
-    // The best script is on the research branch; the user's checkout still has theirs.
-    expect(git(root, "show", "autoresearch/chaos:train.js")).toBe(git(root, "show", `${records.filter((e) => e.status === "keep").at(-1)?.commit}:train.js`));
+    // The best script (the head: the best kept node) is on the research branch; the user's checkout still has theirs.
+    expect(git(root, "show", "autoresearch/chaos:train.js")).toBe(git(root, "show", `${headOf(records, "min").commit}:train.js`));
     expect(readFileSync(join(root, "train.js"), "utf8")).toBe(CHAOS_TRAIN);
     console.log(`chaos seed ${SEED}: ${records.length} experiments after ${log.length} rounds\n${log.join("\n")}`);
   }, 240_000);
