@@ -17,7 +17,8 @@ describe("autoresearch demo", () => {
     expect(results.rows[0]?.status).toBe("keep");
     // The example's defaults leave room: the builtin search finds a better learning rate quickly.
     expect(results.rows.slice(1).some((r) => r.status === "keep")).toBe(true);
-    const best = results.rows.filter((r) => r.status === "keep").at(-1);
+    // The research branch is the head: the best kept row (val_bpb: lower is better).
+    const best = results.rows.filter((r) => r.status === "keep").reduce((a, b) => ((b.metric as number) < (a.metric as number) ? b : a));
     expect(git(dir, "rev-parse", "--short=7", "autoresearch/demo")).toBe(best?.commit);
     expect(git(dir, "branch", "--show-current")).toBe("main");
     expect(result.stdout).toContain("Where everything is");

@@ -43,7 +43,7 @@ describe("stopping (Phase 3)", () => {
     // Baseline val_loss is 1.62; a win on LEARNING_RATE (x2: 1.32) brings it under 1.5.
     const { outcome, rows } = await session({ stopWhen: "val_loss <= 1.5", maxIterations: 20 });
     expect(outcome.reason).toMatch(/^stop condition met: val_loss <= 1\.5/);
-    const best = rows.filter((r) => r.status === "keep").at(-1);
+    const best = rows.filter((r) => r.status === "keep").reduce((a, b) => ((b.metric as number) < (a.metric as number) ? b : a));
     expect(best?.metric).toBeLessThanOrEqual(1.5);
     expect(rows.length).toBeLessThan(21);
     // It stopped at the first experiment that met it.
