@@ -1,4 +1,6 @@
 import { join } from "node:path";
+import { alternateName, REPORT_FILES } from "../file-names.js";
+import { removeStaleTemps } from "../ledger/files.js";
 import { sessionProtection } from "../executors/registry.js";
 import { applyOverrides, type ResumeOverrides } from "../config/resolve.js";
 import { UsageError } from "../errors.js";
@@ -105,7 +107,9 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
       }
     }),
   );
-  for (const name of ledger.removeStaleTemps()) deps.emit({ type: "warning", message: `removed ${name}, left by an interrupted write` });
+  // The records' and the projections' (summary, chart: in the checkout) half-written files of the killed process.
+  const projections = [...REPORT_FILES, ...REPORT_FILES.map(alternateName)].flatMap((name) => removeStaleTemps(join(root, name)));
+  for (const name of [...ledger.removeStaleTemps(), ...projections]) deps.emit({ type: "warning", message: `removed ${name}, left by an interrupted write` });
   ledger.ensureDirs();
   // session.json says which protection is in force now (the dashboard and `status` read it); the
   // overrides stay this invocation's, as before.

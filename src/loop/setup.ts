@@ -200,7 +200,7 @@ export async function startSession(root: string, checked: ResolvedSession, platf
   const tracked = new Set<string>();
   for (const name of REPORT_FILES) if (await git.isTracked(name)) tracked.add(name);
   const projections = REPORT_FILES.map((f) => (tracked.has(f) ? alternateName(f) : f));
-  await excludeFromGit(git, [`/${config.results}`, `/${config.results}.*.tmp`, ...projections.map((f) => `/${f}`), `/${CONFIG_FILE}`]);
+  await excludeFromGit(git, [`/${config.results}`, `/${config.results}.*.tmp`, ...projections.flatMap((f) => [`/${f}`, `/${f}.*.tmp`]), `/${CONFIG_FILE}`]);
   const interrupted = interruptedPrevious(root, paths.home, config.tag, await git.head());
   if (interrupted) deps.emit({ type: "warning", message: interrupted });
   const aside = setAsidePrevious(root, paths.home, resultsPath, projections);
