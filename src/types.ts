@@ -302,6 +302,12 @@ export interface RunHandle {
   /** The job id (slurm), the remote run's id (ssh). */
   id: string;
   host?: string;
+  /**
+   * The run may wait in a queue before it starts (a cluster job): shown as pending until then.
+   * Said by the executor that made the handle, so what only reads state.json (`status`) needs
+   * no registry of executors.
+   */
+  queues?: boolean;
 }
 
 export interface RunResult {

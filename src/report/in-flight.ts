@@ -1,4 +1,3 @@
-import { handleView } from "../executors/registry.js";
 import type { InFlight, WorkerSlot } from "../ledger/ledger.js";
 import { escapeMarkdown, formatElapsed, formatPlace, MISSING, markdownTable } from "./format.js";
 
@@ -40,7 +39,8 @@ function seconds(nowMs: number, iso: string | undefined): number | null {
 
 export function inFlightRuns(entries: readonly InFlight[], nowMs: number): InFlightRun[] {
   return entries.map((e) => {
-    const view = e.handle ? handleView(e.handle) : null;
+    // Only runs elsewhere have a handle (a job id, a remote run); it says whether it can be queued.
+    const view = e.handle ? { job: e.handle.id, queues: e.handle.queues === true } : null;
     const job = view?.job ?? null;
     let state: InFlightRun["state"];
     let since: string | undefined;

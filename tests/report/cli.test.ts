@@ -122,7 +122,7 @@ describe("autoresearch status", () => {
     const runs = [
       { id: 4, phase: "running", parent: "x", worker: 0, device: "0", proposal: proposal("SwiGLU MLP"), startedAt: ago(4000), runStartedAt: ago(3725) },
       { id: 5, phase: "running", parent: "x", worker: 2, device: "0", host: "gpu2", proposal: proposal("Wider | MLP"), rebaseOf: 3, startedAt: ago(30) },
-      { id: 6, phase: "running", parent: "x", worker: 1, device: "1", proposal: proposal("Queued job"), handle: { kind: "slurm", id: "4242" }, startedAt: ago(65) },
+      { id: 6, phase: "running", parent: "x", worker: 1, device: "1", proposal: proposal("Queued job"), handle: { kind: "slurm", id: "4242", queues: true }, startedAt: ago(65) },
       { id: 7, phase: "ready", parent: "x", proposal: proposal("Next idea"), queuedAt: ago(5), startedAt: ago(5) },
     ];
     writeFileSync(join(root, ".autoresearch", "state.json"), JSON.stringify({ runs }));

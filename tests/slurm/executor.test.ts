@@ -85,7 +85,7 @@ describeSlurm("SlurmExecutor on a real cluster", () => {
     expect(result).toMatchObject({ exitCode: 0, signal: null, timedOut: false, metric: 0.8125, memGb: 2 });
     expect(result.failure).toBeUndefined();
     expect(result.pendingSec).toBeGreaterThanOrEqual(0);
-    expect(spec.handles).toEqual([{ kind: "slurm", id: expect.stringMatching(/^\d+$/) }]);
+    expect(spec.handles).toEqual([{ kind: "slurm", id: expect.stringMatching(/^\d+$/), queues: true }]);
     expect(spec.started()).toBe(true);
     const log = readFileSync(spec.logPath, "utf8");
     for (const line of [`marker=${spec.runId}`, "budget=5", "quoted=a 'b' $c", "secret=absent", "job=yes", `cwd=${tmp.dir}`, "to stderr"]) expect(log).toContain(line);

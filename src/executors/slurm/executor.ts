@@ -98,7 +98,7 @@ export class SlurmExecutor implements Executor {
       if (!(err instanceof RuntimeFailure)) throw err;
       return this.finishEarly(spec, scanner, err.message, { reason: "submit-failed", detail: err.message });
     }
-    spec.onHandle?.({ kind: "slurm", id: jobId });
+    spec.onHandle?.({ kind: "slurm", id: jobId, queues: true });
     const skipped = script.skipped.length > 0 ? `; not exported: ${script.skipped.join(", ")}` : "";
     return this.follow(jobId, spec, scanner, signal, { queuedAt, attached: false }, `submitted as SLURM job ${jobId}${skipped}`);
   }
@@ -109,7 +109,7 @@ export class SlurmExecutor implements Executor {
     const found = await this.cli.lookup(handle.id);
     if (found.ok && found.job === null) return null;
     const scanner = new OutputScanner(spec.metric);
-    spec.onHandle?.(handle);
+    spec.onHandle?.({ ...handle, queues: true });
     return this.follow(handle.id, spec, scanner, signal, { queuedAt: this.now(), attached: true }, `re-attached to SLURM job ${handle.id}`);
   }
 
