@@ -1,3 +1,8 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import vm from "node:vm";
+
 // The keeps bench's noisy trainer (bench/keeps.mjs; bench/tree.mjs measures the tree's honesty on it):
 // its true metric is a known function of its constants, printed with Gaussian noise of sd BENCH_NOISE
 // drawn from AUTORESEARCH_SEED and the code.
@@ -31,3 +36,46 @@ const gauss = Math.sqrt(-2 * Math.log(Math.max(unit(h), 1e-12))) * Math.cos(2 * 
 console.log("true_loss: " + truth.toFixed(6));
 console.log("val_loss: " + (truth + Number(process.env.BENCH_NOISE) * gauss).toFixed(6));
 `;
+
+/** Runs a script in-process: its console lines, its metric, a log file; the Executor contract. */
+export class VmExecutor {
+  constructor() {
+    this.runs = 0;
+  }
+  async run(spec) {
+    this.runs++;
+    const started = performance.now();
+    const lines = [];
+    const code = readFileSync(join(spec.cwd, "train.js"), "utf8");
+    let exitCode = 0;
+    try {
+      vm.runInNewContext(code, { console: { log: (s) => lines.push(String(s)) }, process: { env: spec.env }, Math, Number });
+    } catch (error) {
+      lines.push(String(error));
+      exitCode = 1;
+    }
+    spec.onStart?.();
+    mkdirSync(dirname(spec.logPath), { recursive: true });
+    writeFileSync(spec.logPath, `${lines.join("\n")}\n`);
+    const found = lines.map((l) => /^val_loss: (.*)$/.exec(l)).filter(Boolean).at(-1);
+    return {
+      exitCode,
+      signal: null,
+      timedOut: false,
+      durationSec: (performance.now() - started) / 1000,
+      metric: found ? Number(found[1]) : null,
+      memGb: null,
+      params: null,
+      oom: false,
+      tailLines: lines.slice(-20),
+    };
+  }
+}
+
+/** The fixture's true metric at a commit (its script run without noise). */
+export function trueMetric(root, commit) {
+  const code = execFileSync("git", ["show", `${commit}:train.js`], { cwd: root, encoding: "utf8" });
+  const lines = [];
+  vm.runInNewContext(code, { console: { log: (s) => lines.push(String(s)) }, process: { env: { AUTORESEARCH_SEED: "0", BENCH_NOISE: "0" } }, Math, Number });
+  return Number(/^true_loss: (.*)$/.exec(lines[0])[1]);
+}

@@ -9,67 +9,27 @@
 // Real git repos and the real loop; the runs themselves are evaluated in-process (node:vm) to
 // keep 600 experiments affordable on a shared machine: the decision logic is what is measured.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import vm from "node:vm";
+import { headOf } from "../dist/ledger/tree.js";
 import { research } from "../dist/loop/research.js";
 import { StopControl } from "../dist/search/stop.js";
 import { BuiltinProposer } from "../dist/proposers/builtin/index.js";
 import { Git } from "../dist/workspace/git.js";
 import { detectPlatform } from "../dist/platform/index.js";
 import { benchRepo, recordsDir } from "./repo.mjs";
-import { TRAIN } from "./keeps-fixture.mjs";
+import { TRAIN, trueMetric, VmExecutor } from "./keeps-fixture.mjs";
 
 const EXPERIMENTS = Number(process.env.BENCH_EXPERIMENTS ?? 100);
 const SEEDS = (process.env.BENCH_SEEDS ?? "1,2,3").split(",").map(Number);
 const SIGMA = Number(process.env.BENCH_NOISE ?? 0.01);
 
-/** Runs a script in-process: its console lines, its metric, a log file; the Executor contract. */
-class VmExecutor {
-  constructor() {
-    this.runs = 0;
-  }
-  async run(spec) {
-    this.runs++;
-    const started = performance.now();
-    const lines = [];
-    const code = readFileSync(join(spec.cwd, "train.js"), "utf8");
-    let exitCode = 0;
-    try {
-      vm.runInNewContext(code, { console: { log: (s) => lines.push(String(s)) }, process: { env: spec.env }, Math, Number });
-    } catch (error) {
-      lines.push(String(error));
-      exitCode = 1;
-    }
-    spec.onStart?.();
-    mkdirSync(dirname(spec.logPath), { recursive: true });
-    writeFileSync(spec.logPath, `${lines.join("\n")}\n`);
-    const found = lines.map((l) => /^val_loss: (.*)$/.exec(l)).filter(Boolean).at(-1);
-    return {
-      exitCode,
-      signal: null,
-      timedOut: false,
-      durationSec: (performance.now() - started) / 1000,
-      metric: found ? Number(found[1]) : null,
-      memGb: null,
-      params: null,
-      oom: false,
-      tailLines: lines.slice(-20),
-    };
-  }
-}
-
 function repo() {
   return benchRepo("ar-keeps-", { "train.js": TRAIN, "prepare.js": "// read-only\n" });
 }
 
-function trueMetric(root, commit) {
-  const code = execFileSync("git", ["show", `${commit}:train.js`], { cwd: root, encoding: "utf8" });
-  const lines = [];
-  vm.runInNewContext(code, { console: { log: (s) => lines.push(String(s)) }, process: { env: { AUTORESEARCH_SEED: "0", BENCH_NOISE: "0" } }, Math, Number });
-  return Number(/^true_loss: (.*)$/.exec(lines[0])[1]);
-}
 
 async function session(rule, seed, platform) {
   const root = repo();
@@ -114,7 +74,7 @@ async function session(rule, seed, platform) {
     if (!(t < bestTrue)) falseKeeps++;
     bestTrue = Math.min(bestTrue, t);
   }
-  const finalTrue = trueMetric(root, records.filter((r) => r.status === "keep").at(-1).commit);
+  const finalTrue = trueMetric(root, headOf(records, "min").commit);
   rmSync(root, { recursive: true, force: true });
   return { experiments: records.length - 1, keeps, falseKeeps, finalTrue, runs: executor.runs };
 }

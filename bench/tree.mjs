@@ -1,27 +1,7 @@
 #!/usr/bin/env node
-// The research tree (issue 23), measured in one run against the single chain it replaced:
-//  (a) useful speedup: on a fake trainer whose runs sleep RUN_SEC (so the search is the only
-//      limit), the wall time until the kept best first reaches what a 1-worker chain session
-//      reached after 16 experiments, for N = 1, 2, 4, 8, 16 workers, `--search chain` and `tree`,
-//      as a ratio to the same search with 1 worker (targets for the tree: 4 >= 2.5x, 8 >= 4x,
-//      16 >= 6x); and the share of runs that are neither a new proposal nor a combination (re-runs
-//      of a stale winner, `rebaseOf`) at 4 workers (target < 10% for the tree);
-//  (b) one worker is not worse: the best after 30 experiments, tree vs chain, median of 5 seeds
-//      (the same trainer without the sleep: only the decisions matter there);
-//  (c) honesty: keeps bench's noisy fixture (bench/keeps.mjs) under --keep-rule confirm with
-//      4 workers: the share of no-effect changes kept (target < 5%), kept nodes whose true metric
-//      is not better than their parent's, and that no keep was measured only once.
-// Real git repos, the real loop (research() from dist/), the builtin proposer; (a) and (b) run the
-// trainer as a real process (sh + sleep + awk: no interpreter start-up competing with the
-// orchestrator for the machine's cores), (c) evaluates its runs in-process as keeps.mjs does.
-// Usage: node bench/tree.mjs [--quick]   (after npm run build)
-//   --quick: N = 1, 4, 16; 3 seeds of 20 experiments for (b); 1 seed for (c).
-//   BENCH_RUN_SEC (default 2) sets the sleep of (a).
-import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, } from "node:fs";
 import { cpus } from "node:os";
-import { dirname, join } from "node:path";
-import vm from "node:vm";
+import { join } from "node:path";
 import { research } from "../dist/loop/research.js";
 import { StopControl } from "../dist/search/stop.js";
 import { BuiltinProposer } from "../dist/proposers/builtin/index.js";
@@ -29,7 +9,7 @@ import { sanitizeEnv } from "../dist/runner/run-env.js";
 import { LocalExecutor } from "../dist/executors/index.js";
 import { Git } from "../dist/workspace/git.js";
 import { benchRepo, recordsDir } from "./repo.mjs";
-import { TRAIN as NOISY_TRAIN } from "./keeps-fixture.mjs";
+import { TRAIN as NOISY_TRAIN, trueMetric, VmExecutor } from "./keeps-fixture.mjs";
 
 const QUICK = process.argv.includes("--quick");
 const RUN_SEC = Number(process.env.BENCH_RUN_SEC ?? 2);
@@ -193,44 +173,22 @@ console.log(
 );
 
 // (c) Honesty under --keep-rule confirm with 4 workers, on the keeps bench's noisy fixture.
-/** Runs the fixture in-process after a short wait drawn from the code, so runs overlap and finish out of order. */
-class VmExecutor {
-  constructor() {
-    this.runs = 0;
-  }
+/** The fixture run in-process after a short wait drawn from the code, so runs overlap and finish out of order. */
+class DelayedVmExecutor extends VmExecutor {
   async run(spec) {
-    this.runs++;
     const code = readFileSync(join(spec.cwd, "train.js"), "utf8");
     let h = Number(spec.env.AUTORESEARCH_SEED ?? 0);
     for (const ch of code) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
     await new Promise((r) => setTimeout(r, 5 + ((h >>> 0) % 40)));
-    const lines = [];
-    let exitCode = 0;
-    try {
-      vm.runInNewContext(code, { console: { log: (s) => lines.push(String(s)) }, process: { env: spec.env }, Math, Number });
-    } catch (error) {
-      lines.push(String(error));
-      exitCode = 1;
-    }
-    spec.onStart?.();
-    mkdirSync(dirname(spec.logPath), { recursive: true });
-    writeFileSync(spec.logPath, `${lines.join("\n")}\n`);
-    const found = lines.map((l) => /^val_loss: (.*)$/.exec(l)).filter(Boolean).at(-1);
-    return { exitCode, signal: null, timedOut: false, durationSec: 0.05, metric: found ? Number(found[1]) : null, memGb: null, params: null, oom: false, tailLines: lines.slice(-20) };
+    return super.run(spec);
   }
 }
 
-function trueMetric(root, commit) {
-  const code = execFileSync("git", ["show", `${commit}:train.js`], { cwd: root, encoding: "utf8" });
-  const lines = [];
-  vm.runInNewContext(code, { console: { log: (s) => lines.push(String(s)) }, process: { env: { AUTORESEARCH_SEED: "0", BENCH_NOISE: "0" } }, Math, Number });
-  return Number(/^true_loss: (.*)$/.exec(lines[0])[1]);
-}
 
 const honesty = { keeps: 0, falseKeeps: 0, noEffect: 0, noEffectKept: 0, measuredOnce: 0, experiments: 0, runs: 0, finalTrue: [] };
 for (const seed of HONESTY.seeds) {
   const root = benchRepo("ar-tree-keeps-", { "train.js": NOISY_TRAIN, "prepare.js": "// read-only\n" });
-  const executor = new VmExecutor();
+  const executor = new DelayedVmExecutor();
   const config = { ...baseConfig({ workers: 4, search: "tree", experiments: HONESTY.experiments, seed, tag: `k${seed}` }), readonly: ["prepare.js"], command: "node train.js", runSeed: seed * 100, keepRule: "confirm" };
   const deps = { git: new Git(root), executor, proposer: new BuiltinProposer({ seed }), emit: () => {}, now: () => new Date(), stop: new StopControl(), baseEnv: { BENCH_NOISE: "0.01" }, graceMs: 100 };
   await research(root, { kind: "new", config, platform: CPU }, deps);
