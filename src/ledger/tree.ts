@@ -68,35 +68,74 @@ export function childrenOf<T extends Node>(history: readonly T[], node: Pick<Nod
  * combined into a node of that lineage already (nor combinations of changes that are).
  */
 export function offLineageKept<T extends Node>(history: readonly T[], head: T): T[] {
+  const byId = new Map(history.map((n) => [n.id, n]));
   const inHead = new Set<number>();
-  for (const n of lineageOf(history, head)) {
-    inHead.add(n.id);
-    for (const c of n.combines ?? []) inHead.add(c);
-  }
+  // A combined node's own combinations are in the head too (a stack may hold a combination).
+  const add = (id: number): void => {
+    if (inHead.has(id)) return;
+    inHead.add(id);
+    for (const c of byId.get(id)?.combines ?? []) add(c);
+  };
+  for (const n of lineageOf(history, head)) add(n.id);
   const redundant = (n: T) => (n.combines ?? []).length > 0 && (n.combines ?? []).every((c) => inHead.has(c));
   return history.filter((n) => n.status === "keep" && n.id > 0 && !inHead.has(n.id) && !redundant(n));
 }
 
-/** How many times a combination of each kept node's change was tried, and on which parents. */
+/** How many times a combination of each kept node's change was tried alone, and on which parents (stacks not counted). */
 export function combinationTries(entries: readonly { parent: string; combines?: number[] }[]): Map<number, string[]> {
   const tries = new Map<number, string[]>();
-  for (const e of entries) for (const c of e.combines ?? []) tries.set(c, [...(tries.get(c) ?? []), e.parent]);
+  for (const e of entries) {
+    if ((e.combines ?? []).length !== 1) continue;
+    for (const c of e.combines ?? []) tries.set(c, [...(tries.get(c) ?? []), e.parent]);
+  }
   return tries;
 }
 
-/** A node's change is offered onto a head at most once, and this many times in a session. */
+/** A node's change is offered alone onto a head at most once, and this many times in a session. */
 export const MAX_COMBINATION_TRIES = 2;
 
 /**
- * The kept nodes whose changes should be tried on `head` next, oldest first: off its lineage,
- * not tried on this head yet (recorded or in flight), fewer than MAX_COMBINATION_TRIES tries.
+ * What to combine into `head` next. `stack`: every winner off the head's lineage not stacked on
+ * this head yet, best gain first, to be applied one after another as ONE node (with many workers
+ * a wave brings several winners at once; one node per winner would add one change to the head
+ * per wave). Empty unless there are at least two. `singles`: winners to try alone on the head,
+ * oldest first: those whose stack on this head was decided without a keep (one part may be what
+ * spoils the rest), and any lone winner. A winner in a combination in flight on the head waits;
+ * one tried alone on this head, or MAX_COMBINATION_TRIES times in all, is not offered again.
+ */
+export function combinationPlan<T extends Node>(
+  history: readonly T[],
+  head: T,
+  inFlight: readonly { parent: string; combines?: number[] }[] = [],
+  direction: Direction = "min",
+): { stack: T[]; singles: T[] } {
+  const tries = combinationTries([...history, ...inFlight]);
+  const busy = new Set(inFlight.filter((e) => e.parent === head.commit).flatMap((e) => e.combines ?? []));
+  const stacked = new Set(history.filter((e) => e.parent === head.commit && (e.combines ?? []).length > 1).flatMap((e) => e.combines ?? []));
+  const fresh = offLineageKept(history, head).filter((n) => {
+    const parents = tries.get(n.id) ?? [];
+    return !busy.has(n.id) && !parents.includes(head.commit) && parents.length < MAX_COMBINATION_TRIES;
+  });
+  const byCommit = new Map<string, T>();
+  for (const n of history) if (!byCommit.has(n.commit)) byCommit.set(n.commit, n);
+  // The largest win over its own parent first: when two changes collide, the better one goes in.
+  const won = (n: T): number => {
+    const parent = byCommit.get(n.parent);
+    if (!parent || parent.metric === null || n.metric === null) return 0;
+    return direction === "min" ? parent.metric - n.metric : n.metric - parent.metric;
+  };
+  const stack = fresh.filter((n) => !stacked.has(n.id)).sort((a, b) => won(b) - won(a) || a.id - b.id);
+  if (stack.length >= 2) return { stack, singles: fresh.filter((n) => stacked.has(n.id)) };
+  return { stack: [], singles: fresh };
+}
+
+/**
+ * The kept nodes whose changes should be tried on `head` next (see combinationPlan): the stack's
+ * parts, then the singles.
  */
 export function combinationCandidates<T extends Node>(history: readonly T[], head: T, inFlight: readonly { parent: string; combines?: number[] }[] = []): T[] {
-  const tries = combinationTries([...history, ...inFlight]);
-  return offLineageKept(history, head).filter((n) => {
-    const parents = tries.get(n.id) ?? [];
-    return !parents.includes(head.commit) && parents.length < MAX_COMBINATION_TRIES;
-  });
+  const plan = combinationPlan(history, head, inFlight);
+  return [...plan.stack, ...plan.singles];
 }
 
 /** Children of `node` decided since its last kept child (or since it was decided), none of them kept: the head's stagnation. */

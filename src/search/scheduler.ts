@@ -160,10 +160,37 @@ export class Scheduler {
     return this.wanted() > 0;
   }
 
-  /** Proposals wanted now: free workers plus the lookahead, less those waiting. */
+  /** Proposals wanted now: free workers plus the lookahead, less those waiting (stale ones not counted: see stale()). */
   private wanted(): number {
     const idle = this.session.workers.length - this.running.size;
-    return idle + lookaheadOf(this.session) - this.ready.length;
+    return idle + lookaheadOf(this.session) - this.ready.filter((i) => !this.stale(i)).length;
+  }
+
+  /**
+   * In the tree, a proposal made on the head that is still waiting when the head has moved is
+   * stale: it was chosen without the results that moved the head (with N workers, the lookahead
+   * holds N of them, a whole wave run uninformed). New proposals are made on the new head and run
+   * first; stale ones run when no fresh one waits, and those beyond max(lookahead, workers) are
+   * refused (see dropStale). Combinations, re-runs and runs being followed are never stale.
+   */
+  private stale(item: ReadyItem): boolean {
+    if (this.session.info.config.search === "chain" || !item.followHead || item.combines || item.rebaseOf !== undefined || item.attach) return false;
+    // A plan's steps are fixed whatever the results: none goes stale (nor may one be lost).
+    if (item.proposal.planStep !== undefined) return false;
+    return item.base !== bestOf(this.session).commit;
+  }
+
+  /** Refuses the oldest stale proposals beyond max(lookahead, workers): they would only ever run last. */
+  private dropStale(): void {
+    const stale = this.ready.filter((i) => this.stale(i));
+    const excess = stale.length - Math.max(lookaheadOf(this.session), this.session.workers.length);
+    if (excess <= 0) return;
+    const head = bestOf(this.session);
+    for (const item of stale.slice(0, excess)) {
+      this.ready.splice(this.ready.indexOf(item), 1);
+      const made = this.session.history.find((e) => e.commit === item.base);
+      this.reject(item, `it was made on #${made?.id ?? "?"} and the best moved to #${head.id} before it started; newer proposals made on #${head.id} ran instead`);
+    }
   }
 
   /**
@@ -345,9 +372,13 @@ export class Scheduler {
 
   /** Each free worker takes the next ready proposal that may start now. */
   private async startReady(startable: (item: ReadyItem) => boolean): Promise<void> {
+    this.dropStale();
     for (const worker of this.freeWorkers()) {
-      // A run being followed is taken by the worker whose clone it runs in, and by no other.
-      const index = this.ready.findIndex((it) => startable(it) && (it.attach?.worker === undefined || it.attach.worker === worker.slot.worker));
+      // A run being followed is taken by the worker whose clone it runs in, and by no other; a
+      // proposal made on the head as it is now before one made on an earlier head.
+      const fits = (it: ReadyItem) => startable(it) && (it.attach?.worker === undefined || it.attach.worker === worker.slot.worker);
+      const fresh = this.ready.findIndex((it) => fits(it) && !this.stale(it));
+      const index = fresh >= 0 ? fresh : this.ready.findIndex(fits);
       if (index < 0) continue;
       const [item] = this.ready.splice(index, 1);
       if (!item) return;
@@ -373,6 +404,8 @@ export class Scheduler {
         if (moved.ok && fresh) {
           item.base = best.commit;
           item.newText = moved.text;
+          // A combination names the node it is combined into: the head it now runs on.
+          if (item.combines) item.proposal = { ...item.proposal, description: item.proposal.description.replace(/^(combine [#\d, ]+ into )#\d+/, `$1#${best.id}`), rationale: `${item.proposal.rationale ?? ""} The best moved to #${best.id} before it started: applied there instead.`.trim() };
         }
       }
       const parent = (tree || item.attach ? session.history.find((e) => e.commit === item.base) : undefined) ?? best;

@@ -1,20 +1,24 @@
 /**
  * What the scheduler builds next in the research tree (src/ledger/tree.ts reads the tree):
  *
- * - **Combinations first.** A kept node off the head's lineage (a sibling that also beat the
- *   parent, or a branch the head has overtaken) holds a change the head does not have: its change
- *   (its parent -> it) is applied onto the head with the rebase machinery and run as a new node
- *   whose parent is the head and whose `combines` names it. Each node's change is tried on a
- *   given head once, and at most MAX_COMBINATION_TRIES times in a session; a change that no
- *   longer applies is dropped with its reason. Combinations need no proposer call, so they go
- *   ahead of new proposals: they are the cheapest runs most likely to move the head.
+ * - **Combinations first.** Kept nodes off the head's lineage (siblings that also beat the
+ *   parent, or a branch the head has overtaken) hold changes the head does not have. When there
+ *   are two or more, their changes (each node's parent -> it) are applied onto the head one after
+ *   another, the largest win first, and run as ONE new node whose parent is the head and whose
+ *   `combines` names them all (a part that does not apply on what is stacked so far is left out).
+ *   With many workers a wave brings several winners at once: one node per winner would add one
+ *   change to the head per wave. If the stack is decided without a keep, its parts are tried one
+ *   at a time on that head (one part may spoil the rest). A change is tried alone on a given head
+ *   once, and at most MAX_COMBINATION_TRIES times in a session; one that no longer applies is
+ *   dropped with its reason. Combinations need no proposer call, so they go ahead of new
+ *   proposals: they are the cheapest runs most likely to move the head.
  * - **New proposals on the head**, until it stagnates: after K children of the head in a row
  *   without a keep (K = `stagnation`, default 2 x workers, at least 2), proposals are made on
  *   other strong nodes in turn with the head itself: kept nodes within the noise floor of the
  *   head (its ancestors included), and the best kept node of every other branch, best first. The rotation is by a counter, so the choice is
  *   deterministic for a given history. A node there that beats the head becomes the head.
  */
-import { childrenSinceKeep, combinationCandidates, headOf, lineageOf } from "../ledger/tree.js";
+import { childrenSinceKeep, combinationPlan, headOf, lineageOf } from "../ledger/tree.js";
 import { gain, noiseOfRecords } from "../metric/index.js";
 import type { ExperimentRecord, Proposal } from "../types.js";
 import { sha256 } from "./guards.js";
@@ -34,33 +38,67 @@ export async function nextCombination(
   inFlight: readonly { base: string; newText: string; combines?: number[] }[],
   dropped: Set<string>,
 ): Promise<Combination | null> {
-  const head = headOf(session.history, session.info.config.direction);
-  const candidates = combinationCandidates(session.history, head, inFlight.map((i) => ({ parent: i.base, ...(i.combines && { combines: i.combines }) })));
+  const { direction } = session.info.config;
+  const head = headOf(session.history, direction);
+  const plan = combinationPlan(session.history, head, inFlight.map((i) => ({ parent: i.base, ...(i.combines && { combines: i.combines }) })), direction);
   const tried = new Set([...session.history.map((e) => e.trainHash), ...inFlight.map((i) => sha256(i.newText))]);
-  for (const node of candidates) {
+  const onto = await trainTextAt(session, git, head.commit);
+  /** The node's change (its parent -> it) applied onto `text`. */
+  const applied = async (node: ExperimentRecord, text: string) => {
+    const [from, to] = await Promise.all([trainTextAt(session, git, node.parent), trainTextAt(session, git, node.commit)]);
+    return rebaseChange(from, to, text, {});
+  };
+  const stack = plan.stack.filter((n) => !dropped.has(`${n.id}@${head.commit}`));
+  if (stack.length >= 2) {
+    // Every winner applied onto the head one after another; one that does not apply on what is
+    // stacked so far is left out of this node (it is offered alone if the stack does not win).
+    let text = onto;
+    const parts: ExperimentRecord[] = [];
+    for (const node of stack) {
+      const moved = await applied(node, text);
+      if (!moved.ok) continue;
+      text = moved.text;
+      parts.push(node);
+    }
+    if (parts.length >= 2 && !tried.has(sha256(text))) return { kind: "run", ...combinationRun(session, head, parts), newText: text };
+  }
+  for (const node of [...plan.singles, ...stack]) {
     const key = `${node.id}@${head.commit}`;
     if (dropped.has(key)) continue;
     dropped.add(key);
-    const [from, to, onto] = await Promise.all([trainTextAt(session, git, node.parent), trainTextAt(session, git, node.commit), trainTextAt(session, git, head.commit)]);
-    const moved = rebaseChange(from, to, onto, {});
+    const moved = await applied(node, onto);
     if (!moved.ok) return { kind: "dropped", node, reason: `#${node.id}'s change does not apply on the best #${head.id}: ${moved.reason}` };
     if (tried.has(sha256(moved.text))) return { kind: "dropped", node, reason: `#${node.id}'s change on the best #${head.id} is a training script already run` };
     dropped.delete(key);
-    const parent = session.history.find((e) => e.commit === node.parent);
-    const won = parent && node.metric !== null && parent.metric !== null ? ` (it beat its parent #${parent.id} by ${Math.abs(node.metric - parent.metric).toPrecision(3)})` : "";
-    return {
-      kind: "run",
-      proposal: {
-        description: `combine #${node.id} into #${head.id}: ${node.description}`,
-        category: node.category === "baseline" ? "other" : node.category,
-        rationale: `#${node.id} was kept off the best's lineage${won}; its change applied onto the best #${head.id}.`,
-      },
-      newText: moved.text,
-      base: head.commit,
-      combines: [node.id],
-    };
+    return { kind: "run", ...combinationRun(session, head, [node]), newText: moved.text };
   }
   return null;
+}
+
+/** The proposal and record fields of a combination of `parts` (applied in that order) onto `head`. */
+function combinationRun(session: SessionState, head: ExperimentRecord, parts: ExperimentRecord[]): { proposal: Proposal; base: string; combines: number[] } {
+  const wins = parts.map((node) => {
+    const parent = session.history.find((e) => e.commit === node.parent);
+    return parent && node.metric !== null && parent.metric !== null ? `#${node.id} beat its parent #${parent.id} by ${Math.abs(node.metric - parent.metric).toPrecision(3)}` : `#${node.id} was kept`;
+  });
+  const ids = parts.map((n) => `#${n.id}`).join(", ");
+  const first = parts[0] as ExperimentRecord;
+  // The parts' own changes as data, so a proposer reading the tree knows what this node's code holds.
+  const changes = parts.every((n) => n.changes !== undefined) ? parts.flatMap((n) => n.changes ?? []) : undefined;
+  return {
+    proposal: {
+      // A part that is a combination itself is named by its changes (its parts are in its own record).
+      description: `combine ${ids} into #${head.id}: ${parts.map((n) => n.description.replace(/^combine [#\d, ]+ into #\d+: /, "")).join("; ")}`,
+      category: first.category === "baseline" ? "other" : first.category,
+      rationale:
+        parts.length === 1
+          ? `#${first.id} was kept off the best's lineage (${wins[0]}); its change applied onto the best #${head.id}.`
+          : `${parts.length} nodes were kept off the best's lineage (${wins.join("; ")}); their changes applied one after another onto the best #${head.id} as one experiment.`,
+      ...(changes && { changes }),
+    },
+    base: head.commit,
+    combines: parts.map((n) => n.id),
+  };
 }
 
 /** K: children of the head in a row without a keep before proposals may build elsewhere. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { parseConstants } from "../../src/proposers/builtin/constants.js";
 import { analyzeHistory, configKey, type State } from "../../src/proposers/builtin/history.js";
+import { rankCandidates } from "../../src/proposers/builtin/strategy.js";
 import type { ConstantChange, ExperimentRecord, Status } from "../../src/types.js";
 
 const sha = (id: number) => `c${id}`.padEnd(40, "0");
@@ -62,5 +64,29 @@ describe("the builtin search's reading of a research tree", () => {
     const chain = analyzeHistory(HISTORY, state(0.02, 0.1));
     expect(chain.events.map((e) => e.record.id)).toEqual([1, 2, 3, 4]);
     expect(chain.tried.has(configKey(state(0.01, 0.2)))).toBe(false);
+  });
+
+  it("keeps going after the win that made the node, whatever was decided after it", () => {
+    // #1 (LR x2) made the node; its child #5 (WD x2) lost last (#3 left out: LR x2 again untried). A chain reading would try WD's
+    // other side first; the tree continues the node's own step: LR x2 again.
+    const history = [...HISTORY.slice(0, 3), node(5, 1, "discard", [change("WD", 0.1, 0.2, "x2")])];
+    const constants = parseConstants("LR = 0.02\nWD = 0.1\n", "python");
+    const rank = (at?: string) => rankCandidates({ constants, current: state(0.02, 0.1), analysis: analyzeHistory(history, state(0.02, 0.1), at), failureStreak: 1, seed: 1, excluded: new Set() });
+    const first = rank(sha(1))[0];
+    expect([first?.move.constant.key, first?.move.value, first?.reason]).toEqual(["LR", 0.04, "continue"]);
+    // Without the tree (the last decision leads), WD's other side comes first.
+    expect(rank()[0]?.move.constant.key).toBe("WD");
+  });
+
+  it("with several workers, puts every coarse step before finer steps around a winner", () => {
+    // #3 (LR x2 again) lost on #1: alone the search refines LR next; in parallel WD's coarse steps come first.
+    const constants = parseConstants("LR = 0.02\nWD = 0.1\n", "python");
+    const history = HISTORY.slice(0, 2).concat([node(3, 1, "discard", [change("LR", 0.02, 0.04, "x2")])]);
+    const rank = (parallel: boolean) => rankCandidates({ constants, current: state(0.02, 0.1), analysis: analyzeHistory(history, state(0.02, 0.1), sha(1)), failureStreak: 1, seed: 1, excluded: new Set(), parallel });
+    expect(rank(false)[0]?.reason).toBe("refine");
+    const parallel = rank(true);
+    expect(parallel[0]?.move.constant.key).toBe("WD");
+    expect(parallel[0]?.move.level).toBe(1);
+    expect(parallel.findIndex((c) => c.reason === "refine")).toBeGreaterThan(parallel.findIndex((c) => c.move.constant.key === "WD" && c.move.level === 1));
   });
 });

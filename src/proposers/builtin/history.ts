@@ -77,6 +77,8 @@ export interface HistoryAnalysis {
   tried: Set<string>;
   /** Smallest value of a constant that ran out of memory when raised to it. */
   oomCeiling: Map<string, number>;
+  /** In a tree: the commit of the node the proposal builds on (its own step is among the events). */
+  at?: string;
 }
 
 /** Canonical text of a value, insensitive to float noise. */
@@ -125,7 +127,7 @@ export function analyzeHistory(history: ExperimentRecord[], current: State, at?:
       oomCeiling.set(change.key, Math.min(oomCeiling.get(change.key) ?? Number.POSITIVE_INFINITY, change.to));
     }
   }
-  return { events, tried, oomCeiling };
+  return { events, tried, oomCeiling, ...(tree && at !== undefined && { at }) };
 }
 
 function chainAnalysis(history: ExperimentRecord[], current: State): Pick<HistoryAnalysis, "events" | "tried"> {
@@ -191,7 +193,11 @@ function treeAnalysis(history: ExperimentRecord[], current: State, at: string): 
 /** Direction and level of a single-constant event, or null for anything else. */
 export function eventMove(event: HistoryEvent): { key: string; dir: Dir; level: Level; from: number; to: number } | null {
   if (event.changes.length !== 1) return null;
-  const change = event.changes[0] as Change;
+  return changeMove(event.changes[0] as Change);
+}
+
+/** Direction and level of one change to a constant, or null (an out-of-memory halving, an unknown tag). */
+export function changeMove(change: Change): { key: string; dir: Dir; level: Level; from: number; to: number } | null {
   if (change.tag === "halve after OOM") return null;
   const kind = classifyTag(change.tag ?? "", change.from, change.to);
   return kind ? { key: change.key, ...kind, from: change.from, to: change.to } : null;

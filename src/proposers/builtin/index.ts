@@ -143,6 +143,7 @@ export class BuiltinProposer implements Proposer {
       failureStreak: ctx.failureStreak,
       seed: this.seed,
       excluded,
+      parallel: (ctx.workers ?? 1) > 1,
     });
     const usable: { candidate: Candidate; edit: Edit }[] = [];
     for (const candidate of ranked) {

@@ -9,7 +9,7 @@
  *  - never a configuration that has already been run.
  */
 import type { NumericConstant } from "./constants.js";
-import { configKey, eventMove, type HistoryAnalysis, type HistoryEvent, type State, withChanges } from "./history.js";
+import { changeMove, configKey, eventMove, type HistoryAnalysis, type HistoryEvent, type State, withChanges } from "./history.js";
 import { type Dir, finerLevels, LEVELS, type Level, type Move, makeMove, opposite } from "./moves.js";
 import { isBatchName, namePriority, nameTokens } from "./names.js";
 import { seededUnit } from "./random.js";
@@ -31,6 +31,11 @@ export interface StrategyInput {
   seed: number;
   /** `key=value` pairs that must not be proposed (rejected earlier in this iteration). */
   excluded: Set<string>;
+  /**
+   * Several workers: finer steps around a winner wait until every constant has had its coarse
+   * steps (many runs at once are worth more spread over the constants than spent on small gains).
+   */
+  parallel?: boolean;
 }
 
 export function moveId(key: string, value: number): string {
@@ -98,37 +103,70 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
     for (const c of byScore) for (const dir of bothDirs(c)) add(c, dir, 0, "escape");
   }
 
-  // Campaign: the run of latest events on one constant.
-  const last = events.length > 0 ? eventMove(events[events.length - 1] as HistoryEvent) : null;
-  const focus = last ? byKey.get(last.key) : undefined;
-  if (last && focus) {
-    const campaign: { event: HistoryEvent; move: NonNullable<ReturnType<typeof eventMove>> }[] = [];
-    for (let i = events.length - 1; i >= 0; i--) {
-      const event = events[i] as HistoryEvent;
-      const move = eventMove(event);
-      if (move?.key !== focus.key) break;
-      campaign.unshift({ event, move });
-    }
+  type Step = { status: HistoryEvent["status"]; move: NonNullable<ReturnType<typeof eventMove>> };
+  /** A campaign on one constant (its steps in order): keep going after a win, else try the other side once. */
+  const campaign = (focus: NumericConstant, steps: Step[], continueOnly = false): void => {
     // Values known to be worse than where the constant is now: do not step past them.
-    const worse = campaign.map(({ event, move }) => (event.status === "keep" ? move.from : move.to));
+    const worse = steps.map(({ status, move }) => (status === "keep" ? move.from : move.to));
     const inside = (m: Move): boolean => !worse.some((w) => (w - focus.value) * (m.value - w) > 0);
-    const lastWin = [...campaign].reverse().find(({ event }) => event.status === "keep");
+    const lastWin = [...steps].reverse().find(({ status }) => status === "keep");
     if (lastWin) {
       const { dir, level } = lastWin.move;
       // Two wins in a row in one direction with a fine step: take a coarser step again.
-      const tail = campaign.slice(-2);
-      const streak = tail.length === 2 && tail.every(({ event, move }) => event.status === "keep" && move.dir === dir);
+      const tail = steps.slice(-2);
+      const streak = tail.length === 2 && tail.every(({ status, move }) => status === "keep" && move.dir === dir);
       if (streak && (level === 2 || level === 3)) add(focus, dir, (level - 1) as Level, "continue", inside);
       add(focus, dir, level, "continue", inside);
+      if (continueOnly) return;
       for (const finer of finerLevels(level)) {
         add(focus, dir, finer, "refine", inside);
         add(focus, opposite(dir), finer, "refine", inside);
       }
     } else {
-      const first = campaign[0]?.move ?? last;
+      const first = (steps[0] as Step).move;
       add(focus, opposite(first.dir), first.level, "other-side");
       add(focus, first.dir, first.level, "other-side");
     }
+  };
+
+  // In a tree, the node's own last step first: the moves that made it (each part of a
+  // combination) are continued, whatever its siblings or other branches decided since. With many
+  // workers the last decision is almost never the win the node came from. Finer steps stay with
+  // the latest campaign below, as in a chain.
+  const own = analysis.at === undefined ? undefined : events.find((e) => e.record.commit === analysis.at && e.status === "keep");
+  if (own) {
+    const byCommit = new Map(events.map((e) => [e.record.commit, e]));
+    for (const change of own.changes) {
+      const move = changeMove(change);
+      const focus = move ? byKey.get(move.key) : undefined;
+      if (!move || !focus) continue;
+      // The lineage's steps on this constant up to the node, then its children's on it.
+      const steps: Step[] = [{ status: own.status, move }];
+      for (let e = byCommit.get(own.record.parent); e && e.status === "keep"; e = byCommit.get(e.record.parent)) {
+        const before = eventMove(e);
+        if (before?.key !== move.key) break;
+        steps.unshift({ status: e.status, move: before });
+      }
+      for (const child of events) {
+        const step = child.record.parent === own.record.commit ? eventMove(child) : null;
+        if (step?.key === move.key) steps.push({ status: child.status, move: step });
+      }
+      campaign(focus, steps, true);
+    }
+  }
+
+  // Campaign: the run of latest events on one constant.
+  const last = events.length > 0 ? eventMove(events[events.length - 1] as HistoryEvent) : null;
+  const focus = last ? byKey.get(last.key) : undefined;
+  if (last && focus) {
+    const steps: Step[] = [];
+    for (let i = events.length - 1; i >= 0; i--) {
+      const event = events[i] as HistoryEvent;
+      const move = eventMove(event);
+      if (move?.key !== focus.key) break;
+      steps.unshift({ status: event.status, move });
+    }
+    campaign(focus, steps);
   }
 
   // Values of each constant known to be worse than another value (lost targets, replaced
@@ -154,5 +192,8 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
       }
     }
   }
-  return out;
+  if (!input.parallel) return out;
+  // Finer steps (refines, finer explores, big jumps) after every coarse step.
+  const coarse = (c: Candidate) => c.reason !== "refine" && (c.reason !== "explore" || c.move.level === 1);
+  return [...out.filter(coarse), ...out.filter((c) => !coarse(c))];
 }
