@@ -484,6 +484,11 @@ export interface Proposer {
   readonly canRetryOom?: boolean;
   /** True for proposers that edit files (a coding agent): they get the clone in `ctx.workspace`. */
   readonly editsWorkspace?: boolean;
+  /**
+   * True for proposers that answer in milliseconds from the records alone (the builtin search):
+   * with several workers in a tree nothing is proposed ahead of a free worker (see lookaheadOf).
+   */
+  readonly instant?: boolean;
   /** One proposal, or null when it has nothing more to propose (the session then ends). */
   propose(ctx: ProposalContext, signal?: AbortSignal): Promise<Proposal | null>;
   /**

@@ -15,7 +15,7 @@
  * - A worker whose run failed with `host-unreachable` rests (30 s, doubling, at most 10 min)
  *   before taking work again; the others go on.
  */
-import type { InFlightSummary } from "../types.js";
+import type { InFlightSummary, Proposer } from "../types.js";
 import { runExperiment, type Rerun } from "./experiment.js";
 import { stopReason } from "./stop-reason.js";
 import { nextProposal, nextProposals, oomToRetry, reject as rejectProposal } from "./propose.js";
@@ -44,8 +44,14 @@ const BACKOFF_MAX_MS = 10 * 60_000;
  * yet when it proposes ahead (the runs in flight) it is told; an out-of-memory crash decided
  * meanwhile is offered for its retry at the next proposal.
  */
-export function lookaheadOf(session: SessionState): number {
-  return session.info.config.lookahead ?? session.workers.length;
+export function lookaheadOf(session: SessionState, proposer?: Pick<Proposer, "instant">): number {
+  const { lookahead, search } = session.info.config;
+  if (lookahead !== undefined) return lookahead;
+  // A proposer that answers in milliseconds (the builtin) hides no latency by proposing ahead; in
+  // a tree with several workers what it would propose ahead is a whole wave chosen before the
+  // results now running come in, so it proposes when a worker is free, with every result in.
+  if (proposer?.instant && search !== "chain" && session.workers.length > 1) return 0;
+  return session.workers.length;
 }
 
 /** The first experiment id not used yet by a record, an entry in flight or a refused proposal's iteration. */
@@ -163,7 +169,7 @@ export class Scheduler {
   /** Proposals wanted now: free workers plus the lookahead, less those waiting (stale ones not counted: see stale()). */
   private wanted(): number {
     const idle = this.session.workers.length - this.running.size;
-    return idle + lookaheadOf(this.session) - this.ready.filter((i) => !this.stale(i)).length;
+    return idle + lookaheadOf(this.session, this.deps.proposer) - this.ready.filter((i) => !this.stale(i)).length;
   }
 
   /**
@@ -183,7 +189,7 @@ export class Scheduler {
   /** Refuses the oldest stale proposals beyond max(lookahead, workers): they would only ever run last. */
   private dropStale(): void {
     const stale = this.ready.filter((i) => this.stale(i));
-    const excess = stale.length - Math.max(lookaheadOf(this.session), this.session.workers.length);
+    const excess = stale.length - Math.max(lookaheadOf(this.session, this.deps.proposer), this.session.workers.length);
     if (excess <= 0) return;
     const head = bestOf(this.session);
     for (const item of stale.slice(0, excess)) {

@@ -91,6 +91,7 @@ function batchConstant(constants: NumericConstant[]): NumericConstant | undefine
 
 export class BuiltinProposer implements Proposer {
   readonly name = BUILTIN_NAME;
+  readonly instant = true;
   private readonly seed: number;
 
   constructor(options: BuiltinOptions) {
@@ -106,9 +107,10 @@ export class BuiltinProposer implements Proposer {
   }
 
   /**
-   * k different moves at once (several workers free): distinct (constant, direction) pairs first,
-   * so the batch spreads over the constants and both sides of each rather than k step sizes of one
-   * move; only when there are fewer such pairs than k do other steps fill the batch.
+   * k different moves at once (several workers free): one per constant first, then distinct
+   * (constant, direction) pairs, so the batch spreads over the constants and both sides of each
+   * rather than k step sizes of one move; only when there are fewer such pairs than k do other
+   * steps fill the batch.
    */
   async proposeMany(ctx: ProposalContext, k: number, signal?: AbortSignal): Promise<Proposal[]> {
     signal?.throwIfAborted();
@@ -153,12 +155,16 @@ export class BuiltinProposer implements Proposer {
     if (skipFirst) usable.shift();
     const chosen: typeof usable = [];
     if (k > 1) {
-      const pairs = new Set<string>();
-      for (const item of usable) {
-        const pair = `${item.candidate.move.constant.key}:${item.candidate.move.dir}`;
-        if (pairs.has(pair) || chosen.length >= k) continue;
-        pairs.add(pair);
-        chosen.push(item);
+      // One move per constant first (its best-ranked one: a wave spread over the constants finds
+      // more winners to combine), then one per constant and direction.
+      for (const spread of [(m: Move) => m.constant.key, (m: Move) => `${m.constant.key}:${m.dir}`]) {
+        const taken = new Set(chosen.map((item) => spread(item.candidate.move)));
+        for (const item of usable) {
+          const key = spread(item.candidate.move);
+          if (taken.has(key) || chosen.length >= k || chosen.includes(item)) continue;
+          taken.add(key);
+          chosen.push(item);
+        }
       }
     }
     for (const item of usable) if (chosen.length < k && !chosen.includes(item)) chosen.push(item);
