@@ -103,6 +103,20 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
     for (const c of byScore) for (const dir of bothDirs(c)) add(c, dir, 0, "escape");
   }
 
+  // Values of each constant known to be worse than another value (lost targets, replaced
+  // winners), from any state.
+  const worseValues = new Map<string, number[]>();
+  for (const event of events) {
+    const move = eventMove(event);
+    if (!move) continue;
+    const list = worseValues.get(move.key) ?? [];
+    list.push(event.status === "keep" ? move.from : move.to);
+    worseValues.set(move.key, list);
+  }
+  const pastWorse = (m: Move): boolean => {
+    const cur = m.constant.value;
+    return (worseValues.get(m.constant.key) ?? []).some((w) => w !== cur && (w - cur) * (m.value - w) >= 0);
+  };
   type Step = { status: HistoryEvent["status"]; move: NonNullable<ReturnType<typeof eventMove>> };
   /** A campaign on one constant (its steps in order): keep going after a win, else try the other side once. */
   const campaign = (focus: NumericConstant, steps: Step[], continueOnly = false): void => {
@@ -123,9 +137,11 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
         add(focus, opposite(dir), finer, "refine", inside);
       }
     } else {
+      // Not back past a value known to be worse (a win on this constant made elsewhere in the
+      // tree, or earlier: the other side of a loss is often the value that lost to this one).
       const first = (steps[0] as Step).move;
-      add(focus, opposite(first.dir), first.level, "other-side");
-      add(focus, first.dir, first.level, "other-side");
+      add(focus, opposite(first.dir), first.level, "other-side", (m) => !pastWorse(m));
+      add(focus, first.dir, first.level, "other-side", (m) => !pastWorse(m));
     }
   };
 
@@ -169,20 +185,6 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
     campaign(focus, steps);
   }
 
-  // Values of each constant known to be worse than another value (lost targets, replaced
-  // winners), from any state.
-  const worseValues = new Map<string, number[]>();
-  for (const event of events) {
-    const move = eventMove(event);
-    if (!move) continue;
-    const list = worseValues.get(move.key) ?? [];
-    list.push(event.status === "keep" ? move.from : move.to);
-    worseValues.set(move.key, list);
-  }
-  const pastWorse = (m: Move): boolean => {
-    const cur = m.constant.value;
-    return (worseValues.get(m.constant.key) ?? []).some((w) => w !== cur && (w - cur) * (m.value - w) >= 0);
-  };
   // Explore: coarse steps on every constant before finer ones, big jumps last; moves past a
   // known-worse value only after everything else.
   for (const isPastWorse of [false, true]) {
