@@ -39,6 +39,8 @@ const SEARCHES = list("--search", "chain,tree");
 const PARTS = new Set(list("--parts", "speed,one,honesty"));
 /** --dump DIR: each speed session's records as DIR/<search>-<n>-<seed>.json, to study its tree. */
 const DUMP = value("--dump", null);
+/** --target V: no yardstick session, V is the target (to study or profile one cell; no speedups then). */
+const FIXED_TARGET = value("--target", null);
 const YARDSTICK_EXPERIMENTS = 16;
 /** Experiments a speed session may run before it counts as not reaching the yardstick. */
 const capOf = (n) => 3 * YARDSTICK_EXPERIMENTS + 4 * n;
@@ -209,22 +211,11 @@ if (PARTS.has("speed")) {
   // (a) Per seed: the yardstick (a 1-worker chain session after 16 experiments), then every cell.
   const cells = new Map(); // `${search}:${n}` -> [{ seed, ms, records, machine }]
   const cell = (search, n) => cells.get(`${search}:${n}`) ?? cells.set(`${search}:${n}`, []).get(`${search}:${n}`);
-  const targets = new Map();
-  for (const seed of SEEDS) {
-    const yard = await fakeSession({ workers: 1, search: "chain", experiments: YARDSTICK_EXPERIMENTS, seed, runSec: RUN_SEC });
-    const target = yard.bests[yard.bests.length - 1].metric;
-    targets.set(seed, target);
-    if (DUMP) {
-      mkdirSync(DUMP, { recursive: true });
-      writeFileSync(join(DUMP, `chain-1-${seed}.json`), JSON.stringify({ target, bests: yard.bests, records: yard.records }, null, 1));
-    }
-    console.log(
-      `tree: seed ${seed}: yardstick val_loss ${target.toFixed(6)} (the 1-worker chain's best after ${YARDSTICK_EXPERIMENTS} experiments; baseline ${yard.records[0].metric.toFixed(6)}, optimum 1.000000)`,
-    );
-    if (SEARCHES.includes("chain") && NS.includes(1)) cell("chain", 1).push({ seed, ms: reachedAt(yard.bests, target), records: yard.records, machine: yard.machine });
+  /** Every cell of one seed, each session stopping once its kept best reaches `target`. */
+  const runCells = async (seed, target) => {
     for (const n of NS) {
       for (const search of SEARCHES) {
-        if (search === "chain" && n === 1) continue;
+        if (search === "chain" && n === 1 && FIXED_TARGET === null) continue;
         const cap = capOf(n);
         const { bests, records, machine } = await fakeSession({ workers: n, search, experiments: cap, seed, runSec: RUN_SEC, target });
         const ms = reachedAt(bests, target);
@@ -243,6 +234,23 @@ if (PARTS.has("speed")) {
         }
       }
     }
+  };
+  for (const seed of SEEDS) {
+    if (FIXED_TARGET !== null) {
+      await runCells(seed, Number(FIXED_TARGET));
+      continue;
+    }
+    const yard = await fakeSession({ workers: 1, search: "chain", experiments: YARDSTICK_EXPERIMENTS, seed, runSec: RUN_SEC });
+    const target = yard.bests[yard.bests.length - 1].metric;
+    if (DUMP) {
+      mkdirSync(DUMP, { recursive: true });
+      writeFileSync(join(DUMP, `chain-1-${seed}.json`), JSON.stringify({ target, bests: yard.bests, records: yard.records }, null, 1));
+    }
+    console.log(
+      `tree: seed ${seed}: yardstick val_loss ${target.toFixed(6)} (the 1-worker chain's best after ${YARDSTICK_EXPERIMENTS} experiments; baseline ${yard.records[0].metric.toFixed(6)}, optimum 1.000000)`,
+    );
+    if (SEARCHES.includes("chain") && NS.includes(1)) cell("chain", 1).push({ seed, ms: reachedAt(yard.bests, target), records: yard.records, machine: yard.machine });
+    await runCells(seed, target);
   }
   /** Wasted re-runs: runs that are neither a new proposal nor a combination (a chain's stale winners run again). */
   const wastedOf = (runs) => {

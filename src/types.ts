@@ -175,6 +175,12 @@ export interface ExperimentRecord {
   rebaseOf?: number;
   /** The kept experiments whose changes this node applies onto its parent (a combination of winners). */
   combines?: number[];
+  /**
+   * With `combines`: a proposal made on that combination while it ran (several workers): its code is
+   * the parent with those changes applied plus a change of its own, measured against the parent.
+   * Without it, a node with `combines` is a pure combination.
+   */
+  onCombination?: boolean;
 }
 
 /**
@@ -400,6 +406,12 @@ export interface ProposalContext {
   inFlight?: InFlightSummary[];
   /** Set when the proposal builds on a node other than the best (the best stagnating): which, and why. `best` is that node then. */
   buildsOn?: { id: number; why: string };
+  /**
+   * Set when the proposal builds on a combination in flight: the changes of the kept experiments
+   * `ids` applied onto `best` (the training script given is that combination's), running now as
+   * experiment `combination`. The experiment is measured against `best`, its parent.
+   */
+  combining?: { ids: number[]; combination: number };
   /** Workers the session runs side by side (absent: one). */
   workers?: number;
   /**

@@ -298,6 +298,12 @@ export class Ledger {
     this.writeState(options.durable);
   }
 
+  /** Several entries at once (a batch of proposals), with one rewrite of state.json. */
+  writeInFlightMany(entries: readonly InFlight[], options: { durable?: boolean } = {}): void {
+    for (const entry of entries) this.inFlight.set(entry.id, entry);
+    if (entries.length > 0) this.writeState(options.durable);
+  }
+
   /** The experiment is recorded (or dropped): it leaves state.json (see writeInFlight for `durable`). */
   removeInFlight(id: number, options: { durable?: boolean } = {}): void {
     if (!this.inFlight.delete(id) && existsSync(this.paths.state)) return;

@@ -59,6 +59,8 @@ export interface InFlight {
   rebaseOf?: number;
   /** A combination: the kept experiments whose changes it applies onto its parent. */
   combines?: number[];
+  /** A proposal made on that combination (ExperimentRecord.onCombination). */
+  onCombination?: boolean;
   /** The run's AUTORESEARCH_RUN_ID: what is left of a run orphaned by a killed orchestrator is found by it. */
   runId?: string;
   /** Where it runs. */

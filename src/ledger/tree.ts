@@ -10,7 +10,7 @@ import { isBetter } from "../metric/compare.js";
 import { measuredMeans } from "../metric/noise.js";
 import type { Direction, ExperimentRecord } from "../types.js";
 
-type Node = Pick<ExperimentRecord, "id" | "commit" | "parent" | "status" | "metric" | "lines"> & Partial<Pick<ExperimentRecord, "runs" | "parentRuns" | "trainHash" | "combines">>;
+type Node = Pick<ExperimentRecord, "id" | "commit" | "parent" | "status" | "metric" | "lines"> & Partial<Pick<ExperimentRecord, "runs" | "parentRuns" | "trainHash" | "combines" | "onCombination">>;
 
 /**
  * The head: the kept node with the best measured metric (measuredOf: the mean of its runs, or
@@ -64,28 +64,54 @@ export function childrenOf<T extends Node>(history: readonly T[], node: Pick<Nod
 }
 
 /**
- * Kept nodes whose change is not in the head's code: kept, off the head's lineage, and not
- * combined into a node of that lineage already (nor combinations of changes that are).
+ * A combination and nothing else: the changes of the kept nodes it `combines` applied onto its
+ * parent. A node made on such a combination (`onCombination`) adds a change of its own on top.
  */
-export function offLineageKept<T extends Node>(history: readonly T[], head: T): T[] {
-  const byId = new Map(history.map((n) => [n.id, n]));
-  const inHead = new Set<number>();
-  // A combined node's own combinations are in the head too (a stack may hold a combination).
-  const add = (id: number): void => {
-    if (inHead.has(id)) return;
-    inHead.add(id);
-    for (const c of byId.get(id)?.combines ?? []) add(c);
-  };
-  for (const n of lineageOf(history, head)) add(n.id);
-  const redundant = (n: T) => (n.combines ?? []).length > 0 && (n.combines ?? []).every((c) => inHead.has(c));
-  return history.filter((n) => n.status === "keep" && n.id > 0 && !inHead.has(n.id) && !redundant(n));
+export function isPureCombination(node: Pick<Node, "combines" | "onCombination">): boolean {
+  return (node.combines?.length ?? 0) > 0 && node.onCombination !== true;
 }
 
-/** How many times a combination of each kept node's change was tried alone, and on which parents (stacks not counted). */
-export function combinationTries(entries: readonly { parent: string; combines?: number[] }[]): Map<number, string[]> {
+/**
+ * Kept nodes whose own change is not in the head's code: kept, off the head's lineage, not
+ * combined into a node of that lineage already, and not a pure combination (it has no change of
+ * its own: its parts are offered themselves). A node's own change is what it changed on top of
+ * its parent with the changes it combines applied (see tree-moves.ts ownChangeBase).
+ */
+export function offLineageKept<T extends Node>(history: readonly T[], head: T, direction: Direction = "min"): T[] {
+  const inHead = new Set<number>();
+  for (const n of lineageOf(history, head)) {
+    inHead.add(n.id);
+    for (const c of n.combines ?? []) inHead.add(c);
+  }
+  const means = measuredMeans(history);
+  return history.filter((n) => n.status === "keep" && n.id > 0 && !inHead.has(n.id) && !isPureCombination(n) && (ownGain(history, n, direction, means) ?? 1) > 0);
+}
+
+/**
+ * What a node's own change gained, by the measurements: its metric against the code its own
+ * change was made on. That is its parent, or, for a node made on a combination (`onCombination`),
+ * that combination when it was measured (a pure combination of the same nodes on the same
+ * parent): such a node is kept when the combination and its change together beat the parent,
+ * which says nothing of its own change until it is compared with the combination alone. Positive
+ * is better; null when a metric is missing.
+ */
+export function ownGain(history: readonly Node[], node: Node, direction: Direction, means: Map<string, number> = measuredMeans(history)): number | null {
+  const metricOf = (n: Node) => means.get(n.commit) ?? n.metric;
+  const same = (a: readonly number[] = [], b: readonly number[] = []) => a.length === b.length && a.every((id, i) => b[i] === id);
+  const base = node.onCombination
+    ? (history.find((n) => n.parent === node.parent && isPureCombination(n) && same(n.combines, node.combines) && n.metric !== null) ?? nodeAt(history, node.parent))
+    : nodeAt(history, node.parent);
+  const own = metricOf(node);
+  const before = base ? metricOf(base) : null;
+  if (own === null || before === null) return null;
+  return direction === "min" ? before - own : own - before;
+}
+
+/** How many times each kept node's change was combined alone into a head (a pure combination of it alone), and on which parents. */
+export function combinationTries(entries: readonly { parent: string; combines?: number[]; onCombination?: boolean }[]): Map<number, string[]> {
   const tries = new Map<number, string[]>();
   for (const e of entries) {
-    if ((e.combines ?? []).length !== 1) continue;
+    if ((e.combines ?? []).length !== 1 || !isPureCombination(e)) continue;
     for (const c of e.combines ?? []) tries.set(c, [...(tries.get(c) ?? []), e.parent]);
   }
   return tries;
@@ -106,24 +132,19 @@ export const MAX_COMBINATION_TRIES = 2;
 export function combinationPlan<T extends Node>(
   history: readonly T[],
   head: T,
-  inFlight: readonly { parent: string; combines?: number[] }[] = [],
+  inFlight: readonly { parent: string; combines?: number[]; onCombination?: boolean }[] = [],
   direction: Direction = "min",
 ): { stack: T[]; singles: T[] } {
   const tries = combinationTries([...history, ...inFlight]);
-  const busy = new Set(inFlight.filter((e) => e.parent === head.commit).flatMap((e) => e.combines ?? []));
-  const stacked = new Set(history.filter((e) => e.parent === head.commit && (e.combines ?? []).length > 1).flatMap((e) => e.combines ?? []));
-  const fresh = offLineageKept(history, head).filter((n) => {
+  const busy = new Set(inFlight.filter((e) => e.parent === head.commit && isPureCombination(e)).flatMap((e) => e.combines ?? []));
+  const stacked = new Set(history.filter((e) => e.parent === head.commit && isPureCombination(e) && (e.combines ?? []).length > 1).flatMap((e) => e.combines ?? []));
+  const fresh = offLineageKept(history, head, direction).filter((n) => {
     const parents = tries.get(n.id) ?? [];
     return !busy.has(n.id) && !parents.includes(head.commit) && parents.length < MAX_COMBINATION_TRIES;
   });
-  const byCommit = new Map<string, T>();
-  for (const n of history) if (!byCommit.has(n.commit)) byCommit.set(n.commit, n);
-  // The largest win over its own parent first: when two changes collide, the better one goes in.
-  const won = (n: T): number => {
-    const parent = byCommit.get(n.parent);
-    if (!parent || parent.metric === null || n.metric === null) return 0;
-    return direction === "min" ? parent.metric - n.metric : n.metric - parent.metric;
-  };
+  // The largest own gain first: when two changes collide, the better one goes in.
+  const means = measuredMeans(history);
+  const won = (n: T): number => ownGain(history, n, direction, means) ?? 0;
   const stack = fresh.filter((n) => !stacked.has(n.id)).sort((a, b) => won(b) - won(a) || a.id - b.id);
   if (stack.length >= 2) return { stack, singles: fresh.filter((n) => stacked.has(n.id)) };
   return { stack: [], singles: fresh };
@@ -133,8 +154,13 @@ export function combinationPlan<T extends Node>(
  * The kept nodes whose changes should be tried on `head` next (see combinationPlan): the stack's
  * parts, then the singles.
  */
-export function combinationCandidates<T extends Node>(history: readonly T[], head: T, inFlight: readonly { parent: string; combines?: number[] }[] = []): T[] {
-  const plan = combinationPlan(history, head, inFlight);
+export function combinationCandidates<T extends Node>(
+  history: readonly T[],
+  head: T,
+  inFlight: readonly { parent: string; combines?: number[]; onCombination?: boolean }[] = [],
+  direction: Direction = "min",
+): T[] {
+  const plan = combinationPlan(history, head, inFlight, direction);
   return [...plan.stack, ...plan.singles];
 }
 

@@ -170,6 +170,7 @@ async function resumeQueue(session: SessionState, deps: LoopDeps, entries: { ent
       ...(entry.oomRetryOf !== undefined && { oomRetryOf: entry.oomRetryOf }),
       ...(entry.rebaseOf !== undefined && { rebaseOf: entry.rebaseOf }),
       ...(entry.combines !== undefined && { combines: entry.combines }),
+      ...(entry.onCombination && { onCombination: true }),
       ...(follow && { attach: { handle: entry.handle as RunHandle, commit: entry.commit as string, runId: entry.runId as string, worker: entry.worker ?? 0 } }),
     });
   }

@@ -271,6 +271,13 @@ function userPrompt(
       `It builds on experiment #${ctx.buildsOn.id}, not on the best: ${oneLine(ctx.buildsOn.why, 300)}. The training script below is #${ctx.buildsOn.id}'s; a result that beats the best makes it the new best.`,
     );
   }
+  if (ctx.combining) {
+    const ids = ctx.combining.ids.map((id) => `#${id}`).join(", ");
+    out.push("", "## The combination this experiment builds on");
+    out.push(
+      `The training script below is the best #${best.id} with the changes of ${ids} applied on top (each beat the code it changed); that combination runs now as #${ctx.combining.combination}. Propose a change on top of it: your experiment is measured against #${best.id}, so it wins only if the combination and your change together beat #${best.id}.`,
+    );
+  }
   if (ctx.siblings?.length) {
     const on = ctx.buildsOn?.id ?? best.id;
     out.push("", `## Earlier experiments built on #${on} (the same code as yours): what each gave`);

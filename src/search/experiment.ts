@@ -319,6 +319,8 @@ export interface ExperimentInput {
   rebaseOf?: number;
   /** Set when this experiment applies the changes of kept nodes off the head's lineage onto the head. */
   combines?: number[];
+  /** A proposal made on that combination: its own change comes on top of the combined ones. */
+  onCombination?: boolean;
   /** When its proposal was ready. */
   queuedAt?: string;
   /** Resume: its commit exists and its run (started by a killed orchestrator) is followed instead of started. */
@@ -341,6 +343,12 @@ export interface ExperimentControl {
   decisions: Serial;
   /** A stale candidate that beat its parent: the scheduler queues its re-run first. The id is taken when this is called. */
   rerun?: (make: (id: number) => Rerun) => number;
+  /** Its (first) run has started. */
+  runStarted?: () => void;
+  /** Its run has ended and its clone is reset: its decision comes next (unless `runsAgain` follows). */
+  ranOnce?: () => void;
+  /** It runs again before it is decided (a contended run, a confirmation run, its parent's paired run): its decision is not imminent. */
+  runsAgain?: () => void;
 }
 
 /** The record's fields that say where it ran. */
@@ -380,6 +388,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     ...(input.oomRetryOf !== undefined && { oomRetryOf: input.oomRetryOf }),
     ...(input.rebaseOf !== undefined && { rebaseOf: input.rebaseOf }),
     ...(input.combines !== undefined && { combines: input.combines }),
+    ...(input.onCombination && { onCombination: true }),
     runId: input.attach?.runId ?? randomUUID(),
     worker: worker.slot.worker,
     device: worker.slot.device,
@@ -408,6 +417,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   let runStartedAt: string | undefined;
   const hooks: RunHooks = {
     onStarted: (at) => {
+      if (runStartedAt === undefined) control.runStarted?.();
       runStartedAt ??= at;
       track({ runStartedAt: runStartedAt });
     },
@@ -435,10 +445,12 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   const contention = { deps, history: session.history, trainHash, id: input.id, guard: () => guardRun(session, deps, clone, input.id, commit) };
   const contendedRuns: RunSample[] = [];
   const pendingViolations: string[] = [];
+  control.ranOnce?.();
   if (fresh && violations.length === 0 && !interrupted) {
     const again = (): Promise<RunResult> => {
       const runId = randomUUID();
       track({ runId });
+      control.runsAgain?.();
       return runOnce(session, deps, worker, input.id, proposal.description, commit, runId, 0);
     };
     const checked = await rerunWhileContended({ ...contention, run, seed: session.keepRule.seedOf(0), logPath: session.paths.runLog(input.id), again, what: "its run" });
@@ -465,6 +477,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     ...(run.pendingSec !== undefined && { pendingSec: run.pendingSec }),
     ...(input.rebaseOf !== undefined && { rebaseOf: input.rebaseOf }),
     ...(input.combines !== undefined && { combines: input.combines }),
+    ...(input.onCombination && { onCombination: true }),
     ...(proposal.direction !== undefined && { direction: proposal.direction }),
     ...(proposal.rationale !== undefined && { rationale: proposal.rationale }),
     ...(proposal.expectedDelta !== undefined && Number.isFinite(proposal.expectedDelta) && { expectedDelta: proposal.expectedDelta }),
@@ -507,6 +520,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
         const again = (): Promise<RunResult> => {
           const runId = randomUUID();
           track({ runId });
+          control.runsAgain?.();
           return runOnce(session, deps, worker, input.id, `${proposal.description} (confirmation run ${index + 1})`, commit, runId, index);
         };
         // A confirmation run slowed by a busy machine is run again (src/search/contention.ts).
@@ -521,6 +535,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
         runParent: async (n: number, seed: number) => {
           const runId = randomUUID();
           track({ runId });
+          control.runsAgain?.();
           await clone.moveTo(parent.commit);
           const logPath = join(dirname(session.paths.runLog(input.id)), `${input.id}.parent${n + 1}.log`);
           const result = await runOnce(session, deps, worker, input.id, `${proposal.description} (its parent #${parent.id}, pair ${n + 1})`, parent.commit, runId, 0, { seed, logPath });

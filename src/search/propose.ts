@@ -75,9 +75,9 @@ export function runFacts(session: SessionState, deps: Pick<LoopDeps, "now">): Ru
 const filesAt = new WeakMap<SessionState, Map<string, Promise<string | null>>>();
 
 /**
- * A file of the best commit (the read-only scripts and README are read there, not from a clone a
- * run may be using). Read once per commit: a `git show` per file per proposal was a process
- * start each on the orchestrator's one thread.
+ * A file at a commit (the read-only scripts and README, read from git, not from a clone a run may
+ * be using). Read once per commit: a `git show` per file per proposal was a process start each on
+ * the orchestrator's one thread.
  */
 function fileAt(session: SessionState, deps: LoopDeps, commit: string, path: string): Promise<string | null> {
   const cache = filesAt.get(session) ?? new Map<string, Promise<string | null>>();
@@ -94,28 +94,35 @@ function fileAt(session: SessionState, deps: LoopDeps, commit: string, path: str
 }
 
 /**
- * What the proposer is shown. `on` is the node the proposal builds on when it is not the head
- * (the head stagnating; see tree-moves.ts): the context's script and `best` are that node's, and
- * `buildsOn` says why.
+ * Where a proposal builds: `node` (the context's `best`) when it is not the head (`why` says why:
+ * the head stagnating, see tree-moves.ts), or the head with a combination in flight applied on it
+ * (`combining`: the context's script is that combination's code).
  */
-export async function buildContext(
-  session: SessionState,
-  deps: LoopDeps,
-  iteration: number,
-  inFlight: InFlightSummary[] = [],
-  on?: { node: ExperimentRecord; why: string },
-): Promise<ProposalContext> {
+export interface ProposalBase {
+  node: ExperimentRecord;
+  why: string | null;
+  combining?: { ids: number[]; combination: number; text: string };
+}
+
+/**
+ * What the proposer is shown. `on` is where the proposal builds when it is not the head alone
+ * (see ProposalBase): `buildsOn` or `combining` say so.
+ */
+export async function buildContext(session: SessionState, deps: LoopDeps, iteration: number, inFlight: InFlightSummary[] = [], on?: ProposalBase): Promise<ProposalContext> {
   const { config, platform } = session.info;
   const retry = oomToRetry(session, deps.proposer);
   const best = on?.node ?? bestOf(session);
-  const trainText = await trainTextAt(session, deps.git, retry ? retry.commit : best.commit);
+  const combining = !retry ? on?.combining : undefined;
+  const trainText = combining ? combining.text : await trainTextAt(session, deps.git, retry ? retry.commit : best.commit);
   const workspace = deps.proposer.editsWorkspace ? await proposalWorkspace(session, deps, best.commit) : null;
+  // Every experiment commit changes the training script alone: the other files are the session's first commit's.
+  const base = session.info.baseCommit;
   return {
     iteration,
     trainPath: config.train,
     trainText,
-    readonlyFiles: await Promise.all(config.readonly.map(async (path) => ({ path, text: (await fileAt(session, deps, best.commit, path)) ?? "" }))),
-    readme: await fileAt(session, deps, best.commit, "README.md"),
+    readonlyFiles: await Promise.all(config.readonly.map(async (path) => ({ path, text: (await fileAt(session, deps, base, path)) ?? "" }))),
+    readme: await fileAt(session, deps, base, "README.md"),
     metric: { name: config.metric, direction: config.direction },
     history: session.history,
     rejected: session.ledger.rejected(),
@@ -132,7 +139,8 @@ export async function buildContext(
     ...(inFlight.length > 0 && { inFlight }),
     ...(session.workers.length > 1 && { workers: session.workers.length }),
     ...(!retry && siblingsOf(session, best).length > 0 && { siblings: siblingsOf(session, best) }),
-    ...(on && !retry && { buildsOn: { id: on.node.id, why: on.why } }),
+    ...(on?.why && !retry && { buildsOn: { id: on.node.id, why: on.why } }),
+    ...(combining && { combining: { ids: combining.ids, combination: combining.combination } }),
     ...(retry && {
       oomRetry: { experiment: retry, logTail: (readIfExists(session.paths.runLog(retry.id)) ?? "").split("\n").slice(-30) },
     }),
@@ -161,7 +169,7 @@ export async function nextProposal(
   deps: LoopDeps,
   iteration: number,
   inFlight: (InFlightSummary & { trainHash: string })[] = [],
-  on?: { node: ExperimentRecord; why: string },
+  on?: ProposalBase,
 ): Promise<ProposalOutcome> {
   const ctx = await buildContext(session, deps, iteration, summariesOf(inFlight), on);
   // Scripts run already, and those waiting or running, are not proposed again.
@@ -237,7 +245,7 @@ export async function nextProposals(
   k: number,
   takeId: () => number,
   inFlight: (InFlightSummary & { trainHash: string })[] = [],
-  on?: { node: ExperimentRecord; why: string },
+  on?: ProposalBase,
 ): Promise<BatchOutcome> {
   const proposer = deps.proposer;
   if (!proposer.proposeMany || oomToRetry(session, proposer) !== null) return { kind: "none" };

@@ -17,6 +17,8 @@ export interface ReadyItem {
   rebaseOf?: number;
   /** A combination: the kept nodes whose changes it applies onto `base` (the head when it was made). */
   combines?: number[];
+  /** A proposal made on that combination (ExperimentRecord.onCombination): `newText` holds the combined changes and its own. */
+  onCombination?: boolean;
   /** Made on the head (not on a node chosen on purpose): moved onto the head if the head moved before it starts. */
   followHead?: boolean;
   /**
@@ -39,6 +41,7 @@ export function readyEntry(item: ReadyItem): InFlight {
     ...(item.oomRetryOf !== undefined && { oomRetryOf: item.oomRetryOf }),
     ...(item.rebaseOf !== undefined && { rebaseOf: item.rebaseOf }),
     ...(item.combines !== undefined && { combines: item.combines }),
+    ...(item.onCombination && { onCombination: true }),
     ...(item.attach && { commit: item.attach.commit, runId: item.attach.runId, handle: item.attach.handle, ...(item.attach.worker !== undefined && { worker: item.attach.worker }) }),
   };
 }

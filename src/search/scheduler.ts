@@ -15,7 +15,7 @@
  * - A worker whose run failed with `host-unreachable` rests (30 s, doubling, at most 10 min)
  *   before taking work again; the others go on.
  */
-import type { InFlightSummary, Proposer } from "../types.js";
+import type { InFlightSummary, Proposal, Proposer } from "../types.js";
 import { runExperiment, type Rerun } from "./experiment.js";
 import { stopReason } from "./stop-reason.js";
 import { nextProposal, nextProposals, oomToRetry, reject as rejectProposal } from "./propose.js";
@@ -23,7 +23,7 @@ import { countedExperiments } from "./stop-reason.js";
 import { rebaseChange } from "./rebase.js";
 import { sha256 } from "./guards.js";
 import { Serial } from "./serial.js";
-import { nextCombination, proposalBase } from "./tree-moves.js";
+import { combinationInFlight, nextCombination, proposalBase } from "./tree-moves.js";
 import { combinationCandidates } from "../ledger/tree.js";
 import { type ReadyItem, readyEntry } from "./ready.js";
 import { sharedDataChange, sharedDataStop } from "./shared-change.js";
@@ -31,6 +31,12 @@ import { bestOf, type LoopDeps, type SessionState, trainTextAt, type Worker } fr
 
 /** The most proposals one batch request asks for, however many workers there are. */
 export const MAX_BATCH = 16;
+
+/**
+ * How far (a share of a run's duration) a run may end from the others of its wave and still be
+ * waited for by a free worker before it proposes (see Scheduler.holding).
+ */
+export const WAVE_SLACK = 0.25;
 
 /** Iterations in a row with no valid proposal before the session gives up. */
 export const MAX_SKIPPED_ITERATIONS = 5;
@@ -86,6 +92,11 @@ export class Scheduler {
   private readonly combinationsSeen = new Set<string>();
   /** Proposals made away from a stagnating head so far (the rotation over strong nodes). */
   private awayTurns = 0;
+  /** Experiments whose run has ended and whose decision comes next, with no more runs first (see holding()). */
+  private readonly imminent = new Set<number>();
+  /** When each running experiment's first run started (ms), and how long the latest first runs took: the waves (see holding()). */
+  private readonly runStarts = new Map<number, number>();
+  private readonly durations: number[] = [];
 
   constructor(
     private readonly session: SessionState,
@@ -163,7 +174,38 @@ export class Scheduler {
   /** Propose while there are fewer proposals waiting than free workers plus the lookahead. */
   private wantsProposal(): boolean {
     if (this.deps.stop.stopRequested || this.deps.stop.signal.aborted) return false;
-    return this.wanted() > 0;
+    return this.wanted() > 0 && !this.holding();
+  }
+
+  /**
+   * In the tree, when nothing is proposed ahead (lookaheadOf is 0), a free worker's proposal waits
+   * while a finished run's decision is coming (its run has ended; it needs no more runs): runs of
+   * the same budget started together end together, and a proposal made a moment later knows all
+   * their results (the winners to combine, the moves that lost) instead of the first one's. A
+   * decision that still runs something (a confirmation run, a paired run) is not waited for.
+   */
+  private holding(now = Date.now()): boolean {
+    if (this.session.info.config.search === "chain" || lookaheadOf(this.session, this.deps.proposer) !== 0) return false;
+    return this.imminent.size > 0 || this.waveEnd(now) !== null;
+  }
+
+  /**
+   * While runs of the wave now ending are still expected (started so that, taking as long as the
+   * latest runs took, they end within WAVE_SLACK of that time from now): when the last of them is
+   * expected at the latest. Null when none is. A run that overruns its window is not waited for.
+   */
+  private waveEnd(now: number): number | null {
+    if (this.durations.length === 0) return null;
+    const sorted = [...this.durations].sort((a, b) => a - b);
+    const typical = sorted[Math.floor(sorted.length / 2)] as number;
+    const slack = WAVE_SLACK * typical;
+    let until: number | null = null;
+    for (const [id, start] of this.runStarts) {
+      if (this.imminent.has(id)) continue;
+      const expected = start + typical;
+      if (expected - slack <= now && now <= expected + slack) until = Math.max(until ?? 0, expected + slack);
+    }
+    return until;
   }
 
   /** Proposals wanted now: free workers plus the lookahead, less those waiting (stale ones not counted: see stale()). */
@@ -214,6 +256,9 @@ export class Scheduler {
   private async waitForChange(): Promise<void> {
     // A worker resting after an unreachable host is woken when its rest ends.
     const rests = [...this.backoff.values()].map((b) => b.until - Date.now()).filter((ms) => ms > 0);
+    // A free worker waiting for the rest of a wave is woken when the wave's window closes.
+    const wave = this.holding() ? this.waveEnd(Date.now()) : null;
+    if (wave !== null && wave > Date.now()) rests.push(wave - Date.now());
     const timer = rests.length ? setTimeout(() => this.wake(), Math.min(...rests) + 5) : null;
     await this.changed;
     if (timer) clearTimeout(timer);
@@ -262,6 +307,12 @@ export class Scheduler {
     this.session.ledger.writeInFlight(readyEntry(item));
   }
 
+  /** A batch's proposals queued with one write of state.json (not one per proposal). */
+  private enqueueAll(items: ReadyItem[]): void {
+    this.ready.push(...items);
+    this.session.ledger.writeInFlightMany(items.map(readyEntry));
+  }
+
   private propose(): void {
     const id = this.spareId ?? this.nextId++;
     this.spareId = null;
@@ -276,7 +327,11 @@ export class Scheduler {
       }
       const base = proposalBase(session, this.awayTurns);
       if (base.rotating) this.awayTurns++;
-      const on = base.why ? { node: base.node, why: base.why } : undefined;
+      const stack = base.why === null ? await this.stackToBuildOn() : null;
+      const on = base.why ? { node: base.node, why: base.why } : stack ? { node: base.node, why: null, combining: stack } : undefined;
+      // Made on a combination in flight: the record says so and its description names the combined nodes.
+      const onStack = (item: { proposal: Proposal }) =>
+        stack ? { proposal: { ...item.proposal, description: `${stack.combines.map((c) => `#${c} + `).join("")}${item.proposal.description}` }, combines: stack.combines, onCombination: true } : {};
       const k = this.batchSize();
       if (k > 1 && deps.proposer.proposeMany) {
         // The first proposal kept takes the id reserved for this request, the others the next ones.
@@ -303,7 +358,7 @@ export class Scheduler {
             return;
           }
           const queuedAt = deps.now().toISOString();
-          for (const item of batch.items) this.enqueue({ ...item, queuedAt, followHead: base.why === null });
+          this.enqueueAll(batch.items.map((item) => ({ ...item, ...onStack(item), queuedAt, followHead: base.why === null && !stack })));
           return;
         }
         // Nothing usable came back: asked one at a time below, with the refusals as feedback.
@@ -337,8 +392,9 @@ export class Scheduler {
         newText: outcome.newText,
         base: outcome.base,
         queuedAt: deps.now().toISOString(),
-        followHead: base.why === null,
+        followHead: base.why === null && !stack,
         ...(outcome.oomRetryOf !== undefined && { oomRetryOf: outcome.oomRetryOf }),
+        ...(outcome.oomRetryOf === undefined && onStack(outcome)),
       });
     })()
       .catch((error: unknown) => {
@@ -350,12 +406,24 @@ export class Scheduler {
       });
   }
 
+  /**
+   * The combination onto the head now waiting or running, to build new proposals on (see
+   * tree-moves.ts): not for a coding agent (its workspace is a commit), nor while an
+   * out-of-memory retry is owed (that builds on the crashed experiment's parent).
+   */
+  private async stackToBuildOn(): Promise<{ ids: number[]; combination: number; text: string; combines: number[] } | null> {
+    const { session, deps } = this;
+    if (session.info.config.search === "chain" || deps.proposer.editsWorkspace || oomToRetry(session, deps.proposer) !== null) return null;
+    const found = await combinationInFlight(session, deps.git, [...this.ready, ...this.running.values()]);
+    return found ? { ids: found.combines, combination: found.id, text: found.text, combines: found.combines } : null;
+  }
+
   /** Whether a combination may still be offered on the head (tried and dropped ones left out). */
   private combinationPending(): boolean {
     if (this.session.info.config.search === "chain") return false;
     const head = bestOf(this.session);
-    const inFlight = [...this.ready, ...this.running.values()].map((i) => ({ parent: i.base, ...(i.combines && { combines: i.combines }) }));
-    return combinationCandidates(this.session.history, head, inFlight).some((n) => !this.combinationsSeen.has(`${n.id}@${head.commit}`));
+    const inFlight = [...this.ready, ...this.running.values()].map((i) => ({ parent: i.base, ...(i.combines && { combines: i.combines }), ...(i.onCombination && { onCombination: true }) }));
+    return combinationCandidates(this.session.history, head, inFlight, this.session.info.config.direction).some((n) => !this.combinationsSeen.has(`${n.id}@${head.commit}`));
   }
 
   /** Queues the next combination as experiment `id`; false when there is none to run. */
@@ -443,9 +511,25 @@ export class Scheduler {
           ...(item.oomRetryOf !== undefined && { oomRetryOf: item.oomRetryOf }),
           ...(item.rebaseOf !== undefined && { rebaseOf: item.rebaseOf }),
           ...(item.combines !== undefined && { combines: item.combines }),
+          ...(item.onCombination && { onCombination: true }),
           ...(item.attach && { attach: item.attach }),
         },
-        { decisions: this.decisions, rerun: (make) => this.rerun(make) },
+        {
+          decisions: this.decisions,
+          rerun: (make) => this.rerun(make),
+          runStarted: () => this.runStarts.set(item.id, Date.now()),
+          ranOnce: () => {
+            const start = this.runStarts.get(item.id);
+            this.runStarts.delete(item.id);
+            if (start !== undefined) {
+              this.durations.push(Date.now() - start);
+              // The latest runs only: a wave's length follows the budget and the machine as they are now.
+              if (this.durations.length > 2 * this.session.workers.length) this.durations.shift();
+            }
+            this.imminent.add(item.id);
+          },
+          runsAgain: () => this.imminent.delete(item.id),
+        },
       );
       this.rest(worker, record.reason === "host-unreachable");
       this.afterDecision();
@@ -457,6 +541,8 @@ export class Scheduler {
       this.fatal ??= { error };
     } finally {
       this.running.delete(worker.slot.worker);
+      this.imminent.delete(item.id);
+      this.runStarts.delete(item.id);
       this.wake();
     }
   }

@@ -77,8 +77,12 @@ export interface HistoryAnalysis {
   tried: Set<string>;
   /** Smallest value of a constant that ran out of memory when raised to it. */
   oomCeiling: Map<string, number>;
-  /** In a tree: the commit of the node the proposal builds on (its own step is among the events). */
-  at?: string;
+  /**
+   * In a tree: the changes that made the code the proposal builds on, each kept (the node's own
+   * change, those of the nodes it combines, and those of a combination in flight it builds on),
+   * so the search keeps going in their directions; and the commit of that node.
+   */
+  own?: { commit: string; changes: Change[] };
 }
 
 /** Canonical text of a value, insensitive to float noise. */
@@ -108,16 +112,18 @@ function isOom(record: ExperimentRecord): boolean {
 }
 
 /**
- * Rebuilds each experiment's starting configuration. `at` is the commit of the node the current
- * script is (the node a proposal builds on): in a research tree every node's configuration is its
- * parent's plus its own changes, and the root's is the current script with the changes of `at`'s
- * lineage undone; the events are the experiments built on that lineage (siblings on other
- * branches are another search's campaign), every node's configuration counts as tried. Without
- * `at`, or for records without parents in the history, the single chain: walking back from the
- * current script, a kept experiment's changes are undone, a discarded one left the best unchanged.
+ * Rebuilds each experiment's starting configuration. `at` is the commit of the node the proposal
+ * builds on, and `combining` the kept nodes whose changes are applied on it in the current script
+ * (a combination in flight, see ProposalContext.combining). In a research tree every node's
+ * configuration is its parent's, with the own changes of the nodes it combines, plus its own
+ * changes; the root's is the current script with the changes of `at`'s lineage (and `combining`)
+ * undone; the events are the experiments built on that lineage (siblings on other branches are
+ * another search's campaign), every node's configuration counts as tried. Without `at`, or for
+ * records without parents in the history, the single chain: walking back from the current script,
+ * a kept experiment's changes are undone, a discarded one left the best unchanged.
  */
-export function analyzeHistory(history: ExperimentRecord[], current: State, at?: string): HistoryAnalysis {
-  const tree = at === undefined ? null : treeAnalysis(history, current, at);
+export function analyzeHistory(history: ExperimentRecord[], current: State, at?: string, combining: readonly number[] = []): HistoryAnalysis {
+  const tree = at === undefined ? null : treeAnalysis(history, current, at, combining);
   const { events, tried } = tree ?? chainAnalysis(history, current);
   const oomCeiling = new Map<string, number>();
   for (const event of events) {
@@ -127,7 +133,7 @@ export function analyzeHistory(history: ExperimentRecord[], current: State, at?:
       oomCeiling.set(change.key, Math.min(oomCeiling.get(change.key) ?? Number.POSITIVE_INFINITY, change.to));
     }
   }
-  return { events, tried, oomCeiling, ...(tree && at !== undefined && { at }) };
+  return { events, tried, oomCeiling, ...(tree?.own && { own: tree.own }) };
 }
 
 function chainAnalysis(history: ExperimentRecord[], current: State): Pick<HistoryAnalysis, "events" | "tried"> {
@@ -148,14 +154,24 @@ function chainAnalysis(history: ExperimentRecord[], current: State): Pick<Histor
   return { events, tried };
 }
 
+/** `state` with `changes` undone, last first (each back to the value it changed). */
+function undone(state: State, changes: readonly Change[]): State {
+  return withChanges(state, [...changes].reverse().map((c) => ({ key: c.key, value: c.from })));
+}
+
 /** The tree's reading (see analyzeHistory), or null when `at` or a parent is not in the history. */
-function treeAnalysis(history: ExperimentRecord[], current: State, at: string): Pick<HistoryAnalysis, "events" | "tried"> | null {
+function treeAnalysis(history: ExperimentRecord[], current: State, at: string, combining: readonly number[]): (Pick<HistoryAnalysis, "events" | "tried" | "own">) | null {
   const byCommit = new Map<string, ExperimentRecord>();
   for (const r of history) if (!byCommit.has(r.commit)) byCommit.set(r.commit, r);
+  const byId = new Map(history.map((r) => [r.id, r]));
   const root = history.find((r) => r.id === 0);
   const anchor = byCommit.get(at);
   if (!root || !anchor) return null;
   const changesIn = (r: ExperimentRecord) => changesOf(r).filter((c) => current.has(c.key));
+  /** The own changes of the nodes `ids` combines, in the order they were applied. */
+  const partsChanges = (ids: readonly number[]) => ids.flatMap((id) => (byId.has(id) ? changesIn(byId.get(id) as ExperimentRecord) : []));
+  /** Everything a node changed on its parent: its parts' own changes, then its own. */
+  const fullChanges = (r: ExperimentRecord) => [...partsChanges(r.combines ?? []), ...changesIn(r)];
   // The lineage of `at`, root first; its changes undone from the current script give the root's configuration.
   const lineage: ExperimentRecord[] = [];
   for (let node: ExperimentRecord | undefined = anchor; node && node.id !== 0; node = byCommit.get(node.parent)) {
@@ -163,8 +179,8 @@ function treeAnalysis(history: ExperimentRecord[], current: State, at: string): 
     lineage.unshift(node);
   }
   if (lineage.length > 0 && byCommit.get((lineage[0] as ExperimentRecord).parent)?.id !== 0) return null;
-  let rootState = current;
-  for (const node of [...lineage].reverse()) rootState = withChanges(rootState, changesIn(node).map((c) => ({ key: c.key, value: c.from })));
+  let rootState = undone(current, partsChanges(combining));
+  for (const node of [...lineage].reverse()) rootState = undone(rootState, fullChanges(node));
   const states = new Map<string, State>([[root.commit, rootState]]);
   const stateOfNode = (r: ExperimentRecord): State | null => {
     const known = states.get(r.commit);
@@ -172,7 +188,7 @@ function treeAnalysis(history: ExperimentRecord[], current: State, at: string): 
     const parent = byCommit.get(r.parent);
     const before = parent && parent !== r ? stateOfNode(parent) : null;
     if (!before) return null;
-    const state = withChanges(before, changesIn(r).map((c) => ({ key: c.key, value: c.to })));
+    const state = withChanges(before, fullChanges(r).map((c) => ({ key: c.key, value: c.to })));
     states.set(r.commit, state);
     return state;
   };
@@ -181,13 +197,17 @@ function treeAnalysis(history: ExperimentRecord[], current: State, at: string): 
   const events: HistoryEvent[] = [];
   for (const record of [...history].filter((r) => r.id !== 0 && r.category !== "baseline").sort((a, b) => a.id - b.id)) {
     const parent = byCommit.get(record.parent);
-    const before = parent ? stateOfNode(parent) : null;
-    if (!before) return null;
+    const parentState = parent ? stateOfNode(parent) : null;
+    if (!parentState) return null;
+    // Its own changes were made on its parent with the changes it combines applied.
+    const before = withChanges(parentState, partsChanges(record.combines ?? []).map((c) => ({ key: c.key, value: c.to })));
     const changes = changesIn(record);
-    if (changes.length > 0) tried.add(configKey(withChanges(before, changes.map((c) => ({ key: c.key, value: c.to })))));
+    tried.add(configKey(withChanges(before, changes.map((c) => ({ key: c.key, value: c.to })))));
     if (onLineage.has(record.parent)) events.push({ record, status: record.status, changes, before, oom: isOom(record) });
   }
-  return { events, tried };
+  // What made the code the proposal builds on: the node's own change and its parts', and the combination in flight's.
+  const own = anchor.id === 0 ? [] : fullChanges(anchor);
+  return { events, tried, own: { commit: at, changes: [...own, ...partsChanges(combining)] } };
 }
 
 /** Direction and level of a single-constant event, or null for anything else. */

@@ -89,6 +89,45 @@ function batchConstant(constants: NumericConstant[]): NumericConstant | undefine
   return batches.sort((a, b) => rank(a) - rank(b))[0];
 }
 
+/** The smallest batch that gets the all-directions-at-once proposal (see momentum). */
+export const MOMENTUM_MIN_BATCH = 3;
+
+/**
+ * Every "continue" move of the ranking (a step further in a direction that won; one per
+ * constant, none likely to lose) applied together, as one proposal; null when there are fewer
+ * than two or that configuration was run already.
+ */
+function momentum(ctx: ProposalContext, ranked: readonly Candidate[], tried: ReadonlySet<string>, current: State): Proposal | null {
+  const language = detectLanguage(ctx.trainPath, ctx.trainText);
+  const moves = new Map<string, Candidate>();
+  for (const c of ranked) if (c.reason === "continue" && !c.doubtful && !moves.has(c.move.constant.key)) moves.set(c.move.constant.key, c);
+  if (moves.size < 2) return null;
+  let text = ctx.trainText;
+  const edits: Edit[] = [];
+  const changes: Change[] = [];
+  for (const { move } of moves.values()) {
+    // Each edit is made on the script as the previous ones left it (a wider edit window may take in a line changed already).
+    const c = parseConstants(text, language).find((x) => x.key === move.constant.key);
+    const edit = c && c.value === move.constant.value ? constantEdit(text, c, move.literal) : null;
+    const next = edit ? applyEdits(text, [edit]) : null;
+    if (!edit || next === null) continue;
+    edits.push(edit);
+    text = next;
+    changes.push(constantChange(move.constant.key, move.constant.literal, move.literal, move.constant.value, move.value, move.tag));
+  }
+  if (changes.length < 2 || tried.has(configKey(withChanges(current, changes.map((c) => ({ key: c.key, value: c.to })))))) return null;
+  const first = [...moves.values()][0] as Candidate;
+  const keys = changes.map((c) => c.key).join(", ");
+  return {
+    description: describeChanges(changes),
+    category: proposalCategory(first.move.constant, ctx.scope),
+    edits,
+    changes,
+    direction: `continuing ${keys} together`,
+    rationale: `Each of these steps continues a change that improved the metric (${keys}); with several workers one experiment takes them all at once, in case their gains add up.`,
+  };
+}
+
 export class BuiltinProposer implements Proposer {
   readonly name = BUILTIN_NAME;
   readonly instant = true;
@@ -127,7 +166,7 @@ export class BuiltinProposer implements Proposer {
   private moves(ctx: ProposalContext, constants: NumericConstant[], k: number): Proposal[] {
     const current = stateOf(constants);
     // The tree: the history as seen from the node this proposal builds on.
-    const analysis = analyzeHistory(ctx.history, current, ctx.best.commit);
+    const analysis = analyzeHistory(ctx.history, current, ctx.best.commit, ctx.combining?.ids);
     const tunable = constants.filter((c) => !c.excluded && inScope(c, ctx.scope));
     // Proposals refused earlier in this iteration (repeat, bad edit, out of scope): propose something else.
     const excluded = new Set<string>();
@@ -156,12 +195,14 @@ export class BuiltinProposer implements Proposer {
     const chosen: typeof usable = [];
     if (k > 1) {
       // One move per constant first (its best-ranked one: a wave spread over the constants finds
-      // more winners to combine), then one per constant and direction.
-      for (const spread of [(m: Move) => m.constant.key, (m: Move) => `${m.constant.key}:${m.dir}`]) {
+      // more winners to combine), then one per constant and direction, then the other moves, each
+      // pass leaving out the moves known to be likely to lose (doubtful) until the last.
+      const passes: ((m: Move) => string)[] = [(m) => m.constant.key, (m) => `${m.constant.key}:${m.dir}`, (m) => `${m.constant.key}=${m.value}`];
+      for (const spread of passes) {
         const taken = new Set(chosen.map((item) => spread(item.candidate.move)));
         for (const item of usable) {
           const key = spread(item.candidate.move);
-          if (taken.has(key) || chosen.length >= k || chosen.includes(item)) continue;
+          if (item.candidate.doubtful || taken.has(key) || chosen.length >= k || chosen.includes(item)) continue;
           taken.add(key);
           chosen.push(item);
         }
@@ -170,7 +211,7 @@ export class BuiltinProposer implements Proposer {
     for (const item of usable) if (chosen.length < k && !chosen.includes(item)) chosen.push(item);
     // In rank order, so the batch's first proposal is the one a single call would have made.
     chosen.sort((a, b) => usable.indexOf(a) - usable.indexOf(b));
-    return chosen.map(({ candidate, edit }) => {
+    const proposals: Proposal[] = chosen.map(({ candidate, edit }) => {
       const { move } = candidate;
       const change = constantChange(move.constant.key, move.constant.literal, move.literal, move.constant.value, move.value, move.tag);
       return {
@@ -181,6 +222,15 @@ export class BuiltinProposer implements Proposer {
         ...explain(candidate, ctx.failureStreak),
       };
     });
+    // A wave of three or more also takes every winning direction one step further at once, as
+    // one experiment (second in the batch, in place of its last move): when the gains add up, as
+    // they mostly do, that is the wave's best node and a whole wave sooner.
+    const together = k >= MOMENTUM_MIN_BATCH ? momentum(ctx, usable.map((u) => u.candidate), analysis.tried, current) : null;
+    if (together && !proposals.some((p) => p.description === together.description)) {
+      proposals.splice(1, 0, together);
+      if (proposals.length > k) proposals.pop();
+    }
+    return proposals;
   }
 
   private oomRetry(ctx: ProposalContext, constants: NumericConstant[]): Proposal | null {

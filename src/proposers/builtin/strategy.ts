@@ -21,6 +21,8 @@ export type Reason = "continue" | "refine" | "other-side" | "escape" | "explore"
 export interface Candidate {
   move: Move;
   reason: Reason;
+  /** At or past a value of its constant known to be worse than another (a lost target, a replaced winner): likely to lose. */
+  doubtful: boolean;
 }
 
 export interface StrategyInput {
@@ -62,6 +64,20 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
   const byScore = [...constants].sort((a, b) => (score.get(b.key) ?? 0) - (score.get(a.key) ?? 0));
   const dirs = new Map(constants.map((c) => [c.key, preferredDir(c, events, seed)]));
 
+  // Values of each constant known to be worse than another value (lost targets, replaced
+  // winners), from any state.
+  const worseValues = new Map<string, number[]>();
+  for (const event of events) {
+    const move = eventMove(event);
+    if (!move) continue;
+    const list = worseValues.get(move.key) ?? [];
+    list.push(event.status === "keep" ? move.from : move.to);
+    worseValues.set(move.key, list);
+  }
+  const pastWorse = (m: Move): boolean => {
+    const cur = m.constant.value;
+    return (worseValues.get(m.constant.key) ?? []).some((w) => w !== cur && (w - cur) * (m.value - w) >= 0);
+  };
   const out: Candidate[] = [];
   const seen = new Set<string>();
   const add = (c: NumericConstant | undefined, dir: Dir, level: Level, reason: Reason, ok?: (m: Move) => boolean): void => {
@@ -76,15 +92,16 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
     if (tried.has(configKey(withChanges(current, [{ key: c.key, value: move.value }])))) return;
     if (ok && !ok(move)) return;
     seen.add(id);
-    out.push({ move, reason });
+    out.push({ move, reason, doubtful: pastWorse(move) });
   };
   const bothDirs = (c: NumericConstant): Dir[] => {
     const first = dirs.get(c.key) ?? "up";
     return [first, opposite(first)];
   };
 
-  // Escape: the last N all failed.
-  if (failureStreak >= ESCAPE_AFTER && failureStreak % ESCAPE_AFTER === 0) {
+  // Escape: the last N all failed. Not with several workers: most of a wave fails by design (it
+  // spreads over the constants), and the streak says nothing of the node built on.
+  if (!input.parallel && failureStreak >= ESCAPE_AFTER && failureStreak % ESCAPE_AFTER === 0) {
     const recent = events.slice(-failureStreak);
     const failedCategories = new Set<string>(
       recent.flatMap((e) => (e.changes.length > 0 ? e.changes.map((c) => byKey.get(c.key)?.category ?? e.record.category) : [e.record.category])),
@@ -103,20 +120,6 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
     for (const c of byScore) for (const dir of bothDirs(c)) add(c, dir, 0, "escape");
   }
 
-  // Values of each constant known to be worse than another value (lost targets, replaced
-  // winners), from any state.
-  const worseValues = new Map<string, number[]>();
-  for (const event of events) {
-    const move = eventMove(event);
-    if (!move) continue;
-    const list = worseValues.get(move.key) ?? [];
-    list.push(event.status === "keep" ? move.from : move.to);
-    worseValues.set(move.key, list);
-  }
-  const pastWorse = (m: Move): boolean => {
-    const cur = m.constant.value;
-    return (worseValues.get(m.constant.key) ?? []).some((w) => w !== cur && (w - cur) * (m.value - w) >= 0);
-  };
   type Step = { status: HistoryEvent["status"]; move: NonNullable<ReturnType<typeof eventMove>> };
   /** A campaign on one constant (its steps in order): keep going after a win, else try the other side once. */
   const campaign = (focus: NumericConstant, steps: Step[], continueOnly = false): void => {
@@ -145,26 +148,29 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
     }
   };
 
-  // In a tree, the node's own last step first: the moves that made it (each part of a
-  // combination) are continued, whatever its siblings or other branches decided since. With many
-  // workers the last decision is almost never the win the node came from. Finer steps stay with
-  // the latest campaign below, as in a chain.
-  const own = analysis.at === undefined ? undefined : events.find((e) => e.record.commit === analysis.at && e.status === "keep");
-  if (own) {
+  // In a tree, the steps that made the code first: the node's own change, those of the nodes it
+  // combines and those of a combination in flight it builds on are continued, whatever its siblings
+  // or other branches decided since. With many workers the last decision is almost never the win
+  // the node came from. Finer steps stay with the latest campaign below, as in a chain.
+  if (analysis.own) {
+    const at = analysis.own.commit;
     const byCommit = new Map(events.map((e) => [e.record.commit, e]));
-    for (const change of own.changes) {
+    const anchor = byCommit.get(at);
+    for (const change of analysis.own.changes) {
       const move = changeMove(change);
       const focus = move ? byKey.get(move.key) : undefined;
       if (!move || !focus) continue;
-      // The lineage's steps on this constant up to the node, then its children's on it.
-      const steps: Step[] = [{ status: own.status, move }];
-      for (let e = byCommit.get(own.record.parent); e && e.status === "keep"; e = byCommit.get(e.record.parent)) {
-        const before = eventMove(e);
-        if (before?.key !== move.key) break;
-        steps.unshift({ status: e.status, move: before });
+      // The lineage's single steps on this constant up to the node, this one, then its children's on it.
+      const steps: Step[] = [{ status: "keep", move }];
+      if (anchor && anchor.changes.length === 1 && anchor.changes[0] === change) {
+        for (let e = byCommit.get(anchor.record.parent); e && e.status === "keep"; e = byCommit.get(e.record.parent)) {
+          const before = eventMove(e);
+          if (before?.key !== move.key) break;
+          steps.unshift({ status: e.status, move: before });
+        }
       }
       for (const child of events) {
-        const step = child.record.parent === own.record.commit ? eventMove(child) : null;
+        const step = child.record.parent === at ? eventMove(child) : null;
         if (step?.key === move.key) steps.push({ status: child.status, move: step });
       }
       campaign(focus, steps, true);
