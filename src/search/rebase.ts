@@ -15,7 +15,10 @@ import type { Proposal } from "../types.js";
  * 3. each block of lines it changes replaced where that block occurs, unchanged, exactly once in
  *    `onto` (and once in `from`): a change next to lines the best changed since (two constants on
  *    neighbouring lines) still applies; one that touches lines the best changed, or that only
- *    inserts lines (nothing to anchor it), does not.
+ *    inserts lines (nothing to anchor it), does not. A block `onto` already has as the change
+ *    makes it (the unchanged block gone, the changed one there exactly once) is left as it is:
+ *    the same change made on both sides is no conflict (the result is `onto` itself when all of
+ *    it is there already).
  * (An out-of-memory retry's edits apply to the crashed script, not to `from`: it takes 2 or 3.)
  */
 export function rebaseChange(from: string, to: string, onto: string, proposal: Pick<Proposal, "edits">): ApplyResult {
@@ -51,6 +54,12 @@ function uniqueAt(lines: readonly string[], block: readonly string[]): number | 
   return found;
 }
 
+/** Whether `block` occurs in `lines` at all (compared without line ends). */
+function occurs(lines: readonly string[], block: readonly string[]): boolean {
+  for (let at = 0; at + block.length <= lines.length; at++) if (block.every((line, i) => bare(lines[at + i] as string) === bare(line))) return true;
+  return false;
+}
+
 /** Step 3 of rebaseChange: the change's blocks of lines (a diff without context) replaced by content, not position. */
 function replaceChangedLines(from: string, to: string, onto: string): string | null {
   const { hunks } = structuredPatch("a", "b", from, to, undefined, undefined, { context: 0 });
@@ -60,9 +69,28 @@ function replaceChangedLines(from: string, to: string, onto: string): string | n
     const removed = hunk.lines.filter((l) => l.startsWith("-")).map((l) => l.slice(1));
     const added = hunk.lines.filter((l) => l.startsWith("+")).map((l) => l.slice(1));
     if (removed.length === 0 || uniqueAt(fromLines, removed) === null) return null;
-    const at = uniqueAt(lines, removed);
-    if (at === null) return null;
-    lines.splice(at, removed.length, ...added);
+    if (replaceBlock(lines, removed, added)) continue;
+    // A block of lines changed one for one (neighbouring constants): line by line, so a line the
+    // best has already as the change makes it does not stop the others.
+    if (removed.length !== added.length || removed.length === 1) return null;
+    for (let i = 0; i < removed.length; i++) {
+      const [was, now] = [removed[i] as string, added[i] as string];
+      if (was === now) continue;
+      if (uniqueAt(fromLines, [was]) === null || !replaceBlock(lines, [was], [now])) return null;
+    }
   }
   return lines.join("\n");
+}
+
+/**
+ * `removed` replaced by `added` where it occurs exactly once in `lines`; true too when it is gone
+ * and `added` is there exactly once (the same change made already). False otherwise.
+ */
+function replaceBlock(lines: string[], removed: readonly string[], added: readonly string[]): boolean {
+  const at = uniqueAt(lines, removed);
+  if (at !== null) {
+    lines.splice(at, removed.length, ...added);
+    return true;
+  }
+  return added.length > 0 && !occurs(lines, removed) && uniqueAt(lines, added) !== null;
 }

@@ -23,6 +23,7 @@ import { countedExperiments } from "./stop-reason.js";
 import { rebaseChange } from "./rebase.js";
 import { sha256 } from "./guards.js";
 import { Serial } from "./serial.js";
+import { waveHoldUntil } from "./waves.js";
 import { combinationInFlight, nextCombination, proposalBase } from "./tree-moves.js";
 import { combinationCandidates } from "../ledger/tree.js";
 import { type ReadyItem, readyEntry } from "./ready.js";
@@ -31,12 +32,6 @@ import { bestOf, type LoopDeps, type SessionState, trainTextAt, type Worker } fr
 
 /** The most proposals one batch request asks for, however many workers there are. */
 export const MAX_BATCH = 16;
-
-/**
- * How far (a share of a run's duration) a run may end from the others of its wave and still be
- * waited for by a free worker before it proposes (see Scheduler.holding).
- */
-export const WAVE_SLACK = 0.25;
 
 /** Iterations in a row with no valid proposal before the session gives up. */
 export const MAX_SKIPPED_ITERATIONS = 5;
@@ -179,33 +174,17 @@ export class Scheduler {
 
   /**
    * In the tree, when nothing is proposed ahead (lookaheadOf is 0), a free worker's proposal waits
-   * while a finished run's decision is coming (its run has ended; it needs no more runs): runs of
-   * the same budget started together end together, and a proposal made a moment later knows all
-   * their results (the winners to combine, the moves that lost) instead of the first one's. A
-   * decision that still runs something (a confirmation run, a paired run) is not waited for.
+   * for the rest of its wave (src/search/waves.ts): the decisions coming (runs ended, no more runs
+   * first) and the runs expected to end about now. A decision that still runs something (a
+   * confirmation run, a paired run) is not waited for, nor is a run that overruns its window.
    */
   private holding(now = Date.now()): boolean {
-    if (this.session.info.config.search === "chain" || lookaheadOf(this.session, this.deps.proposer) !== 0) return false;
-    return this.imminent.size > 0 || this.waveEnd(now) !== null;
+    return this.holdUntil(now) !== null;
   }
 
-  /**
-   * While runs of the wave now ending are still expected (started so that, taking as long as the
-   * latest runs took, they end within WAVE_SLACK of that time from now): when the last of them is
-   * expected at the latest. Null when none is. A run that overruns its window is not waited for.
-   */
-  private waveEnd(now: number): number | null {
-    if (this.durations.length === 0) return null;
-    const sorted = [...this.durations].sort((a, b) => a - b);
-    const typical = sorted[Math.floor(sorted.length / 2)] as number;
-    const slack = WAVE_SLACK * typical;
-    let until: number | null = null;
-    for (const [id, start] of this.runStarts) {
-      if (this.imminent.has(id)) continue;
-      const expected = start + typical;
-      if (expected - slack <= now && now <= expected + slack) until = Math.max(until ?? 0, expected + slack);
-    }
-    return until;
+  private holdUntil(now: number): number | null {
+    if (this.session.info.config.search === "chain" || lookaheadOf(this.session, this.deps.proposer) !== 0) return null;
+    return waveHoldUntil({ now, runStarts: this.runStarts, durations: this.durations, imminent: this.imminent });
   }
 
   /** Proposals wanted now: free workers plus the lookahead, less those waiting (stale ones not counted: see stale()). */
@@ -256,9 +235,9 @@ export class Scheduler {
   private async waitForChange(): Promise<void> {
     // A worker resting after an unreachable host is woken when its rest ends.
     const rests = [...this.backoff.values()].map((b) => b.until - Date.now()).filter((ms) => ms > 0);
-    // A free worker waiting for the rest of a wave is woken when the wave's window closes.
-    const wave = this.holding() ? this.waveEnd(Date.now()) : null;
-    if (wave !== null && wave > Date.now()) rests.push(wave - Date.now());
+    // A free worker waiting for the rest of a wave is woken when the wave's window closes (a decision wakes it sooner).
+    const wave = this.holdUntil(Date.now());
+    if (wave !== null && Number.isFinite(wave) && wave > Date.now()) rests.push(wave - Date.now());
     const timer = rests.length ? setTimeout(() => this.wake(), Math.min(...rests) + 5) : null;
     await this.changed;
     if (timer) clearTimeout(timer);
@@ -332,7 +311,8 @@ export class Scheduler {
       // Made on a combination in flight: the record says so and its description names the combined nodes.
       const onStack = (item: { proposal: Proposal }) =>
         stack ? { proposal: { ...item.proposal, description: `${stack.combines.map((c) => `#${c} + `).join("")}${item.proposal.description}` }, combines: stack.combines, onCombination: true } : {};
-      const k = this.batchSize();
+      // A proposal away from a stagnating head is one of a wave, not the wave (see proposalBase).
+      const k = base.why ? 1 : this.batchSize();
       if (k > 1 && deps.proposer.proposeMany) {
         // The first proposal kept takes the id reserved for this request, the others the next ones.
         let first: number | null = id;

@@ -99,17 +99,17 @@ export async function nextCombination(
   const stack = plan.stack.filter((n) => !dropped.has(`${n.id}@${head.commit}`));
   if (stack.length >= 2) {
     // Every winner's own change applied onto the head one after another; one that does not apply
-    // on what is stacked so far, or adds nothing to it, is left out of this node (offered alone
-    // if the stack does not win).
+    // on what is stacked so far is left out of this node (offered alone if the stack does not
+    // win); one whose change is in it already (another part made the same change) is a part too.
     let text = onto;
     const parts: ExperimentRecord[] = [];
     for (const node of stack) {
       const moved = await ownChangeOnto(session, git, node, text);
-      if (!moved.ok || moved.text === text) continue;
+      if (!moved.ok) continue;
       text = moved.text;
       parts.push(node);
     }
-    if (parts.length >= 2 && !tried.has(sha256(text))) {
+    if (parts.length >= 2 && text !== onto && !tried.has(sha256(text))) {
       // What stackText replays for these parts: the same code, by construction.
       return { kind: "run", ...combinationRun(session, head, parts), newText: await stackText(session, git, head.commit, parts.map((n) => n.id)) };
     }
@@ -177,7 +177,11 @@ export function stagnationLimit(session: SessionState): number {
 
 /**
  * The node a new proposal builds on: the head, or (the head stagnating) the next strong node in
- * rotation. `turn` counts the proposals made away from the head so far.
+ * rotation. `turn` counts the requests made while the head stagnates. With one worker the
+ * rotation goes over the other strong nodes and then the head; with several, every other request
+ * goes elsewhere, and it asks for one proposal (see Scheduler.propose), the other requests (a
+ * wave's batch) stay on the head: a wave of moves on a node that only trails the head costs the
+ * head a whole wave.
  */
 export function proposalBase(session: SessionState, turn: number): { node: ExperimentRecord; why: string | null; rotating: boolean } {
   const { direction } = session.info.config;
@@ -187,7 +191,8 @@ export function proposalBase(session: SessionState, turn: number): { node: Exper
   if (session.info.config.search === "chain" || stalled < limit) return { node: head, why: null, rotating: false };
   const others = strongNodes(session.history, head, direction).filter((n) => childrenSinceKeep(session.history, n) < limit);
   // Every few proposals go back to the head, so it keeps being tried too.
-  const pick = turn % (others.length + 1);
+  const several = session.workers.length > 1;
+  const pick = several ? (turn % 2 === 0 ? (turn / 2) % Math.max(1, others.length) : -1) : turn % (others.length + 1);
   const node = others[pick];
   // The head's own turn in the rotation still counts as a turn, so the rotation moves on past it.
   if (!node) return { node: head, why: null, rotating: others.length > 0 };

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { parseConstants } from "../../src/proposers/builtin/constants.js";
+import { applyEdits, parseConstants } from "../../src/proposers/builtin/constants.js";
 import { analyzeHistory, configKey, type State } from "../../src/proposers/builtin/history.js";
+import { BuiltinProposer } from "../../src/proposers/builtin/index.js";
 import { rankCandidates } from "../../src/proposers/builtin/strategy.js";
 import type { ConstantChange, ExperimentRecord, Status } from "../../src/types.js";
+import { makeContext } from "../helpers/fake-providers.js";
 
 const sha = (id: number) => `c${id}`.padEnd(40, "0");
 
@@ -88,5 +90,82 @@ describe("the builtin search's reading of a research tree", () => {
     expect(parallel[0]?.move.constant.key).toBe("WD");
     expect(parallel[0]?.move.level).toBe(1);
     expect(parallel.findIndex((c) => c.reason === "refine")).toBeGreaterThan(parallel.findIndex((c) => c.move.constant.key === "WD" && c.move.level === 1));
+  });
+
+  it("on a combination in flight: the root is the script with the combined changes undone too, and every change that made the code is continued", () => {
+    // #1 (LR x2, the head) and #2 (WD x2) beat the root; their combination runs. The script is the head with #2's change: LR 0.02, WD 0.2.
+    const history = HISTORY.slice(0, 3);
+    const analysis = analyzeHistory(history, state(0.02, 0.2), sha(1), [2]);
+    expect(analysis.tried.has(configKey(state(0.01, 0.1)))).toBe(true);
+    expect(analysis.tried.has(configKey(state(0.01, 0.2)))).toBe(true);
+    expect(analysis.own?.changes.map((c) => `${c.key} ${c.from} -> ${c.to}`)).toEqual(["LR 0.01 -> 0.02", "WD 0.1 -> 0.2"]);
+    const constants = parseConstants("LR = 0.02\nWD = 0.2\n", "python");
+    const ranked = rankCandidates({ constants, current: state(0.02, 0.2), analysis, failureStreak: 0, seed: 1, excluded: new Set(), parallel: true });
+    expect(ranked.slice(0, 2).map((c) => `${c.move.constant.key}=${c.move.value} ${c.reason}`)).toEqual(["LR=0.04 continue", "WD=0.4 continue"]);
+  });
+
+  it("a node made on a combination is read against the combination: beating its parent but not the combination, its own move lost", () => {
+    // #5 is the combination of #2 onto #1 (0.8); #6 was made on it (LR x2 again) and measured 0.85: better than #1 (0.9), worse than #5.
+    const metric = (r: ExperimentRecord, m: number) => ({ ...r, metric: m });
+    const history = [
+      metric(HISTORY[0] as ExperimentRecord, 1),
+      metric(HISTORY[1] as ExperimentRecord, 0.9),
+      metric(HISTORY[2] as ExperimentRecord, 0.95),
+      { ...metric(node(5, 1, "keep", []), 0.8), combines: [2] },
+      { ...metric(node(6, 1, "keep", [change("LR", 0.02, 0.04, "x2")]), 0.85), combines: [2], onCombination: true },
+    ];
+    const analysis = analyzeHistory(history, state(0.02, 0.2), sha(5));
+    const six = analysis.events.find((e) => e.record.id === 6);
+    expect(six?.status).toBe("discard");
+    expect(six?.metricDelta).toBeCloseTo(0.05);
+    // Its configuration is its parent's with the combined change and its own: LR 0.04, WD 0.2.
+    expect([...(six?.before ?? new Map())]).toEqual([["LR", 0.02], ["WD", 0.2]]);
+    expect(analysis.tried.has(configKey(state(0.04, 0.2)))).toBe(true);
+  });
+
+  it("with several workers, a loss far from here may be tried again, a constant that never changed the metric waits", () => {
+    // At the root LR x2 won (#1); DEPTH +1 lost there, and WD x2 changed nothing (the metric exactly the root's).
+    const keys = ["LR", "DEPTH", "WD", "A", "B"];
+    const at = (values: Partial<Record<string, number>>) => new Map(keys.map((k) => [k, values[k] ?? { LR: 0.01, DEPTH: 2, WD: 0.1, A: 1, B: 1 }[k] ?? 0]));
+    const withMetric = (r: ExperimentRecord, m: number) => ({ ...r, metric: m });
+    const root = withMetric(node(0, 0, "keep", []), 1);
+    const history = [
+      root,
+      withMetric(node(1, 0, "keep", [change("LR", 0.01, 0.02, "x2")]), 0.9),
+      withMetric(node(2, 0, "discard", [change("DEPTH", 2, 3, "+1")]), 1.1),
+      withMetric(node(3, 0, "discard", [change("WD", 0.1, 0.2, "x2")]), 1),
+      withMetric(node(4, 1, "keep", [change("A", 1, 2, "x2")]), 0.8),
+      withMetric(node(5, 4, "keep", [change("B", 1, 2, "x2")]), 0.7),
+    ];
+    const constants = parseConstants("LR = 0.02\nDEPTH = 2\nWD = 0.1\nA = 2\nB = 2\n", "python");
+    const current = at({ LR: 0.02, A: 2, B: 2 });
+    const ranked = rankCandidates({ constants, current, analysis: analyzeHistory(history, current, sha(5)), failureStreak: 0, seed: 1, excluded: new Set(), parallel: true });
+    const doubtful = (key: string, value: number) => ranked.find((c) => c.move.constant.key === key && c.move.value === value)?.doubtful;
+    // DEPTH 3 lost where three other constants were different: worth a try again. WD's moves changed nothing: doubtful.
+    expect(doubtful("DEPTH", 3)).toBe(false);
+    expect(doubtful("WD", 0.05)).toBe(true);
+    // Going back on a win stays doubtful however far away it was found.
+    expect(doubtful("LR", 0.01)).toBe(true);
+    // Alone (one worker) a loss counts wherever it was measured.
+    const alone = rankCandidates({ constants, current, analysis: analyzeHistory(history, current, sha(5)), failureStreak: 0, seed: 1, excluded: new Set() });
+    expect(alone.find((c) => c.move.constant.key === "DEPTH" && c.move.value === 3)?.doubtful).toBe(true);
+  });
+
+  it("a batch of three or more also takes every winning direction one step further at once, as one proposal", async () => {
+    const text = "LR = 0.02\nWD = 0.2\nDEPTH = 2\n";
+    const withMetric = (r: ExperimentRecord, m: number) => ({ ...r, metric: m });
+    const history = [
+      withMetric(node(0, 0, "keep", []), 1),
+      withMetric(node(1, 0, "keep", [change("LR", 0.01, 0.02, "x2")]), 0.9),
+      withMetric(node(2, 0, "keep", [change("WD", 0.1, 0.2, "x2")]), 0.95),
+    ];
+    const ctx = makeContext({ trainPath: "train.py", trainText: text, history, best: history[1] as ExperimentRecord, baseline: history[0] as ExperimentRecord, combining: { ids: [2], combination: 3 }, workers: 4 });
+    const batch = await new BuiltinProposer({ seed: 1 }).proposeMany(ctx, 4);
+    expect(batch).toHaveLength(4);
+    const together = batch.find((p) => (p.changes?.length ?? 0) > 1);
+    expect(together?.changes?.map((c) => `${c.key} ${c.from} -> ${c.to}`)).toEqual(["LR 0.02 -> 0.04", "WD 0.2 -> 0.4"]);
+    expect(applyEdits(text, together?.edits ?? [])).toBe("LR = 0.04\nWD = 0.4\nDEPTH = 2\n");
+    // Never with fewer than three at once.
+    expect((await new BuiltinProposer({ seed: 1 }).proposeMany(ctx, 2)).every((p) => (p.changes?.length ?? 0) === 1)).toBe(true);
   });
 });

@@ -32,4 +32,15 @@ describe("rebaseChange: a change moved onto the current best", () => {
     const onto = "a = 1\nb = 3\nc = 0\na = 1\n";
     expect(rebaseChange(from, to, onto, {}).ok).toBe(false);
   });
+
+  it("the same change made on both sides is no conflict: what the best has already is left as it is", () => {
+    // The width change is in the best already (another node made it); the batch change is new.
+    const result = rebaseChange(script("0.01", "16", "32"), script("0.01", "64", "16"), script("0.04", "64", "32"), {});
+    expect(result).toEqual({ ok: true, text: script("0.04", "64", "16") });
+    // All of it there already: the best itself.
+    expect(rebaseChange(script("0.01", "16", "32"), script("0.01", "64", "32"), script("0.04", "64", "32"), {})).toEqual({ ok: true, text: script("0.04", "64", "32") });
+    // Changed differently on the best: still a conflict.
+    expect(rebaseChange(script("0.01", "16", "32"), script("0.01", "64", "32"), script("0.04", "128", "32"), {}).ok).toBe(false);
+  });
 });
+

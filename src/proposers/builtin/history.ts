@@ -5,7 +5,7 @@
  * are rebuilt. Descriptions (`KEY old -> new (tag)`, several joined with ` + `) are for people:
  * they are parsed only for builtin records written before `changes` existed.
  */
-import type { ConstantChange, ExperimentRecord, RejectedProposal, Status } from "../../types.js";
+import type { ConstantChange, Direction, ExperimentRecord, RejectedProposal, Status } from "../../types.js";
 import type { NumericConstant } from "./constants.js";
 import { compactLiteral, parseLiteral } from "./literals.js";
 import { classifyTag, type Dir, type Level } from "./moves.js";
@@ -68,6 +68,8 @@ export interface HistoryEvent {
   /** The best configuration the experiment was built on. */
   before: State;
   oom: boolean;
+  /** In a tree: its metric less the metric of the code its own change was made on (0: the change did nothing); absent when unknown. */
+  metricDelta?: number;
 }
 
 export interface HistoryAnalysis {
@@ -122,8 +124,8 @@ function isOom(record: ExperimentRecord): boolean {
  * records without parents in the history, the single chain: walking back from the current script,
  * a kept experiment's changes are undone, a discarded one left the best unchanged.
  */
-export function analyzeHistory(history: ExperimentRecord[], current: State, at?: string, combining: readonly number[] = []): HistoryAnalysis {
-  const tree = at === undefined ? null : treeAnalysis(history, current, at, combining);
+export function analyzeHistory(history: ExperimentRecord[], current: State, at?: string, combining: readonly number[] = [], direction: Direction = "min"): HistoryAnalysis {
+  const tree = at === undefined ? null : treeAnalysis(history, current, at, combining, direction);
   const { events, tried } = tree ?? chainAnalysis(history, current);
   const oomCeiling = new Map<string, number>();
   for (const event of events) {
@@ -160,7 +162,7 @@ function undone(state: State, changes: readonly Change[]): State {
 }
 
 /** The tree's reading (see analyzeHistory), or null when `at` or a parent is not in the history. */
-function treeAnalysis(history: ExperimentRecord[], current: State, at: string, combining: readonly number[]): (Pick<HistoryAnalysis, "events" | "tried" | "own">) | null {
+function treeAnalysis(history: ExperimentRecord[], current: State, at: string, combining: readonly number[], direction: Direction): Pick<HistoryAnalysis, "events" | "tried" | "own"> | null {
   const byCommit = new Map<string, ExperimentRecord>();
   for (const r of history) if (!byCommit.has(r.commit)) byCommit.set(r.commit, r);
   const byId = new Map(history.map((r) => [r.id, r]));
@@ -192,6 +194,17 @@ function treeAnalysis(history: ExperimentRecord[], current: State, at: string, c
     states.set(r.commit, state);
     return state;
   };
+  /**
+   * The code a node's own change was made on, measured: its parent, or for a node made on a
+   * combination in flight, that combination (a pure combination of the same nodes on the same
+   * parent) once measured. Its status and delta are read against that: such a node is kept when
+   * the combination and its change together beat the parent, which says nothing of its own change.
+   */
+  const same = (a: readonly number[] = [], b: readonly number[] = []) => a.length === b.length && a.every((id, i) => b[i] === id);
+  const ownBase = (r: ExperimentRecord): ExperimentRecord | undefined =>
+    (r.onCombination ? history.find((n) => n.parent === r.parent && (n.combines?.length ?? 0) > 0 && !n.onCombination && same(n.combines, r.combines) && n.metric !== null) : undefined) ??
+    byCommit.get(r.parent);
+  const better = (a: number, b: number) => (direction === "min" ? a < b : a > b);
   const onLineage = new Set([root.commit, ...lineage.map((n) => n.commit)]);
   const tried = new Set<string>([configKey(current), configKey(rootState)]);
   const events: HistoryEvent[] = [];
@@ -203,7 +216,12 @@ function treeAnalysis(history: ExperimentRecord[], current: State, at: string, c
     const before = withChanges(parentState, partsChanges(record.combines ?? []).map((c) => ({ key: c.key, value: c.to })));
     const changes = changesIn(record);
     tried.add(configKey(withChanges(before, changes.map((c) => ({ key: c.key, value: c.to })))));
-    if (onLineage.has(record.parent)) events.push({ record, status: record.status, changes, before, oom: isOom(record) });
+    if (!onLineage.has(record.parent)) continue;
+    const base = ownBase(record);
+    const measured = record.metric !== null && base && base.metric !== null ? { metricDelta: record.metric - base.metric } : {};
+    // Kept against its parent but not better than the combination it was made on: its own change lost.
+    const status = record.onCombination && record.status === "keep" && record.metric !== null && base && base.metric !== null && !better(record.metric, base.metric) ? "discard" : record.status;
+    events.push({ record, status, changes, before, oom: isOom(record), ...measured });
   }
   // What made the code the proposal builds on: the node's own change and its parts', and the combination in flight's.
   const own = anchor.id === 0 ? [] : fullChanges(anchor);

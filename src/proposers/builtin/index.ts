@@ -166,7 +166,7 @@ export class BuiltinProposer implements Proposer {
   private moves(ctx: ProposalContext, constants: NumericConstant[], k: number): Proposal[] {
     const current = stateOf(constants);
     // The tree: the history as seen from the node this proposal builds on.
-    const analysis = analyzeHistory(ctx.history, current, ctx.best.commit, ctx.combining?.ids);
+    const analysis = analyzeHistory(ctx.history, current, ctx.best.commit, ctx.combining?.ids, ctx.metric.direction);
     const tunable = constants.filter((c) => !c.excluded && inScope(c, ctx.scope));
     // Proposals refused earlier in this iteration (repeat, bad edit, out of scope): propose something else.
     const excluded = new Set<string>();

@@ -16,6 +16,9 @@ import { seededUnit } from "./random.js";
 
 export const ESCAPE_AFTER = 3;
 
+/** With several workers, a lost target counts against a move only where at most this many other constants differ. */
+export const NEAR = 1;
+
 export type Reason = "continue" | "refine" | "other-side" | "escape" | "explore";
 
 export interface Candidate {
@@ -65,19 +68,39 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
   const dirs = new Map(constants.map((c) => [c.key, preferredDir(c, events, seed)]));
 
   // Values of each constant known to be worse than another value (lost targets, replaced
-  // winners), from any state.
-  const worseValues = new Map<string, number[]>();
+  // winners), from any state. With several workers a lost target counts only near where it lost
+  // (its configuration and the current one differ in at most NEAR other constants): constants
+  // interact (a deeper model loses at one width and wins at a larger one), and a wave has room to
+  // try again what lost elsewhere; a replaced winner stays worse (going back is rarely the way).
+  const worseValues = new Map<string, { value: number; before: State; lost: boolean }[]>();
   for (const event of events) {
     const move = eventMove(event);
     if (!move) continue;
     const list = worseValues.get(move.key) ?? [];
-    list.push(event.status === "keep" ? move.from : move.to);
+    list.push({ value: event.status === "keep" ? move.from : move.to, before: event.before, lost: event.status !== "keep" });
     worseValues.set(move.key, list);
   }
+  const near = (before: State, key: string): boolean => {
+    let differ = 0;
+    for (const [k, v] of current) if (k !== key && before.get(k) !== v) differ++;
+    return differ <= NEAR;
+  };
   const pastWorse = (m: Move): boolean => {
     const cur = m.constant.value;
-    return (worseValues.get(m.constant.key) ?? []).some((w) => w !== cur && (w - cur) * (m.value - w) >= 0);
+    return (worseValues.get(m.constant.key) ?? []).some(({ value: w, before, lost }) => w !== cur && (w - cur) * (m.value - w) >= 0 && (!input.parallel || !lost || near(before, m.constant.key)));
   };
+  // With several workers, a constant whose every move so far changed nothing (the metric exactly
+  // its parent's) is likely to change nothing again: its moves are doubtful too.
+  const inert = new Set<string>();
+  if (input.parallel) {
+    const effect = new Map<string, boolean>();
+    for (const event of events) {
+      const move = eventMove(event);
+      if (!move || event.metricDelta === undefined) continue;
+      effect.set(move.key, (effect.get(move.key) ?? false) || event.metricDelta !== 0);
+    }
+    for (const [key, changed] of effect) if (!changed) inert.add(key);
+  }
   const out: Candidate[] = [];
   const seen = new Set<string>();
   const add = (c: NumericConstant | undefined, dir: Dir, level: Level, reason: Reason, ok?: (m: Move) => boolean): void => {
@@ -92,7 +115,7 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
     if (tried.has(configKey(withChanges(current, [{ key: c.key, value: move.value }])))) return;
     if (ok && !ok(move)) return;
     seen.add(id);
-    out.push({ move, reason, doubtful: pastWorse(move) });
+    out.push({ move, reason, doubtful: pastWorse(move) || inert.has(c.key) });
   };
   const bothDirs = (c: NumericConstant): Dir[] => {
     const first = dirs.get(c.key) ?? "up";
