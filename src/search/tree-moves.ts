@@ -103,15 +103,17 @@ export async function nextCombination(
     // win); one whose change is in it already (another part made the same change) is a part too.
     let text = onto;
     const parts: ExperimentRecord[] = [];
+    const adding = new Set<number>();
     for (const node of stack) {
       const moved = await ownChangeOnto(session, git, node, text);
       if (!moved.ok) continue;
+      if (moved.text !== text) adding.add(node.id);
       text = moved.text;
       parts.push(node);
     }
-    if (parts.length >= 2 && text !== onto && !tried.has(sha256(text))) {
+    if (parts.length >= 2 && adding.size > 0 && !tried.has(sha256(text))) {
       // What stackText replays for these parts: the same code, by construction.
-      return { kind: "run", ...combinationRun(session, head, parts), newText: await stackText(session, git, head.commit, parts.map((n) => n.id)) };
+      return { kind: "run", ...combinationRun(session, head, parts, adding), newText: await stackText(session, git, head.commit, parts.map((n) => n.id)) };
     }
   }
   for (const node of [...plan.singles, ...stack]) {
@@ -128,23 +130,28 @@ export async function nextCombination(
   return null;
 }
 
-/** The proposal and record fields of a combination of `parts` (applied in that order) onto `head`. */
-function combinationRun(session: SessionState, head: ExperimentRecord, parts: ExperimentRecord[]): { proposal: Proposal; base: string; combines: number[] } {
-  const wins = parts.map((node) => {
+/**
+ * The proposal and record fields of a combination of `parts` (applied in that order) onto `head`.
+ * Its description and rationale name the parts that changed something (`adding`, all by default);
+ * the others had their change there already and are parts all the same.
+ */
+function combinationRun(session: SessionState, head: ExperimentRecord, parts: ExperimentRecord[], adding?: ReadonlySet<number>): { proposal: Proposal; base: string; combines: number[] } {
+  const named = parts.filter((n) => !adding || adding.has(n.id));
+  const wins = named.map((node) => {
     const parent = session.history.find((e) => e.commit === node.parent);
     return parent && node.metric !== null && parent.metric !== null ? `#${node.id} beat its parent #${parent.id} by ${Math.abs(node.metric - parent.metric).toPrecision(3)}` : `#${node.id} was kept`;
   });
-  const ids = parts.map((n) => `#${n.id}`).join(", ");
-  const first = parts[0] as ExperimentRecord;
+  const ids = named.map((n) => `#${n.id}`).join(", ");
+  const first = named[0] as ExperimentRecord;
   return {
     proposal: {
       // A part made on a combination is named by its own change (the combined ones are in its own record).
-      description: `combine ${ids} into #${head.id}: ${parts.map((n) => n.description.replace(/^combine [#\d, ]+ into #\d+: /, "").replace(/^(?:#\d+ \+ )+/, "")).join("; ")}`,
+      description: `combine ${ids} into #${head.id}: ${named.map((n) => n.description.replace(/^combine [#\d, ]+ into #\d+: /, "").replace(/^(?:#\d+ \+ )+/, "")).join("; ")}`,
       category: first.category === "baseline" ? "other" : first.category,
       rationale:
-        parts.length === 1
+        named.length === 1
           ? `#${first.id} was kept off the best's lineage (${wins[0]}); its change applied onto the best #${head.id}.`
-          : `${parts.length} nodes were kept off the best's lineage (${wins.join("; ")}); their changes applied one after another onto the best #${head.id} as one experiment.`,
+          : `${named.length} nodes were kept off the best's lineage (${wins.join("; ")}); their changes applied one after another onto the best #${head.id} as one experiment.`,
       // No change of its own: what it holds is its parts' (their records say what each changed).
       changes: [],
     },

@@ -198,14 +198,23 @@ export class BuiltinProposer implements Proposer {
       // more winners to combine), then one per constant and direction, then the other moves, each
       // pass leaving out the moves known to be likely to lose (doubtful) until the last.
       const passes: ((m: Move) => string)[] = [(m) => m.constant.key, (m) => `${m.constant.key}:${m.dir}`, (m) => `${m.constant.key}=${m.value}`];
+      const order: typeof usable = [];
       for (const spread of passes) {
-        const taken = new Set(chosen.map((item) => spread(item.candidate.move)));
+        const taken = new Set(order.map((item) => spread(item.candidate.move)));
         for (const item of usable) {
           const key = spread(item.candidate.move);
-          if (item.candidate.doubtful || taken.has(key) || chosen.length >= k || chosen.includes(item)) continue;
+          if (item.candidate.doubtful || taken.has(key) || order.includes(item)) continue;
           taken.add(key);
-          chosen.push(item);
+          order.push(item);
         }
+      }
+      // Steps further in directions that won and other moves, taken in turn: a wave of steps
+      // further alone spends itself near optima a single worker would leave after one step.
+      const further = order.filter((item) => item.candidate.reason === "continue");
+      const others = order.filter((item) => item.candidate.reason !== "continue");
+      while (chosen.length < k && further.length + others.length > 0) {
+        const next = chosen.length % 2 === 0 ? (further.shift() ?? others.shift()) : (others.shift() ?? further.shift());
+        if (next) chosen.push(next);
       }
     }
     for (const item of usable) if (chosen.length < k && !chosen.includes(item)) chosen.push(item);
