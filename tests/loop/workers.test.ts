@@ -90,11 +90,12 @@ describe("several workers", () => {
     ]);
     const outcome = await research(root, { kind: "new", config: testConfig({ workers: 2, devices: ["0", "1"], search: "chain" }), platform: cpuPlatform() }, testDeps(root, plan));
     expect(outcome.reason).toMatch(/nothing more to propose/);
+    // Numbered as decided: B (first to finish) is #1, A #2, A's re-run #3.
     const [baseline, b, a, rerun] = records(root);
-    expect([b?.id, b?.status, a?.id, a?.status, a?.reason, rerun?.id]).toEqual([2, "keep", 1, "discard", "rebased", 3]);
-    expect(a?.detail).toMatch(/re-run as #3/);
+    expect([b?.id, b?.status, a?.id, a?.status, a?.reason, rerun?.id]).toEqual([1, "keep", 2, "discard", "rebased", 3]);
+    expect(a?.detail).toMatch(/re-run on the current best/);
     expect(a?.parent).toBe(baseline?.commit);
-    expect(rerun?.rebaseOf).toBe(1);
+    expect(rerun?.rebaseOf).toBe(2);
     expect(rerun?.parent).toBe(b?.commit);
     expect(rerun?.status).toBe("keep");
     expect(git(root, "show", `${rerun?.commit}:train.js`)).toMatch(/const SLOW = 1;\nconst GAIN = 1;\nconst OTHER = 1;/);
@@ -115,10 +116,10 @@ describe("several workers", () => {
     const all = records(root);
     expect(all.map((e) => [e.id, e.status, e.reason])).toEqual([
       [0, "keep", "baseline"],
-      [2, "keep", "improved"],
-      [1, "discard", "stale"],
+      [1, "keep", "improved"],
+      [2, "discard", "stale"],
     ]);
-    expect(all[2]?.detail).toMatch(/beat its parent #0 .* no longer applies on the current best #2/);
+    expect(all[2]?.detail).toMatch(/beat its parent #0 .* no longer applies on the current best #1/);
     expect(git(root, "rev-parse", "autoresearch/t1")).toBe(all[1]?.commit);
   });
 
@@ -142,15 +143,15 @@ describe("several workers", () => {
     const [baseline, b, a, combined, ...rest] = records(root);
     expect(rest).toEqual([]);
     // Each decided against its own parent (the baseline): both kept, nothing re-run.
-    expect([b?.id, b?.status, b?.parent, a?.id, a?.status, a?.parent]).toEqual([2, "keep", baseline?.commit, 1, "keep", baseline?.commit]);
+    expect([b?.id, b?.status, b?.parent, a?.id, a?.status, a?.parent]).toEqual([1, "keep", baseline?.commit, 2, "keep", baseline?.commit]);
     expect(records(root).some((r) => r.rebaseOf !== undefined)).toBe(false);
     // The branch went to B, then moved to A (another branch of the tree, not a fast-forward) when A measured better.
     const moves = events.filter((e) => e.type === "experiment").map((e) => (e.type === "experiment" ? e.best.id : -1));
-    expect(moves.slice(0, 3)).toEqual([0, 2, 1]);
+    expect(moves.slice(0, 3)).toEqual([0, 1, 2]);
     // Then B's change was combined into A: a new node whose parent is the best (A) and whose change set is both.
-    expect(combined?.combines).toEqual([2]);
+    expect(combined?.combines).toEqual([1]);
     expect(combined?.parent).toBe(a?.commit);
-    expect(combined?.description).toMatch(/^combine #2 into #1: B: other gain/);
+    expect(combined?.description).toMatch(/^combine #1 into #2: B: other gain/);
     expect(combined?.status).toBe("keep");
     expect(git(root, "show", `${combined?.commit}:train.js`)).toMatch(/const SLOW = 1;\nconst GAIN = 1;\nconst OTHER = 1;/);
     // The research branch is the best node; its history is that node's lineage: base -> A -> combination.
@@ -172,8 +173,8 @@ describe("several workers", () => {
     // A and B touch the same line: both beat the baseline and are kept; A (better) is the head; B's change cannot combine into A.
     expect(all.map((e) => [e.id, e.status, e.reason])).toEqual([
       [0, "keep", "baseline"],
-      [2, "keep", "improved"],
       [1, "keep", "improved"],
+      [2, "keep", "improved"],
     ]);
     expect(git(root, "rev-parse", "autoresearch/t1")).toBe(all[2]?.commit);
   });
