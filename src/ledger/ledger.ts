@@ -314,6 +314,13 @@ export class Ledger {
     this.writeState(options.durable);
   }
 
+  /** An entry in flight under a new key (`entry.id`), in one write of state.json: a kill leaves it under one key or the other. */
+  rekeyInFlight(old: number, entry: InFlight): void {
+    this.inFlight.delete(old);
+    this.inFlight.set(entry.id, entry);
+    this.writeState();
+  }
+
   /** The experiment is recorded (or dropped): it leaves state.json (see writeInFlight for `durable`). */
   removeInFlight(id: number, options: { durable?: boolean } = {}): void {
     if (!this.inFlight.delete(id) && existsSync(this.paths.state)) return;

@@ -53,8 +53,8 @@ export function lookaheadOf(session: SessionState): number {
  * will get if the ones in flight are decided first and it next (with one worker, its number
  * exactly), so what the live view shows while it runs is what its row says after.
  */
-export function nextKey(session: Pick<SessionState, "history">, used: ReadonlySet<number>): number {
-  let key = nextNumber(session) + used.size;
+export function nextKey(session: Pick<SessionState, "history">, used: ReadonlySet<number>, ahead = used.size): number {
+  let key = nextNumber(session) + ahead;
   while (used.has(key)) key++;
   return key;
 }
@@ -349,9 +349,24 @@ export class Scheduler {
       if (index < 0) continue;
       const [item] = this.ready.splice(index, 1);
       if (!item) return;
+      if (!item.attach) this.rekey(item);
       this.running.set(worker.slot.worker, item);
       void this.work(worker, item);
     }
+  }
+
+  /**
+   * As it starts, a run takes the key that is its likely number: the next one after those running
+   * now (a proposal refused or decided out of order since it was made would leave its key off by
+   * one). Its state.json entry moves to the new key in one write.
+   */
+  private rekey(item: ReadyItem): void {
+    const used = new Set([...this.ready.map((i) => i.key), ...[...this.running.values()].map((i) => i.key), ...this.taken, ...(this.proposing ? [this.proposing.key] : [])]);
+    const key = nextKey(this.session, used, this.running.size);
+    if (key === item.key) return;
+    const old = item.key;
+    item.key = key;
+    this.session.ledger.rekeyInFlight(old, readyEntry(item));
   }
 
   private async work(worker: Worker, item: ReadyItem): Promise<void> {

@@ -80,6 +80,41 @@ describe("several workers", () => {
     expect(records(root).map((e) => e.id)).toEqual([0, 1, 2, 3]);
   });
 
+  it("numbers: a proposal made ahead and refused when its turn comes takes no number; records, refs, logs and patches are 0..n-1", async () => {
+    const root = project();
+    // One worker, one proposal made ahead: B is made while A runs and changes A's line; A is kept,
+    // so B no longer applies on the best when its turn comes and is refused. C is then experiment 2.
+    const plan = new PlanProposer([
+      step("A: GAIN 0 -> 1", "const GAIN = 0;", "const GAIN = 1;", 0),
+      step("B: GAIN 0 -> 2", "const GAIN = 0;", "const GAIN = 2;", 1),
+      step("C: OTHER 0 -> 1", "const OTHER = 0;", "const OTHER = 1;", 2),
+    ]);
+    const events: SessionEvent[] = [];
+    await research(root, { kind: "new", config: testConfig({ lookahead: 1, search: "chain" }), platform: cpuPlatform() }, testDeps(root, plan, events));
+    const all = records(root);
+    expect(all.map((e) => [e.id, e.description.slice(0, 2)])).toEqual([
+      [0, "Ba"],
+      [1, "A:"],
+      [2, "C:"],
+    ]);
+    const refused = readFileSync(recordPath(root, "rejected.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { description: string; reason: string });
+    expect(refused.map((r) => r.description)).toEqual(["B: GAIN 0 -> 2"]);
+    expect(refused[0]?.reason).toMatch(/no longer applies on the current best #1/);
+    // Each number has its commit, log and diff; nothing is left under a key.
+    for (const e of all.slice(1)) {
+      expect(git(root, "rev-parse", `refs/autoresearch/t1/${e.id}`)).toBe(e.commit);
+      expect(readFileSync(recordPath(root, `runs/${e.id}.log`), "utf8")).toMatch(/val_loss/);
+      expect(readFileSync(recordPath(root, `patches/${e.id}.patch`), "utf8")).toContain(e.description.startsWith("A") ? "+const GAIN = 1;" : "+const OTHER = 1;");
+    }
+    expect(git(root, "for-each-ref", "--format=%(refname)", "refs/autoresearch/t1/")).not.toMatch(/pending/);
+    // What the live view showed while each ran is the number its row has.
+    const started = events.flatMap((e) => (e.type === "run-start" && e.iteration > 0 ? [[e.iteration, e.description.slice(0, 1)]] : []));
+    expect(started).toEqual([
+      [1, "A"],
+      [2, "C"],
+    ]);
+  });
+
   it("chain: a stale candidate that beat its parent is re-run on the current best; the branch stays linear", async () => {
     const root = project();
     const base = git(root, "rev-parse", "HEAD");
