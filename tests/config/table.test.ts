@@ -122,8 +122,12 @@ describe("renderConfigTable in a terminal of a given width", () => {
     let last = "";
     for (const l of text.split("\n").filter((x) => x.startsWith("| ") && !x.startsWith("| Parameter"))) {
       const [k, v] = l.slice(2, -2).split(" | ").map((c) => c.trim()) as [string, string];
-      if (k === "") cells[last] = `${cells[last]} ${v}`;
-      else cells[(last = k)] = v;
+      if (k === "") {
+        cells[last] = `${cells[last]} ${v}`;
+      } else {
+        last = k;
+        cells[k] = v;
+      }
     }
     return cells;
   };
