@@ -58,6 +58,8 @@ export interface SessionPaths {
 export const LEGACY_DIR = ".autoresearch";
 /** Folder name under the git dir. */
 export const HOME_DIR = "autoresearch";
+/** Under HOME_DIR: the records of starts whose baseline failed, one folder each (`<tag>-<time>`). */
+export const FAILED_DIR = "failed";
 
 /**
  * The repository's common git dir, found on disk without running git (so `status` and
