@@ -48,3 +48,29 @@ export function terminalText(text: string): string {
     })
     .join("\n");
 }
+
+/**
+ * `text` in lines of at most `width` characters, broken at spaces (runs of spaces between two
+ * lines are dropped); a word longer than a line is cut where the line ends. At least one line.
+ */
+export function wrapWords(text: string, width: number): string[] {
+  const max = Math.max(1, Math.floor(width));
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/ +/).filter((w) => w.length > 0)) {
+    const joined = line.length === 0 ? word : `${line} ${word}`;
+    if (joined.length <= max) {
+      line = joined;
+      continue;
+    }
+    if (line.length > 0) lines.push(line);
+    let rest = word;
+    while (rest.length > max) {
+      lines.push(rest.slice(0, max));
+      rest = rest.slice(max);
+    }
+    line = rest;
+  }
+  lines.push(line);
+  return lines;
+}

@@ -1,4 +1,5 @@
 import cliTruncate from "cli-truncate";
+import { stripVTControlCharacters } from "node:util";
 import pc from "picocolors";
 import { formatDuration } from "../config/duration.js";
 import { cleanField, MISSING } from "../ledger/results-tsv.js";
@@ -38,6 +39,25 @@ function keepNote(record: ExperimentRecord, noise: number | null, direction: Dir
 const STATUS_STYLE = { keep: pc.green, discard: pc.yellow, crash: pc.red } as const;
 
 /**
+ * A result line: `head` (number, status, metric, delta, commit), the description, then `tail`
+ * (why it was kept or not). In a terminal of `width` columns it fits on one line: the
+ * description is shortened first (it is in `show N` whole), then the tail; `width` null (a log,
+ * a pipe) keeps it whole.
+ */
+export function resultLine(head: string, description: string, tail: string, width: number | null): string {
+  const whole = `${head}${description}${tail}`;
+  if (width === null || visibleLength(whole) <= width) return whole;
+  const room = width - visibleLength(head) - visibleLength(tail);
+  // Room for a readable description (a dozen characters) with the tail whole: shorten it there.
+  if (room >= 12) return `${head}${cliTruncate(description, room)}${tail}`;
+  return cliTruncate(`${head}${cliTruncate(description, 12)}${tail}`, width);
+}
+
+function visibleLength(text: string): number {
+  return stripVTControlCharacters(text).length;
+}
+
+/**
  * The human view: a live line while a run or a proposal is in progress (TTY only), one line
  * per decided experiment, and progress reports. Non-TTY output gets the same lines, no live line.
  * With several workers the live line becomes a board (one line per worker and one for the
@@ -62,6 +82,8 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
   let latestIteration: number | null = null;
 
   const width = () => Math.max(10, (out.columns || 80) - 1);
+  /** A line cut to the terminal's width (a wrapped line makes a mess of the view); a log gets it whole. */
+  const fit = (text: string) => (live ? cliTruncate(text, width()) : text);
   /** Erasing the board: back to its first line, then clear to the end of the screen. */
   const eraseBoard = () => {
     const text = boardDrawn > 1 ? `\r\x1b[${boardDrawn - 1}A\x1b[J` : "\r\x1b[2K";
@@ -155,7 +177,8 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         else startLive((t) => `${pc.cyan(frames[Math.floor(t * 8) % frames.length] ?? "")} experiment ${event.iteration}: proposing a change… ${t.toFixed(0)}s`);
         break;
       case "proposal-rejected":
-        print(`  ${pc.yellow("rejected")} ${cleanField(event.description)}: ${pc.dim(cleanField(event.reason))}\n`);
+        // Not an experiment (it takes no number): one quiet line, never one that reads like a row.
+        print(`${fit(pc.dim(`  · not run: ${cleanField(event.description)} (${cleanField(event.reason)})`))}\n`);
         break;
       case "run-start": {
         latestIteration = Math.max(latestIteration ?? 0, event.iteration);
@@ -193,9 +216,8 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         const status = STATUS_STYLE[r.status](r.status.padEnd(7));
         const reason = r.status === "keep" ? keepNote(r, event.noise ?? null, direction) : pc.dim(` (${cleanField(r.detail ?? r.reason)})`);
         const rerun = r.rebaseOf !== undefined ? pc.dim(` (re-run of #${r.rebaseOf})`) : "";
-        print(
-          `${tag(r.worker)}${String(r.id).padStart(3)} ${status} ${metricName} ${(r.status === "crash" ? MISSING : formatMetric(r.metric)).padStart(10)} ${fmtDelta(r, direction).padEnd(10)} ${r.commit.slice(0, 7)} ${cleanField(r.description)}${rerun}${reason}\n`,
-        );
+        const head = `${tag(r.worker)}${String(r.id).padStart(3)} ${status} ${metricName} ${(r.status === "crash" ? MISSING : formatMetric(r.metric)).padStart(10)} ${fmtDelta(r, direction).padEnd(10)} ${r.commit.slice(0, 7)} `;
+        print(`${resultLine(head, cleanField(r.description), `${rerun}${reason}`, live ? width() : null)}\n`);
         break;
       }
       case "progress-report":

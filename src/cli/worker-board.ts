@@ -106,7 +106,9 @@ export class WorkerBoard {
         break;
       }
       case "experiment": {
-        const { worker, id } = event.record;
+        // Its slot is known by the key its run events used (the record has its number).
+        const { worker } = event.record;
+        const id = event.key ?? event.record.id;
         for (const [k, slot] of this.slots) if (slot.iteration === id && (worker === undefined || worker === k)) this.slots.delete(k);
         this.descriptions.delete(id);
         break;

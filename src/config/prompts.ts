@@ -538,9 +538,13 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   if (scriptUsesTorch && detected.torch === null && python !== null && !warnings.some((w) => w.startsWith("torch is not installed"))) {
     warn(`torch is not installed in ${python.display}, but ${config.train} imports it: every run of \`${config.command}\` would fail (give the command of the project's own Python with --command, e.g. ".venv/bin/python ${config.train}" or "uv run ${config.train}")`);
   }
-  const table = renderConfigTable(config, detected, { torch: scriptUsesTorch, script, ...(protection && { protection }) });
-  // Printed as is (not boxed), so it is exactly the spec's markdown block and can be copied.
-  out.write(`\n${table}\n`);
+  const tableOptions = { torch: scriptUsesTorch, script, ...(protection && { protection }) };
+  const table = renderConfigTable(config, detected, tableOptions);
+  // Printed as is (not boxed), so it is the spec's markdown block and can be copied; in a
+  // terminal, long values wrapped onto more rows so that no line is wider than the terminal (a
+  // line the terminal wraps scrambles the columns). The copy kept with the session is unwrapped.
+  const width = terminalColumns(out);
+  out.write(`\n${width === undefined ? table : renderConfigTable(config, detected, { ...tableOptions, width })}\n`);
   for (const edit of budgetEdits) out.write(`Setup commit: ${edit.message} (${edit.path})\n`);
   if (detected.kind === "cpu" && config.budgetSec > 600) {
     warn(`CPU only: a ${formatDuration(config.budgetSec)} budget per run is long; runs are 5-10x slower than on a GPU, shorter budgets give more experiments per night`);
@@ -555,4 +559,13 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   }
   if (interactive) p.outro("Config confirmed.", io);
   return { config, checked, platform: detected, input: values, budgetEdits, warnings, table };
+}
+
+/**
+ * The width a table written to `out` must fit: the terminal's columns less one (a line that
+ * fills the last column wraps in some terminals), or none when `out` is not a terminal.
+ */
+function terminalColumns(out: Writable): number | undefined {
+  const tty = out as Writable & { isTTY?: boolean; columns?: number };
+  return tty.isTTY && tty.columns ? tty.columns - 1 : undefined;
 }

@@ -11,6 +11,7 @@ import type { ResearchConfig } from "./options.js";
 import { formatDuration } from "./duration.js";
 import { redactUrl } from "./redact.js";
 import { type Protection, protectionText } from "../sandbox/mode.js";
+import { wrapWords } from "../text.js";
 
 export function scopeText(scope: readonly string[]): string {
   return SCOPES.every((s) => scope.includes(s)) ? "all" : scope.join(" / ");
@@ -29,6 +30,13 @@ export interface TableOptions {
   script?: string;
   /** What protects the user's data from the runs (src/sandbox/); the row is shown when given. */
   protection?: Protection;
+  /**
+   * The terminal's width in columns: a table wider than that has its long values wrapped onto
+   * continuation rows (the parameter cell left empty), so that no line wraps in the terminal and
+   * scrambles the columns. Without it (a file, a pipe, the copy stored with the session) each
+   * parameter is one row, exactly the spec's markdown block.
+   */
+  width?: number;
 }
 
 /** The rows of the table, in order: [parameter, value]. */
@@ -72,17 +80,31 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo, optio
 
 const cell = (text: string): string => text.replace(/\r?\n/g, " ").replace(/\|/g, "\\|");
 
+/** Narrower than this, a value column is not worth having: the table becomes a list. */
+const MIN_VALUE_WIDTH = 12;
+
 export function renderConfigTable(config: ResearchConfig, platform: PlatformInfo, options: TableOptions = {}): string {
   const rows = configRows(config, platform, options).map(([k, v]) => [cell(k), cell(v)] as const);
   const w1 = Math.max("Parameter".length, ...rows.map(([k]) => k.length));
-  const w2 = Math.max("Value".length, ...rows.map(([, v]) => v.length));
+  const full = Math.max("Value".length, ...rows.map(([, v]) => v.length));
+  const width = options.width;
+  // "| " + parameter + " | " + value + " |"
+  const fits = width === undefined || w1 + full + 7 <= width;
+  const w2 = fits ? full : (width as number) - w1 - 7;
+  if (w2 < MIN_VALUE_WIDTH) return renderConfigList(rows, width as number);
   const line = (a: string, b: string): string => `| ${a.padEnd(w1)} | ${b.padEnd(w2)} |`;
   return [
     "## AutoResearch Config",
     "",
     line("Parameter", "Value"),
     `|${"-".repeat(w1 + 2)}|${"-".repeat(w2 + 2)}|`,
-    ...rows.map(([k, v]) => line(k, v)),
+    ...rows.flatMap(([k, v]) => (fits ? [line(k, v)] : wrapWords(v, w2).map((part, i) => line(i === 0 ? k : "", part)))),
     "",
   ].join("\n");
+}
+
+/** A terminal too narrow for two columns: each parameter on its line, its value below, indented and wrapped. */
+function renderConfigList(rows: readonly (readonly [string, string])[], width: number): string {
+  const wrapped = (text: string, indent: string) => wrapWords(text, width - indent.length).map((part) => `${indent}${part}`);
+  return ["## AutoResearch Config", "", ...rows.flatMap(([k, v]) => [...wrapped(`${k}:`, ""), ...wrapped(v, "  ")]), ""].join("\n");
 }

@@ -90,7 +90,8 @@ export function foldLive(state: LiveState, event: StampedEvent): LiveState {
       return { ...state, pipeline: { proposing, ready, running, workers } };
     }
     case "experiment": {
-      const id = event.record.id;
+      // The key its run and proposal events used while in flight; the record has its number.
+      const id = event.key ?? event.record.id;
       const proposal = state.proposal?.iteration === id ? null : state.proposal;
       const direction = event.record.direction?.trim() ? event.record.direction : state.direction;
       return { ...state, proposal, direction, runs: state.runs.filter((r) => r.iteration !== id) };

@@ -163,7 +163,8 @@ export class SessionStream {
       const event = parseEvent(line);
       if (!event) continue;
       // The run's last output is sent before the event that ends it.
-      if (event.type === "experiment" && this.logOffsets.has(event.record.id)) this.readLog(event.record.id);
+      // (by then renamed from its key's log to its number's: runs/<n>.log).
+      if (event.type === "experiment" && this.logOffsets.has(event.key ?? event.record.id)) this.readLog(event.key ?? event.record.id, logPath(this.location, event.record.id));
       this.live = foldLive(this.live, event);
       // The line as written: JSON has no raw newlines, so it is one SSE data line.
       this.res.write(`event: session\ndata: ${line}\n\n`);
@@ -177,8 +178,8 @@ export class SessionStream {
     for (const id of running) this.readLog(id);
   }
 
-  private readLog(id: number): void {
-    const path = logPath(this.location, id);
+  /** `id`: the run's key in flight; it writes to runs/pending-<key>.log until its decision renames that. */
+  private readLog(id: number, path = this.location.paths.pendingLog(id)): void {
     const size = fileSize(path);
     let from = this.logOffsets.get(id);
     if (from === undefined) {

@@ -20,7 +20,8 @@ export type SessionEvent =
   | { type: "run-metric"; iteration: number; value: number; worker?: number }
   | { type: "check"; iteration: number; command: string; ok: boolean; detail: string; worker?: number }
   /** `noise`: the session's noise floor after this experiment (pooled sd of repeated runs), null until measured. */
-  | { type: "experiment"; record: ExperimentRecord; best: ExperimentRecord; baseline: ExperimentRecord; noise?: number | null }
+  /** `key`: what its run events called it while it was in flight (`iteration`); the record has its number. */
+  | { type: "experiment"; key?: number; record: ExperimentRecord; best: ExperimentRecord; baseline: ExperimentRecord; noise?: number | null }
   | { type: "progress-report"; iteration: number; markdown: string }
   | { type: "warning"; message: string }
   | { type: "stop-requested"; mode: "graceful" | "abort" }

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, truncateSync } from "node:fs";
-import { relative } from "node:path";
+import { existsSync, readFileSync, renameSync, truncateSync } from "node:fs";
+import { join, relative } from "node:path";
 import { ensureRealDir } from "../safe-fs.js";
 import { RuntimeFailure } from "../errors.js";
 import type { ExperimentRecord, RejectedProposal, ResultsRow } from "../types.js";
@@ -256,6 +256,25 @@ export class Ledger {
     this.patchTexts.set(id, text);
   }
 
+  /**
+   * The logs of the experiment in flight as `key` (runs/pending-<key>*.log: its run, a run slowed
+   * by contention) renamed to the number its decision gave it (runs/<id>*.log).
+   */
+  numberLogs(key: number, id: number): void {
+    // By name (no listing of runs/, which holds every log of the session): the run's log, then the
+    // contended runs' logs (.contended1.log, .contended2.log ... as src/search/contention.ts names them).
+    const move = (suffix: string): boolean => {
+      try {
+        renameSync(join(this.paths.runs, `pending-${key}${suffix}`), join(this.paths.runs, `${id}${suffix}`));
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    move(".log");
+    for (let attempt = 1; move(`.contended${attempt}.log`); attempt++);
+  }
+
   /** After a run deleted records: each diff this process wrote is put back, and a run log that is gone is replaced by a note saying so. */
   private refillFiles(ids: readonly number[]): string[] {
     const problems: string[] = [];
@@ -302,6 +321,13 @@ export class Ledger {
   writeInFlightMany(entries: readonly InFlight[], options: { durable?: boolean } = {}): void {
     for (const entry of entries) this.inFlight.set(entry.id, entry);
     if (entries.length > 0) this.writeState(options.durable);
+  }
+
+  /** An entry in flight under a new key (`entry.id`), in one write of state.json: a kill leaves it under one key or the other. */
+  rekeyInFlight(old: number, entry: InFlight): void {
+    this.inFlight.delete(old);
+    this.inFlight.set(entry.id, entry);
+    this.writeState();
   }
 
   /** The experiment is recorded (or dropped): it leaves state.json (see writeInFlight for `durable`). */

@@ -46,6 +46,11 @@ export interface SessionPaths {
   legacy: boolean;
   /** The log of an experiment's run; `run` > 1 for its repeats (confirmation or baseline runs). */
   runLog(id: number, run?: number): string;
+  /**
+   * The log of a run not decided yet, by its in-flight key: an experiment is numbered when it is
+   * decided (numbers are contiguous in decision order), and its logs are renamed to runLog then.
+   */
+  pendingLog(key: number, run?: number): string;
   patch(id: number): string;
 }
 
@@ -53,6 +58,8 @@ export interface SessionPaths {
 export const LEGACY_DIR = ".autoresearch";
 /** Folder name under the git dir. */
 export const HOME_DIR = "autoresearch";
+/** Under HOME_DIR: the records of starts whose baseline failed, one folder each (`<tag>-<time>`). */
+export const FAILED_DIR = "failed";
 
 /**
  * The repository's common git dir, found on disk without running git (so `status` and
@@ -109,6 +116,7 @@ function build(root: string, home: string, dir: string, workdir: string, lock: s
     proposalDir: join(dirname(workdir), "p"),
     legacy,
     runLog: (id, run = 1) => join(dir, "runs", run > 1 ? `${id}.run${run}.log` : `${id}.log`),
+    pendingLog: (key, run = 1) => join(dir, "runs", run > 1 ? `pending-${key}.run${run}.log` : `pending-${key}.log`),
     patch: (id) => join(dir, "patches", `${id}.patch`),
   };
 }

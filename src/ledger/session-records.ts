@@ -41,7 +41,13 @@ export type { WorkerSlot } from "../types.js";
  * the run and whenever the executor hands back a handle; removed once the experiment is recorded.
  */
 export interface InFlight {
+  /**
+   * The entry's key: 0 for the baseline; for an experiment, a key given when it was proposed
+   * (unique among those in flight), not its number: experiments are numbered when decided.
+   */
   id: number;
+  /** The number its decision gave it (set from the start of its decision until it is recorded). */
+  number?: number;
   /**
    * baseline: the baseline run (id 0); ready: proposed, waiting for a free worker (applied to the
    * best when it starts); proposed: about to commit; running: committed and running.

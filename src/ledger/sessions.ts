@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { ExperimentRecord } from "../types.js";
 import type { SessionInfo } from "./ledger.js";
 import { loopLiveness } from "./liveness.js";
-import { currentTag, hasLegacySession, LEGACY_DIR, legacyPaths, locateSession, recordsPaths, type SessionPaths, sessionPaths, sessionsHome, sessionTags } from "./paths.js";
+import { currentTag, FAILED_DIR, hasLegacySession, LEGACY_DIR, legacyPaths, locateSession, recordsPaths, type SessionPaths, sessionPaths, sessionsHome, sessionTags } from "./paths.js";
 import { readRecordsReadOnly, readSessionReadOnly } from "./read.js";
 import { headOf } from "./tree.js";
 
@@ -81,9 +81,9 @@ function findAll(root: string): Found[] {
       found.push({ id: tag, paths, kind: "home" });
       found.push(...archivedUnder(root, join(paths.dir, "legacy-archive"), `${tag}/archive`));
     }
-    const failed = join(home, "failed");
+    const failed = join(home, FAILED_DIR);
     for (const name of subdirs(failed)) {
-      if (existsSync(join(failed, name, "session.json"))) found.push({ id: `failed/${name}`, paths: recordsPaths(root, join(failed, name)), kind: "failed" });
+      if (existsSync(join(failed, name, "session.json"))) found.push({ id: `${FAILED_DIR}/${name}`, paths: recordsPaths(root, join(failed, name)), kind: "failed" });
     }
   }
   if (hasLegacySession(root)) {

@@ -1,6 +1,7 @@
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
+import { type Leftover, type LeftoverOptions, listLeftovers } from "../ledger/leftovers.js";
 import { currentTag, forgetCurrent, sessionsHome } from "../ledger/paths.js";
 import { listSessions, type SessionSummary } from "../ledger/sessions.js";
 import type { Git } from "../workspace/git.js";
@@ -10,7 +11,8 @@ import { removeSessionTraces, type SessionTraces } from "../workspace/remove-ses
 /**
  * `autoresearch clean`: what a finished session leaves in the repository (its research branch,
  * `refs/autoresearch/<tag>/*` keeping every experiment commit, its experiment clone and its
- * records), planned first and removed only as planned. The git and the deleting are
+ * records), and the leftovers `sessions` lists (the demo's repositories, failed starts), planned
+ * first and removed only as planned. The git and the deleting are
  * src/workspace/remove-session.ts's; this module decides what goes.
  */
 export interface CleanItem extends SessionTraces {
@@ -26,19 +28,25 @@ export interface CleanItem extends SessionTraces {
 
 export interface CleanPlan {
   items: CleanItem[];
-  /** Sessions asked for that are not removed, and why (a running one, say). */
+  /** Leftovers to remove (src/ledger/leftovers.ts): demo repositories, failed starts not already among `items`. */
+  leftovers: Leftover[];
+  /** Sessions and leftovers asked for that are not removed, and why (a running one, say). */
   refused: { id: string; reason: string }[];
 }
 
 export interface CleanRequest {
   tags: string[];
   allFinished: boolean;
+  /** The leftovers `sessions` lists: the demo's repositories in the temp folder, this repo's failed starts. */
+  leftovers?: boolean;
+  /** Where the leftovers are looked for (tests: a temp folder of their own). */
+  leftoverOptions?: LeftoverOptions;
 }
 
 /** Plans the removal; changes nothing. Unknown tags are refused with exit 2 before anything is planned. */
 export async function planClean(git: Git, root: string, request: CleanRequest): Promise<CleanPlan> {
-  if (request.tags.length === 0 && !request.allFinished) {
-    throw new UsageError("clean needs to know which sessions to remove", "Pass --tag <tag> (repeatable) or --all-finished; `autoresearch sessions` lists them.");
+  if (request.tags.length === 0 && !request.allFinished && !request.leftovers) {
+    throw new UsageError("clean needs to know which sessions to remove", "Pass --tag <tag> (repeatable), --all-finished or --leftovers; `autoresearch sessions` lists them.");
   }
   const sessions = listSessions(root);
   const home = sessionsHome(root);
@@ -46,7 +54,7 @@ export async function planClean(git: Git, root: string, request: CleanRequest): 
     if (!sessions.some((s) => s.id === tag)) throw new UsageError(`no autoresearch session ${JSON.stringify(tag)} in ${root}`, "`autoresearch sessions` lists the sessions of this repo and their tags.");
   }
   const chosen = sessions.filter((s) => request.tags.includes(s.id) || (request.allFinished && (s.state === "finished" || s.state === "failed")));
-  const plan: CleanPlan = { items: [], refused: [] };
+  const plan: CleanPlan = { items: [], leftovers: [], refused: [] };
   for (const session of chosen) {
     if (session.state === "running") {
       plan.refused.push({ id: session.id, reason: "it is running (stop it first)" });
@@ -72,11 +80,19 @@ export async function planClean(git: Git, root: string, request: CleanRequest): 
     if (squashedInto) item.squashedInto = squashedInto;
     plan.items.push(item);
   }
+  if (request.leftovers) {
+    const planned = new Set(plan.items.flatMap((i) => i.dirs));
+    for (const leftover of listLeftovers(root, request.leftoverOptions)) {
+      if (planned.has(leftover.path)) continue;
+      if (leftover.inUse) plan.refused.push({ id: leftover.id, reason: leftover.inUse });
+      else plan.leftovers.push(leftover);
+    }
+  }
   return plan;
 }
 
 /** Removes what `plan` lists (items with unmerged kept work only when `withKeptWork`). Returns the ids removed. */
-export async function executeClean(git: Git, root: string, plan: CleanPlan, withKeptWork: boolean): Promise<string[]> {
+export async function executeClean(git: Git, root: string, plan: CleanPlan, withKeptWork: boolean, options: LeftoverOptions = {}): Promise<string[]> {
   const home = sessionsHome(root);
   const removed: string[] = [];
   for (const item of plan.items) {
@@ -85,6 +101,15 @@ export async function executeClean(git: Git, root: string, plan: CleanPlan, with
     // `current` never names a session that is gone.
     if (home && currentTag(home) === item.session.tag && item.session.current) forgetCurrent(home);
     removed.push(item.session.id);
+  }
+  // Listed again right before: only a folder that is still a leftover, and not in use now, goes.
+  if (plan.leftovers.length > 0) {
+    const still = new Set(listLeftovers(root, options).filter((l) => l.inUse === null).map((l) => l.path));
+    for (const leftover of plan.leftovers) {
+      if (!still.has(leftover.path)) continue;
+      rmSync(leftover.path, { recursive: true, force: true });
+      removed.push(leftover.id);
+    }
   }
   return removed;
 }

@@ -13,7 +13,7 @@ import { headOf } from "../ledger/tree.js";
 import { keepRuleOf } from "../search/keep-rule.js";
 import { countedExperiments } from "../search/stop-reason.js";
 import { readyEntry, type ReadyItem } from "../search/ready.js";
-import type { RunHandle } from "../types.js";
+import type { ExperimentRecord, RunHandle } from "../types.js";
 import type { Executor } from "../types.js";
 import { killOrphanedRun } from "../runner/orphans.js";
 import { openWorkspace, runSessionBaseline } from "./setup.js";
@@ -93,8 +93,8 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   if (deps.executorFor) deps.executor = deps.executorFor(info.config);
   const inFlightAll = ledger.readInFlight();
   const workerIds = new Set(sessionSlots(info).map((s) => s.worker));
-  const recorded = new Set(ledger.experiments().map((e) => e.id));
-  const followed = (entry: InFlight) => !recorded.has(entry.id) && followable(entry, deps.executor, workerIds);
+  const recorded = recordedTest(ledger.experiments());
+  const followed = (entry: InFlight) => !recorded(entry) && followable(entry, deps.executor, workerIds);
 
   // Nothing of the killed orchestrator's runs may still be running (or writing) while we restore,
   // but the runs resume follows (SLURM jobs): they go on, and are followed to their end.
@@ -142,12 +142,26 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   return session;
 }
 
+/**
+ * Whether a state.json entry was recorded already (a kill between its record and its removal):
+ * the number its decision gave it is recorded with its commit. An entry is keyed by a key, not a
+ * number (older sessions' entries by the number they had: the same test finds them by commit).
+ */
+function recordedTest(history: readonly ExperimentRecord[]): (entry: InFlight) => boolean {
+  const byId = new Map(history.map((e) => [e.id, e.commit]));
+  const commits = new Set(history.map((e) => e.commit));
+  return (entry) => {
+    if (entry.commit === undefined) return false;
+    return entry.number !== undefined ? byId.get(entry.number) === entry.commit : commits.has(entry.commit);
+  };
+}
+
 /** state.json's entries as the scheduler's first items, in id order; ones already recorded or that cannot be rebuilt are dropped (said). */
 async function resumeQueue(session: SessionState, deps: LoopDeps, entries: { entry: InFlight; follow: boolean }[]): Promise<ReadyItem[]> {
-  const recorded = new Set(session.history.map((e) => e.id));
+  const recorded = recordedTest(session.history);
   const items: ReadyItem[] = [];
   for (const { entry, follow } of entries) {
-    if (entry.phase === "baseline" || entry.id === 0 || recorded.has(entry.id)) continue;
+    if (entry.phase === "baseline" || entry.id === 0 || recorded(entry)) continue;
     let newText = entry.newText;
     let base = entry.parent;
     if (newText === undefined && entry.proposal) {
@@ -162,7 +176,7 @@ async function resumeQueue(session: SessionState, deps: LoopDeps, entries: { ent
     }
     if (entry.phase !== "ready") deps.emit({ type: "warning", message: `experiment ${entry.id} was interrupted; ${follow ? "following its run again" : "running it again"}` });
     items.push({
-      id: entry.id,
+      key: entry.id,
       proposal: entry.proposal,
       newText,
       base,

@@ -5,7 +5,7 @@ import type { ResearchConfig } from "../config/options.js";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
 import { alternateName, CONFIG_FILE, REPORT_FILES } from "../file-names.js";
 import { Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
-import { currentTag, hasLegacySession, legacyPaths, lockPath, migrateLegacy, type SessionPaths, sessionPaths, writeCurrent } from "../ledger/paths.js";
+import { currentTag, FAILED_DIR, hasLegacySession, legacyPaths, lockPath, migrateLegacy, type SessionPaths, sessionPaths, writeCurrent } from "../ledger/paths.js";
 import type { PlatformInfo } from "../types.js";
 import type { WorkerClone } from "../workspace/clone.js";
 import { excludeFromGit } from "../workspace/exclude.js";
@@ -311,7 +311,7 @@ async function abandonSession(session: SessionState, deps: LoopDeps): Promise<st
   if ((await session.repo.branchHead()) !== null) await session.repo.deleteBranch();
   rmSync(join(session.root, info.config.results), { force: true });
   removeClones(session);
-  const failed = join(paths.home, "failed", `${info.tag}-${Date.now()}`);
+  const failed = join(paths.home, FAILED_DIR, `${info.tag}-${Date.now()}`);
   mkdirSync(dirname(failed), { recursive: true });
   renameSync(paths.dir, failed);
   rmSync(dirname(paths.dir), { recursive: true, force: true });

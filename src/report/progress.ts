@@ -32,7 +32,11 @@ export interface ProgressOptions {
 export interface ProgressSnapshot {
   metricName: string;
   metricDirection: "min" | "max";
-  /** Latest decided experiment (0 = only the baseline so far). */
+  /**
+   * The iterations completed (experiments decided after the baseline; 0 = only the baseline so
+   * far): the spec's header. The same as the latest experiment's number in a session numbered
+   * without gaps; an older session's records may have gaps, and its header still counts.
+   */
   iteration: number;
   best: { metric: number | null; iteration: number; commit: string } | null;
   baseline: { metric: number | null; commit: string } | null;
@@ -68,7 +72,7 @@ export function progressSnapshot(data: SessionData, options: ProgressOptions = {
   return {
     metricName: data.metricName,
     metricDirection: data.direction,
-    iteration: a.lastIteration,
+    iteration: a.iterations,
     best: a.best ? { metric: a.best.metric, iteration: a.best.iteration, commit: a.best.commit } : null,
     baseline: a.baseline ? { metric: a.baseline.metric, commit: a.baseline.commit } : null,
     delta: a.improvement,

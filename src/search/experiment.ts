@@ -61,8 +61,12 @@ export interface RunHooks {
   attach?: RunHandle;
   /** Right before the run is started afresh (not when it is followed): the clone made ready for it. */
   beforeFreshRun?: () => Promise<void>;
-  /** Its AUTORESEARCH_SEED and log when not those of run `runIndex` (a parent's run in a paired decision). */
+  /** Its AUTORESEARCH_SEED when not that of run `runIndex` (a parent's run in a paired decision). */
   seed?: number;
+  /**
+   * Where its output goes, when not runs/<id>.log: a run not decided yet has no number
+   * (paths.pendingLog); a parent's run in a paired decision has a log of its own.
+   */
   logPath?: string;
 }
 
@@ -307,7 +311,11 @@ export function recordBaseline(session: SessionState, deps: LoopDeps, baseline: 
 }
 
 export interface ExperimentInput {
-  id: number;
+  /**
+   * The experiment's key while it is in flight (state.json, its pending ref and logs, the events
+   * of its runs): not its number, which it gets when it is decided (contiguous in decision order).
+   */
+  key: number;
   proposal: Proposal;
   /** The training script to run: the proposal applied to `parent`'s script. */
   newText: string;
@@ -329,7 +337,7 @@ export interface ExperimentInput {
 
 /** What a decision may hand back to the scheduler: a change to run again on the current best. */
 export interface Rerun {
-  id: number;
+  key: number;
   proposal: Proposal;
   newText: string;
   /** The best the rebased text is built on. */
@@ -341,8 +349,8 @@ export interface Rerun {
 export interface ExperimentControl {
   /** Decisions happen one at a time (the research branch moves only there). */
   decisions: Serial;
-  /** A stale candidate that beat its parent: the scheduler queues its re-run first. The id is taken when this is called. */
-  rerun?: (make: (id: number) => Rerun) => number;
+  /** A stale candidate that beat its parent: the scheduler queues its re-run first (it gets a key, and its number when decided). */
+  rerun?: (make: (key: number) => Rerun) => void;
   /** Its (first) run has started. */
   runStarted?: () => void;
   /** Its run has ended and its clone is reset: its decision comes next (unless `runsAgain` follows). */
@@ -380,7 +388,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   // the run starts runs that again on the best, which is what this does. It is rewritten as
   // running, with the run's marker (a run orphaned by a kill is found by it), before the run starts.
   let inFlight: InFlight = {
-    id: input.id,
+    id: input.key,
     phase: "proposed",
     parent: parent.commit,
     proposal,
@@ -404,12 +412,10 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   };
   const parentText = await trainTextAt(session, git, parent.commit);
   // Made in the user's repository without touching its checkout, and kept reachable under
-  // refs/autoresearch/<tag>/<n> whatever the decision.
-  const commit = input.attach?.commit ?? (await session.repo.commitExperiment(input.id, parent.commit, config.train, session.trainMode, input.newText, `exp: ${cleanSubject(proposal.description)}`, deps.now()));
+  // refs/autoresearch/<tag>/pending-<key> until its decision numbers it (refs/autoresearch/<tag>/<n>).
+  const commit = input.attach?.commit ?? (await session.repo.commitExperiment(session.repo.pendingRef(input.key), parent.commit, config.train, session.trainMode, input.newText, `exp: ${cleanSubject(proposal.description)}`, deps.now()));
   session.trainTexts.set(commit, input.newText);
   track({ phase: "running", commit, ...(input.attach && { handle: input.attach.handle }) });
-  // The experiment's diff against the best it was built on (only the training script can differ).
-  session.ledger.writePatch(input.id, createTwoFilesPatch(`a/${config.train}`, `b/${config.train}`, parentText, input.newText));
 
   // A run being followed is still running in this clone: nothing in it may move (no git, no
   // reset) until it has ended. Only a run started afresh gets the clone put at its commit first.
@@ -427,12 +433,14 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       await clone.moveTo(commit);
     },
   };
-  let run = await runOnce(session, deps, worker, input.id, proposal.description, commit, inFlight.runId, 0, { ...hooks, ...(input.attach && { attach: input.attach.handle }) });
+  // Its output goes to a log named by its key until the decision gives it a number.
+  const pendingLog = session.paths.pendingLog(input.key);
+  let run = await runOnce(session, deps, worker, input.key, proposal.description, commit, inFlight.runId, 0, { ...hooks, logPath: pendingLog, ...(input.attach && { attach: input.attach.handle }) });
   // The run has ended: a resume after this must run it again, not follow a finished job whose output was consumed.
   if (inFlight.handle) track({ handle: undefined });
   // Aborted while it ran (second Ctrl-C): it was killed; whatever it printed is not a result.
   const interrupted = deps.stop.signal.aborted;
-  const inspection = await inspectClone(session, deps, clone, input.id, fresh ? undefined : commit);
+  const inspection = await inspectClone(session, deps, clone, input.key, fresh ? undefined : commit);
   const { violations } = inspection;
   // Back to exactly its own commit (outputs removed; no git call when the run left nothing), and
   // outside the decisions' queue: each decision is made while the others wait, so it does no
@@ -442,7 +450,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   const trainHash = sha256(input.newText);
   // Runs of code that ran before (here, or as confirmation runs below) slowed by a busy machine are
   // run again rather than decided (src/search/contention.ts); a followed run is taken as it is.
-  const contention = { deps, history: session.history, trainHash, id: input.id, guard: () => guardRun(session, deps, clone, input.id, commit) };
+  const contention = { deps, history: session.history, trainHash, id: input.key, guard: () => guardRun(session, deps, clone, input.key, commit) };
   const contendedRuns: RunSample[] = [];
   const pendingViolations: string[] = [];
   control.ranOnce?.();
@@ -451,18 +459,17 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       const runId = randomUUID();
       track({ runId });
       control.runsAgain?.();
-      return runOnce(session, deps, worker, input.id, proposal.description, commit, runId, 0);
+      return runOnce(session, deps, worker, input.key, proposal.description, commit, runId, 0, { logPath: pendingLog });
     };
-    const checked = await rerunWhileContended({ ...contention, run, seed: session.keepRule.seedOf(0), logPath: session.paths.runLog(input.id), again, what: "its run" });
+    const checked = await rerunWhileContended({ ...contention, run, seed: session.keepRule.seedOf(0), logPath: pendingLog, again, what: "its run" });
     if (checked.contended.length > 0) {
       run = checked.run;
       contendedRuns.push(...checked.contended);
-      violations.push(...checked.violations, ...(await guardRun(session, deps, clone, input.id, commit)));
+      violations.push(...checked.violations, ...(await guardRun(session, deps, clone, input.key, commit)));
     }
   }
   const confirmations: RunSample[] = [sampleOf(run, session.keepRule.seedOf(0))];
   const common = {
-    id: input.id,
     commit,
     parent: parent.commit,
     trainHash,
@@ -490,6 +497,15 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   };
 
   return control.decisions.run(async () => {
+    // Its number, now that it is decided: the next in decision order (a refused proposal, or one
+    // dropped before it ran, took none). Its commit, logs and diff are filed under it before
+    // anything else (confirmation runs write runs/<n>.run<k>.log); state.json notes it, so a
+    // resume after a kill from here on knows the entry once it is recorded.
+    const id = nextNumber(session);
+    await session.repo.numberExperiment(input.key, id, commit);
+    session.ledger.numberLogs(input.key, id);
+    session.ledger.writePatch(id, createTwoFilesPatch(`a/${config.train}`, `b/${config.train}`, parentText, input.newText));
+    track({ number: id });
     // One experiment at a time. In the tree every node is decided against its own parent, whatever
     // the head is now; in a chain a candidate whose parent stopped being the best is stale.
     const head = bestOf(session);
@@ -500,31 +516,31 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     const stale = !tree && head.commit !== parent.commit;
     const first = decide({ run, direction: config.direction, bestMetric: best.metric as number, lines, bestLines: parent.lines, violations, interrupted });
     if (stale) {
-      const verdict = await staleVerdict(session, deps, input, first, run, parentText, best, control);
-      return finish(session, deps, record({ ...common, ...verdict, bestBefore: parent.metric, run }, deps), proposal);
+      const verdict = await staleVerdict(session, deps, { ...input, id }, first, run, parentText, best, control);
+      return finish(session, deps, record({ id, ...common, ...verdict, bestBefore: parent.metric, run }, deps), proposal, input.key);
     }
     // A would-be keep that still faces checks or confirmation runs (or any measured first run
     // under a paired rule) runs again in the clone, which is at the candidate's commit already
     // (reset above); each run or check looks at the shared data itself.
     // The keep rule in force: threshold, --check commands, confirmation runs, pairs (src/search/apply-keep-rule.ts).
     const kept = await applyKeepRule(session, deps, {
-      id: input.id,
+      id,
       decision: first,
       run,
       best,
       trainHash,
       cwd: clone.dir,
-      env: runEnvironment(session, deps, input.id, 0, worker),
+      env: runEnvironment(session, deps, input.key, 0, worker),
       worker: worker.slot.worker,
       runAgain: async (index) => {
         const again = (): Promise<RunResult> => {
           const runId = randomUUID();
           track({ runId });
           control.runsAgain?.();
-          return runOnce(session, deps, worker, input.id, `${proposal.description} (confirmation run ${index + 1})`, commit, runId, index);
+          return runOnce(session, deps, worker, input.key, `${proposal.description} (confirmation run ${index + 1})`, commit, runId, index, { logPath: session.paths.runLog(id, index + 1) });
         };
         // A confirmation run slowed by a busy machine is run again (src/search/contention.ts).
-        const checked = await rerunWhileContended({ ...contention, earlier: confirmations, run: await again(), seed: session.keepRule.seedOf(index), logPath: session.paths.runLog(input.id, index + 1), again, what: `confirmation run ${index + 1}` });
+        const checked = await rerunWhileContended({ ...contention, earlier: confirmations, run: await again(), seed: session.keepRule.seedOf(index), logPath: session.paths.runLog(id, index + 1), again, what: `confirmation run ${index + 1}` });
         contendedRuns.push(...checked.contended);
         pendingViolations.push(...checked.violations);
         confirmations.push(sampleOf(checked.run, session.keepRule.seedOf(index)));
@@ -537,14 +553,15 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
           track({ runId });
           control.runsAgain?.();
           await clone.moveTo(parent.commit);
-          const logPath = join(dirname(session.paths.runLog(input.id)), `${input.id}.parent${n + 1}.log`);
-          const result = await runOnce(session, deps, worker, input.id, `${proposal.description} (its parent #${parent.id}, pair ${n + 1})`, parent.commit, runId, 0, { seed, logPath });
-          const found = await guardRun(session, deps, clone, input.id, parent.commit);
+          // Inside the decision: the experiment has its number (its events keep the key they had in flight).
+          const logPath = join(dirname(session.paths.runLog(id)), `${id}.parent${n + 1}.log`);
+          const result = await runOnce(session, deps, worker, input.key, `${proposal.description} (its parent #${parent.id}, pair ${n + 1})`, parent.commit, runId, 0, { seed, logPath });
+          const found = await guardRun(session, deps, clone, id, parent.commit);
           await clone.moveTo(commit);
           return { run: result, violations: found };
         },
       }),
-      guard: async () => [...pendingViolations.splice(0), ...(await guardRun(session, deps, clone, input.id, commit))],
+      guard: async () => [...pendingViolations.splice(0), ...(await guardRun(session, deps, clone, id, commit))],
       // Checks run unconfined (src/search/apply-keep-rule.ts): the shared data is looked at around each.
       beforeCheck: () => clone.beforeRun(false),
       track: (runId) => track({ runId }),
@@ -554,6 +571,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     const detail = decision.status === "keep" && decision.reason === "improved" ? describeGain(kept.metric as number, best.metric as number, kept.runs ? decision.detail : null) : decision.detail;
     const experiment = record(
       {
+        id,
         ...common,
         status: decision.status,
         reason: decision.reason,
@@ -574,7 +592,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       const warning = await session.repo.moveBranch(commit);
       if (warning) deps.emit({ type: "warning", message: warning });
     }
-    return finish(session, deps, experiment, proposal);
+    return finish(session, deps, experiment, proposal, input.key);
   });
 }
 
@@ -589,7 +607,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
 async function staleVerdict(
   session: SessionState,
   deps: LoopDeps,
-  input: ExperimentInput,
+  input: ExperimentInput & { id: number },
   first: Decision,
   run: RunResult,
   parentText: string,
@@ -610,19 +628,27 @@ async function staleVerdict(
     return { status: "discard", reason: "stale", detail: `${gainText} while #${best.id} was kept, but ${why}; not kept` };
   }
   const text = rebased.text;
-  const m = control.rerun((id) => ({
-    id,
+  control.rerun((key) => ({
+    key,
     proposal: input.proposal,
     newText: text,
     base: best.commit,
     rebaseOf: input.id,
     ...(input.oomRetryOf !== undefined && { oomRetryOf: input.oomRetryOf }),
   }));
-  return { status: "discard", reason: "rebased", detail: `${gainText} while #${best.id} was kept: re-run as #${m} on the current best` };
+  // Its re-run is numbered when it is decided, like any experiment: its record names this one (`rebaseOf`).
+  return { status: "discard", reason: "rebased", detail: `${gainText} while #${best.id} was kept: re-run on the current best` };
 }
 
-/** Records a decided experiment (experiments.jsonl, results.tsv, research notes), takes it out of state.json and announces it. */
-function finish(session: SessionState, deps: LoopDeps, experiment: ExperimentRecord, proposal: Proposal): ExperimentRecord {
+/** The number the next decided experiment gets: one more than the last one recorded. */
+export function nextNumber(session: Pick<SessionState, "history">): number {
+  let last = -1;
+  for (const e of session.history) if (e.id > last) last = e.id;
+  return last + 1;
+}
+
+/** Records a decided experiment (experiments.jsonl, results.tsv, research notes), takes it (in flight as `key`) out of state.json and announces it. */
+function finish(session: SessionState, deps: LoopDeps, experiment: ExperimentRecord, proposal: Proposal, key: number): ExperimentRecord {
   // What the proposal says the previous result taught, and its ideas, join the research notes.
   const previous = session.history[session.history.length - 1];
   session.ledger.record(experiment);
@@ -632,8 +658,8 @@ function finish(session: SessionState, deps: LoopDeps, experiment: ExperimentRec
     proposalMemory(proposal, previous ? { id: previous.id, kept: previous.status === "keep" } : null, experiment.id, experiment.finishedAt),
   );
   // experiments.jsonl (just fsynced) is what says it is done: resume skips a recorded id.
-  session.ledger.removeInFlight(experiment.id, { durable: false });
-  deps.emit({ type: "experiment", record: experiment, best: bestOf(session), baseline: baselineOf(session.history), noise: noiseOfRecords(session.history)?.sd ?? null });
+  session.ledger.removeInFlight(key, { durable: false });
+  deps.emit({ type: "experiment", key, record: experiment, best: bestOf(session), baseline: baselineOf(session.history), noise: noiseOfRecords(session.history)?.sd ?? null });
   return experiment;
 }
 

@@ -224,9 +224,9 @@ export async function nextProposal(
   return { kind: "skipped", reason: lastReason };
 }
 
-/** The proposals a batch request gave that may run, each with the experiment id it takes. */
+/** The proposals a batch request gave that may run, each with its key in flight. */
 export type BatchOutcome =
-  | { kind: "batch"; items: { id: number; proposal: Proposal; newText: string; base: string }[] }
+  | { kind: "batch"; items: { key: number; proposal: Proposal; newText: string; base: string }[] }
   | { kind: "exhausted" }
   /** No usable proposal came back (or an out-of-memory retry is owed): ask one at a time instead. */
   | { kind: "none" };
@@ -235,7 +235,7 @@ export type BatchOutcome =
  * Asks the proposer for up to `k` proposals in one call (Proposer.proposeMany) and validates
  * each on its own, as nextProposal validates one: a proposal that does not apply, repeats a script
  * run, in flight or earlier in the same batch, or leaves the scope is refused and recorded; the
- * others are kept. `takeId` gives each kept proposal its experiment id, in order. An
+ * others are kept. `takeId` gives each kept proposal its key in flight, in order. An
  * out-of-memory retry is always asked for alone (it has its own base and brief).
  */
 export async function nextProposals(
@@ -265,7 +265,7 @@ export async function nextProposals(
   if (proposals.length === 0) return { kind: "exhausted" };
   const tried = new Set([...session.history.map((e) => e.trainHash), ...inFlight.map((e) => e.trainHash)]);
   const inBatch = new Set<string>();
-  const items: { id: number; proposal: Proposal; newText: string; base: string }[] = [];
+  const items: { key: number; proposal: Proposal; newText: string; base: string }[] = [];
   for (const proposal of proposals.slice(0, k)) {
     const applied = proposal.refused === undefined ? applyProposal(ctx.trainText, proposal) : ({ ok: false, reason: proposal.refused } as const);
     const hash = applied.ok ? sha256(applied.text) : "";
@@ -285,9 +285,9 @@ export async function nextProposals(
       continue;
     }
     inBatch.add(hash);
-    const id = takeId();
-    deps.emit({ type: "proposal", iteration: id, proposal });
-    items.push({ id, proposal, newText: applied.text, base: ctx.best.commit });
+    const key = takeId();
+    deps.emit({ type: "proposal", iteration: key, proposal });
+    items.push({ key, proposal, newText: applied.text, base: ctx.best.commit });
   }
   return items.length > 0 ? { kind: "batch", items } : { kind: "none" };
 }

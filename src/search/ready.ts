@@ -7,7 +7,8 @@ import type { Proposal, RunHandle } from "../types.js";
 
 /** A proposal ready to run (or an experiment to run again after a kill, or a stale candidate's re-run). */
 export interface ReadyItem {
-  id: number;
+  /** Its key while in flight (state.json, events): its number comes with its decision. */
+  key: number;
   proposal: Proposal;
   /** The training script built on `base`. */
   newText: string;
@@ -31,7 +32,7 @@ export interface ReadyItem {
 /** The state.json entry of an experiment waiting for a worker. */
 export function readyEntry(item: ReadyItem): InFlight {
   return {
-    id: item.id,
+    id: item.key,
     phase: "ready",
     parent: item.base,
     proposal: item.proposal,

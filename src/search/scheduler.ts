@@ -16,7 +16,7 @@
  *   before taking work again; the others go on.
  */
 import type { InFlightSummary, Proposal, Proposer } from "../types.js";
-import { runExperiment, type Rerun } from "./experiment.js";
+import { nextNumber, runExperiment, type Rerun } from "./experiment.js";
 import { stopReason } from "./stop-reason.js";
 import { nextProposal, nextProposals, oomToRetry, reject as rejectProposal } from "./propose.js";
 import { countedExperiments } from "./stop-reason.js";
@@ -55,10 +55,15 @@ export function lookaheadOf(session: SessionState, proposer?: Pick<Proposer, "in
   return session.workers.length;
 }
 
-/** The first experiment id not used yet by a record, an entry in flight or a refused proposal's iteration. */
-export function nextFreeId(session: SessionState, inFlight: readonly { id: number }[] = []): number {
-  const ids = [...session.history.map((e) => e.id), ...inFlight.map((e) => e.id)];
-  return ids.length ? Math.max(...ids) + 1 : 1;
+/**
+ * A key for something new in flight: unique among the keys in flight (`used`), and the number it
+ * will get if the ones in flight are decided first and it next (with one worker, its number
+ * exactly), so what the live view shows while it runs is what its row says after.
+ */
+export function nextKey(session: Pick<SessionState, "history">, used: ReadonlySet<number>, ahead = used.size): number {
+  let key = nextNumber(session) + ahead;
+  while (used.has(key)) key++;
+  return key;
 }
 
 /** The experiment id of the node at `commit`, for the brief's list of runs in flight. */
@@ -72,9 +77,9 @@ export class Scheduler {
   private readonly running = new Map<number, ReadyItem>();
   private readonly backoff = new Map<number, { until: number; ms: number }>();
   private readonly decisions = new Serial();
-  private proposing: { id: number } | null = null;
-  private nextId: number;
-  private spareId: number | null = null;
+  private proposing: { key: number } | null = null;
+  /** Keys given to proposals of a batch request not queued yet. */
+  private readonly taken = new Set<number>();
   private skipped = 0;
   private endReason: string | null = null;
   /** The proposer said it has nothing more (it may still owe an out-of-memory retry). */
@@ -105,7 +110,6 @@ export class Scheduler {
     // A retry a killed orchestrator had proposed is not offered again.
     const retried = initial.flatMap((item) => (item.oomRetryOf === undefined ? [] : [item.oomRetryOf]));
     if (retried.length) session.oomRetried = new Set([...(session.oomRetried ?? []), ...retried]);
-    this.nextId = nextFreeId(session, initial);
     this.changed = this.armed();
     deps.stop.signal.addEventListener("abort", () => this.wake(), { once: true });
   }
@@ -260,17 +264,17 @@ export class Scheduler {
   private dropReady(keepReruns: boolean): void {
     for (const item of this.ready.splice(0)) {
       if (keepReruns && item.rebaseOf !== undefined) {
-        this.deps.emit({ type: "warning", message: `re-run #${item.id} of experiment ${item.rebaseOf} was not started; \`autoresearch resume\` runs it` });
+        this.deps.emit({ type: "warning", message: `the re-run of experiment ${item.rebaseOf} was not started; \`autoresearch resume\` runs it` });
         continue;
       }
       if (keepReruns && item.attach) continue;
-      this.session.ledger.removeInFlight(item.id);
+      this.session.ledger.removeInFlight(item.key);
     }
   }
 
   private summaries(): (InFlightSummary & { trainHash: string })[] {
     return [...this.running.values(), ...this.ready].map((i) => ({
-      id: i.id,
+      id: i.key,
       description: i.proposal.description,
       category: i.proposal.category,
       trainHash: sha256(i.newText),
@@ -292,18 +296,22 @@ export class Scheduler {
     this.session.ledger.writeInFlightMany(items.map(readyEntry));
   }
 
+  /** A key for a new item in flight (see nextKey). */
+  private newKey(): number {
+    const used = new Set([...this.ready.map((i) => i.key), ...[...this.running.values()].map((i) => i.key), ...this.taken, ...(this.proposing ? [this.proposing.key] : [])]);
+    return nextKey(this.session, used);
+  }
+
   private propose(): void {
-    const id = this.spareId ?? this.nextId++;
-    this.spareId = null;
-    this.proposing = { id };
+    // A key, not a number: the experiment is numbered when decided, so a proposal refused or
+    // dropped on the way leaves no gap.
+    const id = this.newKey();
+    this.proposing = { key: id };
     const { session, deps } = this;
     void (async () => {
       // In the tree, a winner off the head's lineage is combined into the head before anything new is asked for.
       if (session.info.config.search !== "chain" && (await this.combine(id))) return;
-      if (this.exhausted && oomToRetry(session, deps.proposer) === null) {
-        this.spareId = id;
-        return;
-      }
+      if (this.exhausted && oomToRetry(session, deps.proposer) === null) return;
       const base = proposalBase(session, this.awayTurns);
       if (base.rotating) this.awayTurns++;
       const stack = base.why === null ? await this.stackToBuildOn() : null;
@@ -314,29 +322,23 @@ export class Scheduler {
       // A proposal away from a stagnating head is one of a wave, not the wave (see proposalBase).
       const k = base.why ? 1 : this.batchSize();
       if (k > 1 && deps.proposer.proposeMany) {
-        // The first proposal kept takes the id reserved for this request, the others the next ones.
+        // The first proposal kept takes the key of this request, the others new ones.
         let first: number | null = id;
         const takeId = () => {
-          if (first !== null) {
-            const taken = first;
-            first = null;
-            return taken;
-          }
-          return this.nextId++;
+          const key = first ?? this.newKey();
+          first = null;
+          this.taken.add(key);
+          return key;
         };
-        const batch = await nextProposals(session, deps, id, k, takeId, this.summaries(), on);
+        const batch = await nextProposals(session, deps, id, k, takeId, this.summaries(), on).finally(() => this.taken.clear());
         if (batch.kind === "exhausted") {
           this.exhausted = true;
-          this.spareId = id;
           return;
         }
         if (batch.kind === "batch") {
           this.skipped = 0;
-          if (deps.stop.signal.aborted) {
-            // Aborted (second Ctrl-C) while they were made: none runs, and nothing more is proposed.
-            this.spareId = id;
-            return;
-          }
+          // Aborted (second Ctrl-C) while they were made: none runs, and nothing more is proposed.
+          if (deps.stop.signal.aborted) return;
           const queuedAt = deps.now().toISOString();
           this.enqueueAll(batch.items.map((item) => ({ ...item, ...onStack(item), queuedAt, followHead: base.why === null && !stack })));
           return;
@@ -344,7 +346,6 @@ export class Scheduler {
         // Nothing usable came back: asked one at a time below, with the refusals as feedback.
       }
       const outcome = await nextProposal(session, deps, id, this.summaries(), on);
-      if (outcome.kind !== "proposal") this.spareId = id;
       if (outcome.kind === "exhausted") {
         this.exhausted = true;
         return;
@@ -352,22 +353,19 @@ export class Scheduler {
       if (outcome.kind === "skipped") {
         if (deps.stop.stopRequested) return;
         this.skipped++;
-        deps.emit({ type: "warning", message: `iteration ${id} skipped: no valid proposal (${outcome.reason})` });
+        deps.emit({ type: "warning", message: `no valid proposal (${outcome.reason}); asking again` });
         if (this.skipped >= MAX_SKIPPED_ITERATIONS) this.endReason = `no valid proposal in ${MAX_SKIPPED_ITERATIONS} iterations in a row`;
         return;
       }
       this.skipped = 0;
       // Aborted (second Ctrl-C) while the proposal was made: no run is started.
-      if (deps.stop.signal.aborted) {
-        this.spareId = id;
-        return;
-      }
+      if (deps.stop.signal.aborted) return;
       if (outcome.oomRetryOf !== undefined) {
         session.oomRetried ??= new Set();
         session.oomRetried.add(outcome.oomRetryOf);
       }
       this.enqueue({
-        id,
+        key: id,
         proposal: outcome.proposal,
         newText: outcome.newText,
         base: outcome.base,
@@ -395,7 +393,7 @@ export class Scheduler {
     const { session, deps } = this;
     if (session.info.config.search === "chain" || deps.proposer.editsWorkspace || oomToRetry(session, deps.proposer) !== null) return null;
     const found = await combinationInFlight(session, deps.git, [...this.ready, ...this.running.values()]);
-    return found ? { ids: found.combines, combination: found.id, text: found.text, combines: found.combines } : null;
+    return found ? { ids: found.combines, combination: found.key, text: found.text, combines: found.combines } : null;
   }
 
   /** Whether a combination may still be offered on the head (tried and dropped ones left out). */
@@ -406,8 +404,8 @@ export class Scheduler {
     return combinationCandidates(this.session.history, head, inFlight, this.session.info.config.direction).some((n) => !this.combinationsSeen.has(`${n.id}@${head.commit}`));
   }
 
-  /** Queues the next combination as experiment `id`; false when there is none to run. */
-  private async combine(id: number): Promise<boolean> {
+  /** Queues the next combination (in flight as `key`); false when there is none to run. */
+  private async combine(key: number): Promise<boolean> {
     const { session, deps } = this;
     for (;;) {
       const next = await nextCombination(session, deps.git, [...this.ready, ...this.running.values()], this.combinationsSeen);
@@ -416,10 +414,10 @@ export class Scheduler {
         deps.emit({ type: "warning", message: `combination dropped: ${next.reason}` });
         continue;
       }
-      deps.emit({ type: "proposal", iteration: id, proposal: next.proposal });
+      deps.emit({ type: "proposal", iteration: key, proposal: next.proposal });
       // Ahead of the proposals made ahead: those were made before this winner was known, and a
       // combination of winners is the run most likely to move the head.
-      this.enqueue({ id, proposal: next.proposal, newText: next.newText, base: next.base, combines: next.combines, followHead: true, queuedAt: deps.now().toISOString() }, true);
+      this.enqueue({ key, proposal: next.proposal, newText: next.newText, base: next.base, combines: next.combines, followHead: true, queuedAt: deps.now().toISOString() }, true);
       return true;
     }
   }
@@ -436,9 +434,24 @@ export class Scheduler {
       if (index < 0) continue;
       const [item] = this.ready.splice(index, 1);
       if (!item) return;
+      if (!item.attach) this.rekey(item);
       this.running.set(worker.slot.worker, item);
       void this.work(worker, item);
     }
+  }
+
+  /**
+   * As it starts, a run takes the key that is its likely number: the next one after those running
+   * now (a proposal refused or decided out of order since it was made would leave its key off by
+   * one). Its state.json entry moves to the new key in one write.
+   */
+  private rekey(item: ReadyItem): void {
+    const used = new Set([...this.ready.map((i) => i.key), ...[...this.running.values()].map((i) => i.key), ...this.taken, ...(this.proposing ? [this.proposing.key] : [])]);
+    const key = nextKey(this.session, used, this.running.size);
+    if (key === item.key) return;
+    const old = item.key;
+    item.key = key;
+    this.session.ledger.rekeyInFlight(old, readyEntry(item));
   }
 
   private async work(worker: Worker, item: ReadyItem): Promise<void> {
@@ -483,7 +496,7 @@ export class Scheduler {
         deps,
         worker,
         {
-          id: item.id,
+          key: item.key,
           proposal: item.proposal,
           newText,
           parent,
@@ -497,18 +510,18 @@ export class Scheduler {
         {
           decisions: this.decisions,
           rerun: (make) => this.rerun(make),
-          runStarted: () => this.runStarts.set(item.id, Date.now()),
+          runStarted: () => this.runStarts.set(item.key, Date.now()),
           ranOnce: () => {
-            const start = this.runStarts.get(item.id);
-            this.runStarts.delete(item.id);
+            const start = this.runStarts.get(item.key);
+            this.runStarts.delete(item.key);
             if (start !== undefined) {
               this.durations.push(Date.now() - start);
               // The latest runs only: a wave's length follows the budget and the machine as they are now.
               if (this.durations.length > 2 * this.session.workers.length) this.durations.shift();
             }
-            this.imminent.add(item.id);
+            this.imminent.add(item.key);
           },
-          runsAgain: () => this.imminent.delete(item.id),
+          runsAgain: () => this.imminent.delete(item.key),
         },
       );
       this.rest(worker, record.reason === "host-unreachable");
@@ -521,21 +534,18 @@ export class Scheduler {
       this.fatal ??= { error };
     } finally {
       this.running.delete(worker.slot.worker);
-      this.imminent.delete(item.id);
-      this.runStarts.delete(item.id);
+      this.imminent.delete(item.key);
+      this.runStarts.delete(item.key);
       this.wake();
     }
   }
 
   /** A stale candidate that beat its parent: its change on the current best runs next, as a new experiment. */
-  private rerun(make: (id: number) => Rerun): number {
-    // The number a declined proposal left unused, if any: ids stay consecutive where they can.
-    const id = this.spareId ?? this.nextId++;
-    this.spareId = null;
-    const rerun = make(id);
+  private rerun(make: (key: number) => Rerun): void {
+    const rerun = make(this.newKey());
     this.enqueue(
       {
-        id,
+        key: rerun.key,
         proposal: rerun.proposal,
         newText: rerun.newText,
         base: rerun.base,
@@ -545,14 +555,13 @@ export class Scheduler {
       },
       true,
     );
-    return id;
   }
 
   /** A proposal that no longer applies when its turn comes: refused (the proposer reads why), not run. */
   private reject(item: ReadyItem, reason: string): void {
     // Recorded before it leaves state.json: a kill in between leaves its id explained either way.
-    rejectProposal(this.session, this.deps, item.id, item.proposal, reason);
-    this.session.ledger.removeInFlight(item.id);
+    rejectProposal(this.session, this.deps, item.key, item.proposal, reason);
+    this.session.ledger.removeInFlight(item.key);
   }
 
   /** After an unreachable host the worker rests, doubling each time in a row; any other outcome ends its rest. */

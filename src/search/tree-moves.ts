@@ -167,14 +167,14 @@ function combinationRun(session: SessionState, head: ExperimentRecord, parts: Ex
 export async function combinationInFlight(
   session: SessionState,
   git: Git,
-  inFlight: readonly { id: number; base: string; combines?: number[]; onCombination?: boolean }[],
-): Promise<{ id: number; combines: number[]; text: string } | null> {
+  inFlight: readonly { key: number; base: string; combines?: number[]; onCombination?: boolean }[],
+): Promise<{ key: number; combines: number[]; text: string } | null> {
   const head = headOf(session.history, session.info.config.direction);
   const pure = inFlight.filter((i) => i.base === head.commit && isPureCombination(i));
   // The one holding the most changes (then the latest): with several winners, the stack of them all.
-  const chosen = pure.sort((a, b) => (b.combines?.length ?? 0) - (a.combines?.length ?? 0) || b.id - a.id)[0];
+  const chosen = pure.sort((a, b) => (b.combines?.length ?? 0) - (a.combines?.length ?? 0) || b.key - a.key)[0];
   if (!chosen?.combines) return null;
-  return { id: chosen.id, combines: chosen.combines, text: await stackText(session, git, head.commit, chosen.combines) };
+  return { key: chosen.key, combines: chosen.combines, text: await stackText(session, git, head.commit, chosen.combines) };
 }
 
 /** K: children of the head in a row without a keep before proposals may build elsewhere. */

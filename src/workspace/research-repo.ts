@@ -29,6 +29,19 @@ export class ResearchRepo {
     return `refs/autoresearch/${this.tag}/${id}`;
   }
 
+  /** Where an experiment's commit is kept while it is in flight (it has no number before its decision). */
+  pendingRef(key: number): string {
+    return `refs/autoresearch/${this.tag}/pending-${key}`;
+  }
+
+  /**
+   * The decision gave the experiment kept under `pendingRef(key)` its number: its commit moves to
+   * refs/autoresearch/<tag>/<id> in one git call (both ref changes in one transaction).
+   */
+  async numberExperiment(key: number, id: number, commit: string): Promise<void> {
+    await this.git.run(["update-ref", "--stdin"], { input: `update ${this.experimentRef(id)} ${commit}\ndelete ${this.pendingRef(key)}\n` });
+  }
+
   /** "Name <email>" of the committer, read once (the user's identity, else a fallback). */
   private async identity(): Promise<string> {
     if (this.ident === null) {
@@ -38,10 +51,10 @@ export class ResearchRepo {
     return this.ident;
   }
 
-  /** Experiment `id`'s commit: `parent` with `path` replaced by `text`, kept under refs/autoresearch/<tag>/<id>. */
-  async commitExperiment(id: number, parent: string, path: string, mode: string, text: string, message: string, now: Date): Promise<string> {
+  /** An experiment's commit: `parent` with `path` replaced by `text`, kept under `ref` (pendingRef until it is numbered). */
+  async commitExperiment(ref: string, parent: string, path: string, mode: string, text: string, message: string, now: Date): Promise<string> {
     const ident = `${await this.identity()} ${Math.floor(now.getTime() / 1000)} ${timezone(now)}`;
-    return commitFile(this.git, { parent, path, mode, text, message, ref: this.experimentRef(id), ident });
+    return commitFile(this.git, { parent, path, mode, text, message, ref, ident });
   }
 
   /** Whether the user has the research branch checked out in their own checkout. */

@@ -290,4 +290,20 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     expect(existsSync(join(root, "autoresearch.config.json"))).toBe(false);
     expect(repoSnapshot(root)).toBe(before);
   });
+
+  it("in an 80-column terminal the config table fits: long values wrapped onto more rows, no line wider", async () => {
+    const root = createRepo({ "train.py": TRAIN, "prepare.py": "X = 1\n" });
+    const flags = ["--train", "train.py", "--readonly", "prepare.py", "--command", "python3 train.py", "--budget", "5m", "--metric", "val_bpb", "--direction", "min"];
+    const t = terminal(root, ["init", ...flags, "--max-iterations", "3", "--scope", "all", "--tag", "t1", "--results", "results.tsv", "--baseline-runs", "2", "--keep-rule", "confirm"], {}, 80);
+    await t.waitFor("Write autoresearch.config.json with this config?");
+    const table = t.screen().slice(t.screen().indexOf("## AutoResearch Config"));
+    const rows = table.split("\n").filter((l) => l.startsWith("|"));
+    // The paired band alone is over 200 characters: wrapped, it is several rows.
+    expect(rows.length).toBeGreaterThan(20);
+    expect(rows.filter((l) => l.length > 80)).toEqual([]);
+    expect(new Set(rows.map((l) => l.length)).size).toBe(1);
+    expect(table).toMatch(/\| Paired band +\| first runs within 2× the noise floor of the parent, +\|\n\| {20}\| better or worse/);
+    await t.type("y");
+    expect(await t.exited).toBe(0);
+  });
 });

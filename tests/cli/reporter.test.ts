@@ -27,6 +27,30 @@ function fakeTerminal(columns: number, sink: (text: string) => void): NodeJS.Wri
 }
 
 describe("terminal reporter", () => {
+  it("a refused proposal is one quiet line, not one that reads like a result row; at 80 columns it fits", () => {
+    let text = "";
+    const report = terminalReporter(fakeTerminal(80, (t) => (text += t)));
+    report({ type: "proposal-rejected", iteration: 2, description: "LEARNING_RATE 0.003 -> 0.0015 (halve the learning rate to steady the loss)", reason: "it was made on an earlier best and no longer applies on the current best #1: the text to replace was not found" });
+    const lines = plain(text).replaceAll("\r\x1b[2K", "").split("\n").filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^ {2}· not run: LEARNING_RATE 0\.003 -> 0\.0015/);
+    expect(lines[0]).not.toMatch(/rejected/);
+    expect([...(lines[0] ?? "")].length).toBeLessThanOrEqual(79);
+  });
+
+  it("at 80 columns a result line fits the width (the description is shortened); a log gets it whole", () => {
+    let text = "";
+    const report = terminalReporter(fakeTerminal(80, (t) => (text += t)));
+    const description = "WIDTH 16 -> 64 and DEPTH 2 -> 4 with a longer warmup and a cosine schedule to the end";
+    const record = { id: 12, commit: "abcdef0123456789", description, status: "discard", reason: "regression", detail: "regression", metric: 1.25, bestBefore: 1.0 };
+    report({ type: "experiment", record } as unknown as Parameters<typeof report>[0]);
+    const line = plain(text).replaceAll("\r\x1b[2K", "").split("\n").filter(Boolean)[0] ?? "";
+    expect([...line].length).toBeLessThanOrEqual(79);
+    expect(line).toMatch(/^ 12 discard/);
+    expect(line).toContain("(regression)");
+    expect(render({ ...record, status: "discard" } as Partial<ExperimentRecord>)).toContain(description);
+  });
+
   it("never shows a metric or delta for a crashed run, even when the run printed one", () => {
     const line = render({ status: "crash", metric: 0.5 });
     expect(line).toContain("—");

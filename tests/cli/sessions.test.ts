@@ -179,7 +179,7 @@ describe("sessions you can find again", () => {
     expect(plan.code).toBe(2);
     expect(plan.stdout).toMatch(/^remove m \(finished, 2 experiments\)/m);
     expect(plan.stdout).not.toMatch(/kept work/);
-    expect(cli(root, ["clean"]).stderr).toMatch(/--tag <tag>.*or --all-finished/);
+    expect(cli(root, ["clean"]).stderr).toMatch(/--tag <tag>.*--all-finished or --leftovers/);
     expect(cli(root, ["clean", "--tag", "zz", "--yes"]).code).toBe(2);
   });
 

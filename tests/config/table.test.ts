@@ -111,3 +111,53 @@ describe("renderConfigTable: the confirm rule's band and cost", () => {
     expect(old).not.toMatch(/Paired band/);
   });
 });
+
+describe("renderConfigTable in a terminal of a given width", () => {
+  // What `run` shows on this kind of machine: the sandbox row and the paired rule's band are the widest.
+  const wide = { ...config, keepRule: "confirm" as const, baselineRuns: 2 };
+  const options = { protection: "bwrap" as const };
+  /** Parameter -> its value, continuation rows (empty parameter cell) joined back with a space. */
+  const cellsOf = (text: string): Record<string, string> => {
+    const cells: Record<string, string> = {};
+    let last = "";
+    for (const l of text.split("\n").filter((x) => x.startsWith("| ") && !x.startsWith("| Parameter"))) {
+      const [k, v] = l.slice(2, -2).split(" | ").map((c) => c.trim()) as [string, string];
+      if (k === "") {
+        cells[last] = `${cells[last]} ${v}`;
+      } else {
+        last = k;
+        cells[k] = v;
+      }
+    }
+    return cells;
+  };
+
+  it("at 80 columns: no line wider, every value whole on its rows, one row per parameter still starting it", () => {
+    const full = renderConfigTable(wide, cpu, options);
+    expect(Math.max(...full.split("\n").map((l) => l.length))).toBeGreaterThan(80);
+    const fitted = renderConfigTable(wide, cpu, { ...options, width: 80 });
+    const lines = fitted.split("\n");
+    expect(lines.filter((l) => l.length > 80)).toEqual([]);
+    // A table still: every row has its two cells and the same width.
+    const rows = lines.filter((l) => l.startsWith("|"));
+    expect(new Set(rows.map((l) => l.length)).size).toBe(1);
+    expect(cellsOf(fitted)).toEqual(cellsOf(full));
+    expect(Object.keys(cellsOf(fitted))).toContain("Sandbox");
+    // Wrapped at spaces: no word is cut.
+    expect(fitted).toContain("| Sandbox            | bubblewrap sandbox (shared data and the session's       |\n|                    | records read-only or hidden; the run writes only its    |\n");
+  });
+
+  it("at 140 columns a table that fits is exactly the spec's block; one that does not is wrapped to 140", () => {
+    expect(renderConfigTable(config, cpu, { width: 140 })).toBe(renderConfigTable(config, cpu));
+    const fitted = renderConfigTable(wide, cpu, { ...options, width: 140 });
+    expect(fitted.split("\n").filter((l) => l.length > 140)).toEqual([]);
+    expect(cellsOf(fitted)).toEqual(cellsOf(renderConfigTable(wide, cpu, options)));
+  });
+
+  it("too narrow for two columns: a list, each value indented under its parameter, no line wider", () => {
+    const text = renderConfigTable(wide, cpu, { ...options, width: 30 });
+    expect(text.split("\n").filter((l) => l.length > 30)).toEqual([]);
+    expect(text).toContain("Training script:\n  train.py\n");
+    expect(text).toContain("Time budget / run:\n  5m\n");
+  });
+});

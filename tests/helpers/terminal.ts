@@ -17,9 +17,10 @@ afterEach(() => {
 
 export const KEY = { enter: "\r", down: "\x1b[B", up: "\x1b[A", ctrlC: "\x03", ctrlU: "\x15", space: " " };
 
-export function terminal(cwd: string, args: string[], extraEnv: Record<string, string> = {}) {
+/** `cols`: the terminal's width (140 unless a test is about a narrow one). */
+export function terminal(cwd: string, args: string[], extraEnv: Record<string, string> = {}, cols = 140) {
   const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
-  const child = spawn("script", ["-qfec", `stty cols 140 rows 60; exec ${quoted}`, "/dev/null"], {
+  const child = spawn("script", ["-qfec", `stty cols ${cols} rows 60; exec ${quoted}`, "/dev/null"], {
     cwd,
     env: { ...process.env, TERM: "xterm-256color", NO_COLOR: "1", FORCE_COLOR: "0", ...extraEnv },
   });

@@ -80,6 +80,41 @@ describe("several workers", () => {
     expect(records(root).map((e) => e.id)).toEqual([0, 1, 2, 3]);
   });
 
+  it("numbers: a proposal made ahead and refused when its turn comes takes no number; records, refs, logs and patches are 0..n-1", async () => {
+    const root = project();
+    // One worker, one proposal made ahead: B is made while A runs and changes A's line; A is kept,
+    // so B no longer applies on the best when its turn comes and is refused. C is then experiment 2.
+    const plan = new PlanProposer([
+      step("A: GAIN 0 -> 1", "const GAIN = 0;", "const GAIN = 1;", 0),
+      step("B: GAIN 0 -> 2", "const GAIN = 0;", "const GAIN = 2;", 1),
+      step("C: OTHER 0 -> 1", "const OTHER = 0;", "const OTHER = 1;", 2),
+    ]);
+    const events: SessionEvent[] = [];
+    await research(root, { kind: "new", config: testConfig({ lookahead: 1, search: "chain" }), platform: cpuPlatform() }, testDeps(root, plan, events));
+    const all = records(root);
+    expect(all.map((e) => [e.id, e.description.slice(0, 2)])).toEqual([
+      [0, "Ba"],
+      [1, "A:"],
+      [2, "C:"],
+    ]);
+    const refused = readFileSync(recordPath(root, "rejected.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { description: string; reason: string });
+    expect(refused.map((r) => r.description)).toEqual(["B: GAIN 0 -> 2"]);
+    expect(refused[0]?.reason).toMatch(/no longer applies on the current best #1/);
+    // Each number has its commit, log and diff; nothing is left under a key.
+    for (const e of all.slice(1)) {
+      expect(git(root, "rev-parse", `refs/autoresearch/t1/${e.id}`)).toBe(e.commit);
+      expect(readFileSync(recordPath(root, `runs/${e.id}.log`), "utf8")).toMatch(/val_loss/);
+      expect(readFileSync(recordPath(root, `patches/${e.id}.patch`), "utf8")).toContain(e.description.startsWith("A") ? "+const GAIN = 1;" : "+const OTHER = 1;");
+    }
+    expect(git(root, "for-each-ref", "--format=%(refname)", "refs/autoresearch/t1/")).not.toMatch(/pending/);
+    // What the live view showed while each ran is the number its row has.
+    const started = events.flatMap((e) => (e.type === "run-start" && e.iteration > 0 ? [[e.iteration, e.description.slice(0, 1)]] : []));
+    expect(started).toEqual([
+      [1, "A"],
+      [2, "C"],
+    ]);
+  });
+
   it("chain: a stale candidate that beat its parent is re-run on the current best; the branch stays linear", async () => {
     const root = project();
     const base = git(root, "rev-parse", "HEAD");
@@ -90,11 +125,12 @@ describe("several workers", () => {
     ]);
     const outcome = await research(root, { kind: "new", config: testConfig({ workers: 2, devices: ["0", "1"], search: "chain" }), platform: cpuPlatform() }, testDeps(root, plan));
     expect(outcome.reason).toMatch(/nothing more to propose/);
+    // Numbered as decided: B (first to finish) is #1, A #2, A's re-run #3.
     const [baseline, b, a, rerun] = records(root);
-    expect([b?.id, b?.status, a?.id, a?.status, a?.reason, rerun?.id]).toEqual([2, "keep", 1, "discard", "rebased", 3]);
-    expect(a?.detail).toMatch(/re-run as #3/);
+    expect([b?.id, b?.status, a?.id, a?.status, a?.reason, rerun?.id]).toEqual([1, "keep", 2, "discard", "rebased", 3]);
+    expect(a?.detail).toMatch(/re-run on the current best/);
     expect(a?.parent).toBe(baseline?.commit);
-    expect(rerun?.rebaseOf).toBe(1);
+    expect(rerun?.rebaseOf).toBe(2);
     expect(rerun?.parent).toBe(b?.commit);
     expect(rerun?.status).toBe("keep");
     expect(git(root, "show", `${rerun?.commit}:train.js`)).toMatch(/const SLOW = 1;\nconst GAIN = 1;\nconst OTHER = 1;/);
@@ -115,10 +151,10 @@ describe("several workers", () => {
     const all = records(root);
     expect(all.map((e) => [e.id, e.status, e.reason])).toEqual([
       [0, "keep", "baseline"],
-      [2, "keep", "improved"],
-      [1, "discard", "stale"],
+      [1, "keep", "improved"],
+      [2, "discard", "stale"],
     ]);
-    expect(all[2]?.detail).toMatch(/beat its parent #0 .* no longer applies on the current best #2/);
+    expect(all[2]?.detail).toMatch(/beat its parent #0 .* no longer applies on the current best #1/);
     expect(git(root, "rev-parse", "autoresearch/t1")).toBe(all[1]?.commit);
   });
 
@@ -142,15 +178,15 @@ describe("several workers", () => {
     const [baseline, b, a, combined, ...rest] = records(root);
     expect(rest).toEqual([]);
     // Each decided against its own parent (the baseline): both kept, nothing re-run.
-    expect([b?.id, b?.status, b?.parent, a?.id, a?.status, a?.parent]).toEqual([2, "keep", baseline?.commit, 1, "keep", baseline?.commit]);
+    expect([b?.id, b?.status, b?.parent, a?.id, a?.status, a?.parent]).toEqual([1, "keep", baseline?.commit, 2, "keep", baseline?.commit]);
     expect(records(root).some((r) => r.rebaseOf !== undefined)).toBe(false);
     // The branch went to B, then moved to A (another branch of the tree, not a fast-forward) when A measured better.
     const moves = events.filter((e) => e.type === "experiment").map((e) => (e.type === "experiment" ? e.best.id : -1));
-    expect(moves.slice(0, 3)).toEqual([0, 2, 1]);
+    expect(moves.slice(0, 3)).toEqual([0, 1, 2]);
     // Then B's change was combined into A: a new node whose parent is the best (A) and whose change set is both.
-    expect(combined?.combines).toEqual([2]);
+    expect(combined?.combines).toEqual([1]);
     expect(combined?.parent).toBe(a?.commit);
-    expect(combined?.description).toMatch(/^combine #2 into #1: B: other gain/);
+    expect(combined?.description).toMatch(/^combine #1 into #2: B: other gain/);
     expect(combined?.status).toBe("keep");
     expect(git(root, "show", `${combined?.commit}:train.js`)).toMatch(/const SLOW = 1;\nconst GAIN = 1;\nconst OTHER = 1;/);
     // The research branch is the best node; its history is that node's lineage: base -> A -> combination.
@@ -172,8 +208,8 @@ describe("several workers", () => {
     // A and B touch the same line: both beat the baseline and are kept; A (better) is the head; B's change cannot combine into A.
     expect(all.map((e) => [e.id, e.status, e.reason])).toEqual([
       [0, "keep", "baseline"],
-      [2, "keep", "improved"],
       [1, "keep", "improved"],
+      [2, "keep", "improved"],
     ]);
     expect(git(root, "rev-parse", "autoresearch/t1")).toBe(all[2]?.commit);
   });

@@ -178,6 +178,21 @@ describe("hypothesis discipline", () => {
     expect(p?.edits).toHaveLength(1);
   });
 
+  it("does not propose ahead a change to a constant a run in flight changes (unless nothing else is left)", async () => {
+    const first = await proposer.propose(context(SCRIPT));
+    expect(keyOf(first)).toBe("LEARNING_RATE");
+    const inFlight = [{ id: 1, description: first?.description ?? "", category: "optimizer" as const, ...(first?.changes && { changes: first.changes }) }];
+    const ahead = await proposer.propose({ ...context(SCRIPT), inFlight });
+    expect(keyOf(ahead)).not.toBe("LEARNING_RATE");
+    expect(ahead).not.toBeNull();
+    // A script with only that constant: it is still tuned (another value), rather than nothing proposed.
+    const only = "LEARNING_RATE = 0.01\n";
+    const lone = await proposer.propose(context(only));
+    const next = await proposer.propose({ ...context(only), inFlight: [{ id: 1, description: lone?.description ?? "", category: "optimizer", ...(lone?.changes && { changes: lone.changes }) }] });
+    expect(keyOf(next)).toBe("LEARNING_RATE");
+    expect(next?.description).not.toBe(lone?.description);
+  });
+
   it("after a win on LR upward, goes further up", async () => {
     const text = withValue(SCRIPT, "LEARNING_RATE = 0.01", "LEARNING_RATE = 0.02");
     const history = [BASELINE, record(1, "LEARNING_RATE 0.01 -> 0.02 (x2)", "keep", "optimizer", 9)];

@@ -7,7 +7,7 @@ import { toResultsRow } from "../../src/ledger/ledger.js";
 import { headOf } from "../../src/ledger/tree.js";
 import { parseInFlight } from "../../src/ledger/read.js";
 import { formatRow, parseResults, resultsHeader } from "../../src/ledger/results-tsv.js";
-import type { ExperimentRecord, RejectedProposal } from "../../src/types.js";
+import type { ExperimentRecord } from "../../src/types.js";
 import { BIN } from "../helpers/cli.js";
 import { git, recordPath } from "../helpers/repo.js";
 import { mulberry32 } from "../../src/proposers/builtin/random.js";
@@ -213,27 +213,15 @@ export function checkInvariants(root: string, o: InvariantOptions): ExperimentRe
   const branch = `autoresearch/${o.tag}`;
   const jsonl = readJsonl<ExperimentRecord>(recordPath(root, "experiments.jsonl"));
   expect(jsonl.length).toBeGreaterThan(0);
-  // Ids are given when proposals are made; the file is in decision order (several workers finish out of order).
-  // A number missing is a proposal made ahead that never became an experiment: refused when its
-  // turn came (it no longer applied; in rejected.jsonl under the number) or dropped by a first
-  // Ctrl-C before it started (its proposal event is in events.jsonl).
-  const ids = jsonl.map((e) => e.id).sort((a, b) => a - b);
-  expect(new Set(ids).size).toBe(ids.length);
-  const rejectedPath = recordPath(root, "rejected.jsonl");
-  const eventsFile = recordPath(root, "events.jsonl");
-  const explained = new Set([
-    ...(existsSync(rejectedPath) ? readJsonl<RejectedProposal>(rejectedPath).map((r) => r.iteration) : []),
-    ...(existsSync(eventsFile) ? readJsonl<{ type: string; iteration?: number }>(eventsFile).flatMap((e) => (e.type === "proposal" && e.iteration !== undefined ? [e.iteration] : [])) : []),
-  ]);
-  const gaps = Array.from({ length: (ids[ids.length - 1] ?? 0) + 1 }, (_, i) => i).filter((i) => !ids.includes(i));
-  expect(gaps.filter((i) => !explained.has(i))).toEqual([]);
-  // Every "re-run as #m" points at a recorded experiment m that says it re-runs this one.
+  // Experiments are numbered when decided: 0..n-1 in decision order (the file's order), whatever
+  // order several workers finish in; a refused proposal or one dropped before it ran takes none.
+  expect(jsonl.map((e) => e.id)).toEqual(jsonl.map((_, i) => i));
+  // A re-run of a stale candidate names it, and comes after it.
   for (const e of jsonl) {
-    const m = /re-run as #(\d+)/.exec(e.detail ?? "")?.[1];
-    if (m === undefined) continue;
-    expect(jsonl.find((r) => r.id === Number(m))?.rebaseOf, `#${e.id}: ${e.detail}`).toBe(e.id);
+    if (e.rebaseOf === undefined) continue;
+    expect(jsonl.find((r) => r.id === e.rebaseOf)?.reason, `#${e.id} re-runs #${e.rebaseOf}`).toBe("rebased");
+    expect(e.rebaseOf).toBeLessThan(e.id);
   }
-
   const tsv = readFileSync(join(root, "results.tsv"), "utf8");
   expect(tsv).toBe(resultsHeader(metric) + jsonl.map((e) => formatRow(toResultsRow(e))).join(""));
   for (const line of tsv.trimEnd().split("\n")) expect(line.split("\t")).toHaveLength(5);
@@ -271,6 +259,10 @@ export function checkInvariants(root: string, o: InvariantOptions): ExperimentRe
   for (const e of jsonl) expect(existsSync(recordPath(root, `runs/${e.id}.log`))).toBe(true);
   const state = recordPath(root, "state.json");
   if (existsSync(state)) expect(parseInFlight(readFileSync(state, "utf8"))).toEqual([]);
+  // Nothing in flight: no experiment is left under its key (its commit, its log) without its number.
+  expect(git(root, "for-each-ref", "--format=%(refname)", `refs/autoresearch/${o.tag}/`).split("\n").filter((r) => r.includes("/pending-"))).toEqual([]);
+  const runsDir = recordPath(root, "runs");
+  if (existsSync(runsDir)) expect(readdirSync(runsDir).filter((f) => f.startsWith("pending-"))).toEqual([]);
   expect(existsSync(join(root, ".git/autoresearch/lock"))).toBe(false);
   // The clones are removed when the loop ends (resume makes them again).
   expect(readdirSync(join(root, ".git/autoresearch", o.tag)).filter((f) => /^(w\d+|p)$/.test(f))).toEqual([]);

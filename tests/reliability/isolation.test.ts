@@ -129,13 +129,14 @@ describe("the session never touches the user's checkout", () => {
     const guarded = hashes(root, ["prepare.js"]);
     const first = cli(root, [...RUN, "--proposer", "builtin", "--max-iterations", "0", "--tag", "disk"], {}, 60_000);
     expect(first.code, first.stderr).toBe(0);
-    // Where the next log goes, something that cannot be written as a file.
-    mkdirSync(join(recordPath(root, "runs"), "1.log", "blocked"), { recursive: true });
+    // Where the next log goes (an experiment in flight logs under its key until it is numbered),
+    // something that cannot be written as a file.
+    mkdirSync(join(recordPath(root, "runs"), "pending-1.log", "blocked"), { recursive: true });
     const failed = cli(root, ["resume", "--max-iterations", "1"], {}, 60_000);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/error: .*run log/);
     expect(failed.stderr).not.toMatch(/internal error|\n\s+at /);
-    rmSync(join(recordPath(root, "runs"), "1.log"), { recursive: true });
+    rmSync(join(recordPath(root, "runs"), "pending-1.log"), { recursive: true });
     const resumed = cli(root, ["resume", "--max-iterations", "1"], {}, 60_000);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(checkInvariants(root, { base, tag: "disk", guarded }).map((r) => r.id)).toEqual([0, 1]);

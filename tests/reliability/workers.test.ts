@@ -131,22 +131,24 @@ console.log("val_loss: " + (1 - 0.1 * GAIN - 0.05 * OTHER + 0.01 * (A1 + A2)).to
     args.push("--workers", "2", "--devices", "0,1", "--proposer", "plan", "--plan", "plan.jsonl", "--tag", "rerun", "--json", "--yes", "--search", "chain");
     const live = startCli(root, args);
     // B decided (kept) while A still runs: the first Ctrl-C comes now.
-    await live.waitFor((e) => e.type === "experiment" && e.record?.id === 2);
+    await live.waitFor((e) => e.type === "experiment" && e.record?.id === 1);
     process.kill(-live.pid, "SIGINT");
     const exit = await live.exited;
     expect(exit.code, live.stderr()).toBe(130);
 
     const records = checkInvariants(root, { base, tag: "rerun", guarded, allowUntracked: ["plan.jsonl"] });
-    const a = records.find((r) => r.id === 1);
-    const b = records.find((r) => r.id === 2);
-    expect([a?.status, a?.reason, b?.status]).toEqual(["discard", "rebased", "keep"]);
-    const m = Number(/re-run as #(\d+)/.exec(a?.detail ?? "")?.[1]);
-    const rerun = records.find((r) => r.id === m);
+    // Numbered as decided: B (first to finish) is #1; A after it (after C too, when C started in time).
+    const b = records.find((r) => r.id === 1);
+    const a = records.find((r) => r.description === "A: slow gain");
+    expect([a?.status, a?.reason, b?.description, b?.status]).toEqual(["discard", "rebased", "B: other gain", "keep"]);
+    expect(a?.detail).toMatch(/re-run on the current best/);
+    const rerun = records.find((r) => r.rebaseOf === a?.id);
+    const m = rerun?.id ?? -1;
     // The re-run ran after the Ctrl-C, on B, and is the best now.
-    expect([rerun?.rebaseOf, rerun?.parent, rerun?.status]).toEqual([1, b?.commit, "keep"]);
+    expect([rerun?.parent, rerun?.status]).toEqual([b?.commit, "keep"]);
     expect(git(root, "rev-parse", "autoresearch/rerun")).toBe(rerun?.commit);
     // C ran only if it had started before the Ctrl-C (it starts as B is decided); D was waiting and is dropped, not recorded.
-    const others = records.filter((r) => ![0, 1, 2, m].includes(r.id)).map((r) => r.description);
+    const others = records.filter((r) => ![0, 1, a?.id, m].includes(r.id)).map((r) => r.description);
     expect(others.filter((d) => d !== "C: A1 up")).toEqual([]);
     expect(live.events.filter((e) => e.type === "proposal").map((e) => (e.proposal as { description?: string } | undefined)?.description)).toContain("D: A2 up");
 

@@ -77,6 +77,16 @@ describe("progress report (spec 2.6)", () => {
     expect(report).toContain("**Current direction:** —");
   });
 
+  it("its header is the completed count, also for records numbered with gaps (older sessions)", () => {
+    const records = buildRecords(1.0, [
+      { description: "a", category: "optimizer", metric: 0.99 },
+      { description: "b", category: "optimizer", metric: 1.01 },
+    ]).map((r, i) => (i === 2 ? { ...r, id: 5 } : r));
+    const report = renderProgressReport(fromRecords(records, sessionInfo({}, { maxIterations: 12 })));
+    expect(report.split("\n")[0]).toBe("## AutoResearch Progress — Iteration 2");
+    expect(report).toContain("**Iterations:** 2 / 12");
+  });
+
   it("before any experiment: only the baseline", () => {
     const data = fromRecords(buildRecords(1.0, []), sessionInfo());
     const s = progressSnapshot(data, { now: Date.parse("2025-03-08T22:10:00Z") });

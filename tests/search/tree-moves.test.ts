@@ -85,11 +85,11 @@ describe("combining nodes made on a combination", () => {
     const s = session();
     const head = sha(4);
     const found = await combinationInFlight(s, git, [
-      { id: 6, base: head, combines: [5] },
-      { id: 7, base: head, combines: [5], onCombination: true },
-      { id: 8, base: sha(1), combines: [2, 5] },
+      { key: 6, base: head, combines: [5] },
+      { key: 7, base: head, combines: [5], onCombination: true },
+      { key: 8, base: sha(1), combines: [2, 5] },
     ]);
-    expect(found).toEqual({ id: 6, combines: [5], text: script(3, 2, 2) });
-    expect(await combinationInFlight(s, git, [{ id: 7, base: head, combines: [5], onCombination: true }])).toBeNull();
+    expect(found).toEqual({ key: 6, combines: [5], text: script(3, 2, 2) });
+    expect(await combinationInFlight(s, git, [{ key: 7, base: head, combines: [5], onCombination: true }])).toBeNull();
   });
 });

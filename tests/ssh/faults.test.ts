@@ -112,14 +112,16 @@ describe.skipIf(!available)("ssh session faults (CLI, real sshd)", () => {
 
     const all = checkInvariants(root, { base, tag: "drop", guarded });
     expect(all).toHaveLength(1 + 6);
-    const dropped = all.find((r) => r.id === started.iteration);
+    // A run's events name it by its key in flight; its record has the number its decision gave it.
+    const droppedId = (live.events.find((e) => e.type === "experiment" && e.key === started.iteration)?.record as ExperimentRecord | undefined)?.id;
+    const dropped = all.find((r) => r.id === droppedId);
     expect(dropped).toMatchObject({ host: "h2", status: "crash", reason: "host-unreachable" });
     // The wrapper killed the run's whole tree on the host when its connection closed.
     expect(await waitGone(() => tree.filter((pid) => processesWithEnv("AR_SIGNALS", marker).some((p) => p.pid === pid)), 10_000)).toEqual([]);
     const decided = records(live.events);
-    const at = decided.findIndex((r) => r.id === started.iteration);
+    const at = decided.findIndex((r) => r.id === droppedId);
     expect(decided.slice(at + 1).some((r) => r.host === "h2" && r.status !== "crash")).toBe(true);
-    expect(all.filter((r) => r.status === "crash").map((r) => r.id)).toEqual([started.iteration]);
+    expect(all.filter((r) => r.status === "crash").map((r) => r.id)).toEqual([droppedId]);
     expect(await waitGone(() => processesWithEnv("AR_SIGNALS", marker), 5000)).toEqual([]);
   }, 120_000);
 

@@ -3,7 +3,7 @@ import { cleanField, formatRow } from "../../src/ledger/results-tsv.js";
 import { renderChartSvg } from "../../src/report/chart.js";
 import { fromRecords } from "../../src/report/model.js";
 import { pngSize, renderPng } from "../../src/report/png.js";
-import { oneLine } from "../../src/text.js";
+import { oneLine, wrapWords } from "../../src/text.js";
 import { REALISTIC_SPECS, buildRecords, sessionInfo } from "../helpers/session-fixture.js";
 
 /** Every kind of character a model or a script may put in a description that breaks a reader. */
@@ -32,5 +32,14 @@ describe("text from models and scripts", () => {
     expect(svg).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/);
     const png = renderPng(svg);
     expect(pngSize(png)?.width).toBeGreaterThan(100);
+  });
+});
+
+describe("wrapWords", () => {
+  it("breaks at spaces, cuts only a word longer than a line, never returns a line too long", () => {
+    expect(wrapWords("the quick brown fox", 10)).toEqual(["the quick", "brown fox"]);
+    expect(wrapWords("a verylongwordindeed b", 6)).toEqual(["a", "verylo", "ngword", "indeed", "b"]);
+    expect(wrapWords("", 5)).toEqual([""]);
+    expect(wrapWords("fits", 4)).toEqual(["fits"]);
   });
 });

@@ -5,10 +5,12 @@ import { isInteractive, resolveRoot } from "../cli-support.js";
 import { type CleanPlan, executeClean, planClean } from "../../loop/clean.js";
 import { requireRepo } from "../../workspace/git.js";
 import { printText } from "../print.js";
+import { leftoverText } from "../leftovers-text.js";
 
 interface CleanOptions {
   tag?: string[];
   allFinished?: boolean;
+  leftovers?: boolean;
   yes?: boolean;
   dir?: string;
 }
@@ -17,7 +19,7 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-export function renderPlan(plan: CleanPlan, withKeptWork: boolean): string {
+export function renderPlan(plan: CleanPlan, withKeptWork: boolean, now = new Date()): string {
   const lines: string[] = [];
   for (const item of plan.items) {
     const skipped = item.unmergedKept > 0 && !withKeptWork;
@@ -31,6 +33,7 @@ export function renderPlan(plan: CleanPlan, withKeptWork: boolean): string {
       );
     }
   }
+  for (const leftover of plan.leftovers) lines.push(`remove ${leftoverText(leftover, now)}`);
   for (const refused of plan.refused) lines.push(`keep   ${refused.id}: ${refused.reason}`);
   return `${lines.join("\n")}\n`;
 }
@@ -39,36 +42,40 @@ export function renderPlan(plan: CleanPlan, withKeptWork: boolean): string {
 export function registerClean(program: Command): void {
   program
     .command("clean")
-    .description("remove sessions you no longer want: their research branch, refs/autoresearch/<tag>/*, clone and records (lists them, asks first)")
+    .description("remove sessions you no longer want: their research branch, refs/autoresearch/<tag>/*, clone and records; or the leftovers (lists them, asks first)")
     .option("--tag <tag>", "a session to remove, as `autoresearch sessions` lists it (repeatable)", collect)
     .option("--all-finished", "every finished session (and every failed start)")
+    .option("--leftovers", "the leftovers `sessions` lists: the demo's repositories in the system temp folder, this repo's failed starts")
     .option("-y, --yes", "do not ask, and also remove sessions whose kept work is in no other branch (required without a terminal)")
     .option("--dir <path>", "repo of the sessions (default: the git repo of the current directory)")
     .addHelpText(
       "after",
       `
-Never removes a running session, nor a session whose branch is checked out. A session with kept
+Never removes a running session, nor a session whose branch is checked out, nor a demo
+repository whose loop is running or that you are in. A session with kept
 commits that no other branch contains (not merged) is kept work: it is removed only with --yes.
 Without a terminal and without --yes it prints the plan and exits 2. Your checkout is not touched.
 
 Examples:
   $ autoresearch clean --all-finished
+  $ autoresearch clean --leftovers
   $ autoresearch clean --tag mar5 --tag mar6 --yes`,
     )
     .action(async (options: CleanOptions) => {
       const root = await resolveRoot(process.cwd(), options.dir);
       const git = await requireRepo(root);
-      const plan = await planClean(git, root, { tags: options.tag ?? [], allFinished: Boolean(options.allFinished) });
+      const plan = await planClean(git, root, { tags: options.tag ?? [], allFinished: Boolean(options.allFinished), leftovers: Boolean(options.leftovers) });
       const withKeptWork = Boolean(options.yes);
       const removable = plan.items.filter((i) => withKeptWork || i.unmergedKept === 0);
       printText(renderPlan(plan, withKeptWork));
-      if (removable.length === 0) {
+      if (removable.length === 0 && plan.leftovers.length === 0) {
         if (plan.items.length > 0) throw new UsageError("nothing removed: the sessions asked for hold kept work that no other branch contains", "Merge it first (autoresearch merge), or pass --yes to remove it anyway.");
-        throw new UsageError("nothing to remove", plan.refused.length > 0 ? "See why each session is kept above." : "No session matches; `autoresearch sessions` lists them.");
+        throw new UsageError("nothing to remove", plan.refused.length > 0 ? "See why each session is kept above." : options.leftovers ? "No session or leftover matches; `autoresearch sessions` lists them." : "No session matches; `autoresearch sessions` lists them.");
       }
       if (!options.yes) {
         if (!isInteractive()) throw new UsageError("clean asks before it removes anything, but there is no terminal to ask in", "Review the plan above, then run it again with --yes.");
-        const ok = await confirm({ message: `Remove ${removable.length} session(s) as listed? This cannot be undone.`, initialValue: false });
+        const what = [...(removable.length > 0 ? [`${removable.length} session(s)`] : []), ...(plan.leftovers.length > 0 ? [`${plan.leftovers.length} leftover(s)`] : [])].join(" and ");
+        const ok = await confirm({ message: `Remove ${what} as listed? This cannot be undone.`, initialValue: false });
         if (isCancel(ok) || !ok) {
           printText("Nothing removed.\n");
           return;

@@ -8,6 +8,7 @@ import { parseDuration } from "../../config/duration.js";
 import { flagName, OPTION_DEFS } from "../../config/options.js";
 import { resolveChecked, validateFlags } from "../../config/resolve.js";
 import { UsageError } from "../../errors.js";
+import { DEMO_DIR_PREFIX } from "../../ledger/leftovers.js";
 import { detectPlatform } from "../../platform/index.js";
 import { createProposer } from "../../proposers/index.js";
 import { Git } from "../../workspace/git.js";
@@ -35,7 +36,7 @@ export async function createDemoRepo(dir: string | undefined): Promise<string> {
     }
     mkdirSync(root, { recursive: true });
   } else {
-    root = mkdtempSync(join(tmpdir(), "autoresearch-demo-"));
+    root = mkdtempSync(join(tmpdir(), DEMO_DIR_PREFIX));
   }
   cpSync(EXAMPLE_DIR, root, { recursive: true });
   const git = new Git(root);

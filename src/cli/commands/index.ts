@@ -51,12 +51,12 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "sessions",
-    description: "list this repo's research sessions (tag, state, branch, experiments, best vs baseline, start), archived ones included",
+    description: "list this repo's research sessions (tag, state, branch, experiments, best vs baseline, start), archived ones included, then the leftovers (demo repos, failed starts) with size and age",
     load: async () => (await import("./sessions.js")).registerSessions,
   },
   {
     name: "clean",
-    description: "remove sessions you no longer want: their research branch, refs/autoresearch/<tag>/*, clone and records (lists them, asks first)",
+    description: "remove sessions you no longer want: their research branch, refs/autoresearch/<tag>/*, clone and records; or the leftovers (lists them, asks first)",
     load: async () => (await import("./clean.js")).registerClean,
   },
   {

@@ -1,5 +1,7 @@
 import type { Command } from "commander";
+import { listLeftovers } from "../../ledger/leftovers.js";
 import { listSessions, type SessionSummary } from "../../ledger/sessions.js";
+import { renderLeftovers } from "../leftovers-text.js";
 import { resolveRoot } from "../cli-support.js";
 import { printText } from "../print.js";
 
@@ -42,7 +44,7 @@ export function renderSessions(sessions: SessionSummary[]): string {
 export function registerSessions(program: Command): void {
   program
     .command("sessions")
-    .description("list this repo's research sessions (tag, state, branch, experiments, best vs baseline, start), archived ones included")
+    .description("list this repo's research sessions (tag, state, branch, experiments, best vs baseline, start), archived ones included, then the leftovers (demo repos, failed starts) with size and age")
     .option("--json", "print a JSON array instead")
     .option("--dir <path>", "repo of the sessions (default: the git repo of the current directory)")
     .addHelpText(
@@ -53,6 +55,10 @@ continues it), finished (it reached its limit or stop condition; resume with a h
 continues it), failed (its baseline failed; records kept for reading), archived (kept by an
 older layout). The first column is what --tag takes in resume, report, status, show and clean.
 
+Under the table, the leftovers with their size and age: the demo's repositories in the system
+temp folder (autoresearch-demo-*) and this repo's failed starts (.git/autoresearch/failed/);
+\`autoresearch clean --leftovers\` removes them.
+
 Examples:
   $ autoresearch sessions
   $ autoresearch report --tag mar5
@@ -61,7 +67,10 @@ Examples:
     .action(async (options: SessionsOptions) => {
       const root = await resolveRoot(process.cwd(), options.dir);
       const sessions = listSessions(root);
-      if (options.json) process.stdout.write(`${JSON.stringify(sessions, null, 2)}\n`);
-      else printText(renderSessions(sessions));
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(sessions, null, 2)}\n`);
+        return;
+      }
+      printText(`${renderSessions(sessions)}${renderLeftovers(listLeftovers(root), new Date())}`);
     });
 }

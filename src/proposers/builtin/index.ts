@@ -167,7 +167,12 @@ export class BuiltinProposer implements Proposer {
     const current = stateOf(constants);
     // The tree: the history as seen from the node this proposal builds on.
     const analysis = analyzeHistory(ctx.history, current, ctx.best.commit, ctx.combining?.ids, ctx.metric.direction);
-    const tunable = constants.filter((c) => !c.excluded && inScope(c, ctx.scope));
+    const inScopeConstants = constants.filter((c) => !c.excluded && inScope(c, ctx.scope));
+    // A constant a run in flight (or a proposal waiting) changes is left alone while it is: a change
+    // to it made now would be built on the value that run is replacing, and refused when its turn
+    // comes if that run is kept. Unless nothing else is left to tune.
+    const busy = new Set((ctx.inFlight ?? []).flatMap((entry) => (entry.changes ?? []).map((change) => change.key)));
+    const free = inScopeConstants.filter((c) => !busy.has(c.key));
     // Proposals refused earlier in this iteration (repeat, bad edit, out of scope): propose something else.
     const excluded = new Set<string>();
     for (const entry of ctx.rejected ?? []) {
@@ -177,20 +182,17 @@ export class BuiltinProposer implements Proposer {
     const skipFirst = ctx.feedback !== undefined && excluded.size === 0;
     // Changes proposed already and still waiting or running count as tried: never the same one twice at once.
     for (const entry of ctx.inFlight ?? []) for (const change of entry.changes ?? []) excluded.add(moveId(change.key, change.to));
-    const ranked = rankCandidates({
-      constants: tunable,
-      current,
-      analysis,
-      failureStreak: ctx.failureStreak,
-      seed: this.seed,
-      excluded,
-      parallel: (ctx.workers ?? 1) > 1,
-    });
-    const usable: { candidate: Candidate; edit: Edit }[] = [];
-    for (const candidate of ranked) {
-      const edit = constantEdit(ctx.trainText, candidate.move.constant, candidate.move.literal);
-      if (edit !== null) usable.push({ candidate, edit });
-    }
+    const usableOf = (tunable: NumericConstant[]) => {
+      const ranked = rankCandidates({ constants: tunable, current, analysis, failureStreak: ctx.failureStreak, seed: this.seed, excluded, parallel: (ctx.workers ?? 1) > 1 });
+      const found: { candidate: Candidate; edit: Edit }[] = [];
+      for (const candidate of ranked) {
+        const edit = constantEdit(ctx.trainText, candidate.move.constant, candidate.move.literal);
+        if (edit !== null) found.push({ candidate, edit });
+      }
+      return found;
+    };
+    let usable = usableOf(free);
+    if (usable.length === 0 && free.length < inScopeConstants.length) usable = usableOf(inScopeConstants);
     if (skipFirst) usable.shift();
     const chosen: typeof usable = [];
     if (k > 1) {
