@@ -45,7 +45,7 @@ const YARDSTICK_EXPERIMENTS = 16;
 /** Experiments a speed session may run before it counts as not reaching the yardstick. */
 const capOf = (n) => 3 * YARDSTICK_EXPERIMENTS + 4 * n;
 const ONE_WORKER = QUICK ? { seeds: [1, 2, 3], experiments: 20 } : { seeds: [1, 2, 3, 4, 5], experiments: 30 };
-const HONESTY = QUICK ? { seeds: [1], experiments: 60 } : { seeds: [1, 2, 3], experiments: 60 };
+const HONESTY = QUICK ? { seeds: [1], experiments: 60 } : { seeds: list("--honesty-seeds", "1,2,3").map(Number), experiments: 60 };
 const TARGETS = { 4: 2.5, 8: 4, 16: 6 };
 
 // 11 constants. The learning rate's optimum moves with the batch size and the depth's with the
@@ -331,6 +331,10 @@ if (PARTS.has("honesty")) {
     await research(root, { kind: "new", config, platform: CPU }, deps);
     const records = readRecords(root);
     const truth = new Map(records.map((r) => [r.commit, trueMetric(root, r.commit)]));
+    if (DUMP) {
+      mkdirSync(DUMP, { recursive: true });
+      writeFileSync(join(DUMP, `honesty-${seed}.json`), JSON.stringify({ records: records.map((r) => ({ ...r, truth: truth.get(r.commit), parentTruth: truth.get(r.parent) })) }, null, 1));
+    }
     for (const r of records.slice(1)) {
       if (r.metric === null) continue;
       const own = truth.get(r.commit);

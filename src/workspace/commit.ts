@@ -34,24 +34,38 @@ function data(text: string): string {
 
 /** Writes the commit and its ref; returns the commit's full sha. */
 export async function commitFile(git: Git, c: FileCommit): Promise<string> {
-  const stream = [
-    "feature done\n",
-    `commit ${c.ref}\n`,
-    "mark :1\n",
-    `author ${c.ident}\n`,
-    `committer ${c.ident}\n`,
-    data(c.message),
-    `from ${c.parent}\n`,
-    `M ${c.mode} inline ${quotePath(c.path)}\n`,
-    data(c.text),
-    "\n",
-    "get-mark :1\n",
-    "done\n",
-  ].join("");
-  const result = await git.raw(["fast-import", "--quiet", "--force", "--done"], { input: stream });
-  const sha = result.stdout.trim();
-  if (result.code !== 0 || !/^[0-9a-f]{40,64}$/.test(sha)) {
-    throw new RuntimeFailure(`could not commit ${c.path}: git fast-import failed: ${result.stderr.trim() || result.stdout.trim()}`);
+  const [sha] = await commitFiles(git, [c]);
+  return sha as string;
+}
+
+/**
+ * Writes several commits and their refs with one `git fast-import` (one process for a whole
+ * wave of experiments rather than one each); returns their full shas in order. Each commit is
+ * independent of the others (its own parent and ref).
+ */
+export async function commitFiles(git: Git, commits: readonly FileCommit[]): Promise<string[]> {
+  if (commits.length === 0) return [];
+  const stream = ["feature done\n"];
+  commits.forEach((c, i) => {
+    stream.push(
+      `commit ${c.ref}\n`,
+      `mark :${i + 1}\n`,
+      `author ${c.ident}\n`,
+      `committer ${c.ident}\n`,
+      data(c.message),
+      `from ${c.parent}\n`,
+      `M ${c.mode} inline ${quotePath(c.path)}\n`,
+      data(c.text),
+      "\n",
+    );
+  });
+  for (let i = 0; i < commits.length; i++) stream.push(`get-mark :${i + 1}\n`);
+  stream.push("done\n");
+  const result = await git.raw(["fast-import", "--quiet", "--force", "--done"], { input: stream.join("") });
+  const shas = result.stdout.trim().split("\n").map((line) => line.trim());
+  if (result.code !== 0 || shas.length !== commits.length || !shas.every((sha) => /^[0-9a-f]{40,64}$/.test(sha))) {
+    const paths = [...new Set(commits.map((c) => c.path))].join(", ");
+    throw new RuntimeFailure(`could not commit ${paths}: git fast-import failed: ${result.stderr.trim() || result.stdout.trim()}`);
   }
-  return sha;
+  return shas;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { commitFile } from "./commit.js";
+import { commitFiles, type FileCommit } from "./commit.js";
 import type { Git } from "./git.js";
 
 /**
@@ -9,8 +9,10 @@ import type { Git } from "./git.js";
  * as a remote: their clone has none.
  */
 export class ResearchRepo {
-  private ident: string | null = null;
+  private ident: Promise<string> | null = null;
   private headFile: string | null = null;
+  /** Commits asked for in the same turn of the event loop (a wave's experiments starting together) are made by one git process. */
+  private readonly commits = new Batch<FileCommit, string>((batch) => commitFiles(this.git, batch));
 
   constructor(
     readonly git: Git,
@@ -43,10 +45,15 @@ export class ResearchRepo {
   }
 
   /** "Name <email>" of the committer, read once (the user's identity, else a fallback). */
-  private async identity(): Promise<string> {
+  private identity(): Promise<string> {
+    // The promise is kept, not its value: experiments starting together ask at once, and git is run once.
     if (this.ident === null) {
-      const line = await this.git.committerIdent();
-      this.ident = line.slice(0, line.lastIndexOf(">") + 1);
+      const asked = this.git.committerIdent().then((line) => line.slice(0, line.lastIndexOf(">") + 1));
+      // A failed read is not remembered: the next commit asks again.
+      asked.catch(() => {
+        if (this.ident === asked) this.ident = null;
+      });
+      this.ident = asked;
     }
     return this.ident;
   }
@@ -54,7 +61,7 @@ export class ResearchRepo {
   /** An experiment's commit: `parent` with `path` replaced by `text`, kept under `ref` (pendingRef until it is numbered). */
   async commitExperiment(ref: string, parent: string, path: string, mode: string, text: string, message: string, now: Date): Promise<string> {
     const ident = `${await this.identity()} ${Math.floor(now.getTime() / 1000)} ${timezone(now)}`;
-    return commitFile(this.git, { parent, path, mode, text, message, ref, ident });
+    return this.commits.add({ parent, path, mode, text, message, ref, ident });
   }
 
   /** Whether the user has the research branch checked out in their own checkout. */
@@ -101,4 +108,34 @@ export function timezone(date: Date): string {
   const sign = offset >= 0 ? "+" : "-";
   const abs = Math.abs(offset);
   return `${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}${String(abs % 60).padStart(2, "0")}`;
+}
+
+/**
+ * Collects the items added in the same turn of the event loop and hands them to `run` together
+ * (on the next turn); each caller gets its own result. When a batch fails, each of its items is
+ * run alone, so one bad item fails only its own caller.
+ */
+class Batch<T, R> {
+  private pending: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
+
+  constructor(private readonly run: (items: T[]) => Promise<R[]>) {}
+
+  add(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      if (this.pending.length === 0) setImmediate(() => this.flush());
+      this.pending.push({ item, resolve, reject });
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    this.run(batch.map((p) => p.item)).then(
+      (results) => batch.forEach((p, i) => p.resolve(results[i] as R)),
+      (error: unknown) => {
+        if (batch.length === 1) (batch[0] as (typeof batch)[number]).reject(error);
+        else for (const p of batch) this.run([p.item]).then((r) => p.resolve(r[0] as R), p.reject);
+      },
+    );
+  }
 }
