@@ -85,7 +85,11 @@ export function renderExperiment(shown: ShownExperiment, metricName: string): st
     `Category:   ${e.category}; proposer ${e.proposer}; ${e.durationSec}s`,
     `Parent:     ${shown.parent ? `#${shown.parent.id} ${formatMetric(shown.parent.metric)} (${shown.parent.commit.slice(0, 7)}, ${shown.parent.description})` : "none (the baseline is the root of the research tree)"}`,
   ];
-  if (shown.combines.length > 0) lines.push(`Combines:   ${shown.combines.map((c) => `#${c.id} (${c.description})`).join(", ")}: their changes applied onto the parent`);
+  if (shown.combines.length > 0) {
+    // A proposal made on a combination while it ran: its own change comes on top of the combined ones.
+    const own = e.onCombination ? ", then its own change (a proposal made on that combination while it ran)" : "";
+    lines.push(`Combines:   ${shown.combines.map((c) => `#${c.id} (${c.description})`).join(", ")}: their changes applied onto the parent${own}`);
+  }
   lines.push(`Children:   ${shown.children.length > 0 ? shown.children.map(nodeLabel).join(", ") : "none yet"}`);
   const throughput = describeThroughput(e);
   if (throughput || e.load) lines.push(`Throughput: ${[throughput ?? "steps not printed", e.load && describeLoad(e.load)].filter(Boolean).join("; ")}`);

@@ -113,10 +113,21 @@ describe("the brief for several workers and the tree", () => {
     expect(buildPrompt(ctx, { batch: 3, replyFormat: "agent" }).user.trimEnd().endsWith("Propose the next experiment.")).toBe(true);
   });
 
+  it("says when the script shown is a combination in flight on the best, and that the experiment is measured against the best", () => {
+    const baseline = makeRecord(0, { status: "keep", reason: "baseline", metric: 1.0 });
+    const a = makeRecord(1, { status: "keep", reason: "improved", metric: 0.9, description: "wider MLP", parent: baseline.commit });
+    const user = buildPrompt(makeContext({ history: [baseline, a], best: a, workers: 4, combining: { ids: [2, 3], combination: 5 } })).user;
+    expect(user).toContain("## The combination this experiment builds on");
+    expect(user).toContain("the best #1 with the changes of #2, #3 applied on top");
+    expect(user).toContain("runs now as #5");
+    expect(user).toContain("measured against #1");
+  });
+
   it("says nothing of workers, siblings or another node for a one-worker session on the best", () => {
     const user = buildPrompt(makeContext()).user;
     expect(user).not.toContain("Workers:");
     expect(user).not.toContain("## Earlier experiments built on");
     expect(user).not.toContain("## The node this experiment builds on");
+    expect(user).not.toContain("## The combination this experiment builds on");
   });
 });

@@ -168,4 +168,16 @@ describe("the builtin search's reading of a research tree", () => {
     // Never with fewer than three at once.
     expect((await new BuiltinProposer({ seed: 1 }).proposeMany(ctx, 2)).every((p) => (p.changes?.length ?? 0) === 1)).toBe(true);
   });
+
+  it("with several workers, the other side of every move that lost from the value its constant has now comes before untried constants", () => {
+    // A wave on the root: A x2 and B x2 both lost; C was not tried. Alone, only the last one decided (B) gets its other side first.
+    const history = [node(0, 0, "keep", []), node(1, 0, "discard", [change("A", 0.1, 0.2, "x2")]), node(2, 0, "discard", [change("B", 0.1, 0.2, "x2")])];
+    const constants = parseConstants("A = 0.1\nB = 0.1\nC = 0.1\n", "python");
+    const current = new Map([["A", 0.1], ["B", 0.1], ["C", 0.1]]);
+    const rank = (parallel: boolean) =>
+      rankCandidates({ constants, current, analysis: analyzeHistory(history, current, sha(0)), failureStreak: 0, seed: 1, excluded: new Set(), parallel }).map((c) => `${c.move.constant.key}=${c.move.value} ${c.reason}`);
+    expect(rank(true).slice(0, 2).sort()).toEqual(["A=0.05 other-side", "B=0.05 other-side"]);
+    expect(rank(false).filter((r) => r.endsWith("other-side"))).toEqual(["B=0.05 other-side"]);
+  });
 });
+

@@ -36,6 +36,9 @@ describe("show N: the experiment's place in the research tree", () => {
     expect(four.combines.map((c) => c.id)).toEqual([1]);
     expect(renderExperiment(four, "val_bpb")).toMatch(/^Combines: {3}#1 \(lower LR\): their changes applied onto the parent$/m);
     expect(renderExperiment(four, "val_bpb")).toMatch(/^Children: {3}none yet$/m);
+    // A proposal made on a combination while it ran says its own change comes on top.
+    const onCombination = { ...four, record: { ...four.record, onCombination: true } };
+    expect(renderExperiment(onCombination, "val_bpb")).toMatch(/^Combines: {3}#1 \(lower LR\): their changes applied onto the parent, then its own change \(a proposal made on that combination while it ran\)$/m);
     // --json prints the same object: parent, children and combines travel with the record.
     const json = JSON.parse(JSON.stringify(four));
     expect(json.parent.id).toBe(2);

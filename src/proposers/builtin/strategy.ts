@@ -214,6 +214,19 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
     campaign(focus, steps);
   }
 
+  // With several workers a wave decides many constants at once, not one last: the other side of
+  // every move that lost from the value its constant has now, before moves on constants not tried.
+  if (input.parallel) {
+    for (const c of byScore) {
+      const lost = [...events].reverse().find((e) => {
+        const move = eventMove(e);
+        return move?.key === c.key && move.from === c.value;
+      });
+      const move = lost ? eventMove(lost) : null;
+      if (lost && move && lost.status !== "keep") add(c, opposite(move.dir), move.level, "other-side", (m) => !pastWorse(m));
+    }
+  }
+
   // Explore: coarse steps on every constant before finer ones, big jumps last; moves past a
   // known-worse value only after everything else.
   for (const isPastWorse of [false, true]) {
