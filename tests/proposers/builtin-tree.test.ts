@@ -179,5 +179,24 @@ describe("the builtin search's reading of a research tree", () => {
     expect(rank(true).slice(0, 2).sort()).toEqual(["A=0.05 other-side", "B=0.05 other-side"]);
     expect(rank(false).filter((r) => r.endsWith("other-side"))).toEqual(["B=0.05 other-side"]);
   });
+
+  it("with several workers, a step further that lost from the same value is not taken first again, however far from here it lost", () => {
+    // #1 (LR x2) is the node. #4 (WD x2) and #6 (B x2) also beat the root; their combination #7 ran on #1, and #2, made on it,
+    // took LR x2 again: it beat #1 but not #7, so its own step lost, where two other constants differed from here.
+    const base = [
+      node(0, 0, "keep", []),
+      { ...node(1, 0, "keep", [change("LR", 0.01, 0.02, "x2")]), metric: 0.9 },
+      { ...node(4, 0, "keep", [change("WD", 0.1, 0.2, "x2")]), metric: 0.95 },
+      { ...node(6, 0, "keep", [change("B", 0.1, 0.2, "x2")]), metric: 0.95 },
+      { ...node(7, 1, "keep", []), combines: [4, 6], metric: 0.8 },
+    ];
+    const lost = { ...node(2, 1, "keep", [change("LR", 0.02, 0.04, "x2")]), combines: [4, 6], onCombination: true, metric: 0.85 };
+    const constants = parseConstants("LR = 0.02\nWD = 0.1\nB = 0.1\n", "python");
+    const current = new Map([["LR", 0.02], ["WD", 0.1], ["B", 0.1]]);
+    const further = (history: ExperimentRecord[]) =>
+      rankCandidates({ constants, current, analysis: analyzeHistory(history, current, sha(1)), failureStreak: 0, seed: 1, excluded: new Set(), parallel: true }).find((c) => c.move.constant.key === "LR" && c.move.value === 0.04);
+    expect([further(base)?.reason, further(base)?.doubtful]).toEqual(["continue", false]);
+    expect([further([...base, lost])?.reason, further([...base, lost])?.doubtful]).toEqual(["continue", true]);
+  });
 });
 

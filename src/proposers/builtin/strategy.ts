@@ -85,9 +85,9 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
     for (const [k, v] of current) if (k !== key && before.get(k) !== v) differ++;
     return differ <= NEAR;
   };
-  const pastWorse = (m: Move): boolean => {
+  const pastWorse = (m: Move, anywhere = false): boolean => {
     const cur = m.constant.value;
-    return (worseValues.get(m.constant.key) ?? []).some(({ value: w, before, lost }) => w !== cur && (w - cur) * (m.value - w) >= 0 && (!input.parallel || !lost || near(before, m.constant.key)));
+    return (worseValues.get(m.constant.key) ?? []).some(({ value: w, before, lost }) => w !== cur && (w - cur) * (m.value - w) >= 0 && (anywhere || !input.parallel || !lost || near(before, m.constant.key)));
   };
   // With several workers, a constant whose every move so far changed nothing (the metric exactly
   // its parent's) is likely to change nothing again: its moves are doubtful too.
@@ -115,7 +115,10 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
     if (tried.has(configKey(withChanges(current, [{ key: c.key, value: move.value }])))) return;
     if (ok && !ok(move)) return;
     seen.add(id);
-    out.push({ move, reason, doubtful: pastWorse(move) || inert.has(c.key) });
+    // A step further that lost already from this value, wherever that was, is not taken again
+    // first: the direction that won has most likely reached its optimum (a move on a constant not
+    // pushed that way is another matter, see NEAR).
+    out.push({ move, reason, doubtful: pastWorse(move, reason === "continue") || inert.has(c.key) });
   };
   const bothDirs = (c: NumericConstant): Dir[] => {
     const first = dirs.get(c.key) ?? "up";
