@@ -131,7 +131,9 @@ class Batch<T, R> {
     const batch = this.pending;
     this.pending = [];
     this.run(batch.map((p) => p.item)).then(
-      (results) => batch.forEach((p, i) => p.resolve(results[i] as R)),
+      (results) => {
+        for (const [i, p] of batch.entries()) p.resolve(results[i] as R);
+      },
       (error: unknown) => {
         if (batch.length === 1) (batch[0] as (typeof batch)[number]).reject(error);
         else for (const p of batch) this.run([p.item]).then((r) => p.resolve(r[0] as R), p.reject);
