@@ -16,11 +16,15 @@ export interface FinalizeTableOptions {
   runsPerVariant?: number;
 }
 
-/** "+0.148000 ± 0.005100" as a raw change of the metric (signed like the metric); "—" when unknown. */
-function rawLoss(loss: LossEstimate | null, direction: "min" | "max"): string {
+/**
+ * "+0.148000 ± 0.005100" as a raw change of the metric (signed like the metric); "—" when unknown.
+ * A loss is oriented (positive = worse without the change): the metric's own change is the loss
+ * turned back into a raw delta, negated (worse is up for a minimised metric, down for a maximised one).
+ */
+export function formatRawLoss(loss: LossEstimate | null, direction: "min" | "max"): string {
   if (!loss) return "—";
   const spread = loss.sd === null ? "" : ` ± ${formatMetric(loss.sd)}`;
-  return `${formatDelta(orient(loss.mean, direction))}${spread}`;
+  return `${formatDelta(orient(-loss.mean, direction))}${spread}`;
 }
 
 /** The confidence that taking a change out loses something, as a percent (">99.9%" beyond). */
@@ -45,8 +49,8 @@ function pairLine(p: PairFinding): string {
   return `#${p.changes[0]} and #${p.changes[1]}: ${p.why}`;
 }
 
-/** The lines under the table: dependencies, the smallest set, the branches. */
-function footer(result: FinalizeResult): string[] {
+/** The lines under the table: dependencies, the smallest set, the branches (the dashboard lists them too). */
+export function finalizeFooter(result: FinalizeResult): string[] {
   const lines: string[] = [];
   const dependent = result.pairs.filter((p) => p.dependent);
   for (const p of dependent) lines.push(`Depend on each other: ${pairLine(p)}`);
@@ -92,13 +96,13 @@ export function finalizeHeadline(result: FinalizeResult): string {
 export function renderFinalizeTable(result: FinalizeResult, options: FinalizeTableOptions): string {
   const d = result.direction;
   const header = ["change", "kept Δ", `${result.metric} without it (vs best)`, "confidence it matters", "verdict", "share of gain"];
-  const rows = result.verdicts.map((v) => [`#${v.change} ${oneLine(v.description)}`, formatDelta(v.keptDelta), rawLoss(v.loss, d), formatConfidence(v.confidence), verdictText(v), share(v)]);
+  const rows = result.verdicts.map((v) => [`#${v.change} ${oneLine(v.description)}`, formatDelta(v.keptDelta), formatRawLoss(v.loss, d), formatConfidence(v.confidence), verdictText(v), share(v)]);
   if (options.format === "markdown") {
     const md = rows.map((r) => [escapeMarkdown(r[0] as string, 70), ...r.slice(1).map((c) => escapeMarkdown(c, 60))]);
-    return [`### ${title(result, options)}`, "", `${finalizeHeadline(result)}.`, "", markdownTable(header, md), "", ...footer(result).map((l) => `- ${escapeMarkdown(l, 400)}`), ""].join("\n");
+    return [`### ${title(result, options)}`, "", `${finalizeHeadline(result)}.`, "", markdownTable(header, md), "", ...finalizeFooter(result).map((l) => `- ${escapeMarkdown(l, 400)}`), ""].join("\n");
   }
   const cells = rows.map((r) => [truncate(r[0] as string, 48), ...r.slice(1)]);
   const widths = header.map((h, c) => Math.max(h.length, ...cells.map((r) => (r[c] as string).length)));
   const line = (r: string[]) => `  ${r.map((c, i) => c.padEnd(widths[i] as number)).join("  ")}`.trimEnd();
-  return [title(result, options), `${finalizeHeadline(result)}.`, "", line(header), ...cells.map(line), "", ...footer(result), ""].join("\n");
+  return [title(result, options), `${finalizeHeadline(result)}.`, "", line(header), ...cells.map(line), "", ...finalizeFooter(result), ""].join("\n");
 }

@@ -39,8 +39,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "show",
-    args: "<n>",
-    description: "print experiment N: description, decision, diff and the tail of its log",
+    args: "[n]",
+    description: "print experiment N (default: the best): description, decision, what finalize says of it, diff and the tail of its log",
     load: async () => (await import("./show.js")).registerShow,
   },
   {
@@ -51,7 +51,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "sessions",
-    description: "list this repo's research sessions (tag, state, branch, experiments, best vs baseline, start), archived ones included",
+    description: "list this repo's research sessions (tag, state, branch, experiments, best vs baseline, start, when finalized), archived ones included",
     load: async () => (await import("./sessions.js")).registerSessions,
   },
   {

@@ -5,6 +5,7 @@ import { CHART_PNG_FILE, CHART_SVG_FILE, DEFAULT_RESULTS_FILE, SUMMARY_FILE } fr
 import { locateSession } from "../../ledger/paths.js";
 import { locateAnySession } from "../../ledger/sessions.js";
 import { parseDirection, researchBranchAt, resolveRoot } from "../cli-support.js";
+import { writeFinalizeTable } from "../../report/finalize-view.js";
 import { loadReportData } from "../../report/load.js";
 import { renderSummary } from "../../report/summary.js";
 import { projectionNamesIn, trackedNotice, writeCharts, writeSessionReports } from "../../report/write.js";
@@ -66,6 +67,8 @@ Examples:
       }
       const data = loadReportData({ root, results, direction, ...(options.tag !== undefined && { tag: options.tag }) });
       if (!data.branch) data.branch = await researchBranchAt(data.resultsPath ? dirname(data.resultsPath) : root);
+      // finalize.md is a projection of finalize.jsonl too: rendered again from the records.
+      if (data.finalize) writeFinalizeTable(data.finalize, data.session?.tag);
 
       if (options.out) {
         const written = await writeSessionReports(root, null, data, { summaryPath: resolve(cwd, options.out), charts: options.chart !== false });

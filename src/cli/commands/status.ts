@@ -3,6 +3,7 @@ import { loopLiveness } from "../../ledger/liveness.js";
 import { locateSession, lockPath } from "../../ledger/paths.js";
 import { readInFlightReadOnly } from "../../ledger/read.js";
 import { resolveRoot } from "../cli-support.js";
+import { finalizeLine } from "../../report/finalize-view.js";
 import { inFlightRuns, renderInFlight, workersNow } from "../../report/in-flight.js";
 import { loadReportData } from "../../report/load.js";
 import { progressSnapshot, renderProgressSnapshot } from "../../report/progress.js";
@@ -58,12 +59,13 @@ Examples:
       const markdown = renderProgressSnapshot(snapshot);
       if (options.json) {
         process.stdout.write(
-          `${JSON.stringify({ root, records: paths?.dir ?? null, source: data.source, loop, inFlight, inFlightAll, workers, progress: snapshot, markdown }, null, 2)}\n`,
+          `${JSON.stringify({ root, records: paths?.dir ?? null, source: data.source, loop, inFlight, inFlightAll, workers, progress: snapshot, markdown, finalize: data.finalize ?? null }, null, 2)}\n`,
         );
         return;
       }
       const lines = [markdown, `**Loop:** ${loop.text}`];
       if (paths) lines.push(`**Records:** ${paths.dir}${paths.legacy ? " (old layout: moved out of the checkout on the next resume or report)" : ""}`);
+      if (data.finalize) lines.push(`**Finalize:** ${finalizeLine(data.finalize)}`);
       if (several && loop.state !== "stopped") {
         const idle = workers.filter((w) => w.state === "idle").map((w) => `w${w.worker}`);
         lines.push("", ...renderInFlight(inFlightAll));
