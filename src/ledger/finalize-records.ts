@@ -219,6 +219,8 @@ export interface FinalizeResult {
   baseline: { mean: number | null };
   /** The best's gain over the baseline measured here (oriented, positive = better), null when unknown. */
   gain: LossEstimate | null;
+  /** How many standard errors a loss needed to count (Z, or Student-t's for a spread from few rounds). */
+  critical?: number;
   verdicts: ChangeVerdict[];
   pairs: PairFinding[];
   smallestSet: SmallestSet;

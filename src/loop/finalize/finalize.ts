@@ -46,7 +46,7 @@ import { readInFlightReadOnly, readRecordsReadOnly, readSessionReadOnly } from "
 import type { SessionInfo } from "../../ledger/session-records.js";
 import { headOf } from "../../ledger/tree.js";
 import { noiseOfRecords, orient } from "../../metric/index.js";
-import { renderFinalizeTable } from "../../report/finalize-table.js";
+import { renderFinalizeTable, withoutDelta } from "../../report/finalize-table.js";
 import { startWatchdog, type RunWatch } from "../../runner/watchdog.js";
 import { sha256 } from "../../search/guards.js";
 import { keepRuleOf } from "../../search/keep-rule.js";
@@ -473,6 +473,7 @@ async function runAttempt(session: SessionState, prepared: Prepared, deps: Final
     best: { id: header.best.id, commit: header.best.commit, mean: analysis.bestMean },
     baseline: { mean: analysis.baselineMean },
     gain: analysis.gain,
+    critical: analysis.spread.critical,
     verdicts: analysis.verdicts,
     pairs: analysis.pairs,
     smallestSet,
@@ -490,7 +491,7 @@ function smallestWhy(removed: readonly number[], verdict: ReturnType<typeof smal
   if (removed.length === 0) return `no change can be left out: the best is already the smallest set${extra}`;
   const loss = verdict.loss;
   if (!loss) return `its runs did not measure (they or the best's crashed): the best is kept as the final code${extra}`;
-  const change = orient(loss.mean, direction);
+  const change = withoutDelta(loss.mean, direction);
   const text = `${change >= 0 ? "+" : ""}${change.toPrecision(3)} against the best, ${loss.z.toFixed(1)} standard errors`;
   return verdict.accepted
     ? `as good as the best within noise (${text}, not more than ${critical.toFixed(1)}): it is the final code${extra}`
