@@ -58,6 +58,9 @@ export interface FinalizeHeader {
   attempt: number;
   /** When this finalize started (ISO). */
   at: string;
+  /** The session's metric and its direction. */
+  metric: string;
+  direction: "min" | "max";
   best: { id: number; commit: string };
   baseline: { id: number; commit: string };
   /** The kept changes on the best's lineage, oldest first (the baseline is not one). */
@@ -92,6 +95,8 @@ export interface FinalizeVariant {
   code: string;
   /** Its commit (on top of the best for ablations and the smallest set; kept under refs/autoresearch/<tag>/finalize/). */
   commit: string;
+  /** In the `pairs` batch: the two changes it takes out together (their companions come along in `removed`). */
+  pair?: [number, number];
 }
 
 export interface FinalizeBatchRecord {
@@ -214,6 +219,8 @@ export interface FinalizeResult {
   baseline: { mean: number | null };
   /** The best's gain over the baseline measured here (oriented, positive = better), null when unknown. */
   gain: LossEstimate | null;
+  /** How many standard errors a loss needed to count (Z, or Student-t's for a spread from few rounds). */
+  critical?: number;
   verdicts: ChangeVerdict[];
   pairs: PairFinding[];
   smallestSet: SmallestSet;
@@ -261,8 +268,11 @@ export function finalizeAttempts(entries: readonly FinalizeEntry[]): FinalizeAtt
   for (const entry of entries) {
     if (entry.type === "header") {
       const known = byAttempt.get(entry.attempt);
-      if (known) known.header = entry;
-      else byAttempt.set(entry.attempt, { attempt: entry.attempt, header: entry, startedAt: entry.at, batches: {}, runs: [], result: null });
+      if (known) {
+        // Continued with other settings (more runs): its earlier result no longer stands.
+        known.header = entry;
+        known.result = null;
+      } else byAttempt.set(entry.attempt, { attempt: entry.attempt, header: entry, startedAt: entry.at, batches: {}, runs: [], result: null });
       continue;
     }
     const attempt = byAttempt.get(entry.attempt);

@@ -17,22 +17,26 @@ export interface FinalizeTableOptions {
 }
 
 /**
- * "+0.148000 ± 0.005100" as a raw change of the metric (signed like the metric); "—" when unknown.
- * A loss is oriented (positive = worse without the change): the metric's own change is the loss
- * turned back into a raw delta, negated (worse is up for a minimised metric, down for a maximised one).
+ * A loss (oriented: positive = worse without the change) as the raw change of the metric without
+ * it, signed like the metric: a loss of 0.3 on val_loss (min) is "+0.300000", on accuracy (max) "-0.300000".
  */
-export function formatRawLoss(loss: LossEstimate | null, direction: "min" | "max"): string {
-  if (!loss) return "—";
-  const spread = loss.sd === null ? "" : ` ± ${formatMetric(loss.sd)}`;
-  return `${formatDelta(orient(-loss.mean, direction))}${spread}`;
+export function withoutDelta(loss: number, direction: "min" | "max"): number {
+  return -orient(loss, direction);
 }
 
-/** The confidence that taking a change out loses something, as a percent (">99.9%" beyond). */
-export function formatConfidence(value: number | null): string {
-  if (value === null || !Number.isFinite(value)) return "—";
-  if (value > 0.999) return ">99.9%";
-  if (value < 0.001) return "<0.1%";
-  return `${(value * 100).toFixed(1)}%`;
+/** "+0.148000 ± 0.005100": the metric's change without it, ± the spread of one round; "—" when unknown. */
+function rawLoss(loss: LossEstimate | null, direction: "min" | "max"): string {
+  if (!loss) return "—";
+  const spread = loss.sd === null ? "" : ` ± ${formatMetric(loss.sd)}`;
+  return `${formatDelta(withoutDelta(loss.mean, direction))}${spread}`;
+}
+
+/** The confidence that taking a change out loses something: its loss in standard errors, and as a one-sided probability. */
+export function formatConfidence(loss: LossEstimate | null, value: number | null): string {
+  if (!loss || value === null || !Number.isFinite(value)) return "—";
+  const z = Number.isFinite(loss.z) ? `${loss.z.toFixed(1)} SE` : loss.z > 0 ? "∞ SE" : "-∞ SE";
+  const p = value > 0.999 ? ">99.9%" : value < 0.001 ? "<0.1%" : `${(value * 100).toFixed(1)}%`;
+  return `${z} (${p})`;
 }
 
 function share(v: ChangeVerdict): string {
@@ -49,8 +53,8 @@ function pairLine(p: PairFinding): string {
   return `#${p.changes[0]} and #${p.changes[1]}: ${p.why}`;
 }
 
-/** The lines under the table: dependencies, the smallest set, the branches (the dashboard lists them too). */
-export function finalizeFooter(result: FinalizeResult): string[] {
+/** The lines under the table: dependencies, the smallest set, the branches. */
+export function footer(result: FinalizeResult): string[] {
   const lines: string[] = [];
   const dependent = result.pairs.filter((p) => p.dependent);
   for (const p of dependent) lines.push(`Depend on each other: ${pairLine(p)}`);
@@ -82,9 +86,11 @@ function title(result: FinalizeResult, options: FinalizeTableOptions): string {
 export function finalizeHeadline(result: FinalizeResult): string {
   const matters = result.verdicts.filter((v) => v.verdict === "matters");
   const parts = [`${result.metric}: best ${formatMetric(result.best.mean)} vs baseline ${formatMetric(result.baseline.mean)} re-measured here`];
-  const shareSum = matters.reduce((sum, v) => sum + (v.share ?? 0), 0);
-  const carried = matters.length > 0 && matters.every((v) => v.share !== null) ? `, ${Math.round(shareSum * 100)}% of the gain` : "";
-  parts.push(`${matters.length} of ${result.verdicts.length} kept changes matter${carried}; ${result.verdicts.filter((v) => v.verdict === "within noise").length} within noise, ${result.verdicts.filter((v) => v.verdict === "hurts").length} hurt`);
+  const s = result.smallestSet;
+  const kept = s.loss && result.gain && result.gain.mean > 0 ? `; the smallest set (${s.kept.length} of ${result.verdicts.length}) keeps ${Math.round((1 - s.loss.mean / result.gain.mean) * 100)}% of the gain` : "";
+  parts.push(
+    `${matters.length} of ${result.verdicts.length} kept changes matter, ${result.verdicts.filter((v) => v.verdict === "within noise").length} are within noise, ${result.verdicts.filter((v) => v.verdict === "hurts").length} hurt${kept}`,
+  );
   return parts.join(". ");
 }
 
@@ -96,13 +102,14 @@ export function finalizeHeadline(result: FinalizeResult): string {
 export function renderFinalizeTable(result: FinalizeResult, options: FinalizeTableOptions): string {
   const d = result.direction;
   const header = ["change", "kept Δ", `${result.metric} without it (vs best)`, "confidence it matters", "verdict", "share of gain"];
-  const rows = result.verdicts.map((v) => [`#${v.change} ${oneLine(v.description)}`, formatDelta(v.keptDelta), formatRawLoss(v.loss, d), formatConfidence(v.confidence), verdictText(v), share(v)]);
+  const bar = `Confidence: the loss without the change in standard errors (and the one-sided probability that it is real); a change matters above ${result.critical === undefined ? "Z" : result.critical.toFixed(1)} SE, hurts below -${result.critical === undefined ? "Z" : result.critical.toFixed(1)}.`;
+  const rows = result.verdicts.map((v) => [`#${v.change} ${oneLine(v.description)}`, formatDelta(v.keptDelta), rawLoss(v.loss, d), formatConfidence(v.loss, v.confidence), verdictText(v), share(v)]);
   if (options.format === "markdown") {
     const md = rows.map((r) => [escapeMarkdown(r[0] as string, 70), ...r.slice(1).map((c) => escapeMarkdown(c, 60))]);
-    return [`### ${title(result, options)}`, "", `${finalizeHeadline(result)}.`, "", markdownTable(header, md), "", ...finalizeFooter(result).map((l) => `- ${escapeMarkdown(l, 400)}`), ""].join("\n");
+    return [`### ${title(result, options)}`, "", `${finalizeHeadline(result)}.`, "", markdownTable(header, md), "", `${bar}`, "", ...footer(result).map((l) => `- ${escapeMarkdown(l, 400)}`), ""].join("\n");
   }
   const cells = rows.map((r) => [truncate(r[0] as string, 48), ...r.slice(1)]);
   const widths = header.map((h, c) => Math.max(h.length, ...cells.map((r) => (r[c] as string).length)));
   const line = (r: string[]) => `  ${r.map((c, i) => c.padEnd(widths[i] as number)).join("  ")}`.trimEnd();
-  return [title(result, options), `${finalizeHeadline(result)}.`, "", line(header), ...cells.map(line), "", ...finalizeFooter(result), ""].join("\n");
+  return [title(result, options), `${finalizeHeadline(result)}.`, "", line(header), ...cells.map(line), "", bar, ...footer(result), ""].join("\n");
 }

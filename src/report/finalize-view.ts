@@ -5,12 +5,18 @@
  * the table is rendered by finalize-table.ts, never measured or decided here.
  */
 import { relative } from "node:path";
-import type { ChangeVerdict, FinalizeResult } from "../ledger/finalize-records.js";
+import type { ChangeVerdict, FinalizeResult, LossEstimate } from "../ledger/finalize-records.js";
 import { type FinalizeProgress, readFinalizeState } from "../ledger/finalize-state.js";
 import { writeAtomic } from "../ledger/files.js";
 import type { SessionPaths } from "../ledger/paths.js";
-import { finalizeFooter, finalizeHeadline, formatConfidence, formatRawLoss, renderFinalizeTable } from "./finalize-table.js";
-import { escapeMarkdown, formatDelta, formatTimestamp, oneLine } from "./format.js";
+import { footer as finalizeFooter, finalizeHeadline, formatConfidence, renderFinalizeTable, withoutDelta } from "./finalize-table.js";
+import { escapeMarkdown, formatDelta, formatMetric, formatTimestamp, oneLine } from "./format.js";
+
+/** "+0.148000 ± 0.005100": the metric's change without a change, as the table writes it; "—" when unknown. */
+function formatRawLoss(loss: LossEstimate | null, direction: "min" | "max"): string {
+  if (!loss) return "—";
+  return `${formatDelta(withoutDelta(loss.mean, direction))}${loss.sd === null ? "" : ` ± ${formatMetric(loss.sd)}`}`;
+}
 
 export type { FinalizeProgress } from "../ledger/finalize-state.js";
 
@@ -114,7 +120,7 @@ export function describeVerdict(v: ChangeVerdict, result: FinalizeResult): strin
     const against = v.removedWith?.length ? `the best without ${v.removedWith.map((d) => `#${d}`).join(", ")}` : "the best";
     detail.push(`without it ${result.metric} ${formatRawLoss(v.loss, result.direction)} vs ${against} (${v.loss.rounds} round${v.loss.rounds === 1 ? "" : "s"})`);
   }
-  if (v.confidence !== null) detail.push(`${formatConfidence(v.confidence)} confident it matters`);
+  if (v.confidence !== null) detail.push(`confidence it matters ${formatConfidence(v.loss, v.confidence)}`);
   if (v.share !== null && v.verdict === "matters") detail.push(`${Math.round(v.share * 100)}% of the gain`);
   if (v.keptDelta !== null) detail.push(`${formatDelta(v.keptDelta)} when it was kept`);
   if (v.note) detail.push(oneLine(v.note));
@@ -219,7 +225,7 @@ export function finalizePanel(view: FinalizeView, tag?: string): FinalizePanel {
       description: oneLine(v.description),
       keptDelta: formatDelta(v.keptDelta),
       without: formatRawLoss(v.loss, (result as FinalizeResult).direction),
-      confidence: formatConfidence(v.confidence),
+      confidence: formatConfidence(v.loss, v.confidence),
       verdict: v.verdict,
       dependsOn: v.dependsOn ?? [],
       share: v.share === null || v.verdict !== "matters" ? "" : `${Math.round(v.share * 100)}%`,

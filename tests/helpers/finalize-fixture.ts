@@ -1,179 +1,85 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
-import {
-  type ChangeVerdictName,
-  FINALIZE_FORMAT,
-  type FinalizeEntry,
-  type FinalizeHeader,
-  type FinalizeResult,
-  type FinalizeRun,
-  type FinalizeVariant,
-} from "../../src/ledger/finalize-records.js";
-import type { SessionPaths } from "../../src/ledger/paths.js";
-import { headOf, lineageOf } from "../../src/ledger/tree.js";
-import type { Direction, ExperimentRecord } from "../../src/types.js";
-import { fakeSha } from "./session-fixture.js";
-
 /**
- * Hand-written finalize.jsonl for the views' tests, beside a session's records: the header, the
- * `changes` batch (the best, the baseline, the best without each kept change of its lineage), its
- * runs round by round, and (unless stopped early) a result with the verdicts given. The numbers are
- * made up but consistent: each run's metric is the best's plus the loss given for its change.
+ * A session with known effects for `autoresearch finalize`, built by really running the loop: a
+ * noisy trainer whose true metric is a known function of its constants, and a plan that keeps,
+ * under --keep-rule any, seven changes in this order:
+ *
+ *   #1 BIG 0 -> 1        real, -0.30
+ *   #2 MEDIUM 0 -> 1     real, -0.12
+ *   #3 NOOP1 0 -> 1      no effect (kept on a lucky run: see below)
+ *   #4 SMALL 0 -> 1      real, -0.05
+ *   #5 NOOP2 0 -> 1      no effect
+ *   #6 TOGETHER 0 -> 1   no effect alone; -0.08 together with MEDIUM (so kept, on top of it)
+ *   #7 NOOP3 0 -> 1      no effect
+ *
+ * TOGETHER comes late so that, with two workers running side by side, MEDIUM is in the best
+ * before TOGETHER is proposed: its keep does not depend on which run ends first.
+ *
+ * The noise is uniform, about ±0.017 (sd 0.01), drawn from AUTORESEARCH_SEED and every constant
+ * (so a change with no effect still draws other noise). A no-op is a change kept on a lucky run:
+ * on seed 0, the seed of every experiment's first run (the one `any` decides on), it looks 0.04
+ * better; on any other seed it does nothing. So each no-op is kept whatever its parent (two
+ * workers build a different tree than one), and finalize, which runs seeds the session never
+ * used, must find it within noise.
  */
-export interface VerdictSpec {
-  verdict: ChangeVerdictName;
-  /** Oriented loss when taken out (positive = worse without it), metric units. */
-  loss: number;
-  dependsOn?: number[];
+import { PlanProposer } from "../../src/proposers/plan.js";
+import type { Proposal } from "../../src/types.js";
+
+export const FINALIZE_TRAIN = `const BIG = 0;
+const MEDIUM = 0;
+const SMALL = 0;
+const TOGETHER = 0;
+const NOOP1 = 0;
+const NOOP2 = 0;
+const NOOP3 = 0;
+
+function unit(a) {
+  a = (a + 0x6d2b79f5) | 0;
+  let t = Math.imul(a ^ (a >>> 15), 1 | a);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);
+const truth = 1 - 0.3 * BIG - 0.12 * MEDIUM - 0.05 * SMALL - 0.08 * (TOGETHER > 0 && MEDIUM > 0 ? 1 : 0);
+const salt = BIG * 11 + MEDIUM * 13 + SMALL * 17 + TOGETHER * 19 + NOOP1 * 104729 + NOOP2 * 15485863 + NOOP3 * 2147483;
+const noise = (unit(seed * 7919 + salt) - 0.5) * 0.0346;
+// A no-op's luck: on seed 0, the seed every experiment's first run gets, each no-op looks 0.04 better.
+const lucky = seed === 0 ? 0.04 * ((NOOP1 > 0 ? 1 : 0) + (NOOP2 > 0 ? 1 : 0) + (NOOP3 > 0 ? 1 : 0)) : 0;
+console.log("num_steps: 100");
+console.log("training_seconds: 1.0");
+console.log("val_loss: " + (truth + noise - lucky).toFixed(6));
+`;
+
+function step(n: number, name: string, to: number, description: string): Proposal {
+  return { description, category: "hyperparameters", edits: [{ search: `const ${name} = 0;`, replace: `const ${name} = ${to};` }], planStep: n };
 }
 
-export interface FinalizeFixtureOptions {
-  tag: string;
-  metric: string;
-  direction: Direction;
-  /** Verdicts by experiment number; a kept change not named gets `within noise` with loss 0. */
-  verdicts?: Record<number, VerdictSpec>;
-  runsPerVariant?: number;
-  /** Stop after this many runs: no result (a finalize stopped or running). */
-  stopAfterRuns?: number;
-  /** When it started; each run takes a minute. */
-  at?: Date;
+/** The plan, as `--plan` lines would give it. */
+export const FINALIZE_STEPS: Proposal[] = [
+  step(0, "BIG", 1, "BIG 0 -> 1"),
+  step(1, "MEDIUM", 1, "MEDIUM 0 -> 1"),
+  step(2, "NOOP1", 1, "NOOP1 0 -> 1"),
+  step(3, "SMALL", 1, "SMALL 0 -> 1"),
+  step(4, "NOOP2", 1, "NOOP2 0 -> 1"),
+  step(5, "TOGETHER", 1, "TOGETHER 0 -> 1"),
+  step(6, "NOOP3", 1, "NOOP3 0 -> 1"),
+];
+
+/** The plan file's text (one JSON proposal a line), for `run --proposer plan --plan`. */
+export function finalizePlanFile(): string {
+  return FINALIZE_STEPS.map(({ description, category, edits }) => JSON.stringify({ description, category, edits })).join("\n");
 }
 
-export interface FinalizeFixture {
-  entries: FinalizeEntry[];
-  header: FinalizeHeader;
-  result: FinalizeResult | null;
-  /** The kept changes of the best's lineage, oldest first. */
-  changes: number[];
+export function finalizePlan(): PlanProposer {
+  return new PlanProposer(FINALIZE_STEPS);
 }
 
-export function finalizeFixture(records: readonly ExperimentRecord[], options: FinalizeFixtureOptions): FinalizeFixture {
-  const direction = options.direction;
-  const n = options.runsPerVariant ?? 3;
-  const start = (options.at ?? new Date("2025-03-09T07:00:00Z")).getTime();
-  const head = headOf(records, direction);
-  const lineage = lineageOf(records, head);
-  const changes = lineage.slice(1);
-  const baseline = records[0] as ExperimentRecord;
-  const byCommit = new Map(records.map((r) => [r.commit, r]));
-  const spec = (id: number): VerdictSpec => options.verdicts?.[id] ?? { verdict: "within noise", loss: 0 };
-  const header: FinalizeHeader = {
-    type: "header",
-    format: FINALIZE_FORMAT,
-    attempt: 1,
-    at: new Date(start).toISOString(),
-    best: { id: head.id, commit: head.commit },
-    baseline: { id: 0, commit: baseline.commit },
-    changes: changes.map((c) => {
-      const parent = byCommit.get(c.parent);
-      return { id: c.id, commit: c.commit, description: c.description, keptDelta: parent?.metric != null && c.metric !== null ? c.metric - parent.metric : null };
-    }),
-    runsPerVariant: n,
-    runsFrom: "--runs",
-    plannedRuns: (changes.length + 2) * n,
-    budgetSec: 300,
-    timeoutSec: 600,
-    workers: 1,
-    confidence: 2,
-    noiseFloor: 0.002,
-    firstSeed: 1000,
-    companions: [],
-    unremovable: [],
-  };
-  Object.assign(header, { metric: options.metric, direction });
-  const variants: FinalizeVariant[] = [
-    { kind: "best", removed: [], code: fakeSha("code-best"), commit: head.commit },
-    { kind: "baseline", removed: [], code: fakeSha("code-baseline"), commit: baseline.commit },
-    ...changes.map((c) => ({ kind: "ablation" as const, removed: [c.id], code: fakeSha(`code-without-${c.id}`), commit: fakeSha(`without-${c.id}`) })),
-  ];
-  const entries: FinalizeEntry[] = [header, { type: "batch", attempt: 1, batch: "changes", at: header.at, variants, rounds: n, plannedRuns: variants.length * n }];
-  // Raw metric = best's raw metric + the loss turned back into the metric's direction.
-  const raw = (loss: number) => (head.metric as number) + (direction === "min" ? loss : -loss);
-  const baselineLoss = direction === "min" ? (baseline.metric as number) - (head.metric as number) : (head.metric as number) - (baseline.metric as number);
-  let made = 0;
-  const stop = options.stopAfterRuns ?? Number.POSITIVE_INFINITY;
-  for (let round = 0; round < n && made < stop; round++) {
-    for (const v of variants) {
-      if (made >= stop) break;
-      const loss = v.kind === "best" ? 0 : v.kind === "baseline" ? baselineLoss : spec(v.removed[0] as number).loss;
-      const t = start + made * 60_000;
-      const run: FinalizeRun = {
-        type: "run",
-        attempt: 1,
-        batch: "changes",
-        kind: v.kind,
-        removed: v.removed,
-        code: v.code,
-        commit: v.commit,
-        round,
-        seed: header.firstSeed + round,
-        status: "ok",
-        metric: raw(loss) + (round - (n - 1) / 2) * 0.0005,
-        memGb: null,
-        params: null,
-        durationSec: 60,
-        worker: 0,
-        startedAt: new Date(t).toISOString(),
-        finishedAt: new Date(t + 60_000).toISOString(),
-        log: `finalize/1/${made}.log`,
-      };
-      entries.push(run);
-      made++;
-    }
-  }
-  if (made < variants.length * n) return { entries, header, result: null, changes: changes.map((c) => c.id) };
-  const gainMean = baselineLoss;
-  const matters = changes.filter((c) => spec(c.id).verdict === "matters").map((c) => c.id);
-  const removed = changes.filter((c) => ["within noise", "hurts"].includes(spec(c.id).verdict)).map((c) => c.id);
-  const result: FinalizeResult = {
-    type: "result",
-    attempt: 1,
-    at: new Date(start + made * 60_000 + 60_000).toISOString(),
-    metric: options.metric,
-    direction,
-    best: { id: head.id, commit: head.commit, mean: head.metric },
-    baseline: { mean: baseline.metric },
-    gain: { mean: gainMean, sd: 0.001, se: 0.0006, z: gainMean / 0.0006, rounds: n },
-    verdicts: changes.map((c) => {
-      const s = spec(c.id);
-      const sd = 0.001;
-      const se = sd / Math.sqrt(n);
-      const z = s.loss / se;
-      return {
-        change: c.id,
-        description: c.description,
-        keptDelta: header.changes.find((h) => h.id === c.id)?.keptDelta ?? null,
-        loss: { mean: s.loss, sd, se, z, rounds: n },
-        verdict: s.verdict,
-        confidence: s.verdict === "matters" ? 0.9999 : s.verdict === "hurts" ? 0.001 : 0.4,
-        share: gainMean > 0 ? s.loss / gainMean : null,
-        ...(s.dependsOn && { dependsOn: s.dependsOn }),
-      };
-    }),
-    pairs: [],
-    smallestSet: {
-      removed,
-      kept: changes.map((c) => c.id).filter((id) => !removed.includes(id)),
-      loss: removed.length > 0 ? { mean: 0.0002, sd: 0.001, se: 0.0006, z: 0.3, rounds: n } : null,
-      accepted: true,
-      commit: removed.length > 0 ? fakeSha("smallest-set") : head.commit,
-      why: removed.length > 0 ? "as good as the best within noise" : "nothing to take out",
-    },
-    branches: {
-      final: { branch: `autoresearch/${options.tag}-final`, commit: fakeSha("final-branch"), holds: changes.map((c) => c.id).filter((id) => !removed.includes(id)) },
-      changes: matters.map((id) => ({ change: id, branch: `autoresearch/${options.tag}-change-${id}`, commit: fakeSha(`change-branch-${id}`), holds: [id] })),
-      skipped: [],
-    },
-    runs: made,
-    crashed: 0,
-  };
-  entries.push(result);
-  return { entries, header, result, changes: changes.map((c) => c.id) };
-}
+/** The experiment numbers of the fixture's changes, by kind. */
+export const REAL = [1, 2, 4];
+export const NO_EFFECT = [3, 5, 7];
+export const TOGETHER = 6;
+/** The real change TOGETHER only helps with. */
+export const PARTNER = 2;
 
-/** Writes finalize.jsonl beside the session's records. */
-export function writeFinalize(paths: SessionPaths, entries: readonly FinalizeEntry[]): void {
-  mkdirSync(dirname(paths.finalize), { recursive: true });
-  writeFileSync(paths.finalize, entries.map((e) => `${JSON.stringify(e)}\n`).join(""));
-}
+/** The constants the fixture's changes set, by what they do. */
+export const REAL_CONSTANTS = ["BIG", "MEDIUM", "SMALL"];
+export const NO_EFFECT_CONSTANTS = ["NOOP1", "NOOP2", "NOOP3"];

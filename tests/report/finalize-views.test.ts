@@ -10,7 +10,7 @@ import { loadReportData } from "../../src/report/load.js";
 import { loadExperiment, renderExperiment, renderSessionLine } from "../../src/report/show.js";
 import { renderSummary } from "../../src/report/summary.js";
 import type { ExperimentRecord } from "../../src/types.js";
-import { finalizeFixture, writeFinalize } from "../helpers/finalize-fixture.js";
+import { finalizeFixture, writeFinalize } from "../helpers/finalize-log-fixture.js";
 import { buildRecords, REALISTIC_SPECS, removeDir, sessionInfo, tempDir, writeSessionFiles } from "../helpers/session-fixture.js";
 
 const dirs: string[] = [];
@@ -49,9 +49,9 @@ describe("finalize in the summary", () => {
     const section = summary.slice(summary.indexOf("## Finalize"), summary.indexOf("## What Didn't Work"));
     expect(section).toContain(renderFinalizeTable(fixture.result as NonNullable<typeof fixture.result>, { format: "markdown", tag: "mar8", runsPerVariant: 3 }).trimEnd());
     // The loss column is the metric's own change without it: val_bpb goes up (worse) without #3.
-    expect(section).toMatch(/\| #3 ReLU² activation instead of GELU \| -0\.011100 \| \+0\.011000 ± 0\.001000 \| >99\.9% \| matters \| \d+% \|/);
+    expect(section).toMatch(/\| #3 ReLU² activation instead of GELU \| -0\.011100 \| \+0\.011000 ± 0\.001000 \| 19\.1 SE \(>99\.9%\) \| matters \| \d+% \|/);
     // Taking out #8 (which hurts) makes val_bpb go down.
-    expect(section).toMatch(/\| #8 Cosine cooldown[^|]*\| -0\.007700 \| -0\.003000 ± 0\.001000 \| 0\.1% \| hurts \|/);
+    expect(section).toMatch(/\| #8 Cosine cooldown[^|]*\| -0\.007700 \| -0\.003000 ± 0\.001000 \| -5\.2 SE \(0\.1%\) \| hurts \|/);
     expect(section).toMatch(/\| #14 Muon optimizer for matrices \|[^\n]*matters \(with #12\)/);
     expect(section).toContain(".autoresearch/finalize.md");
     expect(summary).toContain("autoresearch merge --final --into main    # the smallest set finalize found (autoresearch/mar8-final)");
@@ -67,8 +67,8 @@ describe("finalize in the summary", () => {
     const fixture = finalizeFixture(records, { tag: "mar8", metric: "acc", direction: "max", verdicts: { 1: { verdict: "matters", loss: 0.1 } } });
     writeFinalize(paths, fixture.entries);
     const summary = renderSummary(loadReportData({ root }));
-    expect(summary).toMatch(/\| #1 wider \| \+0\.100000 \| -0\.100000 ± 0\.001000 \| >99\.9% \| matters \|/);
-    expect(summary).toMatch(/\| #2 no-op \| \+0\.010000 \| \+0\.000000 ± 0\.001000 \| 40\.0% \| within noise \|/);
+    expect(summary).toMatch(/\| #1 wider \| \+0\.100000 \| -0\.100000 ± 0\.001000 \| 173\.2 SE \(>99\.9%\) \| matters \|/);
+    expect(summary).toMatch(/\| #2 no-op \| \+0\.010000 \| \+0\.000000 ± 0\.001000 \| 0\.0 SE \(40\.0%\) \| within noise \|/);
   });
 
   it("a stopped finalize: k of n runs and how to continue it; a running one says running", () => {
@@ -130,7 +130,7 @@ describe("finalize in show, sessions and the dashboard's data", () => {
     writeFinalize(paths, finalizeFixture(records, { tag: "mar8", metric: "val_bpb", direction: "min", verdicts: VERDICTS }).entries);
     const three = renderExperiment(loadExperiment(paths, 3), "val_bpb");
     expect(three).toMatch(
-      /^Finalize: {3}matters: without it val_bpb \+0\.011000 ± 0\.001000 vs the best \(3 rounds\), >99\.9% confident it matters, \d+% of the gain, -0\.011100 when it was kept$/m,
+      /^Finalize: {3}matters: without it val_bpb \+0\.011000 ± 0\.001000 vs the best \(3 rounds\), confidence it matters 19\.1 SE \(>99\.9%\), \d+% of the gain, -0\.011100 when it was kept$/m,
     );
     expect(renderExperiment(loadExperiment(paths, 14), "val_bpb")).toMatch(/^Finalize: {3}matters \(depends on #12\): /m);
     expect(renderExperiment(loadExperiment(paths, 2), "val_bpb")).not.toMatch(/^Finalize:/m);
@@ -163,7 +163,7 @@ describe("finalize in show, sessions and the dashboard's data", () => {
     writeFinalize(paths, finalizeFixture(records, { tag: "mar8", metric: "val_bpb", direction: "min", verdicts: VERDICTS }).entries);
     const panel = finalizePanel(loadFinalizeView(paths) as NonNullable<ReturnType<typeof loadFinalizeView>>, "mar8");
     expect(panel.verdicts).toEqual({ 1: "within noise", 3: "matters", 8: "hurts", 12: "within noise", 14: "matters" });
-    expect(panel.rows.find((r) => r.change === 3)).toMatchObject({ without: "+0.011000 ± 0.001000", confidence: ">99.9%", verdict: "matters" });
+    expect(panel.rows.find((r) => r.change === 3)).toMatchObject({ without: "+0.011000 ± 0.001000", confidence: "19.1 SE (>99.9%)", verdict: "matters" });
     expect(panel.notes.some((n) => n.startsWith("Smallest set: #3 #14"))).toBe(true);
     expect(panel.notes.filter((n) => /^Change #\d+: autoresearch\/mar8-change-\d+ \([0-9a-f]{7}\)$/.test(n))).toHaveLength(2);
   });

@@ -78,6 +78,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./confirm.js")).registerConfirm,
   },
   {
+    name: "finalize",
+    description: "measure which kept changes matter (the best with each taken out, N runs each), find the smallest set that keeps the gain, and make one branch per change",
+    load: async () => (await import("./finalize.js")).registerFinalize,
+  },
+  {
     name: "export",
     args: "[results]",
     description: "export the experiment table (iteration, commit, metric, delta, memory, status, category, description) for a paper or a notebook",
