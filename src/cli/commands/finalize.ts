@@ -1,3 +1,4 @@
+import { relative } from "node:path";
 import { confirm, isCancel } from "@clack/prompts";
 import type { Command } from "commander";
 import { formatDuration, parseDuration } from "../../config/duration.js";
@@ -11,6 +12,7 @@ import { sanitizeEnv } from "../../runner/run-env.js";
 import { StopControl } from "../../search/stop.js";
 import { Git } from "../../workspace/git.js";
 import { isInteractive, resolveRoot } from "../cli-support.js";
+import { projectAfterFinalize } from "../finalize-summary.js";
 import { printText } from "../print.js";
 
 interface FinalizeCliOptions {
@@ -130,13 +132,15 @@ Examples:
           say("Nothing was run.\n");
           return;
         }
+        // The checkout's summary says when the session was finalized (or how far it is), with the table.
+        const summary = await projectAfterFinalize(root, outcome.tag, (m) => process.stderr.write(`warning: ${m}\n`));
         if (outcome.state === "stopped") {
           say(`Stopped: the runs recorded so far are kept; \`autoresearch finalize${options.tag ? ` --tag ${options.tag}` : ""}\` continues where it was.\n`);
           process.exitCode = 130;
           return;
         }
         if (options.json) process.stdout.write(`${JSON.stringify(outcome.result, null, 2)}\n`);
-        else printText(`${outcome.table ?? ""}\nThe table is kept in ${outcome.tablePath}.\n`);
+        else printText(`${outcome.table ?? ""}\nThe table is kept in ${outcome.tablePath}${summary ? ` and in ${relative(process.cwd(), summary) || summary}` : ""}.\n`);
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
