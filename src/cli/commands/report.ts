@@ -37,7 +37,9 @@ export function registerReport(program: Command): void {
 Reads the session's records (<git dir>/autoresearch/<tag>/records/experiments.jsonl: iterations,
 categories, crash reasons, times) and rebuilds results.tsv from them when it is missing or
 damaged; else just the rows of the results file: this tool's format or Karpathy's
-(memory_gb header, 0.000000 for crashes). Commits need not exist any more.
+(memory_gb header, 0.000000 for crashes). Commits need not exist any more. A session
+\`autoresearch finalize\` measured gets its Finalize section (the contribution table, from
+finalize.jsonl), and the table is written again as finalize.md beside the records.
 
 Examples:
   $ autoresearch report                                  # the session in this repo, to stdout

@@ -30,7 +30,9 @@ Reads the session's records in <git dir>/autoresearch/<tag>/records/ (session.js
 experiments.jsonl, state.json), the loop's lock <git dir>/autoresearch/lock, or results.tsv;
 never writes (an old-layout session in .autoresearch/ is read where it is). With several
 workers it lists every experiment in flight (worker, device, state and for how long) and the
-progress report gains a Workers table (experiments per hour, utilisation).
+progress report gains a Workers table (experiments per hour, utilisation). After
+\`autoresearch finalize\`: when it finished, how many kept changes matter and where its table
+is (or how far a finalize that runs or was stopped is).
 
 Examples:
   $ autoresearch status                 # progress report + whether the loop is alive
