@@ -113,7 +113,7 @@ function judge(root) {
 
 const platform = await detectPlatform({ command: "node train.js", root: tmpdir() });
 const started = performance.now();
-const totals = { noEffect: 0, noEffectWithin: 0, noEffectOther: [], real: 0, realDropped: [], harmful: 0, harmfulKept: 0, unmeasured: 0, runs: 0, sessionRuns: 0, sec: 0 };
+const totals = { noEffect: 0, noEffectWithin: 0, noEffectOther: [], real: 0, realDropped: [], big: 0, bigDropped: 0, harmful: 0, harmfulKept: 0, unmeasured: 0, runs: 0, sessionRuns: 0, sec: 0 };
 let shown = false;
 for (const seed of SEEDS) {
   const { root, sessionRuns } = await makeSession(seed, platform);
@@ -138,9 +138,11 @@ for (const seed of SEEDS) {
       else totals.noEffectOther.push(`seed ${seed} #${r.change} ${r.description}: ${r.verdict}`);
     } else if (r.trueLoss > 0) {
       real++;
+      if (r.trueLoss >= 2 * SIGMA - ZERO) totals.big++;
       if (r.verdict === "within noise" || r.verdict === "hurts") {
         dropped++;
         totals.realDropped.push(`seed ${seed} #${r.change} ${r.description}: ${r.verdict}, true loss ${r.trueLoss.toFixed(4)} (${(r.trueLoss / SIGMA).toFixed(2)} sd)`);
+        if (r.trueLoss >= 2 * SIGMA - ZERO) totals.bigDropped++;
       }
     } else {
       totals.harmful++;
@@ -167,7 +169,7 @@ const share = totals.noEffect === 0 ? null : totals.noEffectWithin / totals.noEf
 console.log(`finalize: noise sd ${SIGMA}, ${EXPERIMENTS} experiments x seeds ${SEEDS.join(",")}, ${((performance.now() - started) / 1000).toFixed(0)}s`);
 console.log(
   `finalize: no-effect keeps found within noise ${share === null ? "—" : `${(share * 100).toFixed(1)}%`} (${totals.noEffectWithin}/${totals.noEffect}); ` +
-    `real changes wrongly dropped ${totals.realDropped.length} (of ${totals.real}); truly harmful keeps judged \`matters\` ${totals.harmfulKept} (of ${totals.harmful}); ` +
+    `real changes wrongly dropped ${totals.realDropped.length} (of ${totals.real}; of those truly >= 2 noise sd: ${totals.bigDropped} of ${totals.big}); truly harmful keeps judged \`matters\` ${totals.harmfulKept} (of ${totals.harmful}); ` +
     `runs ${totals.runs} = ${(totals.runs / totals.sessionRuns).toFixed(2)}x the sessions' ${totals.sessionRuns}${totals.unmeasured ? `; ${totals.unmeasured} verdicts without a measured variant` : ""}`,
 );
 for (const line of totals.noEffectOther) console.log(`finalize:   no-effect not within noise: ${line}`);
