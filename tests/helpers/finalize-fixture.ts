@@ -39,6 +39,9 @@ function unit(a) {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);
+// Tests that kill a run in flight slow it down (milliseconds).
+const pause = Number(process.env.FIXTURE_SLEEP_MS ?? 0);
+if (pause > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
 const truth = 1 - 0.3 * BIG - 0.12 * MEDIUM - 0.05 * SMALL - 0.08 * (TOGETHER > 0 && MEDIUM > 0 ? 1 : 0);
 const salt = BIG * 11 + MEDIUM * 13 + SMALL * 17 + TOGETHER * 19 + NOOP1 * 104729 + NOOP2 * 15485863 + NOOP3 * 2147483;
 const noise = (unit(seed * 7919 + salt) - 0.5) * 0.0346;
