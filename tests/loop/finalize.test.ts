@@ -7,9 +7,9 @@ import { type FinalizeOutcome, finalizeSession } from "../../src/loop/finalize/f
 import { research } from "../../src/loop/research.js";
 import { sanitizeEnv } from "../../src/runner/run-env.js";
 import { StopControl } from "../../src/search/stop.js";
-import type { ExperimentRecord, PlatformInfo } from "../../src/types.js";
+import type { PlatformInfo } from "../../src/types.js";
 import { Git } from "../../src/workspace/git.js";
-import { FINALIZE_TRAIN, finalizePlan, NO_EFFECT, NO_EFFECT_CONSTANTS, PARTNER, REAL, REAL_CONSTANTS, TOGETHER } from "../helpers/finalize-fixture.js";
+import { BASE_CONSTANTS, changesOf, constantsAt, expectedVerdict, FINALIZE_TRAIN, finalizePlan, NO_EFFECT, NO_EFFECT_CONSTANTS, PARTNER, REAL, REAL_CONSTANTS, TOGETHER } from "../helpers/finalize-fixture.js";
 import { createRepo, FAKE_PREPARE, git, recordPath } from "../helpers/repo.js";
 import { testConfig, testDeps } from "./deps.js";
 
@@ -34,13 +34,6 @@ function sessionSnapshot(root: string): string {
   });
 }
 
-/** The constants a branch's training script sets (name -> value), read from its text. */
-function constantsAt(root: string, ref: string): Record<string, number> {
-  const text = git(root, "show", `${ref}:train.js`);
-  return Object.fromEntries([...text.matchAll(/^const ([A-Z0-9]+) = (\d+);$/gm)].map((m) => [m[1] as string, Number(m[2])]));
-}
-
-const BASE_CONSTANTS = { BIG: 0, MEDIUM: 0, SMALL: 0, TOGETHER: 0, NOOP1: 0, NOOP2: 0, NOOP3: 0 };
 
 async function finalize(root: string, costs: unknown[] = []): Promise<FinalizeOutcome> {
   return finalizeSession(
@@ -65,27 +58,6 @@ async function finalized(workers: number): Promise<{ root: string; before: strin
   return { root, before, outcome, costs };
 }
 
-/** What each kept change of the best's lineage sets (constant -> value), from its commit and its parent's. */
-function changesOf(root: string, outcome: FinalizeOutcome): Map<number, Record<string, number>> {
-  const records = readFileSync(recordPath(root, "experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as ExperimentRecord);
-  const out = new Map<number, Record<string, number>>();
-  for (const c of outcome.header.changes) {
-    const record = records.find((r) => r.id === c.id) as ExperimentRecord;
-    const after = constantsAt(root, record.commit);
-    const before = constantsAt(root, record.parent);
-    out.set(c.id, Object.fromEntries(Object.entries(after).filter(([k, v]) => before[k] !== v)));
-  }
-  return out;
-}
-
-/** The verdict the fixture's known effects call for: a change that sets a real constant (or TOGETHER beside MEDIUM) matters; one that sets only no-ops is within noise. */
-function expectedVerdict(sets: Record<string, number>): "matters" | "within noise" {
-  const names = Object.keys(sets);
-  if (names.some((n) => REAL_CONSTANTS.includes(n) || n === "TOGETHER")) return "matters";
-  expect(names.every((n) => NO_EFFECT_CONSTANTS.includes(n)), names.join()).toBe(true);
-  return "within noise";
-}
-
 for (const workers of [1, 2]) {
   describe(`finalize on a session with known effects (${workers} worker${workers > 1 ? "s" : ""})`, () => {
     let root: string;
@@ -97,7 +69,7 @@ for (const workers of [1, 2]) {
     const setting = (name: string) => [...sets].find(([, s]) => name in s)?.[0] as number;
     beforeAll(async () => {
       ({ root, before, outcome, costs } = await finalized(workers));
-      sets = changesOf(root, outcome);
+      sets = changesOf(root, outcome.header.changes);
     }, 240_000);
 
     it("the session kept real, no-effect and paired changes for finalize to tell apart", () => {
