@@ -28,7 +28,7 @@ async function fixtureSession(): Promise<string> {
   return root;
 }
 
-const runKey = (r: FinalizeRun) => `${r.batch}/${r.kind}/${r.removed.join("+")}/${r.round}`;
+const runKey = (r: FinalizeRun) => `${r.batch}/${r.kind}/${r.removed.join("+")}/${r.round}/${r.repeat ?? 0}`;
 const runsOf = (root: string) => readFinalizeEntries(recordPath(root, "finalize.jsonl")).filter((e): e is FinalizeRun => e.type === "run");
 
 describe("autoresearch finalize (CLI)", () => {
@@ -87,13 +87,15 @@ describe("autoresearch finalize (CLI)", () => {
     const again = cli(root, ["finalize", "--yes", "--runs", "2"], { FIXTURE_SLEEP_MS: "1" }, 240_000);
     expect(again.code, again.stderr).toBe(0);
     // The cost said first counts only what was not recorded.
-    expect(again.stderr).toMatch(new RegExp(`Finalize: 9 variants .* × 2 rounds = ${18 - recorded.filter((r) => r.batch === "changes").length} runs \\(${recorded.filter((r) => r.batch === "changes").length} of 18 recorded already\\)`));
+    // 9 variants, 2 rounds, the best twice a round: 20 runs in the `changes` batch.
+    const before = recorded.filter((r) => r.batch === "changes").length;
+    expect(again.stderr).toMatch(new RegExp(`Finalize: 9 variants .* × 2 rounds, the best twice a round = ${20 - before} runs \\(${before} of 20 recorded already\\)`));
     const all = runsOf(root);
     // Nothing lost: every run recorded before the kill is still there, as it was.
     expect(all.slice(0, recorded.length)).toEqual(recorded);
     // Nothing run twice: one run per batch, variant and round.
     expect(new Set(all.map(runKey)).size).toBe(all.length);
-    expect(all.filter((r) => r.batch === "changes")).toHaveLength(18);
+    expect(all.filter((r) => r.batch === "changes")).toHaveLength(20);
     expect(again.stdout).toMatch(/Finalize of t1: best #7/);
     expect(again.stdout).toMatch(/#6 TOGETHER 0 -> 1 .* matters \(with #2\)/);
     expect(again.stdout).toMatch(/Smallest set: #1 #2 #4 #6 \(4 of 7 changes, without #3 #5 #7\): as good as the best within noise/);

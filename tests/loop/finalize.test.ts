@@ -151,21 +151,25 @@ for (const workers of [1, 2]) {
       expect(sessionSnapshot(root)).toBe(before);
       const attempt = finalizeAttempts(readFinalizeEntries(recordPath(root, "finalize.jsonl")))[0];
       const runs = attempt?.runs as FinalizeRun[];
-      // Each run once; every variant of a round ran with that round's seed, seeds the session never used (its baseline used 0-2).
-      const keys = runs.map((r) => `${r.batch}/${r.kind}/${r.removed.join("+")}/${r.round}`);
+      // Each run once; every variant of a round ran with that round's seed (the best's second run with its own), seeds the session never used (its baseline used 0-2).
+      const keys = runs.map((r) => `${r.batch}/${r.kind}/${r.removed.join("+")}/${r.round}/${r.repeat ?? 0}`);
       expect(new Set(keys).size).toBe(runs.length);
       expect(runs.length).toBe(outcome.result?.runs);
-      for (const r of runs) expect(r.seed).toBe(outcome.header.firstSeed + r.round);
+      for (const r of runs) expect(r.seed).toBe(outcome.header.firstSeed + r.round + (r.repeat ? 100_000 : 0));
       expect(outcome.header.firstSeed).toBeGreaterThanOrEqual(3);
       expect(runs.every((r) => r.status === "ok")).toBe(true);
-      // The `changes` batch: the best, the baseline and the best without each change, N rounds each.
+      // The `changes` batch: the best (twice a round), the baseline and the best without each change, N rounds each.
       const changes = runs.filter((r) => r.batch === "changes");
-      expect(changes.length).toBe((2 + sets.size) * outcome.header.runsPerVariant);
+      expect(changes.length).toBe((3 + sets.size) * outcome.header.runsPerVariant);
       expect(outcome.header.runsPerVariant).toBeGreaterThanOrEqual(2);
-      // Interleaved: the best ran first in even rounds and last in odd ones (one worker runs them in that order).
+      // Interleaved: in each round the best ran first and last, the other variants between (one worker runs them in that order).
       if (workers === 1) {
-        expect(changes.filter((r) => r.round === 0)[0]?.kind).toBe("best");
-        expect(changes.filter((r) => r.round === 1).at(-1)?.kind).toBe("best");
+        for (const round of [0, 1]) {
+          const of = changes.filter((r) => r.round === round);
+          expect([of[0]?.kind, of[0]?.repeat]).toEqual(["best", undefined]);
+          expect([of.at(-1)?.kind, of.at(-1)?.repeat]).toEqual(["best", 1]);
+          expect(of.slice(1, -1).every((r) => r.kind !== "best")).toBe(true);
+        }
       } else {
         expect(new Set(runs.map((r) => r.worker))).toEqual(new Set([0, 1]));
       }
