@@ -69,6 +69,11 @@ export interface FinalizeHeader {
   runsPerVariant: number;
   /** Why N: "--runs", or the default's reason in words. */
   runsFrom: string;
+  /**
+   * Set when the default N was raised once the first rounds measured the noise (a session without
+   * a noise floor, or one that underestimated it): the N it started with.
+   */
+  raisedFrom?: number;
   /** Runs of the `changes` batch (known at the start; the later batches add theirs). */
   plannedRuns: number;
   budgetSec: number;
@@ -78,7 +83,7 @@ export interface FinalizeHeader {
   confidence: number;
   /** The session's noise floor (sd of single runs of identical code) when finalize started; null when unknown. */
   noiseFloor: number | null;
-  /** AUTORESEARCH_SEED of round 0 (round r gets firstSeed + r): seeds the session's runs never used. */
+  /** AUTORESEARCH_SEED of round 0 (round r gets firstSeed + r; the best's second run of round r firstSeed + 100000 + r): seeds the session's runs never used. */
   firstSeed: number;
   /** Changes taken out together with later ones (a textual dependency). */
   companions: FinalizeCompanions[];
@@ -119,8 +124,10 @@ export interface FinalizeRun {
   removed: number[];
   code: string;
   commit: string;
-  /** Round r: every variant of a batch runs once a round, with the same seed, beside the best's run of that round. */
+  /** Round r: every variant of a batch runs once a round, with the same seed, between the best's two runs of that round. */
   round: number;
+  /** The best's second run of its round (the one after the other variants); absent for every other run. */
+  repeat?: number;
   seed: number;
   /** ok: it printed a finite metric; crash: it did not (reason / detail say why). */
   status: "ok" | "crash";
@@ -192,8 +199,10 @@ export interface SmallestSet {
   kept: number[];
   /** Its loss against the best over its rounds (null when nothing was removed or nothing measured). */
   loss: LossEstimate | null;
-  /** As good as the best within noise: it is the final code. */
+  /** As good as the best within noise (its loss shown to be below `margin`): it is the final code. */
   accepted: boolean;
+  /** The within-noise line its loss had to stay under (WITHIN_NOISE noise floors), when known. */
+  margin?: number;
   commit: string | null;
   why: string;
 }

@@ -3,10 +3,10 @@
  * from them, and the views re-render the table from them, so both always agree.
  *
  * The statistics are paired: every variant of a batch runs once a round with that round's seed,
- * beside a run of the best in the same round (before it in even rounds, after it in odd ones), so
- * a drift of the machine moves both runs of a round alike and cancels in their difference (the
- * paired decisions of the keep rule, src/metric/paired.ts, do the same). A change's loss in round r
- * is how much better the best did than the best without it; its spread is pooled over every
+ * between two runs of the best in the same round (its first and last), so a drift of the machine
+ * moves the runs of a round alike and cancels in their difference (the paired decisions of the
+ * keep rule, src/metric/paired.ts, do the same). A change's loss in round r is how much better
+ * the best did (the mean of its two runs) than the best without it; its spread is pooled over every
  * variant's rounds (they share one noise), and a change is judged on its mean loss in standard
  * errors against the session's Z (Student-t while the pooled spread rests on few rounds).
  *
@@ -29,11 +29,24 @@
  * - The smallest set takes out of the best every change within noise or that hurts, except one
  *   of each either-is-enough pair (the one whose removal lost more; the older on a tie) and any
  *   change that can only be taken out with a change that stays. It is accepted as the final code
- *   when its loss against the best is not more than Z standard errors.
+ *   when its loss against the best is shown to be within noise: its mean plus Z standard errors
+ *   below WITHIN_NOISE noise floors (smallestSetVerdict); undecided, it gets more rounds.
  */
 import { normalCdf } from "../metric/normal.js";
 import { gain, mean, orient, pooledNoise, sampleSd, studentCritical, WITHIN_NOISE } from "../metric/index.js";
 import type { ChangeVerdict, FinalizeAttempt, FinalizeBatch, FinalizeHeader, FinalizeRunKind, LossEstimate, PairFinding } from "./finalize-records.js";
+
+/**
+ * The best runs this many times a round (first and last: the other variants run between), so the
+ * reference every variant is compared with is measured more precisely than any one variant, and a
+ * drift within a round cancels.
+ */
+export const BEST_RUNS_PER_ROUND = 2;
+/** The sd of one round's loss (best's mean of its runs minus a variant's run) in single-run noise floors: √(1 + 1/2). */
+export const ROUND_LOSS_FACTOR = Math.sqrt(1 + 1 / BEST_RUNS_PER_ROUND);
+
+/** The sd of an interaction round (loss a + loss b - loss of both) in units of one round's loss. */
+const INTERACTION_FACTOR = Math.sqrt((4 / BEST_RUNS_PER_ROUND + 2 + 1 / BEST_RUNS_PER_ROUND + 1) / (1 / BEST_RUNS_PER_ROUND + 1));
 
 /** Later changes a change that grew is paired with, at most. */
 export const MAX_PARTNERS = 3;
@@ -62,18 +75,26 @@ function sortIds(ids: readonly number[]): number[] {
   return [...new Set(ids)].sort((a, b) => a - b);
 }
 
-/** Metric by round of each variant of each batch (null: that run crashed). */
+/** Metric by round of each variant of each batch (null: that run crashed; the best's: the mean of its runs of the round that did not). */
 type Table = Map<string, Map<number, number | null>>;
 
 function tableOf(attempt: FinalizeAttempt): Map<FinalizeBatch, Table> {
-  const out = new Map<FinalizeBatch, Table>();
+  const sums = new Map<FinalizeBatch, Map<string, Map<number, number[]>>>();
   for (const run of attempt.runs) {
-    const batch = out.get(run.batch) ?? new Map();
-    out.set(run.batch, batch);
+    const batch = sums.get(run.batch) ?? new Map();
+    sums.set(run.batch, batch);
     const key = variantKey(run.kind, run.removed);
-    const rounds = batch.get(key) ?? new Map<number, number | null>();
+    const rounds = batch.get(key) ?? new Map<number, number[]>();
     batch.set(key, rounds);
-    rounds.set(run.round, run.status === "ok" ? run.metric : null);
+    const values = rounds.get(run.round) ?? [];
+    rounds.set(run.round, values);
+    if (run.status === "ok" && run.metric !== null) values.push(run.metric);
+  }
+  const out = new Map<FinalizeBatch, Table>();
+  for (const [batch, variants] of sums) {
+    const table: Table = new Map();
+    for (const [key, rounds] of variants) table.set(key, new Map([...rounds].map(([round, values]) => [round, values.length ? mean(values) : null])));
+    out.set(batch, table);
   }
   return out;
 }
@@ -102,7 +123,7 @@ function losses(table: Table | undefined, variant: string, ref: string, directio
 
 /** The spread of one round's paired difference, pooled over every variant of every batch; the critical value to go with it. */
 export interface PooledSpread {
-  /** sd of one paired difference (variant vs best, same round). */
+  /** sd of one round's loss (the best's mean of the round minus a variant's run). */
   sd: number | null;
   dof: number;
   /** How many standard errors a loss needs: Z, or Student-t's for a spread from few rounds. */
@@ -122,8 +143,8 @@ export function pooledSpread(attempt: FinalizeAttempt): PooledSpread {
   }
   const pooled = pooledNoise(groups);
   if (pooled && pooled.dof >= 2 && pooled.sd > 0) return { sd: pooled.sd, dof: pooled.dof, critical: studentCritical(confidence, pooled.dof), source: "rounds" };
-  // Too few rounds to measure a spread: a difference of two single runs, from the session's noise floor.
-  if (noiseFloor !== null && noiseFloor > 0) return { sd: Math.SQRT2 * noiseFloor, dof: 0, critical: confidence, source: "noise floor" };
+  // Too few rounds to measure a spread: one round's loss from the session's noise floor.
+  if (noiseFloor !== null && noiseFloor > 0) return { sd: ROUND_LOSS_FACTOR * noiseFloor, dof: 0, critical: confidence, source: "noise floor" };
   if (pooled && pooled.sd > 0) return { sd: pooled.sd, dof: pooled.dof, critical: studentCritical(confidence, Math.max(1, pooled.dof)), source: "rounds" };
   return { sd: null, dof: 0, critical: confidence, source: "none" };
 }
@@ -217,8 +238,9 @@ export function analyzeFinalize(attempt: FinalizeAttempt): FinalizeAnalysis {
       const y = mb.get(round);
       if (x !== undefined && y !== undefined) values.push(x + y - both);
     }
-    // Two losses of one batch (sharing its best run) and one of another: twice the spread of one paired difference.
-    const interaction = estimate(values, spread, 2);
+    // Two losses of one batch (sharing its best runs) and one of another: in single-run variances
+    // 4/2 + 1 + 1 (the first batch) and 1/2 + 1 (the other), against 1/2 + 1 for one round's loss.
+    const interaction = estimate(values, spread, INTERACTION_FACTOR);
     if (!interaction) continue;
     const dependent = Math.abs(interaction.z) > spread.critical;
     const kind = !dependent ? "independent" : interaction.mean > 0 ? "together" : "either";
@@ -257,7 +279,7 @@ function keptGain(header: FinalizeHeader, change: number): number | null {
 export function plannedPairs(attempt: FinalizeAttempt, analysis: FinalizeAnalysis = analyzeFinalize(attempt)): { pair: [number, number]; why: string }[] {
   const { header } = attempt;
   const { spread } = analysis;
-  const noise = header.noiseFloor ?? (spread.sd === null ? null : spread.sd / Math.SQRT2);
+  const noise = header.noiseFloor ?? (spread.sd === null ? null : spread.sd / ROUND_LOSS_FACTOR);
   const order = header.changes.map((c) => c.id);
   const byId = new Map(analysis.verdicts.map((v) => [v.change, v]));
   const out: { pair: [number, number]; why: string }[] = [];
@@ -326,20 +348,31 @@ export function smallestSetPlan(attempt: FinalizeAttempt, analysis: FinalizeAnal
   return { removed: order.filter((id) => candidates.has(id)), kept: order.filter((id) => !candidates.has(id)), notes };
 }
 
-/** The smallest set's loss against the best, from the `smallest-set` batch, and whether it is as good within noise. */
-export function smallestSetVerdict(attempt: FinalizeAttempt, removed: readonly number[], analysis: FinalizeAnalysis = analyzeFinalize(attempt)): { loss: LossEstimate | null; accepted: boolean } {
-  if (removed.length === 0) return { loss: null, accepted: true };
+/**
+ * The smallest set against the best, from the `smallest-set` batch. As good as the best within
+ * noise means its loss is shown to be below the within-noise line (WITHIN_NOISE noise floors):
+ * mean + critical × se under it, so too few rounds never pass a set that loses a real gain.
+ * Clearly worse: mean - critical × se above zero. Otherwise undecided (`decided` false): the
+ * engine adds rounds, and at its limit keeps the best.
+ */
+export function smallestSetVerdict(attempt: FinalizeAttempt, removed: readonly number[], analysis: FinalizeAnalysis = analyzeFinalize(attempt)): { loss: LossEstimate | null; accepted: boolean; decided: boolean; margin: number | null } {
+  if (removed.length === 0) return { loss: null, accepted: true, decided: true, margin: null };
   const tables = tableOf(attempt);
-  const { estimate: loss } = lossOf(attempt, tables, "smallest-set", "smallest-set", removed, [], analysis.spread);
-  if (!loss) return { loss: null, accepted: false };
-  return { loss, accepted: loss.z <= analysis.spread.critical };
+  const { spread } = analysis;
+  const { estimate: loss } = lossOf(attempt, tables, "smallest-set", "smallest-set", removed, [], spread);
+  const noise = spread.sd === null ? attempt.header.noiseFloor : spread.sd / ROUND_LOSS_FACTOR;
+  const margin = noise === null ? null : WITHIN_NOISE * noise;
+  if (!loss || margin === null) return { loss, accepted: false, decided: loss !== null, margin };
+  if (loss.mean + spread.critical * loss.se < margin) return { loss, accepted: true, decided: true, margin };
+  if (loss.mean - spread.critical * loss.se > 0) return { loss, accepted: false, decided: true, margin };
+  return { loss, accepted: false, decided: false, margin };
 }
 
 /**
  * N when --runs is not given: enough rounds that the smallest delta a change was kept on that was
  * itself beyond the noise (WITHIN_NOISE noise floors) shows as a loss of more than Z standard
  * errors most of the time (a true loss of that size clears the bar with about 84% chance:
- * n = ((Z + 1) × √2 × noise / delta)²), at least 2, at most MAX_DEFAULT_RUNS. Changes kept on a
+ * n = ((Z + 1) × ROUND_LOSS_FACTOR × noise / delta)²), at least 2, at most MAX_DEFAULT_RUNS. Changes kept on a
  * delta within the noise do not raise it: no number of runs of their size is affordable, and
  * their verdict is "within noise" unless their removal shows a real loss. Without a noise floor:
  * 3, and the rounds measure the spread.
@@ -348,7 +381,7 @@ export function defaultRunsPerVariant(keptGains: readonly (number | null)[], noi
   if (noiseFloor === null || !(noiseFloor > 0)) return { runs: 3, why: "3 (the session has no noise floor yet: the rounds measure it)" };
   const real = keptGains.filter((g): g is number => g !== null && g > WITHIN_NOISE * noiseFloor);
   const smallest = real.length ? Math.min(...real) : WITHIN_NOISE * noiseFloor;
-  const needed = Math.ceil(((confidence + 1) * Math.SQRT2 * noiseFloor / smallest) ** 2);
+  const needed = Math.ceil((((confidence + 1) * ROUND_LOSS_FACTOR * noiseFloor) / smallest) ** 2);
   const runs = Math.max(2, Math.min(MAX_DEFAULT_RUNS, needed));
   const of = real.length ? `the smallest delta kept beyond the noise, ${smallest.toPrecision(3)}` : `a delta of ${WITHIN_NOISE}× the noise floor`;
   return { runs, why: `${runs} (enough for ${of}, to show against the noise floor ${noiseFloor.toPrecision(3)} at Z ${confidence}${needed > MAX_DEFAULT_RUNS ? `; ${needed} would be needed, capped at ${MAX_DEFAULT_RUNS}: pass --runs for more` : ""})` };

@@ -21,8 +21,11 @@
  * workers build a different tree than one), and finalize, which runs seeds the session never
  * used, must find it within noise.
  */
+import { readFileSync } from "node:fs";
+import { expect } from "vitest";
 import { PlanProposer } from "../../src/proposers/plan.js";
-import type { Proposal } from "../../src/types.js";
+import type { ExperimentRecord, Proposal } from "../../src/types.js";
+import { git, recordPath } from "./repo.js";
 
 export const FINALIZE_TRAIN = `const BIG = 0;
 const MEDIUM = 0;
@@ -39,6 +42,9 @@ function unit(a) {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);
+// Tests that kill a run in flight slow it down (milliseconds).
+const pause = Number(process.env.FIXTURE_SLEEP_MS ?? 0);
+if (pause > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
 const truth = 1 - 0.3 * BIG - 0.12 * MEDIUM - 0.05 * SMALL - 0.08 * (TOGETHER > 0 && MEDIUM > 0 ? 1 : 0);
 const salt = BIG * 11 + MEDIUM * 13 + SMALL * 17 + TOGETHER * 19 + NOOP1 * 104729 + NOOP2 * 15485863 + NOOP3 * 2147483;
 const noise = (unit(seed * 7919 + salt) - 0.5) * 0.0346;
@@ -83,3 +89,36 @@ export const PARTNER = 2;
 /** The constants the fixture's changes set, by what they do. */
 export const REAL_CONSTANTS = ["BIG", "MEDIUM", "SMALL"];
 export const NO_EFFECT_CONSTANTS = ["NOOP1", "NOOP2", "NOOP3"];
+
+export const BASE_CONSTANTS = { BIG: 0, MEDIUM: 0, SMALL: 0, TOGETHER: 0, NOOP1: 0, NOOP2: 0, NOOP3: 0 };
+
+/** The constants a commit's training script sets (name -> value), read from its text. */
+export function constantsAt(root: string, ref: string): Record<string, number> {
+  const text = git(root, "show", `${ref}:train.js`);
+  return Object.fromEntries([...text.matchAll(/^const ([A-Z0-9]+) = (-?\d+);$/gm)].map((m) => [m[1] as string, Number(m[2])]));
+}
+
+/**
+ * What each kept change of the best's lineage sets (constant -> value), from its commit and its
+ * parent's: two workers build another tree than one (side by side, winners combined), so tests
+ * judge each change by what it does, not by its number.
+ */
+export function changesOf(root: string, changes: readonly { id: number }[]): Map<number, Record<string, number>> {
+  const records = readFileSync(recordPath(root, "experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as ExperimentRecord);
+  const out = new Map<number, Record<string, number>>();
+  for (const c of changes) {
+    const record = records.find((r) => r.id === c.id) as ExperimentRecord;
+    const after = constantsAt(root, record.commit);
+    const before = constantsAt(root, record.parent);
+    out.set(c.id, Object.fromEntries(Object.entries(after).filter(([k, v]) => before[k] !== v)));
+  }
+  return out;
+}
+
+/** The verdict the known effects call for: a change that sets a real constant (or TOGETHER beside MEDIUM) matters; one that sets only no-ops is within noise. */
+export function expectedVerdict(sets: Record<string, number>): "matters" | "within noise" {
+  const names = Object.keys(sets);
+  if (names.some((n) => REAL_CONSTANTS.includes(n) || n === "TOGETHER")) return "matters";
+  expect(names.every((n) => NO_EFFECT_CONSTANTS.includes(n)), names.join()).toBe(true);
+  return "within noise";
+}

@@ -7,9 +7,9 @@ import { type FinalizeOutcome, finalizeSession } from "../../src/loop/finalize/f
 import { research } from "../../src/loop/research.js";
 import { sanitizeEnv } from "../../src/runner/run-env.js";
 import { StopControl } from "../../src/search/stop.js";
-import type { ExperimentRecord, PlatformInfo } from "../../src/types.js";
+import type { PlatformInfo } from "../../src/types.js";
 import { Git } from "../../src/workspace/git.js";
-import { FINALIZE_TRAIN, finalizePlan, NO_EFFECT, NO_EFFECT_CONSTANTS, PARTNER, REAL, REAL_CONSTANTS, TOGETHER } from "../helpers/finalize-fixture.js";
+import { BASE_CONSTANTS, changesOf, constantsAt, expectedVerdict, FINALIZE_TRAIN, finalizePlan, NO_EFFECT, NO_EFFECT_CONSTANTS, PARTNER, REAL, REAL_CONSTANTS, TOGETHER } from "../helpers/finalize-fixture.js";
 import { createRepo, FAKE_PREPARE, git, recordPath } from "../helpers/repo.js";
 import { testConfig, testDeps } from "./deps.js";
 
@@ -34,13 +34,6 @@ function sessionSnapshot(root: string): string {
   });
 }
 
-/** The constants a branch's training script sets (name -> value), read from its text. */
-function constantsAt(root: string, ref: string): Record<string, number> {
-  const text = git(root, "show", `${ref}:train.js`);
-  return Object.fromEntries([...text.matchAll(/^const ([A-Z0-9]+) = (\d+);$/gm)].map((m) => [m[1] as string, Number(m[2])]));
-}
-
-const BASE_CONSTANTS = { BIG: 0, MEDIUM: 0, SMALL: 0, TOGETHER: 0, NOOP1: 0, NOOP2: 0, NOOP3: 0 };
 
 async function finalize(root: string, costs: unknown[] = []): Promise<FinalizeOutcome> {
   return finalizeSession(
@@ -65,27 +58,6 @@ async function finalized(workers: number): Promise<{ root: string; before: strin
   return { root, before, outcome, costs };
 }
 
-/** What each kept change of the best's lineage sets (constant -> value), from its commit and its parent's. */
-function changesOf(root: string, outcome: FinalizeOutcome): Map<number, Record<string, number>> {
-  const records = readFileSync(recordPath(root, "experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as ExperimentRecord);
-  const out = new Map<number, Record<string, number>>();
-  for (const c of outcome.header.changes) {
-    const record = records.find((r) => r.id === c.id) as ExperimentRecord;
-    const after = constantsAt(root, record.commit);
-    const before = constantsAt(root, record.parent);
-    out.set(c.id, Object.fromEntries(Object.entries(after).filter(([k, v]) => before[k] !== v)));
-  }
-  return out;
-}
-
-/** The verdict the fixture's known effects call for: a change that sets a real constant (or TOGETHER beside MEDIUM) matters; one that sets only no-ops is within noise. */
-function expectedVerdict(sets: Record<string, number>): "matters" | "within noise" {
-  const names = Object.keys(sets);
-  if (names.some((n) => REAL_CONSTANTS.includes(n) || n === "TOGETHER")) return "matters";
-  expect(names.every((n) => NO_EFFECT_CONSTANTS.includes(n)), names.join()).toBe(true);
-  return "within noise";
-}
-
 for (const workers of [1, 2]) {
   describe(`finalize on a session with known effects (${workers} worker${workers > 1 ? "s" : ""})`, () => {
     let root: string;
@@ -97,7 +69,7 @@ for (const workers of [1, 2]) {
     const setting = (name: string) => [...sets].find(([, s]) => name in s)?.[0] as number;
     beforeAll(async () => {
       ({ root, before, outcome, costs } = await finalized(workers));
-      sets = changesOf(root, outcome);
+      sets = changesOf(root, outcome.header.changes);
     }, 240_000);
 
     it("the session kept real, no-effect and paired changes for finalize to tell apart", () => {
@@ -179,21 +151,25 @@ for (const workers of [1, 2]) {
       expect(sessionSnapshot(root)).toBe(before);
       const attempt = finalizeAttempts(readFinalizeEntries(recordPath(root, "finalize.jsonl")))[0];
       const runs = attempt?.runs as FinalizeRun[];
-      // Each run once; every variant of a round ran with that round's seed, seeds the session never used (its baseline used 0-2).
-      const keys = runs.map((r) => `${r.batch}/${r.kind}/${r.removed.join("+")}/${r.round}`);
+      // Each run once; every variant of a round ran with that round's seed (the best's second run with its own), seeds the session never used (its baseline used 0-2).
+      const keys = runs.map((r) => `${r.batch}/${r.kind}/${r.removed.join("+")}/${r.round}/${r.repeat ?? 0}`);
       expect(new Set(keys).size).toBe(runs.length);
       expect(runs.length).toBe(outcome.result?.runs);
-      for (const r of runs) expect(r.seed).toBe(outcome.header.firstSeed + r.round);
+      for (const r of runs) expect(r.seed).toBe(outcome.header.firstSeed + r.round + (r.repeat ? 100_000 : 0));
       expect(outcome.header.firstSeed).toBeGreaterThanOrEqual(3);
       expect(runs.every((r) => r.status === "ok")).toBe(true);
-      // The `changes` batch: the best, the baseline and the best without each change, N rounds each.
+      // The `changes` batch: the best (twice a round), the baseline and the best without each change, N rounds each.
       const changes = runs.filter((r) => r.batch === "changes");
-      expect(changes.length).toBe((2 + sets.size) * outcome.header.runsPerVariant);
+      expect(changes.length).toBe((3 + sets.size) * outcome.header.runsPerVariant);
       expect(outcome.header.runsPerVariant).toBeGreaterThanOrEqual(2);
-      // Interleaved: the best ran first in even rounds and last in odd ones (one worker runs them in that order).
+      // Interleaved: in each round the best ran first and last, the other variants between (one worker runs them in that order).
       if (workers === 1) {
-        expect(changes.filter((r) => r.round === 0)[0]?.kind).toBe("best");
-        expect(changes.filter((r) => r.round === 1).at(-1)?.kind).toBe("best");
+        for (const round of [0, 1]) {
+          const of = changes.filter((r) => r.round === round);
+          expect([of[0]?.kind, of[0]?.repeat]).toEqual(["best", undefined]);
+          expect([of.at(-1)?.kind, of.at(-1)?.repeat]).toEqual(["best", 1]);
+          expect(of.slice(1, -1).every((r) => r.kind !== "best")).toBe(true);
+        }
       } else {
         expect(new Set(runs.map((r) => r.worker))).toEqual(new Set([0, 1]));
       }

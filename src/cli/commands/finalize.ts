@@ -27,10 +27,11 @@ interface FinalizeCliOptions {
 /** The cost in one paragraph, said before anything runs. */
 export function describeCost(cost: FinalizeCost): string {
   const per = `${formatDuration(cost.budgetSec)} budget each`;
-  const later = cost.laterAtMost > 0 ? `; then up to ${cost.laterAtMost} more for the smallest set, and more for any pair of changes that looks suspicious` : "";
+  const rise = cost.mayRiseTo !== undefined ? `; the rounds may rise to ${cost.mayRiseTo} (${cost.mayRiseTo * cost.variants} runs) if the first ones show more noise than the kept changes' deltas allow` : "";
+  const later = cost.laterAtMost > 0 ? `${rise}; then up to ${cost.laterAtMost} more for the smallest set, and more for any pair of changes that looks suspicious` : rise;
   const now = cost.runs === cost.planned ? `${cost.runs} runs` : `${cost.runs} runs (${cost.planned - cost.runs} of ${cost.planned} recorded already)`;
   return (
-    `Finalize: ${cost.variants} variants (the best, the baseline, the best without each kept change) × ${cost.rounds} rounds = ${now}, ${per}, ` +
+    `Finalize: ${cost.variants} variants (the best, the baseline, the best without each kept change) × ${cost.rounds} rounds, the best twice a round = ${now}, ${per}, ` +
     `on ${cost.workers} worker${cost.workers === 1 ? "" : "s"}: about ${formatDuration(Math.max(1, Math.round(cost.wallSec)))} (a run takes about ${formatDuration(Math.max(0.1, Number(cost.perRunSec.toFixed(1))))}, from ${cost.perRunFrom})${later}.\n`
   );
 }

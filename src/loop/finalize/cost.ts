@@ -15,6 +15,8 @@ export interface FinalizeCost {
   rounds: number;
   /** At most this many more after it: the pairs that look suspicious and the smallest set. */
   laterAtMost: number;
+  /** The default N may rise to this once the first rounds measured the noise (absent: it stays). */
+  mayRiseTo?: number;
   budgetSec: number;
   workers: number;
   /** Seconds one run is expected to take (from the session's runs, else the budget). */
@@ -49,6 +51,7 @@ export function estimateCost(input: {
   variants: number;
   rounds: number;
   laterAtMost: number;
+  mayRiseTo?: number;
   budgetSec: number;
   sessionBudgetSec: number;
   workers: number;
@@ -64,6 +67,7 @@ export function estimateCost(input: {
     variants: input.variants,
     rounds: input.rounds,
     laterAtMost: input.laterAtMost,
+    ...(input.mayRiseTo !== undefined && { mayRiseTo: input.mayRiseTo }),
     budgetSec: input.budgetSec,
     workers,
     perRunSec,

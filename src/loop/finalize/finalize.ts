@@ -36,7 +36,7 @@ import {
   readFinalizeEntries,
   type SmallestSet,
 } from "../../ledger/finalize-records.js";
-import { analyzeFinalize, defaultRunsPerVariant, MAX_PAIRS, plannedPairs, removalOf, smallestSetPlan, smallestSetVerdict, variantKey } from "../../ledger/finalize-verdicts.js";
+import { analyzeFinalize, BEST_RUNS_PER_ROUND, defaultRunsPerVariant, MAX_DEFAULT_RUNS, MAX_PAIRS, plannedPairs, pooledSpread, ROUND_LOSS_FACTOR, removalOf, smallestSetPlan, smallestSetVerdict, variantKey } from "../../ledger/finalize-verdicts.js";
 import { takeKernelLock } from "../../ledger/kernel-lock.js";
 import { Ledger } from "../../ledger/ledger.js";
 import { loopLiveness } from "../../ledger/liveness.js";
@@ -127,6 +127,8 @@ interface Prepared {
   changes: VariantSpec[];
   /** The attempt's result when it is already finished with these settings. */
   finished: FinalizeResult | null;
+  /** N came from --runs (never raised). */
+  runsGiven: boolean;
   cost: FinalizeCost;
 }
 
@@ -174,6 +176,7 @@ async function prepare(root: string, options: FinalizeOptions, deps: FinalizeDep
   );
   const runs = options.runs ?? continuing?.header.runsPerVariant ?? fallback.runs;
   const runsFrom = options.runs !== undefined ? "--runs" : continuing ? continuing.header.runsFrom : fallback.why;
+  const raisedFrom = options.runs === undefined ? continuing?.header.raisedFrom : undefined;
   const { companions, unremovable } = findCompanions(set);
   const header: FinalizeHeader = {
     type: "header",
@@ -187,6 +190,7 @@ async function prepare(root: string, options: FinalizeOptions, deps: FinalizeDep
     changes: set.changes.map((c) => ({ id: c.id, commit: c.commit, description: c.description, keptDelta: c.keptDelta })),
     runsPerVariant: runs,
     runsFrom,
+    ...(raisedFrom !== undefined && { raisedFrom }),
     plannedRuns: 0,
     budgetSec,
     timeoutSec,
@@ -198,8 +202,8 @@ async function prepare(root: string, options: FinalizeOptions, deps: FinalizeDep
     unremovable,
   };
   const changes = changesBatch(set, header);
-  header.plannedRuns = changes.length * runs;
   const planned = batchOrder("changes", changes.map(asVariant), runs, header.firstSeed);
+  header.plannedRuns = planned.length;
   const todo = remainingRuns(planned, continuing?.runs ?? [], attempt);
   const finished = continuing?.result && sameSettings(continuing.header, header) ? continuing.result : null;
   const cost = estimateCost({
@@ -207,13 +211,14 @@ async function prepare(root: string, options: FinalizeOptions, deps: FinalizeDep
     planned: planned.length,
     variants: changes.length,
     rounds: runs,
-    laterAtMost: finished ? 0 : 2 * runs,
+    laterAtMost: finished ? 0 : (BEST_RUNS_PER_ROUND + 1) * smallestSetRounds(runs),
+    ...(options.runs === undefined && raisedFrom === undefined && !finished && runs < MAX_DEFAULT_RUNS && { mayRiseTo: MAX_DEFAULT_RUNS }),
     budgetSec,
     sessionBudgetSec: config.budgetSec,
     workers: header.workers,
     history,
   });
-  return { paths, info, history, head, set, header, changes, finished, cost };
+  return { paths, info, history, head, set, header, changes, finished, cost, runsGiven: options.runs !== undefined };
 }
 
 /** The variants of the `changes` batch: the best, the baseline, each change taken out (with its companions), and each companion set alone (the reference). */
@@ -245,10 +250,22 @@ function asVariant(spec: VariantSpec): FinalizeVariant {
   return { kind: spec.kind, removed: spec.removed, code: sha256(spec.text), commit: "", ...(spec.pair && { pair: spec.pair }) };
 }
 
-/** Two headers that plan the same runs (their time aside). */
+/** Two headers that plan the same runs (their time aside), whatever the order of their fields. */
 function sameSettings(a: FinalizeHeader, b: FinalizeHeader): boolean {
-  const strip = ({ at: _at, ...rest }: FinalizeHeader) => JSON.stringify(rest);
+  const strip = ({ at: _at, ...rest }: FinalizeHeader) => canonical(rest);
   return strip(a) === strip(b);
+}
+
+/** JSON with every object's keys sorted. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
 }
 
 /**
@@ -369,22 +386,22 @@ async function runAttempt(session: SessionState, prepared: Prepared, deps: Final
   };
 
   /** Plans (records) a batch and runs what is not recorded of it; false when stopped. */
-  const runPhase = async (batch: FinalizeBatch, specs: VariantSpec[], why?: string): Promise<boolean> => {
+  const runPhase = async (batch: FinalizeBatch, specs: VariantSpec[], why?: string, rounds = header.runsPerVariant): Promise<boolean> => {
     const variants: FinalizeVariant[] = [];
     for (const spec of specs) variants.push(await materialize(spec));
+    const planned = batchOrder(batch, variants, rounds, header.firstSeed);
     const record: FinalizeBatchRecord = {
       type: "batch",
       attempt: header.attempt,
       batch,
       at: deps.now().toISOString(),
       variants,
-      rounds: header.runsPerVariant,
-      plannedRuns: variants.length * header.runsPerVariant,
+      rounds,
+      plannedRuns: planned.length,
       ...(why !== undefined && { why }),
     };
     const known = mine().batches[batch];
-    if (!known || JSON.stringify({ ...known, at: "" }) !== JSON.stringify({ ...record, at: "" })) log.append(record);
-    const planned = batchOrder(batch, variants, header.runsPerVariant, header.firstSeed);
+    if (!known || canonical({ ...known, at: "" }) !== canonical({ ...record, at: "" })) log.append(record);
     const todo = remainingRuns(planned, mine().runs, header.attempt);
     deps.onEvent?.({ type: "batch", batch, runs: planned.length, todo: todo.length, ...(why !== undefined && { why }) });
     if (todo.length > 0) {
@@ -399,6 +416,15 @@ async function runAttempt(session: SessionState, prepared: Prepared, deps: Final
   };
 
   if (!(await runPhase("changes", prepared.changes))) return null;
+  // The default N rests on the session's noise floor; once these rounds measured the noise, it is
+  // raised (once) when the kept changes' deltas need more rounds to be told from it.
+  const raised = raisedRuns(mine(), prepared.runsGiven);
+  if (raised) {
+    Object.assign(header, raised, { at: deps.now().toISOString(), plannedRuns: batchOrder("changes", prepared.changes.map(asVariant), raised.runsPerVariant, header.firstSeed).length });
+    log.append({ ...header });
+    deps.onEvent?.({ type: "warning", message: `${header.raisedFrom} rounds measured the noise: ${raised.runsFrom}` });
+    if (!(await runPhase("changes", prepared.changes))) return null;
+  }
 
   // Pairs whose single removals look suspicious, taken out together.
   const pairs = plannedPairs(mine());
@@ -422,21 +448,32 @@ async function runAttempt(session: SessionState, prepared: Prepared, deps: Final
   const analysis = analyzeFinalize(mine());
   const plan = smallestSetPlan(mine(), analysis);
   const notes = [...plan.notes];
+  // Latest first: a change that comes out only with later ones (its companions) finds them out already.
   const removed: number[] = [];
-  for (const id of plan.removed) {
-    if (withoutChanges(set, [...removed, id]) !== null) removed.push(id);
+  for (const id of [...plan.removed].reverse()) {
+    if (withoutChanges(set, [...removed, id]) !== null) removed.unshift(id);
     else notes.push(`#${id} stays: its revert does not apply with the others taken out`);
   }
+  removed.sort((a, b) => set.changes.findIndex((c) => c.id === a) - set.changes.findIndex((c) => c.id === b));
   const smallestText = withoutChanges(set, removed) as string;
   let smallestCommit: string | null = removed.length === 0 ? header.best.commit : null;
+  let verdict = smallestSetVerdict(mine(), removed, analysis);
   if (removed.length > 0) {
     const spec: VariantSpec = { kind: "smallest-set", removed, text: smallestText };
     const specs: VariantSpec[] = [{ kind: "best", removed: [], text: set.bestText }, spec];
-    if (!(await runPhase("smallest-set", specs, `taking out ${removed.map((r) => `#${r}`).join(", ")} (within noise or hurting)`))) return null;
+    const why = `taking out ${removed.map((r) => `#${r}`).join(", ")} (within noise or hurting)`;
+    // N rounds; while the answer is not clear, once more up to smallestSetRounds (its decision picks the final code).
+    const known = mine().batches["smallest-set"]?.rounds ?? header.runsPerVariant;
+    if (!(await runPhase("smallest-set", specs, why, known))) return null;
+    verdict = smallestSetVerdict(mine(), removed, analysis);
+    const most = smallestSetRounds(header.runsPerVariant);
+    if (!verdict.decided && known < most) {
+      if (!(await runPhase("smallest-set", specs, `${why}; more rounds: the first ${known} did not tell`, most))) return null;
+      verdict = smallestSetVerdict(mine(), removed, analysis);
+    }
     smallestCommit = mine().batches["smallest-set"]?.variants.find((v) => v.kind === "smallest-set")?.commit ?? null;
   }
   const final = mine();
-  const verdict = smallestSetVerdict(final, removed, analysis);
   const kept = set.changes.map((c) => c.id).filter((id) => !removed.includes(id));
   const smallestSet: SmallestSet = {
     removed,
@@ -445,6 +482,7 @@ async function runAttempt(session: SessionState, prepared: Prepared, deps: Final
     accepted: verdict.accepted,
     commit: smallestCommit,
     why: smallestWhy(removed, verdict, analysis.spread.critical, header.direction, notes),
+    ...(verdict.margin !== null && { margin: verdict.margin }),
   };
   const matters = analysis.verdicts.filter((v) => v.verdict === "matters");
   const branches = await writeBranches({
@@ -485,6 +523,29 @@ async function runAttempt(session: SessionState, prepared: Prepared, deps: Final
   return result;
 }
 
+/**
+ * The default N raised after the `changes` batch: the noise its rounds measured (the spread of one
+ * round's loss, over ROUND_LOSS_FACTOR) when it is more than the session's noise floor. Null when --runs was given,
+ * when it was raised already, or when the measured noise asks for no more rounds.
+ */
+function raisedRuns(attempt: FinalizeAttempt, runsGiven: boolean): Pick<FinalizeHeader, "runsPerVariant" | "runsFrom" | "raisedFrom"> | null {
+  const { header } = attempt;
+  if (runsGiven || header.raisedFrom !== undefined) return null;
+  const spread = pooledSpread(attempt);
+  if (spread.source !== "rounds" || spread.sd === null) return null;
+  const measured = spread.sd / ROUND_LOSS_FACTOR;
+  const noise = Math.max(measured, header.noiseFloor ?? 0);
+  const gains = header.changes.map((c) => (c.keptDelta === null ? null : orient(c.keptDelta, header.direction)));
+  const wanted = defaultRunsPerVariant(gains, noise, header.confidence);
+  if (wanted.runs <= header.runsPerVariant) return null;
+  return { runsPerVariant: wanted.runs, runsFrom: `${wanted.why.replace(/^\d+ /, `${wanted.runs} `)}, raised from ${header.runsPerVariant} once its rounds measured the noise (${measured.toPrecision(3)})`, raisedFrom: header.runsPerVariant };
+}
+
+/** Rounds the smallest-set batch may grow to when its first N do not tell: twice N, at least MAX_DEFAULT_RUNS. */
+export function smallestSetRounds(runs: number): number {
+  return Math.max(2 * runs, MAX_DEFAULT_RUNS);
+}
+
 /** Why the smallest set is (or is not) the final code, in one line. */
 function smallestWhy(removed: readonly number[], verdict: ReturnType<typeof smallestSetVerdict>, critical: number, direction: "min" | "max", notes: readonly string[]): string {
   const extra = notes.length ? ` (${notes.join("; ")})` : "";
@@ -492,8 +553,10 @@ function smallestWhy(removed: readonly number[], verdict: ReturnType<typeof smal
   const loss = verdict.loss;
   if (!loss) return `its runs did not measure (they or the best's crashed): the best is kept as the final code${extra}`;
   const change = withoutDelta(loss.mean, direction);
-  const text = `${change >= 0 ? "+" : ""}${change.toPrecision(3)} against the best, ${loss.z.toFixed(1)} standard errors`;
-  return verdict.accepted
-    ? `as good as the best within noise (${text}, not more than ${critical.toFixed(1)}): it is the final code${extra}`
-    : `not as good as the best (${text}, more than ${critical.toFixed(1)}): the best is kept as the final code${extra}`;
+  const bound = withoutDelta(loss.mean + critical * loss.se, direction);
+  const line = verdict.margin === null ? "" : ` (the within-noise line: ${verdict.margin.toPrecision(3)})`;
+  const text = `${change >= 0 ? "+" : ""}${change.toPrecision(3)} against the best over ${loss.rounds} rounds, at most ${bound >= 0 ? "+" : ""}${bound.toPrecision(3)} at ${critical.toFixed(1)} standard errors${line}`;
+  if (verdict.accepted) return `as good as the best within noise (${text}): it is the final code${extra}`;
+  if (verdict.decided) return `not as good as the best (${text}: it loses more than noise): the best is kept as the final code${extra}`;
+  return `not shown to be as good as the best within noise (${text}): the best is kept as the final code${extra}`;
 }

@@ -10,41 +10,54 @@
 import { randomUUID } from "node:crypto";
 import { join, relative } from "node:path";
 import type { FinalizeBatch, FinalizeLog, FinalizeRun, FinalizeVariant } from "../../ledger/finalize-records.js";
-import { variantKey } from "../../ledger/finalize-verdicts.js";
+import { BEST_RUNS_PER_ROUND, variantKey } from "../../ledger/finalize-verdicts.js";
 import { ensureRealDir } from "../../safe-fs.js";
 import { decide } from "../../search/decide.js";
 import { runOnce } from "../../search/experiment.js";
 import type { LoopDeps, SessionState, Worker } from "../../search/session.js";
 
-/** One run to make: a variant in a round, with the round's seed. */
+/** One run to make: a variant in a round, with the round's seed; `repeat` 1 is the best's second run of the round. */
 export interface PlannedRun {
   batch: FinalizeBatch;
   variant: FinalizeVariant;
   round: number;
+  repeat: number;
   seed: number;
 }
 
-/** The runs of a batch in the order they go to the workers: round by round, the best first in even rounds and last in odd ones. */
+/** The runs of a batch in the order they go to the workers: round by round, the best first and last, the other variants between. */
 export function batchOrder(batch: FinalizeBatch, variants: readonly FinalizeVariant[], rounds: number, firstSeed: number): PlannedRun[] {
   const best = variants.filter((v) => v.kind === "best");
   const others = variants.filter((v) => v.kind !== "best");
   const out: PlannedRun[] = [];
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? [...best, ...others] : [...others, ...best];
-    for (const variant of order) out.push({ batch, variant, round, seed: firstSeed + round });
+    const seed = firstSeed + round;
+    for (const variant of best) out.push({ batch, variant, round, repeat: 0, seed });
+    for (const variant of others) out.push({ batch, variant, round, repeat: 0, seed });
+    // The best's second run has a seed of its own: with code whose runs vary with the seed (as a
+    // network's do), a repeat with the same seed would repeat its noise rather than average it out.
+    for (let repeat = 1; repeat < BEST_RUNS_PER_ROUND; repeat++) for (const variant of best) out.push({ batch, variant, round, repeat, seed: repeatSeed(firstSeed, round, repeat) });
   }
   return out;
 }
 
-/** The key of a recorded or planned run: which batch, variant and round (an attempt's runs are unique by it). */
-export function runKey(run: { batch: FinalizeBatch; kind: FinalizeVariant["kind"]; removed: readonly number[]; round: number }): string {
-  return `${run.batch}/${variantKey(run.kind, run.removed)}/${run.round}`;
+/** Seeds of the best's extra runs of a round start this far after the rounds' own (never one a round uses: --runs is at most 1000). */
+export const REPEAT_SEED_OFFSET = 100_000;
+
+/** AUTORESEARCH_SEED of the best's run `repeat` (> 0) of `round`. */
+export function repeatSeed(firstSeed: number, round: number, repeat: number): number {
+  return firstSeed + REPEAT_SEED_OFFSET * repeat + round;
+}
+
+/** The key of a recorded or planned run: which batch, variant, round and repeat (an attempt's runs are unique by it). */
+export function runKey(run: { batch: FinalizeBatch; kind: FinalizeVariant["kind"]; removed: readonly number[]; round: number; repeat?: number }): string {
+  return `${run.batch}/${variantKey(run.kind, run.removed)}/${run.round}/${run.repeat ?? 0}`;
 }
 
 /** The planned runs no run of `attempt` has recorded yet. */
 export function remainingRuns(planned: readonly PlannedRun[], recorded: readonly FinalizeRun[], attempt: number): PlannedRun[] {
   const done = new Set(recorded.filter((r) => r.attempt === attempt).map(runKey));
-  return planned.filter((p) => !done.has(runKey({ batch: p.batch, kind: p.variant.kind, removed: p.variant.removed, round: p.round })));
+  return planned.filter((p) => !done.has(runKey({ batch: p.batch, kind: p.variant.kind, removed: p.variant.removed, round: p.round, repeat: p.repeat })));
 }
 
 export interface BatchContext {
@@ -62,7 +75,7 @@ export interface BatchContext {
 /** A run's log, under <records>/finalize/a<attempt>/. */
 function logPath(session: SessionState, attempt: number, run: PlannedRun): string {
   const name = run.variant.kind === "ablation" ? `without-${run.variant.removed.join("-")}` : run.variant.kind;
-  return join(session.paths.dir, "finalize", `a${attempt}`, `${run.batch}-${name}-r${run.round}.log`);
+  return join(session.paths.dir, "finalize", `a${attempt}`, `${run.batch}-${name}-r${run.round}${run.repeat > 0 ? `-${run.repeat + 1}` : ""}.log`);
 }
 
 /** What a run is, for its live line and its log's first line. */
@@ -127,6 +140,7 @@ async function runOne(ctx: BatchContext, worker: Worker, planned: PlannedRun): P
     code: variant.code,
     commit: variant.commit,
     round: planned.round,
+    ...(planned.repeat > 0 && { repeat: planned.repeat }),
     seed: planned.seed,
     status: ok ? "ok" : "crash",
     ...(!ok && { reason: decision.reason, detail: decision.detail }),
