@@ -1,9 +1,8 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
-import { join } from "node:path";
 import { eventsPath } from "./events-file.js";
 import { type FinalizeAttempt, latestFinalize, readFinalizeEntries } from "./finalize-records.js";
 import { loopLiveness } from "./liveness.js";
-import { currentTag, type SessionPaths } from "./paths.js";
+import { currentTag, type SessionPaths, sessionPaths } from "./paths.js";
 
 /**
  * Where a session's finalize stands, for the views: finished (its result is recorded), running
@@ -47,7 +46,7 @@ function finalizeHoldsLock(paths: SessionPaths, attempt: FinalizeAttempt): boole
 /** Whether the repo's current session logged a `session-start` at or after `since` (ms). */
 function loopStartedSince(paths: SessionPaths, since: number): boolean {
   const tag = currentTag(paths.home);
-  const dir = tag ? join(paths.home, tag, "records") : paths.dir;
+  const dir = tag ? sessionPaths(paths.root, tag, paths.home).dir : paths.dir;
   for (const line of tail(eventsPath(dir), EVENTS_TAIL_BYTES).split("\n")) {
     if (!line.includes('"session-start"')) continue;
     try {
