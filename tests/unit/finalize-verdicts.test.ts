@@ -137,6 +137,7 @@ describe("finalize verdicts (pure, from records)", () => {
     ]);
     const a = analyzeFinalize(attempt(h, runs));
     expect(a.verdicts[0]).toMatchObject({ change: 1, verdict: "within noise", removedWith: [2], dependsOn: [2] });
+    expect(a.verdicts[0]?.note).toBe("cannot be taken out alone (its lines were changed again by #2): judged on what it adds to the best without #2");
     expect(a.verdicts[1]).toMatchObject({ change: 2, verdict: "matters", dependsOn: [1] });
     // The smallest set cannot take #1 out without #2, which matters: #1 stays.
     const plan = smallestSetPlan(attempt(h, runs), a);
