@@ -212,11 +212,12 @@ export function analyzeFinalize(attempt: FinalizeAttempt): FinalizeAnalysis {
     if (unremovable) return { ...base, loss: null, verdict: "cannot remove" as const, confidence: null, share: null, note: `cannot be taken out of the best: ${unremovable.reason}` };
     const { removed, reference } = removalOf(header, change.id);
     const { estimate: loss } = lossOf(attempt, tables, "changes", "ablation", removed, reference, spread);
-    const withNote = reference.length > 0 ? { removedWith: reference } : {};
+    const companions = header.companions.find((c) => c.change === change.id);
+    const withNote = reference.length > 0 ? { removedWith: reference, note: `cannot be taken out alone (${companions?.reason ?? "a later change rewrote its lines"}): judged on what it adds to the best without ${reference.map((r) => `#${r}`).join(", ")}` } : {};
     if (crashesWithout(tables, "changes", variantKey("ablation", removed), referenceKey(reference))) {
-      return { ...base, ...withNote, loss, verdict: "matters" as const, confidence: 1, share: null, note: "without it every run crashed" };
+      return { ...base, ...withNote, loss, verdict: "matters" as const, confidence: 1, share: null, note: `without it every run crashed${withNote.note ? `; ${withNote.note}` : ""}` };
     }
-    if (!loss) return { ...base, ...withNote, loss: null, verdict: "within noise" as const, confidence: null, share: null, note: "no run measured it (its runs or the best's crashed)" };
+    if (!loss) return { ...base, ...withNote, loss: null, verdict: "within noise" as const, confidence: null, share: null, note: `no run measured it (its runs or the best's crashed)${withNote.note ? `; ${withNote.note}` : ""}` };
     const verdict = loss.z > spread.critical ? "matters" : loss.z < -spread.critical ? "hurts" : "within noise";
     const share = totalGain && totalGain.mean > 0 ? loss.mean / totalGain.mean : null;
     return { ...base, ...withNote, loss, verdict, confidence: normalCdf(loss.z), share };

@@ -120,3 +120,27 @@ describe("autoresearch finalize (CLI)", () => {
     expect(result.stderr).toMatch(/autoresearch\/t1-final does not exist: the session was not finalized[\s\S]*fix: Run `autoresearch finalize` first/);
   }, 120_000);
 });
+
+describe("autoresearch finalize, stopped", () => {
+  it("Ctrl-C: the runs in flight end and are recorded, no more start, exit 130; finalize again continues", async () => {
+    const root = await fixtureSession();
+    const marker = `finalize-int-${process.pid}-${Date.now()}`;
+    const live = startCli(root, ["finalize", "--yes", "--runs", "2"], { FIXTURE_SLEEP_MS: "300", FIXTURE_MARK: marker });
+    const start = Date.now();
+    while (runsOf(root).length < 3 && Date.now() - start < 60_000) await sleep(50);
+    process.kill(live.pid, "SIGINT");
+    const exit = await live.exited;
+    expect(exit.code, live.stderr()).toBe(130);
+    expect(live.stderr()).toContain("Stopping after the runs in flight");
+    expect(live.stderr()).toMatch(/Stopped: the runs recorded so far are kept; `autoresearch finalize` continues where it was/);
+    const recorded = runsOf(root);
+    expect(recorded.length).toBeGreaterThanOrEqual(3);
+    expect(recorded.length).toBeLessThan(20);
+    expect(recorded.every((r) => r.status === "ok")).toBe(true);
+    expect(processesWithEnv("FIXTURE_MARK", marker)).toEqual([]);
+    const again = cli(root, ["finalize", "--yes", "--runs", "2", "--json"], {}, 240_000);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).smallestSet.accepted).toBe(true);
+    expect(runsOf(root).slice(0, recorded.length)).toEqual(recorded);
+  }, 240_000);
+});

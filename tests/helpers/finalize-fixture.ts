@@ -50,6 +50,7 @@ const salt = BIG * 11 + MEDIUM * 13 + SMALL * 17 + TOGETHER * 19 + NOOP1 * 10472
 const noise = (unit(seed * 7919 + salt) - 0.5) * 0.0346;
 // A no-op's luck: on seed 0, the seed every experiment's first run gets, each no-op looks 0.04 better.
 const lucky = seed === 0 ? 0.04 * ((NOOP1 > 0 ? 1 : 0) + (NOOP2 > 0 ? 1 : 0) + (NOOP3 > 0 ? 1 : 0)) : 0;
+console.log("budget: " + process.env.AUTORESEARCH_TIME_BUDGET);
 console.log("num_steps: 100");
 console.log("training_seconds: 1.0");
 console.log("val_loss: " + (truth + noise - lucky).toFixed(6));

@@ -191,5 +191,22 @@ for (const workers of [1, 2]) {
       expect(readFileSync(recordPath(root, "finalize.jsonl"), "utf8")).toBe(lines);
       expect(readFileSync(recordPath(root, "finalize.md"), "utf8")).toContain(`| #${setting("TOGETHER")} TOGETHER 0 -> 1 |`);
     });
+
+    if (workers === 1) {
+      it("--budget: another budget is another attempt, its runs get that budget and a timeout scaled with it", async () => {
+        const again = await finalizeSession(
+          root,
+          { budgetSec: 2, runs: 2, confirm: async () => true },
+          { git: new Git(root), executorFor: () => new LocalExecutor(), now: () => new Date(), stop: new StopControl(), baseEnv: sanitizeEnv(process.env), graceMs: 200 },
+        );
+        expect(again.state).toBe("finished");
+        expect(again.header).toMatchObject({ attempt: 2, budgetSec: 2, timeoutSec: 4, runsPerVariant: 2 });
+        const second = finalizeAttempts(readFinalizeEntries(recordPath(root, "finalize.jsonl")))[1];
+        const log = readFileSync(recordPath(root, second?.runs[0]?.log as string), "utf8");
+        expect(log).toContain("budget: 2\n");
+        expect(second?.runs.length).toBe(again.result?.runs);
+        expect(sessionSnapshot(root)).toBe(before);
+      }, 120_000);
+    }
   });
 }

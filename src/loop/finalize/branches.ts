@@ -25,6 +25,8 @@ export interface BranchInput {
   final: { holds: number[]; text: string; what: string };
   /** Each change that matters, and the changes it was measured to help only together with. */
   matters: { change: number; together: number[] }[];
+  /** Tags of the repository's sessions: a branch named like another session's research branch is never written. */
+  sessionTags: readonly string[];
 }
 
 export function finalBranch(tag: string): string {
@@ -68,8 +70,10 @@ export async function writeBranches(input: BranchInput): Promise<FinalizeBranche
   const current = await input.git.currentBranch();
   const out: FinalizeBranches = { final: null, changes: [], skipped: [] };
   const { tag } = input.repo;
+  // autoresearch/<tag>-final is also what a session tagged "<tag>-final" would call its research branch.
+  const another = (branch: string) => input.sessionTags.some((t) => `autoresearch/${t}` === branch);
   const final = finalBranch(tag);
-  if (current !== final) {
+  if (current !== final && !another(final)) {
     const commit = await writeBranch(input, final, input.final.holds, `autoresearch finalize: ${input.final.what}`, input.final.text);
     if (commit) out.final = { branch: final, commit, holds: input.final.holds };
   }
@@ -77,6 +81,10 @@ export async function writeBranches(input: BranchInput): Promise<FinalizeBranche
     const branch = changeBranch(tag, change);
     if (current === branch) {
       out.skipped.push({ change, reason: `${branch} is checked out in your checkout; switch away and run finalize again` });
+      continue;
+    }
+    if (another(branch)) {
+      out.skipped.push({ change, reason: `${branch} is the research branch of another session` });
       continue;
     }
     const deps = baseDependencies(input.set, change);

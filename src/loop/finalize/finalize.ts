@@ -41,7 +41,7 @@ import { takeKernelLock } from "../../ledger/kernel-lock.js";
 import { Ledger } from "../../ledger/ledger.js";
 import { loopLiveness } from "../../ledger/liveness.js";
 import { acquireLock } from "../../ledger/lock.js";
-import { locateSession, type SessionPaths } from "../../ledger/paths.js";
+import { locateSession, type SessionPaths, sessionTags } from "../../ledger/paths.js";
 import { readInFlightReadOnly, readRecordsReadOnly, readSessionReadOnly } from "../../ledger/read.js";
 import type { SessionInfo } from "../../ledger/session-records.js";
 import { headOf } from "../../ledger/tree.js";
@@ -501,6 +501,7 @@ async function runAttempt(session: SessionState, prepared: Prepared, deps: Final
       change: v.change,
       together: analysis.pairs.filter((p) => p.kind === "together" && p.changes.includes(v.change)).map((p) => (p.changes[0] === v.change ? p.changes[1] : p.changes[0])),
     })),
+    sessionTags: sessionTags(session.paths.home),
   });
   const result: FinalizeResult = {
     type: "result",
