@@ -53,6 +53,24 @@ export class ResearchRepo {
 
   /** An experiment's commit: `parent` with `path` replaced by `text`, kept under `ref` (pendingRef until it is numbered). */
   async commitExperiment(ref: string, parent: string, path: string, mode: string, text: string, message: string, now: Date): Promise<string> {
+    return this.commitAt(ref, parent, path, mode, text, message, now);
+  }
+
+  /**
+   * Where `autoresearch finalize` keeps the commits of the code it measures (the best with changes
+   * taken out): refs/autoresearch/<tag>/finalize/<name>, beside the experiments' refs (removed with
+   * them by `clean`).
+   */
+  finalizeRef(name: string): string {
+    return `refs/autoresearch/${this.tag}/finalize/${name}`;
+  }
+
+  /**
+   * A commit of `parent` with `path` replaced by `text`, written as `ref` (created, or moved to it
+   * whatever it held: finalize's own refs and branches only, never the research branch).
+   */
+  async commitAt(ref: string, parent: string, path: string, mode: string, text: string, message: string, now: Date): Promise<string> {
+    if (ref === this.branchRef) throw new Error(`${ref} is the research branch: only moveBranch moves it`);
     const ident = `${await this.identity()} ${Math.floor(now.getTime() / 1000)} ${timezone(now)}`;
     return commitFile(this.git, { parent, path, mode, text, message, ref, ident });
   }
