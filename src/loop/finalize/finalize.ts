@@ -305,8 +305,12 @@ export async function finalizeSession(root: string, options: FinalizeOptions, de
   const watch = deps.runWatch ? null : startWatchdog();
   let session: SessionState | null = null;
   try {
-    session = await openSession(root, prepared, deps, watch ?? deps.runWatch);
-    const result = await runAttempt(session, prepared, deps, loopDepsOf(session, prepared, deps, watch ?? deps.runWatch));
+    // The session's config with finalize's budget, its protection on this machine, its executor.
+    const config = { ...info.config, budgetSec: header.budgetSec, timeoutSec: header.timeoutSec };
+    const running: SessionInfo = { ...info, config, protection: sessionProtection(config) };
+    const loopDeps = loopDepsOf(running, deps, watch ?? deps.runWatch);
+    session = await openSession(root, prepared, running, loopDeps);
+    const result = await runAttempt(session, prepared, deps, loopDeps);
     if (!result) return outcome("stopped", null);
     const table = renderFinalizeTable(result, { format: "text", tag: info.tag, runsPerVariant: header.runsPerVariant });
     writeAtomic(paths.finalizeTable, renderFinalizeTable(result, { format: "markdown", tag: info.tag, runsPerVariant: header.runsPerVariant }));
@@ -319,12 +323,11 @@ export async function finalizeSession(root: string, options: FinalizeOptions, de
   }
 }
 
-/** The session's executor with finalize's budget, and the loop's run machinery around it. */
-function loopDepsOf(session: SessionState, prepared: Prepared, deps: FinalizeDeps, runWatch: RunWatch | null | undefined): LoopDeps {
-  void prepared;
+/** The loop's run machinery around the session's executor: what runOnce needs (the proposer is never asked). */
+function loopDepsOf(info: SessionInfo, deps: FinalizeDeps, runWatch: RunWatch | null | undefined): LoopDeps {
   return {
     git: deps.git,
-    executor: deps.executorFor(session.info.config),
+    executor: deps.executorFor(info.config),
     proposer: { name: "finalize", propose: async () => null },
     emit: (event) => {
       if (event.type === "warning") deps.onEvent?.({ type: "warning", message: event.message });
@@ -338,23 +341,20 @@ function loopDepsOf(session: SessionState, prepared: Prepared, deps: FinalizeDep
   };
 }
 
-/** The session as the loop's run machinery needs it: its config with finalize's budget, its protection on this machine, its workers' clones at the best. */
-async function openSession(root: string, prepared: Prepared, deps: FinalizeDeps, runWatch: RunWatch | null | undefined): Promise<SessionState> {
+/** The session as the loop's run machinery needs it, its workers' clones made at the best. */
+async function openSession(root: string, prepared: Prepared, info: SessionInfo, loopDeps: LoopDeps): Promise<SessionState> {
   const { paths, header } = prepared;
-  const config = { ...prepared.info.config, budgetSec: header.budgetSec, timeoutSec: header.timeoutSec };
-  const info: SessionInfo = { ...prepared.info, config, protection: sessionProtection(config) };
-  const emitOnly = loopDepsOf({ info } as SessionState, prepared, deps, runWatch);
-  const workspace = await openWorkspace(root, info, paths, emitOnly);
+  const workspace = await openWorkspace(root, info, paths, loopDeps);
   for (const worker of workspace.workers) await worker.clone.prepare(header.best.commit);
   return {
     root,
     paths,
     info,
-    ledger: new Ledger(paths, join(root, config.results), config.metric),
+    ledger: new Ledger(paths, join(root, info.config.results), info.config.metric),
     history: prepared.history,
-    keepRule: keepRuleOf(config),
+    keepRule: keepRuleOf(info.config),
     stopCondition: null,
-    invocationStartedAt: deps.now(),
+    invocationStartedAt: loopDeps.now(),
     trainTexts: new Map(),
     ...workspace,
   };
