@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { commitFile } from "./commit.js";
 import type { Git } from "./git.js";
+import { researchBranch } from "./branch-names.js";
 
 /**
  * The orchestrator's side of a session in the user's repository: it alone creates the
@@ -18,7 +19,7 @@ export class ResearchRepo {
   ) {}
 
   get branch(): string {
-    return `autoresearch/${this.tag}`;
+    return researchBranch(this.tag);
   }
 
   get branchRef(): string {

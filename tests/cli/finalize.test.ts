@@ -111,6 +111,14 @@ describe("autoresearch finalize (CLI)", () => {
     );
     expect(git(root, "log", "--format=%s", "main")).toMatch(/^#6: TOGETHER 0 -> 1\n#4: SMALL 0 -> 1\n#2: MEDIUM 0 -> 1\n#1: BIG 0 -> 1\ninit$/);
     expect(git(root, "rev-parse", "autoresearch/t1")).toBe(researchBranch);
+
+    // clean takes finalize's branches with the session, and names them first.
+    const leftByFinalize = git(root, "branch", "--list", "autoresearch/t1-*", "--format=%(refname:short)").split("\n").filter(Boolean);
+    expect(leftByFinalize).toEqual(expect.arrayContaining(["autoresearch/t1-final", "autoresearch/t1-change-1"]));
+    const cleaned = cli(root, ["clean", "--tag", "t1", "--yes"]);
+    expect(cleaned.code, cleaned.stderr).toBe(0);
+    for (const branch of leftByFinalize) expect(cleaned.stdout).toContain(`branch ${branch} (left by finalize)`);
+    expect(git(root, "branch", "--list", "autoresearch/*", "--format=%(refname:short)")).toBe("");
   }, 300_000);
 
   it("merge --final before any finalize: exit 2, run finalize first", async () => {

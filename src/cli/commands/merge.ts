@@ -25,11 +25,6 @@ import { requireRepo } from "../../workspace/git.js";
 import { readFinalizeStatus } from "../../ledger/finalize-records.js";
 import type { SessionPaths } from "../../ledger/paths.js";
 
-/** autoresearch/<tag> -> autoresearch/<tag>-final (where finalize leaves the smallest set). */
-function finalBranchOf(branch: string): string {
-  return `${branch}-final`;
-}
-
 /** The session's latest finalize result, for the --final merge message. */
 function finalizedOf(paths: SessionPaths | null) {
   return paths ? (readFinalizeStatus(paths.finalize)?.result ?? null) : null;
@@ -132,7 +127,7 @@ Examples:
         throw new UsageError("no research branch to merge", "Run it on the autoresearch/<tag> branch, or pass --branch autoresearch/<tag>.");
       }
       // --final: the research branch's finalized sibling, into the same base.
-      const branch = options.final ? finalBranchOf(targets.branch) : targets.branch;
+      const branch = options.final ? `${targets.branch}-final` : targets.branch;
       const { base } = targets;
       if (options.final && !(await git.branchExists(branch))) {
         throw new UsageError(`${branch} does not exist: the session was not finalized`, `Run \`autoresearch finalize\` first (it measures which kept changes matter and leaves ${branch}), then merge --final.`);

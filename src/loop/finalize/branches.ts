@@ -12,6 +12,7 @@ import { cleanField } from "../../ledger/results-tsv.js";
 import type { ResearchRepo } from "../../workspace/research-repo.js";
 import type { Git } from "../../workspace/git.js";
 import { baseDependencies, type ChangeSet, onBase } from "./changes.js";
+import { changeBranch, finalBranch, researchBranch } from "../../workspace/branch-names.js";
 
 export interface BranchInput {
   git: Git;
@@ -29,13 +30,6 @@ export interface BranchInput {
   sessionTags: readonly string[];
 }
 
-export function finalBranch(tag: string): string {
-  return `autoresearch/${tag}-final`;
-}
-
-export function changeBranch(tag: string, change: number): string {
-  return `autoresearch/${tag}-change-${change}`;
-}
 
 /** Commits `holds` one by one on the base commit as `branch`; the last commit's text is `target` when given (one commit with it when the changes one by one do not get there). */
 async function writeBranch(input: BranchInput, branch: string, holds: readonly number[], note: string, target?: string): Promise<string | null> {
@@ -71,7 +65,7 @@ export async function writeBranches(input: BranchInput): Promise<FinalizeBranche
   const out: FinalizeBranches = { final: null, changes: [], skipped: [] };
   const { tag } = input.repo;
   // autoresearch/<tag>-final is also what a session tagged "<tag>-final" would call its research branch.
-  const another = (branch: string) => input.sessionTags.some((t) => `autoresearch/${t}` === branch);
+  const another = (branch: string) => input.sessionTags.some((t) => researchBranch(t) === branch);
   const final = finalBranch(tag);
   if (current !== final && !another(final)) {
     const commit = await writeBranch(input, final, input.final.holds, `autoresearch finalize: ${input.final.what}`, input.final.text);
