@@ -17,6 +17,14 @@ export const CHART_PNG_FILE = "progress.png";
 /** The progress report, kept in the session's records (sessions of an older version wrote it in the checkout). */
 export const PROGRESS_FILE = "progress.md";
 
+/**
+ * `autoresearch finalize`'s records, beside experiments.jsonl in the session's records (not in the
+ * checkout): its runs, one JSON object a line (src/ledger/finalize-records.ts), and the contribution
+ * table it last rendered from them (what the summary, `show`, `sessions` and the dashboard link).
+ */
+export const FINALIZE_FILE = "finalize.jsonl";
+export const FINALIZE_TABLE_FILE = "finalize.md";
+
 /** The summary and the chart: projections of the records, written beside each other. */
 export const REPORT_FILES: readonly string[] = [SUMMARY_FILE, CHART_SVG_FILE, CHART_PNG_FILE];
 

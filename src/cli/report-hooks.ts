@@ -1,6 +1,7 @@
 import { readMemory } from "../ledger/memory.js";
 import type { LoopDeps, SessionState } from "../search/session.js";
-import { fromRecords } from "../report/model.js";
+import { loadFinalizeView } from "../report/finalize-view.js";
+import { fromRecords, headRef } from "../report/model.js";
 import { renderProgressReport } from "../report/progress.js";
 import { type ProjectionNames, projectionNamesIn, trackedNotice, writeSessionReports } from "../report/write.js";
 
@@ -14,6 +15,8 @@ async function namesFor(root: string, warn: (message: string) => void): Promise<
 function dataOf(session: SessionState) {
   const data = fromRecords(session.history, session.info, { resultsPath: session.ledger.resultsPath });
   data.memory = readMemory(session.paths.memory);
+  // A finalize of an earlier best stays in the summary, marked as measuring the best of then.
+  data.finalize = loadFinalizeView(session.paths, headRef(data));
   return data;
 }
 

@@ -21,6 +21,7 @@ import { type BudgetEdit, budgetConflicts, budgetEdit, describeConflict } from "
 import { type CheckedConfig, defaultCommand, missingMessage, missingRequired, parseScope, resolveChecked } from "./resolve.js";
 import { platformText, renderConfigTable } from "./table.js";
 import { dateTag, tagProblem } from "./tag.js";
+import { researchBranch } from "../workspace/branch-names.js";
 
 export interface CollectOptions {
   root: string;
@@ -149,7 +150,7 @@ export async function unusedTag(root: string, now: Date): Promise<string> {
   if (!(await git.isRepo().catch(() => false))) return base;
   for (let n = 1; n < 1000; n++) {
     const tag = n === 1 ? base : `${base}-${n}`;
-    if (!(await git.branchExists(`autoresearch/${tag}`))) return tag;
+    if (!(await git.branchExists(researchBranch(tag)))) return tag;
   }
   return base;
 }
@@ -387,7 +388,7 @@ const ASKERS: Record<AskAs, Asker> = {
     values[key] = await textWithDefault(io, ask.question, fallback, async (tag) => {
       const problem = tagProblem(tag);
       if (problem) return `"${tag}": ${problem}`;
-      if (isRepo && (await git.branchExists(`autoresearch/${tag}`))) return `autoresearch/${tag} already exists: pick another tag (or continue it with \`autoresearch resume\`)`;
+      if (isRepo && (await git.branchExists(researchBranch(tag)))) return `${researchBranch(tag)} already exists: pick another tag (or continue it with \`autoresearch resume\`)`;
       return undefined;
     });
   },

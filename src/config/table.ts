@@ -12,6 +12,7 @@ import { formatDuration } from "./duration.js";
 import { redactUrl } from "./redact.js";
 import { type Protection, protectionText } from "../sandbox/mode.js";
 import { wrapWords } from "../text.js";
+import { researchBranch } from "../workspace/branch-names.js";
 
 export function scopeText(scope: readonly string[]): string {
   return SCOPES.every((s) => scope.includes(s)) ? "all" : scope.join(" / ");
@@ -48,7 +49,7 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo, optio
     ["Metric", `${config.metric} (${config.direction})`],
     ["Max iterations", config.maxIterations === null ? "unlimited" : String(config.maxIterations)],
     ["Modification scope", scopeText(config.scope)],
-    ["Branch", `autoresearch/${config.tag}`],
+    ["Branch", researchBranch(config.tag)],
     ["Results file", config.results],
     ["Platform", platformText(platform)],
     // Torch settings: none apply where the command's Python has no torch (null: probed, not found).

@@ -6,6 +6,8 @@ import type { SessionInfo } from "../ledger/ledger.js";
 import { eventsPath } from "../ledger/events-file.js";
 import { type LoopLiveness, loopLiveness } from "../ledger/liveness.js";
 import { readRecordsReadOnly, readRejectedReadOnly } from "../ledger/read.js";
+import { headOf } from "../ledger/tree.js";
+import { type FinalizePanel, finalizePanel, loadFinalizeView } from "../report/finalize-view.js";
 import type { ExperimentRecord } from "../types.js";
 import { type ExperimentSummary, pooledNoise, summarize } from "./model.js";
 import { emptyLive, foldLive, type LiveState, type StampedEvent } from "./live.js";
@@ -30,6 +32,8 @@ export interface SessionSnapshot {
   noise: number | null;
   /** autoresearch-summary.md, once the session has ended. */
   summary: string | null;
+  /** Its `autoresearch finalize`: the contribution table and the verdict of each kept change; null when never finalized. */
+  finalize: FinalizePanel | null;
 }
 
 const MAX_SUMMARY_BYTES = 256 * 1024;
@@ -68,7 +72,15 @@ export function sessionSnapshot(location: SessionLocation): SessionSnapshot {
     eventsOffset,
     noise: pooledNoise(records),
     summary,
+    finalize: finalizeOf(location, info, records),
   };
+}
+
+/** The session's finalize, as the panel shows it (read from finalize.jsonl). */
+function finalizeOf(location: SessionLocation, info: SessionInfo | null, records: readonly ExperimentRecord[]): FinalizePanel | null {
+  const head = records.length > 0 ? headOf(records, info?.config?.direction ?? "min") : null;
+  const view = loadFinalizeView(location.paths, head);
+  return view ? finalizePanel(view, info?.tag) : null;
 }
 
 /** The full record of experiment `id` and its diff, or null when there is no such experiment. */

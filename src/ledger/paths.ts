@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { PROGRESS_FILE } from "../file-names.js";
+import { FINALIZE_FILE, FINALIZE_TABLE_FILE, PROGRESS_FILE } from "../file-names.js";
 
 /**
  * Where a session keeps its files: in the repository's git dir, where no git command run in a
@@ -31,6 +31,10 @@ export interface SessionPaths {
   memory: string;
   state: string;
   progress: string;
+  /** `autoresearch finalize`'s runs and verdicts (src/ledger/finalize-records.ts). */
+  finalize: string;
+  /** The contribution table finalize last rendered (markdown). */
+  finalizeTable: string;
   /** The repo's loop lock (one loop per repo). */
   lock: string;
   runs: string;
@@ -107,6 +111,8 @@ function build(root: string, home: string, dir: string, workdir: string, lock: s
     memory: join(dir, "memory.jsonl"),
     state: join(dir, "state.json"),
     progress: join(dir, PROGRESS_FILE),
+    finalize: join(dir, FINALIZE_FILE),
+    finalizeTable: join(dir, FINALIZE_TABLE_FILE),
     lock,
     runs: join(dir, "runs"),
     patches: join(dir, "patches"),

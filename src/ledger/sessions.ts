@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ExperimentRecord } from "../types.js";
 import type { SessionInfo } from "./ledger.js";
+import { type FinalizeProgress, readFinalizeState } from "./finalize-state.js";
 import { loopLiveness } from "./liveness.js";
 import { currentTag, FAILED_DIR, hasLegacySession, LEGACY_DIR, legacyPaths, locateSession, recordsPaths, type SessionPaths, sessionPaths, sessionsHome, sessionTags } from "./paths.js";
 import { readRecordsReadOnly, readSessionReadOnly } from "./read.js";
@@ -46,6 +47,43 @@ export interface SessionSummary {
   dir: string;
   /** True when `resume --tag <id>` can continue it. */
   resumable: boolean;
+  /** Its latest `autoresearch finalize`: null when never finalized. */
+  finalize: SessionFinalize | null;
+}
+
+/** A session's finalize as `sessions` lists it. */
+export interface SessionFinalize {
+  progress: FinalizeProgress;
+  startedAt: string;
+  /** When it finished: when the session was finalized (null while running or stopped). */
+  finishedAt: string | null;
+  /** Kept changes judged `matters`, of `changes` measured (null until finished). */
+  matter: number | null;
+  changes: number;
+  runsDone: number;
+  runsPlanned: number;
+  /** It measured an earlier best: the session kept more since. */
+  stale: boolean;
+  /** finalize.md, the contribution table. */
+  table: string;
+}
+
+function finalizeOf(paths: SessionPaths, headCommit: string | null): SessionFinalize | null {
+  const state = readFinalizeState(paths);
+  if (!state) return null;
+  const { attempt, progress } = state;
+  const planned = Object.values(attempt.batches).reduce((sum, b) => sum + (b?.plannedRuns ?? 0), 0);
+  return {
+    progress,
+    startedAt: attempt.startedAt,
+    finishedAt: attempt.result?.at ?? null,
+    matter: attempt.result ? attempt.result.verdicts.filter((v) => v.verdict === "matters").length : null,
+    changes: attempt.header.changes.length,
+    runsDone: attempt.runs.length,
+    runsPlanned: Math.max(planned, attempt.header.plannedRuns, attempt.runs.length),
+    stale: headCommit !== null && headCommit !== attempt.header.best.commit,
+    table: paths.finalizeTable,
+  };
 }
 
 interface Found {
@@ -145,6 +183,7 @@ function summarize(found: Found, info: SessionInfo, current: string | null, home
     endReason: reason,
     dir: found.paths.dir,
     resumable: found.kind === "home" || found.kind === "legacy",
+    finalize: finalizeOf(found.paths, (best ?? baseline)?.commit ?? null),
   };
 }
 

@@ -5,6 +5,7 @@ import { type Leftover, type LeftoverOptions, listLeftovers } from "../ledger/le
 import { currentTag, forgetCurrent, sessionsHome } from "../ledger/paths.js";
 import { listSessions, type SessionSummary } from "../ledger/sessions.js";
 import type { Git } from "../workspace/git.js";
+import { isFinalizeBranchOf } from "../workspace/branch-names.js";
 import { squashMergedInto } from "../workspace/squash-merged.js";
 import { removeSessionTraces, type SessionTraces } from "../workspace/remove-session.js";
 
@@ -68,15 +69,22 @@ export async function planClean(git: Git, root: string, request: CleanRequest): 
     const owner = session.state === "failed" || session.state === "archived" ? null : session.tag;
     const branch = owner && (await git.branchExists(session.branch)) ? session.branch : null;
     const refs = owner ? [...(await git.refs(`refs/autoresearch/${owner}/`)).keys()] : [];
-    if (branch && (await git.currentBranch()) === branch) {
-      plan.refused.push({ id: session.id, reason: `its branch ${branch} is checked out in your checkout (switch to another branch first)` });
+    // finalize's branches go with the session, but never a branch that is another session's research branch.
+    const others = new Set(sessions.filter((s) => s.id !== session.id).map((s) => s.branch));
+    const finalizeBranches = owner
+      ? [...(await git.refs("refs/heads/autoresearch/")).keys()].map((ref) => ref.slice("refs/heads/".length)).filter((b) => isFinalizeBranchOf(owner, b) && !others.has(b))
+      : [];
+    const current = await git.currentBranch();
+    const checkedOut = [branch, ...finalizeBranches].find((b) => b && b === current);
+    if (checkedOut) {
+      plan.refused.push({ id: session.id, reason: `its branch ${checkedOut} is checked out in your checkout (switch to another branch first)` });
       continue;
     }
     const dir = owner && home ? join(home, owner) : session.dir;
     const onlyHere = branch ? await git.commitsOnlyOn(branch) : 0;
     // A squash merge copies the work without the commits: that is merged too.
     const squashedInto = branch && onlyHere > 0 ? await squashMergedInto(git, branch) : null;
-    const item: CleanItem = { session, branch, refs, dirs: existsSync(dir) ? [dir] : [], unmergedKept: squashedInto ? 0 : onlyHere };
+    const item: CleanItem = { session, branch, refs, finalizeBranches, dirs: existsSync(dir) ? [dir] : [], unmergedKept: squashedInto ? 0 : onlyHere };
     if (squashedInto) item.squashedInto = squashedInto;
     plan.items.push(item);
   }

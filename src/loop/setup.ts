@@ -21,6 +21,7 @@ import { readInFlightReadOnly } from "../ledger/read.js";
 import type { LoopDeps, SessionState, Worker } from "../search/session.js";
 import { cloneFor, type ResolvedSession, sessionSlots } from "../search/slots.js";
 import { probeRemotePlatform } from "./remote-platform.js";
+import { researchBranch } from "../workspace/branch-names.js";
 
 /** Whether `path` (which may not exist yet) resolves, through any symbolic links, to inside `root`. */
 export function resolvesInside(root: string, path: string): boolean {
@@ -81,7 +82,7 @@ export async function validateNewSession(git: Git, root: string, config: Researc
   if (dirty.length > 0) {
     throw new UsageError(`the working tree has uncommitted changes:\n${dirty.join("\n")}`, "Commit or stash them first (git stash), so every experiment starts from a known commit.");
   }
-  const branch = `autoresearch/${config.tag}`;
+  const branch = researchBranch(config.tag);
   if (!(await git.isValidBranchName(branch))) throw new UsageError(`invalid tag ${JSON.stringify(config.tag)}`, "Use letters, digits, '.', '_' or '-'.");
   if (await git.branchExists(branch)) {
     throw new UsageError(`branch ${branch} already exists`, `Continue it with \`autoresearch resume\` (from that branch), or pick another --tag.`);
@@ -235,7 +236,7 @@ async function setUpSession(root: string, checked: ResolvedSession, platform: Pl
   const info: SessionInfo = {
     version: 1,
     tag: config.tag,
-    branch: `autoresearch/${config.tag}`,
+    branch: researchBranch(config.tag),
     baseBranch,
     baseCommit,
     startedAt: deps.now().toISOString(),

@@ -40,4 +40,5 @@ export {
   throughputOf,
   type ThroughputRecord,
 } from "./throughput.js";
-export { DRIFT_WINDOW, driftSpread, type PairedInput, type PairedRecord, type PairedVerdict, pairedNoise, pairedVerdict } from "./paired.js";
+export { DRIFT_WINDOW, driftSpread, type PairedInput, type PairedRecord, type PairedVerdict, pairedNoise, pairedVerdict, studentCritical } from "./paired.js";
+export { normalCdf } from "./normal.js";

@@ -6,16 +6,21 @@ import { locateSession, type SessionPaths } from "../ledger/paths.js";
 import { locateAnySession } from "../ledger/sessions.js";
 import { isResultsFile, readRecordsReadOnly, readResultsFile, readSessionReadOnly } from "../ledger/read.js";
 import type { Direction } from "../types.js";
-import { fromRecords, fromResults, type SessionData } from "./model.js";
+import { loadFinalizeView } from "./finalize-view.js";
+import { fromRecords, fromResults, headRef, type SessionData } from "./model.js";
 
 /**
  * Finding the data of a report. The files are read through the ledger's read-only readers:
  * another process (the loop) may be appending at the same moment.
  */
 
-/** The session's research notes, read-only (the loop and `note` may be appending). */
+/**
+ * The session's research notes, read-only (the loop and `note` may be appending), and where its
+ * finalize stands (finalize.jsonl; the table the summary embeds is rendered from it).
+ */
 function withMemory(data: SessionData, paths: SessionPaths): SessionData {
   data.memory = readMemory(paths.memory);
+  data.finalize = loadFinalizeView(paths, headRef(data));
   return data;
 }
 

@@ -2,6 +2,7 @@ import { delta } from "../metric/index.js";
 import { formatDelta, formatMetric, formatPercent, oneLine, shortCommit, truncate } from "./format.js";
 import { type SessionData, analyze } from "./model.js";
 import type { MergePlan, MergeStrategy } from "../workspace/merge.js";
+import type { FinalizeResult } from "../ledger/finalize-records.js";
 
 export { assertCleanTree, conflictHint, executeMerge, type ExecuteOptions, MERGE_STRATEGIES, type MergeOutcome, type MergePlan, type MergeStrategy, planMerge, pushAdvice } from "../workspace/merge.js";
 
@@ -49,3 +50,18 @@ export function mergeMessage(plan: MergePlan, strategy: MergeStrategy, data: Ses
   return `${lines.join("\n")}\n`;
 }
 
+
+/** The commit message of `merge --final`: the changes the final branch holds, as finalize measured them. */
+export function finalMergeMessage(plan: MergePlan, strategy: MergeStrategy, result: FinalizeResult): string {
+  const s = result.smallestSet;
+  const holds = result.branches.final?.holds ?? s.kept;
+  const what = s.accepted && s.removed.length > 0 ? "the smallest set" : "every kept change";
+  const lines = [`autoresearch: ${strategy === "squash" ? "squash" : "merge"} ${what} of ${plan.branch} into ${plan.base}`, "", `Kept changes it holds (finalize, ${result.at}):`];
+  for (const id of holds) {
+    const v = result.verdicts.find((x) => x.change === id);
+    lines.push(`- #${id}${v ? ` ${truncate(oneLine(v.description), 100)}: ${v.verdict}` : ""}`);
+  }
+  if (s.accepted && s.removed.length > 0) lines.push("", `Left out (within noise or hurting): ${s.removed.map((r) => `#${r}`).join(" ")}.`);
+  lines.push("", `From ${plan.branch} at ${shortCommit(plan.branchTip)} (${plan.commits.length} commit${plan.commits.length === 1 ? "" : "s"}).`);
+  return `${lines.join("\n")}\n`;
+}

@@ -2,6 +2,7 @@ import type { SessionInfo } from "../ledger/ledger.js";
 import { contentionText, delta, gain, inferDirection, noiseOfRecords, percentChange, pooledNoise } from "../metric/index.js";
 import type { ParsedResults } from "../ledger/results-tsv.js";
 import { headOf, lineageOf } from "../ledger/tree.js";
+import type { FinalizeView } from "./finalize-view.js";
 import { CATEGORIES, type Category, type Direction, type ExperimentRecord, type MemoryEntry, type Status } from "../types.js";
 
 /**
@@ -89,6 +90,14 @@ export interface SessionData {
   noise?: NoiseInfo;
   /** "7 of 40 runs were re-run for contention (...)"; absent when no run was. */
   contention?: string;
+  /** Where the session's `autoresearch finalize` stands (null: never finalized; absent: not read, e.g. a results file). */
+  finalize?: FinalizeView | null;
+}
+
+/** The session's head (the best kept node) as finalize names it, or null with no experiment. */
+export function headRef(data: SessionData): { id: number; commit: string } | null {
+  const head = treeOf(data.experiments, data.direction)?.head ?? data.experiments[0];
+  return head ? { id: head.iteration, commit: head.commit } : null;
 }
 
 const CONFIRM_HINT = "run `autoresearch confirm baseline --runs 3` in the session's repository to measure it";

@@ -5,8 +5,10 @@ import type { ExperimentRecord } from "../types.js";
 import { describeThroughput } from "../metric/index.js";
 import { describeLoad } from "../platform/load.js";
 import { formatDelta, formatMetric } from "./format.js";
-import { readRecordsReadOnly } from "../ledger/read.js";
-import { childrenOf, nodeAt } from "../ledger/tree.js";
+import { readRecordsReadOnly, readSessionReadOnly } from "../ledger/read.js";
+import type { ChangeVerdict } from "../ledger/finalize-records.js";
+import { childrenOf, headOf, lineageOf, nodeAt } from "../ledger/tree.js";
+import { describeVerdict, type FinalizeView, finalizeLine, loadFinalizeView, verdictOf } from "./finalize-view.js";
 
 /** A neighbour in the research tree, as `show` names it. */
 export interface TreeNeighbour {
@@ -31,11 +33,43 @@ export interface ShownExperiment {
   logTail: string[];
   logPath: string;
   patchPath: string | null;
+  /** True when it is the session's head (the best kept node, where the research branch points). */
+  head?: boolean;
+  /** Kept changes on the head's lineage (what finalize measures). */
+  lineageChanges?: number;
+  /** What finalize says of it (a kept change it measured) and of the session; null when never finalized. */
+  finalize?: ShownFinalize | null;
 }
 
-/** Experiment `id` of the session at `paths`, with its diff and the tail of its log (read-only). */
-export function loadExperiment(paths: SessionPaths, id: number, tailLines = 30): ShownExperiment {
+/** Finalize, as `show` tells it. */
+export interface ShownFinalize {
+  progress: FinalizeView["progress"];
+  /** "finalized <when>: 4 of 14 kept changes matter, table in <path>", or how far it is. */
+  line: string;
+  finishedAt: string | null;
+  tablePath: string;
+  /** It measured an earlier best (the session kept more since). */
+  stale: boolean | null;
+  /** True when this experiment is one of the kept changes it measures. */
+  measured: boolean;
+  /** Its verdict, once finalize finished. */
+  verdict: ChangeVerdict | null;
+  /** The verdict in words (`describeVerdict`). */
+  verdictText: string | null;
+}
+
+/**
+ * Experiment `id` of the session at `paths` (null: the head, the best kept node), with its diff,
+ * the tail of its log and what finalize says of it (read-only).
+ */
+export function loadExperiment(paths: SessionPaths, id: number | null, tailLines = 30): ShownExperiment {
   const records = readRecordsReadOnly(paths);
+  const direction = readSessionReadOnly(paths)?.config?.direction ?? "min";
+  const head = records.length > 0 ? headOf(records, direction) : null;
+  if (id === null) {
+    if (!head) throw new UsageError("this session has no recorded experiment yet", "Wait for its baseline to finish, or pass an experiment number.");
+    id = head.id;
+  }
   const record = records.find((e) => e.id === id);
   if (!record) {
     const last = records.at(-1)?.id;
@@ -57,6 +91,24 @@ export function loadExperiment(paths: SessionPaths, id: number, tailLines = 30):
     logTail: log === "" ? [] : logTail,
     logPath,
     patchPath,
+    head: head?.id === id,
+    lineageChanges: head ? lineageOf(records, head).length - 1 : 0,
+    finalize: shownFinalize(loadFinalizeView(paths, head), id),
+  };
+}
+
+function shownFinalize(view: FinalizeView | null, id: number): ShownFinalize | null {
+  if (!view) return null;
+  const verdict = verdictOf(view, id);
+  return {
+    progress: view.progress,
+    line: finalizeLine(view),
+    finishedAt: view.finishedAt,
+    tablePath: view.tablePath,
+    stale: view.stale,
+    measured: view.changeIds.includes(id),
+    verdict,
+    verdictText: verdict && view.result ? describeVerdict(verdict, view.result) : null,
   };
 }
 
@@ -72,6 +124,20 @@ function againstParent(e: ExperimentRecord, parent: TreeNeighbour | null): strin
 
 function nodeLabel(n: TreeNeighbour): string {
   return `#${n.id} ${n.status === "crash" ? "crash" : `${n.status} ${formatMetric(n.metric)}`}`;
+}
+
+/**
+ * What `show` with no number says first: the session's best and its finalize ("finalized <when>:
+ * 4 of 14 kept changes matter, table in <path>"), or that it was never finalized.
+ */
+export function renderSessionLine(shown: ShownExperiment, tag: string): string {
+  const changes = shown.lineageChanges ?? 0;
+  const finalize = shown.finalize
+    ? shown.finalize.line
+    : changes > 0
+      ? `not finalized: \`autoresearch finalize\` measures which of its ${changes} kept change${changes === 1 ? "" : "s"} matter`
+      : "nothing kept yet: the best is the baseline";
+  return `Session ${tag}: the best is #${shown.record.id}; ${finalize}\n`;
 }
 
 /** The text `autoresearch show N` prints. */
@@ -101,6 +167,12 @@ export function renderExperiment(shown: ShownExperiment, metricName: string): st
       const rate = describeThroughput(r);
       lines.push(`  seed ${r.seed}: ${formatMetric(r.metric)}${rate ? `, ${rate}` : ""}${r.load ? `, ${describeLoad(r.load)}` : ""}${r.contended ? " — contended, re-run" : ""}`);
     }
+  }
+  const f = shown.finalize;
+  if (f?.measured) {
+    // A kept change finalize measured: its verdict, or how far finalize is.
+    const verdict = f.verdictText ? `${f.verdictText}${f.stale ? " (measured on an earlier best)" : ""}` : f.line;
+    lines.push(`Finalize:   ${verdict}`);
   }
   if (e.rationale) lines.push(`Rationale:  ${e.rationale.replace(/\s+/g, " ").slice(0, 400)}`);
   lines.push("", `Diff${shown.patchPath ? ` (${shown.patchPath})` : ""}:`, shown.patch ? shown.patch.trimEnd() : e.id === 0 ? "  (the baseline: no change)" : "  (no diff recorded)");

@@ -17,6 +17,7 @@ import {
   markdownTable,
   shortCommit,
 } from "./format.js";
+import { finalizeHeaderLine, finalizeSection } from "./finalize-view.js";
 import { type Analysis, type ReportExperiment, type SessionData, analyze, combinedInto, reRunNote } from "./model.js";
 import { type NextStepOptions, recommendNextSteps, sanitizeSteps } from "./next-steps.js";
 import { confidenceNote, noiseLine, noiseParagraph } from "./noise.js";
@@ -70,6 +71,7 @@ export function renderSummary(data: SessionData, options: SummaryOptions = {}): 
   for (const line of headerLines(data, a)) out.push(line, "");
   out.push("## Results", "", resultsTable(a), "");
   out.push("## Top Improvements (kept commits)", "", ...topImprovements(data, a, options.maxTop ?? 10), "");
+  if (data.finalize) out.push(...finalizeSection(data.finalize, data.session?.tag));
   out.push("## What Didn't Work", "", ...whatDidntWork(data, options.maxFailuresPerCategory ?? 8), "");
   if (data.noise) out.push("## Noise and Confidence", "", ...noiseParagraph(data, a), "");
   const workers = workersView(data.experiments, { startedAt: a.startedAt });
@@ -120,6 +122,7 @@ function headerLines(data: SessionData, a: Analysis): string[] {
     const cost = a.costUsd !== null ? `$${a.costUsd.toFixed(2)}` : "";
     lines.push(`**Proposer usage:** ${[tokens, cost].filter(Boolean).join(", ")}`);
   }
+  if (data.finalize) lines.push(finalizeHeaderLine(data.finalize));
   const noise = noiseLine(data);
   if (noise) lines.push(noise);
   if (data.contention) lines.push(`**Contention:** ${data.contention}`);
@@ -318,11 +321,21 @@ function mergeRecommendation(data: SessionData, a: Analysis, options: SummaryOpt
     `autoresearch merge --squash --into ${into}   # one commit that lists the kept experiments`,
     `autoresearch merge --rebase --into ${into}   # the kept commits replayed onto ${into}`,
     `autoresearch merge --merge --into ${into}    # a merge commit that keeps the branch history`,
+    ...finalMerge(data, into),
     "```",
     "",
     "Or keep the branch as it is and decide later.",
   );
   return lines;
+}
+
+/** `merge --final`, once finalize left the smallest set (or the best) on autoresearch/<tag>-final. */
+function finalMerge(data: SessionData, into: string): string[] {
+  const view = data.finalize;
+  const final = view?.progress === "finished" && !view.stale ? view.result?.branches.final : null;
+  if (!final || !view?.result) return [];
+  const what = view.result.smallestSet.accepted && view.result.smallestSet.removed.length > 0 ? "the smallest set finalize found" : "the best, as finalize left it";
+  return [`autoresearch merge --final --into ${into}    # ${what} (${final.branch.replace(/[`\n]/g, "")})`];
 }
 
 function escapeShell(text: string): string {

@@ -9,6 +9,8 @@ export interface SessionTraces {
   refs: readonly string[];
   /** Folders under <git dir>/autoresearch: the session's records and experiment clones. */
   dirs: readonly string[];
+  /** The branches `finalize` left beside the research branch (autoresearch/<tag>-final, -change-<n>). */
+  finalizeBranches?: readonly string[];
 }
 
 /**
@@ -17,6 +19,7 @@ export interface SessionTraces {
  */
 export async function removeSessionTraces(git: Git, traces: SessionTraces): Promise<void> {
   for (const ref of traces.refs) await git.deleteRef(ref);
+  for (const branch of traces.finalizeBranches ?? []) await git.deleteBranch(branch);
   if (traces.branch) await git.deleteBranch(traces.branch);
   for (const dir of traces.dirs) rmSync(dir, { recursive: true, force: true });
 }

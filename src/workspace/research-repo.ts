@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { commitFiles, type FileCommit } from "./commit.js";
 import type { Git } from "./git.js";
+import { researchBranch } from "./branch-names.js";
 
 /**
  * The orchestrator's side of a session in the user's repository: it alone creates the
@@ -20,7 +21,7 @@ export class ResearchRepo {
   ) {}
 
   get branch(): string {
-    return `autoresearch/${this.tag}`;
+    return researchBranch(this.tag);
   }
 
   get branchRef(): string {
@@ -60,6 +61,24 @@ export class ResearchRepo {
 
   /** An experiment's commit: `parent` with `path` replaced by `text`, kept under `ref` (pendingRef until it is numbered). */
   async commitExperiment(ref: string, parent: string, path: string, mode: string, text: string, message: string, now: Date): Promise<string> {
+    return this.commitAt(ref, parent, path, mode, text, message, now);
+  }
+
+  /**
+   * Where `autoresearch finalize` keeps the commits of the code it measures (the best with changes
+   * taken out): refs/autoresearch/<tag>/finalize/<name>, beside the experiments' refs (removed with
+   * them by `clean`).
+   */
+  finalizeRef(name: string): string {
+    return `refs/autoresearch/${this.tag}/finalize/${name}`;
+  }
+
+  /**
+   * A commit of `parent` with `path` replaced by `text`, written as `ref` (created, or moved to it
+   * whatever it held: finalize's own refs and branches only, never the research branch).
+   */
+  async commitAt(ref: string, parent: string, path: string, mode: string, text: string, message: string, now: Date): Promise<string> {
+    if (ref === this.branchRef) throw new Error(`${ref} is the research branch: only moveBranch moves it`);
     const ident = `${await this.identity()} ${Math.floor(now.getTime() / 1000)} ${timezone(now)}`;
     return this.commits.add({ parent, path, mode, text, message, ref, ident });
   }

@@ -1,6 +1,7 @@
 import { emptyLive, foldLive, type LiveState, type StampedEvent } from "../../src/dashboard/live.js";
 import { type ExperimentSummary, showsCost, summarize } from "../../src/dashboard/model.js";
 import type { SessionSnapshot } from "../../src/dashboard/read.js";
+import { finalizeSection } from "./finalize.js";
 import type { SessionListing } from "../../src/dashboard/sessions.js";
 import { ProgressChart } from "./chart.js";
 import { clear, fill, h } from "./dom.js";
@@ -50,6 +51,8 @@ class App {
   private readonly livePanel = new LivePanel();
   private readonly headerEl = h("section", { class: "card session-head" });
   private readonly summaryEl = h("section", { class: "card summary", hidden: true });
+  private readonly finalizeEl = h("section", { class: "card finalize", hidden: true });
+  private finalizePoll: number | null = null;
   private readonly overview = h("div", { class: "overview" });
   private readonly detailEl = h("div", { class: "detail" });
   private readonly loopBadge = h("span", { class: "badge" });
@@ -108,7 +111,7 @@ class App {
     this.chart = new ProgressChart(this.chartInput());
     this.table = new ResultsTable(this.direction, (id) => `#/exp/${id}`);
     this.tree = new TreeView((id) => (location.hash = `#/exp/${id}`));
-    this.overview.replaceChildren(h("div", { class: "charts" }, this.chart.root, this.tree.root), this.table.root);
+    this.overview.replaceChildren(this.finalizeEl, h("div", { class: "charts" }, this.chart.root, this.tree.root), this.table.root);
     this.root.replaceChildren(top, this.headerEl, this.summaryEl, this.livePanel.root, this.overview, this.detailEl);
     this.chart.mount();
     this.refresh();
@@ -161,7 +164,8 @@ class App {
       this.renderHeader();
       this.chart?.update(this.chartInput());
       this.tree?.update(this.experiments, this.direction);
-      this.table?.setData(this.experiments, this.direction, this.snapshot?.noise ?? null);
+      this.table?.setData(this.experiments, this.direction, this.snapshot?.noise ?? null, this.snapshot?.finalize?.verdicts ?? {});
+      this.renderFinalize();
       const running = this.snapshot?.loop.state === "running";
       this.livePanel.set(this.live, running, this.metricName);
     });
@@ -237,6 +241,27 @@ class App {
         snap.summary ? h("details", {}, h("summary", {}, "autoresearch-summary.md"), h("pre", { class: "code prose" }, snap.summary)) : null,
       );
     } else this.summaryEl.hidden = true;
+  }
+
+  /** The finalize panel; while finalize runs, its progress is read again every few seconds (it writes no events). */
+  private renderFinalize(): void {
+    const f = this.snapshot?.finalize ?? null;
+    this.finalizeEl.hidden = f === null;
+    if (f) fill(this.finalizeEl, ...finalizeSection(f, (id) => `#/exp/${id}`));
+    if (f?.progress === "running" && this.finalizePoll === null) {
+      this.finalizePoll = window.setTimeout(() => void this.pollFinalize(), 5000);
+    }
+  }
+
+  private async pollFinalize(): Promise<void> {
+    try {
+      const snap = await getJson<SessionSnapshot>(api("/api/session"));
+      if (this.snapshot) this.snapshot.finalize = snap.finalize;
+    } catch {
+      // the next poll tries again
+    }
+    this.finalizePoll = null;
+    this.refresh();
   }
 
   /** The live feed: every event of the session as it is written, and the logs of runs in flight. */

@@ -1,5 +1,6 @@
 import { type ExperimentSummary, keepWithinNoise } from "../../src/dashboard/model.js";
 import { h } from "./dom.js";
+import { type Verdict, verdictBadge } from "./finalize.js";
 import { headSummary } from "../../src/dashboard/tree-layout.js";
 import { isBetter } from "../../src/metric/compare.js";
 import { type Direction, delta, fmtDelta, fmtDuration, fmtMetric } from "./format.js";
@@ -39,6 +40,8 @@ export class ResultsTable {
   private headId: number | null = null;
   /** The session's noise floor, to mark keeps within it. */
   private noise: number | null = null;
+  /** Finalize's verdict of each kept change it measured, by experiment number. */
+  private verdicts: Record<number, Verdict> = {};
 
   constructor(
     private direction: Direction,
@@ -60,8 +63,9 @@ export class ResultsTable {
     );
   }
 
-  setData(experiments: ExperimentSummary[], direction: Direction, noise: number | null = null): void {
+  setData(experiments: ExperimentSummary[], direction: Direction, noise: number | null = null, verdicts: Record<number, Verdict> = {}): void {
     this.experiments = experiments;
+    this.verdicts = verdicts;
     this.direction = direction;
     this.headId = headSummary(experiments, direction)?.id ?? null;
     this.noise = noise;
@@ -176,6 +180,7 @@ export class ResultsTable {
         h("span", { class: `status ${e.status}` }, e.status),
         e.id === this.headId ? [" ", h("span", { class: "best-mark", title: "the best kept node: the research branch points here" }, "best")] : null,
         keepWithinNoise(e, this.direction, this.noise) ? h("span", { class: "within-noise", title: "its gain is under 2x the noise floor: it could be luck" }, " ⚠ within noise") : null,
+        e.status === "keep" && this.verdicts[e.id] ? [" ", verdictBadge(this.verdicts[e.id] as Verdict, "finalize's verdict: the metric's change when it is taken out of the best")] : null,
       ),
       h("td", { class: "num" }, fmtMetric(e.metric)),
       h("td", { class: `num ${deltaClass}` }, fmtDelta(d)),

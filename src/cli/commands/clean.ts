@@ -25,6 +25,7 @@ export function renderPlan(plan: CleanPlan, withKeptWork: boolean, now = new Dat
     const skipped = item.unmergedKept > 0 && !withKeptWork;
     lines.push(`${skipped ? "keep  " : "remove"} ${item.session.id} (${item.session.state}, ${item.session.experiments} experiments)`);
     if (item.branch) lines.push(`         branch ${item.branch}${item.squashedInto ? ` (its work is in ${item.squashedInto}: merged with --squash)` : ""}`);
+    for (const branch of item.finalizeBranches ?? []) lines.push(`         branch ${branch} (left by finalize)`);
     if (item.refs.length > 0) lines.push(`         ${item.refs.length} ref(s) refs/autoresearch/${item.session.tag}/* (its discarded and crashed experiments)`);
     for (const dir of item.dirs) lines.push(`         folder ${dir} (records, run logs, patches, experiment clone)`);
     if (item.unmergedKept > 0) {
@@ -55,6 +56,7 @@ Never removes a running session, nor a session whose branch is checked out, nor 
 repository whose loop is running or that you are in. A session with kept
 commits that no other branch contains (not merged) is kept work: it is removed only with --yes.
 Without a terminal and without --yes it prints the plan and exits 2. Your checkout is not touched.
+The branches finalize left (autoresearch/<tag>-final, autoresearch/<tag>-change-<n>) go with their session.
 
 Examples:
   $ autoresearch clean --all-finished

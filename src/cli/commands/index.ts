@@ -39,8 +39,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "show",
-    args: "<n>",
-    description: "print experiment N: description, decision, diff and the tail of its log",
+    args: "[n]",
+    description: "print experiment N (default: the best): description, decision, what finalize says of it, diff and the tail of its log",
     load: async () => (await import("./show.js")).registerShow,
   },
   {
@@ -51,7 +51,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "sessions",
-    description: "list this repo's research sessions (tag, state, branch, experiments, best vs baseline, start), archived ones included, then the leftovers (demo repos, failed starts) with size and age",
+    description: "list this repo's research sessions (tag, state, branch, experiments, best vs baseline, start, when finalized), archived ones included, then the leftovers (demo repos, failed starts) with size and age",
     load: async () => (await import("./sessions.js")).registerSessions,
   },
   {
@@ -76,6 +76,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     args: "[target]",
     description: "re-run a commit N times with seeds the session never used and say whether it beats the baseline by more than the noise",
     load: async () => (await import("./confirm.js")).registerConfirm,
+  },
+  {
+    name: "finalize",
+    description: "measure which kept changes matter (the best with each taken out, N runs each), find the smallest set that keeps the gain, and make one branch per change",
+    load: async () => (await import("./finalize.js")).registerFinalize,
   },
   {
     name: "export",

@@ -9,6 +9,7 @@ import { loadReportData } from "../../report/load.js";
 import { loopLiveness } from "../../ledger/liveness.js";
 import { readSessionReadOnly } from "../../ledger/read.js";
 import {
+  finalMergeMessage,
   type MergePlan,
   type MergeStrategy,
   assertCleanTree,
@@ -21,6 +22,13 @@ import {
 } from "../../report/merge.js";
 import { type SessionData, analyze } from "../../report/model.js";
 import { requireRepo } from "../../workspace/git.js";
+import { readFinalizeStatus } from "../../ledger/finalize-records.js";
+import type { SessionPaths } from "../../ledger/paths.js";
+
+/** The session's latest finalize result, for the --final merge message. */
+function finalizedOf(paths: SessionPaths | null) {
+  return paths ? (readFinalizeStatus(paths.finalize)?.result ?? null) : null;
+}
 import { printText } from "../print.js";
 
 interface MergeOptions {
@@ -31,6 +39,7 @@ interface MergeOptions {
   branch?: string;
   yes?: boolean;
   dir?: string;
+  final?: boolean;
 }
 
 function overview(plan: MergePlan, strategy: MergeStrategy | null, data: SessionData | null): string {
@@ -66,6 +75,7 @@ export function registerMerge(program: Command): void {
     .option("--squash", "one commit on the base that lists the kept experiments (the default with --yes; asked otherwise)")
     .option("--rebase", "replay the kept commits onto the base, then fast-forward it (a copy is rebased; the research branch stays as it is)")
     .option("--merge", "a merge commit (--no-ff) that keeps the branch history")
+    .option("--final", "merge autoresearch/<tag>-final instead: the smallest set `autoresearch finalize` measured (or the best when it did not hold)")
     .option("--into <branch>", "branch to merge into (default: the base branch recorded for that research branch's session, else main, or master when only master exists)")
     .option("--branch <branch>", "research branch (default: the current autoresearch/* branch, else the recorded session's)")
     .option("-y, --yes", "do not ask for confirmation (required without a terminal)")
@@ -78,12 +88,15 @@ rebase / merge, then asks to confirm (--yes skips both and squashes). Refuses (e
 working tree has uncommitted changes to tracked files, a git merge or rebase is in progress, or
 the loop is running; when the base branch moved in a way that conflicts it exits 1 and says how
 to resolve it by hand, with nothing changed. When the base already has every commit it says so
-and changes nothing. After a merge you are on the base branch; nothing is pushed.
+and changes nothing. After a merge you are on the base branch; nothing is pushed. With --final it
+merges the branch \`autoresearch finalize\` left, autoresearch/<tag>-final: only the kept changes
+that matter (one commit each), into the session's base branch.
 
 Examples:
   $ autoresearch merge                          # asks squash / rebase / merge, then confirms
   $ autoresearch merge --squash --into main --yes
-  $ autoresearch merge --rebase --branch autoresearch/mar8`,
+  $ autoresearch merge --rebase --branch autoresearch/mar8
+  $ autoresearch merge --final --yes            # the smallest set, after autoresearch finalize`,
     )
     .action(async (options: MergeOptions) => {
       const chosen = (["squash", "rebase", "merge"] as const).filter((s) => options[s]);
@@ -102,7 +115,7 @@ Examples:
       const located = locateSession(root);
       const session = located ? readSessionReadOnly(located) : null;
       const current = await git.currentBranch();
-      const { branch, base } = mergeTargets({
+      const targets = mergeTargets({
         branch: options.branch,
         into: options.into,
         current,
@@ -110,8 +123,14 @@ Examples:
         hasMain: await git.branchExists("main"),
         hasMaster: await git.branchExists("master"),
       });
-      if (!branch) {
+      if (!targets.branch) {
         throw new UsageError("no research branch to merge", "Run it on the autoresearch/<tag> branch, or pass --branch autoresearch/<tag>.");
+      }
+      // --final: the research branch's finalized sibling, into the same base.
+      const branch = options.final ? `${targets.branch}-final` : targets.branch;
+      const { base } = targets;
+      if (options.final && !(await git.branchExists(branch))) {
+        throw new UsageError(`${branch} does not exist: the session was not finalized`, `Run \`autoresearch finalize\` first (it measures which kept changes matter and leaves ${branch}), then merge --final.`);
       }
 
       await assertCleanTree(git);
@@ -119,10 +138,13 @@ Examples:
       let data: SessionData | null = null;
       try {
         data = loadReportData({ root });
-        if (data.session && data.session.branch !== branch) data = null; // another session's records
+        if (data.session && data.session.branch !== targets.branch) data = null; // another session's records
       } catch {
         data = null;
       }
+      // The final branch holds only some kept changes: its message lists what it holds, not the session's keeps.
+      const final = options.final && session?.branch === targets.branch ? finalizedOf(located) : null;
+      if (options.final) data = null;
       if (data && !data.branch) data.branch = branch;
 
       if (plan.commits.length === 0) {
@@ -159,7 +181,7 @@ Examples:
           return;
         }
       }
-      const outcome = await executeMerge(git, plan, { strategy, message: mergeMessage(plan, strategy, data) });
+      const outcome = await executeMerge(git, plan, { strategy, message: final ? finalMergeMessage(plan, strategy, final) : mergeMessage(plan, strategy, data) });
       if (!outcome.merged) {
         printText(`Nothing to merge: ${base} already has these changes.\n`);
         return;

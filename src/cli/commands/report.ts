@@ -5,6 +5,7 @@ import { CHART_PNG_FILE, CHART_SVG_FILE, DEFAULT_RESULTS_FILE, SUMMARY_FILE } fr
 import { locateSession } from "../../ledger/paths.js";
 import { locateAnySession } from "../../ledger/sessions.js";
 import { parseDirection, researchBranchAt, resolveRoot } from "../cli-support.js";
+import { writeFinalizeTable } from "../../report/finalize-view.js";
 import { loadReportData } from "../../report/load.js";
 import { renderSummary } from "../../report/summary.js";
 import { projectionNamesIn, trackedNotice, writeCharts, writeSessionReports } from "../../report/write.js";
@@ -36,7 +37,9 @@ export function registerReport(program: Command): void {
 Reads the session's records (<git dir>/autoresearch/<tag>/records/experiments.jsonl: iterations,
 categories, crash reasons, times) and rebuilds results.tsv from them when it is missing or
 damaged; else just the rows of the results file: this tool's format or Karpathy's
-(memory_gb header, 0.000000 for crashes). Commits need not exist any more.
+(memory_gb header, 0.000000 for crashes). Commits need not exist any more. A session
+\`autoresearch finalize\` measured gets its Finalize section (the contribution table, from
+finalize.jsonl), and the table is written again as finalize.md beside the records.
 
 Examples:
   $ autoresearch report                                  # the session in this repo, to stdout
@@ -66,6 +69,8 @@ Examples:
       }
       const data = loadReportData({ root, results, direction, ...(options.tag !== undefined && { tag: options.tag }) });
       if (!data.branch) data.branch = await researchBranchAt(data.resultsPath ? dirname(data.resultsPath) : root);
+      // finalize.md is a projection of finalize.jsonl too: rendered again from the records.
+      if (data.finalize) writeFinalizeTable(data.finalize, data.session?.tag);
 
       if (options.out) {
         const written = await writeSessionReports(root, null, data, { summaryPath: resolve(cwd, options.out), charts: options.chart !== false });

@@ -22,10 +22,24 @@ function bestText(s: SessionSummary): string {
   return `${value(s.best)} (baseline ${value(s.baseline)}, ${delta >= 0 ? "+" : ""}${delta.toFixed(6)})`;
 }
 
+/** When the session was finalized and how many kept changes matter, or how far its finalize is; "—" when never. */
+function finalizedText(s: SessionSummary): string {
+  const f = s.finalize;
+  if (!f) return "—";
+  if (f.progress === "finished" && f.finishedAt) {
+    return `${stamp(f.finishedAt)}, ${f.matter ?? 0} of ${f.changes} matter${f.stale ? " (an earlier best)" : ""}`;
+  }
+  return `${f.progress}, ${f.runsDone}/${f.runsPlanned} runs`;
+}
+
+function stamp(iso: string): string {
+  return iso.replace("T", " ").replace(/(:\d\d)(:\d\d)?(\.\d+)?Z$/, "$1Z");
+}
+
 export function renderSessions(sessions: SessionSummary[]): string {
   if (sessions.length === 0) return "No autoresearch sessions in this repo. Start one with `autoresearch run`.\n";
   const rows = [
-    ["TAG", "STATE", "BRANCH", "EXPERIMENTS", "BEST", "STARTED"],
+    ["TAG", "STATE", "BRANCH", "EXPERIMENTS", "BEST", "STARTED", "FINALIZED"],
     ...sessions.map((s) => [
       `${s.current ? "* " : "  "}${s.id}`,
       s.state,
@@ -33,18 +47,22 @@ export function renderSessions(sessions: SessionSummary[]): string {
       `${s.experiments} (${s.kept} kept)`,
       `${s.metric} ${bestText(s)}`,
       s.startedAt.replace("T", " ").replace(/\.\d+Z$/, "Z"),
+      finalizedText(s),
     ]),
   ];
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length))) ?? [];
   const lines = rows.map((r, i) => (i === 0 ? "  " : "") + r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join("  ").trimEnd());
-  return `${lines.join("\n")}\n\n* = current (what resume, status, report and show use without --tag)\n`;
+  const finalized = sessions.some((s) => s.finalize)
+    ? "\nFINALIZED: when `autoresearch finalize` finished and how many kept changes matter (`autoresearch show --tag <tag>` says where its table is), or how far it is\n"
+    : "";
+  return `${lines.join("\n")}\n\n* = current (what resume, status, report and show use without --tag)\n${finalized}`;
 }
 
 /** `autoresearch sessions`: every session of this repo, archived and old-layout ones included. */
 export function registerSessions(program: Command): void {
   program
     .command("sessions")
-    .description("list this repo's research sessions (tag, state, branch, experiments, best vs baseline, start), archived ones included, then the leftovers (demo repos, failed starts) with size and age")
+    .description("list this repo's research sessions (tag, state, branch, experiments, best vs baseline, start, when finalized), archived ones included, then the leftovers (demo repos, failed starts) with size and age")
     .option("--json", "print a JSON array instead")
     .option("--dir <path>", "repo of the sessions (default: the git repo of the current directory)")
     .addHelpText(

@@ -3,6 +3,7 @@ import { loopLiveness } from "../../ledger/liveness.js";
 import { locateSession, lockPath } from "../../ledger/paths.js";
 import { readInFlightReadOnly } from "../../ledger/read.js";
 import { resolveRoot } from "../cli-support.js";
+import { finalizeLine } from "../../report/finalize-view.js";
 import { inFlightRuns, renderInFlight, workersNow } from "../../report/in-flight.js";
 import { loadReportData } from "../../report/load.js";
 import { progressSnapshot, renderProgressSnapshot } from "../../report/progress.js";
@@ -29,7 +30,9 @@ Reads the session's records in <git dir>/autoresearch/<tag>/records/ (session.js
 experiments.jsonl, state.json), the loop's lock <git dir>/autoresearch/lock, or results.tsv;
 never writes (an old-layout session in .autoresearch/ is read where it is). With several
 workers it lists every experiment in flight (worker, device, state and for how long) and the
-progress report gains a Workers table (experiments per hour, utilisation).
+progress report gains a Workers table (experiments per hour, utilisation). After
+\`autoresearch finalize\`: when it finished, how many kept changes matter and where its table
+is (or how far a finalize that runs or was stopped is).
 
 Examples:
   $ autoresearch status                 # progress report + whether the loop is alive
@@ -58,12 +61,13 @@ Examples:
       const markdown = renderProgressSnapshot(snapshot);
       if (options.json) {
         process.stdout.write(
-          `${JSON.stringify({ root, records: paths?.dir ?? null, source: data.source, loop, inFlight, inFlightAll, workers, progress: snapshot, markdown }, null, 2)}\n`,
+          `${JSON.stringify({ root, records: paths?.dir ?? null, source: data.source, loop, inFlight, inFlightAll, workers, progress: snapshot, markdown, finalize: data.finalize ?? null }, null, 2)}\n`,
         );
         return;
       }
       const lines = [markdown, `**Loop:** ${loop.text}`];
       if (paths) lines.push(`**Records:** ${paths.dir}${paths.legacy ? " (old layout: moved out of the checkout on the next resume or report)" : ""}`);
+      if (data.finalize) lines.push(`**Finalize:** ${finalizeLine(data.finalize)}`);
       if (several && loop.state !== "stopped") {
         const idle = workers.filter((w) => w.state === "idle").map((w) => `w${w.worker}`);
         lines.push("", ...renderInFlight(inFlightAll));

@@ -1,0 +1,27 @@
+/**
+ * The branches the tool writes, named in one place: the research branch of a session, and the
+ * branches `finalize` leaves beside it (a ref cannot sit under the branch `autoresearch/<tag>`
+ * itself, so they are its siblings).
+ */
+
+/** The research branch: the best node's lineage. */
+export function researchBranch(tag: string): string {
+  return `autoresearch/${tag}`;
+}
+
+/** Where finalize leaves the smallest set (the final code). */
+export function finalBranch(tag: string): string {
+  return `${researchBranch(tag)}-final`;
+}
+
+/** Where finalize leaves one change that matters, alone on the base commit. */
+export function changeBranch(tag: string, change: number): string {
+  return `${researchBranch(tag)}-change-${change}`;
+}
+
+/** Whether `branch` is one of the branches finalize writes for session `tag`. */
+export function isFinalizeBranchOf(tag: string, branch: string): boolean {
+  if (branch === finalBranch(tag)) return true;
+  const prefix = `${researchBranch(tag)}-change-`;
+  return branch.startsWith(prefix) && /^[0-9]+$/.test(branch.slice(prefix.length));
+}
