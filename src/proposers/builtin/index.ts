@@ -183,7 +183,16 @@ export class BuiltinProposer implements Proposer {
     // Changes proposed already and still waiting or running count as tried: never the same one twice at once.
     for (const entry of ctx.inFlight ?? []) for (const change of entry.changes ?? []) excluded.add(moveId(change.key, change.to));
     const usableOf = (tunable: NumericConstant[]) => {
-      const ranked = rankCandidates({ constants: tunable, current, analysis, failureStreak: ctx.failureStreak, seed: this.seed, excluded, parallel: (ctx.workers ?? 1) > 1 });
+      const ranked = rankCandidates({
+        constants: tunable,
+        current,
+        analysis,
+        failureStreak: ctx.failureStreak,
+        seed: this.seed,
+        excluded,
+        parallel: (ctx.workers ?? 1) > 1,
+        ...(ctx.run?.noiseFloor !== undefined && { noise: ctx.run.noiseFloor }),
+      });
       const found: { candidate: Candidate; edit: Edit }[] = [];
       for (const candidate of ranked) {
         const edit = constantEdit(ctx.trainText, candidate.move.constant, candidate.move.literal);

@@ -41,6 +41,8 @@ export interface StrategyInput {
    * steps (many runs at once are worth more spread over the constants than spent on small gains).
    */
   parallel?: boolean;
+  /** The session's noise floor (a run-to-run standard deviation), when known: what "changed nothing" allows. */
+  noise?: number;
 }
 
 export function moveId(key: string, value: number): string {
@@ -89,17 +91,21 @@ export function rankCandidates(input: StrategyInput): Candidate[] {
     const cur = m.constant.value;
     return (worseValues.get(m.constant.key) ?? []).some(({ value: w, before, lost }) => w !== cur && (w - cur) * (m.value - w) >= 0 && (anywhere || !input.parallel || !lost || near(before, m.constant.key)));
   };
-  // With several workers, a constant whose every move so far changed nothing (the metric exactly
-  // its parent's) is likely to change nothing again: its moves are doubtful too.
+  // With several workers, a constant whose every move so far changed nothing measurable (the
+  // metric its parent's, within the noise floor; exactly, when there is no noise) is likely to
+  // change nothing again: its moves are doubtful too. With noise, after two such moves (one can be
+  // a real effect the noise hid); each one tried on a noisy metric is another chance of a false keep.
   const inert = new Set<string>();
   if (input.parallel) {
-    const effect = new Map<string, boolean>();
+    const noise = input.noise ?? 0;
+    const effect = new Map<string, { changed: boolean; seen: number }>();
     for (const event of events) {
       const move = eventMove(event);
       if (!move || event.metricDelta === undefined) continue;
-      effect.set(move.key, (effect.get(move.key) ?? false) || event.metricDelta !== 0);
+      const was = effect.get(move.key) ?? { changed: false, seen: 0 };
+      effect.set(move.key, { changed: was.changed || Math.abs(event.metricDelta) > noise, seen: was.seen + 1 });
     }
-    for (const [key, changed] of effect) if (!changed) inert.add(key);
+    for (const [key, { changed, seen }] of effect) if (!changed && seen >= (noise > 0 ? 2 : 1)) inert.add(key);
   }
   const out: Candidate[] = [];
   const seen = new Set<string>();
