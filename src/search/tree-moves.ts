@@ -182,13 +182,16 @@ export function stagnationLimit(session: SessionState): number {
   return session.info.config.stagnation ?? Math.max(2, 2 * session.workers.length);
 }
 
+/** With several workers and the head stagnating, one request in this many builds elsewhere (see proposalBase). */
+export const AWAY_EVERY = 4;
+
 /**
  * The node a new proposal builds on: the head, or (the head stagnating) the next strong node in
  * rotation. `turn` counts the requests made while the head stagnates. With one worker the
- * rotation goes over the other strong nodes and then the head; with several, every other request
- * goes elsewhere, and it asks for one proposal (see Scheduler.propose), the other requests (a
- * wave's batch) stay on the head: a wave of moves on a node that only trails the head costs the
- * head a whole wave.
+ * rotation goes over the other strong nodes and then the head; with several, one request in
+ * AWAY_EVERY goes elsewhere, and it asks for one proposal (see Scheduler.propose), the other
+ * requests (a wave's batch) stay on the head: a wave of moves on a node that only trails the head
+ * costs the head a whole wave, and with two workers even one proposal of each wave is half of it.
  */
 export function proposalBase(session: SessionState, turn: number): { node: ExperimentRecord; why: string | null; rotating: boolean } {
   const { direction } = session.info.config;
@@ -199,7 +202,7 @@ export function proposalBase(session: SessionState, turn: number): { node: Exper
   const others = strongNodes(session.history, head, direction).filter((n) => childrenSinceKeep(session.history, n) < limit);
   // Every few proposals go back to the head, so it keeps being tried too.
   const several = session.workers.length > 1;
-  const pick = several ? (turn % 2 === 0 ? (turn / 2) % Math.max(1, others.length) : -1) : turn % (others.length + 1);
+  const pick = several ? (turn % AWAY_EVERY === 0 ? (turn / AWAY_EVERY) % Math.max(1, others.length) : -1) : turn % (others.length + 1);
   const node = others[pick];
   // The head's own turn in the rotation still counts as a turn, so the rotation moves on past it.
   if (!node) return { node: head, why: null, rotating: others.length > 0 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { combinationInFlight, nextCombination, ownChangeBase, stackText } from "../../src/search/tree-moves.js";
+import { AWAY_EVERY, combinationInFlight, nextCombination, ownChangeBase, proposalBase, stackText } from "../../src/search/tree-moves.js";
 import type { SessionState } from "../../src/search/session.js";
 import type { ExperimentRecord } from "../../src/types.js";
 import type { Git } from "../../src/workspace/git.js";
@@ -93,3 +93,17 @@ describe("combining nodes made on a combination", () => {
     expect(await combinationInFlight(s, git, [{ key: 7, base: head, combines: [5], onCombination: true }])).toBeNull();
   });
 });
+
+describe("where proposals build while the head stagnates", () => {
+  it("with several workers one request in AWAY_EVERY builds on another strong node, the others stay on the head", () => {
+    // #1 is the head; #2, a sibling that also beat the root, is another strong node; #1's last 4 children lost (K = 2 x 2 workers).
+    const history = [record(0, 0, 1), record(1, 0, 0.8), record(2, 0, 0.9), ...[3, 4, 5, 6].map((id) => record(id, 1, 0.85, { status: "discard", reason: "regression" }))];
+    const of = (workers: number) => ({ history, info: { config: { direction: "min", search: "tree" } }, workers: Array.from({ length: workers }, () => ({})) }) as unknown as SessionState;
+    const turns = (workers: number) => Array.from({ length: 2 * AWAY_EVERY }, (_, turn) => proposalBase(of(workers), turn).node.id);
+    expect(turns(2)).toEqual([2, 1, 1, 1, 2, 1, 1, 1]);
+    expect(proposalBase(of(2), 0).why).toMatch(/the best #1 has had 4 children in a row without a keep, so this builds on #2/);
+    // One worker: the rotation goes over the other strong nodes and then the head.
+    expect(Array.from({ length: 4 }, (_, turn) => proposalBase(of(1), turn).node.id)).toEqual([2, 1, 2, 1]);
+  });
+});
+
