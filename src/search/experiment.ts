@@ -31,13 +31,16 @@ export const BASELINE_DESCRIPTION = "Baseline — no modifications";
  * CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES); run `runIndex` of an experiment gets its own
  * AUTORESEARCH_SEED, and the first run of every experiment the same one, so comparisons are paired.
  */
-export function runEnvironment(session: SessionState, deps: LoopDeps, id: number, runIndex = 0, worker?: Worker): Record<string, string> {
+export function runEnvironment(session: SessionState, deps: LoopDeps, id: number, runIndex = 0, worker?: Worker, confined = false): Record<string, string> {
   const env = sessionRunEnv(session.info, deps, id, session.keepRule.seedOf(runIndex));
   if (!worker) return env;
-  // Python's bytecode goes into the clone (an output, removed after the run), never beside the
-  // modules of a shared environment: a first import is not a change to shared data. (A path of
-  // this machine: not for a run on an ssh host.)
-  const pycache: Record<string, string> = worker.slot.host === undefined ? { PYTHONPYCACHEPREFIX: join(worker.clone.dir, PYCACHE_DIR) } : {};
+  // An unconfined run's (and a check's) Python bytecode goes into the clone (an output, removed
+  // after the run), never beside the modules of a shared environment: a first import is not a
+  // change to shared data. A confined run cannot write there anyway (Python skips a cache it cannot
+  // write), so it keeps reading the bytecode the environment has: with a prefix emptied after every
+  // run, each run compiled every module it imported again (the standard library's too; for a torch
+  // script, seconds a run). (A path of this machine: not for a run on an ssh host.)
+  const pycache: Record<string, string> = worker.slot.host === undefined && !confined ? { PYTHONPYCACHEPREFIX: join(worker.clone.dir, PYCACHE_DIR) } : {};
   return { ...env, ...pycache, ...slotEnv(worker.slot) };
 }
 
@@ -95,7 +98,7 @@ export async function runOnce(
     const spec: RunSpec = {
         cwd: worker.clone.dir,
         command: config.command,
-        env: { ...runEnvironment(session, deps, id, runIndex, worker), ...(hooks.seed !== undefined && { AUTORESEARCH_SEED: String(hooks.seed) }) },
+        env: { ...runEnvironment(session, deps, id, runIndex, worker, sandbox !== undefined), ...(hooks.seed !== undefined && { AUTORESEARCH_SEED: String(hooks.seed) }) },
         ...(sandbox && { sandbox }),
         budgetSec: config.budgetSec,
         hardTimeoutSec: config.timeoutSec,
