@@ -40,9 +40,8 @@ export function projectionNames(isTracked: (name: string) => boolean): Projectio
 
 /** The projections' names in `dir` as git there sees them, and the usual names it tracks (none outside a repository). */
 export async function projectionNamesIn(dir: string): Promise<{ names: ProjectionNames; tracked: string[] }> {
-  const git = new Git(dir);
-  const tracked: string[] = [];
-  for (const name of [SUMMARY_FILE, CHART_SVG_FILE, CHART_PNG_FILE]) if (await git.isTracked(name)) tracked.push(name);
+  const among = await new Git(dir).trackedAmong([SUMMARY_FILE, CHART_SVG_FILE, CHART_PNG_FILE]).catch(() => new Set<string>());
+  const tracked = [SUMMARY_FILE, CHART_SVG_FILE, CHART_PNG_FILE].filter((name) => among.has(name));
   return { names: projectionNames((name) => tracked.includes(name)), tracked };
 }
 

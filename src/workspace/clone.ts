@@ -98,6 +98,8 @@ export class WorkerClone {
    * process start per experiment. Null: not known (the index is read by git again).
    */
   private verifiedIndex: string | null = null;
+  /** Nothing ran in the clone since the tool last put it at `head` (beforeRun clears it). */
+  private untouched = false;
 
   constructor(
     /** The clone's folder. */
@@ -156,6 +158,8 @@ export class WorkerClone {
       await this.recreate(commit);
       return;
     }
+    // Just put there and nothing ran since (the baseline right after the clone was made): no git call.
+    if (this.untouched && this.head === commit) return;
     await this.resetIndexed(commit);
     this.settle(commit);
   }
@@ -185,6 +189,7 @@ export class WorkerClone {
     linkShared(this.dir, this.shared);
     this.gitState = gitDirManifest(this.gitDir);
     this.head = commit;
+    this.untouched = true;
   }
 
   /**
@@ -195,6 +200,7 @@ export class WorkerClone {
    * is blamed on this run, never missed).
    */
   beforeRun(confined = false): void {
+    this.untouched = false;
     if (this.shared.length === 0) return;
     if (confined) {
       this.guardShared = false;
