@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Executor, RunResult, RunSpec } from "../types.js";
-import { cgroupMembers, cgroupShellArgs, createRunCgroup, removeRunCgroup, removeRunCgroupWhenEmpty } from "../runner/cgroup.js";
+import { cgroupEntered, cgroupMembers, cgroupShellArgs, createRunCgroup, removeRunCgroup, removeRunCgroupWhenEmpty } from "../runner/cgroup.js";
 import { openRunLog } from "../runner/run-log.js";
 import { OutputScanner } from "../runner/output-scanner.js";
 import { listRunPids, RUN_ID_ENV, type RunTree } from "../runner/process-list.js";
@@ -158,7 +158,11 @@ export class LocalExecutor implements Executor {
 
     // The main process is gone; nothing it started may outlive the run.
     if (killing) await killing;
-    const sweep = tree ? await this.killTree(tree, spec.graceMs) : null;
+    // A run confined by bubblewrap that entered its cgroup cannot leave it (the cgroup file system
+    // is read-only inside the sandbox): the cgroup's members are all that can be left of it, read
+    // from one file rather than from every process of the machine.
+    const members = tree?.cgroupDir !== undefined && spec.sandbox?.kind === "bwrap" && cgroupEntered(tree.cgroupDir) ? tree.cgroupDir : null;
+    const sweep = tree ? await this.killTree(tree, spec.graceMs, members ? async () => cgroupMembers(members) : undefined) : null;
     if (sweep?.survivors.length) note(`processes still alive after SIGKILL: ${sweep.survivors.join(", ")}`);
     // Output still in the pipes arrives before "close"; a holder we could not find must not hang us.
     if (tree) await Promise.race([closed, sleep(1000)]);
@@ -190,10 +194,11 @@ export class LocalExecutor implements Executor {
     };
   }
 
-  private killTree(tree: RunTree, graceMs: number): Promise<KillTreeResult> {
+  private killTree(tree: RunTree, graceMs: number, list?: () => Promise<number[]>): Promise<KillTreeResult> {
     return killRunTree({
       ...tree,
       graceMs,
+      ...(list && { list }),
       platform: this.platform,
       pollMs: this.deps.pollMs,
       killWaitMs: this.deps.killWaitMs,

@@ -14,7 +14,7 @@ import { headOf } from "../ledger/tree.js";
 import { PYCACHE_DIR } from "../sandbox/index.js";
 import type { ExperimentRecord, Proposal, RunHandle, RunResult, RunSample, RunSandbox, RunSpec } from "../types.js";
 import { applyKeepRule, sampleOf } from "./apply-keep-rule.js";
-import { rerunWhileContended, withLoad } from "./contention.js";
+import { loadBefore, rerunWhileContended, withLoad } from "./contention.js";
 import type { WorkerClone } from "../workspace/clone.js";
 import { rebaseChange } from "./rebase.js";
 import type { Serial } from "./serial.js";
@@ -141,10 +141,12 @@ export async function runOnce(
       if (followed) return followed;
       deps.emit({ type: "warning", message: `experiment ${id}: its ${hooks.attach.kind} run ${hooks.attach.id} is gone; running it again` });
     }
+    // The machine's load around the run, when it runs on this machine (src/search/contention.ts),
+    // read while the clone is put at the run's commit.
+    const load = loadBefore(slot.host === undefined && deps.executor.reattachable !== true);
     await hooks.beforeFreshRun?.();
     worker.clone.beforeRun(sandbox !== undefined);
-    // The machine's load around the run, when it runs on this machine (src/search/contention.ts).
-    return await withLoad(slot.host === undefined && deps.executor.reattachable !== true, () => deps.executor.run(spec, deps.stop.signal));
+    return await withLoad(load, () => deps.executor.run(spec, deps.stop.signal));
   } finally {
     deps.runWatch?.done(runId);
   }
