@@ -208,8 +208,12 @@ export class Git {
   /** Commit identity env: the user's when configured, else the fallback. Cached per instance. */
   async commitEnv(): Promise<Record<string, string>> {
     if (this.identityEnv) return this.identityEnv;
-    const name = await this.config("user.name");
-    const email = await this.config("user.email");
+    // Both keys in one git call ("user.name Ada" lines; exit 1 when neither is set).
+    const lines = (await this.raw(["config", "--get-regexp", "^user\\.(name|email)$"])).stdout.split("\n");
+    // The last one wins, as with `git config --get`.
+    const value = (key: string) => [...lines].reverse().find((l) => l.startsWith(`${key} `))?.slice(key.length + 1).trim() || null;
+    const name = value("user.name");
+    const email = value("user.email");
     const hasEnv = process.env.GIT_AUTHOR_NAME && process.env.GIT_AUTHOR_EMAIL;
     this.identityEnv = (name && email) || hasEnv ? {} : { ...FALLBACK_IDENTITY };
     return this.identityEnv;
