@@ -277,7 +277,7 @@ async function repeatBaseline(
   const contended: RunSample[] = [];
   if (rule.baselineRuns < 2) return { run: first, runs, contended, failed: null };
   if (rule.baselineRaised) {
-    deps.emit({ type: "warning", message: "--keep-rule confirm needs a noise floor from the start: the baseline runs twice (--baseline-runs 2)" });
+    deps.emit({ type: "warning", message: "the confirm keep rule needs a noise floor from the start: the baseline runs twice (--baseline-runs 2); --keep-rule any --baseline-runs 1 is the spec's plain loop" });
   }
   let durationSec = first.durationSec;
   for (let index = 1; index < rule.baselineRuns; index++) {
