@@ -3,7 +3,7 @@
  * confidence (its gain over the best before it, in units of the noise floor), and which keeps
  * are within noise. The numbers come from the metric module; this is only how they read.
  */
-import { confidence, describeConfidence, WITHIN_NOISE } from "../metric/index.js";
+import { confidence, describeConfidence, gainStanding, WITHIN_NOISE } from "../metric/index.js";
 import { formatMetric } from "./format.js";
 import type { Analysis, ReportExperiment, SessionData } from "./model.js";
 
@@ -18,6 +18,16 @@ export function keepsWithinNoise(data: SessionData, a: Analysis): ReportExperime
     const c = keepConfidence(e, data);
     return c !== null && c < WITHIN_NOISE;
   });
+}
+
+/**
+ * How the best stands above the baseline (src/metric/noise.ts gainStanding): null when the best is
+ * the baseline, when the data carries no noise information at all (an old results.tsv read alone),
+ * or when there is nothing to say.
+ */
+export function bestStanding(data: SessionData, a: Analysis): { within: boolean; text: string } | null {
+  if (!a.best || !a.baseline || a.best === a.baseline || !data.noise) return null;
+  return gainStanding(a.best.metric, a.baseline.metric, data.direction, data.noise.sd);
 }
 
 /** "3.1× noise" after a kept change's numbers, "" when unknown. */

@@ -13,7 +13,7 @@ import {
   shortCommit,
 } from "./format.js";
 import { analyze, reRunNote, type SessionData } from "./model.js";
-import { keepsWithinNoise, noiseLine } from "./noise.js";
+import { bestStanding, keepsWithinNoise, noiseLine } from "./noise.js";
 import { type WorkersView, workersTable, workersView } from "./workers.js";
 
 /** Spec 2.6: the progress report, every N iterations and on demand (`autoresearch status`). */
@@ -50,6 +50,8 @@ export interface ProgressSnapshot {
   noise?: { line: string; withinNoise: number[] };
   /** "7 of 40 runs were re-run for contention (...)", when any was. */
   contention?: string;
+  /** How the best stands above the baseline when that could be luck (within noise, or never re-measured). */
+  bestStanding?: string;
   /** Per-worker throughput and device utilisation, when more than one worker ran experiments. */
   workers?: WorkersView;
 }
@@ -65,6 +67,7 @@ export function progressSnapshot(data: SessionData, options: ProgressOptions = {
   for (let i = data.experiments.length - 1; i >= 0 && latestDirection === null; i--) latestDirection = data.experiments[i]?.direction ?? null;
   // Shares of the time from the session's start to its latest decision: runs still going are not in the records yet.
   const workers = workersView(data.experiments, { startedAt: started });
+  const standing = bestStanding(data, a);
   return {
     metricName: data.metricName,
     metricDirection: data.direction,
@@ -86,6 +89,7 @@ export function progressSnapshot(data: SessionData, options: ProgressOptions = {
     ...(data.noise && { noise: { line: noiseLine(data) as string, withinNoise: keepsWithinNoise(data, a).map((e) => e.iteration) } }),
     ...(data.contention && { contention: data.contention }),
     ...(workers && { workers }),
+    ...(standing?.within && { bestStanding: standing.text }),
   };
 }
 
@@ -98,7 +102,7 @@ export function renderProgressSnapshot(s: ProgressSnapshot): string {
   const best = s.best
     ? `${formatMetric(s.best.metric)} (iteration ${s.best.iteration}, commit ${escapeMarkdown(shortCommit(s.best.commit), 40)})`
     : MISSING;
-  const vsBaseline = s.delta === null ? MISSING : `${formatDelta(s.delta)} (${formatPercent(s.deltaPct)})`;
+  const vsBaseline = s.delta === null ? MISSING : `${formatDelta(s.delta)} (${formatPercent(s.deltaPct)})${s.bestStanding ? ` ⚠ ${s.bestStanding}` : ""}`;
   const rows = s.recent.map((r) => [
     String(r.iteration),
     escapeMarkdown(shortCommit(r.commit), 40),
