@@ -37,7 +37,7 @@ interface MergeOptions {
 /** Said before a merge whose best could be luck: within the noise floor of the baseline, or never re-measured. */
 function luckWarning(data: SessionData, a: ReturnType<typeof analyze>): string | null {
   const standing = bestStanding(data, a);
-  return standing?.within ? `⚠ The best is ${standing.text} (vs the baseline). \`autoresearch confirm best --runs 3\` re-runs it first.` : null;
+  return standing?.within ? `⚠ The best against the baseline: ${standing.text}. \`autoresearch confirm best --runs 3\` re-runs it first.` : null;
 }
 
 function overview(plan: MergePlan, strategy: MergeStrategy | null, data: SessionData | null): string {
