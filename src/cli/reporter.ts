@@ -29,6 +29,9 @@ function fmtDelta(record: ExperimentRecord, direction: Direction): string {
 function keepNote(record: ExperimentRecord, noise: number | null, direction: Direction): string {
   const runs = record.runs && record.runs.length > 1 ? `mean of ${record.runs.length} runs` : "";
   if (record.id === 0) return pc.dim(runs ? ` (${runs}${noise !== null ? `, noise floor ${formatMetric(noise)}` : ""})` : "");
+  // Decided on parent/change pairs: it stands on them, not on the noise of single runs.
+  const pairs = record.parentRuns?.length ?? 0;
+  if (pairs > 0) return pc.dim(` (${[runs, `confirmed on ${pairs} pair${pairs > 1 ? "s" : ""}`].filter(Boolean).join(", ")})`);
   // With no noise floor a keep is one run never repeated: said, as a keep within noise is.
   const c = noise === null ? gainStanding(record.metric, record.bestBefore, direction, null)?.text : describeConfidence(confidence(record.metric, record.bestBefore, direction, noise));
   const parts = [runs, c ?? ""].filter(Boolean).join(", ");

@@ -34,6 +34,8 @@ export interface ExperimentSummary {
   stepsPerSec: number | null;
   /** Its runs re-run because the machine was busy. */
   contendedRuns: number;
+  /** Parent/change pairs it was decided on (0: none). */
+  pairs: number;
 }
 
 export function summarize(r: ExperimentRecord): ExperimentSummary {
@@ -60,6 +62,7 @@ export function summarize(r: ExperimentRecord): ExperimentSummary {
     ...(r.combines && r.combines.length > 0 && { combines: [...r.combines] }),
     stepsPerSec: stepsPerSec(r),
     contendedRuns: r.contendedRuns?.length ?? 0,
+    pairs: r.parentRuns?.length ?? 0,
   };
 }
 
@@ -87,8 +90,9 @@ export function gainCaveat(metric: number | null, reference: number | null, dire
 }
 
 /** A keep's caveat (gainCaveat against the node it was decided against); null for the baseline and for other statuses. */
-export function keepCaveat(e: Pick<ExperimentSummary, "id" | "status" | "metric" | "bestBefore">, direction: Direction, noise: number | null): string | null {
-  return e.status !== "keep" || e.id === 0 ? null : gainCaveat(e.metric, e.bestBefore, direction, noise);
+export function keepCaveat(e: Pick<ExperimentSummary, "id" | "status" | "metric" | "bestBefore"> & { pairs?: number }, direction: Direction, noise: number | null): string | null {
+  // A keep decided on pairs was measured again beside its parent: it stands on them.
+  return e.status !== "keep" || e.id === 0 || (e.pairs ?? 0) > 0 ? null : gainCaveat(e.metric, e.bestBefore, direction, noise);
 }
 
 /** Whether the header shows a cost: proposers that pay per call (LLM APIs), or any cost recorded. */

@@ -175,7 +175,7 @@ export class ResultsTable {
         {},
         h("span", { class: `status ${e.status}` }, e.status),
         e.id === this.headId ? [" ", h("span", { class: "best-mark", title: "the best kept node: the research branch points here" }, "best")] : null,
-        ((caveat) => (caveat ? h("span", { class: "within-noise", title: caveat.startsWith("within") ? "its gain is under 2x the noise floor: it could be luck" : "no noise floor was measured: one run, never repeated, could be luck" }, ` ⚠ ${caveat.split(":")[0]}`) : null))(keepCaveat(e, this.direction, this.noise)),
+        ((caveat) => (caveat ? h("span", { class: "within-noise", title: caveat.startsWith("within") ? "its gain is under 2x the noise floor: it could be luck" : "no noise floor was measured: one run, never repeated, could be luck" }, ` ⚠ ${caveat.replace(/[:(].*$/, "").trim()}`) : null))(keepCaveat(e, this.direction, this.noise)),
       ),
       h("td", { class: "num" }, fmtMetric(e.metric)),
       h("td", { class: `num ${deltaClass}` }, fmtDelta(d)),
