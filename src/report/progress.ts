@@ -50,7 +50,7 @@ export interface ProgressSnapshot {
   noise?: { line: string; withinNoise: number[] };
   /** "7 of 40 runs were re-run for contention (...)", when any was. */
   contention?: string;
-  /** How the best stands above the baseline when that could be luck (within noise, or never re-measured). */
+  /** How the best stands above the baseline when that could be luck (within noise, or never re-measured): said on the noise line. */
   bestStanding?: string;
   /** Per-worker throughput and device utilisation, when more than one worker ran experiments. */
   workers?: WorkersView;
@@ -102,7 +102,7 @@ export function renderProgressSnapshot(s: ProgressSnapshot): string {
   const best = s.best
     ? `${formatMetric(s.best.metric)} (iteration ${s.best.iteration}, commit ${escapeMarkdown(shortCommit(s.best.commit), 40)})`
     : MISSING;
-  const vsBaseline = s.delta === null ? MISSING : `${formatDelta(s.delta)} (${formatPercent(s.deltaPct)})${s.bestStanding ? ` ⚠ ${s.bestStanding}` : ""}`;
+  const vsBaseline = s.delta === null ? MISSING : `${formatDelta(s.delta)} (${formatPercent(s.deltaPct)})`;
   const rows = s.recent.map((r) => [
     String(r.iteration),
     escapeMarkdown(shortCommit(r.commit), 40),
@@ -122,7 +122,7 @@ export function renderProgressSnapshot(s: ProgressSnapshot): string {
     "",
     `**vs. Baseline:** ${vsBaseline}`,
     "",
-    ...noiseMarkdown(s.noise),
+    ...noiseMarkdown(s.noise, s.bestStanding),
     ...(s.contention ? [`**Contention:** ${s.contention}`, ""] : []),
     `**Iterations:** ${s.completed} / ${s.maxIterations === null ? "unlimited" : s.maxIterations}`,
     "",
@@ -139,11 +139,15 @@ export function renderProgressSnapshot(s: ProgressSnapshot): string {
   ].join("\n");
 }
 
-/** The noise floor, and the keeps that could be luck; nothing when unknown to the caller. */
-function noiseMarkdown(noise: ProgressSnapshot["noise"]): string[] {
+/**
+ * The noise floor, the keeps that could be luck and the best when it could be (the spec's lines
+ * above stay as the spec has them); nothing when unknown to the caller.
+ */
+function noiseMarkdown(noise: ProgressSnapshot["noise"], best: string | undefined): string[] {
   if (!noise) return [];
   const weak = noise.withinNoise.length > 0 ? ` Kept changes within noise (could be luck): iteration${noise.withinNoise.length > 1 ? "s" : ""} ${noise.withinNoise.join(", ")}.` : "";
-  return [`${noise.line}${weak}`, ""];
+  const luck = best ? ` ⚠ The best against the baseline: ${best}.` : "";
+  return [`${noise.line}${weak}${luck}`, ""];
 }
 
 /** The research notes under the spec's block; nothing when there are none. */

@@ -59,7 +59,7 @@ describe("the default keep rule is noise-aware (issue 26)", () => {
     expect(result.stdout).toMatch(/ 1 keep .*LEARNING_RATE 0\.01 -> 0\.02 \(never re-measured \(no noise floor\)\)/);
     expect(result.stdout).toContain("vs the baseline: never re-measured (no noise floor); `autoresearch confirm best --runs 3` re-runs it before you merge");
     const status = cli(root, ["status"]);
-    expect(status.stdout).toMatch(/\*\*vs\. Baseline:\*\* .* ⚠ never re-measured \(no noise floor\)/);
+    expect(status.stdout).toMatch(/\*\*Noise floor:\*\* unknown .* ⚠ The best against the baseline: never re-measured \(no noise floor\)\./);
     const sessions = cli(root, ["sessions"]);
     expect(sessions.stdout).toContain("⚠ never re-measured (no noise floor)");
   }, 120_000);
