@@ -32,7 +32,19 @@ export interface LocalExecutorDeps {
 
 const GB = 1024 ** 3;
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/**
+ * `closed`, or `ms` if it takes longer; the timer is cleared when `closed` comes first (a timer
+ * left running kept the process alive for up to `ms` after the session's last run).
+ */
+async function closedWithin(closed: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((r) => (timer = setTimeout(r, ms)));
+  try {
+    await Promise.race([closed, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 interface Exit {
   code: number | null;
@@ -165,7 +177,7 @@ export class LocalExecutor implements Executor {
     const sweep = tree ? await this.killTree(tree, spec.graceMs, members ? async () => cgroupMembers(members) : undefined) : null;
     if (sweep?.survivors.length) note(`processes still alive after SIGKILL: ${sweep.survivors.join(", ")}`);
     // Output still in the pipes arrives before "close"; a holder we could not find must not hang us.
-    if (tree) await Promise.race([closed, sleep(1000)]);
+    if (tree) await closedWithin(closed, 1000);
     child?.stdout?.destroy();
     child?.stderr?.destroy();
     for (const s of splitters) s.end();
