@@ -51,6 +51,7 @@ async function session(rule, seed, platform) {
     runSeed: seed * 100,
     reportEvery: 1000,
     keepRule: rule,
+    baselineRuns: rule === "any" ? 1 : 2,
   };
   const deps = {
     git: new Git(root),
@@ -86,6 +87,7 @@ if (PARTS.includes("search")) {
 const started = performance.now();
 for (const rule of ["any", "confirm"]) {
   const t = { experiments: 0, keeps: 0, falseKeeps: 0, finalTrue: [], runs: 0 };
+  // "any": the spec's plain loop (one baseline run); "confirm": the default since issue 26 (two).
   for (const seed of SEEDS) {
     const r = await session(rule, seed, platform);
     t.experiments += r.experiments;
@@ -194,12 +196,16 @@ console.log("val_loss: " + (truth + Number(process.env.BENCH_DRIFT) + Number(pro
     vm.runInNewContext(code, { console: { log: (s) => lines.push(String(s)) }, process: { env: { AUTORESEARCH_SEED: "0", BENCH_RUN: "0", BENCH_NOISE: "0", BENCH_DRIFT: "0" } }, Math, Number });
     return Number(/^true_loss: (.*)$/.exec(lines[0])[1]);
   };
-  const rules = [
-    ["any", { keepRule: "any" }],
-    ["threshold", { keepRule: "threshold", minDelta: 2 * NOISE }],
-    ["confirm (old)", { keepRule: "confirm", pairBand: 0 }],
-    ["confirm (paired)", { keepRule: "confirm" }],
+  // BENCH_DRIFT_RULES picks some of them by key (any,threshold,old,default): `any,default` is the
+  // spec's plain loop against the default since issue 26 (the paired confirm rule, two baseline runs).
+  const ALL_RULES = [
+    ["any", "any", { keepRule: "any", baselineRuns: 1 }],
+    ["threshold", "threshold", { keepRule: "threshold", minDelta: 2 * NOISE, baselineRuns: 1 }],
+    ["old", "confirm (old)", { keepRule: "confirm", pairBand: 0, baselineRuns: 2 }],
+    ["default", "confirm (paired, the default)", { keepRule: "confirm", baselineRuns: 2 }],
   ];
+  const picked = (process.env.BENCH_DRIFT_RULES ?? "any,threshold,old,default").split(",");
+  const rules = ALL_RULES.filter(([key]) => picked.includes(key)).map(([, name, rule]) => [name, rule]);
   const rows = [];
   const started = performance.now();
   for (const [name, rule] of rules) {
@@ -259,6 +265,7 @@ console.log("val_loss: " + (truth + Number(process.env.BENCH_DRIFT) + Number(pro
   for (const [name, t] of rows) {
     console.log(`keeps under drift: | ${name} | ${pct(t.falseKeeps, t.noops)} | ${pct(t.lost, t.real)} | ${t.runs} | ${(t.runs / anyRuns).toFixed(2)}x | ${mean(t.finalTrue).toFixed(4)} |`);
   }
+  if (!picked.includes("default") || rows[0][0] !== "any") return;
   const paired = rows.at(-1)[1];
   const fk = paired.noops ? paired.falseKeeps / paired.noops : 0;
   const lost = paired.real ? paired.lost / paired.real : 0;

@@ -8,6 +8,7 @@ export {
   confidence,
   describeConfidence,
   formatMinDelta,
+  gainStanding,
   type MinDelta,
   type MeasuredRecord,
   mean,

@@ -85,6 +85,21 @@ export function describeConfidence(value: number | null): string | null {
   return value < WITHIN_NOISE ? `${x}, within noise` : x;
 }
 
+/**
+ * How a gain (a keep over what it was decided against, or the best over the baseline) stands
+ * against the noise floor, in the words every place that shows a keep or the best uses; `within`
+ * when it could be luck. Null when there is nothing to say: no gain, or a noise floor measured at
+ * 0 (runs of the same code agree exactly, so a gain is what it is). A noise floor never measured
+ * (one baseline run, no code re-run) leaves every gain a single unrepeated run: said so.
+ */
+export function gainStanding(metric: number | null | undefined, reference: number | null | undefined, direction: Direction, noise: number | null): { within: boolean; text: string } | null {
+  const g = gain(metric, reference, direction);
+  if (g === null || !(g > 0) || noise === 0) return null;
+  if (noise === null) return { within: true, text: "never re-measured (no noise floor)" };
+  const c = g / noise;
+  return c < WITHIN_NOISE ? { within: true, text: `${c.toFixed(1)}× the noise floor, within noise: could be luck` } : { within: false, text: `${c.toFixed(1)}× the noise floor` };
+}
+
 /** `--min-delta`: an absolute amount of the metric, or a percent of the best when it ends in `%`. */
 export interface MinDelta {
   value: number;

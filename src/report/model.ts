@@ -39,6 +39,8 @@ export interface ReportExperiment {
   costUsd: number | null;
   /** Runs behind the metric (their mean) when more than one. */
   runs?: number;
+  /** Parent/change pairs it was decided on (a paired decision): a keep on pairs stands on them, not on the single-run noise floor. */
+  pairs?: number;
   /** Which worker ran it and where (sessions with workers; absent in results files and older records). */
   worker?: number;
   device?: string | null;
@@ -155,6 +157,7 @@ export function fromRecords(records: ExperimentRecord[], session: SessionInfo | 
     outputTokens: r.usage ? r.usage.outputTokens : null,
     costUsd: finiteOrNull(r.costUsd),
     ...(r.runs && r.runs.length > 1 && { runs: r.runs.length }),
+    ...(r.parentRuns && r.parentRuns.length > 0 && { pairs: r.parentRuns.length }),
     ...(typeof r.worker === "number" && { worker: r.worker }),
     ...(r.device !== undefined && { device: r.device }),
     ...(r.host && { host: r.host }),

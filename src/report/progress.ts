@@ -13,7 +13,7 @@ import {
   shortCommit,
 } from "./format.js";
 import { analyze, reRunNote, type SessionData } from "./model.js";
-import { keepsWithinNoise, noiseLine } from "./noise.js";
+import { bestStanding, keepsWithinNoise, noiseLine } from "./noise.js";
 import { type WorkersView, workersTable, workersView } from "./workers.js";
 
 /** Spec 2.6: the progress report, every N iterations and on demand (`autoresearch status`). */
@@ -54,6 +54,8 @@ export interface ProgressSnapshot {
   noise?: { line: string; withinNoise: number[] };
   /** "7 of 40 runs were re-run for contention (...)", when any was. */
   contention?: string;
+  /** How the best stands above the baseline when that could be luck (within noise, or never re-measured): said on the noise line. */
+  bestStanding?: string;
   /** Per-worker throughput and device utilisation, when more than one worker ran experiments. */
   workers?: WorkersView;
 }
@@ -69,6 +71,7 @@ export function progressSnapshot(data: SessionData, options: ProgressOptions = {
   for (let i = data.experiments.length - 1; i >= 0 && latestDirection === null; i--) latestDirection = data.experiments[i]?.direction ?? null;
   // Shares of the time from the session's start to its latest decision: runs still going are not in the records yet.
   const workers = workersView(data.experiments, { startedAt: started });
+  const standing = bestStanding(data, a);
   return {
     metricName: data.metricName,
     metricDirection: data.direction,
@@ -90,6 +93,7 @@ export function progressSnapshot(data: SessionData, options: ProgressOptions = {
     ...(data.noise && { noise: { line: noiseLine(data) as string, withinNoise: keepsWithinNoise(data, a).map((e) => e.iteration) } }),
     ...(data.contention && { contention: data.contention }),
     ...(workers && { workers }),
+    ...(standing?.within && { bestStanding: standing.text }),
   };
 }
 
@@ -122,7 +126,7 @@ export function renderProgressSnapshot(s: ProgressSnapshot): string {
     "",
     `**vs. Baseline:** ${vsBaseline}`,
     "",
-    ...noiseMarkdown(s.noise),
+    ...noiseMarkdown(s.noise, s.bestStanding),
     ...(s.contention ? [`**Contention:** ${s.contention}`, ""] : []),
     `**Iterations:** ${s.completed} / ${s.maxIterations === null ? "unlimited" : s.maxIterations}`,
     "",
@@ -139,11 +143,15 @@ export function renderProgressSnapshot(s: ProgressSnapshot): string {
   ].join("\n");
 }
 
-/** The noise floor, and the keeps that could be luck; nothing when unknown to the caller. */
-function noiseMarkdown(noise: ProgressSnapshot["noise"]): string[] {
+/**
+ * The noise floor, the keeps that could be luck and the best when it could be (the spec's lines
+ * above stay as the spec has them); nothing when unknown to the caller.
+ */
+function noiseMarkdown(noise: ProgressSnapshot["noise"], best: string | undefined): string[] {
   if (!noise) return [];
   const weak = noise.withinNoise.length > 0 ? ` Kept changes within noise (could be luck): iteration${noise.withinNoise.length > 1 ? "s" : ""} ${noise.withinNoise.join(", ")}.` : "";
-  return [`${noise.line}${weak}`, ""];
+  const luck = best ? ` ⚠ The best against the baseline: ${best}.` : "";
+  return [`${noise.line}${weak}${luck}`, ""];
 }
 
 /** The research notes under the spec's block; nothing when there are none. */

@@ -76,6 +76,11 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
   // Paired confirm: a first run near its parent, on either side, is decided on pairs; one far
   // worse is a regression and one far better a keep on that run (its checks still to pass).
   const noise = noiseOfRecords(session.history)?.sd ?? null;
+  // A noise floor measured at 0: re-runs of the same code printed the same metric (a deterministic
+  // script), so one run says all there is: no pairs and no confirmation runs, a plain decision on
+  // that run, as under `any` (the --check commands still apply). What it costs is the one extra
+  // run of the baseline that measured it.
+  if (rule.name === "confirm" && noise === 0) return exactDecision(session, deps, input, plain);
   // The band's unit: the noise floor, or how far runs have lately landed from their code's
   // measured metric when that is more (a drifting machine), so a drift does not decide alone.
   // Until that is known (the first experiments), every measured first run is paired.
@@ -134,6 +139,15 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
     ? { status: "keep", reason: "improved", detail: verdict.detail }
     : { status: "discard", reason: "not-confirmed", detail: verdict.detail };
   return { decision, metric: Number(verdict.mean.toPrecision(12)), runs, durationSec, ...(checks && { checks }) };
+}
+
+/** Under `confirm` with a noise floor of 0: the first run decides, after the checks. */
+async function exactDecision(session: SessionState, deps: LoopDeps, input: KeepInput, plain: (decision: Decision, extra?: Partial<KeepOutcome>) => KeepOutcome): Promise<KeepOutcome> {
+  const { checks } = session.keepRule;
+  if (input.decision.status !== "keep" || checks.length === 0) return plain(input.decision);
+  const outcome = await runChecks(session, deps, input, checks);
+  const kept = plain(outcome.failed ?? input.decision, { checks: outcome.results });
+  return { ...kept, durationSec: kept.durationSec + outcome.durationSec };
 }
 
 /**

@@ -14,7 +14,7 @@ import { headOf } from "../ledger/tree.js";
 import { PYCACHE_DIR } from "../sandbox/index.js";
 import type { ExperimentRecord, Proposal, RunHandle, RunResult, RunSample, RunSandbox, RunSpec } from "../types.js";
 import { applyKeepRule, sampleOf } from "./apply-keep-rule.js";
-import { rerunWhileContended, withLoad } from "./contention.js";
+import { loadBefore, rerunWhileContended, withLoad } from "./contention.js";
 import type { WorkerClone } from "../workspace/clone.js";
 import { rebaseChange } from "./rebase.js";
 import type { Serial } from "./serial.js";
@@ -31,13 +31,16 @@ export const BASELINE_DESCRIPTION = "Baseline — no modifications";
  * CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES); run `runIndex` of an experiment gets its own
  * AUTORESEARCH_SEED, and the first run of every experiment the same one, so comparisons are paired.
  */
-export function runEnvironment(session: SessionState, deps: LoopDeps, id: number, runIndex = 0, worker?: Worker): Record<string, string> {
+export function runEnvironment(session: SessionState, deps: LoopDeps, id: number, runIndex = 0, worker?: Worker, confined = false): Record<string, string> {
   const env = sessionRunEnv(session.info, deps, id, session.keepRule.seedOf(runIndex));
   if (!worker) return env;
-  // Python's bytecode goes into the clone (an output, removed after the run), never beside the
-  // modules of a shared environment: a first import is not a change to shared data. (A path of
-  // this machine: not for a run on an ssh host.)
-  const pycache: Record<string, string> = worker.slot.host === undefined ? { PYTHONPYCACHEPREFIX: join(worker.clone.dir, PYCACHE_DIR) } : {};
+  // An unconfined run's (and a check's) Python bytecode goes into the clone (an output, removed
+  // after the run), never beside the modules of a shared environment: a first import is not a
+  // change to shared data. A confined run cannot write there anyway (Python skips a cache it cannot
+  // write), so it keeps reading the bytecode the environment has: with a prefix emptied after every
+  // run, each run compiled every module it imported again (the standard library's too; for a torch
+  // script, seconds a run). (A path of this machine: not for a run on an ssh host.)
+  const pycache: Record<string, string> = worker.slot.host === undefined && !confined ? { PYTHONPYCACHEPREFIX: join(worker.clone.dir, PYCACHE_DIR) } : {};
   return { ...env, ...pycache, ...slotEnv(worker.slot) };
 }
 
@@ -99,7 +102,7 @@ export async function runOnce(
     const spec: RunSpec = {
         cwd: worker.clone.dir,
         command: config.command,
-        env: { ...runEnvironment(session, deps, id, runIndex, worker), ...(hooks.seed !== undefined && { AUTORESEARCH_SEED: String(hooks.seed) }) },
+        env: { ...runEnvironment(session, deps, id, runIndex, worker, sandbox !== undefined), ...(hooks.seed !== undefined && { AUTORESEARCH_SEED: String(hooks.seed) }) },
         ...(sandbox && { sandbox }),
         budgetSec: config.budgetSec,
         hardTimeoutSec: config.timeoutSec,
@@ -142,10 +145,12 @@ export async function runOnce(
       if (followed) return followed;
       deps.emit({ type: "warning", message: `experiment ${id}: its ${hooks.attach.kind} run ${hooks.attach.id} is gone; running it again` });
     }
+    // The machine's load around the run, when it runs on this machine (src/search/contention.ts),
+    // read while the clone is put at the run's commit.
+    const load = loadBefore(slot.host === undefined && deps.executor.reattachable !== true);
     await hooks.beforeFreshRun?.();
     worker.clone.beforeRun(sandbox !== undefined);
-    // The machine's load around the run, when it runs on this machine (src/search/contention.ts).
-    return await withLoad(slot.host === undefined && deps.executor.reattachable !== true, () => deps.executor.run(spec, deps.stop.signal));
+    return await withLoad(load, () => deps.executor.run(spec, deps.stop.signal));
   } finally {
     deps.runWatch?.done(runId);
   }
@@ -276,7 +281,7 @@ async function repeatBaseline(
   const contended: RunSample[] = [];
   if (rule.baselineRuns < 2) return { run: first, runs, contended, failed: null };
   if (rule.baselineRaised) {
-    deps.emit({ type: "warning", message: "--keep-rule confirm needs a noise floor from the start: the baseline runs twice (--baseline-runs 2)" });
+    deps.emit({ type: "warning", message: "the confirm keep rule needs a noise floor from the start: the baseline runs twice (--baseline-runs 2); --keep-rule any --baseline-runs 1 is the spec's plain loop" });
   }
   let durationSec = first.durationSec;
   for (let index = 1; index < rule.baselineRuns; index++) {
