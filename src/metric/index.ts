@@ -40,4 +40,4 @@ export {
   throughputOf,
   type ThroughputRecord,
 } from "./throughput.js";
-export { DRIFT_WINDOW, driftSpread, type PairedInput, type PairedRecord, type PairedVerdict, pairedNoise, pairedVerdict } from "./paired.js";
+export { DRIFT_WINDOW, driftSpread, FUTILITY_Z, type Pair, type PairedInput, type PairedRecord, type PairedRuns, type PairedVerdict, pairedNoise, pairedVerdict, pairsOf } from "./paired.js";

@@ -132,6 +132,8 @@ export async function runOnce(
     };
     // The shared data is looked at before an unconfined run only (a confined one cannot write it);
     // a followed run (a cluster job, never confined) was started by an earlier process: looked at now.
+    // A run followed after a kill: what ran before it on this worker is not known.
+    session.lastRuns?.delete(slot.worker);
     if (hooks.attach && deps.executor.attach) {
       worker.clone.beforeRun(false);
       const followed = await deps.executor.attach(hooks.attach, spec, deps.stop.signal);
@@ -141,7 +143,10 @@ export async function runOnce(
     await hooks.beforeFreshRun?.();
     worker.clone.beforeRun(sandbox !== undefined);
     // The machine's load around the run, when it runs on this machine (src/search/contention.ts).
-    return await withLoad(slot.host === undefined && deps.executor.reattachable !== true, () => deps.executor.run(spec, deps.stop.signal));
+    const result = await withLoad(slot.host === undefined && deps.executor.reattachable !== true, () => deps.executor.run(spec, deps.stop.signal));
+    // What ran last on this worker: the next experiment's first pair may reuse it (src/search/apply-keep-rule.ts).
+    (session.lastRuns ??= new Map()).set(slot.worker, { commit, sample: sampleOf(result, hooks.seed ?? session.keepRule.seedOf(runIndex)) });
+    return result;
   } finally {
     deps.runWatch?.done(runId);
   }
@@ -417,6 +422,8 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       await clone.moveTo(commit);
     },
   };
+  // What this worker ran just before: when it was the parent's code, the first pair of a paired decision reuses it.
+  const before = session.lastRuns?.get(worker.slot.worker);
   let run = await runOnce(session, deps, worker, input.id, proposal.description, commit, inFlight.runId, 0, { ...hooks, ...(input.attach && { attach: input.attach.handle }) });
   // The run has ended: a resume after this must run it again, not follow a finished job whose output was consumed.
   if (inFlight.handle) track({ handle: undefined });
@@ -449,6 +456,8 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     }
   }
   const confirmations: RunSample[] = [sampleOf(run, session.keepRule.seedOf(0))];
+  // Adjacent only when the first run ran once, afresh, right after it (no contended run between).
+  const previous = fresh && contendedRuns.length === 0 && before?.commit === parent.commit && before.sample.metric !== null ? before.sample : undefined;
   const common = {
     id: input.id,
     commit,
@@ -503,6 +512,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       cwd: clone.dir,
       env: runEnvironment(session, deps, input.id, 0, worker),
       worker: worker.slot.worker,
+      ...(previous && { previous }),
       runAgain: async (index) => {
         const again = (): Promise<RunResult> => {
           const runId = randomUUID();
@@ -546,7 +556,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
         bestBefore: best.metric,
         run: { ...run, metric: kept.metric, durationSec: kept.durationSec },
         ...(kept.runs && { runs: kept.runs }),
-        ...(kept.parentRuns?.length && { parentRuns: kept.parentRuns }),
+        ...(kept.parentRuns?.length && { parentRuns: kept.parentRuns, ...(kept.firstPaired && { firstPaired: true }) }),
         ...(kept.checks && { checks: kept.checks }),
         ...(contendedRuns.length > 0 && { contendedRuns }),
       },
