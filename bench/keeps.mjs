@@ -137,6 +137,9 @@ if (PARTS.includes("drift")) {
 // (--pair-band 0). For the paired rule, where its runs went: decisions made on one run, paired
 // decisions and their pairs, first pairs that reused the parent's run just before, first runs left
 // out, and runs re-run for contention (none here: the fixture prints no steps).
+// Knobs: BENCH_DRIFT=0 (a quiet machine), BENCH_DRIFT_MIX=search|even, BENCH_DRIFT_SEEDS=1,2,3,
+// BENCH_DRIFT_RULES="any,confirm (paired)" (rows by name), BENCH_PAIR_BANDS=1,2,3 (a paired row per
+// --pair-band: how its default was chosen), BENCH_CONFIRM_RUNS=n (the most pairs), BENCH_DRIFT_TRACE=1.
 async function driftBench(mixName, kinds, changes) {
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const NOISE = Number(process.env.BENCH_DRIFT_NOISE ?? 0.005);
@@ -144,7 +147,8 @@ async function driftBench(mixName, kinds, changes) {
   const DRIFT_SEC = Number(process.env.BENCH_DRIFT_SEC ?? 12);
   const RUN_SEC = Number(process.env.BENCH_RUN_SEC ?? 0.5);
   const CHANGES = Number(process.env.BENCH_DRIFT_CHANGES ?? changes);
-  const DSEEDS = (process.env.BENCH_DRIFT_SEEDS ?? "1,2,3").split(",").map(Number);
+  // Six seeds: with three, the search mix has 12 real improvements, each one 8% of "lost real".
+  const DSEEDS = (process.env.BENCH_DRIFT_SEEDS ?? "1,2,3,4,5,6").split(",").map(Number);
   const effects = Array.from({ length: CHANGES }, (_, i) => kinds[i % kinds.length] * NOISE);
   const flags = effects.map((_, i) => `const C${String(i).padStart(2, "0")} = 0;`).join("\n");
   const script = `${flags}

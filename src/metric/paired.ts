@@ -21,21 +21,12 @@ function orderSplit(gains: readonly number[]): { gain: number; seFactor: number 
   return { gain: mean(groups.map(mean)), seFactor };
 }
 
-/** The squared deviations of a decision's gains around their order's mean (orderSplit), and their degrees of freedom. */
-function orderSpread(gains: readonly number[]): { sumSq: number; dof: number } {
-  const groups = [gains.filter((_, i) => i % 2 === 0), gains.filter((_, i) => i % 2 === 1)].filter((g) => g.length > 0);
-  let sumSq = 0;
-  for (const g of groups) {
-    const m = mean(g);
-    sumSq += g.reduce((a, v) => a + (v - m) ** 2, 0);
-  }
-  return { sumSq, dof: gains.length - groups.length };
-}
-
 /**
  * The spread of a paired difference, pooled over paired decisions (each a list of gains, one a
- * pair, in the order they ran), each measured around its order's mean (orderSplit: a linear
- * drift cancels there as in the gain), and over runs of identical code made back to back (`successive`: the
+ * pair, in the order they ran), each measured around its own mean (n - 1 degrees of freedom, so
+ * a decision of two pairs counts: a drift within a pair, which the order split takes out of the
+ * gain, stays in this spread and only widens it), and over runs of identical code made back to
+ * back (`successive`: the
  * baseline's runs, confirmation runs): the difference of two such runs varies as a pair's does
  * when the change does nothing, and a slow drift hardly moves it, where it moves the noise floor
  * of runs pooled across the session. Null until some degree of freedom is known.
@@ -45,10 +36,11 @@ export function pairedNoise(decisions: Iterable<readonly number[]>, successive: 
   let dof = 0;
   let groups = 0;
   for (const gains of decisions) {
-    const split = orderSpread(gains.filter(Number.isFinite));
-    if (split.dof < 1) continue;
-    sumSq += split.sumSq;
-    dof += split.dof;
+    const finite = gains.filter(Number.isFinite);
+    if (finite.length < 2) continue;
+    const m = mean(finite);
+    sumSq += finite.reduce((a, v) => a + (v - m) ** 2, 0);
+    dof += finite.length - 1;
     groups++;
   }
   for (const runs of successive) {
@@ -69,6 +61,13 @@ export function pairedNoise(decisions: Iterable<readonly number[]>, successive: 
  * better at 3.06× the runs of `any`; 0.5 lost 25% at 2.73×; 0.75 and 1 lost 36-40%.
  */
 export const FUTILITY_Z = 0.25;
+
+/**
+ * A keep waits until a pair's spread rests on this many degrees of freedom: the two baseline runs
+ * alone (one) can be ten times too close by chance (the keeps bench on a quiet machine kept 6% of
+ * its no-ops on such a spread).
+ */
+export const MIN_KEEP_DOF = 4;
 
 export interface PairedInput {
   /** Each pair's gain of the candidate over its parent (positive = better, in the metric's direction), in the order they ran. */
@@ -117,9 +116,10 @@ export function pairedVerdict(input: PairedInput): PairedVerdict {
   const z = se > 0 ? m / se : m > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
   const pairs = `${k} pair${k === 1 ? "" : "s"}`;
   const gainText = `${m >= 0 ? "+" : ""}${m.toPrecision(3)}`;
-  // A keep needs the spread of a pair known from pairs (this decision's or earlier ones), not only
-  // guessed from single runs, and more standard errors while that spread rests on few pairs.
-  const need = dof >= 2 ? studentCritical(input.confidence, dof) : Number.POSITIVE_INFINITY;
+  // A keep needs the spread of a pair measured (from pairs and back-to-back runs, this decision's
+  // or earlier ones) on MIN_KEEP_DOF degrees of freedom at least, not guessed from single runs, and
+  // more standard errors while it rests on few.
+  const need = dof >= MIN_KEEP_DOF ? studentCritical(input.confidence, dof) : Number.POSITIVE_INFINITY;
   const needText = need.toFixed(1);
   // A keep waits for both orders (two pairs): one pair alone is bent by a drift within it, which
   // the spread (measured around each order's mean) does not show.

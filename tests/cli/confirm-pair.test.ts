@@ -5,7 +5,7 @@ import { measuredOf } from "../../src/ledger/tree.js";
 import { noiseOfRecords } from "../../src/metric/index.js";
 import { detectPlatform } from "../../src/platform/index.js";
 import { PlanProposer } from "../../src/proposers/plan.js";
-import type { ExperimentRecord, Measurement } from "../../src/types.js";
+import type { ExperimentRecord, Measurement, Proposal } from "../../src/types.js";
 import { testConfig, testDeps } from "../loop/deps.js";
 import { cli } from "../helpers/cli.js";
 import { createRepo, FAKE_PREPARE, git, recordPath } from "../helpers/repo.js";
@@ -42,11 +42,13 @@ const measurements = (root: string): Measurement[] =>
 describe("autoresearch confirm A B (real session, real runs)", async () => {
   const root = createRepo({ "train.js": TRAIN, "prepare.js": FAKE_PREPARE });
   const platform = await detectPlatform({ command: "node train.js", root });
-  const plan = new PlanProposer([
+  const steps: Proposal[] = [
     { description: "BOOST 0 -> 1", category: "optimizer", edits: [{ search: "const BOOST = 0;", replace: "const BOOST = 1;" }], planStep: 0 },
     { description: "NUDGE 0 -> 1", category: "other", edits: [{ search: "const NUDGE = 0;", replace: "const NUDGE = 1;" }], planStep: 1 },
-  ]);
-  await research(root, { kind: "new", config: testConfig({ baselineRuns: 3 }), platform }, testDeps(root, plan));
+    // For the resume: a comment, so new code whose runs give its parent's numbers.
+    { description: "a comment", category: "other", edits: [{ search: "function unit(a) {", replace: "function unit(a) { // the same" }], planStep: 2 },
+  ];
+  await research(root, { kind: "new", config: testConfig({ baselineRuns: 3, maxIterations: 2 }), platform }, testDeps(root, new PlanProposer(steps)));
   const session = records(root);
 
   it("two versions 0.03 apart: B is better, the difference and its interval hold 0.03, runs in turns with fresh seeds", () => {
@@ -110,8 +112,7 @@ describe("autoresearch confirm A B (real session, real runs)", async () => {
   });
 
   it("resume decides with them: the next experiment is compared with the head's mean, confirm's runs counted", async () => {
-    const next = new PlanProposer([{ description: "NUDGE 0 -> 2", category: "other", edits: [{ search: "const NUDGE = 0;", replace: "const NUDGE = 2;" }], planStep: 0 }]);
-    await research(root, { kind: "resume", overrides: { maxIterations: session.length } }, testDeps(root, next));
+    await research(root, { kind: "resume", overrides: { maxIterations: session.length } }, testDeps(root, new PlanProposer(steps)));
     const all = records(root);
     const added = all.at(-1) as ExperimentRecord;
     expect(added.id).toBe(session.length);

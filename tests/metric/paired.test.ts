@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { headOf, measuredOf } from "../../src/ledger/tree.js";
 import { driftSpread, FUTILITY_Z, measuredMeans, noiseOfRecords, pairedNoise, pairedVerdict, pairsOf } from "../../src/metric/index.js";
-import { studentCritical } from "../../src/metric/paired.js";
+import { MIN_KEEP_DOF, studentCritical } from "../../src/metric/paired.js";
 import { keepRuleOf } from "../../src/search/keep-rule.js";
 import type { ExperimentRecord } from "../../src/types.js";
 import { testConfig } from "../loop/deps.js";
@@ -34,9 +34,16 @@ describe("the sequential rule on paired differences", () => {
     expect(pairedVerdict({ ...base, prior: null, gains: [0.5, 0.5] }).state).toBe("continue");
     expect(studentCritical(2, 2)).toBeGreaterThan(3.9);
     expect(studentCritical(2, 1e9)).toBeCloseTo(2, 6);
-    // Measured around each order's mean: a drift that favours one order (A B) over the other (B A) is not noise.
-    expect(pairedNoise([[0.01, 0.03, 0.01, 0.03]])).toMatchObject({ sd: 0, dof: 2, groups: 1 });
+    // Too few degrees of freedom (the baseline's two runs and a pair or two): no keep yet.
+    expect(MIN_KEEP_DOF).toBeGreaterThan(2);
+    expect(pairedVerdict({ ...base, prior: { sd: 0.007, dof: MIN_KEEP_DOF - 2, groups: 1 }, gains: [0.03, 0.03] }).state).toBe("continue");
+    expect(pairedVerdict({ ...base, prior: { sd: 0.007, dof: MIN_KEEP_DOF - 1, groups: 1 }, gains: [0.03, 0.03] }).state).toBe("keep");
+    // The gain is the mean of the two orders' means: a drift that favours one order (A B) over the
+    // other (B A) cancels in it; the spread is measured around the decision's mean, the drift in it.
     expect(pairedVerdict({ ...base, gains: [0.0, 0.02] }).gain).toBeCloseTo(0.01, 12);
+    expect(pairedVerdict({ ...base, gains: [0.0, 0.02, 0.0] }).gain).toBeCloseTo(0.01, 12);
+    expect(pairedNoise([[0.01, 0.03, 0.01, 0.03]])).toMatchObject({ dof: 3, groups: 1 });
+    expect(pairedNoise([[0.01, 0.03, 0.01, 0.03]])?.sd).toBeCloseTo(Math.sqrt(0.0004 / 3), 12);
   });
 
   it("measures a pair's spread from runs of identical code made back to back too", () => {
