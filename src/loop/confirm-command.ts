@@ -16,7 +16,7 @@ import type { SessionPaths } from "../ledger/paths.js";
 import { headOf, measuredOf } from "../ledger/tree.js";
 import { confidence, type Direction, gain, mean, noiseOfRecords, pairedVerdict, runMetrics, sampleSd, WITHIN_NOISE } from "../metric/index.js";
 import { studentCritical } from "../metric/paired.js";
-import type { Executor, ExperimentRecord, Measurement, RunResult, RunSample } from "../types.js";
+import type { Executor, ExperimentRecord, RunResult, RunSample } from "../types.js";
 import type { WorkerClone } from "../workspace/clone.js";
 import type { Git } from "../workspace/git.js";
 import { pairSpread } from "../search/apply-keep-rule.js";

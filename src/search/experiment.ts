@@ -145,7 +145,8 @@ export async function runOnce(
     // The machine's load around the run, when it runs on this machine (src/search/contention.ts).
     const result = await withLoad(slot.host === undefined && deps.executor.reattachable !== true, () => deps.executor.run(spec, deps.stop.signal));
     // What ran last on this worker: the next experiment's first pair may reuse it (src/search/apply-keep-rule.ts).
-    (session.lastRuns ??= new Map()).set(slot.worker, { commit, sample: sampleOf(result, hooks.seed ?? session.keepRule.seedOf(runIndex)) });
+    session.lastRuns ??= new Map();
+    session.lastRuns.set(slot.worker, { commit, sample: sampleOf(result, hooks.seed ?? session.keepRule.seedOf(runIndex)) });
     return result;
   } finally {
     deps.runWatch?.done(runId);
