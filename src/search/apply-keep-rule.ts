@@ -39,11 +39,12 @@ export interface KeepInput {
   /** Runs the candidate again as run `index` (1, 2, ...): its own seed and log. */
   runAgain: (index: number) => Promise<RunResult>;
   /**
-   * Runs the parent's code once in the same clone with `seed` (a paired decision's parent run
-   * `n`): the clone moved to the parent's commit, the run guarded, the clone back at the
-   * candidate's commit. Absent where the parent cannot be run (then no pairs).
+   * Runs the parent's code once in the same clone with `seed`, for a paired decision's pair
+   * `pair` (0-based; its log is `<id>.parent<pair + 1>.log`): the clone moved to the parent's
+   * commit, the run guarded (and run again when contended), the clone back at the candidate's
+   * commit. Absent where the parent cannot be run (then no pairs).
    */
-  runParent?: (n: number, seed: number) => Promise<{ run: RunResult; violations: string[] }>;
+  runParent?: (pair: number, seed: number) => Promise<{ run: RunResult; violations: string[] }>;
   /**
    * The parent's run made on this worker just before the candidate's first run (nothing ran
    * between them), when there is one: a paired decision's first pair reuses it.
@@ -209,7 +210,7 @@ async function pairedDecision(session: SessionState, deps: LoopDeps, input: Keep
   };
   const parentRun = async (): Promise<Decision | null> => {
     const seed = rule.parentSeedOf(parentSeed++);
-    const { run, violations } = await runParent(parentRuns.filter((a) => !a.reused).length, seed);
+    const { run, violations } = await runParent(parentRuns.length, seed);
     durationSec += run.durationSec;
     parentRuns.push(sampleOf(run, seed));
     return failed(run, violations, `its parent's run in pair ${pairNumber()}`);

@@ -529,15 +529,31 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       },
       // Only a node decided against its own parent is paired (a chain's stale candidates are not decided here).
       ...(tree && {
-        runParent: async (n: number, seed: number) => {
-          const runId = randomUUID();
-          track({ runId });
+        runParent: async (pair: number, seed: number) => {
           await clone.moveTo(parent.commit);
-          const logPath = join(dirname(session.paths.runLog(input.id)), `${input.id}.parent${n + 1}.log`);
-          const result = await runOnce(session, deps, worker, input.id, `${proposal.description} (its parent #${parent.id}, pair ${n + 1})`, parent.commit, runId, 0, { seed, logPath });
-          const found = await guardRun(session, deps, clone, input.id, parent.commit);
+          const logPath = join(dirname(session.paths.runLog(input.id)), `${input.id}.parent${pair + 1}.log`);
+          const once = (): Promise<RunResult> => {
+            const runId = randomUUID();
+            track({ runId });
+            return runOnce(session, deps, worker, input.id, `${proposal.description} (its parent #${parent.id}, pair ${pair + 1})`, parent.commit, runId, 0, { seed, logPath });
+          };
+          // A parent run slowed by a busy machine is run again too (its code ran before): it would bend its pair.
+          const checked = await rerunWhileContended({
+            deps,
+            history: session.history,
+            trainHash: parent.trainHash,
+            id: input.id,
+            guard: () => guardRun(session, deps, clone, input.id, parent.commit),
+            run: await once(),
+            seed,
+            logPath,
+            again: once,
+            what: `its parent's run in pair ${pair + 1}`,
+          });
+          contendedRuns.push(...checked.contended);
+          const found = [...checked.violations, ...(await guardRun(session, deps, clone, input.id, parent.commit))];
           await clone.moveTo(commit);
-          return { run: result, violations: found };
+          return { run: checked.run, violations: found };
         },
       }),
       guard: async () => [...pendingViolations.splice(0), ...(await guardRun(session, deps, clone, input.id, commit))],

@@ -57,8 +57,10 @@ describe("paired decisions under a drifting load (real runs)", () => {
       const earlier = paired.records.filter((e) => e.id < r.id).flatMap((e) => [...(e.commit === r.parent ? (e.runs ?? []) : []), ...(e.parent === r.parent ? (e.parentRuns ?? []).filter((x) => !x.reused) : [])]);
       expect(earlier).toContainEqual({ ...(r.parentRuns?.[0] as object), reused: undefined });
     }
-    // Each parent run has its own log.
-    expect(readFileSync(recordPath(paired.root, `runs/${real.id}.parent1.log`), "utf8")).toContain("val_loss:");
+    // Each parent run made for a pair has its own log, named by its pair.
+    const own = (real.parentRuns ?? []).flatMap((r, i) => (r.reused ? [] : [i + 1]));
+    expect(own.length).toBeGreaterThan(0);
+    for (const pair of own) expect(readFileSync(recordPath(paired.root, `runs/${real.id}.parent${pair}.log`), "utf8")).toContain("val_loss:");
   }, 120_000);
 
   it("a slow first run of a real improvement (far worse than its parent, at fewer steps/s) is re-run and kept", async () => {
