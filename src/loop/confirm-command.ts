@@ -111,7 +111,8 @@ export interface ConfirmDeps {
  */
 export function firstFreshSeed(records: readonly ExperimentRecord[], firstSeed: number): number {
   let highest = firstSeed;
-  for (const r of records) for (const run of [...(r.runs ?? []), ...(r.contendedRuns ?? [])]) highest = Math.max(highest, run.seed);
+  // confirm's own earlier runs (joined to the records) included: a second confirm draws new seeds too.
+  for (const r of records) for (const run of [...(r.runs ?? []), ...(r.contendedRuns ?? []), ...(r.confirmRuns ?? [])]) highest = Math.max(highest, run.seed);
   return highest + 1;
 }
 

@@ -96,6 +96,9 @@ describe("autoresearch confirm A B (real session, real runs)", async () => {
     expect(recorded.map((m) => m.kind)).toEqual(["confirm", "confirm", "confirm", "confirm", "confirm"]);
     expect(recorded.filter((m) => m.pairedWith).map((m) => m.commit)).toEqual([session[0]?.commit, session[1]?.commit, session[1]?.commit, session[2]?.commit]);
     expect(recorded.at(-1)).toMatchObject({ commit: report.target.commit, runs: report.runs.map((r: { seed: number; metric: number }) => expect.objectContaining({ seed: r.seed, metric: r.metric })) });
+    // New seeds again: after every seed the session and the earlier confirms used.
+    const used = Math.max(...recorded.slice(0, -1).flatMap((m) => m.runs.map((r) => r.seed)));
+    expect(report.runs.map((r: { seed: number }) => r.seed)).toEqual([used + 1, used + 2, used + 3]);
     // The noise floor confirm printed is the session's: every run of identical code, confirm's included.
     const joined = session.map((r) => ({ ...r, confirmRuns: recorded.filter((m) => m.commit === r.commit).flatMap((m) => m.runs) }));
     expect(report.noise).toBeCloseTo(noiseOfRecords(joined)?.sd as number, 12);
