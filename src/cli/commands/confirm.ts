@@ -130,6 +130,7 @@ Examples:
       const git = new Git(root);
       const target = await resolveTarget(git, records, targetArg, info.config.direction);
       const other = otherArg === undefined ? null : await resolveTarget(git, records, otherArg, info.config.direction);
+      if (other && other.commit === target.commit) throw new UsageError(`${target.label} and ${other.label} are the same commit (${shortCommit(target.commit)})`, "Name two different commits to compare.");
       const abort = new AbortController();
       const onSigint = () => abort.abort();
       process.once("SIGINT", onSigint);
