@@ -99,11 +99,11 @@ const EXACT = "While repeated runs of the same code print the same metric (a noi
 
 /** The paired confirm rule in words (the brief, the summary, the docs). */
 function pairedText(rule: KeepRuleSettings): string {
-  return `a change whose first run is within ${rule.pairBand} × the noise floor (the spread of repeated runs of the same code) of its parent's measured metric, better or worse, is run again in turns with its parent on the same worker (parent and change, up to ${rule.maxPairs} pairs, stopping as soon as the answer is clear) and kept only when it beats the parent on the pairs by more than ${rule.confidence} standard errors; a first run further out is decided on that run alone;`;
+  return `a change whose first run is within ${rule.pairBand} × the noise floor (the spread of repeated runs of the same code) of its parent's measured metric, better or worse, or far better, is run again in turns with its parent on the same worker (its first run and a run of its parent just before or after it are the first pair; up to ${rule.maxPairs} pairs, stopping as soon as the answer is clear) and kept only when it beats the parent on the pairs of both orders by more than ${rule.confidence} standard errors; a first run far worse is decided on that run alone;`;
 }
 
 /** The band and the cost of the paired rule, for the config table: null when pairing is off. */
 export function describePairing(rule: KeepRuleSettings): string | null {
   if (rule.name !== "confirm" || rule.pairBand <= 0) return null;
-  return `first runs within ${rule.pairBand}× the noise floor of the parent, better or worse, are decided on up to ${rule.maxPairs} parent/change pairs (2 runs a pair, 2 to ${2 * rule.maxPairs} more runs: a clear gain stops after 1 pair, a change that is not better after 2)`;
+  return `first runs within ${rule.pairBand}× the noise floor of the parent, better or worse (or far better), are decided on up to ${rule.maxPairs} parent/change pairs, the first run in the first (0 to ${2 * rule.maxPairs - 1} more runs: 1 for the first pair, none when the parent just ran on that worker, 2 for each further one; a change that is not better mostly stops after 1 pair, a keep takes 2 at least)`;
 }

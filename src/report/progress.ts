@@ -38,7 +38,8 @@ export interface ProgressSnapshot {
    * without gaps; an older session's records may have gaps, and its header still counts.
    */
   iteration: number;
-  best: { metric: number | null; iteration: number; commit: string } | null;
+  /** `measured`: the metric is the mean of its runs (re-runs included), not its first recorded one. */
+  best: { metric: number | null; iteration: number; commit: string; measured?: boolean } | null;
   baseline: { metric: number | null; commit: string } | null;
   delta: number | null;
   deltaPct: number | null;
@@ -76,7 +77,8 @@ export function progressSnapshot(data: SessionData, options: ProgressOptions = {
     metricName: data.metricName,
     metricDirection: data.direction,
     iteration: a.iterations,
-    best: a.best ? { metric: a.best.metric, iteration: a.best.iteration, commit: a.best.commit } : null,
+    // The head's measured metric (the mean of its runs, re-runs and `confirm`'s included): what decisions compare with.
+    best: a.best ? { metric: a.best.measured ?? a.best.metric, iteration: a.best.iteration, commit: a.best.commit, ...(a.best.measured !== undefined && { measured: true }) } : null,
     baseline: a.baseline ? { metric: a.baseline.metric, commit: a.baseline.commit } : null,
     delta: a.improvement,
     deltaPct: a.improvementPct,
@@ -104,7 +106,7 @@ export function renderProgressReport(data: SessionData, options: ProgressOptions
 
 export function renderProgressSnapshot(s: ProgressSnapshot): string {
   const best = s.best
-    ? `${formatMetric(s.best.metric)} (iteration ${s.best.iteration}, commit ${escapeMarkdown(shortCommit(s.best.commit), 40)})`
+    ? `${formatMetric(s.best.metric)} (iteration ${s.best.iteration}, commit ${escapeMarkdown(shortCommit(s.best.commit), 40)}${s.best.measured ? ", the mean of its runs" : ""})`
     : MISSING;
   const vsBaseline = s.delta === null ? MISSING : `${formatDelta(s.delta)} (${formatPercent(s.deltaPct)})`;
   const rows = s.recent.map((r) => [

@@ -139,6 +139,8 @@ export async function runOnce(
     };
     // The shared data is looked at before an unconfined run only (a confined one cannot write it);
     // a followed run (a cluster job, never confined) was started by an earlier process: looked at now.
+    // A run followed after a kill: what ran before it on this worker is not known.
+    session.lastRuns?.delete(slot.worker);
     if (hooks.attach && deps.executor.attach) {
       worker.clone.beforeRun(false);
       const followed = await deps.executor.attach(hooks.attach, spec, deps.stop.signal);
@@ -150,7 +152,11 @@ export async function runOnce(
     const load = loadBefore(slot.host === undefined && deps.executor.reattachable !== true);
     await hooks.beforeFreshRun?.();
     worker.clone.beforeRun(sandbox !== undefined);
-    return await withLoad(load, () => deps.executor.run(spec, deps.stop.signal));
+    const result = await withLoad(load, () => deps.executor.run(spec, deps.stop.signal));
+    // What ran last on this worker: the next experiment's first pair may reuse it (src/search/apply-keep-rule.ts).
+    session.lastRuns ??= new Map();
+    session.lastRuns.set(slot.worker, { commit, sample: sampleOf(result, hooks.seed ?? session.keepRule.seedOf(runIndex)) });
+    return result;
   } finally {
     deps.runWatch?.done(runId);
   }
@@ -430,6 +436,8 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   };
   // Its output goes to a log named by its key until the decision gives it a number.
   const pendingLog = session.paths.pendingLog(input.key);
+  // What this worker ran just before: when it was the parent's code, the first pair of a paired decision reuses it.
+  const before = session.lastRuns?.get(worker.slot.worker);
   let run = await runOnce(session, deps, worker, input.key, proposal.description, commit, inFlight.runId, 0, { ...hooks, logPath: pendingLog, ...(input.attach && { attach: input.attach.handle }) });
   // The run has ended: a resume after this must run it again, not follow a finished job whose output was consumed.
   if (inFlight.handle) track({ handle: undefined });
@@ -462,6 +470,8 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     }
   }
   const confirmations: RunSample[] = [sampleOf(run, session.keepRule.seedOf(0))];
+  // Adjacent only when the first run ran once, afresh, right after it (no contended run between).
+  const previous = fresh && contendedRuns.length === 0 && before?.commit === parent.commit && before.sample.metric !== null ? before.sample : undefined;
   const common = {
     commit,
     parent: parent.commit,
@@ -524,6 +534,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       cwd: clone.dir,
       env: runEnvironment(session, deps, input.key, 0, worker),
       worker: worker.slot.worker,
+      ...(previous && { previous }),
       runAgain: async (index) => {
         const again = (): Promise<RunResult> => {
           const runId = randomUUID();
@@ -539,16 +550,32 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       },
       // Only a node decided against its own parent is paired (a chain's stale candidates are not decided here).
       ...(tree && {
-        runParent: async (n: number, seed: number) => {
-          const runId = randomUUID();
-          track({ runId });
+        runParent: async (pair: number, seed: number) => {
           await clone.moveTo(parent.commit);
           // Inside the decision: the experiment has its number (its events keep the key they had in flight).
-          const logPath = join(dirname(session.paths.runLog(id)), `${id}.parent${n + 1}.log`);
-          const result = await runOnce(session, deps, worker, input.key, `${proposal.description} (its parent #${parent.id}, pair ${n + 1})`, parent.commit, runId, 0, { seed, logPath });
-          const found = await guardRun(session, deps, clone, id, parent.commit);
+          const logPath = join(dirname(session.paths.runLog(id)), `${id}.parent${pair + 1}.log`);
+          const once = (): Promise<RunResult> => {
+            const runId = randomUUID();
+            track({ runId });
+            return runOnce(session, deps, worker, input.key, `${proposal.description} (its parent #${parent.id}, pair ${pair + 1})`, parent.commit, runId, 0, { seed, logPath });
+          };
+          // A parent run slowed by a busy machine is run again too (its code ran before): it would bend its pair.
+          const checked = await rerunWhileContended({
+            deps,
+            history: session.history,
+            trainHash: parent.trainHash,
+            id,
+            guard: () => guardRun(session, deps, clone, id, parent.commit),
+            run: await once(),
+            seed,
+            logPath,
+            again: once,
+            what: `its parent's run in pair ${pair + 1}`,
+          });
+          contendedRuns.push(...checked.contended);
+          const found = [...checked.violations, ...(await guardRun(session, deps, clone, id, parent.commit))];
           await clone.moveTo(commit);
-          return { run: result, violations: found };
+          return { run: checked.run, violations: found };
         },
       }),
       guard: async () => [...pendingViolations.splice(0), ...(await guardRun(session, deps, clone, id, commit))],
@@ -569,7 +596,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
         bestBefore: best.metric,
         run: { ...run, metric: kept.metric, durationSec: kept.durationSec },
         ...(kept.runs && { runs: kept.runs }),
-        ...(kept.parentRuns?.length && { parentRuns: kept.parentRuns }),
+        ...(kept.parentRuns?.length && { parentRuns: kept.parentRuns, ...(kept.firstPaired && { firstPaired: true }) }),
         ...(kept.checks && { checks: kept.checks }),
         ...(contendedRuns.length > 0 && { contendedRuns }),
       },
