@@ -1,14 +1,20 @@
 #!/usr/bin/env node
 // Harness overhead per iteration: `autoresearch run` against a minimal shell loop doing the same
 // steps (edit, commit, run, grep, decide, reset, append) on the same ~30 ms training command.
-// Both run in this process's machine, one after the other, so the ratio is what matters.
+// Both run in this process's machine, so the ratio is what matters. The shell loop is the spec's
+// plain loop (one run per change, kept when better by any amount), so the tool runs with
+// `--keep-rule any --baseline-runs 1` (its default keep rule re-runs a would-be keep near the
+// noise floor and the baseline twice: more runs, not more overhead per run). The machines these
+// run on are shared: each side runs BENCH_ROUNDS times, interleaved, and the fastest of each is
+// compared (the one least disturbed by the rest of the machine).
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchRepo } from "./repo.mjs";
 
-const N = Number(process.env.BENCH_ITERATIONS ?? 40);
+const N = Number(process.env.BENCH_ITERATIONS ?? 20);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const BIN = fileURLToPath(new URL("../bin/autoresearch.js", import.meta.url));
 
 const TRAIN = `import time
@@ -65,6 +71,8 @@ function harness(dir, env = {}) {
   const t0 = performance.now();
   const args = [BIN, "run", "--proposer", "plan", "--plan", "plan.jsonl", "--budget", "1s", "--metric", "val_loss", "--direction", "min"];
   args.push("--command", "python3 train.py", "--max-iterations", String(N), "--yes", "--json", "--tag", "bench");
+  // The plain loop, as the shell loop does it (see the top of this file).
+  args.push("--keep-rule", "any", "--baseline-runs", "1");
   const r = spawnSync(process.execPath, args, { cwd: dir, encoding: "utf8", env: { ...process.env, ...env } });
   if (r.status !== 0) throw new Error(`autoresearch failed: ${r.stderr}`);
   const seconds = (performance.now() - t0) / 1000;
@@ -73,15 +81,25 @@ function harness(dir, env = {}) {
   return { seconds, rows };
 }
 
-const shell = shellLoop(repo());
-const ours = harness(repo());
-// The same, without the per-run cgroup (Linux): in a cgroup of its own every process the run
-// forks costs a little more, and this trainer (a pyenv shim) forks dozens per run.
-const plain = harness(repo(), { AUTORESEARCH_CGROUP: "off" });
-const perShell = (shell / (N + 1)) * 1000;
-const perOurs = (ours.seconds / (N + 1)) * 1000;
-console.log(`iterations: ${N} (+ baseline), rows written: ${ours.rows}`);
-console.log(`shell loop:   ${shell.toFixed(2)} s total, ${perShell.toFixed(1)} ms per iteration`);
-console.log(`autoresearch: ${ours.seconds.toFixed(2)} s total, ${perOurs.toFixed(1)} ms per iteration`);
-console.log(`autoresearch without the per-run cgroup: ${plain.seconds.toFixed(2)} s total, ${((plain.seconds / (N + 1)) * 1000).toFixed(1)} ms per iteration`);
-console.log(`ratio: ${(ours.seconds / shell).toFixed(2)}x (target <= 1.5x); without the per-run cgroup: ${(plain.seconds / shell).toFixed(2)}x`);
+const times = { shell: [], ours: [], plain: [] };
+let rows = 0;
+for (let round = 0; round < ROUNDS; round++) {
+  times.shell.push(shellLoop(repo()));
+  const ours = harness(repo());
+  times.ours.push(ours.seconds);
+  rows = ours.rows;
+  // The same, without the per-run cgroup (Linux): in a cgroup of its own every process the run
+  // forks costs a little more, and this trainer (a pyenv shim) forks dozens per run.
+  times.plain.push(harness(repo(), { AUTORESEARCH_CGROUP: "off" }).seconds);
+}
+const best = (list) => Math.min(...list);
+const all = (list) => list.map((t) => t.toFixed(2)).join(", ");
+const shell = best(times.shell);
+const ours = best(times.ours);
+const plain = best(times.plain);
+const perIteration = (seconds) => ((seconds / (N + 1)) * 1000).toFixed(1);
+console.log(`iterations: ${N} (+ baseline), rows written: ${rows}; autoresearch with --keep-rule any --baseline-runs 1 (the plain loop the shell does); fastest of ${ROUNDS} interleaved rounds`);
+console.log(`shell loop:   ${shell.toFixed(2)} s total, ${perIteration(shell)} ms per iteration (rounds: ${all(times.shell)} s)`);
+console.log(`autoresearch: ${ours.toFixed(2)} s total, ${perIteration(ours)} ms per iteration (rounds: ${all(times.ours)} s)`);
+console.log(`autoresearch without the per-run cgroup: ${plain.toFixed(2)} s total, ${perIteration(plain)} ms per iteration (rounds: ${all(times.plain)} s)`);
+console.log(`ratio: ${(ours / shell).toFixed(2)}x (target <= 1.3x); without the per-run cgroup: ${(plain / shell).toFixed(2)}x`);

@@ -1,4 +1,4 @@
-import { constants, lstatSync, mkdirSync, openSync, unlinkSync } from "node:fs";
+import { constants, lstatSync, mkdirSync, openSync, readSync, unlinkSync } from "node:fs";
 
 /**
  * Every record is written without following symbolic links: a link planted where the tool
@@ -30,3 +30,15 @@ export function openNoFollow(path: string, how: "truncate" | "append" = "truncat
   return openSync(path, how === "append" ? APPEND : TRUNCATE, 0o644);
 }
 
+
+/** Bytes start..end of an open file as UTF-8 (fewer when the file is shorter): a reader's window on a growing file. */
+export function readRange(fd: number, start: number, end: number): string {
+  const buf = Buffer.alloc(Math.max(0, end - start));
+  let off = 0;
+  while (off < buf.length) {
+    const n = readSync(fd, buf, off, buf.length - off, start + off);
+    if (n === 0) break;
+    off += n;
+  }
+  return buf.subarray(0, off).toString("utf8");
+}

@@ -152,13 +152,17 @@ export interface ExperimentRecord {
   /** The machine's load around its first run, where the platform can tell. */
   load?: RunLoad;
   /**
-   * Runs of its parent's code made beside its own in a paired decision (--keep-rule confirm): pair
-   * i is (runs[i + 1], parentRuns[i]), run on the same worker in ABBA order (its first run, made
-   * alone, is in no pair). Recorded here because the
-   * parent's record is never rewritten; they count as the parent's runs (its measured mean, the
-   * noise floor).
+   * Runs of its parent's code made beside its own in a paired decision (--keep-rule confirm), on
+   * the same worker, the two orders alternating (A B, B A, ...): pair i is (runs[i], parentRuns[i])
+   * when its first run is in the first pair (firstPaired), else (runs[i + 1], parentRuns[i]) (its
+   * first run left out: records from before firstPaired, or a first run that may have been slowed).
+   * Recorded here because the parent's record is never rewritten; they count as the parent's runs
+   * (its measured mean, the noise floor), except a `reused` one, counted where it was first recorded.
+   * src/metric/paired.ts pairsOf reads the layout.
    */
   parentRuns?: RunSample[];
+  /** Its first run is in its first pair (see parentRuns). */
+  firstPaired?: boolean;
   /** The --check commands that ran on it (a would-be keep) and whether each passed. */
   checks?: { command: string; ok: boolean }[];
   /** Which worker ran it (0-based) and on which device / host, when the session has workers. */
@@ -181,6 +185,29 @@ export interface ExperimentRecord {
    * Without it, a node with `combines` is a pure combination.
    */
   onCombination?: boolean;
+  /**
+   * Runs of this node's code made by `autoresearch confirm` (never stored here: joined from the
+   * session's measurements.jsonl when the records are read, src/ledger/measurements.ts). They
+   * count in its measured metric and the noise floor like its other runs.
+   */
+  confirmRuns?: RunSample[];
+}
+
+/**
+ * Runs made outside the loop by `autoresearch confirm`, kept in the session's measurements.jsonl:
+ * a record that is never an experiment (no results.tsv row, never moves the branch), read with the
+ * records so that later decisions, `status` and the noise floor use its runs.
+ */
+export interface Measurement {
+  kind: "confirm";
+  /** When its runs ended. */
+  at: string;
+  commit: string;
+  /** sha256 of the training script it ran (identical code is grouped by it). */
+  trainHash: string;
+  runs: RunSample[];
+  /** `confirm A B`: the other commit, run in turns with this one (pair i is runs[i] and its runs[i]). */
+  pairedWith?: string;
 }
 
 /**
@@ -199,6 +226,12 @@ export interface RunSample {
   trainingSec?: number;
   /** Slowed by a busy machine and run again (only in a record's contendedRuns). */
   contended?: boolean;
+  /**
+   * A run recorded already (in an earlier experiment's record), reused here: its parent's run made
+   * just before this experiment's first run on the same worker, the partner of that run in its
+   * first pair. Never counted twice (noise floor, measured metric).
+   */
+  reused?: boolean;
   load?: RunLoad;
 }
 

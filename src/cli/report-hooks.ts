@@ -22,12 +22,18 @@ function dataOf(session: SessionState) {
 
 /** At most one projection of the summary and chart starts in this many ms (the last one is never dropped). */
 export const PROJECTION_INTERVAL_MS = 5000;
+/**
+ * A projection renders progress.png again only when the last one is this old (the SVG and the
+ * summary follow every projection): a PNG costs a tenth of a second or more of CPU, as much as a
+ * short experiment's whole bookkeeping. The session's last write always renders it.
+ */
+export const PNG_INTERVAL_MS = 60_000;
 
 /**
  * The progress report (spec 2.6) and the Phase 3 files, plugged into the loop. The summary and
  * chart are projections of the ledger: made again after each decision (coalesced, at most one
- * writer at a time and one start per PROJECTION_INTERVAL_MS, the PNG rendered off the main
- * thread) and once more, awaited, when the session ends.
+ * writer at a time and one start per PROJECTION_INTERVAL_MS, the PNG at most once per
+ * PNG_INTERVAL_MS and off the main thread) and once more, awaited, when the session ends.
  */
 export function reportHooks(warn: (message: string) => void = () => {}): Pick<LoopDeps, "writeReports" | "renderProgress" | "projectReports"> {
   let writing: Promise<unknown> | null = null;
@@ -36,9 +42,17 @@ export function reportHooks(warn: (message: string) => void = () => {}): Pick<Lo
   let lastStart = 0;
   const warned = new Set<string>();
   let names: Promise<ProjectionNames> | null = null;
-  const write = async (session: SessionState) => {
+  // Counted from the first projection: a session shorter than PNG_INTERVAL_MS renders its PNG once, at the end.
+  let firstWrite: number | null = null;
+  let lastPng: number | null = null;
+  const write = async (session: SessionState, final: boolean) => {
     names ??= namesFor(session.root, warn);
-    const written = await writeSessionReports(session.root, session.paths, dataOf(session), { names: await names });
+    const now = Date.now();
+    firstWrite ??= now;
+    const render = final || now - (lastPng ?? firstWrite) >= PNG_INTERVAL_MS;
+    if (render) lastPng = now;
+    const png = render ? "render" : lastPng !== null ? "kept" : "skipped";
+    const written = await writeSessionReports(session.root, session.paths, dataOf(session), { names: await names, png });
     for (const warning of written.warnings) {
       if (!warned.has(warning)) warn(warning);
       warned.add(warning);
@@ -57,7 +71,7 @@ export function reportHooks(warn: (message: string) => void = () => {}): Pick<Lo
     const session = pending;
     pending = null;
     lastStart = Date.now();
-    writing = write(session)
+    writing = write(session, false)
       .catch((error: unknown) => warn(`the summary and chart were not updated: ${(error as Error).message}`))
       .finally(() => {
         writing = null;
@@ -76,7 +90,7 @@ export function reportHooks(warn: (message: string) => void = () => {}): Pick<Lo
       if (timer) clearTimeout(timer);
       timer = null;
       while (writing) await writing;
-      const written = await write(session);
+      const written = await write(session, true);
       return [written.summaryPath, written.svgPath, written.pngPath].filter((p): p is string => p !== null);
     },
   };

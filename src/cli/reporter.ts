@@ -4,7 +4,7 @@ import pc from "picocolors";
 import { formatDuration } from "../config/duration.js";
 import { cleanField, MISSING } from "../ledger/results-tsv.js";
 import { publicEvent, type SessionEvent } from "../ledger/events.js";
-import { confidence, type Direction, delta, describeConfidence, isBetter } from "../metric/index.js";
+import { confidence, type Direction, delta, describeConfidence, gainStanding, isBetter } from "../metric/index.js";
 import { budgetProgress, formatDelta, formatMetric, formatPlace } from "../report/format.js";
 import type { ExperimentRecord } from "../types.js";
 import { WorkerBoard } from "./worker-board.js";
@@ -30,10 +30,14 @@ function fmtDelta(record: ExperimentRecord, direction: Direction): string {
 function keepNote(record: ExperimentRecord, noise: number | null, direction: Direction): string {
   const runs = record.runs && record.runs.length > 1 ? `mean of ${record.runs.length} runs` : "";
   if (record.id === 0) return pc.dim(runs ? ` (${runs}${noise !== null ? `, noise floor ${formatMetric(noise)}` : ""})` : "");
-  const c = describeConfidence(confidence(record.metric, record.bestBefore, direction, noise));
+  // Decided on parent/change pairs: it stands on them, not on the noise of single runs.
+  const pairs = record.parentRuns?.length ?? 0;
+  if (pairs > 0) return pc.dim(` (${[runs, `confirmed on ${pairs} pair${pairs > 1 ? "s" : ""}`].filter(Boolean).join(", ")})`);
+  // With no noise floor a keep is one run never repeated: said, as a keep within noise is.
+  const c = noise === null ? gainStanding(record.metric, record.bestBefore, direction, null)?.text : describeConfidence(confidence(record.metric, record.bestBefore, direction, noise));
   const parts = [runs, c ?? ""].filter(Boolean).join(", ");
   if (!parts) return "";
-  return c?.includes("within noise") ? pc.yellow(` (${parts})`) : pc.dim(` (${parts})`);
+  return c?.includes("within noise") || c?.includes("never re-measured") ? pc.yellow(` (${parts})`) : pc.dim(` (${parts})`);
 }
 
 const STATUS_STYLE = { keep: pc.green, discard: pc.yellow, crash: pc.red } as const;

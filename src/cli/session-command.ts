@@ -2,6 +2,7 @@ import { join, relative } from "node:path";
 import pc from "picocolors";
 import { sessionPaths } from "../ledger/paths.js";
 import { headOf } from "../ledger/tree.js";
+import { gainStanding, noiseOfRecords } from "../metric/index.js";
 import type { EventSink } from "../ledger/events.js";
 import { eventsFileSink } from "../ledger/events-file.js";
 import { research, type ResearchMode, type ResearchOutcome } from "../loop/research.js";
@@ -111,6 +112,9 @@ function printEnding(outcome: ResearchOutcome): void {
   const best = session.history.some((e) => e.status === "keep" && e.metric !== null) ? headOf(session.history, session.info.config.direction) : session.history[0];
   if (best) {
     out.write(`${pc.bold("Best:")} ${session.info.config.metric} ${best.metric?.toFixed(6)} at ${best.commit.slice(0, 7)}, experiment #${best.id} (${kept.length} kept of ${session.history.length - 1} experiments)\n`);
+    // How far it stands above the baseline, when that could be luck: said before anyone merges it.
+    const standing = best.id === 0 ? null : gainStanding(best.metric, session.history[0]?.metric, session.info.config.direction, noiseOfRecords(session.history)?.sd ?? null);
+    if (standing?.within) out.write(pc.yellow(`      vs the baseline: ${standing.text}; \`autoresearch confirm best --runs 3\` re-runs it before you merge\n`));
   }
   out.write(`${pc.bold("Where everything is")} (your checkout ${session.root} was not touched but for these reports):\n`);
   out.write(`  branch       ${session.info.branch} — its head is the best commit\n`);

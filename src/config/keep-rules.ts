@@ -7,6 +7,13 @@ import { formatMinDelta, type MinDelta, parseMinDelta } from "../metric/index.js
 
 export const KEEP_RULES = ["any", "threshold", "confirm"] as const;
 export type KeepRuleName = (typeof KEEP_RULES)[number];
+/**
+ * A new session's keep rule and baseline runs when not given: noise-aware (issue 26), the noise
+ * floor measured from the start. `--keep-rule any --baseline-runs 1` is the spec's plain loop.
+ * (Sessions recorded without these keys ran under `any` with one baseline run: see keepRuleSettings.)
+ */
+export const DEFAULT_KEEP_RULE: KeepRuleName = "confirm";
+export const DEFAULT_BASELINE_RUNS = 2;
 /** `--confirm-runs` and `--confidence` when not given: the option table's defaults (also read for sessions recorded before them). */
 export const DEFAULT_CONFIRM_RUNS = 2;
 export const DEFAULT_CONFIDENCE = 2;
@@ -82,18 +89,21 @@ export function describeKeepRule(rule: KeepRuleSettings): string {
     case "threshold":
       return `a change is kept when its one run's metric beats the best so far by more than ${formatMinDelta(rule.minDelta ?? { value: 0, percent: false })}${rule.minDelta?.percent ? " of the best" : ""}; ${reset}${checks}`;
     case "confirm":
-      if (rule.pairBand > 0) return `${pairedText(rule)} ${reset} Seed changes are never improvements.${checks}`;
-      return `a change whose first run beats the best by more than ${Math.max(0, rule.confidence - 1)} × the noise floor (the spread of repeated runs of the same code) is re-run ${rule.confirmRuns} more time(s) with other seeds, and kept only when the mean of its runs beats the best's mean by more than ${rule.confidence} × the noise floor; ${reset} Seed changes are never improvements.${checks}`;
+      if (rule.pairBand > 0) return `${pairedText(rule)} ${reset} ${EXACT} Seed changes are never improvements.${checks}`;
+      return `a change whose first run beats the best by more than ${Math.max(0, rule.confidence - 1)} × the noise floor (the spread of repeated runs of the same code) is re-run ${rule.confirmRuns} more time(s) with other seeds, and kept only when the mean of its runs beats the best's mean by more than ${rule.confidence} × the noise floor; ${reset} ${EXACT} Seed changes are never improvements.${checks}`;
   }
 }
 
+/** The confirm rule on a deterministic script (src/search/apply-keep-rule.ts). */
+const EXACT = "While repeated runs of the same code print the same metric (a noise floor of 0), each change is decided on its one run.";
+
 /** The paired confirm rule in words (the brief, the summary, the docs). */
 function pairedText(rule: KeepRuleSettings): string {
-  return `a change whose first run is within ${rule.pairBand} × the noise floor (the spread of repeated runs of the same code) of its parent's measured metric, better or worse, is run again in turns with its parent on the same worker (parent and change, up to ${rule.maxPairs} pairs, stopping as soon as the answer is clear) and kept only when it beats the parent on the pairs by more than ${rule.confidence} standard errors; a first run further out is decided on that run alone;`;
+  return `a change whose first run is within ${rule.pairBand} × the noise floor (the spread of repeated runs of the same code) of its parent's measured metric, better or worse, or far better, is run again in turns with its parent on the same worker (its first run and a run of its parent just before or after it are the first pair; up to ${rule.maxPairs} pairs, stopping as soon as the answer is clear) and kept only when it beats the parent on the pairs of both orders by more than ${rule.confidence} standard errors; a first run far worse is decided on that run alone;`;
 }
 
 /** The band and the cost of the paired rule, for the config table: null when pairing is off. */
 export function describePairing(rule: KeepRuleSettings): string | null {
   if (rule.name !== "confirm" || rule.pairBand <= 0) return null;
-  return `first runs within ${rule.pairBand}× the noise floor of the parent, better or worse, are decided on up to ${rule.maxPairs} parent/change pairs (2 runs a pair, 2 to ${2 * rule.maxPairs} more runs: a clear gain stops after 1 pair, a change that is not better after 2)`;
+  return `first runs within ${rule.pairBand}× the noise floor of the parent, better or worse (or far better), are decided on up to ${rule.maxPairs} parent/change pairs, the first run in the first (0 to ${2 * rule.maxPairs - 1} more runs: 1 for the first pair, none when the parent just ran on that worker, 2 for each further one; a change that is not better mostly stops after 1 pair, a keep takes 2 at least)`;
 }

@@ -65,8 +65,9 @@ export function configRows(config: ResearchConfig, platform: PlatformInfo, optio
   if (config.stopWhen) rows.push(["Stop when", config.stopWhen]);
   if (config.maxTimeSec !== undefined) rows.push(["Max time", formatDuration(config.maxTimeSec)]);
   if (config.maxCostUsd !== undefined) rows.push(["Max cost", `$${config.maxCostUsd}`]);
-  // Shown when they differ from the spec's one run and "better by any amount".
+  // The baseline runs when more than the spec's one; the keep rule always (the default is not the spec's).
   if ((config.baselineRuns ?? 1) > 1) rows.push(["Baseline runs", String(config.baselineRuns)]);
+  if (config.keepRule === "any") rows.push(["Keep rule", "any (better by any amount on one run: the spec's plain loop)"]);
   if (config.keepRule === "threshold") rows.push(["Keep rule", `threshold (better by more than ${config.minDelta})`]);
   if (config.keepRule === "confirm") {
     const rule = keepRuleSettings(config);

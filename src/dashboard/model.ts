@@ -1,6 +1,6 @@
 import type { Direction, ExperimentRecord } from "../types.js";
 import { noiseOfRecords, stepsPerSec } from "../metric/index.js";
-import { confidence, WITHIN_NOISE } from "../metric/noise.js";
+import { gainStanding } from "../metric/noise.js";
 
 /**
  * One row of the table / point of the chart: what the overview needs of a record, not all of
@@ -34,6 +34,8 @@ export interface ExperimentSummary {
   stepsPerSec: number | null;
   /** Its runs re-run because the machine was busy. */
   contendedRuns: number;
+  /** Parent/change pairs it was decided on (0: none). */
+  pairs: number;
 }
 
 export function summarize(r: ExperimentRecord): ExperimentSummary {
@@ -60,6 +62,7 @@ export function summarize(r: ExperimentRecord): ExperimentSummary {
     ...(r.combines && r.combines.length > 0 && { combines: [...r.combines] }),
     stepsPerSec: stepsPerSec(r),
     contendedRuns: r.contendedRuns?.length ?? 0,
+    pairs: r.parentRuns?.length ?? 0,
   };
 }
 
@@ -76,14 +79,20 @@ export function pooledNoise(records: readonly ExperimentRecord[]): number | null
 }
 
 /**
- * A keep whose gain over the node it was decided against is under WITHIN_NOISE × the noise
- * floor: shown marked, as the reports mark it, so it is not read as a result. False while the
- * noise is unknown.
+ * What the table, the chart's tooltip and the header say of a keep (or of the best against the
+ * baseline) that could be luck: its gain within the noise floor, or never re-measured (no noise
+ * floor: one run, never repeated). Null when it stands clear, or when runs agree exactly (noise 0).
  */
-export function keepWithinNoise(e: Pick<ExperimentSummary, "id" | "status" | "metric" | "bestBefore">, direction: Direction, noise: number | null): boolean {
-  if (e.status !== "keep" || e.id === 0) return false;
-  const c = confidence(e.metric, e.bestBefore, direction, noise);
-  return c !== null && c < WITHIN_NOISE;
+export function gainCaveat(metric: number | null, reference: number | null, direction: Direction, noise: number | null): string | null {
+  const standing = gainStanding(metric, reference, direction, noise);
+  if (!standing?.within) return null;
+  return noise === null ? "never re-measured (no noise floor)" : "within noise: could be luck";
+}
+
+/** A keep's caveat (gainCaveat against the node it was decided against); null for the baseline and for other statuses. */
+export function keepCaveat(e: Pick<ExperimentSummary, "id" | "status" | "metric" | "bestBefore"> & { pairs?: number }, direction: Direction, noise: number | null): string | null {
+  // A keep decided on pairs was measured again beside its parent: it stands on them.
+  return e.status !== "keep" || e.id === 0 || (e.pairs ?? 0) > 0 ? null : gainCaveat(e.metric, e.bestBefore, direction, noise);
 }
 
 /** Whether the header shows a cost: proposers that pay per call (LLM APIs), or any cost recorded. */

@@ -12,6 +12,7 @@ import type { ExperimentRecord } from "../types.js";
 import { type ExperimentSummary, pooledNoise, summarize } from "./model.js";
 import { emptyLive, foldLive, type LiveState, type StampedEvent } from "./live.js";
 import { readSessionFile, type SessionLocation } from "./sessions.js";
+import { readRange } from "../safe-fs.js";
 
 /**
  * Everything the dashboard shows, read from a session's records. Strictly read-only: the loop
@@ -140,17 +141,6 @@ export function readBytes(path: string, start: number, end: number): Buffer {
   } finally {
     closeSync(fd);
   }
-}
-
-function readRange(fd: number, start: number, end: number): string {
-  const buf = Buffer.alloc(end - start);
-  let off = 0;
-  while (off < buf.length) {
-    const n = readSync(fd, buf, off, buf.length - off, start + off);
-    if (n === 0) break;
-    off += n;
-  }
-  return buf.subarray(0, off).toString("utf8");
 }
 
 /** Folds the end of events.jsonl (up to `end`) into the live state. */

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Executor, RunResult, RunSpec } from "../types.js";
-import { cgroupMembers, cgroupShellArgs, createRunCgroup, removeRunCgroup, removeRunCgroupWhenEmpty } from "../runner/cgroup.js";
+import { cgroupEntered, cgroupMembers, cgroupShellArgs, createRunCgroup, removeRunCgroup, removeRunCgroupWhenEmpty } from "../runner/cgroup.js";
 import { openRunLog } from "../runner/run-log.js";
 import { OutputScanner } from "../runner/output-scanner.js";
 import { listRunPids, RUN_ID_ENV, type RunTree } from "../runner/process-list.js";
@@ -32,7 +32,19 @@ export interface LocalExecutorDeps {
 
 const GB = 1024 ** 3;
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/**
+ * `closed`, or `ms` if it takes longer; the timer is cleared when `closed` comes first (a timer
+ * left running kept the process alive for up to `ms` after the session's last run).
+ */
+async function closedWithin(closed: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((r) => (timer = setTimeout(r, ms)));
+  try {
+    await Promise.race([closed, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 interface Exit {
   code: number | null;
@@ -158,10 +170,14 @@ export class LocalExecutor implements Executor {
 
     // The main process is gone; nothing it started may outlive the run.
     if (killing) await killing;
-    const sweep = tree ? await this.killTree(tree, spec.graceMs) : null;
+    // A run confined by bubblewrap that entered its cgroup cannot leave it (the cgroup file system
+    // is read-only inside the sandbox): the cgroup's members are all that can be left of it, read
+    // from one file rather than from every process of the machine.
+    const members = tree?.cgroupDir !== undefined && spec.sandbox?.kind === "bwrap" && cgroupEntered(tree.cgroupDir) ? tree.cgroupDir : null;
+    const sweep = tree ? await this.killTree(tree, spec.graceMs, members ? async () => cgroupMembers(members) : undefined) : null;
     if (sweep?.survivors.length) note(`processes still alive after SIGKILL: ${sweep.survivors.join(", ")}`);
     // Output still in the pipes arrives before "close"; a holder we could not find must not hang us.
-    if (tree) await Promise.race([closed, sleep(1000)]);
+    if (tree) await closedWithin(closed, 1000);
     child?.stdout?.destroy();
     child?.stderr?.destroy();
     for (const s of splitters) s.end();
@@ -190,10 +206,11 @@ export class LocalExecutor implements Executor {
     };
   }
 
-  private killTree(tree: RunTree, graceMs: number): Promise<KillTreeResult> {
+  private killTree(tree: RunTree, graceMs: number, list?: () => Promise<number[]>): Promise<KillTreeResult> {
     return killRunTree({
       ...tree,
       graceMs,
+      ...(list && { list }),
       platform: this.platform,
       pollMs: this.deps.pollMs,
       killWaitMs: this.deps.killWaitMs,

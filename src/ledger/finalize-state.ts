@@ -1,4 +1,5 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync } from "node:fs";
+import { readRange } from "../safe-fs.js";
 import { eventsPath } from "./events-file.js";
 import { type FinalizeAttempt, latestFinalize, readFinalizeEntries } from "./finalize-records.js";
 import { loopLiveness } from "./liveness.js";
@@ -69,15 +70,7 @@ function tail(path: string, bytes: number): string {
   }
   try {
     const size = fstatSync(fd).size;
-    const start = Math.max(0, size - bytes);
-    const buf = Buffer.alloc(size - start);
-    let off = 0;
-    while (off < buf.length) {
-      const n = readSync(fd, buf, off, buf.length - off, start + off);
-      if (n === 0) break;
-      off += n;
-    }
-    return buf.subarray(0, off).toString("utf8");
+    return readRange(fd, Math.max(0, size - bytes), size);
   } finally {
     closeSync(fd);
   }

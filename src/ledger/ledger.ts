@@ -2,8 +2,9 @@ import { existsSync, readFileSync, renameSync, truncateSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ensureRealDir } from "../safe-fs.js";
 import { RuntimeFailure } from "../errors.js";
-import type { ExperimentRecord, RejectedProposal, ResultsRow } from "../types.js";
+import type { ExperimentRecord, Measurement, RejectedProposal, ResultsRow } from "../types.js";
 import { appendDurable, removeStaleTemps, writeAtomic } from "./files.js";
+import { joinMeasurements } from "./measurements.js";
 import type { SessionPaths } from "./paths.js";
 import { parseInFlight } from "./read.js";
 import { formatRow, resultsHeader } from "./results-tsv.js";
@@ -107,6 +108,8 @@ class JsonLinesFile<T> {
 export class Ledger {
   private readonly experimentsFile: JsonLinesFile<ExperimentRecord>;
   private readonly rejectedFile: JsonLinesFile<RejectedProposal>;
+  /** `autoresearch confirm`'s runs (written by that command, never while the loop holds the lock). */
+  private readonly measurementsFile: JsonLinesFile<Measurement>;
   /** results.tsv rows, one per recorded experiment (built from experimentsFile). */
   private rows: string[] | null = null;
   /** session.json as written or read by this process. */
@@ -127,6 +130,7 @@ export class Ledger {
   ) {
     this.experimentsFile = new JsonLinesFile(paths.experiments);
     this.rejectedFile = new JsonLinesFile(paths.rejected);
+    this.measurementsFile = new JsonLinesFile(paths.measurements);
   }
 
   writeSession(info: SessionInfo): void {
@@ -150,11 +154,15 @@ export class Ledger {
   load(): void {
     this.experimentsFile.all();
     this.rejectedFile.all();
+    this.measurementsFile.all();
   }
 
-  /** The recorded experiments, oldest first (a copy: callers may keep and extend it). */
+  /**
+   * The recorded experiments, oldest first (a copy: callers may keep and extend it), with the
+   * runs `autoresearch confirm` made of their code joined (confirmRuns).
+   */
   experiments(): ExperimentRecord[] {
-    return [...this.experimentsFile.all()];
+    return joinMeasurements(this.experimentsFile.all(), this.measurementsFile.all());
   }
 
   rejected(): RejectedProposal[] {
@@ -214,7 +222,7 @@ export class Ledger {
 
   /**
    * After a run: every session file the run could have changed is put back from memory. Returns
-   * what had been changed (results.tsv, experiments.jsonl, rejected.jsonl, session.json).
+   * what had been changed (results.tsv, experiments.jsonl, rejected.jsonl, measurements.jsonl, session.json).
    */
   restoreTampered(): string[] {
     const problems: string[] = [];
@@ -232,6 +240,7 @@ export class Ledger {
     problems.push(...this.refillFiles(this.experimentsFile.all().map((e) => e.id)));
     if (this.experimentsFile.verify()) problems.push(`modified ${rel(this.paths.experiments)}`);
     if (this.rejectedFile.verify()) problems.push(`modified ${rel(this.rejectedFile.path)}`);
+    if (this.measurementsFile.verify()) problems.push(`modified ${rel(this.measurementsFile.path)}`);
     if (this.sessionText !== null) {
       const actual = existsSync(this.paths.session) ? readFileSync(this.paths.session, "utf8") : null;
       if (actual !== this.sessionText) {
@@ -245,7 +254,7 @@ export class Ledger {
 
   /** Removes temp files of atomic writes cut short by a kill (results.tsv's sits in the repo). */
   removeStaleTemps(): string[] {
-    return [this.resultsPath, this.paths.session, this.paths.state, this.paths.progress, this.paths.experiments, this.paths.rejected].flatMap(removeStaleTemps);
+    return [this.resultsPath, this.paths.session, this.paths.state, this.paths.progress, this.paths.experiments, this.paths.rejected, this.paths.measurements].flatMap(removeStaleTemps);
   }
 
   /** Experiment `id`'s diff, written atomically and never through a link. */

@@ -10,8 +10,8 @@ import { FINALIZE_FILE, FINALIZE_TABLE_FILE, PROGRESS_FILE } from "../file-names
  *   <git-common-dir>/autoresearch/
  *     lock                 the one loop of this repo (pid, host, process start time)
  *     current              the tag of the latest session (what resume, status, report, show read)
- *     <tag>/records/       session.json, experiments.jsonl, rejected.jsonl, state.json,
- *                          progress.md, runs/<n>.log, patches/<n>.patch, agent/
+ *     <tag>/records/       session.json, experiments.jsonl, rejected.jsonl, measurements.jsonl,
+ *                          state.json, progress.md, runs/<n>.log, patches/<n>.patch, agent/
  *     <tag>/w0/            the experiment clone (worker 0; w<k> for more workers)
  *
  * Sessions from before this layout kept their records in `<checkout>/.autoresearch/`; they are
@@ -27,6 +27,8 @@ export interface SessionPaths {
   session: string;
   experiments: string;
   rejected: string;
+  /** Runs made by `autoresearch confirm` (src/ledger/measurements.ts). */
+  measurements: string;
   /** Research notes: findings, dead ends, ideas (src/ledger/memory.ts). */
   memory: string;
   state: string;
@@ -108,6 +110,7 @@ function build(root: string, home: string, dir: string, workdir: string, lock: s
     session: join(dir, "session.json"),
     experiments: join(dir, "experiments.jsonl"),
     rejected: join(dir, "rejected.jsonl"),
+    measurements: join(dir, "measurements.jsonl"),
     memory: join(dir, "memory.jsonl"),
     state: join(dir, "state.json"),
     progress: join(dir, PROGRESS_FILE),

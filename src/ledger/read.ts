@@ -5,14 +5,23 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { ExperimentRecord, RejectedProposal } from "../types.js";
+import type { ExperimentRecord, Measurement, RejectedProposal } from "../types.js";
+import { joinMeasurements } from "./measurements.js";
 import type { InFlight, SessionInfo } from "./session-records.js";
 import type { SessionPaths } from "./paths.js";
 import { type ParsedResults, parseResults } from "./results-tsv.js";
 
-/** experiments.jsonl up to its first unreadable line (one still being written). */
+/**
+ * experiments.jsonl up to its first unreadable line (one still being written), with the runs
+ * `autoresearch confirm` made of each record's code joined (src/ledger/measurements.ts).
+ */
 export function readRecordsReadOnly(paths: SessionPaths): ExperimentRecord[] {
-  return readLinesReadOnly<ExperimentRecord>(paths.experiments);
+  return joinMeasurements(readLinesReadOnly<ExperimentRecord>(paths.experiments), readMeasurementsReadOnly(paths));
+}
+
+/** measurements.jsonl (`autoresearch confirm`'s runs), read the same way. */
+export function readMeasurementsReadOnly(paths: SessionPaths): Measurement[] {
+  return readLinesReadOnly<Measurement>(paths.measurements);
 }
 
 /** rejected.jsonl (refused proposals), read the same way. */

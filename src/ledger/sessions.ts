@@ -7,6 +7,7 @@ import { loopLiveness } from "./liveness.js";
 import { currentTag, FAILED_DIR, hasLegacySession, LEGACY_DIR, legacyPaths, locateSession, recordsPaths, type SessionPaths, sessionPaths, sessionsHome, sessionTags } from "./paths.js";
 import { readRecordsReadOnly, readSessionReadOnly } from "./read.js";
 import { headOf } from "./tree.js";
+import { gainStanding, noiseOfRecords } from "../metric/index.js";
 
 /**
  * Every session of a repository, wherever its records are: `<git dir>/autoresearch/<tag>/records`
@@ -40,6 +41,11 @@ export interface SessionSummary {
   baseline: number | null;
   best: number | null;
   bestId: number | null;
+  /**
+   * How the best stands above the baseline when that could be luck (within the noise floor, or
+   * never re-measured: no noise floor); null when it stands clear or is the baseline.
+   */
+  bestWithinNoise: string | null;
   startedAt: string;
   /** Why it ended, from its event stream (null while running or when never recorded). */
   endReason: string | null;
@@ -152,6 +158,8 @@ function endReason(dir: string): string | null {
   return null;
 }
 
+const within = (standing: { within: boolean; text: string } | null): string | null => (standing?.within ? standing.text : null);
+
 function summarize(found: Found, info: SessionInfo, current: string | null, home: string | null): SessionSummary {
   const records: ExperimentRecord[] = readRecordsReadOnly(found.paths);
   const kept = records.filter((r) => r.status === "keep");
@@ -179,6 +187,7 @@ function summarize(found: Found, info: SessionInfo, current: string | null, home
     baseline: baseline?.metric ?? null,
     best: best?.metric ?? null,
     bestId: best?.id ?? null,
+    bestWithinNoise: best && best.id !== 0 ? (within(gainStanding(best.metric, baseline?.metric, info.config.direction, noiseOfRecords(records)?.sd ?? null)) ?? null) : null,
     startedAt: info.startedAt,
     endReason: reason,
     dir: found.paths.dir,

@@ -10,7 +10,8 @@ import { isBetter } from "../metric/compare.js";
 import { measuredMeans } from "../metric/noise.js";
 import type { Direction, ExperimentRecord } from "../types.js";
 
-type Node = Pick<ExperimentRecord, "id" | "commit" | "parent" | "status" | "metric" | "lines"> & Partial<Pick<ExperimentRecord, "runs" | "parentRuns" | "trainHash" | "combines" | "onCombination">>;
+type Node = Pick<ExperimentRecord, "id" | "commit" | "parent" | "status" | "metric" | "lines"> &
+  Partial<Pick<ExperimentRecord, "runs" | "parentRuns" | "firstPaired" | "confirmRuns" | "trainHash" | "combines" | "onCombination">>;
 
 /**
  * The head: the kept node with the best measured metric (measuredOf: the mean of its runs, or

@@ -13,6 +13,7 @@ import { headOf } from "../ledger/tree.js";
 import { keepRuleOf } from "../search/keep-rule.js";
 import { countedExperiments } from "../search/stop-reason.js";
 import { readyEntry, type ReadyItem } from "../search/ready.js";
+import { sha256 } from "../search/guards.js";
 import type { ExperimentRecord, RunHandle } from "../types.js";
 import type { Executor } from "../types.js";
 import { killOrphanedRun } from "../runner/orphans.js";
@@ -150,7 +151,12 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
 function recordedTest(history: readonly ExperimentRecord[]): (entry: InFlight) => boolean {
   const byId = new Map(history.map((e) => [e.id, e.commit]));
   const commits = new Set(history.map((e) => e.commit));
+  const scripts = new Set(history.map((e) => e.trainHash).filter((h): h is string => typeof h === "string"));
   return (entry) => {
+    // A script already decided is never run again under a new number: an entry re-run by an
+    // earlier resume is committed anew (another commit for the same script), so its first commit
+    // alone does not find the record that run made. An OOM retry runs its script again on purpose.
+    if (entry.newText !== undefined && entry.oomRetryOf === undefined && scripts.has(sha256(entry.newText))) return true;
     if (entry.commit === undefined) return false;
     return entry.number !== undefined ? byId.get(entry.number) === entry.commit : commits.has(entry.commit);
   };

@@ -60,7 +60,9 @@ export async function validateNewSession(git: Git, root: string, config: Researc
   if (isSymlink(resultsPath) || !resolvesInside(root, resultsPath)) {
     throw new UsageError(`results file ${config.results} is a symbolic link or resolves outside ${root}`, "Give --results a plain path inside the repository.");
   }
-  if (!(await git.isTracked(config.train))) {
+  // One git call for every file whose being tracked matters below.
+  const tracked = await git.trackedAmong([config.train, ...config.readonly, config.results]);
+  if (!tracked.has(config.train)) {
     throw new UsageError(`training script ${config.train} is not committed`, `Commit it first: git add ${config.train} && git commit -m "add training script"`);
   }
   // Shared paths the user named: inside the checkout, untracked, not through a link (nothing of theirs is ever replaced by a link).
@@ -71,11 +73,11 @@ export async function validateNewSession(git: Git, root: string, config: Researc
     }
     if (file === config.train) throw new UsageError(`${file} is both the training script and a read-only script`, "The training script is the one file that may change; pick different paths.");
     // A run that changes it is put back from the base commit, so it must be in that commit.
-    if (!(await git.isTracked(file))) {
+    if (!tracked.has(file)) {
       throw new UsageError(`read-only script ${file} is not committed`, `Commit it first: git add ${file} && git commit -m "add ${file}"`);
     }
   }
-  if (await git.isTracked(config.results)) {
+  if (tracked.has(config.results)) {
     throw new UsageError(`results file ${config.results} is tracked by git`, `Results are never committed: run \`git rm --cached ${config.results}\` and commit, or pick another --results path.`);
   }
   const dirty = await git.trackedChanges();
@@ -198,8 +200,7 @@ export async function startSession(root: string, checked: ResolvedSession, platf
   }
   const paths = sessionPaths(root, config.tag);
   const resultsPath = join(root, config.results);
-  const tracked = new Set<string>();
-  for (const name of REPORT_FILES) if (await git.isTracked(name)) tracked.add(name);
+  const tracked = await git.trackedAmong(REPORT_FILES);
   const projections = REPORT_FILES.map((f) => (tracked.has(f) ? alternateName(f) : f));
   await excludeFromGit(git, [`/${config.results}`, `/${config.results}.*.tmp`, ...projections.flatMap((f) => [`/${f}`, `/${f}.*.tmp`]), `/${CONFIG_FILE}`]);
   const interrupted = interruptedPrevious(root, paths.home, config.tag, await git.head());

@@ -8,6 +8,7 @@ export {
   confidence,
   describeConfidence,
   formatMinDelta,
+  gainStanding,
   type MinDelta,
   type MeasuredRecord,
   mean,
@@ -40,5 +41,5 @@ export {
   throughputOf,
   type ThroughputRecord,
 } from "./throughput.js";
-export { DRIFT_WINDOW, driftSpread, type PairedInput, type PairedRecord, type PairedVerdict, pairedNoise, pairedVerdict, studentCritical } from "./paired.js";
+export { DRIFT_WINDOW, driftSpread, FUTILITY_Z, type Pair, type PairedInput, type PairedRecord, type PairedRuns, type PairedVerdict, pairedNoise, pairedVerdict, pairsOf, studentCritical } from "./paired.js";
 export { normalCdf } from "./normal.js";

@@ -5,6 +5,7 @@
  * the noise floor. One place, so the keep rule, the terminal, the reports and the dashboard agree.
  */
 import { gain } from "./compare.js";
+import { pairsOf } from "./pairs.js";
 import type { Direction, Status } from "../types.js";
 
 export function mean(values: readonly number[]): number {
@@ -85,6 +86,21 @@ export function describeConfidence(value: number | null): string | null {
   return value < WITHIN_NOISE ? `${x}, within noise` : x;
 }
 
+/**
+ * How a gain (a keep over what it was decided against, or the best over the baseline) stands
+ * against the noise floor, in the words every place that shows a keep or the best uses; `within`
+ * when it could be luck. Null when there is nothing to say: no gain, or a noise floor measured at
+ * 0 (runs of the same code agree exactly, so a gain is what it is). A noise floor never measured
+ * (one baseline run, no code re-run) leaves every gain a single unrepeated run: said so.
+ */
+export function gainStanding(metric: number | null | undefined, reference: number | null | undefined, direction: Direction, noise: number | null): { within: boolean; text: string } | null {
+  const g = gain(metric, reference, direction);
+  if (g === null || !(g > 0) || noise === 0) return null;
+  if (noise === null) return { within: true, text: "never re-measured (no noise floor)" };
+  const c = g / noise;
+  return c < WITHIN_NOISE ? { within: true, text: `${c.toFixed(1)}× the noise floor, within noise: could be luck` } : { within: false, text: `${c.toFixed(1)}× the noise floor` };
+}
+
 /** `--min-delta`: an absolute amount of the metric, or a percent of the best when it ends in `%`. */
 export interface MinDelta {
   value: number;
@@ -119,8 +135,12 @@ export interface MeasuredRecord {
   /** Its commit and its parent's, so re-runs of the parent recorded with it (parentRuns) join the parent's code. */
   commit?: string;
   parent?: string;
-  /** Runs of its parent's code made beside it (paired decisions, src/search/apply-keep-rule.ts). */
-  parentRuns?: readonly { metric: number | null }[];
+  /** Runs of its parent's code made beside it (paired decisions, src/search/apply-keep-rule.ts); a `reused` one is counted where it was first recorded. */
+  parentRuns?: readonly { metric: number | null; reused?: boolean }[];
+  /** Its first run is in its first pair (src/metric/pairs.ts). */
+  firstPaired?: boolean;
+  /** Runs of its code made by `autoresearch confirm` (src/ledger/measurements.ts). */
+  confirmRuns?: readonly { metric: number | null }[];
 }
 
 /** The single-run metrics of a record: each of its runs, or its one metric. */
@@ -132,20 +152,24 @@ export function runMetrics(record: MeasuredRecord): number[] {
 const finiteMetrics = (runs: readonly { metric: number | null }[] | undefined): number[] =>
   (runs ?? []).map((r) => r.metric).filter((v): v is number => v !== null && Number.isFinite(v));
 
+/** A record's runs of its parent's code that are its own (not reused from an earlier record). */
+const ownParentRuns = (r: MeasuredRecord): number[] => finiteMetrics((r.parentRuns ?? []).filter((a) => !a.reused));
+
 /**
  * Every node's measured metric, by commit (records in decision order, parents before children):
- * - a node decided on pairs (it has parentRuns; pair i is its runs[i + 1] and parentRuns[i]) sits on its parent's
+ * - a node decided on pairs (it has parentRuns; src/metric/pairs.ts says which runs pair up) sits on its parent's
  *   scale: the parent's measured metric plus the mean difference of its pairs. Its runs and the
  *   parent's ran side by side, so a drift of the machine between then and the parent's own runs
  *   does not move it;
- * - any other node: the mean of all its runs (its own, its confirmation runs, and its runs as
- *   the parent in later pairs), so a lucky first run is diluted as the node is run again.
+ *   Runs `autoresearch confirm` made of it later count beside that, one run as much as one pair;
+ * - any other node: the mean of all its runs (its own, its confirmation runs, its runs as the
+ *   parent in later pairs, and `confirm`'s), so a lucky first run is diluted as the node is run again.
  * Crashed nodes have none.
  */
 export function measuredMeans(records: readonly (MeasuredRecord & { commit: string; parent: string })[]): Map<string, number> {
   const asParent = new Map<string, number[]>();
   for (const r of records) {
-    if (r.parent !== r.commit && r.parentRuns) asParent.set(r.parent, [...(asParent.get(r.parent) ?? []), ...finiteMetrics(r.parentRuns)]);
+    if (r.parent !== r.commit && r.parentRuns) asParent.set(r.parent, [...(asParent.get(r.parent) ?? []), ...ownParentRuns(r)]);
   }
   const means = new Map<string, number>();
   for (const r of records) {
@@ -153,16 +177,15 @@ export function measuredMeans(records: readonly (MeasuredRecord & { commit: stri
     const base = r.parentRuns && r.parentRuns.length > 0 ? means.get(r.parent) : undefined;
     const diffs: number[] = [];
     if (base !== undefined) {
-      for (const [i, a] of (r.parentRuns ?? []).entries()) {
-        const b = r.runs?.[i + 1]?.metric;
-        if (a.metric !== null && b !== null && b !== undefined && Number.isFinite(a.metric) && Number.isFinite(b)) diffs.push(b - a.metric);
-      }
+      for (const { candidate: b, parent: a } of pairsOf(r)) if (a !== null && b !== null && Number.isFinite(a) && Number.isFinite(b)) diffs.push(b - a);
     }
+    const confirmed = finiteMetrics(r.confirmRuns);
     if (base !== undefined && diffs.length > 0) {
-      means.set(r.commit, base + mean(diffs));
+      // Runs `confirm` made of it later are weighed with its pairs, one a pair.
+      means.set(r.commit, (diffs.length * (base + mean(diffs)) + confirmed.reduce((a, v) => a + v, 0)) / (diffs.length + confirmed.length));
       continue;
     }
-    const values = [...runMetrics(r), ...(asParent.get(r.commit) ?? [])];
+    const values = [...runMetrics(r), ...(asParent.get(r.commit) ?? []), ...confirmed];
     if (values.length > 0) means.set(r.commit, mean(values));
   }
   return means;
@@ -176,7 +199,9 @@ export function measuredMetric(records: readonly (MeasuredRecord & { commit: str
 /**
  * A session's noise floor: every run of every experiment that did not crash, grouped by the
  * training script's hash (identical code), so repeats within an experiment, re-runs of old
- * code across experiments and a parent's runs in paired decisions all count. Robust: a run
+ * code across experiments, a parent's runs in paired decisions and `autoresearch confirm`'s runs
+ * all count. The one function: the keep rule, the live line, `status`, the summary, the
+ * dashboard and `confirm` all call it on the records (measurements joined). Robust: a run
  * further than 4 × the first estimate from its group's mean (a stalled machine, a stray
  * failure that still printed a number) is left out and the floor estimated again.
  */
@@ -186,9 +211,9 @@ export function noiseOfRecords(records: Iterable<MeasuredRecord>): NoiseEstimate
   for (const r of list) if (r.commit && r.trainHash && !hashOf.has(r.commit)) hashOf.set(r.commit, r.trainHash);
   const items: RunsOfCode[] = [];
   for (const r of list) {
-    if (r.status !== "crash" && r.trainHash) items.push({ code: r.trainHash, metrics: runMetrics(r) });
+    if (r.status !== "crash" && r.trainHash) items.push({ code: r.trainHash, metrics: [...runMetrics(r), ...finiteMetrics(r.confirmRuns)] });
     const parentHash = r.parent !== undefined ? hashOf.get(r.parent) : undefined;
-    if (parentHash && r.parentRuns) items.push({ code: parentHash, metrics: finiteMetrics(r.parentRuns) });
+    if (parentHash && r.parentRuns) items.push({ code: parentHash, metrics: ownParentRuns(r) });
   }
   return robustNoise(items);
 }

@@ -7,43 +7,67 @@
  */
 import { mean } from "./noise.js";
 import type { NoiseEstimate } from "./noise.js";
+export { type Pair, type PairedRuns, pairsOf } from "./pairs.js";
 
 /**
  * A decision's pairs alternate in order (A B, then B A, ...): a drift within a pair favours one
  * order and penalises the other by the same amount. So a decision's gain is the mean of the two
- * orders' means, and its spread is measured around each order's own mean: a linear drift cancels
- * in both. Pair i is in order i % 2.
+ * orders' means: a linear drift cancels in it. Pair i is in order i % 2.
  */
-function orderSplit(gains: readonly number[]): { gain: number; sumSq: number; dof: number; seFactor: number } {
+function orderSplit(gains: readonly number[]): { gain: number; seFactor: number } {
   const groups = [gains.filter((_, i) => i % 2 === 0), gains.filter((_, i) => i % 2 === 1)].filter((g) => g.length > 0);
-  const means = groups.map(mean);
-  let sumSq = 0;
-  for (const [j, g] of groups.entries()) sumSq += g.reduce((a, v) => a + (v - (means[j] as number)) ** 2, 0);
-  const dof = gains.length - groups.length;
   // The gain's variance in units of one pair's: (1/n0 + 1/n1) / 4 for both orders, 1/n for one.
   const seFactor = groups.length === 2 ? Math.sqrt((1 / (groups[0] as number[]).length + 1 / (groups[1] as number[]).length) / 4) : 1 / Math.sqrt(gains.length);
-  return { gain: mean(means), sumSq, dof, seFactor };
+  return { gain: mean(groups.map(mean)), seFactor };
 }
 
 /**
  * The spread of a paired difference, pooled over paired decisions (each a list of gains, one a
- * pair, in the order they ran), each measured around its order's mean (orderSplit). Null until
- * some decision has a degree of freedom.
+ * pair, in the order they ran), each measured around its own mean (n - 1 degrees of freedom, so
+ * a decision of two pairs counts: a drift within a pair, which the order split takes out of the
+ * gain, stays in this spread and only widens it), and over runs of identical code made back to
+ * back (`successive`: the
+ * baseline's runs, confirmation runs): the difference of two such runs varies as a pair's does
+ * when the change does nothing, and a slow drift hardly moves it, where it moves the noise floor
+ * of runs pooled across the session. Null until some degree of freedom is known.
  */
-export function pairedNoise(decisions: Iterable<readonly number[]>): NoiseEstimate | null {
+export function pairedNoise(decisions: Iterable<readonly number[]>, successive: Iterable<readonly number[]> = []): NoiseEstimate | null {
   let sumSq = 0;
   let dof = 0;
   let groups = 0;
   for (const gains of decisions) {
     const finite = gains.filter(Number.isFinite);
-    const split = orderSplit(finite);
-    if (split.dof < 1) continue;
-    sumSq += split.sumSq;
-    dof += split.dof;
+    if (finite.length < 2) continue;
+    const m = mean(finite);
+    sumSq += finite.reduce((a, v) => a + (v - m) ** 2, 0);
+    dof += finite.length - 1;
+    groups++;
+  }
+  for (const runs of successive) {
+    const finite = runs.filter(Number.isFinite);
+    if (finite.length < 2) continue;
+    for (let i = 1; i < finite.length; i++) sumSq += ((finite[i] as number) - (finite[i - 1] as number)) ** 2;
+    dof += finite.length - 1;
     groups++;
   }
   return dof === 0 ? null : { sd: Math.sqrt(sumSq / dof), dof, groups };
 }
+
+/**
+ * The sequential rule's futility bound: a decision stops as "not better" as soon as its mean gain
+ * is less than FUTILITY_Z standard errors above zero. Chosen by bench/keeps.mjs (the drift part,
+ * the search mix, 12 seeds): most candidates of a real search do nothing or harm a little, and
+ * pairs spent on them are most of the rule's cost. 0.25 lost 20% of the changes 2 or 4 noise floors
+ * better at 3.06× the runs of `any`; 0.5 lost 25% at 2.73×; 0.75 and 1 lost 36-40%.
+ */
+export const FUTILITY_Z = 0.25;
+
+/**
+ * A keep waits until a pair's spread rests on this many degrees of freedom: the two baseline runs
+ * alone (one) can be ten times too close by chance (the keeps bench on a quiet machine kept 6% of
+ * its no-ops on such a spread).
+ */
+export const MIN_KEEP_DOF = 4;
 
 export interface PairedInput {
   /** Each pair's gain of the candidate over its parent (positive = better, in the metric's direction), in the order they ran. */
@@ -71,29 +95,36 @@ export interface PairedVerdict {
 
 /**
  * The sequential rule after each pair: keep as soon as the gain is more than Z standard errors
- * above zero (Student-t while the spread rests on few pairs); after a full block of both orders,
- * stop and discard as soon as it is not above zero at all (clearly not better: one pair alone
- * can be bent by a drift); otherwise run another pair, and at the last pair keep only above the
- * bar. The spread of a difference is pooled with the session's earlier pairs, so one pair can
- * keep once the session knows how much pairs vary (two degrees of freedom at least).
+ * above zero (Student-t while the spread rests on few pairs: the efficacy bound); stop and
+ * discard as soon as it is less than FUTILITY_Z standard errors above zero (the futility bound:
+ * not better, or too little to be worth more pairs); otherwise run another pair, and at the last
+ * pair keep only above the bar. The spread of a difference is pooled with the session's earlier
+ * pairs, so one pair can keep once the session knows how much pairs vary (two degrees of freedom
+ * at least).
  */
 export function pairedVerdict(input: PairedInput): PairedVerdict {
   const k = input.gains.length;
   const split = orderSplit(input.gains);
   const m = split.gain;
-  const dof = (input.prior?.dof ?? 0) + split.dof;
-  const sumSq = (input.prior ? input.prior.sd ** 2 * input.prior.dof : 0) + split.sumSq;
-  const sd = dof >= 2 && sumSq > 0 ? Math.sqrt(sumSq / dof) : input.fallbackSd;
+  const own = pairedNoise([input.gains]);
+  const dof = (input.prior?.dof ?? 0) + (own?.dof ?? 0);
+  const sumSq = (input.prior ? input.prior.sd ** 2 * input.prior.dof : 0) + (own ? own.sd ** 2 * own.dof : 0);
+  // One degree of freedom (the baseline's two runs) is enough to stop a change that is not
+  // better; a keep needs two at least (below).
+  const sd = dof >= 1 && sumSq > 0 ? Math.sqrt(sumSq / dof) : input.fallbackSd;
   const se = sd * split.seFactor;
   const z = se > 0 ? m / se : m > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
   const pairs = `${k} pair${k === 1 ? "" : "s"}`;
   const gainText = `${m >= 0 ? "+" : ""}${m.toPrecision(3)}`;
-  // A keep needs the spread of a pair known from pairs (this decision's or earlier ones), not only
-  // guessed from single runs, and more standard errors while that spread rests on few pairs.
-  const need = dof >= 2 ? studentCritical(input.confidence, dof) : Number.POSITIVE_INFINITY;
+  // A keep needs the spread of a pair measured (from pairs and back-to-back runs, this decision's
+  // or earlier ones) on MIN_KEEP_DOF degrees of freedom at least, not guessed from single runs, and
+  // more standard errors while it rests on few.
+  const need = dof >= MIN_KEEP_DOF ? studentCritical(input.confidence, dof) : Number.POSITIVE_INFINITY;
   const needText = need.toFixed(1);
-  if (z > need) return { state: "keep", gain: m, se, z, detail: `better than its parent on ${pairs}: mean gain ${gainText}, ${z.toFixed(1)} standard errors, more than the ${needText} needed` };
-  if (k >= 2 && !(m > 0)) return { state: "discard", gain: m, se, z, detail: `not better than its parent on ${pairs} (mean gain ${gainText})` };
+  // A keep waits for both orders (two pairs): one pair alone is bent by a drift within it, which
+  // the spread (measured around each order's mean) does not show.
+  if (k >= 2 && z > need) return { state: "keep", gain: m, se, z, detail: `better than its parent on ${pairs}: mean gain ${gainText}, ${z.toFixed(1)} standard errors, more than the ${needText} needed` };
+  if (z < FUTILITY_Z) return { state: "discard", gain: m, se, z, detail: `not better than its parent on ${pairs}: mean gain ${gainText}, ${z.toFixed(1)} standard errors, less than the ${FUTILITY_Z} to go on` };
   if (k >= input.maxPairs) return { state: "discard", gain: m, se, z, detail: `mean gain ${gainText} on ${pairs} is ${z.toFixed(1)} standard errors, not more than the ${Number.isFinite(need) ? needText : input.confidence} needed` };
   return { state: "continue", gain: m, se, z, detail: `${pairs}: mean gain ${gainText}, ${z.toFixed(1)} standard errors` };
 }
@@ -112,7 +143,7 @@ export interface PairedRecord {
   status: string;
   metric: number | null;
   runs?: readonly { metric: number | null }[];
-  parentRuns?: readonly { metric: number | null }[];
+  parentRuns?: readonly { metric: number | null; reused?: boolean }[];
   bestBefore?: number | null;
 }
 
@@ -135,7 +166,8 @@ export function driftSpread(records: readonly PairedRecord[]): number | null {
   for (const r of decided.slice(-DRIFT_WINDOW)) {
     const reference = r.bestBefore as number;
     const first = r.runs?.[0]?.metric ?? (r.parentRuns?.length ? null : r.metric);
-    for (const v of [first, ...(r.parentRuns ?? []).map((a) => a.metric)]) if (v !== null && Number.isFinite(v)) distances.push(Math.abs(v - reference));
+    const parents = (r.parentRuns ?? []).filter((a) => !a.reused).map((a) => a.metric);
+    for (const v of [first, ...parents]) if (v !== null && Number.isFinite(v)) distances.push(Math.abs(v - reference));
   }
   if (distances.length < 3) return null;
   distances.sort((x, y) => x - y);

@@ -39,7 +39,8 @@ export function localLoadReader(env: NodeJS.ProcessEnv = process.env): LoadReade
   let smi: string | null | undefined;
   return {
     async sample() {
-      smi ??= which("nvidia-smi", env);
+      // Looked up once, found or not (`??=` would look again for every run where it is absent).
+      if (smi === undefined) smi = which("nvidia-smi", env);
       const load = Number((loadavg()[0] ?? 0).toFixed(2));
       const gpu = smi ? await gpuProcesses(smi) : undefined;
       return { load, ...(gpu !== undefined && { gpuProcesses: gpu }) };

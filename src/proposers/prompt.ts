@@ -112,7 +112,9 @@ function systemPrompt(ctx: ProposalContext, replyFormat: "tool" | "agent", batch
     "How the loop decides (these are the rules it applies, not suggestions):",
     `- Keep rule: ${keepRule}`,
     "- Simplicity: only an exactly equal metric is decided by size: the change is then kept if the script has fewer non-empty lines. A gain of any size is kept however many lines it adds, so do not buy a tiny gain with a lot of code; a deletion that keeps the metric is worth proposing.",
-    `- Noise: one run is one sample. Gains about as small as the run-to-run spread${ctx.run?.noiseFloor !== undefined ? ` (measured: ${ctx.run.noiseFloor.toPrecision(3)}, the standard deviation of repeated runs of the same code)` : ""} can be luck; weigh them accordingly before building on them. Never change a random seed: each run's seed is set by the loop (AUTORESEARCH_SEED), and a different seed only moves the noise, it is not a hyperparameter.`,
+    ctx.run?.noiseFloor === 0
+      ? "- Noise: repeated runs of the same code printed the same metric (a noise floor of 0), so a measured gain is what it is. Never change a random seed: each run's seed is set by the loop (AUTORESEARCH_SEED); it is not a hyperparameter."
+      : `- Noise: one run is one sample. Gains about as small as the run-to-run spread${ctx.run?.noiseFloor !== undefined ? ` (measured: ${ctx.run.noiseFloor.toPrecision(3)}, the standard deviation of repeated runs of the same code)` : ""} can be luck; weigh them accordingly before building on them. Never change a random seed: each run's seed is set by the loop (AUTORESEARCH_SEED), and a different seed only moves the noise, it is not a hyperparameter.`,
     "- Repeats: a proposal whose resulting training script is identical to one already run is refused. Re-testing a near-miss on top of the new best, or fixing a trivial crash (a typo, a shape error) of a promising idea, gives a different script and is allowed and encouraged.",
     "",
     "Rules:",

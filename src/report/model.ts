@@ -1,5 +1,5 @@
 import type { SessionInfo } from "../ledger/ledger.js";
-import { contentionText, delta, gain, inferDirection, noiseOfRecords, percentChange, pooledNoise } from "../metric/index.js";
+import { contentionText, delta, gain, inferDirection, measuredMeans, noiseOfRecords, percentChange, pooledNoise } from "../metric/index.js";
 import type { ParsedResults } from "../ledger/results-tsv.js";
 import { headOf, lineageOf } from "../ledger/tree.js";
 import type { FinalizeView } from "./finalize-view.js";
@@ -27,6 +27,12 @@ export interface ReportExperiment {
   detail: string | null;
   /** Best metric before this experiment (null for the baseline or when unknown). */
   bestBefore: number | null;
+  /**
+   * Its measured metric (src/metric/noise.ts measuredMeans: the mean of all its runs, re-runs as a
+   * parent and `confirm`'s included, or its parent's plus its pairs' difference) when that is not
+   * its recorded metric; what picks the head and what "best so far" shows.
+   */
+  measured?: number;
   startedAt: string | null;
   finishedAt: string | null;
   durationSec: number | null;
@@ -39,6 +45,8 @@ export interface ReportExperiment {
   costUsd: number | null;
   /** Runs behind the metric (their mean) when more than one. */
   runs?: number;
+  /** Parent/change pairs it was decided on (a paired decision): a keep on pairs stands on them, not on the single-run noise floor. */
+  pairs?: number;
   /** Which worker ran it and where (sessions with workers; absent in results files and older records). */
   worker?: number;
   device?: string | null;
@@ -134,6 +142,11 @@ export interface LoadOptions {
 }
 
 export function fromRecords(records: ExperimentRecord[], session: SessionInfo | null, options: LoadOptions = {}): SessionData {
+  const means = measuredMeans(records);
+  const measuredOf = (r: ExperimentRecord): number | undefined => {
+    const m = r.status === "crash" ? undefined : means.get(r.commit);
+    return m !== undefined && Number.isFinite(m) && m !== r.metric ? m : undefined;
+  };
   const experiments: ReportExperiment[] = records.map((r) => ({
     iteration: r.id,
     commit: r.commit,
@@ -146,6 +159,7 @@ export function fromRecords(records: ExperimentRecord[], session: SessionInfo | 
     reason: r.reason ?? null,
     detail: r.detail ?? null,
     bestBefore: finiteOrNull(r.bestBefore),
+    ...(measuredOf(r) !== undefined && { measured: measuredOf(r) }),
     startedAt: r.startedAt ?? null,
     finishedAt: r.finishedAt ?? null,
     durationSec: finiteOrNull(r.durationSec),
@@ -155,6 +169,7 @@ export function fromRecords(records: ExperimentRecord[], session: SessionInfo | 
     outputTokens: r.usage ? r.usage.outputTokens : null,
     costUsd: finiteOrNull(r.costUsd),
     ...(r.runs && r.runs.length > 1 && { runs: r.runs.length }),
+    ...(r.parentRuns && r.parentRuns.length > 0 && { pairs: r.parentRuns.length }),
     ...(typeof r.worker === "number" && { worker: r.worker }),
     ...(r.device !== undefined && { device: r.device }),
     ...(r.host && { host: r.host }),
@@ -465,7 +480,7 @@ function treeOf(experiments: readonly ReportExperiment[], direction: Direction):
   const nodes = experiments.map((e, i) => {
     const parent = e.parent ?? chainHead ?? e.commit;
     if (i === 0 || (e.status === "keep" && e.metric !== null)) chainHead = e.commit;
-    return { id: e.iteration, commit: e.commit, parent, status: e.status, metric: e.metric, lines: e.lines ?? 0, combines: e.combines, e };
+    return { id: e.iteration, commit: e.commit, parent, status: e.status, metric: e.measured ?? e.metric, lines: e.lines ?? 0, combines: e.combines, e };
   });
   if (!nodes.some((n) => n.status === "keep" && n.metric !== null)) return null;
   const head = headOf(nodes, direction);

@@ -3,6 +3,7 @@ import { CATEGORIES, type Category } from "../types.js";
 import { oneLine } from "../text.js";
 import { escapeMarkdown, formatDelta, formatMetric, formatPercent, shortCommit } from "./format.js";
 import type { Analysis, ReportExperiment, SessionData } from "./model.js";
+import { bestStanding } from "./noise.js";
 
 /**
  * "Recommended Next Steps" drawn from the data: which directions kept paying off, which never
@@ -51,9 +52,9 @@ export function recommendNextSteps(data: SessionData, a: Analysis, options: Next
     steps.push(`Deprioritise ${parts.join(", ")}: these never beat the best so far; try them only combined with a different setup.`);
   }
 
-  // 3. Near-misses within noise.
+  // 3. Near-misses within noise (none where runs of the same code agree exactly: a repeat changes nothing).
   const near: ReportExperiment[] = [];
-  for (const e of after) if (isNearMiss(e, noiseRel)) near.push(e);
+  if (data.noise?.sd !== 0) for (const e of after) if (isNearMiss(e, noiseRel)) near.push(e);
   if (near.length > 0) {
     near.sort((x, y) => Math.abs(delta(x.metric, x.bestBefore) ?? 0) - Math.abs(delta(y.metric, y.bestBefore) ?? 0));
     const listed = near
@@ -79,12 +80,15 @@ export function recommendNextSteps(data: SessionData, a: Analysis, options: Next
 
   // 5. Continue or change course.
   const lastKept = a.kept[a.kept.length - 1];
+  // The advice says what was measured: no "measure the noise" when it was, no "of 9" for 8 experiments.
+  const noiseKnown = typeof data.noise?.sd === "number";
   if (a.kept.length === 0 && a.iterations > 0) {
     steps.push(
-      `Nothing beat the baseline (${formatMetric(a.baseline?.metric)}) in ${a.iterations} experiment${a.iterations === 1 ? "" : "s"}: re-run the baseline 2–3 times to measure run-to-run noise, then try larger, different changes.`,
+      `Nothing beat the baseline (${formatMetric(a.baseline?.metric)}) in ${a.iterations} experiment${a.iterations === 1 ? "" : "s"}: ${noiseKnown ? `with a noise floor of ${formatMetric(data.noise?.sd)} measured, try larger, different changes` : "re-run the baseline 2–3 times to measure run-to-run noise, then try larger, different changes"}.`,
     );
   } else if (lastKept) {
-    const since = a.lastIteration - lastKept.iteration;
+    // Experiments decided after the last keep (numbers may skip: a count, not a difference of numbers).
+    const since = after.filter((e) => e.iteration > lastKept.iteration).length;
     if (since >= Math.max(10, Math.ceil(a.iterations * 0.3))) {
       const untried = untriedCategories(a);
       steps.push(
@@ -92,14 +96,17 @@ export function recommendNextSteps(data: SessionData, a: Analysis, options: Next
       );
     } else {
       steps.push(
-        `Improvements were still coming (last kept at iteration ${lastKept.iteration} of ${a.lastIteration}): continue the session with \`autoresearch resume\`.`,
+        `Improvements were still coming (last kept at iteration ${lastKept.iteration}, ${since === 0 ? "the last experiment" : `${since} experiment${since === 1 ? "" : "s"} before the end`}): continue the session with \`autoresearch resume\`.`,
       );
     }
   }
 
   // Fillers, still from the data, until there are three.
   const fillers: string[] = [];
-  if (a.best && a.baseline && a.best !== a.baseline) {
+  // Confirming is advice only where the best could still be luck (within the noise floor of the
+  // baseline, or never re-measured); a best measured well clear of it needs no such sentence.
+  const luck = bestStanding(data, a)?.within ?? !noiseKnown;
+  if (a.best && a.baseline && a.best !== a.baseline && luck) {
     fillers.push(
       `Confirm the result: \`autoresearch confirm best --runs 3\` re-runs the best commit ${escapeMarkdown(shortCommit(a.best.commit), 20)} with other seeds and says whether its gain of ${formatDelta(a.improvement)} (${formatPercent(a.improvementPct)}) over the baseline clearly exceeds run-to-run noise.`,
     );
@@ -113,9 +120,10 @@ export function recommendNextSteps(data: SessionData, a: Analysis, options: Next
     );
   }
   if (a.kept.length > 0) {
-    fillers.push("Merge the best commit into the base branch once confirmed: `autoresearch merge --squash` (nothing is pushed).");
+    fillers.push(`Merge the best commit into the base branch${luck ? " once confirmed" : ""}: \`autoresearch merge --squash\` (nothing is pushed).`);
+    // Only a session with a gain has one to check at a longer budget.
+    fillers.push("Run a longer time budget on the best configuration to check the gain holds beyond the short runs.");
   }
-  fillers.push("Run a longer time budget on the best configuration to check the gain holds beyond the short runs.");
   fillers.push("Start the next session from the best commit with a hypothesis for the next direction: `autoresearch run --hypothesis \"...\"`.");
   for (const f of fillers) {
     if (steps.length >= 3) break;

@@ -3,7 +3,7 @@
  * confidence (its gain over the best before it, in units of the noise floor), and which keeps
  * are within noise. The numbers come from the metric module; this is only how they read.
  */
-import { confidence, describeConfidence, WITHIN_NOISE } from "../metric/index.js";
+import { confidence, describeConfidence, gainStanding, WITHIN_NOISE } from "../metric/index.js";
 import { formatMetric } from "./format.js";
 import type { Analysis, ReportExperiment, SessionData } from "./model.js";
 
@@ -12,16 +12,32 @@ export function keepConfidence(e: ReportExperiment, data: SessionData): number |
   return confidence(e.metric, e.bestBefore, data.direction, data.noise?.sd ?? null);
 }
 
-/** The kept changes (after the baseline) whose gain is smaller than WITHIN_NOISE × the noise floor. */
+/**
+ * The kept changes (after the baseline) whose gain is smaller than WITHIN_NOISE × the noise floor.
+ * A keep decided on parent/change pairs is not one: it was measured again beside its parent, and
+ * kept because the pairs put its gain beyond their standard error (a small gain, measured well).
+ */
 export function keepsWithinNoise(data: SessionData, a: Analysis): ReportExperiment[] {
   return a.kept.filter((e) => {
+    if (e.pairs) return false;
     const c = keepConfidence(e, data);
     return c !== null && c < WITHIN_NOISE;
   });
 }
 
+/**
+ * How the best stands above the baseline (src/metric/noise.ts gainStanding): null when the best is
+ * the baseline, when the data carries no noise information at all (an old results.tsv read alone),
+ * or when there is nothing to say.
+ */
+export function bestStanding(data: SessionData, a: Analysis): { within: boolean; text: string } | null {
+  if (!a.best || !a.baseline || a.best === a.baseline || !data.noise) return null;
+  return gainStanding(a.best.metric, a.baseline.metric, data.direction, data.noise.sd);
+}
+
 /** "3.1× noise" after a kept change's numbers, "" when unknown. */
 export function confidenceNote(e: ReportExperiment, data: SessionData): string {
+  if (e.pairs && e.status === "keep" && e.iteration > 0) return `confirmed on ${e.pairs} pair${e.pairs > 1 ? "s" : ""}`;
   const text = describeConfidence(keepConfidence(e, data));
   return text === null ? "" : text.includes("within noise") ? `${text} ⚠` : text;
 }
@@ -43,6 +59,10 @@ export function noiseParagraph(data: SessionData, a: Analysis): string[] {
   const lines = [
     "Two runs of the same code rarely give the same metric: data order, initialisation and timing move it a little. The noise floor is how much it moves (the standard deviation of repeated runs of identical code). A change's confidence is its gain divided by the noise floor: below 2× it could be luck.",
   ];
+  if (sd === 0) {
+    lines.push("", "Repeated runs of the same code printed the same metric here (a noise floor of 0): each measured gain is what it is, none of it luck.");
+    return lines;
+  }
   if (sd === null) {
     lines.push("", `The noise floor of this session is unknown, so no kept change can be told apart from luck. To measure it, ${data.noise ? data.noise.basis.replace(/^.*?; /, "") : "run `autoresearch confirm baseline --runs 3`"}.`);
     return lines;
@@ -53,7 +73,13 @@ export function noiseParagraph(data: SessionData, a: Analysis): string[] {
   if (weak.length > 0) {
     lines.push("", `${weak.length} of the ${a.kept.length} kept change${a.kept.length > 1 ? "s are" : " is"} within noise (marked ⚠): iteration${weak.length > 1 ? "s" : ""} ${weak.map((e) => e.iteration).join(", ")}. Re-run them before building on them.`);
   } else if (a.kept.length > 0) {
-    lines.push("", `Every kept change stands at least ${WITHIN_NOISE}× the noise floor above the best before it.`);
+    const paired = a.kept.filter((e) => e.pairs);
+    lines.push(
+      "",
+      paired.length === 0
+        ? `Every kept change stands at least ${WITHIN_NOISE}× the noise floor above the best before it.`
+        : `Every kept change stands at least ${WITHIN_NOISE}× the noise floor above the best before it, or beat its parent on parent/change pairs run side by side (iteration${paired.length > 1 ? "s" : ""} ${paired.map((e) => e.iteration).join(", ")}).`,
+    );
   }
   return lines;
 }

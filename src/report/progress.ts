@@ -13,7 +13,7 @@ import {
   shortCommit,
 } from "./format.js";
 import { analyze, reRunNote, type SessionData } from "./model.js";
-import { keepsWithinNoise, noiseLine } from "./noise.js";
+import { bestStanding, keepsWithinNoise, noiseLine } from "./noise.js";
 import { type WorkersView, workersTable, workersView } from "./workers.js";
 
 /** Spec 2.6: the progress report, every N iterations and on demand (`autoresearch status`). */
@@ -38,7 +38,8 @@ export interface ProgressSnapshot {
    * without gaps; an older session's records may have gaps, and its header still counts.
    */
   iteration: number;
-  best: { metric: number | null; iteration: number; commit: string } | null;
+  /** `measured`: the metric is the mean of its runs (re-runs included), not its first recorded one. */
+  best: { metric: number | null; iteration: number; commit: string; measured?: boolean } | null;
   baseline: { metric: number | null; commit: string } | null;
   delta: number | null;
   deltaPct: number | null;
@@ -54,6 +55,8 @@ export interface ProgressSnapshot {
   noise?: { line: string; withinNoise: number[] };
   /** "7 of 40 runs were re-run for contention (...)", when any was. */
   contention?: string;
+  /** How the best stands above the baseline when that could be luck (within noise, or never re-measured): said on the noise line. */
+  bestStanding?: string;
   /** Per-worker throughput and device utilisation, when more than one worker ran experiments. */
   workers?: WorkersView;
 }
@@ -69,11 +72,13 @@ export function progressSnapshot(data: SessionData, options: ProgressOptions = {
   for (let i = data.experiments.length - 1; i >= 0 && latestDirection === null; i--) latestDirection = data.experiments[i]?.direction ?? null;
   // Shares of the time from the session's start to its latest decision: runs still going are not in the records yet.
   const workers = workersView(data.experiments, { startedAt: started });
+  const standing = bestStanding(data, a);
   return {
     metricName: data.metricName,
     metricDirection: data.direction,
     iteration: a.iterations,
-    best: a.best ? { metric: a.best.metric, iteration: a.best.iteration, commit: a.best.commit } : null,
+    // The head's measured metric (the mean of its runs, re-runs and `confirm`'s included): what decisions compare with.
+    best: a.best ? { metric: a.best.measured ?? a.best.metric, iteration: a.best.iteration, commit: a.best.commit, ...(a.best.measured !== undefined && { measured: true }) } : null,
     baseline: a.baseline ? { metric: a.baseline.metric, commit: a.baseline.commit } : null,
     delta: a.improvement,
     deltaPct: a.improvementPct,
@@ -90,6 +95,7 @@ export function progressSnapshot(data: SessionData, options: ProgressOptions = {
     ...(data.noise && { noise: { line: noiseLine(data) as string, withinNoise: keepsWithinNoise(data, a).map((e) => e.iteration) } }),
     ...(data.contention && { contention: data.contention }),
     ...(workers && { workers }),
+    ...(standing?.within && { bestStanding: standing.text }),
   };
 }
 
@@ -100,7 +106,7 @@ export function renderProgressReport(data: SessionData, options: ProgressOptions
 
 export function renderProgressSnapshot(s: ProgressSnapshot): string {
   const best = s.best
-    ? `${formatMetric(s.best.metric)} (iteration ${s.best.iteration}, commit ${escapeMarkdown(shortCommit(s.best.commit), 40)})`
+    ? `${formatMetric(s.best.metric)} (iteration ${s.best.iteration}, commit ${escapeMarkdown(shortCommit(s.best.commit), 40)}${s.best.measured ? ", the mean of its runs" : ""})`
     : MISSING;
   const vsBaseline = s.delta === null ? MISSING : `${formatDelta(s.delta)} (${formatPercent(s.deltaPct)})`;
   const rows = s.recent.map((r) => [
@@ -122,7 +128,7 @@ export function renderProgressSnapshot(s: ProgressSnapshot): string {
     "",
     `**vs. Baseline:** ${vsBaseline}`,
     "",
-    ...noiseMarkdown(s.noise),
+    ...noiseMarkdown(s.noise, s.bestStanding),
     ...(s.contention ? [`**Contention:** ${s.contention}`, ""] : []),
     `**Iterations:** ${s.completed} / ${s.maxIterations === null ? "unlimited" : s.maxIterations}`,
     "",
@@ -139,11 +145,15 @@ export function renderProgressSnapshot(s: ProgressSnapshot): string {
   ].join("\n");
 }
 
-/** The noise floor, and the keeps that could be luck; nothing when unknown to the caller. */
-function noiseMarkdown(noise: ProgressSnapshot["noise"]): string[] {
+/**
+ * The noise floor, the keeps that could be luck and the best when it could be (the spec's lines
+ * above stay as the spec has them); nothing when unknown to the caller.
+ */
+function noiseMarkdown(noise: ProgressSnapshot["noise"], best: string | undefined): string[] {
   if (!noise) return [];
   const weak = noise.withinNoise.length > 0 ? ` Kept changes within noise (could be luck): iteration${noise.withinNoise.length > 1 ? "s" : ""} ${noise.withinNoise.join(", ")}.` : "";
-  return [`${noise.line}${weak}`, ""];
+  const luck = best ? ` ⚠ The best against the baseline: ${best}.` : "";
+  return [`${noise.line}${weak}${luck}`, ""];
 }
 
 /** The research notes under the spec's block; nothing when there are none. */

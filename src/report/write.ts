@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { alternateName, CHART_PNG_FILE, CHART_SVG_FILE, SUMMARY_FILE } from "../file-names.js";
 export { alternateName } from "../file-names.js";
 import { writeAtomic } from "../ledger/files.js";
@@ -40,9 +40,8 @@ export function projectionNames(isTracked: (name: string) => boolean): Projectio
 
 /** The projections' names in `dir` as git there sees them, and the usual names it tracks (none outside a repository). */
 export async function projectionNamesIn(dir: string): Promise<{ names: ProjectionNames; tracked: string[] }> {
-  const git = new Git(dir);
-  const tracked: string[] = [];
-  for (const name of [SUMMARY_FILE, CHART_SVG_FILE, CHART_PNG_FILE]) if (await git.isTracked(name)) tracked.push(name);
+  const among = await new Git(dir).trackedAmong([SUMMARY_FILE, CHART_SVG_FILE, CHART_PNG_FILE]).catch(() => new Set<string>());
+  const tracked = [SUMMARY_FILE, CHART_SVG_FILE, CHART_PNG_FILE].filter((name) => among.has(name));
   return { names: projectionNames((name) => tracked.includes(name)), tracked };
 }
 
@@ -58,6 +57,11 @@ export interface WriteReportsOptions extends BuildSummaryOptions {
   summaryPath?: string;
   /** false = no chart files (and no chart section). */
   charts?: boolean;
+  /**
+   * progress.png: rendered (default), or left as it is by a projection between two renders, linked
+   * from the summary ("kept": this session rendered it before) or not ("skipped": it has not yet).
+   */
+  png?: "render" | "kept" | "skipped";
   /** The files' names (default: autoresearch-summary.md, progress.svg, progress.png). */
   names?: ProjectionNames;
   chartOptions?: ChartOptions;
@@ -93,7 +97,8 @@ export async function writeSessionReports(
     project(svgPath, svg);
     pngPath = join(dir, names.png);
     // The PNG renders off the main thread while the summary is written.
-    png = renderPngAsync(svg, options.pngOptions).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+    if ((options.png ?? "render") === "render") png = renderPngAsync(svg, options.pngOptions).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+    else if (options.png === "skipped" || !existsSync(pngPath)) pngPath = null;
   }
   const link = (p: string | null) => (p ? relative(dir, p).split("\\").join("/") || basename(p) : null);
   const nextSteps = await resolveNextSteps(data, options);

@@ -108,6 +108,19 @@ export function cgroupMembers(dir: string): number[] {
   }
 }
 
+/**
+ * Whether any process ever ran in the cgroup (its cpu.stat counts CPU time from the first
+ * member on): the run's shell moved in. False when it could not (and where cpu.stat is missing).
+ */
+export function cgroupEntered(dir: string): boolean {
+  try {
+    const usage = /^usage_usec (\d+)$/m.exec(readFileSync(join(dir, "cpu.stat"), "utf8"));
+    return usage !== null && Number(usage[1]) > 0;
+  } catch {
+    return false;
+  }
+}
+
 /** Removes an empty run cgroup; a cgroup that still has members stays (rmdir refuses). */
 export function removeRunCgroup(dir: string): boolean {
   try {

@@ -6,7 +6,20 @@
  */
 import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { driftSpread, gain, mean, noiseOfRecords, pairedNoise, pairedVerdict } from "../metric/index.js";
+import {
+  contentionOf,
+  driftSpread,
+  gain,
+  mean,
+  noiseOfRecords,
+  type PairedRuns,
+  pairedNoise,
+  pairedVerdict,
+  pairsOf,
+  rateNoise,
+  ratesByCode,
+  stepsPerSec,
+} from "../metric/index.js";
 import type { ExperimentRecord, RunResult, RunSample } from "../types.js";
 import { sampleWithThroughput } from "./contention.js";
 import { type Decision, decide } from "./decide.js";
@@ -26,11 +39,17 @@ export interface KeepInput {
   /** Runs the candidate again as run `index` (1, 2, ...): its own seed and log. */
   runAgain: (index: number) => Promise<RunResult>;
   /**
-   * Runs the parent's code once in the same clone with `seed` (a paired decision's parent run
-   * `n`): the clone moved to the parent's commit, the run guarded, the clone back at the
-   * candidate's commit. Absent where the parent cannot be run (then no pairs).
+   * Runs the parent's code once in the same clone with `seed`, for a paired decision's pair
+   * `pair` (0-based; its log is `<id>.parent<pair + 1>.log`): the clone moved to the parent's
+   * commit, the run guarded (and run again when contended), the clone back at the candidate's
+   * commit. Absent where the parent cannot be run (then no pairs).
    */
-  runParent?: (n: number, seed: number) => Promise<{ run: RunResult; violations: string[] }>;
+  runParent?: (pair: number, seed: number) => Promise<{ run: RunResult; violations: string[] }>;
+  /**
+   * The parent's run made on this worker just before the candidate's first run (nothing ran
+   * between them), when there is one: a paired decision's first pair reuses it.
+   */
+  previous?: RunSample;
   /** After a run or a check: puts back what it was not allowed to change; what that was. */
   guard: () => Promise<string[]>;
   /** Right before a check: it runs unconfined, so the shared data is looked at (compared by the guard after it). */
@@ -47,8 +66,10 @@ export interface KeepOutcome {
   metric: number | null;
   /** Every run, when there was more than one. */
   runs?: RunSample[];
-  /** The parent's runs of a paired decision, pair i being (runs[i + 1], parentRuns[i]). */
+  /** The parent's runs of a paired decision (src/metric/pairs.ts says which runs pair up). */
   parentRuns?: RunSample[];
+  /** Its first run is in its first pair. */
+  firstPaired?: boolean;
   checks?: { command: string; ok: boolean }[];
   /** Total seconds of its runs and checks. */
   durationSec: number;
@@ -73,26 +94,33 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
     return { decision, metric: measured.length > 1 ? Number(mean(measured).toPrecision(12)) : first.metric, durationSec, ...extra };
   };
   const bestMetric = input.best.metric as number;
-  // Paired confirm: a first run near its parent, on either side, is decided on pairs; one far
-  // worse is a regression and one far better a keep on that run (its checks still to pass).
+  // Paired confirm: a first run near its parent, on either side, or far better, is decided on
+  // pairs; one far worse is a regression on that run. A first run made right after a run of its
+  // parent is decided on pairs whatever its place: that pair (free) says more than a comparison
+  // with the parent's mean, measured at other times.
   const noise = noiseOfRecords(session.history)?.sd ?? null;
+  // A noise floor measured at 0: re-runs of the same code printed the same metric (a deterministic
+  // script), so one run says all there is: no pairs and no confirmation runs, a plain decision on
+  // that run, as under `any` (the --check commands still apply). What it costs is the one extra
+  // run of the baseline that measured it.
+  if (rule.name === "confirm" && noise === 0) return exactDecision(session, deps, input, plain);
   // The band's unit: the noise floor, or how far runs have lately landed from their code's
   // measured metric when that is more (a drifting machine), so a drift does not decide alone.
   // Until that is known (the first experiments), every measured first run is paired.
   const drift = driftSpread(session.history);
   const spread = noise === null ? null : drift === null ? Number.POSITIVE_INFINITY : Math.max(noise, drift);
   const measurable = input.decision.status === "keep" || input.decision.reason === "regression" || input.decision.reason === "no-change";
-  const place = measurable && input.runParent ? rule.placeOf(first.metric as number, bestMetric, config.direction, spread) : null;
-  if (place === "pair") return pairedDecision(session, deps, input, first, noise as number, durationSec);
+  const band = measurable && input.runParent ? (input.previous && rule.paired ? "pair" : rule.placeOf(first.metric as number, bestMetric, config.direction, spread)) : null;
+  // A first run far worse but slower (steps/s) than its parent's runs by more than the noise of
+  // steps/s may have been slowed by the machine (new code has no runs of its own to compare with):
+  // it is paired, not decided on that run.
+  const rates = ratesByCode(session.history);
+  const slowed = contentionOf(first, (input.best.trainHash && rates.get(input.best.trainHash)) || [], rateNoise(rates))?.contended === true;
+  const place = band === "worse" && slowed ? "pair" : band;
+  // A first run far better than its parent is paired too: under a drift one run is no evidence of
+  // a gain (a clear one is kept after one pair); only one far worse is decided on that run.
+  if (place === "pair" || place === "better") return pairedDecision(session, deps, input, first, noise as number, durationSec);
   if (input.decision.status !== "keep") return plain(input.decision);
-  if (place === "better") {
-    const c = (gain(first.metric as number, bestMetric, config.direction) ?? 0) / (spread as number);
-    const far: Decision = { ...input.decision, detail: `one run ${c.toFixed(1)}× the noise floor ${(spread as number).toPrecision(3)} better than its parent: outside the ${rule.pairBand}× band, decided on that run` };
-    if (rule.checks.length === 0) return plain(far);
-    const outcome = await runChecks(session, deps, input, rule.checks);
-    durationSec += outcome.durationSec;
-    return plain(outcome.failed ?? far, { checks: outcome.results });
-  }
 
   const below = rule.belowThreshold(input.decision, first.metric as number, bestMetric, config.direction);
   if (below) return plain(below);
@@ -136,12 +164,25 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
   return { decision, metric: Number(verdict.mean.toPrecision(12)), runs, durationSec, ...(checks && { checks }) };
 }
 
+/** Under `confirm` with a noise floor of 0: the first run decides, after the checks. */
+async function exactDecision(session: SessionState, deps: LoopDeps, input: KeepInput, plain: (decision: Decision, extra?: Partial<KeepOutcome>) => KeepOutcome): Promise<KeepOutcome> {
+  const { checks } = session.keepRule;
+  if (input.decision.status !== "keep" || checks.length === 0) return plain(input.decision);
+  const outcome = await runChecks(session, deps, input, checks);
+  const kept = plain(outcome.failed ?? input.decision, { checks: outcome.results });
+  return { ...kept, durationSec: kept.durationSec + outcome.durationSec };
+}
+
 /**
- * A paired decision: parent (A) and candidate (B) run in turns in the same clone, in ABBA order
- * (A B, B A, A B, ...), so a drift of the machine's speed moves
- * both runs of a pair alike; after each pair the sequential rule (src/metric/paired.ts) keeps,
- * discards or asks for another pair. Every run is guarded like a confirmation run; the parent's
- * runs are recorded with the candidate (parentRuns) and count as the parent's.
+ * A paired decision: parent (A) and candidate (B) run in turns in the same clone, the two orders
+ * alternating (A B, B A, ...), so a drift of the machine's speed moves both runs of a pair alike;
+ * after each pair the sequential rule (src/metric/paired.ts) keeps, discards or asks for another
+ * pair. The first pair costs one run at most: the candidate's first run pairs with its parent's
+ * run made just before it on this worker (`previous`, a run already recorded: reused), or else
+ * with a parent run made right after it. A first run slower (steps/s) than that parent run by more
+ * than the noise of steps/s may have been slowed by the machine, so it is left out and the pairs
+ * start afresh (as a contended run is run again). Every run is guarded like a confirmation run;
+ * the parent's runs are recorded with the candidate (parentRuns) and count as the parent's.
  */
 async function pairedDecision(session: SessionState, deps: LoopDeps, input: KeepInput, first: RunSample, noise: number, started: number): Promise<KeepOutcome> {
   const { config } = session.info;
@@ -149,62 +190,110 @@ async function pairedDecision(session: SessionState, deps: LoopDeps, input: Keep
   const runParent = input.runParent as NonNullable<KeepInput["runParent"]>;
   const runs: RunSample[] = [first];
   const parentRuns: RunSample[] = [];
+  let firstPaired = false;
   let durationSec = started;
   // Its metric sits on its parent's scale: the parent's measured metric plus the pairs' mean
   // difference (as src/metric/noise.ts measuredMeans reads it back), not the mean of its own runs,
   // which a drift since the parent's runs would move.
   const metricOf = (): number | null => {
-    const diffs = parentRuns.map((a, i) => (runs[i + 1]?.metric ?? Number.NaN) - (a.metric ?? Number.NaN)).filter(Number.isFinite);
+    const diffs = pairsOf({ runs, parentRuns, firstPaired }).map((p) => (p.candidate ?? Number.NaN) - (p.parent ?? Number.NaN)).filter(Number.isFinite);
     return diffs.length > 0 ? Number(((input.best.metric as number) + mean(diffs)).toPrecision(12)) : first.metric;
   };
-  const done = (decision: Decision, extra: Partial<KeepOutcome> = {}): KeepOutcome => ({ decision, metric: metricOf(), runs, parentRuns, durationSec, ...extra });
+  const done = (decision: Decision, extra: Partial<KeepOutcome> = {}): KeepOutcome => ({ decision, metric: metricOf(), runs, parentRuns, ...(firstPaired && { firstPaired }), durationSec, ...extra });
   // Earlier pairs of the session say how much a pair's difference varies; the parent's earlier
   // paired runs say which seeds its next runs take.
-  const prior = pairedNoise(session.history.filter((r) => r.parentRuns?.length).map((r) => pairGains(r.runs ?? [], r.parentRuns ?? [], config.direction)));
-  const seedBase = session.history.filter((r) => r.parent === input.best.commit).reduce((n, r) => n + (r.parentRuns?.length ?? 0), 0);
+  const prior = pairSpread(session.history, config.direction);
+  let parentSeed = session.history.filter((r) => r.parent === input.best.commit).reduce((n, r) => n + (r.parentRuns ?? []).filter((a) => !a.reused).length, 0);
+  const rateSd = rateNoise(ratesByCode(session.history));
+  const slowed = (candidate: RunSample, parent: RunSample): boolean => {
+    const rate = stepsPerSec(parent);
+    return rate !== null && contentionOf(candidate, [rate], rateSd)?.contended === true;
+  };
   const failed = (run: RunResult, violations: string[], what: string): Decision | null => {
     const d = decide({ run, direction: config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted: deps.stop.signal.aborted });
     if (d.reason === "violation" || d.reason === "interrupted") return d;
     return d.status === "crash" ? { status: "discard", reason: "not-confirmed", detail: `${what} failed: ${d.detail}` } : null;
   };
-  const candidateRun = async (pair: number): Promise<Decision | null> => {
-    const run = await input.runAgain(pair + 1);
+  const pairNumber = () => parentRuns.length;
+  const candidateRun = async (): Promise<Decision | null> => {
+    const index = runs.length;
+    const run = await input.runAgain(index);
     durationSec += run.durationSec;
-    runs.push(sampleOf(run, rule.seedOf(pair + 1)));
-    return failed(run, await input.guard(), `its run in pair ${pair + 1}`);
+    runs.push(sampleOf(run, rule.seedOf(index)));
+    return failed(run, await input.guard(), `its run in pair ${pairNumber()}`);
   };
-  const parentRun = async (pair: number): Promise<Decision | null> => {
-    const seed = rule.parentSeedOf(seedBase + pair);
-    const { run, violations } = await runParent(pair, seed);
+  const parentRun = async (): Promise<Decision | null> => {
+    const seed = rule.parentSeedOf(parentSeed++);
+    const { run, violations } = await runParent(parentRuns.length, seed);
     durationSec += run.durationSec;
     parentRuns.push(sampleOf(run, seed));
-    return failed(run, violations, `its parent's run in pair ${pair + 1}`);
+    return failed(run, violations, `its parent's run in pair ${pairNumber()}`);
   };
-  for (let pair = 0; pair < rule.maxPairs; pair++) {
+  // The first pair: A (the run just before) then B (the first run), or B then A (made now).
+  let order: "AB" | "BA" = "AB";
+  if (input.previous && !slowed(first, input.previous)) {
+    parentRuns.push({ ...input.previous, reused: true });
+    firstPaired = true;
+  } else {
     if (deps.stop.signal.aborted) return done(interrupted("its paired runs"));
-    // A B, then B A: the parent's runs and the candidate's alternate in ABBA order. The first run
-    // is in no pair: it was made alone (maybe slow, maybe after a wait), which is why it is re-run.
-    for (const step of pair % 2 === 0 ? [parentRun, candidateRun] : [candidateRun, parentRun]) {
-      const problem = await step(pair);
+    if (!input.previous) {
+      const problem = await parentRun();
+      if (problem) return done(problem);
+      firstPaired = !slowed(first, parentRuns[0] as RunSample);
+      order = "BA";
+    }
+    if (!firstPaired) {
+      // The first run is left out: a pair of fresh runs, in the order A B.
+      order = "AB";
+      for (const step of parentRuns.length === 0 ? [parentRun, candidateRun] : [candidateRun]) {
+        if (deps.stop.signal.aborted) return done(interrupted("its paired runs"));
+        const problem = await step();
+        if (problem) return done(problem);
+      }
+    }
+  }
+  for (;;) {
+    const verdict = pairedVerdict({
+      gains: pairGains({ runs, parentRuns, firstPaired }, config.direction),
+      prior,
+      fallbackSd: Math.SQRT2 * noise,
+      confidence: rule.confidence,
+      maxPairs: rule.maxPairs,
+    });
+    if (verdict.state === "discard") return done({ status: "discard", reason: "not-confirmed", detail: `paired: ${verdict.detail}` });
+    if (verdict.state === "keep") {
+      const keep: Decision = { status: "keep", reason: "improved", detail: `paired: ${verdict.detail}` };
+      if (rule.checks.length === 0) return done(keep);
+      const outcome = await runChecks(session, deps, input, rule.checks);
+      durationSec += outcome.durationSec;
+      return done(outcome.failed ?? keep, { checks: outcome.results });
+    }
+    // Another pair, in the other order than the last: a linear drift cancels over the two orders.
+    order = order === "AB" ? "BA" : "AB";
+    for (const step of order === "AB" ? [parentRun, candidateRun] : [candidateRun, parentRun]) {
+      if (deps.stop.signal.aborted) return done(interrupted("its paired runs"));
+      const problem = await step();
       if (problem) return done(problem);
     }
-    const verdict = pairedVerdict({ gains: pairGains(runs, parentRuns, config.direction), prior, fallbackSd: Math.SQRT2 * noise, confidence: rule.confidence, maxPairs: rule.maxPairs });
-    if (verdict.state === "continue") continue;
-    if (verdict.state === "discard") return done({ status: "discard", reason: "not-confirmed", detail: `paired: ${verdict.detail}` });
-    const keep: Decision = { status: "keep", reason: "improved", detail: `paired: ${verdict.detail}` };
-    if (rule.checks.length === 0) return done(keep);
-    const outcome = await runChecks(session, deps, input, rule.checks);
-    durationSec += outcome.durationSec;
-    return done(outcome.failed ?? keep, { checks: outcome.results });
   }
-  return done({ status: "discard", reason: "not-confirmed", detail: "paired: no pairs were run" });
 }
 
-/** Each pair's gain of the candidate over its parent (positive = better), pair i being (runs[i + 1], parentRuns[i]). */
-export function pairGains(runs: readonly RunSample[], parentRuns: readonly RunSample[], direction: "min" | "max"): number[] {
+/**
+ * How much a pair's difference varies in this session (src/metric/paired.ts pairedNoise): from
+ * its paired decisions, and from runs of identical code made back to back (the baseline's runs,
+ * confirmation runs of decisions not made on pairs).
+ */
+export function pairSpread(history: readonly ExperimentRecord[], direction: "min" | "max") {
+  const decided = history.filter((r) => r.status !== "crash");
+  const successive = decided.filter((r) => !r.parentRuns?.length && (r.runs?.length ?? 0) >= 2).map((r) => (r.runs ?? []).map((x) => x.metric ?? Number.NaN));
+  return pairedNoise(decided.filter((r) => r.parentRuns?.length).map((r) => pairGains(r, direction)), successive);
+}
+
+/** Each pair's gain of the candidate over its parent (positive = better), in the order they ran (src/metric/pairs.ts). */
+export function pairGains(record: PairedRuns, direction: "min" | "max"): number[] {
   const gains: number[] = [];
-  for (const [i, a] of parentRuns.entries()) {
-    const g = gain(runs[i + 1]?.metric ?? null, a.metric, direction);
+  for (const p of pairsOf(record)) {
+    const g = gain(p.candidate, p.parent, direction);
     if (g !== null && Number.isFinite(g)) gains.push(g);
   }
   return gains;
@@ -225,6 +314,8 @@ async function runChecks(
   const results: { command: string; ok: boolean }[] = [];
   const log = session.paths.runLog(input.id);
   let durationSec = 0;
+  // Other work runs on the worker now: its last run is no longer the one just before the next.
+  if (input.worker !== undefined) session.lastRuns?.delete(input.worker);
   for (const [index, command] of commands.entries()) {
     if (deps.stop.signal.aborted) return { results, failed: interrupted("its checks"), durationSec };
     const checkLog = `${log}.check${index + 1}`;

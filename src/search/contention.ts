@@ -7,7 +7,7 @@
  */
 import { renameSync } from "node:fs";
 import { contentionOf, formatRate, rateNoise, ratesByCode, type ThroughputRecord, throughputOf } from "../metric/index.js";
-import { localLoadReader, runLoad } from "../platform/load.js";
+import { type LoadSample, localLoadReader, runLoad } from "../platform/load.js";
 import type { RunResult, RunSample } from "../types.js";
 import type { LoopDeps } from "./session.js";
 
@@ -86,13 +86,18 @@ export async function rerunWhileContended(input: ContentionInput): Promise<Conte
 const reader = localLoadReader();
 
 /**
- * The load around a run on this machine, added to its result. Runs on another host (ssh) or in
- * a cluster's queue (a re-attachable executor) are not measured: this machine's load says
- * nothing about theirs.
+ * The load before a run on this machine, read while the run is made ready (nvidia-smi, where
+ * there is one, takes a tenth of a second or more). Runs on another host (ssh) or in a cluster's
+ * queue (a re-attachable executor) are not measured: this machine's load says nothing about theirs.
  */
-export async function withLoad(local: boolean, run: () => Promise<RunResult>): Promise<RunResult> {
-  if (!local) return run();
-  const start = await reader.sample();
+export function loadBefore(local: boolean): Promise<LoadSample> | null {
+  return local ? reader.sample() : null;
+}
+
+/** The load around a run (`start` from loadBefore), added to its result. */
+export async function withLoad(start: Promise<LoadSample> | null, run: () => Promise<RunResult>): Promise<RunResult> {
+  if (!start) return run();
+  const before = await start;
   const result = await run();
-  return { ...result, load: runLoad(start, await reader.sample()) };
+  return { ...result, load: runLoad(before, await reader.sample()) };
 }

@@ -14,7 +14,7 @@ import { headOf } from "../ledger/tree.js";
 import { PYCACHE_DIR } from "../sandbox/index.js";
 import type { ExperimentRecord, Proposal, RunHandle, RunResult, RunSample, RunSandbox, RunSpec } from "../types.js";
 import { applyKeepRule, sampleOf } from "./apply-keep-rule.js";
-import { rerunWhileContended, withLoad } from "./contention.js";
+import { loadBefore, rerunWhileContended, withLoad } from "./contention.js";
 import type { WorkerClone } from "../workspace/clone.js";
 import { rebaseChange } from "./rebase.js";
 import type { Serial } from "./serial.js";
@@ -31,13 +31,16 @@ export const BASELINE_DESCRIPTION = "Baseline — no modifications";
  * CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES); run `runIndex` of an experiment gets its own
  * AUTORESEARCH_SEED, and the first run of every experiment the same one, so comparisons are paired.
  */
-export function runEnvironment(session: SessionState, deps: LoopDeps, id: number, runIndex = 0, worker?: Worker): Record<string, string> {
+export function runEnvironment(session: SessionState, deps: LoopDeps, id: number, runIndex = 0, worker?: Worker, confined = false): Record<string, string> {
   const env = sessionRunEnv(session.info, deps, id, session.keepRule.seedOf(runIndex));
   if (!worker) return env;
-  // Python's bytecode goes into the clone (an output, removed after the run), never beside the
-  // modules of a shared environment: a first import is not a change to shared data. (A path of
-  // this machine: not for a run on an ssh host.)
-  const pycache: Record<string, string> = worker.slot.host === undefined ? { PYTHONPYCACHEPREFIX: join(worker.clone.dir, PYCACHE_DIR) } : {};
+  // An unconfined run's (and a check's) Python bytecode goes into the clone (an output, removed
+  // after the run), never beside the modules of a shared environment: a first import is not a
+  // change to shared data. A confined run cannot write there anyway (Python skips a cache it cannot
+  // write), so it keeps reading the bytecode the environment has: with a prefix emptied after every
+  // run, each run compiled every module it imported again (the standard library's too; for a torch
+  // script, seconds a run). (A path of this machine: not for a run on an ssh host.)
+  const pycache: Record<string, string> = worker.slot.host === undefined && !confined ? { PYTHONPYCACHEPREFIX: join(worker.clone.dir, PYCACHE_DIR) } : {};
   return { ...env, ...pycache, ...slotEnv(worker.slot) };
 }
 
@@ -99,7 +102,7 @@ export async function runOnce(
     const spec: RunSpec = {
         cwd: worker.clone.dir,
         command: config.command,
-        env: { ...runEnvironment(session, deps, id, runIndex, worker), ...(hooks.seed !== undefined && { AUTORESEARCH_SEED: String(hooks.seed) }) },
+        env: { ...runEnvironment(session, deps, id, runIndex, worker, sandbox !== undefined), ...(hooks.seed !== undefined && { AUTORESEARCH_SEED: String(hooks.seed) }) },
         ...(sandbox && { sandbox }),
         budgetSec: config.budgetSec,
         hardTimeoutSec: config.timeoutSec,
@@ -136,16 +139,24 @@ export async function runOnce(
     };
     // The shared data is looked at before an unconfined run only (a confined one cannot write it);
     // a followed run (a cluster job, never confined) was started by an earlier process: looked at now.
+    // A run followed after a kill: what ran before it on this worker is not known.
+    session.lastRuns?.delete(slot.worker);
     if (hooks.attach && deps.executor.attach) {
       worker.clone.beforeRun(false);
       const followed = await deps.executor.attach(hooks.attach, spec, deps.stop.signal);
       if (followed) return followed;
       deps.emit({ type: "warning", message: `experiment ${id}: its ${hooks.attach.kind} run ${hooks.attach.id} is gone; running it again` });
     }
+    // The machine's load around the run, when it runs on this machine (src/search/contention.ts),
+    // read while the clone is put at the run's commit.
+    const load = loadBefore(slot.host === undefined && deps.executor.reattachable !== true);
     await hooks.beforeFreshRun?.();
     worker.clone.beforeRun(sandbox !== undefined);
-    // The machine's load around the run, when it runs on this machine (src/search/contention.ts).
-    return await withLoad(slot.host === undefined && deps.executor.reattachable !== true, () => deps.executor.run(spec, deps.stop.signal));
+    const result = await withLoad(load, () => deps.executor.run(spec, deps.stop.signal));
+    // What ran last on this worker: the next experiment's first pair may reuse it (src/search/apply-keep-rule.ts).
+    session.lastRuns ??= new Map();
+    session.lastRuns.set(slot.worker, { commit, sample: sampleOf(result, hooks.seed ?? session.keepRule.seedOf(runIndex)) });
+    return result;
   } finally {
     deps.runWatch?.done(runId);
   }
@@ -276,7 +287,7 @@ async function repeatBaseline(
   const contended: RunSample[] = [];
   if (rule.baselineRuns < 2) return { run: first, runs, contended, failed: null };
   if (rule.baselineRaised) {
-    deps.emit({ type: "warning", message: "--keep-rule confirm needs a noise floor from the start: the baseline runs twice (--baseline-runs 2)" });
+    deps.emit({ type: "warning", message: "the confirm keep rule needs a noise floor from the start: the baseline runs twice (--baseline-runs 2); --keep-rule any --baseline-runs 1 is the spec's plain loop" });
   }
   let durationSec = first.durationSec;
   for (let index = 1; index < rule.baselineRuns; index++) {
@@ -435,6 +446,8 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   };
   // Its output goes to a log named by its key until the decision gives it a number.
   const pendingLog = session.paths.pendingLog(input.key);
+  // What this worker ran just before: when it was the parent's code, the first pair of a paired decision reuses it.
+  const before = session.lastRuns?.get(worker.slot.worker);
   let run = await runOnce(session, deps, worker, input.key, proposal.description, commit, inFlight.runId, 0, { ...hooks, logPath: pendingLog, ...(input.attach && { attach: input.attach.handle }) });
   // The run has ended: a resume after this must run it again, not follow a finished job whose output was consumed.
   if (inFlight.handle) track({ handle: undefined });
@@ -469,6 +482,8 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     }
   }
   const confirmations: RunSample[] = [sampleOf(run, session.keepRule.seedOf(0))];
+  // Adjacent only when the first run ran once, afresh, right after it (no contended run between).
+  const previous = fresh && contendedRuns.length === 0 && before?.commit === parent.commit && before.sample.metric !== null ? before.sample : undefined;
   const common = {
     commit,
     parent: parent.commit,
@@ -532,6 +547,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       cwd: clone.dir,
       env: runEnvironment(session, deps, input.key, 0, worker),
       worker: worker.slot.worker,
+      ...(previous && { previous }),
       runAgain: async (index) => {
         const again = (): Promise<RunResult> => {
           const runId = randomUUID();
@@ -548,17 +564,33 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       },
       // Only a node decided against its own parent is paired (a chain's stale candidates are not decided here).
       ...(tree && {
-        runParent: async (n: number, seed: number) => {
-          const runId = randomUUID();
-          track({ runId });
+        runParent: async (pair: number, seed: number) => {
           control.runsAgain?.();
           await clone.moveTo(parent.commit);
           // Inside the decision: the experiment has its number (its events keep the key they had in flight).
-          const logPath = join(dirname(session.paths.runLog(id)), `${id}.parent${n + 1}.log`);
-          const result = await runOnce(session, deps, worker, input.key, `${proposal.description} (its parent #${parent.id}, pair ${n + 1})`, parent.commit, runId, 0, { seed, logPath });
-          const found = await guardRun(session, deps, clone, id, parent.commit);
+          const logPath = join(dirname(session.paths.runLog(id)), `${id}.parent${pair + 1}.log`);
+          const once = (): Promise<RunResult> => {
+            const runId = randomUUID();
+            track({ runId });
+            return runOnce(session, deps, worker, input.key, `${proposal.description} (its parent #${parent.id}, pair ${pair + 1})`, parent.commit, runId, 0, { seed, logPath });
+          };
+          // A parent run slowed by a busy machine is run again too (its code ran before): it would bend its pair.
+          const checked = await rerunWhileContended({
+            deps,
+            history: session.history,
+            trainHash: parent.trainHash,
+            id,
+            guard: () => guardRun(session, deps, clone, id, parent.commit),
+            run: await once(),
+            seed,
+            logPath,
+            again: once,
+            what: `its parent's run in pair ${pair + 1}`,
+          });
+          contendedRuns.push(...checked.contended);
+          const found = [...checked.violations, ...(await guardRun(session, deps, clone, id, parent.commit))];
           await clone.moveTo(commit);
-          return { run: result, violations: found };
+          return { run: checked.run, violations: found };
         },
       }),
       guard: async () => [...pendingViolations.splice(0), ...(await guardRun(session, deps, clone, id, commit))],
@@ -579,7 +611,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
         bestBefore: best.metric,
         run: { ...run, metric: kept.metric, durationSec: kept.durationSec },
         ...(kept.runs && { runs: kept.runs }),
-        ...(kept.parentRuns?.length && { parentRuns: kept.parentRuns }),
+        ...(kept.parentRuns?.length && { parentRuns: kept.parentRuns, ...(kept.firstPaired && { firstPaired: true }) }),
         ...(kept.checks && { checks: kept.checks }),
         ...(contendedRuns.length > 0 && { contendedRuns }),
       },

@@ -71,24 +71,25 @@ export function runFacts(session: SessionState, deps: Pick<LoopDeps, "now">): Ru
   };
 }
 
-/** Files read at a commit, per session: commits never change, and the best changes only on a keep. */
+/** The read-only scripts and README as the session's commits hold them, read once per session. */
 const filesAt = new WeakMap<SessionState, Map<string, Promise<string | null>>>();
 
 /**
- * A file at a commit (the read-only scripts and README, read from git, not from a clone a run may
- * be using). Read once per commit: a `git show` per file per proposal was a process start each on
- * the orchestrator's one thread.
+ * A file other than the training script, as every commit of the session holds it: an experiment's
+ * commit changes the training script alone (src/workspace/commit.ts), so the read-only scripts and
+ * README of the best commit are those of the session's base commit. Read there once per session,
+ * not from a clone a run may be using: a `git show` per file per new best was a process start each
+ * on the orchestrator's one thread.
  */
-function fileAt(session: SessionState, deps: LoopDeps, commit: string, path: string): Promise<string | null> {
+function sessionFile(session: SessionState, deps: LoopDeps, path: string): Promise<string | null> {
   const cache = filesAt.get(session) ?? new Map<string, Promise<string | null>>();
   filesAt.set(session, cache);
-  const key = `${commit}:${path}`;
-  let text = cache.get(key);
+  let text = cache.get(path);
   if (text === undefined) {
-    text = deps.git.showFile(commit, path);
-    cache.set(key, text);
+    text = deps.git.showFile(session.info.baseCommit, path);
+    cache.set(path, text);
     // A failed read is not remembered: the next proposal tries again.
-    text.catch(() => cache.delete(key));
+    text.catch(() => cache.delete(path));
   }
   return text;
 }
@@ -115,14 +116,12 @@ export async function buildContext(session: SessionState, deps: LoopDeps, iterat
   const combining = !retry ? on?.combining : undefined;
   const trainText = combining ? combining.text : await trainTextAt(session, deps.git, retry ? retry.commit : best.commit);
   const workspace = deps.proposer.editsWorkspace ? await proposalWorkspace(session, deps, best.commit) : null;
-  // Every experiment commit changes the training script alone: the other files are the session's first commit's.
-  const base = session.info.baseCommit;
   return {
     iteration,
     trainPath: config.train,
     trainText,
-    readonlyFiles: await Promise.all(config.readonly.map(async (path) => ({ path, text: (await fileAt(session, deps, base, path)) ?? "" }))),
-    readme: await fileAt(session, deps, base, "README.md"),
+    readonlyFiles: await Promise.all(config.readonly.map(async (path) => ({ path, text: (await sessionFile(session, deps, path)) ?? "" }))),
+    readme: config.train === "README.md" ? trainText : await sessionFile(session, deps, "README.md"),
     metric: { name: config.metric, direction: config.direction },
     history: session.history,
     rejected: session.ledger.rejected(),

@@ -467,7 +467,7 @@ export class Scheduler {
         // Made on the head, which has moved while it waited: it runs on the head as it is now when
         // its change applies there (and is new), else on the node it was made on, as a sibling.
         const moved = rebaseChange(await trainTextAt(session, deps.git, item.base), item.newText, await trainTextAt(session, deps.git, best.commit), item.proposal);
-        const fresh = moved.ok && !session.history.some((e) => e.trainHash === sha256(moved.text)) && ![...this.running.values()].some((r) => r !== item && sha256(r.newText) === sha256(moved.text));
+        const fresh = moved.ok && !session.history.some((e) => e.trainHash === sha256(moved.text)) && ![...this.running.values(), ...this.ready].some((r) => r !== item && sha256(r.newText) === sha256(moved.text));
         if (moved.ok && fresh) {
           item.base = best.commit;
           item.newText = moved.text;
@@ -490,6 +490,13 @@ export class Scheduler {
           return;
         }
         newText = rebased.text;
+      }
+      // The same script never runs under two numbers: another item (a combination, a proposal that
+      // followed the head) may have become this very script while this one waited.
+      const hash = sha256(newText);
+      if (item.oomRetryOf === undefined && (session.history.some((e) => e.trainHash === hash) || [...this.running.values()].some((r) => r !== item && sha256(r.newText) === hash))) {
+        this.reject(item, "it is now a training script already run or running (another experiment made the same change)");
+        return;
       }
       const record = await runExperiment(
         session,

@@ -3,7 +3,7 @@ import { headOf, measuredOf } from "../ledger/tree.js";
 import type { ResearchConfig } from "../config/options.js";
 import type { StopCondition } from "../metric/stop-condition.js";
 import type { SessionPaths } from "../ledger/paths.js";
-import type { Executor, ExperimentRecord, Proposer } from "../types.js";
+import type { Executor, ExperimentRecord, Proposer, RunSample } from "../types.js";
 import type { WorkerClone } from "../workspace/clone.js";
 import type { Git } from "../workspace/git.js";
 import type { ResearchRepo } from "../workspace/research-repo.js";
@@ -77,6 +77,12 @@ export interface SessionState {
   resumeQueue?: ReadyItem[];
   /** OOM crashes whose retry was proposed already (it may still be waiting or running). */
   oomRetried?: Set<number>;
+  /**
+   * The last training run of each worker (by worker number) in this process: its commit and its
+   * sample. A paired decision's first pair reuses the parent's run made just before the
+   * candidate's first run. Forgotten across a check (other work ran between) and a resume.
+   */
+  lastRuns?: Map<number, { commit: string; sample: RunSample }>;
 }
 
 /** One worker: its slot (device, host) and its own clone, where its runs (and only its runs) happen. */

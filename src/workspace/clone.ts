@@ -92,6 +92,14 @@ export class WorkerClone {
   private guardShared = false;
   /** The shared data's last look was taken right after this clone's last unconfined run: it serves as the next run's look before. */
   private sharedCurrent = false;
+  /**
+   * The digest of the clone's index when it was last known to mark no file assume-unchanged or
+   * skip-worktree (see hiddenFromGit): an index with that digest needs no `git ls-files`, one
+   * process start per experiment. Null: not known (the index is read by git again).
+   */
+  private verifiedIndex: string | null = null;
+  /** Nothing ran in the clone since the tool last put it at `head` (beforeRun clears it). */
+  private untouched = false;
 
   constructor(
     /** The clone's folder. */
@@ -138,6 +146,8 @@ export class WorkerClone {
     writeFileSync(join(this.gitDir, "info", "exclude"), this.shared.map((e) => `/${e.rel}\n`).join(""));
     const result = await this.git.checkout(commit, { detach: true, force: true });
     if (result.code !== 0) throw new RuntimeFailure(`could not check out ${commit.slice(0, 7)} in the experiment clone ${this.dir}: ${result.stderr.trim()}`);
+    // A fresh index of a new repository with no config: nothing in it is hidden from git.
+    this.verifiedIndex = this.indexDigest();
     this.settle(commit);
   }
 
@@ -148,8 +158,30 @@ export class WorkerClone {
       await this.recreate(commit);
       return;
     }
-    await this.git.run(["reset", "--quiet", "--hard", commit]);
+    // Just put there and nothing ran since (the baseline right after the clone was made): no git call.
+    if (this.untouched && this.head === commit) return;
+    await this.resetIndexed(commit);
     this.settle(commit);
+  }
+
+  /**
+   * `git reset --hard commit`. A reset keeps the index's assume-unchanged and skip-worktree marks,
+   * so the index it writes is known to have none only when the one it started from was.
+   */
+  private async resetIndexed(commit: string): Promise<void> {
+    const verified = this.verifiedIndex !== null && this.indexDigest() === this.verifiedIndex;
+    this.verifiedIndex = null;
+    await this.git.run(["reset", "--quiet", "--hard", commit]);
+    if (verified) this.verifiedIndex = this.indexDigest();
+  }
+
+  /** The digest of the clone's index file ("absent" when there is none). */
+  private indexDigest(): string {
+    try {
+      return createHash("sha1").update(readFileSync(join(this.gitDir, "index"))).digest("hex");
+    } catch {
+      return "absent";
+    }
   }
 
   /** Remembers the clone's git state and the shared data as they are now: what the next run is compared with. */
@@ -157,6 +189,7 @@ export class WorkerClone {
     linkShared(this.dir, this.shared);
     this.gitState = gitDirManifest(this.gitDir);
     this.head = commit;
+    this.untouched = true;
   }
 
   /**
@@ -167,6 +200,7 @@ export class WorkerClone {
    * is blamed on this run, never missed).
    */
   beforeRun(confined = false): void {
+    this.untouched = false;
     if (this.shared.length === 0) return;
     if (confined) {
       this.guardShared = false;
@@ -214,6 +248,9 @@ export class WorkerClone {
 
     let outputs = 0;
     const created: string[] = [];
+    // Read before `git status`, which may write the index again (refreshed file times).
+    const indexVerified = gitChanges.length === 0 && this.verifiedIndex !== null && this.indexDigest() === this.verifiedIndex;
+    this.verifiedIndex = null;
     if (gitChanges.length === 0) {
       const status = parsePorcelainZ(await this.git.run(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=traditional"]));
       const sharedNames = new Set(this.shared.map((e) => e.rel));
@@ -233,7 +270,10 @@ export class WorkerClone {
     }
     // Git can be told not to look (assume-unchanged, skip-worktree in the index, which the git-dir
     // comparison leaves out): the guarded files are compared by content, and a hidden file is named.
-    const hidden = gitChanges.length === 0 ? await this.hiddenFromGit() : [];
+    // An index the run left as it was (byte for byte) marks nothing: it is not listed again.
+    const hidden = gitChanges.length === 0 && !indexVerified ? await this.hiddenFromGit() : [];
+    // The index as git status left it (written from one that marks nothing, or just listed) marks nothing.
+    if (gitChanges.length === 0 && hidden.length === 0) this.verifiedIndex = this.indexDigest();
     for (const path of hidden) violations.push(`hid changes to ${path} from git (assume-unchanged or skip-worktree)`);
     const poisoned = guardedByContent(this.dir, guarded);
     violations.push(...poisoned);
@@ -316,7 +356,7 @@ export class WorkerClone {
       linkShared(this.dir, this.shared); // a `git clean -X` may have removed a link (never what it points to)
       return;
     }
-    await this.git.run(["reset", "--quiet", "--hard", commit]);
+    await this.resetIndexed(commit);
     if (inspection.outputs > 0) {
       await this.git.run(["clean", "-ffdxq", ...this.shared.flatMap((e) => ["-e", `/${e.rel}`])]);
     }

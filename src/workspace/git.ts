@@ -208,8 +208,12 @@ export class Git {
   /** Commit identity env: the user's when configured, else the fallback. Cached per instance. */
   async commitEnv(): Promise<Record<string, string>> {
     if (this.identityEnv) return this.identityEnv;
-    const name = await this.config("user.name");
-    const email = await this.config("user.email");
+    // Both keys in one git call ("user.name Ada" lines; exit 1 when neither is set).
+    const lines = (await this.raw(["config", "--get-regexp", "^user\\.(name|email)$"])).stdout.split("\n");
+    // The last one wins, as with `git config --get`.
+    const value = (key: string) => [...lines].reverse().find((l) => l.startsWith(`${key} `))?.slice(key.length + 1).trim() || null;
+    const name = value("user.name");
+    const email = value("user.email");
     const hasEnv = process.env.GIT_AUTHOR_NAME && process.env.GIT_AUTHOR_EMAIL;
     this.identityEnv = (name && email) || hasEnv ? {} : { ...FALLBACK_IDENTITY };
     return this.identityEnv;
@@ -290,6 +294,14 @@ export class Git {
     return (await this.raw(["ls-files", "--error-unmatch", "--", path])).code === 0;
   }
 
+  /** Which of `paths` (repo-relative) git tracks, a folder when it tracks a file below it: one git call for all. */
+  async trackedAmong(paths: readonly string[]): Promise<Set<string>> {
+    const wanted = [...new Set(paths)];
+    if (wanted.length === 0) return new Set();
+    const listed = (await this.run(["ls-files", "-z", "--full-name", "--", ...wanted])).split("\0").filter(Boolean);
+    return new Set(wanted.filter((path) => listed.some((file) => file === path || file.startsWith(`${path.replace(/\/+$/, "")}/`))));
+  }
+
   /** Tracked files at or below `path` (empty when none). */
   async trackedUnder(path: string): Promise<string[]> {
     return (await this.run(["ls-files", "-z", "--", path])).split("\0").filter(Boolean);
@@ -345,12 +357,14 @@ export class Git {
 
 /** The repo that holds `cwd`, as a Git working at its top level (all paths are repo-relative). */
 export async function requireRepo(cwd: string): Promise<Git> {
-  const here = new Git(cwd);
-  if (!(await here.isRepo())) {
+  // One git call: inside a working tree, its top level, and whether HEAD has a commit.
+  const result = await new Git(cwd).raw(["rev-parse", "--is-inside-work-tree", "--show-toplevel", "--verify", "--quiet", "HEAD"]);
+  const [inside, top, head] = result.stdout.split("\n");
+  if (inside !== "true" || !top) {
     throw new UsageError(`${cwd} is not a git repository`, "Run autoresearch inside your training repo, or create one with `git init && git add -A && git commit -m init`.");
   }
-  if (!(await here.hasCommits())) {
+  if (result.code !== 0 || !head) {
     throw new UsageError("the repository has no commits yet", "Commit your training code first: `git add -A && git commit -m init`.");
   }
-  return new Git(await here.topLevel());
+  return new Git(top);
 }

@@ -102,7 +102,8 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     expect(t.screen()).not.toContain("Adjustments");
     await t.type("y");
     expect(await t.exited).toBe(0);
-    expect(configOf(root)).toMatchObject({ train: "train.py", readonly: [], budget: "2m", maxIterations: 7, tag: "mine", results: "results.tsv", baselineRuns: 3, keepRule: "any" });
+    // Enter keeps the default keep rule: confirm (noise-aware since issue 26).
+    expect(configOf(root)).toMatchObject({ train: "train.py", readonly: [], budget: "2m", maxIterations: 7, tag: "mine", results: "results.tsv", baselineRuns: 3, keepRule: "confirm" });
   });
 
   it("with several GPUs it asks how many workers, one per GPU by default (detection sees a fake nvidia-smi)", async () => {
@@ -211,7 +212,7 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     await t.waitFor("Baseline runs");
     await t.type(KEY.ctrlU, ..."3", KEY.enter);
     await t.waitFor("Keep rule");
-    await t.type(KEY.down, KEY.down, KEY.enter); // confirm
+    await t.type(KEY.enter); // confirm, the default (listed first)
     await t.waitFor("prepare.py:1 sets TIME_BUDGET = 300 (5m), but the chosen time budget is 1m30s");
     await t.waitFor("What should happen?");
     await t.type(KEY.up, KEY.enter); // Update it now

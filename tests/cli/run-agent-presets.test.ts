@@ -76,7 +76,7 @@ describe.skipIf(process.platform === "win32")("autoresearch run --proposer agent
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/claude 2\.1\.197 is older than 2\.1\.200, the oldest release autoresearch supports/);
     expect(result.stderr).toMatch(/fix: Update it \(npm install -g @anthropic-ai\/claude-code\)/);
-    expect(result.stdout).not.toMatch(/Baseline/);
+    expect(result.stdout).not.toMatch(/Baseline — no modifications/); // no baseline ran (the config table names "Baseline runs")
     expect(repoSnapshot(root)).toBe(before);
     rmSync(old, { recursive: true, force: true });
   });
@@ -89,7 +89,7 @@ describe.skipIf(process.platform === "win32")("autoresearch run --proposer agent
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/claude is not logged in \(`claude auth status`: not logged in\); nothing was changed/);
     expect(result.stderr).toContain("/login, or set ANTHROPIC_API_KEY");
-    expect(result.stdout).not.toMatch(/Baseline/);
+    expect(result.stdout).not.toMatch(/Baseline — no modifications/); // no baseline ran (the config table names "Baseline runs")
     expect(repoSnapshot(root)).toBe(before);
   });
 });

@@ -25,7 +25,8 @@ console.log("num_params_M: 0.5");
 // These tests are about the serial brief: each request carries the previous experiment's result,
 // memory and prediction, which a proposal made ahead (while that experiment runs) cannot have yet.
 // So they run with --lookahead 0; what a proposal made ahead is told is checked in run-llm.test.ts.
-const ARGS = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--yes", "--tag", "brief", "--lookahead", "0"];
+// The spec's plain loop: the brief states its keep rule word for word below.
+const ARGS = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--yes", "--tag", "brief", "--lookahead", "0", "--keep-rule", "any", "--baseline-runs", "1"];
 
 function propose(from: string, to: string, description: string, extra: Record<string, unknown>): Record<string, unknown> {
   return { description, category: "hyperparameters", rationale: `because ${description}`, direction: "hyperparameters", edits: [{ search: from, replace: to }], ...extra };

@@ -105,7 +105,9 @@ describe("renderConfigTable: the confirm rule's band and cost", () => {
   it("shows the paired band and what it costs, or the old confirmation runs when pairing is off", () => {
     const paired = renderConfigTable({ ...config, keepRule: "confirm", confirmRuns: 3 }, cpu);
     expect(paired).toMatch(/\| Keep rule +\| confirm \(paired: kept when better than its parent by > 2 standard errors\) +\|/);
-    expect(paired).toMatch(/\| Paired band +\| first runs within 2× the noise floor of the parent, better or worse, are decided on up to 3 parent\/change pairs \(2 runs a pair, 2 to 6 more runs: a clear gain stops after 1 pair, a change that is not better after 2\) +\|/);
+    expect(paired).toMatch(
+      /\| Paired band +\| first runs within 2× the noise floor of the parent, better or worse \(or far better\), are decided on up to 3 parent\/change pairs, the first run in the first \(0 to 5 more runs: 1 for the first pair, none when the parent just ran on that worker, 2 for each further one; a change that is not better mostly stops after 1 pair, a keep takes 2 at least\) +\|/,
+    );
     const old = renderConfigTable({ ...config, keepRule: "confirm", pairBand: 0 }, cpu);
     expect(old).toMatch(/confirm \(2 more runs, mean better by > 2× the noise floor\)/);
     expect(old).not.toMatch(/Paired band/);

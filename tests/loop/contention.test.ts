@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { SessionEvent } from "../../src/ledger/events.js";
 import { research } from "../../src/loop/research.js";
-import { noiseOfRecords } from "../../src/metric/index.js";
+import { contentionText, noiseOfRecords } from "../../src/metric/index.js";
 import { detectPlatform } from "../../src/platform/index.js";
 import { PlanProposer } from "../../src/proposers/plan.js";
 import type { ExperimentRecord, Proposal } from "../../src/types.js";
@@ -15,7 +15,8 @@ import { testConfig, testDeps } from "./deps.js";
 /**
  * A trainer on a machine that is busy during the runs listed in BUSY (counted across the
  * session in a file outside the repo): a busy run fits 0.6x the steps in its 10 s and scores
- * 0.05 worse, as nanoGPT did on a shared CPU. SPEED is the code's own steps per 10 s.
+ * 0.05 worse, as nanoGPT did on a shared CPU. SPEED is the code's own steps per 10 s. A seed
+ * moves the steps and the metric a little (seed % 1000: a parent's runs in pairs take seeds from 1000).
  */
 function trainer(counter: string, busy: number[]): string {
   return `const fs = require("node:fs");
@@ -27,9 +28,9 @@ fs.writeFileSync(${JSON.stringify(counter)}, String(n));
 const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);
 const busy = BUSY.includes(n);
 console.log("run: " + n);
-console.log("num_steps: " + (Math.round(SPEED * (busy ? 0.6 : 1)) + seed));
+console.log("num_steps: " + (Math.round(SPEED * (busy ? 0.6 : 1)) + (seed % 1000)));
 console.log("training_seconds: 10.0");
-console.log("val_loss: " + (1 - BETTER + (busy ? 0.05 : 0) + seed * 0.001).toFixed(6));
+console.log("val_loss: " + (1 - BETTER + (busy ? 0.05 : 0) + (seed % 1000) * 0.001).toFixed(6));
 `;
 }
 
@@ -86,6 +87,21 @@ describe("runs slowed by a busy machine are re-run (real runs)", () => {
     expect(candidate.contendedRuns?.map((r) => r.steps)).toEqual([181]);
     expect(warnings(events).filter((w) => w.includes("contention"))).toHaveLength(1);
     expect(warnings(events).join("\n")).toMatch(/experiment 1: confirmation run 2 ran at 18\.1 steps\/s, the same code 30\.0/);
+  });
+
+  it("a parent's run in a pair slowed by the machine is run again and counted, never paired", async () => {
+    const better: Proposal = { description: "BETTER 0 -> 0.02", category: "hyperparameters", edits: [{ search: "const BETTER = 0;", replace: "const BETTER = 0.02;" }] };
+    // Machine runs: 1-2 the baseline, 3 the candidate's first run (paired with run 2, its parent's
+    // just before), 4 the candidate's run of pair 2, 5 (busy) its parent's, run again as 6.
+    const { records, events } = await session([5], [better], { keepRule: "confirm", baselineRuns: 2 });
+    const candidate = records[1] as ExperimentRecord;
+    expect(candidate.firstPaired).toBe(true);
+    expect(candidate.parentRuns?.[0]).toMatchObject({ seed: 1, steps: 501, reused: true });
+    expect(candidate.contendedRuns).toMatchObject([{ seed: 1000, steps: 300, metric: 1.05, contended: true }]);
+    expect(candidate.parentRuns?.[1]).toMatchObject({ seed: 1000, steps: 500, metric: 1 });
+    expect(candidate.parentRuns?.every((r) => r.steps !== 300)).toBe(true);
+    expect(warnings(events).join("\n")).toMatch(/experiment 1: its parent's run in pair 2 ran at 30\.0 steps\/s, the same code 50\.\d+: the machine was busy \(contention\); running it again/);
+    expect(contentionText(records)).toMatch(/^1 of \d+ runs was re-run for contention/);
   });
 
   it("a re-run that is slowed again is decided after two re-runs", async () => {

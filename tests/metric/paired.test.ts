@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { headOf, measuredOf } from "../../src/ledger/tree.js";
-import { driftSpread, measuredMeans, noiseOfRecords, pairedNoise, pairedVerdict } from "../../src/metric/index.js";
-import { studentCritical } from "../../src/metric/paired.js";
+import { driftSpread, FUTILITY_Z, measuredMeans, noiseOfRecords, pairedNoise, pairedVerdict, pairsOf } from "../../src/metric/index.js";
+import { MIN_KEEP_DOF, studentCritical } from "../../src/metric/paired.js";
 import { keepRuleOf } from "../../src/search/keep-rule.js";
 import type { ExperimentRecord } from "../../src/types.js";
 import { testConfig } from "../loop/deps.js";
@@ -12,25 +12,61 @@ const node = (id: number, commit: string, parent: string, fields: Partial<Experi
 
 describe("the sequential rule on paired differences", () => {
   const base = { prior: { sd: 0.007, dof: 10, groups: 3 }, fallbackSd: 0.01, confidence: 2, maxPairs: 4 };
-  it("keeps as soon as the pairs are clearly better, stops as soon as they are not better, and decides at the last pair", () => {
-    expect(pairedVerdict({ ...base, gains: [0.03] }).state).toBe("keep");
-    // One pair alone may be bent by a drift: "clearly not" waits for both orders.
-    expect(pairedVerdict({ ...base, gains: [-0.001] }).state).toBe("continue");
-    expect(pairedVerdict({ ...base, gains: [-0.001, 0.0005] })).toMatchObject({ state: "discard", detail: "not better than its parent on 2 pairs (mean gain -0.000250)" });
+  it("keeps once both orders say clearly better, stops as soon as a pair is not better, and decides at the last pair", () => {
+    // One pair alone may be bent by a drift within it: a keep waits for the second order.
+    expect(pairedVerdict({ ...base, gains: [0.03] }).state).toBe("continue");
+    expect(pairedVerdict({ ...base, gains: [0.03, 0.025] }).state).toBe("keep");
+    // The futility bound: less than FUTILITY_Z standard errors above zero stops at once.
+    expect(FUTILITY_Z).toBeGreaterThan(0);
+    expect(pairedVerdict({ ...base, gains: [-0.001] })).toMatchObject({ state: "discard", detail: "not better than its parent on 1 pair: mean gain -0.00100, -0.1 standard errors, less than the 0.25 to go on" });
     expect(pairedVerdict({ ...base, gains: [0.005] }).state).toBe("continue");
+    expect(pairedVerdict({ ...base, gains: [0.004, -0.002] }).state).toBe("discard");
     expect(pairedVerdict({ ...base, gains: [0.008, 0.007, 0.009, 0.008] }).state).toBe("keep");
-    expect(pairedVerdict({ ...base, gains: [0.004, -0.002, 0.003, 0.001] })).toMatchObject({ state: "discard" });
-    expect(pairedVerdict({ ...base, gains: [0.004, -0.002, 0.003, 0.001] }).detail).toMatch(/on 4 pairs is \d\.\d standard errors, not more than the 2\.\d needed/);
+    const last = pairedVerdict({ ...base, gains: [0.004, 0.003, 0.004, 0.003] });
+    expect(last.state).toBe("discard");
+    expect(last.detail).toMatch(/on 4 pairs is \d\.\d standard errors, not more than the 2\.\d needed/);
+    expect(pairedVerdict({ ...base, gains: [0.004, 0.003, 0.004] }).state).toBe("continue");
   });
 
   it("never keeps on a guessed spread, and asks more of a spread from few pairs", () => {
-    // No earlier pairs: one pair, however good, is not a keep.
+    // No earlier pairs: however good, pairs whose spread is unknown are not a keep.
     expect(pairedVerdict({ ...base, prior: null, gains: [0.5] }).state).toBe("continue");
+    expect(pairedVerdict({ ...base, prior: null, gains: [0.5, 0.5] }).state).toBe("continue");
     expect(studentCritical(2, 2)).toBeGreaterThan(3.9);
     expect(studentCritical(2, 1e9)).toBeCloseTo(2, 6);
-    // Measured around each order's mean: a drift that favours one order (A B) over the other (B A) is not noise.
-    expect(pairedNoise([[0.01, 0.03, 0.01, 0.03]])).toMatchObject({ sd: 0, dof: 2, groups: 1 });
+    // Too few degrees of freedom (the baseline's two runs and a pair or two): no keep yet.
+    expect(MIN_KEEP_DOF).toBeGreaterThan(2);
+    expect(pairedVerdict({ ...base, prior: { sd: 0.007, dof: MIN_KEEP_DOF - 2, groups: 1 }, gains: [0.03, 0.03] }).state).toBe("continue");
+    expect(pairedVerdict({ ...base, prior: { sd: 0.007, dof: MIN_KEEP_DOF - 1, groups: 1 }, gains: [0.03, 0.03] }).state).toBe("keep");
+    // The gain is the mean of the two orders' means: a drift that favours one order (A B) over the
+    // other (B A) cancels in it; the spread is measured around the decision's mean, the drift in it.
     expect(pairedVerdict({ ...base, gains: [0.0, 0.02] }).gain).toBeCloseTo(0.01, 12);
+    expect(pairedVerdict({ ...base, gains: [0.0, 0.02, 0.0] }).gain).toBeCloseTo(0.01, 12);
+    expect(pairedNoise([[0.01, 0.03, 0.01, 0.03]])).toMatchObject({ dof: 3, groups: 1 });
+    expect(pairedNoise([[0.01, 0.03, 0.01, 0.03]])?.sd).toBeCloseTo(Math.sqrt(0.0004 / 3), 12);
+  });
+
+  it("measures a pair's spread from runs of identical code made back to back too", () => {
+    // Two successive differences of 0.01: a pair of a no-op varies as much.
+    expect(pairedNoise([], [[1.0, 1.01, 1.0]])).toMatchObject({ dof: 2, groups: 1 });
+    expect(pairedNoise([], [[1.0, 1.01, 1.0]])?.sd).toBeCloseTo(0.01, 12);
+    // A slow drift across the runs hardly moves it (it would double a pooled sd).
+    expect(pairedNoise([], [[1.0, 1.01, 1.02, 1.03]])?.sd).toBeCloseTo(0.01, 12);
+    expect(pairedNoise([[0.01]], [[1.0]])).toBeNull();
+  });
+
+  it("reads which runs pair up: the first run in the first pair, or left out", () => {
+    const runs = [run(1.0), run(1.1, 1), run(1.2, 2)];
+    const parentRuns = [run(2.0, 1000), run(2.1, 1001)];
+    expect(pairsOf({ runs, parentRuns, firstPaired: true })).toEqual([
+      { candidate: 1.0, parent: 2.0 },
+      { candidate: 1.1, parent: 2.1 },
+    ]);
+    expect(pairsOf({ runs, parentRuns })).toEqual([
+      { candidate: 1.1, parent: 2.0 },
+      { candidate: 1.2, parent: 2.1 },
+    ]);
+    expect(pairsOf({ runs })).toEqual([]);
   });
 });
 
@@ -64,6 +100,25 @@ describe("a node's measured metric", () => {
     const withPairs = noiseOfRecords(records);
     const without = noiseOfRecords(records.map((r) => ({ ...r, parentRuns: undefined })));
     expect(withPairs?.dof).toBe((without?.dof ?? 0) + 2);
+  });
+
+  it("counts a reused parent run once: where it was first recorded", () => {
+    // #2's first run paired with the baseline's run just before it (1.01, reused), then one fresh pair.
+    const two = node(2, "c", "a", { status: "discard", reason: "not-confirmed", metric: 1.0, bestBefore: 1.03, firstPaired: true, runs: [run(1.0), run(1.02, 1)], parentRuns: [{ ...run(1.01, 1), reused: true }, run(1.04, 1002)] });
+    const all = [baseline, one, two];
+    expect(measuredMeans(all).get("a")).toBeCloseTo((0.99 + 1.01 + 1.05 + 1.07 + 1.04) / 5, 12);
+    expect(noiseOfRecords(all)?.dof).toBe((noiseOfRecords(records)?.dof ?? 0) + 1 + 1);
+    // Its own measured metric: the parent's plus the mean of (1.0 - 1.01, 1.02 - 1.04).
+    expect(measuredOf(all, two)).toBeCloseTo((0.99 + 1.01 + 1.05 + 1.07 + 1.04) / 5 - 0.015, 12);
+  });
+
+  it("counts runs `confirm` made of a node: in its mean and in the noise floor", () => {
+    const confirmed = [{ ...baseline, confirmRuns: [run(1.1, 5), run(1.12, 6)] }, one];
+    expect(measuredOf(confirmed, confirmed[0] as ExperimentRecord)).toBeCloseTo((0.99 + 1.01 + 1.05 + 1.07 + 1.1 + 1.12) / 6, 12);
+    expect(noiseOfRecords(confirmed)?.dof).toBe((noiseOfRecords(records)?.dof ?? 0) + 2);
+    // A node decided on pairs: its pairs' estimate and confirm's runs, one run as much as one pair.
+    const paired = [baseline, { ...one, confirmRuns: [run(1.0, 5)] }];
+    expect(measuredOf(paired, paired[1] as ExperimentRecord)).toBeCloseTo((2 * 0.995 + 1.0) / 3, 12);
   });
 });
 

@@ -90,7 +90,8 @@ describe("SIGKILL chaos: the orchestrator killed at random moments, then resumed
     expect(await waitGone(() => processesWithEnv("AR_CHAOS", marker), 5000)).toEqual([]);
     // The same script never ran twice under two numbers (a re-run in-flight experiment is not a new one).
     const hashesRun = records.map((e) => e.trainHash);
-    expect(new Set(hashesRun).size).toBe(hashesRun.length);
+    const twice = records.filter((e, i) => hashesRun.indexOf(e.trainHash) !== i).map((e) => `#${e.id} ${e.description}`);
+    expect(twice, `${log.join("\n")}\nscripts run twice: ${twice.join(", ")}`).toEqual([]);
     // The best script (the head: the best kept node) is on the research branch; the user's checkout still has theirs.
     expect(git(root, "show", "autoresearch/chaos:train.js")).toBe(git(root, "show", `${headOf(records, "min").commit}:train.js`));
     expect(readFileSync(join(root, "train.js"), "utf8")).toBe(CHAOS_TRAIN);

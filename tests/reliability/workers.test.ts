@@ -23,6 +23,8 @@ function project() {
 
 const ARGS = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "30s", "--metric", "val_loss", "--direction", "min"];
 ARGS.push("--workers", "4", "--devices", "0,1,2,3", "--max-iterations", "8", "--proposer", "builtin", "--tag", "w4", "--json", "--yes");
+// The spec's plain loop: one baseline run, one run per experiment (what these tests count).
+ARGS.push("--keep-rule", "any", "--baseline-runs", "1");
 
 type Live = ReturnType<typeof startCli>;
 
@@ -129,6 +131,8 @@ console.log("val_loss: " + (1 - 0.1 * GAIN - 0.05 * OTHER + 0.01 * (A1 + A2)).to
     writeFileSync(join(root, "plan.jsonl"), `${steps.join("\n")}\n`);
     const args = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "30s", "--metric", "val_loss", "--direction", "min"];
     args.push("--workers", "2", "--devices", "0,1", "--proposer", "plan", "--plan", "plan.jsonl", "--tag", "rerun", "--json", "--yes", "--search", "chain");
+    // The spec's plain loop: the timing of A against B is what this is about.
+    args.push("--keep-rule", "any", "--baseline-runs", "1");
     const live = startCli(root, args);
     // B decided (kept) while A still runs: the first Ctrl-C comes now.
     await live.waitFor((e) => e.type === "experiment" && e.record?.id === 1);

@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import type { ExperimentRecord } from "../../src/types.js";
 import {
   KARPATHY_RESULTS,
   REALISTIC_SPECS,
@@ -228,6 +229,27 @@ describe("autoresearch merge", () => {
     // A second squash finds nothing left to change.
     git(root, "checkout", "--quiet", s.branch);
     expect(cli(root, "merge", "--squash", "--yes").stdout).toContain("already has these changes");
+  });
+
+  it("warns before merging a best that could be luck: never re-measured, or within the noise floor of the baseline", () => {
+    // The fixture's baseline ran once and no code ran twice: no noise floor.
+    const unmeasured = dir("ar-merge-cli-");
+    createGitSession(unmeasured);
+    const plain = cli(unmeasured, "merge", "--squash", "--yes");
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toContain("⚠ The best against the baseline: never re-measured (no noise floor). `autoresearch confirm best --runs 3` re-runs it first.");
+    // Two baseline runs 0.03 apart: the best's 0.035 gain is 1.6× that noise floor.
+    const root = dir("ar-merge-cli-");
+    const s = createGitSession(root);
+    const [baseline, ...rest] = s.records;
+    const noisy = [{ ...(baseline as ExperimentRecord), runs: [{ seed: 0, metric: 1.0, durationSec: 1 }, { seed: 1, metric: 1.03, durationSec: 1 }] }, ...rest];
+    writeSessionFiles(root, noisy, sessionInfo({ tag: "mar8", branch: s.branch, baseBranch: "main", baseCommit: s.baseCommit }, { tag: "mar8" }));
+    const within = cli(root, "merge", "--squash", "--yes");
+    expect(within.code).toBe(0);
+    expect(within.stdout).toMatch(/⚠ The best against the baseline: 1\.\d× the noise floor, within noise: could be luck\./);
+    // Each kept experiment under 2× the noise floor over the best before it is marked.
+    expect(within.stdout).toMatch(/#1 .* 0\.980000 .*⚠ within noise/);
+    expect(git(root, "rev-parse", "main^")).toBe(s.baseCommit);
   });
 
   it("a conflicting base: exit 1 with how to resolve, repo restored", () => {

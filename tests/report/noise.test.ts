@@ -35,7 +35,46 @@ describe("noise floor and confidence in the reports", () => {
     const words = section(md, "## Noise and Confidence");
     expect(words).toContain("The best result is 3.5× the noise floor away from the baseline.");
     expect(words).toContain("1 of the 2 kept changes are within noise (marked ⚠): iteration 2.");
-    expect(section(md, "## Recommended Next Steps")).toContain("`autoresearch confirm best --runs 3`");
+    // The best stands 3.5× the noise floor from the baseline, as measured: no advice to go and check that.
+    expect(section(md, "## Recommended Next Steps")).not.toContain("`autoresearch confirm best --runs 3`");
+  });
+
+  it("the next steps say what was measured (issue 26): confirming only a best that could be luck, no noise to measure when it was, no gain to check without one", () => {
+    // A best 1.5× the noise floor from the baseline: could be luck, so confirming it is the advice.
+    const weak = buildRecords(1.0, [{ description: "WD 0.1 -> 0.2", category: "optimizer", metric: 0.985 }]);
+    (weak[0] as (typeof weak)[0]).runs = records[0]?.runs;
+    const steps = section(renderSummary(fromRecords(weak, sessionInfo())), "## Recommended Next Steps");
+    expect(steps).toContain("`autoresearch confirm best --runs 3`");
+    // Nothing kept in 9 experiments numbered with gaps, the noise floor measured.
+    const none = buildRecords(1.0, [1.01, 1.02, 1.005, 1.03, 1.01, 1.02, 1.04, 1.01, 1.02].map((metric, i) => ({ description: `change ${i}`, category: "optimizer", metric })));
+    (none[0] as (typeof none)[0]).runs = records[0]?.runs;
+    const flat = section(renderSummary(fromRecords(none, sessionInfo())), "## Recommended Next Steps");
+    expect(flat).toContain("Nothing beat the baseline (1.000000) in 9 experiments: with a noise floor of 0.010000 measured, try larger, different changes.");
+    expect(flat).not.toContain("measure run-to-run noise");
+    expect(flat).not.toContain("check the gain holds");
+    expect(flat).not.toContain("confirm best");
+    // The last keep is told by how many experiments came after it, not by numbers that may skip.
+    const gaps = buildRecords(1.0, [
+      { description: "A", category: "optimizer", metric: 0.97 },
+      { description: "B", category: "optimizer", metric: 0.99 },
+    ]);
+    (gaps[2] as (typeof gaps)[0]).id = 3;
+    const coming = section(renderSummary(fromRecords(gaps, sessionInfo())), "## Recommended Next Steps");
+    expect(coming).toContain("Improvements were still coming (last kept at iteration 1, 1 experiment before the end)");
+    expect(coming).not.toMatch(/of 3\b/);
+  });
+
+  it("a keep decided on parent/change pairs stands on them: not flagged within noise whatever its gain over one run", () => {
+    const paired = buildRecords(1.0, [
+      { description: "LR 0.01 -> 0.04", category: "optimizer", metric: 0.97 },
+      { description: "WD 0.1 -> 0.2", category: "optimizer", metric: 0.965 },
+    ]);
+    (paired[0] as (typeof paired)[0]).runs = records[0]?.runs;
+    (paired[2] as (typeof paired)[0]).parentRuns = [0.97, 0.971, 0.969, 0.97].map((metric, seed) => ({ seed: 1000 + seed, metric, durationSec: 1 }));
+    const md = renderSummary(fromRecords(paired, sessionInfo()));
+    expect(md).toMatch(/WD 0\.1 -> 0\.2 \(-0\.005000, -0\.52%, iteration 2, confirmed on 4 pairs\)/);
+    expect(md).not.toContain("within noise ⚠");
+    expect(section(md, "## Noise and Confidence")).toContain("or beat its parent on parent/change pairs run side by side (iteration 2)");
   });
 
   it("progress report: the noise floor and the keeps that could be luck", () => {

@@ -1,6 +1,7 @@
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { cgroupShellArgs, createRunCgroup, parseCgroup2Mount, parseCgroup2Path, removeRunCgroup, runIdOfCgroup } from "../../src/runner/cgroup.js";
+import { cgroupEntered, cgroupShellArgs, createRunCgroup, parseCgroup2Mount, parseCgroup2Path, removeRunCgroup, runIdOfCgroup } from "../../src/runner/cgroup.js";
 import { LocalExecutor } from "../../src/executors/local.js";
 import { type RunTree, selectRunPids } from "../../src/runner/process-list.js";
 import { baseSpec, isRunning, makeTmp, NODE } from "./helpers.js";
@@ -84,6 +85,17 @@ describe.skipIf(!available && !process.env.CI)("a run's own cgroup (Linux, cgrou
   it("is available where CI runs, and AUTORESEARCH_CGROUP=off turns it off", () => {
     expect(available).toBe(true);
     expect(createRunCgroup(`off-${process.pid}`, "linux", { AUTORESEARCH_CGROUP: "off" })).toBeNull();
+  });
+
+  it("says whether the run's shell entered it (the sweep after a confined run reads its members alone only then)", () => {
+    const cgroup = createRunCgroup(`entered-${process.pid}`, "linux") as NonNullable<ReturnType<typeof createRunCgroup>>;
+    expect(cgroup).not.toBeNull();
+    expect(cgroupEntered(cgroup.dir)).toBe(false);
+    const { file, args } = cgroupShellArgs(cgroup.procsFile, "true");
+    expect(spawnSync(file, args).status).toBe(0);
+    expect(cgroupEntered(cgroup.dir)).toBe(true);
+    expect(removeRunCgroup(cgroup.dir)).toBe(true);
+    expect(cgroupEntered(cgroup.dir)).toBe(false);
   });
 
   it("kills a process that double-forked, called setsid, became non-dumpable and dropped the marker", async () => {

@@ -31,13 +31,15 @@ const t = setInterval(() => {
   if (fs.existsSync(pidFile) && fs.readFileSync(pidFile, "utf8")) {
     clearInterval(t);
     console.log("daemon pid " + fs.readFileSync(pidFile, "utf8"));
+    // "exit": the main process ends once the daemon is up, leaving the rest behind.
+    if (process.argv[4] === "exit") setTimeout(() => process.exit(0), 200);
   }
 }, 20);
 setInterval(() => {}, 1000);
 `;
 
 /** A confined run of TREE in its own clone-like folder; resolves once the daemon has escaped the group (checked), with the run's outcome to await. */
-async function startTree(name: string, over: { hardTimeoutSec?: number; signal?: AbortSignal }) {
+async function startTree(name: string, over: { hardTimeoutSec?: number; signal?: AbortSignal; exit?: boolean }) {
   const dir = join(tmp.dir, name);
   mkdirSync(dir, { recursive: true });
   const script = tmp.write(`${name}.cjs`, TREE);
@@ -46,7 +48,7 @@ async function startTree(name: string, over: { hardTimeoutSec?: number; signal?:
   const ex = new LocalExecutor({ onSpawn: (t) => (tree = t) });
   const sandbox: RunSandbox = { kind: "bwrap", writable: [dir], hidden: [], scratch: `${dir}.scratch` };
   const outside = join(tmp.dir, `${name}.outside`);
-  const spec = baseSpec(dir, `${NODE} ${JSON.stringify(script)} ${JSON.stringify(pidFile)} ${JSON.stringify(outside)}`, {
+  const spec = baseSpec(dir, `${NODE} ${JSON.stringify(script)} ${JSON.stringify(pidFile)} ${JSON.stringify(outside)}${over.exit ? " exit" : ""}`, {
     sandbox,
     hardTimeoutSec: over.hardTimeoutSec ?? 60,
     graceMs: 300,
@@ -84,6 +86,16 @@ describeBwrap("the tree kill of a run confined by bubblewrap", () => {
     const r = await running;
     expect(r.timedOut).toBe(false);
     expect(r.tailLines).toContain("[autoresearch] run aborted: killing the process tree");
+    await expectAllGone(r.tailLines, daemon, tree());
+  }, 60_000);
+
+  // The sweep after a confined run's main process exits reads the run's cgroup alone (it cannot
+  // leave it in the sandbox), not every process of the machine: the same nothing left.
+  it("when its main process exits: what it left (the setsid double-forked daemon, a child that ignores SIGTERM) is killed, nothing left", async () => {
+    const { running, daemon, tree } = await startTree("exit", { exit: true });
+    const r = await running;
+    expect(r.timedOut).toBe(false);
+    expect(r.exitCode).toBe(0);
     await expectAllGone(r.tailLines, daemon, tree());
   }, 60_000);
 

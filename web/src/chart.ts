@@ -1,6 +1,6 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { type ExperimentSummary, keepWithinNoise } from "../../src/dashboard/model.js";
+import { type ExperimentSummary, keepCaveat } from "../../src/dashboard/model.js";
 import { fill, h } from "./dom.js";
 import { isBetter } from "../../src/metric/compare.js";
 import { type Direction, delta, fmtDelta, fmtMetric } from "./format.js";
@@ -126,7 +126,7 @@ export class ProgressChart {
       h("div", { class: "tip-desc" }, exp.description),
       h("div", {}, `${this.input.metricName} ${fmtMetric(exp.metric)}${d === null ? "" : `  (${fmtDelta(d)} vs best)`}`),
       exp.status === "keep" ? null : h("div", { class: "muted" }, exp.detail ?? exp.reason),
-      keepWithinNoise(exp, this.input.direction, this.input.noise) ? h("div", { class: "within-noise" }, "⚠ within noise: could be luck") : null,
+      ((caveat) => (caveat ? h("div", { class: "within-noise" }, `⚠ ${caveat}`) : null))(keepCaveat(exp, this.input.direction, this.input.noise)),
     );
     this.tip.hidden = false;
     const left = (u.cursor.left ?? 0) + u.over.offsetLeft;

@@ -1,5 +1,5 @@
 import { emptyLive, foldLive, type LiveState, type StampedEvent } from "../../src/dashboard/live.js";
-import { type ExperimentSummary, showsCost, summarize } from "../../src/dashboard/model.js";
+import { type ExperimentSummary, gainCaveat, showsCost, summarize } from "../../src/dashboard/model.js";
 import type { SessionSnapshot } from "../../src/dashboard/read.js";
 import { finalizeSection } from "./finalize.js";
 import type { SessionListing } from "../../src/dashboard/sessions.js";
@@ -212,7 +212,15 @@ class App {
         stat("baseline", fmtMetric(baseline?.metric)),
         stat(
           "vs baseline",
-          improvement === null ? "—" : `${fmtDelta(improvement)}${pct === null ? "" : ` (${pct >= 0 ? "+" : ""}${pct.toFixed(2)}%)`}`,
+          improvement === null
+            ? "—"
+            : h(
+                "span",
+                {},
+                `${fmtDelta(improvement)}${pct === null ? "" : ` (${pct >= 0 ? "+" : ""}${pct.toFixed(2)}%)`}`,
+                // The best could be luck: within the noise floor of the baseline, or never re-measured.
+                ((caveat) => (caveat ? h("span", { class: "within-noise" }, ` ⚠ ${caveat}`) : null))(best && best.id !== 0 ? gainCaveat(best.metric, baseline?.metric ?? null, this.direction, this.snapshot?.noise ?? null) : null),
+              ),
           improvement !== null && isBetter(improvement, 0, this.direction) ? "better" : "",
         ),
         stat("experiments", `${done} · ${counts.keep} kept · ${counts.discard} discarded · ${counts.crash} crashed`),

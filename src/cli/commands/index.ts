@@ -73,8 +73,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "confirm",
-    args: "[target]",
-    description: "re-run a commit N times with seeds the session never used and say whether it beats the baseline by more than the noise",
+    args: "[target] [other]",
+    description: "re-run a commit with seeds the session never used and say whether it beats the baseline by more than the noise, or run two commits in turns and say whether the second beats the first",
     load: async () => (await import("./confirm.js")).registerConfirm,
   },
   {

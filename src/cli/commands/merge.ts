@@ -21,6 +21,7 @@ import {
   pushAdvice,
 } from "../../report/merge.js";
 import { type SessionData, analyze } from "../../report/model.js";
+import { bestStanding, keepsWithinNoise } from "../../report/noise.js";
 import { requireRepo } from "../../workspace/git.js";
 import { readFinalizeStatus } from "../../ledger/finalize-records.js";
 import type { SessionPaths } from "../../ledger/paths.js";
@@ -42,15 +43,24 @@ interface MergeOptions {
   final?: boolean;
 }
 
+/** Said before a merge whose best could be luck: within the noise floor of the baseline, or never re-measured. */
+function luckWarning(data: SessionData, a: ReturnType<typeof analyze>): string | null {
+  const standing = bestStanding(data, a);
+  return standing?.within ? `⚠ The best against the baseline: ${standing.text}. \`autoresearch confirm best --runs 3\` re-runs it first.` : null;
+}
+
 function overview(plan: MergePlan, strategy: MergeStrategy | null, data: SessionData | null): string {
   const lines = [`Merge ${plan.branch} into ${plan.base}${strategy ? ` (${strategy})` : ""}`];
   const a = data ? analyze(data) : null;
   if (a && data && a.best && a.baseline && a.kept.length > 0) {
+    const weak = new Set(keepsWithinNoise(data, a).map((e) => e.iteration));
     lines.push(
       `Final metric: ${data.metricName} ${formatMetric(a.best.metric)} (iteration ${a.best.iteration}, commit ${shortCommit(a.best.commit)}; ${formatPercent(a.improvementPct)} vs baseline ${formatMetric(a.baseline.metric)})`,
       `Kept experiments (${a.kept.length}):`,
-      ...a.kept.map((e) => `  #${String(e.iteration).padEnd(4)} ${shortCommit(e.commit)}  ${formatMetric(e.metric)}  ${truncate(oneLine(e.description), 90)}`),
+      ...a.kept.map((e) => `  #${String(e.iteration).padEnd(4)} ${shortCommit(e.commit)}  ${formatMetric(e.metric)}  ${truncate(oneLine(e.description), 90)}${weak.has(e.iteration) ? "  ⚠ within noise" : ""}`),
     );
+    const warning = luckWarning(data, a);
+    if (warning) lines.push(warning);
   }
   lines.push(`${plan.commits.length} commit${plan.commits.length === 1 ? "" : "s"} on ${plan.branch} not on ${plan.base}:`);
   for (const c of plan.commits.slice(0, 30)) lines.push(`  ${shortCommit(c.sha)} ${truncate(oneLine(c.subject), 100)}`);
@@ -175,7 +185,8 @@ Examples:
           }
           strategy = picked;
         }
-        const ok = await confirm({ message: `Merge ${branch} into ${base} (${strategy})? Nothing will be pushed.`, initialValue: false });
+        const luck = data ? luckWarning(data, analyze(data)) !== null : false;
+        const ok = await confirm({ message: `Merge ${branch} into ${base} (${strategy})${luck ? " although its best could be luck" : ""}? Nothing will be pushed.`, initialValue: false });
         if (isCancel(ok) || !ok) {
           printText(`Not merged; ${branch} is kept as it is.\n`);
           return;

@@ -35,7 +35,7 @@ Examples:
     .action(async (flags: ResumeFlags) => {
       const cwd = process.cwd();
       const git = await requireRepo(cwd);
-      const root = await git.topLevel();
+      const root = git.cwd;
       const overrides = resolveOverrides(flagsToInput(flags));
       const { info, ledger } = loadSession(root, flags.tag === undefined ? {} : { tag: flags.tag });
       // Refused here, before a proposer is made; research() checks them again for library callers.

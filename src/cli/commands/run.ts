@@ -26,7 +26,8 @@ export interface RunFlags extends Record<string, unknown> {
 export async function runCommand(flags: RunFlags): Promise<number> {
   const cwd = process.cwd();
   const git = await requireRepo(cwd);
-  const root = await git.topLevel();
+  // requireRepo answers with a Git at the top level.
+  const root = git.cwd;
   const gathered = gatherInput(flags, { root, cwd });
   const input = normaliseFlagPaths(gathered, root, cwd);
   const json = Boolean(flags.json);

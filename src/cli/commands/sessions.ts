@@ -19,7 +19,7 @@ function bestText(s: SessionSummary): string {
   if (s.best === null) return "—";
   if (s.baseline === null || s.bestId === 0) return `${value(s.best)} (baseline)`;
   const delta = s.best - s.baseline;
-  return `${value(s.best)} (baseline ${value(s.baseline)}, ${delta >= 0 ? "+" : ""}${delta.toFixed(6)})`;
+  return `${value(s.best)} (baseline ${value(s.baseline)}, ${delta >= 0 ? "+" : ""}${delta.toFixed(6)}${s.bestWithinNoise ? `; ⚠ ${s.bestWithinNoise}` : ""})`;
 }
 
 /** When the session was finalized and how many kept changes matter, or how far its finalize is; "—" when never. */
