@@ -386,12 +386,16 @@ export class Scheduler {
 
   /**
    * The combination onto the head now waiting or running, to build new proposals on (see
-   * tree-moves.ts): not for a coding agent (its workspace is a commit), nor while an
-   * out-of-memory retry is owed (that builds on the crashed experiment's parent).
+   * tree-moves.ts). Only in waves (several workers, nothing proposed ahead: see holding()), where
+   * a wave's proposals are made together with its combination, knowing every result before it;
+   * proposals made ahead are made before the combination exists, on the head they follow. Not for
+   * a coding agent (its workspace is a commit), nor while an out-of-memory retry is owed (that
+   * builds on the crashed experiment's parent).
    */
   private async stackToBuildOn(): Promise<{ ids: number[]; combination: number; text: string; combines: number[] } | null> {
     const { session, deps } = this;
-    if (session.info.config.search === "chain" || deps.proposer.editsWorkspace || oomToRetry(session, deps.proposer) !== null) return null;
+    if (session.info.config.search === "chain" || session.workers.length < 2 || lookaheadOf(session, deps.proposer) !== 0) return null;
+    if (deps.proposer.editsWorkspace || oomToRetry(session, deps.proposer) !== null) return null;
     const found = await combinationInFlight(session, deps.git, [...this.ready, ...this.running.values()]);
     return found ? { ids: found.combines, combination: found.key, text: found.text, combines: found.combines } : null;
   }
