@@ -26,6 +26,12 @@ export const FINALIZE_FILE = "finalize.jsonl";
 export const FINALIZE_TABLE_FILE = "finalize.md";
 
 /** The summary and the chart: projections of the records, written beside each other. */
+/**
+ * Files an executor keeps beside a run's log (`runs/3.log` -> `runs/3.slurm.sh`: the SLURM batch
+ * script and the job's output): they follow the log when its experiment is numbered.
+ */
+export const RUN_SIDE_SUFFIXES = { slurmScript: ".slurm.sh", slurmOutput: ".slurm.out" } as const;
+
 export const REPORT_FILES: readonly string[] = [SUMMARY_FILE, CHART_SVG_FILE, CHART_PNG_FILE];
 
 /** `progress.png` -> `progress.autoresearch.png`: where a projection goes when the user tracks a file of its name. */

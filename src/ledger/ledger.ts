@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, renameSync, truncateSync } from "node:fs";
+import { RUN_SIDE_SUFFIXES } from "../file-names.js";
 import { join, relative } from "node:path";
 import { ensureRealDir } from "../safe-fs.js";
 import { RuntimeFailure } from "../errors.js";
@@ -282,6 +283,8 @@ export class Ledger {
     };
     move(".log");
     for (let attempt = 1; move(`.contended${attempt}.log`); attempt++);
+    // What an executor kept beside the log (a SLURM job's batch script) follows it.
+    for (const suffix of Object.values(RUN_SIDE_SUFFIXES)) move(suffix);
   }
 
   /** After a run deleted records: each diff this process wrote is put back, and a run log that is gone is replaced by a note saying so. */

@@ -68,7 +68,9 @@ describeSlurm("SLURM sessions: kill -9 and resume, faults", () => {
     const records = checkInvariants(root, { base, tag: "rk", guarded, refsBefore });
     expect(records.map((r) => r.id).sort()).toEqual([0, 1, 2]);
     for (const [id, job] of jobs) {
-      const record = records.find((r) => r.id === id) as ExperimentRecord;
+      // In flight it was named by its key; its decision numbered it (in the order the two ended).
+      const number = (resumed.events.find((e) => e.type === "experiment" && e.key === id)?.record as ExperimentRecord | undefined)?.id;
+      const record = records.find((r) => r.id === number) as ExperimentRecord;
       // Measured by the job the first orchestrator submitted: a metric, a run of the whole sleep, queue time apart.
       expect(record.status, record.detail).not.toBe("crash");
       expect(record.metric).toEqual(expect.any(Number));
@@ -76,7 +78,7 @@ describeSlurm("SLURM sessions: kill -9 and resume, faults", () => {
       expect(record.pendingSec).toEqual(expect.any(Number));
       // No new sbatch for it: the resumed orchestrator only announced the same job, and its log says so.
       expect(jobsOf(resumed.events, id)).toEqual([job]);
-      const log = readFileSync(recordPath(root, `runs/${id}.log`), "utf8");
+      const log = readFileSync(recordPath(root, `runs/${number}.log`), "utf8");
       expect(log).toContain(`re-attached to SLURM job ${job}`);
       expect(log).toMatch(/val_loss: \d/);
       expect(resumed.events.some((e) => e.type === "warning" && String(e.message).includes(`experiment ${id} was interrupted; following its run again`))).toBe(true);

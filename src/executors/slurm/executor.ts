@@ -19,6 +19,7 @@ import { SlurmCli } from "./commands.js";
 import { buildBatchScript, parseSlurmArgs, sbatchArgs } from "./script.js";
 import { isFinal, isPending, type JobInfo, jobOutcome } from "./state.js";
 import { FileTail } from "./tail.js";
+import { RUN_SIDE_SUFFIXES } from "../../file-names.js";
 
 export interface SlurmExecutorOptions {
   /** The user's --slurm-args (split like a shell would). */
@@ -40,7 +41,7 @@ export interface SlurmExecutorOptions {
 /** The batch script and the job's output file, beside the run log (`runs/3.log` -> `runs/3.slurm.sh`, `runs/3.slurm.out`). */
 export function slurmPaths(logPath: string): { script: string; output: string } {
   const stem = logPath.replace(/\.log$/, "");
-  return { script: `${stem}.slurm.sh`, output: `${stem}.slurm.out` };
+  return { script: `${stem}${RUN_SIDE_SUFFIXES.slurmScript}`, output: `${stem}${RUN_SIDE_SUFFIXES.slurmOutput}` };
 }
 
 /** A job missing from squeue, sacct and scontrol this many polls in a row has vanished (not a slow update). */
