@@ -387,7 +387,7 @@ function baselineWorker(session: SessionState): Worker {
  * record it. A candidate whose parent stopped being the best while it ran is never kept: when it
  * beat its parent, its change is re-applied on the current best and handed back to run again.
  */
-export async function runExperiment(session: SessionState, deps: LoopDeps, worker: Worker, input: ExperimentInput, control: ExperimentControl): Promise<ExperimentRecord> {
+export async function runExperiment(session: SessionState, deps: LoopDeps, worker: Worker, input: ExperimentInput, control: ExperimentControl): Promise<ExperimentRecord | null> {
   const { config } = session.info;
   const { git } = deps;
   const parent = input.parent;
@@ -459,6 +459,10 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   // outside the decisions' queue: each decision is made while the others wait, so it does no
   // clone work. A clone between experiments sits at its last commit; the next one moves it.
   await inspection.resetTo(commit);
+  // Cut off by the user (a second Ctrl-C) before anything was measured: no result, no number, no
+  // row; it stays in state.json as running, so `resume` runs it again. A run that broke a rule
+  // on the way is still recorded as such (what it did is a result).
+  if (interrupted && violations.length === 0) return cutOff(session, deps, inFlight);
   const lines = countLines(input.newText);
   const trainHash = sha256(input.newText);
   // Runs of code that ran before (here, or as confirmation runs below) slowed by a busy machine are
@@ -599,6 +603,8 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       track: (runId) => track({ runId }),
     });
     const { decision } = kept;
+    // Cut off during its confirmation or paired runs: undecided, so not recorded (resume runs it again).
+    if (decision.reason === "interrupted") return cutOff(session, deps, inFlight);
 
     const detail = decision.status === "keep" && decision.reason === "improved" ? describeGain(kept.metric as number, best.metric as number, kept.runs ? decision.detail : null) : decision.detail;
     const experiment = record(
@@ -670,6 +676,16 @@ async function staleVerdict(
   }));
   // Its re-run is numbered when it is decided, like any experiment: its record names this one (`rebaseOf`).
   return { status: "discard", reason: "rebased", detail: `${gainText} while #${best.id} was kept: re-run on the current best` };
+}
+
+/**
+ * An experiment the user cut off (second Ctrl-C) is left undecided: its state.json entry, made
+ * durable here, is what `resume` runs again (src/loop/resume.ts), under the next number then.
+ */
+function cutOff(session: SessionState, deps: LoopDeps, entry: InFlight): null {
+  session.ledger.writeInFlight({ ...entry, phase: "running" }, { durable: true });
+  deps.emit({ type: "warning", message: `cut off: ${entry.proposal?.description ?? `experiment ${entry.id}`} (not recorded; \`autoresearch resume\` runs it again)` });
+  return null;
 }
 
 /** The number the next decided experiment gets: one more than the last one recorded. */

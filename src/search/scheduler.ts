@@ -535,12 +535,15 @@ export class Scheduler {
           runsAgain: () => this.imminent.delete(item.key),
         },
       );
-      this.rest(worker, record.reason === "host-unreachable");
-      this.afterDecision();
-      // Shared data changed under the session: whatever is measured from here on is measured on
-      // other data than the baseline and the best, so nothing more is started.
-      const changed = sharedDataChange(record);
-      if (changed) this.fatal ??= { error: sharedDataStop(record.id, changed) };
+      // null: cut off by a second Ctrl-C, left in state.json for resume (nothing was decided).
+      if (record) {
+        this.rest(worker, record.reason === "host-unreachable");
+        this.afterDecision();
+        // Shared data changed under the session: whatever is measured from here on is measured on
+        // other data than the baseline and the best, so nothing more is started.
+        const changed = sharedDataChange(record);
+        if (changed) this.fatal ??= { error: sharedDataStop(record.id, changed) };
+      }
     } catch (error) {
       this.fatal ??= { error };
     } finally {

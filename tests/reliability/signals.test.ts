@@ -2,8 +2,9 @@ import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createRepo, git } from "../helpers/repo.js";
+import { createRepo, git, recordPath } from "../helpers/repo.js";
 import { checkInvariants, hashes, processesWithEnv, startCli, waitGone } from "./helpers.js";
+import { parseInFlight } from "../../src/ledger/read.js";
 
 /**
  * The baseline is quick; every experiment runs for `AR_SLEEP_MS` with a child process, so a
@@ -57,11 +58,12 @@ describe("signals through the real CLI", () => {
     }, 60_000);
   }
 
-  it("SIGINT twice: the run is killed, recorded as an interrupted crash, head back on the best commit, exit 130", async () => {
+  it("SIGINT twice: the run is killed and left undecided (no row, no number), head on the best commit, exit 130; resume runs it again", async () => {
     const { root, base, guarded } = project();
     const marker = randomUUID();
     const live = startCli(root, ARGS, { AR_SLEEP_MS: "30000", AR_SIGNALS: marker });
-    await live.waitFor((e) => e.type === "run-start" && e.iteration === 1);
+    const started = await live.waitFor((e) => e.type === "run-start" && e.iteration === 1);
+    const cut = started.type === "run-start" ? started.description : "";
     process.kill(live.pid, "SIGINT");
     await live.waitFor((e) => e.type === "stop-requested");
     const second = Date.now();
@@ -70,18 +72,28 @@ describe("signals through the real CLI", () => {
     expect(exit.code, live.stderr()).toBe(130);
     expect(Date.now() - second).toBeLessThan(10_000);
     expect(live.events.filter((e) => e.type === "stop-requested").map((e) => e.mode)).toEqual(["graceful", "abort"]);
-    const records = checkInvariants(root, { base, tag: "sig", guarded });
-    expect(records.map((r) => [r.id, r.status, r.reason])).toEqual([
-      [0, "keep", "baseline"],
-      [1, "crash", "interrupted"],
-    ]);
-    expect(records[1]?.detail).toMatch(/^interrupted: the run was stopped by the user/);
-    expect(git(root, "rev-parse", "HEAD")).toBe(records[0]?.commit);
+    // Not an experiment: no record, no results.tsv row, not counted; the user is told resume runs it.
+    expect(live.events.filter((e) => e.type === "experiment").map((e) => e.record?.id)).toEqual([0]);
+    expect(readFileSync(join(root, "results.tsv"), "utf8").trim().split("\n")).toHaveLength(2);
+    expect(live.events.some((e) => e.type === "warning" && String(e.message).startsWith(`cut off: ${cut}`) && String(e.message).includes("autoresearch resume"))).toBe(true);
+    const left = parseInFlight(readFileSync(recordPath(root, "state.json"), "utf8"));
+    expect(left.map((e) => [e.phase, e.proposal?.description])).toEqual([["running", cut]]);
+    expect(git(root, "rev-parse", "autoresearch/sig")).toBe(base);
     expect(live.events.find((e) => e.type === "session-end")?.reason).toBe("stopped by the user");
-    expect(readFileSync(join(root, "autoresearch-summary.md"), "utf8")).toMatch(/interrupted/);
     // The run and its child are gone: nothing outlives the abort.
     expect(await waitGone(() => processesWithEnv("AR_SIGNALS", marker), 3000)).toEqual([]);
-  }, 60_000);
+
+    // resume runs the cut-off experiment first, as #1, and nothing else is left behind.
+    const again = startCli(root, ["resume", "--tag", "sig", "--max-iterations", "1", "--json"], { AR_SLEEP_MS: "50" });
+    const resumed = await again.exited;
+    expect(resumed.code, again.stderr()).toBe(0);
+    const records = checkInvariants(root, { base, tag: "sig", guarded });
+    expect(records.map((r) => [r.id, r.description])).toEqual([
+      [0, records[0]?.description],
+      [1, cut],
+    ]);
+    expect(records[1]?.status).not.toBe("crash");
+  }, 90_000);
 
   it("SIGTERM twice during the baseline: nothing kept, the repo back on its branch, exit 130", async () => {
     const root = createRepo({ "train.js": SLOW_TRAIN.replace('!== "0"', '!== "never"'), "prepare.js": "// read-only\n" });

@@ -57,20 +57,30 @@ describe("four workers through the real CLI", () => {
     expect(await waitGone(() => processesWithEnv("AR_SIGNALS", marker), 3000)).toEqual([]);
   }, 90_000);
 
-  it("Ctrl-C twice with 4 runs in flight: every run tree is killed and recorded as interrupted, exit 130", async () => {
+  it("Ctrl-C twice with 4 runs in flight: every run tree is killed, none is decided (no row), exit 130; resume runs the 4 again", async () => {
     const { root, base, guarded } = project();
     const marker = randomUUID();
     const live = startCli(root, ARGS, { AR_SLEEP_MS: "60000", AR_SIGNALS: marker });
     const running = await fourRunning(live);
+    const cut = live.events.filter((e) => e.type === "run-start" && (e.iteration as number) > 0).map((e) => String(e.description)).sort();
     process.kill(-live.pid, "SIGINT");
     await live.waitFor((e) => e.type === "stop-requested");
     process.kill(-live.pid, "SIGINT");
     const exit = await live.exited;
     expect(exit.code, live.stderr()).toBe(130);
-    const records = checkInvariants(root, { base, tag: "w4", guarded });
-    expect(records.filter((r) => r.id !== 0).map((r) => [r.id, r.status, r.reason]).sort((a, b) => (a[0] as number) - (b[0] as number))).toEqual(running.map((id) => [id, "crash", "interrupted"]));
     expect(await waitGone(() => processesWithEnv("AR_SIGNALS", marker), 5000)).toEqual([]);
-  }, 90_000);
+    expect(live.events.filter((e) => e.type === "experiment").map((e) => e.record?.id)).toEqual([0]);
+    const left = readInFlightReadOnly(sessionPaths(root, "w4"));
+    expect(left.map((e) => e.id).sort((a, b) => a - b)).toEqual(running);
+    expect(left.every((e) => e.phase === "running")).toBe(true);
+
+    const resumed = startCli(root, ["resume", "--json", "--max-iterations", "4"], { AR_SLEEP_MS: "200" });
+    const again = await resumed.exited;
+    expect(again.code, resumed.stderr()).toBe(0);
+    const records = checkInvariants(root, { base, tag: "w4", guarded });
+    expect(records.filter((r) => r.id !== 0).map((r) => r.description).sort()).toEqual(cut);
+    expect(records.map((r) => r.id)).toEqual([0, 1, 2, 3, 4]);
+  }, 120_000);
 
   it("kill -9 of the orchestrator with 4 runs in flight, then resume: no process left, no row lost or doubled, each re-run once", async () => {
     const { root, base, guarded } = project();
