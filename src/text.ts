@@ -1,3 +1,5 @@
+import wrapAnsi from "wrap-ansi";
+
 /**
  * Text written by a model or a training script, made safe for one line of a table, a terminal
  * or an XML file. Removed: C0 controls (tabs and newlines too), DEL, C1 controls (U+0080–U+009F:
@@ -73,4 +75,34 @@ export function wrapWords(text: string, width: number): string[] {
   }
   lines.push(line);
   return lines;
+}
+
+/**
+ * `text` (colours allowed) broken at spaces so that no line is wider than `width` columns, each
+ * line after the first of a paragraph starting with the line's own leading spaces and `indent`
+ * (a hanging indent): a line the
+ * terminal wraps itself starts at its first column and scrambles what is aligned. Unchanged when
+ * `width` is undefined (not a terminal: a log or a pipe keeps whole lines).
+ */
+export function fitWidth(text: string, width: number | undefined, indent = ""): string {
+  if (width === undefined) return text;
+  return text
+    .split("\n")
+    .map((line) => {
+      // A line's own leading spaces stay, and its continuation lines keep them too.
+      const lead = /^ */.exec(line)?.[0] ?? "";
+      const options = { hard: true, trim: true };
+      // The first line has the whole width; what does not fit goes on under the hanging indent.
+      const [first = "", ...rest] = wrapAnsi(line.slice(lead.length), Math.max(10, width - lead.length), options).split("\n");
+      if (rest.length === 0) return `${lead}${first}`;
+      const more = wrapAnsi(rest.join(" "), Math.max(10, width - lead.length - indent.length), options).split("\n");
+      return [`${lead}${first}`, ...more.map((part) => `${lead}${indent}${part}`)].join("\n");
+    })
+    .join("\n");
+}
+
+/** The columns a stream's lines must fit: a terminal's, less one (a full last column wraps in some terminals); undefined when it is not a terminal. */
+export function columnsOf(stream: object): number | undefined {
+  const tty = stream as { isTTY?: boolean; columns?: number };
+  return tty.isTTY && tty.columns ? tty.columns - 1 : undefined;
 }

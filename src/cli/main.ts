@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import { AutoresearchError } from "../errors.js";
+import { columnsOf, fitWidth } from "../text.js";
 import { registerCommands } from "./commands/index.js";
 import { dropOutputToClosedPipes } from "./broken-pipe.js";
 import { guardUnfinished } from "./unfinished.js";
@@ -55,8 +56,10 @@ export function reportError(error: unknown): number {
     return 2;
   }
   if (error instanceof AutoresearchError) {
-    process.stderr.write(`${pc.red("error:")} ${error.message}\n`);
-    if (error.hint) process.stderr.write(`${pc.dim("  fix:")} ${error.hint}\n`);
+    // Broken to the terminal's width, continuation lines indented under the message.
+    const width = columnsOf(process.stderr);
+    process.stderr.write(`${fitWidth(`${pc.red("error:")} ${error.message}`, width, "       ")}\n`);
+    if (error.hint) process.stderr.write(`${fitWidth(`${pc.dim("  fix:")} ${error.hint}`, width, "     ")}\n`);
     return error.exitCode;
   }
   const err = error as Error;

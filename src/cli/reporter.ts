@@ -6,6 +6,7 @@ import { cleanField, MISSING } from "../ledger/results-tsv.js";
 import { publicEvent, type SessionEvent } from "../ledger/events.js";
 import { confidence, type Direction, delta, describeConfidence, gainStanding, isBetter } from "../metric/index.js";
 import { budgetProgress, formatDelta, formatMetric, formatPlace } from "../report/format.js";
+import { fitWidth } from "../text.js";
 import type { ExperimentRecord } from "../types.js";
 import { WorkerBoard } from "./worker-board.js";
 
@@ -88,6 +89,8 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
   const width = () => Math.max(10, (out.columns || 80) - 1);
   /** A line cut to the terminal's width (a wrapped line makes a mess of the view); a log gets it whole. */
   const fit = (text: string) => (live ? cliTruncate(text, width()) : text);
+  /** A paragraph broken to the terminal's width (continuation lines after `indent`); a log gets it whole. */
+  const wrap = (text: string, indent = "") => (live ? fitWidth(text, width(), indent) : text);
   /** Erasing the board: back to its first line, then clear to the end of the screen. */
   const eraseBoard = () => {
     const text = boardDrawn > 1 ? `\r\x1b[${boardDrawn - 1}A\x1b[J` : "\r\x1b[2K";
@@ -167,9 +170,12 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         lastDecided = null;
         latestIteration = null;
         const workers = board.multi ? `, ${board.workers} workers` : "";
+        const iterations = config.maxIterations === null ? "unlimited iterations" : `${config.maxIterations} iteration${config.maxIterations === 1 ? "" : "s"}`;
         out.write(
-          `${pc.bold(event.resumed ? "Resuming" : "Starting")} ${pc.cyan(branch)} — ${config.metric} (${config.direction}), ${formatDuration(config.budgetSec)} per run, ` +
-            `${config.maxIterations ?? "unlimited"} iterations, proposer ${config.proposer}${workers}, ${platform.label}${platform.host ? ` on ${platform.host}` : ""}\n`,
+          `${wrap(
+            `${pc.bold(event.resumed ? "Resuming" : "Starting")} ${pc.cyan(branch)} — ${config.metric} (${config.direction}), ${formatDuration(config.budgetSec)} per run, ` +
+              `${iterations}, proposer ${config.proposer}${workers}, ${platform.label}${platform.host ? ` on ${platform.host}` : ""}`,
+          )}\n`,
         );
         break;
       }
@@ -231,7 +237,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         print(`${tag(event.worker)}  ${event.ok ? pc.green("check passed") : pc.red("check failed")} ${cleanField(event.command)}${event.ok ? "" : pc.dim(`: ${cleanField(event.detail)}`)}\n`);
         break;
       case "warning":
-        print(`${pc.yellow("!")} ${event.message}\n`);
+        print(`${wrap(`${pc.yellow("!")} ${event.message}`, "  ")}\n`);
         break;
       case "stop-requested":
         print(
@@ -242,7 +248,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         break;
       case "session-end":
         clearLive();
-        out.write(`${pc.bold("Session ended:")} ${event.reason}\n`);
+        out.write(`${wrap(`${pc.bold("Session ended:")} ${event.reason}`, "  ")}\n`);
         break;
       default:
         break;

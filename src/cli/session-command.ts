@@ -7,6 +7,7 @@ import type { EventSink } from "../ledger/events.js";
 import { eventsFileSink } from "../ledger/events-file.js";
 import { research, type ResearchMode, type ResearchOutcome } from "../loop/research.js";
 import { sanitizeEnv } from "../runner/run-env.js";
+import { columnsOf, fitWidth } from "../text.js";
 import type { LoopDeps } from "../search/session.js";
 import { StopControl } from "../search/stop.js";
 import { createExecutor, LocalExecutor } from "../executors/index.js";
@@ -87,14 +88,20 @@ async function serveDashboard(root: string, output: NodeJS.WritableStream): Prom
   return dashboard;
 }
 
-/** results.tsv as an aligned table for the terminal. */
-export function resultsTable(text: string): string {
+/**
+ * results.tsv as an aligned table for the terminal; in a terminal of `width` columns a long
+ * description goes on under itself (the columns stay aligned) instead of where the terminal breaks it.
+ */
+export function resultsTable(text: string, width?: number): string {
   const rows = text.trimEnd().split("\n").map((line) => line.split("\t"));
   const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
+  const descriptionAt = 2 + widths.reduce((sum, w) => sum + w + 2, 0);
+  // Too narrow to keep the column: continuation lines indented a little instead.
+  const indent = " ".repeat(width !== undefined && width - descriptionAt < 24 ? 4 : descriptionAt);
   return rows
     .map((r, i) => {
       const cells = [0, 1, 2, 3].map((c) => (r[c] ?? "").padEnd(widths[c] as number));
-      const line = `  ${cells.join("  ")}  ${r.slice(4).join(" ")}`;
+      const line = fitWidth(`  ${cells.join("  ")}  ${r.slice(4).join(" ")}`, width, indent.slice(2));
       return i === 0 ? pc.dim(line) : line;
     })
     .join("\n");
@@ -103,10 +110,12 @@ export function resultsTable(text: string): string {
 /** What the user reads when the loop stops: the results table and where everything is. */
 function printEnding(outcome: ResearchOutcome): void {
   const { session, written } = outcome;
-  const out = process.stdout;
+  const width = columnsOf(process.stdout);
+  // In a terminal each paragraph is broken to its width (a hanging indent keeps the columns).
+  const out = { write: (text: string, indent = "") => process.stdout.write(fitWidth(text, width, indent)) };
   const resultsPath = join(session.root, session.info.config.results);
   const inRepo = (p: string) => relative(session.root, p) || ".";
-  out.write(`\n${pc.bold(session.info.config.results)}\n${resultsTable(session.ledger.expectedResults())}\n\n`);
+  process.stdout.write(`\n${pc.bold(session.info.config.results)}\n${resultsTable(session.ledger.expectedResults(), width)}\n\n`);
   const kept = session.history.filter((e) => e.status === "keep" && e.id > 0);
   // The head of the research tree: the best kept node, where the branch points (not the last keep).
   const best = session.history.some((e) => e.status === "keep" && e.metric !== null) ? headOf(session.history, session.info.config.direction) : session.history[0];
@@ -116,11 +125,12 @@ function printEnding(outcome: ResearchOutcome): void {
     const standing = best.id === 0 ? null : gainStanding(best.metric, session.history[0]?.metric, session.info.config.direction, noiseOfRecords(session.history)?.sd ?? null);
     if (standing?.within) out.write(pc.yellow(`      vs the baseline: ${standing.text}; \`autoresearch confirm best --runs 3\` re-runs it before you merge\n`));
   }
-  out.write(`${pc.bold("Where everything is")} (your checkout ${session.root} was not touched but for these reports):\n`);
-  out.write(`  branch       ${session.info.branch} — its head is the best commit\n`);
-  out.write(`  results      ${inRepo(resultsPath)}\n`);
-  for (const file of written) out.write(`  report       ${inRepo(file)}\n`);
-  out.write(`  records      ${session.paths.dir}\n`);
+  out.write(`${pc.bold("Where everything is")} (your checkout ${session.root} was not touched but for these reports):\n`, "  ");
+  const place = "             ";
+  out.write(`  branch       ${session.info.branch} — its head is the best commit\n`, place);
+  out.write(`  results      ${inRepo(resultsPath)}\n`, place);
+  for (const file of written) out.write(`  report       ${inRepo(file)}\n`, place);
+  out.write(`  records      ${session.paths.dir}\n`, place);
   out.write(`               (experiments.jsonl, runs/<n>.log, patches/<n>.patch; \`autoresearch show <n>\` prints one)\n`);
   if (kept.length > 0) {
     out.write(`\n${pc.bold("Merge:")} review with \`git log ${session.info.baseBranch ?? session.info.baseCommit.slice(0, 7)}..${session.info.branch}\`, then \`autoresearch merge --squash\` (or --merge / --rebase). Nothing is pushed.\n`);

@@ -8,9 +8,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import * as p from "@clack/prompts";
+import pc from "picocolors";
 import { AutoresearchError, Interrupted, UsageError } from "../errors.js";
 import { guessDirection, isQualityMetricName } from "../metric/index.js";
 import { usesTorch } from "../platform/adjustments.js";
+import { notesFor } from "../platform/detect.js";
 import { pythonForCommand } from "../platform/command.js";
 import { type CommandCandidate, suggestCommand } from "../platform/suggest-command.js";
 import { type PlatformInfo, SCOPES, type Scope } from "../types.js";
@@ -22,6 +24,7 @@ import { type CheckedConfig, defaultCommand, missingMessage, missingRequired, pa
 import { platformText, renderConfigTable } from "./table.js";
 import { dateTag, tagProblem } from "./tag.js";
 import { researchBranch } from "../workspace/branch-names.js";
+import { columnsOf, fitWidth } from "../text.js";
 
 export interface CollectOptions {
   root: string;
@@ -170,10 +173,26 @@ type Io = { input: Readable | undefined; output: Writable | undefined };
  * A text prompt whose default is shown as a default (dimmed, as a placeholder): typing replaces
  * it and Enter on an empty line keeps it. Validated as submitted, the default when empty.
  */
+/**
+ * clack's log lines and text questions are not broken to the terminal's width (a line the terminal
+ * breaks loses the guide bar on the left): they are broken here, room left for the bar and its spaces.
+ */
+const GUIDE = 3;
+function fitted(io: Io, text: string): string {
+  const width = columnsOf(io.output ?? process.stdout);
+  return fitWidth(text, width === undefined ? undefined : width - GUIDE);
+}
+const log = {
+  info: (text: string, io: Io) => p.log.info(fitted(io, text), io),
+  warn: (text: string, io: Io) => p.log.warn(fitted(io, text), io),
+  step: (text: string, io: Io) => p.log.step(fitted(io, text), io),
+};
+
 async function textWithDefault(io: Io, message: string, fallback: string | undefined, validate: (value: string) => string | undefined | Promise<string | undefined>): Promise<string> {
   const answer = await p.text({
     ...io,
-    message,
+    // A question's own lines after the first carry the guide bar (clack draws it on the first only).
+    message: fitted(io, message).split("\n").join(`\n${pc.gray("│")}  `),
     ...(fallback && { placeholder: fallback, defaultValue: fallback }),
     validate: (v) => validate((v ?? "").trim() || (fallback ?? "")),
   });
@@ -267,11 +286,11 @@ const ASKERS: Record<AskAs, Asker> = {
     const torch = usesTorch(readText(opts.root, train));
     let suggestion = String(values[key] ?? defaultCommand(opts.root, train, opts.os ?? process.platform));
     if (values[key] === undefined && /\.py$/.test(train)) {
-      p.log.step(torch ? "Looking for the project's Python (and which one imports torch) ..." : "Looking for the project's Python ...", io);
+      log.step(torch ? "Looking for the project's Python (and which one imports torch) ..." : "Looking for the project's Python ...", io);
       const found = await (opts.suggestCommand ?? suggestCommand)({ root: opts.root, train, fallback: suggestion, torch, os: opts.os ?? process.platform });
       suggestion = found.suggested.command;
       const torchText = (c: CommandCandidate) => (c.torch === undefined ? "" : c.torch === null ? ", no torch" : `, torch ${c.torch}`);
-      p.log.info(`Found: ${found.candidates.map((c) => `${c.command} (${c.why}${torchText(c)})`).join("; ")}`, io);
+      log.info(`Found: ${found.candidates.map((c) => `${c.command} (${c.why}${torchText(c)})`).join("; ")}`, io);
     }
     for (;;) {
       const answer = await textWithDefault(io, ask.question, suggestion, (v) => (v ? undefined : "a command is required"));
@@ -297,13 +316,15 @@ const ASKERS: Record<AskAs, Asker> = {
     }
   },
 
-  async duration({ key, ask }, asking, { values, io, platform }) {
+  async duration({ key, ask }, asking, { values, opts, io, platform, preset }) {
     if (!asking) return;
     // The platform decides the budget advice (CPU: shorter budgets).
-    p.log.step("Detecting the platform (the command's Python, torch, GPU) ...", io);
+    log.step("Detecting the platform (the command's Python, torch, GPU) ...", io);
     const detected = await platform();
-    p.log.info(`Platform: ${platformText(detected)}`, io);
-    if (detected.kind === "cpu") p.log.warn("CPU only: runs are 5-10x slower than on a GPU, so prefer a short time budget (a few minutes) and a small model.", io);
+    // What the probe noted, here (before the table), and only what concerns this script.
+    const notes = notesFor(detected, usesTorch(readText(opts.root, String(values.train ?? preset("train")[0]))));
+    log.info([`Platform: ${platformText(detected)}`, ...notes.map((note) => pc.dim(note))].join("\n"), io);
+    if (detected.kind === "cpu") log.warn("CPU only: runs are 5-10x slower than on a GPU, so prefer a short time budget (a few minutes) and a small model.", io);
     // No example as a placeholder: it would look like a default that Enter then refuses. Only
     // the repo's own config offers one, and only a value that is accepted.
     const given = values[key] !== undefined && parseDuration(values[key] as string | number) !== null ? String(values[key]) : undefined;
@@ -462,7 +483,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   const warnings: string[] = [];
   const warn = (message: string) => {
     warnings.push(message);
-    if (interactive) p.log.warn(message, io);
+    if (interactive) log.warn(message, io);
     else out.write(`warning: ${message}\n`);
   };
   // One detection per command: the command question may change it after detection started.
@@ -544,7 +565,7 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   // Printed as is (not boxed), so it is the spec's markdown block and can be copied; in a
   // terminal, long values wrapped onto more rows so that no line is wider than the terminal (a
   // line the terminal wraps scrambles the columns). The copy kept with the session is unwrapped.
-  const width = terminalColumns(out);
+  const width = columnsOf(out);
   out.write(`\n${width === undefined ? table : renderConfigTable(config, detected, { ...tableOptions, width })}\n`);
   for (const edit of budgetEdits) out.write(`Setup commit: ${edit.message} (${edit.path})\n`);
   if (detected.kind === "cpu" && config.budgetSec > 600) {
@@ -562,11 +583,4 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   return { config, checked, platform: detected, input: values, budgetEdits, warnings, table };
 }
 
-/**
- * The width a table written to `out` must fit: the terminal's columns less one (a line that
- * fills the last column wraps in some terminals), or none when `out` is not a terminal.
- */
-function terminalColumns(out: Writable): number | undefined {
-  const tty = out as Writable & { isTTY?: boolean; columns?: number };
-  return tty.isTTY && tty.columns ? tty.columns - 1 : undefined;
-}
+

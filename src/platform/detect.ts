@@ -41,6 +41,15 @@ export interface DetectedPlatform extends PlatformInfo {
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 20_000;
 
+/**
+ * What detection noted that matters to this script: a script that does not import torch is not
+ * told that torch is missing (or about MPS, which needs it); the GPU notes stay.
+ */
+export function notesFor(platform: PlatformInfo | DetectedPlatform | null, scriptUsesTorch: boolean): string[] {
+  const notes = platform && "notes" in platform ? platform.notes : [];
+  return scriptUsesTorch ? notes : notes.filter((note) => !/\btorch\b|\bMPS\b/.test(note));
+}
+
 export const LABELS: Record<PlatformKind, string> = { cuda: "CUDA", mps: "MPS (Apple Silicon)", cpu: "CPU" };
 
 const GIB = 1024 ** 3;

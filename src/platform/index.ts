@@ -5,7 +5,7 @@
  */
 export { adjustmentsFor, attentionText, describeAdjustments, platformEnv, torchMajorMinor, usesTorch, type AdjustmentFacts, type PlatformKind } from "./adjustments.js";
 export { defaultPython, type PythonCommand, pythonForCommand, splitCommand } from "./command.js";
-export { DEFAULT_PROBE_TIMEOUT_MS, type DetectedPlatform, type DetectOptions, detectPlatform, LABELS } from "./detect.js";
+export { DEFAULT_PROBE_TIMEOUT_MS, type DetectedPlatform, type DetectOptions, detectPlatform, LABELS, notesFor } from "./detect.js";
 export { type Exec, type ExecOptions, type ExecResult, execWithTimeout } from "./exec.js";
 export { type GpuInfo, parseNvidiaSmi, parseProbeOutput, PROBE_SCRIPT, type ProbeData, type ProbeOutcome } from "./probe.js";
 export { which } from "./which.js";

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli } from "../helpers/cli.js";
 import { fakeProject } from "../helpers/repo.js";
+import { hasScript, terminal } from "../helpers/terminal.js";
 
 const RUN = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--yes"];
 
@@ -30,4 +31,18 @@ describe("what a new user hit on the first night (issue 26, section 5)", () => {
     expect(note.stdout).toMatch(/The builtin search does not read notes/);
     expect(note.stdout).not.toMatch(/The next proposal sees it/);
   });
+
+  it.skipIf(!hasScript)("in an 80-column terminal the session's lines fit: start, warnings, results table, where everything is, merge advice", async () => {
+    const root = fakeProject();
+    const t = terminal(root, [...RUN, "--tag", "narrow", "--max-iterations", "2", "--keep-rule", "any", "--baseline-runs", "1"], {}, 80);
+    expect(await t.exited).toBe(0);
+    const screen = t.screen();
+    expect(screen).toContain("Where everything is");
+    // The live line (redrawn in place) aside, no line is wider than the terminal.
+    const lines = screen.split("\n").filter((line) => !/[▶█░]/.test(line));
+    expect(lines.filter((line) => line.length > 80)).toEqual([]);
+    // The records path is long: broken under its column, not at the terminal's edge.
+    expect(screen).toMatch(/\n {2}records {6}\S+/);
+    expect(screen).toMatch(/Starting autoresearch\/narrow — val_loss \(min\), 5s per run, 2 iterations,[^\n]*\n\S/);
+  }, 60_000);
 });

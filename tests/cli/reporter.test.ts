@@ -202,8 +202,9 @@ describe("terminal reporter with several workers", () => {
     for (const k of [0, 1, 2]) report(runStart(k + 1, k, "a description long enough to wrap a narrow terminal"));
     vi.advanceTimersByTime(600);
     const screen = screenOf(text);
-    expect(screen.slice(1)).toHaveLength(4);
-    for (const line of screen.slice(1)) expect(Array.from(line).length).toBeLessThanOrEqual(29);
+    // The start line broken to the width above it, then the board: one line per worker and the pipeline.
+    expect(screen.slice(-4).map((l) => l.slice(0, 2))).toEqual(["w0", "w1", "w2", "  "]);
+    for (const line of screen) expect(Array.from(line).length).toBeLessThanOrEqual(29);
     report({ type: "session-end", reason: "done" } as unknown as Event);
   });
 

@@ -231,6 +231,21 @@ describe("autoresearch merge", () => {
     expect(cli(root, "merge", "--squash", "--yes").stdout).toContain("already has these changes");
   });
 
+  it("--tag names the session to merge as every other command does; an unknown tag or --tag with --branch is refused (exit 2)", () => {
+    const root = dir("ar-merge-cli-");
+    const s = createGitSession(root);
+    git(root, "checkout", "--quiet", "main");
+    const unknown = cli(root, "merge", "--squash", "--yes", "--tag", "nope");
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no session tagged "nope"');
+    expect(cli(root, "merge", "--squash", "--yes", "--tag", "mar8", "--branch", s.branch).code).toBe(2);
+    expect(git(root, "rev-parse", "main")).toBe(s.baseCommit);
+    const { code, stdout, stderr } = cli(root, "merge", "--squash", "--yes", "--tag", "mar8");
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain("Merge autoresearch/mar8 into main (squash)");
+    expect(git(root, "show", "main:train.py")).toBe(git(root, "show", `${s.branch}:train.py`));
+  });
+
   it("warns before merging a best that could be luck: never re-measured, or within the noise floor of the baseline", () => {
     // The fixture's baseline ran once and no code ran twice: no noise floor.
     const unmeasured = dir("ar-merge-cli-");

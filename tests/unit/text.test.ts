@@ -3,7 +3,7 @@ import { cleanField, formatRow } from "../../src/ledger/results-tsv.js";
 import { renderChartSvg } from "../../src/report/chart.js";
 import { fromRecords } from "../../src/report/model.js";
 import { pngSize, renderPng } from "../../src/report/png.js";
-import { oneLine, wrapWords } from "../../src/text.js";
+import { columnsOf, fitWidth, oneLine, wrapWords } from "../../src/text.js";
 import { REALISTIC_SPECS, buildRecords, sessionInfo } from "../helpers/session-fixture.js";
 
 /** Every kind of character a model or a script may put in a description that breaks a reader. */
@@ -41,5 +41,30 @@ describe("wrapWords", () => {
     expect(wrapWords("a verylongwordindeed b", 6)).toEqual(["a", "verylo", "ngword", "indeed", "b"]);
     expect(wrapWords("", 5)).toEqual([""]);
     expect(wrapWords("fits", 4)).toEqual(["fits"]);
+  });
+});
+
+describe("fitWidth", () => {
+  it("breaks a paragraph at spaces under a hanging indent, keeping the line's own leading spaces", () => {
+    expect(fitWidth("  records      the records of the session and more words", 30, "             ").split("\n")).toEqual([
+      "  records      the records of",
+      "               the session and",
+      "               more words",
+    ]);
+    // A word longer than the room left is cut where the line ends.
+    expect(fitWidth("x".repeat(25), 10).split("\n")).toEqual(["xxxxxxxxxx", "xxxxxxxxxx", "xxxxx"]);
+  });
+  it("leaves text alone when there is no terminal width, and a line that fits as it is", () => {
+    expect(fitWidth("a very long line ".repeat(10), undefined)).toBe("a very long line ".repeat(10));
+    expect(fitWidth("short\n  two", 40)).toBe("short\n  two");
+  });
+  it("counts columns, not escape codes", () => {
+    const red = "\u001b[31merror:\u001b[39m";
+    expect(fitWidth(`${red} one two three`, 20)).toBe(`${red} one two three`);
+  });
+  it("a terminal's width is one less than its columns (a full last column wraps in some); none for a pipe", () => {
+    expect(columnsOf({ isTTY: true, columns: 80 })).toBe(79);
+    expect(columnsOf({ isTTY: false, columns: 80 })).toBeUndefined();
+    expect(columnsOf({})).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Readable, Writable } from "node:stream";
@@ -12,7 +12,8 @@ import { collectConfig } from "../../config/prompts.js";
 import { CONFIG_FILE } from "../../file-names.js";
 import type { BudgetEdit } from "../../config/readonly-budget.js";
 import { UsageError } from "../../errors.js";
-import { type DetectedPlatform, detectPlatform } from "../../platform/index.js";
+import { type DetectedPlatform, detectPlatform, notesFor } from "../../platform/index.js";
+import { usesTorch } from "../../platform/adjustments.js";
 import { type PlatformInfo, SCOPES } from "../../types.js";
 import type { ResearchConfig } from "../../config/options.js";
 import { Git } from "../../workspace/git.js";
@@ -154,7 +155,8 @@ export async function initCommand(flags: InitFlags, deps: InitDeps = {}): Promis
   const target = join(root, CONFIG_FILE);
   const existed = existsSync(target);
   writeFileSync(target, `${JSON.stringify(content, null, 2)}\n`);
-  const notes = (detected as DetectedPlatform | null)?.notes ?? [];
+  // Asked interactively, the probe's notes were shown with the platform, before the table.
+  const notes = interactive ? [] : notesFor(detected as DetectedPlatform | null, usesTorch(readFileSync(join(root, result.config.train), "utf8")));
   for (const note of notes) out.write(`${pc.dim(`  platform: ${note}`)}\n`);
   out.write(`${pc.green("✓")} ${existed ? "updated" : "wrote"} ${relative(cwd, target) || CONFIG_FILE}. Start the session with: autoresearch run\n`);
   return 0;

@@ -8,6 +8,7 @@ import { formatMetric, formatPercent, oneLine, shortCommit, truncate } from "../
 import { loadReportData } from "../../report/load.js";
 import { loopLiveness } from "../../ledger/liveness.js";
 import { readSessionReadOnly } from "../../ledger/read.js";
+import { locateAnySession } from "../../ledger/sessions.js";
 import {
   finalMergeMessage,
   type MergePlan,
@@ -23,6 +24,7 @@ import {
 import { type SessionData, analyze } from "../../report/model.js";
 import { bestStanding, keepsWithinNoise } from "../../report/noise.js";
 import { requireRepo } from "../../workspace/git.js";
+import { researchBranch } from "../../workspace/branch-names.js";
 import { readFinalizeStatus } from "../../ledger/finalize-records.js";
 import type { SessionPaths } from "../../ledger/paths.js";
 
@@ -38,6 +40,7 @@ interface MergeOptions {
   merge?: boolean;
   into?: string;
   branch?: string;
+  tag?: string;
   yes?: boolean;
   dir?: string;
   final?: boolean;
@@ -87,6 +90,7 @@ export function registerMerge(program: Command): void {
     .option("--merge", "a merge commit (--no-ff) that keeps the branch history")
     .option("--final", "merge autoresearch/<tag>-final instead: the smallest set `autoresearch finalize` measured (or the best when it did not hold)")
     .option("--into <branch>", "branch to merge into (default: the base branch recorded for that research branch's session, else main, or master when only master exists)")
+    .option("--tag <tag>", "the session to merge, as `autoresearch sessions` lists it (its branch autoresearch/<tag>)")
     .option("--branch <branch>", "research branch (default: the current autoresearch/* branch, else the recorded session's)")
     .option("-y, --yes", "do not ask for confirmation (required without a terminal)")
     .option("--dir <path>", "repo of the session (default: the git repo of the current directory)")
@@ -105,7 +109,7 @@ that matter (one commit each), into the session's base branch.
 Examples:
   $ autoresearch merge                          # asks squash / rebase / merge, then confirms
   $ autoresearch merge --squash --into main --yes
-  $ autoresearch merge --rebase --branch autoresearch/mar8
+  $ autoresearch merge --rebase --tag mar8
   $ autoresearch merge --final --yes            # the smallest set, after autoresearch finalize`,
     )
     .action(async (options: MergeOptions) => {
@@ -114,6 +118,7 @@ Examples:
       if (!options.yes && !isInteractive()) {
         throw new UsageError("merge asks for confirmation, but there is no terminal to ask in", "Pass --yes to merge without asking.");
       }
+      if (options.tag !== undefined && options.branch !== undefined) throw new UsageError("--tag and --branch both name the branch to merge", "Pass one of them.");
       const root = await resolveRoot(process.cwd(), options.dir);
       const git = await requireRepo(root);
       // The loop's lock, or an old-layout session's in the checkout.
@@ -122,11 +127,15 @@ Examples:
       if (loop?.state === "running") {
         throw new UsageError(`the research loop is still running in this repo: ${loop.text}`, `Stop it first (Ctrl-C in its terminal, or kill -INT ${loop.pid}), then merge.`);
       }
-      const located = locateSession(root);
+      const currentSession = locateSession(root);
+      // --tag: that session (an old-layout session in the checkout is found by the tag it recorded).
+      const located =
+        options.tag === undefined ? currentSession : (locateAnySession(root, options.tag) ?? (currentSession && readSessionReadOnly(currentSession)?.tag === options.tag ? currentSession : null));
+      if (options.tag !== undefined && !located) throw new UsageError(`no session tagged "${options.tag}" in ${root}`, "`autoresearch sessions` lists the sessions here.");
       const session = located ? readSessionReadOnly(located) : null;
       const current = await git.currentBranch();
       const targets = mergeTargets({
-        branch: options.branch,
+        branch: options.tag !== undefined ? researchBranch(options.tag) : options.branch,
         into: options.into,
         current,
         session,
