@@ -158,6 +158,18 @@ describe("finalize in show, sessions and the dashboard's data", () => {
     expect(renderSessions(listSessions(root))).toContain("FINALIZED: when `autoresearch finalize` finished");
   });
 
+  it("sessions in an 80-column terminal: a block per session instead of a table wider than the terminal", () => {
+    const { root, paths, records } = session();
+    writeFinalize(paths, finalizeFixture(records, { tag: "mar8", metric: "val_bpb", direction: "min", verdicts: VERDICTS }).entries);
+    const wide = renderSessions(listSessions(root));
+    expect(Math.max(...wide.split("\n").map((l) => l.length))).toBeGreaterThan(79);
+    const narrow = renderSessions(listSessions(root), 79);
+    expect(narrow.split("\n").filter((l) => l.length > 79)).toEqual([]);
+    expect(narrow).toMatch(/^\*? +\S+ {2}stopped, \d+ experiments \(\d+ kept\)$/m);
+    expect(narrow).toMatch(/^ {4}branch {5}autoresearch\/mar8$/m);
+    expect(narrow).toMatch(/^ {4}finalized {2}2025-03-09 07:22Z, 2 of 5 matter$/m);
+  });
+
   it("the dashboard's panel: each verdict by experiment, the rows formatted, the notes", () => {
     const { paths, records } = session();
     writeFinalize(paths, finalizeFixture(records, { tag: "mar8", metric: "val_bpb", direction: "min", verdicts: VERDICTS }).entries);

@@ -4,6 +4,7 @@ import { listSessions, type SessionSummary } from "../../ledger/sessions.js";
 import { renderLeftovers } from "../leftovers-text.js";
 import { resolveRoot } from "../cli-support.js";
 import { printText } from "../print.js";
+import { columnsOf, fitWidth } from "../../text.js";
 
 interface SessionsOptions {
   json?: boolean;
@@ -36,7 +37,11 @@ function stamp(iso: string): string {
   return iso.replace("T", " ").replace(/(:\d\d)(:\d\d)?(\.\d+)?Z$/, "$1Z");
 }
 
-export function renderSessions(sessions: SessionSummary[]): string {
+/**
+ * The sessions as a table; in a terminal of `width` columns too narrow for it, one block per session
+ * instead (a table the terminal wraps is unreadable).
+ */
+export function renderSessions(sessions: SessionSummary[], width?: number): string {
   if (sessions.length === 0) return "No autoresearch sessions in this repo. Start one with `autoresearch run`.\n";
   const rows = [
     ["TAG", "STATE", "BRANCH", "EXPERIMENTS", "BEST", "STARTED", "FINALIZED"],
@@ -52,10 +57,24 @@ export function renderSessions(sessions: SessionSummary[]): string {
   ];
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length))) ?? [];
   const lines = rows.map((r, i) => (i === 0 ? "  " : "") + r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join("  ").trimEnd());
+  const fits = width === undefined || lines.every((line) => line.length <= width);
   const finalized = sessions.some((s) => s.finalize)
     ? "\nFINALIZED: when `autoresearch finalize` finished and how many kept changes matter (`autoresearch show --tag <tag>` says where its table is), or how far it is\n"
     : "";
-  return `${lines.join("\n")}\n\n* = current (what resume, status, report and show use without --tag)\n${finalized}`;
+  const body = fits ? lines.join("\n") : sessions.map((session) => sessionBlock(session, width as number)).join("\n");
+  return `${body}\n\n${fitWidth("* = current (what resume, status, report and show use without --tag)", width)}\n${fitWidth(finalized, width)}`;
+}
+
+/** One session as a block of lines, each broken to `width`: the narrow terminal's form of a row. */
+function sessionBlock(s: SessionSummary, width: number): string {
+  const field = (name: string, text: string) => fitWidth(`    ${name.padEnd(11)}${text}`, width, "           ");
+  return [
+    fitWidth(`${s.current ? "* " : "  "}${s.id}  ${s.state}, ${s.experiments} experiments (${s.kept} kept)`, width, "    "),
+    field("branch", s.branch),
+    field("best", `${s.metric} ${bestText(s)}`),
+    field("started", s.startedAt.replace("T", " ").replace(/\.\d+Z$/, "Z")),
+    ...(s.finalize ? [field("finalized", finalizedText(s))] : []),
+  ].join("\n");
 }
 
 /** `autoresearch sessions`: every session of this repo, archived and old-layout ones included. */
@@ -89,6 +108,6 @@ Examples:
         process.stdout.write(`${JSON.stringify(sessions, null, 2)}\n`);
         return;
       }
-      printText(`${renderSessions(sessions)}${renderLeftovers(listLeftovers(root), new Date())}`);
+      printText(`${renderSessions(sessions, columnsOf(process.stdout))}${renderLeftovers(listLeftovers(root), new Date())}`);
     });
 }
