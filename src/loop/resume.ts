@@ -112,9 +112,13 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   const projections = [...REPORT_FILES, ...REPORT_FILES.map(alternateName)].flatMap((name) => removeStaleTemps(join(root, name)));
   for (const name of [...ledger.removeStaleTemps(), ...projections]) deps.emit({ type: "warning", message: `removed ${name}, left by an interrupted write` });
   ledger.ensureDirs();
-  // session.json says which protection is in force now (the dashboard and `status` read it); the
-  // overrides stay this invocation's, as before.
-  if (stored.protection !== info.protection) ledger.writeSession({ ...stored, protection: info.protection });
+  // session.json says which protection is in force now (the dashboard and `status` read it), and
+  // a --max-iterations given here is the session's limit from now on (status, the progress report
+  // and the next resume count against it); the other overrides stay this invocation's.
+  const limit = overrides.maxIterations !== undefined && overrides.maxIterations !== stored.config.maxIterations;
+  if (stored.protection !== info.protection || limit) {
+    ledger.writeSession({ ...stored, protection: info.protection, ...(limit && { config: { ...stored.config, maxIterations: info.config.maxIterations } }) });
+  }
   writeCurrent(ledger.paths.home, info.tag);
 
   const history = ledger.experiments();

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { cli, repoSnapshot } from "../helpers/cli.js";
 import { fakeProject } from "../helpers/repo.js";
+import { locateSession, type SessionPaths } from "../../src/ledger/paths.js";
+import { readSessionReadOnly } from "../../src/ledger/read.js";
 
 const RUN = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--max-iterations", "0", "--yes"];
 
@@ -51,5 +53,16 @@ describe("autoresearch resume checks its overrides as run checks its flags", () 
     expect(result.stderr).toMatch(/already ran 0 of its 0 iteration/);
     expect(result.stderr).toMatch(/fix:.*autoresearch resume --max-iterations 10/);
     expect(repoSnapshot(root)).toBe(before);
+  });
+
+  it("a --max-iterations given to resume is the session's limit from then on: status counts against it, the next resume too", () => {
+    const root = finishedSession();
+    const result = cli(root, ["resume", "--max-iterations", "1", "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(readSessionReadOnly(locateSession(root) as SessionPaths)?.config.maxIterations).toBe(1);
+    expect(cli(root, ["status"]).stdout).toMatch(/\*\*Iterations:\*\* 1 \/ 1\b/);
+    const again = cli(root, ["resume"]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already ran 1 of its 1 iteration/);
   });
 });
