@@ -3,6 +3,8 @@ import { resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import { type Direction, isDirection } from "../metric/index.js";
 import { Git } from "../workspace/git.js";
+import type { SessionPaths } from "../ledger/paths.js";
+import { locateAnySession } from "../ledger/sessions.js";
 
 /** Small helpers shared by the commands (status, report, export, merge, clean ...): where the repo is, flag parsing. */
 
@@ -42,4 +44,11 @@ export async function researchBranchAt(dir: string): Promise<string | null> {
 
 export function isInteractive(): boolean {
   return Boolean(process.stdin.isTTY && process.stdout.isTTY);
+}
+
+/** The session `--tag` names (a resumable tag, or an id `sessions` printed), or the error every command gives for one that is not there. */
+export function sessionOfTag(root: string, tag: string): SessionPaths {
+  const found = locateAnySession(root, tag);
+  if (!found) throw new UsageError(`no autoresearch session ${JSON.stringify(tag)} in ${root}`, "`autoresearch sessions` lists the sessions of this repo and their tags.");
+  return found;
 }

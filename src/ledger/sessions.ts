@@ -221,5 +221,13 @@ export function findSessionRecords(root: string, id: string): SessionPaths | nul
  * `sessions` printed for failed and archived records), else the current one. Null when none.
  */
 export function locateAnySession(root: string, tag?: string): SessionPaths | null {
-  return locateSession(root, tag) ?? (tag === undefined ? null : findSessionRecords(root, tag));
+  if (tag === undefined) return locateSession(root);
+  return locateSession(root, tag) ?? findSessionRecords(root, tag) ?? legacyTagged(root, tag);
+}
+
+/** An old-layout session in the checkout, found by the tag its session.json recorded. */
+function legacyTagged(root: string, tag: string): SessionPaths | null {
+  if (!hasLegacySession(root)) return null;
+  const paths = legacyPaths(root);
+  return readSessionReadOnly(paths)?.tag === tag ? paths : null;
 }

@@ -2,6 +2,7 @@
 // (and independently of) their registration in src/cli/commands/index.ts.
 import { Command } from "commander";
 import { reportError } from "../../dist/cli/main.js";
+import { registerCompare } from "../../dist/cli/commands/compare.js";
 import { registerExport } from "../../dist/cli/commands/export.js";
 import { registerMerge } from "../../dist/cli/commands/merge.js";
 import { registerReport } from "../../dist/cli/commands/report.js";
@@ -12,6 +13,7 @@ registerStatus(program);
 registerReport(program);
 registerMerge(program);
 registerExport(program);
+registerCompare(program);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

@@ -190,6 +190,22 @@ describe("autoresearch export", () => {
     expect(readFileSync(join(root, "table.tex"), "utf8")).toContain("\\begin{longtable}");
     expect(cli(root, "export", "--format", "xlsx").code).toBe(2);
   });
+
+  it("--tag picks the session as in every other command (compare's bare numbers too); an unknown tag exits 2", () => {
+    const root = dir("ar-export-tag-");
+    createGitSession(root);
+    git(root, "checkout", "--quiet", "main");
+    const csv = cli(root, "export", "--format", "csv", "--tag", "mar8");
+    expect(csv.code, csv.stderr).toBe(0);
+    expect(csv.stdout).toContain("0.965000");
+    const unknown = cli(root, "export", "--tag", "nope");
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no autoresearch session "nope"');
+    const compared = cli(root, "compare", "0", "1", "--tag", "mar8");
+    expect(compared.code, compared.stderr).toBe(0);
+    expect(compared.stdout).toMatch(/^mar8:0 /m);
+    expect(cli(root, "compare", "0", "1", "--tag", "nope").code).toBe(2);
+  });
 });
 
 describe("autoresearch merge", () => {
@@ -237,7 +253,7 @@ describe("autoresearch merge", () => {
     git(root, "checkout", "--quiet", "main");
     const unknown = cli(root, "merge", "--squash", "--yes", "--tag", "nope");
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('no session tagged "nope"');
+    expect(unknown.stderr).toContain('no autoresearch session "nope"');
     expect(cli(root, "merge", "--squash", "--yes", "--tag", "mar8", "--branch", s.branch).code).toBe(2);
     expect(git(root, "rev-parse", "main")).toBe(s.baseCommit);
     const { code, stdout, stderr } = cli(root, "merge", "--squash", "--yes", "--tag", "mar8");

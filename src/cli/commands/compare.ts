@@ -6,6 +6,7 @@ import { printText } from "../print.js";
 
 interface CompareOptions {
   json?: boolean;
+  tag?: string;
   dir?: string;
 }
 
@@ -17,6 +18,7 @@ export function registerCompare(program: Command): void {
     .argument("<a>", "first experiment: N in the current session, or tag:N")
     .argument("<b>", "second experiment, the same way")
     .option("--json", "print one JSON object instead")
+    .option("--tag <tag>", "the session a bare N is in, as `autoresearch sessions` lists it (default: the current one)")
     .option("--dir <path>", "repo of the sessions (default: the git repo of the current directory)")
     .addHelpText(
       "after",
@@ -27,11 +29,14 @@ training script (every experiment's commit is kept, discarded and crashed ones i
 
 Examples:
   $ autoresearch compare 0 7          # the baseline against experiment 7
-  $ autoresearch compare mar5:12 mar9:4`,
+  $ autoresearch compare mar5:12 mar9:4
+  $ autoresearch compare 3 8 --tag mar5`,
     )
     .action(async (a: string, b: string, options: CompareOptions) => {
-      const left = parseExperimentRef(a);
-      const right = parseExperimentRef(b);
+      // A bare N is in --tag's session when it is given (tag:N names its own).
+      const inSession = (ref: ReturnType<typeof parseExperimentRef>) => (ref.tag === undefined && options.tag !== undefined ? { ...ref, tag: options.tag } : ref);
+      const left = inSession(parseExperimentRef(a));
+      const right = inSession(parseExperimentRef(b));
       const root = await resolveRoot(process.cwd(), options.dir);
       const git = await requireRepo(root);
       const comparison = await compareExperiments(root, left, right, (x, y, paths) => git.diffCommits(x, y, paths));

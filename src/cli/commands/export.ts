@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { parseDirection, researchBranchAt, resolveRoot } from "../cli-support.js";
+import { parseDirection, researchBranchAt, resolveRoot, sessionOfTag } from "../cli-support.js";
 import { EXPORT_FORMATS, type ExportFormat, exportTable } from "../../report/export.js";
 import { loadReportData } from "../../report/load.js";
 
@@ -10,6 +10,7 @@ interface ExportOptions {
   format: string;
   out?: string;
   direction?: string;
+  tag?: string;
   dir?: string;
 }
 
@@ -22,6 +23,7 @@ export function registerExport(program: Command): void {
     .option("--format <format>", `one of ${EXPORT_FORMATS.join(", ")}`, "markdown")
     .option("--out <file>", "write to this file (default: stdout)")
     .option("--direction <min|max>", "which way is better, when the file cannot tell")
+    .option("--tag <tag>", "which session, as `autoresearch sessions` lists it (default: the current one)")
     .option("--dir <path>", "repo of the session (default: the git repo of the current directory)")
     .addHelpText(
       "after",
@@ -41,7 +43,11 @@ Examples:
       }
       const cwd = process.cwd();
       const root = results ? cwd : await resolveRoot(cwd, options.dir);
-      const data = loadReportData({ root, results, direction: parseDirection(options.direction) });
+      if (options.tag !== undefined) {
+        if (results) throw new UsageError("--tag and a results file are two different sources", "Pass one of them.");
+        sessionOfTag(root, options.tag);
+      }
+      const data = loadReportData({ root, results, direction: parseDirection(options.direction), ...(options.tag !== undefined && { tag: options.tag }) });
       if (!data.branch) data.branch = await researchBranchAt(root);
       const text = exportTable(data, format as ExportFormat);
       if (options.out) {

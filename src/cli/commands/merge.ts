@@ -3,12 +3,11 @@ import type { Command } from "commander";
 import { RuntimeFailure, UsageError } from "../../errors.js";
 import { join } from "node:path";
 import { LEGACY_DIR, locateSession, lockPath } from "../../ledger/paths.js";
-import { isInteractive, resolveRoot } from "../cli-support.js";
+import { isInteractive, resolveRoot, sessionOfTag } from "../cli-support.js";
 import { formatMetric, formatPercent, oneLine, shortCommit, truncate } from "../../report/format.js";
 import { loadReportData } from "../../report/load.js";
 import { loopLiveness } from "../../ledger/liveness.js";
 import { readSessionReadOnly } from "../../ledger/read.js";
-import { locateAnySession } from "../../ledger/sessions.js";
 import {
   finalMergeMessage,
   type MergePlan,
@@ -127,11 +126,7 @@ Examples:
       if (loop?.state === "running") {
         throw new UsageError(`the research loop is still running in this repo: ${loop.text}`, `Stop it first (Ctrl-C in its terminal, or kill -INT ${loop.pid}), then merge.`);
       }
-      const currentSession = locateSession(root);
-      // --tag: that session (an old-layout session in the checkout is found by the tag it recorded).
-      const located =
-        options.tag === undefined ? currentSession : (locateAnySession(root, options.tag) ?? (currentSession && readSessionReadOnly(currentSession)?.tag === options.tag ? currentSession : null));
-      if (options.tag !== undefined && !located) throw new UsageError(`no session tagged "${options.tag}" in ${root}`, "`autoresearch sessions` lists the sessions here.");
+      const located = options.tag === undefined ? locateSession(root) : sessionOfTag(root, options.tag);
       const session = located ? readSessionReadOnly(located) : null;
       const current = await git.currentBranch();
       const targets = mergeTargets({

@@ -3,8 +3,7 @@ import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
 import { CHART_PNG_FILE, CHART_SVG_FILE, DEFAULT_RESULTS_FILE, SUMMARY_FILE } from "../../file-names.js";
 import { locateSession } from "../../ledger/paths.js";
-import { locateAnySession } from "../../ledger/sessions.js";
-import { parseDirection, researchBranchAt, resolveRoot } from "../cli-support.js";
+import { parseDirection, researchBranchAt, resolveRoot, sessionOfTag } from "../cli-support.js";
 import { writeFinalizeTable } from "../../report/finalize-view.js";
 import { loadReportData } from "../../report/load.js";
 import { renderSummary } from "../../report/summary.js";
@@ -54,9 +53,7 @@ Examples:
       const root = results ? cwd : await resolveRoot(cwd, options.dir);
       const current = locateSession(root);
       if (options.tag !== undefined && results) throw new UsageError("--tag and a results file are two different sources", "Pass one of them.");
-      if (options.tag !== undefined && !locateAnySession(root, options.tag)) {
-        throw new UsageError(`no autoresearch session ${JSON.stringify(options.tag)} in ${root}`, "`autoresearch sessions` lists the sessions of this repo and their tags.");
-      }
+      if (options.tag !== undefined) sessionOfTag(root, options.tag);
       // Only the current session owns the results file in the checkout: another one is read, never projected.
       const isCurrent = options.tag === undefined || locateSession(root, options.tag)?.dir === current?.dir;
       if (!results && current && isCurrent) {
