@@ -7,7 +7,7 @@ import { describeLoad } from "../platform/load.js";
 import { formatDelta, formatMetric } from "./format.js";
 import { readRecordsReadOnly, readSessionReadOnly } from "../ledger/read.js";
 import type { ChangeVerdict } from "../ledger/finalize-records.js";
-import { childrenOf, headOf, lineageOf, nodeAt } from "../ledger/tree.js";
+import { childrenOf, headOf, lineageOf, measuredOf, nodeAt } from "../ledger/tree.js";
 import { describeVerdict, type FinalizeView, finalizeLine, loadFinalizeView, verdictOf } from "./finalize-view.js";
 
 /** A neighbour in the research tree, as `show` names it. */
@@ -35,6 +35,8 @@ export interface ShownExperiment {
   patchPath: string | null;
   /** True when it is the session's head (the best kept node, where the research branch points). */
   head?: boolean;
+  /** What decisions compare with now: the mean of every run of its code (pairs and `confirm` included). */
+  measured?: number | null;
   /** Kept changes on the head's lineage (what finalize measures). */
   lineageChanges?: number;
   /** What finalize says of it (a kept change it measured) and of the session; null when never finalized. */
@@ -92,6 +94,7 @@ export function loadExperiment(paths: SessionPaths, id: number | null, tailLines
     logPath,
     patchPath,
     head: head?.id === id,
+    measured: record.status === "crash" ? null : measuredOf(records, record),
     lineageChanges: head ? lineageOf(records, head).length - 1 : 0,
     finalize: shownFinalize(loadFinalizeView(paths, head), id),
   };
@@ -160,13 +163,25 @@ export function renderExperiment(shown: ShownExperiment, metricName: string): st
   const throughput = describeThroughput(e);
   if (throughput || e.load) lines.push(`Throughput: ${[throughput ?? "steps not printed", e.load && describeLoad(e.load)].filter(Boolean).join("; ")}`);
   // Every run behind the metric, and those re-run because the machine was busy (never in the metric).
-  const runs = [...(e.runs ?? []).map((r) => ({ ...r, contended: false })), ...(e.contendedRuns ?? []).map((r) => ({ ...r, contended: true }))];
-  if (runs.length > 1 || e.contendedRuns?.length) {
-    lines.push(`Runs:       ${e.runs?.length ?? 1} decided${e.contendedRuns?.length ? `, ${e.contendedRuns.length} re-run for contention` : ""}`);
+  // Every run behind the metric, those re-run because the machine was busy (never in the metric),
+  // and those `autoresearch confirm` made later (in its measured metric, not in its decision).
+  const runs = [
+    ...(e.runs ?? []).map((r) => ({ ...r, note: "" })),
+    ...(e.contendedRuns ?? []).map((r) => ({ ...r, note: " — contended, re-run" })),
+    ...(e.confirmRuns ?? []).map((r) => ({ ...r, note: " — autoresearch confirm" })),
+  ];
+  if (runs.length > 1 || e.contendedRuns?.length || e.confirmRuns?.length) {
+    const more = [e.contendedRuns?.length && `${e.contendedRuns.length} re-run for contention`, e.confirmRuns?.length && `${e.confirmRuns.length} by \`autoresearch confirm\``].filter(Boolean);
+    lines.push(`Runs:       ${e.runs?.length ?? 1} decided${more.length > 0 ? `, ${more.join(", ")}` : ""}`);
+    // Decided on its one run: that run is the record's own metric.
+    if (!e.runs) lines.push(`  its run: ${formatMetric(e.metric)}`);
     for (const r of runs) {
       const rate = describeThroughput(r);
-      lines.push(`  seed ${r.seed}: ${formatMetric(r.metric)}${rate ? `, ${rate}` : ""}${r.load ? `, ${describeLoad(r.load)}` : ""}${r.contended ? " — contended, re-run" : ""}`);
+      lines.push(`  seed ${r.seed}: ${formatMetric(r.metric)}${rate ? `, ${rate}` : ""}${r.load ? `, ${describeLoad(r.load)}` : ""}${r.note}`);
     }
+  }
+  if (shown.measured != null && e.metric !== null && shown.measured !== e.metric) {
+    lines.push(`Measured:   ${metricName} ${formatMetric(shown.measured)}, the mean of every run of its code (its decision's, later pairs' and confirm's): what later decisions compare with`);
   }
   const f = shown.finalize;
   if (f?.measured) {

@@ -112,6 +112,12 @@ describe("autoresearch confirm A B (real session, real runs)", async () => {
     expect(after.progress.best).toMatchObject({ iteration: report.head.iteration, measured: true });
     expect(after.progress.best.metric).toBeCloseTo(report.head.metric, 12);
     expect(after.markdown).toContain(`**Best so far:** ${report.head.metric.toFixed(6)} (iteration ${report.head.iteration}, commit `);
+    // show lists confirm's runs with the experiment's own, and the mean later decisions compare with.
+    const shown = cli(root, ["show", String(report.head.iteration)]);
+    expect(shown.code, shown.stderr).toBe(0);
+    for (const r of report.runs as { seed: number; metric: number }[]) expect(shown.stdout).toContain(`seed ${r.seed}: ${r.metric.toFixed(6)} — autoresearch confirm`);
+    expect(shown.stdout).toMatch(/^Runs: .*, \d+ by `autoresearch confirm`$/m);
+    expect(shown.stdout).toContain(`Measured:   ${report.metric ?? "val_loss"} ${report.head.metric.toFixed(6)}, the mean of every run of its code`);
   });
 
   it("resume decides with them: the next experiment is compared with the head's mean, confirm's runs counted", async () => {
