@@ -25,6 +25,7 @@ import { readFileSync } from "node:fs";
 import { expect } from "vitest";
 import { PlanProposer } from "../../src/proposers/plan.js";
 import type { ExperimentRecord, Proposal } from "../../src/types.js";
+import { SEEDED_UNIT } from "./noisy.js";
 import { git, recordPath } from "./repo.js";
 
 export const FINALIZE_TRAIN = `const BIG = 0;
@@ -35,14 +36,7 @@ const NOOP1 = 0;
 const NOOP2 = 0;
 const NOOP3 = 0;
 
-function unit(a) {
-  a = (a + 0x6d2b79f5) | 0;
-  let t = Math.imul(a ^ (a >>> 15), 1 | a);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);
-// Tests that kill a run in flight slow it down (milliseconds).
+${SEEDED_UNIT}// Tests that kill a run in flight slow it down (milliseconds).
 const pause = Number(process.env.FIXTURE_SLEEP_MS ?? 0);
 if (pause > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
 const truth = 1 - 0.3 * BIG - 0.12 * MEDIUM - 0.05 * SMALL - 0.08 * (TOGETHER > 0 && MEDIUM > 0 ? 1 : 0);
