@@ -23,10 +23,13 @@
  */
 import { readFileSync } from "node:fs";
 import { expect } from "vitest";
+import type { ResearchConfig } from "../../src/config/options.js";
+import { research } from "../../src/loop/research.js";
 import { PlanProposer } from "../../src/proposers/plan.js";
-import type { ExperimentRecord, Proposal } from "../../src/types.js";
+import type { ExperimentRecord, PlatformInfo, Proposal, Proposer } from "../../src/types.js";
+import { testConfig, testDeps } from "../loop/deps.js";
 import { SEEDED_UNIT } from "./noisy.js";
-import { git, recordPath } from "./repo.js";
+import { createRepo, FAKE_PREPARE, git, recordPath } from "./repo.js";
 
 export const FINALIZE_TRAIN = `const BIG = 0;
 const MEDIUM = 0;
@@ -72,6 +75,32 @@ export function finalizePlanFile(): string {
 
 export function finalizePlan(): PlanProposer {
   return new PlanProposer(FINALIZE_STEPS);
+}
+
+/** The machine the fixture's sessions say they ran on: given, not detected (no test here is about the platform). */
+export const FIXTURE_CPU: PlatformInfo = {
+  kind: "cpu",
+  label: "CPU",
+  device: "cpu",
+  os: "linux",
+  detail: "test",
+  source: "os",
+  adjustments: { compile: false, compileMode: null, attention: "sdpa", ampDtype: "fp32", batchScale: 1, castOptimizerStateFp32: false, notes: [] },
+};
+
+/** A repository holding the fixture's trainer, its read-only file beside it. */
+export function finalizeRepo(): string {
+  return createRepo({ "train.js": FINALIZE_TRAIN, "prepare.js": FAKE_PREPARE });
+}
+
+/**
+ * The fixture session: the loop really run on `proposer` (the plan unless given) under
+ * --keep-rule any with three baseline runs; `config` adds to or overrides that. Returns the repo.
+ */
+export async function finalizeSessionOf(config: Partial<ResearchConfig> = {}, proposer: Proposer = finalizePlan()): Promise<string> {
+  const root = finalizeRepo();
+  await research(root, { kind: "new", config: testConfig({ keepRule: "any", baselineRuns: 3, ...config }), platform: FIXTURE_CPU }, testDeps(root, proposer));
+  return root;
 }
 
 /** The experiment numbers of the fixture's changes, by kind. */
