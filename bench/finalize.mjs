@@ -23,13 +23,10 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { latestFinalize, readFinalizeEntries } from "../dist/ledger/finalize-records.js";
 import { removalOf, variantKey } from "../dist/ledger/finalize-verdicts.js";
-import { research } from "../dist/loop/research.js";
 import { detectPlatform } from "../dist/platform/index.js";
-import { BuiltinProposer } from "../dist/proposers/builtin/index.js";
-import { StopControl } from "../dist/search/stop.js";
-import { Git } from "../dist/workspace/git.js";
-import { TRAIN, trueMetric, VmExecutor } from "./keeps-fixture.mjs";
-import { benchRepo, recordsDir } from "./repo.mjs";
+import { TRAIN, trueMetric } from "./keeps-fixture.mjs";
+import { recordsDir } from "./repo.mjs";
+import { vmSession } from "./session.mjs";
 
 const EXPERIMENTS = Number(process.env.BENCH_EXPERIMENTS ?? 100);
 // Ten seeds: a session keeps only a few no-effect changes on the best's lineage, and the share needs a sample.
@@ -42,29 +39,9 @@ const ZERO = 1e-9;
 
 /** The session, as keeps.mjs makes its `any` sessions. */
 async function makeSession(seed, platform) {
-  const root = benchRepo("ar-finalize-", { "train.js": TRAIN, "prepare.js": "// read-only\n" });
-  const executor = new VmExecutor();
-  const config = {
-    train: "train.js",
-    readonly: ["prepare.js"],
-    budgetSec: 1,
-    metric: "val_loss",
-    direction: "min",
-    maxIterations: EXPERIMENTS,
-    scope: ["architecture", "hyperparameters", "optimizer", "training"],
-    tag: `b${seed}`,
-    results: "results.tsv",
-    command: "node train.js",
-    timeoutSec: 10,
-    proposer: "builtin",
-    seed,
-    runSeed: seed * 100,
-    reportEvery: 1000,
-    keepRule: "any",
-  };
-  const deps = { git: new Git(root), executor, proposer: new BuiltinProposer({ seed }), emit: () => {}, now: () => new Date(), stop: new StopControl(), baseEnv: { BENCH_NOISE: String(SIGMA) }, graceMs: 100 };
-  await research(root, { kind: "new", config, platform }, deps);
-  return { root, sessionRuns: executor.runs };
+  const config = { maxIterations: EXPERIMENTS, tag: `b${seed}`, keepRule: "any" };
+  const { root, runs } = await vmSession({ prefix: "ar-finalize-", script: TRAIN, seed, config, noise: SIGMA, platform });
+  return { root, sessionRuns: runs };
 }
 
 /** `autoresearch finalize --yes` in the session's repo, as a user runs it (the trainer reads BENCH_NOISE from the environment). */

@@ -72,10 +72,10 @@ export class VmExecutor {
   }
 }
 
-/** The fixture's true metric at a commit (its script run without noise). */
-export function trueMetric(root, commit) {
+/** A fixture's true metric at a commit (its script run without noise; `env` zeroes what else it reads). */
+export function trueMetric(root, commit, env = {}) {
   const code = execFileSync("git", ["show", `${commit}:train.js`], { cwd: root, encoding: "utf8" });
   const lines = [];
-  vm.runInNewContext(code, { console: { log: (s) => lines.push(String(s)) }, process: { env: { AUTORESEARCH_SEED: "0", BENCH_NOISE: "0" } }, Math, Number });
+  vm.runInNewContext(code, { console: { log: (s) => lines.push(String(s)) }, process: { env: { AUTORESEARCH_SEED: "0", BENCH_NOISE: "0", ...env } }, Math, Number });
   return Number(/^true_loss: (.*)$/.exec(lines[0])[1]);
 }

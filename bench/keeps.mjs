@@ -9,62 +9,20 @@
 // Real git repos and the real loop; the runs themselves are evaluated in-process (node:vm) to
 // keep 600 experiments affordable on a shared machine: the decision logic is what is measured.
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync, } from "node:fs";
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import vm from "node:vm";
 import { headOf } from "../dist/ledger/tree.js";
-import { research } from "../dist/loop/research.js";
-import { StopControl } from "../dist/search/stop.js";
-import { BuiltinProposer } from "../dist/proposers/builtin/index.js";
-import { Git } from "../dist/workspace/git.js";
 import { detectPlatform } from "../dist/platform/index.js";
-import { benchRepo, recordsDir } from "./repo.mjs";
 import { TRAIN, trueMetric, VmExecutor } from "./keeps-fixture.mjs";
+import { vmSession } from "./session.mjs";
 
 const EXPERIMENTS = Number(process.env.BENCH_EXPERIMENTS ?? 100);
 const SEEDS = (process.env.BENCH_SEEDS ?? "1,2,3").split(",").map(Number);
 const SIGMA = Number(process.env.BENCH_NOISE ?? 0.01);
 
-function repo() {
-  return benchRepo("ar-keeps-", { "train.js": TRAIN, "prepare.js": "// read-only\n" });
-}
-
-
 async function session(rule, seed, platform) {
-  const root = repo();
-  const executor = new VmExecutor();
-  const config = {
-    train: "train.js",
-    readonly: ["prepare.js"],
-    budgetSec: 1,
-    metric: "val_loss",
-    direction: "min",
-    maxIterations: EXPERIMENTS,
-    scope: ["architecture", "hyperparameters", "optimizer", "training"],
-    tag: `b${seed}`,
-    results: "results.tsv",
-    command: "node train.js",
-    timeoutSec: 10,
-    proposer: "builtin",
-    seed,
-    runSeed: seed * 100,
-    reportEvery: 1000,
-    keepRule: rule,
-    baselineRuns: rule === "any" ? 1 : 2,
-  };
-  const deps = {
-    git: new Git(root),
-    executor,
-    proposer: new BuiltinProposer({ seed }),
-    emit: () => {},
-    now: () => new Date(),
-    stop: new StopControl(),
-    baseEnv: { BENCH_NOISE: String(SIGMA) },
-    graceMs: 100,
-  };
-  await research(root, { kind: "new", config, platform }, deps);
-  const records = readFileSync(join(recordsDir(root), "experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const config = { maxIterations: EXPERIMENTS, tag: `b${seed}`, keepRule: rule, baselineRuns: rule === "any" ? 1 : 2 };
+  const { root, records, runs } = await vmSession({ prefix: "ar-keeps-", script: TRAIN, seed, config, noise: SIGMA, platform });
   let bestTrue = trueMetric(root, records[0].commit);
   let falseKeeps = 0;
   let keeps = 0;
@@ -77,7 +35,7 @@ async function session(rule, seed, platform) {
   }
   const finalTrue = trueMetric(root, headOf(records, "min").commit);
   rmSync(root, { recursive: true, force: true });
-  return { experiments: records.length - 1, keeps, falseKeeps, finalTrue, runs: executor.runs };
+  return { experiments: records.length - 1, keeps, falseKeeps, finalTrue, runs };
 }
 
 const platform = await detectPlatform({ command: "node train.js", root: tmpdir() });
@@ -207,12 +165,6 @@ console.log("val_loss: " + (truth + Number(process.env.BENCH_DRIFT) + Number(pro
       return null;
     }
   }
-  const truthOf = (root, commit) => {
-    const code = execFileSync("git", ["show", `${commit}:train.js`], { cwd: root, encoding: "utf8" });
-    const lines = [];
-    vm.runInNewContext(code, { console: { log: (s) => lines.push(String(s)) }, process: { env: { AUTORESEARCH_SEED: "0", BENCH_RUN: "0", BENCH_NOISE: "0", BENCH_DRIFT: "0" } }, Math, Number });
-    return Number(/^true_loss: (.*)$/.exec(lines[0])[1]);
-  };
   // The spec's plain loop (any, one baseline run) beside the default since issue 26 (the paired confirm rule, two baseline runs).
   // BENCH_PAIR_BANDS=1,2,3: a row of the paired rule per band (the default's choice); else the default band.
   const bands = process.env.BENCH_PAIR_BANDS?.split(",").map(Number);
@@ -229,31 +181,11 @@ console.log("val_loss: " + (truth + Number(process.env.BENCH_DRIFT) + Number(pro
     if (only && !only.includes(name)) continue;
     const t = { noops: 0, falseKeeps: 0, real: 0, lost: 0, runs: 0, finalTrue: [], decisions: 0, oneRun: 0, paired: 0, pairs: 0, reused: 0, leftOut: 0, contended: 0, pairRuns: 0 };
     for (const seed of DSEEDS) {
-      const root = benchRepo("ar-drift-", { "train.js": script, "prepare.js": "// read-only\n" });
       const executor = new DriftExecutor(seed);
-      const config = {
-        train: "train.js",
-        readonly: ["prepare.js"],
-        budgetSec: 1,
-        metric: "val_loss",
-        direction: "min",
-        maxIterations: CHANGES * 2,
-        scope: ["hyperparameters"],
-        tag: `d${seed}`,
-        results: "results.tsv",
-        command: "node train.js",
-        timeoutSec: 10,
-        proposer: "builtin",
-        seed,
-        runSeed: seed * 100,
-        reportEvery: 1000,
-        ...rule,
-      };
-      const deps = { git: new Git(root), executor, proposer: new Scripted(seed), emit: () => {}, now: () => new Date(), stop: new StopControl(), baseEnv: { BENCH_NOISE: String(NOISE) }, graceMs: 100 };
-      await research(root, { kind: "new", config, platform }, deps);
-      const records = readFileSync(join(recordsDir(root), "experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      const config = { maxIterations: CHANGES * 2, scope: ["hyperparameters"], tag: `d${seed}`, ...rule };
+      const { root, records } = await vmSession({ prefix: "ar-drift-", script, seed, config, noise: NOISE, platform, executor, proposer: new Scripted(seed) });
       const truth = new Map();
-      const trueAt = (c) => truth.get(c) ?? truth.set(c, truthOf(root, c)).get(c);
+      const trueAt = (c) => truth.get(c) ?? truth.set(c, trueMetric(root, c, { BENCH_RUN: "0", BENCH_DRIFT: "0" })).get(c);
       for (const r of records.slice(1)) {
         t.contended += r.contendedRuns?.length ?? 0;
         if (r.status === "crash") continue;

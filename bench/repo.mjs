@@ -22,3 +22,8 @@ export function recordsDir(root) {
   const tag = readFileSync(join(root, ".git", "autoresearch", "current"), "utf8").trim();
   return join(root, ".git", "autoresearch", tag, "records");
 }
+
+/** The current session's experiment records (experiments.jsonl), in order. */
+export function sessionRecords(root) {
+  return readFileSync(join(recordsDir(root), "experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+}

@@ -22,7 +22,8 @@ import { BuiltinProposer } from "../dist/proposers/builtin/index.js";
 import { sanitizeEnv } from "../dist/runner/run-env.js";
 import { LocalExecutor } from "../dist/executors/index.js";
 import { Git } from "../dist/workspace/git.js";
-import { benchRepo, recordsDir } from "./repo.mjs";
+import { benchRepo, sessionRecords } from "./repo.mjs";
+import { vmSession } from "./session.mjs";
 import { TRAIN as NOISY_TRAIN, trueMetric, VmExecutor } from "./keeps-fixture.mjs";
 
 const args = process.argv.slice(2);
@@ -103,10 +104,6 @@ function cpuNow() {
 }
 const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
 
-function readRecords(root) {
-  return readFileSync(join(recordsDir(root), "experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-}
-
 function baseConfig({ workers, search, experiments, seed, tag }) {
   return {
     train: "train.js",
@@ -164,7 +161,7 @@ async function fakeSession({ workers, search, experiments, seed = 1, runSec, tar
   };
   const config = { ...baseConfig({ workers, search, experiments, seed, tag: "bench" }), readonly: ["metric.awk", "run.sh"], command: "sh run.sh", keepRule: "any", baselineRuns: 1 };
   await research(root, { kind: "new", config, platform: CPU }, deps);
-  const records = readRecords(root);
+  const records = sessionRecords(root);
   rmSync(root, { recursive: true, force: true });
   const decided = records.length - 1;
   const machine = {
@@ -327,12 +324,9 @@ if (PARTS.has("honesty")) {
 
   const honesty = { keeps: 0, falseKeeps: 0, noEffect: 0, noEffectKept: 0, measuredOnce: 0, experiments: 0, runs: 0, finalTrue: [] };
   for (const seed of HONESTY.seeds) {
-    const root = benchRepo("ar-tree-keeps-", { "train.js": NOISY_TRAIN, "prepare.js": "// read-only\n" });
     const executor = new DelayedVmExecutor();
-    const config = { ...baseConfig({ workers: 4, search: "tree", experiments: HONESTY.experiments, seed, tag: `k${seed}` }), readonly: ["prepare.js"], command: "node train.js", runSeed: seed * 100, keepRule: "confirm" };
-    const deps = { git: new Git(root), executor, proposer: new BuiltinProposer({ seed }), emit: () => {}, now: () => new Date(), stop: new StopControl(), baseEnv: { BENCH_NOISE: "0.01" }, graceMs: 100 };
-    await research(root, { kind: "new", config, platform: CPU }, deps);
-    const records = readRecords(root);
+    const config = { ...baseConfig({ workers: 4, search: "tree", experiments: HONESTY.experiments, seed, tag: `k${seed}` }), keepRule: "confirm" };
+    const { root, records } = await vmSession({ prefix: "ar-tree-keeps-", script: NOISY_TRAIN, seed, config, noise: 0.01, platform: CPU, executor });
     const truth = new Map(records.map((r) => [r.commit, trueMetric(root, r.commit)]));
     if (DUMP) {
       mkdirSync(DUMP, { recursive: true });

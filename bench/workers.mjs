@@ -27,7 +27,6 @@
 //   BENCH_WORKERS=16 measures only those N (e.g. under `node --cpu-prof`); the ratios need N=1 among them.
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
-import { join } from "node:path";
 import { reportHooks } from "../dist/cli/report-hooks.js";
 import { sessionPaths } from "../dist/ledger/paths.js";
 import { eventsFileSink } from "../dist/ledger/events-file.js";
@@ -37,7 +36,7 @@ import { BuiltinProposer } from "../dist/proposers/builtin/index.js";
 import { sanitizeEnv } from "../dist/runner/run-env.js";
 import { LocalExecutor } from "../dist/executors/index.js";
 import { Git } from "../dist/workspace/git.js";
-import { benchRepo, recordsDir } from "./repo.mjs";
+import { benchRepo, sessionRecords } from "./repo.mjs";
 
 // 12 s runs: long enough that at 16 workers the orchestrator's ~50 ms of git and process starts per
 // experiment, queued when 16 runs end together, is not what is measured on a 2-core machine (with 3 s
@@ -136,7 +135,7 @@ async function session({ workers, experiments, runMs, lookahead, proposeMs = 0 }
   } finally {
     eventsFile.close();
   }
-  const records = readFileSync(join(recordsDir(root), "experiments.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const records = sessionRecords(root);
   rmSync(root, { recursive: true, force: true });
   const done = records.filter((r) => r.id !== 0);
   const t = (iso) => Date.parse(iso);

@@ -30,9 +30,8 @@ export function openNoFollow(path: string, how: "truncate" | "append" = "truncat
   return openSync(path, how === "append" ? APPEND : TRUNCATE, 0o644);
 }
 
-
-/** Bytes start..end of an open file as UTF-8 (fewer when the file is shorter): a reader's window on a growing file. */
-export function readRange(fd: number, start: number, end: number): string {
+/** Bytes start..end of an open file (fewer when the file is shorter): a reader's window on a growing file. */
+export function readRangeBytes(fd: number, start: number, end: number): Buffer {
   const buf = Buffer.alloc(Math.max(0, end - start));
   let off = 0;
   while (off < buf.length) {
@@ -40,5 +39,10 @@ export function readRange(fd: number, start: number, end: number): string {
     if (n === 0) break;
     off += n;
   }
-  return buf.subarray(0, off).toString("utf8");
+  return buf.subarray(0, off);
+}
+
+/** The same window as UTF-8. */
+export function readRange(fd: number, start: number, end: number): string {
+  return readRangeBytes(fd, start, end).toString("utf8");
 }

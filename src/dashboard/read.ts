@@ -1,6 +1,6 @@
 import { redactConfig } from "../config/redact.js";
 import { alternateName, SUMMARY_FILE } from "../file-names.js";
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { SessionInfo } from "../ledger/ledger.js";
 import { eventsPath } from "../ledger/events-file.js";
@@ -12,7 +12,7 @@ import type { ExperimentRecord } from "../types.js";
 import { type ExperimentSummary, pooledNoise, summarize } from "./model.js";
 import { emptyLive, foldLive, type LiveState, type StampedEvent } from "./live.js";
 import { readSessionFile, type SessionLocation } from "./sessions.js";
-import { readRange } from "../safe-fs.js";
+import { readRange, readRangeBytes } from "../safe-fs.js";
 
 /**
  * Everything the dashboard shows, read from a session's records. Strictly read-only: the loop
@@ -130,14 +130,7 @@ export function readTail(path: string, bytes: number): { text: string; size: num
 export function readBytes(path: string, start: number, end: number): Buffer {
   const fd = openSync(path, "r");
   try {
-    const buf = Buffer.alloc(Math.max(0, end - start));
-    let off = 0;
-    while (off < buf.length) {
-      const n = readSync(fd, buf, off, buf.length - off, start + off);
-      if (n === 0) break;
-      off += n;
-    }
-    return buf.subarray(0, off);
+    return readRangeBytes(fd, start, end);
   } finally {
     closeSync(fd);
   }

@@ -8,6 +8,7 @@ import { PlanProposer } from "../../src/proposers/plan.js";
 import type { ExperimentRecord, Measurement, Proposal } from "../../src/types.js";
 import { testConfig, testDeps } from "../loop/deps.js";
 import { cli } from "../helpers/cli.js";
+import { SEEDED_UNIT } from "../helpers/noisy.js";
 import { createRepo, FAKE_PREPARE, git, recordPath } from "../helpers/repo.js";
 
 /**
@@ -17,14 +18,7 @@ import { createRepo, FAKE_PREPARE, git, recordPath } from "../helpers/repo.js";
  */
 const TRAIN = `const BOOST = 0;
 const NUDGE = 0;
-function unit(a) {
-  a = (a + 0x6d2b79f5) | 0;
-  let t = Math.imul(a ^ (a >>> 15), 1 | a);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);
-const noise = (unit(seed * 7919 + BOOST * 15485863 + NUDGE * 104729) - 0.5) * 0.02;
+${SEEDED_UNIT}const noise = (unit(seed * 7919 + BOOST * 15485863 + NUDGE * 104729) - 0.5) * 0.02;
 console.log("val_loss: " + (1.2 - 0.03 * BOOST + noise).toFixed(6));
 `;
 

@@ -5,35 +5,18 @@ import { describe, expect, it } from "vitest";
 import { readFinalizeEntries, type FinalizeRun } from "../../src/ledger/finalize-records.js";
 import { research } from "../../src/loop/research.js";
 import { PlanProposer } from "../../src/proposers/plan.js";
-import type { PlatformInfo } from "../../src/types.js";
 import { testConfig, testDeps } from "../loop/deps.js";
 import { cli, repoSnapshot } from "../helpers/cli.js";
-import { FINALIZE_TRAIN, finalizePlan } from "../helpers/finalize-fixture.js";
-import { createRepo, FAKE_PREPARE, git, recordPath } from "../helpers/repo.js";
+import { FINALIZE_TRAIN, FIXTURE_CPU, finalizeRepo, finalizeSessionOf } from "../helpers/finalize-fixture.js";
+import { git, recordPath } from "../helpers/repo.js";
 import { processesWithEnv, sleep, startCli, waitGone } from "../reliability/helpers.js";
-
-const CPU: PlatformInfo = {
-  kind: "cpu",
-  label: "CPU",
-  device: "cpu",
-  os: "linux",
-  detail: "test",
-  source: "os",
-  adjustments: { compile: false, compileMode: null, attention: "sdpa", ampDtype: "fp32", batchScale: 1, castOptimizerStateFp32: false, notes: [] },
-};
-
-async function fixtureSession(): Promise<string> {
-  const root = createRepo({ "train.js": FINALIZE_TRAIN, "prepare.js": FAKE_PREPARE });
-  await research(root, { kind: "new", config: testConfig({ keepRule: "any", baselineRuns: 3 }), platform: CPU }, testDeps(root, finalizePlan()));
-  return root;
-}
 
 const runKey = (r: FinalizeRun) => `${r.batch}/${r.kind}/${r.removed.join("+")}/${r.round}/${r.repeat ?? 0}`;
 const runsOf = (root: string) => readFinalizeEntries(recordPath(root, "finalize.jsonl")).filter((e): e is FinalizeRun => e.type === "run");
 
 describe("autoresearch finalize (CLI)", () => {
   it("bad input is exit 2 with the fix, and changes nothing: unknown tag, --runs 0, no terminal without --yes, a running loop, nothing kept", async () => {
-    const root = await fixtureSession();
+    const root = await finalizeSessionOf();
     const before = repoSnapshot(root);
     const cases: [string[], RegExp][] = [
       [["finalize", "--tag", "nosuch", "--yes"], /no session tagged nosuch[\s\S]*fix: .*autoresearch sessions/],
@@ -57,16 +40,16 @@ describe("autoresearch finalize (CLI)", () => {
     expect(readFinalizeEntries(recordPath(root, "finalize.jsonl"))).toEqual([]);
 
     // A session whose best is still the baseline.
-    const empty = createRepo({ "train.js": FINALIZE_TRAIN, "prepare.js": FAKE_PREPARE });
+    const empty = finalizeRepo();
     const worse = new PlanProposer([{ description: "BIG 0 -> -1", category: "other", edits: [{ search: "const BIG = 0;", replace: "const BIG = -1;" }], planStep: 0 }]);
-    await research(empty, { kind: "new", config: testConfig({ keepRule: "any" }), platform: CPU }, testDeps(empty, worse));
+    await research(empty, { kind: "new", config: testConfig({ keepRule: "any" }), platform: FIXTURE_CPU }, testDeps(empty, worse));
     const nothing = cli(empty, ["finalize", "--yes"]);
     expect(nothing.code).toBe(2);
     expect(nothing.stderr).toMatch(/session t1 kept nothing: its best is the baseline[\s\S]*fix: Run the session longer/);
   }, 120_000);
 
   it("kill -9 during finalize, then finalize again: nothing lost, nothing run twice, no run left behind; then merge --final", async () => {
-    const root = await fixtureSession();
+    const root = await finalizeSessionOf();
     const researchBranch = git(root, "rev-parse", "autoresearch/t1");
     // Runs of 400 ms, marked so the test can find them.
     const marker = `finalize-kill-${process.pid}-${Date.now()}`;
@@ -122,7 +105,7 @@ describe("autoresearch finalize (CLI)", () => {
   }, 300_000);
 
   it("merge --final before any finalize: exit 2, run finalize first", async () => {
-    const root = await fixtureSession();
+    const root = await finalizeSessionOf();
     const result = cli(root, ["merge", "--final", "--yes"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/autoresearch\/t1-final does not exist: the session was not finalized[\s\S]*fix: Run `autoresearch finalize` first/);
@@ -131,7 +114,7 @@ describe("autoresearch finalize (CLI)", () => {
 
 describe("autoresearch finalize, stopped", () => {
   it("Ctrl-C: the runs in flight end and are recorded, no more start, exit 130; finalize again continues", async () => {
-    const root = await fixtureSession();
+    const root = await finalizeSessionOf();
     const marker = `finalize-int-${process.pid}-${Date.now()}`;
     const live = startCli(root, ["finalize", "--yes", "--runs", "2"], { FIXTURE_SLEEP_MS: "300", FIXTURE_MARK: marker });
     const start = Date.now();

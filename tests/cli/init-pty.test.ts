@@ -31,27 +31,32 @@ function venvWithTorch(root: string): void {
 
 const configOf = (root: string) => JSON.parse(readFileSync(join(root, "autoresearch.config.json"), "utf8"));
 
+/**
+ * Init's questions in turn: waits for each one's text, then types its keys (none: Enter keeps what
+ * is offered) and Enter.
+ */
+async function answer(t: ReturnType<typeof terminal>, steps: readonly (readonly [question: string, ...keys: string[]])[]): Promise<void> {
+  for (const [question, ...keys] of steps) {
+    await t.waitFor(question);
+    await t.type(...keys, KEY.enter);
+  }
+}
+
 describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
   it("asks the budget (validating it), offers the metrics the script prints, asks the direction, confirms, writes", async () => {
     const root = createRepo({ "train.py": TRAIN, "prepare.py": "MAX_SEQ_LEN = 2048\n" });
     const t = terminal(root, ["init", "--train", "train.py", "--readonly", "prepare.py", "--max-iterations", "3", "--scope", "all", "--tag", "t1", "--results", "results.tsv"]);
-    await t.waitFor("Command that runs one experiment");
-    await t.type(KEY.enter);
-    await t.waitFor("How long should each training run be?");
-    await t.type(..."abc", KEY.enter);
-    await t.waitFor('"abc" is not a positive duration like 90s, 5m, 1h30m');
-    await t.type(KEY.ctrlU, ..."5m", KEY.enter);
+    await answer(t, [
+      ["Command that runs one experiment"],
+      ["How long should each training run be?", ..."abc"],
+      ['"abc" is not a positive duration like 90s, 5m, 1h30m', KEY.ctrlU, ..."5m"],
+    ]);
     await t.waitFor("Which metric should the loop optimize?");
     expect(t.screen()).toMatch(/val_bpb \(printed by train.py\)/);
     expect(t.screen()).toContain("val_loss");
     expect(t.screen()).not.toContain("training_seconds");
     await t.type(KEY.enter);
-    await t.waitFor("Should val_bpb be minimized or maximized?");
-    await t.type(KEY.enter);
-    await t.waitFor("Baseline runs");
-    await t.type(KEY.enter);
-    await t.waitFor("Keep rule");
-    await t.type(KEY.enter);
+    await answer(t, [["Should val_bpb be minimized or maximized?"], ["Baseline runs"], ["Keep rule"]]);
     await t.waitFor("Write autoresearch.config.json with this config?");
     expect(t.screen()).toContain("## AutoResearch Config");
     expect(t.screen()).toMatch(/\| Time budget \/ run +\| 5m +\|/);
@@ -65,37 +70,29 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
   it("shows defaults as defaults: Enter keeps one, typing replaces it; the budget has none to accept", async () => {
     const root = createRepo({ "train.py": TRAIN, "prepare.py": "X = 1\n" });
     const t = terminal(root, ["init"]);
+    // Each default shown (its text waited for) before Enter keeps it or typing replaces it.
     await t.waitFor("Training script");
-    await t.waitFor("train.py");
-    await t.type(KEY.enter);
+    await answer(t, [["train.py"]]);
     await t.waitFor("Read-only script(s), never modified (comma-separated, or none)");
-    await t.waitFor("prepare.py");
-    await t.type(..."none", KEY.enter);
-    await t.waitFor("Command that runs one experiment");
-    await t.type(KEY.enter);
-    await t.waitFor("How long should each training run be?");
-    // Nothing is pre-filled that Enter would then refuse: an empty answer is asked again.
-    await t.type(KEY.enter);
-    await t.waitFor("a time budget is required");
-    await t.type(..."2m", KEY.enter);
-    await t.waitFor("Which metric should the loop optimize?");
-    await t.type(KEY.enter);
-    await t.waitFor("Should val_bpb be minimized or maximized?");
-    await t.type(KEY.enter);
+    await answer(t, [
+      ["prepare.py", ..."none"],
+      ["Command that runs one experiment"],
+      // Nothing is pre-filled that Enter would then refuse: an empty answer is asked again.
+      ["How long should each training run be?"],
+      ["a time budget is required", ..."2m"],
+      ["Which metric should the loop optimize?"],
+      ["Should val_bpb be minimized or maximized?"],
+    ]);
     await t.waitFor("Max iterations");
-    await t.waitFor("unlimited");
-    // Typed over the default, not appended to it ("unlimited7" would be refused).
-    await t.type(..."7", KEY.enter);
-    await t.waitFor("Allowed modification scope");
-    await t.type(KEY.enter);
-    await t.waitFor("Branch tag");
-    await t.type(..."mine", KEY.enter);
-    await t.waitFor("Results file");
-    await t.type(KEY.enter);
-    await t.waitFor("Baseline runs");
-    await t.type(..."3", KEY.enter);
-    await t.waitFor("Keep rule");
-    await t.type(KEY.enter);
+    await answer(t, [
+      // Typed over the default, not appended to it ("unlimited7" would be refused).
+      ["unlimited", ..."7"],
+      ["Allowed modification scope"],
+      ["Branch tag", ..."mine"],
+      ["Results file"],
+      ["Baseline runs", ..."3"],
+      ["Keep rule"],
+    ]);
     await t.waitFor("Write autoresearch.config.json with this config?");
     expect(t.screen()).toMatch(/\| Read-only script +\| \(none\) +\|/);
     // train.py does not import torch: no torch adjustments.
@@ -116,10 +113,10 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     args.push("--max-iterations", "3", "--scope", "all", "--tag", "t4", "--results", "results.tsv", "--baseline-runs", "1", "--keep-rule", "any");
     const t = terminal(root, args, { PATH: `${bin}:${process.env.PATH}` });
     await t.waitFor("Workers: experiments run at the same time, one GPU each (4 GPUs detected");
-    await t.waitFor("4");
-    await t.type(KEY.ctrlU, ..."5", KEY.enter);
-    await t.waitFor("5 workers but 4 GPUs: at most 4 (or auto)");
-    await t.type(KEY.ctrlU, ..."2", KEY.enter);
+    await answer(t, [
+      ["4", KEY.ctrlU, ..."5"],
+      ["5 workers but 4 GPUs: at most 4 (or auto)", KEY.ctrlU, ..."2"],
+    ]);
     await t.waitFor("Write autoresearch.config.json with this config?");
     expect(t.screen()).toMatch(/\| Platform +\| CUDA \(4× NVIDIA H100 80GB HBM3/);
     expect(t.screen()).toMatch(/\| Workers +\| 2 +\|/);
@@ -133,19 +130,15 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     venvWithTorch(root);
     writeFileSync(join(root, "autoresearch.config.json"), JSON.stringify({ budget: "3m", metric: "val_loss", direction: "min" }));
     const t = terminal(root, ["init", "--train", "train.py", "--readonly", "prepare.py", "--max-iterations", "1", "--scope", "all", "--tag", "t2", "--results", "r.tsv"]);
-    await t.waitFor("Command that runs one experiment");
-    await t.type(KEY.enter);
+    await answer(t, [["Command that runs one experiment"]]);
     await t.waitFor("How long should each training run be?");
-    await t.waitFor("3m");
-    await t.type(KEY.enter);
-    await t.waitFor("Which metric should the loop optimize?");
-    await t.type(KEY.enter); // val_loss, the file's value, is the one selected
-    await t.waitFor("Should val_loss be minimized or maximized?");
-    await t.type(KEY.enter);
-    await t.waitFor("Baseline runs");
-    await t.type(KEY.enter);
-    await t.waitFor("Keep rule");
-    await t.type(KEY.enter);
+    await answer(t, [
+      ["3m"],
+      ["Which metric should the loop optimize?"], // val_loss, the file's value, is the one selected
+      ["Should val_loss be minimized or maximized?"],
+      ["Baseline runs"],
+      ["Keep rule"],
+    ]);
     await t.waitFor("Write autoresearch.config.json with this config?");
     expect(t.screen()).toMatch(/\| Time budget \/ run +\| 3m +\|/);
     // train.py imports torch: its adjustments are shown.
@@ -160,24 +153,17 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     const before = repoSnapshot(root);
     const t = terminal(root, ["init", "--budget", "5m", "--metric", "val_bpb", "--direction", "min"]);
     // init also offers the optional values, their defaults prefilled: accept each.
-    await t.waitFor("Training script");
-    await t.type(KEY.enter);
-    await t.waitFor("Read-only script(s)");
-    await t.type(KEY.enter);
-    await t.waitFor("Command that runs one experiment");
-    await t.type(KEY.enter);
-    await t.waitFor("Max iterations");
-    await t.type(KEY.enter);
-    await t.waitFor("Allowed modification scope");
-    await t.type(KEY.enter);
-    await t.waitFor("Branch tag");
-    await t.type(KEY.enter);
-    await t.waitFor("Results file");
-    await t.type(KEY.enter);
-    await t.waitFor("Baseline runs");
-    await t.type(KEY.enter);
-    await t.waitFor("Keep rule");
-    await t.type(KEY.enter);
+    await answer(t, [
+      ["Training script"],
+      ["Read-only script(s)"],
+      ["Command that runs one experiment"],
+      ["Max iterations"],
+      ["Allowed modification scope"],
+      ["Branch tag"],
+      ["Results file"],
+      ["Baseline runs"],
+      ["Keep rule"],
+    ]);
     await t.waitFor("Write autoresearch.config.json with this config?");
     await t.type("n");
     expect(await t.exited).toBe(1);
@@ -189,33 +175,22 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
   it("the whole Phase 0 flow: another metric, max, and the read-only TIME_BUDGET updated as a setup commit", async () => {
     const root = createRepo({ "train.py": TRAIN, "prepare.py": "TIME_BUDGET = 300        # training time budget in seconds (5 minutes)\n" });
     const t = terminal(root, ["init"]);
-    await t.waitFor("Training script");
-    await t.type(KEY.enter);
-    await t.waitFor("Read-only script(s)");
-    await t.type(KEY.enter);
-    await t.waitFor("Command that runs one experiment");
-    await t.type(KEY.enter);
-    await t.waitFor("How long should each training run be?");
-    await t.type(..."90s", KEY.enter);
-    await t.waitFor("Which metric should the loop optimize?");
-    await t.type(KEY.down, KEY.enter); // val_loss
-    await t.waitFor("Should val_loss be minimized or maximized?");
-    await t.type(KEY.down, KEY.enter); // max (the guess was min; the user decides)
-    await t.waitFor("Max iterations");
-    await t.type(KEY.ctrlU, ..."12", KEY.enter);
-    await t.waitFor("Allowed modification scope");
-    await t.type(KEY.space, KEY.enter); // deselect architecture
-    await t.waitFor("Branch tag");
-    await t.type(KEY.ctrlU, ..."exp-attn", KEY.enter);
-    await t.waitFor("Results file");
-    await t.type(KEY.enter);
-    await t.waitFor("Baseline runs");
-    await t.type(KEY.ctrlU, ..."3", KEY.enter);
-    await t.waitFor("Keep rule");
-    await t.type(KEY.enter); // confirm, the default (listed first)
+    await answer(t, [
+      ["Training script"],
+      ["Read-only script(s)"],
+      ["Command that runs one experiment"],
+      ["How long should each training run be?", ..."90s"],
+      ["Which metric should the loop optimize?", KEY.down], // val_loss
+      ["Should val_loss be minimized or maximized?", KEY.down], // max (the guess was min; the user decides)
+      ["Max iterations", KEY.ctrlU, ..."12"],
+      ["Allowed modification scope", KEY.space], // deselect architecture
+      ["Branch tag", KEY.ctrlU, ..."exp-attn"],
+      ["Results file"],
+      ["Baseline runs", KEY.ctrlU, ..."3"],
+      ["Keep rule"], // confirm, the default (listed first)
+    ]);
     await t.waitFor("prepare.py:1 sets TIME_BUDGET = 300 (5m), but the chosen time budget is 1m30s");
-    await t.waitFor("What should happen?");
-    await t.type(KEY.up, KEY.enter); // Update it now
+    await answer(t, [["What should happen?", KEY.up]]); // Update it now
     await t.waitFor("Write autoresearch.config.json with this config?");
     expect(t.screen()).toMatch(/\| Modification scope +\| hyperparameters \/ optimizer \/ training +\|/);
     expect(t.screen()).toMatch(/\| Baseline runs +\| 3 +\|/);
@@ -256,24 +231,16 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     await t.waitFor("Command that runs one experiment");
     // (Broken to the terminal's width under the guide bar: read as one line.)
     expect(t.screen().replace(/\n│ {2}/g, " ")).toContain("Found: .venv/bin/python train.py (the repo's .venv, torch 2.5.1); python3 train.py (the default, no torch); python train.py (python on PATH, no torch)");
-    await t.waitFor(".venv/bin/python train.py");
-    await t.type(KEY.ctrlU, ..."python3 train.py", KEY.enter);
+    await answer(t, [[".venv/bin/python train.py", KEY.ctrlU, ..."python3 train.py"]]);
     await t.waitFor("torch is not installed in python3, but train.py imports it: every run of `python3 train.py` would fail");
-    await t.waitFor("Enter another command");
-    await t.type(KEY.enter);
-    await t.waitFor("Command that runs one experiment");
-    await t.type(KEY.ctrlU, ..."  .venv/bin/python train.py", KEY.enter);
+    await answer(t, [
+      ["Enter another command"],
+      ["Command that runs one experiment", KEY.ctrlU, ..."  .venv/bin/python train.py"],
+    ]);
     await t.waitFor("How long should each training run be?");
     expect(t.screen()).toMatch(/Platform: CPU \(.*\) with torch 2\.5\.1/);
     await t.type(..."1m", KEY.enter);
-    await t.waitFor("Which metric should the loop optimize?");
-    await t.type(KEY.enter);
-    await t.waitFor("Should val_bpb be minimized or maximized?");
-    await t.type(KEY.enter);
-    await t.waitFor("Baseline runs");
-    await t.type(KEY.enter);
-    await t.waitFor("Keep rule");
-    await t.type(KEY.enter);
+    await answer(t, [["Which metric should the loop optimize?"], ["Should val_bpb be minimized or maximized?"], ["Baseline runs"], ["Keep rule"]]);
     await t.waitFor("Write autoresearch.config.json with this config?");
     expect(t.screen()).toMatch(/\| Command +\| `\.venv\/bin\/python train\.py` +\|/);
     expect(t.screen()).toMatch(/\| Adjustments +\| torch\.compile off/);
@@ -296,17 +263,14 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
   it("in an 80-column terminal every question, note and line fits; the probe's notes come before the table, only those about this script", async () => {
     const root = createRepo({ "train.py": TRAIN, "prepare.py": "X = 1\n" });
     const t = terminal(root, ["init", "--train", "train.py", "--readonly", "prepare.py", "--max-iterations", "3", "--scope", "all", "--tag", "t1", "--results", "results.tsv"], {}, 80);
-    for (const [question, answer] of [
-      ["Command that runs one experiment", ""],
-      ["How long should each training run be?", "5m"],
-      ["Which metric should the loop optimize?", ""],
-      ["minimized or maximized?", ""],
-      ["Baseline runs", ""],
-      ["Keep rule", ""],
-    ] as const) {
-      await t.waitFor(question);
-      await t.type(...answer, KEY.enter);
-    }
+    await answer(t, [
+      ["Command that runs one experiment"],
+      ["How long should each training run be?", ..."5m"],
+      ["Which metric should the loop optimize?"],
+      ["minimized or maximized?"],
+      ["Baseline runs"],
+      ["Keep rule"],
+    ]);
     await t.waitFor("Write autoresearch.config.json with this config?");
     await t.type("y");
     expect(await t.exited).toBe(0);

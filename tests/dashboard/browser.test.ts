@@ -6,7 +6,7 @@ import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Dashboard, startDashboard } from "../../src/dashboard/server.js";
 import { legacyPaths } from "../../src/ledger/paths.js";
-import { type Browser, browserAvailable, launchBrowser } from "../helpers/browser.js";
+import { type Browser, browserAvailable, launchBrowser, openDashboard } from "../helpers/browser.js";
 import { BIN } from "../helpers/cli.js";
 import { createRepo, FAKE_PREPARE } from "../helpers/repo.js";
 import { buildRecords, REALISTIC_SPECS, removeDir, sessionInfo, tempDir, writeSessionFiles } from "../helpers/session-fixture.js";
@@ -174,10 +174,7 @@ describe.skipIf(!enabled)("dashboard in a real browser (headless chromium)", () 
     const root = tempDir("ar-dash-table-");
     dirs.push(root);
     writeSessionFiles(root, buildRecords(1.0, REALISTIC_SPECS), sessionInfo());
-    const d = await startDashboard({ root, host: "127.0.0.1", port: 0 });
-    servers.push(d);
-    const page = await browser.context.newPage();
-    await page.goto(d.url);
+    const { page } = await openDashboard(browser, servers, root);
     await rows(page).first().waitFor();
     const firstCells = async () => (await rows(page).first().locator("td").allTextContents()).map((t) => t.trim());
     expect((await firstCells())[0]).toBe(String(REALISTIC_SPECS.length)); // newest first
@@ -228,10 +225,7 @@ describe.skipIf(!enabled)("dashboard in a real browser (headless chromium)", () 
       { type: "pipeline", proposing: 1, ready: 1, running: 2, workers: 2, at },
     ];
     writeFileSync(join(paths.dir, "events.jsonl"), events.map((e) => `${JSON.stringify(e)}\n`).join(""));
-    const d = await startDashboard({ root, host: "127.0.0.1", port: 0 });
-    servers.push(d);
-    const page = await browser.context.newPage();
-    await page.goto(d.url);
+    const { dashboard: d, page } = await openDashboard(browser, servers, root);
     const runs = page.locator(".live .run");
     await runs.first().waitFor();
     expect(await runs.count()).toBe(2);
@@ -258,12 +252,7 @@ describe.skipIf(!enabled)("dashboard in a real browser (headless chromium)", () 
     const root = tempDir("ar-dash-tree-");
     dirs.push(root);
     writeSessionFiles(root, treeRecords(), sessionInfo());
-    const d = await startDashboard({ root, host: "127.0.0.1", port: 0 });
-    servers.push(d);
-    const page = await browser.context.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(d.url);
+    const { page, errors } = await openDashboard(browser, servers, root);
     const nodes = page.locator(".tree-card svg.tree g.node");
     await nodes.first().waitFor();
     const ids = async (selector: string) => (await page.locator(selector).evaluateAll((els) => els.map((el) => Number(el.getAttribute("data-id"))))).sort((a, b) => a - b);
@@ -301,10 +290,7 @@ describe.skipIf(!enabled)("dashboard in a real browser (headless chromium)", () 
     mkdirSync(archived, { recursive: true });
     writeFileSync(join(archived, "session.json"), JSON.stringify(sessionInfo({ tag: "feb1", branch: "autoresearch/feb1" })));
     writeFileSync(join(archived, "experiments.jsonl"), `${buildRecords(2.0, REALISTIC_SPECS.slice(0, 2)).map((r) => JSON.stringify(r)).join("\n")}\n`);
-    const d = await startDashboard({ root, host: "127.0.0.1", port: 0 });
-    servers.push(d);
-    const page = await browser.context.newPage();
-    await page.goto(d.url);
+    const { page } = await openDashboard(browser, servers, root);
     await rows(page).first().waitFor();
     expect(await rows(page).count()).toBe(REALISTIC_SPECS.length + 1);
     await page.getByLabel("session").selectOption("archive/feb1");

@@ -1,9 +1,9 @@
 import { appendFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Dashboard, startDashboard } from "../../src/dashboard/server.js";
+import type { Dashboard } from "../../src/dashboard/server.js";
 import { legacyPaths } from "../../src/ledger/paths.js";
-import { type Browser, browserAvailable, launchBrowser } from "../helpers/browser.js";
+import { type Browser, browserAvailable, launchBrowser, openDashboard } from "../helpers/browser.js";
 import { finalizeFixture, writeFinalize } from "../helpers/finalize-log-fixture.js";
 import { buildRecords, REALISTIC_SPECS, removeDir, sessionInfo, tempDir, writeSessionFiles } from "../helpers/session-fixture.js";
 
@@ -43,12 +43,7 @@ describe.skipIf(!enabled)("the dashboard's finalize panel in a real browser (hea
   it("a finalized session: the table with each verdict coloured, the notes, finalize.md; the experiment table marks each kept change's verdict", async () => {
     const { root, paths, records } = session();
     writeFinalize(paths, finalizeFixture(records, { tag: "mar8", metric: "val_bpb", direction: "min", verdicts: VERDICTS }).entries);
-    const d = await startDashboard({ root, host: "127.0.0.1", port: 0 });
-    servers.push(d);
-    const page = await browser.context.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(d.url);
+    const { page, errors } = await openDashboard(browser, servers, root);
     const panel = page.locator("section.finalize");
     await panel.locator("table.finalize-table tbody tr").first().waitFor();
     expect(await panel.locator(".finalize-line").textContent()).toBe("finalized 2025-03-09 07:22 UTC: 2 of 5 kept changes matter, table in .autoresearch/finalize.md");
@@ -97,10 +92,7 @@ describe.skipIf(!enabled)("the dashboard's finalize panel in a real browser (hea
     writeFinalize(paths, partial);
     // Finalize holds the repo's lock (this process stands in for it), taken when it started.
     writeFileSync(paths.lock, JSON.stringify({ pid: process.pid, host: hostname(), startedAt: started.toISOString() }));
-    const d = await startDashboard({ root, host: "127.0.0.1", port: 0 });
-    servers.push(d);
-    const page = await browser.context.newPage();
-    await page.goto(d.url);
+    const { page } = await openDashboard(browser, servers, root);
     const line = page.locator("section.finalize .finalize-line");
     await line.waitFor();
     expect(await line.textContent()).toBe("finalize running: 5 of 21 runs");
@@ -112,10 +104,7 @@ describe.skipIf(!enabled)("the dashboard's finalize panel in a real browser (hea
     await page.close();
 
     const plain = session();
-    const other = await startDashboard({ root: plain.root, host: "127.0.0.1", port: 0 });
-    servers.push(other);
-    const page2 = await browser.context.newPage();
-    await page2.goto(other.url);
+    const { page: page2 } = await openDashboard(browser, servers, plain.root);
     await page2.locator("table.results tbody tr").first().waitFor();
     expect(await page2.locator("section.finalize").isHidden()).toBe(true);
     expect(await page2.locator("table.results .verdict").count()).toBe(0);

@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium } from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { type Dashboard, startDashboard } from "../../src/dashboard/server.js";
 
 /** Debian's chromium (installed by .ci/run); no browser is downloaded. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -37,4 +38,18 @@ export async function launchBrowser(): Promise<Browser> {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The dashboard served on `root` (127.0.0.1, a free port; pushed on `servers`, which the test's
+ * afterEach closes) and a new page open at its URL, its uncaught errors collected in `errors`.
+ */
+export async function openDashboard(browser: Browser, servers: Dashboard[], root: string): Promise<{ dashboard: Dashboard; page: Page; errors: string[] }> {
+  const dashboard = await startDashboard({ root, host: "127.0.0.1", port: 0 });
+  servers.push(dashboard);
+  const page = await browser.context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(dashboard.url);
+  return { dashboard, page, errors };
 }

@@ -23,9 +23,13 @@
  */
 import { readFileSync } from "node:fs";
 import { expect } from "vitest";
+import type { ResearchConfig } from "../../src/config/options.js";
+import { research } from "../../src/loop/research.js";
 import { PlanProposer } from "../../src/proposers/plan.js";
-import type { ExperimentRecord, Proposal } from "../../src/types.js";
-import { git, recordPath } from "./repo.js";
+import type { ExperimentRecord, PlatformInfo, Proposal, Proposer } from "../../src/types.js";
+import { testConfig, testDeps } from "../loop/deps.js";
+import { SEEDED_UNIT } from "./noisy.js";
+import { createRepo, FAKE_PREPARE, git, recordPath } from "./repo.js";
 
 export const FINALIZE_TRAIN = `const BIG = 0;
 const MEDIUM = 0;
@@ -35,14 +39,7 @@ const NOOP1 = 0;
 const NOOP2 = 0;
 const NOOP3 = 0;
 
-function unit(a) {
-  a = (a + 0x6d2b79f5) | 0;
-  let t = Math.imul(a ^ (a >>> 15), 1 | a);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);
-// Tests that kill a run in flight slow it down (milliseconds).
+${SEEDED_UNIT}// Tests that kill a run in flight slow it down (milliseconds).
 const pause = Number(process.env.FIXTURE_SLEEP_MS ?? 0);
 if (pause > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
 const truth = 1 - 0.3 * BIG - 0.12 * MEDIUM - 0.05 * SMALL - 0.08 * (TOGETHER > 0 && MEDIUM > 0 ? 1 : 0);
@@ -78,6 +75,32 @@ export function finalizePlanFile(): string {
 
 export function finalizePlan(): PlanProposer {
   return new PlanProposer(FINALIZE_STEPS);
+}
+
+/** The machine the fixture's sessions say they ran on: given, not detected (no test here is about the platform). */
+export const FIXTURE_CPU: PlatformInfo = {
+  kind: "cpu",
+  label: "CPU",
+  device: "cpu",
+  os: "linux",
+  detail: "test",
+  source: "os",
+  adjustments: { compile: false, compileMode: null, attention: "sdpa", ampDtype: "fp32", batchScale: 1, castOptimizerStateFp32: false, notes: [] },
+};
+
+/** A repository holding the fixture's trainer, its read-only file beside it. */
+export function finalizeRepo(): string {
+  return createRepo({ "train.js": FINALIZE_TRAIN, "prepare.js": FAKE_PREPARE });
+}
+
+/**
+ * The fixture session: the loop really run on `proposer` (the plan unless given) under
+ * --keep-rule any with three baseline runs; `config` adds to or overrides that. Returns the repo.
+ */
+export async function finalizeSessionOf(config: Partial<ResearchConfig> = {}, proposer: Proposer = finalizePlan()): Promise<string> {
+  const root = finalizeRepo();
+  await research(root, { kind: "new", config: testConfig({ keepRule: "any", baselineRuns: 3, ...config }), platform: FIXTURE_CPU }, testDeps(root, proposer));
+  return root;
 }
 
 /** The experiment numbers of the fixture's changes, by kind. */

@@ -1,4 +1,17 @@
 /**
+ * What every noisy trainer here draws its noise from: `unit(n)`, a number in [0, 1) that is a fixed
+ * hash of n (mulberry32), and `seed`, the run's AUTORESEARCH_SEED. Trainers put it in their text.
+ */
+export const SEEDED_UNIT = `function unit(a) {
+  a = (a + 0x6d2b79f5) | 0;
+  let t = Math.imul(a ^ (a >>> 15), 1 | a);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);
+`;
+
+/**
  * A trainer with a known true metric (best at LEARNING_RATE = 0.04) plus noise of about ±0.05
  * drawn from AUTORESEARCH_SEED and NUDGE, a constant with no true effect. With seeds 0, 1, 2:
  * NUDGE 0 gives 1.376643 1.419010 1.437350 (the baseline), NUDGE 1 gives 1.357573 1.390630
@@ -7,14 +20,7 @@
 export const NOISY_TRAIN = `const LEARNING_RATE = 0.01;
 const NUDGE = 0;
 
-function unit(a) {
-  a = (a + 0x6d2b79f5) | 0;
-  let t = Math.imul(a ^ (a >>> 15), 1 | a);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);
-const truth = 1 + Math.log2(LEARNING_RATE / 0.04) ** 2 * 0.1;
+${SEEDED_UNIT}const truth = 1 + Math.log2(LEARNING_RATE / 0.04) ** 2 * 0.1;
 const noise = (unit(seed * 7919 + NUDGE * 104729) - 0.5) * 0.1;
 console.log("seed: " + seed);
 console.log("val_loss: " + (truth + noise).toFixed(6));
@@ -25,7 +31,6 @@ export const NOISY_CHECK = `const text = require("node:fs").readFileSync("train.
 if (text.includes("LEARNING_RATE = 0.04")) { console.log("sanity: learning rate 0.04 is banned"); process.exit(3); }
 console.log("sanity ok");
 `;
-
 
 /**
  * A trainer on a drifting machine: a run counter kept in DRIFT_FILE (outside the repository; the
@@ -39,14 +44,7 @@ export const DRIFT_TRAIN = `const BOOST = 0;
 const NUDGE = 0;
 const fs = require("node:fs");
 
-function unit(a) {
-  a = (a + 0x6d2b79f5) | 0;
-  let t = Math.imul(a ^ (a >>> 15), 1 | a);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);
-const file = process.env.DRIFT_FILE;
+${SEEDED_UNIT}const file = process.env.DRIFT_FILE;
 const n = file && fs.existsSync(file) ? Number(fs.readFileSync(file, "utf8")) : 0;
 if (file) fs.writeFileSync(file, String(n + 1));
 const drift = 0.04 * Math.sin((n * Math.PI) / 12 + Number(process.env.DRIFT_PHASE ?? 0));

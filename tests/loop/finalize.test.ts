@@ -4,24 +4,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { LocalExecutor } from "../../src/executors/index.js";
 import { type FinalizeRun, finalizeAttempts, readFinalizeEntries } from "../../src/ledger/finalize-records.js";
 import { type FinalizeOutcome, finalizeSession } from "../../src/loop/finalize/finalize.js";
-import { research } from "../../src/loop/research.js";
 import { sanitizeEnv } from "../../src/runner/run-env.js";
 import { StopControl } from "../../src/search/stop.js";
-import type { PlatformInfo } from "../../src/types.js";
 import { Git } from "../../src/workspace/git.js";
-import { BASE_CONSTANTS, changesOf, constantsAt, expectedVerdict, FINALIZE_TRAIN, finalizePlan, NO_EFFECT, NO_EFFECT_CONSTANTS, PARTNER, REAL, REAL_CONSTANTS, TOGETHER } from "../helpers/finalize-fixture.js";
-import { createRepo, FAKE_PREPARE, git, recordPath } from "../helpers/repo.js";
-import { testConfig, testDeps } from "./deps.js";
-
-const CPU: PlatformInfo = {
-  kind: "cpu",
-  label: "CPU",
-  device: "cpu",
-  os: "linux",
-  detail: "test",
-  source: "os",
-  adjustments: { compile: false, compileMode: null, attention: "sdpa", ampDtype: "fp32", batchScale: 1, castOptimizerStateFp32: false, notes: [] },
-};
+import { BASE_CONSTANTS, changesOf, constantsAt, expectedVerdict, finalizeSessionOf, NO_EFFECT, NO_EFFECT_CONSTANTS, PARTNER, REAL, REAL_CONSTANTS, TOGETHER } from "../helpers/finalize-fixture.js";
+import { git, recordPath } from "../helpers/repo.js";
 
 /** The session's research branch, records and results.tsv, byte for byte: finalize must change none of them. */
 function sessionSnapshot(root: string): string {
@@ -33,7 +20,6 @@ function sessionSnapshot(root: string): string {
     status: git(root, "status", "--porcelain"),
   });
 }
-
 
 async function finalize(root: string, costs: unknown[] = []): Promise<FinalizeOutcome> {
   return finalizeSession(
@@ -50,8 +36,7 @@ async function finalize(root: string, costs: unknown[] = []): Promise<FinalizeOu
 
 /** The fixture session (the loop really run on the plan), then finalize on it. */
 async function finalized(workers: number): Promise<{ root: string; before: string; outcome: FinalizeOutcome; costs: unknown[] }> {
-  const root = createRepo({ "train.js": FINALIZE_TRAIN, "prepare.js": FAKE_PREPARE });
-  await research(root, { kind: "new", config: testConfig({ keepRule: "any", baselineRuns: 3, workers }), platform: CPU }, testDeps(root, finalizePlan()));
+  const root = await finalizeSessionOf({ workers });
   const before = sessionSnapshot(root);
   const costs: unknown[] = [];
   const outcome = await finalize(root, costs);

@@ -4,31 +4,23 @@ import { analyzeHistory, configKey, type State } from "../../src/proposers/built
 import { BuiltinProposer } from "../../src/proposers/builtin/index.js";
 import { rankCandidates } from "../../src/proposers/builtin/strategy.js";
 import type { ConstantChange, ExperimentRecord, Status } from "../../src/types.js";
+import { builtinRecord } from "../helpers/builtin-record.js";
 import { makeContext } from "../helpers/fake-providers.js";
 
 const sha = (id: number) => `c${id}`.padEnd(40, "0");
 
 function node(id: number, parent: number, status: Status, changes: ConstantChange[]): ExperimentRecord {
-  return {
+  return builtinRecord({
     id,
     commit: sha(id),
     parent: sha(parent),
-    trainHash: `h${id}`,
-    lines: 10,
     description: id === 0 ? "Baseline — no modifications" : changes.map((c) => `${c.key} ${c.fromText} -> ${c.toText} (${c.tag})`).join(" + "),
     category: id === 0 ? "baseline" : "hyperparameters",
     status,
     reason: status === "keep" ? "improved" : "regression",
     metric: 1,
-    memGb: null,
-    params: null,
-    bestBefore: null,
-    startedAt: "2024-01-01T00:00:00Z",
-    finishedAt: "2024-01-01T00:00:01Z",
-    durationSec: 1,
-    proposer: "builtin",
     ...(id > 0 && { changes }),
-  };
+  });
 }
 
 const change = (key: string, from: number, to: number, tag: string): ConstantChange => ({ key, from, to, fromText: String(from), toText: String(to), tag });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { BuiltinProposer } from "../../src/proposers/builtin/index.js";
 import { applyEdits, parseConstants } from "../../src/proposers/builtin/constants.js";
 import { describeChange, parseChanges } from "../../src/proposers/builtin/history.js";
+import { builtinRecord } from "../helpers/builtin-record.js";
 import { cpuPlatform } from "../helpers/platforms.js";
 import type { Category, ExperimentRecord, Proposal, ProposalContext, RejectedProposal, Scope, Status } from "../../src/types.js";
 
@@ -17,25 +18,16 @@ function fromProposal(id: number, proposal: Proposal, status: Status, metric: nu
 }
 
 function record(id: number, description: string, status: Status, category: Category | "baseline", metric: number | null, reason = ""): ExperimentRecord {
-  return {
+  return builtinRecord({
     id,
     commit: `c${id}`.padEnd(40, "0"),
     parent: "p".padEnd(40, "0"),
-    trainHash: `h${id}`,
-    lines: 10,
     description,
     category,
     status,
     reason: reason || (status === "keep" ? "improved" : status === "crash" ? "exit-code" : "regression"),
     metric,
-    memGb: null,
-    params: null,
-    bestBefore: null,
-    startedAt: "2024-01-01T00:00:00Z",
-    finishedAt: "2024-01-01T00:00:01Z",
-    durationSec: 1,
-    proposer: "builtin",
-  };
+  });
 }
 
 const BASELINE = record(0, "Baseline — no modifications", "keep", "baseline", 10);

@@ -45,30 +45,21 @@ export function sessionRunSeconds(history: readonly ExperimentRecord[]): number 
   return median(times.filter((t) => Number.isFinite(t) && t > 0));
 }
 
-export function estimateCost(input: {
-  runs: number;
-  planned: number;
-  variants: number;
-  rounds: number;
-  laterAtMost: number;
-  mayRiseTo?: number;
-  budgetSec: number;
+/** What the caller knows of the batch (the cost's own fields), beside what the run time is read from. */
+export type CostInput = Pick<FinalizeCost, "runs" | "planned" | "variants" | "rounds" | "laterAtMost" | "mayRiseTo" | "budgetSec" | "workers"> & {
   sessionBudgetSec: number;
-  workers: number;
   history: readonly ExperimentRecord[];
-}): FinalizeCost {
-  const measured = sessionRunSeconds(input.history);
-  const perRunSec = measured === null ? input.budgetSec : measured * (input.budgetSec / input.sessionBudgetSec);
+};
+
+export function estimateCost(input: CostInput): FinalizeCost {
+  const { sessionBudgetSec, history, mayRiseTo, ...known } = input;
+  const measured = sessionRunSeconds(history);
+  const perRunSec = measured === null ? input.budgetSec : measured * (input.budgetSec / sessionBudgetSec);
   const perRunFrom = measured === null ? "the budget per run" : `the session's runs (${measured.toFixed(1)}s each at its budget)`;
   const workers = Math.max(1, input.workers);
   return {
-    runs: input.runs,
-    planned: input.planned,
-    variants: input.variants,
-    rounds: input.rounds,
-    laterAtMost: input.laterAtMost,
-    ...(input.mayRiseTo !== undefined && { mayRiseTo: input.mayRiseTo }),
-    budgetSec: input.budgetSec,
+    ...known,
+    ...(mayRiseTo !== undefined && { mayRiseTo }),
     workers,
     perRunSec,
     wallSec: Math.ceil(input.runs / workers) * perRunSec,
