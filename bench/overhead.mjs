@@ -8,7 +8,7 @@
 // run on are shared: each side runs BENCH_ROUNDS times, interleaved, and the fastest of each is
 // compared (the one least disturbed by the rest of the machine).
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchRepo } from "./repo.mjs";
@@ -23,6 +23,27 @@ NOISE = 1
 time.sleep(0.03)
 print("val_loss: %.6f" % (LR / 100.0 + NOISE * 0.01))
 `;
+
+/**
+ * CPU seconds (user + system) of this process's waited-for children so far, from /proc (Linux;
+ * null elsewhere). On a shared machine the wall-clock ratio swings with the other tenants' load;
+ * the CPU both sides spend (the runs, git, the shell or the orchestrator) does much less.
+ */
+function childCpu() {
+  if (!existsSync("/proc/self/stat")) return null;
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // cutime and cstime: fields 16 and 17 of stat(5), 14 and 15 here (after pid and comm).
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+/** `fn`'s result with the CPU seconds its children used (null where childCpu cannot tell). */
+function withCpu(fn) {
+  const before = childCpu();
+  const result = fn();
+  const after = childCpu();
+  return { result, cpu: before === null || after === null ? null : after - before };
+}
 
 function repo() {
   return benchRepo("ar-bench-", { "train.py": TRAIN, "prepare.py": "# read-only\n" });
@@ -82,10 +103,15 @@ function harness(dir, env = {}) {
 }
 
 const times = { shell: [], ours: [], plain: [] };
+const cpu = { shell: [], ours: [] };
 let rows = 0;
 for (let round = 0; round < ROUNDS; round++) {
-  times.shell.push(shellLoop(repo()));
-  const ours = harness(repo());
+  const shell = withCpu(() => shellLoop(repo()));
+  times.shell.push(shell.result);
+  cpu.shell.push(shell.cpu);
+  const measured = withCpu(() => harness(repo()));
+  const ours = measured.result;
+  cpu.ours.push(measured.cpu);
   times.ours.push(ours.seconds);
   rows = ours.rows;
   // The same, without the per-run cgroup (Linux): in a cgroup of its own every process the run
@@ -103,3 +129,8 @@ console.log(`shell loop:   ${shell.toFixed(2)} s total, ${perIteration(shell)} m
 console.log(`autoresearch: ${ours.toFixed(2)} s total, ${perIteration(ours)} ms per iteration (rounds: ${all(times.ours)} s)`);
 console.log(`autoresearch without the per-run cgroup: ${plain.toFixed(2)} s total, ${perIteration(plain)} ms per iteration (rounds: ${all(times.plain)} s)`);
 console.log(`ratio: ${(ours / shell).toFixed(2)}x (target <= 1.3x); without the per-run cgroup: ${(plain / shell).toFixed(2)}x`);
+if (cpu.shell.every((c) => c !== null)) {
+  const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
+  const [cs, co] = [median(cpu.shell), median(cpu.ours)];
+  console.log(`CPU (user+sys of the processes each side waited for; the detached watchdog not counted; median of ${ROUNDS}): shell loop ${cs.toFixed(2)} s, autoresearch ${co.toFixed(2)} s, ratio ${(co / cs).toFixed(2)}x (steadier than wall time on a shared machine)`);
+}

@@ -60,8 +60,19 @@ export async function validateNewSession(git: Git, root: string, config: Researc
   if (isSymlink(resultsPath) || !resolvesInside(root, resultsPath)) {
     throw new UsageError(`results file ${config.results} is a symbolic link or resolves outside ${root}`, "Give --results a plain path inside the repository.");
   }
-  // One git call for every file whose being tracked matters below.
-  const tracked = await git.trackedAmong([config.train, ...config.readonly, config.results]);
+  // The git questions below, asked at once (four processes side by side rather than one after
+  // another); their answers are read, and refused, in the order the checks are written.
+  const branch = researchBranch(config.tag);
+  const asked = {
+    // One git call for every file whose being tracked matters below.
+    tracked: git.trackedAmong([config.train, ...config.readonly, config.results]),
+    dirty: git.trackedChanges(),
+    validName: git.isValidBranchName(branch),
+    exists: git.branchExists(branch),
+  };
+  // An answer not read because an earlier check refused is not an unhandled failure.
+  for (const answer of Object.values(asked)) answer.catch(() => {});
+  const tracked = await asked.tracked;
   if (!tracked.has(config.train)) {
     throw new UsageError(`training script ${config.train} is not committed`, `Commit it first: git add ${config.train} && git commit -m "add training script"`);
   }
@@ -80,13 +91,12 @@ export async function validateNewSession(git: Git, root: string, config: Researc
   if (tracked.has(config.results)) {
     throw new UsageError(`results file ${config.results} is tracked by git`, `Results are never committed: run \`git rm --cached ${config.results}\` and commit, or pick another --results path.`);
   }
-  const dirty = await git.trackedChanges();
+  const dirty = await asked.dirty;
   if (dirty.length > 0) {
     throw new UsageError(`the working tree has uncommitted changes:\n${dirty.join("\n")}`, "Commit or stash them first (git stash), so every experiment starts from a known commit.");
   }
-  const branch = researchBranch(config.tag);
-  if (!(await git.isValidBranchName(branch))) throw new UsageError(`invalid tag ${JSON.stringify(config.tag)}`, "Use letters, digits, '.', '_' or '-'.");
-  if (await git.branchExists(branch)) {
+  if (!(await asked.validName)) throw new UsageError(`invalid tag ${JSON.stringify(config.tag)}`, "Use letters, digits, '.', '_' or '-'.");
+  if (await asked.exists) {
     throw new UsageError(`branch ${branch} already exists`, `Continue it with \`autoresearch resume\` (from that branch), or pick another --tag.`);
   }
 }
@@ -168,13 +178,16 @@ export async function openWorkspace(
   deps: LoopDeps,
 ): Promise<{ clone: WorkerClone; workers: Worker[]; repo: ResearchRepo; trainMode: string }> {
   const { git } = deps;
+  // The training script's mode is asked while the clone is made.
+  const mode = git.fileMode(info.baseCommit, info.config.train);
+  mode.catch(() => {});
   const clone = await cloneFor(git, root, info.config, paths.workdir);
   if (clone.shared.length > 0) deps.emit({ type: "warning", message: `linked into the experiment clone (not copied; a run must not change them): ${clone.shared.map((e) => e.rel).join(", ")}` });
   const workers: Worker[] = [];
   for (const slot of sessionSlots(info)) {
     workers.push({ slot, clone: slot.worker === 0 ? clone : await cloneFor(git, root, info.config, paths.workerDir(slot.worker)) });
   }
-  const trainMode = (await git.fileMode(info.baseCommit, info.config.train)) ?? "100644";
+  const trainMode = (await mode) ?? "100644";
   return { clone, workers, repo: new ResearchRepo(git, info.tag), trainMode };
 }
 
@@ -200,15 +213,16 @@ export async function startSession(root: string, checked: ResolvedSession, platf
   }
   const paths = sessionPaths(root, config.tag);
   const resultsPath = join(root, config.results);
-  const tracked = await git.trackedAmong(REPORT_FILES);
+  // What the checkout is (its tracked report files, its commit, its branch): asked at once.
+  const [tracked, head, baseBranch] = await Promise.all([git.trackedAmong(REPORT_FILES), git.head(), git.currentBranch()]);
   const projections = REPORT_FILES.map((f) => (tracked.has(f) ? alternateName(f) : f));
   await excludeFromGit(git, [`/${config.results}`, `/${config.results}.*.tmp`, ...projections.flatMap((f) => [`/${f}`, `/${f}.*.tmp`]), `/${CONFIG_FILE}`]);
-  const interrupted = interruptedPrevious(root, paths.home, config.tag, await git.head());
+  const interrupted = interruptedPrevious(root, paths.home, config.tag, head);
   if (interrupted) deps.emit({ type: "warning", message: interrupted });
   const aside = setAsidePrevious(root, paths.home, resultsPath, projections);
   let session: SessionState;
   try {
-    session = await setUpSession(root, checked, platform, deps, paths, proposerCheck);
+    session = await setUpSession(root, checked, platform, deps, paths, proposerCheck, { baseBranch, baseCommit: head });
   } catch (error) {
     restorePrevious(paths.home, aside);
     throw error;
@@ -221,16 +235,22 @@ export async function startSession(root: string, checked: ResolvedSession, platf
 }
 
 /** startSession after the previous session's projections were set aside. */
-async function setUpSession(root: string, checked: ResolvedSession, platform: PlatformInfo, deps: LoopDeps, paths: SessionPaths, proposerCheck: { agent?: SessionInfo["agent"] }): Promise<SessionState> {
-  const { git } = deps;
+async function setUpSession(
+  root: string,
+  checked: ResolvedSession,
+  platform: PlatformInfo,
+  deps: LoopDeps,
+  paths: SessionPaths,
+  proposerCheck: { agent?: SessionInfo["agent"] },
+  base: Pick<SessionInfo, "baseBranch" | "baseCommit">,
+): Promise<SessionState> {
   const { config } = checked;
   const resultsPath = join(root, config.results);
   // A folder of this tag without its branch (deleted by hand): kept, under another name.
   const tagDir = dirname(paths.dir);
   if (existsSync(tagDir)) renameSync(tagDir, uniquePath(`${tagDir}.old-${Date.now()}`));
 
-  const baseBranch = await git.currentBranch();
-  const baseCommit = await git.head();
+  const { baseBranch, baseCommit } = base;
   // Resolved (and refused when they cannot work) with the config, before anything was written.
   const resolved = checked.slots;
   for (const message of resolved.warnings) deps.emit({ type: "warning", message });

@@ -4,7 +4,11 @@
  * found by its marker AUTORESEARCH_RUN_ID (recorded in state.json before the run starts, and
  * announced to the watchdog) and killed: SIGTERM, a grace, then SIGKILL until none is left.
  */
-import { listRunPids, removeRunCgroupWhenEmpty, runCgroupDir, trySignal } from "./index.js";
+// From the modules themselves, not ./index.js: the watchdog process loads this, and the index
+// would load the output scanners and log writers it never uses.
+import { removeRunCgroupWhenEmpty, runCgroupDir } from "./cgroup.js";
+import { listRunPids } from "./process-list.js";
+import { trySignal } from "./process-tree.js";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

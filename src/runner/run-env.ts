@@ -67,6 +67,26 @@ export function isSecretValue(value: string): boolean {
 }
 
 /**
+ * Verdicts of isSecretName/isSecretValue by `name=value`: every git call and every run sanitizes
+ * the same few dozen variables again (half a dozen times an experiment, a few regular
+ * expressions per variable), so each pair is judged once. A changed value is a new key; the map
+ * is emptied when it grows past a size no real environment reaches.
+ */
+const verdicts = new Map<string, boolean>();
+const MAX_VERDICTS = 4096;
+
+function isSecret(name: string, value: string): boolean {
+  const key = `${name}=${value}`;
+  let secret = verdicts.get(key);
+  if (secret === undefined) {
+    secret = isSecretName(name) || isSecretValue(value);
+    if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
+    verdicts.set(key, secret);
+  }
+  return secret;
+}
+
+/**
  * Copies `env` without secrets. `allow` names variables the user explicitly passes through;
  * `deny` names more to remove (e.g. the proposer's configured key variable).
  */
@@ -78,7 +98,7 @@ export function sanitizeEnv(env: NodeJS.ProcessEnv, allow: readonly string[] = [
       out[name] = value;
       continue;
     }
-    if (isSecretName(name) || isSecretValue(value) || deny.includes(name)) continue;
+    if (isSecret(name, value) || deny.includes(name)) continue;
     // Our own variables are set per run; a stale one from a parent session must not leak in.
     if (name.toUpperCase().startsWith("AUTORESEARCH_")) continue;
     out[name] = value;

@@ -26,9 +26,13 @@ export function bwrapArgs(sandbox: Pick<RunSandbox, "writable" | "hidden" | "scr
   return args;
 }
 
-/** `bwrap <args> -- /bin/sh -c <command>` as one shell command line (the executor runs it through a shell). */
+/**
+ * `exec bwrap <args> -- /bin/sh -c <command>` as one shell command line (the executor runs it
+ * through a shell). `exec`: the shell becomes bwrap (same pid, same process group) instead of
+ * forking it and waiting (dash forks even a line's last command): one process less per run.
+ */
 export function bwrapCommand(bwrap: string, sandbox: Pick<RunSandbox, "writable" | "hidden" | "scratch">, cwd: string, command: string): string {
-  return [bwrap, ...bwrapArgs(sandbox, cwd), "--", "/bin/sh", "-c", command].map(shellQuote).join(" ");
+  return `exec ${[bwrap, ...bwrapArgs(sandbox, cwd), "--", "/bin/sh", "-c", command].map(shellQuote).join(" ")}`;
 }
 
 /** POSIX single-quoting; words made of safe characters stay bare (readable in logs). */

@@ -82,17 +82,20 @@ export class Git {
     return new Promise((resolve, reject) => {
       const env = gitEnv(this.isolated, options.env);
       for (const name of REDIRECTING) if (!options.env || !(name in options.env)) delete env[name];
+      // No input: git's stdin is the null device rather than a pipe (one pipe and stream less per
+      // call, a few hundred per session).
+      const input = options.input;
       const child = spawn("git", [...HARDENING, ...args], {
         cwd: this.cwd,
         env,
-        stdio: ["pipe", "pipe", "pipe"],
+        stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
         windowsHide: true,
         detached: process.platform !== "win32",
       });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
-      child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-      child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+      child.stdout?.on("data", (chunk: Buffer) => out.push(chunk));
+      child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
       child.on("error", (error) => {
         reject(new RuntimeFailure(`could not run git: ${error.message}`, "Install git and make sure it is on PATH."));
       });
@@ -100,8 +103,10 @@ export class Git {
         const stderr = Buffer.concat(err).toString("utf8");
         resolve({ stdout: Buffer.concat(out).toString("utf8"), stderr: signal ? `${stderr}killed by ${signal}` : stderr, code: code ?? 1 });
       });
-      child.stdin.on("error", () => {}); // git may exit before reading its input
-      child.stdin.end(options.input ?? "");
+      if (child.stdin) {
+        child.stdin.on("error", () => {}); // git may exit before reading its input
+        child.stdin.end(input);
+      }
     });
   }
 

@@ -30,9 +30,9 @@ describe("the bwrap command line", () => {
     expect(args.join(" ")).not.toMatch(/--unshare-(net|pid|all)|--new-session/);
   });
 
-  it("is one shell line that runs the command through /bin/sh -c, quoted", () => {
+  it("is one shell line that becomes bwrap (exec) and runs the command through /bin/sh -c, quoted", () => {
     const line = bwrapCommand("bwrap", { writable: ["/w 1"], hidden: [], scratch: "/s" }, "/w 1", "python train.py > 'out.log'");
-    expect(line).toBe("bwrap --ro-bind / / --dev-bind /dev /dev --proc /proc --bind /s /s --bind '/w 1' '/w 1' --die-with-parent --chdir '/w 1' -- /bin/sh -c 'python train.py > '\\''out.log'\\'''");
+    expect(line).toBe("exec bwrap --ro-bind / / --dev-bind /dev /dev --proc /proc --bind /s /s --bind '/w 1' '/w 1' --die-with-parent --chdir '/w 1' -- /bin/sh -c 'python train.py > '\\''out.log'\\'''");
   });
 });
 

@@ -1,15 +1,25 @@
 import type { Command } from "commander";
 import { addConfigOptions, gatherInput } from "../../config/cli-options.js";
-import { collectConfig } from "../../config/prompts.js";
 import { CONFIG_FILE } from "../../file-names.js";
-import { checkExecutorConfig } from "../../executors/check-config.js";
-import { sessionProtection } from "../../executors/registry.js";
-import { validateNewSession } from "../../loop/setup.js";
+import type { PlatformInfo } from "../../types.js";
 import { detectPlatform } from "../../platform/index.js";
-import { createProposer } from "../../proposers/index.js";
+import { probeBwrapAsync } from "../../sandbox/index.js";
 import { requireRepo } from "../../workspace/git.js";
-import { runSessionCommand } from "../session-command.js";
-import { applyBudgetEdits, normaliseFlagPaths } from "./init.js";
+
+/** What reading the config needs beyond the flags (the prompts, the table, init's helpers): imported while the platform probe starts. */
+function configModules() {
+  return Promise.all([import("../../config/prompts.js"), import("../../executors/registry.js"), import("./init.js")]);
+}
+
+/**
+ * What the session needs once its config is settled (the loop, the search, the records, the
+ * proposers: about half the modules of `run`), imported while the platform probe runs: the
+ * probe waits a tenth of a second or more on the experiment's Python, and this process would
+ * otherwise load them only after it, in series.
+ */
+function sessionModules() {
+  return Promise.all([import("../../executors/check-config.js"), import("../../loop/setup.js"), import("../../proposers/index.js"), import("../session-command.js")]);
+}
 
 export interface RunFlags extends Record<string, unknown> {
   config?: string;
@@ -25,9 +35,23 @@ export interface RunFlags extends Record<string, unknown> {
  */
 export async function runCommand(flags: RunFlags): Promise<number> {
   const cwd = process.cwd();
-  const git = await requireRepo(cwd);
+  // The repository's git call first: the modules load while it runs, and the probe below starts
+  // as soon as it answers.
+  const repo = requireRepo(cwd);
+  const reading = configModules();
+  const later = sessionModules();
+  // Awaited below; a config refused first must not leave these promises' failures unhandled.
+  reading.catch(() => {});
+  later.catch(() => {});
+  const git = await repo;
   // requireRepo answers with a Git at the top level.
   const root = git.cwd;
+  // A command given with --command is probed now, while the rest of `run` loads; the config's
+  // command (the flag wins over the files) takes this probe when it is the same text.
+  const early = typeof flags.command === "string" ? { command: flags.command, detection: detectPlatform({ command: flags.command, root }) } : null;
+  early?.detection.catch(() => {});
+  const detect = (command: string): Promise<PlatformInfo> => (early?.command === command ? early.detection : detectPlatform({ command, root }));
+  const [{ collectConfig }, { sessionProtection }, { applyBudgetEdits, normaliseFlagPaths }] = await reading;
   const gathered = gatherInput(flags, { root, cwd });
   const input = normaliseFlagPaths(gathered, root, cwd);
   const json = Boolean(flags.json);
@@ -38,10 +62,13 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     now: new Date(),
     interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) && !json,
     yes: Boolean(flags.yes) || gathered.repoFile !== null,
-    platform: (command) => detectPlatform({ command, root }),
+    // The sandbox probe (a bubblewrap started once) runs beside the Python probe: the table reads
+    // its answer right after the platform's.
+    platform: async (command) => (await Promise.all([detect(command), probeBwrapAsync()]))[0],
     confirmMessage: "Start the research session with this config?",
     output,
   });
+  const [{ checkExecutorConfig }, { validateNewSession }, { createProposer }, { runSessionCommand }] = await later;
   // The setup commit is the one change made before research() checks the session: everything
   // that could refuse it (the branch taken, a dirty tree, another loop) is checked first.
   if (result.budgetEdits.length > 0) {
