@@ -25,6 +25,7 @@ import { Git } from "../dist/workspace/git.js";
 import { benchRepo, sessionRecords } from "./repo.mjs";
 import { vmSession } from "./session.mjs";
 import { TRAIN as NOISY_TRAIN, trueMetric, VmExecutor } from "./keeps-fixture.mjs";
+import { TRAIN } from "./tree-fixture.mjs";
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);
@@ -52,23 +53,8 @@ const ONE_WORKER = QUICK ? { seeds: [1, 2, 3], experiments: 20 } : { seeds: [1, 
 const HONESTY = QUICK ? { seeds: [1], experiments: 60 } : { seeds: list("--honesty-seeds", "1,2,3,4,5,6").map(Number), experiments: 60 };
 const TARGETS = { 4: 2.5, 8: 4, 16: 6 };
 
-// 11 constants. The learning rate's optimum moves with the batch size and the depth's with the
-// width (interactions: a change can win on one node and lose on another); WEIGHT_DECAY, BETA2 and
-// ADAM_EPS have no effect at all. Optimum: BATCH_SIZE 32, LEARNING_RATE 0.004, WIDTH 512, DEPTH 5,
-// DROPOUT 0, WARMUP_RATIO 0.05, GRAD_CLIP 0.5, HEAD_DIM 64 (val_loss 1).
-const TRAIN = `// A fake trainer: the metric is a fixed function of these constants (metric.awk).
-const LEARNING_RATE = 0.001;
-const BATCH_SIZE = 128;
-const WIDTH = 64;
-const DEPTH = 2;
-const HEAD_DIM = 32;
-const DROPOUT = 0.2;
-const WARMUP_RATIO = 0.3;
-const GRAD_CLIP = 1.0;
-const WEIGHT_DECAY = 0.1;
-const BETA2 = 0.95;
-const ADAM_EPS = 1e-8;
-`;
+// The fake trainer (bench/tree-fixture.mjs): 11 constants, its metric computed by metric.awk below
+// (bench/tree-fixture.mjs's fakeLoss is the same function, for bench/tree-waves.mjs).
 const METRIC_AWK = `function l2(x) { return log(x) / log(2) }
 function sq(x) { return x * x }
 function ab(x) { return x < 0 ? -x : x }

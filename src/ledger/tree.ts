@@ -118,8 +118,18 @@ export function combinationTries(entries: readonly { parent: string; combines?: 
   return tries;
 }
 
-/** A node's change is offered alone onto a head at most once, and this many times in a session. */
-export const MAX_COMBINATION_TRIES = 2;
+/**
+ * Kept nodes whose change, combined alone onto a head, was decided without a keep: it lost on the
+ * code the head had then, and every later head holds what beat it, so it is not offered again
+ * (a change measured on another node that interacts with the head's, like a smaller batch made
+ * at the learning rate the head has since doubled, would otherwise be tried on head after head).
+ * A change whose combination won and was overtaken by a sibling is offered on the new head.
+ */
+export function retiredCombinations(history: readonly Node[]): Set<number> {
+  const retired = new Set<number>();
+  for (const e of history) if (isPureCombination(e) && e.combines?.length === 1 && e.status !== "keep") retired.add(e.combines[0] as number);
+  return retired;
+}
 
 /**
  * What to combine into `head` next. `stack`: every winner off the head's lineage not stacked on
@@ -128,7 +138,8 @@ export const MAX_COMBINATION_TRIES = 2;
  * per wave). Empty unless there are at least two. `singles`: winners to try alone on the head,
  * oldest first: those whose stack on this head was decided without a keep (one part may be what
  * spoils the rest), and any lone winner. A winner in a combination in flight on the head waits;
- * one tried alone on this head, or MAX_COMBINATION_TRIES times in all, is not offered again.
+ * one tried alone on this head, or tried alone on any head without a keep (retiredCombinations), is
+ * not offered again.
  */
 export function combinationPlan<T extends Node>(
   history: readonly T[],
@@ -139,10 +150,8 @@ export function combinationPlan<T extends Node>(
   const tries = combinationTries([...history, ...inFlight]);
   const busy = new Set(inFlight.filter((e) => e.parent === head.commit && isPureCombination(e)).flatMap((e) => e.combines ?? []));
   const stacked = new Set(history.filter((e) => e.parent === head.commit && isPureCombination(e) && (e.combines ?? []).length > 1).flatMap((e) => e.combines ?? []));
-  const fresh = offLineageKept(history, head, direction).filter((n) => {
-    const parents = tries.get(n.id) ?? [];
-    return !busy.has(n.id) && !parents.includes(head.commit) && parents.length < MAX_COMBINATION_TRIES;
-  });
+  const retired = retiredCombinations(history);
+  const fresh = offLineageKept(history, head, direction).filter((n) => !busy.has(n.id) && !retired.has(n.id) && !(tries.get(n.id) ?? []).includes(head.commit));
   // The largest own gain first: when two changes collide, the better one goes in.
   const means = measuredMeans(history);
   const won = (n: T): number => ownGain(history, n, direction, means) ?? 0;

@@ -314,13 +314,14 @@ export class Scheduler {
       if (this.exhausted && oomToRetry(session, deps.proposer) === null) return;
       const base = proposalBase(session, this.awayTurns);
       if (base.rotating) this.awayTurns++;
-      const stack = base.why === null ? await this.stackToBuildOn() : null;
+      const found = base.why === null ? await this.stackToBuildOn() : null;
+      const { stack, most } = found ? this.hedge(found) : { stack: null, most: Number.POSITIVE_INFINITY };
       const on = base.why ? { node: base.node, why: base.why } : stack ? { node: base.node, why: null, combining: stack } : undefined;
       // Made on a combination in flight: the record says so and its description names the combined nodes.
       const onStack = (item: { proposal: Proposal }) =>
         stack ? { proposal: { ...item.proposal, description: `${stack.combines.map((c) => `#${c} + `).join("")}${item.proposal.description}` }, combines: stack.combines, onCombination: true } : {};
       // A proposal away from a stagnating head is one of a wave, not the wave (see proposalBase).
-      const k = base.why ? 1 : this.batchSize();
+      const k = base.why ? 1 : Math.min(most, this.batchSize());
       if (k > 1 && deps.proposer.proposeMany) {
         // The first proposal kept takes the key of this request, the others new ones.
         let first: number | null = id;
@@ -398,6 +399,24 @@ export class Scheduler {
     if (deps.proposer.editsWorkspace || oomToRetry(session, deps.proposer) !== null) return null;
     const found = await combinationInFlight(session, deps.git, [...this.ready, ...this.running.values()]);
     return found ? { ids: found.combines, combination: found.key, text: found.text, combines: found.combines } : null;
+  }
+
+  /**
+   * A combination of ONE change is a bet on one measurement made on other code than the head's
+   * (a sibling's winner, which may interact with the head's own change: a smaller batch that won
+   * at the learning rate the head has since doubled), so at most half the wave's new proposals
+   * build on it (`most` in this request) and the rest on the head: when it loses, the wave is not
+   * lost with it; when it wins, the head's winners are stacked onto it next. A stack of several
+   * winners holds the wave's results and the next wave builds on it whole.
+   */
+  private hedge<T extends { combines: number[] }>(found: T): { stack: T | null; most: number } {
+    if (found.combines.length > 1) return { stack: found, most: Number.POSITIVE_INFINITY };
+    const head = bestOf(this.session).commit;
+    const items = [...this.ready, ...this.running.values()];
+    const onIt = items.filter((i) => i.onCombination && i.combines?.length === 1 && i.combines[0] === found.combines[0]).length;
+    const onHead = items.filter((i) => !i.combines && i.base === head).length;
+    if (onIt > onHead) return { stack: null, most: Number.POSITIVE_INFINITY };
+    return { stack: found, most: Math.max(1, Math.ceil(this.batchSize() / 2)) };
   }
 
   /** Whether a combination may still be offered on the head (tried and dropped ones left out). */

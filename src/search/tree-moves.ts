@@ -10,8 +10,9 @@
  *   out; one already in it adds nothing and is left out too). With many workers a wave brings
  *   several winners at once: one node per winner would add one change to the head per wave. If
  *   the stack is decided without a keep, its parts are tried one at a time on that head (one part
- *   may spoil the rest). A change is tried alone on a given head once, and at most
- *   MAX_COMBINATION_TRIES times in a session; one that no longer applies is dropped with its
+ *   may spoil the rest). A change is tried alone on a given head once; once such a try is
+ *   decided without a keep it is not offered again (retiredCombinations: it lost on the head of
+ *   the time, which later heads build on); one that no longer applies is dropped with its
  *   reason. Combinations need no proposer call, so they go ahead of new proposals: they are the
  *   cheapest runs most likely to move the head.
  * - **Proposals on the combination in flight.** While a combination onto the head runs, new

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { combinationCandidates, combinationPlan, isPureCombination, offLineageKept, ownGain } from "../../src/ledger/tree.js";
+import { combinationCandidates, combinationPlan, isPureCombination, offLineageKept, ownGain, retiredCombinations } from "../../src/ledger/tree.js";
 
 type N = { id: number; commit: string; parent: string; status: "keep" | "discard"; metric: number; lines: number; combines?: number[]; onCombination?: boolean };
 const sha = (id: number) => `c${id}`;
@@ -48,6 +48,17 @@ describe("combining the winners off the head's lineage", () => {
     expect(offLineageKept(better, head).map((n) => n.id)).toEqual([8]);
     // Made on a combination never measured (dropped, or still running): judged against its parent.
     expect(ownGain([...WAVE, onCombination(9, 2, "keep", 1.45, [3, 1])], onCombination(9, 2, "keep", 1.45, [3, 1]), "min")).toBeCloseTo(0.05);
+  });
+
+  it("a change whose try alone on a head lost is not offered on a later head; one whose try won and was overtaken is", () => {
+    // #6 combined #1 alone into the head #2 and lost; #7 combined #3 alone into #2 and won (1.4), but
+    // #8, a sibling made on #2 (1.3), beat it and is the head now.
+    const history = [...WAVE, node(6, 2, "discard", 1.55, [1]), node(7, 2, "keep", 1.4, [3]), node(8, 2, "keep", 1.3)];
+    const head = history.at(-1) as N;
+    expect(retiredCombinations(history)).toEqual(new Set([1]));
+    expect(combinationCandidates(history, head).map((n) => n.id)).toEqual([3, 4]);
+    // #1 would be offered on the new head had its try not been decided yet (in flight then, not in the records).
+    expect(combinationCandidates(history.filter((n) => n.id !== 6), head).map((n) => n.id)).toEqual([3, 1, 4]);
   });
 
   it("a combination of one node alone counts as a try of it; a proposal made on it does not", () => {

@@ -60,7 +60,50 @@ describe("waves of a builtin session with several workers", () => {
       const changed = [...own].filter(([k, v]) => base.get(k) !== v).map(([k, v]) => `${k}=${v}`);
       expect(changed.sort()).toEqual((r.changes ?? []).map((c) => `${c.key}=${c.to}`).sort());
     }
-    // One of them took every direction that won one step further at once.
-    expect(built.some((r) => (r.changes?.length ?? 0) > 1)).toBe(true);
+    // Each is one move a single worker would make: in a wave of four, no slot goes to every
+    // winning direction at once (MOMENTUM_MIN_BATCH).
+    expect(built.every((r) => r.changes?.length === 1)).toBe(true);
+  });
+});
+
+// A and B at 4: moving either away from 4 lowers the loss (A twice as much); moving C or D raises it.
+// A wave of four over the four constants: A and B win, A the most.
+const ONE_WINNER = `const A = 4;
+const B = 4;
+const C = 4;
+const D = 4;
+Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 700);
+const away = (v) => Math.abs(Math.log2(v / 4));
+console.log("val_loss: " + (2 - 0.1 * away(A) - 0.05 * away(B) + 0.1 * (away(C) + away(D))).toFixed(6));
+`;
+
+describe("a wave after one other winner", () => {
+  it("the combination of that one change takes at most half the wave's new proposals: the rest build on the head", async () => {
+    const root = createRepo({ "train.js": ONE_WINNER, "prepare.js": FAKE_PREPARE });
+    const config = testConfig({ workers: 4, devices: ["0", "1", "2", "3"], maxIterations: 8, proposer: "builtin", seed: 1 });
+    await research(root, { kind: "new", config, platform: cpuPlatform() }, testDeps(root, new BuiltinProposer({ seed: 1 })));
+    const [baseline, ...runs] = records(root);
+    const first = runs.filter((r) => r.id <= 4);
+    const second = runs.filter((r) => r.id > 4);
+    expect(first.map((r) => r.parent)).toEqual(first.map(() => baseline?.commit));
+    const won = first.filter((r) => r.status === "keep");
+    expect(won.map((r) => r.changes?.[0]?.key).sort()).toEqual(["A", "B"]);
+    const head = won.find((r) => r.changes?.[0]?.key === "A");
+    const other = won.find((r) => r.changes?.[0]?.key === "B");
+    expect(second).toHaveLength(4);
+    // B's change alone onto the head ...
+    const combination = second.filter((r) => r.combines?.length && !r.onCombination);
+    expect(combination.map((r) => [r.parent, r.combines])).toEqual([[head?.commit, [other?.id]]]);
+    // ... two proposals made on it, and the third on the head itself (no combination in its code).
+    const onIt = second.filter((r) => r.onCombination);
+    expect(onIt.map((r) => [r.parent, r.combines])).toEqual([
+      [head?.commit, [other?.id]],
+      [head?.commit, [other?.id]],
+    ]);
+    const onHead = second.filter((r) => !r.combines?.length);
+    expect(onHead).toHaveLength(1);
+    expect(onHead[0]?.parent).toBe(head?.commit);
+    const headB = values(git(root, "show", `${head?.commit}:train.js`)).get("B");
+    expect(values(git(root, "show", `${onHead[0]?.commit}:train.js`)).get("B")).toBe(headB);
   });
 });

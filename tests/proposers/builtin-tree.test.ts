@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { applyEdits, parseConstants } from "../../src/proposers/builtin/constants.js";
 import { analyzeHistory, configKey, type State } from "../../src/proposers/builtin/history.js";
-import { BuiltinProposer } from "../../src/proposers/builtin/index.js";
+import { BuiltinProposer, MOMENTUM_MIN_BATCH } from "../../src/proposers/builtin/index.js";
 import { rankCandidates } from "../../src/proposers/builtin/strategy.js";
 import type { ConstantChange, ExperimentRecord, Status } from "../../src/types.js";
 import { builtinRecord } from "../helpers/builtin-record.js";
@@ -143,7 +143,7 @@ describe("the builtin search's reading of a research tree", () => {
     expect(alone.find((c) => c.move.constant.key === "DEPTH" && c.move.value === 3)?.doubtful).toBe(true);
   });
 
-  it("a batch of three or more also takes every winning direction one step further at once, as one proposal", async () => {
+  it("a wide batch (MOMENTUM_MIN_BATCH or more) also takes every winning direction one step further at once, as one proposal", async () => {
     const text = "LR = 0.02\nWD = 0.2\nDEPTH = 2\n";
     const withMetric = (r: ExperimentRecord, m: number) => ({ ...r, metric: m });
     const history = [
@@ -152,13 +152,15 @@ describe("the builtin search's reading of a research tree", () => {
       withMetric(node(2, 0, "keep", [change("WD", 0.1, 0.2, "x2")]), 0.95),
     ];
     const ctx = makeContext({ trainPath: "train.py", trainText: text, history, best: history[1] as ExperimentRecord, baseline: history[0] as ExperimentRecord, combining: { ids: [2], combination: 3 }, workers: 4 });
-    const batch = await new BuiltinProposer({ seed: 1 }).proposeMany(ctx, 4);
-    expect(batch).toHaveLength(4);
+    const batch = await new BuiltinProposer({ seed: 1 }).proposeMany(ctx, MOMENTUM_MIN_BATCH);
+    expect(batch).toHaveLength(MOMENTUM_MIN_BATCH);
     const together = batch.find((p) => (p.changes?.length ?? 0) > 1);
     expect(together?.changes?.map((c) => `${c.key} ${c.from} -> ${c.to}`)).toEqual(["LR 0.02 -> 0.04", "WD 0.2 -> 0.4"]);
     expect(applyEdits(text, together?.edits ?? [])).toBe("LR = 0.04\nWD = 0.4\nDEPTH = 2\n");
-    // Never with fewer than three at once.
-    expect((await new BuiltinProposer({ seed: 1 }).proposeMany(ctx, 2)).every((p) => (p.changes?.length ?? 0) === 1)).toBe(true);
+    // Never in a narrower wave: there it would take the place of a move a single worker makes next.
+    const narrow = await new BuiltinProposer({ seed: 1 }).proposeMany(ctx, MOMENTUM_MIN_BATCH - 1);
+    expect(narrow).toHaveLength(MOMENTUM_MIN_BATCH - 1);
+    expect(narrow.every((p) => (p.changes?.length ?? 0) === 1)).toBe(true);
   });
 
   it("with several workers, the other side of every move that lost from the value its constant has now comes before untried constants", () => {
