@@ -9,14 +9,22 @@ import { createRepo, git, recordPath } from "../helpers/repo.js";
 import { describeSlurm } from "./cluster.js";
 
 describeSlurm("finalize through the SLURM cluster", () => {
-  it("a session with known effects on --executor slurm --workers 2, finalized through the same executor: the verdicts, the pair, the smallest set, one branch per change", () => {
+  it("a session with known effects on --executor slurm, finalized through the same executor on 2 workers: the verdicts, the pair, the smallest set, one branch per change", () => {
     const root = createRepo({ "train.js": FINALIZE_TRAIN, "prepare.js": "// read-only\n" });
     writeFileSync(join(root, "..", `plan-${process.pid}.jsonl`), finalizePlanFile());
     const args = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--timeout", "60s", "--metric", "val_loss", "--direction", "min"];
     args.push("--proposer", "plan", "--plan", join(root, "..", `plan-${process.pid}.jsonl`), "--keep-rule", "any", "--baseline-runs", "3", "--tag", "t1");
-    args.push("--executor", "slurm", "--workers", "2", "--yes", "--json");
+    // One worker's session (each kept change one plan step: two workers may combine steps that won side
+    // by side, depending on which runs shared a wave); finalize then has two workers, as a session that
+    // had them would (session.json's slots).
+    args.push("--executor", "slurm", "--yes", "--json");
     const run = cli(root, args, {}, 600_000);
     expect(run.code, run.stderr).toBe(0);
+    const file = recordPath(root, "session.json");
+    const info = JSON.parse(readFileSync(file, "utf8"));
+    info.config.workers = 2;
+    info.slots = [0, 1].map((worker) => ({ worker, device: null }));
+    writeFileSync(file, `${JSON.stringify(info, null, 2)}\n`);
     const research = git(root, "rev-parse", "autoresearch/t1");
 
     const finalize = cli(root, ["finalize", "--yes", "--runs", "2", "--json"], {}, 900_000);
