@@ -52,29 +52,11 @@ export function terminalText(text: string): string {
 }
 
 /**
- * `text` in lines of at most `width` characters, broken at spaces (runs of spaces between two
- * lines are dropped); a word longer than a line is cut where the line ends. At least one line.
+ * `text` (colours allowed) in lines of at most `width` columns, broken at spaces (runs of spaces
+ * between two lines are dropped); a word longer than a line is cut where the line ends. At least one line.
  */
 export function wrapWords(text: string, width: number): string[] {
-  const max = Math.max(1, Math.floor(width));
-  const lines: string[] = [];
-  let line = "";
-  for (const word of text.split(/ +/).filter((w) => w.length > 0)) {
-    const joined = line.length === 0 ? word : `${line} ${word}`;
-    if (joined.length <= max) {
-      line = joined;
-      continue;
-    }
-    if (line.length > 0) lines.push(line);
-    let rest = word;
-    while (rest.length > max) {
-      lines.push(rest.slice(0, max));
-      rest = rest.slice(max);
-    }
-    line = rest;
-  }
-  lines.push(line);
-  return lines;
+  return wrapAnsi(text, Math.max(1, Math.floor(width)), { hard: true, trim: true }).split("\n");
 }
 
 /**
@@ -91,11 +73,10 @@ export function fitWidth(text: string, width: number | undefined, indent = ""): 
     .map((line) => {
       // A line's own leading spaces stay, and its continuation lines keep them too.
       const lead = /^ */.exec(line)?.[0] ?? "";
-      const options = { hard: true, trim: true };
       // The first line has the whole width; what does not fit goes on under the hanging indent.
-      const [first = "", ...rest] = wrapAnsi(line.slice(lead.length), Math.max(10, width - lead.length), options).split("\n");
+      const [first = "", ...rest] = wrapWords(line.slice(lead.length), Math.max(10, width - lead.length));
       if (rest.length === 0) return `${lead}${first}`;
-      const more = wrapAnsi(rest.join(" "), Math.max(10, width - lead.length - indent.length), options).split("\n");
+      const more = wrapWords(rest.join(" "), Math.max(10, width - lead.length - indent.length));
       return [`${lead}${first}`, ...more.map((part) => `${lead}${indent}${part}`)].join("\n");
     })
     .join("\n");
