@@ -683,7 +683,7 @@ async function staleVerdict(
  * durable here, is what `resume` runs again (src/loop/resume.ts), under the next number then.
  */
 function cutOff(session: SessionState, deps: LoopDeps, entry: InFlight): null {
-  session.ledger.writeInFlight({ ...entry, phase: "running" }, { durable: true });
+  session.ledger.writeInFlight(entry, { durable: true });
   deps.emit({ type: "warning", message: `cut off: ${entry.proposal?.description ?? `experiment ${entry.id}`} (not recorded; \`autoresearch resume\` runs it again)` });
   return null;
 }
