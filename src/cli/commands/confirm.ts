@@ -79,7 +79,7 @@ export function registerConfirm(program: Command): void {
     .description(
       "re-run a commit with seeds the session never used and say whether it beats the baseline by more than the noise, or run two commits in turns and say whether the second beats the first",
     )
-    .option("--runs <n>", "one commit: how many runs (default: 3)", "3")
+    .option("--runs <n>", "one commit: how many runs", "3")
     .option("--pairs <n>", "two commits: at most this many pairs (default: the session's --confirm-runs, else 4)")
     .option("--json", "print the result as one JSON object")
     .option("--dir <path>", "repo of the session (default: the git repo of the current directory)")
