@@ -27,6 +27,9 @@ const RUN_SEC = Number(process.env.BENCH_RUN_SEC ?? 0.5);
 const SESSIONS = Number(process.env.BENCH_FLOOR_SESSIONS ?? 400);
 const KINDS = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -2, -2, -2, -2, -8, -8, 1, 1, 2, 4];
 const CHANGES = 40;
+const LOAD = Number(process.env.BENCH_FLOOR_LOAD ?? 0.2);
+const SPS_NOISE = Number(process.env.BENCH_FLOOR_SPS_NOISE ?? 0.01);
+const SPEEDY = Number(process.env.BENCH_FLOOR_SPEEDY ?? 0);
 
 function rng(seed) {
   let s = seed * 9301 + 49297;
@@ -37,27 +40,43 @@ function rng(seed) {
   return { unit, gauss: () => Math.sqrt(-2 * Math.log(Math.max(unit(), 1e-12))) * Math.cos(2 * Math.PI * unit()) };
 }
 
-/** One session's machine: each run takes RUN_SEC and sees the drift of its time. */
-function machine(seed, r) {
+/**
+ * One session's machine: each run takes RUN_SEC and sees the drift of its time. The drift is the machine's
+ * load: the same sine slows training by up to ±LOAD, so a run also reports its steps/s (`sps`, 1 for the
+ * first head's code on an idle machine, times `speed` for code that trains at another speed), with
+ * relative noise SPS_NOISE. The steps noise comes from its own generator (`r2`), so the schemes that ignore
+ * steps draw exactly the numbers they drew before steps existed.
+ */
+function machine(seed, r, r2) {
   const phase = seed * 2.39996;
   const m = { runs: 0, t: 0 };
-  m.run = (truth) => {
-    const drift = DRIFT * Math.sin((Math.PI * m.t * RUN_SEC) / DRIFT_SEC + phase);
+  m.run = (truth, speed = 1) => {
+    const load = Math.sin((Math.PI * m.t * RUN_SEC) / DRIFT_SEC + phase);
+    const drift = DRIFT * load;
     m.runs++;
     m.t++;
-    return { v: truth + drift + NOISE * r.gauss(), t: m.t - 1, drift };
+    return { v: truth + drift + NOISE * r.gauss(), t: m.t - 1, drift, sps: speed * Math.exp(-LOAD * load) * (1 + SPS_NOISE * r2.gauss()) };
   };
   return m;
 }
 
-/** Runs `scheme` over the sessions; tallies false keeps, lost real improvements and runs. */
+/**
+ * Runs `scheme` over the sessions; tallies false keeps, lost real improvements, runs and the final head's
+ * true metric (1 at the start, less each kept change's true gain). `speeds` gives each change's speed factor
+ * (1 unless BENCH_FLOOR_SPEEDY draws another), independent of its gain: a scheme that reads load from a
+ * changed code's own steps/s mistakes its speed for the machine's.
+ */
 function measure(scheme) {
-  const t = { noops: 0, falseKeeps: 0, real: 0, lost: 0, runs: 0, changes: 0 };
+  const t = { noops: 0, falseKeeps: 0, real: 0, lost: 0, runs: 0, changes: 0, final: 0 };
   for (let seed = 1; seed <= SESSIONS; seed++) {
     const r = rng(seed);
-    const m = machine(seed, r);
+    const r2 = rng(seed + 7777);
+    const m = machine(seed, r, r2);
     const changes = Array.from({ length: CHANGES }, (_, i) => (KINDS[i % KINDS.length] ?? 0) * NOISE).sort(() => r.unit() - 0.5);
+    const speeds = changes.map(() => (r2.unit() < SPEEDY ? 1 + (r2.unit() < 0.5 ? -1 : 1) * (0.05 + 0.05 * r2.unit()) : 1));
+    let final = 1;
     const tally = (effect, keep) => {
+      if (keep) final -= effect;
       if (effect <= 1e-12) {
         t.noops++;
         if (keep) t.falseKeeps++;
@@ -66,7 +85,8 @@ function measure(scheme) {
         if (!keep) t.lost++;
       }
     };
-    scheme(m, changes, tally, r);
+    scheme(m, changes, tally, r, speeds);
+    t.final += final;
     t.runs += m.runs;
     t.changes += CHANGES;
   }
@@ -75,16 +95,19 @@ function measure(scheme) {
 
 // --- the schemes (effects are gains: the change's metric is the head's minus its effect) ------------------
 
-function oracle(a, b, z, most) {
-  return (m, changes, tally) => {
+function oracle(a, b, z, most, blur = 0) {
+  return (m, changes, tally, r) => {
     for (const e of changes) {
       // The head's level at the moment of each run (its drift included) is known: only the change runs.
+      // With `blur` (a variance in noise-sd units) it is known up to one error per change, shared by its runs
+      // as any estimate of the level near them would be: what the runs spent on learning the level must buy.
+      const error = blur ? Math.sqrt(blur) * NOISE * r.gauss() : 0;
       let sum = 0;
       let keep;
       for (let n = 1; keep === undefined; n++) {
         const run = m.run(1 - e);
-        sum += 1 + run.drift - run.v;
-        const zz = sum / (NOISE * Math.sqrt(n));
+        sum += 1 + run.drift + error - run.v;
+        const zz = sum / (NOISE * Math.sqrt(n + n * n * blur));
         if (zz > (n === 1 ? b : z)) keep = true;
         else if (zz < a || n >= most) keep = false;
       }
@@ -228,6 +251,302 @@ function sharedControl(k, a, b, z, most) {
   };
 }
 
+
+// --- the spec's plain rules, for the final true metric ------------------------------------------------------
+
+/** `any` (margin 0) and `threshold` (margin 2 sd): a change is kept when its one run beats the head's recorded run. */
+function plain(margin) {
+  return (m, changes, tally) => {
+    let recorded = m.run(1).v;
+    let head = 1;
+    for (const e of changes) {
+      const run = m.run(head - e);
+      const keep = run.v < recorded - margin;
+      tally(e, keep);
+      if (keep) {
+        head -= e;
+        recorded = run.v;
+      }
+    }
+  };
+}
+
+// --- tracking the machine: a Kalman filter over the drift, the head's offset and the candidate -------------
+
+/**
+ * A Kalman filter in noise-sd units over the state [drift D, its slope, the head's offset mu, the head's
+ * steps offset kh, then per candidate its gain g and its steps offset kc]. D is a local linear trend (an
+ * integrated random walk: the slope takes steps of variance q a run), the one model of the machine it has;
+ * the sine is not known to it. A head run reads D + mu (metric) and D + kh (steps, scaled to metric units:
+ * the load that would move the metric that much); a candidate run reads D + mu - g and D + kh + kc.
+ */
+class Track {
+  constructor(q) {
+    this.q = q;
+    this.x = [0, 0, 0, 0];
+    // D and mu start diffuse (the first runs fix them), the slope from one sd a run (the machine's most), kh = 0 defines D.
+    this.P = [
+      [1e4, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1e4, 0],
+      [0, 0, 0, 0],
+    ];
+  }
+  copy() {
+    const c = Object.create(Track.prototype);
+    c.q = this.q;
+    c.x = [...this.x];
+    c.P = this.P.map((row) => [...row]);
+    return c;
+  }
+  /** One run's time passes: D moves by its slope, the slope by noise. */
+  predict() {
+    const { x, P, q } = this;
+    x[0] += x[1];
+    for (let j = 0; j < x.length; j++) P[0][j] += P[1][j];
+    for (let i = 0; i < x.length; i++) P[i][0] += P[i][1];
+    P[0][0] += q / 3;
+    P[0][1] += q / 2;
+    P[1][0] += q / 2;
+    P[1][1] += q;
+  }
+  variance(h) {
+    let s = 0;
+    for (let i = 0; i < h.length; i++) for (let j = 0; j < h.length; j++) s += h[i] * this.P[i][j] * h[j];
+    return s;
+  }
+  /** One reading y = h·x + noise of variance r. */
+  observe(h, y, r) {
+    const { x, P } = this;
+    const n = x.length;
+    const Ph = P.map((row) => row.reduce((s, v, j) => s + v * (h[j] ?? 0), 0));
+    const s = Ph.reduce((acc, v, i) => acc + v * (h[i] ?? 0), 0) + r;
+    const innovation = y - x.reduce((acc, v, i) => acc + v * (h[i] ?? 0), 0);
+    for (let i = 0; i < n; i++) {
+      x[i] += (Ph[i] * innovation) / s;
+      for (let j = 0; j < n; j++) P[i][j] -= (Ph[i] * Ph[j]) / s;
+    }
+  }
+  add(mean, variance) {
+    this.x.push(mean);
+    for (const row of this.P) row.push(0);
+    this.P.push([...this.P[0].map(() => 0)]);
+    this.P[this.x.length - 1][this.x.length - 1] = variance;
+  }
+  drop(i) {
+    this.x.splice(i, 1);
+    this.P.splice(i, 1);
+    for (const row of this.P) row.splice(i, 1);
+  }
+  /** x := T x where T is the identity with T[to][from] += coef (the head becomes the kept candidate). */
+  shift(to, from, coef) {
+    const { x, P } = this;
+    x[to] += coef * x[from];
+    for (let j = 0; j < x.length; j++) P[to][j] += coef * P[from][j];
+    for (let i = 0; i < x.length; i++) P[i][to] += coef * P[i][from];
+  }
+}
+
+const gaussPdf = (x, mean, variance) => Math.exp(-((x - mean) ** 2) / (2 * variance)) / Math.sqrt(2 * Math.PI * variance);
+
+/**
+ * Serial decisions on a tracked machine. Before a change's first run the head is run while the filter's
+ * variance of the head's level at the next slot exceeds `bound`; the first run is compared with the filter's
+ * prediction (its variance included); inside the band (a < z < b) more runs follow, each the head's or the
+ * candidate's, whichever shrinks the variance of the gain more, until z > zKeep (kept), z < a (discarded) or
+ * `most` more runs (discarded). Options:
+ * - evidence: a discarded change's runs inform the drift as far as they look like a no-op: the state is the
+ *   mixture of "the change did nothing" (weight from a spike at 0 of prior mass p0) and "it did something"
+ *   (a slab N(slabMean, slabSd²), worse on average: most changes in a search are), collapsed to its mean and
+ *   covariance. The spike and slab are the session's mix of changes as an empirical-Bayes estimate would
+ *   find it after some changes; a wrong slab mostly costs evidence, a wrong spike biases.
+ * - steps: "head" (steps/s of the head's code only, plus within one candidate's own runs: its speed offset
+ *   kc starts unknown), "alike" (a candidate whose first run's steps/s agree with the head's code within
+ *   `alikeZ` sd is taken to train at the head's speed: its steps/s then read the load directly), "all" (every
+ *   run's steps/s read as load, whatever code: unsound when a change alters the speed).
+ */
+function tracked({ q, bound, a, b, zKeep, most, evidence, steps, alikeZ = 3 }) {
+  const tau2 = ((DRIFT / LOAD) * (SPS_NOISE / NOISE)) ** 2; // the steps reading's variance in metric-sd units
+  const loadOf = (sps) => (-(DRIFT / LOAD) * Math.log(sps)) / NOISE;
+  return (m, changes, tally, _r, speeds) => {
+    let truth = 1;
+    let speed = 1;
+    const k = new Track(q);
+    let first = true;
+    const observe = (run, candidate) => {
+      if (!first) k.predict();
+      first = false;
+      const n = k.x.length;
+      const h = Array(n).fill(0);
+      h[0] = 1;
+      h[2] = 1;
+      if (candidate) h[4] = -1;
+      k.observe(h, run.v / NOISE, 1);
+      if (!steps) return;
+      const hs = Array(n).fill(0);
+      hs[0] = 1;
+      hs[3] = 1;
+      if (candidate && steps !== "all") hs[5] = 1;
+      k.observe(hs, loadOf(run.sps), tau2);
+    };
+    const headRun = () => observe(m.run(truth, speed), false);
+    const levelVariance = () => {
+      const c = k.copy();
+      c.predict();
+      const h = Array(k.x.length).fill(0);
+      h[0] = 1;
+      h[2] = 1;
+      return c.variance(h);
+    };
+    headRun();
+    for (const [i, e] of changes.entries()) {
+      for (let n = 0; n < 4 && levelVariance() > bound; n++) headRun(); // at most 4 in a row: the filter's floor may lie above the bound
+      k.add(0, 1e4); // g
+      k.add(0, steps && steps !== "all" ? 1e4 : 0); // kc
+      const cSpeed = speed * (speeds[i] ?? 1);
+      observe(m.run(truth - e, cSpeed), true);
+      if (steps === "alike" && Math.abs(k.x[5]) / Math.sqrt(k.P[5][5]) < alikeZ) k.observe([0, 0, 0, 0, 0, 1], 0, 1e-9);
+      let keep;
+      for (let extra = 0; keep === undefined; extra++) {
+        const zz = k.x[4] / Math.sqrt(k.P[4][4]);
+        if (zz > (extra === 0 ? b : zKeep)) keep = true;
+        else if (zz < a || extra >= most) keep = false;
+        if (keep !== undefined) break;
+        // The next run: whichever shrinks the gain's variance more.
+        const after = (candidate) => {
+          const c = k.copy();
+          c.predict();
+          const h = Array(k.x.length).fill(0);
+          h[0] = 1;
+          h[2] = 1;
+          if (candidate) h[4] = -1;
+          c.observe(h, 0, 1);
+          return c.P[4][4];
+        };
+        if (after(true) <= after(false)) observe(m.run(truth - e, cSpeed), true);
+        else headRun();
+      }
+      tally(e, keep);
+      if (keep) {
+        truth -= e;
+        speed = cSpeed;
+        k.shift(2, 4, -1); // mu := mu - g
+        k.shift(3, 5, 1); // kh := kh + kc
+        k.drop(5);
+        k.drop(4);
+      } else if (evidence) {
+        const { p0, slabMean, slabSd } = evidence;
+        const g = k.x[4];
+        const v = k.P[4][4];
+        const w0 = p0 * gaussPdf(0, g, v);
+        const w1 = (1 - p0) * gaussPdf(slabMean, g, v + slabSd ** 2);
+        const nothing = k.copy();
+        nothing.observe([0, 0, 0, 0, 1], 0, 1e-9);
+        const something = k.copy();
+        something.observe([0, 0, 0, 0, 1], slabMean, slabSd ** 2);
+        const w = w0 / (w0 + w1);
+        for (const c of [nothing, something]) {
+          c.drop(5);
+          c.drop(4);
+        }
+        k.drop(5);
+        k.drop(4);
+        for (let i = 0; i < k.x.length; i++) k.x[i] = w * nothing.x[i] + (1 - w) * something.x[i];
+        for (let i = 0; i < k.x.length; i++)
+          for (let j = 0; j < k.x.length; j++)
+            k.P[i][j] =
+              w * (nothing.P[i][j] + (nothing.x[i] - k.x[i]) * (nothing.x[j] - k.x[j])) + (1 - w) * (something.P[i][j] + (something.x[i] - k.x[i]) * (something.x[j] - k.x[j]));
+      } else {
+        k.drop(5);
+        k.drop(4);
+      }
+    }
+  };
+}
+
+/**
+ * The floor's other half: how well head runs alone can know the level. Head runs every k-th slot on the
+ * session's drift; a local linear trend (the tracked schemes' model, its q) estimates the head's level at
+ * the slots between, causally (a Kalman filter on the runs before the slot, as a serial rule must) and
+ * two-sided (a Rauch-Tung-Striebel smoother on all runs: a deferred rule). Returns the mean squared error in
+ * noise-sd² units, over slots away from the session's ends.
+ */
+function levelError(k, q, slots = 240) {
+  let causal = 0;
+  let twoSided = 0;
+  let n = 0;
+  const times = (A, B) => [
+    [A[0][0] * B[0][0] + A[0][1] * B[1][0], A[0][0] * B[0][1] + A[0][1] * B[1][1]],
+    [A[1][0] * B[0][0] + A[1][1] * B[1][0], A[1][0] * B[0][1] + A[1][1] * B[1][1]],
+  ];
+  const flip = (A) => [
+    [A[0][0], A[1][0]],
+    [A[0][1], A[1][1]],
+  ];
+  const inverse = (A) => {
+    const det = A[0][0] * A[1][1] - A[0][1] * A[1][0];
+    return [
+      [A[1][1] / det, -A[0][1] / det],
+      [-A[1][0] / det, A[0][0] / det],
+    ];
+  };
+  const F = [
+    [1, 1],
+    [0, 1],
+  ];
+  for (let seed = 1; seed <= Math.min(SESSIONS, 200); seed++) {
+    const r = rng(seed);
+    const m = machine(seed, r, rng(seed + 7777));
+    const phase = seed * 2.39996;
+    const level = (t) => (1 + DRIFT * Math.sin((Math.PI * t * RUN_SEC) / DRIFT_SEC + phase)) / NOISE;
+    // The slots between head runs pass without a run (the machine's clock still moves).
+    const ys = Array.from({ length: slots }, (_, t) => (t % k === 0 ? m.run(1).v / NOISE : (m.t++, undefined)));
+    const predicted = [];
+    const filtered = [];
+    let x = [ys[0], 0];
+    let P = [
+      [1e4, 0],
+      [0, 1],
+    ];
+    for (let t = 0; t < slots; t++) {
+      if (t > 0) {
+        x = [x[0] + x[1], x[1]];
+        P = times(times(F, P), flip(F));
+        P[0][0] += q / 3;
+        P[0][1] += q / 2;
+        P[1][0] += q / 2;
+        P[1][1] += q;
+      }
+      predicted.push({ x, P });
+      if (ys[t] !== undefined) {
+        const s = P[0][0] + 1;
+        const gain = [P[0][0] / s, P[1][0] / s];
+        const innovation = ys[t] - x[0];
+        x = [x[0] + gain[0] * innovation, x[1] + gain[1] * innovation];
+        P = [
+          [P[0][0] - gain[0] * P[0][0], P[0][1] - gain[0] * P[0][1]],
+          [P[1][0] - gain[1] * P[0][0], P[1][1] - gain[1] * P[0][1]],
+        ];
+      }
+      filtered.push({ x, P });
+    }
+    const smoothed = [];
+    smoothed[slots - 1] = filtered[slots - 1];
+    for (let t = slots - 2; t >= 0; t--) {
+      const C = times(times(filtered[t].P, flip(F)), inverse(predicted[t + 1].P));
+      const dx = [smoothed[t + 1].x[0] - predicted[t + 1].x[0], smoothed[t + 1].x[1] - predicted[t + 1].x[1]];
+      smoothed[t] = { x: [filtered[t].x[0] + C[0][0] * dx[0] + C[0][1] * dx[1], filtered[t].x[1] + C[1][0] * dx[0] + C[1][1] * dx[1]] };
+    }
+    for (let t = 8 * k; t < slots - 8 * k; t++) {
+      if (t % k === 0) continue;
+      causal += (predicted[t].x[0] - level(t)) ** 2;
+      twoSided += (smoothed[t].x[0] - level(t)) ** 2;
+      n++;
+    }
+  }
+  return { causal: causal / n, twoSided: twoSided / n };
+}
+
 const started = performance.now();
 const anyRuns = SESSIONS * (CHANGES + 1);
 // Thresholds: (a) the futility bound, (b) the bar for a keep on the first comparison, (z) the bar after more,
@@ -240,9 +559,24 @@ const rows = [
   ["shared control k=2 (deferred, not built)", sharedControl(2, 0.8, 2.6, 2.3, 3)],
   ["shared control k=3 (deferred, not built)", sharedControl(3, 0.8, 2.6, 2.3, 3)],
   ["shared control k=4 (deferred, not built)", sharedControl(4, 0.8, 2.6, 2.3, 3)],
+  ["any (one run, vs the head's recorded run)", plain(0)],
+  ["threshold (one run, 2 sd margin)", plain(2 * NOISE)],
+  ...JSON.parse(process.env.BENCH_FLOOR_BLUR ?? "[]").map(([v, a, b, z, most]) => [`blur ${v} ${a} ${b} ${z} ${most}`, oracle(a, b, z, most, v)]),
+  ...JSON.parse(process.env.BENCH_FLOOR_TRY ?? "[]").map((o) => [`try ${JSON.stringify(o)}`, tracked(o)]),
 ];
-const results = rows.map(([name, scheme]) => [name, measure(scheme)]);
+const only = process.env.BENCH_FLOOR_ROWS?.split(",");
+const results = rows.filter(([name]) => !only || only.some((o) => name.includes(o))).map(([name, scheme]) => [name, measure(scheme)]);
 const pct = (a, b) => `${((100 * a) / b).toFixed(1)}%`;
 console.log(`paired floor: ±${DRIFT} over ${DRIFT_SEC}s (${RUN_SEC}s a run), noise sd ${NOISE}, search mix, ${CHANGES} changes x ${SESSIONS} sessions (noise sd known to every scheme), ${((performance.now() - started) / 1000).toFixed(1)}s`);
-console.log("paired floor: | scheme | false keeps | lost real (>= 2 sd) | runs vs any |");
-for (const [name, t] of results) console.log(`paired floor: | ${name} | ${pct(t.falseKeeps, t.noops)} | ${pct(t.lost, t.real)} | ${(t.runs / anyRuns).toFixed(2)}x |`);
+console.log("paired floor: | scheme | false keeps | lost real (>= 2 sd) | runs vs any | final true metric |");
+for (const [name, t] of results)
+  console.log(`paired floor: | ${name} | ${pct(t.falseKeeps, t.noops)} | ${pct(t.lost, t.real)} | ${(t.runs / anyRuns).toFixed(2)}x | ${(t.final / SESSIONS).toFixed(4)} |`);
+if (process.env.BENCH_FLOOR_LEVEL !== "0") {
+  for (const q of [0.01, 0.02, 0.04]) {
+    const cells = [2, 3, 4, 6, 8].map((k) => {
+      const { causal, twoSided } = levelError(k, q);
+      return `k=${k}: ${causal.toFixed(2)} / ${twoSided.toFixed(2)}`;
+    });
+    console.log(`paired floor: level error (sd²) from head runs every k-th slot, causal / two-sided, q ${q}: ${cells.join(", ")}`);
+  }
+}
