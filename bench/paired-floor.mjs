@@ -29,7 +29,7 @@ const KINDS = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -2, -2, -2, -2, -8, -8, 1, 1, 2, 4]
 const CHANGES = 40;
 const LOAD = Number(process.env.BENCH_FLOOR_LOAD ?? 0.2);
 const SPS_NOISE = Number(process.env.BENCH_FLOOR_SPS_NOISE ?? 0.01);
-const SPEEDY = Number(process.env.BENCH_FLOOR_SPEEDY ?? 0);
+const SPEEDY = Number(process.env.BENCH_FLOOR_SPEEDY ?? 0.3);
 
 function rng(seed) {
   let s = seed * 9301 + 49297;
@@ -63,17 +63,17 @@ function machine(seed, r, r2) {
 /**
  * Runs `scheme` over the sessions; tallies false keeps, lost real improvements, runs and the final head's
  * true metric (1 at the start, less each kept change's true gain). `speeds` gives each change's speed factor
- * (1 unless BENCH_FLOOR_SPEEDY draws another), independent of its gain: a scheme that reads load from a
+ * (1 unless `speedy`, the share of changes that alter it, draws another: 5-10% faster or slower), independent of its gain: a scheme that reads load from a
  * changed code's own steps/s mistakes its speed for the machine's.
  */
-function measure(scheme) {
+function measure(scheme, speedy = 0) {
   const t = { noops: 0, falseKeeps: 0, real: 0, lost: 0, runs: 0, changes: 0, final: 0 };
   for (let seed = 1; seed <= SESSIONS; seed++) {
     const r = rng(seed);
     const r2 = rng(seed + 7777);
     const m = machine(seed, r, r2);
     const changes = Array.from({ length: CHANGES }, (_, i) => (KINDS[i % KINDS.length] ?? 0) * NOISE).sort(() => r.unit() - 0.5);
-    const speeds = changes.map(() => (r2.unit() < SPEEDY ? 1 + (r2.unit() < 0.5 ? -1 : 1) * (0.05 + 0.05 * r2.unit()) : 1));
+    const speeds = changes.map(() => (r2.unit() < speedy ? 1 + (r2.unit() < 0.5 ? -1 : 1) * (0.05 + 0.05 * r2.unit()) : 1));
     let final = 1;
     const tally = (effect, keep) => {
       if (keep) final -= effect;
@@ -434,31 +434,122 @@ function tracked({ q, bound, a, b, zKeep, most, evidence, steps, alikeZ = 3 }) {
         k.shift(3, 5, 1); // kh := kh + kc
         k.drop(5);
         k.drop(4);
-      } else if (evidence) {
-        const { p0, slabMean, slabSd } = evidence;
-        const g = k.x[4];
-        const v = k.P[4][4];
-        const w0 = p0 * gaussPdf(0, g, v);
-        const w1 = (1 - p0) * gaussPdf(slabMean, g, v + slabSd ** 2);
-        const nothing = k.copy();
-        nothing.observe([0, 0, 0, 0, 1], 0, 1e-9);
-        const something = k.copy();
-        something.observe([0, 0, 0, 0, 1], slabMean, slabSd ** 2);
-        const w = w0 / (w0 + w1);
-        for (const c of [nothing, something]) {
-          c.drop(5);
-          c.drop(4);
+      } else forget(k, 4, evidence);
+    }
+  };
+}
+
+/**
+ * Drops a discarded candidate (its gain at index gi, its steps offset at gi + 1) from the filter. Without
+ * `evidence` its runs then say nothing about the drift (its gain was free). With it, the state becomes the
+ * mixture of "it did nothing" (the gain fixed at 0, weight from a spike of prior mass p0) and "it did
+ * something" (the gain drawn from a slab N(slabMean, slabSd²)), collapsed to the mixture's mean and covariance.
+ */
+function forget(k, gi, evidence) {
+  if (!evidence) {
+    k.drop(gi + 1);
+    k.drop(gi);
+    return;
+  }
+  const { p0, slabMean, slabSd } = evidence;
+  const g = k.x[gi];
+  const v = k.P[gi][gi];
+  const w0 = p0 * gaussPdf(0, g, v);
+  const w1 = (1 - p0) * gaussPdf(slabMean, g, v + slabSd ** 2);
+  const w = w0 + w1 > 0 ? w0 / (w0 + w1) : 0;
+  const pick = Array(k.x.length).fill(0);
+  pick[gi] = 1;
+  const nothing = k.copy();
+  nothing.observe(pick, 0, 1e-9);
+  const something = k.copy();
+  something.observe(pick, slabMean, slabSd ** 2);
+  for (const c of [k, nothing, something]) {
+    c.drop(gi + 1);
+    c.drop(gi);
+  }
+  const n = k.x.length;
+  for (let i = 0; i < n; i++) k.x[i] = w * nothing.x[i] + (1 - w) * something.x[i];
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++)
+      k.P[i][j] =
+        w * (nothing.P[i][j] + (nothing.x[i] - k.x[i]) * (nothing.x[j] - k.x[j])) + (1 - w) * (something.P[i][j] + (something.x[i] - k.x[i]) * (something.x[j] - k.x[j]));
+}
+
+/**
+ * Deferred decisions on a tracked machine (the shared control's schedule with the filter in place of the
+ * straight line between head runs): the head runs every k-th slot, the other slots run new changes or re-run
+ * undecided ones, and a change is decided only once `lag` slots have passed since its last run, so its gain
+ * is estimated from runs on both sides (a static state in a Kalman filter is smoothed by every later run).
+ * Decided as the serial tracked scheme does (z against b on the first run, zKeep after, a to discard, at most
+ * `most` runs a change); a change kept after another keep since its first run costs one run of the
+ * combination (read as a head run). Needs a scheduler that runs changes before the earlier ones are decided.
+ */
+function deferred({ q, k: every, lag, endLag = lag, a, b, zKeep, most, evidence }) {
+  return (m, changes, tally) => {
+    let truth = 1;
+    const k = new Track(q);
+    const queue = [...changes];
+    const pending = []; // in state order: candidate i's gain at 4 + 2i
+    let first = true;
+    let slot = 0;
+    let keeps = 0;
+    const observe = (y, candidate) => {
+      if (!first) k.predict();
+      first = false;
+      const h = Array(k.x.length).fill(0);
+      h[0] = 1;
+      h[2] = 1;
+      if (candidate) h[4 + 2 * pending.indexOf(candidate)] = -1;
+      k.observe(h, y / NOISE, 1);
+    };
+    const run = (candidate) => {
+      observe(m.run(candidate ? truth - candidate.e : truth).v, candidate);
+      if (candidate) {
+        candidate.n++;
+        candidate.last = slot;
+      }
+      slot++;
+    };
+    run(null);
+    while (queue.length || pending.length) {
+      // Decide every change whose last run is `lag` slots old.
+      for (const c of [...pending]) {
+        if (slot - c.last < (queue.length ? lag : endLag)) continue;
+        const i = 4 + 2 * pending.indexOf(c);
+        const zz = k.x[i] / Math.sqrt(k.P[i][i]);
+        let keep;
+        if (zz > (c.n === 1 ? b : zKeep)) keep = true;
+        else if (zz < a || c.n >= most) keep = false;
+        if (keep === undefined) {
+          c.again = true;
+          continue;
         }
-        k.drop(5);
-        k.drop(4);
-        for (let i = 0; i < k.x.length; i++) k.x[i] = w * nothing.x[i] + (1 - w) * something.x[i];
-        for (let i = 0; i < k.x.length; i++)
-          for (let j = 0; j < k.x.length; j++)
-            k.P[i][j] =
-              w * (nothing.P[i][j] + (nothing.x[i] - k.x[i]) * (nothing.x[j] - k.x[j])) + (1 - w) * (something.P[i][j] + (something.x[i] - k.x[i]) * (something.x[j] - k.x[j]));
+        tally(c.e, keep);
+        if (keep) {
+          k.shift(2, i, -1); // the head's offset takes the gain
+          truth -= c.e;
+          k.drop(i + 1);
+          k.drop(i);
+          pending.splice(pending.indexOf(c), 1);
+          if (keeps > c.keepsAtStart) run(null); // the combination with the changes kept meanwhile
+          keeps++;
+        } else {
+          forget(k, i, evidence);
+          pending.splice(pending.indexOf(c), 1);
+        }
+      }
+      if (!queue.length && !pending.length) break;
+      const again = pending.find((c) => c.again);
+      if (slot % every === 0 || (!again && !queue.length)) run(null);
+      else if (again) {
+        again.again = false;
+        run(again);
       } else {
-        k.drop(5);
-        k.drop(4);
+        const c = { e: queue.shift(), n: 0, last: slot, keepsAtStart: keeps };
+        pending.push(c);
+        k.add(0, 1e4);
+        k.add(0, 0);
+        run(c);
       }
     }
   };
@@ -469,9 +560,9 @@ function tracked({ q, bound, a, b, zKeep, most, evidence, steps, alikeZ = 3 }) {
  * session's drift; a local linear trend (the tracked schemes' model, its q) estimates the head's level at
  * the slots between, causally (a Kalman filter on the runs before the slot, as a serial rule must) and
  * two-sided (a Rauch-Tung-Striebel smoother on all runs: a deferred rule). Returns the mean squared error in
- * noise-sd² units, over slots away from the session's ends.
+ * noise-sd² units, over slots at least two drift periods away from the ends.
  */
-function levelError(k, q, slots = 240) {
+function levelError(k, q, slots = 480) {
   let causal = 0;
   let twoSided = 0;
   let n = 0;
@@ -537,7 +628,7 @@ function levelError(k, q, slots = 240) {
       const dx = [smoothed[t + 1].x[0] - predicted[t + 1].x[0], smoothed[t + 1].x[1] - predicted[t + 1].x[1]];
       smoothed[t] = { x: [filtered[t].x[0] + C[0][0] * dx[0] + C[0][1] * dx[1], filtered[t].x[1] + C[1][0] * dx[0] + C[1][1] * dx[1]] };
     }
-    for (let t = 8 * k; t < slots - 8 * k; t++) {
+    for (let t = 96; t < slots - 96; t++) {
       if (t % k === 0) continue;
       causal += (predicted[t].x[0] - level(t)) ** 2;
       twoSided += (smoothed[t].x[0] - level(t)) ** 2;
@@ -549,9 +640,16 @@ function levelError(k, q, slots = 240) {
 
 const started = performance.now();
 const anyRuns = SESSIONS * (CHANGES + 1);
+// The mix of changes as an empirical-Bayes estimate over a session would find it (of 20: 10 no-ops; the rest
+// average -1.6 sd, spread 3.75 sd), and a wrong one (a spike of 0.7 where the truth is 0.5) for its cost.
+const mix = { p0: 0.5, slabMean: -1.6, slabSd: 3.75 };
+const offMix = { ...mix, p0: 0.7 };
 // Thresholds: (a) the futility bound, (b) the bar for a keep on the first comparison, (z) the bar after more,
 // at most `most` comparisons; those of the shared control are raised until its false keeps are near 5% at k=2
-// (its keeps share head runs, and the drift bends between head runs k + 1 runs apart).
+// (its keeps share head runs, and the drift bends between head runs k + 1 runs apart). Those of the tracked
+// schemes (and q, bound, k, lag) were searched on 100-200 sessions for the lowest cost with false < 5% and
+// lost < 20%; the rows below are the best found per scheme, not a proof that better settings don't exist.
+const steps = (kind) => tracked({ q: 0.02, bound: 1.5, a: 0.6, b: 1.8, zKeep: 1.7, most: 3, steps: kind, evidence: mix });
 const rows = [
   ["oracle (head level known, no head runs)", oracle(0.8, 2.0, 1.9, 3)],
   ["serial pairs (as the rule does, known sd)", serialPairs(2, 4)],
@@ -559,24 +657,49 @@ const rows = [
   ["shared control k=2 (deferred, not built)", sharedControl(2, 0.8, 2.6, 2.3, 3)],
   ["shared control k=3 (deferred, not built)", sharedControl(3, 0.8, 2.6, 2.3, 3)],
   ["shared control k=4 (deferred, not built)", sharedControl(4, 0.8, 2.6, 2.3, 3)],
-  ["any (one run, vs the head's recorded run)", plain(0)],
+  ["any (one run vs the head's recorded run)", plain(0)],
   ["threshold (one run, 2 sd margin)", plain(2 * NOISE)],
-  ...JSON.parse(process.env.BENCH_FLOOR_BLUR ?? "[]").map(([v, a, b, z, most]) => [`blur ${v} ${a} ${b} ${z} ${most}`, oracle(a, b, z, most, v)]),
-  ...JSON.parse(process.env.BENCH_FLOOR_TRY ?? "[]").map((o) => [`try ${JSON.stringify(o)}`, tracked(o)]),
+  ["oracle blurred 0.5 sd² (level known to var 0.5, free)", oracle(0.8, 2.0, 1.9, 3, 0.5)],
+  ["oracle blurred 1 sd² (level known to var 1, free)", oracle(0.8, 2.0, 1.9, 3, 1)],
+  ["tracked serial, head runs only", tracked({ q: 0.02, bound: 1, a: 0.8, b: 2, zKeep: 1.9, most: 3 })],
+  ["tracked serial + discarded changes as evidence", tracked({ q: 0.02, bound: 3, a: 0.5, b: 2.2, zKeep: 2, most: 3, evidence: mix })],
+  ["tracked deferred k=16 lag 12 + evidence (not built)", deferred({ q: 0.02, k: 16, lag: 12, endLag: 2, a: 1.2, b: 2.3, zKeep: 2.2, most: 3, evidence: mix })],
+  ["  the same, spike 0.7 (the mix misjudged)", deferred({ q: 0.02, k: 16, lag: 12, endLag: 2, a: 1.2, b: 2.3, zKeep: 2.2, most: 3, evidence: offMix })],
+  ["steps/s of the head's code (sound) + evidence", steps("head")],
+  ["steps/s of code alike in speed + evidence", steps("alike")],
+  ["steps/s of every run (unsound) + evidence", steps("all")],
+  ...JSON.parse(process.env.BENCH_FLOOR_TRY ?? "[]").map((o) => [`try ${JSON.stringify(o)}`, o.lag ? deferred(o) : tracked(o)]),
 ];
+// The rules built (any, threshold, the paired rule) are the others the final true metric must match.
+const built = ["any (", "threshold (", "serial pairs ("];
 const only = process.env.BENCH_FLOOR_ROWS?.split(",");
-const results = rows.filter(([name]) => !only || only.some((o) => name.includes(o))).map(([name, scheme]) => [name, measure(scheme)]);
+const chosen = rows.filter(([name]) => !only || built.some((b) => name.startsWith(b)) || only.some((o) => name.includes(o)));
 const pct = (a, b) => `${((100 * a) / b).toFixed(1)}%`;
-console.log(`paired floor: ±${DRIFT} over ${DRIFT_SEC}s (${RUN_SEC}s a run), noise sd ${NOISE}, search mix, ${CHANGES} changes x ${SESSIONS} sessions (noise sd known to every scheme), ${((performance.now() - started) / 1000).toFixed(1)}s`);
-console.log("paired floor: | scheme | false keeps | lost real (>= 2 sd) | runs vs any | final true metric |");
-for (const [name, t] of results)
-  console.log(`paired floor: | ${name} | ${pct(t.falseKeeps, t.noops)} | ${pct(t.lost, t.real)} | ${(t.runs / anyRuns).toFixed(2)}x | ${(t.final / SESSIONS).toFixed(4)} |`);
+function table(title, speedy, which) {
+  const results = which.map(([name, scheme]) => [name, measure(scheme, speedy)]);
+  const best = Math.min(...results.filter(([name]) => built.some((b) => name.startsWith(b))).map(([, t]) => t.final));
+  console.log(`paired floor: ${title}`);
+  console.log("paired floor: | scheme | false keeps | lost real (>= 2 sd) | runs vs any | final true metric | targets |");
+  for (const [name, t] of results) {
+    const missed = [t.falseKeeps >= 0.05 * t.noops && "false", t.lost >= 0.2 * t.real && "lost", t.runs > 1.4 * anyRuns && "runs", t.final > best + 1e-9 && "final"].filter(Boolean);
+    const met = name.startsWith("oracle") ? "(not realisable)" : missed.length ? `not met: ${missed.join(", ")}` : "all met";
+    console.log(`paired floor: | ${name} | ${pct(t.falseKeeps, t.noops)} | ${pct(t.lost, t.real)} | ${(t.runs / anyRuns).toFixed(2)}x | ${(t.final / SESSIONS).toFixed(4)} | ${met} |`);
+  }
+}
+console.log(`paired floor: ±${DRIFT} over ${DRIFT_SEC}s (${RUN_SEC}s a run), noise sd ${NOISE}, search mix, ${CHANGES} changes x ${SESSIONS} sessions (noise sd known to every scheme); steps/s ±${LOAD} with the load, ${SPS_NOISE} noise`);
+table("no change alters the speed (targets: false < 5%, lost < 20%, runs <= 1.40x, final true metric <= that of any, threshold and serial pairs)", 0, chosen);
+table(
+  `${SPEEDY * 100}% of changes train 5-10% faster or slower (steps/s schemes; their gain does not depend on it)`,
+  SPEEDY,
+  chosen.filter(([name]) => built.some((b) => name.startsWith(b)) || name.startsWith("steps/s") || name.startsWith("try")),
+);
 if (process.env.BENCH_FLOOR_LEVEL !== "0") {
   for (const q of [0.01, 0.02, 0.04]) {
-    const cells = [2, 3, 4, 6, 8].map((k) => {
+    const cells = [2, 3, 4, 6, 8, 12, 16].map((k) => {
       const { causal, twoSided } = levelError(k, q);
       return `k=${k}: ${causal.toFixed(2)} / ${twoSided.toFixed(2)}`;
     });
-    console.log(`paired floor: level error (sd²) from head runs every k-th slot, causal / two-sided, q ${q}: ${cells.join(", ")}`);
+    console.log(`paired floor: level error (sd²) of head runs every k-th slot, causal / two-sided, q ${q}: ${cells.join(", ")}`);
   }
 }
+console.log(`paired floor: ${((performance.now() - started) / 1000).toFixed(1)}s`);
