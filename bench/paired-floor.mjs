@@ -63,6 +63,16 @@
 // "alike" row meets every target while the drift is smooth, steps/s precise (1%) and no change alters speed;
 // it misses the final metric while 30% do, and more under BENCH_FLOOR_SHAPE=jumps or 2% steps noise).
 // The tracked schemes' q (the drift's roughness) is chosen for this sine; a real machine's must be learnt.
+// What each would take in the loop: tracked serial fits today's order (one change decided before the next):
+// the filter rebuilt from the session's runs in the order they ran (records hold commit, metric and time),
+// the head run when the filter asks instead of beside every candidate run; a new src/metric module and a
+// change to apply-keep-rule.ts (a few hundred lines with tests). "+ evidence" adds the EM fit over the
+// session's decided changes (small). The steps/s rows need the same plus each run's steps/s in its record
+// (the records hold steps and training seconds when the script prints them; bench/keeps.mjs's drift fixture
+// prints none, so it would need steps that move with its drift), the metric-per-log-steps slope learnt by
+// regression over the head's own runs (the bench gives it), and the alike test. The deferred rows need a
+// scheduler that runs changes before the earlier ones are decided, with combination runs when two pending
+// changes are kept: the largest change (the search's order and the ledger's parent links).
 // Knobs: BENCH_FLOOR_SESSIONS (default 400), BENCH_DRIFT (0.04), BENCH_DRIFT_SEC (12), BENCH_RUN_SEC (0.5),
 // BENCH_FLOOR_LOAD (0.2: steps/s move ±20%), BENCH_FLOOR_SPS_NOISE (0.01), BENCH_FLOOR_SPEEDY (0.3, second
 // table), BENCH_FLOOR_SHAPE (sine | jumps), BENCH_FLOOR_ROWS (rows by name part; the built rules always),
