@@ -10,6 +10,7 @@ import { resolveRoot } from "../cli-support.js";
 import { formatMetric, shortCommit } from "../../report/format.js";
 import { Git } from "../../workspace/git.js";
 import { printText } from "../print.js";
+import { columnsOf, fitWidth } from "../../text.js";
 
 interface ConfirmOptions {
   runs?: string;
@@ -31,7 +32,8 @@ function headLine(head: ConfirmReport["head"]): string[] {
   return head === null ? [] : [`best (head) #${head.iteration}, measured ${formatMetric(head.metric)} (the mean of its runs, these counted)`];
 }
 
-export function renderConfirm(report: ConfirmReport): string {
+/** The result of `confirm` on one commit; each line broken to `width` columns (undefined: whole lines). */
+export function renderConfirm(report: ConfirmReport, width?: number): string {
   const what = `${report.target.label}${report.target.iteration !== null ? ` (iteration ${report.target.iteration}, ${shortCommit(report.target.commit)})` : ` (${shortCommit(report.target.commit)})`}`;
   return [
     `${report.metric}, mean ± standard deviation of single runs:`,
@@ -40,13 +42,16 @@ export function renderConfirm(report: ConfirmReport): string {
     `noise floor ${report.noise === null ? "unknown" : formatMetric(report.noise)} (${NOISE_BASIS})`,
     ...headLine(report.head),
     `Verdict for ${what}: ${report.verdict}.`,
-    "",
-  ].join("\n");
+  ]
+    .map((line) => fitWidth(line, width, "  "))
+    .concat("")
+    .join("\n");
 }
 
 const signed = (v: number): string => `${v >= 0 ? "+" : ""}${formatMetric(v)}`;
 
-export function renderPair(report: PairReport): string {
+/** The result of `confirm` on two commits in turns; each line broken to `width` columns (undefined: whole lines). */
+export function renderPair(report: PairReport, width?: number): string {
   const name = (t: PairReport["a"]) => `${t.label}${t.iteration !== null ? ` (iteration ${t.iteration}, ${shortCommit(t.commit)})` : ` (${shortCommit(t.commit)})`}`;
   const rows = report.pairs.map((p, i) => `  pair ${i + 1} (${p.order === "AB" ? "A then B" : "B then A"}, seed ${p.seed}): A ${formatMetric(p.a)}  B ${formatMetric(p.b)}`);
   return [
@@ -60,8 +65,10 @@ export function renderPair(report: PairReport): string {
     `noise floor ${report.noise === null ? "unknown" : formatMetric(report.noise)} (${NOISE_BASIS})`,
     ...headLine(report.head),
     `Verdict: ${report.verdict}.`,
-    "",
-  ].join("\n");
+  ]
+    .map((line) => fitWidth(line, width, "  "))
+    .concat("")
+    .join("\n");
 }
 
 const wholeNumber = (flag: string, text: string | undefined, max: number): number => {
@@ -144,7 +151,7 @@ Examples:
       const metric = (m: number | null) => (m === null ? "no metric" : `${info.config.metric} ${formatMetric(m)}`);
       try {
         if (other) {
-          if (!options.json) process.stderr.write(`Running ${target.label} (A, ${shortCommit(target.commit)}) and ${other.label} (B, ${shortCommit(other.commit)}) in turns, at most ${pairs} pair(s): \`${info.config.command}\`\n`);
+          if (!options.json) process.stderr.write(`${fitWidth(`Running ${target.label} (A, ${shortCommit(target.commit)}) and ${other.label} (B, ${shortCommit(other.commit)}) in turns, at most ${pairs} pair(s): \`${info.config.command}\``, columnsOf(process.stderr), "  ")}\n`);
           const report = await confirmPair(root, paths, info, records, target, other, pairs, {
             ...deps,
             onPair: (index, of, a, b) => {
@@ -152,10 +159,10 @@ Examples:
             },
           });
           if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-          else printText(renderPair(report));
+          else printText(renderPair(report, columnsOf(process.stdout)));
           return;
         }
-        if (!options.json) process.stderr.write(`Running ${target.label} (${shortCommit(target.commit)}) ${runs} time(s): \`${info.config.command}\`\n`);
+        if (!options.json) process.stderr.write(`${fitWidth(`Running ${target.label} (${shortCommit(target.commit)}) ${runs} time(s): \`${info.config.command}\``, columnsOf(process.stderr), "  ")}\n`);
         const report = await confirmCommit(root, paths, info, records, target, runs, {
           ...deps,
           onRun: (index, of, run) => {
@@ -163,7 +170,7 @@ Examples:
           },
         });
         if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-        else printText(renderConfirm(report));
+        else printText(renderConfirm(report, columnsOf(process.stdout)));
       } finally {
         process.off("SIGINT", onSigint);
       }

@@ -5,6 +5,7 @@ import { locateSession } from "../../ledger/paths.js";
 import { UsageError } from "../../errors.js";
 import { resolveRoot } from "../cli-support.js";
 import { printText } from "../print.js";
+import { columnsOf, fitWidth } from "../../text.js";
 
 interface NoteOptions {
   tag?: string;
@@ -18,6 +19,11 @@ function whoReads(proposer: string | undefined): string {
   if (proposer === "builtin") return "The builtin search does not read notes: it is kept for you, in the progress report and the summary.";
   if (proposer === "plan") return "The plan proposer follows its plan and does not read notes: it is kept for you, in the progress report and the summary.";
   return "The next proposal sees it.";
+}
+
+/** What `note` answers, broken to `width` columns (undefined: whole lines), the note's text continued under itself. */
+export function noteAddedText(where: string, text: string, proposer: string | undefined, width?: number): string {
+  return `${fitWidth(`Added to ${where}: ${text}`, width, "  ")}\n${fitWidth(whoReads(proposer), width, "  ")}\n`;
 }
 
 /** `autoresearch note "<text>"`: steer a running (or paused) session through its research notes. */
@@ -51,6 +57,6 @@ Examples:
       if (!paths) throw new UsageError(`no autoresearch session in ${root}`, "Start one with `autoresearch run`, or pass --dir / --tag.");
       const entry = addUserNote(paths, words.join(" "), kind, new Date());
       const where = kind === "idea" ? "the ideas backlog" : kind === "finding" ? "the findings" : "the dead ends";
-      printText(`Added to ${where}: ${entry.text}\n${whoReads(readSessionInfo(paths)?.config.proposer)}\n`);
+      printText(noteAddedText(where, entry.text, readSessionInfo(paths)?.config.proposer, columnsOf(process.stdout)));
     });
 }

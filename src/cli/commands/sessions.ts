@@ -108,6 +108,7 @@ Examples:
         process.stdout.write(`${JSON.stringify(sessions, null, 2)}\n`);
         return;
       }
-      printText(`${renderSessions(sessions, columnsOf(process.stdout))}${renderLeftovers(listLeftovers(root), new Date())}`);
+      const width = columnsOf(process.stdout);
+      printText(`${renderSessions(sessions, width)}${renderLeftovers(listLeftovers(root), new Date(), width)}`);
     });
 }

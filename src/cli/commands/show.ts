@@ -5,6 +5,7 @@ import { readSessionReadOnly } from "../../ledger/read.js";
 import { locateAnySession } from "../../ledger/sessions.js";
 import { loadExperiment, renderExperiment, renderSessionLine } from "../../report/show.js";
 import { printText } from "../print.js";
+import { columnsOf } from "../../text.js";
 
 interface ShowOptions {
   dir?: string;
@@ -37,6 +38,9 @@ export function registerShow(program: Command): void {
       if (!paths || !session) throw new UsageError(`no autoresearch session in ${root}`, "Start one with `autoresearch run`, or pass --dir / --tag.");
       const shown = loadExperiment(paths, n === undefined ? null : Number(n), tail);
       if (options.json) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
-      else printText(`${n === undefined ? `${renderSessionLine(shown, session.tag)}\n` : ""}${renderExperiment(shown, session.config.metric)}`);
+      else {
+        const width = columnsOf(process.stdout);
+        printText(`${n === undefined ? `${renderSessionLine(shown, session.tag, width)}\n` : ""}${renderExperiment(shown, session.config.metric, width)}`);
+      }
     });
 }
