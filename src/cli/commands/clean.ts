@@ -59,11 +59,7 @@ export function registerClean(program: Command): void {
     .addHelpText(
       "after",
       `
-Never removes a running session, nor a session whose branch is checked out, nor a demo
-repository whose loop is running or that you are in. A session with kept
-commits that no other branch contains (not merged) is kept work: it is removed only with --yes.
-Without a terminal and without --yes it prints the plan and exits 2. Your checkout is not touched.
-The branches finalize left (autoresearch/<tag>-final, autoresearch/<tag>-change-<n>) go with their session.
+Never removes a running session, nor a session whose branch is checked out, nor a demo repository whose loop is running or that you are in. A session with kept commits that no other branch contains (not merged) is kept work: it is removed only with --yes. Without a terminal and without --yes it prints the plan and exits 2. Your checkout is not touched. The branches finalize left (autoresearch/<tag>-final, autoresearch/<tag>-change-<n>) go with their session.
 
 Examples:
   $ autoresearch clean --all-finished

@@ -94,34 +94,19 @@ export function registerConfirm(program: Command): void {
     .addHelpText(
       "after",
       `
-One commit: runs it --runs times and compares the mean of those runs with the baseline's runs,
-in units of the session's noise floor.
-Two commits A B: runs them in turns, A then B, then B then A, ... (a slow drift of the machine
-cancels over the two orders), each pair with one seed, and after each pair applies the paired
-rule's sequential stop (the session's --confidence Z): B is better (its mean gain over the pairs
-is more than Z standard errors), or clearly not (less than 0.25 standard errors), or one more
-pair, up to --pairs. Prints each pair, B - A with its 95% interval, the verdict and the session's
-noise floor.
-Targets: best (the head: the best kept experiment by the mean of its runs), baseline, an
-experiment number (7 or #7), or any commit (sha or ref).
-Seeds: the runs get AUTORESEARCH_SEED values after every seed the session's runs used (a session
-with --baseline-runs 3 used 0, 1 and 2: confirm uses 3, 4, 5...), so they are new draws of the noise,
-not replays of runs already recorded.
-The runs join the session: they are recorded in its measurements.jsonl (never an experiment: no
-results.tsv row, the branch does not move) and count from then on like its other runs: in the
-noise floor, in the measured metric of the code they ran (the head's mean), so in status, the
-summary and the loop's next decisions (resume). The noise floor printed is the one the session uses.
-Runs happen one after another in a throwaway clone beside the session's records, with the session's
-command, environment, hard timeout and executor (--executor slurm: each run is a job; ssh: on its
-first host); the logs stay in the records' confirm/ folder. Refused while the session's loop runs
-(the runs would compete for the machine); holds the loop's lock while it runs.
+One commit: runs it --runs times and compares the mean of those runs with the baseline's runs, in units of the session's noise floor.
+Two commits A B: runs them in turns, A then B, then B then A, ... (a slow drift of the machine cancels over the two orders), each pair with one seed, and after each pair applies the paired rule's sequential stop (the session's --confidence Z): B is better (its mean gain over the pairs is more than Z standard errors), or clearly not (less than 0.25 standard errors), or one more pair, up to --pairs. Prints each pair, B - A with its 95% interval, the verdict and the session's noise floor.
+Targets: best (the head: the best kept experiment by the mean of its runs), baseline, an experiment number (7 or #7), or any commit (sha or ref).
+Seeds: the runs get AUTORESEARCH_SEED values after every seed the session's runs used (a session with --baseline-runs 3 used 0, 1 and 2: confirm uses 3, 4, 5...), so they are new draws of the noise, not replays of runs already recorded.
+The runs join the session: they are recorded in its measurements.jsonl (never an experiment: no results.tsv row, the branch does not move) and count from then on like its other runs: in the noise floor, in the measured metric of the code they ran (the head's mean), so in status, the summary and the loop's next decisions (resume). The noise floor printed is the one the session uses.
+Runs happen one after another in a throwaway clone beside the session's records, with the session's command, environment, hard timeout and executor (--executor slurm: each run is a job; ssh: on its first host); the logs stay in the records' confirm/ folder. Refused while the session's loop runs (the runs would compete for the machine); holds the loop's lock while it runs.
 
 Examples:
-  $ autoresearch confirm                  # the best commit, 3 runs
-  $ autoresearch confirm baseline --runs 5  # measure the noise floor
+  $ autoresearch confirm                     # the best commit, 3 runs
+  $ autoresearch confirm baseline --runs 5    # measure the noise floor
   $ autoresearch confirm 3f2a1bc --runs 4
-  $ autoresearch confirm baseline best    # does the best beat the baseline, on pairs?
-  $ autoresearch confirm 4 7 --pairs 6     # experiment 7 against experiment 4`,
+  $ autoresearch confirm baseline best        # the best against the baseline
+  $ autoresearch confirm 4 7 --pairs 6        # experiment 7 against 4, paired`,
     )
     .action(async (targetArg: string, otherArg: string | undefined, options: ConfirmOptions) => {
       const runs = wholeNumber("--runs", options.runs, 1000);

@@ -371,17 +371,7 @@ export function registerDoctor(program: Command): void {
     .addHelpText(
       "after",
       `
-Two groups. Required: what \`autoresearch run\` needs with this repo and config (node, git, the
-repository, write access, the command's Python, torch when the training script imports it, the
-API key or agent CLI the config's proposer uses, and with executor slurm sbatch, squeue, scancel,
-sinfo and a controller that answers); "missing" there means a run will fail. Optional:
-what only some options use (GPU, nvidia-smi, other API keys and agent CLIs); "absent" there is
-fine unless you use them. With --executor ssh (flag or config file) each host is checked too:
-reachable with \`ssh -o BatchMode=yes\` (no prompt), git and python3 there, the remote dir
-writable, setsid or perl for the run's process group, and the host's platform as the command's
-Python sees it there (python, torch, CUDA). Each line that is not ok says how to fix it. API keys are named, never
-shown. It changes nothing. Exit status: 0 when everything required is there (warnings and
-absent optional things included), 1 when something required is missing, 2 for bad flags.
+Two groups. Required: what \`autoresearch run\` needs with this repo and config (node, git, the repository, write access, the command's Python, torch when the training script imports it, the API key or agent CLI the config's proposer uses, and with executor slurm sbatch, squeue, scancel, sinfo and a controller that answers); "missing" there means a run will fail. Optional: what only some options use (GPU, nvidia-smi, other API keys and agent CLIs); "absent" there is fine unless you use them. With --executor ssh (flag or config file) each host is checked too: reachable with \`ssh -o BatchMode=yes\` (no prompt), git and python3 there, the remote dir writable, setsid or perl for the run's process group, and the host's platform as the command's Python sees it there (python, torch, CUDA). Each line that is not ok says how to fix it. API keys are named, never shown. It changes nothing. Exit status: 0 when everything required is there (warnings and absent optional things included), 1 when something required is missing, 2 for bad flags.
 
 Examples:
   $ autoresearch doctor

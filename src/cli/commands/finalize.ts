@@ -56,25 +56,12 @@ export function registerFinalize(program: Command): void {
     .addHelpText(
       "after",
       `
-On a finished or stopped session (refused while its loop runs): for each kept change on the way
-to the best, the best with that change taken out (reverted on the best; a change a later one
-rewrote is taken out with it, and named) runs N times, beside the best and the baseline, round by
-round with the same seed (seeds the session never used), through the session's executor and
-workers. Each change gets the metric's change without it (mean ± spread), the confidence that it
-matters, and a verdict: matters, within noise, or hurts (taking it out improves the metric).
-Pairs of changes whose single removals look suspicious are measured taken out together, and
-named as depending on each other. The changes within noise or that hurt are then taken out
-together and measured: when that is as good as the best within noise it is the final code.
+On a finished or stopped session (refused while its loop runs): for each kept change on the way to the best, the best with that change taken out (reverted on the best; a change a later one rewrote is taken out with it, and named) runs N times, beside the best and the baseline, round by round with the same seed (seeds the session never used), through the session's executor and workers. Each change gets the metric's change without it (mean ± spread), the confidence that it matters, and a verdict: matters, within noise, or hurts (taking it out improves the metric). Pairs of changes whose single removals look suspicious are measured taken out together, and named as depending on each other. The changes within noise or that hurt are then taken out together and measured: when that is as good as the best within noise it is the final code.
 
-Leaves autoresearch/<tag>-final (the smallest set, else the best) and autoresearch/<tag>-change-<n>
-for each change that matters, each on the session's base commit (\`autoresearch merge --final\`
-merges the smallest set). Never moves autoresearch/<tag>, never changes the experiments' records
-or results.tsv: its runs are recorded in finalize.jsonl beside them, each as it ends. Ctrl-C stops
-after the runs in flight (twice: kills them); \`autoresearch finalize\` again continues where it
-was, running nothing twice. The cost is shown first; --yes or a terminal confirmation starts it.
+Leaves autoresearch/<tag>-final (the smallest set, else the best) and autoresearch/<tag>-change-<n> for each change that matters, each on the session's base commit (\`autoresearch merge --final\` merges the smallest set). Never moves autoresearch/<tag>, never changes the experiments' records or results.tsv: its runs are recorded in finalize.jsonl beside them, each as it ends. Ctrl-C stops after the runs in flight (twice: kills them); \`autoresearch finalize\` again continues where it was, running nothing twice. The cost is shown first; --yes or a terminal confirmation starts it.
 
 Examples:
-  $ autoresearch finalize                   # the current session, default runs, asks first
+  $ autoresearch finalize                # the current session; asks first
   $ autoresearch finalize --runs 4 --yes
   $ autoresearch finalize --tag mar8 --budget 2m`,
     )

@@ -118,20 +118,13 @@ export function registerMerge(program: Command): void {
     .addHelpText(
       "after",
       `
-Shows the kept commits and the final metric first. Without a strategy flag it asks squash /
-rebase / merge, then asks to confirm (--yes skips both and squashes). Refuses (exit 2) when the
-working tree has uncommitted changes to tracked files, a git merge or rebase is in progress, or
-the loop is running; when the base branch moved in a way that conflicts it exits 1 and says how
-to resolve it by hand, with nothing changed. When the base already has every commit it says so
-and changes nothing. After a merge you are on the base branch; nothing is pushed. With --final it
-merges the branch \`autoresearch finalize\` left, autoresearch/<tag>-final: only the kept changes
-that matter (one commit each), into the session's base branch.
+Shows the kept commits and the final metric first. Without a strategy flag it asks squash / rebase / merge, then asks to confirm (--yes skips both and squashes). Refuses (exit 2) when the working tree has uncommitted changes to tracked files, a git merge or rebase is in progress, or the loop is running; when the base branch moved in a way that conflicts it exits 1 and says how to resolve it by hand, with nothing changed. When the base already has every commit it says so and changes nothing. After a merge you are on the base branch; nothing is pushed. With --final it merges the branch \`autoresearch finalize\` left, autoresearch/<tag>-final: only the kept changes that matter (one commit each), into the session's base branch.
 
 Examples:
-  $ autoresearch merge                          # asks squash / rebase / merge, then confirms
+  $ autoresearch merge                # asks squash / rebase / merge, confirms
   $ autoresearch merge --squash --into main --yes
   $ autoresearch merge --rebase --tag mar8
-  $ autoresearch merge --final --yes            # the smallest set, after autoresearch finalize`,
+  $ autoresearch merge --final --yes  # the smallest set, after finalize`,
     )
     .action(async (options: MergeOptions) => {
       const chosen = (["squash", "rebase", "merge"] as const).filter((s) => options[s]);

@@ -39,14 +39,11 @@ export function registerNote(program: Command): void {
     .addHelpText(
       "after",
       `
-Works while the loop runs (from another terminal) or between runs: the note is read before the
-next proposal, marked as yours, and shown in the brief, the progress report and the summary.
-The LLM and coding-agent proposers read it; the builtin search and a plan do not (the note is
-then kept for you, in the progress report and the summary).
+Works while the loop runs (from another terminal) or between runs: the note is read before the next proposal, marked as yours, and shown in the brief, the progress report and the summary. The LLM and coding-agent proposers read it; the builtin search and a plan do not (the note is then kept for you, in the progress report and the summary).
 
 Examples:
   $ autoresearch note "try rotary embeddings"
-  $ autoresearch note --finding "the loss is still falling at the end of the budget"
+  $ autoresearch note --finding "the loss still falls at the end of the budget"
   $ autoresearch note --dead-end "depth above 8 does not fit in the budget"`,
     )
     .action(async (words: string[], options: NoteOptions) => {

@@ -33,17 +33,12 @@ export function registerReport(program: Command): void {
     .addHelpText(
       "after",
       `
-Reads the session's records (<git dir>/autoresearch/<tag>/records/experiments.jsonl: iterations,
-categories, crash reasons, times) and rebuilds results.tsv from them when it is missing or
-damaged; else just the rows of the results file: this tool's format or Karpathy's
-(memory_gb header, 0.000000 for crashes). Commits need not exist any more. A session
-\`autoresearch finalize\` measured gets its Finalize section (the contribution table, from
-finalize.jsonl), and the table is written again as finalize.md beside the records.
+Reads the session's records (<git dir>/autoresearch/<tag>/records/experiments.jsonl: iterations, categories, crash reasons, times) and rebuilds results.tsv from them when it is missing or damaged; else just the rows of the results file: this tool's format or Karpathy's (memory_gb header, 0.000000 for crashes). Commits need not exist any more. A session \`autoresearch finalize\` measured gets its Finalize section (the contribution table, from finalize.jsonl), and the table is written again as finalize.md beside the records.
 
 Examples:
-  $ autoresearch report                                  # the session in this repo, to stdout
-  $ autoresearch report --out ${SUMMARY_FILE}    # + ${CHART_SVG_FILE}, ${CHART_PNG_FILE}
-  $ autoresearch report --tag mar5                       # an earlier session (see autoresearch sessions)
+  $ autoresearch report                  # the session in this repo, to stdout
+  $ autoresearch report --out ${SUMMARY_FILE}   # + the charts
+  $ autoresearch report --tag mar5       # an earlier one (see sessions)
   $ autoresearch report ~/old/results.tsv --out night1/summary.md
   $ autoresearch report karpathy-results.tsv --direction min`,
     )
