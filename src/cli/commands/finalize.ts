@@ -14,6 +14,7 @@ import { Git } from "../../workspace/git.js";
 import { isInteractive, resolveRoot } from "../cli-support.js";
 import { projectAfterFinalize } from "../finalize-summary.js";
 import { printText } from "../print.js";
+import { columnsOf, fitWidth } from "../../text.js";
 
 interface FinalizeCliOptions {
   tag?: string;
@@ -34,6 +35,17 @@ export function describeCost(cost: FinalizeCost): string {
     `Finalize: ${cost.variants} variants (the best, the baseline, the best without each kept change) × ${cost.rounds} rounds, the best twice a round = ${now}, ${per}, ` +
     `on ${cost.workers} worker${cost.workers === 1 ? "" : "s"}: about ${formatDuration(Math.max(1, Math.round(cost.wallSec)))} (a run takes about ${formatDuration(Math.max(0.1, Number(cost.perRunSec.toFixed(1))))}, from ${cost.perRunFrom})${later}.\n`
   );
+}
+
+/**
+ * Finalize's text broken to `width` columns (undefined: unchanged): its sentences go on two
+ * columns in; the contribution table's rows (indented two) stay whole, as a table.
+ */
+export function fitTableText(text: string, width: number | undefined): string {
+  return text
+    .split("\n")
+    .map((line) => (line.startsWith("  ") ? line : fitWidth(line, width, "  ")))
+    .join("\n");
 }
 
 function runLine(run: FinalizeRun, done: number, of: number, metric: string): string {
@@ -75,8 +87,9 @@ Examples:
       const root = await resolveRoot(process.cwd(), options.dir);
       const git = new Git(root);
       const stop = new StopControl();
+      // Broken to the terminal's width, each line continued two columns in.
       const say = (text: string) => {
-        if (!options.json) process.stderr.write(text);
+        if (!options.json) process.stderr.write(fitWidth(text, columnsOf(process.stderr), "  "));
       };
       const onSignal = () => {
         const mode = stop.request();
@@ -94,7 +107,7 @@ Examples:
             ...(budgetSec !== undefined && { budgetSec }),
             confirm: async (cost, header) => {
               metric = header.metric;
-              process.stderr.write(describeCost(cost));
+              process.stderr.write(fitWidth(describeCost(cost), columnsOf(process.stderr), "  "));
               if (cost.runs === 0 && cost.laterAtMost === 0) return true;
               if (options.yes) return true;
               if (!isInteractive()) throw new UsageError("finalize asks before it runs, but there is no terminal to ask in", "Pass --yes to run it without asking.");
@@ -128,7 +141,7 @@ Examples:
           return;
         }
         if (options.json) process.stdout.write(`${JSON.stringify(outcome.result, null, 2)}\n`);
-        else printText(`${outcome.table ?? ""}\nThe table is kept in ${outcome.tablePath}${summary ? ` and in ${relative(process.cwd(), summary) || summary}` : ""}.\n`);
+        else printText(fitTableText(`${outcome.table ?? ""}\nThe table is kept in ${outcome.tablePath}${summary ? ` and in ${relative(process.cwd(), summary) || summary}` : ""}.\n`, columnsOf(process.stdout)));
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);

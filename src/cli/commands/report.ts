@@ -9,6 +9,7 @@ import { loadReportData } from "../../report/load.js";
 import { renderSummary } from "../../report/summary.js";
 import { projectionNamesIn, trackedNotice, writeCharts, writeSessionReports } from "../../report/write.js";
 import { printText } from "../print.js";
+import { columnsOf, fitMarkdown, fitWidth } from "../../text.js";
 
 interface ReportOptions {
   out?: string;
@@ -68,7 +69,7 @@ Examples:
         const written = await writeSessionReports(root, null, data, { summaryPath: resolve(cwd, options.out), charts: options.chart !== false });
         for (const warning of written.warnings) process.stderr.write(`warning: ${warning}\n`);
         const files = [written.summaryPath, written.svgPath, written.pngPath].filter((p): p is string => p !== null);
-        printText(`Wrote ${files.map((p) => relative(cwd, p) || p).join(", ")}\n`);
+        printText(`${fitWidth(`Wrote ${files.map((p) => relative(cwd, p) || p).join(", ")}`, columnsOf(process.stdout), "  ")}\n`);
         return;
       }
       let chart: { png: string | null; svg: string | null } | null = null;
@@ -79,6 +80,7 @@ Examples:
         for (const warning of charts.warnings) process.stderr.write(`warning: ${warning}\n`);
         chart = { png: charts.pngPath ? relative(cwd, charts.pngPath) : null, svg: relative(cwd, charts.svgPath) };
       }
-      printText(renderSummary(data, { chart }));
+      // At a terminal, broken to its width; redirected to a file, the Markdown as it is.
+      printText(fitMarkdown(renderSummary(data, { chart }), columnsOf(process.stdout)));
     });
 }

@@ -8,6 +8,7 @@ import { inFlightRuns, renderInFlight, workersNow } from "../../report/in-flight
 import { loadReportData } from "../../report/load.js";
 import { progressSnapshot, renderProgressSnapshot } from "../../report/progress.js";
 import { printText } from "../print.js";
+import { columnsOf, fitMarkdown } from "../../text.js";
 
 interface StatusOptions {
   json?: boolean;
@@ -73,6 +74,7 @@ Examples:
           `**Now:** experiment ${inFlight.id} (${inFlight.phase}${inFlight.startedAt ? ` since ${inFlight.startedAt}` : ""})${inFlight.description ? `: ${inFlight.description.replace(/\s+/g, " ").slice(0, 120)}` : ""}`,
         );
       }
-      printText(`${lines.join("\n")}\n`);
+      // At a terminal, broken to its width; in a pipe or a file, the Markdown as it is.
+      printText(fitMarkdown(`${lines.join("\n")}\n`, columnsOf(process.stdout)));
     });
 }
