@@ -6,12 +6,13 @@
  * columns; help also in a pipe (79 columns there).
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderPlan } from "../../src/cli/commands/clean.js";
 import { renderConfirm } from "../../src/cli/commands/confirm.js";
+import { EXAMPLE_DIR } from "../../src/cli/commands/demo.js";
 import { mergedText, overview } from "../../src/cli/commands/merge.js";
 import { renderLeftovers } from "../../src/cli/leftovers-text.js";
 import type { CleanPlan } from "../../src/loop/clean.js";
@@ -190,3 +191,15 @@ it.skipIf(!hasScript)("a first night at an 80-column terminal: demo, show, note,
     expect(lines(shown).filter((l) => columns(l) > WIDTH), name).toEqual([]);
   }
 }, 180_000);
+
+it.skipIf(!hasScript)("a run whose baseline fails at an 80-column terminal: the error starts on its own line, not after the live line, and fits", () => {
+  const repo = mkdtempSync(join(tmpdir(), "ar-fit80-run-"));
+  cpSync(EXAMPLE_DIR, repo, { recursive: true });
+  for (const args of [["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init"]]) spawnSync("git", args, { cwd: repo });
+  // `node` with no script reads its stdin and prints no metric: the baseline fails.
+  const out = at80(repo, ["run", "--train", "train.js", "--readonly", "prepare.js", "--command", "node", "--budget", "1s", "--metric", "val_bpb", "--direction", "min", "--max-iterations", "1", "--yes"]);
+  // What the terminal shows last on each line: a carriage return and an erase start the line again.
+  const shown = lines(out.replace(new RegExp(`\\r${ESC}\\[2K`, "g"), "\r"));
+  expect(shown.some((l) => l.startsWith("error: the baseline run failed")), out).toBe(true);
+  expect(shown.filter((l) => columns(l) > WIDTH)).toEqual([]);
+}, 120_000);
