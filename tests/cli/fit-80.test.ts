@@ -13,11 +13,15 @@ import { describe, expect, it } from "vitest";
 import { renderPlan } from "../../src/cli/commands/clean.js";
 import { renderConfirm } from "../../src/cli/commands/confirm.js";
 import { EXAMPLE_DIR } from "../../src/cli/commands/demo.js";
+import { fitTableText } from "../../src/cli/commands/finalize.js";
 import { mergedText, overview } from "../../src/cli/commands/merge.js";
 import { renderLeftovers } from "../../src/cli/leftovers-text.js";
 import type { CleanPlan } from "../../src/loop/clean.js";
 import type { ConfirmReport } from "../../src/loop/confirm-command.js";
 import { fromRecords } from "../../src/report/model.js";
+import { renderProgressReport } from "../../src/report/progress.js";
+import { renderSummary } from "../../src/report/summary.js";
+import { fitMarkdown } from "../../src/text.js";
 import type { MergePlan } from "../../src/workspace/merge.js";
 import { BIN, cli } from "../helpers/cli.js";
 import { buildRecords, sessionInfo } from "../helpers/session-fixture.js";
@@ -203,3 +207,48 @@ it.skipIf(!hasScript)("a run whose baseline fails at an 80-column terminal: the 
   expect(shown.some((l) => l.startsWith("error: the baseline run failed")), out).toBe(true);
   expect(shown.filter((l) => columns(l) > WIDTH)).toEqual([]);
 }, 120_000);
+
+describe("the Markdown `status` and `report` print at an 80-column terminal", () => {
+  const records = buildRecords(1.0, [
+    { description: "LEARNING_RATE 0.06 -> 0.03 (x0.5), with the warmup lengthened to match", category: "optimizer", metric: 0.97 },
+    { description: "BATCH_SIZE 32 -> 64 (x2)", category: "training", metric: 1.02 },
+  ]);
+  const data = fromRecords(records, sessionInfo());
+
+  for (const [name, markdown] of [
+    ["the summary (report)", () => renderSummary(data)],
+    ["the progress report (status)", () => renderProgressReport(data)],
+  ] as const) {
+    it(`${name}: every line but a table row fits, and the Markdown says the same`, () => {
+      const whole = markdown();
+      const narrow = fitMarkdown(whole, WIDTH);
+      expect(lines(whole).filter((l) => columns(l) > WIDTH && !l.startsWith("|")).length).toBeGreaterThan(0);
+      expect(lines(narrow).filter((l) => columns(l) > WIDTH && !l.startsWith("|"))).toEqual([]);
+      expect(words(narrow).join("")).toEqual(words(whole).join(""));
+      // Tables, headings and code are left whole.
+      for (const line of lines(whole).filter((l) => /^(\||#|```)/.test(l))) expect(lines(narrow)).toContain(line);
+    });
+  }
+
+  it("in a pipe (no width) the Markdown is unchanged", () => {
+    const whole = renderSummary(data);
+    expect(fitMarkdown(whole, undefined)).toBe(whole);
+  });
+});
+
+it("finalize's sentences fit at 80 columns; its table rows stay whole", () => {
+  const text = [
+    "Finalize of t2: best #4 (ed58990), 29 runs, 1 run of each variant, finished 2026-12-05 20:53 UTC",
+    "val_bpb: best 3.215941 vs baseline 4.652179 re-measured here. 1 of 2 kept changes matter, 1 are within noise, 0 hurt; the smallest set (1 of 2) keeps 84% of the gain.",
+    "",
+    "  change                                kept Δ     val_bpb without it (vs best)  confidence it matters  verdict       share of gain",
+    "  #3 LEARNING_RATE 0.06 -> 0.03 (x0.5)  -1.171163  +0.733674                     3.3 SE (>99.9%)        matters       51%",
+    "",
+    "Final code: autoresearch/t2-final (e023952), on the session's base commit; `autoresearch merge --final` merges it",
+    "",
+  ].join("\n");
+  const narrow = fitTableText(text, WIDTH);
+  expect(lines(narrow).filter((l) => columns(l) > WIDTH && !l.startsWith("  "))).toEqual([]);
+  expect(words(narrow).join("")).toEqual(words(text).join(""));
+  expect(lines(narrow)).toContain(lines(text)[3]);
+});
