@@ -21,10 +21,12 @@ import type { ConfirmReport } from "../../src/loop/confirm-command.js";
 import { fromRecords } from "../../src/report/model.js";
 import { renderProgressReport } from "../../src/report/progress.js";
 import { renderSummary } from "../../src/report/summary.js";
+import { renderFinalizeTable } from "../../src/report/finalize-table.js";
+import { finalizeFixture } from "../helpers/finalize-log-fixture.js";
 import { fitMarkdown } from "../../src/text.js";
 import type { MergePlan } from "../../src/workspace/merge.js";
 import { BIN, cli } from "../helpers/cli.js";
-import { buildRecords, sessionInfo } from "../helpers/session-fixture.js";
+import { buildRecords, REALISTIC_SPECS, sessionInfo } from "../helpers/session-fixture.js";
 import { hasScript } from "../helpers/terminal.js";
 
 const WIDTH = 79;
@@ -251,4 +253,28 @@ it("finalize's sentences fit at 80 columns; its table rows stay whole", () => {
   expect(lines(narrow).filter((l) => columns(l) > WIDTH && !l.startsWith("  "))).toEqual([]);
   expect(words(narrow).join("")).toEqual(words(text).join(""));
   expect(lines(narrow)).toContain(lines(text)[3]);
+});
+
+it("finalize's contribution table at 80 columns: one block per change, every cell there with its column's name", () => {
+  const records = buildRecords(1.0, REALISTIC_SPECS);
+  const fixture = finalizeFixture(records, { tag: "mar8", metric: "val_bpb", direction: "min", verdicts: { 3: { verdict: "matters", loss: 0.011 }, 8: { verdict: "hurts", loss: -0.003 } } });
+  const result = fixture.result as NonNullable<typeof fixture.result>;
+  const options = { format: "text" as const, tag: "mar8", runsPerVariant: 3 };
+  const whole = renderFinalizeTable(result, options);
+  expect(widest(whole)).toBeGreaterThan(WIDTH);
+  const narrow = renderFinalizeTable(result, { ...options, width: WIDTH });
+  expect(lines(narrow).filter((l) => columns(l) > WIDTH)).toEqual([]);
+  // Each row's words, in order, in its block (with the names of the columns between them).
+  const narrowWords = words(narrow);
+  let at = 0;
+  for (const row of lines(whole).filter((l) => l.startsWith("  #"))) {
+    for (const word of words(row)) {
+      const found = narrowWords.indexOf(word, at);
+      expect(found, `${word} of ${row}`).toBeGreaterThanOrEqual(0);
+      at = found + 1;
+    }
+  }
+  expect(narrow).toContain("confidence it matters");
+  // Wide enough, the table as it was.
+  expect(renderFinalizeTable(result, { ...options, width: 300 })).toBe(whole);
 });

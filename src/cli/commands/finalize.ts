@@ -8,6 +8,7 @@ import type { FinalizeRun } from "../../ledger/finalize-records.js";
 import { type FinalizeCost, type FinalizeEvent, finalizeSession } from "../../loop/finalize/finalize.js";
 import { describeVariant } from "../../loop/finalize/run-batch.js";
 import { formatMetric } from "../../report/format.js";
+import { renderFinalizeTable } from "../../report/finalize-table.js";
 import { sanitizeEnv } from "../../runner/run-env.js";
 import { StopControl } from "../../search/stop.js";
 import { Git } from "../../workspace/git.js";
@@ -141,7 +142,12 @@ Examples:
           return;
         }
         if (options.json) process.stdout.write(`${JSON.stringify(outcome.result, null, 2)}\n`);
-        else printText(fitTableText(`${outcome.table ?? ""}\nThe table is kept in ${outcome.tablePath}${summary ? ` and in ${relative(process.cwd(), summary) || summary}` : ""}.\n`, columnsOf(process.stdout)));
+        else {
+          const width = columnsOf(process.stdout);
+          // At a terminal the table again, fitted to it (one block per change when it is too narrow).
+          const table = outcome.result && width !== undefined ? renderFinalizeTable(outcome.result, { format: "text", tag: outcome.tag, runsPerVariant: outcome.header.runsPerVariant, width }) : outcome.table;
+          printText(fitTableText(`${table ?? ""}\nThe table is kept in ${outcome.tablePath}${summary ? ` and in ${relative(process.cwd(), summary) || summary}` : ""}.\n`, width));
+        }
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
