@@ -6,10 +6,10 @@
  * columns; help also in a pipe (79 columns there).
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync } from "node:fs";
+import { cpSync, mkdtempSync as makeTemp, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { renderPlan } from "../../src/cli/commands/clean.js";
 import { renderConfirm } from "../../src/cli/commands/confirm.js";
 import { EXAMPLE_DIR } from "../../src/cli/commands/demo.js";
@@ -30,6 +30,17 @@ import { buildRecords, REALISTIC_SPECS, sessionInfo } from "../helpers/session-f
 import { hasScript } from "../helpers/terminal.js";
 
 const WIDTH = 79;
+
+/** Temp folders of this file's own, removed at the end. */
+const temps: string[] = [];
+const mkdtempSync = (prefix: string) => {
+  const dir = makeTemp(prefix);
+  temps.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
 const ESC = String.fromCharCode(27);
 const ANSI = new RegExp(`${ESC}\\[[0-9;?]*[ -/]*[@-~]`, "g");
 
