@@ -87,3 +87,24 @@ export function columnsOf(stream: object): number | undefined {
   const tty = stream as { isTTY?: boolean; columns?: number };
   return tty.isTTY && tty.columns ? tty.columns - 1 : undefined;
 }
+
+/**
+ * Markdown shown at a terminal (the progress report, the summary) broken to `width` columns
+ * (undefined: unchanged): a paragraph or a list item goes on two columns in (still the same
+ * paragraph or item to a Markdown reader); a table row, a heading and a fenced code block are
+ * left whole, since breaking them would change what they are.
+ */
+export function fitMarkdown(text: string, width: number | undefined): string {
+  if (width === undefined) return text;
+  let fenced = false;
+  return text
+    .split("\n")
+    .map((line) => {
+      if (/^\s*(```|~~~)/.test(line)) {
+        fenced = !fenced;
+        return line;
+      }
+      return fenced || /^\s*[|#]/.test(line) ? line : fitWidth(line, width, "  ");
+    })
+    .join("\n");
+}

@@ -3,6 +3,7 @@
  * (its plan): what each one is, its size and its age.
  */
 import type { Leftover } from "../ledger/leftovers.js";
+import { fitWidth } from "../text.js";
 
 /** 512 -> "512 B", 1536 -> "1.5 KiB", ... */
 export function formatSize(bytes: number): string {
@@ -35,9 +36,12 @@ export function leftoverText(leftover: Leftover, now: Date): string {
   return `${KIND[leftover.kind]} ${leftover.id} (${formatSize(leftover.bytes)}, ${formatAge(leftover.modifiedAt, now)} old)${where}`;
 }
 
-/** The section `sessions` prints under its table; empty when there is nothing left over. */
-export function renderLeftovers(leftovers: readonly Leftover[], now: Date): string {
+/**
+ * The section `sessions` prints under its table; empty when there is nothing left over. Each line
+ * is broken to `width` columns (undefined: whole lines), the rest of an entry indented under it.
+ */
+export function renderLeftovers(leftovers: readonly Leftover[], now: Date, width?: number): string {
   if (leftovers.length === 0) return "";
-  const lines = leftovers.map((l) => `  ${leftoverText(l, now)}${l.inUse ? ` — in use: ${l.inUse}` : ""}`);
-  return `\nLeftovers (\`autoresearch clean --leftovers\` removes them; it asks first):\n${lines.join("\n")}\n`;
+  const lines = leftovers.map((l) => fitWidth(`  ${leftoverText(l, now)}${l.inUse ? ` — in use: ${l.inUse}` : ""}`, width, "  "));
+  return `\n${fitWidth("Leftovers (`autoresearch clean --leftovers` removes them; it asks first):", width, "  ")}\n${lines.join("\n")}\n`;
 }

@@ -21,9 +21,23 @@ export async function buildProgram(args: readonly string[]): Promise<Command> {
     )
     .version(packageVersion(), "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({
+      // Help fits the terminal as every other output does (its width less one column), and 79
+      // columns in a pipe: commander's own part, and the texts each command adds after it, which
+      // are written one paragraph a line and broken here.
+      getOutHelpWidth: () => helpWidth(process.stdout),
+      getErrHelpWidth: () => helpWidth(process.stderr),
+      writeOut: (text) => process.stdout.write(fitWidth(text, helpWidth(process.stdout))),
+      writeErr: (text) => process.stderr.write(fitWidth(text, helpWidth(process.stderr))),
+    })
     .exitOverride();
   await registerCommands(program, args);
   return program;
+}
+
+/** The columns help is broken to: the terminal's (less one), else 79. */
+export function helpWidth(stream: object): number {
+  return columnsOf(stream) ?? 79;
 }
 
 /** The version in package.json (two levels up from both src/cli and dist/cli). */

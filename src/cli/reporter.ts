@@ -68,7 +68,7 @@ function visibleLength(text: string): number {
  * With several workers the live line becomes a board (one line per worker and one for the
  * proposal pipeline, redrawn in place) and every line names its worker (`[w1]`).
  */
-export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (event: SessionEvent) => void {
+export function terminalReporter(out: NodeJS.WriteStream = process.stdout): ((event: SessionEvent) => void) & { clear(): void } {
   const live = Boolean(out.isTTY);
   const board = new WorkerBoard();
   /** Lines of the board on the screen now (the cursor is at the end of the last one). */
@@ -154,7 +154,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
     return left.length === 0 ? "" : ` · ETA ${formatDuration(Math.max(1, Math.round(Math.min(...left))))}`;
   };
 
-  return (event) => {
+  const sink = (event: SessionEvent) => {
     const wasMulti = board.multi;
     board.apply(event, Date.now());
     // A session that turns out to have several workers ("auto"): the single live line gives way to the board.
@@ -254,4 +254,6 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): (eve
         break;
     }
   };
+  // Called when the session stops with an error: the live line goes, so the error starts on a line of its own.
+  return Object.assign(sink, { clear: clearLive });
 }

@@ -36,7 +36,8 @@ export interface SessionCommandOptions {
  */
 export async function runSessionCommand(options: SessionCommandOptions): Promise<{ outcome: ResearchOutcome; exitCode: number }> {
   const dashboard = options.dashboard ? await serveDashboard(options.root, options.json ? process.stderr : process.stdout) : null;
-  const reporter = options.json ? jsonReporter() : terminalReporter();
+  const terminal = options.json ? null : terminalReporter();
+  const reporter = terminal ?? jsonReporter();
   const notifier = createNotifier({ warn: (message) => emit({ type: "warning", message }) });
   // events.jsonl lets other processes (the dashboard, status) follow the session live.
   const eventsFile = eventsFileSink((info) => sessionPaths(options.root, info.tag).dir);
@@ -66,6 +67,10 @@ export async function runSessionCommand(options: SessionCommandOptions): Promise
     const outcome = await research(options.root, options.mode, deps);
     if (!options.json) printEnding(outcome);
     return { outcome, exitCode: outcome.interrupted ? 130 : 0 };
+  } catch (error) {
+    // The live line has no newline: an error printed after it would go on at its end.
+    terminal?.clear();
+    throw error;
   } finally {
     await notifier.flush();
     process.off("SIGINT", onSignal);

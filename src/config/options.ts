@@ -189,7 +189,7 @@ export const OPTION_DEFS = {
   }),
   scope: option({
     flag: "--scope <list>",
-    help: "what may change: architecture,hyperparameters,optimizer,training or all (default: all)",
+    help: "what may change: some of architecture, hyperparameters, optimizer, training (comma-separated), or all (default: all)",
     ask: { when: "init", as: "scope", question: "Allowed modification scope (all selected = all)" },
     schema: stringList,
     field: "scope",

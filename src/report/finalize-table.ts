@@ -6,6 +6,7 @@
  */
 import type { ChangeVerdict, FinalizeResult, LossEstimate, PairFinding } from "../ledger/finalize-records.js";
 import { orient } from "../metric/index.js";
+import { fitWidth } from "../text.js";
 import { escapeMarkdown, formatDelta, formatMetric, formatTimestamp, markdownTable, oneLine, shortCommit, truncate } from "./format.js";
 
 export interface FinalizeTableOptions {
@@ -14,6 +15,12 @@ export interface FinalizeTableOptions {
   tag?: string;
   /** N runs per variant (from the attempt's header), for the title. */
   runsPerVariant?: number;
+  /**
+   * Text only: the terminal's columns. Each sentence is broken to it, and a table wider than it
+   * becomes one block per change (its name, then its numbers, each named): a table the terminal
+   * wraps is unreadable.
+   */
+  width?: number;
 }
 
 /**
@@ -111,5 +118,17 @@ export function renderFinalizeTable(result: FinalizeResult, options: FinalizeTab
   const cells = rows.map((r) => [truncate(r[0] as string, 48), ...r.slice(1)]);
   const widths = header.map((h, c) => Math.max(h.length, ...cells.map((r) => (r[c] as string).length)));
   const line = (r: string[]) => `  ${r.map((c, i) => c.padEnd(widths[i] as number)).join("  ")}`.trimEnd();
-  return [title(result, options), `${finalizeHeadline(result)}.`, "", line(header), ...cells.map(line), "", bar, ...footer(result), ""].join("\n");
+  const { width } = options;
+  const table = [line(header), ...cells.map(line)];
+  const body =
+    width === undefined || table.every((l) => l.length <= width)
+      ? table
+      : rows.map((r) =>
+          [
+            fitWidth(`  ${r[0]}`, width, "  "),
+            fitWidth(`      ${r.slice(1).map((cell, i) => `${header[i + 1]} ${cell}`).filter((_, i) => r[i + 1] !== "").join("; ")}`, width, "  "),
+          ].join("\n"),
+        );
+  const sentence = (text: string) => fitWidth(text, width, "  ");
+  return [sentence(title(result, options)), sentence(`${finalizeHeadline(result)}.`), "", ...body, "", sentence(bar), ...footer(result).map(sentence), ""].join("\n");
 }

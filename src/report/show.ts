@@ -5,6 +5,7 @@ import type { ExperimentRecord } from "../types.js";
 import { describeThroughput } from "../metric/index.js";
 import { describeLoad } from "../platform/load.js";
 import { formatDelta, formatMetric } from "./format.js";
+import { fitWidth } from "../text.js";
 import { readRecordsReadOnly, readSessionReadOnly } from "../ledger/read.js";
 import type { ChangeVerdict } from "../ledger/finalize-records.js";
 import { childrenOf, headOf, lineageOf, measuredOf, nodeAt } from "../ledger/tree.js";
@@ -133,18 +134,24 @@ function nodeLabel(n: TreeNeighbour): string {
  * What `show` with no number says first: the session's best and its finalize ("finalized <when>:
  * 4 of 14 kept changes matter, table in <path>"), or that it was never finalized.
  */
-export function renderSessionLine(shown: ShownExperiment, tag: string): string {
+export function renderSessionLine(shown: ShownExperiment, tag: string, width?: number): string {
   const changes = shown.lineageChanges ?? 0;
   const finalize = shown.finalize
     ? shown.finalize.line
     : changes > 0
       ? `not finalized: \`autoresearch finalize\` measures which of its ${changes} kept change${changes === 1 ? "" : "s"} matter`
       : "nothing kept yet: the best is the baseline";
-  return `Session ${tag}: the best is #${shown.record.id}; ${finalize}\n`;
+  return `${fitWidth(`Session ${tag}: the best is #${shown.record.id}; ${finalize}`, width, "  ")}\n`;
 }
 
-/** The text `autoresearch show N` prints. */
-export function renderExperiment(shown: ShownExperiment, metricName: string): string {
+/** The width of show's labels ("Decision:   "), under which a broken line goes on. */
+const LABEL = 12;
+
+/**
+ * The text `autoresearch show N` prints. With `width`, each labelled line is broken to it and goes
+ * on under its text; the diff and the log tail are left whole (code and a script's output).
+ */
+export function renderExperiment(shown: ShownExperiment, metricName: string, width?: number): string {
   const e = shown.record;
   const lines = [
     `Experiment ${e.id}: ${e.description}`,
@@ -190,6 +197,8 @@ export function renderExperiment(shown: ShownExperiment, metricName: string): st
     lines.push(`Finalize:   ${verdict}`);
   }
   if (e.rationale) lines.push(`Rationale:  ${e.rationale.replace(/\s+/g, " ").slice(0, 400)}`);
+  // A labelled line goes on under its text; a run's line ("  seed 3: ...") two further in.
+  lines.splice(0, lines.length, ...lines.map((line) => fitWidth(line, width, line.startsWith(" ") ? "  " : " ".repeat(LABEL))));
   lines.push("", `Diff${shown.patchPath ? ` (${shown.patchPath})` : ""}:`, shown.patch ? shown.patch.trimEnd() : e.id === 0 ? "  (the baseline: no change)" : "  (no diff recorded)");
   lines.push("", `Log tail (${shown.logPath}):`, ...(shown.logTail.length > 0 ? shown.logTail : ["  (empty or missing)"]));
   return `${lines.join("\n")}\n`;

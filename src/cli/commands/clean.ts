@@ -6,6 +6,7 @@ import { type CleanPlan, executeClean, planClean } from "../../loop/clean.js";
 import { requireRepo } from "../../workspace/git.js";
 import { printText } from "../print.js";
 import { leftoverText } from "../leftovers-text.js";
+import { columnsOf, fitWidth } from "../../text.js";
 
 interface CleanOptions {
   tag?: string[];
@@ -19,23 +20,29 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-export function renderPlan(plan: CleanPlan, withKeptWork: boolean, now = new Date()): string {
+/**
+ * What `clean` would remove and keep, one entry a line and its parts indented under it, each line
+ * broken to `width` columns (undefined: whole lines) and continued under its own text.
+ */
+export function renderPlan(plan: CleanPlan, withKeptWork: boolean, now = new Date(), width?: number): string {
   const lines: string[] = [];
+  const part = (text: string) => lines.push(fitWidth(`         ${text}`, width, "  "));
+  const entry = (text: string) => lines.push(fitWidth(text, width, "         "));
   for (const item of plan.items) {
     const skipped = item.unmergedKept > 0 && !withKeptWork;
-    lines.push(`${skipped ? "keep  " : "remove"} ${item.session.id} (${item.session.state}, ${item.session.experiments} experiments)`);
-    if (item.branch) lines.push(`         branch ${item.branch}${item.squashedInto ? ` (its work is in ${item.squashedInto}: merged with --squash)` : ""}`);
-    for (const branch of item.finalizeBranches ?? []) lines.push(`         branch ${branch} (left by finalize)`);
-    if (item.refs.length > 0) lines.push(`         ${item.refs.length} ref(s) refs/autoresearch/${item.session.tag}/* (its discarded and crashed experiments)`);
-    for (const dir of item.dirs) lines.push(`         folder ${dir} (records, run logs, patches, experiment clone)`);
+    entry(`${skipped ? "keep  " : "remove"} ${item.session.id} (${item.session.state}, ${item.session.experiments} experiments)`);
+    if (item.branch) part(`branch ${item.branch}${item.squashedInto ? ` (its work is in ${item.squashedInto}: merged with --squash)` : ""}`);
+    for (const branch of item.finalizeBranches ?? []) part(`branch ${branch} (left by finalize)`);
+    if (item.refs.length > 0) part(`${item.refs.length} ref(s) refs/autoresearch/${item.session.tag}/* (its discarded and crashed experiments)`);
+    for (const dir of item.dirs) part(`folder ${dir} (records, run logs, patches, experiment clone)`);
     if (item.unmergedKept > 0) {
-      lines.push(
-        `         ${item.unmergedKept} kept commit(s) on ${item.branch} are in no other branch: this is kept work${skipped ? "; left alone without --yes (merge it first: autoresearch merge)" : " and will be lost"}`,
+      part(
+        `${item.unmergedKept} kept commit(s) on ${item.branch} are in no other branch: this is kept work${skipped ? "; left alone without --yes (merge it first: autoresearch merge)" : " and will be lost"}`,
       );
     }
   }
-  for (const leftover of plan.leftovers) lines.push(`remove ${leftoverText(leftover, now)}`);
-  for (const refused of plan.refused) lines.push(`keep   ${refused.id}: ${refused.reason}`);
+  for (const leftover of plan.leftovers) entry(`remove ${leftoverText(leftover, now)}`);
+  for (const refused of plan.refused) entry(`keep   ${refused.id}: ${refused.reason}`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -52,11 +59,7 @@ export function registerClean(program: Command): void {
     .addHelpText(
       "after",
       `
-Never removes a running session, nor a session whose branch is checked out, nor a demo
-repository whose loop is running or that you are in. A session with kept
-commits that no other branch contains (not merged) is kept work: it is removed only with --yes.
-Without a terminal and without --yes it prints the plan and exits 2. Your checkout is not touched.
-The branches finalize left (autoresearch/<tag>-final, autoresearch/<tag>-change-<n>) go with their session.
+Never removes a running session, nor a session whose branch is checked out, nor a demo repository whose loop is running or that you are in. A session with kept commits that no other branch contains (not merged) is kept work: it is removed only with --yes. Without a terminal and without --yes it prints the plan and exits 2. Your checkout is not touched. The branches finalize left (autoresearch/<tag>-final, autoresearch/<tag>-change-<n>) go with their session.
 
 Examples:
   $ autoresearch clean --all-finished
@@ -69,7 +72,7 @@ Examples:
       const plan = await planClean(git, root, { tags: options.tag ?? [], allFinished: Boolean(options.allFinished), leftovers: Boolean(options.leftovers) });
       const withKeptWork = Boolean(options.yes);
       const removable = plan.items.filter((i) => withKeptWork || i.unmergedKept === 0);
-      printText(renderPlan(plan, withKeptWork));
+      printText(renderPlan(plan, withKeptWork, new Date(), columnsOf(process.stdout)));
       if (removable.length === 0 && plan.leftovers.length === 0) {
         if (plan.items.length > 0) throw new UsageError("nothing removed: the sessions asked for hold kept work that no other branch contains", "Merge it first (autoresearch merge), or pass --yes to remove it anyway.");
         throw new UsageError("nothing to remove", plan.refused.length > 0 ? "See why each session is kept above." : options.leftovers ? "No session or leftover matches; `autoresearch sessions` lists them." : "No session matches; `autoresearch sessions` lists them.");

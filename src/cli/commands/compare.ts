@@ -23,9 +23,7 @@ export function registerCompare(program: Command): void {
     .addHelpText(
       "after",
       `
-The delta is B - A. The diff is \`git diff\` of the two experiment commits, limited to the
-training script (every experiment's commit is kept, discarded and crashed ones included, until
-\`autoresearch clean\` removes its session). Read-only.
+The delta is B - A. The diff is \`git diff\` of the two experiment commits, limited to the training script (every experiment's commit is kept, discarded and crashed ones included, until \`autoresearch clean\` removes its session). Read-only.
 
 Examples:
   $ autoresearch compare 0 7          # the baseline against experiment 7

@@ -10,6 +10,7 @@ import { resolveRoot } from "../cli-support.js";
 import { formatMetric, shortCommit } from "../../report/format.js";
 import { Git } from "../../workspace/git.js";
 import { printText } from "../print.js";
+import { columnsOf, fitWidth } from "../../text.js";
 
 interface ConfirmOptions {
   runs?: string;
@@ -31,7 +32,8 @@ function headLine(head: ConfirmReport["head"]): string[] {
   return head === null ? [] : [`best (head) #${head.iteration}, measured ${formatMetric(head.metric)} (the mean of its runs, these counted)`];
 }
 
-export function renderConfirm(report: ConfirmReport): string {
+/** The result of `confirm` on one commit; each line broken to `width` columns (undefined: whole lines). */
+export function renderConfirm(report: ConfirmReport, width?: number): string {
   const what = `${report.target.label}${report.target.iteration !== null ? ` (iteration ${report.target.iteration}, ${shortCommit(report.target.commit)})` : ` (${shortCommit(report.target.commit)})`}`;
   return [
     `${report.metric}, mean ± standard deviation of single runs:`,
@@ -40,13 +42,16 @@ export function renderConfirm(report: ConfirmReport): string {
     `noise floor ${report.noise === null ? "unknown" : formatMetric(report.noise)} (${NOISE_BASIS})`,
     ...headLine(report.head),
     `Verdict for ${what}: ${report.verdict}.`,
-    "",
-  ].join("\n");
+  ]
+    .map((line) => fitWidth(line, width, "  "))
+    .concat("")
+    .join("\n");
 }
 
 const signed = (v: number): string => `${v >= 0 ? "+" : ""}${formatMetric(v)}`;
 
-export function renderPair(report: PairReport): string {
+/** The result of `confirm` on two commits in turns; each line broken to `width` columns (undefined: whole lines). */
+export function renderPair(report: PairReport, width?: number): string {
   const name = (t: PairReport["a"]) => `${t.label}${t.iteration !== null ? ` (iteration ${t.iteration}, ${shortCommit(t.commit)})` : ` (${shortCommit(t.commit)})`}`;
   const rows = report.pairs.map((p, i) => `  pair ${i + 1} (${p.order === "AB" ? "A then B" : "B then A"}, seed ${p.seed}): A ${formatMetric(p.a)}  B ${formatMetric(p.b)}`);
   return [
@@ -60,8 +65,10 @@ export function renderPair(report: PairReport): string {
     `noise floor ${report.noise === null ? "unknown" : formatMetric(report.noise)} (${NOISE_BASIS})`,
     ...headLine(report.head),
     `Verdict: ${report.verdict}.`,
-    "",
-  ].join("\n");
+  ]
+    .map((line) => fitWidth(line, width, "  "))
+    .concat("")
+    .join("\n");
 }
 
 const wholeNumber = (flag: string, text: string | undefined, max: number): number => {
@@ -87,34 +94,19 @@ export function registerConfirm(program: Command): void {
     .addHelpText(
       "after",
       `
-One commit: runs it --runs times and compares the mean of those runs with the baseline's runs,
-in units of the session's noise floor.
-Two commits A B: runs them in turns, A then B, then B then A, ... (a slow drift of the machine
-cancels over the two orders), each pair with one seed, and after each pair applies the paired
-rule's sequential stop (the session's --confidence Z): B is better (its mean gain over the pairs
-is more than Z standard errors), or clearly not (less than 0.25 standard errors), or one more
-pair, up to --pairs. Prints each pair, B - A with its 95% interval, the verdict and the session's
-noise floor.
-Targets: best (the head: the best kept experiment by the mean of its runs), baseline, an
-experiment number (7 or #7), or any commit (sha or ref).
-Seeds: the runs get AUTORESEARCH_SEED values after every seed the session's runs used (a session
-with --baseline-runs 3 used 0, 1 and 2: confirm uses 3, 4, 5...), so they are new draws of the noise,
-not replays of runs already recorded.
-The runs join the session: they are recorded in its measurements.jsonl (never an experiment: no
-results.tsv row, the branch does not move) and count from then on like its other runs: in the
-noise floor, in the measured metric of the code they ran (the head's mean), so in status, the
-summary and the loop's next decisions (resume). The noise floor printed is the one the session uses.
-Runs happen one after another in a throwaway clone beside the session's records, with the session's
-command, environment, hard timeout and executor (--executor slurm: each run is a job; ssh: on its
-first host); the logs stay in the records' confirm/ folder. Refused while the session's loop runs
-(the runs would compete for the machine); holds the loop's lock while it runs.
+One commit: runs it --runs times and compares the mean of those runs with the baseline's runs, in units of the session's noise floor.
+Two commits A B: runs them in turns, A then B, then B then A, ... (a slow drift of the machine cancels over the two orders), each pair with one seed, and after each pair applies the paired rule's sequential stop (the session's --confidence Z): B is better (its mean gain over the pairs is more than Z standard errors), or clearly not (less than 0.25 standard errors), or one more pair, up to --pairs. Prints each pair, B - A with its 95% interval, the verdict and the session's noise floor.
+Targets: best (the head: the best kept experiment by the mean of its runs), baseline, an experiment number (7 or #7), or any commit (sha or ref).
+Seeds: the runs get AUTORESEARCH_SEED values after every seed the session's runs used (a session with --baseline-runs 3 used 0, 1 and 2: confirm uses 3, 4, 5...), so they are new draws of the noise, not replays of runs already recorded.
+The runs join the session: they are recorded in its measurements.jsonl (never an experiment: no results.tsv row, the branch does not move) and count from then on like its other runs: in the noise floor, in the measured metric of the code they ran (the head's mean), so in status, the summary and the loop's next decisions (resume). The noise floor printed is the one the session uses.
+Runs happen one after another in a throwaway clone beside the session's records, with the session's command, environment, hard timeout and executor (--executor slurm: each run is a job; ssh: on its first host); the logs stay in the records' confirm/ folder. Refused while the session's loop runs (the runs would compete for the machine); holds the loop's lock while it runs.
 
 Examples:
-  $ autoresearch confirm                  # the best commit, 3 runs
-  $ autoresearch confirm baseline --runs 5  # measure the noise floor
+  $ autoresearch confirm                     # the best commit, 3 runs
+  $ autoresearch confirm baseline --runs 5    # measure the noise floor
   $ autoresearch confirm 3f2a1bc --runs 4
-  $ autoresearch confirm baseline best    # does the best beat the baseline, on pairs?
-  $ autoresearch confirm 4 7 --pairs 6     # experiment 7 against experiment 4`,
+  $ autoresearch confirm baseline best        # the best against the baseline
+  $ autoresearch confirm 4 7 --pairs 6        # experiment 7 against 4, paired`,
     )
     .action(async (targetArg: string, otherArg: string | undefined, options: ConfirmOptions) => {
       const runs = wholeNumber("--runs", options.runs, 1000);
@@ -144,7 +136,7 @@ Examples:
       const metric = (m: number | null) => (m === null ? "no metric" : `${info.config.metric} ${formatMetric(m)}`);
       try {
         if (other) {
-          if (!options.json) process.stderr.write(`Running ${target.label} (A, ${shortCommit(target.commit)}) and ${other.label} (B, ${shortCommit(other.commit)}) in turns, at most ${pairs} pair(s): \`${info.config.command}\`\n`);
+          if (!options.json) process.stderr.write(`${fitWidth(`Running ${target.label} (A, ${shortCommit(target.commit)}) and ${other.label} (B, ${shortCommit(other.commit)}) in turns, at most ${pairs} pair(s): \`${info.config.command}\``, columnsOf(process.stderr), "  ")}\n`);
           const report = await confirmPair(root, paths, info, records, target, other, pairs, {
             ...deps,
             onPair: (index, of, a, b) => {
@@ -152,10 +144,10 @@ Examples:
             },
           });
           if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-          else printText(renderPair(report));
+          else printText(renderPair(report, columnsOf(process.stdout)));
           return;
         }
-        if (!options.json) process.stderr.write(`Running ${target.label} (${shortCommit(target.commit)}) ${runs} time(s): \`${info.config.command}\`\n`);
+        if (!options.json) process.stderr.write(`${fitWidth(`Running ${target.label} (${shortCommit(target.commit)}) ${runs} time(s): \`${info.config.command}\``, columnsOf(process.stderr), "  ")}\n`);
         const report = await confirmCommit(root, paths, info, records, target, runs, {
           ...deps,
           onRun: (index, of, run) => {
@@ -163,7 +155,7 @@ Examples:
           },
         });
         if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-        else printText(renderConfirm(report));
+        else printText(renderConfirm(report, columnsOf(process.stdout)));
       } finally {
         process.off("SIGINT", onSigint);
       }

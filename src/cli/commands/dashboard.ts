@@ -66,14 +66,12 @@ export function registerDashboard(program: Command): void {
     .addHelpText(
       "after",
       `
-Shows the current session live (updates within about a second, no reload) and earlier ones
-(archived when a new session started): progress chart, results table, each experiment's diff
-and log, the runs in flight. It only reads; all of the page is served from here (no CDN).
+Shows the current session live (updates within about a second, no reload) and earlier ones (archived when a new session started): progress chart, results table, each experiment's diff and log, the runs in flight. It only reads; all of the page is served from here (no CDN).
 
 Examples:
   $ autoresearch dashboard --open
-  $ autoresearch dashboard --host 0.0.0.0 --port 8080      # prints a URL with ?token=…
-  $ autoresearch run --dashboard ...                       # serve it while the session runs`,
+  $ autoresearch dashboard --host 0.0.0.0 --port 8080   # a URL with ?token=…
+  $ autoresearch run --dashboard ...        # serve it while the session runs`,
     )
     .action(async (flags: DashboardFlags) => {
       process.exitCode = await dashboardCommand(flags);

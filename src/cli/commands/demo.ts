@@ -13,8 +13,13 @@ import { detectPlatform } from "../../platform/index.js";
 import { createProposer } from "../../proposers/index.js";
 import { Git } from "../../workspace/git.js";
 import { runSessionCommand } from "../session-command.js";
+import { columnsOf, fitWidth } from "../../text.js";
 
 /** The embedded example, shipped in the package next to dist/. */
+/** Said before the demo starts: why it keeps on one run when `run` would not. */
+export const DEMO_KEEP_RULE =
+  "Keep rule: any, one baseline run (the spec's plain loop, to keep the demo short). `autoresearch run` defaults to confirm: changes near the noise floor are re-run beside their parent.";
+
 export const EXAMPLE_DIR = fileURLToPath(new URL("../../../examples/tinylm/", import.meta.url));
 
 interface DemoFlags {
@@ -61,8 +66,9 @@ export function registerDemo(program: Command): void {
       const budgetSec = parseDuration(checked.budget as string) as number;
       const root = await createDemoRepo(flags.dir);
       if (!flags.json) {
-        process.stdout.write(`${pc.bold("Demo repo:")} ${root}\n`);
-        process.stdout.write(pc.dim("Keep rule: any, one baseline run (the spec's plain loop, to keep the demo short). `autoresearch run` defaults to confirm: changes near the noise floor are re-run beside their parent.\n"));
+        const width = columnsOf(process.stdout);
+        process.stdout.write(`${fitWidth(`${pc.bold("Demo repo:")} ${root}`, width, "  ")}\n`);
+        process.stdout.write(`${fitWidth(pc.dim(DEMO_KEEP_RULE), width, "  ")}\n`);
       }
       // The embedded example's settings, through the same resolve-and-validate as `run`.
       const resolved = resolveChecked(

@@ -17,6 +17,7 @@ import type { Check, CheckStatus } from "../../executors/descriptor.js";
 import { findExecutor, runsOnThisMachine } from "../../executors/registry.js";
 import { which } from "../../platform/which.js";
 import { Git } from "../../workspace/git.js";
+import { columnsOf, fitWidth } from "../../text.js";
 
 // One line of the report; the executors' own checks (src/executors/<kind>/doctor.ts) make them too.
 export type { Check, CheckStatus } from "../../executors/descriptor.js";
@@ -280,24 +281,26 @@ async function agentChecks(preset: AgentPreset, root: string, env: NodeJS.Proces
 
 const MARK: Record<CheckStatus, (s: string) => string> = { ok: pc.green, missing: pc.red, absent: pc.dim, warn: pc.yellow };
 
-function formatGroup(checks: Check[], width: number): string[] {
+/** Each check a row: its detail, and its fix under it, continued in their own column when `columns` is too narrow. */
+function formatGroup(checks: Check[], width: number, columns: number | undefined): string[] {
+  const column = " ".repeat(10 + width);
   return checks.map((c) => {
-    const line = `${MARK[c.status](c.status.padEnd(7))} ${c.name.padEnd(width)}  ${c.detail}`;
-    return c.fix && c.status !== "ok" ? `${line}\n${" ".repeat(10 + width)}${pc.dim(`fix: ${c.fix}`)}` : line;
+    const line = fitWidth(`${MARK[c.status](c.status.padEnd(7))} ${c.name.padEnd(width)}  ${c.detail}`, columns, column);
+    return c.fix && c.status !== "ok" ? `${line}\n${fitWidth(`${column}${pc.dim(`fix: ${c.fix}`)}`, columns, "     ")}` : line;
   });
 }
 
 /** Two groups: what `run` needs here (missing = it will fail), then what only some options need (absent = fine unless you use them). */
-export function formatChecks(checks: Check[]): string {
+export function formatChecks(checks: Check[], columns?: number): string {
   const width = Math.max(...checks.map((c) => c.name.length));
   const required = checks.filter((c) => c.required);
   const optional = checks.filter((c) => !c.required);
   return [
     pc.bold("Required (autoresearch run needs these here):"),
-    ...formatGroup(required, width),
+    ...formatGroup(required, width, columns),
     "",
     pc.bold("Optional (only some options use these):"),
-    ...formatGroup(optional, width),
+    ...formatGroup(optional, width, columns),
   ].join("\n");
 }
 
@@ -345,8 +348,9 @@ export async function doctorCommand(flags: DoctorFlags, out: Writable = process.
   if (flags.json) {
     out.write(`${JSON.stringify({ checks, command, platform }, null, 2)}\n`);
   } else {
-    out.write(`${formatChecks(checks)}\n`);
-    out.write(`\n${summarizeChecks(checks)} Platform: ${platformText(platform)}.\n`);
+    const columns = columnsOf(out);
+    out.write(`${formatChecks(checks, columns)}\n`);
+    out.write(`\n${fitWidth(`${summarizeChecks(checks)} Platform: ${platformText(platform)}.`, columns, "  ")}\n`);
   }
   // Scripts (and CI) can rely on it: 1 when `run` would fail here for want of something.
   return checks.some((c) => c.required && c.status === "missing") ? 1 : 0;
@@ -367,17 +371,7 @@ export function registerDoctor(program: Command): void {
     .addHelpText(
       "after",
       `
-Two groups. Required: what \`autoresearch run\` needs with this repo and config (node, git, the
-repository, write access, the command's Python, torch when the training script imports it, the
-API key or agent CLI the config's proposer uses, and with executor slurm sbatch, squeue, scancel,
-sinfo and a controller that answers); "missing" there means a run will fail. Optional:
-what only some options use (GPU, nvidia-smi, other API keys and agent CLIs); "absent" there is
-fine unless you use them. With --executor ssh (flag or config file) each host is checked too:
-reachable with \`ssh -o BatchMode=yes\` (no prompt), git and python3 there, the remote dir
-writable, setsid or perl for the run's process group, and the host's platform as the command's
-Python sees it there (python, torch, CUDA). Each line that is not ok says how to fix it. API keys are named, never
-shown. It changes nothing. Exit status: 0 when everything required is there (warnings and
-absent optional things included), 1 when something required is missing, 2 for bad flags.
+Two groups. Required: what \`autoresearch run\` needs with this repo and config (node, git, the repository, write access, the command's Python, torch when the training script imports it, the API key or agent CLI the config's proposer uses, and with executor slurm sbatch, squeue, scancel, sinfo and a controller that answers); "missing" there means a run will fail. Optional: what only some options use (GPU, nvidia-smi, other API keys and agent CLIs); "absent" there is fine unless you use them. With --executor ssh (flag or config file) each host is checked too: reachable with \`ssh -o BatchMode=yes\` (no prompt), git and python3 there, the remote dir writable, setsid or perl for the run's process group, and the host's platform as the command's Python sees it there (python, torch, CUDA). Each line that is not ok says how to fix it. API keys are named, never shown. It changes nothing. Exit status: 0 when everything required is there (warnings and absent optional things included), 1 when something required is missing, 2 for bad flags.
 
 Examples:
   $ autoresearch doctor

@@ -34,7 +34,8 @@ LaTeX output is a booktabs longtable (\\usepackage{booktabs,longtable}); CSV fol
 Examples:
   $ autoresearch export --format latex --out paper/experiments.tex
   $ autoresearch export --format csv > experiments.csv
-  $ autoresearch export results.tsv --format json | jq '.experiments[] | select(.status=="keep")'`,
+  $ autoresearch export results.tsv --format json \\
+      | jq '.experiments[] | select(.status=="keep")'`,
     )
     .action(async (results: string | undefined, options: ExportOptions) => {
       const format = options.format.toLowerCase() === "md" ? "markdown" : options.format.toLowerCase();

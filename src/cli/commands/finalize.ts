@@ -8,12 +8,14 @@ import type { FinalizeRun } from "../../ledger/finalize-records.js";
 import { type FinalizeCost, type FinalizeEvent, finalizeSession } from "../../loop/finalize/finalize.js";
 import { describeVariant } from "../../loop/finalize/run-batch.js";
 import { formatMetric } from "../../report/format.js";
+import { renderFinalizeTable } from "../../report/finalize-table.js";
 import { sanitizeEnv } from "../../runner/run-env.js";
 import { StopControl } from "../../search/stop.js";
 import { Git } from "../../workspace/git.js";
 import { isInteractive, resolveRoot } from "../cli-support.js";
 import { projectAfterFinalize } from "../finalize-summary.js";
 import { printText } from "../print.js";
+import { columnsOf, fitWidth } from "../../text.js";
 
 interface FinalizeCliOptions {
   tag?: string;
@@ -36,6 +38,17 @@ export function describeCost(cost: FinalizeCost): string {
   );
 }
 
+/**
+ * Finalize's text broken to `width` columns (undefined: unchanged): its sentences go on two
+ * columns in; the contribution table's rows (indented two) stay whole, as a table.
+ */
+export function fitTableText(text: string, width: number | undefined): string {
+  return text
+    .split("\n")
+    .map((line) => (line.startsWith("  ") ? line : fitWidth(line, width, "  ")))
+    .join("\n");
+}
+
 function runLine(run: FinalizeRun, done: number, of: number, metric: string): string {
   const what = `${describeVariant(run)}, round ${run.round + 1}`;
   const value = run.status === "ok" ? `${metric} ${formatMetric(run.metric)}` : `crash (${run.detail ?? run.reason})`;
@@ -56,25 +69,12 @@ export function registerFinalize(program: Command): void {
     .addHelpText(
       "after",
       `
-On a finished or stopped session (refused while its loop runs): for each kept change on the way
-to the best, the best with that change taken out (reverted on the best; a change a later one
-rewrote is taken out with it, and named) runs N times, beside the best and the baseline, round by
-round with the same seed (seeds the session never used), through the session's executor and
-workers. Each change gets the metric's change without it (mean ± spread), the confidence that it
-matters, and a verdict: matters, within noise, or hurts (taking it out improves the metric).
-Pairs of changes whose single removals look suspicious are measured taken out together, and
-named as depending on each other. The changes within noise or that hurt are then taken out
-together and measured: when that is as good as the best within noise it is the final code.
+On a finished or stopped session (refused while its loop runs): for each kept change on the way to the best, the best with that change taken out (reverted on the best; a change a later one rewrote is taken out with it, and named) runs N times, beside the best and the baseline, round by round with the same seed (seeds the session never used), through the session's executor and workers. Each change gets the metric's change without it (mean ± spread), the confidence that it matters, and a verdict: matters, within noise, or hurts (taking it out improves the metric). Pairs of changes whose single removals look suspicious are measured taken out together, and named as depending on each other. The changes within noise or that hurt are then taken out together and measured: when that is as good as the best within noise it is the final code.
 
-Leaves autoresearch/<tag>-final (the smallest set, else the best) and autoresearch/<tag>-change-<n>
-for each change that matters, each on the session's base commit (\`autoresearch merge --final\`
-merges the smallest set). Never moves autoresearch/<tag>, never changes the experiments' records
-or results.tsv: its runs are recorded in finalize.jsonl beside them, each as it ends. Ctrl-C stops
-after the runs in flight (twice: kills them); \`autoresearch finalize\` again continues where it
-was, running nothing twice. The cost is shown first; --yes or a terminal confirmation starts it.
+Leaves autoresearch/<tag>-final (the smallest set, else the best) and autoresearch/<tag>-change-<n> for each change that matters, each on the session's base commit (\`autoresearch merge --final\` merges the smallest set). Never moves autoresearch/<tag>, never changes the experiments' records or results.tsv: its runs are recorded in finalize.jsonl beside them, each as it ends. Ctrl-C stops after the runs in flight (twice: kills them); \`autoresearch finalize\` again continues where it was, running nothing twice. The cost is shown first; --yes or a terminal confirmation starts it.
 
 Examples:
-  $ autoresearch finalize                   # the current session, default runs, asks first
+  $ autoresearch finalize                # the current session; asks first
   $ autoresearch finalize --runs 4 --yes
   $ autoresearch finalize --tag mar8 --budget 2m`,
     )
@@ -88,8 +88,9 @@ Examples:
       const root = await resolveRoot(process.cwd(), options.dir);
       const git = new Git(root);
       const stop = new StopControl();
+      // Broken to the terminal's width, each line continued two columns in.
       const say = (text: string) => {
-        if (!options.json) process.stderr.write(text);
+        if (!options.json) process.stderr.write(fitWidth(text, columnsOf(process.stderr), "  "));
       };
       const onSignal = () => {
         const mode = stop.request();
@@ -107,7 +108,7 @@ Examples:
             ...(budgetSec !== undefined && { budgetSec }),
             confirm: async (cost, header) => {
               metric = header.metric;
-              process.stderr.write(describeCost(cost));
+              process.stderr.write(fitWidth(describeCost(cost), columnsOf(process.stderr), "  "));
               if (cost.runs === 0 && cost.laterAtMost === 0) return true;
               if (options.yes) return true;
               if (!isInteractive()) throw new UsageError("finalize asks before it runs, but there is no terminal to ask in", "Pass --yes to run it without asking.");
@@ -141,7 +142,12 @@ Examples:
           return;
         }
         if (options.json) process.stdout.write(`${JSON.stringify(outcome.result, null, 2)}\n`);
-        else printText(`${outcome.table ?? ""}\nThe table is kept in ${outcome.tablePath}${summary ? ` and in ${relative(process.cwd(), summary) || summary}` : ""}.\n`);
+        else {
+          const width = columnsOf(process.stdout);
+          // At a terminal the table again, fitted to it (one block per change when it is too narrow).
+          const table = outcome.result && width !== undefined ? renderFinalizeTable(outcome.result, { format: "text", tag: outcome.tag, runsPerVariant: outcome.header.runsPerVariant, width }) : outcome.table;
+          printText(fitTableText(`${table ?? ""}\nThe table is kept in ${outcome.tablePath}${summary ? ` and in ${relative(process.cwd(), summary) || summary}` : ""}.\n`, width));
+        }
       } finally {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);

@@ -172,15 +172,13 @@ export function registerInit(program: Command): void {
     .addHelpText(
       "after",
       `
-The time budget, the metric and its direction are always asked (never assumed) unless given
-as flags or in a config file. Without a terminal, a missing one is an error (exit 2) that
-names the flag and the config key; --yes confirms the table without asking.
+The time budget, the metric and its direction are always asked (never assumed) unless given as flags or in a config file. Without a terminal, a missing one is an error (exit 2) that names the flag and the config key; --yes confirms the table without asking.
 Precedence: flags > --config file > ${CONFIG_FILE} in the repo > defaults.
 
 Examples:
   $ autoresearch init
   $ autoresearch init --budget 5m --metric val_bpb --direction min --yes
-  $ autoresearch init --config research-config.json --yes     # pre-populated by a research team`,
+  $ autoresearch init --config research-config.json --yes  # a team's settings`,
     )
     .action(async (flags: InitFlags) => {
       process.exitCode = await initCommand(flags);

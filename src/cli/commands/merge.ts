@@ -32,6 +32,7 @@ function finalizedOf(paths: SessionPaths | null) {
   return paths ? (readFinalizeStatus(paths.finalize)?.result ?? null) : null;
 }
 import { printText } from "../print.js";
+import { columnsOf, fitWidth } from "../../text.js";
 
 interface MergeOptions {
   squash?: boolean;
@@ -51,32 +52,53 @@ function luckWarning(data: SessionData, a: ReturnType<typeof analyze>): string |
   return standing?.within ? `⚠ The best against the baseline: ${standing.text}. \`autoresearch confirm best --runs 3\` re-runs it first.` : null;
 }
 
-function overview(plan: MergePlan, strategy: MergeStrategy | null, data: SessionData | null): string {
-  const lines = [`Merge ${plan.branch} into ${plan.base}${strategy ? ` (${strategy})` : ""}`];
+/**
+ * What is about to be merged, each line broken to `width` columns (undefined: whole lines, for a
+ * pipe or a log): a labelled line continues under its label's text, a listed commit under its
+ * description.
+ */
+export function overview(plan: MergePlan, strategy: MergeStrategy | null, data: SessionData | null, width?: number): string {
+  const lines = [fitWidth(`Merge ${plan.branch} into ${plan.base}${strategy ? ` (${strategy})` : ""}`, width, "  ")];
   const a = data ? analyze(data) : null;
   if (a && data && a.best && a.baseline && a.kept.length > 0) {
     const weak = new Set(keepsWithinNoise(data, a).map((e) => e.iteration));
     lines.push(
-      `Final metric: ${data.metricName} ${formatMetric(a.best.metric)} (iteration ${a.best.iteration}, commit ${shortCommit(a.best.commit)}; ${formatPercent(a.improvementPct)} vs baseline ${formatMetric(a.baseline.metric)})`,
+      fitWidth(
+        `Final metric: ${data.metricName} ${formatMetric(a.best.metric)} (iteration ${a.best.iteration}, commit ${shortCommit(a.best.commit)}; ${formatPercent(a.improvementPct)} vs baseline ${formatMetric(a.baseline.metric)})`,
+        width,
+        " ".repeat("Final metric: ".length),
+      ),
       `Kept experiments (${a.kept.length}):`,
-      ...a.kept.map((e) => `  #${String(e.iteration).padEnd(4)} ${shortCommit(e.commit)}  ${formatMetric(e.metric)}  ${truncate(oneLine(e.description), 90)}${weak.has(e.iteration) ? "  ⚠ within noise" : ""}`),
+      ...a.kept.map((e) => {
+        const head = `#${String(e.iteration).padEnd(4)} ${shortCommit(e.commit)}  ${formatMetric(e.metric)}  `;
+        return fitWidth(`  ${head}${truncate(oneLine(e.description), 90)}${weak.has(e.iteration) ? "  ⚠ within noise" : ""}`, width, " ".repeat(head.length));
+      }),
     );
     const warning = luckWarning(data, a);
-    if (warning) lines.push(warning);
+    if (warning) lines.push(fitWidth(warning, width, "  "));
   }
-  lines.push(`${plan.commits.length} commit${plan.commits.length === 1 ? "" : "s"} on ${plan.branch} not on ${plan.base}:`);
-  for (const c of plan.commits.slice(0, 30)) lines.push(`  ${shortCommit(c.sha)} ${truncate(oneLine(c.subject), 100)}`);
+  lines.push(fitWidth(`${plan.commits.length} commit${plan.commits.length === 1 ? "" : "s"} on ${plan.branch} not on ${plan.base}:`, width, "  "));
+  for (const c of plan.commits.slice(0, 30)) lines.push(fitWidth(`  ${shortCommit(c.sha)} ${truncate(oneLine(c.subject), 100)}`, width, " ".repeat(shortCommit(c.sha).length + 1)));
   if (plan.commits.length > 30) lines.push(`  … and ${plan.commits.length - 30} more`);
   if (plan.diverged) {
     lines.push(
-      plan.conflicts === null
-        ? `${plan.base} has moved since the session started; conflicts will be checked during the merge.`
-        : plan.conflicts.length === 0
-          ? `${plan.base} has moved since the session started; its changes merge cleanly.`
-          : `${plan.base} has moved since the session started and conflicts in: ${plan.conflicts.join(", ")}.`,
+      fitWidth(
+        plan.conflicts === null
+          ? `${plan.base} has moved since the session started; conflicts will be checked during the merge.`
+          : plan.conflicts.length === 0
+            ? `${plan.base} has moved since the session started; its changes merge cleanly.`
+            : `${plan.base} has moved since the session started and conflicts in: ${plan.conflicts.join(", ")}.`,
+        width,
+        "  ",
+      ),
     );
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** What a merge did and where it leaves the user, broken to `width` columns (undefined: whole lines). */
+export function mergedText(branch: string, base: string, strategy: MergeStrategy, before: string, after: string, push: string, width?: number): string {
+  return `${fitWidth(`Merged ${branch} into ${base} (${strategy}): ${shortCommit(before)} -> ${shortCommit(after)}.\nYou are on ${base}. Nothing was pushed; ${branch} is unchanged. ${push}`, width)}\n`;
 }
 
 /** `autoresearch merge`: spec 3.2, done locally after confirmation; never pushes. */
@@ -96,20 +118,13 @@ export function registerMerge(program: Command): void {
     .addHelpText(
       "after",
       `
-Shows the kept commits and the final metric first. Without a strategy flag it asks squash /
-rebase / merge, then asks to confirm (--yes skips both and squashes). Refuses (exit 2) when the
-working tree has uncommitted changes to tracked files, a git merge or rebase is in progress, or
-the loop is running; when the base branch moved in a way that conflicts it exits 1 and says how
-to resolve it by hand, with nothing changed. When the base already has every commit it says so
-and changes nothing. After a merge you are on the base branch; nothing is pushed. With --final it
-merges the branch \`autoresearch finalize\` left, autoresearch/<tag>-final: only the kept changes
-that matter (one commit each), into the session's base branch.
+Shows the kept commits and the final metric first. Without a strategy flag it asks squash / rebase / merge, then asks to confirm (--yes skips both and squashes). Refuses (exit 2) when the working tree has uncommitted changes to tracked files, a git merge or rebase is in progress, or the loop is running; when the base branch moved in a way that conflicts it exits 1 and says how to resolve it by hand, with nothing changed. When the base already has every commit it says so and changes nothing. After a merge you are on the base branch; nothing is pushed. With --final it merges the branch \`autoresearch finalize\` left, autoresearch/<tag>-final: only the kept changes that matter (one commit each), into the session's base branch.
 
 Examples:
-  $ autoresearch merge                          # asks squash / rebase / merge, then confirms
+  $ autoresearch merge                # asks squash / rebase / merge, confirms
   $ autoresearch merge --squash --into main --yes
   $ autoresearch merge --rebase --tag mar8
-  $ autoresearch merge --final --yes            # the smallest set, after autoresearch finalize`,
+  $ autoresearch merge --final --yes  # the smallest set, after finalize`,
     )
     .action(async (options: MergeOptions) => {
       const chosen = (["squash", "rebase", "merge"] as const).filter((s) => options[s]);
@@ -148,6 +163,7 @@ Examples:
       }
 
       await assertCleanTree(git);
+      const width = columnsOf(process.stdout);
       const plan = await planMerge(git, branch, base);
       let data: SessionData | null = null;
       try {
@@ -162,11 +178,11 @@ Examples:
       if (data && !data.branch) data.branch = branch;
 
       if (plan.commits.length === 0) {
-        printText(`Nothing to merge: ${base} already contains every commit of ${branch}.\n`);
+        printText(`${fitWidth(`Nothing to merge: ${base} already contains every commit of ${branch}.`, width)}\n`);
         return;
       }
       const strategy0 = chosen[0] ?? null;
-      printText(overview(plan, strategy0, data));
+      printText(overview(plan, strategy0, data, width));
       if (plan.conflicts && plan.conflicts.length > 0) {
         throw new RuntimeFailure(`cannot merge: ${base} and ${branch} conflict in ${plan.conflicts.join(", ")}`, conflictHint(plan, strategy0 ?? "squash", plan.conflicts));
       }
@@ -192,18 +208,15 @@ Examples:
         const luck = data ? luckWarning(data, analyze(data)) !== null : false;
         const ok = await confirm({ message: `Merge ${branch} into ${base} (${strategy})${luck ? " although its best could be luck" : ""}? Nothing will be pushed.`, initialValue: false });
         if (isCancel(ok) || !ok) {
-          printText(`Not merged; ${branch} is kept as it is.\n`);
+          printText(`${fitWidth(`Not merged; ${branch} is kept as it is.`, width)}\n`);
           return;
         }
       }
       const outcome = await executeMerge(git, plan, { strategy, message: final ? finalMergeMessage(plan, strategy, final) : mergeMessage(plan, strategy, data) });
       if (!outcome.merged) {
-        printText(`Nothing to merge: ${base} already has these changes.\n`);
+        printText(`${fitWidth(`Nothing to merge: ${base} already has these changes.`, width)}\n`);
         return;
       }
-      printText(
-        `Merged ${branch} into ${base} (${strategy}): ${shortCommit(outcome.baseBefore)} -> ${shortCommit(outcome.baseAfter)}.\n` +
-          `You are on ${base}. Nothing was pushed; ${branch} is unchanged. ${await pushAdvice(git, base)}\n`,
-      );
+      printText(mergedText(branch, base, strategy, outcome.baseBefore, outcome.baseAfter, await pushAdvice(git, base), width));
     });
 }

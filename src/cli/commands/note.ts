@@ -5,6 +5,7 @@ import { locateSession } from "../../ledger/paths.js";
 import { UsageError } from "../../errors.js";
 import { resolveRoot } from "../cli-support.js";
 import { printText } from "../print.js";
+import { columnsOf, fitWidth } from "../../text.js";
 
 interface NoteOptions {
   tag?: string;
@@ -20,6 +21,11 @@ function whoReads(proposer: string | undefined): string {
   return "The next proposal sees it.";
 }
 
+/** What `note` answers, broken to `width` columns (undefined: whole lines), the note's text continued under itself. */
+export function noteAddedText(where: string, text: string, proposer: string | undefined, width?: number): string {
+  return `${fitWidth(`Added to ${where}: ${text}`, width, "  ")}\n${fitWidth(whoReads(proposer), width, "  ")}\n`;
+}
+
 /** `autoresearch note "<text>"`: steer a running (or paused) session through its research notes. */
 export function registerNote(program: Command): void {
   program
@@ -33,14 +39,11 @@ export function registerNote(program: Command): void {
     .addHelpText(
       "after",
       `
-Works while the loop runs (from another terminal) or between runs: the note is read before the
-next proposal, marked as yours, and shown in the brief, the progress report and the summary.
-The LLM and coding-agent proposers read it; the builtin search and a plan do not (the note is
-then kept for you, in the progress report and the summary).
+Works while the loop runs (from another terminal) or between runs: the note is read before the next proposal, marked as yours, and shown in the brief, the progress report and the summary. The LLM and coding-agent proposers read it; the builtin search and a plan do not (the note is then kept for you, in the progress report and the summary).
 
 Examples:
   $ autoresearch note "try rotary embeddings"
-  $ autoresearch note --finding "the loss is still falling at the end of the budget"
+  $ autoresearch note --finding "the loss still falls at the end of the budget"
   $ autoresearch note --dead-end "depth above 8 does not fit in the budget"`,
     )
     .action(async (words: string[], options: NoteOptions) => {
@@ -51,6 +54,6 @@ Examples:
       if (!paths) throw new UsageError(`no autoresearch session in ${root}`, "Start one with `autoresearch run`, or pass --dir / --tag.");
       const entry = addUserNote(paths, words.join(" "), kind, new Date());
       const where = kind === "idea" ? "the ideas backlog" : kind === "finding" ? "the findings" : "the dead ends";
-      printText(`Added to ${where}: ${entry.text}\n${whoReads(readSessionInfo(paths)?.config.proposer)}\n`);
+      printText(noteAddedText(where, entry.text, readSessionInfo(paths)?.config.proposer, columnsOf(process.stdout)));
     });
 }

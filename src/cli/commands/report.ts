@@ -9,6 +9,7 @@ import { loadReportData } from "../../report/load.js";
 import { renderSummary } from "../../report/summary.js";
 import { projectionNamesIn, trackedNotice, writeCharts, writeSessionReports } from "../../report/write.js";
 import { printText } from "../print.js";
+import { columnsOf, fitMarkdown, fitWidth } from "../../text.js";
 
 interface ReportOptions {
   out?: string;
@@ -33,17 +34,12 @@ export function registerReport(program: Command): void {
     .addHelpText(
       "after",
       `
-Reads the session's records (<git dir>/autoresearch/<tag>/records/experiments.jsonl: iterations,
-categories, crash reasons, times) and rebuilds results.tsv from them when it is missing or
-damaged; else just the rows of the results file: this tool's format or Karpathy's
-(memory_gb header, 0.000000 for crashes). Commits need not exist any more. A session
-\`autoresearch finalize\` measured gets its Finalize section (the contribution table, from
-finalize.jsonl), and the table is written again as finalize.md beside the records.
+Reads the session's records (<git dir>/autoresearch/<tag>/records/experiments.jsonl: iterations, categories, crash reasons, times) and rebuilds results.tsv from them when it is missing or damaged; else just the rows of the results file: this tool's format or Karpathy's (memory_gb header, 0.000000 for crashes). Commits need not exist any more. A session \`autoresearch finalize\` measured gets its Finalize section (the contribution table, from finalize.jsonl), and the table is written again as finalize.md beside the records.
 
 Examples:
-  $ autoresearch report                                  # the session in this repo, to stdout
-  $ autoresearch report --out ${SUMMARY_FILE}    # + ${CHART_SVG_FILE}, ${CHART_PNG_FILE}
-  $ autoresearch report --tag mar5                       # an earlier session (see autoresearch sessions)
+  $ autoresearch report                  # the session in this repo, to stdout
+  $ autoresearch report --out ${SUMMARY_FILE}   # + the charts
+  $ autoresearch report --tag mar5       # an earlier one (see sessions)
   $ autoresearch report ~/old/results.tsv --out night1/summary.md
   $ autoresearch report karpathy-results.tsv --direction min`,
     )
@@ -73,7 +69,7 @@ Examples:
         const written = await writeSessionReports(root, null, data, { summaryPath: resolve(cwd, options.out), charts: options.chart !== false });
         for (const warning of written.warnings) process.stderr.write(`warning: ${warning}\n`);
         const files = [written.summaryPath, written.svgPath, written.pngPath].filter((p): p is string => p !== null);
-        printText(`Wrote ${files.map((p) => relative(cwd, p) || p).join(", ")}\n`);
+        printText(`${fitWidth(`Wrote ${files.map((p) => relative(cwd, p) || p).join(", ")}`, columnsOf(process.stdout), "  ")}\n`);
         return;
       }
       let chart: { png: string | null; svg: string | null } | null = null;
@@ -84,6 +80,7 @@ Examples:
         for (const warning of charts.warnings) process.stderr.write(`warning: ${warning}\n`);
         chart = { png: charts.pngPath ? relative(cwd, charts.pngPath) : null, svg: relative(cwd, charts.svgPath) };
       }
-      printText(renderSummary(data, { chart }));
+      // At a terminal, broken to its width; redirected to a file, the Markdown as it is.
+      printText(fitMarkdown(renderSummary(data, { chart }), columnsOf(process.stdout)));
     });
 }

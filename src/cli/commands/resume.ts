@@ -23,10 +23,7 @@ export function registerResume(program: Command): void {
     .addHelpText(
       "after",
       `
-Every other setting stays as confirmed when the session started; the new values are checked as
-\`run\` checks them (e.g. --stop-when must name the session's metric). The session's records are
-in <git dir>/autoresearch/<tag>/records; an old-layout session (.autoresearch/ in the checkout) is
-moved there first. Your checkout is not touched: uncommitted edits and untracked files stay as they are.
+Every other setting stays as confirmed when the session started; the new values are checked as \`run\` checks them (e.g. --stop-when must name the session's metric). The session's records are in <git dir>/autoresearch/<tag>/records; an old-layout session (.autoresearch/ in the checkout) is moved there first. Your checkout is not touched: uncommitted edits and untracked files stay as they are.
 
 Examples:
   $ autoresearch resume --max-iterations 50

@@ -97,9 +97,11 @@ export function registerRun(program: Command): void {
       `
 Examples:
   $ autoresearch run --budget 5m --metric val_bpb --direction min
-  $ autoresearch run --train train.py --readonly prepare.py --budget 5m --metric val_bpb --direction min \\
-      --command "uv run train.py" --max-iterations 20 --proposer builtin --yes
-  $ autoresearch run --proposer plan --plan plan.jsonl --budget 90s --metric val_loss --direction min
+  $ autoresearch run --train train.py --readonly prepare.py --budget 5m \\
+      --metric val_bpb --direction min --command "uv run train.py" \\
+      --max-iterations 20 --proposer builtin --yes
+  $ autoresearch run --proposer plan --plan plan.jsonl --budget 90s \\
+      --metric val_loss --direction min
 
 Stopping: Ctrl-C once finishes the current experiment and writes the summary; twice aborts the run.
 Exit codes: 0 done, 1 runtime failure, 2 bad input (nothing changed), 130 stopped by Ctrl-C.`,

@@ -87,14 +87,9 @@ export function registerSessions(program: Command): void {
     .addHelpText(
       "after",
       `
-States: running (its loop holds the repo's lock), stopped (by you, an error or a kill; resume
-continues it), finished (it reached its limit or stop condition; resume with a higher limit
-continues it), failed (its baseline failed; records kept for reading), archived (kept by an
-older layout). The first column is what --tag takes in resume, report, status, show and clean.
+States: running (its loop holds the repo's lock), stopped (by you, an error or a kill; resume continues it), finished (it reached its limit or stop condition; resume with a higher limit continues it), failed (its baseline failed; records kept for reading), archived (kept by an older layout). The first column is what --tag takes in resume, report, status, show and clean.
 
-Under the table, the leftovers with their size and age: the demo's repositories in the system
-temp folder (autoresearch-demo-*) and this repo's failed starts (.git/autoresearch/failed/);
-\`autoresearch clean --leftovers\` removes them.
+Under the table, the leftovers with their size and age: the demo's repositories in the system temp folder (autoresearch-demo-*) and this repo's failed starts (.git/autoresearch/failed/); \`autoresearch clean --leftovers\` removes them.
 
 Examples:
   $ autoresearch sessions
@@ -108,6 +103,7 @@ Examples:
         process.stdout.write(`${JSON.stringify(sessions, null, 2)}\n`);
         return;
       }
-      printText(`${renderSessions(sessions, columnsOf(process.stdout))}${renderLeftovers(listLeftovers(root), new Date())}`);
+      const width = columnsOf(process.stdout);
+      printText(`${renderSessions(sessions, width)}${renderLeftovers(listLeftovers(root), new Date(), width)}`);
     });
 }

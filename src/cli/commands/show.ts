@@ -5,6 +5,7 @@ import { readSessionReadOnly } from "../../ledger/read.js";
 import { locateAnySession } from "../../ledger/sessions.js";
 import { loadExperiment, renderExperiment, renderSessionLine } from "../../report/show.js";
 import { printText } from "../print.js";
+import { columnsOf } from "../../text.js";
 
 interface ShowOptions {
   dir?: string;
@@ -25,7 +26,7 @@ export function registerShow(program: Command): void {
     .option("--dir <path>", "repo of the session (default: the git repo of the current directory)")
     .addHelpText(
       "after",
-      "\nA kept change `autoresearch finalize` measured shows its verdict (the metric's change without it,\nthe confidence that it matters). With no number: the best, after the session's line \"finalized <when>:\n4 of 14 kept changes matter, table in <path>\" (or how far finalize is).\n\nExamples:\n  $ autoresearch show\n  $ autoresearch show 12\n  $ autoresearch show 0 --tail 100\n",
+      "\nA kept change `autoresearch finalize` measured shows its verdict (the metric's change without it, the confidence that it matters). With no number: the best, after the session's line \"finalized <when>: 4 of 14 kept changes matter, table in <path>\" (or how far finalize is).\n\nExamples:\n  $ autoresearch show\n  $ autoresearch show 12\n  $ autoresearch show 0 --tail 100\n",
     )
     .action(async (n: string | undefined, options: ShowOptions) => {
       if (n !== undefined && !/^\d+$/.test(n)) throw new UsageError(`experiment number must be a whole number, not ${JSON.stringify(n)}`, "For example: autoresearch show 3");
@@ -37,6 +38,9 @@ export function registerShow(program: Command): void {
       if (!paths || !session) throw new UsageError(`no autoresearch session in ${root}`, "Start one with `autoresearch run`, or pass --dir / --tag.");
       const shown = loadExperiment(paths, n === undefined ? null : Number(n), tail);
       if (options.json) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
-      else printText(`${n === undefined ? `${renderSessionLine(shown, session.tag)}\n` : ""}${renderExperiment(shown, session.config.metric)}`);
+      else {
+        const width = columnsOf(process.stdout);
+        printText(`${n === undefined ? `${renderSessionLine(shown, session.tag, width)}\n` : ""}${renderExperiment(shown, session.config.metric, width)}`);
+      }
     });
 }

@@ -8,6 +8,7 @@ import { inFlightRuns, renderInFlight, workersNow } from "../../report/in-flight
 import { loadReportData } from "../../report/load.js";
 import { progressSnapshot, renderProgressSnapshot } from "../../report/progress.js";
 import { printText } from "../print.js";
+import { columnsOf, fitMarkdown } from "../../text.js";
 
 interface StatusOptions {
   json?: boolean;
@@ -26,18 +27,12 @@ export function registerStatus(program: Command): void {
     .addHelpText(
       "after",
       `
-Reads the session's records in <git dir>/autoresearch/<tag>/records/ (session.json,
-experiments.jsonl, state.json), the loop's lock <git dir>/autoresearch/lock, or results.tsv;
-never writes (an old-layout session in .autoresearch/ is read where it is). With several
-workers it lists every experiment in flight (worker, device, state and for how long) and the
-progress report gains a Workers table (experiments per hour, utilisation). After
-\`autoresearch finalize\`: when it finished, how many kept changes matter and where its table
-is (or how far a finalize that runs or was stopped is).
+Reads the session's records in <git dir>/autoresearch/<tag>/records/ (session.json, experiments.jsonl, state.json), the loop's lock <git dir>/autoresearch/lock, or results.tsv; never writes (an old-layout session in .autoresearch/ is read where it is). With several workers it lists every experiment in flight (worker, device, state and for how long) and the progress report gains a Workers table (experiments per hour, utilisation). After \`autoresearch finalize\`: when it finished, how many kept changes matter and where its table is (or how far a finalize that runs or was stopped is).
 
 Examples:
-  $ autoresearch status                 # progress report + whether the loop is alive
+  $ autoresearch status           # progress report + whether the loop is alive
   $ autoresearch status --json | jq .progress.best
-  $ autoresearch status --json | jq '.workers[] | [.worker, .state, .experiment]'
+  $ autoresearch status --json | jq '.workers[] | [.worker, .state]'
   $ watch -n 60 autoresearch status --dir ~/nanochat`,
     )
     .action(async (options: StatusOptions) => {
@@ -79,6 +74,7 @@ Examples:
           `**Now:** experiment ${inFlight.id} (${inFlight.phase}${inFlight.startedAt ? ` since ${inFlight.startedAt}` : ""})${inFlight.description ? `: ${inFlight.description.replace(/\s+/g, " ").slice(0, 120)}` : ""}`,
         );
       }
-      printText(`${lines.join("\n")}\n`);
+      // At a terminal, broken to its width; in a pipe or a file, the Markdown as it is.
+      printText(fitMarkdown(`${lines.join("\n")}\n`, columnsOf(process.stdout)));
     });
 }
