@@ -224,7 +224,9 @@ function record(
 export async function runBaseline(session: SessionState, deps: LoopDeps): Promise<{ record: ExperimentRecord; decision: Decision; run: RunResult }> {
   const startedAt = deps.now().toISOString();
   const commit = session.info.baseCommit;
-  const trainText = await trainTextAt(session, deps.git, commit);
+  // Read beside the run (its hash and length are recorded after it): not one more process before it starts.
+  const trainTextRead = trainTextAt(session, deps.git, commit);
+  trainTextRead.catch(() => {});
   const runId = randomUUID();
   session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt });
   // The baseline runs on worker 0 (its device, its clone).
@@ -235,6 +237,7 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
   const violations = await guardRun(session, deps, worker.clone, 0, commit);
   let decision = decide({ run: first, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted });
   // --baseline-runs K: the same code K times; their spread is the session's first noise estimate.
+  const trainText = await trainTextRead;
   const trainHash = sha256(trainText);
   const repeated = decision.status === "crash" ? null : await repeatBaseline(session, deps, commit, first, trainHash);
   if (repeated?.failed) decision = repeated.failed;

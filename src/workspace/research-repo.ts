@@ -66,6 +66,11 @@ export class ResearchRepo {
     return this.ident;
   }
 
+  /** Reads the committer's identity now, for the commits to come (a failure is asked again by the first commit). */
+  prefetchIdentity(): void {
+    this.identity().catch(() => {});
+  }
+
   /** An experiment's commit: `parent` with `path` replaced by `text`, kept under `ref` (pendingRef until it is numbered). */
   async commitExperiment(ref: string, parent: string, path: string, mode: string, text: string, message: string, now: Date): Promise<string> {
     return this.commitAt(ref, parent, path, mode, text, message, now);
