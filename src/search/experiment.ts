@@ -524,7 +524,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     // (confirmation runs write runs/<n>.run<k>.log); state.json notes it, so a resume after a kill
     // from here on knows the entry once it is recorded. Its commit stays under its pending ref
     // until the decision is final: then one ref transaction files it under the number and moves
-    // the research branch when it is the new head (fileRefs below).
+    // the research branch when it is the new head (numberExperiment below).
     const id = nextNumber(session);
     session.ledger.numberLogs(input.key, id);
     session.ledger.writePatch(id, createTwoFilesPatch(`a/${config.train}`, `b/${config.train}`, parentText, input.newText));
