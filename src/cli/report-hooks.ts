@@ -2,6 +2,7 @@ import { readMemory } from "../ledger/memory.js";
 import type { LoopDeps, SessionState } from "../search/session.js";
 import { loadFinalizeView } from "../report/finalize-view.js";
 import { fromRecords, headRef } from "../report/model.js";
+import { preloadPngRenderer } from "../report/png.js";
 import { renderProgressReport } from "../report/progress.js";
 import { type ProjectionNames, projectionNamesIn, trackedNotice, writeSessionReports } from "../report/write.js";
 
@@ -52,6 +53,8 @@ export function reportHooks(warn: (message: string) => void = () => {}): Pick<Lo
     const render = final || now - (lastPng ?? firstWrite) >= PNG_INTERVAL_MS;
     if (render) lastPng = now;
     const png = render ? "render" : lastPng !== null ? "kept" : "skipped";
+    // A projection is written while the next run is in flight: the renderer loads then, not at the end.
+    if (!render) preloadPngRenderer();
     const written = await writeSessionReports(session.root, session.paths, dataOf(session), { names: await names, png });
     for (const warning of written.warnings) {
       if (!warned.has(warning)) warn(warning);

@@ -80,7 +80,10 @@ export class LocalExecutor implements Executor {
     // A confined run (src/sandbox/): the same shell command, started inside the sandbox.
     const confined = spec.sandbox ? confine(spec.sandbox, spec.cwd, spec.command) : null;
     const command = confined?.command ?? spec.command;
-    const launch = cgroup ? cgroupShellArgs(cgroup.procsFile, command) : null;
+    // The command's own argv (bwrap's under bubblewrap, else the shell's), started directly or by
+    // the shell that moves itself into the cgroup first: no other shell in between.
+    const argv = confined?.argv ?? (posix ? ["/bin/sh", "-c", command] : null);
+    const launch = argv === null ? null : cgroup ? cgroupShellArgs(cgroup.procsFile, argv) : { file: argv[0] as string, args: argv.slice(1) };
     try {
       child = spawn(launch?.file ?? command, launch?.args ?? [], {
         shell: launch === null,

@@ -56,6 +56,17 @@ function loadResvg(): ResvgModule {
   return cached;
 }
 
+/**
+ * Loads the renderer now (a native module: tens of milliseconds on this process's one thread), so
+ * that the PNG rendered when a session ends does not wait for it. A renderer that cannot load is
+ * reported by the render itself.
+ */
+export function preloadPngRenderer(): void {
+  try {
+    loadResvg();
+  } catch {}
+}
+
 export interface PngOptions {
   /** Scale factor over the SVG's size (default 1.5 for a crisp image). */
   zoom?: number;

@@ -166,10 +166,11 @@ function sweepStaleRunCgroups(parent: string): void {
 }
 
 /**
- * The command that moves the run's shell into its cgroup, then becomes the command (exec keeps
- * the pid, so the process group and the root pid are those of the run). A failed move (the
- * cgroup removed, no permission) leaves the run untracked by cgroup but still running.
+ * The command that moves the run's shell into its cgroup, then becomes `argv` (exec keeps the pid,
+ * so the process group and the root pid are those of the run): `/bin/sh -c <command>`, or bwrap
+ * for a confined run, with no shell of its own in between. A failed move (the cgroup removed, no
+ * permission) leaves the run untracked by cgroup but still running.
  */
-export function cgroupShellArgs(procsFile: string, command: string): { file: string; args: string[] } {
-  return { file: "/bin/sh", args: ["-c", '{ echo $$ > "$0"; } 2>/dev/null; exec /bin/sh -c "$1"', procsFile, command] };
+export function cgroupShellArgs(procsFile: string, argv: readonly string[]): { file: string; args: string[] } {
+  return { file: "/bin/sh", args: ["-c", '{ echo $$ > "$0"; } 2>/dev/null; exec "$@"', procsFile, ...argv] };
 }

@@ -64,8 +64,13 @@ export async function killRunTree(opts: KillTreeOptions): Promise<KillTreeResult
 
   signalAll(tree, pids, "SIGTERM");
   const graceEnd = Date.now() + Math.max(0, opts.graceMs);
+  // Looked at again after 1, 2, 4 ... ms, then every pollMs: what a sweep finds after a run is most
+  // often already on its way out (its last members leaving a moment after its main process), and
+  // the next experiment waits for this.
+  let wait = 1;
   while (pids.length > 0 && Date.now() < graceEnd) {
-    await sleep(Math.min(pollMs, Math.max(1, graceEnd - Date.now())));
+    await sleep(Math.min(wait, pollMs, Math.max(1, graceEnd - Date.now())));
+    wait *= 2;
     pids = await list(tree);
   }
   const killEnd = Date.now() + (opts.killWaitMs ?? 10_000);

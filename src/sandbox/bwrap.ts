@@ -11,7 +11,11 @@
  *   4. the run's own clone and scratch folder bound writable on top, deepest last, so a clone that
  *      lives inside a hidden folder is visible again.
  * The network, the pid namespace and the process group stay the user's: the run is killed, listed
- * and measured as any other (`--die-with-parent` ends it if bwrap itself is killed).
+ * and measured as any other (`--die-with-parent` ends it if bwrap itself is killed). A pid
+ * namespace of its own (`--unshare-pid`) would not spare the run its cgroup: with
+ * `--die-with-parent` the kernel empties it the moment the run's shell dies, so a trainer's
+ * SIGTERM handler never finishes its grace; without, bwrap ends before its namespace does and the
+ * sweep must look for what is left all the same.
  */
 import type { RunSandbox } from "../types.js";
 
@@ -26,13 +30,18 @@ export function bwrapArgs(sandbox: Pick<RunSandbox, "writable" | "hidden" | "scr
   return args;
 }
 
+/** The argv that starts `command` (through `/bin/sh -c`) confined: started directly, no shell around bwrap. */
+export function bwrapArgv(bwrap: string, sandbox: Pick<RunSandbox, "writable" | "hidden" | "scratch">, cwd: string, command: string): string[] {
+  return [bwrap, ...bwrapArgs(sandbox, cwd), "--", "/bin/sh", "-c", command];
+}
+
 /**
- * `exec bwrap <args> -- /bin/sh -c <command>` as one shell command line (the executor runs it
- * through a shell). `exec`: the shell becomes bwrap (same pid, same process group) instead of
- * forking it and waiting (dash forks even a line's last command): one process less per run.
+ * `exec bwrap <args> -- /bin/sh -c <command>` as one shell command line (for display and for
+ * callers that go through a shell). `exec`: the shell becomes bwrap (same pid, same process group)
+ * instead of forking it and waiting.
  */
 export function bwrapCommand(bwrap: string, sandbox: Pick<RunSandbox, "writable" | "hidden" | "scratch">, cwd: string, command: string): string {
-  return `exec ${[bwrap, ...bwrapArgs(sandbox, cwd), "--", "/bin/sh", "-c", command].map(shellQuote).join(" ")}`;
+  return `exec ${bwrapArgv(bwrap, sandbox, cwd, command).map(shellQuote).join(" ")}`;
 }
 
 /** POSIX single-quoting; words made of safe characters stay bare (readable in logs). */

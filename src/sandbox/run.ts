@@ -6,12 +6,15 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { RunSandbox } from "../types.js";
-import { bwrapCommand } from "./bwrap.js";
+import { bwrapArgv, shellQuote } from "./bwrap.js";
 import { bwrapPath } from "./probe.js";
 import { sandboxExecCommand } from "./sandbox-exec.js";
 
 export interface ConfinedRun {
+  /** The confined command as one shell line. */
   command: string;
+  /** Under bubblewrap: the same as an argv, started as it is (no shell around bwrap). */
+  argv?: string[];
   env: Record<string, string>;
 }
 
@@ -32,6 +35,9 @@ export function confine(sandbox: RunSandbox, cwd: string, command: string, env: 
     CUDA_CACHE_PATH: join(cache, "cuda"),
     MPLCONFIGDIR: join(cache, "matplotlib"),
   };
-  const line = sandbox.kind === "bwrap" ? bwrapCommand(bwrapPath(env), sandbox, cwd, command) : sandboxExecCommand(sandbox, command);
-  return { command: line, env: vars };
+  if (sandbox.kind === "bwrap") {
+    const argv = bwrapArgv(bwrapPath(env), sandbox, cwd, command);
+    return { command: argv.map(shellQuote).join(" "), argv, env: vars };
+  }
+  return { command: sandboxExecCommand(sandbox, command), env: vars };
 }

@@ -224,7 +224,9 @@ function record(
 export async function runBaseline(session: SessionState, deps: LoopDeps): Promise<{ record: ExperimentRecord; decision: Decision; run: RunResult }> {
   const startedAt = deps.now().toISOString();
   const commit = session.info.baseCommit;
-  const trainText = await trainTextAt(session, deps.git, commit);
+  // Read beside the run (its hash and length are recorded after it): not one more process before it starts.
+  const trainTextRead = trainTextAt(session, deps.git, commit);
+  trainTextRead.catch(() => {});
   const runId = randomUUID();
   session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt });
   // The baseline runs on worker 0 (its device, its clone).
@@ -235,6 +237,7 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
   const violations = await guardRun(session, deps, worker.clone, 0, commit);
   let decision = decide({ run: first, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted });
   // --baseline-runs K: the same code K times; their spread is the session's first noise estimate.
+  const trainText = await trainTextRead;
   const trainHash = sha256(trainText);
   const repeated = decision.status === "crash" ? null : await repeatBaseline(session, deps, commit, first, trainHash);
   if (repeated?.failed) decision = repeated.failed;
@@ -517,11 +520,12 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
 
   return control.decisions.run(async () => {
     // Its number, now that it is decided: the next in decision order (a refused proposal, or one
-    // dropped before it ran, took none). Its commit, logs and diff are filed under it before
-    // anything else (confirmation runs write runs/<n>.run<k>.log); state.json notes it, so a
-    // resume after a kill from here on knows the entry once it is recorded.
+    // dropped before it ran, took none). Its logs and diff are filed under it before anything else
+    // (confirmation runs write runs/<n>.run<k>.log); state.json notes it, so a resume after a kill
+    // from here on knows the entry once it is recorded. Its commit stays under its pending ref
+    // until the decision is final: then one ref transaction files it under the number and moves
+    // the research branch when it is the new head (numberExperiment below).
     const id = nextNumber(session);
-    await session.repo.numberExperiment(input.key, id, commit);
     session.ledger.numberLogs(input.key, id);
     session.ledger.writePatch(id, createTwoFilesPatch(`a/${config.train}`, `b/${config.train}`, parentText, input.newText));
     track({ number: id });
@@ -536,6 +540,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     const first = decide({ run, direction: config.direction, bestMetric: best.metric as number, lines, bestLines: parent.lines, violations, interrupted });
     if (stale) {
       const verdict = await staleVerdict(session, deps, { ...input, id }, first, run, parentText, best, control);
+      await session.repo.numberExperiment(input.key, id, commit);
       return finish(session, deps, record({ id, ...common, ...verdict, bestBefore: parent.metric, run }, deps), proposal, input.key);
     }
     // A would-be keep that still faces checks or confirmation runs (or any measured first run
@@ -626,10 +631,9 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     // Each check, confirmation and paired run was guarded (the clone is back at the commit after
     // each). The research branch follows the head: this node when it is the best kept one now (in
     // a chain every keep is; in the tree a keep may beat its parent and still trail the head).
-    if (decision.status === "keep" && (!tree || becomesHead(session, experiment))) {
-      const warning = await session.repo.moveBranch(commit);
-      if (warning) deps.emit({ type: "warning", message: warning });
-    }
+    const newHead = decision.status === "keep" && (!tree || becomesHead(session, experiment));
+    const warning = await session.repo.numberExperiment(input.key, id, commit, newHead);
+    if (warning) deps.emit({ type: "warning", message: warning });
     return finish(session, deps, experiment, proposal, input.key);
   });
 }

@@ -95,6 +95,17 @@ function sessionFile(session: SessionState, deps: LoopDeps, path: string): Promi
 }
 
 /**
+ * Reads now what the first proposal and its commit need and no run changes (the read-only scripts,
+ * README, the committer's identity): `setup` calls it as the baseline starts, so these git calls
+ * run beside the baseline instead of one after another once it has ended.
+ */
+export function prefetchProposalInputs(session: SessionState, deps: LoopDeps): void {
+  const { config } = session.info;
+  for (const path of [...config.readonly, ...(config.train === "README.md" ? [] : ["README.md"])]) void sessionFile(session, deps, path).catch(() => {});
+  session.repo.prefetchIdentity();
+}
+
+/**
  * Where a proposal builds: `node` (the context's `best`) when it is not the head (`why` says why:
  * the head stagnating, see tree-moves.ts), or the head with a combination in flight applied on it
  * (`combining`: the context's script is that combination's code).
@@ -120,8 +131,7 @@ export async function buildContext(session: SessionState, deps: LoopDeps, iterat
     iteration,
     trainPath: config.train,
     trainText,
-    readonlyFiles: await Promise.all(config.readonly.map(async (path) => ({ path, text: (await sessionFile(session, deps, path)) ?? "" }))),
-    readme: config.train === "README.md" ? trainText : await sessionFile(session, deps, "README.md"),
+    ...(await readonlyAndReadme(session, deps, trainText)),
     metric: { name: config.metric, direction: config.direction },
     history: session.history,
     rejected: session.ledger.rejected(),
@@ -144,6 +154,15 @@ export async function buildContext(session: SessionState, deps: LoopDeps, iterat
       oomRetry: { experiment: retry, logTail: (readIfExists(session.paths.runLog(retry.id)) ?? "").split("\n").slice(-30) },
     }),
   };
+}
+
+/** The read-only scripts and README, asked for at once (one git process each, side by side). */
+async function readonlyAndReadme(session: SessionState, deps: LoopDeps, trainText: string): Promise<Pick<ProposalContext, "readonlyFiles" | "readme">> {
+  const { config } = session.info;
+  const readme = config.train === "README.md" ? Promise.resolve(trainText) : sessionFile(session, deps, "README.md");
+  readme.catch(() => {});
+  const readonlyFiles = await Promise.all(config.readonly.map(async (path) => ({ path, text: (await sessionFile(session, deps, path)) ?? "" })));
+  return { readonlyFiles, readme: await readme };
 }
 
 /** The decided children of `node`: what each sibling of a proposal built on it gave. */

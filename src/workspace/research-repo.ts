@@ -39,10 +39,17 @@ export class ResearchRepo {
 
   /**
    * The decision gave the experiment kept under `pendingRef(key)` its number: its commit moves to
-   * refs/autoresearch/<tag>/<id> in one git call (both ref changes in one transaction).
+   * refs/autoresearch/<tag>/<id> and, when `moveBranch` (it is the new head), the research branch
+   * moves to it, all in one `update-ref --stdin` transaction: every ref changes or none does, and
+   * an experiment costs one git process for its refs instead of two. The branch is never moved
+   * under the user's feet: while their checkout has it checked out, only the number is filed and
+   * the warning returned says so (the branch catches up at the next decision or on resume).
    */
-  async numberExperiment(key: number, id: number, commit: string): Promise<void> {
-    await this.git.run(["update-ref", "--stdin"], { input: `update ${this.experimentRef(id)} ${commit}\ndelete ${this.pendingRef(key)}\n` });
+  async numberExperiment(key: number, id: number, commit: string, moveBranch = false): Promise<string | null> {
+    const warning = moveBranch && (await this.checkedOut()) ? this.checkedOutWarning(commit) : null;
+    const branch = moveBranch && warning === null ? `update ${this.branchRef} ${commit}\n` : "";
+    await this.git.run(["update-ref", "-m", "autoresearch", "--stdin"], { input: `update ${this.experimentRef(id)} ${commit}\n${branch}delete ${this.pendingRef(key)}\n` });
+    return warning;
   }
 
   /** "Name <email>" of the committer, read once (the user's identity, else a fallback). */
@@ -57,6 +64,11 @@ export class ResearchRepo {
       this.ident = asked;
     }
     return this.ident;
+  }
+
+  /** Reads the committer's identity now, for the commits to come (a failure is asked again by the first commit). */
+  prefetchIdentity(): void {
+    this.identity().catch(() => {});
   }
 
   /** An experiment's commit: `parent` with `path` replaced by `text`, kept under `ref` (pendingRef until it is numbered). */
@@ -100,11 +112,13 @@ export class ResearchRepo {
    * records and the branch catches up at the next decision or on resume).
    */
   async moveBranch(sha: string): Promise<string | null> {
-    if (await this.checkedOut()) {
-      return `${this.branch} is checked out in your checkout, so it was not moved to ${sha.slice(0, 7)}; switch to another branch (git switch -) and it catches up`;
-    }
+    if (await this.checkedOut()) return this.checkedOutWarning(sha);
     await this.git.updateRef(this.branchRef, sha);
     return null;
+  }
+
+  private checkedOutWarning(sha: string): string {
+    return `${this.branch} is checked out in your checkout, so it was not moved to ${sha.slice(0, 7)}; switch to another branch (git switch -) and it catches up`;
   }
 
   async branchHead(): Promise<string | null> {

@@ -35,10 +35,13 @@ describe("cgroup v2 parsing", () => {
   });
 
   it("moves the shell into the cgroup before it becomes the command, keeping the command verbatim", () => {
-    const { file, args } = cgroupShellArgs("/sys/fs/cgroup/x/cgroup.procs", "python train.py --name 'a b' && echo \"$HOME\"");
+    const { file, args } = cgroupShellArgs("/sys/fs/cgroup/x/cgroup.procs", ["/bin/sh", "-c", "python train.py --name 'a b' && echo \"$HOME\""]);
     expect(file).toBe("/bin/sh");
-    expect(args[1]).toContain("exec /bin/sh -c");
-    expect(args.slice(2)).toEqual(["/sys/fs/cgroup/x/cgroup.procs", "python train.py --name 'a b' && echo \"$HOME\""]);
+    expect(args[1]).toContain('exec "$@"');
+    expect(args.slice(2)).toEqual(["/sys/fs/cgroup/x/cgroup.procs", "/bin/sh", "-c", "python train.py --name 'a b' && echo \"$HOME\""]);
+    // The shell moves itself in, then becomes the argv as given (no word of it split or expanded).
+    const out = spawnSync(file, ["-c", args[1] as string, "/dev/null", "printf", "%s|", "a b", "$HOME", "*"], { encoding: "utf8" });
+    expect(out.stdout).toBe("a b|$HOME|*|");
   });
 });
 
@@ -91,7 +94,7 @@ describe.skipIf(!available && !process.env.CI)("a run's own cgroup (Linux, cgrou
     const cgroup = createRunCgroup(`entered-${process.pid}`, "linux") as NonNullable<ReturnType<typeof createRunCgroup>>;
     expect(cgroup).not.toBeNull();
     expect(cgroupEntered(cgroup.dir)).toBe(false);
-    const { file, args } = cgroupShellArgs(cgroup.procsFile, "true");
+    const { file, args } = cgroupShellArgs(cgroup.procsFile, ["true"]);
     expect(spawnSync(file, args).status).toBe(0);
     expect(cgroupEntered(cgroup.dir)).toBe(true);
     expect(removeRunCgroup(cgroup.dir)).toBe(true);

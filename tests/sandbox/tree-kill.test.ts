@@ -106,3 +106,19 @@ describeBwrap("the tree kill of a run confined by bubblewrap", () => {
     await expectAllGone(r.tailLines, daemon, tree());
   }, 60_000);
 });
+
+describeBwrap("the grace of a run confined by bubblewrap", () => {
+  // The SIGTERM reaches the trainer, whose handler gets its grace before the SIGKILL: the sandbox
+  // must not end the run's processes when its own shell dies (a pid namespace of its own with
+  // --die-with-parent would: the kernel empties it the moment bwrap's first child ends).
+  it("at the hard timeout a trainer that saves on SIGTERM finishes saving", async () => {
+    const dir = join(tmp.dir, "grace");
+    mkdirSync(dir, { recursive: true });
+    const script = tmp.write("grace.cjs", `process.on("SIGTERM", () => setTimeout(() => { require("fs").writeFileSync("saved", "ok"); process.exit(3); }, 300)); console.log("ready"); setInterval(() => {}, 1000);`);
+    const sandbox: RunSandbox = { kind: "bwrap", writable: [dir], hidden: [], scratch: `${dir}.scratch` };
+    const r = await new LocalExecutor().run(baseSpec(dir, `${NODE} ${JSON.stringify(script)}`, { sandbox, hardTimeoutSec: 1, graceMs: 3000, logPath: join(tmp.dir, "grace.log") }));
+    expect(r.timedOut).toBe(true);
+    expect(r.tailLines).toContain("ready");
+    expect(existsSync(join(dir, "saved"))).toBe(true);
+  }, 60_000);
+});

@@ -38,18 +38,20 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   // The repository's git call first: the modules load while it runs, and the probe below starts
   // as soon as it answers.
   const repo = requireRepo(cwd);
+  const git = await repo;
+  // requireRepo answers with a Git at the top level.
+  const root = git.cwd;
+  // A command given with --command is probed now, while the rest of `run` loads; the config's
+  // command (the flag wins over the files) takes this probe when it is the same text. The modules
+  // are asked for only once it has started: loading them holds this process's one thread, and the
+  // git answer and the probe's start would wait for it (a tenth of a second here).
+  const early = typeof flags.command === "string" ? { command: flags.command, detection: detectPlatform({ command: flags.command, root }) } : null;
+  early?.detection.catch(() => {});
   const reading = configModules();
   const later = sessionModules();
   // Awaited below; a config refused first must not leave these promises' failures unhandled.
   reading.catch(() => {});
   later.catch(() => {});
-  const git = await repo;
-  // requireRepo answers with a Git at the top level.
-  const root = git.cwd;
-  // A command given with --command is probed now, while the rest of `run` loads; the config's
-  // command (the flag wins over the files) takes this probe when it is the same text.
-  const early = typeof flags.command === "string" ? { command: flags.command, detection: detectPlatform({ command: flags.command, root }) } : null;
-  early?.detection.catch(() => {});
   const detect = (command: string): Promise<PlatformInfo> => (early?.command === command ? early.detection : detectPlatform({ command, root }));
   const [{ collectConfig }, { sessionProtection }, { applyBudgetEdits, normaliseFlagPaths }] = await reading;
   const gathered = gatherInput(flags, { root, cwd });
