@@ -1,3 +1,5 @@
+import sliceAnsi from "slice-ansi";
+import stringWidth from "string-width";
 import wrapAnsi from "wrap-ansi";
 
 /**
@@ -74,9 +76,13 @@ export function fitWidth(text: string, width: number | undefined, indent = ""): 
       // A line's own leading spaces stay, and its continuation lines keep them too.
       const lead = /^ */.exec(line)?.[0] ?? "";
       // The first line has the whole width; what does not fit goes on under the hanging indent.
-      const [first = "", ...rest] = wrapWords(line.slice(lead.length), Math.max(10, width - lead.length));
-      if (rest.length === 0) return `${lead}${first}`;
-      const more = wrapWords(rest.join(" "), Math.max(10, width - lead.length - indent.length));
+      const body = line.slice(lead.length);
+      const [first = ""] = wrapWords(body, Math.max(10, width - lead.length));
+      // The rest is taken from the line itself, not from the pieces of the first wrap: a word cut
+      // there (a long path or URL) must go on whole, not with a space where it was cut.
+      const rest = sliceAnsi(body, stringWidth(first)).trimStart();
+      if (stringWidth(rest) === 0) return `${lead}${first}`;
+      const more = wrapWords(rest, Math.max(10, width - lead.length - indent.length));
       return [`${lead}${first}`, ...more.map((part) => `${lead}${indent}${part}`)].join("\n");
     })
     .join("\n");

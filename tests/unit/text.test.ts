@@ -54,6 +54,16 @@ describe("fitWidth", () => {
     // A word longer than the room left is cut where the line ends.
     expect(fitWidth("x".repeat(25), 10).split("\n")).toEqual(["xxxxxxxxxx", "xxxxxxxxxx", "xxxxx"]);
   });
+  it("a word longer than the line (a URL, a path) goes on whole under the indent, with no space where it was cut", () => {
+    const url = `https://wandb.ai/team/project/runs/${"a1b2c3".repeat(12)}?panelDisplayName=val_bpb`;
+    const lines = fitWidth(`note: see ${url} before more`, 30, "      ").split("\n");
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(30);
+    expect(lines.length).toBeGreaterThan(3);
+    // The URL's pieces, each continuation line without its indent, join back to the URL itself.
+    const joined = [lines[0], ...lines.slice(1).map((l) => l.replace(/^ {6}/, ""))].join("");
+    expect(joined).toContain(url);
+    expect(lines.map((l) => l.trim()).join(" ")).toMatch(/ before more$/);
+  });
   it("leaves text alone when there is no terminal width, and a line that fits as it is", () => {
     expect(fitWidth("a very long line ".repeat(10), undefined)).toBe("a very long line ".repeat(10));
     expect(fitWidth("short\n  two", 40)).toBe("short\n  two");
