@@ -142,6 +142,7 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   // Every experiment the killed orchestrator had proposed or running runs again once, first
   // (its run followed to its end instead when the executor can attach to it).
   session.resumeQueue = await resumeQueue(session, deps, inFlightAll.map((e) => ({ entry: e, follow: followed(e) })));
+  await workspace.repo.dropPendingRefs(new Set(session.resumeQueue.filter((item) => item.attach).map((item) => workspace.repo.pendingRef(item.key))));
   ledger.clearInFlight();
   for (const item of session.resumeQueue) ledger.writeInFlight(readyEntry(item));
   return session;

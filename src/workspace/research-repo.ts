@@ -38,6 +38,16 @@ export class ResearchRepo {
   }
 
   /**
+   * Removes the pending refs of a killed or cut-off orchestrator's experiments except `keep`'s
+   * (runs that resume follows to their end): the others are committed again under the keys they
+   * take when they run, so theirs would be left behind for good. One git process for them all.
+   */
+  async dropPendingRefs(keep: ReadonlySet<string>): Promise<void> {
+    const stale = [...(await this.git.refs(`refs/autoresearch/${this.tag}/`)).keys()].filter((ref) => /\/pending-\d+$/.test(ref) && !keep.has(ref));
+    if (stale.length > 0) await this.git.run(["update-ref", "--stdin"], { input: stale.map((ref) => `delete ${ref}\n`).join("") });
+  }
+
+  /**
    * The decision gave the experiment kept under `pendingRef(key)` its number: its commit moves to
    * refs/autoresearch/<tag>/<id> and, when `moveBranch` (it is the new head), the research branch
    * moves to it, all in one `update-ref --stdin` transaction: every ref changes or none does, and

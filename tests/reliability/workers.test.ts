@@ -10,6 +10,13 @@ import { createRepo, git } from "../helpers/repo.js";
 import { SLOW_TRAIN } from "../helpers/trainers.js";
 import { checkInvariants, hashes, processesWithEnv, startCli, waitGone } from "./helpers.js";
 
+/** The session's refs of experiments still in flight (refs/autoresearch/<tag>/pending-<key>). */
+function pendingRefs(root: string, tag: string): string[] {
+  return git(root, "for-each-ref", "--format=%(refname)", `refs/autoresearch/${tag}/`)
+    .split("\n")
+    .filter((ref) => ref.includes("/pending-"));
+}
+
 /**
  * Every experiment but the baseline runs for AR_SLEEP_MS with a child process of its own (a
  * process tree). The metric never changes, so nothing is kept and no candidate goes stale:
@@ -74,12 +81,16 @@ describe("four workers through the real CLI", () => {
     expect(left.map((e) => e.id).sort((a, b) => a - b)).toEqual(running);
     expect(left.every((e) => e.phase === "running")).toBe(true);
 
+    // A pending ref a resume will not use (an entry re-run under another key leaves its old one).
+    git(root, "update-ref", "refs/autoresearch/w4/pending-99", base);
     const resumed = startCli(root, ["resume", "--json", "--max-iterations", "4"], { AR_SLEEP_MS: "200" });
     const again = await resumed.exited;
     expect(again.code, resumed.stderr()).toBe(0);
     const records = checkInvariants(root, { base, tag: "w4", guarded });
     expect(records.filter((r) => r.id !== 0).map((r) => r.description).sort()).toEqual(cut);
     expect(records.map((r) => r.id)).toEqual([0, 1, 2, 3, 4]);
+    // The cut runs' commits were made again under the keys they ran with, the stale one removed: no pending ref is left.
+    expect(pendingRefs(root, "w4")).toEqual([]);
   }, 120_000);
 
   it("kill -9 of the orchestrator with 4 runs in flight, then resume: no process left, no row lost or doubled, each re-run once", async () => {
@@ -116,6 +127,7 @@ describe("four workers through the real CLI", () => {
     expect(records.filter((r) => r.id !== 0).every((r) => r.status === "discard" && r.reason === "no-change"), trace).toBe(true);
     expect(resumed.events.filter((e) => e.type === "warning" && /was interrupted; running it again/.test(String(e.message)))).toHaveLength(4);
     expect(await waitGone(() => processesWithEnv("AR_SIGNALS", again), 3000)).toEqual([]);
+    expect(pendingRefs(root, "w4")).toEqual([]);
   }, 120_000);
 
   it("chain: Ctrl-C once while a stale candidate runs: its re-run on the current best still runs and is recorded; waiting proposals are dropped", async () => {
