@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { RunSandbox } from "../types.js";
-import { bwrapArgv, shellQuote } from "./bwrap.js";
+import { bwrapArgv, bwrapCommand } from "./bwrap.js";
 import { bwrapPath } from "./probe.js";
 import { sandboxExecCommand } from "./sandbox-exec.js";
 
@@ -36,8 +36,8 @@ export function confine(sandbox: RunSandbox, cwd: string, command: string, env: 
     MPLCONFIGDIR: join(cache, "matplotlib"),
   };
   if (sandbox.kind === "bwrap") {
-    const argv = bwrapArgv(bwrapPath(env), sandbox, cwd, command);
-    return { command: argv.map(shellQuote).join(" "), argv, env: vars };
+    const bwrap = bwrapPath(env);
+    return { command: bwrapCommand(bwrap, sandbox, cwd, command), argv: bwrapArgv(bwrap, sandbox, cwd, command), env: vars };
   }
   return { command: sandboxExecCommand(sandbox, command), env: vars };
 }

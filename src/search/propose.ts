@@ -100,8 +100,8 @@ function sessionFile(session: SessionState, deps: LoopDeps, path: string): Promi
  * run beside the baseline instead of one after another once it has ended.
  */
 export function prefetchProposalInputs(session: SessionState, deps: LoopDeps): void {
-  const { config } = session.info;
-  for (const path of [...config.readonly, ...(config.train === "README.md" ? [] : ["README.md"])]) void sessionFile(session, deps, path).catch(() => {});
+  // The same reads as the proposal's (cached by sessionFile); the training script is not needed for them.
+  readonlyAndReadme(session, deps, "").catch(() => {});
   session.repo.prefetchIdentity();
 }
 

@@ -100,7 +100,7 @@ export class ResearchRepo {
    * whatever it held: finalize's own refs and branches only, never the research branch).
    */
   async commitAt(ref: string, parent: string, path: string, mode: string, text: string, message: string, now: Date): Promise<string> {
-    if (ref === this.branchRef) throw new Error(`${ref} is the research branch: only moveBranch moves it`);
+    if (ref === this.branchRef) throw new Error(`${ref} is the research branch: only moveBranch and numberExperiment move it`);
     const ident = `${await this.identity()} ${Math.floor(now.getTime() / 1000)} ${timezone(now)}`;
     return this.commits.add({ parent, path, mode, text, message, ref, ident });
   }
