@@ -3,14 +3,13 @@
  * falls back to nvidia-smi, then to the OS and CPU. A probe that hangs, crashes or prints
  * nonsense is timed out / reported in `notes` and detection falls back instead of failing.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
-import { join } from "node:path";
+import { cpus, totalmem } from "node:os";
 import type { PlatformInfo } from "../types.js";
 import { adjustmentsFor, type PlatformKind } from "./adjustments.js";
 import { type PythonCommand, pythonForCommand } from "./command.js";
 import { type Exec, type ExecResult, execWithTimeout } from "./exec.js";
-import { type GpuInfo, type ProbeData, parseNvidiaSmi, parseProbeOutput, PROBE_SCRIPT } from "./probe.js";
+import { type GpuInfo, type ProbeData, parseNvidiaSmi, parseProbeOutput } from "./probe.js";
+import { DEFAULT_PROBE_TIMEOUT_MS, runPythonProbe } from "./probe-script.js";
 
 export interface DetectOptions {
   /** The experiment command; its Python is the one probed for torch. */
@@ -20,6 +19,8 @@ export interface DetectOptions {
   timeoutMs?: number;
   /** Injectable process runner (tests replay recorded outputs). */
   exec?: Exec;
+  /** The Python probe's run when it was started already for this command and root (cli/early-start.ts). */
+  probeStarted?: Promise<ExecResult>;
   os?: NodeJS.Platform;
   arch?: string;
   /** Default: os.cpus()[0].model. */
@@ -39,7 +40,7 @@ export interface DetectedPlatform extends PlatformInfo {
   notes: string[];
 }
 
-export const DEFAULT_PROBE_TIMEOUT_MS = 20_000;
+export { DEFAULT_PROBE_TIMEOUT_MS };
 
 /**
  * What detection noted that matters to this script: a script that does not import torch is not
@@ -68,30 +69,23 @@ function describeFailure(what: string, result: ExecResult, timeoutMs: number): s
   return `${what} failed (${result.signal ? `signal ${result.signal}` : `exit code ${result.code}`})${why ? `: ${why}` : ""}`;
 }
 
-async function probePython(py: PythonCommand, options: Required<Pick<DetectOptions, "root" | "exec">> & { timeoutMs: number }, notes: string[]): Promise<ProbeData | null> {
-  const dir = mkdtempSync(join(tmpdir(), "autoresearch-probe-"));
-  const script = join(dir, "probe.py");
-  try {
-    writeFileSync(script, PROBE_SCRIPT);
-    const result = await options.exec([...py.argv, script], { cwd: options.root, timeoutMs: options.timeoutMs });
-    const what = `the Python probe (${py.display})`;
-    if (result.error === "ENOENT") {
-      notes.push(`${py.argv[0]} was not found (the probe runs ${py.display})`);
-      return null;
-    }
-    if (result.timedOut || result.error) {
-      notes.push(describeFailure(what, result, options.timeoutMs));
-      return null;
-    }
-    const parsed = parseProbeOutput(result.stdout);
-    if (!parsed.ok) {
-      notes.push(result.code === 0 ? `${what}: ${parsed.reason}` : describeFailure(what, result, options.timeoutMs));
-      return null;
-    }
-    return parsed.data;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+async function probePython(py: PythonCommand, options: Required<Pick<DetectOptions, "root" | "exec">> & { timeoutMs: number; started?: Promise<ExecResult> }, notes: string[]): Promise<ProbeData | null> {
+  const result = await (options.started ?? runPythonProbe(py, options));
+  const what = `the Python probe (${py.display})`;
+  if (result.error === "ENOENT") {
+    notes.push(`${py.argv[0]} was not found (the probe runs ${py.display})`);
+    return null;
   }
+  if (result.timedOut || result.error) {
+    notes.push(describeFailure(what, result, options.timeoutMs));
+    return null;
+  }
+  const parsed = parseProbeOutput(result.stdout);
+  if (!parsed.ok) {
+    notes.push(result.code === 0 ? `${what}: ${parsed.reason}` : describeFailure(what, result, options.timeoutMs));
+    return null;
+  }
+  return parsed.data;
 }
 
 async function queryNvidiaSmi(exec: Exec, root: string, timeoutMs: number, os: string, notes: string[]): Promise<GpuInfo[]> {
@@ -138,7 +132,7 @@ export async function detectPlatform(options: DetectOptions): Promise<DetectedPl
   const py = pythonForCommand(options.command, os);
   let probe: ProbeData | null = null;
   if (py === null) notes.push(`"${options.command}" runs no Python: torch not probed`);
-  else probe = await probePython(py, { root: options.root, exec, timeoutMs }, notes);
+  else probe = await probePython(py, { root: options.root, exec, timeoutMs, ...(options.probeStarted && { started: options.probeStarted }) }, notes);
 
   const result = (kind: PlatformKind, source: string, detail: string, facts: Parameters<typeof adjustmentsFor>[1], gpuCount?: number): DetectedPlatform => ({
     kind,

@@ -19,6 +19,8 @@ export interface ExecOptions {
   cwd: string;
   timeoutMs: number;
   env?: NodeJS.ProcessEnv;
+  /** Aborting kills the process (its group) and answers at once, as a timeout does but not marked as one. */
+  signal?: AbortSignal;
 }
 
 export type Exec = (argv: string[], options: ExecOptions) => Promise<ExecResult>;
@@ -46,7 +48,7 @@ function killTree(child: ChildProcess): void {
   }
 }
 
-export const execWithTimeout: Exec = (argv, { cwd, timeoutMs, env }) =>
+export const execWithTimeout: Exec = (argv, { cwd, timeoutMs, env, signal }) =>
   new Promise<ExecResult>((resolve) => {
     const [file, ...args] = argv;
     if (!file) {
@@ -73,12 +75,17 @@ export const execWithTimeout: Exec = (argv, { cwd, timeoutMs, env }) =>
       resolve({ code: null, signal: null, stdout, stderr, timedOut: false, error: (error as NodeJS.ErrnoException).code ?? (error as Error).message });
       return;
     }
-    const timer = setTimeout(() => {
+    const stop = (timedOut: boolean): void => {
+      // Once it has ended its pid (and group) may be another process's.
+      if (settled) return;
       killTree(child);
       child.stdout?.destroy();
       child.stderr?.destroy();
-      finish({ code: null, signal: "SIGKILL", timedOut: true });
-    }, timeoutMs);
+      finish({ code: null, signal: "SIGKILL", timedOut, ...(!timedOut && { error: "aborted" }) });
+    };
+    const timer = setTimeout(() => stop(true), timeoutMs);
+    if (signal?.aborted) stop(false);
+    signal?.addEventListener("abort", () => stop(false), { once: true });
     child.stdout?.on("data", (chunk: Buffer) => {
       if (stdout.length < MAX_OUTPUT) stdout += chunk.toString("utf8");
     });

@@ -5,6 +5,7 @@ import type { PlatformInfo } from "../../types.js";
 import { detectPlatform } from "../../platform/index.js";
 import { probeBwrapAsync } from "../../sandbox/index.js";
 import { requireRepo } from "../../workspace/git.js";
+import { takeEarlyProbe } from "../early-start.js";
 
 /** What reading the config needs beyond the flags (the prompts, the table, init's helpers): imported while the platform probe starts. */
 function configModules() {
@@ -45,14 +46,20 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   // command (the flag wins over the files) takes this probe when it is the same text. The modules
   // are asked for only once it has started: loading them holds this process's one thread, and the
   // git answer and the probe's start would wait for it (a tenth of a second here).
-  const early = typeof flags.command === "string" ? { command: flags.command, detection: detectPlatform({ command: flags.command, root }) } : null;
+  // The probe bin/autoresearch.js started before the modules loaded is taken when it was for the
+  // same command at this top (one for another command is ended there).
+  const probe = (command: string): Promise<PlatformInfo> => {
+    const probeStarted = takeEarlyProbe(command, root);
+    return detectPlatform({ command, root, ...(probeStarted && { probeStarted }) });
+  };
+  const early = typeof flags.command === "string" ? { command: flags.command, detection: probe(flags.command) } : null;
   early?.detection.catch(() => {});
   const reading = configModules();
   const later = sessionModules();
   // Awaited below; a config refused first must not leave these promises' failures unhandled.
   reading.catch(() => {});
   later.catch(() => {});
-  const detect = (command: string): Promise<PlatformInfo> => (early?.command === command ? early.detection : detectPlatform({ command, root }));
+  const detect = (command: string): Promise<PlatformInfo> => (early?.command === command ? early.detection : probe(command));
   const [{ collectConfig }, { sessionProtection }, { applyBudgetEdits, normaliseFlagPaths }] = await reading;
   const gathered = gatherInput(flags, { root, cwd });
   const input = normaliseFlagPaths(gathered, root, cwd);
