@@ -5,10 +5,3 @@ export { bwrapPath, probeBwrap, probeBwrapAsync, sandboxAvailability } from "./p
 export { type ConfinedRun, confine } from "./run.js";
 export { sandboxExecCommand, sandboxProfile } from "./sandbox-exec.js";
 
-/**
- * Where Python writes the bytecode of every module a run imports (PYTHONPYCACHEPREFIX), inside the
- * run's clone: importing a module of a shared environment for the first time writes nothing there.
- * It is an output of the run, removed with the others (a cache a run could plant would be code the
- * next run executes).
- */
-export const PYCACHE_DIR = ".autoresearch-pycache";

@@ -11,7 +11,6 @@ import { formatDelta } from "../report/format.js";
 import { countLines } from "../proposers/apply.js";
 import { matchMetric, metricRegExp } from "../runner/index.js";
 import { headOf } from "../ledger/tree.js";
-import { PYCACHE_DIR } from "../sandbox/index.js";
 import type { ExperimentRecord, Proposal, RunHandle, RunResult, RunSample, RunSandbox, RunSpec } from "../types.js";
 import { applyKeepRule, sampleOf } from "./apply-keep-rule.js";
 import { loadBefore, rerunWhileContended, withLoad } from "./contention.js";
@@ -34,13 +33,12 @@ export const BASELINE_DESCRIPTION = "Baseline — no modifications";
 export function runEnvironment(session: SessionState, deps: LoopDeps, id: number, runIndex = 0, worker?: Worker, confined = false): Record<string, string> {
   const env = sessionRunEnv(session.info, deps, id, session.keepRule.seedOf(runIndex));
   if (!worker) return env;
-  // An unconfined run's (and a check's) Python bytecode goes into the clone (an output, removed
-  // after the run), never beside the modules of a shared environment: a first import is not a
-  // change to shared data. A confined run cannot write there anyway (Python skips a cache it cannot
-  // write), so it keeps reading the bytecode the environment has: with a prefix emptied after every
-  // run, each run compiled every module it imported again (the standard library's too; for a torch
-  // script, seconds a run). (A path of this machine: not for a run on an ssh host.)
-  const pycache: Record<string, string> = worker.slot.host === undefined && !confined ? { PYTHONPYCACHEPREFIX: join(worker.clone.dir, PYCACHE_DIR) } : {};
+  // An unconfined run's (and a check's) Python bytecode goes into the worker's cache beside its
+  // clone (src/workspace/bytecode-cache.ts), never beside the modules of a shared environment: a
+  // first import is not a change to shared data. A confined run cannot write there anyway (Python
+  // skips a cache it cannot write), so it reads the bytecode the environment has. (A path of this
+  // machine: not for a run on an ssh host.)
+  const pycache: Record<string, string> = worker.slot.host === undefined && !confined ? { PYTHONPYCACHEPREFIX: worker.clone.bytecode.dir } : {};
   return { ...env, ...pycache, ...slotEnv(worker.slot) };
 }
 
@@ -236,6 +234,7 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
   const interrupted = deps.stop.signal.aborted;
   const violations = await guardRun(session, deps, worker.clone, 0, commit);
   let decision = decide({ run: first, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted });
+  if (decision.status !== "crash") trustBaselineBytecode(session, worker);
   // --baseline-runs K: the same code K times; their spread is the session's first noise estimate.
   const trainText = await trainTextRead;
   const trainHash = sha256(trainText);
@@ -270,6 +269,16 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
       deps,
     ),
   };
+}
+
+/**
+ * The bytecode the baseline's run compiled (the user's own code, run without a violation) is kept
+ * for the next runs, on every worker (src/workspace/bytecode-cache.ts).
+ */
+function trustBaselineBytecode(session: SessionState, worker: Worker): void {
+  const cache = worker.clone.bytecode;
+  cache.trust();
+  for (const other of session.workers) if (other.clone !== worker.clone && other.slot.host === undefined) other.clone.bytecode.seedFrom(cache);
 }
 
 /**

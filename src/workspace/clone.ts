@@ -4,6 +4,7 @@ import { join, sep } from "node:path";
 import { RuntimeFailure } from "../errors.js";
 import { Git } from "./git.js";
 import { linkShared, type SharedEntry } from "./shared.js";
+import { BytecodeCache } from "./bytecode-cache.js";
 import { SharedManifest, summariseChanges } from "./shared-manifest.js";
 import { parsePorcelainZ } from "./tree.js";
 
@@ -83,6 +84,8 @@ function shadowsCode(path: string): boolean {
 
 export class WorkerClone {
   readonly git: Git;
+  /** Its unconfined runs' Python bytecode (PYTHONPYCACHEPREFIX), beside the clone: see bytecode-cache.ts. */
+  readonly bytecode: BytecodeCache;
   private gitState: Map<string, string> | null = null;
   /** The commit the tool last put the clone at. */
   private head: string | null = null;
@@ -112,6 +115,7 @@ export class WorkerClone {
   ) {
     this.git = new Git(dir, true);
     this.sharedLook = new SharedManifest(shared);
+    this.bytecode = new BytecodeCache(`${dir}.pycache`);
   }
 
   get gitDir(): string {
@@ -201,6 +205,8 @@ export class WorkerClone {
    */
   beforeRun(confined = false): void {
     this.untouched = false;
+    // Only what the baseline's run compiled stays in an unconfined run's bytecode cache (a confined run has none).
+    if (!confined) this.bytecode.prune();
     if (this.shared.length === 0) return;
     if (confined) {
       this.guardShared = false;
@@ -366,6 +372,7 @@ export class WorkerClone {
   /** Removes the clone (end of a session that cannot be resumed). */
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
+    this.bytecode.remove();
   }
 
   /** The source repository this clone borrows its objects from. */

@@ -17,7 +17,7 @@ print("val_loss: %.6f" % helper.loss(LEARNING_RATE))
 
 describe("Python bytecode of a shared environment", () => {
   // Without a sandbox, where the manifest of .venv is what guards it: the strictest case.
-  it("goes into the run's clone: a first import is not a change to shared data (baseline and experiments run)", () => {
+  it("goes into the worker's cache beside its clone: a first import is not a change to shared data (baseline and experiments run)", () => {
     const root = createRepo({ "train.py": TRAIN, "prepare.py": "# read-only\n", ".gitignore": ".venv/\n" });
     mkdirSync(join(root, ".venv", "lib"), { recursive: true });
     writeFileSync(join(root, ".venv", "lib", "helper.py"), "def loss(lr):\n    return 1.0 + abs(lr - 0.04) * 10\n");
@@ -33,6 +33,52 @@ describe("Python bytecode of a shared environment", () => {
       ["keep", "improved"],
     ]);
     expect(existsSync(join(root, ".venv", "lib", "__pycache__"))).toBe(false);
+    expect(readdirSync(join(root, ".venv", "lib"))).toEqual(["helper.py"]);
+  }, 120_000);
+});
+
+describe("an unconfined run's bytecode cache", () => {
+  // Each run prints whether the shared module's bytecode is there before it imports it; run 2
+  // rewrites that bytecode and plants a file in the cache; run 3 must find neither.
+  const train = `import importlib.util, os, sys
+sys.path.insert(0, ".venv/lib")
+cached = importlib.util.cache_from_source(os.path.abspath(".venv/lib/helper.py"))
+print("cached: " + ("yes" if os.path.exists(cached) else "no"))
+print("planted: " + ("yes" if os.path.exists(os.path.join(sys.pycache_prefix, "planted.txt")) else "no"))
+import helper
+TAMPER = 0
+LEARNING_RATE = 0.01
+if TAMPER:
+    open(cached, "ab").write(b"planted")
+    open(os.path.join(sys.pycache_prefix, "planted.txt"), "w").write("x")
+print("val_loss: %.6f" % helper.loss(LEARNING_RATE))
+`;
+
+  it("keeps what the baseline compiled for the next runs, and removes what a run rewrote or added", () => {
+    const root = createRepo({ "train.py": train, "prepare.py": "# read-only\n", ".gitignore": ".venv/\n" });
+    mkdirSync(join(root, ".venv", "lib"), { recursive: true });
+    writeFileSync(join(root, ".venv", "lib", "helper.py"), "def loss(lr):\n    return 1.0 + abs(lr - 0.04) * 10\n");
+    const steps = [
+      { description: "LEARNING_RATE 0.01 -> 0.02", category: "hyperparameters", edits: [{ search: "LEARNING_RATE = 0.01", replace: "LEARNING_RATE = 0.02" }] },
+      { description: "tamper with the cache", category: "other", edits: [{ search: "TAMPER = 0", replace: "TAMPER = 1" }] },
+      { description: "LEARNING_RATE 0.02 -> 0.03", category: "hyperparameters", edits: [{ search: "LEARNING_RATE = 0.02", replace: "LEARNING_RATE = 0.03" }] },
+    ];
+    writeFileSync(join(root, "plan.jsonl"), `${steps.map((step) => JSON.stringify(step)).join("\n")}\n`);
+    const args = ["run", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--command", "python3 train.py", "--proposer", "plan", "--plan", "plan.jsonl", "--yes", "--sandbox", "off"];
+    const result = cli(root, [...args, "--keep-rule", "any", "--baseline-runs", "1"], { PYTHONDONTWRITEBYTECODE: "" }, 90_000);
+    expect(result.code, result.stderr).toBe(0);
+    const records = readJsonl<ExperimentRecord>(recordPath(root, "experiments.jsonl"));
+    expect(records.map((r) => r.description)).toEqual(["Baseline — no modifications", ...steps.map((step) => step.description)]);
+    const log = (n: number) => readFileSync(recordPath(root, `runs/${n}.log`), "utf8");
+    // The baseline compiled it; the next run read it.
+    expect(log(0)).toContain("cached: no");
+    expect(log(1)).toContain("cached: yes");
+    expect(log(2)).toContain("cached: yes");
+    expect(log(2)).toContain("planted: no");
+    // Run 2 rewrote the bytecode and planted a file: both were gone before run 3.
+    expect(log(3)).toContain("cached: no");
+    expect(log(3)).toContain("planted: no");
+    // Nothing was written beside the shared module.
     expect(readdirSync(join(root, ".venv", "lib"))).toEqual(["helper.py"]);
   }, 120_000);
 });
