@@ -36,25 +36,32 @@ export class BytecodeCache {
 
   constructor(readonly dir: string) {}
 
+  /**
+   * Visits every entry under the cache, depth first, with its relative path and identity;
+   * `visit` answers whether to look inside (a directory kept).
+   */
+  private walk(visit: (rel: string, id: string | null) => boolean, rel = ""): void {
+    let names: string[];
+    try {
+      names = readdirSync(join(this.dir, rel));
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const childRel = rel ? join(rel, name) : name;
+      const id = identity(join(this.dir, childRel));
+      if (visit(childRel, id) && id?.startsWith("d:")) this.walk(visit, childRel);
+    }
+  }
+
   /** What it holds now becomes trusted (after a run of the baseline's code that did nothing wrong). */
   trust(): void {
     const seen = new Map<string, string>();
-    const walk = (rel: string): void => {
-      let names: string[];
-      try {
-        names = readdirSync(join(this.dir, rel));
-      } catch {
-        return;
-      }
-      for (const name of names) {
-        const childRel = rel ? join(rel, name) : name;
-        const id = identity(join(this.dir, childRel));
-        if (id === null || id === "other") continue;
-        seen.set(childRel, id);
-        if (id.startsWith("d:")) walk(childRel);
-      }
-    };
-    walk("");
+    this.walk((rel, id) => {
+      if (id === null || id === "other") return false;
+      seen.set(rel, id);
+      return true;
+    });
     this.trusted = seen;
   }
 
@@ -84,27 +91,13 @@ export class BytecodeCache {
       return 0;
     }
     let removed = 0;
-    const walk = (rel: string): void => {
-      let names: string[];
-      try {
-        names = readdirSync(join(this.dir, rel));
-      } catch {
-        return;
-      }
-      for (const name of names) {
-        const childRel = rel ? join(rel, name) : name;
-        const path = join(this.dir, childRel);
-        const id = identity(path);
-        if (id !== null && trusted.get(childRel) === id) {
-          if (id.startsWith("d:")) walk(childRel);
-          continue;
-        }
-        // Not left by the baseline, or changed since (a directory swapped for a link included).
-        rmSync(path, { recursive: true, force: true });
-        removed++;
-      }
-    };
-    walk("");
+    this.walk((rel, id) => {
+      if (id !== null && trusted.get(rel) === id) return true;
+      // Not left by the baseline, or changed since (a directory swapped for a link included).
+      rmSync(join(this.dir, rel), { recursive: true, force: true });
+      removed++;
+      return false;
+    });
     return removed;
   }
 
