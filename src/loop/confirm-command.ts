@@ -6,7 +6,7 @@
  * src/ledger/measurements.ts): later decisions, `status` and the noise floor count them. The core
  * of the command; the executor, git and the output come in as arguments.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { UsageError } from "../errors.js";
 import { acquireLock } from "../ledger/lock.js";
@@ -23,6 +23,7 @@ import { pairSpread } from "../search/apply-keep-rule.js";
 import { sampleWithThroughput } from "../search/contention.js";
 import { sha256 } from "../search/guards.js";
 import { keepRuleOf } from "../search/keep-rule.js";
+import { cloneSandbox } from "../search/experiment.js";
 import { sessionRunEnv } from "../search/run-environment.js";
 import { sessionSlots } from "../search/slots.js";
 import { cloneFor } from "../search/slots.js";
@@ -148,17 +149,25 @@ async function inConfirmClone<T>(
     await clone.recreate(first);
     // Where the session's first worker runs (executor ssh: its host): the runs go through the session's executor.
     const slot = sessionSlots(info)[0];
+    // On this machine, confined as the session's runs are; unconfined, their Python bytecode goes to
+    // the clone's cache (emptied before each run: nothing of one commit's run is executed by the
+    // other's), never beside the modules of a shared environment.
+    const local = slot?.host === undefined;
+    const sandbox = local ? cloneSandbox(info.protection, clone.dir, paths.home) : undefined;
+    const pycache: Record<string, string> = local && !sandbox ? { PYTHONPYCACHEPREFIX: clone.bytecode.dir } : {};
     let at = first;
     try {
       return await work(async (commit, seed, log, iteration) => {
         // Each commit's run starts from its own clean tree (outputs of the other's run removed).
         if (commit !== at) await clone.moveTo(commit);
         at = commit;
+        clone.bytecode.prune();
         return deps.executor.run(
           {
             cwd: clone.dir,
             command: config.command,
-            env: sessionRunEnv(info, { sourceEnv: deps.sourceEnv, baseEnv: {} }, iteration ?? 0, seed),
+            env: { ...sessionRunEnv(info, { sourceEnv: deps.sourceEnv, baseEnv: {} }, iteration ?? 0, seed), ...pycache },
+            ...(sandbox && { sandbox }),
             budgetSec: config.budgetSec,
             hardTimeoutSec: config.timeoutSec,
             graceMs: deps.graceMs ?? 5000,
@@ -171,6 +180,7 @@ async function inConfirmClone<T>(
       }, logDir);
     } finally {
       clone.remove();
+      rmSync(`${clone.dir}.scratch`, { recursive: true, force: true });
     }
   } finally {
     lock.release();

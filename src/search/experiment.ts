@@ -43,15 +43,20 @@ export function runEnvironment(session: SessionState, deps: LoopDeps, id: number
 }
 
 /**
- * The sandbox of a run in `worker`'s clone, when the session's runs are confined: the clone and its
- * scratch folder writable, the folder of every session of the repo (records, the lock, the other
- * workers' clones) hidden, all else read-only.
+ * The sandbox of a run in `worker`'s clone, when the session's runs are confined (cloneSandbox).
  */
 export function runSandbox(session: SessionState, worker: Worker): RunSandbox | undefined {
-  const kind = session.info.protection;
-  if ((kind !== "bwrap" && kind !== "sandbox-exec") || worker.slot.host !== undefined) return undefined;
-  const dir = worker.clone.dir;
-  return { kind, writable: [dir], hidden: existsSync(session.paths.home) ? [session.paths.home] : [], scratch: `${dir}.scratch` };
+  return worker.slot.host !== undefined ? undefined : cloneSandbox(session.info.protection, worker.clone.dir, session.paths.home);
+}
+
+/**
+ * The sandbox of a run on this machine in the clone at `dir`, under the session's protection: the
+ * clone and its scratch folder writable, the folder of every session of the repo (`home`: records,
+ * the lock, the other clones) hidden, all else read-only. Undefined when runs are not confined.
+ */
+export function cloneSandbox(protection: SessionState["info"]["protection"], dir: string, home: string): RunSandbox | undefined {
+  if (protection !== "bwrap" && protection !== "sandbox-exec") return undefined;
+  return { kind: protection, writable: [dir], hidden: existsSync(home) ? [home] : [], scratch: `${dir}.scratch` };
 }
 
 /** What a run reports back besides its result: when it really started, and the executor's handle. */

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ExperimentRecord } from "../../src/types.js";
 import { cli } from "../helpers/cli.js";
-import { createRepo, recordPath } from "../helpers/repo.js";
+import { createRepo, git, recordPath } from "../helpers/repo.js";
 import { readJsonl } from "../reliability/helpers.js";
 import { describeBwrap } from "../helpers/bwrap.js";
 
@@ -33,6 +33,10 @@ describe("Python bytecode of a shared environment", () => {
       ["keep", "improved"],
     ]);
     expect(existsSync(join(root, ".venv", "lib", "__pycache__"))).toBe(false);
+    expect(readdirSync(join(root, ".venv", "lib"))).toEqual(["helper.py"]);
+    // confirm's runs too (they wrote __pycache__ beside the shared module).
+    const confirmed = cli(root, ["confirm", "--runs", "2"], { PYTHONDONTWRITEBYTECODE: "" }, 90_000);
+    expect(confirmed.code, confirmed.stderr).toBe(0);
     expect(readdirSync(join(root, ".venv", "lib"))).toEqual(["helper.py"]);
   }, 120_000);
 });
@@ -110,5 +114,31 @@ print("val_loss: %.6f" % helper.loss(LEARNING_RATE))
     ]);
     expect(readFileSync(recordPath(root, "runs/1.log"), "utf8")).toContain("prefix: none");
     expect(readdirSync(join(root, ".venv", "lib"))).toEqual(["helper.py"]);
+  }, 120_000);
+
+  it("confirm's runs are confined as the session's are", () => {
+    const root = createRepo({ "prepare.py": "# read-only\n" });
+    const outside = join(root, "outside.txt");
+    const train = `LEARNING_RATE = 0.01
+try:
+    open(${JSON.stringify(outside)}, "w").write("x")
+    print("wrote outside: yes")
+except OSError:
+    print("wrote outside: no")
+print("val_loss: %.6f" % (1.0 + abs(LEARNING_RATE - 0.04) * 10))
+`;
+    writeFileSync(join(root, "train.py"), train);
+    git(root, "add", "train.py");
+    git(root, "commit", "-qm", "train");
+    const step = { description: "LEARNING_RATE 0.01 -> 0.04", category: "hyperparameters", edits: [{ search: "LEARNING_RATE = 0.01", replace: "LEARNING_RATE = 0.04" }] };
+    writeFileSync(join(root, "plan.jsonl"), `${JSON.stringify(step)}\n`);
+    const args = ["run", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--command", "python3 train.py", "--proposer", "plan", "--plan", "plan.jsonl", "--yes", "--sandbox", "bwrap"];
+    const result = cli(root, [...args, "--keep-rule", "any", "--baseline-runs", "1"], {}, 90_000);
+    expect(result.code, result.stderr).toBe(0);
+    expect(existsSync(outside)).toBe(false);
+    const confirmed = cli(root, ["confirm", "--runs", "2"], {}, 90_000);
+    expect(confirmed.code, confirmed.stderr).toBe(0);
+    // The write into the checkout was refused in confirm's runs too (it succeeded before: they ran unconfined).
+    expect(existsSync(outside)).toBe(false);
   }, 120_000);
 });
