@@ -64,6 +64,7 @@ export const execWithTimeout: Exec = (argv, { cwd, timeoutMs, env, signal }) =>
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
       resolve({ ...result, stdout, stderr });
     };
     try {
@@ -84,8 +85,9 @@ export const execWithTimeout: Exec = (argv, { cwd, timeoutMs, env, signal }) =>
       finish({ code: null, signal: "SIGKILL", timedOut, ...(!timedOut && { error: "aborted" }) });
     };
     const timer = setTimeout(() => stop(true), timeoutMs);
+    const onAbort = (): void => stop(false);
     if (signal?.aborted) stop(false);
-    signal?.addEventListener("abort", () => stop(false), { once: true });
+    else signal?.addEventListener("abort", onAbort, { once: true });
     child.stdout?.on("data", (chunk: Buffer) => {
       if (stdout.length < MAX_OUTPUT) stdout += chunk.toString("utf8");
     });

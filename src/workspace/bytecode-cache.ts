@@ -13,21 +13,17 @@
  * everything else is removed. Honest runs only add bytecode (for modules the baseline never
  * imported, or sources that changed): that is compiled again each run, as before.
  */
-import { cpSync, lstatSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { cpSync, rmSync, type Stats } from "node:fs";
+import { walkEntries } from "./walk.js";
 
 /**
- * A path's identity: a file's inode, size and times (nanoseconds); a directory's inode alone (its
- * times move whenever an entry is added, and its entries are compared one by one anyway).
+ * An entry's identity: a file's inode, size and times; a directory's inode alone (its times move
+ * whenever an entry is added, and its entries are compared one by one anyway); anything else
+ * (a link) has none that is trusted.
  */
-function identity(path: string): string | null {
-  try {
-    const st = lstatSync(path, { bigint: true });
-    if (st.isDirectory()) return `d:${st.ino}`;
-    return st.isFile() ? `f:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : "other";
-  } catch {
-    return null;
-  }
+function identity(st: Stats): string {
+  if (st.isDirectory()) return `d:${st.ino}`;
+  return st.isFile() ? `f:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : "other";
 }
 
 export class BytecodeCache {
@@ -36,29 +32,12 @@ export class BytecodeCache {
 
   constructor(readonly dir: string) {}
 
-  /**
-   * Visits every entry under the cache, depth first, with its relative path and identity;
-   * `visit` answers whether to look inside (a directory kept).
-   */
-  private walk(visit: (rel: string, id: string | null) => boolean, rel = ""): void {
-    let names: string[];
-    try {
-      names = readdirSync(join(this.dir, rel));
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const childRel = rel ? join(rel, name) : name;
-      const id = identity(join(this.dir, childRel));
-      if (visit(childRel, id) && id?.startsWith("d:")) this.walk(visit, childRel);
-    }
-  }
-
   /** What it holds now becomes trusted (after a run of the baseline's code that did nothing wrong). */
   trust(): void {
     const seen = new Map<string, string>();
-    this.walk((rel, id) => {
-      if (id === null || id === "other") return false;
+    walkEntries(this.dir, "", (_path, rel, st) => {
+      const id = identity(st);
+      if (id === "other") return false;
       seen.set(rel, id);
       return true;
     });
@@ -91,10 +70,10 @@ export class BytecodeCache {
       return 0;
     }
     let removed = 0;
-    this.walk((rel, id) => {
-      if (id !== null && trusted.get(rel) === id) return true;
+    walkEntries(this.dir, "", (path, rel, st) => {
+      if (trusted.get(rel) === identity(st)) return true;
       // Not left by the baseline, or changed since (a directory swapped for a link included).
-      rmSync(join(this.dir, rel), { recursive: true, force: true });
+      rmSync(path, { recursive: true, force: true });
       removed++;
       return false;
     });

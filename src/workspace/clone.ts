@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, type Stats, writeFileSync } from "node:fs";
-import { join, sep } from "node:path";
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { RuntimeFailure } from "../errors.js";
 import { Git } from "./git.js";
 import { linkShared, type SharedEntry } from "./shared.js";
 import { BytecodeCache } from "./bytecode-cache.js";
 import { SharedManifest, summariseChanges } from "./shared-manifest.js";
+import { walkEntries } from "./walk.js";
 import { parsePorcelainZ } from "./tree.js";
 
 /**
@@ -32,26 +33,6 @@ export interface CloneInspection {
 /** Files in the clone's git dir that never count: objects (a commit made there is caught by HEAD), logs, the index (checked by status). */
 function ignoredGitPath(rel: string): boolean {
   return (rel.startsWith("objects/") && !rel.startsWith("objects/info")) || rel === "objects" || rel.startsWith("logs/") || rel === "logs" || rel === "index";
-}
-
-/**
- * Every entry under `abs` (depth first, symbolic links not followed): `visit` gets its path
- * relative to the walk's root and its lstat; it returns true to go into a directory. Entries that
- * vanish while walked are skipped.
- */
-function walkEntries(abs: string, rel: string, visit: (path: string, childRel: string, st: Stats) => boolean): void {
-  let names: string[];
-  try {
-    names = readdirSync(abs);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const childRel = rel ? `${rel}/${name}` : name;
-    const child = abs + sep + name;
-    const st = lstatSync(child, { throwIfNoEntry: false });
-    if (st && visit(child, childRel, st) && st.isDirectory()) walkEntries(child, childRel, visit);
-  }
 }
 
 /** name -> content stamp of every file in the git dir that decides how git behaves. */
