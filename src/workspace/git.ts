@@ -77,8 +77,18 @@ export class Git {
     readonly isolated = false,
   ) {}
 
-  /** Runs git; resolves with the exit code instead of throwing. */
-  raw(args: string[], options: GitOptions = {}): Promise<GitResult> {
+  /**
+   * Runs git; resolves with the exit code instead of throwing. A git killed by SIGINT is run again,
+   * once: in its own process group the terminal's Ctrl-C cannot reach it, except in the instant
+   * between its fork and its new group (the signal, blocked then, is delivered as it starts), and
+   * then it had done nothing yet. Ctrl-C once must not fail the commit or reset the loop was making.
+   */
+  async raw(args: string[], options: GitOptions = {}): Promise<GitResult> {
+    const first = await this.spawnGit(args, options);
+    return first.signal === "SIGINT" ? this.spawnGit(args, options) : first;
+  }
+
+  private spawnGit(args: string[], options: GitOptions): Promise<GitResult & { signal: NodeJS.Signals | null }> {
     return new Promise((resolve, reject) => {
       const env = gitEnv(this.isolated, options.env);
       for (const name of REDIRECTING) if (!options.env || !(name in options.env)) delete env[name];
@@ -101,7 +111,7 @@ export class Git {
       });
       child.on("close", (code, signal) => {
         const stderr = Buffer.concat(err).toString("utf8");
-        resolve({ stdout: Buffer.concat(out).toString("utf8"), stderr: signal ? `${stderr}killed by ${signal}` : stderr, code: code ?? 1 });
+        resolve({ stdout: Buffer.concat(out).toString("utf8"), stderr: signal ? `${stderr}killed by ${signal}` : stderr, code: code ?? 1, signal });
       });
       if (child.stdin) {
         child.stdin.on("error", () => {}); // git may exit before reading its input
