@@ -398,6 +398,13 @@ export interface Executor {
    * UsageError naming the problem and the fix when they cannot; returns warnings to show otherwise.
    */
   check?(where: { cwd: string; logDir: string }, signal?: AbortSignal): Promise<string[]>;
+  /**
+   * The id of the next run, recorded before the run starts (the local executor hands out the id of
+   * a process it made ready for it: the run then starts sooner). Default: a random UUID.
+   */
+  newRunId?(): string;
+  /** The session is over: ends what the executor kept ready for runs that will not come. */
+  close?(): Promise<void>;
 }
 
 export interface ProposalContext {

@@ -7,7 +7,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Executor, RunResult, RunSpec } from "../types.js";
-import { cgroupEntered, cgroupMembers, cgroupShellArgs, createRunCgroup, removeRunCgroup, removeRunCgroupWhenEmpty } from "../runner/cgroup.js";
+import { existsSync } from "node:fs";
+import { cgroupEntered, cgroupMembers, cgroupShellArgs, createRunCgroup, type RunCgroup, removeRunCgroup, removeRunCgroupWhenEmpty } from "../runner/cgroup.js";
+import { Launcher } from "../runner/launcher.js";
 import { openRunLog } from "../runner/run-log.js";
 import { OutputScanner } from "../runner/output-scanner.js";
 import { listRunPids, RUN_ID_ENV, type RunTree } from "../runner/process-list.js";
@@ -55,10 +57,52 @@ interface Exit {
 export class LocalExecutor implements Executor {
   private readonly platform: NodeJS.Platform;
   private readonly now: () => number;
+  /** A launcher made ready for the next run id asked for (src/runner/launcher.ts); none until one is asked for. */
+  private spare: Launcher | null = null;
+  /** Launchers whose run ids were handed out, waiting for their runs. */
+  private readonly reserved = new Map<string, Launcher>();
+  private wantsLaunchers = false;
+  private noLaunchers = false;
 
   constructor(private readonly deps: LocalExecutorDeps = {}) {
     this.platform = deps.platform ?? process.platform;
     this.now = deps.now ?? (() => performance.now());
+  }
+
+  /**
+   * The id of the next run (recorded before it starts, so a killed session's run can be found):
+   * the id of a launcher made ready during the previous run when there is one, so the run starts
+   * already in its cgroup. Callers that ask for ids this way get launchers from their second run on.
+   */
+  newRunId(): string {
+    this.wantsLaunchers = true;
+    const spare = this.spare;
+    this.spare = null;
+    if (spare?.ready) {
+      this.reserved.set(spare.runId, spare);
+      return spare.runId;
+    }
+    if (spare) void spare.dispose();
+    return (this.deps.newRunId ?? randomUUID)();
+  }
+
+  /** Ends the launchers nobody used (the session is over). */
+  async close(): Promise<void> {
+    const unused = [...this.reserved.values(), ...(this.spare ? [this.spare] : [])];
+    this.reserved.clear();
+    this.spare = null;
+    this.wantsLaunchers = false;
+    await Promise.all(unused.map((l) => l.dispose()));
+  }
+
+  /** The next launcher, made while this run goes on (off the path between two runs). */
+  private prepareSpare(): void {
+    if (!this.wantsLaunchers || this.noLaunchers || this.spare) return;
+    setImmediate(() => {
+      if (!this.wantsLaunchers || this.spare) return;
+      this.spare = Launcher.prepare(this.platform);
+      if (!this.spare) this.noLaunchers = true;
+    });
   }
 
   async run(spec: RunSpec, signal?: AbortSignal): Promise<RunResult> {
@@ -75,8 +119,16 @@ export class LocalExecutor implements Executor {
     const posix = this.platform !== "win32";
     let child: ChildProcess;
     let exited: Promise<Exit>;
+    // A launcher made ready for this id is already in the run's cgroup; one that died, or a directory
+    // that is gone (a fresh spawn reports that), is not used.
+    let launcher = this.reserved.get(runId) ?? null;
+    this.reserved.delete(runId);
+    if (launcher && !(launcher.ready && existsSync(spec.cwd))) {
+      void launcher.dispose();
+      launcher = null;
+    }
     // Linux with a writable cgroup v2: the run gets its own cgroup, which nothing it starts can leave.
-    const cgroup = posix ? createRunCgroup(runId, this.platform) : null;
+    const cgroup: RunCgroup | null = launcher ? launcher.cgroup : posix ? createRunCgroup(runId, this.platform) : null;
     // A confined run (src/sandbox/): the same shell command, started inside the sandbox.
     const confined = spec.sandbox ? confine(spec.sandbox, spec.cwd, spec.command) : null;
     const command = confined?.command ?? spec.command;
@@ -84,15 +136,20 @@ export class LocalExecutor implements Executor {
     // the shell that moves itself into the cgroup first: no other shell in between.
     const argv = confined?.argv ?? (posix ? ["/bin/sh", "-c", command] : null);
     const launch = argv === null ? null : cgroup ? cgroupShellArgs(cgroup.procsFile, argv) : { file: argv[0] as string, args: argv.slice(1) };
+    const env = { ...spec.env, ...confined?.env, [RUN_ID_ENV]: runId };
     try {
-      child = spawn(launch?.file ?? command, launch?.args ?? [], {
-        shell: launch === null,
-        cwd: spec.cwd,
-        env: { ...spec.env, ...confined?.env, [RUN_ID_ENV]: runId },
-        stdio: ["ignore", "pipe", "pipe"],
-        detached: posix,
-        windowsHide: true,
-      });
+      child =
+        launcher && argv
+          ? launcher.launch(spec.cwd, env, argv)
+          : spawn(launch?.file ?? command, launch?.args ?? [], {
+              shell: launch === null,
+              cwd: spec.cwd,
+              env,
+              stdio: ["ignore", "pipe", "pipe"],
+              detached: posix,
+              windowsHide: true,
+            });
+      this.prepareSpare();
       // spawn() returns once the child has exec'd in its own process group: from here on a
       // Ctrl-C sent to the terminal's group cannot reach the run.
       spec.onStart?.();

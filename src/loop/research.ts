@@ -82,6 +82,7 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
     } finally {
       // The clones are throwaway: resume makes them again. Their outputs were cleaned after each run.
       removeClones(session);
+      await deps.executor.close?.();
     }
     const written = await endSession(session, deps, reason);
     return { session, reason, written, interrupted: deps.stop.stopRequested };

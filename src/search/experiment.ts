@@ -76,6 +76,11 @@ export interface RunHooks {
   logPath?: string;
 }
 
+/** A run's id, asked of its executor (which may have a process ready for it), chosen before the run is recorded. */
+function newRunId(deps: LoopDeps): string {
+  return deps.executor.newRunId?.() ?? randomUUID();
+}
+
 /**
  * Runs the experiment command once in `worker`'s clone at its current HEAD. `runId` is the
  * run's marker; callers record it in state.json first, so the run can be found if this process
@@ -88,7 +93,7 @@ export async function runOnce(
   id: number,
   description: string,
   commit: string,
-  runId: string = randomUUID(),
+  runId: string = newRunId(deps),
   runIndex = 0,
   hooks: RunHooks = {},
 ): Promise<RunResult> {
@@ -230,7 +235,7 @@ export async function runBaseline(session: SessionState, deps: LoopDeps): Promis
   // Read beside the run (its hash and length are recorded after it): not one more process before it starts.
   const trainTextRead = trainTextAt(session, deps.git, commit);
   trainTextRead.catch(() => {});
-  const runId = randomUUID();
+  const runId = newRunId(deps);
   session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt });
   // The baseline runs on worker 0 (its device, its clone).
   const worker = baselineWorker(session);
@@ -310,7 +315,7 @@ async function repeatBaseline(
   for (let index = 1; index < rule.baselineRuns; index++) {
     const what = `${BASELINE_DESCRIPTION} (run ${index + 1} of ${rule.baselineRuns})`;
     const again = (): Promise<RunResult> => {
-      const runId = randomUUID();
+      const runId = newRunId(deps);
       session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt: deps.now().toISOString() });
       return runOnce(session, deps, worker, 0, what, commit, runId, index);
     };
@@ -425,7 +430,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     ...(input.rebaseOf !== undefined && { rebaseOf: input.rebaseOf }),
     ...(input.combines !== undefined && { combines: input.combines }),
     ...(input.onCombination && { onCombination: true }),
-    runId: input.attach?.runId ?? randomUUID(),
+    runId: input.attach?.runId ?? newRunId(deps),
     worker: worker.slot.worker,
     device: worker.slot.device,
     ...(worker.slot.host !== undefined && { host: worker.slot.host }),
@@ -490,7 +495,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   control.ranOnce?.();
   if (fresh && violations.length === 0 && !interrupted) {
     const again = (): Promise<RunResult> => {
-      const runId = randomUUID();
+      const runId = newRunId(deps);
       track({ runId });
       control.runsAgain?.();
       return runOnce(session, deps, worker, input.key, proposal.description, commit, runId, 0, { logPath: pendingLog });
@@ -573,7 +578,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       ...(previous && { previous }),
       runAgain: async (index) => {
         const again = (): Promise<RunResult> => {
-          const runId = randomUUID();
+          const runId = newRunId(deps);
           track({ runId });
           control.runsAgain?.();
           return runOnce(session, deps, worker, input.key, `${proposal.description} (confirmation run ${index + 1})`, commit, runId, index, { logPath: session.paths.runLog(id, index + 1) });
@@ -593,7 +598,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
           // Inside the decision: the experiment has its number (its events keep the key they had in flight).
           const logPath = join(dirname(session.paths.runLog(id)), `${id}.parent${pair + 1}.log`);
           const once = (): Promise<RunResult> => {
-            const runId = randomUUID();
+            const runId = newRunId(deps);
             track({ runId });
             return runOnce(session, deps, worker, input.key, `${proposal.description} (its parent #${parent.id}, pair ${pair + 1})`, parent.commit, runId, 0, { seed, logPath });
           };
