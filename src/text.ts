@@ -114,3 +114,8 @@ export function fitMarkdown(text: string, width: number | undefined): string {
     })
     .join("\n");
 }
+
+/** One word for a POSIX shell: single-quoted (a `'` inside becomes `'\''`); words made of safe characters stay bare (readable in logs). */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { hostList } from "./hosts.js";
 import { UsageError } from "../errors.js";
+import { shellQuote as posixQuote } from "../text.js";
 import { DEFAULT_RESULTS_FILE } from "../file-names.js";
 import { MIN_DELTA } from "../metric/noise.js";
 import { DEFAULT_BASELINE_RUNS, DEFAULT_CONFIDENCE, DEFAULT_CONFIRM_RUNS, DEFAULT_KEEP_RULE, DEFAULT_PAIRS, KEEP_RULES, type KeepRuleName } from "./keep-rules.js";
@@ -607,9 +608,8 @@ export function flagName(key: OptionKey): string {
  * `'\''`), cmd.exe double quotes on Windows. Plain names stay as they are.
  */
 export function shellQuote(word: string, platform: NodeJS.Platform = process.platform): string {
-  if (/^[A-Za-z0-9_./:@%+=,-]+$/.test(word)) return word;
-  if (platform === "win32") return `"${word.replace(/"/g, '""')}"`;
-  return `'${word.replace(/'/g, "'\\''")}'`;
+  if (platform !== "win32") return posixQuote(word);
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `"${word.replace(/"/g, '""')}"`;
 }
 
 export function defaultCommand(root: string, train: string, platform: NodeJS.Platform = process.platform): string {

@@ -15,7 +15,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { shellQuote } from "../sandbox/bwrap.js";
+import { shellQuote } from "../text.js";
 import { createRunCgroup, type RunCgroup, removeRunCgroup, removeRunCgroupWhenEmpty } from "./cgroup.js";
 import { RUN_ID_ENV } from "./process-list.js";
 

@@ -17,6 +17,7 @@
  * SIGTERM handler never finishes its grace; without, bwrap ends before its namespace does and the
  * sweep must look for what is left all the same.
  */
+import { shellQuote } from "../text.js";
 import type { RunSandbox } from "../types.js";
 
 const depth = (path: string): number => path.split("/").filter(Boolean).length;
@@ -44,7 +45,3 @@ export function bwrapCommand(bwrap: string, sandbox: Pick<RunSandbox, "writable"
   return `exec ${bwrapArgv(bwrap, sandbox, cwd, command).map(shellQuote).join(" ")}`;
 }
 
-/** POSIX single-quoting; words made of safe characters stay bare (readable in logs). */
-export function shellQuote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}

@@ -5,7 +5,7 @@
  * policy, as with bwrap's mounts. Pure; the profile text is unit-tested.
  */
 import type { RunSandbox } from "../types.js";
-import { shellQuote } from "./bwrap.js";
+import { shellQuote } from "../text.js";
 
 /** A string literal of the profile language. */
 function literal(path: string): string {
