@@ -23,8 +23,8 @@ describe("the npm pack tarball", () => {
   }[];
   const files = packed[0]?.files.map((f) => f.path) ?? [];
 
-  it("holds the bin, the built code with the dashboard page, the examples and the schema; no tests or sources", () => {
-    for (const path of ["bin/autoresearch.js", "dist/cli/main.js", "dist/index.js", "dist/web/index.html", "dist/web/app.js", "examples/tinylm/train.js", "schema/autoresearch.config.schema.json", "package.json", "README.md"]) {
+  it("holds the bin, the built code (the CLI's bundle, the library, the watchdog) with the dashboard page, the examples and the schema; no tests or sources", () => {
+    for (const path of ["bin/autoresearch.js", "dist/cli-bundle/early-start.js", "dist/cli-bundle/main.js", "dist/runner/watchdog-main.js", "dist/cli/main.js", "dist/index.js", "dist/web/index.html", "dist/web/app.js", "examples/tinylm/train.js", "schema/autoresearch.config.schema.json", "package.json", "README.md"]) {
       expect(files, path).toContain(path);
     }
     expect(files.filter((f) => f.startsWith("src/") || f.startsWith("tests/") || f.startsWith("node_modules/"))).toEqual([]);
