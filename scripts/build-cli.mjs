@@ -56,9 +56,9 @@ const result = await build({
   logLevel: "warning",
 });
 
-// The CommonJS packages bundled in (commander, picocolors, shell-quote, sisteransi) require
+// The CommonJS packages bundled in (commander, picocolors, shell-quote, ...) require
 // Node's modules; esbuild's __require, in the chunk that defines it, needs a `require` in scope.
-const runtime = Object.keys(result.metafile.outputs).filter((file) => readFileSync(`${root}${file}`, "utf8").includes("Dynamic require of"));
+const runtime = Object.keys(result.metafile.outputs).filter((file) => file.endsWith(".js") && readFileSync(`${root}${file}`, "utf8").includes("Dynamic require of"));
 if (runtime.length !== 1) throw new Error(`build-cli: expected one chunk with esbuild's __require, found ${runtime.length}`);
 const runtimePath = `${root}${runtime[0]}`;
 writeFileSync(runtimePath, `import{createRequire as __createRequire}from"node:module";const require=__createRequire(import.meta.url);${readFileSync(runtimePath, "utf8")}`);
