@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import { AutoresearchError } from "../errors.js";
+import { packagePath } from "../package-root.js";
 import { columnsOf, fitWidth } from "../text.js";
 import { registerCommands } from "./commands/index.js";
 import { dropOutputToClosedPipes } from "./broken-pipe.js";
@@ -40,9 +40,9 @@ export function helpWidth(stream: object): number {
   return columnsOf(stream) ?? 79;
 }
 
-/** The version in package.json (two levels up from both src/cli and dist/cli). */
+/** The version in the package's package.json. */
 function packageVersion(): string {
-  const path = fileURLToPath(new URL("../../package.json", import.meta.url));
+  const path = packagePath("package.json");
   return (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
 }
 

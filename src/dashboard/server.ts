@@ -2,9 +2,9 @@ import { createReadStream, existsSync, readdirSync, readFileSync } from "node:fs
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { extname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createGzip, gzipSync } from "node:zlib";
 import { RuntimeFailure, UsageError } from "../errors.js";
+import { packagePath } from "../package-root.js";
 import { generateToken, hasToken, isLoopbackHost, loopbackHostHeader, tokenCookieName } from "./access.js";
 import { experimentDetail, logPath, readTail, sessionSnapshot } from "./read.js";
 import { findSession, listSessions } from "./sessions.js";
@@ -72,11 +72,9 @@ const DEFAULT_LOG_TAIL = 64 * 1024;
 /** Where `dashboard` and `--dashboard` listen unless told otherwise. */
 export const DEFAULT_DASHBOARD_PORT = 8765;
 
-/** The page as built by `npm run build`: dist/web next to dist/dashboard (or, from src/, in dist/). */
+/** The page as built by `npm run build`: the package's dist/web (from the built code and from src/ alike). */
 export function defaultAssetsDir(): string {
-  const beside = fileURLToPath(new URL("../web/", import.meta.url));
-  if (existsSync(join(beside, "index.html"))) return beside;
-  return fileURLToPath(new URL("../../dist/web/", import.meta.url));
+  return packagePath("dist", "web");
 }
 
 /** Serves the dashboard until `close()`. Read-only: it only ever answers GET and HEAD. */

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import { packagePath } from "../package-root.js";
 
 /**
  * SVG -> PNG with @resvg/resvg-js (Rust resvg, prebuilt per platform inside npm packages: no
@@ -52,7 +53,7 @@ export function findFontFiles(): string[] {
 let cached: ResvgModule | null = null;
 
 function loadResvg(): ResvgModule {
-  if (!cached) cached = createRequire(import.meta.url)("@resvg/resvg-js") as ResvgModule;
+  if (!cached) cached = createRequire(packagePath("package.json"))("@resvg/resvg-js") as ResvgModule;
   return cached;
 }
 

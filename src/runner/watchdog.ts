@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { FROM_SOURCES, packagePath } from "../package-root.js";
 
 export interface RunWatch {
   /**
@@ -27,8 +27,9 @@ export interface RunWatch {
 
 /** Starts the watchdog, or returns null where it cannot run (sources run by a test runner, Windows). */
 export function startWatchdog(): RunWatch | null {
-  if (process.platform === "win32") return null;
-  const script = fileURLToPath(new URL("./watchdog-main.js", import.meta.url));
+  if (process.platform === "win32" || FROM_SOURCES) return null;
+  // tsc's output, also from the bundled CLI (dist/cli-bundle): a process of its own, loaded alone.
+  const script = packagePath("dist", "runner", "watchdog-main.js");
   if (!existsSync(script)) return null;
   let child: ChildProcess;
   try {

@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { COMMANDS, commandFor } from "../../src/cli/commands/index.js";
@@ -11,7 +11,20 @@ import { createRepo } from "../helpers/repo.js";
 
 const RECORDER = fileURLToPath(new URL("../helpers/record-modules.mjs", import.meta.url));
 
-/** Runs the built CLI with a loader hook that records every module it loads; returns their URLs. */
+/**
+ * The CLI runs from its bundle (dist/cli-bundle): a chunk stands for the files bundled into it,
+ * which its source map lists (tsc's maps lead from dist/ on to src/); so a loaded chunk is
+ * counted as its own URL and theirs.
+ */
+function withBundledSources(url: string): string[] {
+  if (!url.startsWith("file:") || !url.includes("/dist/cli-bundle/")) return [url];
+  const map = `${fileURLToPath(url)}.map`;
+  if (!existsSync(map)) return [url];
+  const { sources } = JSON.parse(readFileSync(map, "utf8")) as { sources: string[] };
+  return [url, ...sources.map((source) => pathToFileURL(join(map, "..", source)).href)];
+}
+
+/** Runs the built CLI with a loader hook that records every module it loads; returns their URLs (a chunk's with its sources'). */
 function loadedModules(cwd: string, args: string[]): { code: number | null; modules: string[]; stdout: string } {
   const log = join(mkdtempSync(join(tmpdir(), "ar-modules-")), "modules.txt");
   writeFileSync(log, "");
@@ -20,7 +33,8 @@ function loadedModules(cwd: string, args: string[]): { code: number | null; modu
     encoding: "utf8",
     env: { ...process.env, NO_COLOR: "1", AUTORESEARCH_MODULE_LOG: log },
   });
-  return { code: result.status, modules: readFileSync(log, "utf8").split("\n").filter(Boolean), stdout: result.stdout };
+  const modules = readFileSync(log, "utf8").split("\n").filter(Boolean).flatMap(withBundledSources);
+  return { code: result.status, modules, stdout: result.stdout };
 }
 
 const HEAVY = [/\/node_modules\/zod\//, /\/node_modules\/ai\//, /\/node_modules\/@ai-sdk\//, /\/node_modules\/@resvg\//, /\/node_modules\/@clack\//];
@@ -36,8 +50,10 @@ describe("commands load only what they use (DESIGN.md: startup budget)", () => {
       const { code, modules, stdout } = loadedModules(repo, args);
       expect(code).toBe(0);
       expect(stdout.length).toBeGreaterThan(0);
-      // The recorder saw the CLI itself, so an empty list cannot pass for a light one.
-      expect(modules.some((url) => url.endsWith("/dist/cli/main.js"))).toBe(true);
+      // The recorder saw the CLI itself, its bundle and what is in it, so an empty list cannot pass for a light one.
+      expect(modules.some((url) => url.endsWith("/dist/cli-bundle/main.js"))).toBe(true);
+      expect(modules.some((url) => url.endsWith("/src/cli/main.ts"))).toBe(true);
+      expect(modules.some((url) => /\/node_modules\/commander\//.test(url))).toBe(true);
       expect(heavyIn(modules)).toEqual([]);
     });
   }

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
  * never from one above. This list is the one place the order is written.
  */
 const LAYERS: readonly (readonly string[])[] = [
-  ["types.ts", "errors.ts", "text.ts", "safe-fs.ts", "file-names.ts"],
+  ["types.ts", "errors.ts", "text.ts", "safe-fs.ts", "file-names.ts", "package-root.ts"],
   ["metric"],
   ["platform"],
   ["runner"],

@@ -1,13 +1,13 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { parseDuration } from "../../config/duration.js";
 import { flagName, OPTION_DEFS } from "../../config/options.js";
 import { resolveChecked, validateFlags } from "../../config/resolve.js";
 import { UsageError } from "../../errors.js";
+import { packagePath } from "../../package-root.js";
 import { DEMO_DIR_PREFIX } from "../../ledger/leftovers.js";
 import { detectPlatform } from "../../platform/index.js";
 import { createProposer } from "../../proposers/index.js";
@@ -20,7 +20,7 @@ import { columnsOf, fitWidth } from "../../text.js";
 export const DEMO_KEEP_RULE =
   "Keep rule: any, one baseline run (the spec's plain loop, to keep the demo short). `autoresearch run` defaults to confirm: changes near the noise floor are re-run beside their parent.";
 
-export const EXAMPLE_DIR = fileURLToPath(new URL("../../../examples/tinylm/", import.meta.url));
+export const EXAMPLE_DIR = packagePath("examples", "tinylm");
 
 interface DemoFlags {
   dir?: string;

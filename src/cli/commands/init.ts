@@ -1,6 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, relative, sep } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Readable, Writable } from "node:stream";
 import type { Command } from "commander";
 import { sessionProtection } from "../../executors/registry.js";
@@ -12,6 +11,7 @@ import { collectConfig } from "../../config/prompts.js";
 import { CONFIG_FILE } from "../../file-names.js";
 import type { BudgetEdit } from "../../config/readonly-budget.js";
 import { UsageError } from "../../errors.js";
+import { packagePath } from "../../package-root.js";
 import { type DetectedPlatform, detectPlatform, notesFor } from "../../platform/index.js";
 import { usesTorch } from "../../platform/adjustments.js";
 import { type PlatformInfo, SCOPES } from "../../types.js";
@@ -20,8 +20,8 @@ import { Git } from "../../workspace/git.js";
 
 /** Where the schema is in a repo that installed the package locally. */
 export const SCHEMA_REF = "./node_modules/autoresearch/schema/autoresearch.config.schema.json";
-/** This package's own copy (dist/cli/commands and src/cli/commands are both three levels down). */
-const PACKAGE_SCHEMA = fileURLToPath(new URL("../../../schema/autoresearch.config.schema.json", import.meta.url));
+/** This package's own copy. */
+const PACKAGE_SCHEMA = packagePath("schema", "autoresearch.config.schema.json");
 
 /**
  * A `$schema` that resolves from the user's repo, so editors find it: the locally installed
