@@ -85,6 +85,8 @@ export class Scheduler {
   /** The proposer said it has nothing more (it may still owe an out-of-memory retry). */
   private exhausted = false;
   private fatal: { error: unknown } | null = null;
+  /** A decision was made whose progress report is not written yet (see reportSoon). */
+  private reportQueued = false;
   private wake: () => void = () => {};
   private changed: Promise<void>;
   private lastPipeline = "";
@@ -140,6 +142,7 @@ export class Scheduler {
       if (!busy && !this.ready.some(startable) && (reason !== null || ended !== null || this.deps.stop.signal.aborted)) {
         this.dropReady(halted);
         this.pipeline();
+        this.flushReport();
         if (this.fatal) throw this.fatal.error;
         if (this.deps.stop.signal.aborted) return "stopped by the user";
         return reason ?? (ended as string);
@@ -557,7 +560,7 @@ export class Scheduler {
       // null: cut off by a second Ctrl-C, left in state.json for resume (nothing was decided).
       if (record) {
         this.rest(worker, record.reason === "host-unreachable");
-        this.afterDecision();
+        this.reportSoon();
         // Shared data changed under the session: whatever is measured from here on is measured on
         // other data than the baseline and the best, so nothing more is started.
         const changed = sharedDataChange(record);
@@ -571,6 +574,25 @@ export class Scheduler {
       this.runStarts.delete(item.key);
       this.wake();
     }
+  }
+
+  /**
+   * The progress report after a decision (progress.md, the live report, the dashboard's views) is
+   * written on the event loop's next turn: by then the next experiment has been started and waits on
+   * git, so the report is written meanwhile instead of between one run's end and the next one's
+   * start. It is a view of the records, which were written before; run() writes any still due
+   * before it returns.
+   */
+  private reportSoon(): void {
+    if (this.reportQueued) return;
+    this.reportQueued = true;
+    setImmediate(() => this.flushReport());
+  }
+
+  private flushReport(): void {
+    if (!this.reportQueued) return;
+    this.reportQueued = false;
+    this.afterDecision();
   }
 
   /** A stale candidate that beat its parent: its change on the current best runs next, as a new experiment. */
