@@ -108,15 +108,24 @@ export class Launcher {
 
   /** Ends an unused launcher and removes its cgroup. */
   async dispose(): Promise<void> {
-    this.child.stdin?.destroy();
-    this.child.stdout?.destroy();
-    this.child.stderr?.destroy();
-    if (this.ready && this.child.pid !== undefined) {
+    const waiting = this.ready && this.child.pid !== undefined;
+    if (waiting) {
       try {
-        process.kill(-this.child.pid, "SIGKILL");
+        process.kill(-(this.child.pid as number), "SIGKILL");
       } catch {
         // already gone
       }
+    }
+    this.child.stdin?.destroy();
+    this.child.stdout?.destroy();
+    this.child.stderr?.destroy();
+    // Reaped, it has left its cgroup: the removal needs no polling (a session's end waits for it).
+    // Waited for as a live child (kept referenced), at most a second.
+    if (waiting) {
+      (this.child as { ref?: () => void }).ref?.();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.exited, new Promise((r) => (timer = setTimeout(r, 1000)))]);
+      clearTimeout(timer);
     }
     if (!removeRunCgroup(this.cgroup.dir)) await removeRunCgroupWhenEmpty(this.cgroup.dir);
   }
