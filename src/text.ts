@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from "node:util";
 import sliceAnsi from "slice-ansi";
 import stringWidth from "string-width";
 import wrapAnsi from "wrap-ansi";
@@ -73,10 +74,11 @@ export function fitWidth(text: string, width: number | undefined, indent = ""): 
   return text
     .split("\n")
     .map((line) => {
-      // A line's own leading spaces stay, and its continuation lines keep them too.
-      const lead = /^ */.exec(line)?.[0] ?? "";
+      // A line's own leading spaces stay, and its continuation lines keep them too: counted in
+      // what shows (a coloured line starts with its colour's code, then the spaces).
+      const lead = /^ */.exec(stripVTControlCharacters(line))?.[0] ?? "";
       // The first line has the whole width; what does not fit goes on under the hanging indent.
-      const body = line.slice(lead.length);
+      const body = lead ? sliceAnsi(line, lead.length) : line;
       const [first = ""] = wrapWords(body, Math.max(10, width - lead.length));
       // The rest is taken from the line itself, not from the pieces of the first wrap: a word cut
       // there (a long path or URL) must go on whole, not with a space where it was cut.

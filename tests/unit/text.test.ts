@@ -68,6 +68,15 @@ describe("fitWidth", () => {
     expect(fitWidth("a very long line ".repeat(10), undefined)).toBe("a very long line ".repeat(10));
     expect(fitWidth("short\n  two", 40)).toBe("short\n  two");
   });
+  it("a coloured line with leading spaces keeps them and repeats no word (the colour's code comes before the spaces)", () => {
+    // As the session's end prints its "vs the baseline" line: yellow, indented six columns.
+    const text = "      vs the baseline: never re-measured (no noise floor); `autoresearch confirm best --runs 3` re-runs it before you merge";
+    const lines = fitWidth(`\u001b[33m${text}\u001b[39m`, 79).split("\n");
+    const plain = lines.map((l) => l.replace(/\u001b\[\d+m/g, ""));
+    expect(Math.max(...plain.map((l) => l.length))).toBeLessThanOrEqual(79);
+    expect(plain.every((l) => l.startsWith("      "))).toBe(true);
+    expect(plain.map((l) => l.trim()).join(" ")).toBe(text.trim());
+  });
   it("counts columns, not escape codes", () => {
     const red = "\u001b[31merror:\u001b[39m";
     expect(fitWidth(`${red} one two three`, 20)).toBe(`${red} one two three`);
