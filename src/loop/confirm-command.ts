@@ -180,7 +180,7 @@ async function inConfirmClone<T>(
       }, logDir);
     } finally {
       clone.remove();
-      rmSync(`${clone.dir}.scratch`, { recursive: true, force: true });
+      if (sandbox) rmSync(sandbox.scratch, { recursive: true, force: true });
     }
   } finally {
     lock.release();

@@ -122,7 +122,7 @@ export class Launcher {
     // Reaped, it has left its cgroup: the removal needs no polling (a session's end waits for it).
     // Waited for as a live child (kept referenced), at most a second.
     if (waiting) {
-      (this.child as { ref?: () => void }).ref?.();
+      this.child.ref();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.exited, new Promise((r) => (timer = setTimeout(r, 1000)))]);
       clearTimeout(timer);
