@@ -458,7 +458,11 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
     onStarted: (at) => {
       if (runStartedAt === undefined) control.runStarted?.();
       runStartedAt ??= at;
-      track({ runStartedAt: runStartedAt });
+      // Only a queued job's start changes what state.json tells (pending -> running, see
+      // report/in-flight.ts); a run started at once has it written with the next change: one
+      // write of state.json less per run.
+      if (inFlight.handle?.queues) track({ runStartedAt });
+      else inFlight = { ...inFlight, runStartedAt };
     },
     onHandle: (handle) => track({ handle }),
     beforeFreshRun: async () => {
