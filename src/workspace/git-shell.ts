@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { shellQuote } from "../text.js";
@@ -158,38 +158,58 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Folders of shells whose process was killed (its exit handler never ran): removed by the next one. */
-function removeStaleFolders(dir: string): void {
-  let names: string[];
+/**
+ * This user's folder for the shells' files, `<tmp>/autoresearch-git-<uid>` (its own, 0700; not
+ * the system temp folder itself, whose listing can be long), with one folder per process in it.
+ * Null when it is not a folder of this user's: no shells then.
+ */
+function userFolder(): string | null {
+  const uid = process.getuid?.() ?? 0;
+  const dir = join(tmpdir(), `${FOLDER_PREFIX}${uid}`);
   try {
-    names = readdirSync(dir);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = lstatSync(dir);
+    return st.isDirectory() && st.uid === uid ? dir : null;
   } catch {
-    return;
+    return null;
   }
-  for (const name of names) {
-    const pid = Number(/^autoresearch-git-(\d+)-/.exec(name)?.[1]);
+}
+
+/** Folders of processes that were killed (their exit handler never ran): removed by the next process. */
+function removeStaleFolders(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const pid = Number(/^(\d+)-/.exec(name)?.[1]);
     if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) rmSync(join(dir, name), { recursive: true, force: true });
   }
 }
 
-let folder: string | null = null;
+let folder: string | null | undefined;
 let shells: CommandShell[] = [];
 let made = 0;
+/** Whether shells can start git here at all, asked once: a POSIX shell and `env` are there, and not turned off. */
+let possible: boolean | undefined;
 
 function usable(cwd: string): boolean {
-  return process.platform !== "win32" && process.env.AUTORESEARCH_GIT_SHELL !== "off" && existsSync("/bin/sh") && existsSync(ENV_BIN) && existsSync(cwd);
+  possible ??= process.platform !== "win32" && process.env.AUTORESEARCH_GIT_SHELL !== "off" && existsSync("/bin/sh") && existsSync(ENV_BIN);
+  return possible && existsSync(cwd);
 }
 
-function newShell(): CommandShell {
-  if (folder === null) {
-    removeStaleFolders(tmpdir());
-    const own = mkdtempSync(join(tmpdir(), `${FOLDER_PREFIX}${process.pid}-`));
-    folder = own;
-    process.once("exit", () => {
-      for (const shell of shells) shell.close();
-      rmSync(own, { recursive: true, force: true });
-    });
+/** A new shell; null when its files have nowhere to go. */
+function newShell(): CommandShell | null {
+  if (folder === undefined) {
+    const parent = userFolder();
+    folder = null;
+    if (parent !== null) {
+      removeStaleFolders(parent);
+      const own = mkdtempSync(join(parent, `${process.pid}-`));
+      folder = own;
+      process.once("exit", () => {
+        for (const shell of shells) shell.close();
+        rmSync(own, { recursive: true, force: true });
+      });
+    }
   }
+  if (folder === null) return null;
   const base = join(folder, String(made++));
   const shell = new CommandShell({ input: "/dev/null", inputFile: `${base}.in`, stdout: `${base}.out`, stderr: `${base}.err` });
   shells.push(shell);

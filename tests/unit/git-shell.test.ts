@@ -92,21 +92,22 @@ describe.skipIf(!posix)("git started by a shell", () => {
       script,
       `import { Git } from ${dist("git.js")};\nimport { shellPids } from ${dist("git-shell.js")};\nconst out = await new Git(${JSON.stringify(root)}).run(["rev-parse", "HEAD"]);\nconsole.log(out, shellPids().join(","));\nif (process.argv[2] === "kill") process.kill(process.pid, "SIGKILL");\n`,
     );
-    const folders = () => readdirSync(tmpdir()).filter((n) => n.startsWith("autoresearch-git-"));
+    const parent = join(tmpdir(), `autoresearch-git-${process.getuid?.() ?? 0}`);
+    const folders = () => (existsSync(parent) ? readdirSync(parent) : []);
     const ended = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 20_000 });
     const [sha, pids] = ended.stdout.trim().split(" ");
     expect(sha).toMatch(/^[0-9a-f]{40}$/);
     // The call went through a shell, which ended with the process, and its folder is gone.
     expect(pids).toMatch(/^\d+$/);
     await gone(Number(pids));
-    expect(folders().filter((n) => n.startsWith(`autoresearch-git-${ended.pid}-`))).toEqual([]);
+    expect(folders().filter((n) => n.startsWith(`${ended.pid}-`))).toEqual([]);
     const killed = spawnSync(process.execPath, [script, "kill"], { encoding: "utf8", timeout: 20_000 });
     expect(killed.signal).toBe("SIGKILL");
     await gone(Number(killed.stdout.trim().split(" ")[1]));
-    expect(folders().some((n) => n.startsWith(`autoresearch-git-${killed.pid}-`))).toBe(true);
+    expect(folders().some((n) => n.startsWith(`${killed.pid}-`))).toBe(true);
     // Another process's first shell removes a dead process's folder.
     spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 20_000 });
-    expect(folders().some((n) => n.startsWith(`autoresearch-git-${killed.pid}-`))).toBe(false);
+    expect(folders().some((n) => n.startsWith(`${killed.pid}-`))).toBe(false);
     expect(existsSync(root)).toBe(true);
   });
 });

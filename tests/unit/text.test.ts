@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from "node:util";
 import { describe, expect, it } from "vitest";
 import { cleanField, formatRow } from "../../src/ledger/results-tsv.js";
 import { renderChartSvg } from "../../src/report/chart.js";
@@ -72,7 +73,7 @@ describe("fitWidth", () => {
     // As the session's end prints its "vs the baseline" line: yellow, indented six columns.
     const text = "      vs the baseline: never re-measured (no noise floor); `autoresearch confirm best --runs 3` re-runs it before you merge";
     const lines = fitWidth(`\u001b[33m${text}\u001b[39m`, 79).split("\n");
-    const plain = lines.map((l) => l.replace(/\u001b\[\d+m/g, ""));
+    const plain = lines.map((l) => stripVTControlCharacters(l));
     expect(Math.max(...plain.map((l) => l.length))).toBeLessThanOrEqual(79);
     expect(plain.every((l) => l.startsWith("      "))).toBe(true);
     expect(plain.map((l) => l.trim()).join(" ")).toBe(text.trim());
