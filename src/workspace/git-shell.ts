@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { constants, tmpdir } from "node:os";
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { constants as os, tmpdir } from "node:os";
 import { join } from "node:path";
 import { shellQuote } from "../text.js";
 
@@ -46,7 +46,7 @@ interface Files {
 /** The signal an exit status above 128 stands for; 129 stays an exit code (git's usage error). */
 export function signalOf(status: number): NodeJS.Signals | null {
   if (status <= 129) return null;
-  const found = Object.entries(constants.signals).find(([, n]) => n === status - 128);
+  const found = Object.entries(os.signals).find(([, n]) => n === status - 128);
   return found ? (found[0] as NodeJS.Signals) : null;
 }
 
@@ -158,14 +158,25 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Linux's shared-memory folder when it is there and writable: the files never touch a disk. */
+function memoryFolder(): string | null {
+  try {
+    accessSync("/dev/shm", constants.W_OK | constants.X_OK);
+    return lstatSync("/dev/shm").isDirectory() ? "/dev/shm" : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * This user's folder for the shells' files, `<tmp>/autoresearch-git-<uid>` (its own, 0700; not
+ * This user's folder for the shells' files, `autoresearch-git-<uid>` in /dev/shm (memory) or the
+ * system temp folder (its own, 0700; not
  * the system temp folder itself, whose listing can be long), with one folder per process in it.
  * Null when it is not a folder of this user's: no shells then.
  */
-function userFolder(): string | null {
+export function userFolder(): string | null {
   const uid = process.getuid?.() ?? 0;
-  const dir = join(tmpdir(), `${FOLDER_PREFIX}${uid}`);
+  const dir = join(memoryFolder() ?? tmpdir(), `${FOLDER_PREFIX}${uid}`);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = lstatSync(dir);

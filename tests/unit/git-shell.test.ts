@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { commandLine, runInShell, signalOf } from "../../src/workspace/git-shell.js";
+import { commandLine, runInShell, signalOf, userFolder } from "../../src/workspace/git-shell.js";
 import { Git } from "../../src/workspace/git.js";
 import { createRepo } from "../helpers/repo.js";
 
@@ -92,7 +92,7 @@ describe.skipIf(!posix)("git started by a shell", () => {
       script,
       `import { Git } from ${dist("git.js")};\nimport { shellPids } from ${dist("git-shell.js")};\nconst out = await new Git(${JSON.stringify(root)}).run(["rev-parse", "HEAD"]);\nconsole.log(out, shellPids().join(","));\nif (process.argv[2] === "kill") process.kill(process.pid, "SIGKILL");\n`,
     );
-    const parent = join(tmpdir(), `autoresearch-git-${process.getuid?.() ?? 0}`);
+    const parent = userFolder() as string;
     const folders = () => (existsSync(parent) ? readdirSync(parent) : []);
     const ended = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 20_000 });
     const [sha, pids] = ended.stdout.trim().split(" ");
