@@ -17,7 +17,7 @@ import { shellQuote } from "../text.js";
  * output bytes, the exit status, the signal that killed git. The shell runs in a process group of
  * its own, so its children are out of the terminal's Ctrl-C like a detached spawn's, and it ends
  * when its stdin closes: with this process, even a killed one (its files are removed by the next
- * process that starts a shell). POSIX only; `AUTORESEARCH_GIT_SHELL=off` turns it off. A request
+ * process that starts a shell). Linux only; `AUTORESEARCH_GIT_SHELL=off` turns it off. A request
  * the shells cannot take (both busy, one gone, a directory or a git that cannot be started) is
  * left to the caller, which spawns git itself, so every failure reads as it always has.
  */
@@ -201,7 +201,8 @@ let made = 0;
 let possible: boolean | undefined;
 
 function usable(cwd: string): boolean {
-  possible ??= process.platform !== "win32" && process.env.AUTORESEARCH_GIT_SHELL !== "off" && existsSync("/bin/sh") && existsSync(ENV_BIN);
+  // Linux only, where it was measured: macOS's /bin/sh (bash) reads a script from a pipe a byte at a time.
+  possible ??= process.platform === "linux" && process.env.AUTORESEARCH_GIT_SHELL !== "off" && existsSync("/bin/sh") && existsSync(ENV_BIN);
   return possible && existsSync(cwd);
 }
 

@@ -7,7 +7,7 @@ import { commandLine, runInShell, signalOf, userFolder } from "../../src/workspa
 import { Git } from "../../src/workspace/git.js";
 import { createRepo } from "../helpers/repo.js";
 
-const posix = process.platform !== "win32";
+const linux = process.platform === "linux";
 
 /** Waits (up to 5 s) for `pid` to be gone; fails the test if it is not. */
 async function gone(pid: number): Promise<void> {
@@ -38,7 +38,7 @@ describe("the command line a git shell is sent", () => {
   });
 });
 
-describe.skipIf(!posix)("git started by a shell", () => {
+describe.skipIf(!linux)("git started by a shell", () => {
   it("gets exactly the environment, directory and input it is given, and returns stdout, stderr and the exit code", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ar-shell-it's a dir-"));
     const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", ODD: "it's \"quoted\" $HOME\nsecond line" };
