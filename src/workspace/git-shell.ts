@@ -90,7 +90,11 @@ class CommandShell {
   /** The command's result; null when git did not start (or the shell ended meanwhile): the caller spawns it itself. */
   run(cwd: string, env: Readonly<Record<string, string>>, argv: readonly string[], input: string | undefined): Promise<ShellResult | null> {
     const files = { ...this.files, input: input === undefined ? "/dev/null" : this.files.inputFile };
-    if (input !== undefined) writeFileSync(files.input, input);
+    try {
+      if (input !== undefined) writeFileSync(files.input, input);
+    } catch {
+      return Promise.resolve(null);
+    }
     return new Promise((resolve) => {
       this.answer = (status) => {
         if (status === null || status === NOT_STARTED) {
@@ -223,7 +227,16 @@ function newShell(): CommandShell | null {
   }
   if (folder === null) return null;
   const base = join(folder, String(made++));
-  const shell = new CommandShell({ input: "/dev/null", inputFile: `${base}.in`, stdout: `${base}.out`, stderr: `${base}.err` });
+  const files = { input: "/dev/null", inputFile: `${base}.in`, stdout: `${base}.out`, stderr: `${base}.err` };
+  // Made here, so the shell's redirections only ever truncate them: one it could not create would
+  // read as git's own failure (the shell's status 2), with another command's output left in it.
+  try {
+    writeFileSync(files.stdout, "");
+    writeFileSync(files.stderr, "");
+  } catch {
+    return null;
+  }
+  const shell = new CommandShell(files);
   shells.push(shell);
   return shell;
 }
