@@ -403,6 +403,11 @@ export interface Executor {
    * a process it made ready for it: the run then starts sooner). Default: a random UUID.
    */
   newRunId?(): string;
+  /**
+   * A session starts: the executor may make ready now what its first run needs (the local one: a
+   * launcher in that run's cgroup, while the session is set up). `close` ends it if no run comes.
+   */
+  warmUp?(): void;
   /** The session is over: ends what the executor kept ready for runs that will not come. */
   close?(): Promise<void>;
 }

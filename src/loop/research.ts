@@ -67,6 +67,7 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
   // Kills the run in flight if this process dies without cleaning up (SIGKILL included).
   const watch = deps.runWatch ? null : startWatchdog();
   if (watch) deps = { ...deps, runWatch: watch };
+  deps.executor.warmUp?.();
   try {
     if (lock.recoveredStale) {
       deps.emit({ type: "warning", message: `recovered a stale lock left by pid ${lock.recoveredStale.pid} (${lock.recoveredStale.startedAt})` });
@@ -89,6 +90,8 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
   } catch (error) {
     throw asFailure(error);
   } finally {
+    // What was made ready for a first run that never came (a session that failed to start).
+    await deps.executor.close?.();
     watch?.close();
     lock.release();
     kernel.release();

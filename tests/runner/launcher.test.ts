@@ -104,6 +104,31 @@ describe.skipIf(!available && !process.env.CI)("runs started by a launcher made 
     expect(existsSync(next.cgroup.dir)).toBe(false);
   }, 30_000);
 
+  it("after warmUp (a session starting) the first run, too, starts in a launcher; one never used is ended by close", async () => {
+    let tree: RunTree | null = null;
+    const ex = new LocalExecutor({ onSpawn: (t) => (tree = t) });
+    ex.warmUp();
+    const spareOf = () => (ex as unknown as { spare: Launcher | null }).spare;
+    await waitFor(() => spareOf()?.ready === true);
+    const spare = spareOf() as Launcher;
+    const id = ex.newRunId();
+    expect(id).toBe(spare.runId);
+    const result = await ex.run(baseSpec(tmp.dir, "true", { runId: id }));
+    expect(result.exitCode).toBe(0);
+    expect((tree as RunTree | null)?.rootPid).toBe(spare.child.pid);
+    await ex.close();
+    // A session that fails before its first run: the launcher made ready for it is ended with its cgroup.
+    const unused = new LocalExecutor();
+    unused.warmUp();
+    await waitFor(() => (unused as unknown as { spare: Launcher | null }).spare?.ready === true);
+    const waiting = (unused as unknown as { spare: Launcher | null }).spare as Launcher;
+    expect(isRunning(waiting.child.pid as number)).toBe(true);
+    await unused.close();
+    await waitFor(() => !isRunning(waiting.child.pid as number));
+    expect(isRunning(waiting.child.pid as number)).toBe(false);
+    expect(existsSync(waiting.cgroup.dir)).toBe(false);
+  }, 30_000);
+
   it("a run started by a launcher is killed with its whole tree at its hard timeout", async () => {
     const ex = new LocalExecutor();
     await ex.run(baseSpec(tmp.dir, "true", { runId: ex.newRunId() }));
