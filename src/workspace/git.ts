@@ -3,16 +3,14 @@ import { existsSync } from "node:fs";
 import { devNull } from "node:os";
 import { RuntimeFailure, UsageError } from "../errors.js";
 import { sanitizeEnv } from "../runner/run-env.js";
-import { runInShell } from "./git-shell.js";
 
 /**
  * The real `git` binary, run in one repo, with a configuration the experiments cannot influence:
  * no hooks, no fsmonitor, no signing, no global attributes file, no system config; in the
  * tool's own clones (`isolated`) not even the user's global config, so no filter, alias or
- * include planted anywhere a run can write is ever executed by the tool. Children run outside
- * the terminal's process group (started by a shell kept in a group of its own, git-shell.ts, or
- * spawned with `detached`; execFile ignores that option), so the terminal's Ctrl-C never kills a
- * commit or a reset half-way: the loop decides when to stop.
+ * include planted anywhere a run can write is ever executed by the tool. Children run in their
+ * own process group (spawn with `detached`; execFile ignores that option), so the terminal's
+ * Ctrl-C never kills a commit or a reset half-way: the loop decides when to stop.
  */
 export const HARDENING = [
   "-c",
@@ -81,30 +79,22 @@ export class Git {
 
   /**
    * Runs git; resolves with the exit code instead of throwing. A git killed by SIGINT is run again,
-   * once: spawned directly in its own process group the terminal's Ctrl-C cannot reach it, except
-   * in the instant between its fork and its new group (the signal, blocked then, is delivered as it
-   * starts), and then it had done nothing yet. Ctrl-C once must not fail the commit or reset the
-   * loop was making.
+   * once: in its own process group the terminal's Ctrl-C cannot reach it, except in the instant
+   * between its fork and its new group (the signal, blocked then, is delivered as it starts), and
+   * then it had done nothing yet. Ctrl-C once must not fail the commit or reset the loop was making.
    */
   async raw(args: string[], options: GitOptions = {}): Promise<GitResult> {
-    const first = await this.startGit(args, options);
-    return first.signal === "SIGINT" ? this.startGit(args, options) : first;
+    const first = await this.spawnGit(args, options);
+    return first.signal === "SIGINT" ? this.spawnGit(args, options) : first;
   }
 
-  /** Git started by a free shell (src/workspace/git-shell.ts: cheaper than forking this process), else spawned here. */
-  private async startGit(args: string[], options: GitOptions): Promise<GitResult & { signal: NodeJS.Signals | null }> {
-    const env = gitEnv(this.isolated, options.env);
-    for (const name of REDIRECTING) if (!options.env || !(name in options.env)) delete env[name];
-    const viaShell = await runInShell(this.cwd, env, ["git", ...HARDENING, ...args], options.input);
-    if (viaShell === null) return this.spawnGit(args, env, options.input);
-    const stderr = viaShell.stderr.toString("utf8");
-    return { stdout: viaShell.stdout.toString("utf8"), stderr: viaShell.signal ? `${stderr}killed by ${viaShell.signal}` : stderr, code: viaShell.code, signal: viaShell.signal };
-  }
-
-  private spawnGit(args: string[], env: Record<string, string>, input: string | undefined): Promise<GitResult & { signal: NodeJS.Signals | null }> {
+  private spawnGit(args: string[], options: GitOptions): Promise<GitResult & { signal: NodeJS.Signals | null }> {
     return new Promise((resolve, reject) => {
+      const env = gitEnv(this.isolated, options.env);
+      for (const name of REDIRECTING) if (!options.env || !(name in options.env)) delete env[name];
       // No input: git's stdin is the null device rather than a pipe (one pipe and stream less per
       // call, a few hundred per session).
+      const input = options.input;
       const child = spawn("git", [...HARDENING, ...args], {
         cwd: this.cwd,
         env,
