@@ -1,8 +1,12 @@
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sessionProtection } from "../../src/executors/registry.js";
 import { UsageError } from "../../src/errors.js";
 import { bwrapArgs, bwrapCommand } from "../../src/sandbox/bwrap.js";
 import { readOnlyFailure, readOnlyPath } from "../../src/sandbox/failure.js";
+import { confine } from "../../src/sandbox/run.js";
 import { protectionFor, resolveProtection } from "../../src/sandbox/mode.js";
 import { sandboxProfile } from "../../src/sandbox/sandbox-exec.js";
 
@@ -102,5 +106,34 @@ describe("which protection a session gets", () => {
     expect(sessionProtection({}, () => linux(true))).toBe("bwrap");
     expect(protectionFor({ sandbox: "auto" }, false, never)).toBe("manifest");
     expect(protectionFor({}, true, () => linux(true))).toBe("bwrap");
+  });
+});
+
+describe.skipIf(process.platform === "win32")("the run's scratch folder (confine)", () => {
+  it("gives each run an empty tmp/ (emptied when a run left files, kept when it was left empty), keeps cache/, replaces a link", () => {
+    const scratch = join(mkdtempSync(join(tmpdir(), "ar-scratch-")), "w0.scratch");
+    const box = { kind: "bwrap" as const, writable: [], hidden: [], scratch };
+    const first = confine(box, "/", "true", {});
+    const tmp = join(scratch, "tmp");
+    expect(first.env.TMPDIR).toBe(tmp);
+    expect(readdirSync(tmp)).toEqual([]);
+    writeFileSync(join(tmp, "left.txt"), "x");
+    mkdirSync(join(scratch, "cache", "triton"), { recursive: true });
+    confine(box, "/", "true", {});
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(existsSync(join(scratch, "cache", "triton"))).toBe(true);
+    // Left empty: the same folder stays (nothing removed and made again).
+    const inode = statSync(tmp).ino;
+    confine(box, "/", "true", {});
+    expect(statSync(tmp).ino).toBe(inode);
+    // A link where tmp/ was (the run could make one) is removed, never followed: a real empty folder again.
+    const elsewhere = mkdtempSync(join(tmpdir(), "ar-elsewhere-"));
+    writeFileSync(join(elsewhere, "keep.txt"), "mine");
+    rmSync(tmp, { recursive: true });
+    symlinkSync(elsewhere, tmp);
+    confine(box, "/", "true", {});
+    expect(lstatSync(tmp).isDirectory()).toBe(true);
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(readFileSync(join(elsewhere, "keep.txt"), "utf8")).toBe("mine");
   });
 });
