@@ -48,13 +48,13 @@ export function localLoadReader(env: NodeJS.ProcessEnv = process.env): LoadReade
   };
 }
 
+/** The machine's cores, counted once: os.cpus() reads /proc and /sys for every core, each run. */
+let cores: number | undefined;
+
 /**
  * The run's load from its two samples. The run's own process is not in either (the start sample
  * is taken before it starts, the end one after it exited), so the GPU processes seen are others'.
  */
-/** The machine's cores, counted once: os.cpus() reads /proc and /sys for every core, each run. */
-let cores: number | undefined;
-
 export function runLoad(start: LoadSample, end: LoadSample): RunLoad {
   const gpu = [start.gpuProcesses, end.gpuProcesses].filter((n): n is number => n !== undefined);
   cores ??= cpus().length;
