@@ -96,7 +96,15 @@ if (PARTS.includes("drift")) {
 // true metric of the head at the end. "confirm (old)" is the confirm rule with pairing off
 // (--pair-band 0). For the paired rule, where its runs went: decisions made on one run, paired
 // decisions and their pairs, first pairs that reused the parent's run just before, first runs left
-// out, and runs re-run for contention (none here: the fixture prints no steps).
+// out, and runs re-run for contention.
+// Steps: the fixture prints `num_steps:` and `training_seconds:` (30 s) as a script under a time budget does:
+// the load that moves the metric slows training, steps/s = 14 × exp(-LOAD × the drift's sine) × (1 + noise of
+// sd STEPS_NOISE from the run's own hash), so the metric follows ln(steps/s) exactly, as nanoGPT's val_loss
+// followed steps at r = -0.94 (issue 25). A share SPEEDY of the changes (the same ones for every seed) make
+// training 5-10% faster or slower with a gain unrelated to it (in this fixture a faster script is not better
+// for it): a rule that read every run's steps/s as load would mistake their speed for the machine's.
+// BENCH_STEPS=0 prints no steps (the fixture before steps); BENCH_DRIFT_LOAD (0.2), BENCH_STEPS_NOISE (0.01),
+// BENCH_DRIFT_SPEEDY (0.25).
 // Knobs: BENCH_DRIFT=0 (a quiet machine), BENCH_DRIFT_MIX=search|even, BENCH_DRIFT_SEEDS=1,2,3,
 // BENCH_DRIFT_RULES="any,confirm (paired)" (rows by name), BENCH_PAIR_BANDS=1,2,3 (a paired row per
 // --pair-band: how its default was chosen), BENCH_CONFIRM_RUNS=n (the most pairs), BENCH_DRIFT_TRACE=1.
@@ -110,6 +118,22 @@ async function driftBench(mixName, kinds, changes) {
   // Six seeds: with three, the search mix has 12 real improvements, each one 8% of "lost real".
   const DSEEDS = (process.env.BENCH_DRIFT_SEEDS ?? "1,2,3,4,5,6").split(",").map(Number);
   const effects = Array.from({ length: CHANGES }, (_, i) => kinds[i % kinds.length] * NOISE);
+  // Steps: the load that moves the metric slows training (steps/s x exp(-LOAD x the drift's sine)), and
+  // SPEEDY of the changes (the same ones for every seed) train 5-10% faster or slower, their gain unrelated.
+  const STEPS = process.env.BENCH_STEPS !== "0";
+  const LOAD = Number(process.env.BENCH_DRIFT_LOAD ?? 0.2);
+  const STEPS_NOISE = Number(process.env.BENCH_STEPS_NOISE ?? 0.01);
+  const SPEEDY = Number(process.env.BENCH_DRIFT_SPEEDY ?? 0.25);
+  const BASE_RATE = 14;
+  let s0 = 12345;
+  const draw = () => {
+    s0 = (s0 * 48271) % 2147483647;
+    return s0 / 2147483647;
+  };
+  const speeds = effects.map(() => {
+    const [speedy, side, size] = [draw(), draw(), draw()];
+    return speedy < SPEEDY ? Number((1 + (side < 0.5 ? -1 : 1) * (0.05 + 0.05 * size)).toFixed(4)) : 1;
+  });
   const flags = effects.map((_, i) => `const C${String(i).padStart(2, "0")} = 0;`).join("\n");
   const script = `${flags}
 const EFFECTS = [${effects.join(", ")}];
@@ -126,6 +150,12 @@ for (const f of FLAGS) h = Math.imul(h ^ (f + 1), 16777619);
 const gauss = Math.sqrt(-2 * Math.log(Math.max(unit(h), 1e-12))) * Math.cos(2 * Math.PI * unit(h + 1));
 console.log("true_loss: " + truth.toFixed(6));
 console.log("val_loss: " + (truth + Number(process.env.BENCH_DRIFT) + Number(process.env.BENCH_NOISE) * gauss).toFixed(6));
+${STEPS ? `const SPEEDS = [${speeds.join(", ")}];
+const speed = FLAGS.reduce((a, f, i) => a * (f ? SPEEDS[i] : 1), 1);
+const g2 = Math.sqrt(-2 * Math.log(Math.max(unit(h + 2), 1e-12))) * Math.cos(2 * Math.PI * unit(h + 3));
+const rate = ${BASE_RATE} * speed * Math.exp(-${LOAD} * Number(process.env.BENCH_LOAD)) * (1 + ${STEPS_NOISE} * g2);
+console.log("num_steps: " + Math.round(rate * 30));
+console.log("training_seconds: 30.0");` : ""}
 `;
   /** The VM executor on a virtual clock: each run takes RUN_SEC and sees the drift of its time. */
   class DriftExecutor extends VmExecutor {
@@ -135,8 +165,8 @@ console.log("val_loss: " + (truth + Number(process.env.BENCH_DRIFT) + Number(pro
     }
     async run(spec) {
       const t = this.runs * RUN_SEC;
-      const drift = DRIFT * Math.sin((Math.PI * t) / DRIFT_SEC + this.phase);
-      return super.run({ ...spec, env: { ...spec.env, BENCH_DRIFT: String(drift), BENCH_RUN: String(this.runs) } });
+      const load = Math.sin((Math.PI * t) / DRIFT_SEC + this.phase);
+      return super.run({ ...spec, env: { ...spec.env, BENCH_DRIFT: String(DRIFT * load), BENCH_LOAD: String(load), BENCH_RUN: String(this.runs) } });
     }
   }
   class Scripted {
@@ -185,7 +215,7 @@ console.log("val_loss: " + (truth + Number(process.env.BENCH_DRIFT) + Number(pro
       const config = { maxIterations: CHANGES * 2, scope: ["hyperparameters"], tag: `d${seed}`, ...rule };
       const { root, records } = await vmSession({ prefix: "ar-drift-", script, seed, config, noise: NOISE, platform, executor, proposer: new Scripted(seed) });
       const truth = new Map();
-      const trueAt = (c) => truth.get(c) ?? truth.set(c, trueMetric(root, c, { BENCH_RUN: "0", BENCH_DRIFT: "0" })).get(c);
+      const trueAt = (c) => truth.get(c) ?? truth.set(c, trueMetric(root, c, { BENCH_RUN: "0", BENCH_DRIFT: "0", BENCH_LOAD: "0" })).get(c);
       for (const r of records.slice(1)) {
         t.contended += r.contendedRuns?.length ?? 0;
         if (r.status === "crash") continue;
@@ -220,7 +250,8 @@ console.log("val_loss: " + (truth + Number(process.env.BENCH_DRIFT) + Number(pro
   const best = Math.min(...rows.map(([, t]) => mean(t.finalTrue)));
   const mix = [...new Set(kinds)].sort((a, b) => b - a).map((k) => `${Math.round((100 * kinds.filter((x) => x === k).length) / kinds.length)}% ${k === 0 ? "no-ops" : `${k > 0 ? "+" : ""}${k} sd`}`).join(", ");
   const tag = `keeps under drift (${mixName} mix):`;
-  console.log(`${tag} ±${DRIFT} over ${DRIFT_SEC}s (${RUN_SEC}s a run), noise sd ${NOISE}, ${CHANGES} changes (${mix}) x seeds ${DSEEDS.join(",")}, ${((performance.now() - started) / 1000).toFixed(0)}s`);
+  const stepsText = STEPS ? `; steps/s ±${LOAD} with the load, ${STEPS_NOISE} noise, ${speeds.filter((v) => v !== 1).length} of ${CHANGES} changes 5-10% faster or slower` : "; no steps printed";
+  console.log(`${tag} ±${DRIFT} over ${DRIFT_SEC}s (${RUN_SEC}s a run), noise sd ${NOISE}, ${CHANGES} changes (${mix}) x seeds ${DSEEDS.join(",")}${stepsText}, ${((performance.now() - started) / 1000).toFixed(0)}s`);
   console.log(`${tag} | rule | false keeps | lost real (>= 2 sd) | runs | vs any | final true metric |`);
   const pct = (a, b) => (b === 0 ? "-" : `${((100 * a) / b).toFixed(0)}% (${a}/${b})`);
   for (const [name, t] of rows) {
