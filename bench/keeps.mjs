@@ -130,9 +130,11 @@ async function driftBench(mixName, kinds, changes) {
     s0 = (s0 * 48271) % 2147483647;
     return s0 / 2147483647;
   };
-  const speeds = effects.map(() => {
-    const [speedy, side, size] = [draw(), draw(), draw()];
-    return speedy < SPEEDY ? Number((1 + (side < 0.5 ? -1 : 1) * (0.05 + 0.05 * size)).toFixed(4)) : 1;
+  // Exactly round(SPEEDY x CHANGES) of them, drawn once (a shuffle of the indices), alternately faster and slower.
+  const picked = effects.map((_, i) => i).sort((a, b) => ((a * 31 + 13) % 101) - ((b * 31 + 13) % 101)).slice(0, Math.round(SPEEDY * CHANGES));
+  const speeds = effects.map((_, i) => {
+    const k = picked.indexOf(i);
+    return k < 0 ? 1 : Number((1 + (k % 2 ? -1 : 1) * (0.05 + 0.05 * draw())).toFixed(4));
   });
   const flags = effects.map((_, i) => `const C${String(i).padStart(2, "0")} = 0;`).join("\n");
   const script = `${flags}
