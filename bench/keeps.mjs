@@ -206,11 +206,12 @@ console.log("training_seconds: 30.0");` : ""}
     ["confirm (old)", { keepRule: "confirm", pairBand: 0, baselineRuns: 2 }],
     ...(bands ? bands.map((b) => [`confirm (paired band ${b})`, { keepRule: "confirm", pairBand: b, baselineRuns: 2 }]) : [["confirm (paired, the default)", { keepRule: "confirm", baselineRuns: 2 }]]).map(([n, r]) => [n, { ...r, ...(process.env.BENCH_CONFIRM_RUNS && { confirmRuns: Number(process.env.BENCH_CONFIRM_RUNS) }) }]),
   ];
-  const only = process.env.BENCH_DRIFT_RULES?.split(",");
+  // Rows by name or the start of one (a name with a comma, "confirm (paired, the default)", splits in two: its start still matches).
+  const only = process.env.BENCH_DRIFT_RULES?.split(",").map((n) => n.trim()).filter((n) => n.length > 0);
   const rows = [];
   const started = performance.now();
   for (const [name, rule] of rules) {
-    if (only && !only.includes(name)) continue;
+    if (only && !only.some((n) => name === n || name.startsWith(n))) continue;
     const t = { noops: 0, falseKeeps: 0, real: 0, lost: 0, runs: 0, finalTrue: [], decisions: 0, oneRun: 0, paired: 0, pairs: 0, reused: 0, leftOut: 0, contended: 0, pairRuns: 0 };
     for (const seed of DSEEDS) {
       const executor = new DriftExecutor(seed);

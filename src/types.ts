@@ -163,6 +163,12 @@ export interface ExperimentRecord {
   parentRuns?: RunSample[];
   /** Its first run is in its first pair (see parentRuns). */
   firstPaired?: boolean;
+  /**
+   * Decided against the load tracker (src/metric/load-tracker.ts: it trained at its parent's speed,
+   * its runs' steps/s read the load): its metric less its parent's expected metric at the same
+   * load. Its measured metric is its parent's plus this (src/metric/noise.ts measuredMeans).
+   */
+  loadDelta?: number;
   /** The --check commands that ran on it (a would-be keep) and whether each passed. */
   checks?: { command: string; ok: boolean }[];
   /** Which worker ran it (0-based) and on which device / host, when the session has workers. */

@@ -27,6 +27,8 @@ export {
   WITHIN_NOISE,
 } from "./noise.js";
 export {
+  CONTENTION_MIN_DROP,
+  CONTENTION_SDS,
   type ContentionVerdict,
   contentionCount,
   contentionOf,

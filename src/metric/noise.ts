@@ -141,6 +141,8 @@ export interface MeasuredRecord {
   firstPaired?: boolean;
   /** Runs of its code made by `autoresearch confirm` (src/ledger/measurements.ts). */
   confirmRuns?: readonly { metric: number | null }[];
+  /** Decided against the load tracker: its metric less its parent's at the same load (src/metric/load-tracker.ts). */
+  loadDelta?: number;
 }
 
 /** The single-run metrics of a record: each of its runs, or its one metric. */
@@ -180,6 +182,12 @@ export function measuredMeans(records: readonly (MeasuredRecord & { commit: stri
       for (const { candidate: b, parent: a } of pairsOf(r)) if (a !== null && b !== null && Number.isFinite(a) && Number.isFinite(b)) diffs.push(b - a);
     }
     const confirmed = finiteMetrics(r.confirmRuns);
+    // Decided against the load tracker: on its parent's scale too (its own runs ran at other loads).
+    const parentMean = means.get(r.parent);
+    if (r.loadDelta !== undefined && Number.isFinite(r.loadDelta) && parentMean !== undefined && r.parent !== r.commit) {
+      means.set(r.commit, parentMean + r.loadDelta);
+      continue;
+    }
     if (base !== undefined && diffs.length > 0) {
       // Runs `confirm` made of it later are weighed with its pairs, one a pair.
       means.set(r.commit, (diffs.length * (base + mean(diffs)) + confirmed.reduce((a, v) => a + v, 0)) / (diffs.length + confirmed.length));

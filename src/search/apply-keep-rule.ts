@@ -20,6 +20,7 @@ import {
   ratesByCode,
   stepsPerSec,
 } from "../metric/index.js";
+import { type LoadTracker, loadTracker } from "../metric/load-tracker.js";
 import type { ExperimentRecord, RunResult, RunSample } from "../types.js";
 import { sampleWithThroughput } from "./contention.js";
 import { type Decision, decide } from "./decide.js";
@@ -70,6 +71,8 @@ export interface KeepOutcome {
   parentRuns?: RunSample[];
   /** Its first run is in its first pair. */
   firstPaired?: boolean;
+  /** Decided against the load tracker: its metric less its parent's at the same load. */
+  loadDelta?: number;
   checks?: { command: string; ok: boolean }[];
   /** Total seconds of its runs and checks. */
   durationSec: number;
@@ -110,6 +113,16 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
   const drift = driftSpread(session.history);
   const spread = noise === null ? null : drift === null ? Number.POSITIVE_INFINITY : Math.max(noise, drift);
   const measurable = input.decision.status === "keep" || input.decision.reason === "regression" || input.decision.reason === "no-change";
+  // Runs that print their steps read the machine's load (src/metric/load-tracker.ts): a candidate
+  // that trains at its parent's speed is decided against the parent's expected metric at its own
+  // runs' load, on its own runs; one of another speed (or where the session cannot tell yet) is
+  // decided on pairs below, where a change that makes training faster keeps its advantage. One
+  // worker only: the records' order is then the order the runs ran in.
+  if (rule.paired && noise !== null && noise > 0 && measurable && session.workers.length <= 1 && input.best.trainHash) {
+    const tracker = loadTracker(session.history, input.best.trainHash);
+    if (process.env.DEBUG_TRACK) { const e = tracker.expected(input.best.trainHash, tracker.next); console.log(`#${input.id} model ${tracker.model ? tracker.model.dof : null} alike ${tracker.alike(first, tracker.next)} x ${Math.log(first.steps! / first.trainingSec!).toFixed(4)} expected ${e?.y.toFixed(4)} sd ${e?.sd.toFixed(4)} readingSd ${tracker.readingSd.toFixed(4)}`); }
+    if (tracker.model && tracker.alike(first, tracker.next) === true) return trackedDecision(session, deps, input, first, tracker, durationSec);
+  }
   const band = measurable && input.runParent ? (input.previous && rule.paired ? "pair" : rule.placeOf(first.metric as number, bestMetric, config.direction, spread)) : null;
   // A first run far worse but slower (steps/s) than its parent's runs by more than the noise of
   // steps/s may have been slowed by the machine (new code has no runs of its own to compare with):
@@ -171,6 +184,62 @@ async function exactDecision(session: SessionState, deps: LoopDeps, input: KeepI
   const outcome = await runChecks(session, deps, input, checks);
   const kept = plain(outcome.failed ?? input.decision, { checks: outcome.results });
   return { ...kept, durationSec: kept.durationSec + outcome.durationSec };
+}
+
+/** Under a tracked decision: discard as soon as the gain is less than this many standard errors above zero. */
+export const TRACKED_FUTILITY_Z = 0.5;
+
+/**
+ * A decision against the load tracker (src/metric/load-tracker.ts): the candidate trains at its
+ * parent's speed (its first run's steps/s agreed with the load then), so each of its runs reads
+ * the load it ran under, and the parent's expected metric at that load is known from the parent's
+ * runs and the session's slope of the metric on ln(steps/s). After each of its runs the
+ * sequential rule: keep once its gain is more than Z standard errors (Student-t on the slope's
+ * degrees of freedom) above zero on two runs at least (a kept node becomes the parent every later
+ * decision is measured against: one run is too little to know its level by), discard as soon as
+ * it is less than TRACKED_FUTILITY_Z above zero, and at the latest after 1 + --confirm-runs runs.
+ * Its metric sits on its parent's scale (the parent's measured metric plus its load-adjusted
+ * difference, `loadDelta`), as a paired decision's does; its runs are recorded even when one
+ * (the record's metric is the adjusted one, its runs what they printed).
+ */
+async function trackedDecision(session: SessionState, deps: LoopDeps, input: KeepInput, first: RunSample, tracker: LoadTracker, started: number): Promise<KeepOutcome> {
+  const { config } = session.info;
+  const rule = session.keepRule;
+  const runs: RunSample[] = [first];
+  let durationSec = started;
+  const parentMetric = input.best.metric as number;
+  let estimate = tracker.gainOf(runs, config.direction);
+  const done = (decision: Decision, extra: Partial<KeepOutcome> = {}): KeepOutcome => {
+    const loadDelta = estimate ? Number((config.direction === "min" ? -estimate.gain : estimate.gain).toPrecision(12)) : undefined;
+    return { decision, metric: loadDelta !== undefined ? Number((parentMetric + loadDelta).toPrecision(12)) : first.metric, runs, ...(loadDelta !== undefined && { loadDelta }), durationSec, ...extra };
+  };
+  const need = tracker.critical(rule.confidence);
+  const most = rule.maxPairs + 1;
+  for (;;) {
+    if (!estimate) return done({ status: "discard", reason: "not-confirmed", detail: "load-adjusted: no estimate" });
+    const z = estimate.se > 0 ? estimate.gain / estimate.se : Number.NEGATIVE_INFINITY;
+    const gainText = `${estimate.gain >= 0 ? "+" : ""}${estimate.gain.toPrecision(3)}`;
+    const on = `${runs.length} run${runs.length === 1 ? "" : "s"} at its parent's speed`;
+    if (runs.length >= 2 && z > need) {
+      const keep: Decision = { status: "keep", reason: "improved", detail: `load-adjusted: better than its parent on ${on}: gain ${gainText}, ${z.toFixed(1)} standard errors, more than the ${need.toFixed(1)} needed` };
+      if (rule.checks.length === 0) return done(keep);
+      const outcome = await runChecks(session, deps, input, rule.checks);
+      durationSec += outcome.durationSec;
+      return done(outcome.failed ?? keep, { checks: outcome.results });
+    }
+    if (z < TRACKED_FUTILITY_Z) return done({ status: "discard", reason: "not-confirmed", detail: `load-adjusted: not better than its parent on ${on}: gain ${gainText}, ${z.toFixed(1)} standard errors, less than the ${TRACKED_FUTILITY_Z} to go on` });
+    if (runs.length >= most) return done({ status: "discard", reason: "not-confirmed", detail: `load-adjusted: gain ${gainText} on ${on} is ${z.toFixed(1)} standard errors, not more than the ${need.toFixed(1)} needed` });
+    if (deps.stop.signal.aborted) return done(interrupted("its runs"));
+    const index = runs.length;
+    const run = await input.runAgain(index);
+    durationSec += run.durationSec;
+    runs.push(sampleOf(run, rule.seedOf(index)));
+    const found = await input.guard();
+    const repeat = decide({ run, direction: config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations: found, interrupted: deps.stop.signal.aborted });
+    if (repeat.reason === "violation" || repeat.reason === "interrupted") return done(repeat);
+    if (repeat.status === "crash") return done({ status: "discard", reason: "not-confirmed", detail: `its run ${index + 1} failed: ${repeat.detail}` });
+    estimate = tracker.gainOf(runs, config.direction);
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import type { InFlight } from "../ledger/ledger.js";
 import { appendMemory, proposalMemory } from "../ledger/memory.js";
 import { cleanField } from "../ledger/results-tsv.js";
 import { delta, mean, noiseOfRecords } from "../metric/index.js";
+import { loadTracker } from "../metric/load-tracker.js";
 import { formatDelta } from "../report/format.js";
 import { countLines } from "../proposers/apply.js";
 import { matchMetric, metricRegExp } from "../runner/index.js";
@@ -493,7 +494,9 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   const trainHash = sha256(input.newText);
   // Runs of code that ran before (here, or as confirmation runs below) slowed by a busy machine are
   // run again rather than decided (src/search/contention.ts); a followed run is taken as it is.
-  const contention = { deps, history: session.history, trainHash, id: input.key, guard: () => guardRun(session, deps, clone, input.key, commit) };
+  // With one worker the records' order is the runs' order: the load track (src/metric/load-tracker.ts) reads it.
+  const loadTrack = session.keepRule.paired && session.workers.length <= 1 && parent.trainHash ? loadTracker(session.history, parent.trainHash) : undefined;
+  const contention = { deps, history: session.history, trainHash, id: input.key, guard: () => guardRun(session, deps, clone, input.key, commit), ...(loadTrack && { loadTrack }) };
   const contendedRuns: RunSample[] = [];
   const pendingViolations: string[] = [];
   control.ranOnce?.();
@@ -618,6 +621,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
             logPath,
             again: once,
             what: `its parent's run in pair ${pair + 1}`,
+            ...(loadTrack && { loadTrack: { expected: loadTrack.expected, next: loadTrack.next + 2 * pair + 1 } }),
           });
           contendedRuns.push(...checked.contended);
           const found = [...checked.violations, ...(await guardRun(session, deps, clone, id, parent.commit))];
@@ -646,6 +650,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
         run: { ...run, metric: kept.metric, durationSec: kept.durationSec },
         ...(kept.runs && { runs: kept.runs }),
         ...(kept.parentRuns?.length && { parentRuns: kept.parentRuns, ...(kept.firstPaired && { firstPaired: true }) }),
+        ...(kept.loadDelta !== undefined && { loadDelta: kept.loadDelta }),
         ...(kept.checks && { checks: kept.checks }),
         ...(contendedRuns.length > 0 && { contendedRuns }),
       },

@@ -1,0 +1,327 @@
+/**
+ * The machine's load read from each run's own steps/s. Under a fixed time budget a busy machine
+ * means fewer steps and a worse metric (nanoGPT on a shared CPU: val_loss followed steps at
+ * r = -0.94, issue 25), so runs that report their steps carry a precise reading of the load they
+ * ran under. Two things are learnt from a session's runs:
+ * - the metric's sensitivity to load: the slope of the metric on ln(steps/s), by regression over
+ *   runs of identical code only (within each code: a change that alters speed moves its code's
+ *   level, never the slope), so the head's expected metric at any run's load is its mean plus the
+ *   slope times how far that run's ln(steps/s) lies from the head's runs';
+ * - which code trains at the head's speed: a run's steps/s only read the load when its code's
+ *   speed is known, so the load is tracked over time from the runs in the order they ran, each
+ *   code's speed relative to the baseline's known when its first run agreed with the load then
+ *   (the same speed as its parent's code), or measured from its pairs (runs beside its parent's).
+ *   A candidate whose first run's steps/s disagree with the load then trains at another speed: it
+ *   is not adjusted (src/search/apply-keep-rule.ts decides it on pairs, where a change that makes
+ *   training faster keeps its advantage).
+ * Pure: the keep rule asks it; nothing here runs anything.
+ */
+import { studentCritical } from "./paired.js";
+import { stepsPerSec, type Throughput } from "./throughput.js";
+
+/** One run as the tracker reads it. */
+export interface LoadRun extends Throughput {
+  metric: number | null;
+  reused?: boolean;
+}
+
+/** What the tracker reads of a record (src/types.ts ExperimentRecord). */
+export interface LoadRecord extends Throughput {
+  status: string;
+  commit: string;
+  parent: string;
+  trainHash?: string;
+  metric: number | null;
+  runs?: readonly LoadRun[];
+  parentRuns?: readonly LoadRun[];
+  firstPaired?: boolean;
+  confirmRuns?: readonly LoadRun[];
+}
+
+/** A reading of the load is believed while it lies within this many sd of the track's prediction. */
+export const ALIKE_Z = 2;
+/** How many of the latest readings the track's local line is fitted to (the load moves slowly over a few runs). */
+export const TRACK_READINGS = 5;
+/** Readings older than this many runs say nothing of the load now. */
+export const TRACK_HORIZON = 12;
+/** The slope is trusted once its regression has this many degrees of freedom. */
+export const MIN_SLOPE_DOF = 4;
+/** The least noise a reading is taken to have: steps are whole numbers and clocks are coarse. */
+const MIN_READING_SD = 0.002;
+
+interface Timed {
+  code: string;
+  run: LoadRun;
+  /** Its place in the session's runs (0, 1, 2, ...). */
+  t: number;
+  /** Which side of its record it is: the record's own code or its parent's. */
+  side: "candidate" | "parent";
+}
+
+const runsOfRecord = (r: LoadRecord): LoadRun[] => (r.runs && r.runs.length > 0 ? [...r.runs] : [{ metric: r.metric, ...(r.steps !== undefined && { steps: r.steps }), ...(r.trainingSec !== undefined && { trainingSec: r.trainingSec }) }]);
+
+/**
+ * A record's runs in the order they ran (src/search/apply-keep-rule.ts pairedDecision: the first
+ * pair A B when it reused the parent's run just before, else B A; then the orders alternate; a
+ * first run left out is followed by a fresh A B). A reused parent run is left out: it ran, and is
+ * counted, in the record before.
+ */
+export function orderOfRecord(r: LoadRecord): { side: "candidate" | "parent"; run: LoadRun }[] {
+  const own = runsOfRecord(r);
+  const parents = r.parentRuns ?? [];
+  if (parents.length === 0) return own.map((run) => ({ side: "candidate", run }));
+  const c = (i: number) => (own[i] ? [{ side: "candidate" as const, run: own[i] as LoadRun }] : []);
+  const p = (i: number) => (parents[i] && !parents[i]?.reused ? [{ side: "parent" as const, run: parents[i] as LoadRun }] : []);
+  const out: { side: "candidate" | "parent"; run: LoadRun }[] = [];
+  const offset = r.firstPaired ? 0 : 1;
+  // Pair 0's order: A B when its parent run came first (reused, or a first run left out), else B A.
+  const firstAB = !r.firstPaired || parents[0]?.reused === true;
+  if (!r.firstPaired) out.push(...c(0));
+  for (let i = 0; i < parents.length; i++) {
+    const ab = i % 2 === 0 ? firstAB : !firstAB;
+    out.push(...(ab ? [...p(i), ...c(i + offset)] : [...c(i + offset), ...p(i)]));
+  }
+  // Runs beyond the pairs (none in the loop's records), in their order.
+  for (let i = parents.length + offset; i < own.length; i++) out.push(...c(i));
+  return out;
+}
+
+/** Every run of the session in the order it ran, with its code (crashed records' runs count as time only). */
+export function runsInOrder(records: readonly LoadRecord[]): Timed[] {
+  const hashOf = new Map<string, string>();
+  for (const r of records) if (r.trainHash && !hashOf.has(r.commit)) hashOf.set(r.commit, r.trainHash);
+  const out: Timed[] = [];
+  let t = 0;
+  for (const r of records) {
+    const parentCode = hashOf.get(r.parent) ?? "";
+    for (const { side, run } of orderOfRecord(r)) {
+      const code = side === "candidate" ? (r.trainHash ?? "") : parentCode;
+      if (r.status !== "crash" && code) out.push({ code, run, t, side });
+      t++;
+    }
+  }
+  return out;
+}
+
+const lnRate = (run: Throughput): number | null => {
+  const rate = stepsPerSec(run);
+  return rate === null ? null : Math.log(rate);
+};
+
+/** The load now, from the latest readings: a local line's prediction at time t and its variance. */
+export interface LoadPrediction {
+  /** ln(steps/s) of code at the baseline's speed. */
+  y: number;
+  variance: number;
+}
+
+/** The metric's slope on ln(steps/s) within codes, and the head's runs it predicts from. */
+export interface LoadModel {
+  slope: number;
+  /** The residual sd of a run around its code's line. */
+  sd: number;
+  dof: number;
+  sxx: number;
+  head: { n: number; metric: number; x: number };
+}
+
+export interface LoadTracker {
+  /** The time index of the next run. */
+  next: number;
+  /** The sd of one reading of ln(steps/s) about the load. */
+  readingSd: number;
+  /** The load at time t, null when no recent reading. */
+  predict(t: number): LoadPrediction | null;
+  /**
+   * What a run of `code` made at time t should read, ln(steps/s), and the sd of that (the track's
+   * and one reading's): null while the track cannot tell (the code's speed unknown, no recent
+   * readings, the readings' noise not measured yet).
+   */
+  expected(code: string, t: number): { y: number; sd: number } | null;
+  /** Whether a run of a new child of the head, made at time t, trains at the head's speed: null when the track cannot tell. */
+  alike(run: Throughput, t: number): boolean | null;
+  model: LoadModel | null;
+  /**
+   * A candidate's gain over the head at the same load (positive = better), from its runs (each with
+   * steps): its mean against the head's expected metric at their mean ln(steps/s), with the
+   * standard error of that difference (its runs' noise, the head's mean's, the slope's).
+   */
+  gainOf(runs: readonly LoadRun[], direction: "min" | "max"): { gain: number; se: number; dof: number } | null;
+  /** The Z a keep needs with the model's degrees of freedom (Student-t while few). */
+  critical(confidence: number): number;
+}
+
+/** Least squares line through (t, y): its value at `at` and that value's variance in units of one reading's. */
+function lineAt(points: readonly { t: number; y: number }[], at: number): { y: number; factor: number } {
+  const n = points.length;
+  const tm = points.reduce((a, p) => a + p.t, 0) / n;
+  const ym = points.reduce((a, p) => a + p.y, 0) / n;
+  const stt = points.reduce((a, p) => a + (p.t - tm) ** 2, 0);
+  const slope = stt > 0 ? points.reduce((a, p) => a + (p.t - tm) * (p.y - ym), 0) / stt : 0;
+  return { y: ym + slope * (at - tm), factor: 1 / n + (stt > 0 ? (at - tm) ** 2 / stt : 0) };
+}
+
+/**
+ * The sd of one reading about the load: each reading against the straight line through its two
+ * neighbours (a slow load is straight over three runs), robustly (the median), null until five
+ * such triples are known.
+ */
+function readingNoise(readings: readonly { t: number; y: number }[]): number | null {
+  const scaled: number[] = [];
+  for (let i = 1; i + 1 < readings.length; i++) {
+    const [a, b, c] = [readings[i - 1], readings[i], readings[i + 1]] as { t: number; y: number }[];
+    if (!a || !b || !c || c.t - a.t > 4) continue;
+    const w = (b.t - a.t) / (c.t - a.t);
+    const residual = b.y - (a.y * (1 - w) + c.y * w);
+    scaled.push(residual ** 2 / (1 + (1 - w) ** 2 + w ** 2));
+  }
+  if (scaled.length < 5) return null;
+  scaled.sort((x, y) => x - y);
+  // The median of a squared normal is 0.455 of its variance.
+  return Math.max(MIN_READING_SD, Math.sqrt((scaled[Math.floor(scaled.length / 2)] as number) / 0.455));
+}
+
+function predictFrom(readings: readonly { t: number; y: number }[], sd: number, t: number): LoadPrediction | null {
+  const recent = readings.filter((r) => r.t < t && t - r.t <= TRACK_HORIZON).slice(-TRACK_READINGS);
+  if (recent.length < 3) return null;
+  const line = lineAt(recent, t);
+  return { y: line.y, variance: sd ** 2 * line.factor };
+}
+
+/**
+ * Within-code regression of the metric on ln(steps/s) over every run that printed both, and the
+ * head's code's runs. Null until the slope rests on MIN_SLOPE_DOF degrees of freedom and the head
+ * has two runs with steps.
+ */
+export function loadModel(runs: readonly { code: string; run: LoadRun }[], headCode: string): LoadModel | null {
+  const groups = new Map<string, { x: number; m: number }[]>();
+  for (const { code, run } of runs) {
+    const x = lnRate(run);
+    if (x === null || run.metric === null || !Number.isFinite(run.metric) || run.reused) continue;
+    groups.set(code, [...(groups.get(code) ?? []), { x, m: run.metric }]);
+  }
+  let sxx = 0;
+  let sxy = 0;
+  let n = 0;
+  let codes = 0;
+  for (const points of groups.values()) {
+    if (points.length < 2) continue;
+    const xm = points.reduce((a, p) => a + p.x, 0) / points.length;
+    const mm = points.reduce((a, p) => a + p.m, 0) / points.length;
+    for (const p of points) {
+      sxx += (p.x - xm) ** 2;
+      sxy += (p.x - xm) * (p.m - mm);
+    }
+    n += points.length;
+    codes++;
+  }
+  const dof = n - codes - 1;
+  const head = groups.get(headCode) ?? [];
+  if (dof < MIN_SLOPE_DOF || !(sxx > 0) || head.length < 2) return null;
+  const slope = sxy / sxx;
+  let rss = 0;
+  for (const points of groups.values()) {
+    if (points.length < 2) continue;
+    const xm = points.reduce((a, p) => a + p.x, 0) / points.length;
+    const mm = points.reduce((a, p) => a + p.m, 0) / points.length;
+    for (const p of points) rss += (p.m - mm - slope * (p.x - xm)) ** 2;
+  }
+  const sd = Math.sqrt(rss / dof);
+  if (!(sd > 0)) return null;
+  return {
+    slope,
+    sd,
+    dof,
+    sxx,
+    head: { n: head.length, metric: head.reduce((a, p) => a + p.m, 0) / head.length, x: head.reduce((a, p) => a + p.x, 0) / head.length },
+  };
+}
+
+/**
+ * The session's load tracker for a decision on a child of `headCommit` (whose code is `headCode`),
+ * from its records in the order they were decided (one worker: the records' order is the runs').
+ * Walks the runs in order, learning each code's speed relative to the baseline's (0 on the log
+ * scale): a new code takes its parent's speed when its first run agrees with the load then
+ * (ALIKE_Z), else its speed is measured from its runs beside its parent's (pairs), else it stays
+ * unknown and its runs read nothing. The readings are ln(steps/s) less the code's speed.
+ */
+export function loadTracker(records: readonly LoadRecord[], headCode: string): LoadTracker {
+  const hashOf = new Map<string, string>();
+  for (const r of records) if (r.trainHash && !hashOf.has(r.commit)) hashOf.set(r.commit, r.trainHash);
+  const speed = new Map<string, number>();
+  const readings: { t: number; y: number }[] = [];
+  let t = 0;
+  let sd: number | null = null;
+  for (const r of records) {
+    const code = r.trainHash ?? "";
+    const parentCode = hashOf.get(r.parent) ?? "";
+    const order = orderOfRecord(r);
+    if (r.status !== "crash" && code && !speed.has(code)) {
+      const parentSpeed = r.commit === r.parent ? 0 : speed.get(parentCode);
+      const firstAt = t + order.findIndex((o) => o.side === "candidate");
+      const first = order.find((o) => o.side === "candidate");
+      const x = first ? lnRate(first.run) : null;
+      if (parentSpeed !== undefined) {
+        const prediction = predictFrom(readings, sd ?? MIN_READING_SD, firstAt);
+        if (r.commit === r.parent) speed.set(code, 0);
+        else if (x !== null && prediction && Math.abs(x - parentSpeed - prediction.y) <= ALIKE_Z * Math.sqrt(prediction.variance + (sd ?? MIN_READING_SD) ** 2)) speed.set(code, parentSpeed);
+        else {
+          // Its speed from its runs beside its parent's, each against the parent's run next to it.
+          const diffs: number[] = [];
+          for (let i = 0; i + 1 < order.length; i++) {
+            const [a, b] = [order[i], order[i + 1]] as { side: string; run: LoadRun }[];
+            if (!a || !b || a.side === b.side) continue;
+            const [xa, xb] = [lnRate(a.run), lnRate(b.run)];
+            if (xa !== null && xb !== null) diffs.push(a.side === "candidate" ? xa - xb : xb - xa);
+          }
+          if (diffs.length > 0) speed.set(code, parentSpeed + diffs.reduce((s, v) => s + v, 0) / diffs.length);
+        }
+      }
+    }
+    for (const { side, run } of order) {
+      const c = side === "candidate" ? code : parentCode;
+      const x = lnRate(run);
+      const s = speed.get(c);
+      if (r.status !== "crash" && x !== null && s !== undefined) readings.push({ t, y: x - s });
+      t++;
+    }
+    sd = readingNoise(readings);
+  }
+  const readingSd = sd ?? MIN_READING_SD;
+  const headSpeed = speed.get(headCode);
+  const all = runsInOrder(records).map(({ code, run }) => ({ code, run }));
+  // `autoresearch confirm`'s runs: no time, but they measure their code's level and the slope.
+  for (const r of records) for (const run of r.confirmRuns ?? []) if (r.trainHash) all.push({ code: r.trainHash, run });
+  const model = loadModel(all, headCode);
+  const predict = (at: number) => predictFrom(readings, readingSd, at);
+  return {
+    next: t,
+    readingSd,
+    predict,
+    model,
+    expected: (code, at) => {
+      const s = speed.get(code);
+      const prediction = predict(at);
+      if (s === undefined || !prediction || sd === null) return null;
+      return { y: prediction.y + s, sd: Math.sqrt(prediction.variance + readingSd ** 2) };
+    },
+    alike: (run, at) => {
+      const x = lnRate(run);
+      const prediction = predict(at);
+      if (x === null || headSpeed === undefined || !prediction || sd === null) return null;
+      return Math.abs(x - headSpeed - prediction.y) <= ALIKE_Z * Math.sqrt(prediction.variance + readingSd ** 2);
+    },
+    gainOf: (runs, direction) => {
+      if (!model) return null;
+      const points = runs.map((r) => ({ x: lnRate(r), m: r.metric })).filter((p): p is { x: number; m: number } => p.x !== null && p.m !== null && Number.isFinite(p.m));
+      if (points.length === 0) return null;
+      const xm = points.reduce((a, p) => a + p.x, 0) / points.length;
+      const mm = points.reduce((a, p) => a + p.m, 0) / points.length;
+      const expected = model.head.metric + model.slope * (xm - model.head.x);
+      const difference = mm - expected;
+      const variance = model.sd ** 2 * (1 / points.length + 1 / model.head.n + (xm - model.head.x) ** 2 / model.sxx);
+      return { gain: direction === "min" ? -difference : difference, se: Math.sqrt(variance), dof: model.dof };
+    },
+    critical: (confidence) => (model ? studentCritical(confidence, model.dof) : Number.POSITIVE_INFINITY),
+  };
+}
