@@ -212,7 +212,7 @@ console.log("training_seconds: 30.0");` : ""}
   const started = performance.now();
   for (const [name, rule] of rules) {
     if (only && !only.some((n) => name === n || name.startsWith(n))) continue;
-    const t = { noops: 0, falseKeeps: 0, real: 0, lost: 0, runs: 0, finalTrue: [], decisions: 0, oneRun: 0, paired: 0, pairs: 0, reused: 0, leftOut: 0, contended: 0, pairRuns: 0 };
+    const t = { noops: 0, falseKeeps: 0, real: 0, lost: 0, runs: 0, finalTrue: [], decisions: 0, oneRun: 0, paired: 0, pairs: 0, reused: 0, leftOut: 0, contended: 0, pairRuns: 0, tracked: 0, trackedRuns: 0 };
     for (const seed of DSEEDS) {
       const executor = new DriftExecutor(seed);
       const config = { maxIterations: CHANGES * 2, scope: ["hyperparameters"], tag: `d${seed}`, ...rule };
@@ -223,7 +223,10 @@ console.log("training_seconds: 30.0");` : ""}
         t.contended += r.contendedRuns?.length ?? 0;
         if (r.status === "crash") continue;
         t.decisions++;
-        if (r.parentRuns?.length) {
+        if (r.loadDelta !== undefined) {
+          t.tracked++;
+          t.trackedRuns += (r.runs?.length ?? 1) + (r.parentRuns?.length ?? 0);
+        } else if (r.parentRuns?.length) {
           t.paired++;
           t.pairs += r.parentRuns.length;
           t.pairRuns += r.parentRuns.filter((a) => !a.reused).length + (r.runs?.length ?? 1) - 1;
@@ -262,7 +265,7 @@ console.log("training_seconds: 30.0");` : ""}
   }
   for (const [name, t] of rows.filter(([n]) => n.startsWith("confirm (paired"))) {
     console.log(
-      `${tag} ${name}: ${t.decisions} decisions: ${t.oneRun} on one run, ${t.paired} on pairs (${t.pairs} pairs, ${(t.pairs / Math.max(1, t.paired)).toFixed(1)} a decision; ${t.reused} first pairs reused the parent's run just before, ${t.leftOut} left the first run out), ${t.pairRuns} runs in pairs besides first runs, ${t.contended} re-run for contention`,
+      `${tag} ${name}: ${t.decisions} decisions: ${t.tracked} load-adjusted (${t.trackedRuns} runs, ${(t.trackedRuns / Math.max(1, t.tracked)).toFixed(1)} a decision, the parent's included), ${t.oneRun} on one run, ${t.paired} on pairs (${t.pairs} pairs, ${(t.pairs / Math.max(1, t.paired)).toFixed(1)} a decision; ${t.reused} first pairs reused the parent's run just before, ${t.leftOut} left the first run out), ${t.pairRuns} runs in pairs besides first runs, ${t.contended} re-run for contention`,
     );
   }
   for (const [name, paired] of rows.filter(([n]) => n.startsWith("confirm (paired"))) {

@@ -169,6 +169,11 @@ export interface ExperimentRecord {
    * load. Its measured metric is its parent's plus this (src/metric/noise.ts measuredMeans).
    */
   loadDelta?: number;
+  /**
+   * A tracked decision that ran its parent too (parentRuns, not pairs): the order its runs ("c")
+   * and its parent's ("p") ran in, e.g. "ccpc" (src/metric/load-tracker.ts reads the load in order).
+   */
+  runOrder?: string;
   /** The --check commands that ran on it (a would-be keep) and whether each passed. */
   checks?: { command: string; ok: boolean }[];
   /** Which worker ran it (0-based) and on which device / host, when the session has workers. */

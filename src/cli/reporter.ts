@@ -31,6 +31,8 @@ function fmtDelta(record: ExperimentRecord, direction: Direction): string {
 function keepNote(record: ExperimentRecord, noise: number | null, direction: Direction): string {
   const runs = record.runs && record.runs.length > 1 ? `mean of ${record.runs.length} runs` : "";
   if (record.id === 0) return pc.dim(runs ? ` (${runs}${noise !== null ? `, noise floor ${formatMetric(noise)}` : ""})` : "");
+  // Decided against the load its runs read (src/metric/load-tracker.ts): it stands on those runs at its parent's speed.
+  if (record.loadDelta !== undefined) return pc.dim(` (${record.runs?.length ?? 1} runs${record.parentRuns?.length ? ` and ${record.parentRuns.length} of its parent` : ""}, load-adjusted)`);
   // Decided on parent/change pairs: it stands on them, not on the noise of single runs.
   const pairs = record.parentRuns?.length ?? 0;
   if (pairs > 0) return pc.dim(` (${[runs, `confirmed on ${pairs} pair${pairs > 1 ? "s" : ""}`].filter(Boolean).join(", ")})`);

@@ -62,7 +62,7 @@ export function summarize(r: ExperimentRecord): ExperimentSummary {
     ...(r.combines && r.combines.length > 0 && { combines: [...r.combines] }),
     stepsPerSec: stepsPerSec(r),
     contendedRuns: r.contendedRuns?.length ?? 0,
-    pairs: r.parentRuns?.length ?? 0,
+    pairs: r.loadDelta === undefined ? (r.parentRuns?.length ?? 0) : 0,
   };
 }
 

@@ -36,6 +36,10 @@ export interface LoadRecord extends Throughput {
   parentRuns?: readonly LoadRun[];
   firstPaired?: boolean;
   confirmRuns?: readonly LoadRun[];
+  /** Runs re-run for contention: they took their time (before the run that replaced them), and read nothing. */
+  contendedRuns?: readonly unknown[];
+  /** A tracked decision's runs in the order they ran: "c" its own, "p" its parent's (src/types.ts). */
+  runOrder?: string;
 }
 
 /** A reading of the load is believed while it lies within this many sd of the track's prediction. */
@@ -69,6 +73,15 @@ const runsOfRecord = (r: LoadRecord): LoadRun[] => (r.runs && r.runs.length > 0 
 export function orderOfRecord(r: LoadRecord): { side: "candidate" | "parent"; run: LoadRun }[] {
   const own = runsOfRecord(r);
   const parents = r.parentRuns ?? [];
+  if (r.runOrder) {
+    let [ci, pi] = [0, 0];
+    const out: { side: "candidate" | "parent"; run: LoadRun }[] = [];
+    for (const ch of r.runOrder) {
+      const run = ch === "p" ? parents[pi++] : own[ci++];
+      if (run) out.push({ side: ch === "p" ? "parent" : "candidate", run });
+    }
+    return out;
+  }
   if (parents.length === 0) return own.map((run) => ({ side: "candidate", run }));
   const c = (i: number) => (own[i] ? [{ side: "candidate" as const, run: own[i] as LoadRun }] : []);
   const p = (i: number) => (parents[i] && !parents[i]?.reused ? [{ side: "parent" as const, run: parents[i] as LoadRun }] : []);
@@ -94,6 +107,7 @@ export function runsInOrder(records: readonly LoadRecord[]): Timed[] {
   let t = 0;
   for (const r of records) {
     const parentCode = hashOf.get(r.parent) ?? "";
+    t += r.contendedRuns?.length ?? 0;
     for (const { side, run } of orderOfRecord(r)) {
       const code = side === "candidate" ? (r.trainHash ?? "") : parentCode;
       if (r.status !== "crash" && code) out.push({ code, run, t, side });
@@ -128,6 +142,8 @@ export interface LoadModel {
 export interface LoadTracker {
   /** The time index of the next run. */
   next: number;
+  /** The load's readings so far: ln(steps/s) less the code's speed, at each run's time. */
+  readings: readonly { t: number; y: number }[];
   /** The sd of one reading of ln(steps/s) about the load. */
   readingSd: number;
   /** The load at time t, null when no recent reading. */
@@ -146,7 +162,7 @@ export interface LoadTracker {
    * steps): its mean against the head's expected metric at their mean ln(steps/s), with the
    * standard error of that difference (its runs' noise, the head's mean's, the slope's).
    */
-  gainOf(runs: readonly LoadRun[], direction: "min" | "max"): { gain: number; se: number; dof: number } | null;
+  gainOf(runs: readonly LoadRun[], direction: "min" | "max", headRuns?: readonly LoadRun[]): { gain: number; se: number; dof: number; headN: number } | null;
   /** The Z a keep needs with the model's degrees of freedom (Student-t while few). */
   critical(confidence: number): number;
 }
@@ -181,12 +197,26 @@ function readingNoise(readings: readonly { t: number; y: number }[]): number | n
   return Math.max(MIN_READING_SD, Math.sqrt((scaled[Math.floor(scaled.length / 2)] as number) / 0.455));
 }
 
+/**
+ * The load at time t from the latest readings: a line through them, refitted without a reading
+ * more than OUTLIER_Z reading sds off it (a run of a change taken for one at its parent's speed
+ * that was not: one such reading at the end of the window would tilt the line it extrapolates).
+ */
 function predictFrom(readings: readonly { t: number; y: number }[], sd: number, t: number): LoadPrediction | null {
-  const recent = readings.filter((r) => r.t < t && t - r.t <= TRACK_HORIZON).slice(-TRACK_READINGS);
+  let recent = readings.filter((r) => r.t < t && t - r.t <= TRACK_HORIZON).slice(-TRACK_READINGS);
   if (recent.length < 3) return null;
+  for (let round = 0; round < 2 && recent.length > 3; round++) {
+    const residuals = recent.map((r, i) => Math.abs(r.y - lineAt(recent.filter((_, j) => j !== i), r.t).y));
+    const worst = residuals.indexOf(Math.max(...residuals));
+    if ((residuals[worst] as number) <= OUTLIER_Z * sd) break;
+    recent = recent.filter((_, j) => j !== worst);
+  }
   const line = lineAt(recent, t);
   return { y: line.y, variance: sd ** 2 * line.factor };
 }
+
+/** A reading this many sds off the line through the others is left out of the track. */
+const OUTLIER_Z = 4;
 
 /**
  * Within-code regression of the metric on ln(steps/s) over every run that printed both, and the
@@ -256,6 +286,7 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
     const code = r.trainHash ?? "";
     const parentCode = hashOf.get(r.parent) ?? "";
     const order = orderOfRecord(r);
+    t += r.contendedRuns?.length ?? 0;
     if (r.status !== "crash" && code && !speed.has(code)) {
       const parentSpeed = r.commit === r.parent ? 0 : speed.get(parentCode);
       const firstAt = t + order.findIndex((o) => o.side === "candidate");
@@ -296,6 +327,7 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
   const predict = (at: number) => predictFrom(readings, readingSd, at);
   return {
     next: t,
+    readings,
     readingSd,
     predict,
     model,
@@ -311,16 +343,22 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
       if (x === null || headSpeed === undefined || !prediction || sd === null) return null;
       return Math.abs(x - headSpeed - prediction.y) <= ALIKE_Z * Math.sqrt(prediction.variance + readingSd ** 2);
     },
-    gainOf: (runs, direction) => {
+    gainOf: (runs, direction, headRuns = []) => {
       if (!model) return null;
-      const points = runs.map((r) => ({ x: lnRate(r), m: r.metric })).filter((p): p is { x: number; m: number } => p.x !== null && p.m !== null && Number.isFinite(p.m));
+      const pointsOf = (list: readonly LoadRun[]) => list.map((r) => ({ x: lnRate(r), m: r.metric })).filter((p): p is { x: number; m: number } => p.x !== null && p.m !== null && Number.isFinite(p.m));
+      const points = pointsOf(runs);
       if (points.length === 0) return null;
+      // The head's runs made during this decision join its earlier ones (the slope stays the session's).
+      const extra = pointsOf(headRuns);
+      const headN = model.head.n + extra.length;
+      const headX = (model.head.x * model.head.n + extra.reduce((a, p) => a + p.x, 0)) / headN;
+      const headM = (model.head.metric * model.head.n + extra.reduce((a, p) => a + p.m, 0)) / headN;
       const xm = points.reduce((a, p) => a + p.x, 0) / points.length;
       const mm = points.reduce((a, p) => a + p.m, 0) / points.length;
-      const expected = model.head.metric + model.slope * (xm - model.head.x);
+      const expected = headM + model.slope * (xm - headX);
       const difference = mm - expected;
-      const variance = model.sd ** 2 * (1 / points.length + 1 / model.head.n + (xm - model.head.x) ** 2 / model.sxx);
-      return { gain: direction === "min" ? -difference : difference, se: Math.sqrt(variance), dof: model.dof };
+      const variance = model.sd ** 2 * (1 / points.length + 1 / headN + (xm - headX) ** 2 / model.sxx);
+      return { gain: direction === "min" ? -difference : difference, se: Math.sqrt(variance), dof: model.dof, headN };
     },
     critical: (confidence) => (model ? studentCritical(confidence, model.dof) : Number.POSITIVE_INFINITY),
   };

@@ -169,7 +169,7 @@ export function fromRecords(records: ExperimentRecord[], session: SessionInfo | 
     outputTokens: r.usage ? r.usage.outputTokens : null,
     costUsd: finiteOrNull(r.costUsd),
     ...(r.runs && r.runs.length > 1 && { runs: r.runs.length }),
-    ...(r.parentRuns && r.parentRuns.length > 0 && { pairs: r.parentRuns.length }),
+    ...(r.parentRuns && r.parentRuns.length > 0 && r.loadDelta === undefined && { pairs: r.parentRuns.length }),
     ...(typeof r.worker === "number" && { worker: r.worker }),
     ...(r.device !== undefined && { device: r.device }),
     ...(r.host && { host: r.host }),

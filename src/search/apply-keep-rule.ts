@@ -73,6 +73,8 @@ export interface KeepOutcome {
   firstPaired?: boolean;
   /** Decided against the load tracker: its metric less its parent's at the same load. */
   loadDelta?: number;
+  /** With parentRuns under a tracked decision: the order its runs and its parent's ran in. */
+  runOrder?: string;
   checks?: { command: string; ok: boolean }[];
   /** Total seconds of its runs and checks. */
   durationSec: number;
@@ -120,8 +122,8 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
   // worker only: the records' order is then the order the runs ran in.
   if (rule.paired && noise !== null && noise > 0 && measurable && session.workers.length <= 1 && input.best.trainHash) {
     const tracker = loadTracker(session.history, input.best.trainHash);
-    if (process.env.DEBUG_TRACK) { const e = tracker.expected(input.best.trainHash, tracker.next); console.log(`#${input.id} model ${tracker.model ? tracker.model.dof : null} alike ${tracker.alike(first, tracker.next)} x ${Math.log(first.steps! / first.trainingSec!).toFixed(4)} expected ${e?.y.toFixed(4)} sd ${e?.sd.toFixed(4)} readingSd ${tracker.readingSd.toFixed(4)}`); }
-    if (tracker.model && tracker.alike(first, tracker.next) === true) return trackedDecision(session, deps, input, first, tracker, durationSec);
+    const alike = tracker.model ? tracker.alike(first, tracker.next) : null;
+    if (alike === true) return trackedDecision(session, deps, input, first, tracker, durationSec);
   }
   const band = measurable && input.runParent ? (input.previous && rule.paired ? "pair" : rule.placeOf(first.metric as number, bestMetric, config.direction, spread)) : null;
   // A first run far worse but slower (steps/s) than its parent's runs by more than the noise of
@@ -193,33 +195,52 @@ export const TRACKED_FUTILITY_Z = 0.5;
  * A decision against the load tracker (src/metric/load-tracker.ts): the candidate trains at its
  * parent's speed (its first run's steps/s agreed with the load then), so each of its runs reads
  * the load it ran under, and the parent's expected metric at that load is known from the parent's
- * runs and the session's slope of the metric on ln(steps/s). After each of its runs the
- * sequential rule: keep once its gain is more than Z standard errors (Student-t on the slope's
- * degrees of freedom) above zero on two runs at least (a kept node becomes the parent every later
- * decision is measured against: one run is too little to know its level by), discard as soon as
- * it is less than TRACKED_FUTILITY_Z above zero, and at the latest after 1 + --confirm-runs runs.
+ * runs and the session's slope of the metric on ln(steps/s). After each run the sequential rule:
+ * keep once the gain is more than Z standard errors (Student-t on the slope's degrees of freedom)
+ * above zero on two runs of its own at least (a kept node becomes the parent every later decision
+ * is measured against: one run is too little to know its level by), discard as soon as it is less
+ * than TRACKED_FUTILITY_Z above zero, and at the latest after --confirm-runs + 2 runs in all. The
+ * next run is the candidate's or its parent's, whichever shrinks the gain's variance more: a
+ * parent known from few runs is run again (those runs serve every later decision on it too).
  * Its metric sits on its parent's scale (the parent's measured metric plus its load-adjusted
- * difference, `loadDelta`), as a paired decision's does; its runs are recorded even when one
- * (the record's metric is the adjusted one, its runs what they printed).
+ * difference, `loadDelta`), as a paired decision's does; its runs are recorded even when one (the
+ * record's metric is the adjusted one, its runs what they printed), the parent's in parentRuns
+ * with the order of all in runOrder.
  */
 async function trackedDecision(session: SessionState, deps: LoopDeps, input: KeepInput, first: RunSample, tracker: LoadTracker, started: number): Promise<KeepOutcome> {
   const { config } = session.info;
   const rule = session.keepRule;
   const runs: RunSample[] = [first];
+  const parentRuns: RunSample[] = [];
+  let runOrder = "c";
   let durationSec = started;
   const parentMetric = input.best.metric as number;
+  let parentSeed = session.history.filter((r) => r.parent === input.best.commit).reduce((n, r) => n + (r.parentRuns ?? []).filter((a) => !a.reused).length, 0);
   let estimate = tracker.gainOf(runs, config.direction);
   const done = (decision: Decision, extra: Partial<KeepOutcome> = {}): KeepOutcome => {
     const loadDelta = estimate ? Number((config.direction === "min" ? -estimate.gain : estimate.gain).toPrecision(12)) : undefined;
-    return { decision, metric: loadDelta !== undefined ? Number((parentMetric + loadDelta).toPrecision(12)) : first.metric, runs, ...(loadDelta !== undefined && { loadDelta }), durationSec, ...extra };
+    return {
+      decision,
+      metric: loadDelta !== undefined ? Number((parentMetric + loadDelta).toPrecision(12)) : first.metric,
+      runs,
+      ...(parentRuns.length > 0 && { parentRuns, runOrder }),
+      ...(loadDelta !== undefined && { loadDelta }),
+      durationSec,
+      ...extra,
+    };
   };
   const need = tracker.critical(rule.confidence);
-  const most = rule.maxPairs + 1;
+  const most = rule.maxPairs + 2;
+  const failed = (run: RunResult, violations: string[], what: string): Decision | null => {
+    const d = decide({ run, direction: config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted: deps.stop.signal.aborted });
+    if (d.reason === "violation" || d.reason === "interrupted") return d;
+    return d.status === "crash" ? { status: "discard", reason: "not-confirmed", detail: `${what} failed: ${d.detail}` } : null;
+  };
   for (;;) {
-    if (!estimate) return done({ status: "discard", reason: "not-confirmed", detail: "load-adjusted: no estimate" });
+    if (!estimate) return done({ status: "discard", reason: "not-confirmed", detail: "load-adjusted: its runs read no load" });
     const z = estimate.se > 0 ? estimate.gain / estimate.se : Number.NEGATIVE_INFINITY;
     const gainText = `${estimate.gain >= 0 ? "+" : ""}${estimate.gain.toPrecision(3)}`;
-    const on = `${runs.length} run${runs.length === 1 ? "" : "s"} at its parent's speed`;
+    const on = `${runs.length} run${runs.length === 1 ? "" : "s"} at its parent's speed${parentRuns.length ? ` and ${parentRuns.length} of its parent` : ""}`;
     if (runs.length >= 2 && z > need) {
       const keep: Decision = { status: "keep", reason: "improved", detail: `load-adjusted: better than its parent on ${on}: gain ${gainText}, ${z.toFixed(1)} standard errors, more than the ${need.toFixed(1)} needed` };
       if (rule.checks.length === 0) return done(keep);
@@ -228,17 +249,28 @@ async function trackedDecision(session: SessionState, deps: LoopDeps, input: Kee
       return done(outcome.failed ?? keep, { checks: outcome.results });
     }
     if (z < TRACKED_FUTILITY_Z) return done({ status: "discard", reason: "not-confirmed", detail: `load-adjusted: not better than its parent on ${on}: gain ${gainText}, ${z.toFixed(1)} standard errors, less than the ${TRACKED_FUTILITY_Z} to go on` });
-    if (runs.length >= most) return done({ status: "discard", reason: "not-confirmed", detail: `load-adjusted: gain ${gainText} on ${on} is ${z.toFixed(1)} standard errors, not more than the ${need.toFixed(1)} needed` });
+    if (runs.length + parentRuns.length >= most) return done({ status: "discard", reason: "not-confirmed", detail: `load-adjusted: gain ${gainText} on ${on} is ${z.toFixed(1)} standard errors, not more than the ${need.toFixed(1)} needed` });
     if (deps.stop.signal.aborted) return done(interrupted("its runs"));
-    const index = runs.length;
-    const run = await input.runAgain(index);
-    durationSec += run.durationSec;
-    runs.push(sampleOf(run, rule.seedOf(index)));
-    const found = await input.guard();
-    const repeat = decide({ run, direction: config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations: found, interrupted: deps.stop.signal.aborted });
-    if (repeat.reason === "violation" || repeat.reason === "interrupted") return done(repeat);
-    if (repeat.status === "crash") return done({ status: "discard", reason: "not-confirmed", detail: `its run ${index + 1} failed: ${repeat.detail}` });
-    estimate = tracker.gainOf(runs, config.direction);
+    // 1/n shrinks most for the side with fewer runs; the candidate's own until it has two (a keep needs them).
+    const parentNext = input.runParent !== undefined && runs.length >= 2 && estimate.headN < runs.length;
+    if (parentNext) {
+      const seed = rule.parentSeedOf(parentSeed++);
+      const { run, violations } = await (input.runParent as NonNullable<KeepInput["runParent"]>)(parentRuns.length, seed);
+      durationSec += run.durationSec;
+      parentRuns.push(sampleOf(run, seed));
+      runOrder += "p";
+      const problem = failed(run, violations, `its parent's run ${parentRuns.length}`);
+      if (problem) return done(problem);
+    } else {
+      const index = runs.length;
+      const run = await input.runAgain(index);
+      durationSec += run.durationSec;
+      runs.push(sampleOf(run, rule.seedOf(index)));
+      runOrder += "c";
+      const problem = failed(run, await input.guard(), `its run ${index + 1}`);
+      if (problem) return done(problem);
+    }
+    estimate = tracker.gainOf(runs, config.direction, parentRuns);
   }
 }
 
@@ -353,7 +385,8 @@ async function pairedDecision(session: SessionState, deps: LoopDeps, input: Keep
  * confirmation runs of decisions not made on pairs).
  */
 export function pairSpread(history: readonly ExperimentRecord[], direction: "min" | "max") {
-  const decided = history.filter((r) => r.status !== "crash");
+  // Tracked decisions (loadDelta) made no pairs: their parent's runs are not beside their own.
+  const decided = history.filter((r) => r.status !== "crash" && r.loadDelta === undefined);
   const successive = decided.filter((r) => !r.parentRuns?.length && (r.runs?.length ?? 0) >= 2).map((r) => (r.runs ?? []).map((x) => x.metric ?? Number.NaN));
   return pairedNoise(decided.filter((r) => r.parentRuns?.length).map((r) => pairGains(r, direction)), successive);
 }

@@ -621,6 +621,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
             logPath,
             again: once,
             what: `its parent's run in pair ${pair + 1}`,
+            // The track's expectation about when this run is made (the first run, then two runs a pair).
             ...(loadTrack && { loadTrack: { expected: loadTrack.expected, next: loadTrack.next + 2 * pair + 1 } }),
           });
           contendedRuns.push(...checked.contended);
@@ -650,7 +651,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
         run: { ...run, metric: kept.metric, durationSec: kept.durationSec },
         ...(kept.runs && { runs: kept.runs }),
         ...(kept.parentRuns?.length && { parentRuns: kept.parentRuns, ...(kept.firstPaired && { firstPaired: true }) }),
-        ...(kept.loadDelta !== undefined && { loadDelta: kept.loadDelta }),
+        ...(kept.loadDelta !== undefined && { loadDelta: kept.loadDelta, ...(kept.runOrder && { runOrder: kept.runOrder }) }),
         ...(kept.checks && { checks: kept.checks }),
         ...(contendedRuns.length > 0 && { contendedRuns }),
       },
