@@ -52,6 +52,8 @@ export const TRACK_HORIZON = 12;
 export const MIN_SLOPE_DOF = 4;
 /** The least noise a reading is taken to have: steps are whole numbers and clocks are coarse. */
 const MIN_READING_SD = 0.002;
+/** Until the readings' noise is measured, the walk takes a reading to be this noisy (1%: lenient, a 5% change of speed still stands out). */
+const PRIOR_READING_SD = 0.01;
 
 interface Timed {
   code: string;
@@ -144,7 +146,7 @@ export interface LoadTracker {
   next: number;
   /** The load's readings so far: ln(steps/s) less the code's speed, at each run's time. */
   readings: readonly { t: number; y: number }[];
-  /** The sd of one reading of ln(steps/s) about the load. */
+  /** How far the track's prediction of a reading misses it (sd of ln(steps/s)): the readings' noise and the track's error. */
   readingSd: number;
   /** The load at time t, null when no recent reading. */
   predict(t: number): LoadPrediction | null;
@@ -178,18 +180,17 @@ function lineAt(points: readonly { t: number; y: number }[], at: number): { y: n
 }
 
 /**
- * The sd of one reading about the load: each reading against the straight line through its two
- * neighbours (a slow load is straight over three runs), robustly (the median), null until five
- * such triples are known.
+ * How far the track misses: each reading against the track's prediction from the readings before
+ * it (what a new run is judged by), robustly (the median: a reading of a change of another speed
+ * taken for one at its parent's is an outlier), null until five such misses are known. It holds
+ * the readings' own noise and the track's error (a load that bends between readings) together.
  */
-function readingNoise(readings: readonly { t: number; y: number }[]): number | null {
+function trackNoise(readings: readonly { t: number; y: number }[], prior: number): number | null {
   const scaled: number[] = [];
-  for (let i = 1; i + 1 < readings.length; i++) {
-    const [a, b, c] = [readings[i - 1], readings[i], readings[i + 1]] as { t: number; y: number }[];
-    if (!a || !b || !c || c.t - a.t > 4) continue;
-    const w = (b.t - a.t) / (c.t - a.t);
-    const residual = b.y - (a.y * (1 - w) + c.y * w);
-    scaled.push(residual ** 2 / (1 + (1 - w) ** 2 + w ** 2));
+  for (let i = 3; i < readings.length; i++) {
+    const reading = readings[i] as { t: number; y: number };
+    const prediction = predictFrom(readings.slice(0, i), prior, reading.t);
+    if (prediction) scaled.push((reading.y - prediction.y) ** 2);
   }
   if (scaled.length < 5) return null;
   scaled.sort((x, y) => x - y);
@@ -293,9 +294,9 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
       const first = order.find((o) => o.side === "candidate");
       const x = first ? lnRate(first.run) : null;
       if (parentSpeed !== undefined) {
-        const prediction = predictFrom(readings, sd ?? MIN_READING_SD, firstAt);
+        const prediction = predictFrom(readings, sd ?? PRIOR_READING_SD, firstAt);
         if (r.commit === r.parent) speed.set(code, 0);
-        else if (x !== null && prediction && Math.abs(x - parentSpeed - prediction.y) <= ALIKE_Z * Math.sqrt(prediction.variance + (sd ?? MIN_READING_SD) ** 2)) speed.set(code, parentSpeed);
+        else if (x !== null && prediction && Math.abs(x - parentSpeed - prediction.y) <= ALIKE_Z * (sd ?? PRIOR_READING_SD)) speed.set(code, parentSpeed);
         else {
           // Its speed from its runs beside its parent's, each against the parent's run next to it.
           const diffs: number[] = [];
@@ -316,7 +317,7 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
       if (r.status !== "crash" && x !== null && s !== undefined) readings.push({ t, y: x - s });
       t++;
     }
-    sd = readingNoise(readings);
+    sd = trackNoise(readings, sd ?? PRIOR_READING_SD);
   }
   const readingSd = sd ?? MIN_READING_SD;
   const headSpeed = speed.get(headCode);
@@ -335,13 +336,13 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
       const s = speed.get(code);
       const prediction = predict(at);
       if (s === undefined || !prediction || sd === null) return null;
-      return { y: prediction.y + s, sd: Math.sqrt(prediction.variance + readingSd ** 2) };
+      return { y: prediction.y + s, sd: readingSd };
     },
     alike: (run, at) => {
       const x = lnRate(run);
       const prediction = predict(at);
       if (x === null || headSpeed === undefined || !prediction || sd === null) return null;
-      return Math.abs(x - headSpeed - prediction.y) <= ALIKE_Z * Math.sqrt(prediction.variance + readingSd ** 2);
+      return Math.abs(x - headSpeed - prediction.y) <= ALIKE_Z * readingSd;
     },
     gainOf: (runs, direction, headRuns = []) => {
       if (!model) return null;

@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { type LoadRecord, type LoadRun, loadTracker, orderOfRecord } from "../../src/metric/load-tracker.js";
+import { measuredMeans } from "../../src/metric/noise.js";
+
+// A machine whose load moves as a slow sine (a period of 48 runs): it slows training (steps/s × exp(-0.2 × load)) and
+// worsens the metric (+0.04 × load), so the metric falls 0.2 per unit of ln(steps/s).
+const load = (t: number) => Math.sin((t * Math.PI) / 24);
+// Small fixed noise, different for each run (a hash of its time).
+const wiggle = (t: number, k: number) => (((t * 7919 + k * 104729) % 1000) / 1000 - 0.5) * 0.006;
+function run(t: number, { speed = 1, gain = 0 } = {}): LoadRun {
+  const rate = (400 / 30) * speed * Math.exp(-0.2 * load(t)) * (1 + wiggle(t, 1));
+  return { metric: 1 - gain + 0.04 * load(t) + wiggle(t, 2), steps: Math.round(rate * 300), trainingSec: 300 };
+}
+
+/** A baseline of three runs, then `n` no-op children of it, each run twice: the runs at t = 0, 1, 2, ... */
+function session(n: number): LoadRecord[] {
+  const records: LoadRecord[] = [{ status: "keep", commit: "b", parent: "b", trainHash: "H0", metric: 1, runs: [run(0), run(1), run(2)] }];
+  let t = 3;
+  for (let i = 1; i <= n; i++) {
+    records.push({ status: "discard", commit: `c${i}`, parent: "b", trainHash: `H${i}`, metric: 1, runs: [run(t), run(t + 1)] });
+    t += 2;
+  }
+  return records;
+}
+
+describe("the load tracker (steps/s read the machine's load)", () => {
+  it("learns the metric's slope on ln(steps/s) from runs of identical code, and knows when it cannot yet", () => {
+    expect(loadTracker(session(0), "H0").model).toBeNull();
+    const tracker = loadTracker(session(8), "H0");
+    expect(tracker.model?.slope).toBeCloseTo(-0.2, 1);
+    expect(tracker.next).toBe(19);
+  });
+
+  it("takes a run at its parent's speed for one (its steps/s read the load) and one 8% faster for another speed", () => {
+    const tracker = loadTracker(session(8), "H0");
+    expect(tracker.alike(run(19), 19)).toBe(true);
+    expect(tracker.alike(run(19, { speed: 1.08 }), 19)).toBe(false);
+    expect(tracker.alike(run(19, { speed: 0.92 }), 19)).toBe(false);
+  });
+
+  it("measures a change against its parent at the same load, whatever the drift did since the parent ran", () => {
+    const tracker = loadTracker(session(8), "H0");
+    // t = 19..20: the load has moved far from the baseline's (t = 0..2), by more than the gain.
+    expect(Math.abs(0.04 * (load(19) - load(1)))).toBeGreaterThan(0.015);
+    const real = tracker.gainOf([run(19, { gain: 0.02 }), run(20, { gain: 0.02 })], "min");
+    expect(real?.gain).toBeCloseTo(0.02, 2);
+    expect((real?.gain as number) / (real?.se as number)).toBeGreaterThan(3);
+    const noop = tracker.gainOf([run(19), run(20)], "min");
+    expect(Math.abs(noop?.gain as number)).toBeLessThan(0.004);
+    // For a metric to maximise the sign turns.
+    expect(tracker.gainOf([run(19, { gain: 0.02 })], "max")?.gain).toBeCloseTo(-0.02, 2);
+  });
+
+  it("expects the head's steps/s now (a run far below that was slowed by something else)", () => {
+    const tracker = loadTracker(session(8), "H0");
+    const expected = tracker.expected("H0", 19);
+    const rate = (400 / 30) * Math.exp(-0.2 * load(19));
+    expect(Math.exp(expected?.y as number)).toBeCloseTo(rate, 0);
+    expect(tracker.expected("unknown code", 19)).toBeNull();
+  });
+
+  it("puts a paired record's runs in the order they ran", () => {
+    const c = (m: number): LoadRun => ({ metric: m });
+    const sides = (r: Omit<LoadRecord, "status" | "commit" | "parent" | "metric">) => orderOfRecord({ status: "keep", commit: "x", parent: "p", metric: 0, ...r }).map((o) => `${o.side[0]}${o.run.metric}`);
+    // The parent's run just before reused (A B), then B A, A B.
+    expect(sides({ runs: [c(1), c(2), c(3)], parentRuns: [{ ...c(10), reused: true }, c(11), c(12)], firstPaired: true })).toEqual(["c1", "c2", "p11", "p12", "c3"]);
+    // A parent run made right after the first (B A), then A B.
+    expect(sides({ runs: [c(1), c(2)], parentRuns: [c(10), c(11)], firstPaired: true })).toEqual(["c1", "p10", "p11", "c2"]);
+    // The first run left out: A B afresh after it, then B A.
+    expect(sides({ runs: [c(1), c(2), c(3)], parentRuns: [c(10), c(11)] })).toEqual(["c1", "p10", "c2", "c3", "p11"]);
+    // A tracked decision's own order.
+    expect(sides({ runs: [c(1), c(2), c(3)], parentRuns: [c(10)], runOrder: "ccpc" })).toEqual(["c1", "c2", "p10", "c3"]);
+  });
+
+  it("a node decided against the load sits on its parent's scale", () => {
+    const records = [
+      { status: "keep" as const, commit: "b", parent: "b", trainHash: "H0", metric: 1, runs: [{ metric: 1 }, { metric: 1.02 }] },
+      { status: "keep" as const, commit: "c", parent: "b", trainHash: "H1", metric: 0.99, runs: [{ metric: 1.2 }, { metric: 1.21 }], loadDelta: -0.02 },
+    ];
+    expect(measuredMeans(records).get("c")).toBeCloseTo(1.01 - 0.02, 9);
+  });
+});
