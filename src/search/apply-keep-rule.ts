@@ -251,8 +251,13 @@ async function trackedDecision(session: SessionState, deps: LoopDeps, input: Kee
     if (z < TRACKED_FUTILITY_Z) return done({ status: "discard", reason: "not-confirmed", detail: `load-adjusted: not better than its parent on ${on}: gain ${gainText}, ${z.toFixed(1)} standard errors, less than the ${TRACKED_FUTILITY_Z} to go on` });
     if (runs.length + parentRuns.length >= most) return done({ status: "discard", reason: "not-confirmed", detail: `load-adjusted: gain ${gainText} on ${on} is ${z.toFixed(1)} standard errors, not more than the ${need.toFixed(1)} needed` });
     if (deps.stop.signal.aborted) return done(interrupted("its runs"));
-    // 1/n shrinks most for the side with fewer runs; the candidate's own until it has two (a keep needs them).
-    const parentNext = input.runParent !== undefined && runs.length >= 2 && estimate.headN < runs.length;
+    // Whichever run shrinks the gain's standard error more, were it made at the load of the latest
+    // run: the parent's when its runs are few or ran at other loads than the candidate's (the slope
+    // then carries the gain across that distance), else the candidate's; the candidate's own until
+    // it has two (a keep needs them).
+    const latest = runs[runs.length - 1] as RunSample;
+    const seIf = (side: "c" | "p") => tracker.gainOf(side === "c" ? [...runs, latest] : runs, config.direction, side === "p" ? [...parentRuns, latest] : parentRuns)?.se ?? Number.POSITIVE_INFINITY;
+    const parentNext = input.runParent !== undefined && runs.length >= 2 && seIf("p") < seIf("c");
     if (parentNext) {
       const seed = rule.parentSeedOf(parentSeed++);
       const { run, violations } = await (input.runParent as NonNullable<KeepInput["runParent"]>)(parentRuns.length, seed);
