@@ -94,7 +94,9 @@ if (PARTS.includes("drift")) {
 // Per rule: false keeps (kept nodes not truly better than their parent, of all such nodes), lost
 // real improvements (nodes >= 2 sd truly better than their parent, discarded), runs spent, and the
 // true metric of the head at the end. "confirm (old)" is the confirm rule with pairing off
-// (--pair-band 0). For the paired rule, where its runs went: decisions made on one run, paired
+// (--pair-band 0). For the paired rule, where its runs went: decisions made against the load its runs'
+// steps/s read (load-adjusted: src/metric/load-tracker.ts, the candidate at its parent's speed) and their
+// runs (the parent's included), decisions made on one run, paired
 // decisions and their pairs, first pairs that reused the parent's run just before, first runs left
 // out, and runs re-run for contention.
 // Steps: the fixture prints `num_steps:` and `training_seconds:` (30 s) as a script under a time budget does:
