@@ -10,6 +10,8 @@ import {
   contentionOf,
   driftSpread,
   gain,
+  type LoadTracker,
+  loadTracker,
   mean,
   noiseOfRecords,
   type PairedRuns,
@@ -20,7 +22,6 @@ import {
   ratesByCode,
   stepsPerSec,
 } from "../metric/index.js";
-import { type LoadTracker, loadTracker } from "../metric/load-tracker.js";
 import type { ExperimentRecord, RunResult, RunSample } from "../types.js";
 import { sampleWithThroughput } from "./contention.js";
 import { type Decision, decide } from "./decide.js";

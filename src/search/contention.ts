@@ -6,8 +6,19 @@
  * record's `contendedRuns` (shown and counted, never in its metric or the noise floor).
  */
 import { renameSync } from "node:fs";
-import { CONTENTION_MIN_DROP, CONTENTION_SDS, type ContentionVerdict, contentionOf, formatRate, rateNoise, ratesByCode, stepsPerSec, type ThroughputRecord, throughputOf } from "../metric/index.js";
-import type { LoadTracker } from "../metric/load-tracker.js";
+import {
+  CONTENTION_MIN_DROP,
+  CONTENTION_SDS,
+  type ContentionVerdict,
+  contentionOf,
+  formatRate,
+  type LoadTracker,
+  rateNoise,
+  ratesByCode,
+  stepsPerSec,
+  type ThroughputRecord,
+  throughputOf,
+} from "../metric/index.js";
 import { type LoadSample, localLoadReader, runLoad } from "../platform/load.js";
 import type { RunResult, RunSample } from "../types.js";
 import type { LoopDeps } from "./session.js";
