@@ -336,7 +336,9 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
       const s = speed.get(code);
       const prediction = predict(at);
       if (s === undefined || !prediction || sd === null) return null;
-      return { y: prediction.y + s, sd: readingSd };
+      // Further ahead than the next run the line's own error grows (its variance, relative to the next run's).
+      const nextVariance = predict(t)?.variance ?? prediction.variance;
+      return { y: prediction.y + s, sd: readingSd * Math.sqrt(Math.max(1, prediction.variance / nextVariance)) };
     },
     alike: (run, at) => {
       const x = lnRate(run);
