@@ -164,6 +164,9 @@ const ownParentRuns = (r: MeasuredRecord): number[] => finiteMetrics((r.parentRu
  *   parent's ran side by side, so a drift of the machine between then and the parent's own runs
  *   does not move it;
  *   Runs `autoresearch confirm` made of it later count beside that, one run as much as one pair;
+ * - a node decided against the load its runs read (loadDelta, src/metric/load-tracker.ts) sits on its parent's
+ *   scale too: the parent's measured metric plus its load-adjusted difference, weighed as its own runs;
+ *   runs `confirm` made of it later count beside that, one run each;
  * - any other node: the mean of all its runs (its own, its confirmation runs, its runs as the
  *   parent in later pairs, and `confirm`'s), so a lucky first run is diluted as the node is run again.
  * Crashed nodes have none.
@@ -182,10 +185,12 @@ export function measuredMeans(records: readonly (MeasuredRecord & { commit: stri
       for (const { candidate: b, parent: a } of pairsOf(r)) if (a !== null && b !== null && Number.isFinite(a) && Number.isFinite(b)) diffs.push(b - a);
     }
     const confirmed = finiteMetrics(r.confirmRuns);
-    // Decided against the load tracker: on its parent's scale too (its own runs ran at other loads).
+    // Decided against the load tracker: on its parent's scale too (its own runs ran at other loads);
+    // runs `confirm` made of it later are weighed with that estimate, which stands for its own runs, one run each.
     const parentMean = means.get(r.parent);
     if (r.loadDelta !== undefined && Number.isFinite(r.loadDelta) && parentMean !== undefined && r.parent !== r.commit) {
-      means.set(r.commit, parentMean + r.loadDelta);
+      const own = Math.max(1, runMetrics(r).length);
+      means.set(r.commit, (own * (parentMean + r.loadDelta) + confirmed.reduce((a, v) => a + v, 0)) / (own + confirmed.length));
       continue;
     }
     if (base !== undefined && diffs.length > 0) {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { type LoadRecord, type LoadRun, loadTracker, orderOfRecord } from "../../src/metric/load-tracker.js";
+import { joinMeasurements } from "../../src/ledger/measurements.js";
 import { measuredMeans } from "../../src/metric/noise.js";
+import type { ExperimentRecord, Measurement } from "../../src/types.js";
 
 // A machine whose load moves as a slow sine (a period of 48 runs): it slows training (steps/s × exp(-0.2 × load)) and
 // worsens the metric (+0.04 × load), so the metric falls 0.2 per unit of ln(steps/s).
@@ -78,5 +80,17 @@ describe("the load tracker (steps/s read the machine's load)", () => {
       { status: "keep" as const, commit: "c", parent: "b", trainHash: "H1", metric: 0.99, runs: [{ metric: 1.2 }, { metric: 1.21 }], loadDelta: -0.02 },
     ];
     expect(measuredMeans(records).get("c")).toBeCloseTo(1.01 - 0.02, 9);
+  });
+
+  it("runs `confirm` made of a node decided against the load (measurements.jsonl) count in its measured metric", () => {
+    const records = [
+      { id: 0, status: "keep" as const, commit: "b", parent: "b", trainHash: "H0", metric: 1, runs: [{ seed: 0, metric: 1, durationSec: 1 }, { seed: 1, metric: 1.02, durationSec: 1 }] },
+      { id: 1, status: "keep" as const, commit: "c", parent: "b", trainHash: "H1", metric: 0.99, runs: [{ seed: 0, metric: 1.2, durationSec: 1 }, { seed: 1, metric: 1.21, durationSec: 1 }], loadDelta: -0.02, loadSe: 0.004 },
+    ] as unknown as ExperimentRecord[];
+    const measurement: Measurement = { kind: "confirm", at: "2025-03-09T00:00:00Z", commit: "c", trainHash: "H1", runs: [0.95, 0.96, 0.97].map((metric, i) => ({ seed: 100 + i, metric, durationSec: 1 })) };
+    const joined = joinMeasurements(records, [measurement]);
+    // Its load-adjusted level stands for its own two runs; confirm's three runs count beside it, one each.
+    expect(measuredMeans(joined).get("c")).toBeCloseTo((2 * (1.01 - 0.02) + 0.95 + 0.96 + 0.97) / 5, 9);
+    expect(measuredMeans(joined).get("c")).not.toBeCloseTo(measuredMeans(records).get("c") as number, 3);
   });
 });
