@@ -170,6 +170,11 @@ export interface ExperimentRecord {
    */
   loadDelta?: number;
   /**
+   * loadDelta's standard error when it was decided: a load-adjusted keep stands on its gain in
+   * these (src/metric/noise.ts loadAdjustedConfidence), not on the raw noise floor, in every view.
+   */
+  loadSe?: number;
+  /**
    * A tracked decision that ran its parent too (parentRuns, not pairs): the order its runs ("c")
    * and its parent's ("p") ran in, e.g. "ccpc" (src/metric/load-tracker.ts reads the load in order).
    */

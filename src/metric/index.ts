@@ -7,6 +7,9 @@ export { type Direction, describeDirection, guessDirection, inferDirection, isDi
 export {
   confidence,
   describeConfidence,
+  describeLoadAdjusted,
+  type LoadAdjusted,
+  loadAdjustedConfidence,
   formatMinDelta,
   gainStanding,
   type MinDelta,

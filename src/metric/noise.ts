@@ -101,6 +101,31 @@ export function gainStanding(metric: number | null | undefined, reference: numbe
   return c < WITHIN_NOISE ? { within: true, text: `${c.toFixed(1)}× the noise floor, within noise: could be luck` } : { within: false, text: `${c.toFixed(1)}× the noise floor` };
 }
 
+/** What a keep decided against the load its runs read carries (src/types.ts ExperimentRecord loadDelta, loadSe). */
+export interface LoadAdjusted {
+  loadDelta?: number;
+  loadSe?: number;
+}
+
+/**
+ * A node decided against the load its runs read (src/metric/load-tracker.ts): its gain over its
+ * parent at the same load in standard errors of that gain, which is what it was kept on (more
+ * than the Z needed), not the raw noise floor (its runs ran at other loads than its parent's).
+ * Undefined when it was not so decided; null when its standard error was not recorded.
+ */
+export function loadAdjustedConfidence(r: LoadAdjusted, direction: Direction): number | null | undefined {
+  if (r.loadDelta === undefined) return undefined;
+  if (!Number.isFinite(r.loadDelta) || r.loadSe === undefined || !(r.loadSe > 0)) return null;
+  return (direction === "min" ? -r.loadDelta : r.loadDelta) / r.loadSe;
+}
+
+/** "load-adjusted, 3.1 standard errors" (", within noise" below WITHIN_NOISE), or "load-adjusted" when unknown. */
+export function describeLoadAdjusted(z: number | null): string {
+  if (z === null) return "load-adjusted";
+  const x = `load-adjusted, ${z.toFixed(1)} standard errors`;
+  return z < WITHIN_NOISE ? `${x}, within noise` : x;
+}
+
 /** `--min-delta`: an absolute amount of the metric, or a percent of the best when it ends in `%`. */
 export interface MinDelta {
   value: number;

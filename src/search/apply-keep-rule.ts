@@ -72,8 +72,9 @@ export interface KeepOutcome {
   parentRuns?: RunSample[];
   /** Its first run is in its first pair. */
   firstPaired?: boolean;
-  /** Decided against the load tracker: its metric less its parent's at the same load. */
+  /** Decided against the load tracker: its metric less its parent's at the same load, and that difference's standard error. */
   loadDelta?: number;
+  loadSe?: number;
   /** With parentRuns under a tracked decision: the order its runs and its parent's ran in. */
   runOrder?: string;
   checks?: { command: string; ok: boolean }[];
@@ -204,9 +205,10 @@ export const TRACKED_FUTILITY_Z = 0.5;
  * next run is the candidate's or its parent's, whichever shrinks the gain's variance more: a
  * parent known from few runs is run again (those runs serve every later decision on it too).
  * Its metric sits on its parent's scale (the parent's measured metric plus its load-adjusted
- * difference, `loadDelta`), as a paired decision's does; its runs are recorded even when one (the
- * record's metric is the adjusted one, its runs what they printed), the parent's in parentRuns
- * with the order of all in runOrder.
+ * difference, `loadDelta`), as a paired decision's does, and the difference's standard error
+ * (`loadSe`) is recorded: every view judges a load-adjusted keep by it, not by the raw noise
+ * floor. Its runs are recorded even when one (the record's metric is the adjusted one, its runs
+ * what they printed), the parent's in parentRuns with the order of all in runOrder.
  */
 async function trackedDecision(session: SessionState, deps: LoopDeps, input: KeepInput, first: RunSample, tracker: LoadTracker, started: number): Promise<KeepOutcome> {
   const { config } = session.info;
@@ -225,7 +227,7 @@ async function trackedDecision(session: SessionState, deps: LoopDeps, input: Kee
       metric: loadDelta !== undefined ? Number((parentMetric + loadDelta).toPrecision(12)) : first.metric,
       runs,
       ...(parentRuns.length > 0 && { parentRuns, runOrder }),
-      ...(loadDelta !== undefined && { loadDelta }),
+      ...(loadDelta !== undefined && estimate && { loadDelta, loadSe: Number(estimate.se.toPrecision(6)) }),
       durationSec,
       ...extra,
     };

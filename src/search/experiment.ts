@@ -650,7 +650,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
         run: { ...run, metric: kept.metric, durationSec: kept.durationSec },
         ...(kept.runs && { runs: kept.runs }),
         ...(kept.parentRuns?.length && { parentRuns: kept.parentRuns, ...(kept.firstPaired && { firstPaired: true }) }),
-        ...(kept.loadDelta !== undefined && { loadDelta: kept.loadDelta, ...(kept.runOrder && { runOrder: kept.runOrder }) }),
+        ...(kept.loadDelta !== undefined && { loadDelta: kept.loadDelta, ...(kept.loadSe !== undefined && { loadSe: kept.loadSe }), ...(kept.runOrder && { runOrder: kept.runOrder }) }),
         ...(kept.checks && { checks: kept.checks }),
         ...(contendedRuns.length > 0 && { contendedRuns }),
       },
