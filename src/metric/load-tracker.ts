@@ -14,6 +14,9 @@
  *   A candidate whose first run's steps/s disagree with the load then trains at another speed: it
  *   is not adjusted (src/search/apply-keep-rule.ts decides it on pairs, where a change that makes
  *   training faster keeps its advantage).
+ * Cost: the walk keeps the track's misses as it goes (a running median), and each prediction
+ * fits a line through a few readings found by their time, so a tracker over n records costs
+ * O(n log n) (`work` counts it).
  * Pure: the keep rule asks it; nothing here runs anything.
  */
 import { studentCritical } from "./paired.js";
@@ -167,11 +170,19 @@ export interface LoadTracker {
   gainOf(runs: readonly LoadRun[], direction: "min" | "max", headRuns?: readonly LoadRun[]): { gain: number; se: number; dof: number; headN: number } | null;
   /** The Z a keep needs with the model's degrees of freedom (Student-t while few). */
   critical(confidence: number): number;
+  /** How much work the tracker has done: readings visited by its line fits and window searches, and running-median steps (building it: O(n log n) in the records). */
+  work: number;
+}
+
+/** Counts the work of one tracker (LoadTracker.work). */
+interface Work {
+  n: number;
 }
 
 /** Least squares line through (t, y): its value at `at` and that value's variance in units of one reading's. */
-function lineAt(points: readonly { t: number; y: number }[], at: number): { y: number; factor: number } {
+function lineAt(points: readonly { t: number; y: number }[], at: number, work?: Work): { y: number; factor: number } {
   const n = points.length;
+  if (work) work.n += n;
   const tm = points.reduce((a, p) => a + p.t, 0) / n;
   const ym = points.reduce((a, p) => a + p.y, 0) / n;
   const stt = points.reduce((a, p) => a + (p.t - tm) ** 2, 0);
@@ -180,22 +191,87 @@ function lineAt(points: readonly { t: number; y: number }[], at: number): { y: n
 }
 
 /**
- * How far the track misses: each reading against the track's prediction from the readings before
- * it (what a new run is judged by), robustly (the median: a reading of a change of another speed
- * taken for one at its parent's is an outlier), null until five such misses are known. It holds
- * the readings' own noise and the track's error (a load that bends between readings) together.
+ * How far the track misses, kept as the walk goes: each reading against the track's prediction
+ * from the readings before it when it came (what a new run is judged by), robustly (the median: a
+ * reading of a change of another speed taken for one at its parent's is an outlier), unknown until
+ * five such misses are known. It holds the readings' own noise and the track's error (a load that
+ * bends between readings) together. The median is a running one (two heaps): O(log n) a miss.
  */
-function trackNoise(readings: readonly { t: number; y: number }[], prior: number): number | null {
-  const scaled: number[] = [];
-  for (let i = 3; i < readings.length; i++) {
-    const reading = readings[i] as { t: number; y: number };
-    const prediction = predictFrom(readings.slice(0, i), prior, reading.t);
-    if (prediction) scaled.push((reading.y - prediction.y) ** 2);
+class TrackMisses {
+  /** The smaller half of the squared misses (a max-heap) and the larger half (a min-heap, its top the median). */
+  private readonly low: number[] = [];
+  private readonly high: number[] = [];
+  constructor(private readonly work: Work) {}
+  get count(): number {
+    return this.low.length + this.high.length;
   }
-  if (scaled.length < 5) return null;
-  scaled.sort((x, y) => x - y);
-  // The median of a squared normal is 0.455 of its variance.
-  return Math.max(MIN_READING_SD, Math.sqrt((scaled[Math.floor(scaled.length / 2)] as number) / 0.455));
+  add(squared: number): void {
+    if (this.high.length > 0 && squared < (this.high[0] as number)) push(this.low, -squared, this.work);
+    else push(this.high, squared, this.work);
+    // The larger half holds ceil(n / 2): its least is the sorted list's element at floor(n / 2).
+    if (this.low.length > this.high.length) push(this.high, -pop(this.low, this.work), this.work);
+    else if (this.high.length > this.low.length + 1) push(this.low, -pop(this.high, this.work), this.work);
+  }
+  /** The sd of a reading's miss, null until five misses are known. */
+  sd(): number | null {
+    if (this.count < 5) return null;
+    // The median of a squared normal is 0.455 of its variance.
+    return Math.max(MIN_READING_SD, Math.sqrt((this.high[0] as number) / 0.455));
+  }
+}
+
+/** A binary min-heap's push and pop (a max-heap holds negated values). */
+function push(heap: number[], value: number, work: Work): void {
+  heap.push(value);
+  for (let i = heap.length - 1; i > 0; ) {
+    work.n++;
+    const up = (i - 1) >> 1;
+    if ((heap[up] as number) <= value) break;
+    heap[i] = heap[up] as number;
+    heap[up] = value;
+    i = up;
+  }
+}
+
+function pop(heap: number[], work: Work): number {
+  const top = heap[0] as number;
+  const last = heap.pop() as number;
+  if (heap.length === 0) return top;
+  heap[0] = last;
+  for (let i = 0; ; ) {
+    work.n++;
+    const [l, r] = [2 * i + 1, 2 * i + 2];
+    let least = i;
+    if (l < heap.length && (heap[l] as number) < (heap[least] as number)) least = l;
+    if (r < heap.length && (heap[r] as number) < (heap[least] as number)) least = r;
+    if (least === i) break;
+    [heap[i], heap[least]] = [heap[least] as number, heap[i] as number];
+    i = least;
+  }
+  return top;
+}
+
+/**
+ * The latest TRACK_READINGS readings before time t within TRACK_HORIZON runs of it, in time
+ * order, from readings in time order: found from t's place (a binary search), so the cost is the
+ * window's, not the session's.
+ */
+function recentBefore(readings: readonly { t: number; y: number }[], t: number, work: Work): { t: number; y: number }[] {
+  let [lo, hi] = [0, readings.length];
+  while (lo < hi) {
+    work.n++;
+    const mid = (lo + hi) >> 1;
+    if ((readings[mid] as { t: number }).t < t) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: { t: number; y: number }[] = [];
+  for (let i = lo - 1; i >= 0 && out.length < TRACK_READINGS; i--) {
+    work.n++;
+    const r = readings[i] as { t: number; y: number };
+    if (t - r.t > TRACK_HORIZON) break;
+    out.push(r);
+  }
+  return out.reverse();
 }
 
 /**
@@ -203,16 +279,16 @@ function trackNoise(readings: readonly { t: number; y: number }[], prior: number
  * more than OUTLIER_Z reading sds off it (a run of a change taken for one at its parent's speed
  * that was not: one such reading at the end of the window would tilt the line it extrapolates).
  */
-function predictFrom(readings: readonly { t: number; y: number }[], sd: number, t: number): LoadPrediction | null {
-  let recent = readings.filter((r) => r.t < t && t - r.t <= TRACK_HORIZON).slice(-TRACK_READINGS);
+function predictFrom(readings: readonly { t: number; y: number }[], sd: number, t: number, work: Work): LoadPrediction | null {
+  let recent = recentBefore(readings, t, work);
   if (recent.length < 3) return null;
   for (let round = 0; round < 2 && recent.length > 3; round++) {
-    const residuals = recent.map((r, i) => Math.abs(r.y - lineAt(recent.filter((_, j) => j !== i), r.t).y));
+    const residuals = recent.map((r, i) => Math.abs(r.y - lineAt(recent.filter((_, j) => j !== i), r.t, work).y));
     const worst = residuals.indexOf(Math.max(...residuals));
     if ((residuals[worst] as number) <= OUTLIER_Z * sd) break;
     recent = recent.filter((_, j) => j !== worst);
   }
-  const line = lineAt(recent, t);
+  const line = lineAt(recent, t, work);
   return { y: line.y, variance: sd ** 2 * line.factor };
 }
 
@@ -229,7 +305,9 @@ export function loadModel(runs: readonly { code: string; run: LoadRun }[], headC
   for (const { code, run } of runs) {
     const x = lnRate(run);
     if (x === null || run.metric === null || !Number.isFinite(run.metric) || run.reused) continue;
-    groups.set(code, [...(groups.get(code) ?? []), { x, m: run.metric }]);
+    const list = groups.get(code);
+    if (list) list.push({ x, m: run.metric });
+    else groups.set(code, [{ x, m: run.metric }]);
   }
   let sxx = 0;
   let sxy = 0;
@@ -277,10 +355,12 @@ export function loadModel(runs: readonly { code: string; run: LoadRun }[], headC
  * unknown and its runs read nothing. The readings are ln(steps/s) less the code's speed.
  */
 export function loadTracker(records: readonly LoadRecord[], headCode: string): LoadTracker {
+  const work: Work = { n: 0 };
   const hashOf = new Map<string, string>();
   for (const r of records) if (r.trainHash && !hashOf.has(r.commit)) hashOf.set(r.commit, r.trainHash);
   const speed = new Map<string, number>();
   const readings: { t: number; y: number }[] = [];
+  const misses = new TrackMisses(work);
   let t = 0;
   let sd: number | null = null;
   for (const r of records) {
@@ -294,7 +374,7 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
       const first = order.find((o) => o.side === "candidate");
       const x = first ? lnRate(first.run) : null;
       if (parentSpeed !== undefined) {
-        const prediction = predictFrom(readings, sd ?? PRIOR_READING_SD, firstAt);
+        const prediction = predictFrom(readings, sd ?? PRIOR_READING_SD, firstAt, work);
         if (r.commit === r.parent) speed.set(code, 0);
         else if (x !== null && prediction && Math.abs(x - parentSpeed - prediction.y) <= ALIKE_Z * (sd ?? PRIOR_READING_SD)) speed.set(code, parentSpeed);
         else {
@@ -314,10 +394,15 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
       const c = side === "candidate" ? code : parentCode;
       const x = lnRate(run);
       const s = speed.get(c);
-      if (r.status !== "crash" && x !== null && s !== undefined) readings.push({ t, y: x - s });
+      if (r.status !== "crash" && x !== null && s !== undefined) {
+        // Its miss against what the track predicted for it from the readings before it.
+        const prediction = readings.length >= 3 ? predictFrom(readings, sd ?? PRIOR_READING_SD, t, work) : null;
+        if (prediction) misses.add((x - s - prediction.y) ** 2);
+        readings.push({ t, y: x - s });
+      }
       t++;
     }
-    sd = trackNoise(readings, sd ?? PRIOR_READING_SD);
+    sd = misses.sd();
   }
   const readingSd = sd ?? MIN_READING_SD;
   const headSpeed = speed.get(headCode);
@@ -325,7 +410,7 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
   // `autoresearch confirm`'s runs: no time, but they measure their code's level and the slope.
   for (const r of records) for (const run of r.confirmRuns ?? []) if (r.trainHash) all.push({ code: r.trainHash, run });
   const model = loadModel(all, headCode);
-  const predict = (at: number) => predictFrom(readings, readingSd, at);
+  const predict = (at: number) => predictFrom(readings, readingSd, at, work);
   return {
     next: t,
     readings,
@@ -364,5 +449,8 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
       return { gain: direction === "min" ? -difference : difference, se: Math.sqrt(variance), dof: model.dof, headN };
     },
     critical: (confidence) => (model ? studentCritical(confidence, model.dof) : Number.POSITIVE_INFINITY),
+    get work() {
+      return work.n;
+    },
   };
 }

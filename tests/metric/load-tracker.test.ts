@@ -53,6 +53,19 @@ describe("the load tracker (steps/s read the machine's load)", () => {
     expect(tracker.gainOf([run(19, { gain: 0.02 })], "max")?.gain).toBeCloseTo(-0.02, 2);
   });
 
+  it("costs O(n log n) in the records, not O(n^3): 1000 records' tracker does about as much work a run as 250 records'", () => {
+    const work = (n: number) => {
+      const records = session(n);
+      const runs = records.reduce((a, r) => a + (r.runs?.length ?? 1), 0);
+      return loadTracker(records, "H0").work / runs;
+    };
+    const small = work(250);
+    const large = work(1000);
+    // Work a run grows with log n only (the running median's heaps, the binary search for a window).
+    expect(large).toBeLessThan(1.25 * small);
+    expect(large).toBeLessThan(200);
+  });
+
   it("expects the head's steps/s now (a run far below that was slowed by something else)", () => {
     const tracker = loadTracker(session(8), "H0");
     const expected = tracker.expected("H0", 19);
