@@ -243,6 +243,12 @@ export interface RunSample {
   /** Slowed by a busy machine and run again (only in a record's contendedRuns). */
   contended?: boolean;
   /**
+   * A contended run: how many of the record's runs (its own and its parent's made for it, in the
+   * order they ran, src/metric/load-tracker.ts orderOfRecord) ran before it. The load track places
+   * it in time by this; absent (records written before it) it is taken to have run first.
+   */
+  at?: number;
+  /**
    * A run recorded already (in an earlier experiment's record), reused here: its parent's run made
    * just before this experiment's first run on the same worker, the partner of that run in its
    * first pair. Never counted twice (noise floor, measured metric).

@@ -39,8 +39,11 @@ export interface LoadRecord extends Throughput {
   parentRuns?: readonly LoadRun[];
   firstPaired?: boolean;
   confirmRuns?: readonly LoadRun[];
-  /** Runs re-run for contention: they took their time (before the run that replaced them), and read nothing. */
-  contendedRuns?: readonly unknown[];
+  /**
+   * Runs re-run for contention: they took their time (before the run that replaced them, `at` of
+   * the record's runs after the first; without it, before the first), and read nothing.
+   */
+  contendedRuns?: readonly { at?: number }[];
   /** A tracked decision's runs in the order they ran: "c" its own, "p" its parent's (src/types.ts). */
   runOrder?: string;
 }
@@ -104,6 +107,26 @@ export function orderOfRecord(r: LoadRecord): { side: "candidate" | "parent"; ru
   return out;
 }
 
+/**
+ * The times of a record's runs (orderOfRecord's order) when its first run (or contended run) is
+ * the session's run `start`: each contended run takes its place before the run it came before
+ * (its `at`), and the time after the record.
+ */
+export function timesOfRecord(r: LoadRecord, count: number, start: number): { times: number[]; end: number } {
+  const before = new Array<number>(count + 1).fill(0);
+  for (const c of r.contendedRuns ?? []) {
+    const k = Math.min(Math.max(0, Math.floor(c.at ?? 0)), count);
+    before[k] = (before[k] as number) + 1;
+  }
+  const times: number[] = [];
+  let t = start;
+  for (let k = 0; k < count; k++) {
+    t += before[k] as number;
+    times.push(t++);
+  }
+  return { times, end: t + (before[count] as number) };
+}
+
 /** Every run of the session in the order it ran, with its code (crashed records' runs count as time only). */
 export function runsInOrder(records: readonly LoadRecord[]): Timed[] {
   const hashOf = new Map<string, string>();
@@ -112,12 +135,13 @@ export function runsInOrder(records: readonly LoadRecord[]): Timed[] {
   let t = 0;
   for (const r of records) {
     const parentCode = hashOf.get(r.parent) ?? "";
-    t += r.contendedRuns?.length ?? 0;
-    for (const { side, run } of orderOfRecord(r)) {
+    const order = orderOfRecord(r);
+    const { times, end } = timesOfRecord(r, order.length, t);
+    order.forEach(({ side, run }, k) => {
       const code = side === "candidate" ? (r.trainHash ?? "") : parentCode;
-      if (r.status !== "crash" && code) out.push({ code, run, t, side });
-      t++;
-    }
+      if (r.status !== "crash" && code) out.push({ code, run, t: times[k] as number, side });
+    });
+    t = end;
   }
   return out;
 }
@@ -367,10 +391,10 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
     const code = r.trainHash ?? "";
     const parentCode = hashOf.get(r.parent) ?? "";
     const order = orderOfRecord(r);
-    t += r.contendedRuns?.length ?? 0;
+    const { times, end } = timesOfRecord(r, order.length, t);
     if (r.status !== "crash" && code && !speed.has(code)) {
       const parentSpeed = r.commit === r.parent ? 0 : speed.get(parentCode);
-      const firstAt = t + order.findIndex((o) => o.side === "candidate");
+      const firstAt = times[Math.max(0, order.findIndex((o) => o.side === "candidate"))] ?? t;
       const first = order.find((o) => o.side === "candidate");
       const x = first ? lnRate(first.run) : null;
       if (parentSpeed !== undefined) {
@@ -390,18 +414,19 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
         }
       }
     }
-    for (const { side, run } of order) {
+    order.forEach(({ side, run }, k) => {
       const c = side === "candidate" ? code : parentCode;
       const x = lnRate(run);
       const s = speed.get(c);
+      const at = times[k] as number;
       if (r.status !== "crash" && x !== null && s !== undefined) {
         // Its miss against what the track predicted for it from the readings before it.
-        const prediction = readings.length >= 3 ? predictFrom(readings, sd ?? PRIOR_READING_SD, t, work) : null;
+        const prediction = readings.length >= 3 ? predictFrom(readings, sd ?? PRIOR_READING_SD, at, work) : null;
         if (prediction) misses.add((x - s - prediction.y) ** 2);
-        readings.push({ t, y: x - s });
+        readings.push({ t: at, y: x - s });
       }
-      t++;
-    }
+    });
+    t = end;
     sd = misses.sd();
   }
   const readingSd = sd ?? MIN_READING_SD;

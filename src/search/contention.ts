@@ -49,8 +49,11 @@ export interface ContentionInput {
    * The session's load track (src/metric/load-tracker.ts), when its runs read the load: a run is
    * then contended when it fell below what the track expects now, not below its code's mean (a
    * slow drift the track follows is what the keep rule adjusts for, and re-running it measures nothing new).
+   * `next` + the earlier runs given is this run's place in the session's runs (each re-run one later).
    */
   loadTrack?: Pick<LoadTracker, "expected" | "next">;
+  /** How many of the record's runs ran before this one: each contended run is marked with it (RunSample.at). */
+  at?: number;
 }
 
 export interface ContentionOutcome {
@@ -80,15 +83,15 @@ export async function rerunWhileContended(input: ContentionInput): Promise<Conte
   const groups = ratesByCode([...input.history, { status: "keep", trainHash: input.trainHash, runs: input.earlier ?? [] }]);
   const earlier = groups.get(input.trainHash) ?? [];
   const sd = rateNoise(groups);
-  // Where the track knows this code's speed: its expectation at about this moment (this experiment's runs so far counted).
-  const expected = input.loadTrack?.expected(input.trainHash, input.loadTrack.next + (input.earlier?.length ?? 0)) ?? null;
   for (let attempt = 1; attempt <= MAX_CONTENTION_RERUNS; attempt++) {
     if (deps.stop.signal.aborted || !ok(run)) break;
+    // Where the track knows this code's speed: its expectation at this run's moment (this experiment's runs so far counted).
+    const expected = input.loadTrack?.expected(input.trainHash, input.loadTrack.next + (input.earlier?.length ?? 0) + contended.length) ?? null;
     const verdict = expected ? trackedContentionOf(run, expected) : contentionOf(run, earlier, sd);
     if (!verdict?.contended) break;
     const violations = await input.guard();
     if (violations.length > 0) return { run, contended, violations };
-    contended.push({ ...sampleWithThroughput(run, input.seed), contended: true });
+    contended.push({ ...sampleWithThroughput(run, input.seed), contended: true, ...(input.at !== undefined && { at: input.at }) });
     try {
       renameSync(input.logPath, input.logPath.replace(/(\.log)?$/, `.contended${attempt}.log`));
     } catch {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type LoadRecord, type LoadRun, loadTracker, orderOfRecord } from "../../src/metric/load-tracker.js";
+import { type LoadRecord, type LoadRun, loadTracker, orderOfRecord, runsInOrder, timesOfRecord } from "../../src/metric/load-tracker.js";
 import { joinMeasurements } from "../../src/ledger/measurements.js";
 import { measuredMeans } from "../../src/metric/noise.js";
 import type { ExperimentRecord, Measurement } from "../../src/types.js";
@@ -85,6 +85,18 @@ describe("the load tracker (steps/s read the machine's load)", () => {
     expect(sides({ runs: [c(1), c(2), c(3)], parentRuns: [c(10), c(11)] })).toEqual(["c1", "p10", "c2", "c3", "p11"]);
     // A tracked decision's own order.
     expect(sides({ runs: [c(1), c(2), c(3)], parentRuns: [c(10)], runOrder: "ccpc" })).toEqual(["c1", "c2", "p10", "c3"]);
+  });
+
+  it("places a record's contended runs where they ran (before the run that replaced them), older records' first", () => {
+    const c = (m: number): LoadRun => ({ metric: m });
+    const record = (contendedRuns: { at?: number }[]): LoadRecord => ({ status: "keep", commit: "x", parent: "p", metric: 0, runs: [c(1), c(2)], parentRuns: [c(10), c(11)], firstPaired: true, contendedRuns });
+    // Four runs from t = 10: c1 p10 p11 c2; a run re-run before its parent's second run (at 2) and one before the first (at 0).
+    expect(timesOfRecord(record([{ at: 2 }, { at: 0 }]), 4, 10)).toEqual({ times: [11, 12, 14, 15], end: 16 });
+    // Without `at` (records written before it): first.
+    expect(timesOfRecord(record([{}, {}]), 4, 10)).toEqual({ times: [12, 13, 14, 15], end: 16 });
+    // The walk reads the same times: the run after a contended one is a run later.
+    const runs = runsInOrder([{ status: "keep", commit: "b", parent: "b", trainHash: "H0", metric: 1, runs: [run(0), run(1)] }, { status: "discard", commit: "c", parent: "b", trainHash: "H1", metric: 1, runs: [run(3), run(5)], contendedRuns: [{ at: 0 }, { at: 1 }] }]);
+    expect(runs.map((r) => r.t)).toEqual([0, 1, 3, 5]);
   });
 
   it("a node decided against the load sits on its parent's scale", () => {
