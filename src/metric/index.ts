@@ -48,4 +48,4 @@ export {
 } from "./throughput.js";
 export { DRIFT_WINDOW, driftSpread, FUTILITY_Z, type Pair, type PairedInput, type PairedRecord, type PairedRuns, type PairedVerdict, pairedNoise, pairedVerdict, pairsOf, studentCritical } from "./paired.js";
 export { normalCdf } from "./normal.js";
-export { ALIKE_Z, type LoadModel, type LoadRecord, type LoadRun, type LoadTracker, loadModel, loadTracker, orderOfRecord, runsInOrder, timesOfRecord } from "./load-tracker.js";
+export { ALIKE_Z, type LoadModel, type LoadRecord, type LoadRun, type LoadTracker, loadModel, loadTracker, orderOfRecord, runsInOrder, type TimedRun, timesOfRecord } from "./load-tracker.js";

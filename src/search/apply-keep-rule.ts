@@ -12,6 +12,7 @@ import {
   gain,
   type LoadTracker,
   loadTracker,
+  type TimedRun,
   mean,
   noiseOfRecords,
   type PairedRuns,
@@ -194,10 +195,12 @@ async function exactDecision(session: SessionState, deps: LoopDeps, input: KeepI
 export const TRACKED_FUTILITY_Z = 0.5;
 
 /**
- * A decision against the load tracker (src/metric/load-tracker.ts): the candidate trains at its
- * parent's speed (its first run's steps/s agreed with the load then), so each of its runs reads
- * the load it ran under, and the parent's expected metric at that load is known from the parent's
- * runs and the session's slope of the metric on ln(steps/s). After each run the sequential rule:
+ * A decision against the load tracker (src/metric/load-tracker.ts): the candidate trains at about
+ * its parent's speed (its first run's steps/s agreed with the load then), so the load at each of
+ * its runs is the track's at that moment (read from the parent's code and code at its speed, not
+ * from the candidate's own steps/s: a change a little faster keeps the gain its speed brings), and
+ * the parent's expected metric at that load is known from the parent's runs and the session's
+ * slope of the metric on ln(steps/s). After each run the sequential rule:
  * keep once the gain is more than Z standard errors (Student-t on the slope's degrees of freedom)
  * above zero on two runs of its own at least (a kept node becomes the parent every later decision
  * is measured against: one run is too little to know its level by), discard as soon as it is less
@@ -219,7 +222,10 @@ async function trackedDecision(session: SessionState, deps: LoopDeps, input: Kee
   let durationSec = started;
   const parentMetric = input.best.metric as number;
   let parentSeed = session.history.filter((r) => r.parent === input.best.commit).reduce((n, r) => n + (r.parentRuns ?? []).filter((a) => !a.reused).length, 0);
-  let estimate = tracker.gainOf(runs, config.direction);
+  // Each run with its place in the session's runs: the track reads the load at that moment (never from the candidate's own steps/s).
+  const own: TimedRun[] = [{ t: tracker.next, run: first }];
+  const parents: TimedRun[] = [];
+  let estimate = tracker.gainOf(own, config.direction);
   const done = (decision: Decision, extra: Partial<KeepOutcome> = {}): KeepOutcome => {
     const loadDelta = estimate ? Number((config.direction === "min" ? -estimate.gain : estimate.gain).toPrecision(12)) : undefined;
     return {
@@ -254,18 +260,20 @@ async function trackedDecision(session: SessionState, deps: LoopDeps, input: Kee
     if (z < TRACKED_FUTILITY_Z) return done({ status: "discard", reason: "not-confirmed", detail: `load-adjusted: not better than its parent on ${on}: gain ${gainText}, ${z.toFixed(1)} standard errors, less than the ${TRACKED_FUTILITY_Z} to go on` });
     if (runs.length + parentRuns.length >= most) return done({ status: "discard", reason: "not-confirmed", detail: `load-adjusted: gain ${gainText} on ${on} is ${z.toFixed(1)} standard errors, not more than the ${need.toFixed(1)} needed` });
     if (deps.stop.signal.aborted) return done(interrupted("its runs"));
-    // Whichever run shrinks the gain's standard error more, were it made at the load of the latest
-    // run: the parent's when its runs are few or ran at other loads than the candidate's (the slope
-    // then carries the gain across that distance), else the candidate's; the candidate's own until
-    // it has two (a keep needs them).
-    const latest = runs[runs.length - 1] as RunSample;
-    const seIf = (side: "c" | "p") => tracker.gainOf(side === "c" ? [...runs, latest] : runs, config.direction, side === "p" ? [...parentRuns, latest] : parentRuns)?.se ?? Number.POSITIVE_INFINITY;
-    const parentNext = input.runParent !== undefined && runs.length >= 2 && seIf("p") < seIf("c");
+    // Whichever run shrinks the gain's standard error more, were it made next: the parent's when
+    // its runs are few or ran at other loads than the candidate's (the slope then carries the gain
+    // across that distance), or when the track would otherwise extrapolate the load to the
+    // candidate's runs (a parent run after them puts the load of each between readings), else the
+    // candidate's. A keep needs two runs of its own: until it has them, no two parent runs in a row.
+    const at = tracker.next + runs.length + parentRuns.length;
+    const seIf = input.runParent !== undefined && (runs.length >= 2 || !runOrder.endsWith("p")) ? tracker.seIfNext(own, parents, config.direction, at) : null;
+    const parentNext = seIf !== null && seIf.head < seIf.candidate;
     if (parentNext) {
       const seed = rule.parentSeedOf(parentSeed++);
       const { run, violations } = await (input.runParent as NonNullable<KeepInput["runParent"]>)(parentRuns.length, seed);
       durationSec += run.durationSec;
       parentRuns.push(sampleOf(run, seed));
+      parents.push({ t: at, run: parentRuns[parentRuns.length - 1] as RunSample });
       runOrder += "p";
       const problem = failed(run, violations, `its parent's run ${parentRuns.length}`);
       if (problem) return done(problem);
@@ -274,11 +282,12 @@ async function trackedDecision(session: SessionState, deps: LoopDeps, input: Kee
       const run = await input.runAgain(index);
       durationSec += run.durationSec;
       runs.push(sampleOf(run, rule.seedOf(index)));
+      own.push({ t: at, run: runs[runs.length - 1] as RunSample });
       runOrder += "c";
       const problem = failed(run, await input.guard(), `its run ${index + 1}`);
       if (problem) return done(problem);
     }
-    estimate = tracker.gainOf(runs, config.direction, parentRuns);
+    estimate = tracker.gainOf(own, config.direction, parents);
   }
 }
 

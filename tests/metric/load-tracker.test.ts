@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type LoadRecord, type LoadRun, loadTracker, orderOfRecord, runsInOrder, timesOfRecord } from "../../src/metric/load-tracker.js";
+import { type LoadRecord, type LoadRun, loadTracker, orderOfRecord, runsInOrder, type TimedRun, timesOfRecord } from "../../src/metric/load-tracker.js";
 import { joinMeasurements } from "../../src/ledger/measurements.js";
 import { measuredMeans } from "../../src/metric/noise.js";
 import type { ExperimentRecord, Measurement } from "../../src/types.js";
@@ -13,6 +13,9 @@ function run(t: number, { speed = 1, gain = 0 } = {}): LoadRun {
   const rate = (400 / 30) * speed * Math.exp(-0.2 * load(t)) * (1 + wiggle(t, 1));
   return { metric: 1 - gain + 0.04 * load(t) + wiggle(t, 2), steps: Math.round(rate * 300), trainingSec: 300 };
 }
+
+/** Runs at times `ts`, each with its time (what LoadTracker.gainOf reads). */
+const timed = (ts: number[], options: { speed?: number; gain?: number } = {}): TimedRun[] => ts.map((t) => ({ t, run: run(t, options) }));
 
 /** A baseline of three runs, then `n` no-op children of it, each run twice: the runs at t = 0, 1, 2, ... */
 function session(n: number): LoadRecord[] {
@@ -44,13 +47,29 @@ describe("the load tracker (steps/s read the machine's load)", () => {
     const tracker = loadTracker(session(8), "H0");
     // t = 19..20: the load has moved far from the baseline's (t = 0..2), by more than the gain.
     expect(Math.abs(0.04 * (load(19) - load(1)))).toBeGreaterThan(0.015);
-    const real = tracker.gainOf([run(19, { gain: 0.02 }), run(20, { gain: 0.02 })], "min");
+    const real = tracker.gainOf(timed([19, 20], { gain: 0.02 }), "min");
     expect(real?.gain).toBeCloseTo(0.02, 2);
     expect((real?.gain as number) / (real?.se as number)).toBeGreaterThan(3);
-    const noop = tracker.gainOf([run(19), run(20)], "min");
+    const noop = tracker.gainOf(timed([19, 20]), "min");
     expect(Math.abs(noop?.gain as number)).toBeLessThan(0.004);
     // For a metric to maximise the sign turns.
-    expect(tracker.gainOf([run(19, { gain: 0.02 })], "max")?.gain).toBeCloseTo(-0.02, 2);
+    expect(tracker.gainOf(timed([19], { gain: 0.02 }), "max")?.gain).toBeCloseTo(-0.02, 2);
+  });
+
+  it("keeps the gain a change a little faster than its parent owes to its speed: its own steps/s are not read as the load", () => {
+    const tracker = loadTracker(session(8), "H0");
+    // 1% faster passes for the head's speed (the alike test cannot tell 1% from the track's error)...
+    expect(tracker.alike(run(19, { speed: 1.01 }), 19)).toBe(true);
+    // ...and under a time budget its extra steps are worth 0.2 × ln(1.01) of the metric (the session's slope).
+    const speedGain = 0.2 * Math.log(1.01);
+    const faster = tracker.gainOf(timed([19, 20], { speed: 1.01, gain: speedGain }), "min");
+    const same = tracker.gainOf(timed([19, 20]), "min");
+    // Against the same runs at the head's speed it is better by that gain, not by nothing (its speed read as a lighter load).
+    expect((faster?.gain as number) - (same?.gain as number)).toBeCloseTo(speedGain, 4);
+    // And the head's runs made during the decision read the load beside it (the track interpolates between them).
+    const beside = tracker.gainOf(timed([19, 21], { speed: 1.01, gain: speedGain }), "min", timed([20, 22]));
+    expect(beside?.headN).toBe((faster?.headN as number) + 2);
+    expect(beside?.se as number).toBeLessThan(faster?.se as number);
   });
 
   it("costs O(n log n) in the records, not O(n^3): 1000 records' tracker does about as much work a run as 250 records'", () => {
