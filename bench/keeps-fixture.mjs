@@ -58,7 +58,12 @@ export class VmExecutor {
     mkdirSync(dirname(spec.logPath), { recursive: true });
     writeFileSync(spec.logPath, `${lines.join("\n")}\n`);
     const found = lines.map((l) => /^val_loss: (.*)$/.exec(l)).filter(Boolean).at(-1);
+    // Steps and training seconds, when the script prints them (the drift fixture of bench/keeps.mjs does).
+    const steps = lines.map((l) => /^num_steps: (\d+)$/.exec(l)).filter(Boolean).at(-1);
+    const trainingSec = lines.map((l) => /^training_seconds: (.*)$/.exec(l)).filter(Boolean).at(-1);
     return {
+      ...(steps && { steps: Number(steps[1]) }),
+      ...(trainingSec && { trainingSec: Number(trainingSec[1]) }),
       exitCode,
       signal: null,
       timedOut: false,

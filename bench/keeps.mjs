@@ -94,9 +94,22 @@ if (PARTS.includes("drift")) {
 // Per rule: false keeps (kept nodes not truly better than their parent, of all such nodes), lost
 // real improvements (nodes >= 2 sd truly better than their parent, discarded), runs spent, and the
 // true metric of the head at the end. "confirm (old)" is the confirm rule with pairing off
-// (--pair-band 0). For the paired rule, where its runs went: decisions made on one run, paired
+// (--pair-band 0). For the paired rule, where its runs went: decisions made against the load its runs'
+// steps/s read (load-adjusted: src/metric/load-tracker.ts, the candidate at its parent's speed) and their
+// runs (the parent's included), decisions made on one run, paired
 // decisions and their pairs, first pairs that reused the parent's run just before, first runs left
-// out, and runs re-run for contention (none here: the fixture prints no steps).
+// out, and runs re-run for contention.
+// Steps: the fixture prints `num_steps:` and `training_seconds:` (30 s) as a script under a time budget does:
+// the load that moves the metric slows training, steps/s = 14 × exp(-LOAD × the drift's sine) × (1 + noise of
+// sd STEPS_NOISE from the run's own hash), so the metric follows ln(steps/s) exactly, as nanoGPT's val_loss
+// followed steps at r = -0.94 (issue 25). A share SPEEDY of the changes (the same ones for every seed) make
+// training faster or slower, half of them by 1-3% (as close to their parent's speed as the load tracker's "alike"
+// test lets pass) and half by 5-10%, and, as under a real time budget, their metric follows their steps as it
+// follows the load's (DRIFT / LOAD per unit of ln(steps/s), on top of their own effect): a faster change is truly
+// better by that much, a slower one worse. A rule that read every run's steps/s as load would take a faster
+// change's own speed for the machine's and subtract its gain.
+// BENCH_STEPS=0 prints no steps (the fixture before steps: no change alters speed or gains from it); BENCH_DRIFT_LOAD (0.2), BENCH_STEPS_NOISE (0.01),
+// BENCH_DRIFT_SPEEDY (0.25).
 // Knobs: BENCH_DRIFT=0 (a quiet machine), BENCH_DRIFT_MIX=search|even, BENCH_DRIFT_SEEDS=1,2,3,
 // BENCH_DRIFT_RULES="any,confirm (paired)" (rows by name), BENCH_PAIR_BANDS=1,2,3 (a paired row per
 // --pair-band: how its default was chosen), BENCH_CONFIRM_RUNS=n (the most pairs), BENCH_DRIFT_TRACE=1.
@@ -110,11 +123,39 @@ async function driftBench(mixName, kinds, changes) {
   // Six seeds: with three, the search mix has 12 real improvements, each one 8% of "lost real".
   const DSEEDS = (process.env.BENCH_DRIFT_SEEDS ?? "1,2,3,4,5,6").split(",").map(Number);
   const effects = Array.from({ length: CHANGES }, (_, i) => kinds[i % kinds.length] * NOISE);
+  // Steps: the load that moves the metric slows training (steps/s x exp(-LOAD x the drift's sine)), and
+  // SPEEDY of the changes (the same ones for every seed) train 1-3% or 5-10% faster or slower, their metric
+  // following their steps (SENSITIVITY per unit of ln(steps/s), the load's: a faster change is that much better).
+  const STEPS = process.env.BENCH_STEPS !== "0";
+  const LOAD = Number(process.env.BENCH_DRIFT_LOAD ?? 0.2);
+  const STEPS_NOISE = Number(process.env.BENCH_STEPS_NOISE ?? 0.01);
+  const SPEEDY = Number(process.env.BENCH_DRIFT_SPEEDY ?? 0.25);
+  const BASE_RATE = 14;
+  // Without steps (BENCH_STEPS=0) the fixture is the one before steps: no change alters speed.
+  const SENSITIVITY = STEPS && LOAD > 0 ? DRIFT / LOAD : 0;
+  let s0 = 12345;
+  const draw = () => {
+    s0 = (s0 * 48271) % 2147483647;
+    return s0 / 2147483647;
+  };
+  // Exactly round(SPEEDY x CHANGES) of them, drawn once (a fixed shuffle of the indices), alternately faster and
+  // slower, two of every four by 1-3% and the other two by 5-10%. The shuffle is one that puts real changes among
+  // the faster ones (the search mix: +1 sd 8% faster, +2 sd 2% faster; the even mix: two +2 sd 2% faster): with
+  // the one before, every faster change of the search mix was a no-op, so reading speed as load cost nothing there.
+  const picked = effects.map((_, i) => i).sort((a, b) => ((a * 79 + 13) % 101) - ((b * 79 + 13) % 101)).slice(0, Math.round(SPEEDY * CHANGES));
+  const speeds = effects.map((_, i) => {
+    const k = picked.indexOf(i);
+    if (k < 0) return 1;
+    const size = Math.floor(k / 2) % 2 === 0 ? 0.01 + 0.02 * draw() : 0.05 + 0.05 * draw();
+    return Number((1 + (k % 2 ? -1 : 1) * size).toFixed(4));
+  });
   const flags = effects.map((_, i) => `const C${String(i).padStart(2, "0")} = 0;`).join("\n");
   const script = `${flags}
 const EFFECTS = [${effects.join(", ")}];
 const FLAGS = [${effects.map((_, i) => `C${String(i).padStart(2, "0")}`).join(", ")}];
-const truth = 1 - FLAGS.reduce((a, f, i) => a + f * EFFECTS[i], 0);
+const SPEEDS = [${speeds.join(", ")}];
+const speed = FLAGS.reduce((a, f, i) => a * (f ? SPEEDS[i] : 1), 1);
+const truth = 1 - FLAGS.reduce((a, f, i) => a + f * EFFECTS[i], 0) - ${SENSITIVITY} * Math.log(speed);
 function unit(a) {
   a = (a + 0x6d2b79f5) | 0;
   let t = Math.imul(a ^ (a >>> 15), 1 | a);
@@ -126,6 +167,10 @@ for (const f of FLAGS) h = Math.imul(h ^ (f + 1), 16777619);
 const gauss = Math.sqrt(-2 * Math.log(Math.max(unit(h), 1e-12))) * Math.cos(2 * Math.PI * unit(h + 1));
 console.log("true_loss: " + truth.toFixed(6));
 console.log("val_loss: " + (truth + Number(process.env.BENCH_DRIFT) + Number(process.env.BENCH_NOISE) * gauss).toFixed(6));
+${STEPS ? `const g2 = Math.sqrt(-2 * Math.log(Math.max(unit(h + 2), 1e-12))) * Math.cos(2 * Math.PI * unit(h + 3));
+const rate = ${BASE_RATE} * speed * Math.exp(-${LOAD} * Number(process.env.BENCH_LOAD)) * (1 + ${STEPS_NOISE} * g2);
+console.log("num_steps: " + Math.round(rate * 30));
+console.log("training_seconds: 30.0");` : ""}
 `;
   /** The VM executor on a virtual clock: each run takes RUN_SEC and sees the drift of its time. */
   class DriftExecutor extends VmExecutor {
@@ -135,8 +180,8 @@ console.log("val_loss: " + (truth + Number(process.env.BENCH_DRIFT) + Number(pro
     }
     async run(spec) {
       const t = this.runs * RUN_SEC;
-      const drift = DRIFT * Math.sin((Math.PI * t) / DRIFT_SEC + this.phase);
-      return super.run({ ...spec, env: { ...spec.env, BENCH_DRIFT: String(drift), BENCH_RUN: String(this.runs) } });
+      const load = Math.sin((Math.PI * t) / DRIFT_SEC + this.phase);
+      return super.run({ ...spec, env: { ...spec.env, BENCH_DRIFT: String(DRIFT * load), BENCH_LOAD: String(load), BENCH_RUN: String(this.runs) } });
     }
   }
   class Scripted {
@@ -174,23 +219,27 @@ console.log("val_loss: " + (truth + Number(process.env.BENCH_DRIFT) + Number(pro
     ["confirm (old)", { keepRule: "confirm", pairBand: 0, baselineRuns: 2 }],
     ...(bands ? bands.map((b) => [`confirm (paired band ${b})`, { keepRule: "confirm", pairBand: b, baselineRuns: 2 }]) : [["confirm (paired, the default)", { keepRule: "confirm", baselineRuns: 2 }]]).map(([n, r]) => [n, { ...r, ...(process.env.BENCH_CONFIRM_RUNS && { confirmRuns: Number(process.env.BENCH_CONFIRM_RUNS) }) }]),
   ];
-  const only = process.env.BENCH_DRIFT_RULES?.split(",");
+  // Rows by name or the start of one (a name with a comma, "confirm (paired, the default)", splits in two: its start still matches).
+  const only = process.env.BENCH_DRIFT_RULES?.split(",").map((n) => n.trim()).filter((n) => n.length > 0);
   const rows = [];
   const started = performance.now();
   for (const [name, rule] of rules) {
-    if (only && !only.includes(name)) continue;
-    const t = { noops: 0, falseKeeps: 0, real: 0, lost: 0, runs: 0, finalTrue: [], decisions: 0, oneRun: 0, paired: 0, pairs: 0, reused: 0, leftOut: 0, contended: 0, pairRuns: 0 };
+    if (only && !only.some((n) => name === n || name.startsWith(n))) continue;
+    const t = { noops: 0, falseKeeps: 0, real: 0, lost: 0, runs: 0, finalTrue: [], decisions: 0, oneRun: 0, paired: 0, pairs: 0, reused: 0, leftOut: 0, contended: 0, pairRuns: 0, tracked: 0, trackedRuns: 0 };
     for (const seed of DSEEDS) {
       const executor = new DriftExecutor(seed);
       const config = { maxIterations: CHANGES * 2, scope: ["hyperparameters"], tag: `d${seed}`, ...rule };
       const { root, records } = await vmSession({ prefix: "ar-drift-", script, seed, config, noise: NOISE, platform, executor, proposer: new Scripted(seed) });
       const truth = new Map();
-      const trueAt = (c) => truth.get(c) ?? truth.set(c, trueMetric(root, c, { BENCH_RUN: "0", BENCH_DRIFT: "0" })).get(c);
+      const trueAt = (c) => truth.get(c) ?? truth.set(c, trueMetric(root, c, { BENCH_RUN: "0", BENCH_DRIFT: "0", BENCH_LOAD: "0" })).get(c);
       for (const r of records.slice(1)) {
         t.contended += r.contendedRuns?.length ?? 0;
         if (r.status === "crash") continue;
         t.decisions++;
-        if (r.parentRuns?.length) {
+        if (r.loadDelta !== undefined) {
+          t.tracked++;
+          t.trackedRuns += (r.runs?.length ?? 1) + (r.parentRuns?.length ?? 0);
+        } else if (r.parentRuns?.length) {
           t.paired++;
           t.pairs += r.parentRuns.length;
           t.pairRuns += r.parentRuns.filter((a) => !a.reused).length + (r.runs?.length ?? 1) - 1;
@@ -220,7 +269,8 @@ console.log("val_loss: " + (truth + Number(process.env.BENCH_DRIFT) + Number(pro
   const best = Math.min(...rows.map(([, t]) => mean(t.finalTrue)));
   const mix = [...new Set(kinds)].sort((a, b) => b - a).map((k) => `${Math.round((100 * kinds.filter((x) => x === k).length) / kinds.length)}% ${k === 0 ? "no-ops" : `${k > 0 ? "+" : ""}${k} sd`}`).join(", ");
   const tag = `keeps under drift (${mixName} mix):`;
-  console.log(`${tag} ±${DRIFT} over ${DRIFT_SEC}s (${RUN_SEC}s a run), noise sd ${NOISE}, ${CHANGES} changes (${mix}) x seeds ${DSEEDS.join(",")}, ${((performance.now() - started) / 1000).toFixed(0)}s`);
+  const stepsText = STEPS ? `; steps/s ±${LOAD} with the load, ${STEPS_NOISE} noise, ${speeds.filter((v) => v !== 1).length} of ${CHANGES} changes 1-3% or 5-10% faster or slower${SENSITIVITY > 0 ? ", the metric following their steps" : ""}` : "; no steps printed";
+  console.log(`${tag} ±${DRIFT} over ${DRIFT_SEC}s (${RUN_SEC}s a run), noise sd ${NOISE}, ${CHANGES} changes (${mix}) x seeds ${DSEEDS.join(",")}${stepsText}, ${((performance.now() - started) / 1000).toFixed(0)}s`);
   console.log(`${tag} | rule | false keeps | lost real (>= 2 sd) | runs | vs any | final true metric |`);
   const pct = (a, b) => (b === 0 ? "-" : `${((100 * a) / b).toFixed(0)}% (${a}/${b})`);
   for (const [name, t] of rows) {
@@ -228,7 +278,7 @@ console.log("val_loss: " + (truth + Number(process.env.BENCH_DRIFT) + Number(pro
   }
   for (const [name, t] of rows.filter(([n]) => n.startsWith("confirm (paired"))) {
     console.log(
-      `${tag} ${name}: ${t.decisions} decisions: ${t.oneRun} on one run, ${t.paired} on pairs (${t.pairs} pairs, ${(t.pairs / Math.max(1, t.paired)).toFixed(1)} a decision; ${t.reused} first pairs reused the parent's run just before, ${t.leftOut} left the first run out), ${t.pairRuns} runs in pairs besides first runs, ${t.contended} re-run for contention`,
+      `${tag} ${name}: ${t.decisions} decisions: ${t.tracked} load-adjusted (${t.trackedRuns} runs, ${(t.trackedRuns / Math.max(1, t.tracked)).toFixed(1)} a decision, the parent's included), ${t.oneRun} on one run, ${t.paired} on pairs (${t.pairs} pairs, ${(t.pairs / Math.max(1, t.paired)).toFixed(1)} a decision; ${t.reused} first pairs reused the parent's run just before, ${t.leftOut} left the first run out), ${t.pairRuns} runs in pairs besides first runs, ${t.contended} re-run for contention`,
     );
   }
   for (const [name, paired] of rows.filter(([n]) => n.startsWith("confirm (paired"))) {

@@ -163,6 +163,22 @@ export interface ExperimentRecord {
   parentRuns?: RunSample[];
   /** Its first run is in its first pair (see parentRuns). */
   firstPaired?: boolean;
+  /**
+   * Decided against the load tracker (src/metric/load-tracker.ts: it trained at its parent's speed,
+   * its runs' steps/s read the load): its metric less its parent's expected metric at the same
+   * load. Its measured metric is its parent's plus this (src/metric/noise.ts measuredMeans).
+   */
+  loadDelta?: number;
+  /**
+   * loadDelta's standard error when it was decided: a load-adjusted keep stands on its gain in
+   * these (src/metric/noise.ts loadAdjustedConfidence), not on the raw noise floor, in every view.
+   */
+  loadSe?: number;
+  /**
+   * A tracked decision that ran its parent too (parentRuns, not pairs): the order its runs ("c")
+   * and its parent's ("p") ran in, e.g. "ccpc" (src/metric/load-tracker.ts reads the load in order).
+   */
+  runOrder?: string;
   /** The --check commands that ran on it (a would-be keep) and whether each passed. */
   checks?: { command: string; ok: boolean }[];
   /** Which worker ran it (0-based) and on which device / host, when the session has workers. */
@@ -226,6 +242,12 @@ export interface RunSample {
   trainingSec?: number;
   /** Slowed by a busy machine and run again (only in a record's contendedRuns). */
   contended?: boolean;
+  /**
+   * A contended run: how many of the record's runs (its own and its parent's made for it, in the
+   * order they ran, src/metric/load-tracker.ts orderOfRecord) ran before it. The load track places
+   * it in time by this; absent (records written before it) it is taken to have run first.
+   */
+  at?: number;
   /**
    * A run recorded already (in an earlier experiment's record), reused here: its parent's run made
    * just before this experiment's first run on the same worker, the partner of that run in its

@@ -4,7 +4,7 @@ import pc from "picocolors";
 import { formatDuration } from "../config/duration.js";
 import { cleanField, MISSING } from "../ledger/results-tsv.js";
 import { publicEvent, type SessionEvent } from "../ledger/events.js";
-import { confidence, type Direction, delta, describeConfidence, gainStanding, isBetter } from "../metric/index.js";
+import { confidence, type Direction, delta, describeConfidence, describeLoadAdjusted, gainStanding, isBetter, loadAdjustedConfidence } from "../metric/index.js";
 import { budgetProgress, formatDelta, formatMetric, formatPlace } from "../report/format.js";
 import { fitWidth } from "../text.js";
 import type { ExperimentRecord } from "../types.js";
@@ -31,6 +31,13 @@ function fmtDelta(record: ExperimentRecord, direction: Direction): string {
 function keepNote(record: ExperimentRecord, noise: number | null, direction: Direction): string {
   const runs = record.runs && record.runs.length > 1 ? `mean of ${record.runs.length} runs` : "";
   if (record.id === 0) return pc.dim(runs ? ` (${runs}${noise !== null ? `, noise floor ${formatMetric(noise)}` : ""})` : "");
+  // Decided against the load its runs read (src/metric/load-tracker.ts): it stands on those runs at
+  // its parent's speed, its gain judged in standard errors of its load-adjusted difference (not the noise floor).
+  const adjusted = loadAdjustedConfidence(record, direction);
+  if (adjusted !== undefined) {
+    const text = ` (${record.runs?.length ?? 1} runs${record.parentRuns?.length ? ` and ${record.parentRuns.length} of its parent` : ""}, ${describeLoadAdjusted(adjusted)})`;
+    return text.includes("within noise") ? pc.yellow(text) : pc.dim(text);
+  }
   // Decided on parent/change pairs: it stands on them, not on the noise of single runs.
   const pairs = record.parentRuns?.length ?? 0;
   if (pairs > 0) return pc.dim(` (${[runs, `confirmed on ${pairs} pair${pairs > 1 ? "s" : ""}`].filter(Boolean).join(", ")})`);

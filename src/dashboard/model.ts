@@ -1,6 +1,6 @@
 import type { Direction, ExperimentRecord } from "../types.js";
 import { noiseOfRecords, stepsPerSec } from "../metric/index.js";
-import { gainStanding } from "../metric/noise.js";
+import { gainStanding, type LoadAdjusted, loadAdjustedConfidence, WITHIN_NOISE } from "../metric/noise.js";
 
 /**
  * One row of the table / point of the chart: what the overview needs of a record, not all of
@@ -36,6 +36,8 @@ export interface ExperimentSummary {
   contendedRuns: number;
   /** Parent/change pairs it was decided on (0: none). */
   pairs: number;
+  /** Decided against the load its runs read: its difference from its parent at the same load and that difference's standard error (src/types.ts). */
+  loadAdjusted?: LoadAdjusted;
 }
 
 export function summarize(r: ExperimentRecord): ExperimentSummary {
@@ -62,7 +64,8 @@ export function summarize(r: ExperimentRecord): ExperimentSummary {
     ...(r.combines && r.combines.length > 0 && { combines: [...r.combines] }),
     stepsPerSec: stepsPerSec(r),
     contendedRuns: r.contendedRuns?.length ?? 0,
-    pairs: r.parentRuns?.length ?? 0,
+    pairs: r.loadDelta === undefined ? (r.parentRuns?.length ?? 0) : 0,
+    ...(r.loadDelta !== undefined && { loadAdjusted: { loadDelta: r.loadDelta, ...(r.loadSe !== undefined && { loadSe: r.loadSe }) } }),
   };
 }
 
@@ -89,10 +92,21 @@ export function gainCaveat(metric: number | null, reference: number | null, dire
   return noise === null ? "never re-measured (no noise floor)" : "within noise: could be luck";
 }
 
-/** A keep's caveat (gainCaveat against the node it was decided against); null for the baseline and for other statuses. */
-export function keepCaveat(e: Pick<ExperimentSummary, "id" | "status" | "metric" | "bestBefore"> & { pairs?: number }, direction: Direction, noise: number | null): string | null {
+/**
+ * A keep's caveat (gainCaveat against the node it was decided against); null for the baseline and
+ * for other statuses. A keep decided against the load its runs read is judged by its gain in
+ * standard errors of its load-adjusted difference (src/metric/noise.ts loadAdjustedConfidence),
+ * not by the raw noise floor.
+ */
+export function keepCaveat(e: Pick<ExperimentSummary, "id" | "status" | "metric" | "bestBefore"> & { pairs?: number; loadAdjusted?: LoadAdjusted }, direction: Direction, noise: number | null): string | null {
+  if (e.status !== "keep" || e.id === 0) return null;
   // A keep decided on pairs was measured again beside its parent: it stands on them.
-  return e.status !== "keep" || e.id === 0 || (e.pairs ?? 0) > 0 ? null : gainCaveat(e.metric, e.bestBefore, direction, noise);
+  if ((e.pairs ?? 0) > 0) return null;
+  if (e.loadAdjusted) {
+    const z = loadAdjustedConfidence(e.loadAdjusted, direction);
+    if (z !== undefined) return z !== null && z < WITHIN_NOISE ? "within noise (load-adjusted): could be luck" : null;
+  }
+  return gainCaveat(e.metric, e.bestBefore, direction, noise);
 }
 
 /** Whether the header shows a cost: proposers that pay per call (LLM APIs), or any cost recorded. */

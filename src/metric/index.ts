@@ -7,6 +7,9 @@ export { type Direction, describeDirection, guessDirection, inferDirection, isDi
 export {
   confidence,
   describeConfidence,
+  describeLoadAdjusted,
+  type LoadAdjusted,
+  loadAdjustedConfidence,
   formatMinDelta,
   gainStanding,
   type MinDelta,
@@ -27,6 +30,8 @@ export {
   WITHIN_NOISE,
 } from "./noise.js";
 export {
+  CONTENTION_MIN_DROP,
+  CONTENTION_SDS,
   type ContentionVerdict,
   contentionCount,
   contentionOf,
@@ -43,3 +48,4 @@ export {
 } from "./throughput.js";
 export { DRIFT_WINDOW, driftSpread, FUTILITY_Z, type Pair, type PairedInput, type PairedRecord, type PairedRuns, type PairedVerdict, pairedNoise, pairedVerdict, pairsOf, studentCritical } from "./paired.js";
 export { normalCdf } from "./normal.js";
+export { ALIKE_Z, type LoadModel, type LoadRecord, type LoadRun, type LoadTracker, loadModel, loadTracker, orderOfRecord, runsInOrder, type TimedRun, timesOfRecord } from "./load-tracker.js";

@@ -101,6 +101,31 @@ export function gainStanding(metric: number | null | undefined, reference: numbe
   return c < WITHIN_NOISE ? { within: true, text: `${c.toFixed(1)}× the noise floor, within noise: could be luck` } : { within: false, text: `${c.toFixed(1)}× the noise floor` };
 }
 
+/** What a keep decided against the load its runs read carries (src/types.ts ExperimentRecord loadDelta, loadSe). */
+export interface LoadAdjusted {
+  loadDelta?: number;
+  loadSe?: number;
+}
+
+/**
+ * A node decided against the load its runs read (src/metric/load-tracker.ts): its gain over its
+ * parent at the same load in standard errors of that gain, which is what it was kept on (more
+ * than the Z needed), not the raw noise floor (its runs ran at other loads than its parent's).
+ * Undefined when it was not so decided; null when its standard error was not recorded.
+ */
+export function loadAdjustedConfidence(r: LoadAdjusted, direction: Direction): number | null | undefined {
+  if (r.loadDelta === undefined) return undefined;
+  if (!Number.isFinite(r.loadDelta) || r.loadSe === undefined || !(r.loadSe > 0)) return null;
+  return (direction === "min" ? -r.loadDelta : r.loadDelta) / r.loadSe;
+}
+
+/** "load-adjusted, 3.1 standard errors" (", within noise" below WITHIN_NOISE), or "load-adjusted" when unknown. */
+export function describeLoadAdjusted(z: number | null): string {
+  if (z === null) return "load-adjusted";
+  const x = `load-adjusted, ${z.toFixed(1)} standard errors`;
+  return z < WITHIN_NOISE ? `${x}, within noise` : x;
+}
+
 /** `--min-delta`: an absolute amount of the metric, or a percent of the best when it ends in `%`. */
 export interface MinDelta {
   value: number;
@@ -141,6 +166,8 @@ export interface MeasuredRecord {
   firstPaired?: boolean;
   /** Runs of its code made by `autoresearch confirm` (src/ledger/measurements.ts). */
   confirmRuns?: readonly { metric: number | null }[];
+  /** Decided against the load tracker: its metric less its parent's at the same load (src/metric/load-tracker.ts). */
+  loadDelta?: number;
 }
 
 /** The single-run metrics of a record: each of its runs, or its one metric. */
@@ -162,6 +189,9 @@ const ownParentRuns = (r: MeasuredRecord): number[] => finiteMetrics((r.parentRu
  *   parent's ran side by side, so a drift of the machine between then and the parent's own runs
  *   does not move it;
  *   Runs `autoresearch confirm` made of it later count beside that, one run as much as one pair;
+ * - a node decided against the load its runs read (loadDelta, src/metric/load-tracker.ts) sits on its parent's
+ *   scale too: the parent's measured metric plus its load-adjusted difference, weighed as its own runs;
+ *   runs `confirm` made of it later count beside that, one run each;
  * - any other node: the mean of all its runs (its own, its confirmation runs, its runs as the
  *   parent in later pairs, and `confirm`'s), so a lucky first run is diluted as the node is run again.
  * Crashed nodes have none.
@@ -180,6 +210,14 @@ export function measuredMeans(records: readonly (MeasuredRecord & { commit: stri
       for (const { candidate: b, parent: a } of pairsOf(r)) if (a !== null && b !== null && Number.isFinite(a) && Number.isFinite(b)) diffs.push(b - a);
     }
     const confirmed = finiteMetrics(r.confirmRuns);
+    // Decided against the load tracker: on its parent's scale too (its own runs ran at other loads);
+    // runs `confirm` made of it later are weighed with that estimate, which stands for its own runs, one run each.
+    const parentMean = means.get(r.parent);
+    if (r.loadDelta !== undefined && Number.isFinite(r.loadDelta) && parentMean !== undefined && r.parent !== r.commit) {
+      const own = Math.max(1, runMetrics(r).length);
+      means.set(r.commit, (own * (parentMean + r.loadDelta) + confirmed.reduce((a, v) => a + v, 0)) / (own + confirmed.length));
+      continue;
+    }
     if (base !== undefined && diffs.length > 0) {
       // Runs `confirm` made of it later are weighed with its pairs, one a pair.
       means.set(r.commit, (diffs.length * (base + mean(diffs)) + confirmed.reduce((a, v) => a + v, 0)) / (diffs.length + confirmed.length));

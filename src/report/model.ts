@@ -1,5 +1,5 @@
 import type { SessionInfo } from "../ledger/ledger.js";
-import { contentionText, delta, gain, inferDirection, measuredMeans, noiseOfRecords, percentChange, pooledNoise } from "../metric/index.js";
+import { contentionText, delta, gain, inferDirection, type LoadAdjusted, measuredMeans, noiseOfRecords, percentChange, pooledNoise } from "../metric/index.js";
 import type { ParsedResults } from "../ledger/results-tsv.js";
 import { headOf, lineageOf } from "../ledger/tree.js";
 import type { FinalizeView } from "./finalize-view.js";
@@ -47,6 +47,13 @@ export interface ReportExperiment {
   runs?: number;
   /** Parent/change pairs it was decided on (a paired decision): a keep on pairs stands on them, not on the single-run noise floor. */
   pairs?: number;
+  /**
+   * Decided against the load its runs read (src/metric/load-tracker.ts): its difference from its
+   * parent at the same load and that difference's standard error. A keep so decided stands on
+   * its gain in those standard errors (src/metric/noise.ts loadAdjustedConfidence), not on the
+   * single-run noise floor.
+   */
+  loadAdjusted?: LoadAdjusted;
   /** Which worker ran it and where (sessions with workers; absent in results files and older records). */
   worker?: number;
   device?: string | null;
@@ -169,7 +176,8 @@ export function fromRecords(records: ExperimentRecord[], session: SessionInfo | 
     outputTokens: r.usage ? r.usage.outputTokens : null,
     costUsd: finiteOrNull(r.costUsd),
     ...(r.runs && r.runs.length > 1 && { runs: r.runs.length }),
-    ...(r.parentRuns && r.parentRuns.length > 0 && { pairs: r.parentRuns.length }),
+    ...(r.parentRuns && r.parentRuns.length > 0 && r.loadDelta === undefined && { pairs: r.parentRuns.length }),
+    ...(r.loadDelta !== undefined && { loadAdjusted: { loadDelta: r.loadDelta, ...(r.loadSe !== undefined && { loadSe: r.loadSe }) } }),
     ...(typeof r.worker === "number" && { worker: r.worker }),
     ...(r.device !== undefined && { device: r.device }),
     ...(r.host && { host: r.host }),

@@ -3,12 +3,19 @@
  * confidence (its gain over the best before it, in units of the noise floor), and which keeps
  * are within noise. The numbers come from the metric module; this is only how they read.
  */
-import { confidence, describeConfidence, gainStanding, WITHIN_NOISE } from "../metric/index.js";
+import { confidence, describeConfidence, describeLoadAdjusted, gainStanding, loadAdjustedConfidence, WITHIN_NOISE } from "../metric/index.js";
 import { formatMetric } from "./format.js";
 import type { Analysis, ReportExperiment, SessionData } from "./model.js";
 
-/** A kept change's confidence, or null when the noise floor is unknown. */
+/**
+ * A kept change's confidence, or null when the noise floor is unknown: its gain over the best
+ * before it in noise floors, or, for a keep decided against the load its runs read, its gain over
+ * its parent at the same load in standard errors of that gain (what it was kept on; null when
+ * that was not recorded).
+ */
 export function keepConfidence(e: ReportExperiment, data: SessionData): number | null {
+  const adjusted = e.loadAdjusted ? loadAdjustedConfidence(e.loadAdjusted, data.direction) : undefined;
+  if (adjusted !== undefined) return adjusted;
   return confidence(e.metric, e.bestBefore, data.direction, data.noise?.sd ?? null);
 }
 
@@ -16,6 +23,7 @@ export function keepConfidence(e: ReportExperiment, data: SessionData): number |
  * The kept changes (after the baseline) whose gain is smaller than WITHIN_NOISE × the noise floor.
  * A keep decided on parent/change pairs is not one: it was measured again beside its parent, and
  * kept because the pairs put its gain beyond their standard error (a small gain, measured well).
+ * A keep decided against the load is judged by its load-adjusted standard error (keepConfidence).
  */
 export function keepsWithinNoise(data: SessionData, a: Analysis): ReportExperiment[] {
   return a.kept.filter((e) => {
@@ -38,6 +46,10 @@ export function bestStanding(data: SessionData, a: Analysis): { within: boolean;
 /** "3.1× noise" after a kept change's numbers, "" when unknown. */
 export function confidenceNote(e: ReportExperiment, data: SessionData): string {
   if (e.pairs && e.status === "keep" && e.iteration > 0) return `confirmed on ${e.pairs} pair${e.pairs > 1 ? "s" : ""}`;
+  if (e.loadAdjusted && e.status === "keep" && e.iteration > 0) {
+    const text = describeLoadAdjusted(keepConfidence(e, data));
+    return text.includes("within noise") ? `${text} ⚠` : text;
+  }
   const text = describeConfidence(keepConfidence(e, data));
   return text === null ? "" : text.includes("within noise") ? `${text} ⚠` : text;
 }
@@ -74,12 +86,13 @@ export function noiseParagraph(data: SessionData, a: Analysis): string[] {
     lines.push("", `${weak.length} of the ${a.kept.length} kept change${a.kept.length > 1 ? "s are" : " is"} within noise (marked ⚠): iteration${weak.length > 1 ? "s" : ""} ${weak.map((e) => e.iteration).join(", ")}. Re-run them before building on them.`);
   } else if (a.kept.length > 0) {
     const paired = a.kept.filter((e) => e.pairs);
-    lines.push(
-      "",
-      paired.length === 0
-        ? `Every kept change stands at least ${WITHIN_NOISE}× the noise floor above the best before it.`
-        : `Every kept change stands at least ${WITHIN_NOISE}× the noise floor above the best before it, or beat its parent on parent/change pairs run side by side (iteration${paired.length > 1 ? "s" : ""} ${paired.map((e) => e.iteration).join(", ")}).`,
-    );
+    const adjusted = a.kept.filter((e) => e.loadAdjusted && e.iteration > 0);
+    const list = (es: ReportExperiment[]) => `iteration${es.length > 1 ? "s" : ""} ${es.map((e) => e.iteration).join(", ")}`;
+    const others = [
+      ...(paired.length > 0 ? [`beat its parent on parent/change pairs run side by side (${list(paired)})`] : []),
+      ...(adjusted.length > 0 ? [`beat its parent at the same load by at least ${WITHIN_NOISE} standard errors, its load read from its runs' steps/s (${list(adjusted)})`] : []),
+    ];
+    lines.push("", `Every kept change stands at least ${WITHIN_NOISE}× the noise floor above the best before it${others.length > 0 ? `, or ${others.join(", or ")}` : ""}.`);
   }
   return lines;
 }

@@ -176,7 +176,8 @@ function topImprovements(data: SessionData, a: Analysis, max: number): string[] 
   const rows = ranked.slice(0, max).map(({ e, parentMetric }, i) => {
     const d = delta(e.metric, parentMetric);
     const sure = confidenceNote(e, data);
-    const runs = e.runs ? `, mean of ${e.runs} runs` : "";
+    // A load-adjusted metric is its parent's plus its difference at the same load, not the mean of its runs.
+    const runs = e.runs && !e.loadAdjusted ? `, mean of ${e.runs} runs` : "";
     const change = d === null ? "" : ` (${formatDelta(d)}, ${formatPercent(percentChange(e.metric, parentMetric))}, iteration ${e.iteration}${runs}${sure ? `, ${sure}` : ""})`;
     return [String(i + 1), escapeMarkdown(shortCommit(e.commit), 40), formatMetric(e.metric), `${escapeMarkdown(e.description, 100) || MISSING}${reRunNote(e)}${combinesNote(e)}${change}`];
   });

@@ -10,6 +10,9 @@ import {
   contentionOf,
   driftSpread,
   gain,
+  type LoadTracker,
+  loadTracker,
+  type TimedRun,
   mean,
   noiseOfRecords,
   type PairedRuns,
@@ -70,6 +73,11 @@ export interface KeepOutcome {
   parentRuns?: RunSample[];
   /** Its first run is in its first pair. */
   firstPaired?: boolean;
+  /** Decided against the load tracker: its metric less its parent's at the same load, and that difference's standard error. */
+  loadDelta?: number;
+  loadSe?: number;
+  /** With parentRuns under a tracked decision: the order its runs and its parent's ran in. */
+  runOrder?: string;
   checks?: { command: string; ok: boolean }[];
   /** Total seconds of its runs and checks. */
   durationSec: number;
@@ -110,6 +118,16 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
   const drift = driftSpread(session.history);
   const spread = noise === null ? null : drift === null ? Number.POSITIVE_INFINITY : Math.max(noise, drift);
   const measurable = input.decision.status === "keep" || input.decision.reason === "regression" || input.decision.reason === "no-change";
+  // Runs that print their steps read the machine's load (src/metric/load-tracker.ts): a candidate
+  // that trains at its parent's speed is decided against the parent's expected metric at its own
+  // runs' load, on its own runs; one of another speed (or where the session cannot tell yet) is
+  // decided on pairs below, where a change that makes training faster keeps its advantage. One
+  // worker only: the records' order is then the order the runs ran in.
+  if (rule.paired && noise !== null && noise > 0 && measurable && session.workers.length <= 1 && input.best.trainHash) {
+    const tracker = loadTracker(session.history, input.best.trainHash);
+    const alike = tracker.model ? tracker.alike(first, tracker.next) : null;
+    if (alike === true) return trackedDecision(session, deps, input, first, tracker, durationSec);
+  }
   const band = measurable && input.runParent ? (input.previous && rule.paired ? "pair" : rule.placeOf(first.metric as number, bestMetric, config.direction, spread)) : null;
   // A first run far worse but slower (steps/s) than its parent's runs by more than the noise of
   // steps/s may have been slowed by the machine (new code has no runs of its own to compare with):
@@ -171,6 +189,106 @@ async function exactDecision(session: SessionState, deps: LoopDeps, input: KeepI
   const outcome = await runChecks(session, deps, input, checks);
   const kept = plain(outcome.failed ?? input.decision, { checks: outcome.results });
   return { ...kept, durationSec: kept.durationSec + outcome.durationSec };
+}
+
+/** Under a tracked decision: discard as soon as the gain is less than this many standard errors above zero. */
+export const TRACKED_FUTILITY_Z = 0.5;
+
+/**
+ * A decision against the load tracker (src/metric/load-tracker.ts): the candidate trains at about
+ * its parent's speed (its first run's steps/s agreed with the load then), so the load at each of
+ * its runs is the track's at that moment (read from the parent's code and code at its speed, not
+ * from the candidate's own steps/s: a change a little faster keeps the gain its speed brings), and
+ * the parent's expected metric at that load is known from the parent's runs and the session's
+ * slope of the metric on ln(steps/s). After each run the sequential rule:
+ * keep once the gain is more than Z standard errors (Student-t on the slope's degrees of freedom)
+ * above zero on two runs of its own at least (a kept node becomes the parent every later decision
+ * is measured against: one run is too little to know its level by), discard as soon as it is less
+ * than TRACKED_FUTILITY_Z above zero, and at the latest after --confirm-runs + 2 runs in all. The
+ * next run is the candidate's or its parent's, whichever shrinks the gain's variance more: a
+ * parent known from few runs is run again (those runs serve every later decision on it too).
+ * Its metric sits on its parent's scale (the parent's measured metric plus its load-adjusted
+ * difference, `loadDelta`), as a paired decision's does, and the difference's standard error
+ * (`loadSe`) is recorded: every view judges a load-adjusted keep by it, not by the raw noise
+ * floor. Its runs are recorded even when one (the record's metric is the adjusted one, its runs
+ * what they printed), the parent's in parentRuns with the order of all in runOrder.
+ */
+async function trackedDecision(session: SessionState, deps: LoopDeps, input: KeepInput, first: RunSample, tracker: LoadTracker, started: number): Promise<KeepOutcome> {
+  const { config } = session.info;
+  const rule = session.keepRule;
+  const runs: RunSample[] = [first];
+  const parentRuns: RunSample[] = [];
+  let runOrder = "c";
+  let durationSec = started;
+  const parentMetric = input.best.metric as number;
+  let parentSeed = session.history.filter((r) => r.parent === input.best.commit).reduce((n, r) => n + (r.parentRuns ?? []).filter((a) => !a.reused).length, 0);
+  // Each run with its place in the session's runs: the track reads the load at that moment (never from the candidate's own steps/s).
+  const own: TimedRun[] = [{ t: tracker.next, run: first }];
+  const parents: TimedRun[] = [];
+  let estimate = tracker.gainOf(own, config.direction);
+  const done = (decision: Decision, extra: Partial<KeepOutcome> = {}): KeepOutcome => {
+    const loadDelta = estimate ? Number((config.direction === "min" ? -estimate.gain : estimate.gain).toPrecision(12)) : undefined;
+    return {
+      decision,
+      metric: loadDelta !== undefined ? Number((parentMetric + loadDelta).toPrecision(12)) : first.metric,
+      runs,
+      ...(parentRuns.length > 0 && { parentRuns, runOrder }),
+      ...(loadDelta !== undefined && estimate && { loadDelta, loadSe: Number(estimate.se.toPrecision(6)) }),
+      durationSec,
+      ...extra,
+    };
+  };
+  const need = tracker.critical(rule.confidence);
+  const most = rule.maxPairs + 2;
+  const failed = (run: RunResult, violations: string[], what: string): Decision | null => {
+    const d = decide({ run, direction: config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted: deps.stop.signal.aborted });
+    if (d.reason === "violation" || d.reason === "interrupted") return d;
+    return d.status === "crash" ? { status: "discard", reason: "not-confirmed", detail: `${what} failed: ${d.detail}` } : null;
+  };
+  for (;;) {
+    if (!estimate) return done({ status: "discard", reason: "not-confirmed", detail: "load-adjusted: its runs read no load" });
+    const z = estimate.se > 0 ? estimate.gain / estimate.se : Number.NEGATIVE_INFINITY;
+    const gainText = `${estimate.gain >= 0 ? "+" : ""}${estimate.gain.toPrecision(3)}`;
+    const on = `${runs.length} run${runs.length === 1 ? "" : "s"} at its parent's speed${parentRuns.length ? ` and ${parentRuns.length} of its parent` : ""}`;
+    if (runs.length >= 2 && z > need) {
+      const keep: Decision = { status: "keep", reason: "improved", detail: `load-adjusted: better than its parent on ${on}: gain ${gainText}, ${z.toFixed(1)} standard errors, more than the ${need.toFixed(1)} needed` };
+      if (rule.checks.length === 0) return done(keep);
+      const outcome = await runChecks(session, deps, input, rule.checks);
+      durationSec += outcome.durationSec;
+      return done(outcome.failed ?? keep, { checks: outcome.results });
+    }
+    if (z < TRACKED_FUTILITY_Z) return done({ status: "discard", reason: "not-confirmed", detail: `load-adjusted: not better than its parent on ${on}: gain ${gainText}, ${z.toFixed(1)} standard errors, less than the ${TRACKED_FUTILITY_Z} to go on` });
+    if (runs.length + parentRuns.length >= most) return done({ status: "discard", reason: "not-confirmed", detail: `load-adjusted: gain ${gainText} on ${on} is ${z.toFixed(1)} standard errors, not more than the ${need.toFixed(1)} needed` });
+    if (deps.stop.signal.aborted) return done(interrupted("its runs"));
+    // Whichever run shrinks the gain's standard error more, were it made next: the parent's when
+    // its runs are few or ran at other loads than the candidate's (the slope then carries the gain
+    // across that distance), or when the track would otherwise extrapolate the load to the
+    // candidate's runs (a parent run after them puts the load of each between readings), else the
+    // candidate's. A keep needs two runs of its own: until it has them, no two parent runs in a row.
+    const at = tracker.next + runs.length + parentRuns.length;
+    const seIf = input.runParent !== undefined && (runs.length >= 2 || !runOrder.endsWith("p")) ? tracker.seIfNext(own, parents, config.direction, at) : null;
+    const parentNext = seIf !== null && seIf.head < seIf.candidate;
+    if (parentNext) {
+      const seed = rule.parentSeedOf(parentSeed++);
+      const { run, violations } = await (input.runParent as NonNullable<KeepInput["runParent"]>)(parentRuns.length, seed);
+      durationSec += run.durationSec;
+      parentRuns.push(sampleOf(run, seed));
+      parents.push({ t: at, run: parentRuns[parentRuns.length - 1] as RunSample });
+      runOrder += "p";
+      const problem = failed(run, violations, `its parent's run ${parentRuns.length}`);
+      if (problem) return done(problem);
+    } else {
+      const index = runs.length;
+      const run = await input.runAgain(index);
+      durationSec += run.durationSec;
+      runs.push(sampleOf(run, rule.seedOf(index)));
+      own.push({ t: at, run: runs[runs.length - 1] as RunSample });
+      runOrder += "c";
+      const problem = failed(run, await input.guard(), `its run ${index + 1}`);
+      if (problem) return done(problem);
+    }
+    estimate = tracker.gainOf(own, config.direction, parents);
+  }
 }
 
 /**
@@ -284,7 +402,8 @@ async function pairedDecision(session: SessionState, deps: LoopDeps, input: Keep
  * confirmation runs of decisions not made on pairs).
  */
 export function pairSpread(history: readonly ExperimentRecord[], direction: "min" | "max") {
-  const decided = history.filter((r) => r.status !== "crash");
+  // Tracked decisions (loadDelta) made no pairs: their parent's runs are not beside their own.
+  const decided = history.filter((r) => r.status !== "crash" && r.loadDelta === undefined);
   const successive = decided.filter((r) => !r.parentRuns?.length && (r.runs?.length ?? 0) >= 2).map((r) => (r.runs ?? []).map((x) => x.metric ?? Number.NaN));
   return pairedNoise(decided.filter((r) => r.parentRuns?.length).map((r) => pairGains(r, direction)), successive);
 }

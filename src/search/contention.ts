@@ -6,7 +6,19 @@
  * record's `contendedRuns` (shown and counted, never in its metric or the noise floor).
  */
 import { renameSync } from "node:fs";
-import { contentionOf, formatRate, rateNoise, ratesByCode, type ThroughputRecord, throughputOf } from "../metric/index.js";
+import {
+  CONTENTION_MIN_DROP,
+  CONTENTION_SDS,
+  type ContentionVerdict,
+  contentionOf,
+  formatRate,
+  type LoadTracker,
+  rateNoise,
+  ratesByCode,
+  stepsPerSec,
+  type ThroughputRecord,
+  throughputOf,
+} from "../metric/index.js";
 import { type LoadSample, localLoadReader, runLoad } from "../platform/load.js";
 import type { RunResult, RunSample } from "../types.js";
 import type { LoopDeps } from "./session.js";
@@ -33,6 +45,15 @@ export interface ContentionInput {
   again: () => Promise<RunResult>;
   /** "baseline run 2 of 3" for the warning. */
   what: string;
+  /**
+   * The session's load track (src/metric/load-tracker.ts), when its runs read the load: a run is
+   * then contended when it fell below what the track expects now, not below its code's mean (a
+   * slow drift the track follows is what the keep rule adjusts for, and re-running it measures nothing new).
+   * `next` + the earlier runs given is this run's place in the session's runs (each re-run one later).
+   */
+  loadTrack?: Pick<LoadTracker, "expected" | "next">;
+  /** How many of the record's runs ran before this one: each contended run is marked with it (RunSample.at). */
+  at?: number;
 }
 
 export interface ContentionOutcome {
@@ -64,11 +85,13 @@ export async function rerunWhileContended(input: ContentionInput): Promise<Conte
   const sd = rateNoise(groups);
   for (let attempt = 1; attempt <= MAX_CONTENTION_RERUNS; attempt++) {
     if (deps.stop.signal.aborted || !ok(run)) break;
-    const verdict = contentionOf(run, earlier, sd);
+    // Where the track knows this code's speed: its expectation at this run's moment (this experiment's runs so far counted).
+    const expected = input.loadTrack?.expected(input.trainHash, input.loadTrack.next + (input.earlier?.length ?? 0) + contended.length) ?? null;
+    const verdict = expected ? trackedContentionOf(run, expected) : contentionOf(run, earlier, sd);
     if (!verdict?.contended) break;
     const violations = await input.guard();
     if (violations.length > 0) return { run, contended, violations };
-    contended.push({ ...sampleWithThroughput(run, input.seed), contended: true });
+    contended.push({ ...sampleWithThroughput(run, input.seed), contended: true, ...(input.at !== undefined && { at: input.at }) });
     try {
       renameSync(input.logPath, input.logPath.replace(/(\.log)?$/, `.contended${attempt}.log`));
     } catch {
@@ -81,6 +104,19 @@ export async function rerunWhileContended(input: ContentionInput): Promise<Conte
     run = await input.again();
   }
   return { run, contended, violations: [] };
+}
+
+/**
+ * Contention against the load track: the run's steps/s fell below what the track expects of its
+ * code now by more than CONTENTION_SDS of the expectation's sd (at least CONTENTION_MIN_DROP): a
+ * jump of the machine the track did not foresee, not the slow drift it follows.
+ */
+export function trackedContentionOf(run: RunResult, expected: { y: number; sd: number }): ContentionVerdict | null {
+  const rate = stepsPerSec(run);
+  if (rate === null) return null;
+  const expectedRate = Math.exp(expected.y);
+  const limit = expectedRate * Math.max(1 - Math.exp(-CONTENTION_SDS * expected.sd), CONTENTION_MIN_DROP);
+  return { contended: expectedRate - rate > limit, rate, expected: expectedRate, limit };
 }
 
 const reader = localLoadReader();

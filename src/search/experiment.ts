@@ -6,7 +6,7 @@ import { handleView } from "../executors/registry.js";
 import type { InFlight } from "../ledger/ledger.js";
 import { appendMemory, proposalMemory } from "../ledger/memory.js";
 import { cleanField } from "../ledger/results-tsv.js";
-import { delta, mean, noiseOfRecords } from "../metric/index.js";
+import { delta, loadTracker, mean, noiseOfRecords } from "../metric/index.js";
 import { formatDelta } from "../report/format.js";
 import { countLines } from "../proposers/apply.js";
 import { matchMetric, metricRegExp } from "../runner/index.js";
@@ -320,7 +320,7 @@ async function repeatBaseline(
       return runOnce(session, deps, worker, 0, what, commit, runId, index);
     };
     // A repeat slowed by a busy machine (steps/s far below the earlier runs) is run again.
-    const checked = await rerunWhileContended({ deps, history: session.history, trainHash, earlier: runs, id: 0, run: await again(), seed: rule.seedOf(index), logPath: session.paths.runLog(0, index + 1), guard: () => guardRun(session, deps, worker.clone, 0, commit), again, what: `baseline run ${index + 1}` });
+    const checked = await rerunWhileContended({ deps, history: session.history, trainHash, earlier: runs, at: runs.length, id: 0, run: await again(), seed: rule.seedOf(index), logPath: session.paths.runLog(0, index + 1), guard: () => guardRun(session, deps, worker.clone, 0, commit), again, what: `baseline run ${index + 1}` });
     const { run } = checked;
     contended.push(...checked.contended);
     durationSec += run.durationSec + checked.contended.reduce((a, r) => a + r.durationSec, 0);
@@ -493,8 +493,12 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   const trainHash = sha256(input.newText);
   // Runs of code that ran before (here, or as confirmation runs below) slowed by a busy machine are
   // run again rather than decided (src/search/contention.ts); a followed run is taken as it is.
-  const contention = { deps, history: session.history, trainHash, id: input.key, guard: () => guardRun(session, deps, clone, input.key, commit) };
+  // With one worker the records' order is the runs' order: the load track (src/metric/load-tracker.ts) reads it.
+  const loadTrack = session.keepRule.paired && session.workers.length <= 1 && parent.trainHash ? loadTracker(session.history, parent.trainHash) : undefined;
+  const contention = { deps, history: session.history, trainHash, id: input.key, guard: () => guardRun(session, deps, clone, input.key, commit), ...(loadTrack && { loadTrack }) };
   const contendedRuns: RunSample[] = [];
+  // Its parent's runs made for it so far (paired or tracked decisions): with its own, they place each run in time (the load track).
+  let parentRunsMade = 0;
   const pendingViolations: string[] = [];
   control.ranOnce?.();
   if (fresh && violations.length === 0 && !interrupted) {
@@ -504,7 +508,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       control.runsAgain?.();
       return runOnce(session, deps, worker, input.key, proposal.description, commit, runId, 0, { logPath: pendingLog });
     };
-    const checked = await rerunWhileContended({ ...contention, run, seed: session.keepRule.seedOf(0), logPath: pendingLog, again, what: "its run" });
+    const checked = await rerunWhileContended({ ...contention, run, at: 0, seed: session.keepRule.seedOf(0), logPath: pendingLog, again, what: "its run" });
     if (checked.contended.length > 0) {
       run = checked.run;
       contendedRuns.push(...checked.contended);
@@ -587,8 +591,19 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
           control.runsAgain?.();
           return runOnce(session, deps, worker, input.key, `${proposal.description} (confirmation run ${index + 1})`, commit, runId, index, { logPath: session.paths.runLog(id, index + 1) });
         };
-        // A confirmation run slowed by a busy machine is run again (src/search/contention.ts).
-        const checked = await rerunWhileContended({ ...contention, earlier: confirmations, run: await again(), seed: session.keepRule.seedOf(index), logPath: session.paths.runLog(id, index + 1), again, what: `confirmation run ${index + 1}` });
+        // A confirmation run slowed by a busy machine is run again (src/search/contention.ts); the
+        // track's moment for it counts every run made for this experiment before it.
+        const checked = await rerunWhileContended({
+          ...contention,
+          ...(loadTrack && { loadTrack: { expected: loadTrack.expected, next: loadTrack.next + contendedRuns.length + parentRunsMade } }),
+          earlier: confirmations,
+          at: confirmations.length + parentRunsMade,
+          run: await again(),
+          seed: session.keepRule.seedOf(index),
+          logPath: session.paths.runLog(id, index + 1),
+          again,
+          what: `confirmation run ${index + 1}`,
+        });
         contendedRuns.push(...checked.contended);
         pendingViolations.push(...checked.violations);
         confirmations.push(sampleOf(checked.run, session.keepRule.seedOf(index)));
@@ -618,8 +633,12 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
             logPath,
             again: once,
             what: `its parent's run in pair ${pair + 1}`,
+            // The track's expectation at this run's moment: after every run made for this experiment so far.
+            ...(loadTrack && { loadTrack: { expected: loadTrack.expected, next: loadTrack.next + contendedRuns.length + confirmations.length + parentRunsMade } }),
+            at: confirmations.length + parentRunsMade,
           });
           contendedRuns.push(...checked.contended);
+          parentRunsMade++;
           const found = [...checked.violations, ...(await guardRun(session, deps, clone, id, parent.commit))];
           await clone.moveTo(commit);
           return { run: checked.run, violations: found };
@@ -646,6 +665,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
         run: { ...run, metric: kept.metric, durationSec: kept.durationSec },
         ...(kept.runs && { runs: kept.runs }),
         ...(kept.parentRuns?.length && { parentRuns: kept.parentRuns, ...(kept.firstPaired && { firstPaired: true }) }),
+        ...(kept.loadDelta !== undefined && { loadDelta: kept.loadDelta, ...(kept.loadSe !== undefined && { loadSe: kept.loadSe }), ...(kept.runOrder && { runOrder: kept.runOrder }) }),
         ...(kept.checks && { checks: kept.checks }),
         ...(contendedRuns.length > 0 && { contendedRuns }),
       },

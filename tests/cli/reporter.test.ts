@@ -85,6 +85,26 @@ describe("terminal reporter", () => {
     expect(lines[2]).toBe("  check failed pytest -q: exit code 1");
   });
 
+  it("judges a keep decided against the load by its load-adjusted standard error, not the raw noise floor", () => {
+    const out = new PassThrough();
+    let text = "";
+    out.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    const report = terminalReporter(out as unknown as NodeJS.WriteStream);
+    // 0.005 better: 0.5x the noise floor, but 3.3 standard errors of its difference from its parent at the same load.
+    const keep = (loadSe: number) =>
+      ({
+        type: "experiment",
+        noise: 0.01,
+        record: { id: 2, commit: "abcdef0123", description: "x", status: "keep", reason: "improved", metric: 0.995, bestBefore: 1.0, loadDelta: -0.005, loadSe, runs: [0.99, 1.0].map((metric, seed) => ({ seed, metric, durationSec: 1 })) },
+      }) as unknown as Parameters<typeof report>[0];
+    report(keep(0.0015));
+    report(keep(0.004));
+    const lines = plain(text).trim().split("\n");
+    expect(lines[0]).toContain("(2 runs, load-adjusted, 3.3 standard errors)");
+    expect(lines[0]).not.toContain("within noise");
+    expect(lines[1]).toContain("(2 runs, load-adjusted, 1.3 standard errors, within noise)");
+  });
+
   afterEach(() => vi.useRealTimers());
 
   it("the live line fits a narrow terminal and shows k/N and an ETA", () => {

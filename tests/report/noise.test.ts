@@ -3,6 +3,8 @@ import { parseResults } from "../../src/ledger/results-tsv.js";
 import { fromRecords, fromResults } from "../../src/report/model.js";
 import { renderProgressReport } from "../../src/report/progress.js";
 import { renderSummary } from "../../src/report/summary.js";
+import { overview } from "../../src/cli/commands/merge.js";
+import type { MergePlan } from "../../src/workspace/merge.js";
 import { buildRecords, sessionInfo } from "../helpers/session-fixture.js";
 
 function section(markdown: string, heading: string): string {
@@ -75,6 +77,33 @@ describe("noise floor and confidence in the reports", () => {
     expect(md).toMatch(/WD 0\.1 -> 0\.2 \(-0\.005000, -0\.52%, iteration 2, confirmed on 4 pairs\)/);
     expect(md).not.toContain("within noise ⚠");
     expect(section(md, "## Noise and Confidence")).toContain("or beat its parent on parent/change pairs run side by side (iteration 2)");
+  });
+
+  it("a keep decided against the load its runs read stands on its load-adjusted standard error, in the summary, status and merge", () => {
+    // WD's gain over the best before it is 0.5× the raw noise floor, but it was kept on its difference from its parent at the
+    // same load (-0.005) with a standard error of 0.0015: 3.3 standard errors.
+    const adjusted = (loadSe: number) => {
+      const list = buildRecords(1.0, [
+        { description: "LR 0.01 -> 0.04", category: "optimizer", metric: 0.97 },
+        { description: "WD 0.1 -> 0.2", category: "optimizer", metric: 0.965 },
+      ]);
+      (list[0] as (typeof list)[0]).runs = records[0]?.runs;
+      Object.assign(list[2] as (typeof list)[0], { loadDelta: -0.005, loadSe, runs: [0.96, 0.97].map((metric, seed) => ({ seed, metric, durationSec: 1 })) });
+      return fromRecords(list, sessionInfo());
+    };
+    const plan: MergePlan = { branch: "autoresearch/t", base: "main", branchTip: "b".repeat(40), baseTip: "a".repeat(40), mergeBase: "a".repeat(40), commits: [], diverged: false, conflicts: [] };
+    const clear = adjusted(0.0015);
+    const md = renderSummary(clear);
+    expect(md).toMatch(/WD 0\.1 -> 0\.2 \(-0\.005000, -0\.52%, iteration 2, load-adjusted, 3\.3 standard errors\)/);
+    expect(md).not.toContain("within noise ⚠");
+    expect(section(md, "## Noise and Confidence")).toContain("or beat its parent at the same load by at least 2 standard errors, its load read from its runs' steps/s (iteration 2)");
+    expect(renderProgressReport(clear, { now: Date.parse("2025-03-09T00:00:00Z") })).not.toContain("Kept changes within noise");
+    expect(overview(plan, "squash", clear)).not.toContain("⚠ within noise");
+    // Under 2 of its standard errors it could be luck, in every view.
+    const weak = adjusted(0.004);
+    expect(renderSummary(weak)).toMatch(/WD 0\.1 -> 0\.2 \(-0\.005000, -0\.52%, iteration 2, load-adjusted, 1\.3 standard errors, within noise ⚠\)/);
+    expect(renderProgressReport(weak, { now: Date.parse("2025-03-09T00:00:00Z") })).toContain("Kept changes within noise (could be luck): iteration 2.");
+    expect(overview(plan, "squash", weak)).toMatch(/#2 .*⚠ within noise/);
   });
 
   it("progress report: the noise floor and the keeps that could be luck", () => {

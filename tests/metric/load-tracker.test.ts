@@ -1,0 +1,140 @@
+import { describe, expect, it } from "vitest";
+import { type LoadRecord, type LoadRun, loadTracker, orderOfRecord, runsInOrder, type TimedRun, timesOfRecord } from "../../src/metric/load-tracker.js";
+import { joinMeasurements } from "../../src/ledger/measurements.js";
+import { measuredMeans } from "../../src/metric/noise.js";
+import type { ExperimentRecord, Measurement } from "../../src/types.js";
+
+// A machine whose load moves as a slow sine (a period of 48 runs): it slows training (steps/s × exp(-0.2 × load)) and
+// worsens the metric (+0.04 × load), so the metric falls 0.2 per unit of ln(steps/s).
+const load = (t: number) => Math.sin((t * Math.PI) / 24);
+// Small fixed noise, different for each run (a hash of its time).
+const wiggle = (t: number, k: number) => (((t * 7919 + k * 104729) % 1000) / 1000 - 0.5) * 0.006;
+function run(t: number, { speed = 1, gain = 0 } = {}): LoadRun {
+  const rate = (400 / 30) * speed * Math.exp(-0.2 * load(t)) * (1 + wiggle(t, 1));
+  return { metric: 1 - gain + 0.04 * load(t) + wiggle(t, 2), steps: Math.round(rate * 300), trainingSec: 300 };
+}
+
+/** Runs at times `ts`, each with its time (what LoadTracker.gainOf reads). */
+const timed = (ts: number[], options: { speed?: number; gain?: number } = {}): TimedRun[] => ts.map((t) => ({ t, run: run(t, options) }));
+
+/** A baseline of three runs, then `n` no-op children of it, each run twice: the runs at t = 0, 1, 2, ... */
+function session(n: number): LoadRecord[] {
+  const records: LoadRecord[] = [{ status: "keep", commit: "b", parent: "b", trainHash: "H0", metric: 1, runs: [run(0), run(1), run(2)] }];
+  let t = 3;
+  for (let i = 1; i <= n; i++) {
+    records.push({ status: "discard", commit: `c${i}`, parent: "b", trainHash: `H${i}`, metric: 1, runs: [run(t), run(t + 1)] });
+    t += 2;
+  }
+  return records;
+}
+
+describe("the load tracker (steps/s read the machine's load)", () => {
+  it("learns the metric's slope on ln(steps/s) from runs of identical code, and knows when it cannot yet", () => {
+    expect(loadTracker(session(0), "H0").model).toBeNull();
+    const tracker = loadTracker(session(8), "H0");
+    expect(tracker.model?.slope).toBeCloseTo(-0.2, 1);
+    expect(tracker.next).toBe(19);
+  });
+
+  it("takes a run at its parent's speed for one (its steps/s read the load) and one 8% faster for another speed", () => {
+    const tracker = loadTracker(session(8), "H0");
+    expect(tracker.alike(run(19), 19)).toBe(true);
+    expect(tracker.alike(run(19, { speed: 1.08 }), 19)).toBe(false);
+    expect(tracker.alike(run(19, { speed: 0.92 }), 19)).toBe(false);
+  });
+
+  it("measures a change against its parent at the same load, whatever the drift did since the parent ran", () => {
+    const tracker = loadTracker(session(8), "H0");
+    // t = 19..20: the load has moved far from the baseline's (t = 0..2), by more than the gain.
+    expect(Math.abs(0.04 * (load(19) - load(1)))).toBeGreaterThan(0.015);
+    const real = tracker.gainOf(timed([19, 20], { gain: 0.02 }), "min");
+    expect(real?.gain).toBeCloseTo(0.02, 2);
+    expect((real?.gain as number) / (real?.se as number)).toBeGreaterThan(3);
+    const noop = tracker.gainOf(timed([19, 20]), "min");
+    expect(Math.abs(noop?.gain as number)).toBeLessThan(0.004);
+    // For a metric to maximise the sign turns.
+    expect(tracker.gainOf(timed([19], { gain: 0.02 }), "max")?.gain).toBeCloseTo(-0.02, 2);
+  });
+
+  it("keeps the gain a change a little faster than its parent owes to its speed: its own steps/s are not read as the load", () => {
+    const tracker = loadTracker(session(8), "H0");
+    // 1% faster passes for the head's speed (the alike test cannot tell 1% from the track's error)...
+    expect(tracker.alike(run(19, { speed: 1.01 }), 19)).toBe(true);
+    // ...and under a time budget its extra steps are worth 0.2 × ln(1.01) of the metric (the session's slope).
+    const speedGain = 0.2 * Math.log(1.01);
+    const faster = tracker.gainOf(timed([19, 20], { speed: 1.01, gain: speedGain }), "min");
+    const same = tracker.gainOf(timed([19, 20]), "min");
+    // Against the same runs at the head's speed it is better by that gain, not by nothing (its speed read as a lighter load).
+    expect((faster?.gain as number) - (same?.gain as number)).toBeCloseTo(speedGain, 4);
+    // And the head's runs made during the decision read the load beside it (the track interpolates between them).
+    const beside = tracker.gainOf(timed([19, 21], { speed: 1.01, gain: speedGain }), "min", timed([20, 22]));
+    expect(beside?.headN).toBe((faster?.headN as number) + 2);
+    expect(beside?.se as number).toBeLessThan(faster?.se as number);
+  });
+
+  it("costs O(n log n) in the records, not O(n^3): 1000 records' tracker does about as much work a run as 250 records'", () => {
+    const work = (n: number) => {
+      const records = session(n);
+      const runs = records.reduce((a, r) => a + (r.runs?.length ?? 1), 0);
+      return loadTracker(records, "H0").work / runs;
+    };
+    const small = work(250);
+    const large = work(1000);
+    // Work a run grows with log n only (the running median's heaps, the binary search for a window).
+    expect(large).toBeLessThan(1.25 * small);
+    expect(large).toBeLessThan(200);
+  });
+
+  it("expects the head's steps/s now (a run far below that was slowed by something else)", () => {
+    const tracker = loadTracker(session(8), "H0");
+    const expected = tracker.expected("H0", 19);
+    const rate = (400 / 30) * Math.exp(-0.2 * load(19));
+    expect(Math.exp(expected?.y as number)).toBeCloseTo(rate, 0);
+    expect(tracker.expected("unknown code", 19)).toBeNull();
+  });
+
+  it("puts a paired record's runs in the order they ran", () => {
+    const c = (m: number): LoadRun => ({ metric: m });
+    const sides = (r: Omit<LoadRecord, "status" | "commit" | "parent" | "metric">) => orderOfRecord({ status: "keep", commit: "x", parent: "p", metric: 0, ...r }).map((o) => `${o.side[0]}${o.run.metric}`);
+    // The parent's run just before reused (A B), then B A, A B.
+    expect(sides({ runs: [c(1), c(2), c(3)], parentRuns: [{ ...c(10), reused: true }, c(11), c(12)], firstPaired: true })).toEqual(["c1", "c2", "p11", "p12", "c3"]);
+    // A parent run made right after the first (B A), then A B.
+    expect(sides({ runs: [c(1), c(2)], parentRuns: [c(10), c(11)], firstPaired: true })).toEqual(["c1", "p10", "p11", "c2"]);
+    // The first run left out: A B afresh after it, then B A.
+    expect(sides({ runs: [c(1), c(2), c(3)], parentRuns: [c(10), c(11)] })).toEqual(["c1", "p10", "c2", "c3", "p11"]);
+    // A tracked decision's own order.
+    expect(sides({ runs: [c(1), c(2), c(3)], parentRuns: [c(10)], runOrder: "ccpc" })).toEqual(["c1", "c2", "p10", "c3"]);
+  });
+
+  it("places a record's contended runs where they ran (before the run that replaced them), older records' first", () => {
+    const c = (m: number): LoadRun => ({ metric: m });
+    const record = (contendedRuns: { at?: number }[]): LoadRecord => ({ status: "keep", commit: "x", parent: "p", metric: 0, runs: [c(1), c(2)], parentRuns: [c(10), c(11)], firstPaired: true, contendedRuns });
+    // Four runs from t = 10: c1 p10 p11 c2; a run re-run before its parent's second run (at 2) and one before the first (at 0).
+    expect(timesOfRecord(record([{ at: 2 }, { at: 0 }]), 4, 10)).toEqual({ times: [11, 12, 14, 15], end: 16 });
+    // Without `at` (records written before it): first.
+    expect(timesOfRecord(record([{}, {}]), 4, 10)).toEqual({ times: [12, 13, 14, 15], end: 16 });
+    // The walk reads the same times: the run after a contended one is a run later.
+    const runs = runsInOrder([{ status: "keep", commit: "b", parent: "b", trainHash: "H0", metric: 1, runs: [run(0), run(1)] }, { status: "discard", commit: "c", parent: "b", trainHash: "H1", metric: 1, runs: [run(3), run(5)], contendedRuns: [{ at: 0 }, { at: 1 }] }]);
+    expect(runs.map((r) => r.t)).toEqual([0, 1, 3, 5]);
+  });
+
+  it("a node decided against the load sits on its parent's scale", () => {
+    const records = [
+      { status: "keep" as const, commit: "b", parent: "b", trainHash: "H0", metric: 1, runs: [{ metric: 1 }, { metric: 1.02 }] },
+      { status: "keep" as const, commit: "c", parent: "b", trainHash: "H1", metric: 0.99, runs: [{ metric: 1.2 }, { metric: 1.21 }], loadDelta: -0.02 },
+    ];
+    expect(measuredMeans(records).get("c")).toBeCloseTo(1.01 - 0.02, 9);
+  });
+
+  it("runs `confirm` made of a node decided against the load (measurements.jsonl) count in its measured metric", () => {
+    const records = [
+      { id: 0, status: "keep" as const, commit: "b", parent: "b", trainHash: "H0", metric: 1, runs: [{ seed: 0, metric: 1, durationSec: 1 }, { seed: 1, metric: 1.02, durationSec: 1 }] },
+      { id: 1, status: "keep" as const, commit: "c", parent: "b", trainHash: "H1", metric: 0.99, runs: [{ seed: 0, metric: 1.2, durationSec: 1 }, { seed: 1, metric: 1.21, durationSec: 1 }], loadDelta: -0.02, loadSe: 0.004 },
+    ] as unknown as ExperimentRecord[];
+    const measurement: Measurement = { kind: "confirm", at: "2025-03-09T00:00:00Z", commit: "c", trainHash: "H1", runs: [0.95, 0.96, 0.97].map((metric, i) => ({ seed: 100 + i, metric, durationSec: 1 })) };
+    const joined = joinMeasurements(records, [measurement]);
+    // Its load-adjusted level stands for its own two runs; confirm's three runs count beside it, one each.
+    expect(measuredMeans(joined).get("c")).toBeCloseTo((2 * (1.01 - 0.02) + 0.95 + 0.96 + 0.97) / 5, 9);
+    expect(measuredMeans(joined).get("c")).not.toBeCloseTo(measuredMeans(records).get("c") as number, 3);
+  });
+});
