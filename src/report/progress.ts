@@ -77,7 +77,7 @@ export function progressSnapshot(data: SessionData, options: ProgressOptions = {
     metricName: data.metricName,
     metricDirection: data.direction,
     iteration: a.iterations,
-    // The head's measured metric (the mean of its runs, re-runs and `confirm`'s included): what decisions compare with.
+    // The head's measured metric (metric/noise.ts measuredMeans: re-runs and `confirm`'s included): what decisions compare with.
     best: a.best ? { metric: a.best.measured ?? a.best.metric, iteration: a.best.iteration, commit: a.best.commit, ...(a.best.measured !== undefined && { measured: true }) } : null,
     baseline: a.baseline ? { metric: a.baseline.metric, commit: a.baseline.commit } : null,
     delta: a.improvement,
@@ -106,7 +106,7 @@ export function renderProgressReport(data: SessionData, options: ProgressOptions
 
 export function renderProgressSnapshot(s: ProgressSnapshot): string {
   const best = s.best
-    ? `${formatMetric(s.best.metric)} (iteration ${s.best.iteration}, commit ${escapeMarkdown(shortCommit(s.best.commit), 40)}${s.best.measured ? ", the mean of its runs" : ""})`
+    ? `${formatMetric(s.best.metric)} (iteration ${s.best.iteration}, commit ${escapeMarkdown(shortCommit(s.best.commit), 40)}${s.best.measured ? ", its measured metric" : ""})`
     : MISSING;
   const vsBaseline = s.delta === null ? MISSING : `${formatDelta(s.delta)} (${formatPercent(s.deltaPct)})`;
   const rows = s.recent.map((r) => [

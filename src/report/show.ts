@@ -36,7 +36,7 @@ export interface ShownExperiment {
   patchPath: string | null;
   /** True when it is the session's head (the best kept node, where the research branch points). */
   head?: boolean;
-  /** What decisions compare with now: the mean of every run of its code (pairs and `confirm` included). */
+  /** What decisions compare with now (metric/noise.ts measuredMeans): the mean of its runs, or its parent's plus its pairs' or load-adjusted difference. */
   measured?: number | null;
   /** Kept changes on the head's lineage (what finalize measures). */
   lineageChanges?: number;
@@ -126,6 +126,14 @@ function againstParent(e: ExperimentRecord, parent: TreeNeighbour | null): strin
   return ` (${formatDelta(e.metric - parent.metric)} vs its parent)`;
 }
 
+/** How a node's measured metric is made (metric/noise.ts measuredMeans), in words. */
+function measuredHow(e: ExperimentRecord): string {
+  const confirm = e.confirmRuns?.length ? ", with the runs `autoresearch confirm` made of it" : "";
+  if (e.loadDelta !== undefined) return `its parent's measured metric plus its difference at the same load (load-adjusted)${confirm}`;
+  if (e.parentRuns?.length) return `its parent's measured metric plus the mean difference of its pairs${confirm}`;
+  return "the mean of every run of its code (its decision's, its runs as a parent in later pairs, and confirm's)";
+}
+
 function nodeLabel(n: TreeNeighbour): string {
   return `#${n.id} ${n.status === "crash" ? "crash" : `${n.status} ${formatMetric(n.metric)}`}`;
 }
@@ -169,7 +177,6 @@ export function renderExperiment(shown: ShownExperiment, metricName: string, wid
   lines.push(`Children:   ${shown.children.length > 0 ? shown.children.map(nodeLabel).join(", ") : "none yet"}`);
   const throughput = describeThroughput(e);
   if (throughput || e.load) lines.push(`Throughput: ${[throughput ?? "steps not printed", e.load && describeLoad(e.load)].filter(Boolean).join("; ")}`);
-  // Every run behind the metric, and those re-run because the machine was busy (never in the metric).
   // Every run behind the metric, those re-run because the machine was busy (never in the metric),
   // and those `autoresearch confirm` made later (in its measured metric, not in its decision).
   const runs = [
@@ -187,8 +194,8 @@ export function renderExperiment(shown: ShownExperiment, metricName: string, wid
       lines.push(`  seed ${r.seed}: ${formatMetric(r.metric)}${rate ? `, ${rate}` : ""}${r.load ? `, ${describeLoad(r.load)}` : ""}${r.note}`);
     }
   }
-  if (shown.measured != null && e.metric !== null && shown.measured !== e.metric) {
-    lines.push(`Measured:   ${metricName} ${formatMetric(shown.measured)}, the mean of every run of its code (its decision's, later pairs' and confirm's): what later decisions compare with`);
+  if (shown.measured != null && e.metric !== null && formatMetric(shown.measured) !== formatMetric(e.metric)) {
+    lines.push(`Measured:   ${metricName} ${formatMetric(shown.measured)}, ${measuredHow(e)}: what later decisions compare with`);
   }
   const f = shown.finalize;
   if (f?.measured) {

@@ -111,7 +111,8 @@ describe("autoresearch confirm A B (real session, real runs)", async () => {
     expect(shown.code, shown.stderr).toBe(0);
     for (const r of report.runs as { seed: number; metric: number }[]) expect(shown.stdout).toContain(`seed ${r.seed}: ${r.metric.toFixed(6)} — autoresearch confirm`);
     expect(shown.stdout).toMatch(/^Runs: .*, \d+ by `autoresearch confirm`$/m);
-    expect(shown.stdout).toContain(`Measured:   ${report.metric ?? "val_loss"} ${report.head.metric.toFixed(6)}, the mean of every run of its code`);
+    const how = head.loadDelta !== undefined ? "its parent's measured metric plus its difference at the same load" : head.parentRuns?.length ? "its parent's measured metric plus the mean difference of its pairs" : "the mean of every run of its code";
+    expect(shown.stdout).toContain(`Measured:   ${report.metric ?? "val_loss"} ${report.head.metric.toFixed(6)}, ${how}`);
   });
 
   it("resume decides with them: the next experiment is compared with the head's mean, confirm's runs counted", async () => {

@@ -56,6 +56,21 @@ describe("show N: the experiment's place in the research tree", () => {
   });
 });
 
+describe("show N: how its measured metric is made", () => {
+  it("names it by the node's kind: the mean of its runs, its parent's plus its pairs' difference, or plus its difference at the same load", () => {
+    const root = tempDir();
+    dirs.push(root);
+    writeSessionFiles(root, treeRecords(), sessionInfo());
+    const two = loadExperiment(legacyPaths(root), 2);
+    const measured = (record: object, value: number) => renderExperiment({ ...two, record: { ...two.record, ...record }, measured: value }, "val_bpb").split("\n").find((l) => l.startsWith("Measured:"));
+    expect(measured({ runs: [{ seed: 0, metric: 0.97 }, { seed: 1, metric: 0.975 }] }, 0.9725)).toBe("Measured:   val_bpb 0.972500, the mean of every run of its code (its decision's, its runs as a parent in later pairs, and confirm's): what later decisions compare with");
+    expect(measured({ parentRuns: [{ seed: 0, metric: 1.0 }] }, 0.9712)).toBe("Measured:   val_bpb 0.971200, its parent's measured metric plus the mean difference of its pairs: what later decisions compare with");
+    expect(measured({ loadDelta: -0.0288, loadSe: 0.004, confirmRuns: [{ seed: 9, metric: 0.969 }] }, 0.9711)).toBe("Measured:   val_bpb 0.971100, its parent's measured metric plus its difference at the same load (load-adjusted), with the runs `autoresearch confirm` made of it: what later decisions compare with");
+    // The same number as its metric (to the digits shown): no line.
+    expect(measured({}, 0.9700000001)).toBeUndefined();
+  });
+});
+
 describe("sessions: the best is the head", () => {
   it("lists the best kept node (#4), not the last keep (#5)", () => {
     const root = tempDir();
