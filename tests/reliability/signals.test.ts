@@ -119,6 +119,9 @@ describe("signals through the real CLI", () => {
     await live.waitFor((e) => e.type === "run-start" && e.iteration === 1);
     // The orchestrator carries the variable too; the run's processes are the others.
     const runProcesses = () => processesWithEnv("AR_SIGNALS", marker).filter((p) => p.pid !== live.pid);
+    // A run started by a launcher (src/runner/launcher.ts) carries the run's variables from its exec of
+    // the command on, a moment after run-start (its own shell has the run's id only): waited for.
+    await waitGone(() => (runProcesses().length > 0 ? [] : [1]), 10_000);
     expect(runProcesses().length).toBeGreaterThan(0);
     process.kill(live.pid, "SIGSTOP");
     try {
