@@ -29,6 +29,7 @@
  * O(n log n) (`work` counts it).
  * Pure: the keep rule asks it; nothing here runs anything.
  */
+import { mean } from "./noise.js";
 import { studentCritical } from "./paired.js";
 import { stepsPerSec, type Throughput } from "./throughput.js";
 
@@ -423,32 +424,24 @@ export function loadModel(runs: readonly { code: string; run: LoadRun }[], headC
     if (list) list.push({ x, m: run.metric });
     else groups.set(code, [{ x, m: run.metric }]);
   }
+  // Each code's runs about their own means (a change of speed moves its code's level, never the slope), the means found once.
+  const centred = [...groups.values()].filter((points) => points.length >= 2).map((points) => ({ points, xm: mean(points.map((p) => p.x)), mm: mean(points.map((p) => p.m)) }));
   let sxx = 0;
   let sxy = 0;
   let n = 0;
-  let codes = 0;
-  for (const points of groups.values()) {
-    if (points.length < 2) continue;
-    const xm = points.reduce((a, p) => a + p.x, 0) / points.length;
-    const mm = points.reduce((a, p) => a + p.m, 0) / points.length;
+  for (const { points, xm, mm } of centred) {
     for (const p of points) {
       sxx += (p.x - xm) ** 2;
       sxy += (p.x - xm) * (p.m - mm);
     }
     n += points.length;
-    codes++;
   }
-  const dof = n - codes - 1;
+  const dof = n - centred.length - 1;
   const head = groups.get(headCode) ?? [];
   if (dof < MIN_SLOPE_DOF || !(sxx > 0) || head.length < 2) return null;
   const slope = sxy / sxx;
   let rss = 0;
-  for (const points of groups.values()) {
-    if (points.length < 2) continue;
-    const xm = points.reduce((a, p) => a + p.x, 0) / points.length;
-    const mm = points.reduce((a, p) => a + p.m, 0) / points.length;
-    for (const p of points) rss += (p.m - mm - slope * (p.x - xm)) ** 2;
-  }
+  for (const { points, xm, mm } of centred) for (const p of points) rss += (p.m - mm - slope * (p.x - xm)) ** 2;
   const sd = Math.sqrt(rss / dof);
   if (!(sd > 0)) return null;
   return {
@@ -456,7 +449,7 @@ export function loadModel(runs: readonly { code: string; run: LoadRun }[], headC
     sd,
     dof,
     sxx,
-    head: { n: head.length, metric: head.reduce((a, p) => a + p.m, 0) / head.length, x: head.reduce((a, p) => a + p.x, 0) / head.length, points: head },
+    head: { n: head.length, metric: mean(head.map((p) => p.m)), x: mean(head.map((p) => p.x)), points: head },
   };
 }
 
