@@ -256,7 +256,7 @@ console.log("training_seconds: 30.0");` : ""}
         }
       }
       if (process.env.BENCH_DRIFT_TRACE) {
-        for (const r of records) console.log(`  ${name} #${r.id} ${r.status} ${r.reason} true gain ${r.id ? ((trueAt(r.parent) - trueAt(r.commit)) / NOISE).toFixed(1) : "-"} sd, metric ${r.metric?.toFixed(4)} vs ${r.bestBefore?.toFixed(4)}, runs ${(r.runs ?? []).map((x) => x.metric.toFixed(4)).join(" ")} | parent ${(r.parentRuns ?? []).map((x) => x.metric.toFixed(4)).join(" ")}: ${r.detail ?? ""}`);
+        for (const r of records) console.log(`  ${name} #${r.id} ${process.env.BENCH_DRIFT_TRACE === "hash" ? `${r.trainHash} ` : ""}${r.status} ${r.reason} true gain ${r.id ? ((trueAt(r.parent) - trueAt(r.commit)) / NOISE).toFixed(1) : "-"} sd, metric ${r.metric?.toFixed(4)} vs ${r.bestBefore?.toFixed(4)}, runs ${(r.runs ?? []).map((x) => x.metric.toFixed(4)).join(" ")} | parent ${(r.parentRuns ?? []).map((x) => x.metric.toFixed(4)).join(" ")}${r.contendedRuns?.length ? ` | ${r.contendedRuns.length} contended` : ""}: ${r.detail ?? ""}`);
       }
       const head = execFileSync("git", ["rev-parse", `autoresearch/d${seed}`], { cwd: root, encoding: "utf8" }).trim();
       t.finalTrue.push(trueAt(head));

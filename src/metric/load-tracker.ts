@@ -11,10 +11,14 @@
  * - which code trains at the head's speed: a run's steps/s only read the load when its code's
  *   speed is known, so the load is tracked over time from the runs in the order they ran, each
  *   code's speed relative to the baseline's known when its first run agreed with the load then
- *   (the same speed as its parent's code), or measured from its pairs (runs beside its parent's).
- *   A candidate whose first run's steps/s disagree with the load then trains at another speed: it
- *   is not adjusted (src/search/apply-keep-rule.ts decides it on pairs, where a change that makes
- *   training faster keeps its advantage).
+ *   (the same speed as its parent's code), or measured from its runs beside its parent's, or else
+ *   from its runs against the track then (a change of another speed decided on its own runs; those
+ *   runs then read nothing: they were made to fit the track). A candidate whose first run is
+ *   faster than any load lets trains faster (load only slows) and is decided against the track as
+ *   one at its parent's speed is; one slower is decided on pairs (src/search/apply-keep-rule.ts):
+ *   in one run a slower code and a machine slowed beyond the track look alike.
+ * - the head's level: the runs that kept it looked good partly by luck (the winner's curse), so
+ *   once it has two runs made since (as its children's parent), those are its level.
  * A candidate's own steps/s never say what load it ran under: a change a little faster than its
  * parent (within what the alike test lets pass) would have its speed taken for a lighter load and
  * the gain that speed brings subtracted. The load of each of its runs is the track's at that
@@ -214,6 +218,12 @@ export interface LoadTracker {
   expected(code: string, t: number): { y: number; sd: number } | null;
   /** Whether a run of a new child of the head, made at time t, trains at the head's speed: null when the track cannot tell. */
   alike(run: Throughput, t: number): boolean | null;
+  /**
+   * How a run of a new child of the head, made at time t, trains against the head's speed then: "alike" (within what a
+   * reading's noise and the track's error allow), "faster" (load only slows a run: its code is faster), "slower" (its
+   * code is slower, or the machine slowed it beyond the track), null when the track cannot tell.
+   */
+  speedAgainstHead(run: Throughput, t: number): "alike" | "faster" | "slower" | null;
   model: LoadModel | null;
   /**
    * A candidate's gain over the head at the same load (positive = better), from its runs and when
@@ -415,17 +425,21 @@ const OUTLIER_Z = 4;
  * head's code's runs. Null until the slope rests on MIN_SLOPE_DOF degrees of freedom and the head
  * has two runs with steps.
  */
-export function loadModel(runs: readonly { code: string; run: LoadRun }[], headCode: string): LoadModel | null {
-  const groups = new Map<string, { x: number; m: number }[]>();
-  for (const { code, run } of runs) {
+export function loadModel(runs: readonly { code: string; run: LoadRun; selected?: boolean }[], headCode: string): LoadModel | null {
+  const groups = new Map<string, { x: number; m: number; selected: boolean }[]>();
+  for (const { code, run, selected } of runs) {
     const x = lnRate(run);
     if (x === null || run.metric === null || !Number.isFinite(run.metric) || run.reused) continue;
     const list = groups.get(code);
-    if (list) list.push({ x, m: run.metric });
-    else groups.set(code, [{ x, m: run.metric }]);
+    if (list) list.push({ x, m: run.metric, selected: selected === true });
+    else groups.set(code, [{ x, m: run.metric, selected: selected === true }]);
   }
-  // Each code's runs about their own means (a change of speed moves its code's level, never the slope), the means found once.
-  const centred = [...groups.values()].filter((points) => points.length >= 2).map((points) => ({ points, xm: mean(points.map((p) => p.x)), mm: mean(points.map((p) => p.m)) }));
+  // Each code's runs about their own means (a change of speed moves its code's level, never the slope), the means
+  // found once; the runs that kept a code apart from its later ones (their mean is off by the luck that kept it).
+  const centred = [...groups.values()]
+    .flatMap((points) => [points.filter((p) => p.selected), points.filter((p) => !p.selected)])
+    .filter((points) => points.length >= 2)
+    .map((points) => ({ points, xm: mean(points.map((p) => p.x)), mm: mean(points.map((p) => p.m)) }));
   let sxx = 0;
   let sxy = 0;
   let n = 0;
@@ -437,7 +451,12 @@ export function loadModel(runs: readonly { code: string; run: LoadRun }[], headC
     n += points.length;
   }
   const dof = n - centred.length - 1;
-  const head = groups.get(headCode) ?? [];
+  // The head's level: the runs that kept it were kept because they looked good (the winner's curse: their mean is
+  // better than its code's by luck), so once two runs of it made since (as its children's parent) say where it
+  // lies, those are its level.
+  const all = groups.get(headCode) ?? [];
+  const fresh = all.filter((p) => !p.selected);
+  const head = fresh.length >= 2 ? fresh : all;
   if (dof < MIN_SLOPE_DOF || !(sxx > 0) || head.length < 2) return null;
   const slope = sxy / sxx;
   let rss = 0;
@@ -494,6 +513,7 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
     const parentCode = hashOf.get(r.parent) ?? "";
     const order = orderOfRecord(r);
     const { times, end } = timesOfRecord(r, order.length, t);
+    let fitted = false;
     if (r.status !== "crash" && code && !speed.has(code)) {
       const parentSpeed = r.commit === r.parent ? 0 : speed.get(parentCode);
       const firstAt = times[Math.max(0, order.findIndex((o) => o.side === "candidate"))] ?? t;
@@ -513,6 +533,22 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
             if (xa !== null && xb !== null) diffs.push(a.side === "candidate" ? xa - xb : xb - xa);
           }
           if (diffs.length > 0) speed.set(code, parentSpeed + diffs.reduce((s, v) => s + v, 0) / diffs.length);
+          else {
+            // No run of its parent beside its own (a change decided on its own runs against the track): its speed is
+            // each run's reading less the load the track expected then (the track's error stays in it).
+            const offsets: number[] = [];
+            order.forEach(({ side, run }, k) => {
+              const xk = side === "candidate" ? lnRate(run) : null;
+              const p = xk === null ? null : predictFrom(readings, sd ?? PRIOR_READING_SD, times[k] as number, work);
+              if (xk !== null && p) offsets.push(xk - p.y);
+            });
+            if (offsets.length > 0) {
+              speed.set(code, mean(offsets));
+              // Those runs read what the track predicted (their speed was made to fit it): fed back as readings they would
+              // carry the track's own extrapolation forward as if measured. Its later runs (as a parent) read the load.
+              fitted = true;
+            }
+          }
         }
       }
     }
@@ -521,7 +557,7 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
       const x = lnRate(run);
       const s = speed.get(c);
       const at = times[k] as number;
-      if (r.status !== "crash" && x !== null && s !== undefined) {
+      if (r.status !== "crash" && x !== null && s !== undefined && !(fitted && side === "candidate")) {
         // Its miss against what the track predicted for it from the readings before it.
         const prediction = readings.length >= 3 ? predictFrom(readings, sd ?? PRIOR_READING_SD, at, work) : null;
         if (prediction) misses.add((x - s - prediction.y) ** 2 / (1 + prediction.factor));
@@ -533,13 +569,23 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
   }
   const readingSd = sd ?? MIN_READING_SD;
   const headSpeed = speed.get(headCode);
-  const all = runsInOrder(records).map(({ code, run }) => ({ code, run }));
+  // A code's own record's runs decided its keep (selected), the baseline's excepted; its runs as a parent did not.
+  const own = new Set(records.filter((r) => r.commit !== r.parent).map((r) => r.trainHash));
+  const all: { code: string; run: LoadRun; selected?: boolean }[] = runsInOrder(records).map(({ code, run, side }) => ({ code, run, selected: side === "candidate" && own.has(code) }));
   // `autoresearch confirm`'s runs: no time, but they measure their code's level and the slope.
   for (const r of records) for (const run of r.confirmRuns ?? []) if (r.trainHash) all.push({ code: r.trainHash, run });
   const model = loadModel(all, headCode);
   const predict = (at: number) => predictFrom(readings, readingSd, at, work);
   const pointsOf = (list: readonly TimedRun[]) =>
     list.map(({ t: at, run }) => ({ t: at, x: lnRate(run), m: run.metric })).filter((p): p is { t: number; x: number; m: number } => p.x !== null && p.m !== null && Number.isFinite(p.m));
+  const speedAgainstHead: LoadTracker["speedAgainstHead"] = (run, at) => {
+    const x = lnRate(run);
+    const prediction = predict(at);
+    if (x === null || headSpeed === undefined || !prediction || sd === null) return null;
+    const off = x - headSpeed - prediction.y;
+    if (Math.abs(off) <= ALIKE_Z * Math.sqrt(readingSd ** 2 + prediction.variance)) return "alike";
+    return off > 0 ? "faster" : "slower";
+  };
   const gainOf: LoadTracker["gainOf"] = (runs, direction, headRuns = []) => {
     if (!model || headSpeed === undefined || sd === null) return null;
     // The head's runs made during this decision join its earlier ones (the slope stays the session's), and the track.
@@ -577,11 +623,10 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
       return { y: prediction.y + s, sd: Math.sqrt(readingSd ** 2 + prediction.variance) };
     },
     alike: (run, at) => {
-      const x = lnRate(run);
-      const prediction = predict(at);
-      if (x === null || headSpeed === undefined || !prediction || sd === null) return null;
-      return Math.abs(x - headSpeed - prediction.y) <= ALIKE_Z * Math.sqrt(readingSd ** 2 + prediction.variance);
+      const place = speedAgainstHead(run, at);
+      return place === null ? null : place === "alike";
     },
+    speedAgainstHead,
     gainOf,
     seIfNext: (runs, headRuns, direction, at) => {
       const none = Number.POSITIVE_INFINITY;

@@ -119,14 +119,31 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
   const spread = noise === null ? null : drift === null ? Number.POSITIVE_INFINITY : Math.max(noise, drift);
   const measurable = input.decision.status === "keep" || input.decision.reason === "regression" || input.decision.reason === "no-change";
   // Runs that print their steps read the machine's load (src/metric/load-tracker.ts): a candidate
-  // that trains at its parent's speed is decided against the parent's expected metric at its own
-  // runs' load, on its own runs; one of another speed (or where the session cannot tell yet) is
-  // decided on pairs below, where a change that makes training faster keeps its advantage. One
-  // worker only: the records' order is then the order the runs ran in.
+  // whose first run trains at its parent's speed is decided against the parent's expected metric at
+  // the load the track reads at each of its runs, on its own runs (never its own steps/s: a change
+  // that makes training faster keeps its advantage). One faster than any load lets is a faster code
+  // or a machine that got faster at once (another job ended), which the track cannot know yet: a
+  // run of its parent right after it tells which, and it is decided the same way when the parent
+  // ran as the track expected, else on pairs (that parent run the first pair's). One slower than
+  // the load lets is decided on pairs below: a slower code and a machine slowed beyond the track
+  // look alike (as where the session cannot tell yet). One worker only: the records' order is then
+  // the order the runs ran in.
   if (rule.paired && noise !== null && noise > 0 && measurable && session.workers.length <= 1 && input.best.trainHash) {
     const tracker = loadTracker(session.history, input.best.trainHash);
-    const alike = tracker.model ? tracker.alike(first, tracker.next) : null;
-    if (alike === true) return trackedDecision(session, deps, input, first, tracker, durationSec);
+    const place = tracker.model ? tracker.speedAgainstHead(first, tracker.next) : null;
+    if (place === "alike") return trackedDecision(session, deps, input, first, tracker, durationSec, place);
+    if (place === "faster" && input.runParent) {
+      if (deps.stop.signal.aborted) return plain(interrupted("its paired runs"));
+      const seed = rule.parentSeedOf(parentRunsBefore(session, input));
+      const { run, violations } = await input.runParent(0, seed);
+      durationSec += run.durationSec;
+      const parentRun = sampleOf(run, seed);
+      const problem = runFailed(deps, config.direction, run, violations, "its parent's run in pair 1");
+      if (problem) return plain(problem, { runs: [first], parentRuns: [parentRun] });
+      const machine = tracker.speedAgainstHead(parentRun, tracker.next + 1);
+      if (machine === "alike") return trackedDecision(session, deps, input, first, tracker, durationSec, place, parentRun);
+      return pairedDecision(session, deps, input, first, noise, durationSec, parentRun);
+    }
   }
   const band = measurable && input.runParent ? (input.previous && rule.paired ? "pair" : rule.placeOf(first.metric as number, bestMetric, config.direction, spread)) : null;
   // A first run far worse but slower (steps/s) than its parent's runs by more than the noise of
@@ -195,10 +212,12 @@ async function exactDecision(session: SessionState, deps: LoopDeps, input: KeepI
 export const TRACKED_FUTILITY_Z = 0.5;
 
 /**
- * A decision against the load tracker (src/metric/load-tracker.ts): the candidate trains at about
- * its parent's speed (its first run's steps/s agreed with the load then), so the load at each of
- * its runs is the track's at that moment (read from the parent's code and code at its speed, not
- * from the candidate's own steps/s: a change a little faster keeps the gain its speed brings), and
+ * A decision against the load tracker (src/metric/load-tracker.ts): the candidate trains at its
+ * parent's speed or faster (its first run's steps/s agreed with the load then, or were above what
+ * any load lets, load only slowing a run, and a run of its parent right after it, `parentAfterFirst`,
+ * showed the machine as the track expected), so the load at each of its runs is the track's at that moment
+ * (read from the parent's code and code of known speed, never from the candidate's own steps/s: a
+ * change that makes training faster keeps the gain its speed brings), and
  * the parent's expected metric at that load is known from the parent's runs and the session's
  * slope of the metric on ln(steps/s). After each run the sequential rule:
  * keep once the gain is more than Z standard errors (Student-t on the slope's degrees of freedom)
@@ -213,19 +232,29 @@ export const TRACKED_FUTILITY_Z = 0.5;
  * floor. Its runs are recorded even when one (the record's metric is the adjusted one, its runs
  * what they printed), the parent's in parentRuns with the order of all in runOrder.
  */
-async function trackedDecision(session: SessionState, deps: LoopDeps, input: KeepInput, first: RunSample, tracker: LoadTracker, started: number): Promise<KeepOutcome> {
+async function trackedDecision(
+  session: SessionState,
+  deps: LoopDeps,
+  input: KeepInput,
+  first: RunSample,
+  tracker: LoadTracker,
+  started: number,
+  speed: "alike" | "faster",
+  parentAfterFirst?: RunSample,
+): Promise<KeepOutcome> {
   const { config } = session.info;
   const rule = session.keepRule;
   const runs: RunSample[] = [first];
-  const parentRuns: RunSample[] = [];
-  let runOrder = "c";
+  // A run of the parent made right after the first (a faster first run: it showed the machine as the track expected).
+  const parentRuns: RunSample[] = parentAfterFirst ? [parentAfterFirst] : [];
+  let runOrder = parentAfterFirst ? "cp" : "c";
   let durationSec = started;
   const parentMetric = input.best.metric as number;
-  let parentSeed = session.history.filter((r) => r.parent === input.best.commit).reduce((n, r) => n + (r.parentRuns ?? []).filter((a) => !a.reused).length, 0);
+  let parentSeed = parentRunsBefore(session, input) + parentRuns.length;
   // Each run with its place in the session's runs: the track reads the load at that moment (never from the candidate's own steps/s).
   const own: TimedRun[] = [{ t: tracker.next, run: first }];
-  const parents: TimedRun[] = [];
-  let estimate = tracker.gainOf(own, config.direction);
+  const parents: TimedRun[] = parentAfterFirst ? [{ t: tracker.next + 1, run: parentAfterFirst }] : [];
+  let estimate = tracker.gainOf(own, config.direction, parents);
   const done = (decision: Decision, extra: Partial<KeepOutcome> = {}): KeepOutcome => {
     const loadDelta = estimate ? Number((config.direction === "min" ? -estimate.gain : estimate.gain).toPrecision(12)) : undefined;
     return {
@@ -240,16 +269,12 @@ async function trackedDecision(session: SessionState, deps: LoopDeps, input: Kee
   };
   const need = tracker.critical(rule.confidence);
   const most = rule.maxPairs + 2;
-  const failed = (run: RunResult, violations: string[], what: string): Decision | null => {
-    const d = decide({ run, direction: config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted: deps.stop.signal.aborted });
-    if (d.reason === "violation" || d.reason === "interrupted") return d;
-    return d.status === "crash" ? { status: "discard", reason: "not-confirmed", detail: `${what} failed: ${d.detail}` } : null;
-  };
+  const failed = (run: RunResult, violations: string[], what: string) => runFailed(deps, config.direction, run, violations, what);
   for (;;) {
     if (!estimate) return done({ status: "discard", reason: "not-confirmed", detail: "load-adjusted: its runs read no load" });
     const z = estimate.se > 0 ? estimate.gain / estimate.se : Number.NEGATIVE_INFINITY;
     const gainText = `${estimate.gain >= 0 ? "+" : ""}${estimate.gain.toPrecision(3)}`;
-    const on = `${runs.length} run${runs.length === 1 ? "" : "s"} at its parent's speed${parentRuns.length ? ` and ${parentRuns.length} of its parent` : ""}`;
+    const on = `${runs.length} run${runs.length === 1 ? "" : "s"} ${speed === "alike" ? "at its parent's speed" : "faster than its parent"}${parentRuns.length ? ` and ${parentRuns.length} of its parent` : ""}`;
     if (runs.length >= 2 && z > need) {
       const keep: Decision = { status: "keep", reason: "improved", detail: `load-adjusted: better than its parent on ${on}: gain ${gainText}, ${z.toFixed(1)} standard errors, more than the ${need.toFixed(1)} needed` };
       if (rule.checks.length === 0) return done(keep);
@@ -302,7 +327,7 @@ async function trackedDecision(session: SessionState, deps: LoopDeps, input: Kee
  * start afresh (as a contended run is run again). Every run is guarded like a confirmation run;
  * the parent's runs are recorded with the candidate (parentRuns) and count as the parent's.
  */
-async function pairedDecision(session: SessionState, deps: LoopDeps, input: KeepInput, first: RunSample, noise: number, started: number): Promise<KeepOutcome> {
+async function pairedDecision(session: SessionState, deps: LoopDeps, input: KeepInput, first: RunSample, noise: number, started: number, parentAfterFirst?: RunSample): Promise<KeepOutcome> {
   const { config } = session.info;
   const rule = session.keepRule;
   const runParent = input.runParent as NonNullable<KeepInput["runParent"]>;
@@ -321,17 +346,13 @@ async function pairedDecision(session: SessionState, deps: LoopDeps, input: Keep
   // Earlier pairs of the session say how much a pair's difference varies; the parent's earlier
   // paired runs say which seeds its next runs take.
   const prior = pairSpread(session.history, config.direction);
-  let parentSeed = session.history.filter((r) => r.parent === input.best.commit).reduce((n, r) => n + (r.parentRuns ?? []).filter((a) => !a.reused).length, 0);
+  let parentSeed = parentRunsBefore(session, input) + (parentAfterFirst ? 1 : 0);
   const rateSd = rateNoise(ratesByCode(session.history));
   const slowed = (candidate: RunSample, parent: RunSample): boolean => {
     const rate = stepsPerSec(parent);
     return rate !== null && contentionOf(candidate, [rate], rateSd)?.contended === true;
   };
-  const failed = (run: RunResult, violations: string[], what: string): Decision | null => {
-    const d = decide({ run, direction: config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted: deps.stop.signal.aborted });
-    if (d.reason === "violation" || d.reason === "interrupted") return d;
-    return d.status === "crash" ? { status: "discard", reason: "not-confirmed", detail: `${what} failed: ${d.detail}` } : null;
-  };
+  const failed = (run: RunResult, violations: string[], what: string) => runFailed(deps, config.direction, run, violations, what);
   const pairNumber = () => parentRuns.length;
   const candidateRun = async (): Promise<Decision | null> => {
     const index = runs.length;
@@ -349,14 +370,18 @@ async function pairedDecision(session: SessionState, deps: LoopDeps, input: Keep
   };
   // The first pair: A (the run just before) then B (the first run), or B then A (made now).
   let order: "AB" | "BA" = "AB";
-  if (input.previous && !slowed(first, input.previous)) {
+  if (input.previous && !parentAfterFirst && !slowed(first, input.previous)) {
     parentRuns.push({ ...input.previous, reused: true });
     firstPaired = true;
   } else {
     if (deps.stop.signal.aborted) return done(interrupted("its paired runs"));
-    if (!input.previous) {
-      const problem = await parentRun();
-      if (problem) return done(problem);
+    if (parentAfterFirst || !input.previous) {
+      // B A: the parent's run right after the first (made before this decision was handed over, or now).
+      if (parentAfterFirst) parentRuns.push(parentAfterFirst);
+      else {
+        const problem = await parentRun();
+        if (problem) return done(problem);
+      }
       firstPaired = !slowed(first, parentRuns[0] as RunSample);
       order = "BA";
     }
@@ -394,6 +419,18 @@ async function pairedDecision(session: SessionState, deps: LoopDeps, input: Keep
       if (problem) return done(problem);
     }
   }
+}
+
+/** How many runs of the candidate's parent earlier decisions made (not reused): the next one's seed follows them. */
+function parentRunsBefore(session: SessionState, input: KeepInput): number {
+  return session.history.filter((r) => r.parent === input.best.commit).reduce((n, r) => n + (r.parentRuns ?? []).filter((a) => !a.reused).length, 0);
+}
+
+/** A run inside a decision that failed (a violation, an interrupt, a crash): what the decision becomes; null when it ran. */
+function runFailed(deps: LoopDeps, direction: "min" | "max", run: RunResult, violations: string[], what: string): Decision | null {
+  const d = decide({ run, direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted: deps.stop.signal.aborted });
+  if (d.reason === "violation" || d.reason === "interrupted") return d;
+  return d.status === "crash" ? { status: "discard", reason: "not-confirmed", detail: `${what} failed: ${d.detail}` } : null;
 }
 
 /**

@@ -23,6 +23,9 @@ import { type LoadSample, localLoadReader, runLoad } from "../platform/load.js";
 import type { RunResult, RunSample } from "../types.js";
 import type { LoopDeps } from "./session.js";
 
+/** Without a load track, a run is compared with this many of its code's latest runs (none of them made for this experiment). */
+export const RECENT_RATES = 3;
+
 /** A run slowed again and again is decided after this many re-runs (the machine stays busy). */
 export const MAX_CONTENTION_RERUNS = 2;
 
@@ -81,7 +84,11 @@ export async function rerunWhileContended(input: ContentionInput): Promise<Conte
   const contended: RunSample[] = [];
   let run = input.run;
   const groups = ratesByCode([...input.history, { status: "keep", trainHash: input.trainHash, runs: input.earlier ?? [] }]);
-  const earlier = groups.get(input.trainHash) ?? [];
+  // Its code's runs nearest in time: this experiment's of it when it has some, else the latest before it (the
+  // records' order is the runs' with one worker). A slow drift of the machine since its first runs is not a
+  // contention of this one, and re-running it would find the same machine.
+  const decision = ratesByCode([{ status: "keep", trainHash: input.trainHash, runs: input.earlier ?? [] }]).get(input.trainHash) ?? [];
+  const earlier = decision.length > 0 ? decision : (groups.get(input.trainHash) ?? []).slice(-RECENT_RATES);
   const sd = rateNoise(groups);
   for (let attempt = 1; attempt <= MAX_CONTENTION_RERUNS; attempt++) {
     if (deps.stop.signal.aborted || !ok(run)) break;

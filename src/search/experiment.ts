@@ -499,6 +499,8 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   const contendedRuns: RunSample[] = [];
   // Its parent's runs made for it so far (paired or tracked decisions): with its own, they place each run in time (the load track).
   let parentRunsMade = 0;
+  // The parent's runs made for this decision so far (its latest, for the next one's contention check).
+  const parentSamples: RunSample[] = [];
   const pendingViolations: string[] = [];
   control.ranOnce?.();
   if (fresh && violations.length === 0 && !interrupted) {
@@ -626,6 +628,8 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
             deps,
             history: session.history,
             trainHash: parent.trainHash,
+            // Its runs in this decision's earlier pairs: the latest of its code, nearest in time.
+            earlier: parentSamples,
             id,
             guard: () => guardRun(session, deps, clone, id, parent.commit),
             run: await once(),
@@ -638,6 +642,7 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
             at: confirmations.length + parentRunsMade,
           });
           contendedRuns.push(...checked.contended);
+          parentSamples.push(sampleOf(checked.run, seed));
           parentRunsMade++;
           const found = [...checked.violations, ...(await guardRun(session, deps, clone, id, parent.commit))];
           await clone.moveTo(commit);

@@ -60,21 +60,27 @@ console.log("val_loss: " + (1 - 0.03 * BOOST + drift + noise + (slowed ? 0.035 :
  * (src/metric/load-tracker.ts): the load that moves the metric by up to ±0.04 slows training, steps/s = 400/30 × exp(-0.2 × the drift's sine) ×
  * (1 ± 0.5% noise), so the metric follows ln(steps/s) as a time-budgeted script's does. Per-run
  * noise about 0.005 (uniform, sd 0.005). BOOST = 1 is a real change (0.02 better, 4 × the noise),
- * FAST = 1 a real change (0.02 better) that also trains 8% faster, NUDGE a no-op. STEPS=0 prints
- * no steps (the same metrics).
+ * FAST = 1 a real change (0.02 better) that also trains 8% faster, SLOW = 1 a no-op that trains 8% slower,
+ * NUDGE a no-op. STEPS=0 prints no steps (the same metrics). JUMP_AT_NUDGE=k: the load drops by 0.6 at once
+ * (12.7% more steps/s, 0.024 better) from the first run of code with NUDGE >= k on.
  */
 export const LOAD_TRAIN = `const BOOST = 0;
 const FAST = 0;
+const SLOW = 0;
 const NUDGE = 0;
 const fs = require("node:fs");
 
 ${SEEDED_UNIT}const file = process.env.DRIFT_FILE;
 const n = file && fs.existsSync(file) ? Number(fs.readFileSync(file, "utf8")) : 0;
 if (file) fs.writeFileSync(file, String(n + 1));
-const load = Math.sin((n * Math.PI) / 24 + Number(process.env.DRIFT_PHASE ?? 0));
+// JUMP_AT_NUDGE=k: from the first run of code with NUDGE >= k on, the machine is at once less loaded (another job ended).
+const jumpFile = file ? file + ".jump" : null;
+if (jumpFile && process.env.JUMP_AT_NUDGE && NUDGE >= Number(process.env.JUMP_AT_NUDGE)) fs.writeFileSync(jumpFile, "1");
+const jumped = jumpFile && fs.existsSync(jumpFile) ? 1 : 0;
+const load = Math.sin((n * Math.PI) / 24 + Number(process.env.DRIFT_PHASE ?? 0)) - 0.6 * jumped;
 const h = seed * 7919 + NUDGE * 104729 + BOOST * 15485863 + FAST * 32452843 + n * 31;
 const noise = (unit(h) - 0.5) * 0.0173;
-const rate = (400 / 30) * (FAST ? 1.08 : 1) * Math.exp(-0.2 * load) * (1 + (unit(h + 1) - 0.5) * 0.0173);
+const rate = (400 / 30) * (FAST ? 1.08 : 1) * (SLOW ? 0.92 : 1) * Math.exp(-0.2 * load) * (1 + (unit(h + 1) - 0.5) * 0.0173);
 if (process.env.STEPS !== "0") {
   console.log("steps: " + Math.round(rate * 30));
   console.log("training_seconds: 30.0");

@@ -43,6 +43,34 @@ describe("the load tracker (steps/s read the machine's load)", () => {
     expect(tracker.alike(run(19, { speed: 0.92 }), 19)).toBe(false);
   });
 
+  it("tells a run faster than the head's speed now (its code is faster: load only slows) from one slower (a slower code, or a machine slowed beyond the track)", () => {
+    const tracker = loadTracker(session(8), "H0");
+    expect(tracker.speedAgainstHead(run(19), 19)).toBe("alike");
+    expect(tracker.speedAgainstHead(run(19, { speed: 1.08 }), 19)).toBe("faster");
+    expect(tracker.speedAgainstHead(run(19, { speed: 0.92 }), 19)).toBe("slower");
+    expect(loadTracker(session(0), "H0").speedAgainstHead(run(3), 3)).toBeNull();
+    // An 8% faster change keeps what its speed is worth (0.2 x ln 1.08 under this session's slope): its own steps/s are never read as the load.
+    const speedGain = 0.2 * Math.log(1.08);
+    const faster = tracker.gainOf(timed([19, 20], { speed: 1.08, gain: speedGain }), "min");
+    expect(faster?.gain).toBeCloseTo(speedGain, 2);
+  });
+
+  it("learns the speed of a code decided on its own runs (no run of its parent beside them) from the track, so its children are compared at its speed", () => {
+    // An 8% faster change kept on two runs of its own, at t = 19 and 20.
+    const kept: LoadRecord = { status: "keep", commit: "f", parent: "b", trainHash: "HF", metric: 0.98, runs: [run(19, { speed: 1.08 }), run(20, { speed: 1.08 })], runOrder: "cc" };
+    const tracker = loadTracker([...session(8), kept], "HF");
+    expect(tracker.next).toBe(21);
+    // Its child at its speed trains alike; one at the baseline's is slower.
+    expect(tracker.speedAgainstHead(run(21, { speed: 1.08 }), 21)).toBe("alike");
+    expect(tracker.speedAgainstHead(run(21), 21)).toBe("slower");
+    // The runs its speed was fitted to read what the track predicted: they are no readings (fed back, a track
+    // extrapolated over them would carry its own trend forward as if measured).
+    expect(tracker.readings.some((r) => r.t === 19 || r.t === 20)).toBe(false);
+    // Its runs as a parent read the load again.
+    const child: LoadRecord = { status: "discard", commit: "g", parent: "f", trainHash: "HG", metric: 0.98, parentRuns: [run(21, { speed: 1.08 })], runs: [run(22, { speed: 1.08 })], runOrder: "pc" };
+    expect(loadTracker([...session(8), kept, child], "HF").readings.some((r) => r.t === 21)).toBe(true);
+  });
+
   it("measures a change against its parent at the same load, whatever the drift did since the parent ran", () => {
     const tracker = loadTracker(session(8), "H0");
     // t = 19..20: the load has moved far from the baseline's (t = 0..2), by more than the gain.
@@ -116,6 +144,21 @@ describe("the load tracker (steps/s read the machine's load)", () => {
     // The walk reads the same times: the run after a contended one is a run later.
     const runs = runsInOrder([{ status: "keep", commit: "b", parent: "b", trainHash: "H0", metric: 1, runs: [run(0), run(1)] }, { status: "discard", commit: "c", parent: "b", trainHash: "H1", metric: 1, runs: [run(3), run(5)], contendedRuns: [{ at: 0 }, { at: 1 }] }]);
     expect(runs.map((r) => r.t)).toEqual([0, 1, 3, 5]);
+  });
+
+  it("reads a kept change's level from its runs made since it was kept (as its children's parent), not from the lucky runs that kept it", () => {
+    // Kept on two runs that were 0.01 lucky (the winner's curse); its runs as a parent at t = 21 and 23 show its level.
+    const lucky = (t: number): LoadRun => ({ ...run(t, { gain: 0.02 }), metric: (run(t, { gain: 0.02 }).metric as number) - 0.01 });
+    const kept: LoadRecord = { status: "keep", commit: "k", parent: "b", trainHash: "HK", metric: 0.97, runs: [lucky(19), lucky(20)], runOrder: "cc" };
+    const child = (commit: string, t: number): LoadRecord => ({ status: "discard", commit, parent: "k", trainHash: `H${commit}`, metric: 1, runs: [run(t + 1)], parentRuns: [run(t, { gain: 0.02 })], runOrder: "pc" });
+    const once = loadTracker([...session(8), kept, child("x", 21)], "HK");
+    // One run since: the level is still all of its runs'.
+    expect(once.model?.head.n).toBe(3);
+    const tracker = loadTracker([...session(8), kept, child("x", 21), child("y", 23)], "HK");
+    expect(tracker.model?.head.n).toBe(2);
+    // A no-op child of it at t = 25 is measured as one (the lucky runs would make it look 0.01 worse).
+    const noop = tracker.gainOf(timed([25, 26], { gain: 0.02 }), "min");
+    expect(Math.abs(noop?.gain as number)).toBeLessThan(0.004);
   });
 
   it("a node decided against the load sits on its parent's scale", () => {
