@@ -11,12 +11,11 @@
  * - which code trains at the head's speed: a run's steps/s only read the load when its code's
  *   speed is known, so the load is tracked over time from the runs in the order they ran, each
  *   code's speed relative to the baseline's known when its first run agreed with the load then
- *   (the same speed as its parent's code), or measured from its runs beside its parent's, or else
- *   from its runs against the track then (a change of another speed decided on its own runs; those
- *   runs then read nothing: they were made to fit the track). A candidate whose first run is
- *   faster than any load lets trains faster (load only slows) and is decided against the track as
- *   one at its parent's speed is; one slower is decided on pairs (src/search/apply-keep-rule.ts):
- *   in one run a slower code and a machine slowed beyond the track look alike.
+ *   (the same speed as its parent's code), or measured from its runs beside its parent's. A
+ *   candidate whose first run is faster than any load lets trains faster (load only slows) or ran
+ *   on a machine that got less busy at once: a run of its parent right after it tells which
+ *   (src/search/apply-keep-rule.ts), and measures its speed; one slower is decided on pairs: in one
+ *   run a slower code and a machine slowed beyond the track look alike.
  * - the head's level: the runs that kept it looked good partly by luck (the winner's curse), so
  *   once it has two runs made since (as its children's parent), those are its level.
  * A candidate's own steps/s never say what load it ran under: a change a little faster than its
@@ -513,7 +512,6 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
     const parentCode = hashOf.get(r.parent) ?? "";
     const order = orderOfRecord(r);
     const { times, end } = timesOfRecord(r, order.length, t);
-    let fitted = false;
     if (r.status !== "crash" && code && !speed.has(code)) {
       const parentSpeed = r.commit === r.parent ? 0 : speed.get(parentCode);
       const firstAt = times[Math.max(0, order.findIndex((o) => o.side === "candidate"))] ?? t;
@@ -533,22 +531,6 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
             if (xa !== null && xb !== null) diffs.push(a.side === "candidate" ? xa - xb : xb - xa);
           }
           if (diffs.length > 0) speed.set(code, parentSpeed + diffs.reduce((s, v) => s + v, 0) / diffs.length);
-          else {
-            // No run of its parent beside its own (a change decided on its own runs against the track): its speed is
-            // each run's reading less the load the track expected then (the track's error stays in it).
-            const offsets: number[] = [];
-            order.forEach(({ side, run }, k) => {
-              const xk = side === "candidate" ? lnRate(run) : null;
-              const p = xk === null ? null : predictFrom(readings, sd ?? PRIOR_READING_SD, times[k] as number, work);
-              if (xk !== null && p) offsets.push(xk - p.y);
-            });
-            if (offsets.length > 0) {
-              speed.set(code, mean(offsets));
-              // Those runs read what the track predicted (their speed was made to fit it): fed back as readings they would
-              // carry the track's own extrapolation forward as if measured. Its later runs (as a parent) read the load.
-              fitted = true;
-            }
-          }
         }
       }
     }
@@ -557,7 +539,7 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
       const x = lnRate(run);
       const s = speed.get(c);
       const at = times[k] as number;
-      if (r.status !== "crash" && x !== null && s !== undefined && !(fitted && side === "candidate")) {
+      if (r.status !== "crash" && x !== null && s !== undefined) {
         // Its miss against what the track predicted for it from the readings before it.
         const prediction = readings.length >= 3 ? predictFrom(readings, sd ?? PRIOR_READING_SD, at, work) : null;
         if (prediction) misses.add((x - s - prediction.y) ** 2 / (1 + prediction.factor));
