@@ -194,6 +194,15 @@ export function renderExperiment(shown: ShownExperiment, metricName: string, wid
       lines.push(`  seed ${r.seed}: ${formatMetric(r.metric)}${rate ? `, ${rate}` : ""}${r.load ? `, ${describeLoad(r.load)}` : ""}${r.note}`);
     }
   }
+  // The parent's runs made for this decision (pairs, or beside a load-adjusted decision's runs), in the order all ran.
+  if (e.parentRuns?.length) {
+    const order = e.runOrder ? ` (in the order run: ${[...e.runOrder].map((c) => (c === "p" ? "parent" : "it")).join(", ")})` : "";
+    lines.push(`Its parent: ${e.parentRuns.length} run${e.parentRuns.length === 1 ? "" : "s"} beside its own${order}`);
+    for (const r of e.parentRuns) {
+      const rate = describeThroughput(r);
+      lines.push(`  seed ${r.seed}: ${formatMetric(r.metric)}${rate ? `, ${rate}` : ""}${r.load ? `, ${describeLoad(r.load)}` : ""}${r.reused ? " — its run just before, reused" : ""}`);
+    }
+  }
   if (shown.measured != null && e.metric !== null && formatMetric(shown.measured) !== formatMetric(e.metric)) {
     lines.push(`Measured:   ${metricName} ${formatMetric(shown.measured)}, ${measuredHow(e)}: what later decisions compare with`);
   }

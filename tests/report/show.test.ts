@@ -69,6 +69,24 @@ describe("show N: how its measured metric is made", () => {
     // The same number as its metric (to the digits shown): no line.
     expect(measured({}, 0.9700000001)).toBeUndefined();
   });
+
+  it("lists the parent's runs made beside its own (pairs, or a load-adjusted decision's), with their steps and the order all ran in", () => {
+    const root = tempDir();
+    dirs.push(root);
+    writeSessionFiles(root, treeRecords(), sessionInfo());
+    const two = loadExperiment(legacyPaths(root), 2);
+    const runs = [{ seed: 0, metric: 0.97, durationSec: 30, steps: 400, trainingSec: 30 }, { seed: 1, metric: 0.968, durationSec: 30, steps: 410, trainingSec: 30 }];
+    const parentRuns = [{ seed: 1000, metric: 1.001, durationSec: 30, steps: 402, trainingSec: 30 }];
+    const text = renderExperiment({ ...two, record: { ...two.record, runs, parentRuns, runOrder: "cpc", loadDelta: -0.03, loadSe: 0.004 } }, "val_bpb").split("\n");
+    expect(text).toContain("Its parent: 1 run beside its own (in the order run: it, parent, it)");
+    expect(text).toContain("  seed 1000: 1.001000, 402 steps in 30.0s of training (13.4 steps/s)");
+    // A pair that reused the parent's run made just before says so.
+    const paired = renderExperiment({ ...two, record: { ...two.record, runs, parentRuns: [{ ...parentRuns[0], reused: true }, { ...parentRuns[0], seed: 1001 }] as typeof parentRuns, firstPaired: true } }, "val_bpb");
+    expect(paired).toMatch(/^Its parent: 2 runs beside its own$/m);
+    expect(paired).toMatch(/^ {2}seed 1000: 1\.001000, .* — its run just before, reused$/m);
+    // A node decided on its own runs alone has no such line.
+    expect(renderExperiment(two, "val_bpb")).not.toMatch(/^Its parent:/m);
+  });
 });
 
 describe("sessions: the best is the head", () => {
