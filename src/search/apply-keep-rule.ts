@@ -138,7 +138,7 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
       const { run, violations } = await input.runParent(0, seed);
       durationSec += run.durationSec;
       const parentRun = sampleOf(run, seed);
-      const problem = runFailed(deps, config.direction, run, violations, "its parent's run in pair 1");
+      const problem = runFailed(deps, config.direction, run, violations, "its parent's run right after its first");
       if (problem) return plain(problem, { runs: [first], parentRuns: [parentRun] });
       const machine = tracker.speedAgainstHead(parentRun, tracker.next + 1);
       if (machine === "alike") return trackedDecision(session, deps, input, first, tracker, durationSec, place, parentRun);
@@ -322,7 +322,10 @@ async function trackedDecision(
  * after each pair the sequential rule (src/metric/paired.ts) keeps, discards or asks for another
  * pair. The first pair costs one run at most: the candidate's first run pairs with its parent's
  * run made just before it on this worker (`previous`, a run already recorded: reused), or else
- * with a parent run made right after it. A first run slower (steps/s) than that parent run by more
+ * with a parent run made right after it (`parentAfterFirst` when that run was made before the
+ * decision came here: a first run faster than the load track lets, whose parent run then found
+ * the machine moved; a `previous` run is then not reused, as the machine moved since it). A
+ * first run slower (steps/s) than that parent run by more
  * than the noise of steps/s may have been slowed by the machine, so it is left out and the pairs
  * start afresh (as a contended run is run again). Every run is guarded like a confirmation run;
  * the parent's runs are recorded with the candidate (parentRuns) and count as the parent's.

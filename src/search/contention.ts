@@ -11,11 +11,13 @@ import {
   CONTENTION_SDS,
   type ContentionVerdict,
   contentionOf,
+  decidedRuns,
   formatRate,
   type LoadTracker,
   rateNoise,
   ratesByCode,
   stepsPerSec,
+  type Throughput,
   type ThroughputRecord,
   throughputOf,
 } from "../metric/index.js";
@@ -29,10 +31,17 @@ export const RECENT_RATES = 3;
 /** A run slowed again and again is decided after this many re-runs (the machine stays busy). */
 export const MAX_CONTENTION_RERUNS = 2;
 
+/** A record as the contention check reads it: its own runs, and its parent's runs made beside them. */
+export interface ContentionRecord extends ThroughputRecord {
+  commit?: string;
+  parent?: string;
+  parentRuns?: readonly (Throughput & { reused?: boolean })[];
+}
+
 export interface ContentionInput {
   deps: LoopDeps;
   /** The session's records: every earlier run of the same code, and the spread of steps/s. */
-  history: readonly ThroughputRecord[];
+  history: readonly ContentionRecord[];
   trainHash: string;
   /** This experiment's runs of the same code so far (not yet in the history). */
   earlier?: readonly RunSample[];
@@ -88,7 +97,7 @@ export async function rerunWhileContended(input: ContentionInput): Promise<Conte
   // records' order is the runs' with one worker). A slow drift of the machine since its first runs is not a
   // contention of this one, and re-running it would find the same machine.
   const decision = ratesByCode([{ status: "keep", trainHash: input.trainHash, runs: input.earlier ?? [] }]).get(input.trainHash) ?? [];
-  const earlier = decision.length > 0 ? decision : (groups.get(input.trainHash) ?? []).slice(-RECENT_RATES);
+  const earlier = decision.length > 0 ? decision : ratesOfCode(input.history, input.trainHash).slice(-RECENT_RATES);
   const sd = rateNoise(groups);
   for (let attempt = 1; attempt <= MAX_CONTENTION_RERUNS; attempt++) {
     if (deps.stop.signal.aborted || !ok(run)) break;
@@ -111,6 +120,25 @@ export async function rerunWhileContended(input: ContentionInput): Promise<Conte
     run = await input.again();
   }
   return { run, contended, violations: [] };
+}
+
+/**
+ * Steps/s of every uncontended run of `code` in the records' order: its own records' runs and its
+ * runs as a parent beside its children's (a parent run reused by a pair is counted once).
+ */
+export function ratesOfCode(records: readonly ContentionRecord[], code: string): number[] {
+  const hashOf = new Map<string, string>();
+  for (const r of records) if (r.commit && r.trainHash && !hashOf.has(r.commit)) hashOf.set(r.commit, r.trainHash);
+  const rates: number[] = [];
+  for (const r of records) {
+    if (r.status === "crash") continue;
+    const runs = r.trainHash === code ? decidedRuns(r) : r.parent && hashOf.get(r.parent) === code ? (r.parentRuns ?? []).filter((p) => !p.reused && p.contended !== true) : [];
+    for (const run of runs) {
+      const rate = stepsPerSec(run);
+      if (rate !== null) rates.push(rate);
+    }
+  }
+  return rates;
 }
 
 /**

@@ -637,8 +637,9 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
             logPath,
             again: once,
             what: `its parent's run in pair ${pair + 1}`,
-            // The track's expectation at this run's moment: after every run made for this experiment so far.
-            ...(loadTrack && { loadTrack: { expected: loadTrack.expected, next: loadTrack.next + contendedRuns.length + confirmations.length + parentRunsMade } }),
+            // The track's expectation at this run's moment: after every run made for this experiment so far
+            // (its parent's earlier ones counted there as `earlier`).
+            ...(loadTrack && { loadTrack: { expected: loadTrack.expected, next: loadTrack.next + contendedRuns.length + confirmations.length } }),
             at: confirmations.length + parentRunsMade,
           });
           contendedRuns.push(...checked.contended);
