@@ -4,7 +4,7 @@ import pc from "picocolors";
 import { formatDuration } from "../config/duration.js";
 import { cleanField, MISSING } from "../ledger/results-tsv.js";
 import { publicEvent, type SessionEvent } from "../ledger/events.js";
-import { confidence, type Direction, delta, describeConfidence, describeLoadAdjusted, gainStanding, isBetter, loadAdjustedConfidence } from "../metric/index.js";
+import { confidence, type Direction, delta, describeConfidence, describeLoadAdjusted, gainStanding, isBetter, loadAdjustedConfidence, WITHIN_NOISE } from "../metric/index.js";
 import { budgetProgress, formatDelta, formatMetric, formatPlace } from "../report/format.js";
 import { fitWidth } from "../text.js";
 import type { ExperimentRecord } from "../types.js";
@@ -36,7 +36,7 @@ function keepNote(record: ExperimentRecord, noise: number | null, direction: Dir
   const adjusted = loadAdjustedConfidence(record, direction);
   if (adjusted !== undefined) {
     const text = ` (${record.runs?.length ?? 1} runs${record.parentRuns?.length ? ` and ${record.parentRuns.length} of its parent` : ""}, ${describeLoadAdjusted(adjusted)})`;
-    return text.includes("within noise") ? pc.yellow(text) : pc.dim(text);
+    return adjusted !== null && adjusted < WITHIN_NOISE ? pc.yellow(text) : pc.dim(text);
   }
   // Decided on parent/change pairs: it stands on them, not on the noise of single runs.
   const pairs = record.parentRuns?.length ?? 0;

@@ -1,6 +1,6 @@
 import type { Direction, ExperimentRecord } from "../types.js";
 import { noiseOfRecords, stepsPerSec } from "../metric/index.js";
-import { gainStanding, type LoadAdjusted, loadAdjustedConfidence, WITHIN_NOISE } from "../metric/noise.js";
+import { decidedOn, gainStanding, type LoadAdjusted, loadAdjustedConfidence, WITHIN_NOISE } from "../metric/noise.js";
 
 /**
  * One row of the table / point of the chart: what the overview needs of a record, not all of
@@ -64,8 +64,7 @@ export function summarize(r: ExperimentRecord): ExperimentSummary {
     ...(r.combines && r.combines.length > 0 && { combines: [...r.combines] }),
     stepsPerSec: stepsPerSec(r),
     contendedRuns: r.contendedRuns?.length ?? 0,
-    pairs: r.loadDelta === undefined ? (r.parentRuns?.length ?? 0) : 0,
-    ...(r.loadDelta !== undefined && { loadAdjusted: { loadDelta: r.loadDelta, ...(r.loadSe !== undefined && { loadSe: r.loadSe }) } }),
+    ...decidedOn(r),
   };
 }
 

@@ -6,6 +6,7 @@ export { delta, gain, isBetter, isWorse, orient, percentChange } from "./compare
 export { type Direction, describeDirection, guessDirection, inferDirection, isDirection, isQualityMetricName } from "./direction.js";
 export {
   confidence,
+  decidedOn,
   describeConfidence,
   describeLoadAdjusted,
   type LoadAdjusted,

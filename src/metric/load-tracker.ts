@@ -215,8 +215,6 @@ export interface LoadTracker {
    * readings, the readings' noise not measured yet).
    */
   expected(code: string, t: number): { y: number; sd: number } | null;
-  /** Whether a run of a new child of the head, made at time t, trains at the head's speed: null when the track cannot tell. */
-  alike(run: Throughput, t: number): boolean | null;
   /**
    * How a run of a new child of the head, made at time t, trains against the head's speed then: "alike" (within what a
    * reading's noise and the track's error allow), "faster" (load only slows a run: its code is faster), "slower" (its
@@ -603,10 +601,6 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
       if (s === undefined || !prediction || sd === null) return null;
       // A reading's noise and the line's own error (which grows the further ahead of its readings).
       return { y: prediction.y + s, sd: Math.sqrt(readingSd ** 2 + prediction.variance) };
-    },
-    alike: (run, at) => {
-      const place = speedAgainstHead(run, at);
-      return place === null ? null : place === "alike";
     },
     speedAgainstHead,
     gainOf,

@@ -108,6 +108,17 @@ export interface LoadAdjusted {
 }
 
 /**
+ * What a record's keep stands on beyond its own runs: the parent/change pairs it was decided on
+ * (0: none), or its difference from its parent at the same load and that difference's standard
+ * error when it was decided against the load its runs read (its parent's runs beside it are then
+ * no pairs).
+ */
+export function decidedOn(r: LoadAdjusted & { parentRuns?: readonly unknown[] }): { pairs: number; loadAdjusted?: LoadAdjusted } {
+  if (r.loadDelta === undefined) return { pairs: r.parentRuns?.length ?? 0 };
+  return { pairs: 0, loadAdjusted: { loadDelta: r.loadDelta, ...(r.loadSe !== undefined && { loadSe: r.loadSe }) } };
+}
+
+/**
  * A node decided against the load its runs read (src/metric/load-tracker.ts): its gain over its
  * parent at the same load in standard errors of that gain, which is what it was kept on (more
  * than the Z needed), not the raw noise floor (its runs ran at other loads than its parent's).

@@ -1,5 +1,5 @@
 import type { SessionInfo } from "../ledger/ledger.js";
-import { contentionText, delta, gain, inferDirection, type LoadAdjusted, measuredMeans, noiseOfRecords, percentChange, pooledNoise } from "../metric/index.js";
+import { contentionText, decidedOn, delta, gain, inferDirection, type LoadAdjusted, measuredMeans, noiseOfRecords, percentChange, pooledNoise } from "../metric/index.js";
 import type { ParsedResults } from "../ledger/results-tsv.js";
 import { headOf, lineageOf } from "../ledger/tree.js";
 import type { FinalizeView } from "./finalize-view.js";
@@ -154,44 +154,47 @@ export function fromRecords(records: ExperimentRecord[], session: SessionInfo | 
     const m = r.status === "crash" ? undefined : means.get(r.commit);
     return m !== undefined && Number.isFinite(m) && m !== r.metric ? m : undefined;
   };
-  const experiments: ReportExperiment[] = records.map((r) => ({
-    iteration: r.id,
-    commit: r.commit,
-    metric: r.status === "crash" ? null : finiteOrNull(r.metric),
-    memGb: finiteOrNull(r.memGb),
-    status: r.status,
-    description: r.description ?? "",
-    category: r.id === 0 ? "baseline" : (r.category ?? "other"),
-    categoryGuessed: false,
-    reason: r.reason ?? null,
-    detail: r.detail ?? null,
-    bestBefore: finiteOrNull(r.bestBefore),
-    ...(measuredOf(r) !== undefined && { measured: measuredOf(r) }),
-    startedAt: r.startedAt ?? null,
-    finishedAt: r.finishedAt ?? null,
-    durationSec: finiteOrNull(r.durationSec),
-    direction: r.direction?.trim() ? r.direction : null,
-    expectedDelta: finiteOrNull(r.expectedDelta),
-    inputTokens: r.usage ? r.usage.inputTokens : null,
-    outputTokens: r.usage ? r.usage.outputTokens : null,
-    costUsd: finiteOrNull(r.costUsd),
-    ...(r.runs && r.runs.length > 1 && { runs: r.runs.length }),
-    ...(r.parentRuns && r.parentRuns.length > 0 && r.loadDelta === undefined && { pairs: r.parentRuns.length }),
-    ...(r.loadDelta !== undefined && { loadAdjusted: { loadDelta: r.loadDelta, ...(r.loadSe !== undefined && { loadSe: r.loadSe }) } }),
-    ...(typeof r.worker === "number" && { worker: r.worker }),
-    ...(r.device !== undefined && { device: r.device }),
-    ...(r.host && { host: r.host }),
-    ...(r.runStartedAt && { runStartedAt: r.runStartedAt }),
-    ...(Number.isFinite(r.pendingSec) && { pendingSec: r.pendingSec }),
-    ...(typeof r.rebaseOf === "number" && { rebaseOf: r.rebaseOf }),
-    // Records written before the tree lack nothing here: every record has always had its parent.
-    parent: r.parent || r.commit,
-    ...(r.combines && r.combines.length > 0 && { combines: [...r.combines] }),
-    lines: Number.isFinite(r.lines) ? r.lines : 0,
-    ...(r.steps !== undefined && { steps: r.steps }),
-    ...(r.trainingSec !== undefined && { trainingSec: r.trainingSec }),
-    ...(r.contendedRuns?.length && { contendedRuns: r.contendedRuns.length }),
-  }));
+  const experiments: ReportExperiment[] = records.map((r) => {
+    const decided = decidedOn(r);
+    return {
+      iteration: r.id,
+      commit: r.commit,
+      metric: r.status === "crash" ? null : finiteOrNull(r.metric),
+      memGb: finiteOrNull(r.memGb),
+      status: r.status,
+      description: r.description ?? "",
+      category: r.id === 0 ? "baseline" : (r.category ?? "other"),
+      categoryGuessed: false,
+      reason: r.reason ?? null,
+      detail: r.detail ?? null,
+      bestBefore: finiteOrNull(r.bestBefore),
+      ...(measuredOf(r) !== undefined && { measured: measuredOf(r) }),
+      startedAt: r.startedAt ?? null,
+      finishedAt: r.finishedAt ?? null,
+      durationSec: finiteOrNull(r.durationSec),
+      direction: r.direction?.trim() ? r.direction : null,
+      expectedDelta: finiteOrNull(r.expectedDelta),
+      inputTokens: r.usage ? r.usage.inputTokens : null,
+      outputTokens: r.usage ? r.usage.outputTokens : null,
+      costUsd: finiteOrNull(r.costUsd),
+      ...(r.runs && r.runs.length > 1 && { runs: r.runs.length }),
+      ...(decided.pairs > 0 && { pairs: decided.pairs }),
+      ...(decided.loadAdjusted && { loadAdjusted: decided.loadAdjusted }),
+      ...(typeof r.worker === "number" && { worker: r.worker }),
+      ...(r.device !== undefined && { device: r.device }),
+      ...(r.host && { host: r.host }),
+      ...(r.runStartedAt && { runStartedAt: r.runStartedAt }),
+      ...(Number.isFinite(r.pendingSec) && { pendingSec: r.pendingSec }),
+      ...(typeof r.rebaseOf === "number" && { rebaseOf: r.rebaseOf }),
+      // Records written before the tree lack nothing here: every record has always had its parent.
+      parent: r.parent || r.commit,
+      ...(r.combines && r.combines.length > 0 && { combines: [...r.combines] }),
+      lines: Number.isFinite(r.lines) ? r.lines : 0,
+      ...(r.steps !== undefined && { steps: r.steps }),
+      ...(r.trainingSec !== undefined && { trainingSec: r.trainingSec }),
+      ...(r.contendedRuns?.length && { contendedRuns: r.contendedRuns.length }),
+    };
+  });
   const contention = contentionText(records);
   const metricName = session?.config?.metric ?? "metric";
   const direction = options.direction ?? session?.config?.direction;

@@ -47,8 +47,9 @@ export function bestStanding(data: SessionData, a: Analysis): { within: boolean;
 export function confidenceNote(e: ReportExperiment, data: SessionData): string {
   if (e.pairs && e.status === "keep" && e.iteration > 0) return `confirmed on ${e.pairs} pair${e.pairs > 1 ? "s" : ""}`;
   if (e.loadAdjusted && e.status === "keep" && e.iteration > 0) {
-    const text = describeLoadAdjusted(keepConfidence(e, data));
-    return text.includes("within noise") ? `${text} ⚠` : text;
+    const z = keepConfidence(e, data);
+    const text = describeLoadAdjusted(z);
+    return z !== null && z < WITHIN_NOISE ? `${text} ⚠` : text;
   }
   const text = describeConfidence(keepConfidence(e, data));
   return text === null ? "" : text.includes("within noise") ? `${text} ⚠` : text;

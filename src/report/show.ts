@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
 import type { SessionPaths } from "../ledger/paths.js";
-import type { ExperimentRecord } from "../types.js";
+import type { ExperimentRecord, RunSample } from "../types.js";
 import { describeThroughput } from "../metric/index.js";
 import { describeLoad } from "../platform/load.js";
 import { formatDelta, formatMetric } from "./format.js";
@@ -134,6 +134,12 @@ function measuredHow(e: ExperimentRecord): string {
   return "the mean of every run of its code (its decision's, its runs as a parent in later pairs, and confirm's)";
 }
 
+/** "  seed 1: 0.970000, 400 steps in 30.0s of training (13.3 steps/s), load ..." and what `note` adds. */
+function runLine(r: RunSample, note: string): string {
+  const rate = describeThroughput(r);
+  return `  seed ${r.seed}: ${formatMetric(r.metric)}${rate ? `, ${rate}` : ""}${r.load ? `, ${describeLoad(r.load)}` : ""}${note}`;
+}
+
 function nodeLabel(n: TreeNeighbour): string {
   return `#${n.id} ${n.status === "crash" ? "crash" : `${n.status} ${formatMetric(n.metric)}`}`;
 }
@@ -189,19 +195,13 @@ export function renderExperiment(shown: ShownExperiment, metricName: string, wid
     lines.push(`Runs:       ${e.runs?.length ?? 1} decided${more.length > 0 ? `, ${more.join(", ")}` : ""}`);
     // Decided on its one run: that run is the record's own metric.
     if (!e.runs) lines.push(`  its run: ${formatMetric(e.metric)}`);
-    for (const r of runs) {
-      const rate = describeThroughput(r);
-      lines.push(`  seed ${r.seed}: ${formatMetric(r.metric)}${rate ? `, ${rate}` : ""}${r.load ? `, ${describeLoad(r.load)}` : ""}${r.note}`);
-    }
+    for (const r of runs) lines.push(runLine(r, r.note));
   }
   // The parent's runs made for this decision (pairs, or beside a load-adjusted decision's runs), in the order all ran.
   if (e.parentRuns?.length) {
     const order = e.runOrder ? ` (in the order run: ${[...e.runOrder].map((c) => (c === "p" ? "parent" : "it")).join(", ")})` : "";
     lines.push(`Its parent: ${e.parentRuns.length} run${e.parentRuns.length === 1 ? "" : "s"} beside its own${order}`);
-    for (const r of e.parentRuns) {
-      const rate = describeThroughput(r);
-      lines.push(`  seed ${r.seed}: ${formatMetric(r.metric)}${rate ? `, ${rate}` : ""}${r.load ? `, ${describeLoad(r.load)}` : ""}${r.reused ? " — its run just before, reused" : ""}`);
-    }
+    for (const r of e.parentRuns) lines.push(runLine(r, r.reused ? " — its run just before, reused" : ""));
   }
   if (shown.measured != null && e.metric !== null && formatMetric(shown.measured) !== formatMetric(e.metric)) {
     lines.push(`Measured:   ${metricName} ${formatMetric(shown.measured)}, ${measuredHow(e)}: what later decisions compare with`);

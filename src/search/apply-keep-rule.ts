@@ -61,6 +61,8 @@ export interface KeepInput {
   track: (runId: string) => void;
   /** The worker whose clone it is checked in (for the events). */
   worker?: number;
+  /** The session's load track for a decision against `best` (one worker), when the experiment built it already (its runs' contention). */
+  loadTrack?: LoadTracker;
 }
 
 export interface KeepOutcome {
@@ -129,7 +131,7 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
   // look alike (as where the session cannot tell yet). One worker only: the records' order is then
   // the order the runs ran in.
   if (rule.paired && noise !== null && noise > 0 && measurable && session.workers.length <= 1 && input.best.trainHash) {
-    const tracker = loadTracker(session.history, input.best.trainHash);
+    const tracker = input.loadTrack ?? loadTracker(session.history, input.best.trainHash);
     const place = tracker.model ? tracker.speedAgainstHead(first, tracker.next) : null;
     if (place === "alike") return trackedDecision(session, deps, input, first, tracker, durationSec, place);
     if (place === "faster" && input.runParent) {

@@ -96,7 +96,7 @@ export async function rerunWhileContended(input: ContentionInput): Promise<Conte
   // Its code's runs nearest in time: this experiment's of it when it has some, else the latest before it (the
   // records' order is the runs' with one worker). A slow drift of the machine since its first runs is not a
   // contention of this one, and re-running it would find the same machine.
-  const decision = ratesByCode([{ status: "keep", trainHash: input.trainHash, runs: input.earlier ?? [] }]).get(input.trainHash) ?? [];
+  const decision = ratesOfCode([{ status: "keep", trainHash: input.trainHash, runs: input.earlier ?? [] }], input.trainHash);
   const earlier = decision.length > 0 ? decision : ratesOfCode(input.history, input.trainHash).slice(-RECENT_RATES);
   const sd = rateNoise(groups);
   for (let attempt = 1; attempt <= MAX_CONTENTION_RERUNS; attempt++) {

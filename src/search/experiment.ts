@@ -497,9 +497,8 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
   const loadTrack = session.keepRule.paired && session.workers.length <= 1 && parent.trainHash ? loadTracker(session.history, parent.trainHash) : undefined;
   const contention = { deps, history: session.history, trainHash, id: input.key, guard: () => guardRun(session, deps, clone, input.key, commit), ...(loadTrack && { loadTrack }) };
   const contendedRuns: RunSample[] = [];
-  // Its parent's runs made for it so far (paired or tracked decisions): with its own, they place each run in time (the load track).
-  let parentRunsMade = 0;
-  // The parent's runs made for this decision so far (its latest, for the next one's contention check).
+  // Its parent's runs made for it so far (paired or tracked decisions): with its own, they place each run in time (the
+  // load track), and they are its parent's latest runs (the next one's contention check).
   const parentSamples: RunSample[] = [];
   const pendingViolations: string[] = [];
   control.ranOnce?.();
@@ -586,6 +585,8 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
       env: runEnvironment(session, deps, input.key, 0, worker),
       worker: worker.slot.worker,
       ...(previous && { previous }),
+      // Built from the same records (one worker: nothing was decided since): not built twice.
+      ...(loadTrack && best.trainHash === parent.trainHash && { loadTrack }),
       runAgain: async (index) => {
         const again = (): Promise<RunResult> => {
           const runId = newRunId(deps);
@@ -597,9 +598,9 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
         // track's moment for it counts every run made for this experiment before it.
         const checked = await rerunWhileContended({
           ...contention,
-          ...(loadTrack && { loadTrack: { expected: loadTrack.expected, next: loadTrack.next + contendedRuns.length + parentRunsMade } }),
+          ...(loadTrack && { loadTrack: { expected: loadTrack.expected, next: loadTrack.next + contendedRuns.length + parentSamples.length } }),
           earlier: confirmations,
-          at: confirmations.length + parentRunsMade,
+          at: confirmations.length + parentSamples.length,
           run: await again(),
           seed: session.keepRule.seedOf(index),
           logPath: session.paths.runLog(id, index + 1),
@@ -640,11 +641,10 @@ export async function runExperiment(session: SessionState, deps: LoopDeps, worke
             // The track's expectation at this run's moment: after every run made for this experiment so far
             // (its parent's earlier ones counted there as `earlier`).
             ...(loadTrack && { loadTrack: { expected: loadTrack.expected, next: loadTrack.next + contendedRuns.length + confirmations.length } }),
-            at: confirmations.length + parentRunsMade,
+            at: confirmations.length + parentSamples.length,
           });
           contendedRuns.push(...checked.contended);
           parentSamples.push(sampleOf(checked.run, seed));
-          parentRunsMade++;
           const found = [...checked.violations, ...(await guardRun(session, deps, clone, id, parent.commit))];
           await clone.moveTo(commit);
           return { run: checked.run, violations: found };
