@@ -24,7 +24,7 @@ import { sampleWithThroughput } from "../search/contention.js";
 import { sha256 } from "../search/guards.js";
 import { keepRuleOf } from "../search/keep-rule.js";
 import { cloneSandbox } from "../search/experiment.js";
-import { sessionRunEnv } from "../search/run-environment.js";
+import { bytecodePrefixEnv, sessionRunEnv } from "../search/run-environment.js";
 import { sessionSlots } from "../search/slots.js";
 import { cloneFor } from "../search/slots.js";
 
@@ -154,7 +154,10 @@ async function inConfirmClone<T>(
     // other's), never beside the modules of a shared environment.
     const local = slot?.host === undefined;
     const sandbox = local ? cloneSandbox(info.protection, clone.dir, paths.home) : undefined;
-    const pycache: Record<string, string> = local && !sandbox ? { PYTHONPYCACHEPREFIX: clone.bytecode.dir } : {};
+    const runEnv = (iteration: number, seed: number): Record<string, string> => {
+      const env = sessionRunEnv(info, { sourceEnv: deps.sourceEnv, baseEnv: {} }, iteration, seed);
+      return { ...env, ...(local && !sandbox ? bytecodePrefixEnv(env, clone.bytecode.dir) : {}) };
+    };
     let at = first;
     try {
       return await work(async (commit, seed, log, iteration) => {
@@ -166,7 +169,7 @@ async function inConfirmClone<T>(
           {
             cwd: clone.dir,
             command: config.command,
-            env: { ...sessionRunEnv(info, { sourceEnv: deps.sourceEnv, baseEnv: {} }, iteration ?? 0, seed), ...pycache },
+            env: runEnv(iteration ?? 0, seed),
             ...(sandbox && { sandbox }),
             budgetSec: config.budgetSec,
             hardTimeoutSec: config.timeoutSec,

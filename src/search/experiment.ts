@@ -20,7 +20,7 @@ import type { Serial } from "./serial.js";
 import { slotEnv } from "./slots.js";
 import { type Decision, decide } from "./decide.js";
 import { sha256 } from "./guards.js";
-import { sessionRunEnv } from "./run-environment.js";
+import { bytecodePrefixEnv, sessionRunEnv } from "./run-environment.js";
 import { baselineOf, bestOf, type LoopDeps, measuredNode, type SessionState, trainTextAt, type Worker } from "./session.js";
 
 export const BASELINE_DESCRIPTION = "Baseline — no modifications";
@@ -38,7 +38,7 @@ export function runEnvironment(session: SessionState, deps: LoopDeps, id: number
   // first import is not a change to shared data. A confined run cannot write there anyway (Python
   // skips a cache it cannot write), so it reads the bytecode the environment has. (A path of this
   // machine: not for a run on an ssh host.)
-  const pycache: Record<string, string> = worker.slot.host === undefined && !confined ? { PYTHONPYCACHEPREFIX: worker.clone.bytecode.dir } : {};
+  const pycache = worker.slot.host === undefined && !confined ? bytecodePrefixEnv(env, worker.clone.bytecode.dir) : {};
   return { ...env, ...pycache, ...slotEnv(worker.slot) };
 }
 

@@ -23,3 +23,16 @@ export function sessionRunEnv(info: Pick<SessionInfo, "config" | "platform">, so
     AUTORESEARCH_SEED: String(seed),
   };
 }
+
+/**
+ * PYTHONPYCACHEPREFIX for an unconfined run on this machine: its Python bytecode goes into `dir`
+ * (the worker's cache, see src/workspace/bytecode-cache.ts), never beside the modules of a shared
+ * environment. Where the run's environment has PYTHONDONTWRITEBYTECODE set (non-empty, as Python
+ * reads it), Python writes no bytecode at all: there is nothing to redirect, and a prefix would
+ * only hide the bytecode the environment already has, so every run compiled every module it
+ * imported again, the standard library's included (+0.1 s a run for a bare script here; torch
+ * about a second).
+ */
+export function bytecodePrefixEnv(runEnv: Record<string, string>, dir: string): Record<string, string> {
+  return runEnv.PYTHONDONTWRITEBYTECODE ? {} : { PYTHONPYCACHEPREFIX: dir };
+}

@@ -41,6 +41,43 @@ describe("Python bytecode of a shared environment", () => {
   }, 120_000);
 });
 
+describe("an unconfined run where bytecode is turned off (PYTHONDONTWRITEBYTECODE)", () => {
+  // Python writes no bytecode at all then, so the prefix has nothing to redirect; with one, every
+  // run compiled every module it imported again (the standard library's too), as the cache
+  // stays empty. The run reads the bytecode the environment already has instead.
+  it("gets no PYTHONPYCACHEPREFIX (the session's runs and confirm's) and still writes nothing beside a shared module", () => {
+    const train = `import json, os, sys
+sys.path.insert(0, ".venv/lib")
+import helper
+LEARNING_RATE = 0.01
+print("prefix: " + str(sys.pycache_prefix))
+print("stdlib cached: " + str(os.path.exists(json.__cached__)))
+print("val_loss: %.6f" % helper.loss(LEARNING_RATE))
+`;
+    const root = createRepo({ "train.py": train, "prepare.py": "# read-only\n", ".gitignore": ".venv/\n" });
+    mkdirSync(join(root, ".venv", "lib"), { recursive: true });
+    writeFileSync(join(root, ".venv", "lib", "helper.py"), "def loss(lr):\n    return 1.0 + abs(lr - 0.04) * 10\n");
+    const step = { description: "LEARNING_RATE 0.01 -> 0.04", category: "hyperparameters", edits: [{ search: "LEARNING_RATE = 0.01", replace: "LEARNING_RATE = 0.04" }] };
+    writeFileSync(join(root, "plan.jsonl"), `${JSON.stringify(step)}\n`);
+    const args = ["run", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--command", "python3 train.py", "--proposer", "plan", "--plan", "plan.jsonl", "--yes", "--sandbox", "off"];
+    const result = cli(root, [...args, "--keep-rule", "any", "--baseline-runs", "1"], { PYTHONDONTWRITEBYTECODE: "1" }, 90_000);
+    expect(result.code, result.stderr).toBe(0);
+    for (const n of [0, 1]) {
+      const log = readFileSync(recordPath(root, `runs/${n}.log`), "utf8");
+      expect(log).toContain("prefix: None");
+      // json's bytecode is the interpreter's own, read where it is (not looked for in an empty prefix).
+      expect(log).toContain("stdlib cached: True");
+    }
+    expect(readdirSync(join(root, ".venv", "lib"))).toEqual(["helper.py"]);
+    const confirmed = cli(root, ["confirm", "--runs", "1"], { PYTHONDONTWRITEBYTECODE: "1" }, 90_000);
+    expect(confirmed.code, confirmed.stderr).toBe(0);
+    const confirmLogs = readdirSync(recordPath(root, "confirm"), { recursive: true }).map(String).filter((name) => name.endsWith(".log"));
+    expect(confirmLogs.length).toBeGreaterThan(0);
+    for (const name of confirmLogs) expect(readFileSync(join(recordPath(root, "confirm"), name), "utf8")).toContain("prefix: None");
+    expect(readdirSync(join(root, ".venv", "lib"))).toEqual(["helper.py"]);
+  }, 120_000);
+});
+
 describe("an unconfined run's bytecode cache", () => {
   // Each run prints whether the shared module's bytecode is there before it imports it; run 2
   // rewrites that bytecode and plants a file in the cache; run 3 must find neither.

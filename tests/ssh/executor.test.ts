@@ -27,6 +27,7 @@ echo "device: \${CUDA_VISIBLE_DEVICES:-none}"
 echo "secret: \${ANTHROPIC_API_KEY:-absent}"
 echo "local_path_leaked: $( [ "$PATH" = "/nonexistent/local/bin" ] && echo yes || echo no )"
 echo "budget: \${AUTORESEARCH_TIME_BUDGET:-none}"
+echo "pycache: \${PYTHONPYCACHEPREFIX:-none}"
 if [ -n "$WAIT_FOR" ]; then while [ ! -e "$WAIT_FOR" ]; do sleep 0.05; done; fi
 echo "val_bpb: $LR.5" >&2
 `;
@@ -111,6 +112,18 @@ describe.skipIf(!available)("ssh executor (real sshd on loopback)", () => {
     // The host's tree is exactly the commit.
     const remoteRepo = join(remoteDir, "repo-1234", "t1", "w0");
     expect(git(remoteRepo, "rev-parse", "HEAD")).toBe(sha);
+  });
+
+  it("sends the run's Python bytecode into its tree, unless the run's environment turns bytecode off", async () => {
+    const { clone } = await cloneAt(0);
+    const remoteTree = join(remoteDir, "repo-1234", "t1", "w0");
+    const writing = spec(clone.dir);
+    expect((await executor().run(writing)).exitCode).toBe(0);
+    expect(readFileSync(writing.logPath, "utf8")).toContain(`pycache: ${remoteTree}/.autoresearch-pycache`);
+    // No bytecode is written at all: a prefix would only hide the host environment's own.
+    const off = spec(clone.dir, { env: { ...writing.env, PYTHONDONTWRITEBYTECODE: "1" } });
+    expect((await executor().run(off)).exitCode).toBe(0);
+    expect(readFileSync(off.logPath, "utf8")).toContain("pycache: none");
   });
 
   it("streams output while the run is still going", async () => {

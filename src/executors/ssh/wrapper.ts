@@ -161,7 +161,9 @@ tmpd="$pidfile.tmp"; rm -rf "$tmpd"; mkdir -p "$tmpd"
 sandboxed=; ${sandbox === "off" ? ":" : `if ${BWRAP_PROBE}; then sandboxed=1; fi`}
 (
   ${exports || ":"}
-  export PYTHONPYCACHEPREFIX="$dir/.autoresearch-pycache"
+  # Bytecode into the run's tree, not beside shared modules; not where no bytecode is written at
+  # all (a prefix then only hides the environment's own: see bytecodePrefixEnv).
+  if [ -z "\${PYTHONDONTWRITEBYTECODE:-}" ]; then export PYTHONPYCACHEPREFIX="$dir/.autoresearch-pycache"; fi
   set -- sh -c "$cmd"
   if [ -n "$sandboxed" ]; then
     # The run sees the system read-only, its tree (and the data kept there) writable, its git dir
