@@ -14,7 +14,6 @@ import type { Git } from "../workspace/git.js";
 import { ResearchRepo } from "../workspace/research-repo.js";
 import { baselineFailureHint } from "../report/hints.js";
 import { recordBaseline, runBaseline } from "../search/experiment.js";
-import { prefetchProposalInputs } from "../search/propose.js";
 import { guardedFiles, hashGuarded } from "../search/guards.js";
 import { keepRuleOf } from "../search/keep-rule.js";
 import { isAlive, readLock } from "../ledger/lock.js";
@@ -299,7 +298,6 @@ async function setUpSession(
 
 /** Runs and records the baseline; a crash or an abort undoes the session (see abandonSession). */
 export async function runSessionBaseline(session: SessionState, deps: LoopDeps): Promise<void> {
-  prefetchProposalInputs(session, deps);
   const baseline = await runBaseline(session, deps);
   if (baseline.record.status === "crash") {
     const failedDir = await abandonSession(session, deps);

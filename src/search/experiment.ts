@@ -15,6 +15,7 @@ import type { ExperimentRecord, Proposal, RunHandle, RunResult, RunSample, RunSa
 import { applyKeepRule, sampleOf } from "./apply-keep-rule.js";
 import { loadBefore, rerunWhileContended, withLoad } from "./contention.js";
 import type { WorkerClone } from "../workspace/clone.js";
+import { prefetchProposalInputs } from "./propose.js";
 import { rebaseChange } from "./rebase.js";
 import type { Serial } from "./serial.js";
 import { slotEnv } from "./slots.js";
@@ -232,21 +233,27 @@ function record(
 export async function runBaseline(session: SessionState, deps: LoopDeps): Promise<{ record: ExperimentRecord; decision: Decision; run: RunResult }> {
   const startedAt = deps.now().toISOString();
   const commit = session.info.baseCommit;
-  // Read beside the run (its hash and length are recorded after it): not one more process before it starts.
-  const trainTextRead = trainTextAt(session, deps.git, commit);
-  trainTextRead.catch(() => {});
   const runId = newRunId(deps);
   session.ledger.writeInFlight({ id: 0, phase: "baseline", parent: commit, commit, runId, startedAt });
   // The baseline runs on worker 0 (its device, its clone).
   const worker = baselineWorker(session);
   await worker.clone.moveTo(commit);
-  const first = await runOnce(session, deps, worker, 0, BASELINE_DESCRIPTION, commit, runId);
+  // Read beside the run once it has started (its hash and length are recorded after it), with what
+  // the first proposal and its commit need: no process of these is started before the run's.
+  let trainTextRead: Promise<string> | undefined;
+  const readBeside = (): void => {
+    trainTextRead = trainTextAt(session, deps.git, commit);
+    trainTextRead.catch(() => {});
+    prefetchProposalInputs(session, deps);
+  };
+  const first = await runOnce(session, deps, worker, 0, BASELINE_DESCRIPTION, commit, runId, 0, { onStarted: readBeside });
   const interrupted = deps.stop.signal.aborted;
   const violations = await guardRun(session, deps, worker.clone, 0, commit);
   let decision = decide({ run: first, direction: session.info.config.direction, bestMetric: Number.NaN, lines: 0, bestLines: 0, violations, interrupted });
   if (decision.status !== "crash") trustBaselineBytecode(session, worker);
   // --baseline-runs K: the same code K times; their spread is the session's first noise estimate.
-  const trainText = await trainTextRead;
+  // A run that never started (a spawn refused) read nothing beside it.
+  const trainText = await (trainTextRead ?? trainTextAt(session, deps.git, commit));
   const trainHash = sha256(trainText);
   const repeated = decision.status === "crash" ? null : await repeatBaseline(session, deps, commit, first, trainHash);
   if (repeated?.failed) decision = repeated.failed;

@@ -96,8 +96,8 @@ function sessionFile(session: SessionState, deps: LoopDeps, path: string): Promi
 
 /**
  * Reads now what the first proposal and its commit need and no run changes (the read-only scripts,
- * README, the committer's identity): `setup` calls it as the baseline starts, so these git calls
- * run beside the baseline instead of one after another once it has ended.
+ * README, the committer's identity): runBaseline calls it once the baseline's run has started, so
+ * these git calls run beside it instead of one after another once it has ended (or before it).
  */
 export function prefetchProposalInputs(session: SessionState, deps: LoopDeps): void {
   // The same reads as the proposal's (cached by sessionFile); the training script is not needed for them.
