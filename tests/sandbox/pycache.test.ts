@@ -15,15 +15,24 @@ LEARNING_RATE = 0.01
 print("val_loss: %.6f" % helper.loss(LEARNING_RATE))
 `;
 
+/**
+ * A repo whose training script imports a module of a shared environment (`.venv/lib/helper.py`,
+ * installed without bytecode as pip --no-compile and uv leave it), with a plan of one change, and
+ * the `run` arguments of a session on it.
+ */
+function sharedVenvSession(train: string, sandbox: "off" | "bwrap"): { root: string; args: string[] } {
+  const root = createRepo({ "train.py": train, "prepare.py": "# read-only\n", ".gitignore": ".venv/\n" });
+  mkdirSync(join(root, ".venv", "lib"), { recursive: true });
+  writeFileSync(join(root, ".venv", "lib", "helper.py"), "def loss(lr):\n    return 1.0 + abs(lr - 0.04) * 10\n");
+  const step = { description: "LEARNING_RATE 0.01 -> 0.04", category: "hyperparameters", edits: [{ search: "LEARNING_RATE = 0.01", replace: "LEARNING_RATE = 0.04" }] };
+  writeFileSync(join(root, "plan.jsonl"), `${JSON.stringify(step)}\n`);
+  return { root, args: ["run", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--command", "python3 train.py", "--proposer", "plan", "--plan", "plan.jsonl", "--yes", "--sandbox", sandbox] };
+}
+
 describe("Python bytecode of a shared environment", () => {
   // Without a sandbox, where the manifest of .venv is what guards it: the strictest case.
   it("goes into the worker's cache beside its clone: a first import is not a change to shared data (baseline and experiments run)", () => {
-    const root = createRepo({ "train.py": TRAIN, "prepare.py": "# read-only\n", ".gitignore": ".venv/\n" });
-    mkdirSync(join(root, ".venv", "lib"), { recursive: true });
-    writeFileSync(join(root, ".venv", "lib", "helper.py"), "def loss(lr):\n    return 1.0 + abs(lr - 0.04) * 10\n");
-    const step = { description: "LEARNING_RATE 0.01 -> 0.04", category: "hyperparameters", edits: [{ search: "LEARNING_RATE = 0.01", replace: "LEARNING_RATE = 0.04" }] };
-    writeFileSync(join(root, "plan.jsonl"), `${JSON.stringify(step)}\n`);
-    const args = ["run", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--command", "python3 train.py", "--proposer", "plan", "--plan", "plan.jsonl", "--yes", "--sandbox", "off"];
+    const { root, args } = sharedVenvSession(TRAIN, "off");
     // Bytecode written as a user gets it (this machine may turn it off for everything).
     const result = cli(root, args, { PYTHONDONTWRITEBYTECODE: "" }, 90_000);
     expect(result.code, result.stderr).toBe(0);
@@ -54,12 +63,7 @@ print("prefix: " + str(sys.pycache_prefix))
 print("stdlib cached: " + str(os.path.exists(json.__cached__)))
 print("val_loss: %.6f" % helper.loss(LEARNING_RATE))
 `;
-    const root = createRepo({ "train.py": train, "prepare.py": "# read-only\n", ".gitignore": ".venv/\n" });
-    mkdirSync(join(root, ".venv", "lib"), { recursive: true });
-    writeFileSync(join(root, ".venv", "lib", "helper.py"), "def loss(lr):\n    return 1.0 + abs(lr - 0.04) * 10\n");
-    const step = { description: "LEARNING_RATE 0.01 -> 0.04", category: "hyperparameters", edits: [{ search: "LEARNING_RATE = 0.01", replace: "LEARNING_RATE = 0.04" }] };
-    writeFileSync(join(root, "plan.jsonl"), `${JSON.stringify(step)}\n`);
-    const args = ["run", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--command", "python3 train.py", "--proposer", "plan", "--plan", "plan.jsonl", "--yes", "--sandbox", "off"];
+    const { root, args } = sharedVenvSession(train, "off");
     const result = cli(root, [...args, "--keep-rule", "any", "--baseline-runs", "1"], { PYTHONDONTWRITEBYTECODE: "1" }, 90_000);
     expect(result.code, result.stderr).toBe(0);
     for (const n of [0, 1]) {
@@ -136,12 +140,7 @@ LEARNING_RATE = 0.01
 print("prefix: " + os.environ.get("PYTHONPYCACHEPREFIX", "none"))
 print("val_loss: %.6f" % helper.loss(LEARNING_RATE))
 `;
-    const root = createRepo({ "train.py": train, "prepare.py": "# read-only\n", ".gitignore": ".venv/\n" });
-    mkdirSync(join(root, ".venv", "lib"), { recursive: true });
-    writeFileSync(join(root, ".venv", "lib", "helper.py"), "def loss(lr):\n    return 1.0 + abs(lr - 0.04) * 10\n");
-    const step = { description: "LEARNING_RATE 0.01 -> 0.04", category: "hyperparameters", edits: [{ search: "LEARNING_RATE = 0.01", replace: "LEARNING_RATE = 0.04" }] };
-    writeFileSync(join(root, "plan.jsonl"), `${JSON.stringify(step)}\n`);
-    const args = ["run", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--command", "python3 train.py", "--proposer", "plan", "--plan", "plan.jsonl", "--yes", "--sandbox", "bwrap"];
+    const { root, args } = sharedVenvSession(train, "bwrap");
     const result = cli(root, [...args, "--keep-rule", "any", "--baseline-runs", "1"], { PYTHONDONTWRITEBYTECODE: "" }, 90_000);
     expect(result.code, result.stderr).toBe(0);
     const records = readJsonl<ExperimentRecord>(recordPath(root, "experiments.jsonl"));
