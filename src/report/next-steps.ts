@@ -3,7 +3,7 @@ import { CATEGORIES, type Category } from "../types.js";
 import { oneLine } from "../text.js";
 import { escapeMarkdown, formatDelta, formatMetric, formatPercent, shortCommit } from "./format.js";
 import type { Analysis, ReportExperiment, SessionData } from "./model.js";
-import { bestStanding } from "./noise.js";
+import { bestStanding, keepsWithinNoise } from "./noise.js";
 
 /**
  * "Recommended Next Steps" drawn from the data: which directions kept paying off, which never
@@ -95,8 +95,17 @@ export function recommendNextSteps(data: SessionData, a: Analysis, options: Next
         `No improvement in the last ${since} experiments (since iteration ${lastKept.iteration}): switch to a significantly different direction${untried.length > 0 ? `, e.g. ${untried.map((c) => `**${c}**`).join(" or ")} (untried so far)` : ""}.`,
       );
     } else {
+      const when = `last kept at iteration ${lastKept.iteration}, ${since === 0 ? "the last experiment" : `${since} experiment${since === 1 ? "" : "s"} before the end`}`;
+      // A session that used all its iterations is resumed with more of them (resume refuses it otherwise).
+      const max = data.session?.config.maxIterations;
+      const resume = typeof max === "number" && a.iterations >= max ? `autoresearch resume --max-iterations ${a.iterations + 10}` : "autoresearch resume";
+      // A keep within noise is no sign that improvements were coming: it may be luck.
+      // (Its parent: the node it was built on, else the keep before it in the chain.)
+      const parent = data.experiments.find((e) => lastKept.parent !== undefined && e.commit === lastKept.parent) ?? [a.baseline, ...a.kept].filter((e): e is ReportExperiment => e != null && e.iteration < lastKept.iteration).pop();
       steps.push(
-        `Improvements were still coming (last kept at iteration ${lastKept.iteration}, ${since === 0 ? "the last experiment" : `${since} experiment${since === 1 ? "" : "s"} before the end`}): continue the session with \`autoresearch resume\`.`,
+        keepsWithinNoise(data, a).includes(lastKept) && parent
+          ? `The last keep (iteration ${lastKept.iteration}) is within noise of its parent, so it could be luck: measure the two in turns (\`autoresearch confirm ${parent.iteration} ${lastKept.iteration}\`) before building on it, or continue the session with \`${resume}\`.`
+          : `Improvements were still coming (${when}): continue the session with \`${resume}\`.`,
       );
     }
   }

@@ -114,7 +114,7 @@ function headerLines(data: SessionData, a: Analysis): string[] {
     `**Metric:** ${escapeMarkdown(data.metricName, 60)} (${describeDirection(data.direction)}${data.directionSource === "inferred" || data.directionSource === "default" ? `, ${data.directionSource === "inferred" ? "inferred from the results" : "assumed"}; override with --direction` : ""})`,
   ];
   // The rule the decisions were made under, in the words the proposers were given.
-  if (session?.config) lines.push(`**Keep rule:** ${escapeMarkdown(describeKeepRule(keepRuleSettings(session.config)), 600)}`);
+  if (session?.config) lines.push(`**Keep rule:** ${escapeMarkdown(describeKeepRule(keepRuleSettings(session.config)), 2000)}`);
   if (a.tokens || a.costUsd !== null) {
     const tokens = a.tokens
       ? `${formatInteger(a.tokens.input + a.tokens.output)} tokens (${formatInteger(a.tokens.input)} in, ${formatInteger(a.tokens.output)} out)`

@@ -66,6 +66,30 @@ describe("noise floor and confidence in the reports", () => {
     expect(coming).not.toMatch(/of 3\b/);
   });
 
+  it("the advice to go on fits the session: resume with more iterations when all were used, a last keep within noise called possible luck, the keep rule said whole", () => {
+    // Two experiments of a session allowed two, the last kept well clear of the noise (3.0×).
+    const used = buildRecords(1.0, [
+      { description: "A", category: "optimizer", metric: 1.01 },
+      { description: "B", category: "optimizer", metric: 0.97 },
+    ]);
+    (used[0] as (typeof used)[0]).runs = records[0]?.runs;
+    const full = renderSummary(fromRecords(used, sessionInfo({}, { maxIterations: 2, keepRule: "confirm" })));
+    // `resume` alone refuses a session that ran all its iterations.
+    expect(section(full, "## Recommended Next Steps")).toContain("continue the session with `autoresearch resume --max-iterations 12`");
+    expect(section(renderSummary(fromRecords(used, sessionInfo({}, { maxIterations: 5 }))), "## Recommended Next Steps")).toContain("continue the session with `autoresearch resume`.");
+    // The keep rule's text is whole, up to its last sentence.
+    expect(full).toMatch(/\*\*Keep rule:\*\* .*Seed changes are never improvements\./);
+    // The last keep 0.5× the noise floor from its parent (the baseline): not a sign that improvements were coming.
+    const lucky = buildRecords(1.0, [
+      { description: "A", category: "optimizer", metric: 1.01 },
+      { description: "B", category: "optimizer", metric: 0.995 },
+    ]);
+    (lucky[0] as (typeof lucky)[0]).runs = records[0]?.runs;
+    const steps = section(renderSummary(fromRecords(lucky, sessionInfo())), "## Recommended Next Steps");
+    expect(steps).not.toContain("Improvements were still coming");
+    expect(steps).toContain("The last keep (iteration 2) is within noise of its parent, so it could be luck: measure the two in turns (`autoresearch confirm 0 2`)");
+  });
+
   it("a keep decided on parent/change pairs stands on them: not flagged within noise whatever its gain over one run", () => {
     const paired = buildRecords(1.0, [
       { description: "LR 0.01 -> 0.04", category: "optimizer", metric: 0.97 },
