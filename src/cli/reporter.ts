@@ -24,28 +24,41 @@ function fmtDelta(record: ExperimentRecord, direction: Direction): string {
   return isBetter(record.metric as number, record.bestBefore as number, direction) ? pc.green(formatDelta(d)) : pc.dim(formatDelta(d));
 }
 
+/** What a result line says after its description: in full, and short for a narrow terminal. */
+interface ResultTail {
+  text: string;
+  /** When the full text leaves the description too little room: the flag alone (a keep within noise, never re-measured), else the text itself. */
+  short: string;
+}
+
+/** A keep that could be luck says so even in the shortest line: the flag is what must not be cut. */
+const flagged = (text: string, flag: string): ResultTail => ({ text: pc.yellow(text), short: pc.yellow(` (${flag})`) });
+const plainTail = (text: string): ResultTail => ({ text, short: text });
+
 /**
  * After a keep: how many runs it stands on and its confidence (gain / noise floor), flagged when
  * it is within noise; after the baseline, the noise floor its runs measured.
  */
-function keepNote(record: ExperimentRecord, noise: number | null, direction: Direction): string {
+function keepNote(record: ExperimentRecord, noise: number | null, direction: Direction): ResultTail {
   const runs = record.runs && record.runs.length > 1 ? `mean of ${record.runs.length} runs` : "";
-  if (record.id === 0) return pc.dim(runs ? ` (${runs}${noise !== null ? `, noise floor ${formatMetric(noise)}` : ""})` : "");
+  if (record.id === 0) return plainTail(pc.dim(runs ? ` (${runs}${noise !== null ? `, noise floor ${formatMetric(noise)}` : ""})` : ""));
   // Decided against the load its runs read (src/metric/load-tracker.ts): it stands on those runs at
   // its parent's speed, its gain judged in standard errors of its load-adjusted difference (not the noise floor).
   const adjusted = loadAdjustedConfidence(record, direction);
   if (adjusted !== undefined) {
     const text = ` (${record.runs?.length ?? 1} runs${record.parentRuns?.length ? ` and ${record.parentRuns.length} of its parent` : ""}, ${describeLoadAdjusted(adjusted)})`;
-    return adjusted !== null && adjusted < WITHIN_NOISE ? pc.yellow(text) : pc.dim(text);
+    return adjusted !== null && adjusted < WITHIN_NOISE ? flagged(text, "within noise") : plainTail(pc.dim(text));
   }
   // Decided on parent/change pairs: it stands on them, not on the noise of single runs.
   const pairs = record.parentRuns?.length ?? 0;
-  if (pairs > 0) return pc.dim(` (${[runs, `confirmed on ${pairs} pair${pairs > 1 ? "s" : ""}`].filter(Boolean).join(", ")})`);
+  if (pairs > 0) return plainTail(pc.dim(` (${[runs, `confirmed on ${pairs} pair${pairs > 1 ? "s" : ""}`].filter(Boolean).join(", ")})`));
   // With no noise floor a keep is one run never repeated: said, as a keep within noise is.
   const c = noise === null ? gainStanding(record.metric, record.bestBefore, direction, null)?.text : describeConfidence(confidence(record.metric, record.bestBefore, direction, noise));
   const parts = [runs, c ?? ""].filter(Boolean).join(", ");
-  if (!parts) return "";
-  return c?.includes("within noise") || c?.includes("never re-measured") ? pc.yellow(` (${parts})`) : pc.dim(` (${parts})`);
+  if (!parts) return plainTail("");
+  if (c?.includes("within noise")) return flagged(` (${parts})`, "within noise");
+  if (c?.includes("never re-measured")) return flagged(` (${parts})`, "never re-measured");
+  return plainTail(pc.dim(` (${parts})`));
 }
 
 const STATUS_STYLE = { keep: pc.green, discard: pc.yellow, crash: pc.red } as const;
@@ -53,16 +66,22 @@ const STATUS_STYLE = { keep: pc.green, discard: pc.yellow, crash: pc.red } as co
 /**
  * A result line: `head` (number, status, metric, delta, commit), the description, then `tail`
  * (why it was kept or not). In a terminal of `width` columns it fits on one line: the
- * description is shortened first (it is in `show N` whole), then the tail; `width` null (a log,
- * a pipe) keeps it whole.
+ * description is shortened first (it is in `show N` whole), then the tail gives way to its short
+ * form (a keep's "within noise" flag is not cut off: the description gives way to it), then the
+ * line is cut; `width` null (a log, a pipe) keeps it whole.
  */
-export function resultLine(head: string, description: string, tail: string, width: number | null): string {
-  const whole = `${head}${description}${tail}`;
+export function resultLine(head: string, description: string, tail: ResultTail, width: number | null): string {
+  const whole = `${head}${description}${tail.text}`;
   if (width === null || visibleLength(whole) <= width) return whole;
-  const room = width - visibleLength(head) - visibleLength(tail);
   // Room for a readable description (a dozen characters) with the tail whole: shorten it there.
-  if (room >= 12) return `${head}${cliTruncate(description, room)}${tail}`;
-  return cliTruncate(`${head}${cliTruncate(description, 12)}${tail}`, width);
+  for (const end of [tail.text, tail.short]) {
+    const room = width - visibleLength(head) - visibleLength(end);
+    if (room >= 12) return `${head}${cliTruncate(description, room)}${end}`;
+  }
+  // The flag before the description's readability: what is left of it (it is in `show N` whole).
+  const room = width - visibleLength(head) - visibleLength(tail.short);
+  if (tail.short !== tail.text && room >= 2) return `${head}${cliTruncate(description, room)}${tail.short}`;
+  return cliTruncate(`${head}${cliTruncate(description, 12)}${tail.short}`, width);
 }
 
 function visibleLength(text: string): number {
@@ -231,10 +250,10 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): ((ev
         lastDecided = now;
         const r = event.record;
         const status = STATUS_STYLE[r.status](r.status.padEnd(7));
-        const reason = r.status === "keep" ? keepNote(r, event.noise ?? null, direction) : pc.dim(` (${cleanField(r.detail ?? r.reason)})`);
+        const reason = r.status === "keep" ? keepNote(r, event.noise ?? null, direction) : plainTail(pc.dim(` (${cleanField(r.detail ?? r.reason)})`));
         const rerun = r.rebaseOf !== undefined ? pc.dim(` (re-run of #${r.rebaseOf})`) : "";
         const head = `${tag(r.worker)}${String(r.id).padStart(3)} ${status} ${metricName} ${(r.status === "crash" ? MISSING : formatMetric(r.metric)).padStart(10)} ${fmtDelta(r, direction).padEnd(10)} ${r.commit.slice(0, 7)} `;
-        print(`${resultLine(head, cleanField(r.description), `${rerun}${reason}`, live ? width() : null)}\n`);
+        print(`${resultLine(head, cleanField(r.description), { text: `${rerun}${reason.text}`, short: reason.short }, live ? width() : null)}\n`);
         break;
       }
       case "progress-report":

@@ -51,6 +51,24 @@ describe("terminal reporter", () => {
     expect(render({ ...record, status: "discard" } as Partial<ExperimentRecord>)).toContain(description);
   });
 
+  it("at 80 columns a keep within noise or never re-measured keeps its flag: the rest of its note gives way first", () => {
+    const lineOf = (record: Partial<ExperimentRecord>, noise: number | null): string => {
+      let text = "";
+      const report = terminalReporter(fakeTerminal(80, (t) => (text += t)));
+      const full = { id: 12, commit: "abcdef0123456789", description: "WIDTH 16 -> 64 and DEPTH 2 -> 4", status: "keep", reason: "improved", bestBefore: 3.18, ...record };
+      report({ type: "experiment", record: full, noise } as unknown as Parameters<typeof report>[0]);
+      return plain(text).replaceAll("\r\x1b[2K", "").split("\n").filter(Boolean)[0] ?? "";
+    };
+    // The whole note (" (mean of 2 runs, 1.1× noise, within noise)") leaves the description no room.
+    const within = lineOf({ metric: 3.168, runs: [{ seed: 0, metric: 3.17, durationSec: 1 }, { seed: 1, metric: 3.166, durationSec: 1 }] } as Partial<ExperimentRecord>, 0.011);
+    expect([...within].length).toBeLessThanOrEqual(79);
+    expect(within).toMatch(/\(within noise\)$/);
+    expect(within).toContain("WIDTH 16");
+    const once = lineOf({ metric: 3.168 }, null);
+    expect([...once].length).toBeLessThanOrEqual(79);
+    expect(once).toMatch(/never re-measured/);
+  });
+
   it("never shows a metric or delta for a crashed run, even when the run printed one", () => {
     const line = render({ status: "crash", metric: 0.5 });
     expect(line).toContain("—");
