@@ -131,6 +131,22 @@ describe("autoresearch doctor", () => {
     expect(result.stdout).toMatch(/^missing +python +.*timed out after 1s and was killed/m);
   });
 
+  it("a command whose program is not there is missing (exit 1), named with the fix; one that is there, or starts with a shell word, is ok", () => {
+    const root = createRepo({ "train.py": 'print("val_bpb: 1.0")\n', "run.sh": "#!/bin/sh\npython3 train.py\n" });
+    chmodSync(join(root, "run.sh"), 0o755);
+    const absent = cli(root, ["doctor", "--command", "nosuchprog train.py"]);
+    expect(absent.code).toBe(1);
+    expect(absent.stdout).toMatch(/^missing +command +nosuchprog train\.py: nosuchprog is not on PATH$/m);
+    expect(absent.stdout).toMatch(/fix: Install it, or give the command that runs one experiment with --command/);
+    expect(absent.stdout).toMatch(/Required: \d+ ok, 1 missing/);
+    const noFile = cli(root, ["doctor", "--command", "./train.sh"]);
+    expect(noFile.code).toBe(1);
+    expect(noFile.stdout).toMatch(/^missing +command +\.\/train\.sh: \.\/train\.sh is not an executable file$/m);
+    for (const command of ["./run.sh", "OMP_NUM_THREADS=1 python3 train.py", "cd . && python3 train.py"]) {
+      expect(cli(root, ["doctor", "--command", command]).stdout).toMatch(new RegExp(`^ok +command +${command.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m"));
+    }
+  });
+
   it("bad flags are exit 2", () => {
     const root = createRepo({ "train.py": "" });
     expect(cli(root, ["doctor", "--probe-timeout", "soon"]).code).toBe(2);

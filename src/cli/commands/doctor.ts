@@ -15,7 +15,7 @@ import { type DetectedPlatform, detectPlatform, type Exec, execWithTimeout, pars
 import { keyEnvName, type LlmProvider } from "../../proposers/llm/provider.js";
 import type { Check, CheckStatus } from "../../executors/descriptor.js";
 import { findExecutor, runsOnThisMachine } from "../../executors/registry.js";
-import { which } from "../../platform/which.js";
+import { commandProgram, which } from "../../platform/which.js";
 import { Git } from "../../workspace/git.js";
 import { columnsOf, fitWidth } from "../../text.js";
 
@@ -209,7 +209,13 @@ export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check
   }
   const train = options.train ?? (input.train as string | undefined) ?? "train.py";
   const command = options.command ?? (input.command as string | undefined) ?? defaultCommand(root, train, os);
-  checks.push({ name: "command", status: "ok", required: true, detail: command });
+  // Its program must be there (a misspelt interpreter would otherwise fail only at the baseline run).
+  const program = commandProgram(command, root, env, os);
+  checks.push(
+    program && program.found === null
+      ? { name: "command", status: "missing", required: true, detail: `${command}: ${/[\\/]/.test(program.program) ? `${program.program} is not an executable file` : `${program.program} is not on PATH`}`, fix: "Install it, or give the command that runs one experiment with --command (or in autoresearch.config.json)." }
+      : { name: "command", status: "ok", required: true, detail: command },
+  );
   const platform = await detectPlatform({ command, root, exec, timeoutMs, os });
   checks.push(...platformChecks(platform, command, usesTorch(readText(join(root, train)))));
   checks.push(await nvidiaSmiCheck(exec, root, timeoutMs, os));
