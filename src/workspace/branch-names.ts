@@ -9,6 +9,11 @@ export function researchBranch(tag: string): string {
   return `autoresearch/${tag}`;
 }
 
+/** Whether `branch` is one the tool writes (any session's research or finalize branch): never a place a user merges work into. */
+export function isToolBranch(branch: string): boolean {
+  return branch.startsWith(researchBranch(""));
+}
+
 /** Where finalize leaves the smallest set (the final code). */
 export function finalBranch(tag: string): string {
   return `${researchBranch(tag)}-final`;

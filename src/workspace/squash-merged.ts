@@ -1,14 +1,16 @@
+import { isToolBranch } from "./branch-names.js";
 import type { Git } from "./git.js";
 
 /**
- * The local branch that already holds `branch`'s work although it does not contain its commits:
+ * The local branch (not one the tool writes) that already holds `branch`'s work although it does not contain its commits:
  * `merge --squash` (or a rebase, or a cherry-pick) copied it. Holds = the files the branch changed
  * since it forked are, in that branch's tip, exactly as in `branch`'s tip (the best tree is
  * there), or one of its commits since the fork carries the same change (same patch id: the
  * squash commit, with other work on top). Null when no branch holds it.
  */
 export async function squashMergedInto(git: Git, branch: string): Promise<string | null> {
-  const others = (await git.run(["for-each-ref", "--format=%(refname:short)", "refs/heads/"])).split("\n").filter((b) => b !== "" && b !== branch);
+  // The user's branches only: another session that kept the same change holds a copy of it, not a merge.
+  const others = (await git.run(["for-each-ref", "--format=%(refname:short)", "refs/heads/"])).split("\n").filter((b) => b !== "" && b !== branch && !isToolBranch(b));
   for (const other of others) {
     const fork = await git.mergeBase(other, branch);
     if (!fork) continue;

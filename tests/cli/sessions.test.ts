@@ -209,6 +209,18 @@ describe("sessions you can find again", () => {
     expect(cli(root, ["clean", "--tag", "un"]).stdout).toMatch(/this is kept work/);
   });
 
+  it("clean never takes another session's research branch for a merge target: two sessions that kept the same change are both kept work", () => {
+    const root = fakeProject();
+    const args = [...RUN, "--max-iterations", "2", "--keep-rule", "any", "--baseline-runs", "1"];
+    expect(cli(root, [...args, "--tag", "one"]).code).toBe(0);
+    expect(cli(root, [...args, "--tag", "two"]).code).toBe(0);
+    // The same search on the same code: the second session's work is a copy of the first's.
+    expect(git(root, "diff", "autoresearch/one", "autoresearch/two")).toBe("");
+    const plan = cli(root, ["clean", "--tag", "two"]);
+    expect(plan.stdout).not.toMatch(/its work is in autoresearch\/one/);
+    expect(plan.stdout).toMatch(/this is kept work/);
+  });
+
   it("lists an old-layout session in the checkout and the archive it kept, and reports the archived one by its id", () => {
     const root = fakeProject();
     expect(cli(root, [...RUN, "--tag", "old", "--max-iterations", "1"]).code).toBe(0);
