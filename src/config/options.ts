@@ -296,10 +296,10 @@ export const OPTION_DEFS = {
     ask: {
       when: "init",
       as: "choice",
-      question: "Keep rule: confirm re-runs a change near the noise and keeps only real gains (a deterministic script costs one extra baseline run); any is the spec's plain loop",
+      question: "Keep rule: confirm keeps only gains beyond the noise; any is the spec's loop",
       choices: [
-        { value: "confirm", hint: "re-run a change near the noise floor beside its parent; keep it only when it beats it beyond the noise" },
-        { value: "any", hint: "better by any amount on one run (the spec's rule; keeps noise wins)" },
+        { value: "confirm", hint: "re-runs a change near the noise beside its parent" },
+        { value: "any", hint: "better by any amount on one run; keeps noise wins" },
         { value: "threshold", hint: "better by more than --min-delta" },
       ],
     },

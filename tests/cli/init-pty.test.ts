@@ -277,6 +277,8 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     const screen = t.screen();
     // (A text prompt redrawn as it is typed runs together once its cursor moves are stripped: left out.)
     expect(screen.split("\n").filter((line) => line.length > 80 && !line.includes("█"))).toEqual([]);
+    // The keep rule's choice is explained in one line.
+    expect(screen).toMatch(/Keep rule: confirm keeps only gains beyond the noise; any is the spec's loop\n/);
     // The long questions are broken under the guide bar, not where the terminal would break them.
     expect(screen).toMatch(/Command that runs one experiment[^\n]*\n│ {2}\S/);
     // train.py imports no torch: nothing about torch, and nothing from the probe after the table.
