@@ -1,7 +1,7 @@
 import { join, relative } from "node:path";
 import pc from "picocolors";
 import { sessionPaths } from "../ledger/paths.js";
-import { headOf } from "../ledger/tree.js";
+import { headOf, measuredOf } from "../ledger/tree.js";
 import { gainStanding, noiseOfRecords } from "../metric/index.js";
 import type { EventSink } from "../ledger/events.js";
 import { eventsFileSink } from "../ledger/events-file.js";
@@ -125,9 +125,13 @@ function printEnding(outcome: ResearchOutcome): void {
   // The head of the research tree: the best kept node, where the branch points (not the last keep).
   const best = session.history.some((e) => e.status === "keep" && e.metric !== null) ? headOf(session.history, session.info.config.direction) : session.history[0];
   if (best) {
-    out.write(`${pc.bold("Best:")} ${session.info.config.metric} ${best.metric?.toFixed(6)} at ${best.commit.slice(0, 7)}, experiment #${best.id} (${kept.length} kept of ${session.history.length - 1} experiments)\n`);
+    // Its measured metric (the mean of all its runs, as every decision and `status` read it), not its first run's.
+    const measured = measuredOf(session.history, best);
+    const baseline = session.history[0];
+    const mean = measured !== best.metric ? ", its measured metric" : "";
+    out.write(`${pc.bold("Best:")} ${session.info.config.metric} ${measured?.toFixed(6)} at ${best.commit.slice(0, 7)}, experiment #${best.id}${mean} (${kept.length} kept of ${session.history.length - 1} experiments)\n`);
     // How far it stands above the baseline, when that could be luck: said before anyone merges it.
-    const standing = best.id === 0 ? null : gainStanding(best.metric, session.history[0]?.metric, session.info.config.direction, noiseOfRecords(session.history)?.sd ?? null);
+    const standing = best.id === 0 || !baseline ? null : gainStanding(measured, measuredOf(session.history, baseline), session.info.config.direction, noiseOfRecords(session.history)?.sd ?? null);
     if (standing?.within) out.write(pc.yellow(`      vs the baseline: ${standing.text}; \`autoresearch confirm best --runs 3\` re-runs it before you merge\n`));
   }
   out.write(`${pc.bold("Where everything is")} (your checkout ${session.root} was not touched but for these reports):\n`, "  ");

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ExperimentRecord } from "../../src/types.js";
 import { cli } from "../helpers/cli.js";
-import { fakeProject, recordPath } from "../helpers/repo.js";
+import { createRepo, fakeProject, recordPath } from "../helpers/repo.js";
 import { readJsonl } from "../reliability/helpers.js";
 
 const RUN = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--proposer", "plan", "--plan", "plan.jsonl", "--yes"];
@@ -62,5 +62,28 @@ describe("the default keep rule is noise-aware (issue 26)", () => {
     expect(status.stdout).toMatch(/\*\*Noise floor:\*\* unknown .* ⚠ The best against the baseline: never re-measured \(no noise floor\)\./);
     const sessions = cli(root, ["sessions"]);
     expect(sessions.stdout).toContain("⚠ never re-measured (no noise floor)");
+  }, 120_000);
+
+  it("the Best: line at the end shows the best's measured metric (the mean of all its runs), as status does", () => {
+    // A seeded trainer: runs of the same code differ by their seed, so the best's runs as the parent of
+    // the next candidate's pairs move its mean away from the metric it was kept on.
+    const train = `const LEARNING_RATE = 0.01;
+const DROPOUT = 0.1;
+const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);
+const noise = ((((seed + 1) * 7919) % 13) / 13) * 0.004;
+console.log(\`val_loss: \${(1 - (LEARNING_RATE - 0.01) * 5 + noise).toFixed(6)}\`);
+`;
+    const root = createRepo({ "train.js": train, "prepare.js": "// data\n" });
+    writeFileSync(join(root, "plan.jsonl"), STEPS.slice(0, 2).map((s) => JSON.stringify(s)).join("\n"));
+    writeFileSync(join(root, ".git", "info", "exclude"), "plan.jsonl\n");
+    const result = cli(root, [...RUN, "--command", "node train.js"]);
+    expect(result.code, result.stderr).toBe(0);
+    const records = readJsonl<ExperimentRecord>(recordPath(root, "experiments.jsonl"));
+    const kept = records[1] as ExperimentRecord;
+    expect(kept.status).toBe("keep");
+    const best = /Best: val_loss (\d+\.\d+) at \w+, experiment #1, its measured metric/.exec(result.stdout)?.[1];
+    expect(best, result.stdout).toBeDefined();
+    expect(Number(best)).not.toBe(kept.metric);
+    expect(cli(root, ["status"]).stdout).toContain(`**Best so far:** ${best} (iteration 1`);
   }, 120_000);
 });
