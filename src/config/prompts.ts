@@ -293,7 +293,9 @@ const ASKERS: Record<AskAs, Asker> = {
       log.info(`Found: ${found.candidates.map((c) => `${c.command} (${c.why}${torchText(c)})`).join("; ")}`, io);
     }
     for (;;) {
-      const answer = await textWithDefault(io, ask.question, suggestion, (v) => (v ? undefined : "a command is required"));
+      // The note about Python is for a Python script only (a Node or shell script has none).
+      const question = /\.py$/.test(train) ? ask.question : ask.question.replace(/ \(its Python[^)]*\)$/, "");
+      const answer = await textWithDefault(io, question, suggestion, (v) => (v ? undefined : "a command is required"));
       values[key] = answer;
       if (!torch) return;
       const detected = await platform();

@@ -249,6 +249,16 @@ describe.skipIf(!hasScript)("autoresearch init in a terminal", () => {
     expect(configOf(root)).toMatchObject({ command: ".venv/bin/python train.py" });
   });
 
+  it("asks a Node script's command without a word about Python, suggesting `node`", async () => {
+    const root = createRepo({ "train.js": 'console.log("val_bpb: 1.0")\n', "prepare.js": "// data\n" });
+    const t = terminal(root, ["init", "--train", "train.js", "--readonly", "prepare.js"]);
+    await t.waitFor("Command that runs one experiment");
+    await t.waitFor("node train.js");
+    expect(t.screen()).not.toMatch(/its Python/);
+    await t.type(KEY.ctrlC);
+    expect(await t.exited).toBe(130);
+  });
+
   it("Ctrl-C at a prompt stops with exit 130 and writes nothing", async () => {
     const root = createRepo({ "train.py": TRAIN, "prepare.py": "X = 1\n" });
     const before = repoSnapshot(root);

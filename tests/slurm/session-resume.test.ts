@@ -60,6 +60,9 @@ describeSlurm("SLURM sessions: kill -9 and resume, faults", () => {
     // The watchdog left them alone: still running in the cluster a moment later.
     await sleep(1500);
     expect(queuedJobs([...jobs.values()]).sort()).toEqual([...jobs.values()].map((id) => `${id} RUNNING`).sort());
+    // Their training processes run (on a loaded machine a job's own setup may still be going at first).
+    const seen = Date.now() + 15_000;
+    while (processesWithEnv("AR_MARK", mark).length === 0 && Date.now() < seen) await sleep(100);
     expect(processesWithEnv("AR_MARK", mark).length).toBeGreaterThan(0);
 
     const resumed = startCli(root, ["resume", "--json"], { AR_MARK: mark });
