@@ -166,6 +166,17 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): ((ev
     timer.unref();
   };
   const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+  // One worker: the live line is the experiment that runs next. A proposal made ahead (while a run
+  // is live, or one made before it waits to run) does not take it over; it is shown once nothing
+  // else is going on (after a decision, when no proposal is ready to run).
+  let runLive = false;
+  let readyToRun = 0;
+  const proposing = new Map<number, number>();
+  const showProposing = () => {
+    const [iteration, since] = [...proposing.entries()][0] ?? [];
+    if (iteration === undefined || since === undefined || runLive || readyToRun > 0) return;
+    startLive(() => `${pc.cyan(frames[Math.floor(((Date.now() - since) / 1000) * 8) % frames.length] ?? "")} experiment ${iteration}: proposing a change… ${((Date.now() - since) / 1000).toFixed(0)}s`);
+  };
 
   /** `k/N` when the session has an iteration limit, else `k`. */
   const progressText = (iteration: number) => (maxIterations !== null ? `${iteration}/${maxIterations}` : String(iteration));
@@ -210,9 +221,18 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): ((ev
         break;
       case "proposal-start":
         if (board.multi) showBoard();
-        else startLive((t) => `${pc.cyan(frames[Math.floor(t * 8) % frames.length] ?? "")} experiment ${event.iteration}: proposing a change… ${t.toFixed(0)}s`);
+        else {
+          if (!proposing.has(event.iteration)) proposing.set(event.iteration, Date.now());
+          showProposing();
+        }
+        break;
+      case "proposal":
+        // Made: it waits to run (a refused one is taken back below).
+        proposing.delete(event.iteration);
+        readyToRun++;
         break;
       case "proposal-rejected":
+        readyToRun = Math.max(0, readyToRun - 1);
         // Not an experiment (it takes no number): one quiet line, never one that reads like a row.
         print(`${fit(pc.dim(`  · not run: ${cleanField(event.description)} (${cleanField(event.reason)})`))}\n`);
         break;
@@ -229,6 +249,8 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): ((ev
         }
         const width = 20;
         lastMetric = null;
+        runLive = true;
+        readyToRun = Math.max(0, readyToRun - 1);
         startLive((t) => {
           const seen = lastMetric === null ? "" : ` ${metricName} ${formatMetric(lastMetric)}`;
           const eta = etaText(event.iteration);
@@ -254,6 +276,8 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): ((ev
         const rerun = r.rebaseOf !== undefined ? pc.dim(` (re-run of #${r.rebaseOf})`) : "";
         const head = `${tag(r.worker)}${String(r.id).padStart(3)} ${status} ${metricName} ${(r.status === "crash" ? MISSING : formatMetric(r.metric)).padStart(10)} ${fmtDelta(r, direction).padEnd(10)} ${r.commit.slice(0, 7)} `;
         print(`${resultLine(head, cleanField(r.description), { text: `${rerun}${reason.text}`, short: reason.short }, live ? width() : null)}\n`);
+        runLive = false;
+        if (!board.multi) showProposing();
         break;
       }
       case "progress-report":

@@ -38,6 +38,31 @@ describe("terminal reporter", () => {
     expect([...(lines[0] ?? "")].length).toBeLessThanOrEqual(79);
   });
 
+  it("one worker: a proposal made ahead never takes over the live line of the experiment that runs next; it shows once nothing else goes on", () => {
+    let text = "";
+    const report = terminalReporter(fakeTerminal(80, (t) => (text += t)));
+    type Event = Parameters<typeof report>[0];
+    const emit = (event: Record<string, unknown>) => report(event as unknown as Event);
+    const shown = () => {
+      const screen = plain(text);
+      text = "";
+      return screen;
+    };
+    emit({ type: "proposal-start", iteration: 1 });
+    expect(shown()).toContain("experiment 1: proposing a change");
+    emit({ type: "proposal", iteration: 1, proposal: { description: "LR 0.01 -> 0.02", category: "optimizer", edits: [] } });
+    // Made ahead while experiment 1 waits to run, then while it runs: not shown.
+    emit({ type: "proposal-start", iteration: 2 });
+    emit({ type: "run-start", iteration: 1, description: "LR 0.01 -> 0.02", commit: "abcdef0", budgetSec: 60, timeoutSec: 120, worker: 0 });
+    emit({ type: "proposal-start", iteration: 2 });
+    const meanwhile = shown();
+    expect(meanwhile).toContain("LR 0.01 -> 0.02");
+    expect(meanwhile).not.toContain("experiment 2: proposing");
+    // Experiment 1 decided, experiment 2 still being proposed: now it is what goes on.
+    emit({ type: "experiment", record: { id: 1, commit: "abcdef0123456789", description: "LR 0.01 -> 0.02", status: "discard", reason: "regression", detail: "regression", metric: 1.2, bestBefore: 1.0, worker: 0 } });
+    expect(shown()).toContain("experiment 2: proposing a change");
+  });
+
   it("at 80 columns a result line fits the width (the description is shortened); a log gets it whole", () => {
     let text = "";
     const report = terminalReporter(fakeTerminal(80, (t) => (text += t)));
