@@ -99,22 +99,72 @@ export function columnsOf(stream: object): number | undefined {
 /**
  * Markdown shown at a terminal (the progress report, the summary) broken to `width` columns
  * (undefined: unchanged): a paragraph or a list item goes on two columns in (still the same
- * paragraph or item to a Markdown reader); a table row, a heading and a fenced code block are
- * left whole, since breaking them would change what they are.
+ * paragraph or item to a Markdown reader); a table wider than the terminal has its widest
+ * columns' cells wrapped onto continuation rows (fitTable); a heading and a fenced code block
+ * are left whole, since breaking them would change what they are.
  */
 export function fitMarkdown(text: string, width: number | undefined): string {
   if (width === undefined) return text;
   let fenced = false;
-  return text
-    .split("\n")
-    .map((line) => {
-      if (/^\s*(```|~~~)/.test(line)) {
-        fenced = !fenced;
-        return line;
-      }
-      return fenced || /^\s*[|#]/.test(line) ? line : fitWidth(line, width, "  ");
-    })
-    .join("\n");
+  const out: string[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
+    if (!fenced && /^\|/.test(line)) {
+      let end = i;
+      while (end + 1 < lines.length && /^\|/.test(lines[end + 1] as string)) end++;
+      out.push(...fitTable(lines.slice(i, end + 1), width));
+      i = end;
+      continue;
+    }
+    out.push(fenced || /^\s*([|#]|```|~~~)/.test(line) ? line : fitWidth(line, width, "  "));
+  }
+  return out.join("\n");
+}
+
+/** The cells of a Markdown table row (a pipe escaped as `\|` stays in its cell). */
+function tableCells(row: string): string[] {
+  return row
+    .replace(/^\|/, "")
+    .replace(/(?<!\\)\|\s*$/, "")
+    .split(/(?<!\\)\|/)
+    .map((cell) => cell.trim());
+}
+
+/** The narrowest a wrapped column gets: below it a table reads worse than one that wraps. */
+const MIN_COLUMN = 6;
+
+/**
+ * A Markdown table (its header, its `---` row, its rows) that fits `width` columns: unchanged when
+ * it does already; else the widest columns are narrowed, evenly, until the table fits, and their
+ * cells wrapped onto continuation rows (the other cells of such a row left empty), so each row
+ * still reads as one to a Markdown reader that joins them in its head, and no line wraps in the
+ * terminal. A table that cannot fit even so is left as it is.
+ */
+export function fitTable(rows: readonly string[], width: number): string[] {
+  if (rows.every((row) => stringWidth(row) <= width) || rows.length < 2) return [...rows];
+  const cells = rows.map(tableCells);
+  const columns = Math.max(...cells.map((row) => row.length));
+  const isRule = (row: readonly string[]) => row.every((cell) => /^:?-+:?$/.test(cell));
+  const natural = Array.from({ length: columns }, (_, c) => Math.max(3, ...cells.filter((row) => !isRule(row)).map((row) => stringWidth(row[c] ?? ""))));
+  // Each cell takes its text, a space either side and a pipe; the row one pipe more.
+  const room = width - (3 * columns + 1);
+  if (room < MIN_COLUMN * columns) return [...rows];
+  // The largest cap on column widths under which the table fits (the widest columns give way first).
+  let cap = Math.max(...natural);
+  while (cap > MIN_COLUMN && natural.reduce((sum, w) => sum + Math.min(w, cap), 0) > room) cap--;
+  const widths = natural.map((w) => Math.min(w, cap));
+  if (widths.reduce((sum, w) => sum + w, 0) > room) return [...rows];
+  const line = (parts: readonly string[]) => `| ${parts.map((part, c) => part + " ".repeat(Math.max(0, (widths[c] as number) - stringWidth(part)))).join(" | ")} |`;
+  // The `---` row keeps each column's alignment colons.
+  const rule = (row: readonly string[]) => `|${widths.map((w, c) => `${row[c]?.startsWith(":") ? ":" : "-"}${"-".repeat(w)}${row[c]?.endsWith(":") && row[c] !== ":" ? ":" : "-"}`).join("|")}|`;
+  return cells.flatMap((row) => {
+    if (isRule(row)) return [rule(row)];
+    const wrapped = widths.map((w, c) => wrapWords(row[c] ?? "", w));
+    const height = Math.max(...wrapped.map((parts) => parts.length));
+    return Array.from({ length: height }, (_, k) => line(wrapped.map((parts) => parts[k] ?? "")));
+  });
 }
 
 /** One word for a POSIX shell: single-quoted (a `'` inside becomes `'\''`); words made of safe characters stay bare (readable in logs). */

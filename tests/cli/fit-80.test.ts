@@ -221,6 +221,34 @@ it.skipIf(!hasScript)("a run whose baseline fails at an 80-column terminal: the 
   expect(shown.filter((l) => columns(l) > WIDTH)).toEqual([]);
 }, 120_000);
 
+/** The lines inside fenced code blocks (left whole at any width). */
+function codeLines(markdown: string): Set<string> {
+  const out = new Set<string>();
+  let fenced = false;
+  for (const line of lines(markdown)) {
+    if (/^\s*```/.test(line)) fenced = !fenced;
+    else if (fenced) out.add(line);
+  }
+  return out;
+}
+
+/**
+ * Every table's rows as their cells (white space made single), a row's continuation rows (the
+ * first cell empty) joined back onto it, the `---` rows left out.
+ */
+function tableRows(markdown: string): string[][] {
+  const rows: string[][] = [];
+  for (const line of lines(markdown).filter((l) => l.startsWith("|"))) {
+    const cells = line.replace(/^\|/, "").replace(/(?<!\\)\|\s*$/, "").split(/(?<!\\)\|/).map((c) => c.trim());
+    if (cells.every((c) => /^:?-+:?$/.test(c))) continue;
+    const last = rows[rows.length - 1];
+    if (cells[0] === "" && last) {
+      for (const [i, c] of cells.entries()) last[i] = `${last[i] ?? ""} ${c}`.trim();
+    } else rows.push(cells);
+  }
+  return rows.map((row) => row.map((c) => c.replace(/\s+/g, " ")));
+}
+
 describe("the Markdown `status` and `report` print at an 80-column terminal", () => {
   const records = buildRecords(1.0, [
     { description: "LEARNING_RATE 0.06 -> 0.03 (x0.5), with the warmup lengthened to match", category: "optimizer", metric: 0.97 },
@@ -232,14 +260,19 @@ describe("the Markdown `status` and `report` print at an 80-column terminal", ()
     ["the summary (report)", () => renderSummary(data)],
     ["the progress report (status)", () => renderProgressReport(data)],
   ] as const) {
-    it(`${name}: every line but a table row fits, and the Markdown says the same`, () => {
+    it(`${name}: every line but code fits, tables too, and the Markdown says the same`, () => {
       const whole = markdown();
       const narrow = fitMarkdown(whole, WIDTH);
+      const code = codeLines(whole);
       expect(lines(whole).filter((l) => columns(l) > WIDTH && !l.startsWith("|")).length).toBeGreaterThan(0);
-      expect(lines(narrow).filter((l) => columns(l) > WIDTH && !l.startsWith("|"))).toEqual([]);
-      expect(words(narrow).join("")).toEqual(words(whole).join(""));
-      // Tables, headings and code are left whole.
-      for (const line of lines(whole).filter((l) => /^(\||#|```)/.test(l))) expect(lines(narrow)).toContain(line);
+      expect(lines(whole).filter((l) => columns(l) > WIDTH && l.startsWith("|")).length).toBeGreaterThan(0);
+      expect(lines(narrow).filter((l) => columns(l) > WIDTH && !code.has(l))).toEqual([]);
+      const prose = (text: string) => lines(text).filter((l) => !l.startsWith("|")).join("\n");
+      expect(words(prose(narrow)).join("")).toEqual(words(prose(whole)).join(""));
+      // Each table row's cells are all there, in their columns (continuation rows joined back).
+      expect(tableRows(narrow)).toEqual(tableRows(whole));
+      // Headings and code are left whole.
+      for (const line of lines(whole).filter((l) => /^(#|```)/.test(l) || code.has(l))) expect(lines(narrow)).toContain(line);
     });
   }
 

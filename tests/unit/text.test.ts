@@ -4,7 +4,7 @@ import { cleanField, formatRow } from "../../src/ledger/results-tsv.js";
 import { renderChartSvg } from "../../src/report/chart.js";
 import { fromRecords } from "../../src/report/model.js";
 import { pngSize, renderPng } from "../../src/report/png.js";
-import { columnsOf, fitWidth, oneLine, wrapWords } from "../../src/text.js";
+import { columnsOf, fitTable, fitWidth, oneLine, wrapWords } from "../../src/text.js";
 import { REALISTIC_SPECS, buildRecords, sessionInfo } from "../helpers/session-fixture.js";
 
 /** Every kind of character a model or a script may put in a description that breaks a reader. */
@@ -42,6 +42,29 @@ describe("wrapWords", () => {
     expect(wrapWords("a verylongwordindeed b", 6)).toEqual(["a", "verylo", "ngword", "indeed", "b"]);
     expect(wrapWords("", 5)).toEqual([""]);
     expect(wrapWords("fits", 4)).toEqual(["fits"]);
+  });
+});
+
+describe("fitTable", () => {
+  const table = ["| # | value | description |", "|---|------:|:------------|", "| 1 | 3.230058 | a change whose description is long \\| with a pipe |"];
+
+  it("leaves a table that fits as it is", () => {
+    expect(fitTable(table, 80)).toEqual(table);
+  });
+
+  it("narrows the widest column and wraps its cells onto continuation rows, every line the same width, the alignment kept", () => {
+    expect(fitTable(table, 40)).toEqual([
+      "| #   | value    | description         |",
+      "|-----|---------:|:--------------------|",
+      "| 1   | 3.230058 | a change whose      |",
+      "|     |          | description is long |",
+      "|     |          | \\| with a pipe      |",
+    ]);
+  });
+
+  it("leaves a table too wide to fit even with narrow columns as it is", () => {
+    const wide = ["| a | b | c | d | e | f |", "|---|---|---|---|---|---|", `| ${"x ".repeat(40)}| y | z | w | v | u |`];
+    expect(fitTable(wide, 30)).toEqual(wide);
   });
 });
 
