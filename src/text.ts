@@ -146,8 +146,9 @@ export function fitTable(rows: readonly string[], width: number): string[] {
   if (rows.every((row) => stringWidth(row) <= width) || rows.length < 2) return [...rows];
   const cells = rows.map(tableCells);
   const columns = Math.max(...cells.map((row) => row.length));
-  const isRule = (row: readonly string[]) => row.every((cell) => /^:?-+:?$/.test(cell));
-  const natural = Array.from({ length: columns }, (_, c) => Math.max(3, ...cells.filter((row) => !isRule(row)).map((row) => stringWidth(row[c] ?? ""))));
+  // The second row is the `---` row (a table's by definition).
+  const isRule = (index: number) => index === 1 && (cells[1] ?? []).every((cell) => /^:?-+:?$/.test(cell));
+  const natural = Array.from({ length: columns }, (_, c) => Math.max(3, ...cells.filter((_, i) => !isRule(i)).map((row) => stringWidth(row[c] ?? ""))));
   // Each cell takes its text, a space either side and a pipe; the row one pipe more.
   const room = width - (3 * columns + 1);
   if (room < MIN_COLUMN * columns) return [...rows];
@@ -159,8 +160,8 @@ export function fitTable(rows: readonly string[], width: number): string[] {
   const line = (parts: readonly string[]) => `| ${parts.map((part, c) => part + " ".repeat(Math.max(0, (widths[c] as number) - stringWidth(part)))).join(" | ")} |`;
   // The `---` row keeps each column's alignment colons.
   const rule = (row: readonly string[]) => `|${widths.map((w, c) => `${row[c]?.startsWith(":") ? ":" : "-"}${"-".repeat(w)}${row[c]?.endsWith(":") && row[c] !== ":" ? ":" : "-"}`).join("|")}|`;
-  return cells.flatMap((row) => {
-    if (isRule(row)) return [rule(row)];
+  return cells.flatMap((row, index) => {
+    if (isRule(index)) return [rule(row)];
     const wrapped = widths.map((w, c) => wrapWords(row[c] ?? "", w));
     const height = Math.max(...wrapped.map((parts) => parts.length));
     return Array.from({ length: height }, (_, k) => line(wrapped.map((parts) => parts[k] ?? "")));

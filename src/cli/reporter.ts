@@ -275,7 +275,9 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): ((ev
         const reason = r.status === "keep" ? keepNote(r, event.noise ?? null, direction) : plainTail(pc.dim(` (${cleanField(r.detail ?? r.reason)})`));
         const rerun = r.rebaseOf !== undefined ? pc.dim(` (re-run of #${r.rebaseOf})`) : "";
         const head = `${tag(r.worker)}${String(r.id).padStart(3)} ${status} ${metricName} ${(r.status === "crash" ? MISSING : formatMetric(r.metric)).padStart(10)} ${fmtDelta(r, direction).padEnd(10)} ${r.commit.slice(0, 7)} `;
-        print(`${resultLine(head, cleanField(r.description), { text: `${rerun}${reason.text}`, short: reason.short }, live ? width() : null)}\n`);
+        // A flag's short form stands alone; a plain tail keeps all it says.
+        const tail = { text: `${rerun}${reason.text}`, short: reason.short === reason.text ? `${rerun}${reason.text}` : reason.short };
+        print(`${resultLine(head, cleanField(r.description), tail, live ? width() : null)}\n`);
         runLive = false;
         if (!board.multi) showProposing();
         break;
