@@ -6,7 +6,7 @@ import { cleanField, MISSING } from "../ledger/results-tsv.js";
 import { publicEvent, type SessionEvent } from "../ledger/events.js";
 import { confidence, type Direction, delta, describeConfidence, describeLoadAdjusted, gainStanding, isBetter, loadAdjustedConfidence, WITHIN_NOISE } from "../metric/index.js";
 import { budgetProgress, formatDelta, formatMetric, formatPlace } from "../report/format.js";
-import { fitWidth } from "../text.js";
+import { fitMarkdown, fitWidth } from "../text.js";
 import type { ExperimentRecord } from "../types.js";
 import { WorkerBoard } from "./worker-board.js";
 
@@ -172,6 +172,8 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): ((ev
   let runLive = false;
   let readyToRun = 0;
   const proposing = new Map<number, number>();
+  /** Experiments whose first run started (their confirmation and parent runs start again under the same number). */
+  const runStarted = new Set<number>();
   const showProposing = () => {
     const [iteration, since] = [...proposing.entries()][0] ?? [];
     if (iteration === undefined || since === undefined || runLive || readyToRun > 0) return;
@@ -250,7 +252,10 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): ((ev
         const width = 20;
         lastMetric = null;
         runLive = true;
-        readyToRun = Math.max(0, readyToRun - 1);
+        if (!runStarted.has(event.iteration)) {
+          runStarted.add(event.iteration);
+          readyToRun = Math.max(0, readyToRun - 1);
+        }
         startLive((t) => {
           const seen = lastMetric === null ? "" : ` ${metricName} ${formatMetric(lastMetric)}`;
           const eta = etaText(event.iteration);
@@ -283,7 +288,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): ((ev
         break;
       }
       case "progress-report":
-        print(`\n${event.markdown}\n`);
+        print(`\n${live ? fitMarkdown(event.markdown, width()) : event.markdown}\n`);
         break;
       case "check":
         print(`${tag(event.worker)}  ${event.ok ? pc.green("check passed") : pc.red("check failed")} ${cleanField(event.command)}${event.ok ? "" : pc.dim(`: ${cleanField(event.detail)}`)}\n`);

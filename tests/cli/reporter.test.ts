@@ -55,12 +55,31 @@ describe("terminal reporter", () => {
     emit({ type: "proposal-start", iteration: 2 });
     emit({ type: "run-start", iteration: 1, description: "LR 0.01 -> 0.02", commit: "abcdef0", budgetSec: 60, timeoutSec: 120, worker: 0 });
     emit({ type: "proposal-start", iteration: 2 });
+    // Experiment 1's confirmation run starts under its number too: experiment 2 still waits.
+    emit({ type: "proposal", iteration: 2, proposal: { description: "BATCH 32 -> 64", category: "training", edits: [] } });
+    emit({ type: "proposal-start", iteration: 3 });
+    emit({ type: "run-start", iteration: 1, description: "LR 0.01 -> 0.02 (confirmation run 2)", commit: "abcdef0", budgetSec: 60, timeoutSec: 120, worker: 0 });
     const meanwhile = shown();
     expect(meanwhile).toContain("LR 0.01 -> 0.02");
-    expect(meanwhile).not.toContain("experiment 2: proposing");
-    // Experiment 1 decided, experiment 2 still being proposed: now it is what goes on.
-    emit({ type: "experiment", record: { id: 1, commit: "abcdef0123456789", description: "LR 0.01 -> 0.02", status: "discard", reason: "regression", detail: "regression", metric: 1.2, bestBefore: 1.0, worker: 0 } });
-    expect(shown()).toContain("experiment 2: proposing a change");
+    expect(meanwhile).not.toContain("proposing");
+    // Experiment 1 decided, experiment 2 made and waiting to run: experiment 3's proposal does not show.
+    const decided = { id: 1, commit: "abcdef0123456789", description: "LR 0.01 -> 0.02", status: "discard", reason: "regression", detail: "regression", metric: 1.2, bestBefore: 1.0, worker: 0 };
+    emit({ type: "experiment", record: decided });
+    expect(shown()).not.toContain("proposing");
+    // Experiment 2 decided too, experiment 3 still being proposed: now it is what goes on.
+    emit({ type: "run-start", iteration: 2, description: "BATCH 32 -> 64", commit: "abcdef1", budgetSec: 60, timeoutSec: 120, worker: 0 });
+    emit({ type: "experiment", record: { ...decided, id: 2, description: "BATCH 32 -> 64" } });
+    expect(shown()).toContain("experiment 3: proposing a change");
+  });
+
+  it("a progress report printed at a terminal fits its width", () => {
+    let text = "";
+    const report = terminalReporter(fakeTerminal(80, (t) => (text += t)));
+    const long = `**Noise floor:** unknown (not measured: ${"the baseline ran once and no code ran twice, ".repeat(5)}so no keep is re-measured)`;
+    report({ type: "progress-report", markdown: `## Progress\n\n${long}\n` } as unknown as Parameters<typeof report>[0]);
+    const lines = plain(text).replaceAll("\r\x1b[2K", "").split("\n");
+    expect(lines.filter((line) => [...line].length > 79)).toEqual([]);
+    expect(lines.join(" ")).toContain("so no keep is re-measured)");
   });
 
   it("at 80 columns a result line fits the width (the description is shortened); a log gets it whole", () => {
