@@ -10,12 +10,13 @@
  *   only so well);
  * - which code trains at the head's speed: a run's steps/s only read the load when its code's
  *   speed is known, so the load is tracked over time from the runs in the order they ran, each
- *   code's speed relative to the baseline's known when its first run agreed with the load then
- *   (the same speed as its parent's code), or measured from its runs beside its parent's. A
- *   candidate whose first run is faster than any load lets trains faster (load only slows) or ran
- *   on a machine that got less busy at once: a run of its parent right after it tells which
- *   (src/search/apply-keep-rule.ts), and measures its speed; one slower is decided on pairs: in one
- *   run a slower code and a machine slowed beyond the track look alike.
+ *   code's speed relative to the baseline's measured from its runs beside its parent's when those
+ *   show another speed (two runs in a row see nearly the same load), else known when its first run
+ *   agreed with the load then (the same speed as its parent's code). A candidate whose first run
+ *   is faster than any load lets trains faster (load only slows) or ran on a machine that got less
+ *   busy at once: a run of its parent right after it tells which (src/search/apply-keep-rule.ts),
+ *   and measures its speed; in one run slower, a slower code and a machine slowed beyond the track
+ *   look alike: it is discarded on that run when it is not better either way, else decided on pairs.
  * - the head's level: the runs that kept it looked good partly by luck (the winner's curse), so
  *   once it has two runs made since (as its children's parent), those are its level.
  * A candidate's own steps/s never say what load it ran under: a change a little faster than its
@@ -228,9 +229,12 @@ export interface LoadTracker {
    * moments (never from the candidate's own steps/s: a change a little faster than its parent keeps
    * the gain its speed brings), with the standard error of that difference (its runs' noise, the
    * head's mean's, the slope's, the track's). `headRuns`: the head's runs made during the decision
-   * (their metrics join the head's, their steps/s the track). Null when the track cannot tell.
+   * (their metrics join the head's, their steps/s the track). `load: "own"`: each run at the load
+   * its own steps/s read instead, as if its code trained at the head's speed and only the machine
+   * moved it (what a run slower than the track lets may be: src/search/apply-keep-rule.ts). Null
+   * when the track cannot tell.
    */
-  gainOf(runs: readonly TimedRun[], direction: "min" | "max", headRuns?: readonly TimedRun[]): { gain: number; se: number; dof: number; headN: number } | null;
+  gainOf(runs: readonly TimedRun[], direction: "min" | "max", headRuns?: readonly TimedRun[], load?: "track" | "own"): { gain: number; se: number; dof: number; headN: number } | null;
   /**
    * The gain's standard error were one more run made at time t: the candidate's, or the head's
    * (at the load the track expects then): which of the two shrinks it more.
@@ -492,8 +496,9 @@ function headLevel(points: readonly { x: number; m: number }[], x: number, model
  * The session's load tracker for a decision on a child of `headCommit` (whose code is `headCode`),
  * from its records in the order they were decided (one worker: the records' order is the runs').
  * Walks the runs in order, learning each code's speed relative to the baseline's (0 on the log
- * scale): a new code takes its parent's speed when its first run agrees with the load then
- * (ALIKE_Z), else its speed is measured from its runs beside its parent's (pairs), else it stays
+ * scale): a new code whose runs beside its parent's show another speed (beyond ALIKE_Z of two
+ * readings' noise) has that speed, else it takes its parent's speed when its first run agrees with
+ * the load then (ALIKE_Z), else its speed is measured from its runs beside its parent's (pairs), else it stays
  * unknown and its runs read nothing. The readings are ln(steps/s) less the code's speed.
  */
 export function loadTracker(records: readonly LoadRecord[], headCode: string): LoadTracker {
@@ -517,19 +522,22 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
       const x = first ? lnRate(first.run) : null;
       if (parentSpeed !== undefined) {
         const prediction = predictFrom(readings, sd ?? PRIOR_READING_SD, firstAt, work);
-        if (r.commit === r.parent) speed.set(code, 0);
-        else if (x !== null && prediction && Math.abs(x - parentSpeed - prediction.y) <= ALIKE_Z * (sd ?? PRIOR_READING_SD) * Math.sqrt(1 + prediction.factor)) speed.set(code, parentSpeed);
-        else {
-          // Its speed from its runs beside its parent's, each against the parent's run next to it.
-          const diffs: number[] = [];
-          for (let i = 0; i + 1 < order.length; i++) {
-            const [a, b] = [order[i], order[i + 1]] as { side: string; run: LoadRun }[];
-            if (!a || !b || a.side === b.side) continue;
-            const [xa, xb] = [lnRate(a.run), lnRate(b.run)];
-            if (xa !== null && xb !== null) diffs.push(a.side === "candidate" ? xa - xb : xb - xa);
-          }
-          if (diffs.length > 0) speed.set(code, parentSpeed + diffs.reduce((s, v) => s + v, 0) / diffs.length);
+        // Its speed from its runs beside its parent's, each against the parent's run next to it: the
+        // load moves little between two runs in a row, so these say its speed better than the track.
+        const diffs: number[] = [];
+        for (let i = 0; i + 1 < order.length; i++) {
+          const [a, b] = [order[i], order[i + 1]] as { side: string; run: LoadRun }[];
+          if (!a || !b || a.side === b.side) continue;
+          const [xa, xb] = [lnRate(a.run), lnRate(b.run)];
+          if (xa !== null && xb !== null) diffs.push(a.side === "candidate" ? xa - xb : xb - xa);
         }
+        const measured = diffs.length > 0 ? diffs.reduce((s, v) => s + v, 0) / diffs.length : null;
+        // Side by side with its parent it trains at another speed (beyond what two readings' noise
+        // lets): that, whatever its first run seemed against the track (which may have drifted).
+        const apart = measured !== null && Math.abs(measured) > ALIKE_Z * Math.SQRT2 * (sd ?? PRIOR_READING_SD) / Math.sqrt(diffs.length);
+        if (r.commit === r.parent) speed.set(code, 0);
+        else if (!apart && x !== null && prediction && Math.abs(x - parentSpeed - prediction.y) <= ALIKE_Z * (sd ?? PRIOR_READING_SD) * Math.sqrt(1 + prediction.factor)) speed.set(code, parentSpeed);
+        else if (measured !== null) speed.set(code, parentSpeed + measured);
       }
     }
     order.forEach(({ side, run }, k) => {
@@ -566,7 +574,7 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
     if (Math.abs(off) <= ALIKE_Z * Math.sqrt(readingSd ** 2 + prediction.variance)) return "alike";
     return off > 0 ? "faster" : "slower";
   };
-  const gainOf: LoadTracker["gainOf"] = (runs, direction, headRuns = []) => {
+  const gainOf: LoadTracker["gainOf"] = (runs, direction, headRuns = [], load = "track") => {
     if (!model || headSpeed === undefined || sd === null) return null;
     // The head's runs made during this decision join its earlier ones (the slope stays the session's), and the track.
     const extra = pointsOf(headRuns);
@@ -575,6 +583,11 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
     const points: { x: number; m: number; sd: number }[] = [];
     for (const { t: at, run } of runs) {
       if (run.metric === null || !Number.isFinite(run.metric)) continue;
+      const own = load === "own" ? lnRate(run) : null;
+      if (own !== null) {
+        points.push({ x: own, m: run.metric, sd: readingSd });
+        continue;
+      }
       const prediction = predictFrom(track, readingSd, at, work);
       if (!prediction) return null;
       points.push({ x: prediction.y + headSpeed, m: run.metric, sd: Math.sqrt(prediction.variance) });

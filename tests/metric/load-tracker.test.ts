@@ -60,6 +60,43 @@ describe("the load tracker (steps/s read the machine's load)", () => {
     expect(tracker.readings.filter((r) => r.t >= 19).map((r) => r.t)).toEqual([19, 20, 21]);
   });
 
+  it("takes a change's speed from its runs beside its parent's when they show another speed, even where its first run seemed to agree with the track", () => {
+    // From t = 19 on the machine is 8% slower (another job started), and the change is 8% faster: its first run
+    // (t = 19) reads what the track expects of its parent's speed, but its parent's run right after (t = 20)
+    // reads 8% below it, and its own next run (t = 21) 8% above that again.
+    const slowed = 1 / 1.08;
+    const kept: LoadRecord = {
+      status: "keep",
+      commit: "f",
+      parent: "b",
+      trainHash: "HF",
+      metric: 0.98,
+      runs: [run(19, { speed: 1.08 * slowed }), run(21, { speed: 1.08 * slowed })],
+      parentRuns: [run(20, { speed: slowed })],
+      runOrder: "cpc",
+    };
+    const tracker = loadTracker([...session(8), kept], "HF");
+    // Its speed is the 8% its runs showed beside its parent's, so the three readings lie on the load's line (taken
+    // at its parent's speed, its two readings would lie 8% above its parent's between them).
+    const [y19, y20, y21] = tracker.readings.filter((r) => r.t >= 19).map((r) => r.y) as [number, number, number];
+    expect(Math.abs(y20 - (y19 + y21) / 2)).toBeLessThan(0.01);
+  });
+
+  it("reads the gain at the load a run's own steps/s say too (were its code at the head's speed and only the machine slower)", () => {
+    const tracker = loadTracker(session(8), "H0");
+    // A change 8% slower and no better: at the track's load it is no better, at its own reading's it looks better
+    // (its slow run is read as a heavier load, the head's expected metric there worse).
+    const slow = timed([19], { speed: 0.92 });
+    const byTrack = tracker.gainOf(slow, "min");
+    const byOwn = tracker.gainOf(slow, "min", [], "own");
+    expect(Math.abs(byTrack?.gain as number)).toBeLessThan(0.004);
+    expect(byOwn?.gain).toBeCloseTo(-0.2 * Math.log(0.92), 2);
+    // One slower and 0.04 worse is worse either way.
+    const worse = timed([19], { speed: 0.92, gain: -0.04 });
+    expect(tracker.gainOf(worse, "min")?.gain).toBeLessThan(-0.03);
+    expect(tracker.gainOf(worse, "min", [], "own")?.gain).toBeLessThan(-0.015);
+  });
+
   it("measures a change against its parent at the same load, whatever the drift did since the parent ran", () => {
     const tracker = loadTracker(session(8), "H0");
     // t = 19..20: the load has moved far from the baseline's (t = 0..2), by more than the gain.
