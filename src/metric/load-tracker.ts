@@ -15,8 +15,8 @@
  *   agreed with the load then (the same speed as its parent's code). A candidate whose first run
  *   is faster than any load lets trains faster (load only slows) or ran on a machine that got less
  *   busy at once: a run of its parent right after it tells which (src/search/apply-keep-rule.ts),
- *   and measures its speed; in one run slower, a slower code and a machine slowed beyond the track
- *   look alike: it is discarded on that run when it is not better either way, else decided on pairs.
+ *   and measures its speed; one slower is decided on pairs: in one run a slower code and a machine
+ *   slowed beyond the track look alike.
  * - the head's level: the runs that kept it looked good partly by luck (the winner's curse), so
  *   once it has two runs made since (as its children's parent), those are its level.
  * A candidate's own steps/s never say what load it ran under: a change a little faster than its
@@ -229,12 +229,9 @@ export interface LoadTracker {
    * moments (never from the candidate's own steps/s: a change a little faster than its parent keeps
    * the gain its speed brings), with the standard error of that difference (its runs' noise, the
    * head's mean's, the slope's, the track's). `headRuns`: the head's runs made during the decision
-   * (their metrics join the head's, their steps/s the track). `load: "own"`: each run at the load
-   * its own steps/s read instead, as if its code trained at the head's speed and only the machine
-   * moved it (what a run slower than the track lets may be: src/search/apply-keep-rule.ts). Null
-   * when the track cannot tell.
+   * (their metrics join the head's, their steps/s the track). Null when the track cannot tell.
    */
-  gainOf(runs: readonly TimedRun[], direction: "min" | "max", headRuns?: readonly TimedRun[], load?: "track" | "own"): { gain: number; se: number; dof: number; headN: number } | null;
+  gainOf(runs: readonly TimedRun[], direction: "min" | "max", headRuns?: readonly TimedRun[]): { gain: number; se: number; dof: number; headN: number } | null;
   /**
    * The gain's standard error were one more run made at time t: the candidate's, or the head's
    * (at the load the track expects then): which of the two shrinks it more.
@@ -574,7 +571,7 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
     if (Math.abs(off) <= ALIKE_Z * Math.sqrt(readingSd ** 2 + prediction.variance)) return "alike";
     return off > 0 ? "faster" : "slower";
   };
-  const gainOf: LoadTracker["gainOf"] = (runs, direction, headRuns = [], load = "track") => {
+  const gainOf: LoadTracker["gainOf"] = (runs, direction, headRuns = []) => {
     if (!model || headSpeed === undefined || sd === null) return null;
     // The head's runs made during this decision join its earlier ones (the slope stays the session's), and the track.
     const extra = pointsOf(headRuns);
@@ -583,11 +580,6 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
     const points: { x: number; m: number; sd: number }[] = [];
     for (const { t: at, run } of runs) {
       if (run.metric === null || !Number.isFinite(run.metric)) continue;
-      const own = load === "own" ? lnRate(run) : null;
-      if (own !== null) {
-        points.push({ x: own, m: run.metric, sd: readingSd });
-        continue;
-      }
       const prediction = predictFrom(track, readingSd, at, work);
       if (!prediction) return null;
       points.push({ x: prediction.y + headSpeed, m: run.metric, sd: Math.sqrt(prediction.variance) });

@@ -126,23 +126,14 @@ export async function applyKeepRule(session: SessionState, deps: LoopDeps, input
   // that makes training faster keeps its advantage). One faster than any load lets is a faster code
   // or a machine that got faster at once (another job ended), which the track cannot know yet: a
   // run of its parent right after it tells which, and it is decided the same way when the parent
-  // ran as the track expected, else on pairs (that parent run the first pair's); one not better
-  // either way is discarded on that run. In one run slower than the load lets, a slower code and a
-  // machine slowed beyond the track look alike: discarded on it when neither makes it better, else
-  // decided on pairs below (as where the session cannot tell yet). One worker only: the records'
-  // order is then the order the runs ran in.
+  // ran as the track expected, else on pairs (that parent run the first pair's). One slower than
+  // the load lets is decided on pairs below: a slower code and a machine slowed beyond the track
+  // look alike (as where the session cannot tell yet). One worker only: the records' order is then
+  // the order the runs ran in.
   if (rule.paired && noise !== null && noise > 0 && measurable && session.workers.length <= 1 && input.best.trainHash) {
     const tracker = input.loadTrack ?? loadTracker(session.history, input.best.trainHash);
     const place = tracker.model ? tracker.speedAgainstHead(first, tracker.next) : null;
     if (place === "alike") return trackedDecision(session, deps, input, first, tracker, durationSec, place);
-    // Off the load the track lets: a code of another speed (the track's load holds) or a machine
-    // that moved beyond the track (its own steps/s read the load). Where neither makes it better,
-    // it is discarded on that run, with no run of its parent to tell which.
-    if (place === "slower" || place === "faster") {
-      const alone: TimedRun[] = [{ t: tracker.next, run: first }];
-      const futile = (e: { gain: number; se: number } | null) => e !== null && e.gain < TRACKED_FUTILITY_Z * e.se;
-      if (futile(tracker.gainOf(alone, config.direction)) && futile(tracker.gainOf(alone, config.direction, [], "own"))) return trackedDecision(session, deps, input, first, tracker, durationSec, place, undefined, true);
-    }
     if (place === "faster" && input.runParent) {
       if (deps.stop.signal.aborted) return plain(interrupted("its paired runs"));
       const seed = rule.parentSeedOf(parentRunsBefore(session, input));
@@ -226,9 +217,7 @@ export const TRACKED_FUTILITY_Z = 0.5;
  * A decision against the load tracker (src/metric/load-tracker.ts): the candidate trains at its
  * parent's speed or faster (its first run's steps/s agreed with the load then, or were above what
  * any load lets, load only slowing a run, and a run of its parent right after it, `parentAfterFirst`,
- * showed the machine as the track expected; or, `eitherWay`, its first run faster or slower than the
- * load lets and not better were that the machine's doing either: then it is discarded on that run),
- * so the load at each of its runs is the track's at that moment
+ * showed the machine as the track expected), so the load at each of its runs is the track's at that moment
  * (read from the parent's code and code of known speed, never from the candidate's own steps/s: a
  * change that makes training faster keeps the gain its speed brings), and
  * the parent's expected metric at that load is known from the parent's runs and the session's
@@ -252,9 +241,8 @@ async function trackedDecision(
   first: RunSample,
   tracker: LoadTracker,
   started: number,
-  speed: "alike" | "faster" | "slower",
+  speed: "alike" | "faster",
   parentAfterFirst?: RunSample,
-  eitherWay = false,
 ): Promise<KeepOutcome> {
   const { config } = session.info;
   const rule = session.keepRule;
@@ -288,7 +276,7 @@ async function trackedDecision(
     if (!estimate) return done({ status: "discard", reason: "not-confirmed", detail: "load-adjusted: its runs read no load" });
     const z = estimate.se > 0 ? estimate.gain / estimate.se : Number.NEGATIVE_INFINITY;
     const gainText = `${estimate.gain >= 0 ? "+" : ""}${estimate.gain.toPrecision(3)}`;
-    const on = `${runs.length} run${runs.length === 1 ? "" : "s"} ${speed === "alike" ? "at its parent's speed" : eitherWay ? `${speed} than the load lets (a ${speed} code or a ${speed === "faster" ? "less busy" : "busier"} machine: not better either way)` : "faster than its parent"}${parentRuns.length ? ` and ${parentRuns.length} of its parent` : ""}`;
+    const on = `${runs.length} run${runs.length === 1 ? "" : "s"} ${speed === "alike" ? "at its parent's speed" : "faster than its parent"}${parentRuns.length ? ` and ${parentRuns.length} of its parent` : ""}`;
     if (runs.length >= 2 && z > need) {
       const keep: Decision = { status: "keep", reason: "improved", detail: `load-adjusted: better than its parent on ${on}: gain ${gainText}, ${z.toFixed(1)} standard errors, more than the ${need.toFixed(1)} needed` };
       if (rule.checks.length === 0) return done(keep);

@@ -61,14 +61,12 @@ console.log("val_loss: " + (1 - 0.03 * BOOST + drift + noise + (slowed ? 0.035 :
  * (1 ± 0.5% noise), so the metric follows ln(steps/s) as a time-budgeted script's does. Per-run
  * noise about 0.005 (uniform, sd 0.005). BOOST = 1 is a real change (0.02 better, 4 × the noise),
  * FAST = 1 a real change (0.02 better) that also trains 8% faster, SLOW = 1 a no-op that trains 8% slower,
- * DROP = 1 a change 0.04 worse that trains 8% slower, RUSH = 1 one 0.04 worse that trains 8% faster, NUDGE a no-op. STEPS=0 prints no steps (the same metrics). JUMP_AT_NUDGE=k: the load drops by 0.6 at once
+ * NUDGE a no-op. STEPS=0 prints no steps (the same metrics). JUMP_AT_NUDGE=k: the load drops by 0.6 at once
  * (12.7% more steps/s, 0.024 better) from the first run of code with NUDGE >= k on.
  */
 export const LOAD_TRAIN = `const BOOST = 0;
 const FAST = 0;
 const SLOW = 0;
-const DROP = 0;
-const RUSH = 0;
 const NUDGE = 0;
 const fs = require("node:fs");
 
@@ -80,12 +78,12 @@ const jumpFile = file ? file + ".jump" : null;
 if (jumpFile && process.env.JUMP_AT_NUDGE && NUDGE >= Number(process.env.JUMP_AT_NUDGE)) fs.writeFileSync(jumpFile, "1");
 const jumped = jumpFile && fs.existsSync(jumpFile) ? 1 : 0;
 const load = Math.sin((n * Math.PI) / 24 + Number(process.env.DRIFT_PHASE ?? 0)) - 0.6 * jumped;
-const h = seed * 7919 + NUDGE * 104729 + BOOST * 15485863 + FAST * 32452843 + DROP * 49979687 + RUSH * 67867967 + n * 31;
+const h = seed * 7919 + NUDGE * 104729 + BOOST * 15485863 + FAST * 32452843 + n * 31;
 const noise = (unit(h) - 0.5) * 0.0173;
-const rate = (400 / 30) * (FAST || RUSH ? 1.08 : 1) * (SLOW || DROP ? 0.92 : 1) * Math.exp(-0.2 * load) * (1 + (unit(h + 1) - 0.5) * 0.0173);
+const rate = (400 / 30) * (FAST ? 1.08 : 1) * (SLOW ? 0.92 : 1) * Math.exp(-0.2 * load) * (1 + (unit(h + 1) - 0.5) * 0.0173);
 if (process.env.STEPS !== "0") {
   console.log("steps: " + Math.round(rate * 30));
   console.log("training_seconds: 30.0");
 }
-console.log("val_loss: " + (1 - 0.02 * BOOST - 0.02 * FAST + 0.04 * (DROP + RUSH) + 0.04 * load + noise).toFixed(6));
+console.log("val_loss: " + (1 - 0.02 * BOOST - 0.02 * FAST + 0.04 * load + noise).toFixed(6));
 `;

@@ -65,7 +65,7 @@ describe("decisions against the load the runs' steps/s read (real runs)", () => 
     expect(records.filter((r) => r.description.startsWith("NUDGE") && r.status === "keep")).toEqual([]);
   }, 120_000);
 
-  it("a change whose first run is slower than the load lets, and better were the machine what slowed it, is decided on pairs: a slower code and a machine slowed beyond the track look alike in one run", async () => {
+  it("a change whose first run is slower than the load lets is decided on pairs: a slower code and a machine slowed beyond the track look alike in one run", async () => {
     const slow = step("SLOW 0 -> 1", "const SLOW = 0;", "const SLOW = 1;");
     const { records } = await session([...noops, slow, nudge(7)], { DRIFT_PHASE: "1" });
     // The session's other decisions read the load, so the track was there to compare it with.
@@ -75,24 +75,6 @@ describe("decisions against the load the runs' steps/s read (real runs)", () => 
     expect(decided.parentRuns?.length).toBeGreaterThan(0);
     expect(decided.detail).toMatch(/paired/);
     expect(decided.status).toBe("discard");
-  }, 120_000);
-
-  it("a change whose first run is slower or faster than the load lets and worse either way (a code of another speed, or a machine that moved beyond the track) is discarded on that run", async () => {
-    const drop = step("DROP 0 -> 1", "const DROP = 0;", "const DROP = 1;");
-    const rush = step("RUSH 0 -> 1", "const RUSH = 0;", "const RUSH = 1;");
-    const { records } = await session([...noops, drop, rush, nudge(7)], { DRIFT_PHASE: "1" });
-    for (const [name, speed, machine] of [
-      ["DROP 0 -> 1", "slower", "busier"],
-      ["RUSH 0 -> 1", "faster", "less busy"],
-    ]) {
-      const decided = records.find((r) => r.description === name) as ExperimentRecord;
-      expect(decided.status).toBe("discard");
-      // One run, none of its parent (a faster one's parent run would have told a faster code from a machine that got less busy).
-      expect(decided.runs).toHaveLength(1);
-      expect(decided.parentRuns ?? []).toEqual([]);
-      expect(decided.loadDelta as number).toBeGreaterThan(0.02);
-      expect(decided.detail).toContain(`load-adjusted: not better than its parent on 1 run ${speed} than the load lets (a ${speed} code or a ${machine} machine: not better either way)`);
-    }
   }, 120_000);
 
   it("a script that prints no steps is decided as before: on pairs, nothing adjusted", async () => {
