@@ -518,7 +518,9 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
       const first = order.find((o) => o.side === "candidate");
       const x = first ? lnRate(first.run) : null;
       if (parentSpeed !== undefined) {
-        const prediction = predictFrom(readings, sd ?? PRIOR_READING_SD, firstAt, work);
+        // A reading's noise as the walk knows it so far.
+        const noise = sd ?? PRIOR_READING_SD;
+        const prediction = predictFrom(readings, noise, firstAt, work);
         // Its speed from its runs beside its parent's, each against the parent's run next to it: the
         // load moves little between two runs in a row, so these say its speed better than the track.
         const diffs: number[] = [];
@@ -528,12 +530,12 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
           const [xa, xb] = [lnRate(a.run), lnRate(b.run)];
           if (xa !== null && xb !== null) diffs.push(a.side === "candidate" ? xa - xb : xb - xa);
         }
-        const measured = diffs.length > 0 ? diffs.reduce((s, v) => s + v, 0) / diffs.length : null;
+        const measured = diffs.length > 0 ? mean(diffs) : null;
         // Side by side with its parent it trains at another speed (beyond what two readings' noise
         // lets): that, whatever its first run seemed against the track (which may have drifted).
-        const apart = measured !== null && Math.abs(measured) > ALIKE_Z * Math.SQRT2 * (sd ?? PRIOR_READING_SD) / Math.sqrt(diffs.length);
+        const apart = measured !== null && Math.abs(measured) > (ALIKE_Z * Math.SQRT2 * noise) / Math.sqrt(diffs.length);
         if (r.commit === r.parent) speed.set(code, 0);
-        else if (!apart && x !== null && prediction && Math.abs(x - parentSpeed - prediction.y) <= ALIKE_Z * (sd ?? PRIOR_READING_SD) * Math.sqrt(1 + prediction.factor)) speed.set(code, parentSpeed);
+        else if (!apart && x !== null && prediction && Math.abs(x - parentSpeed - prediction.y) <= ALIKE_Z * noise * Math.sqrt(1 + prediction.factor)) speed.set(code, parentSpeed);
         else if (measured !== null) speed.set(code, parentSpeed + measured);
       }
     }
