@@ -90,6 +90,13 @@ describe("sessions you can find again", () => {
     const bad = cli(root, ["compare", "a:x", "1"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/is not an experiment/);
+
+    // merge --tag a shows a's final metric and kept commits (its records, not the current session's), then merges a.
+    const merged = cli(root, ["merge", "--squash", "--yes", "--tag", "a"]);
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(merged.stdout).toMatch(/^Merge autoresearch\/a into main \(squash\)/m);
+    expect(merged.stdout).toMatch(new RegExp(`^Final metric: val_loss ${(a.best as number).toFixed(6)} \\(iteration \\d`, "m"));
+    expect(merged.stdout).toContain(`Kept experiments (${a.kept}):`);
   });
 
   it("a failed new run (typo in the metric name) leaves the previous session current, resumable and reported", () => {

@@ -259,6 +259,9 @@ describe("autoresearch merge", () => {
     const { code, stdout, stderr } = cli(root, "merge", "--squash", "--yes", "--tag", "mar8");
     expect(code, stderr).toBe(0);
     expect(stdout).toContain("Merge autoresearch/mar8 into main (squash)");
+    // The session named is the one whose records are read: its final metric and kept commits.
+    expect(stdout).toContain("Final metric: val_bpb 0.965000 (iteration 4");
+    expect(stdout).toContain("Kept experiments (3):");
     expect(git(root, "show", "main:train.py")).toBe(git(root, "show", `${s.branch}:train.py`));
   });
 

@@ -167,7 +167,8 @@ Examples:
       const plan = await planMerge(git, branch, base);
       let data: SessionData | null = null;
       try {
-        data = loadReportData({ root });
+        // The records of the session merged (--tag names one other than the current).
+        data = loadReportData({ root, ...(options.tag !== undefined && { tag: options.tag }) });
         if (data.session && data.session.branch !== targets.branch) data = null; // another session's records
       } catch {
         data = null;
