@@ -88,7 +88,7 @@ export function pooledNoise(records: readonly ExperimentRecord[]): number | null
 export function gainCaveat(metric: number | null, reference: number | null, direction: Direction, noise: number | null): string | null {
   const standing = gainStanding(metric, reference, direction, noise);
   if (!standing?.within) return null;
-  return noise === null ? "never re-measured (no noise floor)" : "within noise: could be luck";
+  return noise === null ? "never re-measured, no noise floor" : "within noise: could be luck";
 }
 
 /**

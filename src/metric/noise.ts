@@ -96,7 +96,7 @@ export function describeConfidence(value: number | null): string | null {
 export function gainStanding(metric: number | null | undefined, reference: number | null | undefined, direction: Direction, noise: number | null): { within: boolean; text: string } | null {
   const g = gain(metric, reference, direction);
   if (g === null || !(g > 0) || noise === 0) return null;
-  if (noise === null) return { within: true, text: "never re-measured (no noise floor)" };
+  if (noise === null) return { within: true, text: "never re-measured, no noise floor" };
   const c = g / noise;
   return c < WITHIN_NOISE ? { within: true, text: `${c.toFixed(1)}× the noise floor, within noise: could be luck` } : { within: false, text: `${c.toFixed(1)}× the noise floor` };
 }

@@ -56,12 +56,12 @@ describe("the default keep rule is noise-aware (issue 26)", () => {
     ]);
     expect(result.stdout).toMatch(/\| Keep rule +\| any \(better by any amount on one run: the spec's plain loop\)/);
     // The live line of the keep, and the Best: line against the baseline.
-    expect(result.stdout).toMatch(/ 1 keep .*LEARNING_RATE 0\.01 -> 0\.02 \(never re-measured \(no noise floor\)\)/);
-    expect(result.stdout).toContain("vs the baseline: never re-measured (no noise floor); `autoresearch confirm best --runs 3` re-runs it before you merge");
+    expect(result.stdout).toMatch(/ 1 keep .*LEARNING_RATE 0\.01 -> 0\.02 \(never re-measured, no noise floor\)/);
+    expect(result.stdout).toContain("vs the baseline: never re-measured, no noise floor; `autoresearch confirm best --runs 3` re-runs it before you merge");
     const status = cli(root, ["status"]);
-    expect(status.stdout).toMatch(/\*\*Noise floor:\*\* unknown .* ⚠ The best against the baseline: never re-measured \(no noise floor\)\./);
+    expect(status.stdout).toMatch(/\*\*Noise floor:\*\* unknown .* ⚠ The best against the baseline: never re-measured, no noise floor\./);
     const sessions = cli(root, ["sessions"]);
-    expect(sessions.stdout).toContain("⚠ never re-measured (no noise floor)");
+    expect(sessions.stdout).toContain("⚠ never re-measured, no noise floor");
   }, 120_000);
 
   it("the Best: line at the end shows the best's measured metric (the mean of all its runs), as status does", () => {

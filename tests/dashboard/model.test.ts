@@ -9,7 +9,7 @@ describe("what the dashboard marks and shows", () => {
     expect(keepCaveat(keep, "min", 0.015)).toBe("within noise: could be luck"); // 1.3x noise
     expect(keepCaveat(keep, "min", 0.005)).toBeNull(); // 4x noise
     // No noise floor (one baseline run, no code re-run): the keep is one run, never repeated.
-    expect(keepCaveat(keep, "min", null)).toBe("never re-measured (no noise floor)");
+    expect(keepCaveat(keep, "min", null)).toBe("never re-measured, no noise floor");
     expect(keepCaveat(keep, "min", 0)).toBeNull(); // runs of the same code agree exactly
     expect(keepCaveat({ ...keep, status: "discard" }, "min", 0.015)).toBeNull();
     expect(keepCaveat({ ...keep, id: 0 }, "min", 0.015)).toBeNull(); // the baseline
@@ -30,7 +30,7 @@ describe("what the dashboard marks and shows", () => {
 
   it("the header's best against the baseline: the same caveats", () => {
     expect(gainCaveat(0.98, 1.0, "min", 0.015)).toBe("within noise: could be luck");
-    expect(gainCaveat(0.98, 1.0, "min", null)).toBe("never re-measured (no noise floor)");
+    expect(gainCaveat(0.98, 1.0, "min", null)).toBe("never re-measured, no noise floor");
     expect(gainCaveat(0.9, 1.0, "min", 0.015)).toBeNull();
     expect(gainCaveat(1.0, 1.0, "min", 0.015)).toBeNull(); // no gain: nothing to call luck
   });

@@ -271,7 +271,7 @@ describe("autoresearch merge", () => {
     createGitSession(unmeasured);
     const plain = cli(unmeasured, "merge", "--squash", "--yes");
     expect(plain.code).toBe(0);
-    expect(plain.stdout).toContain("⚠ The best against the baseline: never re-measured (no noise floor). `autoresearch confirm best --runs 3` re-runs it first.");
+    expect(plain.stdout).toContain("⚠ The best against the baseline: never re-measured, no noise floor. `autoresearch confirm best --runs 3` re-runs it first.");
     // Two baseline runs 0.03 apart: the best's 0.035 gain is 1.6× that noise floor.
     const root = dir("ar-merge-cli-");
     const s = createGitSession(root);

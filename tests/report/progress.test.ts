@@ -33,7 +33,7 @@ describe("progress report (spec 2.6)", () => {
         "**vs. Baseline:** -0.020000 (-2.00%)",
         "",
         // The best of a session that measured no noise floor says so (issue 26), on the tool's line after the spec's.
-        "**Noise floor:** unknown (not measured: no code ran twice (one baseline run, no confirmation runs); run `autoresearch confirm baseline --runs 3` in the session's repository to measure it) ⚠ The best against the baseline: never re-measured (no noise floor).",
+        "**Noise floor:** unknown (not measured: no code ran twice (one baseline run, no confirmation runs); run `autoresearch confirm baseline --runs 3` in the session's repository to measure it) ⚠ The best against the baseline: never re-measured, no noise floor.",
         "",
         "**Iterations:** 6 / 50",
         "",

@@ -94,7 +94,7 @@ describe("fitWidth", () => {
   });
   it("a coloured line with leading spaces keeps them and repeats no word (the colour's code comes before the spaces)", () => {
     // As the session's end prints its "vs the baseline" line: yellow, indented six columns.
-    const text = "      vs the baseline: never re-measured (no noise floor); `autoresearch confirm best --runs 3` re-runs it before you merge";
+    const text = "      vs the baseline: never re-measured, no noise floor; `autoresearch confirm best --runs 3` re-runs it before you merge";
     const lines = fitWidth(`\u001b[33m${text}\u001b[39m`, 79).split("\n");
     const plain = lines.map((l) => stripVTControlCharacters(l));
     expect(Math.max(...plain.map((l) => l.length))).toBeLessThanOrEqual(79);

@@ -179,7 +179,7 @@ export class ResultsTable {
         {},
         h("span", { class: `status ${e.status}` }, e.status),
         e.id === this.headId ? [" ", h("span", { class: "best-mark", title: "the best kept node: the research branch points here" }, "best")] : null,
-        ((caveat) => (caveat ? h("span", { class: "within-noise", title: caveat.includes("load-adjusted") ? "its gain over its parent at the same load is under 2 standard errors: it could be luck" : caveat.startsWith("within") ? "its gain is under 2x the noise floor: it could be luck" : "no noise floor was measured: one run, never repeated, could be luck" }, ` ⚠ ${caveat.replace(/[:(].*$/, "").trim()}`) : null))(keepCaveat(e, this.direction, this.noise)),
+        ((caveat) => (caveat ? h("span", { class: "within-noise", title: caveat.includes("load-adjusted") ? "its gain over its parent at the same load is under 2 standard errors: it could be luck" : caveat.startsWith("within") ? "its gain is under 2x the noise floor: it could be luck" : "no noise floor was measured: one run, never repeated, could be luck" }, ` ⚠ ${caveat.replace(/[:(,].*$/, "").trim()}`) : null))(keepCaveat(e, this.direction, this.noise)),
         e.status === "keep" && this.verdicts[e.id] ? [" ", verdictBadge(this.verdicts[e.id] as Verdict, "finalize's verdict: the metric's change when it is taken out of the best")] : null,
       ),
       h("td", { class: "num" }, fmtMetric(e.metric)),
