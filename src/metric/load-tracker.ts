@@ -18,7 +18,9 @@
  *   and measures its speed; one slower is decided on pairs: in one run a slower code and a machine
  *   slowed beyond the track look alike.
  * - the head's level: the runs that kept it looked good partly by luck (the winner's curse), so
- *   once it has two runs made since (as its children's parent), those are its level.
+ *   they count less the luck the session's differences say a keep like its holds (empirical Bayes,
+ *   src/metric/winners-curse.ts), beside its runs made since (as its children's parent); where
+ *   that cannot be said, once it has two runs made since, those alone are its level.
  * A candidate's own steps/s never say what load it ran under: a change a little faster than its
  * parent (within what the alike test lets pass) would have its speed taken for a lighter load and
  * the gain that speed brings subtracted. The load of each of its runs is the track's at that
@@ -36,6 +38,7 @@
 import { mean } from "./noise.js";
 import { studentCritical } from "./paired.js";
 import { stepsPerSec, type Throughput } from "./throughput.js";
+import { keptLuck } from "./winners-curse.js";
 
 /** One run as the tracker reads it. */
 export interface LoadRun extends Throughput {
@@ -61,6 +64,9 @@ export interface LoadRecord extends Throughput {
   contendedRuns?: readonly { at?: number }[];
   /** A tracked decision's runs in the order they ran: "c" its own, "p" its parent's (src/types.ts). */
   runOrder?: string;
+  /** A tracked decision's difference from its parent at the same load, and its standard error (src/types.ts). */
+  loadDelta?: number;
+  loadSe?: number;
 }
 
 /** A reading of the load is believed while it lies within this many sd of the track's prediction. */
@@ -421,9 +427,10 @@ const OUTLIER_Z = 4;
 /**
  * Within-code regression of the metric on ln(steps/s) over every run that printed both, and the
  * head's code's runs. Null until the slope rests on MIN_SLOPE_DOF degrees of freedom and the head
- * has two runs with steps.
+ * has two runs with steps. `headLuck`: how far the runs that kept the head sit from its level by
+ * luck (src/metric/winners-curse.ts), taken off them.
  */
-export function loadModel(runs: readonly { code: string; run: LoadRun; selected?: boolean }[], headCode: string): LoadModel | null {
+export function loadModel(runs: readonly { code: string; run: LoadRun; selected?: boolean }[], headCode: string, headLuck: number | null = null): LoadModel | null {
   const groups = new Map<string, { x: number; m: number; selected: boolean }[]>();
   for (const { code, run, selected } of runs) {
     const x = lnRate(run);
@@ -450,11 +457,12 @@ export function loadModel(runs: readonly { code: string; run: LoadRun; selected?
   }
   const dof = n - centred.length - 1;
   // The head's level: the runs that kept it were kept because they looked good (the winner's curse: their mean is
-  // better than its code's by luck), so once two runs of it made since (as its children's parent) say where it
-  // lies, those are its level.
+  // better than its code's by luck). They count less that luck where the session's differences say how much it
+  // is, beside its runs made since (as its children's parent); else once two runs made since say where it lies,
+  // those alone are its level.
   const all = groups.get(headCode) ?? [];
   const fresh = all.filter((p) => !p.selected);
-  const head = fresh.length >= 2 ? fresh : all;
+  const head = headLuck !== null ? all.map((p) => (p.selected ? { ...p, m: p.m + headLuck } : p)) : fresh.length >= 2 ? fresh : all;
   if (dof < MIN_SLOPE_DOF || !(sxx > 0) || head.length < 2) return null;
   const slope = sxy / sxx;
   let rss = 0;
@@ -561,7 +569,10 @@ export function loadTracker(records: readonly LoadRecord[], headCode: string): L
   const all: { code: string; run: LoadRun; selected?: boolean }[] = runsInOrder(records).map(({ code, run, side }) => ({ code, run, selected: side === "candidate" && own.has(code) }));
   // `autoresearch confirm`'s runs: no time, but they measure their code's level and the slope.
   for (const r of records) for (const run of r.confirmRuns ?? []) if (r.trainHash) all.push({ code: r.trainHash, run });
-  const model = loadModel(all, headCode);
+  // The luck in the runs that kept the head, when a load-adjusted decision kept it (its latest such keep).
+  let kept: LoadRecord | undefined;
+  for (const r of records) if (r.trainHash === headCode && r.commit !== r.parent && r.status === "keep") kept = r;
+  const model = loadModel(all, headCode, kept ? keptLuck(kept, records) : null);
   const predict = (at: number) => predictFrom(readings, readingSd, at, work);
   const pointsOf = (list: readonly TimedRun[]) =>
     list.map(({ t: at, run }) => ({ t: at, x: lnRate(run), m: run.metric })).filter((p): p is { t: number; x: number; m: number } => p.x !== null && p.m !== null && Number.isFinite(p.m));

@@ -172,6 +172,25 @@ describe("the load tracker (steps/s read the machine's load)", () => {
     expect(Math.abs(noop?.gain as number)).toBeLessThan(0.004);
   });
 
+  it("reads a kept change's level from the runs that kept it less the luck the session's differences say they hold (empirical Bayes), beside its runs made since", () => {
+    // The session's load-adjusted decisions: no-ops, measured within their noise (0.005).
+    const decided = session(8).map((r, i) => (i === 0 ? r : { ...r, loadDelta: i % 2 ? 0.002 : -0.002, loadSe: 0.005 }));
+    // A change 0.005 better kept on two runs 0.016 lucky: measured 0.021 better at 0.01 standard error.
+    const lucky = (t: number): LoadRun => ({ ...run(t, { gain: 0.005 }), metric: (run(t, { gain: 0.005 }).metric as number) - 0.016 });
+    const kept: LoadRecord = { status: "keep", commit: "k", parent: "b", trainHash: "HK", metric: 0.979, runs: [lucky(19), lucky(20)], runOrder: "cc", loadDelta: -0.021, loadSe: 0.01 };
+    // A no-op child of it at t = 21 and 22.
+    const noop = (records: LoadRecord[], at = 21) => loadTracker(records, "HK").gainOf(timed([at, at + 1], { gain: 0.005 }), "min")?.gain as number;
+    // Against the lucky runs as they are (no load-adjusted decisions to say how much luck) it looks 0.016 worse.
+    expect(noop([...session(8), kept])).toBeCloseTo(-0.016, 2);
+    // In a session of no-ops a keep 2.1 standard errors out is mostly luck: taken off, the no-op child is measured as one.
+    expect(Math.abs(noop([...decided, kept]))).toBeLessThan(0.004);
+    // Its runs made since (as its children's parent) count beside the corrected ones.
+    const child = (commit: string, t: number): LoadRecord => ({ status: "discard", commit, parent: "k", trainHash: `H${commit}`, metric: 1, runs: [run(t + 1)], parentRuns: [run(t, { gain: 0.005 })], runOrder: "pc", loadDelta: 0.001, loadSe: 0.005 });
+    const since = [...decided, kept, child("x", 21), child("y", 23)];
+    expect(loadTracker(since, "HK").model?.head.n).toBe(4);
+    expect(Math.abs(noop(since, 25))).toBeLessThan(0.004);
+  });
+
   it("a node decided against the load sits on its parent's scale", () => {
     const records = [
       { status: "keep" as const, commit: "b", parent: "b", trainHash: "H0", metric: 1, runs: [{ metric: 1 }, { metric: 1.02 }] },
