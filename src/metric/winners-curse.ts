@@ -16,6 +16,7 @@
  * since (as its children's parent) weigh in beside the corrected ones and outweigh them as they come.
  * Pure: the tracker asks it.
  */
+import { mean, sampleSd } from "./noise.js";
 
 /** The prior is read from this many load-adjusted decisions at least: fewer say little of how differences spread. */
 export const MIN_PRIOR_DECISIONS = 5;
@@ -43,12 +44,12 @@ export function differencePrior(records: readonly DecidedDifference[]): Differen
   const decided = records.filter(measured);
   const n = decided.length;
   if (n < MIN_PRIOR_DECISIONS) return null;
-  const m = decided.reduce((a, r) => a + r.loadDelta, 0) / n;
-  const spread = decided.reduce((a, r) => a + (r.loadDelta - m) ** 2, 0) / (n - 1);
-  const noise = decided.reduce((a, r) => a + r.loadSe ** 2, 0) / n;
+  const differences = decided.map((r) => r.loadDelta);
+  const spread = (sampleSd(differences) as number) ** 2;
+  const noise = mean(decided.map((r) => r.loadSe ** 2));
   // A spread no wider than the noise: the differences are noise about their mean (a variance of
   // nearly 0, every difference pulled to the mean).
-  return { mean: m, variance: Math.max(spread - noise, 1e-12), n };
+  return { mean: mean(differences), variance: Math.max(spread - noise, 1e-12), n };
 }
 
 /**
