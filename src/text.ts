@@ -79,7 +79,12 @@ export function fitWidth(text: string, width: number | undefined, indent = ""): 
       const lead = /^ */.exec(stripVTControlCharacters(line))?.[0] ?? "";
       // The first line has the whole width; what does not fit goes on under the hanging indent.
       const body = lead ? sliceAnsi(line, lead.length) : line;
-      const [first = ""] = wrapWords(body, Math.max(10, width - lead.length));
+      const room = Math.max(10, width - lead.length);
+      let [first = ""] = wrapWords(body, room);
+      // A word too long for any line (a long path or URL) is cut wherever it goes: it starts after
+      // its label, where it stands, not alone on the next line with the label left behind.
+      const next = /^\s*(\S+)/.exec(stripVTControlCharacters(sliceAnsi(body, stringWidth(first))))?.[1] ?? "";
+      if (stringWidth(next) > room - indent.length && stringWidth(first) + 1 < room) first = sliceAnsi(body, 0, room);
       // The rest is taken from the line itself, not from the pieces of the first wrap: a word cut
       // there (a long path or URL) must go on whole, not with a space where it was cut.
       const rest = sliceAnsi(body, stringWidth(first)).trimStart();

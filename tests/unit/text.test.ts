@@ -88,6 +88,15 @@ describe("fitWidth", () => {
     expect(joined).toContain(url);
     expect(lines.map((l) => l.trim()).join(" ")).toMatch(/ before more$/);
   });
+  it("a path too long for any line starts after its label, where it stands, not alone on the next line", () => {
+    const path = "/home/researcher/projects/nanoGPT-shakespeare/.git/autoresearch/night1/records";
+    const lines = fitWidth(`  records      ${path}`, 40, "             ").split("\n");
+    expect(lines[0]).toBe(`  records      ${path.slice(0, 25)}`);
+    expect(lines.slice(1).every((l) => l.startsWith(" ".repeat(15)) && l.length <= 40)).toBe(true);
+    expect(lines[0]?.slice(15) + lines.slice(1).map((l) => l.slice(15)).join("")).toBe(path);
+    // A word that fits on a line under the indent still moves there whole.
+    expect(fitWidth("note: see /a/path/records", 20, "  ").split("\n")).toEqual(["note: see", "  /a/path/records"]);
+  });
   it("leaves text alone when there is no terminal width, and a line that fits as it is", () => {
     expect(fitWidth("a very long line ".repeat(10), undefined)).toBe("a very long line ".repeat(10));
     expect(fitWidth("short\n  two", 40)).toBe("short\n  two");
