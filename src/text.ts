@@ -81,8 +81,9 @@ export function fitWidth(text: string, width: number | undefined, indent = ""): 
       const body = lead ? sliceAnsi(line, lead.length) : line;
       const room = Math.max(10, width - lead.length);
       let [first = ""] = wrapWords(body, room);
-      // A word too long for any line (a long path or URL) is cut wherever it goes: it starts after
-      // its label, where it stands, not alone on the next line with the label left behind.
+      // A word too long for a line under the hanging indent (a long path or URL) is cut wherever it
+      // goes: it starts after its label, where it stands, not alone on the next line with the label
+      // left behind (the wrap moves a word that fits a whole line, and only then is it cut).
       const next = /^\s*(\S+)/.exec(stripVTControlCharacters(sliceAnsi(body, stringWidth(first))))?.[1] ?? "";
       if (stringWidth(next) > room - indent.length && stringWidth(first) + 1 < room) first = sliceAnsi(body, 0, room);
       // The rest is taken from the line itself, not from the pieces of the first wrap: a word cut

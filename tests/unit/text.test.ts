@@ -88,8 +88,9 @@ describe("fitWidth", () => {
     expect(joined).toContain(url);
     expect(lines.map((l) => l.trim()).join(" ")).toMatch(/ before more$/);
   });
-  it("a path too long for any line starts after its label, where it stands, not alone on the next line", () => {
-    const path = "/home/researcher/projects/nanoGPT-shakespeare/.git/autoresearch/night1/records";
+  it("a path too long for a line under the hanging indent starts after its label, where it stands, not alone on the next line", () => {
+    // Longer than a line under the hanging indent (25 columns), though not than a whole line (38).
+    const path = "/home/me/nanoGPT/.git/autoresearch";
     const lines = fitWidth(`  records      ${path}`, 40, "             ").split("\n");
     expect(lines[0]).toBe(`  records      ${path.slice(0, 25)}`);
     expect(lines.slice(1).every((l) => l.startsWith(" ".repeat(15)) && l.length <= 40)).toBe(true);
