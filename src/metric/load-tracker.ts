@@ -38,7 +38,7 @@
 import { mean } from "./noise.js";
 import { studentCritical } from "./paired.js";
 import { stepsPerSec, type Throughput } from "./throughput.js";
-import { keptLuck } from "./winners-curse.js";
+import { type DecidedDifference, keptLuck } from "./winners-curse.js";
 
 /** One run as the tracker reads it. */
 export interface LoadRun extends Throughput {
@@ -46,8 +46,8 @@ export interface LoadRun extends Throughput {
   reused?: boolean;
 }
 
-/** What the tracker reads of a record (src/types.ts ExperimentRecord). */
-export interface LoadRecord extends Throughput {
+/** What the tracker reads of a record (src/types.ts ExperimentRecord); a tracked decision's difference from its parent and its standard error as the winner's-curse correction reads them. */
+export interface LoadRecord extends Throughput, DecidedDifference {
   status: string;
   commit: string;
   parent: string;
@@ -64,9 +64,6 @@ export interface LoadRecord extends Throughput {
   contendedRuns?: readonly { at?: number }[];
   /** A tracked decision's runs in the order they ran: "c" its own, "p" its parent's (src/types.ts). */
   runOrder?: string;
-  /** A tracked decision's difference from its parent at the same load, and its standard error (src/types.ts). */
-  loadDelta?: number;
-  loadSe?: number;
 }
 
 /** A reading of the load is believed while it lies within this many sd of the track's prediction. */
