@@ -77,7 +77,7 @@ export function noiseParagraph(data: SessionData, a: Analysis): string[] {
     return lines;
   }
   if (sd === null) {
-    lines.push("", `The noise floor of this session is unknown, so no kept change can be told apart from luck. To measure it, ${data.noise ? data.noise.basis.replace(/^.*?; /, "") : "run `autoresearch confirm baseline --runs 3`"}.`);
+    lines.push("", `The noise floor of this session is unknown, so no kept change can be told apart from luck: ${data.noise ? data.noise.basis.replace(/^.*?; /, "") : "run `autoresearch confirm baseline --runs 3` to measure it"}.`);
     return lines;
   }
   const overall = a.best && a.baseline && a.best !== a.baseline ? confidence(a.best.metric, a.baseline.metric, data.direction, sd) : null;

@@ -152,7 +152,9 @@ describe("noise floor and confidence in the reports", () => {
     expect(plain.noise?.sd).toBeNull();
     const md = renderSummary(plain);
     expect(md).toContain("**Noise floor:** unknown (cannot be estimated from this file: no two rows re-ran the same commit;");
-    expect(section(md, "## Noise and Confidence")).toContain("no kept change can be told apart from luck. To measure it, run `autoresearch confirm baseline --runs 3`");
+    // The hint says once what it is for (it used to read "To measure it, run ... to measure it").
+    expect(section(md, "## Noise and Confidence")).toContain("no kept change can be told apart from luck: run `autoresearch confirm baseline --runs 3` in the session's repository to measure it.");
+    expect(section(md, "## Noise and Confidence").match(/to measure it/gi)).toHaveLength(1);
   });
 
   it("says in words why a better run was not kept under a keep rule", () => {
