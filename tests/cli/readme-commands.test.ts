@@ -44,3 +44,19 @@ describe("the README's command table", () => {
     expect(currentBlock("# no block\n")).toBeNull();
   });
 });
+
+describe("the README's Configuration table", () => {
+  // Hand-written (each row explains its key), so a test keeps it to the schema's keys: it once
+  // named `checks` for the file's `check` and lacked four keys.
+  it("names every key of the config file's schema, and no key the schema lacks", async () => {
+    const { configJsonSchema } = await import("../../src/config/schema-file.js");
+    const keys = Object.keys(configJsonSchema().properties as Record<string, unknown>).filter((k) => k !== "$schema");
+    const text = readFileSync(README, "utf8");
+    const section = text.slice(text.indexOf("\n## Configuration\n"), text.indexOf("\n## ", text.indexOf("\n## Configuration\n") + 1));
+    const rows = section.split("\n").filter((l) => l.startsWith("| `"));
+    // A row's first cell: its key(s) in code spans, then the flag(s) after " / ".
+    const named = rows.flatMap((r) => (r.split(" | ")[0] as string).split(" / ")[0]?.match(/`[^`]+`/g) ?? []).map((k) => k.slice(1, -1));
+    expect(rows.length).toBeGreaterThan(30);
+    expect([...named].sort()).toEqual([...keys].sort());
+  });
+});
