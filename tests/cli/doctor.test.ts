@@ -147,6 +147,19 @@ describe("autoresearch doctor", () => {
     }
   });
 
+  it("a training script that is not there is missing (exit 1) with the fix, whatever the command", () => {
+    // A repository whose script is train.js: without --train, doctor looks for train.py (it once said "ok command python3 train.py").
+    const root = createRepo({ "train.js": 'console.log("val_bpb: 1")\n' });
+    const absent = cli(root, ["doctor"]);
+    expect(absent.code).toBe(1);
+    expect(absent.stdout).toMatch(/^missing +train +train\.py is not in /m);
+    expect(absent.stdout).toMatch(/fix: Pass the training script with --train <path>/);
+    expect(cli(root, ["doctor", "--train", "nosuch.js", "--command", "node train.js"]).stdout).toMatch(/^missing +train +nosuch\.js is not in /m);
+    const found = cli(root, ["doctor", "--train", "train.js"]);
+    expect(found.stdout).toMatch(/^ok +train +train\.js$/m);
+    expect(found.stdout).toMatch(/^ok +command +node train\.js$/m);
+  });
+
   it("bad flags are exit 2", () => {
     const root = createRepo({ "train.py": "" });
     expect(cli(root, ["doctor", "--probe-timeout", "soon"]).code).toBe(2);

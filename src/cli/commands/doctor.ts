@@ -208,6 +208,12 @@ export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check
     checks.push({ name: "config", status: "missing", required: true, detail: (error as Error).message.split("\n")[0] ?? "invalid", fix: `Fix ${options.configPath ?? CONFIG_FILE} (autoresearch init writes a valid one).` });
   }
   const train = options.train ?? (input.train as string | undefined) ?? "train.py";
+  // The training script must be there: run refuses to start without it, and the default command is derived from its name.
+  checks.push(
+    existsSync(join(root, train))
+      ? { name: "train", status: "ok", required: true, detail: train }
+      : { name: "train", status: "missing", required: true, detail: `${train} is not in ${root}`, fix: "Pass the training script with --train <path> (or set train in autoresearch.config.json)." },
+  );
   const command = options.command ?? (input.command as string | undefined) ?? defaultCommand(root, train, os);
   // Its program must be there (a misspelt interpreter would otherwise fail only at the baseline run).
   const program = commandProgram(command, root, env, os);
@@ -365,7 +371,7 @@ export async function doctorCommand(flags: DoctorFlags, out: Writable = process.
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .description("what a run needs and what is missing (git, the repository, the run's Python and torch), then what is optional (GPU, nvidia-smi, API keys, agent CLIs)")
+    .description("what a run needs and what is missing (git, the repository, the training script, the run's Python and torch), then what is optional (GPU, nvidia-smi, API keys, agent CLIs)")
     .option("--command <cmd>", "the experiment command to check (default: from the config file, or the default for the training script)")
     .option("--train <path>", "training script, used to derive the default command (default: train.py)")
     .option("--config <file>", `config file to read the command from (default: ${CONFIG_FILE} in the repo)`)
@@ -377,7 +383,7 @@ export function registerDoctor(program: Command): void {
     .addHelpText(
       "after",
       `
-Two groups. Required: what \`autoresearch run\` needs with this repo and config (node, git, the repository, write access, the command's Python, torch when the training script imports it, the API key or agent CLI the config's proposer uses, and with executor slurm sbatch, squeue, scancel, sinfo and a controller that answers); "missing" there means a run will fail. Optional: what only some options use (GPU, nvidia-smi, other API keys and agent CLIs); "absent" there is fine unless you use them. With --executor ssh (flag or config file) each host is checked too: reachable with \`ssh -o BatchMode=yes\` (no prompt), git and python3 there, the remote dir writable, setsid or perl for the run's process group, and the host's platform as the command's Python sees it there (python, torch, CUDA). Each line that is not ok says how to fix it. API keys are named, never shown. It changes nothing. Exit status: 0 when everything required is there (warnings and absent optional things included), 1 when something required is missing, 2 for bad flags.
+Two groups. Required: what \`autoresearch run\` needs with this repo and config (node, git, the repository, the training script, write access, the command's Python, torch when the training script imports it, the API key or agent CLI the config's proposer uses, and with executor slurm sbatch, squeue, scancel, sinfo and a controller that answers); "missing" there means a run will fail. Optional: what only some options use (GPU, nvidia-smi, other API keys and agent CLIs); "absent" there is fine unless you use them. With --executor ssh (flag or config file) each host is checked too: reachable with \`ssh -o BatchMode=yes\` (no prompt), git and python3 there, the remote dir writable, setsid or perl for the run's process group, and the host's platform as the command's Python sees it there (python, torch, CUDA). Each line that is not ok says how to fix it. API keys are named, never shown. It changes nothing. Exit status: 0 when everything required is there (warnings and absent optional things included), 1 when something required is missing, 2 for bad flags.
 
 Examples:
   $ autoresearch doctor
