@@ -59,7 +59,7 @@ export function refuseFinished(config: SessionInfo["config"], ledger: Ledger): v
   const done = countedExperiments(history);
   if (config.maxIterations !== null && done >= config.maxIterations) {
     throw new UsageError(
-      `the session already ran ${done} of its ${config.maxIterations} iteration(s) (max iterations ${config.maxIterations}): nothing is left to resume`,
+      `the session already ran ${done} experiment(s) and its max iterations is ${config.maxIterations}: nothing is left to resume`,
       `Give it more, e.g. \`autoresearch resume --max-iterations ${done + 10}\` (or --max-iterations unlimited).`,
     );
   }

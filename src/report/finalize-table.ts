@@ -7,7 +7,7 @@
 import type { ChangeVerdict, FinalizeResult, LossEstimate, PairFinding } from "../ledger/finalize-records.js";
 import { orient } from "../metric/index.js";
 import { fitWidth } from "../text.js";
-import { escapeMarkdown, formatDelta, formatMetric, formatTimestamp, markdownTable, oneLine, shortCommit, truncate } from "./format.js";
+import { escapeMarkdown, escapeProse, formatDelta, formatMetric, formatTimestamp, markdownTable, oneLine, shortCommit, truncate } from "./format.js";
 
 export interface FinalizeTableOptions {
   format: "text" | "markdown";
@@ -113,7 +113,7 @@ export function renderFinalizeTable(result: FinalizeResult, options: FinalizeTab
   const rows = result.verdicts.map((v) => [`#${v.change} ${oneLine(v.description)}`, formatDelta(v.keptDelta), rawLoss(v.loss, d), formatConfidence(v.loss, v.confidence), verdictText(v), share(v)]);
   if (options.format === "markdown") {
     const md = rows.map((r) => [escapeMarkdown(r[0] as string, 70), ...r.slice(1).map((c) => escapeMarkdown(c, 60))]);
-    return [`### ${title(result, options)}`, "", `${finalizeHeadline(result)}.`, "", markdownTable(header, md), "", `${bar}`, "", ...footer(result).map((l) => `- ${escapeMarkdown(l, 400)}`), ""].join("\n");
+    return [`### ${title(result, options)}`, "", `${finalizeHeadline(result)}.`, "", markdownTable(header, md), "", `${bar}`, "", ...footer(result).map((l) => `- ${escapeProse(l, 400)}`), ""].join("\n");
   }
   const cells = rows.map((r) => [truncate(r[0] as string, 48), ...r.slice(1)]);
   const widths = header.map((h, c) => Math.max(h.length, ...cells.map((r) => (r[c] as string).length)));

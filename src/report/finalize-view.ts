@@ -10,7 +10,7 @@ import { type FinalizeProgress, readFinalizeState } from "../ledger/finalize-sta
 import { writeAtomic } from "../ledger/files.js";
 import type { SessionPaths } from "../ledger/paths.js";
 import { footer as finalizeFooter, finalizeHeadline, formatConfidence, renderFinalizeTable, withoutDelta } from "./finalize-table.js";
-import { escapeMarkdown, formatDelta, formatMetric, formatTimestamp, oneLine } from "./format.js";
+import { escapeMarkdown, escapeProse, formatDelta, formatMetric, formatTimestamp, oneLine } from "./format.js";
 
 /** "+0.148000 ± 0.005100": the metric's change without a change, as the table writes it; "—" when unknown. */
 function formatRawLoss(loss: LossEstimate | null, direction: "min" | "max"): string {
@@ -147,7 +147,7 @@ export function writeFinalizeTable(view: FinalizeView, tag?: string): string | n
 /** The summary's header line: "**Finalized:** …". */
 export function finalizeHeaderLine(view: FinalizeView): string {
   if (view.progress === "finished" && view.result) {
-    return `**Finalized:** ${formatTimestamp(view.finishedAt) ?? escapeMarkdown(view.finishedAt ?? "", 40)}: ${mattersText(view.result)} (see Finalize below)${view.stale ? `; ${escapeMarkdown(staleText(view), 300)}` : ""}`;
+    return `**Finalized:** ${formatTimestamp(view.finishedAt) ?? escapeMarkdown(view.finishedAt ?? "", 40)}: ${mattersText(view.result)} (see Finalize below)${view.stale ? `; ${escapeProse(staleText(view), 300)}` : ""}`;
   }
   return `**Finalize:** ${view.progress}, ${view.runsDone} of ${view.runsPlanned} runs (see Finalize below)`;
 }
@@ -157,7 +157,7 @@ export function finalizeSection(view: FinalizeView, tag?: string): string[] {
   const lines = ["## Finalize", ""];
   if (view.progress === "finished" && view.result) {
     lines.push(
-      `Each kept change on the way to the best was taken out of the best and the result run ${view.runsPerVariant} time${view.runsPerVariant === 1 ? "" : "s"}, beside the best and the baseline, round by round with the same seed: the metric's change without it says whether it matters.${view.stale ? ` _Note: ${escapeMarkdown(staleText(view), 300)}._` : ""}`,
+      `Each kept change on the way to the best was taken out of the best and the result run ${view.runsPerVariant} time${view.runsPerVariant === 1 ? "" : "s"}, beside the best and the baseline, round by round with the same seed: the metric's change without it says whether it matters.${view.stale ? ` _Note: ${escapeProse(staleText(view), 300)}._` : ""}`,
       "",
       (finalizeMarkdown(view, tag) as string).trimEnd(),
       "",

@@ -91,11 +91,27 @@ import { oneLine } from "../text.js";
  * tag (`<` becomes `&lt;`; `>` and `&` are harmless mid-line and stay readable in the raw file).
  */
 export function escapeMarkdown(text: string, max = 120): string {
-  return truncate(oneLine(text), max)
+  return escapeChars(truncate(oneLine(text), max));
+}
+
+/** Markdown's special characters escaped, and `<` (no HTML from a description). */
+function escapeChars(text: string): string {
+  return text
     .replace(/\\/g, "\\\\")
     .replace(/</g, "&lt;")
     .replace(/([|`*[\]~])/g, "\\$1")
     .replace(/_/g, (_m, at: number, all: string) => (isWordChar(all[at - 1]) && isWordChar(all[at + 1]) ? "_" : "\\_"));
+}
+
+/**
+ * Our own prose for markdown (a footer line, a note): escaped as escapeMarkdown does, but its code
+ * spans (`autoresearch finalize`) stay code, where escaping showed their backticks with a backslash.
+ */
+export function escapeProse(text: string, max = 400): string {
+  return truncate(oneLine(text), max)
+    .split(/(`[^`]+`)/)
+    .map((part, i) => (i % 2 === 1 ? part : escapeChars(part)))
+    .join("");
 }
 
 function isWordChar(ch: string | undefined): boolean {

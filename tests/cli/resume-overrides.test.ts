@@ -50,7 +50,7 @@ describe("autoresearch resume checks its overrides as run checks its flags", () 
     const result = cli(root, ["resume"]);
     expect(result.code, result.stdout).toBe(2);
     expect(result.stdout).not.toMatch(/reached max iterations/);
-    expect(result.stderr).toMatch(/already ran 0 of its 0 iteration/);
+    expect(result.stderr).toMatch(/already ran 0 experiment\(s\) and its max iterations is 0: nothing is left to resume/);
     expect(result.stderr).toMatch(/fix:.*autoresearch resume --max-iterations 10/);
     expect(repoSnapshot(root)).toBe(before);
   });
@@ -63,6 +63,10 @@ describe("autoresearch resume checks its overrides as run checks its flags", () 
     expect(cli(root, ["status"]).stdout).toMatch(/\*\*Iterations:\*\* 1 \/ 1\b/);
     const again = cli(root, ["resume"]);
     expect(again.code).toBe(2);
-    expect(again.stderr).toMatch(/already ran 1 of its 1 iteration/);
+    expect(again.stderr).toMatch(/already ran 1 experiment\(s\) and its max iterations is 1:/);
+    // A limit below what already ran is named as it is (it once read "ran 1 of its 0 iteration(s)").
+    const lower = cli(root, ["resume", "--max-iterations", "0"]);
+    expect(lower.code).toBe(2);
+    expect(lower.stderr).toMatch(/already ran 1 experiment\(s\) and its max iterations is 0:/);
   });
 });

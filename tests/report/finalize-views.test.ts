@@ -54,6 +54,7 @@ describe("finalize in the summary", () => {
     expect(section).toMatch(/\| #8 Cosine cooldown[^|]*\| -0\.007700 \| -0\.003000 ± 0\.001000 \| -5\.2 SE \(0\.1%\) \| hurts \|/);
     expect(section).toMatch(/\| #14 Muon optimizer for matrices \|[^\n]*matters \(with #12\)/);
     expect(section).toContain(".autoresearch/finalize.md");
+    expect(section).toMatch(/^- Final code: autoresearch\/mar8-final \([0-9a-f]+\), on the session's base commit; `autoresearch merge --final` merges it$/m);
     expect(summary).toContain("autoresearch merge --final --into main    # the smallest set finalize found (autoresearch/mar8-final)");
   });
 
@@ -102,6 +103,9 @@ describe("finalize in the summary", () => {
     expect(data.finalize?.stale).toBe(true);
     const summary = renderSummary(data);
     expect(summary).toContain("it measured the best of then (#14); the session kept more since");
+    // Its command is a code span in the markdown, not backticks shown with a backslash.
+    expect(summary).toContain("kept more since: `autoresearch finalize` measures the best of now");
+    expect(summary).not.toContain("\\`");
     // merge --final would merge an earlier best: the merge recommendation does not offer it.
     expect(summary.slice(summary.indexOf("## Merge Recommendation"))).not.toContain("merge --final");
   });
