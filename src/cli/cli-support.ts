@@ -4,7 +4,7 @@ import { UsageError } from "../errors.js";
 import { type Direction, isDirection } from "../metric/index.js";
 import { Git } from "../workspace/git.js";
 import type { SessionPaths } from "../ledger/paths.js";
-import { locateAnySession } from "../ledger/sessions.js";
+import { locateAnySession, unknownSessionError } from "../ledger/sessions.js";
 
 /** Small helpers shared by the commands (status, report, export, merge, clean ...): where the repo is, flag parsing. */
 
@@ -49,6 +49,6 @@ export function isInteractive(): boolean {
 /** The session `--tag` names (a resumable tag, or an id `sessions` printed), or the error every command gives for one that is not there. */
 export function sessionOfTag(root: string, tag: string): SessionPaths {
   const found = locateAnySession(root, tag);
-  if (!found) throw new UsageError(`no autoresearch session ${JSON.stringify(tag)} in ${root}`, "`autoresearch sessions` lists the sessions of this repo and their tags.");
+  if (!found) throw unknownSessionError(root, tag);
   return found;
 }

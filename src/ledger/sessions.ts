@@ -7,6 +7,7 @@ import { loopLiveness } from "./liveness.js";
 import { currentTag, FAILED_DIR, hasLegacySession, LEGACY_DIR, legacyPaths, locateSession, recordsPaths, type SessionPaths, sessionPaths, sessionsHome, sessionTags } from "./paths.js";
 import { readRecordsReadOnly, readSessionReadOnly } from "./read.js";
 import { headOf } from "./tree.js";
+import { UsageError } from "../errors.js";
 import { gainStanding, noiseOfRecords } from "../metric/index.js";
 
 /**
@@ -223,6 +224,11 @@ export function findSessionRecords(root: string, id: string): SessionPaths | nul
 export function locateAnySession(root: string, tag?: string): SessionPaths | null {
   if (tag === undefined) return locateSession(root);
   return locateSession(root, tag) ?? findSessionRecords(root, tag) ?? legacyTagged(root, tag);
+}
+
+/** What every command says for a --tag that names no session of the repo. */
+export function unknownSessionError(root: string, tag: string): UsageError {
+  return new UsageError(`no autoresearch session ${JSON.stringify(tag)} in ${root}`, "`autoresearch sessions` lists the sessions of this repo and their tags.");
 }
 
 /** An old-layout session in the checkout, found by the tag its session.json recorded. */

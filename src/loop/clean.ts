@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import { type Leftover, type LeftoverOptions, listLeftovers } from "../ledger/leftovers.js";
 import { currentTag, forgetCurrent, sessionsHome } from "../ledger/paths.js";
-import { listSessions, type SessionSummary } from "../ledger/sessions.js";
+import { listSessions, type SessionSummary, unknownSessionError } from "../ledger/sessions.js";
 import type { Git } from "../workspace/git.js";
 import { isFinalizeBranchOf } from "../workspace/branch-names.js";
 import { squashMergedInto } from "../workspace/squash-merged.js";
@@ -52,7 +52,7 @@ export async function planClean(git: Git, root: string, request: CleanRequest): 
   const sessions = listSessions(root);
   const home = sessionsHome(root);
   for (const tag of request.tags) {
-    if (!sessions.some((s) => s.id === tag)) throw new UsageError(`no autoresearch session ${JSON.stringify(tag)} in ${root}`, "`autoresearch sessions` lists the sessions of this repo and their tags.");
+    if (!sessions.some((s) => s.id === tag)) throw unknownSessionError(root, tag);
   }
   const chosen = sessions.filter((s) => request.tags.includes(s.id) || (request.allFinished && (s.state === "finished" || s.state === "failed")));
   const plan: CleanPlan = { items: [], leftovers: [], refused: [] };

@@ -7,6 +7,7 @@ import { UsageError } from "../errors.js";
 import { kindOf } from "../executors/registry.js";
 import { type InFlight, Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
 import { locateSession, migrateLegacy, sessionsHome, writeCurrent } from "../ledger/paths.js";
+import { unknownSessionError } from "../ledger/sessions.js";
 import { applyProposal } from "../proposers/apply.js";
 import type { ResearchRepo } from "../workspace/research-repo.js";
 import { headOf } from "../ledger/tree.js";
@@ -36,10 +37,8 @@ export function loadSession(root: string, options: { tag?: string; migrate?: boo
   }
   const info = paths ? new Ledger(paths, "", "").loadSession() : null;
   if (!paths || !info) {
-    throw new UsageError(
-      options.tag ? `no autoresearch session with tag ${options.tag} in ${root}` : `no autoresearch session in ${root}`,
-      "Start one with `autoresearch run` (or `autoresearch init` first).",
-    );
+    if (options.tag) throw unknownSessionError(root, options.tag);
+    throw new UsageError(`no autoresearch session in ${root}`, "Start one with `autoresearch run` (or `autoresearch init` first).");
   }
   const ledger = new Ledger(paths, join(root, info.config.results), info.config.metric);
   ledger.loadSession();

@@ -1,7 +1,7 @@
 import { UsageError } from "../errors.js";
 import type { SessionInfo } from "../ledger/ledger.js";
 import { readSessionReadOnly } from "../ledger/read.js";
-import { locateAnySession } from "../ledger/sessions.js";
+import { locateAnySession, unknownSessionError } from "../ledger/sessions.js";
 import type { ExperimentRecord } from "../types.js";
 import { formatMetric } from "./format.js";
 import { loadExperiment } from "./show.js";
@@ -39,7 +39,7 @@ function side(root: string, ref: ExperimentRef): { side: ComparedSide; info: Ses
   const paths = locateAnySession(root, ref.tag);
   const info = paths ? readSessionReadOnly(paths) : null;
   if (!paths || !info) {
-    throw new UsageError(ref.tag ? `no autoresearch session ${JSON.stringify(ref.tag)} in ${root}` : `no autoresearch session in ${root}`, "`autoresearch sessions` lists the sessions of this repo and their tags.");
+    throw ref.tag ? unknownSessionError(root, ref.tag) : new UsageError(`no autoresearch session in ${root}`, "`autoresearch sessions` lists the sessions of this repo and their tags.");
   }
   const { record } = loadExperiment(paths, ref.id, 0);
   return { side: { tag: info.tag, record, metricName: info.config.metric }, info };

@@ -19,7 +19,7 @@ describe("autoresearch finalize (CLI)", () => {
     const root = await finalizeSessionOf();
     const before = repoSnapshot(root);
     const cases: [string[], RegExp][] = [
-      [["finalize", "--tag", "nosuch", "--yes"], /no session tagged nosuch[\s\S]*fix: .*autoresearch sessions/],
+      [["finalize", "--tag", "nosuch", "--yes"], /no autoresearch session "nosuch"[\s\S]*fix: .*autoresearch sessions/],
       [["finalize", "--runs", "0", "--yes"], /--runs "0": not a whole number from 1 to 1000[\s\S]*fix:/],
       [["finalize", "--budget", "soon", "--yes"], /--budget "soon": not a duration/],
       [["finalize"], /no terminal to ask in[\s\S]*fix: Pass --yes/],

@@ -1,9 +1,10 @@
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli, repoSnapshot } from "../helpers/cli.js";
 import { fakeProject, git } from "../helpers/repo.js";
+import { createGitSession } from "../helpers/session-fixture.js";
 import { hasScript, KEY, terminal } from "../helpers/terminal.js";
 
 const RUN = ["run", "--train", "train.js", "--readonly", "prepare.js", "--budget", "5s", "--metric", "val_loss", "--direction", "min", "--yes"];
@@ -270,5 +271,19 @@ describe("sessions you can find again", () => {
     expect(accepted.screen()).toMatch(/Removed t\./);
     expect(git(root, "branch", "--list", "autoresearch/t")).toBe("");
     expect(existsSync(home(root, "t"))).toBe(false);
+  });
+});
+
+describe("an unknown --tag", () => {
+  it("an unknown --tag gets the same answer from every command that takes one: the tag named, and where the tags are listed", () => {
+    const root = mkdtempSync(join(tmpdir(), "ar-unknown-tag-"));
+    createGitSession(root);
+    // status once said "no autoresearch session or results file" and told to pass a results file; show and note "Start one with autoresearch run".
+    for (const args of [["status"], ["show", "1"], ["note", "an idea"], ["report"], ["resume"], ["finalize", "--yes"], ["clean", "--yes"]]) {
+      const result = cli(root, [...args, "--tag", "nope"]);
+      expect(result.code, args.join(" ")).toBe(2);
+      expect(result.stderr, args.join(" ")).toContain(`no autoresearch session "nope" in ${root}`);
+      expect(result.stderr, args.join(" ")).toMatch(/fix: `autoresearch sessions` lists the sessions of this repo and their tags/);
+    }
   });
 });

@@ -3,7 +3,7 @@ import { addUserNote, type NoteKind } from "../../ledger/memory.js";
 import { readSessionInfo } from "../../ledger/ledger.js";
 import { locateSession } from "../../ledger/paths.js";
 import { UsageError } from "../../errors.js";
-import { resolveRoot } from "../cli-support.js";
+import { resolveRoot, sessionOfTag } from "../cli-support.js";
 import { printText } from "../print.js";
 import { columnsOf, fitWidth } from "../../text.js";
 
@@ -50,6 +50,7 @@ Examples:
       if (options.finding && options.deadEnd) throw new UsageError("--finding and --dead-end exclude each other", "Pick one, or neither for an idea.");
       const kind: NoteKind = options.finding ? "finding" : options.deadEnd ? "dead-end" : "idea";
       const root = await resolveRoot(process.cwd(), options.dir);
+      if (options.tag !== undefined) sessionOfTag(root, options.tag);
       const paths = locateSession(root, options.tag);
       if (!paths) throw new UsageError(`no autoresearch session in ${root}`, "Start one with `autoresearch run`, or pass --dir / --tag.");
       const entry = addUserNote(paths, words.join(" "), kind, new Date());

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { resolveRoot } from "../cli-support.js";
+import { resolveRoot, sessionOfTag } from "../cli-support.js";
 import { readSessionReadOnly } from "../../ledger/read.js";
 import { locateAnySession } from "../../ledger/sessions.js";
 import { loadExperiment, renderExperiment, renderSessionLine } from "../../report/show.js";
@@ -33,7 +33,7 @@ export function registerShow(program: Command): void {
       const tail = options.tail === undefined ? 30 : Number(options.tail);
       if (!Number.isInteger(tail) || tail < 0) throw new UsageError(`--tail must be a whole number, not ${JSON.stringify(options.tail)}`);
       const root = await resolveRoot(process.cwd(), options.dir);
-      const paths = locateAnySession(root, options.tag);
+      const paths = options.tag === undefined ? locateAnySession(root) : sessionOfTag(root, options.tag);
       const session = paths ? readSessionReadOnly(paths) : null;
       if (!paths || !session) throw new UsageError(`no autoresearch session in ${root}`, "Start one with `autoresearch run`, or pass --dir / --tag.");
       const shown = loadExperiment(paths, n === undefined ? null : Number(n), tail);

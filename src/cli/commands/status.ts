@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { loopLiveness } from "../../ledger/liveness.js";
 import { locateSession, lockPath } from "../../ledger/paths.js";
 import { readInFlightReadOnly } from "../../ledger/read.js";
-import { resolveRoot } from "../cli-support.js";
+import { resolveRoot, sessionOfTag } from "../cli-support.js";
 import { finalizeLine } from "../../report/finalize-view.js";
 import { inFlightRuns, renderInFlight, workersNow } from "../../report/in-flight.js";
 import { loadReportData } from "../../report/load.js";
@@ -37,6 +37,7 @@ Examples:
     )
     .action(async (options: StatusOptions) => {
       const root = await resolveRoot(process.cwd(), options.dir);
+      if (options.tag !== undefined) sessionOfTag(root, options.tag);
       const paths = locateSession(root, options.tag);
       const data = loadReportData({ root, ...(options.tag !== undefined && { tag: options.tag }) });
       const loop = loopLiveness(paths?.lock ?? lockPath(root) ?? "");

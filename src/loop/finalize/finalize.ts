@@ -42,6 +42,7 @@ import { Ledger } from "../../ledger/ledger.js";
 import { loopLiveness } from "../../ledger/liveness.js";
 import { acquireLock } from "../../ledger/lock.js";
 import { locateSession, type SessionPaths, sessionTags } from "../../ledger/paths.js";
+import { unknownSessionError } from "../../ledger/sessions.js";
 import { readInFlightReadOnly, readRecordsReadOnly, readSessionReadOnly } from "../../ledger/read.js";
 import type { SessionInfo } from "../../ledger/session-records.js";
 import { headOf } from "../../ledger/tree.js";
@@ -137,10 +138,8 @@ async function prepare(root: string, options: FinalizeOptions, deps: FinalizeDep
   const paths = locateSession(root, options.tag);
   const info = paths ? readSessionReadOnly(paths) : null;
   if (!paths || !info) {
-    throw new UsageError(
-      options.tag ? `no session tagged ${options.tag} in ${root}` : `no autoresearch session in ${root}`,
-      "List this repo's sessions with `autoresearch sessions`, and pass one with --tag.",
-    );
+    if (options.tag) throw unknownSessionError(root, options.tag);
+    throw new UsageError(`no autoresearch session in ${root}`, "List this repo's sessions with `autoresearch sessions`, and pass one with --tag.");
   }
   const loop = loopLiveness(paths.lock);
   if (loop.state === "running") {
