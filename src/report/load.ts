@@ -28,7 +28,7 @@ function withMemory(data: SessionData, paths: SessionPaths): SessionData {
 export function loadResultsFile(path: string, options: { direction?: Direction; branch?: string | null } = {}): SessionData {
   const absolute = resolve(path);
   if (!isResultsFile(absolute)) {
-    throw new UsageError(`results file not found: ${path}`, "Pass the path of a results.tsv, e.g. `autoresearch report results.tsv`.");
+    throw new UsageError(`results file not found: ${path}`, "Pass the path of an existing results.tsv (this tool's or Karpathy's format).");
   }
   let parsed: ReturnType<typeof readResultsFile>;
   try {
@@ -89,6 +89,6 @@ export function loadReportData(options: LocateOptions): SessionData {
   if (session) return withMemory(fromRecords([], session, { direction: options.direction, branch: options.branch, resultsPath }), paths as SessionPaths);
   throw new UsageError(
     `no autoresearch session or results file in ${root}`,
-    "Run it in the repo where `autoresearch run` ran, or pass a results file: `autoresearch report path/to/results.tsv`.",
+    "Run it in the repo where `autoresearch run` ran (or pass --dir); a results file alone is read by `autoresearch report path/to/results.tsv`.",
   );
 }

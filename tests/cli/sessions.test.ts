@@ -287,3 +287,19 @@ describe("an unknown --tag", () => {
     }
   });
 });
+
+describe("no session at all", () => {
+  it("status, report and export in a repository with no session say so, with a fix each of them can follow", () => {
+    const root = fakeProject();
+    for (const command of ["status", "report", "export"]) {
+      const result = cli(root, [command]);
+      expect(result.code, command).toBe(2);
+      expect(result.stderr, command).toContain(`no autoresearch session or results file in ${root}`);
+      // Not "pass a results file" to status, which takes none.
+      expect(result.stderr, command).toMatch(/fix: Run it in the repo where `autoresearch run` ran \(or pass --dir\); a results file alone is read by `autoresearch report path\/to\/results\.tsv`\./);
+    }
+    const missing = cli(root, ["export", "nope.tsv"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/results file not found: \S*nope\.tsv\n.*fix: Pass the path of an existing results\.tsv/);
+  });
+});

@@ -23,7 +23,7 @@ interface ReportOptions {
 export function registerReport(program: Command): void {
   program
     .command("report")
-    .description(`write the summary (${SUMMARY_FILE} and the progress chart) of a session or of any results file, without running anything`)
+    .description(`the summary of a session or of any results file, printed, or written with --out (${SUMMARY_FILE} and the progress chart); runs nothing`)
     .argument("[results]", `results file to summarise (default: the session in this repo, else ./${DEFAULT_RESULTS_FILE})`)
     .option("--out <file>", `write the summary to this file, with ${CHART_SVG_FILE}/${CHART_PNG_FILE} beside it (default: print it)`)
     .option("--direction <min|max>", "which way is better, when the file cannot tell (default: the session's, else inferred)")
