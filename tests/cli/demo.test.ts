@@ -31,6 +31,9 @@ describe("autoresearch demo", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/is not empty/);
     expect(cli(process.cwd(), ["demo", "--budget", "abc"]).stderr).toMatch(/--budget "abc": expected a positive duration/);
-    expect(cli(process.cwd(), ["demo", "--iterations", "-1"]).code).toBe(2);
+    const negative = cli(process.cwd(), ["demo", "--iterations", "-1"]);
+    expect(negative.code).toBe(2);
+    // -1 is a whole number: the fix says what is wanted.
+    expect(negative.stderr).toMatch(/fix: Use a whole number of experiments, 0 or more/);
   });
 });

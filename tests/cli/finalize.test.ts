@@ -21,7 +21,9 @@ describe("autoresearch finalize (CLI)", () => {
     const cases: [string[], RegExp][] = [
       [["finalize", "--tag", "nosuch", "--yes"], /no autoresearch session "nosuch"[\s\S]*fix: .*autoresearch sessions/],
       [["finalize", "--runs", "0", "--yes"], /--runs "0": not a whole number from 1 to 1000[\s\S]*fix:/],
-      [["finalize", "--budget", "soon", "--yes"], /--budget "soon": not a duration/],
+      [["finalize", "--budget", "soon", "--yes"], /--budget "soon": not a positive duration/],
+      // Zero is refused in the words run and demo use.
+      [["finalize", "--budget", "0", "--yes"], /--budget "0": not a positive duration/],
       [["finalize"], /no terminal to ask in[\s\S]*fix: Pass --yes/],
     ];
     for (const [args, message] of cases) {

@@ -303,3 +303,13 @@ describe("no session at all", () => {
     expect(missing.stderr).toMatch(/results file not found: \S*nope\.tsv\n.*fix: Pass the path of an existing results\.tsv/);
   });
 });
+
+describe("sessions outside a repository", () => {
+  it("says the folder is not a git repository (it said \"No autoresearch sessions in this repo\"), and still lists the machine's leftovers", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ar-no-repo-"));
+    const result = cli(dir, ["sessions"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`No autoresearch sessions: ${dir} is not a git repository (run it in a session's repo, or pass --dir).`);
+    expect(cli(fakeProject(), ["sessions"]).stdout).toContain("No autoresearch sessions in this repo.");
+  });
+});

@@ -81,7 +81,7 @@ const wholeNumber = (flag: string, text: string | undefined, max: number): numbe
 export function registerConfirm(program: Command): void {
   program
     .command("confirm")
-    .argument("[target]", "best (default), baseline, an experiment number, or a commit of the session", "best")
+    .argument("[target]", "best, baseline, an experiment number, or a commit of the session", "best")
     .argument("[other]", "a second commit (same forms): run both in turns and say whether it beats the first")
     .description(
       "re-run a commit with seeds the session never used and say whether it beats the baseline by more than the noise, or run two commits in turns and say whether the second beats the first",

@@ -61,7 +61,7 @@ export function registerDemo(program: Command): void {
     .option("--dashboard", "watch it in the browser: serve the live dashboard while the demo runs, and print its URL")
     .addHelpText("after", "\nExamples:\n  $ autoresearch demo\n  $ autoresearch demo --dashboard --iterations 20\n  $ autoresearch demo --iterations 12 --budget 5s --dir ./tinylm-demo\n")
     .action(async (flags: DemoFlags) => {
-      if (!/^\d+$/.test(flags.iterations)) throw new UsageError(`invalid --iterations ${JSON.stringify(flags.iterations)}`, "Use a whole number, e.g. --iterations 6.");
+      if (!/^\d+$/.test(flags.iterations)) throw new UsageError(`invalid --iterations ${JSON.stringify(flags.iterations)}`, "Use a whole number of experiments, 0 or more, e.g. --iterations 6.");
       const checked = { ...validateFlags({ budget: flags.budget, seed: flags.seed }), maxIterations: flags.iterations };
       const budgetSec = parseDuration(checked.budget as string) as number;
       const root = await createDemoRepo(flags.dir);

@@ -33,7 +33,7 @@ export function describeCost(cost: FinalizeCost): string {
   const later = cost.laterAtMost > 0 ? `${rise}; then up to ${cost.laterAtMost} more for the smallest set, and more for any pair of changes that looks suspicious` : rise;
   const now = cost.runs === cost.planned ? `${cost.runs} runs` : `${cost.runs} runs (${cost.planned - cost.runs} of ${cost.planned} recorded already)`;
   return (
-    `Finalize: ${cost.variants} variants (the best, the baseline, the best without each kept change) × ${cost.rounds} rounds, the best twice a round = ${now}, ${per}, ` +
+    `Finalize: ${cost.variants} variants (the best, the baseline, the best without each kept change) × ${cost.rounds} round${cost.rounds === 1 ? "" : "s"}, the best twice a round = ${now}, ${per}, ` +
     `on ${cost.workers} worker${cost.workers === 1 ? "" : "s"}: about ${formatDuration(Math.max(1, Math.round(cost.wallSec)))} (a run takes about ${formatDuration(Math.max(0.1, Number(cost.perRunSec.toFixed(1))))}, from ${cost.perRunFrom})${later}.\n`
   );
 }
@@ -84,7 +84,7 @@ Examples:
         throw new UsageError(`--runs ${JSON.stringify(options.runs)}: not a whole number from 1 to 1000`, "Pass e.g. --runs 3 (or leave it out: the default comes from the session's noise floor).");
       }
       const budgetSec = options.budget === undefined ? undefined : parseDuration(options.budget);
-      if (budgetSec === null) throw new UsageError(`--budget ${JSON.stringify(options.budget)}: not a duration`, "Pass e.g. --budget 90s, 5m or 1h30m.");
+      if (budgetSec === null) throw new UsageError(`--budget ${JSON.stringify(options.budget)}: not a positive duration`, "Pass e.g. --budget 90s, 5m or 1h30m.");
       const root = await resolveRoot(process.cwd(), options.dir);
       const git = new Git(root);
       const stop = new StopControl();

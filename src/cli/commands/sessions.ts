@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { listLeftovers } from "../../ledger/leftovers.js";
 import { listSessions, type SessionSummary } from "../../ledger/sessions.js";
@@ -104,6 +106,8 @@ Examples:
         return;
       }
       const width = columnsOf(process.stdout);
-      printText(`${renderSessions(sessions, width)}${renderLeftovers(listLeftovers(root), new Date(), width)}`);
+      // Outside a repository there are no sessions to list, only the machine's leftovers: said as such.
+      const listed = sessions.length === 0 && !existsSync(join(root, ".git")) ? `No autoresearch sessions: ${root} is not a git repository (run it in a session's repo, or pass --dir).\n` : renderSessions(sessions, width);
+      printText(`${listed}${renderLeftovers(listLeftovers(root), new Date(), width)}`);
     });
 }
