@@ -23,6 +23,8 @@ describe("autoresearch demo", () => {
     expect(git(dir, "branch", "--show-current")).toBe("main");
     expect(result.stdout).toContain("Where everything is");
     expect(result.stdout).toContain(dir);
+    // Its closing hints (show, git log, merge) work in the demo's repository: the last line says where that is.
+    expect(result.stdout.trimEnd().split("\n").at(-1)).toBe(`Those commands run in the demo's repository: cd ${dir}`);
     expect(existsSync(join(dir, ".git/autoresearch/demo/records/experiments.jsonl"))).toBe(true);
   });
 

@@ -93,6 +93,8 @@ export function registerDemo(program: Command): void {
       const proposer = await createProposer(config, { root, env: process.env });
       const platform = await detectPlatform({ command: config.command, root });
       const { exitCode } = await runSessionCommand({ root, git: new Git(root), proposer, mode: { kind: "new", checked: resolved, platform }, json: Boolean(flags.json), dashboard: Boolean(flags.dashboard) });
+      // The hints above (show, git log, merge) work in the demo's repository, not where it was started.
+      if (!flags.json && resolve(process.cwd()) !== root) process.stdout.write(`${fitWidth(`Those commands run in the demo's repository: cd ${root}`, columnsOf(process.stdout), "  ")}\n`);
       process.exitCode = exitCode;
     });
 }
