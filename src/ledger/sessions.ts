@@ -8,7 +8,7 @@ import { currentTag, FAILED_DIR, hasLegacySession, LEGACY_DIR, legacyPaths, loca
 import { readRecordsReadOnly, readSessionReadOnly } from "./read.js";
 import { headOf } from "./tree.js";
 import { UsageError } from "../errors.js";
-import { gainStanding, noiseOfRecords } from "../metric/index.js";
+import { gainStanding, measuredMeans, noiseOfRecords } from "../metric/index.js";
 
 /**
  * Every session of a repository, wherever its records are: `<git dir>/autoresearch/<tag>/records`
@@ -167,6 +167,10 @@ function summarize(found: Found, info: SessionInfo, current: string | null, home
   // The best is the tree's head (the best kept node), which the research branch points at.
   const best = kept.some((r) => r.metric !== null) ? headOf(records, info.config.direction) : null;
   const baseline = records[0] ?? null;
+  // Each as measured (the mean of all its runs, `confirm`'s included), as status and every decision see it.
+  const means = measuredMeans(records);
+  const measured = (r: ExperimentRecord | null): number | null => (r ? (means.get(r.commit) ?? r.metric) : null);
+  const bestMetric = measured(best);
   const isCurrent = found.kind === "home" ? current === info.tag : found.kind === "legacy" && current === null;
   const reason = endReason(found.paths.dir);
   let state: SessionStateName;
@@ -185,10 +189,10 @@ function summarize(found: Found, info: SessionInfo, current: string | null, home
     kept: Math.max(0, kept.length - 1),
     metric: info.config.metric,
     direction: info.config.direction,
-    baseline: baseline?.metric ?? null,
-    best: best?.metric ?? null,
+    baseline: measured(baseline),
+    best: bestMetric,
     bestId: best?.id ?? null,
-    bestWithinNoise: best && best.id !== 0 ? (within(gainStanding(best.metric, baseline?.metric, info.config.direction, noiseOfRecords(records)?.sd ?? null)) ?? null) : null,
+    bestWithinNoise: best && best.id !== 0 ? (within(gainStanding(bestMetric, measured(baseline), info.config.direction, noiseOfRecords(records)?.sd ?? null)) ?? null) : null,
     startedAt: info.startedAt,
     endReason: reason,
     dir: found.paths.dir,

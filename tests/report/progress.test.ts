@@ -88,6 +88,15 @@ describe("progress report (spec 2.6)", () => {
     expect(report).toContain("**Iterations:** 2 / 12");
   });
 
+  it("after `confirm` re-ran the best, the delta is its measured metric's, as the best line shows (not its first run's)", () => {
+    const records = buildRecords(1.0, [{ description: "A", metric: 0.9 }]);
+    (records[1] as (typeof records)[number]).confirmRuns = [{ metric: 0.94, seed: 7, durationSec: 30 }, { metric: 0.95, seed: 8, durationSec: 30 }];
+    const report = renderProgressReport(fromRecords(records, sessionInfo()), { now: Date.parse("2025-03-08T23:00:00Z") });
+    // The best's measured metric: the mean of its three runs, 0.93.
+    expect(report).toContain("**Best so far:** 0.930000 (iteration 1, commit");
+    expect(report).toContain("**vs. Baseline:** -0.070000 (-7.00%)");
+  });
+
   it("before any experiment: only the baseline", () => {
     const data = fromRecords(buildRecords(1.0, []), sessionInfo());
     const s = progressSnapshot(data, { now: Date.parse("2025-03-08T22:10:00Z") });

@@ -98,4 +98,16 @@ describe("sessions: the best is the head", () => {
     expect(only?.bestId).toBe(4);
     expect(only?.best).toBe(0.96);
   });
+
+  it("its best and baseline are as measured: `confirm`'s runs count, as in status (it showed the first run beside status's mean)", () => {
+    const root = tempDir();
+    dirs.push(root);
+    const records = treeRecords();
+    const head = records.find((r) => r.id === 4) as (typeof records)[number];
+    head.confirmRuns = [{ metric: 0.95, seed: 9, durationSec: 30 }];
+    writeSessionFiles(root, records, sessionInfo());
+    const [only] = listSessions(root);
+    expect(only?.bestId).toBe(4);
+    expect(only?.best).toBeCloseTo(0.955, 12);
+  });
 });
