@@ -174,7 +174,7 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
   const subtitleParts = [`${data.metricName} (${better})`];
   if (a.best && a.baseline) {
     subtitleParts.push(`baseline ${formatMetric(a.baseline.metric)}`);
-    subtitleParts.push(`best ${formatMetric(a.best.metric)} at #${a.best.iteration} (${shortCommit(a.best.commit)}, ${formatPercent(a.improvementPct)})`);
+    subtitleParts.push(`best ${formatMetric(a.bestMetric)} at #${a.best.iteration} (${shortCommit(a.best.commit)}, ${formatPercent(a.improvementPct)})`);
   }
   if (a.counts.crash > 0) subtitleParts.push(`${formatInteger(a.counts.crash)} crashed`);
   out.push(

@@ -69,7 +69,7 @@ function toJson(data: SessionData): string {
     direction: data.direction,
     branch: data.branch,
     baseline: a.baseline ? { iteration: a.baseline.iteration, commit: shortCommit(a.baseline.commit), metric: a.baseline.metric } : null,
-    best: a.best ? { iteration: a.best.iteration, commit: shortCommit(a.best.commit), metric: a.best.metric } : null,
+    best: a.best ? { iteration: a.best.iteration, commit: shortCommit(a.best.commit), metric: a.bestMetric } : null,
     improvement: round6(a.improvement),
     improvementPct: a.improvementPct === null ? null : Number(a.improvementPct.toFixed(4)),
     counts: a.counts,
@@ -160,7 +160,7 @@ function toLatex(data: SessionData): string {
   const caption = [
     `Experiments${data.branch ? ` of ${escapeLatex(data.branch)}` : ""}: ${escapeLatex(data.metricName)} (${better})`,
     a.baseline && a.best
-      ? `; baseline ${formatMetric(a.baseline.metric)}, best ${formatMetric(a.best.metric)} (${escapeLatex(formatPercent(a.improvementPct))})`
+      ? `; baseline ${formatMetric(a.baselineMetric)}, best ${formatMetric(a.bestMetric)} (${escapeLatex(formatPercent(a.improvementPct))})`
       : "",
     `; ${a.iterations} experiments, ${a.counts.keep} kept, ${a.counts.discard} discarded, ${a.counts.crash} crashed.`,
   ].join("");

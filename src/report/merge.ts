@@ -32,7 +32,7 @@ export function mergeMessage(plan: MergePlan, strategy: MergeStrategy, data: Ses
   const a = data ? analyze(data) : null;
   let title = `autoresearch: ${strategy === "squash" ? "squash" : "merge"} ${plan.branch} into ${plan.base}`;
   if (a?.best && a.baseline && a.kept.length > 0 && data) {
-    title += ` (${data.metricName} ${formatMetric(a.baseline.metric)} -> ${formatMetric(a.best.metric)}, ${formatPercent(a.improvementPct)})`;
+    title += ` (${data.metricName} ${formatMetric(a.baselineMetric)} -> ${formatMetric(a.bestMetric)}, ${formatPercent(a.improvementPct)})`;
   }
   const lines = [title, ""];
   if (a && data && a.kept.length > 0) {

@@ -388,7 +388,14 @@ export interface Analysis {
   iterations: number;
   lastIteration: number;
   counts: Record<Status, number>;
-  /** best - baseline, signed raw. */
+  /**
+   * The best's and the baseline's metrics as measured (src/metric/noise.ts measuredMeans: the mean of
+   * all their runs, `confirm`'s included; the first run's metric until it ran again): what decisions
+   * compare with, so what every view shows for them.
+   */
+  bestMetric: number | null;
+  baselineMetric: number | null;
+  /** bestMetric - baselineMetric, signed raw. */
   improvement: number | null;
   improvementPct: number | null;
   categories: CategoryStats[];
@@ -461,8 +468,10 @@ function computeAnalysis(data: SessionData): Analysis {
   // own parent while a better node sits in another branch.
   const tree = treeOf(experiments, data.direction);
   if (tree) best = tree.head;
-  const improvement = delta(best?.metric, baseline?.metric);
-  const improvementPct = percentChange(best?.metric, baseline?.metric);
+  const bestMetric = best ? (best.measured ?? best.metric) : null;
+  const baselineMetric = baseline ? (baseline.measured ?? baseline.metric) : null;
+  const improvement = delta(bestMetric, baselineMetric);
+  const improvementPct = percentChange(bestMetric, baselineMetric);
   const order = (c: Category) => CATEGORIES.indexOf(c);
   return {
     baseline,
@@ -473,6 +482,8 @@ function computeAnalysis(data: SessionData): Analysis {
     iterations: Math.max(0, experiments.length - 1),
     lastIteration: experiments.length > 0 ? (experiments[experiments.length - 1] as ReportExperiment).iteration : 0,
     counts,
+    bestMetric,
+    baselineMetric,
     improvement,
     improvementPct,
     categories: [...stats.values()].sort((a, b) => order(a.category) - order(b.category)),

@@ -40,7 +40,7 @@ export function keepsWithinNoise(data: SessionData, a: Analysis): ReportExperime
  */
 export function bestStanding(data: SessionData, a: Analysis): { within: boolean; text: string } | null {
   if (!a.best || !a.baseline || a.best === a.baseline || !data.noise) return null;
-  return gainStanding(a.best.metric, a.baseline.metric, data.direction, data.noise.sd);
+  return gainStanding(a.bestMetric, a.baselineMetric, data.direction, data.noise.sd);
 }
 
 /** "3.1× noise" after a kept change's numbers, "" when unknown. */
@@ -80,7 +80,7 @@ export function noiseParagraph(data: SessionData, a: Analysis): string[] {
     lines.push("", `The noise floor of this session is unknown, so no kept change can be told apart from luck: ${data.noise ? data.noise.basis.replace(/^.*?; /, "") : "run `autoresearch confirm baseline --runs 3` to measure it"}.`);
     return lines;
   }
-  const overall = a.best && a.baseline && a.best !== a.baseline ? confidence(a.best.metric, a.baseline.metric, data.direction, sd) : null;
+  const overall = a.best && a.baseline && a.best !== a.baseline ? confidence(a.bestMetric, a.baselineMetric, data.direction, sd) : null;
   if (overall !== null) lines.push("", `The best result is ${overall.toFixed(1)}× the noise floor away from the baseline${overall < WITHIN_NOISE ? ": that could be luck; confirm it before trusting it" : ""}.`);
   const weak = keepsWithinNoise(data, a);
   if (weak.length > 0) {

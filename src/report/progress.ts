@@ -12,7 +12,6 @@ import {
   markdownTable,
   shortCommit,
 } from "./format.js";
-import { delta, percentChange } from "../metric/index.js";
 import { analyze, reRunNote, type SessionData } from "./model.js";
 import { bestStanding, keepsWithinNoise, noiseLine } from "./noise.js";
 import { type WorkersView, workersTable, workersView } from "./workers.js";
@@ -74,19 +73,16 @@ export function progressSnapshot(data: SessionData, options: ProgressOptions = {
   // Shares of the time from the session's start to its latest decision: runs still going are not in the records yet.
   const workers = workersView(data.experiments, { startedAt: started });
   const standing = bestStanding(data, a);
-  // The best and the baseline as measured (the mean of all their runs, as decisions see them): the
-  // delta from the same numbers the line shows (it once put the mean beside a first run's delta).
-  const bestMetric = a.best ? (a.best.measured ?? a.best.metric) : null;
-  const baselineMetric = a.baseline ? (a.baseline.measured ?? a.baseline.metric) : null;
   return {
     metricName: data.metricName,
     metricDirection: data.direction,
     iteration: a.iterations,
     // The head's measured metric (metric/noise.ts measuredMeans: re-runs and `confirm`'s included): what decisions compare with.
-    best: a.best ? { metric: a.best.measured ?? a.best.metric, iteration: a.best.iteration, commit: a.best.commit, ...(a.best.measured !== undefined && { measured: true }) } : null,
-    baseline: a.baseline ? { metric: baselineMetric, commit: a.baseline.commit } : null,
-    delta: delta(bestMetric, baselineMetric),
-    deltaPct: percentChange(bestMetric, baselineMetric),
+    best: a.best ? { metric: a.bestMetric, iteration: a.best.iteration, commit: a.best.commit, ...(a.best.measured !== undefined && { measured: true }) } : null,
+    baseline: a.baseline ? { metric: a.baselineMetric, commit: a.baseline.commit } : null,
+    // From the same measured metrics the best line shows (it once put the mean beside a first run's delta).
+    delta: a.improvement,
+    deltaPct: a.improvementPct,
     completed: a.iterations,
     maxIterations,
     elapsedSec: Number.isFinite(startMs) ? Math.max(0, (now - startMs) / 1000) : null,

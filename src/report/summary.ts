@@ -148,7 +148,7 @@ function resultsTable(a: Analysis): string {
   const improvement = a.improvement === null ? MISSING : `${formatDelta(a.improvement)} (${formatPercent(a.improvementPct)})`;
   return markdownTable(
     ["Baseline metric", "Best metric", "Improvement", "Best commit"],
-    [[formatMetric(a.baseline?.metric), formatMetric(a.best?.metric), improvement, a.best ? escapeMarkdown(shortCommit(a.best.commit), 40) : MISSING]],
+    [[formatMetric(a.baselineMetric), formatMetric(a.bestMetric), improvement, a.best ? escapeMarkdown(shortCommit(a.best.commit), 40) : MISSING]],
     "|-----------------|-------------|-------------|-------------|",
   );
 }
@@ -178,7 +178,9 @@ function topImprovements(data: SessionData, a: Analysis, max: number): string[] 
     const sure = confidenceNote(e, data);
     // A load-adjusted metric is its parent's plus its difference at the same load, not the mean of its runs.
     const runs = e.runs && !e.loadAdjusted ? `, mean of ${e.runs} runs` : "";
-    const change = d === null ? "" : ` (${formatDelta(d)}, ${formatPercent(percentChange(e.metric, parentMetric))}, iteration ${e.iteration}${runs}${sure ? `, ${sure}` : ""})`;
+    // Runs made since its decision (as a parent in pairs, `confirm`'s) moved its measured metric: the one Results shows for the best.
+    const since = e.measured !== undefined ? `, ${formatMetric(e.measured)} measured since` : "";
+    const change = d === null ? "" : ` (${formatDelta(d)}, ${formatPercent(percentChange(e.metric, parentMetric))}, iteration ${e.iteration}${runs}${since}${sure ? `, ${sure}` : ""})`;
     return [String(i + 1), escapeMarkdown(shortCommit(e.commit), 40), formatMetric(e.metric), `${escapeMarkdown(e.description, 100) || MISSING}${reRunNote(e)}${combinesNote(e)}${change}`];
   });
   const table = markdownTable(
@@ -295,14 +297,14 @@ function mergeRecommendation(data: SessionData, a: Analysis, options: SummaryOpt
   const onBranch = a.lineage.slice(1);
   if (onBranch.length === 0 || !a.best) {
     lines.push(
-      `**Final metric:** ${formatMetric(a.best?.metric ?? a.baseline?.metric)} (the baseline)`,
+      `**Final metric:** ${formatMetric(a.bestMetric ?? a.baselineMetric)} (the baseline)`,
       "",
       `Nothing to merge: no experiment beat the baseline${branch ? `, so ${escapeMarkdown(branch, 100)} holds no kept commits` : ""}.`,
     );
     return lines;
   }
   lines.push(
-    `**Final metric:** ${formatMetric(a.best.metric)} (iteration ${a.best.iteration}, commit ${escapeMarkdown(shortCommit(a.best.commit), 40)}; ${formatDelta(a.improvement)} / ${formatPercent(a.improvementPct)} vs baseline)`,
+    `**Final metric:** ${formatMetric(a.bestMetric)} (iteration ${a.best.iteration}, commit ${escapeMarkdown(shortCommit(a.best.commit), 40)}; ${formatDelta(a.improvement)} / ${formatPercent(a.improvementPct)} vs baseline)`,
     "",
     `**Kept commits (${onBranch.length}):** the best's lineage, the commits ${branch ? escapeMarkdown(branch, 100) : "the research branch"} holds`,
     "",

@@ -272,11 +272,11 @@ describe("autoresearch merge", () => {
     const plain = cli(unmeasured, "merge", "--squash", "--yes");
     expect(plain.code).toBe(0);
     expect(plain.stdout).toContain("⚠ The best against the baseline: never re-measured, no noise floor. `autoresearch confirm best --runs 3` re-runs it first.");
-    // Two baseline runs 0.03 apart: the best's 0.035 gain is 1.6× that noise floor.
+    // Two baseline runs 0.03 apart (their mean the baseline's metric, 1.0, as a session records it): the best's 0.035 gain is 1.6× that noise floor.
     const root = dir("ar-merge-cli-");
     const s = createGitSession(root);
     const [baseline, ...rest] = s.records;
-    const noisy = [{ ...(baseline as ExperimentRecord), runs: [{ seed: 0, metric: 1.0, durationSec: 1 }, { seed: 1, metric: 1.03, durationSec: 1 }] }, ...rest];
+    const noisy = [{ ...(baseline as ExperimentRecord), runs: [{ seed: 0, metric: 0.985, durationSec: 1 }, { seed: 1, metric: 1.015, durationSec: 1 }] }, ...rest];
     writeSessionFiles(root, noisy, sessionInfo({ tag: "mar8", branch: s.branch, baseBranch: "main", baseCommit: s.baseCommit }, { tag: "mar8" }));
     const within = cli(root, "merge", "--squash", "--yes");
     expect(within.code).toBe(0);

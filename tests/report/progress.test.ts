@@ -4,6 +4,7 @@ import { legacyPaths } from "../../src/ledger/paths.js";
 import { parseResults } from "../../src/ledger/results-tsv.js";
 import { fromRecords, fromResults } from "../../src/report/model.js";
 import { progressSnapshot, renderProgressReport, writeProgressReport } from "../../src/report/progress.js";
+import { renderSummary } from "../../src/report/summary.js";
 import { KARPATHY_RESULTS, REALISTIC_SPECS, buildRecords, commitAt, removeDir, sessionInfo, tempDir } from "../helpers/session-fixture.js";
 
 const dirs: string[] = [];
@@ -95,6 +96,11 @@ describe("progress report (spec 2.6)", () => {
     // The best's measured metric: the mean of its three runs, 0.93.
     expect(report).toContain("**Best so far:** 0.930000 (iteration 1, commit");
     expect(report).toContain("**vs. Baseline:** -0.070000 (-7.00%)");
+    // The summary's Results say the same; its Top Improvements row is the decision's, with the measured metric beside it.
+    const summary = renderSummary(fromRecords(records, sessionInfo()), { chart: null });
+    expect(summary).toMatch(/^\| 1\.000000 \| 0\.930000 \| -0\.070000 \(-7\.00%\) \| /m);
+    expect(summary).toMatch(/^\| 1 \| \w+ \| 0\.900000 \| A \(-0\.100000, -10\.00%, iteration 1, 0\.930000 measured since/m);
+    expect(summary).toContain("**Final metric:** 0.930000 (iteration 1");
   });
 
   it("before any experiment: only the baseline", () => {

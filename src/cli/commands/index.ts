@@ -68,7 +68,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: "report",
     args: "[results]",
-    description: `write the summary (${SUMMARY_FILE} and the progress chart) of a session or of any results file, without running anything`,
+    description: `the summary of a session or of any results file, printed, or written with --out (${SUMMARY_FILE} and the progress chart); runs nothing`,
     load: async () => (await import("./report.js")).registerReport,
   },
   {
@@ -105,7 +105,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "doctor",
-    description: "what a run needs and what is missing (git, the repository, the run's Python and torch), then what is optional (GPU, nvidia-smi, API keys, agent CLIs)",
+    description: "what a run needs and what is missing (git, the repository, the training script, the run's Python and torch), then what is optional (GPU, nvidia-smi, API keys, agent CLIs)",
     load: async () => (await import("./doctor.js")).registerDoctor,
   },
 ];

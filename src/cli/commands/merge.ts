@@ -64,7 +64,7 @@ export function overview(plan: MergePlan, strategy: MergeStrategy | null, data: 
     const weak = new Set(keepsWithinNoise(data, a).map((e) => e.iteration));
     lines.push(
       fitWidth(
-        `Final metric: ${data.metricName} ${formatMetric(a.best.metric)} (iteration ${a.best.iteration}, commit ${shortCommit(a.best.commit)}; ${formatPercent(a.improvementPct)} vs baseline ${formatMetric(a.baseline.metric)})`,
+        `Final metric: ${data.metricName} ${formatMetric(a.bestMetric)} (iteration ${a.best.iteration}, commit ${shortCommit(a.best.commit)}; ${formatPercent(a.improvementPct)} vs baseline ${formatMetric(a.baselineMetric)})`,
         width,
         " ".repeat("Final metric: ".length),
       ),
