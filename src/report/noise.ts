@@ -68,6 +68,23 @@ export function noiseLine(data: SessionData): string | null {
  * baseline in noise units, and how many keeps could be luck.
  */
 export function noiseParagraph(data: SessionData, a: Analysis): string[] {
+  return [...noiseFloorParagraph(data, a), ...finalizeAgain(data)];
+}
+
+/**
+ * Finalize measured the kept changes again, each taken out of the best beside it: where it found
+ * one not to matter, the noise paragraph says so too (the summary once stood every change 2× above
+ * the noise while its Finalize section called two of them within noise).
+ */
+function finalizeAgain(data: SessionData): string[] {
+  const result = data.finalize?.progress === "finished" ? data.finalize.result : null;
+  const notMatter = result?.verdicts.filter((v) => v.verdict !== "matters") ?? [];
+  if (notMatter.length === 0) return [];
+  const kinds = [...new Set(notMatter.map((v) => v.verdict))].map((kind) => `${notMatter.filter((v) => v.verdict === kind).map((v) => `#${v.change}`).join(", ")} ${kind}`);
+  return ["", `\`autoresearch finalize\` measured the kept changes again, each taken out of the best and run beside it: ${kinds.join("; ")} there (see Finalize below). That measurement is the one to go by before merging.`];
+}
+
+function noiseFloorParagraph(data: SessionData, a: Analysis): string[] {
   const sd = data.noise?.sd ?? null;
   const lines = [
     "Two runs of the same code rarely give the same metric: data order, initialisation and timing move it a little. The noise floor is how much it moves (the standard deviation of repeated runs of identical code). A change's confidence is its gain divided by the noise floor: below 2× it could be luck.",

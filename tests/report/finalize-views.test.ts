@@ -56,6 +56,10 @@ describe("finalize in the summary", () => {
     expect(section).toContain(".autoresearch/finalize.md");
     expect(section).toMatch(/^- Final code: autoresearch\/mar8-final \([0-9a-f]+\), on the session's base commit; `autoresearch merge --final` merges it$/m);
     expect(summary).toContain("autoresearch merge --final --into main    # the smallest set finalize found (autoresearch/mar8-final)");
+    // The noise paragraph says what finalize found of the changes that do not matter (it stood every change above the noise alone).
+    const noise = summary.slice(summary.indexOf("## Noise and Confidence"), summary.indexOf("\n## ", summary.indexOf("## Noise and Confidence") + 1));
+    expect(noise).toMatch(/`autoresearch finalize` measured the kept changes again, each taken out of the best and run beside it: [^\n]*#8 hurts[^\n]* there \(see Finalize below\)\./);
+    expect(noise).not.toMatch(/measured the kept changes again[^\n]*#3 /);
   });
 
   it("a maximised metric: the loss column says the metric goes down without a change that matters", () => {
