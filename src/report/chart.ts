@@ -173,7 +173,7 @@ export function renderChartSvg(data: SessionData, options: ChartOptions = {}): s
   const better = describeDirection(data.direction);
   const subtitleParts = [`${data.metricName} (${better})`];
   if (a.best && a.baseline) {
-    subtitleParts.push(`baseline ${formatMetric(a.baseline.metric)}`);
+    subtitleParts.push(`baseline ${formatMetric(a.baselineMetric)}`);
     subtitleParts.push(`best ${formatMetric(a.bestMetric)} at #${a.best.iteration} (${shortCommit(a.best.commit)}, ${formatPercent(a.improvementPct)})`);
   }
   if (a.counts.crash > 0) subtitleParts.push(`${formatInteger(a.counts.crash)} crashed`);

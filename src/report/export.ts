@@ -68,7 +68,7 @@ function toJson(data: SessionData): string {
     metric: data.metricName,
     direction: data.direction,
     branch: data.branch,
-    baseline: a.baseline ? { iteration: a.baseline.iteration, commit: shortCommit(a.baseline.commit), metric: a.baseline.metric } : null,
+    baseline: a.baseline ? { iteration: a.baseline.iteration, commit: shortCommit(a.baseline.commit), metric: a.baselineMetric } : null,
     best: a.best ? { iteration: a.best.iteration, commit: shortCommit(a.best.commit), metric: a.bestMetric } : null,
     improvement: round6(a.improvement),
     improvementPct: a.improvementPct === null ? null : Number(a.improvementPct.toFixed(4)),
