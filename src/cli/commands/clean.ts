@@ -33,7 +33,12 @@ export function renderPlan(plan: CleanPlan, withKeptWork: boolean, now = new Dat
     entry(`${skipped ? "keep  " : "remove"} ${item.session.id} (${item.session.state}, ${item.session.experiments} experiments)`);
     if (item.branch) part(`branch ${item.branch}${item.squashedInto ? ` (its work is in ${item.squashedInto}: merged with --squash)` : ""}`);
     for (const branch of item.finalizeBranches ?? []) part(`branch ${branch} (left by finalize)`);
-    if (item.refs.length > 0) part(`${item.refs.length} ref(s) refs/autoresearch/${item.session.tag}/* (its discarded and crashed experiments)`);
+    if (item.refs.length > 0) {
+      // Every experiment's commit has a ref there (kept ones too), and finalize's variants under finalize/.
+      const finalize = item.refs.filter((r) => r.includes("/finalize/")).length;
+      const whose = [`${item.refs.length - finalize} experiment commit(s)`, ...(finalize > 0 ? [`${finalize} of finalize's variants`] : [])].join(", ");
+      part(`${item.refs.length} ref(s) refs/autoresearch/${item.session.tag}/* (${whose})`);
+    }
     for (const dir of item.dirs) part(`folder ${dir} (records, run logs, patches, experiment clone)`);
     if (item.unmergedKept > 0) {
       part(
