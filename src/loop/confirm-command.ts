@@ -75,6 +75,11 @@ export async function resolveTarget(git: Git, records: readonly ExperimentRecord
   if (numbered) return { label: `#${numbered.id}`, commit: numbered.commit, record: numbered };
   if (what.startsWith("#")) throw new UsageError(`the session has no experiment ${what}`, "Name an experiment the session recorded (`autoresearch status` lists them), a commit, best or baseline.");
   const commit = await git.resolve(what);
+  if (commit === null && number) {
+    // A number the session does not have (and no commit abbreviates to it): said as show says it.
+    const last = records.at(-1)?.id;
+    throw new UsageError(`no experiment ${number[1]} in this session (nor a commit of that name)`, `${last === undefined ? "The session has no recorded experiment yet" : `Experiments are numbered 0 (the baseline) to ${last}`}; or name a commit, best or baseline.`);
+  }
   if (commit === null) throw new UsageError(`no commit ${JSON.stringify(what)} in this repository`, "Name a commit (sha or ref), an experiment number, best, or baseline.");
   return { label: what, commit, record: records.find((r) => r.commit === commit) ?? null };
 }

@@ -60,6 +60,10 @@ describe("autoresearch confirm (real session, real runs)", async () => {
     const bad = cli(root, ["confirm", "nosuchref"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('no commit "nosuchref" in this repository');
+    // A number the session does not have is named as an experiment, with the numbers it has (it said `no commit "99"`).
+    const number = cli(root, ["confirm", "99"]);
+    expect(number.code).toBe(2);
+    expect(number.stderr).toMatch(/no experiment 99 in this session \(nor a commit of that name\)\n\s*fix: Experiments are numbered 0 \(the baseline\) to \d+; or name a commit, best or baseline\./);
     const runs = cli(root, ["confirm", "--runs", "0"]);
     expect(runs.code).toBe(2);
     expect(runs.stderr).toContain("--runs");
