@@ -593,9 +593,20 @@ export function describeIssues(error: z.ZodError, source: string): string {
     .map((issue) => {
       if (issue.code === "unrecognized_keys") return `${source}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
       const key = issue.path.join(".") || "(root)";
-      return `${source}: "${key}": ${issue.message}`;
+      return `${source}: "${key}": ${issueText(issue)}`;
     })
     .join("\n");
+}
+
+/**
+ * A schema issue in the user's words: a value not among a key's choices lists them plainly (zod
+ * says `Invalid option: expected one of "min"|"max"`), the proposer's with the coding agents'
+ * names it also takes.
+ */
+export function issueText(issue: z.core.$ZodIssue): string {
+  if (issue.code !== "invalid_value") return issue.message;
+  const agents = issue.path[0] === "proposer" ? ` (or a coding agent's name: ${AGENT_PRESET_NAMES.join(", ")})` : "";
+  return `not one of ${issue.values.map(String).join(", ")}${agents}`;
 }
 
 /** The flag as typed, e.g. "--stop-when". */

@@ -10,6 +10,7 @@ import {
   type DefaultContext,
   describeIssues,
   flagName,
+  issueText,
   LLM_PROPOSERS,
   OPTION_DEFS,
   type OptionKey,
@@ -45,7 +46,9 @@ export function loadConfigFile(path: string): ConfigInput {
   }
   const parsed = configFileSchema.safeParse(json);
   if (!parsed.success) {
-    throw new UsageError(describeIssues(parsed.error, path), `Keys accepted: ${Object.keys(OPTION_DEFS).join(", ")}.`);
+    // An unknown key gets the list of keys; a bad value, where each key's values are said.
+    const unknown = parsed.error.issues.some((issue) => issue.code === "unrecognized_keys");
+    throw new UsageError(describeIssues(parsed.error, path), unknown ? `Keys accepted: ${Object.keys(OPTION_DEFS).join(", ")}.` : "Fix the value: `autoresearch run --help` says what each flag (and its key) takes.");
   }
   const { $schema: _schema, ...rest } = parsed.data;
   return agentAlias(rest as ConfigInput, `"proposer" in ${path}`);
@@ -72,7 +75,7 @@ export function validateFlags(flags: ConfigInput): ConfigInput {
     const lines = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? "");
       const flag = key in OPTION_DEFS ? flagName(key as OptionKey) : key;
-      return `${flag} ${JSON.stringify((flags as Record<string, unknown>)[key])}: ${issue.message}`;
+      return `${flag} ${JSON.stringify((flags as Record<string, unknown>)[key])}: ${issueText(issue)}`;
     });
     throw new UsageError(lines.join("\n"), "Run with --help to see accepted values.");
   }

@@ -70,6 +70,9 @@ describe("autoresearch run refuses bad input with exit 2 and changes nothing", (
     },
     { name: "a metric pattern without a capture group", args: withValue("--metric-pattern", "^val_loss: [0-9.]+"), message: /has no capture group/, fix: /parentheses/ },
     { name: "bad config file key", args: [...GOOD, "--config", "cfg.json"], setup: (root) => writeFileSync(join(root, "cfg.json"), '{"budgett": "5m"}'), message: /unknown key\(s\) "budgett"/, fix: /Keys accepted/ },
+    // A value not among a key's choices: listed plainly (zod's own words read `Invalid option: expected one of "any"|"threshold"|"confirm"`).
+    { name: "a config value not among its choices", args: [...GOOD, "--config", "cfg.json"], setup: (root) => writeFileSync(join(root, "cfg.json"), '{"keepRule": "bogus"}'), message: /"keepRule": not one of any, threshold, confirm$/m, fix: /Fix the value: `autoresearch run --help`/ },
+    { name: "a flag value not among its choices", args: withValue("--proposer", "bogus"), message: /--proposer "bogus": not one of builtin, plan, anthropic, openai, openai-compatible, agent \(or a coding agent's name: claude, codex, aider, gemini, opencode\)$/m, fix: /--help/ },
   ];
 
   for (const c of cases) {
