@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli, repoSnapshot } from "../helpers/cli.js";
 import { fakeProject } from "../helpers/repo.js";
@@ -35,6 +38,15 @@ describe("autoresearch resume checks its overrides as run checks its flags", () 
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--max-iterations "lots"/);
     expect(repoSnapshot(root)).toBe(before);
+  });
+
+  it("--dir resumes the session of another repository, as status and report take it", () => {
+    const root = finishedSession();
+    const elsewhere = mkdtempSync(join(tmpdir(), "ar-elsewhere-"));
+    const result = cli(elsewhere, ["resume", "--dir", root, "--max-iterations", "1", "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(readSessionReadOnly(locateSession(root) as SessionPaths)?.config.maxIterations).toBe(1);
+    expect(cli(elsewhere, ["resume", "--dir", join(elsewhere, "nope")]).stderr).toMatch(/--dir .*nope: no such directory/);
   });
 
   it("accepts a stop condition on the session's metric and stops on it", () => {

@@ -4,10 +4,12 @@ import { applyOverrides, RESUME_KEYS, resolveOverrides } from "../../config/reso
 import { loadSession, refuseFinished } from "../../loop/resume.js";
 import { createProposer } from "../../proposers/index.js";
 import { requireRepo } from "../../workspace/git.js";
+import { resolveRoot } from "../cli-support.js";
 import { runSessionCommand } from "../session-command.js";
 
 interface ResumeFlags extends Record<string, unknown> {
   json?: boolean;
+  dir?: string;
   tag?: string;
   dashboard?: boolean;
 }
@@ -18,6 +20,7 @@ export function registerResume(program: Command): void {
   addConfigOptions(command, RESUME_KEYS, { defaults: false });
   command
     .option("--json", "print NDJSON events instead of the live view")
+    .option("--dir <path>", "repo of the session (default: the git repo of the current directory)")
     .option("--tag <tag>", "which session, as `autoresearch sessions` lists it (default: the current one)")
     .option("--dashboard", "serve the live dashboard (on 127.0.0.1) while the session runs, and print its URL")
     .addHelpText(
@@ -30,7 +33,8 @@ Examples:
   $ autoresearch resume --stop-when "val_bpb <= 0.97" --max-time 8h`,
     )
     .action(async (flags: ResumeFlags) => {
-      const cwd = process.cwd();
+      // --dir as status, show and report take it: the session's repo from anywhere.
+      const cwd = flags.dir === undefined ? process.cwd() : await resolveRoot(process.cwd(), flags.dir);
       const git = await requireRepo(cwd);
       const root = git.cwd;
       const overrides = resolveOverrides(flagsToInput(flags));
