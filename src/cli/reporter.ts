@@ -214,6 +214,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): ((ev
           `${wrap(
             `${pc.bold(event.resumed ? "Resuming" : "Starting")} ${pc.cyan(branch)} — ${config.metric} (${config.direction}), ${formatDuration(config.budgetSec)} per run, ` +
               `${iterations}, proposer ${config.proposer}${workers}, ${platform.label}${platform.host ? ` on ${platform.host}` : ""}`,
+            "  ",
           )}\n`,
         );
         break;

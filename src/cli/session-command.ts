@@ -142,6 +142,6 @@ function printEnding(outcome: ResearchOutcome): void {
   out.write(`  records      ${session.paths.dir}\n`, place);
   out.write(`               (experiments.jsonl, runs/<n>.log, patches/<n>.patch; \`autoresearch show <n>\` prints one)\n`);
   if (kept.length > 0) {
-    out.write(`\n${pc.bold("Merge:")} review with \`git log ${session.info.baseBranch ?? session.info.baseCommit.slice(0, 7)}..${session.info.branch}\`, then \`autoresearch merge --squash\` (or --merge / --rebase). Nothing is pushed.\n`);
+    out.write(`\n${pc.bold("Merge:")} review with \`git log ${session.info.baseBranch ?? session.info.baseCommit.slice(0, 7)}..${session.info.branch}\`, then \`autoresearch merge --squash\` (or --merge / --rebase). Nothing is pushed.\n`, "  ");
   }
 }

@@ -193,6 +193,11 @@ it.skipIf(!hasScript)("a first night at an 80-column terminal: demo, show, note,
   const outputs: Record<string, string> = {};
   outputs.demo = at80(parent, ["demo", "--dir", repo, "--iterations", "2", "--budget", "1s"]);
   expect(outputs.demo).toContain("Keep rule: any");
+  // The session's first line, too long for 80 columns, hangs its rest under itself (it went on at column 0).
+  const demoLines = lines(outputs.demo);
+  const starting = demoLines.findIndex((l) => l.startsWith("Starting autoresearch/demo"));
+  expect(starting).toBeGreaterThanOrEqual(0);
+  expect(demoLines[starting + 1]).toMatch(/^ {2}\S/);
   outputs.show = at80(repo, ["show", "1"]);
   expect(outputs.show).toContain("Rationale:");
   outputs.note = at80(repo, ["note", "try", "a", "bigger", "batch"]);
