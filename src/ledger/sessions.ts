@@ -6,9 +6,9 @@ import { type FinalizeProgress, readFinalizeState } from "./finalize-state.js";
 import { loopLiveness } from "./liveness.js";
 import { currentTag, FAILED_DIR, hasLegacySession, LEGACY_DIR, legacyPaths, locateSession, recordsPaths, type SessionPaths, sessionPaths, sessionsHome, sessionTags } from "./paths.js";
 import { readRecordsReadOnly, readSessionReadOnly } from "./read.js";
-import { headOf } from "./tree.js";
+import { headOf, measuredOf } from "./tree.js";
 import { UsageError } from "../errors.js";
-import { gainStanding, measuredMeans, noiseOfRecords } from "../metric/index.js";
+import { gainStanding, noiseOfRecords } from "../metric/index.js";
 
 /**
  * Every session of a repository, wherever its records are: `<git dir>/autoresearch/<tag>/records`
@@ -168,9 +168,8 @@ function summarize(found: Found, info: SessionInfo, current: string | null, home
   const best = kept.some((r) => r.metric !== null) ? headOf(records, info.config.direction) : null;
   const baseline = records[0] ?? null;
   // Each as measured (the mean of all its runs, `confirm`'s included), as status and every decision see it.
-  const means = measuredMeans(records);
-  const measured = (r: ExperimentRecord | null): number | null => (r ? (means.get(r.commit) ?? r.metric) : null);
-  const bestMetric = measured(best);
+  const bestMetric = best ? measuredOf(records, best) : null;
+  const baselineMetric = baseline ? measuredOf(records, baseline) : null;
   const isCurrent = found.kind === "home" ? current === info.tag : found.kind === "legacy" && current === null;
   const reason = endReason(found.paths.dir);
   let state: SessionStateName;
@@ -189,10 +188,10 @@ function summarize(found: Found, info: SessionInfo, current: string | null, home
     kept: Math.max(0, kept.length - 1),
     metric: info.config.metric,
     direction: info.config.direction,
-    baseline: measured(baseline),
+    baseline: baselineMetric,
     best: bestMetric,
     bestId: best?.id ?? null,
-    bestWithinNoise: best && best.id !== 0 ? (within(gainStanding(bestMetric, measured(baseline), info.config.direction, noiseOfRecords(records)?.sd ?? null)) ?? null) : null,
+    bestWithinNoise: best && best.id !== 0 ? (within(gainStanding(bestMetric, baselineMetric, info.config.direction, noiseOfRecords(records)?.sd ?? null)) ?? null) : null,
     startedAt: info.startedAt,
     endReason: reason,
     dir: found.paths.dir,

@@ -24,6 +24,11 @@ export function changeBranch(tag: string, change: number): string {
   return `${researchBranch(tag)}-change-${change}`;
 }
 
+/** Where finalize keeps the commits of the code it measures: under the session's experiment refs, removed with them. */
+export function finalizeRefPrefix(tag: string): string {
+  return `refs/autoresearch/${tag}/finalize/`;
+}
+
 /** Whether `branch` is one of the branches finalize writes for session `tag`. */
 export function isFinalizeBranchOf(tag: string, branch: string): boolean {
   if (branch === finalBranch(tag)) return true;

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { commitFiles, type FileCommit } from "./commit.js";
 import type { Git } from "./git.js";
-import { researchBranch } from "./branch-names.js";
+import { finalizeRefPrefix, researchBranch } from "./branch-names.js";
 
 /**
  * The orchestrator's side of a session in the user's repository: it alone creates the
@@ -92,7 +92,7 @@ export class ResearchRepo {
    * them by `clean`).
    */
   finalizeRef(name: string): string {
-    return `refs/autoresearch/${this.tag}/finalize/${name}`;
+    return `${finalizeRefPrefix(this.tag)}${name}`;
   }
 
   /**

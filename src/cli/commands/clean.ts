@@ -1,5 +1,6 @@
 import { confirm, isCancel } from "@clack/prompts";
 import type { Command } from "commander";
+import { finalizeRefPrefix } from "../../workspace/branch-names.js";
 import { UsageError } from "../../errors.js";
 import { isInteractive, resolveRoot } from "../cli-support.js";
 import { type CleanPlan, executeClean, planClean } from "../../loop/clean.js";
@@ -35,7 +36,7 @@ export function renderPlan(plan: CleanPlan, withKeptWork: boolean, now = new Dat
     for (const branch of item.finalizeBranches ?? []) part(`branch ${branch} (left by finalize)`);
     if (item.refs.length > 0) {
       // Every experiment's commit has a ref there (kept ones too), and finalize's variants under finalize/.
-      const finalize = item.refs.filter((r) => r.includes("/finalize/")).length;
+      const finalize = item.refs.filter((r) => r.startsWith(finalizeRefPrefix(item.session.tag))).length;
       const whose = [`${item.refs.length - finalize} experiment commit(s)`, ...(finalize > 0 ? [`${finalize} of finalize's variants`] : [])].join(", ");
       part(`${item.refs.length} ref(s) refs/autoresearch/${item.session.tag}/* (${whose})`);
     }
