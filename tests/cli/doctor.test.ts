@@ -160,6 +160,20 @@ describe("autoresearch doctor", () => {
     expect(found.stdout).toMatch(/^ok +command +node train\.js$/m);
   });
 
+  it("without a config file, checks what the repo's current session runs, not the defaults; flags still win", () => {
+    // The session was started with flags only: doctor once said "missing train train.py" and derived python3 train.py.
+    const root = createRepo({ "train.js": 'console.log("val_loss: 1.0")\n', "prepare.js": "" });
+    const run = cli(root, ["run", "--train", "train.js", "--readonly", "prepare.js", "--command", "node train.js", "--budget", "1s", "--metric", "val_loss", "--direction", "min", "--keep-rule", "any", "--baseline-runs", "1", "--max-iterations", "0", "--tag", "nightly", "--yes"]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const out = cli(root, ["doctor"]);
+    expect(out.stdout).toMatch(/^ok +train +train\.js \(session nightly's\)$/m);
+    expect(out.stdout).toMatch(/^ok +command +node train\.js \(session nightly's\)$/m);
+    expect(out.code, out.stdout).toBe(0);
+    const flagged = cli(root, ["doctor", "--train", "other.py"]);
+    expect(flagged.stdout).toMatch(/^missing +train +other\.py is not in /m);
+    expect(flagged.stdout).not.toContain("session nightly");
+  }, 60_000);
+
   it("bad flags are exit 2", () => {
     const root = createRepo({ "train.py": "" });
     expect(cli(root, ["doctor", "--probe-timeout", "soon"]).code).toBe(2);

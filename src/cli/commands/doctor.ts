@@ -17,6 +17,8 @@ import type { Check, CheckStatus } from "../../executors/descriptor.js";
 import { findExecutor, runsOnThisMachine } from "../../executors/registry.js";
 import { commandProgram, which } from "../../platform/which.js";
 import { Git } from "../../workspace/git.js";
+import { locateSession } from "../../ledger/paths.js";
+import { readSessionReadOnly } from "../../ledger/read.js";
 import { columnsOf, fitWidth } from "../../text.js";
 
 // One line of the report; the executors' own checks (src/executors/<kind>/doctor.ts) make them too.
@@ -182,6 +184,13 @@ async function nvidiaSmiCheck(exec: Exec, root: string, timeoutMs: number, os: N
   return { name: "nvidia-smi", status: "ok", required: false, detail: `${gpus.map((g) => g.name).join(", ") || "no GPU listed"}${driver ? `, driver ${driver}` : ""}` };
 }
 
+/** The training script and command of the repo's current session, when it has one whose records read. */
+function currentSessionConfig(root: string): { tag: string; train: string; command: string } | null {
+  const paths = locateSession(root);
+  const info = paths ? readSessionReadOnly(paths) : null;
+  return info?.config ? { tag: info.tag, train: info.config.train, command: info.config.command } : null;
+}
+
 export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check[]; platform: DetectedPlatform; command: string }> {
   const { cwd, env } = options;
   const os = options.os ?? process.platform;
@@ -207,12 +216,18 @@ export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check
   } catch (error) {
     checks.push({ name: "config", status: "missing", required: true, detail: (error as Error).message.split("\n")[0] ?? "invalid", fix: `Fix ${options.configPath ?? CONFIG_FILE} (autoresearch init writes a valid one).` });
   }
+  // Without a config file or flags, the repo's current session (run with flags) says what it runs: doctor checks
+  // that, not the defaults (a session of `node train.js` is not judged by python3 train.py).
+  const flagged = options.train !== undefined || options.command !== undefined;
+  const session = flagged || existsSync(join(root, CONFIG_FILE)) || options.configPath !== undefined ? null : currentSessionConfig(root);
+  if (session) input = { ...input, train: session.train, command: session.command };
+  const origin = session ? ` (session ${session.tag}'s)` : "";
   const train = options.train ?? (input.train as string | undefined) ?? "train.py";
   // The training script must be there: run refuses to start without it, and the default command is derived from its name.
   checks.push(
     existsSync(join(root, train))
-      ? { name: "train", status: "ok", required: true, detail: train }
-      : { name: "train", status: "missing", required: true, detail: `${train} is not in ${root}`, fix: "Pass the training script with --train <path> (or set train in autoresearch.config.json)." },
+      ? { name: "train", status: "ok", required: true, detail: `${train}${origin}` }
+      : { name: "train", status: "missing", required: true, detail: `${train}${origin} is not in ${root}`, fix: "Pass the training script with --train <path> (or set train in autoresearch.config.json)." },
   );
   const command = options.command ?? (input.command as string | undefined) ?? defaultCommand(root, train, os);
   // Its program must be there (a misspelt interpreter would otherwise fail only at the baseline run).
@@ -220,7 +235,7 @@ export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check
   checks.push(
     program && program.found === null
       ? { name: "command", status: "missing", required: true, detail: `${command}: ${/[\\/]/.test(program.program) ? `${program.program} is not an executable file` : `${program.program} is not on PATH`}`, fix: "Install it, or give the command that runs one experiment with --command (or in autoresearch.config.json)." }
-      : { name: "command", status: "ok", required: true, detail: command },
+      : { name: "command", status: "ok", required: true, detail: `${command}${origin}` },
   );
   const platform = await detectPlatform({ command, root, exec, timeoutMs, os });
   checks.push(...platformChecks(platform, command, usesTorch(readText(join(root, train)))));
@@ -372,8 +387,8 @@ export function registerDoctor(program: Command): void {
   program
     .command("doctor")
     .description("what a run needs and what is missing (git, the repository, the training script, the run's Python and torch), then what is optional (GPU, nvidia-smi, API keys, agent CLIs)")
-    .option("--command <cmd>", "the experiment command to check (default: from the config file, or the default for the training script)")
-    .option("--train <path>", "training script, used to derive the default command (default: train.py)")
+    .option("--command <cmd>", "the experiment command to check (default: from the config file, else the repo's current session, else the default for the training script)")
+    .option("--train <path>", "training script, used to derive the default command (default: from the config file, else the repo's current session, else train.py)")
     .option("--config <file>", `config file to read the command from (default: ${CONFIG_FILE} in the repo)`)
     .option("--executor <kind>", "check where runs will happen: local or ssh (default: from the config file)")
     .option("--hosts <list>", "with --executor ssh: the hosts to check, e.g. gpu1,gpu2:0+1")
