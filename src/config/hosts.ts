@@ -14,7 +14,7 @@ export interface HostEntry {
 
 const HOST = /^[A-Za-z0-9_][A-Za-z0-9_.@%-]*$/;
 /** A device index or an NVIDIA GPU/MIG uuid (what CUDA_VISIBLE_DEVICES accepts). */
-const DEVICE = /^(\d+|(GPU|MIG)-[0-9A-Fa-f][0-9A-Fa-f/-]*)$/;
+export const DEVICE = /^(\d+|(GPU|MIG)-[0-9A-Fa-f][0-9A-Fa-f/-]*)$/;
 
 const FIX = "Write each host as a name from your ssh config, optionally with its devices joined by +, e.g. --hosts gpu1,gpu2:0+1.";
 

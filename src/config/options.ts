@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { hostList } from "./hosts.js";
+import { DEVICE, hostList } from "./hosts.js";
 import { UsageError } from "../errors.js";
 import { shellQuote as posixQuote } from "../text.js";
 import { DEFAULT_RESULTS_FILE } from "../file-names.js";
@@ -113,6 +113,14 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const duration = z.union([z.string(), z.number()]).refine((v) => parseDuration(v) !== null, { message: `expected ${DURATION_HELP}` });
 const seconds = (v: unknown) => parseDuration(v as string | number) as number;
 const stringList = z.union([z.string(), z.array(z.string())]);
+/** What is wrong with a --devices list (each a GPU index or uuid, none twice: two workers on one GPU share it), or null. */
+function devicesProblem(devices: readonly string[]): string | null {
+  if (devices.length === 0) return "no device listed";
+  const bad = devices.find((d) => !DEVICE.test(d));
+  if (bad !== undefined) return `device ${JSON.stringify(bad)} is not a GPU index or uuid (e.g. 0,1 or GPU-5f3c...)`;
+  const twice = devices.find((d, i) => devices.indexOf(d) !== i);
+  return twice === undefined ? null : `device ${twice} is listed twice (one worker a device)`;
+}
 const toList = (v: unknown) => ([] as string[]).concat(v as string | string[]);
 const envName = z.string().regex(ENV_NAME, "an environment variable name");
 const text = (v: unknown) => String(v);
@@ -460,21 +468,26 @@ export const OPTION_DEFS = {
   }),
   workers: option({
     flag: "--workers <n>",
-    help: "experiments run at the same time, each in its own clone on its own device; 'auto': one per visible GPU (default: 1)",
+    help: "experiments run at the same time, each in its own clone on its own device; 'auto': one per visible GPU (default: one per --devices entry, else 1)",
     ask: { when: "init", as: "workers", question: "Workers: experiments run at the same time, one GPU each ({gpus} GPUs detected; 1 = one at a time)" },
     schema: z.union([z.number().int().positive(), z.literal("auto"), z.string().regex(/^([1-9]\d*|auto)$/, "a positive whole number or 'auto'")]),
     field: "workers",
     config: z.union([z.number().int().positive(), z.literal("auto")]).optional(),
     from: (v) => (v === "auto" ? ("auto" as const) : Number(v)),
-    fallback: () => 1,
+    // One worker per device named with --devices (README: "unless --workers asks for fewer"), else one.
+    fallback: (ctx) => (ctx.input.devices === undefined ? 1 : Math.max(1, hostList(ctx.input.devices).length)),
   }),
   devices: option({
     flag: "--devices <list>",
     help: "devices the workers use, one per worker, e.g. 0,1,2,3 (exported as CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES; default: the visible GPUs)",
     ask: { notAsked: "the visible GPUs unless given; init asks the workers instead" },
-    schema: stringList,
+    schema: stringList.refine((v) => devicesProblem(hostList(v)) === null, { error: (issue) => devicesProblem(hostList(issue.input)) ?? "" }),
     field: "devices",
-    config: z.array(z.string().regex(/^[\w.:+-]+$/, "a device id such as 0 or GPU-uuid")).min(1).optional(),
+    config: z
+      .array(z.string())
+      .min(1)
+      .refine((v) => devicesProblem(v) === null, { error: (issue) => devicesProblem(issue.input as string[]) ?? "" })
+      .optional(),
     from: hostList,
   }),
   lookahead: option({

@@ -121,6 +121,19 @@ describe("the option table is the one source of the config", () => {
     });
   });
 
+  it("--devices alone gives one worker per device; each is a GPU index or uuid, none twice", () => {
+    const root = mkdtempSync(join(tmpdir(), "ar-opts-"));
+    const ctx = { root, now: new Date(2026, 10, 27), platform: "linux" as const };
+    const base = { budget: "2m", metric: "val_loss", direction: "min" };
+    // The fallback of --workers was 1 whatever --devices said: `--devices 0,1` ran one worker on GPU 0.
+    expect(resolveConfig({ ...base, devices: "0,1" }, ctx)).toMatchObject({ workers: 2, devices: ["0", "1"] });
+    expect(resolveConfig({ ...base, devices: "0,1,2", workers: "1" }, ctx)).toMatchObject({ workers: 1 });
+    expect(resolveConfig(base, ctx)).toMatchObject({ workers: 1 });
+    expect(() => resolveConfig({ ...base, devices: "abc" }, ctx)).toThrow(/device "abc" is not a GPU index or uuid/);
+    expect(() => resolveConfig({ ...base, devices: "0,0" }, ctx)).toThrow(/device 0 is listed twice/);
+    expect(resolveConfig({ ...base, devices: ["GPU-5f3c1a2b", "MIG-0a1b/1/0"] }, ctx)).toMatchObject({ workers: 2 });
+  });
+
   it("is what docs/config.md lists, key by key", () => {
     const doc = readFileSync(new URL("../../docs/config.md", import.meta.url), "utf8");
     const cell = (text: string) => text.replace(/\|/g, "\\|");
