@@ -349,24 +349,43 @@ export function smallestSetPlan(attempt: FinalizeAttempt, analysis: FinalizeAnal
   return { removed: order.filter((id) => candidates.has(id)), kept: order.filter((id) => !candidates.has(id)), notes };
 }
 
+/** The smallest set's verdict; `se` and `critical`: the standard error and bar it was judged on. */
+export interface SmallestSetVerdict {
+  loss: LossEstimate | null;
+  accepted: boolean;
+  decided: boolean;
+  margin: number | null;
+  se: number | null;
+  critical: number;
+}
+
 /**
  * The smallest set against the best, from the `smallest-set` batch. As good as the best within
- * noise means its loss is shown to be below the within-noise line (WITHIN_NOISE noise floors):
- * mean + critical × se under it, so too few rounds never pass a set that loses a real gain.
+ * noise means its loss is shown to be below the within-noise line (WITHIN_NOISE of the session's
+ * noise floors): mean + critical × se under it, so too few rounds never pass a set that loses a real gain.
  * Clearly worse: mean - critical × se above zero. Otherwise undecided (`decided` false): the
  * engine adds rounds, and at its limit keeps the best.
  */
-export function smallestSetVerdict(attempt: FinalizeAttempt, removed: readonly number[], analysis: FinalizeAnalysis = analyzeFinalize(attempt)): { loss: LossEstimate | null; accepted: boolean; decided: boolean; margin: number | null } {
-  if (removed.length === 0) return { loss: null, accepted: true, decided: true, margin: null };
+export function smallestSetVerdict(attempt: FinalizeAttempt, removed: readonly number[], analysis: FinalizeAnalysis = analyzeFinalize(attempt)): SmallestSetVerdict {
+  if (removed.length === 0) return { loss: null, accepted: true, decided: true, margin: null, se: null, critical: analysis.spread.critical };
   const tables = tableOf(attempt);
   const { spread } = analysis;
   const { estimate: loss } = lossOf(attempt, tables, "smallest-set", "smallest-set", removed, [], spread);
-  const noise = spread.sd === null ? attempt.header.noiseFloor : spread.sd / ROUND_LOSS_FACTOR;
+  // The line is the session's noise floor's (README: "2 noise floors"), as the pairs' test reads it: the spread pooled
+  // over every variant grows with the noisiest of them (a variant that breaks training), and once made the line.
+  const noise = attempt.header.noiseFloor ?? (spread.sd === null ? null : spread.sd / ROUND_LOSS_FACTOR);
   const margin = noise === null ? null : WITHIN_NOISE * noise;
-  if (!loss || margin === null) return { loss, accepted: false, decided: loss !== null, margin };
-  if (loss.mean + spread.critical * loss.se < margin) return { loss, accepted: true, decided: true, margin };
-  if (loss.mean - spread.critical * loss.se > 0) return { loss, accepted: false, decided: true, margin };
-  return { loss, accepted: false, decided: false, margin };
+  if (!loss || margin === null) return { loss, accepted: false, decided: loss !== null, margin, se: loss?.se ?? null, critical: spread.critical };
+  // Once it has three rounds, the set is judged on its own rounds' spread (Student-t for so few): the spread pooled
+  // over every variant takes in the noisiest of them (a variant that breaks training), which would pass a set that
+  // loses steadily round after round, or leave one as good as the best undecided.
+  const ownDof = loss.rounds - 1;
+  const own = loss.sd !== null && ownDof >= 2 ? { se: loss.sd / Math.sqrt(loss.rounds), critical: studentCritical(attempt.header.confidence, ownDof) } : null;
+  const { se, critical } = own ?? { se: loss.se, critical: spread.critical };
+  const judged = { loss, margin, se, critical };
+  if (loss.mean + critical * se < margin) return { ...judged, accepted: true, decided: true };
+  if (loss.mean - critical * se > 0) return { ...judged, accepted: false, decided: true };
+  return { ...judged, accepted: false, decided: false };
 }
 
 /**

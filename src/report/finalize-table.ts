@@ -94,7 +94,10 @@ export function finalizeHeadline(result: FinalizeResult): string {
   const matters = result.verdicts.filter((v) => v.verdict === "matters");
   const parts = [`${result.metric}: best ${formatMetric(result.best.mean)} vs baseline ${formatMetric(result.baseline.mean)} re-measured here`];
   const s = result.smallestSet;
-  const kept = s.loss && result.gain && result.gain.mean > 0 ? `; the smallest set (${s.kept.length} of ${result.verdicts.length}) keeps ${Math.round((1 - s.loss.mean / result.gain.mean) * 100)}% of the gain` : "";
+  const share = s.loss && result.gain && result.gain.mean > 0 ? `${Math.round((1 - s.loss.mean / result.gain.mean) * 100)}% of the gain` : null;
+  // A set refused is not the final code: said, so its share is not read as what the final code keeps.
+  const set = `the smallest set (${s.kept.length} of ${result.verdicts.length})`;
+  const kept = share === null ? "" : s.accepted ? `; ${set} keeps ${share}` : `; ${set} would keep ${share} but was not shown as good as the best, which stays the final code`;
   parts.push(
     `${matters.length} of ${result.verdicts.length} kept changes matter, ${result.verdicts.filter((v) => v.verdict === "within noise").length} are within noise, ${result.verdicts.filter((v) => v.verdict === "hurts").length} hurt${kept}`,
   );

@@ -188,12 +188,16 @@ for (const workers of [1, 2]) {
 
     if (workers === 1) {
       it("--budget: another budget is another attempt, its runs get that budget and a timeout scaled with it", async () => {
+        const warnings: string[] = [];
+        const onEvent = (e: { type: string; message?: string }) => void (e.type === "warning" && warnings.push(e.message as string));
         const again = await finalizeSession(
           root,
           { budgetSec: 2, runs: 2, confirm: async () => true },
-          { git: new Git(root), executorFor: () => new LocalExecutor(), now: () => new Date(), stop: new StopControl(), baseEnv: sanitizeEnv(process.env), graceMs: 200 },
+          { git: new Git(root), executorFor: () => new LocalExecutor(), now: () => new Date(), stop: new StopControl(), baseEnv: sanitizeEnv(process.env), graceMs: 200, onEvent },
         );
         expect(again.state).toBe("finished");
+        // Said before it runs: the finished table is replaced, and which budget prints it again (once it started over silently).
+        expect(warnings).toEqual([expect.stringMatching(/^finalize attempt 1 finished at --budget 5s, but --budget 2s is not its 5s: this is attempt 2, its runs made afresh; its verdicts and branches are replaced once this one finishes \(--budget 5s prints its table again\)$/)]);
         expect(again.header).toMatchObject({ attempt: 2, budgetSec: 2, timeoutSec: 4, runsPerVariant: 2 });
         const second = finalizeAttempts(readFinalizeEntries(recordPath(root, "finalize.jsonl")))[1];
         const log = readFileSync(recordPath(root, second?.runs[0]?.log as string), "utf8");

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { renderSessions } from "../../src/cli/commands/sessions.js";
 import { legacyPaths } from "../../src/ledger/paths.js";
 import { listSessions } from "../../src/ledger/sessions.js";
-import { renderFinalizeTable } from "../../src/report/finalize-table.js";
+import { finalizeHeadline, renderFinalizeTable } from "../../src/report/finalize-table.js";
 import { finalizeLine, finalizePanel, loadFinalizeView, writeFinalizeTable } from "../../src/report/finalize-view.js";
 import { loadReportData } from "../../src/report/load.js";
 import { loadExperiment, renderExperiment, renderSessionLine } from "../../src/report/show.js";
@@ -74,6 +74,14 @@ describe("finalize in the summary", () => {
     const summary = renderSummary(loadReportData({ root }));
     expect(summary).toMatch(/\| #1 wider \| \+0\.100000 \| -0\.100000 ± 0\.001000 \| 173\.2 SE \(>99\.9%\) \| matters \|/);
     expect(summary).toMatch(/\| #2 no-op \| \+0\.010000 \| \+0\.000000 ± 0\.001000 \| 0\.0 SE \(40\.0%\) \| within noise \|/);
+  });
+
+  it("the headline says a refused smallest set is not the final code (it read as if its share were kept)", () => {
+    const fixture = finalizeFixture(buildRecords(1.0, REALISTIC_SPECS), { tag: "mar8", metric: "val_bpb", direction: "min", verdicts: VERDICTS });
+    const result = fixture.result as NonNullable<typeof fixture.result>;
+    expect(finalizeHeadline(result)).toMatch(/; the smallest set \(2 of 5\) keeps \d+% of the gain$/);
+    const refused = { ...result, smallestSet: { ...result.smallestSet, accepted: false } };
+    expect(finalizeHeadline(refused)).toMatch(/; the smallest set \(2 of 5\) would keep \d+% of the gain but was not shown as good as the best, which stays the final code$/);
   });
 
   it("a stopped finalize: k of n runs and how to continue it; a running one says running", () => {

@@ -219,6 +219,24 @@ describe("finalize verdicts (pure, from records)", () => {
     expect(smallestSetVerdict(attempt(h, changes), [])).toMatchObject({ accepted: true, loss: null });
   });
 
+  it("the smallest set that loses steadily is refused though a variant that breaks training widens the pooled spread; the line is 2 of the session's noise floors", () => {
+    const h = header([
+      { id: 1, keptDelta: -0.3 },
+      { id: 2, keptDelta: -0.01 },
+    ]);
+    // Taking #1 out makes training erratic: its runs land 30 noise floors apart, which the spread pooled over every
+    // variant takes in (once also the within-noise line: 2 x that spread, so a set 3 noise floors worse passed).
+    const changes = batchRuns("changes", 8, [
+      { kind: "ablation", removed: [1], truth: 1.3 },
+      { kind: "ablation", removed: [2], truth: 1.0 },
+    ]).map((r) => (r.kind === "ablation" && r.removed[0] === 1 ? { ...r, metric: 1.3 + 30 * noise(r.round, 7) } : r));
+    const set = smallestSetVerdict(attempt(h, [...changes, ...batchRuns("smallest-set", 8, [{ kind: "smallest-set", removed: [2], truth: 1.03 }])]), [2]);
+    expect(set).toMatchObject({ accepted: false, decided: true });
+    expect(set.margin).toBeCloseTo(0.02, 10);
+    // A set as good as the best is still accepted beside that variant.
+    expect(smallestSetVerdict(attempt(h, [...changes, ...batchRuns("smallest-set", 8, [{ kind: "smallest-set", removed: [2], truth: 1.0 }])]), [2])).toMatchObject({ accepted: true });
+  });
+
   it("the default N: enough rounds for the smallest delta kept beyond the noise, 2 to 8; 3 without a noise floor", () => {
     expect(defaultRunsPerVariant([0.3, 0.2], 0.01, 2).runs).toBe(2);
     expect(defaultRunsPerVariant([0.3, 0.025], 0.01, 2).runs).toBe(3);

@@ -36,7 +36,7 @@ import {
   readFinalizeEntries,
   type SmallestSet,
 } from "../../ledger/finalize-records.js";
-import { analyzeFinalize, BEST_RUNS_PER_ROUND, defaultRunsPerVariant, MAX_DEFAULT_RUNS, MAX_PAIRS, plannedPairs, pooledSpread, ROUND_LOSS_FACTOR, removalOf, smallestSetPlan, smallestSetVerdict, variantKey } from "../../ledger/finalize-verdicts.js";
+import { analyzeFinalize, BEST_RUNS_PER_ROUND, defaultRunsPerVariant, MAX_DEFAULT_RUNS, MAX_PAIRS, plannedPairs, pooledSpread, ROUND_LOSS_FACTOR, removalOf, smallestSetPlan, smallestSetVerdict, type SmallestSetVerdict, variantKey } from "../../ledger/finalize-verdicts.js";
 import { takeKernelLock } from "../../ledger/kernel-lock.js";
 import { Ledger } from "../../ledger/ledger.js";
 import { loopLiveness } from "../../ledger/liveness.js";
@@ -60,6 +60,7 @@ import { firstFreshSeed } from "../confirm-command.js";
 import { openWorkspace, removeClones } from "../setup.js";
 import { writeBranches } from "./branches.js";
 import { type ChangeSet, findCompanions, loadChanges, withoutChanges } from "./changes.js";
+import { formatDuration } from "../../config/duration.js";
 import { estimateCost, type FinalizeCost } from "./cost.js";
 import { batchOrder, describeVariant, remainingRuns, runBatch } from "./run-batch.js";
 
@@ -168,6 +169,7 @@ async function prepare(root: string, options: FinalizeOptions, deps: FinalizeDep
   // One best at one budget is one attempt: a finalize stopped (or asked for more runs) continues it.
   const continuing = latest !== null && latest.header.best.commit === head.commit && latest.header.budgetSec === budgetSec ? latest : null;
   const attempt = continuing ? continuing.attempt : (latest?.attempt ?? 0) + 1;
+  if (latest && !continuing) deps.onEvent?.({ type: "warning", message: newAttemptText(latest, head, budgetSec, attempt) });
   const fallback = defaultRunsPerVariant(
     set.changes.map((c) => (c.keptDelta === null ? null : orient(c.keptDelta, config.direction))),
     noise,
@@ -218,6 +220,19 @@ async function prepare(root: string, options: FinalizeOptions, deps: FinalizeDep
     history,
   });
   return { paths, info, history, head, set, header, changes, finished, cost, runsGiven: options.runs !== undefined };
+}
+
+/**
+ * Why these settings start a new attempt rather than continue (or print) the latest: its best moved, or another
+ * --budget. Said before anything runs: a finished table and its branches are replaced once the new one finishes.
+ */
+function newAttemptText(latest: FinalizeAttempt, head: ExperimentRecord, budgetSec: number, attempt: number): string {
+  const was = latest.header;
+  const why = was.best.commit !== head.commit ? `the best is now #${head.id} (it measured #${was.best.id})` : `--budget ${formatDuration(budgetSec)} is not its ${formatDuration(was.budgetSec)}`;
+  const state = latest.result ? "finished" : "stopped";
+  const keep = was.best.commit === head.commit ? ` (--budget ${formatDuration(was.budgetSec)} ${latest.result ? "prints its table again" : "continues it"})` : "";
+  const replaced = latest.result ? "; its verdicts and branches are replaced once this one finishes" : "";
+  return `finalize attempt ${latest.attempt} ${state} at --budget ${formatDuration(was.budgetSec)}, but ${why}: this is attempt ${attempt}, its runs made afresh${replaced}${keep}`;
 }
 
 /** The variants of the `changes` batch: the best, the baseline, each change taken out (with its companions), and each companion set alone (the reference). */
@@ -480,7 +495,7 @@ async function runAttempt(session: SessionState, prepared: Prepared, deps: Final
     loss: verdict.loss,
     accepted: verdict.accepted,
     commit: smallestCommit,
-    why: smallestWhy(removed, verdict, analysis.spread.critical, header.direction, notes),
+    why: smallestWhy(removed, verdict, header.direction, notes),
     ...(verdict.margin !== null && { margin: verdict.margin }),
   };
   const matters = analysis.verdicts.filter((v) => v.verdict === "matters");
@@ -547,13 +562,14 @@ export function smallestSetRounds(runs: number): number {
 }
 
 /** Why the smallest set is (or is not) the final code, in one line. */
-function smallestWhy(removed: readonly number[], verdict: ReturnType<typeof smallestSetVerdict>, critical: number, direction: "min" | "max", notes: readonly string[]): string {
+function smallestWhy(removed: readonly number[], verdict: SmallestSetVerdict, direction: "min" | "max", notes: readonly string[]): string {
   const extra = notes.length ? ` (${notes.join("; ")})` : "";
   if (removed.length === 0) return `no change can be left out: the best is already the smallest set${extra}`;
   const loss = verdict.loss;
   if (!loss) return `its runs did not measure (they or the best's crashed): the best is kept as the final code${extra}`;
   const change = withoutDelta(loss.mean, direction);
-  const bound = withoutDelta(loss.mean + critical * loss.se, direction);
+  const { critical } = verdict;
+  const bound = withoutDelta(loss.mean + critical * (verdict.se ?? loss.se), direction);
   const line = verdict.margin === null ? "" : ` (the within-noise line: ${verdict.margin.toPrecision(3)})`;
   const text = `${change >= 0 ? "+" : ""}${change.toPrecision(3)} against the best over ${loss.rounds} rounds, at most ${bound >= 0 ? "+" : ""}${bound.toPrecision(3)} at ${critical.toFixed(1)} standard errors${line}`;
   if (verdict.accepted) return `as good as the best within noise (${text}): it is the final code${extra}`;
