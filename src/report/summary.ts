@@ -208,7 +208,14 @@ function offLineage(data: SessionData, a: Analysis): string[] {
     const d = parent ? delta(e.metric, parent.metric) : null;
     const against = parent ? ` (${formatDelta(d)} vs its parent #${parent.iteration})` : "";
     const into = combinedInto(a, e);
-    const fate = into ? `combined into the best's lineage as #${into.iteration}` : "not in the best's code";
+    // A combination's change is another experiment's: in the best's code when that one is (on the lineage, or combined into it).
+    const carried = (e.combines ?? []).map((c) => a.lineage.find((n) => n.iteration === c) ?? combinedInto(a, { iteration: c }));
+    const sources = (e.combines ?? []).map((c) => `#${c}`).join(", ");
+    const fate = into
+      ? `combined into the best's lineage as #${into.iteration}`
+      : carried.length > 0 && carried.every((n) => n !== null)
+        ? `its change (${sources}'s) is in the best's code, as #${[...new Set(carried.map((n) => n?.iteration))].join(", #")}`
+        : "not in the best's code";
     return [String(e.iteration), escapeMarkdown(shortCommit(e.commit), 40), formatMetric(e.metric), `${escapeMarkdown(e.description, 100) || MISSING}${against}`, fate];
   });
   return [
@@ -227,9 +234,9 @@ export function outcome(e: ReportExperiment, data: SessionData): string {
   }
   const d = delta(e.metric, e.bestBefore);
   if (d === null) return e.reason ? `discarded: ${escapeMarkdown(e.reason, 60)}` : "discarded";
-  if (d === 0) return `no change (${formatMetric(e.metric)}, equal to the best)`;
+  if (d === 0) return `no change (${formatMetric(e.metric)}, equal to its parent's)`;
   const pct = formatPercent(percentChange(e.metric, e.bestBefore));
-  if (isWorse(e.metric as number, e.bestBefore as number, data.direction)) return `regression: ${formatDelta(d)} (${pct}) vs best ${formatMetric(e.bestBefore)}`;
+  if (isWorse(e.metric as number, e.bestBefore as number, data.direction)) return `regression: ${formatDelta(d)} (${pct}) vs its parent ${formatMetric(e.bestBefore)}`;
   const why = e.reason ? (KEEP_RULE_WORDS[e.reason] ?? e.reason) : null;
   const detail = e.reason === "check-failed" && e.detail ? `: ${e.detail.replace(/^check failed: /, "")}` : "";
   return `not kept: ${formatDelta(d)} (${pct})${why ? `, ${escapeMarkdown(`${why}${detail}`, 160)}` : ""}`;

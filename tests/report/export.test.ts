@@ -71,7 +71,7 @@ describe("export", () => {
 
   it("markdown is one table row per experiment with escaped cells", () => {
     const lines = exportTable(data, "markdown").trimEnd().split("\n");
-    expect(lines[0]).toBe("| Iter | Commit | val_bpb | Δ vs best | Mem (GB) | Status | Category | Description |");
+    expect(lines[0]).toBe("| Iter | Commit | val_bpb | Δ vs parent | Mem (GB) | Status | Category | Description |");
     expect(lines).toHaveLength(records.length + 2);
     for (const line of lines.slice(2)) expect(line.slice(1, -1).split(/(?<!\\)\|/)).toHaveLength(8);
   });

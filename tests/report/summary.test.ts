@@ -122,7 +122,7 @@ describe("autoresearch-summary.md (spec 3.1 + 3.2) from a real-looking session",
     expect(ranks).toEqual([...ranks].sort((x, y) => x - y));
     expect(ranks).not.toContain(-1);
     expect(body).toContainEqual(["architecture", `Double model width (iteration 4, ${c(4)})`, "crash: OOM: CUDA out of memory. Tried to allocate 2.00 GiB"]);
-    expect(body).toContainEqual(["architecture", `Switch to GeLU activation (iteration 2, ${c(2)})`, "regression: +0.011800 (+1.19%) vs best 0.993200"]);
+    expect(body).toContainEqual(["architecture", `Switch to GeLU activation (iteration 2, ${c(2)})`, "regression: +0.011800 (+1.19%) vs its parent 0.993200"]);
     expect(body).toContainEqual(["training", `Curriculum: short sequences first (iteration 18, ${c(18)})`, "crash: timeout after 600s"]);
   });
 
@@ -207,7 +207,7 @@ describe("from a results file only", () => {
     expect(top.map((r) => r[1])).toEqual(["e5f6a7b", "b2c3d4e", "a7b8c9d"]);
     const failed = tableRows(section(md, "## What Didn't Work")).slice(2).map(cells);
     expect(failed).toContainEqual(["architecture", "double model width (OOM) (iteration 3, d4e5f6a)", "crash: out of memory"]);
-    expect(failed).toContainEqual(["optimizer", "Adam beta2 0.99 (iteration 7, b8c9d0e)", "regression: +0.000100 (+0.01%) vs best 0.985500"]);
+    expect(failed).toContainEqual(["optimizer", "Adam beta2 0.99 (iteration 7, b8c9d0e)", "regression: +0.000100 (+0.01%) vs its parent 0.985500"]);
     expect(md).toContain("Categories were guessed from the descriptions");
     expect(md).toContain("Karpathy's format");
     const bullets = section(md, "## Recommended Next Steps").split("\n").filter((l) => l.startsWith("- "));
@@ -249,7 +249,7 @@ describe("from a results file only", () => {
     expect(inferred.direction).toBe("max");
     const md = renderSummary(inferred);
     expect(md).toContain("| 0.700000 | 0.750000 | +0.050000 (+7.14%) | bbbbbbb |");
-    expect(md).toContain("regression: -0.030000 (-4.00%) vs best 0.750000");
+    expect(md).toContain("regression: -0.030000 (-4.00%) vs its parent 0.750000");
     expect(md).toContain("**Metric:** val_acc (higher is better, inferred from the results; override with --direction)");
     const forced = renderSummary(fromResults(parseResults(text), { direction: "min" }));
     expect(forced).toContain("**Metric:** val_acc (lower is better)");
@@ -317,6 +317,15 @@ describe("the summary of a research tree", () => {
       ["1", c(1), "0.980000", "lower LR (-0.020000 vs its parent #0)", "combined into the best's lineage as #4"],
       ["5", c(5), "0.975000", "warmup 200 steps (-0.005000 vs its parent #1)", "not in the best's code"],
     ]);
+  });
+
+  it("a combination kept off the lineage whose change the best holds says so (it said \"not in the best's code\")", () => {
+    const tree = treeRecords();
+    const two = tree[2] as (typeof tree)[number];
+    // #7: #1's change applied onto #2, kept (better than #2), but the best is #4, which combines #1 into #2 as well.
+    const combined = { ...(tree[4] as (typeof tree)[number]), id: 7, commit: "7".repeat(40), parent: two.commit, combines: [1], metric: 0.965, bestBefore: two.metric, description: "combine #1 into #2: lower LR" };
+    const off = section(renderSummary(fromRecords([...tree, combined], sessionInfo())), "## Top Improvements (kept commits)").split("**Kept off the best's lineage (3):**")[1];
+    expect(tableRows(off ?? "").slice(2).map(cells).find((r) => r[0] === "7")?.[4]).toBe("its change (#1's) is in the best's code, as #4");
   });
 
   it("Merge Recommendation lists the branch's commits: the lineage", () => {

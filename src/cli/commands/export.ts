@@ -28,7 +28,7 @@ export function registerExport(program: Command): void {
     .addHelpText(
       "after",
       `
-delta = metric minus the best before that experiment (negative is better for min metrics).
+delta = metric minus its parent's, the node it was decided against (in a chain, the best before it; negative is better for min metrics).
 LaTeX output is a booktabs longtable (\\usepackage{booktabs,longtable}); CSV follows RFC 4180.
 
 Examples:
