@@ -308,7 +308,7 @@ export async function runSessionBaseline(session: SessionState, deps: LoopDeps):
     const { config } = session.info;
     const log = existsSync(join(session.root, logPath)) ? readFileSync(join(session.root, logPath), "utf8") : "";
     const metric = { name: config.metric, ...(config.metricPattern !== undefined && { pattern: config.metricPattern }) };
-    const hint = baselineFailureHint({ reason: baseline.decision.reason, durationSec: baseline.run.durationSec, budgetSec: config.budgetSec, timeoutSec: config.timeoutSec, metric, log, logPath });
+    const hint = baselineFailureHint({ reason: baseline.decision.reason, durationSec: baseline.run.durationSec, budgetSec: config.budgetSec, timeoutSec: config.timeoutSec, metric, log, logPath, ...(config.hosts && { hosts: config.hosts }) });
     throw new RuntimeFailure(
       `the baseline run failed (${baseline.decision.detail}); nothing was changed`,
       hint ?? `Read its log in ${logPath}, fix the command (--command) or the script, and run again.`,

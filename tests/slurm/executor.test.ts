@@ -2,7 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { UsageError } from "../../src/errors.js";
+import { RuntimeFailure, UsageError } from "../../src/errors.js";
 import { RUN_ID_ENV } from "../../src/runner/process-list.js";
 import { checkSlurm, SlurmCli, SlurmExecutor, slurmPaths } from "../../src/executors/slurm/index.js";
 import type { RunHandle, RunSpec } from "../../src/types.js";
@@ -228,4 +228,22 @@ describeSlurm("SlurmExecutor on a real cluster", () => {
     const noSbatch = checkSlurm({ cwd: clone, logDir, cli: new SlurmCli({ env: { PATH: "/nonexistent" } }) });
     await expect(noSbatch).rejects.toThrow(/sbatch is not on PATH/);
   });
+});
+
+// No cluster needed: sbatch refuses the probe job here, as it does where no controller answers.
+it("checkSlurm: a probe job sbatch refuses is said as SLURM's refusal with doctor as the fix, not as a filesystem the nodes cannot see", async () => {
+  class Refusing extends SlurmCli {
+    override async submit(): Promise<string> {
+      throw new RuntimeFailure("sbatch failed: sbatch: error: resolve_ctls_from_dns_srv: res_nsearch error: Unknown host", "");
+    }
+  }
+  const refused = checkSlurm({ cwd: tmp.dir, logDir: join(tmp.dir, "refused-probe"), pollMs: POLL, cli: new Refusing() });
+  const error = await refused.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(UsageError);
+  expect((error as UsageError).message).toMatch(/^SLURM refused the probe job, so no run could start \(sbatch failed: .*Unknown host\)$/);
+  expect((error as UsageError).message).not.toContain("cannot see");
+  expect((error as UsageError).hint).toMatch(/autoresearch doctor/);
 });

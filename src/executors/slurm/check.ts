@@ -57,6 +57,10 @@ export async function probeSharedFilesystem(executor: Pick<Executor, "run">, opt
     if (result.failure?.reason === "pending-too-long") {
       return { ok: false, warnings: [`could not check that the compute nodes see ${options.cwd}: the probe job stayed queued (${result.failure.detail})`] };
     }
+    // sbatch refused the job (no controller, a partition or account it does not know): nothing about the filesystem is known yet.
+    if (result.failure?.reason === "submit-failed") {
+      throw new UsageError(`SLURM refused the probe job, so no run could start (${result.failure.detail})`, "Check the cluster with `autoresearch doctor` (executor slurm: sbatch, the controller, sinfo) and the job options in --slurm-args.");
+    }
     const last = result.failure?.detail ?? result.tailLines.filter((l) => l.trim()).slice(-3).join(" | ");
     throw new UsageError(
       `the compute nodes cannot see ${options.cwd}: a probe job could not read ${probe}, or could not write its output under ${options.logDir}${last ? ` (${last})` : ""}`,
