@@ -172,6 +172,10 @@ describe("finalize in show, sessions and the dashboard's data", () => {
     writeFinalize(paths, finalizeFixture(records, { tag: "mar8", metric: "val_bpb", direction: "min", stopAfterRuns: 7 }).entries);
     expect(renderSessions(listSessions(root))).toMatch(/stopped, 7\/21 runs$/m);
     expect(renderSessions(listSessions(root))).toContain("FINALIZED: when `autoresearch finalize` finished");
+    // Each header stands over its column (they sat two columns to the right).
+    const [header, row] = renderSessions(listSessions(root)).split("\n") as [string, string];
+    for (const [name, cell] of [["STATE", "stopped"], ["BRANCH", "autoresearch/mar8"], ["STARTED", "2025-"]]) expect(header.indexOf(name as string), name).toBe(row.indexOf(cell as string));
+    expect(header.indexOf("TAG")).toBe(2);
   });
 
   it("sessions in an 80-column terminal: a block per session instead of a table wider than the terminal", () => {

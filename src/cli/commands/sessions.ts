@@ -46,7 +46,8 @@ function stamp(iso: string): string {
 export function renderSessions(sessions: SessionSummary[], width?: number): string {
   if (sessions.length === 0) return "No autoresearch sessions in this repo. Start one with `autoresearch run`.\n";
   const rows = [
-    ["TAG", "STATE", "BRANCH", "EXPERIMENTS", "BEST", "STARTED", "FINALIZED"],
+    // The tag's column holds the current marker ("* "): the header's name sits after it, as each tag does.
+    ["  TAG", "STATE", "BRANCH", "EXPERIMENTS", "BEST", "STARTED", "FINALIZED"],
     ...sessions.map((s) => [
       `${s.current ? "* " : "  "}${s.id}`,
       s.state,
@@ -58,7 +59,7 @@ export function renderSessions(sessions: SessionSummary[], width?: number): stri
     ]),
   ];
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length))) ?? [];
-  const lines = rows.map((r, i) => (i === 0 ? "  " : "") + r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join("  ").trimEnd());
+  const lines = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join("  ").trimEnd());
   const fits = width === undefined || lines.every((line) => line.length <= width);
   const finalized = sessions.some((s) => s.finalize)
     ? "\nFINALIZED: when `autoresearch finalize` finished and how many kept changes matter (`autoresearch show --tag <tag>` says where its table is), or how far it is\n"
