@@ -13,6 +13,10 @@ describe("ssh settings refused with exit 2, nothing changed", () => {
     { name: "an empty device list", args: [...GOOD, "--executor", "ssh", "--hosts", "gpu2:"], message: /"gpu2:": an empty device/, fix: /joined by \+/ },
     { name: "a host that ssh would read as an option", args: [...GOOD, "--executor", "ssh", "--hosts", "-oProxyCommand=x"], message: /is not an ssh host name/, fix: /ssh config/ },
     { name: "hosts without executor ssh", args: [...GOOD, "--hosts", "gpu1"], message: /--hosts is used by --executor ssh/, fix: /--executor ssh/ },
+    // These two were once ignored without a word on the local executor.
+    { name: "remote-dir without executor ssh", args: [...GOOD, "--remote-dir", "/scratch/ar"], message: /--remote-dir is used by --executor ssh, but the executor is local/, fix: /--executor ssh/ },
+    { name: "slurm-args with executor ssh", args: [...GOOD, "--executor", "ssh", "--hosts", "gpu1", "--slurm-args", "--partition=gpu"], message: /--slurm-args is used by --executor slurm, but the executor is ssh/, fix: /--executor slurm/ },
+    { name: "max-pending without executor slurm", args: [...GOOD, "--max-pending", "30m"], message: /--max-pending is used by --executor slurm/, fix: /--executor slurm/ },
   ];
   for (const c of cases) {
     it(c.name, () => {

@@ -14,7 +14,7 @@ export const SLURM: ExecutorDescriptor = {
       ...(config.slurmArgs !== undefined && { slurmArgs: config.slurmArgs }),
       ...(config.maxPendingSec !== undefined && { maxPendingSec: config.maxPendingSec }),
     }),
-  ownOptions: [],
+  ownOptions: ["slurmArgs", "maxPending"],
   slots(config) {
     const asked = config.workers ?? 1;
     if (asked === "auto") throw new UsageError("--workers auto counts this machine's GPUs, not the cluster's", "Give the number of jobs to keep running at once, e.g. --workers 4.");

@@ -11,7 +11,7 @@ import { sshSlots } from "./slots.js";
 export const SSH: ExecutorDescriptor = {
   kind: "ssh",
   create: (config, deps) => createSshExecutor(config, deps.root ?? process.cwd(), deps.env ?? process.env),
-  ownOptions: ["hosts"],
+  ownOptions: ["hosts", "remoteDir"],
   checkConfig(config) {
     if ((config.hosts ?? []).length === 0) {
       throw new UsageError("--executor ssh needs the hosts to run on", "Pass --hosts gpu1,gpu2 (names from your ssh config; devices joined by +, e.g. gpu2:0+1).");
