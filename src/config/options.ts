@@ -617,6 +617,25 @@ export function describeIssues(error: z.ZodError, source: string): string {
  * names it also takes.
  */
 export function issueText(issue: z.core.$ZodIssue): string {
+  // zod's own words ("Too small: expected number to be >0") said plainly.
+  if (issue.code === "too_small" || issue.code === "too_big") {
+    const bound = Number(issue.code === "too_small" ? issue.minimum : issue.maximum);
+    const side = issue.code === "too_small" ? (issue.inclusive ? "at least" : "more than") : issue.inclusive ? "at most" : "less than";
+    if (issue.origin === "number") return `must be ${side} ${bound}`;
+    if (issue.origin === "array") return `must list ${side} ${bound} item${bound === 1 ? "" : "s"}`;
+    if (issue.origin === "string") return bound === 1 && issue.code === "too_small" ? "must not be empty" : `must be ${side} ${bound} characters long`;
+    return issue.message;
+  }
+  if (issue.code === "invalid_union") {
+    // Each alternative's first complaint, a word's as the word itself ("must be a whole number, or unlimited"); the
+    // string and null forms left out (a string is the flag's form of a number, null means "none").
+    const texts = issue.errors
+      .flatMap((branch) => branch.slice(0, 1))
+      .filter((i) => !(i.code === "invalid_type" && (i.expected === "null" || i.expected === "string")))
+      .map((i) => (i.code === "invalid_value" ? i.values.map(String).join(" or ") : issueText(i)));
+    return texts.length > 0 ? [...new Set(texts)].join(", or ") : issue.message;
+  }
+  if (issue.code === "invalid_type") return `must be ${issue.expected === "int" ? "a whole number" : issue.expected === "array" ? "a list" : `a ${issue.expected}`}`;
   if (issue.code !== "invalid_value") return issue.message;
   const agents = issue.path[0] === "proposer" ? ` (or a coding agent's name: ${AGENT_PRESET_NAMES.join(", ")})` : "";
   return `not one of ${issue.values.map(String).join(", ")}${agents}`;

@@ -72,6 +72,9 @@ describe("autoresearch run refuses bad input with exit 2 and changes nothing", (
     { name: "bad config file key", args: [...GOOD, "--config", "cfg.json"], setup: (root) => writeFileSync(join(root, "cfg.json"), '{"budgett": "5m"}'), message: /unknown key\(s\) "budgett"/, fix: /Keys accepted/ },
     // A value not among a key's choices: listed plainly (zod's own words read `Invalid option: expected one of "any"|"threshold"|"confirm"`).
     { name: "a config value not among its choices", args: [...GOOD, "--config", "cfg.json"], setup: (root) => writeFileSync(join(root, "cfg.json"), '{"keepRule": "bogus"}'), message: /"keepRule": not one of any, threshold, confirm$/m, fix: /Fix the value: `autoresearch run --help`/ },
+    // Bounds and types said plainly (zod's read "Too small: expected number to be >0", "Invalid input: expected int, received number").
+    { name: "a config number out of bounds", args: [...GOOD, "--config", "cfg.json"], setup: (root) => writeFileSync(join(root, "cfg.json"), '{"workers": 0}'), message: /"workers": must be more than 0$/m, fix: /Fix the value/ },
+    { name: "a config number not whole", args: [...GOOD, "--config", "cfg.json"], setup: (root) => writeFileSync(join(root, "cfg.json"), '{"maxIterations": 1.5}'), message: /"maxIterations": must be a whole number, or unlimited$/m, fix: /Fix the value/ },
     { name: "a flag value not among its choices", args: withValue("--proposer", "bogus"), message: /--proposer "bogus": not one of builtin, plan, anthropic, openai, openai-compatible, agent \(or a coding agent's name: claude, codex, aider, gemini, opencode\)$/m, fix: /--help/ },
   ];
 

@@ -14,7 +14,7 @@ export const SSH: ExecutorDescriptor = {
   ownOptions: ["hosts", "remoteDir"],
   checkConfig(config) {
     if ((config.hosts ?? []).length === 0) {
-      throw new UsageError("--executor ssh needs the hosts to run on", "Pass --hosts gpu1,gpu2 (names from your ssh config; devices joined by +, e.g. gpu2:0+1).");
+      throw new UsageError("--executor ssh needs the hosts to run on", "Pass --hosts gpu1,gpu2 (or \"hosts\": [\"gpu1\", \"gpu2\"] in the config file; names from your ssh config, devices joined by +, e.g. gpu2:0+1).");
     }
     if (config.hosts !== undefined) parseHosts(config.hosts);
   },
