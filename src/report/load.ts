@@ -4,7 +4,7 @@ import { DEFAULT_RESULTS_FILE } from "../file-names.js";
 import { readMemory } from "../ledger/memory.js";
 import { locateSession, type SessionPaths } from "../ledger/paths.js";
 import { locateAnySession } from "../ledger/sessions.js";
-import { isResultsFile, readRecordsReadOnly, readResultsFile, readSessionReadOnly } from "../ledger/read.js";
+import { isResultsFile, readRecordsReadOnly, readRejectedReadOnly, readResultsFile, readSessionReadOnly } from "../ledger/read.js";
 import type { Direction } from "../types.js";
 import { loadFinalizeView } from "./finalize-view.js";
 import { fromRecords, fromResults, headRef, type SessionData } from "./model.js";
@@ -15,11 +15,12 @@ import { fromRecords, fromResults, headRef, type SessionData } from "./model.js"
  */
 
 /**
- * The session's research notes, read-only (the loop and `note` may be appending), and where its
- * finalize stands (finalize.jsonl; the table the summary embeds is rendered from it).
+ * The session's research notes, read-only (the loop and `note` may be appending), what its refused
+ * proposals cost, and where its finalize stands (finalize.jsonl; the table the summary embeds is rendered from it).
  */
 function withMemory(data: SessionData, paths: SessionPaths): SessionData {
   data.memory = readMemory(paths.memory);
+  data.rejected = readRejectedReadOnly(paths);
   data.finalize = loadFinalizeView(paths, headRef(data));
   return data;
 }

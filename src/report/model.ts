@@ -107,6 +107,8 @@ export interface SessionData {
   contention?: string;
   /** Where the session's `autoresearch finalize` stands (null: never finalized; absent: not read, e.g. a results file). */
   finalize?: FinalizeView | null;
+  /** What the refused proposals (rejected.jsonl) cost: it counts in the proposer's usage, as it does for --max-cost. */
+  rejected?: readonly { usage?: { inputTokens: number; outputTokens: number }; costUsd?: number }[];
 }
 
 /** The session's head (the best kept node) as finalize names it, or null with no experiment. */
@@ -432,6 +434,18 @@ function computeAnalysis(data: SessionData): Analysis {
   let cost = 0;
   let hasTokens = false;
   let hasCost = false;
+  // Refused proposals were paid for too (an agent's change that broke a rule, an LLM reply that could not be used).
+  for (const r of data.rejected ?? []) {
+    if (r.usage) {
+      hasTokens = true;
+      input += r.usage.inputTokens;
+      output += r.usage.outputTokens;
+    }
+    if (r.costUsd !== undefined && Number.isFinite(r.costUsd)) {
+      hasCost = true;
+      cost += r.costUsd;
+    }
+  }
   for (let i = 0; i < experiments.length; i++) {
     const e = experiments[i] as ReportExperiment;
     if (e.startedAt && (startedAt === null || e.startedAt < startedAt)) startedAt = e.startedAt;

@@ -278,6 +278,8 @@ describe("llm proposer", () => {
     expect(error).toBeInstanceOf(ProposalFailed);
     expect((error as ProposalFailed).reason).toBe("malformed-reply");
     expect(server.requests).toHaveLength(3);
+    // Three billed replies (1000 in, 100 out each): their tokens count although none was usable (they were dropped).
+    expect((error as ProposalFailed).spent.usage).toEqual({ inputTokens: 3000, outputTokens: 300 });
   });
 
   it("treats an unreadable response body as a malformed reply", async () => {

@@ -278,6 +278,21 @@ describe("loading", () => {
     expect(bare.experiments).toHaveLength(10);
   });
 
+  it("the proposer's usage counts the refused proposals too, as --max-cost does", () => {
+    const root = tempDir();
+    dirs.push(root);
+    const records = buildRecords(1.0, [{ description: "x", metric: 0.9 }]);
+    records[1] = { ...(records[1] as (typeof records)[number]), usage: { inputTokens: 2000, outputTokens: 200 }, costUsd: 0.02 };
+    writeSessionFiles(root, records, sessionInfo());
+    const rejected = [
+      { iteration: 2, description: "touched prepare.js", reason: "agent-violation", at: "2025-03-08T22:00:00Z", usage: { inputTokens: 1000, outputTokens: 100 }, costUsd: 0.05 },
+      { iteration: 2, description: "unusable reply", reason: "malformed-reply", at: "2025-03-08T22:01:00Z", usage: { inputTokens: 500, outputTokens: 50 } },
+    ];
+    writeFileSync(join(root, ".autoresearch", "rejected.jsonl"), rejected.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    // It showed the experiments' spend alone ($0.02) where the session stopped on "$0.07 of $0.05".
+    expect(renderSummary(loadReportData({ root })).split("\n")).toContain("**Proposer usage:** 3,850 tokens (3,500 in, 350 out), $0.07");
+  });
+
   it("skips a torn last line of experiments.jsonl without touching the file", () => {
     const root = tempDir();
     dirs.push(root);

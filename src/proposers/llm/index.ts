@@ -292,7 +292,9 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
       messages.push({ role: "assistant", content: clipText(echoed || "(empty reply)", 4_000) });
       messages.push({ role: "user", content: `Your reply could not be used: ${lastError}. Reply again with ${request.again.replace("%TOOL%", request.tool)}.` });
     }
-    throw new ProposalFailed("malformed-reply", `${label} gave no usable ${request.what} after ${maxCorrections + 1} replies: ${lastError}`);
+    // The replies were billed though none could be used: what they cost counts towards --max-cost and the usage shown.
+    const cost = estimateCost(modelId, usage, prices);
+    throw new ProposalFailed("malformed-reply", `${label} gave no usable ${request.what} after ${maxCorrections + 1} replies: ${lastError}`, [], { usage: { ...usage }, ...(cost !== undefined && { costUsd: cost }) });
   }
 }
 
