@@ -103,6 +103,13 @@ export type SearchMode = (typeof SEARCH_MODES)[number];
 export type ExecutorKind = (typeof EXECUTORS)[number];
 export const PROPOSERS = ["builtin", "plan", "anthropic", "openai", "openai-compatible", "agent"] as const;
 export const LLM_PROPOSERS: readonly string[] = ["anthropic", "openai", "openai-compatible"];
+
+/** A model id to give as an example in an LLM proposer's "needs --model" fix: one of its own provider's. */
+export function exampleModel(proposer: string): string {
+  if (proposer === "anthropic") return "For example --model claude-sonnet-4-5.";
+  if (proposer === "openai") return "For example --model gpt-5.";
+  return "For example --model qwen2.5-coder:32b (the name your server lists).";
+}
 /** Coding-agent presets (src/proposers/agent/presets.ts): `--proposer claude` means `--proposer agent --agent claude`. */
 export const AGENT_PRESET_NAMES: readonly string[] = ["claude", "codex", "aider", "gemini", "opencode"];
 

@@ -11,6 +11,7 @@ import {
   describeIssues,
   flagName,
   issueText,
+  exampleModel,
   LLM_PROPOSERS,
   OPTION_DEFS,
   type OptionKey,
@@ -137,7 +138,7 @@ function checkProposerSettings(config: ResearchConfig): void {
     throw new UsageError("the agent proposer needs an agent command", "Pass --agent claude (or codex, aider, gemini, opencode, or a full command).");
   }
   if (LLM_PROPOSERS.includes(config.proposer) && !config.model) {
-    throw new UsageError(`the ${config.proposer} proposer needs a model id`, "Pass --model, e.g. --model claude-sonnet-4-5 or --model gpt-5.");
+    throw new UsageError(`the ${config.proposer} proposer needs a model id`, `Pass --model. ${exampleModel(config.proposer)}`);
   }
 }
 

@@ -75,6 +75,8 @@ describe("autoresearch run refuses bad input with exit 2 and changes nothing", (
     // Bounds and types said plainly (zod's read "Too small: expected number to be >0", "Invalid input: expected int, received number").
     { name: "a config number out of bounds", args: [...GOOD, "--config", "cfg.json"], setup: (root) => writeFileSync(join(root, "cfg.json"), '{"workers": 0}'), message: /"workers": must be more than 0$/m, fix: /Fix the value/ },
     { name: "a config number not whole", args: [...GOOD, "--config", "cfg.json"], setup: (root) => writeFileSync(join(root, "cfg.json"), '{"maxIterations": 1.5}'), message: /"maxIterations": must be a whole number, or unlimited$/m, fix: /Fix the value/ },
+    // Its fix names a model of that provider (it offered claude-sonnet-4-5 or gpt-5 to a local server's user).
+    { name: "an LLM proposer without a model", args: withValue("--proposer", "openai-compatible"), message: /the openai-compatible proposer needs a model id/, fix: /Pass --model\. For example --model qwen2\.5-coder:32b \(the name your server lists\)/ },
     { name: "a flag value not among its choices", args: withValue("--proposer", "bogus"), message: /--proposer "bogus": not one of builtin, plan, anthropic, openai, openai-compatible, agent \(or a coding agent's name: claude, codex, aider, gemini, opencode\)$/m, fix: /--help/ },
   ];
 

@@ -1,3 +1,4 @@
+import { exampleModel } from "../../config/options.js";
 import { generateText, jsonSchema, type ModelMessage, ToolChoiceViolationError, tool, wrapLanguageModel } from "ai";
 import { RuntimeFailure, UsageError } from "../../errors.js";
 import type { Proposal, ProposalContext, Proposer, TokenUsage } from "../../types.js";
@@ -328,8 +329,3 @@ function clipText(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
-function exampleModel(provider: LlmProvider): string {
-  if (provider === "anthropic") return "For example --model claude-sonnet-4-5.";
-  if (provider === "openai") return "For example --model gpt-5.";
-  return "For example --model qwen2.5-coder:32b (the name your server lists).";
-}
