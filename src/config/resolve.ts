@@ -140,6 +140,19 @@ function checkProposerSettings(config: ResearchConfig): void {
   if (LLM_PROPOSERS.includes(config.proposer) && !config.model) {
     throw new UsageError(`the ${config.proposer} proposer needs a model id`, `Pass --model. ${exampleModel(config.proposer)}`);
   }
+  // A setting only another proposer reads would be ignored without a word (the table once showed "builtin (gpt-5)"
+  // while the offline search ran). Not --api-key-env: the variable it names is kept from the runs whatever proposes.
+  const owners: [OptionKey[], (p: string) => boolean, string, string][] = [
+    [["model", "baseUrl", "openaiApi", "prices"], (p) => LLM_PROPOSERS.includes(p), "the LLM proposers", `--proposer ${LLM_PROPOSERS.join(", ")}`],
+    [["agent", "agentTimeout"], (p) => p === "agent", "the agent proposer", "--proposer agent (or an agent's name: --proposer claude)"],
+  ];
+  for (const [keys, uses, who, how] of owners) {
+    if (uses(config.proposer)) continue;
+    const key = keys.find((k) => config[OPTION_DEFS[k].field as keyof ResearchConfig] !== undefined);
+    if (key === undefined) continue;
+    const flag = flagName(key);
+    throw new UsageError(`${flag} (config key "${key}") is read by ${who}, but the proposer is ${config.proposer}`, `Choose one with ${how}, or leave ${flag} out.`);
+  }
 }
 
 export interface CheckedConfig {

@@ -77,6 +77,9 @@ describe("autoresearch run refuses bad input with exit 2 and changes nothing", (
     { name: "a config number not whole", args: [...GOOD, "--config", "cfg.json"], setup: (root) => writeFileSync(join(root, "cfg.json"), '{"maxIterations": 1.5}'), message: /"maxIterations": must be a whole number, or unlimited$/m, fix: /Fix the value/ },
     // Its fix names a model of that provider (it offered claude-sonnet-4-5 or gpt-5 to a local server's user).
     { name: "an LLM proposer without a model", args: withValue("--proposer", "openai-compatible"), message: /the openai-compatible proposer needs a model id/, fix: /Pass --model\. For example --model qwen2\.5-coder:32b \(the name your server lists\)/ },
+    // Once ignored without a word: the table read "builtin (gpt-5)" while the offline search ran.
+    { name: "an LLM setting with the builtin search", args: [...GOOD, "--model", "gpt-5"], message: /--model \(config key "model"\) is read by the LLM proposers, but the proposer is builtin/, fix: /--proposer anthropic, openai, openai-compatible, or leave --model out/ },
+    { name: "an agent setting with an LLM proposer", args: [...GOOD, "--proposer", "openai", "--model", "gpt-5", "--agent-timeout", "5m"], message: /--agent-timeout \(config key "agentTimeout"\) is read by the agent proposer, but the proposer is openai/, fix: /--proposer agent/ },
     { name: "a flag value not among its choices", args: withValue("--proposer", "bogus"), message: /--proposer "bogus": not one of builtin, plan, anthropic, openai, openai-compatible, agent \(or a coding agent's name: claude, codex, aider, gemini, opencode\)$/m, fix: /--help/ },
   ];
 

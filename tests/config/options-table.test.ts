@@ -41,10 +41,8 @@ describe("the option table is the one source of the config", () => {
       model: "gpt-5",
       baseUrl: "http://127.0.0.1:1/v1",
       apiKeyEnv: "MY_KEY",
-      agent: "claude",
       openaiApi: "chat",
       prices: "prices.json",
-      agentTimeout: "10m",
       plan: "plan.jsonl",
       hypothesis: "smaller batches",
       stopWhen: "val_loss <= 0.5",
@@ -66,7 +64,11 @@ describe("the option table is the one source of the config", () => {
       remoteDir: "/scratch/ar",
       maxPending: "30m",
     };
-    expect(Object.keys(input).sort()).toEqual([...KEYS].sort());
+    // The agent's settings are refused beside an LLM proposer (only the agent reads them): resolved on their own below.
+    const agentOnly = { agent: "claude", agentTimeout: "10m" };
+    expect([...Object.keys(input), ...Object.keys(agentOnly)].sort()).toEqual([...KEYS].sort());
+    const base = { budget: "2m", metric: "val_loss", direction: "min" };
+    expect(resolveConfig({ ...base, proposer: "agent", ...agentOnly }, { root, now: new Date(2026, 10, 27), platform: "linux" })).toMatchObject({ proposer: "agent", agent: "claude", agentTimeoutSec: 600 });
     const config = resolveConfig(input, { root, now: new Date(2026, 10, 27), platform: "linux" });
     expect(config).toEqual({
       train: "t.py",
@@ -94,10 +96,8 @@ describe("the option table is the one source of the config", () => {
       model: "gpt-5",
       baseUrl: "http://127.0.0.1:1/v1",
       apiKeyEnv: "MY_KEY",
-      agent: "claude",
       openaiApi: "chat",
       prices: "prices.json",
-      agentTimeoutSec: 600,
       plan: "plan.jsonl",
       hypothesis: "smaller batches",
       stopWhen: "val_loss <= 0.5",
