@@ -213,6 +213,8 @@ export function renderExperiment(shown: ShownExperiment, metricName: string, wid
     lines.push(`Finalize:   ${verdict}`);
   }
   if (e.rationale) lines.push(`Rationale:  ${e.rationale.replace(/\s+/g, " ").slice(0, 400)}`);
+  // What the coding agent changed besides the training script, each put back before the run (README: named in the record).
+  if (e.agentViolations?.length) lines.push(`Agent:      it also touched other files: ${e.agentViolations.join("; ")}`);
   // A labelled line goes on under its text; a run's line ("  seed 3: ...") two further in.
   lines.splice(0, lines.length, ...lines.map((line) => fitWidth(line, width, line.startsWith(" ") ? "  " : " ".repeat(LABEL))));
   lines.push("", `Diff${shown.patchPath ? ` (${shown.patchPath})` : ""}:`, shown.patch ? shown.patch.trimEnd() : e.id === 0 ? "  (the baseline: no change)" : "  (no diff recorded)");

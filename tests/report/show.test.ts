@@ -45,6 +45,14 @@ describe("show N: the experiment's place in the research tree", () => {
     expect(json.combines[0].id).toBe(1);
   });
 
+  it("names what the coding agent touched besides the training script, undone (it was in the record only)", () => {
+    const { paths } = session();
+    const two = loadExperiment(paths, 2);
+    const touched = { ...two, record: { ...two.record, agentViolations: ["created stray-file.txt (undone)", "modified prepare.js (undone)"] } };
+    expect(renderExperiment(touched, "val_bpb")).toMatch(/^Agent: {6}it also touched other files: created stray-file\.txt \(undone\); modified prepare\.js \(undone\)$/m);
+    expect(renderExperiment(two, "val_bpb")).not.toMatch(/^Agent:/m);
+  });
+
   it("the baseline is the root; a crash's children list is empty and its metric has no delta", () => {
     const { paths } = session();
     const root = loadExperiment(paths, 0);
