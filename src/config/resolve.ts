@@ -251,8 +251,14 @@ function insideRoot(root: string, path: string): boolean {
   return !rel.startsWith("..") && !isAbsolute(rel);
 }
 
-/** Settings a resumed session may change; everything else stays as confirmed at setup. */
-export const RESUME_KEYS = ["maxIterations", "maxTime", "stopWhen", "maxCost", "reportEvery"] as const;
+/**
+ * Settings a resumed session may change; everything else stays as confirmed at setup. The LLM's
+ * model and endpoint are among them: they change what proposes, never what is measured, and a
+ * mistyped --base-url would otherwise need a new session (and its baseline) to mend.
+ */
+export const RESUME_KEYS = ["maxIterations", "maxTime", "stopWhen", "maxCost", "reportEvery", "model", "baseUrl", "apiKeyEnv", "openaiApi"] as const;
+/** The resume settings that stay the session's from then on (written to session.json), not this invocation's alone. */
+export const LASTING_RESUME_KEYS: readonly ResumeKey[] = ["maxIterations", "model", "baseUrl", "apiKeyEnv", "openaiApi"];
 export type ResumeKey = (typeof RESUME_KEYS)[number];
 export type ResumeOverrides = Partial<Pick<ResearchConfig, (typeof OPTION_DEFS)[ResumeKey]["field"]>>;
 
@@ -269,5 +275,8 @@ export function resolveOverrides(flags: ConfigInput): ResumeOverrides {
 /** A stored config with resume overrides, through the same checks as a new session's. */
 export function applyOverrides(config: ResearchConfig, overrides: ResumeOverrides, root: string): CheckedConfig {
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
-  return validateConfig({ ...config, ...defined }, root);
+  const checked = validateConfig({ ...config, ...defined }, root);
+  // A --model given to a session of the builtin search is refused as run refuses it.
+  checkProposerSettings(checked.config);
+  return checked;
 }

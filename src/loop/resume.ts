@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { alternateName, REPORT_FILES } from "../file-names.js";
 import { removeStaleTemps } from "../ledger/files.js";
 import { sessionProtection } from "../executors/registry.js";
-import { applyOverrides, type ResumeOverrides } from "../config/resolve.js";
+import { applyOverrides, LASTING_RESUME_KEYS, type ResumeOverrides } from "../config/resolve.js";
+import { OPTION_DEFS } from "../config/options.js";
 import { UsageError } from "../errors.js";
 import { kindOf } from "../executors/registry.js";
 import { type InFlight, Ledger, readSessionInfo, type SessionInfo } from "../ledger/ledger.js";
@@ -113,10 +114,15 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   ledger.ensureDirs();
   // session.json says which protection is in force now (the dashboard and `status` read it), and
   // a --max-iterations given here is the session's limit from now on (status, the progress report
-  // and the next resume count against it); the other overrides stay this invocation's.
-  const limit = overrides.maxIterations !== undefined && overrides.maxIterations !== stored.config.maxIterations;
-  if (stored.protection !== info.protection || limit) {
-    ledger.writeSession({ ...stored, protection: info.protection, ...(limit && { config: { ...stored.config, maxIterations: info.config.maxIterations } }) });
+  // and the next resume count against it), as are a new model or endpoint for the LLM; the other
+  // overrides stay this invocation's.
+  const lasting = Object.fromEntries(
+    LASTING_RESUME_KEYS.map((key) => OPTION_DEFS[key].field as keyof ResumeOverrides)
+      .filter((field) => overrides[field] !== undefined && overrides[field] !== stored.config[field])
+      .map((field) => [field, info.config[field]]),
+  );
+  if (stored.protection !== info.protection || Object.keys(lasting).length > 0) {
+    ledger.writeSession({ ...stored, protection: info.protection, config: { ...stored.config, ...lasting } });
   }
   writeCurrent(ledger.paths.home, info.tag);
 

@@ -85,7 +85,26 @@ describe("autoresearch run with an LLM proposer (local server speaking the provi
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/401|rejected|auth/i);
     expect(parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows).toHaveLength(1);
-  });
+
+    // The endpoint mended on resume (it needed a new session and its baseline): used at once, and kept as the session's.
+    const mended = await startFakeProvider();
+    try {
+      mended.reply({ type: "tool", args: proposalArgs("const LEARNING_RATE = 0.01;", "const LEARNING_RATE = 0.02;", "LR 0.01 -> 0.02"), usage: [1000, 100] });
+      const resumed = await cliAsync(root, ["resume", "--base-url", mended.baseUrl, "--max-iterations", "1"], { MY_KEY: "abc" });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(mended.requests.length).toBeGreaterThanOrEqual(1);
+      expect(parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows.map((r) => r.description)).toEqual([expect.any(String), expect.stringMatching(/^LR 0\.01 -> 0\.02/)]);
+      expect(JSON.parse(readFileSync(recordPath(root, "session.json"), "utf8")).config).toMatchObject({ baseUrl: mended.baseUrl, model: "llama3", maxIterations: 1 });
+    } finally {
+      await mended.close();
+    }
+    // A model for a session of the builtin search is refused, as run refuses it.
+    const builtin = createRepo({ "train.js": FAKE_TRAIN, "prepare.js": FAKE_PREPARE });
+    expect((await cliAsync(builtin, [...ARGS.slice(0, -2), "--tag", "b", "--max-iterations", "0"])).code).toBe(0);
+    const refused = await cliAsync(builtin, ["resume", "--model", "gpt-5", "--max-iterations", "1"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--model \(config key "model"\) is read by the LLM proposers, but the proposer is builtin/);
+  }, 120_000);
 });
 
 describe("autoresearch run with a coding-agent CLI", () => {

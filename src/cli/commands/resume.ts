@@ -30,7 +30,8 @@ Every other setting stays as confirmed when the session started; the new values 
 
 Examples:
   $ autoresearch resume --max-iterations 50
-  $ autoresearch resume --stop-when "val_bpb <= 0.97" --max-time 8h`,
+  $ autoresearch resume --stop-when "val_bpb <= 0.97" --max-time 8h
+  $ autoresearch resume --base-url http://localhost:11434/v1   # the LLM's endpoint mended; it stays the session's`,
     )
     .action(async (flags: ResumeFlags) => {
       // --dir as status, show and report take it: the session's repo from anywhere.
@@ -42,7 +43,8 @@ Examples:
       // Refused here, before a proposer is made; research() checks them again for library callers.
       const { config } = applyOverrides(info.config, overrides, root);
       refuseFinished(config, ledger);
-      const proposer = await createProposer(info.config, { root, env: process.env });
+      // The proposer as resumed: a new --model or --base-url applies from this invocation on.
+      const proposer = await createProposer(config, { root, env: process.env });
       const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "resume", overrides, ...(flags.tag !== undefined && { tag: flags.tag }) }, json: Boolean(flags.json), dashboard: Boolean(flags.dashboard) });
       process.exitCode = exitCode;
     });

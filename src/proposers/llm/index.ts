@@ -179,7 +179,7 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
           case "fatal":
             throw new RuntimeFailure(
               `${label} request failed${status}: ${redact(info.message)}`,
-              info.status === 404 ? `Check the model id "${modelId}" and the base URL.` : undefined,
+              info.status === 404 ? `Check the model id "${modelId}" and the base URL; \`autoresearch resume --model <id> --base-url <url>\` goes on with the right ones.` : undefined,
             );
           case "bad-response":
             return null;
@@ -187,7 +187,7 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
             if (attempt >= maxAttempts) {
               throw new RuntimeFailure(
                 `${label} is unavailable: ${attempt} attempts failed, the last${status}: ${redact(info.message)}`,
-                "Resume the session later (autoresearch resume).",
+                "Resume the session later (autoresearch resume), or with --base-url <url> if the endpoint is wrong.",
               );
             }
             await sleep(backoffDelay(attempt, "retryAfterMs" in info ? info.retryAfterMs : undefined, backoff), signal);
