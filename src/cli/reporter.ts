@@ -181,6 +181,7 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): ((ev
   };
 
   /** `k/N` when the session has an iteration limit, else `k`. */
+  let startsExplained = false;
   const progressText = (iteration: number) => (maxIterations !== null ? `${iteration}/${maxIterations}` : String(iteration));
   /** Time left until the first limit is reached, from the mean experiment time so far. */
   const etaText = (iteration: number): string => {
@@ -246,7 +247,10 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): ((ev
           if (live) showBoard();
           else {
             const where = formatPlace(event.host, event.device);
-            out.write(`${tag(event.worker ?? 0)}${pc.cyan("▶")} ${progressText(event.iteration)} ${cleanField(event.description).slice(0, 80)}${where ? pc.dim(` (device ${cleanField(where)})`) : ""}\n`);
+            // "start k": the order it started in; it is numbered when decided, in the order runs end (said once).
+            if (!startsExplained) out.write(pc.dim("  (each run below shows the order it started in; experiments are numbered when decided, in the order they end)\n"));
+            startsExplained = true;
+            out.write(`${tag(event.worker ?? 0)}${pc.cyan("▶")} start ${progressText(event.iteration)} ${cleanField(event.description).slice(0, 80)}${where ? pc.dim(` (device ${cleanField(where)})`) : ""}\n`);
           }
           break;
         }

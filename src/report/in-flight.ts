@@ -102,5 +102,8 @@ export function renderInFlight(runs: readonly InFlightRun[]): string[] {
     const description = `${r.description ? escapeMarkdown(r.description, 100) : MISSING}${r.rebaseOf !== null ? ` (re-run of #${r.rebaseOf})` : ""}`;
     return [r.worker === null ? MISSING : `w${r.worker}`, where ? escapeMarkdown(where, 40) : MISSING, `#${r.id}`, state, description];
   });
-  return [`**In flight (${runs.length}):**`, "", markdownTable(["Worker", "Device", "Experiment", "State", "Description"], rows, "|--------|--------|------------|-------|-------------|")];
+  const table = markdownTable(["Worker", "Device", "Experiment", "State", "Description"], rows, "|--------|--------|------------|-------|-------------|");
+  // Several at once end in any order: the number each goes by here is the order it started in, not yet its own.
+  const note = runs.length > 1 ? ["", "_In flight each goes by the order it started in; experiments are numbered when decided, in the order they end, so `show` may find it under another number then._"] : [];
+  return [`**In flight (${runs.length}):**`, "", table, ...note];
 }

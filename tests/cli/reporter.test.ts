@@ -305,7 +305,9 @@ describe("terminal reporter with several workers", () => {
     expect(text).not.toContain("\x1b[2K");
     expect(text).not.toContain("\x1b[J");
     expect(lines.slice(1)).toEqual([
-      "[w0] ▶ 1/20 LR up (device 0)",
+      // Said once: a start's number is its order, not the experiment's (which it gets when decided, as runs end).
+      "  (each run below shows the order it started in; experiments are numbered when decided, in the order they end)",
+      "[w0] ▶ start 1/20 LR up (device 0)",
       "[w1]   2/20 pending in queue (job 4242)",
       "[w0]   check passed pytest",
       expect.stringMatching(/^\[w0\]\s+1 discard val_bpb\s+1\.200000 \+0\.100000\s+abcdef0 exp 1 \(regression\)$/),

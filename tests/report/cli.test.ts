@@ -133,6 +133,7 @@ describe("autoresearch status", () => {
     expect(text).toMatch(/\| w2 \| gpu2:0 \| #5 \| running for 00:00:[3-4]\d \| Wider \\\| MLP \(re-run of #3\) \|/);
     expect(text).toMatch(/\| w1 \| 1 \| #6 \| pending in queue for 00:01:\d\d \(job 4242\) \| Queued job \|/);
     expect(text).toMatch(/\| — \| — \| #7 \| ready, waiting for a worker for 00:00:\d\d \| Next idea \|/);
+    expect(text).toContain("_In flight each goes by the order it started in; experiments are numbered when decided, in the order they end, so `show` may find it under another number then._");
     expect(text).toContain("**Idle:** w3");
     expect(text).not.toContain("**Now:**");
     const json = JSON.parse(cli(root, "status", "--json").stdout);
