@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { existsSync, readFileSync } from "node:fs";
 import { UsageError } from "../errors.js";
 import type { SessionPaths } from "../ledger/paths.js";
@@ -70,7 +71,7 @@ export function loadExperiment(paths: SessionPaths, id: number | null, tailLines
   const direction = readSessionReadOnly(paths)?.config?.direction ?? "min";
   const head = records.length > 0 ? headOf(records, direction) : null;
   if (id === null) {
-    if (!head) throw new UsageError("this session has no recorded experiment yet", "Wait for its baseline to finish, or pass an experiment number.");
+    if (!head) throw new UsageError("this session has no recorded experiment yet", `If it is running, wait for its baseline to finish; a session that failed to start has none (its logs are in ${join(paths.dir, "runs")}).`);
     id = head.id;
   }
   const record = records.find((e) => e.id === id);

@@ -53,6 +53,19 @@ describe("show N: the experiment's place in the research tree", () => {
     expect(renderExperiment(two, "val_bpb")).not.toMatch(/^Agent:/m);
   });
 
+  it("a session with no experiment says where a failed start's logs are (it told one that never started to wait for its baseline)", () => {
+    const root = tempDir();
+    dirs.push(root);
+    writeSessionFiles(root, [], sessionInfo());
+    const paths = legacyPaths(root);
+    expect(() => loadExperiment(paths, null)).toThrow(/no recorded experiment yet/);
+    try {
+      loadExperiment(paths, null);
+    } catch (error) {
+      expect((error as { hint?: string }).hint).toBe(`If it is running, wait for its baseline to finish; a session that failed to start has none (its logs are in ${paths.dir}/runs).`);
+    }
+  });
+
   it("the baseline is the root; a crash's children list is empty and its metric has no delta", () => {
     const { paths } = session();
     const root = loadExperiment(paths, 0);

@@ -90,7 +90,7 @@ export function registerSessions(program: Command): void {
     .addHelpText(
       "after",
       `
-States: running (its loop holds the repo's lock), stopped (by you, an error or a kill; resume continues it), finished (it reached its limit or stop condition; resume with a higher limit continues it), failed (its baseline failed; records kept for reading), archived (kept by an older layout). The first column is what --tag takes in resume, report, status, show and clean.
+States: running (its loop holds the repo's lock), stopped (by you, an error or a kill; resume continues it), finished (it reached its limit or stop condition; resume with a higher limit continues it), failed (it never started: its baseline, its setup or the executor's check failed; records kept for reading), archived (kept by an older layout). The first column is what --tag takes in resume, report, status, show and clean.
 
 Under the table, the leftovers with their size and age: the demo's repositories in the system temp folder (autoresearch-demo-*) and this repo's failed starts (.git/autoresearch/failed/); \`autoresearch clean --leftovers\` removes them.
 
