@@ -479,6 +479,11 @@ export interface ProposalContext {
    * experiment `combination`. The experiment is measured against `best`, its parent.
    */
   combining?: { ids: number[]; combination: number };
+  /**
+   * Says something the user should see while it proposes (a provider's error and the retry that
+   * follows): the loop shows it as a warning in the live view and the events. Absent: nobody listens.
+   */
+  notice?: (message: string) => void;
   /** Workers the session runs side by side (absent: one). */
   workers?: number;
   /**

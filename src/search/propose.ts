@@ -144,6 +144,7 @@ export async function buildContext(session: SessionState, deps: LoopDeps, iterat
     ...(config.plan !== undefined && { plan: readIfExists(join(session.root, config.plan)) ?? config.plan }),
     ...(workspace && { workspace: { dir: workspace.dir, scratchDir: session.paths.agent } }),
     run: runFacts(session, deps),
+    notice: (message) => deps.emit({ type: "warning", message }),
     memory: readMemory(session.paths.memory),
     ...(inFlight.length > 0 && { inFlight }),
     ...(session.workers.length > 1 && { workers: session.workers.length }),

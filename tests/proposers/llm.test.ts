@@ -247,7 +247,10 @@ describe("llm proposer", () => {
       { type: "error", status: 429, message: "slow down", headers: { "retry-after-ms": "1500", "retry-after": "2" } },
       { type: "tool", args: GOOD },
     );
-    await make(anthropic).propose(makeContext());
+    // Each retry is said while it waits (a session sat on "proposing…" for minutes without a word).
+    const notices: string[] = [];
+    await make(anthropic).propose({ ...makeContext(), notice: (m) => notices.push(m) });
+    expect(notices).toEqual([expect.stringMatching(/^Anthropic \(HTTP 529\): .*Overloaded.*; retry 2 of 6 in (2[6-9]|30)s$/), expect.stringMatching(/^Anthropic \(HTTP 429\): .*slow down.*; retry 3 of 6 in 2s$/)]);
     expect(sleeps).toHaveLength(2);
     expect(sleeps[0]).toBeGreaterThan(25_000);
     expect(sleeps[0]).toBeLessThanOrEqual(30_000);

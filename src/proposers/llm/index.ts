@@ -120,7 +120,7 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
   }
 
   /** One reply, retrying transient failures with backoff. Returns null for an unparsable response body. */
-  async function callOnce(messages: ModelMessage[], system: string, signal?: AbortSignal, batch = false): Promise<CallResult | null> {
+  async function callOnce(messages: ModelMessage[], system: string, signal?: AbortSignal, batch = false, notice?: (message: string) => void): Promise<CallResult | null> {
     const toolset: Record<string, (typeof tools)[typeof PROPOSAL_TOOL_NAME]> = batch ? batchTools : tools;
     for (let attempt = 1; ; attempt++) {
       signal?.throwIfAborted();
@@ -190,7 +190,10 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
                 "Resume the session later (autoresearch resume), or with --base-url <url> if the endpoint is wrong.",
               );
             }
-            await sleep(backoffDelay(attempt, "retryAfterMs" in info ? info.retryAfterMs : undefined, backoff), signal);
+            const delay = backoffDelay(attempt, "retryAfterMs" in info ? info.retryAfterMs : undefined, backoff);
+            // Said, so minutes of "proposing…" have a reason on screen.
+            notice?.(`${label}${status}: ${redact(info.message)}; retry ${attempt + 1} of ${maxAttempts} in ${Math.max(1, Math.round(delay / 1000))}s`);
+            await sleep(delay, signal);
             continue;
           }
         }
@@ -208,6 +211,7 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
       return askUntilUsable<Proposal>({
         prompt,
         signal,
+        notice: ctx.notice,
         batch: false,
         tool: PROPOSAL_TOOL_NAME,
         what: "proposal",
@@ -231,6 +235,7 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
       return askUntilUsable<Proposal[]>({
         prompt,
         signal,
+        notice: ctx.notice,
         batch: true,
         tool: PROPOSALS_TOOL_NAME,
         what: "batch of proposals",
@@ -264,6 +269,7 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
   async function askUntilUsable<T>(request: {
     prompt: { system: string; user: string };
     signal: AbortSignal | undefined;
+    notice: ((message: string) => void) | undefined;
     batch: boolean;
     tool: string;
     what: string;
@@ -275,7 +281,7 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
     let lastError = "";
     for (let reply = 0; reply <= maxCorrections; reply++) {
       lastUsage = null;
-      const result = await callOnce(messages, request.prompt.system, request.signal, request.batch);
+      const result = await callOnce(messages, request.prompt.system, request.signal, request.batch, request.notice);
       const got = lastUsage as { inputTokens: number; outputTokens: number } | null;
       if (got) {
         usage.inputTokens += got.inputTokens;
