@@ -180,8 +180,9 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): ((ev
     startLive(() => `${pc.cyan(frames[Math.floor(((Date.now() - since) / 1000) * 8) % frames.length] ?? "")} experiment ${iteration}: proposing a change… ${((Date.now() - since) / 1000).toFixed(0)}s`);
   };
 
-  /** `k/N` when the session has an iteration limit, else `k`. */
+  /** Whether a multi-worker log said yet what a start's number is. */
   let startsExplained = false;
+  /** `k/N` when the session has an iteration limit, else `k`. */
   const progressText = (iteration: number) => (maxIterations !== null ? `${iteration}/${maxIterations}` : String(iteration));
   /** Time left until the first limit is reached, from the mean experiment time so far. */
   const etaText = (iteration: number): string => {

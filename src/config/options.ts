@@ -110,6 +110,7 @@ export function exampleModel(proposer: string): string {
   if (proposer === "openai") return "For example --model gpt-5.";
   return "For example --model qwen2.5-coder:32b (the name your server lists).";
 }
+
 /** Coding-agent presets (src/proposers/agent/presets.ts): `--proposer claude` means `--proposer agent --agent claude`. */
 export const AGENT_PRESET_NAMES: readonly string[] = ["claude", "codex", "aider", "gemini", "opencode"];
 

@@ -334,4 +334,3 @@ function stringify(value: unknown): string {
 function clipText(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
-
