@@ -140,6 +140,11 @@ function checkProposerSettings(config: ResearchConfig): void {
   if (LLM_PROPOSERS.includes(config.proposer) && !config.model) {
     throw new UsageError(`the ${config.proposer} proposer needs a model id`, `Pass --model. ${exampleModel(config.proposer)}`);
   }
+  checkProposerOwnSettings(config);
+}
+
+/** No setting that only another proposer reads: refused, it would be ignored without a word. */
+function checkProposerOwnSettings(config: ResearchConfig): void {
   // A setting only another proposer reads would be ignored without a word (the table once showed "builtin (gpt-5)"
   // while the offline search ran). Not --api-key-env: the variable it names is kept from the runs whatever proposes.
   const owners: [OptionKey[], (p: string) => boolean, string, string][] = [
@@ -257,6 +262,8 @@ function insideRoot(root: string, path: string): boolean {
  * mistyped --base-url would otherwise need a new session (and its baseline) to mend.
  */
 export const RESUME_KEYS = ["maxIterations", "maxTime", "stopWhen", "maxCost", "reportEvery", "model", "baseUrl", "apiKeyEnv", "openaiApi"] as const;
+/** The resume settings that belong to a proposer (the LLM's): given, they are checked against the session's proposer. */
+const PROPOSER_FIELDS = new Set<string>((["model", "baseUrl", "apiKeyEnv", "openaiApi"] as const).map((key) => OPTION_DEFS[key].field));
 /** The resume settings that stay the session's from then on (written to session.json), not this invocation's alone. */
 export const LASTING_RESUME_KEYS: readonly ResumeKey[] = ["maxIterations", "model", "baseUrl", "apiKeyEnv", "openaiApi"];
 export type ResumeKey = (typeof RESUME_KEYS)[number];
@@ -276,7 +283,8 @@ export function resolveOverrides(flags: ConfigInput): ResumeOverrides {
 export function applyOverrides(config: ResearchConfig, overrides: ResumeOverrides, root: string): CheckedConfig {
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   const checked = validateConfig({ ...config, ...defined }, root);
-  // A --model given to a session of the builtin search is refused as run refuses it.
-  checkProposerSettings(checked.config);
+  // A --model given to a session of the builtin search is refused as run refuses it (a library caller's session,
+  // whose proposer it made itself, is not checked for what the CLI would need to make one).
+  if (Object.keys(defined).some((field) => PROPOSER_FIELDS.has(field))) checkProposerOwnSettings(checked.config);
   return checked;
 }
