@@ -143,8 +143,8 @@ function checkProposerSettings(config: ResearchConfig): void {
   checkProposerOwnSettings(config);
 }
 
-/** No setting that only another proposer reads: refused, it would be ignored without a word. */
-function checkProposerOwnSettings(config: ResearchConfig): void {
+/** No setting that only another proposer reads: refused, it would be ignored without a word. `resuming`: the proposer is the session's. */
+function checkProposerOwnSettings(config: ResearchConfig, resuming = false): void {
   // A setting only another proposer reads would be ignored without a word (the table once showed "builtin (gpt-5)"
   // while the offline search ran). Not --api-key-env: the variable it names is kept from the runs whatever proposes.
   const owners: [OptionKey[], (p: string) => boolean, string, string][] = [
@@ -156,7 +156,8 @@ function checkProposerOwnSettings(config: ResearchConfig): void {
     const key = keys.find((k) => config[OPTION_DEFS[k].field as keyof ResearchConfig] !== undefined);
     if (key === undefined) continue;
     const flag = flagName(key);
-    throw new UsageError(`${flag} (config key "${key}") is read by ${who}, but the proposer is ${config.proposer}`, `Choose one with ${how}, or leave ${flag} out.`);
+    const fix = resuming ? `Leave ${flag} out: a session keeps the proposer it started with (\`autoresearch run\` with ${how} starts one that uses it).` : `Choose one with ${how}, or leave ${flag} out.`;
+    throw new UsageError(`${flag} (config key "${key}") is read by ${who}, but the proposer is ${config.proposer}`, fix);
   }
 }
 
@@ -285,6 +286,6 @@ export function applyOverrides(config: ResearchConfig, overrides: ResumeOverride
   const checked = validateConfig({ ...config, ...defined }, root);
   // A --model given to a session of the builtin search is refused as run refuses it (a library caller's session,
   // whose proposer it made itself, is not checked for what the CLI would need to make one).
-  if (Object.keys(defined).some((field) => PROPOSER_FIELDS.has(field))) checkProposerOwnSettings(checked.config);
+  if (Object.keys(defined).some((field) => PROPOSER_FIELDS.has(field))) checkProposerOwnSettings(checked.config, true);
   return checked;
 }

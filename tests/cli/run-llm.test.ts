@@ -104,6 +104,7 @@ describe("autoresearch run with an LLM proposer (local server speaking the provi
     const refused = await cliAsync(builtin, ["resume", "--model", "gpt-5", "--max-iterations", "1"]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--model \(config key "model"\) is read by the LLM proposers, but the proposer is builtin/);
+    expect(refused.stderr).toMatch(/fix: Leave --model out: a session keeps the proposer it started with/);
   }, 120_000);
 });
 
