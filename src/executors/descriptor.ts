@@ -63,6 +63,11 @@ export interface ExecutorDescriptor {
   checkConfig?(config: ResearchConfig): void;
   /** The worker slots of a new session; throws a UsageError (exit 2) for a combination that cannot work. */
   slots(config: SlotsConfig, platform: SlotsPlatform): ResolvedSlots;
+  /**
+   * The fix for a run it could not start or finish (RunResult.failure's reason: a host it could not
+   * reach, a job the cluster refused), not the script's doing; null for reasons it does not know.
+   */
+  failureHint?(reason: string, config: ResearchConfig): string | null;
   /** What `doctor` checks for it, beyond what every run needs. */
   doctorChecks?(context: DoctorContext): Promise<Check[]>;
   /** Its runs outlive the orchestrator and `attach` follows them again (the instance says so too: Executor.reattachable). */

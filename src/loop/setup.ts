@@ -1,5 +1,5 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
-import { sessionProtection } from "../executors/registry.js";
+import { executorOf, sessionProtection } from "../executors/registry.js";
 import { basename, dirname, join, relative, sep } from "node:path";
 import type { ResearchConfig } from "../config/options.js";
 import { Interrupted, RuntimeFailure, UsageError } from "../errors.js";
@@ -308,7 +308,9 @@ export async function runSessionBaseline(session: SessionState, deps: LoopDeps):
     const { config } = session.info;
     const log = existsSync(join(session.root, logPath)) ? readFileSync(join(session.root, logPath), "utf8") : "";
     const metric = { name: config.metric, ...(config.metricPattern !== undefined && { pattern: config.metricPattern }) };
-    const hint = baselineFailureHint({ reason: baseline.decision.reason, durationSec: baseline.run.durationSec, budgetSec: config.budgetSec, timeoutSec: config.timeoutSec, metric, log, logPath, ...(config.hosts && { hosts: config.hosts }) });
+    // A run the executor could not start or finish (its `failure`): the fix is where it runs, which the executor knows.
+    const failure = baseline.run.failure ? (executorOf(config).failureHint?.(baseline.run.failure.reason, config) ?? null) : null;
+    const hint = failure ?? baselineFailureHint({ reason: baseline.decision.reason, durationSec: baseline.run.durationSec, budgetSec: config.budgetSec, timeoutSec: config.timeoutSec, metric, log, logPath });
     throw new RuntimeFailure(
       `the baseline run failed (${baseline.decision.detail}); nothing was changed`,
       hint ?? `Read its log in ${logPath}, fix the command (--command) or the script, and run again.`,

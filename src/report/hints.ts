@@ -143,25 +143,11 @@ export interface BaselineFailure {
   log: string;
   /** Where the log is, as the user should read it. */
   logPath: string;
-  /** With executor ssh: the hosts as given (the doctor command in the hint names them). */
-  hosts?: readonly string[];
 }
-
-/** The failures an executor reports (src/types.ts RunResult.failure): the machine's or the cluster's, not the script's. */
-const HOST_FAILURES = new Set(["host-unreachable", "host-setup"]);
-const CLUSTER_FAILURES = new Set(["submit-failed", "node-fail", "boot-fail", "pending-too-long", "preempted", "cancelled", "time-limit", "deadline", "revoked", "lost"]);
 
 /** A hint that points to the fix for the failures it knows; null for the others. */
 export function baselineFailureHint(failure: BaselineFailure): string | null {
   if (failure.reason === "no-metric") return noMetricHint(failure.log, failure.metric, failure.logPath);
   if (failure.reason === "timeout") return timeoutHint(failure.durationSec, failure.budgetSec, failure.timeoutSec, failure.logPath);
-  // Not the script's doing: the fix is where it was to run, which doctor checks.
-  if (HOST_FAILURES.has(failure.reason)) {
-    const hosts = failure.hosts?.length ? failure.hosts.join(",") : "<hosts>";
-    return `The run never started: check the hosts with \`autoresearch doctor --executor ssh --hosts ${hosts}\` (ssh config and keys, git and python3 there, the remote folder), fix or leave out the one that fails, and run again.`;
-  }
-  if (CLUSTER_FAILURES.has(failure.reason)) {
-    return `SLURM ended or refused the job before it could finish (${failure.reason}): \`autoresearch doctor\` checks sbatch, the controller and the nodes; check the job options in --slurm-args (partition, account, gres), then run again.`;
-  }
   return null;
 }

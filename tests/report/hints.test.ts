@@ -104,12 +104,4 @@ describe("the hints", () => {
     expect(baselineFailureHint({ ...base, reason: "timeout" })).toMatch(/hard timeout of 10s/);
     expect(baselineFailureHint({ ...base, reason: "no-metric" })).toMatch(/read it with: --metric m/);
   });
-
-  it("a run the executor could not start points at doctor for where it runs, not at the command or the script", () => {
-    const base = { durationSec: 1, budgetSec: 5, timeoutSec: 10, metric: { name: "m" }, log: "", logPath: "0.log" };
-    // It once said "fix the command (--command) or the script" for a host that ssh could not reach.
-    expect(baselineFailureHint({ ...base, reason: "host-unreachable", hosts: ["gpu1", "gpu2:0+1"] })).toMatch(/^The run never started: check the hosts with `autoresearch doctor --executor ssh --hosts gpu1,gpu2:0\+1`/);
-    expect(baselineFailureHint({ ...base, reason: "submit-failed" })).toMatch(/^SLURM ended or refused the job .*\(submit-failed\): `autoresearch doctor` checks sbatch/);
-    expect(baselineFailureHint({ ...base, reason: "host-unreachable" })).not.toMatch(/--command/);
-  });
 });

@@ -20,6 +20,8 @@ export const SLURM: ExecutorDescriptor = {
     if (asked === "auto") throw new UsageError("--workers auto counts this machine's GPUs, not the cluster's", "Give the number of jobs to keep running at once, e.g. --workers 4.");
     return { slots: numbered(Array.from({ length: asked }, () => null)), warnings: [] };
   },
+  // Every failure SLURM reports (src/executors/slurm/state.ts, a refused sbatch): the job's, not the script's.
+  failureHint: (reason) => `SLURM ended or refused the job before it could finish (${reason}): \`autoresearch doctor\` checks sbatch, the controller and the nodes; check the job options in --slurm-args (partition, account, gres), then run again.`,
   // Loaded when doctor asks: what only reads the registry (status) stays light.
   doctorChecks: async (context) => (await import("./doctor.js")).slurmChecks(context),
   reattachable: true,

@@ -18,6 +18,11 @@ export const SSH: ExecutorDescriptor = {
     }
     if (config.hosts !== undefined) parseHosts(config.hosts);
   },
+  failureHint(reason, config) {
+    if (reason !== "host-unreachable" && reason !== "host-setup") return null;
+    const hosts = config.hosts?.length ? config.hosts.join(",") : "<hosts>";
+    return `The run never started: check the hosts with \`autoresearch doctor --executor ssh --hosts ${hosts}\` (ssh config and keys, git and python3 there, the remote folder), fix or leave out the one that fails, and run again.`;
+  },
   slots: sshSlots,
   // Loaded when doctor asks: what only reads the registry (status) stays light.
   doctorChecks: async (context) => (await import("./doctor.js")).sshChecks(context),
