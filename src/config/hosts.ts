@@ -14,7 +14,7 @@ export interface HostEntry {
 
 const HOST = /^[A-Za-z0-9_][A-Za-z0-9_.@%-]*$/;
 /** A device index or an NVIDIA GPU/MIG uuid (what CUDA_VISIBLE_DEVICES accepts). */
-export const DEVICE = /^(\d+|(GPU|MIG)-[0-9A-Fa-f][0-9A-Fa-f/-]*)$/;
+const DEVICE = /^(\d+|(GPU|MIG)-[0-9A-Fa-f][0-9A-Fa-f/-]*)$/;
 
 const FIX = "Write each host as a name from your ssh config, optionally with its devices joined by +, e.g. --hosts gpu1,gpu2:0+1.";
 
@@ -30,6 +30,15 @@ export function parseHostEntry(entry: string): HostEntry {
   }
   if (new Set(devices).size !== devices.length) throw new UsageError(`--hosts entry ${JSON.stringify(entry)} lists a device twice`, FIX);
   return { host, devices };
+}
+
+/** What is wrong with a --devices list (each a GPU index or uuid, none twice: two workers on one GPU share it), or null. */
+export function devicesProblem(devices: readonly string[]): string | null {
+  if (devices.length === 0) return "no device listed";
+  const bad = devices.find((d) => !DEVICE.test(d));
+  if (bad !== undefined) return `device ${JSON.stringify(bad)} is not a GPU index or uuid (e.g. 0,1 or GPU-5f3c...)`;
+  const twice = devices.find((d, i) => devices.indexOf(d) !== i);
+  return twice === undefined ? null : `device ${twice} is listed twice (one worker a device)`;
 }
 
 /** Every entry checked; a host listed twice is refused (its devices belong in one entry). */

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { DEVICE, hostList } from "./hosts.js";
+import { devicesProblem, hostList } from "./hosts.js";
 import { UsageError } from "../errors.js";
 import { shellQuote as posixQuote } from "../text.js";
 import { DEFAULT_RESULTS_FILE } from "../file-names.js";
@@ -121,14 +121,6 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const duration = z.union([z.string(), z.number()]).refine((v) => parseDuration(v) !== null, { message: `expected ${DURATION_HELP}` });
 const seconds = (v: unknown) => parseDuration(v as string | number) as number;
 const stringList = z.union([z.string(), z.array(z.string())]);
-/** What is wrong with a --devices list (each a GPU index or uuid, none twice: two workers on one GPU share it), or null. */
-function devicesProblem(devices: readonly string[]): string | null {
-  if (devices.length === 0) return "no device listed";
-  const bad = devices.find((d) => !DEVICE.test(d));
-  if (bad !== undefined) return `device ${JSON.stringify(bad)} is not a GPU index or uuid (e.g. 0,1 or GPU-5f3c...)`;
-  const twice = devices.find((d, i) => devices.indexOf(d) !== i);
-  return twice === undefined ? null : `device ${twice} is listed twice (one worker a device)`;
-}
 const toList = (v: unknown) => ([] as string[]).concat(v as string | string[]);
 const envName = z.string().regex(ENV_NAME, "an environment variable name");
 const text = (v: unknown) => String(v);

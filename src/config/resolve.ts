@@ -257,16 +257,17 @@ function insideRoot(root: string, path: string): boolean {
   return !rel.startsWith("..") && !isAbsolute(rel);
 }
 
+/** The resume settings that belong to a proposer (the LLM's): given, they are checked against the session's proposer. */
+const PROPOSER_RESUME_KEYS = ["model", "baseUrl", "apiKeyEnv", "openaiApi"] as const;
 /**
  * Settings a resumed session may change; everything else stays as confirmed at setup. The LLM's
  * model and endpoint are among them: they change what proposes, never what is measured, and a
  * mistyped --base-url would otherwise need a new session (and its baseline) to mend.
  */
-export const RESUME_KEYS = ["maxIterations", "maxTime", "stopWhen", "maxCost", "reportEvery", "model", "baseUrl", "apiKeyEnv", "openaiApi"] as const;
-/** The resume settings that belong to a proposer (the LLM's): given, they are checked against the session's proposer. */
-const PROPOSER_FIELDS = new Set<string>((["model", "baseUrl", "apiKeyEnv", "openaiApi"] as const).map((key) => OPTION_DEFS[key].field));
+export const RESUME_KEYS = ["maxIterations", "maxTime", "stopWhen", "maxCost", "reportEvery", ...PROPOSER_RESUME_KEYS] as const;
+const PROPOSER_FIELDS = new Set<string>(PROPOSER_RESUME_KEYS.map((key) => OPTION_DEFS[key].field));
 /** The resume settings that stay the session's from then on (written to session.json), not this invocation's alone. */
-export const LASTING_RESUME_KEYS: readonly ResumeKey[] = ["maxIterations", "model", "baseUrl", "apiKeyEnv", "openaiApi"];
+export const LASTING_RESUME_KEYS: readonly ResumeKey[] = ["maxIterations", ...PROPOSER_RESUME_KEYS];
 export type ResumeKey = (typeof RESUME_KEYS)[number];
 export type ResumeOverrides = Partial<Pick<ResearchConfig, (typeof OPTION_DEFS)[ResumeKey]["field"]>>;
 

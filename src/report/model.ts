@@ -434,31 +434,25 @@ function computeAnalysis(data: SessionData): Analysis {
   let cost = 0;
   let hasTokens = false;
   let hasCost = false;
-  // Refused proposals were paid for too (an agent's change that broke a rule, an LLM reply that could not be used).
-  for (const r of data.rejected ?? []) {
-    if (r.usage) {
+  /** One proposal's spend added to the session's (null or undefined: it did not say). */
+  const spend = (tokensIn: number | null | undefined, tokensOut: number | null | undefined, usd: number | null | undefined) => {
+    if (tokensIn != null || tokensOut != null) {
       hasTokens = true;
-      input += r.usage.inputTokens;
-      output += r.usage.outputTokens;
+      input += tokensIn ?? 0;
+      output += tokensOut ?? 0;
     }
-    if (r.costUsd !== undefined && Number.isFinite(r.costUsd)) {
+    if (usd != null && Number.isFinite(usd)) {
       hasCost = true;
-      cost += r.costUsd;
+      cost += usd;
     }
-  }
+  };
+  // Refused proposals were paid for too (an agent's change that broke a rule, an LLM reply that could not be used).
+  for (const r of data.rejected ?? []) spend(r.usage?.inputTokens, r.usage?.outputTokens, r.costUsd);
   for (let i = 0; i < experiments.length; i++) {
     const e = experiments[i] as ReportExperiment;
     if (e.startedAt && (startedAt === null || e.startedAt < startedAt)) startedAt = e.startedAt;
     if (e.finishedAt && (finishedAt === null || e.finishedAt > finishedAt)) finishedAt = e.finishedAt;
-    if (e.inputTokens !== null || e.outputTokens !== null) {
-      hasTokens = true;
-      input += e.inputTokens ?? 0;
-      output += e.outputTokens ?? 0;
-    }
-    if (e.costUsd !== null) {
-      hasCost = true;
-      cost += e.costUsd;
-    }
+    spend(e.inputTokens, e.outputTokens, e.costUsd);
     if (i === 0) continue;
     counts[e.status]++;
     const category: Category = e.category === "baseline" ? "other" : e.category;
@@ -527,4 +521,9 @@ function treeOf(experiments: readonly ReportExperiment[], direction: Direction):
 /** The lineage node whose `combines` took in `e`'s change, if any (so the summary can say "combined into the head as #n"). */
 export function combinedInto(a: Pick<Analysis, "lineage">, e: Pick<ReportExperiment, "iteration">): ReportExperiment | null {
   return a.lineage.find((n) => n.combines?.includes(e.iteration)) ?? null;
+}
+
+/** The node of the best's lineage that holds experiment `id`'s change: itself on the lineage, or the node that combined it in; null when none. */
+export function holderInBest(a: Pick<Analysis, "lineage">, id: number): ReportExperiment | null {
+  return a.lineage.find((n) => n.iteration === id) ?? combinedInto(a, { iteration: id });
 }

@@ -18,7 +18,7 @@ import {
   shortCommit,
 } from "./format.js";
 import { finalizeHeaderLine, finalizeSection } from "./finalize-view.js";
-import { type Analysis, type ReportExperiment, type SessionData, analyze, combinedInto, reRunNote } from "./model.js";
+import { type Analysis, type ReportExperiment, type SessionData, analyze, combinedInto, holderInBest, reRunNote } from "./model.js";
 import { type NextStepOptions, recommendNextSteps, sanitizeSteps } from "./next-steps.js";
 import { confidenceNote, noiseLine, noiseParagraph } from "./noise.js";
 import { workersTable, workersView } from "./workers.js";
@@ -209,7 +209,7 @@ function offLineage(data: SessionData, a: Analysis): string[] {
     const against = parent ? ` (${formatDelta(d)} vs its parent #${parent.iteration})` : "";
     const into = combinedInto(a, e);
     // A combination's change is another experiment's: in the best's code when that one is (on the lineage, or combined into it).
-    const carried = (e.combines ?? []).map((c) => a.lineage.find((n) => n.iteration === c) ?? combinedInto(a, { iteration: c }));
+    const carried = (e.combines ?? []).map((c) => holderInBest(a, c));
     const sources = (e.combines ?? []).map((c) => `#${c}`).join(", ");
     const fate = into
       ? `combined into the best's lineage as #${into.iteration}`
