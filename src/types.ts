@@ -555,6 +555,8 @@ export interface AgentInfo {
 /** What a proposer's start-up check found (recorded in session.json). */
 export interface ProposerCheck {
   agent?: AgentInfo;
+  /** What the check found doubtful but not fatal (shown as warnings before the baseline). */
+  warnings?: string[];
 }
 
 export interface Proposer {

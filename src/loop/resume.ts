@@ -111,6 +111,11 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   // The records' and the projections' (summary, chart: in the checkout) half-written files of the killed process.
   const projections = [...REPORT_FILES, ...REPORT_FILES.map(alternateName)].flatMap((name) => removeStaleTemps(join(root, name)));
   for (const name of [...ledger.removeStaleTemps(), ...projections]) deps.emit({ type: "warning", message: `removed ${name}, left by an interrupted write` });
+  // As a new session does, before the records change: a proposer that cannot work (an LLM endpoint
+  // that does not answer or refuses the key, an agent CLI logged out) stops here with the fix.
+  // After the leftovers are killed: a stop here leaves no run of the interrupted session going.
+  const proposerCheck = (await deps.proposer.check?.()) ?? {};
+  for (const message of proposerCheck.warnings ?? []) deps.emit({ type: "warning", message });
   ledger.ensureDirs();
   // session.json says which protection is in force now (the dashboard and `status` read it), and
   // a --max-iterations given here is the session's limit from now on (status, the progress report

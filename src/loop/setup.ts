@@ -206,6 +206,7 @@ export async function startSession(root: string, checked: ResolvedSession, platf
   // First, before anything is changed: a proposer that cannot work at all (an agent CLI that is
   // not installed) stops here with the fix.
   const proposerCheck = (await deps.proposer.check?.()) ?? {};
+  for (const message of proposerCheck.warnings ?? []) deps.emit({ type: "warning", message });
   if (hasLegacySession(root)) {
     const legacy = readSessionInfo(legacyPaths(root));
     const moved = migrateLegacy(root, legacy?.tag ?? `legacy-${Date.now()}`);

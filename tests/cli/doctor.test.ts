@@ -3,7 +3,8 @@ import { chmodSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cli } from "../helpers/cli.js";
+import { cli, cliAsync } from "../helpers/cli.js";
+import { startFakeProvider } from "../helpers/fake-providers.js";
 import { createRepo } from "../helpers/repo.js";
 
 const SECRET = "sk-ant-test-DO-NOT-PRINT-4f9c2e";
@@ -90,6 +91,41 @@ describe("autoresearch doctor", () => {
     expect(required).toMatch(/^missing +agent codex +not on PATH, and the config's proposer uses it/m);
     expect(optional).toMatch(/^absent +agent claude /m);
     expect(optional).toMatch(/^absent +ANTHROPIC_API_KEY /m);
+  });
+
+  it("the config's LLM endpoint: answers and takes the key, or what run would stop on before its baseline", async () => {
+    const provider = await startFakeProvider();
+    const never = await startFakeProvider();
+    await never.close();
+    try {
+      const root = createRepo({ "train.js": 'console.log("val_bpb: 1")\n' });
+      const config = (baseUrl: string, model = "llama3") => JSON.stringify({ train: "train.js", proposer: "openai-compatible", model, baseUrl, apiKeyEnv: "GATEWAY_KEY" });
+      writeFileSync(join(root, "good.json"), config(provider.baseUrl));
+      writeFileSync(join(root, "dead.json"), config(never.baseUrl));
+      writeFileSync(join(root, "typo.json"), config(provider.baseUrl, "lama3"));
+      const env = { GATEWAY_KEY: SECRET };
+      provider.models = { ids: ["llama3:latest"] };
+      const good = await cliAsync(root, ["doctor", "--config", "good.json"], env);
+      expect(good.code, good.stdout).toBe(0);
+      expect(good.stdout).toMatch(new RegExp(`^ok +llm endpoint +the OpenAI-compatible server answers at ${provider.baseUrl}$`, "m"));
+      expect(provider.listings[0]?.headers.authorization).toBe(`Bearer ${SECRET}`);
+      const typo = await cliAsync(root, ["doctor", "--config", "typo.json"], env);
+      expect(typo.stdout).toMatch(/^warn +llm endpoint +the OpenAI-compatible server at \S+ does not list the model "lama3" \(it lists llama3:latest\)/m);
+      const dead = await cliAsync(root, ["doctor", "--config", "dead.json"], env);
+      expect(dead.code).toBe(1);
+      expect(dead.stdout).toMatch(/^missing +llm endpoint +the OpenAI-compatible server does not answer at \S+: connect ECONNREFUSED/m);
+      expect(dead.stdout).toMatch(/fix: Check --base-url/);
+      provider.models = { status: 401, message: `bad key ${SECRET}` };
+      const refused = await cliAsync(root, ["doctor", "--config", "good.json"], env);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toMatch(/^missing +llm endpoint +the OpenAI-compatible server refused the key \(HTTP 401\): bad key \[redacted\]/m);
+      expect(refused.stdout).toMatch(/fix: Check that GATEWAY_KEY holds a valid/);
+      expect(refused.stdout + refused.stderr).not.toContain(SECRET);
+      // No proposal was asked for: the model list only.
+      expect(provider.requests).toHaveLength(0);
+    } finally {
+      await provider.close();
+    }
   });
 
   it.skipIf(process.platform === "win32")("the config's agent CLI: its release against the supported range and its login, as run checks them", () => {

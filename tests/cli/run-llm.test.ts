@@ -75,6 +75,43 @@ describe("autoresearch run with an LLM proposer (local server speaking the provi
     expect(git(root, "branch", "--list", "autoresearch/*")).toBe("");
   });
 
+  it("the endpoint is asked before the baseline: one that does not answer or refuses the key stops with nothing changed; a model it does not list is warned of", async () => {
+    const root = createRepo({ "train.js": FAKE_TRAIN, "prepare.js": FAKE_PREPARE });
+    const untouched = git(root, "status", "--porcelain");
+    // A port nothing listens on: the server not started, or a wrong --base-url.
+    const closed = await startFakeProvider();
+    const deadUrl = closed.baseUrl;
+    await closed.close();
+    const dead = await cliAsync(root, [...ARGS, "--proposer", "openai-compatible", "--model", "llama3", "--base-url", deadUrl]);
+    expect(dead.code).toBe(1);
+    expect(dead.stderr).toContain(`the OpenAI-compatible server does not answer at ${deadUrl}: `);
+    expect(dead.stderr).toMatch(/ECONNREFUSED/);
+    expect(dead.stderr).toMatch(/nothing was changed/);
+    expect(dead.stderr).toMatch(/Check --base-url/);
+
+    // A key the server refuses: said before the baseline, with the variable that holds it; no proposal was asked for.
+    provider = await startFakeProvider();
+    provider.models = { status: 401, message: "Incorrect API key provided" };
+    const refused = await cliAsync(root, [...ARGS, "--proposer", "openai-compatible", "--model", "llama3", "--base-url", provider.baseUrl, "--api-key-env", "MY_KEY"], { MY_KEY: "wrong-key" });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("the OpenAI-compatible server refused the key (HTTP 401): Incorrect API key provided; nothing was changed");
+    expect(refused.stderr).toContain("Check that MY_KEY holds a valid");
+    expect(refused.stderr).not.toContain("wrong-key");
+    expect(provider.listings[0]?.headers.authorization).toBe("Bearer wrong-key");
+    expect(provider.requests).toHaveLength(0);
+    // Neither stop left anything: no branch, no records, the checkout as it was.
+    expect(git(root, "branch", "--list", "autoresearch/*")).toBe("");
+    expect(git(root, "status", "--porcelain")).toBe(untouched);
+
+    // A model the server's list does not name: a warning before the baseline, and the session goes on.
+    provider.models = { ids: ["llama3.1:8b", "qwen2.5:7b"] };
+    provider.reply({ type: "tool", args: proposalArgs("const LEARNING_RATE = 0.01;", "const LEARNING_RATE = 0.02;", "LR 0.01 -> 0.02"), usage: [1000, 100] });
+    const listed = await cliAsync(root, [...ARGS, "--proposer", "openai-compatible", "--model", "llama3", "--base-url", provider.baseUrl, "--max-iterations", "1"]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout + listed.stderr).toContain(`does not list the model "llama3" (it lists llama3.1:8b, qwen2.5:7b)`);
+    expect(parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows).toHaveLength(2);
+  }, 120_000);
+
   it("an auth error from the provider ends the session with exit 1 and a clear message, with the summary written", async () => {
     provider = await startFakeProvider();
     provider.reply({ type: "error", status: 401, message: "invalid x-api-key", errorType: "authentication_error" });
@@ -86,13 +123,25 @@ describe("autoresearch run with an LLM proposer (local server speaking the provi
     expect(result.stderr).toMatch(/401|rejected|auth/i);
     expect(parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows).toHaveLength(1);
 
+    // A resume to an endpoint that does not answer stops before anything changes: the session keeps its endpoint.
+    const closed = await startFakeProvider();
+    await closed.close();
+    const dead = await cliAsync(root, ["resume", "--base-url", closed.baseUrl, "--max-iterations", "1"], { MY_KEY: "abc" });
+    expect(dead.code).toBe(1);
+    expect(dead.stderr).toContain(`does not answer at ${closed.baseUrl}`);
+    expect(JSON.parse(readFileSync(recordPath(root, "session.json"), "utf8")).config.baseUrl).toBe(provider.baseUrl);
+
     // The endpoint mended on resume (it needed a new session and its baseline): used at once, and kept as the session's.
     const mended = await startFakeProvider();
     try {
+      mended.models = { ids: ["llama3:latest"] };
       mended.reply({ type: "tool", args: proposalArgs("const LEARNING_RATE = 0.01;", "const LEARNING_RATE = 0.02;", "LR 0.01 -> 0.02"), usage: [1000, 100] });
       const resumed = await cliAsync(root, ["resume", "--base-url", mended.baseUrl, "--max-iterations", "1"], { MY_KEY: "abc" });
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(mended.requests.length).toBeGreaterThanOrEqual(1);
+      // Asked before going on; Ollama's "llama3:latest" answers for "llama3", so no warning.
+      expect(mended.listings).toHaveLength(1);
+      expect(resumed.stdout + resumed.stderr).not.toContain("does not list the model");
       expect(parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows.map((r) => r.description)).toEqual([expect.any(String), expect.stringMatching(/^LR 0\.01 -> 0\.02/)]);
       expect(JSON.parse(readFileSync(recordPath(root, "session.json"), "utf8")).config).toMatchObject({ baseUrl: mended.baseUrl, model: "llama3", maxIterations: 1 });
     } finally {

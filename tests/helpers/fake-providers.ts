@@ -38,7 +38,15 @@ export interface RecordedRequest {
 export interface FakeProvider {
   /** API root including /v1, as passed to the SDK's baseURL. */
   baseUrl: string;
+  /** The proposal requests (POSTs), in order; the model-list probes are in `listings`. */
   requests: RecordedRequest[];
+  /** GET /v1/models requests (the proposer's check before a session's baseline). */
+  listings: RecordedRequest[];
+  /**
+   * How GET /v1/models is answered: a model list (`{data: [{id}]}`), an error status, or (null,
+   * the default) 404, as a server without that route answers.
+   */
+  models: { ids: string[] } | { status: number; message: string } | null;
   reply(...replies: FakeReply[]): void;
   /** Awaited before request `index` (0-based) is answered: lets a test act while the client waits. */
   beforeReply(hook: (index: number) => Promise<void> | void): void;
@@ -52,6 +60,7 @@ type Api = "anthropic" | "chat" | "responses";
 export async function startFakeProvider(): Promise<FakeProvider> {
   const queue: FakeReply[] = [];
   const requests: RecordedRequest[] = [];
+  const listings: RecordedRequest[] = [];
   const hanging = new Set<ServerResponse>();
   let seq = 0;
   let hook: ((index: number) => Promise<void> | void) | null = null;
@@ -66,6 +75,14 @@ export async function startFakeProvider(): Promise<FakeProvider> {
       body = raw;
     }
     const path = (req.url ?? "").split("?")[0] ?? "";
+    if (req.method === "GET" && path === "/v1/models") {
+      listings.push({ method: "GET", path, headers: req.headers, body });
+      const answer = fake.models;
+      if (answer === null) sendJson(res, 404, { error: { message: `no route GET ${path}`, type: "invalid_request_error", param: null, code: null } });
+      else if ("ids" in answer) sendJson(res, 200, { object: "list", data: answer.ids.map((id) => ({ id, object: "model", created: 0, owned_by: "fake" })) });
+      else sendJson(res, answer.status, { error: { message: answer.message, type: "authentication_error" } });
+      return;
+    }
     requests.push({ method: req.method ?? "", path, headers: req.headers, body });
     if (hook) await hook(requests.length - 1);
     const api: Api | null =
@@ -104,9 +121,11 @@ export async function startFakeProvider(): Promise<FakeProvider> {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  const fake: FakeProvider = {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests,
+    listings,
+    models: null,
     reply: (...replies) => queue.push(...replies),
     beforeReply: (fn) => {
       hook = fn;
@@ -119,6 +138,7 @@ export async function startFakeProvider(): Promise<FakeProvider> {
         server.close(() => resolve());
       }),
   };
+  return fake;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -12,7 +12,8 @@ import { platformText } from "../../config/table.js";
 import { AutoresearchError, UsageError } from "../../errors.js";
 import { type AgentPreset, isAgentPreset, PRESET_INFO, presetLogin, presetVersion } from "../../proposers/agent/index.js";
 import { type DetectedPlatform, detectPlatform, type Exec, execWithTimeout, parseNvidiaSmi, usesTorch } from "../../platform/index.js";
-import { keyEnvName, type LlmProvider } from "../../proposers/llm/provider.js";
+import { createLlmProposer } from "../../proposers/llm/index.js";
+import { DEFAULT_BASE_URLS, keyEnvName, type LlmProvider, providerLabel } from "../../proposers/llm/provider.js";
 import type { Check, CheckStatus } from "../../executors/descriptor.js";
 import { findExecutor, runsOnThisMachine } from "../../executors/registry.js";
 import { commandProgram, which } from "../../platform/which.js";
@@ -268,6 +269,8 @@ export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check
     );
   }
   if (neededAgent && isAgentPreset(neededAgent) && which(neededAgent, env, os)) checks.push(...(await agentChecks(neededAgent, root, env)));
+  const endpoint = await llmEndpointCheck(input, env);
+  if (endpoint) checks.push(endpoint);
   checks.push(writeCheck(root));
   // The executor's own checks (an executor this build does not have has none: the config line says why).
   const executor = typeof input.executor === "string" ? findExecutor(input.executor) : undefined;
@@ -280,19 +283,43 @@ export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check
  * The config's agent CLI, found on PATH: its release against the supported range and its login,
  * the same checks `run` makes before the baseline (so doctor says what run would refuse).
  */
+/** A check `run` makes before anything changes, failed: its error as a missing line (what `run` would say, less its "nothing was changed"). */
+function checkFailed(name: string, error: unknown): Check {
+  if (!(error instanceof AutoresearchError)) throw error;
+  return { name, status: "missing", required: true, detail: error.message.replace(/; nothing was changed$/, ""), ...(error.hint && { fix: error.hint.replace(/,? and run again\.$|, then run again\.$/, ".") }) };
+}
+
+/**
+ * The config's LLM proposer: does its endpoint answer and take the key? The check `run` makes
+ * before the baseline (src/proposers/llm/endpoint.ts), made here. Without the key its own line
+ * already says what is missing.
+ */
+async function llmEndpointCheck(input: ConfigInput, env: NodeJS.ProcessEnv): Promise<Check | null> {
+  const provider = input.proposer;
+  if (typeof provider !== "string" || !LLM_PROPOSERS.includes(provider)) return null;
+  const keyVar = requiredKeyVar(input);
+  if (keyVar !== undefined && !env[keyVar]) return null;
+  const name = "llm endpoint";
+  try {
+    const options = { provider: provider as LlmProvider, model: typeof input.model === "string" ? input.model : "", env, ...(typeof input.baseUrl === "string" && { baseUrl: input.baseUrl }), ...(typeof input.apiKeyEnv === "string" && { apiKeyEnv: input.apiKeyEnv }) };
+    const found = (await createLlmProposer(options).check?.()) ?? {};
+    const where = options.baseUrl ?? (provider === "openai-compatible" ? "" : DEFAULT_BASE_URLS[provider as Exclude<LlmProvider, "openai-compatible">]);
+    const warning = found.warnings?.[0];
+    return warning ? { name, status: "warn", required: true, detail: warning } : { name, status: "ok", required: true, detail: `${providerLabel(provider as LlmProvider)} answers at ${where}` };
+  } catch (error) {
+    return checkFailed(name, error);
+  }
+}
+
 async function agentChecks(preset: AgentPreset, root: string, env: NodeJS.ProcessEnv): Promise<Check[]> {
   const clean = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
   const checks: Check[] = [];
-  const failed = (name: string, error: unknown): Check => {
-    if (!(error instanceof AutoresearchError)) throw error;
-    return { name, status: "missing", required: true, detail: error.message.replace(/; nothing was changed$/, ""), ...(error.hint && { fix: error.hint.replace(/,? and run again\.$|, then run again\.$/, ".") }) };
-  };
   try {
     const version = await presetVersion(preset, root, clean);
     const [oldest, newest] = PRESET_INFO[preset].checked;
     checks.push({ name: `agent ${preset} version`, status: "ok", required: true, detail: `${version ?? "no version printed"} (supported from ${oldest}, checked up to ${newest})` });
   } catch (error) {
-    checks.push(failed(`agent ${preset} version`, error));
+    checks.push(checkFailed(`agent ${preset} version`, error));
   }
   const login = await presetLogin(preset, { cwd: root, env });
   const how = PRESET_INFO[preset].login;
@@ -398,7 +425,7 @@ export function registerDoctor(program: Command): void {
     .addHelpText(
       "after",
       `
-Two groups. Required: what \`autoresearch run\` needs with this repo and config (node, git, the repository, the training script, write access, the command's Python, torch when the training script imports it, the API key or agent CLI the config's proposer uses, and with executor slurm sbatch, squeue, scancel, sinfo and a controller that answers); "missing" there means a run will fail. Optional: what only some options use (GPU, nvidia-smi, other API keys and agent CLIs); "absent" there is fine unless you use them. With --executor ssh (flag or config file) each host is checked too: reachable with \`ssh -o BatchMode=yes\` (no prompt), git and python3 there, the remote dir writable, setsid or perl for the run's process group, and the host's platform as the command's Python sees it there (python, torch, CUDA). Each line that is not ok says how to fix it. API keys are named, never shown. It changes nothing. Exit status: 0 when everything required is there (warnings and absent optional things included), 1 when something required is missing, 2 for bad flags.
+Two groups. Required: what \`autoresearch run\` needs with this repo and config (node, git, the repository, the training script, write access, the command's Python, torch when the training script imports it, the API key or agent CLI the config's proposer uses, that its LLM endpoint answers and takes the key (its model list, GET <base-url>/models: what \`run\` asks before its baseline), and with executor slurm sbatch, squeue, scancel, sinfo and a controller that answers); "missing" there means a run will fail. Optional: what only some options use (GPU, nvidia-smi, other API keys and agent CLIs); "absent" there is fine unless you use them. With --executor ssh (flag or config file) each host is checked too: reachable with \`ssh -o BatchMode=yes\` (no prompt), git and python3 there, the remote dir writable, setsid or perl for the run's process group, and the host's platform as the command's Python sees it there (python, torch, CUDA). Each line that is not ok says how to fix it. API keys are named, never shown. It changes nothing. Exit status: 0 when everything required is there (warnings and absent optional things included), 1 when something required is missing, 2 for bad flags.
 
 Examples:
   $ autoresearch doctor

@@ -5,8 +5,10 @@ import type { Proposal, ProposalContext, Proposer, TokenUsage } from "../../type
 import { ProposalFailed } from "../errors.js";
 import { type PriceTable, estimateCost, resolvePriceTable } from "../pricing.js";
 import { buildPrompt, PROPOSAL_TOOL_NAME, PROPOSALS_TOOL_NAME } from "../prompt.js";
+import { listsModel, probeEndpoint } from "./endpoint.js";
 import {
   createModel,
+  DEFAULT_BASE_URLS,
   LLM_PROVIDERS,
   type LlmProvider,
   providerLabel,
@@ -206,6 +208,39 @@ export function createLlmProposer(options: LlmProposerOptions): Proposer {
 
   return {
     name: provider,
+    /**
+     * Before the baseline, nothing changed yet: an endpoint that does not answer, or refuses the
+     * key, stops the session now rather than at the first proposal, a whole baseline later. A model
+     * the server's list does not name is said (a warning: lists leave out aliases and gateways
+     * route more than they list); Anthropic's list is paged and leaves out aliases, so it is not asked.
+     */
+    async check() {
+      const baseUrl = options.baseUrl ?? (provider === "openai-compatible" ? "" : DEFAULT_BASE_URLS[provider]);
+      const probe = await probeEndpoint({ provider, baseUrl, apiKey: key.apiKey, fetch: options.fetch });
+      if (probe.state === "unreachable") {
+        throw new RuntimeFailure(
+          `${label} does not answer at ${baseUrl}: ${redact(probe.message)}; nothing was changed`,
+          options.baseUrl
+            ? `Check --base-url (the API root, e.g. http://localhost:11434/v1 for Ollama) and that the server is running, then run again.`
+            : "Check this machine's network connection to it, then run again; behind a gateway, give its address with --base-url.",
+        );
+      }
+      if (probe.state === "auth") {
+        throw new RuntimeFailure(
+          `${label} refused the key (HTTP ${probe.status}): ${redact(probe.message)}; nothing was changed`,
+          key.envName ? `Check that ${key.envName} holds a valid ${label} key, then run again.` : "The server wants an API key: put it in a variable and pass --api-key-env NAME.",
+        );
+      }
+      if (probe.state === "ok" && provider !== "anthropic" && !probe.anyName && probe.listed.length > 0 && !listsModel(probe.listed, modelId)) {
+        const shown = probe.listed.slice(0, 8).join(", ");
+        return {
+          warnings: [
+            `${label} at ${baseUrl} does not list the model "${modelId}" (it lists ${shown}${probe.listed.length > 8 ? `, … ${probe.listed.length} in all` : ""}); if the id is wrong the first proposal fails, and \`autoresearch resume --model <id>\` goes on with the right one`,
+          ],
+        };
+      }
+      return {};
+    },
     async propose(ctx: ProposalContext, signal?: AbortSignal): Promise<Proposal | null> {
       const prompt = buildPrompt(ctx, { maxChars: options.promptMaxChars });
       return askUntilUsable<Proposal>({
