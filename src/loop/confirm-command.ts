@@ -8,7 +8,7 @@
  */
 import { mkdirSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
-import { UsageError } from "../errors.js";
+import { Interrupted, UsageError } from "../errors.js";
 import { acquireLock } from "../ledger/lock.js";
 import type { SessionInfo } from "../ledger/ledger.js";
 import { joinMeasurements, recordMeasurement } from "../ledger/measurements.js";
@@ -195,6 +195,12 @@ async function inConfirmClone<T>(
   }
 }
 
+/** Stopped (Ctrl-C) before its runs were done: what finished is recorded, and no verdict is drawn from part of them. */
+function stopped(finished: number, of: number, what: "run" | "pair"): Interrupted {
+  const kept = finished === 0 ? "nothing was recorded" : `the ${finished} finished ${finished === 1 ? "is" : "are"} recorded in the session's measurements`;
+  return new Interrupted(`stopped after ${finished} of ${of} ${what}(s): ${kept}; no verdict from part of the ${what}s`);
+}
+
 const succeeded = (run: RunResult): boolean => run.exitCode === 0 && !run.timedOut && run.metric !== null && Number.isFinite(run.metric);
 
 /** A run as recorded: its seed, its metric (null when it failed) and its throughput. */
@@ -235,12 +241,15 @@ export async function confirmCommit(
       const seed = fresh + index;
       const log = join(logDir, `run${index + 1}.log`);
       const result = await run(target.commit, seed, log, target.record?.id ?? null);
+      // A run stopped by Ctrl-C measured nothing: it is not the session's.
+      if (deps.signal?.aborted) break;
       samples.push(sampleOfRun(result, seed));
       done.push({ seed, metric: samples.at(-1)?.metric ?? null, log: relative(root, log) });
       deps.onRun?.(index, runs, result);
     }
     if (samples.length > 0) recordMeasurement(paths, { kind: "confirm", at: new Date().toISOString(), commit: target.commit, trainHash: code, runs: samples });
   });
+  if (deps.signal?.aborted) throw stopped(samples.length, runs, "run");
 
   const metrics = done.map((r) => r.metric).filter((m): m is number => m !== null);
   const candidate = summarize(metrics);
@@ -323,9 +332,12 @@ export async function confirmPair(
       const result: Partial<Record<"a" | "b", RunResult>> = {};
       const logs = { a: join(logDir, `pair${index + 1}.a.log`), b: join(logDir, `pair${index + 1}.b.log`) };
       for (const side of order === "AB" ? (["a", "b"] as const) : (["b", "a"] as const)) {
+        if (deps.signal?.aborted) break;
         const target = side === "a" ? a : b;
         result[side] = await run(target.commit, seed, logs[side], target.record?.id ?? null);
       }
+      // A pair cut by Ctrl-C measured nothing: neither of its runs is the session's.
+      if (deps.signal?.aborted) break;
       const ra = result.a as RunResult;
       const rb = result.b as RunResult;
       runsA.push(sampleOfRun(ra, seed));
@@ -342,6 +354,7 @@ export async function confirmPair(
       recordMeasurement(paths, { kind: "confirm", at, commit: b.commit, trainHash: codeB, runs: runsB, pairedWith: a.commit });
     }
   });
+  if (deps.signal?.aborted) throw stopped(pairs.length, maxPairs, "pair");
   const joined = joinMeasurements(records, [
     { kind: "confirm", at: "", commit: a.commit, trainHash: codeA, runs: runsA },
     { kind: "confirm", at: "", commit: b.commit, trainHash: codeB, runs: runsB },

@@ -100,6 +100,7 @@ Targets: best (the head: the best kept experiment by the mean of its runs), base
 Seeds: the runs get AUTORESEARCH_SEED values after every seed the session's runs used (a session with --baseline-runs 3 used 0, 1 and 2: confirm uses 3, 4, 5...), so they are new draws of the noise, not replays of runs already recorded.
 The runs join the session: they are recorded in its measurements.jsonl (never an experiment: no results.tsv row, the branch does not move) and count from then on like its other runs: in the noise floor, in the measured metric of the code they ran (the head's mean), so in status, the summary and the loop's next decisions (resume). The noise floor printed is the one the session uses.
 Runs happen one after another in a throwaway clone beside the session's records, with the session's command, environment, hard timeout and executor (--executor slurm: each run is a job; ssh: on its first host); the logs stay in the records' confirm/ folder. Refused while the session's loop runs (the runs would compete for the machine); holds the loop's lock while it runs.
+Ctrl-C (or SIGTERM) stops the run in progress and its processes: the runs (or whole pairs) that finished stay recorded in the session, the one stopped is not, no verdict is drawn from part of the runs, and the exit status is 130.
 
 Examples:
   $ autoresearch confirm                     # the best commit, 3 runs
@@ -123,9 +124,11 @@ Examples:
       const target = await resolveTarget(git, records, targetArg, info.config.direction);
       const other = otherArg === undefined ? null : await resolveTarget(git, records, otherArg, info.config.direction);
       if (other && other.commit === target.commit) throw new UsageError(`${target.label} and ${other.label} are the same commit (${shortCommit(target.commit)})`, "Name two different commits to compare.");
+      // Ctrl-C or a SIGTERM stops the run in progress (its process tree killed) and the command, exit 130.
       const abort = new AbortController();
       const onSigint = () => abort.abort();
       process.once("SIGINT", onSigint);
+      process.once("SIGTERM", onSigint);
       const deps = {
         git,
         // The session's executor (local, slurm, ssh): the runs happen where its experiments ran.
@@ -158,6 +161,7 @@ Examples:
         else printText(renderConfirm(report, columnsOf(process.stdout)));
       } finally {
         process.off("SIGINT", onSigint);
+        process.off("SIGTERM", onSigint);
       }
     });
 }
