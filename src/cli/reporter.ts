@@ -211,7 +211,8 @@ export function terminalReporter(out: NodeJS.WriteStream = process.stdout): ((ev
         lastDecided = null;
         latestIteration = null;
         const workers = board.multi ? `, ${board.workers} workers` : "";
-        const iterations = config.maxIterations === null ? "unlimited iterations" : `${config.maxIterations} iteration${config.maxIterations === 1 ? "" : "s"}`;
+        // --max-time counts from this start (run or resume): said here, as the limit in force now.
+        const iterations = `${config.maxIterations === null ? "unlimited iterations" : `${config.maxIterations} iteration${config.maxIterations === 1 ? "" : "s"}`}${config.maxTimeSec !== undefined ? ` or ${formatDuration(config.maxTimeSec)} from now` : ""}`;
         out.write(
           `${wrap(
             `${pc.bold(event.resumed ? "Resuming" : "Starting")} ${pc.cyan(branch)} — ${config.metric} (${config.direction}), ${formatDuration(config.budgetSec)} per run, ` +

@@ -415,7 +415,7 @@ export const OPTION_DEFS = {
     config: z.string().optional(),
     from: text,
   }),
-  maxTime: option({ flag: "--max-time <duration>", help: "stop after this much wall time, e.g. 8h", schema: duration, field: "maxTimeSec", config: z.number().positive().optional(), from: seconds, ask: STOP_SETTING }),
+  maxTime: option({ flag: "--max-time <duration>", help: "stop after this much wall time from each start (run or resume), e.g. 8h", schema: duration, field: "maxTimeSec", config: z.number().positive().optional(), from: seconds, ask: STOP_SETTING }),
   maxCost: option({
     flag: "--max-cost <usd>",
     help: "stop when the proposer has cost this many US dollars",

@@ -266,8 +266,12 @@ const PROPOSER_RESUME_KEYS = ["model", "baseUrl", "apiKeyEnv", "openaiApi"] as c
  */
 export const RESUME_KEYS = ["maxIterations", "maxTime", "stopWhen", "maxCost", "reportEvery", ...PROPOSER_RESUME_KEYS] as const;
 const PROPOSER_FIELDS = new Set<string>(PROPOSER_RESUME_KEYS.map((key) => OPTION_DEFS[key].field));
-/** The resume settings that stay the session's from then on (written to session.json), not this invocation's alone. */
-export const LASTING_RESUME_KEYS: readonly ResumeKey[] = ["maxIterations", ...PROPOSER_RESUME_KEYS];
+/**
+ * The resume settings that stay the session's from then on (written to session.json), not this
+ * invocation's alone: its limits (a later plain `resume` keeps the ones given last) and what
+ * proposes. --report-every is how this invocation prints.
+ */
+export const LASTING_RESUME_KEYS: readonly ResumeKey[] = ["maxIterations", "maxTime", "stopWhen", "maxCost", ...PROPOSER_RESUME_KEYS];
 export type ResumeKey = (typeof RESUME_KEYS)[number];
 export type ResumeOverrides = Partial<Pick<ResearchConfig, (typeof OPTION_DEFS)[ResumeKey]["field"]>>;
 

@@ -3,6 +3,7 @@ import { alternateName, REPORT_FILES } from "../file-names.js";
 import { removeStaleTemps } from "../ledger/files.js";
 import { sessionProtection } from "../executors/registry.js";
 import { applyOverrides, LASTING_RESUME_KEYS, type ResumeOverrides } from "../config/resolve.js";
+import { spentLimit } from "../config/session-limits.js";
 import { OPTION_DEFS } from "../config/options.js";
 import { UsageError } from "../errors.js";
 import { kindOf } from "../executors/registry.js";
@@ -48,30 +49,19 @@ export function loadSession(root: string, options: { tag?: string; migrate?: boo
 }
 
 /**
- * A session that already did all it was allowed to (its --max-iterations, or its --max-cost
- * spent) and has nothing in flight would stop at once: say how to give it more instead of
- * "resuming" it to the same end. `config` is the session's config with the resume's overrides.
+ * A session that already did all it was allowed to (its --max-iterations, its --max-cost spent,
+ * its --stop-when met) and has nothing in flight would stop at once: say how to give it more
+ * instead of "resuming" it to the same end. `config` is the session's config with the resume's
+ * overrides; `tag` the one the user named (the fix then names it too).
  */
-export function refuseFinished(config: SessionInfo["config"], ledger: Ledger): void {
+export function refuseFinished(config: SessionInfo["config"], ledger: Ledger, tag?: string): void {
   if (ledger.readInFlight().length > 0) return;
   const history = ledger.experiments();
   if (history.length === 0) return;
-  const done = countedExperiments(history);
-  if (config.maxIterations !== null && done >= config.maxIterations) {
-    throw new UsageError(
-      `the session already ran ${done} experiment(s) and its max iterations is ${config.maxIterations}: nothing is left to resume`,
-      `Give it more, e.g. \`autoresearch resume --max-iterations ${done + 10}\` (or --max-iterations unlimited).`,
-    );
-  }
-  if (config.maxCostUsd !== undefined) {
-    const cost = [...history, ...ledger.rejected()].reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
-    if (cost >= config.maxCostUsd) {
-      throw new UsageError(
-        `the session already spent $${cost.toFixed(2)} of its $${config.maxCostUsd} (max cost): nothing is left to resume`,
-        `Give it more, e.g. \`autoresearch resume --max-cost ${Math.ceil(cost + config.maxCostUsd)}\`.`,
-      );
-    }
-  }
+  const cost = [...history, ...ledger.rejected()].reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
+  const best = bestOf({ history, info: { config } as SessionInfo }).metric;
+  const spent = spentLimit(config, { done: countedExperiments(history), cost, best }, tag);
+  if (spent) throw new UsageError(`the session is done: ${spent.reached}; nothing is left to resume`, `Give it more, e.g. \`${spent.resume}\`${spent.resume.includes("--max-iterations") ? " (or --max-iterations unlimited)" : ""}.`);
 }
 
 /**
@@ -86,7 +76,7 @@ export async function resumeSession(root: string, deps: LoopDeps, overrides: Res
   const { info, ledger } = loadSession(root, tag === undefined ? {} : { tag });
   // The overrides go through the same checks as a new session's config, before anything changes.
   const checked = applyOverrides(info.config, overrides, root);
-  refuseFinished(checked.config, ledger);
+  refuseFinished(checked.config, ledger, tag);
   const stored = { ...info };
   info.config = checked.config;
   // This machine's sandbox, which may not be the one the session started on.

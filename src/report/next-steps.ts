@@ -1,3 +1,4 @@
+import { spentLimit } from "../config/session-limits.js";
 import { delta, orient } from "../metric/index.js";
 import { CATEGORIES, type Category } from "../types.js";
 import { oneLine } from "../text.js";
@@ -96,9 +97,11 @@ export function recommendNextSteps(data: SessionData, a: Analysis, options: Next
       );
     } else {
       const when = `last kept at iteration ${lastKept.iteration}, ${since === 0 ? "the last experiment" : `${since} experiment${since === 1 ? "" : "s"} before the end`}`;
-      // A session that used all its iterations is resumed with more of them (resume refuses it otherwise).
-      const max = data.session?.config.maxIterations;
-      const resume = typeof max === "number" && a.iterations >= max ? `autoresearch resume --max-iterations ${a.iterations + 10}` : "autoresearch resume";
+      // A session that used all it was allowed (its iterations, its max cost, its stop condition met) is resumed
+      // with more of it: resume refuses it otherwise.
+      const config = data.session?.config;
+      const cost = [...data.experiments, ...(data.rejected ?? [])].reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
+      const resume = (config && spentLimit(config, { done: a.iterations, cost, best: a.best?.metric ?? null })?.resume) ?? "autoresearch resume";
       // A keep within noise is no sign that improvements were coming: it may be luck.
       // (Its parent: the node it was built on, else the keep before it in the chain.)
       const parent = data.experiments.find((e) => lastKept.parent !== undefined && e.commit === lastKept.parent) ?? [a.baseline, ...a.kept].filter((e): e is ReportExperiment => e != null && e.iteration < lastKept.iteration).pop();

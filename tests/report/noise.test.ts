@@ -77,6 +77,8 @@ describe("noise floor and confidence in the reports", () => {
     // `resume` alone refuses a session that ran all its iterations.
     expect(section(full, "## Recommended Next Steps")).toContain("continue the session with `autoresearch resume --max-iterations 12`");
     expect(section(renderSummary(fromRecords(used, sessionInfo({}, { maxIterations: 5 }))), "## Recommended Next Steps")).toContain("continue the session with `autoresearch resume`.");
+    // One that met its stop condition: resume goes on only with a condition its best does not meet yet.
+    expect(section(renderSummary(fromRecords(used, sessionInfo({}, { maxIterations: 5, stopWhen: "val_bpb <= 0.98" }))), "## Recommended Next Steps")).toContain('continue the session with `autoresearch resume --stop-when "val_bpb <= 0.9603"`.');
     // The keep rule's text is whole, up to its last sentence.
     expect(full).toMatch(/\*\*Keep rule:\*\* .*Seed changes are never improvements\./);
     // The last keep 0.5× the noise floor from its parent (the baseline): not a sign that improvements were coming.

@@ -26,7 +26,7 @@ export function registerResume(program: Command): void {
     .addHelpText(
       "after",
       `
-Every other setting stays as confirmed when the session started; the new values are checked as \`run\` checks them (e.g. --stop-when must name the session's metric). The session's records are in <git dir>/autoresearch/<tag>/records; an old-layout session (.autoresearch/ in the checkout) is moved there first. Your checkout is not touched: uncommitted edits and untracked files stay as they are.
+Every other setting stays as confirmed when the session started; the new values are checked as \`run\` checks them (e.g. --stop-when must name the session's metric), and stay the session's for later resumes (--report-every excepted). --max-time counts from this start. A session that has done all its limits allow (its iterations run, its max cost spent, its stop condition met) is refused (exit 2) with the resume that gives it more. The session's records are in <git dir>/autoresearch/<tag>/records; an old-layout session (.autoresearch/ in the checkout) is moved there first. Your checkout is not touched: uncommitted edits and untracked files stay as they are.
 
 Examples:
   $ autoresearch resume --max-iterations 50
@@ -42,7 +42,7 @@ Examples:
       const { info, ledger } = loadSession(root, flags.tag === undefined ? {} : { tag: flags.tag });
       // Refused here, before a proposer is made; research() checks them again for library callers.
       const { config } = applyOverrides(info.config, overrides, root);
-      refuseFinished(config, ledger);
+      refuseFinished(config, ledger, flags.tag);
       // The proposer as resumed: a new --model or --base-url applies from this invocation on.
       const proposer = await createProposer(config, { root, env: process.env });
       const { exitCode } = await runSessionCommand({ root, git, proposer, mode: { kind: "resume", overrides, ...(flags.tag !== undefined && { tag: flags.tag }) }, json: Boolean(flags.json), dashboard: Boolean(flags.dashboard) });
