@@ -51,7 +51,8 @@ function keepNote(record: ExperimentRecord, noise: number | null, direction: Dir
   }
   // Decided on parent/change pairs: it stands on them, not on the noise of single runs.
   const pairs = record.parentRuns?.length ?? 0;
-  if (pairs > 0) return plainTail(pc.dim(` (${[runs, `confirmed on ${pairs} pair${pairs > 1 ? "s" : ""}`].filter(Boolean).join(", ")})`));
+  // (Its metric is its parent's plus the pairs' mean difference, not the mean of its runs: results.tsv says so.)
+  if (pairs > 0) return plainTail(pc.dim(` (confirmed on ${pairs} pair${pairs > 1 ? "s" : ""})`));
   // With no noise floor a keep is one run never repeated: said, as a keep within noise is.
   const c = noise === null ? gainStanding(record.metric, record.bestBefore, direction, null)?.text : describeConfidence(confidence(record.metric, record.bestBefore, direction, noise));
   const parts = [runs, c ?? ""].filter(Boolean).join(", ");

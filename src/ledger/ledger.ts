@@ -369,12 +369,25 @@ export class Ledger {
   }
 }
 
+/**
+ * How an experiment's decided metric comes from its runs, in a few words: the mean of its runs, or
+ * (decided on its parent's scale, src/search/apply-keep-rule.ts) its parent's metric plus the
+ * difference its pairs, or its runs at the same load, measured. Empty for one run.
+ */
+export function decidedMetricBasis(e: Pick<ExperimentRecord, "runs" | "parentRuns" | "loadDelta">): string {
+  const measured = e.runs?.filter((r) => r.metric !== null).length ?? 0;
+  const pairs = e.parentRuns?.length ?? 0;
+  if (e.loadDelta !== undefined) return `its parent's plus its load-adjusted difference, ${measured} run${measured === 1 ? "" : "s"}`;
+  if (pairs > 0) return `its parent's plus the mean difference of ${pairs} pair${pairs === 1 ? "" : "s"}`;
+  return measured > 1 ? `mean of ${measured} runs` : "";
+}
+
 /** The results.tsv row: the description carries the outcome, as in the spec's examples. */
 export function toResultsRow(e: ExperimentRecord): ResultsRow {
   const outcome = e.id === 0 || !e.detail ? "" : `: ${e.detail}`;
-  // Repeats of the same code are runs, not experiments: one row, their mean, and how many.
-  const measured = e.runs?.filter((r) => r.metric !== null).length ?? 0;
-  const runs = measured > 1 ? ` (mean of ${measured} runs)` : "";
+  // Repeats of the same code are runs, not experiments: one row, its metric, and how it was drawn from them.
+  const basis = decidedMetricBasis(e);
+  const runs = basis ? ` (${basis})` : "";
   return {
     commit: e.commit,
     metric: e.status === "crash" ? null : e.metric,

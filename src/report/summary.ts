@@ -176,8 +176,8 @@ function topImprovements(data: SessionData, a: Analysis, max: number): string[] 
   const rows = ranked.slice(0, max).map(({ e, parentMetric }, i) => {
     const d = delta(e.metric, parentMetric);
     const sure = confidenceNote(e, data);
-    // A load-adjusted metric is its parent's plus its difference at the same load, not the mean of its runs.
-    const runs = e.runs && !e.loadAdjusted ? `, mean of ${e.runs} runs` : "";
+    // A load-adjusted or paired metric is its parent's plus its difference (at the same load, or of its pairs), not the mean of its runs.
+    const runs = e.runs && !e.loadAdjusted && !e.pairs ? `, mean of ${e.runs} runs` : "";
     // Runs made since its decision (as a parent in pairs, `confirm`'s) moved its measured metric: the one Results shows for the best.
     const since = e.measured !== undefined ? `, ${formatMetric(e.measured)} measured since` : "";
     const change = d === null ? "" : ` (${formatDelta(d)}, ${formatPercent(percentChange(e.metric, parentMetric))}, iteration ${e.iteration}${runs}${since}${sure ? `, ${sure}` : ""})`;

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parseResults } from "../../src/ledger/results-tsv.js";
 import { research } from "../../src/loop/research.js";
 import { detectPlatform } from "../../src/platform/index.js";
 import { PlanProposer } from "../../src/proposers/plan.js";
@@ -37,6 +38,8 @@ describe("decisions against the load the runs' steps/s read (real runs)", () => 
     expect(real.detail).toMatch(/load-adjusted: better than its parent on \d runs at its parent's speed/);
     // Its metric sits on its parent's scale: the baseline's measured metric plus its load-adjusted difference.
     expect(real.metric).toBeCloseTo((real.bestBefore as number) + (real.loadDelta as number), 9);
+    const row = parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows.find((r) => real.commit.startsWith(r.commit));
+    expect(row?.description).toContain(`BOOST 0 -> 1 (its parent's plus its load-adjusted difference, ${real.runs?.length} runs): `);
     expect(git(root, "show", "autoresearch/t1:train.js")).toContain("const BOOST = 1;");
     expect(records.filter((r) => r.description.startsWith("NUDGE") && r.status === "keep")).toEqual([]);
     // Cheaper than pairs: decided on its own runs, and most no-ops on one run.

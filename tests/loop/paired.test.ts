@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { headOf, measuredOf } from "../../src/ledger/tree.js";
+import { parseResults } from "../../src/ledger/results-tsv.js";
 import { research } from "../../src/loop/research.js";
 import { mean } from "../../src/metric/index.js";
 import { detectPlatform } from "../../src/platform/index.js";
@@ -49,6 +50,9 @@ describe("paired decisions under a drifting load (real runs)", () => {
     expect(real.runs).toHaveLength(real.parentRuns?.length ?? 0);
     expect(real.parentRuns?.every((r) => r.reused || r.seed >= 1000)).toBe(true);
     expect(real.detail).toMatch(/paired: better than its parent on \d pairs/);
+    // results.tsv says how its metric was drawn: its parent's plus the pairs' difference, not "the mean of its runs" (it is not).
+    const row = parseResults(readFileSync(join(paired.root, "results.tsv"), "utf8")).rows.find((r) => real.commit.startsWith(r.commit));
+    expect(row?.description).toContain(`BOOST 0 -> 1 (its parent's plus the mean difference of ${real.parentRuns?.length} pairs): `);
     // The first pair costs one run at most: a first run right after a run of its parent pairs with it (reused).
     const reused = paired.records.filter((r) => r.parentRuns?.[0]?.reused);
     expect(reused.length).toBeGreaterThan(0);
