@@ -152,6 +152,19 @@ describe("parseConstants: loop counters and state are never tuned", () => {
     expect(Object.fromEntries(cs)).toEqual({ step: true, total: true, LR: false, DECAY: true });
   });
 
+  it("catches a counter assigned in a one-line compound statement's body, and nothing else of that line", () => {
+    const py = "LR = 0.1\nepochs_done = 0\nseen = 0\nbad = 0\nwaited = 0\nloss = 3.0\nwhile epochs_done < 100:\n    loss = loss * (1 - LR * 0.05)\n    if loss > 0: epochs_done = epochs_done + 1\n    else: bad = bad + 1\n    while seen < 2: seen = seen + 1\n    waited: int = 1 if LR else 0\n";
+    const cs = new Map(parseConstants(py, "python").map((c) => [c.key, c.excluded]));
+    expect(Object.fromEntries(cs)).toEqual({ LR: false, epochs_done: true, seen: true, bad: true, waited: true, loss: true });
+    // A dict entry, a slice or a keyword default on a statement's line is no assignment.
+    const kept = new Map(parseConstants("LR = 0.1\nWD = 0.01\nopts = {'lr': LR, 'wd': WD}\nbest = xs[LR: WD]\ndef f(x: float = LR): pass\n", "python").map((c) => [c.key, c.excluded]));
+    expect(kept.get("LR")).toBe(false);
+    expect(kept.get("WD")).toBe(false);
+    const js = "const LR = 0.1;\nlet epochs = 0;\nlet bad = 0;\nlet n = 0;\nlet m = 0;\nif (loss > 0) epochs = epochs + 1;\nelse bad = bad + 1;\nwhile (n < 3) { n = n + 1; }\nconst f = () => m = m + 1;\n";
+    const jcs = new Map(parseConstants(js, "js").map((c) => [c.key, c.excluded]));
+    expect(Object.fromEntries(jcs)).toEqual({ LR: false, epochs: true, bad: true, n: true, m: true });
+  });
+
   it("a name re-assigned at top level with another number keeps the last value, still a constant", () => {
     const cs = parseConstants("LR = 0.1\nLR = 0.2\n", "python");
     expect(cs.map((c) => [c.key, c.value, c.excluded])).toEqual([["LR", 0.2, false]]);

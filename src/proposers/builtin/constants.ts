@@ -48,9 +48,12 @@ function codeOf(line: string, language: Language): string {
  */
 function isReassigned(lines: string[], statementStarts: boolean[], name: string, constantLines: Set<number>, language: Language): boolean {
   const n = escapeRegExp(name);
-  // A statement that assigns the name (also in a tuple target, or after `;`). In Python only on
+  // A statement that assigns the name (also in a tuple target, after `;`, or as the body of a
+  // one-line compound statement: Python's `if done: step = step + 1`, `else: ...`; JS's
+  // `if (done) step = step + 1`, `{ step = ... }`, `else ...`, `=> step = ...`). In Python only on
   // lines that start a statement, so a keyword argument on a continuation line is not one.
-  const assignment = new RegExp(`(?:^|${language === "js" ? "[;(]" : ";"})\\s*(?:[\\w.\\[\\]]+\\s*,\\s*)*${n}\\s*(?:,\\s*[\\w.\\[\\]]+\\s*)*(?::[^=]*)?=(?!=)`);
+  const before = language === "js" ? "[;({)]|=>|\\belse" : "[;:]";
+  const assignment = new RegExp(`(?:^|${before})\\s*(?:[\\w.\\[\\]]+\\s*,\\s*)*${n}\\s*(?:,\\s*[\\w.\\[\\]]+\\s*)*(?::[^=]*)?=(?!=)`);
   const patterns = [
     new RegExp(`(?<![\\w.$])${n}\\s*(?:\\*\\*|//|<<|>>|[-+*/%@&|^])=`),
     new RegExp(`(?<![\\w.$])${n}\\s*(?:\\+\\+|--|:=)|(?:\\+\\+|--)\\s*${n}(?![\\w$])`),
