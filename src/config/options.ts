@@ -420,7 +420,8 @@ export const OPTION_DEFS = {
     flag: "--max-cost <usd>",
     help: "stop when the proposer has cost this many US dollars",
     ask: STOP_SETTING,
-    schema: z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/, "a positive number")]),
+    // A flag's text: a number above 0 (0 passed the pattern and was refused later under the config key's name).
+    schema: z.union([z.number().positive(), z.string().regex(/^(?=[\d.]*[1-9])\d+(\.\d+)?$/, "a positive number")]),
     field: "maxCostUsd",
     config: z.number().positive().optional(),
     from: Number,

@@ -90,7 +90,7 @@ function summarize(values: readonly number[]): Summary | null {
 
 /** The verdict in plain words: what the numbers say about the commit against the baseline. */
 export function verdictText(target: ConfirmTarget, c: number | null, noise: number | null, candidate: Summary | null): string {
-  if (!candidate) return "no run printed the metric: nothing can be said (read the logs)";
+  if (!candidate) return "no run printed the metric: nothing can be said (read the logs below)";
   if (target.record?.id === 0) {
     return noise === null ? "the baseline's runs agree exactly: no noise measured" : `the baseline's spread between runs (the noise floor) is ${noise.toPrecision(3)}`;
   }
@@ -390,7 +390,7 @@ export async function confirmPair(
 
 /** The verdict of `confirm A B` in plain words. */
 function pairVerdictText(a: string, b: string, outcome: PairReport["outcome"], verdict: ReturnType<typeof pairedVerdict> | null, pairs: number): string {
-  if (!verdict || !Number.isFinite(verdict.gain)) return "no pair printed both metrics: nothing can be said (read the logs)";
+  if (!verdict || !Number.isFinite(verdict.gain)) return "no pair printed both metrics: nothing can be said (read the logs below)";
   const on = `on ${pairs} pair${pairs === 1 ? "" : "s"}`;
   if (outcome === "better") return `${b} is better than ${a} ${on}: ${verdict.z.toFixed(1)} standard errors, beyond what noise explains`;
   if (outcome === "worse") return `${b} is worse than ${a} ${on}: ${Math.abs(verdict.z).toFixed(1)} standard errors, beyond what noise explains`;

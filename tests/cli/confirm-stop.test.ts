@@ -5,13 +5,15 @@ import { describe, expect, it } from "vitest";
 import { research } from "../../src/loop/research.js";
 import { detectPlatform } from "../../src/platform/index.js";
 import { PlanProposer } from "../../src/proposers/plan.js";
-import { BIN } from "../helpers/cli.js";
+import { BIN, cliAsync } from "../helpers/cli.js";
 import { createRepo, FAKE_PREPARE, git, recordPath } from "../helpers/repo.js";
 import { testConfig, testDeps } from "../loop/deps.js";
 
 // Runs with a seed from AR_TEST_HANG up hang until they are stopped; the others print at once.
 const TRAIN = `const seed = Number(process.env.AUTORESEARCH_SEED ?? 0);
-if (process.env.AR_TEST_HANG && seed >= Number(process.env.AR_TEST_HANG)) {
+if (process.env.AR_TEST_NAN) {
+  console.log("val_loss: nan");
+} else if (process.env.AR_TEST_HANG && seed >= Number(process.env.AR_TEST_HANG)) {
   console.log("hanging");
   setInterval(() => {}, 1000);
 } else {
@@ -37,7 +39,7 @@ function confirmStopped(root: string, args: string[], signal: NodeJS.Signals, ha
   });
 }
 
-describe("autoresearch confirm stopped by Ctrl-C or SIGTERM", async () => {
+describe("autoresearch confirm stopped by Ctrl-C or SIGTERM, or measuring nothing", async () => {
   const root = createRepo({ "train.js": TRAIN, "prepare.js": FAKE_PREPARE });
   const platform = await detectPlatform({ command: "node train.js", root });
   await research(root, { kind: "new", config: testConfig({ keepRule: "any", baselineRuns: 1, maxIterations: 0 }), platform }, testDeps(root, new PlanProposer([])));
@@ -69,5 +71,13 @@ describe("autoresearch confirm stopped by Ctrl-C or SIGTERM", async () => {
     // The finished pair's two runs (one line per commit); nothing of the second.
     const added = measurements().slice(before);
     expect(added.map((m) => m.runs.length)).toEqual([1, 1]);
+  }, 60_000);
+
+  it("a commit that measures nothing: each run says why, the logs are named, exit 1", async () => {
+    const result = await cliAsync(root, ["confirm", "baseline", "--runs", "2"], { AR_TEST_NAN: "1" });
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toContain("run 1/2: no metric (val_loss is NaN)");
+    expect(result.stdout).toContain("nothing can be said (read the logs below)");
+    expect(result.stdout).toMatch(/^The runs' logs: \.git\/autoresearch\/t1\/records\/confirm\/[^/]+\/$/m);
   }, 60_000);
 });

@@ -104,6 +104,9 @@ describe("gatherInput: flags > --config > the repo's autoresearch.config.json", 
   it("names a bad flag value and a bad key", () => {
     const root = project();
     expect(() => gatherInput({ direction: "up" }, { root, cwd: root })).toThrow(/--direction "up"/);
+    // 0 is no positive number: refused under the flag's name (it once passed here and was refused as "maxCostUsd").
+    for (const cost of ["0", "0.0", "-1"]) expect(() => gatherInput({ maxCost: cost }, { root, cwd: root })).toThrow(`--max-cost "${cost}": a positive number`);
+    expect(gatherInput({ maxCost: "0.5" }, { root, cwd: root }).input.maxCost).toBe("0.5");
     writeFileSync(join(root, "autoresearch.config.json"), JSON.stringify({ budgett: "5m" }));
     expect(() => gatherInput({}, { root, cwd: root })).toThrow(/unknown key\(s\) "budgett"/);
   });

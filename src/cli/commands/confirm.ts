@@ -1,13 +1,16 @@
+import { dirname } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../../errors.js";
 import { loopLiveness } from "../../ledger/liveness.js";
 import { locateSession } from "../../ledger/paths.js";
 import { readRecordsReadOnly, readSessionReadOnly } from "../../ledger/read.js";
+import { unknownSessionError } from "../../ledger/sessions.js";
 import { type ConfirmReport, confirmCommit, confirmPair, type PairReport, resolveTarget, type Summary } from "../../loop/confirm-command.js";
 import { createExecutor } from "../../executors/index.js";
 import { keepRuleOf } from "../../search/keep-rule.js";
 import { resolveRoot } from "../cli-support.js";
 import { formatMetric, shortCommit } from "../../report/format.js";
+import type { RunResult } from "../../types.js";
 import { Git } from "../../workspace/git.js";
 import { printText } from "../print.js";
 import { columnsOf, fitWidth } from "../../text.js";
@@ -32,6 +35,12 @@ function headLine(head: ConfirmReport["head"]): string[] {
   return head === null ? [] : [`best (head) #${head.iteration}, measured ${formatMetric(head.metric)} (the mean of its runs, these counted)`];
 }
 
+/** Where the runs' logs are, when nothing was measured and they are what is left to read. */
+function logsLine(nothing: boolean, logs: readonly string[]): string[] {
+  const first = logs[0];
+  return nothing && first ? [`The runs' logs: ${dirname(first)}/`] : [];
+}
+
 /** The result of `confirm` on one commit; each line broken to `width` columns (undefined: whole lines). */
 export function renderConfirm(report: ConfirmReport, width?: number): string {
   const what = `${report.target.label}${report.target.iteration !== null ? ` (iteration ${report.target.iteration}, ${shortCommit(report.target.commit)})` : ` (${shortCommit(report.target.commit)})`}`;
@@ -42,6 +51,7 @@ export function renderConfirm(report: ConfirmReport, width?: number): string {
     `noise floor ${report.noise === null ? "unknown" : formatMetric(report.noise)} (${NOISE_BASIS})`,
     ...headLine(report.head),
     `Verdict for ${what}: ${report.verdict}.`,
+    ...logsLine(report.candidate === null, report.runs.map((r) => r.log)),
   ]
     .map((line) => fitWidth(line, width, "  "))
     .concat("")
@@ -65,6 +75,7 @@ export function renderPair(report: PairReport, width?: number): string {
     `noise floor ${report.noise === null ? "unknown" : formatMetric(report.noise)} (${NOISE_BASIS})`,
     ...headLine(report.head),
     `Verdict: ${report.verdict}.`,
+    ...logsLine(report.difference === null, report.pairs.flatMap((p) => p.logs)),
   ]
     .map((line) => fitWidth(line, width, "  "))
     .concat("")
@@ -100,7 +111,7 @@ Targets: best (the head: the best kept experiment by the mean of its runs), base
 Seeds: the runs get AUTORESEARCH_SEED values after every seed the session's runs used (a session with --baseline-runs 3 used 0, 1 and 2: confirm uses 3, 4, 5...), so they are new draws of the noise, not replays of runs already recorded.
 The runs join the session: they are recorded in its measurements.jsonl (never an experiment: no results.tsv row, the branch does not move) and count from then on like its other runs: in the noise floor, in the measured metric of the code they ran (the head's mean), so in status, the summary and the loop's next decisions (resume). The noise floor printed is the one the session uses.
 Runs happen one after another in a throwaway clone beside the session's records, with the session's command, environment, hard timeout and executor (--executor slurm: each run is a job; ssh: on its first host); the logs stay in the records' confirm/ folder. Refused while the session's loop runs (the runs would compete for the machine); holds the loop's lock while it runs.
-Ctrl-C (or SIGTERM) stops the run in progress and its processes: the runs (or whole pairs) that finished stay recorded in the session, the one stopped is not, no verdict is drawn from part of the runs, and the exit status is 130.
+Ctrl-C (or SIGTERM) stops the run in progress and its processes: the runs (or whole pairs) that finished stay recorded in the session, the one stopped is not, no verdict is drawn from part of the runs, and the exit status is 130. When no run (no pair) printed the metric, each run says why (its exit, its time limit, or a NaN), the logs' folder is named and the exit status is 1.
 
 Examples:
   $ autoresearch confirm                     # the best commit, 3 runs
@@ -114,7 +125,10 @@ Examples:
       const root = await resolveRoot(process.cwd(), options.dir);
       const paths = locateSession(root, options.tag);
       const info = paths ? readSessionReadOnly(paths) : null;
-      if (!paths || !info) throw new UsageError(`no session${options.tag ? ` tagged ${options.tag}` : ""} in ${root}`, "Run it in the repository of a session started with `autoresearch run` (or give --tag).");
+      if (!paths || !info) {
+        if (options.tag) throw unknownSessionError(root, options.tag);
+        throw new UsageError(`no autoresearch session in ${root}`, "Run it in the repository of a session started with `autoresearch run`, or give --dir <repo>.");
+      }
       const pairs = options.pairs === undefined ? keepRuleOf(info.config).maxPairs : wholeNumber("--pairs", options.pairs, 1000);
       if (options.pairs !== undefined && otherArg === undefined) throw new UsageError("--pairs is for two commits (confirm A B)", "Name a second commit, or use --runs for one.");
       const loop = loopLiveness(paths.lock);
@@ -137,28 +151,38 @@ Examples:
         signal: abort.signal,
       };
       const metric = (m: number | null) => (m === null ? "no metric" : `${info.config.metric} ${formatMetric(m)}`);
+      // A run without a number says why: its exit, its time limit, or what it printed instead.
+      const outcome = (run: RunResult) =>
+        run.timedOut ? "timed out" : run.exitCode !== 0 ? `exit ${run.exitCode ?? run.signal}` : run.metric === null ? `no "${info.config.metric}:" line` : !Number.isFinite(run.metric) ? `${info.config.metric} is ${run.metric}` : "";
+      const said = (run: RunResult) => {
+        const why = outcome(run);
+        return why ? `no metric (${why})` : metric(run.metric);
+      };
       try {
         if (other) {
           if (!options.json) process.stderr.write(`${fitWidth(`Running ${target.label} (A, ${shortCommit(target.commit)}) and ${other.label} (B, ${shortCommit(other.commit)}) in turns, at most ${pairs} pair(s): \`${info.config.command}\``, columnsOf(process.stderr), "  ")}\n`);
           const report = await confirmPair(root, paths, info, records, target, other, pairs, {
             ...deps,
             onPair: (index, of, a, b) => {
-              if (!options.json) process.stderr.write(`  pair ${index + 1}/${of}: A ${metric(a.metric)}, B ${metric(b.metric)}\n`);
+              if (!options.json) process.stderr.write(`  pair ${index + 1}/${of}: A ${said(a)}, B ${said(b)}\n`);
             },
           });
           if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
           else printText(renderPair(report, columnsOf(process.stdout)));
+          // Nothing measured (no pair printed both metrics) is a failure to measure, not an answer.
+          if (report.difference === null) process.exitCode = 1;
           return;
         }
         if (!options.json) process.stderr.write(`${fitWidth(`Running ${target.label} (${shortCommit(target.commit)}) ${runs} time(s): \`${info.config.command}\``, columnsOf(process.stderr), "  ")}\n`);
         const report = await confirmCommit(root, paths, info, records, target, runs, {
           ...deps,
           onRun: (index, of, run) => {
-            if (!options.json) process.stderr.write(`  run ${index + 1}/${of}: ${metric(run.metric)}${run.exitCode !== 0 ? ` (exit ${run.exitCode ?? run.signal})` : ""}\n`);
+            if (!options.json) process.stderr.write(`  run ${index + 1}/${of}: ${said(run)}\n`);
           },
         });
         if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         else printText(renderConfirm(report, columnsOf(process.stdout)));
+        if (report.candidate === null) process.exitCode = 1;
       } finally {
         process.off("SIGINT", onSigint);
         process.off("SIGTERM", onSigint);
