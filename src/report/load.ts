@@ -1,9 +1,9 @@
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import { DEFAULT_RESULTS_FILE } from "../file-names.js";
 import { readMemory } from "../ledger/memory.js";
 import { locateSession, type SessionPaths } from "../ledger/paths.js";
-import { locateAnySession } from "../ledger/sessions.js";
+import { listSessions, locateAnySession } from "../ledger/sessions.js";
 import { isResultsFile, readRecordsReadOnly, readRejectedReadOnly, readResultsFile, readSessionReadOnly } from "../ledger/read.js";
 import type { Direction } from "../types.js";
 import { loadFinalizeView } from "./finalize-view.js";
@@ -88,6 +88,15 @@ export function loadReportData(options: LocateOptions): SessionData {
     return data;
   }
   if (session) return withMemory(fromRecords([], session, { direction: options.direction, branch: options.branch, resultsPath }), paths as SessionPaths);
+  // Only failed starts here (their baselines failed; nothing to report on): which, and where the reason is.
+  const failed = options.tag ? [] : listSessions(root).filter((s) => s.state === "failed");
+  const last = failed[failed.length - 1];
+  if (last) {
+    throw new UsageError(
+      `no autoresearch session in ${root}: ${failed.length === 1 ? "one start" : `${failed.length} starts`} failed before a baseline was kept`,
+      `The last one's baseline log is in ${join(last.dir, "runs")}: fix what it shows, then \`autoresearch run\` again.`,
+    );
+  }
   throw new UsageError(
     `no autoresearch session or results file in ${root}`,
     "Run it in the repo where `autoresearch run` ran (or pass --dir); a results file alone is read by `autoresearch report path/to/results.tsv`.",

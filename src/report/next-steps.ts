@@ -81,9 +81,16 @@ export function recommendNextSteps(data: SessionData, a: Analysis, options: Next
 
   // 5. Continue or change course.
   const lastKept = a.kept[a.kept.length - 1];
+  // What `resume` needs to go on: more of a limit the session has used up, else nothing.
+  const config = data.session?.config;
+  const cost = [...data.experiments, ...(data.rejected ?? [])].reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
+  const spent = config ? spentLimit(config, { done: a.iterations, cost, best: a.best?.metric ?? null }) : null;
   // The advice says what was measured: no "measure the noise" when it was, no "of 9" for 8 experiments.
   const noiseKnown = typeof data.noise?.sd === "number";
-  if (a.kept.length === 0 && a.iterations > 0) {
+  if (a.iterations === 0 && a.baseline && config && !spent) {
+    // Stopped (Ctrl-C, a crash) after its baseline and before any experiment: it goes on from there.
+    steps.push(`The session stopped before its first experiment: \`autoresearch resume\` goes on from the baseline it measured (${formatMetric(a.baseline.metric)}).`);
+  } else if (a.kept.length === 0 && a.iterations > 0) {
     steps.push(
       `Nothing beat the baseline (${formatMetric(a.baseline?.metric)}) in ${a.iterations} experiment${a.iterations === 1 ? "" : "s"}: ${noiseKnown ? `with a noise floor of ${formatMetric(data.noise?.sd)} measured, try larger, different changes` : "re-run the baseline 2–3 times to measure run-to-run noise, then try larger, different changes"}.`,
     );
@@ -99,9 +106,7 @@ export function recommendNextSteps(data: SessionData, a: Analysis, options: Next
       const when = `last kept at iteration ${lastKept.iteration}, ${since === 0 ? "the last experiment" : `${since} experiment${since === 1 ? "" : "s"} before the end`}`;
       // A session that used all it was allowed (its iterations, its max cost, its stop condition met) is resumed
       // with more of it: resume refuses it otherwise.
-      const config = data.session?.config;
-      const cost = [...data.experiments, ...(data.rejected ?? [])].reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
-      const resume = (config && spentLimit(config, { done: a.iterations, cost, best: a.best?.metric ?? null })?.resume) ?? "autoresearch resume";
+      const resume = spent?.resume ?? "autoresearch resume";
       // A keep within noise is no sign that improvements were coming: it may be luck.
       // (Its parent: the node it was built on, else the keep before it in the chain.)
       const parent = data.experiments.find((e) => lastKept.parent !== undefined && e.commit === lastKept.parent) ?? [a.baseline, ...a.kept].filter((e): e is ReportExperiment => e != null && e.iteration < lastKept.iteration).pop();

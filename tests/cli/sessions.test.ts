@@ -279,7 +279,7 @@ describe("an unknown --tag", () => {
     const root = mkdtempSync(join(tmpdir(), "ar-unknown-tag-"));
     createGitSession(root);
     // status once said "no autoresearch session or results file" and told to pass a results file; show and note "Start one with autoresearch run".
-    for (const args of [["status"], ["show", "1"], ["note", "an idea"], ["report"], ["resume"], ["finalize", "--yes"], ["clean", "--yes"]]) {
+    for (const args of [["status"], ["show", "1"], ["note", "an idea"], ["report"], ["resume"], ["finalize", "--yes"], ["clean", "--yes"], ["confirm"]]) {
       const result = cli(root, [...args, "--tag", "nope"]);
       expect(result.code, args.join(" ")).toBe(2);
       expect(result.stderr, args.join(" ")).toContain(`no autoresearch session "nope" in ${root}`);
@@ -298,6 +298,15 @@ describe("no session at all", () => {
       // Not "pass a results file" to status, which takes none.
       expect(result.stderr, command).toMatch(/fix: Run it in the repo where `autoresearch run` ran \(or pass --dir\); a results file alone is read by `autoresearch report path\/to\/results\.tsv`\./);
     }
+    // Only a failed start: said, with where its baseline's log is (not "no session or results file"); `sessions` shows
+    // no branch for it (the start deleted it, and the name may be another session's since).
+    const failed = fakeProject();
+    expect(cli(failed, [...RUN, "--metric", "val_los"]).code).toBe(1);
+    const status = cli(failed, ["status"]);
+    expect(status.code).toBe(2);
+    expect(status.stderr).toContain(`no autoresearch session in ${failed}: one start failed before a baseline was kept`);
+    expect(status.stderr).toMatch(/fix: The last one's baseline log is in \S+\/\.git\/autoresearch\/failed\/[^/]+\/runs: fix what it shows/);
+    expect(cli(failed, ["sessions"]).stdout).toMatch(/^ {2}failed\/\S+ +failed +— +0 \(0 kept\)/m);
     const missing = cli(root, ["export", "nope.tsv"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/results file not found: \S*nope\.tsv\n.*fix: Pass the path of an existing results\.tsv/);

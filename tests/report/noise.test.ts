@@ -77,6 +77,11 @@ describe("noise floor and confidence in the reports", () => {
     // `resume` alone refuses a session that ran all its iterations.
     expect(section(full, "## Recommended Next Steps")).toContain("continue the session with `autoresearch resume --max-iterations 12`");
     expect(section(renderSummary(fromRecords(used, sessionInfo({}, { maxIterations: 5 }))), "## Recommended Next Steps")).toContain("continue the session with `autoresearch resume`.");
+    // Stopped after its baseline, before any experiment: resume goes on (not "start the next session").
+    const stopped = section(renderSummary(fromRecords(used.slice(0, 1), sessionInfo({}, { maxIterations: 5 }))), "## Recommended Next Steps");
+    expect(stopped).toContain("The session stopped before its first experiment: `autoresearch resume` goes on from the baseline it measured (1.000000).");
+    // One that was allowed none (--max-iterations 0) is not told to go on.
+    expect(section(renderSummary(fromRecords(used.slice(0, 1), sessionInfo({}, { maxIterations: 0 }))), "## Recommended Next Steps")).not.toContain("stopped before its first experiment");
     // One that met its stop condition: resume goes on only with a condition its best does not meet yet.
     expect(section(renderSummary(fromRecords(used, sessionInfo({}, { maxIterations: 5, stopWhen: "val_bpb <= 0.98" }))), "## Recommended Next Steps")).toContain('continue the session with `autoresearch resume --stop-when "val_bpb <= 0.9603"`.');
     // The keep rule's text is whole, up to its last sentence.

@@ -51,7 +51,7 @@ export function renderSessions(sessions: SessionSummary[], width?: number): stri
     ...sessions.map((s) => [
       `${s.current ? "* " : "  "}${s.id}`,
       s.state,
-      s.branch,
+      branchText(s),
       `${s.experiments} (${s.kept} kept)`,
       `${s.metric} ${bestText(s)}`,
       s.startedAt.replace("T", " ").replace(/\.\d+Z$/, "Z"),
@@ -68,12 +68,17 @@ export function renderSessions(sessions: SessionSummary[], width?: number): stri
   return `${body}\n\n${fitWidth("* = current (what resume, status, report and show use without --tag)", width)}\n${fitWidth(finalized, width)}`;
 }
 
+/** A failed start's branch was deleted with it (the name may be another session's since): none is shown. */
+function branchText(s: SessionSummary): string {
+  return s.state === "failed" ? "—" : s.branch;
+}
+
 /** One session as a block of lines, each broken to `width`: the narrow terminal's form of a row. */
 function sessionBlock(s: SessionSummary, width: number): string {
   const field = (name: string, text: string) => fitWidth(`    ${name.padEnd(11)}${text}`, width, "           ");
   return [
     fitWidth(`${s.current ? "* " : "  "}${s.id}  ${s.state}, ${s.experiments} experiments (${s.kept} kept)`, width, "    "),
-    field("branch", s.branch),
+    field("branch", branchText(s)),
     field("best", `${s.metric} ${bestText(s)}`),
     field("started", s.startedAt.replace("T", " ").replace(/\.\d+Z$/, "Z")),
     ...(s.finalize ? [field("finalized", finalizedText(s))] : []),
