@@ -8,7 +8,7 @@ import { parseStopCondition, stopConditionMet } from "../metric/stop-condition.j
 import type { ResearchConfig } from "./options.js";
 
 export interface SpentLimit {
-  /** What was reached, e.g. "its max iterations is 10 and it ran 10 experiment(s)". */
+  /** What was reached, e.g. "it ran 10 experiment(s) and its max iterations is 10". */
   reached: string;
   /** The command that gives it more, e.g. "autoresearch resume --max-iterations 20". */
   resume: string;

@@ -374,7 +374,7 @@ export class Ledger {
  * (decided on its parent's scale, src/search/apply-keep-rule.ts) its parent's metric plus the
  * difference its pairs, or its runs at the same load, measured. Empty for one run.
  */
-export function decidedMetricBasis(e: Pick<ExperimentRecord, "runs" | "parentRuns" | "loadDelta">): string {
+function decidedMetricBasis(e: Pick<ExperimentRecord, "runs" | "parentRuns" | "loadDelta">): string {
   const measured = e.runs?.filter((r) => r.metric !== null).length ?? 0;
   const pairs = e.parentRuns?.length ?? 0;
   if (e.loadDelta !== undefined) return `its parent's plus its load-adjusted difference, ${measured} run${measured === 1 ? "" : "s"}`;

@@ -279,10 +279,6 @@ export async function runDoctor(options: DoctorOptions): Promise<{ checks: Check
   return { checks, platform, command };
 }
 
-/**
- * The config's agent CLI, found on PATH: its release against the supported range and its login,
- * the same checks `run` makes before the baseline (so doctor says what run would refuse).
- */
 /** A check `run` makes before anything changes, failed: its error as a missing line (what `run` would say, less its "nothing was changed"). */
 function checkFailed(name: string, error: unknown): Check {
   if (!(error instanceof AutoresearchError)) throw error;
@@ -311,6 +307,10 @@ async function llmEndpointCheck(input: ConfigInput, env: NodeJS.ProcessEnv): Pro
   }
 }
 
+/**
+ * The config's agent CLI, found on PATH: its release against the supported range and its login,
+ * the same checks `run` makes before the baseline (so doctor says what run would refuse).
+ */
 async function agentChecks(preset: AgentPreset, root: string, env: NodeJS.ProcessEnv): Promise<Check[]> {
   const clean = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
   const checks: Check[] = [];

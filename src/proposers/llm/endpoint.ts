@@ -10,7 +10,7 @@
 import type { LlmProvider } from "./provider.js";
 
 /** How long the probe waits for an answer (a model list comes back in well under a second). */
-export const ENDPOINT_PROBE_MS = 15_000;
+const ENDPOINT_PROBE_MS = 15_000;
 
 export type EndpointProbe =
   /** It answered with a model list: `listed` the ids in it (empty when the list could not be read); `anyName` as readModelList says. */
@@ -32,7 +32,7 @@ export interface EndpointProbeOptions {
 }
 
 /** The headers each provider authenticates with (what its SDK sends). */
-export function authHeaders(provider: LlmProvider, apiKey: string | undefined): Record<string, string> {
+function authHeaders(provider: LlmProvider, apiKey: string | undefined): Record<string, string> {
   if (provider === "anthropic") return { "anthropic-version": "2023-06-01", ...(apiKey && { "x-api-key": apiKey }) };
   return apiKey ? { authorization: `Bearer ${apiKey}` } : {};
 }
