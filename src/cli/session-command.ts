@@ -66,7 +66,8 @@ export async function runSessionCommand(options: SessionCommandOptions): Promise
   try {
     const outcome = await research(options.root, options.mode, deps);
     if (!options.json) printEnding(outcome);
-    return { outcome, exitCode: outcome.interrupted ? 130 : 0 };
+    // A night spent without one valid proposal is a failure a script or a scheduler must see.
+    return { outcome, exitCode: outcome.interrupted ? 130 : outcome.proposerGaveUp ? 1 : 0 };
   } catch (error) {
     // The live line has no newline: an error printed after it would go on at its end.
     terminal?.clear();

@@ -13,6 +13,7 @@ import { endSession, runLoop } from "./loop.js";
 import { type ResumeOverrides, resumeSession } from "./resume.js";
 import { removeClones, startSession, validateNewSession } from "./setup.js";
 import { type ResolvedSession, resolveSession } from "../search/slots.js";
+import { PROPOSER_GAVE_UP } from "../search/scheduler.js";
 import type { LoopDeps, SessionState } from "../search/session.js";
 import { startWatchdog } from "../runner/watchdog.js";
 
@@ -33,6 +34,8 @@ export interface ResearchOutcome {
   written: string[];
   /** True when the user stopped it (exit 130). */
   interrupted: boolean;
+  /** True when it ended because the proposer gave no valid proposal, time after time (exit 1: nothing was researched). */
+  proposerGaveUp: boolean;
 }
 
 /**
@@ -86,7 +89,7 @@ export async function research(root: string, mode: ResearchMode, deps: LoopDeps)
       await deps.executor.close?.();
     }
     const written = await endSession(session, deps, reason);
-    return { session, reason, written, interrupted: deps.stop.stopRequested };
+    return { session, reason, written, interrupted: deps.stop.stopRequested, proposerGaveUp: reason === PROPOSER_GAVE_UP };
   } catch (error) {
     throw asFailure(error);
   } finally {

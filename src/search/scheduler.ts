@@ -35,6 +35,8 @@ export const MAX_BATCH = 16;
 
 /** Iterations in a row with no valid proposal before the session gives up. */
 export const MAX_SKIPPED_ITERATIONS = 5;
+/** The end reason when it does: the proposer, not the research, failed (the run exits 1). */
+export const PROPOSER_GAVE_UP = `no valid proposal in ${MAX_SKIPPED_ITERATIONS} iterations in a row`;
 
 const BACKOFF_START_MS = 30_000;
 const BACKOFF_MAX_MS = 10 * 60_000;
@@ -358,7 +360,7 @@ export class Scheduler {
         if (deps.stop.stopRequested) return;
         this.skipped++;
         deps.emit({ type: "warning", message: `no valid proposal (${outcome.reason}); asking again` });
-        if (this.skipped >= MAX_SKIPPED_ITERATIONS) this.endReason = `no valid proposal in ${MAX_SKIPPED_ITERATIONS} iterations in a row`;
+        if (this.skipped >= MAX_SKIPPED_ITERATIONS) this.endReason = PROPOSER_GAVE_UP;
         return;
       }
       this.skipped = 0;

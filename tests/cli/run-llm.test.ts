@@ -112,6 +112,17 @@ describe("autoresearch run with an LLM proposer (local server speaking the provi
     expect(parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows).toHaveLength(2);
   }, 120_000);
 
+  it("a session that ends because no reply was usable, time after time, exits 1: nothing was researched", async () => {
+    provider = await startFakeProvider();
+    provider.reply(...Array.from({ length: 200 }, () => ({ type: "text" as const, text: "I would rather not edit files." })));
+    const root = createRepo({ "train.js": FAKE_TRAIN, "prepare.js": FAKE_PREPARE });
+    const result = await cliAsync(root, [...ARGS, "--proposer", "openai-compatible", "--model", "llama3", "--base-url", provider.baseUrl]);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stdout).toContain("Session ended: no valid proposal in 5 iterations in a row");
+    // Its baseline and summary are kept: the session is resumable once the proposer is mended.
+    expect(parseResults(readFileSync(join(root, "results.tsv"), "utf8")).rows).toHaveLength(1);
+  }, 120_000);
+
   it("an auth error from the provider ends the session with exit 1 and a clear message, with the summary written", async () => {
     provider = await startFakeProvider();
     provider.reply({ type: "error", status: 401, message: "invalid x-api-key", errorType: "authentication_error" });
