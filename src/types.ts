@@ -575,6 +575,12 @@ export interface Proposer {
    * with several workers in a tree nothing is proposed ahead of a free worker (see lookaheadOf).
    */
   readonly instant?: boolean;
+  /**
+   * True for proposers whose proposals are written to apply in turn, each on the code the one
+   * before left (a plan): with one worker nothing is proposed ahead, since a step proposed while
+   * the step before it runs would be checked against code that step has not changed yet.
+   */
+  readonly inOrder?: boolean;
   /** One proposal, or null when it has nothing more to propose (the session then ends). */
   propose(ctx: ProposalContext, signal?: AbortSignal): Promise<Proposal | null>;
   /**

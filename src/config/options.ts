@@ -493,7 +493,7 @@ export const OPTION_DEFS = {
   }),
   lookahead: option({
     flag: "--lookahead <n>",
-    help: "proposals made ahead while runs train, 0 = none (default: the number of workers; 0 for the builtin proposer with several workers in a tree)",
+    help: "proposals made ahead while runs train, 0 = none (default: the number of workers; 0 for the builtin proposer with several workers in a tree, and for a plan with one worker)",
     ask: { notAsked: "the number of workers unless given" },
     schema: z.union([z.number().int().min(0), z.string().regex(/^\d+$/, "a whole number")]),
     field: "lookahead",

@@ -54,6 +54,7 @@ export function loadPlan(path: string): Proposal[] {
 export class PlanProposer implements Proposer {
   readonly name = "plan";
   readonly canRetryOom = false;
+  readonly inOrder = true;
 
   constructor(private readonly steps: Proposal[]) {}
 

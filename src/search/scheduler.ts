@@ -47,9 +47,11 @@ const BACKOFF_MAX_MS = 10 * 60_000;
  * yet when it proposes ahead (the runs in flight) it is told; an out-of-memory crash decided
  * meanwhile is offered for its retry at the next proposal.
  */
-export function lookaheadOf(session: SessionState, proposer?: Pick<Proposer, "instant">): number {
+export function lookaheadOf(session: SessionState, proposer?: Pick<Proposer, "instant" | "inOrder">): number {
   const { lookahead, search } = session.info.config;
   if (lookahead !== undefined) return lookahead;
+  // A plan's steps build on each other: with one worker each is proposed once the one before is decided.
+  if (proposer?.inOrder && session.workers.length <= 1) return 0;
   // A proposer that answers in milliseconds (the builtin) hides no latency by proposing ahead; in
   // a tree with several workers what it would propose ahead is a whole wave chosen before the
   // results now running come in, so it proposes when a worker is free, with every result in.

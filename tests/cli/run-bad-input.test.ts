@@ -157,4 +157,18 @@ describe("autoresearch run refuses bad input with exit 2 and changes nothing", (
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/DROPOUT 0\.1 -> 0\.2/);
   });
+
+  it("a plan's step written on the code the step before it left runs (one worker: nothing proposed ahead of it)", () => {
+    const root = fakeProject();
+    // Each step better than the one before (the fixture's best learning rate is 0.04), so each is kept.
+    const step = (from: string, to: string) => JSON.stringify({ description: `LR ${from} -> ${to}`, category: "optimizer", edits: [{ search: `const LEARNING_RATE = ${from};`, replace: `const LEARNING_RATE = ${to};` }] });
+    writeFileSync(join(root, ".git", "plan.jsonl"), `${step("0.01", "0.02")}\n${step("0.02", "0.04")}\n`);
+    const result = cli(root, [...without("--max-iterations"), "--proposer", "plan", "--plan", join(root, ".git", "plan.jsonl"), "--keep-rule", "any", "--baseline-runs", "1", "--tag", "chained"]);
+    expect(result.code, result.stderr).toBe(0);
+    // Once proposed ahead, the second step was checked against the baseline, where "DROPOUT = 0.2" is not, and refused.
+    expect(result.stdout).not.toMatch(/not run/);
+    expect(result.stdout).toMatch(/2 keep .*LR 0\.02 -> 0\.04/);
+    expect(git(root, "show", "autoresearch/chained:train.js")).toContain("const LEARNING_RATE = 0.04;");
+    expect(result.stdout).toContain("the plan proposer has nothing more to propose");
+  });
 });

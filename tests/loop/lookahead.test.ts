@@ -12,4 +12,11 @@ describe("the lookahead in force", () => {
     expect(lookaheadOf(session(1, { search: "tree" }), { instant: true })).toBe(1);
     expect(lookaheadOf(session(4, { search: "tree", lookahead: 2 }), { instant: true })).toBe(2);
   });
+
+  it("proposes nothing ahead for a plan with one worker (its steps build on each other), unless asked", () => {
+    expect(lookaheadOf(session(1, { search: "tree" }), { inOrder: true })).toBe(0);
+    expect(lookaheadOf(session(1, { search: "chain" }), { inOrder: true })).toBe(0);
+    expect(lookaheadOf(session(1, { search: "tree", lookahead: 1 }), { inOrder: true })).toBe(1);
+    expect(lookaheadOf(session(2, { search: "chain" }), { inOrder: true })).toBe(2);
+  });
 });
