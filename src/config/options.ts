@@ -405,7 +405,7 @@ export const OPTION_DEFS = {
     from: seconds,
   }),
   plan: option({ flag: "--plan <file>", help: "plan.jsonl: one proposal per line, run in order (proposer 'plan')", schema: z.string().min(1), field: "plan", config: z.string().min(1).optional(), from: text, ask: { notAsked: "given with --proposer plan" } }),
-  hypothesis: option({ flag: "--hypothesis <text>", help: "direction for the first iterations", schema: z.string(), field: "hypothesis", config: z.string().optional(), from: text, ask: { notAsked: "free text for the first iterations, given by flag when wanted" } }),
+  hypothesis: option({ flag: "--hypothesis <text>", help: "direction for the first iterations (read by the LLM and agent proposers only)", schema: z.string(), field: "hypothesis", config: z.string().optional(), from: text, ask: { notAsked: "free text for the first iterations, given by flag when wanted" } }),
   stopWhen: option({
     flag: "--stop-when <condition>",
     help: "stop when the best metric meets it, e.g. 'val_bpb <= 0.97'",

@@ -573,6 +573,10 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   if (detected.kind === "cpu" && config.budgetSec > 600) {
     warn(`CPU only: a ${formatDuration(config.budgetSec)} budget per run is long; runs are 5-10x slower than on a GPU, shorter budgets give more experiments per night`);
   }
+  // Only the LLM and agent proposers read a hypothesis (their brief): said, so it is not taken for a steer it is not.
+  if (config.hypothesis && (config.proposer === "builtin" || config.proposer === "plan")) {
+    warn(`--hypothesis is read by the LLM and agent proposers only: the ${config.proposer === "builtin" ? "builtin search" : "plan"} does not follow it (it stays in the config table, for you)`);
+  }
 
   if (!opts.yes) {
     if (!interactive) {

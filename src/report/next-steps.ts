@@ -141,7 +141,13 @@ export function recommendNextSteps(data: SessionData, a: Analysis, options: Next
     // Only a session with a gain has one to check at a longer budget.
     fillers.push("Run a longer time budget on the best configuration to check the gain holds beyond the short runs.");
   }
-  fillers.push("Start the next session from the best commit with a hypothesis for the next direction: `autoresearch run --hypothesis \"...\"`.");
+  // A hypothesis steers the LLM and agent proposers only (their brief): not offered for a session of the builtin search or a plan.
+  const steered = !["builtin", "plan"].includes(data.session?.config.proposer ?? "");
+  fillers.push(
+    steered
+      ? "Start the next session from the best commit with a hypothesis for the next direction: `autoresearch run --hypothesis \"...\"`."
+      : "Start the next session from the best commit (`autoresearch run`); an LLM or coding-agent proposer takes a direction for it with `--hypothesis`.",
+  );
   for (const f of fillers) {
     if (steps.length >= 3) break;
     steps.push(f);

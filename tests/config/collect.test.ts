@@ -64,6 +64,14 @@ describe("collectConfig without a terminal", () => {
     expect(result.budgetEdits).toEqual([]);
   });
 
+  it("says a hypothesis is not followed by the builtin search or a plan (only the LLM and agent briefs read it)", async () => {
+    const given = { budget: "5m", metric: "val_bpb", direction: "min", hypothesis: "only change WD" };
+    const builtin = await collectConfig(given, { ...base(project()), output: sink().stream, platform: async () => cpu });
+    expect(builtin.warnings).toContain("--hypothesis is read by the LLM and agent proposers only: the builtin search does not follow it (it stays in the config table, for you)");
+    const llm = await collectConfig({ ...given, proposer: "anthropic", model: "claude-sonnet-4-5" }, { ...base(project()), output: sink().stream, platform: async () => cpu });
+    expect(llm.warnings.filter((w) => w.includes("--hypothesis"))).toEqual([]);
+  });
+
   it("without --yes it shows the table but cannot confirm", async () => {
     const out = sink();
     const error = await collectConfig({ budget: "5m", metric: "val_bpb", direction: "min" }, { ...base(project()), yes: false, output: out.stream, platform: cpu }).catch((e) => e);

@@ -53,6 +53,12 @@ describe("noise floor and confidence in the reports", () => {
     const flat = section(renderSummary(fromRecords(none, sessionInfo())), "## Recommended Next Steps");
     expect(flat).toContain("Nothing beat the baseline (1.000000) in 9 experiments: with a noise floor of 0.010000 measured, try larger, different changes.");
     expect(flat).not.toContain("measure run-to-run noise");
+    // A hypothesis is offered where the proposer reads one (an LLM's or an agent's brief), not to the builtin search.
+    const only = buildRecords(1.0, []);
+    const builtin = section(renderSummary(fromRecords(only, sessionInfo({}, { proposer: "builtin" }))), "## Recommended Next Steps");
+    expect(builtin).toContain("Start the next session from the best commit (`autoresearch run`); an LLM or coding-agent proposer takes a direction for it with `--hypothesis`.");
+    const llm = section(renderSummary(fromRecords(only, sessionInfo({}, { proposer: "anthropic" }))), "## Recommended Next Steps");
+    expect(llm).toContain('with a hypothesis for the next direction: `autoresearch run --hypothesis "..."`.');
     expect(flat).not.toContain("check the gain holds");
     expect(flat).not.toContain("confirm best");
     // The last keep is told by how many experiments came after it, not by numbers that may skip.
