@@ -358,7 +358,7 @@ export const OPTION_DEFS = {
   }),
   check: option({
     flag: "--check <command...>",
-    help: "correctness check(s) run on a would-be keep (tests, a held-out eval); a failure discards it (repeatable)",
+    help: "correctness check(s) run on a would-be keep (tests, a held-out eval); a failure discards it; each argument one whole command, quoted: --check \"python3 check.py\" \"pytest -q\"",
     ask: { notAsked: "commands of the user's own, given by flag or config file" },
     schema: stringList,
     field: "checks",

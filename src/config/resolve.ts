@@ -221,7 +221,25 @@ export function validateConfig(config: ResearchConfig, root: string): CheckedCon
     }
   }
   checkKeepRule(checked);
+  checkChecks(checked.checks ?? []);
   return { config: checked, stopCondition };
+}
+
+/**
+ * `--check <command...>` takes one command per argument, so `--check python3 check.py` is two
+ * checks, "python3" (which passes: it reads an empty stdin) and "check.py" (not a command): a
+ * good change would be discarded for it. A check that is a script's name alone, no path, is
+ * that mistake (a script of the repo runs as "./check.sh" or "python3 check.py").
+ */
+function checkChecks(checks: readonly string[]): void {
+  const lone = checks.find((c) => /^[\w.-]+\.(?:py|js|mjs|cjs|ts|sh|R|jl|lua|rb|pl)$/.test(c.trim()));
+  if (lone === undefined) return;
+  const before = checks[checks.indexOf(lone) - 1];
+  const whole = before && !/\s/.test(before.trim()) ? `${before.trim()} ${lone.trim()}` : `python3 ${lone.trim()}`;
+  throw new UsageError(
+    `--check ${JSON.stringify(lone)} is not a command: each --check argument is one whole command`,
+    `Quote each command with its arguments, e.g. --check "${whole}" (or "./${lone.trim()}" for an executable script).`,
+  );
 }
 
 /** A threshold needs its minimum, and a minimum without the threshold rule is a mistake worth naming. */

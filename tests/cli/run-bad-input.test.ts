@@ -19,6 +19,13 @@ function withValue(flag: string, value: string, args = GOOD): string[] {
 
 describe("autoresearch run refuses bad input with exit 2 and changes nothing", () => {
   const cases: { name: string; args: string[]; setup?: (root: string) => void; message: RegExp; fix: RegExp }[] = [
+    {
+      // Two checks, "python3" (which passes) and "check.py" (no command): a good change would be discarded for it.
+      name: "a check's words given as separate arguments",
+      args: [...GOOD, "--check", "python3", "check.py"],
+      message: /--check "check\.py" is not a command: each --check argument is one whole command/,
+      fix: /fix: Quote each command with its arguments, e\.g\. --check "python3 check\.py"/,
+    },
     { name: "missing training script", args: withValue("--train", "nope.js"), message: /--train "nope\.js": no such file/, fix: /--train/ },
     { name: "missing read-only script", args: withValue("--readonly", "data.js"), message: /--readonly "data\.js": no such file/, fix: /--readonly/ },
     { name: "budget abc", args: withValue("--budget", "abc"), message: /--budget "abc": expected a positive duration/, fix: /--help/ },
