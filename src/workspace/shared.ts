@@ -41,7 +41,7 @@ export function normaliseShare(root: string, raw: string): string {
 
 /**
  * Checks the paths a user asked to share (`--share`), before anything is created: each inside
- * the checkout, none a tracked file (the clone has it already, at the experiment's commit), and
+ * the checkout and there, none a tracked file (the clone has it already, at the experiment's commit), and
  * no path through a symbolic link inside the checkout (`data/x` where `data` links elsewhere:
  * share `data` itself). A path inside another shared path is fine: it is shared with its parent.
  */
@@ -54,6 +54,10 @@ export async function checkShareRoots(git: Git, root: string, roots: readonly st
       if (lstatSync(join(root, ...parent.split("/")), { throwIfNoEntry: false })?.isSymbolicLink()) {
         throw new UsageError(`--share "${raw}": ${parent} is a symbolic link, so ${rel} is not in the checkout`, `Share ${parent} instead (its target is shared as a whole).`);
       }
+    }
+    // A mistyped name (`datasets` for `dataset/`) would link nothing, and the baseline fail on the missing data.
+    if (!lstatSync(join(root, ...rel.split("/")), { throwIfNoEntry: false })) {
+      throw new UsageError(`--share "${raw}": no such file or folder in ${root}`, "Give the path of untracked data or an environment in your checkout, relative to the repository root.");
     }
     const tracked = await git.trackedUnder(rel);
     if (tracked.length === 1 && tracked[0] === rel) {

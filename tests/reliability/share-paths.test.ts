@@ -46,7 +46,7 @@ describe("--share paths are checked; nothing of the user's is ever moved or dele
     expect(result.stdout).toMatch(/linked into the experiment clone .*: \.venv, data/);
   }, 90_000);
 
-  it("refuses (exit 2, naming the path and the fix) a path outside the checkout, the git dir, a tracked file, a path through a link", () => {
+  it("refuses (exit 2, naming the path and the fix) a path outside the checkout, the git dir, a tracked file, a path through a link, a path not there", () => {
     const root = project();
     const elsewhere = mkdtempSync(join(tmpdir(), "ar-elsewhere-"));
     writeFileSync(join(elsewhere, "x.bin"), "x");
@@ -60,6 +60,8 @@ describe("--share paths are checked; nothing of the user's is ever moved or dele
       [".git/hooks", /--share .*\.git\/hooks|the git dir is the tool's and git's/],
       ["prepare.js", /prepare\.js is tracked by git/],
       ["corpus/x.bin", /corpus is a symbolic link, so corpus\/x\.bin is not in the checkout/],
+      // A mistyped name: it linked nothing, and the baseline failed on the missing data with advice about the command.
+      ["datasets", /--share "datasets": no such file or folder in /],
     ];
     for (const [path, message] of cases) {
       const result = cli(root, [...RUN, "--proposer", "builtin", "--max-iterations", "0", "--tag", "bad", "--share", path]);
