@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import pc from "picocolors";
 import { sessionPaths } from "../ledger/paths.js";
@@ -63,9 +64,15 @@ export async function runSessionCommand(options: SessionCommandOptions): Promise
     sourceEnv: process.env,
     ...reportHooks((message) => emit({ type: "warning", message })),
   };
+  // The loop writes nothing in the checkout but its reports; a --check, a run with --sandbox off, or
+  // the user may: the ending says "not touched" only when its tracked files are as they were.
+  const before = await trackedState(options.git).catch(() => null);
   try {
     const outcome = await research(options.root, options.mode, deps);
-    if (!options.json) printEnding(outcome);
+    if (!options.json) {
+      const after = before ? await trackedState(options.git).catch(() => null) : null;
+      printEnding(outcome, before && after && !sameState(before, after) ? after.lines : null);
+    }
     // A night spent without one valid proposal is a failure a script or a scheduler must see.
     return { outcome, exitCode: outcome.interrupted ? 130 : outcome.proposerGaveUp ? 1 : 0 };
   } catch (error) {
@@ -113,8 +120,25 @@ export function resultsTable(text: string, width?: number): string {
     .join("\n");
 }
 
-/** What the user reads when the loop stops: the results table and where everything is. */
-function printEnding(outcome: ResearchOutcome): void {
+/** The checkout's tracked files as they stand: its commit, what differs from it, and how (a digest of the diff). */
+interface TrackedState {
+  head: string;
+  lines: string[];
+  digest: string;
+}
+
+async function trackedState(git: Git): Promise<TrackedState> {
+  const [head, lines, diff] = await Promise.all([git.head(), git.trackedChanges(), git.run(["diff", "HEAD", "--no-ext-diff", "--binary"])]);
+  return { head, lines, digest: createHash("sha256").update(diff).digest("hex") };
+}
+
+const sameState = (a: TrackedState, b: TrackedState): boolean => a.head === b.head && a.digest === b.digest && a.lines.join("\n") === b.lines.join("\n");
+
+/**
+ * What the user reads when the loop stops: the results table and where everything is.
+ * `changed`: the checkout's changed tracked files (git status lines) when they changed while it ran.
+ */
+function printEnding(outcome: ResearchOutcome, changed: string[] | null): void {
   const { session, written } = outcome;
   const width = columnsOf(process.stdout);
   // In a terminal each paragraph is broken to its width (a hanging indent keeps the columns).
@@ -135,7 +159,12 @@ function printEnding(outcome: ResearchOutcome): void {
     const standing = best.id === 0 || !baseline ? null : gainStanding(measured, measuredOf(session.history, baseline), session.info.config.direction, noiseOfRecords(session.history)?.sd ?? null);
     if (standing?.within) out.write(pc.yellow(`      vs the baseline: ${standing.text}; \`autoresearch confirm best --runs 3\` re-runs it before you merge\n`));
   }
-  out.write(`${pc.bold("Where everything is")} (your checkout ${session.root} was not touched but for these reports):\n`, "  ");
+  if (changed === null) out.write(`${pc.bold("Where everything is")} (your checkout ${session.root} was not touched but for these reports):\n`, "  ");
+  else {
+    const files = changed.length === 0 ? "its commit moved" : changed.map((line) => line.trim()).join(", ");
+    out.write(pc.yellow(`Your checkout ${session.root} changed while the session ran (${files}): not by the loop, which writes only the reports below there, but by you, a --check command, or a run with --sandbox off.\n`), "  ");
+    out.write(`${pc.bold("Where everything is")}:\n`, "  ");
+  }
   const place = "             ";
   out.write(`  branch       ${session.info.branch} — its head is the best commit\n`, place);
   out.write(`  results      ${inRepo(resultsPath)}\n`, place);

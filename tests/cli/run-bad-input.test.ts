@@ -165,6 +165,19 @@ describe("autoresearch run refuses bad input with exit 2 and changes nothing", (
     expect(result.stdout).toMatch(/DROPOUT 0\.1 -> 0\.2/);
   });
 
+  it("the ending says the checkout was not touched only when its tracked files are as they were", () => {
+    const root = fakeProject();
+    // Unconfined (--sandbox off), the run appends to the checkout's own training script.
+    writeFileSync(join(root, "train.js"), `${readFileSync(join(root, "train.js"), "utf8")}require("node:fs").appendFileSync(${JSON.stringify(join(root, "train.js"))}, "// a run was here\\n");\n`);
+    git(root, "commit", "-qam", "a script that writes to the checkout");
+    const result = cli(root, [...GOOD, "--sandbox", "off", "--tag", "leaky"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).not.toContain("was not touched");
+    expect(result.stdout).toContain(`Your checkout ${root} changed while the session ran (M train.js): not by the loop`);
+    const clean = fakeProject();
+    expect(cli(clean, GOOD).stdout).toContain(`(your checkout ${clean} was not touched but for these reports)`);
+  });
+
   it("a plan's step written on the code the step before it left runs (one worker: nothing proposed ahead of it)", () => {
     const root = fakeProject();
     // Each step better than the one before (the fixture's best learning rate is 0.04), so each is kept.
