@@ -73,7 +73,9 @@ export function loadReportData(options: LocateOptions): SessionData {
   const records = paths ? readRecordsReadOnly(paths) : [];
   const resultsPath = resolve(root, session?.config?.results ?? DEFAULT_RESULTS_FILE);
   if (records.length > 0) {
-    return withMemory(fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath }), paths as SessionPaths);
+    const data = withMemory(fromRecords(records, session, { direction: options.direction, branch: options.branch, resultsPath }), paths as SessionPaths);
+    if (options.tag && locateSession(root)?.dir !== paths?.dir) data.notCurrent = true;
+    return data;
   }
   // The results file in the checkout is the current session's projection: another session's
   // report never falls back to it.

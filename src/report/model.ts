@@ -105,6 +105,11 @@ export interface SessionData {
   noise?: NoiseInfo;
   /** "7 of 40 runs were re-run for contention (...)"; absent when no run was. */
   contention?: string;
+  /**
+   * A session other than the repository's current one (`report --tag`): a command the report
+   * suggests would act on the current session, so each names this one.
+   */
+  notCurrent?: boolean;
   /** Where the session's `autoresearch finalize` stands (null: never finalized; absent: not read, e.g. a results file). */
   finalize?: FinalizeView | null;
   /** What the refused proposals (rejected.jsonl) cost: it counts in the proposer's usage, as it does for --max-cost. */

@@ -96,7 +96,17 @@ export function renderSummary(data: SessionData, options: SummaryOptions = {}): 
   out.push(...mergeRecommendation(data, a, options), "");
   const notes = sourceNotes(data);
   if (notes.length > 0) out.push("---", "", ...notes.map((n) => `_${n}_`), "");
-  return out.join("\n");
+  const text = out.join("\n");
+  return data.notCurrent && data.session ? namingSession(text, data.session.tag) : text;
+}
+
+/**
+ * The commands the summary suggests act on the repository's current session; in the summary of
+ * another one (`report --tag`) each names it: `autoresearch resume --max-iterations 14` had
+ * resumed the current session, not the one the summary was about.
+ */
+function namingSession(text: string, tag: string): string {
+  return text.replace(/(^|`)autoresearch (resume|confirm|merge|show|finalize|note|status|compare|export)\b(?! --tag)/gm, `$1autoresearch $2 --tag ${tag}`);
 }
 
 function headerLines(data: SessionData, a: Analysis): string[] {

@@ -63,6 +63,10 @@ describe("sessions you can find again", () => {
     expect(report.code, report.stderr).toBe(0);
     expect(report.stdout).toMatch(/autoresearch\/a/);
     expect(report.stdout).not.toMatch(/autoresearch\/b/);
+    // Its suggested commands name it: without --tag they act on the current session, b (a merge of b, a resume of b).
+    expect(report.stdout).toMatch(/autoresearch merge --tag a --squash/);
+    expect(report.stdout).not.toMatch(/autoresearch (resume|confirm|merge|show|finalize)(?! --tag a)\b/);
+    expect(cli(root, ["report"]).stdout).not.toMatch(/--tag b/);
     expect(readFileSync(join(root, "results.tsv"), "utf8")).toBe(resultsBefore);
     const missing = cli(root, ["report", "--tag", "nope"]);
     expect(missing.code).toBe(2);
@@ -155,6 +159,8 @@ describe("sessions you can find again", () => {
     expect(noTty.stdout).toMatch(/ref\(s\) refs\/autoresearch\/a\/\*/);
     expect(noTty.stdout).toMatch(/kept commit\(s\) on autoresearch\/a are in no other branch: this is kept work/);
     expect(noTty.stderr).toMatch(/kept work that no other branch contains/);
+    // The merge it asks for names the session (a plain `merge` would merge the current one).
+    expect(noTty.stderr).toMatch(/fix: Merge it first \(autoresearch merge --tag a\)/);
     expect(noTty.stderr).toMatch(/pass --yes/);
     expect(repoSnapshot(root)).toBe(before);
     expect(existsSync(home(root, "a"))).toBe(true);

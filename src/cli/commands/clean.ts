@@ -43,7 +43,7 @@ export function renderPlan(plan: CleanPlan, withKeptWork: boolean, now = new Dat
     for (const dir of item.dirs) part(`folder ${dir} (records, run logs, patches, experiment clone)`);
     if (item.unmergedKept > 0) {
       part(
-        `${item.unmergedKept} kept commit(s) on ${item.branch} are in no other branch: this is kept work${skipped ? "; left alone without --yes (merge it first: autoresearch merge)" : " and will be lost"}`,
+        `${item.unmergedKept} kept commit(s) on ${item.branch} are in no other branch: this is kept work${skipped ? `; left alone without --yes (merge it first: autoresearch merge --tag ${item.session.tag})` : " and will be lost"}`,
       );
     }
   }
@@ -80,7 +80,7 @@ Examples:
       const removable = plan.items.filter((i) => withKeptWork || i.unmergedKept === 0);
       printText(renderPlan(plan, withKeptWork, new Date(), columnsOf(process.stdout)));
       if (removable.length === 0 && plan.leftovers.length === 0) {
-        if (plan.items.length > 0) throw new UsageError("nothing removed: the sessions asked for hold kept work that no other branch contains", "Merge it first (autoresearch merge), or pass --yes to remove it anyway.");
+        if (plan.items.length > 0) throw new UsageError("nothing removed: the sessions asked for hold kept work that no other branch contains", `Merge it first (${plan.items.map((i) => `autoresearch merge --tag ${i.session.tag}`).join("; ")}), or pass --yes to remove it anyway.`);
         throw new UsageError("nothing to remove", plan.refused.length > 0 ? "See why each session is kept above." : options.leftovers ? "No session or leftover matches; `autoresearch sessions` lists them." : "No session matches; `autoresearch sessions` lists them.");
       }
       if (!options.yes) {
