@@ -311,7 +311,7 @@ export async function runSessionBaseline(session: SessionState, deps: LoopDeps):
     const metric = { name: config.metric, ...(config.metricPattern !== undefined && { pattern: config.metricPattern }) };
     // A run the executor could not start or finish (its `failure`): the fix is where it runs, which the executor knows.
     const failure = baseline.run.failure ? (executorOf(config).failureHint?.(baseline.run.failure.reason, config) ?? null) : null;
-    const hint = failure ?? baselineFailureHint({ reason: baseline.decision.reason, durationSec: baseline.run.durationSec, budgetSec: config.budgetSec, timeoutSec: config.timeoutSec, metric, log, logPath });
+    const hint = failure ?? baselineFailureHint({ reason: baseline.decision.reason, durationSec: baseline.run.durationSec, budgetSec: config.budgetSec, timeoutSec: config.timeoutSec, metric, direction: config.direction, log, logPath });
     throw new RuntimeFailure(
       `the baseline run failed (${baseline.decision.detail}); nothing was changed`,
       hint ?? `Read its log in ${logPath}, fix the command (--command) or the script, and run again.`,

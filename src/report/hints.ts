@@ -6,7 +6,8 @@
  */
 import { formatDuration } from "../config/duration.js";
 import { matchMetric, metricRegExp, NUMBER_SOURCE, parseNumber } from "../runner/metrics.js";
-import type { MetricSpec } from "../types.js";
+import type { Direction, MetricSpec } from "../types.js";
+import { guessDirection } from "../metric/direction.js";
 
 /** One name/number pair seen in the log, and the flags that make the runner read it. */
 export interface MetricCandidate {
@@ -105,14 +106,22 @@ function clip(text: string, max = 80): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-/** The hint for a baseline with no metric line. */
-export function noMetricHint(log: string, metric: MetricSpec, logPath: string): string {
+/**
+ * The hint for a baseline with no metric line. `direction`: the session's; a candidate whose name
+ * says the other way (a loss for a session set to maximise) gets its --direction too, else the
+ * flags that read it would keep every worse value.
+ */
+export function noMetricHint(log: string, metric: MetricSpec, logPath: string, direction?: Direction): string {
   const expected = metric.pattern ? `No line of its log matches --metric-pattern ${shellFlags([metric.pattern])}` : `No line of its log reads \`${metric.name}: <number>\``;
   const found = findMetricCandidates(log);
   if (found.length === 0) {
     return `${expected}, and none looks like a metric. Make the script print \`${metric.name}: <number>\` at the end (log: ${logPath}).`;
   }
-  const rows = found.map((c) => `  line ${c.lineNo}: ${clip(c.line)}\n      read it with: ${shellFlags(c.flags)}`);
+  const flagsOf = (c: MetricCandidate) => {
+    const guess = guessDirection(c.name);
+    return direction && guess && guess !== direction ? [...c.flags, "--direction", guess] : c.flags;
+  };
+  const rows = found.map((c) => `  line ${c.lineNo}: ${clip(c.line)}\n      read it with: ${shellFlags(flagsOf(c))}`);
   return [`${expected}. Lines that look like metrics (log: ${logPath}):`, ...rows, "Run again with the flags for the metric you mean, or make the script print it as `<name>: <number>`."].join("\n");
 }
 
@@ -139,6 +148,8 @@ export interface BaselineFailure {
   budgetSec: number;
   timeoutSec: number;
   metric: MetricSpec;
+  /** The session's direction: a metric the hint offers that goes the other way gets its --direction. */
+  direction?: Direction;
   /** The run's log text ("" when unreadable). */
   log: string;
   /** Where the log is, as the user should read it. */
@@ -147,7 +158,7 @@ export interface BaselineFailure {
 
 /** A hint that points to the fix for the failures it knows; null for the others. */
 export function baselineFailureHint(failure: BaselineFailure): string | null {
-  if (failure.reason === "no-metric") return noMetricHint(failure.log, failure.metric, failure.logPath);
+  if (failure.reason === "no-metric") return noMetricHint(failure.log, failure.metric, failure.logPath, failure.direction);
   if (failure.reason === "timeout") return timeoutHint(failure.durationSec, failure.budgetSec, failure.timeoutSec, failure.logPath);
   return null;
 }

@@ -82,6 +82,17 @@ describe("the hints", () => {
     expect(hint).toContain(".autoresearch/failed/x/runs/0.log");
   });
 
+  it("no metric in a session set to maximise: a loss it offers comes with --direction min (its flags alone would keep every worse loss)", () => {
+    const hint = noMetricHint(LOG, { name: "accuracy_top1" }, "0.log", "max");
+    expect(hint).toMatch(/line 8: loss: 1\.2\n\s+read it with: --metric loss --direction min\n/);
+    // An accuracy already goes the session's way: no --direction.
+    expect(hint).toMatch(/line 7: accuracy=0\.91\n\s+read it with: --metric accuracy\n/);
+    // And the other way: in a session set to minimise, the loss needs none and the accuracy gets --direction max.
+    const min = noMetricHint(LOG, { name: "val_bpb" }, "0.log", "min");
+    expect(min).toMatch(/read it with: --metric loss\n/);
+    expect(min).toMatch(/read it with: --metric accuracy --direction max\n/);
+  });
+
   it("no metric and nothing like one: says what to print", () => {
     const hint = noMetricHint("starting\n", { name: "val_bpb", pattern: "bpb=(\\d+)" }, "0.log");
     expect(hint).toMatch(/No line of its log matches --metric-pattern 'bpb=\(\\d\+\)', and none looks like a metric/);
