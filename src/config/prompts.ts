@@ -10,7 +10,7 @@ import type { Readable, Writable } from "node:stream";
 import * as p from "@clack/prompts";
 import pc from "picocolors";
 import { AutoresearchError, Interrupted, UsageError } from "../errors.js";
-import { guessDirection, isQualityMetricName } from "../metric/index.js";
+import { describeDirection, guessDirection, isQualityMetricName } from "../metric/index.js";
 import { usesTorch } from "../platform/adjustments.js";
 import { notesFor } from "../platform/detect.js";
 import { pythonForCommand } from "../platform/command.js";
@@ -572,6 +572,11 @@ export async function collectConfig(given: ConfigInput, opts: CollectOptions): P
   for (const edit of budgetEdits) out.write(`Setup commit: ${edit.message} (${edit.path})\n`);
   if (detected.kind === "cpu" && config.budgetSec > 600) {
     warn(`CPU only: a ${formatDuration(config.budgetSec)} budget per run is long; runs are 5-10x slower than on a GPU, shorter budgets give more experiments per night`);
+  }
+  // A direction against the metric's name (maximising a loss) keeps every worse result: said before anything runs.
+  const named = guessDirection(config.metric);
+  if (named && named !== config.direction) {
+    warn(`--direction ${config.direction} for ${config.metric}, whose name says ${describeDirection(named)}: a session going the wrong way keeps every worse result (pass --direction ${named} if that is what you mean)`);
   }
   // Only the LLM and agent proposers read a hypothesis (their brief): said, so it is not taken for a steer it is not.
   if (config.hypothesis && (config.proposer === "builtin" || config.proposer === "plan")) {

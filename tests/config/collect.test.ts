@@ -64,6 +64,13 @@ describe("collectConfig without a terminal", () => {
     expect(result.budgetEdits).toEqual([]);
   });
 
+  it("warns of a direction against the metric's name (maximising a loss keeps every worse result)", async () => {
+    const wrong = await collectConfig({ budget: "5m", metric: "val_loss", direction: "max" }, { ...base(project({ "train.py": 'print(f"val_loss: {x}")\n' })), output: sink().stream, platform: async () => cpu });
+    expect(wrong.warnings).toContain("--direction max for val_loss, whose name says lower is better: a session going the wrong way keeps every worse result (pass --direction min if that is what you mean)");
+    const right = await collectConfig({ budget: "5m", metric: "val_bpb", direction: "min" }, { ...base(project()), output: sink().stream, platform: async () => cpu });
+    expect(right.warnings.filter((w) => w.includes("--direction"))).toEqual([]);
+  });
+
   it("says a hypothesis is not followed by the builtin search or a plan (only the LLM and agent briefs read it)", async () => {
     const given = { budget: "5m", metric: "val_bpb", direction: "min", hypothesis: "only change WD" };
     const builtin = await collectConfig(given, { ...base(project()), output: sink().stream, platform: async () => cpu });
