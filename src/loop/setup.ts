@@ -88,9 +88,7 @@ export async function validateNewSession(git: Git, root: string, config: Researc
       throw new UsageError(`read-only script ${file} is not committed`, `Commit it first: git add ${file} && git commit -m "add ${file}"`);
     }
   }
-  if (tracked.has(config.results)) {
-    throw new UsageError(`results file ${config.results} is tracked by git`, `Results are never committed: run \`git rm --cached ${config.results}\` and commit, or pick another --results path.`);
-  }
+  if (tracked.has(config.results)) throw trackedResultsError(config.results);
   const dirty = await asked.dirty;
   if (dirty.length > 0) {
     throw new UsageError(`the working tree has uncommitted changes:\n${dirty.join("\n")}`, "Commit or stash them first (git stash), so every experiment starts from a known commit.");
@@ -192,6 +190,11 @@ export async function openWorkspace(
 }
 
 /** A clone of the session's repository at `dir` (not created yet), with the session's shared paths. */
+
+/** A results file tracked by git: refused by `run`, and by `init` before it writes a config `run` would refuse. */
+export function trackedResultsError(results: string): UsageError {
+  return new UsageError(`results file ${results} is tracked by git`, `Results are never committed: run \`git rm --cached ${results}\` and commit, or pick another --results path.`);
+}
 
 /**
  * Phase 1.3: session records, branch, clone, baseline. session.json is written before the

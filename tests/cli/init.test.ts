@@ -149,6 +149,13 @@ describe("autoresearch init without a terminal", () => {
     expect(result.stdout).not.toMatch(/batch ×0\.25/);
   });
 
+  it("a results file tracked by git is refused, as run refuses it: no config written that run would not start with", () => {
+    const root = project({ "notes.tsv": "a\tb\n" });
+    const stderr = refused(root, [...REQUIRED, "--results", "notes.tsv", "--yes"]);
+    expect(stderr).toMatch(/results file notes\.tsv is tracked by git/);
+    expect(stderr).toMatch(/fix: Results are never committed: run `git rm --cached notes\.tsv`/);
+  });
+
   it("outside a git repository init stops before asking anything (exit 2), nothing written", () => {
     const dir = mkdtempSync(join(tmpdir(), "ar-norepo-"));
     writeFileSync(join(dir, "train.py"), TRAIN);

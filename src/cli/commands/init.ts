@@ -17,6 +17,7 @@ import { usesTorch } from "../../platform/adjustments.js";
 import { type PlatformInfo, SCOPES } from "../../types.js";
 import type { ResearchConfig } from "../../config/options.js";
 import { Git } from "../../workspace/git.js";
+import { trackedResultsError } from "../../loop/setup.js";
 
 /** Where the schema is in a repo that installed the package locally. */
 export const SCHEMA_REF = "./node_modules/autoresearch/schema/autoresearch.config.schema.json";
@@ -148,6 +149,8 @@ export async function initCommand(flags: InitFlags, deps: InitDeps = {}): Promis
     ...(deps.input && { input: deps.input }),
     output: out,
   });
+  // A config `run` would refuse is not written (run's other checks are on the repository as it will be then).
+  if ((await git.trackedAmong([result.config.results])).has(result.config.results)) throw trackedResultsError(result.config.results);
   const content = configFileContent(result.config, result.input, schemaRef(root));
   const check = configFileSchema.safeParse(content);
   if (!check.success) throw new UsageError(`internal: the config to write does not match the schema: ${check.error.message}`);
