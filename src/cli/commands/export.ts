@@ -28,7 +28,7 @@ export function registerExport(program: Command): void {
     .addHelpText(
       "after",
       `
-delta = metric minus its parent's, the node it was decided against (in a chain, the best before it; negative is better for min metrics).
+delta = metric minus its parent's, the node it was decided against (in a chain, the best before it; negative is better for min metrics), both as they stood when it was decided, as in results.tsv: the summary and \`status\` show each node's measured metric (the mean of all its runs since), so their numbers can differ from these (\`autoresearch show <n>\` gives both).
 LaTeX output is a booktabs longtable (\\usepackage{booktabs,longtable}); CSV follows RFC 4180.
 
 Examples:
