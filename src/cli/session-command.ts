@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import pc from "picocolors";
 import { sessionPaths } from "../ledger/paths.js";
@@ -66,11 +65,11 @@ export async function runSessionCommand(options: SessionCommandOptions): Promise
   };
   // The loop writes nothing in the checkout but its reports; a --check, a run with --sandbox off, or
   // the user may: the ending says "not touched" only when its tracked files are as they were.
-  const before = await trackedState(options.git).catch(() => null);
+  const before = await options.git.trackedState().catch(() => null);
   try {
     const outcome = await research(options.root, options.mode, deps);
     if (!options.json) {
-      const after = before ? await trackedState(options.git).catch(() => null) : null;
+      const after = before ? await options.git.trackedState().catch(() => null) : null;
       printEnding(outcome, before && after && !sameState(before, after) ? after.lines : null);
     }
     // A night spent without one valid proposal is a failure a script or a scheduler must see.
@@ -120,17 +119,7 @@ export function resultsTable(text: string, width?: number): string {
     .join("\n");
 }
 
-/** The checkout's tracked files as they stand: its commit, what differs from it, and how (a digest of the diff). */
-interface TrackedState {
-  head: string;
-  lines: string[];
-  digest: string;
-}
-
-async function trackedState(git: Git): Promise<TrackedState> {
-  const [head, lines, diff] = await Promise.all([git.head(), git.trackedChanges(), git.run(["diff", "HEAD", "--no-ext-diff", "--binary"])]);
-  return { head, lines, digest: createHash("sha256").update(diff).digest("hex") };
-}
+type TrackedState = Awaited<ReturnType<Git["trackedState"]>>;
 
 const sameState = (a: TrackedState, b: TrackedState): boolean => a.head === b.head && a.digest === b.digest && a.lines.join("\n") === b.lines.join("\n");
 

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { devNull } from "node:os";
 import { RuntimeFailure, UsageError } from "../errors.js";
@@ -197,6 +198,15 @@ export class Git {
   async trackedChanges(paths: string[] = []): Promise<string[]> {
     const out = await this.run(["status", "--porcelain=v1", paths.length > 0 ? "--untracked-files=all" : "--untracked-files=no", "--", ...paths]);
     return out.split("\n").filter((line) => line.length > 0);
+  }
+
+  /**
+   * The checkout's tracked files as they stand: its commit, the status lines of what differs from
+   * it, and a digest of how (the diff). Two equal states: nothing tracked changed between them.
+   */
+  async trackedState(): Promise<{ head: string; lines: string[]; digest: string }> {
+    const [head, lines, diff] = await Promise.all([this.head(), this.trackedChanges(), this.run(["diff", "HEAD", "--no-ext-diff", "--binary"])]);
+    return { head, lines, digest: createHash("sha256").update(diff).digest("hex") };
   }
 
   /** A new repository here with every file committed (the demo's copy of the example). */

@@ -127,7 +127,7 @@ describe("autoresearch run refuses bad input with exit 2 and changes nothing", (
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/baseline run failed \(no metric line in the output\)/);
     expect(result.stderr).toMatch(/line 2: epoch 1 val_loss 0\.5/);
-    expect(result.stderr).toMatch(/read it with: --metric accuracy\n/);
+    expect(result.stderr).toMatch(/read it with: --metric accuracy --direction max\n/);
     const suggested = /read it with: --metric val_loss --metric-pattern '([^']+)'/.exec(result.stderr)?.[1];
     expect(suggested, result.stderr).toBeDefined();
     // The same run again with the suggested flags: the runner reads 0.5 as the baseline.
