@@ -568,7 +568,8 @@ export class Scheduler {
         // Shared data changed under the session: whatever is measured from here on is measured on
         // other data than the baseline and the best, so nothing more is started.
         const changed = sharedDataChange(record);
-        if (changed) this.fatal ??= { error: sharedDataStop(record.id, changed) };
+        const confined = (this.session.info.protection === "bwrap" || this.session.info.protection === "sandbox-exec") && this.session.workers.every((w) => w.slot.host === undefined);
+        if (changed) this.fatal ??= { error: sharedDataStop(record.id, changed, confined) };
       }
     } catch (error) {
       this.fatal ??= { error };

@@ -12,10 +12,17 @@ export function sharedDataChange(record: Pick<ExperimentRecord, "reason" | "deta
   return /changed shared data: ([^;]+)/.exec(record.detail)?.[1]?.trim() ?? null;
 }
 
-export function sharedDataStop(id: number, changed: string): RuntimeFailure {
+/**
+ * The session's stop. `sandboxed`: the runs were confined (bubblewrap, sandbox-exec, every worker
+ * on this machine), so no run can have written the data: a --check command (never confined), the
+ * user or another process did, and a sandbox is no remedy for that.
+ */
+export function sharedDataStop(id: number, changed: string, sandboxed = false): RuntimeFailure {
   return new RuntimeFailure(
-    `experiment ${id} changed the shared data (${changed}); the session stopped, since what ran after it would be measured on other data than the baseline and the best`,
+    `shared data changed during experiment ${id} (${changed}); the session stopped, since what ran after it would be measured on other data than the baseline and the best`,
     "Restore the data (from a backup, or by running its preparation again), then: autoresearch resume. " +
-      "To keep runs from changing it, let them run sandboxed: install bubblewrap on Linux (apt-get install bubblewrap) and keep --sandbox auto.",
+      (sandboxed
+        ? "The runs are sandboxed and cannot write it: a --check command (checks are not confined), you, or another process on this machine changed it; make the check leave the data alone."
+        : "To keep runs from changing it, let them run sandboxed: install bubblewrap on Linux (apt-get install bubblewrap) and keep --sandbox auto."),
   );
 }

@@ -80,7 +80,7 @@ describe("the session never touches the user's checkout", () => {
     writeFileSync(join(root, "plan.jsonl"), `${steps.map((s) => JSON.stringify(s)).join("\n")}\n`);
     const result = cli(root, [...RUN, "--proposer", "plan", "--plan", "plan.jsonl", "--tag", "shared", "--sandbox", "off"], {}, 60_000);
     expect(result.code, result.stderr).toBe(1);
-    expect(result.stderr).toMatch(/experiment 2 changed the shared data \(modified data\/train\.bin\); the session stopped/);
+    expect(result.stderr).toMatch(/shared data changed during experiment 2 \(modified data\/train\.bin\); the session stopped/);
     expect(result.stderr).toMatch(/autoresearch resume/);
     expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
     const records = checkInvariants(root, { base, tag: "shared", guarded, refsBefore, allowUntracked: ["plan.jsonl"] });

@@ -90,7 +90,7 @@ describe("--share paths are checked; nothing of the user's is ever moved or dele
     const result = cli(root, [...RUN, "--proposer", "plan", "--plan", "plan.jsonl", "--tag", "linked", "--share", "shards", "--sandbox", "off"], {}, 60_000);
     // Seen, recorded, and the session stops: nothing after it would be measured on the same data.
     expect(result.code, result.stderr).toBe(1);
-    expect(result.stderr).toMatch(/changed the shared data \(deleted shards\/shard2\.bin\); the session stopped/);
+    expect(result.stderr).toMatch(/shared data changed during experiment \d+ \(deleted shards\/shard2\.bin\); the session stopped/);
     const records = readJsonl<ExperimentRecord>(recordPath(root, "experiments.jsonl"));
     expect(records.map((r) => r.reason)).toEqual(["baseline", "violation"]);
     expect(records[1]?.detail).toMatch(/changed shared data: deleted shards\/shard2\.bin/);

@@ -5,7 +5,7 @@ import { expect, it } from "vitest";
 import type { ExperimentRecord } from "../../src/types.js";
 import { describeBwrap } from "../helpers/bwrap.js";
 import { cli } from "../helpers/cli.js";
-import { createRepo, recordPath } from "../helpers/repo.js";
+import { createRepo, git, recordPath } from "../helpers/repo.js";
 import { readJsonl } from "../reliability/helpers.js";
 
 /** Reads every shard of the ignored data/ folder; // HOOK is where a plan step does its damage. */
@@ -52,6 +52,18 @@ describeBwrap("runs in the bubblewrap sandbox", () => {
       expect(session.config.sandbox).toBe("auto");
     }, 120_000);
   }
+
+  it("a --check (never confined) that changes shared data stops the session, blamed on what can write there, not on a missing sandbox", () => {
+    const root = project([BETTER]);
+    writeFileSync(join(root, "check.js"), 'require("node:fs").appendFileSync("data/shard1.bin", "!");\n');
+    git(root, "add", "check.js");
+    git(root, "commit", "-qm", "a check that writes to the data");
+    const result = cli(root, [...RUN, "--tag", "chk", "--check", "node check.js"], {}, 90_000);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/shared data changed during experiment 1 \(modified data\/shard1\.bin\); the session stopped/);
+    expect(result.stderr).toMatch(/The runs are sandboxed and cannot write it: a --check command \(checks are not confined\), you, or another process/);
+    expect(result.stderr).not.toMatch(/install bubblewrap/);
+  }, 120_000);
 
   it("a package install in a run cannot write the user's .venv; the records, the lock and the user's .git are out of reach", () => {
     const root = project([
