@@ -14,6 +14,11 @@ export interface SpentLimit {
   resume: string;
 }
 
+/** What a session's proposals cost so far: its experiments' and its refused proposals' (--max-cost counts both). */
+export function proposalSpend(entries: readonly { costUsd?: number | null }[]): number {
+  return entries.reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
+}
+
 export interface SessionProgress {
   /** Experiments that count towards --max-iterations. */
   done: number;

@@ -3,7 +3,7 @@ import { alternateName, REPORT_FILES } from "../file-names.js";
 import { removeStaleTemps } from "../ledger/files.js";
 import { sessionProtection } from "../executors/registry.js";
 import { applyOverrides, LASTING_RESUME_KEYS, type ResumeOverrides } from "../config/resolve.js";
-import { spentLimit } from "../config/session-limits.js";
+import { proposalSpend, spentLimit } from "../config/session-limits.js";
 import { OPTION_DEFS } from "../config/options.js";
 import { UsageError } from "../errors.js";
 import { kindOf } from "../executors/registry.js";
@@ -22,7 +22,7 @@ import type { Executor } from "../types.js";
 import { killOrphanedRun } from "../runner/orphans.js";
 import { openWorkspace, runSessionBaseline } from "./setup.js";
 import { sessionSlots } from "../search/slots.js";
-import { bestOf, type LoopDeps, type SessionState, trainTextAt } from "../search/session.js";
+import { bestOf, type LoopDeps, measuredNode, type SessionState, trainTextAt } from "../search/session.js";
 
 export type { ResumeOverrides };
 
@@ -58,8 +58,8 @@ export function refuseFinished(config: SessionInfo["config"], ledger: Ledger, ta
   if (ledger.readInFlight().length > 0) return;
   const history = ledger.experiments();
   if (history.length === 0) return;
-  const cost = [...history, ...ledger.rejected()].reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
-  const best = bestOf({ history, info: { config } as SessionInfo }).metric;
+  const cost = proposalSpend([...history, ...ledger.rejected()]);
+  const best = measuredNode(history, headOf(history, config.direction)).metric;
   const spent = spentLimit(config, { done: countedExperiments(history), cost, best }, tag);
   if (spent) throw new UsageError(`the session is done: ${spent.reached}; nothing is left to resume`, `Give it more, e.g. \`${spent.resume}\`${spent.resume.includes("--max-iterations") ? " (or --max-iterations unlimited)" : ""}.`);
 }

@@ -1,4 +1,4 @@
-import { spentLimit } from "../config/session-limits.js";
+import { proposalSpend, spentLimit } from "../config/session-limits.js";
 import { delta, orient } from "../metric/index.js";
 import { CATEGORIES, type Category } from "../types.js";
 import { oneLine } from "../text.js";
@@ -83,7 +83,7 @@ export function recommendNextSteps(data: SessionData, a: Analysis, options: Next
   const lastKept = a.kept[a.kept.length - 1];
   // What `resume` needs to go on: more of a limit the session has used up, else nothing.
   const config = data.session?.config;
-  const cost = [...data.experiments, ...(data.rejected ?? [])].reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
+  const cost = proposalSpend([...data.experiments, ...(data.rejected ?? [])]);
   const spent = config ? spentLimit(config, { done: a.iterations, cost, best: a.best?.metric ?? null }) : null;
   // The advice says what was measured: no "measure the noise" when it was, no "of 9" for 8 experiments.
   const noiseKnown = typeof data.noise?.sd === "number";

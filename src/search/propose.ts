@@ -1,3 +1,4 @@
+import { proposalSpend } from "../config/session-limits.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { RuntimeFailure } from "../errors.js";
@@ -56,7 +57,7 @@ function outOfScope(proposal: Proposal, scope: Scope[]): boolean {
 /** The session's limits as the brief states them: budget, iterations, time and cost left, keep rule. */
 export function runFacts(session: SessionState, deps: Pick<LoopDeps, "now">): RunFacts {
   const { config } = session.info;
-  const spentUsd = [...session.history, ...session.ledger.rejected()].reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
+  const spentUsd = proposalSpend([...session.history, ...session.ledger.rejected()]);
   const elapsed = (deps.now().getTime() - session.invocationStartedAt.getTime()) / 1000;
   const noise = noiseOfRecords(session.history);
   return {

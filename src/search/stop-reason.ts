@@ -1,3 +1,4 @@
+import { proposalSpend } from "../config/session-limits.js";
 import { stopConditionMet } from "../metric/stop-condition.js";
 import type { ExperimentRecord } from "../types.js";
 import { bestOf, type LoopDeps, type SessionState } from "./session.js";
@@ -25,9 +26,8 @@ export function stopReason(session: SessionState, deps: LoopDeps, inFlight: { co
     if (elapsed >= config.maxTimeSec) return `reached max time (${config.maxTimeSec}s)`;
   }
   if (config.maxCostUsd !== undefined) {
-    const spent = [...session.history, ...session.ledger.rejected()];
     // Proposals made and not decided yet were paid for too.
-    const cost = spent.reduce((sum, e) => sum + (e.costUsd ?? 0), inFlight.costUsd);
+    const cost = proposalSpend([...session.history, ...session.ledger.rejected()]) + inFlight.costUsd;
     if (cost >= config.maxCostUsd) return `reached max cost ($${cost.toFixed(2)} of $${config.maxCostUsd})`;
   }
   return null;
